@@ -8,7 +8,6 @@ find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
-pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
 
 # Torch's imported target adds -D_GLIBCXX_USE_CXX11_ABI matching the library; keep ours consistent.
 set(CMAKE_CXX_FLAGS "${CMAKE_CXX_FLAGS} ${TORCH_CXX_FLAGS}")
@@ -19,6 +18,7 @@ if(MONOROUTE_WITH_SERVICES)
   find_package(RocksDB CONFIG REQUIRED)
   find_package(prometheus-cpp CONFIG REQUIRED)
   find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+  pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)  # analysis report rendering
 endif()
 
 # Adds a GoogleTest executable `name` from `sources`, linked to `libs`, registered with CTest.
