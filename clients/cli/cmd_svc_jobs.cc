@@ -1,0 +1,57 @@
+// `monoroute jobs [--state S]`: lists the trainer's jobs.
+#include <iostream>
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "clients/cli/command.h"
+#include "clients/cli/trainer_cli_util.h"
+
+namespace monoroute::cli {
+namespace {
+
+struct JobsOpts {
+  TrainerFlags flags;
+  std::string state;
+};
+
+absl::Status Jobs(const JobsOpts& o) {
+  trainer::v1::ListJobsRequest req;
+  if (!o.state.empty()) {
+    trainer::v1::JobState st;
+    if (!trainer::v1::JobState_Parse(absl::AsciiStrToUpper(o.state), &st) ||
+        st == trainer::v1::JOB_STATE_UNSPECIFIED) {
+      return UsageError("--state: expected QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED");
+    }
+    req.set_state(st);
+  }
+  auto stub = ConnectTrainer(o.flags.address);
+  if (!stub.ok()) return stub.status();
+  trainer::v1::ListJobsResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  grpc::Status s = (*stub)->ListJobs(&ctx, req, &resp);
+  if (!s.ok()) return RpcError(s, o.flags.address);
+  if (o.flags.output == "json") {
+    std::cout << ToJsonLine(resp) << "\n";
+    return absl::OkStatus();
+  }
+  std::cout << absl::StrFormat("%-12s %-10s %-9s %-16s %s\n", "ID", "STATE", "KIND", "NAME",
+                               "PROGRESS");
+  for (const auto& j : resp.jobs()) {
+    std::string detail = j.state() == trainer::v1::FAILED ? j.failure_reason() : ProgressText(j);
+    std::cout << absl::StrFormat("%-12s %-10s %-9s %-16s %s\n", j.id(), StateName(j.state()),
+                                 j.kind(), j.name().empty() ? "-" : j.name(), detail);
+  }
+  return absl::OkStatus();
+}
+
+MONOROUTE_REGISTER_COMMAND(jobs, [](CLI::App& app) {
+  auto o = std::make_shared<JobsOpts>();
+  CLI::App* sub = app.add_subcommand("jobs", "List the trainer service's jobs");
+  sub->add_option("--state", o->state, "Only jobs in this state");
+  AddTrainerFlags(sub, &o->flags, /*with_token=*/false);
+  SetAction(sub, [o]() { return Jobs(*o); });
+});
+
+}  // namespace
+}  // namespace monoroute::cli

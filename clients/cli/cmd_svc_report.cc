@@ -1,0 +1,134 @@
+// `monoroute report RUN --out DIR`: asks the analysis service for a run's report and writes
+// llm_routing_results.json and llm_monosemanticity.png into DIR.
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "clients/cli/command.h"
+#include "common/base/file_util.h"
+#include "common/base/status_macros.h"
+#include "common/service/grpc_status.h"
+#include "monoroute/analysis/v1/analysis.grpc.pb.h"
+
+namespace monoroute::cli {
+namespace {
+
+struct ReportOpts {
+  std::string run_id;
+  std::string out_dir;
+  std::string address;
+  std::string output = "text";
+  std::string baseline;
+  std::string split;
+  uint64_t min_step = 0;
+  uint64_t max_step = 0;
+  uint32_t top_tokens = 0;
+  uint32_t training_ranges = 0;
+  bool no_png = false;
+  int timeout_s = 600;
+};
+
+absl::Status RunReport(const ReportOpts& o) {
+  if (o.output != "text" && o.output != "json") {
+    return UsageError(absl::StrCat("--output must be text or json, not '", o.output, "'"));
+  }
+  std::string address = o.address;
+  if (address.empty()) {
+    const char* env = std::getenv("MONOROUTE_ANALYSIS_ADDR");
+    address = env != nullptr && *env != '\0' ? env : "127.0.0.1:7102";
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.out_dir, ec);
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot create --out ", o.out_dir, ": ", ec.message()));
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(256 << 20);
+  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(3))) {
+    return absl::UnavailableError(
+        absl::StrCat("analysis service at ", address,
+                     " is not reachable; start monoroute-analysis or pass --analysis / set "
+                     "MONOROUTE_ANALYSIS_ADDR"));
+  }
+  auto stub = analysis::v1::Analysis::NewStub(channel);
+  analysis::v1::ReportRequest req;
+  req.set_run_id(o.run_id);
+  req.set_baseline_run_id(o.baseline);
+  req.mutable_selection()->set_split(o.split);
+  req.mutable_selection()->set_min_step(o.min_step);
+  req.mutable_selection()->set_max_step(o.max_step);
+  req.mutable_options()->set_top_tokens(o.top_tokens);
+  req.mutable_options()->set_training_ranges(o.training_ranges);
+  req.mutable_options()->set_skip_png(o.no_png);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(o.timeout_s));
+  analysis::v1::ReportResponse resp;
+  grpc::Status gs = stub->ComputeReport(&ctx, req, &resp);
+  if (!gs.ok()) {
+    absl::Status s = FromGrpcStatus(gs);
+    return absl::Status(s.code(), absl::StrCat("report for run ", o.run_id, " (analysis at ",
+                                               address, "): ", s.message()));
+  }
+  const std::string json_path = (std::filesystem::path(o.out_dir) / "llm_routing_results.json");
+  const std::string png_path = (std::filesystem::path(o.out_dir) / "llm_monosemanticity.png");
+  RETURN_IF_ERROR(WriteFileAtomic(json_path, resp.json()));
+  if (!resp.png().empty()) RETURN_IF_ERROR(WriteFileAtomic(png_path, resp.png()));
+  const auto& f = resp.freshness();
+  double avg = 0.0;
+  auto doc = nlohmann::json::parse(resp.json(), nullptr, false);
+  if (!doc.is_discarded() && doc["average_purity"].is_number()) {
+    avg = doc["average_purity"].get<double>();
+  }
+  if (o.output == "json") {
+    nlohmann::json out = {{"run_id", o.run_id},
+                          {"json", json_path},
+                          {"png", resp.png().empty() ? "" : png_path},
+                          {"average_purity", avg},
+                          {"watermark", f.watermark()},
+                          {"events", f.events()},
+                          {"still_writing", f.still_writing()},
+                          {"cached", f.cached()},
+                          {"compute_seconds", resp.compute_seconds()}};
+    std::cout << out.dump() << "\n";
+  } else {
+    std::cout << "wrote " << json_path;
+    if (!resp.png().empty()) std::cout << " and " << png_path;
+    std::cout << "\nrun " << o.run_id << ": average purity " << avg << ", " << f.events()
+              << " events, watermark " << f.watermark() << (f.cached() ? " (cached)" : "") << "\n";
+    if (f.still_writing()) {
+      std::cout << "note: the run is still being written (last write at unix ms "
+                << f.last_write_unix_ms() << "); rerun for fresher results\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
+MONOROUTE_REGISTER_COMMAND(report, [](CLI::App& app) {
+  CLI::App* sub = app.add_subcommand(
+      "report", "Write a run's llm_routing_results.json and llm_monosemanticity.png");
+  auto o = std::make_shared<ReportOpts>();
+  sub->add_option("run", o->run_id, "run id")->required();
+  sub->add_option("--out", o->out_dir, "output directory")->required();
+  sub->add_option("--analysis", o->address,
+                  "analysis service address (default: $MONOROUTE_ANALYSIS_ADDR or 127.0.0.1:7102)");
+  sub->add_option("--output", o->output, "text or json (one JSON line on stdout)");
+  sub->add_option("--baseline", o->baseline, "baseline run id (e.g. the dense model's run)");
+  sub->add_option("--split", o->split, "only this split (default: all)");
+  sub->add_option("--min-step", o->min_step, "first step (inclusive)");
+  sub->add_option("--max-step", o->max_step, "last step (inclusive; 0: no bound)");
+  sub->add_option("--top-tokens", o->top_tokens, "top tokens per pathway (0: 10)");
+  sub->add_option("--training-ranges", o->training_ranges, "over-training step ranges (0: 4)");
+  sub->add_flag("--no-png", o->no_png, "skip the figure");
+  sub->add_option("--timeout", o->timeout_s, "seconds to wait for the report");
+  SetAction(sub, [o]() { return RunReport(*o); });
+});
+
+}  // namespace
+}  // namespace monoroute::cli

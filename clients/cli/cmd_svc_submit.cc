@@ -1,0 +1,56 @@
+// `monoroute submit job.yaml [--set k=v]...`: submits a training job to the trainer service.
+#include <iostream>
+#include <memory>
+
+#include "clients/cli/command.h"
+#include "clients/cli/trainer_cli_util.h"
+
+namespace monoroute::cli {
+namespace {
+
+struct SubmitOpts {
+  TrainerFlags flags;
+  std::string spec_file;
+  std::vector<std::string> sets;
+  std::string name;
+};
+
+absl::Status Submit(const SubmitOpts& o) {
+  auto spec = ReadFile(o.spec_file);
+  if (!spec.ok())
+    return absl::InvalidArgumentError("job spec: " + std::string(spec.status().message()));
+  auto token = LoadToken(o.flags);
+  if (!token.ok()) return token.status();
+  auto stub = ConnectTrainer(o.flags.address);
+  if (!stub.ok()) return stub.status();
+  trainer::v1::SubmitJobRequest req;
+  req.set_spec_yaml(*spec);
+  for (const auto& s : o.sets) req.add_overrides(s);
+  req.set_name(o.name);
+  trainer::v1::SubmitJobResponse resp;
+  grpc::ClientContext ctx;
+  SetToken(&ctx, *token);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  grpc::Status s = (*stub)->SubmitJob(&ctx, req, &resp);
+  if (!s.ok()) return RpcError(s, o.flags.address);
+  if (o.flags.output == "json") {
+    std::cout << ToJsonLine(resp.job()) << "\n";
+  } else {
+    std::cout << resp.job().id() << " " << StateName(resp.job().state()) << " ("
+              << resp.job().kind() << ", output " << resp.job().output_dir() << ")\n";
+  }
+  return absl::OkStatus();
+}
+
+MONOROUTE_REGISTER_COMMAND(submit, [](CLI::App& app) {
+  auto o = std::make_shared<SubmitOpts>();
+  CLI::App* sub = app.add_subcommand("submit", "Submit a training job to the trainer service");
+  sub->add_option("spec", o->spec_file, "Job spec YAML (as for `monoroute train`)")->required();
+  sub->add_option("--set", o->sets, "Override a spec key: a.b=v (repeatable)");
+  sub->add_option("--name", o->name, "Display name of the job");
+  AddTrainerFlags(sub, &o->flags, /*with_token=*/true);
+  SetAction(sub, [o]() { return Submit(*o); });
+});
+
+}  // namespace
+}  // namespace monoroute::cli

@@ -1,0 +1,48 @@
+// `monoroute watch ID`: follows a job to its end with a live progress bar (plain lines when not a
+// TTY, JSON lines with --output json). Exits 0 when the job SUCCEEDED, 1 otherwise.
+#include <iostream>
+#include <memory>
+
+#include "clients/cli/command.h"
+#include "clients/cli/trainer_cli_util.h"
+
+namespace monoroute::cli {
+namespace {
+
+struct WatchOpts {
+  TrainerFlags flags;
+  std::string id;
+  double every_s = 5.0;
+};
+
+absl::Status Watch(const WatchOpts& o) {
+  auto stub = ConnectTrainer(o.flags.address);
+  if (!stub.ok()) return stub.status();
+  auto job = WatchUntilDone(stub->get(), o.flags.address, o.id, o.flags.output, "", o.every_s);
+  if (!job.ok()) return job.status();
+  if (job->state() == trainer::v1::SUCCEEDED) {
+    if (o.flags.output != "json") {
+      std::cout << o.id << " finished: step " << job->progress().step() << ", final val_loss "
+                << absl::StrFormat("%.4f", job->final_val_loss()) << ", events recorded "
+                << job->events().events_acked() << " (dropped " << job->events().events_dropped()
+                << ")\n";
+    }
+    return absl::OkStatus();
+  }
+  return absl::AbortedError(absl::StrCat("job ", o.id, " ended ", StateName(job->state()),
+                                         job->failure_reason().empty() ? "" : ": ",
+                                         job->failure_reason()));
+}
+
+MONOROUTE_REGISTER_COMMAND(watch, [](CLI::App& app) {
+  auto o = std::make_shared<WatchOpts>();
+  CLI::App* sub = app.add_subcommand("watch", "Follow a training job's progress until it ends");
+  sub->add_option("id", o->id, "Job id")->required();
+  sub->add_option("--every", o->every_s, "Seconds between plain progress lines (not a TTY)")
+      ->capture_default_str();
+  AddTrainerFlags(sub, &o->flags, /*with_token=*/false);
+  SetAction(sub, [o]() { return Watch(*o); });
+});
+
+}  // namespace
+}  // namespace monoroute::cli

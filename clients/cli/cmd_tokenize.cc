@@ -1,0 +1,83 @@
+// `monoroute tokenize [--tokenizer DIR] [--decode]`: UTF-8 text on stdin -> one JSON array of
+// GPT-2 token ids on stdout; with --decode, a JSON array of ids on stdin -> the text.
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "clients/cli/command.h"
+#include "common/tokenizer/gpt2_tokenizer.h"
+
+namespace monoroute::cli {
+namespace {
+
+struct TokenizeFlags {
+  std::string tokenizer_dir;  // empty = installed GPT-2 files
+  bool decode = false;
+  int threads = 1;
+};
+
+absl::Status RunTokenize(const TokenizeFlags& flags) {
+  if (flags.threads < 0) return UsageError("--threads must be >= 0");
+  Gpt2TokenizerOptions opts;
+  opts.dir = flags.tokenizer_dir;
+  absl::StatusOr<std::unique_ptr<Gpt2Tokenizer>> tok = Gpt2Tokenizer::Create(opts);
+  if (!tok.ok()) return tok.status();
+  std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  if (!std::cin.eof() && std::cin.bad()) return absl::InternalError("cannot read stdin");
+  if (!flags.decode) {
+    std::vector<int32_t> ids =
+        flags.threads == 1 ? (*tok)->Encode(input) : (*tok)->EncodeParallel(input, flags.threads);
+    std::string out = "[";
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i > 0) out += ", ";
+      absl::StrAppend(&out, ids[i]);
+    }
+    out += "]\n";
+    std::cout << out;
+    return absl::OkStatus();
+  }
+  nlohmann::json arr = nlohmann::json::parse(input, nullptr, /*allow_exceptions=*/false);
+  if (arr.is_discarded() || !arr.is_array()) {
+    return absl::InvalidArgumentError("stdin: expected a JSON array of token ids");
+  }
+  std::vector<int32_t> ids;
+  ids.reserve(arr.size());
+  for (size_t i = 0; i < arr.size(); ++i) {
+    if (!arr[i].is_number_integer()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stdin: element ", i, " of the array is not an integer token id"));
+    }
+    const int64_t v = arr[i].get<int64_t>();
+    if (v < 0 || v >= (*tok)->vocab_size()) {
+      return absl::InvalidArgumentError(absl::StrCat("stdin: token id ", v, " at position ", i,
+                                                     " is outside [0, ", (*tok)->vocab_size(),
+                                                     ")"));
+    }
+    ids.push_back(static_cast<int32_t>(v));
+  }
+  absl::StatusOr<std::string> text = (*tok)->Decode(ids);
+  if (!text.ok()) return text.status();
+  std::cout << *text;
+  std::cout.flush();
+  return absl::OkStatus();
+}
+
+MONOROUTE_REGISTER_COMMAND(tokenize, [](CLI::App& app) {
+  CLI::App* sub = app.add_subcommand(
+      "tokenize", "GPT-2 BPE: UTF-8 text on stdin -> JSON array of ids (--decode: the reverse)");
+  auto flags = std::make_shared<TokenizeFlags>();
+  sub->add_option("--tokenizer", flags->tokenizer_dir,
+                  "Directory with vocab.json and merges.txt (default: the installed GPT-2 files)");
+  sub->add_flag("--decode", flags->decode, "Read a JSON array of ids, print the text");
+  sub->add_option("--threads", flags->threads,
+                  "Encoding threads (0 = all cores); the ids do not depend on it")
+      ->capture_default_str();
+  SetAction(sub, [flags]() { return RunTokenize(*flags); });
+});
+
+}  // namespace
+}  // namespace monoroute::cli

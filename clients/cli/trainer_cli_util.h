@@ -1,0 +1,204 @@
+// Helpers shared by the trainer subcommands of `monoroute` (submit, jobs, watch, cancel, demo):
+// the --trainer/--output/--token-file flags, connecting with a clear message when the service is
+// down, and job formatting. Header-only (the CLI globs only cmd_*.cc). Thread-compatible.
+#ifndef MONOROUTE_CLIENTS_CLI_TRAINER_CLI_UTIL_H_
+#define MONOROUTE_CLIENTS_CLI_TRAINER_CLI_UTIL_H_
+
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/base/file_util.h"
+#include "common/service/grpc_status.h"
+#include "monoroute/trainer/v1/trainer.grpc.pb.h"
+
+namespace monoroute::cli {
+
+// Flags common to the trainer commands.
+struct TrainerFlags {
+  // host:port of monoroute-trainer (--trainer, env MONOROUTE_TRAINER_ADDR).
+  std::string address;
+  // "text" or "json" (--output).
+  std::string output = "text";
+  // File holding the bearer token (--token-file, env MONOROUTE_TRAINER_TOKEN_FILE); also the
+  // token itself from env MONOROUTE_TRAINER_TOKEN.
+  std::string token_file;
+};
+
+inline std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+// Adds --trainer, --output (and --token-file when `with_token`) to `sub`.
+inline void AddTrainerFlags(CLI::App* sub, TrainerFlags* f, bool with_token) {
+  f->address = EnvOr("MONOROUTE_TRAINER_ADDR", "127.0.0.1:7103");
+  sub->add_option("--trainer", f->address, "Trainer address (env MONOROUTE_TRAINER_ADDR)")
+      ->capture_default_str();
+  sub->add_option("--output", f->output, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  if (with_token) {
+    f->token_file = EnvOr("MONOROUTE_TRAINER_TOKEN_FILE", "");
+    sub->add_option(
+        "--token-file", f->token_file,
+        "Bearer token file (env MONOROUTE_TRAINER_TOKEN_FILE or MONOROUTE_TRAINER_TOKEN)");
+  }
+}
+
+// The bearer token: --token-file, else env MONOROUTE_TRAINER_TOKEN, else empty.
+inline absl::StatusOr<std::string> LoadToken(const TrainerFlags& f) {
+  if (!f.token_file.empty()) {
+    auto t = ReadFile(f.token_file);
+    if (!t.ok())
+      return absl::InvalidArgumentError("--token-file: " + std::string(t.status().message()));
+    return std::string(absl::StripAsciiWhitespace(*t));
+  }
+  return EnvOr("MONOROUTE_TRAINER_TOKEN", "");
+}
+
+inline absl::Status DownError(const std::string& what, const std::string& address) {
+  return absl::UnavailableError(
+      absl::StrFormat("%s at %s is not reachable (is it running? set --%s or MONOROUTE_%s_ADDR)",
+                      what, address, absl::AsciiStrToLower(what), absl::AsciiStrToUpper(what)));
+}
+
+// Connects to the trainer; UNAVAILABLE with a one-line hint if it does not answer in `wait_s`.
+inline absl::StatusOr<std::unique_ptr<trainer::v1::Trainer::Stub>> ConnectTrainer(
+    const std::string& address, double wait_s = 3.0) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  auto deadline = std::chrono::system_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));
+  if (!channel->WaitForConnected(deadline)) return DownError("trainer", address);
+  return trainer::v1::Trainer::NewStub(channel);
+}
+
+// Converts an RPC failure; UNAVAILABLE becomes the "not reachable" message.
+inline absl::Status RpcError(const grpc::Status& s, const std::string& address) {
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) return DownError("trainer", address);
+  return FromGrpcStatus(s);
+}
+
+inline void SetToken(grpc::ClientContext* ctx, const std::string& token) {
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+}
+
+// One-line JSON of a message (for --output json).
+inline std::string ToJsonLine(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+inline std::string StateName(trainer::v1::JobState s) { return trainer::v1::JobState_Name(s); }
+
+// "1h02m", "3m05s", "42s".
+inline std::string FormatDuration(double s) {
+  if (!(s >= 0) || s > 1e7) return "?";
+  int64_t t = static_cast<int64_t>(s + 0.5);
+  if (t >= 3600) return absl::StrFormat("%dh%02dm", t / 3600, (t % 3600) / 60);
+  if (t >= 60) return absl::StrFormat("%dm%02ds", t / 60, t % 60);
+  return absl::StrFormat("%ds", t);
+}
+
+// "step 40/100 loss 3.210 (lm 3.200 bal 1.010) 12.3k tok/s ETA 1m20s".
+inline std::string ProgressText(const trainer::v1::Job& j) {
+  const auto& p = j.progress();
+  std::string s = absl::StrFormat("step %d/%d", p.step(), p.total_steps());
+  if (p.step() > 0) {
+    s += absl::StrFormat(" loss %.3f (lm %.3f bal %.3f) %.1fk tok/s ETA %s", p.total_loss(),
+                         p.lm_loss(), p.balance_loss(), p.tokens_per_s() / 1000.0,
+                         FormatDuration(p.eta_s()));
+  }
+  if (j.evals_size() > 0) {
+    s += absl::StrFormat(" val %.3f", j.evals(j.evals_size() - 1).val_loss());
+  }
+  return s;
+}
+
+// Streams job `id` until it is terminal, rendering a live progress bar on a TTY, plain lines
+// otherwise (at most one per `plain_every_s` seconds, plus state changes and evaluations), or one
+// JSON object per update with output "json". Returns the final job (whatever its state).
+inline absl::StatusOr<trainer::v1::Job> WatchUntilDone(
+    trainer::v1::Trainer::Stub* stub, const std::string& address, const std::string& id,
+    const std::string& output, const std::string& prefix = "", double plain_every_s = 5.0) {
+  const bool tty = output != "json" && ::isatty(STDOUT_FILENO);
+  grpc::ClientContext ctx;
+  trainer::v1::WatchJobRequest req;
+  req.set_id(id);
+  auto reader = stub->WatchJob(&ctx, req);
+  trainer::v1::JobUpdate u;
+  trainer::v1::Job last;
+  trainer::v1::JobState last_state = trainer::v1::JOB_STATE_UNSPECIFIED;
+  auto last_line = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  bool bar_open = false;
+  while (reader->Read(&u)) {
+    last = u.job();
+    if (output == "json") {
+      std::cout << ToJsonLine(u) << std::endl;
+      continue;
+    }
+    const bool state_changed = last.state() != last_state;
+    if (state_changed) {
+      if (bar_open) std::cout << "\n";
+      bar_open = false;
+      std::cout << prefix << id << " " << StateName(last.state());
+      if (last.state() == trainer::v1::FAILED) std::cout << ": " << last.failure_reason();
+      if (last.resumes() > 0 && last.state() == trainer::v1::RUNNING) {
+        std::cout << " (resumed x" << last.resumes() << ")";
+      }
+      std::cout << std::endl;
+      last_state = last.state();
+    }
+    if (u.kind() == trainer::v1::JobUpdate::EVAL && last.evals_size() > 0) {
+      const auto& e = last.evals(last.evals_size() - 1);
+      if (bar_open) std::cout << "\n";
+      bar_open = false;
+      std::cout << prefix
+                << absl::StrFormat("eval @%d: val_loss %.4f ppl %.2f (%s)", e.step(), e.val_loss(),
+                                   e.perplexity(), e.split())
+                << std::endl;
+    }
+    if (last.state() != trainer::v1::RUNNING || last.progress().total_steps() <= 0) continue;
+    if (tty) {
+      const auto& p = last.progress();
+      const int width = 30;
+      double frac = std::min(1.0, static_cast<double>(p.step()) / p.total_steps());
+      int fill = static_cast<int>(frac * width);
+      std::cout << "\r" << prefix << "[" << std::string(fill, '#') << std::string(width - fill, '.')
+                << "] " << absl::StrFormat("%3.0f%% ", 100 * frac) << ProgressText(last) << "\x1b[K"
+                << std::flush;
+      bar_open = true;
+    } else if (u.kind() == trainer::v1::JobUpdate::STEP &&
+               std::chrono::steady_clock::now() - last_line >=
+                   std::chrono::milliseconds(static_cast<int64_t>(plain_every_s * 1000))) {
+      last_line = std::chrono::steady_clock::now();
+      std::cout << prefix << id << " " << ProgressText(last) << std::endl;
+    }
+  }
+  if (bar_open) std::cout << "\n";
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return RpcError(s, address);
+  return last;
+}
+
+}  // namespace monoroute::cli
+
+#endif  // MONOROUTE_CLIENTS_CLI_TRAINER_CLI_UTIL_H_

@@ -1,0 +1,552 @@
+// The story generator: parses the templates once, then fills them with words drawn by a
+// splitmix64-seeded xoshiro256** PRNG, section by section.
+#include "common/corpus/story_generator.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/corpus/story_templates.h"
+#include "common/corpus/story_vocabulary.h"
+
+namespace monoroute {
+namespace {
+
+using story::GetVocabulary;
+using story::Noun;
+using story::Section;
+using story::Verb;
+
+// xoshiro256** seeded with splitmix64: the same numbers on every platform.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) {
+    for (uint64_t& s : s_) {
+      seed += 0x9E3779B97F4A7C15ull;
+      uint64_t z = seed;
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      s = z ^ (z >> 31);
+    }
+  }
+  uint64_t Next() {
+    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = Rotl(s_[3], 45);
+    return result;
+  }
+  // Uniform in [0, n) (Lemire's multiply-shift; n > 0).
+  uint32_t Below(uint32_t n) {
+    return static_cast<uint32_t>((static_cast<unsigned __int128>(Next()) * n) >> 64);
+  }
+  bool Coin() { return (Next() >> 63) != 0; }
+
+ private:
+  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  uint64_t s_[4];
+};
+
+// Template slots.
+enum class Slot : uint8_t {
+  kName,
+  kFriend,
+  kHeCap,
+  kHe,
+  kHisCap,
+  kHis,
+  kHim,
+  kKind,
+  kFamily,
+  kObject,
+  kPlace,
+  kFood,
+  kAnimal,
+  kColour,  // fixed per story
+  kAdj,
+  kTime,
+  kNum,
+  kRAnimals,
+  kRObjects,
+  kRFoods,
+  kRAnimal,
+  kRObject,
+  kRPlace,
+  kRFood,
+  kRColour,
+  kGood,
+  kBad,
+  kFNoun,
+  kMove,
+  kMoved,
+  kAct,
+  kActed,
+  kManner,
+  kPerson,
+  kOrdinal,
+};
+
+constexpr std::pair<const char*, Slot> kSlotNames[] = {
+    {"name", Slot::kName},         {"friend", Slot::kFriend},
+    {"He", Slot::kHeCap},          {"he", Slot::kHe},
+    {"His", Slot::kHisCap},        {"his", Slot::kHis},
+    {"him", Slot::kHim},           {"kind", Slot::kKind},
+    {"family", Slot::kFamily},     {"object", Slot::kObject},
+    {"place", Slot::kPlace},       {"food", Slot::kFood},
+    {"animal", Slot::kAnimal},     {"colour", Slot::kColour},
+    {"adj", Slot::kAdj},           {"time", Slot::kTime},
+    {"num", Slot::kNum},           {"ranimals", Slot::kRAnimals},
+    {"robjects", Slot::kRObjects}, {"rfoods", Slot::kRFoods},
+    {"ranimal", Slot::kRAnimal},   {"robject", Slot::kRObject},
+    {"rplace", Slot::kRPlace},     {"rfood", Slot::kRFood},
+    {"rcolour", Slot::kRColour},   {"good", Slot::kGood},
+    {"bad", Slot::kBad},           {"fnoun", Slot::kFNoun},
+    {"move", Slot::kMove},         {"moved", Slot::kMoved},
+    {"act", Slot::kAct},           {"acted", Slot::kActed},
+    {"manner", Slot::kManner},     {"person", Slot::kPerson},
+    {"ordinal", Slot::kOrdinal},
+};
+
+enum class PartKind : uint8_t { kWord, kSlot, kArticle, kOpenQuote, kCloseQuote };
+
+struct Part {
+  PartKind kind = PartKind::kWord;
+  bool attach = false;  // no space before it
+  Slot slot = Slot::kName;
+  Category category = Category::kNone;
+  std::string text;
+};
+
+struct ParsedTemplate {
+  Section section;
+  std::vector<Part> parts;
+};
+
+// How many sentences of each section a story has: [min, max].
+constexpr std::array<std::pair<int, int>, static_cast<int>(Section::kNumSections)> kSectionCount = {
+    {{1, 1}, {2, 3}, {1, 1}, {1, 2}, {1, 1}, {1, 1}, {1, 1}, {2, 2}, {1, 1}, {1, 1}}};
+
+// Literal word -> category: the vocabulary's literal list first, then the tables in order.
+absl::flat_hash_map<std::string, Category> LiteralCategories() {
+  const story::Vocabulary& v = GetVocabulary();
+  absl::flat_hash_map<std::string, Category> m;
+  auto add = [&m](absl::string_view w, Category c) {
+    for (absl::string_view part : absl::StrSplit(w, ' ')) m.emplace(std::string(part), c);
+  };
+  for (const auto& [w, c] : v.literals) add(w, c);
+  for (const auto& n : v.names) add(n.name, Category::kName);
+  auto nouns = [&](const std::vector<Noun>& t, Category c) {
+    for (const Noun& n : t) {
+      add(n.singular, c);
+      add(n.plural, c);
+    }
+  };
+  auto words = [&](const std::vector<const char*>& t, Category c) {
+    for (const char* w : t) add(w, c);
+  };
+  auto verbs = [&](const std::vector<Verb>& t) {
+    for (const Verb& x : t) {
+      add(x.base, Category::kVerb);
+      add(x.past, Category::kVerb);
+    }
+  };
+  nouns(v.animals, Category::kAnimal);
+  nouns(v.foods, Category::kFood);
+  nouns(v.places, Category::kPlace);
+  nouns(v.family, Category::kFamily);
+  nouns(v.people, Category::kPerson);
+  nouns(v.objects, Category::kObject);
+  words(v.colours, Category::kColour);
+  words(v.good_feelings, Category::kFeeling);
+  words(v.bad_feelings, Category::kFeeling);
+  words(v.feeling_nouns, Category::kFeeling);
+  words(v.numbers, Category::kNumber);
+  words(v.ordinals, Category::kNumber);
+  words(v.adjectives, Category::kAdjective);
+  words(v.adverbs, Category::kAdverb);
+  words(v.times, Category::kTime);
+  verbs(v.moves);
+  verbs(v.actions);
+  return m;
+}
+
+absl::StatusOr<std::vector<ParsedTemplate>> ParseTemplates() {
+  const auto literals = LiteralCategories();
+  absl::flat_hash_map<std::string, Slot> slots;
+  for (const auto& [n, s] : kSlotNames) slots.emplace(n, s);
+  std::vector<ParsedTemplate> out;
+  const auto& templates = story::Templates();
+  for (size_t id = 0; id < templates.size(); ++id) {
+    ParsedTemplate pt;
+    pt.section = templates[id].section;
+    for (absl::string_view tok : absl::StrSplit(templates[id].text, ' ', absl::SkipEmpty())) {
+      Part p;
+      if (tok == "\"<") {
+        p.kind = PartKind::kOpenQuote;
+        p.text = "\"";
+        p.category = Category::kPunctuation;
+      } else if (tok == ">\"") {
+        p.kind = PartKind::kCloseQuote;
+        p.text = "\"";
+        p.attach = true;
+        p.category = Category::kPunctuation;
+      } else if (tok == "{a}") {
+        p.kind = PartKind::kArticle;
+        p.category = Category::kFunction;
+      } else if (tok.size() > 2 && tok.front() == '{' && tok.back() == '}') {
+        auto it = slots.find(tok.substr(1, tok.size() - 2));
+        if (it == slots.end()) {
+          return absl::InternalError(absl::StrCat("story template ", id, ": unknown slot ", tok));
+        }
+        p.kind = PartKind::kSlot;
+        p.slot = it->second;
+      } else {
+        auto it = literals.find(tok);
+        if (it == literals.end()) {
+          return absl::InternalError(
+              absl::StrCat("story template ", id, ": word \"", tok, "\" has no category"));
+        }
+        p.text = std::string(tok);
+        p.category = it->second;
+        p.attach = tok == "." || tok == "," || tok == "!" || tok == "?" || tok == ":" ||
+                   tok.front() == '\'';
+      }
+      pt.parts.push_back(std::move(p));
+    }
+    out.push_back(std::move(pt));
+  }
+  return out;
+}
+
+// A drawn word: text (may hold a space, e.g. "ice cream") and category.
+struct Word {
+  const char* text;
+  Category category;
+};
+
+}  // namespace
+
+struct StoryGenerator::State {
+  explicit State(uint64_t seed) : rng(seed) {}
+  Rng rng;
+  std::vector<ParsedTemplate> templates;
+  std::array<std::vector<int>, static_cast<int>(Section::kNumSections)> by_section;
+
+  // Per-story cast and props.
+  const story::NameWord* hero = nullptr;
+  const story::NameWord* friend_name = nullptr;
+  Word kind{}, family{}, object{}, place{}, food{}, animal{}, colour{};
+
+  // Text assembly.
+  std::string* text = nullptr;
+  StoryTrace* trace = nullptr;
+  bool paragraph_start = true;
+  bool after_open_quote = false;
+  std::vector<Word> sentence;  // resolved words of the current template
+  std::vector<uint8_t> sentence_attach;
+
+  template <typename T>
+  const T& Pick(const std::vector<T>& v) {
+    return v[rng.Below(static_cast<uint32_t>(v.size()))];
+  }
+
+  Word Resolve(Slot s) {
+    const story::Vocabulary& v = GetVocabulary();
+    const bool f = hero->female;
+    switch (s) {
+      case Slot::kName:
+        return {hero->name, Category::kName};
+      case Slot::kFriend:
+        return {friend_name->name, Category::kName};
+      case Slot::kHeCap:
+        return {f ? "She" : "He", Category::kFunction};
+      case Slot::kHe:
+        return {f ? "she" : "he", Category::kFunction};
+      case Slot::kHisCap:
+        return {f ? "Her" : "His", Category::kFunction};
+      case Slot::kHis:
+        return {f ? "her" : "his", Category::kFunction};
+      case Slot::kHim:
+        return {f ? "her" : "him", Category::kFunction};
+      case Slot::kKind:
+        return kind;
+      case Slot::kFamily:
+        return family;
+      case Slot::kObject:
+        return object;
+      case Slot::kPlace:
+        return place;
+      case Slot::kFood:
+        return food;
+      case Slot::kAnimal:
+        return animal;
+      case Slot::kColour:
+        return colour;
+      case Slot::kAdj:
+        return {Pick(v.adjectives), Category::kAdjective};
+      case Slot::kTime:
+        return {Pick(v.times), Category::kTime};
+      case Slot::kNum:
+        return {Pick(v.numbers), Category::kNumber};
+      case Slot::kRAnimals:
+        return {Pick(v.animals).plural, Category::kAnimal};
+      case Slot::kRObjects:
+        return {Pick(v.objects).plural, Category::kObject};
+      case Slot::kRFoods:
+        return {Pick(v.foods).plural, Category::kFood};
+      case Slot::kRAnimal:
+        return {Pick(v.animals).singular, Category::kAnimal};
+      case Slot::kRObject:
+        return {Pick(v.objects).singular, Category::kObject};
+      case Slot::kRPlace:
+        return {Pick(v.places).singular, Category::kPlace};
+      case Slot::kRFood:
+        return {Pick(v.foods).singular, Category::kFood};
+      case Slot::kRColour:
+        return {Pick(v.colours), Category::kColour};
+      case Slot::kGood:
+        return {Pick(v.good_feelings), Category::kFeeling};
+      case Slot::kBad:
+        return {Pick(v.bad_feelings), Category::kFeeling};
+      case Slot::kFNoun:
+        return {Pick(v.feeling_nouns), Category::kFeeling};
+      case Slot::kMove:
+        return {Pick(v.moves).base, Category::kVerb};
+      case Slot::kMoved:
+        return {Pick(v.moves).past, Category::kVerb};
+      case Slot::kAct:
+        return {Pick(v.actions).base, Category::kVerb};
+      case Slot::kActed:
+        return {Pick(v.actions).past, Category::kVerb};
+      case Slot::kManner:
+        return {Pick(v.adverbs), Category::kAdverb};
+      case Slot::kPerson:
+        return {Pick(v.people).singular, Category::kPerson};
+      case Slot::kOrdinal:
+        return {Pick(v.ordinals), Category::kNumber};
+    }
+    return {"", Category::kNone};
+  }
+
+  void CastStory() {
+    const story::Vocabulary& v = GetVocabulary();
+    hero = &Pick(v.names);
+    do {
+      friend_name = &Pick(v.names);
+    } while (friend_name == hero || std::strcmp(friend_name->name, hero->name) == 0);
+    if (rng.Coin()) {
+      kind = {hero->female ? "girl" : "boy", Category::kPerson};
+    } else {
+      kind = {Pick(v.animals).singular, Category::kAnimal};
+    }
+    family = {Pick(v.family).singular, Category::kFamily};
+    object = {Pick(v.objects).singular, Category::kObject};
+    place = {Pick(v.places).singular, Category::kPlace};
+    food = {Pick(v.foods).singular, Category::kFood};
+    animal = {Pick(v.animals).singular, Category::kAnimal};
+    colour = {Pick(v.colours), Category::kColour};
+  }
+
+  // Appends one word (splitting "ice cream" into two traced words).
+  void Emit(const char* w, Category c, bool attach) {
+    bool first = true;
+    while (true) {
+      const char* space = std::strchr(w, ' ');
+      const size_t len = space != nullptr ? static_cast<size_t>(space - w) : std::strlen(w);
+      if (!paragraph_start && !after_open_quote && !(first && attach)) text->push_back(' ');
+      const size_t begin = text->size();
+      text->append(w, len);
+      if (trace != nullptr) trace->words.push_back({begin, begin + len, c});
+      paragraph_start = false;
+      after_open_quote = false;
+      first = false;
+      if (space == nullptr) return;
+      w = space + 1;
+    }
+  }
+
+  void RenderTemplate(int id) {
+    if (trace != nullptr) trace->template_ids.push_back(id);
+    const ParsedTemplate& t = templates[id];
+    sentence.clear();
+    sentence_attach.clear();
+    for (const Part& p : t.parts) {
+      if (p.kind == PartKind::kSlot) {
+        sentence.push_back(Resolve(p.slot));
+      } else {
+        sentence.push_back({p.text.c_str(), p.category});
+      }
+      sentence_attach.push_back(p.attach);
+    }
+    for (size_t i = 0; i < t.parts.size(); ++i) {
+      const Part& p = t.parts[i];
+      if (p.kind == PartKind::kArticle) {
+        const char next = i + 1 < sentence.size() ? sentence[i + 1].text[0] : 'x';
+        const bool vowel = std::strchr("aeiouAEIOU", next) != nullptr;
+        Emit(vowel ? "an" : "a", Category::kFunction, false);
+      } else {
+        Emit(sentence[i].text, sentence[i].category, sentence_attach[i]);
+        if (p.kind == PartKind::kOpenQuote) after_open_quote = true;
+      }
+    }
+  }
+
+  void RenderSection(Section s) {
+    const auto& pool = by_section[static_cast<int>(s)];
+    const auto [lo, hi] = kSectionCount[static_cast<int>(s)];
+    const int n = lo + static_cast<int>(rng.Below(static_cast<uint32_t>(hi - lo + 1)));
+    // Draw n distinct templates of the section.
+    int chosen[4];
+    for (int k = 0; k < n; ++k) {
+      int id;
+      bool dup;
+      do {
+        id = pool[rng.Below(static_cast<uint32_t>(pool.size()))];
+        dup = std::find(chosen, chosen + k, id) != chosen + k;
+      } while (dup);
+      chosen[k] = id;
+      RenderTemplate(id);
+    }
+  }
+
+  void EndParagraph() {
+    text->push_back('\n');
+    paragraph_start = true;
+    after_open_quote = false;
+  }
+};
+
+StoryGenerator::StoryGenerator(std::unique_ptr<State> state) : state_(std::move(state)) {}
+StoryGenerator::~StoryGenerator() = default;
+
+absl::StatusOr<std::unique_ptr<StoryGenerator>> StoryGenerator::Create(
+    const StoryGeneratorOptions& options) {
+  auto state = std::make_unique<State>(options.seed);
+  absl::StatusOr<std::vector<ParsedTemplate>> parsed = ParseTemplates();
+  if (!parsed.ok()) return parsed.status();
+  state->templates = std::move(*parsed);
+  for (size_t id = 0; id < state->templates.size(); ++id) {
+    state->by_section[static_cast<int>(state->templates[id].section)].push_back(
+        static_cast<int>(id));
+  }
+  for (int s = 0; s < static_cast<int>(Section::kNumSections); ++s) {
+    if (static_cast<int>(state->by_section[s].size()) < kSectionCount[s].second) {
+      return absl::InternalError(absl::StrCat("story section ", s, " has too few templates"));
+    }
+  }
+  return std::unique_ptr<StoryGenerator>(new StoryGenerator(std::move(state)));
+}
+
+void StoryGenerator::AppendStory(std::string* text, StoryTrace* trace) {
+  State& st = *state_;
+  st.text = text;
+  st.trace = trace;
+  st.paragraph_start = true;
+  st.after_open_quote = false;
+  st.CastStory();
+  st.RenderSection(Section::kIntro);
+  st.RenderSection(Section::kSetup);
+  st.EndParagraph();
+  st.RenderSection(Section::kProblem);
+  st.RenderSection(Section::kDevelop);
+  st.RenderSection(Section::kDialogue);
+  st.EndParagraph();
+  st.RenderSection(Section::kHelp);
+  st.RenderSection(Section::kHelpDialogue);
+  st.RenderSection(Section::kResolution);
+  if (st.rng.Coin()) st.EndParagraph();
+  st.RenderSection(Section::kResolveDialogue);
+  st.RenderSection(Section::kEnding);
+  st.EndParagraph();
+  st.text = nullptr;
+  st.trace = nullptr;
+}
+
+void StoryGenerator::AppendStories(int64_t num_stories, std::string* text, StoryTrace* trace) {
+  for (int64_t i = 0; i < num_stories; ++i) {
+    AppendStory(text, trace);
+    text->append("<|endoftext|>\n");
+  }
+}
+
+int StoryGenerator::NumTemplates() { return static_cast<int>(story::Templates().size()); }
+
+absl::string_view StoryGenerator::TemplateName(int id) {
+  if (id < 0 || id >= NumTemplates()) return "";
+  return story::Templates()[id].text;
+}
+
+std::vector<LexiconEntry> StoryGenerator::Vocabulary() {
+  const story::Vocabulary& v = GetVocabulary();
+  std::set<std::pair<std::string, Category>> all;
+  auto add = [&all](absl::string_view w, Category c) {
+    for (absl::string_view part : absl::StrSplit(w, ' ')) all.emplace(std::string(part), c);
+  };
+  // Template literals (with the category they are emitted with).
+  absl::StatusOr<std::vector<ParsedTemplate>> parsed = ParseTemplates();
+  if (parsed.ok()) {
+    for (const ParsedTemplate& t : *parsed) {
+      for (const Part& p : t.parts) {
+        if (p.kind == PartKind::kWord || p.kind == PartKind::kOpenQuote ||
+            p.kind == PartKind::kCloseQuote) {
+          add(p.text, p.category);
+        }
+      }
+    }
+  }
+  add("a", Category::kFunction);
+  add("an", Category::kFunction);
+  for (const char* w : {"He", "he", "His", "his", "him", "She", "she", "Her", "her"}) {
+    add(w, Category::kFunction);
+  }
+  for (const auto& n : v.names) add(n.name, Category::kName);
+  add("girl", Category::kPerson);
+  add("boy", Category::kPerson);
+  for (const auto& n : v.animals) {
+    add(n.singular, Category::kAnimal);
+    add(n.plural, Category::kAnimal);
+  }
+  for (const auto& n : v.objects) {
+    add(n.singular, Category::kObject);
+    add(n.plural, Category::kObject);
+  }
+  for (const auto& n : v.foods) {
+    add(n.singular, Category::kFood);
+    add(n.plural, Category::kFood);
+  }
+  for (const auto& n : v.places) add(n.singular, Category::kPlace);
+  for (const auto& n : v.family) add(n.singular, Category::kFamily);
+  for (const auto& n : v.people) add(n.singular, Category::kPerson);
+  for (const char* w : v.colours) add(w, Category::kColour);
+  for (const char* w : v.good_feelings) add(w, Category::kFeeling);
+  for (const char* w : v.bad_feelings) add(w, Category::kFeeling);
+  for (const char* w : v.feeling_nouns) add(w, Category::kFeeling);
+  for (const char* w : v.numbers) add(w, Category::kNumber);
+  for (const char* w : v.ordinals) add(w, Category::kNumber);
+  for (const char* w : v.adjectives) add(w, Category::kAdjective);
+  for (const char* w : v.adverbs) add(w, Category::kAdverb);
+  for (const char* w : v.times) add(w, Category::kTime);
+  for (const auto& x : v.moves) {
+    add(x.base, Category::kVerb);
+    add(x.past, Category::kVerb);
+  }
+  for (const auto& x : v.actions) {
+    add(x.base, Category::kVerb);
+    add(x.past, Category::kVerb);
+  }
+  std::vector<LexiconEntry> out;
+  out.reserve(all.size());
+  for (const auto& [w, c] : all) out.push_back({w, c});
+  return out;
+}
+
+}  // namespace monoroute

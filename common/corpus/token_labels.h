@@ -1,0 +1,39 @@
+// Aligns generated text with its tokens: each token gets the ground-truth category of the word
+// it belongs to, and the per-token labels are reduced to one category per token id.
+#ifndef MONOROUTE_COMMON_CORPUS_TOKEN_LABELS_H_
+#define MONOROUTE_COMMON_CORPUS_TOKEN_LABELS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/corpus/category.h"
+#include "common/corpus/story_generator.h"
+#include "common/corpus/token_categories.h"
+
+namespace monoroute {
+
+class Gpt2Tokenizer;
+
+// Tokens of a text with one category per token.
+struct LabeledTokens {
+  std::vector<int32_t> ids;          // tokenizer ids of the whole text
+  std::vector<Category> categories;  // same length: the category of each token
+};
+
+// Tokenizes `text` and labels every token with the category of the emitted word that contains
+// the token's first non-whitespace byte. So every sub-token of a multi-token word gets the word's
+// category, a token spanning several punctuation marks (`."`) the first one's, and tokens that
+// are only whitespace or "<|endoftext|>" get kNone. INVALID_ARGUMENT if `trace` does not fit
+// `text` (offsets out of range or overlapping).
+absl::StatusOr<LabeledTokens> LabelTokens(absl::string_view text, const StoryTrace& trace,
+                                          const Gpt2Tokenizer& tokenizer);
+
+// Reduces per-occurrence labels to one category per id: the category of the strict majority of
+// the id's labelled (non-kNone) occurrences, kMixed if there is none; count = occurrences.
+TokenCategories MajorityCategories(const LabeledTokens& labeled, int32_t vocab_size);
+
+}  // namespace monoroute
+
+#endif  // MONOROUTE_COMMON_CORPUS_TOKEN_LABELS_H_

@@ -1,0 +1,699 @@
+// Job spec YAML parsing (strict: unknown keys and bad values name their key path), overrides,
+// serialisation and file-system checks.
+#include "common/engine/job_spec.h"
+
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/base/file_util.h"
+#include "common/base/status_macros.h"
+
+#ifndef MONOROUTE_TOKENIZER_DIR
+#define MONOROUTE_TOKENIZER_DIR ""
+#endif
+
+namespace monoroute::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A YAML document as a value-semantics tree: scalars stay strings (typed when read), so
+// overrides and typed reads are uniform.
+struct Tree {
+  enum Kind { kNull, kScalar, kSeq, kMap } kind = kNull;
+  std::string scalar;
+  std::vector<Tree> seq;
+  std::vector<std::pair<std::string, Tree>> map;  // insertion order
+
+  Tree* Find(const std::string& key) {
+    for (auto& [k, v] : map) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  }
+};
+
+absl::StatusOr<Tree> FromYaml(const YAML::Node& n, const std::string& path) {
+  Tree t;
+  switch (n.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      t.kind = Tree::kNull;
+      return t;
+    case YAML::NodeType::Scalar:
+      t.kind = Tree::kScalar;
+      t.scalar = n.Scalar();
+      return t;
+    case YAML::NodeType::Sequence:
+      t.kind = Tree::kSeq;
+      for (size_t i = 0; i < n.size(); ++i) {
+        ASSIGN_OR_RETURN(Tree c, FromYaml(n[i], absl::StrCat(path, "[", i, "]")));
+        t.seq.push_back(std::move(c));
+      }
+      return t;
+    case YAML::NodeType::Map:
+      t.kind = Tree::kMap;
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        if (!it->first.IsScalar()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(path.empty() ? "job spec" : path, ": map keys must be scalars"));
+        }
+        std::string key = it->first.Scalar();
+        std::string sub = path.empty() ? key : absl::StrCat(path, ".", key);
+        for (const auto& [k, v] : t.map) {
+          if (k == key) return absl::InvalidArgumentError(absl::StrCat(sub, ": duplicate key"));
+        }
+        ASSIGN_OR_RETURN(Tree c, FromYaml(it->second, sub));
+        t.map.emplace_back(key, std::move(c));
+      }
+      return t;
+  }
+  return t;
+}
+
+absl::StatusOr<Tree> ParseYamlText(const std::string& text, const std::string& what) {
+  YAML::Node node;
+  try {
+    node = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": invalid YAML: ", e.what()));
+  }
+  return FromYaml(node, "");
+}
+
+std::string Join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : absl::StrCat(path, ".", key);
+}
+
+// Typed, strict reader of one YAML map: every key must be consumed, or Finish() names the first
+// unknown one.
+class MapReader {
+ public:
+  MapReader(const Tree* t, std::string path) : t_(t), path_(std::move(path)) {}
+
+  absl::Status CheckIsMap() const {
+    if (t_ == nullptr || t_->kind == Tree::kNull || t_->kind == Tree::kMap) {
+      return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_.empty() ? "job spec" : path_, ": expected a map"));
+  }
+
+  // Returns the child `key` (nullptr when absent or null) and marks it consumed.
+  const Tree* Get(const std::string& key) {
+    seen_.insert(key);
+    if (t_ == nullptr || t_->kind != Tree::kMap) return nullptr;
+    for (const auto& [k, v] : t_->map) {
+      if (k == key) return v.kind == Tree::kNull ? nullptr : &v;
+    }
+    return nullptr;
+  }
+
+  absl::StatusOr<const Tree*> Scalar(const std::string& key) {
+    const Tree* v = Get(key);
+    if (v != nullptr && v->kind != Tree::kScalar) {
+      return absl::InvalidArgumentError(absl::StrCat(Join(path_, key), ": expected a scalar"));
+    }
+    return v;
+  }
+
+  absl::Status Str(const std::string& key, std::string* out) {
+    ASSIGN_OR_RETURN(const Tree* v, Scalar(key));
+    if (v != nullptr) *out = v->scalar;
+    return absl::OkStatus();
+  }
+
+  template <typename T>
+  absl::Status Int(const std::string& key, T* out) {
+    ASSIGN_OR_RETURN(const Tree* v, Scalar(key));
+    if (v == nullptr) return absl::OkStatus();
+    return ParseInt(v->scalar, Join(path_, key), out);
+  }
+
+  absl::Status Double(const std::string& key, double* out) {
+    ASSIGN_OR_RETURN(const Tree* v, Scalar(key));
+    if (v == nullptr) return absl::OkStatus();
+    return ParseDouble(v->scalar, Join(path_, key), out);
+  }
+
+  absl::Status Bool(const std::string& key, bool* out) {
+    ASSIGN_OR_RETURN(const Tree* v, Scalar(key));
+    if (v == nullptr) return absl::OkStatus();
+    std::string s = absl::AsciiStrToLower(v->scalar);
+    if (s == "true" || s == "yes" || s == "on") {
+      *out = true;
+    } else if (s == "false" || s == "no" || s == "off") {
+      *out = false;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Join(path_, key), ": expected true or false, got '", v->scalar, "'"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<const Tree*>> List(const std::string& key) {
+    const Tree* v = Get(key);
+    std::vector<const Tree*> out;
+    if (v == nullptr) return out;
+    if (v->kind != Tree::kSeq) {
+      return absl::InvalidArgumentError(absl::StrCat(Join(path_, key), ": expected a list"));
+    }
+    for (size_t i = 0; i < v->seq.size(); ++i) {
+      if (v->seq[i].kind != Tree::kScalar) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(Join(path_, key), "[", i, "]: expected a scalar"));
+      }
+      out.push_back(&v->seq[i]);
+    }
+    return out;
+  }
+
+  MapReader Sub(const std::string& key) { return MapReader(Get(key), Join(path_, key)); }
+
+  absl::Status Finish() const {
+    if (t_ == nullptr || t_->kind != Tree::kMap) return absl::OkStatus();
+    for (const auto& [k, v] : t_->map) {
+      if (seen_.count(k) == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(Join(path_, k), ": unknown key"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const std::string& path() const { return path_; }
+
+  template <typename T>
+  static absl::Status ParseInt(const std::string& s, const std::string& where, T* out) {
+    int64_t v = 0;
+    if (!absl::SimpleAtoi(s, &v)) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": expected an integer, got '", s, "'"));
+    }
+    if constexpr (std::is_unsigned_v<T>) {
+      if (v < 0) return absl::InvalidArgumentError(absl::StrCat(where, ": must be >= 0"));
+    }
+    if (static_cast<int64_t>(static_cast<T>(v)) != v) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", s, " is out of range"));
+    }
+    *out = static_cast<T>(v);
+    return absl::OkStatus();
+  }
+
+  static absl::Status ParseDouble(const std::string& s, const std::string& where, double* out) {
+    double v = 0;
+    if (!absl::SimpleAtod(s, &v) || !std::isfinite(v)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": expected a finite number, got '", s, "'"));
+    }
+    *out = v;
+    return absl::OkStatus();
+  }
+
+ private:
+  const Tree* t_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+absl::Status ReadModel(MapReader r, ModelSpec* m) {
+  RETURN_IF_ERROR(r.CheckIsMap());
+  RETURN_IF_ERROR(r.Str("config_path", &m->config_path));
+  RETURN_IF_ERROR(r.Int("vocab_size", &m->vocab_size));
+  RETURN_IF_ERROR(r.Int("hidden_size", &m->hidden_size));
+  RETURN_IF_ERROR(r.Int("num_layers", &m->num_layers));
+  RETURN_IF_ERROR(r.Int("num_heads", &m->num_heads));
+  RETURN_IF_ERROR(r.Int("intermediate_size", &m->intermediate_size));
+  RETURN_IF_ERROR(r.Int("max_position_embeddings", &m->max_position_embeddings));
+  RETURN_IF_ERROR(r.Int("window_size", &m->window_size));
+  ASSIGN_OR_RETURN(auto layers, r.List("attention_layers"));
+  if (!layers.empty()) {
+    m->attention_layers.clear();
+    for (const Tree* t : layers) m->attention_layers.push_back(t->scalar);
+  }
+  RETURN_IF_ERROR(r.Double("layer_norm_epsilon", &m->layer_norm_epsilon));
+  RETURN_IF_ERROR(r.Double("initializer_range", &m->initializer_range));
+  return r.Finish();
+}
+
+absl::Status ReadRouting(MapReader r, RoutingSpec* s) {
+  RETURN_IF_ERROR(r.CheckIsMap());
+  {
+    ASSIGN_OR_RETURN(const Tree* v, r.Scalar("enabled"));
+    if (v != nullptr) {
+      bool b = false;
+      std::string low = absl::AsciiStrToLower(v->scalar);
+      if (low == "true" || low == "yes" || low == "on") {
+        b = true;
+      } else if (low != "false" && low != "no" && low != "off") {
+        return absl::InvalidArgumentError(absl::StrCat(
+            Join(r.path(), "enabled"), ": expected true or false, got '", v->scalar, "'"));
+      }
+      s->enabled = b;
+    }
+  }
+  RETURN_IF_ERROR(r.Int("num_pathways", &s->num_pathways));
+  RETURN_IF_ERROR(r.Int("top_k", &s->top_k));
+  RETURN_IF_ERROR(r.Int("router_hidden", &s->router_hidden));
+  RETURN_IF_ERROR(r.Int("route_every_n_layers", &s->route_every_n_layers));
+  ASSIGN_OR_RETURN(auto layers, r.List("layers"));
+  if (!layers.empty()) {
+    s->layers.clear();
+    for (size_t i = 0; i < layers.size(); ++i) {
+      int v = 0;
+      RETURN_IF_ERROR(MapReader::ParseInt(layers[i]->scalar,
+                                          absl::StrCat(Join(r.path(), "layers"), "[", i, "]"), &v));
+      s->layers.push_back(v);
+    }
+  }
+  RETURN_IF_ERROR(r.Str("router_activation", &s->router_activation));
+  RETURN_IF_ERROR(r.Double("temperature", &s->temperature));
+  MapReader b = r.Sub("balancing");
+  RETURN_IF_ERROR(b.CheckIsMap());
+  RETURN_IF_ERROR(b.Str("method", &s->balancing.method));
+  RETURN_IF_ERROR(b.Double("alpha", &s->balancing.alpha));
+  RETURN_IF_ERROR(b.Double("ema_momentum", &s->balancing.ema_momentum));
+  RETURN_IF_ERROR(b.Double("bias_update_rate", &s->balancing.bias_update_rate));
+  RETURN_IF_ERROR(b.Finish());
+  return r.Finish();
+}
+
+absl::Status ReadData(MapReader r, DataSpec* d) {
+  RETURN_IF_ERROR(r.CheckIsMap());
+  RETURN_IF_ERROR(r.Str("train_path", &d->train_path));
+  RETURN_IF_ERROR(r.Str("valid_path", &d->valid_path));
+  RETURN_IF_ERROR(r.Double("valid_fraction", &d->valid_fraction));
+  RETURN_IF_ERROR(r.Str("format", &d->format));
+  RETURN_IF_ERROR(r.Int("seq_len", &d->seq_len));
+  RETURN_IF_ERROR(r.Int("seed", &d->seed));
+  RETURN_IF_ERROR(r.Str("tokenizer_dir", &d->tokenizer_dir));
+  RETURN_IF_ERROR(r.Str("cache_dir", &d->cache_dir));
+  RETURN_IF_ERROR(r.Int("tokenize_threads", &d->tokenize_threads));
+  return r.Finish();
+}
+
+absl::Status ReadOptim(MapReader r, OptimSpec* o) {
+  RETURN_IF_ERROR(r.CheckIsMap());
+  RETURN_IF_ERROR(r.Double("lr", &o->lr));
+  RETURN_IF_ERROR(r.Double("weight_decay", &o->weight_decay));
+  ASSIGN_OR_RETURN(auto betas, r.List("betas"));
+  if (!betas.empty()) {
+    std::string where = Join(r.path(), "betas");
+    if (betas.size() != 2) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": expected [beta1, beta2]"));
+    }
+    RETURN_IF_ERROR(MapReader::ParseDouble(betas[0]->scalar, where + "[0]", &o->beta1));
+    RETURN_IF_ERROR(MapReader::ParseDouble(betas[1]->scalar, where + "[1]", &o->beta2));
+  }
+  RETURN_IF_ERROR(r.Double("eps", &o->eps));
+  RETURN_IF_ERROR(r.Int("warmup_steps", &o->warmup_steps));
+  RETURN_IF_ERROR(r.Int("max_steps", &o->max_steps));
+  RETURN_IF_ERROR(r.Double("min_lr_ratio", &o->min_lr_ratio));
+  RETURN_IF_ERROR(r.Double("grad_clip", &o->grad_clip));
+  RETURN_IF_ERROR(r.Int("batch_size", &o->batch_size));
+  RETURN_IF_ERROR(r.Int("grad_accum", &o->grad_accum));
+  return r.Finish();
+}
+
+absl::Status ReadRecord(MapReader r, RecordSpec* rec) {
+  RETURN_IF_ERROR(r.CheckIsMap());
+  RETURN_IF_ERROR(r.Double("sample_rate", &rec->sample_rate));
+  RETURN_IF_ERROR(r.Bool("eval_split_events", &rec->eval_split_events));
+  return r.Finish();
+}
+
+absl::Status ReadJob(const Tree& root, JobSpec* s) {
+  MapReader r(&root, "");
+  RETURN_IF_ERROR(r.CheckIsMap());
+  RETURN_IF_ERROR(r.Str("name", &s->name));
+  RETURN_IF_ERROR(r.Str("kind", &s->kind));
+  RETURN_IF_ERROR(r.Str("model_dir", &s->model_dir));
+  RETURN_IF_ERROR(ReadModel(r.Sub("model"), &s->model));
+  RETURN_IF_ERROR(ReadRouting(r.Sub("routing"), &s->routing));
+  RETURN_IF_ERROR(ReadData(r.Sub("data"), &s->data));
+  RETURN_IF_ERROR(ReadOptim(r.Sub("optim"), &s->optim));
+  RETURN_IF_ERROR(r.Int("eval_every", &s->eval_every));
+  RETURN_IF_ERROR(r.Int("eval_batches", &s->eval_batches));
+  RETURN_IF_ERROR(r.Int("checkpoint_every", &s->checkpoint_every));
+  RETURN_IF_ERROR(r.Int("keep_checkpoints", &s->keep_checkpoints));
+  RETURN_IF_ERROR(r.Str("output_dir", &s->output_dir));
+  RETURN_IF_ERROR(r.Str("device", &s->device));
+  RETURN_IF_ERROR(r.Str("precision", &s->precision));
+  RETURN_IF_ERROR(r.Bool("freeze_base", &s->freeze_base));
+  RETURN_IF_ERROR(r.Int("threads", &s->threads));
+  RETURN_IF_ERROR(r.Int("log_every", &s->log_every));
+  RETURN_IF_ERROR(r.Int("seed", &s->seed));
+  RETURN_IF_ERROR(ReadRecord(r.Sub("record"), &s->record));
+  return r.Finish();
+}
+
+absl::Status Bad(const std::string& key, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(key, ": ", what));
+}
+
+bool IsDevice(const std::string& d) {
+  if (d == "cpu" || d == "cuda") return true;
+  if (d.rfind("cuda:", 0) != 0) return false;
+  int n = 0;
+  return absl::SimpleAtoi(d.substr(5), &n) && n >= 0;
+}
+
+absl::Status ValidateValues(const JobSpec& s) {
+  if (s.kind != "pretrain" && s.kind != "finetune") {
+    return Bad("kind", absl::StrCat("must be 'pretrain' or 'finetune', got '", s.kind, "'"));
+  }
+  if (s.kind == "finetune" && s.model_dir.empty()) {
+    return Bad("model_dir", "required for kind 'finetune'");
+  }
+  const ModelSpec& m = s.model;
+  if (m.vocab_size <= 0) return Bad("model.vocab_size", "must be > 0");
+  if (m.hidden_size <= 0) return Bad("model.hidden_size", "must be > 0");
+  if (m.num_layers <= 0) return Bad("model.num_layers", "must be > 0");
+  if (m.num_heads <= 0) return Bad("model.num_heads", "must be > 0");
+  if (m.hidden_size % m.num_heads != 0) {
+    return Bad("model.num_heads", "must divide model.hidden_size");
+  }
+  if (m.intermediate_size < 0) return Bad("model.intermediate_size", "must be >= 0");
+  if (m.max_position_embeddings <= 0) return Bad("model.max_position_embeddings", "must be > 0");
+  if (m.window_size <= 0) return Bad("model.window_size", "must be > 0");
+  if (!m.attention_layers.empty()) {
+    if (static_cast<int>(m.attention_layers.size()) != m.num_layers) {
+      return Bad("model.attention_layers", "must have model.num_layers entries");
+    }
+    for (size_t i = 0; i < m.attention_layers.size(); ++i) {
+      if (m.attention_layers[i] != "global" && m.attention_layers[i] != "local") {
+        return Bad(absl::StrCat("model.attention_layers[", i, "]"), "must be 'global' or 'local'");
+      }
+    }
+  }
+  if (!(m.layer_norm_epsilon > 0)) return Bad("model.layer_norm_epsilon", "must be > 0");
+  if (!(m.initializer_range > 0)) return Bad("model.initializer_range", "must be > 0");
+
+  const RoutingSpec& r = s.routing;
+  if (r.num_pathways <= 0) return Bad("routing.num_pathways", "must be > 0");
+  if (r.top_k < 1 || r.top_k > r.num_pathways) {
+    return Bad("routing.top_k", "must be in [1, routing.num_pathways]");
+  }
+  if (r.router_hidden <= 0) return Bad("routing.router_hidden", "must be > 0");
+  if (r.route_every_n_layers <= 0) return Bad("routing.route_every_n_layers", "must be > 0");
+  for (size_t i = 0; i < r.layers.size(); ++i) {
+    if (r.layers[i] < 0) return Bad(absl::StrCat("routing.layers[", i, "]"), "must be >= 0");
+  }
+  if (r.router_activation != "relu" && r.router_activation != "gelu_new" &&
+      r.router_activation != "silu") {
+    return Bad("routing.router_activation", "must be 'relu', 'gelu_new' or 'silu'");
+  }
+  if (!(r.temperature > 0)) return Bad("routing.temperature", "must be > 0");
+  const BalancingSpec& b = r.balancing;
+  if (b.method != "glbl" && b.method != "switch" && b.method != "aux_free" && b.method != "none") {
+    return Bad("routing.balancing.method",
+               absl::StrCat("must be 'glbl', 'switch', 'aux_free' or 'none', got '", b.method,
+                            "'"));
+  }
+  if (b.alpha < 0) return Bad("routing.balancing.alpha", "must be >= 0");
+  if (b.ema_momentum < 0 || b.ema_momentum >= 1) {
+    return Bad("routing.balancing.ema_momentum", "must be in [0, 1)");
+  }
+  if (b.bias_update_rate < 0) return Bad("routing.balancing.bias_update_rate", "must be >= 0");
+
+  const DataSpec& d = s.data;
+  if (d.train_path.empty()) return Bad("data.train_path", "required");
+  if (d.valid_fraction < 0 || d.valid_fraction >= 1) {
+    return Bad("data.valid_fraction", "must be in [0, 1)");
+  }
+  if (d.valid_path.empty() && d.valid_fraction <= 0) {
+    return Bad("data.valid_fraction", "must be > 0 when data.valid_path is not set");
+  }
+  if (d.format != "auto" && d.format != "text" && d.format != "jsonl") {
+    return Bad("data.format", "must be 'auto', 'text' or 'jsonl'");
+  }
+  if (d.seq_len <= 0) return Bad("data.seq_len", "must be > 0");
+  if (s.kind == "pretrain" && d.seq_len > m.max_position_embeddings) {
+    return Bad("data.seq_len", "must be <= model.max_position_embeddings");
+  }
+  if (d.tokenize_threads < 0) return Bad("data.tokenize_threads", "must be >= 0");
+
+  const OptimSpec& o = s.optim;
+  if (!(o.lr > 0)) return Bad("optim.lr", "must be > 0");
+  if (o.weight_decay < 0) return Bad("optim.weight_decay", "must be >= 0");
+  if (o.beta1 < 0 || o.beta1 >= 1) return Bad("optim.betas[0]", "must be in [0, 1)");
+  if (o.beta2 < 0 || o.beta2 >= 1) return Bad("optim.betas[1]", "must be in [0, 1)");
+  if (!(o.eps > 0)) return Bad("optim.eps", "must be > 0");
+  if (o.warmup_steps < 0) return Bad("optim.warmup_steps", "must be >= 0");
+  if (o.max_steps <= 0) return Bad("optim.max_steps", "must be > 0");
+  if (o.min_lr_ratio < 0 || o.min_lr_ratio > 1) return Bad("optim.min_lr_ratio", "must be in [0, 1]");
+  if (o.grad_clip < 0) return Bad("optim.grad_clip", "must be >= 0");
+  if (o.batch_size <= 0) return Bad("optim.batch_size", "must be > 0");
+  if (o.grad_accum <= 0) return Bad("optim.grad_accum", "must be > 0");
+
+  if (s.eval_every < 0) return Bad("eval_every", "must be >= 0");
+  if (s.eval_batches < 0) return Bad("eval_batches", "must be >= 0");
+  if (s.checkpoint_every < 0) return Bad("checkpoint_every", "must be >= 0");
+  if (s.keep_checkpoints < 1) return Bad("keep_checkpoints", "must be >= 1");
+  if (s.output_dir.empty()) return Bad("output_dir", "required");
+  if (!IsDevice(s.device)) {
+    return Bad("device", absl::StrCat("must be 'cpu', 'cuda' or 'cuda:N', got '", s.device, "'"));
+  }
+  if (s.precision != "auto" && s.precision != "fp32" && s.precision != "bf16") {
+    return Bad("precision", "must be 'auto', 'fp32' or 'bf16'");
+  }
+  if (s.freeze_base && !IsRouted(s)) {
+    return Bad("freeze_base", "needs a routed model (routing.enabled)");
+  }
+  if (s.threads < 0) return Bad("threads", "must be >= 0");
+  if (s.log_every < 1) return Bad("log_every", "must be >= 1");
+  if (s.record.sample_rate < 0 || s.record.sample_rate > 1) {
+    return Bad("record.sample_rate", "must be in [0, 1]");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyOverride(Tree* root, const std::string& assignment) {
+  size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--set '", assignment, "': expected key.path=value"));
+  }
+  std::string key = assignment.substr(0, eq);
+  std::vector<std::string> parts = absl::StrSplit(key, '.');
+  for (const auto& p : parts) {
+    if (p.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("--set '", assignment, "': empty key part"));
+    }
+  }
+  ASSIGN_OR_RETURN(Tree value, ParseYamlText(assignment.substr(eq + 1), key));
+  Tree* node = root;
+  std::string path;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (node->kind == Tree::kNull) node->kind = Tree::kMap;
+    if (node->kind != Tree::kMap) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": is not a map (in --set ", key, ")"));
+    }
+    path = Join(path, parts[i]);
+    Tree* child = node->Find(parts[i]);
+    if (child == nullptr) {
+      node->map.emplace_back(parts[i], Tree{});
+      child = &node->map.back().second;
+    }
+    node = child;
+  }
+  *node = std::move(value);
+  return absl::OkStatus();
+}
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  std::string s = buf;
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+void EmitStr(YAML::Emitter& e, const char* key, const std::string& v) {
+  e << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << v;
+}
+
+}  // namespace
+
+bool IsRouted(const JobSpec& spec) {
+  return spec.routing.enabled.value_or(spec.kind == "finetune");
+}
+
+absl::StatusOr<JobSpec> ParseJobSpecYaml(const std::string& yaml_text,
+                                         const std::vector<std::string>& set_overrides) {
+  ASSIGN_OR_RETURN(Tree root, ParseYamlText(yaml_text, "job spec"));
+  if (root.kind != Tree::kNull && root.kind != Tree::kMap) {
+    return absl::InvalidArgumentError("job spec: expected a YAML map at the top level");
+  }
+  for (const std::string& o : set_overrides) RETURN_IF_ERROR(ApplyOverride(&root, o));
+  JobSpec spec;
+  RETURN_IF_ERROR(ReadJob(root, &spec));
+  RETURN_IF_ERROR(ValidateValues(spec));
+  return spec;
+}
+
+absl::StatusOr<JobSpec> LoadJobSpecFile(const std::string& path,
+                                        const std::vector<std::string>& set_overrides) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  absl::StatusOr<JobSpec> spec = ParseJobSpecYaml(text, set_overrides);
+  if (!spec.ok()) {
+    return absl::Status(spec.status().code(), absl::StrCat(path, ": ", spec.status().message()));
+  }
+  return spec;
+}
+
+std::string JobSpecToYaml(const JobSpec& s) {
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  EmitStr(e, "name", s.name);
+  EmitStr(e, "kind", s.kind);
+  EmitStr(e, "model_dir", s.model_dir);
+  e << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
+  EmitStr(e, "config_path", s.model.config_path);
+  e << YAML::Key << "vocab_size" << YAML::Value << s.model.vocab_size;
+  e << YAML::Key << "hidden_size" << YAML::Value << s.model.hidden_size;
+  e << YAML::Key << "num_layers" << YAML::Value << s.model.num_layers;
+  e << YAML::Key << "num_heads" << YAML::Value << s.model.num_heads;
+  e << YAML::Key << "intermediate_size" << YAML::Value << s.model.intermediate_size;
+  e << YAML::Key << "max_position_embeddings" << YAML::Value << s.model.max_position_embeddings;
+  e << YAML::Key << "window_size" << YAML::Value << s.model.window_size;
+  if (!s.model.attention_layers.empty()) {
+    e << YAML::Key << "attention_layers" << YAML::Value << YAML::Flow << s.model.attention_layers;
+  }
+  e << YAML::Key << "layer_norm_epsilon" << YAML::Value << Num(s.model.layer_norm_epsilon);
+  e << YAML::Key << "initializer_range" << YAML::Value << Num(s.model.initializer_range);
+  e << YAML::EndMap;
+
+  e << YAML::Key << "routing" << YAML::Value << YAML::BeginMap;
+  if (s.routing.enabled.has_value()) {
+    e << YAML::Key << "enabled" << YAML::Value << (*s.routing.enabled ? "true" : "false");
+  }
+  e << YAML::Key << "num_pathways" << YAML::Value << s.routing.num_pathways;
+  e << YAML::Key << "top_k" << YAML::Value << s.routing.top_k;
+  e << YAML::Key << "router_hidden" << YAML::Value << s.routing.router_hidden;
+  e << YAML::Key << "route_every_n_layers" << YAML::Value << s.routing.route_every_n_layers;
+  if (!s.routing.layers.empty()) {
+    e << YAML::Key << "layers" << YAML::Value << YAML::Flow << s.routing.layers;
+  }
+  EmitStr(e, "router_activation", s.routing.router_activation);
+  e << YAML::Key << "temperature" << YAML::Value << Num(s.routing.temperature);
+  e << YAML::Key << "balancing" << YAML::Value << YAML::BeginMap;
+  EmitStr(e, "method", s.routing.balancing.method);
+  e << YAML::Key << "alpha" << YAML::Value << Num(s.routing.balancing.alpha);
+  e << YAML::Key << "ema_momentum" << YAML::Value << Num(s.routing.balancing.ema_momentum);
+  e << YAML::Key << "bias_update_rate" << YAML::Value << Num(s.routing.balancing.bias_update_rate);
+  e << YAML::EndMap << YAML::EndMap;
+
+  e << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
+  EmitStr(e, "train_path", s.data.train_path);
+  EmitStr(e, "valid_path", s.data.valid_path);
+  e << YAML::Key << "valid_fraction" << YAML::Value << Num(s.data.valid_fraction);
+  EmitStr(e, "format", s.data.format);
+  e << YAML::Key << "seq_len" << YAML::Value << s.data.seq_len;
+  e << YAML::Key << "seed" << YAML::Value << s.data.seed;
+  EmitStr(e, "tokenizer_dir", s.data.tokenizer_dir);
+  EmitStr(e, "cache_dir", s.data.cache_dir);
+  e << YAML::Key << "tokenize_threads" << YAML::Value << s.data.tokenize_threads;
+  e << YAML::EndMap;
+
+  e << YAML::Key << "optim" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "lr" << YAML::Value << Num(s.optim.lr);
+  e << YAML::Key << "weight_decay" << YAML::Value << Num(s.optim.weight_decay);
+  e << YAML::Key << "betas" << YAML::Value << YAML::Flow << YAML::BeginSeq << Num(s.optim.beta1)
+    << Num(s.optim.beta2) << YAML::EndSeq;
+  e << YAML::Key << "eps" << YAML::Value << Num(s.optim.eps);
+  e << YAML::Key << "warmup_steps" << YAML::Value << s.optim.warmup_steps;
+  e << YAML::Key << "max_steps" << YAML::Value << s.optim.max_steps;
+  e << YAML::Key << "min_lr_ratio" << YAML::Value << Num(s.optim.min_lr_ratio);
+  e << YAML::Key << "grad_clip" << YAML::Value << Num(s.optim.grad_clip);
+  e << YAML::Key << "batch_size" << YAML::Value << s.optim.batch_size;
+  e << YAML::Key << "grad_accum" << YAML::Value << s.optim.grad_accum;
+  e << YAML::EndMap;
+
+  e << YAML::Key << "eval_every" << YAML::Value << s.eval_every;
+  e << YAML::Key << "eval_batches" << YAML::Value << s.eval_batches;
+  e << YAML::Key << "checkpoint_every" << YAML::Value << s.checkpoint_every;
+  e << YAML::Key << "keep_checkpoints" << YAML::Value << s.keep_checkpoints;
+  EmitStr(e, "output_dir", s.output_dir);
+  EmitStr(e, "device", s.device);
+  EmitStr(e, "precision", s.precision);
+  e << YAML::Key << "freeze_base" << YAML::Value << (s.freeze_base ? "true" : "false");
+  e << YAML::Key << "threads" << YAML::Value << s.threads;
+  e << YAML::Key << "log_every" << YAML::Value << s.log_every;
+  e << YAML::Key << "seed" << YAML::Value << s.seed;
+  e << YAML::Key << "record" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "sample_rate" << YAML::Value << Num(s.record.sample_rate);
+  e << YAML::Key << "eval_split_events" << YAML::Value
+    << (s.record.eval_split_events ? "true" : "false");
+  e << YAML::EndMap;
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+absl::Status ValidateJobSpecPaths(const JobSpec& spec) {
+  std::error_code ec;
+  auto need_file = [&](const std::string& key, const std::string& path) -> absl::Status {
+    if (!fs::is_regular_file(path, ec)) {
+      return absl::NotFoundError(absl::StrCat(key, ": file not found: ", path));
+    }
+    if (::access(path.c_str(), R_OK) != 0) {
+      return absl::PermissionDeniedError(absl::StrCat(key, ": file not readable: ", path));
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(need_file("data.train_path", spec.data.train_path));
+  if (!spec.data.valid_path.empty()) {
+    RETURN_IF_ERROR(need_file("data.valid_path", spec.data.valid_path));
+  }
+  if (spec.kind == "finetune") {
+    if (!fs::is_directory(spec.model_dir, ec)) {
+      return absl::NotFoundError(absl::StrCat("model_dir: directory not found: ", spec.model_dir));
+    }
+    RETURN_IF_ERROR(need_file("model_dir", (fs::path(spec.model_dir) / "config.json").string()));
+    RETURN_IF_ERROR(
+        need_file("model_dir", (fs::path(spec.model_dir) / "model.safetensors").string()));
+  } else if (!spec.model.config_path.empty()) {
+    RETURN_IF_ERROR(need_file("model.config_path", spec.model.config_path));
+  }
+  std::string tok = ResolveTokenizerDir(spec.data.tokenizer_dir, spec.kind == "finetune"
+                                                                      ? spec.model_dir
+                                                                      : std::string());
+  RETURN_IF_ERROR(need_file(spec.data.tokenizer_dir.empty() ? "data.tokenizer_dir (default)"
+                                                            : "data.tokenizer_dir",
+                            (fs::path(tok) / "vocab.json").string()));
+  RETURN_IF_ERROR(need_file(spec.data.tokenizer_dir.empty() ? "data.tokenizer_dir (default)"
+                                                            : "data.tokenizer_dir",
+                            (fs::path(tok) / "merges.txt").string()));
+  fs::create_directories(spec.output_dir, ec);
+  if (ec || !fs::is_directory(spec.output_dir)) {
+    return absl::InvalidArgumentError(absl::StrCat("output_dir: cannot create ", spec.output_dir,
+                                                   ec ? ": " + ec.message() : std::string()));
+  }
+  if (::access(spec.output_dir.c_str(), W_OK) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat("output_dir: not writable: ", spec.output_dir));
+  }
+  return absl::OkStatus();
+}
+
+std::string ResolveTokenizerDir(const std::string& tokenizer_dir, const std::string& model_dir) {
+  if (!tokenizer_dir.empty()) return tokenizer_dir;
+  std::error_code ec;
+  if (!model_dir.empty() && fs::is_regular_file(fs::path(model_dir) / "vocab.json", ec) &&
+      fs::is_regular_file(fs::path(model_dir) / "merges.txt", ec)) {
+    return model_dir;
+  }
+  return MONOROUTE_TOKENIZER_DIR;
+}
+
+}  // namespace monoroute::engine

@@ -1,0 +1,212 @@
+// Training job specification: the YAML schema of `monoroute train --config job.yaml` and of the
+// trainer service's jobs, its parser (unknown keys and bad values rejected with the key path),
+// its serialiser, and the file-system checks run before any training starts. Torch-free.
+#ifndef MONOROUTE_COMMON_ENGINE_JOB_SPEC_H_
+#define MONOROUTE_COMMON_ENGINE_JOB_SPEC_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace monoroute::engine {
+
+// GPT-Neo architecture of a pretrain job's randomly initialised model (YAML section `model`).
+// Defaults are the TinyStories-1M architecture. Ignored by finetune jobs (their architecture comes
+// from model_dir/config.json).
+struct ModelSpec {
+  // Optional config.json to take the architecture from; when set, the fields below are ignored.
+  std::string config_path;
+  // Vocabulary size (GPT-2: 50257).
+  int vocab_size = 50257;
+  // Hidden (embedding) size.
+  int hidden_size = 64;
+  // Number of transformer blocks.
+  int num_layers = 8;
+  // Attention heads per block (hidden_size must be divisible by it).
+  int num_heads = 16;
+  // MLP intermediate size; 0 means 4 * hidden_size.
+  int intermediate_size = 0;
+  // Maximum sequence length (position embeddings).
+  int max_position_embeddings = 2048;
+  // Window of local attention layers.
+  int window_size = 256;
+  // Attention kind per layer ("global" | "local"); empty means alternating global, local, ...
+  std::vector<std::string> attention_layers;
+  // LayerNorm epsilon.
+  double layer_norm_epsilon = 1e-5;
+  // Standard deviation of the normal initialisation of weights.
+  double initializer_range = 0.02;
+};
+
+// Load-balancing method and its hyper-parameters (YAML section `routing.balancing`).
+struct BalancingSpec {
+  // "glbl" (global LBL over the optimizer step, default), "switch" (micro-batch LBL),
+  // "aux_free" (DeepSeek bias update, no loss) or "none".
+  std::string method = "glbl";
+  // Weight of the balancing loss: total = lm_loss + alpha * mean over routed layers.
+  double alpha = 0.01;
+  // EMA momentum of the GLBL frequencies f across steps, in [0, 1); 0 disables smoothing.
+  double ema_momentum = 0.9;
+  // Step size u of the aux-free bias update (bias += u * sign(mean load - load)).
+  double bias_update_rate = 1e-3;
+};
+
+// Pathway routing of the MLPs (YAML section `routing`).
+struct RoutingSpec {
+  // Whether the model is routed. Unset means: finetune jobs are routed, pretrain jobs are dense.
+  std::optional<bool> enabled;
+  // Pathways per routed MLP (intermediate size must be divisible by it).
+  int num_pathways = 16;
+  // Pathways selected per token (1 <= top_k <= num_pathways).
+  int top_k = 4;
+  // Hidden width of the router MLP (hidden -> router_hidden -> num_pathways).
+  int router_hidden = 128;
+  // Route layers 0, n, 2n, ... when `layers` is empty.
+  int route_every_n_layers = 2;
+  // Explicit routed layer indices (overrides route_every_n_layers when non-empty).
+  std::vector<int> layers;
+  // Router hidden activation: "relu", "gelu_new" or "silu".
+  std::string router_activation = "relu";
+  // Softmax temperature of the router scores (> 0).
+  double temperature = 1.0;
+  // Load balancing.
+  BalancingSpec balancing;
+};
+
+// Training data (YAML section `data`).
+struct DataSpec {
+  // Training text: plain text (stories separated by `<|endoftext|>` lines, or by blank lines) or
+  // JSONL with a `text` field per line.
+  std::string train_path;
+  // Optional validation file (same format); when empty, `valid_fraction` of the training
+  // documents are held out.
+  std::string valid_path;
+  // Fraction of training documents held out for validation when valid_path is empty, in [0, 1).
+  double valid_fraction = 0.05;
+  // "auto" (by extension: .jsonl/.json -> jsonl, else text), "text" or "jsonl".
+  std::string format = "auto";
+  // Tokens per training sequence (windows of seq_len + 1 tokens are cut from the packed stream).
+  int seq_len = 128;
+  // Seed of the deterministic shuffle (sequence order and validation hold-out).
+  uint64_t seed = 0;
+  // GPT-2 tokenizer directory (vocab.json + merges.txt); empty: model_dir if it has them, else
+  // the build's default tokenizer directory.
+  std::string tokenizer_dir;
+  // Where the packed token cache lives; empty: <output_dir>/data_cache.
+  std::string cache_dir;
+  // Tokenisation threads; 0: std::thread::hardware_concurrency().
+  int tokenize_threads = 0;
+};
+
+// Optimiser and schedule (YAML section `optim`).
+struct OptimSpec {
+  // Peak learning rate (> 0).
+  double lr = 1e-3;
+  // Decoupled weight decay of AdamW (>= 0).
+  double weight_decay = 0.01;
+  // AdamW betas, each in [0, 1).
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  // AdamW epsilon (> 0).
+  double eps = 1e-8;
+  // Linear warmup steps from 0 to lr.
+  int64_t warmup_steps = 100;
+  // Total optimizer steps.
+  int64_t max_steps = 1000;
+  // Cosine decay floor as a fraction of lr, in [0, 1].
+  double min_lr_ratio = 0.1;
+  // Max global gradient norm; 0 disables clipping.
+  double grad_clip = 1.0;
+  // Sequences per micro-batch.
+  int batch_size = 16;
+  // Micro-batches per optimizer step.
+  int grad_accum = 1;
+};
+
+// Routing-event reporting to the observer (YAML section `record`).
+struct RecordSpec {
+  // Fraction of training optimizer steps whose routing decisions are reported (0: none), chosen
+  // deterministically from the step number.
+  double sample_rate = 0.0;
+  // Report the routing decisions of the final validation pass (split "valid").
+  bool eval_split_events = true;
+};
+
+// A complete training job. Defaults give a runnable job once data.train_path, output_dir and
+// (finetune) model_dir are set.
+struct JobSpec {
+  // Optional human-readable name.
+  std::string name;
+  // "pretrain" (random init from `model`) or "finetune" (from the HF checkpoint in model_dir).
+  std::string kind = "finetune";
+  // Finetune: HF checkpoint directory (config.json + model.safetensors).
+  std::string model_dir;
+  // Pretrain architecture.
+  ModelSpec model;
+  // Routing (finetune default: routed).
+  RoutingSpec routing;
+  // Data pipeline.
+  DataSpec data;
+  // Optimiser and schedule.
+  OptimSpec optim;
+  // Evaluate every N optimizer steps (0: only at the end).
+  int64_t eval_every = 100;
+  // Validation batches per periodic evaluation (0: the whole validation split). The final
+  // evaluation always uses the whole split.
+  int64_t eval_batches = 20;
+  // Write a checkpoint every N steps (0: only at the end).
+  int64_t checkpoint_every = 100;
+  // Checkpoints kept in output_dir (older ones are deleted), >= 1.
+  int keep_checkpoints = 3;
+  // Job directory: checkpoints, metrics.jsonl, data cache. A job resumes from the latest
+  // checkpoint found here.
+  std::string output_dir;
+  // "cpu" or "cuda" / "cuda:N".
+  std::string device = "cpu";
+  // "auto" (bf16 autocast on CUDA, fp32 on CPU), "fp32" or "bf16".
+  std::string precision = "auto";
+  // Train only the routers (finetune of a routed model).
+  bool freeze_base = false;
+  // Intra-op CPU threads; 0 leaves LibTorch's default.
+  int threads = 0;
+  // Report a StepReport (and a metrics line) every N steps, >= 1.
+  int64_t log_every = 10;
+  // Seed of weight init (pretrain), router init (finetune) and the RNG state.
+  uint64_t seed = 0;
+  // Routing-event reporting.
+  RecordSpec record;
+};
+
+// True when the job's model is routed (routing.enabled, defaulting to kind == "finetune").
+bool IsRouted(const JobSpec& spec);
+
+// Parses a job spec from YAML text, then applies `set_overrides` ("a.b=v"; v parsed as YAML, so
+// "optim.betas=[0.9, 0.95]" works) and validates every value. Unknown keys and bad values are
+// INVALID_ARGUMENT naming the key path, e.g. "optim.lr: must be > 0". Does not touch the file
+// system (see ValidateJobSpecPaths). Thread-safe.
+absl::StatusOr<JobSpec> ParseJobSpecYaml(const std::string& yaml_text,
+                                         const std::vector<std::string>& set_overrides = {});
+
+// Reads `path` and parses it with ParseJobSpecYaml; errors name the file.
+absl::StatusOr<JobSpec> LoadJobSpecFile(const std::string& path,
+                                        const std::vector<std::string>& set_overrides = {});
+
+// Serialises a spec as YAML; ParseJobSpecYaml(JobSpecToYaml(s)) == s. Thread-safe.
+std::string JobSpecToYaml(const JobSpec& spec);
+
+// Checks what must exist before training: data files readable, model_dir with config.json and
+// model.safetensors (finetune), tokenizer files, output_dir creatable. NOT_FOUND / INVALID_ARGUMENT
+// naming the key and path.
+absl::Status ValidateJobSpecPaths(const JobSpec& spec);
+
+// The tokenizer directory a job uses: `tokenizer_dir` if set, else `model_dir` when it holds
+// vocab.json and merges.txt, else the build's default (MONOROUTE_TOKENIZER_DIR).
+std::string ResolveTokenizerDir(const std::string& tokenizer_dir, const std::string& model_dir);
+
+}  // namespace monoroute::engine
+
+#endif  // MONOROUTE_COMMON_ENGINE_JOB_SPEC_H_

@@ -1,0 +1,25 @@
+// Conversion of one routed layer's RoutingInfo (CPU copy) for one micro-batch into the columnar
+// RoutingEventsBatch the observer receives, with a deterministic block id.
+#ifndef MONOROUTE_COMMON_ENGINE_ROUTING_EVENTS_H_
+#define MONOROUTE_COMMON_ENGINE_ROUTING_EVENTS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "common/engine/sequence_sampler.h"
+#include "common/engine/training_observer.h"
+#include "common/model/pathway_router.h"
+
+namespace monoroute::engine {
+
+// Deterministic id of (split, step, micro-batch, layer): equal inputs give equal ids.
+uint64_t RoutingBlockId(const std::string& split, int64_t step, int64_t micro_batch, int layer);
+
+// `info` must be on the CPU with [B*T, k] tensors for batch `b` (inputs = b's first seq_len
+// tokens of each row). Thread-compatible.
+RoutingEventsBatch MakeRoutingEvents(const model::RoutingInfo& info, const SequenceBatch& b,
+                                     int64_t step, const std::string& split, int64_t micro_batch);
+
+}  // namespace monoroute::engine
+
+#endif  // MONOROUTE_COMMON_ENGINE_ROUTING_EVENTS_H_

@@ -1,0 +1,106 @@
+// Document splitting of plain text and JSONL training files.
+#include "common/engine/text_documents.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/base/file_util.h"
+#include "common/base/status_macros.h"
+
+namespace monoroute::engine {
+namespace {
+
+constexpr absl::string_view kEot = "<|endoftext|>";
+
+// Calls fn(line) for each line (without '\n') of `text`, with its start offset.
+template <typename Fn>
+void ForEachLine(absl::string_view text, Fn fn) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    size_t end = nl == absl::string_view::npos ? text.size() : nl;
+    fn(text.substr(pos, end - pos), pos, end);
+    pos = end + 1;
+  }
+}
+
+}  // namespace
+
+const char* TextFormatName(TextFormat f) { return f == TextFormat::kJsonl ? "jsonl" : "text"; }
+
+absl::StatusOr<TextFormat> ResolveTextFormat(const std::string& format, const std::string& path) {
+  if (format == "text") return TextFormat::kText;
+  if (format == "jsonl") return TextFormat::kJsonl;
+  if (format == "auto" || format.empty()) {
+    std::string lower = absl::AsciiStrToLower(path);
+    if (absl::EndsWith(lower, ".jsonl") || absl::EndsWith(lower, ".json")) {
+      return TextFormat::kJsonl;
+    }
+    return TextFormat::kText;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("format: must be 'auto', 'text' or 'jsonl', got '", format, "'"));
+}
+
+std::vector<absl::string_view> SplitTextDocuments(absl::string_view text) {
+  bool has_eot = false;
+  ForEachLine(text, [&](absl::string_view line, size_t, size_t) {
+    if (!has_eot && absl::StripAsciiWhitespace(line) == kEot) has_eot = true;
+  });
+  std::vector<absl::string_view> docs;
+  size_t doc_start = 0;
+  auto flush = [&](size_t end) {
+    absl::string_view d = absl::StripAsciiWhitespace(text.substr(doc_start, end - doc_start));
+    if (!d.empty()) docs.push_back(d);
+  };
+  ForEachLine(text, [&](absl::string_view line, size_t begin, size_t end) {
+    absl::string_view stripped = absl::StripAsciiWhitespace(line);
+    bool sep = has_eot ? stripped == kEot : stripped.empty();
+    if (sep) {
+      flush(begin);
+      doc_start = std::min(end + 1, text.size());
+    }
+  });
+  if (doc_start < text.size()) flush(text.size());
+  return docs;
+}
+
+absl::StatusOr<std::vector<std::string>> ParseJsonlDocuments(absl::string_view text,
+                                                             const std::string& source) {
+  std::vector<std::string> docs;
+  int64_t line_no = 0;
+  absl::Status status;
+  ForEachLine(text, [&](absl::string_view line, size_t, size_t) {
+    ++line_no;
+    if (!status.ok() || absl::StripAsciiWhitespace(line).empty()) return;
+    nlohmann::json j = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      status = absl::InvalidArgumentError(
+          absl::StrCat(source, ":", line_no, ": not a JSON object"));
+      return;
+    }
+    auto it = j.find("text");
+    if (it == j.end() || !it->is_string()) {
+      status = absl::InvalidArgumentError(
+          absl::StrCat(source, ":", line_no, ": missing string field \"text\""));
+      return;
+    }
+    std::string s = it->get<std::string>();
+    if (!absl::StripAsciiWhitespace(s).empty()) docs.push_back(std::move(s));
+  });
+  RETURN_IF_ERROR(status);
+  return docs;
+}
+
+absl::StatusOr<std::vector<std::string>> ReadDocuments(const std::string& path, TextFormat format) {
+  ASSIGN_OR_RETURN(MappedFile f, MappedFile::Open(path));
+  absl::string_view text(f.data(), f.size());
+  if (format == TextFormat::kJsonl) return ParseJsonlDocuments(text, path);
+  std::vector<std::string> out;
+  for (absl::string_view d : SplitTextDocuments(text)) out.emplace_back(d);
+  return out;
+}
+
+}  // namespace monoroute::engine

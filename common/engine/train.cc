@@ -1,0 +1,520 @@
+// The training loop: setup and validation of everything before step 0, resume, AdamW steps with
+// gradient accumulation and balancing, evaluation, routing events, checkpoints.
+#include "common/engine/train.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/base/file_util.h"
+#include "common/base/status_macros.h"
+#include "common/engine/checkpoint_dir.h"
+#include "common/engine/metrics_log.h"
+#include "common/engine/lr_schedule.h"
+#include "common/engine/model_factory.h"
+#include "common/engine/routing_events.h"
+#include "common/engine/sequence_sampler.h"
+#include "common/engine/token_cache.h"
+#include "common/engine/trainer_state.h"
+#include "common/model/balancing.h"
+#include "common/model/checkpoint.h"
+#include "common/model/lm_loss.h"
+#include "common/tensor_io/torch_status.h"
+
+namespace monoroute::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Everything a job needs, set up (and validated) before the first step.
+struct Job {
+  JobSpec spec;
+  torch::Device device = torch::kCPU;
+  torch::Dtype compute_dtype = torch::kFloat;
+  bool routed = false;
+  std::unique_ptr<TokenCache> train_cache, valid_cache;
+  DataSplits splits;
+  std::unique_ptr<SequenceSampler> sampler;
+  model::GPTNeo model{nullptr};
+  std::unique_ptr<model::LoadBalancer> balancer;
+  std::vector<torch::Tensor> params;  // trainable, fixed order (optimizer state order)
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<MetricsLog> metrics;
+  TrainerProgress progress;
+  int64_t last_checkpoint_step = -1;
+  std::string last_checkpoint_dir;
+  std::string tokenizer_dir;
+  TrainingObserver* observer = nullptr;
+  bool wants_events = false;
+};
+
+class NullObserver : public TrainingObserver {};
+
+torch::Tensor BatchTensor(const SequenceBatch& b, const torch::Device& device) {
+  return torch::from_blob(const_cast<int32_t*>(b.tokens.data()), {b.batch, b.seq_len + 1},
+                          torch::kInt32)
+      .to(torch::kInt64)
+      .to(device);
+}
+
+// Splits a [B, T+1] token tensor into inputs and next-token labels.
+std::pair<torch::Tensor, torch::Tensor> InputsLabels(const torch::Tensor& t) {
+  int64_t n = t.size(1);
+  return {t.narrow(1, 0, n - 1).contiguous(), t.narrow(1, 1, n - 1).contiguous()};
+}
+
+absl::Status ArchitectureMatches(const model::GPTNeoImpl& mine, const std::string& ckpt_dir) {
+  ASSIGN_OR_RETURN(model::ModelDirConfig theirs, model::ReadModelConfig(ckpt_dir));
+  const model::GPTNeoConfig& a = mine.config();
+  const model::GPTNeoConfig& b = theirs.config;
+  auto diff = [&](const char* what, auto x, auto y) -> absl::Status {
+    if (x == y) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "checkpoint ", ckpt_dir, " is of another architecture: ", what, " ", y, " (the job has ",
+        x, "); use another output_dir or delete the checkpoints"));
+  };
+  RETURN_IF_ERROR(diff("vocab_size", a.vocab_size, b.vocab_size));
+  RETURN_IF_ERROR(diff("hidden_size", a.hidden_size, b.hidden_size));
+  RETURN_IF_ERROR(diff("num_layers", a.num_layers, b.num_layers));
+  RETURN_IF_ERROR(diff("num_heads", a.num_heads, b.num_heads));
+  RETURN_IF_ERROR(diff("intermediate_size", a.intermediate_size, b.intermediate_size));
+  RETURN_IF_ERROR(diff("max_position_embeddings", a.max_position_embeddings,
+                       b.max_position_embeddings));
+  RETURN_IF_ERROR(diff("window_size", a.window_size, b.window_size));
+  RETURN_IF_ERROR(diff("routed", mine.routing().has_value(), theirs.routing.has_value()));
+  if (mine.routing() && theirs.routing) {
+    const model::RoutingConfig& r = *mine.routing();
+    const model::RoutingConfig& s = *theirs.routing;
+    RETURN_IF_ERROR(diff("routing.num_pathways", r.num_pathways, s.num_pathways));
+    RETURN_IF_ERROR(diff("routing.top_k", r.top_k, s.top_k));
+    RETURN_IF_ERROR(diff("routing.router_hidden", r.router_hidden, s.router_hidden));
+    RETURN_IF_ERROR(diff("routed layers", absl::StrJoin(r.RoutedLayers(a.num_layers), ","),
+                         absl::StrJoin(s.RoutedLayers(b.num_layers), ",")));
+  }
+  return absl::OkStatus();
+}
+
+// Copies the checkpoint's weights and buffers into job.model (names and shapes must match).
+absl::Status LoadCheckpointWeights(Job& job, const std::string& dir) {
+  RETURN_IF_ERROR(ArchitectureMatches(*job.model, dir));
+  model::LoadOptions lo;
+  lo.device = job.device;
+  ASSIGN_OR_RETURN(model::GPTNeo saved, model::LoadGPTNeo(dir, lo));
+  return TorchCall(absl::StrCat("loading checkpoint ", dir), [&]() -> absl::Status {
+    torch::NoGradGuard no_grad;
+    auto theirs = saved->named_parameters(true);
+    for (auto& p : job.model->named_parameters(true)) {
+      const torch::Tensor* q = theirs.find(p.key());
+      if (q == nullptr || !q->sizes().equals(p.value().sizes())) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("checkpoint ", dir, ": parameter ", p.key(), " missing or of another shape"));
+      }
+      p.value().copy_(*q);
+    }
+    auto their_bufs = saved->named_buffers(true);
+    for (auto& b : job.model->named_buffers(true)) {
+      const torch::Tensor* q = their_bufs.find(b.key());
+      if (q != nullptr && q->sizes().equals(b.value().sizes())) b.value().copy_(*q);
+    }
+    // Aux-free routers switch their bias on after the first update; mirror the saved state.
+    for (int64_t layer : job.model->routed_layers()) {
+      model::PathwayRouter mine = job.model->router(layer);
+      model::PathwayRouter other = saved->router(layer);
+      if (!mine.is_empty() && !other.is_empty()) {
+        mine->set_use_selection_bias(other->use_selection_bias());
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SetUp(Job& job) {
+  const JobSpec& spec = job.spec;
+  // Values (a programmatic spec may bypass the parser) and paths.
+  RETURN_IF_ERROR(ParseJobSpecYaml(JobSpecToYaml(spec)).status());
+  RETURN_IF_ERROR(ValidateJobSpecPaths(spec));
+  ASSIGN_OR_RETURN(job.device, ParseDevice(spec.device));
+  if (spec.threads > 0) torch::set_num_threads(spec.threads);
+  job.routed = IsRouted(spec);
+  bool bf16 = spec.precision == "bf16" || (spec.precision == "auto" && job.device.is_cuda());
+  job.compute_dtype = bf16 ? torch::kBFloat16 : torch::kFloat;
+
+  // Model first (cheap to validate, catches a wrong checkpoint before tokenising anything).
+  ASSIGN_OR_RETURN(job.model, BuildModel(spec, job.device));
+  if (spec.data.seq_len > job.model->config().max_position_embeddings) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "data.seq_len: ", spec.data.seq_len, " exceeds the model's max_position_embeddings ",
+        job.model->config().max_position_embeddings));
+  }
+
+  // Data.
+  job.tokenizer_dir =
+      ResolveTokenizerDir(spec.data.tokenizer_dir, spec.kind == "finetune" ? spec.model_dir : "");
+  TokenCacheOptions co;
+  co.format = spec.data.format;
+  co.tokenizer_dir = job.tokenizer_dir;
+  co.cache_dir = spec.data.cache_dir.empty()
+                     ? (fs::path(spec.output_dir) / "data_cache").string()
+                     : spec.data.cache_dir;
+  co.threads = spec.data.tokenize_threads;
+  co.source_path = spec.data.train_path;
+  absl::StatusOr<std::unique_ptr<TokenCache>> tc = TokenCache::Open(co);
+  if (!tc.ok()) {
+    return absl::Status(tc.status().code(), absl::StrCat("data.train_path: ", tc.status().message()));
+  }
+  job.train_cache = std::move(*tc);
+  if (!spec.data.valid_path.empty()) {
+    co.source_path = spec.data.valid_path;
+    absl::StatusOr<std::unique_ptr<TokenCache>> vc = TokenCache::Open(co);
+    if (!vc.ok()) {
+      return absl::Status(vc.status().code(),
+                          absl::StrCat("data.valid_path: ", vc.status().message()));
+    }
+    job.valid_cache = std::move(*vc);
+  }
+  ASSIGN_OR_RETURN(job.splits, MakeDataSplits(*job.train_cache, job.valid_cache.get(),
+                                              spec.data.valid_fraction, spec.data.seed));
+  int64_t max_token = 0;
+  for (int32_t t : job.splits.train) max_token = std::max<int64_t>(max_token, t);
+  for (int32_t t : job.splits.valid) max_token = std::max<int64_t>(max_token, t);
+  if (max_token >= job.model->config().vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "data: token id ", max_token, " is outside the model's vocab_size ",
+        job.model->config().vocab_size, " (tokenizer ", job.tokenizer_dir, ")"));
+  }
+  ASSIGN_OR_RETURN(job.sampler, SequenceSampler::Create(&job.splits.train, spec.data.seq_len,
+                                                        spec.data.seed, /*shuffle=*/true));
+  if (static_cast<int64_t>(job.splits.valid.size()) < spec.data.seq_len + 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("data: the validation split has ", job.splits.valid.size(),
+                     " tokens, fewer than data.seq_len + 1 = ", spec.data.seq_len + 1));
+  }
+
+  // Trainable parameters and optimizer.
+  if (spec.freeze_base) {
+    for (torch::Tensor& p : job.model->base_parameters()) p.set_requires_grad(false);
+    job.params = job.model->router_parameters();
+  } else {
+    for (torch::Tensor& p : job.model->parameters()) {
+      if (p.requires_grad()) job.params.push_back(p);
+    }
+  }
+  if (job.params.empty()) {
+    return absl::InvalidArgumentError("freeze_base: the model has no router parameters to train");
+  }
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const torch::Tensor& p : job.params) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  auto make_opts = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(spec.optim.lr)
+            .betas({spec.optim.beta1, spec.optim.beta2})
+            .eps(spec.optim.eps)
+            .weight_decay(wd));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  if (!decay.empty()) groups.emplace_back(decay, make_opts(spec.optim.weight_decay));
+  if (!no_decay.empty()) groups.emplace_back(no_decay, make_opts(0.0));
+  job.optimizer = std::make_unique<torch::optim::AdamW>(groups,
+                                                        torch::optim::AdamWOptions(spec.optim.lr));
+  // The optimizer's state order is the group order: record it as the saved order.
+  job.params.clear();
+  for (auto& g : job.optimizer->param_groups()) {
+    for (auto& p : g.params()) job.params.push_back(p);
+  }
+
+  if (job.routed) {
+    model::LoadBalancerOptions bo;
+    bo.balancing = job.model->routing()->balancing;
+    bo.num_pathways = job.model->routing()->num_pathways;
+    bo.layers = job.model->routed_layers();
+    bo.device = job.device;
+    ASSIGN_OR_RETURN(job.balancer, model::LoadBalancer::Create(bo));
+  }
+
+  job.progress.data_seed = spec.data.seed;
+  job.progress.seq_len = spec.data.seq_len;
+  job.progress.train_windows = job.sampler->num_windows();
+  job.progress.train_sha256 = job.train_cache->source_sha256();
+
+  // Resume.
+  RemoveStaleStaging(spec.output_dir);
+  if (auto latest = LatestCheckpoint(spec.output_dir)) {
+    const std::string& dir = latest->second;
+    RETURN_IF_ERROR(LoadCheckpointWeights(job, dir));
+    TrainerProgress saved;
+    RETURN_IF_ERROR(LoadTrainerState(dir, &saved, *job.optimizer, job.params, job.balancer.get(),
+                                     job.device));
+    if (saved.data_seed != job.progress.data_seed || saved.seq_len != job.progress.seq_len ||
+        saved.train_windows != job.progress.train_windows ||
+        saved.train_sha256 != job.progress.train_sha256) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "checkpoint ", dir, " was trained on other data (train file hash, data.seed or "
+          "data.seq_len differ); use another output_dir"));
+    }
+    job.progress = saved;
+    job.sampler->set_position(saved.data);
+    job.last_checkpoint_step = saved.step;
+    job.last_checkpoint_dir = dir;
+  }
+  ASSIGN_OR_RETURN(job.metrics,
+                   MetricsLog::Open((fs::path(spec.output_dir) / "metrics.jsonl").string(),
+                                    job.last_checkpoint_step));
+  RETURN_IF_ERROR(WriteFileAtomic((fs::path(spec.output_dir) / "job.yaml").string(),
+                                  JobSpecToYaml(spec)));
+  return absl::OkStatus();
+}
+
+absl::Status WriteCheckpoint(Job& job) {
+  const int64_t step = job.progress.step;
+  auto t0 = Clock::now();
+  ASSIGN_OR_RETURN(std::string staging, MakeStagingDir(job.spec.output_dir, step));
+  RETURN_IF_ERROR(model::SaveGPTNeo(*job.model, staging));
+  for (const char* f : {"vocab.json", "merges.txt"}) {
+    std::error_code ec;
+    fs::copy_file(fs::path(job.tokenizer_dir) / f, fs::path(staging) / f,
+                  fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      return absl::InternalError(absl::StrCat("cannot copy tokenizer file ", f, " into ", staging,
+                                              ": ", ec.message()));
+    }
+  }
+  RETURN_IF_ERROR(SaveTrainerState(staging, job.progress, *job.optimizer, job.params,
+                                   job.balancer.get(), job.device));
+  RETURN_IF_ERROR(WriteFileAtomic((fs::path(staging) / "job.yaml").string(),
+                                  JobSpecToYaml(job.spec)));
+  ASSIGN_OR_RETURN(std::string dir, CommitCheckpoint(staging, job.spec.output_dir, step,
+                                                     job.spec.keep_checkpoints));
+  job.last_checkpoint_step = step;
+  job.last_checkpoint_dir = dir;
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  job.observer->OnCheckpoint(step, dir, secs);
+  return absl::OkStatus();
+}
+
+// Mean LM loss over the validation split (max_batches > 0: the first max_batches batches).
+// With `events`, reports the routing decisions of every batch (split "valid").
+absl::StatusOr<double> Evaluate(Job& job, int64_t max_batches, bool events) {
+  std::vector<SequenceBatch> batches = EvalBatches(job.splits.valid, job.spec.data.seq_len,
+                                                   job.spec.optim.batch_size, max_batches);
+  return TorchCall("evaluation", [&]() -> absl::StatusOr<double> {
+    torch::NoGradGuard no_grad;
+    job.model->eval();
+    double sum = 0.0;
+    int64_t n = 0;
+    model::ForwardOptions fo;
+    fo.return_logits = false;
+    fo.return_routing = events && job.routed;
+    fo.compute_dtype = job.compute_dtype;
+    model::LmLossOptions lo;
+    lo.compute_dtype = job.compute_dtype;
+    for (size_t i = 0; i < batches.size(); ++i) {
+      auto [x, y] = InputsLabels(BatchTensor(batches[i], job.device));
+      model::ForwardOutput out = job.model->forward(x, fo);
+      torch::Tensor h = out.final_norm.reshape({-1, out.final_norm.size(-1)});
+      double loss = model::FusedLmLoss(h, job.model->lm_head_weight(), y.reshape({-1}), lo)
+                        .item<double>();
+      sum += loss * static_cast<double>(y.numel());
+      n += y.numel();
+      if (fo.return_routing) {
+        for (const model::RoutingInfo& r : out.routing) {
+          job.observer->OnRoutingEvents(
+              MakeRoutingEvents(r.ToCpu(), batches[i], job.progress.step, "valid", i));
+        }
+      }
+    }
+    job.model->train();
+    return n > 0 ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
+  });
+}
+
+absl::Status ReportEval(Job& job, double loss) {
+  EvalReport r;
+  r.step = job.progress.step;
+  r.val_loss = loss;
+  r.perplexity = std::exp(loss);
+  r.split = "valid";
+  job.metrics->WriteEval(r);
+  job.observer->OnEval(r);
+  return absl::OkStatus();
+}
+
+// True when step `step`'s routing decisions are sampled for the observer.
+bool SampledStep(const JobSpec& spec, int64_t step) {
+  double rate = spec.record.sample_rate;
+  if (rate <= 0) return false;
+  if (rate >= 1) return true;
+  uint64_t h = HashPair(spec.data.seed ^ 0x7265636f7264ULL, static_cast<uint64_t>(step));
+  return static_cast<double>(h >> 11) * 0x1.0p-53 < rate;
+}
+
+// One optimizer step. Fills the report's losses and balance.
+absl::Status TrainStep(Job& job, StepReport* report) {
+  const JobSpec& spec = job.spec;
+  const int accum = spec.optim.grad_accum;
+  const int64_t step = job.progress.step;
+  std::vector<SequenceBatch> mbs;
+  for (int i = 0; i < accum; ++i) mbs.push_back(job.sampler->Next(spec.optim.batch_size));
+  const bool events = job.wants_events && job.routed && SampledStep(spec, step);
+  double lr = WarmupCosineLr({spec.optim.lr, spec.optim.warmup_steps, spec.optim.max_steps,
+                              spec.optim.min_lr_ratio},
+                             step);
+  return TorchCall(absl::StrCat("training step ", step + 1), [&]() -> absl::Status {
+    for (auto& g : job.optimizer->param_groups()) {
+      static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    }
+    model::ForwardOptions fo;
+    fo.return_logits = false;
+    fo.return_routing = job.routed;
+    fo.compute_dtype = job.compute_dtype;
+    model::LmLossOptions lo;
+    lo.compute_dtype = job.compute_dtype;
+    std::vector<torch::Tensor> inputs;
+    for (const SequenceBatch& b : mbs) inputs.push_back(BatchTensor(b, job.device));
+    if (job.routed) {
+      job.balancer->BeginStep();
+      if (accum > 1) {
+        // f over the whole optimizer step before any backward: a no-grad routing pre-pass.
+        torch::NoGradGuard no_grad;
+        for (const torch::Tensor& t : inputs) {
+          model::ForwardOutput out = job.model->forward(InputsLabels(t).first, fo);
+          RETURN_IF_ERROR(job.balancer->Accumulate(out.routing));
+        }
+        RETURN_IF_ERROR(job.balancer->FinalizeCounts());
+      }
+    }
+    for (torch::Tensor& p : job.params) p.mutable_grad() = torch::Tensor();  // set_to_none
+    torch::Tensor lm_sum = torch::zeros({}, torch::TensorOptions().device(job.device));
+    torch::Tensor bal_sum = torch::zeros({}, torch::TensorOptions().device(job.device));
+    for (int i = 0; i < accum; ++i) {
+      auto [x, y] = InputsLabels(inputs[i]);
+      model::ForwardOutput out = job.model->forward(x, fo);
+      torch::Tensor h = out.final_norm.reshape({-1, out.final_norm.size(-1)});
+      torch::Tensor lm = model::FusedLmLoss(h, job.model->lm_head_weight(), y.reshape({-1}), lo);
+      torch::Tensor loss = lm;
+      if (job.routed) {
+        if (accum == 1) {
+          RETURN_IF_ERROR(job.balancer->Accumulate(out.routing));
+          RETURN_IF_ERROR(job.balancer->FinalizeCounts());
+        }
+        ASSIGN_OR_RETURN(torch::Tensor bal, job.balancer->Loss(out.routing));
+        loss = loss + bal;
+        bal_sum += bal.detach();
+        if (events) {
+          for (const model::RoutingInfo& r : out.routing) {
+            job.observer->OnRoutingEvents(MakeRoutingEvents(r.ToCpu(), mbs[i], step + 1, "train", i));
+          }
+        }
+      }
+      lm_sum += lm.detach();
+      (accum > 1 ? loss / static_cast<double>(accum) : loss).backward();
+    }
+    if (spec.optim.grad_clip > 0) torch::nn::utils::clip_grad_norm_(job.params, spec.optim.grad_clip);
+    job.optimizer->step();
+    if (job.routed) RETURN_IF_ERROR(job.balancer->EndStep(*job.model));
+    report->lr = lr;
+    report->lm_loss = lm_sum.item<double>() / accum;
+    report->balance.clear();
+    report->balance_loss = 0.0;
+    report->total_loss = report->lm_loss;
+    if (job.routed) {
+      report->total_loss += bal_sum.item<double>() / accum;
+      double mean = 0.0;
+      for (const model::LayerBalanceStats& s : job.balancer->Stats()) {
+        LayerBalance b;
+        b.layer = static_cast<int>(s.layer);
+        b.load = s.load;
+        b.max_violation = s.max_vio;
+        b.load_entropy = s.load_entropy;
+        b.balance_loss = s.loss;
+        mean += s.loss;
+        report->balance.push_back(std::move(b));
+      }
+      if (!report->balance.empty()) mean /= static_cast<double>(report->balance.size());
+      report->balance_loss = mean;
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<TrainResult> Run(Job& job) {
+  const JobSpec& spec = job.spec;
+  const int64_t total = spec.optim.max_steps;
+  const int64_t start = job.progress.step;
+  if (start > total) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "checkpoint ", job.last_checkpoint_dir, " is at step ", start, ", past optim.max_steps ",
+        total));
+  }
+  job.wants_events = job.observer->WantsRoutingEvents();
+  job.observer->OnStart(start, total);
+  job.model->train();
+  TrainResult result;
+  const int64_t tokens_per_step =
+      static_cast<int64_t>(spec.optim.batch_size) * spec.optim.grad_accum * spec.data.seq_len;
+  auto t0 = Clock::now();
+  const double elapsed_before = job.progress.elapsed_s;
+  while (job.progress.step < total) {
+    if (job.observer->ShouldStop()) {
+      result.stopped_early = true;
+      break;
+    }
+    StepReport r;
+    RETURN_IF_ERROR(TrainStep(job, &r));
+    ++job.progress.step;
+    job.progress.tokens_seen += tokens_per_step;
+    job.progress.data = job.sampler->position();
+    double run_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    job.progress.elapsed_s = elapsed_before + run_s;
+    const int64_t step = job.progress.step;
+    if (step % spec.log_every == 0 || step == total) {
+      r.step = step;
+      r.total_steps = total;
+      r.tokens_seen = job.progress.tokens_seen;
+      r.tokens_per_s = run_s > 0 ? static_cast<double>((step - start) * tokens_per_step) / run_s : 0;
+      r.eta_s = step > start ? run_s / static_cast<double>(step - start) *
+                                   static_cast<double>(total - step)
+                             : 0;
+      job.metrics->WriteStep(r);
+      job.observer->OnStep(r);
+    }
+    if (spec.eval_every > 0 && step % spec.eval_every == 0 && step < total) {
+      ASSIGN_OR_RETURN(double loss, Evaluate(job, spec.eval_batches, false));
+      RETURN_IF_ERROR(ReportEval(job, loss));
+    }
+    if ((spec.checkpoint_every > 0 && step % spec.checkpoint_every == 0) || step == total) {
+      RETURN_IF_ERROR(WriteCheckpoint(job));
+    }
+  }
+  if (job.last_checkpoint_step != job.progress.step) RETURN_IF_ERROR(WriteCheckpoint(job));
+  result.final_step = job.progress.step;
+  result.checkpoint_dir = job.last_checkpoint_dir;
+  if (result.stopped_early) {
+    result.final_val_loss = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+  bool events = job.wants_events && job.routed && spec.record.eval_split_events;
+  ASSIGN_OR_RETURN(result.final_val_loss, Evaluate(job, 0, events));
+  RETURN_IF_ERROR(ReportEval(job, result.final_val_loss));
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<TrainResult> RunTrainingJob(const JobSpec& spec, TrainingObserver* observer) {
+  NullObserver null_observer;
+  Job job;
+  job.spec = spec;
+  job.observer = observer != nullptr ? observer : &null_observer;
+  RETURN_IF_ERROR(SetUp(job));
+  return Run(job);
+}
+
+}  // namespace monoroute::engine

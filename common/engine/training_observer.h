@@ -1,0 +1,105 @@
+// Callbacks through which a training job reports progress, evaluations, routing decisions and
+// checkpoints, and is asked whether to stop. Used by `monoroute train` (progress bar + metrics log)
+// and by the trainer service (gRPC streams + recorder upload). Torch-free.
+#ifndef MONOROUTE_COMMON_ENGINE_TRAINING_OBSERVER_H_
+#define MONOROUTE_COMMON_ENGINE_TRAINING_OBSERVER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace monoroute::engine {
+
+// Load statistics of one routed layer over one optimizer step.
+struct LayerBalance {
+  // Transformer block index of the routed layer (e.g. 0, 2, 4, 6).
+  int layer = 0;
+  // Fraction of top-k assignments per pathway over the step (sums to 1).
+  std::vector<double> load;
+  // MaxVio = (max load - mean load) / mean load.
+  double max_violation = 0.0;
+  // Entropy (nats) of `load`; log(num_pathways) when perfectly balanced.
+  double load_entropy = 0.0;
+  // This layer's balancing loss (before alpha), averaged over the step's micro-batches.
+  double balance_loss = 0.0;
+};
+
+// One logged optimizer step (every spec.log_every steps and the last one).
+struct StepReport {
+  // Optimizer steps done (1-based after the first step).
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  // Mean LM cross-entropy (nats/token) over the step's micro-batches.
+  double lm_loss = 0.0;
+  // alpha-free mean balancing loss over routed layers (0 when dense).
+  double balance_loss = 0.0;
+  // lm_loss + alpha * balance_loss.
+  double total_loss = 0.0;
+  // Learning rate used for this step.
+  double lr = 0.0;
+  // Training throughput since the job (re)started.
+  double tokens_per_s = 0.0;
+  // Estimated seconds to the last step.
+  double eta_s = 0.0;
+  // Training tokens consumed since step 0 (including before a resume).
+  int64_t tokens_seen = 0;
+  // Per routed layer (empty when dense).
+  std::vector<LayerBalance> balance;
+};
+
+// One evaluation over the validation split.
+struct EvalReport {
+  int64_t step = 0;
+  // Mean cross-entropy (nats/token).
+  double val_loss = 0.0;
+  // exp(val_loss).
+  double perplexity = 0.0;
+  // "valid".
+  std::string split;
+};
+
+// Routing decisions of one routed layer for one micro-batch, on the CPU, columnar. Row i is the
+// token at `position[i]` of sequence `sequence_id[i]`; its top_k pathways and renormalised weights
+// are pathways[i*top_k .. i*top_k+top_k) and weights[...] (descending weight).
+struct RoutingEventsBatch {
+  int64_t step = 0;
+  // "train" or "valid".
+  std::string split;
+  // Transformer block index of the routed layer.
+  int layer = 0;
+  int top_k = 0;
+  // Deterministic: the same (step, micro-batch, layer, split) always gets the same block_id, so a
+  // resumed job re-sends the same ids (idempotent upload).
+  uint64_t block_id = 0;
+  // Stable id of the sequence (its window index in the split's packed token stream).
+  std::vector<uint64_t> sequence_id;
+  std::vector<uint32_t> position, token_id, next_token_id;
+  std::vector<uint32_t> pathways;  // N * top_k
+  std::vector<float> weights;      // N * top_k
+};
+
+// Observer of a training job. All callbacks run on the training thread; keep them cheap (queue
+// heavy work elsewhere). The job does not own the observer.
+class TrainingObserver {
+ public:
+  virtual ~TrainingObserver() = default;
+  // Called once before the first step; start_step > 0 when resuming.
+  virtual void OnStart(int64_t start_step, int64_t total_steps) {}
+  // Called every log_every steps and after the last step.
+  virtual void OnStep(const StepReport& r) {}
+  // Called after each evaluation (periodic and final).
+  virtual void OnEval(const EvalReport& r) {}
+  // Whether OnRoutingEvents should be called (polled once at start).
+  virtual bool WantsRoutingEvents() const { return false; }
+  // Routing decisions of sampled train steps and of the final validation pass.
+  virtual void OnRoutingEvents(const RoutingEventsBatch& b) {}
+  // Called after a checkpoint of `step` was written (atomically) to `dir`.
+  virtual void OnCheckpoint(int64_t step, const std::string& dir, double seconds) {}
+  // Polled every step (and between evaluation batches): true stops the job after writing a
+  // checkpoint of the current step (cancel / shutdown).
+  virtual bool ShouldStop() { return false; }
+};
+
+}  // namespace monoroute::engine
+
+#endif  // MONOROUTE_COMMON_ENGINE_TRAINING_OBSERVER_H_

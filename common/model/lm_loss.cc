@@ -1,0 +1,146 @@
+// Fused chunked LM head + cross-entropy: gradients computed in the forward pass, chunk by chunk.
+#include "common/model/lm_loss.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace monoroute::model {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+int64_t AutoChunk(const torch::Tensor& hidden, int64_t vocab) {
+  if (hidden.is_cuda()) return 8192;
+  // CPU: ~16 MiB of fp32 probabilities per chunk (stays in L3 on the dev machine); measured in
+  // docs/model.md.
+  return std::max<int64_t>(16, (int64_t{16} << 20) / (4 * vocab));
+}
+
+// Custom autograd function: forward returns the mean loss and saves grad_hidden / grad_weight
+// (already divided by the number of counted tokens); backward scales them by the incoming grad.
+//
+// Per chunk of c tokens: L = h W^T into a reused [c, V] buffer, P = softmax(L) in place (row-wise,
+// the rows stay in L2), loss_n = -log P[n, y_n]. With s_n = valid_n / count the gradients are
+//   grad_h = diag(s) (P W - W[y])        grad_W = P^T (diag(s) h) - scatter_y(diag(s) h)
+// so the big matrix is never rescaled or patched: only the small [c, H] operands are.
+class FusedLmLossFn : public torch::autograd::Function<FusedLmLossFn> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, torch::Tensor hidden, torch::Tensor weight,
+                               torch::Tensor labels, int64_t chunk, int64_t ignore_index,
+                               int64_t compute_dtype) {
+    const bool need_h = ctx->needs_input_grad(0);
+    const bool need_w = ctx->needs_input_grad(1);
+    const auto dt = static_cast<torch::ScalarType>(compute_dtype);
+    const int64_t n = hidden.size(0);
+    const int64_t v = weight.size(0);
+    const int64_t hd = hidden.size(1);
+    torch::Tensor valid = labels != ignore_index;
+    torch::Tensor safe_labels = labels.masked_fill(valid.logical_not(), 0);
+    // Mean over counted tokens; 0/0 gives NaN as torch's cross_entropy does.
+    torch::Tensor validf = valid.to(torch::kFloat);
+    torch::Tensor inv_count = validf.sum().reciprocal();
+    torch::Tensor scale = validf * inv_count;  // s_n
+    torch::Tensor w_c = weight.to(dt).contiguous();
+    torch::Tensor h_c = hidden.to(dt).contiguous();
+    torch::Tensor loss_sum = torch::zeros({}, hidden.options().dtype(torch::kFloat));
+    torch::Tensor grad_h, grad_w;
+    if (need_h) grad_h = torch::empty({n, hd}, hidden.options().dtype(torch::kFloat));
+    if (need_w) grad_w = torch::zeros({v, hd}, weight.options().dtype(torch::kFloat));
+    const bool cpu = !hidden.is_cuda();
+    torch::Tensor buf = torch::empty({std::min(chunk, n), v}, hidden.options().dtype(dt));
+    for (int64_t s = 0; s < n; s += chunk) {
+      const int64_t c = std::min(chunk, n - s);
+      torch::Tensor hc = h_c.narrow(0, s, c);
+      torch::Tensor lc = safe_labels.narrow(0, s, c);
+      torch::Tensor sc = scale.narrow(0, s, c);
+      torch::Tensor probs = buf.narrow(0, 0, c);
+      at::mm_out(probs, hc, w_c.t());
+      at::_softmax_out(probs, probs, 1, /*half_to_float=*/false);  // in place, row by row
+      torch::Tensor py = probs.gather(1, lc.unsqueeze(1)).squeeze(1).to(torch::kFloat);
+      torch::Tensor nll = -py.log();
+      if (cpu) {
+        // A target probability that underflowed (logit gap > ~87): exact log-sum-exp for those
+        // rows from recomputed logits.
+        torch::Tensor bad = (py <= std::numeric_limits<float>::min()).nonzero().squeeze(1);
+        if (bad.numel() > 0) {
+          torch::Tensor hb = hc.index_select(0, bad).to(torch::kFloat);
+          torch::Tensor lb = hb.mm(weight.to(torch::kFloat).t());
+          torch::Tensor yb = lc.index_select(0, bad);
+          torch::Tensor exact =
+              lb.logsumexp(1) - lb.gather(1, yb.unsqueeze(1)).squeeze(1);
+          nll.index_copy_(0, bad, exact);
+        }
+      }
+      loss_sum += (nll * valid.narrow(0, s, c)).sum();
+      if (!need_h && !need_w) continue;
+      torch::Tensor sc1 = sc.unsqueeze(1);
+      if (need_h) {
+        torch::Tensor gh = probs.mm(w_c).to(torch::kFloat);
+        gh.sub_(weight.index_select(0, lc).to(torch::kFloat)).mul_(sc1);
+        grad_h.narrow(0, s, c).copy_(gh);
+      }
+      if (need_w) {
+        torch::Tensor hs = hc.to(torch::kFloat) * sc1;  // diag(s) h, fp32 [c, H]
+        if (dt == torch::kFloat) {
+          grad_w.addmm_(probs.t(), hs);
+        } else {
+          grad_w.add_(probs.t().mm(hs.to(dt)).to(torch::kFloat));
+        }
+        grad_w.index_add_(0, lc, -hs);
+      }
+    }
+    ctx->saved_data["grad_h"] = grad_h;
+    ctx->saved_data["grad_w"] = grad_w;
+    ctx->saved_data["h_dtype"] = static_cast<int64_t>(hidden.scalar_type());
+    ctx->saved_data["w_dtype"] = static_cast<int64_t>(weight.scalar_type());
+    return loss_sum * inv_count;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    torch::Tensor go = grad_outputs[0];
+    // The saved gradients are handed over (and released), so they are scaled in place; a second
+    // backward through the same graph (retain_graph) is not supported.
+    torch::Tensor grad_h = ctx->saved_data["grad_h"].toTensor();
+    torch::Tensor grad_w = ctx->saved_data["grad_w"].toTensor();
+    TORCH_CHECK(ctx->saved_data["h_dtype"].toInt() >= 0, "FusedLmLoss: backward called twice");
+    ctx->saved_data["grad_h"] = torch::Tensor();
+    ctx->saved_data["grad_w"] = torch::Tensor();
+    const auto hdt = static_cast<torch::ScalarType>(ctx->saved_data["h_dtype"].toInt());
+    const auto wdt = static_cast<torch::ScalarType>(ctx->saved_data["w_dtype"].toInt());
+    torch::Tensor gh = grad_h.defined() ? grad_h.mul_(go).to(hdt) : torch::Tensor();
+    torch::Tensor gw = grad_w.defined() ? grad_w.mul_(go).to(wdt) : torch::Tensor();
+    ctx->saved_data["h_dtype"] = int64_t{-1};
+    return {gh, gw, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor FusedLmLoss(const torch::Tensor& hidden, const torch::Tensor& weight,
+                          const torch::Tensor& labels, const LmLossOptions& options) {
+  TORCH_CHECK(hidden.dim() == 2 && weight.dim() == 2 && hidden.size(1) == weight.size(1),
+              "FusedLmLoss: hidden [N, H] and weight [V, H] expected, got ", hidden.sizes(),
+              " and ", weight.sizes());
+  TORCH_CHECK(labels.dim() == 1 && labels.size(0) == hidden.size(0),
+              "FusedLmLoss: labels [N] expected, got ", labels.sizes());
+  const int64_t chunk =
+      options.chunk_tokens > 0 ? options.chunk_tokens : AutoChunk(hidden, weight.size(0));
+  return FusedLmLossFn::apply(hidden, weight, labels.to(torch::kLong), chunk, options.ignore_index,
+                              static_cast<int64_t>(options.compute_dtype));
+}
+
+torch::Tensor CausalLmLoss(const torch::Tensor& hidden, const torch::Tensor& weight,
+                           const torch::Tensor& input_ids, const LmLossOptions& options) {
+  const int64_t b = hidden.size(0), t = hidden.size(1), h = hidden.size(2);
+  torch::Tensor hs = hidden.narrow(1, 0, t - 1).reshape({b * (t - 1), h});
+  torch::Tensor labels = input_ids.narrow(1, 1, t - 1).reshape({-1}).to(hidden.device());
+  return FusedLmLoss(hs, weight, labels, options);
+}
+
+torch::Tensor ReferenceLmLoss(const torch::Tensor& hidden, const torch::Tensor& weight,
+                              const torch::Tensor& labels) {
+  return torch::nn::functional::cross_entropy(hidden.mm(weight.t()), labels);
+}
+
+}  // namespace monoroute::model

@@ -1,0 +1,105 @@
+// Dense and pathway-routed GPT-Neo MLPs (mask path and compute-only-selected gather path).
+#include "common/model/routed_mlp.h"
+
+#include <cmath>
+
+namespace monoroute::model {
+
+torch::Tensor GeluNew(const torch::Tensor& x) {
+  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): torch's tanh-approximate GELU is the same
+  // formula in one kernel (forward and backward).
+  return torch::gelu(x, "tanh");
+}
+
+GPTNeoMLPImpl::GPTNeoMLPImpl(const GPTNeoMLPOptions& options) {
+  c_fc = register_module("c_fc", torch::nn::Linear(options.hidden_size, options.intermediate_size));
+  c_proj =
+      register_module("c_proj", torch::nn::Linear(options.intermediate_size, options.hidden_size));
+}
+
+torch::Tensor GPTNeoMLPImpl::forward(const torch::Tensor& x) { return c_proj(GeluNew(c_fc(x))); }
+
+RoutedMLPImpl::RoutedMLPImpl(const RoutedMLPOptions& options) : options_(options) {
+  c_fc = register_module("c_fc",
+                         torch::nn::Linear(options.mlp.hidden_size, options.mlp.intermediate_size));
+  c_proj = register_module(
+      "c_proj", torch::nn::Linear(options.mlp.intermediate_size, options.mlp.hidden_size));
+  router = register_module("router", PathwayRouter(options.router));
+}
+
+void RoutedMLPImpl::CopyDenseWeights(const GPTNeoMLPImpl& dense) {
+  torch::NoGradGuard no_grad;
+  c_fc->weight.copy_(dense.c_fc->weight);
+  c_fc->bias.copy_(dense.c_fc->bias);
+  c_proj->weight.copy_(dense.c_proj->weight);
+  c_proj->bias.copy_(dense.c_proj->bias);
+}
+
+std::pair<torch::Tensor, RoutingInfo> RoutedMLPImpl::forward(const torch::Tensor& x) {
+  RoutingInfo info = router(x);
+  torch::Tensor y = ApplyRouting(x, info.topk_indices, info.topk_weights);
+  return {y, info};
+}
+
+torch::Tensor RoutedMLPImpl::ApplyRouting(const torch::Tensor& x, const torch::Tensor& idx,
+                                          const torch::Tensor& w) {
+  torch::Tensor x2d = x.reshape({-1, x.size(-1)});
+  RoutedCompute mode = options_.compute;
+  if (mode == RoutedCompute::kAuto) mode = RoutedCompute::kMask;  // measured: docs/model.md
+  torch::Tensor y = mode == RoutedCompute::kGather ? GatherPath(x2d, idx, w) : MaskPath(x2d, idx, w);
+  auto shape = x.sizes().vec();
+  shape.back() = y.size(-1);
+  return y.view(shape);
+}
+
+torch::Tensor RoutedMLPImpl::MaskPath(const torch::Tensor& x2d, const torch::Tensor& idx,
+                                      const torch::Tensor& w) {
+  const int64_t n = x2d.size(0);
+  const int64_t p = options_.router.num_pathways;
+  const int64_t k = idx.size(1);
+  const int64_t inter = options_.mlp.intermediate_size;
+  torch::Tensor h = GeluNew(c_fc(x2d));  // [N, I]
+  // gate [N, P]: renormalised weight * P/k on the selected pathways, 0 elsewhere.
+  torch::Tensor gate = torch::zeros({n, p}, w.options())
+                           .scatter(1, idx, w * (static_cast<double>(p) / static_cast<double>(k)));
+  h = (h.view({n, p, inter / p}) * gate.to(h.scalar_type()).unsqueeze(-1)).view({n, inter});
+  return c_proj(h);
+}
+
+torch::Tensor RoutedMLPImpl::GatherPath(const torch::Tensor& x2d, const torch::Tensor& idx,
+                                        const torch::Tensor& w) {
+  const int64_t n = x2d.size(0);
+  const int64_t p = options_.router.num_pathways;
+  const int64_t k = idx.size(1);
+  const int64_t slice = options_.mlp.intermediate_size / p;
+  const int64_t hidden = options_.mlp.hidden_size;
+  // Assignments (token, pathway, weight) sorted by pathway; one matmul pair per pathway.
+  torch::Tensor flat_p = idx.reshape({-1});
+  auto sorted = flat_p.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
+  torch::Tensor order = std::get<1>(sorted);
+  torch::Tensor tok = torch::div(order, k, "floor");
+  torch::Tensor ws = w.reshape({-1}).index_select(0, order) *
+                     (static_cast<double>(p) / static_cast<double>(k));
+  torch::Tensor counts = torch::bincount(flat_p, /*weights=*/{}, p).to(torch::kCPU);
+  auto counts_a = counts.accessor<int64_t, 1>();
+  torch::Tensor xs = x2d.index_select(0, tok);  // [N*k, H]
+  std::vector<torch::Tensor> parts;
+  parts.reserve(p);
+  int64_t off = 0;
+  for (int64_t q = 0; q < p; ++q) {
+    const int64_t c = counts_a[q];
+    if (c == 0) continue;
+    torch::Tensor rows = xs.narrow(0, off, c);
+    torch::Tensor wfc = c_fc->weight.narrow(0, q * slice, slice);      // [S, H]
+    torch::Tensor bfc = c_fc->bias.narrow(0, q * slice, slice);        // [S]
+    torch::Tensor wpr = c_proj->weight.narrow(1, q * slice, slice);    // [H, S]
+    torch::Tensor hq = GeluNew(torch::addmm(bfc, rows, wfc.t()));
+    parts.push_back(hq.mm(wpr.t()));
+    off += c;
+  }
+  torch::Tensor contrib = torch::cat(parts, 0) * ws.unsqueeze(1).to(x2d.scalar_type());
+  torch::Tensor y = torch::zeros({n, hidden}, contrib.options()).index_add(0, tok, contrib);
+  return y + c_proj->bias;
+}
+
+}  // namespace monoroute::model

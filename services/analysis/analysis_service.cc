@@ -1,0 +1,376 @@
+// AnalysisServiceImpl: recorder reads -> analysis_core -> cache -> wire messages.
+#include "services/analysis/analysis_service.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/base/status_macros.h"
+#include "common/service/grpc_status.h"
+#include "services/analysis/proto_convert.h"
+#include "services/analysis/report_json.h"
+#include "services/analysis/report_png.h"
+
+namespace monoroute::analysis {
+namespace {
+
+std::string SelectionKey(const v1::Selection& s) {
+  return absl::StrCat(s.split(), "|", s.min_step(), "|", s.max_step());
+}
+
+absl::Status CheckLayer(const RunInfo& info, uint32_t layer) {
+  if (std::find(info.routed_layers.begin(), info.routed_layers.end(), layer) ==
+      info.routed_layers.end()) {
+    return absl::OutOfRangeError(absl::StrCat("layer ", layer, " is not a routed layer of run ",
+                                              info.run_id, " (routed layers: ",
+                                              absl::StrJoin(info.routed_layers, ","), ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<AnalysisOptions> OptionsFromProto(const v1::AnalysisOptions& p, int threads) {
+  AnalysisOptions o;
+  if (p.top_tokens() > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.top_tokens ", p.top_tokens(), " > 1000"));
+  }
+  if (p.top_tokens() > 0) o.top_tokens = static_cast<int>(p.top_tokens());
+  if (!(p.utilisation_threshold() >= 0.0) || p.utilisation_threshold() > 16.0) {
+    return absl::InvalidArgumentError(absl::StrCat("options.utilisation_threshold ",
+                                                   p.utilisation_threshold(), " not in [0, 16]"));
+  }
+  if (p.utilisation_threshold() > 0) o.utilisation_threshold = p.utilisation_threshold();
+  if (p.min_token_count() > 0) o.min_token_count = p.min_token_count();
+  if (p.null_samples() > 10000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.null_samples ", p.null_samples(), " > 10000"));
+  }
+  o.null_samples = static_cast<int>(p.null_samples());
+  if (p.seed() != 0) o.seed = p.seed();
+  if (p.training_ranges() > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.training_ranges ", p.training_ranges(), " > 64"));
+  }
+  if (p.training_ranges() > 0) o.training_ranges = static_cast<int>(p.training_ranges());
+  if (!std::isfinite(p.z_threshold())) {
+    return absl::InvalidArgumentError("options.z_threshold is not finite");
+  }
+  if (p.z_threshold() != 0) o.z_threshold = p.z_threshold();
+  o.threads = threads;
+  return o;
+}
+
+AnalysisServiceImpl::AnalysisServiceImpl(const AnalysisServiceOptions& options,
+                                         std::unique_ptr<RecorderReader> rec,
+                                         VocabResources vocab,
+                                         std::shared_ptr<prometheus::Registry> registry)
+    : options_(options),
+      recorder_(std::move(rec)),
+      vocab_(std::move(vocab)),
+      registry_(std::move(registry)) {
+  reports_total_ = &prometheus::BuildCounter()
+                        .Name("monoroute_analysis_reports_total")
+                        .Help("Analyses computed (cache misses)")
+                        .Register(*registry_)
+                        .Add({});
+  cache_hits_total_ = &prometheus::BuildCounter()
+                           .Name("monoroute_analysis_cache_hits_total")
+                           .Help("Requests answered from the cache")
+                           .Register(*registry_)
+                           .Add({});
+  compute_seconds_ =
+      &prometheus::BuildHistogram()
+           .Name("monoroute_analysis_compute_seconds")
+           .Help("Seconds to compute an analysis (recorder reads included)")
+           .Register(*registry_)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30,
+                                                             100});
+}
+
+absl::StatusOr<std::unique_ptr<AnalysisServiceImpl>> AnalysisServiceImpl::Create(
+    const AnalysisServiceOptions& options, std::shared_ptr<prometheus::Registry> registry) {
+  if (registry == nullptr) return absl::InvalidArgumentError("analysis service: null registry");
+  ASSIGN_OR_RETURN(auto rec, RecorderReader::Create(options.recorder));
+  ASSIGN_OR_RETURN(VocabResources vocab,
+                   LoadVocabResources(options.tokenizer_dir, options.lexicon_path));
+  return std::unique_ptr<AnalysisServiceImpl>(
+      new AnalysisServiceImpl(options, std::move(rec), std::move(vocab), std::move(registry)));
+}
+
+std::shared_ptr<const AnalysisServiceImpl::Entry> AnalysisServiceImpl::CacheGet(
+    const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  for (auto it = lru_.begin(); it != lru_.end(); ++it) {
+    if (it->first == key) {
+      lru_.splice(lru_.begin(), lru_, it);
+      return lru_.front().second;
+    }
+  }
+  return nullptr;
+}
+
+void AnalysisServiceImpl::CachePut(const std::string& key, std::shared_ptr<const Entry> value) {
+  absl::MutexLock lock(&mu_);
+  lru_.remove_if([&](const auto& e) { return e.first == key; });
+  lru_.emplace_front(key, std::move(value));
+  while (lru_.size() > std::max<size_t>(1, options_.cache_entries)) lru_.pop_back();
+}
+
+v1::Freshness AnalysisServiceImpl::MakeFreshness(const RunInfo& info, bool cached) const {
+  v1::Freshness f;
+  f.set_watermark(info.watermark);
+  f.set_events(info.events);
+  f.set_first_write_unix_ms(info.first_write_unix_ms);
+  f.set_last_write_unix_ms(info.last_write_unix_ms);
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  f.set_still_writing(info.last_write_unix_ms > 0 &&
+                      now_ms - info.last_write_unix_ms < options_.still_writing_window.count());
+  f.set_cached(cached);
+  return f;
+}
+
+absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(
+    const recorder::v1::RunSummary& summary, const v1::Selection& sel,
+    const AnalysisOptions& opts, bool over_training) {
+  const auto& spec = summary.spec();
+  RunAnalysis run;
+  RunInfo& info = run.info;
+  info.run_id = spec.run_id();
+  info.labels.insert(spec.labels().begin(), spec.labels().end());
+  info.routed_layers.assign(spec.routed_layers().begin(), spec.routed_layers().end());
+  info.num_pathways = spec.num_pathways();
+  info.top_k = spec.top_k();
+  info.vocab_size = spec.vocab_size();
+  info.split = sel.split();
+  info.min_step = sel.min_step();
+  info.max_step = sel.max_step();
+  info.watermark = summary.watermark();
+  info.events = summary.events();
+  info.run_min_step = summary.min_step();
+  info.run_max_step = summary.max_step();
+  info.first_write_unix_ms = summary.first_write_unix_ms();
+  info.last_write_unix_ms = summary.last_write_unix_ms();
+  info.still_writing = MakeFreshness(info, false).still_writing();
+  const CategoryMap* cats = vocab_.categories ? &*vocab_.categories : nullptr;
+
+  auto read_layers = [&](uint64_t lo, uint64_t hi) -> absl::StatusOr<std::vector<LayerInput>> {
+    std::vector<LayerInput> layers;
+    for (uint32_t layer : info.routed_layers) {
+      ASSIGN_OR_RETURN(LayerCounts lc, recorder_->GetCounts(info.run_id, layer, sel.split(), lo,
+                                                            hi, info.num_pathways));
+      info.watermark = std::max(info.watermark, lc.watermark);
+      layers.push_back({layer, std::move(lc.counts)});
+    }
+    return layers;
+  };
+  ASSIGN_OR_RETURN(std::vector<LayerInput> layers, read_layers(sel.min_step(), sel.max_step()));
+  auto analysed = AnalyzeLayers(layers, info.top_k, cats, vocab_.decode, opts, &run.empty_layers);
+  if (!analysed.ok()) {
+    if (analysed.status().code() == absl::StatusCode::kFailedPrecondition) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "run ", info.run_id, " has no routings in the selection (split '", sel.split(),
+          "', steps ", sel.min_step(), "..", sel.max_step() ? absl::StrCat(sel.max_step()) : "end",
+          ")"));
+    }
+    return analysed.status();
+  }
+  run.layers = *std::move(analysed);
+  if (over_training && opts.training_ranges > 0) {
+    const uint64_t lo = std::max(sel.min_step(), summary.min_step());
+    const uint64_t hi = sel.max_step() ? std::min(sel.max_step(), summary.max_step())
+                                       : summary.max_step();
+    const uint64_t bucket = spec.step_bucket() ? spec.step_bucket() : 1000;
+    AnalysisOptions range_opts = opts;
+    range_opts.top_tokens = 3;
+    for (const auto& [a, b] : StepRanges(lo, hi, bucket, opts.training_ranges)) {
+      ASSIGN_OR_RETURN(std::vector<LayerInput> rl, read_layers(a, b));
+      std::vector<uint32_t> empty;
+      auto r = AnalyzeLayers(rl, info.top_k, cats, vocab_.decode, range_opts, &empty);
+      if (!r.ok()) continue;  // a range without routings
+      run.over_training.push_back({a, b, *std::move(r)});
+    }
+  }
+  return run;
+}
+
+absl::StatusOr<AnalysisServiceImpl::Loaded> AnalysisServiceImpl::LoadRun(
+    const std::string& run_id, const v1::Selection& sel, const AnalysisOptions& opts,
+    const std::string& opts_key, bool over_training) {
+  if (run_id.empty()) return absl::InvalidArgumentError("run_id is empty");
+  ASSIGN_OR_RETURN(recorder::v1::RunSummary summary, recorder_->GetRun(run_id));
+  if (summary.events() == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("run ", run_id, " has no events yet (watermark ", summary.watermark(), ")"));
+  }
+  const std::string key = absl::StrCat("run|", run_id, "|", summary.watermark(), "|",
+                                       SelectionKey(sel), "|", opts_key, "|", over_training);
+  if (auto hit = CacheGet(key)) {
+    cache_hits_total_->Increment();
+    return Loaded{hit, true};
+  }
+  const absl::Time start = absl::Now();
+  ASSIGN_OR_RETURN(RunAnalysis run, ComputeRun(summary, sel, opts, over_training));
+  compute_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  reports_total_->Increment();
+  auto entry = std::make_shared<Entry>();
+  entry->run = std::move(run);
+  std::shared_ptr<const Entry> value = entry;
+  CachePut(key, value);
+  return Loaded{value, false};
+}
+
+absl::StatusOr<v1::ReportResponse> AnalysisServiceImpl::Report(const v1::ReportRequest& req) {
+  const absl::Time start = absl::Now();
+  ASSIGN_OR_RETURN(AnalysisOptions opts, OptionsFromProto(req.options(), options_.threads));
+  v1::AnalysisOptions key_opts = req.options();
+  key_opts.set_skip_png(false);
+  const std::string opts_key = key_opts.SerializeAsString();
+  ASSIGN_OR_RETURN(Loaded run, LoadRun(req.run_id(), req.selection(), opts, opts_key, true));
+  Loaded base;
+  if (!req.baseline_run_id().empty()) {
+    ASSIGN_OR_RETURN(base, LoadRun(req.baseline_run_id(), req.selection(), opts, opts_key, false));
+  }
+  // The rendered documents are cached per (run entry, baseline entry).
+  const std::string doc_key = absl::StrCat(
+      "doc|", req.run_id(), "|", run.entry->run.info.watermark, "|", req.baseline_run_id(), "|",
+      base.entry ? base.entry->run.info.watermark : 0, "|", SelectionKey(req.selection()), "|",
+      opts_key, "|", req.options().skip_png());
+  std::shared_ptr<const Entry> doc = CacheGet(doc_key);
+  bool cached = doc != nullptr && run.cached;
+  if (doc == nullptr) {
+    auto e = std::make_shared<Entry>();
+    e->run = run.entry->run;
+    const RunAnalysis* b = base.entry ? &base.entry->run : nullptr;
+    e->json = ReportToJson(e->run, b, opts, absl::ToUnixMillis(absl::Now()));
+    if (!req.options().skip_png()) {
+      ASSIGN_OR_RETURN(e->png, RenderReportPng(e->run, b));
+    }
+    doc = e;
+    CachePut(doc_key, doc);
+  } else if (!run.cached) {
+    cache_hits_total_->Increment();
+  }
+  v1::ReportResponse resp;
+  resp.set_json(doc->json);
+  resp.set_png(doc->png);
+  *resp.mutable_freshness() = MakeFreshness(doc->run.info, cached);
+  for (const auto& L : doc->run.layers) ToProto(L, resp.add_layers());
+  resp.set_compute_seconds(absl::ToDoubleSeconds(absl::Now() - start));
+  return resp;
+}
+
+absl::StatusOr<v1::LayerResponse> AnalysisServiceImpl::Layer(const v1::LayerRequest& req) {
+  ASSIGN_OR_RETURN(AnalysisOptions opts, OptionsFromProto(req.options(), options_.threads));
+  ASSIGN_OR_RETURN(Loaded run, LoadRun(req.run_id(), req.selection(), opts,
+                                       req.options().SerializeAsString(), false));
+  const RunAnalysis& r = run.entry->run;
+  RETURN_IF_ERROR(CheckLayer(r.info, req.layer()));
+  for (const auto& L : r.layers) {
+    if (L.layer != req.layer()) continue;
+    v1::LayerResponse resp;
+    ToProto(L, resp.mutable_summary());
+    for (const auto& p : L.pathways) ToProto(p, resp.add_pathways());
+    *resp.mutable_freshness() = MakeFreshness(r.info, run.cached);
+    return resp;
+  }
+  return absl::FailedPreconditionError(absl::StrCat("layer ", req.layer(), " of run ",
+                                                    req.run_id(),
+                                                    " has no routings in the selection"));
+}
+
+absl::StatusOr<v1::PathwayResponse> AnalysisServiceImpl::Pathway(const v1::PathwayRequest& req) {
+  v1::LayerRequest lr;
+  lr.set_run_id(req.run_id());
+  lr.set_layer(req.layer());
+  *lr.mutable_selection() = req.selection();
+  *lr.mutable_options() = req.options();
+  ASSIGN_OR_RETURN(v1::LayerResponse layer, Layer(lr));
+  if (req.pathway() >= static_cast<uint32_t>(layer.pathways_size())) {
+    return absl::OutOfRangeError(absl::StrCat("pathway ", req.pathway(), " out of range: run ",
+                                              req.run_id(), " has ", layer.pathways_size(),
+                                              " pathways per layer"));
+  }
+  v1::PathwayResponse resp;
+  *resp.mutable_pathway() = layer.pathways(static_cast<int>(req.pathway()));
+  *resp.mutable_freshness() = layer.freshness();
+  return resp;
+}
+
+absl::StatusOr<v1::CompareRunsResponse> AnalysisServiceImpl::Compare(
+    const v1::CompareRunsRequest& req) {
+  if (req.baseline_run_id().empty()) {
+    return absl::InvalidArgumentError("baseline_run_id is empty");
+  }
+  ASSIGN_OR_RETURN(AnalysisOptions opts, OptionsFromProto(req.options(), options_.threads));
+  const std::string opts_key = req.options().SerializeAsString();
+  ASSIGN_OR_RETURN(Loaded run, LoadRun(req.run_id(), req.selection(), opts, opts_key, false));
+  ASSIGN_OR_RETURN(Loaded base,
+                   LoadRun(req.baseline_run_id(), req.selection(), opts, opts_key, false));
+  v1::CompareRunsResponse resp;
+  for (const auto& L : run.entry->run.layers) {
+    for (const auto& B : base.entry->run.layers) {
+      if (B.layer != L.layer) continue;
+      auto* c = resp.add_layers();
+      c->set_layer(L.layer);
+      ToProto(L, c->mutable_run());
+      ToProto(B, c->mutable_baseline());
+      c->set_purity_delta(L.mean_purity - B.mean_purity);
+      c->set_kl_delta(L.mean_kl_nats - B.mean_kl_nats);
+      c->set_token_specialisation_delta(L.token_specialisation - B.token_specialisation);
+      c->set_utilisation_delta(L.utilisation - B.utilisation);
+    }
+  }
+  resp.set_json(ComparisonToJson(run.entry->run, base.entry->run));
+  *resp.mutable_run_freshness() = MakeFreshness(run.entry->run.info, run.cached);
+  *resp.mutable_baseline_freshness() = MakeFreshness(base.entry->run.info, base.cached);
+  return resp;
+}
+
+grpc::Status AnalysisServiceImpl::ComputeReport(grpc::ServerContext*, const v1::ReportRequest* req,
+                                                v1::ReportResponse* resp) {
+  auto r = Report(*req);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status AnalysisServiceImpl::GetLayer(grpc::ServerContext*, const v1::LayerRequest* req,
+                                           v1::LayerResponse* resp) {
+  auto r = Layer(*req);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status AnalysisServiceImpl::GetPathway(grpc::ServerContext*, const v1::PathwayRequest* req,
+                                             v1::PathwayResponse* resp) {
+  auto r = Pathway(*req);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status AnalysisServiceImpl::CompareRuns(grpc::ServerContext*,
+                                              const v1::CompareRunsRequest* req,
+                                              v1::CompareRunsResponse* resp) {
+  auto r = Compare(*req);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status AnalysisServiceImpl::Ablate(grpc::ServerContext*, const v1::AblateRequest* req,
+                                         v1::AblateResponse* resp) {
+  auto r = RunAblate(*req);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = *std::move(r);
+  return grpc::Status::OK;
+}
+
+}  // namespace monoroute::analysis

@@ -1,0 +1,115 @@
+// The gRPC Analysis service: reads counts from a recorder, runs analysis_core, caches results
+// per (run, recorder watermark, selection, options), renders the report. Thin: conversion and
+// caching only.
+#ifndef MONOROUTE_SERVICES_ANALYSIS_ANALYSIS_SERVICE_H_
+#define MONOROUTE_SERVICES_ANALYSIS_ANALYSIS_SERVICE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "monoroute/analysis/v1/analysis.grpc.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "services/analysis/recorder_reader.h"
+#include "services/analysis/run_analysis.h"
+#include "services/analysis/vocab_resources.h"
+
+namespace monoroute::analysis {
+
+struct AnalysisServiceOptions {
+  // Recorder to read runs from.
+  RecorderReaderOptions recorder;
+  // GPT-2 tokenizer directory for decoding top tokens ("" = build default, optional).
+  std::string tokenizer_dir;
+  // Lexicon or token-categories TSV for category specialisation ("" = none).
+  std::string lexicon_path;
+  // Cached results kept (least recently used evicted).
+  size_t cache_entries = 32;
+  // A run written to within this window is reported as still being written.
+  std::chrono::milliseconds still_writing_window{60000};
+  // Threads per analysis (0: hardware concurrency).
+  int threads = 0;
+};
+
+// Thread-safe: the cache is mutex-protected, everything else immutable after Create.
+class AnalysisServiceImpl final : public v1::Analysis::Service {
+ public:
+  // Loads the vocabulary resources (INVALID_ARGUMENT naming file and line for a malformed
+  // lexicon) and registers the metrics in `registry` (not global; must outlive the service).
+  static absl::StatusOr<std::unique_ptr<AnalysisServiceImpl>> Create(
+      const AnalysisServiceOptions& options, std::shared_ptr<prometheus::Registry> registry);
+
+  grpc::Status ComputeReport(grpc::ServerContext* ctx, const v1::ReportRequest* req,
+                             v1::ReportResponse* resp) override;
+  grpc::Status GetLayer(grpc::ServerContext* ctx, const v1::LayerRequest* req,
+                        v1::LayerResponse* resp) override;
+  grpc::Status GetPathway(grpc::ServerContext* ctx, const v1::PathwayRequest* req,
+                          v1::PathwayResponse* resp) override;
+  grpc::Status CompareRuns(grpc::ServerContext* ctx, const v1::CompareRunsRequest* req,
+                           v1::CompareRunsResponse* resp) override;
+  grpc::Status Ablate(grpc::ServerContext* ctx, const v1::AblateRequest* req,
+                      v1::AblateResponse* resp) override;
+
+  // Core of each RPC with absl statuses (used by the RPCs and by tests).
+  absl::StatusOr<v1::ReportResponse> Report(const v1::ReportRequest& req);
+  absl::StatusOr<v1::LayerResponse> Layer(const v1::LayerRequest& req);
+  absl::StatusOr<v1::PathwayResponse> Pathway(const v1::PathwayRequest& req);
+  absl::StatusOr<v1::CompareRunsResponse> Compare(const v1::CompareRunsRequest& req);
+
+ private:
+  // A cached analysis of one run (and, for reports, its rendered documents).
+  struct Entry {
+    RunAnalysis run;
+    std::string json;
+    std::string png;
+    std::vector<LayerResult> baseline_layers;
+  };
+  struct Loaded {
+    std::shared_ptr<const Entry> entry;
+    bool cached = false;
+  };
+
+  AnalysisServiceImpl(const AnalysisServiceOptions& options, std::unique_ptr<RecorderReader> rec,
+                      VocabResources vocab, std::shared_ptr<prometheus::Registry> registry);
+
+  // Analyses a run (over-training ranges when `over_training`), through the cache.
+  absl::StatusOr<Loaded> LoadRun(const std::string& run_id, const v1::Selection& sel,
+                                 const AnalysisOptions& opts, const std::string& opts_key,
+                                 bool over_training);
+  absl::StatusOr<RunAnalysis> ComputeRun(const recorder::v1::RunSummary& summary,
+                                         const v1::Selection& sel, const AnalysisOptions& opts,
+                                         bool over_training);
+  std::shared_ptr<const Entry> CacheGet(const std::string& key);
+  void CachePut(const std::string& key, std::shared_ptr<const Entry> value);
+  v1::Freshness MakeFreshness(const RunInfo& info, bool cached) const;
+
+  AnalysisServiceOptions options_;
+  std::unique_ptr<RecorderReader> recorder_;
+  VocabResources vocab_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Counter* reports_total_;
+  prometheus::Counter* cache_hits_total_;
+  prometheus::Histogram* compute_seconds_;
+
+  absl::Mutex mu_;
+  std::list<std::pair<std::string, std::shared_ptr<const Entry>>> lru_ ABSL_GUARDED_BY(mu_);
+};
+
+// Converts request options to core options (zero = default); INVALID_ARGUMENT naming the field
+// for out-of-range values.
+absl::StatusOr<AnalysisOptions> OptionsFromProto(const v1::AnalysisOptions& proto, int threads);
+
+// Runs a pathway ablation through the engine (ablate_rpc.cc), or UNIMPLEMENTED when the build has
+// no engine (ablate_unavailable.cc).
+absl::StatusOr<v1::AblateResponse> RunAblate(const v1::AblateRequest& req);
+
+}  // namespace monoroute::analysis
+
+#endif  // MONOROUTE_SERVICES_ANALYSIS_ANALYSIS_SERVICE_H_

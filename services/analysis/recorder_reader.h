@@ -1,0 +1,58 @@
+// Reads what the analysis needs from a recorder over gRPC: run summaries and sparse counts.
+#ifndef MONOROUTE_SERVICES_ANALYSIS_RECORDER_READER_H_
+#define MONOROUTE_SERVICES_ANALYSIS_RECORDER_READER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "monoroute/recorder/v1/recorder.grpc.pb.h"
+#include "services/analysis/count_matrix.h"
+
+namespace monoroute::analysis {
+
+struct RecorderReaderOptions {
+  // Recorder address, host:port.
+  std::string address = "127.0.0.1:7101";
+  // Deadline of each call (a counts scan of a big layer is one call).
+  std::chrono::milliseconds timeout{120000};
+  // Largest message accepted from the recorder, in bytes.
+  int max_message_bytes = 64 << 20;
+};
+
+// One layer's counts and the recorder watermark the scan started at.
+struct LayerCounts {
+  CountMatrix counts;
+  uint64_t watermark = 0;
+};
+
+// Thread-safe (a gRPC stub is); owns its channel.
+class RecorderReader {
+ public:
+  static absl::StatusOr<std::unique_ptr<RecorderReader>> Create(
+      const RecorderReaderOptions& options);
+
+  // The run's summary; NOT_FOUND for an unknown run, UNAVAILABLE naming the address when the
+  // recorder cannot be reached.
+  absl::StatusOr<recorder::v1::RunSummary> GetRun(const std::string& run_id) const;
+
+  // Counts of one layer for a split and inclusive step range (max_step 0 = no bound).
+  absl::StatusOr<LayerCounts> GetCounts(const std::string& run_id, uint32_t layer,
+                                        const std::string& split, uint64_t min_step,
+                                        uint64_t max_step, uint32_t num_pathways) const;
+
+  const std::string& address() const { return options_.address; }
+
+ private:
+  explicit RecorderReader(const RecorderReaderOptions& options);
+  absl::Status Wrap(const grpc::Status& s, const std::string& what) const;
+
+  RecorderReaderOptions options_;
+  std::unique_ptr<recorder::v1::Recorder::Stub> stub_;
+};
+
+}  // namespace monoroute::analysis
+
+#endif  // MONOROUTE_SERVICES_ANALYSIS_RECORDER_READER_H_

@@ -1,0 +1,75 @@
+// LoadVocabResources: Gpt2Tokenizer + Lexicon / TokenCategories -> TokenDecoder + CategoryMap.
+#include "services/analysis/vocab_resources.h"
+
+#include <fstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/base/status_macros.h"
+#include "common/corpus/category.h"
+#include "common/corpus/lexicon.h"
+#include "common/corpus/token_categories.h"
+#include "common/tokenizer/gpt2_tokenizer.h"
+
+namespace monoroute::analysis {
+namespace {
+
+CategoryMap ToCategoryMap(const TokenCategories& tc) {
+  CategoryMap m;
+  for (int c = 0; c < kNumWordCategories; ++c) {
+    m.names.emplace_back(CategoryName(static_cast<Category>(c)));
+  }
+  m.category_of_token.resize(tc.category_by_id.size(), -1);
+  for (size_t i = 0; i < tc.category_by_id.size(); ++i) {
+    const int c = static_cast<int>(tc.category_by_id[i]);
+    m.category_of_token[i] = c < kNumWordCategories ? static_cast<int16_t>(c) : -1;
+  }
+  return m;
+}
+
+bool IsTokenCategoriesTsv(const std::string& path) {
+  std::ifstream in(path);
+  std::string first;
+  if (!in || !std::getline(in, first)) return false;
+  return absl::StartsWith(first, "token_id\t");
+}
+
+}  // namespace
+
+absl::StatusOr<VocabResources> LoadVocabResources(const std::string& tokenizer_dir,
+                                                  const std::string& lexicon_path) {
+  VocabResources r;
+  Gpt2TokenizerOptions topts;
+  topts.dir = tokenizer_dir;
+  auto tok = Gpt2Tokenizer::Create(topts);
+  std::shared_ptr<const Gpt2Tokenizer> tokenizer;
+  if (tok.ok()) {
+    tokenizer = std::shared_ptr<const Gpt2Tokenizer>(std::move(*tok));
+    r.tokenizer_dir = tokenizer_dir.empty() ? "(default)" : tokenizer_dir;
+    r.decode = [tokenizer](uint32_t id) {
+      return tokenizer->RenderToken(static_cast<int32_t>(id));
+    };
+    r.keep_alive = tokenizer;
+  } else if (!tokenizer_dir.empty()) {
+    return absl::Status(tok.status().code(),
+                        absl::StrCat("--tokenizer ", tokenizer_dir, ": ", tok.status().message()));
+  }
+  if (lexicon_path.empty()) return r;
+  r.lexicon_path = lexicon_path;
+  if (IsTokenCategoriesTsv(lexicon_path)) {
+    const int32_t vocab = tokenizer ? tokenizer->vocab_size() : 50257;
+    ASSIGN_OR_RETURN(TokenCategories tc, TokenCategories::ReadTsv(lexicon_path, vocab));
+    r.categories = ToCategoryMap(tc);
+    return r;
+  }
+  ASSIGN_OR_RETURN(Lexicon lex, Lexicon::Load(lexicon_path));
+  if (!tokenizer) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--lexicon ", lexicon_path, ": a word lexicon needs the GPT-2 tokenizer (--tokenizer)"));
+  }
+  r.categories = ToCategoryMap(lex.MapTokens(*tokenizer));
+  return r;
+}
+
+}  // namespace monoroute::analysis

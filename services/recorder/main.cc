@@ -1,0 +1,118 @@
+// monoroute-recorder: the recorder gRPC service (flags only; the work is in recorder_service and
+// recorder_core). Runs until SIGTERM/SIGINT, then drains RPCs, syncs and closes the database.
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/base/file_util.h"
+#include "common/service/server_runner.h"
+#include "services/recorder/recorder_service.h"
+#include "services/recorder/recorder_store.h"
+
+namespace mr = monoroute::recorder;
+
+int main(int argc, char** argv) {
+  CLI::App app{"monoroute-recorder: token-to-pathway routing events in RocksDB, exactly once"};
+  std::string listen = "127.0.0.1:7101", data_dir, metrics_listen = "127.0.0.1:9101";
+  std::string auth_token_file;
+  bool sync = false;
+  int wal_sync_interval_ms = 1000, max_message_mb = 64, ingest_threads = 2;
+  int shutdown_grace_ms = 5000;
+  int64_t max_batch_events = 1 << 20;
+  app.add_option("--listen", listen, "gRPC listen address host:port (port 0: any)")
+      ->capture_default_str();
+  app.add_option("--data-dir", data_dir, "RocksDB data directory")->required();
+  app.add_option("--metrics-listen", metrics_listen,
+                 "Prometheus /metrics address host:port; empty disables")
+      ->capture_default_str();
+  app.add_flag("--sync", sync,
+               "fsync the WAL before acking each batch (default: group commit, ack after the "
+               "WAL write, fsync every --wal-sync-interval-ms)");
+  app.add_option("--wal-sync-interval-ms", wal_sync_interval_ms,
+                 "WAL fsync period without --sync (0: never)")
+      ->capture_default_str();
+  app.add_option("--auth-token-file", auth_token_file,
+                 "file with the bearer token required on CreateRun/Record/DeleteRun (default: "
+                 "env MONOROUTE_RECORDER_TOKEN; no auth if both are empty)");
+  app.add_option("--max-batch-events", max_batch_events, "largest batch accepted, in events")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-message-mb", max_message_mb, "largest gRPC message accepted, in MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 2047));
+  app.add_option("--ingest-threads", ingest_threads, "threads applying batches to the store")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--shutdown-grace-ms", shutdown_grace_ms,
+                 "after SIGTERM, how long open streams get before they are cancelled")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  CLI11_PARSE(app, argc, argv);
+
+  std::string token;
+  if (!auth_token_file.empty()) {
+    absl::StatusOr<std::string> t = monoroute::ReadFile(auth_token_file);
+    if (!t.ok()) {
+      std::cerr << "monoroute-recorder: --auth-token-file: " << t.status().message() << "\n";
+      return 2;
+    }
+    token = std::string(absl::StripAsciiWhitespace(*t));
+  } else if (const char* env = std::getenv("MONOROUTE_RECORDER_TOKEN"); env != nullptr) {
+    token = std::string(absl::StripAsciiWhitespace(env));
+  }
+
+  mr::RecorderStoreOptions so;
+  so.data_dir = data_dir;
+  so.sync = sync;
+  so.wal_sync_interval = std::chrono::milliseconds(wal_sync_interval_ms);
+  so.max_batch_events = static_cast<size_t>(max_batch_events);
+  absl::StatusOr<std::unique_ptr<mr::RecorderStore>> store = mr::RecorderStore::Create(so);
+  if (!store.ok()) {
+    std::cerr << "monoroute-recorder: " << store.status().message() << "\n";
+    return 1;
+  }
+  auto registry = std::make_shared<prometheus::Registry>();
+  mr::RecorderServiceOptions svc_opts;
+  svc_opts.bearer_token = token;
+  svc_opts.ingest_threads = ingest_threads;
+  absl::StatusOr<std::unique_ptr<mr::RecorderService>> service =
+      mr::RecorderService::Create(svc_opts, store->get(), registry);
+  if (!service.ok()) {
+    std::cerr << "monoroute-recorder: " << service.status().message() << "\n";
+    return 1;
+  }
+
+  monoroute::ServerRunnerOptions ro;
+  ro.listen = listen;
+  ro.metrics_listen = metrics_listen;
+  ro.service_name = "monoroute.recorder.v1.Recorder";
+  ro.max_message_bytes = max_message_mb << 20;
+  ro.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
+  ro.on_started = [&](int port) {
+    std::string host = ro.listen.substr(0, ro.listen.rfind(':'));
+    std::printf("monoroute-recorder listening on %s:%d (data %s, %s%s)\n", host.c_str(), port,
+                data_dir.c_str(), so.sync ? "sync" : "group commit",
+                token.empty() ? "" : ", auth on");
+    std::fflush(stdout);
+  };
+  absl::Status close_status;
+  ro.on_shutdown = [&]() { close_status = (*store)->Close(); };
+  absl::Status s = monoroute::RunServer(ro, {service->get()}, registry);
+  if (!s.ok()) {
+    std::cerr << "monoroute-recorder: " << s.message() << "\n";
+    (void)(*store)->Close();
+    return 1;
+  }
+  service->reset();
+  if (!close_status.ok()) {
+    std::cerr << "monoroute-recorder: close: " << close_status.message() << "\n";
+    return 1;
+  }
+  std::printf("monoroute-recorder stopped cleanly\n");
+  return 0;
+}

@@ -1,0 +1,92 @@
+// recorder.v1 <-> core struct conversions.
+#include "services/recorder/proto_convert.h"
+
+namespace monoroute::recorder {
+namespace {
+
+template <typename T>
+std::vector<T> ToVec(const google::protobuf::RepeatedField<T>& f) {
+  return std::vector<T>(f.begin(), f.end());
+}
+
+template <typename T>
+void FromVec(const std::vector<T>& v, google::protobuf::RepeatedField<T>* f) {
+  f->Clear();
+  f->Reserve(static_cast<int>(v.size()));
+  f->Add(v.begin(), v.end());
+}
+
+}  // namespace
+
+RunSpecData FromProto(const v1::RunSpec& p) {
+  RunSpecData s;
+  s.run_id = p.run_id();
+  s.routed_layers = ToVec(p.routed_layers());
+  s.num_pathways = p.num_pathways();
+  s.top_k = p.top_k();
+  s.vocab_size = p.vocab_size();
+  s.store_raw_events = p.store_raw_events();
+  s.step_bucket = p.step_bucket();
+  s.raw_retention_steps = p.raw_retention_steps();
+  for (const auto& [k, v] : p.labels()) s.labels[k] = v;
+  return s;
+}
+
+void ToProto(const RunSpecData& s, v1::RunSpec* p) {
+  p->set_run_id(s.run_id);
+  FromVec(s.routed_layers, p->mutable_routed_layers());
+  p->set_num_pathways(s.num_pathways);
+  p->set_top_k(s.top_k);
+  p->set_vocab_size(s.vocab_size);
+  p->set_store_raw_events(s.store_raw_events);
+  p->set_step_bucket(s.step_bucket);
+  p->set_raw_retention_steps(s.raw_retention_steps);
+  for (const auto& [k, v] : s.labels) (*p->mutable_labels())[k] = v;
+}
+
+EventBatchData FromProto(const v1::EventBatch& p) {
+  EventBatchData b;
+  b.run_id = p.run_id();
+  b.writer_id = p.writer_id();
+  b.batch_seq = p.batch_seq();
+  b.split = p.split();
+  b.step = ToVec(p.step());
+  b.layer = ToVec(p.layer());
+  b.sequence_id = ToVec(p.sequence_id());
+  b.position = ToVec(p.position());
+  b.token_id = ToVec(p.token_id());
+  b.next_token_id = ToVec(p.next_token_id());
+  b.pathways = ToVec(p.pathways());
+  b.weights = ToVec(p.weights());
+  return b;
+}
+
+void ToProto(const EventBatchData& b, v1::EventBatch* p) {
+  p->set_run_id(b.run_id);
+  p->set_writer_id(b.writer_id);
+  p->set_batch_seq(b.batch_seq);
+  p->set_split(b.split);
+  FromVec(b.step, p->mutable_step());
+  FromVec(b.layer, p->mutable_layer());
+  FromVec(b.sequence_id, p->mutable_sequence_id());
+  FromVec(b.position, p->mutable_position());
+  FromVec(b.token_id, p->mutable_token_id());
+  FromVec(b.next_token_id, p->mutable_next_token_id());
+  FromVec(b.pathways, p->mutable_pathways());
+  FromVec(b.weights, p->mutable_weights());
+}
+
+void ToProto(const RunSummaryData& s, v1::RunSummary* p) {
+  ToProto(s.spec, p->mutable_spec());
+  p->set_events(s.events);
+  p->set_batches(s.batches);
+  p->set_min_step(s.min_step);
+  p->set_max_step(s.max_step);
+  FromVec(s.layers_seen, p->mutable_layers_seen());
+  for (const std::string& sp : s.splits) p->add_splits(sp);
+  p->set_first_write_unix_ms(s.first_write_unix_ms);
+  p->set_last_write_unix_ms(s.last_write_unix_ms);
+  p->set_watermark(s.watermark);
+}
+
+}  // namespace monoroute::recorder

@@ -1,0 +1,297 @@
+// RecorderWriter: bounded queue -> one background thread -> bidi Record stream with acks.
+#include "services/recorder/recorder_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <deque>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/service/grpc_status.h"
+#include "monoroute/recorder/v1/recorder.grpc.pb.h"
+
+namespace monoroute::recorder {
+namespace {
+
+template <typename T>
+void Fill(const std::vector<T>& v, google::protobuf::RepeatedField<T>* f) {
+  f->Reserve(static_cast<int>(v.size()));
+  f->Add(v.begin(), v.end());
+}
+
+// Statuses after which re-sending the same batch cannot succeed.
+bool IsRejection(grpc::StatusCode c) {
+  return c == grpc::StatusCode::INVALID_ARGUMENT || c == grpc::StatusCode::NOT_FOUND ||
+         c == grpc::StatusCode::RESOURCE_EXHAUSTED || c == grpc::StatusCode::FAILED_PRECONDITION ||
+         c == grpc::StatusCode::ALREADY_EXISTS || c == grpc::StatusCode::OUT_OF_RANGE;
+}
+
+bool IsAuthFailure(grpc::StatusCode c) {
+  return c == grpc::StatusCode::UNAUTHENTICATED || c == grpc::StatusCode::PERMISSION_DENIED;
+}
+
+}  // namespace
+
+class RecorderWriter::Impl {
+ public:
+  explicit Impl(const RecorderWriterOptions& o) : opts_(o) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    args.SetMaxSendMessageSize(-1);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    channel_ = grpc::CreateCustomChannel(o.address, grpc::InsecureChannelCredentials(), args);
+    stub_ = v1::Recorder::NewStub(channel_);
+    thread_ = std::thread([this] { Loop(); });
+  }
+
+  ~Impl() {
+    {
+      absl::MutexLock l(&mu_);
+      stop_ = true;
+      if (ctx_ != nullptr) ctx_->TryCancel();
+    }
+    thread_.join();
+  }
+
+  absl::Status CreateRun(const RunSpecLite& spec) {
+    grpc::ClientContext ctx;
+    AddAuth(&ctx);
+    ctx.set_deadline(std::chrono::system_clock::now() + opts_.rpc_timeout);
+    v1::CreateRunResponse resp;
+    return FromGrpcStatus(stub_->CreateRun(&ctx, spec, &resp));
+  }
+
+  bool Append(EventBlock block) {
+    auto msg = std::make_shared<v1::EventBatch>();
+    msg->set_run_id(std::move(block.run_id));
+    msg->set_writer_id(opts_.writer_id);
+    msg->set_batch_seq(block.batch_seq);
+    msg->set_split(std::move(block.split));
+    Fill(block.step, msg->mutable_step());
+    Fill(block.layer, msg->mutable_layer());
+    Fill(block.sequence_id, msg->mutable_sequence_id());
+    Fill(block.position, msg->mutable_position());
+    Fill(block.token_id, msg->mutable_token_id());
+    Fill(block.next_token_id, msg->mutable_next_token_id());
+    Fill(block.pathways, msg->mutable_pathways());
+    Fill(block.weights, msg->mutable_weights());
+    const uint64_t events = block.step.size();
+    absl::MutexLock l(&mu_);
+    auto has_room = [this, events]() {
+      mu_.AssertHeld();
+      return stop_ || queued_events_ == 0 || queued_events_ + events <= opts_.max_queue_events;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&has_room), absl::FromChrono(opts_.max_block));
+    if (stop_ || !has_room()) {
+      stats_.events_dropped += events;
+      return false;
+    }
+    queued_events_ += events;
+    stats_.events_enqueued += events;
+    pending_.push_back(Item{std::move(msg), events});
+    return true;
+  }
+
+  absl::Status Flush(std::chrono::milliseconds timeout) {
+    absl::MutexLock l(&mu_);
+    auto drained = [this]() {
+      mu_.AssertHeld();
+      return pending_.empty() && unacked_.empty();
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&drained), absl::FromChrono(timeout))) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "recorder flush: ", pending_.size() + unacked_.size(), " batches not acked after ",
+          timeout.count(), " ms", last_stream_error_.empty() ? "" : " (last stream error: ",
+          last_stream_error_, last_stream_error_.empty() ? "" : ")"));
+    }
+    absl::Status s = rejection_;
+    rejection_ = absl::OkStatus();
+    return s;
+  }
+
+  RecorderWriterStats stats() {
+    absl::MutexLock l(&mu_);
+    return stats_;
+  }
+
+ private:
+  struct Item {
+    std::shared_ptr<v1::EventBatch> msg;
+    uint64_t events = 0;
+  };
+
+  void AddAuth(grpc::ClientContext* ctx) {
+    if (!opts_.bearer_token.empty()) {
+      ctx->AddMetadata("authorization", "Bearer " + opts_.bearer_token);
+    }
+  }
+
+  // Owns the stream: (re)connects when there is work, sends within the in-flight window.
+  void Loop() {
+    int failures = 0;
+    while (true) {
+      {
+        absl::MutexLock l(&mu_);
+        auto work = [this]() {
+          mu_.AssertHeld();
+          return stop_ || !pending_.empty();
+        };
+        mu_.Await(absl::Condition(&work));
+        if (stop_) return;
+      }
+      grpc::Status st = RunStream();
+      bool ok_end = st.ok();
+      {
+        absl::MutexLock l(&mu_);
+        if (stop_) return;
+        if (!ok_end) last_stream_error_ = st.error_message();
+        if (IsAuthFailure(st.error_code())) {
+          // Nothing will be accepted: drop everything queued.
+          for (auto* q : {&unacked_, &pending_}) {
+            for (const Item& it : *q) stats_.events_dropped += it.events;
+            q->clear();
+          }
+          queued_events_ = 0;
+          rejection_ = FromGrpcStatus(st);
+        } else if (IsRejection(st.error_code()) && !unacked_.empty()) {
+          // The server rejected the first unacked batch (earlier ones were acked before).
+          stats_.events_dropped += unacked_.front().events;
+          queued_events_ -= unacked_.front().events;
+          unacked_.pop_front();
+          rejection_ = FromGrpcStatus(st);
+        }
+        // Re-send what was not acked, in order, on the next stream.
+        while (!unacked_.empty()) {
+          pending_.push_front(std::move(unacked_.back()));
+          unacked_.pop_back();
+        }
+        if (!ok_end && !IsRejection(st.error_code())) ++stats_.retries;
+      }
+      if (ok_end || IsRejection(st.error_code())) {
+        failures = 0;
+        continue;
+      }
+      failures = std::min(failures + 1, 20);
+      absl::MutexLock l(&mu_);
+      auto stopping = [this]() {
+        mu_.AssertHeld();
+        return stop_;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&stopping),
+                           absl::FromChrono(opts_.retry_backoff * failures));
+      if (stop_) return;
+    }
+  }
+
+  // One stream: returns when it broke (status) or when stopping.
+  grpc::Status RunStream() {
+    grpc::ClientContext ctx;
+    AddAuth(&ctx);
+    {
+      absl::MutexLock l(&mu_);
+      if (stop_) return grpc::Status::CANCELLED;
+      ctx_ = &ctx;
+      broken_ = false;
+    }
+    std::unique_ptr<grpc::ClientReaderWriter<v1::EventBatch, v1::BatchAck>> stream =
+        stub_->Record(&ctx);
+    std::thread reader([this, &stream, &ctx] {
+      v1::BatchAck ack;
+      while (stream->Read(&ack)) {
+        absl::MutexLock l(&mu_);
+        if (unacked_.empty() || unacked_.front().msg->batch_seq() != ack.batch_seq()) {
+          ctx.TryCancel();  // protocol violation: restart the stream
+          break;
+        }
+        const Item& it = unacked_.front();
+        stats_.events_acked += it.events;
+        stats_.batches_acked += 1;
+        if (ack.duplicate()) stats_.duplicate_acks += 1;
+        queued_events_ -= it.events;
+        unacked_.pop_front();
+      }
+      absl::MutexLock l(&mu_);
+      broken_ = true;
+    });
+    bool write_failed = false;
+    while (true) {
+      std::shared_ptr<v1::EventBatch> msg;
+      {
+        absl::MutexLock l(&mu_);
+        auto can_send = [this]() {
+          mu_.AssertHeld();
+          return stop_ || broken_ ||
+                 (!pending_.empty() &&
+                  unacked_.size() < static_cast<size_t>(std::max(1, opts_.max_in_flight_batches)));
+        };
+        mu_.Await(absl::Condition(&can_send));
+        if (stop_ || broken_) break;
+        Item it = std::move(pending_.front());
+        pending_.pop_front();
+        msg = it.msg;
+        unacked_.push_back(std::move(it));
+      }
+      if (!stream->Write(*msg)) {
+        write_failed = true;
+        break;
+      }
+    }
+    // When the server ended the stream (write failed or reader done), its status says why and
+    // reads finish on their own; only a local stop cancels the call.
+    (void)write_failed;
+    bool stopping;
+    {
+      absl::MutexLock l(&mu_);
+      stopping = stop_;
+    }
+    if (stopping) ctx.TryCancel();
+    reader.join();
+    grpc::Status st = stream->Finish();
+    {
+      absl::MutexLock l(&mu_);
+      ctx_ = nullptr;
+    }
+    return st;
+  }
+
+  const RecorderWriterOptions opts_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Recorder::Stub> stub_;
+  absl::Mutex mu_;
+  std::deque<Item> pending_ ABSL_GUARDED_BY(mu_);  // not sent on the current stream
+  std::deque<Item> unacked_ ABSL_GUARDED_BY(mu_);  // sent, waiting for their ack (in order)
+  uint64_t queued_events_ ABSL_GUARDED_BY(mu_) = 0;
+  RecorderWriterStats stats_ ABSL_GUARDED_BY(mu_);
+  absl::Status rejection_ ABSL_GUARDED_BY(mu_);
+  std::string last_stream_error_ ABSL_GUARDED_BY(mu_);
+  grpc::ClientContext* ctx_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+RecorderWriter::RecorderWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RecorderWriter::~RecorderWriter() = default;
+
+absl::StatusOr<std::unique_ptr<RecorderWriter>> RecorderWriter::Create(
+    const RecorderWriterOptions& options) {
+  if (options.address.empty()) return absl::InvalidArgumentError("recorder writer: address is empty");
+  if (options.writer_id.empty()) {
+    return absl::InvalidArgumentError("recorder writer: writer_id is empty");
+  }
+  return std::unique_ptr<RecorderWriter>(new RecorderWriter(std::make_unique<Impl>(options)));
+}
+
+absl::Status RecorderWriter::CreateRun(const RunSpecLite& spec) { return impl_->CreateRun(spec); }
+bool RecorderWriter::Append(EventBlock block) { return impl_->Append(std::move(block)); }
+absl::Status RecorderWriter::Flush(std::chrono::milliseconds timeout) {
+  return impl_->Flush(timeout);
+}
+RecorderWriterStats RecorderWriter::stats() const { return impl_->stats(); }
+
+}  // namespace monoroute::recorder

@@ -1,0 +1,97 @@
+// Client library of the recorder service: RecorderWriter streams columnar event blocks to a
+// recorder over one bidi Record stream, with a bounded queue, in-flight window, acks, reconnects
+// and re-sending of unacked batches (the recorder deduplicates them by (run, writer, batch_seq)).
+#ifndef MONOROUTE_SERVICES_RECORDER_RECORDER_CLIENT_H_
+#define MONOROUTE_SERVICES_RECORDER_RECORDER_CLIENT_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "monoroute/recorder/v1/recorder.pb.h"
+
+namespace monoroute::recorder {
+
+// The run declaration sent by RecorderWriter::CreateRun (the wire message itself).
+using RunSpecLite = ::monoroute::recorder::v1::RunSpec;
+
+struct RecorderWriterOptions {
+  // Recorder address, host:port.
+  std::string address;
+  // Identifies this writer; keep it stable across restarts of the same job so that re-sent
+  // batches are recognised (idempotency key = (run, writer_id, batch_seq)).
+  std::string writer_id;
+  // Sent as "authorization: Bearer <token>" when not empty.
+  std::string bearer_token;
+  // Bound on queued (not yet acked) events; beyond it Append waits up to max_block.
+  size_t max_queue_events = 1 << 22;
+  // How long Append may wait for queue space before the block is dropped and counted.
+  std::chrono::milliseconds max_block{200};
+  // Batches sent on the stream and not yet acked.
+  int max_in_flight_batches = 8;
+  // Wait before reconnecting after the stream broke (doubles up to 20x on repeated failures).
+  std::chrono::milliseconds retry_backoff{100};
+  // Deadline of unary calls (CreateRun).
+  std::chrono::milliseconds rpc_timeout{10000};
+};
+
+// One batch on the wire; the caller picks batch_seq (unique per (run, writer)). Per-event arrays
+// have length N; pathways and weights have length N * top_k (event i owns [i*k, (i+1)*k)).
+struct EventBlock {
+  std::string run_id;
+  uint64_t batch_seq = 0;
+  std::string split;  // empty = "train"
+  std::vector<uint64_t> step, sequence_id;
+  std::vector<uint32_t> layer, position, token_id, next_token_id, pathways;
+  std::vector<float> weights;
+};
+
+// Counters of a RecorderWriter (monotonic).
+struct RecorderWriterStats {
+  uint64_t events_enqueued = 0;  // events accepted by Append
+  uint64_t events_acked = 0;     // events of acked batches (duplicates included)
+  uint64_t events_dropped = 0;   // events of blocks dropped (queue full) or rejected by the server
+  uint64_t batches_acked = 0;
+  uint64_t duplicate_acks = 0;  // acks saying "already applied" (a re-send after a lost ack)
+  uint64_t retries = 0;         // stream reconnects
+};
+
+// Streams event blocks to a recorder. Thread-safe: any thread may call Append/Flush/stats; one
+// background thread owns the stream. Destruction stops the thread without flushing (call Flush).
+class RecorderWriter {
+ public:
+  static absl::StatusOr<std::unique_ptr<RecorderWriter>> Create(
+      const RecorderWriterOptions& options);
+  ~RecorderWriter();
+  RecorderWriter(const RecorderWriter&) = delete;
+  RecorderWriter& operator=(const RecorderWriter&) = delete;
+
+  // Declares a run (idempotent; a conflicting spec gives ALREADY_EXISTS). Blocking unary call.
+  absl::Status CreateRun(const RunSpecLite& spec);
+
+  // Enqueues without blocking longer than max_block; returns false if the block was dropped
+  // (counted in events_dropped).
+  bool Append(EventBlock block);
+
+  // Waits until every enqueued block is acked or rejected (re-sending unacked ones after
+  // reconnects). DEADLINE_EXCEEDED on timeout; if the server rejected a block since the last
+  // Flush, returns that error (e.g. INVALID_ARGUMENT naming the field).
+  absl::Status Flush(std::chrono::milliseconds timeout);
+
+  RecorderWriterStats stats() const;
+
+  class Impl;
+
+ private:
+  explicit RecorderWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace monoroute::recorder
+
+#endif  // MONOROUTE_SERVICES_RECORDER_RECORDER_CLIENT_H_

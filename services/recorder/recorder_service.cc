@@ -1,0 +1,468 @@
+// Callback-API gRPC service of the recorder: convert, call RecorderStore on a worker pool,
+// convert back.
+#include "services/recorder/recorder_service.h"
+
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/service/grpc_status.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "services/recorder/proto_convert.h"
+#include "services/recorder/recorder_store.h"
+#include "services/recorder/worker_pool.h"
+
+namespace monoroute::recorder {
+
+// The recorder's Prometheus metrics (names agreed by the team). Thread-safe.
+struct RecorderMetrics {
+  explicit RecorderMetrics(prometheus::Registry& r)
+      : events(prometheus::BuildCounter()
+                   .Name("monoroute_recorder_events_ingested_total")
+                   .Help("Events applied (duplicates excluded)")
+                   .Register(r)
+                   .Add({})),
+        batches(prometheus::BuildCounter()
+                    .Name("monoroute_recorder_batches_ingested_total")
+                    .Help("Batches applied (duplicates excluded)")
+                    .Register(r)
+                    .Add({})),
+        bytes(prometheus::BuildCounter()
+                  .Name("monoroute_recorder_ingested_bytes_total")
+                  .Help("Bytes of RocksDB write batches applied")
+                  .Register(r)
+                  .Add({})),
+        write_seconds(prometheus::BuildHistogram()
+                          .Name("monoroute_recorder_batch_write_seconds")
+                          .Help("Validate + encode + durable write time per batch")
+                          .Register(r)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1,
+                                       3})),
+        duplicates(prometheus::BuildCounter()
+                       .Name("monoroute_recorder_duplicate_batches_total")
+                       .Help("Batches received again and not re-applied")
+                       .Register(r)
+                       .Add({})),
+        rejected(prometheus::BuildCounter()
+                     .Name("monoroute_recorder_rejected_batches_total")
+                     .Help("Batches and calls rejected, by reason (status code)")
+                     .Register(r)),
+        db_size(prometheus::BuildGauge()
+                    .Name("monoroute_recorder_db_size_bytes")
+                    .Help("RocksDB SST files + memtables")
+                    .Register(r)
+                    .Add({})),
+        pending_compaction(prometheus::BuildGauge()
+                               .Name("monoroute_recorder_pending_compaction_bytes")
+                               .Help("RocksDB estimated pending compaction bytes")
+                               .Register(r)
+                               .Add({})) {}
+
+  void Reject(absl::StatusCode code) {
+    rejected.Add({{"reason", absl::AsciiStrToLower(absl::StatusCodeToString(code))}}).Increment();
+  }
+
+  prometheus::Counter& events;
+  prometheus::Counter& batches;
+  prometheus::Counter& bytes;
+  prometheus::Histogram& write_seconds;
+  prometheus::Counter& duplicates;
+  prometheus::Family<prometheus::Counter>& rejected;
+  prometheus::Gauge& db_size;
+  prometheus::Gauge& pending_compaction;
+};
+
+namespace {
+
+// Bidi Record stream: reads batches ahead (bounded), applies them one at a time on the ingest
+// pool, writes acks in order. The first failing batch ends the stream with its status after the
+// acks of the batches before it. Deletes itself in OnDone.
+class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAck> {
+ public:
+  RecordReactor(RecorderService* svc, grpc::CallbackServerContext* ctx) : svc_(svc) {
+    grpc::Status auth = svc->CheckAuth(ctx);
+    if (!auth.ok()) {
+      svc_->metrics()->Reject(absl::StatusCode::kUnauthenticated);
+      finished_ = true;
+      Finish(auth);
+      return;
+    }
+    reading_ = true;
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    bool submit = false, start_read = false, finish = false;
+    grpc::Status st;
+    {
+      absl::MutexLock l(&mu_);
+      reading_ = false;
+      if (!ok || failed_) {
+        reads_done_ = true;
+      } else {
+        pending_.push_back(std::make_unique<v1::EventBatch>(std::move(in_)));
+        in_.Clear();
+        if (!processing_) processing_ = submit = true;
+        if (pending_.size() < MaxPending()) reading_ = start_read = true;
+      }
+      finish = ReadyToFinish(&st);
+    }
+    if (submit) svc_->ingest_pool()->Submit([this] { Process(); });
+    if (start_read) StartRead(&in_);
+    if (finish) Finish(st);
+  }
+
+  void OnWriteDone(bool ok) override {
+    const v1::BatchAck* next = nullptr;
+    bool finish = false;
+    grpc::Status st;
+    {
+      absl::MutexLock l(&mu_);
+      acks_.pop_front();
+      if (!ok) {  // the client went away
+        Fail(grpc::Status(grpc::StatusCode::CANCELLED, "ack write failed: client gone"));
+        acks_.clear();
+      }
+      if (!acks_.empty()) {
+        next = &acks_.front();
+      } else {
+        writing_ = false;
+      }
+      finish = ReadyToFinish(&st);
+    }
+    if (next != nullptr) StartWrite(next);
+    if (finish) Finish(st);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  size_t MaxPending() const {
+    return static_cast<size_t>(std::max(1, svc_->options().max_pending_batches_per_stream));
+  }
+
+  void Fail(grpc::Status st) {
+    if (!failed_) status_ = std::move(st);
+    failed_ = true;
+    pending_.clear();
+  }
+
+  // True exactly once, when the stream may finish; sets the status to send.
+  bool ReadyToFinish(grpc::Status* st) {
+    if (finished_ || processing_ || writing_ || !acks_.empty()) return false;
+    if (!failed_ && !(reads_done_ && pending_.empty())) return false;
+    finished_ = true;
+    *st = status_;
+    return true;
+  }
+
+  // Runs on the ingest pool: applies pending batches in order.
+  void Process() {
+    bool finish = false;
+    grpc::Status st;
+    while (true) {
+      std::unique_ptr<v1::EventBatch> msg;
+      bool start_read = false;
+      {
+        absl::MutexLock l(&mu_);
+        if (pending_.empty() || failed_) {
+          processing_ = false;
+          finish = ReadyToFinish(&st);
+          break;
+        }
+        msg = std::move(pending_.front());
+        pending_.pop_front();
+        if (!reading_ && !reads_done_ && pending_.size() < MaxPending()) {
+          reading_ = start_read = true;
+        }
+      }
+      if (start_read) StartRead(&in_);
+      EventBatchData batch = FromProto(*msg);
+      auto t0 = std::chrono::steady_clock::now();
+      absl::StatusOr<WriteResult> r = svc_->store()->Write(batch);
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      RecorderMetrics* m = svc_->metrics();
+      const v1::BatchAck* to_write = nullptr;
+      {
+        absl::MutexLock l(&mu_);
+        if (r.ok()) {
+          m->write_seconds.Observe(secs);
+          if (r->duplicate) {
+            m->duplicates.Increment();
+          } else {
+            m->events.Increment(static_cast<double>(r->events));
+            m->batches.Increment();
+            m->bytes.Increment(static_cast<double>(r->bytes));
+          }
+          v1::BatchAck& ack = acks_.emplace_back();
+          ack.set_writer_id(msg->writer_id());
+          ack.set_batch_seq(msg->batch_seq());
+          ack.set_duplicate(r->duplicate);
+          ack.set_events(r->events);
+          if (!writing_) {
+            writing_ = true;
+            to_write = &ack;
+          }
+        } else {
+          m->Reject(r.status().code());
+          Fail(ToGrpcStatus(r.status()));
+        }
+      }
+      if (to_write != nullptr) StartWrite(to_write);
+    }
+    if (finish) Finish(st);  // last action: `this` may be deleted right after
+  }
+
+  RecorderService* svc_;
+  v1::EventBatch in_;  // target of the one outstanding read
+  absl::Mutex mu_;
+  std::deque<std::unique_ptr<v1::EventBatch>> pending_;  // read, not yet applied
+  std::deque<v1::BatchAck> acks_;                         // front is being written
+  bool reading_ = false, reads_done_ = false, processing_ = false, writing_ = false;
+  bool failed_ = false, finished_ = false;
+  grpc::Status status_;
+};
+
+// Server-streaming reactor that sends a precomputed list of messages. Deletes itself in OnDone.
+template <typename T>
+class ListWriteReactor : public grpc::ServerWriteReactor<T> {
+ public:
+  // Called once (from any thread) with the messages or the error to send.
+  void Start(absl::StatusOr<std::vector<T>> msgs) {
+    if (!msgs.ok()) {
+      this->Finish(ToGrpcStatus(msgs.status()));
+      return;
+    }
+    msgs_ = std::move(*msgs);
+    if (msgs_.empty()) {
+      this->Finish(grpc::Status::OK);
+      return;
+    }
+    this->StartWrite(&msgs_[0]);
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream write failed"));
+      return;
+    }
+    if (++next_ < msgs_.size()) {
+      this->StartWrite(&msgs_[next_]);
+    } else {
+      this->Finish(grpc::Status::OK);
+    }
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  std::vector<T> msgs_;
+  size_t next_ = 0;
+};
+
+}  // namespace
+
+RecorderService::RecorderService(const RecorderServiceOptions& options, RecorderStore* store,
+                                 std::shared_ptr<prometheus::Registry> registry)
+    : options_(options), store_(store), registry_(std::move(registry)) {}
+
+absl::StatusOr<std::unique_ptr<RecorderService>> RecorderService::Create(
+    const RecorderServiceOptions& options, RecorderStore* store,
+    std::shared_ptr<prometheus::Registry> registry) {
+  if (store == nullptr) return absl::InvalidArgumentError("recorder service: store is null");
+  if (registry == nullptr) return absl::InvalidArgumentError("recorder service: registry is null");
+  std::unique_ptr<RecorderService> s(new RecorderService(options, store, registry));
+  s->metrics_ = std::make_unique<RecorderMetrics>(*registry);
+  s->ingest_pool_ = std::make_unique<WorkerPool>(options.ingest_threads);
+  s->query_pool_ = std::make_unique<WorkerPool>(options.query_threads);
+  if (options.gauge_interval.count() > 0) {
+    s->gauge_thread_ = std::thread([p = s.get()] { p->GaugeLoop(); });
+  }
+  return s;
+}
+
+RecorderService::~RecorderService() {
+  stop_ = true;
+  if (gauge_thread_.joinable()) gauge_thread_.join();
+  ingest_pool_.reset();
+  query_pool_.reset();
+}
+
+void RecorderService::GaugeLoop() {
+  auto next = std::chrono::steady_clock::now();
+  while (!stop_) {
+    if (std::chrono::steady_clock::now() >= next) {
+      StoreProperties p = store_->Properties();
+      metrics_->db_size.Set(static_cast<double>(p.db_size_bytes));
+      metrics_->pending_compaction.Set(static_cast<double>(p.pending_compaction_bytes));
+      next = std::chrono::steady_clock::now() + options_.gauge_interval;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+grpc::Status RecorderService::CheckAuth(const grpc::CallbackServerContext* ctx) const {
+  if (options_.bearer_token.empty()) return grpc::Status::OK;
+  const auto& md = ctx->client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "missing 'authorization: Bearer <token>' metadata");
+  }
+  std::string got(it->second.data(), it->second.size());
+  std::string want = "Bearer " + options_.bearer_token;
+  unsigned diff = got.size() ^ want.size();
+  for (size_t i = 0; i < got.size() && i < want.size(); ++i) diff |= got[i] ^ want[i];
+  if (diff != 0) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bad bearer token");
+  return grpc::Status::OK;
+}
+
+grpc::ServerUnaryReactor* RecorderService::CreateRun(grpc::CallbackServerContext* ctx,
+                                                     const v1::RunSpec* req,
+                                                     v1::CreateRunResponse* resp) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  grpc::Status auth = CheckAuth(ctx);
+  if (!auth.ok()) {
+    metrics_->Reject(absl::StatusCode::kUnauthenticated);
+    r->Finish(auth);
+    return r;
+  }
+  query_pool_->Submit([this, r, req, resp] {
+    absl::StatusOr<bool> created = store_->CreateRun(FromProto(*req));
+    if (created.ok()) resp->set_created(*created);
+    r->Finish(ToGrpcStatus(created.status()));
+  });
+  return r;
+}
+
+grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAck>* RecorderService::Record(
+    grpc::CallbackServerContext* ctx) {
+  return new RecordReactor(this, ctx);
+}
+
+grpc::ServerUnaryReactor* RecorderService::GetRun(grpc::CallbackServerContext* ctx,
+                                                  const v1::GetRunRequest* req,
+                                                  v1::RunSummary* resp) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  query_pool_->Submit([this, r, req, resp] {
+    absl::StatusOr<RunSummaryData> s = store_->GetRun(req->run_id());
+    if (s.ok()) ToProto(*s, resp);
+    r->Finish(ToGrpcStatus(s.status()));
+  });
+  return r;
+}
+
+grpc::ServerUnaryReactor* RecorderService::ListRuns(grpc::CallbackServerContext* ctx,
+                                                    const v1::ListRunsRequest* /*req*/,
+                                                    v1::ListRunsResponse* resp) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  query_pool_->Submit([this, r, resp] {
+    absl::StatusOr<std::vector<RunSummaryData>> runs = store_->ListRuns();
+    if (runs.ok()) {
+      for (const RunSummaryData& s : *runs) ToProto(s, resp->add_runs());
+    }
+    r->Finish(ToGrpcStatus(runs.status()));
+  });
+  return r;
+}
+
+grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
+    grpc::CallbackServerContext* /*ctx*/, const v1::CountsRequest* req) {
+  auto* r = new ListWriteReactor<v1::CountsChunk>();
+  query_pool_->Submit([this, r, req] {
+    CountsQueryData q;
+    q.run_id = req->run_id();
+    q.layer = req->layer();
+    q.split = req->split();
+    q.min_step = req->min_step();
+    q.max_step = req->max_step();
+    absl::StatusOr<CountsResultData> c = store_->GetCounts(q);
+    if (!c.ok()) {
+      r->Start(c.status());
+      return;
+    }
+    std::vector<v1::CountsChunk> chunks;
+    const size_t per = static_cast<size_t>(std::max(1, options_.counts_chunk_entries));
+    for (size_t i = 0; i < c->count.size(); i += per) {
+      size_t e = std::min(c->count.size(), i + per);
+      v1::CountsChunk& ch = chunks.emplace_back();
+      ch.mutable_pathway()->Add(c->pathway.begin() + i, c->pathway.begin() + e);
+      ch.mutable_token_id()->Add(c->token_id.begin() + i, c->token_id.begin() + e);
+      ch.mutable_count()->Add(c->count.begin() + i, c->count.begin() + e);
+      ch.set_watermark(c->watermark);
+    }
+    if (chunks.empty()) chunks.emplace_back().set_watermark(c->watermark);
+    r->Start(std::move(chunks));
+  });
+  return r;
+}
+
+grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext* ctx,
+                                                     const v1::TotalsRequest* req,
+                                                     v1::TotalsResponse* resp) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  query_pool_->Submit([this, r, req, resp] {
+    absl::StatusOr<TotalsData> t = store_->GetTotals(req->run_id(), req->layer(), req->split());
+    if (t.ok()) {
+      resp->mutable_pathway_count()->Add(t->pathway_count.begin(), t->pathway_count.end());
+      resp->mutable_pathway_weight()->Add(t->pathway_weight.begin(), t->pathway_weight.end());
+      resp->set_tokens(t->tokens);
+      resp->set_watermark(t->watermark);
+    }
+    r->Finish(ToGrpcStatus(t.status()));
+  });
+  return r;
+}
+
+grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
+    grpc::CallbackServerContext* /*ctx*/, const v1::EventQuery* req) {
+  auto* r = new ListWriteReactor<v1::EventBatch>();
+  query_pool_->Submit([this, r, req] {
+    EventQueryData q;
+    q.run_id = req->run_id();
+    q.has_layer = req->has_layer();
+    q.layer = req->layer();
+    q.min_step = req->min_step();
+    q.max_step = req->max_step();
+    q.has_pathway = req->has_pathway();
+    q.pathway = req->pathway();
+    q.split = req->split();
+    q.limit = req->limit();
+    std::vector<v1::EventBatch> out;
+    absl::Status s = store_->QueryEvents(q, [&out](EventBatchData&& b) {
+      ToProto(b, &out.emplace_back());
+      return true;
+    });
+    if (!s.ok()) {
+      r->Start(s);
+    } else {
+      r->Start(std::move(out));
+    }
+  });
+  return r;
+}
+
+grpc::ServerUnaryReactor* RecorderService::DeleteRun(grpc::CallbackServerContext* ctx,
+                                                     const v1::DeleteRunRequest* req,
+                                                     v1::DeleteRunResponse* resp) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  grpc::Status auth = CheckAuth(ctx);
+  if (!auth.ok()) {
+    metrics_->Reject(absl::StatusCode::kUnauthenticated);
+    r->Finish(auth);
+    return r;
+  }
+  query_pool_->Submit([this, r, req, resp] {
+    absl::StatusOr<uint64_t> n = store_->DeleteRun(req->run_id());
+    if (n.ok()) resp->set_events_deleted(*n);
+    r->Finish(ToGrpcStatus(n.status()));
+  });
+  return r;
+}
+
+}  // namespace monoroute::recorder

@@ -1,0 +1,91 @@
+// The recorder's gRPC service (callback API): a thin layer that converts wire messages to the
+// core's structs, calls RecorderStore on a worker pool (never inside a gRPC reaction), and
+// converts back. One reactor per streaming RPC; Record acks batches in order once durable.
+#ifndef MONOROUTE_SERVICES_RECORDER_RECORDER_SERVICE_H_
+#define MONOROUTE_SERVICES_RECORDER_RECORDER_SERVICE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "monoroute/recorder/v1/recorder.grpc.pb.h"
+#include "prometheus/registry.h"
+
+namespace monoroute::recorder {
+
+class RecorderStore;
+class WorkerPool;
+struct RecorderMetrics;
+
+struct RecorderServiceOptions {
+  // When not empty, CreateRun/Record/DeleteRun need "authorization: Bearer <token>".
+  std::string bearer_token;
+  // Threads applying Record batches to the store (batches of one stream stay in order).
+  int ingest_threads = 2;
+  // Threads running queries and unary calls.
+  int query_threads = 2;
+  // Batches read ahead of the one being written, per Record stream.
+  int max_pending_batches_per_stream = 8;
+  // Counts entries per streamed CountsChunk.
+  int counts_chunk_entries = 65536;
+  // How often the db size / pending compaction gauges are refreshed (0: never).
+  std::chrono::milliseconds gauge_interval{1000};
+};
+
+// Thread-safe (gRPC calls it from many threads). `store` is not owned and must outlive the
+// service; metrics are registered in `registry`.
+class RecorderService final : public v1::Recorder::CallbackService {
+ public:
+  static absl::StatusOr<std::unique_ptr<RecorderService>> Create(
+      const RecorderServiceOptions& options, RecorderStore* store,
+      std::shared_ptr<prometheus::Registry> registry);
+  ~RecorderService() override;
+
+  grpc::ServerUnaryReactor* CreateRun(grpc::CallbackServerContext* ctx, const v1::RunSpec* req,
+                                      v1::CreateRunResponse* resp) override;
+  grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAck>* Record(
+      grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* GetRun(grpc::CallbackServerContext* ctx,
+                                   const v1::GetRunRequest* req, v1::RunSummary* resp) override;
+  grpc::ServerUnaryReactor* ListRuns(grpc::CallbackServerContext* ctx,
+                                     const v1::ListRunsRequest* req,
+                                     v1::ListRunsResponse* resp) override;
+  grpc::ServerWriteReactor<v1::CountsChunk>* GetCounts(grpc::CallbackServerContext* ctx,
+                                                       const v1::CountsRequest* req) override;
+  grpc::ServerUnaryReactor* GetTotals(grpc::CallbackServerContext* ctx,
+                                      const v1::TotalsRequest* req,
+                                      v1::TotalsResponse* resp) override;
+  grpc::ServerWriteReactor<v1::EventBatch>* QueryEvents(grpc::CallbackServerContext* ctx,
+                                                        const v1::EventQuery* req) override;
+  grpc::ServerUnaryReactor* DeleteRun(grpc::CallbackServerContext* ctx,
+                                      const v1::DeleteRunRequest* req,
+                                      v1::DeleteRunResponse* resp) override;
+
+  // Internals shared with the reactors (recorder_service.cc).
+  RecorderStore* store() { return store_; }
+  WorkerPool* ingest_pool() { return ingest_pool_.get(); }
+  RecorderMetrics* metrics() { return metrics_.get(); }
+  const RecorderServiceOptions& options() const { return options_; }
+  // OK, or UNAUTHENTICATED when a token is configured and `ctx` lacks it.
+  grpc::Status CheckAuth(const grpc::CallbackServerContext* ctx) const;
+
+ private:
+  RecorderService(const RecorderServiceOptions& options, RecorderStore* store,
+                  std::shared_ptr<prometheus::Registry> registry);
+  void GaugeLoop();
+
+  const RecorderServiceOptions options_;
+  RecorderStore* store_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<RecorderMetrics> metrics_;
+  std::unique_ptr<WorkerPool> ingest_pool_;
+  std::unique_ptr<WorkerPool> query_pool_;
+  std::atomic<bool> stop_{false};
+  std::thread gauge_thread_;
+};
+
+}  // namespace monoroute::recorder
+
+#endif  // MONOROUTE_SERVICES_RECORDER_RECORDER_SERVICE_H_

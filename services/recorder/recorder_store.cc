@@ -1,0 +1,719 @@
+// RecorderStore: RocksDB-backed core of the recorder service.
+#include "services/recorder/recorder_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/base/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "services/recorder/batch_encoder.h"
+#include "services/recorder/batch_validator.h"
+#include "services/recorder/key_codec.h"
+#include "services/recorder/rocksdb_status.h"
+#include "services/recorder/uint64_add_operator.h"
+
+namespace monoroute::recorder {
+namespace {
+
+constexpr char kDefaultSplit[] = "train";
+constexpr uint64_t kDefaultEventLimit = 100000;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Statistics and dedup serialisation point of one (run, writer).
+struct WriterState {
+  absl::Mutex mu;
+  WriterStats stats;  // guarded by mu
+};
+
+// In-memory state of one run.
+struct RunState {
+  RunLayout layout;
+  uint32_t run_num = 0;
+  absl::Mutex mu;  // guards the fields below up to `writers`; taken before any WriterState::mu
+  std::vector<std::string> split_names;                     // id -> name
+  absl::flat_hash_map<std::string, uint8_t> split_ids;      // name -> id
+  std::map<std::string, std::shared_ptr<WriterState>> writers;
+  uint64_t max_step = 0;
+  uint64_t retention_cutoff = 0;  // raw events of steps below it were range-deleted
+  std::atomic<uint64_t> watermark{0};
+  std::shared_mutex delete_mu;  // shared by writers/readers, exclusive by DeleteRun
+  bool deleted = false;         // guarded by delete_mu
+};
+
+// Upper bound of all keys starting with `prefix` (prefix + 1 in big-endian), or empty.
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty()) {
+    unsigned char c = static_cast<unsigned char>(prefix.back());
+    if (c != 0xff) {
+      prefix.back() = static_cast<char>(c + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
+}  // namespace
+
+class RecorderStore::Impl {
+ public:
+  explicit Impl(const RecorderStoreOptions& o) : opts_(o) {}
+  ~Impl() { (void)Close(); }
+
+  absl::Status Open();
+  absl::StatusOr<bool> CreateRun(const RunSpecData& spec);
+  absl::StatusOr<WriteResult> Write(const EventBatchData& b);
+  absl::StatusOr<RunSummaryData> GetRun(const std::string& run_id);
+  absl::StatusOr<std::vector<RunSummaryData>> ListRuns();
+  absl::StatusOr<CountsResultData> GetCounts(const CountsQueryData& q);
+  absl::StatusOr<TotalsData> GetTotals(const std::string& run_id, uint32_t layer,
+                                       const std::string& split);
+  absl::Status QueryEvents(const EventQueryData& q,
+                           const std::function<bool(EventBatchData&&)>& sink);
+  absl::StatusOr<uint64_t> DeleteRun(const std::string& run_id);
+  StoreProperties Properties();
+  absl::Status Close();
+
+ private:
+  absl::Status Load();
+  absl::StatusOr<std::shared_ptr<RunState>> FindRun(const std::string& run_id,
+                                                    const std::string& context);
+  RunSummaryData Summarize(RunState& run);
+  absl::Status CheckLayer(const RunState& run, uint32_t layer);
+  // Split id of `split` in `run`, or -1 if the run never saw it.
+  int LookupSplit(RunState& run, const std::string& split);
+  void WalSyncLoop();
+
+  const RecorderStoreOptions opts_;
+  std::shared_mutex life_mu_;  // shared by every operation, exclusive by Close
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  ColumnFamilies cf_;
+  absl::Mutex runs_mu_;
+  std::map<std::string, std::shared_ptr<RunState>> runs_;  // guarded by runs_mu_
+  uint32_t next_run_ = 1;                                  // guarded by runs_mu_
+  std::thread sync_thread_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  bool stop_sync_ = false;
+};
+
+absl::Status RecorderStore::Impl::Open() {
+  if (opts_.data_dir.empty()) return absl::InvalidArgumentError("data_dir is empty");
+  rocksdb::Options db_opts;
+  db_opts.create_if_missing = true;
+  db_opts.create_missing_column_families = true;
+  db_opts.IncreaseParallelism(std::max(1, opts_.background_threads));
+  db_opts.max_background_jobs = std::max(2, opts_.background_threads);
+  db_opts.enable_pipelined_write = true;
+  db_opts.manual_wal_flush = false;
+
+  rocksdb::BlockBasedTableOptions bbt;
+  bbt.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  auto table = std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(bbt));
+  auto merge = std::make_shared<UInt64AddOperator>();
+
+  rocksdb::ColumnFamilyOptions meta_opts;
+  meta_opts.table_factory = table;
+  meta_opts.merge_operator = merge;
+  meta_opts.write_buffer_size = 16 << 20;
+  rocksdb::ColumnFamilyOptions counts_opts;
+  counts_opts.table_factory = table;
+  counts_opts.merge_operator = merge;
+  counts_opts.write_buffer_size = opts_.write_buffer_bytes;
+  counts_opts.max_write_buffer_number = 4;
+  rocksdb::ColumnFamilyOptions events_opts;
+  events_opts.write_buffer_size = opts_.write_buffer_bytes;
+  events_opts.max_write_buffer_number = 4;
+  events_opts.compression = rocksdb::kNoCompression;  // floats and varints barely compress
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"meta", meta_opts},
+      {"counts", counts_opts},
+      {"events", events_opts}};
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_opts, opts_.data_dir, cfs, &handles_, &raw);
+  if (!s.ok()) return FromRocksStatus(s, absl::StrCat("open database ", opts_.data_dir));
+  db_.reset(raw);
+  cf_.meta = handles_[1];
+  cf_.counts = handles_[2];
+  cf_.events = handles_[3];
+  RETURN_IF_ERROR(Load());
+  if (!opts_.sync && opts_.wal_sync_interval.count() > 0) {
+    sync_thread_ = std::thread([this] { WalSyncLoop(); });
+  }
+  return absl::OkStatus();
+}
+
+void RecorderStore::Impl::WalSyncLoop() {
+  std::unique_lock<std::mutex> l(sync_mu_);
+  while (!stop_sync_) {
+    sync_cv_.wait_for(l, opts_.wal_sync_interval);
+    if (stop_sync_) break;
+    l.unlock();
+    (void)db_->SyncWAL();
+    l.lock();
+  }
+}
+
+absl::Status RecorderStore::Impl::Load() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_.meta));
+  std::map<uint32_t, std::shared_ptr<RunState>> by_num;
+  // Runs first ('R' sorts after 'D' and 'N' but before 'S' and 'W'; collect all then attach).
+  std::vector<std::pair<std::string, std::string>> splits, writers;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (k.empty()) continue;
+    if (k[0] == kMetaNextRun && k.size() == 1 && it->value().size() == 8) {
+      next_run_ = static_cast<uint32_t>(GetFixed64BE(it->value().data()));
+    } else if (k[0] == kMetaRun) {
+      ASSIGN_OR_RETURN(RunRecord rec, DecodeRunRecord(it->value().ToStringView()));
+      auto run = std::make_shared<RunState>();
+      run->layout = RunLayout::From(rec.spec);
+      run->run_num = rec.run_num;
+      by_num[rec.run_num] = run;
+      runs_[rec.spec.run_id] = run;
+      next_run_ = std::max(next_run_, rec.run_num + 1);
+    } else if (k[0] == kMetaSplit && k.size() > 5) {
+      splits.emplace_back(k.ToString(), it->value().ToString());
+    } else if (k[0] == kMetaWriter && k.size() > 5) {
+      writers.emplace_back(k.ToString(), it->value().ToString());
+    }
+  }
+  if (!it->status().ok()) return FromRocksStatus(it->status(), "load metadata");
+  for (const auto& [k, v] : splits) {
+    auto f = by_num.find(GetFixed32BE(k.data() + 1));
+    if (f == by_num.end() || v.size() != 1) continue;
+    RunState& run = *f->second;
+    uint8_t id = static_cast<uint8_t>(v[0]);
+    std::string name = k.substr(5);
+    if (run.split_names.size() <= id) run.split_names.resize(id + 1);
+    run.split_names[id] = name;
+    run.split_ids[name] = id;
+  }
+  for (const auto& [k, v] : writers) {
+    auto f = by_num.find(GetFixed32BE(k.data() + 1));
+    if (f == by_num.end()) continue;
+    ASSIGN_OR_RETURN(WriterStats ws, DecodeWriterStats(v));
+    auto state = std::make_shared<WriterState>();
+    state->stats = ws;
+    RunState& run = *f->second;
+    run.writers[k.substr(5)] = state;
+    run.watermark += ws.batches;
+    if (ws.batches > 0) run.max_step = std::max(run.max_step, ws.max_step);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<RunState>> RecorderStore::Impl::FindRun(
+    const std::string& run_id, const std::string& context) {
+  absl::MutexLock l(&runs_mu_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) {
+    return absl::NotFoundError(absl::StrCat(context, "unknown run '", run_id, "'"));
+  }
+  return it->second;
+}
+
+#define MR_CHECK_OPEN()                                                 \
+  std::shared_lock<std::shared_mutex> life_lock(life_mu_);              \
+  if (db_ == nullptr) return absl::UnavailableError("recorder store is closed")
+
+absl::StatusOr<bool> RecorderStore::Impl::CreateRun(const RunSpecData& spec) {
+  MR_CHECK_OPEN();
+  RunSpecData norm;
+  RETURN_IF_ERROR(ValidateRunSpec(spec, &norm));
+  absl::MutexLock l(&runs_mu_);
+  auto it = runs_.find(norm.run_id);
+  if (it != runs_.end()) {
+    const RunSpecData& old = it->second->layout.spec;
+    if (old == norm) return false;
+    return absl::AlreadyExistsError(absl::StrCat(
+        "run ", norm.run_id, " already exists with a different spec (num_pathways ",
+        old.num_pathways, ", top_k ", old.top_k, ", vocab_size ", old.vocab_size, ", ",
+        old.routed_layers.size(), " routed layers, store_raw_events ", old.store_raw_events,
+        ", step_bucket ", old.step_bucket, ")"));
+  }
+  RunRecord rec{next_run_, norm};
+  rocksdb::WriteBatch wb;
+  std::string next;
+  PutFixed64BE(&next, next_run_ + 1);
+  wb.Put(cf_.meta, std::string(1, kMetaNextRun), next);
+  wb.Put(cf_.meta, RunKey(norm.run_id), EncodeRunRecord(rec));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Write(wo, &wb);
+  if (!s.ok()) return FromRocksStatus(s, absl::StrCat("create run ", norm.run_id));
+  auto run = std::make_shared<RunState>();
+  run->layout = RunLayout::From(norm);
+  run->run_num = rec.run_num;
+  runs_[norm.run_id] = run;
+  ++next_run_;
+  return true;
+}
+
+absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) {
+  MR_CHECK_OPEN();
+  RETURN_IF_ERROR(ValidateBatchShape(b, 0, opts_.max_batch_events));
+  ASSIGN_OR_RETURN(std::shared_ptr<RunState> run,
+                   FindRun(b.run_id, absl::StrCat("batch ", b.batch_seq, ": ")));
+  std::shared_lock<std::shared_mutex> dl(run->delete_mu);
+  if (run->deleted) {
+    return absl::NotFoundError(absl::StrCat("batch ", b.batch_seq, ": run '", b.run_id,
+                                            "' was deleted"));
+  }
+  std::vector<uint8_t> layer_idx;
+  RETURN_IF_ERROR(ValidateBatch(run->layout, b, opts_.max_batch_events, &layer_idx));
+  const RunSpecData& spec = run->layout.spec;
+  const std::string split = b.split.empty() ? std::string(kDefaultSplit) : b.split;
+
+  uint8_t split_id = 0;
+  std::shared_ptr<WriterState> ws;
+  {
+    absl::MutexLock l(&run->mu);
+    auto sit = run->split_ids.find(split);
+    if (sit != run->split_ids.end()) {
+      split_id = sit->second;
+    } else {
+      if (run->split_names.size() >= kMaxSplitsPerRun) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "batch ", b.batch_seq, ": split '", split, "' exceeds ", kMaxSplitsPerRun,
+            " splits per run"));
+      }
+      split_id = static_cast<uint8_t>(run->split_names.size());
+      run->split_names.push_back(split);
+      run->split_ids[split] = split_id;
+    }
+    auto wit = run->writers.find(b.writer_id);
+    if (wit == run->writers.end()) {
+      wit = run->writers.emplace(b.writer_id, std::make_shared<WriterState>()).first;
+    }
+    ws = wit->second;
+  }
+
+  rocksdb::WriteBatch wb;
+  BatchInfo info;
+  EncodeBatch(run->layout, run->run_num, split_id, b, layer_idx, cf_, &wb, &info);
+  wb.Put(cf_.meta, SplitKey(run->run_num, split), std::string(1, static_cast<char>(split_id)));
+  // Raw retention: range-delete old raw events when the cutoff moved by >= 1/8 of the window.
+  if (spec.store_raw_events && spec.raw_retention_steps > 0) {
+    absl::MutexLock l(&run->mu);
+    run->max_step = std::max(run->max_step, info.max_step);
+    const uint64_t n = spec.raw_retention_steps;
+    if (run->max_step + 1 > n) {
+      uint64_t cutoff = run->max_step + 1 - n;
+      if (cutoff >= run->retention_cutoff + std::max<uint64_t>(1, n / 8)) {
+        for (uint32_t layer : spec.routed_layers) {
+          std::string from = RunPrefix(run->run_num), to;
+          PutFixed32BE(&from, layer);
+          to = from;
+          PutFixed64BE(&to, cutoff);
+          wb.DeleteRange(cf_.events, from, to);
+        }
+        run->retention_cutoff = cutoff;
+      }
+    }
+  }
+
+  absl::MutexLock wl(&ws->mu);
+  const std::string dedup_key = DedupKey(run->run_num, b.writer_id, b.batch_seq);
+  std::string existing;
+  rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), cf_.meta, dedup_key, &existing);
+  if (gs.ok()) return WriteResult{true, b.num_events(), 0};
+  if (!gs.IsNotFound()) return FromRocksStatus(gs, "read dedup marker");
+
+  WriterStats ns = ws->stats;
+  const int64_t now = NowMs();
+  if (ns.batches == 0) ns.first_ms = now;
+  ns.last_ms = now;
+  ns.events += b.num_events();
+  ns.batches += 1;
+  ns.min_step = std::min(ns.min_step, info.min_step);
+  ns.max_step = std::max(ns.max_step, info.max_step);
+  ns.layers_mask |= info.layers_mask;
+  ns.splits_mask |= uint64_t{1} << split_id;
+  std::string marker;
+  PutVarint64(&marker, b.num_events());
+  wb.Put(cf_.meta, dedup_key, marker);
+  wb.Put(cf_.meta, WriterKey(run->run_num, b.writer_id), EncodeWriterStats(ns));
+  rocksdb::WriteOptions wo;
+  wo.sync = opts_.sync;
+  rocksdb::Status s = db_->Write(wo, &wb);
+  if (!s.ok()) {
+    return FromRocksStatus(s, absl::StrCat("batch ", b.batch_seq, ": write run ", b.run_id));
+  }
+  ws->stats = ns;
+  run->watermark.fetch_add(1);
+  return WriteResult{false, b.num_events(), wb.GetDataSize()};
+}
+
+RunSummaryData RecorderStore::Impl::Summarize(RunState& run) {
+  RunSummaryData out;
+  out.spec = run.layout.spec;
+  out.watermark = run.watermark.load();
+  uint64_t layers = 0, splits = 0;
+  bool any = false;
+  absl::MutexLock l(&run.mu);
+  for (auto& [name, ws] : run.writers) {
+    absl::MutexLock wl(&ws->mu);
+    const WriterStats& w = ws->stats;
+    if (w.batches == 0) continue;
+    out.events += w.events;
+    out.batches += w.batches;
+    out.min_step = any ? std::min(out.min_step, w.min_step) : w.min_step;
+    out.max_step = std::max(out.max_step, w.max_step);
+    out.first_write_unix_ms = any ? std::min(out.first_write_unix_ms, w.first_ms) : w.first_ms;
+    out.last_write_unix_ms = std::max(out.last_write_unix_ms, w.last_ms);
+    layers |= w.layers_mask;
+    splits |= w.splits_mask;
+    any = true;
+  }
+  for (size_t i = 0; i < out.spec.routed_layers.size(); ++i) {
+    if (layers & (uint64_t{1} << i)) out.layers_seen.push_back(out.spec.routed_layers[i]);
+  }
+  std::sort(out.layers_seen.begin(), out.layers_seen.end());
+  for (size_t i = 0; i < run.split_names.size(); ++i) {
+    if (splits & (uint64_t{1} << i)) out.splits.push_back(run.split_names[i]);
+  }
+  std::sort(out.splits.begin(), out.splits.end());
+  return out;
+}
+
+absl::StatusOr<RunSummaryData> RecorderStore::Impl::GetRun(const std::string& run_id) {
+  MR_CHECK_OPEN();
+  ASSIGN_OR_RETURN(std::shared_ptr<RunState> run, FindRun(run_id, ""));
+  return Summarize(*run);
+}
+
+absl::StatusOr<std::vector<RunSummaryData>> RecorderStore::Impl::ListRuns() {
+  MR_CHECK_OPEN();
+  std::vector<std::shared_ptr<RunState>> runs;
+  {
+    absl::MutexLock l(&runs_mu_);
+    for (auto& [id, r] : runs_) runs.push_back(r);
+  }
+  std::vector<RunSummaryData> out;
+  for (auto& r : runs) out.push_back(Summarize(*r));
+  return out;
+}
+
+absl::Status RecorderStore::Impl::CheckLayer(const RunState& run, uint32_t layer) {
+  if (run.layout.layer_index.count(layer) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("layer ", layer,
+                                                   " is not a routed layer of run ",
+                                                   run.layout.spec.run_id));
+  }
+  return absl::OkStatus();
+}
+
+int RecorderStore::Impl::LookupSplit(RunState& run, const std::string& split) {
+  absl::MutexLock l(&run.mu);
+  auto it = run.split_ids.find(split);
+  return it == run.split_ids.end() ? -1 : it->second;
+}
+
+absl::StatusOr<CountsResultData> RecorderStore::Impl::GetCounts(const CountsQueryData& q) {
+  MR_CHECK_OPEN();
+  ASSIGN_OR_RETURN(std::shared_ptr<RunState> run, FindRun(q.run_id, ""));
+  RETURN_IF_ERROR(CheckLayer(*run, q.layer));
+  if (q.max_step != 0 && q.max_step < q.min_step) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_step ", q.max_step, " < min_step ", q.min_step));
+  }
+  CountsResultData out;
+  out.watermark = run->watermark.load();
+  int split = q.split.empty() ? -1 : LookupSplit(*run, q.split);
+  if (!q.split.empty() && split < 0) return out;  // the run never saw this split
+  const uint32_t P = run->layout.spec.num_pathways;
+  const uint64_t bs = run->layout.spec.step_bucket;
+  const bool ranged = q.min_step != 0 || q.max_step != 0;
+
+  std::string lo, hi;
+  size_t split_off;  // offset of the split byte in keys
+  if (!ranged) {
+    lo = CountsLayerPrefix(run->run_num, kCountsAll, q.layer);
+    split_off = lo.size();
+    if (split >= 0) lo.push_back(static_cast<char>(split));
+    hi = PrefixEnd(lo);
+  } else {
+    std::string prefix = CountsLayerPrefix(run->run_num, kCountsBucket, q.layer);
+    split_off = prefix.size() + 8;
+    lo = prefix;
+    PutFixed64BE(&lo, q.min_step / bs);
+    uint64_t last_bucket = q.max_step == 0 ? UINT64_MAX : q.max_step / bs;
+    if (last_bucket == UINT64_MAX) {
+      hi = PrefixEnd(prefix);
+    } else {
+      hi = prefix;
+      PutFixed64BE(&hi, last_bucket + 1);
+    }
+  }
+  std::map<uint32_t, std::vector<uint64_t>> acc;
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(hi);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.counts));
+  for (it->Seek(lo); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (k.size() != split_off + 5) continue;
+    if (split >= 0 && static_cast<uint8_t>(k[split_off]) != split) continue;
+    uint32_t token = GetFixed32BE(k.data() + split_off + 1);
+    std::vector<uint64_t>& v = acc[token];
+    if (!AddVarintVector(it->value(), &v)) {
+      return absl::DataLossError(absl::StrCat("run ", q.run_id, ": malformed counts value"));
+    }
+  }
+  if (!it->status().ok()) return FromRocksStatus(it->status(), "scan counts");
+  for (const auto& [token, v] : acc) {
+    for (size_t p = 0; p < v.size() && p < P; ++p) {
+      if (v[p] == 0) continue;
+      out.token_id.push_back(token);
+      out.pathway.push_back(static_cast<uint32_t>(p));
+      out.count.push_back(v[p]);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<TotalsData> RecorderStore::Impl::GetTotals(const std::string& run_id,
+                                                          uint32_t layer,
+                                                          const std::string& split_name) {
+  MR_CHECK_OPEN();
+  ASSIGN_OR_RETURN(std::shared_ptr<RunState> run, FindRun(run_id, ""));
+  RETURN_IF_ERROR(CheckLayer(*run, layer));
+  const uint32_t P = run->layout.spec.num_pathways;
+  TotalsData out;
+  out.watermark = run->watermark.load();
+  out.pathway_count.assign(P, 0);
+  out.pathway_weight.assign(P, 0.0);
+  int split = split_name.empty() ? -1 : LookupSplit(*run, split_name);
+  if (!split_name.empty() && split < 0) return out;
+  std::string prefix = CountsLayerPrefix(run->run_num, kCountsTotals, layer);
+  std::string hi = PrefixEnd(prefix);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(hi);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.counts));
+  std::vector<uint64_t> sum;
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (k.size() != prefix.size() + 1) continue;
+    if (split >= 0 && static_cast<uint8_t>(k[prefix.size()]) != split) continue;
+    if (!AddVarintVector(it->value(), &sum)) {
+      return absl::DataLossError(absl::StrCat("run ", run_id, ": malformed totals value"));
+    }
+  }
+  if (!it->status().ok()) return FromRocksStatus(it->status(), "scan totals");
+  sum.resize(1 + 2 * P, 0);
+  out.tokens = sum[0];
+  for (uint32_t p = 0; p < P; ++p) {
+    out.pathway_count[p] = sum[1 + p];
+    out.pathway_weight[p] = static_cast<double>(static_cast<int64_t>(sum[1 + P + p])) /
+                            static_cast<double>(1 << kWeightFracBits);
+  }
+  return out;
+}
+
+absl::Status RecorderStore::Impl::QueryEvents(
+    const EventQueryData& q, const std::function<bool(EventBatchData&&)>& sink) {
+  MR_CHECK_OPEN();
+  ASSIGN_OR_RETURN(std::shared_ptr<RunState> run, FindRun(q.run_id, ""));
+  const RunSpecData& spec = run->layout.spec;
+  if (!spec.store_raw_events) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("run ", q.run_id, " is counts-only (store_raw_events = false)"));
+  }
+  if (q.has_layer) RETURN_IF_ERROR(CheckLayer(*run, q.layer));
+  if (q.has_pathway && q.pathway >= spec.num_pathways) {
+    return absl::InvalidArgumentError(absl::StrCat("pathway ", q.pathway, " >= num_pathways ",
+                                                   spec.num_pathways));
+  }
+  int split = q.split.empty() ? -1 : LookupSplit(*run, q.split);
+  if (!q.split.empty() && split < 0) return absl::OkStatus();
+  std::vector<std::string> split_names;
+  {
+    absl::MutexLock l(&run->mu);
+    split_names = run->split_names;
+  }
+  uint64_t left = q.limit == 0 ? kDefaultEventLimit : q.limit;
+  std::vector<uint32_t> layers;
+  if (q.has_layer) {
+    layers.push_back(q.layer);
+  } else {
+    layers = spec.routed_layers;
+    std::sort(layers.begin(), layers.end());
+  }
+  const uint32_t K = spec.top_k;
+  for (uint32_t layer : layers) {
+    std::string lo = RunPrefix(run->run_num);
+    PutFixed32BE(&lo, layer);
+    std::string hi = lo;
+    PutFixed64BE(&lo, q.min_step);
+    if (q.max_step == 0 || q.max_step == UINT64_MAX) {
+      hi = PrefixEnd(hi);
+    } else {
+      PutFixed64BE(&hi, q.max_step + 1);
+    }
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper(hi);
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.events));
+    for (it->Seek(lo); it->Valid() && left > 0; it->Next()) {
+      EventsKeyParts kp;
+      if (!ParseEventsKey(it->key().ToStringView(), &kp)) {
+        return absl::DataLossError(absl::StrCat("run ", q.run_id, ": malformed events key"));
+      }
+      ASSIGN_OR_RETURN(RawBlock rb, DecodeRawBlock(it->value().ToStringView()));
+      if (split >= 0 && rb.split != split) continue;
+      if (rb.top_k != K) return absl::DataLossError("raw block top_k differs from the run's");
+      EventBatchData out;
+      out.run_id = q.run_id;
+      out.writer_id = kp.writer;
+      out.batch_seq = kp.batch_seq;
+      out.split = rb.split < split_names.size() ? split_names[rb.split] : "";
+      for (size_t i = 0; i < rb.token_id.size() && left > 0; ++i) {
+        if (q.has_pathway) {
+          bool hit = false;
+          for (uint32_t j = 0; j < K; ++j) hit |= rb.pathways[i * K + j] == q.pathway;
+          if (!hit) continue;
+        }
+        out.step.push_back(kp.step);
+        out.layer.push_back(kp.layer);
+        out.sequence_id.push_back(rb.sequence_id[i]);
+        out.position.push_back(rb.position[i]);
+        out.token_id.push_back(rb.token_id[i]);
+        out.next_token_id.push_back(rb.next_token_id[i]);
+        out.pathways.insert(out.pathways.end(), rb.pathways.begin() + i * K,
+                            rb.pathways.begin() + (i + 1) * K);
+        out.weights.insert(out.weights.end(), rb.weights.begin() + i * K,
+                           rb.weights.begin() + (i + 1) * K);
+        --left;
+      }
+      if (out.step.empty()) continue;
+      if (!sink(std::move(out))) return absl::OkStatus();
+    }
+    if (!it->status().ok()) return FromRocksStatus(it->status(), "scan events");
+    if (left == 0) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> RecorderStore::Impl::DeleteRun(const std::string& run_id) {
+  MR_CHECK_OPEN();
+  ASSIGN_OR_RETURN(std::shared_ptr<RunState> run, FindRun(run_id, ""));
+  std::unique_lock<std::shared_mutex> dl(run->delete_mu);
+  if (run->deleted) return absl::NotFoundError(absl::StrCat("unknown run '", run_id, "'"));
+  uint64_t events = Summarize(*run).events;
+  const uint32_t r = run->run_num;
+  rocksdb::WriteBatch wb;
+  wb.DeleteRange(cf_.events, RunPrefix(r), RunPrefix(r + 1));
+  wb.DeleteRange(cf_.counts, RunPrefix(r), RunPrefix(r + 1));
+  for (char tag : {kMetaSplit, kMetaWriter, kMetaDedup}) {
+    wb.DeleteRange(cf_.meta, RunMetaPrefix(tag, r), RunMetaPrefix(tag, r + 1));
+  }
+  wb.Delete(cf_.meta, RunKey(run_id));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Write(wo, &wb);
+  if (!s.ok()) return FromRocksStatus(s, absl::StrCat("delete run ", run_id));
+  run->deleted = true;
+  absl::MutexLock l(&runs_mu_);
+  auto it = runs_.find(run_id);
+  if (it != runs_.end() && it->second == run) runs_.erase(it);
+  return events;
+}
+
+StoreProperties RecorderStore::Impl::Properties() {
+  StoreProperties p;
+  std::shared_lock<std::shared_mutex> life_lock(life_mu_);
+  if (db_ == nullptr) return p;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) p.db_size_bytes += v;
+    if (db_->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &v)) p.db_size_bytes += v;
+    if (db_->GetIntProperty(h, "rocksdb.estimate-pending-compaction-bytes", &v)) {
+      p.pending_compaction_bytes += v;
+    }
+  }
+  return p;
+}
+
+absl::Status RecorderStore::Impl::Close() {
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    stop_sync_ = true;
+  }
+  sync_cv_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
+  std::unique_lock<std::shared_mutex> life_lock(life_mu_);
+  if (db_ == nullptr) return absl::OkStatus();
+  absl::Status status = FromRocksStatus(db_->SyncWAL(), "sync WAL");
+  rocksdb::FlushOptions fo;
+  rocksdb::Status fs = db_->Flush(fo, handles_);
+  if (status.ok()) status = FromRocksStatus(fs, "flush memtables");
+  for (rocksdb::ColumnFamilyHandle* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  rocksdb::Status cs = db_->Close();
+  if (status.ok()) status = FromRocksStatus(cs, "close database");
+  db_.reset();
+  return status;
+}
+
+// --- public wrappers --------------------------------------------------------------------------
+
+RecorderStore::RecorderStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RecorderStore::~RecorderStore() = default;
+
+absl::StatusOr<std::unique_ptr<RecorderStore>> RecorderStore::Create(
+    const RecorderStoreOptions& options) {
+  auto impl = std::make_unique<Impl>(options);
+  RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<RecorderStore>(new RecorderStore(std::move(impl)));
+}
+
+absl::StatusOr<bool> RecorderStore::CreateRun(const RunSpecData& spec) {
+  return impl_->CreateRun(spec);
+}
+absl::StatusOr<WriteResult> RecorderStore::Write(const EventBatchData& batch) {
+  return impl_->Write(batch);
+}
+absl::StatusOr<RunSummaryData> RecorderStore::GetRun(const std::string& run_id) {
+  return impl_->GetRun(run_id);
+}
+absl::StatusOr<std::vector<RunSummaryData>> RecorderStore::ListRuns() { return impl_->ListRuns(); }
+absl::StatusOr<CountsResultData> RecorderStore::GetCounts(const CountsQueryData& q) {
+  return impl_->GetCounts(q);
+}
+absl::StatusOr<TotalsData> RecorderStore::GetTotals(const std::string& run_id, uint32_t layer,
+                                                    const std::string& split) {
+  return impl_->GetTotals(run_id, layer, split);
+}
+absl::Status RecorderStore::QueryEvents(const EventQueryData& q,
+                                        const std::function<bool(EventBatchData&&)>& sink) {
+  return impl_->QueryEvents(q, sink);
+}
+absl::StatusOr<uint64_t> RecorderStore::DeleteRun(const std::string& run_id) {
+  return impl_->DeleteRun(run_id);
+}
+StoreProperties RecorderStore::Properties() { return impl_->Properties(); }
+absl::Status RecorderStore::Close() { return impl_->Close(); }
+
+}  // namespace monoroute::recorder

@@ -1,0 +1,88 @@
+// RecorderStore: the recorder's core, a RocksDB database with column families "meta", "counts"
+// and "events" (layouts in key_codec.h and docs/recorder.md). Validates batches, deduplicates
+// them by (run, writer, batch_seq) and writes counts, raw events, the dedup marker and writer
+// statistics in ONE WriteBatch, so they can never disagree. No gRPC here.
+#ifndef MONOROUTE_SERVICES_RECORDER_RECORDER_STORE_H_
+#define MONOROUTE_SERVICES_RECORDER_RECORDER_STORE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "services/recorder/recorder_types.h"
+
+namespace monoroute::recorder {
+
+struct RecorderStoreOptions {
+  // Database directory (created if missing).
+  std::string data_dir;
+  // true: fsync the WAL before each batch is acknowledged (concurrent writers share one fsync).
+  // false (group commit): a batch is acknowledged once it is in the WAL (survives a process
+  // crash); the WAL is fsynced every wal_sync_interval (bounds loss on power failure).
+  bool sync = false;
+  // Period of the background WAL fsync when sync is false (0: never).
+  std::chrono::milliseconds wal_sync_interval{1000};
+  // Largest batch accepted, in events (RESOURCE_EXHAUSTED beyond).
+  size_t max_batch_events = 1 << 20;
+  // RocksDB memtable size per column family.
+  size_t write_buffer_bytes = 64 << 20;
+  // RocksDB background threads (flush + compaction).
+  int background_threads = 2;
+};
+
+// Database-level figures for metrics.
+struct StoreProperties {
+  uint64_t db_size_bytes = 0;  // SST files + memtables
+  uint64_t pending_compaction_bytes = 0;
+};
+
+// Thread-safe: every method may be called concurrently. Batches of different (run, writer) pairs
+// are written concurrently (RocksDB groups their WAL writes); batches of one writer serialise.
+class RecorderStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<RecorderStore>> Create(const RecorderStoreOptions& options);
+  ~RecorderStore();  // Close()s if still open
+  RecorderStore(const RecorderStore&) = delete;
+  RecorderStore& operator=(const RecorderStore&) = delete;
+
+  // Declares a run. Returns true if created, false if an identical spec existed (idempotent);
+  // ALREADY_EXISTS if a different spec exists; INVALID_ARGUMENT for a bad spec.
+  absl::StatusOr<bool> CreateRun(const RunSpecData& spec);
+
+  // Validates and writes one batch (nothing is written unless the whole batch is valid).
+  // NOT_FOUND for an unknown run; INVALID_ARGUMENT / RESOURCE_EXHAUSTED naming the field.
+  absl::StatusOr<WriteResult> Write(const EventBatchData& batch);
+
+  absl::StatusOr<RunSummaryData> GetRun(const std::string& run_id);
+  absl::StatusOr<std::vector<RunSummaryData>> ListRuns();
+  // Pathway-by-token counts, sorted by (token, pathway), zero counts omitted.
+  absl::StatusOr<CountsResultData> GetCounts(const CountsQueryData& q);
+  absl::StatusOr<TotalsData> GetTotals(const std::string& run_id, uint32_t layer,
+                                       const std::string& split);
+  // Streams matching raw events, one EventBatchData per stored (layer, step, batch) block, to
+  // `sink` until `limit` events were sent or `sink` returns false. FAILED_PRECONDITION for a
+  // counts-only run.
+  absl::Status QueryEvents(const EventQueryData& q,
+                           const std::function<bool(EventBatchData&&)>& sink);
+  // Deletes everything of a run (range deletes); returns the number of events it had.
+  absl::StatusOr<uint64_t> DeleteRun(const std::string& run_id);
+
+  StoreProperties Properties();
+  // Syncs the WAL, flushes memtables and closes the database. Later calls fail UNAVAILABLE.
+  absl::Status Close();
+
+  class Impl;
+
+ private:
+  explicit RecorderStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace monoroute::recorder
+
+#endif  // MONOROUTE_SERVICES_RECORDER_RECORDER_STORE_H_

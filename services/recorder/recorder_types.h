@@ -1,0 +1,108 @@
+// Plain C++ value types of the recorder core (no gRPC, no protobuf, no RocksDB): run specs,
+// columnar event batches, summaries and query results. The gRPC layer converts to/from these.
+#ifndef MONOROUTE_SERVICES_RECORDER_RECORDER_TYPES_H_
+#define MONOROUTE_SERVICES_RECORDER_RECORDER_TYPES_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace monoroute::recorder {
+
+// What a run records; mirrors recorder.v1.RunSpec. Value type.
+struct RunSpecData {
+  std::string run_id;
+  std::vector<uint32_t> routed_layers;  // declared layers (at most kMaxLayers)
+  uint32_t num_pathways = 0;            // 1..kMaxPathways
+  uint32_t top_k = 0;                   // 1..num_pathways
+  uint32_t vocab_size = 0;              // > 0
+  bool store_raw_events = true;         // false: counts-only mode
+  uint64_t step_bucket = 0;             // 0 means the default (kDefaultStepBucket)
+  uint64_t raw_retention_steps = 0;     // 0: keep every raw event
+  std::map<std::string, std::string> labels;
+
+  bool operator==(const RunSpecData& o) const;
+};
+
+inline constexpr uint32_t kMaxLayers = 64;
+inline constexpr uint32_t kMaxPathways = 256;
+inline constexpr uint64_t kDefaultStepBucket = 1000;
+inline constexpr size_t kMaxSplitsPerRun = 64;
+// Weights are summed in fixed point; larger magnitudes are rejected as invalid.
+inline constexpr float kMaxAbsWeight = 1e6f;
+
+// A columnar batch of events for one run; mirrors recorder.v1.EventBatch. Value type.
+struct EventBatchData {
+  std::string run_id;
+  std::string writer_id;
+  uint64_t batch_seq = 0;
+  std::string split;  // empty = "train"
+  std::vector<uint64_t> step, sequence_id;
+  std::vector<uint32_t> layer, position, token_id, next_token_id, pathways;
+  std::vector<float> weights;
+
+  size_t num_events() const { return step.size(); }
+};
+
+// Outcome of writing one batch.
+struct WriteResult {
+  bool duplicate = false;  // the batch had been applied before; nothing was written
+  uint64_t events = 0;
+  uint64_t bytes = 0;  // bytes put into the RocksDB write batch (0 for duplicates)
+};
+
+// Summary of a run; mirrors recorder.v1.RunSummary.
+struct RunSummaryData {
+  RunSpecData spec;
+  uint64_t events = 0;
+  uint64_t batches = 0;
+  uint64_t min_step = 0;
+  uint64_t max_step = 0;
+  std::vector<uint32_t> layers_seen;
+  std::vector<std::string> splits;
+  int64_t first_write_unix_ms = 0;
+  int64_t last_write_unix_ms = 0;
+  uint64_t watermark = 0;
+};
+
+// Pathway-by-token counts query (see docs/recorder.md for step-range semantics).
+struct CountsQueryData {
+  std::string run_id;
+  uint32_t layer = 0;
+  std::string split;      // empty: all splits
+  uint64_t min_step = 0;  // inclusive
+  uint64_t max_step = 0;  // inclusive; 0 = no bound
+};
+
+// Sparse counts, sorted by (token_id, pathway).
+struct CountsResultData {
+  std::vector<uint32_t> pathway, token_id;
+  std::vector<uint64_t> count;
+  uint64_t watermark = 0;
+};
+
+// Per-pathway totals of one layer.
+struct TotalsData {
+  std::vector<uint64_t> pathway_count;
+  std::vector<double> pathway_weight;
+  uint64_t tokens = 0;
+  uint64_t watermark = 0;
+};
+
+// Raw events filter; mirrors recorder.v1.EventQuery.
+struct EventQueryData {
+  std::string run_id;
+  bool has_layer = false;
+  uint32_t layer = 0;
+  uint64_t min_step = 0;
+  uint64_t max_step = 0;  // 0 = no bound
+  bool has_pathway = false;
+  uint32_t pathway = 0;
+  std::string split;   // empty: all
+  uint64_t limit = 0;  // 0 = 100000
+};
+
+}  // namespace monoroute::recorder
+
+#endif  // MONOROUTE_SERVICES_RECORDER_RECORDER_TYPES_H_

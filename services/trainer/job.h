@@ -1,0 +1,95 @@
+// The trainer's job record: what a job is, its state and progress, and its JSON persistence form.
+// Plain data (no gRPC, no LibTorch); trainer_service converts it to monoroute.trainer.v1.Job.
+#ifndef MONOROUTE_SERVICES_TRAINER_JOB_H_
+#define MONOROUTE_SERVICES_TRAINER_JOB_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace monoroute::trainer {
+
+// Lifecycle of a job. Values match monoroute.trainer.v1.JobState.
+enum class JobState { kQueued = 1, kRunning = 2, kSucceeded = 3, kFailed = 4, kCancelled = 5 };
+
+// "QUEUED", "RUNNING", ...
+const char* JobStateName(JobState s);
+// Parses a name as printed by JobStateName (case-insensitive). INVALID_ARGUMENT otherwise.
+absl::StatusOr<JobState> ParseJobState(const std::string& name);
+// True for SUCCEEDED, FAILED, CANCELLED.
+bool IsTerminal(JobState s);
+
+// Load balance of one routed layer at the latest step.
+struct LayerBalanceInfo {
+  int layer = 0;             // model layer index
+  std::vector<double> load;  // fraction of routings per pathway
+  double max_violation = 0;  // max_p |load_p * P - 1|
+  double load_entropy = 0;   // nats
+  double balance_loss = 0;   // the layer's balancing loss term
+};
+
+// Latest training progress of a job.
+struct JobProgress {
+  int64_t step = 0;                       // optimizer steps done
+  int64_t total_steps = 0;                // optim.max_steps
+  double lm_loss = 0;                     // language-model loss of the last step
+  double balance_loss = 0;                // balancing loss of the last step
+  double total_loss = 0;                  // lm + alpha * balance
+  double lr = 0;                          // learning rate of the last step
+  double tokens_per_s = 0;                // training throughput
+  double eta_s = 0;                       // estimated seconds to the last step
+  int64_t tokens_seen = 0;                // tokens trained on so far
+  std::vector<LayerBalanceInfo> balance;  // one per routed layer
+};
+
+// One evaluation result.
+struct JobEval {
+  int64_t step = 0;       // step the evaluation ran at
+  double val_loss = 0;    // mean cross-entropy
+  double perplexity = 0;  // exp(val_loss)
+  std::string split;      // "valid"
+};
+
+// Routing events sent to the recorder (totals over all attempts of the job).
+struct JobEventStats {
+  uint64_t events_enqueued = 0;  // accepted into the recorder writer's queue
+  uint64_t events_acked = 0;     // durable in the recorder
+  uint64_t events_dropped = 0;   // dropped: queue full or recorder unavailable
+  uint64_t batches_acked = 0;    // batches acknowledged
+  uint64_t duplicate_acks = 0;   // batches the recorder already had (resume re-sends)
+};
+
+// Everything the trainer knows about one job. Copyable value type.
+struct JobRecord {
+  std::string id;    // "job-000001"; also the recorder run id
+  uint64_t seq = 0;  // submission order (queue order)
+  std::string name;  // display name given at submission
+  JobState state = JobState::kQueued;
+  std::string failure_reason;  // set when FAILED
+  std::string spec_yaml;       // normalised, validated spec
+  std::string kind;            // "pretrain" | "finetune"
+  std::string output_dir;      // checkpoint directory
+  std::string device;          // "cpu" | "cuda:N"
+  int64_t created_unix_ms = 0;
+  int64_t started_unix_ms = 0;   // 0 until first RUNNING
+  int64_t finished_unix_ms = 0;  // 0 until terminal
+  JobProgress progress;
+  std::vector<JobEval> evals;
+  JobEventStats events;
+  std::string recorder_run_id;  // "" when the job records nothing
+  int resumes = 0;              // restarts that resumed this job from a checkpoint
+  double final_val_loss = 0;
+  std::string checkpoint_dir;  // final checkpoint
+  bool cancel_requested = false;
+};
+
+// JSON form used by the job store (stable field names).
+std::string JobToJson(const JobRecord& job);
+// Parses JobToJson's output; INVALID_ARGUMENT naming `source` when it is malformed.
+absl::StatusOr<JobRecord> JobFromJson(const std::string& text, const std::string& source);
+
+}  // namespace monoroute::trainer
+
+#endif  // MONOROUTE_SERVICES_TRAINER_JOB_H_

@@ -1,0 +1,73 @@
+// What the job manager needs from a training engine: validate/normalise a spec, and run a job.
+// The production backend (engine_backend.h) wraps common/engine; tests use a fake.
+#ifndef MONOROUTE_SERVICES_TRAINER_JOB_BACKEND_H_
+#define MONOROUTE_SERVICES_TRAINER_JOB_BACKEND_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/trainer/job.h"
+
+namespace monoroute::trainer {
+
+// A path-valued spec field the user set (checked against the allowed roots).
+struct SpecPath {
+  std::string field;  // key path, e.g. "data.train_path"
+  std::string path;   // its value
+};
+
+// A fully validated spec, ready to queue.
+struct PreparedSpec {
+  std::string spec_yaml;        // normalised YAML (overrides and defaults applied)
+  std::string kind;             // "pretrain" | "finetune"
+  std::string output_dir;       // where checkpoints go
+  std::string device;           // "cpu" | "cuda:N"
+  std::vector<SpecPath> paths;  // user-set path fields (output_dir included when user-set)
+  bool records_events = false;  // the job streams routing events (it has routing)
+};
+
+// Outcome of one run attempt.
+struct RunOutcome {
+  bool stopped_early = false;  // ShouldStop() ended it before the last step
+  int64_t final_step = 0;
+  double final_val_loss = 0;
+  std::string checkpoint_dir;
+};
+
+// Receives a running job's progress. Called from the job's runner thread; implementations are
+// thread-safe and cheap (they never block on I/O for long).
+class JobContext {
+ public:
+  virtual ~JobContext() = default;
+  virtual void OnStart(int64_t start_step, int64_t total_steps) = 0;
+  virtual void OnProgress(const JobProgress& progress) = 0;
+  virtual void OnEval(const JobEval& eval) = 0;
+  virtual void OnCheckpoint(int64_t step, const std::string& dir, double seconds) = 0;
+  // Event statistics of THIS attempt (the manager adds earlier attempts' totals).
+  virtual void OnEventStats(const JobEventStats& stats) = 0;
+  // True when the job is cancelled or the trainer shuts down: stop at the next step.
+  virtual bool ShouldStop() = 0;
+};
+
+// Thread-safe: Prepare may run on RPC threads while Run runs on a runner thread.
+class JobBackend {
+ public:
+  virtual ~JobBackend() = default;
+  // Parses and validates every value of the spec without touching the file system.
+  // `default_output_dir` is used when the spec leaves output_dir empty; `default_device` when it
+  // names no device.
+  virtual absl::StatusOr<PreparedSpec> Prepare(const std::string& spec_yaml,
+                                               const std::vector<std::string>& overrides,
+                                               const std::string& default_output_dir,
+                                               const std::string& default_device) = 0;
+  // Checks the files a prepared spec needs (run after its paths passed the allowed roots).
+  virtual absl::Status CheckFiles(const PreparedSpec& spec) = 0;
+  // Runs (or resumes, from job.output_dir) the job to completion, reporting to `ctx`.
+  virtual absl::StatusOr<RunOutcome> Run(const JobRecord& job, JobContext* ctx) = 0;
+};
+
+}  // namespace monoroute::trainer
+
+#endif  // MONOROUTE_SERVICES_TRAINER_JOB_BACKEND_H_

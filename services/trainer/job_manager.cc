@@ -1,0 +1,403 @@
+// Job manager: submission, persistence, queue, runner threads, watchers, cancel, recovery.
+#include "services/trainer/job_manager.h"
+
+#include <chrono>
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/base/status_macros.h"
+#include "services/trainer/path_policy.h"
+
+namespace monoroute::trainer {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Compares without an early exit, so timing does not reveal a token prefix.
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
+
+}  // namespace
+
+// Bridges a running job's callbacks to the manager. One per run attempt.
+class JobManager::Context : public JobContext {
+ public:
+  Context(JobManager* m, std::string id, JobEventStats base)
+      : m_(m), id_(std::move(id)), base_(base) {}
+
+  void OnStart(int64_t start_step, int64_t total_steps) override {
+    JobRecord copy;
+    {
+      std::lock_guard<std::mutex> l(m_->mu_);
+      JobRecord& j = m_->jobs_[id_];
+      j.progress.step = start_step;
+      j.progress.total_steps = total_steps;
+      copy = j;
+    }
+    m_->Notify(JobUpdateKind::kStep, copy);
+  }
+
+  void OnProgress(const JobProgress& p) override {
+    JobRecord copy;
+    {
+      std::lock_guard<std::mutex> l(m_->mu_);
+      JobRecord& j = m_->jobs_[id_];
+      j.progress = p;
+      int64_t now = NowMs();
+      int64_t& last = m_->last_persist_ms_[id_];
+      if (now - last >= m_->options_.persist_interval_ms) {
+        last = now;
+        m_->PersistLocked(j);
+      }
+      copy = j;
+    }
+    if (m_->metrics_) m_->metrics_->OnProgress(id_, p);
+    m_->Notify(JobUpdateKind::kStep, copy);
+  }
+
+  void OnEval(const JobEval& e) override {
+    JobRecord copy;
+    {
+      std::lock_guard<std::mutex> l(m_->mu_);
+      JobRecord& j = m_->jobs_[id_];
+      j.evals.push_back(e);
+      m_->PersistLocked(j);
+      copy = j;
+    }
+    if (m_->metrics_) m_->metrics_->OnEval(id_, e);
+    m_->Notify(JobUpdateKind::kEval, copy);
+  }
+
+  void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
+    JobRecord copy;
+    {
+      std::lock_guard<std::mutex> l(m_->mu_);
+      JobRecord& j = m_->jobs_[id_];
+      j.checkpoint_dir = dir;
+      if (step > j.progress.step) j.progress.step = step;
+      m_->PersistLocked(j);
+      copy = j;
+    }
+    if (m_->metrics_) m_->metrics_->OnCheckpoint(seconds);
+    m_->Notify(JobUpdateKind::kCheckpoint, copy);
+  }
+
+  void OnEventStats(const JobEventStats& s) override {
+    JobEventStats total;
+    total.events_enqueued = base_.events_enqueued + s.events_enqueued;
+    total.events_acked = base_.events_acked + s.events_acked;
+    total.events_dropped = base_.events_dropped + s.events_dropped;
+    total.batches_acked = base_.batches_acked + s.batches_acked;
+    total.duplicate_acks = base_.duplicate_acks + s.duplicate_acks;
+    {
+      std::lock_guard<std::mutex> l(m_->mu_);
+      m_->jobs_[id_].events = total;
+    }
+    if (m_->metrics_) m_->metrics_->OnEventStats(id_, total);
+  }
+
+  bool ShouldStop() override {
+    std::lock_guard<std::mutex> l(m_->mu_);
+    return m_->shutdown_ || m_->jobs_[id_].cancel_requested;
+  }
+
+ private:
+  JobManager* m_;
+  std::string id_;
+  JobEventStats base_;
+};
+
+JobManager::JobManager(const JobManagerOptions& options) : options_(options) {}
+
+absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(const JobManagerOptions& options) {
+  if (options.backend == nullptr) return absl::InvalidArgumentError("job manager: no backend");
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("--data-dir: must be set");
+  std::unique_ptr<JobManager> m(new JobManager(options));
+  ASSIGN_OR_RETURN(
+      m->store_, JobStore::Create({(std::filesystem::path(options.data_dir) / "store").string()}));
+  if (options.registry != nullptr)
+    m->metrics_ = std::make_unique<TrainerMetrics>(*options.registry);
+  RETURN_IF_ERROR(m->Load());
+  if (options.start_runner) m->StartRunner();
+  return m;
+}
+
+absl::Status JobManager::Load() {
+  ASSIGN_OR_RETURN(std::vector<JobRecord> all, store_->LoadAll());
+  std::lock_guard<std::mutex> l(mu_);
+  for (JobRecord& j : all) {
+    if (j.seq >= next_seq_) next_seq_ = j.seq + 1;
+    if (j.state == JobState::kRunning) {
+      if (j.cancel_requested) {
+        j.state = JobState::kCancelled;
+        j.finished_unix_ms = NowMs();
+      } else {
+        ++j.resumes;  // resumes from its last checkpoint when the runner picks it up
+      }
+      RETURN_IF_ERROR(store_->Put(j));
+    }
+    jobs_[j.id] = std::move(j);
+  }
+  UpdateStateGaugeLocked();
+  return absl::OkStatus();
+}
+
+JobManager::~JobManager() { Shutdown(); }
+
+void JobManager::StartRunner() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (runner_started_ || shutdown_) return;
+  runner_started_ = true;
+  dispatcher_ = std::thread([this] { DispatchLoop(); });
+}
+
+void JobManager::Shutdown() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (shutdown_) return;
+    shutdown_ = true;
+  }
+  cv_.notify_all();
+  if (dispatcher_.joinable()) dispatcher_.join();
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    threads.swap(job_threads_);
+  }
+  for (auto& t : threads) t.join();
+}
+
+absl::Status JobManager::CheckToken(absl::string_view token) const {
+  if (options_.auth_token.empty()) return absl::OkStatus();
+  if (token.empty()) return absl::UnauthenticatedError("missing bearer token (authorization)");
+  if (!ConstantTimeEquals(token, options_.auth_token)) {
+    return absl::UnauthenticatedError("invalid bearer token");
+  }
+  return absl::OkStatus();
+}
+
+void JobManager::PersistLocked(const JobRecord& job) {
+  absl::Status s = store_->Put(job);
+  if (!s.ok()) {
+    // The in-memory state stays authoritative; the next write retries.
+    fprintf(stderr, "monoroute-trainer: persisting %s: %s\n", job.id.c_str(),
+            std::string(s.message()).c_str());
+  }
+}
+
+void JobManager::UpdateStateGaugeLocked() {
+  if (!metrics_) return;
+  std::map<JobState, int> counts;
+  for (const auto& [id, j] : jobs_) counts[j.state]++;
+  metrics_->SetJobsByState(counts);
+}
+
+void JobManager::Notify(JobUpdateKind kind, const JobRecord& job) {
+  std::lock_guard<std::mutex> l(sub_mu_);
+  for (auto& [handle, sub] : subscribers_) {
+    if (sub.first == job.id) sub.second(kind, job);
+  }
+}
+
+absl::StatusOr<JobRecord> JobManager::Submit(const SubmitRequest& request,
+                                             absl::string_view bearer_token) {
+  RETURN_IF_ERROR(CheckToken(bearer_token));
+  if (request.spec_yaml.empty()) return absl::InvalidArgumentError("spec_yaml: empty job spec");
+  uint64_t seq;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (shutdown_) return absl::UnavailableError("trainer is shutting down");
+    seq = next_seq_++;
+  }
+  const std::string id = absl::StrFormat("job-%06d", seq);
+  const std::string default_out = (std::filesystem::path(options_.data_dir) / "jobs" / id).string();
+  ASSIGN_OR_RETURN(PreparedSpec prepared,
+                   options_.backend->Prepare(request.spec_yaml, request.overrides, default_out,
+                                             options_.default_device));
+  for (const SpecPath& p : prepared.paths) {
+    RETURN_IF_ERROR(CheckPathAllowed(p.field, p.path, options_.allowed_roots));
+  }
+  RETURN_IF_ERROR(options_.backend->CheckFiles(prepared));
+  JobRecord job;
+  job.id = id;
+  job.seq = seq;
+  job.name = request.name;
+  job.state = JobState::kQueued;
+  job.spec_yaml = prepared.spec_yaml;
+  job.kind = prepared.kind;
+  job.output_dir = prepared.output_dir;
+  job.device = prepared.device;
+  job.created_unix_ms = NowMs();
+  if (prepared.records_events) job.recorder_run_id = id;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    RETURN_IF_ERROR(store_->Put(job));
+    jobs_[id] = job;
+    UpdateStateGaugeLocked();
+  }
+  cv_.notify_all();
+  return job;
+}
+
+absl::StatusOr<JobRecord> JobManager::Get(const std::string& id) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("job '", id, "' not found"));
+  return it->second;
+}
+
+std::vector<JobRecord> JobManager::List(std::optional<JobState> state) const {
+  std::vector<JobRecord> out;
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& [id, j] : jobs_) {
+    if (!state.has_value() || j.state == *state) out.push_back(j);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const JobRecord& a, const JobRecord& b) { return a.seq < b.seq; });
+  return out;
+}
+
+absl::StatusOr<JobRecord> JobManager::Cancel(const std::string& id,
+                                             absl::string_view bearer_token) {
+  RETURN_IF_ERROR(CheckToken(bearer_token));
+  JobRecord copy;
+  JobUpdateKind kind = JobUpdateKind::kState;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("job '", id, "' not found"));
+    JobRecord& j = it->second;
+    if (IsTerminal(j.state)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("job '", id, "' already finished (", JobStateName(j.state), ")"));
+    }
+    j.cancel_requested = true;
+    if (j.state == JobState::kQueued || active_.count(id) == 0) {
+      j.state = JobState::kCancelled;
+      j.finished_unix_ms = NowMs();
+    } else {
+      kind = JobUpdateKind::kStep;  // the runner reports CANCELLED when the job stops
+    }
+    PersistLocked(j);
+    UpdateStateGaugeLocked();
+    copy = j;
+  }
+  cv_.notify_all();
+  Notify(kind, copy);
+  return copy;
+}
+
+absl::StatusOr<std::pair<uint64_t, JobRecord>> JobManager::Subscribe(const std::string& id,
+                                                                     JobUpdateCallback callback) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("job '", id, "' not found"));
+  std::lock_guard<std::mutex> s(sub_mu_);
+  uint64_t handle = next_sub_++;
+  subscribers_[handle] = {id, std::move(callback)};
+  return std::make_pair(handle, it->second);
+}
+
+void JobManager::Unsubscribe(uint64_t handle) {
+  std::lock_guard<std::mutex> s(sub_mu_);
+  subscribers_.erase(handle);
+}
+
+absl::StatusOr<JobRecord> JobManager::WaitForTerminal(const std::string& id,
+                                                      int64_t timeout_ms) const {
+  std::unique_lock<std::mutex> l(mu_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("job '", id, "' not found"));
+    if (IsTerminal(it->second.state)) return it->second;
+    if (cv_.wait_until(l, deadline) == std::cv_status::timeout) return jobs_.at(id);
+  }
+}
+
+void JobManager::DispatchLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!shutdown_) {
+    // Jobs interrupted by a restart (still RUNNING, no live thread) go first, then the queue.
+    const JobRecord* pick = nullptr;
+    for (int pass = 0; pass < 2 && pick == nullptr; ++pass) {
+      const JobRecord* best = nullptr;
+      for (const auto& [id, j] : jobs_) {
+        bool candidate = pass == 0 ? (j.state == JobState::kRunning && active_.count(id) == 0)
+                                   : j.state == JobState::kQueued;
+        if (!candidate || busy_devices_.count(j.device)) continue;
+        if (best == nullptr || j.seq < best->seq) best = &j;
+      }
+      pick = best;
+    }
+    if (pick == nullptr) {
+      cv_.wait(l);
+      continue;
+    }
+    JobRecord& j = jobs_[pick->id];
+    busy_devices_.insert(j.device);
+    active_.insert(j.id);
+    j.state = JobState::kRunning;
+    if (j.started_unix_ms == 0) j.started_unix_ms = NowMs();
+    PersistLocked(j);
+    UpdateStateGaugeLocked();
+    JobRecord copy = j;
+    job_threads_.emplace_back([this, id = j.id] { RunJob(id); });
+    l.unlock();
+    Notify(JobUpdateKind::kState, copy);
+    l.lock();
+  }
+}
+
+void JobManager::RunJob(std::string id) {
+  JobRecord snapshot;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    snapshot = jobs_[id];
+  }
+  Context ctx(this, id, snapshot.events);
+  absl::StatusOr<RunOutcome> outcome = options_.backend->Run(snapshot, &ctx);
+  JobRecord copy;
+  bool changed = true;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    JobRecord& j = jobs_[id];
+    if (outcome.ok() && !outcome->stopped_early) {
+      j.state = JobState::kSucceeded;
+      j.progress.step = std::max(j.progress.step, outcome->final_step);
+      j.final_val_loss = outcome->final_val_loss;
+      if (!outcome->checkpoint_dir.empty()) j.checkpoint_dir = outcome->checkpoint_dir;
+    } else if (j.cancel_requested) {
+      j.state = JobState::kCancelled;
+    } else if (shutdown_) {
+      changed = false;  // stays RUNNING on disk: resumes on the next start
+    } else if (!outcome.ok()) {
+      j.state = JobState::kFailed;
+      j.failure_reason = std::string(outcome.status().message());
+    } else {
+      j.state = JobState::kFailed;
+      j.failure_reason = "stopped before the last step without a cancel request";
+    }
+    if (changed) j.finished_unix_ms = NowMs();
+    PersistLocked(j);
+    busy_devices_.erase(j.device);
+    active_.erase(id);
+    UpdateStateGaugeLocked();
+    copy = j;
+  }
+  cv_.notify_all();
+  if (changed) Notify(JobUpdateKind::kState, copy);
+}
+
+}  // namespace monoroute::trainer

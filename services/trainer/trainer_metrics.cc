@@ -1,0 +1,95 @@
+// Trainer metrics.
+#include "services/trainer/trainer_metrics.h"
+
+#include <string>
+
+namespace monoroute::trainer {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+TrainerMetrics::TrainerMetrics(prometheus::Registry& r)
+    : jobs_(BuildGauge().Name("monoroute_trainer_jobs").Help("Jobs by state").Register(r)),
+      steps_(BuildCounter()
+                 .Name("monoroute_trainer_steps_total")
+                 .Help("Optimizer steps run, by job")
+                 .Register(r)),
+      tokens_per_s_(BuildGauge()
+                        .Name("monoroute_trainer_tokens_per_second")
+                        .Help("Training throughput, by job")
+                        .Register(r)),
+      loss_(BuildGauge()
+                .Name("monoroute_trainer_loss")
+                .Help("Latest loss by job and kind (lm, balance, total, val)")
+                .Register(r)),
+      max_violation_(BuildGauge()
+                         .Name("monoroute_trainer_load_max_violation")
+                         .Help("max_p |load_p * P - 1| of a routed layer")
+                         .Register(r)),
+      load_entropy_(BuildGauge()
+                        .Name("monoroute_trainer_load_entropy")
+                        .Help("Entropy (nats) of a routed layer's pathway load")
+                        .Register(r)),
+      checkpoint_seconds_(
+          BuildHistogram()
+              .Name("monoroute_trainer_checkpoint_seconds")
+              .Help("Time to write a checkpoint")
+              .Register(r)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+                                                               5, 10})),
+      events_sent_(BuildCounter()
+                       .Name("monoroute_trainer_events_sent_total")
+                       .Help("Routing events enqueued to the recorder, by job")
+                       .Register(r)),
+      events_dropped_(BuildCounter()
+                          .Name("monoroute_trainer_events_dropped_total")
+                          .Help("Routing events dropped (queue full / recorder down), by job")
+                          .Register(r)) {}
+
+void TrainerMetrics::SetJobsByState(const std::map<JobState, int>& counts) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (JobState s : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded, JobState::kFailed,
+                     JobState::kCancelled}) {
+    auto it = counts.find(s);
+    jobs_.Add({{"state", JobStateName(s)}}).Set(it == counts.end() ? 0 : it->second);
+  }
+}
+
+void TrainerMetrics::OnProgress(const std::string& job, const JobProgress& p) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto [it, inserted] = last_step_.emplace(job, 0);
+  if (p.step > it->second) {
+    steps_.Add({{"job", job}}).Increment(static_cast<double>(p.step - it->second));
+    it->second = p.step;
+  }
+  tokens_per_s_.Add({{"job", job}}).Set(p.tokens_per_s);
+  loss_.Add({{"job", job}, {"kind", "lm"}}).Set(p.lm_loss);
+  loss_.Add({{"job", job}, {"kind", "balance"}}).Set(p.balance_loss);
+  loss_.Add({{"job", job}, {"kind", "total"}}).Set(p.total_loss);
+  for (const auto& b : p.balance) {
+    const std::string layer = std::to_string(b.layer);
+    max_violation_.Add({{"job", job}, {"layer", layer}}).Set(b.max_violation);
+    load_entropy_.Add({{"job", job}, {"layer", layer}}).Set(b.load_entropy);
+  }
+}
+
+void TrainerMetrics::OnEval(const std::string& job, const JobEval& e) {
+  std::lock_guard<std::mutex> l(mu_);
+  loss_.Add({{"job", job}, {"kind", "val"}}).Set(e.val_loss);
+}
+
+void TrainerMetrics::OnCheckpoint(double seconds) {
+  std::lock_guard<std::mutex> l(mu_);
+  checkpoint_seconds_.Observe(seconds);
+}
+
+void TrainerMetrics::OnEventStats(const std::string& job, const JobEventStats& s) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto& sent = events_sent_.Add({{"job", job}});
+  if (s.events_enqueued > sent.Value()) sent.Increment(s.events_enqueued - sent.Value());
+  auto& dropped = events_dropped_.Add({{"job", job}});
+  if (s.events_dropped > dropped.Value()) dropped.Increment(s.events_dropped - dropped.Value());
+}
+
+}  // namespace monoroute::trainer

@@ -1,0 +1,227 @@
+// Trainer gRPC adapter.
+#include "services/trainer/trainer_service.h"
+
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "common/service/grpc_status.h"
+
+namespace monoroute::trainer {
+namespace {
+
+std::string BearerToken(const grpc::CallbackServerContext* ctx) {
+  const auto& md = ctx->client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) return "";
+  absl::string_view v(it->second.data(), it->second.size());
+  if (absl::StartsWithIgnoreCase(v, "bearer ")) v.remove_prefix(7);
+  return std::string(absl::StripAsciiWhitespace(v));
+}
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& s) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  r->Finish(ToGrpcStatus(s));
+  return r;
+}
+
+// Streams a job's updates. Updates arrive from the manager on any thread and are queued (a step
+// update replaces a queued step update, so a slow client sees the latest progress, not a backlog);
+// one write is in flight at a time; the stream ends after a terminal state was written.
+class WatchReactor : public grpc::ServerWriteReactor<v1::JobUpdate> {
+ public:
+  struct State {
+    std::mutex mu;
+    WatchReactor* reactor = nullptr;  // null once OnDone ran
+    std::deque<v1::JobUpdate> pending;
+    v1::JobUpdate current;
+    bool writing = false;
+    bool finished = false;
+    bool saw_terminal = false;
+    bool cancelled = false;
+
+    void Push(JobUpdateKind kind, const JobRecord& job) {
+      std::lock_guard<std::mutex> l(mu);
+      if (reactor == nullptr || finished || saw_terminal) return;
+      v1::JobUpdate u;
+      u.set_kind(static_cast<v1::JobUpdate::Kind>(kind));
+      JobToProto(job, u.mutable_job());
+      if (kind == JobUpdateKind::kStep && !pending.empty() &&
+          pending.back().kind() == v1::JobUpdate::STEP) {
+        pending.back() = std::move(u);
+      } else {
+        pending.push_back(std::move(u));
+      }
+      if (IsTerminal(job.state)) saw_terminal = true;
+      PumpLocked();
+    }
+
+    void WriteDone(bool ok) {
+      std::lock_guard<std::mutex> l(mu);
+      writing = false;
+      if (!ok) cancelled = true;
+      PumpLocked();
+    }
+
+    void Cancel() {
+      std::lock_guard<std::mutex> l(mu);
+      cancelled = true;
+      PumpLocked();
+    }
+
+    void PumpLocked() {
+      if (reactor == nullptr || finished || writing) return;
+      if (cancelled) {
+        finished = true;
+        reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled"));
+        return;
+      }
+      if (pending.empty()) {
+        if (saw_terminal) {
+          finished = true;
+          reactor->Finish(grpc::Status::OK);
+        }
+        return;
+      }
+      current = std::move(pending.front());
+      pending.pop_front();
+      writing = true;
+      reactor->StartWrite(&current);
+    }
+  };
+
+  WatchReactor(JobManager* manager, const std::string& id)
+      : manager_(manager), state_(std::make_shared<State>()) {
+    state_->reactor = this;
+    std::shared_ptr<State> st = state_;
+    auto sub = manager_->Subscribe(
+        id, [st](JobUpdateKind kind, const JobRecord& job) { st->Push(kind, job); });
+    if (!sub.ok()) {
+      std::lock_guard<std::mutex> l(state_->mu);
+      state_->finished = true;
+      Finish(ToGrpcStatus(sub.status()));
+      return;
+    }
+    handle_ = sub->first;
+    state_->Push(JobUpdateKind::kSnapshot, sub->second);
+  }
+
+  void OnWriteDone(bool ok) override { state_->WriteDone(ok); }
+  void OnCancel() override { state_->Cancel(); }
+  void OnDone() override {
+    if (handle_.has_value()) manager_->Unsubscribe(*handle_);
+    {
+      std::lock_guard<std::mutex> l(state_->mu);
+      state_->reactor = nullptr;
+    }
+    delete this;
+  }
+
+ private:
+  JobManager* manager_;
+  std::shared_ptr<State> state_;
+  std::optional<uint64_t> handle_;
+};
+
+}  // namespace
+
+void JobToProto(const JobRecord& j, v1::Job* out) {
+  out->set_id(j.id);
+  out->set_name(j.name);
+  out->set_state(static_cast<v1::JobState>(j.state));
+  out->set_failure_reason(j.failure_reason);
+  out->set_spec_yaml(j.spec_yaml);
+  out->set_kind(j.kind);
+  out->set_output_dir(j.output_dir);
+  out->set_device(j.device);
+  out->set_created_unix_ms(j.created_unix_ms);
+  out->set_started_unix_ms(j.started_unix_ms);
+  out->set_finished_unix_ms(j.finished_unix_ms);
+  v1::Progress* p = out->mutable_progress();
+  p->set_step(j.progress.step);
+  p->set_total_steps(j.progress.total_steps);
+  p->set_lm_loss(j.progress.lm_loss);
+  p->set_balance_loss(j.progress.balance_loss);
+  p->set_total_loss(j.progress.total_loss);
+  p->set_lr(j.progress.lr);
+  p->set_tokens_per_s(j.progress.tokens_per_s);
+  p->set_eta_s(j.progress.eta_s);
+  p->set_tokens_seen(j.progress.tokens_seen);
+  for (const auto& b : j.progress.balance) {
+    v1::LayerBalance* lb = p->add_balance();
+    lb->set_layer(b.layer);
+    for (double x : b.load) lb->add_load(x);
+    lb->set_max_violation(b.max_violation);
+    lb->set_load_entropy(b.load_entropy);
+    lb->set_balance_loss(b.balance_loss);
+  }
+  for (const auto& e : j.evals) {
+    v1::EvalResult* r = out->add_evals();
+    r->set_step(e.step);
+    r->set_val_loss(e.val_loss);
+    r->set_perplexity(e.perplexity);
+    r->set_split(e.split);
+  }
+  v1::EventStats* ev = out->mutable_events();
+  ev->set_events_enqueued(j.events.events_enqueued);
+  ev->set_events_acked(j.events.events_acked);
+  ev->set_events_dropped(j.events.events_dropped);
+  ev->set_batches_acked(j.events.batches_acked);
+  ev->set_duplicate_acks(j.events.duplicate_acks);
+  out->set_recorder_run_id(j.recorder_run_id);
+  out->set_resumes(j.resumes);
+  out->set_final_val_loss(j.final_val_loss);
+  out->set_checkpoint_dir(j.checkpoint_dir);
+  out->set_cancel_requested(j.cancel_requested);
+}
+
+grpc::ServerUnaryReactor* TrainerServiceImpl::SubmitJob(grpc::CallbackServerContext* ctx,
+                                                        const v1::SubmitJobRequest* req,
+                                                        v1::SubmitJobResponse* resp) {
+  SubmitRequest sr;
+  sr.spec_yaml = req->spec_yaml();
+  sr.overrides.assign(req->overrides().begin(), req->overrides().end());
+  sr.name = req->name();
+  absl::StatusOr<JobRecord> job = manager_->Submit(sr, BearerToken(ctx));
+  if (job.ok()) JobToProto(*job, resp->mutable_job());
+  return Done(ctx, job.status());
+}
+
+grpc::ServerUnaryReactor* TrainerServiceImpl::GetJob(grpc::CallbackServerContext* ctx,
+                                                     const v1::GetJobRequest* req, v1::Job* resp) {
+  absl::StatusOr<JobRecord> job = manager_->Get(req->id());
+  if (job.ok()) JobToProto(*job, resp);
+  return Done(ctx, job.status());
+}
+
+grpc::ServerUnaryReactor* TrainerServiceImpl::ListJobs(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListJobsRequest* req,
+                                                       v1::ListJobsResponse* resp) {
+  std::optional<JobState> filter;
+  if (req->state() != v1::JOB_STATE_UNSPECIFIED) {
+    if (req->state() < v1::QUEUED || req->state() > v1::CANCELLED) {
+      return Done(ctx, absl::InvalidArgumentError("state: unknown job state"));
+    }
+    filter = static_cast<JobState>(req->state());
+  }
+  for (const JobRecord& j : manager_->List(filter)) JobToProto(j, resp->add_jobs());
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerWriteReactor<v1::JobUpdate>* TrainerServiceImpl::WatchJob(
+    grpc::CallbackServerContext* ctx, const v1::WatchJobRequest* req) {
+  return new WatchReactor(manager_, req->id());
+}
+
+grpc::ServerUnaryReactor* TrainerServiceImpl::CancelJob(grpc::CallbackServerContext* ctx,
+                                                        const v1::CancelJobRequest* req,
+                                                        v1::CancelJobResponse* resp) {
+  absl::StatusOr<JobRecord> job = manager_->Cancel(req->id(), BearerToken(ctx));
+  if (job.ok()) JobToProto(*job, resp->mutable_job());
+  return Done(ctx, job.status());
+}
+
+}  // namespace monoroute::trainer

@@ -1,0 +1,49 @@
+// Tests of WriteCorpus: the files it writes and its summary.
+#include "common/corpus/corpus_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/base/file_util.h"
+#include "common/corpus/token_categories.h"
+
+namespace monoroute {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(CorpusWriterTest, WritesTextAndCategories) {
+  fs::path dir = fs::temp_directory_path() / ("corpus." + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  CorpusWriterOptions o;
+  o.num_stories = 300;
+  o.seed = 5;
+  o.out_path = (dir / "stories.txt").string();
+  o.categories_path = (dir / "cats.tsv").string();
+  auto sum = WriteCorpus(o);
+  ASSERT_TRUE(sum.ok()) << sum.status();
+  auto text = ReadFile(o.out_path);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(static_cast<int64_t>(text->size()), sum->bytes);
+  EXPECT_EQ(sum->stories, 300);
+  EXPECT_GT(sum->tokens, 300 * 100);
+  EXPECT_GT(sum->distinct_tokens, 500);
+  EXPECT_EQ(sum->ids_per_category[static_cast<int>(Category::kNone)], 2);  // "\n", eot
+  auto tc = TokenCategories::ReadTsv(o.categories_path, 50257);
+  ASSERT_TRUE(tc.ok()) << tc.status();
+  int64_t labelled = 0;
+  for (Category c : tc->category_by_id) labelled += c != Category::kNone;
+  EXPECT_EQ(labelled, sum->distinct_tokens - 2);
+  // Same seed, same bytes.
+  o.categories_path.clear();
+  o.out_path = (dir / "again.txt").string();
+  ASSERT_TRUE(WriteCorpus(o).ok());
+  EXPECT_EQ(*ReadFile(o.out_path), *text);
+  o.num_stories = -1;
+  EXPECT_EQ(WriteCorpus(o).status().code(), absl::StatusCode::kInvalidArgument);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace monoroute

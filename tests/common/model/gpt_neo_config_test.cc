@@ -1,0 +1,102 @@
+// Tests of GPTNeoConfig: HF config.json parsing, rejection of unsupported values, ToJson.
+#include "common/model/gpt_neo_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/common/model/test_util.h"
+
+namespace monoroute::model {
+namespace {
+
+using ::testing::HasSubstr;
+
+nlohmann::json TinyJson() {
+  return nlohmann::json::parse(R"({
+    "activation_function": "gelu_new", "attention_types": [[["global", "local"], 2]],
+    "hidden_size": 64, "intermediate_size": null, "layer_norm_epsilon": 1e-05,
+    "max_position_embeddings": 64, "model_type": "gpt_neo", "num_heads": 16, "num_layers": 4,
+    "tie_word_embeddings": true, "vocab_size": 1000, "window_size": 8})");
+}
+
+TEST(GPTNeoConfigTest, ParsesAndExpandsAttentionTypes) {
+  auto c = GPTNeoConfig::FromJson(TinyJson());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->vocab_size, 1000);
+  EXPECT_EQ(c->intermediate_size, 256);  // null -> 4 * hidden
+  EXPECT_EQ(c->window_size, 8);
+  EXPECT_EQ(c->attention_layers,
+            (std::vector<std::string>{"global", "local", "global", "local"}));
+  EXPECT_TRUE(c->is_local(1));
+  EXPECT_FALSE(c->is_local(2));
+}
+
+TEST(GPTNeoConfigTest, ParsesFixtureFile) {
+  const std::string dir = testing::FixtureDir("gptneo_tiny");
+  if (dir.empty()) GTEST_SKIP() << "needs ../shared/fixtures/gptneo_tiny: absent";
+  auto c = GPTNeoConfig::FromFile(dir + "/config.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->num_layers, 4);
+  EXPECT_EQ(c->max_position_embeddings, 64);
+}
+
+TEST(GPTNeoConfigTest, RejectsUnsupportedActivationByName) {
+  auto j = TinyJson();
+  j["activation_function"] = "relu";
+  auto c = GPTNeoConfig::FromJson(j);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(),
+              HasSubstr("config.json: activation_function 'relu' is not supported"));
+}
+
+TEST(GPTNeoConfigTest, RejectsBadValues) {
+  struct Case {
+    const char* key;
+    nlohmann::json value;
+    const char* expect;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"model_type", "gpt2", "model_type 'gpt2'"},
+           {"hidden_size", 63, "not divisible by num_heads"},
+           {"num_heads", 0, "num_heads must be positive"},
+           {"vocab_size", "big", "vocab_size must be an integer"},
+           {"tie_word_embeddings", false, "tie_word_embeddings"},
+           {"attention_types", nlohmann::json::parse(R"([[["global","sparse"],2]])"),
+            "attention type 'sparse'"},
+           {"attention_types", nlohmann::json::parse(R"([[["global"],3]])"),
+            "attention_layers has 3 entries"}}) {
+    auto j = TinyJson();
+    j[c.key] = c.value;
+    auto r = GPTNeoConfig::FromJson(j);
+    ASSERT_FALSE(r.ok()) << c.key;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.key;
+    EXPECT_THAT(r.status().message(), HasSubstr(c.expect)) << c.key;
+  }
+}
+
+TEST(GPTNeoConfigTest, ToJsonRoundTrips) {
+  auto c = GPTNeoConfig::FromJson(TinyJson());
+  ASSERT_TRUE(c.ok());
+  nlohmann::json j = c->ToJson();
+  EXPECT_EQ(j["model_type"], "gpt_neo");
+  EXPECT_TRUE(j["intermediate_size"].is_null());
+  EXPECT_EQ(j["attention_types"], nlohmann::json::parse(R"([[["global","local"],2]])"));
+  auto back = GPTNeoConfig::FromJson(j);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->attention_layers, c->attention_layers);
+  EXPECT_EQ(back->window_size, c->window_size);
+  EXPECT_EQ(back->vocab_size, c->vocab_size);
+}
+
+TEST(GPTNeoConfigTest, TinyStories1MIsValid) {
+  GPTNeoConfig c = GPTNeoConfig::TinyStories1M();
+  EXPECT_TRUE(c.Validate().ok());
+  EXPECT_EQ(c.vocab_size, 50257);
+  EXPECT_EQ(c.intermediate_size, 256);
+}
+
+}  // namespace
+}  // namespace monoroute::model

@@ -1,0 +1,150 @@
+// GPTNeo against the Hugging Face fixture (embeddings, every block, final_norm, logits, loss),
+// from model.safetensors and from pytorch_model.bin; routed == dense at top_k = P.
+#include "common/model/gpt_neo.h"
+
+#include <gtest/gtest.h>
+
+#include "common/model/checkpoint.h"
+#include "common/model/lm_loss.h"
+#include "common/tensor_io/safetensors.h"
+#include "tests/common/model/test_util.h"
+
+namespace monoroute::model {
+namespace {
+
+using testing::FixtureDir;
+using testing::MaxAbsDiff;
+
+void CheckAgainstFixture(const std::string& model_dir) {
+  const std::string tiny = FixtureDir("gptneo_tiny");
+  auto expected = ReadSafetensors(tiny + "/expected.safetensors");
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  const auto& e = expected->tensors;
+  auto model = LoadGPTNeo(model_dir);
+  ASSERT_TRUE(model.ok()) << model.status();
+  (*model)->eval();
+  torch::NoGradGuard no_grad;
+  ForwardOptions fo;
+  fo.return_block_outputs = true;
+  ForwardOutput out = (*model)->forward(e.at("input_ids"), fo);
+  EXPECT_LT(MaxAbsDiff(out.embeddings, e.at("embeddings")), 1e-5);
+  ASSERT_EQ(out.block_outputs.size(), 4u);
+  for (size_t i = 0; i < out.block_outputs.size(); ++i) {
+    EXPECT_LT(MaxAbsDiff(out.block_outputs[i], e.at("block_out." + std::to_string(i))), 1e-4)
+        << "block " << i;
+  }
+  EXPECT_LT(MaxAbsDiff(out.final_norm, e.at("final_norm")), 1e-4);
+  EXPECT_LT(MaxAbsDiff(out.logits, e.at("logits")), 1e-4);
+  torch::Tensor loss = CausalLmLoss(out.final_norm, (*model)->lm_head_weight(), e.at("input_ids"));
+  EXPECT_LT(std::abs(loss.item<double>() - e.at("loss").item<double>()), 1e-5);
+  // The unfused loss over the logits agrees as well.
+  const int64_t t = out.logits.size(1);
+  torch::Tensor ref = torch::nn::functional::cross_entropy(
+      out.logits.narrow(1, 0, t - 1).reshape({-1, out.logits.size(2)}),
+      e.at("input_ids").narrow(1, 1, t - 1).reshape({-1}));
+  EXPECT_LT(std::abs(ref.item<double>() - e.at("loss").item<double>()), 1e-5);
+}
+
+TEST(GPTNeoTest, MatchesHuggingFaceFixtureFromSafetensors) {
+  const std::string dir = FixtureDir("gptneo_tiny");
+  if (dir.empty()) GTEST_SKIP() << "needs ../shared/fixtures/gptneo_tiny: absent";
+  CheckAgainstFixture(dir);
+}
+
+TEST(GPTNeoTest, MatchesHuggingFaceFixtureFromPytorchModelBin) {
+  const std::string dir = FixtureDir("gptneo_tiny_bin");
+  if (dir.empty() || FixtureDir("gptneo_tiny").empty()) {
+    GTEST_SKIP() << "needs ../shared/fixtures/gptneo_tiny_bin: absent";
+  }
+  CheckAgainstFixture(dir);
+}
+
+TEST(GPTNeoTest, RoutedEqualsDenseWithAllPathwaysAndEqualWeights) {
+  const std::string dir = FixtureDir("gptneo_tiny");
+  if (dir.empty()) GTEST_SKIP() << "needs ../shared/fixtures/gptneo_tiny: absent";
+  auto dense = LoadGPTNeo(dir);
+  ASSERT_TRUE(dense.ok()) << dense.status();
+  RoutingConfig rc;
+  rc.num_pathways = 16;
+  rc.top_k = 16;
+  LoadOptions lo;
+  lo.routing = rc;
+  auto routed = LoadGPTNeo(dir, lo);
+  ASSERT_TRUE(routed.ok()) << routed.status();
+  EXPECT_EQ((*routed)->routed_layers(), (std::vector<int64_t>{0, 2}));
+  // Equal router weights: zero the last router layer so every score (and prob) is equal.
+  {
+    torch::NoGradGuard ng;
+    for (int64_t l : (*routed)->routed_layers()) {
+      (*routed)->router(l)->fc2->weight.zero_();
+      (*routed)->router(l)->fc2->bias.zero_();
+    }
+  }
+  torch::Tensor ids = torch::randint(0, 1000, {3, 20}, torch::kLong);
+  torch::NoGradGuard ng;
+  for (RoutedCompute mode : {RoutedCompute::kMask, RoutedCompute::kGather}) {
+    (*routed)->SetRoutedCompute(mode);
+    ForwardOutput a = (*dense)->forward(ids);
+    ForwardOutput b = (*routed)->forward(ids);
+    EXPECT_LT(MaxAbsDiff(a.logits, b.logits), 1e-5);
+    ASSERT_EQ(b.routing.size(), 2u);
+    EXPECT_EQ(b.routing[0].layer, 0);
+    EXPECT_EQ(b.routing[1].layer, 2);
+    EXPECT_EQ(b.routing[0].topk_indices.sizes(), (std::vector<int64_t>{60, 16}));
+    EXPECT_LT(MaxAbsDiff(b.routing[0].topk_weights, torch::full({60, 16}, 1.0 / 16)), 1e-6);
+    EXPECT_TRUE(a.routing.empty());
+  }
+}
+
+TEST(GPTNeoTest, LocalAttentionIgnoresTokensOutsideTheWindow) {
+  GPTNeoConfig c;
+  c.vocab_size = 50;
+  c.hidden_size = 16;
+  c.num_heads = 4;
+  c.num_layers = 1;
+  c.intermediate_size = 64;
+  c.window_size = 3;
+  c.max_position_embeddings = 16;
+  c.attention_layers = {"local"};
+  torch::manual_seed(1);
+  GPTNeo m(c);
+  torch::NoGradGuard ng;
+  torch::Tensor a = torch::randint(0, 50, {1, 10}, torch::kLong);
+  torch::Tensor b = a.clone();
+  b[0][2] = (a[0][2].item<int64_t>() + 1) % 50;  // position 2 is outside the window of 5..9
+  auto oa = m->forward(a), ob = m->forward(b);
+  EXPECT_LT(MaxAbsDiff(oa.logits.narrow(1, 5, 5), ob.logits.narrow(1, 5, 5)), 1e-6);
+  EXPECT_GT(MaxAbsDiff(oa.logits.narrow(1, 2, 3), ob.logits.narrow(1, 2, 3)), 1e-4);
+}
+
+TEST(GPTNeoTest, RejectsTooLongSequence) {
+  GPTNeoConfig c = GPTNeoConfig::TinyStories1M();
+  c.vocab_size = 100;
+  c.max_position_embeddings = 8;
+  GPTNeo m(c);
+  EXPECT_THROW(m->forward(torch::zeros({1, 9}, torch::kLong)), c10::Error);
+}
+
+TEST(GPTNeoTest, EnableRoutingKeepsDenseWeightsAndNamesParameters) {
+  GPTNeoConfig c = GPTNeoConfig::TinyStories1M();
+  c.vocab_size = 100;
+  c.max_position_embeddings = 32;
+  torch::manual_seed(0);
+  GPTNeo m(c);
+  torch::Tensor before = m->blocks[2]->dense_mlp->c_fc->weight.clone();
+  ASSERT_TRUE(m->EnableRouting(RoutingConfig{}).ok());
+  EXPECT_TRUE(torch::equal(m->blocks[2]->routed_mlp->c_fc->weight, before));
+  EXPECT_EQ(m->routed_layers(), (std::vector<int64_t>{0, 2, 4, 6}));
+  EXPECT_EQ(m->EnableRouting(RoutingConfig{}).code(), absl::StatusCode::kFailedPrecondition);
+  auto params = m->named_parameters();
+  EXPECT_TRUE(params.contains("transformer.h.0.attn.attention.q_proj.weight"));
+  EXPECT_TRUE(params.contains("transformer.h.2.mlp.c_fc.weight"));
+  EXPECT_TRUE(params.contains("transformer.h.2.mlp.router.0.weight"));
+  EXPECT_TRUE(params.contains("transformer.h.2.mlp.router.2.bias"));
+  EXPECT_FALSE(params.contains("transformer.h.1.mlp.router.0.weight"));
+  EXPECT_EQ(m->router_parameters().size(), 16u);
+  EXPECT_EQ(m->base_parameters().size() + 16u, params.size());
+}
+
+}  // namespace
+}  // namespace monoroute::model

@@ -1,0 +1,100 @@
+// Fused chunked LM loss == torch cross_entropy (values and gradients), ignore_index, chunking.
+#include "common/model/lm_loss.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/common/model/test_util.h"
+
+namespace monoroute::model {
+namespace {
+
+using testing::MaxAbsDiff;
+
+struct Grads {
+  torch::Tensor loss, gh, gw;
+};
+
+Grads RunLoss(bool fused, const torch::Tensor& h0, const torch::Tensor& w0, const torch::Tensor& y,
+          int64_t chunk, double scale = 1.0) {
+  torch::Tensor h = h0.clone().requires_grad_(true);
+  torch::Tensor w = w0.clone().requires_grad_(true);
+  LmLossOptions o;
+  o.chunk_tokens = chunk;
+  torch::Tensor loss = fused ? FusedLmLoss(h, w, y, o)
+                             : torch::nn::functional::cross_entropy(
+                                   h.mm(w.t()), y,
+                                   torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+  (loss * scale).backward();
+  return {loss.detach(), h.grad(), w.grad()};
+}
+
+TEST(LmLossTest, EqualsCrossEntropyValuesAndGradients) {
+  torch::manual_seed(0);
+  const int64_t n = 77, hdim = 16, v = 1000;
+  torch::Tensor h = torch::randn({n, hdim});
+  torch::Tensor w = torch::randn({v, hdim}) * 0.5;
+  torch::Tensor y = torch::randint(0, v, {n}, torch::kLong);
+  Grads ref = RunLoss(false, h, w, y, 0, 3.0);
+  for (int64_t chunk : {int64_t{1}, int64_t{10}, int64_t{64}, n, int64_t{1000}, int64_t{0}}) {
+    Grads got = RunLoss(true, h, w, y, chunk, 3.0);
+    EXPECT_LT(MaxAbsDiff(got.loss, ref.loss), 1e-5) << chunk;
+    EXPECT_LT(MaxAbsDiff(got.gh, ref.gh), 1e-5) << chunk;
+    EXPECT_LT(MaxAbsDiff(got.gw, ref.gw), 1e-5) << chunk;
+  }
+}
+
+TEST(LmLossTest, IgnoresLabelsLikeTorch) {
+  torch::manual_seed(1);
+  const int64_t n = 40, hdim = 8, v = 300;
+  torch::Tensor h = torch::randn({n, hdim});
+  torch::Tensor w = torch::randn({v, hdim});
+  torch::Tensor y = torch::randint(0, v, {n}, torch::kLong);
+  y.narrow(0, 5, 10).fill_(-100);
+  Grads ref = RunLoss(false, h, w, y, 0);
+  Grads got = RunLoss(true, h, w, y, 7);
+  EXPECT_LT(MaxAbsDiff(got.loss, ref.loss), 1e-5);
+  EXPECT_LT(MaxAbsDiff(got.gh, ref.gh), 1e-5);
+  EXPECT_LT(MaxAbsDiff(got.gw, ref.gw), 1e-5);
+  EXPECT_EQ(got.gh.narrow(0, 5, 10).abs().max().item<float>(), 0.0f);
+}
+
+TEST(LmLossTest, LargeLogitsStayFinite) {
+  torch::manual_seed(2);
+  torch::Tensor h = torch::randn({9, 4}) * 100;
+  torch::Tensor w = torch::randn({50, 4}) * 100;
+  torch::Tensor y = torch::randint(0, 50, {9}, torch::kLong);
+  Grads ref = RunLoss(false, h, w, y, 0);
+  Grads got = RunLoss(true, h, w, y, 4);
+  ASSERT_TRUE(std::isfinite(got.loss.item<double>()));
+  EXPECT_LT(std::abs(got.loss.item<double>() - ref.loss.item<double>()) /
+                std::max(1.0, std::abs(ref.loss.item<double>())),
+            1e-5);
+  EXPECT_LT(MaxAbsDiff(got.gh, ref.gh), 1e-3);
+}
+
+TEST(LmLossTest, CausalShiftAndFrozenWeight) {
+  torch::manual_seed(3);
+  torch::Tensor hid = torch::randn({2, 6, 8}, torch::requires_grad());
+  torch::Tensor w = torch::randn({30, 8});  // no grad: only d/dhidden
+  torch::Tensor ids = torch::randint(0, 30, {2, 6}, torch::kLong);
+  torch::Tensor loss = CausalLmLoss(hid, w, ids);
+  loss.backward();
+  torch::Tensor h2 = hid.detach().clone().requires_grad_(true);
+  torch::Tensor logits = torch::matmul(h2, w.t());
+  torch::Tensor ref = torch::nn::functional::cross_entropy(
+      logits.narrow(1, 0, 5).reshape({-1, 30}), ids.narrow(1, 1, 5).reshape({-1}));
+  ref.backward();
+  EXPECT_LT(MaxAbsDiff(loss, ref), 1e-6);
+  EXPECT_LT(MaxAbsDiff(hid.grad(), h2.grad()), 1e-6);
+  EXPECT_EQ(hid.grad().select(1, 5).abs().max().item<float>(), 0.0f);
+}
+
+TEST(LmLossTest, RejectsBadShapes) {
+  EXPECT_THROW(FusedLmLoss(torch::randn({3, 4}), torch::randn({5, 3}), torch::zeros({3}, torch::kLong)),
+               c10::Error);
+  EXPECT_THROW(FusedLmLoss(torch::randn({3, 4}), torch::randn({5, 4}), torch::zeros({2}, torch::kLong)),
+               c10::Error);
+}
+
+}  // namespace
+}  // namespace monoroute::model

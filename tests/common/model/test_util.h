@@ -1,0 +1,39 @@
+// Helpers shared by the model tests: fixture location and tensor comparison.
+#ifndef MONOROUTE_TESTS_COMMON_MODEL_TEST_UTIL_H_
+#define MONOROUTE_TESTS_COMMON_MODEL_TEST_UTIL_H_
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <string>
+
+namespace monoroute::model::testing {
+
+// tests/fixtures/<name> (committed copy) or ../shared/fixtures/<name>; "" if neither exists.
+inline std::string FixtureDir(const std::string& name) {
+  for (const std::string& dir :
+       {std::string(MONOROUTE_SOURCE_DIR) + "/tests/fixtures/" + name,
+        std::string(MONOROUTE_SOURCE_DIR) + "/../shared/fixtures/" + name}) {
+    if (std::filesystem::exists(dir)) return dir;
+  }
+  return "";
+}
+
+// Largest absolute elementwise difference (as double).
+inline double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.detach().to(torch::kCPU, torch::kDouble) - b.detach().to(torch::kCPU, torch::kDouble))
+      .abs()
+      .max()
+      .item<double>();
+}
+
+// A fresh temporary directory under the system temp dir.
+inline std::string MakeTempDir(const std::string& tag) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / ("mr_" + tag + "_XXXXXX")).string();
+  char* p = ::mkdtemp(tmpl.data());
+  return p == nullptr ? "" : std::string(p);
+}
+
+}  // namespace monoroute::model::testing
+
+#endif  // MONOROUTE_TESTS_COMMON_MODEL_TEST_UTIL_H_

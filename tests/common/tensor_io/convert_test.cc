@@ -1,0 +1,102 @@
+// Tests of ConvertToSafetensors and the `monoroute convert` subcommand's contract.
+#include "common/tensor_io/convert.h"
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "common/tensor_io/safetensors.h"
+#include "common/tensor_io/torch_pickle.h"
+#include "tests/common/tensor_io/test_util.h"
+
+namespace monoroute {
+namespace {
+
+using ::monoroute::testing::FixtureDir;
+using ::monoroute::testing::ReadBytes;
+using ::monoroute::testing::TempDir;
+using ::monoroute::testing::WriteBytes;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+// A temp model dir holding a copy of the .bin fixture.
+void CopyBin(const TempDir& tmp) {
+  fs::copy_file(FixtureDir("gptneo_tiny_bin") + "/pytorch_model.bin",
+                tmp.File("pytorch_model.bin"));
+}
+
+TEST(ConvertTest, WritesWhatSavePretrainedWritesByteForByte) {
+  TempDir tmp;
+  CopyBin(tmp);
+  auto r = ConvertToSafetensors({.model_dir = tmp.path()});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->output, tmp.File("model.safetensors"));
+  EXPECT_EQ(r->tensors_read, 57u);
+  EXPECT_EQ(r->tensors_written, 56u);
+  EXPECT_THAT(r->dropped, ElementsAre("lm_head.weight"));
+  // Hugging Face's save_pretrained wrote the fixture from the same weights: identical bytes.
+  EXPECT_EQ(ReadBytes(r->output), ReadBytes(FixtureDir("gptneo_tiny") + "/model.safetensors"));
+}
+
+TEST(ConvertTest, RefusesToOverwriteUnlessAsked) {
+  TempDir tmp;
+  CopyBin(tmp);
+  WriteBytes(tmp.File("model.safetensors"), "old");
+  auto r = ConvertToSafetensors({.model_dir = tmp.path()});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(ReadBytes(tmp.File("model.safetensors")), "old");
+  r = ConvertToSafetensors({.model_dir = tmp.path(), .overwrite = true});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(ReadSafetensors(tmp.File("model.safetensors")).ok());
+}
+
+TEST(ConvertTest, MissingInputIsNotFoundAndWritesNothing) {
+  TempDir tmp;
+  auto r = ConvertToSafetensors({.model_dir = tmp.path()});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(r.status().message(), HasSubstr("pytorch_model.bin"));
+  EXPECT_FALSE(fs::exists(tmp.File("model.safetensors")));
+}
+
+// Runs the convert-only build of the `monoroute` tool; returns the exit code, fills `out`.
+int RunCli(const std::string& args, std::string* out) {
+  std::string cmd = std::string(MONOROUTE_CONVERT_CLI) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return -1;
+  char buf[4096];
+  out->clear();
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
+  int status = ::pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(ConvertCliTest, ExitCodesAndMessages) {
+  TempDir tmp;
+  std::string out;
+  EXPECT_EQ(RunCli("convert --help", &out), 0);
+  EXPECT_THAT(out, HasSubstr("--model"));
+  EXPECT_EQ(RunCli("convert", &out), 2);  // --model is required
+  EXPECT_EQ(RunCli("convert --model " + tmp.File("nope"), &out), 2);
+  EXPECT_THAT(out, HasSubstr("not a directory"));
+  EXPECT_EQ(RunCli("convert --model " + tmp.path(), &out), 1);  // no pytorch_model.bin
+  EXPECT_THAT(out, HasSubstr("pytorch_model.bin"));
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1);  // one-line message
+  CopyBin(tmp);
+  EXPECT_EQ(RunCli("convert --model " + tmp.path(), &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("56 of 57 tensors"));
+  EXPECT_THAT(out, HasSubstr("lm_head.weight"));
+  EXPECT_EQ(RunCli("convert --model " + tmp.path(), &out), 1);  // exists
+  EXPECT_EQ(RunCli("convert --overwrite --model " + tmp.path(), &out), 0) << out;
+  auto back = ReadSafetensors(tmp.File("model.safetensors"));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->tensors.size(), 56u);
+}
+
+}  // namespace
+}  // namespace monoroute

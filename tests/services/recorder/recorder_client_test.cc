@@ -1,0 +1,191 @@
+// Tests of RecorderWriter against an in-process recorder on 127.0.0.1: acks and stats, counts vs
+// brute force, rejected blocks, reconnect + re-send after a server restart, bounded queue, auth.
+#include "services/recorder/recorder_client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/services/recorder/recorder_grpc_test_util.h"
+
+namespace monoroute::recorder {
+namespace {
+
+using testing::BruteCounts;
+using testing::InProcessRecorder;
+using testing::MakeBatch;
+using testing::TestSpec;
+using ::testing::HasSubstr;
+
+EventBlock ToBlock(const EventBatchData& b) {
+  EventBlock e;
+  e.run_id = b.run_id;
+  e.batch_seq = b.batch_seq;
+  e.split = b.split;
+  e.step = b.step;
+  e.sequence_id = b.sequence_id;
+  e.layer = b.layer;
+  e.position = b.position;
+  e.token_id = b.token_id;
+  e.next_token_id = b.next_token_id;
+  e.pathways = b.pathways;
+  e.weights = b.weights;
+  return e;
+}
+
+RunSpecLite Spec(const std::string& run) {
+  RunSpecLite p;
+  ToProto(TestSpec(run), &p);
+  return p;
+}
+
+std::unique_ptr<RecorderWriter> NewWriter(const std::string& address, const std::string& id,
+                                          const std::string& token = "") {
+  RecorderWriterOptions o;
+  o.address = address;
+  o.writer_id = id;
+  o.bearer_token = token;
+  o.retry_backoff = std::chrono::milliseconds(20);
+  auto w = RecorderWriter::Create(o);
+  EXPECT_TRUE(w.ok()) << w.status();
+  return std::move(*w);
+}
+
+std::map<std::pair<uint32_t, uint32_t>, uint64_t> Counts(RecorderStore* store,
+                                                         const std::string& run, uint32_t layer) {
+  CountsQueryData q;
+  q.run_id = run;
+  q.layer = layer;
+  return testing::ToMap(*store->GetCounts(q));
+}
+
+TEST(RecorderWriterTest, CreateValidatesOptions) {
+  EXPECT_EQ(RecorderWriter::Create({}).status().code(), absl::StatusCode::kInvalidArgument);
+  RecorderWriterOptions o;
+  o.address = "127.0.0.1:1";
+  EXPECT_EQ(RecorderWriter::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RecorderWriterTest, AppendsAreAckedAndCounted) {
+  testing::TempDir dir;
+  InProcessRecorder server(dir.Sub("db"));
+  ASSERT_TRUE(server.Start());
+  auto w = NewWriter(server.address(), "trainer-1");
+  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
+  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());  // idempotent
+  RunSpecLite other = Spec("r1");
+  other.set_top_k(2);
+  EXPECT_EQ(w->CreateRun(other).code(), absl::StatusCode::kAlreadyExists);
+  BruteCounts ref;
+  for (uint64_t s = 0; s < 30; ++s) {
+    EventBatchData b = MakeBatch(TestSpec("r1"), "trainer-1", s, 100, s, s);
+    ref.Add(b, 4);
+    ASSERT_TRUE(w->Append(ToBlock(b)));
+  }
+  ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
+  RecorderWriterStats st = w->stats();
+  EXPECT_EQ(st.events_enqueued, 30u * 400);
+  EXPECT_EQ(st.events_acked, 30u * 400);
+  EXPECT_EQ(st.batches_acked, 30u);
+  EXPECT_EQ(st.events_dropped, 0u);
+  EXPECT_EQ(st.duplicate_acks, 0u);
+  for (uint32_t layer : {0u, 2u, 4u, 6u}) {
+    EXPECT_EQ(Counts(server.store(), "r1", layer), ref.Layer(layer));
+  }
+}
+
+TEST(RecorderWriterTest, RejectedBlockIsDroppedAndReported) {
+  testing::TempDir dir;
+  InProcessRecorder server(dir.Sub("db"));
+  ASSERT_TRUE(server.Start());
+  auto w = NewWriter(server.address(), "w");
+  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
+  EventBatchData good0 = MakeBatch(TestSpec("r1"), "w", 0, 10, 1, 1);
+  EventBatchData bad = MakeBatch(TestSpec("r1"), "w", 1, 10, 1, 2);
+  bad.token_id[3] = 999999;
+  EventBatchData good2 = MakeBatch(TestSpec("r1"), "w", 2, 10, 1, 3);
+  ASSERT_TRUE(w->Append(ToBlock(good0)));
+  ASSERT_TRUE(w->Append(ToBlock(bad)));
+  ASSERT_TRUE(w->Append(ToBlock(good2)));
+  absl::Status s = w->Flush(std::chrono::seconds(30));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("batch 1: token_id[3] = 999999"));
+  EXPECT_TRUE(w->Flush(std::chrono::seconds(5)).ok());  // reported once
+  RecorderWriterStats st = w->stats();
+  EXPECT_EQ(st.events_dropped, 40u);
+  EXPECT_EQ(st.batches_acked, 2u);
+  BruteCounts ref;
+  ref.Add(good0, 4);
+  ref.Add(good2, 4);
+  EXPECT_EQ(Counts(server.store(), "r1", 2), ref.Layer(2));
+}
+
+TEST(RecorderWriterTest, ReconnectsAndResendsAfterServerRestart) {
+  testing::TempDir dir;
+  auto server = std::make_unique<InProcessRecorder>(dir.Sub("db"));
+  ASSERT_TRUE(server->Start());
+  const int port = server->port();
+  auto w = NewWriter(server->address(), "w");
+  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
+  BruteCounts ref;
+  uint64_t seq = 0;
+  for (; seq < 10; ++seq) {
+    EventBatchData b = MakeBatch(TestSpec("r1"), "w", seq, 50, seq, seq);
+    ref.Add(b, 4);
+    ASSERT_TRUE(w->Append(ToBlock(b)));
+  }
+  ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
+  server->Stop();
+  for (; seq < 20; ++seq) {  // queued while the server is down
+    EventBatchData b = MakeBatch(TestSpec("r1"), "w", seq, 50, seq, seq);
+    ref.Add(b, 4);
+    ASSERT_TRUE(w->Append(ToBlock(b)));
+  }
+  EXPECT_EQ(w->Flush(std::chrono::milliseconds(300)).code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(server->Start(port));
+  ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
+  RecorderWriterStats st = w->stats();
+  EXPECT_EQ(st.events_acked, 20u * 200);
+  EXPECT_GT(st.retries, 0u);
+  EXPECT_EQ(Counts(server->store(), "r1", 6), ref.Layer(6));
+  EXPECT_EQ(server->store()->GetRun("r1")->events, 20u * 200);
+}
+
+TEST(RecorderWriterTest, FullQueueDropsAfterMaxBlock) {
+  RecorderWriterOptions o;
+  o.address = "127.0.0.1:" + std::to_string(testing::FreePort());  // nobody listens
+  o.writer_id = "w";
+  o.max_queue_events = 500;
+  o.max_block = std::chrono::milliseconds(50);
+  auto w = RecorderWriter::Create(o);
+  ASSERT_TRUE(w.ok());
+  EventBatchData b = MakeBatch(TestSpec("r1"), "w", 0, 100, 1, 1);  // 400 events
+  EXPECT_TRUE((*w)->Append(ToBlock(b)));
+  b.batch_seq = 1;
+  EXPECT_FALSE((*w)->Append(ToBlock(b)));
+  RecorderWriterStats st = (*w)->stats();
+  EXPECT_EQ(st.events_enqueued, 400u);
+  EXPECT_EQ(st.events_dropped, 400u);
+  EXPECT_EQ((*w)->Flush(std::chrono::milliseconds(100)).code(),
+            absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(RecorderWriterTest, WrongTokenIsReported) {
+  testing::TempDir dir;
+  RecorderServiceOptions so;
+  so.bearer_token = "tok";
+  InProcessRecorder server(dir.Sub("db"), so);
+  ASSERT_TRUE(server.Start());
+  auto good = NewWriter(server.address(), "w", "tok");
+  ASSERT_TRUE(good->CreateRun(Spec("r1")).ok());
+  auto bad = NewWriter(server.address(), "w2", "nope");
+  EXPECT_EQ(bad->CreateRun(Spec("r1")).code(), absl::StatusCode::kUnauthenticated);
+  ASSERT_TRUE(bad->Append(ToBlock(MakeBatch(TestSpec("r1"), "w2", 0, 10, 1, 1))));
+  EXPECT_EQ(bad->Flush(std::chrono::seconds(10)).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(bad->stats().events_dropped, 40u);
+  EXPECT_EQ(server.store()->GetRun("r1")->events, 0u);
+}
+
+}  // namespace
+}  // namespace monoroute::recorder

@@ -1,0 +1,262 @@
+// Tests of the monoroute-recorder binary as a child process: SIGKILL in the middle of a stream
+// (every acked batch survives exactly once and the client's retries complete the run without
+// duplicates), and clean SIGTERM shutdown (exit code 0, database reopens with everything).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "services/recorder/recorder_client.h"
+#include "tests/services/recorder/recorder_grpc_test_util.h"
+
+namespace monoroute::recorder {
+namespace {
+
+using testing::BruteCounts;
+using testing::MakeBatch;
+using testing::TestSpec;
+
+const char kBinary[] = MONOROUTE_BIN_DIR "/monoroute-recorder";
+
+// A monoroute-recorder child process.
+class ChildRecorder {
+ public:
+  ChildRecorder(std::string data_dir, int port, std::string log, std::vector<std::string> extra)
+      : data_dir_(std::move(data_dir)), port_(port), log_(std::move(log)), extra_(std::move(extra)) {}
+  ~ChildRecorder() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      Wait();
+    }
+  }
+
+  void Start() {
+    std::vector<std::string> args = {kBinary,
+                                     "--listen",
+                                     "127.0.0.1:" + std::to_string(port_),
+                                     "--data-dir",
+                                     data_dir_,
+                                     "--metrics-listen",
+                                     "",
+                                     "--shutdown-grace-ms",
+                                     "500"};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(kBinary, argv.data());
+      ::_exit(127);
+    }
+    // Ready when ListRuns answers.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+    auto stub = v1::Recorder::NewStub(grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(port_), grpc::InsecureChannelCredentials(), args));
+    for (int i = 0; i < 200; ++i) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+      v1::ListRunsResponse resp;
+      if (stub->ListRuns(&ctx, v1::ListRunsRequest(), &resp).ok()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "monoroute-recorder did not become ready; log:\n" << Log();
+  }
+
+  void Signal(int sig) { ::kill(pid_, sig); }
+
+  // Waits for exit; returns the raw wait status.
+  int Wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+  std::string Log() const {
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  std::string data_dir_;
+  int port_;
+  std::string log_;
+  std::vector<std::string> extra_;
+  pid_t pid_ = -1;
+};
+
+EventBlock ToBlock(const EventBatchData& b) {
+  EventBlock e;
+  e.run_id = b.run_id;
+  e.batch_seq = b.batch_seq;
+  e.split = b.split;
+  e.step = b.step;
+  e.sequence_id = b.sequence_id;
+  e.layer = b.layer;
+  e.position = b.position;
+  e.token_id = b.token_id;
+  e.next_token_id = b.next_token_id;
+  e.pathways = b.pathways;
+  e.weights = b.weights;
+  return e;
+}
+
+class RecorderProcessTest : public ::testing::TestWithParam<bool /*sync*/> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(std::filesystem::exists(kBinary)) << kBinary << " not built";
+  }
+  testing::TempDir dir_;
+};
+
+TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
+  const int port = testing::FreePort();
+  std::vector<std::string> extra;
+  if (GetParam()) extra.push_back("--sync");
+  ChildRecorder child(dir_.Sub("db"), port, dir_.Sub("log"), extra);
+  ASSERT_NO_FATAL_FAILURE(child.Start());
+
+  RecorderWriterOptions o;
+  o.address = "127.0.0.1:" + std::to_string(port);
+  o.writer_id = "job-1";
+  o.retry_backoff = std::chrono::milliseconds(50);
+  auto w = RecorderWriter::Create(o);
+  ASSERT_TRUE(w.ok());
+  RunSpecLite spec;
+  ToProto(TestSpec("crash"), &spec);
+  ASSERT_TRUE((*w)->CreateRun(spec).ok());
+
+  constexpr uint64_t kBatches = 150;
+  BruteCounts ref;
+  std::vector<EventBatchData> batches;
+  for (uint64_t s = 0; s < kBatches; ++s) {
+    batches.push_back(MakeBatch(TestSpec("crash"), "job-1", s, 250, s / 4, s));
+    ref.Add(batches.back(), 4);
+  }
+  std::thread producer([&] {
+    for (const auto& b : batches) {
+      EXPECT_TRUE((*w)->Append(ToBlock(b)));
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+  });
+  while ((*w)->stats().batches_acked < 20) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  child.Signal(SIGKILL);
+  const uint64_t acked_at_kill = (*w)->stats().batches_acked;
+  int status = child.Wait();
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_LT(acked_at_kill, kBatches) << "the kill must land in the middle of the stream";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // client sees failures, retries
+  ASSERT_NO_FATAL_FAILURE(child.Start());
+  producer.join();
+  ASSERT_TRUE((*w)->Flush(std::chrono::seconds(60)).ok());
+  RecorderWriterStats st = (*w)->stats();
+  EXPECT_EQ(st.events_dropped, 0u);
+  EXPECT_GT(st.retries, 0u);
+  EXPECT_EQ(st.batches_acked, kBatches + st.duplicate_acks);
+
+  // Every batch present exactly once: per-(writer, batch) event counts from the raw events.
+  auto stub = v1::Recorder::NewStub(grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  v1::EventQuery q;
+  q.set_run_id("crash");
+  q.set_limit(10'000'000);
+  auto reader = stub->QueryEvents(&ctx, q);
+  std::map<uint64_t, uint64_t> per_batch;
+  v1::EventBatch m;
+  while (reader->Read(&m)) {
+    EXPECT_EQ(m.writer_id(), "job-1");
+    per_batch[m.batch_seq()] += m.step_size();
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(per_batch.size(), kBatches);
+  for (const auto& [seq, n] : per_batch) EXPECT_EQ(n, 1000u) << "batch " << seq;
+
+  grpc::ClientContext rctx;
+  v1::GetRunRequest gr;
+  gr.set_run_id("crash");
+  v1::RunSummary sum;
+  ASSERT_TRUE(stub->GetRun(&rctx, gr, &sum).ok());
+  EXPECT_EQ(sum.events(), kBatches * 1000);
+  EXPECT_EQ(sum.batches(), kBatches);
+  for (uint32_t layer : {0u, 6u}) {
+    grpc::ClientContext cctx;
+    v1::CountsRequest cr;
+    cr.set_run_id("crash");
+    cr.set_layer(layer);
+    auto cread = stub->GetCounts(&cctx, cr);
+    std::map<std::pair<uint32_t, uint32_t>, uint64_t> got;
+    v1::CountsChunk ch;
+    while (cread->Read(&ch)) {
+      for (int i = 0; i < ch.count_size(); ++i) got[{ch.pathway(i), ch.token_id(i)}] += ch.count(i);
+    }
+    ASSERT_TRUE(cread->Finish().ok());
+    EXPECT_EQ(got, ref.Layer(layer)) << "layer " << layer;
+  }
+}
+
+TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
+  const int port = testing::FreePort();
+  std::vector<std::string> extra;
+  if (GetParam()) extra.push_back("--sync");
+  ChildRecorder child(dir_.Sub("db"), port, dir_.Sub("log"), extra);
+  ASSERT_NO_FATAL_FAILURE(child.Start());
+  RecorderWriterOptions o;
+  o.address = "127.0.0.1:" + std::to_string(port);
+  o.writer_id = "job";
+  auto w = RecorderWriter::Create(o);
+  ASSERT_TRUE(w.ok());
+  RunSpecLite spec;
+  ToProto(TestSpec("term"), &spec);
+  ASSERT_TRUE((*w)->CreateRun(spec).ok());
+  std::vector<EventBatchData> batches;
+  for (uint64_t s = 0; s < 10; ++s) {
+    batches.push_back(MakeBatch(TestSpec("term"), "job", s, 250, s, s));
+    ASSERT_TRUE((*w)->Append(ToBlock(batches.back())));
+  }
+  ASSERT_TRUE((*w)->Flush(std::chrono::seconds(30)).ok());
+  child.Signal(SIGTERM);  // the writer's stream is still open
+  int status = child.Wait();
+  ASSERT_TRUE(WIFEXITED(status)) << child.Log();
+  EXPECT_EQ(WEXITSTATUS(status), 0) << child.Log();
+  EXPECT_NE(child.Log().find("stopped cleanly"), std::string::npos) << child.Log();
+
+  ASSERT_NO_FATAL_FAILURE(child.Start());
+  ASSERT_TRUE((*w)->Append(ToBlock(batches[3])));  // re-sent: recognised
+  ASSERT_TRUE((*w)->Flush(std::chrono::seconds(30)).ok());
+  EXPECT_EQ((*w)->stats().duplicate_acks, 1u);
+  auto stub = v1::Recorder::NewStub(grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  v1::GetRunRequest gr;
+  gr.set_run_id("term");
+  v1::RunSummary sum;
+  ASSERT_TRUE(stub->GetRun(&ctx, gr, &sum).ok());
+  EXPECT_EQ(sum.events(), 10u * 1000);
+  child.Signal(SIGTERM);
+  status = child.Wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << child.Log();
+}
+
+INSTANTIATE_TEST_SUITE_P(GroupCommitAndSync, RecorderProcessTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? "Sync" : "GroupCommit";
+                         });
+
+}  // namespace
+}  // namespace monoroute::recorder

@@ -1,0 +1,355 @@
+// Tests of the recorder gRPC service over real gRPC on 127.0.0.1 with a temporary data dir:
+// counts vs brute force, duplicates, concurrent streams, bad input codes with nothing written,
+// auth, restart, queries, deletion and metrics.
+#include "services/recorder/recorder_service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <thread>
+
+#include "tests/services/recorder/recorder_grpc_test_util.h"
+
+namespace monoroute::recorder {
+namespace {
+
+using testing::BruteCounts;
+using testing::InProcessRecorder;
+using testing::MakeBatch;
+using testing::SendBatches;
+using testing::TestSpec;
+using ::testing::HasSubstr;
+
+v1::RunSpec SpecProto(const std::string& run, bool raw = true) {
+  v1::RunSpec p;
+  ToProto(TestSpec(run, raw), &p);
+  return p;
+}
+
+class RecorderServiceTest : public ::testing::Test {
+ protected:
+  void StartServer(RecorderServiceOptions so = {}, RecorderStoreOptions st = {},
+                   int max_msg = 64 << 20) {
+    so.counts_chunk_entries = 500;  // several chunks per layer
+    st.max_batch_events = 50000;
+    server_ = std::make_unique<InProcessRecorder>(dir_.Sub("db"), so, st, max_msg);
+    ASSERT_TRUE(server_->Start());
+    stub_ = server_->NewStub();
+  }
+  void SetUp() override { StartServer(); }
+
+  grpc::Status CreateRun(const std::string& run, const std::string& token = "",
+                         bool* created = nullptr) {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    v1::CreateRunResponse resp;
+    grpc::Status s = stub_->CreateRun(&ctx, SpecProto(run), &resp);
+    if (created != nullptr) *created = resp.created();
+    return s;
+  }
+
+  // Streams GetCounts and merges the chunks into (pathway, token) -> count.
+  std::map<std::pair<uint32_t, uint32_t>, uint64_t> Counts(const std::string& run, uint32_t layer,
+                                                          grpc::Status* status = nullptr,
+                                                          int* chunks = nullptr) {
+    grpc::ClientContext ctx;
+    v1::CountsRequest req;
+    req.set_run_id(run);
+    req.set_layer(layer);
+    auto reader = stub_->GetCounts(&ctx, req);
+    v1::CountsChunk ch;
+    std::map<std::pair<uint32_t, uint32_t>, uint64_t> out;
+    int n = 0;
+    while (reader->Read(&ch)) {
+      ++n;
+      for (int i = 0; i < ch.count_size(); ++i) out[{ch.pathway(i), ch.token_id(i)}] += ch.count(i);
+    }
+    grpc::Status s = reader->Finish();
+    if (status != nullptr) *status = s;
+    if (chunks != nullptr) *chunks = n;
+    return out;
+  }
+
+  v1::RunSummary GetRun(const std::string& run, grpc::Status* status = nullptr) {
+    grpc::ClientContext ctx;
+    v1::GetRunRequest req;
+    req.set_run_id(run);
+    v1::RunSummary s;
+    grpc::Status st = stub_->GetRun(&ctx, req, &s);
+    if (status != nullptr) *status = st;
+    return s;
+  }
+
+  void ExpectMatches(const std::string& run, const BruteCounts& ref) {
+    for (uint32_t layer : {0u, 2u, 4u, 6u}) {
+      grpc::Status s;
+      EXPECT_EQ(Counts(run, layer, &s), ref.Layer(layer)) << "layer " << layer;
+      EXPECT_TRUE(s.ok()) << s.error_message();
+    }
+    EXPECT_EQ(GetRun(run).events(), ref.events);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<InProcessRecorder> server_;
+  std::unique_ptr<v1::Recorder::Stub> stub_;
+};
+
+TEST_F(RecorderServiceTest, CountsAndTotalsMatchBruteForce) {
+  bool created = false;
+  ASSERT_TRUE(CreateRun("r1", "", &created).ok());
+  EXPECT_TRUE(created);
+  ASSERT_TRUE(CreateRun("r1", "", &created).ok());
+  EXPECT_FALSE(created);
+  std::vector<EventBatchData> batches;
+  BruteCounts ref;
+  for (uint64_t s = 0; s < 8; ++s) {
+    batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 300, s * 3, s, s % 2 ? "valid" : ""));
+    ref.Add(batches.back(), 4);
+  }
+  auto r = SendBatches(stub_.get(), batches);
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  ASSERT_EQ(r.acks.size(), 8u);
+  for (size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(r.acks[i].batch_seq(), i);  // in order
+    EXPECT_FALSE(r.acks[i].duplicate());
+    EXPECT_EQ(r.acks[i].events(), 1200u);
+  }
+  ExpectMatches("r1", ref);
+  int chunks = 0;
+  Counts("r1", 0, nullptr, &chunks);
+  EXPECT_GT(chunks, 1);
+
+  grpc::ClientContext ctx;
+  v1::TotalsRequest tr;
+  tr.set_run_id("r1");
+  tr.set_layer(6);
+  v1::TotalsResponse tot;
+  ASSERT_TRUE(stub_->GetTotals(&ctx, tr, &tot).ok());
+  EXPECT_EQ(tot.tokens(), ref.tokens.at(6));
+  ASSERT_EQ(tot.pathway_count_size(), 16);
+  for (uint32_t p = 0; p < 16; ++p) {
+    EXPECT_NEAR(tot.pathway_weight(p), (ref.weight.at({6, p})), 1e-3);
+  }
+  v1::RunSummary sum = GetRun("r1");
+  EXPECT_EQ(sum.batches(), 8u);
+  EXPECT_EQ(sum.max_step(), 21u);
+  EXPECT_EQ(sum.watermark(), 8u);
+  EXPECT_EQ(sum.spec().num_pathways(), 16u);
+  EXPECT_EQ(sum.splits_size(), 2);
+
+  grpc::ClientContext lctx;
+  v1::ListRunsResponse list;
+  ASSERT_TRUE(stub_->ListRuns(&lctx, v1::ListRunsRequest(), &list).ok());
+  ASSERT_EQ(list.runs_size(), 1);
+  EXPECT_EQ(list.runs(0).events(), ref.events);
+}
+
+TEST_F(RecorderServiceTest, DuplicateBatchIsAppliedOnce) {
+  ASSERT_TRUE(CreateRun("r1").ok());
+  EventBatchData b = MakeBatch(TestSpec("r1"), "w", 3, 100, 1, 1);
+  auto r = SendBatches(stub_.get(), {b, b});
+  ASSERT_TRUE(r.status.ok());
+  ASSERT_EQ(r.acks.size(), 2u);
+  EXPECT_FALSE(r.acks[0].duplicate());
+  EXPECT_TRUE(r.acks[1].duplicate());
+  auto again = SendBatches(stub_.get(), {b});  // e.g. re-sent after a lost ack
+  ASSERT_EQ(again.acks.size(), 1u);
+  EXPECT_TRUE(again.acks[0].duplicate());
+  BruteCounts ref;
+  ref.Add(b, 4);
+  ExpectMatches("r1", ref);
+  EXPECT_EQ(testing::MetricValue(server_->registry(), "monoroute_recorder_duplicate_batches_total"),
+            2);
+  EXPECT_EQ(testing::MetricValue(server_->registry(), "monoroute_recorder_events_ingested_total"),
+            400);
+}
+
+TEST_F(RecorderServiceTest, ConcurrentStreamsForSameAndDifferentRuns) {
+  ASSERT_TRUE(CreateRun("a").ok());
+  ASSERT_TRUE(CreateRun("b").ok());
+  std::vector<std::vector<EventBatchData>> per_writer(6);
+  BruteCounts ref_a, ref_b;
+  for (int w = 0; w < 6; ++w) {
+    std::string run = w % 2 ? "b" : "a";
+    for (uint64_t s = 0; s < 6; ++s) {
+      per_writer[w].push_back(
+          MakeBatch(TestSpec(run), "w" + std::to_string(w), s, 120, s, w * 31 + s));
+      (w % 2 ? ref_b : ref_a).Add(per_writer[w].back(), 4);
+    }
+  }
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 6; ++w) {
+    threads.emplace_back([&, w] {
+      auto stub = server_->NewStub();
+      auto r = SendBatches(stub.get(), per_writer[w]);
+      EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+      EXPECT_EQ(r.acks.size(), 6u);
+    });
+  }
+  for (auto& t : threads) t.join();
+  ExpectMatches("a", ref_a);
+  ExpectMatches("b", ref_b);
+}
+
+TEST_F(RecorderServiceTest, BadBatchEndsStreamWithCodeAndWritesNothing) {
+  ASSERT_TRUE(CreateRun("r1").ok());
+  EventBatchData good0 = MakeBatch(TestSpec("r1"), "w", 0, 20, 1, 1);
+  EventBatchData bad = MakeBatch(TestSpec("r1"), "w", 7, 20, 1, 2);
+  bad.weights[12] = NAN;
+  EventBatchData good2 = MakeBatch(TestSpec("r1"), "w", 8, 20, 1, 3);
+  auto r = SendBatches(stub_.get(), {good0, bad, good2});
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(r.status.error_message(), "batch 7: weights[12] is not finite");
+  ASSERT_EQ(r.acks.size(), 1u);
+  EXPECT_EQ(r.acks[0].batch_seq(), 0u);
+  BruteCounts ref;
+  ref.Add(good0, 4);
+  ExpectMatches("r1", ref);
+
+  struct Case {
+    std::function<void(EventBatchData&)> mutate;
+    grpc::StatusCode code;
+    std::string msg;
+  };
+  std::vector<Case> cases = {
+      {[](EventBatchData& b) { b = EventBatchData{"r1", "w", 9}; },
+       grpc::StatusCode::INVALID_ARGUMENT, "batch 9: empty batch"},
+      {[](EventBatchData& b) { b.next_token_id.pop_back(); }, grpc::StatusCode::INVALID_ARGUMENT,
+       "next_token_id has"},
+      {[](EventBatchData& b) { b.layer[0] = 3; }, grpc::StatusCode::INVALID_ARGUMENT,
+       "layer[0] = 3 is not a routed layer"},
+      {[](EventBatchData& b) { b.pathways[5] = 16; }, grpc::StatusCode::INVALID_ARGUMENT,
+       "pathways[5] = 16"},
+      {[](EventBatchData& b) { b.token_id[4] = 1000; }, grpc::StatusCode::INVALID_ARGUMENT,
+       "token_id[4] = 1000"},
+      {[](EventBatchData& b) { b.run_id = "ghost"; }, grpc::StatusCode::NOT_FOUND,
+       "unknown run 'ghost'"},
+      {[](EventBatchData& b) { b = MakeBatch(TestSpec("r1"), "w", 9, 12600, 1, 1); },
+       grpc::StatusCode::RESOURCE_EXHAUSTED, "exceed the limit of 50000"},
+  };
+  for (const Case& c : cases) {
+    EventBatchData b = good2;
+    b.batch_seq = 9;
+    c.mutate(b);
+    auto rr = SendBatches(stub_.get(), {b});
+    EXPECT_EQ(rr.status.error_code(), c.code) << rr.status.error_message();
+    EXPECT_THAT(rr.status.error_message(), HasSubstr(c.msg));
+    EXPECT_TRUE(rr.acks.empty());
+  }
+  ExpectMatches("r1", ref);
+  EXPECT_EQ(GetRun("r1").batches(), 1u);
+  EXPECT_EQ(testing::MetricValue(server_->registry(), "monoroute_recorder_rejected_batches_total",
+                                 "reason", "invalid_argument"),
+            6);
+  EXPECT_EQ(testing::MetricValue(server_->registry(), "monoroute_recorder_rejected_batches_total",
+                                 "reason", "not_found"),
+            1);
+  // Queries on unknown runs / layers.
+  grpc::Status s;
+  GetRun("ghost", &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  Counts("ghost", 0, &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  Counts("r1", 1, &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RecorderServiceTest, OversizeMessageIsResourceExhausted) {
+  server_.reset();
+  StartServer({}, {}, 256 << 10);
+  ASSERT_TRUE(CreateRun("r1").ok());
+  auto r = SendBatches(stub_.get(), {MakeBatch(TestSpec("r1"), "w", 0, 8000, 1, 1)});
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(GetRun("r1").events(), 0u);
+}
+
+TEST_F(RecorderServiceTest, BearerTokenRequiredOnWrites) {
+  server_.reset();
+  RecorderServiceOptions so;
+  so.bearer_token = "s3cret";
+  StartServer(so);
+  EXPECT_EQ(CreateRun("r1").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(CreateRun("r1", "wrong").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  ASSERT_TRUE(CreateRun("r1", "s3cret").ok());
+  EventBatchData b = MakeBatch(TestSpec("r1"), "w", 0, 10, 1, 1);
+  auto r = SendBatches(stub_.get(), {b});
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(GetRun("r1").events(), 0u);  // reads need no token
+  r = SendBatches(stub_.get(), {b}, "s3cret");
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(GetRun("r1").events(), 40u);
+  v1::DeleteRunRequest dr;
+  dr.set_run_id("r1");
+  v1::DeleteRunResponse resp;
+  {
+    grpc::ClientContext ctx;
+    EXPECT_EQ(stub_->DeleteRun(&ctx, dr, &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer s3cret");
+  ASSERT_TRUE(stub_->DeleteRun(&ctx, dr, &resp).ok());
+  EXPECT_EQ(resp.events_deleted(), 40u);
+}
+
+TEST_F(RecorderServiceTest, RestartKeepsEverythingAcked) {
+  ASSERT_TRUE(CreateRun("r1").ok());
+  std::vector<EventBatchData> batches;
+  BruteCounts ref;
+  for (uint64_t s = 0; s < 5; ++s) {
+    batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 200, s, s));
+    ref.Add(batches.back(), 4);
+  }
+  auto r = SendBatches(stub_.get(), batches);
+  ASSERT_EQ(r.acks.size(), 5u);
+  server_->Stop();
+  ASSERT_TRUE(server_->Start());
+  stub_ = server_->NewStub();
+  ExpectMatches("r1", ref);
+  auto again = SendBatches(stub_.get(), {batches[2]});
+  ASSERT_EQ(again.acks.size(), 1u);
+  EXPECT_TRUE(again.acks[0].duplicate());
+}
+
+TEST_F(RecorderServiceTest, QueryEventsAndDeleteRun) {
+  ASSERT_TRUE(CreateRun("r1").ok());
+  std::vector<EventBatchData> batches;
+  for (uint64_t s = 0; s < 4; ++s) batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 50, s, s));
+  ASSERT_TRUE(SendBatches(stub_.get(), batches).status.ok());
+  v1::EventQuery q;
+  q.set_run_id("r1");
+  q.set_has_layer(true);
+  q.set_layer(4);
+  q.set_min_step(1);
+  q.set_max_step(2);
+  q.set_limit(1000);
+  grpc::ClientContext ctx;
+  auto reader = stub_->QueryEvents(&ctx, q);
+  v1::EventBatch m;
+  size_t events = 0;
+  while (reader->Read(&m)) {
+    for (int i = 0; i < m.step_size(); ++i) {
+      EXPECT_EQ(m.layer(i), 4u);
+      const EventBatchData& src = batches[m.step(i)];
+      ++events;
+      EXPECT_EQ(m.pathways_size(), 4 * m.step_size());
+      (void)src;
+    }
+    EXPECT_EQ(m.writer_id(), "w");
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(events, 100u);  // 2 steps x 50 tokens at layer 4
+
+  v1::DeleteRunRequest dr;
+  dr.set_run_id("r1");
+  v1::DeleteRunResponse resp;
+  grpc::ClientContext dctx;
+  ASSERT_TRUE(stub_->DeleteRun(&dctx, dr, &resp).ok());
+  EXPECT_EQ(resp.events_deleted(), 800u);
+  grpc::Status s;
+  GetRun("r1", &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace monoroute::recorder

@@ -1,0 +1,342 @@
+// Tests of RecorderStore (the RocksDB core, no gRPC): counts vs brute force, dedup, restart,
+// validation writing nothing, step ranges, raw events, retention, counts-only runs, deletion.
+#include "services/recorder/recorder_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <thread>
+
+#include "tests/services/recorder/recorder_test_util.h"
+
+namespace monoroute::recorder {
+namespace {
+
+using testing::BruteCounts;
+using testing::MakeBatch;
+using testing::TestSpec;
+using testing::ToMap;
+using ::testing::HasSubstr;
+
+class RecorderStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void Open() {
+    RecorderStoreOptions o;
+    o.data_dir = dir_.Sub("db");
+    o.max_batch_events = 100000;
+    auto s = RecorderStore::Create(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+  void Reopen() {
+    ASSERT_TRUE(store_->Close().ok());
+    store_.reset();
+    Open();
+  }
+  // Writes `b` and adds it to the reference.
+  void Write(const EventBatchData& b) {
+    auto r = store_->Write(b);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_FALSE(r->duplicate);
+    ref_.Add(b, 4);
+    sent_.push_back(b);
+  }
+  void ExpectCountsMatch(const std::string& run) {
+    for (uint32_t layer : {0u, 2u, 4u, 6u}) {
+      CountsQueryData q;
+      q.run_id = run;
+      q.layer = layer;
+      auto c = store_->GetCounts(q);
+      ASSERT_TRUE(c.ok()) << c.status();
+      EXPECT_EQ(ToMap(*c), ref_.Layer(layer)) << "layer " << layer;
+      auto t = store_->GetTotals(run, layer, "");
+      ASSERT_TRUE(t.ok()) << t.status();
+      EXPECT_EQ(t->tokens, ref_.tokens[layer]);
+      for (uint32_t p = 0; p < 16; ++p) {
+        uint64_t want = 0;
+        for (const auto& [k, v] : ref_.Layer(layer)) {
+          if (k.first == p) want += v;
+        }
+        EXPECT_EQ(t->pathway_count[p], want);
+        EXPECT_NEAR(t->pathway_weight[p], (ref_.weight[{layer, p}]), 1e-3);
+      }
+    }
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<RecorderStore> store_;
+  BruteCounts ref_;
+  std::vector<EventBatchData> sent_;
+};
+
+TEST_F(RecorderStoreTest, CountsTotalsAndSummaryMatchBruteForce) {
+  ASSERT_TRUE(*store_->CreateRun(TestSpec("r1")));
+  uint64_t seq = 0;
+  for (uint64_t step : {0, 3, 12, 19, 25}) {
+    Write(MakeBatch(TestSpec("r1"), "w1", seq++, 200, step, 100 + step));
+    Write(MakeBatch(TestSpec("r1"), "w2", seq++, 50, step, 200 + step, "valid"));
+  }
+  ExpectCountsMatch("r1");
+  // Per split.
+  CountsQueryData q;
+  q.run_id = "r1";
+  q.layer = 4;
+  q.split = "valid";
+  EXPECT_EQ(ToMap(*store_->GetCounts(q)), ref_.Layer(4, "valid"));
+  q.split = "nope";
+  EXPECT_TRUE(store_->GetCounts(q)->count.empty());
+
+  auto sum = store_->GetRun("r1");
+  ASSERT_TRUE(sum.ok());
+  EXPECT_EQ(sum->events, ref_.events);
+  EXPECT_EQ(sum->batches, 10u);
+  EXPECT_EQ(sum->min_step, 0u);
+  EXPECT_EQ(sum->max_step, 25u);
+  EXPECT_EQ(sum->layers_seen, (std::vector<uint32_t>{0, 2, 4, 6}));
+  EXPECT_EQ(sum->splits, (std::vector<std::string>{"train", "valid"}));
+  EXPECT_EQ(sum->watermark, 10u);
+  EXPECT_GT(sum->first_write_unix_ms, 0);
+  EXPECT_GE(sum->last_write_unix_ms, sum->first_write_unix_ms);
+}
+
+TEST_F(RecorderStoreTest, StepRangeCountsUseBuckets) {
+  ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
+  uint64_t seq = 0;
+  for (uint64_t step : {1, 9, 10, 15, 19, 20, 33}) {
+    Write(MakeBatch(TestSpec("r1"), "w", seq++, 30, step, static_cast<uint32_t>(step)));
+  }
+  BruteCounts range;
+  for (const auto& b : sent_) range.Add(b, 4, 10, 19);
+  CountsQueryData q;
+  q.run_id = "r1";
+  q.layer = 2;
+  q.min_step = 10;
+  q.max_step = 19;  // bucket-aligned: exact
+  EXPECT_EQ(ToMap(*store_->GetCounts(q)), range.Layer(2));
+  BruteCounts tail;
+  for (const auto& b : sent_) tail.Add(b, 4, 20);
+  q.min_step = 20;
+  q.max_step = 0;  // open end
+  EXPECT_EQ(ToMap(*store_->GetCounts(q)), tail.Layer(2));
+  q.min_step = 30;
+  q.max_step = 20;
+  EXPECT_EQ(store_->GetCounts(q).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RecorderStoreTest, DuplicateBatchIsAppliedOnce) {
+  ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
+  EventBatchData b = MakeBatch(TestSpec("r1"), "w", 5, 100, 2, 9);
+  Write(b);
+  auto again = store_->Write(b);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate);
+  // Same seq from another writer is a different batch.
+  EventBatchData other = b;
+  other.writer_id = "w-other";
+  Write(other);
+  ExpectCountsMatch("r1");
+  EXPECT_EQ(store_->GetRun("r1")->events, 2 * b.num_events());
+}
+
+TEST_F(RecorderStoreTest, RestartKeepsEverythingAndDedup) {
+  ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
+  EventBatchData b0 = MakeBatch(TestSpec("r1"), "w", 0, 100, 1, 1);
+  Write(b0);
+  Write(MakeBatch(TestSpec("r1"), "w", 1, 100, 2, 2, "valid"));
+  auto before = *store_->GetRun("r1");
+  Reopen();
+  ExpectCountsMatch("r1");
+  auto after = store_->GetRun("r1");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->events, before.events);
+  EXPECT_EQ(after->watermark, before.watermark);
+  EXPECT_EQ(after->splits, before.splits);
+  EXPECT_TRUE(store_->Write(b0)->duplicate);
+  // The idempotent CreateRun still recognises the spec after restart.
+  EXPECT_FALSE(*store_->CreateRun(TestSpec("r1")));
+  Write(MakeBatch(TestSpec("r1"), "w", 2, 10, 3, 3, "test"));
+  ExpectCountsMatch("r1");
+}
+
+TEST_F(RecorderStoreTest, CreateRunIsIdempotentAndDetectsConflicts) {
+  EXPECT_TRUE(*store_->CreateRun(TestSpec("r1")));
+  EXPECT_FALSE(*store_->CreateRun(TestSpec("r1")));
+  RunSpecData other = TestSpec("r1");
+  other.num_pathways = 8;
+  auto s = store_->CreateRun(other);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->CreateRun(TestSpec("bad/id")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RecorderStoreTest, BadBatchesWriteNothing) {
+  ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
+  Write(MakeBatch(TestSpec("r1"), "w", 0, 20, 1, 1));
+  const EventBatchData good = MakeBatch(TestSpec("r1"), "w", 1, 20, 2, 2);
+  struct Case {
+    std::function<void(EventBatchData&)> mutate;
+    absl::StatusCode code;
+    std::string msg;
+  };
+  std::vector<Case> cases = {
+      {[](EventBatchData& b) { b = EventBatchData{"r1", "w", 1}; },
+       absl::StatusCode::kInvalidArgument, "empty batch"},
+      {[](EventBatchData& b) { b.token_id.pop_back(); }, absl::StatusCode::kInvalidArgument,
+       "token_id has"},
+      {[](EventBatchData& b) { b.layer.back() = 1; }, absl::StatusCode::kInvalidArgument,
+       "is not a routed layer"},
+      {[](EventBatchData& b) { b.pathways.back() = 99; }, absl::StatusCode::kInvalidArgument,
+       "pathways["},
+      {[](EventBatchData& b) { b.token_id.back() = 5000; }, absl::StatusCode::kInvalidArgument,
+       "token_id["},
+      {[](EventBatchData& b) { b.weights.back() = NAN; }, absl::StatusCode::kInvalidArgument,
+       "is not finite"},
+      {[](EventBatchData& b) { b.run_id = "nope"; }, absl::StatusCode::kNotFound,
+       "unknown run 'nope'"},
+  };
+  for (const Case& c : cases) {
+    EventBatchData b = good;
+    c.mutate(b);
+    auto r = store_->Write(b);
+    EXPECT_EQ(r.status().code(), c.code) << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr(c.msg));
+  }
+  EventBatchData big = MakeBatch(TestSpec("r1"), "w", 1, 30000, 2, 2);  // 120000 > 100000
+  EXPECT_EQ(store_->Write(big).status().code(), absl::StatusCode::kResourceExhausted);
+  ExpectCountsMatch("r1");
+  auto sum = *store_->GetRun("r1");
+  EXPECT_EQ(sum.batches, 1u);
+  EXPECT_EQ(sum.watermark, 1u);
+  // The valid batch with the same seq is still accepted (nothing partial was recorded).
+  Write(good);
+  ExpectCountsMatch("r1");
+}
+
+TEST_F(RecorderStoreTest, QueryEventsFiltersAndLimits) {
+  ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
+  for (uint64_t s = 0; s < 6; ++s) Write(MakeBatch(TestSpec("r1"), "w", s, 40, s * 5, s));
+  EventQueryData q;
+  q.run_id = "r1";
+  q.has_layer = true;
+  q.layer = 2;
+  q.min_step = 5;
+  q.max_step = 15;
+  q.has_pathway = true;
+  q.pathway = 3;
+  uint64_t want = 0;
+  for (const auto& b : sent_) {
+    for (size_t i = 0; i < b.num_events(); ++i) {
+      if (b.layer[i] != 2 || b.step[i] < 5 || b.step[i] > 15) continue;
+      for (int j = 0; j < 4; ++j) want += b.pathways[i * 4 + j] == 3;
+    }
+  }
+  uint64_t got = 0;
+  ASSERT_TRUE(store_
+                  ->QueryEvents(q,
+                                [&](EventBatchData&& b) {
+                                  for (size_t i = 0; i < b.num_events(); ++i) {
+                                    EXPECT_EQ(b.layer[i], 2u);
+                                    EXPECT_GE(b.step[i], 5u);
+                                    EXPECT_LE(b.step[i], 15u);
+                                    int hits = 0;
+                                    for (int j = 0; j < 4; ++j) hits += b.pathways[i * 4 + j] == 3;
+                                    EXPECT_EQ(hits, 1);
+                                    ++got;
+                                  }
+                                  EXPECT_EQ(b.writer_id, "w");
+                                  EXPECT_EQ(b.split, "train");
+                                  return true;
+                                })
+                  .ok());
+  EXPECT_EQ(got, want);
+  EXPECT_GT(got, 0u);
+  // Limit, across layers.
+  EventQueryData all;
+  all.run_id = "r1";
+  all.limit = 77;
+  uint64_t n = 0;
+  ASSERT_TRUE(store_->QueryEvents(all, [&](EventBatchData&& b) {
+    n += b.num_events();
+    return true;
+  }).ok());
+  EXPECT_EQ(n, 77u);
+}
+
+TEST_F(RecorderStoreTest, CountsOnlyRunAndRetention) {
+  ASSERT_TRUE(store_->CreateRun(TestSpec("counts", false)).ok());
+  Write(MakeBatch(TestSpec("counts", false), "w", 0, 30, 1, 1));
+  EventQueryData q;
+  q.run_id = "counts";
+  EXPECT_EQ(store_->QueryEvents(q, [](EventBatchData&&) { return true; }).code(),
+            absl::StatusCode::kFailedPrecondition);
+  ExpectCountsMatch("counts");
+
+  RunSpecData ret = TestSpec("ret");
+  ret.raw_retention_steps = 10;
+  ASSERT_TRUE(store_->CreateRun(ret).ok());
+  for (uint64_t s = 0; s <= 40; s += 2) {
+    ASSERT_TRUE(store_->Write(MakeBatch(ret, "w", s, 5, s, s)).ok());
+  }
+  q.run_id = "ret";
+  uint64_t min_seen = UINT64_MAX, events = 0;
+  ASSERT_TRUE(store_->QueryEvents(q, [&](EventBatchData&& b) {
+    for (uint64_t s : b.step) min_seen = std::min(min_seen, s);
+    events += b.num_events();
+    return true;
+  }).ok());
+  EXPECT_GE(min_seen, 31u);  // the last 10 steps (31..40) are kept, older ones deleted
+  EXPECT_EQ(events, 5u * 4 * 5);  // steps 32..40 step 2 = 5 batches of 5 tokens x 4 layers
+  // Counts keep everything.
+  auto t = store_->GetTotals("ret", 0, "");
+  EXPECT_EQ(t->tokens, 21u * 5);
+}
+
+TEST_F(RecorderStoreTest, DeleteRunRemovesEverything) {
+  ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
+  Write(MakeBatch(TestSpec("r1"), "w", 0, 20, 1, 1));
+  auto n = store_->DeleteRun("r1");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 80u);
+  EXPECT_EQ(store_->GetRun("r1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteRun("r1").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(*store_->CreateRun(TestSpec("r1")));
+  CountsQueryData q;
+  q.run_id = "r1";
+  EXPECT_TRUE(store_->GetCounts(q)->count.empty());
+  EXPECT_EQ(store_->GetRun("r1")->events, 0u);
+  // A batch with the old seq is new for the new run.
+  EXPECT_FALSE(store_->Write(MakeBatch(TestSpec("r1"), "w", 0, 20, 1, 1))->duplicate);
+  Reopen();
+  EXPECT_EQ(store_->GetRun("r1")->events, 80u);
+}
+
+TEST_F(RecorderStoreTest, ConcurrentWritersSameAndDifferentRuns) {
+  ASSERT_TRUE(store_->CreateRun(TestSpec("a")).ok());
+  ASSERT_TRUE(store_->CreateRun(TestSpec("b")).ok());
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (uint64_t s = 0; s < 10; ++s) {
+        // Writers 0,1 -> run a; 2,3 -> run b; each sends every batch twice.
+        RunSpecData spec = TestSpec(w < 2 ? "a" : "b");
+        EventBatchData b = MakeBatch(spec, "w" + std::to_string(w), s, 25, s, w * 100 + s);
+        EXPECT_TRUE(store_->Write(b).ok());
+        EXPECT_TRUE(store_->Write(b)->duplicate);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int w = 0; w < 2; ++w) {
+    for (uint64_t s = 0; s < 10; ++s) {
+      ref_.Add(MakeBatch(TestSpec("a"), "w" + std::to_string(w), s, 25, s, w * 100 + s), 4);
+    }
+  }
+  ExpectCountsMatch("a");
+  EXPECT_EQ(store_->GetRun("b")->events, 2u * 10 * 100);
+  EXPECT_EQ(store_->ListRuns()->size(), 2u);
+}
+
+}  // namespace
+}  // namespace monoroute::recorder

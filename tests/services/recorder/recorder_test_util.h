@@ -1,0 +1,152 @@
+// Shared helpers of the recorder tests: temp dirs, free ports, synthetic batches and a
+// brute-force reference count of what was sent.
+#ifndef MONOROUTE_TESTS_SERVICES_RECORDER_RECORDER_TEST_UTIL_H_
+#define MONOROUTE_TESTS_SERVICES_RECORDER_RECORDER_TEST_UTIL_H_
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <numeric>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "services/recorder/recorder_types.h"
+
+namespace monoroute::recorder::testing {
+
+// A directory under TMPDIR removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "recorder_test_XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A currently free TCP port on 127.0.0.1.
+inline int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// Layers {0,2,4,6}, 16 pathways, top-4, vocab 1000, step bucket 10.
+inline RunSpecData TestSpec(const std::string& run_id, bool store_raw = true) {
+  RunSpecData s;
+  s.run_id = run_id;
+  s.routed_layers = {0, 2, 4, 6};
+  s.num_pathways = 16;
+  s.top_k = 4;
+  s.vocab_size = 1000;
+  s.store_raw_events = store_raw;
+  s.step_bucket = 10;
+  s.labels["model"] = "test";
+  return s;
+}
+
+// A batch of `tokens` tokens x every routed layer at `step` (layer-major, like the trainer
+// sends), skewed token ids, distinct top-k pathways, positive weights.
+inline EventBatchData MakeBatch(const RunSpecData& spec, const std::string& writer, uint64_t seq,
+                                size_t tokens, uint64_t step, uint32_t rng_seed,
+                                const std::string& split = "") {
+  std::mt19937 rng(rng_seed);
+  EventBatchData b;
+  b.run_id = spec.run_id;
+  b.writer_id = writer;
+  b.batch_seq = seq;
+  b.split = split;
+  std::vector<uint32_t> tok(tokens);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (size_t t = 0; t < tokens; ++t) {
+    double x = u(rng);
+    tok[t] = static_cast<uint32_t>(x * x * x * (spec.vocab_size - 1));
+  }
+  std::vector<uint32_t> perm(spec.num_pathways);
+  for (uint32_t layer : spec.routed_layers) {
+    for (size_t t = 0; t < tokens; ++t) {
+      b.step.push_back(step);
+      b.layer.push_back(layer);
+      b.sequence_id.push_back(seq * 1000 + t / 64);
+      b.position.push_back(static_cast<uint32_t>(t % 64));
+      b.token_id.push_back(tok[t]);
+      b.next_token_id.push_back(tok[(t + 1) % tokens]);
+      std::iota(perm.begin(), perm.end(), 0u);
+      std::shuffle(perm.begin(), perm.end(), rng);
+      for (uint32_t j = 0; j < spec.top_k; ++j) {
+        b.pathways.push_back(perm[j]);
+        b.weights.push_back(static_cast<float>(0.25 + 0.5 * u(rng)));
+      }
+    }
+  }
+  return b;
+}
+
+// Brute-force reference: counts per (layer, split, pathway, token) and totals.
+struct BruteCounts {
+  std::map<std::tuple<uint32_t, std::string, uint32_t, uint32_t>, uint64_t> counts;
+  std::map<std::pair<uint32_t, uint32_t>, double> weight;  // (layer, pathway)
+  std::map<uint32_t, uint64_t> tokens;                     // layer -> events
+  uint64_t events = 0;
+
+  void Add(const EventBatchData& b, uint32_t k, uint64_t min_step = 0,
+           uint64_t max_step = UINT64_MAX) {
+    const std::string split = b.split.empty() ? "train" : b.split;
+    for (size_t i = 0; i < b.step.size(); ++i) {
+      if (b.step[i] < min_step || b.step[i] > max_step) continue;
+      ++events;
+      ++tokens[b.layer[i]];
+      for (uint32_t j = 0; j < k; ++j) {
+        ++counts[{b.layer[i], split, b.pathways[i * k + j], b.token_id[i]}];
+        weight[{b.layer[i], b.pathways[i * k + j]}] += b.weights[i * k + j];
+      }
+    }
+  }
+
+  // (pathway, token) -> count for one layer (all splits, or one).
+  std::map<std::pair<uint32_t, uint32_t>, uint64_t> Layer(uint32_t layer,
+                                                          const std::string& split = "") const {
+    std::map<std::pair<uint32_t, uint32_t>, uint64_t> out;
+    for (const auto& [key, c] : counts) {
+      if (std::get<0>(key) != layer) continue;
+      if (!split.empty() && std::get<1>(key) != split) continue;
+      out[{std::get<2>(key), std::get<3>(key)}] += c;
+    }
+    return out;
+  }
+};
+
+// Converts a counts result to the same map shape as BruteCounts::Layer.
+inline std::map<std::pair<uint32_t, uint32_t>, uint64_t> ToMap(const CountsResultData& r) {
+  std::map<std::pair<uint32_t, uint32_t>, uint64_t> out;
+  for (size_t i = 0; i < r.count.size(); ++i) out[{r.pathway[i], r.token_id[i]}] += r.count[i];
+  return out;
+}
+
+}  // namespace monoroute::recorder::testing
+
+#endif  // MONOROUTE_TESTS_SERVICES_RECORDER_RECORDER_TEST_UTIL_H_

@@ -1,0 +1,280 @@
+// Tests of the trainer's job manager with a fake backend: queue order, one job per device,
+// persistence and resume across restarts, allowed roots, auth, invalid specs, cancel, watchers.
+#include "services/trainer/job_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
+#include "tests/services/trainer/fake_backend.h"
+
+namespace monoroute::trainer {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FakeBackend;
+
+class JobManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "trainer_mgr_XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+    backend_ = std::make_shared<FakeBackend>();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  JobManagerOptions Options(bool start = true) {
+    JobManagerOptions o;
+    o.data_dir = dir_ + "/data";
+    o.backend = backend_;
+    o.start_runner = start;
+    o.persist_interval_ms = 0;
+    return o;
+  }
+
+  std::unique_ptr<JobManager> Make(const JobManagerOptions& o) {
+    auto m = JobManager::Create(o);
+    EXPECT_TRUE(m.ok()) << m.status();
+    return m.ok() ? std::move(*m) : nullptr;
+  }
+
+  size_t StoredRecords() {
+    size_t n = 0;
+    if (!fs::exists(dir_ + "/data/store")) return 0;
+    for (auto& e : fs::directory_iterator(dir_ + "/data/store")) n += e.is_regular_file();
+    return n;
+  }
+
+  std::string dir_;
+  std::shared_ptr<FakeBackend> backend_;
+};
+
+TEST_F(JobManagerTest, RunsJobsInSubmissionOrderOnePerDevice) {
+  auto m = Make(Options(/*start=*/false));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto j = m->Submit({"steps=5", {}, "j" + std::to_string(i)}, "");
+    ASSERT_TRUE(j.ok()) << j.status();
+    EXPECT_EQ(j->state, JobState::kQueued);
+    EXPECT_EQ(j->output_dir, dir_ + "/data/jobs/" + j->id);
+    ids.push_back(j->id);
+  }
+  EXPECT_EQ(ids[0], "job-000001");
+  EXPECT_EQ(m->List(JobState::kQueued).size(), 3u);
+  m->StartRunner();
+  for (const auto& id : ids) {
+    auto done = m->WaitForTerminal(id, 10000);
+    ASSERT_TRUE(done.ok());
+    EXPECT_EQ(done->state, JobState::kSucceeded) << done->failure_reason;
+    EXPECT_EQ(done->progress.step, 5);
+    EXPECT_DOUBLE_EQ(done->final_val_loss, 2.0);
+    ASSERT_EQ(done->evals.size(), 1u);
+    EXPECT_EQ(done->events.events_enqueued, 50u);
+  }
+  EXPECT_EQ(backend_->run_order, ids);
+  EXPECT_EQ(backend_->max_concurrent.load(), 1);
+  EXPECT_EQ(m->List(JobState::kSucceeded).size(), 3u);
+  EXPECT_TRUE(m->List(JobState::kQueued).empty());
+}
+
+TEST_F(JobManagerTest, DifferentDevicesRunConcurrently) {
+  auto m = Make(Options());
+  auto a = m->Submit({"block=1\ndevice=cuda:0", {}, ""}, "");
+  auto b = m->Submit({"block=1\ndevice=cuda:1", {}, ""}, "");
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (int i = 0; i < 400 && backend_->max_concurrent.load() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(backend_->max_concurrent.load(), 2);
+  ASSERT_TRUE(m->Cancel(a->id, "").ok());
+  ASSERT_TRUE(m->Cancel(b->id, "").ok());
+  EXPECT_EQ(m->WaitForTerminal(a->id, 5000)->state, JobState::kCancelled);
+  EXPECT_EQ(m->WaitForTerminal(b->id, 5000)->state, JobState::kCancelled);
+}
+
+TEST_F(JobManagerTest, InvalidSpecIsRejectedAndNothingQueued) {
+  auto m = Make(Options(false));
+  auto j = m->Submit({"invalid=optim.lr: must be > 0", {}, ""}, "");
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(j.status().message().find("optim.lr"), std::string::npos);
+  auto empty = m->Submit({"", {}, ""}, "");
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(m->List(std::nullopt).empty());
+  EXPECT_EQ(StoredRecords(), 0u);
+  EXPECT_EQ(backend_->check_files_calls.load(), 0);
+}
+
+TEST_F(JobManagerTest, PathsOutsideAllowedRootsAreDenied) {
+  auto o = Options(false);
+  o.allowed_roots = {dir_ + "/data", dir_ + "/corpus"};
+  auto m = Make(o);
+  auto bad = m->Submit({"path.data.train_path=/etc/passwd", {}, ""}, "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(bad.status().message().find("data.train_path"), std::string::npos);
+  auto bad_out = m->Submit({"steps=1", {"output_dir=/tmp/elsewhere"}, ""}, "");
+  EXPECT_EQ(bad_out.status().code(), absl::StatusCode::kPermissionDenied);
+  auto rel = m->Submit({"path.model_dir=models/x", {}, ""}, "");
+  EXPECT_EQ(rel.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(m->List(std::nullopt).empty());
+  EXPECT_EQ(StoredRecords(), 0u);
+  EXPECT_EQ(backend_->check_files_calls.load(), 0);  // nothing outside the roots was probed
+  auto ok = m->Submit({"path.data.train_path=" + dir_ + "/corpus/train.txt", {}, ""}, "");
+  EXPECT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(backend_->check_files_calls.load(), 1);
+}
+
+TEST_F(JobManagerTest, TokenRequiredForSubmitAndCancel) {
+  auto o = Options(false);
+  o.auth_token = "s3cret";
+  auto m = Make(o);
+  EXPECT_EQ(m->Submit({"steps=1", {}, ""}, "").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(m->Submit({"steps=1", {}, ""}, "wrong").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(m->List(std::nullopt).empty());
+  auto j = m->Submit({"steps=1", {}, ""}, "s3cret");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(m->Cancel(j->id, "").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(m->Get(j->id)->state, JobState::kQueued);
+  EXPECT_TRUE(m->Get(j->id).ok());  // reads need no token
+  EXPECT_EQ(m->Cancel(j->id, "s3cret")->state, JobState::kCancelled);
+}
+
+TEST_F(JobManagerTest, QueuedJobsSurviveRestartAndIdsContinue) {
+  {
+    auto m = Make(Options(false));
+    ASSERT_TRUE(m->Submit({"steps=1", {}, "a"}, "").ok());
+    ASSERT_TRUE(m->Submit({"steps=1", {}, "b"}, "").ok());
+  }
+  auto m = Make(Options(false));
+  auto queued = m->List(JobState::kQueued);
+  ASSERT_EQ(queued.size(), 2u);
+  EXPECT_EQ(queued[0].name, "a");
+  EXPECT_EQ(queued[1].name, "b");
+  auto c = m->Submit({"steps=1", {}, "c"}, "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->id, "job-000003");
+}
+
+TEST_F(JobManagerTest, RunningJobResumesFirstAfterRestart) {
+  std::string running_id;
+  {
+    auto m = Make(Options());
+    auto j = m->Submit({"block=1", {}, ""}, "");
+    ASSERT_TRUE(j.ok());
+    running_id = j->id;
+    ASSERT_TRUE(m->Submit({"steps=1", {}, "later"}, "").ok());
+    for (int i = 0; i < 400 && backend_->run_order.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    m->Shutdown();  // the blocked job stops (as on SIGTERM) and stays RUNNING on disk
+    EXPECT_EQ(m->Get(running_id)->state, JobState::kRunning);
+  }
+  auto fresh = std::make_shared<FakeBackend>();
+  auto o = Options(false);
+  o.backend = fresh;
+  auto m = Make(o);
+  auto j = m->Get(running_id);
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->state, JobState::kRunning);
+  EXPECT_EQ(j->resumes, 1);
+  EXPECT_EQ(j->checkpoint_dir, j->output_dir + "/ckpt-1");
+  m->StartRunner();
+  // The resumed job blocks again ("block=1" is in its spec): it must run before "later".
+  for (int i = 0; i < 400 && fresh->run_order.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_FALSE(fresh->run_order.empty());
+  EXPECT_EQ(fresh->run_order[0], running_id);
+  ASSERT_TRUE(m->Cancel(running_id, "").ok());
+  EXPECT_EQ(m->WaitForTerminal(running_id, 5000)->state, JobState::kCancelled);
+  auto later = m->List(std::nullopt).back();
+  EXPECT_EQ(m->WaitForTerminal(later.id, 5000)->state, JobState::kSucceeded);
+}
+
+TEST_F(JobManagerTest, CancelQueuedRunningAndFinished) {
+  auto m = Make(Options());
+  auto running = m->Submit({"block=1", {}, ""}, "");
+  auto queued = m->Submit({"steps=1", {}, ""}, "");
+  ASSERT_TRUE(running.ok() && queued.ok());
+  auto q = m->Cancel(queued->id, "");
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->state, JobState::kCancelled);
+  for (int i = 0; i < 400 && backend_->run_order.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto r = m->Cancel(running->id, "");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->cancel_requested);
+  EXPECT_EQ(m->WaitForTerminal(running->id, 5000)->state, JobState::kCancelled);
+  EXPECT_EQ(m->Cancel(running->id, "").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(m->Cancel("job-999999", "").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(backend_->run_order.size(), 1u);  // the cancelled queued job never ran
+}
+
+TEST_F(JobManagerTest, FailedRunRecordsReason) {
+  auto m = Make(Options());
+  auto j = m->Submit({"fail=data.train_path: no tokens", {}, ""}, "");
+  ASSERT_TRUE(j.ok());
+  auto done = m->WaitForTerminal(j->id, 5000);
+  EXPECT_EQ(done->state, JobState::kFailed);
+  EXPECT_EQ(done->failure_reason, "data.train_path: no tokens");
+}
+
+TEST_F(JobManagerTest, WatcherSeesStateStepsAndTerminal) {
+  auto m = Make(Options(false));
+  auto j = m->Submit({"steps=4", {}, ""}, "");
+  ASSERT_TRUE(j.ok());
+  std::mutex mu;
+  std::vector<std::pair<JobUpdateKind, JobRecord>> seen;
+  auto sub = m->Subscribe(j->id, [&](JobUpdateKind k, const JobRecord& r) {
+    std::lock_guard<std::mutex> l(mu);
+    seen.emplace_back(k, r);
+  });
+  ASSERT_TRUE(sub.ok());
+  EXPECT_EQ(sub->second.state, JobState::kQueued);
+  m->StartRunner();
+  ASSERT_EQ(m->WaitForTerminal(j->id, 5000)->state, JobState::kSucceeded);
+  m->Unsubscribe(sub->first);
+  std::lock_guard<std::mutex> l(mu);
+  ASSERT_GE(seen.size(), 6u);
+  EXPECT_EQ(seen.front().first, JobUpdateKind::kState);
+  EXPECT_EQ(seen.front().second.state, JobState::kRunning);
+  int steps = 0, evals = 0;
+  for (auto& [k, r] : seen) {
+    steps += k == JobUpdateKind::kStep;
+    evals += k == JobUpdateKind::kEval;
+  }
+  EXPECT_GE(steps, 4);
+  EXPECT_EQ(evals, 1);
+  EXPECT_EQ(seen.back().first, JobUpdateKind::kState);
+  EXPECT_EQ(seen.back().second.state, JobState::kSucceeded);
+}
+
+TEST_F(JobManagerTest, ExportsAgreedMetrics) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto o = Options();
+  o.registry = registry.get();
+  auto m = Make(o);
+  auto j = m->Submit({"steps=6", {}, ""}, "");
+  ASSERT_TRUE(j.ok());
+  ASSERT_EQ(m->WaitForTerminal(j->id, 5000)->state, JobState::kSucceeded);
+  std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
+  EXPECT_NE(text.find("monoroute_trainer_steps_total{job=\"job-000001\"} 6"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("monoroute_trainer_jobs{state=\"SUCCEEDED\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("monoroute_trainer_loss{job=\"job-000001\",kind=\"val\"} 2"),
+            std::string::npos);
+  EXPECT_NE(text.find("monoroute_trainer_load_entropy{job=\"job-000001\",layer=\"0\"}"),
+            std::string::npos);
+  EXPECT_NE(text.find("monoroute_trainer_events_sent_total{job=\"job-000001\"} 60"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace monoroute::trainer
