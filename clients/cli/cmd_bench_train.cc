@@ -7,9 +7,8 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "clients/cli/command.h"
@@ -25,14 +24,14 @@ namespace monoroute::cli {
 namespace {
 
 struct BenchTrainFlags {
-  int64_t batch = 16;           // sequences per step
-  int64_t seq = 128;            // tokens per sequence
-  int64_t steps = 10;           // timed steps
-  int64_t warmup = 2;           // untimed steps first
-  std::string device = "cpu";   // cpu | cuda | cuda:N
-  bool routed = false;          // route every other MLP (16 pathways, top-4) + GLBL
-  int threads = 0;              // CPU intra-op threads (0: keep LibTorch's default)
-  bool json = false;            // print a JSON object as the last line
+  int64_t batch = 16;              // sequences per step
+  int64_t seq = 128;               // tokens per sequence
+  int64_t steps = 10;              // timed steps
+  int64_t warmup = 2;              // untimed steps first
+  std::string device = "cpu";      // cpu | cuda | cuda:N
+  bool routed = false;             // route every other MLP (16 pathways, top-4) + GLBL
+  int threads = 0;                 // CPU intra-op threads (0: keep LibTorch's default)
+  bool json = false;               // print a JSON object as the last line
   std::string precision = "auto";  // fp32 | bf16 | auto (bf16 on CUDA, fp32 on CPU)
   std::string graph = "auto";      // on | off | auto (CUDA graphs on CUDA when supported)
   std::string mlp = "auto";        // routed MLP compute path: mask | gather | auto
@@ -63,8 +62,8 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   if (f.precision != "bf16" && f.precision != "fp32" && f.precision != "auto") {
     return UsageError("--precision must be fp32, bf16 or auto");
   }
-  bool use_graph = f.graph == "on" || (f.graph == "auto" && device.is_cuda() &&
-                                       model::CudaGraphStep::Supported());
+  bool use_graph = f.graph == "on" ||
+                   (f.graph == "auto" && device.is_cuda() && model::CudaGraphStep::Supported());
   if (use_graph && !device.is_cuda()) return UsageError("--graph on needs --device cuda");
   const torch::Dtype dt = bf16 ? torch::kBFloat16 : torch::kFloat;
 
@@ -81,7 +80,8 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   if (f.mlp == "gather") net->SetRoutedCompute(model::RoutedCompute::kGather);
   if (f.mlp == "mask") net->SetRoutedCompute(model::RoutedCompute::kMask);
   model::FusedAdamW opt(net->parameters(), model::AdamWOptions{});
-  torch::Tensor data = torch::randint(0, cfg.vocab_size, {f.batch, f.seq + 1}, torch::kLong).to(device);
+  torch::Tensor data =
+      torch::randint(0, cfg.vocab_size, {f.batch, f.seq + 1}, torch::kLong).to(device);
   torch::Tensor ids = data.narrow(1, 0, f.seq).contiguous();
   torch::Tensor labels = data.narrow(1, 1, f.seq).reshape({-1}).contiguous();
   model::LmLossOptions lo;
@@ -99,9 +99,8 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
     const auto t_a = Clock::now();
     model::ForwardOutput out = net->forward(ids, fo);
     const auto t_b = Clock::now();
-    torch::Tensor loss =
-        model::FusedLmLoss(out.final_norm.reshape({-1, cfg.hidden_size}), net->lm_head_weight(),
-                           labels, lo);
+    torch::Tensor loss = model::FusedLmLoss(out.final_norm.reshape({-1, cfg.hidden_size}),
+                                            net->lm_head_weight(), labels, lo);
     if (!out.routing.empty()) {
       // GLBL over the whole batch (one micro-batch per step here), f treated as constant.
       std::vector<torch::Tensor> ls;
@@ -172,9 +171,10 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
               tokens_per_s, 1000.0 * dt_s / static_cast<double>(f.steps), loss);
   if (timing) {
     const double k = 1.0 / static_cast<double>(f.steps);
-    std::printf("  per step: forward %.1f ms, lm+balance loss fwd (incl. its grads) %.1f ms, "
-                "backward %.1f ms, adamw %.1f ms\n",
-                phase_ms[0] * k, phase_ms[1] * k, phase_ms[2] * k, phase_ms[3] * k);
+    std::printf(
+        "  per step: forward %.1f ms, lm+balance loss fwd (incl. its grads) %.1f ms, "
+        "backward %.1f ms, adamw %.1f ms\n",
+        phase_ms[0] * k, phase_ms[1] * k, phase_ms[2] * k, phase_ms[3] * k);
   }
   if (f.json) {
     nlohmann::json j = {{"tokens_per_s", tokens_per_s},

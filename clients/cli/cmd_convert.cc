@@ -1,6 +1,7 @@
 // `monoroute convert --model DIR`: writes DIR/model.safetensors from DIR/pytorch_model.bin.
 // Tensors sharing storage with another are written once, as Hugging Face's save_pretrained does
 // (lm_head.weight is dropped when tied to transformer.wte.weight). See common/tensor_io/convert.h.
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -19,14 +20,12 @@ MONOROUTE_REGISTER_COMMAND(convert, [](CLI::App& app) {
   sub->add_option("--output", opts->output, "Output file (default: DIR/model.safetensors)");
   sub->add_flag("--overwrite", opts->overwrite, "Replace an existing output file");
   SetAction(sub, [opts]() -> absl::Status {
-    auto r = ConvertToSafetensors(*opts);
-    if (!r.ok()) {
-      if (r.status().code() == absl::StatusCode::kNotFound &&
-          r.status().message().find("not a directory") != absl::string_view::npos) {
-        return UsageError(std::string(r.status().message()));
-      }
-      return r.status();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(opts->model_dir, ec)) {
+      return UsageError("--model " + opts->model_dir + ": not a directory");
     }
+    auto r = ConvertToSafetensors(*opts);
+    if (!r.ok()) return r.status();
     std::cout << "wrote " << r->output << ": " << r->tensors_written << " of " << r->tensors_read
               << " tensors";
     if (!r->dropped.empty()) {

@@ -21,10 +21,10 @@ namespace monoroute::cli {
 namespace {
 
 struct ForwardFlags {
-  std::string model_dir;        // HF model directory
-  std::string input;            // safetensors file with input_ids
-  std::string output;           // safetensors file to write
-  std::string device = "cpu";   // cpu | cuda | cuda:N
+  std::string model_dir;       // HF model directory
+  std::string input;           // safetensors file with input_ids
+  std::string output;          // safetensors file to write
+  std::string device = "cpu";  // cpu | cuda | cuda:N
 };
 
 absl::Status RunForward(const ForwardFlags& f) {
@@ -57,8 +57,8 @@ absl::Status RunForward(const ForwardFlags& f) {
   const auto& cfg = net->config();
   if (ids.numel() > 0 &&
       (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= cfg.vocab_size)) {
-    return absl::InvalidArgumentError(absl::StrCat(f.input, ": tensor 'input_ids' has ids outside [0, ",
-                                                    cfg.vocab_size, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(f.input, ": tensor 'input_ids' has ids outside [0, ", cfg.vocab_size, ")"));
   }
   if (ids.size(1) > cfg.max_position_embeddings) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -47,7 +47,7 @@ absl::StatusOr<CorpusSummary> WriteCorpus(const CorpusWriterOptions& options) {
   if (!s.ok()) return s;
   if (!tokenizer) return sum;
 
-  absl::StatusOr<LabeledTokens> labeled = LabelTokens(text, trace, *tokenizer);
+  absl::StatusOr<LabeledTokens> labeled = LabelTokens(text, trace, *tokenizer, options.threads);
   if (!labeled.ok()) return labeled.status();
   TokenCategories tc = MajorityCategories(*labeled, tokenizer->vocab_size());
   absl::flat_hash_set<int32_t> distinct(labeled->ids.begin(), labeled->ids.end());

@@ -10,7 +10,7 @@
 namespace monoroute {
 
 absl::StatusOr<LabeledTokens> LabelTokens(absl::string_view text, const StoryTrace& trace,
-                                          const Gpt2Tokenizer& tokenizer) {
+                                          const Gpt2Tokenizer& tokenizer, int num_threads) {
   const auto& words = trace.words;
   for (size_t i = 0; i < words.size(); ++i) {
     if (words[i].begin >= words[i].end || words[i].end > text.size() ||
@@ -21,7 +21,7 @@ absl::StatusOr<LabeledTokens> LabelTokens(absl::string_view text, const StoryTra
     }
   }
   LabeledTokens out;
-  out.ids = tokenizer.EncodeParallel(text);
+  out.ids = tokenizer.EncodeParallel(text, num_threads);
   out.categories.resize(out.ids.size(), Category::kNone);
   size_t pos = 0;
   size_t w = 0;

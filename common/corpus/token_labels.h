@@ -27,8 +27,9 @@ struct LabeledTokens {
 // category, a token spanning several punctuation marks (`."`) the first one's, and tokens that
 // are only whitespace or "<|endoftext|>" get kNone. INVALID_ARGUMENT if `trace` does not fit
 // `text` (offsets out of range or overlapping).
+// Tokenizes with `num_threads` threads (0 = all cores; the ids do not depend on it).
 absl::StatusOr<LabeledTokens> LabelTokens(absl::string_view text, const StoryTrace& trace,
-                                          const Gpt2Tokenizer& tokenizer);
+                                          const Gpt2Tokenizer& tokenizer, int num_threads = 0);
 
 // Reduces per-occurrence labels to one category per id: the category of the strict majority of
 // the id's labelled (non-kNone) occurrences, kMixed if there is none; count = occurrences.

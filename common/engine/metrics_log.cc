@@ -1,6 +1,7 @@
 // JSONL metrics log.
 #include "common/engine/metrics_log.h"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
 

@@ -61,7 +61,8 @@ void FusedAdamW::Step() {
     torch::Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
     torch::Tensor g = p.grad().contiguous();
-    if (!p.is_contiguous() || p.scalar_type() != torch::kFloat || g.scalar_type() != torch::kFloat) {
+    if (!p.is_contiguous() || p.scalar_type() != torch::kFloat ||
+        g.scalar_type() != torch::kFloat) {
       // Generic fallback (same formula with tensor ops).
       p.mul_(decay);
       exp_avg_[i].mul_(b1).add_(g, 1.0 - b1);
@@ -102,14 +103,17 @@ std::map<std::string, torch::Tensor> FusedAdamW::StateDict() const {
 absl::Status FusedAdamW::LoadStateDict(const std::map<std::string, torch::Tensor>& state) {
   auto get = [&](const std::string& k, const torch::Tensor& like) -> absl::Status {
     auto it = state.find(k);
-    if (it == state.end()) return absl::NotFoundError(absl::StrCat("optimizer state: tensor '", k, "' is missing"));
+    if (it == state.end())
+      return absl::NotFoundError(absl::StrCat("optimizer state: tensor '", k, "' is missing"));
     if (it->second.sizes() != like.sizes()) {
-      return absl::InvalidArgumentError(absl::StrCat("optimizer state: tensor '", k, "' has the wrong shape"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("optimizer state: tensor '", k, "' has the wrong shape"));
     }
     return absl::OkStatus();
   };
   auto it = state.find("adamw.step");
-  if (it == state.end()) return absl::NotFoundError("optimizer state: tensor 'adamw.step' is missing");
+  if (it == state.end())
+    return absl::NotFoundError("optimizer state: tensor 'adamw.step' is missing");
   for (size_t i = 0; i < params_.size(); ++i) {
     if (auto s = get(absl::StrCat("adamw.exp_avg.", i), exp_avg_[i]); !s.ok()) return s;
     if (auto s = get(absl::StrCat("adamw.exp_avg_sq.", i), exp_avg_sq_[i]); !s.ok()) return s;

@@ -42,8 +42,11 @@ torch::Tensor BalanceLoss(const torch::Tensor& probs, const torch::Tensor& f) {
 torch::Tensor AssignmentCounts(const torch::Tensor& topk_indices, int64_t num_pathways) {
   torch::NoGradGuard no_grad;
   torch::Tensor flat = topk_indices.reshape({-1});
-  return torch::zeros({num_pathways}, torch::TensorOptions().dtype(torch::kFloat).device(flat.device()))
-      .index_add_(0, flat, torch::ones({flat.size(0)}, torch::TensorOptions().dtype(torch::kFloat).device(flat.device())));
+  return torch::zeros({num_pathways},
+                      torch::TensorOptions().dtype(torch::kFloat).device(flat.device()))
+      .index_add_(0, flat,
+                  torch::ones({flat.size(0)},
+                              torch::TensorOptions().dtype(torch::kFloat).device(flat.device())));
 }
 
 LoadBalancer::LoadBalancer(const LoadBalancerOptions& options) : options_(options) {
@@ -115,7 +118,8 @@ absl::StatusOr<torch::Tensor> LoadBalancer::Loss(const std::vector<RoutingInfo>&
     return absl::FailedPreconditionError("LoadBalancer::Loss: FinalizeCounts was not called");
   }
   return TorchCall("LoadBalancer::Loss", [&]() -> absl::StatusOr<torch::Tensor> {
-    if (routing.empty() || method == BalancingMethod::kAuxFree || method == BalancingMethod::kNone) {
+    if (routing.empty() || method == BalancingMethod::kAuxFree ||
+        method == BalancingMethod::kNone) {
       return torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(options_.device));
     }
     std::vector<torch::Tensor> losses;
@@ -188,9 +192,9 @@ absl::Status LoadBalancer::LoadStateDict(const std::map<std::string, torch::Tens
   }
   const torch::Tensor& ema = state.at("balancing.ema_f");
   if (ema.sizes() != ema_f_.sizes()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "balancer state: tensor 'balancing.ema_f' has shape ", c10::str(ema.sizes()),
-        ", expected ", c10::str(ema_f_.sizes())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("balancer state: tensor 'balancing.ema_f' has shape ", c10::str(ema.sizes()),
+                     ", expected ", c10::str(ema_f_.sizes())));
   }
   return TorchCall("LoadBalancer::LoadStateDict", [&]() {
     torch::NoGradGuard no_grad;

@@ -5,9 +5,9 @@
 //   balancer->BeginStep();
 //   // f must be known before any backward. Either (grad_accum == 1) accumulate from the training
 //   // forward itself, or (grad_accum > 1) run a cheap no-grad pre-pass over all micro-batches:
-//   for (mb : micro_batches) balancer->Accumulate(model->forward(mb, {.return_logits=false}).routing);
-//   balancer->FinalizeCounts();      // all-reduce hook (data parallel), then EMA -> f
-//   for (mb : micro_batches) {
+//   for (mb : micro_batches) balancer->Accumulate(model->forward(mb,
+//   {.return_logits=false}).routing); balancer->FinalizeCounts();      // all-reduce hook (data
+//   parallel), then EMA -> f for (mb : micro_batches) {
 //     auto out = model->forward(mb, {.return_logits = false});
 //     loss = lm_loss + balancer->Loss(out.routing);   // alpha * mean over routed layers
 //     loss.backward();
@@ -37,11 +37,11 @@ class GPTNeoImpl;
 
 // Statistics of one routed layer for one step (computed from the step's raw counts).
 struct LayerBalanceStats {
-  int64_t layer = -1;          // block index
-  std::vector<double> load;    // fraction of top-k assignments per pathway (sums to 1)
-  double max_vio = 0.0;        // (max load - mean load) / mean load
-  double load_entropy = 0.0;   // -sum load * ln(load), nats (max ln P)
-  double loss = 0.0;           // last balancing loss value of this layer (unweighted)
+  int64_t layer = -1;         // block index
+  std::vector<double> load;   // fraction of top-k assignments per pathway (sums to 1)
+  double max_vio = 0.0;       // (max load - mean load) / mean load
+  double load_entropy = 0.0;  // -sum load * ln(load), nats (max ln P)
+  double loss = 0.0;          // last balancing loss value of this layer (unweighted)
 };
 
 // Loads of [P] counts: MaxVio and entropy helpers (pure functions).
@@ -57,9 +57,9 @@ torch::Tensor AssignmentCounts(const torch::Tensor& topk_indices, int64_t num_pa
 
 // Options of a LoadBalancer.
 struct LoadBalancerOptions {
-  BalancingConfig balancing;        // method, alpha, EMA momentum, bias rate
-  int64_t num_pathways = 16;        // P
-  std::vector<int64_t> layers;      // routed layer indices, ascending
+  BalancingConfig balancing;           // method, alpha, EMA momentum, bias rate
+  int64_t num_pathways = 16;           // P
+  std::vector<int64_t> layers;         // routed layer indices, ascending
   torch::Device device = torch::kCPU;  // where counts / f live (the model's device)
 };
 
@@ -112,7 +112,7 @@ class LoadBalancer {
   torch::Tensor ema_f_;   // [L, P]
   bool has_ema_ = false;
   int64_t steps_ = 0;
-  torch::Tensor f_;       // [L, P] finalised
+  torch::Tensor f_;          // [L, P] finalised
   torch::Tensor last_loss_;  // [L] detached per-layer losses of the last Loss() call
   std::vector<LayerBalanceStats> stats_;
 };

@@ -2,9 +2,8 @@
 #include "common/model/checkpoint.h"
 
 #include <filesystem>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -58,7 +57,8 @@ absl::StatusOr<ModelDirConfig> ReadModelConfig(const std::string& dir) {
   return out;
 }
 
-absl::Status LoadStateIntoModel(GPTNeoImpl& model, const std::map<std::string, torch::Tensor>& state,
+absl::Status LoadStateIntoModel(GPTNeoImpl& model,
+                                const std::map<std::string, torch::Tensor>& state,
                                 const std::string& source) {
   // Expected tensors: parameters and buffers under their checkpoint names.
   std::map<std::string, torch::Tensor> expected;
@@ -81,8 +81,8 @@ absl::Status LoadStateIntoModel(GPTNeoImpl& model, const std::map<std::string, t
       }
       continue;
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": unexpected tensor '", name, "' (not a GPT-Neo checkpoint of this config)"));
+    return absl::InvalidArgumentError(absl::StrCat(source, ": unexpected tensor '", name,
+                                                   "' (not a GPT-Neo checkpoint of this config)"));
   }
   for (const auto& kv : expected) {
     const std::string& name = kv.first;
@@ -93,9 +93,9 @@ absl::Status LoadStateIntoModel(GPTNeoImpl& model, const std::map<std::string, t
       return absl::NotFoundError(absl::StrCat(source, ": tensor '", name, "' is missing"));
     }
     if (it->second.sizes() != kv.second.sizes()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": tensor '", name, "' has shape ", ShapeString(it->second.sizes()),
-          ", expected ", ShapeString(kv.second.sizes())));
+      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has shape ",
+                                                     ShapeString(it->second.sizes()), ", expected ",
+                                                     ShapeString(kv.second.sizes())));
     }
     if (!it->second.is_floating_point()) {
       return absl::InvalidArgumentError(
@@ -117,11 +117,10 @@ absl::StatusOr<GPTNeo> LoadGPTNeo(const std::string& dir, const LoadOptions& opt
   std::optional<RoutingConfig> routing = mc.routing;
   if (options.routing.has_value()) {
     if (absl::Status s = options.routing->Validate(mc.config); !s.ok()) return s;
-    if (mc.routing.has_value() &&
-        (mc.routing->RoutedLayers(mc.config.num_layers) !=
-             options.routing->RoutedLayers(mc.config.num_layers) ||
-         mc.routing->num_pathways != options.routing->num_pathways ||
-         mc.routing->router_hidden != options.routing->router_hidden)) {
+    if (mc.routing.has_value() && (mc.routing->RoutedLayers(mc.config.num_layers) !=
+                                       options.routing->RoutedLayers(mc.config.num_layers) ||
+                                   mc.routing->num_pathways != options.routing->num_pathways ||
+                                   mc.routing->router_hidden != options.routing->router_hidden)) {
       return absl::InvalidArgumentError(absl::StrCat(
           dir, ": requested routing does not match the checkpoint's routed layers / sizes"));
     }

@@ -4,10 +4,10 @@
 #ifndef MONOROUTE_COMMON_MODEL_CHECKPOINT_H_
 #define MONOROUTE_COMMON_MODEL_CHECKPOINT_H_
 
-#include <nlohmann/json_fwd.hpp>
 #include <torch/torch.h>
 
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
@@ -51,7 +51,8 @@ absl::StatusOr<GPTNeo> LoadGPTNeo(const std::string& dir, const LoadOptions& opt
 
 // Copies an HF-named state dict (plus "routing.layers.*" entries) into `model`. `source` names the
 // file in errors. lm_head.weight, if present, must equal transformer.wte.weight's shape (tied).
-absl::Status LoadStateIntoModel(GPTNeoImpl& model, const std::map<std::string, torch::Tensor>& state,
+absl::Status LoadStateIntoModel(GPTNeoImpl& model,
+                                const std::map<std::string, torch::Tensor>& state,
                                 const std::string& source);
 
 // The model's tensors under checkpoint names (HF names for the base, kRoutingPrefix for routers),

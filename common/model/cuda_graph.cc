@@ -5,7 +5,9 @@
 
 #include "common/tensor_io/torch_status.h"
 
-#ifdef MONOROUTE_WITH_CUDA
+#if defined(MONOROUTE_WITH_CUDA) && __has_include(<cuda_runtime_api.h>) && \
+    __has_include(<ATen/cuda/CUDAGraph.h>)
+#define MR_CUDA_GRAPHS 1
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -14,7 +16,7 @@
 
 namespace monoroute::model {
 
-#ifdef MONOROUTE_WITH_CUDA
+#ifdef MR_CUDA_GRAPHS
 struct CudaGraphStep::Impl {
   std::unique_ptr<at::cuda::CUDAGraph> graph;
   std::function<void()> step;
@@ -66,8 +68,7 @@ bool CudaGraphStep::Supported() { return false; }
 
 absl::Status CudaGraphStep::Synchronize() { return absl::OkStatus(); }
 
-absl::StatusOr<std::unique_ptr<CudaGraphStep>> CudaGraphStep::Capture(std::function<void()>,
-                                                                      int) {
+absl::StatusOr<std::unique_ptr<CudaGraphStep>> CudaGraphStep::Capture(std::function<void()>, int) {
   return absl::UnimplementedError("CUDA graphs: monoroute was built without CUDA");
 }
 

@@ -1,6 +1,10 @@
 // GPT-Neo forward (HF-exact) with optional pathway-routed MLPs.
 #include "common/model/gpt_neo.h"
 
+#include <torch/version.h>
+
+#include <atomic>
+#include <cstdio>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -39,15 +43,41 @@ torch::Tensor GPTNeoSelfAttentionImpl::MaskBias(int64_t t, const torch::Device& 
   return mask_cache_;
 }
 
+#if TORCH_VERSION_MAJOR >= 2
+// LibTorch 2.x on CUDA: fused scaled_dot_product_attention (memory-efficient kernel, fp32 q/k/v,
+// scale 1 = GPT-Neo's unscaled scores) instead of materialising [B*nh, T, T] scores. Disabled for
+// the process after the first failure (e.g. no kernel for this shape), falling back to the
+// explicit path.
+std::atomic<bool> g_sdpa_ok{true};
+#endif
+
 torch::Tensor GPTNeoSelfAttentionImpl::forward(const torch::Tensor& x, torch::Dtype dt) {
   const int64_t b = x.size(0), t = x.size(1), h = x.size(2);
   const int64_t d = h / num_heads_;
   // One fused q/k/v projection.
   torch::Tensor w = torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}, 0);
-  torch::Tensor qkv = dt == torch::kFloat ? torch::matmul(x, w.t())
-                                          : torch::matmul(x.to(dt), w.to(dt).t());
+  torch::Tensor qkv =
+      dt == torch::kFloat ? torch::matmul(x, w.t()) : torch::matmul(x.to(dt), w.to(dt).t());
   // [B, T, 3, nh, d] -> [3, B, nh, T, d]
   qkv = qkv.view({b, t, 3, num_heads_, d}).permute({2, 0, 3, 1, 4});
+#if TORCH_VERSION_MAJOR >= 2
+  if (x.is_cuda() && g_sdpa_ok.load()) {
+    try {
+      torch::Tensor q4 = qkv[0].to(torch::kFloat), k4 = qkv[1].to(torch::kFloat),
+                    v4 = qkv[2].to(torch::kFloat);
+      const bool causal_only = !local_ || window_ >= t;
+      std::optional<torch::Tensor> mask;
+      if (!causal_only) mask = MaskBias(t, x.device());
+      torch::Tensor y4 = at::scaled_dot_product_attention(q4, k4, v4, mask, 0.0, causal_only, 1.0);
+      torch::Tensor y = y4.transpose(1, 2).reshape({b, t, h});
+      return Lin(out_proj, y, dt);
+    } catch (const std::exception& e) {
+      g_sdpa_ok.store(false);
+      std::fprintf(stderr, "scaled_dot_product_attention unavailable (%s); explicit attention\n",
+                   e.what());
+    }
+  }
+#endif
   torch::Tensor q = qkv[0].reshape({b * num_heads_, t, d}).to(torch::kFloat);
   torch::Tensor k = qkv[1].reshape({b * num_heads_, t, d}).to(torch::kFloat);
   torch::Tensor v = qkv[2].reshape({b * num_heads_, t, d});
@@ -64,13 +94,15 @@ torch::Tensor GPTNeoSelfAttentionImpl::forward(const torch::Tensor& x, torch::Dt
 // ---------------------------------------------------------------------------------------------
 GPTNeoBlockImpl::GPTNeoBlockImpl(const GPTNeoConfig& config, int64_t layer) : layer_(layer) {
   const int64_t h = config.hidden_size;
-  ln_1 = register_module("ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({h}).eps(
-                                     config.layer_norm_epsilon)));
+  ln_1 = register_module(
+      "ln_1",
+      torch::nn::LayerNorm(torch::nn::LayerNormOptions({h}).eps(config.layer_norm_epsilon)));
   attn = register_module("attn", std::make_shared<torch::nn::Module>());
-  attention = attn->register_module("attention",
-                                    GPTNeoSelfAttention(config, config.is_local(layer)));
-  ln_2 = register_module("ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({h}).eps(
-                                     config.layer_norm_epsilon)));
+  attention =
+      attn->register_module("attention", GPTNeoSelfAttention(config, config.is_local(layer)));
+  ln_2 = register_module(
+      "ln_2",
+      torch::nn::LayerNorm(torch::nn::LayerNormOptions({h}).eps(config.layer_norm_epsilon)));
   GPTNeoMLPOptions mo;
   mo.hidden_size = h;
   mo.intermediate_size = config.intermediate_size;
@@ -131,8 +163,9 @@ GPTNeoImpl::GPTNeoImpl(const GPTNeoConfig& config, const std::optional<RoutingCo
     h->push_back(blocks.back());
   }
   ln_f = transformer->register_module(
-      "ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size})
-                                       .eps(config.layer_norm_epsilon)));
+      "ln_f",
+      torch::nn::LayerNorm(
+          torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_epsilon)));
   InitWeights();
   if (routing.has_value()) {
     absl::Status s = EnableRouting(*routing);

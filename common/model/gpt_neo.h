@@ -77,8 +77,8 @@ class GPTNeoBlockImpl : public torch::nn::Module {
   torch::nn::LayerNorm ln_1{nullptr}, ln_2{nullptr};
   std::shared_ptr<torch::nn::Module> attn;  // container; holds "attention"
   GPTNeoSelfAttention attention{nullptr};
-  GPTNeoMLP dense_mlp{nullptr};    // set when dense
-  RoutedMLP routed_mlp{nullptr};   // set when routed
+  GPTNeoMLP dense_mlp{nullptr};   // set when dense
+  RoutedMLP routed_mlp{nullptr};  // set when routed
 
  private:
   int64_t layer_;

@@ -131,8 +131,8 @@ absl::Status GPTNeoConfig::Validate(const std::string& source) const {
   }
   if (!(layer_norm_epsilon > 0)) return Bad(source, "layer_norm_epsilon must be positive");
   if (activation_function != "gelu_new") {
-    return Bad(source, absl::StrCat("activation_function '", activation_function,
-                                    "' is not supported"));
+    return Bad(source,
+               absl::StrCat("activation_function '", activation_function, "' is not supported"));
   }
   if (!tie_word_embeddings) {
     return Bad(source, "tie_word_embeddings false is not supported");
@@ -173,8 +173,8 @@ json GPTNeoConfig::ToJson() const {
       alternating &= attention_layers[i] == attention_layers[i % 2];
     }
     if (alternating) {
-      types.push_back(json::array(
-          {json::array({attention_layers[0], attention_layers[1]}), num_layers / 2}));
+      types.push_back(
+          json::array({json::array({attention_layers[0], attention_layers[1]}), num_layers / 2}));
     }
   }
   if (types.empty()) {

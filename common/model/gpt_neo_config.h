@@ -4,10 +4,9 @@
 #define MONOROUTE_COMMON_MODEL_GPT_NEO_CONFIG_H_
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "absl/status/statusor.h"
 

@@ -56,7 +56,11 @@ class FusedLmLossFn : public torch::autograd::Function<FusedLmLossFn> {
       torch::Tensor sc = scale.narrow(0, s, c);
       torch::Tensor probs = buf.narrow(0, 0, c);
       at::mm_out(probs, hc, w_c.t());
-      at::_softmax_out(probs, probs, 1, /*half_to_float=*/false);  // in place, row by row
+      if (cpu) {
+        at::_softmax_out(probs, probs, 1, /*half_to_float=*/false);  // in place, row by row
+      } else {
+        probs = at::_softmax(probs, 1, /*half_to_float=*/false);
+      }
       torch::Tensor py = probs.gather(1, lc.unsqueeze(1)).squeeze(1).to(torch::kFloat);
       torch::Tensor nll = -py.log();
       if (cpu) {
@@ -67,8 +71,7 @@ class FusedLmLossFn : public torch::autograd::Function<FusedLmLossFn> {
           torch::Tensor hb = hc.index_select(0, bad).to(torch::kFloat);
           torch::Tensor lb = hb.mm(weight.to(torch::kFloat).t());
           torch::Tensor yb = lc.index_select(0, bad);
-          torch::Tensor exact =
-              lb.logsumexp(1) - lb.gather(1, yb.unsqueeze(1)).squeeze(1);
+          torch::Tensor exact = lb.logsumexp(1) - lb.gather(1, yb.unsqueeze(1)).squeeze(1);
           nll.index_copy_(0, bad, exact);
         }
       }

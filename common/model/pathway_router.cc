@@ -35,8 +35,8 @@ RoutingInfo PathwayRouterImpl::forward(const torch::Tensor& x) {
   torch::Tensor scores = fc2(hdn).to(torch::kFloat);
   if (options_.temperature != 1.0) scores = scores / options_.temperature;
   if (disabled_.defined()) {
-    scores = scores.masked_fill(disabled_.to(scores.device()),
-                                -std::numeric_limits<float>::infinity());
+    scores =
+        scores.masked_fill(disabled_.to(scores.device()), -std::numeric_limits<float>::infinity());
   }
   RoutingInfo info;
   info.probs = torch::softmax(scores, -1);

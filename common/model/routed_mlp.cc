@@ -46,7 +46,8 @@ torch::Tensor RoutedMLPImpl::ApplyRouting(const torch::Tensor& x, const torch::T
   torch::Tensor x2d = x.reshape({-1, x.size(-1)});
   RoutedCompute mode = options_.compute;
   if (mode == RoutedCompute::kAuto) mode = RoutedCompute::kMask;  // measured: docs/model.md
-  torch::Tensor y = mode == RoutedCompute::kGather ? GatherPath(x2d, idx, w) : MaskPath(x2d, idx, w);
+  torch::Tensor y =
+      mode == RoutedCompute::kGather ? GatherPath(x2d, idx, w) : MaskPath(x2d, idx, w);
   auto shape = x.sizes().vec();
   shape.back() = y.size(-1);
   return y.view(shape);
@@ -78,8 +79,8 @@ torch::Tensor RoutedMLPImpl::GatherPath(const torch::Tensor& x2d, const torch::T
   auto sorted = flat_p.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
   torch::Tensor order = std::get<1>(sorted);
   torch::Tensor tok = torch::div(order, k, "floor");
-  torch::Tensor ws = w.reshape({-1}).index_select(0, order) *
-                     (static_cast<double>(p) / static_cast<double>(k));
+  torch::Tensor ws =
+      w.reshape({-1}).index_select(0, order) * (static_cast<double>(p) / static_cast<double>(k));
   torch::Tensor counts = torch::bincount(flat_p, /*weights=*/{}, p).to(torch::kCPU);
   auto counts_a = counts.accessor<int64_t, 1>();
   torch::Tensor xs = x2d.index_select(0, tok);  // [N*k, H]
@@ -90,9 +91,9 @@ torch::Tensor RoutedMLPImpl::GatherPath(const torch::Tensor& x2d, const torch::T
     const int64_t c = counts_a[q];
     if (c == 0) continue;
     torch::Tensor rows = xs.narrow(0, off, c);
-    torch::Tensor wfc = c_fc->weight.narrow(0, q * slice, slice);      // [S, H]
-    torch::Tensor bfc = c_fc->bias.narrow(0, q * slice, slice);        // [S]
-    torch::Tensor wpr = c_proj->weight.narrow(1, q * slice, slice);    // [H, S]
+    torch::Tensor wfc = c_fc->weight.narrow(0, q * slice, slice);    // [S, H]
+    torch::Tensor bfc = c_fc->bias.narrow(0, q * slice, slice);      // [S]
+    torch::Tensor wpr = c_proj->weight.narrow(1, q * slice, slice);  // [H, S]
     torch::Tensor hq = GeluNew(torch::addmm(bfc, rows, wfc.t()));
     parts.push_back(hq.mm(wpr.t()));
     off += c;

@@ -39,8 +39,8 @@ enum class RoutedCompute {
 
 // Options of a RoutedMLP.
 struct RoutedMLPOptions {
-  GPTNeoMLPOptions mlp;           // dense sizes
-  PathwayRouterOptions router;    // router sizes / top-k
+  GPTNeoMLPOptions mlp;                          // dense sizes
+  PathwayRouterOptions router;                   // router sizes / top-k
   RoutedCompute compute = RoutedCompute::kAuto;  // compute path
 };
 

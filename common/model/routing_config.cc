@@ -2,9 +2,8 @@
 #include "common/model/routing_config.h"
 
 #include <algorithm>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
@@ -57,22 +56,27 @@ std::vector<int64_t> RoutingConfig::RoutedLayers(int64_t num_layers) const {
 
 absl::Status RoutingConfig::Validate(const GPTNeoConfig& config) const {
   const std::string s = "routing";
-  if (num_pathways <= 0) return Bad(s, absl::StrCat("num_pathways must be positive, got ", num_pathways));
+  if (num_pathways <= 0)
+    return Bad(s, absl::StrCat("num_pathways must be positive, got ", num_pathways));
   if (top_k < 1 || top_k > num_pathways) {
-    return Bad(s, absl::StrCat("top_k ", top_k, " must be in [1, num_pathways=", num_pathways, "]"));
+    return Bad(s,
+               absl::StrCat("top_k ", top_k, " must be in [1, num_pathways=", num_pathways, "]"));
   }
-  if (router_hidden <= 0) return Bad(s, absl::StrCat("router_hidden must be positive, got ", router_hidden));
+  if (router_hidden <= 0)
+    return Bad(s, absl::StrCat("router_hidden must be positive, got ", router_hidden));
   if (config.intermediate_size % num_pathways != 0) {
     return Bad(s, absl::StrCat("intermediate_size ", config.intermediate_size,
                                " is not divisible by num_pathways ", num_pathways));
   }
   if (layers.empty() && route_every_n_layers <= 0) {
-    return Bad(s, absl::StrCat("route_every_n_layers must be positive, got ", route_every_n_layers));
+    return Bad(s,
+               absl::StrCat("route_every_n_layers must be positive, got ", route_every_n_layers));
   }
   std::set<int64_t> seen;
   for (int64_t l : layers) {
     if (l < 0 || l >= config.num_layers) {
-      return Bad(s, absl::StrCat("layers entry ", l, " is out of range [0, ", config.num_layers, ")"));
+      return Bad(s,
+                 absl::StrCat("layers entry ", l, " is out of range [0, ", config.num_layers, ")"));
     }
     if (!seen.insert(l).second) return Bad(s, absl::StrCat("layers entry ", l, " is repeated"));
   }

@@ -72,16 +72,18 @@ absl::StatusOr<SafetensorsEntry> ParseEntry(const std::string& path, const std::
   e.dtype = *type;
   auto sh = j.find("shape");
   if (sh == j.end() || !sh->is_array()) return BadTensor(path, name, "missing array 'shape'");
+  // numel * itemsize, saturating: a product beyond int64 can never match real offsets.
+  constexpr uint64_t kLimit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   uint64_t numel = 1;
-  bool overflow = false;
+  bool overflow = false, zero = false;
   for (const Json& d : *sh) {
     uint64_t n;
     if (!AsCount(d, &n)) {
       return BadTensor(path, name, absl::StrCat("bad dimension ", d.dump(), " in 'shape'"));
     }
     e.shape.push_back(static_cast<int64_t>(n));
-    if (n != 0 && numel > std::numeric_limits<uint64_t>::max() / 4 / n) overflow = true;
-    numel *= n;
+    if (n == 0) zero = true;
+    if (!overflow && n != 0 && __builtin_mul_overflow(numel, n, &numel)) overflow = true;
   }
   auto off = j.find("data_offsets");
   if (off == j.end() || !off->is_array() || off->size() != 2 || !AsCount((*off)[0], &e.begin) ||
@@ -93,12 +95,19 @@ absl::StatusOr<SafetensorsEntry> ParseEntry(const std::string& path, const std::
                      absl::StrCat("data_offsets [", e.begin, ", ", e.end, "] end before begin"));
   }
   const uint64_t item = c10::elementSize(e.dtype);
+  if (zero) {
+    numel = 0;
+    overflow = false;
+  } else if (!overflow && (numel > kLimit / item)) {
+    overflow = true;
+  }
   if (overflow || numel * item != e.end - e.begin) {
     return BadTensor(
         path, name,
         absl::StrCat("size mismatch: shape ", ShapeString(e.shape), " of ", dt->get<std::string>(),
-                     " needs ", overflow ? 0 : numel * item, " bytes, data_offsets [", e.begin,
-                     ", ", e.end, "] hold ", e.end - e.begin));
+                     " needs ",
+                     overflow ? std::string("more than 2^63") : absl::StrCat(numel * item),
+                     " bytes, data_offsets [", e.begin, ", ", e.end, "] hold ", e.end - e.begin));
   }
   return e;
 }
@@ -255,8 +264,8 @@ absl::StatusOr<std::string> SerializeSafetensors(
     const uint64_t bytes = t.numel() * t.element_size();
     ASSIGN_OR_RETURN(std::string qn, quote(name));
     absl::StrAppend(&header, header.size() > 1 ? "," : "", qn, ":{\"dtype\":\"", *dtype_name,
-                    "\",\"shape\":[", absl::StrJoin(t.sizes(), ","), "],\"data_offsets\":[", offset, ",",
-                    offset + bytes, "]}");
+                    "\",\"shape\":[", absl::StrJoin(t.sizes(), ","), "],\"data_offsets\":[", offset,
+                    ",", offset + bytes, "]}");
     offset += bytes;
     cpu.emplace_back(name, std::move(t));
   }

@@ -47,6 +47,14 @@ if [ $CFG_RC -eq 0 ]; then
   BUILD_RC=$?
   grep -E "error|FAILED" -A3 "$OUT/build.log" | head -60
   stamp "build rc=$BUILD_RC"
+  if [ $BUILD_RC -ne 0 ]; then
+    # Another library failed: the model-only CLI has the same `bench train` command.
+    stamp "fallback: build monoroute_model_cli"
+    cmake --build build-gpu --target monoroute_model_cli -j16 >> "$OUT/build.log" 2>&1
+    BUILD_RC=$?
+    BIN=build-gpu/bin/monoroute_model_cli
+    stamp "fallback build rc=$BUILD_RC"
+  fi
 else
   BUILD_RC=1
 fi

@@ -78,20 +78,27 @@ void EncodeBatch(const RunLayout& run, uint32_t run_num, uint8_t split_id,
     info->layers_mask |= uint64_t{1} << layer_idx[i];
     i = j;
   }
-  std::sort(groups.begin(), groups.end(), [](const Group& x, const Group& y) {
-    return x.li != y.li ? x.li < y.li : x.step < y.step;
-  });
 
-  // 2. Counts per (layer, bucket, token), totals per layer.
+  // 2. Counts per (layer, bucket, token) and totals per layer, aggregated in the batch. The
+  // merges are emitted in increasing key order (all 'A' keys, then 'B', then 'T'), so the
+  // memtable's skiplist inserts reuse their search path.
   if (sc.slot_of_token.size() < spec.vocab_size) sc.slot_of_token.assign(spec.vocab_size, -1);
-  std::vector<uint64_t> tot(1 + 2 * P);
-  char key[64];
-  char val[16 * (2 * kMaxPathways + 1)];
+  struct Unit {
+    uint32_t layer;
+    uint64_t bucket;
+    std::vector<uint32_t> tokens;  // ascending
+    std::vector<uint64_t> counts;  // tokens.size() * P, in token order
+  };
+  std::vector<Unit> units;
+  std::vector<std::pair<uint32_t, std::vector<uint64_t>>> totals;  // (layer, [tokens, c, w])
+  // Groups sorted by routed-layer value, then step.
+  std::sort(groups.begin(), groups.end(), [&](const Group& x, const Group& y) {
+    uint32_t lx = spec.routed_layers[x.li], ly = spec.routed_layers[y.li];
+    return lx != ly ? lx < ly : x.step < y.step;
+  });
   for (size_t gi = 0; gi < groups.size();) {
     const uint8_t li = groups[gi].li;
-    const uint32_t layer = spec.routed_layers[li];
-    std::fill(tot.begin(), tot.end(), 0);
-    // All groups of this layer.
+    std::vector<uint64_t> tot(1 + 2 * P, 0);
     size_t ge = gi;
     while (ge < groups.size() && groups[ge].li == li) ++ge;
     for (size_t ui = gi; ui < ge;) {
@@ -117,45 +124,64 @@ void EncodeBatch(const RunLayout& run, uint32_t run_num, uint8_t split_id,
               ++c[pw[q]];
               ++tot[1 + pw[q]];
               double fw = static_cast<double>(w[q]) * static_cast<double>(1 << kWeightFracBits);
-              tot[1 + P + pw[q]] += static_cast<uint64_t>(
-                  static_cast<int64_t>(fw >= 0 ? fw + 0.5 : fw - 0.5));
+              tot[1 + P + pw[q]] +=
+                  static_cast<uint64_t>(static_cast<int64_t>(fw >= 0 ? fw + 0.5 : fw - 0.5));
             }
           }
           tot[0] += e - s;
         }
       }
-      // Emit one bucket merge and one whole-run merge per touched token.
-      char* kb = PutBE32(key, run_num);
-      *kb++ = kCountsBucket;
-      kb = PutBE32(kb, layer);
-      kb = PutBE64(kb, bucket);
-      *kb++ = static_cast<char>(split_id);
-      char* ka = PutBE32(key + 32, run_num);
-      *ka++ = kCountsAll;
-      ka = PutBE32(ka, layer);
-      *ka++ = static_cast<char>(split_id);
-      for (size_t s = 0; s < sc.touched.size(); ++s) {
-        const uint32_t t = sc.touched[s];
-        sc.slot_of_token[t] = -1;
-        const uint64_t* c = &sc.slots[s * P];
-        char* v = val;
-        for (uint32_t p = 0; p < P; ++p) v = PutVarint(v, c[p]);
-        rocksdb::Slice vs(val, v - val);
-        PutBE32(kb, t);
-        wb->Merge(cf.counts, rocksdb::Slice(key, kb + 4 - key), vs);
-        PutBE32(ka, t);
-        wb->Merge(cf.counts, rocksdb::Slice(key + 32, ka + 4 - (key + 32)), vs);
+      Unit& u = units.emplace_back();
+      u.layer = spec.routed_layers[li];
+      u.bucket = bucket;
+      u.tokens = sc.touched;
+      std::sort(u.tokens.begin(), u.tokens.end());
+      u.counts.resize(u.tokens.size() * P);
+      for (size_t s = 0; s < u.tokens.size(); ++s) {
+        int32_t& slot = sc.slot_of_token[u.tokens[s]];
+        std::memcpy(&u.counts[s * P], &sc.slots[static_cast<size_t>(slot) * P],
+                    P * sizeof(uint64_t));
+        slot = -1;
       }
       ui = ue;
     }
-    char* kt = PutBE32(key, run_num);
-    *kt++ = kCountsTotals;
-    kt = PutBE32(kt, layer);
-    *kt++ = static_cast<char>(split_id);
-    char* v = val;
-    for (uint64_t x : tot) v = PutVarint(v, x);
-    wb->Merge(cf.counts, rocksdb::Slice(key, kt - key), rocksdb::Slice(val, v - val));
+    totals.emplace_back(spec.routed_layers[li], std::move(tot));
     gi = ge;
+  }
+  char key[64];
+  char val[10 * (2 * kMaxPathways + 1)];
+  auto encode = [&](const uint64_t* c, size_t n) {
+    char* v = val;
+    for (size_t p = 0; p < n; ++p) v = PutVarint(v, c[p]);
+    return rocksdb::Slice(val, v - val);
+  };
+  for (const Unit& u : units) {  // whole-run counts
+    char* k = PutBE32(key, run_num);
+    *k++ = kCountsAll;
+    k = PutBE32(k, u.layer);
+    *k++ = static_cast<char>(split_id);
+    for (size_t s = 0; s < u.tokens.size(); ++s) {
+      PutBE32(k, u.tokens[s]);
+      wb->Merge(cf.counts, rocksdb::Slice(key, k + 4 - key), encode(&u.counts[s * P], P));
+    }
+  }
+  for (const Unit& u : units) {  // per step bucket
+    char* k = PutBE32(key, run_num);
+    *k++ = kCountsBucket;
+    k = PutBE32(k, u.layer);
+    k = PutBE64(k, u.bucket);
+    *k++ = static_cast<char>(split_id);
+    for (size_t s = 0; s < u.tokens.size(); ++s) {
+      PutBE32(k, u.tokens[s]);
+      wb->Merge(cf.counts, rocksdb::Slice(key, k + 4 - key), encode(&u.counts[s * P], P));
+    }
+  }
+  for (const auto& [layer, tot] : totals) {
+    char* k = PutBE32(key, run_num);
+    *k++ = kCountsTotals;
+    k = PutBE32(k, layer);
+    *k++ = static_cast<char>(split_id);
+    wb->Merge(cf.counts, rocksdb::Slice(key, k - key), encode(tot.data(), tot.size()));
   }
 
   // 3. Raw events, one columnar value per (layer, step) group.

@@ -14,13 +14,11 @@
 #include "absl/synchronization/mutex.h"
 #include "common/base/status_macros.h"
 #include "rocksdb/db.h"
-#include "rocksdb/filter_policy.h"
-#include "rocksdb/options.h"
-#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "services/recorder/batch_encoder.h"
 #include "services/recorder/batch_validator.h"
 #include "services/recorder/key_codec.h"
+#include "services/recorder/recorder_db.h"
 #include "services/recorder/rocksdb_status.h"
 #include "services/recorder/uint64_add_operator.h"
 
@@ -103,7 +101,8 @@ class RecorderStore::Impl {
 
   const RecorderStoreOptions opts_;
   std::shared_mutex life_mu_;  // shared by every operation, exclusive by Close
-  std::unique_ptr<rocksdb::DB> db_;
+  RecorderDb rdb_;                // owns the DB and handles
+  rocksdb::DB* db_ = nullptr;     // rdb_.db while open, nullptr after Close
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   ColumnFamilies cf_;
   absl::Mutex runs_mu_;
@@ -116,46 +115,10 @@ class RecorderStore::Impl {
 };
 
 absl::Status RecorderStore::Impl::Open() {
-  if (opts_.data_dir.empty()) return absl::InvalidArgumentError("data_dir is empty");
-  rocksdb::Options db_opts;
-  db_opts.create_if_missing = true;
-  db_opts.create_missing_column_families = true;
-  db_opts.IncreaseParallelism(std::max(1, opts_.background_threads));
-  db_opts.max_background_jobs = std::max(2, opts_.background_threads);
-  db_opts.enable_pipelined_write = true;
-  db_opts.manual_wal_flush = false;
-
-  rocksdb::BlockBasedTableOptions bbt;
-  bbt.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  auto table = std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(bbt));
-  auto merge = std::make_shared<UInt64AddOperator>();
-
-  rocksdb::ColumnFamilyOptions meta_opts;
-  meta_opts.table_factory = table;
-  meta_opts.merge_operator = merge;
-  meta_opts.write_buffer_size = 16 << 20;
-  rocksdb::ColumnFamilyOptions counts_opts;
-  counts_opts.table_factory = table;
-  counts_opts.merge_operator = merge;
-  counts_opts.write_buffer_size = opts_.write_buffer_bytes;
-  counts_opts.max_write_buffer_number = 4;
-  rocksdb::ColumnFamilyOptions events_opts;
-  events_opts.write_buffer_size = opts_.write_buffer_bytes;
-  events_opts.max_write_buffer_number = 4;
-  events_opts.compression = rocksdb::kNoCompression;  // floats and varints barely compress
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"meta", meta_opts},
-      {"counts", counts_opts},
-      {"events", events_opts}};
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_opts, opts_.data_dir, cfs, &handles_, &raw);
-  if (!s.ok()) return FromRocksStatus(s, absl::StrCat("open database ", opts_.data_dir));
-  db_.reset(raw);
-  cf_.meta = handles_[1];
-  cf_.counts = handles_[2];
-  cf_.events = handles_[3];
+  RETURN_IF_ERROR(OpenRecorderDb(opts_, &rdb_));
+  db_ = rdb_.db.get();
+  handles_ = rdb_.handles;
+  cf_ = rdb_.cf;
   RETURN_IF_ERROR(Load());
   if (!opts_.sync && opts_.wal_sync_interval.count() > 0) {
     sync_thread_ = std::thread([this] { WalSyncLoop(); });
@@ -671,9 +634,11 @@ absl::Status RecorderStore::Impl::Close() {
   if (status.ok()) status = FromRocksStatus(fs, "flush memtables");
   for (rocksdb::ColumnFamilyHandle* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
+  rdb_.handles.clear();
   rocksdb::Status cs = db_->Close();
   if (status.ok()) status = FromRocksStatus(cs, "close database");
-  db_.reset();
+  rdb_.db.reset();
+  db_ = nullptr;
   return status;
 }
 

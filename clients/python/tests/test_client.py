@@ -108,9 +108,53 @@ def test_analysis_report(recorder, analysis, tmp_path):
         assert e.value.code == grpc.StatusCode.NOT_FOUND
 
 
+STORIES = ["Tom had a red ball. He liked to play with the ball in the park.",
+           "Lily saw a big dog. The dog was happy and ran to Lily.",
+           "The sun was warm. Ben and Sue went to the sea to swim and play.",
+           "Mia found a little cat. The cat was sad, so Mia gave it milk."]
+
+
+def small_job(train_path, steps=8):
+    """A tiny routed pretrain job (layers 0 and 2 of 4 routed, 8 pathways, top-2)."""
+    return (
+        "kind: pretrain\n"
+        "model: {hidden_size: 32, num_layers: 4, num_heads: 4, max_position_embeddings: 64}\n"
+        "routing: {enabled: true, num_pathways: 8, top_k: 2, router_hidden: 16,\n"
+        "          route_every_n_layers: 2, balancing: {method: glbl}}\n"
+        f"data: {{train_path: \"{train_path}\", seq_len: 16, valid_fraction: 0.1}}\n"
+        f"optim: {{max_steps: {steps}, warmup_steps: 2, batch_size: 2}}\n"
+        "eval_every: 0\neval_batches: 2\nlog_every: 1\nthreads: 1\n"
+        "record: {sample_rate: 1.0, eval_split_events: true}\n")
+
+
+def test_trainer_submit_watch_and_report(trainer, analysis, tmp_path):
+    train = tmp_path / "train.txt"
+    train.write_text("".join(f"{STORIES[i % 4]}\n<|endoftext|>\n" for i in range(200)))
+    with Client(trainer=trainer.addr, analysis=analysis.addr, token=trainer.token) as c:
+        job = c.submit_job(small_job(train), name="pytest")
+        assert c.state_name(job) in ("QUEUED", "RUNNING")
+        assert [j.id for j in c.list_jobs()] == [job.id]
+        kinds = []
+        final = c.wait_job(job.id, timeout=240, on_update=lambda u: kinds.append(u.kind))
+        assert c.state_name(final) == "SUCCEEDED", final.failure_reason
+        assert kinds[0] == pb.trainer_pb2.JobUpdate.SNAPSHOT
+        assert final.progress.step == 8
+        assert final.progress.total_loss > 0
+        assert final.events.events_acked > 0 and final.events.events_dropped == 0
+        assert c.list_jobs(state="SUCCEEDED")[0].id == job.id
+        report, resp = c.get_report(final.recorder_run_id or job.id, skip_png=True)
+        assert sorted(layer.layer for layer in resp.layers) == [0, 2]
+        assert report
+
+
 def test_trainer_rejects_bad_input_and_queues_nothing(trainer):
     with Client(trainer=trainer.addr, token=trainer.token) as c:
         assert c.list_jobs() == []
+        with pytest.raises(ServiceError) as e:
+            c.submit_job(small_job("/etc/passwd"))  # outside the allowed root
+        assert e.value.code in (grpc.StatusCode.PERMISSION_DENIED,
+                                grpc.StatusCode.INVALID_ARGUMENT)
+        assert "train_path" in e.value.details
         with pytest.raises(ServiceError) as e:
             c.submit_job("this: [is not a job spec")
         assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT

@@ -7,7 +7,6 @@
 
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "common/base/file_util.h"
@@ -17,15 +16,16 @@
 namespace monoroute::model {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FixtureDir;
+using ::testing::HasSubstr;
 using testing::MakeTempDir;
 using testing::MaxAbsDiff;
 
 void CopyDir(const std::string& from, const std::string& to) {
   std::filesystem::create_directories(to);
-  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive |
-                                      std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy(
+      from, to,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
 }
 
 class CheckpointTest : public ::testing::Test {
@@ -79,8 +79,8 @@ TEST_F(CheckpointTest, RoutedRoundTripIsLossless) {
   for (const auto& kv : a) {
     EXPECT_TRUE(torch::equal(kv.value(), b[kv.key()])) << kv.key();
   }
-  EXPECT_TRUE(torch::equal((*back)->router(2)->selection_bias(),
-                           (*m)->router(2)->selection_bias()));
+  EXPECT_TRUE(
+      torch::equal((*back)->router(2)->selection_bias(), (*m)->router(2)->selection_bias()));
   EXPECT_TRUE((*back)->router(2)->use_selection_bias());
   torch::NoGradGuard ng;
   torch::Tensor ids = torch::randint(0, 1000, {2, 12}, torch::kLong);

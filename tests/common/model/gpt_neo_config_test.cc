@@ -27,8 +27,7 @@ TEST(GPTNeoConfigTest, ParsesAndExpandsAttentionTypes) {
   EXPECT_EQ(c->vocab_size, 1000);
   EXPECT_EQ(c->intermediate_size, 256);  // null -> 4 * hidden
   EXPECT_EQ(c->window_size, 8);
-  EXPECT_EQ(c->attention_layers,
-            (std::vector<std::string>{"global", "local", "global", "local"}));
+  EXPECT_EQ(c->attention_layers, (std::vector<std::string>{"global", "local", "global", "local"}));
   EXPECT_TRUE(c->is_local(1));
   EXPECT_FALSE(c->is_local(2));
 }
@@ -58,16 +57,16 @@ TEST(GPTNeoConfigTest, RejectsBadValues) {
     nlohmann::json value;
     const char* expect;
   };
-  for (const Case& c : std::vector<Case>{
-           {"model_type", "gpt2", "model_type 'gpt2'"},
-           {"hidden_size", 63, "not divisible by num_heads"},
-           {"num_heads", 0, "num_heads must be positive"},
-           {"vocab_size", "big", "vocab_size must be an integer"},
-           {"tie_word_embeddings", false, "tie_word_embeddings"},
-           {"attention_types", nlohmann::json::parse(R"([[["global","sparse"],2]])"),
-            "attention type 'sparse'"},
-           {"attention_types", nlohmann::json::parse(R"([[["global"],3]])"),
-            "attention_layers has 3 entries"}}) {
+  for (const Case& c :
+       std::vector<Case>{{"model_type", "gpt2", "model_type 'gpt2'"},
+                         {"hidden_size", 63, "not divisible by num_heads"},
+                         {"num_heads", 0, "num_heads must be positive"},
+                         {"vocab_size", "big", "vocab_size must be an integer"},
+                         {"tie_word_embeddings", false, "tie_word_embeddings"},
+                         {"attention_types", nlohmann::json::parse(R"([[["global","sparse"],2]])"),
+                          "attention type 'sparse'"},
+                         {"attention_types", nlohmann::json::parse(R"([[["global"],3]])"),
+                          "attention_layers has 3 entries"}}) {
     auto j = TinyJson();
     j[c.key] = c.value;
     auto r = GPTNeoConfig::FromJson(j);

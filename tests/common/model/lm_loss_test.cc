@@ -15,15 +15,16 @@ struct Grads {
 };
 
 Grads RunLoss(bool fused, const torch::Tensor& h0, const torch::Tensor& w0, const torch::Tensor& y,
-          int64_t chunk, double scale = 1.0) {
+              int64_t chunk, double scale = 1.0) {
   torch::Tensor h = h0.clone().requires_grad_(true);
   torch::Tensor w = w0.clone().requires_grad_(true);
   LmLossOptions o;
   o.chunk_tokens = chunk;
-  torch::Tensor loss = fused ? FusedLmLoss(h, w, y, o)
-                             : torch::nn::functional::cross_entropy(
-                                   h.mm(w.t()), y,
-                                   torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+  torch::Tensor loss =
+      fused ? FusedLmLoss(h, w, y, o)
+            : torch::nn::functional::cross_entropy(
+                  h.mm(w.t()), y,
+                  torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
   (loss * scale).backward();
   return {loss.detach(), h.grad(), w.grad()};
 }
@@ -81,8 +82,8 @@ TEST(LmLossTest, CausalShiftAndFrozenWeight) {
   loss.backward();
   torch::Tensor h2 = hid.detach().clone().requires_grad_(true);
   torch::Tensor logits = torch::matmul(h2, w.t());
-  torch::Tensor ref = torch::nn::functional::cross_entropy(
-      logits.narrow(1, 0, 5).reshape({-1, 30}), ids.narrow(1, 1, 5).reshape({-1}));
+  torch::Tensor ref = torch::nn::functional::cross_entropy(logits.narrow(1, 0, 5).reshape({-1, 30}),
+                                                           ids.narrow(1, 1, 5).reshape({-1}));
   ref.backward();
   EXPECT_LT(MaxAbsDiff(loss, ref), 1e-6);
   EXPECT_LT(MaxAbsDiff(hid.grad(), h2.grad()), 1e-6);
@@ -90,10 +91,12 @@ TEST(LmLossTest, CausalShiftAndFrozenWeight) {
 }
 
 TEST(LmLossTest, RejectsBadShapes) {
-  EXPECT_THROW(FusedLmLoss(torch::randn({3, 4}), torch::randn({5, 3}), torch::zeros({3}, torch::kLong)),
-               c10::Error);
-  EXPECT_THROW(FusedLmLoss(torch::randn({3, 4}), torch::randn({5, 4}), torch::zeros({2}, torch::kLong)),
-               c10::Error);
+  EXPECT_THROW(
+      FusedLmLoss(torch::randn({3, 4}), torch::randn({5, 3}), torch::zeros({3}, torch::kLong)),
+      c10::Error);
+  EXPECT_THROW(
+      FusedLmLoss(torch::randn({3, 4}), torch::randn({5, 4}), torch::zeros({2}, torch::kLong)),
+      c10::Error);
 }
 
 }  // namespace

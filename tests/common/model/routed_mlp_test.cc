@@ -29,8 +29,7 @@ TEST(RoutedMLPTest, MatchesReferenceFormula) {
   auto [y, info] = m->forward(x);
   // refmodel.py: gate = scatter(topv / sum topv), repeated per neuron, times P/k.
   torch::Tensor x2 = x.reshape({-1, 32});
-  torch::Tensor probs =
-      torch::softmax(m->router->fc2(torch::relu(m->router->fc1(x2))), -1);
+  torch::Tensor probs = torch::softmax(m->router->fc2(torch::relu(m->router->fc1(x2))), -1);
   auto tk = probs.topk(4, -1);
   torch::Tensor topv = std::get<0>(tk), topi = std::get<1>(tk);
   torch::Tensor gate = torch::zeros_like(probs).scatter(-1, topi, topv / topv.sum(-1, true));

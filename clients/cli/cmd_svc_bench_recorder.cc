@@ -1,0 +1,413 @@
+// `monoroute bench recorder`: recorder ingest throughput with acks, next to a raw RocksDB
+// WriteBatch loop over the same data and schema (the ceiling). Starts its own monoroute-recorder
+// (found next to this binary) on a free loopback port with a temporary data dir unless
+// --recorder is given.
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "clients/cli/command.h"
+#include "common/base/status_macros.h"
+#include "monoroute/recorder/v1/recorder.grpc.pb.h"
+#include "services/recorder/batch_encoder.h"
+#include "services/recorder/batch_validator.h"
+#include "services/recorder/recorder_client.h"
+#include "services/recorder/recorder_db.h"
+#include "services/recorder/rocksdb_status.h"
+
+namespace monoroute::cli {
+namespace {
+
+namespace rec = ::monoroute::recorder;
+
+struct BenchRecorderOptions {
+  uint64_t events = 4'000'000;  // token-layer events to stream in total
+  int writers = 2;              // concurrent RecorderWriters (one stream each)
+  std::string recorder;         // host:port of a running recorder; empty: start one
+  bool json = false;            // print a JSON object as the last line
+  int batch_tokens = 4096;      // tokens per batch (x 4 routed layers = events per batch)
+  bool sync = false;            // start the recorder (and the raw loop) with per-batch fsync
+  bool raw_events = true;       // store raw events (false: counts-only run)
+};
+
+// TinyStories-1M routing: 8 layers, every other one routed, 16 pathways, top-4, GPT-2 vocab.
+rec::RunSpecData BenchSpec(const std::string& run_id, bool raw) {
+  rec::RunSpecData s;
+  s.run_id = run_id;
+  s.routed_layers = {1, 3, 5, 7};
+  s.num_pathways = 16;
+  s.top_k = 4;
+  s.vocab_size = 50257;
+  s.store_raw_events = raw;
+  s.step_bucket = 1000;
+  return s;
+}
+
+// One batch of `tokens` tokens x 4 layers: Zipf(1.1) token ids, token-correlated top-4 routes.
+rec::EventBatchData MakeBenchBatch(const rec::RunSpecData& spec, size_t tokens, uint32_t seed,
+                                   const std::vector<double>& cdf) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  rec::EventBatchData b;
+  b.run_id = spec.run_id;
+  b.writer_id = "bench";
+  std::vector<uint32_t> tok(tokens);
+  for (auto& t : tok) {
+    t = static_cast<uint32_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng) * cdf.back()) -
+                              cdf.begin());
+    t = std::min<uint32_t>(t, spec.vocab_size - 1);
+  }
+  for (uint32_t layer : spec.routed_layers) {
+    for (size_t i = 0; i < tokens; ++i) {
+      b.step.push_back(0);
+      b.layer.push_back(layer);
+      b.sequence_id.push_back(seed * 100000ull + i / 128);
+      b.position.push_back(static_cast<uint32_t>(i % 128));
+      b.token_id.push_back(tok[i]);
+      b.next_token_id.push_back(tok[(i + 1) % tokens]);
+      // Routes depend mostly on (token, layer), sometimes on context.
+      uint64_t h = (tok[i] * 0x9E3779B97F4A7C15ull) ^ (layer * 0xC2B2AE3D27D4EB4Full);
+      if (u(rng) < 0.3) h ^= rng();
+      uint32_t used = 0;
+      for (uint32_t j = 0; j < spec.top_k; ++j) {
+        uint32_t p = static_cast<uint32_t>((h >> (8 * j)) % spec.num_pathways);
+        while (used & (1u << p)) p = (p + 1) % spec.num_pathways;
+        used |= 1u << p;
+        b.pathways.push_back(p);
+        b.weights.push_back(static_cast<float>(0.1 + 0.3 * u(rng)));
+      }
+    }
+  }
+  return b;
+}
+
+absl::StatusOr<int> FreeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError("socket() failed");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    return absl::InternalError("cannot bind a free port on 127.0.0.1");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A monoroute-recorder child on a free port with a temp data dir; SIGTERM + cleanup on Stop.
+class RecorderChild {
+ public:
+  ~RecorderChild() { (void)Stop(); }
+
+  absl::Status Start(bool sync) {
+    char exe[4096];
+    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) return absl::InternalError("cannot resolve /proc/self/exe");
+    exe[n] = 0;
+    std::string bin = (std::filesystem::path(exe).parent_path() / "monoroute-recorder").string();
+    if (!std::filesystem::exists(bin)) {
+      return absl::NotFoundError(absl::StrCat(bin, " not found (build the monoroute-recorder ",
+                                              "target) - or pass --recorder HOST:PORT"));
+    }
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "monoroute_bench_recorder_XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) return absl::InternalError("mkdtemp failed");
+    dir_ = tmpl;
+    ASSIGN_OR_RETURN(int port, FreeLoopbackPort());
+    address_ = absl::StrCat("127.0.0.1:", port);
+    log_ = dir_ + "/recorder.log";
+    std::vector<std::string> args = {bin,       "--listen",         address_,
+                                     "--data-dir", dir_ + "/db",    "--metrics-listen",
+                                     ""};
+    if (sync) args.push_back("--sync");
+    pid_ = ::fork();
+    if (pid_ < 0) return absl::InternalError("fork failed");
+    if (pid_ == 0) {
+      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(bin.c_str(), argv.data());
+      ::_exit(127);
+    }
+    for (int i = 0; i < 1500; ++i) {
+      if (ReadAll(log_).find("listening on") != std::string::npos) return absl::OkStatus();
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return absl::UnavailableError(absl::StrCat("monoroute-recorder exited: ", ReadAll(log_)));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return absl::DeadlineExceededError(
+        absl::StrCat("monoroute-recorder did not start in 15 s: ", ReadAll(log_)));
+  }
+
+  absl::Status Stop() {
+    absl::Status s;
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        s = absl::InternalError(absl::StrCat("monoroute-recorder did not exit cleanly: ",
+                                             ReadAll(log_)));
+      }
+      pid_ = -1;
+    }
+    if (!dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+      dir_.clear();
+    }
+    return s;
+  }
+
+  const std::string& address() const { return address_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string dir_, log_, address_;
+};
+
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Streams the batches through W RecorderWriters; returns acked events/s.
+absl::StatusOr<double> RunService(const BenchRecorderOptions& o, const std::string& address,
+                                  const rec::RunSpecData& spec,
+                                  const std::vector<std::vector<rec::EventBatchData>>& pool,
+                                  uint64_t batches_per_writer) {
+  std::vector<std::unique_ptr<rec::RecorderWriter>> writers;
+  for (int w = 0; w < o.writers; ++w) {
+    rec::RecorderWriterOptions wo;
+    wo.address = address;
+    wo.writer_id = absl::StrCat("bench-writer-", w);
+    wo.max_block = std::chrono::milliseconds(60000);  // a benchmark never drops
+    ASSIGN_OR_RETURN(auto writer, rec::RecorderWriter::Create(wo));
+    writers.push_back(std::move(writer));
+  }
+  rec::RunSpecLite proto;
+  proto.set_run_id(spec.run_id);
+  for (uint32_t l : spec.routed_layers) proto.add_routed_layers(l);
+  proto.set_num_pathways(spec.num_pathways);
+  proto.set_top_k(spec.top_k);
+  proto.set_vocab_size(spec.vocab_size);
+  proto.set_store_raw_events(spec.store_raw_events);
+  proto.set_step_bucket(spec.step_bucket);
+  RETURN_IF_ERROR(writers[0]->CreateRun(proto));
+
+  std::vector<absl::Status> results(o.writers);
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < o.writers; ++w) {
+    threads.emplace_back([&, w] {
+      const auto& mine = pool[w];
+      for (uint64_t i = 0; i < batches_per_writer; ++i) {
+        const rec::EventBatchData& t = mine[i % mine.size()];
+        rec::EventBlock blk;
+        blk.run_id = spec.run_id;
+        blk.batch_seq = i;
+        blk.step.assign(t.step.size(), i);
+        blk.layer = t.layer;
+        blk.sequence_id = t.sequence_id;
+        blk.position = t.position;
+        blk.token_id = t.token_id;
+        blk.next_token_id = t.next_token_id;
+        blk.pathways = t.pathways;
+        blk.weights = t.weights;
+        if (!writers[w]->Append(std::move(blk))) {
+          results[w] = absl::InternalError("a block was dropped");
+          return;
+        }
+      }
+      results[w] = writers[w]->Flush(std::chrono::seconds(600));
+    });
+  }
+  for (auto& t : threads) t.join();
+  double secs = Seconds(t0);
+  uint64_t acked = 0;
+  for (int w = 0; w < o.writers; ++w) {
+    RETURN_IF_ERROR(results[w]);
+    acked += writers[w]->stats().events_acked;
+  }
+  // Cross-check with the recorder's own summary.
+  auto stub = recorder::v1::Recorder::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  recorder::v1::GetRunRequest req;
+  req.set_run_id(spec.run_id);
+  recorder::v1::RunSummary sum;
+  grpc::Status gs = stub->GetRun(&ctx, req, &sum);
+  if (!gs.ok()) return absl::InternalError(absl::StrCat("GetRun: ", gs.error_message()));
+  if (sum.events() != acked) {
+    return absl::InternalError(
+        absl::StrCat("recorder holds ", sum.events(), " events, writers acked ", acked));
+  }
+  return static_cast<double>(acked) / secs;
+}
+
+// The ceiling: the same batches encoded with the same schema, written by W threads straight
+// into RocksDB (no gRPC, no validation, no dedup). Returns events/s.
+absl::StatusOr<double> RunRaw(const BenchRecorderOptions& o, const rec::RunSpecData& spec,
+                              const std::vector<std::vector<rec::EventBatchData>>& pool,
+                              uint64_t batches_per_writer) {
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "monoroute_bench_raw_XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return absl::InternalError("mkdtemp failed");
+  absl::StatusOr<double> out;
+  {
+    rec::RecorderStoreOptions so;
+    so.data_dir = tmpl;
+    rec::RecorderDb db;
+    RETURN_IF_ERROR(rec::OpenRecorderDb(so, &db));
+    rec::RunLayout layout = rec::RunLayout::From(spec);
+    std::vector<std::vector<std::vector<uint8_t>>> idx(pool.size());
+    for (size_t w = 0; w < pool.size(); ++w) {
+      for (const auto& b : pool[w]) {
+        RETURN_IF_ERROR(rec::ValidateBatch(layout, b, 1 << 24, &idx[w].emplace_back()));
+      }
+    }
+    std::vector<absl::Status> results(o.writers);
+    std::atomic<uint64_t> events{0};
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (int w = 0; w < o.writers; ++w) {
+      threads.emplace_back([&, w] {
+        std::vector<rec::EventBatchData> mine = pool[w];  // working copies
+        for (auto& b : mine) b.writer_id = absl::StrCat("raw-writer-", w);
+        rocksdb::WriteOptions wopt;
+        wopt.sync = o.sync;
+        for (uint64_t i = 0; i < batches_per_writer; ++i) {
+          rec::EventBatchData& b = mine[i % mine.size()];
+          const auto& li = idx[w][i % mine.size()];
+          std::fill(b.step.begin(), b.step.end(), i);
+          b.batch_seq = i;
+          rocksdb::WriteBatch wb;
+          rec::BatchInfo info;
+          rec::EncodeBatch(layout, 1, 0, b, li, db.cf, &wb, &info);
+          rocksdb::Status s = db.db->Write(wopt, &wb);
+          if (!s.ok()) {
+            results[w] = rec::FromRocksStatus(s, "raw write");
+            return;
+          }
+          events += b.num_events();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    double secs = Seconds(t0);
+    for (const auto& s : results) RETURN_IF_ERROR(s);
+    out = static_cast<double>(events.load()) / secs;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(tmpl, ec);
+  return out;
+}
+
+absl::Status RunBench(const BenchRecorderOptions& o) {
+  if (o.writers < 1) return UsageError("--writers must be >= 1");
+  if (o.batch_tokens < 1) return UsageError("--batch-tokens must be >= 1");
+  const std::string run_id = absl::StrCat(
+      "bench-", ::getpid(), "-",
+      std::chrono::system_clock::now().time_since_epoch().count() / 1000000);
+  const rec::RunSpecData spec = BenchSpec(run_id, o.raw_events);
+  const uint64_t batch_events = static_cast<uint64_t>(o.batch_tokens) * spec.routed_layers.size();
+  const uint64_t per_writer =
+      std::max<uint64_t>(1, (o.events + batch_events * o.writers - 1) / (batch_events * o.writers));
+
+  std::vector<double> cdf(spec.vocab_size);
+  double acc = 0;
+  for (uint32_t r = 0; r < spec.vocab_size; ++r) cdf[r] = acc += 1.0 / std::pow(r + 1.0, 1.1);
+  std::vector<std::vector<rec::EventBatchData>> pool(o.writers);
+  for (int w = 0; w < o.writers; ++w) {
+    for (int i = 0; i < 4; ++i) {
+      pool[w].push_back(MakeBenchBatch(spec, o.batch_tokens, 1000 * w + i + 1, cdf));
+    }
+  }
+
+  RecorderChild child;
+  std::string address = o.recorder;
+  if (address.empty()) {
+    RETURN_IF_ERROR(child.Start(o.sync));
+    address = child.address();
+  }
+  ASSIGN_OR_RETURN(double events_per_s, RunService(o, address, spec, pool, per_writer));
+  RETURN_IF_ERROR(child.Stop());
+  ASSIGN_OR_RETURN(double raw_per_s, RunRaw(o, spec, pool, per_writer));
+
+  const uint64_t total = per_writer * batch_events * o.writers;
+  const char* mode = o.sync ? "sync (fsync per batch)" : "group commit";
+  std::printf("recorder %s: %llu events (%d writers x %llu batches x %llu events, %s, raw %s)\n",
+              o.recorder.empty() ? "(own child)" : o.recorder.c_str(),
+              static_cast<unsigned long long>(total), o.writers,
+              static_cast<unsigned long long>(per_writer),
+              static_cast<unsigned long long>(batch_events), mode, o.raw_events ? "on" : "off");
+  std::printf("  with acks over gRPC:           %12.0f events/s\n", events_per_s);
+  std::printf("  raw RocksDB WriteBatch loop:   %12.0f events/s (same data and schema)\n",
+              raw_per_s);
+  std::printf("  service / raw:                 %12.1f %%\n", 100.0 * events_per_s / raw_per_s);
+  if (o.json) {
+    std::printf(
+        "{\"events\": %llu, \"writers\": %d, \"batch_events\": %llu, \"sync\": %s, "
+        "\"raw_events_stored\": %s, \"events_per_s\": %.0f, \"raw_events_per_s\": %.0f, "
+        "\"ratio\": %.4f}\n",
+        static_cast<unsigned long long>(total), o.writers,
+        static_cast<unsigned long long>(batch_events), o.sync ? "true" : "false",
+        o.raw_events ? "true" : "false", events_per_s, raw_per_s, events_per_s / raw_per_s);
+  }
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
+MONOROUTE_REGISTER_COMMAND(bench_recorder, [](CLI::App& app) {
+  CLI::App* bench = GetOrAddGroup(app, "bench", "Benchmarks next to their baselines");
+  CLI::App* sub = bench->add_subcommand(
+      "recorder", "Recorder ingest events/s with acks vs a raw RocksDB WriteBatch loop");
+  auto o = std::make_shared<BenchRecorderOptions>();
+  sub->add_option("--events", o->events, "token-layer events to stream in total")
+      ->capture_default_str();
+  sub->add_option("--writers", o->writers, "concurrent writers (one stream each)")
+      ->capture_default_str();
+  sub->add_option("--recorder", o->recorder,
+                  "address of a running recorder (default: start one on a free port)");
+  sub->add_flag("--json", o->json, "print a JSON object as the last line");
+  sub->add_option("--batch-tokens", o->batch_tokens, "tokens per batch (x 4 routed layers)")
+      ->capture_default_str();
+  sub->add_flag("--sync", o->sync, "fsync per batch (recorder --sync and the raw loop)");
+  sub->add_flag("!--no-raw-events", o->raw_events, "counts-only run (no raw event rows)");
+  SetAction(sub, [o]() { return RunBench(*o); });
+});
+
+}  // namespace
+}  // namespace monoroute::cli

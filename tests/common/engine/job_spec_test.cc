@@ -1,0 +1,179 @@
+// Tests of the job spec parser: defaults, unknown keys and bad values named by path, overrides,
+// round trip, path checks.
+#include "common/engine/job_spec.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/common/engine/test_util.h"
+
+namespace monoroute::engine {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kMinimal[] = R"(
+kind: finetune
+model_dir: /models/base
+data:
+  train_path: /data/train.txt
+output_dir: /tmp/job
+)";
+
+TEST(JobSpecTest, MinimalSpecGetsDefaults) {
+  absl::StatusOr<JobSpec> s = ParseJobSpecYaml(kMinimal);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->kind, "finetune");
+  EXPECT_TRUE(IsRouted(*s));
+  EXPECT_EQ(s->routing.num_pathways, 16);
+  EXPECT_EQ(s->routing.top_k, 4);
+  EXPECT_EQ(s->routing.router_hidden, 128);
+  EXPECT_EQ(s->routing.balancing.method, "glbl");
+  EXPECT_DOUBLE_EQ(s->routing.balancing.alpha, 0.01);
+  EXPECT_EQ(s->data.seq_len, 128);
+  EXPECT_EQ(s->device, "cpu");
+}
+
+TEST(JobSpecTest, PretrainIsDenseUnlessRoutingEnabled) {
+  absl::StatusOr<JobSpec> s = ParseJobSpecYaml(
+      "kind: pretrain\ndata: {train_path: a.txt}\noutput_dir: o\n");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(IsRouted(*s));
+  s = ParseJobSpecYaml("kind: pretrain\ndata: {train_path: a.txt}\noutput_dir: o\n",
+                       {"routing.enabled=true"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(IsRouted(*s));
+}
+
+TEST(JobSpecTest, UnknownKeyNamesItsPath) {
+  absl::StatusOr<JobSpec> s = ParseJobSpecYaml(std::string(kMinimal) + "optim:\n  learning_rate: 0.1\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.status().message(), HasSubstr("optim.learning_rate: unknown key"));
+
+  s = ParseJobSpecYaml(std::string(kMinimal) + "routing:\n  balancing:\n    beta: 1\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("routing.balancing.beta: unknown key"));
+
+  s = ParseJobSpecYaml(std::string(kMinimal) + "epochs: 3\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("epochs: unknown key"));
+}
+
+TEST(JobSpecTest, BadValuesNameTheirPath) {
+  struct Case {
+    std::string yaml;
+    std::string message;
+  } cases[] = {
+      {"optim: {lr: -1}", "optim.lr: must be > 0"},
+      {"optim: {lr: fast}", "optim.lr: expected a finite number, got 'fast'"},
+      {"optim: {batch_size: 2.5}", "optim.batch_size: expected an integer"},
+      {"optim: {betas: [0.9]}", "optim.betas: expected [beta1, beta2]"},
+      {"optim: {betas: [0.9, 1.5]}", "optim.betas[1]: must be in [0, 1)"},
+      {"routing: {top_k: 17}", "routing.top_k: must be in [1, routing.num_pathways]"},
+      {"routing: {balancing: {method: magic}}", "routing.balancing.method: must be"},
+      {"routing: {balancing: {ema_momentum: 1}}", "routing.balancing.ema_momentum"},
+      {"routing: {layers: [0, x]}", "routing.layers[1]: expected an integer"},
+      {"data: {format: csv}", "data.format: must be"},
+      {"data: {valid_fraction: 1.5}", "data.valid_fraction: must be in [0, 1)"},
+      {"device: gpu", "device: must be 'cpu', 'cuda' or 'cuda:N', got 'gpu'"},
+      {"freeze_base: maybe", "freeze_base: expected true or false"},
+      {"optim: 3", "optim: expected a map"},
+      {"kind: distill", "kind: must be 'pretrain' or 'finetune'"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<JobSpec> s = ParseJobSpecYaml(std::string(kMinimal) + c.yaml + "\n");
+    ASSERT_FALSE(s.ok()) << c.yaml;
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << c.yaml;
+    EXPECT_THAT(s.status().message(), HasSubstr(c.message)) << c.yaml;
+  }
+}
+
+TEST(JobSpecTest, MissingRequiredFields) {
+  absl::StatusOr<JobSpec> s = ParseJobSpecYaml("kind: finetune\ndata: {train_path: a}\noutput_dir: o\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("model_dir: required"));
+  s = ParseJobSpecYaml("kind: pretrain\noutput_dir: o\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("data.train_path: required"));
+}
+
+TEST(JobSpecTest, InvalidYamlIsAnError) {
+  absl::StatusOr<JobSpec> s = ParseJobSpecYaml("kind: [unclosed\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("invalid YAML"));
+}
+
+TEST(JobSpecTest, OverridesApplyAndAreChecked) {
+  absl::StatusOr<JobSpec> s =
+      ParseJobSpecYaml(kMinimal, {"optim.lr=0.05", "optim.betas=[0.8, 0.95]",
+                                  "routing.balancing.alpha=0", "routing.layers=[1, 3]",
+                                  "record.sample_rate=0.5", "name=my job"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_DOUBLE_EQ(s->optim.lr, 0.05);
+  EXPECT_DOUBLE_EQ(s->optim.beta1, 0.8);
+  EXPECT_DOUBLE_EQ(s->optim.beta2, 0.95);
+  EXPECT_DOUBLE_EQ(s->routing.balancing.alpha, 0.0);
+  EXPECT_EQ(s->routing.layers, (std::vector<int>{1, 3}));
+  EXPECT_DOUBLE_EQ(s->record.sample_rate, 0.5);
+  EXPECT_EQ(s->name, "my job");
+
+  s = ParseJobSpecYaml(kMinimal, {"optim.lrate=1"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("optim.lrate: unknown key"));
+  s = ParseJobSpecYaml(kMinimal, {"optim.lr=0"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("optim.lr: must be > 0"));
+  s = ParseJobSpecYaml(kMinimal, {"optim.lr"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("expected key.path=value"));
+  s = ParseJobSpecYaml(kMinimal, {"kind.x=1"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("kind: is not a map"));
+}
+
+TEST(JobSpecTest, RoundTripsThroughYaml) {
+  absl::StatusOr<JobSpec> s = ParseJobSpecYaml(
+      kMinimal, {"optim.lr=0.0012345678901234567", "routing.enabled=false",
+                 "routing.layers=[0, 4]", "model.attention_layers=[global, local]",
+                 "model.num_layers=2", "data.seed=18446744073709551615",
+                 "routing.temperature=0.7", "precision=bf16"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  s->name = "a: \"b\" # not a comment";
+  std::string yaml = JobSpecToYaml(*s);
+  absl::StatusOr<JobSpec> t = ParseJobSpecYaml(yaml);
+  ASSERT_TRUE(t.ok()) << t.status() << "\n" << yaml;
+  EXPECT_EQ(JobSpecToYaml(*t), yaml);
+  EXPECT_EQ(t->optim.lr, s->optim.lr);  // bit-exact doubles
+  EXPECT_EQ(t->routing.enabled, std::optional<bool>(false));
+  EXPECT_EQ(t->data.seed, 18446744073709551615ULL);
+  EXPECT_EQ(t->name, "a: \"b\" # not a comment");
+  EXPECT_EQ(t->model.attention_layers, (std::vector<std::string>{"global", "local"}));
+  EXPECT_EQ(t->routing.layers, (std::vector<int>{0, 4}));
+  EXPECT_EQ(t->precision, "bf16");
+}
+
+TEST(JobSpecTest, ValidatePathsNamesMissingFiles) {
+  testing::TempDir dir;
+  JobSpec spec = testing::TinyJob(dir.Sub("missing.txt"), dir.Sub("out"));
+  absl::Status st = ValidateJobSpecPaths(spec);
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(st.message(), HasSubstr("data.train_path"));
+  EXPECT_THAT(st.message(), HasSubstr("missing.txt"));
+
+  testing::WriteText(dir.Sub("train.txt"), "hello\n");
+  spec.data.train_path = dir.Sub("train.txt");
+  EXPECT_TRUE(ValidateJobSpecPaths(spec).ok());
+  spec.kind = "finetune";
+  spec.model_dir = dir.Sub("nomodel");
+  st = ValidateJobSpecPaths(spec);
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(st.message(), HasSubstr("model_dir"));
+  spec.kind = "pretrain";
+  spec.data.tokenizer_dir = dir.Sub("notok");
+  st = ValidateJobSpecPaths(spec);
+  EXPECT_THAT(st.message(), HasSubstr("data.tokenizer_dir"));
+}
+
+}  // namespace
+}  // namespace monoroute::engine

@@ -1,0 +1,65 @@
+// Tests of document splitting (endoftext lines, blank lines, JSONL).
+#include "common/engine/text_documents.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace monoroute::engine {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(TextDocumentsTest, SplitsAtEndOfTextLines) {
+  std::string text = "Story one.\nLine two.\n<|endoftext|>\n\nStory two.\n  <|endoftext|>  \nThree";
+  std::vector<absl::string_view> docs = SplitTextDocuments(text);
+  EXPECT_THAT(docs, ElementsAre("Story one.\nLine two.", "Story two.", "Three"));
+}
+
+TEST(TextDocumentsTest, EndOfTextWinsOverBlankLines) {
+  // With an <|endoftext|> line present, blank lines are paragraph breaks inside a story.
+  std::string text = "Para one.\n\nPara two.\n<|endoftext|>\nNext.\n";
+  EXPECT_THAT(SplitTextDocuments(text), ElementsAre("Para one.\n\nPara two.", "Next."));
+}
+
+TEST(TextDocumentsTest, SplitsAtBlankLinesWithoutEndOfText) {
+  std::string text = "\n\nA one.\nA two.\n\n \n\nB.\r\n\r\nC.";
+  EXPECT_THAT(SplitTextDocuments(text), ElementsAre("A one.\nA two.", "B.", "C."));
+  EXPECT_TRUE(SplitTextDocuments("").empty());
+  EXPECT_TRUE(SplitTextDocuments("\n\n  \n").empty());
+}
+
+TEST(TextDocumentsTest, ParsesJsonl) {
+  absl::StatusOr<std::vector<std::string>> d =
+      ParseJsonlDocuments("{\"text\": \"a b\", \"id\": 1}\n\n{\"text\": \"c\\nd\"}\n{\"text\": \"\"}\n",
+                          "x.jsonl");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_THAT(*d, ElementsAre("a b", "c\nd"));
+}
+
+TEST(TextDocumentsTest, JsonlErrorsNameFileAndLine) {
+  absl::StatusOr<std::vector<std::string>> d =
+      ParseJsonlDocuments("{\"text\": \"a\"}\n{\"txt\": \"b\"}\n", "x.jsonl");
+  ASSERT_FALSE(d.ok());
+  EXPECT_THAT(d.status().message(), HasSubstr("x.jsonl:2: missing string field \"text\""));
+  d = ParseJsonlDocuments("not json\n", "y.jsonl");
+  ASSERT_FALSE(d.ok());
+  EXPECT_THAT(d.status().message(), HasSubstr("y.jsonl:1: not a JSON object"));
+}
+
+TEST(TextDocumentsTest, ResolvesFormat) {
+  EXPECT_EQ(*ResolveTextFormat("auto", "a/b.JSONL"), TextFormat::kJsonl);
+  EXPECT_EQ(*ResolveTextFormat("auto", "a/b.txt"), TextFormat::kText);
+  EXPECT_EQ(*ResolveTextFormat("jsonl", "a/b.txt"), TextFormat::kJsonl);
+  EXPECT_FALSE(ResolveTextFormat("csv", "a").ok());
+}
+
+TEST(TextDocumentsTest, ReadDocumentsMissingFile) {
+  absl::StatusOr<std::vector<std::string>> d = ReadDocuments("/nonexistent/x.txt", TextFormat::kText);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(d.status().message(), HasSubstr("/nonexistent/x.txt"));
+}
+
+}  // namespace
+}  // namespace monoroute::engine

@@ -1,0 +1,92 @@
+// The `forward` CLI contract (clients/cli/cmd_forward.cc) through the model-only CLI binary:
+// outputs match the HF fixture; bad usage exits 2, bad input exits 1 with a one-line message.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "common/tensor_io/safetensors.h"
+#include "tests/common/model/test_util.h"
+
+namespace monoroute::model {
+namespace {
+
+using testing::FixtureDir;
+using testing::MakeTempDir;
+using testing::MaxAbsDiff;
+
+int RunCli(const std::string& args, const std::string& log) {
+  const std::string cmd = std::string(MONOROUTE_TEST_CLI) + " " + args + " > " + log + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+TEST(CmdForwardTest, WritesLogitsLossAndFinalNormMatchingTheFixture) {
+  const std::string dir = FixtureDir("gptneo_tiny");
+  if (dir.empty()) GTEST_SKIP() << "needs ../shared/fixtures/gptneo_tiny: absent";
+  const std::string tmp = MakeTempDir("fwd");
+  auto expected = ReadSafetensors(dir + "/expected.safetensors");
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  ASSERT_TRUE(WriteSafetensors(tmp + "/in.safetensors",
+                               {{"input_ids", expected->tensors.at("input_ids")}})
+                  .ok());
+  ASSERT_EQ(RunCli("forward --model " + dir + " --input " + tmp + "/in.safetensors --output " +
+                       tmp + "/out.safetensors",
+                   tmp + "/log"),
+            0);
+  auto out = ReadSafetensors(tmp + "/out.safetensors");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const auto& o = out->tensors;
+  const auto& e = expected->tensors;
+  EXPECT_EQ(o.at("logits").sizes(), e.at("logits").sizes());
+  EXPECT_EQ(o.at("logits").scalar_type(), torch::kFloat);
+  EXPECT_LT(MaxAbsDiff(o.at("logits"), e.at("logits")), 1e-4);
+  EXPECT_LT(MaxAbsDiff(o.at("final_norm"), e.at("final_norm")), 1e-4);
+  EXPECT_EQ(o.at("loss").sizes(), (std::vector<int64_t>{1}));
+  EXPECT_LT(MaxAbsDiff(o.at("loss"), e.at("loss")), 1e-5);
+
+  // Bad input: no input_ids -> exit 1 naming the tensor.
+  ASSERT_TRUE(WriteSafetensors(tmp + "/bad.safetensors", {{"ids", torch::zeros({1, 2})}}).ok());
+  EXPECT_EQ(RunCli("forward --model " + dir + " --input " + tmp + "/bad.safetensors --output " +
+                       tmp + "/o2.safetensors",
+                   tmp + "/log2"),
+            1);
+  // Ids out of range -> exit 1.
+  ASSERT_TRUE(WriteSafetensors(tmp + "/big.safetensors",
+                               {{"input_ids", torch::full({1, 3}, 5000, torch::kLong)}})
+                  .ok());
+  EXPECT_EQ(RunCli("forward --model " + dir + " --input " + tmp + "/big.safetensors --output " +
+                       tmp + "/o3.safetensors",
+                   tmp + "/log3"),
+            1);
+  // Bad usage: missing required option / not a directory -> exit 2.
+  EXPECT_EQ(RunCli("forward --model " + dir, tmp + "/log4"), 2);
+  EXPECT_EQ(RunCli("forward --model " + tmp + "/nope --input a --output b", tmp + "/log5"), 2);
+  std::filesystem::remove_all(tmp);
+}
+
+TEST(CmdBenchTrainTest, PrintsJsonLastLine) {
+  const std::string tmp = MakeTempDir("bench");
+  ASSERT_EQ(RunCli("bench train --batch 2 --seq 16 --steps 1 --warmup 0 --routed --threads 1 --json",
+                   tmp + "/log"),
+            0);
+  std::string text;
+  {
+    std::ifstream in(tmp + "/log");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty()) text = line;
+    }
+  }
+  EXPECT_THAT(text, ::testing::HasSubstr("\"tokens_per_s\""));
+  EXPECT_THAT(text, ::testing::HasSubstr("\"routed\":true"));
+  EXPECT_THAT(text, ::testing::HasSubstr("\"batch\":2"));
+  EXPECT_EQ(RunCli("bench train --batch 0", tmp + "/log2"), 2);
+  std::filesystem::remove_all(tmp);
+}
+
+}  // namespace
+}  // namespace monoroute::model

@@ -1,0 +1,391 @@
+// Integration test: a real monoroute-recorder (child process, free loopback port, temp dir) and
+// the Analysis service on loopback. Synthetic events with planted specialisation (pathway 3 only
+// ever sees "animal" tokens) must be found with a z-score far above the null; a run with random
+// routing must show none. Also: caching, freshness, CompareRuns, and the error codes.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "monoroute/analysis/v1/analysis.grpc.pb.h"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
+#include "services/analysis/analysis_service.h"
+#include "services/analysis/vocab_resources.h"
+#include "services/recorder/recorder_client.h"
+
+namespace monoroute::analysis {
+namespace {
+
+namespace fs = std::filesystem;
+using v1::Analysis;
+
+// A monoroute-recorder child on 127.0.0.1 with a fresh data directory.
+class RecorderProcess {
+ public:
+  bool Start(const std::string& data_dir) {
+    const std::string bin = std::string(MONOROUTE_BIN_DIR) + "/monoroute-recorder";
+    if (!fs::exists(bin)) return false;
+    log_ = data_dir + ".log";
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execl(bin.c_str(), bin.c_str(), "--listen=127.0.0.1:0", ("--data_dir=" + data_dir).c_str(),
+            "--metrics_listen=", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    const std::regex re("listening on [0-9.]+:([0-9]+)");
+    for (int i = 0; i < 300; ++i) {  // up to 30 s
+      std::ifstream in(log_);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::smatch m;
+      if (std::regex_search(text, m, re)) {
+        address_ = "127.0.0.1:" + m[1].str();
+        return true;
+      }
+      int st;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  ~RecorderProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int st;
+      waitpid(pid_, &st, 0);
+    }
+  }
+  const std::string& address() const { return address_; }
+  const std::string& log() const { return log_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string address_, log_;
+};
+
+class AnalysisServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(
+        (fs::temp_directory_path() / ("monoroute_analysis_test_" + std::to_string(getpid())))
+            .string());
+    fs::create_directories(*dir_);
+    recorder_ = new RecorderProcess();
+    if (!recorder_->Start(*dir_ + "/db")) return;
+    AnalysisServiceOptions opts;
+    opts.recorder.address = recorder_->address();
+    opts.lexicon_path = std::string(MONOROUTE_SOURCE_DIR) + "/data/lexicon";
+    opts.threads = 2;
+    registry_ = new std::shared_ptr<prometheus::Registry>(std::make_shared<prometheus::Registry>());
+    auto svc = AnalysisServiceImpl::Create(opts, *registry_);
+    if (!svc.ok()) {
+      create_error_ = new std::string(svc.status().ToString());
+      return;
+    }
+    service_ = svc->release();
+    grpc::ServerBuilder b;
+    int port = 0;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    b.SetMaxSendMessageSize(64 << 20);
+    b.RegisterService(service_);
+    server_ = b.BuildAndStart().release();
+    channel_ = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+    WriteRuns();
+  }
+  static void TearDownTestSuite() {
+    if (server_) server_->Shutdown();
+    delete server_;
+    delete service_;
+    delete recorder_;
+    std::error_code ec;
+    fs::remove_all(*dir_, ec);
+    fs::remove(*dir_ + ".log", ec);
+  }
+  void SetUp() override {
+    if (!fs::exists(std::string(MONOROUTE_BIN_DIR) + "/monoroute-recorder")) {
+      GTEST_SKIP() << "needs the monoroute-recorder binary in " << MONOROUTE_BIN_DIR;
+    }
+    ASSERT_FALSE(recorder_->address().empty()) << "recorder did not start; see " << recorder_->log();
+    ASSERT_EQ(create_error_, nullptr) << *create_error_;
+  }
+
+  // Writes "planted", "random" (both 2 routed layers, 16 pathways, top-4) and "empty".
+  static void WriteRuns() {
+    auto vocab = LoadVocabResources("", std::string(MONOROUTE_SOURCE_DIR) + "/data/lexicon");
+    if (!vocab.ok() || !vocab->categories) {
+      create_error_ = new std::string("vocab: " + vocab.status().ToString());
+      return;
+    }
+    const CategoryMap& cats = *vocab->categories;
+    const int animal = static_cast<int>(
+        std::find(cats.names.begin(), cats.names.end(), "animal") - cats.names.begin());
+    std::vector<uint32_t> animals, others;
+    for (uint32_t t = 0; t < cats.category_of_token.size(); ++t) {
+      const int c = cats.category_of_token[t];
+      if (c == animal && animals.size() < 40) animals.push_back(t);
+      else if (c >= 0 && c != animal && others.size() < 400) others.push_back(t);
+    }
+    if (animals.size() < 10 || others.size() < 100) {
+      create_error_ = new std::string("lexicon maps too few tokens");
+      return;
+    }
+    recorder::RecorderWriterOptions wo;
+    wo.address = recorder_->address();
+    wo.writer_id = "analysis-test";
+    auto writer = recorder::RecorderWriter::Create(wo);
+    if (!writer.ok()) {
+      create_error_ = new std::string(writer.status().ToString());
+      return;
+    }
+    std::mt19937_64 rng(17);
+    for (const std::string run : {"planted", "random", "empty"}) {
+      recorder::RunSpecLite spec;
+      spec.set_run_id(run);
+      spec.add_routed_layers(0);
+      spec.add_routed_layers(2);
+      spec.set_num_pathways(16);
+      spec.set_top_k(4);
+      spec.set_vocab_size(50257);
+      spec.set_step_bucket(10);
+      absl::Status s = (*writer)->CreateRun(spec);
+      if (!s.ok()) {
+        create_error_ = new std::string(s.ToString());
+        return;
+      }
+      if (run == "empty") continue;
+      const bool planted = run == "planted";
+      for (uint64_t batch = 0; batch < 20; ++batch) {
+        recorder::EventBlock b;
+        b.run_id = run;
+        b.batch_seq = batch;
+        b.split = "train";
+        for (int e = 0; e < 2000; ++e) {
+          const bool is_animal = rng() % 10 == 0;
+          const uint32_t tok =
+              is_animal ? animals[rng() % animals.size()] : others[rng() % others.size()];
+          for (uint32_t layer : {0u, 2u}) {
+            std::vector<uint32_t> perm(16);
+            for (uint32_t p = 0; p < 16; ++p) perm[p] = p;
+            std::vector<uint32_t> chosen;
+            if (planted && is_animal) chosen.push_back(3);
+            for (uint32_t k = 0; chosen.size() < 4; ++k) {
+              std::swap(perm[k], perm[k + rng() % (16 - k)]);
+              if (planted && perm[k] == 3) continue;  // only animals reach pathway 3
+              chosen.push_back(perm[k]);
+            }
+            b.step.push_back(batch * 5);
+            b.layer.push_back(layer);
+            b.sequence_id.push_back(static_cast<uint64_t>(e));
+            b.position.push_back(static_cast<uint32_t>(e % 128));
+            b.token_id.push_back(tok);
+            b.next_token_id.push_back(tok);
+            for (uint32_t p : chosen) {
+              b.pathways.push_back(p);
+              b.weights.push_back(0.25f);
+            }
+          }
+        }
+        (*writer)->Append(std::move(b));
+      }
+    }
+    absl::Status s = (*writer)->Flush(std::chrono::seconds(60));
+    if (!s.ok()) create_error_ = new std::string("flush: " + s.ToString());
+  }
+
+  static grpc::Status Report(const std::string& run, v1::ReportResponse* resp,
+                             const std::string& baseline = "") {
+    auto stub = Analysis::NewStub(*channel_);
+    grpc::ClientContext ctx;
+    v1::ReportRequest req;
+    req.set_run_id(run);
+    req.set_baseline_run_id(baseline);
+    return stub->ComputeReport(&ctx, req, resp);
+  }
+
+  static std::string* dir_;
+  static RecorderProcess* recorder_;
+  static std::shared_ptr<prometheus::Registry>* registry_;
+  static AnalysisServiceImpl* service_;
+  static grpc::Server* server_;
+  static std::shared_ptr<grpc::Channel>* channel_;
+  static std::string* create_error_;
+};
+
+std::string* AnalysisServiceTest::dir_ = nullptr;
+RecorderProcess* AnalysisServiceTest::recorder_ = nullptr;
+std::shared_ptr<prometheus::Registry>* AnalysisServiceTest::registry_ = nullptr;
+AnalysisServiceImpl* AnalysisServiceTest::service_ = nullptr;
+grpc::Server* AnalysisServiceTest::server_ = nullptr;
+std::shared_ptr<grpc::Channel>* AnalysisServiceTest::channel_ = nullptr;
+std::string* AnalysisServiceTest::create_error_ = nullptr;
+
+TEST_F(AnalysisServiceTest, FindsPlantedAnimalPathway) {
+  v1::ReportResponse resp;
+  grpc::Status s = Report("planted", &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.png().substr(0, 4), "\x89PNG");
+  EXPECT_EQ(resp.freshness().events(), 80000u);
+  auto j = nlohmann::json::parse(resp.json());
+  ASSERT_EQ(j["layers"].size(), 2u);
+  for (const auto& L : j["layers"]) {
+    const auto& p3 = L["pathways"][3];
+    EXPECT_DOUBLE_EQ(p3["category_purity"].get<double>(), 1.0);
+    EXPECT_EQ(p3["categories"][0]["category"], "animal");
+    EXPECT_GT(p3["category_purity_z"].get<double>(), 10.0);
+    EXPECT_GT(p3["purity_z"].get<double>(), 10.0);
+    EXPECT_GT(p3["kl_z"].get<double>(), 10.0);
+    EXPECT_TRUE(p3["specialised"].get<bool>());
+    EXPECT_FALSE(p3["top_tokens"][0]["token"].get<std::string>().empty());
+    EXPECT_GT(L["category_nmi"].get<double>(), 0.05);
+  }
+  EXPECT_GE(j["over_training"].size(), 2u);
+}
+
+TEST_F(AnalysisServiceTest, RandomRoutingShowsNothing) {
+  v1::ReportResponse resp;
+  grpc::Status s = Report("random", &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto j = nlohmann::json::parse(resp.json());
+  EXPECT_EQ(j["summary"]["specialised_pathways"], 0);
+  for (const auto& L : j["layers"]) {
+    for (const auto& p : L["pathways"]) {
+      EXPECT_LT(std::abs(p["purity_z"].get<double>()), 5.0) << p["pathway"];
+      EXPECT_LT(std::abs(p["category_purity_z"].get<double>()), 5.0) << p["pathway"];
+    }
+    EXPECT_LT(L["category_nmi"].get<double>(), 0.01);
+    EXPECT_DOUBLE_EQ(L["utilisation"].get<double>(), 1.0);
+  }
+}
+
+TEST_F(AnalysisServiceTest, CachesPerWatermarkAndCountsMetrics) {
+  v1::ReportResponse a, b;
+  ASSERT_TRUE(Report("random", &a).ok());
+  ASSERT_TRUE(Report("random", &b).ok());
+  EXPECT_TRUE(b.freshness().cached());
+  EXPECT_EQ(a.json(), b.json());
+  // Freshness: still_writing iff the last write is under a minute old.
+  const int64_t age_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count() -
+                         b.freshness().last_write_unix_ms();
+  EXPECT_GT(b.freshness().last_write_unix_ms(), 0);
+  if (age_ms < 50000) EXPECT_TRUE(b.freshness().still_writing());
+  if (age_ms > 70000) EXPECT_FALSE(b.freshness().still_writing());
+  const std::string text = prometheus::TextSerializer().Serialize((*registry_)->Collect());
+  EXPECT_NE(text.find("monoroute_analysis_reports_total"), std::string::npos);
+  EXPECT_NE(text.find("monoroute_analysis_cache_hits_total"), std::string::npos);
+  EXPECT_NE(text.find("monoroute_analysis_compute_seconds_bucket"), std::string::npos);
+}
+
+TEST_F(AnalysisServiceTest, CompareRunsAndLayerAndPathway) {
+  auto stub = Analysis::NewStub(*channel_);
+  {
+    grpc::ClientContext ctx;
+    v1::CompareRunsRequest req;
+    req.set_run_id("planted");
+    req.set_baseline_run_id("random");
+    v1::CompareRunsResponse resp;
+    ASSERT_TRUE(stub->CompareRuns(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.layers_size(), 2);
+    EXPECT_GT(resp.layers(0).run().category_nmi(), resp.layers(0).baseline().category_nmi());
+    EXPECT_FALSE(resp.json().empty());
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::PathwayRequest req;
+    req.set_run_id("planted");
+    req.set_layer(2);
+    req.set_pathway(3);
+    v1::PathwayResponse resp;
+    ASSERT_TRUE(stub->GetPathway(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.pathway().layer(), 2u);
+    EXPECT_DOUBLE_EQ(resp.pathway().category_purity(), 1.0);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::LayerRequest req;
+    req.set_run_id("planted");
+    req.set_layer(0);
+    req.mutable_selection()->set_max_step(40);  // a step range: fewer events
+    v1::LayerResponse resp;
+    ASSERT_TRUE(stub->GetLayer(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.pathways_size(), 16);
+    EXPECT_LT(resp.summary().events(), 40000u);
+    EXPECT_GT(resp.summary().events(), 0u);
+  }
+}
+
+TEST_F(AnalysisServiceTest, BadInputGetsPreciseCodes) {
+  auto stub = Analysis::NewStub(*channel_);
+  v1::ReportResponse r;
+  EXPECT_EQ(Report("no-such-run", &r).error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::Status empty = Report("empty", &r);
+  EXPECT_EQ(empty.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << empty.error_message();
+  {
+    grpc::ClientContext ctx;
+    v1::LayerRequest req;
+    req.set_run_id("planted");
+    req.set_layer(1);
+    v1::LayerResponse resp;
+    grpc::Status s = stub->GetLayer(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+    EXPECT_NE(s.error_message().find("routed layers: 0,2"), std::string::npos) << s.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::PathwayRequest req;
+    req.set_run_id("planted");
+    req.set_layer(0);
+    req.set_pathway(16);
+    v1::PathwayResponse resp;
+    EXPECT_EQ(stub->GetPathway(&ctx, req, &resp).error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::ReportRequest req;
+    req.set_run_id("planted");
+    req.mutable_options()->set_top_tokens(5000);
+    v1::ReportResponse resp;
+    EXPECT_EQ(stub->ComputeReport(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+TEST(VocabResourcesTest, MalformedLexiconNamesFileAndLine) {
+  const std::string path =
+      (fs::temp_directory_path() / ("bad_lexicon_" + std::to_string(getpid()) + ".tsv")).string();
+  std::ofstream(path) << "dog\tanimal\ncat animal\n";
+  auto r = LoadVocabResources("", path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("2"), std::string::npos) << r.status();
+  fs::remove(path);
+  AnalysisServiceOptions opts;
+  opts.lexicon_path = path;  // now missing
+  auto svc = AnalysisServiceImpl::Create(opts, std::make_shared<prometheus::Registry>());
+  EXPECT_EQ(svc.status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace monoroute::analysis
