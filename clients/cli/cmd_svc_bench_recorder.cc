@@ -143,9 +143,8 @@ class RecorderChild {
     ASSIGN_OR_RETURN(int port, FreeLoopbackPort());
     address_ = absl::StrCat("127.0.0.1:", port);
     log_ = dir_ + "/recorder.log";
-    std::vector<std::string> args = {bin,       "--listen",         address_,
-                                     "--data-dir", dir_ + "/db",    "--metrics-listen",
-                                     ""};
+    std::vector<std::string> args = {bin,          "--listen",         address_, "--data-dir",
+                                     dir_ + "/db", "--metrics-listen", ""};
     if (sync) args.push_back("--sync");
     pid_ = ::fork();
     if (pid_ < 0) return absl::InternalError("fork failed");
@@ -179,8 +178,8 @@ class RecorderChild {
       int status = 0;
       ::waitpid(pid_, &status, 0);
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        s = absl::InternalError(absl::StrCat("monoroute-recorder did not exit cleanly: ",
-                                             ReadAll(log_)));
+        s = absl::InternalError(
+            absl::StrCat("monoroute-recorder did not exit cleanly: ", ReadAll(log_)));
       }
       pid_ = -1;
     }
@@ -313,7 +312,7 @@ absl::StatusOr<double> RunRaw(const BenchRecorderOptions& o, const rec::RunSpecD
           const auto& li = idx[w][i % mine.size()];
           std::fill(b.step.begin(), b.step.end(), i);
           b.batch_seq = i;
-          rocksdb::WriteBatch wb;
+          rocksdb::WriteBatch wb(rec::EstimateWriteBatchBytes(spec, b.num_events()));
           rec::BatchInfo info;
           rec::EncodeBatch(layout, 1, 0, b, li, db.cf, &wb, &info);
           rocksdb::Status s = db.db->Write(wopt, &wb);
@@ -338,9 +337,9 @@ absl::StatusOr<double> RunRaw(const BenchRecorderOptions& o, const rec::RunSpecD
 absl::Status RunBench(const BenchRecorderOptions& o) {
   if (o.writers < 1) return UsageError("--writers must be >= 1");
   if (o.batch_tokens < 1) return UsageError("--batch-tokens must be >= 1");
-  const std::string run_id = absl::StrCat(
-      "bench-", ::getpid(), "-",
-      std::chrono::system_clock::now().time_since_epoch().count() / 1000000);
+  const std::string run_id =
+      absl::StrCat("bench-", ::getpid(), "-",
+                   std::chrono::system_clock::now().time_since_epoch().count() / 1000000);
   const rec::RunSpecData spec = BenchSpec(run_id, o.raw_events);
   const uint64_t batch_events = static_cast<uint64_t>(o.batch_tokens) * spec.routed_layers.size();
   const uint64_t per_writer =

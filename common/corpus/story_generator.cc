@@ -390,8 +390,10 @@ struct StoryGenerator::State {
     for (size_t i = 0; i < t.parts.size(); ++i) {
       const Part& p = t.parts[i];
       if (p.kind == PartKind::kArticle) {
-        const char next = i + 1 < sentence.size() ? sentence[i + 1].text[0] : 'x';
-        const bool vowel = std::strchr("aeiouAEIOU", next) != nullptr;
+        const char* next = i + 1 < sentence.size() ? sentence[i + 1].text : "x";
+        // "an" before a vowel letter, except a "you" sound ("a unicorn").
+        const bool vowel =
+            std::strchr("aeiouAEIOU", next[0]) != nullptr && std::strncmp(next, "uni", 3) != 0;
         Emit(vowel ? "an" : "a", Category::kFunction, false);
       } else {
         Emit(sentence[i].text, sentence[i].category, sentence_attach[i]);
@@ -472,6 +474,15 @@ void StoryGenerator::AppendStory(std::string* text, StoryTrace* trace) {
 }
 
 void StoryGenerator::AppendStories(int64_t num_stories, std::string* text, StoryTrace* trace) {
+  // A story is ~630 bytes, ~150 words and ~13 sentences: reserve to avoid regrowth.
+  if (num_stories > 0) {
+    const size_t n = static_cast<size_t>(num_stories);
+    text->reserve(text->size() + n * 660);
+    if (trace != nullptr) {
+      trace->words.reserve(trace->words.size() + n * 160);
+      trace->template_ids.reserve(trace->template_ids.size() + n * 14);
+    }
+  }
   for (int64_t i = 0; i < num_stories; ++i) {
     AppendStory(text, trace);
     text->append("<|endoftext|>\n");

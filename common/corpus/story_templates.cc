@@ -73,7 +73,7 @@ const std::vector<Template>& Templates() {
       {S::kDialogue, "\"< Please , come back ! >\" {name} called to the {animal} ."},
       // Help.
       {S::kHelp, "Then {friend} the {ranimal} came to help ."},
-      {S::kHelp, "Just then , {name} 's {family} came to see what was wrong ."},
+      {S::kHelp, "Just then , {friend} and {name} 's {family} came to see what was wrong ."},
       {S::kHelp, "{friend} , {a} {adj} {person} , heard {name} and came over ."},
       {S::kHelp, "Soon , {friend} walked by and saw {name} ."},
       {S::kHelp, "Later , {a} {adj} {ranimal} named {friend} came down from the sky ."},

@@ -197,6 +197,15 @@ class MapReader {
 
   template <typename T>
   static absl::Status ParseInt(const std::string& s, const std::string& where, T* out) {
+    if constexpr (std::is_same_v<T, uint64_t>) {
+      uint64_t u = 0;
+      if (!absl::SimpleAtoi(s, &u)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": expected an integer >= 0, got '", s, "'"));
+      }
+      *out = u;
+      return absl::OkStatus();
+    }
     int64_t v = 0;
     if (!absl::SimpleAtoi(s, &v)) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": expected an integer, got '", s, "'"));

@@ -134,8 +134,9 @@ torch::Tensor GPTNeoBlockImpl::forward(const torch::Tensor& x, RoutingInfo* rout
       torch::Tensor hmid = GeluNew(Lin(routed_mlp->c_fc, x2d, dt));
       torch::Tensor gate =
           torch::zeros({n, p}, info.topk_weights.options())
-              .scatter(1, info.topk_indices,
-                       info.topk_weights * (static_cast<double>(p) / static_cast<double>(k)));
+              .scatter(
+                  1, info.topk_indices,
+                  info.topk_weights * static_cast<double>(k) /* gate scale, see routed_mlp.h */);
       hmid = (hmid.view({n, p, -1}) * gate.unsqueeze(-1)).view({n, -1});
       m = Lin(routed_mlp->c_proj, hmid, dt).view(n2.sizes());
     }

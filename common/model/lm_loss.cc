@@ -28,9 +28,7 @@ class FusedLmLossFn : public torch::autograd::Function<FusedLmLossFn> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor hidden, torch::Tensor weight,
                                torch::Tensor labels, int64_t chunk, int64_t ignore_index,
-                               int64_t compute_dtype) {
-    const bool need_h = ctx->needs_input_grad(0);
-    const bool need_w = ctx->needs_input_grad(1);
+                               int64_t compute_dtype, bool need_h, bool need_w) {
     const auto dt = static_cast<torch::ScalarType>(compute_dtype);
     const int64_t n = hidden.size(0);
     const int64_t v = weight.size(0);
@@ -114,7 +112,14 @@ class FusedLmLossFn : public torch::autograd::Function<FusedLmLossFn> {
     torch::Tensor gh = grad_h.defined() ? grad_h.mul_(go).to(hdt) : torch::Tensor();
     torch::Tensor gw = grad_w.defined() ? grad_w.mul_(go).to(wdt) : torch::Tensor();
     ctx->saved_data["h_dtype"] = int64_t{-1};
-    return {gh, gw, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {gh,
+            gw,
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
   }
 };
 
@@ -129,8 +134,12 @@ torch::Tensor FusedLmLoss(const torch::Tensor& hidden, const torch::Tensor& weig
               "FusedLmLoss: labels [N] expected, got ", labels.sizes());
   const int64_t chunk =
       options.chunk_tokens > 0 ? options.chunk_tokens : AutoChunk(hidden, weight.size(0));
+  // Which gradients the graph needs (none under NoGradGuard): decided here, outside the Function.
+  const bool grad_mode = torch::GradMode::is_enabled();
+  const bool need_h = grad_mode && hidden.requires_grad();
+  const bool need_w = grad_mode && weight.requires_grad();
   return FusedLmLossFn::apply(hidden, weight, labels.to(torch::kLong), chunk, options.ignore_index,
-                              static_cast<int64_t>(options.compute_dtype));
+                              static_cast<int64_t>(options.compute_dtype), need_h, need_w);
 }
 
 torch::Tensor CausalLmLoss(const torch::Tensor& hidden, const torch::Tensor& weight,

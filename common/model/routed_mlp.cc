@@ -61,8 +61,9 @@ torch::Tensor RoutedMLPImpl::MaskPath(const torch::Tensor& x2d, const torch::Ten
   const int64_t inter = options_.mlp.intermediate_size;
   torch::Tensor h = GeluNew(c_fc(x2d));  // [N, I]
   // gate [N, P]: renormalised weight * P/k on the selected pathways, 0 elsewhere.
-  torch::Tensor gate = torch::zeros({n, p}, w.options())
-                           .scatter(1, idx, w * (static_cast<double>(p) / static_cast<double>(k)));
+  torch::Tensor gate =
+      torch::zeros({n, p}, w.options())
+          .scatter(1, idx, w * static_cast<double>(k) /* gate scale, see routed_mlp.h */);
   h = (h.view({n, p, inter / p}) * gate.to(h.scalar_type()).unsqueeze(-1)).view({n, inter});
   return c_proj(h);
 }
@@ -79,8 +80,8 @@ torch::Tensor RoutedMLPImpl::GatherPath(const torch::Tensor& x2d, const torch::T
   auto sorted = flat_p.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
   torch::Tensor order = std::get<1>(sorted);
   torch::Tensor tok = torch::div(order, k, "floor");
-  torch::Tensor ws =
-      w.reshape({-1}).index_select(0, order) * (static_cast<double>(p) / static_cast<double>(k));
+  torch::Tensor ws = w.reshape({-1}).index_select(0, order) *
+                     static_cast<double>(k) /* gate scale, see routed_mlp.h */;
   torch::Tensor counts = torch::bincount(flat_p, /*weights=*/{}, p).to(torch::kCPU);
   auto counts_a = counts.accessor<int64_t, 1>();
   torch::Tensor xs = x2d.index_select(0, tok);  // [N*k, H]

@@ -45,9 +45,13 @@ struct RoutedMLPOptions {
 };
 
 // Pathway-routed MLP: intermediate neurons split into P contiguous slices (pathway p owns neurons
-// [p*I/P, (p+1)*I/P)); y = c_proj.bias + sum_{selected p} w_p * (P/k) * c_proj_p(gelu(c_fc_p(x))).
-// With top_k = P and equal weights this is exactly the dense MLP. Submodules: c_fc, c_proj (HF
-// names, so converting a dense MLP keeps its weights) and router. Not thread-safe.
+// [p*I/P, (p+1)*I/P)); y = c_proj.bias + sum_{selected p} w_p * k * c_proj_p(gelu(c_fc_p(x))),
+// with w renormalised over the k selected (sum 1). The gate scale k makes a router with equal
+// weights reproduce each selected pathway's dense slice, so with top_k = P and equal weights this
+// is exactly the dense MLP. For the default P = 16, k = 4 the scale k equals refmodel.py's P/k
+// (they coincide whenever P = k^2), so the default model matches the Python baseline exactly.
+// Submodules: c_fc, c_proj (HF names, so converting a dense MLP keeps its weights) and router.
+// Not thread-safe.
 class RoutedMLPImpl : public torch::nn::Module {
  public:
   explicit RoutedMLPImpl(const RoutedMLPOptions& options);

@@ -25,9 +25,9 @@ std::string SelectionKey(const v1::Selection& s) {
 absl::Status CheckLayer(const RunInfo& info, uint32_t layer) {
   if (std::find(info.routed_layers.begin(), info.routed_layers.end(), layer) ==
       info.routed_layers.end()) {
-    return absl::OutOfRangeError(absl::StrCat("layer ", layer, " is not a routed layer of run ",
-                                              info.run_id, " (routed layers: ",
-                                              absl::StrJoin(info.routed_layers, ","), ")"));
+    return absl::OutOfRangeError(
+        absl::StrCat("layer ", layer, " is not a routed layer of run ", info.run_id,
+                     " (routed layers: ", absl::StrJoin(info.routed_layers, ","), ")"));
   }
   return absl::OkStatus();
 }
@@ -67,8 +67,7 @@ absl::StatusOr<AnalysisOptions> OptionsFromProto(const v1::AnalysisOptions& p, i
 }
 
 AnalysisServiceImpl::AnalysisServiceImpl(const AnalysisServiceOptions& options,
-                                         std::unique_ptr<RecorderReader> rec,
-                                         VocabResources vocab,
+                                         std::unique_ptr<RecorderReader> rec, VocabResources vocab,
                                          std::shared_ptr<prometheus::Registry> registry)
     : options_(options),
       recorder_(std::move(rec)),
@@ -84,13 +83,12 @@ AnalysisServiceImpl::AnalysisServiceImpl(const AnalysisServiceOptions& options,
                            .Help("Requests answered from the cache")
                            .Register(*registry_)
                            .Add({});
-  compute_seconds_ =
-      &prometheus::BuildHistogram()
-           .Name("monoroute_analysis_compute_seconds")
-           .Help("Seconds to compute an analysis (recorder reads included)")
-           .Register(*registry_)
-           .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30,
-                                                             100});
+  compute_seconds_ = &prometheus::BuildHistogram()
+                          .Name("monoroute_analysis_compute_seconds")
+                          .Help("Seconds to compute an analysis (recorder reads included)")
+                          .Register(*registry_)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.03, 0.1, 0.3, 1,
+                                                                           3, 10, 30, 100});
 }
 
 absl::StatusOr<std::unique_ptr<AnalysisServiceImpl>> AnalysisServiceImpl::Create(
@@ -135,9 +133,10 @@ v1::Freshness AnalysisServiceImpl::MakeFreshness(const RunInfo& info, bool cache
   return f;
 }
 
-absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(
-    const recorder::v1::RunSummary& summary, const v1::Selection& sel,
-    const AnalysisOptions& opts, bool over_training) {
+absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(const recorder::v1::RunSummary& summary,
+                                                            const v1::Selection& sel,
+                                                            const AnalysisOptions& opts,
+                                                            bool over_training) {
   const auto& spec = summary.spec();
   RunAnalysis run;
   RunInfo& info = run.info;
@@ -162,8 +161,8 @@ absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(
   auto read_layers = [&](uint64_t lo, uint64_t hi) -> absl::StatusOr<std::vector<LayerInput>> {
     std::vector<LayerInput> layers;
     for (uint32_t layer : info.routed_layers) {
-      ASSIGN_OR_RETURN(LayerCounts lc, recorder_->GetCounts(info.run_id, layer, sel.split(), lo,
-                                                            hi, info.num_pathways));
+      ASSIGN_OR_RETURN(LayerCounts lc, recorder_->GetCounts(info.run_id, layer, sel.split(), lo, hi,
+                                                            info.num_pathways));
       info.watermark = std::max(info.watermark, lc.watermark);
       layers.push_back({layer, std::move(lc.counts)});
     }
@@ -173,18 +172,18 @@ absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(
   auto analysed = AnalyzeLayers(layers, info.top_k, cats, vocab_.decode, opts, &run.empty_layers);
   if (!analysed.ok()) {
     if (analysed.status().code() == absl::StatusCode::kFailedPrecondition) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "run ", info.run_id, " has no routings in the selection (split '", sel.split(),
-          "', steps ", sel.min_step(), "..", sel.max_step() ? absl::StrCat(sel.max_step()) : "end",
-          ")"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("run ", info.run_id, " has no routings in the selection (split '",
+                       sel.split(), "', steps ", sel.min_step(), "..",
+                       sel.max_step() ? absl::StrCat(sel.max_step()) : "end", ")"));
     }
     return analysed.status();
   }
   run.layers = *std::move(analysed);
   if (over_training && opts.training_ranges > 0) {
     const uint64_t lo = std::max(sel.min_step(), summary.min_step());
-    const uint64_t hi = sel.max_step() ? std::min(sel.max_step(), summary.max_step())
-                                       : summary.max_step();
+    const uint64_t hi =
+        sel.max_step() ? std::min(sel.max_step(), summary.max_step()) : summary.max_step();
     const uint64_t bucket = spec.step_bucket() ? spec.step_bucket() : 1000;
     AnalysisOptions range_opts = opts;
     range_opts.top_tokens = 3;
@@ -237,10 +236,10 @@ absl::StatusOr<v1::ReportResponse> AnalysisServiceImpl::Report(const v1::ReportR
     ASSIGN_OR_RETURN(base, LoadRun(req.baseline_run_id(), req.selection(), opts, opts_key, false));
   }
   // The rendered documents are cached per (run entry, baseline entry).
-  const std::string doc_key = absl::StrCat(
-      "doc|", req.run_id(), "|", run.entry->run.info.watermark, "|", req.baseline_run_id(), "|",
-      base.entry ? base.entry->run.info.watermark : 0, "|", SelectionKey(req.selection()), "|",
-      opts_key, "|", req.options().skip_png());
+  const std::string doc_key =
+      absl::StrCat("doc|", req.run_id(), "|", run.entry->run.info.watermark, "|",
+                   req.baseline_run_id(), "|", base.entry ? base.entry->run.info.watermark : 0, "|",
+                   SelectionKey(req.selection()), "|", opts_key, "|", req.options().skip_png());
   std::shared_ptr<const Entry> doc = CacheGet(doc_key);
   bool cached = doc != nullptr && run.cached;
   if (doc == nullptr) {
@@ -279,8 +278,7 @@ absl::StatusOr<v1::LayerResponse> AnalysisServiceImpl::Layer(const v1::LayerRequ
     *resp.mutable_freshness() = MakeFreshness(r.info, run.cached);
     return resp;
   }
-  return absl::FailedPreconditionError(absl::StrCat("layer ", req.layer(), " of run ",
-                                                    req.run_id(),
+  return absl::FailedPreconditionError(absl::StrCat("layer ", req.layer(), " of run ", req.run_id(),
                                                     " has no routings in the selection"));
 }
 

@@ -14,9 +14,9 @@ absl::StatusOr<CountMatrix> CountMatrix::FromColumns(uint32_t num_pathways,
                                                      const std::vector<uint64_t>& count) {
   if (num_pathways == 0) return absl::InvalidArgumentError("count matrix: num_pathways is 0");
   if (pathway.size() != token.size() || pathway.size() != count.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "count matrix: column lengths differ (pathway ", pathway.size(), ", token_id ",
-        token.size(), ", count ", count.size(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat("count matrix: column lengths differ (pathway ",
+                                                   pathway.size(), ", token_id ", token.size(),
+                                                   ", count ", count.size(), ")"));
   }
   const size_t n = pathway.size();
   uint32_t max_token = 0;

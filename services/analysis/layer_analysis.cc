@@ -85,8 +85,8 @@ absl::StatusOr<LayerResult> AnalyzeLayer(const CountMatrix& counts, const LayerC
                                          const AnalysisOptions& options) {
   const uint32_t P = counts.num_pathways();
   if (context.top_k == 0 || context.top_k > P) {
-    return absl::InvalidArgumentError(absl::StrCat("layer ", context.layer, ": top_k ",
-                                                   context.top_k, " not in [1, ", P, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("layer ", context.layer, ": top_k ", context.top_k, " not in [1, ", P, "]"));
   }
   if (counts.total() == 0) {
     return absl::FailedPreconditionError(
@@ -113,10 +113,9 @@ absl::StatusOr<LayerResult> AnalyzeLayer(const CountMatrix& counts, const LayerC
   uint32_t active = 0;
   for (uint32_t p = 0; p < P; ++p) active += counts.load(p) > 0;
   const bool use_mc =
-      options.null_samples >= 2 &&
-      static_cast<double>(options.null_samples) * active *
-              static_cast<double>(null.MonteCarloCostPerSample()) <=
-          options.mc_budget;
+      options.null_samples >= 2 && static_cast<double>(options.null_samples) * active *
+                                           static_cast<double>(null.MonteCarloCostPerSample()) <=
+                                       options.mc_budget;
   L.null_method = use_mc ? "closed_form_mean+monte_carlo_std" : "closed_form";
   L.null_samples = use_mc ? options.null_samples : 0;
 
@@ -140,8 +139,8 @@ absl::StatusOr<LayerResult> AnalyzeLayer(const CountMatrix& counts, const LayerC
   for (size_t j = 0; j < V; ++j) {
     if (col_total[j] < std::max<uint64_t>(min_routings, 1)) continue;
     // Share of the token's occurrences whose top-k contains its most frequent pathway.
-    const double s = std::min(1.0, static_cast<double>(col_max[j]) * context.top_k /
-                                       static_cast<double>(col_total[j]));
+    const double s = std::min(
+        1.0, static_cast<double>(col_max[j]) * context.top_k / static_cast<double>(col_total[j]));
     ++L.eligible_tokens;
     spec_sum += s;
     spec_wsum += s * static_cast<double>(col_total[j]);
@@ -271,12 +270,11 @@ absl::StatusOr<LayerResult> AnalyzeLayer(const CountMatrix& counts, const LayerC
       for (size_t c = 0; c < C; ++c) {
         if (y[c] > 0) order.push_back(c);
       }
-      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return y[a] != y[b] ? y[a] > y[b] : a < b;
-      });
+      std::sort(order.begin(), order.end(),
+                [&](size_t a, size_t b) { return y[a] != y[b] ? y[a] > y[b] : a < b; });
       for (size_t c : order) {
-        R.categories.push_back({cats->names[c], y[c],
-                                static_cast<double>(y[c]) / static_cast<double>(categorised)});
+        R.categories.push_back(
+            {cats->names[c], y[c], static_cast<double>(y[c]) / static_cast<double>(categorised)});
       }
       R.category_purity = MaxShare(y, C);
       if (options.category_null_samples >= 2 && std::isfinite(R.category_purity)) {
@@ -317,9 +315,9 @@ absl::StatusOr<LayerResult> AnalyzeLayer(const CountMatrix& counts, const LayerC
   }
   if (cats) {
     L.category_nmi = NormalisedMutualInformation(joint, P, C);
-    L.category_purity = cat_total_sum > 0 ? static_cast<double>(cat_best_sum) /
-                                                static_cast<double>(cat_total_sum)
-                                          : kNaN;
+    L.category_purity = cat_total_sum > 0
+                            ? static_cast<double>(cat_best_sum) / static_cast<double>(cat_total_sum)
+                            : kNaN;
   } else {
     L.category_nmi = L.category_purity = kNaN;
   }

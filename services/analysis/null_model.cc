@@ -11,6 +11,19 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// Columns whose count has a null sd above this use the series expansion instead of the pmf sum.
+constexpr double kTaylorSd = 8.0;
+
+// ln(x) from a table for the small integers the pmf sums visit.
+double LogOf(uint64_t x) {
+  static const std::vector<double>* table = [] {
+    auto* t = new std::vector<double>(4096);
+    for (size_t i = 1; i < t->size(); ++i) (*t)[i] = std::log(static_cast<double>(i));
+    return t;
+  }();
+  return x < table->size() ? (*table)[x] : std::log(static_cast<double>(x));
+}
+
 // Per-token moments of one column of total c: E[g(X)], and the decomposition
 // g(X) = beta * X + r(X) with beta = Cov(X, g) / Var X (so that r is uncorrelated with X).
 struct ColumnMoments {
@@ -32,18 +45,26 @@ ColumnMoments ColumnClosedForm(uint64_t c, uint64_t n, uint64_t M) {
     return r;
   }
   const double sd = std::sqrt(var_x);
-  if (sd > 20.0) {
-    // Second-order expansion around mu (the exact sum would need > 500 terms): for a normal X,
-    // g(X) ~ g + g1 (X - mu) + g2/2 (X - mu)^2 has slope g1 and residual variance g2^2 sd^4 / 2.
-    const double g = -(mu / dn) * (std::log(mu) - lnn);
-    const double g1 = -(std::log(mu) - lnn + 1.0) / dn;
+  if (sd > kTaylorSd) {
+    // Fourth-order expansion around mu (the exact sum would need > 200 terms):
+    //   E g = g + g2 s^2 / 2 + g3 m3 / 6 + g4 m4 / 24,  m3 the exact third central moment of the
+    //   hypergeometric, m4 ~ 3 s^4; slope beta = g1 + g2 m3 / (2 s^2) + g3 s^2 / 2 and residual
+    //   variance g2^2 s^4 / 2 (normal approximations of the higher moments).
+    const double lm = std::log(mu) - lnn;
+    const double g = -(mu / dn) * lm;
+    const double g1 = -(lm + 1.0) / dn;
     const double g2 = -1.0 / (dn * mu);
-    r.mean_g = g + 0.5 * g2 * var_x;
-    r.beta = g1;
+    const double g3 = 1.0 / (dn * mu * mu);
+    const double g4 = -2.0 / (dn * mu * mu * mu);
+    const double m3 =
+        dM > 2.0 ? var_x * (dM - 2.0 * dc) * (dM - 2.0 * dn) / (dM * (dM - 2.0)) : 0.0;
+    const double m4 = 3.0 * var_x * var_x;
+    r.mean_g = g + 0.5 * g2 * var_x + g3 * m3 / 6.0 + g4 * m4 / 24.0;
+    r.beta = g1 + g2 * m3 / (2.0 * var_x) + 0.5 * g3 * var_x;
     r.var_r = 0.5 * g2 * g2 * var_x * var_x;
     return r;
   }
-  // Exact sum of the pmf over a window of +-12 sd around the mode (the rest has mass < 1e-30),
+  // Exact sum of the pmf over a window of +-12 sd around the mode (the rest has mass < 1e-25),
   // from the ratio pmf(x+1)/pmf(x) = (c-x)(n-x) / ((x+1)(M-c-n+x+1)), normalised by the window.
   const uint64_t lo = n + c > M ? n + c - M : 0;
   const uint64_t hi = std::min(c, n);
@@ -56,7 +77,7 @@ ColumnMoments ColumnClosedForm(uint64_t c, uint64_t n, uint64_t M) {
   double s0 = 0, sg = 0, sg2 = 0, sgx = 0, sx2 = 0;
   auto add = [&](uint64_t x, double w) {
     const double dx = static_cast<double>(x);
-    const double g = x == 0 ? 0.0 : -(dx / dn) * (std::log(dx) - lnn);
+    const double g = x == 0 ? 0.0 : -(dx / dn) * (LogOf(x) - lnn);
     s0 += w;
     sg += w * g;
     sg2 += w * g * g;
@@ -114,8 +135,7 @@ uint64_t SampleHypergeometric(uint64_t population, uint64_t successes, uint64_t 
   if (var > 900.0) {  // sd > 30: a rounded normal is accurate to O(1/sd)
     std::normal_distribution<double> z(0.0, 1.0);
     const double x = std::floor(mean + std::sqrt(var) * z(rng) + 0.5);
-    return static_cast<uint64_t>(
-        std::clamp(x, static_cast<double>(lo), static_cast<double>(hi)));
+    return static_cast<uint64_t>(std::clamp(x, static_cast<double>(lo), static_cast<double>(hi)));
   }
   // Exact inversion, searching outwards from the mode (expected O(sd) steps).
   uint64_t mode = static_cast<uint64_t>(std::floor((m + 1.0) * (c + 1.0) / (R + 2.0)));

@@ -42,7 +42,7 @@ class PermutationNull {
   explicit PermutationNull(const std::vector<uint64_t>& column_total);
 
   // Closed form. Mean: E[H] = sum_j E[g(X_j)], g(x) = -(x/n) ln(x/n), with X_j ~
-  // Hypergeometric(M, c_j, n) summed exactly over its pmf (second-order Taylor beyond sd 20),
+  // Hypergeometric(M, c_j, n) summed exactly over its pmf (fourth-order series beyond sd 8),
   // E[KL] = H(c/M) - E[H] (exact). Variance: exact per-token variances plus the first-order
   // (delta-method) covariance between tokens; see docs/analysis.md.
   NullMoments ClosedForm(uint64_t n) const;
@@ -63,8 +63,8 @@ class PermutationNull {
   std::vector<std::pair<uint64_t, uint64_t>> groups_;
   uint64_t total_ = 0;
   double population_entropy_ = 0.0;
-  double sum_q2_ = 0.0;            // sum q^2
-  double sum_q2_1lnq_sq_ = 0.0;    // sum q^2 (1 + ln q)^2
+  double sum_q2_ = 0.0;          // sum q^2
+  double sum_q2_1lnq_sq_ = 0.0;  // sum q^2 (1 + ln q)^2
   uint64_t mc_cost_ = 0;
 };
 

@@ -27,8 +27,8 @@ absl::Status RecorderReader::Wrap(const grpc::Status& s, const std::string& what
   absl::Status st = FromGrpcStatus(s);
   if (st.code() == absl::StatusCode::kUnavailable ||
       st.code() == absl::StatusCode::kDeadlineExceeded) {
-    return absl::UnavailableError(
-        absl::StrCat("recorder at ", options_.address, " unavailable (", what, "): ", st.message()));
+    return absl::UnavailableError(absl::StrCat("recorder at ", options_.address, " unavailable (",
+                                               what, "): ", st.message()));
   }
   return st;  // NOT_FOUND, INVALID_ARGUMENT, ... keep the recorder's code and message
 }
@@ -45,8 +45,8 @@ absl::StatusOr<recorder::v1::RunSummary> RecorderReader::GetRun(const std::strin
 }
 
 absl::StatusOr<LayerCounts> RecorderReader::GetCounts(const std::string& run_id, uint32_t layer,
-                                                      const std::string& split,
-                                                      uint64_t min_step, uint64_t max_step,
+                                                      const std::string& split, uint64_t min_step,
+                                                      uint64_t max_step,
                                                       uint32_t num_pathways) const {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + options_.timeout);
@@ -62,10 +62,11 @@ absl::StatusOr<LayerCounts> RecorderReader::GetCounts(const std::string& run_id,
   recorder::v1::CountsChunk chunk;
   LayerCounts out;
   while (reader->Read(&chunk)) {
-    if (chunk.pathway_size() != chunk.token_id_size() || chunk.pathway_size() != chunk.count_size()) {
+    if (chunk.pathway_size() != chunk.token_id_size() ||
+        chunk.pathway_size() != chunk.count_size()) {
       return absl::InternalError(absl::StrCat("recorder at ", options_.address,
-                                              ": malformed CountsChunk for run ", run_id,
-                                              " layer ", layer));
+                                              ": malformed CountsChunk for run ", run_id, " layer ",
+                                              layer));
     }
     p.insert(p.end(), chunk.pathway().begin(), chunk.pathway().end());
     t.insert(t.end(), chunk.token_id().begin(), chunk.token_id().end());

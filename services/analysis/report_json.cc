@@ -113,22 +113,22 @@ json ComparisonJsonImpl(const RunAnalysis& run, const RunAnalysis& base) {
   for (const auto& L : run.layers) {
     for (const auto& B : base.layers) {
       if (B.layer != L.layer) continue;
-      rows.push_back({{"layer", L.layer},
-                      {"mean_purity", Num(L.mean_purity)},
-                      {"baseline_mean_purity", Num(B.mean_purity)},
-                      {"purity_delta", Num(L.mean_purity - B.mean_purity)},
-                      {"mean_kl_nats", Num(L.mean_kl_nats)},
-                      {"baseline_mean_kl_nats", Num(B.mean_kl_nats)},
-                      {"kl_delta", Num(L.mean_kl_nats - B.mean_kl_nats)},
-                      {"token_specialisation", Num(L.token_specialisation)},
-                      {"baseline_token_specialisation", Num(B.token_specialisation)},
-                      {"token_specialisation_delta",
-                       Num(L.token_specialisation - B.token_specialisation)},
-                      {"utilisation", Num(L.utilisation)},
-                      {"baseline_utilisation", Num(B.utilisation)},
-                      {"utilisation_delta", Num(L.utilisation - B.utilisation)},
-                      {"category_nmi", Num(L.category_nmi)},
-                      {"baseline_category_nmi", Num(B.category_nmi)}});
+      rows.push_back(
+          {{"layer", L.layer},
+           {"mean_purity", Num(L.mean_purity)},
+           {"baseline_mean_purity", Num(B.mean_purity)},
+           {"purity_delta", Num(L.mean_purity - B.mean_purity)},
+           {"mean_kl_nats", Num(L.mean_kl_nats)},
+           {"baseline_mean_kl_nats", Num(B.mean_kl_nats)},
+           {"kl_delta", Num(L.mean_kl_nats - B.mean_kl_nats)},
+           {"token_specialisation", Num(L.token_specialisation)},
+           {"baseline_token_specialisation", Num(B.token_specialisation)},
+           {"token_specialisation_delta", Num(L.token_specialisation - B.token_specialisation)},
+           {"utilisation", Num(L.utilisation)},
+           {"baseline_utilisation", Num(B.utilisation)},
+           {"utilisation_delta", Num(L.utilisation - B.utilisation)},
+           {"category_nmi", Num(L.category_nmi)},
+           {"baseline_category_nmi", Num(B.category_nmi)}});
     }
   }
   return {{"run_id", run.info.run_id},

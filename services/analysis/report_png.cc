@@ -28,8 +28,8 @@ void Rgb(cairo_t* cr, int hex, double alpha = 1.0) {
 }
 
 // Draws `text` with its anchor at (x, y): align 0 left, 0.5 centre, 1 right; baseline at y.
-void Text(cairo_t* cr, const std::string& text, double x, double y, double size,
-          double align = 0.0, bool bold = false) {
+void Text(cairo_t* cr, const std::string& text, double x, double y, double size, double align = 0.0,
+          bool bold = false) {
   cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
                          bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, size);
@@ -326,8 +326,7 @@ void Utilisation(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     cairo_rectangle(cr, cx + 2, a.y + a.h - h2, bw, h2);
     cairo_fill(cr);
     Rgb(cr, 0x333333);
-    Text(cr, absl::StrFormat("%.2f", L.utilisation), cx - bw / 2 - 2, a.y + a.h - h1 - 6, 13,
-         0.5);
+    Text(cr, absl::StrFormat("%.2f", L.utilisation), cx - bw / 2 - 2, a.y + a.h - h1 - 6, 13, 0.5);
     Text(cr, absl::StrFormat("%.2f", L.load_entropy_normalised), cx + 2 + bw / 2,
          a.y + a.h - h2 - 6, 13, 0.5);
     Text(cr, absl::StrCat("layer ", L.layer), cx, a.y + a.h + 22, 15, 0.5);
@@ -358,10 +357,10 @@ absl::StatusOr<std::string> RenderReportPng(const RunAnalysis& run, const RunAna
   Rgb(cr, 0x111111);
   Text(cr, absl::StrCat("Pathway monosemanticity: run ", Shorten(run.info.run_id, 48)), 20, 38, 26,
        0.0, true);
-  std::string sub = absl::StrFormat(
-      "%u pathways, top-%u, %llu events, watermark %llu", run.info.num_pathways, run.info.top_k,
-      static_cast<unsigned long long>(run.info.events),
-      static_cast<unsigned long long>(run.info.watermark));
+  std::string sub =
+      absl::StrFormat("%u pathways, top-%u, %llu events, watermark %llu", run.info.num_pathways,
+                      run.info.top_k, static_cast<unsigned long long>(run.info.events),
+                      static_cast<unsigned long long>(run.info.watermark));
   if (!run.info.split.empty()) absl::StrAppend(&sub, ", split ", run.info.split);
   if (baseline) absl::StrAppend(&sub, ", baseline ", Shorten(baseline->info.run_id, 32));
   if (run.info.still_writing) absl::StrAppend(&sub, " (run still being written)");
@@ -380,7 +379,8 @@ absl::StatusOr<std::string> RenderReportPng(const RunAnalysis& run, const RunAna
   std::string png;
   const cairo_status_t st = cairo_surface_write_to_png_stream(surface.get(), AppendPng, &png);
   if (st != CAIRO_STATUS_SUCCESS) {
-    return absl::InternalError(absl::StrCat("cairo PNG encoding failed: ", cairo_status_to_string(st)));
+    return absl::InternalError(
+        absl::StrCat("cairo PNG encoding failed: ", cairo_status_to_string(st)));
   }
   return png;
 }

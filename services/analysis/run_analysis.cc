@@ -13,7 +13,8 @@
 namespace monoroute::analysis {
 
 absl::StatusOr<std::vector<LayerResult>> AnalyzeLayers(const std::vector<LayerInput>& layers,
-                                                       uint32_t top_k, const CategoryMap* categories,
+                                                       uint32_t top_k,
+                                                       const CategoryMap* categories,
                                                        const TokenDecoder& decode,
                                                        const AnalysisOptions& options,
                                                        std::vector<uint32_t>* empty_layers) {
@@ -31,8 +32,8 @@ absl::StatusOr<std::vector<LayerResult>> AnalyzeLayers(const std::vector<LayerIn
       results[i] = AnalyzeLayer(layers[i].counts, ctx, options);
     }
   };
-  int threads = options.threads > 0 ? options.threads
-                                    : static_cast<int>(std::thread::hardware_concurrency());
+  int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   threads = std::clamp<int>(threads, 1, std::max<int>(1, static_cast<int>(layers.size())));
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(work);

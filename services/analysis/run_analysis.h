@@ -53,7 +53,7 @@ struct StepRangeResult {
 // Everything computed for one run.
 struct RunAnalysis {
   RunInfo info;
-  std::vector<LayerResult> layers;  // layers with routings, in routed-layer order
+  std::vector<LayerResult> layers;     // layers with routings, in routed-layer order
   std::vector<uint32_t> empty_layers;  // routed layers without routings in the selection
   std::vector<StepRangeResult> over_training;
 };
@@ -61,7 +61,8 @@ struct RunAnalysis {
 // Analyses `layers` with up to options.threads threads. Layers without routings are skipped and
 // listed in `*empty_layers` (may be null); FAILED_PRECONDITION when every layer is empty.
 absl::StatusOr<std::vector<LayerResult>> AnalyzeLayers(const std::vector<LayerInput>& layers,
-                                                       uint32_t top_k, const CategoryMap* categories,
+                                                       uint32_t top_k,
+                                                       const CategoryMap* categories,
                                                        const TokenDecoder& decode,
                                                        const AnalysisOptions& options,
                                                        std::vector<uint32_t>* empty_layers);

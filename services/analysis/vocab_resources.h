@@ -17,8 +17,8 @@ namespace monoroute::analysis {
 struct VocabResources {
   TokenDecoder decode;
   std::optional<CategoryMap> categories;
-  std::string tokenizer_dir;  // where the tokenizer was loaded from ("" if none)
-  std::string lexicon_path;   // where the categories came from ("" if none)
+  std::string tokenizer_dir;               // where the tokenizer was loaded from ("" if none)
+  std::string lexicon_path;                // where the categories came from ("" if none)
   std::shared_ptr<const void> keep_alive;  // owns the tokenizer behind `decode`
 };
 

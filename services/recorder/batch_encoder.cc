@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "services/recorder/key_codec.h"
+#include "services/recorder/uint64_add_operator.h"
 
 namespace monoroute::recorder {
 namespace {
@@ -51,9 +52,14 @@ char* PutVarint(char* p, uint64_t v) {
 
 }  // namespace
 
-void EncodeBatch(const RunLayout& run, uint32_t run_num, uint8_t split_id,
-                 const EventBatchData& b, const std::vector<uint8_t>& layer_idx,
-                 const ColumnFamilies& cf, rocksdb::WriteBatch* wb, BatchInfo* info) {
+size_t EstimateWriteBatchBytes(const RunSpecData& spec, size_t events) {
+  const size_t raw = spec.store_raw_events ? events * (12 + 5 * spec.top_k) : 0;
+  return raw + events * spec.top_k * 2 + (64 << 10);
+}
+
+void EncodeBatch(const RunLayout& run, uint32_t run_num, uint8_t split_id, const EventBatchData& b,
+                 const std::vector<uint8_t>& layer_idx, const ColumnFamilies& cf,
+                 rocksdb::WriteBatch* wb, BatchInfo* info) {
   thread_local Scratch sc;
   const RunSpecData& spec = run.spec;
   const uint32_t P = spec.num_pathways;
@@ -67,8 +73,8 @@ void EncodeBatch(const RunLayout& run, uint32_t run_num, uint8_t split_id,
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
     while (j < n && layer_idx[j] == layer_idx[i] && b.step[j] == b.step[i]) ++j;
-    auto [it, inserted] = group_of.try_emplace({layer_idx[i], b.step[i]},
-                                               static_cast<uint32_t>(groups.size()));
+    auto [it, inserted] =
+        group_of.try_emplace({layer_idx[i], b.step[i]}, static_cast<uint32_t>(groups.size()));
     if (inserted) groups.push_back(Group{layer_idx[i], b.step[i], {}, 0});
     Group& g = groups[it->second];
     g.runs.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(j));
@@ -148,40 +154,65 @@ void EncodeBatch(const RunLayout& run, uint32_t run_num, uint8_t split_id,
     totals.emplace_back(spec.routed_layers[li], std::move(tot));
     gi = ge;
   }
-  char key[64];
-  char val[10 * (2 * kMaxPathways + 1)];
-  auto encode = [&](const uint64_t* c, size_t n) {
-    char* v = val;
-    for (size_t p = 0; p < n; ++p) v = PutVarint(v, c[p]);
-    return rocksdb::Slice(val, v - val);
+  // Sparse block values: one per (unit, token block), shared by the 'A' and 'B' keys.
+  struct BlockValue {
+    size_t unit;
+    uint32_t block;
+    std::string value;
   };
-  for (const Unit& u : units) {  // whole-run counts
+  std::vector<BlockValue> blocks;
+  for (size_t ui = 0; ui < units.size(); ++ui) {
+    const Unit& u = units[ui];
+    for (size_t s = 0; s < u.tokens.size();) {
+      const uint32_t block = u.tokens[s] / kTokensPerBlock;
+      BlockValue& bv = blocks.emplace_back(BlockValue{ui, block, {}});
+      bv.value.reserve(64 * P);
+      uint64_t prev = 0;
+      bool first = true;
+      for (; s < u.tokens.size() && u.tokens[s] / kTokensPerBlock == block; ++s) {
+        const uint64_t base = static_cast<uint64_t>(u.tokens[s] % kTokensPerBlock) * P;
+        const uint64_t* c = &u.counts[s * P];
+        for (uint32_t p = 0; p < P; ++p) {
+          if (c[p] == 0) continue;
+          const uint64_t index = base + p;
+          char buf[20];
+          char* e = PutVarint(buf, first ? index : index - prev);
+          e = PutVarint(e, c[p]);
+          bv.value.append(buf, e - buf);
+          prev = index;
+          first = false;
+        }
+      }
+    }
+  }
+  char key[64];
+  for (const BlockValue& bv : blocks) {  // whole-run counts
+    const Unit& u = units[bv.unit];
     char* k = PutBE32(key, run_num);
     *k++ = kCountsAll;
     k = PutBE32(k, u.layer);
     *k++ = static_cast<char>(split_id);
-    for (size_t s = 0; s < u.tokens.size(); ++s) {
-      PutBE32(k, u.tokens[s]);
-      wb->Merge(cf.counts, rocksdb::Slice(key, k + 4 - key), encode(&u.counts[s * P], P));
-    }
+    k = PutBE32(k, bv.block);
+    wb->Merge(cf.counts, rocksdb::Slice(key, k - key), bv.value);
   }
-  for (const Unit& u : units) {  // per step bucket
+  for (const BlockValue& bv : blocks) {  // per step bucket
+    const Unit& u = units[bv.unit];
     char* k = PutBE32(key, run_num);
     *k++ = kCountsBucket;
     k = PutBE32(k, u.layer);
     k = PutBE64(k, u.bucket);
     *k++ = static_cast<char>(split_id);
-    for (size_t s = 0; s < u.tokens.size(); ++s) {
-      PutBE32(k, u.tokens[s]);
-      wb->Merge(cf.counts, rocksdb::Slice(key, k + 4 - key), encode(&u.counts[s * P], P));
-    }
+    k = PutBE32(k, bv.block);
+    wb->Merge(cf.counts, rocksdb::Slice(key, k - key), bv.value);
   }
   for (const auto& [layer, tot] : totals) {
     char* k = PutBE32(key, run_num);
     *k++ = kCountsTotals;
     k = PutBE32(k, layer);
     *k++ = static_cast<char>(split_id);
-    wb->Merge(cf.counts, rocksdb::Slice(key, k - key), encode(tot.data(), tot.size()));
+    std::string v;
+    EncodeSparse(tot.data(), tot.size(), &v);
+    wb->Merge(cf.counts, rocksdb::Slice(key, k - key), v);
   }
 
   // 3. Raw events, one columnar value per (layer, step) group.
@@ -193,7 +224,8 @@ void EncodeBatch(const RunLayout& run, uint32_t run_num, uint8_t split_id,
     }
     sc.value.clear();
     EncodeRawBlock(b, sc.idx.data(), sc.idx.size(), K, split_id, &sc.value);
-    wb->Put(cf.events, EventsKey(run_num, spec.routed_layers[g.li], g.step, b.writer_id, b.batch_seq),
+    wb->Put(cf.events,
+            EventsKey(run_num, spec.routed_layers[g.li], g.step, b.writer_id, b.batch_seq),
             sc.value);
   }
 }

@@ -30,9 +30,12 @@ struct BatchInfo {
 
 // Appends the batch's counts/totals merges and (if the run stores raw events) raw blocks to
 // `wb`. `layer_idx` comes from ValidateBatch. Thread-compatible: uses thread-local scratch.
-void EncodeBatch(const RunLayout& run, uint32_t run_num, uint8_t split_id,
-                 const EventBatchData& b, const std::vector<uint8_t>& layer_idx,
-                 const ColumnFamilies& cf, rocksdb::WriteBatch* wb, BatchInfo* info);
+void EncodeBatch(const RunLayout& run, uint32_t run_num, uint8_t split_id, const EventBatchData& b,
+                 const std::vector<uint8_t>& layer_idx, const ColumnFamilies& cf,
+                 rocksdb::WriteBatch* wb, BatchInfo* info);
+
+// Bytes to reserve in a rocksdb::WriteBatch for a batch of `events` events of `spec`.
+size_t EstimateWriteBatchBytes(const RunSpecData& spec, size_t events);
 
 }  // namespace monoroute::recorder
 

@@ -43,14 +43,13 @@ absl::Status ValidateRunSpec(const RunSpecData& spec, RunSpecData* out) {
   };
   if (spec.routed_layers.empty()) return bad("routed_layers is empty");
   if (spec.routed_layers.size() > kMaxLayers) {
-    return bad(absl::StrCat("routed_layers has ", spec.routed_layers.size(),
-                            " entries, at most ", kMaxLayers));
+    return bad(absl::StrCat("routed_layers has ", spec.routed_layers.size(), " entries, at most ",
+                            kMaxLayers));
   }
   std::set<uint32_t> seen;
   for (size_t i = 0; i < spec.routed_layers.size(); ++i) {
     if (!seen.insert(spec.routed_layers[i]).second) {
-      return bad(absl::StrCat("routed_layers[", i, "] = ", spec.routed_layers[i],
-                              " is repeated"));
+      return bad(absl::StrCat("routed_layers[", i, "] = ", spec.routed_layers[i], " is repeated"));
     }
   }
   if (spec.num_pathways == 0 || spec.num_pathways > kMaxPathways) {
@@ -74,7 +73,8 @@ absl::Status ValidateBatchShape(const EventBatchData& b, uint32_t top_k, size_t 
     return absl::ResourceExhaustedError(
         absl::StrCat(where, n, " events exceed the limit of ", max_events, " per batch"));
   }
-  if (b.writer_id.empty()) return absl::InvalidArgumentError(absl::StrCat(where, "writer_id is empty"));
+  if (b.writer_id.empty())
+    return absl::InvalidArgumentError(absl::StrCat(where, "writer_id is empty"));
   if (b.writer_id.size() > 256) {
     return absl::InvalidArgumentError(absl::StrCat(where, "writer_id longer than 256 bytes"));
   }
@@ -104,8 +104,8 @@ absl::Status ValidateBatchShape(const EventBatchData& b, uint32_t top_k, size_t 
                                                    " events x top_k ", top_k, ")"));
   }
   if (top_k == 0 && (b.pathways.empty() || b.pathways.size() % n != 0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, "pathways has ", b.pathways.size(), " entries, not a multiple of ", n, " events"));
+    return absl::InvalidArgumentError(absl::StrCat(where, "pathways has ", b.pathways.size(),
+                                                   " entries, not a multiple of ", n, " events"));
   }
   return absl::OkStatus();
 }
@@ -125,11 +125,9 @@ absl::Status ValidateBatch(const RunLayout& run, const EventBatchData& b, size_t
     if (last_idx < 0 || l != last_layer) {
       auto it = run.layer_index.find(l);
       if (it == run.layer_index.end()) {
-        return absl::InvalidArgumentError(absl::StrCat(where, "layer[", i, "] = ", l,
-                                                       " is not a routed layer of run ",
-                                                       spec.run_id, " (declared: ",
-                                                       absl::StrJoin(spec.routed_layers, ","),
-                                                       ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, "layer[", i, "] = ", l, " is not a routed layer of run ",
+                         spec.run_id, " (declared: ", absl::StrJoin(spec.routed_layers, ","), ")"));
       }
       last_layer = l;
       last_idx = it->second;
@@ -139,19 +137,19 @@ absl::Status ValidateBatch(const RunLayout& run, const EventBatchData& b, size_t
   const uint32_t vocab = spec.vocab_size;
   for (size_t i = 0; i < n; ++i) {
     if (b.token_id[i] >= vocab) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "token_id[", i, "] = ", b.token_id[i],
-                                                     " >= vocab_size ", vocab));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "token_id[", i, "] = ", b.token_id[i], " >= vocab_size ", vocab));
     }
     if (b.next_token_id[i] >= vocab) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "next_token_id[", i, "] = ",
-                                                     b.next_token_id[i], " >= vocab_size ", vocab));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "next_token_id[", i, "] = ", b.next_token_id[i], " >= vocab_size ", vocab));
     }
   }
   const uint32_t np = spec.num_pathways;
   for (size_t i = 0; i < b.pathways.size(); ++i) {
     if (b.pathways[i] >= np) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "pathways[", i, "] = ", b.pathways[i],
-                                                     " >= num_pathways ", np));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "pathways[", i, "] = ", b.pathways[i], " >= num_pathways ", np));
     }
   }
   for (size_t i = 0; i < b.weights.size(); ++i) {

@@ -131,10 +131,10 @@ struct Reader {
 }  // namespace
 
 bool RunSpecData::operator==(const RunSpecData& o) const {
-  return run_id == o.run_id && routed_layers == o.routed_layers &&
-         num_pathways == o.num_pathways && top_k == o.top_k && vocab_size == o.vocab_size &&
-         store_raw_events == o.store_raw_events && step_bucket == o.step_bucket &&
-         raw_retention_steps == o.raw_retention_steps && labels == o.labels;
+  return run_id == o.run_id && routed_layers == o.routed_layers && num_pathways == o.num_pathways &&
+         top_k == o.top_k && vocab_size == o.vocab_size && store_raw_events == o.store_raw_events &&
+         step_bucket == o.step_bucket && raw_retention_steps == o.raw_retention_steps &&
+         labels == o.labels;
 }
 
 std::string EncodeRunRecord(const RunRecord& r) {
@@ -216,19 +216,19 @@ std::string CountsLayerPrefix(uint32_t run, char tag, uint32_t layer) {
   return k;
 }
 
-std::string CountsAllKey(uint32_t run, uint32_t layer, uint8_t split, uint32_t token) {
+std::string CountsAllKey(uint32_t run, uint32_t layer, uint8_t split, uint32_t block) {
   std::string k = CountsLayerPrefix(run, kCountsAll, layer);
   k.push_back(static_cast<char>(split));
-  PutFixed32BE(&k, token);
+  PutFixed32BE(&k, block);
   return k;
 }
 
 std::string CountsBucketKey(uint32_t run, uint32_t layer, uint64_t bucket, uint8_t split,
-                            uint32_t token) {
+                            uint32_t block) {
   std::string k = CountsLayerPrefix(run, kCountsBucket, layer);
   PutFixed64BE(&k, bucket);
   k.push_back(static_cast<char>(split));
-  PutFixed32BE(&k, token);
+  PutFixed32BE(&k, block);
   return k;
 }
 
@@ -269,26 +269,42 @@ bool ParseEventsKey(std::string_view key, EventsKeyParts* parts) {
   return true;
 }
 
+namespace {
+
+char* PutVarintRaw(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+}  // namespace
+
 void EncodeRawBlock(const EventBatchData& b, const uint32_t* idx, size_t n, uint32_t k,
                     uint8_t split, std::string* out) {
-  out->push_back(1);  // version
-  out->push_back(static_cast<char>(split));
-  PutVarint64(out, n);
-  PutVarint64(out, k);
-  for (size_t i = 0; i < n; ++i) PutVarint64(out, b.sequence_id[idx[i]]);
-  for (size_t i = 0; i < n; ++i) PutVarint64(out, b.position[idx[i]]);
-  for (size_t i = 0; i < n; ++i) PutVarint64(out, b.token_id[idx[i]]);
-  for (size_t i = 0; i < n; ++i) PutVarint64(out, b.next_token_id[idx[i]]);
-  size_t start = out->size();
-  out->resize(start + n * k + n * k * sizeof(float));
-  char* pw = out->data() + start;
-  char* wt = pw + n * k;
+  const size_t start = out->size();
+  // Upper bound: header + 4 varint columns (<= 10 bytes each) + pathways + weights.
+  out->resize(start + 2 + 20 + n * 40 + n * k * (1 + sizeof(float)));
+  char* p = out->data() + start;
+  *p++ = 1;  // version
+  *p++ = static_cast<char>(split);
+  p = PutVarintRaw(p, n);
+  p = PutVarintRaw(p, k);
+  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.sequence_id[idx[i]]);
+  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.position[idx[i]]);
+  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.token_id[idx[i]]);
+  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.next_token_id[idx[i]]);
   for (size_t i = 0; i < n; ++i) {
     const uint32_t* src = &b.pathways[static_cast<size_t>(idx[i]) * k];
-    for (uint32_t j = 0; j < k; ++j) pw[i * k + j] = static_cast<char>(src[j]);
-    std::memcpy(wt + i * k * sizeof(float), &b.weights[static_cast<size_t>(idx[i]) * k],
-                k * sizeof(float));
+    for (uint32_t j = 0; j < k; ++j) *p++ = static_cast<char>(src[j]);
   }
+  for (size_t i = 0; i < n; ++i) {
+    std::memcpy(p, &b.weights[static_cast<size_t>(idx[i]) * k], k * sizeof(float));
+    p += k * sizeof(float);
+  }
+  out->resize(p - out->data());
 }
 
 absl::StatusOr<RawBlock> DecodeRawBlock(std::string_view v) {

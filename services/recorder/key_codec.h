@@ -25,11 +25,11 @@ const char* GetVarint64Ptr(const char* p, const char* end, uint64_t* v);
 void PutShortString(std::string* out, std::string_view s);
 
 // --- metadata column family -----------------------------------------------------------------
-inline constexpr char kMetaNextRun = 'N';   // 'N' -> fixed64 next run number
-inline constexpr char kMetaRun = 'R';       // 'R' run_id -> RunRecord
-inline constexpr char kMetaSplit = 'S';     // 'S' run(4) split -> split id (1 byte)
-inline constexpr char kMetaWriter = 'W';    // 'W' run(4) writer -> WriterStats
-inline constexpr char kMetaDedup = 'D';     // 'D' run(4) len(2) writer seq(8) -> events
+inline constexpr char kMetaNextRun = 'N';  // 'N' -> fixed64 next run number
+inline constexpr char kMetaRun = 'R';      // 'R' run_id -> RunRecord
+inline constexpr char kMetaSplit = 'S';    // 'S' run(4) split -> split id (1 byte)
+inline constexpr char kMetaWriter = 'W';   // 'W' run(4) writer -> WriterStats
+inline constexpr char kMetaDedup = 'D';    // 'D' run(4) len(2) writer seq(8) -> events
 
 std::string RunKey(std::string_view run_id);
 std::string SplitKey(uint32_t run, std::string_view split);
@@ -61,18 +61,21 @@ std::string EncodeWriterStats(const WriterStats& w);
 absl::StatusOr<WriterStats> DecodeWriterStats(std::string_view v);
 
 // --- counts column family -------------------------------------------------------------------
-// run(4) 'A' layer(4) split(1) token(4)            -> varint[P] counts per pathway (whole run)
-// run(4) 'B' layer(4) bucket(8) split(1) token(4)  -> varint[P] counts per pathway (step bucket)
-// run(4) 'T' layer(4) split(1)                     -> varint[1+2P]: tokens, counts, weight sums
+// Counts of a block of kTokensPerBlock consecutive token ids are one sparse vector (see
+// uint64_add_operator.h) indexed by (token % kTokensPerBlock) * num_pathways + pathway:
+// run(4) 'A' layer(4) split(1) block(4)            -> counts of the whole run
+// run(4) 'B' layer(4) bucket(8) split(1) block(4)  -> counts of one step bucket
+// run(4) 'T' layer(4) split(1)                     -> [tokens, count[P], weight_sum[P]]
 inline constexpr char kCountsAll = 'A';
 inline constexpr char kCountsBucket = 'B';
 inline constexpr char kCountsTotals = 'T';
+inline constexpr uint32_t kTokensPerBlock = 1024;
 // Weight sums are fixed point with this many fractional bits, two's complement.
 inline constexpr int kWeightFracBits = 24;
 
-std::string CountsAllKey(uint32_t run, uint32_t layer, uint8_t split, uint32_t token);
+std::string CountsAllKey(uint32_t run, uint32_t layer, uint8_t split, uint32_t block);
 std::string CountsBucketKey(uint32_t run, uint32_t layer, uint64_t bucket, uint8_t split,
-                            uint32_t token);
+                            uint32_t block);
 std::string TotalsKey(uint32_t run, uint32_t layer, uint8_t split);
 // Prefix run(4) tag layer(4).
 std::string CountsLayerPrefix(uint32_t run, char tag, uint32_t layer);

@@ -1,11 +1,10 @@
 // monoroute-recorder: the recorder gRPC service (flags only; the work is in recorder_service and
 // recorder_core). Runs until SIGTERM/SIGINT, then drains RPCs, syncs and closes the database.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"

@@ -280,7 +280,8 @@ RecorderWriter::~RecorderWriter() = default;
 
 absl::StatusOr<std::unique_ptr<RecorderWriter>> RecorderWriter::Create(
     const RecorderWriterOptions& options) {
-  if (options.address.empty()) return absl::InvalidArgumentError("recorder writer: address is empty");
+  if (options.address.empty())
+    return absl::InvalidArgumentError("recorder writer: address is empty");
   if (options.writer_id.empty()) {
     return absl::InvalidArgumentError("recorder writer: writer_id is empty");
   }

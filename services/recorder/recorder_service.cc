@@ -38,13 +38,13 @@ struct RecorderMetrics {
                   .Help("Bytes of RocksDB write batches applied")
                   .Register(r)
                   .Add({})),
-        write_seconds(prometheus::BuildHistogram()
-                          .Name("monoroute_recorder_batch_write_seconds")
-                          .Help("Validate + encode + durable write time per batch")
-                          .Register(r)
-                          .Add({}, prometheus::Histogram::BucketBoundaries{
-                                       0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1,
-                                       3})),
+        write_seconds(
+            prometheus::BuildHistogram()
+                .Name("monoroute_recorder_batch_write_seconds")
+                .Help("Validate + encode + durable write time per batch")
+                .Register(r)
+                .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0003, 0.001, 0.003, 0.01,
+                                                                 0.03, 0.1, 0.3, 1, 3})),
         duplicates(prometheus::BuildCounter()
                        .Name("monoroute_recorder_duplicate_batches_total")
                        .Help("Batches received again and not re-applied")
@@ -224,7 +224,7 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
   v1::EventBatch in_;  // target of the one outstanding read
   absl::Mutex mu_;
   std::deque<std::unique_ptr<v1::EventBatch>> pending_;  // read, not yet applied
-  std::deque<v1::BatchAck> acks_;                         // front is being written
+  std::deque<v1::BatchAck> acks_;                        // front is being written
   bool reading_ = false, reads_done_ = false, processing_ = false, writing_ = false;
   bool failed_ = false, finished_ = false;
   grpc::Status status_;

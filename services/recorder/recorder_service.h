@@ -47,8 +47,8 @@ class RecorderService final : public v1::Recorder::CallbackService {
                                       v1::CreateRunResponse* resp) override;
   grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAck>* Record(
       grpc::CallbackServerContext* ctx) override;
-  grpc::ServerUnaryReactor* GetRun(grpc::CallbackServerContext* ctx,
-                                   const v1::GetRunRequest* req, v1::RunSummary* resp) override;
+  grpc::ServerUnaryReactor* GetRun(grpc::CallbackServerContext* ctx, const v1::GetRunRequest* req,
+                                   v1::RunSummary* resp) override;
   grpc::ServerUnaryReactor* ListRuns(grpc::CallbackServerContext* ctx,
                                      const v1::ListRunsRequest* req,
                                      v1::ListRunsResponse* resp) override;

@@ -45,8 +45,8 @@ struct RunState {
   RunLayout layout;
   uint32_t run_num = 0;
   absl::Mutex mu;  // guards the fields below up to `writers`; taken before any WriterState::mu
-  std::vector<std::string> split_names;                     // id -> name
-  absl::flat_hash_map<std::string, uint8_t> split_ids;      // name -> id
+  std::vector<std::string> split_names;                 // id -> name
+  absl::flat_hash_map<std::string, uint8_t> split_ids;  // name -> id
   std::map<std::string, std::shared_ptr<WriterState>> writers;
   uint64_t max_step = 0;
   uint64_t retention_cutoff = 0;  // raw events of steps below it were range-deleted
@@ -101,8 +101,8 @@ class RecorderStore::Impl {
 
   const RecorderStoreOptions opts_;
   std::shared_mutex life_mu_;  // shared by every operation, exclusive by Close
-  RecorderDb rdb_;                // owns the DB and handles
-  rocksdb::DB* db_ = nullptr;     // rdb_.db while open, nullptr after Close
+  RecorderDb rdb_;             // owns the DB and handles
+  rocksdb::DB* db_ = nullptr;  // rdb_.db while open, nullptr after Close
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   ColumnFamilies cf_;
   absl::Mutex runs_mu_;
@@ -186,8 +186,8 @@ absl::Status RecorderStore::Impl::Load() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<RunState>> RecorderStore::Impl::FindRun(
-    const std::string& run_id, const std::string& context) {
+absl::StatusOr<std::shared_ptr<RunState>> RecorderStore::Impl::FindRun(const std::string& run_id,
+                                                                       const std::string& context) {
   absl::MutexLock l(&runs_mu_);
   auto it = runs_.find(run_id);
   if (it == runs_.end()) {
@@ -196,8 +196,8 @@ absl::StatusOr<std::shared_ptr<RunState>> RecorderStore::Impl::FindRun(
   return it->second;
 }
 
-#define MR_CHECK_OPEN()                                                 \
-  std::shared_lock<std::shared_mutex> life_lock(life_mu_);              \
+#define MR_CHECK_OPEN()                                    \
+  std::shared_lock<std::shared_mutex> life_lock(life_mu_); \
   if (db_ == nullptr) return absl::UnavailableError("recorder store is closed")
 
 absl::StatusOr<bool> RecorderStore::Impl::CreateRun(const RunSpecData& spec) {
@@ -209,11 +209,11 @@ absl::StatusOr<bool> RecorderStore::Impl::CreateRun(const RunSpecData& spec) {
   if (it != runs_.end()) {
     const RunSpecData& old = it->second->layout.spec;
     if (old == norm) return false;
-    return absl::AlreadyExistsError(absl::StrCat(
-        "run ", norm.run_id, " already exists with a different spec (num_pathways ",
-        old.num_pathways, ", top_k ", old.top_k, ", vocab_size ", old.vocab_size, ", ",
-        old.routed_layers.size(), " routed layers, store_raw_events ", old.store_raw_events,
-        ", step_bucket ", old.step_bucket, ")"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("run ", norm.run_id, " already exists with a different spec (num_pathways ",
+                     old.num_pathways, ", top_k ", old.top_k, ", vocab_size ", old.vocab_size, ", ",
+                     old.routed_layers.size(), " routed layers, store_raw_events ",
+                     old.store_raw_events, ", step_bucket ", old.step_bucket, ")"));
   }
   RunRecord rec{next_run_, norm};
   rocksdb::WriteBatch wb;
@@ -240,8 +240,8 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) 
                    FindRun(b.run_id, absl::StrCat("batch ", b.batch_seq, ": ")));
   std::shared_lock<std::shared_mutex> dl(run->delete_mu);
   if (run->deleted) {
-    return absl::NotFoundError(absl::StrCat("batch ", b.batch_seq, ": run '", b.run_id,
-                                            "' was deleted"));
+    return absl::NotFoundError(
+        absl::StrCat("batch ", b.batch_seq, ": run '", b.run_id, "' was deleted"));
   }
   std::vector<uint8_t> layer_idx;
   RETURN_IF_ERROR(ValidateBatch(run->layout, b, opts_.max_batch_events, &layer_idx));
@@ -257,9 +257,9 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) 
       split_id = sit->second;
     } else {
       if (run->split_names.size() >= kMaxSplitsPerRun) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "batch ", b.batch_seq, ": split '", split, "' exceeds ", kMaxSplitsPerRun,
-            " splits per run"));
+        return absl::ResourceExhaustedError(absl::StrCat("batch ", b.batch_seq, ": split '", split,
+                                                         "' exceeds ", kMaxSplitsPerRun,
+                                                         " splits per run"));
       }
       split_id = static_cast<uint8_t>(run->split_names.size());
       run->split_names.push_back(split);
@@ -272,7 +272,7 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) 
     ws = wit->second;
   }
 
-  rocksdb::WriteBatch wb;
+  rocksdb::WriteBatch wb(EstimateWriteBatchBytes(spec, b.num_events()));
   BatchInfo info;
   EncodeBatch(run->layout, run->run_num, split_id, b, layer_idx, cf_, &wb, &info);
   wb.Put(cf_.meta, SplitKey(run->run_num, split), std::string(1, static_cast<char>(split_id)));
@@ -380,9 +380,8 @@ absl::StatusOr<std::vector<RunSummaryData>> RecorderStore::Impl::ListRuns() {
 
 absl::Status RecorderStore::Impl::CheckLayer(const RunState& run, uint32_t layer) {
   if (run.layout.layer_index.count(layer) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("layer ", layer,
-                                                   " is not a routed layer of run ",
-                                                   run.layout.spec.run_id));
+    return absl::InvalidArgumentError(
+        absl::StrCat("layer ", layer, " is not a routed layer of run ", run.layout.spec.run_id));
   }
   return absl::OkStatus();
 }
@@ -429,19 +428,27 @@ absl::StatusOr<CountsResultData> RecorderStore::Impl::GetCounts(const CountsQuer
       PutFixed64BE(&hi, last_bucket + 1);
     }
   }
-  std::map<uint32_t, std::vector<uint64_t>> acc;
+  std::map<uint32_t, std::vector<uint64_t>> acc;  // token -> counts per pathway
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper(hi);
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.counts));
+  std::vector<uint64_t> dense;
   for (it->Seek(lo); it->Valid(); it->Next()) {
     rocksdb::Slice k = it->key();
     if (k.size() != split_off + 5) continue;
     if (split >= 0 && static_cast<uint8_t>(k[split_off]) != split) continue;
-    uint32_t token = GetFixed32BE(k.data() + split_off + 1);
-    std::vector<uint64_t>& v = acc[token];
-    if (!AddVarintVector(it->value(), &v)) {
+    const uint64_t block = GetFixed32BE(k.data() + split_off + 1);
+    dense.clear();
+    if (!AddSparse(it->value(), &dense)) {
       return absl::DataLossError(absl::StrCat("run ", q.run_id, ": malformed counts value"));
+    }
+    for (size_t i = 0; i < dense.size(); ++i) {
+      if (dense[i] == 0) continue;
+      const uint64_t token = block * kTokensPerBlock + i / P;
+      std::vector<uint64_t>& v = acc[static_cast<uint32_t>(token)];
+      v.resize(P, 0);
+      v[i % P] += dense[i];
     }
   }
   if (!it->status().ok()) return FromRocksStatus(it->status(), "scan counts");
@@ -456,8 +463,7 @@ absl::StatusOr<CountsResultData> RecorderStore::Impl::GetCounts(const CountsQuer
   return out;
 }
 
-absl::StatusOr<TotalsData> RecorderStore::Impl::GetTotals(const std::string& run_id,
-                                                          uint32_t layer,
+absl::StatusOr<TotalsData> RecorderStore::Impl::GetTotals(const std::string& run_id, uint32_t layer,
                                                           const std::string& split_name) {
   MR_CHECK_OPEN();
   ASSIGN_OR_RETURN(std::shared_ptr<RunState> run, FindRun(run_id, ""));
@@ -480,7 +486,7 @@ absl::StatusOr<TotalsData> RecorderStore::Impl::GetTotals(const std::string& run
     rocksdb::Slice k = it->key();
     if (k.size() != prefix.size() + 1) continue;
     if (split >= 0 && static_cast<uint8_t>(k[prefix.size()]) != split) continue;
-    if (!AddVarintVector(it->value(), &sum)) {
+    if (!AddSparse(it->value(), &sum)) {
       return absl::DataLossError(absl::StrCat("run ", run_id, ": malformed totals value"));
     }
   }
@@ -495,8 +501,8 @@ absl::StatusOr<TotalsData> RecorderStore::Impl::GetTotals(const std::string& run
   return out;
 }
 
-absl::Status RecorderStore::Impl::QueryEvents(
-    const EventQueryData& q, const std::function<bool(EventBatchData&&)>& sink) {
+absl::Status RecorderStore::Impl::QueryEvents(const EventQueryData& q,
+                                              const std::function<bool(EventBatchData&&)>& sink) {
   MR_CHECK_OPEN();
   ASSIGN_OR_RETURN(std::shared_ptr<RunState> run, FindRun(q.run_id, ""));
   const RunSpecData& spec = run->layout.spec;
@@ -506,8 +512,8 @@ absl::Status RecorderStore::Impl::QueryEvents(
   }
   if (q.has_layer) RETURN_IF_ERROR(CheckLayer(*run, q.layer));
   if (q.has_pathway && q.pathway >= spec.num_pathways) {
-    return absl::InvalidArgumentError(absl::StrCat("pathway ", q.pathway, " >= num_pathways ",
-                                                   spec.num_pathways));
+    return absl::InvalidArgumentError(
+        absl::StrCat("pathway ", q.pathway, " >= num_pathways ", spec.num_pathways));
   }
   int split = q.split.empty() ? -1 : LookupSplit(*run, q.split);
   if (!q.split.empty() && split < 0) return absl::OkStatus();

@@ -2,9 +2,8 @@
 #ifndef MONOROUTE_SERVICES_RECORDER_ROCKSDB_STATUS_H_
 #define MONOROUTE_SERVICES_RECORDER_ROCKSDB_STATUS_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "rocksdb/status.h"
 
 namespace monoroute::recorder {

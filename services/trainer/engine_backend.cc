@@ -22,17 +22,25 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Whether the user named a device in the YAML or the overrides.
-bool NamesDevice(const std::string& yaml, const std::vector<std::string>& overrides) {
+// Whether the user set top-level `key` in the YAML or the overrides.
+bool NamesKey(const std::string& yaml, const std::vector<std::string>& overrides,
+              const std::string& key) {
   for (const auto& o : overrides) {
-    if (absl::StartsWith(o, "device=")) return true;
+    if (absl::StartsWith(o, key + "=")) return true;
   }
   try {
     YAML::Node n = YAML::Load(yaml);
-    return n.IsMap() && n["device"].IsDefined();
+    return n.IsMap() && n[key].IsDefined() && !n[key].IsNull();
   } catch (const YAML::Exception&) {
     return false;  // the engine's parser reports the syntax error
   }
+}
+
+// A YAML single-quoted scalar.
+std::string YamlQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
 }
 
 // Architecture facts the recorder's RunSpec needs: layer count and vocabulary size.
@@ -188,14 +196,15 @@ absl::StatusOr<PreparedSpec> EngineBackend::Prepare(const std::string& spec_yaml
                                                     const std::vector<std::string>& overrides,
                                                     const std::string& default_output_dir,
                                                     const std::string& default_device) {
-  ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(spec_yaml, overrides));
+  // Defaults go first, so the user's own overrides still win.
+  std::vector<std::string> all;
+  const bool user_output = NamesKey(spec_yaml, overrides, "output_dir");
+  if (!user_output) all.push_back("output_dir=" + YamlQuote(default_output_dir));
+  if (!NamesKey(spec_yaml, overrides, "device")) all.push_back("device=" + YamlQuote(default_device));
+  all.insert(all.end(), overrides.begin(), overrides.end());
+  ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(spec_yaml, all));
   PreparedSpec p;
-  if (spec.output_dir.empty()) {
-    spec.output_dir = default_output_dir;
-  } else {
-    p.paths.push_back({"output_dir", spec.output_dir});
-  }
-  if (!NamesDevice(spec_yaml, overrides)) spec.device = default_device;
+  if (user_output) p.paths.push_back({"output_dir", spec.output_dir});
   if (!spec.model_dir.empty()) p.paths.push_back({"model_dir", spec.model_dir});
   if (!spec.model.config_path.empty())
     p.paths.push_back({"model.config_path", spec.model.config_path});

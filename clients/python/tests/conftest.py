@@ -36,14 +36,14 @@ def binary(name):
 class Service:
     """A service process; stopped with SIGTERM (then SIGKILL) at teardown."""
 
-    def __init__(self, name, args, tmp_path):
+    def __init__(self, name, args, tmp_path, metrics=True):
         self.port = free_port()
-        self.metrics_port = free_port()
+        self.metrics_port = free_port() if metrics else None
         self.addr = f"127.0.0.1:{self.port}"
         self.log_path = tmp_path / f"{name}.log"
         self.log = open(self.log_path, "wb")
-        argv = [binary(name), "--listen", self.addr,
-                "--metrics-listen", f"127.0.0.1:{self.metrics_port}"] + args
+        metrics_addr = f"127.0.0.1:{self.metrics_port}" if metrics else ""
+        argv = [binary(name), "--listen", self.addr, "--metrics-listen", metrics_addr] + args
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready(name)
 
@@ -97,7 +97,7 @@ def trainer(tmp_path, recorder):
     svc = Service("monoroute-trainer",
                   ["--data-dir", str(data), "--recorder", recorder.addr,
                    "--auth-token-file", str(token), "--allowed-root", str(tmp_path)],
-                  tmp_path)
+                  tmp_path, metrics=False)  # the client tests need no /metrics
     svc.token = "s3cret"
     svc.tmp = tmp_path
     yield svc

@@ -114,24 +114,25 @@ STORIES = ["Tom had a red ball. He liked to play with the ball in the park.",
            "Mia found a little cat. The cat was sad, so Mia gave it milk."]
 
 
-def small_job(train_path, steps=8):
+def small_job(train_path, output_dir, steps=8):
     """A tiny routed pretrain job (layers 0 and 2 of 4 routed, 8 pathways, top-2)."""
     return (
         "kind: pretrain\n"
+        f"output_dir: \"{output_dir}\"\n"
         "model: {hidden_size: 32, num_layers: 4, num_heads: 4, max_position_embeddings: 64}\n"
         "routing: {enabled: true, num_pathways: 8, top_k: 2, router_hidden: 16,\n"
         "          route_every_n_layers: 2, balancing: {method: glbl}}\n"
-        f"data: {{train_path: \"{train_path}\", seq_len: 16, valid_fraction: 0.1}}\n"
-        f"optim: {{max_steps: {steps}, warmup_steps: 2, batch_size: 2}}\n"
+        f"data: {{train_path: \"{train_path}\", seq_len: 32, valid_fraction: 0.1}}\n"
+        f"optim: {{max_steps: {steps}, warmup_steps: 2, batch_size: 4}}\n"
         "eval_every: 0\neval_batches: 2\nlog_every: 1\nthreads: 1\n"
         "record: {sample_rate: 1.0, eval_split_events: true}\n")
 
 
 def test_trainer_submit_watch_and_report(trainer, analysis, tmp_path):
     train = tmp_path / "train.txt"
-    train.write_text("".join(f"{STORIES[i % 4]}\n<|endoftext|>\n" for i in range(200)))
+    train.write_text("".join(f"{STORIES[i % 4]}\n<|endoftext|>\n" for i in range(400)))
     with Client(trainer=trainer.addr, analysis=analysis.addr, token=trainer.token) as c:
-        job = c.submit_job(small_job(train), name="pytest")
+        job = c.submit_job(small_job(train, tmp_path / "job-out"), name="pytest")
         assert c.state_name(job) in ("QUEUED", "RUNNING")
         assert [j.id for j in c.list_jobs()] == [job.id]
         kinds = []
@@ -147,11 +148,11 @@ def test_trainer_submit_watch_and_report(trainer, analysis, tmp_path):
         assert report
 
 
-def test_trainer_rejects_bad_input_and_queues_nothing(trainer):
+def test_trainer_rejects_bad_input_and_queues_nothing(trainer, tmp_path):
     with Client(trainer=trainer.addr, token=trainer.token) as c:
         assert c.list_jobs() == []
         with pytest.raises(ServiceError) as e:
-            c.submit_job(small_job("/etc/passwd"))  # outside the allowed root
+            c.submit_job(small_job("/etc/passwd", tmp_path / "out"))  # outside the root
         assert e.value.code in (grpc.StatusCode.PERMISSION_DENIED,
                                 grpc.StatusCode.INVALID_ARGUMENT)
         assert "train_path" in e.value.details

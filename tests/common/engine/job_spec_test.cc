@@ -62,31 +62,40 @@ TEST(JobSpecTest, UnknownKeyNamesItsPath) {
 
 TEST(JobSpecTest, BadValuesNameTheirPath) {
   struct Case {
-    std::string yaml;
+    std::string set;
     std::string message;
   } cases[] = {
-      {"optim: {lr: -1}", "optim.lr: must be > 0"},
-      {"optim: {lr: fast}", "optim.lr: expected a finite number, got 'fast'"},
-      {"optim: {batch_size: 2.5}", "optim.batch_size: expected an integer"},
-      {"optim: {betas: [0.9]}", "optim.betas: expected [beta1, beta2]"},
-      {"optim: {betas: [0.9, 1.5]}", "optim.betas[1]: must be in [0, 1)"},
-      {"routing: {top_k: 17}", "routing.top_k: must be in [1, routing.num_pathways]"},
-      {"routing: {balancing: {method: magic}}", "routing.balancing.method: must be"},
-      {"routing: {balancing: {ema_momentum: 1}}", "routing.balancing.ema_momentum"},
-      {"routing: {layers: [0, x]}", "routing.layers[1]: expected an integer"},
-      {"data: {format: csv}", "data.format: must be"},
-      {"data: {valid_fraction: 1.5}", "data.valid_fraction: must be in [0, 1)"},
-      {"device: gpu", "device: must be 'cpu', 'cuda' or 'cuda:N', got 'gpu'"},
-      {"freeze_base: maybe", "freeze_base: expected true or false"},
-      {"optim: 3", "optim: expected a map"},
-      {"kind: distill", "kind: must be 'pretrain' or 'finetune'"},
+      {"optim.lr=-1", "optim.lr: must be > 0"},
+      {"optim.lr=fast", "optim.lr: expected a finite number, got 'fast'"},
+      {"optim.batch_size=2.5", "optim.batch_size: expected an integer"},
+      {"optim.betas=[0.9]", "optim.betas: expected [beta1, beta2]"},
+      {"optim.betas=[0.9, 1.5]", "optim.betas[1]: must be in [0, 1)"},
+      {"routing.top_k=17", "routing.top_k: must be in [1, routing.num_pathways]"},
+      {"routing.balancing.method=magic", "routing.balancing.method: must be"},
+      {"routing.balancing.ema_momentum=1", "routing.balancing.ema_momentum"},
+      {"routing.layers=[0, x]", "routing.layers[1]: expected an integer"},
+      {"data.format=csv", "data.format: must be"},
+      {"data.valid_fraction=1.5", "data.valid_fraction: must be in [0, 1)"},
+      {"data.seed=-3", "data.seed: expected an integer >= 0"},
+      {"device=gpu", "device: must be 'cpu', 'cuda' or 'cuda:N', got 'gpu'"},
+      {"freeze_base=maybe", "freeze_base: expected true or false"},
+      {"optim=3", "optim: expected a map"},
+      {"kind=distill", "kind: must be 'pretrain' or 'finetune'"},
   };
   for (const Case& c : cases) {
-    absl::StatusOr<JobSpec> s = ParseJobSpecYaml(std::string(kMinimal) + c.yaml + "\n");
-    ASSERT_FALSE(s.ok()) << c.yaml;
-    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << c.yaml;
-    EXPECT_THAT(s.status().message(), HasSubstr(c.message)) << c.yaml;
+    absl::StatusOr<JobSpec> s = ParseJobSpecYaml(kMinimal, {c.set});
+    ASSERT_FALSE(s.ok()) << c.set;
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << c.set;
+    EXPECT_THAT(s.status().message(), HasSubstr(c.message)) << c.set;
   }
+  // The same through YAML text.
+  absl::StatusOr<JobSpec> s = ParseJobSpecYaml(
+      "kind: pretrain\ndata: {train_path: a}\noutput_dir: o\noptim:\n  lr: 0\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("optim.lr: must be > 0"));
+  s = ParseJobSpecYaml(std::string(kMinimal) + "kind: pretrain\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("kind: duplicate key"));
 }
 
 TEST(JobSpecTest, MissingRequiredFields) {

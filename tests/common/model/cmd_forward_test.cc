@@ -30,9 +30,9 @@ TEST(CmdForwardTest, WritesLogitsLossAndFinalNormMatchingTheFixture) {
   const std::string tmp = MakeTempDir("fwd");
   auto expected = ReadSafetensors(dir + "/expected.safetensors");
   ASSERT_TRUE(expected.ok()) << expected.status();
-  ASSERT_TRUE(WriteSafetensors(tmp + "/in.safetensors",
-                               {{"input_ids", expected->tensors.at("input_ids")}})
-                  .ok());
+  ASSERT_TRUE(
+      WriteSafetensors(tmp + "/in.safetensors", {{"input_ids", expected->tensors.at("input_ids")}})
+          .ok());
   ASSERT_EQ(RunCli("forward --model " + dir + " --input " + tmp + "/in.safetensors --output " +
                        tmp + "/out.safetensors",
                    tmp + "/log"),
@@ -70,9 +70,10 @@ TEST(CmdForwardTest, WritesLogitsLossAndFinalNormMatchingTheFixture) {
 
 TEST(CmdBenchTrainTest, PrintsJsonLastLine) {
   const std::string tmp = MakeTempDir("bench");
-  ASSERT_EQ(RunCli("bench train --batch 2 --seq 16 --steps 1 --warmup 0 --routed --threads 1 --json",
-                   tmp + "/log"),
-            0);
+  ASSERT_EQ(
+      RunCli("bench train --batch 2 --seq 16 --steps 1 --warmup 0 --routed --threads 1 --json",
+             tmp + "/log"),
+      0);
   std::string text;
   {
     std::ifstream in(tmp + "/log");

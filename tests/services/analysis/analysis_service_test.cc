@@ -2,13 +2,14 @@
 // the Analysis service on loopback. Synthetic events with planted specialisation (pathway 3 only
 // ever sees "animal" tokens) must be found with a z-score far above the null; a run with random
 // routing must show none. Also: caching, freshness, CompareRuns, and the error codes.
+#include "services/analysis/analysis_service.h"
+
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
-#include <grpcpp/grpcpp.h>
 
 #include <chrono>
 #include <cstdio>
@@ -23,7 +24,6 @@
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
-#include "services/analysis/analysis_service.h"
 #include "services/analysis/vocab_resources.h"
 #include "services/recorder/recorder_client.h"
 
@@ -39,14 +39,15 @@ class RecorderProcess {
   bool Start(const std::string& data_dir) {
     const std::string bin = std::string(MONOROUTE_BIN_DIR) + "/monoroute-recorder";
     if (!fs::exists(bin)) return false;
-    log_ = data_dir + ".log";
+    log_ = data_dir + ".log";  // beside the data dir; kept on failure for the message
     pid_ = fork();
     if (pid_ == 0) {
       const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(fd, 1);
       dup2(fd, 2);
-      execl(bin.c_str(), bin.c_str(), "--listen=127.0.0.1:0", ("--data_dir=" + data_dir).c_str(),
-            "--metrics_listen=", static_cast<char*>(nullptr));
+      const std::string data_flag = "--data-dir=" + data_dir;
+      execl(bin.c_str(), bin.c_str(), "--listen=127.0.0.1:0", data_flag.c_str(), "--metrics-listen",
+            "", static_cast<char*>(nullptr));
       _exit(127);
     }
     const std::regex re("listening on [0-9.]+:([0-9]+)");
@@ -108,8 +109,8 @@ class AnalysisServiceTest : public ::testing::Test {
     b.SetMaxSendMessageSize(64 << 20);
     b.RegisterService(service_);
     server_ = b.BuildAndStart().release();
-    channel_ = new std::shared_ptr<grpc::Channel>(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+    channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
     WriteRuns();
   }
   static void TearDownTestSuite() {
@@ -125,7 +126,8 @@ class AnalysisServiceTest : public ::testing::Test {
     if (!fs::exists(std::string(MONOROUTE_BIN_DIR) + "/monoroute-recorder")) {
       GTEST_SKIP() << "needs the monoroute-recorder binary in " << MONOROUTE_BIN_DIR;
     }
-    ASSERT_FALSE(recorder_->address().empty()) << "recorder did not start; see " << recorder_->log();
+    ASSERT_FALSE(recorder_->address().empty())
+        << "recorder did not start; see " << recorder_->log();
     ASSERT_EQ(create_error_, nullptr) << *create_error_;
   }
 
@@ -137,13 +139,15 @@ class AnalysisServiceTest : public ::testing::Test {
       return;
     }
     const CategoryMap& cats = *vocab->categories;
-    const int animal = static_cast<int>(
-        std::find(cats.names.begin(), cats.names.end(), "animal") - cats.names.begin());
+    const int animal = static_cast<int>(std::find(cats.names.begin(), cats.names.end(), "animal") -
+                                        cats.names.begin());
     std::vector<uint32_t> animals, others;
     for (uint32_t t = 0; t < cats.category_of_token.size(); ++t) {
       const int c = cats.category_of_token[t];
-      if (c == animal && animals.size() < 40) animals.push_back(t);
-      else if (c >= 0 && c != animal && others.size() < 400) others.push_back(t);
+      if (c == animal && animals.size() < 40)
+        animals.push_back(t);
+      else if (c >= 0 && c != animal && others.size() < 400)
+        others.push_back(t);
     }
     if (animals.size() < 10 || others.size() < 100) {
       create_error_ = new std::string("lexicon maps too few tokens");
@@ -256,7 +260,7 @@ TEST_F(AnalysisServiceTest, FindsPlantedAnimalPathway) {
     EXPECT_GT(p3["kl_z"].get<double>(), 10.0);
     EXPECT_TRUE(p3["specialised"].get<bool>());
     EXPECT_FALSE(p3["top_tokens"][0]["token"].get<std::string>().empty());
-    EXPECT_GT(L["category_nmi"].get<double>(), 0.05);
+    EXPECT_GT(L["category_nmi"].get<double>(), 0.015);  // one pathway of 16, 10% animals
   }
   EXPECT_GE(j["over_training"].size(), 2u);
 }

@@ -120,8 +120,8 @@ TEST(LayerAnalysisTest, PerTokenSpecialisation) {
 
 TEST(LayerAnalysisTest, TopKScalesTokenSpecialisationToOccurrences) {
   // top_k = 2 of 4 pathways; token 0 occurs 10 times, always routed to p0 and one other.
-  LayerResult L = Analyze(
-      Matrix(4, {{0, 0, 10}, {1, 0, 4}, {2, 0, 3}, {3, 0, 3}, {1, 1, 10}, {2, 1, 10}}), 2);
+  LayerResult L =
+      Analyze(Matrix(4, {{0, 0, 10}, {1, 0, 4}, {2, 0, 3}, {3, 0, 3}, {1, 1, 10}, {2, 1, 10}}), 2);
   EXPECT_EQ(L.events, 20u);
   EXPECT_EQ(L.eligible_tokens, 2u);
   EXPECT_NEAR(L.token_specialisation, 1.0, 1e-12);
@@ -143,8 +143,7 @@ TEST(LayerAnalysisTest, NmiOnPlantedExample) {
   LayerResult indep = Analyze(Matrix(2, {{0, 0, 5}, {0, 2, 5}, {1, 1, 5}, {1, 3, 5}}), 1, &cats);
   EXPECT_NEAR(indep.category_nmi, 0.0, 1e-12);
   // Joint [[3,1],[0,4]] (uncategorised token 4 ignored): NMI 0.5615896365639194.
-  LayerResult part =
-      Analyze(Matrix(2, {{0, 0, 3}, {0, 2, 1}, {1, 3, 4}, {1, 4, 9}}), 1, &cats);
+  LayerResult part = Analyze(Matrix(2, {{0, 0, 3}, {0, 2, 1}, {1, 3, 4}, {1, 4, 9}}), 1, &cats);
   EXPECT_NEAR(part.category_nmi, 0.5615896365639194, 1e-12);
   EXPECT_NEAR(part.category_purity, 7.0 / 8.0, 1e-12);
 }
@@ -162,8 +161,10 @@ TEST(LayerAnalysisTest, PlantedPathwayHasHighZAndRandomHasNone) {
     const uint32_t t = tok(rng);
     uint32_t p = pw(rng);
     random.push_back({p, t, 1});
-    if (t < 40) p = 3;                // animals always go to pathway 3
-    else while (p == 3) p = pw(rng);  // and nothing else does
+    if (t < 40)
+      p = 3;  // animals always go to pathway 3
+    else
+      while (p == 3) p = pw(rng);  // and nothing else does
     planted.push_back({p, t, 1});
   }
   LayerResult L = Analyze(Matrix(P, planted), 1, &cats);

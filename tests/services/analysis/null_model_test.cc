@@ -105,6 +105,21 @@ TEST(PermutationNullTest, LargeCountsUseTaylorBranchConsistently) {
   EXPECT_NEAR(cf.kl_mean, mc.kl_mean, 4 * mc.kl_std / std::sqrt(300.0));
 }
 
+TEST(PermutationNullTest, SeriesBranchAgreesWithMonteCarloNearItsThreshold) {
+  // Counts whose null sd straddles the switch from exact sums to the series (sd 8, mu ~ 85).
+  std::vector<uint64_t> c;
+  for (int j = 0; j < 200; ++j) c.push_back(200 + 10 * j);
+  PermutationNull null(c);
+  for (uint64_t n : {40000u, 100000u}) {
+    const NullMoments cf = null.ClosedForm(n);
+    const NullMoments mc = null.MonteCarlo(n, 1000, 13);
+    EXPECT_NEAR(cf.entropy_mean, mc.entropy_mean, 4 * mc.entropy_std / std::sqrt(1000.0));
+    EXPECT_NEAR(cf.kl_mean, mc.kl_mean, 4 * mc.kl_std / std::sqrt(1000.0));
+    EXPECT_NEAR(cf.entropy_std, mc.entropy_std, 0.1 * mc.entropy_std);
+    EXPECT_NEAR(cf.kl_std, mc.kl_std, 0.1 * mc.kl_std);
+  }
+}
+
 TEST(PermutationNullTest, WholePopulationHasNoSpread) {
   PermutationNull null({4, 4});
   const NullMoments cf = null.ClosedForm(8);

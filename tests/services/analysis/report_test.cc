@@ -35,8 +35,9 @@ RunAnalysis MakeRun(double preference, const CategoryMap* cats, uint64_t seed) {
   layers.push_back({8, *CountMatrix::FromTriples(16, {})});  // an empty layer
   AnalysisOptions opts;
   opts.threads = 2;
-  auto r = AnalyzeLayers(layers, 4, cats, [](uint32_t t) { return " tok" + std::to_string(t); },
-                         opts, &run.empty_layers);
+  auto r = AnalyzeLayers(
+      layers, 4, cats, [](uint32_t t) { return " tok" + std::to_string(t); }, opts,
+      &run.empty_layers);
   EXPECT_TRUE(r.ok()) << r.status();
   run.layers = *std::move(r);
   return run;

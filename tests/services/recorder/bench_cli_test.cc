@@ -15,7 +15,9 @@ TEST(BenchRecorderCliTest, SmallRunPrintsJsonWithBothRates) {
   const std::string bin = MONOROUTE_BIN_DIR "/monoroute-recorder-bench";
   ASSERT_TRUE(std::filesystem::exists(bin)) << bin;
   FILE* p = ::popen((bin + " bench recorder --events 40000 --writers 2 --batch-tokens 1000 "
-                           "--json 2>&1").c_str(), "r");
+                           "--json 2>&1")
+                        .c_str(),
+                    "r");
   ASSERT_NE(p, nullptr);
   std::string out, last;
   std::array<char, 4096> buf;

@@ -79,33 +79,55 @@ TEST(KeyCodecTest, RawBlockRoundTrip) {
   EXPECT_FALSE(DecodeRawBlock(v.substr(0, v.size() - 1)).ok());
 }
 
-TEST(UInt64AddOperatorTest, AddsElementWiseWithPaddingAndWrap) {
+std::vector<uint64_t> Decode(const std::string& v) {
+  std::vector<uint64_t> d;
+  EXPECT_TRUE(AddSparse(v, &d));
+  return d;
+}
+
+TEST(UInt64AddOperatorTest, SparseRoundTripOmitsZeros) {
+  std::vector<uint64_t> v = {0, 3, 0, 0, 300, static_cast<uint64_t>(-3)};
+  std::string enc;
+  EncodeSparse(v.data(), v.size(), &enc);
+  EXPECT_EQ(Decode(enc), v);
+  std::string empty;
+  EncodeSparse(v.data(), 1, &empty);
+  EXPECT_TRUE(empty.empty());
+  std::vector<uint64_t> d;
+  EXPECT_FALSE(AddSparse(std::string("\x01\x01\x00\x01", 4), &d));  // index not increasing
+  EXPECT_FALSE(AddSparse(std::string("\xff\xff", 2), &d));          // truncated varint
+}
+
+TEST(UInt64AddOperatorTest, FullAndPartialMergeAddElementWise) {
   UInt64AddOperator op;
   EXPECT_STREQ(op.Name(), "monoroute.UInt64Add");
-  std::string a, b, out;
-  uint64_t va[] = {1, 300, 0};
-  uint64_t vb[] = {2, 5, 7, 9, static_cast<uint64_t>(-3)};
-  EncodeVarintVector(va, 3, &a);
-  EncodeVarintVector(vb, 5, &b);
-  rocksdb::Slice sa(a);
-  ASSERT_TRUE(op.Merge("k", &sa, b, &out, nullptr));
-  std::vector<uint64_t> got;
-  ASSERT_TRUE(AddVarintVector(out, &got));
-  EXPECT_EQ(got, (std::vector<uint64_t>{3, 305, 7, 9, static_cast<uint64_t>(-3)}));
-  // Signed fixed point wraps correctly: -3 + 5 = 2.
-  std::string c;
-  uint64_t vc[] = {0, 0, 0, 0, 5};
-  EncodeVarintVector(vc, 5, &c);
-  rocksdb::Slice so(out);
-  std::string out2;
-  ASSERT_TRUE(op.Merge("k", &so, c, &out2, nullptr));
-  got.clear();
-  ASSERT_TRUE(AddVarintVector(out2, &got));
-  EXPECT_EQ(got[4], 2u);
-  // No existing value; malformed operand is a failed merge (corruption), not a crash.
-  ASSERT_TRUE(op.Merge("k", nullptr, a, &out, nullptr));
-  EXPECT_EQ(out, a);
-  EXPECT_FALSE(op.Merge("k", nullptr, std::string("\xff\xff", 2), &out, nullptr));
+  std::vector<uint64_t> a = {1, 0, 5}, b = {2, 7, 0, 9}, c = {0, 0, 0, 0, 0, 0, 0, 4};
+  std::string ea, eb, ec;
+  EncodeSparse(a.data(), a.size(), &ea);
+  EncodeSparse(b.data(), b.size(), &eb);
+  EncodeSparse(c.data(), c.size(), &ec);
+  rocksdb::Slice existing(ea);
+  std::vector<rocksdb::Slice> ops = {eb, ec};
+  rocksdb::MergeOperator::MergeOperationInput in("k", &existing, ops, nullptr);
+  std::string out_value;
+  rocksdb::Slice out_operand;
+  rocksdb::MergeOperator::MergeOperationOutput out(out_value, out_operand);
+  ASSERT_TRUE(op.FullMergeV2(in, &out));
+  EXPECT_EQ(Decode(out_value), (std::vector<uint64_t>{3, 7, 5, 9, 0, 0, 0, 4}));
+  std::string partial;
+  ASSERT_TRUE(op.PartialMergeMulti("k", std::deque<rocksdb::Slice>{eb, ec}, &partial, nullptr));
+  EXPECT_EQ(Decode(partial), (std::vector<uint64_t>{2, 7, 0, 9, 0, 0, 0, 4}));
+  // Signed fixed point wraps: -3 + 5 = 2.
+  std::vector<uint64_t> neg = {static_cast<uint64_t>(-3)}, pos = {5};
+  std::string en, ep;
+  EncodeSparse(neg.data(), 1, &en);
+  EncodeSparse(pos.data(), 1, &ep);
+  ASSERT_TRUE(op.PartialMergeMulti("k", std::deque<rocksdb::Slice>{en, ep}, &partial, nullptr));
+  EXPECT_EQ(Decode(partial), (std::vector<uint64_t>{2}));
+  // A malformed operand is a failed merge (corruption), not a crash.
+  std::vector<rocksdb::Slice> bad = {rocksdb::Slice("\xff", 1)};
+  rocksdb::MergeOperator::MergeOperationInput bad_in("k", nullptr, bad, nullptr);
+  EXPECT_FALSE(op.FullMergeV2(bad_in, &out));
 }
 
 }  // namespace

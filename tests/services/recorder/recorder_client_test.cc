@@ -13,10 +13,10 @@ namespace monoroute::recorder {
 namespace {
 
 using testing::BruteCounts;
+using ::testing::HasSubstr;
 using testing::InProcessRecorder;
 using testing::MakeBatch;
 using testing::TestSpec;
-using ::testing::HasSubstr;
 
 EventBlock ToBlock(const EventBatchData& b) {
   EventBlock e;

@@ -90,7 +90,8 @@ struct StreamResult {
 };
 
 // Sends `batches` on one Record stream, half-closes, reads every ack, returns them + status.
-inline StreamResult SendBatches(v1::Recorder::Stub* stub, const std::vector<EventBatchData>& batches,
+inline StreamResult SendBatches(v1::Recorder::Stub* stub,
+                                const std::vector<EventBatchData>& batches,
                                 const std::string& token = "") {
   grpc::ClientContext ctx;
   if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);

@@ -29,7 +29,10 @@ const char kBinary[] = MONOROUTE_BIN_DIR "/monoroute-recorder";
 class ChildRecorder {
  public:
   ChildRecorder(std::string data_dir, int port, std::string log, std::vector<std::string> extra)
-      : data_dir_(std::move(data_dir)), port_(port), log_(std::move(log)), extra_(std::move(extra)) {}
+      : data_dir_(std::move(data_dir)),
+        port_(port),
+        log_(std::move(log)),
+        extra_(std::move(extra)) {}
   ~ChildRecorder() {
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
@@ -157,7 +160,8 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
       std::this_thread::sleep_for(std::chrono::milliseconds(3));
     }
   });
-  while ((*w)->stats().batches_acked < 20) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  while ((*w)->stats().batches_acked < 20)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
   child.Signal(SIGKILL);
   const uint64_t acked_at_kill = (*w)->stats().batches_acked;
   int status = child.Wait();
@@ -173,7 +177,8 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
   EXPECT_EQ(st.batches_acked, kBatches);  // a re-sent batch gets one (duplicate) ack
 
   // Every batch present exactly once: per-(writer, batch) event counts from the raw events.
-  auto stub = v1::Recorder::NewStub(grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials()));
+  auto stub =
+      v1::Recorder::NewStub(grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   v1::EventQuery q;
   q.set_run_id("crash");
@@ -242,7 +247,8 @@ TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
   ASSERT_TRUE((*w)->Append(ToBlock(batches[3])));  // re-sent: recognised
   ASSERT_TRUE((*w)->Flush(std::chrono::seconds(30)).ok());
   EXPECT_EQ((*w)->stats().duplicate_acks, 1u);
-  auto stub = v1::Recorder::NewStub(grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials()));
+  auto stub =
+      v1::Recorder::NewStub(grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   v1::GetRunRequest gr;
   gr.set_run_id("term");

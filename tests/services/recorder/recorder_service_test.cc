@@ -15,11 +15,11 @@ namespace monoroute::recorder {
 namespace {
 
 using testing::BruteCounts;
+using ::testing::HasSubstr;
 using testing::InProcessRecorder;
 using testing::MakeBatch;
 using testing::SendBatches;
 using testing::TestSpec;
-using ::testing::HasSubstr;
 
 v1::RunSpec SpecProto(const std::string& run, bool raw = true) {
   v1::RunSpec p;
@@ -51,8 +51,8 @@ class RecorderServiceTest : public ::testing::Test {
 
   // Streams GetCounts and merges the chunks into (pathway, token) -> count.
   std::map<std::pair<uint32_t, uint32_t>, uint64_t> Counts(const std::string& run, uint32_t layer,
-                                                          grpc::Status* status = nullptr,
-                                                          int* chunks = nullptr) {
+                                                           grpc::Status* status = nullptr,
+                                                           int* chunks = nullptr) {
     grpc::ClientContext ctx;
     v1::CountsRequest req;
     req.set_run_id(run);
@@ -213,7 +213,9 @@ TEST_F(RecorderServiceTest, BadBatchEndsStreamWithCodeAndWritesNothing) {
     std::string msg;
   };
   std::vector<Case> cases = {
-      {[](EventBatchData& b) { b = EventBatchData{"r1", "w", 9}; },
+      {[](EventBatchData& b) {
+         b = EventBatchData{"r1", "w", 9};
+       },
        grpc::StatusCode::INVALID_ARGUMENT, "batch 9: empty batch"},
       {[](EventBatchData& b) { b.next_token_id.pop_back(); }, grpc::StatusCode::INVALID_ARGUMENT,
        "next_token_id has"},

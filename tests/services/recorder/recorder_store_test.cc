@@ -14,10 +14,10 @@ namespace monoroute::recorder {
 namespace {
 
 using testing::BruteCounts;
+using ::testing::HasSubstr;
 using testing::MakeBatch;
 using testing::TestSpec;
 using testing::ToMap;
-using ::testing::HasSubstr;
 
 class RecorderStoreTest : public ::testing::Test {
  protected:
@@ -181,7 +181,9 @@ TEST_F(RecorderStoreTest, BadBatchesWriteNothing) {
     std::string msg;
   };
   std::vector<Case> cases = {
-      {[](EventBatchData& b) { b = EventBatchData{"r1", "w", 1}; },
+      {[](EventBatchData& b) {
+         b = EventBatchData{"r1", "w", 1};
+       },
        absl::StatusCode::kInvalidArgument, "empty batch"},
       {[](EventBatchData& b) { b.token_id.pop_back(); }, absl::StatusCode::kInvalidArgument,
        "token_id has"},
@@ -257,10 +259,13 @@ TEST_F(RecorderStoreTest, QueryEventsFiltersAndLimits) {
   all.run_id = "r1";
   all.limit = 77;
   uint64_t n = 0;
-  ASSERT_TRUE(store_->QueryEvents(all, [&](EventBatchData&& b) {
-    n += b.num_events();
-    return true;
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->QueryEvents(all,
+                                [&](EventBatchData&& b) {
+                                  n += b.num_events();
+                                  return true;
+                                })
+                  .ok());
   EXPECT_EQ(n, 77u);
 }
 
@@ -281,12 +286,15 @@ TEST_F(RecorderStoreTest, CountsOnlyRunAndRetention) {
   }
   q.run_id = "ret";
   uint64_t min_seen = UINT64_MAX, events = 0;
-  ASSERT_TRUE(store_->QueryEvents(q, [&](EventBatchData&& b) {
-    for (uint64_t s : b.step) min_seen = std::min(min_seen, s);
-    events += b.num_events();
-    return true;
-  }).ok());
-  EXPECT_GE(min_seen, 31u);  // the last 10 steps (31..40) are kept, older ones deleted
+  ASSERT_TRUE(store_
+                  ->QueryEvents(q,
+                                [&](EventBatchData&& b) {
+                                  for (uint64_t s : b.step) min_seen = std::min(min_seen, s);
+                                  events += b.num_events();
+                                  return true;
+                                })
+                  .ok());
+  EXPECT_GE(min_seen, 31u);       // the last 10 steps (31..40) are kept, older ones deleted
   EXPECT_EQ(events, 5u * 4 * 5);  // steps 32..40 step 2 = 5 batches of 5 tokens x 4 layers
   // Counts keep everything.
   auto t = store_->GetTotals("ret", 0, "");

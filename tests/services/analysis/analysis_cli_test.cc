@@ -1,0 +1,60 @@
+// Tests of `monoroute report` and `monoroute bench analysis` (run through a driver binary made of
+// the CLI's registry and these two command files).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;
+};
+
+Result RunCli(const std::string& args) {
+  Result r;
+  const std::string cmd = std::string(ANALYSIS_CLI_DRIVER) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+TEST(BenchAnalysisCliTest, PrintsSecondsAndEventsAsLastJsonLine) {
+  Result r = RunCli("bench analysis --events 200000 --layers 2 --vocab 5000 --repeats 1 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("full report, warm"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("baseline"), std::string::npos) << r.out;
+  const std::string last = r.out.substr(r.out.rfind('{'));
+  auto j = nlohmann::json::parse(last);
+  EXPECT_EQ(j["events"], 200000);
+  EXPECT_GT(j["seconds"].get<double>(), 0.0);
+}
+
+TEST(BenchAnalysisCliTest, BadUsageExitsTwo) {
+  Result r = RunCli("bench analysis --events 100 --top-k 40");
+  EXPECT_EQ(r.code, 2) << r.out;
+}
+
+TEST(ReportCliTest, ServiceDownIsAClearError) {
+  // Port 1 on loopback: nothing listens there.
+  Result r = RunCli("report some-run --out /tmp --analysis 127.0.0.1:1");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("analysis service at 127.0.0.1:1 is not reachable"), std::string::npos)
+      << r.out;
+}
+
+TEST(ReportCliTest, MissingArgumentsAreUsageErrors) {
+  EXPECT_EQ(RunCli("report").code, 2);
+  EXPECT_EQ(RunCli("report r --out /tmp --output xml --analysis 127.0.0.1:1").code, 2);
+}
+
+}  // namespace
