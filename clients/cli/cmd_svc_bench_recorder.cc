@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -192,11 +193,35 @@ class RecorderChild {
   }
 
   const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
   std::string dir_, log_, address_;
 };
+
+// CPU seconds (user + system) used so far by this process, all threads.
+double SelfCpuSeconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+// CPU seconds used so far by process `pid` (from /proc), or 0 if unreadable.
+double ProcCpuSeconds(pid_t pid) {
+  std::string stat = ReadAll(absl::StrCat("/proc/", pid, "/stat"));
+  size_t p = stat.rfind(')');
+  if (p == std::string::npos) return 0;
+  std::istringstream in(stat.substr(p + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
 
 double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -361,9 +386,17 @@ absl::Status RunBench(const BenchRecorderOptions& o) {
     RETURN_IF_ERROR(child.Start(o.sync));
     address = child.address();
   }
+  // CPU time is reported next to wall-clock rates: on a shared machine the rates move with the
+  // load, CPU seconds per event much less.
+  const double server_cpu0 = o.recorder.empty() ? ProcCpuSeconds(child.pid()) : 0;
+  const double client_cpu0 = SelfCpuSeconds();
   ASSIGN_OR_RETURN(double events_per_s, RunService(o, address, spec, pool, per_writer));
+  const double client_cpu = SelfCpuSeconds() - client_cpu0;
+  const double server_cpu = o.recorder.empty() ? ProcCpuSeconds(child.pid()) - server_cpu0 : 0;
   RETURN_IF_ERROR(child.Stop());
+  const double raw_cpu0 = SelfCpuSeconds();
   ASSIGN_OR_RETURN(double raw_per_s, RunRaw(o, spec, pool, per_writer));
+  const double raw_cpu = SelfCpuSeconds() - raw_cpu0;
 
   const uint64_t total = per_writer * batch_events * o.writers;
   const char* mode = o.sync ? "sync (fsync per batch)" : "group commit";
@@ -376,14 +409,19 @@ absl::Status RunBench(const BenchRecorderOptions& o) {
   std::printf("  raw RocksDB WriteBatch loop:   %12.0f events/s (same data and schema)\n",
               raw_per_s);
   std::printf("  service / raw:                 %12.1f %%\n", 100.0 * events_per_s / raw_per_s);
+  const double mtotal = static_cast<double>(total) / 1e6;
+  std::printf("  CPU s per 1M events: recorder %.3f + writers %.3f (service path), raw loop %.3f\n",
+              server_cpu / mtotal, client_cpu / mtotal, raw_cpu / mtotal);
   if (o.json) {
     std::printf(
         "{\"events\": %llu, \"writers\": %d, \"batch_events\": %llu, \"sync\": %s, "
         "\"raw_events_stored\": %s, \"events_per_s\": %.0f, \"raw_events_per_s\": %.0f, "
-        "\"ratio\": %.4f}\n",
+        "\"ratio\": %.4f, \"recorder_cpu_s_per_mevent\": %.4f, "
+        "\"writer_cpu_s_per_mevent\": %.4f, \"raw_cpu_s_per_mevent\": %.4f}\n",
         static_cast<unsigned long long>(total), o.writers,
         static_cast<unsigned long long>(batch_events), o.sync ? "true" : "false",
-        o.raw_events ? "true" : "false", events_per_s, raw_per_s, events_per_s / raw_per_s);
+        o.raw_events ? "true" : "false", events_per_s, raw_per_s, events_per_s / raw_per_s,
+        server_cpu / mtotal, client_cpu / mtotal, raw_cpu / mtotal);
   }
   std::fflush(stdout);
   return absl::OkStatus();

@@ -115,12 +115,9 @@ absl::Status Demo(const DemoOpts& o) {
   }
 
   // 2. The three services on free ports.
-  std::vector<int> ports;
-  for (int i = 0; i < 6; ++i) {
-    auto p = PickFreePort();
-    if (!p.ok()) return p.status();
-    ports.push_back(*p);
-  }
+  auto picked = PickFreePorts(6);
+  if (!picked.ok()) return picked.status();
+  const std::vector<int> ports = *picked;
   auto addr = [](int port) { return absl::StrCat("127.0.0.1:", port); };
   const std::string rec = addr(ports[0]), ana = addr(ports[1]), tra = addr(ports[2]);
   ServiceProcess recorder, analysis, trainer_proc;

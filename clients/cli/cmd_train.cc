@@ -38,7 +38,8 @@ class ConsoleObserver : public engine::TrainingObserver {
                                  r.perplexity));
   }
   void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
-    if (!quiet_) bar_.Message(absl::StrFormat("checkpoint step %d: %s (%.2fs)", step, dir, seconds));
+    if (!quiet_)
+      bar_.Message(absl::StrFormat("checkpoint step %d: %s (%.2fs)", step, dir, seconds));
   }
   bool ShouldStop() override { return g_stop.load(); }
   void Finish() { bar_.Finish(); }

@@ -28,6 +28,29 @@ extern char** environ;
 
 namespace monoroute::cli {
 
+// `n` distinct free TCP ports on 127.0.0.1 (all bound to port 0 at once, then released).
+inline absl::StatusOr<std::vector<int>> PickFreePorts(int n) {
+  std::vector<int> fds, ports;
+  absl::Status status;
+  for (int i = 0; i < n && status.ok(); ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      status = absl::InternalError("cannot bind a free port on 127.0.0.1");
+    } else {
+      ports.push_back(ntohs(a.sin_port));
+    }
+    if (fd >= 0) fds.push_back(fd);
+  }
+  for (int fd : fds) ::close(fd);
+  if (!status.ok()) return status;
+  return ports;
+}
+
 // A free TCP port on 127.0.0.1 (bound to port 0, then released).
 inline absl::StatusOr<int> PickFreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -70,13 +70,13 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
   std::vector<int64_t> routed = mc.routing->RoutedLayers(mc.config.num_layers);
   for (const auto& [layer, pathway] : targets) {
     if (std::find(routed.begin(), routed.end(), layer) == routed.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("layer: ", layer, " is not a routed layer of ",
-                                                     options.model_dir, " (routed: ",
-                                                     absl::StrJoin(routed, ","), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("layer: ", layer, " is not a routed layer of ", options.model_dir,
+                       " (routed: ", absl::StrJoin(routed, ","), ")"));
     }
     if (pathway < 0 || pathway >= mc.routing->num_pathways) {
-      return absl::InvalidArgumentError(absl::StrCat("pathway: ", pathway, " is outside [0, ",
-                                                     mc.routing->num_pathways, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("pathway: ", pathway, " is outside [0, ", mc.routing->num_pathways, ")"));
     }
   }
   if (mc.routing->num_pathways - 1 < mc.routing->top_k) {
@@ -115,13 +115,13 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
   std::vector<SequenceBatch> batches =
       EvalBatches(stream, options.seq_len, options.batch_size, options.max_batches);
   if (batches.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("data: ", options.data_path, " has ",
-                                                   stream.size(), " tokens, fewer than seq_len + 1"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "data: ", options.data_path, " has ", stream.size(), " tokens, fewer than seq_len + 1"));
   }
   for (int32_t t : stream) {
     if (t >= mc.config.vocab_size) {
-      return absl::InvalidArgumentError(absl::StrCat("data: token id ", t,
-                                                     " is outside the model's vocab_size"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("data: token id ", t, " is outside the model's vocab_size"));
     }
   }
 
@@ -184,8 +184,8 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
     r.selected_tokens = a.sel;
     r.base_loss = a.base_sum / static_cast<double>(a.n);
     r.ablated_loss = a.abl_sum / static_cast<double>(a.n);
-    r.selected_increase =
-        a.sel > 0 ? a.sel_inc / static_cast<double>(a.sel) : std::numeric_limits<double>::quiet_NaN();
+    r.selected_increase = a.sel > 0 ? a.sel_inc / static_cast<double>(a.sel)
+                                    : std::numeric_limits<double>::quiet_NaN();
     int64_t others = a.n - a.sel;
     r.other_increase = others > 0 ? a.other_inc / static_cast<double>(others)
                                   : std::numeric_limits<double>::quiet_NaN();

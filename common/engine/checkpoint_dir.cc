@@ -77,7 +77,8 @@ absl::StatusOr<std::string> CommitCheckpoint(const std::string& staging,
     // Move the old one aside first so a crash never leaves no checkpoint of this step.
     std::string old = absl::StrCat(staging, ".old");
     fs::rename(final_dir, old, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot replace ", final_dir, ": ", ec.message()));
+    if (ec)
+      return absl::InternalError(absl::StrCat("cannot replace ", final_dir, ": ", ec.message()));
     fs::rename(staging, final_dir, ec);
     fs::remove_all(old);
   } else {

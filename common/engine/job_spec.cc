@@ -208,7 +208,8 @@ class MapReader {
     }
     int64_t v = 0;
     if (!absl::SimpleAtoi(s, &v)) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": expected an integer, got '", s, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": expected an integer, got '", s, "'"));
     }
     if constexpr (std::is_unsigned_v<T>) {
       if (v < 0) return absl::InvalidArgumentError(absl::StrCat(where, ": must be >= 0"));
@@ -426,9 +427,9 @@ absl::Status ValidateValues(const JobSpec& s) {
   if (!(r.temperature > 0)) return Bad("routing.temperature", "must be > 0");
   const BalancingSpec& b = r.balancing;
   if (b.method != "glbl" && b.method != "switch" && b.method != "aux_free" && b.method != "none") {
-    return Bad("routing.balancing.method",
-               absl::StrCat("must be 'glbl', 'switch', 'aux_free' or 'none', got '", b.method,
-                            "'"));
+    return Bad(
+        "routing.balancing.method",
+        absl::StrCat("must be 'glbl', 'switch', 'aux_free' or 'none', got '", b.method, "'"));
   }
   if (b.alpha < 0) return Bad("routing.balancing.alpha", "must be >= 0");
   if (b.ema_momentum < 0 || b.ema_momentum >= 1) {
@@ -461,7 +462,8 @@ absl::Status ValidateValues(const JobSpec& s) {
   if (!(o.eps > 0)) return Bad("optim.eps", "must be > 0");
   if (o.warmup_steps < 0) return Bad("optim.warmup_steps", "must be >= 0");
   if (o.max_steps <= 0) return Bad("optim.max_steps", "must be > 0");
-  if (o.min_lr_ratio < 0 || o.min_lr_ratio > 1) return Bad("optim.min_lr_ratio", "must be in [0, 1]");
+  if (o.min_lr_ratio < 0 || o.min_lr_ratio > 1)
+    return Bad("optim.min_lr_ratio", "must be in [0, 1]");
   if (o.grad_clip < 0) return Bad("optim.grad_clip", "must be >= 0");
   if (o.batch_size <= 0) return Bad("optim.batch_size", "must be > 0");
   if (o.grad_accum <= 0) return Bad("optim.grad_accum", "must be > 0");
@@ -675,15 +677,14 @@ absl::Status ValidateJobSpecPaths(const JobSpec& spec) {
   } else if (!spec.model.config_path.empty()) {
     RETURN_IF_ERROR(need_file("model.config_path", spec.model.config_path));
   }
-  std::string tok = ResolveTokenizerDir(spec.data.tokenizer_dir, spec.kind == "finetune"
-                                                                      ? spec.model_dir
-                                                                      : std::string());
-  RETURN_IF_ERROR(need_file(spec.data.tokenizer_dir.empty() ? "data.tokenizer_dir (default)"
-                                                            : "data.tokenizer_dir",
-                            (fs::path(tok) / "vocab.json").string()));
-  RETURN_IF_ERROR(need_file(spec.data.tokenizer_dir.empty() ? "data.tokenizer_dir (default)"
-                                                            : "data.tokenizer_dir",
-                            (fs::path(tok) / "merges.txt").string()));
+  std::string tok = ResolveTokenizerDir(spec.data.tokenizer_dir,
+                                        spec.kind == "finetune" ? spec.model_dir : std::string());
+  RETURN_IF_ERROR(need_file(
+      spec.data.tokenizer_dir.empty() ? "data.tokenizer_dir (default)" : "data.tokenizer_dir",
+      (fs::path(tok) / "vocab.json").string()));
+  RETURN_IF_ERROR(need_file(
+      spec.data.tokenizer_dir.empty() ? "data.tokenizer_dir (default)" : "data.tokenizer_dir",
+      (fs::path(tok) / "merges.txt").string()));
   fs::create_directories(spec.output_dir, ec);
   if (ec || !fs::is_directory(spec.output_dir)) {
     return absl::InvalidArgumentError(absl::StrCat("output_dir: cannot create ", spec.output_dir,

@@ -66,8 +66,7 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& device) {
   if (device == "cpu") return torch::Device(torch::kCPU);
   int index = 0;
   if (device != "cuda") {
-    if (device.rfind("cuda:", 0) != 0 || !absl::SimpleAtoi(device.substr(5), &index) ||
-        index < 0) {
+    if (device.rfind("cuda:", 0) != 0 || !absl::SimpleAtoi(device.substr(5), &index) || index < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("device: must be 'cpu', 'cuda' or 'cuda:N', got '", device, "'"));
     }
@@ -77,8 +76,8 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& device) {
         absl::StrCat("device: '", device, "' asked for, but CUDA is not available"));
   }
   if (index >= static_cast<int>(torch::cuda::device_count())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "device: '", device, "' asked for, but only ", torch::cuda::device_count(), " GPU(s)"));
+    return absl::FailedPreconditionError(absl::StrCat("device: '", device, "' asked for, but only ",
+                                                      torch::cuda::device_count(), " GPU(s)"));
   }
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
@@ -108,15 +107,15 @@ absl::StatusOr<model::GPTNeo> BuildModel(const JobSpec& spec, const torch::Devic
   if (routing) {
     absl::Status s = routing->Validate(dir_config.config);
     if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat(s.message(), " (model_dir ", spec.model_dir,
-                                                 ": intermediate_size ",
-                                                 dir_config.config.intermediate_size, ")"));
+      return absl::Status(
+          s.code(), absl::StrCat(s.message(), " (model_dir ", spec.model_dir,
+                                 ": intermediate_size ", dir_config.config.intermediate_size, ")"));
     }
   }
   if (spec.data.seq_len > dir_config.config.max_position_embeddings) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "data.seq_len: ", spec.data.seq_len, " exceeds the model's max_position_embeddings ",
-        dir_config.config.max_position_embeddings));
+    return absl::InvalidArgumentError(absl::StrCat("data.seq_len: ", spec.data.seq_len,
+                                                   " exceeds the model's max_position_embeddings ",
+                                                   dir_config.config.max_position_embeddings));
   }
   model::LoadOptions lo;
   lo.routing = routing;

@@ -12,8 +12,7 @@ uint64_t RoutingBlockId(const std::string& split, int64_t step, int64_t micro_ba
 }
 
 RoutingEventsBatch MakeRoutingEvents(const model::RoutingInfo& info, const SequenceBatch& b,
-                                     int64_t step, const std::string& split,
-                                     int64_t micro_batch) {
+                                     int64_t step, const std::string& split, int64_t micro_batch) {
   RoutingEventsBatch e;
   e.step = step;
   e.split = split;

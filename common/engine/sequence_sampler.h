@@ -17,7 +17,9 @@ class TokenCache;
 // SplitMix64 finaliser: a well-mixed 64-bit hash of x.
 uint64_t Mix64(uint64_t x);
 // Hash of a pair (order matters).
-inline uint64_t HashPair(uint64_t a, uint64_t b) { return Mix64(Mix64(a) ^ (b + 0x9e3779b97f4a7c15ULL)); }
+inline uint64_t HashPair(uint64_t a, uint64_t b) {
+  return Mix64(Mix64(a) ^ (b + 0x9e3779b97f4a7c15ULL));
+}
 
 // Packed token streams of the two splits (documents concatenated in file order, each followed by
 // its EOT token).

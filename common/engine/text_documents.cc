@@ -77,8 +77,8 @@ absl::StatusOr<std::vector<std::string>> ParseJsonlDocuments(absl::string_view t
     if (!status.ok() || absl::StripAsciiWhitespace(line).empty()) return;
     nlohmann::json j = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
-      status = absl::InvalidArgumentError(
-          absl::StrCat(source, ":", line_no, ": not a JSON object"));
+      status =
+          absl::InvalidArgumentError(absl::StrCat(source, ":", line_no, ": not a JSON object"));
       return;
     }
     auto it = j.find("text");

@@ -57,7 +57,8 @@ void TokenizeDocuments(const Gpt2Tokenizer& tok, const std::vector<std::string>&
       }
     }
   };
-  int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n =
+      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   n = static_cast<int>(std::min<size_t>(n, std::max<size_t>(1, docs.size() / kChunk)));
   std::vector<std::thread> pool;
   for (int i = 1; i < n; ++i) pool.emplace_back(work);
@@ -105,9 +106,9 @@ absl::StatusOr<std::unique_ptr<TokenCache>> TokenCache::Open(const TokenCacheOpt
         absl::StrCat("cannot create cache dir ", options.cache_dir, ": ", ec.message()));
   }
   std::string abs = fs::absolute(options.source_path, ec).lexically_normal().string();
-  std::string stem = absl::StrCat(fs::path(abs).filename().string(), "-",
-                                  Sha256Hex(absl::StrCat(abs, "\n", TextFormatName(format)))
-                                      .substr(0, 12));
+  std::string stem =
+      absl::StrCat(fs::path(abs).filename().string(), "-",
+                   Sha256Hex(absl::StrCat(abs, "\n", TextFormatName(format))).substr(0, 12));
   std::unique_ptr<TokenCache> cache(new TokenCache());
   cache->manifest_path_ = (fs::path(options.cache_dir) / (stem + ".manifest.json")).string();
   cache->tokens_path_ = (fs::path(options.cache_dir) / (stem + ".tokens.bin")).string();
@@ -178,13 +179,12 @@ absl::StatusOr<std::unique_ptr<TokenCache>> TokenCache::Open(const TokenCacheOpt
       }
     }
     RETURN_IF_ERROR(WriteFileAtomic(cache->tokens_path_, packed));
-    RETURN_IF_ERROR(WriteFileAtomic(
-        docs_path, absl::string_view(reinterpret_cast<const char*>(offsets.data()),
-                                     offsets.size() * sizeof(uint64_t))));
+    RETURN_IF_ERROR(
+        WriteFileAtomic(docs_path, absl::string_view(reinterpret_cast<const char*>(offsets.data()),
+                                                     offsets.size() * sizeof(uint64_t))));
     manifest = nlohmann::json{
         {"version", kManifestVersion},
-        {"source",
-         {{"path", abs}, {"size", st.size}, {"mtime_ns", st.mtime_ns}, {"sha256", sha}}},
+        {"source", {{"path", abs}, {"size", st.size}, {"mtime_ns", st.mtime_ns}, {"sha256", sha}}},
         {"tokenizer_dir", options.tokenizer_dir},
         {"tokenizer_sha256", tok_sha},
         {"format", TextFormatName(format)},

@@ -49,7 +49,9 @@ class TokenCache {
   static absl::StatusOr<std::unique_ptr<TokenCache>> Open(const TokenCacheOptions& options);
 
   int64_t num_documents() const { return static_cast<int64_t>(offsets_.size()) - 1; }
-  int64_t num_tokens() const { return offsets_.empty() ? 0 : static_cast<int64_t>(offsets_.back()); }
+  int64_t num_tokens() const {
+    return offsets_.empty() ? 0 : static_cast<int64_t>(offsets_.back());
+  }
   // Token i of the packed stream.
   int32_t token(int64_t i) const;
   // [begin, end) token range of document d (its trailing EOT included).

@@ -16,8 +16,8 @@
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "common/engine/checkpoint_dir.h"
-#include "common/engine/metrics_log.h"
 #include "common/engine/lr_schedule.h"
+#include "common/engine/metrics_log.h"
 #include "common/engine/model_factory.h"
 #include "common/engine/routing_events.h"
 #include "common/engine/sequence_sampler.h"
@@ -77,17 +77,17 @@ absl::Status ArchitectureMatches(const model::GPTNeoImpl& mine, const std::strin
   const model::GPTNeoConfig& b = theirs.config;
   auto diff = [&](const char* what, auto x, auto y) -> absl::Status {
     if (x == y) return absl::OkStatus();
-    return absl::FailedPreconditionError(absl::StrCat(
-        "checkpoint ", ckpt_dir, " is of another architecture: ", what, " ", y, " (the job has ",
-        x, "); use another output_dir or delete the checkpoints"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("checkpoint ", ckpt_dir, " is of another architecture: ", what, " ", y,
+                     " (the job has ", x, "); use another output_dir or delete the checkpoints"));
   };
   RETURN_IF_ERROR(diff("vocab_size", a.vocab_size, b.vocab_size));
   RETURN_IF_ERROR(diff("hidden_size", a.hidden_size, b.hidden_size));
   RETURN_IF_ERROR(diff("num_layers", a.num_layers, b.num_layers));
   RETURN_IF_ERROR(diff("num_heads", a.num_heads, b.num_heads));
   RETURN_IF_ERROR(diff("intermediate_size", a.intermediate_size, b.intermediate_size));
-  RETURN_IF_ERROR(diff("max_position_embeddings", a.max_position_embeddings,
-                       b.max_position_embeddings));
+  RETURN_IF_ERROR(
+      diff("max_position_embeddings", a.max_position_embeddings, b.max_position_embeddings));
   RETURN_IF_ERROR(diff("window_size", a.window_size, b.window_size));
   RETURN_IF_ERROR(diff("routed", mine.routing().has_value(), theirs.routing.has_value()));
   if (mine.routing() && theirs.routing) {
@@ -114,8 +114,8 @@ absl::Status LoadCheckpointWeights(Job& job, const std::string& dir) {
     for (auto& p : job.model->named_parameters(true)) {
       const torch::Tensor* q = theirs.find(p.key());
       if (q == nullptr || !q->sizes().equals(p.value().sizes())) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("checkpoint ", dir, ": parameter ", p.key(), " missing or of another shape"));
+        return absl::FailedPreconditionError(absl::StrCat("checkpoint ", dir, ": parameter ",
+                                                          p.key(), " missing or of another shape"));
       }
       p.value().copy_(*q);
     }
@@ -150,9 +150,9 @@ absl::Status SetUp(Job& job) {
   // Model first (cheap to validate, catches a wrong checkpoint before tokenising anything).
   ASSIGN_OR_RETURN(job.model, BuildModel(spec, job.device));
   if (spec.data.seq_len > job.model->config().max_position_embeddings) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "data.seq_len: ", spec.data.seq_len, " exceeds the model's max_position_embeddings ",
-        job.model->config().max_position_embeddings));
+    return absl::InvalidArgumentError(absl::StrCat("data.seq_len: ", spec.data.seq_len,
+                                                   " exceeds the model's max_position_embeddings ",
+                                                   job.model->config().max_position_embeddings));
   }
 
   // Data.
@@ -161,14 +161,14 @@ absl::Status SetUp(Job& job) {
   TokenCacheOptions co;
   co.format = spec.data.format;
   co.tokenizer_dir = job.tokenizer_dir;
-  co.cache_dir = spec.data.cache_dir.empty()
-                     ? (fs::path(spec.output_dir) / "data_cache").string()
-                     : spec.data.cache_dir;
+  co.cache_dir = spec.data.cache_dir.empty() ? (fs::path(spec.output_dir) / "data_cache").string()
+                                             : spec.data.cache_dir;
   co.threads = spec.data.tokenize_threads;
   co.source_path = spec.data.train_path;
   absl::StatusOr<std::unique_ptr<TokenCache>> tc = TokenCache::Open(co);
   if (!tc.ok()) {
-    return absl::Status(tc.status().code(), absl::StrCat("data.train_path: ", tc.status().message()));
+    return absl::Status(tc.status().code(),
+                        absl::StrCat("data.train_path: ", tc.status().message()));
   }
   job.train_cache = std::move(*tc);
   if (!spec.data.valid_path.empty()) {
@@ -186,9 +186,9 @@ absl::Status SetUp(Job& job) {
   for (int32_t t : job.splits.train) max_token = std::max<int64_t>(max_token, t);
   for (int32_t t : job.splits.valid) max_token = std::max<int64_t>(max_token, t);
   if (max_token >= job.model->config().vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "data: token id ", max_token, " is outside the model's vocab_size ",
-        job.model->config().vocab_size, " (tokenizer ", job.tokenizer_dir, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("data: token id ", max_token, " is outside the model's vocab_size ",
+                     job.model->config().vocab_size, " (tokenizer ", job.tokenizer_dir, ")"));
   }
   ASSIGN_OR_RETURN(job.sampler, SequenceSampler::Create(&job.splits.train, spec.data.seq_len,
                                                         spec.data.seed, /*shuffle=*/true));
@@ -222,8 +222,8 @@ absl::Status SetUp(Job& job) {
   std::vector<torch::optim::OptimizerParamGroup> groups;
   if (!decay.empty()) groups.emplace_back(decay, make_opts(spec.optim.weight_decay));
   if (!no_decay.empty()) groups.emplace_back(no_decay, make_opts(0.0));
-  job.optimizer = std::make_unique<torch::optim::AdamW>(groups,
-                                                        torch::optim::AdamWOptions(spec.optim.lr));
+  job.optimizer =
+      std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(spec.optim.lr));
   // The optimizer's state order is the group order: record it as the saved order.
   job.params.clear();
   for (auto& g : job.optimizer->param_groups()) {
@@ -250,14 +250,15 @@ absl::Status SetUp(Job& job) {
     const std::string& dir = latest->second;
     RETURN_IF_ERROR(LoadCheckpointWeights(job, dir));
     TrainerProgress saved;
-    RETURN_IF_ERROR(LoadTrainerState(dir, &saved, *job.optimizer, job.params, job.balancer.get(),
-                                     job.device));
+    RETURN_IF_ERROR(
+        LoadTrainerState(dir, &saved, *job.optimizer, job.params, job.balancer.get(), job.device));
     if (saved.data_seed != job.progress.data_seed || saved.seq_len != job.progress.seq_len ||
         saved.train_windows != job.progress.train_windows ||
         saved.train_sha256 != job.progress.train_sha256) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "checkpoint ", dir, " was trained on other data (train file hash, data.seed or "
-          "data.seq_len differ); use another output_dir"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("checkpoint ", dir,
+                       " was trained on other data (train file hash, data.seed or "
+                       "data.seq_len differ); use another output_dir"));
     }
     job.progress = saved;
     job.sampler->set_position(saved.data);
@@ -267,8 +268,8 @@ absl::Status SetUp(Job& job) {
   ASSIGN_OR_RETURN(job.metrics,
                    MetricsLog::Open((fs::path(spec.output_dir) / "metrics.jsonl").string(),
                                     job.last_checkpoint_step));
-  RETURN_IF_ERROR(WriteFileAtomic((fs::path(spec.output_dir) / "job.yaml").string(),
-                                  JobSpecToYaml(spec)));
+  RETURN_IF_ERROR(
+      WriteFileAtomic((fs::path(spec.output_dir) / "job.yaml").string(), JobSpecToYaml(spec)));
   return absl::OkStatus();
 }
 
@@ -282,16 +283,16 @@ absl::Status WriteCheckpoint(Job& job) {
     fs::copy_file(fs::path(job.tokenizer_dir) / f, fs::path(staging) / f,
                   fs::copy_options::overwrite_existing, ec);
     if (ec) {
-      return absl::InternalError(absl::StrCat("cannot copy tokenizer file ", f, " into ", staging,
-                                              ": ", ec.message()));
+      return absl::InternalError(
+          absl::StrCat("cannot copy tokenizer file ", f, " into ", staging, ": ", ec.message()));
     }
   }
   RETURN_IF_ERROR(SaveTrainerState(staging, job.progress, *job.optimizer, job.params,
                                    job.balancer.get(), job.device));
-  RETURN_IF_ERROR(WriteFileAtomic((fs::path(staging) / "job.yaml").string(),
-                                  JobSpecToYaml(job.spec)));
-  ASSIGN_OR_RETURN(std::string dir, CommitCheckpoint(staging, job.spec.output_dir, step,
-                                                     job.spec.keep_checkpoints));
+  RETURN_IF_ERROR(
+      WriteFileAtomic((fs::path(staging) / "job.yaml").string(), JobSpecToYaml(job.spec)));
+  ASSIGN_OR_RETURN(std::string dir,
+                   CommitCheckpoint(staging, job.spec.output_dir, step, job.spec.keep_checkpoints));
   job.last_checkpoint_step = step;
   job.last_checkpoint_dir = dir;
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -299,11 +300,28 @@ absl::Status WriteCheckpoint(Job& job) {
   return absl::OkStatus();
 }
 
+// Sum of the cross-entropy of logits = hidden [N, H] x weight [V, H]^T against labels [N],
+// without autograd (FusedLmLoss is an autograd function meant for training), chunked over tokens
+// so the [chunk, V] logits stay small.
+double EvalCeSum(const torch::Tensor& hidden, const torch::Tensor& weight,
+                 const torch::Tensor& labels, torch::Dtype compute_dtype) {
+  constexpr int64_t kChunk = 512;
+  torch::Tensor w = weight.to(compute_dtype);
+  double sum = 0.0;
+  for (int64_t s = 0; s < hidden.size(0); s += kChunk) {
+    int64_t n = std::min(kChunk, hidden.size(0) - s);
+    torch::Tensor logits = hidden.narrow(0, s, n).to(compute_dtype).matmul(w.t()).to(torch::kFloat);
+    torch::Tensor lp = torch::log_softmax(logits, -1);
+    sum -= lp.gather(1, labels.narrow(0, s, n).unsqueeze(1)).sum().item<double>();
+  }
+  return sum;
+}
+
 // Mean LM loss over the validation split (max_batches > 0: the first max_batches batches).
 // With `events`, reports the routing decisions of every batch (split "valid").
 absl::StatusOr<double> Evaluate(Job& job, int64_t max_batches, bool events) {
-  std::vector<SequenceBatch> batches = EvalBatches(job.splits.valid, job.spec.data.seq_len,
-                                                   job.spec.optim.batch_size, max_batches);
+  std::vector<SequenceBatch> batches =
+      EvalBatches(job.splits.valid, job.spec.data.seq_len, job.spec.optim.batch_size, max_batches);
   return TorchCall("evaluation", [&]() -> absl::StatusOr<double> {
     torch::NoGradGuard no_grad;
     job.model->eval();
@@ -313,15 +331,11 @@ absl::StatusOr<double> Evaluate(Job& job, int64_t max_batches, bool events) {
     fo.return_logits = false;
     fo.return_routing = events && job.routed;
     fo.compute_dtype = job.compute_dtype;
-    model::LmLossOptions lo;
-    lo.compute_dtype = job.compute_dtype;
     for (size_t i = 0; i < batches.size(); ++i) {
       auto [x, y] = InputsLabels(BatchTensor(batches[i], job.device));
       model::ForwardOutput out = job.model->forward(x, fo);
       torch::Tensor h = out.final_norm.reshape({-1, out.final_norm.size(-1)});
-      double loss = model::FusedLmLoss(h, job.model->lm_head_weight(), y.reshape({-1}), lo)
-                        .item<double>();
-      sum += loss * static_cast<double>(y.numel());
+      sum += EvalCeSum(h, job.model->lm_head_weight(), y.reshape({-1}), job.compute_dtype);
       n += y.numel();
       if (fo.return_routing) {
         for (const model::RoutingInfo& r : out.routing) {
@@ -363,9 +377,9 @@ absl::Status TrainStep(Job& job, StepReport* report) {
   std::vector<SequenceBatch> mbs;
   for (int i = 0; i < accum; ++i) mbs.push_back(job.sampler->Next(spec.optim.batch_size));
   const bool events = job.wants_events && job.routed && SampledStep(spec, step);
-  double lr = WarmupCosineLr({spec.optim.lr, spec.optim.warmup_steps, spec.optim.max_steps,
-                              spec.optim.min_lr_ratio},
-                             step);
+  double lr = WarmupCosineLr(
+      {spec.optim.lr, spec.optim.warmup_steps, spec.optim.max_steps, spec.optim.min_lr_ratio},
+      step);
   return TorchCall(absl::StrCat("training step ", step + 1), [&]() -> absl::Status {
     for (auto& g : job.optimizer->param_groups()) {
       static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
@@ -409,14 +423,16 @@ absl::Status TrainStep(Job& job, StepReport* report) {
         bal_sum += bal.detach();
         if (events) {
           for (const model::RoutingInfo& r : out.routing) {
-            job.observer->OnRoutingEvents(MakeRoutingEvents(r.ToCpu(), mbs[i], step + 1, "train", i));
+            job.observer->OnRoutingEvents(
+                MakeRoutingEvents(r.ToCpu(), mbs[i], step + 1, "train", i));
           }
         }
       }
       lm_sum += lm.detach();
       (accum > 1 ? loss / static_cast<double>(accum) : loss).backward();
     }
-    if (spec.optim.grad_clip > 0) torch::nn::utils::clip_grad_norm_(job.params, spec.optim.grad_clip);
+    if (spec.optim.grad_clip > 0)
+      torch::nn::utils::clip_grad_norm_(job.params, spec.optim.grad_clip);
     job.optimizer->step();
     if (job.routed) RETURN_IF_ERROR(job.balancer->EndStep(*job.model));
     report->lr = lr;
@@ -449,9 +465,9 @@ absl::StatusOr<TrainResult> Run(Job& job) {
   const int64_t total = spec.optim.max_steps;
   const int64_t start = job.progress.step;
   if (start > total) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "checkpoint ", job.last_checkpoint_dir, " is at step ", start, ", past optim.max_steps ",
-        total));
+    return absl::FailedPreconditionError(absl::StrCat("checkpoint ", job.last_checkpoint_dir,
+                                                      " is at step ", start,
+                                                      ", past optim.max_steps ", total));
   }
   job.wants_events = job.observer->WantsRoutingEvents();
   job.observer->OnStart(start, total);
@@ -478,10 +494,11 @@ absl::StatusOr<TrainResult> Run(Job& job) {
       r.step = step;
       r.total_steps = total;
       r.tokens_seen = job.progress.tokens_seen;
-      r.tokens_per_s = run_s > 0 ? static_cast<double>((step - start) * tokens_per_step) / run_s : 0;
-      r.eta_s = step > start ? run_s / static_cast<double>(step - start) *
-                                   static_cast<double>(total - step)
-                             : 0;
+      r.tokens_per_s =
+          run_s > 0 ? static_cast<double>((step - start) * tokens_per_step) / run_s : 0;
+      r.eta_s = step > start
+                    ? run_s / static_cast<double>(step - start) * static_cast<double>(total - step)
+                    : 0;
       job.metrics->WriteStep(r);
       job.observer->OnStep(r);
     }

@@ -5,6 +5,9 @@
 #include <ATen/Context.h>
 
 #include <filesystem>
+#include <sstream>
+#include <type_traits>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -16,8 +19,24 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string StateKey(const torch::Tensor& p) {
-  return c10::guts::to_string(p.unsafeGetTensorImpl());
+// The optimizer's per-parameter state map is keyed by the TensorImpl address: as a string in
+// LibTorch 1.x, as the pointer itself in 2.x. Build whichever key this LibTorch uses.
+using OptimStateKey =
+    std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
+
+template <typename K>
+K MakeStateKey(void* impl) {
+  if constexpr (std::is_same_v<K, std::string>) {
+    std::ostringstream ss;  // what c10::guts::to_string(ptr) produced in LibTorch 1.x
+    ss << impl;
+    return ss.str();
+  } else {
+    return static_cast<K>(impl);
+  }
+}
+
+OptimStateKey StateKey(const torch::Tensor& p) {
+  return MakeStateKey<OptimStateKey>(p.unsafeGetTensorImpl());
 }
 
 }  // namespace
@@ -48,7 +67,7 @@ absl::Status SaveTrainerState(const std::string& dir, const TrainerProgress& pro
       auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
       ar.write(absl::StrCat("optim.", i, ".exp_avg"), s.exp_avg().cpu());
       ar.write(absl::StrCat("optim.", i, ".exp_avg_sq"), s.exp_avg_sq().cpu());
-      ar.write(absl::StrCat("optim.", i, ".step"), torch::tensor({s.step()}, torch::kInt64));
+      ar.write(absl::StrCat("optim.", i, ".step"), torch::tensor({static_cast<int64_t>(s.step())}, torch::kInt64));
       if (s.max_exp_avg_sq().defined()) {
         ar.write(absl::StrCat("optim.", i, ".max_exp_avg_sq"), s.max_exp_avg_sq().cpu());
       }
@@ -91,10 +110,11 @@ absl::Status LoadTrainerState(const std::string& dir, TrainerProgress* progress,
     progress->train_sha256 = d.at("train_sha256").get<std::string>();
     progress->elapsed_s = j.value("elapsed_s", 0.0);
     if (j.at("num_params").get<size_t>() != params.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          json_path, ": num_params ", j.at("num_params").get<size_t>(),
-          " != the job's ", params.size(), " trainable parameters (different freeze_base or "
-          "architecture)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(json_path, ": num_params ", j.at("num_params").get<size_t>(),
+                       " != the job's ", params.size(),
+                       " trainable parameters (different freeze_base or "
+                       "architecture)"));
     }
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(json_path, ": ", e.what()));
@@ -139,8 +159,8 @@ absl::Status LoadTrainerState(const std::string& dir, TrainerProgress* progress,
       for (const auto& [k, v] : balancer->StateDict()) {
         torch::Tensor t;
         if (!ar.try_read(k, t)) {
-          return absl::InvalidArgumentError(absl::StrCat(pt_path, ": missing ", k,
-                                                         " (checkpoint of a dense model?)"));
+          return absl::InvalidArgumentError(
+              absl::StrCat(pt_path, ": missing ", k, " (checkpoint of a dense model?)"));
         }
         bs[k] = t;
       }

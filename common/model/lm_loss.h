@@ -14,7 +14,7 @@ namespace monoroute::model {
 
 // Options of the fused LM loss.
 struct LmLossOptions {
-  // Tokens per chunk (0 = automatic: ~8 MiB of fp32 logits per chunk on CPU, 32k tokens on CUDA).
+  // Tokens per chunk (0 = automatic: 2048 on CPU, 8192 on CUDA; see docs/model.md).
   int64_t chunk_tokens = 0;
   // Labels equal to this are ignored (torch's default -100).
   int64_t ignore_index = -100;

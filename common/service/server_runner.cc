@@ -1,6 +1,8 @@
 // gRPC server lifecycle: build, health + reflection, metrics exposer, graceful SIGTERM shutdown.
 #include "common/service/server_runner.h"
 
+#include <dlfcn.h>
+#include <pthread.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <semaphore.h>
@@ -11,6 +13,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "prometheus/exposer.h"
+
+// prometheus-cpp's HTTP server (civetweb) starts its threads with 100 KiB stacks. In a process
+// that also loads LibTorch (~290 shared libraries), the static TLS alone exceeds that, so
+// pthread_create fails with EINVAL and the Exposer reports "null context when constructing
+// CivetServer". This interposes pthread_attr_setstacksize for the whole process and raises any
+// request below 8 MiB (glibc's default) to 8 MiB; larger requests pass through unchanged.
+extern "C" int pthread_attr_setstacksize(pthread_attr_t* attr, size_t size) {
+  using Fn = int (*)(pthread_attr_t*, size_t);
+  static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "pthread_attr_setstacksize"));
+  constexpr size_t kMinStack = size_t{8} << 20;
+  return real(attr, size < kMinStack ? kMinStack : size);
+}
 
 namespace monoroute {
 namespace {

@@ -1,4 +1,6 @@
 // RunAblate through the engine's RunPathwayAblation (linked only when monoroute_engine exists).
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/engine/ablation.h"

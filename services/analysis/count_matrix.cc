@@ -45,6 +45,8 @@ absl::StatusOr<CountMatrix> CountMatrix::FromColumns(uint32_t num_pathways,
   const size_t cols = m.column_token_.size();
   m.load_.assign(num_pathways, 0);
   m.row_ptr_.assign(num_pathways + 1, 0);
+  m.cell_column_.reserve(n);
+  m.cell_count_.reserve(n);
   if (static_cast<uint64_t>(cols) * num_pathways <= (uint64_t{1} << 26)) {
     std::vector<uint64_t> dense(cols * num_pathways, 0);
     for (size_t i = 0; i < n; ++i) {

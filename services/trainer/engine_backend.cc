@@ -200,7 +200,8 @@ absl::StatusOr<PreparedSpec> EngineBackend::Prepare(const std::string& spec_yaml
   std::vector<std::string> all;
   const bool user_output = NamesKey(spec_yaml, overrides, "output_dir");
   if (!user_output) all.push_back("output_dir=" + YamlQuote(default_output_dir));
-  if (!NamesKey(spec_yaml, overrides, "device")) all.push_back("device=" + YamlQuote(default_device));
+  if (!NamesKey(spec_yaml, overrides, "device"))
+    all.push_back("device=" + YamlQuote(default_device));
   all.insert(all.end(), overrides.begin(), overrides.end());
   ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(spec_yaml, all));
   PreparedSpec p;

@@ -38,7 +38,8 @@ double MaxVio(const std::vector<double>& load) {
 }
 
 TEST(BalanceTest, GlblKeepsLoadsWithinTwiceTheMean) {
-  std::string model = std::string(MONOROUTE_SOURCE_DIR) + "/../shared/models/tinystories-1m-arch-base";
+  std::string model =
+      std::string(MONOROUTE_SOURCE_DIR) + "/../shared/models/tinystories-1m-arch-base";
   std::string data = std::string(MONOROUTE_SOURCE_DIR) + "/../shared/data/tinystories/train.txt";
   if (!fs::exists(model + "/model.safetensors") || !fs::exists(data)) {
     GTEST_SKIP() << "needs ../shared/models/tinystories-1m-arch-base and "

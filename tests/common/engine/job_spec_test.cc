@@ -35,8 +35,8 @@ TEST(JobSpecTest, MinimalSpecGetsDefaults) {
 }
 
 TEST(JobSpecTest, PretrainIsDenseUnlessRoutingEnabled) {
-  absl::StatusOr<JobSpec> s = ParseJobSpecYaml(
-      "kind: pretrain\ndata: {train_path: a.txt}\noutput_dir: o\n");
+  absl::StatusOr<JobSpec> s =
+      ParseJobSpecYaml("kind: pretrain\ndata: {train_path: a.txt}\noutput_dir: o\n");
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_FALSE(IsRouted(*s));
   s = ParseJobSpecYaml("kind: pretrain\ndata: {train_path: a.txt}\noutput_dir: o\n",
@@ -46,7 +46,8 @@ TEST(JobSpecTest, PretrainIsDenseUnlessRoutingEnabled) {
 }
 
 TEST(JobSpecTest, UnknownKeyNamesItsPath) {
-  absl::StatusOr<JobSpec> s = ParseJobSpecYaml(std::string(kMinimal) + "optim:\n  learning_rate: 0.1\n");
+  absl::StatusOr<JobSpec> s =
+      ParseJobSpecYaml(std::string(kMinimal) + "optim:\n  learning_rate: 0.1\n");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.status().message(), HasSubstr("optim.learning_rate: unknown key"));
@@ -89,8 +90,8 @@ TEST(JobSpecTest, BadValuesNameTheirPath) {
     EXPECT_THAT(s.status().message(), HasSubstr(c.message)) << c.set;
   }
   // The same through YAML text.
-  absl::StatusOr<JobSpec> s = ParseJobSpecYaml(
-      "kind: pretrain\ndata: {train_path: a}\noutput_dir: o\noptim:\n  lr: 0\n");
+  absl::StatusOr<JobSpec> s =
+      ParseJobSpecYaml("kind: pretrain\ndata: {train_path: a}\noutput_dir: o\noptim:\n  lr: 0\n");
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(), HasSubstr("optim.lr: must be > 0"));
   s = ParseJobSpecYaml(std::string(kMinimal) + "kind: pretrain\n");
@@ -99,7 +100,8 @@ TEST(JobSpecTest, BadValuesNameTheirPath) {
 }
 
 TEST(JobSpecTest, MissingRequiredFields) {
-  absl::StatusOr<JobSpec> s = ParseJobSpecYaml("kind: finetune\ndata: {train_path: a}\noutput_dir: o\n");
+  absl::StatusOr<JobSpec> s =
+      ParseJobSpecYaml("kind: finetune\ndata: {train_path: a}\noutput_dir: o\n");
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(), HasSubstr("model_dir: required"));
   s = ParseJobSpecYaml("kind: pretrain\noutput_dir: o\n");
@@ -114,10 +116,9 @@ TEST(JobSpecTest, InvalidYamlIsAnError) {
 }
 
 TEST(JobSpecTest, OverridesApplyAndAreChecked) {
-  absl::StatusOr<JobSpec> s =
-      ParseJobSpecYaml(kMinimal, {"optim.lr=0.05", "optim.betas=[0.8, 0.95]",
-                                  "routing.balancing.alpha=0", "routing.layers=[1, 3]",
-                                  "record.sample_rate=0.5", "name=my job"});
+  absl::StatusOr<JobSpec> s = ParseJobSpecYaml(
+      kMinimal, {"optim.lr=0.05", "optim.betas=[0.8, 0.95]", "routing.balancing.alpha=0",
+                 "routing.layers=[1, 3]", "record.sample_rate=0.5", "name=my job"});
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_DOUBLE_EQ(s->optim.lr, 0.05);
   EXPECT_DOUBLE_EQ(s->optim.beta1, 0.8);
@@ -143,10 +144,9 @@ TEST(JobSpecTest, OverridesApplyAndAreChecked) {
 
 TEST(JobSpecTest, RoundTripsThroughYaml) {
   absl::StatusOr<JobSpec> s = ParseJobSpecYaml(
-      kMinimal, {"optim.lr=0.0012345678901234567", "routing.enabled=false",
-                 "routing.layers=[0, 4]", "model.attention_layers=[global, local]",
-                 "model.num_layers=2", "data.seed=18446744073709551615",
-                 "routing.temperature=0.7", "precision=bf16"});
+      kMinimal, {"optim.lr=0.0012345678901234567", "routing.enabled=false", "routing.layers=[0, 4]",
+                 "model.attention_layers=[global, local]", "model.num_layers=2",
+                 "data.seed=18446744073709551615", "routing.temperature=0.7", "precision=bf16"});
   ASSERT_TRUE(s.ok()) << s.status();
   s->name = "a: \"b\" # not a comment";
   std::string yaml = JobSpecToYaml(*s);

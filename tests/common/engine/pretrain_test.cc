@@ -46,8 +46,8 @@ TEST(PretrainTest, ValidationLossDropsOnTinyStories) {
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_GE(obs.evals.size(), 2u);
   std::cout << "val loss: step " << obs.evals.front().step << " " << obs.evals.front().val_loss
-            << " -> step " << r->final_step << " " << r->final_val_loss << " (ln V = "
-            << std::log(50257.0) << ")\n";
+            << " -> step " << r->final_step << " " << r->final_val_loss
+            << " (ln V = " << std::log(50257.0) << ")\n";
   // Random init is ~ln(50257) = 10.8 nats; a few hundred steps must get far below.
   EXPECT_LT(r->final_val_loss, obs.evals.front().val_loss - 1.0);
   EXPECT_LT(r->final_val_loss, 6.5);

@@ -29,7 +29,9 @@ class TempDir {
     std::filesystem::remove_all(path_, ec);
   }
   const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
+  std::string Sub(const std::string& name) const {
+    return (std::filesystem::path(path_) / name).string();
+  }
 
  private:
   std::string path_;
@@ -55,8 +57,9 @@ inline std::string StoryCorpus(int n, int seed = 0) {
   for (int i = 0; i < n; ++i) {
     std::string name = kNames[pick(8)], place = kPlaces[pick(6)], thing = kThings[pick(8)];
     s += "Once upon a time, " + name + " went to the " + place + ". " + name + " saw a " + thing +
-         ". The " + thing + " was big and " + kFeel[pick(6)] + ". " + name + " said, \"I like the " +
-         thing + "!\" Then " + name + " went home and felt " + kFeel[pick(6)] + ".\n<|endoftext|>\n";
+         ". The " + thing + " was big and " + kFeel[pick(6)] + ". " + name +
+         " said, \"I like the " + thing + "!\" Then " + name + " went home and felt " +
+         kFeel[pick(6)] + ".\n<|endoftext|>\n";
   }
   return s;
 }

@@ -30,9 +30,8 @@ TEST(TextDocumentsTest, SplitsAtBlankLinesWithoutEndOfText) {
 }
 
 TEST(TextDocumentsTest, ParsesJsonl) {
-  absl::StatusOr<std::vector<std::string>> d =
-      ParseJsonlDocuments("{\"text\": \"a b\", \"id\": 1}\n\n{\"text\": \"c\\nd\"}\n{\"text\": \"\"}\n",
-                          "x.jsonl");
+  absl::StatusOr<std::vector<std::string>> d = ParseJsonlDocuments(
+      "{\"text\": \"a b\", \"id\": 1}\n\n{\"text\": \"c\\nd\"}\n{\"text\": \"\"}\n", "x.jsonl");
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_THAT(*d, ElementsAre("a b", "c\nd"));
 }
@@ -55,7 +54,8 @@ TEST(TextDocumentsTest, ResolvesFormat) {
 }
 
 TEST(TextDocumentsTest, ReadDocumentsMissingFile) {
-  absl::StatusOr<std::vector<std::string>> d = ReadDocuments("/nonexistent/x.txt", TextFormat::kText);
+  absl::StatusOr<std::vector<std::string>> d =
+      ReadDocuments("/nonexistent/x.txt", TextFormat::kText);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(d.status().message(), HasSubstr("/nonexistent/x.txt"));

@@ -79,8 +79,8 @@ void ExpectBitEqual(const model::GPTNeo& a, const model::GPTNeo& b) {
   for (const auto& p : a->named_parameters(true)) {
     const torch::Tensor* q = pb.find(p.key());
     ASSERT_NE(q, nullptr) << p.key();
-    EXPECT_TRUE(torch::equal(p.value(), *q)) << p.key() << " differs by "
-                                             << (p.value() - *q).abs().max().item<double>();
+    EXPECT_TRUE(torch::equal(p.value(), *q))
+        << p.key() << " differs by " << (p.value() - *q).abs().max().item<double>();
     ++n;
   }
   auto bb = b->named_buffers(true);
@@ -154,12 +154,13 @@ TEST_P(ResumeTest, ResumedRunEqualsUninterruptedBitForBit) {
   EXPECT_EQ(n_steps, 8u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Methods, ResumeTest,
-    ::testing::Values(ResumeCase{"glbl_accum2", true, "glbl", 2},
-                      ResumeCase{"aux_free", true, "aux_free", 1},
-                      ResumeCase{"dense", false, "glbl", 1}),
-    [](const ::testing::TestParamInfo<ResumeCase>& i) { return std::string(i.param.name); });
+INSTANTIATE_TEST_SUITE_P(Methods, ResumeTest,
+                         ::testing::Values(ResumeCase{"glbl_accum2", true, "glbl", 2},
+                                           ResumeCase{"aux_free", true, "aux_free", 1},
+                                           ResumeCase{"dense", false, "glbl", 1}),
+                         [](const ::testing::TestParamInfo<ResumeCase>& i) {
+                           return std::string(i.param.name);
+                         });
 
 TEST_F(TrainTest, ResumeAfterLosingTheNewestCheckpoint) {
   // A kill between checkpoints: the run resumes from an older checkpoint, redoes the lost steps,

@@ -23,7 +23,6 @@ namespace monoroute {
 namespace {
 
 namespace fs = std::filesystem;
-using cli::PickFreePort;
 using cli::ServiceProcess;
 namespace tv1 = trainer::v1;
 
@@ -60,7 +59,7 @@ class E2ETest : public ::testing::Test {
     work_ = mkdtemp(tmpl.data());
     fs::create_directories(work_ + "/logs");
     bin_ = MONOROUTE_BIN_DIR;
-    for (int i = 0; i < 7; ++i) ports_.push_back(*PickFreePort());
+    ports_ = *cli::PickFreePorts(7);
     // Text with a small vocabulary, so a few steps learn something.
     std::ofstream out(work_ + "/train.txt");
     const char* s[] = {"Tom had a red ball. He liked to play with the ball in the park.",
