@@ -33,8 +33,8 @@ struct DemoOpts {
   std::string data_path;
   std::string bin_dir;
   int stories = 6000;
-  int64_t pretrain_steps = 300;
-  int64_t finetune_steps = 150;
+  int64_t pretrain_steps = 120;
+  int64_t finetune_steps = 60;
   int batch_size = 16;
   int seq_len = 128;
   double sample_rate = 0.0;

@@ -55,9 +55,9 @@ TEST(BalanceTest, GlblKeepsLoadsWithinTwiceTheMean) {
     s.data.seq_len = 64;
     s.data.cache_dir = dir.Sub("cache");
     s.routing.balancing.alpha = alpha;
-    s.optim.lr = 2e-3;
+    s.optim.lr = 1e-2;
     s.optim.warmup_steps = 5;
-    s.optim.max_steps = 40;
+    s.optim.max_steps = 60;
     s.optim.batch_size = 8;
     s.eval_every = 0;
     s.checkpoint_every = 0;
@@ -70,10 +70,10 @@ TEST(BalanceTest, GlblKeepsLoadsWithinTwiceTheMean) {
     EXPECT_TRUE(r.ok()) << r.status();
     return obs.steps;
   };
-  std::vector<StepReport> glbl = run(0.1, "glbl");
+  std::vector<StepReport> glbl = run(1.0, "glbl");
   std::vector<StepReport> none = run(0.0, "alpha0");
-  ASSERT_EQ(glbl.size(), 40u);
-  ASSERT_EQ(none.size(), 40u);
+  ASSERT_EQ(glbl.size(), 60u);
+  ASSERT_EQ(none.size(), 60u);
   auto lg = TailLoads(glbl, 10), ln = TailLoads(none, 10);
   ASSERT_EQ(lg.size(), 4u);  // layers 0, 2, 4, 6
   double vio_g = 0, vio_n = 0;
