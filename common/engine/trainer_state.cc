@@ -5,10 +5,10 @@
 #include <ATen/Context.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <type_traits>
 #include <utility>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/file_util.h"
@@ -67,7 +67,8 @@ absl::Status SaveTrainerState(const std::string& dir, const TrainerProgress& pro
       auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
       ar.write(absl::StrCat("optim.", i, ".exp_avg"), s.exp_avg().cpu());
       ar.write(absl::StrCat("optim.", i, ".exp_avg_sq"), s.exp_avg_sq().cpu());
-      ar.write(absl::StrCat("optim.", i, ".step"), torch::tensor({static_cast<int64_t>(s.step())}, torch::kInt64));
+      ar.write(absl::StrCat("optim.", i, ".step"),
+               torch::tensor({static_cast<int64_t>(s.step())}, torch::kInt64));
       if (s.max_exp_avg_sq().defined()) {
         ar.write(absl::StrCat("optim.", i, ".max_exp_avg_sq"), s.max_exp_avg_sq().cpu());
       }

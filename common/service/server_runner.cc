@@ -2,9 +2,9 @@
 #include "common/service/server_runner.h"
 
 #include <dlfcn.h>
-#include <pthread.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 
@@ -56,7 +56,8 @@ void WaitForShutdownSignal() {
 
 void RequestShutdown() { sem_post(&g_shutdown_sem); }
 
-absl::Status RunServer(const ServerRunnerOptions& options, const std::vector<grpc::Service*>& services,
+absl::Status RunServer(const ServerRunnerOptions& options,
+                       const std::vector<grpc::Service*>& services,
                        std::shared_ptr<prometheus::Registry> registry) {
   InstallShutdownSignalHandlers();
   grpc::EnableDefaultHealthCheckService(true);
