@@ -1,3 +1,6 @@
+# Run THERE (GPU machine, carry .devcarry and third_party): engine-only build against the pip
+# torch LibTorch (all errors shown with -k 0), one routed bench, and a 60-step CUDA pretrain job
+# on a generated corpus with checkpoints. Writes build.log to $OUT.
 set -uo pipefail
 PREFIX=/tmp/mrdeps; mkdir -p $PREFIX; for d in .devcarry/debs/*.deb; do dpkg -x "$d" $PREFIX; done
 A=x86_64-linux-gnu; export LD_LIBRARY_PATH=$PREFIX/usr/lib/$A:${LD_LIBRARY_PATH:-}
