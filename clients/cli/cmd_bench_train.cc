@@ -15,6 +15,8 @@
 #include "common/base/status_macros.h"
 #include "common/model/adamw.h"
 #include "common/model/balancing.h"
+#include "common/model/cpu_attention.h"
+#include "common/model/cpu_threads.h"
 #include "common/model/cuda_graph.h"
 #include "common/model/gpt_neo.h"
 #include "common/model/lm_loss.h"
@@ -35,6 +37,7 @@ struct BenchTrainFlags {
   std::string precision = "auto";  // fp32 | bf16 | auto (bf16 on CUDA, fp32 on CPU)
   std::string graph = "auto";      // on | off | auto (CUDA graphs on CUDA when supported)
   std::string mlp = "auto";        // routed MLP compute path: mask | gather | auto
+  std::string attention = "auto";  // CPU attention: fused | explicit | auto (= fused)
   int64_t chunk = 0;               // fused LM-loss chunk (tokens; 0 = automatic)
   int64_t seed = 0;                // random data / init seed
   bool profile = false;            // print mean ms of forward / loss / backward / optimizer (CPU)
@@ -57,7 +60,7 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   if (device.is_cuda() && !torch::cuda::is_available()) {
     return absl::FailedPreconditionError("--device " + f.device + ": CUDA is not available");
   }
-  if (f.threads > 0) at::set_num_threads(f.threads);
+  model::ConfigureCpuThreads(f.threads);
   const bool bf16 = f.precision == "bf16" || (f.precision == "auto" && device.is_cuda());
   if (f.precision != "bf16" && f.precision != "fp32" && f.precision != "auto") {
     return UsageError("--precision must be fp32, bf16 or auto");
@@ -77,6 +80,10 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
                      m->train();
                      return m;
                    }));
+  if (f.attention != "auto" && f.attention != "fused" && f.attention != "explicit") {
+    return UsageError("--attention must be fused, explicit or auto");
+  }
+  model::SetCpuAttentionEnabled(f.attention != "explicit");
   if (f.mlp == "gather") net->SetRoutedCompute(model::RoutedCompute::kGather);
   if (f.mlp == "mask") net->SetRoutedCompute(model::RoutedCompute::kMask);
   model::FusedAdamW opt(net->parameters(), model::AdamWOptions{});
@@ -211,6 +218,8 @@ MONOROUTE_REGISTER_COMMAND(bench_train, [](CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--graph", f->graph, "CUDA graphs: on, off or auto")->capture_default_str();
   sub->add_option("--mlp", f->mlp, "Routed MLP path: mask, gather or auto")->capture_default_str();
+  sub->add_option("--attention", f->attention, "CPU attention: fused, explicit or auto (fused)")
+      ->capture_default_str();
   sub->add_option("--chunk", f->chunk, "Fused LM-loss chunk in tokens (0: automatic)");
   sub->add_option("--seed", f->seed, "Seed of the random data and init");
   sub->add_flag("--profile", f->profile, "Print the mean time of each phase (CPU)");

@@ -17,6 +17,7 @@
 #include "common/engine/sequence_sampler.h"
 #include "common/engine/token_cache.h"
 #include "common/model/checkpoint.h"
+#include "common/model/cpu_threads.h"
 #include "common/tensor_io/torch_status.h"
 
 namespace monoroute::engine {
@@ -88,7 +89,7 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
                                                    mc.config.max_position_embeddings));
   }
   ASSIGN_OR_RETURN(torch::Device device, ParseDevice(options.device));
-  if (options.threads > 0) torch::set_num_threads(options.threads);
+  model::ConfigureCpuThreads(options.threads);
   model::LoadOptions lo;
   lo.device = device;
   ASSIGN_OR_RETURN(model::GPTNeo m, model::LoadGPTNeo(options.model_dir, lo));

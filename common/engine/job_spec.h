@@ -50,7 +50,7 @@ struct BalancingSpec {
   // Weight of the balancing loss: total = lm_loss + alpha * mean over routed layers.
   double alpha = 0.01;
   // EMA momentum of the GLBL frequencies f across steps, in [0, 1); 0 disables smoothing.
-  double ema_momentum = 0.9;
+  double ema_momentum = 0.5;
   // Step size u of the aux-free bias update (bias += u * sign(mean load - load)).
   double bias_update_rate = 1e-3;
 };

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -25,7 +26,9 @@
 #include "common/engine/trainer_state.h"
 #include "common/model/balancing.h"
 #include "common/model/checkpoint.h"
+#include "common/model/cpu_threads.h"
 #include "common/model/lm_loss.h"
+#include "common/model/router_init.h"
 #include "common/tensor_io/torch_status.h"
 
 namespace monoroute::engine {
@@ -142,7 +145,7 @@ absl::Status SetUp(Job& job) {
   RETURN_IF_ERROR(ParseJobSpecYaml(JobSpecToYaml(spec)).status());
   RETURN_IF_ERROR(ValidateJobSpecPaths(spec));
   ASSIGN_OR_RETURN(job.device, ParseDevice(spec.device));
-  if (spec.threads > 0) torch::set_num_threads(spec.threads);
+  model::ConfigureCpuThreads(spec.threads);
   job.routed = IsRouted(spec);
   bool bf16 = spec.precision == "bf16" || (spec.precision == "auto" && job.device.is_cuda());
   job.compute_dtype = bf16 ? torch::kBFloat16 : torch::kFloat;
@@ -244,9 +247,27 @@ absl::Status SetUp(Job& job) {
   job.progress.train_windows = job.sampler->num_windows();
   job.progress.train_sha256 = job.train_cache->source_sha256();
 
-  // Resume.
+  // Resume, or centre fresh routers' scores on the first training batch (a dense checkpoint
+  // converted, or a routed pretrain): see model/router_init.h. A resumed job's routers come from
+  // its checkpoint instead.
   RemoveStaleStaging(spec.output_dir);
-  if (auto latest = LatestCheckpoint(spec.output_dir)) {
+  std::optional<std::pair<int64_t, std::string>> latest = LatestCheckpoint(spec.output_dir);
+  if (job.routed && !latest.has_value()) {
+    bool fresh = spec.kind == "pretrain";
+    if (!fresh) {
+      ASSIGN_OR_RETURN(model::ModelDirConfig dir_config, model::ReadModelConfig(spec.model_dir));
+      fresh = !dir_config.routing.has_value();
+    }
+    if (fresh) {
+      std::vector<SequenceBatch> first =
+          EvalBatches(job.splits.train, spec.data.seq_len, spec.optim.batch_size, 1);
+      if (!first.empty()) {
+        torch::Tensor ids = InputsLabels(BatchTensor(first[0], job.device)).first;
+        RETURN_IF_ERROR(model::CenterRouterScores(*job.model, ids, job.compute_dtype));
+      }
+    }
+  }
+  if (latest.has_value()) {
     const std::string& dir = latest->second;
     RETURN_IF_ERROR(LoadCheckpointWeights(job, dir));
     TrainerProgress saved;

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "common/model/cpu_attention.h"
 
 namespace monoroute::model {
 namespace {
@@ -81,6 +82,13 @@ torch::Tensor GPTNeoSelfAttentionImpl::forward(const torch::Tensor& x, torch::Dt
   torch::Tensor q = qkv[0].reshape({b * num_heads_, t, d}).to(torch::kFloat);
   torch::Tensor k = qkv[1].reshape({b * num_heads_, t, d}).to(torch::kFloat);
   torch::Tensor v = qkv[2].reshape({b * num_heads_, t, d});
+  if (v.scalar_type() == torch::kFloat && CpuAttentionSupported(q)) {
+    torch::Tensor y = CpuAttention(q, k, v, local_ ? window_ : 0)
+                          .view({b, num_heads_, t, d})
+                          .transpose(1, 2)
+                          .reshape({b, t, h});
+    return Lin(out_proj, y, dt);
+  }
   // GPT-Neo: fp32 scores, no 1/sqrt(d) scaling; masked entries -inf (each row keeps j == i).
   torch::Tensor scores = torch::baddbmm(MaskBias(t, x.device()), q, k.transpose(1, 2));
   torch::Tensor probs = torch::softmax(scores, -1).to(v.scalar_type());

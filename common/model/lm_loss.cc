@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
+
+#include "common/model/cpu_threads.h"
 
 namespace monoroute::model {
 namespace {
@@ -13,10 +16,79 @@ using torch::autograd::variable_list;
 int64_t AutoChunk(const torch::Tensor& hidden, int64_t vocab) {
   (void)vocab;
   if (hidden.is_cuda()) return 8192;
-  // CPU: 2048 tokens per chunk. Measured with OpenBLAS on the 2-core dev machine (B=16 T=128,
-  // see docs/model.md): small chunks (83 tokens, ~16 MiB) made the LM loss 3.5x slower than one
+  // CPU with single-threaded BLAS (ConfigureCpuThreads): blocks of 128 tokens per task, so each
+  // thread's [128, V] probabilities (25 MiB at V = 50257) stay in the last-level cache between
+  // the three matmuls that use them; measured in docs/model.md.
+  if (BlasThreads() == 1) return 128;
+  // CPU with a multithreaded BLAS: 2048 tokens per chunk. Measured with OpenBLAS on the 2-core dev
+  // machine (B=16 T=128): small chunks (83 tokens, ~16 MiB) made the LM loss 3.5x slower than one
   // 2048-token chunk because of per-call BLAS overhead and poor blocking at small M.
   return 2048;
+}
+
+// Exact -log p[y] for rows whose target probability underflowed in fp32 (logit gap > ~87):
+// recomputes those rows' logits and takes the log-sum-exp. `py` [c] probabilities of the targets,
+// `nll` [c] is patched in place.
+void FixUnderflowedRows(const torch::Tensor& py, const torch::Tensor& hc,
+                        const torch::Tensor& weight, const torch::Tensor& lc, torch::Tensor& nll) {
+  torch::Tensor bad = (py <= std::numeric_limits<float>::min()).nonzero().squeeze(1);
+  if (bad.numel() == 0) return;
+  torch::Tensor hb = hc.index_select(0, bad).to(torch::kFloat);
+  torch::Tensor lb = hb.mm(weight.to(torch::kFloat).t());
+  torch::Tensor yb = lc.index_select(0, bad);
+  torch::Tensor exact = lb.logsumexp(1) - lb.gather(1, yb.unsqueeze(1)).squeeze(1);
+  nll.index_copy_(0, bad, exact);
+}
+
+// CPU fp32 path, BLAS single-threaded: blocks of `block` tokens are spread over ATen's threads.
+// Each task computes its block's logits into the thread's own [block, V] buffer, the softmax in
+// place, the loss, grad_h rows (disjoint per block) and adds its part of grad_W into the thread's
+// own [V, H] accumulator; the accumulators are summed at the end. Returns the summed loss.
+torch::Tensor CpuBlockedForward(const torch::Tensor& h_c, const torch::Tensor& w_c,
+                                const torch::Tensor& weight, const torch::Tensor& labels,
+                                const torch::Tensor& valid, const torch::Tensor& scale,
+                                int64_t block, torch::Tensor& grad_h, torch::Tensor& grad_w) {
+  const int64_t n = h_c.size(0), v = w_c.size(0);
+  const int64_t blocks = (n + block - 1) / block;
+  const int threads = at::get_num_threads();
+  std::vector<torch::Tensor> bufs(threads), gw_parts(threads);
+  torch::Tensor nll_all = torch::empty({n}, h_c.options());
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    // Grad mode is thread-local: the worker threads must not record autograd history either.
+    torch::NoGradGuard no_grad;
+    const int tid = at::get_thread_num();
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t s = b * block, c = std::min(block, n - s);
+      if (!bufs[tid].defined()) bufs[tid] = torch::empty({block, v}, h_c.options());
+      torch::Tensor probs = bufs[tid].narrow(0, 0, c);
+      torch::Tensor hc = h_c.narrow(0, s, c);
+      torch::Tensor lc = labels.narrow(0, s, c);
+      at::mm_out(probs, hc, w_c.t());
+      at::_softmax_out(probs, probs, 1, /*half_to_float=*/false);
+      torch::Tensor py = probs.gather(1, lc.unsqueeze(1)).squeeze(1);
+      torch::Tensor nll = nll_all.narrow(0, s, c);
+      at::log_out(nll, py).neg_();
+      FixUnderflowedRows(py, hc, weight, lc, nll);
+      torch::Tensor sc1 = scale.narrow(0, s, c).unsqueeze(1);
+      if (grad_h.defined()) {
+        torch::Tensor gh = grad_h.narrow(0, s, c);
+        at::mm_out(gh, probs, w_c);
+        gh.sub_(w_c.index_select(0, lc)).mul_(sc1);
+      }
+      if (grad_w.defined()) {
+        if (!gw_parts[tid].defined()) gw_parts[tid] = torch::zeros({v, w_c.size(1)}, h_c.options());
+        torch::Tensor hs = hc * sc1;  // diag(s) h [c, H]
+        gw_parts[tid].addmm_(probs.t(), hs);
+        gw_parts[tid].index_add_(0, lc, -hs);
+      }
+    }
+  });
+  if (grad_w.defined()) {
+    for (const torch::Tensor& part : gw_parts) {
+      if (part.defined()) grad_w.add_(part);
+    }
+  }
+  return (nll_all * valid).sum();
 }
 
 // Custom autograd function: forward returns the mean loss and saves grad_hidden / grad_weight
@@ -48,49 +120,43 @@ class FusedLmLossFn : public torch::autograd::Function<FusedLmLossFn> {
     if (need_h) grad_h = torch::empty({n, hd}, hidden.options().dtype(torch::kFloat));
     if (need_w) grad_w = torch::zeros({v, hd}, weight.options().dtype(torch::kFloat));
     const bool cpu = !hidden.is_cuda();
-    torch::Tensor buf = torch::empty({std::min(chunk, n), v}, hidden.options().dtype(dt));
-    for (int64_t s = 0; s < n; s += chunk) {
-      const int64_t c = std::min(chunk, n - s);
-      torch::Tensor hc = h_c.narrow(0, s, c);
-      torch::Tensor lc = safe_labels.narrow(0, s, c);
-      torch::Tensor sc = scale.narrow(0, s, c);
-      torch::Tensor probs = buf.narrow(0, 0, c);
-      at::mm_out(probs, hc, w_c.t());
-      if (cpu) {
-        at::_softmax_out(probs, probs, 1, /*half_to_float=*/false);  // in place, row by row
-      } else {
-        probs = at::_softmax(probs, 1, /*half_to_float=*/false);
-      }
-      torch::Tensor py = probs.gather(1, lc.unsqueeze(1)).squeeze(1).to(torch::kFloat);
-      torch::Tensor nll = -py.log();
-      if (cpu) {
-        // A target probability that underflowed (logit gap > ~87): exact log-sum-exp for those
-        // rows from recomputed logits.
-        torch::Tensor bad = (py <= std::numeric_limits<float>::min()).nonzero().squeeze(1);
-        if (bad.numel() > 0) {
-          torch::Tensor hb = hc.index_select(0, bad).to(torch::kFloat);
-          torch::Tensor lb = hb.mm(weight.to(torch::kFloat).t());
-          torch::Tensor yb = lc.index_select(0, bad);
-          torch::Tensor exact = lb.logsumexp(1) - lb.gather(1, yb.unsqueeze(1)).squeeze(1);
-          nll.index_copy_(0, bad, exact);
-        }
-      }
-      loss_sum += (nll * valid.narrow(0, s, c)).sum();
-      if (!need_h && !need_w) continue;
-      torch::Tensor sc1 = sc.unsqueeze(1);
-      if (need_h) {
-        torch::Tensor gh = probs.mm(w_c).to(torch::kFloat);
-        gh.sub_(weight.index_select(0, lc).to(torch::kFloat)).mul_(sc1);
-        grad_h.narrow(0, s, c).copy_(gh);
-      }
-      if (need_w) {
-        torch::Tensor hs = hc.to(torch::kFloat) * sc1;  // diag(s) h, fp32 [c, H]
-        if (dt == torch::kFloat) {
-          grad_w.addmm_(probs.t(), hs);
+    if (cpu && dt == torch::kFloat && BlasThreads() == 1) {
+      loss_sum =
+          CpuBlockedForward(h_c, w_c, weight, safe_labels, valid, scale, chunk, grad_h, grad_w);
+    } else {
+      torch::Tensor buf = torch::empty({std::min(chunk, n), v}, hidden.options().dtype(dt));
+      for (int64_t s = 0; s < n; s += chunk) {
+        const int64_t c = std::min(chunk, n - s);
+        torch::Tensor hc = h_c.narrow(0, s, c);
+        torch::Tensor lc = safe_labels.narrow(0, s, c);
+        torch::Tensor sc = scale.narrow(0, s, c);
+        torch::Tensor probs = buf.narrow(0, 0, c);
+        at::mm_out(probs, hc, w_c.t());
+        if (cpu) {
+          at::_softmax_out(probs, probs, 1, /*half_to_float=*/false);  // in place, row by row
         } else {
-          grad_w.add_(probs.t().mm(hs.to(dt)).to(torch::kFloat));
+          probs = at::_softmax(probs, 1, /*half_to_float=*/false);
         }
-        grad_w.index_add_(0, lc, -hs);
+        torch::Tensor py = probs.gather(1, lc.unsqueeze(1)).squeeze(1).to(torch::kFloat);
+        torch::Tensor nll = -py.log();
+        if (cpu) FixUnderflowedRows(py, hc, weight, lc, nll);
+        loss_sum += (nll * valid.narrow(0, s, c)).sum();
+        if (!need_h && !need_w) continue;
+        torch::Tensor sc1 = sc.unsqueeze(1);
+        if (need_h) {
+          torch::Tensor gh = probs.mm(w_c).to(torch::kFloat);
+          gh.sub_(weight.index_select(0, lc).to(torch::kFloat)).mul_(sc1);
+          grad_h.narrow(0, s, c).copy_(gh);
+        }
+        if (need_w) {
+          torch::Tensor hs = hc.to(torch::kFloat) * sc1;  // diag(s) h, fp32 [c, H]
+          if (dt == torch::kFloat) {
+            grad_w.addmm_(probs.t(), hs);
+          } else {
+            grad_w.add_(probs.t().mm(hs.to(dt)).to(torch::kFloat));
+          }
+          grad_w.index_add_(0, lc, -hs);
+        }
       }
     }
     ctx->saved_data["grad_h"] = grad_h;

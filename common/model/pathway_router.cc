@@ -20,6 +20,9 @@ PathwayRouterImpl::PathwayRouterImpl(const PathwayRouterOptions& options) : opti
   fc1 = register_module("0", torch::nn::Linear(options.hidden_size, options.router_hidden));
   fc2 = register_module("2", torch::nn::Linear(options.router_hidden, options.num_pathways));
   selection_bias_ = register_buffer("selection_bias", torch::zeros({options.num_pathways}));
+  torch::NoGradGuard no_grad;
+  fc2->weight.normal_(0.0, options.output_init_std);
+  fc2->bias.zero_();
 }
 
 RoutingInfo PathwayRouterImpl::forward(const torch::Tensor& x) {

@@ -39,6 +39,11 @@ struct PathwayRouterOptions {
   std::string activation = "relu";
   // probs = softmax(scores / temperature).
   double temperature = 1.0;
+  // Std of the normal init of the output layer's weights (bias 0). Small, so a fresh router scores
+  // all pathways nearly equally (probabilities within ~10% of 1/P) while its top-k still differs
+  // from token to token: balancing then starts from every pathway in use, not a collapsed router
+  // whose dead pathways the GLBL gradient barely reaches (it scales with their probability).
+  double output_init_std = 0.02;
 };
 
 // hidden -> router_hidden -> P scores (registered as submodules "0" and "2", like nn.Sequential),

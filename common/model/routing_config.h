@@ -34,7 +34,7 @@ struct BalancingConfig {
   double alpha = 0.01;
   // EMA momentum of the GLBL frequencies across steps: f = m * f_prev + (1 - m) * f_step.
   // 0 disables smoothing (f = this step's frequencies).
-  double ema_momentum = 0.9;
+  double ema_momentum = 0.5;
   // Aux-free: bias step u in bias += u * sign(mean load - load) after each optimizer step.
   double bias_update_rate = 1e-3;
 };

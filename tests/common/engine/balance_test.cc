@@ -1,5 +1,8 @@
 // GLBL fine-tuning of the shared TinyStories-1M-architecture model keeps every pathway's load
-// within 2x of the mean; the same fine-tune with alpha = 0 is measurably less balanced.
+// within 2x of the mean (between mean / 2 and 2 x mean, averaged over the last 10 steps); the same
+// fine-tune with alpha = 0 is measurably less balanced. Default settings (lr 1e-3, GLBL EMA
+// momentum 0.5, centred fresh routers) except alpha = 1: at the default 0.01 GLBL needs more than
+// this test's 120 steps (docs/engine.md, "Balancing in practice").
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -45,6 +48,7 @@ TEST(BalanceTest, GlblKeepsLoadsWithinTwiceTheMean) {
     GTEST_SKIP() << "needs ../shared/models/tinystories-1m-arch-base and "
                     "../shared/data/tinystories/train.txt: absent";
   }
+  constexpr int64_t kSteps = 120;
   testing::TempDir dir;
   auto run = [&](double alpha, const std::string& out) {
     JobSpec s;
@@ -55,9 +59,8 @@ TEST(BalanceTest, GlblKeepsLoadsWithinTwiceTheMean) {
     s.data.seq_len = 64;
     s.data.cache_dir = dir.Sub("cache");
     s.routing.balancing.alpha = alpha;
-    s.optim.lr = 1e-2;
     s.optim.warmup_steps = 5;
-    s.optim.max_steps = 60;
+    s.optim.max_steps = kSteps;
     s.optim.batch_size = 8;
     s.eval_every = 0;
     s.checkpoint_every = 0;
@@ -72,8 +75,8 @@ TEST(BalanceTest, GlblKeepsLoadsWithinTwiceTheMean) {
   };
   std::vector<StepReport> glbl = run(1.0, "glbl");
   std::vector<StepReport> none = run(0.0, "alpha0");
-  ASSERT_EQ(glbl.size(), 60u);
-  ASSERT_EQ(none.size(), 60u);
+  ASSERT_EQ(glbl.size(), static_cast<size_t>(kSteps));
+  ASSERT_EQ(none.size(), static_cast<size_t>(kSteps));
   auto lg = TailLoads(glbl, 10), ln = TailLoads(none, 10);
   ASSERT_EQ(lg.size(), 4u);  // layers 0, 2, 4, 6
   double vio_g = 0, vio_n = 0;

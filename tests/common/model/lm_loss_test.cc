@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/model/cpu_threads.h"
 #include "tests/common/model/test_util.h"
 
 namespace monoroute::model {
@@ -88,6 +89,28 @@ TEST(LmLossTest, CausalShiftAndFrozenWeight) {
   EXPECT_LT(MaxAbsDiff(loss, ref), 1e-6);
   EXPECT_LT(MaxAbsDiff(hid.grad(), h2.grad()), 1e-6);
   EXPECT_EQ(hid.grad().select(1, 5).abs().max().item<float>(), 0.0f);
+}
+
+TEST(LmLossTest, ThreadedBlockedCpuPathEqualsCrossEntropy) {
+  // One thread pool: BLAS single-threaded, token blocks spread over ATen's threads (the path
+  // training takes on the CPU), including ignored labels and a row whose target underflows.
+  ConfigureCpuThreads(2);
+  ASSERT_EQ(BlasThreads(), 1);
+  torch::manual_seed(4);
+  const int64_t n = 91, hdim = 8, v = 700;
+  torch::Tensor h = torch::randn({n, hdim});
+  torch::Tensor w = torch::randn({v, hdim}) * 0.5;
+  torch::Tensor y = torch::randint(0, v, {n}, torch::kLong);
+  y.narrow(0, 20, 5).fill_(-100);
+  h[3] = w[7] * 40;  // logit gap far beyond fp32 exp's range for any target but 7
+  y[3] = 8;
+  Grads ref = RunLoss(false, h, w, y, 0, 2.0);
+  for (int64_t chunk : {int64_t{1}, int64_t{9}, int64_t{0}}) {
+    Grads got = RunLoss(true, h, w, y, chunk, 2.0);
+    EXPECT_LT(MaxAbsDiff(got.loss, ref.loss), 1e-4) << chunk;
+    EXPECT_LT(MaxAbsDiff(got.gh, ref.gh), 1e-5) << chunk;
+    EXPECT_LT(MaxAbsDiff(got.gw, ref.gw), 1e-5) << chunk;
+  }
 }
 
 TEST(LmLossTest, RejectsBadShapes) {

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Routing-quality run (issue 6): GLBL fine-tune of the shared TinyStories-1M-architecture model
+# with the default routing, next to the same fine-tune without routing; both evaluated on the whole
+# of valid.txt. Prints one JSON line: {"routed": val, "dense": val, "gap": routed - dense, ...}.
+#
+# usage: scripts/quality/routed_vs_dense.sh [OUT_DIR] [STEPS]   (env SHARED=../shared, THREADS=2)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${1:-/tmp/monoroute-quality}
+STEPS=${2:-400}
+SHARED=${SHARED:-../shared}
+THREADS=${THREADS:-2}
+BIN=${BIN:-build/bin/monoroute}
+MODEL="$SHARED/models/tinystories-1m-arch-base"
+for f in "$MODEL/model.safetensors" "$SHARED/data/tinystories/train.txt" \
+         "$SHARED/data/tinystories/valid.txt"; do
+  [[ -f "$f" ]] || { echo "missing $f (needs ../shared)" >&2; exit 2; }
+done
+mkdir -p "$OUT"
+cat > "$OUT/job.yaml" <<YAML
+kind: finetune
+model_dir: $(realpath "$MODEL")
+data:
+  train_path: $(realpath "$SHARED/data/tinystories/train.txt")
+  valid_path: $(realpath "$SHARED/data/tinystories/valid.txt")
+  seq_len: 128
+  cache_dir: $OUT/cache
+optim: {lr: 1e-3, warmup_steps: 40, max_steps: $STEPS, batch_size: 16}
+eval_every: 100
+eval_batches: 20
+checkpoint_every: 0
+threads: $THREADS
+log_every: 10
+seed: 1
+YAML
+for variant in routed dense; do
+  extra=()
+  [[ $variant == dense ]] && extra=(--set routing.enabled=false)
+  rm -rf "${OUT:?}/$variant"
+  echo "== $variant: $BIN train --config $OUT/job.yaml --set output_dir=$OUT/$variant ${extra[*]}" >&2
+  "$BIN" train --config "$OUT/job.yaml" --set "output_dir=$OUT/$variant" "${extra[@]}" \
+    > "$OUT/$variant.log" 2>&1
+done
+python3 - "$OUT" "$STEPS" <<'PY'
+import json, sys
+out, steps = sys.argv[1], int(sys.argv[2])
+def final(variant):
+    lines = [json.loads(l) for l in open(f"{out}/{variant}/metrics.jsonl")]
+    evals = [l for l in lines if l.get("type") == "eval"]
+    stepl = [l for l in lines if l.get("type") == "step"]
+    return evals[-1]["val_loss"], stepl[-1]
+r, rs = final("routed")
+d, _ = final("dense")
+vio = [round(l["max_vio"], 3) for l in rs.get("layers", [])]
+print(json.dumps({"steps": steps, "routed_val_loss": round(r, 4), "dense_val_loss": round(d, 4),
+                  "gap_nats": round(r - d, 4), "target_gap": 0.15, "met": r - d <= 0.15,
+                  "routed_final_max_vio": vio}))
+PY
