@@ -259,8 +259,10 @@ absl::Status SetUp(Job& job) {
       fresh = !dir_config.routing.has_value();
     }
     if (fresh) {
-      std::vector<SequenceBatch> first =
-          EvalBatches(job.splits.train, spec.data.seq_len, spec.optim.batch_size, 1);
+      // The first optimizer step's worth of sequences (batch_size x grad_accum), so the start
+      // does not depend on how a step is split into micro-batches.
+      std::vector<SequenceBatch> first = EvalBatches(
+          job.splits.train, spec.data.seq_len, spec.optim.batch_size * spec.optim.grad_accum, 1);
       if (!first.empty()) {
         torch::Tensor ids = InputsLabels(BatchTensor(first[0], job.device)).first;
         RETURN_IF_ERROR(model::CenterRouterScores(*job.model, ids, job.compute_dtype));

@@ -1,50 +1,21 @@
 // CpuAttention: row-at-a-time causal attention, forward keeps only the log-sum-exp per row;
 // backward recomputes the probabilities. Loops are written over contiguous key ranges with
-// `omp simd` so the compiler vectorises them; the kernels are cloned for x86-64-v3 (AVX2, FMA) and a baseline
-// x86-64 target (picked at load time), so the binary still runs on CPUs without AVX2.
+// `omp simd` so the compiler vectorises them; the kernels are cloned for x86-64-v3 (AVX2, FMA) and
+// a baseline x86-64 target (picked at load time), so the binary still runs on CPUs without AVX2.
 #include "common/model/cpu_attention.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstring>
 #include <vector>
+
+#include "common/model/vec_math.h"
 
 namespace monoroute::model {
 namespace {
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MONOROUTE_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define MONOROUTE_KERNEL_CLONES
-#endif
-
-#define MONOROUTE_ALWAYS_INLINE __attribute__((always_inline))
-
 constexpr int64_t kMaxHeadDim = 64;
 std::atomic<bool> g_enabled{true};
-
-// exp(x) for x <= 0, branch-free so that loops over it vectorise: Cephes' expf range reduction
-// and polynomial (relative error below 2e-7); inputs below -87 give exp(-87) ~ 1.6e-38 instead of
-// a denormal or 0, which no softmax row can tell apart.
-MONOROUTE_ALWAYS_INLINE inline float ExpNonPositive(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  const float t = x * 1.44269504088896341f;
-  const int32_t n = static_cast<int32_t>(t - 0.5f);  // t <= 0: round to nearest
-  const float nf = static_cast<float>(n);
-  const float r = (x - nf * 0.693359375f) - nf * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float e = p * r * r + r + 1.0f;
-  const int32_t bits = (n + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return e * scale;
-}
 
 // Row i attends keys [lo, i].
 MONOROUTE_ALWAYS_INLINE inline int64_t RowStart(int64_t i, int64_t window) {
@@ -85,7 +56,7 @@ void ForwardOne(const float* q, const float* k, const float* v, int64_t t, int64
     float l = 0.0f;
 #pragma omp simd reduction(+ : l)
     for (int64_t j = 0; j < len; ++j) {
-      s[j] = ExpNonPositive(s[j] - m);
+      s[j] = vec::ExpNonPositive(s[j] - m);
       l += s[j];
     }
     const float inv = 1.0f / l;
@@ -117,7 +88,7 @@ void BackwardOne(const float* q, const float* k, const float* v, const float* y,
     Scores(qi, kT, t, d, lo, len, p);
     const float li = lse[i];
 #pragma omp simd
-    for (int64_t j = 0; j < len; ++j) p[j] = ExpNonPositive(p[j] - li);
+    for (int64_t j = 0; j < len; ++j) p[j] = vec::ExpNonPositive(p[j] - li);
     // dp_j = dy_i . v_j; D_i = dy_i . y_i; ds_j = p_j (dp_j - D_i).
     std::fill(ds, ds + len, 0.0f);
     float di = 0.0f;

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "common/model/cpu_softmax.h"
 #include "common/model/cpu_threads.h"
 
 namespace monoroute::model {
@@ -41,13 +42,14 @@ void FixUnderflowedRows(const torch::Tensor& py, const torch::Tensor& hc,
 }
 
 // CPU fp32 path, BLAS single-threaded: blocks of `block` tokens are spread over ATen's threads.
-// Each task computes its block's logits into the thread's own [block, V] buffer, the softmax in
-// place, the loss, grad_h rows (disjoint per block) and adds its part of grad_W into the thread's
-// own [V, H] accumulator; the accumulators are summed at the end. Returns the summed loss.
+// Each task computes its block's logits into the thread's own [block, V] buffer, exponentiates
+// them in place without normalising (ExpRowsInPlace: two passes instead of softmax's three), the
+// loss, grad_h rows (disjoint per block), and adds its part of grad_W into the thread's own
+// [V, H] accumulator; the accumulators are summed at the end. Returns the summed loss.
 torch::Tensor CpuBlockedForward(const torch::Tensor& h_c, const torch::Tensor& w_c,
-                                const torch::Tensor& weight, const torch::Tensor& labels,
-                                const torch::Tensor& valid, const torch::Tensor& scale,
-                                int64_t block, torch::Tensor& grad_h, torch::Tensor& grad_w) {
+                                const torch::Tensor& labels, const torch::Tensor& valid,
+                                const torch::Tensor& scale, int64_t block, torch::Tensor& grad_h,
+                                torch::Tensor& grad_w) {
   const int64_t n = h_c.size(0), v = w_c.size(0);
   const int64_t blocks = (n + block - 1) / block;
   const int threads = at::get_num_threads();
@@ -63,23 +65,26 @@ torch::Tensor CpuBlockedForward(const torch::Tensor& h_c, const torch::Tensor& w
       torch::Tensor probs = bufs[tid].narrow(0, 0, c);
       torch::Tensor hc = h_c.narrow(0, s, c);
       torch::Tensor lc = labels.narrow(0, s, c);
-      at::mm_out(probs, hc, w_c.t());
-      at::_softmax_out(probs, probs, 1, /*half_to_float=*/false);
-      torch::Tensor py = probs.gather(1, lc.unsqueeze(1)).squeeze(1);
+      at::mm_out(probs, hc, w_c.t());  // logits
+      // Target logits before the exponentials overwrite them: nll = max + log(sum) - logit[y] is
+      // exact even where exp(logit[y] - max) underflows.
+      torch::Tensor ly = probs.gather(1, lc.unsqueeze(1)).squeeze(1);
+      torch::Tensor mx = torch::empty({c}, h_c.options()), sm = torch::empty({c}, h_c.options());
+      ExpRowsInPlace(probs.data_ptr<float>(), c, v, mx.data_ptr<float>(), sm.data_ptr<float>());
       torch::Tensor nll = nll_all.narrow(0, s, c);
-      at::log_out(nll, py).neg_();
-      FixUnderflowedRows(py, hc, weight, lc, nll);
-      torch::Tensor sc1 = scale.narrow(0, s, c).unsqueeze(1);
+      at::log_out(nll, sm).add_(mx).sub_(ly);
+      // probs holds E = exp(logits - max), unnormalised: 1 / sum goes into the [c, H] operands.
+      torch::Tensor sc1 = scale.narrow(0, s, c).unsqueeze(1);  // s_n
+      torch::Tensor en = sc1 / sm.unsqueeze(1);                // s_n / sum_n
       if (grad_h.defined()) {
         torch::Tensor gh = grad_h.narrow(0, s, c);
         at::mm_out(gh, probs, w_c);
-        gh.sub_(w_c.index_select(0, lc)).mul_(sc1);
+        gh.mul_(en).sub_(w_c.index_select(0, lc).mul_(sc1));
       }
       if (grad_w.defined()) {
         if (!gw_parts[tid].defined()) gw_parts[tid] = torch::zeros({v, w_c.size(1)}, h_c.options());
-        torch::Tensor hs = hc * sc1;  // diag(s) h [c, H]
-        gw_parts[tid].addmm_(probs.t(), hs);
-        gw_parts[tid].index_add_(0, lc, -hs);
+        gw_parts[tid].addmm_(probs.t(), hc * en);
+        gw_parts[tid].index_add_(0, lc, -(hc * sc1));
       }
     }
   });
@@ -121,8 +126,7 @@ class FusedLmLossFn : public torch::autograd::Function<FusedLmLossFn> {
     if (need_w) grad_w = torch::zeros({v, hd}, weight.options().dtype(torch::kFloat));
     const bool cpu = !hidden.is_cuda();
     if (cpu && dt == torch::kFloat && BlasThreads() == 1) {
-      loss_sum =
-          CpuBlockedForward(h_c, w_c, weight, safe_labels, valid, scale, chunk, grad_h, grad_w);
+      loss_sum = CpuBlockedForward(h_c, w_c, safe_labels, valid, scale, chunk, grad_h, grad_w);
     } else {
       torch::Tensor buf = torch::empty({std::min(chunk, n), v}, hidden.options().dtype(dt));
       for (int64_t s = 0; s < n; s += chunk) {

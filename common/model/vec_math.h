@@ -1,0 +1,44 @@
+// Internal to common/model: small branch-free float helpers that vectorise inside `omp simd`
+// loops, and the function-multiversioning attribute of the CPU kernels. Not a public API.
+#ifndef MONOROUTE_COMMON_MODEL_VEC_MATH_H_
+#define MONOROUTE_COMMON_MODEL_VEC_MATH_H_
+
+#include <cstdint>
+#include <cstring>
+
+// Kernels are compiled twice, for x86-64-v3 (AVX2, FMA) and the baseline, and the clone is picked
+// once at load time, so the binary still runs on CPUs without AVX2.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MONOROUTE_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define MONOROUTE_KERNEL_CLONES
+#endif
+#define MONOROUTE_ALWAYS_INLINE __attribute__((always_inline))
+
+namespace monoroute::model::vec {
+
+// exp(x) for x <= 0, branch-free so that loops over it vectorise: Cephes' expf range reduction
+// and polynomial (relative error below 2e-7); inputs below -87 give exp(-87) ~ 1.6e-38 instead of
+// a denormal or 0, which no softmax row can tell apart.
+MONOROUTE_ALWAYS_INLINE inline float ExpNonPositive(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  const float t = x * 1.44269504088896341f;
+  const int32_t n = static_cast<int32_t>(t - 0.5f);  // t <= 0: round to nearest
+  const float nf = static_cast<float>(n);
+  const float r = (x - nf * 0.693359375f) - nf * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = p * r * r + r + 1.0f;
+  const int32_t bits = (n + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return e * scale;
+}
+
+}  // namespace monoroute::model::vec
+
+#endif  // MONOROUTE_COMMON_MODEL_VEC_MATH_H_
