@@ -5,25 +5,22 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/status_macros.h"
+#include "common/engine/eval_data.h"
 #include "common/engine/job_spec.h"
 #include "common/engine/model_factory.h"
 #include "common/engine/sequence_sampler.h"
-#include "common/engine/token_cache.h"
 #include "common/model/checkpoint.h"
 #include "common/model/cpu_threads.h"
 #include "common/tensor_io/torch_status.h"
 
 namespace monoroute::engine {
 namespace {
-
-namespace fs = std::filesystem;
 
 // Per-token cross-entropy [N] of hidden [N, H] against labels [N], chunked over tokens so the
 // [chunk, V] logits stay small.
@@ -39,17 +36,6 @@ torch::Tensor PerTokenCe(const torch::Tensor& hidden, const torch::Tensor& weigh
   }
   return torch::cat(parts);
 }
-
-// Removes a temporary cache directory on scope exit.
-struct TempDir {
-  std::string path;
-  ~TempDir() {
-    if (!path.empty()) {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  }
-};
 
 struct Accum {
   double base_sum = 0, abl_sum = 0, sel_inc = 0, other_inc = 0;
@@ -94,37 +80,18 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
   lo.device = device;
   ASSIGN_OR_RETURN(model::GPTNeo m, model::LoadGPTNeo(options.model_dir, lo));
 
-  TempDir tmp;
-  TokenCacheOptions co;
-  co.source_path = options.data_path;
-  co.format = options.format;
-  co.tokenizer_dir = ResolveTokenizerDir(options.tokenizer_dir, options.model_dir);
-  if (options.cache_dir.empty()) {
-    char tmpl[] = "/tmp/monoroute-ablate-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return absl::InternalError("cannot create a temp dir");
-    tmp.path = tmpl;
-    co.cache_dir = tmp.path;
-  } else {
-    co.cache_dir = options.cache_dir;
-  }
-  absl::StatusOr<std::unique_ptr<TokenCache>> cache = TokenCache::Open(co);
-  if (!cache.ok()) {
-    return absl::Status(cache.status().code(), absl::StrCat("data: ", cache.status().message()));
-  }
-  std::vector<int32_t> stream;
-  for (int64_t d = 0; d < (*cache)->num_documents(); ++d) (*cache)->AppendDocument(d, &stream);
-  std::vector<SequenceBatch> batches =
-      EvalBatches(stream, options.seq_len, options.batch_size, options.max_batches);
-  if (batches.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "data: ", options.data_path, " has ", stream.size(), " tokens, fewer than seq_len + 1"));
-  }
-  for (int32_t t : stream) {
-    if (t >= mc.config.vocab_size) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("data: token id ", t, " is outside the model's vocab_size"));
-    }
-  }
+  EvalDataOptions eo;
+  eo.data_path = options.data_path;
+  eo.format = options.format;
+  eo.tokenizer_dir = options.tokenizer_dir;
+  eo.model_dir = options.model_dir;
+  eo.cache_dir = options.cache_dir;
+  eo.seq_len = options.seq_len;
+  eo.batch_size = options.batch_size;
+  eo.max_batches = options.max_batches;
+  eo.vocab_size = mc.config.vocab_size;
+  ASSIGN_OR_RETURN(std::unique_ptr<EvalData> data, EvalData::Load(eo));
+  const std::vector<SequenceBatch>& batches = data->batches();
 
   std::vector<Accum> acc(targets.size());
   absl::Status st = TorchCall("ablation", [&]() -> absl::Status {

@@ -44,11 +44,16 @@ absl::StatusOr<TextFormat> ResolveTextFormat(const std::string& format, const st
       absl::StrCat("format: must be 'auto', 'text' or 'jsonl', got '", format, "'"));
 }
 
-std::vector<absl::string_view> SplitTextDocuments(absl::string_view text) {
+bool HasEndOfTextLines(absl::string_view text) {
   bool has_eot = false;
   ForEachLine(text, [&](absl::string_view line, size_t, size_t) {
     if (!has_eot && absl::StripAsciiWhitespace(line) == kEot) has_eot = true;
   });
+  return has_eot;
+}
+
+std::vector<absl::string_view> SplitTextDocuments(absl::string_view text) {
+  const bool has_eot = HasEndOfTextLines(text);
   std::vector<absl::string_view> docs;
   size_t doc_start = 0;
   auto flush = [&](size_t end) {
@@ -94,12 +99,16 @@ absl::StatusOr<std::vector<std::string>> ParseJsonlDocuments(absl::string_view t
   return docs;
 }
 
-absl::StatusOr<std::vector<std::string>> ReadDocuments(const std::string& path, TextFormat format) {
+absl::StatusOr<DocumentSet> ReadDocuments(const std::string& path, TextFormat format) {
   ASSIGN_OR_RETURN(MappedFile f, MappedFile::Open(path));
   absl::string_view text(f.data(), f.size());
-  if (format == TextFormat::kJsonl) return ParseJsonlDocuments(text, path);
-  std::vector<std::string> out;
-  for (absl::string_view d : SplitTextDocuments(text)) out.emplace_back(d);
+  DocumentSet out;
+  if (format == TextFormat::kJsonl) {
+    ASSIGN_OR_RETURN(out.docs, ParseJsonlDocuments(text, path));
+    return out;
+  }
+  out.paragraphs = !HasEndOfTextLines(text);
+  for (absl::string_view d : SplitTextDocuments(text)) out.docs.emplace_back(d);
   return out;
 }
 

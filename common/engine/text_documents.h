@@ -1,5 +1,6 @@
 // Reading training text into documents: plain text (stories separated by `<|endoftext|>` lines,
-// or by blank lines when the file has none) and JSONL with a `text` field. Torch-free.
+// or paragraphs of running text at blank lines when the file has none) and JSONL with a `text`
+// field. Torch-free.
 #ifndef MONOROUTE_COMMON_ENGINE_TEXT_DOCUMENTS_H_
 #define MONOROUTE_COMMON_ENGINE_TEXT_DOCUMENTS_H_
 
@@ -34,8 +35,22 @@ std::vector<absl::string_view> SplitTextDocuments(absl::string_view text);
 absl::StatusOr<std::vector<std::string>> ParseJsonlDocuments(absl::string_view text,
                                                              const std::string& source);
 
+// True when some line of `text` is exactly "<|endoftext|>" (surrounding whitespace ignored).
+bool HasEndOfTextLines(absl::string_view text);
+
+// The documents of a file and how they are joined in the token stream.
+struct DocumentSet {
+  std::vector<std::string> docs;
+  // True for plain text without `<|endoftext|>` lines (e.g. TinyStories' validation text, where
+  // blank lines separate both stories and paragraphs): the pieces are paragraphs of running text,
+  // split at blank lines only so they can be tokenised in parallel and held out, and the token
+  // stream joins them with the blank line itself, as tokenising the raw file would, instead of
+  // an end-of-text token. False: stories (or JSONL records), each followed by end-of-text.
+  bool paragraphs = false;
+};
+
 // Reads `path` in `format` into documents. NOT_FOUND naming the path if absent.
-absl::StatusOr<std::vector<std::string>> ReadDocuments(const std::string& path, TextFormat format);
+absl::StatusOr<DocumentSet> ReadDocuments(const std::string& path, TextFormat format);
 
 }  // namespace monoroute::engine
 

@@ -19,7 +19,8 @@ namespace monoroute::engine {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr int kManifestVersion = 1;
+// 2: plain text without <|endoftext|> lines is joined by blank-line tokens, not end-of-text.
+constexpr int kManifestVersion = 2;
 
 struct SourceStat {
   int64_t size = 0;
@@ -40,8 +41,22 @@ absl::StatusOr<SourceStat> StatFile(const std::string& path) {
   return s;
 }
 
-// Tokenises documents with `threads` workers over chunks; the result is in document order.
-void TokenizeDocuments(const Gpt2Tokenizer& tok, const std::vector<std::string>& docs, int threads,
+// Tokens that join two paragraphs of running text: those of the blank line between two words,
+// as the raw text tokenises ("a\n\nb" -> a, "\n", "\n", b with GPT-2; "\n\n" alone would
+// be one token).
+std::vector<int32_t> BlankLineTokens(const Gpt2Tokenizer& tok) {
+  std::vector<int32_t> a, ab;
+  tok.EncodeAppend("a", &a);
+  tok.EncodeAppend("a\n\na", &ab);
+  if (ab.size() < 2 * a.size()) return {};
+  return std::vector<int32_t>(ab.begin() + static_cast<std::ptrdiff_t>(a.size()),
+                              ab.end() - static_cast<std::ptrdiff_t>(a.size()));
+}
+
+// Tokenises documents with `threads` workers over chunks, each followed by `joiner`; the result
+// is in document order.
+void TokenizeDocuments(const Gpt2Tokenizer& tok, const std::vector<std::string>& docs,
+                       const std::vector<int32_t>& joiner, int threads,
                        std::vector<std::vector<int32_t>>* out) {
   out->assign(docs.size(), {});
   constexpr size_t kChunk = 32;
@@ -53,7 +68,7 @@ void TokenizeDocuments(const Gpt2Tokenizer& tok, const std::vector<std::string>&
       size_t end = std::min(docs.size(), begin + kChunk);
       for (size_t d = begin; d < end; ++d) {
         tok.EncodeAppend(docs[d], &(*out)[d]);
-        (*out)[d].push_back(tok.eot_id());
+        (*out)[d].insert((*out)[d].end(), joiner.begin(), joiner.end());
       }
     }
   };
@@ -150,7 +165,8 @@ absl::StatusOr<std::unique_ptr<TokenCache>> TokenCache::Open(const TokenCacheOpt
 
   if (!valid) {
     ASSIGN_OR_RETURN(std::string sha, Sha256File(options.source_path));
-    ASSIGN_OR_RETURN(std::vector<std::string> docs, ReadDocuments(options.source_path, format));
+    ASSIGN_OR_RETURN(DocumentSet set, ReadDocuments(options.source_path, format));
+    const std::vector<std::string>& docs = set.docs;
     std::unique_ptr<Gpt2Tokenizer> owned;
     const Gpt2Tokenizer* tok = options.tokenizer;
     if (tok == nullptr) {
@@ -160,7 +176,9 @@ absl::StatusOr<std::unique_ptr<TokenCache>> TokenCache::Open(const TokenCacheOpt
       tok = owned.get();
     }
     std::vector<std::vector<int32_t>> toks;
-    TokenizeDocuments(*tok, docs, options.threads, &toks);
+    const std::vector<int32_t> joiner =
+        set.paragraphs ? BlankLineTokens(*tok) : std::vector<int32_t>{tok->eot_id()};
+    TokenizeDocuments(*tok, docs, joiner, options.threads, &toks);
     int token_bytes = tok->vocab_size() <= 65536 ? 2 : 4;
     std::vector<uint64_t> offsets{0};
     for (const auto& t : toks) offsets.push_back(offsets.back() + t.size());
@@ -188,6 +206,7 @@ absl::StatusOr<std::unique_ptr<TokenCache>> TokenCache::Open(const TokenCacheOpt
         {"tokenizer_dir", options.tokenizer_dir},
         {"tokenizer_sha256", tok_sha},
         {"format", TextFormatName(format)},
+        {"joined_by", set.paragraphs ? "blank_line" : "end_of_text"},
         {"token_bytes", token_bytes},
         {"num_documents", static_cast<int64_t>(docs.size())},
         {"num_tokens", static_cast<int64_t>(offsets.back())},

@@ -4,10 +4,13 @@
 // and tokenizer are unchanged, rebuilt otherwise. Torch-free.
 //
 // Files in cache_dir, for stem = <source basename>-<12 hex of sha256(abs path, format)>:
-//   <stem>.tokens.bin    tokens, little-endian uint16/uint32, each document followed by EOT
+//   <stem>.tokens.bin    tokens, little-endian uint16/uint32, each document followed by EOT, or
+//                        (plain text without <|endoftext|> lines) each paragraph by the tokens
+//                        of a blank line, so the stream is the raw text's
 //   <stem>.docs.bin      uint64 token offsets of document starts, num_documents + 1 entries
-//   <stem>.manifest.json {"version":1, "source": {...}, "tokenizer_sha256", "format",
-//                         "token_bytes", "num_documents", "num_tokens", "eot_id", "vocab_size"}
+//   <stem>.manifest.json {"version":2, "source": {...}, "tokenizer_sha256", "format",
+//                         "joined_by" ("end_of_text" | "blank_line"), "token_bytes",
+//                         "num_documents", "num_tokens", "eot_id", "vocab_size"}
 #ifndef MONOROUTE_COMMON_ENGINE_TOKEN_CACHE_H_
 #define MONOROUTE_COMMON_ENGINE_TOKEN_CACHE_H_
 

@@ -323,21 +323,15 @@ absl::Status WriteCheckpoint(Job& job) {
   return absl::OkStatus();
 }
 
-// Sum of the cross-entropy of logits = hidden [N, H] x weight [V, H]^T against labels [N],
-// without autograd (FusedLmLoss is an autograd function meant for training), chunked over tokens
-// so the [chunk, V] logits stay small.
+// Sum of the cross-entropy of logits = hidden [N, H] x weight [V, H]^T against labels [N]: the
+// fused LM loss (which under NoGradGuard computes no gradients) times N, so evaluation gets the
+// same chunked, threaded path as training and never materialises [N, V] logits.
 double EvalCeSum(const torch::Tensor& hidden, const torch::Tensor& weight,
                  const torch::Tensor& labels, torch::Dtype compute_dtype) {
-  constexpr int64_t kChunk = 512;
-  torch::Tensor w = weight.to(compute_dtype);
-  double sum = 0.0;
-  for (int64_t s = 0; s < hidden.size(0); s += kChunk) {
-    int64_t n = std::min(kChunk, hidden.size(0) - s);
-    torch::Tensor logits = hidden.narrow(0, s, n).to(compute_dtype).matmul(w.t()).to(torch::kFloat);
-    torch::Tensor lp = torch::log_softmax(logits, -1);
-    sum -= lp.gather(1, labels.narrow(0, s, n).unsqueeze(1)).sum().item<double>();
-  }
-  return sum;
+  model::LmLossOptions lo;
+  lo.compute_dtype = compute_dtype;
+  return model::FusedLmLoss(hidden, weight, labels, lo).item<double>() *
+         static_cast<double>(hidden.size(0));
 }
 
 // Mean LM loss over the validation split (max_batches > 0: the first max_batches batches).

@@ -50,15 +50,8 @@ void ForwardOne(const float* q, const float* k, const float* v, int64_t t, int64
   for (int64_t i = 0; i < t; ++i) {
     const int64_t lo = RowStart(i, window), len = i - lo + 1;
     Scores(q + i * d, kT, t, d, lo, len, s);
-    float m = s[0];
-#pragma omp simd reduction(max : m)
-    for (int64_t j = 0; j < len; ++j) m = std::max(m, s[j]);
-    float l = 0.0f;
-#pragma omp simd reduction(+ : l)
-    for (int64_t j = 0; j < len; ++j) {
-      s[j] = vec::ExpNonPositive(s[j] - m);
-      l += s[j];
-    }
+    float m, l;
+    vec::ExpMinusMaxInPlace(s, len, &m, &l);
     const float inv = 1.0f / l;
     for (int64_t c = 0; c < d; ++c) {
       const float* vc = vT + c * t + lo;

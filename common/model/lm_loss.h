@@ -14,7 +14,8 @@ namespace monoroute::model {
 
 // Options of the fused LM loss.
 struct LmLossOptions {
-  // Tokens per chunk (0 = automatic: 2048 on CPU, 8192 on CUDA; see docs/model.md).
+  // Tokens per chunk (0 = automatic: 128-token blocks per thread on the CPU with single-threaded
+  // BLAS, else 2048 on CPU and 8192 on CUDA; see docs/model.md).
   int64_t chunk_tokens = 0;
   // Labels equal to this are ignored (torch's default -100).
   int64_t ignore_index = -100;

@@ -39,6 +39,23 @@ MONOROUTE_ALWAYS_INLINE inline float ExpNonPositive(float x) {
   return e * scale;
 }
 
+// s[j] = exp(s[j] - m) for j < len (len >= 1), with m = max_j s[j]; *max = m, *sum = sum_j s[j].
+// Two passes; both vectorise in a kernel compiled with -fno-trapping-math.
+MONOROUTE_ALWAYS_INLINE inline void ExpMinusMaxInPlace(float* s, int64_t len, float* max,
+                                                       float* sum) {
+  float m = s[0];
+#pragma omp simd reduction(max : m)
+  for (int64_t j = 0; j < len; ++j) m = s[j] > m ? s[j] : m;
+  float l = 0.0f;
+#pragma omp simd reduction(+ : l)
+  for (int64_t j = 0; j < len; ++j) {
+    s[j] = ExpNonPositive(s[j] - m);
+    l += s[j];
+  }
+  *max = m;
+  *sum = l;
+}
+
 }  // namespace monoroute::model::vec
 
 #endif  // MONOROUTE_COMMON_MODEL_VEC_MATH_H_

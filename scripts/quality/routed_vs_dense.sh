@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Routing-quality run (issue 6): GLBL fine-tune of the shared TinyStories-1M-architecture model
 # with the default routing, next to the same fine-tune without routing; both evaluated on the whole
-# of valid.txt. Prints one JSON line: {"routed": val, "dense": val, "gap": routed - dense, ...}.
+# of valid.txt, as is the base model before fine-tuning (`monoroute eval`, same 128-token windows).
+# Prints one JSON line: {"routed_val_loss", "dense_val_loss", "gap_nats", "base_val_loss", ...}.
 #
 # usage: scripts/quality/routed_vs_dense.sh [OUT_DIR] [STEPS]   (env SHARED=../shared, THREADS=2)
 set -euo pipefail
@@ -33,6 +34,9 @@ threads: $THREADS
 log_every: 10
 seed: 1
 YAML
+echo "== base: $BIN eval --model $MODEL --data valid.txt --seq-len 128 --json" >&2
+"$BIN" eval --model "$MODEL" --data "$SHARED/data/tinystories/valid.txt" --seq-len 128 \
+  --batch 16 --threads "$THREADS" --json > "$OUT/base_eval.json"
 for variant in routed dense; do
   extra=()
   [[ $variant == dense ]] && extra=(--set routing.enabled=false)
@@ -52,7 +56,8 @@ def final(variant):
 r, rs = final("routed")
 d, _ = final("dense")
 vio = [round(l["max_vio"], 3) for l in rs.get("layers", [])]
-print(json.dumps({"steps": steps, "routed_val_loss": round(r, 4), "dense_val_loss": round(d, 4),
+base = json.load(open(f"{out}/base_eval.json"))["loss"]
+print(json.dumps({"steps": steps, "base_val_loss": round(base, 4), "routed_val_loss": round(r, 4), "dense_val_loss": round(d, 4),
                   "gap_nats": round(r - d, 4), "target_gap": 0.15, "met": r - d <= 0.15,
                   "routed_final_max_vio": vio}))
 PY

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 namespace monoroute::engine {
 namespace {
 
@@ -27,6 +29,25 @@ TEST(TextDocumentsTest, SplitsAtBlankLinesWithoutEndOfText) {
   EXPECT_THAT(SplitTextDocuments(text), ElementsAre("A one.\nA two.", "B.", "C."));
   EXPECT_TRUE(SplitTextDocuments("").empty());
   EXPECT_TRUE(SplitTextDocuments("\n\n  \n").empty());
+}
+
+TEST(TextDocumentsTest, ReadDocumentsTellsStoriesFromParagraphs) {
+  const std::string dir = ::testing::TempDir();
+  const std::string stories = dir + "/stories.txt", running = dir + "/running.txt";
+  {
+    std::ofstream(stories) << "A.\n\nB.\n<|endoftext|>\nC.\n";
+    std::ofstream(running) << "A.\n\nB.\n\nC.\n";
+  }
+  absl::StatusOr<DocumentSet> s = ReadDocuments(stories, TextFormat::kText);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->paragraphs);
+  EXPECT_THAT(s->docs, ElementsAre("A.\n\nB.", "C."));
+  absl::StatusOr<DocumentSet> r = ReadDocuments(running, TextFormat::kText);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->paragraphs);
+  EXPECT_THAT(r->docs, ElementsAre("A.", "B.", "C."));
+  EXPECT_FALSE(HasEndOfTextLines("A.\n\nB."));
+  EXPECT_TRUE(HasEndOfTextLines("A.\n  <|endoftext|>\nB."));
 }
 
 TEST(TextDocumentsTest, ParsesJsonl) {
@@ -54,8 +75,7 @@ TEST(TextDocumentsTest, ResolvesFormat) {
 }
 
 TEST(TextDocumentsTest, ReadDocumentsMissingFile) {
-  absl::StatusOr<std::vector<std::string>> d =
-      ReadDocuments("/nonexistent/x.txt", TextFormat::kText);
+  absl::StatusOr<DocumentSet> d = ReadDocuments("/nonexistent/x.txt", TextFormat::kText);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(d.status().message(), HasSubstr("/nonexistent/x.txt"));

@@ -64,6 +64,24 @@ TEST_F(TokenCacheTest, PacksDocumentsEachFollowedByEot) {
   EXPECT_EQ(manifest["tokenizer_sha256"].get<std::string>().size(), 64u);
 }
 
+TEST_F(TokenCacheTest, RunningTextWithoutEndOfTextTokenisesLikeTheRawFile) {
+  // No <|endoftext|> lines: paragraphs split at blank lines for parallel tokenisation and
+  // held-out splits, but the stream is the raw text's (blank lines, no end-of-text tokens).
+  const std::string text = "One day, a cat sat.\nIt was warm.\n\nThe dog ran. \"Hi!\"\n\nThe end.";
+  WriteText(dir_.Sub("p.txt"), text + "\n\n");
+  auto c = TokenCache::Open(Options(dir_.Sub("p.txt")));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const TokenCache& cache = **c;
+  EXPECT_EQ(cache.num_documents(), 3);
+  std::vector<int32_t> expected = tok_->Encode(text + "\n\na");
+  expected.pop_back();  // the trailing blank line as it tokenises before more text
+  ASSERT_EQ(cache.num_tokens(), static_cast<int64_t>(expected.size()));
+  for (int64_t i = 0; i < cache.num_tokens(); ++i) EXPECT_EQ(cache.token(i), expected[i]) << i;
+  for (int64_t i = 0; i < cache.num_tokens(); ++i) EXPECT_NE(cache.token(i), 50256) << i;
+  auto manifest = nlohmann::json::parse(*ReadFile(cache.manifest_path()));
+  EXPECT_EQ(manifest["joined_by"], "blank_line");
+}
+
 TEST_F(TokenCacheTest, ParallelEqualsSerial) {
   WriteText(dir_.Sub("big.txt"), testing::StoryCorpus(300));
   TokenCacheOptions o = Options(dir_.Sub("big.txt"));

@@ -12,17 +12,9 @@
 namespace monoroute::model {
 namespace {
 
-using testing::MaxAbsDiff;
+using testing::SmallConfig;
 
-GPTNeoConfig SmallConfig() {
-  GPTNeoConfig c = GPTNeoConfig::TinyStories1M();
-  c.vocab_size = 128;
-  c.num_layers = 4;
-  c.attention_layers = {"global", "local", "global", "local"};
-  c.max_position_embeddings = 32;
-  c.window_size = 4;
-  return c;
-}
+using testing::MaxAbsDiff;
 
 std::unique_ptr<LoadBalancer> MakeBalancer(const GPTNeoImpl& m, BalancingMethod method,
                                            double momentum) {

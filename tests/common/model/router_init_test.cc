@@ -10,15 +10,7 @@
 namespace monoroute::model {
 namespace {
 
-GPTNeoConfig SmallConfig() {
-  GPTNeoConfig c = GPTNeoConfig::TinyStories1M();
-  c.vocab_size = 128;
-  c.num_layers = 4;
-  c.attention_layers = {"global", "local", "global", "local"};
-  c.max_position_embeddings = 32;
-  c.window_size = 4;
-  return c;
-}
+using testing::SmallConfig;
 
 // Fraction of the batch's top-k assignments that go to each pathway, per routed layer.
 std::vector<torch::Tensor> Loads(GPTNeoImpl& m, const torch::Tensor& ids) {

@@ -1,4 +1,4 @@
-// Helpers shared by the model tests: fixture location and tensor comparison.
+// Helpers shared by the model tests: fixture location, tensor comparison, a small config.
 #ifndef MONOROUTE_TESTS_COMMON_MODEL_TEST_UTIL_H_
 #define MONOROUTE_TESTS_COMMON_MODEL_TEST_UTIL_H_
 
@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <string>
+
+#include "common/model/gpt_neo_config.h"
 
 namespace monoroute::model::testing {
 
@@ -32,6 +34,18 @@ inline std::string MakeTempDir(const std::string& tag) {
   std::string tmpl = (std::filesystem::temp_directory_path() / ("mr_" + tag + "_XXXXXX")).string();
   char* p = ::mkdtemp(tmpl.data());
   return p == nullptr ? "" : std::string(p);
+}
+
+// TinyStories-1M's layer shapes with 4 layers (global, local, ...), vocab 128, 32 positions and a
+// window of 4: routed layers 0 and 2 with the default routing.
+inline GPTNeoConfig SmallConfig() {
+  GPTNeoConfig c = GPTNeoConfig::TinyStories1M();
+  c.vocab_size = 128;
+  c.num_layers = 4;
+  c.attention_layers = {"global", "local", "global", "local"};
+  c.max_position_embeddings = 32;
+  c.window_size = 4;
+  return c;
 }
 
 }  // namespace monoroute::model::testing
