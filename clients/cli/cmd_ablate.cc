@@ -30,7 +30,7 @@ MONOROUTE_REGISTER_COMMAND(ablate, [](CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--tokenizer", o->a.tokenizer_dir, "Tokenizer dir (default: the model's)");
   sub->add_option("--device", o->a.device, "cpu | cuda[:N]")->capture_default_str();
-  sub->add_option("--threads", o->a.threads, "CPU threads (0: default)");
+  sub->add_option("--threads", o->a.threads, "CPU threads (0: every CPU available)");
   sub->add_flag("--json", o->json, "Print one JSON object");
   SetAction(sub, [o]() -> absl::Status {
     absl::StatusOr<engine::AblationResult> r = engine::RunPathwayAblation(o->a);

@@ -32,7 +32,7 @@ struct BenchTrainFlags {
   int64_t warmup = 2;              // untimed steps first
   std::string device = "cpu";      // cpu | cuda | cuda:N
   bool routed = false;             // route every other MLP (16 pathways, top-4) + GLBL
-  int threads = 0;                 // CPU intra-op threads (0: keep LibTorch's default)
+  int threads = 0;                 // CPU intra-op threads (0: every CPU available)
   bool json = false;               // print a JSON object as the last line
   std::string precision = "auto";  // fp32 | bf16 | auto (bf16 on CUDA, fp32 on CPU)
   std::string graph = "auto";      // on | off | auto (CUDA graphs on CUDA when supported)
@@ -212,7 +212,7 @@ MONOROUTE_REGISTER_COMMAND(bench_train, [](CLI::App& app) {
   sub->add_option("--warmup", f->warmup, "Untimed warm-up steps")->capture_default_str();
   sub->add_option("--device", f->device, "cpu, cuda or cuda:N")->capture_default_str();
   sub->add_flag("--routed", f->routed, "Route every other MLP (16 pathways, top-4) with GLBL");
-  sub->add_option("--threads", f->threads, "CPU threads (0: LibTorch default)");
+  sub->add_option("--threads", f->threads, "CPU threads (0: every CPU available)");
   sub->add_flag("--json", f->json, "Print one JSON object as the last line");
   sub->add_option("--precision", f->precision, "fp32, bf16 or auto (bf16 on CUDA)")
       ->capture_default_str();

@@ -30,7 +30,7 @@ MONOROUTE_REGISTER_COMMAND(eval, [](CLI::App& app) {
   sub->add_option("--tokenizer", o->e.tokenizer_dir, "Tokenizer dir (default: the model's)");
   sub->add_option("--device", o->e.device, "cpu | cuda[:N]")->capture_default_str();
   sub->add_option("--precision", o->e.precision, "auto | fp32 | bf16")->capture_default_str();
-  sub->add_option("--threads", o->e.threads, "CPU threads (0: default)");
+  sub->add_option("--threads", o->e.threads, "CPU threads (0: every CPU available)");
   sub->add_flag("--json", o->json, "Print one JSON object");
   SetAction(sub, [o]() -> absl::Status {
     absl::StatusOr<engine::EvaluateResult> r = engine::EvaluateModel(o->e);

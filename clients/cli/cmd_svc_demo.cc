@@ -258,7 +258,7 @@ MONOROUTE_REGISTER_COMMAND(demo, [](CLI::App& app) {
   sub->add_option("--sample-rate", o->sample_rate,
                   "Share of fine-tune train steps whose routing is recorded too")
       ->capture_default_str();
-  sub->add_option("--threads", o->threads, "Training threads (0: LibTorch default)");
+  sub->add_option("--threads", o->threads, "Training threads (0: every CPU available)");
   sub->add_flag("--keep", o->keep, "Keep the temp work dir");
   SetAction(sub, [o]() { return Demo(*o); });
 });

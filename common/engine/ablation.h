@@ -37,7 +37,7 @@ struct AblationOptions {
   std::string cache_dir;
   // "cpu" or "cuda[:N]".
   std::string device = "cpu";
-  // Intra-op CPU threads; 0 leaves LibTorch's default.
+  // Intra-op CPU threads; 0: every CPU this process may run on.
   int threads = 0;
 };
 

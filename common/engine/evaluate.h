@@ -35,7 +35,7 @@ struct EvaluateOptions {
   std::string device = "cpu";
   // "auto" (bf16 matmuls on CUDA), "fp32" or "bf16".
   std::string precision = "auto";
-  // Intra-op CPU threads; 0 leaves LibTorch's default.
+  // Intra-op CPU threads; 0: every CPU this process may run on.
   int threads = 0;
 };
 

@@ -171,7 +171,7 @@ struct JobSpec {
   std::string precision = "auto";
   // Train only the routers (finetune of a routed model).
   bool freeze_base = false;
-  // Intra-op CPU threads; 0 leaves LibTorch's default.
+  // Intra-op CPU threads; 0: every CPU this process may run on.
   int threads = 0;
   // Report a StepReport (and a metrics line) every N steps, >= 1.
   int64_t log_every = 10;

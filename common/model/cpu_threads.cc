@@ -3,7 +3,11 @@
 #include "common/model/cpu_threads.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <torch/torch.h>
+
+#include <algorithm>
+#include <thread>
 
 namespace monoroute::model {
 namespace {
@@ -26,8 +30,18 @@ GetThreadsFn OpenBlasGet() {
 }  // namespace
 
 void ConfigureCpuThreads(int threads) {
-  if (threads > 0) at::set_num_threads(threads);
+  at::set_num_threads(threads > 0 ? threads : AvailableCpus());
   if (SetThreadsFn set = OpenBlasSet()) set(1);
+}
+
+int AvailableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 int BlasThreads() {

@@ -10,10 +10,15 @@
 
 namespace monoroute::model {
 
-// Sets ATen's intra-op threads to `threads` (when > 0) and the BLAS library's own pool to one
-// thread (OpenBLAS, found at run time; a no-op for other BLAS). Call once at job set-up, before
-// heavy work; not thread-safe (process-wide settings).
+// Sets ATen's intra-op threads to `threads`, or when threads <= 0 to AvailableCpus() (LibTorch's
+// own default can be 1: it counts physical cores through cpuinfo, which sees one on some VMs), and
+// the BLAS library's own pool to one thread (OpenBLAS, found at run time; a no-op for other BLAS).
+// Call at job set-up on the thread that will run the job (OpenMP's thread count is per thread),
+// before heavy work; not thread-safe (process-wide settings).
 void ConfigureCpuThreads(int threads);
+
+// CPUs this process may run on (its affinity mask), at least 1. Thread-safe.
+int AvailableCpus();
 
 // Threads of the BLAS library's own pool: OpenBLAS's openblas_get_num_threads(), or 1 when the
 // BLAS in use has no pool we know of. Thread-safe.
