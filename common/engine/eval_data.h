@@ -36,6 +36,23 @@ struct EvalDataOptions {
   int64_t vocab_size = 0;
 };
 
+// EvalDataOptions from an options struct with the same field names (AblationOptions,
+// EvaluateOptions), checking token ids against `vocab_size`.
+template <typename Options>
+EvalDataOptions EvalDataOptionsFrom(const Options& o, int64_t vocab_size) {
+  EvalDataOptions e;
+  e.data_path = o.data_path;
+  e.format = o.format;
+  e.tokenizer_dir = o.tokenizer_dir;
+  e.model_dir = o.model_dir;
+  e.cache_dir = o.cache_dir;
+  e.seq_len = o.seq_len;
+  e.batch_size = o.batch_size;
+  e.max_batches = o.max_batches;
+  e.vocab_size = vocab_size;
+  return e;
+}
+
 // The batches of one evaluation file. Owns the temporary cache directory (removed on
 // destruction). Not thread-safe.
 class EvalData {

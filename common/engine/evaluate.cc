@@ -36,17 +36,8 @@ absl::StatusOr<EvaluateResult> EvaluateModel(const EvaluateOptions& options) {
   lo.dense_only = options.dense_only;
   ASSIGN_OR_RETURN(model::GPTNeo m, model::LoadGPTNeo(options.model_dir, lo));
 
-  EvalDataOptions eo;
-  eo.data_path = options.data_path;
-  eo.format = options.format;
-  eo.tokenizer_dir = options.tokenizer_dir;
-  eo.model_dir = options.model_dir;
-  eo.cache_dir = options.cache_dir;
-  eo.seq_len = options.seq_len;
-  eo.batch_size = options.batch_size;
-  eo.max_batches = options.max_batches;
-  eo.vocab_size = mc.config.vocab_size;
-  ASSIGN_OR_RETURN(std::unique_ptr<EvalData> data, EvalData::Load(eo));
+  ASSIGN_OR_RETURN(std::unique_ptr<EvalData> data,
+                   EvalData::Load(EvalDataOptionsFrom(options, mc.config.vocab_size)));
 
   const bool bf16 =
       options.precision == "bf16" || (options.precision == "auto" && device.is_cuda());

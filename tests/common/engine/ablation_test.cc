@@ -18,14 +18,9 @@ class AblationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    testing::WriteText(dir_->Sub("train.txt"), testing::StoryCorpus(120));
+    model_dir_ = new std::string(testing::TrainTinyRoutedCheckpoint(*dir_));
+    ASSERT_FALSE(model_dir_->empty()) << "training the tiny routed checkpoint failed";
     testing::WriteText(dir_->Sub("eval.txt"), testing::StoryCorpus(20, /*seed=*/3));
-    JobSpec s = testing::TinyJob(dir_->Sub("train.txt"), dir_->Sub("job"));
-    s.routing.enabled = true;
-    s.optim.max_steps = 6;
-    auto r = RunTrainingJob(s, nullptr);
-    ASSERT_TRUE(r.ok()) << r.status();
-    model_dir_ = new std::string(r->checkpoint_dir);
   }
   static void TearDownTestSuite() {
     delete dir_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/engine/job_spec.h"
+#include "common/engine/train.h"
 
 namespace monoroute::engine::testing {
 
@@ -93,6 +94,17 @@ inline JobSpec TinyJob(const std::string& train_path, const std::string& output_
   s.output_dir = output_dir;
   s.threads = 1;
   return s;
+}
+
+// Writes StoryCorpus(120) to dir/train.txt, trains TinyJob routed for 6 steps into dir/job and
+// returns the final checkpoint directory ("" if training failed: check it).
+inline std::string TrainTinyRoutedCheckpoint(const TempDir& dir) {
+  WriteText(dir.Sub("train.txt"), StoryCorpus(120));
+  JobSpec s = TinyJob(dir.Sub("train.txt"), dir.Sub("job"));
+  s.routing.enabled = true;
+  s.optim.max_steps = 6;
+  auto r = RunTrainingJob(s, nullptr);
+  return r.ok() ? r->checkpoint_dir : "";
 }
 
 }  // namespace monoroute::engine::testing
