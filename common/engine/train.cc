@@ -139,6 +139,14 @@ absl::Status LoadCheckpointWeights(Job& job, const std::string& dir) {
   });
 }
 
+// Whether a routed job's routers are new (a routed pretrain, or a dense checkpoint converted),
+// rather than trained routers loaded from a routed checkpoint.
+absl::StatusOr<bool> HasFreshRouters(const JobSpec& spec) {
+  if (spec.kind == "pretrain") return true;
+  ASSIGN_OR_RETURN(model::ModelDirConfig dir_config, model::ReadModelConfig(spec.model_dir));
+  return !dir_config.routing.has_value();
+}
+
 absl::Status SetUp(Job& job) {
   const JobSpec& spec = job.spec;
   // Values (a programmatic spec may bypass the parser) and paths.
@@ -253,20 +261,16 @@ absl::Status SetUp(Job& job) {
   RemoveStaleStaging(spec.output_dir);
   std::optional<std::pair<int64_t, std::string>> latest = LatestCheckpoint(spec.output_dir);
   if (job.routed && !latest.has_value()) {
-    bool fresh = spec.kind == "pretrain";
-    if (!fresh) {
-      ASSIGN_OR_RETURN(model::ModelDirConfig dir_config, model::ReadModelConfig(spec.model_dir));
-      fresh = !dir_config.routing.has_value();
-    }
-    if (fresh) {
-      // The first optimizer step's worth of sequences (batch_size x grad_accum), so the start
-      // does not depend on how a step is split into micro-batches.
-      std::vector<SequenceBatch> first = EvalBatches(
-          job.splits.train, spec.data.seq_len, spec.optim.batch_size * spec.optim.grad_accum, 1);
-      if (!first.empty()) {
-        torch::Tensor ids = InputsLabels(BatchTensor(first[0], job.device)).first;
-        RETURN_IF_ERROR(model::CenterRouterScores(*job.model, ids, job.compute_dtype));
-      }
+    ASSIGN_OR_RETURN(bool fresh, HasFreshRouters(spec));
+    // The first optimizer step's worth of sequences (batch_size x grad_accum), so the start
+    // does not depend on how a step is split into micro-batches.
+    std::vector<SequenceBatch> first =
+        fresh ? EvalBatches(job.splits.train, spec.data.seq_len,
+                            spec.optim.batch_size * spec.optim.grad_accum, 1)
+              : std::vector<SequenceBatch>{};
+    if (!first.empty()) {
+      torch::Tensor ids = InputsLabels(BatchTensor(first[0], job.device)).first;
+      RETURN_IF_ERROR(model::CenterRouterScores(*job.model, ids, job.compute_dtype));
     }
   }
   if (latest.has_value()) {
