@@ -7,9 +7,11 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "clients/cli/command.h"
 #include "common/base/file_util.h"
 #include "common/corpus/corpus_writer.h"
+#include "common/corpus/label_set.h"
 #include "common/corpus/story_generator.h"
 
 namespace monoroute::cli {
@@ -29,7 +31,7 @@ absl::Status RunGenerate(const CorpusFlags& flags) {
   if (!flags.words_path.empty()) {
     std::string out = "# word\tcategory (every word the story grammar can emit)\n";
     for (const LexiconEntry& e : StoryGenerator::Vocabulary()) {
-      absl::StrAppend(&out, e.word, "\t", CategoryName(e.category), "\n");
+      absl::StrAppend(&out, e.word, "\t", e.category, "\n");
     }
     absl::Status s = WriteFileAtomic(flags.words_path, out);
     if (!s.ok()) return s;
@@ -44,12 +46,16 @@ absl::Status RunGenerate(const CorpusFlags& flags) {
                    static_cast<long long>(sum->tokens),
                    static_cast<long long>(sum->distinct_tokens),
                    flags.writer.categories_path.c_str());
-      for (int c = 0; c < kNumWordCategories + 2; ++c) {
-        std::fprintf(stderr, "  %-12s ids %6lld  tokens %9lld\n",
-                     std::string(CategoryName(static_cast<Category>(c))).c_str(),
-                     static_cast<long long>(sum->ids_per_category[c]),
-                     static_cast<long long>(sum->tokens_per_category[c]));
+      auto print = [](absl::string_view name, int64_t ids, int64_t tokens) {
+        std::fprintf(stderr, "  %-12s ids %6lld  tokens %9lld\n", std::string(name).c_str(),
+                     static_cast<long long>(ids), static_cast<long long>(tokens));
+      };
+      for (int32_t c = 0; c < sum->labels.size(); ++c) {
+        print(sum->labels.NameOf(c), sum->ids_per_category.per_label[c],
+              sum->tokens_per_category.per_label[c]);
       }
+      print(kLabelMixedName, sum->ids_per_category.mixed, sum->tokens_per_category.mixed);
+      print(kLabelNoneName, sum->ids_per_category.none, sum->tokens_per_category.none);
     }
   }
   return absl::OkStatus();

@@ -1,7 +1,8 @@
 // `monoroute bench recorder`: recorder ingest throughput with acks, next to a raw RocksDB
-// WriteBatch loop over the same data and schema (the ceiling). Starts its own monoroute-recorder
-// (found next to this binary) on a free loopback port with a temporary data dir unless
-// --recorder is given.
+// WriteBatch loop over the same data and schema (the ceiling); with --query also the QueryEvents
+// scan of everything written (one stream, all layers) next to a raw iterator + decode scan of the
+// raw loop's database. Starts its own monoroute-recorder (found next to this binary) on a free
+// loopback port with a temporary data dir unless --recorder is given.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -29,6 +30,7 @@
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "services/recorder/batch_encoder.h"
 #include "services/recorder/batch_validator.h"
+#include "services/recorder/key_codec.h"
 #include "services/recorder/recorder_client.h"
 #include "services/recorder/recorder_db.h"
 #include "services/recorder/rocksdb_status.h"
@@ -46,6 +48,13 @@ struct BenchRecorderOptions {
   int batch_tokens = 4096;      // tokens per batch (x 4 routed layers = events per batch)
   bool sync = false;            // start the recorder (and the raw loop) with per-batch fsync
   bool raw_events = true;       // store raw events (false: counts-only run)
+  bool query = false;           // also time a QueryEvents scan of every written event
+};
+
+// Rates of one phase: service path and raw ceiling.
+struct Rates {
+  double ingest_per_s = 0;
+  double scan_per_s = 0;  // 0 unless --query
 };
 
 // TinyStories-1M routing: 8 layers, every other one routed, 16 pathways, top-4, GPT-2 vocab.
@@ -301,15 +310,64 @@ absl::StatusOr<double> RunService(const BenchRecorderOptions& o, const std::stri
   return static_cast<double>(acked) / secs;
 }
 
+// Scan ceiling: iterate the events column family of the raw loop's database and decode every
+// raw block (what RecorderStore::QueryEvents does before filtering and protobuf). Events/s.
+absl::StatusOr<double> RawScan(rec::RecorderDb& db, uint64_t expected) {
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(rocksdb::ReadOptions(), db.cf.events));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    rec::EventsKeyParts kp;
+    if (!rec::ParseEventsKey(it->key().ToStringView(), &kp)) {
+      return absl::DataLossError("raw scan: malformed events key");
+    }
+    ASSIGN_OR_RETURN(rec::RawBlock b, rec::DecodeRawBlock(it->value().ToStringView()));
+    n += b.token_id.size();
+  }
+  if (!it->status().ok()) return rec::FromRocksStatus(it->status(), "raw scan");
+  const double secs = Seconds(t0);
+  if (n != expected) {
+    return absl::InternalError(absl::StrCat("raw scan read ", n, " events, wrote ", expected));
+  }
+  return static_cast<double>(n) / secs;
+}
+
+// Streams every event of the run with one QueryEvents call (all layers, limit = expected) and
+// checks the count. Events/s.
+absl::StatusOr<double> ServiceScan(const std::string& address, const std::string& run_id,
+                                   uint64_t expected) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  auto stub = recorder::v1::Recorder::NewStub(
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  recorder::v1::EventQuery q;
+  q.set_run_id(run_id);
+  q.set_limit(expected);
+  auto t0 = std::chrono::steady_clock::now();
+  grpc::ClientContext ctx;
+  auto reader = stub->QueryEvents(&ctx, q);
+  recorder::v1::EventBatch m;
+  uint64_t n = 0;
+  while (reader->Read(&m)) n += static_cast<uint64_t>(m.token_id_size());
+  grpc::Status st = reader->Finish();
+  const double secs = Seconds(t0);
+  if (!st.ok()) return absl::InternalError(absl::StrCat("QueryEvents: ", st.error_message()));
+  if (n != expected) {
+    return absl::InternalError(
+        absl::StrCat("QueryEvents returned ", n, " events, expected ", expected));
+  }
+  return static_cast<double>(n) / secs;
+}
+
 // The ceiling: the same batches encoded with the same schema, written by W threads straight
 // into RocksDB (no gRPC, no validation, no dedup). Returns events/s.
-absl::StatusOr<double> RunRaw(const BenchRecorderOptions& o, const rec::RunSpecData& spec,
-                              const std::vector<std::vector<rec::EventBatchData>>& pool,
-                              uint64_t batches_per_writer) {
+absl::StatusOr<Rates> RunRaw(const BenchRecorderOptions& o, const rec::RunSpecData& spec,
+                             const std::vector<std::vector<rec::EventBatchData>>& pool,
+                             uint64_t batches_per_writer) {
   std::string tmpl =
       (std::filesystem::temp_directory_path() / "monoroute_bench_raw_XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) return absl::InternalError("mkdtemp failed");
-  absl::StatusOr<double> out;
+  absl::StatusOr<Rates> out;
   {
     rec::RecorderStoreOptions so;
     so.data_dir = tmpl;
@@ -352,7 +410,12 @@ absl::StatusOr<double> RunRaw(const BenchRecorderOptions& o, const rec::RunSpecD
     for (auto& t : threads) t.join();
     double secs = Seconds(t0);
     for (const auto& s : results) RETURN_IF_ERROR(s);
-    out = static_cast<double>(events.load()) / secs;
+    Rates r;
+    r.ingest_per_s = static_cast<double>(events.load()) / secs;
+    if (o.query) {
+      ASSIGN_OR_RETURN(r.scan_per_s, RawScan(db, events.load()));
+    }
+    out = r;
   }
   std::error_code ec;
   std::filesystem::remove_all(tmpl, ec);
@@ -362,6 +425,7 @@ absl::StatusOr<double> RunRaw(const BenchRecorderOptions& o, const rec::RunSpecD
 absl::Status RunBench(const BenchRecorderOptions& o) {
   if (o.writers < 1) return UsageError("--writers must be >= 1");
   if (o.batch_tokens < 1) return UsageError("--batch-tokens must be >= 1");
+  if (o.query && !o.raw_events) return UsageError("--query needs raw events (not --no-raw-events)");
   const std::string run_id =
       absl::StrCat("bench-", ::getpid(), "-",
                    std::chrono::system_clock::now().time_since_epoch().count() / 1000000);
@@ -393,12 +457,17 @@ absl::Status RunBench(const BenchRecorderOptions& o) {
   ASSIGN_OR_RETURN(double events_per_s, RunService(o, address, spec, pool, per_writer));
   const double client_cpu = SelfCpuSeconds() - client_cpu0;
   const double server_cpu = o.recorder.empty() ? ProcCpuSeconds(child.pid()) - server_cpu0 : 0;
+  const uint64_t total = per_writer * batch_events * o.writers;
+  double scan_per_s = 0;
+  if (o.query) {
+    ASSIGN_OR_RETURN(scan_per_s, ServiceScan(address, run_id, total));
+  }
   RETURN_IF_ERROR(child.Stop());
   const double raw_cpu0 = SelfCpuSeconds();
-  ASSIGN_OR_RETURN(double raw_per_s, RunRaw(o, spec, pool, per_writer));
+  ASSIGN_OR_RETURN(Rates raw, RunRaw(o, spec, pool, per_writer));
   const double raw_cpu = SelfCpuSeconds() - raw_cpu0;
+  const double raw_per_s = raw.ingest_per_s;
 
-  const uint64_t total = per_writer * batch_events * o.writers;
   const char* mode = o.sync ? "sync (fsync per batch)" : "group commit";
   std::printf("recorder %s: %llu events (%d writers x %llu batches x %llu events, %s, raw %s)\n",
               o.recorder.empty() ? "(own child)" : o.recorder.c_str(),
@@ -412,16 +481,24 @@ absl::Status RunBench(const BenchRecorderOptions& o) {
   const double mtotal = static_cast<double>(total) / 1e6;
   std::printf("  CPU s per 1M events: recorder %.3f + writers %.3f (service path), raw loop %.3f\n",
               server_cpu / mtotal, client_cpu / mtotal, raw_cpu / mtotal);
+  if (o.query) {
+    std::printf("  QueryEvents scan over gRPC:    %12.0f events/s (one stream, all layers)\n",
+                scan_per_s);
+    std::printf("  raw iterator + decode scan:    %12.0f events/s\n", raw.scan_per_s);
+    std::printf("  scan service / raw:            %12.1f %%\n",
+                100.0 * scan_per_s / raw.scan_per_s);
+  }
   if (o.json) {
     std::printf(
         "{\"events\": %llu, \"writers\": %d, \"batch_events\": %llu, \"sync\": %s, "
         "\"raw_events_stored\": %s, \"events_per_s\": %.0f, \"raw_events_per_s\": %.0f, "
         "\"ratio\": %.4f, \"recorder_cpu_s_per_mevent\": %.4f, "
-        "\"writer_cpu_s_per_mevent\": %.4f, \"raw_cpu_s_per_mevent\": %.4f}\n",
+        "\"writer_cpu_s_per_mevent\": %.4f, \"raw_cpu_s_per_mevent\": %.4f, "
+        "\"query_events_per_s\": %.0f, \"raw_scan_events_per_s\": %.0f}\n",
         static_cast<unsigned long long>(total), o.writers,
         static_cast<unsigned long long>(batch_events), o.sync ? "true" : "false",
         o.raw_events ? "true" : "false", events_per_s, raw_per_s, events_per_s / raw_per_s,
-        server_cpu / mtotal, client_cpu / mtotal, raw_cpu / mtotal);
+        server_cpu / mtotal, client_cpu / mtotal, raw_cpu / mtotal, scan_per_s, raw.scan_per_s);
   }
   std::fflush(stdout);
   return absl::OkStatus();
@@ -443,6 +520,8 @@ MONOROUTE_REGISTER_COMMAND(bench_recorder, [](CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--sync", o->sync, "fsync per batch (recorder --sync and the raw loop)");
   sub->add_flag("!--no-raw-events", o->raw_events, "counts-only run (no raw event rows)");
+  sub->add_flag("--query", o->query,
+                "also time a QueryEvents scan of every written event vs a raw RocksDB scan");
   SetAction(sub, [o]() { return RunBench(*o); });
 });
 

@@ -2,9 +2,11 @@
 // embedded default. Starts monoroute-recorder, -analysis and -trainer as separate processes on
 // free 127.0.0.1 ports, then (no --model) generates a story corpus, pretrains a TinyStories-1M-
 // architecture model on it, GLBL fine-tunes it with pathway routing (routing events of the final
-// held-out evaluation go to the recorder under split "valid"), fetches the monosemanticity report
-// from the analysis service, writes llm_routing_results.json and llm_monosemanticity.png into
-// --out, stops the services with SIGTERM and prints a summary. With --model/--data it fine-tunes
+// held-out evaluation go to the recorder under split "valid", with the controls the engine records
+// on the same sequences: "valid/fresh_routers" and "valid/dense_slices"), fetches the report from
+// the analysis service, writes llm_routing_results.json and llm_monosemanticity.png into --out,
+// stops the services with SIGTERM and prints a summary: every measure's excess over its null and
+// over the controls, with intervals. With --model/--data it fine-tunes
 // a real TinyStories-1M checkpoint on the given text instead.
 #include <unistd.h>
 
@@ -16,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "clients/cli/command.h"
+#include "clients/cli/report_summary.h"
 #include "clients/cli/service_process.h"
 #include "clients/cli/trainer_cli_util.h"
 #include "common/base/status_macros.h"
@@ -226,13 +229,7 @@ absl::Status Demo(const DemoOpts& o) {
   if (pretrain_val > 0) std::cout << absl::StrFormat("  pretrain val_loss   %.4f\n", pretrain_val);
   std::cout << absl::StrFormat("  finetune val_loss   %.4f (GLBL, 16 pathways, top-4)\n",
                                ft->final_val_loss());
-  for (const auto& l : report.layers()) {
-    std::cout << absl::StrFormat(
-        "  layer %u: purity %.4f (null %.4f, z %.1f), token specialisation %.3f (chance %.3f), "
-        "utilisation %.2f, specialised pathways %u\n",
-        l.layer(), l.mean_purity(), l.null_purity_mean(), l.purity_z(), l.token_specialisation(),
-        4.0 / 16.0, l.utilisation(), l.specialised_pathways());
-  }
+  std::cout << SummariseReport(report.json());
   std::cout << "  wrote " << json_path << " and " << png_path << "\n";
   std::cout << "  services stopped: trainer " << how_t << ", analysis " << how_a << ", recorder "
             << how_r << "\n";

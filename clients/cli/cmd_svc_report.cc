@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "clients/cli/command.h"
+#include "clients/cli/report_summary.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "common/service/grpc_status.h"
@@ -31,6 +32,12 @@ struct ReportOpts {
   uint64_t max_step = 0;
   uint32_t top_tokens = 0;
   uint32_t training_ranges = 0;
+  int bootstrap = -1;
+  uint32_t null_replicates = 0;
+  int category_permutations = -1;
+  double min_effect = -1;
+  double fdr = 0;
+  uint64_t seed = 0;
   bool no_png = false;
   int timeout_s = 600;
 };
@@ -67,6 +74,14 @@ absl::Status RunReport(const ReportOpts& o) {
   req.mutable_options()->set_top_tokens(o.top_tokens);
   req.mutable_options()->set_training_ranges(o.training_ranges);
   req.mutable_options()->set_skip_png(o.no_png);
+  if (o.bootstrap >= 0) req.mutable_options()->set_bootstrap(o.bootstrap);
+  req.mutable_options()->set_null_replicates(o.null_replicates);
+  if (o.category_permutations >= 0) {
+    req.mutable_options()->set_category_permutations(o.category_permutations);
+  }
+  if (o.min_effect >= 0) req.mutable_options()->set_min_effect_nats(o.min_effect);
+  req.mutable_options()->set_fdr(o.fdr);
+  req.mutable_options()->set_seed(o.seed);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(o.timeout_s));
   analysis::v1::ReportResponse resp;
@@ -81,18 +96,13 @@ absl::Status RunReport(const ReportOpts& o) {
   RETURN_IF_ERROR(WriteFileAtomic(json_path, resp.json()));
   if (!resp.png().empty()) RETURN_IF_ERROR(WriteFileAtomic(png_path, resp.png()));
   const auto& f = resp.freshness();
-  double avg = 0.0;
-  auto doc = nlohmann::json::parse(resp.json(), nullptr, false);
-  if (!doc.is_discarded() && doc["average_purity"].is_number()) {
-    avg = doc["average_purity"].get<double>();
-  }
   if (o.output == "json") {
     nlohmann::json out = {{"run_id", o.run_id},
                           {"json", json_path},
                           {"png", resp.png().empty() ? "" : png_path},
-                          {"average_purity", avg},
                           {"watermark", f.watermark()},
                           {"events", f.events()},
+                          {"finished", f.finished()},
                           {"still_writing", f.still_writing()},
                           {"cached", f.cached()},
                           {"compute_seconds", resp.compute_seconds()}};
@@ -100,8 +110,7 @@ absl::Status RunReport(const ReportOpts& o) {
   } else {
     std::cout << "wrote " << json_path;
     if (!resp.png().empty()) std::cout << " and " << png_path;
-    std::cout << "\nrun " << o.run_id << ": average purity " << avg << ", " << f.events()
-              << " events, watermark " << f.watermark() << (f.cached() ? " (cached)" : "") << "\n";
+    std::cout << (f.cached() ? " (cached)" : "") << "\n" << SummariseReport(resp.json());
     if (f.still_writing()) {
       std::cout << "note: the run is still being written (last write at unix ms "
                 << f.last_write_unix_ms() << "); rerun for fresher results\n";
@@ -120,11 +129,21 @@ MONOROUTE_REGISTER_COMMAND(report, [](CLI::App& app) {
                   "analysis service address (default: $MONOROUTE_ANALYSIS_ADDR or 127.0.0.1:7102)");
   sub->add_option("--output", o->output, "text or json (one JSON line on stdout)");
   sub->add_option("--baseline", o->baseline, "baseline run id (e.g. the dense model's run)");
-  sub->add_option("--split", o->split, "only this split (default: all)");
+  sub->add_option("--split", o->split,
+                  "only this split, e.g. valid (its controls valid/fresh_routers and "
+                  "valid/dense_slices are then compared automatically; default: all splits)");
   sub->add_option("--min-step", o->min_step, "first step (inclusive)");
   sub->add_option("--max-step", o->max_step, "last step (inclusive; 0: no bound)");
   sub->add_option("--top-tokens", o->top_tokens, "top tokens per pathway (0: 10)");
   sub->add_option("--training-ranges", o->training_ranges, "over-training step ranges (0: 4)");
+  sub->add_option("--bootstrap", o->bootstrap, "block-bootstrap replicates (default 200; 0: none)");
+  sub->add_option("--null-replicates", o->null_replicates, "routing-null replicates (0: 8)");
+  sub->add_option("--category-permutations", o->category_permutations,
+                  "label permutations of the category test (default 999; 0: none)");
+  sub->add_option("--min-effect", o->min_effect,
+                  "minimum KL excess (nats) of a specialised pathway (default 0.1)");
+  sub->add_option("--fdr", o->fdr, "false-discovery rate per layer (0: 0.05)");
+  sub->add_option("--seed", o->seed, "seed of every random draw (0: 1)");
   sub->add_flag("--no-png", o->no_png, "skip the figure");
   sub->add_option("--timeout", o->timeout_s, "seconds to wait for the report");
   SetAction(sub, [o]() { return RunReport(*o); });

@@ -1,29 +1,38 @@
-// Names of the word categories.
+// Names of the story grammar's word categories and their label set.
 #include "common/corpus/category.h"
 
 #include <array>
+#include <string>
+#include <vector>
 
 namespace monoroute {
 namespace {
 
-constexpr std::array<absl::string_view, kNumWordCategories + 2> kNames = {
-    "name", "animal",    "colour", "food", "place",  "feeling",  "family",      "person", "number",
-    "verb", "adjective", "object", "time", "adverb", "function", "punctuation", "mixed",  "none"};
+constexpr std::array<absl::string_view, kNumWordCategories> kNames = {
+    "name",   "animal", "colour",    "food",   "place", "feeling", "family",   "person",
+    "number", "verb",   "adjective", "object", "time",  "adverb",  "function", "punctuation"};
 
 }  // namespace
 
 absl::string_view CategoryName(Category c) {
   const size_t i = static_cast<size_t>(c);
-  return i < kNames.size() ? kNames[i] : "none";
+  if (i < kNames.size()) return kNames[i];
+  return c == Category::kMixed ? kLabelMixedName : kLabelNoneName;
 }
 
-std::optional<Category> ParseCategory(absl::string_view name) {
-  for (size_t i = 0; i < kNames.size(); ++i) {
-    if (kNames[i] == name) return static_cast<Category>(i);
-  }
-  if (name == "function_word") return Category::kFunction;
-  if (name == "color") return Category::kColour;
-  return std::nullopt;
+const LabelSet& StoryLabelSet() {
+  static const LabelSet* const set = [] {
+    std::vector<std::string> names(kNames.begin(), kNames.end());
+    // The names are valid constants: FromNames cannot fail.
+    return new LabelSet(*LabelSet::FromNames(names));
+  }();
+  return *set;
+}
+
+int32_t StoryLabel(Category c) {
+  const int i = static_cast<int>(c);
+  if (i < kNumWordCategories) return i;
+  return c == Category::kMixed ? kLabelMixed : kLabelNone;
 }
 
 }  // namespace monoroute

@@ -1,17 +1,19 @@
-// Word categories shared by the story generator, the lexicon and the analysis service.
+// The story grammar's own word categories (an enum used inside the generator) and their label set,
+// which is how they leave the generator: as names (see label_set.h).
 #ifndef MONOROUTE_COMMON_CORPUS_CATEGORY_H_
 #define MONOROUTE_COMMON_CORPUS_CATEGORY_H_
 
 #include <cstdint>
-#include <optional>
 
 #include "absl/strings/string_view.h"
+#include "common/corpus/label_set.h"
 
 namespace monoroute {
 
-// A word's category. The first kNumWordCategories values are real word classes; kMixed marks a
-// token seen with several categories and no majority; kNone a token with no word (whitespace,
-// "<|endoftext|>", or not in the lexicon). Values are stable: they may be stored.
+// A word's category in the story grammar. The first kNumWordCategories values are real word
+// classes; kMixed marks a token seen with several categories and no majority; kNone a token with
+// no word (whitespace, "<|endoftext|>"). Values are stable: value i < kNumWordCategories is label
+// index i of StoryLabelSet().
 enum class Category : uint8_t {
   kName = 0,     // character names: Lily, Tom, Max
   kAnimal,       // dog, cat, bird
@@ -39,8 +41,13 @@ inline constexpr int kNumWordCategories = 16;
 // Lower-case name of a category: "name", "animal", ..., "punctuation", "mixed", "none".
 absl::string_view CategoryName(Category c);
 
-// Inverse of CategoryName (also accepts "function_word", "color"); nullopt if unknown.
-std::optional<Category> ParseCategory(absl::string_view name);
+// The 16 word categories as a label set, in enum order ("name", "animal", ..., "punctuation").
+// Built once; thread-safe.
+const LabelSet& StoryLabelSet();
+
+// Label index of `c` in StoryLabelSet(): the enum value for a word category, kLabelMixed for
+// kMixed, kLabelNone for kNone.
+int32_t StoryLabel(Category c);
 
 }  // namespace monoroute
 

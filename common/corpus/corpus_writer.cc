@@ -53,9 +53,12 @@ absl::StatusOr<CorpusSummary> WriteCorpus(const CorpusWriterOptions& options) {
   absl::flat_hash_set<int32_t> distinct(labeled->ids.begin(), labeled->ids.end());
   sum.tokens = static_cast<int64_t>(labeled->ids.size());
   sum.distinct_tokens = static_cast<int64_t>(distinct.size());
-  // Ids per category over the ids that occur (unseen ids are not counted as kNone).
-  for (int32_t id : distinct) ++sum.ids_per_category[static_cast<size_t>(tc.Get(id))];
-  for (Category c : labeled->categories) ++sum.tokens_per_category[static_cast<size_t>(c)];
+  sum.labels = tc.labels;
+  sum.ids_per_category = LabelCounts(tc.labels.size());
+  sum.tokens_per_category = LabelCounts(tc.labels.size());
+  // Ids per category over the ids that occur (unseen ids are not counted as none).
+  for (int32_t id : distinct) sum.ids_per_category.Add(tc.Get(id));
+  for (int32_t label : labeled->token_labels) sum.tokens_per_category.Add(label);
   s = tc.WriteTsv(options.categories_path, *tokenizer);
   if (!s.ok()) return s;
   return sum;

@@ -3,12 +3,11 @@
 #ifndef MONOROUTE_COMMON_CORPUS_CORPUS_WRITER_H_
 #define MONOROUTE_COMMON_CORPUS_CORPUS_WRITER_H_
 
-#include <array>
 #include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/corpus/category.h"
+#include "common/corpus/label_set.h"
 
 namespace monoroute {
 
@@ -36,12 +35,11 @@ struct CorpusSummary {
   int64_t sentences = 0;        // templates used
   double generate_seconds = 0;  // time spent generating the text (not writing it)
   // Filled only when a categories file is written:
-  int64_t tokens = 0;           // GPT-2 tokens of the text (incl. one eot per story)
-  int64_t distinct_tokens = 0;  // distinct token ids
-  // Distinct token ids per category (enum order, kMixed and kNone included).
-  std::array<int64_t, kNumWordCategories + 2> ids_per_category{};
-  // Token occurrences per category.
-  std::array<int64_t, kNumWordCategories + 2> tokens_per_category{};
+  int64_t tokens = 0;               // GPT-2 tokens of the text (incl. one eot per story)
+  int64_t distinct_tokens = 0;      // distinct token ids
+  LabelSet labels;                  // the category names (StoryLabelSet())
+  LabelCounts ids_per_category;     // distinct token ids per category (of the ids that occur)
+  LabelCounts tokens_per_category;  // token occurrences per category
 };
 
 // Generates and writes the corpus (atomically). INVALID_ARGUMENT for bad options, the file

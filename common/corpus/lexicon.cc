@@ -2,9 +2,9 @@
 #include "common/corpus/lexicon.h"
 
 #include <algorithm>
-#include <array>
 #include <filesystem>
 #include <system_error>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -46,31 +46,34 @@ absl::Status ParseFile(const std::string& path, std::vector<Located>* out) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": word \"", f[0], "\" is empty or contains whitespace"));
     }
-    std::optional<Category> c = ParseCategory(f[1]);
-    if (!c.has_value() || *c == Category::kMixed || *c == Category::kNone) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": unknown category \"", f[1], "\""));
-    }
-    out->push_back({{std::string(f[0]), *c}, where});
+    out->push_back({{std::string(f[0]), std::string(f[1])}, where});
   }
   return absl::OkStatus();
 }
 
-// Fills entries/index from `all`, rejecting a word listed with two categories.
-absl::Status Build(std::vector<Located> all, std::vector<LexiconEntry>* entries,
-                   absl::flat_hash_map<std::string, Category>* index) {
+// Fills the labels, entries and index from `all`, rejecting an invalid category name and a word
+// listed with two categories.
+absl::Status Build(std::vector<Located> all, LabelSet* labels, std::vector<LexiconEntry>* entries,
+                   std::vector<int32_t>* entry_labels,
+                   absl::flat_hash_map<std::string, int32_t>* index) {
   absl::flat_hash_map<std::string, std::string> first_where;
   for (Located& l : all) {
-    auto [it, inserted] = index->emplace(l.entry.word, l.entry.category);
+    absl::StatusOr<int32_t> label = labels->Add(l.entry.category);
+    if (!label.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(l.where, ": ", label.status().message()));
+    }
+    auto [it, inserted] = index->emplace(l.entry.word, *label);
     if (!inserted) {
-      if (it->second != l.entry.category) {
+      if (it->second != *label) {
         return absl::InvalidArgumentError(absl::StrCat(
-            l.where, ": word \"", l.entry.word, "\" has category ", CategoryName(l.entry.category),
-            " but ", first_where[l.entry.word], " gave it ", CategoryName(it->second)));
+            l.where, ": word \"", l.entry.word, "\" has category ", l.entry.category, " but ",
+            first_where[l.entry.word], " gave it ", labels->NameOf(it->second)));
       }
       continue;
     }
     first_where[l.entry.word] = l.where;
     entries->push_back(std::move(l.entry));
+    entry_labels->push_back(*label);
   }
   return absl::OkStatus();
 }
@@ -104,7 +107,8 @@ absl::StatusOr<Lexicon> Lexicon::Load(const std::string& path) {
     if (!s.ok()) return s;
   }
   Lexicon lex;
-  absl::Status built = Build(std::move(all), &lex.entries_, &lex.index_);
+  absl::Status built =
+      Build(std::move(all), &lex.labels_, &lex.entries_, &lex.entry_labels_, &lex.index_);
   if (!built.ok()) return built;
   return lex;
 }
@@ -120,37 +124,37 @@ absl::StatusOr<Lexicon> Lexicon::FromEntries(std::vector<LexiconEntry> entries,
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": word \"", entries[i].word, "\" is empty or contains whitespace"));
     }
-    if (static_cast<int>(entries[i].category) >= kNumWordCategories) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": not a word category"));
-    }
     all.push_back({std::move(entries[i]), where});
   }
   Lexicon lex;
-  absl::Status built = Build(std::move(all), &lex.entries_, &lex.index_);
+  absl::Status built =
+      Build(std::move(all), &lex.labels_, &lex.entries_, &lex.entry_labels_, &lex.index_);
   if (!built.ok()) return built;
   return lex;
 }
 
 std::string Lexicon::DefaultPath() { return MONOROUTE_SOURCE_DIR "/data/lexicon"; }
 
-Category Lexicon::Lookup(absl::string_view word) const {
+int32_t Lexicon::Lookup(absl::string_view word) const {
   auto it = index_.find(word);
   if (it != index_.end()) return it->second;
   it = index_.find(absl::AsciiStrToLower(word));
-  return it == index_.end() ? Category::kNone : it->second;
+  return it == index_.end() ? kLabelNone : it->second;
 }
 
 TokenCategories Lexicon::MapTokens(const Gpt2Tokenizer& tokenizer) const {
   const int32_t v = tokenizer.vocab_size();
-  constexpr int kC = kNumWordCategories;
   // Per token: best rank seen (1 = the whole form is this token, 0 = first of several) and the
-  // votes per category at that rank.
+  // votes (label, count) at that rank; a token rarely gets more than a few labels, so a short
+  // vector beats a table of kMaxLabels counters.
   std::vector<int8_t> rank(v, -1);
-  absl::flat_hash_map<int32_t, std::array<int32_t, kC>> votes;
-  for (const LexiconEntry& e : entries_) {
-    const std::string cap = Capitalised(e.word);
-    std::vector<std::string> forms = {e.word, " " + e.word};
-    if (cap != e.word) {
+  absl::flat_hash_map<int32_t, std::vector<std::pair<int32_t, int32_t>>> votes;
+  for (size_t e = 0; e < entries_.size(); ++e) {
+    const std::string& word = entries_[e].word;
+    const int32_t label = entry_labels_[e];
+    const std::string cap = Capitalised(word);
+    std::vector<std::string> forms = {word, " " + word};
+    if (cap != word) {
       forms.push_back(cap);
       forms.push_back(" " + cap);
     }
@@ -162,24 +166,34 @@ TokenCategories Lexicon::MapTokens(const Gpt2Tokenizer& tokenizer) const {
       if (r < rank[id]) continue;
       auto& vv = votes[id];
       if (r > rank[id]) {
-        vv.fill(0);
+        vv.clear();
         rank[id] = r;
       }
-      ++vv[static_cast<int>(e.category)];
+      auto it =
+          std::find_if(vv.begin(), vv.end(), [label](const auto& p) { return p.first == label; });
+      if (it == vv.end()) {
+        vv.emplace_back(label, 1);
+      } else {
+        ++it->second;
+      }
     }
   }
-  TokenCategories tc;
-  tc.category_by_id.assign(v, Category::kNone);
-  tc.count_by_id.assign(v, 0);
+  TokenCategories tc = TokenCategories::Empty(labels_, v);
   for (const auto& [id, vv] : votes) {
-    int best = 0;
+    int32_t best = 0;
     int32_t total = 0;
-    for (int c = 0; c < kC; ++c) {
-      total += vv[c];
-      if (vv[c] > vv[best]) best = c;
+    int ties = 0;
+    for (const auto& [label, n] : vv) {
+      total += n;
+      if (n > best) {
+        best = n;
+        ties = 1;
+        tc.label_by_id[id] = label;
+      } else if (n == best) {
+        ++ties;
+      }
     }
-    const bool tie = std::count(vv.begin(), vv.end(), vv[best]) > 1;
-    tc.category_by_id[id] = tie ? Category::kMixed : static_cast<Category>(best);
+    if (ties > 1) tc.label_by_id[id] = kLabelMixed;
     tc.count_by_id[id] = total;
   }
   return tc;

@@ -556,7 +556,7 @@ std::vector<LexiconEntry> StoryGenerator::Vocabulary() {
   }
   std::vector<LexiconEntry> out;
   out.reserve(all.size());
-  for (const auto& [w, c] : all) out.push_back({w, c});
+  for (const auto& [w, c] : all) out.push_back({w, std::string(CategoryName(c))});
   return out;
 }
 

@@ -60,8 +60,9 @@ class StoryGenerator {
   // A short name of template `id` (for reports and tests).
   static absl::string_view TemplateName(int id);
 
-  // Every word the grammar can emit, with its category (words of several categories appear once
-  // per category).
+  // Every word the grammar can emit, with its category name (CategoryName; words of several
+  // categories appear once per category), sorted by word, then category enum value. Usable as
+  // lexicon entries (Lexicon::FromEntries).
   static std::vector<LexiconEntry> Vocabulary();
 
  private:

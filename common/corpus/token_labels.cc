@@ -1,7 +1,9 @@
 // Token labelling of generated text from the generator's word spans.
 #include "common/corpus/token_labels.h"
 
-#include <array>
+#include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -22,7 +24,8 @@ absl::StatusOr<LabeledTokens> LabelTokens(absl::string_view text, const StoryTra
   }
   LabeledTokens out;
   out.ids = tokenizer.EncodeParallel(text, num_threads);
-  out.categories.resize(out.ids.size(), Category::kNone);
+  out.labels = StoryLabelSet();
+  out.token_labels.resize(out.ids.size(), kLabelNone);
   size_t pos = 0;
   size_t w = 0;
   for (size_t t = 0; t < out.ids.size(); ++t) {
@@ -38,7 +41,9 @@ absl::StatusOr<LabeledTokens> LabelTokens(absl::string_view text, const StoryTra
     if (k == bytes.size()) continue;
     const size_t at = begin + k;
     while (w < words.size() && words[w].end <= at) ++w;
-    if (w < words.size() && words[w].begin <= at) out.categories[t] = words[w].category;
+    if (w < words.size() && words[w].begin <= at) {
+      out.token_labels[t] = StoryLabel(words[w].category);
+    }
   }
   if (pos != text.size()) {
     return absl::InternalError(
@@ -48,24 +53,31 @@ absl::StatusOr<LabeledTokens> LabelTokens(absl::string_view text, const StoryTra
 }
 
 TokenCategories MajorityCategories(const LabeledTokens& labeled, int32_t vocab_size) {
-  absl::flat_hash_map<int32_t, std::array<int64_t, kNumWordCategories>> counts;
-  for (size_t i = 0; i < labeled.ids.size(); ++i) {
-    const Category c = labeled.categories[i];
-    if (static_cast<int>(c) >= kNumWordCategories) continue;
-    ++counts[labeled.ids[i]][static_cast<int>(c)];
-  }
-  TokenCategories tc;
-  tc.category_by_id.assign(vocab_size, Category::kNone);
-  tc.count_by_id.assign(vocab_size, 0);
-  for (const auto& [id, cc] : counts) {
-    if (id < 0 || id >= vocab_size) continue;
-    int64_t total = 0;
-    int best = 0;
-    for (int c = 0; c < kNumWordCategories; ++c) {
-      total += cc[c];
-      if (cc[c] > cc[best]) best = c;
+  // Per id: (label, occurrences) pairs; an id rarely has more than a few labels.
+  absl::flat_hash_map<int32_t, std::vector<std::pair<int32_t, int64_t>>> counts;
+  const size_t n = std::min(labeled.ids.size(), labeled.token_labels.size());
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t label = labeled.token_labels[i];
+    const int32_t id = labeled.ids[i];
+    if (!labeled.labels.Contains(label) || id < 0 || id >= vocab_size) continue;
+    auto& cc = counts[id];
+    auto it =
+        std::find_if(cc.begin(), cc.end(), [label](const auto& p) { return p.first == label; });
+    if (it == cc.end()) {
+      cc.emplace_back(label, 1);
+    } else {
+      ++it->second;
     }
-    tc.category_by_id[id] = 2 * cc[best] > total ? static_cast<Category>(best) : Category::kMixed;
+  }
+  TokenCategories tc = TokenCategories::Empty(labeled.labels, vocab_size);
+  for (const auto& [id, cc] : counts) {
+    int64_t total = 0;
+    std::pair<int32_t, int64_t> best = {kLabelNone, 0};
+    for (const auto& p : cc) {
+      total += p.second;
+      if (p.second > best.second) best = p;
+    }
+    tc.label_by_id[id] = 2 * best.second > total ? best.first : kLabelMixed;
     tc.count_by_id[id] = total;
   }
   return tc;

@@ -46,6 +46,11 @@ RoutingInfo PathwayRouterImpl::forward(const torch::Tensor& x) {
   torch::Tensor topv;
   if (use_selection_bias_) {
     torch::Tensor biased = info.probs.detach() + selection_bias_.to(info.probs.device());
+    // A disabled pathway stays unselectable whatever its bias (ablation under aux-free balancing).
+    if (disabled_.defined()) {
+      biased = biased.masked_fill(disabled_.to(biased.device()),
+                                  -std::numeric_limits<float>::infinity());
+    }
     info.topk_indices = std::get<1>(biased.topk(options_.top_k, -1));
     topv = info.probs.gather(-1, info.topk_indices);
   } else {

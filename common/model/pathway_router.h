@@ -51,7 +51,8 @@ struct PathwayRouterOptions {
 // Buffer `selection_bias` [P] (aux-loss-free balancing) is added to the probabilities for the
 // top-k choice only; weights use the unbiased probabilities.
 // Ablation: a pathway disabled with SetPathwayMask gets score -inf, so it has probability 0 and is
-// never selected (at least top_k pathways must stay enabled).
+// never selected, also under aux-free balancing (the mask is applied to the biased selection
+// scores too); at least top_k pathways must stay enabled.
 // Not thread-safe (a torch module).
 class PathwayRouterImpl : public torch::nn::Module {
  public:

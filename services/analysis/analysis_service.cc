@@ -34,38 +34,6 @@ absl::Status CheckLayer(const RunInfo& info, uint32_t layer) {
 
 }  // namespace
 
-absl::StatusOr<AnalysisOptions> OptionsFromProto(const v1::AnalysisOptions& p, int threads) {
-  AnalysisOptions o;
-  if (p.top_tokens() > 1000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.top_tokens ", p.top_tokens(), " > 1000"));
-  }
-  if (p.top_tokens() > 0) o.top_tokens = static_cast<int>(p.top_tokens());
-  if (!(p.utilisation_threshold() >= 0.0) || p.utilisation_threshold() > 16.0) {
-    return absl::InvalidArgumentError(absl::StrCat("options.utilisation_threshold ",
-                                                   p.utilisation_threshold(), " not in [0, 16]"));
-  }
-  if (p.utilisation_threshold() > 0) o.utilisation_threshold = p.utilisation_threshold();
-  if (p.min_token_count() > 0) o.min_token_count = p.min_token_count();
-  if (p.null_samples() > 10000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.null_samples ", p.null_samples(), " > 10000"));
-  }
-  o.null_samples = static_cast<int>(p.null_samples());
-  if (p.seed() != 0) o.seed = p.seed();
-  if (p.training_ranges() > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.training_ranges ", p.training_ranges(), " > 64"));
-  }
-  if (p.training_ranges() > 0) o.training_ranges = static_cast<int>(p.training_ranges());
-  if (!std::isfinite(p.z_threshold())) {
-    return absl::InvalidArgumentError("options.z_threshold is not finite");
-  }
-  if (p.z_threshold() != 0) o.z_threshold = p.z_threshold();
-  o.threads = threads;
-  return o;
-}
-
 AnalysisServiceImpl::AnalysisServiceImpl(const AnalysisServiceOptions& options,
                                          std::unique_ptr<RecorderReader> rec, VocabResources vocab,
                                          std::shared_ptr<prometheus::Registry> registry)
@@ -127,7 +95,8 @@ v1::Freshness AnalysisServiceImpl::MakeFreshness(const RunInfo& info, bool cache
   f.set_first_write_unix_ms(info.first_write_unix_ms);
   f.set_last_write_unix_ms(info.last_write_unix_ms);
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
-  f.set_still_writing(info.last_write_unix_ms > 0 &&
+  f.set_finished(info.finished);
+  f.set_still_writing(!info.finished && info.last_write_unix_ms > 0 &&
                       now_ms - info.last_write_unix_ms < options_.still_writing_window.count());
   f.set_cached(cached);
   return f;
@@ -155,21 +124,65 @@ absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(const recorder::v1::
   info.run_max_step = summary.max_step();
   info.first_write_unix_ms = summary.first_write_unix_ms();
   info.last_write_unix_ms = summary.last_write_unix_ms();
+  info.finished = summary.finished();
   info.still_writing = MakeFreshness(info, false).still_writing();
-  const CategoryMap* cats = vocab_.categories ? &*vocab_.categories : nullptr;
+  const std::vector<std::string> run_splits(summary.splits().begin(), summary.splits().end());
+  auto has_split = [&](const std::string& s) {
+    return std::find(run_splits.begin(), run_splits.end(), s) != run_splits.end();
+  };
+  if (sel.split().empty()) {
+    for (const std::string& s : run_splits) {
+      if (!IsControlSplit(s)) info.splits_read.push_back(s);
+    }
+  } else if (has_split(sel.split())) {
+    info.splits_read.push_back(sel.split());
+  }
+  // Controls recorded next to a single selected (non-control) split.
+  std::vector<std::pair<std::string, std::string>> controls;  // (name, split)
+  if (!sel.split().empty() && !IsControlSplit(sel.split())) {
+    for (const char* c : {kFreshRoutersControl, kDenseSlicesControl}) {
+      const std::string cs = ControlSplit(sel.split(), c);
+      if (has_split(cs)) controls.emplace_back(c, cs);
+    }
+  }
+  RunContext rc;
+  rc.vocab_size = info.vocab_size;
+  rc.categories = vocab_.categories ? &*vocab_.categories : nullptr;
+  rc.decode = vocab_.decode;
 
-  auto read_layers = [&](uint64_t lo, uint64_t hi) -> absl::StatusOr<std::vector<LayerInput>> {
+  auto read_table = [&](uint32_t layer, const std::vector<std::string>& splits, uint64_t lo,
+                        uint64_t hi) -> absl::StatusOr<RoutingTable> {
+    ASSIGN_OR_RETURN(RoutingTableBuilder b,
+                     RoutingTableBuilder::Create(info.num_pathways, info.top_k));
+    for (const std::string& s : splits) {
+      RETURN_IF_ERROR(recorder_->ReadEvents(info.run_id, layer, s, lo, hi,
+                                            opts.max_events_per_layer, &b));
+    }
+    return b.Build();
+  };
+  auto read_layers = [&](uint64_t lo, uint64_t hi,
+                         bool with_controls) -> absl::StatusOr<std::vector<LayerInput>> {
     std::vector<LayerInput> layers;
     for (uint32_t layer : info.routed_layers) {
-      ASSIGN_OR_RETURN(LayerCounts lc, recorder_->GetCounts(info.run_id, layer, sel.split(), lo, hi,
-                                                            info.num_pathways));
-      info.watermark = std::max(info.watermark, lc.watermark);
-      layers.push_back({layer, std::move(lc.counts)});
+      LayerInput in;
+      in.layer = layer;
+      ASSIGN_OR_RETURN(in.table, read_table(layer, info.splits_read, lo, hi));
+      if (with_controls) {
+        for (const auto& [name, split] : controls) {
+          ControlInput c;
+          c.name = name;
+          c.split = split;
+          ASSIGN_OR_RETURN(c.table, read_table(layer, {split}, lo, hi));
+          in.controls.push_back(std::move(c));
+        }
+      }
+      layers.push_back(std::move(in));
     }
     return layers;
   };
-  ASSIGN_OR_RETURN(std::vector<LayerInput> layers, read_layers(sel.min_step(), sel.max_step()));
-  auto analysed = AnalyzeLayers(layers, info.top_k, cats, vocab_.decode, opts, &run.empty_layers);
+  ASSIGN_OR_RETURN(std::vector<LayerInput> layers,
+                   read_layers(sel.min_step(), sel.max_step(), true));
+  auto analysed = AnalyzeLayers(layers, rc, opts, &run.empty_layers, &run.replicates);
   if (!analysed.ok()) {
     if (analysed.status().code() == absl::StatusCode::kFailedPrecondition) {
       return absl::FailedPreconditionError(
@@ -180,17 +193,20 @@ absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(const recorder::v1::
     return analysed.status();
   }
   run.layers = *std::move(analysed);
-  if (over_training && opts.training_ranges > 0) {
-    const uint64_t lo = std::max(sel.min_step(), summary.min_step());
-    const uint64_t hi =
-        sel.max_step() ? std::min(sel.max_step(), summary.max_step()) : summary.max_step();
-    const uint64_t bucket = spec.step_bucket() ? spec.step_bucket() : 1000;
+  const uint64_t lo = std::max(sel.min_step(), summary.min_step());
+  const uint64_t hi =
+      sel.max_step() ? std::min(sel.max_step(), summary.max_step()) : summary.max_step();
+  if (over_training && opts.training_ranges > 0 && hi > lo) {
     AnalysisOptions range_opts = opts;
     range_opts.top_tokens = 3;
-    for (const auto& [a, b] : StepRanges(lo, hi, bucket, opts.training_ranges)) {
-      ASSIGN_OR_RETURN(std::vector<LayerInput> rl, read_layers(a, b));
+    range_opts.bootstrap = 0;
+    range_opts.category_permutations = 0;
+    RunContext range_rc = rc;
+    range_rc.summary_only = true;
+    for (const auto& [a, b] : StepRanges(lo, hi, opts.training_ranges)) {
+      ASSIGN_OR_RETURN(std::vector<LayerInput> rl, read_layers(a, b, false));
       std::vector<uint32_t> empty;
-      auto r = AnalyzeLayers(rl, info.top_k, cats, vocab_.decode, range_opts, &empty);
+      auto r = AnalyzeLayers(rl, range_rc, range_opts, &empty, nullptr);
       if (!r.ok()) continue;  // a range without routings
       run.over_training.push_back({a, b, *std::move(r)});
     }
@@ -207,8 +223,9 @@ absl::StatusOr<AnalysisServiceImpl::Loaded> AnalysisServiceImpl::LoadRun(
     return absl::FailedPreconditionError(
         absl::StrCat("run ", run_id, " has no events yet (watermark ", summary.watermark(), ")"));
   }
-  const std::string key = absl::StrCat("run|", run_id, "|", summary.watermark(), "|",
-                                       SelectionKey(sel), "|", opts_key, "|", over_training);
+  const std::string key =
+      absl::StrCat("run|", run_id, "|", summary.watermark(), "|", summary.finished(), "|",
+                   SelectionKey(sel), "|", opts_key, "|", over_training);
   if (auto hit = CacheGet(key)) {
     cache_hits_total_->Increment();
     return Loaded{hit, true};
@@ -238,6 +255,7 @@ absl::StatusOr<v1::ReportResponse> AnalysisServiceImpl::Report(const v1::ReportR
   // The rendered documents are cached per (run entry, baseline entry).
   const std::string doc_key =
       absl::StrCat("doc|", req.run_id(), "|", run.entry->run.info.watermark, "|",
+                   run.entry->run.info.finished, "|",
                    req.baseline_run_id(), "|", base.entry ? base.entry->run.info.watermark : 0, "|",
                    SelectionKey(req.selection()), "|", opts_key, "|", req.options().skip_png());
   std::shared_ptr<const Entry> doc = CacheGet(doc_key);
@@ -248,7 +266,7 @@ absl::StatusOr<v1::ReportResponse> AnalysisServiceImpl::Report(const v1::ReportR
     const RunAnalysis* b = base.entry ? &base.entry->run : nullptr;
     e->json = ReportToJson(e->run, b, opts, absl::ToUnixMillis(absl::Now()));
     if (!req.options().skip_png()) {
-      ASSIGN_OR_RETURN(e->png, RenderReportPng(e->run, b));
+      ASSIGN_OR_RETURN(e->png, RenderReportPng(e->run, b, &opts));
     }
     doc = e;
     CachePut(doc_key, doc);
@@ -311,20 +329,19 @@ absl::StatusOr<v1::CompareRunsResponse> AnalysisServiceImpl::Compare(
   ASSIGN_OR_RETURN(Loaded base,
                    LoadRun(req.baseline_run_id(), req.selection(), opts, opts_key, false));
   v1::CompareRunsResponse resp;
-  for (const auto& L : run.entry->run.layers) {
-    for (const auto& B : base.entry->run.layers) {
-      if (B.layer != L.layer) continue;
-      auto* c = resp.add_layers();
-      c->set_layer(L.layer);
-      ToProto(L, c->mutable_run());
-      ToProto(B, c->mutable_baseline());
-      c->set_purity_delta(L.mean_purity - B.mean_purity);
-      c->set_kl_delta(L.mean_kl_nats - B.mean_kl_nats);
-      c->set_token_specialisation_delta(L.token_specialisation - B.token_specialisation);
-      c->set_utilisation_delta(L.utilisation - B.utilisation);
+  const auto rows = analysis::CompareRuns(run.entry->run, base.entry->run, opts);
+  for (const auto& [layer, cmp] : rows) {
+    auto* c = resp.add_layers();
+    c->set_layer(layer);
+    for (const auto& L : run.entry->run.layers) {
+      if (L.layer == layer) ToProto(L, c->mutable_run());
     }
+    for (const auto& B : base.entry->run.layers) {
+      if (B.layer == layer) ToProto(B, c->mutable_baseline());
+    }
+    ToProto(cmp, c->mutable_comparison());
   }
-  resp.set_json(ComparisonToJson(run.entry->run, base.entry->run));
+  resp.set_json(ComparisonToJson(run.entry->run, base.entry->run, rows));
   *resp.mutable_run_freshness() = MakeFreshness(run.entry->run.info, run.cached);
   *resp.mutable_baseline_freshness() = MakeFreshness(base.entry->run.info, base.cached);
   return resp;

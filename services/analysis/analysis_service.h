@@ -69,7 +69,6 @@ class AnalysisServiceImpl final : public v1::Analysis::Service {
     RunAnalysis run;
     std::string json;
     std::string png;
-    std::vector<LayerResult> baseline_layers;
   };
   struct Loaded {
     std::shared_ptr<const Entry> entry;
@@ -101,10 +100,6 @@ class AnalysisServiceImpl final : public v1::Analysis::Service {
   absl::Mutex mu_;
   std::list<std::pair<std::string, std::shared_ptr<const Entry>>> lru_ ABSL_GUARDED_BY(mu_);
 };
-
-// Converts request options to core options (zero = default); INVALID_ARGUMENT naming the field
-// for out-of-range values.
-absl::StatusOr<AnalysisOptions> OptionsFromProto(const v1::AnalysisOptions& proto, int threads);
 
 // Runs a pathway ablation through the engine (ablate_rpc.cc), or UNIMPLEMENTED when the build has
 // no engine (ablate_unavailable.cc).

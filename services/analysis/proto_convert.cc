@@ -1,70 +1,160 @@
-// Field-by-field copies of PathwayResult / LayerResult into their protos.
+// ProtoVisitor: sets each visited field of a message by name through protobuf reflection.
 #include "services/analysis/proto_convert.h"
 
-namespace monoroute::analysis {
+#include <cmath>
+#include <type_traits>
 
-void ToProto(const PathwayResult& in, v1::PathwaySummary* out) {
-  out->set_layer(in.layer);
-  out->set_pathway(in.pathway);
-  out->set_load(in.load);
-  out->set_load_share(in.load_share);
-  out->set_distinct_tokens(in.distinct_tokens);
-  out->set_entropy_nats(in.entropy_nats);
-  out->set_entropy_bits(in.entropy_bits);
-  out->set_normalised_entropy(in.normalised_entropy);
-  out->set_purity(in.purity);
-  out->set_kl_nats(in.kl_nats);
-  out->set_null_purity_mean(in.null_purity_mean);
-  out->set_null_purity_std(in.null_purity_std);
-  out->set_purity_z(in.purity_z);
-  out->set_null_kl_mean(in.null_kl_mean);
-  out->set_null_kl_std(in.null_kl_std);
-  out->set_kl_z(in.kl_z);
-  out->set_owned_tokens(in.owned_tokens);
-  out->set_mean_token_specialisation(in.mean_token_specialisation);
-  out->set_category_purity(in.category_purity);
-  out->set_null_category_purity_mean(in.null_category_purity_mean);
-  out->set_null_category_purity_std(in.null_category_purity_std);
-  out->set_category_purity_z(in.category_purity_z);
-  for (const auto& t : in.top_tokens) {
-    auto* tc = out->add_top_tokens();
-    tc->set_token_id(t.token_id);
-    tc->set_token(t.token);
-    tc->set_count(t.count);
-    tc->set_share(t.share);
+#include "absl/strings/str_cat.h"
+#include "common/base/status_macros.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "services/analysis/report_fields.h"
+
+namespace monoroute::analysis {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+class ProtoVisitor {
+ public:
+  ProtoVisitor(Message* msg, std::vector<std::string>* missing)
+      : msg_(msg), refl_(msg->GetReflection()), missing_(missing) {}
+
+  template <typename T>
+  std::enable_if_t<std::is_integral_v<T>> operator()(const char* name, T v) {
+    const FieldDescriptor* f = Field(name);
+    if (f == nullptr) return;
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_BOOL:
+        refl_->SetBool(msg_, f, v != 0);
+        break;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        refl_->SetUInt32(msg_, f, static_cast<uint32_t>(v));
+        break;
+      case FieldDescriptor::CPPTYPE_UINT64:
+        refl_->SetUInt64(msg_, f, static_cast<uint64_t>(v));
+        break;
+      case FieldDescriptor::CPPTYPE_INT32:
+        refl_->SetInt32(msg_, f, static_cast<int32_t>(v));
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        refl_->SetInt64(msg_, f, static_cast<int64_t>(v));
+        break;
+      default:
+        Mismatch(name);
+    }
   }
-  for (const auto& c : in.categories) {
-    auto* cc = out->add_categories();
-    cc->set_category(c.category);
-    cc->set_count(c.count);
-    cc->set_share(c.share);
+  void operator()(const char* name, double v) {
+    const FieldDescriptor* f = Field(name);
+    if (f == nullptr) return;
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_DOUBLE) return Mismatch(name);
+    refl_->SetDouble(msg_, f, v);
   }
-  out->set_specialised(in.specialised);
-  out->set_utilised(in.utilised);
+  void operator()(const char* name, const std::string& v) {
+    const FieldDescriptor* f = Field(name);
+    if (f == nullptr) return;
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_STRING) return Mismatch(name);
+    refl_->SetString(msg_, f, v);
+  }
+  void operator()(const char* name, const Interval& v) {
+    const FieldDescriptor* f = Field(name);
+    if (f == nullptr) return;
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) {
+      return Mismatch(name);
+    }
+    Message* sub = refl_->MutableMessage(msg_, f);
+    ProtoVisitor inner(sub, missing_);
+    inner("low", v.low);
+    inner("high", v.high);
+  }
+  void operator()(const char* name, const std::vector<uint64_t>& v) {
+    const FieldDescriptor* f = Field(name);
+    if (f == nullptr) return;
+    if (!f->is_repeated() || f->cpp_type() != FieldDescriptor::CPPTYPE_UINT64) {
+      return Mismatch(name);
+    }
+    refl_->ClearField(msg_, f);
+    for (uint64_t x : v) refl_->AddUInt64(msg_, f, x);
+  }
+  template <typename S>
+  void List(const char* name, const std::vector<S>& items) {
+    const FieldDescriptor* f = Field(name);
+    if (f == nullptr) return;
+    if (!f->is_repeated() || f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+      return Mismatch(name);
+    }
+    refl_->ClearField(msg_, f);
+    for (const S& s : items) {
+      ProtoVisitor inner(refl_->AddMessage(msg_, f), missing_);
+      VisitFields(s, inner);
+    }
+  }
+
+ private:
+  const FieldDescriptor* Field(const char* name) {
+    const FieldDescriptor* f = msg_->GetDescriptor()->FindFieldByName(name);
+    if (f == nullptr && missing_ != nullptr) {
+      missing_->push_back(absl::StrCat(msg_->GetDescriptor()->name(), ".", name));
+    }
+    return f;
+  }
+  void Mismatch(const char* name) {
+    if (missing_ != nullptr) {
+      missing_->push_back(absl::StrCat(msg_->GetDescriptor()->name(), ".", name, " (type)"));
+    }
+  }
+
+  Message* msg_;
+  const Reflection* refl_;
+  std::vector<std::string>* missing_;
+};
+
+}  // namespace
+
+void ToProto(const PathwayResult& in, v1::PathwaySummary* out, std::vector<std::string>* missing) {
+  ProtoVisitor v(out, missing);
+  VisitFields(in, v);
 }
 
-void ToProto(const LayerResult& in, v1::LayerSummary* out) {
-  out->set_layer(in.layer);
-  out->set_events(in.events);
-  out->set_routings(in.routings);
-  out->set_distinct_tokens(in.distinct_tokens);
-  out->set_mean_purity(in.mean_purity);
-  out->set_null_purity_mean(in.null_purity_mean);
-  out->set_null_purity_std(in.null_purity_std);
-  out->set_purity_z(in.purity_z);
-  out->set_mean_kl_nats(in.mean_kl_nats);
-  out->set_null_kl_mean(in.null_kl_mean);
-  out->set_null_kl_std(in.null_kl_std);
-  out->set_kl_z(in.kl_z);
-  out->set_utilisation(in.utilisation);
-  for (uint64_t l : in.load) out->add_load(l);
-  out->set_load_entropy_normalised(in.load_entropy_normalised);
-  out->set_eligible_tokens(in.eligible_tokens);
-  out->set_token_specialisation(in.token_specialisation);
-  out->set_token_specialisation_weighted(in.token_specialisation_weighted);
-  out->set_category_nmi(in.category_nmi);
-  out->set_category_purity(in.category_purity);
-  out->set_specialised_pathways(in.specialised_pathways);
+void ToProto(const LayerResult& in, v1::LayerSummary* out, std::vector<std::string>* missing) {
+  ProtoVisitor v(out, missing);
+  VisitSummaryFields(in, v);
+}
+
+void ToProto(const ControlComparison& in, v1::ControlComparison* out,
+             std::vector<std::string>* missing) {
+  ProtoVisitor v(out, missing);
+  VisitFields(in, v);
+}
+
+absl::StatusOr<AnalysisOptions> OptionsFromProto(const v1::AnalysisOptions& p, int threads) {
+  AnalysisOptions o;
+  if (p.top_tokens() > 0) o.top_tokens = static_cast<int>(std::min<uint32_t>(p.top_tokens(), 1001));
+  if (p.utilisation_threshold() != 0) o.utilisation_threshold = p.utilisation_threshold();
+  if (p.min_token_count() > 0) o.min_token_count = p.min_token_count();
+  if (p.seed() != 0) o.seed = p.seed();
+  if (p.training_ranges() > 0) {
+    o.training_ranges = static_cast<int>(std::min<uint32_t>(p.training_ranges(), 65));
+  }
+  if (p.null_replicates() > 0) {
+    o.null_replicates = static_cast<int>(std::min<uint32_t>(p.null_replicates(), 1001));
+  }
+  if (p.has_bootstrap()) o.bootstrap = static_cast<int>(std::min<uint32_t>(p.bootstrap(), 10001));
+  if (p.has_category_permutations()) {
+    o.category_permutations = static_cast<int>(std::min<uint32_t>(p.category_permutations(), 100001));
+  }
+  if (p.category_strata() > 0) {
+    o.category_strata = static_cast<int>(std::min<uint32_t>(p.category_strata(), 1001));
+  }
+  if (p.has_min_effect_nats()) o.min_effect_nats = p.min_effect_nats();
+  if (p.min_category_enrichment() != 0) o.min_category_enrichment = p.min_category_enrichment();
+  if (p.fdr() != 0) o.fdr = p.fdr();
+  if (p.confidence() != 0) o.confidence = p.confidence();
+  o.threads = threads;
+  RETURN_IF_ERROR(ValidateAnalysisOptions(o));
+  return o;
 }
 
 }  // namespace monoroute::analysis

@@ -1,4 +1,4 @@
-// RecorderReader: unary GetRun and the streamed GetCounts collected into a CountMatrix.
+// RecorderReader: unary GetRun and the streamed QueryEvents collected into a RoutingTable.
 #include "services/analysis/recorder_reader.h"
 
 #include <grpcpp/grpcpp.h>
@@ -44,44 +44,46 @@ absl::StatusOr<recorder::v1::RunSummary> RecorderReader::GetRun(const std::strin
   return resp;
 }
 
-absl::StatusOr<LayerCounts> RecorderReader::GetCounts(const std::string& run_id, uint32_t layer,
-                                                      const std::string& split, uint64_t min_step,
-                                                      uint64_t max_step,
-                                                      uint32_t num_pathways) const {
+absl::Status RecorderReader::ReadEvents(const std::string& run_id, uint32_t layer,
+                                        const std::string& split, uint64_t min_step,
+                                        uint64_t max_step, uint64_t max_events,
+                                        RoutingTableBuilder* builder) const {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + options_.timeout);
-  recorder::v1::CountsRequest req;
+  recorder::v1::EventQuery req;
   req.set_run_id(run_id);
+  req.set_has_layer(true);
   req.set_layer(layer);
   req.set_split(split);
   req.set_min_step(min_step);
   req.set_max_step(max_step);
-  auto reader = stub_->GetCounts(&ctx, req);
-  std::vector<uint32_t> p, t;
-  std::vector<uint64_t> c;
-  recorder::v1::CountsChunk chunk;
-  LayerCounts out;
-  while (reader->Read(&chunk)) {
-    if (chunk.pathway_size() != chunk.token_id_size() ||
-        chunk.pathway_size() != chunk.count_size()) {
-      return absl::InternalError(absl::StrCat("recorder at ", options_.address,
-                                              ": malformed CountsChunk for run ", run_id, " layer ",
-                                              layer));
+  req.set_limit(max_events + 1);
+  auto reader = stub_->QueryEvents(&ctx, req);
+  recorder::v1::EventBatch b;
+  absl::Status added = absl::OkStatus();
+  while (added.ok() && reader->Read(&b)) {
+    const size_t n = static_cast<size_t>(b.token_id_size());
+    if (b.sequence_id_size() != static_cast<int>(n) ||
+        static_cast<size_t>(b.pathways_size()) != n * builder->top_k()) {
+      added = absl::InternalError(absl::StrCat("recorder at ", options_.address,
+                                               ": malformed EventBatch for run ", run_id,
+                                               " layer ", layer));
+      break;
     }
-    p.insert(p.end(), chunk.pathway().begin(), chunk.pathway().end());
-    t.insert(t.end(), chunk.token_id().begin(), chunk.token_id().end());
-    c.insert(c.end(), chunk.count().begin(), chunk.count().end());
-    out.watermark = std::max<uint64_t>(out.watermark, chunk.watermark());
+    if (builder->events() + n > max_events) {
+      added = absl::ResourceExhaustedError(absl::StrCat(
+          "run ", run_id, " layer ", layer, " has more than ", max_events,
+          " events in the selection (options.max_events_per_layer); narrow the split or steps"));
+      break;
+    }
+    added = builder->Add(n, b.sequence_id().data(), b.token_id().data(), b.pathways().data());
   }
-  absl::Status s = Wrap(reader->Finish(), absl::StrCat("GetCounts layer ", layer));
-  if (!s.ok()) return s;
-  auto m = CountMatrix::FromColumns(num_pathways, p, t, c);
-  if (!m.ok()) {
-    return absl::InternalError(absl::StrCat("recorder counts of run ", run_id, " layer ", layer,
-                                            ": ", m.status().message()));
+  if (!added.ok()) {
+    ctx.TryCancel();
+    (void)reader->Finish();
+    return added;
   }
-  out.counts = *std::move(m);
-  return out;
+  return Wrap(reader->Finish(), absl::StrCat("QueryEvents layer ", layer));
 }
 
 }  // namespace monoroute::analysis

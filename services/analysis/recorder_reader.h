@@ -1,4 +1,5 @@
-// Reads what the analysis needs from a recorder over gRPC: run summaries and sparse counts.
+// Reads what the analysis needs from a recorder over gRPC: run summaries and a layer's raw
+// routing events (streamed QueryEvents) into a RoutingTableBuilder.
 #ifndef MONOROUTE_SERVICES_ANALYSIS_RECORDER_READER_H_
 #define MONOROUTE_SERVICES_ANALYSIS_RECORDER_READER_H_
 
@@ -9,23 +10,17 @@
 
 #include "absl/status/statusor.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
-#include "services/analysis/count_matrix.h"
+#include "services/analysis/routing_table.h"
 
 namespace monoroute::analysis {
 
 struct RecorderReaderOptions {
   // Recorder address, host:port.
   std::string address = "127.0.0.1:7101";
-  // Deadline of each call (a counts scan of a big layer is one call).
+  // Deadline of each call (a scan of a big layer's events is one call).
   std::chrono::milliseconds timeout{120000};
   // Largest message accepted from the recorder, in bytes.
   int max_message_bytes = 64 << 20;
-};
-
-// One layer's counts and the recorder watermark the scan started at.
-struct LayerCounts {
-  CountMatrix counts;
-  uint64_t watermark = 0;
 };
 
 // Thread-safe (a gRPC stub is); owns its channel.
@@ -38,10 +33,11 @@ class RecorderReader {
   // recorder cannot be reached.
   absl::StatusOr<recorder::v1::RunSummary> GetRun(const std::string& run_id) const;
 
-  // Counts of one layer for a split and inclusive step range (max_step 0 = no bound).
-  absl::StatusOr<LayerCounts> GetCounts(const std::string& run_id, uint32_t layer,
-                                        const std::string& split, uint64_t min_step,
-                                        uint64_t max_step, uint32_t num_pathways) const;
+  // Adds the events of one layer, split and inclusive step range (max_step 0 = no bound) to
+  // `builder`; RESOURCE_EXHAUSTED when there are more than `max_events`.
+  absl::Status ReadEvents(const std::string& run_id, uint32_t layer, const std::string& split,
+                          uint64_t min_step, uint64_t max_step, uint64_t max_events,
+                          RoutingTableBuilder* builder) const;
 
   const std::string& address() const { return options_.address; }
 

@@ -1,8 +1,12 @@
-// Report document builders (nlohmann::json; NaN/inf become null).
+// Report document builders (nlohmann::json; NaN/inf become null). Result fields come from
+// report_fields.h through JsonVisitor.
 #include "services/analysis/report_json.h"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <type_traits>
+
+#include "services/analysis/report_fields.h"
 
 namespace monoroute::analysis {
 namespace {
@@ -11,81 +15,45 @@ using nlohmann::json;
 
 json Num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
-json PathwayJson(const PathwayResult& p) {
-  json j;
-  j["pathway"] = p.pathway;
-  j["load"] = p.load;
-  j["load_share"] = Num(p.load_share);
-  j["utilised"] = p.utilised;
-  j["distinct_tokens"] = p.distinct_tokens;
-  j["entropy_nats"] = Num(p.entropy_nats);
-  j["entropy_bits"] = Num(p.entropy_bits);
-  j["normalised_entropy"] = Num(p.normalised_entropy);
-  j["purity"] = Num(p.purity);
-  j["null_purity_mean"] = Num(p.null_purity_mean);
-  j["null_purity_std"] = Num(p.null_purity_std);
-  j["purity_z"] = Num(p.purity_z);
-  j["kl_nats"] = Num(p.kl_nats);
-  j["null_kl_mean"] = Num(p.null_kl_mean);
-  j["null_kl_std"] = Num(p.null_kl_std);
-  j["kl_z"] = Num(p.kl_z);
-  j["specialised"] = p.specialised;
-  j["owned_tokens"] = p.owned_tokens;
-  j["mean_token_specialisation"] = Num(p.mean_token_specialisation);
-  j["category_purity"] = Num(p.category_purity);
-  j["null_category_purity_mean"] = Num(p.null_category_purity_mean);
-  j["null_category_purity_std"] = Num(p.null_category_purity_std);
-  j["category_purity_z"] = Num(p.category_purity_z);
-  json cats = json::array();
-  for (const auto& c : p.categories) {
-    cats.push_back({{"category", c.category}, {"count", c.count}, {"share", Num(c.share)}});
+// Writes each visited field into a JSON object.
+struct JsonVisitor {
+  json& out;
+  template <typename T>
+  std::enable_if_t<std::is_integral_v<T>> operator()(const char* name, T v) {
+    out[name] = v;
   }
-  j["categories"] = std::move(cats);
-  json top = json::array();
-  for (const auto& t : p.top_tokens) {
-    top.push_back({{"token_id", t.token_id},
-                   {"token", t.token},
-                   {"count", t.count},
-                   {"share", Num(t.share)}});
+  void operator()(const char* name, double v) { out[name] = Num(v); }
+  void operator()(const char* name, const std::string& v) { out[name] = v; }
+  void operator()(const char* name, const Interval& v) {
+    out[name] = std::isfinite(v.low) && std::isfinite(v.high) ? json::array({v.low, v.high})
+                                                              : json(nullptr);
   }
-  j["top_tokens"] = std::move(top);
+  void operator()(const char* name, const std::vector<uint64_t>& v) { out[name] = v; }
+  template <typename S>
+  void List(const char* name, const std::vector<S>& items) {
+    json a = json::array();
+    for (const S& s : items) {
+      json o = json::object();
+      JsonVisitor sub{o};
+      VisitFields(s, sub);
+      a.push_back(std::move(o));
+    }
+    out[name] = std::move(a);
+  }
+};
+
+json LayerJson(const LayerResult& L, bool with_pathways) {
+  json j = json::object();
+  JsonVisitor v{j};
+  VisitSummaryFields(L, v);
+  if (with_pathways) v.List("pathways", L.pathways);
   return j;
 }
 
-json LayerJson(const LayerResult& L, bool with_pathways) {
-  json j;
-  j["layer"] = L.layer;
-  j["num_pathways"] = L.num_pathways;
-  j["top_k"] = L.top_k;
-  j["events"] = L.events;
-  j["routings"] = L.routings;
-  j["distinct_tokens"] = L.distinct_tokens;
-  j["purity_normaliser_nats"] = Num(std::log(static_cast<double>(L.distinct_tokens)));
-  j["mean_purity"] = Num(L.mean_purity);
-  j["null_purity_mean"] = Num(L.null_purity_mean);
-  j["null_purity_std"] = Num(L.null_purity_std);
-  j["purity_z"] = Num(L.purity_z);
-  j["mean_kl_nats"] = Num(L.mean_kl_nats);
-  j["null_kl_mean"] = Num(L.null_kl_mean);
-  j["null_kl_std"] = Num(L.null_kl_std);
-  j["kl_z"] = Num(L.kl_z);
-  j["null_method"] = L.null_method;
-  j["null_samples"] = L.null_samples;
-  j["utilisation"] = Num(L.utilisation);
-  j["load"] = L.load;
-  j["load_entropy_normalised"] = Num(L.load_entropy_normalised);
-  j["eligible_tokens"] = L.eligible_tokens;
-  j["token_specialisation"] = Num(L.token_specialisation);
-  j["token_specialisation_weighted"] = Num(L.token_specialisation_weighted);
-  j["token_specialisation_chance"] = Num(L.token_specialisation_chance);
-  j["category_nmi"] = Num(L.category_nmi);
-  j["category_purity"] = Num(L.category_purity);
-  j["specialised_pathways"] = L.specialised_pathways;
-  if (with_pathways) {
-    json ps = json::array();
-    for (const auto& p : L.pathways) ps.push_back(PathwayJson(p));
-    j["pathways"] = std::move(ps);
-  }
+json ControlJson(const ControlComparison& c) {
+  json j = json::object();
+  JsonVisitor v{j};
+  VisitFields(c, v);
   return j;
 }
 
@@ -98,71 +66,130 @@ json RunJson(const RunInfo& r) {
   j["top_k"] = r.top_k;
   j["vocab_size"] = r.vocab_size;
   j["selection"] = {{"split", r.split}, {"min_step", r.min_step}, {"max_step", r.max_step}};
+  j["splits_read"] = r.splits_read;
   j["freshness"] = {{"watermark", r.watermark},
                     {"events", r.events},
                     {"min_step", r.run_min_step},
                     {"max_step", r.run_max_step},
                     {"first_write_unix_ms", r.first_write_unix_ms},
                     {"last_write_unix_ms", r.last_write_unix_ms},
+                    {"finished", r.finished},
                     {"still_writing", r.still_writing}};
   return j;
 }
 
-json ComparisonJsonImpl(const RunAnalysis& run, const RunAnalysis& base) {
+const ControlComparison* FindControl(const LayerResult& L, const std::string& name) {
+  for (const auto& c : L.controls) {
+    if (c.control == name) return &c;
+  }
+  return nullptr;
+}
+
+json Ci(const Interval& i) {
+  return std::isfinite(i.low) && std::isfinite(i.high) ? json::array({i.low, i.high})
+                                                       : json(nullptr);
+}
+
+// The headline of each layer: each measure's excess over the null and over each control.
+json Headline(const std::vector<LayerResult>& layers) {
   json rows = json::array();
-  for (const auto& L : run.layers) {
-    for (const auto& B : base.layers) {
-      if (B.layer != L.layer) continue;
-      rows.push_back(
-          {{"layer", L.layer},
-           {"mean_purity", Num(L.mean_purity)},
-           {"baseline_mean_purity", Num(B.mean_purity)},
-           {"purity_delta", Num(L.mean_purity - B.mean_purity)},
-           {"mean_kl_nats", Num(L.mean_kl_nats)},
-           {"baseline_mean_kl_nats", Num(B.mean_kl_nats)},
-           {"kl_delta", Num(L.mean_kl_nats - B.mean_kl_nats)},
-           {"token_specialisation", Num(L.token_specialisation)},
-           {"baseline_token_specialisation", Num(B.token_specialisation)},
-           {"token_specialisation_delta", Num(L.token_specialisation - B.token_specialisation)},
-           {"utilisation", Num(L.utilisation)},
-           {"baseline_utilisation", Num(B.utilisation)},
-           {"utilisation_delta", Num(L.utilisation - B.utilisation)},
-           {"category_nmi", Num(L.category_nmi)},
-           {"baseline_category_nmi", Num(B.category_nmi)}});
+  struct M {
+    const char* name;
+    double LayerResult::*value;
+    Interval LayerResult::*ci;
+    double ControlComparison::*delta;
+    Interval ControlComparison::*delta_ci;
+  };
+  static const M kMeasures[] = {
+      {"mi_excess_nats", &LayerResult::mi_excess_nats, &LayerResult::mi_excess_ci,
+       &ControlComparison::mi_excess_delta, &ControlComparison::mi_excess_delta_ci},
+      {"mean_kl_excess_nats", &LayerResult::mean_kl_excess_nats, &LayerResult::mean_kl_excess_ci,
+       &ControlComparison::mean_kl_excess_delta, &ControlComparison::mean_kl_excess_delta_ci},
+      {"token_specialisation_excess", &LayerResult::token_specialisation_excess,
+       &LayerResult::token_specialisation_excess_ci,
+       &ControlComparison::token_specialisation_excess_delta,
+       &ControlComparison::token_specialisation_excess_delta_ci},
+      {"category_ami", &LayerResult::category_ami, &LayerResult::category_ami_ci,
+       &ControlComparison::category_ami_delta, &ControlComparison::category_ami_delta_ci},
+  };
+  for (const LayerResult& L : layers) {
+    for (const M& m : kMeasures) {
+      if (!std::isfinite(L.*m.value)) continue;
+      json r = {{"layer", L.layer},
+                {"measure", m.name},
+                {"over_null", Num(L.*m.value)},
+                {"over_null_ci", Ci(L.*m.ci)}};
+      for (const char* c : {kFreshRoutersControl, kDenseSlicesControl}) {
+        const ControlComparison* cc = FindControl(L, c);
+        r[std::string("over_") + c] = cc ? Num(cc->*m.delta) : json(nullptr);
+        r[std::string("over_") + c + "_ci"] = cc ? Ci(cc->*m.delta_ci) : json(nullptr);
+      }
+      rows.push_back(std::move(r));
     }
   }
-  return {{"run_id", run.info.run_id},
-          {"baseline_run_id", base.info.run_id},
-          {"average_purity", Num(AveragePurity(run.layers))},
-          {"baseline_average_purity", Num(AveragePurity(base.layers))},
-          {"layers", std::move(rows)}};
+  return rows;
 }
 
 }  // namespace
+
+double AveragePurity(const std::vector<LayerResult>& layers) {
+  double sum = 0.0;
+  uint64_t n = 0;
+  for (const auto& L : layers) {
+    for (const auto& p : L.pathways) {
+      if (p.load > 0 && std::isfinite(p.purity)) {
+        sum += p.purity;
+        ++n;
+      }
+    }
+  }
+  return n ? sum / n : kNaN;
+}
 
 std::string LayerToJson(const LayerResult& layer, bool with_pathways) {
   return LayerJson(layer, with_pathways).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string ComparisonToJson(const RunAnalysis& run, const RunAnalysis& baseline) {
-  return ComparisonJsonImpl(run, baseline).dump(2, ' ', false, json::error_handler_t::replace);
+std::string OptionsToJson(const AnalysisOptions& o) {
+  json j = {{"top_tokens", o.top_tokens},
+            {"utilisation_threshold", o.utilisation_threshold},
+            {"min_token_count", o.min_token_count},
+            {"null_replicates", o.null_replicates},
+            {"bootstrap", o.bootstrap},
+            {"min_blocks", o.min_blocks},
+            {"category_permutations", o.category_permutations},
+            {"category_strata", o.category_strata},
+            {"min_effect_nats", o.min_effect_nats},
+            {"min_category_enrichment", o.min_category_enrichment},
+            {"fdr", o.fdr},
+            {"confidence", o.confidence},
+            {"seed", o.seed},
+            {"training_ranges", o.training_ranges}};
+  return j.dump();
+}
+
+std::string ComparisonToJson(const RunAnalysis& run, const RunAnalysis& baseline,
+                             const std::vector<std::pair<uint32_t, ControlComparison>>& rows) {
+  json layers = json::array();
+  for (const auto& [layer, c] : rows) {
+    json r = ControlJson(c);
+    r["layer"] = layer;
+    layers.push_back(std::move(r));
+  }
+  json j = {{"run_id", run.info.run_id},
+            {"baseline_run_id", baseline.info.run_id},
+            {"layers", std::move(layers)}};
+  return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 std::string ReportToJson(const RunAnalysis& run, const RunAnalysis* baseline,
                          const AnalysisOptions& options, int64_t generated_unix_ms) {
   json j;
   j["schema_version"] = kReportSchemaVersion;
-  j["generator"] = "monoroute-analysis 0.1.0";
+  j["generator"] = "monoroute-analysis 0.2.0";
   j["generated_unix_ms"] = generated_unix_ms;
   j["run"] = RunJson(run.info);
-  j["options"] = {{"top_tokens", options.top_tokens},
-                  {"utilisation_threshold", options.utilisation_threshold},
-                  {"min_token_count", options.min_token_count},
-                  {"null_samples", options.null_samples},
-                  {"category_null_samples", options.category_null_samples},
-                  {"seed", options.seed},
-                  {"training_ranges", options.training_ranges},
-                  {"z_threshold", options.z_threshold}};
+  j["options"] = json::parse(OptionsToJson(options));
   // The seed's three fields.
   j["average_purity"] = Num(AveragePurity(run.layers));
   json util = json::object(), top = json::object();
@@ -181,22 +208,19 @@ std::string ReportToJson(const RunAnalysis& run, const RunAnalysis* baseline,
   j["utilisation_per_layer"] = std::move(util);
   j["top_tokens_per_pathway"] = std::move(top);
   // Run-level summary.
-  double null_sum = 0, z_max = -1e300;
-  uint32_t specialised = 0, n = 0;
+  uint32_t specialised = 0, cat_specialised = 0;
+  std::vector<std::string> references;
   for (const auto& L : run.layers) {
-    for (const auto& p : L.pathways) {
-      if (p.load == 0 || !std::isfinite(p.null_purity_mean)) continue;
-      null_sum += p.null_purity_mean;
-      ++n;
-      if (std::isfinite(p.purity_z)) z_max = std::max(z_max, p.purity_z);
-    }
     specialised += L.specialised_pathways;
+    cat_specialised += L.category_specialised_pathways;
+    references.push_back(L.specialised_reference);
   }
-  j["summary"] = {{"average_null_purity", Num(n ? null_sum / n : NAN)},
-                  {"max_purity_z", Num(n ? z_max : NAN)},
+  j["summary"] = {{"layers_analysed", run.layers.size()},
+                  {"empty_layers", run.empty_layers},
                   {"specialised_pathways", specialised},
-                  {"layers_analysed", run.layers.size()},
-                  {"empty_layers", run.empty_layers}};
+                  {"category_specialised_pathways", cat_specialised},
+                  {"specialised_reference", references},
+                  {"headline", Headline(run.layers)}};
   json layers = json::array();
   for (const auto& L : run.layers) layers.push_back(LayerJson(L, true));
   j["layers"] = std::move(layers);
@@ -213,7 +237,7 @@ std::string ReportToJson(const RunAnalysis& run, const RunAnalysis* baseline,
     json bl = json::array();
     for (const auto& L : baseline->layers) bl.push_back(LayerJson(L, false));
     b["layers"] = std::move(bl);
-    b["comparison"] = ComparisonJsonImpl(run, *baseline);
+    b["comparison"] = json::parse(ComparisonToJson(run, *baseline, CompareRuns(run, *baseline, options)));
     j["baseline"] = std::move(b);
   } else {
     j["baseline"] = nullptr;

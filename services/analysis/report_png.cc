@@ -4,6 +4,7 @@
 #include <cairo.h>
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "services/analysis/run_analysis.h"
 
 namespace monoroute::analysis {
 namespace {
@@ -54,28 +56,6 @@ Box Panel(cairo_t* cr, const Box& b, const std::string& title) {
   return {b.x + 80, b.y + 50, b.w - 110, b.h - 115};
 }
 
-// Axes with y ticks from 0 to ymax and a y label.
-void Axes(cairo_t* cr, const Box& a, double ymax, const std::string& ylabel, int ticks = 5) {
-  cairo_set_line_width(cr, 1.0);
-  for (int i = 0; i <= ticks; ++i) {
-    const double v = ymax * i / ticks;
-    const double y = a.y + a.h - a.h * i / ticks;
-    Rgb(cr, 0xdddddd);
-    cairo_move_to(cr, a.x, y);
-    cairo_line_to(cr, a.x + a.w, y);
-    cairo_stroke(cr);
-    Rgb(cr, 0x333333);
-    Text(cr, absl::StrFormat("%.2f", v), a.x - 8, y + 5, 14, 1.0);
-  }
-  Rgb(cr, 0x333333);
-  cairo_set_line_width(cr, 1.5);
-  cairo_move_to(cr, a.x, a.y);
-  cairo_line_to(cr, a.x, a.y + a.h);
-  cairo_line_to(cr, a.x + a.w, a.y + a.h);
-  cairo_stroke(cr);
-  VerticalText(cr, ylabel, a.x - 62, a.y + a.h / 2, 16);
-}
-
 cairo_status_t AppendPng(void* closure, const unsigned char* data, unsigned int length) {
   static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
   return CAIRO_STATUS_SUCCESS;
@@ -93,260 +73,338 @@ std::string Shorten(const std::string& s, size_t n) {
   return s;
 }
 
-void PurityPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run,
-                    const RunAnalysis* baseline) {
-  const Box a = Panel(cr, b, "Pathway purity per layer vs permutation null");
-  double ymax = 0.05;
+
+// A signed axis: ticks from ymin to ymax, grid lines, zero line emphasised.
+void SignedAxes(cairo_t* cr, const Box& a, double ymin, double ymax, const std::string& ylabel,
+                int ticks = 5) {
+  cairo_set_line_width(cr, 1.0);
+  for (int i = 0; i <= ticks; ++i) {
+    const double v = ymin + (ymax - ymin) * i / ticks;
+    const double y = a.y + a.h - a.h * i / ticks;
+    Rgb(cr, 0xdddddd);
+    cairo_move_to(cr, a.x, y);
+    cairo_line_to(cr, a.x + a.w, y);
+    cairo_stroke(cr);
+    Rgb(cr, 0x333333);
+    Text(cr, absl::StrFormat("%.2f", v), a.x - 8, y + 5, 14, 1.0);
+  }
+  if (ymin < 0 && ymax > 0) {
+    const double y0 = a.y + a.h - a.h * (-ymin) / (ymax - ymin);
+    Rgb(cr, 0x555555);
+    cairo_set_line_width(cr, 1.5);
+    cairo_move_to(cr, a.x, y0);
+    cairo_line_to(cr, a.x + a.w, y0);
+    cairo_stroke(cr);
+  }
+  Rgb(cr, 0x333333);
+  cairo_set_line_width(cr, 1.5);
+  cairo_move_to(cr, a.x, a.y);
+  cairo_line_to(cr, a.x, a.y + a.h);
+  cairo_line_to(cr, a.x + a.w, a.y + a.h);
+  cairo_stroke(cr);
+  VerticalText(cr, ylabel, a.x - 62, a.y + a.h / 2, 16);
+}
+
+// Value range [lo, hi] covering `values` and 0, padded and rounded to 0.05.
+std::pair<double, double> Range(const std::vector<double>& values) {
+  double lo = 0.0, hi = 0.05;
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  const double pad = 0.08 * (hi - lo);
+  return {std::floor((lo - (lo < 0 ? pad : 0)) * 20) / 20, std::ceil((hi + pad) * 20) / 20};
+}
+
+// A bar from 0 to v with a CI whisker, at centre x.
+void Bar(cairo_t* cr, double x, double w, double v, const Interval& ci,
+         const std::function<double(double)>& Y, int colour) {
+  if (!std::isfinite(v)) return;
+  const double y0 = Y(0.0), y1 = Y(v);
+  Rgb(cr, colour, 0.85);
+  cairo_rectangle(cr, x - w / 2, std::min(y0, y1), w, std::abs(y1 - y0));
+  cairo_fill(cr);
+  if (std::isfinite(ci.low) && std::isfinite(ci.high)) {
+    Rgb(cr, 0x111111);
+    cairo_set_line_width(cr, 1.5);
+    cairo_move_to(cr, x, Y(ci.low));
+    cairo_line_to(cr, x, Y(ci.high));
+    cairo_move_to(cr, x - w / 4, Y(ci.low));
+    cairo_line_to(cr, x + w / 4, Y(ci.low));
+    cairo_move_to(cr, x - w / 4, Y(ci.high));
+    cairo_line_to(cr, x + w / 4, Y(ci.high));
+    cairo_stroke(cr);
+  }
+}
+
+void Legend(cairo_t* cr, double x, double y, const std::vector<std::pair<int, std::string>>& items) {
+  for (const auto& [colour, label] : items) {
+    Rgb(cr, colour);
+    cairo_rectangle(cr, x, y - 11, 14, 14);
+    cairo_fill(cr);
+    Rgb(cr, 0x333333);
+    Text(cr, label, x + 20, y + 1, 14);
+    cairo_text_extents_t ext;
+    cairo_text_extents(cr, label.c_str(), &ext);
+    x += 40 + ext.x_advance;
+  }
+}
+
+const ControlComparison* Control(const LayerResult& L, const char* name) {
+  for (const auto& c : L.controls) {
+    if (c.control == name) return &c;
+  }
+  return nullptr;
+}
+
+Interval Scale(const Interval& i, double s) { return {i.low * s, i.high * s}; }
+
+constexpr int kTrained = 0x1f77b4, kFresh = 0xff7f0e, kDense = 0x2ca02c, kFlag = 0xd62728;
+
+// Panel A: I(pathway; token) excess over the null as a share of its ceiling ln(P/k), for the
+// trained routing and each control.
+void ExcessPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
+  const Box a = Panel(cr, b, "Token information in routing: MI excess over null / ln(P/k), 95% CI");
+  std::vector<double> vals;
   for (const auto& L : run.layers) {
-    for (const auto& p : L.pathways) {
-      if (std::isfinite(p.purity)) ymax = std::max(ymax, p.purity);
-      if (std::isfinite(p.null_purity_mean))
-        ymax = std::max(ymax, p.null_purity_mean + 3 * p.null_purity_std);
-    }
+    const double s = 1.0 / L.mi_ceiling_nats;
+    vals.push_back(L.mi_excess_nats * s);
+    vals.push_back(L.mi_excess_ci.high * s);
+    for (const auto& c : L.controls) vals.push_back(c.mi_excess_ci.high * s);
+    for (const auto& c : L.controls) vals.push_back(c.mi_excess_nats * s);
   }
-  if (baseline) {
-    for (const auto& L : baseline->layers)
-      if (std::isfinite(L.mean_purity)) ymax = std::max(ymax, L.mean_purity);
-  }
-  ymax = std::min(1.0, std::ceil(ymax * 1.1 * 20) / 20);
-  Axes(cr, a, ymax, "purity = 1 - H / ln V");
+  const auto [lo, hi] = Range(vals);
+  SignedAxes(cr, a, lo, hi, "excess MI / ln(P/k)");
+  auto Y = [&](double v) { return a.y + a.h - a.h * (std::clamp(v, lo, hi) - lo) / (hi - lo); };
   const size_t n = run.layers.size();
   const double slot = a.w / std::max<size_t>(n, 1);
-  auto Y = [&](double v) { return a.y + a.h - a.h * std::clamp(v / ymax, 0.0, 1.0); };
+  const double bw = std::min(40.0, slot / 4.5);
+  for (size_t i = 0; i < n; ++i) {
+    const LayerResult& L = run.layers[i];
+    const double s = 1.0 / L.mi_ceiling_nats;
+    const double cx = a.x + slot * (i + 0.5);
+    Bar(cr, cx - bw * 1.1, bw, L.mi_excess_nats * s, Scale(L.mi_excess_ci, s), Y, kTrained);
+    if (const ControlComparison* c = Control(L, kFreshRoutersControl)) {
+      Bar(cr, cx, bw, c->mi_excess_nats * s, Scale(c->mi_excess_ci, s), Y, kFresh);
+    }
+    if (const ControlComparison* c = Control(L, kDenseSlicesControl)) {
+      Bar(cr, cx + bw * 1.1, bw, c->mi_excess_nats * s, Scale(c->mi_excess_ci, s), Y, kDense);
+    }
+    Rgb(cr, 0x333333);
+    Text(cr, absl::StrCat("layer ", L.layer), cx, a.y + a.h + 22, 15, 0.5);
+  }
+  Legend(cr, a.x, b.y + b.h - 18,
+         {{kTrained, "trained routing"}, {kFresh, "fresh routers (step 0)"},
+          {kDense, "dense slices"}});
+}
+
+// Panel B: trained minus control, with paired intervals (what training added).
+void DeltaPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
+  const Box a = Panel(cr, b, "Trained minus control (paired over sequences), 95% CI");
+  bool any = false;
+  std::vector<double> vals;
+  for (const auto& L : run.layers) {
+    for (const auto& c : L.controls) {
+      any = true;
+      vals.push_back(c.mi_excess_delta / L.mi_ceiling_nats);
+      vals.push_back(c.mi_excess_delta_ci.low / L.mi_ceiling_nats);
+      vals.push_back(c.mi_excess_delta_ci.high / L.mi_ceiling_nats);
+      vals.push_back(c.token_specialisation_excess_delta);
+      vals.push_back(c.token_specialisation_excess_delta_ci.low);
+      vals.push_back(c.token_specialisation_excess_delta_ci.high);
+    }
+  }
+  if (!any) {
+    Rgb(cr, 0x666666);
+    Text(cr, "No controls recorded for this selection: no causal claim can be made.", a.x,
+         a.y + a.h / 2, 16);
+    Text(cr, "(controls are recorded on the evaluation split of routed jobs)", a.x,
+         a.y + a.h / 2 + 24, 14);
+    return;
+  }
+  const auto [lo, hi] = Range(vals);
+  SignedAxes(cr, a, lo, hi, "difference");
+  auto Y = [&](double v) { return a.y + a.h - a.h * (std::clamp(v, lo, hi) - lo) / (hi - lo); };
+  const size_t n = run.layers.size();
+  const double slot = a.w / std::max<size_t>(n, 1);
+  const double bw = std::min(30.0, slot / 6);
   for (size_t i = 0; i < n; ++i) {
     const LayerResult& L = run.layers[i];
     const double cx = a.x + slot * (i + 0.5);
-    // Null band: mean +- 2 sd of a single pathway's purity under the permutation null.
-    double m = 0, v = 0;
-    int k = 0;
+    const double s = 1.0 / L.mi_ceiling_nats;
+    int j = 0;
+    for (const char* name : {kFreshRoutersControl, kDenseSlicesControl}) {
+      const ControlComparison* c = Control(L, name);
+      const int colour = j == 0 ? kFresh : kDense;
+      if (c != nullptr) {
+        Bar(cr, cx - bw * (2.2 - 1.1 * j), bw, c->mi_excess_delta * s,
+            Scale(c->mi_excess_delta_ci, s), Y, colour);
+        cairo_save(cr);
+        Bar(cr, cx + bw * (1.1 + 1.1 * j), bw, c->token_specialisation_excess_delta,
+            c->token_specialisation_excess_delta_ci, Y, colour);
+        cairo_restore(cr);
+      }
+      ++j;
+    }
+    Rgb(cr, 0x333333);
+    Text(cr, absl::StrCat("layer ", L.layer), cx, a.y + a.h + 22, 15, 0.5);
+    Text(cr, "MI", cx - bw * 1.65, a.y + a.h + 40, 12, 0.5);
+    Text(cr, "tok.spec", cx + bw * 1.65, a.y + a.h + 40, 12, 0.5);
+  }
+  Legend(cr, a.x, b.y + b.h - 18, {{kFresh, "minus fresh routers"}, {kDense, "minus dense slices"}});
+}
+
+// Panel C: every pathway's KL excess over the null with its interval; red = specialised; the
+// orange tick marks the fresh-router control's mean pathway excess (+ the minimum effect).
+void PathwayExcess(cairo_t* cr, const Box& b, const RunAnalysis& run,
+                   const AnalysisOptions* options) {
+  const Box a = Panel(cr, b, "Pathways: KL excess over null (nats), 95% CI; red = specialised");
+  std::vector<double> vals;
+  for (const auto& L : run.layers) {
     for (const auto& p : L.pathways) {
-      if (!std::isfinite(p.null_purity_mean) || !std::isfinite(p.null_purity_std)) continue;
-      m += p.null_purity_mean;
-      v += p.null_purity_std;
-      ++k;
+      vals.push_back(p.kl_excess_nats);
+      vals.push_back(p.kl_excess_ci.high);
+      vals.push_back(p.kl_excess_ci.low);
     }
-    if (k > 0) {
-      m /= k;
-      v /= k;
-      Rgb(cr, 0x999999, 0.35);
-      cairo_rectangle(cr, cx - slot * 0.4, Y(m + 2 * v), slot * 0.8,
-                      std::max(2.0, Y(m - 2 * v) - Y(m + 2 * v)));
-      cairo_fill(cr);
+    if (const ControlComparison* c = Control(L, kFreshRoutersControl)) {
+      vals.push_back(c->mean_kl_excess_nats);
     }
-    // Pathway dots (red when specialised), spread horizontally.
+  }
+  const auto [lo, hi] = Range(vals);
+  SignedAxes(cr, a, lo, hi, "KL excess (nats)");
+  auto Y = [&](double v) { return a.y + a.h - a.h * (std::clamp(v, lo, hi) - lo) / (hi - lo); };
+  const size_t n = run.layers.size();
+  const double slot = a.w / std::max<size_t>(n, 1);
+  for (size_t i = 0; i < n; ++i) {
+    const LayerResult& L = run.layers[i];
+    const double x0 = a.x + slot * i + slot * 0.1, span = slot * 0.8;
     const size_t P = L.pathways.size();
-    for (size_t j = 0; j < P; ++j) {
-      const auto& p = L.pathways[j];
-      if (!std::isfinite(p.purity)) continue;
-      const double x = cx - slot * 0.3 + slot * 0.6 * (P > 1 ? double(j) / (P - 1) : 0.5);
-      Rgb(cr, p.specialised ? 0xd62728 : 0x1f77b4, 0.85);
-      cairo_arc(cr, x, Y(p.purity), 4.5, 0, 2 * M_PI);
+    for (size_t p = 0; p < P; ++p) {
+      const PathwayResult& r = L.pathways[p];
+      if (!std::isfinite(r.kl_excess_nats)) continue;
+      const double x = x0 + span * (p + 0.5) / P;
+      const int colour = r.specialised ? kFlag : kTrained;
+      if (std::isfinite(r.kl_excess_ci.low)) {
+        Rgb(cr, colour, 0.6);
+        cairo_set_line_width(cr, 1.5);
+        cairo_move_to(cr, x, Y(r.kl_excess_ci.low));
+        cairo_line_to(cr, x, Y(r.kl_excess_ci.high));
+        cairo_stroke(cr);
+      }
+      Rgb(cr, colour);
+      cairo_arc(cr, x, Y(r.kl_excess_nats), 3.5, 0, 2 * M_PI);
       cairo_fill(cr);
     }
-    // Mean purity tick.
-    Rgb(cr, 0x111111);
-    cairo_set_line_width(cr, 3);
-    cairo_move_to(cr, cx - slot * 0.38, Y(L.mean_purity));
-    cairo_line_to(cr, cx + slot * 0.38, Y(L.mean_purity));
-    cairo_stroke(cr);
-    if (baseline) {
-      for (const auto& B : baseline->layers) {
-        if (B.layer != L.layer || !std::isfinite(B.mean_purity)) continue;
-        Rgb(cr, 0xff7f0e);
-        cairo_set_line_width(cr, 2.5);
-        const double y = Y(B.mean_purity);
-        cairo_move_to(cr, cx, y - 8);
-        cairo_line_to(cr, cx + 8, y);
-        cairo_line_to(cr, cx, y + 8);
-        cairo_line_to(cr, cx - 8, y);
-        cairo_close_path(cr);
+    if (const ControlComparison* c = Control(L, kFreshRoutersControl)) {
+      Rgb(cr, kFresh);
+      cairo_set_line_width(cr, 2.5);
+      const double y = Y(c->mean_kl_excess_nats);
+      cairo_move_to(cr, x0, y);
+      cairo_line_to(cr, x0 + span, y);
+      cairo_stroke(cr);
+      if (options != nullptr) {
+        cairo_set_line_width(cr, 1.0);
+        const double yt = Y(c->mean_kl_excess_nats + options->min_effect_nats);
+        cairo_move_to(cr, x0, yt);
+        cairo_line_to(cr, x0 + span, yt);
         cairo_stroke(cr);
       }
     }
     Rgb(cr, 0x333333);
-    Text(cr, absl::StrFormat("layer %u (z = %.1f)", L.layer, L.purity_z), cx, a.y + a.h + 24, 14,
-         0.5);
+    Text(cr, absl::StrCat("layer ", L.layer, ": ", L.specialised_pathways, "/", P), x0 + span / 2,
+         a.y + a.h + 22, 15, 0.5);
   }
-  // Legend.
-  double lx = a.x + 10, ly = b.y + b.h - 12;
-  Rgb(cr, 0x999999, 0.35);
-  cairo_rectangle(cr, lx, ly - 12, 22, 12);
-  cairo_fill(cr);
-  Rgb(cr, 0x333333);
-  Text(cr, "null: mean +- 2 sd", lx + 28, ly, 13);
-  lx += 170;
-  Rgb(cr, 0x1f77b4);
-  cairo_arc(cr, lx + 6, ly - 5, 4.5, 0, 2 * M_PI);
-  cairo_fill(cr);
-  Rgb(cr, 0x333333);
-  Text(cr, "pathway", lx + 16, ly, 13);
-  lx += 85;
-  Rgb(cr, 0xd62728);
-  cairo_arc(cr, lx + 6, ly - 5, 4.5, 0, 2 * M_PI);
-  cairo_fill(cr);
-  Rgb(cr, 0x333333);
-  Text(cr, "specialised (z >= threshold)", lx + 16, ly, 13);
-  lx += 215;
-  Rgb(cr, 0x111111);
-  cairo_set_line_width(cr, 3);
-  cairo_move_to(cr, lx, ly - 5);
-  cairo_line_to(cr, lx + 22, ly - 5);
-  cairo_stroke(cr);
-  Text(cr, "layer mean", lx + 28, ly, 13);
-  if (baseline) {
-    lx += 110;
-    Rgb(cr, 0xff7f0e);
-    Text(cr, "<> baseline mean", lx, ly, 13);
-  }
+  Legend(cr, a.x, b.y + b.h - 18,
+         {{kTrained, "pathway"}, {kFlag, "specialised (FDR-controlled)"},
+          {kFresh, "fresh-router control mean (+ min effect)"}});
 }
 
-void PurityHistogram(cairo_t* cr, const Box& b, const RunAnalysis& run) {
-  const Box a = Panel(cr, b, "Distribution of pathway purities (all layers)");
-  constexpr int kBins = 20;
-  std::vector<int> bins(kBins, 0);
-  double null_sum = 0;
-  int null_n = 0, total = 0;
-  for (const auto& L : run.layers) {
-    for (const auto& p : L.pathways) {
-      if (!std::isfinite(p.purity)) continue;
-      bins[std::clamp(static_cast<int>(p.purity * kBins), 0, kBins - 1)]++;
-      ++total;
-      if (std::isfinite(p.null_purity_mean)) {
-        null_sum += p.null_purity_mean;
-        ++null_n;
-      }
-    }
-  }
-  const int maxc = std::max(1, *std::max_element(bins.begin(), bins.end()));
-  const int ymax = 5 * static_cast<int>(std::ceil(maxc * 1.1 / 5.0));  // ticks are integers
-  Axes(cr, a, 1.0, "pathways", 5);
-  // Replace the 0..1 tick labels with counts (Axes draws fractions).
-  Rgb(cr, 0xffffff);
-  cairo_rectangle(cr, a.x - 60, a.y - 10, 58, a.h + 20);
-  cairo_fill(cr);
-  Rgb(cr, 0x333333);
-  for (int i = 0; i <= 5; ++i) {
-    Text(cr, absl::StrFormat("%.0f", ymax * i / 5.0), a.x - 8, a.y + a.h - a.h * i / 5 + 5, 14,
-         1.0);
-  }
-  const double bw = a.w / kBins;
-  for (int i = 0; i < kBins; ++i) {
-    const double h = a.h * bins[i] / ymax;
-    Rgb(cr, 0x1f77b4, 0.8);
-    cairo_rectangle(cr, a.x + i * bw + 1, a.y + a.h - h, bw - 2, h);
-    cairo_fill(cr);
-  }
-  Rgb(cr, 0x333333);
-  for (int i = 0; i <= 10; i += 2) {
-    Text(cr, absl::StrFormat("%.1f", i / 10.0), a.x + a.w * i / 10, a.y + a.h + 20, 14, 0.5);
-  }
-  Text(cr, "pathway purity", a.x + a.w / 2, a.y + a.h + 44, 16, 0.5);
-  if (null_n > 0) {
-    const double nm = null_sum / null_n;
-    const double x = a.x + a.w * nm;
-    Rgb(cr, 0xd62728);
-    cairo_set_line_width(cr, 2);
-    const double dash[] = {6, 4};
-    cairo_set_dash(cr, dash, 2, 0);
-    cairo_move_to(cr, x, a.y);
-    cairo_line_to(cr, x, a.y + a.h);
-    cairo_stroke(cr);
-    cairo_set_dash(cr, nullptr, 0, 0);
-    Text(cr, absl::StrFormat("mean null purity %.3f", nm), std::min(x + 6, a.x + a.w - 200),
-         a.y + 16, 14);
-  }
-  Rgb(cr, 0x333333);
-  Text(cr, absl::StrCat(total, " pathways with load"), a.x + a.w, a.y + 36, 14, 1.0);
-}
-
-void TopPathways(cairo_t* cr, const Box& b, const RunAnalysis& run) {
+// Panel D: the specialised pathways (or a plain statement that there are none), then token
+// specialisation against its chance and the load balance per layer.
+void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
   Rgb(cr, 0x222222);
-  Text(cr, "Top specialised pathways (by purity z-score) and their top tokens", b.x + 10, b.y + 26,
-       19, 0.0, true);
-  std::vector<const PathwayResult*> all;
-  for (const auto& L : run.layers)
-    for (const auto& p : L.pathways)
-      if (std::isfinite(p.purity_z)) all.push_back(&p);
-  std::sort(all.begin(), all.end(), [](const PathwayResult* x, const PathwayResult* y) {
-    return x->purity_z > y->purity_z;
-  });
-  const size_t rows = std::min<size_t>(all.size(), 10);
-  double y = b.y + 58;
-  Rgb(cr, 0x555555);
-  Text(cr, "layer/path", b.x + 10, y, 14, 0, true);
-  Text(cr, "purity (null)", b.x + 105, y, 14, 0, true);
-  Text(cr, "z", b.x + 245, y, 14, 0, true);
-  Text(cr, "KL", b.x + 305, y, 14, 0, true);
-  Text(cr, "top category", b.x + 365, y, 14, 0, true);
-  Text(cr, "top tokens (share)", b.x + 500, y, 14, 0, true);
-  for (size_t i = 0; i < rows; ++i) {
-    const PathwayResult& p = *all[i];
-    y += 28;
-    Rgb(cr, p.specialised ? 0xd62728 : 0x333333);
-    Text(cr, absl::StrFormat("L%u / P%u", p.layer, p.pathway), b.x + 10, y, 15);
-    Rgb(cr, 0x333333);
-    Text(cr, absl::StrFormat("%.3f (%.3f)", p.purity, p.null_purity_mean), b.x + 105, y, 15);
-    Text(cr, absl::StrFormat("%.1f", p.purity_z), b.x + 245, y, 15);
-    Text(cr, absl::StrFormat("%.2f", p.kl_nats), b.x + 305, y, 15);
-    Text(cr,
-         p.categories.empty()
-             ? std::string("-")
-             : absl::StrFormat("%s %.0f%%", p.categories[0].category, 100 * p.categories[0].share),
-         b.x + 365, y, 15);
-    std::string toks;
-    for (size_t t = 0; t < std::min<size_t>(p.top_tokens.size(), 5); ++t) {
-      const auto& tk = p.top_tokens[t];
-      const std::string s = tk.token.empty() ? absl::StrCat("#", tk.token_id) : tk.token;
-      absl::StrAppend(&toks, t ? "  " : "", "'", Shorten(s, 10), "' ",
-                      absl::StrFormat("%.0f%%", 100 * tk.share));
+  Text(cr, "Specialised pathways (lower CI bound > min effect, FDR 5%)", b.x + 10, b.y + 26, 19,
+       0.0, true);
+  std::vector<const PathwayResult*> flagged;
+  std::string reference = "null";
+  for (const auto& L : run.layers) {
+    if (L.specialised_reference == kFreshRoutersControl) reference = "fresh routers";
+    for (const auto& p : L.pathways) {
+      if (p.specialised) flagged.push_back(&p);
     }
-    Text(cr, toks, b.x + 500, y, 15);
   }
-  if (rows == 0) {
+  std::sort(flagged.begin(), flagged.end(), [](const PathwayResult* x, const PathwayResult* y) {
+    const double a = std::isfinite(x->kl_excess_vs_control_ci.low) ? x->kl_excess_vs_control_ci.low
+                                                                   : x->kl_excess_ci.low;
+    const double c = std::isfinite(y->kl_excess_vs_control_ci.low) ? y->kl_excess_vs_control_ci.low
+                                                                   : y->kl_excess_ci.low;
+    return a > c;
+  });
+  double y = b.y + 56;
+  Rgb(cr, 0x444444);
+  Text(cr, absl::StrCat("judged against: ", reference), b.x + 14, y, 14);
+  y += 24;
+  if (flagged.empty()) {
+    Rgb(cr, 0x111111);
+    Text(cr, "None: no pathway is more token-specific than the reference by the minimum effect.",
+         b.x + 14, y, 15);
+    y += 26;
+  } else {
     Rgb(cr, 0x333333);
-    Text(cr, "no pathway with load", b.x + 10, y + 30, 15);
+    Text(cr, "layer/pw   KL excess [95% CI]        vs control [95% CI]      category   top tokens",
+         b.x + 14, y, 13, 0.0, true);
+    y += 20;
+    for (size_t i = 0; i < std::min<size_t>(flagged.size(), 10); ++i) {
+      const PathwayResult& p = *flagged[i];
+      std::string toks;
+      for (size_t t = 0; t < std::min<size_t>(p.top_tokens.size(), 4); ++t) {
+        absl::StrAppend(&toks, t ? " " : "", "'", Shorten(p.top_tokens[t].token, 10), "'");
+      }
+      Text(cr,
+           absl::StrFormat("%2u/%-2u  %.2f [%.2f, %.2f]   %.2f [%.2f, %.2f]   %-10s %s", p.layer,
+                           p.pathway, p.kl_excess_nats, p.kl_excess_ci.low, p.kl_excess_ci.high,
+                           p.kl_excess_vs_control_nats, p.kl_excess_vs_control_ci.low,
+                           p.kl_excess_vs_control_ci.high,
+                           Shorten(p.category_specialised ? p.top_category : "-", 10), toks),
+           b.x + 14, y, 13);
+      y += 19;
+    }
+    if (flagged.size() > 10) {
+      Text(cr, absl::StrCat("... and ", flagged.size() - 10, " more"), b.x + 14, y, 13);
+      y += 19;
+    }
   }
-}
-
-void Utilisation(cairo_t* cr, const Box& b, const RunAnalysis& run) {
-  const Box a = Panel(cr, b, "Utilisation and load balance per layer");
-  Axes(cr, a, 1.0, "share");
-  const size_t n = run.layers.size();
-  const double slot = a.w / std::max<size_t>(n, 1);
-  for (size_t i = 0; i < n; ++i) {
-    const LayerResult& L = run.layers[i];
-    const double cx = a.x + slot * (i + 0.5);
-    const double bw = slot * 0.3;
-    const double h1 = a.h * std::clamp(L.utilisation, 0.0, 1.0);
-    Rgb(cr, 0x2ca02c, 0.85);
-    cairo_rectangle(cr, cx - bw - 2, a.y + a.h - h1, bw, h1);
-    cairo_fill(cr);
-    const double h2 = a.h * std::clamp(L.load_entropy_normalised, 0.0, 1.0);
-    Rgb(cr, 0x9467bd, 0.85);
-    cairo_rectangle(cr, cx + 2, a.y + a.h - h2, bw, h2);
-    cairo_fill(cr);
-    Rgb(cr, 0x333333);
-    Text(cr, absl::StrFormat("%.2f", L.utilisation), cx - bw / 2 - 2, a.y + a.h - h1 - 6, 13, 0.5);
-    Text(cr, absl::StrFormat("%.2f", L.load_entropy_normalised), cx + 2 + bw / 2,
-         a.y + a.h - h2 - 6, 13, 0.5);
-    Text(cr, absl::StrCat("layer ", L.layer), cx, a.y + a.h + 22, 15, 0.5);
+  y += 14;
+  Rgb(cr, 0x222222);
+  Text(cr, "Per layer", b.x + 10, y, 16, 0.0, true);
+  y += 22;
+  Rgb(cr, 0x333333);
+  Text(cr,
+       "layer  token spec. (chance) excess [95% CI]        cat. AMI [95% CI]     MaxVio  util.",
+       b.x + 14, y, 13, 0.0, true);
+  y += 20;
+  for (const auto& L : run.layers) {
+    const std::string ami =
+        std::isfinite(L.category_ami)
+            ? absl::StrFormat("%.3f [%.3f, %.3f]", L.category_ami, L.category_ami_ci.low,
+                              L.category_ami_ci.high)
+            : std::string("n/a (no labels)");
+    Text(cr,
+         absl::StrFormat("%3u    %.3f (%.3f) %+.3f [%+.3f, %+.3f]    %-22s %6.2f  %.2f", L.layer,
+                         L.token_specialisation, L.token_specialisation_chance,
+                         L.token_specialisation_excess, L.token_specialisation_excess_ci.low,
+                         L.token_specialisation_excess_ci.high, ami, L.max_violation,
+                         L.utilisation),
+         b.x + 14, y, 13);
+    y += 19;
   }
-  const double ly = b.y + b.h - 12;
-  Rgb(cr, 0x2ca02c, 0.85);
-  cairo_rectangle(cr, a.x + 10, ly - 12, 22, 12);
-  cairo_fill(cr);
-  Rgb(cr, 0x333333);
-  Text(cr, "utilisation (load share >= t / P)", a.x + 38, ly, 13);
-  Rgb(cr, 0x9467bd, 0.85);
-  cairo_rectangle(cr, a.x + 270, ly - 12, 22, 12);
-  cairo_fill(cr);
-  Rgb(cr, 0x333333);
-  Text(cr, "load entropy / ln P", a.x + 298, ly, 13);
 }
 
 }  // namespace
 
-absl::StatusOr<std::string> RenderReportPng(const RunAnalysis& run, const RunAnalysis* baseline) {
+absl::StatusOr<std::string> RenderReportPng(const RunAnalysis& run, const RunAnalysis* baseline,
+                                            const AnalysisOptions* options) {
   std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
       cairo_image_surface_create(CAIRO_FORMAT_RGB24, kWidth, kHeight), cairo_surface_destroy);
   std::unique_ptr<cairo_t, decltype(&cairo_destroy)> ctx(cairo_create(surface.get()),
@@ -355,22 +413,29 @@ absl::StatusOr<std::string> RenderReportPng(const RunAnalysis& run, const RunAna
   Rgb(cr, 0xffffff);
   cairo_paint(cr);
   Rgb(cr, 0x111111);
-  Text(cr, absl::StrCat("Pathway monosemanticity: run ", Shorten(run.info.run_id, 48)), 20, 38, 26,
-       0.0, true);
-  std::string sub =
-      absl::StrFormat("%u pathways, top-%u, %llu events, watermark %llu", run.info.num_pathways,
-                      run.info.top_k, static_cast<unsigned long long>(run.info.events),
-                      static_cast<unsigned long long>(run.info.watermark));
-  if (!run.info.split.empty()) absl::StrAppend(&sub, ", split ", run.info.split);
+  Text(cr, absl::StrCat("Did the pathways specialise? run ", Shorten(run.info.run_id, 48)), 20, 38,
+       26, 0.0, true);
+  uint64_t blocks = 0;
+  for (const auto& L : run.layers) blocks = std::max<uint64_t>(blocks, L.blocks);
+  std::string sub = absl::StrFormat(
+      "%u pathways, top-%u, %llu events, %llu sequences", run.info.num_pathways, run.info.top_k,
+      static_cast<unsigned long long>(run.info.events), static_cast<unsigned long long>(blocks));
+  absl::StrAppend(&sub, ", split ", run.info.split.empty() ? "all" : run.info.split);
   if (baseline) absl::StrAppend(&sub, ", baseline ", Shorten(baseline->info.run_id, 32));
-  if (run.info.still_writing) absl::StrAppend(&sub, " (run still being written)");
+  if (run.info.finished) {
+    absl::StrAppend(&sub, " (run finished)");
+  } else if (run.info.still_writing) {
+    absl::StrAppend(&sub, " (run still being written)");
+  }
+  absl::StrAppend(&sub,
+                  ". Null: top-k sets permuted within sequences; CIs: block bootstrap over sequences.");
   Rgb(cr, 0x444444);
-  Text(cr, sub, 20, 66, 16);
+  Text(cr, sub, 20, 66, 15);
   const double top = 85, half_w = kWidth / 2.0, half_h = (kHeight - top) / 2.0;
-  PurityPerLayer(cr, {0, top, half_w, half_h}, run, baseline);
-  PurityHistogram(cr, {half_w, top, half_w, half_h}, run);
-  TopPathways(cr, {0, top + half_h, half_w * 1.25, half_h}, run);
-  Utilisation(cr, {half_w * 1.25, top + half_h, half_w * 0.75, half_h}, run);
+  ExcessPerLayer(cr, {0, top, half_w, half_h}, run);
+  DeltaPerLayer(cr, {half_w, top, half_w, half_h}, run);
+  PathwayExcess(cr, {0, top + half_h, half_w, half_h}, run, options);
+  Findings(cr, {half_w, top + half_h, half_w, half_h}, run);
   cairo_surface_flush(surface.get());
   if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
     return absl::InternalError(

@@ -1,5 +1,5 @@
-// A run's analysis: every routed layer (in parallel), the over-training step ranges, and the
-// run metadata the report prints. No gRPC, no LibTorch.
+// A run's analysis: every routed layer (in parallel) with its controls, the over-training step
+// ranges, and the run metadata the report prints. No gRPC, no LibTorch.
 #ifndef MONOROUTE_SERVICES_ANALYSIS_RUN_ANALYSIS_H_
 #define MONOROUTE_SERVICES_ANALYSIS_RUN_ANALYSIS_H_
 
@@ -10,10 +10,19 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/analysis/count_matrix.h"
 #include "services/analysis/layer_analysis.h"
+#include "services/analysis/routing_table.h"
 
 namespace monoroute::analysis {
+
+// Control splits recorded next to an evaluation split S: "S/fresh_routers" (the same sequences
+// routed by the fresh, centred, untrained routers at step 0) and "S/dense_slices" (the dense
+// model's neuron slices ranked by activation norm, top-k as pseudo-routing).
+inline constexpr const char* kFreshRoutersControl = "fresh_routers";
+inline constexpr const char* kDenseSlicesControl = "dense_slices";
+// The control split of `split` for `control`, and whether a split name is a control split.
+std::string ControlSplit(const std::string& split, const std::string& control);
+bool IsControlSplit(const std::string& split);
 
 // What the report says about the run and the data it was computed from.
 struct RunInfo {
@@ -23,10 +32,11 @@ struct RunInfo {
   uint32_t num_pathways = 0;
   uint32_t top_k = 0;
   uint32_t vocab_size = 0;
-  // Selection the counts were read with (max_step 0 = no bound).
+  // Selection the events were read with (max_step 0 = no bound) and the splits it covered.
   std::string split;
   uint64_t min_step = 0;
   uint64_t max_step = 0;
+  std::vector<std::string> splits_read;
   // Recorder state the result reflects.
   uint64_t watermark = 0;
   uint64_t events = 0;
@@ -34,13 +44,24 @@ struct RunInfo {
   uint64_t run_max_step = 0;
   int64_t first_write_unix_ms = 0;
   int64_t last_write_unix_ms = 0;
+  // The writer declared the run complete (recorder FinishRun); else still_writing tells whether
+  // it was written to recently.
+  bool finished = false;
   bool still_writing = false;
 };
 
-// One routed layer's counts.
+// One control's events of a layer.
+struct ControlInput {
+  std::string name;   // kFreshRoutersControl or kDenseSlicesControl
+  std::string split;  // the recorder split it was read from
+  RoutingTable table;
+};
+
+// One routed layer's events, with its controls.
 struct LayerInput {
   uint32_t layer = 0;
-  CountMatrix counts;
+  RoutingTable table;
+  std::vector<ControlInput> controls;
 };
 
 // Summaries of every layer over one step range.
@@ -56,24 +77,38 @@ struct RunAnalysis {
   std::vector<LayerResult> layers;     // layers with routings, in routed-layer order
   std::vector<uint32_t> empty_layers;  // routed layers without routings in the selection
   std::vector<StepRangeResult> over_training;
+  // Kept to compare this run with another one (CompareRuns); one per entry of `layers`.
+  std::vector<LayerReplicates> replicates;
 };
 
-// Analyses `layers` with up to options.threads threads. Layers without routings are skipped and
-// listed in `*empty_layers` (may be null); FAILED_PRECONDITION when every layer is empty.
+// What every layer shares.
+struct RunContext {
+  uint32_t vocab_size = 50257;
+  const CategoryMap* categories = nullptr;  // not owned, may be null
+  TokenDecoder decode;
+  bool summary_only = false;
+};
+
+// Analyses `layers` (and their controls) with up to options.threads threads. Layers without
+// events are skipped and listed in `*empty_layers` (may be null); FAILED_PRECONDITION when every
+// layer is empty. `replicates` (may be null) receives each analysed layer's bootstrap replicates.
 absl::StatusOr<std::vector<LayerResult>> AnalyzeLayers(const std::vector<LayerInput>& layers,
-                                                       uint32_t top_k,
-                                                       const CategoryMap* categories,
-                                                       const TokenDecoder& decode,
+                                                       const RunContext& context,
                                                        const AnalysisOptions& options,
-                                                       std::vector<uint32_t>* empty_layers);
+                                                       std::vector<uint32_t>* empty_layers,
+                                                       std::vector<LayerReplicates>* replicates);
 
-// Splits the inclusive range [min_step, max_step] into at most `n` consecutive ranges whose
-// boundaries are multiples of `bucket` (the recorder's exact granularity), covering it all.
-std::vector<std::pair<uint64_t, uint64_t>> StepRanges(uint64_t min_step, uint64_t max_step,
-                                                      uint64_t bucket, int n);
+// Compares every layer of `run` with the same layer of `baseline` (e.g. routed vs dense, GLBL vs
+// no balancing): one ControlComparison per shared layer, control name "baseline", split =
+// the baseline's run id. Sequences with equal ids are paired in the bootstrap; others resample
+// independently.
+std::vector<std::pair<uint32_t, ControlComparison>> CompareRuns(const RunAnalysis& run,
+                                                                const RunAnalysis& baseline,
+                                                                const AnalysisOptions& options);
 
-// Mean purity over all (layer, pathway) with load (the seed's `average_purity`); NaN if none.
-double AveragePurity(const std::vector<LayerResult>& layers);
+// Splits the inclusive range [min_step, max_step] into at most `n` consecutive ranges of similar
+// length covering it all.
+std::vector<std::pair<uint64_t, uint64_t>> StepRanges(uint64_t min_step, uint64_t max_step, int n);
 
 }  // namespace monoroute::analysis
 

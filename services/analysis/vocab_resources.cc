@@ -2,12 +2,13 @@
 #include "services/analysis/vocab_resources.h"
 
 #include <fstream>
+#include <limits>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
-#include "common/corpus/category.h"
+#include "common/corpus/label_set.h"
 #include "common/corpus/lexicon.h"
 #include "common/corpus/token_categories.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
@@ -15,15 +16,19 @@
 namespace monoroute::analysis {
 namespace {
 
+// Label names -> CategoryMap::names; a label index -> itself, the sentinels ("mixed", "none") and
+// anything out of range -> -1. LabelSet holds at most kMaxLabels (4096) names, so an index fits
+// CategoryMap's element type (checked at compile time).
 CategoryMap ToCategoryMap(const TokenCategories& tc) {
+  using Index = decltype(CategoryMap::category_of_token)::value_type;
+  static_assert(kMaxLabels <= std::numeric_limits<Index>::max(),
+                "a label index must fit CategoryMap::category_of_token");
   CategoryMap m;
-  for (int c = 0; c < kNumWordCategories; ++c) {
-    m.names.emplace_back(CategoryName(static_cast<Category>(c)));
-  }
-  m.category_of_token.resize(tc.category_by_id.size(), -1);
-  for (size_t i = 0; i < tc.category_by_id.size(); ++i) {
-    const int c = static_cast<int>(tc.category_by_id[i]);
-    m.category_of_token[i] = c < kNumWordCategories ? static_cast<int16_t>(c) : -1;
+  m.names = tc.labels.names();
+  m.category_of_token.resize(tc.label_by_id.size(), -1);
+  for (size_t i = 0; i < tc.label_by_id.size(); ++i) {
+    const int32_t label = tc.label_by_id[i];
+    m.category_of_token[i] = tc.labels.Contains(label) ? static_cast<Index>(label) : -1;
   }
   return m;
 }

@@ -25,8 +25,10 @@ struct VocabResources {
 // Loads the GPT-2 tokenizer from `tokenizer_dir` (empty: the build's default directory; a failure
 // to load the default is not an error, decoding is then off) and, when `lexicon_path` is set,
 // the categories: either a token-categories TSV (first line "token_id<TAB>token<TAB>category...")
-// or a word lexicon (.tsv file or directory) projected onto the tokenizer. A malformed lexicon
-// gives INVALID_ARGUMENT naming the file and line; a missing one NOT_FOUND.
+// or a word lexicon (.tsv file or directory) projected onto the tokenizer. Category names are any
+// label set (story categories, POS tags, ...): CategoryMap::names are its names in order of first
+// appearance in the file(s); tokens whose category is "mixed" or "none" map to -1. A malformed
+// lexicon or TSV gives INVALID_ARGUMENT naming the file and line; a missing one NOT_FOUND.
 absl::StatusOr<VocabResources> LoadVocabResources(const std::string& tokenizer_dir,
                                                   const std::string& lexicon_path);
 

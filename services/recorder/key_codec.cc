@@ -139,7 +139,7 @@ bool RunSpecData::operator==(const RunSpecData& o) const {
 
 std::string EncodeRunRecord(const RunRecord& r) {
   std::string v;
-  v.push_back(1);  // version
+  v.push_back(r.finished ? 2 : 1);  // version (1 = written before FinishRun existed)
   PutVarint64(&v, r.run_num);
   const RunSpecData& s = r.spec;
   PutString(&v, s.run_id);
@@ -156,11 +156,17 @@ std::string EncodeRunRecord(const RunRecord& r) {
     PutString(&v, k);
     PutString(&v, val);
   }
+  if (r.finished) {
+    PutVarint64(&v, 1);
+    PutVarint64(&v, static_cast<uint64_t>(r.finished_unix_ms));
+  }
   return v;
 }
 
 absl::StatusOr<RunRecord> DecodeRunRecord(std::string_view v) {
-  if (v.empty() || v[0] != 1) return absl::DataLossError("run record: unknown version");
+  if (v.empty() || (v[0] != 1 && v[0] != 2)) {
+    return absl::DataLossError("run record: unknown version");
+  }
   Reader r{v.data() + 1, v.data() + v.size()};
   RunRecord rec;
   rec.run_num = static_cast<uint32_t>(r.Varint());
@@ -178,6 +184,10 @@ absl::StatusOr<RunRecord> DecodeRunRecord(std::string_view v) {
   for (uint64_t i = 0; r.ok && i < nlab; ++i) {
     std::string k = r.String();
     s.labels[k] = r.String();
+  }
+  if (v[0] == 2) {
+    rec.finished = r.Varint() != 0;
+    rec.finished_unix_ms = static_cast<int64_t>(r.Varint());
   }
   if (!r.ok || r.p != r.end) return absl::DataLossError("run record: malformed");
   return rec;

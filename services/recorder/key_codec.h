@@ -38,10 +38,14 @@ std::string DedupKey(uint32_t run, std::string_view writer, uint64_t batch_seq);
 // Prefix of every metadata key of a run for `tag` (S, W or D).
 std::string RunMetaPrefix(char tag, uint32_t run);
 
-// A run's persistent record: its internal number and spec.
+// A run's persistent record: its internal number, spec and whether FinishRun marked it complete.
+// Encoded as version 1 (number + spec) while not finished, version 2 (+ finished flag + time)
+// once finished; both decode.
 struct RunRecord {
   uint32_t run_num = 0;
   RunSpecData spec;
+  bool finished = false;
+  int64_t finished_unix_ms = 0;
 };
 std::string EncodeRunRecord(const RunRecord& r);
 absl::StatusOr<RunRecord> DecodeRunRecord(std::string_view v);

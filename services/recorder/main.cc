@@ -21,8 +21,9 @@ int main(int argc, char** argv) {
   std::string auth_token_file;
   bool sync = false;
   int wal_sync_interval_ms = 1000, max_message_mb = 64, ingest_threads = 2;
-  int shutdown_grace_ms = 5000;
+  int shutdown_grace_ms = 5000, stream_threads = 8;
   int64_t max_batch_events = 1 << 20;
+  uint64_t max_query_events = 100'000'000;
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0: any)")
       ->capture_default_str();
   app.add_option("--data-dir", data_dir, "RocksDB data directory")->required();
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
                  "WAL fsync period without --sync (0: never)")
       ->capture_default_str();
   app.add_option("--auth-token-file", auth_token_file,
-                 "file with the bearer token required on CreateRun/Record/DeleteRun (default: "
+                 "file with the bearer token required on CreateRun/Record/DeleteRun/FinishRun "
+                 "(default: "
                  "env MONOROUTE_RECORDER_TOKEN; no auth if both are empty)");
   app.add_option("--max-batch-events", max_batch_events, "largest batch accepted, in events")
       ->capture_default_str()
@@ -47,6 +49,14 @@ int main(int argc, char** argv) {
   app.add_option("--ingest-threads", ingest_threads, "threads applying batches to the store")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  app.add_option("--max-query-events", max_query_events,
+                 "largest QueryEvents limit accepted (limit 0 means 100000)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--stream-threads", stream_threads,
+                 "threads serving QueryEvents/GetCounts streams (one per stream being served)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   app.add_option("--shutdown-grace-ms", shutdown_grace_ms,
                  "after SIGTERM, how long open streams get before they are cancelled")
       ->capture_default_str()
@@ -79,6 +89,8 @@ int main(int argc, char** argv) {
   mr::RecorderServiceOptions svc_opts;
   svc_opts.bearer_token = token;
   svc_opts.ingest_threads = ingest_threads;
+  svc_opts.stream_threads = stream_threads;
+  svc_opts.max_query_events = max_query_events;
   absl::StatusOr<std::unique_ptr<mr::RecorderService>> service =
       mr::RecorderService::Create(svc_opts, store->get(), registry);
   if (!service.ok()) {

@@ -87,6 +87,8 @@ void ToProto(const RunSummaryData& s, v1::RunSummary* p) {
   p->set_first_write_unix_ms(s.first_write_unix_ms);
   p->set_last_write_unix_ms(s.last_write_unix_ms);
   p->set_watermark(s.watermark);
+  p->set_finished(s.finished);
+  p->set_finished_unix_ms(s.finished_unix_ms);
 }
 
 }  // namespace monoroute::recorder

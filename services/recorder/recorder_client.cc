@@ -66,6 +66,16 @@ class RecorderWriter::Impl {
     return FromGrpcStatus(stub_->CreateRun(&ctx, spec, &resp));
   }
 
+  absl::Status FinishRun(const std::string& run_id, std::chrono::milliseconds timeout) {
+    grpc::ClientContext ctx;
+    AddAuth(&ctx);
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    v1::FinishRunRequest req;
+    req.set_run_id(run_id);
+    v1::RunSummary resp;
+    return FromGrpcStatus(stub_->FinishRun(&ctx, req, &resp));
+  }
+
   bool Append(EventBlock block) {
     auto msg = std::make_shared<v1::EventBatch>();
     msg->set_run_id(std::move(block.run_id));
@@ -289,6 +299,10 @@ absl::StatusOr<std::unique_ptr<RecorderWriter>> RecorderWriter::Create(
 }
 
 absl::Status RecorderWriter::CreateRun(const RunSpecLite& spec) { return impl_->CreateRun(spec); }
+absl::Status RecorderWriter::FinishRun(const std::string& run_id,
+                                       std::chrono::milliseconds timeout) {
+  return impl_->FinishRun(run_id, timeout);
+}
 bool RecorderWriter::Append(EventBlock block) { return impl_->Append(std::move(block)); }
 absl::Status RecorderWriter::Flush(std::chrono::milliseconds timeout) {
   return impl_->Flush(timeout);

@@ -74,6 +74,10 @@ class RecorderWriter {
   // Declares a run (idempotent; a conflicting spec gives ALREADY_EXISTS). Blocking unary call.
   absl::Status CreateRun(const RunSpecLite& spec);
 
+  // Marks `run_id` finished on the recorder (blocking unary call with deadline `timeout`; the
+  // recorder then refuses new batches for it). Call after a successful Flush. Idempotent.
+  absl::Status FinishRun(const std::string& run_id, std::chrono::milliseconds timeout);
+
   // Enqueues without blocking longer than max_block; returns false if the block was dropped
   // (counted in events_dropped).
   bool Append(EventBlock block);

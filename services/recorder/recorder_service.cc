@@ -16,6 +16,7 @@
 #include "prometheus/histogram.h"
 #include "services/recorder/proto_convert.h"
 #include "services/recorder/recorder_store.h"
+#include "services/recorder/stream_reactor.h"
 #include "services/recorder/worker_pool.h"
 
 namespace monoroute::recorder {
@@ -230,41 +231,6 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
   grpc::Status status_;
 };
 
-// Server-streaming reactor that sends a precomputed list of messages. Deletes itself in OnDone.
-template <typename T>
-class ListWriteReactor : public grpc::ServerWriteReactor<T> {
- public:
-  // Called once (from any thread) with the messages or the error to send.
-  void Start(absl::StatusOr<std::vector<T>> msgs) {
-    if (!msgs.ok()) {
-      this->Finish(ToGrpcStatus(msgs.status()));
-      return;
-    }
-    msgs_ = std::move(*msgs);
-    if (msgs_.empty()) {
-      this->Finish(grpc::Status::OK);
-      return;
-    }
-    this->StartWrite(&msgs_[0]);
-  }
-  void OnWriteDone(bool ok) override {
-    if (!ok) {
-      this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream write failed"));
-      return;
-    }
-    if (++next_ < msgs_.size()) {
-      this->StartWrite(&msgs_[next_]);
-    } else {
-      this->Finish(grpc::Status::OK);
-    }
-  }
-  void OnDone() override { delete this; }
-
- private:
-  std::vector<T> msgs_;
-  size_t next_ = 0;
-};
-
 }  // namespace
 
 RecorderService::RecorderService(const RecorderServiceOptions& options, RecorderStore* store,
@@ -276,10 +242,14 @@ absl::StatusOr<std::unique_ptr<RecorderService>> RecorderService::Create(
     std::shared_ptr<prometheus::Registry> registry) {
   if (store == nullptr) return absl::InvalidArgumentError("recorder service: store is null");
   if (registry == nullptr) return absl::InvalidArgumentError("recorder service: registry is null");
+  if (options.max_query_events == 0) {
+    return absl::InvalidArgumentError("recorder service: max_query_events must be > 0");
+  }
   std::unique_ptr<RecorderService> s(new RecorderService(options, store, registry));
   s->metrics_ = std::make_unique<RecorderMetrics>(*registry);
   s->ingest_pool_ = std::make_unique<WorkerPool>(options.ingest_threads);
   s->query_pool_ = std::make_unique<WorkerPool>(options.query_threads);
+  s->stream_pool_ = std::make_unique<WorkerPool>(options.stream_threads);
   if (options.gauge_interval.count() > 0) {
     s->gauge_thread_ = std::thread([p = s.get()] { p->GaugeLoop(); });
   }
@@ -291,6 +261,7 @@ RecorderService::~RecorderService() {
   if (gauge_thread_.joinable()) gauge_thread_.join();
   ingest_pool_.reset();
   query_pool_.reset();
+  stream_pool_.reset();
 }
 
 void RecorderService::GaugeLoop() {
@@ -373,33 +344,35 @@ grpc::ServerUnaryReactor* RecorderService::ListRuns(grpc::CallbackServerContext*
 
 grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
     grpc::CallbackServerContext* /*ctx*/, const v1::CountsRequest* req) {
-  auto* r = new ListWriteReactor<v1::CountsChunk>();
-  query_pool_->Submit([this, r, req] {
-    CountsQueryData q;
-    q.run_id = req->run_id();
-    q.layer = req->layer();
-    q.split = req->split();
-    q.min_step = req->min_step();
-    q.max_step = req->max_step();
-    absl::StatusOr<CountsResultData> c = store_->GetCounts(q);
-    if (!c.ok()) {
-      r->Start(c.status());
-      return;
-    }
-    std::vector<v1::CountsChunk> chunks;
-    const size_t per = static_cast<size_t>(std::max(1, options_.counts_chunk_entries));
-    for (size_t i = 0; i < c->count.size(); i += per) {
-      size_t e = std::min(c->count.size(), i + per);
-      v1::CountsChunk& ch = chunks.emplace_back();
-      ch.mutable_pathway()->Add(c->pathway.begin() + i, c->pathway.begin() + e);
-      ch.mutable_token_id()->Add(c->token_id.begin() + i, c->token_id.begin() + e);
-      ch.mutable_count()->Add(c->count.begin() + i, c->count.begin() + e);
-      ch.set_watermark(c->watermark);
-    }
-    if (chunks.empty()) chunks.emplace_back().set_watermark(c->watermark);
-    r->Start(std::move(chunks));
-  });
-  return r;
+  CountsQueryData q;
+  q.run_id = req->run_id();
+  q.layer = req->layer();
+  q.split = req->split();
+  q.min_step = req->min_step();
+  q.max_step = req->max_step();
+  using Reactor = BoundedWriteReactor<v1::CountsChunk>;
+  return Reactor::Start(
+      stream_pool_.get(), static_cast<size_t>(options_.stream_queue_messages),
+      [this, q = std::move(q)](const Reactor::Push& push) -> absl::Status {
+        absl::StatusOr<CountsResultData> c = store_->GetCounts(q);
+        if (!c.ok()) return c.status();
+        // The counts (at most vocab x pathways entries) are in memory; their chunks are built
+        // one at a time as the client reads.
+        const size_t per = static_cast<size_t>(std::max(1, options_.counts_chunk_entries));
+        const size_t n = c->count.size();
+        size_t i = 0;
+        do {  // at least one chunk: it carries the watermark
+          const size_t e = std::min(n, i + per);
+          v1::CountsChunk ch;
+          ch.mutable_pathway()->Add(c->pathway.begin() + i, c->pathway.begin() + e);
+          ch.mutable_token_id()->Add(c->token_id.begin() + i, c->token_id.begin() + e);
+          ch.mutable_count()->Add(c->count.begin() + i, c->count.begin() + e);
+          ch.set_watermark(c->watermark);
+          if (!push(std::move(ch))) break;  // cancelled
+          i = e;
+        } while (i < n);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext* ctx,
@@ -421,30 +394,34 @@ grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext
 
 grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
     grpc::CallbackServerContext* /*ctx*/, const v1::EventQuery* req) {
-  auto* r = new ListWriteReactor<v1::EventBatch>();
-  query_pool_->Submit([this, r, req] {
-    EventQueryData q;
-    q.run_id = req->run_id();
-    q.has_layer = req->has_layer();
-    q.layer = req->layer();
-    q.min_step = req->min_step();
-    q.max_step = req->max_step();
-    q.has_pathway = req->has_pathway();
-    q.pathway = req->pathway();
-    q.split = req->split();
-    q.limit = req->limit();
-    std::vector<v1::EventBatch> out;
-    absl::Status s = store_->QueryEvents(q, [&out](EventBatchData&& b) {
-      ToProto(b, &out.emplace_back());
-      return true;
-    });
-    if (!s.ok()) {
-      r->Start(s);
-    } else {
-      r->Start(std::move(out));
-    }
-  });
-  return r;
+  using Reactor = BoundedWriteReactor<v1::EventBatch>;
+  if (req->limit() > options_.max_query_events) {
+    metrics_->Reject(absl::StatusCode::kInvalidArgument);
+    return Reactor::Failed(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("limit ", req->limit(), " exceeds the server's maximum of ",
+                     options_.max_query_events, " events per query (--max-query-events)")));
+  }
+  EventQueryData q;
+  q.run_id = req->run_id();
+  q.has_layer = req->has_layer();
+  q.layer = req->layer();
+  q.min_step = req->min_step();
+  q.max_step = req->max_step();
+  q.has_pathway = req->has_pathway();
+  q.pathway = req->pathway();
+  q.split = req->split();
+  // 0: the default, within the server's bound.
+  q.limit = req->limit() != 0 ? req->limit()
+                              : std::min<uint64_t>(kDefaultEventLimit, options_.max_query_events);
+  return Reactor::Start(stream_pool_.get(), static_cast<size_t>(options_.stream_queue_messages),
+                        [this, q = std::move(q)](const Reactor::Push& push) {
+                          return store_->QueryEvents(q, [&push](EventBatchData&& b) {
+                            v1::EventBatch m;
+                            ToProto(b, &m);
+                            return push(std::move(m));
+                          });
+                        });
 }
 
 grpc::ServerUnaryReactor* RecorderService::DeleteRun(grpc::CallbackServerContext* ctx,
@@ -461,6 +438,24 @@ grpc::ServerUnaryReactor* RecorderService::DeleteRun(grpc::CallbackServerContext
     absl::StatusOr<uint64_t> n = store_->DeleteRun(req->run_id());
     if (n.ok()) resp->set_events_deleted(*n);
     r->Finish(ToGrpcStatus(n.status()));
+  });
+  return r;
+}
+
+grpc::ServerUnaryReactor* RecorderService::FinishRun(grpc::CallbackServerContext* ctx,
+                                                     const v1::FinishRunRequest* req,
+                                                     v1::RunSummary* resp) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  grpc::Status auth = CheckAuth(ctx);
+  if (!auth.ok()) {
+    metrics_->Reject(absl::StatusCode::kUnauthenticated);
+    r->Finish(auth);
+    return r;
+  }
+  query_pool_->Submit([this, r, req, resp] {
+    absl::StatusOr<RunSummaryData> s = store_->FinishRun(req->run_id());
+    if (s.ok()) ToProto(*s, resp);
+    r->Finish(ToGrpcStatus(s.status()));
   });
   return r;
 }

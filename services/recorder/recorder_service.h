@@ -1,10 +1,13 @@
 // The recorder's gRPC service (callback API): a thin layer that converts wire messages to the
 // core's structs, calls RecorderStore on a worker pool (never inside a gRPC reaction), and
-// converts back. One reactor per streaming RPC; Record acks batches in order once durable.
+// converts back. One reactor per streaming RPC; Record acks batches in order once durable;
+// QueryEvents and GetCounts stream with flow control (BoundedWriteReactor, stream_reactor.h).
 #ifndef MONOROUTE_SERVICES_RECORDER_RECORDER_SERVICE_H_
 #define MONOROUTE_SERVICES_RECORDER_RECORDER_SERVICE_H_
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,12 +23,22 @@ class WorkerPool;
 struct RecorderMetrics;
 
 struct RecorderServiceOptions {
-  // When not empty, CreateRun/Record/DeleteRun need "authorization: Bearer <token>".
+  // When not empty, CreateRun/Record/DeleteRun/FinishRun need "authorization: Bearer <token>".
   std::string bearer_token;
   // Threads applying Record batches to the store (batches of one stream stay in order).
   int ingest_threads = 2;
-  // Threads running queries and unary calls.
+  // Threads running unary calls.
   int query_threads = 2;
+  // Threads producing QueryEvents/GetCounts streams. A producer holds its thread while its
+  // client is slow (it blocks on the full queue), so this bounds concurrently served streams;
+  // further streams wait for a thread. Separate from query_threads so that slow stream readers
+  // never delay unary calls.
+  int stream_threads = 8;
+  // Messages buffered per streamed query (including the one being written).
+  int stream_queue_messages = 8;
+  // Largest EventQuery.limit accepted (INVALID_ARGUMENT beyond); limit 0 means
+  // kDefaultEventLimit.
+  uint64_t max_query_events = 100'000'000;
   // Batches read ahead of the one being written, per Record stream.
   int max_pending_batches_per_stream = 8;
   // Counts entries per streamed CountsChunk.
@@ -62,6 +75,9 @@ class RecorderService final : public v1::Recorder::CallbackService {
   grpc::ServerUnaryReactor* DeleteRun(grpc::CallbackServerContext* ctx,
                                       const v1::DeleteRunRequest* req,
                                       v1::DeleteRunResponse* resp) override;
+  grpc::ServerUnaryReactor* FinishRun(grpc::CallbackServerContext* ctx,
+                                      const v1::FinishRunRequest* req,
+                                      v1::RunSummary* resp) override;
 
   // Internals shared with the reactors (recorder_service.cc).
   RecorderStore* store() { return store_; }
@@ -82,6 +98,7 @@ class RecorderService final : public v1::Recorder::CallbackService {
   std::unique_ptr<RecorderMetrics> metrics_;
   std::unique_ptr<WorkerPool> ingest_pool_;
   std::unique_ptr<WorkerPool> query_pool_;
+  std::unique_ptr<WorkerPool> stream_pool_;
   std::atomic<bool> stop_{false};
   std::thread gauge_thread_;
 };

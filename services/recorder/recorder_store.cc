@@ -26,7 +26,6 @@ namespace monoroute::recorder {
 namespace {
 
 constexpr char kDefaultSplit[] = "train";
-constexpr uint64_t kDefaultEventLimit = 100000;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -51,8 +50,13 @@ struct RunState {
   uint64_t max_step = 0;
   uint64_t retention_cutoff = 0;  // raw events of steps below it were range-deleted
   std::atomic<uint64_t> watermark{0};
-  std::shared_mutex delete_mu;  // shared by writers/readers, exclusive by DeleteRun
-  bool deleted = false;         // guarded by delete_mu
+  // Shared by writers, exclusive by DeleteRun and FinishRun (so no batch is being applied while
+  // a run is deleted or finished).
+  std::shared_mutex delete_mu;
+  bool deleted = false;  // guarded by delete_mu
+  // Set by FinishRun holding delete_mu exclusively AND mu: read under either of them.
+  bool finished = false;
+  int64_t finished_unix_ms = 0;
 };
 
 // Upper bound of all keys starting with `prefix` (prefix + 1 in big-endian), or empty.
@@ -86,6 +90,7 @@ class RecorderStore::Impl {
   absl::Status QueryEvents(const EventQueryData& q,
                            const std::function<bool(EventBatchData&&)>& sink);
   absl::StatusOr<uint64_t> DeleteRun(const std::string& run_id);
+  absl::StatusOr<RunSummaryData> FinishRun(const std::string& run_id);
   StoreProperties Properties();
   absl::Status Close();
 
@@ -152,6 +157,8 @@ absl::Status RecorderStore::Impl::Load() {
       auto run = std::make_shared<RunState>();
       run->layout = RunLayout::From(rec.spec);
       run->run_num = rec.run_num;
+      run->finished = rec.finished;
+      run->finished_unix_ms = rec.finished_unix_ms;
       by_num[rec.run_num] = run;
       runs_[rec.spec.run_id] = run;
       next_run_ = std::max(next_run_, rec.run_num + 1);
@@ -245,6 +252,15 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) 
   }
   std::vector<uint8_t> layer_idx;
   RETURN_IF_ERROR(ValidateBatch(run->layout, b, opts_.max_batch_events, &layer_idx));
+  if (run->finished) {  // stable while delete_mu is held: nothing is written to a finished run
+    std::string existing;
+    rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), cf_.meta,
+                                  DedupKey(run->run_num, b.writer_id, b.batch_seq), &existing);
+    if (gs.ok()) return WriteResult{true, b.num_events(), 0};  // a re-send of an applied batch
+    if (!gs.IsNotFound()) return FromRocksStatus(gs, "read dedup marker");
+    return absl::FailedPreconditionError(
+        absl::StrCat("batch ", b.batch_seq, ": run ", b.run_id, " is finished"));
+  }
   const RunSpecData& spec = run->layout.spec;
   const std::string split = b.split.empty() ? std::string(kDefaultSplit) : b.split;
 
@@ -335,6 +351,8 @@ RunSummaryData RecorderStore::Impl::Summarize(RunState& run) {
   uint64_t layers = 0, splits = 0;
   bool any = false;
   absl::MutexLock l(&run.mu);
+  out.finished = run.finished;
+  out.finished_unix_ms = run.finished_unix_ms;
   for (auto& [name, ws] : run.writers) {
     absl::MutexLock wl(&ws->mu);
     const WriterStats& w = ws->stats;
@@ -610,6 +628,24 @@ absl::StatusOr<uint64_t> RecorderStore::Impl::DeleteRun(const std::string& run_i
   return events;
 }
 
+absl::StatusOr<RunSummaryData> RecorderStore::Impl::FinishRun(const std::string& run_id) {
+  MR_CHECK_OPEN();
+  ASSIGN_OR_RETURN(std::shared_ptr<RunState> run, FindRun(run_id, ""));
+  std::unique_lock<std::shared_mutex> dl(run->delete_mu);  // waits for batches being applied
+  if (run->deleted) return absl::NotFoundError(absl::StrCat("unknown run '", run_id, "'"));
+  if (!run->finished) {
+    RunRecord rec{run->run_num, run->layout.spec, true, NowMs()};
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::Status s = db_->Put(wo, cf_.meta, RunKey(run_id), EncodeRunRecord(rec));
+    if (!s.ok()) return FromRocksStatus(s, absl::StrCat("finish run ", run_id));
+    absl::MutexLock l(&run->mu);
+    run->finished = true;
+    run->finished_unix_ms = rec.finished_unix_ms;
+  }
+  return Summarize(*run);
+}
+
 StoreProperties RecorderStore::Impl::Properties() {
   StoreProperties p;
   std::shared_lock<std::shared_mutex> life_lock(life_mu_);
@@ -683,6 +719,9 @@ absl::Status RecorderStore::QueryEvents(const EventQueryData& q,
 }
 absl::StatusOr<uint64_t> RecorderStore::DeleteRun(const std::string& run_id) {
   return impl_->DeleteRun(run_id);
+}
+absl::StatusOr<RunSummaryData> RecorderStore::FinishRun(const std::string& run_id) {
+  return impl_->FinishRun(run_id);
 }
 StoreProperties RecorderStore::Properties() { return impl_->Properties(); }
 absl::Status RecorderStore::Close() { return impl_->Close(); }

@@ -65,10 +65,18 @@ class RecorderStore {
   absl::StatusOr<TotalsData> GetTotals(const std::string& run_id, uint32_t layer,
                                        const std::string& split);
   // Streams matching raw events, one EventBatchData per stored (layer, step, batch) block, to
-  // `sink` until `limit` events were sent or `sink` returns false. FAILED_PRECONDITION for a
+  // `sink` until `limit` events (0: kDefaultEventLimit) were sent or `sink` returns false, in
+  // (layer, step, writer, batch_seq) order. `sink` runs on the calling thread and may block (the
+  // scan holds an iterator, i.e. a consistent view, meanwhile). FAILED_PRECONDITION for a
   // counts-only run.
   absl::Status QueryEvents(const EventQueryData& q,
                            const std::function<bool(EventBatchData&&)>& sink);
+  // Marks a run finished (persisted in its run record, synced) and returns its summary;
+  // idempotent (a second call returns the same summary); NOT_FOUND for an unknown run. Waits for
+  // batches being applied. Afterwards Write acks a re-send of an applied batch as a duplicate and
+  // refuses a new batch with FAILED_PRECONDITION; CreateRun with the identical spec still
+  // returns false (exists).
+  absl::StatusOr<RunSummaryData> FinishRun(const std::string& run_id);
   // Deletes everything of a run (range deletes); returns the number of events it had.
   absl::StatusOr<uint64_t> DeleteRun(const std::string& run_id);
 

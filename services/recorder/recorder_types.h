@@ -64,6 +64,8 @@ struct RunSummaryData {
   int64_t first_write_unix_ms = 0;
   int64_t last_write_unix_ms = 0;
   uint64_t watermark = 0;
+  bool finished = false;         // FinishRun succeeded: no new batches are accepted
+  int64_t finished_unix_ms = 0;  // when it first succeeded (0 while not finished)
 };
 
 // Pathway-by-token counts query (see docs/recorder.md for step-range semantics).
@@ -100,8 +102,11 @@ struct EventQueryData {
   bool has_pathway = false;
   uint32_t pathway = 0;
   std::string split;   // empty: all
-  uint64_t limit = 0;  // 0 = 100000
+  uint64_t limit = 0;  // 0 = kDefaultEventLimit (callers bound large values, see the service)
 };
+
+// Events returned by QueryEvents when EventQueryData::limit is 0.
+inline constexpr uint64_t kDefaultEventLimit = 100000;
 
 }  // namespace monoroute::recorder
 

@@ -154,6 +154,10 @@ class ServiceObserver : public engine::TrainingObserver {
     ctx_->OnEventStats(s);
   }
 
+  // Whether this attempt declared the run, and whether it dropped events before the writer.
+  bool run_created() const { return run_created_; }
+  uint64_t dropped_locally() const { return dropped_locally_; }
+
  private:
   // Declares the run once; retried at most every 5 s while the recorder is unreachable.
   bool EnsureRun() {
@@ -271,6 +275,22 @@ absl::StatusOr<RunOutcome> EngineBackend::Run(const JobRecord& job, JobContext* 
       if (complete && w.events_enqueued > settled) unflushed = w.events_enqueued - settled;
     }
     observer.PublishStats(unflushed);
+    // A complete job whose every event is durable marks its run finished, so the recorder
+    // refuses late batches (re-sends of applied ones are still acked as duplicates).
+    // `job.events` holds the earlier attempts' counters.
+    const recorder::RecorderWriterStats w = writer->stats();
+    if (complete && flushed.ok() && observer.dropped_locally() == 0 && w.events_dropped == 0 &&
+        job.events.events_dropped == 0) {
+      absl::Status finished =
+          writer->FinishRun(run_spec.run_id(), std::chrono::milliseconds(10000));
+      // NOT_FOUND without a CreateRun in any attempt: nothing was recorded, nothing to finish.
+      const bool nothing_recorded =
+          absl::IsNotFound(finished) && !observer.run_created() && job.events.events_enqueued == 0;
+      if (!finished.ok() && !nothing_recorded) {
+        fprintf(stderr, "monoroute-trainer: %s: recorder FinishRun (not fatal): %s\n",
+                job.id.c_str(), std::string(finished.message()).c_str());
+      }
+    }
   }
   if (!result.ok()) return result.status();
   RunOutcome out;

@@ -59,7 +59,7 @@ TEST(StoryGeneratorTest, TinyStoriesLayout) {
 TEST(StoryGeneratorTest, EveryEmittedWordHasItsCategory) {
   StoryTrace trace;
   const std::string text = Generate(3, 2000, &trace);
-  std::set<std::pair<std::string, Category>> vocab;
+  std::set<std::pair<std::string, std::string>> vocab;
   for (const LexiconEntry& e : StoryGenerator::Vocabulary()) vocab.emplace(e.word, e.category);
   size_t covered_to = 0;
   for (const EmittedWord& w : trace.words) {
@@ -67,7 +67,7 @@ TEST(StoryGeneratorTest, EveryEmittedWordHasItsCategory) {
     ASSERT_LE(covered_to, w.begin);
     ASSERT_LT(w.begin, w.end);
     const std::string word = text.substr(w.begin, w.end - w.begin);
-    ASSERT_TRUE(vocab.count({word, w.category}))
+    ASSERT_TRUE(vocab.count({word, std::string(CategoryName(w.category))}))
         << "\"" << word << "\" emitted as " << CategoryName(w.category)
         << " is not in Vocabulary()";
     // Between words there is only layout: spaces, newlines and <|endoftext|> lines.
@@ -81,6 +81,23 @@ TEST(StoryGeneratorTest, EveryEmittedWordHasItsCategory) {
   std::set<Category> seen;
   for (const EmittedWord& w : trace.words) seen.insert(w.category);
   EXPECT_EQ(seen.size(), static_cast<size_t>(kNumWordCategories));
+}
+
+TEST(StoryGeneratorTest, VocabularyUsesTheStoryLabelNames) {
+  // Every category name the vocabulary uses is a story label, and every story label is used.
+  std::set<std::string> names;
+  for (const LexiconEntry& e : StoryGenerator::Vocabulary()) names.insert(e.category);
+  const auto& story = StoryLabelSet().names();
+  EXPECT_EQ(names, std::set<std::string>(story.begin(), story.end()));
+  EXPECT_EQ(story.size(), static_cast<size_t>(kNumWordCategories));
+  for (int c = 0; c < kNumWordCategories; ++c) {
+    EXPECT_EQ(StoryLabelSet().NameOf(StoryLabel(static_cast<Category>(c))),
+              CategoryName(static_cast<Category>(c)));
+  }
+  EXPECT_EQ(StoryLabel(Category::kMixed), kLabelMixed);
+  EXPECT_EQ(StoryLabel(Category::kNone), kLabelNone);
+  EXPECT_EQ(CategoryName(Category::kMixed), "mixed");
+  EXPECT_EQ(CategoryName(Category::kNone), "none");
 }
 
 TEST(StoryGeneratorTest, NoTemplateOverFivePercentAndAllUsed) {

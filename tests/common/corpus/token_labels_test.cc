@@ -45,15 +45,16 @@ TEST(TokenLabelsTest, OneMillionTokenCorpusHasThousandDistinctIds) {
     const absl::string_view b = Tok().DecodeToken(labeled.ids[i]);
     const bool layout =
         labeled.ids[i] == Tok().eot_id() || b.find_first_not_of(" \n") == absl::string_view::npos;
-    ASSERT_EQ(labeled.categories[i] == Category::kNone, layout)
-        << "token " << i << " \"" << b << "\"";
+    ASSERT_EQ(labeled.token_labels[i] == kLabelNone, layout) << "token " << i << " \"" << b << "\"";
   }
+  EXPECT_EQ(labeled.labels, StoryLabelSet());
   TokenCategories tc = MajorityCategories(labeled, Tok().vocab_size());
-  EXPECT_EQ(tc.Get(Tok().Encode(" dog")[0]), Category::kAnimal);
-  EXPECT_EQ(tc.Get(Tok().Encode(" the")[0]), Category::kFunction);
-  EXPECT_EQ(tc.Get(Tok().Encode(".")[0]), Category::kPunctuation);
-  EXPECT_EQ(tc.Get(Tok().Encode(" red")[0]), Category::kColour);
-  EXPECT_EQ(tc.Get(Tok().eot_id()), Category::kNone);
+  EXPECT_EQ(tc.labels, StoryLabelSet());
+  EXPECT_EQ(tc.NameOf(Tok().Encode(" dog")[0]), "animal");
+  EXPECT_EQ(tc.NameOf(Tok().Encode(" the")[0]), "function");
+  EXPECT_EQ(tc.NameOf(Tok().Encode(".")[0]), "punctuation");
+  EXPECT_EQ(tc.NameOf(Tok().Encode(" red")[0]), "colour");
+  EXPECT_EQ(tc.Get(Tok().eot_id()), kLabelNone);
 }
 
 TEST(TokenLabelsTest, SubTokensOfAWordShareItsCategory) {
@@ -70,22 +71,43 @@ TEST(TokenLabelsTest, SubTokensOfAWordShareItsCategory) {
   const std::vector<int32_t> bug = Tok().Encode(" ladybug");
   ASSERT_GE(bug.size(), 2u);
   size_t animal = 0;
-  for (Category c : l->categories) animal += c == Category::kAnimal;
+  for (int32_t c : l->token_labels) animal += c == StoryLabel(Category::kAnimal);
   EXPECT_EQ(animal, bug.size());
-  EXPECT_EQ(l->categories.back(), Category::kPunctuation);
+  EXPECT_EQ(l->labels.NameOf(l->token_labels.back()), "punctuation");
 }
 
 TEST(TokenLabelsTest, MajorityAndMixed) {
   LabeledTokens l;
+  l.labels = StoryLabelSet();
   l.ids = {5, 5, 5, 7, 7, 9};
-  l.categories = {Category::kFood, Category::kFood,   Category::kColour,
-                  Category::kFood, Category::kColour, Category::kNone};
+  l.token_labels = {StoryLabel(Category::kFood),   StoryLabel(Category::kFood),
+                    StoryLabel(Category::kColour), StoryLabel(Category::kFood),
+                    StoryLabel(Category::kColour), kLabelNone};
   TokenCategories tc = MajorityCategories(l, 10);
-  EXPECT_EQ(tc.Get(5), Category::kFood);
+  EXPECT_EQ(tc.NameOf(5), "food");
   EXPECT_EQ(tc.count_by_id[5], 3);
-  EXPECT_EQ(tc.Get(7), Category::kMixed);
-  EXPECT_EQ(tc.Get(9), Category::kNone);
-  EXPECT_EQ(tc.Get(-1), Category::kNone);
+  EXPECT_EQ(tc.Get(7), kLabelMixed);
+  EXPECT_EQ(tc.NameOf(7), "mixed");
+  EXPECT_EQ(tc.Get(9), kLabelNone);
+  EXPECT_EQ(tc.Get(-1), kLabelNone);
+}
+
+TEST(TokenLabelsTest, MajorityOverAnyLabelSet) {
+  // Part-of-speech labels of one's own (e.g. from a tagger), not the story categories.
+  LabeledTokens l;
+  l.labels = *LabelSet::FromNames({"DET", "NOUN", "VERB", "名詞"});
+  l.ids = {1, 2, 2, 2, 3, 3, 4, 4, 4, 4, 99};
+  l.token_labels = {0, 1, 1, 2, 3, kLabelNone, 1, 2, 1, 2, 1};
+  TokenCategories tc = MajorityCategories(l, 10);
+  EXPECT_EQ(tc.labels, l.labels);
+  EXPECT_EQ(tc.NameOf(1), "DET");
+  EXPECT_EQ(tc.NameOf(2), "NOUN");  // 2 of 3
+  EXPECT_EQ(tc.count_by_id[2], 3);
+  EXPECT_EQ(tc.NameOf(3), "名詞");  // the none occurrence is not counted
+  EXPECT_EQ(tc.count_by_id[3], 1);
+  EXPECT_EQ(tc.Get(4), kLabelMixed);  // 2 vs 2: no strict majority
+  EXPECT_EQ(tc.Get(99), kLabelNone);  // id out of the vocabulary: ignored
+  EXPECT_EQ(tc.label_by_id.size(), 10u);
 }
 
 TEST(TokenLabelsTest, BadTraceIsInvalidArgument) {

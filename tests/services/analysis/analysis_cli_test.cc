@@ -29,14 +29,17 @@ Result RunCli(const std::string& args) {
 }
 
 TEST(BenchAnalysisCliTest, PrintsSecondsAndEventsAsLastJsonLine) {
-  Result r = RunCli("bench analysis --events 200000 --layers 2 --vocab 5000 --repeats 1 --json");
+  Result r = RunCli(
+      "bench analysis --events 200000 --layers 2 --vocab 5000 --repeats 1 --bootstrap 20 --json");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("full report, warm"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("report without the bootstrap"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("with the block bootstrap (20 replicates)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("baseline"), std::string::npos) << r.out;
   const std::string last = r.out.substr(r.out.rfind('{'));
   auto j = nlohmann::json::parse(last);
   EXPECT_EQ(j["events"], 200000);
   EXPECT_GT(j["seconds"].get<double>(), 0.0);
+  EXPECT_GT(j["bootstrap_seconds"].get<double>(), 0.0);
 }
 
 TEST(BenchAnalysisCliTest, BadUsageExitsTwo) {

@@ -1,7 +1,8 @@
 // Integration test: a real monoroute-recorder (child process, free loopback port, temp dir) and
 // the Analysis service on loopback. Synthetic events with planted specialisation (pathway 3 only
-// ever sees "animal" tokens) must be found with a z-score far above the null; a run with random
-// routing must show none. Also: caching, freshness, CompareRuns, and the error codes.
+// ever sees "animal" tokens) must be found (token and category tests, and against a token-blind
+// control split recorded on the same sequences); a run with random routing must show none. Also:
+// caching, freshness, CompareRuns, and the error codes.
 #include "services/analysis/analysis_service.h"
 
 #include <fcntl.h>
@@ -171,6 +172,7 @@ class AnalysisServiceTest : public ::testing::Test {
       spec.set_top_k(4);
       spec.set_vocab_size(50257);
       spec.set_step_bucket(10);
+      spec.set_store_raw_events(true);
       absl::Status s = (*writer)->CreateRun(spec);
       if (!s.ok()) {
         create_error_ = new std::string(s.ToString());
@@ -178,11 +180,15 @@ class AnalysisServiceTest : public ::testing::Test {
       }
       if (run == "empty") continue;
       const bool planted = run == "planted";
-      for (uint64_t batch = 0; batch < 20; ++batch) {
+      // 16 train batches, 4 valid batches, and for "planted" the same 4 valid batches' sequences
+      // again under the control split, routed at random (a token-blind "fresh router").
+      const uint64_t batches = planted ? 24 : 20;
+      for (uint64_t batch = 0; batch < batches; ++batch) {
+        const bool control = batch >= 20;
         recorder::EventBlock b;
         b.run_id = run;
         b.batch_seq = batch;
-        b.split = "train";
+        b.split = control ? "valid/fresh_routers" : batch >= 16 ? "valid" : "train";
         for (int e = 0; e < 2000; ++e) {
           const bool is_animal = rng() % 10 == 0;
           const uint32_t tok =
@@ -191,16 +197,19 @@ class AnalysisServiceTest : public ::testing::Test {
             std::vector<uint32_t> perm(16);
             for (uint32_t p = 0; p < 16; ++p) perm[p] = p;
             std::vector<uint32_t> chosen;
-            if (planted && is_animal) chosen.push_back(3);
+            const bool plant = planted && !control;
+            if (plant && is_animal) chosen.push_back(3);
             for (uint32_t k = 0; chosen.size() < 4; ++k) {
               std::swap(perm[k], perm[k + rng() % (16 - k)]);
-              if (planted && perm[k] == 3) continue;  // only animals reach pathway 3
+              if (plant && perm[k] == 3) continue;  // only animals reach pathway 3
               chosen.push_back(perm[k]);
             }
-            b.step.push_back(batch * 5);
+            b.step.push_back(control ? 95 : batch * 5);
             b.layer.push_back(layer);
-            b.sequence_id.push_back(static_cast<uint64_t>(e));
-            b.position.push_back(static_cast<uint32_t>(e % 128));
+            // 32 sequences of 62-63 events per batch; valid and control batches share ids.
+            const uint64_t seq_batch = control ? batch - 4 : batch;
+            b.sequence_id.push_back(seq_batch * 1000 + static_cast<uint64_t>(e % 32));
+            b.position.push_back(static_cast<uint32_t>(e / 32));
             b.token_id.push_back(tok);
             b.next_token_id.push_back(tok);
             for (uint32_t p : chosen) {
@@ -217,12 +226,15 @@ class AnalysisServiceTest : public ::testing::Test {
   }
 
   static grpc::Status Report(const std::string& run, v1::ReportResponse* resp,
-                             const std::string& baseline = "") {
+                             const std::string& baseline = "", const std::string& split = "") {
     auto stub = Analysis::NewStub(*channel_);
     grpc::ClientContext ctx;
     v1::ReportRequest req;
     req.set_run_id(run);
     req.set_baseline_run_id(baseline);
+    req.mutable_selection()->set_split(split);
+    req.mutable_options()->set_bootstrap(50);
+    req.mutable_options()->set_category_permutations(199);
     return stub->ComputeReport(&ctx, req, resp);
   }
 
@@ -248,21 +260,50 @@ TEST_F(AnalysisServiceTest, FindsPlantedAnimalPathway) {
   grpc::Status s = Report("planted", &resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(resp.png().substr(0, 4), "\x89PNG");
-  EXPECT_EQ(resp.freshness().events(), 80000u);
+  EXPECT_EQ(resp.freshness().events(), 96000u);
   auto j = nlohmann::json::parse(resp.json());
+  // All splits except the control split.
+  EXPECT_EQ(j["run"]["splits_read"], nlohmann::json::array({"train", "valid"}));
   ASSERT_EQ(j["layers"].size(), 2u);
   for (const auto& L : j["layers"]) {
+    EXPECT_EQ(L["events"], 40000u);
     const auto& p3 = L["pathways"][3];
     EXPECT_DOUBLE_EQ(p3["category_purity"].get<double>(), 1.0);
     EXPECT_EQ(p3["categories"][0]["category"], "animal");
-    EXPECT_GT(p3["category_purity_z"].get<double>(), 10.0);
-    EXPECT_GT(p3["purity_z"].get<double>(), 10.0);
-    EXPECT_GT(p3["kl_z"].get<double>(), 10.0);
+    EXPECT_EQ(p3["enriched_category"], "animal");
+    EXPECT_TRUE(p3["category_specialised"].get<bool>())
+        << p3["category_p_value"] << " " << p3["category_q_value"] << " " << p3["enrichment"];
     EXPECT_TRUE(p3["specialised"].get<bool>());
     EXPECT_FALSE(p3["top_tokens"][0]["token"].get<std::string>().empty());
-    EXPECT_GT(L["category_nmi"].get<double>(), 0.015);  // one pathway of 16, 10% animals
+    EXPECT_EQ(L["specialised_pathways"], 1);
+    EXPECT_EQ(L["category_specialised_pathways"], 1);
+    EXPECT_GT(L["category_ami_ci"][0].get<double>(), 0.0);
+    EXPECT_EQ(L["specialised_reference"], "null");  // controls need a named split
   }
   EXPECT_GE(j["over_training"].size(), 2u);
+}
+
+TEST_F(AnalysisServiceTest, ComparesWithTheControlOnTheSameSequences) {
+  v1::ReportResponse resp;
+  grpc::Status s = Report("planted", &resp, "", "valid");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto j = nlohmann::json::parse(resp.json());
+  for (const auto& L : j["layers"]) {
+    EXPECT_EQ(L["events"], 8000u);
+    ASSERT_EQ(L["controls"].size(), 1u);
+    const auto& c = L["controls"][0];
+    EXPECT_EQ(c["control"], "fresh_routers");
+    EXPECT_EQ(c["split"], "valid/fresh_routers");
+    EXPECT_EQ(c["events"], 8000u);
+    EXPECT_GT(c["mi_excess_delta_ci"][0].get<double>(), 0.0);
+    EXPECT_EQ(L["specialised_reference"], "fresh_routers");
+    EXPECT_TRUE(L["pathways"][3]["specialised_vs_control"].get<bool>());
+    EXPECT_TRUE(L["pathways"][3]["specialised"].get<bool>());
+  }
+  // The summary's layer messages carry the same comparison.
+  ASSERT_EQ(resp.layers_size(), 2);
+  ASSERT_EQ(resp.layers(0).controls_size(), 1);
+  EXPECT_GT(resp.layers(0).controls(0).mi_excess_delta_ci().low(), 0.0);
 }
 
 TEST_F(AnalysisServiceTest, RandomRoutingShowsNothing) {
@@ -271,12 +312,15 @@ TEST_F(AnalysisServiceTest, RandomRoutingShowsNothing) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   auto j = nlohmann::json::parse(resp.json());
   EXPECT_EQ(j["summary"]["specialised_pathways"], 0);
+  EXPECT_EQ(j["summary"]["category_specialised_pathways"], 0);
   for (const auto& L : j["layers"]) {
     for (const auto& p : L["pathways"]) {
-      EXPECT_LT(std::abs(p["purity_z"].get<double>()), 5.0) << p["pathway"];
-      EXPECT_LT(std::abs(p["category_purity_z"].get<double>()), 5.0) << p["pathway"];
+      EXPECT_FALSE(p["specialised"].get<bool>()) << p["pathway"];
+      EXPECT_LT(p["kl_excess_nats"].get<double>(), 0.05) << p["pathway"];
     }
-    EXPECT_LT(L["category_nmi"].get<double>(), 0.01);
+    EXPECT_LE(L["mi_excess_ci"][0].get<double>(), 0.0);
+    EXPECT_NEAR(L["token_specialisation"].get<double>(),
+                L["token_specialisation_chance"].get<double>(), 0.02);
     EXPECT_DOUBLE_EQ(L["utilisation"].get<double>(), 1.0);
   }
 }
@@ -287,7 +331,8 @@ TEST_F(AnalysisServiceTest, CachesPerWatermarkAndCountsMetrics) {
   ASSERT_TRUE(Report("random", &b).ok());
   EXPECT_TRUE(b.freshness().cached());
   EXPECT_EQ(a.json(), b.json());
-  // Freshness: still_writing iff the last write is under a minute old.
+  // Freshness: still_writing iff not finished and the last write is under a minute old.
+  EXPECT_FALSE(b.freshness().finished());
   const int64_t age_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count() -
@@ -312,6 +357,8 @@ TEST_F(AnalysisServiceTest, CompareRunsAndLayerAndPathway) {
     ASSERT_TRUE(stub->CompareRuns(&ctx, req, &resp).ok());
     ASSERT_EQ(resp.layers_size(), 2);
     EXPECT_GT(resp.layers(0).run().category_nmi(), resp.layers(0).baseline().category_nmi());
+    EXPECT_EQ(resp.layers(0).comparison().control(), "baseline");
+    EXPECT_GT(resp.layers(0).comparison().mi_excess_delta_ci().low(), 0.0);
     EXPECT_FALSE(resp.json().empty());
   }
   {
@@ -334,7 +381,7 @@ TEST_F(AnalysisServiceTest, CompareRunsAndLayerAndPathway) {
     v1::LayerResponse resp;
     ASSERT_TRUE(stub->GetLayer(&ctx, req, &resp).ok());
     EXPECT_EQ(resp.pathways_size(), 16);
-    EXPECT_LT(resp.summary().events(), 40000u);
+    EXPECT_LT(resp.summary().events(), 40000u);  // steps 0..40: train batches 0..8
     EXPECT_GT(resp.summary().events(), 0u);
   }
 }

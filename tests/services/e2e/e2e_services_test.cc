@@ -267,6 +267,8 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
   }
   EXPECT_EQ(summary.events(),
             kLayers * (static_cast<uint64_t>(kSteps) * kBatch * kSeqLen + valid_tokens));
+  // The completed job marked its run finished (the trainer calls FinishRun after the last flush).
+  EXPECT_TRUE(summary.finished()) << cli::Tail(work_ + "/logs/trainer.log");
 
   // The report on the held-out split.
   auto astub = analysis::v1::Analysis::NewStub(

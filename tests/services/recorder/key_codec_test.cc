@@ -38,6 +38,29 @@ TEST(KeyCodecTest, RunRecordRoundTrip) {
   EXPECT_EQ(DecodeRunRecord("\x01\xff").status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST(KeyCodecTest, FinishedRunRecordRoundTripAndVersion1StillDecodes) {
+  RunRecord r{3, testing::TestSpec("run.2")};
+  const std::string v1 = EncodeRunRecord(r);
+  EXPECT_EQ(v1[0], 1);  // an unfinished run keeps the original layout
+  absl::StatusOr<RunRecord> d1 = DecodeRunRecord(v1);
+  ASSERT_TRUE(d1.ok()) << d1.status();
+  EXPECT_FALSE(d1->finished);
+  EXPECT_EQ(d1->finished_unix_ms, 0);
+  r.finished = true;
+  r.finished_unix_ms = 1700000000123;
+  const std::string v2 = EncodeRunRecord(r);
+  EXPECT_EQ(v2[0], 2);
+  EXPECT_EQ(v2.substr(1, v1.size() - 1), v1.substr(1));  // the version 1 fields, then the tail
+  absl::StatusOr<RunRecord> d2 = DecodeRunRecord(v2);
+  ASSERT_TRUE(d2.ok()) << d2.status();
+  EXPECT_TRUE(d2->finished);
+  EXPECT_EQ(d2->finished_unix_ms, 1700000000123);
+  EXPECT_TRUE(d2->spec == r.spec);
+  EXPECT_EQ(DecodeRunRecord(v2.substr(0, v2.size() - 1)).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeRunRecord("\x03").status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(KeyCodecTest, WriterStatsRoundTrip) {
   WriterStats w;
   w.events = 5;

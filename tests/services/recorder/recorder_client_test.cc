@@ -1,5 +1,6 @@
 // Tests of RecorderWriter against an in-process recorder on 127.0.0.1: acks and stats, counts vs
-// brute force, rejected blocks, reconnect + re-send after a server restart, bounded queue, auth.
+// brute force, rejected blocks, reconnect + re-send after a server restart, bounded queue, auth,
+// FinishRun.
 #include "services/recorder/recorder_client.h"
 
 #include <gmock/gmock.h>
@@ -169,6 +170,36 @@ TEST(RecorderWriterTest, FullQueueDropsAfterMaxBlock) {
   EXPECT_EQ(st.events_dropped, 400u);
   EXPECT_EQ((*w)->Flush(std::chrono::milliseconds(100)).code(),
             absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(RecorderWriterTest, FinishRunThenResendIsDuplicateAndNewBlockIsRefused) {
+  testing::TempDir dir;
+  RecorderServiceOptions so;
+  so.bearer_token = "tok";
+  InProcessRecorder server(dir.Sub("db"), so);
+  ASSERT_TRUE(server.Start());
+  auto w = NewWriter(server.address(), "w", "tok");
+  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
+  EXPECT_EQ(w->FinishRun("ghost", std::chrono::seconds(10)).code(), absl::StatusCode::kNotFound);
+  EventBatchData b0 = MakeBatch(TestSpec("r1"), "w", 0, 10, 1, 1);
+  ASSERT_TRUE(w->Append(ToBlock(b0)));
+  ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
+  ASSERT_TRUE(w->FinishRun("r1", std::chrono::seconds(10)).ok());
+  ASSERT_TRUE(w->FinishRun("r1", std::chrono::seconds(10)).ok());  // idempotent
+  EXPECT_TRUE(server.store()->GetRun("r1")->finished);
+  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());  // identical spec: still fine
+  ASSERT_TRUE(w->Append(ToBlock(b0)));         // re-send: a duplicate ack
+  ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
+  EXPECT_EQ(w->stats().duplicate_acks, 1u);
+  ASSERT_TRUE(w->Append(ToBlock(MakeBatch(TestSpec("r1"), "w", 1, 10, 2, 2))));
+  absl::Status s = w->Flush(std::chrono::seconds(30));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("run r1 is finished"));
+  EXPECT_EQ(w->stats().events_dropped, 40u);
+  EXPECT_EQ(server.store()->GetRun("r1")->events, 40u);
+  auto no_token = NewWriter(server.address(), "w3");
+  EXPECT_EQ(no_token->FinishRun("r1", std::chrono::seconds(10)).code(),
+            absl::StatusCode::kUnauthenticated);
 }
 
 TEST(RecorderWriterTest, WrongTokenIsReported) {

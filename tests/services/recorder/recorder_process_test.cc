@@ -1,6 +1,7 @@
 // Tests of the monoroute-recorder binary as a child process: SIGKILL in the middle of a stream
 // (every acked batch survives exactly once and the client's retries complete the run without
-// duplicates), and clean SIGTERM shutdown (exit code 0, database reopens with everything).
+// duplicates), and clean SIGTERM shutdown (exit code 0, database reopens with everything) also
+// while a client holds a stalled QueryEvents stream.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -237,11 +238,28 @@ TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
     ASSERT_TRUE((*w)->Append(ToBlock(batches.back())));
   }
   ASSERT_TRUE((*w)->Flush(std::chrono::seconds(30)).ok());
-  child.Signal(SIGTERM);  // the writer's stream is still open
+  // A query client with a small fixed HTTP/2 window that reads one message and stops reading:
+  // the recorder's producer blocks on its full queue until the shutdown cancels the stream.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 << 10);
+  auto slow = v1::Recorder::NewStub(
+      grpc::CreateCustomChannel(o.address, grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext qctx;
+  v1::EventQuery q;
+  q.set_run_id("term");
+  q.set_limit(100'000'000);
+  auto stalled = slow->QueryEvents(&qctx, q);
+  v1::EventBatch m;
+  ASSERT_TRUE(stalled->Read(&m));
+  child.Signal(SIGTERM);  // the writer's stream and the stalled query are still open
   int status = child.Wait();
   ASSERT_TRUE(WIFEXITED(status)) << child.Log();
   EXPECT_EQ(WEXITSTATUS(status), 0) << child.Log();
   EXPECT_NE(child.Log().find("stopped cleanly"), std::string::npos) << child.Log();
+  while (stalled->Read(&m)) {
+  }
+  EXPECT_FALSE(stalled->Finish().ok());
 
   ASSERT_NO_FATAL_FAILURE(child.Start());
   ASSERT_TRUE((*w)->Append(ToBlock(batches[3])));  // re-sent: recognised

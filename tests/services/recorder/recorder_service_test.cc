@@ -1,9 +1,10 @@
 // Tests of the recorder gRPC service over real gRPC on 127.0.0.1 with a temporary data dir:
 // counts vs brute force, duplicates, concurrent streams, bad input codes with nothing written,
-// auth, restart, queries, deletion and metrics.
+// auth, restart, queries, deletion, finishing a run and metrics.
 #include "services/recorder/recorder_service.h"
 
 #include <gmock/gmock.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -69,6 +70,18 @@ class RecorderServiceTest : public ::testing::Test {
     if (status != nullptr) *status = s;
     if (chunks != nullptr) *chunks = n;
     return out;
+  }
+
+  grpc::Status FinishRun(const std::string& run, v1::RunSummary* out = nullptr,
+                         const std::string& token = "") {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    v1::FinishRunRequest req;
+    req.set_run_id(run);
+    v1::RunSummary s;
+    grpc::Status st = stub_->FinishRun(&ctx, req, &s);
+    if (out != nullptr) *out = s;
+    return st;
   }
 
   v1::RunSummary GetRun(const std::string& run, grpc::Status* status = nullptr) {
@@ -288,10 +301,66 @@ TEST_F(RecorderServiceTest, BearerTokenRequiredOnWrites) {
     grpc::ClientContext ctx;
     EXPECT_EQ(stub_->DeleteRun(&ctx, dr, &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   }
+  EXPECT_EQ(FinishRun("r1").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(FinishRun("r1", nullptr, "wrong").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_FALSE(GetRun("r1").finished());
+  ASSERT_TRUE(FinishRun("r1", nullptr, "s3cret").ok());
+  EXPECT_TRUE(GetRun("r1").finished());
   grpc::ClientContext ctx;
   ctx.AddMetadata("authorization", "Bearer s3cret");
   ASSERT_TRUE(stub_->DeleteRun(&ctx, dr, &resp).ok());
   EXPECT_EQ(resp.events_deleted(), 40u);
+}
+
+TEST_F(RecorderServiceTest, FinishRunRefusesNewBatchesButAcksResends) {
+  EXPECT_EQ(FinishRun("ghost").error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(CreateRun("r1").ok());
+  std::vector<EventBatchData> batches;
+  BruteCounts ref;
+  for (uint64_t s = 0; s < 3; ++s) {
+    batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 50, s, s));
+    ref.Add(batches.back(), 4);
+  }
+  ASSERT_TRUE(SendBatches(stub_.get(), batches).status.ok());
+  v1::RunSummary fin;
+  ASSERT_TRUE(FinishRun("r1", &fin).ok());
+  EXPECT_TRUE(fin.finished());
+  EXPECT_GT(fin.finished_unix_ms(), 0);
+  EXPECT_EQ(fin.events(), ref.events);
+  v1::RunSummary again;
+  ASSERT_TRUE(FinishRun("r1", &again).ok());  // idempotent: the same summary
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(again, fin));
+
+  // Re-sent applied batches are duplicates; the first new one ends the stream.
+  EventBatchData fresh = MakeBatch(TestSpec("r1"), "w", 3, 50, 3, 3);
+  auto r = SendBatches(stub_.get(), {batches[1], batches[2], fresh, batches[0]});
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(r.status.error_message(), "batch 3: run r1 is finished");
+  ASSERT_EQ(r.acks.size(), 2u);
+  EXPECT_TRUE(r.acks[0].duplicate());
+  EXPECT_TRUE(r.acks[1].duplicate());
+  bool created = true;
+  ASSERT_TRUE(CreateRun("r1", "", &created).ok());  // identical spec: still idempotent
+  EXPECT_FALSE(created);
+  ExpectMatches("r1", ref);
+
+  grpc::ClientContext lctx;
+  v1::ListRunsResponse list;
+  ASSERT_TRUE(stub_->ListRuns(&lctx, v1::ListRunsRequest(), &list).ok());
+  ASSERT_EQ(list.runs_size(), 1);
+  EXPECT_TRUE(list.runs(0).finished());
+  EXPECT_EQ(list.runs(0).finished_unix_ms(), fin.finished_unix_ms());
+  server_->Stop();  // persisted
+  ASSERT_TRUE(server_->Start());
+  stub_ = server_->NewStub();
+  v1::RunSummary after = GetRun("r1");
+  EXPECT_TRUE(after.finished());
+  EXPECT_EQ(after.finished_unix_ms(), fin.finished_unix_ms());
+  EXPECT_EQ(SendBatches(stub_.get(), {fresh}).status.error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(testing::MetricValue(server_->registry(), "monoroute_recorder_rejected_batches_total",
+                                 "reason", "failed_precondition"),
+            1);
 }
 
 TEST_F(RecorderServiceTest, RestartKeepsEverythingAcked) {

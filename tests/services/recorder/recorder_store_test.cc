@@ -1,5 +1,6 @@
 // Tests of RecorderStore (the RocksDB core, no gRPC): counts vs brute force, dedup, restart,
-// validation writing nothing, step ranges, raw events, retention, counts-only runs, deletion.
+// validation writing nothing, step ranges, raw events, retention, counts-only runs, deletion,
+// finishing a run.
 #include "services/recorder/recorder_store.h"
 
 #include <gmock/gmock.h>
@@ -158,6 +159,64 @@ TEST_F(RecorderStoreTest, RestartKeepsEverythingAndDedup) {
   EXPECT_FALSE(*store_->CreateRun(TestSpec("r1")));
   Write(MakeBatch(TestSpec("r1"), "w", 2, 10, 3, 3, "test"));
   ExpectCountsMatch("r1");
+}
+
+TEST_F(RecorderStoreTest, FinishRunPersistsKeepsDuplicatesAndRefusesNewBatches) {
+  EXPECT_EQ(store_->FinishRun("ghost").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
+  ASSERT_TRUE(store_->CreateRun(TestSpec("r2")).ok());
+  EventBatchData b0 = MakeBatch(TestSpec("r1"), "w", 0, 100, 1, 1);
+  EventBatchData b1 = MakeBatch(TestSpec("r1"), "w", 1, 100, 2, 2, "valid");
+  Write(b0);
+  Write(b1);
+  EXPECT_FALSE(store_->GetRun("r1")->finished);
+  auto fin = store_->FinishRun("r1");
+  ASSERT_TRUE(fin.ok()) << fin.status();
+  EXPECT_TRUE(fin->finished);
+  EXPECT_GT(fin->finished_unix_ms, 0);
+  EXPECT_EQ(fin->events, b0.num_events() + b1.num_events());
+  auto again = store_->FinishRun("r1");  // idempotent: the same summary
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->finished_unix_ms, fin->finished_unix_ms);
+  EXPECT_EQ(again->events, fin->events);
+  EXPECT_EQ(again->watermark, fin->watermark);
+
+  // A re-send of an applied batch is still a duplicate; a new batch is refused, writing nothing.
+  auto dup = store_->Write(b1);
+  ASSERT_TRUE(dup.ok()) << dup.status();
+  EXPECT_TRUE(dup->duplicate);
+  EventBatchData fresh = MakeBatch(TestSpec("r1"), "w", 2, 10, 3, 3);
+  auto refused = store_->Write(fresh);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.status().message(), "batch 2: run r1 is finished");
+  EXPECT_FALSE(*store_->CreateRun(TestSpec("r1")));  // identical spec: still idempotent
+  ExpectCountsMatch("r1");
+  // Other runs are unaffected.
+  EXPECT_FALSE(store_->GetRun("r2")->finished);
+  ASSERT_TRUE(store_->Write(MakeBatch(TestSpec("r2"), "w", 0, 10, 1, 4)).ok());
+
+  Reopen();  // persisted in the run record
+  auto after = store_->GetRun("r1");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(after->finished);
+  EXPECT_EQ(after->finished_unix_ms, fin->finished_unix_ms);
+  EXPECT_EQ(after->events, fin->events);
+  EXPECT_FALSE(store_->GetRun("r2")->finished);
+  EXPECT_TRUE(store_->Write(b0)->duplicate);
+  EXPECT_EQ(store_->Write(fresh).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(*store_->CreateRun(TestSpec("r1")));
+  auto listed = store_->ListRuns();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_TRUE((*listed)[0].finished);  // sorted by run id: r1, r2
+  EXPECT_FALSE((*listed)[1].finished);
+  ExpectCountsMatch("r1");
+  // A deleted, re-created run starts unfinished.
+  ASSERT_TRUE(store_->DeleteRun("r1").ok());
+  EXPECT_EQ(store_->FinishRun("r1").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(*store_->CreateRun(TestSpec("r1")));
+  EXPECT_FALSE(store_->GetRun("r1")->finished);
+  ASSERT_TRUE(store_->Write(fresh).ok());
 }
 
 TEST_F(RecorderStoreTest, CreateRunIsIdempotentAndDetectsConflicts) {

@@ -1,6 +1,7 @@
-// Tests of the engine-backed job backend with a tiny GPT-Neo on a tiny text file (no recorder):
-// spec normalisation (defaults, device, path fields), file checks, a real run with progress and
-// balance stats, and stop + resume from the checkpoint.
+// Tests of the engine-backed job backend with a tiny GPT-Neo on a tiny text file: spec
+// normalisation (defaults, device, path fields), file checks, a real run with progress and
+// balance stats, stop + resume from the checkpoint, and (with an in-process recorder) event upload
+// with FinishRun only after the attempt that completes.
 #include "services/trainer/engine_backend.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+
+#include "tests/services/recorder/recorder_grpc_test_util.h"
 
 namespace monoroute::trainer {
 namespace {
@@ -141,6 +144,44 @@ TEST_F(EngineBackendTest, RunsStopsAndResumesFromCheckpoint) {
   EXPECT_GT(r2->final_val_loss, 0);
   EXPECT_FALSE(second.evals.empty());
   EXPECT_TRUE(fs::exists(r2->checkpoint_dir)) << r2->checkpoint_dir;
+}
+
+TEST_F(EngineBackendTest, RecordsEventsAndFinishesTheRunOnlyWhenTheJobCompletes) {
+  recorder::testing::TempDir rdir;
+  recorder::testing::InProcessRecorder rec(rdir.Sub("db"));
+  ASSERT_TRUE(rec.Start());
+  EngineBackendOptions o;
+  o.recorder_address = rec.address();
+  auto backend = EngineBackend::Create(o);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  auto p = (*backend)->Prepare(Spec(), {"record.sample_rate=1"}, dir_ + "/out", "cpu");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_TRUE(p->records_events);
+  JobRecord job;
+  job.id = "job-000002";
+  job.spec_yaml = p->spec_yaml;
+  job.output_dir = p->output_dir;
+  job.recorder_run_id = job.id;
+
+  RecordingContext first;
+  first.stop_after = 3;
+  auto r1 = (*backend)->Run(job, &first);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  ASSERT_TRUE(r1->stopped_early);
+  auto s1 = rec.store()->GetRun(job.id);
+  ASSERT_TRUE(s1.ok()) << s1.status();
+  EXPECT_GT(s1->events, 0u);
+  EXPECT_FALSE(s1->finished);  // stopped early: the resumed attempt will add events
+
+  RecordingContext second;
+  auto r2 = (*backend)->Run(job, &second);
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  ASSERT_FALSE(r2->stopped_early);
+  auto s2 = rec.store()->GetRun(job.id);
+  ASSERT_TRUE(s2.ok()) << s2.status();
+  EXPECT_GT(s2->events, s1->events);
+  EXPECT_TRUE(s2->finished);
+  EXPECT_GT(s2->finished_unix_ms, 0);
 }
 
 }  // namespace

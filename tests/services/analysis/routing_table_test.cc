@@ -1,0 +1,60 @@
+// RoutingTableBuilder: block grouping, dense columns, masks, validation of raw events.
+#include "services/analysis/routing_table.h"
+
+#include <gtest/gtest.h>
+
+namespace monoroute::analysis {
+namespace {
+
+TEST(RoutingTableTest, GroupsBlocksAndMapsColumns) {
+  auto b = RoutingTableBuilder::Create(4, 2);
+  ASSERT_TRUE(b.ok());
+  // Two batches, interleaving sequences 7 and 9.
+  const uint64_t seq1[] = {7, 9, 7};
+  const uint32_t tok1[] = {500, 3, 3};
+  const uint32_t path1[] = {0, 1, 2, 3, 1, 3};
+  ASSERT_TRUE(b->Add(3, seq1, tok1, path1).ok());
+  const uint64_t seq2[] = {9};
+  const uint32_t tok2[] = {42};
+  const uint32_t path2[] = {3, 0};
+  ASSERT_TRUE(b->Add(1, seq2, tok2, path2).ok());
+  const RoutingTable t = b->Build();
+  EXPECT_EQ(t.events(), 4u);
+  ASSERT_EQ(t.blocks(), 2u);
+  EXPECT_EQ(t.block_key[0], BlockKey(7));
+  EXPECT_EQ(t.block_begin, (std::vector<uint32_t>{0, 2, 4}));
+  EXPECT_EQ(t.column_token, (std::vector<uint32_t>{3, 42, 500}));
+  EXPECT_EQ(t.column_events, (std::vector<uint32_t>{2, 1, 1}));
+  // Block 7: events 0 (token 500, {0,1}) and 2 (token 3, {1,3}); block 9: {2,3}, then {0,3}.
+  EXPECT_EQ(t.column, (std::vector<uint32_t>{2, 0, 0, 1}));
+  EXPECT_EQ(t.mask, (std::vector<uint64_t>{0b0011, 0b1010, 0b1100, 0b1001}));
+  EXPECT_EQ(b->events(), 0u);  // the builder is empty again
+}
+
+TEST(RoutingTableTest, RejectsBadEvents) {
+  EXPECT_EQ(RoutingTableBuilder::Create(0, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RoutingTableBuilder::Create(65, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RoutingTableBuilder::Create(4, 5).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto b = RoutingTableBuilder::Create(4, 2);
+  const uint64_t seq[] = {1};
+  const uint32_t tok[] = {1};
+  const uint32_t out_of_range[] = {0, 4};
+  absl::Status s = b->Add(1, seq, tok, out_of_range);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("pathway 4"), std::string::npos);
+  const uint32_t repeated[] = {2, 2};
+  s = b->Add(1, seq, tok, repeated);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("repeated"), std::string::npos);
+  b->set_max_events(1);
+  const uint64_t seq2[] = {1, 2};
+  const uint32_t tok2[] = {1, 2};
+  const uint32_t ok2[] = {0, 1, 2, 3};
+  EXPECT_EQ(b->Add(2, seq2, tok2, ok2).code(), absl::StatusCode::kResourceExhausted);
+}
+
+}  // namespace
+}  // namespace monoroute::analysis

@@ -1,0 +1,289 @@
+// Tests of the recorder's flow-controlled query streams (BoundedWriteReactor behind QueryEvents
+// and GetCounts) through a real service on 127.0.0.1: a 300k-event query arrives complete, once
+// and in order; the limit default and bound; a client cancelling mid-stream, or stalling until the
+// server shuts down, leaves the server healthy and its stream thread free.
+#include "services/recorder/stream_reactor.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <tuple>
+
+#include "tests/services/recorder/recorder_grpc_test_util.h"
+
+namespace monoroute::recorder {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::InProcessRecorder;
+using testing::MakeBatch;
+using testing::SendBatches;
+using testing::TestSpec;
+
+// Identity and payload of one event as QueryEvents returns it.
+using Event = std::tuple<uint32_t /*layer*/, uint64_t /*step*/, uint64_t /*batch_seq*/,
+                         uint64_t /*sequence_id*/, uint32_t /*position*/, uint32_t /*token*/,
+                         uint32_t /*first pathway*/, float /*first weight*/>;
+
+constexpr size_t kTokens = 2500;   // per batch and layer: 10000 events per batch
+constexpr uint64_t kBatches = 30;  // 300000 events
+
+class StreamReactorTest : public ::testing::Test {
+ protected:
+  void StartServer(RecorderServiceOptions so = {}) {
+    server_ = std::make_unique<InProcessRecorder>(dir_.Sub("db"), so);
+    ASSERT_TRUE(server_->Start());
+    stub_ = server_->NewStub();
+  }
+
+  // Writes kBatches batches (batch s at step s) to run "big"; fills expected_ in the order
+  // QueryEvents must return them: layer, step, then the batch's order.
+  void WriteBigRun() {
+    grpc::ClientContext ctx;
+    v1::RunSpec spec;
+    ToProto(TestSpec("big"), &spec);
+    v1::CreateRunResponse resp;
+    ASSERT_TRUE(stub_->CreateRun(&ctx, spec, &resp).ok());
+    std::vector<EventBatchData> batches;
+    for (uint64_t s = 0; s < kBatches; ++s) {
+      batches.push_back(MakeBatch(TestSpec("big"), "w", s, kTokens, s, 100 + s));
+    }
+    for (size_t i = 0; i < batches.size(); i += 10) {  // a few streams, like a trainer restart
+      std::vector<EventBatchData> part(batches.begin() + i,
+                                       batches.begin() + std::min(batches.size(), i + 10));
+      auto r = SendBatches(stub_.get(), part);
+      ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+      ASSERT_EQ(r.acks.size(), part.size());
+    }
+    for (uint32_t layer : {0u, 2u, 4u, 6u}) {
+      for (const EventBatchData& b : batches) {
+        for (size_t i = 0; i < b.num_events(); ++i) {
+          if (b.layer[i] != layer) continue;
+          expected_.emplace_back(layer, b.step[i], b.batch_seq, b.sequence_id[i], b.position[i],
+                                 b.token_id[i], b.pathways[i * 4], b.weights[i * 4]);
+        }
+      }
+    }
+    ASSERT_EQ(expected_.size(), kBatches * kTokens * 4);
+  }
+
+  // Streams QueryEvents(run "big", limit) to the end; returns the events and message count.
+  grpc::Status Query(uint64_t limit, std::vector<Event>* out, int* messages = nullptr,
+                     v1::Recorder::Stub* stub = nullptr) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));  // no hang
+    v1::EventQuery q;
+    q.set_run_id("big");
+    q.set_limit(limit);
+    auto reader = (stub != nullptr ? stub : stub_.get())->QueryEvents(&ctx, q);
+    v1::EventBatch m;
+    int n = 0;
+    while (reader->Read(&m)) {
+      ++n;
+      EXPECT_EQ(m.writer_id(), "w");
+      EXPECT_EQ(m.pathways_size(), 4 * m.step_size());
+      for (int i = 0; i < m.step_size(); ++i) {
+        EXPECT_EQ(m.step(i), m.batch_seq());  // batch s was written at step s
+        out->emplace_back(m.layer(i), m.step(i), m.batch_seq(), m.sequence_id(i), m.position(i),
+                          m.token_id(i), m.pathways(4 * i), m.weights(4 * i));
+      }
+    }
+    if (messages != nullptr) *messages = n;
+    return reader->Finish();
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<InProcessRecorder> server_;
+  std::unique_ptr<v1::Recorder::Stub> stub_;
+  std::vector<Event> expected_;
+};
+
+TEST_F(StreamReactorTest, LargeQueryArrivesCompleteOnceAndInOrder) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  std::vector<Event> got;
+  int messages = 0;
+  grpc::Status s = Query(expected_.size(), &got, &messages);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(messages, static_cast<int>(kBatches * 4));  // one per (layer, step, batch) block
+  ASSERT_EQ(got.size(), expected_.size());
+  EXPECT_TRUE(got == expected_);  // every event once, in (layer, step, batch) order
+
+  // limit 0 is the default, 100000 events: the first 100000 of the same order.
+  got.clear();
+  ASSERT_TRUE(Query(0, &got).ok());
+  ASSERT_EQ(got.size(), kDefaultEventLimit);
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), expected_.begin()));
+  // A limit inside a block cuts the block.
+  got.clear();
+  ASSERT_TRUE(Query(12345, &got).ok());
+  ASSERT_EQ(got.size(), 12345u);
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), expected_.begin()));
+}
+
+TEST_F(StreamReactorTest, LimitAboveTheServerMaximumIsInvalidArgument) {
+  RecorderServiceOptions so;
+  so.max_query_events = 150000;
+  ASSERT_NO_FATAL_FAILURE(StartServer(so));
+  ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  std::vector<Event> got;
+  grpc::Status s = Query(150001, &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("limit 150001 exceeds"));
+  EXPECT_THAT(s.error_message(), HasSubstr("150000"));
+  EXPECT_TRUE(got.empty());
+  ASSERT_TRUE(Query(150000, &got).ok());
+  EXPECT_EQ(got.size(), 150000u);
+  EXPECT_EQ(testing::MetricValue(server_->registry(), "monoroute_recorder_rejected_batches_total",
+                                 "reason", "invalid_argument"),
+            1);
+
+  // A maximum below the default bounds limit 0 too.
+  server_.reset();
+  so.max_query_events = 1000;
+  ASSERT_NO_FATAL_FAILURE(StartServer(so));
+  got.clear();
+  ASSERT_TRUE(Query(0, &got).ok());
+  EXPECT_EQ(got.size(), 1000u);
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), expected_.begin()));
+}
+
+TEST_F(StreamReactorTest, ClientCancelMidStreamLeavesServerHealthy) {
+  RecorderServiceOptions so;
+  so.stream_threads = 1;  // a producer that never stopped would block every later stream
+  ASSERT_NO_FATAL_FAILURE(StartServer(so));
+  ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  for (int round = 0; round < 5; ++round) {
+    grpc::ClientContext ctx;
+    v1::EventQuery q;
+    q.set_run_id("big");
+    q.set_limit(expected_.size());
+    auto reader = stub_->QueryEvents(&ctx, q);
+    v1::EventBatch m;
+    for (int i = 0; i <= round; ++i) ASSERT_TRUE(reader->Read(&m));
+    ctx.TryCancel();
+    while (reader->Read(&m)) {
+    }
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // GetCounts cancelled after its first chunk, too.
+  {
+    grpc::ClientContext ctx;
+    v1::CountsRequest cr;
+    cr.set_run_id("big");
+    cr.set_layer(2);
+    auto reader = stub_->GetCounts(&ctx, cr);
+    v1::CountsChunk ch;
+    ASSERT_TRUE(reader->Read(&ch));
+    ctx.TryCancel();
+    while (reader->Read(&ch)) {
+    }
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // The following RPCs succeed, including a full stream on the single stream thread.
+  grpc::ClientContext gctx;
+  v1::GetRunRequest gr;
+  gr.set_run_id("big");
+  v1::RunSummary sum;
+  ASSERT_TRUE(stub_->GetRun(&gctx, gr, &sum).ok());
+  EXPECT_EQ(sum.events(), expected_.size());
+  std::vector<Event> got;
+  grpc::Status s = Query(expected_.size(), &got);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(got == expected_);
+}
+
+TEST_F(StreamReactorTest, ShutdownCompletesWhileAClientStallsAStream) {
+  RecorderServiceOptions so;
+  so.stream_threads = 1;
+  ASSERT_NO_FATAL_FAILURE(StartServer(so));
+  ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  // A client with a small, fixed HTTP/2 window that reads one message and then stops reading:
+  // the server's writes stall and its producer blocks on the full queue.
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 << 10);
+  auto slow = v1::Recorder::NewStub(
+      grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext ctx;
+  v1::EventQuery q;
+  q.set_run_id("big");
+  q.set_limit(expected_.size());
+  auto reader = slow->QueryEvents(&ctx, q);
+  v1::EventBatch m;
+  ASSERT_TRUE(reader->Read(&m));
+  // Unary calls do not wait for the blocked stream thread.
+  grpc::ClientContext gctx;
+  v1::GetRunRequest gr;
+  gr.set_run_id("big");
+  v1::RunSummary sum;
+  ASSERT_TRUE(stub_->GetRun(&gctx, gr, &sum).ok());
+  // Shutdown (2 s grace, then the server cancels open calls) must complete: the cancel wakes the
+  // blocked producer, the reactor finishes, the store closes.
+  server_->Stop();
+  int more = 0;
+  while (reader->Read(&m)) ++more;
+  grpc::Status s = reader->Finish();
+  EXPECT_FALSE(s.ok());
+  EXPECT_LT(static_cast<size_t>(more + 1), kBatches * 4);
+  // Everything is still there after a restart.
+  ASSERT_TRUE(server_->Start());
+  stub_ = server_->NewStub();
+  std::vector<Event> got;
+  ASSERT_TRUE(Query(expected_.size(), &got).ok());
+  EXPECT_TRUE(got == expected_);
+}
+
+TEST_F(StreamReactorTest, CountsStreamInChunksWithWatermark) {
+  RecorderServiceOptions so;
+  so.counts_chunk_entries = 1000;
+  ASSERT_NO_FATAL_FAILURE(StartServer(so));
+  ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  std::map<std::pair<uint32_t, uint32_t>, uint64_t> want;
+  for (const Event& e : expected_) {
+    if (std::get<0>(e) == 4) ++want[{std::get<6>(e), std::get<5>(e)}];  // first pathway only
+  }
+  grpc::ClientContext ctx;
+  v1::CountsRequest cr;
+  cr.set_run_id("big");
+  cr.set_layer(4);
+  auto reader = stub_->GetCounts(&ctx, cr);
+  v1::CountsChunk ch;
+  int chunks = 0;
+  uint64_t entries = 0, total = 0;
+  while (reader->Read(&ch)) {
+    ++chunks;
+    EXPECT_EQ(ch.watermark(), kBatches);
+    EXPECT_LE(ch.count_size(), 1000);
+    entries += ch.count_size();
+    for (int i = 0; i < ch.count_size(); ++i) {
+      total += ch.count(i);
+      // Every (first pathway, token) pair seen has at least that many routings in all top-4.
+      auto it = want.find({ch.pathway(i), ch.token_id(i)});
+      if (it != want.end()) EXPECT_GE(ch.count(i), it->second);
+    }
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(total, kBatches * kTokens * 4);  // top-4 routings of every layer-4 event
+  EXPECT_EQ(chunks, static_cast<int>((entries + 999) / 1000));
+  EXPECT_GT(chunks, 1);
+  // An unknown run still ends with its error; an empty result is one chunk with the watermark.
+  grpc::ClientContext ectx;
+  cr.set_run_id("ghost");
+  auto bad = stub_->GetCounts(&ectx, cr);
+  EXPECT_FALSE(bad->Read(&ch));
+  EXPECT_EQ(bad->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext nctx;
+  cr.set_run_id("big");
+  cr.set_split("never");
+  auto empty = stub_->GetCounts(&nctx, cr);
+  ASSERT_TRUE(empty->Read(&ch));
+  EXPECT_EQ(ch.count_size(), 0);
+  EXPECT_EQ(ch.watermark(), kBatches);
+  EXPECT_FALSE(empty->Read(&ch));
+  EXPECT_TRUE(empty->Finish().ok());
+}
+
+}  // namespace
+}  // namespace monoroute::recorder
