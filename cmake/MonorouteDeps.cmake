@@ -5,7 +5,6 @@ find_package(Torch REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
-find_package(fmt REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 
@@ -27,6 +26,7 @@ function(monoroute_add_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${MONOROUTE_SOURCE_DIR})
   target_compile_definitions(${name} PRIVATE
     MONOROUTE_SOURCE_DIR="${MONOROUTE_SOURCE_DIR}"
     MONOROUTE_TOKENIZER_DIR="${MONOROUTE_TOKENIZER_DIR}"

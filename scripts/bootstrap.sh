@@ -8,13 +8,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config ccache git ca-certificates
-  libtorch-dev libopenblas0-pthread
+  build-essential cmake ninja-build pkg-config ccache git ca-certificates openssl libssl-dev
+  libtorch-dev libgloo-dev libopenblas0-pthread
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   prometheus-cpp-dev librocksdb-dev libgtest-dev libgmock-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libcairo2-dev fonts-dejavu-core libutf8proc-dev
+  clang libclang-rt-14-dev
   python3 python3-grpcio python3-grpc-tools python3-yaml python3-pytest
+  python3-protobuf python3-numpy python3-pandas python3-torch python3-matplotlib
+  python3-setuptools python3-wheel python3-venv python3-pip
   prometheus
 )
 

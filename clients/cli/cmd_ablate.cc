@@ -1,6 +1,6 @@
 // `monoroute ablate --model DIR --data FILE --layer L --pathway P [--controls N] [--bootstrap B]
-// [--seed S] [--top-tokens N] [--json]`: mean loss increase on the tokens routed to one pathway
-// when it is disabled, against load-matched control pathways, with bootstrap intervals.
+// [--seed S] [--top-tokens N] [--output json]`: mean loss increase on the tokens routed to one
+// pathway when it is disabled, against load-matched control pathways, with bootstrap intervals.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -15,7 +15,6 @@ namespace {
 
 struct AblateOpts {
   engine::AblationOptions a;
-  bool json = false;
 };
 
 // "d [low, high] (se s)" or "d (no interval)".
@@ -83,12 +82,11 @@ MONOROUTE_REGISTER_COMMAND(ablate, [](CLI::App& app) {
   sub->add_option("--tokenizer", o->a.tokenizer_dir, "Tokenizer dir (default: the model's)");
   sub->add_option("--device", o->a.device, "cpu | cuda[:N]")->capture_default_str();
   sub->add_option("--threads", o->a.threads, "CPU threads (0: every CPU available)");
-  sub->add_flag("--json", o->json, "Print one JSON object");
   SetAction(sub, [o]() -> absl::Status {
     absl::StatusOr<engine::AblationResult> r = engine::RunPathwayAblation(o->a);
     if (!r.ok()) return r.status();
-    if (o->json) {
-      std::cout << engine::AblationResultToJson(*r) << "\n";
+    if (JsonOutput()) {
+      PrintJson(nlohmann::json::parse(engine::AblationResultToJson(*r)));
     } else {
       std::cout << FormatText(*r);
     }

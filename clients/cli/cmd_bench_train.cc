@@ -1,21 +1,29 @@
 // `monoroute bench train`: training-step throughput on TinyStories-1M's architecture (vocab
 // 50257) with random tokens -- forward, LM loss (+ 0.01 x GLBL when --routed), backward, AdamW:
 // the workload of ../shared/bench/bench.py. With --json the last line is one JSON object.
+#include <time.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "clients/cli/bench_train_ranks.h"
 #include "clients/cli/command.h"
 #include "common/base/status_macros.h"
 #include "common/model/adamw.h"
 #include "common/model/balancing.h"
 #include "common/model/cpu_attention.h"
+#include "common/model/cpu_isa.h"
+#include "common/model/cpu_peak.h"
 #include "common/model/cpu_threads.h"
 #include "common/model/cuda_graph.h"
 #include "common/model/gpt_neo.h"
@@ -41,11 +49,56 @@ struct BenchTrainFlags {
   int64_t chunk = 0;               // fused LM-loss chunk (tokens; 0 = automatic)
   int64_t seed = 0;                // random data / init seed
   bool profile = false;            // print mean ms of forward / loss / backward / optimizer (CPU)
+  std::string isa = "auto";        // CPU kernel path: auto | avx512 | avx2 | generic
+  std::string lm_loss = "auto";    // CPU fp32 LM-loss kernel: auto | fused | blas
+  int64_t hidden = 64;             // hidden size (intermediate 4x; a multiple of the 16 heads)
+  int nproc_per_node = 1;          // > 1: also run as N data-parallel ranks (bench_train_ranks.h)
 };
+
+// Model FLOPs of one step's phases (multiply-adds x 2), for GFLOP/s in --profile: the matmuls of
+// the forward pass (q/k/v/out projections, causal attention over the keys each query sees, dense
+// MLP, routers), the LM loss as its three GEMMs (logits, grad hidden, grad W; the fused CPU kernel
+// computes the logits twice, so it executes 4/3 of this), backward = 2 x forward.
+struct StepFlops {
+  double forward = 0, lm_loss = 0, backward = 0;
+};
+
+StepFlops CountFlops(const model::GPTNeoConfig& cfg, const std::optional<model::RoutingConfig>& r,
+                     int64_t batch, int64_t seq) {
+  const double n = static_cast<double>(batch * seq), h = static_cast<double>(cfg.hidden_size);
+  const double inter = static_cast<double>(cfg.intermediate_size);
+  std::vector<int64_t> routed;
+  if (r) routed = r->RoutedLayers(cfg.num_layers);
+  StepFlops f;
+  for (int64_t l = 0; l < cfg.num_layers; ++l) {
+    double keys = 0;  // sum over query positions of the keys attended
+    for (int64_t i = 0; i < seq; ++i) {
+      keys +=
+          static_cast<double>(cfg.is_local(l) ? std::min<int64_t>(i + 1, cfg.window_size) : i + 1);
+    }
+    f.forward +=
+        2 * n * h * h * 4 + 2 * 2 * static_cast<double>(batch) * keys * h + 2 * n * h * inter * 2;
+    if (std::find(routed.begin(), routed.end(), l) != routed.end()) {
+      const double rh = static_cast<double>(r->router_hidden);
+      f.forward += 2 * n * (h * rh + rh * static_cast<double>(r->num_pathways));
+    }
+  }
+  f.backward = 2 * f.forward;
+  f.lm_loss = 3 * 2 * n * static_cast<double>(cfg.vocab_size) * h;
+  return f;
+}
 
 using Clock = std::chrono::steady_clock;
 double Ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// CPU time of the whole process (all threads, OpenMP spin-waits included), in ms: on a shared
+// machine the wall time of a phase includes time other processes held the cores, this does not.
+double ProcessCpuMs() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
 }
 
 absl::Status RunBenchTrain(const BenchTrainFlags& f) {
@@ -53,6 +106,15 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
     return UsageError("--batch, --steps must be positive, --seq > 1, --warmup >= 0");
   }
   if (f.seq > 2048) return UsageError("--seq must be at most 2048 (max positions)");
+  if (f.nproc_per_node > 1 && std::getenv("WORLD_SIZE") == nullptr) {
+    if (f.batch % f.nproc_per_node != 0) {
+      return UsageError("--batch (the global batch) must be divisible by --nproc-per-node");
+    }
+    return RunBenchTrainRanks(f.nproc_per_node, f.threads, f.json || JsonOutput());
+  }
+  // A rank of a data-parallel run: its share of the global batch; counts and gradients summed.
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::DistributedContext> dp, BenchRanksFromEnvironment());
+  const int64_t local_batch = dp ? f.batch / dp->world_size() : f.batch;
   ASSIGN_OR_RETURN(torch::Device device,
                    TorchCall("--device", [&]() -> absl::StatusOr<torch::Device> {
                      return torch::Device(f.device);
@@ -61,6 +123,15 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
     return absl::FailedPreconditionError("--device " + f.device + ": CUDA is not available");
   }
   model::ConfigureCpuThreads(f.threads);
+  if (f.isa != "auto") {  // auto: MONOROUTE_CPU_ISA if set, else the best the CPU supports
+    if (absl::Status st = model::SetCpuIsa(f.isa); !st.ok()) {
+      return absl::Status(st.code(), absl::StrCat("--isa: ", st.message()));
+    }
+  }
+  if (f.lm_loss != "auto" && f.lm_loss != "fused" && f.lm_loss != "blas") {
+    return UsageError("--lm-loss must be fused, blas or auto");
+  }
+  if (f.hidden <= 0 || f.hidden % 16 != 0) return UsageError("--hidden must be a multiple of 16");
   const bool bf16 = f.precision == "bf16" || (f.precision == "auto" && device.is_cuda());
   if (f.precision != "bf16" && f.precision != "fp32" && f.precision != "auto") {
     return UsageError("--precision must be fp32, bf16 or auto");
@@ -71,6 +142,8 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   const torch::Dtype dt = bf16 ? torch::kBFloat16 : torch::kFloat;
 
   model::GPTNeoConfig cfg = model::GPTNeoConfig::TinyStories1M();
+  cfg.hidden_size = f.hidden;
+  cfg.intermediate_size = 4 * f.hidden;
   std::optional<model::RoutingConfig> routing;
   if (f.routed) routing = model::RoutingConfig{};
   torch::manual_seed(static_cast<uint64_t>(f.seed));
@@ -88,47 +161,61 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   if (f.mlp == "mask") net->SetRoutedCompute(model::RoutedCompute::kMask);
   model::FusedAdamW opt(net->parameters(), model::AdamWOptions{});
   torch::Tensor data =
-      torch::randint(0, cfg.vocab_size, {f.batch, f.seq + 1}, torch::kLong).to(device);
+      torch::randint(0, cfg.vocab_size, {local_batch, f.seq + 1}, torch::kLong).to(device);
   torch::Tensor ids = data.narrow(1, 0, f.seq).contiguous();
   torch::Tensor labels = data.narrow(1, 1, f.seq).reshape({-1}).contiguous();
   model::LmLossOptions lo;
   lo.chunk_tokens = f.chunk;
   lo.compute_dtype = dt;
+  lo.cpu_kernel = f.lm_loss == "fused"  ? model::CpuLmKernel::kFused
+                  : f.lm_loss == "blas" ? model::CpuLmKernel::kBlas
+                                        : model::CpuLmKernel::kAuto;
   model::ForwardOptions fo;
   fo.return_logits = false;
   fo.compute_dtype = dt;
   torch::Tensor last_loss;
   const int64_t p = routing ? routing->num_pathways : 0;
 
-  double phase_ms[4] = {0, 0, 0, 0};
+  double phase_ms[4] = {0, 0, 0, 0}, phase_cpu_ms[4] = {0, 0, 0, 0};
   bool timing = false;
   auto step = [&]() {
+    const double c_a = timing ? ProcessCpuMs() : 0;
     const auto t_a = Clock::now();
     model::ForwardOutput out = net->forward(ids, fo);
     const auto t_b = Clock::now();
+    const double c_b = timing ? ProcessCpuMs() : 0;
     torch::Tensor loss = model::FusedLmLoss(out.final_norm.reshape({-1, cfg.hidden_size}),
                                             net->lm_head_weight(), labels, lo);
     if (!out.routing.empty()) {
       // GLBL over the whole batch (one micro-batch per step here), f treated as constant.
-      std::vector<torch::Tensor> ls;
-      for (const auto& r : out.routing) {
-        torch::Tensor c = model::AssignmentCounts(r.topk_indices, p);
-        ls.push_back(model::BalanceLoss(r.probs, c / c.sum()));
+      std::vector<torch::Tensor> cs, ls;
+      for (const auto& r : out.routing) cs.push_back(model::AssignmentCounts(r.topk_indices, p));
+      if (dp) SumOverRanks(*dp, cs);  // f over the global batch
+      for (size_t i = 0; i < cs.size(); ++i) {
+        ls.push_back(model::BalanceLoss(out.routing[i].probs, cs[i] / cs[i].sum()));
       }
       loss = loss + 0.01 * torch::stack(ls).mean();
     }
     const auto t_c = Clock::now();
+    const double c_c = timing ? ProcessCpuMs() : 0;
     opt.ZeroGrad();
     loss.backward();
+    if (dp) AverageOverRanks(*dp, net->parameters());
     const auto t_d = Clock::now();
+    const double c_d = timing ? ProcessCpuMs() : 0;
     opt.Step();
     last_loss = loss.detach();
     if (timing) {
       const auto t_e = Clock::now();
+      const double c_e = ProcessCpuMs();
       phase_ms[0] += Ms(t_a, t_b);
       phase_ms[1] += Ms(t_b, t_c);
       phase_ms[2] += Ms(t_c, t_d);
       phase_ms[3] += Ms(t_d, t_e);
+      phase_cpu_ms[0] += c_b - c_a;
+      phase_cpu_ms[1] += c_c - c_b;
+      phase_cpu_ms[2] += c_d - c_c;
+      phase_cpu_ms[3] += c_e - c_d;
     }
   };
 
@@ -178,25 +265,61 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
               tokens_per_s, 1000.0 * dt_s / static_cast<double>(f.steps), loss);
   if (timing) {
     const double k = 1.0 / static_cast<double>(f.steps);
+    const model::CpuIsa isa = model::ActiveCpuIsa();
+    const int threads = at::get_num_threads();
+    const double peak = model::MeasurePeakGflops(isa, threads);
+    const StepFlops fl = CountFlops(cfg, routing, f.batch, f.seq);
     std::printf(
-        "  per step: forward %.1f ms, lm+balance loss fwd (incl. its grads) %.1f ms, "
-        "backward %.1f ms, adamw %.1f ms\n",
-        phase_ms[0] * k, phase_ms[1] * k, phase_ms[2] * k, phase_ms[3] * k);
+        "  CPU path %s (supported: %s), LM loss kernel %s, %d threads; peak estimate %.0f GFLOP/s "
+        "(measured %s FMA throughput on %d threads)\n",
+        model::CpuIsaName(isa), model::CpuIsaName(model::SupportedCpuIsa()),
+        model::CpuLmLossKernelName(cfg.hidden_size, lo), threads, peak, model::CpuIsaName(isa),
+        threads);
+    std::printf("  %-46s %9s %9s %9s %9s %7s\n", "phase (per step)", "ms", "cpu ms", "GFLOP",
+                "GFLOP/s", "% peak");
+    auto row = [&](const char* name, double ms, double cpu_ms, double flops) {
+      if (flops <= 0) {
+        std::printf("  %-46s %9.1f %9.1f %9s %9s %7s\n", name, ms, cpu_ms, "-", "-", "-");
+        return;
+      }
+      const double gf = flops * 1e-9, rate = gf / (ms * 1e-3);
+      std::printf("  %-46s %9.1f %9.1f %9.2f %9.1f %6.0f%%\n", name, ms, cpu_ms, gf, rate,
+                  100 * rate / peak);
+    };
+    row("forward", phase_ms[0] * k, phase_cpu_ms[0] * k, fl.forward);
+    row("lm loss + balance, with its grads (3 GEMMs)", phase_ms[1] * k, phase_cpu_ms[1] * k,
+        fl.lm_loss);
+    row("backward (2 x forward)", phase_ms[2] * k, phase_cpu_ms[2] * k, fl.backward);
+    row("adamw", phase_ms[3] * k, phase_cpu_ms[3] * k, 0);
+    double all_ms = 0, all_cpu_ms = 0;
+    for (int i = 0; i < 4; ++i) {
+      all_ms += phase_ms[i] * k;
+      all_cpu_ms += phase_cpu_ms[i] * k;
+    }
+    row("step", all_ms, all_cpu_ms, fl.forward + fl.lm_loss + fl.backward);
+    std::printf(
+        "  (cpu ms: CPU time of all threads, OpenMP spin-waits included; with --threads 1 it "
+        "excludes time other processes held the core)\n");
   }
-  if (f.json) {
-    nlohmann::json j = {{"tokens_per_s", tokens_per_s},
-                        {"ms_per_step", 1000.0 * dt_s / static_cast<double>(f.steps)},
-                        {"device", dev_name},
-                        {"batch", f.batch},
-                        {"seq", f.seq},
-                        {"steps", f.steps},
-                        {"routed", f.routed},
-                        {"precision", bf16 ? "bf16" : "fp32"},
-                        {"cuda_graph", use_graph},
-                        {"threads", at::get_num_threads()},
-                        {"warmup_s", warm_s},
-                        {"loss", loss}};
-    std::cout << j.dump() << std::endl;
+  if (f.json || JsonOutput()) {
+    std::fflush(stdout);
+    nlohmann::json j = {
+        {"tokens_per_s", tokens_per_s},
+        {"ms_per_step", 1000.0 * dt_s / static_cast<double>(f.steps)},
+        {"device", dev_name},
+        {"batch", f.batch},
+        {"seq", f.seq},
+        {"steps", f.steps},
+        {"routed", f.routed},
+        {"precision", bf16 ? "bf16" : "fp32"},
+        {"cuda_graph", use_graph},
+        {"threads", at::get_num_threads()},
+        {"cpu_isa", model::CpuIsaName(model::ActiveCpuIsa())},
+        {"lm_loss_kernel",
+         device.is_cuda() ? "cuda" : model::CpuLmLossKernelName(cfg.hidden_size, lo)},
+        {"warmup_s", warm_s},
+        {"loss", loss}};
+    PrintJson(j);
   }
   return absl::OkStatus();
 }
@@ -222,7 +345,19 @@ MONOROUTE_REGISTER_COMMAND(bench_train, [](CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--chunk", f->chunk, "Fused LM-loss chunk in tokens (0: automatic)");
   sub->add_option("--seed", f->seed, "Seed of the random data and init");
-  sub->add_flag("--profile", f->profile, "Print the mean time of each phase (CPU)");
+  sub->add_flag("--profile", f->profile,
+                "Print the CPU path and each phase's mean time and GFLOP/s next to the peak (CPU)");
+  sub->add_option("--isa", f->isa,
+                  "CPU kernel path: avx512, avx2, generic or auto (MONOROUTE_CPU_ISA if set, "
+                  "else the best the CPU supports)")
+      ->capture_default_str();
+  sub->add_option("--lm-loss", f->lm_loss, "CPU fp32 LM-loss kernel: fused, blas or auto")
+      ->capture_default_str();
+  sub->add_option("--nproc-per-node", f->nproc_per_node,
+                  "Also run as N data-parallel ranks (Gloo, same global --batch, --threads each) "
+                  "and compare with 1 rank x N*threads");
+  sub->add_option("--hidden", f->hidden, "Hidden size (intermediate 4x, 16 heads)")
+      ->capture_default_str();
   SetAction(sub, [f]() { return RunBenchTrain(*f); });
 });
 

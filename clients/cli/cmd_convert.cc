@@ -1,6 +1,7 @@
-// `monoroute convert --model DIR`: writes DIR/model.safetensors from DIR/pytorch_model.bin.
-// Tensors sharing storage with another are written once, as Hugging Face's save_pretrained does
-// (lm_head.weight is dropped when tied to transformer.wte.weight). See common/tensor_io/convert.h.
+// `monoroute convert --model DIR [--out FILE]`: writes DIR/model.safetensors (or FILE) from
+// DIR/pytorch_model.bin. Tensors sharing storage with another are written once, as Hugging Face's
+// save_pretrained does (lm_head.weight is dropped when tied to transformer.wte.weight). See
+// common/tensor_io/convert.h. `--output FILE` is the deprecated spelling of `--out FILE`.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -17,7 +18,8 @@ MONOROUTE_REGISTER_COMMAND(convert, [](CLI::App& app) {
       "convert", "Write DIR/model.safetensors from DIR/pytorch_model.bin (tied weights once)");
   auto opts = std::make_shared<ConvertOptions>();
   sub->add_option("--model", opts->model_dir, "Hugging Face model directory")->required();
-  sub->add_option("--output", opts->output, "Output file (default: DIR/model.safetensors)");
+  sub->add_option("--out", opts->output, "Output file (default: DIR/model.safetensors)");
+  AcceptLegacyOutputPath(sub, &opts->output);
   sub->add_flag("--overwrite", opts->overwrite, "Replace an existing output file");
   SetAction(sub, [opts]() -> absl::Status {
     std::error_code ec;
@@ -26,6 +28,13 @@ MONOROUTE_REGISTER_COMMAND(convert, [](CLI::App& app) {
     }
     auto r = ConvertToSafetensors(*opts);
     if (!r.ok()) return r.status();
+    if (JsonOutput()) {
+      PrintJson({{"out", r->output},
+                 {"tensors_read", r->tensors_read},
+                 {"tensors_written", r->tensors_written},
+                 {"dropped", r->dropped}});
+      return absl::OkStatus();
+    }
     std::cout << "wrote " << r->output << ": " << r->tensors_written << " of " << r->tensors_read
               << " tensors";
     if (!r->dropped.empty()) {

@@ -1,6 +1,7 @@
 // `monoroute corpus generate --stories N --seed S --out FILE [--categories FILE] [--words FILE]`:
 // writes generated TinyStories-style stories and, optionally, the token-category TSV and the
-// grammar's word list (word<TAB>category, the lexicon format).
+// grammar's word list (word<TAB>category, the lexicon format). The summary goes to stderr (text) or
+// is one JSON object on stdout (--output json).
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -35,6 +36,33 @@ absl::Status RunGenerate(const CorpusFlags& flags) {
     }
     absl::Status s = WriteFileAtomic(flags.words_path, out);
     if (!s.ok()) return s;
+  }
+  if (JsonOutput()) {
+    nlohmann::json j = {{"out", flags.writer.out_path},
+                        {"stories", sum->stories},
+                        {"bytes", sum->bytes},
+                        {"generate_seconds", sum->generate_seconds},
+                        {"categories", nullptr},
+                        {"words", flags.words_path.empty() ? nlohmann::json(nullptr)
+                                                           : nlohmann::json(flags.words_path)}};
+    if (!flags.writer.categories_path.empty()) {
+      nlohmann::json per = nlohmann::json::object();
+      for (int32_t c = 0; c < sum->labels.size(); ++c) {
+        per[std::string(sum->labels.NameOf(c))] = {
+            {"ids", sum->ids_per_category.per_label[c]},
+            {"tokens", sum->tokens_per_category.per_label[c]}};
+      }
+      per[std::string(kLabelMixedName)] = {{"ids", sum->ids_per_category.mixed},
+                                           {"tokens", sum->tokens_per_category.mixed}};
+      per[std::string(kLabelNoneName)] = {{"ids", sum->ids_per_category.none},
+                                          {"tokens", sum->tokens_per_category.none}};
+      j["categories"] = {{"path", flags.writer.categories_path},
+                         {"tokens", sum->tokens},
+                         {"distinct_tokens", sum->distinct_tokens},
+                         {"per_category", per}};
+    }
+    PrintJson(j);
+    return absl::OkStatus();
   }
   if (!flags.quiet) {
     std::fprintf(stderr, "wrote %lld stories, %lld bytes to %s (generated in %.3f s = %.1f MB/s)\n",

@@ -1,5 +1,5 @@
-// `monoroute eval --model DIR --data FILE [--seq-len 256] [--json]`: mean next-token loss of a
-// checkpoint on a text file.
+// `monoroute eval --model DIR --data FILE [--seq-len 256] [--output json]`: mean next-token loss of
+// a checkpoint on a text file.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -13,7 +13,6 @@ namespace {
 
 struct EvalOpts {
   engine::EvaluateOptions e;
-  bool json = false;
 };
 
 MONOROUTE_REGISTER_COMMAND(eval, [](CLI::App& app) {
@@ -31,12 +30,11 @@ MONOROUTE_REGISTER_COMMAND(eval, [](CLI::App& app) {
   sub->add_option("--device", o->e.device, "cpu | cuda[:N]")->capture_default_str();
   sub->add_option("--precision", o->e.precision, "auto | fp32 | bf16")->capture_default_str();
   sub->add_option("--threads", o->e.threads, "CPU threads (0: every CPU available)");
-  sub->add_flag("--json", o->json, "Print one JSON object");
   SetAction(sub, [o]() -> absl::Status {
     absl::StatusOr<engine::EvaluateResult> r = engine::EvaluateModel(o->e);
     if (!r.ok()) return r.status();
-    if (o->json) {
-      std::cout << engine::EvaluateResultToJson(o->e, *r) << "\n";
+    if (JsonOutput()) {
+      PrintJson(nlohmann::json::parse(engine::EvaluateResultToJson(o->e, *r)));
     } else {
       std::cout << absl::StrFormat(
           "%s model: loss %.4f nats/token, perplexity %.2f over %d tokens\n",

@@ -1,8 +1,10 @@
-// `monoroute forward --model DIR --input IN.safetensors --output OUT.safetensors [--device D]`:
+// `monoroute forward --model DIR --input IN.safetensors --out OUT.safetensors [--device D]`:
 // runs a GPT-Neo (dense or routed) on `input_ids` (int64 [B, T]) and writes `logits` [B, T, V]
 // (f32), `loss` [1] (causal-LM loss, labels = input_ids shifted) and `final_norm` [B, T, H].
+// `--output OUT.safetensors` is the deprecated spelling of `--out`.
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -23,12 +25,13 @@ namespace {
 struct ForwardFlags {
   std::string model_dir;       // HF model directory
   std::string input;           // safetensors file with input_ids
-  std::string output;          // safetensors file to write
+  std::string out;             // safetensors file to write (--out)
   std::string device = "cpu";  // cpu | cuda | cuda:N
 };
 
 absl::Status RunForward(const ForwardFlags& f) {
   namespace fs = std::filesystem;
+  if (f.out.empty()) return UsageError("--out is required (the safetensors file to write)");
   std::error_code ec;
   if (!fs::is_directory(f.model_dir, ec)) {
     return UsageError(absl::StrCat("--model ", f.model_dir, " is not a directory"));
@@ -77,9 +80,16 @@ absl::Status RunForward(const ForwardFlags& f) {
     out["final_norm"] = o.final_norm.to(torch::kCPU, torch::kFloat).contiguous();
     out["loss"] = loss.reshape({1}).to(torch::kCPU, torch::kFloat);
   }));
-  RETURN_IF_ERROR(WriteSafetensors(f.output, out, {{"format", "pt"}}));
-  std::cout << "wrote " << f.output << ": logits " << ShapeString(out["logits"].sizes())
-            << ", loss " << out["loss"].item<float>() << "\n";
+  RETURN_IF_ERROR(WriteSafetensors(f.out, out, {{"format", "pt"}}));
+  const float loss = out["loss"].item<float>();
+  if (JsonOutput()) {
+    PrintJson({{"out", f.out},
+               {"logits_shape", out["logits"].sizes().vec()},
+               {"loss", std::isnan(loss) ? nlohmann::json(nullptr) : nlohmann::json(loss)}});
+    return absl::OkStatus();
+  }
+  std::cout << "wrote " << f.out << ": logits " << ShapeString(out["logits"].sizes()) << ", loss "
+            << loss << "\n";
   return absl::OkStatus();
 }
 
@@ -90,7 +100,8 @@ MONOROUTE_REGISTER_COMMAND(forward, [](CLI::App& app) {
   sub->add_option("--model", flags->model_dir, "Hugging Face GPT-Neo model directory")->required();
   sub->add_option("--input", flags->input, "safetensors file with input_ids int64 [B, T]")
       ->required();
-  sub->add_option("--output", flags->output, "safetensors file to write")->required();
+  sub->add_option("--out", flags->out, "safetensors file to write (required)");
+  AcceptLegacyOutputPath(sub, &flags->out);
   sub->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str();
   SetAction(sub, [flags]() { return RunForward(*flags); });
 });

@@ -1,7 +1,7 @@
 // `monoroute bench analysis`: times a full analysis report (measures, routing-null replicates,
 // category tests, JSON, PNG) over synthetic routing events, without and with the block bootstrap,
 // next to a baseline (one pass aggregating the same events into counts, the least any analysis
-// of the events pays).
+// of the events pays). With --output json the figures are one JSON object on stdout.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -18,8 +18,8 @@
 #include "common/base/status_macros.h"
 #include "services/analysis/report_json.h"
 #include "services/analysis/report_png.h"
-#include "services/analysis/run_analysis.h"
 #include "services/analysis/routing_counts.h"
+#include "services/analysis/run_analysis.h"
 #include "services/analysis/synthetic_routing.h"
 
 namespace monoroute::cli {
@@ -37,14 +37,12 @@ struct BenchOpts {
   int threads = 0;
   int null_replicates = AnalysisOptionsDefaults().null_replicates;
   int bootstrap = 200;
-  bool json = false;
   bool baseline = true;
 };
 
 double Seconds(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
 }
-
 
 absl::Status RunBench(const BenchOpts& o) {
   using namespace monoroute::analysis;
@@ -76,7 +74,8 @@ absl::Status RunBench(const BenchOpts& o) {
   RunContext rc;
   rc.vocab_size = o.vocab;
   rc.decode = decode;
-  auto analyse = [&](const AnalysisOptions& ao, double* measures_s, double* render_s) -> absl::Status {
+  auto analyse = [&](const AnalysisOptions& ao, double* measures_s,
+                     double* render_s) -> absl::Status {
     const auto t0 = std::chrono::steady_clock::now();
     RunAnalysis run;
     run.info.run_id = "bench";
@@ -140,8 +139,8 @@ absl::Status RunBench(const BenchOpts& o) {
       "analysis bench: %u layers x %u pathways, top-%u, %llu events (%llu per layer), vocab %u "
       "(%.0f distinct tokens per layer), %d threads\n",
       o.layers, o.pathways, o.top_k, static_cast<unsigned long long>(o.events),
-      static_cast<unsigned long long>(per_layer), o.vocab,
-      static_cast<double>(distinct) / o.layers, threads);
+      static_cast<unsigned long long>(per_layer), o.vocab, static_cast<double>(distinct) / o.layers,
+      threads);
   std::cout << absl::StrFormat(
       "  report without the bootstrap (events -> measures + %d null replicates -> JSON + PNG), "
       "warm: median %.3f s, best %.3f s over %d runs (measures %.3f s, JSON+PNG %.3f s)\n",
@@ -158,7 +157,7 @@ absl::Status RunBench(const BenchOpts& o) {
         "  baseline, one counting pass over the %llu events (no measures, 1 thread): %.3f s\n",
         static_cast<unsigned long long>(per_layer * o.layers), baseline_s);
   }
-  if (o.json) {
+  if (JsonOutput()) {
     nlohmann::json j = {
         {"bench", "analysis"},
         {"events", o.events},
@@ -175,7 +174,7 @@ absl::Status RunBench(const BenchOpts& o) {
         {"bootstrap_seconds", std::isfinite(boot_s) ? nlohmann::json(boot_s) : nlohmann::json()},
         {"baseline_counting_pass_seconds",
          std::isfinite(baseline_s) ? nlohmann::json(baseline_s) : nlohmann::json()}};
-    std::cout << j.dump() << "\n";
+    PrintJson(j);
   }
   return absl::OkStatus();
 }
@@ -195,7 +194,6 @@ MONOROUTE_REGISTER_COMMAND(bench_analysis, [](CLI::App& app) {
   sub->add_option("--null-replicates", o->null_replicates, "routing-null replicates");
   sub->add_option("--bootstrap", o->bootstrap,
                   "bootstrap replicates of the extra timed run (0: skip it)");
-  sub->add_flag("--json", o->json, "print a last-line JSON object with seconds and events");
   sub->add_flag("!--no-baseline", o->baseline, "skip the counting-pass baseline");
   SetAction(sub, [o]() { return RunBench(*o); });
 });

@@ -1,8 +1,10 @@
 // `monoroute bench recorder`: recorder ingest throughput with acks, next to a raw RocksDB
 // WriteBatch loop over the same data and schema (the ceiling); with --query also the QueryEvents
 // scan of everything written (one stream, all layers) next to a raw iterator + decode scan of the
-// raw loop's database. Starts its own monoroute-recorder (found next to this binary) on a free
-// loopback port with a temporary data dir unless --recorder is given.
+// raw loop's database. With --streams N --duration S instead a load test: N concurrent Record
+// streams send for S seconds; events/s and the per-batch ack latency (send -> ack) p50/p99.
+// Starts its own monoroute-recorder (found next to this binary) on a free loopback port with a
+// temporary data dir unless --recorder is given.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -16,15 +18,19 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "clients/cli/command.h"
 #include "common/base/status_macros.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
@@ -41,14 +47,18 @@ namespace {
 namespace rec = ::monoroute::recorder;
 
 struct BenchRecorderOptions {
-  uint64_t events = 4'000'000;  // token-layer events to stream in total
-  int writers = 2;              // concurrent RecorderWriters (one stream each)
-  std::string recorder;         // host:port of a running recorder; empty: start one
-  bool json = false;            // print a JSON object as the last line
-  int batch_tokens = 4096;      // tokens per batch (x 4 routed layers = events per batch)
-  bool sync = false;            // start the recorder (and the raw loop) with per-batch fsync
-  bool raw_events = true;       // store raw events (false: counts-only run)
-  bool query = false;           // also time a QueryEvents scan of every written event
+  uint64_t events = 4'000'000;    // token-layer events to stream in total
+  int writers = 2;                // concurrent RecorderWriters (one stream each)
+  std::string recorder;           // host:port of a running recorder; empty: start one
+  bool json = false;              // print a JSON object as the last line
+  int batch_tokens = 4096;        // tokens per batch (x 4 routed layers = events per batch)
+  bool sync = false;              // start the recorder (and the raw loop) with per-batch fsync
+  bool raw_events = true;         // store raw events (false: counts-only run)
+  bool query = false;             // also time a QueryEvents scan of every written event
+  int streams = 0;                // load mode: concurrent Record streams (0: throughput mode)
+  double duration_s = 60;         // load mode: seconds of sending
+  int window = 8;                 // load mode: batches in flight per stream (RecorderWriter's)
+  bool batch_tokens_set = false;  // --batch-tokens given (load mode default: 256 = 1,024 events)
 };
 
 // Rates of one phase: service path and raw ceiling.
@@ -422,7 +432,244 @@ absl::StatusOr<Rates> RunRaw(const BenchRecorderOptions& o, const rec::RunSpecDa
   return out;
 }
 
+// The wire form of a bench batch (what RecorderWriter sends), with run and writer set.
+recorder::v1::EventBatch ToWire(const rec::EventBatchData& b, const std::string& run_id,
+                                const std::string& writer_id) {
+  recorder::v1::EventBatch m;
+  m.set_run_id(run_id);
+  m.set_writer_id(writer_id);
+  m.mutable_step()->Add(b.step.begin(), b.step.end());
+  m.mutable_layer()->Add(b.layer.begin(), b.layer.end());
+  m.mutable_sequence_id()->Add(b.sequence_id.begin(), b.sequence_id.end());
+  m.mutable_position()->Add(b.position.begin(), b.position.end());
+  m.mutable_token_id()->Add(b.token_id.begin(), b.token_id.end());
+  m.mutable_next_token_id()->Add(b.next_token_id.begin(), b.next_token_id.end());
+  m.mutable_pathways()->Add(b.pathways.begin(), b.pathways.end());
+  m.mutable_weights()->Add(b.weights.begin(), b.weights.end());
+  return m;
+}
+
+// What one load stream measured.
+struct StreamResult {
+  absl::Status status;
+  uint64_t events = 0;         // events of acked batches
+  std::vector<double> ack_ms;  // per acked batch: Write() called -> its ack read
+  std::chrono::steady_clock::time_point last_ack;
+};
+
+// One load stream, as one writer process would run it: its own channel and TCP connection
+// (gRPC would otherwise share one connection between the streams of this process), one Record
+// call keeping `window` batches in flight until `stop`, then draining. This thread writes; a
+// second thread reads the acks (in order) as they arrive. Latency of a batch = from just before
+// its Write() to the moment its ack is read, so it includes the wait behind this stream's
+// earlier in-flight batches and any transport back-pressure on the Write.
+void RunLoadStream(const std::string& address, const std::vector<recorder::v1::EventBatch>& pool,
+                   int window, std::chrono::steady_clock::time_point start,
+                   std::chrono::steady_clock::time_point stop, StreamResult* out) {
+  using Clock = std::chrono::steady_clock;
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(-1);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto stub = recorder::v1::Recorder::NewStub(
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  std::this_thread::sleep_until(start);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + (stop - Clock::now()) +
+                   std::chrono::minutes(2));  // a stuck recorder fails the run
+  auto stream = stub->Record(&ctx);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Clock::time_point> sent;  // send times of the in-flight batches, in order
+  bool reader_done = false;
+  std::thread reader([&] {
+    recorder::v1::BatchAck ack;
+    uint64_t next_ack = 0;
+    while (stream->Read(&ack)) {
+      const Clock::time_point now = Clock::now();
+      std::lock_guard<std::mutex> lock(mu);
+      if (ack.batch_seq() != next_ack++ || ack.duplicate() || sent.empty()) {
+        out->status =
+            absl::DataLossError(absl::StrCat("unexpected ack of batch ", ack.batch_seq()));
+        ctx.TryCancel();
+        break;
+      }
+      out->ack_ms.push_back(std::chrono::duration<double, std::milli>(now - sent.front()).count());
+      out->events += ack.events();
+      out->last_ack = now;
+      sent.pop_front();
+      cv.notify_one();
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    reader_done = true;
+    cv.notify_one();
+  });
+
+  recorder::v1::EventBatch msg;
+  for (uint64_t seq = 0;; ++seq) {
+    msg = pool[seq % pool.size()];  // built before its clock starts
+    msg.set_batch_seq(seq);
+    for (auto& step : *msg.mutable_step()) step = seq;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return static_cast<int>(sent.size()) < window || reader_done; });
+      if (reader_done || Clock::now() >= stop) break;
+      sent.push_back(Clock::now());
+    }
+    if (!stream->Write(msg)) break;
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return sent.empty() || reader_done; });
+  }
+  stream->WritesDone();
+  reader.join();
+  grpc::Status st = stream->Finish();
+  if (out->status.ok() && !st.ok()) {
+    out->status = absl::UnavailableError(absl::StrCat("Record: ", st.error_message()));
+  } else if (out->status.ok() && !sent.empty()) {
+    out->status = absl::DataLossError(absl::StrCat(sent.size(), " batches never acked"));
+  }
+}
+
+// Value at quantile q (0..1) of sorted `v` (nearest rank).
+double Quantile(const std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  size_t i = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
+}
+
+// Load mode (--streams N --duration S).
+absl::Status RunLoad(const BenchRecorderOptions& o) {
+  if (o.streams < 1) return UsageError("--streams must be >= 1");
+  if (!(o.duration_s > 0)) return UsageError("--duration must be > 0");
+  if (o.window < 1) return UsageError("--window must be >= 1");
+  if (o.query) return UsageError("--query is not available with --streams");
+  const int tokens = o.batch_tokens_set ? o.batch_tokens : 256;
+  if (tokens < 1) return UsageError("--batch-tokens must be >= 1");
+  const std::string run_id =
+      absl::StrCat("load-", ::getpid(), "-",
+                   std::chrono::system_clock::now().time_since_epoch().count() / 1000000);
+  const rec::RunSpecData spec = BenchSpec(run_id, o.raw_events);
+  std::vector<double> cdf(spec.vocab_size);
+  double acc = 0;
+  for (uint32_t r = 0; r < spec.vocab_size; ++r) cdf[r] = acc += 1.0 / std::pow(r + 1.0, 1.1);
+  std::vector<std::vector<recorder::v1::EventBatch>> pool(o.streams);
+  for (int w = 0; w < o.streams; ++w) {
+    for (int i = 0; i < 4; ++i) {
+      pool[w].push_back(ToWire(MakeBenchBatch(spec, tokens, 1000 * w + i + 1, cdf), run_id,
+                               absl::StrCat("load-writer-", w)));
+    }
+  }
+  const uint64_t batch_events = static_cast<uint64_t>(pool[0][0].token_id_size());
+
+  RecorderChild child;
+  std::string address = o.recorder;
+  if (address.empty()) {
+    RETURN_IF_ERROR(child.Start(o.sync));
+    address = child.address();
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(-1);
+  auto stub = recorder::v1::Recorder::NewStub(
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  {
+    recorder::v1::RunSpec rs;
+    rs.set_run_id(run_id);
+    for (uint32_t l : spec.routed_layers) rs.add_routed_layers(l);
+    rs.set_num_pathways(spec.num_pathways);
+    rs.set_top_k(spec.top_k);
+    rs.set_vocab_size(spec.vocab_size);
+    rs.set_store_raw_events(spec.store_raw_events);
+    rs.set_step_bucket(spec.step_bucket);
+    grpc::ClientContext ctx;
+    recorder::v1::CreateRunResponse resp;
+    grpc::Status gs = stub->CreateRun(&ctx, rs, &resp);
+    if (!gs.ok()) return absl::InternalError(absl::StrCat("CreateRun: ", gs.error_message()));
+  }
+
+  const double server_cpu0 = o.recorder.empty() ? ProcCpuSeconds(child.pid()) : 0;
+  const double client_cpu0 = SelfCpuSeconds();
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(200);  // all ready
+  const Clock::time_point stop = start + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(o.duration_s));
+  std::vector<StreamResult> results(o.streams);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < o.streams; ++w) {
+    threads.emplace_back(RunLoadStream, std::cref(address), std::cref(pool[w]), o.window, start,
+                         stop, &results[w]);
+  }
+  for (auto& t : threads) t.join();
+  const double client_cpu = SelfCpuSeconds() - client_cpu0;
+  const double server_cpu = o.recorder.empty() ? ProcCpuSeconds(child.pid()) - server_cpu0 : 0;
+
+  uint64_t events = 0;
+  std::vector<double> ack_ms;
+  Clock::time_point last = start;
+  for (const StreamResult& r : results) {
+    RETURN_IF_ERROR(r.status);
+    events += r.events;
+    ack_ms.insert(ack_ms.end(), r.ack_ms.begin(), r.ack_ms.end());
+    last = std::max(last, r.last_ack);
+  }
+  std::sort(ack_ms.begin(), ack_ms.end());
+  {  // the recorder holds exactly the acked events
+    grpc::ClientContext ctx;
+    recorder::v1::GetRunRequest req;
+    req.set_run_id(run_id);
+    recorder::v1::RunSummary sum;
+    grpc::Status gs = stub->GetRun(&ctx, req, &sum);
+    if (!gs.ok()) return absl::InternalError(absl::StrCat("GetRun: ", gs.error_message()));
+    if (sum.events() != events) {
+      return absl::InternalError(
+          absl::StrCat("recorder holds ", sum.events(), " events, streams acked ", events));
+    }
+  }
+  stub.reset();  // close our channel first, else the child's SIGTERM shutdown waits its grace
+  RETURN_IF_ERROR(child.Stop());
+  const double secs = std::chrono::duration<double>(last - start).count();
+  const double per_s = secs > 0 ? static_cast<double>(events) / secs : 0;
+  const double p50 = Quantile(ack_ms, 0.50), p99 = Quantile(ack_ms, 0.99);
+  const double max_ms = ack_ms.empty() ? 0 : ack_ms.back();
+  const double mevents = static_cast<double>(events) / 1e6;
+  std::printf(
+      "recorder %s load: %d streams x %.0f s, %llu-event batches, %d in flight per stream, "
+      "%s, raw %s\n",
+      o.recorder.empty() ? "(own child)" : o.recorder.c_str(), o.streams, o.duration_s,
+      static_cast<unsigned long long>(batch_events), o.window,
+      o.sync ? "sync (fsync per batch)" : "group commit", o.raw_events ? "on" : "off");
+  std::printf("  acked: %llu events in %llu batches, %.2f s (first send -> last ack)\n",
+              static_cast<unsigned long long>(events),
+              static_cast<unsigned long long>(ack_ms.size()), secs);
+  std::printf("  throughput:                    %12.0f events/s\n", per_s);
+  std::printf(
+      "  ack latency per batch (Write() -> its ack read): p50 %.1f ms, p99 %.1f ms, "
+      "max %.1f ms\n",
+      p50, p99, max_ms);
+  if (mevents > 0) {
+    std::printf("  CPU s per 1M events: recorder %.3f + load client %.3f\n", server_cpu / mevents,
+                client_cpu / mevents);
+  }
+  std::fflush(stdout);
+  if (o.json || JsonOutput()) {
+    PrintJsonLine(absl::StrFormat(
+        "{\"mode\": \"load\", \"streams\": %d, \"duration_s\": %.3f, \"batch_events\": %llu, "
+        "\"window\": %d, \"sync\": %s, \"events\": %llu, \"batches\": %llu, "
+        "\"seconds\": %.3f, \"events_per_s\": %.0f, \"ack_p50_ms\": %.3f, "
+        "\"ack_p99_ms\": %.3f, \"ack_max_ms\": %.3f, \"recorder_cpu_s_per_mevent\": %.4f, "
+        "\"client_cpu_s_per_mevent\": %.4f}",
+        o.streams, o.duration_s, static_cast<unsigned long long>(batch_events), o.window,
+        o.sync ? "true" : "false", static_cast<unsigned long long>(events),
+        static_cast<unsigned long long>(ack_ms.size()), secs, per_s, p50, p99, max_ms,
+        mevents > 0 ? server_cpu / mevents : 0, mevents > 0 ? client_cpu / mevents : 0));
+  }
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
 absl::Status RunBench(const BenchRecorderOptions& o) {
+  if (o.streams > 0) return RunLoad(o);
   if (o.writers < 1) return UsageError("--writers must be >= 1");
   if (o.batch_tokens < 1) return UsageError("--batch-tokens must be >= 1");
   if (o.query && !o.raw_events) return UsageError("--query needs raw events (not --no-raw-events)");
@@ -488,17 +735,18 @@ absl::Status RunBench(const BenchRecorderOptions& o) {
     std::printf("  scan service / raw:            %12.1f %%\n",
                 100.0 * scan_per_s / raw.scan_per_s);
   }
-  if (o.json) {
-    std::printf(
+  std::fflush(stdout);
+  if (o.json || JsonOutput()) {
+    PrintJsonLine(absl::StrFormat(
         "{\"events\": %llu, \"writers\": %d, \"batch_events\": %llu, \"sync\": %s, "
         "\"raw_events_stored\": %s, \"events_per_s\": %.0f, \"raw_events_per_s\": %.0f, "
         "\"ratio\": %.4f, \"recorder_cpu_s_per_mevent\": %.4f, "
         "\"writer_cpu_s_per_mevent\": %.4f, \"raw_cpu_s_per_mevent\": %.4f, "
-        "\"query_events_per_s\": %.0f, \"raw_scan_events_per_s\": %.0f}\n",
+        "\"query_events_per_s\": %.0f, \"raw_scan_events_per_s\": %.0f}",
         static_cast<unsigned long long>(total), o.writers,
         static_cast<unsigned long long>(batch_events), o.sync ? "true" : "false",
         o.raw_events ? "true" : "false", events_per_s, raw_per_s, events_per_s / raw_per_s,
-        server_cpu / mtotal, client_cpu / mtotal, raw_cpu / mtotal, scan_per_s, raw.scan_per_s);
+        server_cpu / mtotal, client_cpu / mtotal, raw_cpu / mtotal, scan_per_s, raw.scan_per_s));
   }
   std::fflush(stdout);
   return absl::OkStatus();
@@ -516,13 +764,24 @@ MONOROUTE_REGISTER_COMMAND(bench_recorder, [](CLI::App& app) {
   sub->add_option("--recorder", o->recorder,
                   "address of a running recorder (default: start one on a free port)");
   sub->add_flag("--json", o->json, "print a JSON object as the last line");
-  sub->add_option("--batch-tokens", o->batch_tokens, "tokens per batch (x 4 routed layers)")
-      ->capture_default_str();
+  CLI::Option* batch_tokens =
+      sub->add_option("--batch-tokens", o->batch_tokens,
+                      "tokens per batch (x 4 routed layers; --streams default: 256)")
+          ->capture_default_str();
   sub->add_flag("--sync", o->sync, "fsync per batch (recorder --sync and the raw loop)");
   sub->add_flag("!--no-raw-events", o->raw_events, "counts-only run (no raw event rows)");
   sub->add_flag("--query", o->query,
                 "also time a QueryEvents scan of every written event vs a raw RocksDB scan");
-  SetAction(sub, [o]() { return RunBench(*o); });
+  sub->add_option("--streams", o->streams,
+                  "load test: N concurrent Record streams (events/s, ack latency p50/p99)");
+  sub->add_option("--duration", o->duration_s, "load test: seconds of sending")
+      ->capture_default_str();
+  sub->add_option("--window", o->window, "load test: batches in flight per stream")
+      ->capture_default_str();
+  SetAction(sub, [o, batch_tokens]() {
+    o->batch_tokens_set = batch_tokens->count() > 0;
+    return RunBench(*o);
+  });
 });
 
 }  // namespace

@@ -16,7 +16,7 @@ struct CancelOpts {
 absl::Status Cancel(const CancelOpts& o) {
   auto token = LoadToken(o.flags);
   if (!token.ok()) return token.status();
-  auto stub = ConnectTrainer(o.flags.address);
+  auto stub = ConnectTrainer(o.flags.address, o.flags.tls);
   if (!stub.ok()) return stub.status();
   trainer::v1::CancelJobRequest req;
   req.set_id(o.id);
@@ -25,9 +25,9 @@ absl::Status Cancel(const CancelOpts& o) {
   SetToken(&ctx, *token);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   grpc::Status s = (*stub)->CancelJob(&ctx, req, &resp);
-  if (!s.ok()) return RpcError(s, o.flags.address);
-  if (o.flags.output == "json") {
-    std::cout << ToJsonLine(resp.job()) << "\n";
+  if (!s.ok()) return RpcError(s, o.flags.address, o.flags.tls);
+  if (JsonOutput()) {
+    PrintJsonLine(ToJsonLine(resp.job()));
   } else if (resp.job().state() == trainer::v1::CANCELLED) {
     std::cout << o.id << " CANCELLED\n";
   } else {
@@ -40,7 +40,7 @@ MONOROUTE_REGISTER_COMMAND(cancel, [](CLI::App& app) {
   auto o = std::make_shared<CancelOpts>();
   CLI::App* sub = app.add_subcommand("cancel", "Cancel a queued or running training job");
   sub->add_option("id", o->id, "Job id")->required();
-  AddTrainerFlags(sub, &o->flags, /*with_token=*/true);
+  AddTrainerFlags(sub, &o->flags);
   SetAction(sub, [o]() { return Cancel(*o); });
 });
 

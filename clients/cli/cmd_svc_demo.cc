@@ -1,28 +1,38 @@
 // `monoroute demo [--out DIR] [--work-dir DIR] [--model DIR --data FILE]`: the one-command
-// embedded default. Starts monoroute-recorder, -analysis and -trainer as separate processes on
-// free 127.0.0.1 ports, then (no --model) generates a story corpus, pretrains a TinyStories-1M-
-// architecture model on it, GLBL fine-tunes it with pathway routing (routing events of the final
-// held-out evaluation go to the recorder under split "valid", with the controls the engine records
-// on the same sequences: "valid/fresh_routers" and "valid/dense_slices"), fetches the report from
-// the analysis service, writes llm_routing_results.json and llm_monosemanticity.png into --out,
-// stops the services with SIGTERM and prints a summary: every measure's excess over its null and
-// over the controls, with intervals. With --model/--data it fine-tunes
-// a real TinyStories-1M checkpoint on the given text instead.
+// embedded default. Starts monoroute-recorder, -analysis and -trainer (from the directory of this
+// executable, or --bin-dir) as separate processes on 127.0.0.1 port 0 (each prints the ports it
+// bound), then (no --model) generates a story corpus, pretrains a TinyStories-1M-architecture
+// model on it, GLBL fine-tunes it with pathway routing (routing events of the final held-out
+// evaluation go to the recorder under split "valid", with the controls the engine records on the
+// same sequences: "valid/fresh_routers" and "valid/dense_slices"), fetches the report from the
+// analysis service, writes llm_routing_results.json and llm_monosemanticity.png into --out, stops
+// the services with SIGTERM and prints a summary: every measure's excess over its null and over
+// the controls, with intervals (--output json: one JSON object). With --model/--data it fine-tunes
+// a real TinyStories-1M checkpoint on the given text instead. SIGINT / SIGTERM stop the services
+// (SIGTERM to each, which checkpoints a running job) and end the demo with CANCELLED; the
+// services also die with the demo if it is killed (PR_SET_PDEATHSIG, services/trainer/subprocess).
+// The settings of its two jobs are examples/jobs/demo-{pretrain,finetune}.yaml.
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <regex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "clients/cli/command.h"
 #include "clients/cli/report_summary.h"
-#include "clients/cli/service_process.h"
 #include "clients/cli/trainer_cli_util.h"
+#include "common/base/data_dirs.h"
 #include "common/base/status_macros.h"
+#include "common/corpus/corpus_writer.h"
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
+#include "services/trainer/subprocess.h"
 
 namespace monoroute::cli {
 namespace {
@@ -45,11 +55,111 @@ struct DemoOpts {
   bool keep = false;
 };
 
-std::string SelfDir() {
-  std::error_code ec;
-  fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : p.parent_path().string();
+// Process groups of the running services (0: none) and the signal that interrupted the demo.
+constexpr int kMaxServices = 3;
+std::atomic<pid_t> g_service_pids[kMaxServices];
+std::atomic<int> g_interrupted{0};
+
+// SIGINT / SIGTERM: forward SIGTERM to every service's group (async-signal-safe calls only).
+void OnSignal(int sig) {
+  g_interrupted.store(sig);
+  for (auto& p : g_service_pids) {
+    const pid_t pid = p.load();
+    if (pid > 0) ::kill(-pid, SIGTERM);
+  }
 }
+
+// Installs OnSignal for the demo's lifetime; restores the previous handlers on destruction.
+class SignalForwarding {
+ public:
+  SignalForwarding() {
+    struct sigaction sa = {};
+    sa.sa_handler = OnSignal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~SignalForwarding() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+    for (auto& p : g_service_pids) p.store(0);
+  }
+  SignalForwarding(const SignalForwarding&) = delete;
+  SignalForwarding& operator=(const SignalForwarding&) = delete;
+
+ private:
+  struct sigaction old_int_ = {}, old_term_ = {};
+};
+
+absl::Status Interrupted() {
+  const int sig = g_interrupted.load();
+  return absl::CancelledError(absl::StrCat("interrupted by ", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                                           "; the services were stopped"));
+}
+
+// One service child: started on port 0, its bound ports read from its log.
+class ServiceChild {
+ public:
+  ServiceChild(std::string name, int slot) : name_(std::move(name)), slot_(slot) {}
+  ~ServiceChild() { Stop(std::chrono::seconds(10)); }
+
+  absl::Status Start(const std::vector<std::string>& argv, const std::string& log) {
+    log_ = log;
+    trainer::SubprocessOptions so;
+    so.argv = argv;
+    so.log_path = log;
+    ASSIGN_OR_RETURN(proc_, trainer::Subprocess::Start(so));
+    g_service_pids[slot_].store(proc_->pid());
+    return absl::OkStatus();
+  }
+
+  // Waits until the log shows the gRPC port ("listening on HOST:PORT" / "listening on port N")
+  // and, when `metrics`, the metrics port ("metrics on HOST:PORT").
+  absl::Status WaitPorts(bool metrics, std::chrono::seconds timeout) {
+    static const std::regex listen_re("listening on (?:[0-9.]+:|port )([0-9]+)");
+    static const std::regex metrics_re("metrics on [0-9.]+:([0-9]+)");
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (g_interrupted.load() != 0) return Interrupted();
+      const std::string text = ReadFile(log_).value_or("");
+      std::smatch m, mm;
+      if (std::regex_search(text, m, listen_re) &&
+          (!metrics || std::regex_search(text, mm, metrics_re))) {
+        port_ = std::stoi(m[1].str());
+        if (metrics) metrics_port_ = std::stoi(mm[1].str());
+        return absl::OkStatus();
+      }
+      if (std::optional<trainer::ExitInfo> e = proc_->TryWait(); e.has_value()) {
+        return absl::InternalError(absl::StrCat(name_, " exited (", e->Describe(), "); log ", log_,
+                                                ": ", trainer::TailLines(log_)));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return absl::DeadlineExceededError(absl::StrCat(name_, " did not print its port within ",
+                                                    timeout.count(), " s; log ", log_, ": ",
+                                                    trainer::TailLines(log_)));
+  }
+
+  // SIGTERM, then SIGKILL after `grace`; how it ended ("exit code 0", ...).
+  std::string Stop(std::chrono::seconds grace) {
+    if (proc_ == nullptr) return stopped_;
+    stopped_ = proc_->Terminate(grace).Describe();
+    g_service_pids[slot_].store(0);
+    proc_.reset();
+    return stopped_;
+  }
+
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  int metrics_port() const { return metrics_port_; }
+
+ private:
+  std::string name_;
+  int slot_;
+  std::string log_;
+  std::unique_ptr<trainer::Subprocess> proc_;
+  int port_ = 0, metrics_port_ = 0;
+  std::string stopped_ = "not started";
+};
 
 std::string Q(const std::string& s) { return "\"" + s + "\""; }  // YAML-quoted path
 
@@ -62,11 +172,15 @@ absl::StatusOr<trainer::v1::Job> RunJob(trainer::v1::Trainer::Stub* stub,
   trainer::v1::SubmitJobResponse resp;
   grpc::ClientContext ctx;
   grpc::Status s = stub->SubmitJob(&ctx, req, &resp);
+  if (g_interrupted.load() != 0) return Interrupted();
   if (!s.ok()) return RpcError(s, address);
   std::cout << "[" << name << "] submitted " << resp.job().id() << std::endl;
   auto job = WatchUntilDone(stub, address, resp.job().id(), "text", "[" + name + "] ", 10.0);
+  if (g_interrupted.load() != 0) return Interrupted();
   if (!job.ok()) return job.status();
-  if (job->state() != trainer::v1::SUCCEEDED) {
+  if (job->state() == trainer::v1::SUCCEEDED_WITH_WARNINGS) {
+    for (const auto& w : job->warnings()) std::cout << "[" << name << "] warning: " << w << "\n";
+  } else if (job->state() != trainer::v1::SUCCEEDED) {
     return absl::AbortedError(absl::StrCat(name, " job ", job->id(), " ended ",
                                            StateName(job->state()), ": ", job->failure_reason()));
   }
@@ -78,6 +192,8 @@ absl::Status Demo(const DemoOpts& o) {
   if (o.model_dir.empty() != o.data_path.empty()) {
     return UsageError("--model and --data go together");
   }
+  g_interrupted.store(0);
+  SignalForwarding forwarding;
   std::error_code ec;
   std::string work = o.work_dir;
   bool temp_work = work.empty();
@@ -90,7 +206,7 @@ absl::Status Demo(const DemoOpts& o) {
   fs::create_directories(work + "/logs", ec);
   fs::create_directories(o.out_dir, ec);
   if (ec) return absl::InvalidArgumentError(absl::StrCat("--out ", o.out_dir, ": ", ec.message()));
-  const std::string bin = o.bin_dir.empty() ? SelfDir() : o.bin_dir;
+  const std::string bin = o.bin_dir.empty() ? ExecutableDir() : o.bin_dir;
   std::cout << "monoroute demo: work dir " << work << ", logs in " << work << "/logs" << std::endl;
 
   // 1. Data: a generated corpus (with token categories for the report) or the given text.
@@ -99,52 +215,45 @@ absl::Status Demo(const DemoOpts& o) {
     train_path = work + "/corpus/train.txt";
     lexicon = work + "/corpus/categories.tsv";
     fs::create_directories(work + "/corpus", ec);
-    ServiceProcess gen;
-    absl::Status s =
-        gen.Start("corpus generate",
-                  {bin + "/monoroute", "corpus", "generate", "--stories", std::to_string(o.stories),
-                   "--seed", "1", "--out", train_path, "--categories", lexicon},
-                  work + "/logs/corpus.log");
-    if (!s.ok()) return s;
-    while (gen.Running()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::string how = gen.Stop(std::chrono::seconds(1));
-    if (how != "exit 0") {
-      return absl::InternalError(
-          absl::StrCat("corpus generate failed (", how, "): ", Tail(work + "/logs/corpus.log")));
-    }
-    std::cout << "corpus: " << Tail(work + "/logs/corpus.log", 200).substr(0, 120);
+    CorpusWriterOptions cw;
+    cw.num_stories = o.stories;
+    cw.seed = 1;
+    cw.out_path = train_path;
+    cw.categories_path = lexicon;
+    ASSIGN_OR_RETURN(CorpusSummary sum, WriteCorpus(cw));
+    std::cout << absl::StrFormat("corpus: %d stories, %d bytes, %d tokens\n", sum.stories,
+                                 sum.bytes, sum.tokens)
+              << std::flush;
   } else {
     train_path = fs::absolute(o.data_path).string();
   }
+  if (g_interrupted.load() != 0) return Interrupted();
 
-  // 2. The three services on free ports.
-  auto picked = PickFreePorts(6);
-  if (!picked.ok()) return picked.status();
-  const std::vector<int> ports = *picked;
-  auto addr = [](int port) { return absl::StrCat("127.0.0.1:", port); };
-  const std::string rec = addr(ports[0]), ana = addr(ports[1]), tra = addr(ports[2]);
-  ServiceProcess recorder, analysis, trainer_proc;
-  RETURN_IF_ERROR(recorder.Start("monoroute-recorder",
-                                 {bin + "/monoroute-recorder", "--listen", rec, "--data-dir",
-                                  work + "/recorder", "--metrics-listen", addr(ports[3])},
+  // 2. The three services, each on 127.0.0.1 port 0 (gRPC and metrics).
+  ServiceChild recorder("monoroute-recorder", 0), analysis("monoroute-analysis", 1),
+      trainer_proc("monoroute-trainer", 2);
+  const std::string any = "127.0.0.1:0";
+  RETURN_IF_ERROR(recorder.Start({bin + "/monoroute-recorder", "--listen", any, "--data-dir",
+                                  work + "/recorder", "--metrics-listen", any},
                                  work + "/logs/recorder.log"));
+  RETURN_IF_ERROR(recorder.WaitPorts(true, std::chrono::seconds(60)));
+  const std::string rec = recorder.address();
   std::vector<std::string> analysis_args = {
-      bin + "/monoroute-analysis", "--listen",    ana, "--recorder", rec,
-      "--metrics-listen",          addr(ports[4])};
+      bin + "/monoroute-analysis", "--listen", any, "--recorder", rec, "--metrics-listen", any};
   if (!lexicon.empty()) {
     analysis_args.push_back("--lexicon");
     analysis_args.push_back(lexicon);
   }
-  RETURN_IF_ERROR(analysis.Start("monoroute-analysis", analysis_args, work + "/logs/analysis.log"));
+  RETURN_IF_ERROR(analysis.Start(analysis_args, work + "/logs/analysis.log"));
   std::vector<std::string> trainer_args = {bin + "/monoroute-trainer",
                                            "--listen",
-                                           tra,
+                                           any,
                                            "--data-dir",
                                            work + "/trainer",
                                            "--recorder",
                                            rec,
                                            "--metrics-listen",
-                                           addr(ports[5]),
+                                           any,
                                            "--allowed-root",
                                            work};
   for (const std::string& extra : {o.model_dir, o.data_path}) {
@@ -153,16 +262,15 @@ absl::Status Demo(const DemoOpts& o) {
       trainer_args.push_back(fs::absolute(extra).parent_path().string());
     }
   }
-  RETURN_IF_ERROR(
-      trainer_proc.Start("monoroute-trainer", trainer_args, work + "/logs/trainer.log"));
-  RETURN_IF_ERROR(recorder.WaitReady(rec, std::chrono::seconds(30)));
-  RETURN_IF_ERROR(analysis.WaitReady(ana, std::chrono::seconds(30)));
-  RETURN_IF_ERROR(trainer_proc.WaitReady(tra, std::chrono::seconds(30)));
+  RETURN_IF_ERROR(trainer_proc.Start(trainer_args, work + "/logs/trainer.log"));
+  RETURN_IF_ERROR(analysis.WaitPorts(true, std::chrono::seconds(60)));
+  RETURN_IF_ERROR(trainer_proc.WaitPorts(true, std::chrono::seconds(60)));
+  const std::string ana = analysis.address(), tra = trainer_proc.address();
   std::cout << "services: recorder " << rec << ", analysis " << ana << ", trainer " << tra
-            << " (metrics :" << ports[3] << " :" << ports[4] << " :" << ports[5] << ")"
-            << std::endl;
+            << " (metrics :" << recorder.metrics_port() << " :" << analysis.metrics_port() << " :"
+            << trainer_proc.metrics_port() << ")" << std::endl;
 
-  auto stub = ConnectTrainer(tra, 10);
+  auto stub = ConnectTrainer(tra, {}, 10);  // its own plaintext children on 127.0.0.1
   if (!stub.ok()) return stub.status();
 
   // 3. Pretrain (dense) on the generated corpus, unless a model was given.
@@ -188,7 +296,7 @@ absl::Status Demo(const DemoOpts& o) {
   std::string yaml = absl::StrCat(
       "kind: finetune\nmodel_dir: ", Q(model_dir), "\n", common,
       "routing: {num_pathways: 16, top_k: 4, router_hidden: 128, route_every_n_layers: 2,\n"
-      "          balancing: {method: glbl, alpha: 0.01}}\n",
+      "          balancing: {method: glbl}}\n",
       absl::StrFormat("optim: {lr: 1e-3, warmup_steps: 10, max_steps: %d, batch_size: %d}\n"
                       "eval_every: 0\neval_batches: 10\ncheckpoint_every: 50\n"
                       "record: {sample_rate: %g, eval_split_events: true}\n",
@@ -204,12 +312,14 @@ absl::Status Demo(const DemoOpts& o) {
   auto achan = grpc::CreateCustomChannel(ana, grpc::InsecureChannelCredentials(), args);
   auto astub = analysis::v1::Analysis::NewStub(achan);
   analysis::v1::ReportRequest rreq;
-  rreq.set_run_id(ft->recorder_run_id().empty() ? ft->id() : ft->recorder_run_id());
+  const std::string run_id = ft->recorder_run_id().empty() ? ft->id() : ft->recorder_run_id();
+  rreq.set_run_id(run_id);
   rreq.mutable_selection()->set_split("valid");
   analysis::v1::ReportResponse report;
   grpc::ClientContext actx;
   actx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(5));
   grpc::Status rs = astub->ComputeReport(&actx, rreq, &report);
+  if (g_interrupted.load() != 0) return Interrupted();
   if (!rs.ok()) {
     return absl::Status(FromGrpcStatus(rs).code(),
                         absl::StrCat("analysis report: ", rs.error_message()));
@@ -220,11 +330,27 @@ absl::Status Demo(const DemoOpts& o) {
   RETURN_IF_ERROR(WriteFileAtomic(png_path, report.png()));
 
   // 6. Stop the services and summarise.
-  std::string how_t = trainer_proc.Stop(std::chrono::seconds(20));
-  std::string how_a = analysis.Stop(std::chrono::seconds(10));
-  std::string how_r = recorder.Stop(std::chrono::seconds(20));
+  const std::string how_t = trainer_proc.Stop(std::chrono::seconds(20));
+  const std::string how_a = analysis.Stop(std::chrono::seconds(10));
+  const std::string how_r = recorder.Stop(std::chrono::seconds(20));
   const double total_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (temp_work && !o.keep) fs::remove_all(work, ec);
+  if (JsonOutput()) {
+    PrintJson({{"report_json", json_path},
+               {"report_png", png_path},
+               {"run_id", run_id},
+               {"pretrain_val_loss",
+                pretrain_val > 0 ? nlohmann::json(pretrain_val) : nlohmann::json(nullptr)},
+               {"finetune_val_loss", ft->final_val_loss()},
+               {"events_recorded", ft->events().events_acked()},
+               {"events_dropped", ft->events().events_dropped()},
+               {"seconds", total_s},
+               {"work_dir", temp_work && !o.keep ? nlohmann::json(nullptr) : nlohmann::json(work)},
+               {"services_stopped", {{"trainer", how_t}, {"analysis", how_a}, {"recorder", how_r}}},
+               {"report", nlohmann::json::parse(report.json(), nullptr, false)}});
+    return absl::OkStatus();
+  }
   std::cout << "\nmonoroute demo summary (" << FormatDuration(total_s) << ")\n";
   if (pretrain_val > 0) std::cout << absl::StrFormat("  pretrain val_loss   %.4f\n", pretrain_val);
   std::cout << absl::StrFormat("  finetune val_loss   %.4f (GLBL, 16 pathways, top-4)\n",
@@ -233,7 +359,6 @@ absl::Status Demo(const DemoOpts& o) {
   std::cout << "  wrote " << json_path << " and " << png_path << "\n";
   std::cout << "  services stopped: trainer " << how_t << ", analysis " << how_a << ", recorder "
             << how_r << "\n";
-  if (temp_work && !o.keep) fs::remove_all(work, ec);
   return absl::OkStatus();
 }
 

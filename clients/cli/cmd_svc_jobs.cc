@@ -1,4 +1,5 @@
-// `monoroute jobs [--state S]`: lists the trainer's jobs.
+// `monoroute jobs [--state S]`: lists the trainer's jobs (a FAILED job with its reason, one that
+// SUCCEEDED_WITH_WARNINGS with its warnings).
 #include <iostream>
 #include <memory>
 
@@ -20,27 +21,31 @@ absl::Status Jobs(const JobsOpts& o) {
     trainer::v1::JobState st;
     if (!trainer::v1::JobState_Parse(absl::AsciiStrToUpper(o.state), &st) ||
         st == trainer::v1::JOB_STATE_UNSPECIFIED) {
-      return UsageError("--state: expected QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED");
+      return UsageError(
+          "--state: expected QUEUED, RUNNING, SUCCEEDED, SUCCEEDED_WITH_WARNINGS, FAILED or "
+          "CANCELLED");
     }
     req.set_state(st);
   }
-  auto stub = ConnectTrainer(o.flags.address);
+  auto token = LoadToken(o.flags);
+  if (!token.ok()) return token.status();
+  auto stub = ConnectTrainer(o.flags.address, o.flags.tls);
   if (!stub.ok()) return stub.status();
   trainer::v1::ListJobsResponse resp;
   grpc::ClientContext ctx;
+  SetToken(&ctx, *token);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   grpc::Status s = (*stub)->ListJobs(&ctx, req, &resp);
-  if (!s.ok()) return RpcError(s, o.flags.address);
-  if (o.flags.output == "json") {
-    std::cout << ToJsonLine(resp) << "\n";
+  if (!s.ok()) return RpcError(s, o.flags.address, o.flags.tls);
+  if (JsonOutput()) {
+    PrintJsonLine(ToJsonLine(resp));
     return absl::OkStatus();
   }
-  std::cout << absl::StrFormat("%-12s %-10s %-9s %-16s %s\n", "ID", "STATE", "KIND", "NAME",
+  std::cout << absl::StrFormat("%-12s %-23s %-9s %-16s %s\n", "ID", "STATE", "KIND", "NAME",
                                "PROGRESS");
   for (const auto& j : resp.jobs()) {
-    std::string detail = j.state() == trainer::v1::FAILED ? j.failure_reason() : ProgressText(j);
-    std::cout << absl::StrFormat("%-12s %-10s %-9s %-16s %s\n", j.id(), StateName(j.state()),
-                                 j.kind(), j.name().empty() ? "-" : j.name(), detail);
+    std::cout << absl::StrFormat("%-12s %-23s %-9s %-16s %s\n", j.id(), StateName(j.state()),
+                                 j.kind(), j.name().empty() ? "-" : j.name(), JobDetail(j));
   }
   return absl::OkStatus();
 }
@@ -49,7 +54,7 @@ MONOROUTE_REGISTER_COMMAND(jobs, [](CLI::App& app) {
   auto o = std::make_shared<JobsOpts>();
   CLI::App* sub = app.add_subcommand("jobs", "List the trainer service's jobs");
   sub->add_option("--state", o->state, "Only jobs in this state");
-  AddTrainerFlags(sub, &o->flags, /*with_token=*/false);
+  AddTrainerFlags(sub, &o->flags);
   SetAction(sub, [o]() { return Jobs(*o); });
 });
 

@@ -1,5 +1,6 @@
 // `monoroute report RUN --out DIR`: asks the analysis service for a run's report and writes
-// llm_routing_results.json and llm_monosemanticity.png into DIR.
+// llm_routing_results.json and llm_monosemanticity.png into DIR. TLS with --tls-ca (mutual TLS
+// with --tls-cert/--tls-key; env MONOROUTE_TLS_*), a token with --token-file.
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "clients/cli/command.h"
 #include "clients/cli/report_summary.h"
+#include "clients/cli/service_channel.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "common/service/grpc_status.h"
@@ -25,7 +27,6 @@ struct ReportOpts {
   std::string run_id;
   std::string out_dir;
   std::string address;
-  std::string output = "text";
   std::string baseline;
   std::string split;
   uint64_t min_step = 0;
@@ -40,12 +41,11 @@ struct ReportOpts {
   uint64_t seed = 0;
   bool no_png = false;
   int timeout_s = 600;
+  TlsFlags tls;
+  std::string token_file;
 };
 
 absl::Status RunReport(const ReportOpts& o) {
-  if (o.output != "text" && o.output != "json") {
-    return UsageError(absl::StrCat("--output must be text or json, not '", o.output, "'"));
-  }
   std::string address = o.address;
   if (address.empty()) {
     const char* env = std::getenv("MONOROUTE_ANALYSIS_ADDR");
@@ -55,16 +55,20 @@ absl::Status RunReport(const ReportOpts& o) {
   std::filesystem::create_directories(o.out_dir, ec);
   if (ec)
     return absl::InternalError(absl::StrCat("cannot create --out ", o.out_dir, ": ", ec.message()));
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(256 << 20);
-  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(3))) {
-    return absl::UnavailableError(
-        absl::StrCat("analysis service at ", address,
-                     " is not reachable; start monoroute-analysis or pass --analysis / set "
-                     "MONOROUTE_ANALYSIS_ADDR"));
+  absl::StatusOr<std::string> token = LoadCliToken(o.token_file, "MONOROUTE_ANALYSIS_TOKEN");
+  if (!token.ok()) return token.status();
+  const std::string down =
+      absl::StrCat("analysis service at ", address,
+                   " is not reachable; start monoroute-analysis or pass --analysis / set "
+                   "MONOROUTE_ANALYSIS_ADDR",
+                   TlsHint(o.tls));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      ConnectService(address, o.tls, 256 << 20, 3.0);
+  if (channel.status().code() == absl::StatusCode::kUnavailable) {
+    return absl::UnavailableError(down);
   }
-  auto stub = analysis::v1::Analysis::NewStub(channel);
+  if (!channel.ok()) return channel.status();
+  auto stub = analysis::v1::Analysis::NewStub(*channel);
   analysis::v1::ReportRequest req;
   req.set_run_id(o.run_id);
   req.set_baseline_run_id(o.baseline);
@@ -84,6 +88,7 @@ absl::Status RunReport(const ReportOpts& o) {
   req.mutable_options()->set_seed(o.seed);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(o.timeout_s));
+  if (!token->empty()) ctx.AddMetadata("authorization", "Bearer " + *token);
   analysis::v1::ReportResponse resp;
   grpc::Status gs = stub->ComputeReport(&ctx, req, &resp);
   if (!gs.ok()) {
@@ -96,7 +101,7 @@ absl::Status RunReport(const ReportOpts& o) {
   RETURN_IF_ERROR(WriteFileAtomic(json_path, resp.json()));
   if (!resp.png().empty()) RETURN_IF_ERROR(WriteFileAtomic(png_path, resp.png()));
   const auto& f = resp.freshness();
-  if (o.output == "json") {
+  if (JsonOutput()) {
     nlohmann::json out = {{"run_id", o.run_id},
                           {"json", json_path},
                           {"png", resp.png().empty() ? "" : png_path},
@@ -106,7 +111,7 @@ absl::Status RunReport(const ReportOpts& o) {
                           {"still_writing", f.still_writing()},
                           {"cached", f.cached()},
                           {"compute_seconds", resp.compute_seconds()}};
-    std::cout << out.dump() << "\n";
+    PrintJson(out);
   } else {
     std::cout << "wrote " << json_path;
     if (!resp.png().empty()) std::cout << " and " << png_path;
@@ -127,7 +132,6 @@ MONOROUTE_REGISTER_COMMAND(report, [](CLI::App& app) {
   sub->add_option("--out", o->out_dir, "output directory")->required();
   sub->add_option("--analysis", o->address,
                   "analysis service address (default: $MONOROUTE_ANALYSIS_ADDR or 127.0.0.1:7102)");
-  sub->add_option("--output", o->output, "text or json (one JSON line on stdout)");
   sub->add_option("--baseline", o->baseline, "baseline run id (e.g. the dense model's run)");
   sub->add_option("--split", o->split,
                   "only this split, e.g. valid (its controls valid/fresh_routers and "
@@ -146,6 +150,11 @@ MONOROUTE_REGISTER_COMMAND(report, [](CLI::App& app) {
   sub->add_option("--seed", o->seed, "seed of every random draw (0: 1)");
   sub->add_flag("--no-png", o->no_png, "skip the figure");
   sub->add_option("--timeout", o->timeout_s, "seconds to wait for the report");
+  o->token_file = EnvOr("MONOROUTE_ANALYSIS_TOKEN_FILE", "");
+  sub->add_option("--token-file", o->token_file,
+                  "bearer token file, for an analysis service with --auth-reads (env "
+                  "MONOROUTE_ANALYSIS_TOKEN_FILE or MONOROUTE_ANALYSIS_TOKEN)");
+  AddTlsFlags(sub, &o->tls);
   SetAction(sub, [o]() { return RunReport(*o); });
 });
 

@@ -1,4 +1,6 @@
-// `monoroute submit job.yaml [--set k=v]...`: submits a training job to the trainer service.
+// `monoroute submit --config job.yaml [--set k=v]...`: submits a training job to the trainer
+// service; the spec is given as for `monoroute train`. `monoroute submit job.yaml` (positional) is
+// the deprecated spelling.
 #include <iostream>
 #include <memory>
 
@@ -10,18 +12,25 @@ namespace {
 
 struct SubmitOpts {
   TrainerFlags flags;
-  std::string spec_file;
+  std::string config;       // --config
+  std::string legacy_spec;  // positional (deprecated)
   std::vector<std::string> sets;
   std::string name;
 };
 
 absl::Status Submit(const SubmitOpts& o) {
-  auto spec = ReadFile(o.spec_file);
+  if (!o.config.empty() && !o.legacy_spec.empty()) {
+    return UsageError("give the job spec once: --config FILE");
+  }
+  if (o.config.empty() && o.legacy_spec.empty()) return UsageError("--config FILE is required");
+  if (!o.legacy_spec.empty()) Note("`submit FILE` is deprecated: use `submit --config FILE`");
+  const std::string& spec_file = o.config.empty() ? o.legacy_spec : o.config;
+  auto spec = ReadFile(spec_file);
   if (!spec.ok())
     return absl::InvalidArgumentError("job spec: " + std::string(spec.status().message()));
   auto token = LoadToken(o.flags);
   if (!token.ok()) return token.status();
-  auto stub = ConnectTrainer(o.flags.address);
+  auto stub = ConnectTrainer(o.flags.address, o.flags.tls);
   if (!stub.ok()) return stub.status();
   trainer::v1::SubmitJobRequest req;
   req.set_spec_yaml(*spec);
@@ -32,9 +41,9 @@ absl::Status Submit(const SubmitOpts& o) {
   SetToken(&ctx, *token);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   grpc::Status s = (*stub)->SubmitJob(&ctx, req, &resp);
-  if (!s.ok()) return RpcError(s, o.flags.address);
-  if (o.flags.output == "json") {
-    std::cout << ToJsonLine(resp.job()) << "\n";
+  if (!s.ok()) return RpcError(s, o.flags.address, o.flags.tls);
+  if (JsonOutput()) {
+    PrintJsonLine(ToJsonLine(resp.job()));
   } else {
     std::cout << resp.job().id() << " " << StateName(resp.job().state()) << " ("
               << resp.job().kind() << ", output " << resp.job().output_dir() << ")\n";
@@ -45,10 +54,11 @@ absl::Status Submit(const SubmitOpts& o) {
 MONOROUTE_REGISTER_COMMAND(submit, [](CLI::App& app) {
   auto o = std::make_shared<SubmitOpts>();
   CLI::App* sub = app.add_subcommand("submit", "Submit a training job to the trainer service");
-  sub->add_option("spec", o->spec_file, "Job spec YAML (as for `monoroute train`)")->required();
+  sub->add_option("--config", o->config, "Job spec YAML (as for `monoroute train`)");
+  sub->add_option("spec", o->legacy_spec, "Deprecated: the job spec YAML (use --config)");
   sub->add_option("--set", o->sets, "Override a spec key: a.b=v (repeatable)");
   sub->add_option("--name", o->name, "Display name of the job");
-  AddTrainerFlags(sub, &o->flags, /*with_token=*/true);
+  AddTrainerFlags(sub, &o->flags);
   SetAction(sub, [o]() { return Submit(*o); });
 });
 

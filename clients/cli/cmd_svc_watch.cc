@@ -1,5 +1,7 @@
 // `monoroute watch ID`: follows a job to its end with a live progress bar (plain lines when not a
-// TTY, JSON lines with --output json). Exits 0 when the job SUCCEEDED, 1 otherwise.
+// TTY, JSON lines with --output json). Exits 0 when the job SUCCEEDED, 1 otherwise (also for
+// SUCCEEDED_WITH_WARNINGS: the training completed, but e.g. routing events were lost; the warnings
+// are printed).
 #include <iostream>
 #include <memory>
 
@@ -16,19 +18,27 @@ struct WatchOpts {
 };
 
 absl::Status Watch(const WatchOpts& o) {
-  auto stub = ConnectTrainer(o.flags.address);
+  auto token = LoadToken(o.flags);
+  if (!token.ok()) return token.status();
+  auto stub = ConnectTrainer(o.flags.address, o.flags.tls);
   if (!stub.ok()) return stub.status();
-  auto job = WatchUntilDone(stub->get(), o.flags.address, o.id, o.flags.output, "", o.every_s);
+  auto job = WatchUntilDone(stub->get(), o.flags.address, o.id, JsonOutput() ? "json" : "text", "",
+                            o.every_s, *token);
   if (!job.ok()) return job.status();
-  if (job->state() == trainer::v1::SUCCEEDED) {
-    if (o.flags.output != "json") {
-      std::cout << o.id << " finished: step " << job->progress().step() << ", final val_loss "
-                << absl::StrFormat("%.4f", job->final_val_loss()) << ", events recorded "
-                << job->events().events_acked() << " (dropped " << job->events().events_dropped()
-                << ")\n";
-    }
-    return absl::OkStatus();
+  const bool completed = job->state() == trainer::v1::SUCCEEDED ||
+                         job->state() == trainer::v1::SUCCEEDED_WITH_WARNINGS;
+  if (completed && !JsonOutput()) {
+    std::cout << o.id << " finished: step " << job->progress().step() << ", final val_loss "
+              << absl::StrFormat("%.4f", job->final_val_loss()) << ", events recorded "
+              << job->events().events_acked() << " (dropped " << job->events().events_dropped()
+              << ")\n";
+    for (const std::string& w : job->warnings()) std::cout << o.id << " warning: " << w << "\n";
   }
+  if (job->state() == trainer::v1::SUCCEEDED_WITH_WARNINGS) {
+    return absl::AbortedError(
+        absl::StrCat("job ", o.id, " ended SUCCEEDED_WITH_WARNINGS: ", WarningsText(*job)));
+  }
+  if (job->state() == trainer::v1::SUCCEEDED) return absl::OkStatus();
   return absl::AbortedError(absl::StrCat("job ", o.id, " ended ", StateName(job->state()),
                                          job->failure_reason().empty() ? "" : ": ",
                                          job->failure_reason()));
@@ -40,7 +50,7 @@ MONOROUTE_REGISTER_COMMAND(watch, [](CLI::App& app) {
   sub->add_option("id", o->id, "Job id")->required();
   sub->add_option("--every", o->every_s, "Seconds between plain progress lines (not a TTY)")
       ->capture_default_str();
-  AddTrainerFlags(sub, &o->flags, /*with_token=*/false);
+  AddTrainerFlags(sub, &o->flags);
   SetAction(sub, [o]() { return Watch(*o); });
 });
 

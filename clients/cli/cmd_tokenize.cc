@@ -1,5 +1,6 @@
 // `monoroute tokenize [--tokenizer DIR] [--decode]`: UTF-8 text on stdin -> one JSON array of
-// GPT-2 token ids on stdout; with --decode, a JSON array of ids on stdin -> the text.
+// GPT-2 token ids on stdout; with --decode, a JSON array of ids on stdin -> the text. With
+// --output json: {"ids": [...]} or {"text": "..."}.
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -31,6 +32,10 @@ absl::Status RunTokenize(const TokenizeFlags& flags) {
   if (!flags.decode) {
     std::vector<int32_t> ids =
         flags.threads == 1 ? (*tok)->Encode(input) : (*tok)->EncodeParallel(input, flags.threads);
+    if (JsonOutput()) {
+      PrintJson({{"ids", ids}});
+      return absl::OkStatus();
+    }
     std::string out = "[";
     for (size_t i = 0; i < ids.size(); ++i) {
       if (i > 0) out += ", ";
@@ -61,6 +66,10 @@ absl::Status RunTokenize(const TokenizeFlags& flags) {
   }
   absl::StatusOr<std::string> text = (*tok)->Decode(ids);
   if (!text.ok()) return text.status();
+  if (JsonOutput()) {
+    PrintJson({{"text", *text}});
+    return absl::OkStatus();
+  }
   std::cout << *text;
   std::cout.flush();
   return absl::OkStatus();

@@ -1,6 +1,7 @@
 // SummariseReport: reads the report JSON and prints fixed-width tables.
 #include "clients/cli/report_summary.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -130,10 +131,26 @@ std::string SummariseReport(const std::string& report_json) {
                                           toks));
   }
   if (flagged.size() > 10) absl::StrAppend(&out, "  ... ", flagged.size() - 10, " more\n");
-  uint64_t cat_flagged = 0;
-  for (const json& L : doc["layers"]) cat_flagged += L.value("category_specialised_pathways", 0);
-  absl::StrAppend(&out, "Category-specialised pathways (label-permutation test, FDR 5%): ",
-                  cat_flagged, "\n");
+  // The same counts for the controls: what untrained routing or the dense slices already show.
+  uint64_t cat_flagged = 0, token_flagged_null = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> ctl;  // control -> (vs null, category)
+  for (const json& L : doc["layers"]) {
+    cat_flagged += L.value("category_specialised_pathways", 0);
+    for (const json& p : L["pathways"]) token_flagged_null += p.value("specialised_vs_null", false);
+    if (!L.contains("controls")) continue;
+    for (const json& c : L["controls"]) {
+      auto& e = ctl[c.value("control", "")];
+      e.first += c.value("specialised_vs_null_pathways", 0);
+      e.second += c.value("category_specialised_pathways", 0);
+    }
+  }
+  std::string ctl_text;
+  for (const auto& [name, counts] : ctl) {
+    absl::StrAppend(&ctl_text, "; ", name, ": ", counts.first, " and ", counts.second);
+  }
+  absl::StrAppend(&out, "Pathways token-specialised vs the null / category-specialised (label "
+                        "permutation, FDR 5%): trained ",
+                  token_flagged_null, " and ", cat_flagged, ctl_text, "\n");
   return out;
 }
 

@@ -1,6 +1,7 @@
 // Helpers shared by the trainer subcommands of `monoroute` (submit, jobs, watch, cancel, demo):
-// the --trainer/--output/--token-file flags, connecting with a clear message when the service is
-// down, and job formatting. Header-only (the CLI globs only cmd_*.cc). Thread-compatible.
+// the --trainer/--token-file/--tls-* flags (--output is the shared one of command.h), connecting
+// (service_channel.h) with a clear message when the service is down, and job formatting.
+// Header-only (the CLI globs only cmd_*.cc). Thread-compatible.
 #ifndef MONOROUTE_CLIENTS_CLI_TRAINER_CLI_UTIL_H_
 #define MONOROUTE_CLIENTS_CLI_TRAINER_CLI_UTIL_H_
 
@@ -21,6 +22,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "clients/cli/command.h"
+#include "clients/cli/service_channel.h"
 #include "common/base/file_util.h"
 #include "common/service/grpc_status.h"
 #include "monoroute/trainer/v1/trainer.grpc.pb.h"
@@ -31,66 +34,56 @@ namespace monoroute::cli {
 struct TrainerFlags {
   // host:port of monoroute-trainer (--trainer, env MONOROUTE_TRAINER_ADDR).
   std::string address;
-  // "text" or "json" (--output).
-  std::string output = "text";
   // File holding the bearer token (--token-file, env MONOROUTE_TRAINER_TOKEN_FILE); also the
-  // token itself from env MONOROUTE_TRAINER_TOKEN.
+  // token itself from env MONOROUTE_TRAINER_TOKEN. Sent on every call when set (a trainer with
+  // --auth-reads needs it on reads too).
   std::string token_file;
+  // TLS of the connection (--tls-*, env MONOROUTE_TLS_*).
+  TlsFlags tls;
 };
 
-inline std::string EnvOr(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
-}
-
-// Adds --trainer, --output (and --token-file when `with_token`) to `sub`.
-inline void AddTrainerFlags(CLI::App* sub, TrainerFlags* f, bool with_token) {
+// Adds --trainer, --token-file and the TLS flags to `sub`.
+inline void AddTrainerFlags(CLI::App* sub, TrainerFlags* f) {
   f->address = EnvOr("MONOROUTE_TRAINER_ADDR", "127.0.0.1:7103");
   sub->add_option("--trainer", f->address, "Trainer address (env MONOROUTE_TRAINER_ADDR)")
       ->capture_default_str();
-  sub->add_option("--output", f->output, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
-  if (with_token) {
-    f->token_file = EnvOr("MONOROUTE_TRAINER_TOKEN_FILE", "");
-    sub->add_option(
-        "--token-file", f->token_file,
-        "Bearer token file (env MONOROUTE_TRAINER_TOKEN_FILE or MONOROUTE_TRAINER_TOKEN)");
-  }
+  f->token_file = EnvOr("MONOROUTE_TRAINER_TOKEN_FILE", "");
+  sub->add_option(
+      "--token-file", f->token_file,
+      "Bearer token file (env MONOROUTE_TRAINER_TOKEN_FILE or MONOROUTE_TRAINER_TOKEN)");
+  AddTlsFlags(sub, &f->tls);
 }
 
 // The bearer token: --token-file, else env MONOROUTE_TRAINER_TOKEN, else empty.
 inline absl::StatusOr<std::string> LoadToken(const TrainerFlags& f) {
-  if (!f.token_file.empty()) {
-    auto t = ReadFile(f.token_file);
-    if (!t.ok())
-      return absl::InvalidArgumentError("--token-file: " + std::string(t.status().message()));
-    return std::string(absl::StripAsciiWhitespace(*t));
-  }
-  return EnvOr("MONOROUTE_TRAINER_TOKEN", "");
+  return LoadCliToken(f.token_file, "MONOROUTE_TRAINER_TOKEN");
 }
 
-inline absl::Status DownError(const std::string& what, const std::string& address) {
-  return absl::UnavailableError(
+inline absl::Status DownError(const std::string& what, const std::string& address,
+                              const TlsFlags& tls = {}) {
+  return absl::UnavailableError(absl::StrCat(
       absl::StrFormat("%s at %s is not reachable (is it running? set --%s or MONOROUTE_%s_ADDR)",
-                      what, address, absl::AsciiStrToLower(what), absl::AsciiStrToUpper(what)));
+                      what, address, absl::AsciiStrToLower(what), absl::AsciiStrToUpper(what)),
+      TlsHint(tls)));
 }
 
-// Connects to the trainer; UNAVAILABLE with a one-line hint if it does not answer in `wait_s`.
+// Connects to the trainer; UNAVAILABLE with a one-line hint if it does not answer in `wait_s`,
+// INVALID_ARGUMENT naming the flag and file for unusable TLS files.
 inline absl::StatusOr<std::unique_ptr<trainer::v1::Trainer::Stub>> ConnectTrainer(
-    const std::string& address, double wait_s = 3.0) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-  auto deadline = std::chrono::system_clock::now() +
-                  std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));
-  if (!channel->WaitForConnected(deadline)) return DownError("trainer", address);
-  return trainer::v1::Trainer::NewStub(channel);
+    const std::string& address, const TlsFlags& tls = {}, double wait_s = 3.0) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      ConnectService(address, tls, 64 << 20, wait_s);
+  if (channel.status().code() == absl::StatusCode::kUnavailable) {
+    return DownError("trainer", address, tls);
+  }
+  if (!channel.ok()) return channel.status();
+  return trainer::v1::Trainer::NewStub(*channel);
 }
 
 // Converts an RPC failure; UNAVAILABLE becomes the "not reachable" message.
-inline absl::Status RpcError(const grpc::Status& s, const std::string& address) {
-  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) return DownError("trainer", address);
+inline absl::Status RpcError(const grpc::Status& s, const std::string& address,
+                             const TlsFlags& tls = {}) {
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) return DownError("trainer", address, tls);
   return FromGrpcStatus(s);
 }
 
@@ -98,7 +91,7 @@ inline void SetToken(grpc::ClientContext* ctx, const std::string& token) {
   if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
 }
 
-// One-line JSON of a message (for --output json).
+// One-line JSON of a message (for --output json; print it with PrintJsonLine).
 inline std::string ToJsonLine(const google::protobuf::Message& m) {
   std::string out;
   google::protobuf::util::JsonPrintOptions o;
@@ -133,14 +126,34 @@ inline std::string ProgressText(const trainer::v1::Job& j) {
   return s;
 }
 
+// The job's warnings on one line ("" when none).
+inline std::string WarningsText(const trainer::v1::Job& j) {
+  std::string out;
+  for (const std::string& w : j.warnings()) out += (out.empty() ? "" : "; ") + w;
+  return out;
+}
+
+// What `monoroute jobs` shows after a job's state: the failure reason, the warnings of a job that
+// SUCCEEDED_WITH_WARNINGS, else its progress.
+inline std::string JobDetail(const trainer::v1::Job& j) {
+  if (j.state() == trainer::v1::FAILED) return j.failure_reason();
+  if (j.state() == trainer::v1::SUCCEEDED_WITH_WARNINGS) {
+    return "warning: " + WarningsText(j) + " | " + ProgressText(j);
+  }
+  return ProgressText(j);
+}
+
 // Streams job `id` until it is terminal, rendering a live progress bar on a TTY, plain lines
 // otherwise (at most one per `plain_every_s` seconds, plus state changes and evaluations), or one
-// JSON object per update with output "json". Returns the final job (whatever its state).
+// JSON object per update (PrintJsonLine) with output "json". `token`: sent when not empty. Returns
+// the final job (whatever its state).
 inline absl::StatusOr<trainer::v1::Job> WatchUntilDone(
     trainer::v1::Trainer::Stub* stub, const std::string& address, const std::string& id,
-    const std::string& output, const std::string& prefix = "", double plain_every_s = 5.0) {
+    const std::string& output, const std::string& prefix = "", double plain_every_s = 5.0,
+    const std::string& token = "") {
   const bool tty = output != "json" && ::isatty(STDOUT_FILENO);
   grpc::ClientContext ctx;
+  SetToken(&ctx, token);
   trainer::v1::WatchJobRequest req;
   req.set_id(id);
   auto reader = stub->WatchJob(&ctx, req);
@@ -152,7 +165,7 @@ inline absl::StatusOr<trainer::v1::Job> WatchUntilDone(
   while (reader->Read(&u)) {
     last = u.job();
     if (output == "json") {
-      std::cout << ToJsonLine(u) << std::endl;
+      PrintJsonLine(ToJsonLine(u));
       continue;
     }
     const bool state_changed = last.state() != last_state;
@@ -161,6 +174,9 @@ inline absl::StatusOr<trainer::v1::Job> WatchUntilDone(
       bar_open = false;
       std::cout << prefix << id << " " << StateName(last.state());
       if (last.state() == trainer::v1::FAILED) std::cout << ": " << last.failure_reason();
+      if (last.state() == trainer::v1::SUCCEEDED_WITH_WARNINGS) {
+        std::cout << ": " << WarningsText(last);
+      }
       if (last.resumes() > 0 && last.state() == trainer::v1::RUNNING) {
         std::cout << " (resumed x" << last.resumes() << ")";
       }

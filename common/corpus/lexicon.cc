@@ -9,12 +9,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/base/data_dirs.h"
 #include "common/base/file_util.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
-
-#ifndef MONOROUTE_SOURCE_DIR
-#define MONOROUTE_SOURCE_DIR "."
-#endif
 
 namespace monoroute {
 namespace {
@@ -26,11 +23,10 @@ struct Located {
   std::string where;  // "file:line"
 };
 
-absl::Status ParseFile(const std::string& path, std::vector<Located>* out) {
-  absl::StatusOr<std::string> text = ReadFile(path);
-  if (!text.ok()) return text.status();
+// Appends the entries of one TSV file's contents `text`, located as "path:line".
+absl::Status ParseText(absl::string_view text, const std::string& path, std::vector<Located>* out) {
   int line_no = 0;
-  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (absl::StripAsciiWhitespace(line).empty() || line.front() == '#') continue;
@@ -49,6 +45,12 @@ absl::Status ParseFile(const std::string& path, std::vector<Located>* out) {
     out->push_back({{std::string(f[0]), std::string(f[1])}, where});
   }
   return absl::OkStatus();
+}
+
+absl::Status ParseFile(const std::string& path, std::vector<Located>* out) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return ParseText(*text, path, out);
 }
 
 // Fills the labels, entries and index from `all`, rejecting an invalid category name and a word
@@ -113,6 +115,17 @@ absl::StatusOr<Lexicon> Lexicon::Load(const std::string& path) {
   return lex;
 }
 
+absl::StatusOr<Lexicon> Lexicon::ParseTsv(absl::string_view text, const std::string& source) {
+  std::vector<Located> all;
+  absl::Status s = ParseText(text, source, &all);
+  if (!s.ok()) return s;
+  Lexicon lex;
+  absl::Status built =
+      Build(std::move(all), &lex.labels_, &lex.entries_, &lex.entry_labels_, &lex.index_);
+  if (!built.ok()) return built;
+  return lex;
+}
+
 absl::StatusOr<Lexicon> Lexicon::FromEntries(std::vector<LexiconEntry> entries,
                                              absl::string_view source) {
   std::vector<Located> all;
@@ -133,7 +146,7 @@ absl::StatusOr<Lexicon> Lexicon::FromEntries(std::vector<LexiconEntry> entries,
   return lex;
 }
 
-std::string Lexicon::DefaultPath() { return MONOROUTE_SOURCE_DIR "/data/lexicon"; }
+std::string Lexicon::DefaultPath() { return DataDirPath(DataResource::kLexicon); }
 
 int32_t Lexicon::Lookup(absl::string_view word) const {
   auto it = index_.find(word);

@@ -36,12 +36,17 @@ class Lexicon {
   // categories) gives INVALID_ARGUMENT naming the file and line; a missing path NOT_FOUND.
   static absl::StatusOr<Lexicon> Load(const std::string& path);
 
+  // Parses one TSV file's contents already in memory (the format and checks of Load); `source`
+  // names it in errors as "source:line".
+  static absl::StatusOr<Lexicon> ParseTsv(absl::string_view text, const std::string& source);
+
   // Builds a lexicon from entries (same checks as Load; `source` names them in errors, with the
   // entry's 1-based position as the line).
   static absl::StatusOr<Lexicon> FromEntries(std::vector<LexiconEntry> entries,
                                              absl::string_view source = "<entries>");
 
-  // The project's own lexicon of story categories: MONOROUTE_SOURCE_DIR/data/lexicon.
+  // The project's own lexicon of story categories: data/lexicon as installed
+  // (common/base/data_dirs.h: env MONOROUTE_LEXICON_DIR, <exe>/../share/monoroute/lexicon, ...).
   static std::string DefaultPath();
 
   // All entries in load order (duplicates removed).

@@ -41,14 +41,20 @@ absl::StatusOr<TokenCategories> TokenCategories::ReadTsv(const std::string& path
                                                          int32_t vocab_size) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return text.status();
+  return ParseTsv(*text, path, vocab_size);
+}
+
+absl::StatusOr<TokenCategories> TokenCategories::ParseTsv(absl::string_view text,
+                                                          const std::string& source,
+                                                          int32_t vocab_size) {
   TokenCategories tc = Empty(LabelSet(), vocab_size);
   std::vector<bool> seen(vocab_size, false);
   int line_no = 0;
-  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty() || (line_no == 1 && absl::StartsWith(line, "token_id\t"))) continue;
-    const std::string where = absl::StrCat(path, ":", line_no);
+    const std::string where = absl::StrCat(source, ":", line_no);
     std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
     int64_t id = -1;
     int64_t count = 0;

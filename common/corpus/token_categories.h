@@ -56,6 +56,10 @@ struct TokenCategories {
   // and line on a malformed line, an id out of range, an id listed twice, an invalid category
   // name or more than kMaxLabels distinct names.
   static absl::StatusOr<TokenCategories> ReadTsv(const std::string& path, int32_t vocab_size);
+
+  // The same over a TSV's contents in memory; `source` names it in errors (as the path would).
+  static absl::StatusOr<TokenCategories> ParseTsv(absl::string_view text, const std::string& source,
+                                                  int32_t vocab_size);
 };
 
 }  // namespace monoroute

@@ -3,14 +3,17 @@
 #include "common/engine/job_spec.h"
 
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -18,17 +21,75 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/base/data_dirs.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
-
-#ifndef MONOROUTE_TOKENIZER_DIR
-#define MONOROUTE_TOKENIZER_DIR ""
-#endif
 
 namespace monoroute::engine {
 namespace {
 
 namespace fs = std::filesystem;
+
+// `s` for an error message: at most 64 bytes of it, then "... (N bytes)", so a hostile value or
+// key is never echoed whole; bytes other than printable ASCII show as '?'.
+std::string Cut(const std::string& s) {
+  constexpr size_t kShown = 64;
+  std::string out = s.substr(0, kShown);
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  if (s.size() <= kShown) return out;
+  return absl::StrCat(out, "... (", s.size(), " bytes)");
+}
+
+// Thrown by YamlLimits to stop yaml-cpp's event parser.
+struct YamlLimitError {
+  std::string message;
+};
+
+// Event handler that enforces the spec limits before any node tree is built: refuses aliases
+// (yaml-cpp's loader expands them, the "billion laughs" bomb) and bounds node count and depth.
+class YamlLimits : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Node(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override {
+    throw YamlLimitError{absl::StrCat("aliases are not allowed in job specs (line ", m.line + 1,
+                                      ", column ", m.column + 1, ")")};
+  }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Open(m);
+  }
+  void OnSequenceEnd() override { --depth_; }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Open(m);
+  }
+  void OnMapEnd() override { --depth_; }
+
+ private:
+  void Node(const YAML::Mark& m) {
+    if (++nodes_ > kMaxJobSpecNodes) {
+      throw YamlLimitError{
+          absl::StrCat("more than ", kMaxJobSpecNodes, " YAML nodes (line ", m.line + 1, ")")};
+    }
+  }
+  void Open(const YAML::Mark& m) {
+    Node(m);
+    if (++depth_ > kMaxJobSpecDepth) {
+      throw YamlLimitError{
+          absl::StrCat("nested deeper than ", kMaxJobSpecDepth, " levels (line ", m.line + 1, ")")};
+    }
+  }
+  size_t nodes_ = 0;
+  int depth_ = 0;
+};
 
 // A YAML document as a value-semantics tree: scalars stay strings (typed when read), so
 // overrides and typed reads are uniform.
@@ -72,7 +133,7 @@ absl::StatusOr<Tree> FromYaml(const YAML::Node& n, const std::string& path) {
               absl::StrCat(path.empty() ? "job spec" : path, ": map keys must be scalars"));
         }
         std::string key = it->first.Scalar();
-        std::string sub = path.empty() ? key : absl::StrCat(path, ".", key);
+        std::string sub = path.empty() ? Cut(key) : absl::StrCat(path, ".", Cut(key));
         for (const auto& [k, v] : t.map) {
           if (k == key) return absl::InvalidArgumentError(absl::StrCat(sub, ": duplicate key"));
         }
@@ -84,7 +145,24 @@ absl::StatusOr<Tree> FromYaml(const YAML::Node& n, const std::string& path) {
   return t;
 }
 
+// Events only (no tree), limits enforced, so a loader run afterwards cannot expand anything.
+// Like YAML::Load, only the first document counts.
+absl::Status ScanYamlLimits(const std::string& text, const std::string& what) {
+  try {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    YamlLimits limits;
+    parser.HandleNextDocument(limits);
+  } catch (const YamlLimitError& e) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", e.message));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": invalid YAML: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Tree> ParseYamlText(const std::string& text, const std::string& what) {
+  RETURN_IF_ERROR(ScanYamlLimits(text, what));
   YAML::Node node;
   try {
     node = YAML::Load(text);
@@ -94,8 +172,9 @@ absl::StatusOr<Tree> ParseYamlText(const std::string& text, const std::string& w
   return FromYaml(node, "");
 }
 
+// A key path for messages; the key is cut (a hostile key is never echoed whole).
 std::string Join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : absl::StrCat(path, ".", key);
+  return path.empty() ? Cut(key) : absl::StrCat(path, ".", Cut(key));
 }
 
 // Typed, strict reader of one YAML map: every key must be consumed, or Finish() names the first
@@ -159,7 +238,7 @@ class MapReader {
       *out = false;
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat(Join(path_, key), ": expected true or false, got '", v->scalar, "'"));
+          absl::StrCat(Join(path_, key), ": expected true or false, got '", Cut(v->scalar), "'"));
     }
     return absl::OkStatus();
   }
@@ -201,7 +280,7 @@ class MapReader {
       uint64_t u = 0;
       if (!absl::SimpleAtoi(s, &u)) {
         return absl::InvalidArgumentError(
-            absl::StrCat(where, ": expected an integer >= 0, got '", s, "'"));
+            absl::StrCat(where, ": expected an integer >= 0, got '", Cut(s), "'"));
       }
       *out = u;
       return absl::OkStatus();
@@ -209,13 +288,13 @@ class MapReader {
     int64_t v = 0;
     if (!absl::SimpleAtoi(s, &v)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(where, ": expected an integer, got '", s, "'"));
+          absl::StrCat(where, ": expected an integer, got '", Cut(s), "'"));
     }
     if constexpr (std::is_unsigned_v<T>) {
       if (v < 0) return absl::InvalidArgumentError(absl::StrCat(where, ": must be >= 0"));
     }
     if (static_cast<int64_t>(static_cast<T>(v)) != v) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": ", s, " is out of range"));
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", Cut(s), " is out of range"));
     }
     *out = static_cast<T>(v);
     return absl::OkStatus();
@@ -225,7 +304,7 @@ class MapReader {
     double v = 0;
     if (!absl::SimpleAtod(s, &v) || !std::isfinite(v)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(where, ": expected a finite number, got '", s, "'"));
+          absl::StrCat(where, ": expected a finite number, got '", Cut(s), "'"));
     }
     *out = v;
     return absl::OkStatus();
@@ -268,7 +347,7 @@ absl::Status ReadRouting(MapReader r, RoutingSpec* s) {
         b = true;
       } else if (low != "false" && low != "no" && low != "off") {
         return absl::InvalidArgumentError(absl::StrCat(
-            Join(r.path(), "enabled"), ": expected true or false, got '", v->scalar, "'"));
+            Join(r.path(), "enabled"), ": expected true or false, got '", Cut(v->scalar), "'"));
       }
       s->enabled = b;
     }
@@ -340,6 +419,14 @@ absl::Status ReadRecord(MapReader r, RecordSpec* rec) {
   RETURN_IF_ERROR(r.CheckIsMap());
   RETURN_IF_ERROR(r.Double("sample_rate", &rec->sample_rate));
   RETURN_IF_ERROR(r.Bool("eval_split_events", &rec->eval_split_events));
+  RETURN_IF_ERROR(r.Bool("controls", &rec->controls));
+  return r.Finish();
+}
+
+absl::Status ReadDistributed(MapReader r, DistributedSpec* d) {
+  RETURN_IF_ERROR(r.CheckIsMap());
+  RETURN_IF_ERROR(r.Int("nproc_per_node", &d->nproc_per_node));
+  RETURN_IF_ERROR(r.Int("timeout_s", &d->timeout_s));
   return r.Finish();
 }
 
@@ -362,9 +449,11 @@ absl::Status ReadJob(const Tree& root, JobSpec* s) {
   RETURN_IF_ERROR(r.Str("precision", &s->precision));
   RETURN_IF_ERROR(r.Bool("freeze_base", &s->freeze_base));
   RETURN_IF_ERROR(r.Int("threads", &s->threads));
+  RETURN_IF_ERROR(r.Int("memory_limit_mb", &s->memory_limit_mb));
   RETURN_IF_ERROR(r.Int("log_every", &s->log_every));
   RETURN_IF_ERROR(r.Int("seed", &s->seed));
   RETURN_IF_ERROR(ReadRecord(r.Sub("record"), &s->record));
+  RETURN_IF_ERROR(ReadDistributed(r.Sub("distributed"), &s->distributed));
   return r.Finish();
 }
 
@@ -379,7 +468,92 @@ bool IsDevice(const std::string& d) {
   return absl::SimpleAtoi(d.substr(5), &n) && n >= 0;
 }
 
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
+bool IsUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    for (int k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// Bounds the length of a string field (the value is never echoed whole) and requires UTF-8
+// (job records and the gRPC API carry these strings).
+absl::Status CheckLength(const std::string& key, const std::string& value, size_t max) {
+  if (value.size() > max) {
+    return Bad(key, absl::StrCat(value.size(), " bytes, more than the limit of ", max, " ('",
+                                 Cut(value), "')"));
+  }
+  if (!IsUtf8(value)) return Bad(key, "not valid UTF-8");
+  return absl::OkStatus();
+}
+
+absl::Status CheckStringBounds(const JobSpec& s) {
+  RETURN_IF_ERROR(CheckLength("name", s.name, kMaxJobNameBytes));
+  const std::pair<const char*, const std::string*> paths[] = {
+      {"model_dir", &s.model_dir},
+      {"model.config_path", &s.model.config_path},
+      {"data.train_path", &s.data.train_path},
+      {"data.valid_path", &s.data.valid_path},
+      {"data.tokenizer_dir", &s.data.tokenizer_dir},
+      {"data.cache_dir", &s.data.cache_dir},
+      {"output_dir", &s.output_dir}};
+  for (const auto& [key, value] : paths) {
+    RETURN_IF_ERROR(CheckLength(key, *value, kMaxJobPathBytes));
+  }
+  const std::pair<const char*, const std::string*> words[] = {
+      {"kind", &s.kind},
+      {"device", &s.device},
+      {"precision", &s.precision},
+      {"data.format", &s.data.format},
+      {"routing.router_activation", &s.routing.router_activation},
+      {"routing.balancing.method", &s.routing.balancing.method}};
+  for (const auto& [key, value] : words) {
+    RETURN_IF_ERROR(CheckLength(key, *value, kMaxJobWordBytes));
+  }
+  if (s.model.attention_layers.size() > static_cast<size_t>(kMaxJobLayers)) {
+    return Bad("model.attention_layers", absl::StrCat("more than ", kMaxJobLayers, " entries"));
+  }
+  for (size_t i = 0; i < s.model.attention_layers.size(); ++i) {
+    RETURN_IF_ERROR(CheckLength(absl::StrCat("model.attention_layers[", i, "]"),
+                                s.model.attention_layers[i], kMaxJobWordBytes));
+  }
+  if (s.routing.layers.size() > static_cast<size_t>(kMaxJobLayers)) {
+    return Bad("routing.layers", absl::StrCat("more than ", kMaxJobLayers, " entries"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateValues(const JobSpec& s) {
+  RETURN_IF_ERROR(CheckStringBounds(s));
   if (s.kind != "pretrain" && s.kind != "finetune") {
     return Bad("kind", absl::StrCat("must be 'pretrain' or 'finetune', got '", s.kind, "'"));
   }
@@ -390,6 +564,9 @@ absl::Status ValidateValues(const JobSpec& s) {
   if (m.vocab_size <= 0) return Bad("model.vocab_size", "must be > 0");
   if (m.hidden_size <= 0) return Bad("model.hidden_size", "must be > 0");
   if (m.num_layers <= 0) return Bad("model.num_layers", "must be > 0");
+  if (m.num_layers > kMaxJobLayers) {
+    return Bad("model.num_layers", absl::StrCat("must be <= ", kMaxJobLayers));
+  }
   if (m.num_heads <= 0) return Bad("model.num_heads", "must be > 0");
   if (m.hidden_size % m.num_heads != 0) {
     return Bad("model.num_heads", "must divide model.hidden_size");
@@ -419,6 +596,13 @@ absl::Status ValidateValues(const JobSpec& s) {
   if (r.route_every_n_layers <= 0) return Bad("routing.route_every_n_layers", "must be > 0");
   for (size_t i = 0; i < r.layers.size(); ++i) {
     if (r.layers[i] < 0) return Bad(absl::StrCat("routing.layers[", i, "]"), "must be >= 0");
+    // A pretrain job's architecture is known here; a finetune's comes from model_dir
+    // (job_resources.h: ValidateJobSpecForModel).
+    if (s.kind == "pretrain" && m.config_path.empty() && r.layers[i] >= m.num_layers) {
+      return Bad(absl::StrCat("routing.layers[", i, "]"),
+                 absl::StrCat(r.layers[i], " is not a layer of the model (model.num_layers ",
+                              m.num_layers, ")"));
+    }
   }
   if (r.router_activation != "relu" && r.router_activation != "gelu_new" &&
       r.router_activation != "silu") {
@@ -449,10 +633,14 @@ absl::Status ValidateValues(const JobSpec& s) {
     return Bad("data.format", "must be 'auto', 'text' or 'jsonl'");
   }
   if (d.seq_len <= 0) return Bad("data.seq_len", "must be > 0");
-  if (s.kind == "pretrain" && d.seq_len > m.max_position_embeddings) {
-    return Bad("data.seq_len", "must be <= model.max_position_embeddings");
+  if (s.kind == "pretrain" && m.config_path.empty() && d.seq_len > m.max_position_embeddings) {
+    return Bad("data.seq_len", absl::StrCat(d.seq_len, " must be <= model.max_position_embeddings ",
+                                            m.max_position_embeddings));
   }
   if (d.tokenize_threads < 0) return Bad("data.tokenize_threads", "must be >= 0");
+  if (d.tokenize_threads > kMaxJobThreads) {
+    return Bad("data.tokenize_threads", absl::StrCat("must be <= ", kMaxJobThreads));
+  }
 
   const OptimSpec& o = s.optim;
   if (!(o.lr > 0)) return Bad("optim.lr", "must be > 0");
@@ -483,10 +671,18 @@ absl::Status ValidateValues(const JobSpec& s) {
     return Bad("freeze_base", "needs a routed model (routing.enabled)");
   }
   if (s.threads < 0) return Bad("threads", "must be >= 0");
+  if (s.threads > kMaxJobThreads) {
+    return Bad("threads", absl::StrCat("must be <= ", kMaxJobThreads));
+  }
+  if (s.memory_limit_mb < 0) return Bad("memory_limit_mb", "must be >= 0 (0: the default)");
   if (s.log_every < 1) return Bad("log_every", "must be >= 1");
   if (s.record.sample_rate < 0 || s.record.sample_rate > 1) {
     return Bad("record.sample_rate", "must be in [0, 1]");
   }
+  if (s.distributed.nproc_per_node < 1 || s.distributed.nproc_per_node > kMaxJobThreads) {
+    return Bad("distributed.nproc_per_node", absl::StrCat("must be in [1, ", kMaxJobThreads, "]"));
+  }
+  if (s.distributed.timeout_s < 1) return Bad("distributed.timeout_s", "must be >= 1");
   return absl::OkStatus();
 }
 
@@ -494,22 +690,28 @@ absl::Status ApplyOverride(Tree* root, const std::string& assignment) {
   size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--set '", assignment, "': expected key.path=value"));
+        absl::StrCat("--set '", Cut(assignment), "': expected key.path=value"));
   }
   std::string key = assignment.substr(0, eq);
   std::vector<std::string> parts = absl::StrSplit(key, '.');
+  if (parts.size() > static_cast<size_t>(kMaxJobSpecDepth)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--set '", Cut(key), "': key nested deeper than ", kMaxJobSpecDepth, " levels"));
+  }
   for (const auto& p : parts) {
     if (p.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("--set '", assignment, "': empty key part"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--set '", Cut(assignment), "': empty key part"));
     }
   }
-  ASSIGN_OR_RETURN(Tree value, ParseYamlText(assignment.substr(eq + 1), key));
+  ASSIGN_OR_RETURN(Tree value, ParseYamlText(assignment.substr(eq + 1), Cut(key)));
   Tree* node = root;
   std::string path;
   for (size_t i = 0; i < parts.size(); ++i) {
     if (node->kind == Tree::kNull) node->kind = Tree::kMap;
     if (node->kind != Tree::kMap) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": is not a map (in --set ", key, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": is not a map (in --set ", Cut(key), ")"));
     }
     path = Join(path, parts[i]);
     Tree* child = node->Find(parts[i]);
@@ -523,16 +725,30 @@ absl::Status ApplyOverride(Tree* root, const std::string& assignment) {
   return absl::OkStatus();
 }
 
+// The shortest decimal that reads back as `v` (1e-05, not 1.0000000000000001e-05).
 std::string Num(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  for (int precision = 15; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
   std::string s = buf;
   if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
   return s;
 }
 
+// Plain when YAML reads it back as the same string; quoted when empty or when it would read as
+// a number, a boolean or null.
 void EmitStr(YAML::Emitter& e, const char* key, const std::string& v) {
-  e << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << v;
+  const std::string lower = absl::AsciiStrToLower(v);
+  double unused = 0;
+  const bool ambiguous =
+      v.empty() || absl::SimpleAtod(v, &unused) ||
+      lower == "true" || lower == "false" || lower == "yes" || lower == "no" || lower == "on" ||
+      lower == "off" || lower == "null" || lower == "~" || lower == "y" || lower == "n";
+  e << YAML::Key << key << YAML::Value;
+  if (ambiguous) e << YAML::DoubleQuoted;
+  e << v;
 }
 
 }  // namespace
@@ -541,8 +757,44 @@ bool IsRouted(const JobSpec& spec) {
   return spec.routing.enabled.value_or(spec.kind == "finetune");
 }
 
+namespace {
+
+// The size limits of a spec: text + overrides in bytes, and the override count.
+absl::Status CheckJobSpecSize(const std::string& yaml_text,
+                              const std::vector<std::string>& set_overrides) {
+  size_t bytes = yaml_text.size();
+  for (const std::string& o : set_overrides) bytes += o.size();
+  if (bytes > kMaxJobSpecBytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("job spec: ", bytes, " bytes (text and overrides), more than the limit of ",
+                     kMaxJobSpecBytes, " bytes"));
+  }
+  if (set_overrides.size() > kMaxJobSpecOverrides) {
+    return absl::InvalidArgumentError(absl::StrCat("job spec: ", set_overrides.size(),
+                                                   " overrides, more than the limit of ",
+                                                   kMaxJobSpecOverrides));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckJobSpecLimits(const std::string& yaml_text,
+                                const std::vector<std::string>& set_overrides) {
+  RETURN_IF_ERROR(CheckJobSpecSize(yaml_text, set_overrides));
+  RETURN_IF_ERROR(ScanYamlLimits(yaml_text, "job spec"));
+  for (const std::string& o : set_overrides) {
+    const size_t eq = o.find('=');
+    if (eq == std::string::npos) continue;  // ApplyOverride names the malformed override
+    RETURN_IF_ERROR(ScanYamlLimits(o.substr(eq + 1), Cut(o.substr(0, eq))));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<JobSpec> ParseJobSpecYaml(const std::string& yaml_text,
                                          const std::vector<std::string>& set_overrides) {
+  RETURN_IF_ERROR(CheckJobSpecSize(yaml_text, set_overrides));
+  // ParseYamlText scans the text and each override value for aliases, nodes and depth.
   ASSIGN_OR_RETURN(Tree root, ParseYamlText(yaml_text, "job spec"));
   if (root.kind != Tree::kNull && root.kind != Tree::kMap) {
     return absl::InvalidArgumentError("job spec: expected a YAML map at the top level");
@@ -556,6 +808,12 @@ absl::StatusOr<JobSpec> ParseJobSpecYaml(const std::string& yaml_text,
 
 absl::StatusOr<JobSpec> LoadJobSpecFile(const std::string& path,
                                         const std::vector<std::string>& set_overrides) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (!ec && size > kMaxJobSpecBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        path, ": ", size, " bytes, more than the job spec limit of ", kMaxJobSpecBytes, " bytes"));
+  }
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   absl::StatusOr<JobSpec> spec = ParseJobSpecYaml(text, set_overrides);
   if (!spec.ok()) {
@@ -641,12 +899,18 @@ std::string JobSpecToYaml(const JobSpec& s) {
   EmitStr(e, "precision", s.precision);
   e << YAML::Key << "freeze_base" << YAML::Value << (s.freeze_base ? "true" : "false");
   e << YAML::Key << "threads" << YAML::Value << s.threads;
+  e << YAML::Key << "memory_limit_mb" << YAML::Value << s.memory_limit_mb;
   e << YAML::Key << "log_every" << YAML::Value << s.log_every;
   e << YAML::Key << "seed" << YAML::Value << s.seed;
   e << YAML::Key << "record" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "sample_rate" << YAML::Value << Num(s.record.sample_rate);
   e << YAML::Key << "eval_split_events" << YAML::Value
     << (s.record.eval_split_events ? "true" : "false");
+  e << YAML::Key << "controls" << YAML::Value << (s.record.controls ? "true" : "false");
+  e << YAML::EndMap;
+  e << YAML::Key << "distributed" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "nproc_per_node" << YAML::Value << s.distributed.nproc_per_node;
+  e << YAML::Key << "timeout_s" << YAML::Value << s.distributed.timeout_s;
   e << YAML::EndMap;
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
@@ -703,7 +967,7 @@ std::string ResolveTokenizerDir(const std::string& tokenizer_dir, const std::str
       fs::is_regular_file(fs::path(model_dir) / "merges.txt", ec)) {
     return model_dir;
   }
-  return MONOROUTE_TOKENIZER_DIR;
+  return DataDirPath(DataResource::kGpt2);
 }
 
 }  // namespace monoroute::engine

@@ -4,6 +4,7 @@
 #ifndef MONOROUTE_COMMON_ENGINE_JOB_SPEC_H_
 #define MONOROUTE_COMMON_ENGINE_JOB_SPEC_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +14,29 @@
 #include "absl/status/statusor.h"
 
 namespace monoroute::engine {
+
+// Bounds every job spec is held to (ParseJobSpecYaml), so a hostile spec cannot exhaust memory
+// or threads while it is parsed, stored or echoed in an error.
+// Spec text plus overrides, in bytes (RESOURCE_EXHAUSTED above it).
+inline constexpr size_t kMaxJobSpecBytes = size_t{1} << 20;
+// YAML nodes (scalars, sequences, maps) of the spec and of each override value. Aliases are
+// refused outright (INVALID_ARGUMENT): yaml-cpp expands them, so a ~1 KB "billion laughs" spec
+// would otherwise grow without bound.
+inline constexpr size_t kMaxJobSpecNodes = 10000;
+// Nesting depth of the YAML (the schema needs 3).
+inline constexpr int kMaxJobSpecDepth = 32;
+// `--set` overrides per parse.
+inline constexpr size_t kMaxJobSpecOverrides = 1000;
+// `name`, in bytes.
+inline constexpr size_t kMaxJobNameBytes = 256;
+// Every path field, in bytes (PATH_MAX).
+inline constexpr size_t kMaxJobPathBytes = 4096;
+// Every other string field (kind, device, format, ...), in bytes.
+inline constexpr size_t kMaxJobWordBytes = 64;
+// `threads` and `data.tokenize_threads` (servers and the CLI bound them further by the machine).
+inline constexpr int kMaxJobThreads = 4096;
+// Entries of `routing.layers` and `model.attention_layers`; also bounds `model.num_layers`.
+inline constexpr int kMaxJobLayers = 4096;
 
 // GPT-Neo architecture of a pretrain job's randomly initialised model (YAML section `model`).
 // Defaults are the TinyStories-1M architecture. Ignored by finetune jobs (their architecture comes
@@ -47,8 +71,9 @@ struct BalancingSpec {
   // "glbl" (global LBL over the optimizer step, default), "switch" (micro-batch LBL),
   // "aux_free" (DeepSeek bias update, no loss) or "none".
   std::string method = "glbl";
-  // Weight of the balancing loss: total = lm_loss + alpha * mean over routed layers.
-  double alpha = 0.01;
+  // Weight of the balancing loss per routed layer: total = lm_loss + alpha * sum over routed
+  // layers. 0.1 keeps MaxVio <= 0.5 in the demo and the quality run (docs/BENCHMARKS.md).
+  double alpha = 0.1;
   // EMA momentum of the GLBL frequencies f across steps, in [0, 1); 0 disables smoothing.
   double ema_momentum = 0.5;
   // Step size u of the aux-free bias update (bias += u * sign(mean load - load)).
@@ -132,8 +157,27 @@ struct RecordSpec {
   // Fraction of training optimizer steps whose routing decisions are reported (0: none), chosen
   // deterministically from the step number.
   double sample_rate = 0.0;
-  // Report the routing decisions of the final validation pass (split "valid").
+  // Report the routing decisions of the final validation pass (split "valid"). A dense job reports
+  // its MLP's neuron slices instead (top-k of routing.num_pathways slices by activation norm, on
+  // the layers routing would route), so routed and dense runs compare.
   bool eval_split_events = true;
+  // With eval_split_events, a routed job also reports the controls on the same validation
+  // sequences: "valid/fresh_routers" (the step-0 model with its fresh, centred routers; only when
+  // the job started from fresh routers) and "valid/dense_slices" (the neuron slices of the dense
+  // model a fine-tune started from). docs/analysis.md, "Controls".
+  bool controls = true;
+};
+
+// Data parallelism (YAML section `distributed`). The ranks themselves come from the launcher's
+// environment (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK: docs/engine.md,
+// "Data-parallel training"); optim.batch_size stays the global batch.
+struct DistributedSpec {
+  // Local ranks a launcher that honours the spec starts (`monoroute train`, the trainer service);
+  // 1: one process. At most kMaxJobThreads.
+  int nproc_per_node = 1;
+  // Seconds a rank waits for the others at the rendezvous, in a collective and at agreement
+  // points (checkpoints) before failing with an error naming the missing rank, >= 1.
+  int64_t timeout_s = 300;
 };
 
 // A complete training job. Defaults give a runnable job once data.train_path, output_dir and
@@ -171,14 +215,21 @@ struct JobSpec {
   std::string precision = "auto";
   // Train only the routers (finetune of a routed model).
   bool freeze_base = false;
-  // Intra-op CPU threads; 0: every CPU this process may run on.
+  // Intra-op CPU threads; 0: every CPU this process may run on. At most kMaxJobThreads.
   int threads = 0;
+  // Memory limit of the job in MiB (0: the runner's default). The trainer runs the job in a worker
+  // process with this RLIMIT_DATA (it may only lower the server's --job-memory-limit-mb);
+  // `monoroute train` applies it to itself. See job_resources.h for the estimate checked against
+  // it.
+  int64_t memory_limit_mb = 0;
   // Report a StepReport (and a metrics line) every N steps, >= 1.
   int64_t log_every = 10;
   // Seed of weight init (pretrain), router init (finetune) and the RNG state.
   uint64_t seed = 0;
   // Routing-event reporting.
   RecordSpec record;
+  // Data parallelism.
+  DistributedSpec distributed;
 };
 
 // True when the job's model is routed (routing.enabled, defaulting to kind == "finetune").
@@ -186,10 +237,19 @@ bool IsRouted(const JobSpec& spec);
 
 // Parses a job spec from YAML text, then applies `set_overrides` ("a.b=v"; v parsed as YAML, so
 // "optim.betas=[0.9, 0.95]" works) and validates every value. Unknown keys and bad values are
-// INVALID_ARGUMENT naming the key path, e.g. "optim.lr: must be > 0". Does not touch the file
-// system (see ValidateJobSpecPaths). Thread-safe.
+// INVALID_ARGUMENT naming the key path, e.g. "optim.lr: must be > 0". Limits (the constants
+// above): text + overrides over kMaxJobSpecBytes is RESOURCE_EXHAUSTED; aliases, more than
+// kMaxJobSpecNodes nodes, deeper than kMaxJobSpecDepth, oversized strings are INVALID_ARGUMENT
+// naming the field; an error never echoes more than ~64 bytes of a value or key. Does not touch
+// the file system (see ValidateJobSpecPaths). Thread-safe.
 absl::StatusOr<JobSpec> ParseJobSpecYaml(const std::string& yaml_text,
                                          const std::vector<std::string>& set_overrides = {});
+
+// Only the limits of ParseJobSpecYaml (size, override count, aliases, nodes, depth) on the spec
+// text and the override values, without building or validating anything: for callers that look
+// at the raw YAML themselves first. Thread-safe.
+absl::Status CheckJobSpecLimits(const std::string& yaml_text,
+                                const std::vector<std::string>& set_overrides = {});
 
 // Reads `path` and parses it with ParseJobSpecYaml; errors name the file.
 absl::StatusOr<JobSpec> LoadJobSpecFile(const std::string& path,
@@ -204,7 +264,7 @@ std::string JobSpecToYaml(const JobSpec& spec);
 absl::Status ValidateJobSpecPaths(const JobSpec& spec);
 
 // The tokenizer directory a job uses: `tokenizer_dir` if set, else `model_dir` when it holds
-// vocab.json and merges.txt, else the build's default (MONOROUTE_TOKENIZER_DIR).
+// vocab.json and merges.txt, else the installed GPT-2 files (common/base/data_dirs.h).
 std::string ResolveTokenizerDir(const std::string& tokenizer_dir, const std::string& model_dir);
 
 }  // namespace monoroute::engine

@@ -62,6 +62,7 @@ void MetricsLog::WriteStep(const StepReport& r) {
                       {"tokens_per_s", Num(r.tokens_per_s)},
                       {"eta_s", Num(r.eta_s)},
                       {"tokens_seen", r.tokens_seen},
+                      {"world_size", r.world_size},
                       {"layers", layers}};
   WriteLine(j.dump());
 }
@@ -72,6 +73,16 @@ void MetricsLog::WriteEval(const EvalReport& r) {
                       {"split", r.split},
                       {"val_loss", Num(r.val_loss)},
                       {"perplexity", Num(r.perplexity)}};
+  if (!r.balance.empty()) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (const LayerBalance& b : r.balance) {
+      layers.push_back({{"layer", b.layer},
+                        {"load", b.load},
+                        {"max_vio", Num(b.max_violation)},
+                        {"load_entropy", Num(b.load_entropy)}});
+    }
+    j["layers"] = std::move(layers);
+  }
   WriteLine(j.dump());
 }
 

@@ -3,22 +3,26 @@
 
 namespace monoroute::engine {
 
-uint64_t RoutingBlockId(const std::string& split, int64_t step, int64_t micro_batch, int layer) {
+uint64_t RoutingBlockId(const std::string& split, int64_t step, int64_t micro_batch, int layer,
+                        int shard, int num_shards) {
   uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a of the split name
   for (unsigned char c : split) h = (h ^ c) * 0x100000001b3ULL;
   h = HashPair(h, static_cast<uint64_t>(step));
   h = HashPair(h, static_cast<uint64_t>(micro_batch));
-  return HashPair(h, static_cast<uint64_t>(layer));
+  h = HashPair(h, static_cast<uint64_t>(layer));
+  if (num_shards <= 1) return h;
+  return HashPair(h, HashPair(static_cast<uint64_t>(shard), static_cast<uint64_t>(num_shards)));
 }
 
 RoutingEventsBatch MakeRoutingEvents(const model::RoutingInfo& info, const SequenceBatch& b,
-                                     int64_t step, const std::string& split, int64_t micro_batch) {
+                                     int64_t step, const std::string& split, int64_t micro_batch,
+                                     int shard, int num_shards) {
   RoutingEventsBatch e;
   e.step = step;
   e.split = split;
   e.layer = static_cast<int>(info.layer);
   e.top_k = static_cast<int>(info.topk_indices.size(1));
-  e.block_id = RoutingBlockId(split, step, micro_batch, e.layer);
+  e.block_id = RoutingBlockId(split, step, micro_batch, e.layer, shard, num_shards);
   const int64_t t = b.seq_len;
   const int64_t n = b.batch * t;
   const int k = e.top_k;

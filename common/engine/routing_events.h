@@ -12,13 +12,17 @@
 
 namespace monoroute::engine {
 
-// Deterministic id of (split, step, micro-batch, layer): equal inputs give equal ids.
-uint64_t RoutingBlockId(const std::string& split, int64_t step, int64_t micro_batch, int layer);
+// Deterministic id of (split, step, micro-batch, layer) and, in a data-parallel step, of the
+// rank's share `shard` of `num_shards` (num_shards 1 gives the single-process id): equal inputs
+// give equal ids, distinct shares distinct ids.
+uint64_t RoutingBlockId(const std::string& split, int64_t step, int64_t micro_batch, int layer,
+                        int shard = 0, int num_shards = 1);
 
 // `info` must be on the CPU with [B*T, k] tensors for batch `b` (inputs = b's first seq_len
-// tokens of each row). Thread-compatible.
+// tokens of each row); `shard` / `num_shards` as RoutingBlockId. Thread-compatible.
 RoutingEventsBatch MakeRoutingEvents(const model::RoutingInfo& info, const SequenceBatch& b,
-                                     int64_t step, const std::string& split, int64_t micro_batch);
+                                     int64_t step, const std::string& split, int64_t micro_batch,
+                                     int shard = 0, int num_shards = 1);
 
 }  // namespace monoroute::engine
 

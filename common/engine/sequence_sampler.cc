@@ -125,11 +125,15 @@ void SequenceSampler::CopyWindow(int64_t w, int32_t* out) const {
   std::copy_n(tokens_->data() + w * seq_len_, seq_len_ + 1, out);
 }
 
-SequenceBatch SequenceSampler::Next(int batch_size) {
+SequenceBatch SequenceSampler::Next(int batch_size) { return NextShard(batch_size, 0, 1); }
+
+SequenceBatch SequenceSampler::NextShard(int batch_size, int shard, int num_shards) {
+  const int share = batch_size / num_shards;
+  const int first = shard * share;
   SequenceBatch b;
-  b.batch = batch_size;
+  b.batch = share;
   b.seq_len = seq_len_;
-  b.tokens.resize(static_cast<size_t>(batch_size) * (seq_len_ + 1));
+  b.tokens.resize(static_cast<size_t>(share) * (seq_len_ + 1));
   for (int i = 0; i < batch_size; ++i) {
     if (pos_.index >= num_windows_) {
       pos_.index = 0;
@@ -137,8 +141,9 @@ SequenceBatch SequenceSampler::Next(int batch_size) {
     }
     Permute();
     int64_t w = perm_[pos_.index++];
+    if (i < first || i >= first + share) continue;
     b.window_ids.push_back(static_cast<uint64_t>(w));
-    CopyWindow(w, b.tokens.data() + static_cast<size_t>(i) * (seq_len_ + 1));
+    CopyWindow(w, b.tokens.data() + static_cast<size_t>(i - first) * (seq_len_ + 1));
   }
   return b;
 }

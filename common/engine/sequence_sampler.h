@@ -68,6 +68,11 @@ class SequenceSampler {
   int seq_len() const { return seq_len_; }
   // The next `batch_size` windows; advances the position.
   SequenceBatch Next(int batch_size);
+  // Rank `shard`'s share of the next `batch_size` windows in a data-parallel job: rows
+  // [shard * batch_size / num_shards, (shard + 1) * batch_size / num_shards) of what Next would
+  // return (batch_size divisible by num_shards); advances the position by all batch_size windows,
+  // so every rank stays at the single-process job's position.
+  SequenceBatch NextShard(int batch_size, int shard, int num_shards);
   SamplerPosition position() const { return pos_; }
   void set_position(const SamplerPosition& p);
   // Copies window w (seq_len + 1 tokens) to out.

@@ -1,17 +1,19 @@
-// SHA-256 (FIPS 180-4) for data-cache manifests: hashes of source files and tokenizer files.
+// SHA-256 for data-cache manifests (hashes of source files and tokenizer files) and job
+// fingerprints: a thin wrapper of OpenSSL's EVP digest interface (libcrypto), hex output.
 #ifndef MONOROUTE_COMMON_ENGINE_SHA256_H_
 #define MONOROUTE_COMMON_ENGINE_SHA256_H_
 
-#include <cstddef>
-#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
+typedef struct evp_md_ctx_st EVP_MD_CTX;
+
 namespace monoroute::engine {
 
-// Incremental SHA-256. Not thread-safe; one instance per hash.
+// Incremental SHA-256 (EVP_sha256). Not thread-safe; one instance per hash. Move-only.
 class Sha256 {
  public:
   Sha256();
@@ -21,11 +23,10 @@ class Sha256 {
   std::string HexDigest();
 
  private:
-  void Block(const uint8_t* p);
-  uint32_t h_[8];
-  uint8_t buf_[64];
-  size_t buf_len_ = 0;
-  uint64_t total_ = 0;
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* ctx) const;
+  };
+  std::unique_ptr<EVP_MD_CTX, CtxFree> ctx_;
 };
 
 // Hex SHA-256 of a string.

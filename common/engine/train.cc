@@ -10,18 +10,22 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "common/engine/checkpoint_dir.h"
+#include "common/engine/distributed.h"
 #include "common/engine/lr_schedule.h"
 #include "common/engine/metrics_log.h"
 #include "common/engine/model_factory.h"
 #include "common/engine/routing_events.h"
 #include "common/engine/sequence_sampler.h"
+#include "common/engine/sha256.h"
 #include "common/engine/token_cache.h"
 #include "common/engine/trainer_state.h"
 #include "common/model/balancing.h"
@@ -37,9 +41,17 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// How long ranks wait for rank 0 to build or check the token caches: at least an hour, since
+// tokenising a large corpus once takes long (distributed.timeout_s when that is longer).
+constexpr std::chrono::milliseconds kDataTimeout = std::chrono::hours(1);
+
 // Everything a job needs, set up (and validated) before the first step.
 struct Job {
   JobSpec spec;
+  // The data-parallel ranks (a world of one: every collective a no-op). Rank 0 writes
+  // checkpoints, metrics.jsonl and reports progress; every rank reads its share of each global
+  // batch and evaluates its share of the validation batches.
+  std::unique_ptr<DistributedContext> dist;
   torch::Device device = torch::kCPU;
   torch::Dtype compute_dtype = torch::kFloat;
   bool routed = false;
@@ -57,6 +69,10 @@ struct Job {
   std::string tokenizer_dir;
   TrainingObserver* observer = nullptr;
   bool wants_events = false;
+  // The routing shape's neuron slices (ForwardOptions::DenseSliceProbe): what a dense job records
+  // instead of routing, and the dense-slice control of a routed one. Empty (num_pathways 0) when
+  // the spec's routing shape does not fit the model.
+  model::ForwardOptions::DenseSliceProbe slices;
 };
 
 class NullObserver : public TrainingObserver {};
@@ -147,19 +163,54 @@ absl::StatusOr<bool> HasFreshRouters(const JobSpec& spec) {
   return !dir_config.routing.has_value();
 }
 
+// Centres fresh routers' scores on the first optimizer step's worth of training sequences
+// (batch_size x grad_accum), so the start does not depend on how a step is split into
+// micro-batches: see model/router_init.h.
+absl::Status CentreFreshRouters(const Job& job, model::GPTNeoImpl& model) {
+  const JobSpec& spec = job.spec;
+  std::vector<SequenceBatch> first = EvalBatches(job.splits.train, spec.data.seq_len,
+                                                 spec.optim.batch_size * spec.optim.grad_accum, 1);
+  if (first.empty()) return absl::OkStatus();
+  torch::Tensor ids = InputsLabels(BatchTensor(first[0], job.device)).first;
+  return model::CenterRouterScores(model, ids, job.compute_dtype);
+}
+
+// The neuron-slice probe of the spec's routing shape, when it fits `config`.
+model::ForwardOptions::DenseSliceProbe SliceProbe(const JobSpec& spec,
+                                                  const model::GPTNeoConfig& config) {
+  model::ForwardOptions::DenseSliceProbe probe;
+  absl::StatusOr<model::RoutingConfig> rc = ToRoutingConfig(spec.routing);
+  if (!rc.ok() || !rc->Validate(config).ok()) return probe;
+  probe.num_pathways = rc->num_pathways;
+  probe.top_k = rc->top_k;
+  probe.layers = rc->RoutedLayers(config.num_layers);
+  return probe;
+}
+
 absl::Status SetUp(Job& job) {
   const JobSpec& spec = job.spec;
   // Values (a programmatic spec may bypass the parser) and paths.
   RETURN_IF_ERROR(ParseJobSpecYaml(JobSpecToYaml(spec)).status());
   RETURN_IF_ERROR(ValidateJobSpecPaths(spec));
   ASSIGN_OR_RETURN(job.device, ParseDevice(spec.device));
-  model::ConfigureCpuThreads(spec.threads);
+  const DistributedContext& dist = *job.dist;
+  if (dist.is_distributed() && job.device.is_cuda()) {
+    job.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist.local_rank()));
+  }
+  // threads 0 = every CPU: shared by the ranks of this node.
+  int threads = spec.threads;
+  if (threads == 0 && dist.is_distributed()) {
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
+                              std::max(1, dist.env().local_world_size));
+  }
+  model::ConfigureCpuThreads(threads);
   job.routed = IsRouted(spec);
   bool bf16 = spec.precision == "bf16" || (spec.precision == "auto" && job.device.is_cuda());
   job.compute_dtype = bf16 ? torch::kBFloat16 : torch::kFloat;
 
   // Model first (cheap to validate, catches a wrong checkpoint before tokenising anything).
   ASSIGN_OR_RETURN(job.model, BuildModel(spec, job.device));
+  job.slices = SliceProbe(spec, job.model->config());
   if (spec.data.seq_len > job.model->config().max_position_embeddings) {
     return absl::InvalidArgumentError(absl::StrCat("data.seq_len: ", spec.data.seq_len,
                                                    " exceeds the model's max_position_embeddings ",
@@ -176,6 +227,8 @@ absl::Status SetUp(Job& job) {
                                              : spec.data.cache_dir;
   co.threads = spec.data.tokenize_threads;
   co.source_path = spec.data.train_path;
+  // Rank 0 builds (or checks) the token caches first; the others then reuse them.
+  if (!dist.is_primary()) RETURN_IF_ERROR(job.dist->Agree(absl::OkStatus(), "data", kDataTimeout));
   absl::StatusOr<std::unique_ptr<TokenCache>> tc = TokenCache::Open(co);
   if (!tc.ok()) {
     return absl::Status(tc.status().code(),
@@ -191,6 +244,7 @@ absl::Status SetUp(Job& job) {
     }
     job.valid_cache = std::move(*vc);
   }
+  if (dist.is_primary()) RETURN_IF_ERROR(job.dist->Agree(absl::OkStatus(), "data", kDataTimeout));
   ASSIGN_OR_RETURN(job.splits, MakeDataSplits(*job.train_cache, job.valid_cache.get(),
                                               spec.data.valid_fraction, spec.data.seed));
   int64_t max_token = 0;
@@ -248,6 +302,14 @@ absl::Status SetUp(Job& job) {
     bo.layers = job.model->routed_layers();
     bo.device = job.device;
     ASSIGN_OR_RETURN(job.balancer, model::LoadBalancer::Create(bo));
+    if (dist.is_distributed()) {
+      // GLBL's f, the aux-free loads and the stats are the global batch's.
+      DistributedContext* d = job.dist.get();
+      job.balancer->SetAllReduce([d](torch::Tensor& counts) {
+        std::vector<torch::Tensor> t = {counts};
+        return d->AllReduceSum(t, "balancing counts all-reduce");
+      });
+    }
   }
 
   job.progress.data_seed = spec.data.seed;
@@ -258,20 +320,11 @@ absl::Status SetUp(Job& job) {
   // Resume, or centre fresh routers' scores on the first training batch (a dense checkpoint
   // converted, or a routed pretrain): see model/router_init.h. A resumed job's routers come from
   // its checkpoint instead.
-  RemoveStaleStaging(spec.output_dir);
+  if (dist.is_primary()) RemoveStaleStaging(spec.output_dir);
   std::optional<std::pair<int64_t, std::string>> latest = LatestCheckpoint(spec.output_dir);
   if (job.routed && !latest.has_value()) {
     ASSIGN_OR_RETURN(bool fresh, HasFreshRouters(spec));
-    // The first optimizer step's worth of sequences (batch_size x grad_accum), so the start
-    // does not depend on how a step is split into micro-batches.
-    std::vector<SequenceBatch> first =
-        fresh ? EvalBatches(job.splits.train, spec.data.seq_len,
-                            spec.optim.batch_size * spec.optim.grad_accum, 1)
-              : std::vector<SequenceBatch>{};
-    if (!first.empty()) {
-      torch::Tensor ids = InputsLabels(BatchTensor(first[0], job.device)).first;
-      RETURN_IF_ERROR(model::CenterRouterScores(*job.model, ids, job.compute_dtype));
-    }
+    if (fresh) RETURN_IF_ERROR(CentreFreshRouters(job, *job.model));
   }
   if (latest.has_value()) {
     const std::string& dir = latest->second;
@@ -292,15 +345,50 @@ absl::Status SetUp(Job& job) {
     job.last_checkpoint_step = saved.step;
     job.last_checkpoint_dir = dir;
   }
-  ASSIGN_OR_RETURN(job.metrics,
-                   MetricsLog::Open((fs::path(spec.output_dir) / "metrics.jsonl").string(),
-                                    job.last_checkpoint_step));
-  RETURN_IF_ERROR(
-      WriteFileAtomic((fs::path(spec.output_dir) / "job.yaml").string(), JobSpecToYaml(spec)));
+  if (dist.is_primary()) {
+    ASSIGN_OR_RETURN(job.metrics,
+                     MetricsLog::Open((fs::path(spec.output_dir) / "metrics.jsonl").string(),
+                                      job.last_checkpoint_step));
+    RETURN_IF_ERROR(
+        WriteFileAtomic((fs::path(spec.output_dir) / "job.yaml").string(), JobSpecToYaml(spec)));
+  }
   return absl::OkStatus();
 }
 
-absl::Status WriteCheckpoint(Job& job) {
+// Rank 0's weights and floating-point buffers (aux-free biases) on every rank: the ranks start
+// from one model whatever their set-up did.
+absl::Status BroadcastModel(Job& job) {
+  if (!job.dist->is_distributed()) return absl::OkStatus();
+  std::vector<torch::Tensor> tensors;
+  for (const torch::Tensor& p : job.model->parameters()) tensors.push_back(p.detach());
+  for (const torch::Tensor& b : job.model->buffers()) {
+    if (b.is_floating_point()) tensors.push_back(b);
+  }
+  return job.dist->Broadcast(tensors, "model broadcast from rank 0");
+}
+
+// What the observer's recorder run is declared with.
+RunShape MakeRunShape(const Job& job) {
+  RunShape shape;
+  const model::GPTNeoConfig& c = job.model->config();
+  shape.num_layers = static_cast<int>(c.num_layers);
+  shape.vocab_size = static_cast<int>(c.vocab_size);
+  shape.routed = job.routed;
+  if (job.routed) {
+    for (int64_t l : job.model->routed_layers()) shape.routed_layers.push_back(static_cast<int>(l));
+    shape.num_pathways = static_cast<int>(job.model->routing()->num_pathways);
+    shape.top_k = static_cast<int>(job.model->routing()->top_k);
+  } else if (job.slices.num_pathways > 0) {
+    for (int64_t l : job.slices.layers) shape.routed_layers.push_back(static_cast<int>(l));
+    shape.num_pathways = static_cast<int>(job.slices.num_pathways);
+    shape.top_k = static_cast<int>(job.slices.top_k);
+  }
+  shape.rank = job.dist->rank();
+  shape.world_size = job.dist->world_size();
+  return shape;
+}
+
+absl::Status WriteCheckpointFiles(Job& job) {
   const int64_t step = job.progress.step;
   auto t0 = Clock::now();
   ASSIGN_OR_RETURN(std::string staging, MakeStagingDir(job.spec.output_dir, step));
@@ -327,6 +415,27 @@ absl::Status WriteCheckpoint(Job& job) {
   return absl::OkStatus();
 }
 
+// Rank 0 writes the checkpoint of the current step; every rank waits for it (an error on rank 0
+// fails every rank, naming it).
+absl::Status WriteCheckpoint(Job& job) {
+  const int64_t step = job.progress.step;
+  absl::Status st = job.dist->is_primary() ? WriteCheckpointFiles(job) : absl::OkStatus();
+  if (!job.dist->is_distributed()) return st;
+  RETURN_IF_ERROR(job.dist->Agree(st, absl::StrCat("checkpoint ", step)));
+  if (!job.dist->is_primary()) {
+    std::optional<std::pair<int64_t, std::string>> latest = LatestCheckpoint(job.spec.output_dir);
+    if (!latest.has_value() || latest->first != step) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("rank ", job.dist->rank(), " does not see rank 0's checkpoint of step ",
+                       step, " in ", CheckpointRoot(job.spec.output_dir),
+                       " (output_dir must be storage shared by the ranks)"));
+    }
+    job.last_checkpoint_step = step;
+    job.last_checkpoint_dir = latest->second;
+  }
+  return absl::OkStatus();
+}
+
 // Sum of the cross-entropy of logits = hidden [N, H] x weight [V, H]^T against labels [N]: the
 // fused LM loss (which under NoGradGuard computes no gradients) times N, so evaluation gets the
 // same chunked, threaded path as training and never materialises [N, V] logits.
@@ -338,44 +447,140 @@ double EvalCeSum(const torch::Tensor& hidden, const torch::Tensor& weight,
          static_cast<double>(hidden.size(0));
 }
 
-// Mean LM loss over the validation split (max_batches > 0: the first max_batches batches).
-// With `events`, reports the routing decisions of every batch (split "valid").
-absl::StatusOr<double> Evaluate(Job& job, int64_t max_batches, bool events) {
+// Mean LM loss of `model` over the validation split (max_batches > 0: the first max_batches
+// batches). With `events_split` set, reports every batch's routing under that split: the model's
+// own routing, or with `probe` the dense-slice pseudo-routing of the probed layers.
+// `balance` (may be null) receives the load balance of the routed layers' routing.
+absl::StatusOr<double> EvaluateOn(Job& job, model::GPTNeoImpl& model, int64_t max_batches,
+                                  const std::string& events_split,
+                                  const model::ForwardOptions::DenseSliceProbe* probe = nullptr,
+                                  std::vector<LayerBalance>* balance = nullptr) {
   std::vector<SequenceBatch> batches =
       EvalBatches(job.splits.valid, job.spec.data.seq_len, job.spec.optim.batch_size, max_batches);
+  DistributedContext& dist = *job.dist;
   return TorchCall("evaluation", [&]() -> absl::StatusOr<double> {
     torch::NoGradGuard no_grad;
-    job.model->eval();
+    const bool was_training = model.is_training();
+    model.eval();
     double sum = 0.0;
     int64_t n = 0;
     model::ForwardOptions fo;
     fo.return_logits = false;
-    fo.return_routing = events && job.routed;
+    fo.return_routing = !events_split.empty() || balance != nullptr;
     fo.compute_dtype = job.compute_dtype;
-    for (size_t i = 0; i < batches.size(); ++i) {
+    if (probe != nullptr) fo.dense_slices = *probe;
+    std::vector<torch::Tensor> counts;  // per reported layer, [P] int64
+    std::vector<int64_t> layers;
+    if (balance != nullptr && model.routing().has_value()) {
+      // Every rank reduces the same layout, also one without batches of its own.
+      for (int64_t l : model.routed_layers()) {
+        counts.push_back(torch::zeros({model.routing()->num_pathways},
+                                      torch::TensorOptions().device(job.device)));
+        layers.push_back(l);
+      }
+    }
+    // Batch i is rank (i mod world size)'s; its events keep the batch's own block id.
+    for (size_t i = static_cast<size_t>(dist.rank()); i < batches.size();
+         i += static_cast<size_t>(dist.world_size())) {
       auto [x, y] = InputsLabels(BatchTensor(batches[i], job.device));
-      model::ForwardOutput out = job.model->forward(x, fo);
+      model::ForwardOutput out = model.forward(x, fo);
       torch::Tensor h = out.final_norm.reshape({-1, out.final_norm.size(-1)});
-      sum += EvalCeSum(h, job.model->lm_head_weight(), y.reshape({-1}), job.compute_dtype);
+      sum += EvalCeSum(h, model.lm_head_weight(), y.reshape({-1}), job.compute_dtype);
       n += y.numel();
-      if (fo.return_routing) {
-        for (const model::RoutingInfo& r : out.routing) {
+      for (size_t l = 0; l < out.routing.size(); ++l) {
+        const model::RoutingInfo& r = out.routing[l];
+        if (balance != nullptr) {
+          torch::Tensor c = model::AssignmentCounts(r.topk_indices, r.probs.size(-1));
+          if (counts.size() <= l) {
+            counts.push_back(c);
+            layers.push_back(r.layer);
+          } else {
+            counts[l] += c;
+          }
+        }
+        if (!events_split.empty()) {
           job.observer->OnRoutingEvents(
-              MakeRoutingEvents(r.ToCpu(), batches[i], job.progress.step, "valid", i));
+              MakeRoutingEvents(r.ToCpu(), batches[i], job.progress.step, events_split, i));
         }
       }
     }
-    job.model->train();
+    if (dist.is_distributed()) {
+      // One fp64 vector: [loss sum, tokens, counts of each layer...].
+      std::vector<torch::Tensor> parts = {
+          torch::tensor({sum, static_cast<double>(n)}, torch::kDouble).to(job.device)};
+      for (const torch::Tensor& c : counts) parts.push_back(c.to(torch::kDouble));
+      std::vector<torch::Tensor> totals = {torch::cat(parts)};
+      RETURN_IF_ERROR(dist.AllReduceSum(totals, "evaluation loss all-reduce"));
+      torch::Tensor t = totals[0].cpu();
+      sum = t[0].item<double>();
+      n = static_cast<int64_t>(t[1].item<double>());
+      int64_t off = 2;
+      for (torch::Tensor& c : counts) {
+        c = totals[0].narrow(0, off, c.numel()).to(c.dtype());
+        off += c.numel();
+      }
+    }
+    if (balance != nullptr) {
+      balance->clear();
+      for (size_t l = 0; l < counts.size(); ++l) {
+        torch::Tensor c = counts[l].to(torch::kDouble).cpu();
+        c = c / c.sum().clamp_min(1.0);
+        LayerBalance b;
+        b.layer = static_cast<int>(layers[l]);
+        b.load.assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+        b.max_violation = model::MaxViolation(b.load);
+        b.load_entropy = model::LoadEntropy(b.load);
+        balance->push_back(std::move(b));
+      }
+    }
+    if (was_training) model.train();
     return n > 0 ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
   });
 }
 
-absl::Status ReportEval(Job& job, double loss) {
+// The job's model on the validation split; the final evaluation reports its routing (a dense
+// job: its neuron slices) under split "valid".
+// `balance` (may be null) receives a routed model's load balance on the evaluated batches.
+absl::StatusOr<double> Evaluate(Job& job, int64_t max_batches, bool events,
+                                std::vector<LayerBalance>* balance) {
+  const bool probe = events && !job.routed && job.slices.num_pathways > 0;
+  return EvaluateOn(job, *job.model, max_batches, events && (job.routed || probe) ? "valid" : "",
+                    probe ? &job.slices : nullptr, job.routed ? balance : nullptr);
+}
+
+// The controls of a routed job, on the same validation sequences (docs/analysis.md): the step-0
+// model rebuilt exactly as the job started it (fresh routers centred on the first batch), its
+// routing under "valid/fresh_routers", and its MLPs run densely, sliced as the routing slices
+// them, under "valid/dense_slices". Skipped for a job that started from trained routers (no fresh
+// routers exist) and, for the dense slices, for a routed pretrain (its step-0 MLPs are random).
+// The global torch RNG is restored afterwards.
+absl::Status RecordControls(Job& job) {
+  const JobSpec& spec = job.spec;
+  ASSIGN_OR_RETURN(bool fresh, HasFreshRouters(spec));
+  if (!fresh) return absl::OkStatus();
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  const torch::Tensor rng_state = gen.get_state();
+  absl::Status st = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(model::GPTNeo start, BuildModel(spec, job.device));
+    RETURN_IF_ERROR(CentreFreshRouters(job, *start));
+    RETURN_IF_ERROR(EvaluateOn(job, *start, 0, "valid/fresh_routers").status());
+    if (spec.kind == "finetune" && job.slices.num_pathways > 0) {
+      RETURN_IF_ERROR(EvaluateOn(job, *start, 0, "valid/dense_slices", &job.slices).status());
+    }
+    return absl::OkStatus();
+  }();
+  gen.set_state(rng_state);
+  return st;
+}
+
+absl::Status ReportEval(Job& job, double loss, std::vector<LayerBalance> balance) {
   EvalReport r;
+  r.balance = std::move(balance);
   r.step = job.progress.step;
   r.val_loss = loss;
   r.perplexity = std::exp(loss);
   r.split = "valid";
+  if (!job.dist->is_primary()) return absl::OkStatus();
   job.metrics->WriteEval(r);
   job.observer->OnEval(r);
   return absl::OkStatus();
@@ -395,8 +600,11 @@ absl::Status TrainStep(Job& job, StepReport* report) {
   const JobSpec& spec = job.spec;
   const int accum = spec.optim.grad_accum;
   const int64_t step = job.progress.step;
-  std::vector<SequenceBatch> mbs;
-  for (int i = 0; i < accum; ++i) mbs.push_back(job.sampler->Next(spec.optim.batch_size));
+  DistributedContext& dist = *job.dist;
+  std::vector<SequenceBatch> mbs;  // this rank's share of each micro-batch of the global batch
+  for (int i = 0; i < accum; ++i) {
+    mbs.push_back(job.sampler->NextShard(spec.optim.batch_size, dist.rank(), dist.world_size()));
+  }
   const bool events = job.wants_events && job.routed && SampledStep(spec, step);
   double lr = WarmupCosineLr(
       {spec.optim.lr, spec.optim.warmup_steps, spec.optim.max_steps, spec.optim.min_lr_ratio},
@@ -444,34 +652,56 @@ absl::Status TrainStep(Job& job, StepReport* report) {
         bal_sum += bal.detach();
         if (events) {
           for (const model::RoutingInfo& r : out.routing) {
-            job.observer->OnRoutingEvents(
-                MakeRoutingEvents(r.ToCpu(), mbs[i], step + 1, "train", i));
+            job.observer->OnRoutingEvents(MakeRoutingEvents(r.ToCpu(), mbs[i], step + 1, "train", i,
+                                                            dist.rank(), dist.world_size()));
           }
         }
       }
       lm_sum += lm.detach();
       (accum > 1 ? loss / static_cast<double>(accum) : loss).backward();
     }
+    // Gradients of the global batch (mean over ranks) before clipping.
+    RETURN_IF_ERROR(dist.AverageGradients(job.params));
     if (spec.optim.grad_clip > 0)
       torch::nn::utils::clip_grad_norm_(job.params, spec.optim.grad_clip);
     job.optimizer->step();
     if (job.routed) RETURN_IF_ERROR(job.balancer->EndStep(*job.model));
     report->lr = lr;
-    report->lm_loss = lm_sum.item<double>() / accum;
+    report->world_size = dist.world_size();
+    // Reported losses: means over the ranks (each rank's are means over its equal share).
+    std::vector<double> layer_loss;
+    if (job.routed) {
+      for (const model::LayerBalanceStats& s : job.balancer->Stats()) layer_loss.push_back(s.loss);
+    }
+    double lm_total = lm_sum.item<double>(), bal_total = bal_sum.item<double>();
+    if (dist.is_distributed()) {
+      std::vector<double> v = {lm_total, bal_total};
+      v.insert(v.end(), layer_loss.begin(), layer_loss.end());
+      std::vector<torch::Tensor> t = {torch::tensor(v, torch::kDouble).to(job.device)};
+      RETURN_IF_ERROR(dist.AllReduceSum(t, "loss all-reduce"));
+      torch::Tensor c = t[0].cpu() / static_cast<double>(dist.world_size());
+      lm_total = c[0].item<double>();
+      bal_total = c[1].item<double>();
+      for (size_t l = 0; l < layer_loss.size(); ++l) {
+        layer_loss[l] = c[static_cast<int64_t>(l) + 2].item<double>();
+      }
+    }
+    report->lm_loss = lm_total / accum;
     report->balance.clear();
     report->balance_loss = 0.0;
     report->total_loss = report->lm_loss;
     if (job.routed) {
-      report->total_loss += bal_sum.item<double>() / accum;
+      report->total_loss += bal_total / accum;
       double mean = 0.0;
+      size_t li = 0;
       for (const model::LayerBalanceStats& s : job.balancer->Stats()) {
         LayerBalance b;
         b.layer = static_cast<int>(s.layer);
         b.load = s.load;
         b.max_violation = s.max_vio;
         b.load_entropy = s.load_entropy;
-        b.balance_loss = s.loss;
-        mean += s.loss;
+        b.balance_loss = layer_loss[li++];
+        mean += b.balance_loss;
         report->balance.push_back(std::move(b));
       }
       if (!report->balance.empty()) mean /= static_cast<double>(report->balance.size());
@@ -479,6 +709,14 @@ absl::Status TrainStep(Job& job, StepReport* report) {
     }
     return absl::OkStatus();
   });
+}
+
+// Every rank flushes its events; then (a completed job) rank 0 reports them complete.
+absl::Status FinishEvents(Job& job, bool completed) {
+  absl::Status st = job.observer->FlushEvents();
+  RETURN_IF_ERROR(job.dist->Agree(st, "events flushed"));
+  if (completed && job.dist->is_primary()) return job.observer->OnEventsComplete();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TrainResult> Run(Job& job) {
@@ -490,8 +728,12 @@ absl::StatusOr<TrainResult> Run(Job& job) {
                                                       " is at step ", start,
                                                       ", past optim.max_steps ", total));
   }
-  job.wants_events = job.observer->WantsRoutingEvents();
-  job.observer->OnStart(start, total);
+  // Events change what the ranks compute together (the controls' passes): agreed by all ranks.
+  ASSIGN_OR_RETURN(job.wants_events,
+                   job.dist->Any(job.observer->WantsRoutingEvents(), "routing events agreement"));
+  RETURN_IF_ERROR(job.observer->OnRunShape(MakeRunShape(job)));
+  const bool primary = job.dist->is_primary();
+  if (primary) job.observer->OnStart(start, total);
   job.model->train();
   TrainResult result;
   const int64_t tokens_per_step =
@@ -499,7 +741,9 @@ absl::StatusOr<TrainResult> Run(Job& job) {
   auto t0 = Clock::now();
   const double elapsed_before = job.progress.elapsed_s;
   while (job.progress.step < total) {
-    if (job.observer->ShouldStop()) {
+    // Any rank asked to stop (a signal, a cancel): every rank stops at this step.
+    ASSIGN_OR_RETURN(bool stop, job.dist->Any(job.observer->ShouldStop(), "stop check"));
+    if (stop) {
       result.stopped_early = true;
       break;
     }
@@ -520,12 +764,15 @@ absl::StatusOr<TrainResult> Run(Job& job) {
       r.eta_s = step > start
                     ? run_s / static_cast<double>(step - start) * static_cast<double>(total - step)
                     : 0;
-      job.metrics->WriteStep(r);
-      job.observer->OnStep(r);
+      if (primary) {
+        job.metrics->WriteStep(r);
+        job.observer->OnStep(r);
+      }
     }
     if (spec.eval_every > 0 && step % spec.eval_every == 0 && step < total) {
-      ASSIGN_OR_RETURN(double loss, Evaluate(job, spec.eval_batches, false));
-      RETURN_IF_ERROR(ReportEval(job, loss));
+      std::vector<LayerBalance> balance;
+      ASSIGN_OR_RETURN(double loss, Evaluate(job, spec.eval_batches, false, &balance));
+      RETURN_IF_ERROR(ReportEval(job, loss, std::move(balance)));
     }
     if ((spec.checkpoint_every > 0 && step % spec.checkpoint_every == 0) || step == total) {
       RETURN_IF_ERROR(WriteCheckpoint(job));
@@ -536,12 +783,33 @@ absl::StatusOr<TrainResult> Run(Job& job) {
   result.checkpoint_dir = job.last_checkpoint_dir;
   if (result.stopped_early) {
     result.final_val_loss = std::numeric_limits<double>::quiet_NaN();
+    RETURN_IF_ERROR(FinishEvents(job, /*completed=*/false));
     return result;
   }
-  bool events = job.wants_events && job.routed && spec.record.eval_split_events;
-  ASSIGN_OR_RETURN(result.final_val_loss, Evaluate(job, 0, events));
-  RETURN_IF_ERROR(ReportEval(job, result.final_val_loss));
+  bool events = job.wants_events && spec.record.eval_split_events;
+  std::vector<LayerBalance> balance;
+  ASSIGN_OR_RETURN(result.final_val_loss, Evaluate(job, 0, events, &balance));
+  RETURN_IF_ERROR(ReportEval(job, result.final_val_loss, std::move(balance)));
+  if (events && job.routed && spec.record.controls) RETURN_IF_ERROR(RecordControls(job));
+  RETURN_IF_ERROR(FinishEvents(job, /*completed=*/true));
   return result;
+}
+
+// The ranks of the job from the launcher's environment (none set: a world of one). The global
+// batch must split evenly.
+absl::StatusOr<std::unique_ptr<DistributedContext>> ConnectRanks(const JobSpec& spec) {
+  ASSIGN_OR_RETURN(std::optional<DistributedEnv> env, DistributedEnvFromEnvironment());
+  if (!env.has_value() || env->world_size == 1) return DistributedContext::Single();
+  if (spec.optim.batch_size % env->world_size != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("optim.batch_size: ", spec.optim.batch_size,
+                                                   " (the global batch) is not divisible by the ",
+                                                   env->world_size, " ranks (WORLD_SIZE)"));
+  }
+  DistributedOptions o;
+  o.timeout = std::chrono::seconds(spec.distributed.timeout_s);
+  o.cuda = absl::StartsWith(spec.device, "cuda");
+  o.job_fingerprint = Sha256Hex(JobSpecToYaml(spec)).substr(0, 16);
+  return DistributedContext::Create(*env, o);
 }
 
 }  // namespace
@@ -551,8 +819,17 @@ absl::StatusOr<TrainResult> RunTrainingJob(const JobSpec& spec, TrainingObserver
   Job job;
   job.spec = spec;
   job.observer = observer != nullptr ? observer : &null_observer;
-  RETURN_IF_ERROR(SetUp(job));
-  return Run(job);
+  // Values first: a bad spec fails every rank at once, before any rendezvous.
+  RETURN_IF_ERROR(ParseJobSpecYaml(JobSpecToYaml(spec)).status());
+  ASSIGN_OR_RETURN(job.dist, ConnectRanks(spec));
+  absl::StatusOr<TrainResult> result = [&]() -> absl::StatusOr<TrainResult> {
+    RETURN_IF_ERROR(SetUp(job));
+    RETURN_IF_ERROR(job.dist->Agree(absl::OkStatus(), "set-up"));
+    RETURN_IF_ERROR(BroadcastModel(job));
+    return Run(job);
+  }();
+  if (!result.ok()) job.dist->ReportFailure(result.status());
+  return result;
 }
 
 }  // namespace monoroute::engine

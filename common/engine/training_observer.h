@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace monoroute::engine {
 
 // Load statistics of one routed layer over one optimizer step.
@@ -45,6 +47,9 @@ struct StepReport {
   int64_t tokens_seen = 0;
   // Per routed layer (empty when dense).
   std::vector<LayerBalance> balance;
+  // Data-parallel ranks that trained the step (1: one process). Losses, loads and tokens are the
+  // global batch's, whatever the world size.
+  int world_size = 1;
 };
 
 // One evaluation over the validation split.
@@ -56,6 +61,9 @@ struct EvalReport {
   double perplexity = 0.0;
   // "valid".
   std::string split;
+  // Per routed layer, the load balance of the evaluation's routing (whole evaluated split: a
+  // steadier MaxVio than one training step's); `balance_loss` is unused (0). Empty when dense.
+  std::vector<LayerBalance> balance;
 };
 
 // Routing decisions of one routed layer for one micro-batch, on the CPU, columnar. Row i is the
@@ -68,8 +76,9 @@ struct RoutingEventsBatch {
   // Transformer block index of the routed layer.
   int layer = 0;
   int top_k = 0;
-  // Deterministic: the same (step, micro-batch, layer, split) always gets the same block_id, so a
-  // resumed job re-sends the same ids (idempotent upload).
+  // Deterministic: the same (step, micro-batch, layer, split, rank share) always gets the same
+  // block_id, so a resumed job re-sends the same ids (idempotent upload); the ranks of a
+  // data-parallel job send distinct ids (training: per rank share; evaluation: per batch).
   uint64_t block_id = 0;
   // Stable id of the sequence (its window index in the split's packed token stream).
   std::vector<uint64_t> sequence_id;
@@ -78,11 +87,36 @@ struct RoutingEventsBatch {
   std::vector<float> weights;      // N * top_k
 };
 
+// The shape of a job's run, known once its model is built: what a recorder run is declared with.
+struct RunShape {
+  // Transformer blocks of the model.
+  int num_layers = 0;
+  // Vocabulary size of the model.
+  int vocab_size = 0;
+  // Layers whose events are reported, ascending: the routed layers of a routed job; for a dense
+  // job the layers its neuron-slice probe reports (empty when the routing shape does not fit).
+  std::vector<int> routed_layers;
+  // Pathways (or neuron slices) per reported layer and the top_k of each event.
+  int num_pathways = 0;
+  int top_k = 0;
+  // Whether the model itself is routed.
+  bool routed = false;
+  // This process's rank and the job's world size (data parallelism; 0 and 1 for one process).
+  int rank = 0;
+  int world_size = 1;
+};
+
 // Observer of a training job. All callbacks run on the training thread; keep them cheap (queue
 // heavy work elsewhere). The job does not own the observer.
 class TrainingObserver {
  public:
   virtual ~TrainingObserver() = default;
+  // Called once, before OnStart and before any routing event, on every rank (e.g. to declare a
+  // recorder run). An error fails the job before its first step.
+  virtual absl::Status OnRunShape(const RunShape& shape) { return absl::OkStatus(); }
+  // OnStart, OnStep, OnEval and OnCheckpoint are called on rank 0 only (their figures are the
+  // global batch's); OnRunShape, OnRoutingEvents (each rank its own share) and ShouldStop (any
+  // rank's true stops every rank at the same step) on every rank.
   // Called once before the first step; start_step > 0 when resuming.
   virtual void OnStart(int64_t start_step, int64_t total_steps) {}
   // Called every log_every steps and after the last step.
@@ -98,6 +132,13 @@ class TrainingObserver {
   // Polled every step (and between evaluation batches): true stops the job after writing a
   // checkpoint of the current step (cancel / shutdown).
   virtual bool ShouldStop() { return false; }
+  // Called on every rank after this rank's last routing event (also when stopped early): deliver
+  // what is queued (e.g. flush an upload). An error fails the job. Every rank's FlushEvents has
+  // returned before OnEventsComplete runs.
+  virtual absl::Status FlushEvents() { return absl::OkStatus(); }
+  // Called on rank 0 once every rank's events are flushed, only when the job completed (not
+  // stopped early): e.g. mark the recorder run finished. An error fails the job.
+  virtual absl::Status OnEventsComplete() { return absl::OkStatus(); }
 };
 
 }  // namespace monoroute::engine

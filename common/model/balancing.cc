@@ -91,9 +91,12 @@ absl::Status LoadBalancer::Accumulate(const std::vector<RoutingInfo>& routing) {
 }
 
 absl::Status LoadBalancer::FinalizeCounts() {
+  if (all_reduce_) {
+    torch::NoGradGuard no_grad;
+    if (absl::Status st = all_reduce_(counts_); !st.ok()) return st;
+  }
   return TorchCall("LoadBalancer::FinalizeCounts", [&]() {
     torch::NoGradGuard no_grad;
-    if (all_reduce_) all_reduce_(counts_);
     torch::Tensor total = counts_.sum(1, /*keepdim=*/true).clamp_min(1.0);
     torch::Tensor step_f = counts_ / total;
     const double m = options_.balancing.ema_momentum;
@@ -135,7 +138,7 @@ absl::StatusOr<torch::Tensor> LoadBalancer::Loss(const std::vector<RoutingInfo>&
     }
     torch::Tensor per_layer = torch::stack(losses);
     last_loss_ = per_layer.detach();  // read in EndStep (no device sync here)
-    return per_layer.mean() * options_.balancing.alpha;
+    return per_layer.sum() * options_.balancing.alpha;
   });
 }
 

@@ -9,7 +9,7 @@
 //   {.return_logits=false}).routing); balancer->FinalizeCounts();      // all-reduce hook (data
 //   parallel), then EMA -> f for (mb : micro_batches) {
 //     auto out = model->forward(mb, {.return_logits = false});
-//     loss = lm_loss + balancer->Loss(out.routing);   // alpha * mean over routed layers
+//     loss = lm_loss + balancer->Loss(out.routing);   // alpha * sum over routed layers
 //     loss.backward();
 //   }
 //   optimizer.step();
@@ -68,9 +68,12 @@ struct LoadBalancerOptions {
 // (saved with the model). Not thread-safe; one per training loop.
 class LoadBalancer {
  public:
-  // Called by FinalizeCounts with the per-layer counts [L, P] fp32 on the device; must replace
-  // them in place by the sum over data-parallel ranks.
-  using AllReduceFn = std::function<void(torch::Tensor& counts)>;
+  // Called by FinalizeCounts with the step's per-layer counts [L, P] fp32 on the device (already
+  // summed over the step's micro-batches); must replace them in place by the sum over the
+  // data-parallel ranks, so f (GLBL), the aux-free bias update and Stats() are the global batch's.
+  // An error fails FinalizeCounts with it. Switch LBL is unaffected: its f stays the current
+  // micro-batch's on each rank.
+  using AllReduceFn = std::function<absl::Status(torch::Tensor& counts)>;
 
   static absl::StatusOr<std::unique_ptr<LoadBalancer>> Create(const LoadBalancerOptions& options);
 
@@ -84,7 +87,7 @@ class LoadBalancer {
   // All-reduces the step's counts, then f = m * f_prev + (1 - m) * counts/sum (first step: no
   // history, f = counts/sum). Call once per step after all Accumulate calls.
   absl::Status FinalizeCounts();
-  // alpha * mean over routed layers of the balancing loss (differentiable w.r.t. probs):
+  // alpha * sum over routed layers of the balancing loss (differentiable w.r.t. probs):
   //  glbl: f = the finalised step frequencies; switch: f of this micro-batch only;
   //  aux_free / none: a zero scalar. Records each layer's loss value for Stats().
   absl::StatusOr<torch::Tensor> Loss(const std::vector<RoutingInfo>& routing);

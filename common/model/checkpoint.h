@@ -1,6 +1,8 @@
 // Hugging Face checkpoint I/O for GPTNeo: load a GPT-Neo model directory (model.safetensors or
 // pytorch_model.bin), save config.json (+ `routing` section) and model.safetensors with the base
 // weights under HF names (tied lm_head omitted) and router weights under "routing.layers.{i}.".
+// Routed checkpoints also get Hugging Face remote code (the .py files of
+// clients/python/monoroute_client/modeling, embedded at build time) and `auto_map` in config.json.
 #ifndef MONOROUTE_COMMON_MODEL_CHECKPOINT_H_
 #define MONOROUTE_COMMON_MODEL_CHECKPOINT_H_
 
@@ -10,6 +12,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -59,10 +62,25 @@ absl::Status LoadStateIntoModel(GPTNeoImpl& model,
 // detached CPU fp32 views/copies; no lm_head.weight.
 std::map<std::string, torch::Tensor> ExportState(const GPTNeoImpl& model);
 
-// config.json object for `model` (HF fields + `routing` section when routed).
+// config.json object for `model` (HF fields + `routing` section when routed; a routed model's
+// also names the remote code: `auto_map` and architectures ["MonorouteGPTNeoForCausalLM"]).
 nlohmann::json ModelConfigJson(const GPTNeoImpl& model);
 
+// One Hugging Face remote-code file (name and content; static storage, never freed).
+struct RemoteCodeFile {
+  const char* name;     // e.g. "modeling_monoroute.py"
+  const char* content;  // the file's text
+};
+
+// The remote-code files written beside config.json of routed checkpoints (configuration_,
+// modeling_monoroute.py and routed_gpt_neo.py from clients/python/monoroute_client/modeling/,
+// embedded by common/model/CMakeLists.txt). Thread-safe (immutable).
+const std::vector<RemoteCodeFile>& HfRemoteCodeFiles();
+
 // Writes `dir`/config.json and `dir`/model.safetensors (creating `dir`). Atomic per file.
+// A routed model's directory also gets HfRemoteCodeFiles() and config.json's `auto_map`
+// (AutoConfig / AutoModelForCausalLM -> those files), so transformers with
+// trust_remote_code=True runs the routed model instead of the dense GPT-Neo.
 absl::Status SaveGPTNeo(const GPTNeoImpl& model, const std::string& dir);
 
 }  // namespace monoroute::model

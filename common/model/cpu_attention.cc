@@ -1,7 +1,9 @@
 // CpuAttention: row-at-a-time causal attention, forward keeps only the log-sum-exp per row;
 // backward recomputes the probabilities. Loops are written over contiguous key ranges with
-// `omp simd` so the compiler vectorises them; the kernels are cloned for x86-64-v3 (AVX2, FMA) and
-// a baseline x86-64 target (picked at load time), so the binary still runs on CPUs without AVX2.
+// `omp simd` so the compiler vectorises them; the kernels (cpu_attention_kernels.inc) are compiled
+// for AVX2 (also used on the AVX-512 path: measured faster there, see KernelsFor) and baseline
+// x86-64 and picked per call from ActiveCpuIsa() (cpu_isa.h), so the binary still runs on CPUs
+// without AVX2 and each path can be forced and tested.
 #include "common/model/cpu_attention.h"
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <cmath>
 #include <vector>
 
+#include "common/model/cpu_isa.h"
 #include "common/model/vec_math.h"
 
 namespace monoroute::model {
@@ -41,81 +44,35 @@ MONOROUTE_ALWAYS_INLINE inline void Scores(const float* qi, const float* kT, int
   }
 }
 
-// One (sequence, head): y [T, D] and lse [T] from q, k, v [T, D]. Scratch: kT, vT [D*T], s [T].
-MONOROUTE_KERNEL_CLONES
-void ForwardOne(const float* q, const float* k, const float* v, int64_t t, int64_t d,
-                int64_t window, float* y, float* lse, float* kT, float* vT, float* s) {
-  Transpose(k, t, d, kT);
-  Transpose(v, t, d, vT);
-  for (int64_t i = 0; i < t; ++i) {
-    const int64_t lo = RowStart(i, window), len = i - lo + 1;
-    Scores(q + i * d, kT, t, d, lo, len, s);
-    float m, l;
-    vec::ExpMinusMaxInPlace(s, len, &m, &l);
-    const float inv = 1.0f / l;
-    for (int64_t c = 0; c < d; ++c) {
-      const float* vc = vT + c * t + lo;
-      float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-      for (int64_t j = 0; j < len; ++j) acc += s[j] * vc[j];
-      y[i * d + c] = acc * inv;
-    }
-    lse[i] = m + std::log(l);
-  }
-}
+// One copy of the kernels per ISA (vec_math.h); KernelsFor picks one per call. The AVX-512 path
+// runs the AVX2 copy: compiled for x86-64-v4 these loops (a few to 128 keys per row at head_dim
+// 4) were 30% slower with 512-bit vectors and 6% slower with AVX-512VL 256-bit ones than the
+// x86-64-v3 copy on AMD Zen 4 (perf samples of `bench train --threads 1 --routed`, 2 runs each;
+// docs/model.md, "CPU performance"), so no AVX-512 copy is built.
+namespace generic {
+#define MONOROUTE_KERNEL_TARGET
+#include "common/model/cpu_attention_kernels.inc"
+#undef MONOROUTE_KERNEL_TARGET
+}  // namespace generic
+#if MONOROUTE_X86_KERNELS
+namespace avx2 {
+#define MONOROUTE_KERNEL_TARGET MONOROUTE_TARGET_AVX2
+#include "common/model/cpu_attention_kernels.inc"
+#undef MONOROUTE_KERNEL_TARGET
+}  // namespace avx2
+#endif
 
-// One (sequence, head) backward: dq, dk, dv [T, D] from q, k, v, y, dy [T, D] and lse [T].
-// Scratch: kT, vT, dkT, dvT [D*T], p, ds [T].
-MONOROUTE_KERNEL_CLONES
-void BackwardOne(const float* q, const float* k, const float* v, const float* y, const float* dy,
-                 const float* lse, int64_t t, int64_t d, int64_t window, float* dq, float* dk,
-                 float* dv, float* kT, float* vT, float* dkT, float* dvT, float* p, float* ds) {
-  Transpose(k, t, d, kT);
-  Transpose(v, t, d, vT);
-  std::fill(dkT, dkT + d * t, 0.0f);
-  std::fill(dvT, dvT + d * t, 0.0f);
-  for (int64_t i = 0; i < t; ++i) {
-    const int64_t lo = RowStart(i, window), len = i - lo + 1;
-    const float* qi = q + i * d;
-    const float* dyi = dy + i * d;
-    Scores(qi, kT, t, d, lo, len, p);
-    const float li = lse[i];
-#pragma omp simd
-    for (int64_t j = 0; j < len; ++j) p[j] = vec::ExpNonPositive(p[j] - li);
-    // dp_j = dy_i . v_j; D_i = dy_i . y_i; ds_j = p_j (dp_j - D_i).
-    std::fill(ds, ds + len, 0.0f);
-    float di = 0.0f;
-    for (int64_t c = 0; c < d; ++c) {
-      const float g = dyi[c];
-      di += g * y[i * d + c];
-      const float* vc = vT + c * t + lo;
-#pragma omp simd
-      for (int64_t j = 0; j < len; ++j) ds[j] += g * vc[j];
-    }
-#pragma omp simd
-    for (int64_t j = 0; j < len; ++j) ds[j] = p[j] * (ds[j] - di);
-    for (int64_t c = 0; c < d; ++c) {
-      const float* kc = kT + c * t + lo;
-      float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-      for (int64_t j = 0; j < len; ++j) acc += ds[j] * kc[j];
-      dq[i * d + c] = acc;
-      const float qc = qi[c], g = dyi[c];
-      float* dkc = dkT + c * t + lo;
-      float* dvc = dvT + c * t + lo;
-#pragma omp simd
-      for (int64_t j = 0; j < len; ++j) {
-        dkc[j] += ds[j] * qc;
-        dvc[j] += p[j] * g;
-      }
-    }
-  }
-  for (int64_t j = 0; j < t; ++j) {
-    for (int64_t c = 0; c < d; ++c) {
-      dk[j * d + c] = dkT[c * t + j];
-      dv[j * d + c] = dvT[c * t + j];
-    }
-  }
+struct Kernels {
+  decltype(&generic::ForwardOne) forward;
+  decltype(&generic::BackwardOne) backward;
+};
+
+Kernels KernelsFor(CpuIsa isa) {
+#if MONOROUTE_X86_KERNELS
+  if (isa >= CpuIsa::kAvx2) return {&avx2::ForwardOne, &avx2::BackwardOne};
+#endif
+  (void)isa;
+  return {&generic::ForwardOne, &generic::BackwardOne};
 }
 
 using torch::autograd::AutogradContext;
@@ -136,6 +93,7 @@ class CpuAttentionFn : public torch::autograd::Function<CpuAttentionFn> {
     const float* vp = v.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     float* lp = lse.data_ptr<float>();
+    const Kernels kernels = KernelsFor(ActiveCpuIsa());
     at::parallel_for(0, n, 1, [&](int64_t b0, int64_t b1) {
       std::vector<float> scratch(static_cast<size_t>(2 * d * t + t));
       float* kT = scratch.data();
@@ -143,7 +101,7 @@ class CpuAttentionFn : public torch::autograd::Function<CpuAttentionFn> {
       float* s = vT + d * t;
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t o = b * t * d;
-        ForwardOne(qp + o, kp + o, vp + o, t, d, window, yp + o, lp + b * t, kT, vT, s);
+        kernels.forward(qp + o, kp + o, vp + o, t, d, window, yp + o, lp + b * t, kT, vT, s);
       }
     });
     ctx->save_for_backward({q, k, v, y, lse});
@@ -161,6 +119,7 @@ class CpuAttentionFn : public torch::autograd::Function<CpuAttentionFn> {
     const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>(),
                 *yp = y.data_ptr<float>(), *dyp = dy.data_ptr<float>(), *lp = lse.data_ptr<float>();
     float *dqp = dq.data_ptr<float>(), *dkp = dk.data_ptr<float>(), *dvp = dv.data_ptr<float>();
+    const Kernels kernels = KernelsFor(ActiveCpuIsa());
     at::parallel_for(0, n, 1, [&](int64_t b0, int64_t b1) {
       std::vector<float> scratch(static_cast<size_t>(4 * d * t + 2 * t));
       float* kT = scratch.data();
@@ -171,8 +130,8 @@ class CpuAttentionFn : public torch::autograd::Function<CpuAttentionFn> {
       float* ds = p + t;
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t o = b * t * d;
-        BackwardOne(qp + o, kp + o, vp + o, yp + o, dyp + o, lp + b * t, t, d, window, dqp + o,
-                    dkp + o, dvp + o, kT, vT, dkT, dvT, p, ds);
+        kernels.backward(qp + o, kp + o, vp + o, yp + o, dyp + o, lp + b * t, t, d, window, dqp + o,
+                         dkp + o, dvp + o, kT, vT, dkT, dvT, p, ds);
       }
     });
     return {dq, dk, dv, torch::Tensor()};

@@ -10,8 +10,8 @@ namespace monoroute::model {
 
 // For each of `rows` rows of `cols` contiguous floats at x (row stride `cols`):
 // row_max[r] = max_j x[r, j]; x[r, j] = exp(x[r, j] - row_max[r]); row_sum[r] = sum_j x[r, j].
-// Vectorised (x86-64-v3 clone when the CPU has it); relative error of exp below 2e-7. Thread-safe
-// for disjoint rows.
+// Vectorised (AVX-512, AVX2 or baseline copy, per ActiveCpuIsa()); relative error of exp below
+// 2e-7. Thread-safe for disjoint rows.
 void ExpRowsInPlace(float* x, int64_t rows, int64_t cols, float* row_max, float* row_sum);
 
 }  // namespace monoroute::model

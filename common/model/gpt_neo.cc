@@ -3,6 +3,7 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <limits>
@@ -126,10 +127,31 @@ void GPTNeoBlockImpl::MakeRouted(const RoutedMLPOptions& options) {
 }
 
 torch::Tensor GPTNeoBlockImpl::forward(const torch::Tensor& x, RoutingInfo* routing,
-                                       torch::Dtype dt) {
+                                       torch::Dtype dt,
+                                       const ForwardOptions::DenseSliceProbe* slices) {
   torch::Tensor hs = x + attention->forward(ln_1(x), dt);
   torch::Tensor n2 = ln_2(hs);
   torch::Tensor m;
+  if (slices != nullptr) {
+    // Dense MLP (the routed block's c_fc / c_proj are the dense weights), slices ranked by norm.
+    torch::nn::Linear fc = routed_mlp.is_empty() ? dense_mlp->c_fc : routed_mlp->c_fc;
+    torch::nn::Linear proj = routed_mlp.is_empty() ? dense_mlp->c_proj : routed_mlp->c_proj;
+    torch::Tensor x2d = n2.reshape({-1, n2.size(-1)});
+    torch::Tensor hmid = GeluNew(Lin(fc, x2d, dt));
+    m = Lin(proj, hmid, dt).view(n2.sizes());
+    const int64_t n = x2d.size(0);
+    torch::Tensor norms =
+        hmid.to(torch::kFloat).view({n, slices->num_pathways, -1}).pow(2).sum(-1).sqrt();
+    RoutingInfo info;
+    info.layer = layer_;
+    info.probs = norms / norms.sum(-1, /*keepdim=*/true).clamp_min(1e-30);
+    auto tk = norms.topk(slices->top_k, -1);
+    info.topk_indices = std::get<1>(tk);
+    torch::Tensor topv = std::get<0>(tk);
+    info.topk_weights = topv / topv.sum(-1, /*keepdim=*/true).clamp_min(1e-30);
+    if (routing != nullptr) *routing = std::move(info);
+    return hs + m;
+  }
   if (!routed_mlp.is_empty()) {
     RoutingInfo info = routed_mlp->router(n2);
     if (dt == torch::kFloat) {
@@ -242,11 +264,23 @@ ForwardOutput GPTNeoImpl::forward(const torch::Tensor& input_ids, const ForwardO
   torch::Tensor ids = input_ids.to(wte->weight.device(), torch::kLong);
   torch::Tensor x = wte(ids) + wpe->weight.narrow(0, 0, t).unsqueeze(0);
   if (options.return_block_outputs) out.embeddings = x;
-  for (auto& b : blocks) {
+  const auto& probe = options.dense_slices;
+  for (int64_t l = 0; l < static_cast<int64_t>(blocks.size()); ++l) {
+    const bool probed = probe.num_pathways > 0 &&
+                        std::find(probe.layers.begin(), probe.layers.end(), l) != probe.layers.end();
+    if (probed) {
+      const int64_t width = config_.intermediate_size;
+      TORCH_CHECK(probe.top_k >= 1 && probe.top_k <= probe.num_pathways &&
+                      width % probe.num_pathways == 0,
+                  "dense-slice probe: ", probe.num_pathways, " slices, top ", probe.top_k,
+                  " of ", width, " neurons");
+    }
     RoutingInfo info;
-    x = b->forward(x, &info, options.compute_dtype);
+    x = blocks[l]->forward(x, &info, options.compute_dtype, probed ? &probe : nullptr);
     if (options.return_block_outputs) out.block_outputs.push_back(x);
-    if (b->routed() && options.return_routing) out.routing.push_back(std::move(info));
+    if ((probed || blocks[l]->routed()) && options.return_routing) {
+      out.routing.push_back(std::move(info));
+    }
   }
   out.final_norm = ln_f(x);
   if (options.return_logits) out.logits = torch::matmul(out.final_norm, wte->weight.t());

@@ -29,6 +29,16 @@ struct ForwardOptions {
   // Matmul dtype: kFloat, or kBFloat16 for mixed precision (weights stay fp32 master copies;
   // attention scores, softmax, LayerNorm and router probabilities stay fp32).
   torch::Dtype compute_dtype = torch::kFloat;
+  // Dense-slice probe (the analysis's dense baseline): when num_pathways > 0, every block in
+  // `layers` runs its MLP densely (a routed block ignores its router) and reports a pseudo-routing
+  // in ForwardOutput::routing: its intermediate neurons cut into num_pathways contiguous slices
+  // (as RoutedMLP's pathways), the top_k slices by the L2 norm of their activations, weights =
+  // those norms renormalised over the k (probs = norms / their sum).
+  struct DenseSliceProbe {
+    int64_t num_pathways = 0;
+    int64_t top_k = 0;
+    std::vector<int64_t> layers;
+  } dense_slices;
 };
 
 // Result of GPTNeo::forward. Tensors are on the model's device.
@@ -41,7 +51,8 @@ struct ForwardOutput {
   torch::Tensor embeddings;
   // Output of each block [B, T, H] when return_block_outputs.
   std::vector<torch::Tensor> block_outputs;
-  // One entry per routed layer, ascending layer order, when return_routing.
+  // One entry per routed layer (or probed layer, see DenseSliceProbe), ascending layer order,
+  // when return_routing.
   std::vector<RoutingInfo> routing;
 };
 
@@ -67,9 +78,12 @@ TORCH_MODULE(GPTNeoSelfAttention);
 class GPTNeoBlockImpl : public torch::nn::Module {
  public:
   GPTNeoBlockImpl(const GPTNeoConfig& config, int64_t layer);
-  // Returns the block output; when routed, fills *routing (if non-null).
+  // Returns the block output; when routed, fills *routing (if non-null). With `slices` (may be
+  // null; see ForwardOptions::DenseSliceProbe) the MLP runs densely and *routing gets the slice
+  // pseudo-routing.
   torch::Tensor forward(const torch::Tensor& x, RoutingInfo* routing,
-                        torch::Dtype compute_dtype = torch::kFloat);
+                        torch::Dtype compute_dtype = torch::kFloat,
+                        const ForwardOptions::DenseSliceProbe* slices = nullptr);
   // Replaces the dense MLP with a RoutedMLP holding the same c_fc / c_proj weights.
   void MakeRouted(const RoutedMLPOptions& options);
   bool routed() const { return !routed_mlp.is_empty(); }

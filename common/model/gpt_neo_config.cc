@@ -1,6 +1,7 @@
 // GPTNeoConfig parsing and serialisation (HF config.json, model_type gpt_neo).
 #include "common/model/gpt_neo_config.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -17,14 +18,41 @@ absl::Status Bad(const std::string& source, const std::string& msg) {
   return absl::InvalidArgumentError(absl::StrCat(source, ": ", msg));
 }
 
-// Reads an optional integer field; INVALID_ARGUMENT names it when it has the wrong type.
-absl::Status GetInt(const json& j, const char* key, const std::string& source, int64_t* out) {
+// A JSON value for an error message: scalars as written, containers by kind only (a container can
+// be huge or nested deeper than dump() can recurse).
+std::string Brief(const json& v) {
+  if (v.is_array()) return "a list";
+  if (v.is_object()) return "an object";
+  std::string s = v.dump();
+  return s.size() <= 64 ? s : absl::StrCat(s.substr(0, 64), "...");
+}
+
+// Reads an integer field into `out` (left unchanged when absent or null); INVALID_ARGUMENT names
+// it when it has the wrong type or does not fit int64, or when it is `required` and absent/null.
+absl::Status GetInt(const json& j, const char* key, const std::string& source, int64_t* out,
+                    bool required = false) {
   auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return absl::OkStatus();
+  if (it == j.end() || it->is_null()) {
+    if (required) return Bad(source, absl::StrCat("required key '", key, "' is missing or null"));
+    return absl::OkStatus();
+  }
   if (!it->is_number_integer()) {
-    return Bad(source, absl::StrCat(key, " must be an integer, got ", it->dump()));
+    return Bad(source, absl::StrCat(key, " must be an integer, got ", Brief(*it)));
+  }
+  if (it->is_number_unsigned() &&
+      it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Bad(source, absl::StrCat(key, " ", it->get<uint64_t>(), " is out of range"));
   }
   *out = it->get<int64_t>();
+  return absl::OkStatus();
+}
+
+// A size field: 1..GPTNeoConfig::kMaxSize.
+absl::Status CheckSize(const std::string& source, const char* name, int64_t v) {
+  if (v <= 0) return Bad(source, absl::StrCat(name, " must be positive, got ", v));
+  if (v > GPTNeoConfig::kMaxSize) {
+    return Bad(source, absl::StrCat(name, " ", v, " exceeds the maximum ", GPTNeoConfig::kMaxSize));
+  }
   return absl::OkStatus();
 }
 
@@ -53,14 +81,20 @@ absl::StatusOr<GPTNeoConfig> GPTNeoConfig::FromJson(const json& j, const std::st
                                     "' is not supported (expected 'gpt_neo')"));
   }
   GPTNeoConfig c;
-  RETURN_IF_ERROR(GetInt(j, "vocab_size", source, &c.vocab_size));
-  RETURN_IF_ERROR(GetInt(j, "hidden_size", source, &c.hidden_size));
-  RETURN_IF_ERROR(GetInt(j, "num_layers", source, &c.num_layers));
-  RETURN_IF_ERROR(GetInt(j, "num_heads", source, &c.num_heads));
-  RETURN_IF_ERROR(GetInt(j, "window_size", source, &c.window_size));
-  RETURN_IF_ERROR(GetInt(j, "max_position_embeddings", source, &c.max_position_embeddings));
+  // The architecture must be stated: a missing size would silently become our default (e.g.
+  // hidden_size 64), unlike HF's defaults. The rest default as in HF's GPTNeoConfig.
+  RETURN_IF_ERROR(GetInt(j, "vocab_size", source, &c.vocab_size, /*required=*/true));
+  RETURN_IF_ERROR(GetInt(j, "hidden_size", source, &c.hidden_size, /*required=*/true));
+  RETURN_IF_ERROR(GetInt(j, "num_layers", source, &c.num_layers, /*required=*/true));
+  RETURN_IF_ERROR(GetInt(j, "num_heads", source, &c.num_heads, /*required=*/true));
+  RETURN_IF_ERROR(GetInt(j, "window_size", source, &c.window_size, /*required=*/true));
+  RETURN_IF_ERROR(GetInt(j, "max_position_embeddings", source, &c.max_position_embeddings,
+                         /*required=*/true));
   RETURN_IF_ERROR(GetInt(j, "bos_token_id", source, &c.bos_token_id));
   RETURN_IF_ERROR(GetInt(j, "eos_token_id", source, &c.eos_token_id));
+  // Checked before use: 4 * hidden_size and the attention_types expansion below rely on them.
+  RETURN_IF_ERROR(CheckSize(source, "hidden_size", c.hidden_size));
+  RETURN_IF_ERROR(CheckSize(source, "num_layers", c.num_layers));
   c.intermediate_size = 4 * c.hidden_size;
   RETURN_IF_ERROR(GetInt(j, "intermediate_size", source, &c.intermediate_size));
   if (auto it = j.find("layer_norm_epsilon"); it != j.end() && !it->is_null()) {
@@ -78,46 +112,55 @@ absl::StatusOr<GPTNeoConfig> GPTNeoConfig::FromJson(const json& j, const std::st
   // attention_types [[["global","local"], n], ...] expands to attention_layers; an explicit
   // attention_layers list must agree with it.
   c.attention_layers.clear();
-  if (auto it = j.find("attention_types"); it != j.end() && !it->is_null()) {
-    if (!it->is_array()) return Bad(source, "attention_types must be a list");
-    for (const json& item : *it) {
+  auto types = j.find("attention_types");
+  auto layers_it = j.find("attention_layers");
+  const bool has_types = types != j.end() && !types->is_null();
+  const bool has_layers = layers_it != j.end() && !layers_it->is_null();
+  if (!has_types && !has_layers) {
+    // HF's default differs from an all-global list: require the file to say which.
+    return Bad(source, "required key 'attention_types' (or 'attention_layers') is missing or null");
+  }
+  if (has_types) {
+    if (!types->is_array()) return Bad(source, "attention_types must be a list");
+    for (const json& item : *types) {
       if (!item.is_array() || item.size() != 2 || !item[0].is_array() ||
-          !item[1].is_number_integer()) {
-        return Bad(source, absl::StrCat("attention_types entry ", item.dump(),
-                                        " is not [[kinds...], repeat]"));
+          !item[1].is_number_integer() || item[1].get<int64_t>() < 0) {
+        return Bad(source, absl::StrCat("attention_types entry ", Brief(item),
+                                        " is not [[kinds...], repeat >= 0]"));
       }
-      for (int64_t r = 0; r < item[1].get<int64_t>(); ++r) {
-        for (const json& kind : item[0]) {
-          if (!kind.is_string()) return Bad(source, "attention_types kinds must be strings");
-          c.attention_layers.push_back(kind.get<std::string>());
-        }
+      for (const json& kind : item[0]) {
+        if (!kind.is_string()) return Bad(source, "attention_types kinds must be strings");
+      }
+      // Expanding beyond num_layers can never validate: stop there (a huge repeat costs nothing).
+      const int64_t repeat = item[1].get<int64_t>();
+      const int64_t room = c.num_layers - static_cast<int64_t>(c.attention_layers.size());
+      if (!item[0].empty() && repeat > room / static_cast<int64_t>(item[0].size())) {
+        return Bad(source, absl::StrCat("attention_types expands to more than num_layers (",
+                                        c.num_layers, ") entries"));
+      }
+      for (int64_t r = 0; r < repeat && !item[0].empty(); ++r) {
+        for (const json& kind : item[0]) c.attention_layers.push_back(kind.get<std::string>());
       }
     }
   }
-  if (auto it = j.find("attention_layers"); it != j.end() && !it->is_null()) {
-    if (!it->is_array()) return Bad(source, "attention_layers must be a list");
+  if (has_layers) {
+    if (!layers_it->is_array()) return Bad(source, "attention_layers must be a list");
     std::vector<std::string> layers;
-    for (const json& kind : *it) {
+    for (const json& kind : *layers_it) {
       if (!kind.is_string()) return Bad(source, "attention_layers entries must be strings");
       layers.push_back(kind.get<std::string>());
     }
-    if (!c.attention_layers.empty() && layers != c.attention_layers) {
+    if (has_types && layers != c.attention_layers) {
       return Bad(source, "attention_layers disagrees with attention_types");
     }
     c.attention_layers = std::move(layers);
-  }
-  if (c.attention_layers.empty()) {
-    for (int64_t i = 0; i < c.num_layers; ++i) c.attention_layers.push_back("global");
   }
   RETURN_IF_ERROR(c.Validate(source));
   return c;
 }
 
 absl::Status GPTNeoConfig::Validate(const std::string& source) const {
-  auto positive = [&](const char* name, int64_t v) -> absl::Status {
-    if (v <= 0) return Bad(source, absl::StrCat(name, " must be positive, got ", v));
-    return absl::OkStatus();
-  };
+  auto positive = [&](const char* name, int64_t v) { return CheckSize(source, name, v); };
   RETURN_IF_ERROR(positive("vocab_size", vocab_size));
   RETURN_IF_ERROR(positive("hidden_size", hidden_size));
   RETURN_IF_ERROR(positive("num_layers", num_layers));

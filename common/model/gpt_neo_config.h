@@ -14,6 +14,10 @@ namespace monoroute::model {
 
 // Architecture hyper-parameters of a GPT-Neo causal LM. A plain value type; thread-compatible.
 struct GPTNeoConfig {
+  // Upper bound of every size field (vocab, widths, layers, heads, window, positions): far above
+  // any GPT-Neo, and low enough that products such as 4 * hidden_size cannot overflow.
+  static constexpr int64_t kMaxSize = int64_t{1} << 24;
+
   // Vocabulary size (rows of the tied embedding / LM head).
   int64_t vocab_size = 50257;
   // Width of the residual stream.
@@ -44,15 +48,18 @@ struct GPTNeoConfig {
   // 16 heads, window 256, 2048 positions): the benchmark workload.
   static GPTNeoConfig TinyStories1M();
 
-  // Parses a HF config.json object. `source` names the file in error messages. Unsupported values
-  // are rejected by name, e.g. INVALID_ARGUMENT
+  // Parses a HF config.json object. `source` names the file in error messages. Required keys
+  // (vocab_size, hidden_size, num_layers, num_heads, window_size, max_position_embeddings, and
+  // attention_types or attention_layers) missing or null are INVALID_ARGUMENT naming the key
+  // ("config.json: required key 'hidden_size' is missing or null"); the others default as in
+  // HF's GPTNeoConfig. Unsupported values are rejected by name, e.g. INVALID_ARGUMENT
   // "config.json: activation_function 'relu' is not supported".
   static absl::StatusOr<GPTNeoConfig> FromJson(const nlohmann::json& j,
                                                const std::string& source = "config.json");
   // Reads and parses `path` (a config.json file).
   static absl::StatusOr<GPTNeoConfig> FromFile(const std::string& path);
 
-  // Checks internal consistency (positive sizes, divisibility, attention_layers size/kinds).
+  // Checks internal consistency (sizes in 1..kMaxSize, divisibility, attention_layers size/kinds).
   absl::Status Validate(const std::string& source = "config.json") const;
 
   // HF-loadable config.json object (model_type gpt_neo, attention_types compressed,

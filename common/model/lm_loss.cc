@@ -5,14 +5,48 @@
 #include <limits>
 #include <vector>
 
+#include "common/model/cpu_isa.h"
 #include "common/model/cpu_softmax.h"
 #include "common/model/cpu_threads.h"
+#include "common/model/lm_loss_cpu.h"
 
 namespace monoroute::model {
 namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
+
+// Largest hidden size at which kAuto picks the fused kernel: measured per shape against the
+// OpenBLAS path (docs/model.md, "CPU performance").
+constexpr int64_t kFusedMaxHidden = 128;
+
+// The fused CPU kernels for fp32 operands of this hidden size, or nullptr for the BLAS paths.
+const lm_kernels::Kernels* ChooseFused(int64_t hidden_size, CpuLmKernel which) {
+  if (which == CpuLmKernel::kBlas) return nullptr;
+  if (which == CpuLmKernel::kAuto && hidden_size > kFusedMaxHidden) return nullptr;
+  return FusedLmKernelsFor(ActiveCpuIsa());
+}
+
+// CPU fp32 through the fused kernels: only the counted rows go in (so ignored labels cost
+// nothing); grad rows of ignored labels are 0. Returns the summed loss (as a 0-dim tensor).
+torch::Tensor CpuFusedForward(const lm_kernels::Kernels& k, const torch::Tensor& h_c,
+                              const torch::Tensor& w_c, const torch::Tensor& labels,
+                              const torch::Tensor& valid, torch::Tensor& grad_h,
+                              torch::Tensor& grad_w) {
+  torch::NoGradGuard no_grad;
+  const bool all_valid = valid.all().item<bool>();
+  torch::Tensor rows, h_v = h_c, y_v = labels.contiguous();
+  if (!all_valid) {
+    rows = valid.nonzero().squeeze(1);
+    h_v = h_c.index_select(0, rows);
+    y_v = labels.index_select(0, rows);
+  }
+  torch::Tensor gh_v;
+  if (grad_h.defined()) gh_v = all_valid ? grad_h : torch::empty_like(h_v);
+  const double sum = FusedCpuLmLoss(k, h_v, w_c, y_v, &gh_v, &grad_w);
+  if (grad_h.defined() && !all_valid) grad_h.zero_().index_copy_(0, rows, gh_v);
+  return torch::tensor(static_cast<float>(sum), h_c.options());
+}
 
 int64_t AutoChunk(const torch::Tensor& hidden, int64_t vocab) {
   (void)vocab;
@@ -107,7 +141,8 @@ class FusedLmLossFn : public torch::autograd::Function<FusedLmLossFn> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor hidden, torch::Tensor weight,
                                torch::Tensor labels, int64_t chunk, int64_t ignore_index,
-                               int64_t compute_dtype, bool need_h, bool need_w) {
+                               int64_t compute_dtype, bool need_h, bool need_w,
+                               int64_t cpu_kernel) {
     const auto dt = static_cast<torch::ScalarType>(compute_dtype);
     const int64_t n = hidden.size(0);
     const int64_t v = weight.size(0);
@@ -123,9 +158,20 @@ class FusedLmLossFn : public torch::autograd::Function<FusedLmLossFn> {
     torch::Tensor loss_sum = torch::zeros({}, hidden.options().dtype(torch::kFloat));
     torch::Tensor grad_h, grad_w;
     if (need_h) grad_h = torch::empty({n, hd}, hidden.options().dtype(torch::kFloat));
-    if (need_w) grad_w = torch::zeros({v, hd}, weight.options().dtype(torch::kFloat));
     const bool cpu = !hidden.is_cuda();
-    if (cpu && dt == torch::kFloat && BlasThreads() == 1) {
+    const lm_kernels::Kernels* fused = cpu && dt == torch::kFloat
+                                           ? ChooseFused(hd, static_cast<CpuLmKernel>(cpu_kernel))
+                                           : nullptr;
+    // The fused kernels need at least one counted token (else torch's 0/0 NaN, via the BLAS path).
+    if (fused != nullptr && !(n > 0 && valid.any().item<bool>())) fused = nullptr;
+    // The fused kernels overwrite every element of grad_w; the other paths accumulate into it.
+    if (need_w) {
+      grad_w = fused != nullptr ? torch::empty({v, hd}, weight.options().dtype(torch::kFloat))
+                                : torch::zeros({v, hd}, weight.options().dtype(torch::kFloat));
+    }
+    if (fused != nullptr) {
+      loss_sum = CpuFusedForward(*fused, h_c, w_c, safe_labels, valid, grad_h, grad_w);
+    } else if (cpu && dt == torch::kFloat && BlasThreads() == 1) {
       loss_sum = CpuBlockedForward(h_c, w_c, safe_labels, valid, scale, chunk, grad_h, grad_w);
     } else {
       torch::Tensor buf = torch::empty({std::min(chunk, n), v}, hidden.options().dtype(dt));
@@ -191,6 +237,7 @@ class FusedLmLossFn : public torch::autograd::Function<FusedLmLossFn> {
             torch::Tensor(),
             torch::Tensor(),
             torch::Tensor(),
+            torch::Tensor(),
             torch::Tensor()};
   }
 };
@@ -211,7 +258,17 @@ torch::Tensor FusedLmLoss(const torch::Tensor& hidden, const torch::Tensor& weig
   const bool need_h = grad_mode && hidden.requires_grad();
   const bool need_w = grad_mode && weight.requires_grad();
   return FusedLmLossFn::apply(hidden, weight, labels.to(torch::kLong), chunk, options.ignore_index,
-                              static_cast<int64_t>(options.compute_dtype), need_h, need_w);
+                              static_cast<int64_t>(options.compute_dtype), need_h, need_w,
+                              static_cast<int64_t>(options.cpu_kernel));
+}
+
+const char* CpuLmLossKernelName(int64_t hidden_size, const LmLossOptions& options) {
+  if (options.compute_dtype == torch::kFloat) {
+    if (ChooseFused(hidden_size, options.cpu_kernel) != nullptr) {
+      return ActiveCpuIsa() == CpuIsa::kAvx512 ? "fused-avx512" : "fused-avx2";
+    }
+  }
+  return BlasThreads() == 1 ? "blas-blocked" : "blas-chunked";
 }
 
 torch::Tensor CausalLmLoss(const torch::Tensor& hidden, const torch::Tensor& weight,

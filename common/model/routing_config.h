@@ -30,8 +30,9 @@ absl::StatusOr<BalancingMethod> ParseBalancingMethod(const std::string& name);
 struct BalancingConfig {
   // Which balancing method the trainer applies.
   BalancingMethod method = BalancingMethod::kGlbl;
-  // Weight of the balancing loss: total = lm + alpha * mean over routed layers (glbl/switch).
-  double alpha = 0.01;
+  // Weight of the balancing loss per routed layer: total = lm + alpha * sum over routed layers
+  // (glbl/switch), as in Switch Transformer and Megatron-LM.
+  double alpha = 0.1;
   // EMA momentum of the GLBL frequencies across steps: f = m * f_prev + (1 - m) * f_step.
   // 0 disables smoothing (f = this step's frequencies).
   double ema_momentum = 0.5;

@@ -1,17 +1,28 @@
 // Internal to common/model: small branch-free float helpers that vectorise inside `omp simd`
-// loops, and the function-multiversioning attribute of the CPU kernels. Not a public API.
+// loops, and the target attributes of the per-ISA kernel copies. Not a public API.
 #ifndef MONOROUTE_COMMON_MODEL_VEC_MATH_H_
 #define MONOROUTE_COMMON_MODEL_VEC_MATH_H_
 
 #include <cstdint>
 #include <cstring>
 
-// Kernels are compiled twice, for x86-64-v3 (AVX2, FMA) and the baseline, and the clone is picked
-// once at load time, so the binary still runs on CPUs without AVX2.
+// Kernels written as plain loops are compiled several times in their own file: without a target
+// attribute (baseline x86-64, or any other architecture), for x86-64-v3 (AVX2, FMA) and, where it
+// measured faster, for x86-64-v4 (AVX-512 F/BW/VL/DQ/CD, 512-bit vectors preferred: the row exp;
+// not the attention, see cpu_attention.cc); cpu_isa.h's ActiveCpuIsa() picks the copy at run time.
+// Function attributes rather than per-file -m flags: inline helpers shared with other files are
+// never emitted with AVX-512 instructions.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MONOROUTE_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define MONOROUTE_X86_KERNELS 1
+#define MONOROUTE_TARGET_AVX2 __attribute__((target("arch=x86-64-v3")))
+#define MONOROUTE_TARGET_AVX512 __attribute__((target("arch=x86-64-v4,prefer-vector-width=512")))
+#elif defined(__x86_64__) && defined(__clang__)
+#define MONOROUTE_X86_KERNELS 1
+#define MONOROUTE_TARGET_AVX2 __attribute__((target("avx2,fma,bmi,bmi2,f16c")))
+#define MONOROUTE_TARGET_AVX512 \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi,bmi2,f16c")))
 #else
-#define MONOROUTE_KERNEL_CLONES
+#define MONOROUTE_X86_KERNELS 0
 #endif
 #define MONOROUTE_ALWAYS_INLINE __attribute__((always_inline))
 

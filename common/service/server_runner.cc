@@ -1,4 +1,6 @@
-// gRPC server lifecycle: build, health + reflection, metrics exposer, graceful SIGTERM shutdown.
+// gRPC server lifecycle: credentials (plaintext, TLS or mutual TLS), message limits, health
+// (readiness probe, liveness name, plaintext health-only port) + reflection, metrics exposer with
+// build-info, per-RPC and process metrics, graceful SIGTERM shutdown.
 #include "common/service/server_runner.h"
 
 #include <dlfcn.h>
@@ -9,9 +11,15 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/service/health_check.h"
+#include "common/service/process_metrics.h"
+#include "common/service/service_metrics.h"
 #include "prometheus/exposer.h"
 
 // prometheus-cpp's HTTP server (civetweb) starts its threads with 100 KiB stacks. In a process
@@ -56,12 +64,68 @@ void WaitForShutdownSignal() {
 
 void RequestShutdown() { sem_post(&g_shutdown_sem); }
 
+namespace {
+
+// The host part of "host:port" (for the startup lines).
+std::string HostOf(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+// Readiness of the servers' health services, set by the probe thread; the liveness name is always
+// SERVING. Thread-safe.
+class HealthState {
+ public:
+  HealthState(std::vector<grpc::HealthCheckServiceInterface*> services, std::string service_name)
+      : services_(std::move(services)), name_(std::move(service_name)) {
+    for (auto* h : services_) h->SetServingStatus(kLivenessServiceName, true);
+  }
+  void Set(const absl::Status& probe) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool serving = probe.ok();
+    for (auto* h : services_) {
+      h->SetServingStatus("", serving);
+      if (!name_.empty()) h->SetServingStatus(name_, serving);
+    }
+    if (!first_ && serving == serving_) return;
+    if (!first_ || !serving) {
+      std::printf("health: %s%s%s\n", serving ? "SERVING" : "NOT_SERVING", serving ? "" : ": ",
+                  serving ? "" : std::string(probe.message()).c_str());
+      std::fflush(stdout);
+    }
+    first_ = false;
+    serving_ = serving;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<grpc::HealthCheckServiceInterface*> services_;
+  std::string name_;
+  bool first_ = true;
+  bool serving_ = true;
+};
+
+}  // namespace
+
 absl::Status RunServer(const ServerRunnerOptions& options,
                        const std::vector<grpc::Service*>& services,
                        std::shared_ptr<prometheus::Registry> registry) {
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+      ServerCredentialsFromOptions(options.tls);
+  if (!creds.ok()) return creds.status();
   InstallShutdownSignalHandlers();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  std::unique_ptr<RpcMetrics> rpc_metrics;
+  std::shared_ptr<ProcessCollector> process_metrics;
+  if (!options.metrics_prefix.empty() && registry != nullptr) {
+    AddBuildInfo(*registry, options.metrics_prefix);
+    std::vector<std::string> grpc_services = {"grpc.health.v1.Health"};
+    if (!options.service_name.empty()) grpc_services.push_back(options.service_name);
+    rpc_metrics = std::make_unique<RpcMetrics>(*registry, options.metrics_prefix, grpc_services);
+    process_metrics = std::make_shared<ProcessCollector>();
+  }
 
   std::unique_ptr<prometheus::Exposer> exposer;
   if (!options.metrics_listen.empty()) {
@@ -71,29 +135,86 @@ absl::Status RunServer(const ServerRunnerOptions& options,
       return absl::UnavailableError(
           absl::StrCat("--metrics-listen ", options.metrics_listen, ": cannot bind: ", e.what()));
     }
-    exposer->RegisterCollectable(registry);
+    if (registry != nullptr) exposer->RegisterCollectable(registry);
+    if (process_metrics != nullptr) exposer->RegisterCollectable(process_metrics);
   }
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
-  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.AddListeningPort(options.listen, *creds, &port);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_send_message_bytes);
   for (grpc::Service* s : services) builder.RegisterService(s);
+  if (rpc_metrics != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(rpc_metrics->MakeInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("--listen ", options.listen, ": cannot bind"));
   }
-  auto* health = server->GetHealthCheckService();
-  if (health != nullptr && !options.service_name.empty()) {
-    health->SetServingStatus(options.service_name, true);
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  if (!options.health_listen.empty()) {
+    grpc::ServerBuilder hb;
+    hb.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(), &health_port);
+    health_server = hb.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      server->Shutdown();
+      return absl::UnavailableError(
+          absl::StrCat("--health-listen ", options.health_listen, ": cannot bind"));
+    }
   }
+  std::vector<grpc::HealthCheckServiceInterface*> healths;
+  for (grpc::Server* s : {server.get(), health_server.get()}) {
+    if (s != nullptr && s->GetHealthCheckService() != nullptr) {
+      healths.push_back(s->GetHealthCheckService());
+    }
+  }
+  HealthState health(healths, options.service_name);
+  health.Set(options.health_probe ? options.health_probe() : absl::OkStatus());
+  std::mutex probe_mu;
+  std::condition_variable probe_cv;
+  bool stopping = false;
+  std::thread prober;
+  if (options.health_probe) {
+    prober = std::thread([&]() {
+      std::unique_lock<std::mutex> lock(probe_mu);
+      while (!probe_cv.wait_for(lock, options.health_probe_interval, [&] { return stopping; })) {
+        lock.unlock();
+        health.Set(options.health_probe());
+        lock.lock();
+      }
+    });
+  }
+  if (exposer != nullptr) {
+    const std::vector<int> ports = exposer->GetListeningPorts();
+    std::printf("metrics on %s:%d\n", HostOf(options.metrics_listen).c_str(),
+                ports.empty() ? 0 : ports[0]);
+  }
+  if (health_server != nullptr) {
+    std::printf("health on %s:%d (plaintext, grpc.health.v1 only)\n",
+                HostOf(options.health_listen).c_str(), health_port);
+  }
+  std::fflush(stdout);
   if (options.on_started) options.on_started(port);
 
   WaitForShutdownSignal();
-  if (health != nullptr) health->Shutdown();
-  server->Shutdown(std::chrono::system_clock::now() + options.shutdown_grace);
+  if (prober.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(probe_mu);
+      stopping = true;
+    }
+    probe_cv.notify_all();
+    prober.join();
+  }
+  for (auto* h : healths) h->Shutdown();
+  const auto deadline = std::chrono::system_clock::now() + options.shutdown_grace;
+  server->Shutdown(deadline);
+  if (health_server != nullptr) health_server->Shutdown(deadline);
   server->Wait();
+  if (health_server != nullptr) health_server->Wait();
   if (options.on_shutdown) options.on_shutdown();
   return absl::OkStatus();
 }

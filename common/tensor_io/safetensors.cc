@@ -43,6 +43,15 @@ absl::Status BadTensor(const std::string& path, const std::string& name, absl::s
   return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", name, "': ", what));
 }
 
+// A header value for an error message: scalars as written (cut at 64 bytes), containers by kind
+// only (a hostile header can nest deeper than dump() can recurse).
+std::string Brief(const Json& v) {
+  if (v.is_array()) return "a list";
+  if (v.is_object()) return "an object";
+  std::string s = v.dump();
+  return s.size() <= 64 ? s : absl::StrCat(s.substr(0, 64), "...");
+}
+
 // Reads a JSON non-negative integer that fits in int64.
 bool AsCount(const Json& j, uint64_t* out) {
   if (j.is_number_unsigned()) {
@@ -79,7 +88,7 @@ absl::StatusOr<SafetensorsEntry> ParseEntry(const std::string& path, const std::
   for (const Json& d : *sh) {
     uint64_t n;
     if (!AsCount(d, &n)) {
-      return BadTensor(path, name, absl::StrCat("bad dimension ", d.dump(), " in 'shape'"));
+      return BadTensor(path, name, absl::StrCat("bad dimension ", Brief(d), " in 'shape'"));
     }
     e.shape.push_back(static_cast<int64_t>(n));
     if (n == 0) zero = true;
@@ -246,7 +255,10 @@ absl::StatusOr<std::string> SerializeSafetensors(
     }
     header += "}";
   }
-  for (const auto& [name, tensor] : tensors) {
+  for (const auto& entry : tensors) {
+    // Named references, not a structured binding: lambdas below capture them (C++17, clang).
+    const std::string& name = entry.first;
+    const at::Tensor& tensor = entry.second;
     if (name == "__metadata__") {
       return absl::InvalidArgumentError("'__metadata__' is reserved and cannot name a tensor");
     }

@@ -4,14 +4,16 @@
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
 
+#include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "common/tensor_io/torch_status.h"
 
@@ -24,6 +26,8 @@ using ValuePtr = std::shared_ptr<Value>;
 struct Value {
   enum class Kind { kNone, kBool, kInt, kStr, kTuple, kList, kDict, kGlobal, kTensor, kStorage };
   Kind kind = Kind::kNone;
+  int depth = 1;           // nesting depth of this value (1 = holds no containers)
+  bool contained = false;  // placed in a tuple/list/dict: no longer mutable (no cycles)
   bool b = false;
   int64_t i = 0;
   std::string s;                                    // kStr; kGlobal: "module.name"
@@ -79,6 +83,10 @@ bool StorageDType(const std::string& global, at::ScalarType* out) {
   return true;
 }
 
+// Containers nest at most this deep (a state dict needs about 4: _metadata's dicts). Values are
+// freed recursively, so an unbounded depth would overflow the stack on a crafted pickle.
+constexpr int kMaxDepth = 64;
+
 constexpr char kOrderedDict[] = "collections.OrderedDict";
 constexpr char kRebuildTensorV2[] = "torch._utils._rebuild_tensor_v2";
 constexpr char kRebuildParameter[] = "torch._utils._rebuild_parameter";
@@ -88,6 +96,22 @@ bool GlobalAllowed(const std::string& g) {
   return g == kOrderedDict || g == kRebuildTensorV2 || g == kRebuildParameter ||
          StorageDType(g, &unused);
 }
+
+// caffe2's zip reader over bytes in memory (a file's memory map or a fuzzer's input).
+class BytesReadAdapter : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit BytesReadAdapter(absl::string_view bytes) : bytes_(bytes) {}
+  size_t size() const override { return bytes_.size(); }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
+    if (pos >= bytes_.size()) return 0;
+    n = std::min<uint64_t>(n, bytes_.size() - pos);
+    std::memcpy(buf, bytes_.data() + pos, n);
+    return n;
+  }
+
+ private:
+  absl::string_view bytes_;
+};
 
 class Unpickler {
  public:
@@ -171,6 +195,7 @@ class Unpickler {
         case 't': {  // TUPLE
           ASSIGN_OR_RETURN(std::vector<ValuePtr> items, PopMark());
           auto v = Make(Value::Kind::kTuple);
+          for (const ValuePtr& item : items) RETURN_IF_ERROR(Contain(*v, item));
           v->items = std::move(items);
           Push(v);
           break;
@@ -183,6 +208,7 @@ class Unpickler {
           auto v = Make(Value::Kind::kTuple);
           v->items.assign(stack_.end() - n, stack_.end());
           stack_.resize(stack_.size() - n);
+          for (const ValuePtr& item : v->items) RETURN_IF_ERROR(Contain(*v, item));
           Push(v);
           break;
         }
@@ -247,6 +273,8 @@ class Unpickler {
           ValuePtr key = stack_.back();
           stack_.pop_back();
           RETURN_IF_ERROR(ExpectTop(Value::Kind::kDict, "SETITEM target"));
+          RETURN_IF_ERROR(Contain(*stack_.back(), key));
+          RETURN_IF_ERROR(Contain(*stack_.back(), value));
           stack_.back()->dict.emplace_back(key, value);
           break;
         }
@@ -254,6 +282,7 @@ class Unpickler {
           ASSIGN_OR_RETURN(std::vector<ValuePtr> items, PopMark());
           if (items.size() % 2 != 0) return Err("SETITEMS with an odd number of items");
           RETURN_IF_ERROR(ExpectTop(Value::Kind::kDict, "SETITEMS target"));
+          for (const ValuePtr& item : items) RETURN_IF_ERROR(Contain(*stack_.back(), item));
           for (size_t k = 0; k < items.size(); k += 2) {
             stack_.back()->dict.emplace_back(items[k], items[k + 1]);
           }
@@ -264,12 +293,14 @@ class Unpickler {
           ValuePtr v = stack_.back();
           stack_.pop_back();
           RETURN_IF_ERROR(ExpectTop(Value::Kind::kList, "APPEND target"));
+          RETURN_IF_ERROR(Contain(*stack_.back(), v));
           stack_.back()->items.push_back(v);
           break;
         }
         case 'e': {  // APPENDS
           ASSIGN_OR_RETURN(std::vector<ValuePtr> items, PopMark());
           RETURN_IF_ERROR(ExpectTop(Value::Kind::kList, "APPENDS target"));
+          for (const ValuePtr& item : items) RETURN_IF_ERROR(Contain(*stack_.back(), item));
           auto& dst = stack_.back()->items;
           dst.insert(dst.end(), items.begin(), items.end());
           break;
@@ -333,6 +364,23 @@ class Unpickler {
       return Err(absl::StrCat(what, " is a ", KindName(stack_.back()->kind), ", expected ",
                               KindName(kind)));
     }
+    return absl::OkStatus();
+  }
+
+  // Records that `child` goes into container `parent`: the parent must still be mutable (not
+  // inside another container, which also rules out cycles) and not be the child, and the
+  // nesting stays within kMaxDepth. The child becomes immutable.
+  absl::Status Contain(Value& parent, const ValuePtr& child) {
+    if (child.get() == &parent) return Err("a container cannot contain itself");
+    if (parent.contained) {
+      return Err(absl::StrCat("a ", KindName(parent.kind),
+                              " is modified after being placed in another container"));
+    }
+    if (child->depth + 1 > kMaxDepth) {
+      return Err(absl::StrCat("containers nested deeper than ", kMaxDepth));
+    }
+    parent.depth = std::max(parent.depth, child->depth + 1);
+    child->contained = true;
     return absl::OkStatus();
   }
 
@@ -419,15 +467,20 @@ class Unpickler {
       const int64_t offset = args[1]->i;
       const int64_t storage_numel = args[0]->tensor.numel();
       if (size.size() != stride.size()) return Err("tensor size and stride differ in rank");
+      // Last element's index: offset + sum((size - 1) * stride), overflow-checked (sizes and
+      // strides are non-negative here).
       int64_t last = offset;
-      bool empty = false;
+      bool empty = false, overflow = false;
       for (size_t d = 0; d < size.size(); ++d) {
-        if (size[d] == 0)
+        int64_t span = 0;
+        if (size[d] == 0) {
           empty = true;
-        else
-          last += (size[d] - 1) * stride[d];
+        } else if (__builtin_mul_overflow(size[d] - 1, stride[d], &span) ||
+                   __builtin_add_overflow(last, span, &last)) {
+          overflow = true;
+        }
       }
-      if (offset < 0 || (!empty && last >= storage_numel)) {
+      if (offset < 0 || (!empty && (overflow || last >= storage_numel))) {
         return Err(absl::StrCat("tensor view (offset ", offset, ", size ", ShapeString(size),
                                 ", stride ", ShapeString(stride), ") exceeds its storage of ",
                                 storage_numel, " elements"));
@@ -486,24 +539,24 @@ absl::StatusOr<TensorMap> UnpickleStateDict(absl::string_view pickle, const Stor
 }
 
 absl::StatusOr<TensorMap> ReadTorchCheckpoint(const std::string& path) {
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-    char magic[4] = {0, 0, 0, 0};
-    in.read(magic, 4);
-    if (static_cast<uint8_t>(magic[0]) == 0x80) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it"));
-    }
-    if (std::memcmp(magic, "PK\x03\x04", 4) != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": not a torch.save zip archive (bad magic)"));
-    }
+  ASSIGN_OR_RETURN(MappedFile map, MappedFile::Open(path));
+  return ParseTorchCheckpoint(absl::string_view(map.data(), map.size()), path);
+}
+
+absl::StatusOr<TensorMap> ParseTorchCheckpoint(absl::string_view archive, const std::string& path) {
+  if (!archive.empty() && static_cast<uint8_t>(archive[0]) == 0x80) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it"));
+  }
+  if (!absl::StartsWith(archive, absl::string_view("PK\x03\x04", 4))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a torch.save zip archive (bad magic)"));
   }
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   std::string pickle;
   RETURN_IF_ERROR(TorchCall(path, [&]() -> absl::Status {
-    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(
+        std::make_shared<BytesReadAdapter>(archive));
     if (!reader->hasRecord("data.pkl")) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": archive has no data.pkl"));
     }
@@ -527,10 +580,10 @@ absl::StatusOr<TensorMap> ReadTorchCheckpoint(const std::string& path) {
         return absl::InvalidArgumentError(absl::StrCat("archive has no record ", record));
       }
       auto [ptr, n] = reader->getRecord(record);
-      const size_t want = static_cast<size_t>(numel) * c10::elementSize(dtype);
-      if (n != want) {
+      const size_t item = c10::elementSize(dtype);
+      if (static_cast<uint64_t>(numel) > n / item || static_cast<size_t>(numel) * item != n) {
         return absl::InvalidArgumentError(
-            absl::StrCat("record ", record, " has ", n, " bytes, expected ", want));
+            absl::StrCat("record ", record, " has ", n, " bytes, expected ", numel, " x ", item));
       }
       at::Tensor t = at::empty({numel}, at::TensorOptions().dtype(dtype));
       if (n > 0) std::memcpy(t.data_ptr(), ptr.get(), n);

@@ -30,11 +30,15 @@ using StorageLoader = std::function<absl::StatusOr<at::Tensor>(
 absl::StatusOr<TensorMap> UnpickleStateDict(absl::string_view pickle, const StorageLoader& loader,
                                             const std::string& name);
 
-// Reads a torch.save zip archive (`pytorch_model.bin`): <archive>/data.pkl plus
-// <archive>/data/<key> storages (checked: exact byte size, little-endian byteorder).
-// NOT_FOUND if the file is missing; INVALID_ARGUMENT (naming the file) for a bad archive or
-// pickle. Legacy (pre-1.6, non-zip) checkpoints are rejected by name. Thread-safe.
+// Reads a torch.save zip archive (`pytorch_model.bin`) through a read-only memory map:
+// ParseTorchCheckpoint over the file's bytes. NOT_FOUND if the file is missing. Thread-safe.
 absl::StatusOr<TensorMap> ReadTorchCheckpoint(const std::string& path);
+
+// The same over an archive already in memory (`archive` must outlive the call only; the tensors
+// are owned copies): <archive>/data.pkl plus <archive>/data/<key> storages (checked: exact byte
+// size, little-endian byteorder). INVALID_ARGUMENT naming `path` for a bad archive or pickle;
+// legacy (pre-1.6, non-zip) checkpoints are rejected by name. Thread-safe.
+absl::StatusOr<TensorMap> ParseTorchCheckpoint(absl::string_view archive, const std::string& path);
 
 }  // namespace monoroute
 

@@ -15,15 +15,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/base/data_dirs.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "common/tokenizer/bpe.h"
 #include "common/tokenizer/pretokenizer.h"
 #include "common/tokenizer/utf8_util.h"
-
-#ifndef MONOROUTE_TOKENIZER_DIR
-#define MONOROUTE_TOKENIZER_DIR "third_party/gpt2"
-#endif
 
 namespace monoroute {
 namespace {
@@ -103,24 +100,35 @@ Gpt2Tokenizer::~Gpt2Tokenizer() = default;
 
 absl::StatusOr<std::unique_ptr<Gpt2Tokenizer>> Gpt2Tokenizer::Create(
     const Gpt2TokenizerOptions& options) {
-  const std::string dir = options.dir.empty() ? MONOROUTE_TOKENIZER_DIR : options.dir;
+  const std::string dir = options.dir.empty() ? DataDirPath(DataResource::kGpt2) : options.dir;
   const std::string vocab_path =
       options.vocab_path.empty() ? absl::StrCat(dir, "/vocab.json") : options.vocab_path;
   const std::string merges_path =
       options.merges_path.empty() ? absl::StrCat(dir, "/merges.txt") : options.merges_path;
 
+  absl::StatusOr<std::string> vocab_text = ReadFile(vocab_path);
+  if (!vocab_text.ok()) {
+    return absl::Status(vocab_text.status().code(),
+                        absl::StrCat("tokenizer vocab file: ", vocab_text.status().message()));
+  }
+  absl::StatusOr<std::string> merges_text = ReadFile(merges_path);
+  if (!merges_text.ok()) {
+    return absl::Status(merges_text.status().code(),
+                        absl::StrCat("tokenizer merges file: ", merges_text.status().message()));
+  }
+  return CreateFromText(*vocab_text, *merges_text, vocab_path, merges_path, options.cache_capacity);
+}
+
+absl::StatusOr<std::unique_ptr<Gpt2Tokenizer>> Gpt2Tokenizer::CreateFromText(
+    absl::string_view vocab_json, absl::string_view merges_txt, const std::string& vocab_path,
+    const std::string& merges_path, size_t cache_capacity) {
   auto impl = std::make_unique<Impl>();
   const std::array<char32_t, 256> b2u = ByteToUnicode();
   absl::flat_hash_map<char32_t, unsigned char> u2b;
   for (int b = 0; b < 256; ++b) u2b[b2u[b]] = static_cast<unsigned char>(b);
 
   // vocab.json: {"token": id, ...}, ids dense from 0.
-  absl::StatusOr<std::string> vocab_text = ReadFile(vocab_path);
-  if (!vocab_text.ok()) {
-    return absl::Status(vocab_text.status().code(),
-                        absl::StrCat("tokenizer vocab file: ", vocab_text.status().message()));
-  }
-  nlohmann::json vocab = nlohmann::json::parse(*vocab_text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json vocab = nlohmann::json::parse(vocab_json, nullptr, /*allow_exceptions=*/false);
   if (vocab.is_discarded() || !vocab.is_object() || vocab.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(vocab_path, ": not a JSON object of token -> id"));
@@ -176,14 +184,9 @@ absl::StatusOr<std::unique_ptr<Gpt2Tokenizer>> Gpt2Tokenizer::Create(
   impl->token_bytes[impl->eot] = std::string(kEndOfText);
 
   // merges.txt: optional "#version" first line, then "left right" per line, by rank.
-  absl::StatusOr<std::string> merges_text = ReadFile(merges_path);
-  if (!merges_text.ok()) {
-    return absl::Status(merges_text.status().code(),
-                        absl::StrCat("tokenizer merges file: ", merges_text.status().message()));
-  }
   int32_t rank = 0;
   int line_no = 0;
-  for (absl::string_view line : absl::StrSplit(*merges_text, '\n')) {
+  for (absl::string_view line : absl::StrSplit(merges_txt, '\n')) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
@@ -205,8 +208,12 @@ absl::StatusOr<std::unique_ptr<Gpt2Tokenizer>> Gpt2Tokenizer::Create(
           absl::StrCat(merges_path, ":", line_no, ": duplicate merge \"", line, "\""));
     }
   }
-  impl->shard_capacity = options.cache_capacity / kNumShards +
-                         (options.cache_capacity > 0 && options.cache_capacity < kNumShards);
+  if (rank == 0) {  // would silently encode every text as single bytes
+    return absl::InvalidArgumentError(
+        absl::StrCat(merges_path, ": no merge rules (empty merges file?)"));
+  }
+  impl->shard_capacity =
+      cache_capacity / kNumShards + (cache_capacity > 0 && cache_capacity < kNumShards);
   return std::unique_ptr<Gpt2Tokenizer>(new Gpt2Tokenizer(std::move(impl)));
 }
 

@@ -27,7 +27,8 @@ namespace monoroute {
 
 // Where the vocabulary and merges come from.
 struct Gpt2TokenizerOptions {
-  // Directory holding vocab.json and merges.txt; empty = the installed MONOROUTE_TOKENIZER_DIR.
+  // Directory holding vocab.json and merges.txt; empty = the installed GPT-2 files
+  // (common/base/data_dirs.h: env MONOROUTE_TOKENIZER_DIR, <exe>/../share/monoroute/gpt2, ...).
   std::string dir;
   // Explicit vocab.json path; overrides `dir` when set.
   std::string vocab_path;
@@ -45,9 +46,17 @@ class Gpt2Tokenizer {
   static constexpr absl::string_view kEndOfText = "<|endoftext|>";
 
   // Loads vocab.json + merges.txt. NOT_FOUND naming the file if one is missing;
-  // INVALID_ARGUMENT naming file and line/entry if one is malformed or inconsistent.
+  // INVALID_ARGUMENT naming file and line/entry if one is malformed or inconsistent, and naming
+  // merges.txt if it holds no merge rule (e.g. an empty file).
   static absl::StatusOr<std::unique_ptr<Gpt2Tokenizer>> Create(
       const Gpt2TokenizerOptions& options = {});
+
+  // The same from the two files' contents already in memory: `vocab_json` (vocab.json) and
+  // `merges_txt` (merges.txt); errors name them by `vocab_path` / `merges_path` (the paths they
+  // came from, or any label). `cache_capacity` as Gpt2TokenizerOptions::cache_capacity.
+  static absl::StatusOr<std::unique_ptr<Gpt2Tokenizer>> CreateFromText(
+      absl::string_view vocab_json, absl::string_view merges_txt, const std::string& vocab_path,
+      const std::string& merges_path, size_t cache_capacity = size_t{1} << 18);
 
   ~Gpt2Tokenizer();
   Gpt2Tokenizer(const Gpt2Tokenizer&) = delete;

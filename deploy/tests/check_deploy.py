@@ -4,7 +4,9 @@
 Every YAML parses; docker-compose.yml's services, ports, volumes and Prometheus targets agree
 with each other and with the agreed service flags; `promtool check config` accepts both
 Prometheus configs; the Grafana dashboard uses the provisioned datasource and only the agreed
-metric names; the Kubernetes manifests' Services, ports, volumes and ConfigMap keys resolve.
+metric names; the Kubernetes manifests' Services, ports, volumes and ConfigMap keys resolve;
+deploy/tls/make-certs.sh's certificates chain to its CA and name the services, and every TLS/token
+flag of compose and Kubernetes points at a mounted secret holding the right file.
 Run: /usr/bin/python3 deploy/tests/check_deploy.py   (registered with ctest as deploy_config)
 """
 
@@ -37,8 +39,17 @@ METRICS = {
     "monoroute_analysis_reports_total", "monoroute_analysis_cache_hits_total",
     "monoroute_analysis_compute_seconds",
 }
-# gRPC and metrics ports of each service (the project defaults).
-PORTS = {"recorder": (7101, 9101), "analysis": (7102, 9102), "trainer": (7103, 9103)}
+# The metrics every service exposes through common/service (service_metrics.h).
+for _svc in ("recorder", "analysis", "trainer"):
+    METRICS |= {f"monoroute_{_svc}_rpc_requests_total", f"monoroute_{_svc}_rpc_seconds",
+                f"monoroute_{_svc}_build_info"}
+# gRPC and metrics ports of each service (the project defaults; metrics off Prometheus' exporter
+# range 9100-9999, whose 9101-9103 belong to other exporters).
+PORTS = {"recorder": (7101, 7111), "analysis": (7102, 7112), "trainer": (7103, 7113)}
+# The plaintext health-only gRPC port of each service (--health-listen).
+HEALTH_PORTS = {"recorder": 7121, "analysis": 7122, "trainer": 7123}
+# Where the images install the data (cmake --install --prefix /opt/monoroute).
+SHARE = "/opt/monoroute/share/monoroute"
 
 
 class Loader(yaml.SafeLoader):
@@ -152,12 +163,59 @@ class Compose(unittest.TestCase):
         mount = self.svcs["prometheus"]["volumes"][0].split(":")
         self.assertEqual(os.path.normpath(os.path.join(REPO, mount[0])),
                          os.path.join(DEPLOY, "prometheus", "prometheus.yml"))
-        trainer = [sc for sc in prom["scrape_configs"] if sc["job_name"] == "monoroute-trainer"]
-        self.assertTrue(trainer[0].get("honor_labels"), "trainer's own `job` label needs it")
+        for sc in prom["scrape_configs"]:
+            # The trainer labels its series job_id, so nothing clashes with Prometheus' `job`.
+            self.assertFalse(sc.get("honor_labels"), sc["job_name"])
+
+    def test_healthchecks_ask_the_health_port(self):
+        for name, port in HEALTH_PORTS.items():
+            with self.subTest(service=name):
+                svc = self.svcs[name]
+                self.assertEqual(flags(svc["command"])["--health-listen"], f"0.0.0.0:{port}")
+                hc = svc["healthcheck"]
+                self.assertEqual(hc["test"][:3], ["CMD", "monoroute", "health"])
+                self.assertEqual(hc["test"][hc["test"].index("--address") + 1],
+                                 f"127.0.0.1:{port}")
+                for key in ("interval", "timeout", "retries"):
+                    self.assertIn(key, hc)
+        for name in ("analysis", "trainer"):
+            self.assertEqual(self.svcs[name]["depends_on"]["recorder"]["condition"],
+                             "service_healthy")
+
+    def test_trainer_mounts_inputs_and_outputs_under_its_allowed_root(self):
+        f = flags(self.svcs["trainer"]["command"])
+        self.assertEqual(f["--allowed-root"], "/data")
+        # "SRC:DST[:ro]", SRC possibly "${VAR:-default}"
+        target = lambda v: [x for x in v.split(":") if x not in ("ro", "rw")][-1]
+        mounts = {target(v): v for v in self.svcs["trainer"]["volumes"]}
+        for path in ("/data/models", "/data/corpus"):
+            self.assertTrue(mounts[path].endswith(":ro"), mounts[path])
+        self.assertFalse(mounts["/data/trainer"].endswith(":ro"))
+
+    def test_analysis_has_the_installed_lexicon(self):
+        self.assertEqual(flags(self.svcs["analysis"]["command"])["--lexicon"], f"{SHARE}/lexicon")
 
     def test_promtool_accepts_compose_config(self):
         rc, out = promtool(os.path.join(DEPLOY, "prometheus", "prometheus.yml"))
         self.assertEqual(rc, 0, out)
+
+
+class Images(unittest.TestCase):
+    """The Dockerfiles install with `cmake --install` and the Python client with pip."""
+
+    def test_cpu_image(self):
+        text = read(os.path.join(DEPLOY, "docker", "Dockerfile"))
+        self.assertIn("cmake --install build --prefix /opt/monoroute", text)
+        self.assertIn("pip install --no-deps --no-build-isolation", text)
+        self.assertIn("clients/python", text)
+        self.assertNotIn("cp build/bin", text)
+        for port in list(HEALTH_PORTS.values()) + [m for _, m in PORTS.values()]:
+            self.assertIn(str(port), text.split("EXPOSE", 1)[1].split("\n", 1)[0])
+
+    def test_cuda_image(self):
+        text = read(os.path.join(DEPLOY, "docker", "Dockerfile.cuda"))
+        self.assertIn("cmake --install build --prefix /opt/monoroute", text)
+        self.assertNotIn("cp build/bin", text)
 
 
 class Grafana(unittest.TestCase):
@@ -241,6 +299,35 @@ class Kubernetes(unittest.TestCase):
         self.assertIn(claim, self.by_kind["PersistentVolumeClaim"])
         self.assertEqual(flags(c["command"])["--data-dir"], "/data/trainer")
 
+    def test_trainer_mounts_models_and_corpora_under_its_allowed_root(self):
+        spec = self.by_kind["Deployment"]["trainer"]["spec"]["template"]["spec"]
+        c = spec["containers"][0]
+        self.assertEqual(flags(c["command"])["--allowed-root"], "/data")
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+        for path in ("/data/models", "/data/corpus"):
+            m = mounts[path]
+            self.assertTrue(m.get("readOnly"), path)
+            claim = volumes[m["name"]]["persistentVolumeClaim"]["claimName"]
+            self.assertIn(claim, self.by_kind["PersistentVolumeClaim"])
+
+    def test_grpc_health_probes(self):
+        for name, port in HEALTH_PORTS.items():
+            w = [d for d in self.workloads() if d["metadata"]["name"] == name][0]
+            with self.subTest(workload=name):
+                c = w["spec"]["template"]["spec"]["containers"][0]
+                self.assertEqual(flags(c["command"])["--health-listen"], f"0.0.0.0:{port}")
+                self.assertIn(port, [p["containerPort"] for p in c["ports"]])
+                self.assertEqual(c["readinessProbe"]["grpc"], {"port": port})
+                self.assertEqual(c["livenessProbe"]["grpc"], {"port": port, "service": "liveness"})
+                self.assertNotIn("tcpSocket", c["readinessProbe"])
+                self.assertNotIn("httpGet", c["livenessProbe"])
+                self.assertEqual(flags(c["command"])["--metrics-listen"],
+                                 f"0.0.0.0:{PORTS[name][1]}")
+        ana = [d for d in self.workloads() if d["metadata"]["name"] == "analysis"][0]
+        self.assertEqual(flags(ana["spec"]["template"]["spec"]["containers"][0]["command"])[
+            "--lexicon"], f"{SHARE}/lexicon")
+
     def test_configmap_keys_exist(self):
         cm = self.by_kind["ConfigMap"]["monoroute-config"]["data"]
         for w in self.workloads():
@@ -260,6 +347,152 @@ class Kubernetes(unittest.TestCase):
             f.flush()
             rc, out = promtool(f.name)
         self.assertEqual(rc, 0, out)
+
+
+SERVICES = ("recorder", "analysis", "trainer")
+
+
+def secret_files():
+    """Names of the files deploy/tls/make-certs.sh writes, and the directory it wrote them to."""
+    if shutil.which("openssl") is None:
+        raise unittest.SkipTest("needs openssl (Debian package openssl): absent")
+    out = os.path.join(tempfile.mkdtemp(prefix="monoroute_certs_"), "secrets")
+    r = subprocess.run(["/bin/sh", os.path.join(DEPLOY, "tls", "make-certs.sh"), out],
+                       capture_output=True, text=True, env=dict(os.environ, MONOROUTE_TLS_DAYS="2"))
+    if r.returncode != 0:
+        raise AssertionError("make-certs.sh failed: " + r.stdout + r.stderr)
+    return set(os.listdir(out)), out
+
+
+def openssl(*args):
+    r = subprocess.run(["openssl", *args], capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+class Tls(unittest.TestCase):
+    """make-certs.sh's CA and certificates, and how compose and Kubernetes mount and use them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.files, cls.dir = secret_files()
+        cls.compose = load_all(os.path.join(REPO, "docker-compose.yml"))[0]
+        cls.k8s = []
+        for f in sorted(glob.glob(os.path.join(DEPLOY, "k8s", "*.yaml"))):
+            if os.path.basename(f) != "kustomization.yaml":
+                cls.k8s += load_all(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(os.path.dirname(cls.dir), ignore_errors=True)
+
+    def test_certificates_chain_and_name_the_services(self):
+        expected = {"ca.crt", "ca.key", "client.crt", "client.key"}
+        for svc in SERVICES:
+            expected |= {f"{svc}.crt", f"{svc}.key", f"{svc}.token"}
+        self.assertEqual(self.files, expected)
+        ca = os.path.join(self.dir, "ca.crt")
+        for svc in SERVICES:
+            cert = os.path.join(self.dir, f"{svc}.crt")
+            rc, out = openssl("verify", "-CAfile", ca, "-purpose", "sslserver", cert)
+            self.assertEqual(rc, 0, out)
+            rc, out = openssl("x509", "-in", cert, "-noout", "-ext", "subjectAltName")
+            for name in (f"DNS:{svc}", f"DNS:{svc}.monoroute.svc.cluster.local",
+                         "DNS:localhost", "IP Address:127.0.0.1"):
+                self.assertIn(name, out, f"{svc}.crt")
+            rc, _ = openssl("x509", "-in", cert, "-noout", "-checkend", "86400")
+            self.assertEqual(rc, 0, f"{svc}.crt expires within a day")
+        rc, out = openssl("verify", "-CAfile", ca, "-purpose", "sslclient",
+                          os.path.join(self.dir, "client.crt"))
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(os.stat(os.path.join(self.dir, "ca.key")).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(self.dir).st_mode & 0o777, 0o700)
+        for svc in SERVICES:
+            token = read(os.path.join(self.dir, f"{svc}.token")).strip()
+            self.assertRegex(token, r"^[0-9a-f]{64}$")
+        # A second run never overwrites the CA.
+        r = subprocess.run(["/bin/sh", os.path.join(DEPLOY, "tls", "make-certs.sh"), self.dir],
+                           capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("exists", r.stderr)
+
+    def test_secrets_stay_out_of_git(self):
+        self.assertIn("/secrets/", read(os.path.join(DEPLOY, ".gitignore")).split())
+
+    def test_compose_services_use_their_secrets(self):
+        secrets = self.compose["secrets"]
+        for name, spec in secrets.items():
+            src = spec["file"]
+            self.assertTrue(src.startswith("./deploy/secrets/"), f"{name}: {src}")
+            self.assertIn(os.path.basename(src), self.files - {"ca.key"}, f"{name}: {src}")
+        for svc in SERVICES:
+            with self.subTest(service=svc):
+                s = self.compose["services"][svc]
+                f = flags(s["command"])
+                mounted = set(s.get("secrets", []))
+                self.assertLessEqual(mounted, set(secrets))
+
+                def file_of(flag):
+                    path = f[flag]
+                    self.assertTrue(path.startswith("/run/secrets/"), f"{flag}={path}")
+                    name = path[len("/run/secrets/"):]
+                    self.assertIn(name, mounted, f"{flag}: secret {name} not mounted")
+                    return os.path.basename(secrets[name]["file"])
+
+                self.assertEqual(file_of("--tls-cert"), f"{svc}.crt")
+                self.assertEqual(file_of("--tls-key"), f"{svc}.key")
+                self.assertEqual(file_of("--auth-token-file"), f"{svc}.token")
+                if svc == "recorder":
+                    self.assertEqual(file_of("--tls-client-ca"), "ca.crt")
+                else:
+                    self.assertEqual(file_of("--recorder-tls-ca"), "ca.crt")
+                    self.assertEqual(file_of("--recorder-tls-cert"), "client.crt")
+                    self.assertEqual(file_of("--recorder-tls-key"), "client.key")
+                if svc == "trainer":
+                    self.assertEqual(file_of("--recorder-token-file"), "recorder.token")
+
+    def test_kubernetes_flags_point_into_mounted_secret_items(self):
+        workloads = {d["metadata"]["name"]: d for d in self.k8s
+                     if d["kind"] in ("Deployment", "StatefulSet")}
+        for svc in SERVICES:
+            with self.subTest(workload=svc):
+                spec = workloads[svc]["spec"]["template"]["spec"]
+                self.assertEqual(spec["securityContext"].get("fsGroup"), 10001,
+                                 "secret files are 0440: the pod's group must read them")
+                c = spec["containers"][0]
+                f = flags(c["command"])
+                volumes = {v["name"]: v for v in spec.get("volumes", [])}
+                mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+
+                def key_of(flag):
+                    path = f[flag]
+                    d, base = os.path.split(path)
+                    self.assertIn(d, mounts, f"{flag}={path}: directory not mounted")
+                    secret = volumes[mounts[d]]["secret"]
+                    self.assertIn(secret["secretName"], ("monoroute-tls", "monoroute-tokens"))
+                    items = {i["path"]: i["key"] for i in secret["items"]}
+                    self.assertIn(base, items, f"{flag}={path}: no such item")
+                    self.assertIn(items[base], self.files - {"ca.key"})
+                    return items[base]
+
+                self.assertEqual(key_of("--tls-cert"), f"{svc}.crt")
+                self.assertEqual(key_of("--tls-key"), f"{svc}.key")
+                self.assertEqual(key_of("--auth-token-file"), f"{svc}.token")
+                if svc == "recorder":
+                    self.assertEqual(key_of("--tls-client-ca"), "ca.crt")
+                else:
+                    self.assertEqual(key_of("--recorder-tls-ca"), "ca.crt")
+                    self.assertEqual(key_of("--recorder-tls-cert"), "client.crt")
+                    self.assertEqual(key_of("--recorder-tls-key"), "client.key")
+                if svc == "trainer":
+                    self.assertEqual(key_of("--recorder-token-file"), "recorder.token")
+
+    def test_kubernetes_addresses_are_in_the_certificates(self):
+        cm = [d for d in self.k8s if d["kind"] == "ConfigMap"][0]["data"]
+        for svc in SERVICES:
+            host = cm[f"MONOROUTE_{svc.upper()}_ADDR"].rsplit(":", 1)[0]
+            rc, out = openssl("x509", "-in", os.path.join(self.dir, f"{svc}.crt"), "-noout",
+                              "-ext", "subjectAltName")
+            self.assertIn(f"DNS:{host}", out)
 
 
 class Dockerfiles(unittest.TestCase):

@@ -4,13 +4,15 @@
 # of valid.txt, as is the base model before fine-tuning (`monoroute eval`, same 128-token windows).
 # Prints one JSON line: {"routed_val_loss", "dense_val_loss", "gap_nats", "base_val_loss", ...}.
 #
-# usage: scripts/quality/routed_vs_dense.sh [OUT_DIR] [STEPS]   (env SHARED=../shared, THREADS=2)
+# usage: scripts/quality/routed_vs_dense.sh [OUT_DIR] [STEPS]   (env SHARED=../shared, THREADS=2,
+#        VARIANTS="routed dense": a variant left out is read from an earlier run in OUT_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-/tmp/monoroute-quality}
 STEPS=${2:-400}
 SHARED=${SHARED:-../shared}
 THREADS=${THREADS:-2}
+VARIANTS=${VARIANTS:-routed dense}
 BIN=${BIN:-build/bin/monoroute}
 MODEL="$SHARED/models/tinystories-1m-arch-base"
 for f in "$MODEL/model.safetensors" "$SHARED/data/tinystories/train.txt" \
@@ -37,7 +39,7 @@ YAML
 echo "== base: $BIN eval --model $MODEL --data valid.txt --seq-len 128 --json" >&2
 "$BIN" eval --model "$MODEL" --data "$SHARED/data/tinystories/valid.txt" --seq-len 128 \
   --batch 16 --threads "$THREADS" --json > "$OUT/base_eval.json"
-for variant in routed dense; do
+for variant in $VARIANTS; do
   extra=()
   [[ $variant == dense ]] && extra=(--set routing.enabled=false)
   rm -rf "${OUT:?}/$variant"
@@ -52,12 +54,14 @@ def final(variant):
     lines = [json.loads(l) for l in open(f"{out}/{variant}/metrics.jsonl")]
     evals = [l for l in lines if l.get("type") == "eval"]
     stepl = [l for l in lines if l.get("type") == "step"]
-    return evals[-1]["val_loss"], stepl[-1]
-r, rs = final("routed")
-d, _ = final("dense")
+    return evals[-1], stepl[-1]
+re_, rs = final("routed")
+de, _ = final("dense")
+r, d = re_["val_loss"], de["val_loss"]
 vio = [round(l["max_vio"], 3) for l in rs.get("layers", [])]
+valid_vio = [round(l["max_vio"], 3) for l in re_.get("layers", [])]
 base = json.load(open(f"{out}/base_eval.json"))["loss"]
 print(json.dumps({"steps": steps, "base_val_loss": round(base, 4), "routed_val_loss": round(r, 4), "dense_val_loss": round(d, 4),
                   "gap_nats": round(r - d, 4), "target_gap": 0.15, "met": r - d <= 0.15,
-                  "routed_final_max_vio": vio}))
+                  "routed_final_step_max_vio": vio, "routed_valid_max_vio": valid_vio}))
 PY

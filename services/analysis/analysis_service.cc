@@ -1,4 +1,5 @@
-// AnalysisServiceImpl: recorder reads -> analysis_core -> cache -> wire messages.
+// AnalysisServiceImpl: auth and path checks, recorder reads -> analysis_core -> cache -> wire
+// messages.
 #include "services/analysis/analysis_service.h"
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/base/bounded_text.h"
+#include "common/base/path_policy.h"
 #include "common/base/status_macros.h"
 #include "common/service/grpc_status.h"
 #include "services/analysis/proto_convert.h"
@@ -21,6 +24,9 @@ namespace {
 std::string SelectionKey(const v1::Selection& s) {
   return absl::StrCat(s.split(), "|", s.min_step(), "|", s.max_step());
 }
+
+// Longest run id a recorder accepts (services/recorder/batch_validator.h).
+constexpr size_t kMaxRunIdBytes = 128;
 
 absl::Status CheckLayer(const RunInfo& info, uint32_t layer) {
   if (std::find(info.routed_layers.begin(), info.routed_layers.end(), layer) ==
@@ -38,6 +44,7 @@ AnalysisServiceImpl::AnalysisServiceImpl(const AnalysisServiceOptions& options,
                                          std::unique_ptr<RecorderReader> rec, VocabResources vocab,
                                          std::shared_ptr<prometheus::Registry> registry)
     : options_(options),
+      auth_(options.auth),
       recorder_(std::move(rec)),
       vocab_(std::move(vocab)),
       registry_(std::move(registry)) {
@@ -218,6 +225,10 @@ absl::StatusOr<AnalysisServiceImpl::Loaded> AnalysisServiceImpl::LoadRun(
     const std::string& run_id, const v1::Selection& sel, const AnalysisOptions& opts,
     const std::string& opts_key, bool over_training) {
   if (run_id.empty()) return absl::InvalidArgumentError("run_id is empty");
+  if (run_id.size() > kMaxRunIdBytes) {  // no recorder run has such an id
+    return absl::InvalidArgumentError(absl::StrCat("run_id '", BoundedText(run_id),
+                                                   "' is longer than ", kMaxRunIdBytes, " bytes"));
+  }
   ASSIGN_OR_RETURN(recorder::v1::RunSummary summary, recorder_->GetRun(run_id));
   if (summary.events() == 0) {
     return absl::FailedPreconditionError(
@@ -347,41 +358,64 @@ absl::StatusOr<v1::CompareRunsResponse> AnalysisServiceImpl::Compare(
   return resp;
 }
 
-grpc::Status AnalysisServiceImpl::ComputeReport(grpc::ServerContext*, const v1::ReportRequest* req,
+absl::Status CheckAblatePaths(const v1::AblateRequest& req,
+                              const std::vector<std::string>& allowed_roots) {
+  if (req.checkpoint().empty()) return absl::InvalidArgumentError("Ablate: checkpoint is empty");
+  if (req.text_file().empty()) return absl::InvalidArgumentError("Ablate: text_file is empty");
+  if (allowed_roots.empty()) {
+    return absl::PermissionDeniedError(
+        "Ablate: this analysis server reads no files: start it with --allowed-root DIR "
+        "(repeatable) to allow checkpoints and texts under DIR");
+  }
+  RETURN_IF_ERROR(CheckPathAllowed("Ablate: checkpoint", req.checkpoint(), allowed_roots));
+  return CheckPathAllowed("Ablate: text_file", req.text_file(), allowed_roots);
+}
+
+grpc::Status AnalysisServiceImpl::ComputeReport(grpc::ServerContext* ctx,
+                                                const v1::ReportRequest* req,
                                                 v1::ReportResponse* resp) {
+  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) return ToGrpcStatus(a);
   auto r = Report(*req);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = *std::move(r);
   return grpc::Status::OK;
 }
 
-grpc::Status AnalysisServiceImpl::GetLayer(grpc::ServerContext*, const v1::LayerRequest* req,
+grpc::Status AnalysisServiceImpl::GetLayer(grpc::ServerContext* ctx, const v1::LayerRequest* req,
                                            v1::LayerResponse* resp) {
+  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) return ToGrpcStatus(a);
   auto r = Layer(*req);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = *std::move(r);
   return grpc::Status::OK;
 }
 
-grpc::Status AnalysisServiceImpl::GetPathway(grpc::ServerContext*, const v1::PathwayRequest* req,
+grpc::Status AnalysisServiceImpl::GetPathway(grpc::ServerContext* ctx,
+                                             const v1::PathwayRequest* req,
                                              v1::PathwayResponse* resp) {
+  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) return ToGrpcStatus(a);
   auto r = Pathway(*req);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = *std::move(r);
   return grpc::Status::OK;
 }
 
-grpc::Status AnalysisServiceImpl::CompareRuns(grpc::ServerContext*,
+grpc::Status AnalysisServiceImpl::CompareRuns(grpc::ServerContext* ctx,
                                               const v1::CompareRunsRequest* req,
                                               v1::CompareRunsResponse* resp) {
+  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) return ToGrpcStatus(a);
   auto r = Compare(*req);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = *std::move(r);
   return grpc::Status::OK;
 }
 
-grpc::Status AnalysisServiceImpl::Ablate(grpc::ServerContext*, const v1::AblateRequest* req,
+grpc::Status AnalysisServiceImpl::Ablate(grpc::ServerContext* ctx, const v1::AblateRequest* req,
                                          v1::AblateResponse* resp) {
+  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kWrite); !a.ok()) return ToGrpcStatus(a);
+  if (absl::Status p = CheckAblatePaths(*req, options_.allowed_roots); !p.ok()) {
+    return ToGrpcStatus(p);
+  }
   auto r = RunAblate(*req);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = *std::move(r);

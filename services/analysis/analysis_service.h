@@ -10,9 +10,11 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/service/auth.h"
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
@@ -36,6 +38,11 @@ struct AnalysisServiceOptions {
   std::chrono::milliseconds still_writing_window{60000};
   // Threads per analysis (0: hardware concurrency).
   int threads = 0;
+  // Bearer token on Ablate (and, with auth.auth_reads, on every RPC); empty token: no check.
+  AuthOptions auth;
+  // Directories Ablate may read its checkpoint and text_file from (--allowed-root); empty:
+  // Ablate is refused (PERMISSION_DENIED), the server reads no file a caller names.
+  std::vector<std::string> allowed_roots;
 };
 
 // Thread-safe: the cache is mutex-protected, everything else immutable after Create.
@@ -90,6 +97,7 @@ class AnalysisServiceImpl final : public v1::Analysis::Service {
   v1::Freshness MakeFreshness(const RunInfo& info, bool cached) const;
 
   AnalysisServiceOptions options_;
+  BearerAuth auth_;
   std::unique_ptr<RecorderReader> recorder_;
   VocabResources vocab_;
   std::shared_ptr<prometheus::Registry> registry_;
@@ -101,8 +109,14 @@ class AnalysisServiceImpl final : public v1::Analysis::Service {
   std::list<std::pair<std::string, std::shared_ptr<const Entry>>> lru_ ABSL_GUARDED_BY(mu_);
 };
 
+// Checks Ablate's checkpoint and text_file against `allowed_roots` (common/base/path_policy.h):
+// PERMISSION_DENIED naming --allowed-root when there are no roots, and for a path outside every
+// root with the same message whether or not it exists. Thread-safe.
+absl::Status CheckAblatePaths(const v1::AblateRequest& req,
+                              const std::vector<std::string>& allowed_roots);
+
 // Runs a pathway ablation through the engine (ablate_rpc.cc), or UNIMPLEMENTED when the build has
-// no engine (ablate_unavailable.cc).
+// no engine (ablate_unavailable.cc). Callers check the paths first (CheckAblatePaths).
 absl::StatusOr<v1::AblateResponse> RunAblate(const v1::AblateRequest& req);
 
 }  // namespace monoroute::analysis

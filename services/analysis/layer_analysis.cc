@@ -522,6 +522,8 @@ void CompareWithControl(const std::string& name, const std::string& split,
   c.category_ami = control.category_ami;
   c.category_ami_ci = control.category_ami_ci;
   c.max_violation = control.max_violation;
+  for (const PathwayResult& p : control.pathways) c.specialised_vs_null_pathways += p.specialised_vs_null;
+  c.category_specialised_pathways = control.category_specialised_pathways;
   const bool paired = !tr.mi.empty() && tr.mi.size() == cr.mi.size();
   auto delta = [&](double a, double b, const std::vector<double>& ra,
                    const std::vector<double>& rb, double* d, Interval* ci) {

@@ -160,6 +160,10 @@ struct ControlComparison {
   double category_ami = kNaN;
   Interval category_ami_ci;
   double max_violation = kNaN;
+  // The control's own pathways flagged against the null (token-specialised, category-specialised):
+  // what an untrained router or the dense slices already show.
+  uint32_t specialised_vs_null_pathways = 0;
+  uint32_t category_specialised_pathways = 0;
   // Trained minus control.
   double mi_excess_delta = kNaN;
   Interval mi_excess_delta_ci;

@@ -1,4 +1,5 @@
-// RecorderReader: unary GetRun and the streamed QueryEvents collected into a RoutingTable.
+// RecorderReader: unary GetRun and the streamed QueryEvents collected into a RoutingTable, over a
+// plaintext or TLS channel (common/service CreateServiceChannel).
 #include "services/analysis/recorder_reader.h"
 
 #include <grpcpp/grpcpp.h>
@@ -6,20 +7,30 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/service/grpc_status.h"
+#include "common/service/tls_credentials.h"
 
 namespace monoroute::analysis {
 
-RecorderReader::RecorderReader(const RecorderReaderOptions& options) : options_(options) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(options.max_message_bytes);
-  stub_ = recorder::v1::Recorder::NewStub(
-      grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args));
-}
+RecorderReader::RecorderReader(const RecorderReaderOptions& options,
+                               std::shared_ptr<grpc::Channel> channel)
+    : options_(options), stub_(recorder::v1::Recorder::NewStub(std::move(channel))) {}
 
 absl::StatusOr<std::unique_ptr<RecorderReader>> RecorderReader::Create(
     const RecorderReaderOptions& options) {
   if (options.address.empty()) return absl::InvalidArgumentError("--recorder: empty address");
-  return std::unique_ptr<RecorderReader>(new RecorderReader(options));
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(options.max_message_bytes);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      CreateServiceChannel(options.address, options.tls, args);
+  if (!channel.ok()) return channel.status();
+  return std::unique_ptr<RecorderReader>(new RecorderReader(options, std::move(*channel)));
+}
+
+void RecorderReader::Prepare(grpc::ClientContext* ctx) const {
+  ctx->set_deadline(std::chrono::system_clock::now() + options_.timeout);
+  if (!options_.bearer_token.empty()) {
+    ctx->AddMetadata("authorization", "Bearer " + options_.bearer_token);
+  }
 }
 
 absl::Status RecorderReader::Wrap(const grpc::Status& s, const std::string& what) const {
@@ -35,7 +46,7 @@ absl::Status RecorderReader::Wrap(const grpc::Status& s, const std::string& what
 
 absl::StatusOr<recorder::v1::RunSummary> RecorderReader::GetRun(const std::string& run_id) const {
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + options_.timeout);
+  Prepare(&ctx);
   recorder::v1::GetRunRequest req;
   req.set_run_id(run_id);
   recorder::v1::RunSummary resp;
@@ -49,7 +60,7 @@ absl::Status RecorderReader::ReadEvents(const std::string& run_id, uint32_t laye
                                         uint64_t max_step, uint64_t max_events,
                                         RoutingTableBuilder* builder) const {
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + options_.timeout);
+  Prepare(&ctx);
   recorder::v1::EventQuery req;
   req.set_run_id(run_id);
   req.set_has_layer(true);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/service/tls_credentials.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "services/analysis/routing_table.h"
 
@@ -21,11 +22,17 @@ struct RecorderReaderOptions {
   std::chrono::milliseconds timeout{120000};
   // Largest message accepted from the recorder, in bytes.
   int max_message_bytes = 64 << 20;
+  // TLS of the channel (--recorder-tls-*; plaintext when not enabled).
+  ChannelTlsOptions tls;
+  // Sent as "authorization: Bearer <token>" on every call when not empty (a recorder started
+  // with --auth-reads needs it).
+  std::string bearer_token;
 };
 
 // Thread-safe (a gRPC stub is); owns its channel.
 class RecorderReader {
  public:
+  // INVALID_ARGUMENT for an empty address or unusable TLS files (naming flag and file).
   static absl::StatusOr<std::unique_ptr<RecorderReader>> Create(
       const RecorderReaderOptions& options);
 
@@ -42,7 +49,9 @@ class RecorderReader {
   const std::string& address() const { return options_.address; }
 
  private:
-  explicit RecorderReader(const RecorderReaderOptions& options);
+  RecorderReader(const RecorderReaderOptions& options, std::shared_ptr<grpc::Channel> channel);
+  // Sets the deadline and the bearer token of a call.
+  void Prepare(grpc::ClientContext* ctx) const;
   absl::Status Wrap(const grpc::Status& s, const std::string& what) const;
 
   RecorderReaderOptions options_;

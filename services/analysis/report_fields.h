@@ -89,6 +89,8 @@ void VisitFields(const ControlComparison& c, V& v) {
   v("category_ami", c.category_ami);
   v("category_ami_ci", c.category_ami_ci);
   v("max_violation", c.max_violation);
+  v("specialised_vs_null_pathways", c.specialised_vs_null_pathways);
+  v("category_specialised_pathways", c.category_specialised_pathways);
   v("mi_excess_delta", c.mi_excess_delta);
   v("mi_excess_delta_ci", c.mi_excess_delta_ci);
   v("mean_kl_excess_delta", c.mean_kl_excess_delta);

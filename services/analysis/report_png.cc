@@ -4,7 +4,6 @@
 #include <cairo.h>
 
 #include <algorithm>
-#include <functional>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -12,144 +11,25 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "services/analysis/cairo_draw.h"
 #include "services/analysis/run_analysis.h"
 
 namespace monoroute::analysis {
 namespace {
 
+using draw::Bar;
+using draw::Box;
+using draw::Legend;
+using draw::MonoText;
+using draw::Panel;
+using draw::Range;
+using draw::Rgb;
+using draw::Shorten;
+using draw::SignedAxes;
+using draw::Text;
+
 constexpr int kWidth = 1600;
 constexpr int kHeight = 1150;
-
-struct Box {
-  double x, y, w, h;
-};
-
-void Rgb(cairo_t* cr, int hex, double alpha = 1.0) {
-  cairo_set_source_rgba(cr, ((hex >> 16) & 255) / 255.0, ((hex >> 8) & 255) / 255.0,
-                        (hex & 255) / 255.0, alpha);
-}
-
-// Draws `text` with its anchor at (x, y): align 0 left, 0.5 centre, 1 right; baseline at y.
-void Text(cairo_t* cr, const std::string& text, double x, double y, double size, double align = 0.0,
-          bool bold = false) {
-  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
-                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size(cr, size);
-  cairo_text_extents_t ext;
-  cairo_text_extents(cr, text.c_str(), &ext);
-  cairo_move_to(cr, x - align * ext.x_advance, y);
-  cairo_show_text(cr, text.c_str());
-}
-
-void VerticalText(cairo_t* cr, const std::string& text, double x, double y, double size) {
-  cairo_save(cr);
-  cairo_translate(cr, x, y);
-  cairo_rotate(cr, -M_PI / 2);
-  Text(cr, text, 0, 0, size, 0.5);
-  cairo_restore(cr);
-}
-
-// A panel frame with a title; returns the plot area (inside axes margins).
-Box Panel(cairo_t* cr, const Box& b, const std::string& title) {
-  Rgb(cr, 0x222222);
-  Text(cr, title, b.x + 10, b.y + 26, 19, 0.0, true);
-  return {b.x + 80, b.y + 50, b.w - 110, b.h - 115};
-}
-
-cairo_status_t AppendPng(void* closure, const unsigned char* data, unsigned int length) {
-  static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
-  return CAIRO_STATUS_SUCCESS;
-}
-
-// Cuts `s` to at most `n` code points (never inside a UTF-8 sequence), adding "..." if cut.
-std::string Shorten(const std::string& s, size_t n) {
-  size_t cps = 0, i = 0;
-  while (i < s.size()) {
-    if (cps == n) return s.substr(0, i) + "...";
-    const unsigned char c = s[i];
-    i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    ++cps;
-  }
-  return s;
-}
-
-
-// A signed axis: ticks from ymin to ymax, grid lines, zero line emphasised.
-void SignedAxes(cairo_t* cr, const Box& a, double ymin, double ymax, const std::string& ylabel,
-                int ticks = 5) {
-  cairo_set_line_width(cr, 1.0);
-  for (int i = 0; i <= ticks; ++i) {
-    const double v = ymin + (ymax - ymin) * i / ticks;
-    const double y = a.y + a.h - a.h * i / ticks;
-    Rgb(cr, 0xdddddd);
-    cairo_move_to(cr, a.x, y);
-    cairo_line_to(cr, a.x + a.w, y);
-    cairo_stroke(cr);
-    Rgb(cr, 0x333333);
-    Text(cr, absl::StrFormat("%.2f", v), a.x - 8, y + 5, 14, 1.0);
-  }
-  if (ymin < 0 && ymax > 0) {
-    const double y0 = a.y + a.h - a.h * (-ymin) / (ymax - ymin);
-    Rgb(cr, 0x555555);
-    cairo_set_line_width(cr, 1.5);
-    cairo_move_to(cr, a.x, y0);
-    cairo_line_to(cr, a.x + a.w, y0);
-    cairo_stroke(cr);
-  }
-  Rgb(cr, 0x333333);
-  cairo_set_line_width(cr, 1.5);
-  cairo_move_to(cr, a.x, a.y);
-  cairo_line_to(cr, a.x, a.y + a.h);
-  cairo_line_to(cr, a.x + a.w, a.y + a.h);
-  cairo_stroke(cr);
-  VerticalText(cr, ylabel, a.x - 62, a.y + a.h / 2, 16);
-}
-
-// Value range [lo, hi] covering `values` and 0, padded and rounded to 0.05.
-std::pair<double, double> Range(const std::vector<double>& values) {
-  double lo = 0.0, hi = 0.05;
-  for (double v : values) {
-    if (!std::isfinite(v)) continue;
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
-  }
-  const double pad = 0.08 * (hi - lo);
-  return {std::floor((lo - (lo < 0 ? pad : 0)) * 20) / 20, std::ceil((hi + pad) * 20) / 20};
-}
-
-// A bar from 0 to v with a CI whisker, at centre x.
-void Bar(cairo_t* cr, double x, double w, double v, const Interval& ci,
-         const std::function<double(double)>& Y, int colour) {
-  if (!std::isfinite(v)) return;
-  const double y0 = Y(0.0), y1 = Y(v);
-  Rgb(cr, colour, 0.85);
-  cairo_rectangle(cr, x - w / 2, std::min(y0, y1), w, std::abs(y1 - y0));
-  cairo_fill(cr);
-  if (std::isfinite(ci.low) && std::isfinite(ci.high)) {
-    Rgb(cr, 0x111111);
-    cairo_set_line_width(cr, 1.5);
-    cairo_move_to(cr, x, Y(ci.low));
-    cairo_line_to(cr, x, Y(ci.high));
-    cairo_move_to(cr, x - w / 4, Y(ci.low));
-    cairo_line_to(cr, x + w / 4, Y(ci.low));
-    cairo_move_to(cr, x - w / 4, Y(ci.high));
-    cairo_line_to(cr, x + w / 4, Y(ci.high));
-    cairo_stroke(cr);
-  }
-}
-
-void Legend(cairo_t* cr, double x, double y, const std::vector<std::pair<int, std::string>>& items) {
-  for (const auto& [colour, label] : items) {
-    Rgb(cr, colour);
-    cairo_rectangle(cr, x, y - 11, 14, 14);
-    cairo_fill(cr);
-    Rgb(cr, 0x333333);
-    Text(cr, label, x + 20, y + 1, 14);
-    cairo_text_extents_t ext;
-    cairo_text_extents(cr, label.c_str(), &ext);
-    x += 40 + ext.x_advance;
-  }
-}
 
 const ControlComparison* Control(const LayerResult& L, const char* name) {
   for (const auto& c : L.controls) {
@@ -249,10 +129,11 @@ void DeltaPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     }
     Rgb(cr, 0x333333);
     Text(cr, absl::StrCat("layer ", L.layer), cx, a.y + a.h + 22, 15, 0.5);
-    Text(cr, "MI", cx - bw * 1.65, a.y + a.h + 40, 12, 0.5);
-    Text(cr, "tok.spec", cx + bw * 1.65, a.y + a.h + 40, 12, 0.5);
+    Text(cr, "MI", cx - bw * 1.65, a.y + a.h + 38, 11, 0.5);
+    Text(cr, "tok.spec", cx + bw * 1.65, a.y + a.h + 38, 11, 0.5);
   }
-  Legend(cr, a.x, b.y + b.h - 18, {{kFresh, "minus fresh routers"}, {kDense, "minus dense slices"}});
+  Legend(cr, a.x, b.y + b.h - 6,
+         {{kFresh, "minus fresh routers"}, {kDense, "minus dense slices"}});
 }
 
 // Panel C: every pathway's KL excess over the null with its interval; red = specialised; the
@@ -352,8 +233,8 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     y += 26;
   } else {
     Rgb(cr, 0x333333);
-    Text(cr, "layer/pw   KL excess [95% CI]        vs control [95% CI]      category   top tokens",
-         b.x + 14, y, 13, 0.0, true);
+    MonoText(cr, "ly/pw  KL excess [95% CI]   vs control [95% CI]  category   top tokens",
+             b.x + 14, y, 12, true);
     y += 20;
     for (size_t i = 0; i < std::min<size_t>(flagged.size(), 10); ++i) {
       const PathwayResult& p = *flagged[i];
@@ -361,13 +242,15 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
       for (size_t t = 0; t < std::min<size_t>(p.top_tokens.size(), 4); ++t) {
         absl::StrAppend(&toks, t ? " " : "", "'", Shorten(p.top_tokens[t].token, 10), "'");
       }
-      Text(cr,
-           absl::StrFormat("%2u/%-2u  %.2f [%.2f, %.2f]   %.2f [%.2f, %.2f]   %-10s %s", p.layer,
+      MonoText(cr,
+               absl::StrFormat("%2u/%-2u  %5.2f [%5.2f, %5.2f]  %5.2f [%5.2f, %5.2f]  %-10s %s",
+                               p.layer,
                            p.pathway, p.kl_excess_nats, p.kl_excess_ci.low, p.kl_excess_ci.high,
                            p.kl_excess_vs_control_nats, p.kl_excess_vs_control_ci.low,
                            p.kl_excess_vs_control_ci.high,
-                           Shorten(p.category_specialised ? p.top_category : "-", 10), toks),
-           b.x + 14, y, 13);
+                               Shorten(p.category_specialised ? p.enriched_category : "-", 10),
+                               toks),
+               b.x + 14, y, 12);
       y += 19;
     }
     if (flagged.size() > 10) {
@@ -380,9 +263,8 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
   Text(cr, "Per layer", b.x + 10, y, 16, 0.0, true);
   y += 22;
   Rgb(cr, 0x333333);
-  Text(cr,
-       "layer  token spec. (chance) excess [95% CI]        cat. AMI [95% CI]     MaxVio  util.",
-       b.x + 14, y, 13, 0.0, true);
+  MonoText(cr, "layer tok.spec (chance) excess [95% CI]    cat. AMI [95% CI]       MaxVio util.",
+           b.x + 14, y, 12, true);
   y += 20;
   for (const auto& L : run.layers) {
     const std::string ami =
@@ -390,13 +272,13 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
             ? absl::StrFormat("%.3f [%.3f, %.3f]", L.category_ami, L.category_ami_ci.low,
                               L.category_ami_ci.high)
             : std::string("n/a (no labels)");
-    Text(cr,
-         absl::StrFormat("%3u    %.3f (%.3f) %+.3f [%+.3f, %+.3f]    %-22s %6.2f  %.2f", L.layer,
+    MonoText(cr,
+             absl::StrFormat("%5u %.3f (%.3f) %+.3f [%+.3f, %+.3f]  %-23s %6.2f %5.2f", L.layer,
                          L.token_specialisation, L.token_specialisation_chance,
                          L.token_specialisation_excess, L.token_specialisation_excess_ci.low,
                          L.token_specialisation_excess_ci.high, ami, L.max_violation,
                          L.utilisation),
-         b.x + 14, y, 13);
+             b.x + 14, y, 12);
     y += 19;
   }
 }
@@ -436,18 +318,7 @@ absl::StatusOr<std::string> RenderReportPng(const RunAnalysis& run, const RunAna
   DeltaPerLayer(cr, {half_w, top, half_w, half_h}, run);
   PathwayExcess(cr, {0, top + half_h, half_w, half_h}, run, options);
   Findings(cr, {half_w, top + half_h, half_w, half_h}, run);
-  cairo_surface_flush(surface.get());
-  if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
-    return absl::InternalError(
-        absl::StrCat("cairo drawing failed: ", cairo_status_to_string(cairo_status(cr))));
-  }
-  std::string png;
-  const cairo_status_t st = cairo_surface_write_to_png_stream(surface.get(), AppendPng, &png);
-  if (st != CAIRO_STATUS_SUCCESS) {
-    return absl::InternalError(
-        absl::StrCat("cairo PNG encoding failed: ", cairo_status_to_string(st)));
-  }
-  return png;
+  return draw::EncodePng(surface.get(), cr);
 }
 
 }  // namespace monoroute::analysis

@@ -1,11 +1,13 @@
 // Run spec and event batch validation.
 #include "services/recorder/batch_validator.h"
 
+#include <bitset>
 #include <cmath>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/base/bounded_text.h"
 
 namespace monoroute::recorder {
 
@@ -20,16 +22,16 @@ RunLayout RunLayout::From(const RunSpecData& spec) {
 }
 
 absl::Status ValidateRunId(const std::string& run_id) {
-  if (run_id.empty() || run_id.size() > 128) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("run_id '", run_id, "' must have 1 to 128 characters"));
+  if (run_id.empty() || run_id.size() > kMaxRunIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "run_id '", BoundedText(run_id), "' must have 1 to ", kMaxRunIdBytes, " characters"));
   }
   for (char c : run_id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-';
     if (!ok) {
       return absl::InvalidArgumentError(
-          absl::StrCat("run_id '", run_id, "' may only contain [A-Za-z0-9._-]"));
+          absl::StrCat("run_id '", BoundedText(run_id), "' may only contain [A-Za-z0-9._-]"));
     }
   }
   return absl::OkStatus();
@@ -72,6 +74,9 @@ absl::Status ValidateBatchShape(const EventBatchData& b, uint32_t top_k, size_t 
   if (n > max_events) {
     return absl::ResourceExhaustedError(
         absl::StrCat(where, n, " events exceed the limit of ", max_events, " per batch"));
+  }
+  if (b.run_id.size() > kMaxRunIdBytes) {  // no run has such an id; keep it out of NOT_FOUND
+    return absl::InvalidArgumentError(absl::StrCat(where, ValidateRunId(b.run_id).message()));
   }
   if (b.writer_id.empty())
     return absl::InvalidArgumentError(absl::StrCat(where, "writer_id is empty"));
@@ -150,6 +155,19 @@ absl::Status ValidateBatch(const RunLayout& run, const EventBatchData& b, size_t
     if (b.pathways[i] >= np) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, "pathways[", i, "] = ", b.pathways[i], " >= num_pathways ", np));
+    }
+  }
+  // One event's top-k are k different pathways; a repeat would be counted twice.
+  const size_t k = spec.top_k;
+  for (size_t e = 0; e < n; ++e) {
+    std::bitset<kMaxPathways> seen;
+    for (size_t i = e * k; i < (e + 1) * k; ++i) {
+      if (seen.test(b.pathways[i])) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, "event ", e, ": pathway ", b.pathways[i],
+            " appears more than once in its top-k (pathways[", e * k, "..", (e + 1) * k - 1, "])"));
+      }
+      seen.set(b.pathways[i]);
     }
   }
   for (size_t i = 0; i < b.weights.size(); ++i) {

@@ -20,7 +20,11 @@ struct RunLayout {
   static RunLayout From(const RunSpecData& spec);
 };
 
-// Checks a run id: [A-Za-z0-9._-]{1,128}. INVALID_ARGUMENT naming it otherwise.
+// Longest run id accepted, in bytes.
+inline constexpr size_t kMaxRunIdBytes = 128;
+
+// Checks a run id: [A-Za-z0-9._-]{1,128}. INVALID_ARGUMENT quoting it (cut to 64 bytes by
+// BoundedText) otherwise.
 absl::Status ValidateRunId(const std::string& run_id);
 
 // Checks a spec (ids, ranges, unique layers); returns the normalised spec in `out`.

@@ -6,10 +6,9 @@
 #include <iostream>
 #include <string>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/base/file_util.h"
 #include "common/service/server_runner.h"
+#include "common/service/service_flags.h"
 #include "services/recorder/recorder_service.h"
 #include "services/recorder/recorder_store.h"
 
@@ -17,10 +16,13 @@ namespace mr = monoroute::recorder;
 
 int main(int argc, char** argv) {
   CLI::App app{"monoroute-recorder: token-to-pathway routing events in RocksDB, exactly once"};
-  std::string listen = "127.0.0.1:7101", data_dir, metrics_listen = "127.0.0.1:9101";
-  std::string auth_token_file;
+  std::string listen = "127.0.0.1:7101", data_dir, metrics_listen = "127.0.0.1:7111";
+  monoroute::ServerFlags server;
+  server.max_receive_mb = 16;  // ingest batches: ~30 bytes per top-4 event, ~500k events
+  server.max_send_mb = 64;     // QueryEvents batches (as ingested) and 1 MiB counts chunks
+  server.token_env = "MONOROUTE_RECORDER_TOKEN";
   bool sync = false;
-  int wal_sync_interval_ms = 1000, max_message_mb = 64, ingest_threads = 2;
+  int wal_sync_interval_ms = 1000, ingest_threads = 2;
   int shutdown_grace_ms = 5000, stream_threads = 8;
   int64_t max_batch_events = 1 << 20;
   uint64_t max_query_events = 100'000'000;
@@ -36,16 +38,10 @@ int main(int argc, char** argv) {
   app.add_option("--wal-sync-interval-ms", wal_sync_interval_ms,
                  "WAL fsync period without --sync (0: never)")
       ->capture_default_str();
-  app.add_option("--auth-token-file", auth_token_file,
-                 "file with the bearer token required on CreateRun/Record/DeleteRun/FinishRun "
-                 "(default: "
-                 "env MONOROUTE_RECORDER_TOKEN; no auth if both are empty)");
+  monoroute::AddServerFlags(&app, "CreateRun/Record/DeleteRun/FinishRun", &server);
   app.add_option("--max-batch-events", max_batch_events, "largest batch accepted, in events")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--max-message-mb", max_message_mb, "largest gRPC message accepted, in MiB")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 2047));
   app.add_option("--ingest-threads", ingest_threads, "threads applying batches to the store")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
@@ -63,16 +59,10 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
-  std::string token;
-  if (!auth_token_file.empty()) {
-    absl::StatusOr<std::string> t = monoroute::ReadFile(auth_token_file);
-    if (!t.ok()) {
-      std::cerr << "monoroute-recorder: --auth-token-file: " << t.status().message() << "\n";
-      return 2;
-    }
-    token = std::string(absl::StripAsciiWhitespace(*t));
-  } else if (const char* env = std::getenv("MONOROUTE_RECORDER_TOKEN"); env != nullptr) {
-    token = std::string(absl::StripAsciiWhitespace(env));
+  absl::StatusOr<monoroute::AuthOptions> auth = monoroute::LoadAuthOptions(server);
+  if (!auth.ok()) {
+    std::cerr << "monoroute-recorder: " << auth.status().message() << "\n";
+    return 2;
   }
 
   mr::RecorderStoreOptions so;
@@ -87,7 +77,8 @@ int main(int argc, char** argv) {
   }
   auto registry = std::make_shared<prometheus::Registry>();
   mr::RecorderServiceOptions svc_opts;
-  svc_opts.bearer_token = token;
+  svc_opts.bearer_token = auth->token;
+  svc_opts.auth_reads = auth->auth_reads;
   svc_opts.ingest_threads = ingest_threads;
   svc_opts.stream_threads = stream_threads;
   svc_opts.max_query_events = max_query_events;
@@ -102,13 +93,15 @@ int main(int argc, char** argv) {
   ro.listen = listen;
   ro.metrics_listen = metrics_listen;
   ro.service_name = "monoroute.recorder.v1.Recorder";
-  ro.max_message_bytes = max_message_mb << 20;
+  ro.metrics_prefix = "monoroute_recorder";
+  monoroute::ApplyServerFlags(server, &ro);
   ro.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
   ro.on_started = [&](int port) {
     std::string host = ro.listen.substr(0, ro.listen.rfind(':'));
-    std::printf("monoroute-recorder listening on %s:%d (data %s, %s%s)\n", host.c_str(), port,
+    std::printf("monoroute-recorder listening on %s:%d (data %s, %s, %s, %s)\n", host.c_str(), port,
                 data_dir.c_str(), so.sync ? "sync" : "group commit",
-                token.empty() ? "" : ", auth on");
+                monoroute::DescribeTls(ro.tls).c_str(),
+                monoroute::BearerAuth(*auth).Describe().c_str());
     std::fflush(stdout);
   };
   absl::Status close_status;

@@ -1,4 +1,5 @@
-// RecorderWriter: bounded queue -> one background thread -> bidi Record stream with acks.
+// RecorderWriter: bounded queue -> one background thread -> bidi Record stream with acks, over a
+// plaintext or TLS channel (common/service CreateServiceChannel).
 #include "services/recorder/recorder_client.h"
 
 #include <grpcpp/grpcpp.h>
@@ -11,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/service/grpc_status.h"
+#include "common/service/tls_credentials.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 
 namespace monoroute::recorder {
@@ -33,18 +35,24 @@ bool IsAuthFailure(grpc::StatusCode c) {
   return c == grpc::StatusCode::UNAUTHENTICATED || c == grpc::StatusCode::PERMISSION_DENIED;
 }
 
+// Arguments of the writer's channel: no message limits of its own, fast reconnects.
+grpc::ChannelArguments ChannelArgs() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return args;
+}
+
 }  // namespace
 
 class RecorderWriter::Impl {
  public:
-  explicit Impl(const RecorderWriterOptions& o) : opts_(o) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(-1);
-    args.SetMaxSendMessageSize(-1);
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    channel_ = grpc::CreateCustomChannel(o.address, grpc::InsecureChannelCredentials(), args);
+  // `channel`: see ChannelArgs(); created by Create (which checks the TLS files).
+  Impl(const RecorderWriterOptions& o, std::shared_ptr<grpc::Channel> channel)
+      : opts_(o), channel_(std::move(channel)) {
     stub_ = v1::Recorder::NewStub(channel_);
     thread_ = std::thread([this] { Loop(); });
   }
@@ -295,7 +303,11 @@ absl::StatusOr<std::unique_ptr<RecorderWriter>> RecorderWriter::Create(
   if (options.writer_id.empty()) {
     return absl::InvalidArgumentError("recorder writer: writer_id is empty");
   }
-  return std::unique_ptr<RecorderWriter>(new RecorderWriter(std::make_unique<Impl>(options)));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      CreateServiceChannel(options.address, options.tls, ChannelArgs());
+  if (!channel.ok()) return channel.status();
+  return std::unique_ptr<RecorderWriter>(
+      new RecorderWriter(std::make_unique<Impl>(options, std::move(*channel))));
 }
 
 absl::Status RecorderWriter::CreateRun(const RunSpecLite& spec) { return impl_->CreateRun(spec); }

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/service/tls_credentials.h"
 #include "monoroute/recorder/v1/recorder.pb.h"
 
 namespace monoroute::recorder {
@@ -28,6 +29,8 @@ struct RecorderWriterOptions {
   std::string writer_id;
   // Sent as "authorization: Bearer <token>" when not empty.
   std::string bearer_token;
+  // TLS of the channel (plaintext when not enabled); Create fails on unusable files.
+  ChannelTlsOptions tls;
   // Bound on queued (not yet acked) events; beyond it Append waits up to max_block.
   size_t max_queue_events = 1 << 22;
   // How long Append may wait for queue space before the block is dropped and counted.

@@ -1,5 +1,5 @@
-// Callback-API gRPC service of the recorder: convert, call RecorderStore on a worker pool,
-// convert back.
+// Callback-API gRPC service of the recorder: check auth (common/service BearerAuth) and id sizes,
+// convert, call RecorderStore on a worker pool, convert back.
 #include "services/recorder/recorder_service.h"
 
 #include <chrono>
@@ -14,6 +14,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
+#include "services/recorder/batch_validator.h"
 #include "services/recorder/proto_convert.h"
 #include "services/recorder/recorder_store.h"
 #include "services/recorder/stream_reactor.h"
@@ -64,7 +65,16 @@ struct RecorderMetrics {
                                .Name("monoroute_recorder_pending_compaction_bytes")
                                .Help("RocksDB estimated pending compaction bytes")
                                .Register(r)
-                               .Add({})) {}
+                               .Add({})) {
+    // Every reason a call can be rejected for exists at zero from the start.
+    for (absl::StatusCode c :
+         {absl::StatusCode::kInvalidArgument, absl::StatusCode::kNotFound,
+          absl::StatusCode::kAlreadyExists, absl::StatusCode::kPermissionDenied,
+          absl::StatusCode::kResourceExhausted, absl::StatusCode::kFailedPrecondition,
+          absl::StatusCode::kUnauthenticated}) {
+      rejected.Add({{"reason", absl::AsciiStrToLower(absl::StatusCodeToString(c))}});
+    }
+  }
 
   void Reject(absl::StatusCode code) {
     rejected.Add({{"reason", absl::AsciiStrToLower(absl::StatusCodeToString(code))}}).Increment();
@@ -88,9 +98,8 @@ namespace {
 class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAck> {
  public:
   RecordReactor(RecorderService* svc, grpc::CallbackServerContext* ctx) : svc_(svc) {
-    grpc::Status auth = svc->CheckAuth(ctx);
+    grpc::Status auth = svc->CheckAuth(ctx, RpcAccess::kWrite);
     if (!auth.ok()) {
-      svc_->metrics()->Reject(absl::StatusCode::kUnauthenticated);
       finished_ = true;
       Finish(auth);
       return;
@@ -235,7 +244,10 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
 
 RecorderService::RecorderService(const RecorderServiceOptions& options, RecorderStore* store,
                                  std::shared_ptr<prometheus::Registry> registry)
-    : options_(options), store_(store), registry_(std::move(registry)) {}
+    : options_(options),
+      auth_(AuthOptions{options.bearer_token, options.auth_reads}),
+      store_(store),
+      registry_(std::move(registry)) {}
 
 absl::StatusOr<std::unique_ptr<RecorderService>> RecorderService::Create(
     const RecorderServiceOptions& options, RecorderStore* store,
@@ -277,32 +289,45 @@ void RecorderService::GaugeLoop() {
   }
 }
 
-grpc::Status RecorderService::CheckAuth(const grpc::CallbackServerContext* ctx) const {
-  if (options_.bearer_token.empty()) return grpc::Status::OK;
-  const auto& md = ctx->client_metadata();
-  auto it = md.find("authorization");
-  if (it == md.end()) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                        "missing 'authorization: Bearer <token>' metadata");
-  }
-  std::string got(it->second.data(), it->second.size());
-  std::string want = "Bearer " + options_.bearer_token;
-  unsigned diff = got.size() ^ want.size();
-  for (size_t i = 0; i < got.size() && i < want.size(); ++i) diff |= got[i] ^ want[i];
-  if (diff != 0) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bad bearer token");
-  return grpc::Status::OK;
+grpc::Status RecorderService::CheckAuth(const grpc::CallbackServerContext* ctx,
+                                        RpcAccess access) const {
+  absl::Status s = auth_.Check(*ctx, access);
+  if (s.ok()) return grpc::Status::OK;
+  metrics_->Reject(s.code());
+  return ToGrpcStatus(s);
 }
+
+namespace {
+
+// INVALID_ARGUMENT (run id quoted bounded) for a run id no run can have: longer than any valid
+// one. Keeps huge ids out of the store's NOT_FOUND messages.
+absl::Status CheckRunIdArg(const std::string& run_id) {
+  if (run_id.size() <= kMaxRunIdBytes) return absl::OkStatus();
+  return ValidateRunId(run_id);
+}
+
+// Finishes a unary call with `s` now and returns its reactor.
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const grpc::Status& s) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  r->Finish(s);
+  return r;
+}
+
+// Same for an absl status, counted as a rejected call.
+grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* ctx, RecorderMetrics* m,
+                                 const absl::Status& s) {
+  m->Reject(s.code());
+  return FinishNow(ctx, ToGrpcStatus(s));
+}
+
+}  // namespace
 
 grpc::ServerUnaryReactor* RecorderService::CreateRun(grpc::CallbackServerContext* ctx,
                                                      const v1::RunSpec* req,
                                                      v1::CreateRunResponse* resp) {
+  grpc::Status auth = CheckAuth(ctx, RpcAccess::kWrite);
+  if (!auth.ok()) return FinishNow(ctx, auth);
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  grpc::Status auth = CheckAuth(ctx);
-  if (!auth.ok()) {
-    metrics_->Reject(absl::StatusCode::kUnauthenticated);
-    r->Finish(auth);
-    return r;
-  }
   query_pool_->Submit([this, r, req, resp] {
     absl::StatusOr<bool> created = store_->CreateRun(FromProto(*req));
     if (created.ok()) resp->set_created(*created);
@@ -319,6 +344,11 @@ grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAck>* RecorderService::Record(
 grpc::ServerUnaryReactor* RecorderService::GetRun(grpc::CallbackServerContext* ctx,
                                                   const v1::GetRunRequest* req,
                                                   v1::RunSummary* resp) {
+  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
+  if (!auth.ok()) return FinishNow(ctx, auth);
+  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok()) {
+    return Reject(ctx, metrics_.get(), id);
+  }
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
   query_pool_->Submit([this, r, req, resp] {
     absl::StatusOr<RunSummaryData> s = store_->GetRun(req->run_id());
@@ -331,6 +361,8 @@ grpc::ServerUnaryReactor* RecorderService::GetRun(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* RecorderService::ListRuns(grpc::CallbackServerContext* ctx,
                                                     const v1::ListRunsRequest* /*req*/,
                                                     v1::ListRunsResponse* resp) {
+  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
+  if (!auth.ok()) return FinishNow(ctx, auth);
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
   query_pool_->Submit([this, r, resp] {
     absl::StatusOr<std::vector<RunSummaryData>> runs = store_->ListRuns();
@@ -343,7 +375,13 @@ grpc::ServerUnaryReactor* RecorderService::ListRuns(grpc::CallbackServerContext*
 }
 
 grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
-    grpc::CallbackServerContext* /*ctx*/, const v1::CountsRequest* req) {
+    grpc::CallbackServerContext* ctx, const v1::CountsRequest* req) {
+  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
+  if (!auth.ok()) return BoundedWriteReactor<v1::CountsChunk>::Failed(auth);
+  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok()) {
+    metrics_->Reject(id.code());
+    return BoundedWriteReactor<v1::CountsChunk>::Failed(ToGrpcStatus(id));
+  }
   CountsQueryData q;
   q.run_id = req->run_id();
   q.layer = req->layer();
@@ -378,6 +416,11 @@ grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
 grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext* ctx,
                                                      const v1::TotalsRequest* req,
                                                      v1::TotalsResponse* resp) {
+  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
+  if (!auth.ok()) return FinishNow(ctx, auth);
+  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok()) {
+    return Reject(ctx, metrics_.get(), id);
+  }
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
   query_pool_->Submit([this, r, req, resp] {
     absl::StatusOr<TotalsData> t = store_->GetTotals(req->run_id(), req->layer(), req->split());
@@ -393,8 +436,14 @@ grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext
 }
 
 grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
-    grpc::CallbackServerContext* /*ctx*/, const v1::EventQuery* req) {
+    grpc::CallbackServerContext* ctx, const v1::EventQuery* req) {
   using Reactor = BoundedWriteReactor<v1::EventBatch>;
+  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
+  if (!auth.ok()) return Reactor::Failed(auth);
+  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok()) {
+    metrics_->Reject(id.code());
+    return Reactor::Failed(ToGrpcStatus(id));
+  }
   if (req->limit() > options_.max_query_events) {
     metrics_->Reject(absl::StatusCode::kInvalidArgument);
     return Reactor::Failed(grpc::Status(
@@ -427,13 +476,11 @@ grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
 grpc::ServerUnaryReactor* RecorderService::DeleteRun(grpc::CallbackServerContext* ctx,
                                                      const v1::DeleteRunRequest* req,
                                                      v1::DeleteRunResponse* resp) {
+  grpc::Status auth = CheckAuth(ctx, RpcAccess::kWrite);
+  if (!auth.ok()) return FinishNow(ctx, auth);
+  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok())
+    return Reject(ctx, metrics_.get(), id);
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  grpc::Status auth = CheckAuth(ctx);
-  if (!auth.ok()) {
-    metrics_->Reject(absl::StatusCode::kUnauthenticated);
-    r->Finish(auth);
-    return r;
-  }
   query_pool_->Submit([this, r, req, resp] {
     absl::StatusOr<uint64_t> n = store_->DeleteRun(req->run_id());
     if (n.ok()) resp->set_events_deleted(*n);
@@ -445,13 +492,11 @@ grpc::ServerUnaryReactor* RecorderService::DeleteRun(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* RecorderService::FinishRun(grpc::CallbackServerContext* ctx,
                                                      const v1::FinishRunRequest* req,
                                                      v1::RunSummary* resp) {
+  grpc::Status auth = CheckAuth(ctx, RpcAccess::kWrite);
+  if (!auth.ok()) return FinishNow(ctx, auth);
+  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok())
+    return Reject(ctx, metrics_.get(), id);
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  grpc::Status auth = CheckAuth(ctx);
-  if (!auth.ok()) {
-    metrics_->Reject(absl::StatusCode::kUnauthenticated);
-    r->Finish(auth);
-    return r;
-  }
   query_pool_->Submit([this, r, req, resp] {
     absl::StatusOr<RunSummaryData> s = store_->FinishRun(req->run_id());
     if (s.ok()) ToProto(*s, resp);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "common/service/auth.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "prometheus/registry.h"
 
@@ -23,8 +24,11 @@ class WorkerPool;
 struct RecorderMetrics;
 
 struct RecorderServiceOptions {
-  // When not empty, CreateRun/Record/DeleteRun/FinishRun need "authorization: Bearer <token>".
+  // When not empty, CreateRun/Record/DeleteRun/FinishRun need "authorization: Bearer <token>"
+  // (checked by common/service's BearerAuth: strict parsing, constant-time comparison).
   std::string bearer_token;
+  // With a token: GetRun/ListRuns/GetCounts/GetTotals/QueryEvents need it too (--auth-reads).
+  bool auth_reads = false;
   // Threads applying Record batches to the store (batches of one stream stay in order).
   int ingest_threads = 2;
   // Threads running unary calls.
@@ -84,8 +88,9 @@ class RecorderService final : public v1::Recorder::CallbackService {
   WorkerPool* ingest_pool() { return ingest_pool_.get(); }
   RecorderMetrics* metrics() { return metrics_.get(); }
   const RecorderServiceOptions& options() const { return options_; }
-  // OK, or UNAUTHENTICATED when a token is configured and `ctx` lacks it.
-  grpc::Status CheckAuth(const grpc::CallbackServerContext* ctx) const;
+  // OK, or UNAUTHENTICATED (counted as a rejected call) when a token is configured, `access`
+  // needs it and `ctx` does not carry it.
+  grpc::Status CheckAuth(const grpc::CallbackServerContext* ctx, RpcAccess access) const;
 
  private:
   RecorderService(const RecorderServiceOptions& options, RecorderStore* store,
@@ -93,6 +98,7 @@ class RecorderService final : public v1::Recorder::CallbackService {
   void GaugeLoop();
 
   const RecorderServiceOptions options_;
+  const BearerAuth auth_;
   RecorderStore* store_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<RecorderMetrics> metrics_;

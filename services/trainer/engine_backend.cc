@@ -1,21 +1,29 @@
-// Engine-backed job runner with recorder upload.
+// Engine-backed jobs: validation at submission, supervised worker processes at run time.
 #include "services/trainer/engine_backend.h"
 
+#include <signal.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
-#include <nlohmann/json.hpp>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
+#include "common/engine/job_resources.h"
 #include "common/engine/job_spec.h"
-#include "common/engine/train.h"
-#include "common/engine/training_observer.h"
-#include "services/recorder/recorder_client.h"
+#include "common/engine/distributed_env.h"
+#include "common/engine/rank_launcher.h"
+#include "services/trainer/subprocess.h"
+#include "services/trainer/worker_protocol.h"
 
 namespace monoroute::trainer {
 namespace {
@@ -43,163 +51,125 @@ std::string YamlQuote(const std::string& s) {
   return out + "'";
 }
 
-// Architecture facts the recorder's RunSpec needs: layer count and vocabulary size.
-absl::Status ModelShape(const engine::JobSpec& spec, int* num_layers, int* vocab) {
-  std::string config;
-  if (spec.kind == "finetune") {
-    config = (fs::path(spec.model_dir) / "config.json").string();
-  } else if (!spec.model.config_path.empty()) {
-    config = spec.model.config_path;
+// The memory limit of a job in bytes, and its name for messages.
+std::pair<int64_t, std::string> MemoryLimit(const engine::JobSpec& spec, int64_t server_mb) {
+  if (spec.memory_limit_mb > 0 && spec.memory_limit_mb < server_mb) {
+    return {spec.memory_limit_mb << 20, absl::StrCat("memory_limit_mb ", spec.memory_limit_mb)};
   }
-  *num_layers = spec.model.num_layers;
-  *vocab = spec.model.vocab_size;
-  if (config.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::string text, ReadFile(config));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(config, ": not a JSON object"));
-  }
-  *num_layers = j.value("num_layers", j.value("n_layer", *num_layers));
-  *vocab = j.value("vocab_size", *vocab);
-  return absl::OkStatus();
+  return {server_mb << 20, absl::StrCat("--job-memory-limit-mb ", server_mb)};
 }
 
-std::vector<uint32_t> RoutedLayers(const engine::JobSpec& spec, int num_layers) {
-  std::vector<uint32_t> out;
-  if (!spec.routing.layers.empty()) {
-    for (int l : spec.routing.layers) out.push_back(static_cast<uint32_t>(l));
-    return out;
-  }
-  int every = std::max(1, spec.routing.route_every_n_layers);
-  for (int l = 0; l < num_layers; l += every) out.push_back(static_cast<uint32_t>(l));
-  return out;
-}
+struct RankWorker;
 
-// Bridges engine callbacks to the job context and uploads routing events.
-class ServiceObserver : public engine::TrainingObserver {
+// The JobContext of one rank's report lines: rank 0's pass through; every rank's event stats are
+// summed (each rank uploads its own share of the events); other ranks' warnings are prefixed.
+class RankContext : public JobContext {
  public:
-  ServiceObserver(JobContext* ctx, std::string job_id, recorder::RecorderWriter* writer,
-                  recorder::RunSpecLite run_spec)
-      : ctx_(ctx), job_id_(std::move(job_id)), writer_(writer), run_spec_(std::move(run_spec)) {}
-
+  RankContext(JobContext* job, int rank, std::vector<RankWorker>* ranks)
+      : job_(job), rank_(rank), ranks_(ranks) {}
   void OnStart(int64_t start_step, int64_t total_steps) override {
-    ctx_->OnStart(start_step, total_steps);
+    if (rank_ == 0) job_->OnStart(start_step, total_steps);
   }
-
-  void OnStep(const engine::StepReport& r) override {
-    JobProgress p;
-    p.step = r.step;
-    p.total_steps = r.total_steps;
-    p.lm_loss = r.lm_loss;
-    p.balance_loss = r.balance_loss;
-    p.total_loss = r.total_loss;
-    p.lr = r.lr;
-    p.tokens_per_s = r.tokens_per_s;
-    p.eta_s = r.eta_s;
-    p.tokens_seen = r.tokens_seen;
-    for (const auto& b : r.balance) {
-      p.balance.push_back({b.layer, b.load, b.max_violation, b.load_entropy, b.balance_loss});
-    }
-    ctx_->OnProgress(p);
-    PublishStats();
+  void OnProgress(const JobProgress& p) override {
+    if (rank_ == 0) job_->OnProgress(p);
   }
-
-  void OnEval(const engine::EvalReport& r) override {
-    ctx_->OnEval({r.step, r.val_loss, r.perplexity, r.split});
+  void OnEval(const JobEval& e) override {
+    if (rank_ == 0) job_->OnEval(e);
   }
-
-  bool WantsRoutingEvents() const override { return writer_ != nullptr; }
-
-  void OnRoutingEvents(const engine::RoutingEventsBatch& b) override {
-    const size_t n = b.token_id.size();
-    if (!EnsureRun()) {
-      dropped_locally_ += n;
-      return;
-    }
-    recorder::EventBlock block;
-    block.run_id = job_id_;
-    block.batch_seq = b.block_id;
-    block.split = b.split;
-    block.step.assign(n, static_cast<uint64_t>(b.step));
-    block.layer.assign(n, static_cast<uint32_t>(b.layer));
-    block.sequence_id = b.sequence_id;
-    block.position = b.position;
-    block.token_id = b.token_id;
-    block.next_token_id = b.next_token_id;
-    block.pathways = b.pathways;
-    block.weights = b.weights;
-    writer_->Append(std::move(block));  // a drop is counted by the writer
-  }
-
   void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
-    ctx_->OnCheckpoint(step, dir, seconds);
-    PublishStats();
+    if (rank_ == 0) job_->OnCheckpoint(step, dir, seconds);
   }
-
-  bool ShouldStop() override { return ctx_->ShouldStop(); }
-
-  // Pushes the attempt's event counters to the job; `unflushed_dropped` adds events that were
-  // never acked because the final flush timed out.
-  void PublishStats(uint64_t unflushed_dropped = 0) {
-    JobEventStats s;
-    if (writer_ != nullptr) {
-      recorder::RecorderWriterStats w = writer_->stats();
-      s.events_enqueued = w.events_enqueued;
-      s.events_acked = w.events_acked;
-      s.events_dropped = w.events_dropped;
-      s.batches_acked = w.batches_acked;
-      s.duplicate_acks = w.duplicate_acks;
-    }
-    s.events_dropped += dropped_locally_ + unflushed_dropped;
-    ctx_->OnEventStats(s);
+  void OnEventStats(const JobEventStats& s) override;
+  void OnWarning(const std::string& m) override {
+    job_->OnWarning(rank_ == 0 ? m : absl::StrCat("rank ", rank_, ": ", m));
   }
-
-  // Whether this attempt declared the run, and whether it dropped events before the writer.
-  bool run_created() const { return run_created_; }
-  uint64_t dropped_locally() const { return dropped_locally_; }
+  bool ShouldStop() override { return job_->ShouldStop(); }
+  JobEventStats stats;  // this rank's latest
 
  private:
-  // Declares the run once; retried at most every 5 s while the recorder is unreachable.
-  bool EnsureRun() {
-    if (run_created_) return true;
-    auto now = std::chrono::steady_clock::now();
-    if (attempted_ && now - last_attempt_ < std::chrono::seconds(5)) return false;
-    attempted_ = true;
-    last_attempt_ = now;
-    absl::Status s = writer_->CreateRun(run_spec_);
-    if (!s.ok()) {
-      fprintf(stderr, "monoroute-trainer: %s: recorder CreateRun failed (events dropped): %s\n",
-              job_id_.c_str(), std::string(s.message()).c_str());
-      return false;
-    }
-    run_created_ = true;
-    return true;
-  }
-
-  JobContext* ctx_;
-  std::string job_id_;
-  recorder::RecorderWriter* writer_;
-  recorder::RunSpecLite run_spec_;
-  bool run_created_ = false;
-  bool attempted_ = false;
-  std::chrono::steady_clock::time_point last_attempt_;
-  uint64_t dropped_locally_ = 0;
+  JobContext* job_;
+  int rank_;
+  std::vector<RankWorker>* ranks_;
 };
+
+// One rank's worker process and what it reported.
+struct RankWorker {
+  std::unique_ptr<Subprocess> proc;
+  std::unique_ptr<RankContext> ctx;
+  std::string log;
+  WorkerResult result;
+  std::optional<ExitInfo> exit;
+  bool eof = false;
+};
+
+void RankContext::OnEventStats(const JobEventStats& s) {
+  stats = s;
+  JobEventStats sum;
+  for (const RankWorker& w : *ranks_) {
+    if (w.ctx == nullptr) continue;
+    sum.events_enqueued += w.ctx->stats.events_enqueued;
+    sum.events_acked += w.ctx->stats.events_acked;
+    sum.events_dropped += w.ctx->stats.events_dropped;
+    sum.batches_acked += w.ctx->stats.batches_acked;
+    sum.duplicate_acks += w.ctx->stats.duplicate_acks;
+  }
+  job_->OnEventStats(sum);
+}
+
+// Why a worker that left no result ended, for the job's failure reason.
+std::string CrashReason(pid_t pid, const ExitInfo& exit, const std::string& log) {
+  std::string why = absl::StrCat("job worker (pid ", pid, ") ", exit.Describe());
+  if (exit.signaled && exit.signal == SIGKILL) {
+    absl::StrAppend(&why, " (the kernel's OOM killer or an operator)");
+  } else if (exit.signaled) {
+    absl::StrAppend(&why, " (it crashed)");
+  } else if (exit.code == 127) {
+    absl::StrAppend(&why, " (the worker binary could not be started)");
+  } else if (exit.code == 0) {
+    absl::StrAppend(&why, " without reporting a result");
+  }
+  std::string tail = TailLines(log);
+  if (!tail.empty()) absl::StrAppend(&why, "; last output: ", tail);
+  return why;
+}
+
+std::string NowText() {
+  std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EngineBackend>> EngineBackend::Create(
     const EngineBackendOptions& options) {
-  if (options.max_queue_events == 0) {
-    return absl::InvalidArgumentError("max_queue_events: must be > 0");
+  EngineBackendOptions o = options;
+  if (o.max_queue_events == 0) return absl::InvalidArgumentError("max_queue_events: must be > 0");
+  if (o.job_memory_limit_mb < 0) {
+    return absl::InvalidArgumentError("--job-memory-limit-mb: must be >= 0 (0: 3/4 of memory)");
   }
-  return std::unique_ptr<EngineBackend>(new EngineBackend(options));
+  if (o.job_memory_limit_mb == 0)
+    o.job_memory_limit_mb = engine::MachineMemoryBytes() / 4 * 3 >> 20;
+  if (o.max_job_threads < 0) return absl::InvalidArgumentError("--max-job-threads: must be >= 0");
+  if (o.max_job_threads == 0) o.max_job_threads = engine::ResolveJobThreads(0, 0);
+  if (o.max_job_threads > engine::kMaxJobThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-job-threads: must be <= ", engine::kMaxJobThreads));
+  }
+  if (o.stop_grace_ms < 0) return absl::InvalidArgumentError("--job-stop-grace-s: must be >= 0");
+  // This very binary, even if its file was replaced or deleted since it started (an upgrade):
+  // a worker always speaks its trainer's protocol version.
+  if (o.worker_binary.empty()) o.worker_binary = "/proc/self/exe";
+  return std::unique_ptr<EngineBackend>(new EngineBackend(o));
 }
 
 absl::StatusOr<PreparedSpec> EngineBackend::Prepare(const std::string& spec_yaml,
                                                     const std::vector<std::string>& overrides,
                                                     const std::string& default_output_dir,
                                                     const std::string& default_device) {
+  // The parser's limits first (size, aliases, nodes), before anything else looks at the YAML.
+  RETURN_IF_ERROR(engine::CheckJobSpecLimits(spec_yaml, overrides));
   // Defaults go first, so the user's own overrides still win.
   std::vector<std::string> all;
   const bool user_output = NamesKey(spec_yaml, overrides, "output_dir");
@@ -208,6 +178,33 @@ absl::StatusOr<PreparedSpec> EngineBackend::Prepare(const std::string& spec_yaml
     all.push_back("device=" + YamlQuote(default_device));
   all.insert(all.end(), overrides.begin(), overrides.end());
   ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(spec_yaml, all));
+  // Server caps.
+  const int cap = options_.max_job_threads;
+  if (spec.threads > cap) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "threads: ", spec.threads, " exceeds the server's cap --max-job-threads ", cap));
+  }
+  if (spec.data.tokenize_threads > cap) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("data.tokenize_threads: ", spec.data.tokenize_threads,
+                     " exceeds the server's cap --max-job-threads ", cap));
+  }
+  const int nproc = spec.distributed.nproc_per_node;
+  if (nproc > cap) {
+    return absl::InvalidArgumentError(absl::StrCat("distributed.nproc_per_node: ", nproc,
+                                                   " exceeds the server's cap --max-job-threads ",
+                                                   cap, " (each rank needs a CPU)"));
+  }
+  if (spec.optim.batch_size % nproc != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("optim.batch_size: ", spec.optim.batch_size,
+                     " (the global batch) is not divisible by distributed.nproc_per_node ", nproc));
+  }
+  if (spec.memory_limit_mb > options_.job_memory_limit_mb) {
+    return absl::InvalidArgumentError(absl::StrCat("memory_limit_mb: ", spec.memory_limit_mb,
+                                                   " exceeds the server's --job-memory-limit-mb ",
+                                                   options_.job_memory_limit_mb));
+  }
   PreparedSpec p;
   if (user_output) p.paths.push_back({"output_dir", spec.output_dir});
   if (!spec.model_dir.empty()) p.paths.push_back({"model_dir", spec.model_dir});
@@ -223,82 +220,213 @@ absl::StatusOr<PreparedSpec> EngineBackend::Prepare(const std::string& spec_yaml
   p.kind = spec.kind;
   p.output_dir = spec.output_dir;
   p.device = spec.device;
-  p.records_events = !options_.recorder_address.empty() && engine::IsRouted(spec) &&
-                     (spec.record.sample_rate > 0 || spec.record.eval_split_events);
+  // Routed jobs record their routing (sampled steps, final evaluation, controls); dense jobs
+  // record their neuron slices at the final evaluation.
+  p.records_events =
+      !options_.recorder_address.empty() &&
+      (spec.record.eval_split_events || (engine::IsRouted(spec) && spec.record.sample_rate > 0));
   return p;
 }
 
 absl::Status EngineBackend::CheckFiles(const PreparedSpec& prepared) {
   ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(prepared.spec_yaml, {}));
-  return engine::ValidateJobSpecPaths(spec);
+  RETURN_IF_ERROR(engine::ValidateJobSpecPaths(spec));
+  ASSIGN_OR_RETURN(engine::JobModelShape shape, engine::ResolveJobModelShape(spec));
+  RETURN_IF_ERROR(engine::ValidateJobSpecForModel(spec, shape));
+  engine::JobResourceOptions ro;
+  ro.threads = engine::ResolveJobThreads(spec.threads, options_.max_job_threads);
+  ro.tokenize_threads =
+      engine::ResolveJobThreads(spec.data.tokenize_threads, options_.max_job_threads);
+  ro.data_bytes = engine::JobDataBytes(spec);
+  ro.event_queue_events =
+      prepared.records_events ? static_cast<int64_t>(options_.max_queue_events) : 0;
+  const engine::JobResourceEstimate estimate = engine::EstimateJobResources(spec, shape, ro);
+  const auto [limit, limit_name] = MemoryLimit(spec, options_.job_memory_limit_mb);
+  return engine::CheckJobMemory(estimate, limit, limit_name);
 }
 
 absl::StatusOr<RunOutcome> EngineBackend::Run(const JobRecord& job, JobContext* ctx) {
-  ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(job.spec_yaml, {}));
-  std::unique_ptr<recorder::RecorderWriter> writer;
-  recorder::RunSpecLite run_spec;
-  if (!job.recorder_run_id.empty() && !options_.recorder_address.empty()) {
-    int num_layers = 0, vocab = 0;
-    RETURN_IF_ERROR(ModelShape(spec, &num_layers, &vocab));
-    run_spec.set_run_id(job.recorder_run_id);
-    for (uint32_t l : RoutedLayers(spec, num_layers)) run_spec.add_routed_layers(l);
-    run_spec.set_num_pathways(spec.routing.num_pathways);
-    run_spec.set_top_k(spec.routing.top_k);
-    run_spec.set_vocab_size(vocab);
-    run_spec.set_store_raw_events(true);
-    (*run_spec.mutable_labels())["job"] = job.id;
-    (*run_spec.mutable_labels())["kind"] = spec.kind;
-    (*run_spec.mutable_labels())["balancing"] = spec.routing.balancing.method;
-    if (!job.name.empty()) (*run_spec.mutable_labels())["name"] = job.name;
-    recorder::RecorderWriterOptions wo;
-    wo.address = options_.recorder_address;
-    wo.writer_id = job.id;
-    wo.bearer_token = options_.recorder_token;
-    wo.max_queue_events = options_.max_queue_events;
-    wo.max_block = std::chrono::milliseconds(options_.max_block_ms);
-    wo.rpc_timeout = std::chrono::milliseconds(3000);
-    ASSIGN_OR_RETURN(writer, recorder::RecorderWriter::Create(wo));
+  if (options_.work_dir.empty()) {
+    return absl::FailedPreconditionError("engine backend: no work_dir for job workers");
   }
-  ServiceObserver observer(ctx, job.id, writer.get(), run_spec);
-  absl::StatusOr<engine::TrainResult> result = engine::RunTrainingJob(spec, &observer);
-  if (writer != nullptr) {
-    const bool complete = result.ok() && !result->stopped_early;
-    absl::Status flushed = writer->Flush(std::chrono::milliseconds(
-        complete ? options_.flush_timeout_ms : options_.stop_flush_timeout_ms));
-    uint64_t unflushed = 0;
-    if (!flushed.ok()) {
-      fprintf(stderr, "monoroute-trainer: %s: recorder flush: %s\n", job.id.c_str(),
-              std::string(flushed.message()).c_str());
-      recorder::RecorderWriterStats w = writer->stats();
-      uint64_t settled = w.events_acked + w.events_dropped;
-      // Not acked now and lost with the writer, unless the job resumes and re-sends them.
-      if (complete && w.events_enqueued > settled) unflushed = w.events_enqueued - settled;
+  ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(job.spec_yaml, {}));
+  const fs::path dir = fs::path(options_.work_dir) / job.id;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  }
+  WorkerRequest req;
+  req.job_id = job.id;
+  req.job_name = job.name;
+  req.spec_yaml = job.spec_yaml;
+  req.run_id = job.recorder_run_id;
+  req.recorder_address = options_.recorder_address;
+  req.recorder_tls = options_.recorder_tls;
+  req.max_queue_events = options_.max_queue_events;
+  req.max_block_ms = options_.max_block_ms;
+  req.flush_timeout_ms = options_.flush_timeout_ms;
+  req.stop_flush_timeout_ms = options_.stop_flush_timeout_ms;
+  const int nproc = spec.distributed.nproc_per_node;
+  req.threads = engine::ResolveJobThreads(spec.threads, options_.max_job_threads);
+  // A spec's 0 (every allowed CPU) is shared by the job's ranks.
+  if (spec.threads == 0) req.threads = std::max(1, req.threads / nproc);
+  req.tokenize_threads =
+      engine::ResolveJobThreads(spec.data.tokenize_threads, options_.max_job_threads);
+  req.prior_events = job.events;
+  req.lock_path = (dir / "lock").string();
+  const std::string request_path = (dir / "request.json").string();
+  RETURN_IF_ERROR(WriteFileAtomic(request_path, WorkerRequestToJson(req)));
+  // One log per job, kept small: the previous attempts' output rotates to worker.log.1.
+  const std::string log = (dir / "worker.log").string();
+  const uintmax_t log_size = fs::file_size(log, ec);
+  if (!ec && log_size > (uintmax_t{4} << 20)) fs::rename(log, log + ".1", ec);
+  std::ofstream(log, std::ios::app)
+      << "--- " << job.id << " worker start " << NowText() << " ---" << std::endl;
+
+  // One worker per rank (distributed.nproc_per_node; 1: a single worker, no rank environment).
+  // Rank 0's reports drive the job; every rank uploads its own events, their stats are summed.
+  std::vector<RankWorker> ranks(static_cast<size_t>(nproc));
+  int port = 0;
+  if (nproc > 1) {
+    ASSIGN_OR_RETURN(port, engine::PickFreePort("127.0.0.1"));
+  }
+  for (int r = 0; r < nproc; ++r) {
+    RankWorker& w = ranks[static_cast<size_t>(r)];
+    w.log = r == 0 ? log : (dir / absl::StrCat("worker-rank", r, ".log")).string();
+    if (r > 0) {
+      std::ofstream(w.log, std::ios::app)
+          << "--- " << job.id << " rank " << r << " start " << NowText() << " ---" << std::endl;
     }
-    observer.PublishStats(unflushed);
-    // A complete job whose every event is durable marks its run finished, so the recorder
-    // refuses late batches (re-sends of applied ones are still acked as duplicates).
-    // `job.events` holds the earlier attempts' counters.
-    const recorder::RecorderWriterStats w = writer->stats();
-    if (complete && flushed.ok() && observer.dropped_locally() == 0 && w.events_dropped == 0 &&
-        job.events.events_dropped == 0) {
-      absl::Status finished =
-          writer->FinishRun(run_spec.run_id(), std::chrono::milliseconds(10000));
-      // NOT_FOUND without a CreateRun in any attempt: nothing was recorded, nothing to finish.
-      const bool nothing_recorded =
-          absl::IsNotFound(finished) && !observer.run_created() && job.events.events_enqueued == 0;
-      if (!finished.ok() && !nothing_recorded) {
-        fprintf(stderr, "monoroute-trainer: %s: recorder FinishRun (not fatal): %s\n",
-                job.id.c_str(), std::string(finished.message()).c_str());
+    SubprocessOptions so;
+    so.argv = {options_.worker_binary, "--worker", "--request", request_path};
+    if (!options_.recorder_token.empty()) {
+      so.env.push_back(absl::StrCat(kWorkerTokenEnv, "=", options_.recorder_token));
+    }
+    if (nproc > 1) {
+      engine::DistributedEnv env;
+      env.rank = env.local_rank = r;
+      env.world_size = env.local_world_size = nproc;
+      env.master_addr = "127.0.0.1";
+      env.master_port = port;
+      for (std::string& kv : engine::DistributedEnvironment(env)) so.env.push_back(std::move(kv));
+    }
+    so.log_path = w.log;
+    so.report_pipe = true;
+    // RLIMIT_DATA bounds the host memory of a CPU job (of each rank). A CUDA job's tensors live
+    // on the device and the CUDA driver's own host mappings would count, so it gets none.
+    if (spec.device == "cpu")
+      so.memory_limit_bytes = MemoryLimit(spec, options_.job_memory_limit_mb).first;
+    ASSIGN_OR_RETURN(w.proc, Subprocess::Start(so));
+    w.ctx = std::make_unique<RankContext>(ctx, r, &ranks);
+  }
+  const pid_t pid = ranks[0].proc->pid();
+  ctx->OnWorker(pid);
+
+  bool stop_sent = false, kill_sent = false;
+  std::chrono::steady_clock::time_point stop_at;
+  int failed_rank = -1;  // the first rank that failed (its error is the job's)
+  std::vector<std::string> lines;
+  auto handle = [&](RankWorker& w, const std::vector<std::string>& batch) {
+    for (const std::string& line : batch) {
+      absl::Status s = HandleReportLine(line, w.ctx.get(), &w.result);
+      if (!s.ok()) {
+        fprintf(stderr, "monoroute-trainer: %s: ignoring a worker line: %s\n", job.id.c_str(),
+                std::string(s.message()).c_str());
       }
     }
+  };
+  auto stop_all = [&](int sig) {
+    for (RankWorker& w : ranks) {
+      if (!w.exit.has_value()) w.proc->SignalGroup(sig);
+    }
+  };
+  const auto poll = std::chrono::milliseconds(nproc > 1 ? 20 : 100);
+  while (true) {
+    bool all_exited = true;
+    for (size_t r = 0; r < ranks.size(); ++r) {
+      RankWorker& w = ranks[r];
+      if (w.exit.has_value()) continue;
+      lines.clear();
+      w.proc->ReadLines(poll, &lines, &w.eof);
+      handle(w, lines);
+      if (w.eof || lines.empty()) w.exit = w.proc->TryWait();
+      if (!w.exit.has_value()) {
+        all_exited = false;
+        continue;
+      }
+      const bool failed =
+          !w.exit->ok() || (w.result.received && !w.result.status.ok()) || !w.result.received;
+      if (failed && failed_rank < 0 && !stop_sent && nproc > 1) {
+        // One rank failed: the others cannot go on (they would exit naming it anyway).
+        failed_rank = static_cast<int>(r);
+        stop_all(SIGTERM);
+        stop_sent = true;
+        stop_at = std::chrono::steady_clock::now();
+      }
+    }
+    if (all_exited) break;
+    if (!stop_sent && ctx->ShouldStop()) {
+      stop_all(SIGTERM);  // each rank checkpoints (rank 0) at the same next step and exits
+      stop_sent = true;
+      stop_at = std::chrono::steady_clock::now();
+    }
+    if (stop_sent && !kill_sent &&
+        std::chrono::steady_clock::now() - stop_at >
+            std::chrono::milliseconds(options_.stop_grace_ms)) {
+      fprintf(stderr, "monoroute-trainer: %s: worker %d did not stop within %lld ms: SIGKILL\n",
+              job.id.c_str(), static_cast<int>(pid),
+              static_cast<long long>(options_.stop_grace_ms));
+      stop_all(SIGKILL);
+      kill_sent = true;
+    }
   }
-  if (!result.ok()) return result.status();
-  RunOutcome out;
-  out.stopped_early = result->stopped_early;
-  out.final_step = result->final_step;
-  out.final_val_loss = result->final_val_loss;
-  out.checkpoint_dir = result->checkpoint_dir;
-  return out;
+  // Lines written just before the exits.
+  for (RankWorker& w : ranks) {
+    for (int i = 0; i < 1000 && !w.eof; ++i) {
+      lines.clear();
+      w.proc->ReadLines(std::chrono::milliseconds(0), &lines, &w.eof);
+      if (lines.empty() && !w.eof) break;
+      for (const std::string& line : lines) (void)HandleReportLine(line, w.ctx.get(), &w.result);
+    }
+  }
+  ctx->OnWorker(0);
+  if (failed_rank >= 0) {
+    // A distributed job whose rank failed: that rank's error (or crash) is the job's.
+    RankWorker& w = ranks[static_cast<size_t>(failed_rank)];
+    if (w.result.received && !w.result.status.ok()) {
+      return absl::Status(w.result.status.code(),
+                          absl::StrCat("rank ", failed_rank, ": ", w.result.status.message()));
+    }
+    if (!w.result.received) {
+      return absl::AbortedError(
+          absl::StrCat("rank ", failed_rank, ": ", CrashReason(w.proc->pid(), *w.exit, w.log)));
+    }
+  }
+  RankWorker& w0 = ranks[0];
+  if (w0.result.received) {
+    if (!w0.result.status.ok()) return w0.result.status;
+    for (size_t r = 1; r < ranks.size(); ++r) {  // every rank must have finished too
+      RankWorker& w = ranks[r];
+      if (w.result.received && !w.result.status.ok()) {
+        return absl::Status(w.result.status.code(),
+                            absl::StrCat("rank ", r, ": ", w.result.status.message()));
+      }
+      if (!w.result.received && !stop_sent) {
+        return absl::AbortedError(
+            absl::StrCat("rank ", r, ": ", CrashReason(w.proc->pid(), *w.exit, w.log)));
+      }
+    }
+    return w0.result.outcome;
+  }
+  if (stop_sent) {
+    // Cancelled or shut down, and the worker had to be killed (or died) before reporting: the
+    // job resumes from its last checkpoint.
+    RunOutcome out;
+    out.stopped_early = true;
+    return out;
+  }
+  return absl::AbortedError(CrashReason(pid, *w0.exit, log));
 }
 
 }  // namespace monoroute::trainer

@@ -1,7 +1,11 @@
-// The production JobBackend: validates specs with common/engine's job-spec parser, runs jobs with
-// engine::RunTrainingJob, and streams the routing events the engine reports to the recorder
-// (RecorderWriter: bounded queue, bounded blocking, idempotent batch ids = the engine's
-// deterministic block ids, writer id = job id, so a resumed job's re-sends are deduplicated).
+// The production JobBackend. Validates specs with common/engine (parser limits, thread caps, the
+// model's positions and layers, the estimated memory against the job memory limit: job_resources.h)
+// and runs every job in a supervised worker process (`monoroute-trainer --worker`, job_worker.h)
+// with RLIMIT_DATA = the job's memory limit, so a job that runs out of memory, crashes or is killed
+// fails alone and never takes the trainer down. The worker uploads the routing events to the
+// recorder itself and reports progress on a pipe (worker_protocol.h), which Run turns into the
+// JobContext callbacks. Cancel / shutdown: SIGTERM to the worker's process group (it checkpoints
+// and exits), SIGKILL after the grace period.
 #ifndef MONOROUTE_SERVICES_TRAINER_ENGINE_BACKEND_H_
 #define MONOROUTE_SERVICES_TRAINER_ENGINE_BACKEND_H_
 
@@ -10,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "common/service/tls_credentials.h"
 #include "services/trainer/job_backend.h"
 
 namespace monoroute::trainer {
@@ -17,9 +22,11 @@ namespace monoroute::trainer {
 struct EngineBackendOptions {
   // Recorder address (host:port); empty: routing events are not recorded.
   std::string recorder_address;
-  // Bearer token sent to the recorder (empty: none).
+  // Bearer token sent to the recorder (empty: none); passed to workers in their environment.
   std::string recorder_token;
-  // Bound on events queued for the recorder and not yet acked.
+  // TLS of the workers' recorder channel (file paths; each worker builds its own channel).
+  ChannelTlsOptions recorder_tls;
+  // Bound on events queued for the recorder and not yet acked (per worker).
   size_t max_queue_events = size_t{1} << 21;
   // Longest a training step may wait for queue space before a block is dropped (and counted).
   int64_t max_block_ms = 200;
@@ -27,11 +34,26 @@ struct EngineBackendOptions {
   int64_t flush_timeout_ms = 120000;
   // Same, for a job that stops early (cancel / shutdown).
   int64_t stop_flush_timeout_ms = 5000;
+  // The worker executable (a monoroute-trainer binary); empty: this process's own binary
+  // (/proc/self/exe, so a replaced binary file does not change the workers' version).
+  std::string worker_binary;
+  // Per-job worker files: <work_dir>/<job id>/{request.json, worker.log, lock}. Required by Run.
+  std::string work_dir;
+  // Memory limit of a job (RLIMIT_DATA of its worker on the CPU, and the bound of the estimate
+  // checked at submission), MiB; 0: 3/4 of the machine's (or cgroup's) memory. A spec's
+  // memory_limit_mb may lower it.
+  int64_t job_memory_limit_mb = 0;
+  // Cap on a job's `threads` and `data.tokenize_threads` (a spec's 0 resolves to it); 0: the CPUs
+  // this process may use.
+  int max_job_threads = 0;
+  // Grace between SIGTERM (the worker checkpoints) and SIGKILL on cancel / shutdown.
+  int64_t stop_grace_ms = 30000;
 };
 
-// Thread-safe (stateless between calls).
+// Thread-safe (stateless between calls); each Run drives one worker from the calling thread.
 class EngineBackend : public JobBackend {
  public:
+  // Resolves the defaults; INVALID_ARGUMENT for a bad option.
   static absl::StatusOr<std::unique_ptr<EngineBackend>> Create(const EngineBackendOptions& options);
 
   absl::StatusOr<PreparedSpec> Prepare(const std::string& spec_yaml,
@@ -40,6 +62,10 @@ class EngineBackend : public JobBackend {
                                        const std::string& default_device) override;
   absl::Status CheckFiles(const PreparedSpec& spec) override;
   absl::StatusOr<RunOutcome> Run(const JobRecord& job, JobContext* ctx) override;
+
+  // The resolved limits (for start-up logs and tests).
+  int64_t job_memory_limit_mb() const { return options_.job_memory_limit_mb; }
+  int max_job_threads() const { return options_.max_job_threads; }
 
  private:
   explicit EngineBackend(const EngineBackendOptions& options) : options_(options) {}

@@ -1,6 +1,7 @@
 // JobRecord <-> JSON, job state names.
 #include "services/trainer/job.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
@@ -9,6 +10,18 @@
 namespace monoroute::trainer {
 
 using nlohmann::json;
+
+namespace {
+
+// A floating-point field; null (how a NaN loss of a diverged job is stored) reads as NaN.
+double Dbl(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0.0;
+  if (!it->is_number()) return std::numeric_limits<double>::quiet_NaN();
+  return it->get<double>();
+}
+
+}  // namespace
 
 const char* JobStateName(JobState s) {
   switch (s) {
@@ -22,6 +35,8 @@ const char* JobStateName(JobState s) {
       return "FAILED";
     case JobState::kCancelled:
       return "CANCELLED";
+    case JobState::kSucceededWithWarnings:
+      return "SUCCEEDED_WITH_WARNINGS";
   }
   return "UNKNOWN";
 }
@@ -29,15 +44,18 @@ const char* JobStateName(JobState s) {
 absl::StatusOr<JobState> ParseJobState(const std::string& name) {
   std::string up = absl::AsciiStrToUpper(name);
   for (JobState s : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded, JobState::kFailed,
-                     JobState::kCancelled}) {
+                     JobState::kCancelled, JobState::kSucceededWithWarnings}) {
     if (up == JobStateName(s)) return s;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "job state '", name, "': expected one of QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("job state '", name.substr(0, 64),
+                   "': expected one of QUEUED, RUNNING, SUCCEEDED, SUCCEEDED_WITH_WARNINGS, "
+                   "FAILED, CANCELLED"));
 }
 
 bool IsTerminal(JobState s) {
-  return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kCancelled;
+  return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kCancelled ||
+         s == JobState::kSucceededWithWarnings;
 }
 
 std::string JobToJson(const JobRecord& j) {
@@ -91,11 +109,15 @@ std::string JobToJson(const JobRecord& j) {
         {"duplicate_acks", ev.duplicate_acks}}},
       {"recorder_run_id", j.recorder_run_id},
       {"resumes", j.resumes},
+      {"trainer_crashes", j.trainer_crashes},
+      {"stopped_by_shutdown", j.stopped_by_shutdown},
+      {"warnings", j.warnings},
+      {"worker_pid", j.worker_pid},
       {"final_val_loss", j.final_val_loss},
       {"checkpoint_dir", j.checkpoint_dir},
       {"cancel_requested", j.cancel_requested},
   };
-  return out.dump(2);
+  return out.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 absl::StatusOr<JobRecord> JobFromJson(const std::string& text, const std::string& source) {
@@ -124,29 +146,29 @@ absl::StatusOr<JobRecord> JobFromJson(const std::string& text, const std::string
       const json& p = in["progress"];
       j.progress.step = p.value("step", int64_t{0});
       j.progress.total_steps = p.value("total_steps", int64_t{0});
-      j.progress.lm_loss = p.value("lm_loss", 0.0);
-      j.progress.balance_loss = p.value("balance_loss", 0.0);
-      j.progress.total_loss = p.value("total_loss", 0.0);
-      j.progress.lr = p.value("lr", 0.0);
-      j.progress.tokens_per_s = p.value("tokens_per_s", 0.0);
-      j.progress.eta_s = p.value("eta_s", 0.0);
+      j.progress.lm_loss = Dbl(p, "lm_loss");
+      j.progress.balance_loss = Dbl(p, "balance_loss");
+      j.progress.total_loss = Dbl(p, "total_loss");
+      j.progress.lr = Dbl(p, "lr");
+      j.progress.tokens_per_s = Dbl(p, "tokens_per_s");
+      j.progress.eta_s = Dbl(p, "eta_s");
       j.progress.tokens_seen = p.value("tokens_seen", int64_t{0});
       if (p.contains("balance")) {
         for (const json& b : p["balance"]) {
           LayerBalanceInfo lb;
           lb.layer = b.value("layer", 0);
           lb.load = b.value("load", std::vector<double>{});
-          lb.max_violation = b.value("max_violation", 0.0);
-          lb.load_entropy = b.value("load_entropy", 0.0);
-          lb.balance_loss = b.value("balance_loss", 0.0);
+          lb.max_violation = Dbl(b, "max_violation");
+          lb.load_entropy = Dbl(b, "load_entropy");
+          lb.balance_loss = Dbl(b, "balance_loss");
           j.progress.balance.push_back(std::move(lb));
         }
       }
     }
     if (in.contains("evals")) {
       for (const json& e : in["evals"]) {
-        j.evals.push_back({e.value("step", int64_t{0}), e.value("val_loss", 0.0),
-                           e.value("perplexity", 0.0), e.value("split", "")});
+        j.evals.push_back({e.value("step", int64_t{0}), Dbl(e, "val_loss"), Dbl(e, "perplexity"),
+                           e.value("split", "")});
       }
     }
     if (in.contains("events")) {
@@ -159,7 +181,11 @@ absl::StatusOr<JobRecord> JobFromJson(const std::string& text, const std::string
     }
     j.recorder_run_id = in.value("recorder_run_id", "");
     j.resumes = in.value("resumes", 0);
-    j.final_val_loss = in.value("final_val_loss", 0.0);
+    j.trainer_crashes = in.value("trainer_crashes", 0);
+    j.stopped_by_shutdown = in.value("stopped_by_shutdown", false);
+    j.warnings = in.value("warnings", std::vector<std::string>{});
+    j.worker_pid = in.value("worker_pid", 0);
+    j.final_val_loss = Dbl(in, "final_val_loss");
     j.checkpoint_dir = in.value("checkpoint_dir", "");
     j.cancel_requested = in.value("cancel_requested", false);
     return j;

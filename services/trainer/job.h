@@ -11,14 +11,23 @@
 
 namespace monoroute::trainer {
 
-// Lifecycle of a job. Values match monoroute.trainer.v1.JobState.
-enum class JobState { kQueued = 1, kRunning = 2, kSucceeded = 3, kFailed = 4, kCancelled = 5 };
+// Lifecycle of a job. Values match monoroute.trainer.v1.JobState. kSucceededWithWarnings: every
+// step ran and the checkpoint is complete, but something was lost on the way (routing events
+// dropped, the recorder run not finished): `warnings` says what. Never reported as kSucceeded.
+enum class JobState {
+  kQueued = 1,
+  kRunning = 2,
+  kSucceeded = 3,
+  kFailed = 4,
+  kCancelled = 5,
+  kSucceededWithWarnings = 6,
+};
 
 // "QUEUED", "RUNNING", ...
 const char* JobStateName(JobState s);
 // Parses a name as printed by JobStateName (case-insensitive). INVALID_ARGUMENT otherwise.
 absl::StatusOr<JobState> ParseJobState(const std::string& name);
-// True for SUCCEEDED, FAILED, CANCELLED.
+// True for SUCCEEDED, SUCCEEDED_WITH_WARNINGS, FAILED, CANCELLED.
 bool IsTerminal(JobState s);
 
 // Load balance of one routed layer at the latest step.
@@ -63,11 +72,11 @@ struct JobEventStats {
 
 // Everything the trainer knows about one job. Copyable value type.
 struct JobRecord {
-  std::string id;    // "job-000001"; also the recorder run id
+  std::string id;    // "job-000001" (per trainer data dir)
   uint64_t seq = 0;  // submission order (queue order)
   std::string name;  // display name given at submission
   JobState state = JobState::kQueued;
-  std::string failure_reason;  // set when FAILED
+  std::string failure_reason;  // set when FAILED (at most ~4 KiB)
   std::string spec_yaml;       // normalised, validated spec
   std::string kind;            // "pretrain" | "finetune"
   std::string output_dir;      // checkpoint directory
@@ -78,8 +87,18 @@ struct JobRecord {
   JobProgress progress;
   std::vector<JobEval> evals;
   JobEventStats events;
-  std::string recorder_run_id;  // "" when the job records nothing
+  std::string recorder_run_id;  // "<trainer instance id>-<id>"; "" when the job records nothing
   int resumes = 0;              // restarts that resumed this job from a checkpoint
+  // Times the trainer died (not a clean SIGTERM stop) while this job was RUNNING; above
+  // --max-job-retries the job is FAILED as "crashed the trainer".
+  int trainer_crashes = 0;
+  // Set when a clean trainer shutdown stopped the job (it stays RUNNING and resumes); cleared
+  // when it runs again. A RUNNING job without it at start-up was interrupted by a crash.
+  bool stopped_by_shutdown = false;
+  // Why a finished job is SUCCEEDED_WITH_WARNINGS (e.g. events dropped); at most 16 entries.
+  std::vector<std::string> warnings;
+  // Process id of the job's worker while one runs (0 otherwise).
+  int worker_pid = 0;
   double final_val_loss = 0;
   std::string checkpoint_dir;  // final checkpoint
   bool cancel_requested = false;

@@ -47,6 +47,11 @@ class JobContext {
   virtual void OnCheckpoint(int64_t step, const std::string& dir, double seconds) = 0;
   // Event statistics of THIS attempt (the manager adds earlier attempts' totals).
   virtual void OnEventStats(const JobEventStats& stats) = 0;
+  // Something was lost or degraded (e.g. routing events dropped); a job that completes with
+  // warnings ends SUCCEEDED_WITH_WARNINGS.
+  virtual void OnWarning(const std::string& message) {}
+  // The job's worker process started (`pid`) or ended (0).
+  virtual void OnWorker(int pid) {}
   // True when the job is cancelled or the trainer shuts down: stop at the next step.
   virtual bool ShouldStop() = 0;
 };
@@ -62,9 +67,12 @@ class JobBackend {
                                                const std::vector<std::string>& overrides,
                                                const std::string& default_output_dir,
                                                const std::string& default_device) = 0;
-  // Checks the files a prepared spec needs (run after its paths passed the allowed roots).
+  // Checks the files a prepared spec needs (run after its paths passed the allowed roots), and
+  // everything that needs them: the model's positions and layers, the job's estimated memory
+  // against its limit (RESOURCE_EXHAUSTED).
   virtual absl::Status CheckFiles(const PreparedSpec& spec) = 0;
-  // Runs (or resumes, from job.output_dir) the job to completion, reporting to `ctx`.
+  // Runs (or resumes, from job.output_dir) the job to completion, reporting to `ctx`. A job that
+  // ShouldStop() ended returns stopped_early (also when its worker had to be killed).
   virtual absl::StatusOr<RunOutcome> Run(const JobRecord& job, JobContext* ctx) = 0;
 };
 

@@ -1,14 +1,18 @@
 // Job manager: submission, persistence, queue, runner threads, watchers, cancel, recovery.
 #include "services/trainer/job_manager.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <random>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/base/file_util.h"
+#include "common/base/path_policy.h"
 #include "common/base/status_macros.h"
-#include "services/trainer/path_policy.h"
 
 namespace monoroute::trainer {
 namespace {
@@ -18,6 +22,16 @@ int64_t NowMs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// Bounds a message kept in a job record (failure reasons, warnings).
+std::string Bounded(std::string s, size_t max) {
+  if (s.size() > max) s = s.substr(0, max) + "...";
+  return s;
+}
+
+constexpr size_t kMaxFailureReasonBytes = 4096;
+constexpr size_t kMaxWarningBytes = 1024;
+constexpr size_t kMaxWarnings = 16;
 
 // Compares without an early exit, so timing does not reveal a token prefix.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
@@ -93,6 +107,36 @@ class JobManager::Context : public JobContext {
     m_->Notify(JobUpdateKind::kCheckpoint, copy);
   }
 
+  void OnWarning(const std::string& message) override {
+    JobRecord copy;
+    {
+      std::lock_guard<std::mutex> l(m_->mu_);
+      JobRecord& j = m_->jobs_[id_];
+      const std::string w = Bounded(message, kMaxWarningBytes);
+      if (j.warnings.size() >= kMaxWarnings ||
+          std::find(j.warnings.begin(), j.warnings.end(), w) != j.warnings.end()) {
+        return;
+      }
+      j.warnings.push_back(w);
+      m_->PersistLocked(j);
+      copy = j;
+    }
+    fprintf(stderr, "monoroute-trainer: %s: warning: %s\n", id_.c_str(), message.c_str());
+    m_->Notify(JobUpdateKind::kStep, copy);
+  }
+
+  void OnWorker(int pid) override {
+    JobRecord copy;
+    {
+      std::lock_guard<std::mutex> l(m_->mu_);
+      JobRecord& j = m_->jobs_[id_];
+      j.worker_pid = pid;
+      m_->PersistLocked(j);
+      copy = j;
+    }
+    m_->Notify(JobUpdateKind::kStep, copy);
+  }
+
   void OnEventStats(const JobEventStats& s) override {
     JobEventStats total;
     total.events_enqueued = base_.events_enqueued + s.events_enqueued;
@@ -123,7 +167,11 @@ JobManager::JobManager(const JobManagerOptions& options) : options_(options) {}
 absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(const JobManagerOptions& options) {
   if (options.backend == nullptr) return absl::InvalidArgumentError("job manager: no backend");
   if (options.data_dir.empty()) return absl::InvalidArgumentError("--data-dir: must be set");
+  if (options.max_job_retries < 0) {
+    return absl::InvalidArgumentError("--max-job-retries: must be >= 0");
+  }
   std::unique_ptr<JobManager> m(new JobManager(options));
+  RETURN_IF_ERROR(m->LoadInstanceId());
   ASSIGN_OR_RETURN(
       m->store_, JobStore::Create({(std::filesystem::path(options.data_dir) / "store").string()}));
   if (options.registry != nullptr)
@@ -133,18 +181,50 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(const JobManagerO
   return m;
 }
 
+absl::Status JobManager::LoadInstanceId() {
+  const std::string path = (std::filesystem::path(options_.data_dir) / "instance_id").string();
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    std::string id(absl::StripAsciiWhitespace(text));
+    bool ok = id.size() >= 8 && id.size() <= 64;
+    for (char c : id) ok = ok && absl::ascii_isxdigit(static_cast<unsigned char>(c));
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": not a trainer instance id (8-64 hex digits)"));
+    }
+    instance_id_ = id;
+    return absl::OkStatus();
+  }
+  std::random_device rd;  // the kernel's entropy
+  const uint64_t v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  instance_id_ = absl::StrFormat("%016x", v);
+  std::filesystem::create_directories(options_.data_dir, ec);
+  return WriteFileAtomic(path, instance_id_ + "\n");
+}
+
 absl::Status JobManager::Load() {
   ASSIGN_OR_RETURN(std::vector<JobRecord> all, store_->LoadAll());
   std::lock_guard<std::mutex> l(mu_);
   for (JobRecord& j : all) {
     if (j.seq >= next_seq_) next_seq_ = j.seq + 1;
+    j.worker_pid = 0;  // workers die with their trainer
     if (j.state == JobState::kRunning) {
       if (j.cancel_requested) {
         j.state = JobState::kCancelled;
         j.finished_unix_ms = NowMs();
+      } else if (!j.stopped_by_shutdown && ++j.trainer_crashes > options_.max_job_retries) {
+        // The trainer died while this job ran, more often than it may be retried: whatever the
+        // cause, running it again is not safe for the queue behind it.
+        j.state = JobState::kFailed;
+        j.failure_reason = absl::StrCat("crashed the trainer: the trainer died ", j.trainer_crashes,
+                                        " time(s) while this job was RUNNING (--max-job-retries ",
+                                        options_.max_job_retries, ")");
+        j.finished_unix_ms = NowMs();
       } else {
         ++j.resumes;  // resumes from its last checkpoint when the runner picks it up
       }
+      j.stopped_by_shutdown = false;
       RETURN_IF_ERROR(store_->Put(j));
     }
     jobs_[j.id] = std::move(j);
@@ -167,6 +247,13 @@ void JobManager::Shutdown() {
     std::lock_guard<std::mutex> l(mu_);
     if (shutdown_) return;
     shutdown_ = true;
+    // Recorded before the workers are stopped: even if this process is killed during the grace
+    // period, the next start treats these jobs as stopped, not as having crashed the trainer.
+    for (const std::string& id : active_) {
+      JobRecord& j = jobs_[id];
+      j.stopped_by_shutdown = true;
+      PersistLocked(j);
+    }
   }
   cv_.notify_all();
   if (dispatcher_.joinable()) dispatcher_.join();
@@ -214,6 +301,10 @@ absl::StatusOr<JobRecord> JobManager::Submit(const SubmitRequest& request,
                                              absl::string_view bearer_token) {
   RETURN_IF_ERROR(CheckToken(bearer_token));
   if (request.spec_yaml.empty()) return absl::InvalidArgumentError("spec_yaml: empty job spec");
+  if (request.name.size() > kMaxSubmitNameBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "name: ", request.name.size(), " bytes, more than the limit of ", kMaxSubmitNameBytes));
+  }
   uint64_t seq;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -239,7 +330,7 @@ absl::StatusOr<JobRecord> JobManager::Submit(const SubmitRequest& request,
   job.output_dir = prepared.output_dir;
   job.device = prepared.device;
   job.created_unix_ms = NowMs();
-  if (prepared.records_events) job.recorder_run_id = id;
+  if (prepared.records_events) job.recorder_run_id = absl::StrCat(instance_id_, "-", id);
   {
     std::lock_guard<std::mutex> l(mu_);
     RETURN_IF_ERROR(store_->Put(job));
@@ -349,6 +440,7 @@ void JobManager::DispatchLoop() {
     busy_devices_.insert(j.device);
     active_.insert(j.id);
     j.state = JobState::kRunning;
+    j.stopped_by_shutdown = false;
     if (j.started_unix_ms == 0) j.started_unix_ms = NowMs();
     PersistLocked(j);
     UpdateStateGaugeLocked();
@@ -373,8 +465,17 @@ void JobManager::RunJob(std::string id) {
   {
     std::lock_guard<std::mutex> l(mu_);
     JobRecord& j = jobs_[id];
+    j.worker_pid = 0;
     if (outcome.ok() && !outcome->stopped_early) {
-      j.state = JobState::kSucceeded;
+      // A job that lost routing events (in any attempt) never ends plain SUCCEEDED.
+      if (j.events.events_dropped > 0) {
+        const std::string w =
+            absl::StrCat(j.events.events_dropped, " routing events dropped (not in the recorder)");
+        if (std::find(j.warnings.begin(), j.warnings.end(), w) == j.warnings.end()) {
+          j.warnings.insert(j.warnings.begin(), w);
+        }
+      }
+      j.state = j.warnings.empty() ? JobState::kSucceeded : JobState::kSucceededWithWarnings;
       j.progress.step = std::max(j.progress.step, outcome->final_step);
       j.final_val_loss = outcome->final_val_loss;
       if (!outcome->checkpoint_dir.empty()) j.checkpoint_dir = outcome->checkpoint_dir;
@@ -382,9 +483,10 @@ void JobManager::RunJob(std::string id) {
       j.state = JobState::kCancelled;
     } else if (shutdown_) {
       changed = false;  // stays RUNNING on disk: resumes on the next start
+      j.stopped_by_shutdown = true;
     } else if (!outcome.ok()) {
       j.state = JobState::kFailed;
-      j.failure_reason = std::string(outcome.status().message());
+      j.failure_reason = Bounded(std::string(outcome.status().message()), kMaxFailureReasonBytes);
     } else {
       j.state = JobState::kFailed;
       j.failure_reason = "stopped before the last step without a cancel request";

@@ -1,7 +1,10 @@
 // The trainer's core: accepts jobs (auth, full validation, allowed roots), persists them, runs
 // them one per device in submission order, publishes progress to watchers, cancels them, and
 // after a restart resumes the jobs that were RUNNING (from their last checkpoint) before any
-// queued job. No gRPC here: trainer_service.h is the thin wire adapter.
+// queued job; a job that was RUNNING whenever the trainer died is retried at most
+// max_job_retries times, then FAILED ("crashed the trainer"). Each trainer data dir has a
+// persistent random instance id; recorder run ids are "<instance id>-<job id>", so trainers that
+// share a recorder never collide. No gRPC here: trainer_service.h is the thin wire adapter.
 #ifndef MONOROUTE_SERVICES_TRAINER_JOB_MANAGER_H_
 #define MONOROUTE_SERVICES_TRAINER_JOB_MANAGER_H_
 
@@ -45,7 +48,13 @@ struct JobManagerOptions {
   int64_t persist_interval_ms = 1000;
   // Start the runner immediately (false: call StartRunner() later; tests inspect the queue).
   bool start_runner = true;
+  // Restarts a job gets after the trainer died while it ran (SIGKILL, crash: not a clean
+  // SIGTERM stop); the next time it is FAILED as "crashed the trainer".
+  int max_job_retries = 2;
 };
+
+// Longest SubmitJob `name`, in bytes.
+inline constexpr size_t kMaxSubmitNameBytes = 256;
 
 // A submission.
 struct SubmitRequest {
@@ -87,6 +96,9 @@ class JobManager {
   // Waits until job `id` is terminal or `timeout_ms` passes; returns its record either way.
   absl::StatusOr<JobRecord> WaitForTerminal(const std::string& id, int64_t timeout_ms) const;
 
+  // This trainer's persistent instance id (16 hex digits, created once in the data dir).
+  const std::string& instance_id() const { return instance_id_; }
+
   // Starts the runner thread (no-op if running).
   void StartRunner();
   // Stops running jobs at their next step (they stay RUNNING on disk and resume on the next
@@ -97,6 +109,7 @@ class JobManager {
   class Context;
   explicit JobManager(const JobManagerOptions& options);
   absl::Status Load();
+  absl::Status LoadInstanceId();
   void DispatchLoop();
   void RunJob(std::string id);
   // Requires mu_. Writes the record and refreshes the jobs-by-state gauge.
@@ -106,6 +119,7 @@ class JobManager {
   void Notify(JobUpdateKind kind, const JobRecord& job);
 
   JobManagerOptions options_;
+  std::string instance_id_;
   std::unique_ptr<JobStore> store_;
   std::unique_ptr<TrainerMetrics> metrics_;
 

@@ -13,23 +13,23 @@ TrainerMetrics::TrainerMetrics(prometheus::Registry& r)
     : jobs_(BuildGauge().Name("monoroute_trainer_jobs").Help("Jobs by state").Register(r)),
       steps_(BuildCounter()
                  .Name("monoroute_trainer_steps_total")
-                 .Help("Optimizer steps run, by job")
+                 .Help("Optimizer steps run, by job_id")
                  .Register(r)),
       tokens_per_s_(BuildGauge()
                         .Name("monoroute_trainer_tokens_per_second")
-                        .Help("Training throughput, by job")
+                        .Help("Training throughput, by job_id")
                         .Register(r)),
       loss_(BuildGauge()
                 .Name("monoroute_trainer_loss")
-                .Help("Latest loss by job and kind (lm, balance, total, val)")
+                .Help("Latest loss by job_id and kind (lm, balance, total, val)")
                 .Register(r)),
       max_violation_(BuildGauge()
                          .Name("monoroute_trainer_load_max_violation")
-                         .Help("max_p |load_p * P - 1| of a routed layer")
+                         .Help("max_p |load_p * P - 1| of a routed layer, by job_id and layer")
                          .Register(r)),
       load_entropy_(BuildGauge()
                         .Name("monoroute_trainer_load_entropy")
-                        .Help("Entropy (nats) of a routed layer's pathway load")
+                        .Help("Entropy (nats) of a routed layer's pathway load, by job_id and layer")
                         .Register(r)),
       checkpoint_seconds_(
           BuildHistogram()
@@ -40,17 +40,19 @@ TrainerMetrics::TrainerMetrics(prometheus::Registry& r)
                                                                5, 10})),
       events_sent_(BuildCounter()
                        .Name("monoroute_trainer_events_sent_total")
-                       .Help("Routing events enqueued to the recorder, by job")
+                       .Help("Routing events enqueued to the recorder, by job_id")
                        .Register(r)),
       events_dropped_(BuildCounter()
                           .Name("monoroute_trainer_events_dropped_total")
-                          .Help("Routing events dropped (queue full / recorder down), by job")
-                          .Register(r)) {}
+                          .Help("Routing events dropped (queue full / recorder down), by job_id")
+                          .Register(r)) {
+  SetJobsByState({});  // every state's gauge exists at zero from the start
+}
 
 void TrainerMetrics::SetJobsByState(const std::map<JobState, int>& counts) {
   std::lock_guard<std::mutex> l(mu_);
-  for (JobState s : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded, JobState::kFailed,
-                     JobState::kCancelled}) {
+  for (JobState s : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded,
+                     JobState::kSucceededWithWarnings, JobState::kFailed, JobState::kCancelled}) {
     auto it = counts.find(s);
     jobs_.Add({{"state", JobStateName(s)}}).Set(it == counts.end() ? 0 : it->second);
   }
@@ -60,23 +62,23 @@ void TrainerMetrics::OnProgress(const std::string& job, const JobProgress& p) {
   std::lock_guard<std::mutex> l(mu_);
   auto [it, inserted] = last_step_.emplace(job, 0);
   if (p.step > it->second) {
-    steps_.Add({{"job", job}}).Increment(static_cast<double>(p.step - it->second));
+    steps_.Add({{"job_id", job}}).Increment(static_cast<double>(p.step - it->second));
     it->second = p.step;
   }
-  tokens_per_s_.Add({{"job", job}}).Set(p.tokens_per_s);
-  loss_.Add({{"job", job}, {"kind", "lm"}}).Set(p.lm_loss);
-  loss_.Add({{"job", job}, {"kind", "balance"}}).Set(p.balance_loss);
-  loss_.Add({{"job", job}, {"kind", "total"}}).Set(p.total_loss);
+  tokens_per_s_.Add({{"job_id", job}}).Set(p.tokens_per_s);
+  loss_.Add({{"job_id", job}, {"kind", "lm"}}).Set(p.lm_loss);
+  loss_.Add({{"job_id", job}, {"kind", "balance"}}).Set(p.balance_loss);
+  loss_.Add({{"job_id", job}, {"kind", "total"}}).Set(p.total_loss);
   for (const auto& b : p.balance) {
     const std::string layer = std::to_string(b.layer);
-    max_violation_.Add({{"job", job}, {"layer", layer}}).Set(b.max_violation);
-    load_entropy_.Add({{"job", job}, {"layer", layer}}).Set(b.load_entropy);
+    max_violation_.Add({{"job_id", job}, {"layer", layer}}).Set(b.max_violation);
+    load_entropy_.Add({{"job_id", job}, {"layer", layer}}).Set(b.load_entropy);
   }
 }
 
 void TrainerMetrics::OnEval(const std::string& job, const JobEval& e) {
   std::lock_guard<std::mutex> l(mu_);
-  loss_.Add({{"job", job}, {"kind", "val"}}).Set(e.val_loss);
+  loss_.Add({{"job_id", job}, {"kind", "val"}}).Set(e.val_loss);
 }
 
 void TrainerMetrics::OnCheckpoint(double seconds) {
@@ -86,9 +88,9 @@ void TrainerMetrics::OnCheckpoint(double seconds) {
 
 void TrainerMetrics::OnEventStats(const std::string& job, const JobEventStats& s) {
   std::lock_guard<std::mutex> l(mu_);
-  auto& sent = events_sent_.Add({{"job", job}});
+  auto& sent = events_sent_.Add({{"job_id", job}});
   if (s.events_enqueued > sent.Value()) sent.Increment(s.events_enqueued - sent.Value());
-  auto& dropped = events_dropped_.Add({{"job", job}});
+  auto& dropped = events_dropped_.Add({{"job_id", job}});
   if (s.events_dropped > dropped.Value()) dropped.Increment(s.events_dropped - dropped.Value());
 }
 

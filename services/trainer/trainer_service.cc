@@ -6,21 +6,40 @@
 #include <optional>
 #include <utility>
 
-#include "absl/strings/match.h"
-#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "common/base/bounded_text.h"
 #include "common/service/grpc_status.h"
 
 namespace monoroute::trainer {
 namespace {
 
-std::string BearerToken(const grpc::CallbackServerContext* ctx) {
-  const auto& md = ctx->client_metadata();
-  auto it = md.find("authorization");
-  if (it == md.end()) return "";
-  absl::string_view v(it->second.data(), it->second.size());
-  if (absl::StartsWithIgnoreCase(v, "bearer ")) v.remove_prefix(7);
-  return std::string(absl::StripAsciiWhitespace(v));
+// Longest job id looked up; longer ids are INVALID_ARGUMENT (quoted bounded), never echoed whole.
+constexpr size_t kMaxJobIdBytes = 128;
+
+absl::Status CheckJobIdArg(const std::string& id) {
+  if (id.size() <= kMaxJobIdBytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("id '", BoundedText(id), "' is longer than ", kMaxJobIdBytes, " bytes"));
 }
+
+// The token of a strictly well-formed "authorization: Bearer <token>" value, else "". Passed to
+// JobManager, whose own token (JobManagerOptions::auth_token, unset by monoroute-trainer, which
+// checks with BearerAuth here) is compared with it in constant time.
+std::string PresentedToken(const grpc::CallbackServerContext* ctx) {
+  const auto& md = ctx->client_metadata();
+  if (md.count("authorization") != 1) return "";
+  auto it = md.find("authorization");
+  absl::StatusOr<absl::string_view> t =
+      ParseBearer(absl::string_view(it->second.data(), it->second.size()));
+  return t.ok() ? std::string(*t) : std::string();
+}
+
+// A WatchJob call refused before it started.
+class FailedWatch : public grpc::ServerWriteReactor<v1::JobUpdate> {
+ public:
+  explicit FailedWatch(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
 
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& s) {
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
@@ -176,22 +195,28 @@ void JobToProto(const JobRecord& j, v1::Job* out) {
   out->set_final_val_loss(j.final_val_loss);
   out->set_checkpoint_dir(j.checkpoint_dir);
   out->set_cancel_requested(j.cancel_requested);
+  for (const std::string& w : j.warnings) out->add_warnings(w);
+  out->set_trainer_crashes(j.trainer_crashes);
+  out->set_worker_pid(j.worker_pid);
 }
 
 grpc::ServerUnaryReactor* TrainerServiceImpl::SubmitJob(grpc::CallbackServerContext* ctx,
                                                         const v1::SubmitJobRequest* req,
                                                         v1::SubmitJobResponse* resp) {
+  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kWrite); !a.ok()) return Done(ctx, a);
   SubmitRequest sr;
   sr.spec_yaml = req->spec_yaml();
   sr.overrides.assign(req->overrides().begin(), req->overrides().end());
   sr.name = req->name();
-  absl::StatusOr<JobRecord> job = manager_->Submit(sr, BearerToken(ctx));
+  absl::StatusOr<JobRecord> job = manager_->Submit(sr, PresentedToken(ctx));
   if (job.ok()) JobToProto(*job, resp->mutable_job());
   return Done(ctx, job.status());
 }
 
 grpc::ServerUnaryReactor* TrainerServiceImpl::GetJob(grpc::CallbackServerContext* ctx,
                                                      const v1::GetJobRequest* req, v1::Job* resp) {
+  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) return Done(ctx, a);
+  if (absl::Status id = CheckJobIdArg(req->id()); !id.ok()) return Done(ctx, id);
   absl::StatusOr<JobRecord> job = manager_->Get(req->id());
   if (job.ok()) JobToProto(*job, resp);
   return Done(ctx, job.status());
@@ -200,9 +225,10 @@ grpc::ServerUnaryReactor* TrainerServiceImpl::GetJob(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* TrainerServiceImpl::ListJobs(grpc::CallbackServerContext* ctx,
                                                        const v1::ListJobsRequest* req,
                                                        v1::ListJobsResponse* resp) {
+  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) return Done(ctx, a);
   std::optional<JobState> filter;
   if (req->state() != v1::JOB_STATE_UNSPECIFIED) {
-    if (req->state() < v1::QUEUED || req->state() > v1::CANCELLED) {
+    if (!v1::JobState_IsValid(req->state())) {
       return Done(ctx, absl::InvalidArgumentError("state: unknown job state"));
     }
     filter = static_cast<JobState>(req->state());
@@ -213,13 +239,21 @@ grpc::ServerUnaryReactor* TrainerServiceImpl::ListJobs(grpc::CallbackServerConte
 
 grpc::ServerWriteReactor<v1::JobUpdate>* TrainerServiceImpl::WatchJob(
     grpc::CallbackServerContext* ctx, const v1::WatchJobRequest* req) {
+  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) {
+    return new FailedWatch(ToGrpcStatus(a));
+  }
+  if (absl::Status id = CheckJobIdArg(req->id()); !id.ok()) {
+    return new FailedWatch(ToGrpcStatus(id));
+  }
   return new WatchReactor(manager_, req->id());
 }
 
 grpc::ServerUnaryReactor* TrainerServiceImpl::CancelJob(grpc::CallbackServerContext* ctx,
                                                         const v1::CancelJobRequest* req,
                                                         v1::CancelJobResponse* resp) {
-  absl::StatusOr<JobRecord> job = manager_->Cancel(req->id(), BearerToken(ctx));
+  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kWrite); !a.ok()) return Done(ctx, a);
+  if (absl::Status id = CheckJobIdArg(req->id()); !id.ok()) return Done(ctx, id);
+  absl::StatusOr<JobRecord> job = manager_->Cancel(req->id(), PresentedToken(ctx));
   if (job.ok()) JobToProto(*job, resp->mutable_job());
   return Done(ctx, job.status());
 }

@@ -1,12 +1,15 @@
-// gRPC adapter of the trainer (monoroute.trainer.v1.Trainer, callback API): converts requests,
-// calls JobManager, converts back. The bearer token comes from the "authorization: Bearer <t>"
-// request metadata. WatchJob streams updates with one reactor per call that never blocks.
+// gRPC adapter of the trainer (monoroute.trainer.v1.Trainer, callback API): checks the bearer
+// token (common/service BearerAuth: SubmitJob/CancelJob, and reads with auth_reads), converts
+// requests, calls JobManager, converts back. WatchJob streams updates with one reactor per call
+// that never blocks.
 #ifndef MONOROUTE_SERVICES_TRAINER_TRAINER_SERVICE_H_
 #define MONOROUTE_SERVICES_TRAINER_TRAINER_SERVICE_H_
 
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "common/service/auth.h"
 #include "monoroute/trainer/v1/trainer.grpc.pb.h"
 #include "services/trainer/job_manager.h"
 
@@ -16,9 +19,11 @@ namespace monoroute::trainer {
 void JobToProto(const JobRecord& job, v1::Job* out);
 
 // Thread-safe. Does not own `manager`, which must outlive the service (and the server).
+// `auth`: the token SubmitJob/CancelJob (and, with auth_reads, GetJob/ListJobs/WatchJob) need.
 class TrainerServiceImpl final : public v1::Trainer::CallbackService {
  public:
-  explicit TrainerServiceImpl(JobManager* manager) : manager_(manager) {}
+  explicit TrainerServiceImpl(JobManager* manager, AuthOptions auth = {})
+      : manager_(manager), auth_(std::move(auth)) {}
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* ctx,
                                       const v1::SubmitJobRequest* req,
@@ -36,6 +41,7 @@ class TrainerServiceImpl final : public v1::Trainer::CallbackService {
 
  private:
   JobManager* manager_;
+  const BearerAuth auth_;
 };
 
 }  // namespace monoroute::trainer

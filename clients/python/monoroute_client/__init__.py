@@ -1,15 +1,50 @@
-"""Python client of the monoroute services (trainer, recorder, analysis).
+"""Python client of monoroute: the trainer, recorder and analysis services, and routed
+GPT-Neo checkpoints in PyTorch.
 
     from monoroute_client import Client
-    with Client() as c:                       # addresses from arguments or the environment
+    with Client() as c:                     # addresses from arguments, the environment, defaults
         job = c.submit_job(open("job.yaml").read())
-        for update in c.watch_job(job.id):
-            print(update.job.progress.step, update.job.progress.total_loss)
-        report = c.get_report(job.recorder_run_id, out_dir="out")
+        job = c.wait_job(job.id, on_update=lambda u: print(u.job.progress.step))
+        report = c.compute_report(job.run_id)
+        frames = report.to_pandas()         # frames.layers, frames.pathways (DataFrames)
+        counts = c.get_counts(job.run_id, layer=0).dense()   # numpy [P, V]
 
-The gRPC stubs are generated from ``proto/`` on first import (see ``_stubs``).
+    model = monoroute_client.load_model(job.checkpoint_dir)  # torch.nn.Module (needs torch)
+
+The gRPC stubs are generated from the repository's proto/ when the package is built and ship
+inside it (``monoroute_client._gen``). torch is imported only by ``load_model``.
 """
 
-from monoroute_client.client import Client, ServiceError, pb  # noqa: F401
+from typing import Any
 
-__all__ = ["Client", "ServiceError", "pb"]
+from monoroute_client._pb import pb
+from monoroute_client.analysis import (AblateResponse, CompareRunsResponse, Freshness,
+                                       LayerResponse, LayerSummary, PathwayResponse,
+                                       PathwaySummary, Report)
+from monoroute_client.client import Client
+from monoroute_client.errors import ServiceError
+from monoroute_client.recorder import (BatchAck, Counts, Events, RunSpec, RunSummary, Totals,
+                                       event_batch)
+from monoroute_client.report_frames import ReportFrames, report_frames
+from monoroute_client.trainer import (TERMINAL_STATES, EvalResult, EventStats, Job, JobUpdate,
+                                      LayerBalance, Progress)
+
+__version__ = "0.1.0"
+
+
+def load_model(checkpoint_dir: str, **kwargs: Any) -> Any:
+    """Loads a monoroute / HF GPT-Neo checkpoint (dense or routed) as a ``torch.nn.Module``.
+
+    See ``monoroute_client.model.load_model`` (imports torch on first use).
+    """
+    from monoroute_client.model import load_model as _load
+    return _load(checkpoint_dir, **kwargs)
+
+
+__all__ = [
+    "AblateResponse", "BatchAck", "Client", "CompareRunsResponse", "Counts", "EvalResult",
+    "EventStats", "Events", "Freshness", "Job", "JobUpdate", "LayerBalance", "LayerResponse",
+    "LayerSummary", "PathwayResponse", "PathwaySummary", "Progress", "Report", "ReportFrames",
+    "RunSpec", "RunSummary", "ServiceError", "TERMINAL_STATES", "Totals", "event_batch",
+    "load_model", "pb", "report_frames",
+]

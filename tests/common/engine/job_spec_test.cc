@@ -29,7 +29,7 @@ TEST(JobSpecTest, MinimalSpecGetsDefaults) {
   EXPECT_EQ(s->routing.top_k, 4);
   EXPECT_EQ(s->routing.router_hidden, 128);
   EXPECT_EQ(s->routing.balancing.method, "glbl");
-  EXPECT_DOUBLE_EQ(s->routing.balancing.alpha, 0.01);
+  EXPECT_DOUBLE_EQ(s->routing.balancing.alpha, 0.1);
   EXPECT_EQ(s->data.seq_len, 128);
   EXPECT_EQ(s->device, "cpu");
 }
@@ -82,6 +82,9 @@ TEST(JobSpecTest, BadValuesNameTheirPath) {
       {"freeze_base=maybe", "freeze_base: expected true or false"},
       {"optim=3", "optim: expected a map"},
       {"kind=distill", "kind: must be 'pretrain' or 'finetune'"},
+      {"distributed.nproc_per_node=0", "distributed.nproc_per_node: must be in [1, 4096]"},
+      {"distributed.timeout_s=0", "distributed.timeout_s: must be >= 1"},
+      {"distributed.nodes=2", "distributed.nodes: unknown key"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<JobSpec> s = ParseJobSpecYaml(kMinimal, {c.set});
@@ -146,7 +149,8 @@ TEST(JobSpecTest, RoundTripsThroughYaml) {
   absl::StatusOr<JobSpec> s = ParseJobSpecYaml(
       kMinimal, {"optim.lr=0.0012345678901234567", "routing.enabled=false", "routing.layers=[0, 4]",
                  "model.attention_layers=[global, local]", "model.num_layers=2",
-                 "data.seed=18446744073709551615", "routing.temperature=0.7", "precision=bf16"});
+                 "data.seed=18446744073709551615", "routing.temperature=0.7", "precision=bf16",
+                 "distributed.nproc_per_node=4", "distributed.timeout_s=45"});
   ASSERT_TRUE(s.ok()) << s.status();
   s->name = "a: \"b\" # not a comment";
   std::string yaml = JobSpecToYaml(*s);
@@ -160,6 +164,8 @@ TEST(JobSpecTest, RoundTripsThroughYaml) {
   EXPECT_EQ(t->model.attention_layers, (std::vector<std::string>{"global", "local"}));
   EXPECT_EQ(t->routing.layers, (std::vector<int>{0, 4}));
   EXPECT_EQ(t->precision, "bf16");
+  EXPECT_EQ(t->distributed.nproc_per_node, 4);
+  EXPECT_EQ(t->distributed.timeout_s, 45);
 }
 
 TEST(JobSpecTest, ValidatePathsNamesMissingFiles) {

@@ -71,6 +71,31 @@ TEST(SequenceSamplerTest, PositionResumesExactly) {
   }
 }
 
+// The ranks' shares of a global batch are disjoint, together exactly the 1-rank batch (in order),
+// and every rank ends at the 1-rank position (also across an epoch boundary).
+TEST(SequenceSamplerTest, ShardsOfAGlobalBatchMakeUpTheOneRankBatch) {
+  std::vector<int32_t> t = Iota(8 * 11 + 1);
+  auto one = SequenceSampler::Create(&t, 8, 3, /*shuffle=*/true);
+  ASSERT_TRUE(one.ok());
+  std::vector<std::unique_ptr<SequenceSampler>> ranks;
+  for (int r = 0; r < 3; ++r) ranks.push_back(*SequenceSampler::Create(&t, 8, 3, true));
+  for (int step = 0; step < 5; ++step) {  // 5 x 6 windows: crosses two epochs of 11
+    SequenceBatch whole = (*one)->Next(6);
+    std::vector<uint64_t> ids;
+    std::vector<int32_t> tokens;
+    for (int r = 0; r < 3; ++r) {
+      SequenceBatch share = ranks[r]->NextShard(6, r, 3);
+      EXPECT_EQ(share.batch, 2);
+      ids.insert(ids.end(), share.window_ids.begin(), share.window_ids.end());
+      tokens.insert(tokens.end(), share.tokens.begin(), share.tokens.end());
+      EXPECT_EQ(ranks[r]->position().epoch, (*one)->position().epoch);
+      EXPECT_EQ(ranks[r]->position().index, (*one)->position().index);
+    }
+    EXPECT_EQ(ids, whole.window_ids) << "step " << step;
+    EXPECT_EQ(tokens, whole.tokens) << "step " << step;
+  }
+}
+
 TEST(SequenceSamplerTest, TooShortStreamIsAnError) {
   std::vector<int32_t> t = Iota(8);
   auto s = SequenceSampler::Create(&t, 8, 0, true);

@@ -241,8 +241,8 @@ TEST_F(TrainTest, ReportsStepsEvalsCheckpointsAndRoutingEvents) {
   EXPECT_GT(obs.steps[1].balance[0].load_entropy, 0.0);
   EXPECT_LE(obs.steps[1].balance[0].load_entropy, std::log(8.0) + 1e-9);
   EXPECT_GT(obs.steps[1].balance_loss, 0.0);
-  EXPECT_NEAR(obs.steps[1].total_loss, obs.steps[1].lm_loss + 0.01 * obs.steps[1].balance_loss,
-              0.01 * obs.steps[1].balance_loss);
+  EXPECT_NEAR(obs.steps[1].total_loss, obs.steps[1].lm_loss + 0.1 * obs.steps[1].balance_loss,
+              0.01 * obs.steps[1].balance_loss);  // alpha 0.1 x 1 routed layer
   // One periodic eval (step 2) and the final one (step 4, whole split).
   ASSERT_EQ(obs.evals.size(), 2u);
   EXPECT_EQ(obs.evals[1].step, 4);
@@ -256,7 +256,7 @@ TEST_F(TrainTest, ReportsStepsEvalsCheckpointsAndRoutingEvents) {
 
   // Train events: 4 steps x 2 micro-batches x 1 layer; then the valid split's batches.
   std::set<uint64_t> ids;
-  int64_t train_blocks = 0, valid_tokens = 0;
+  int64_t train_blocks = 0, valid_tokens = 0, control_tokens = 0;
   for (const RoutingEventsBatch& b : obs.events) {
     ids.insert(b.block_id);
     ASSERT_EQ(b.top_k, 2);
@@ -277,15 +277,21 @@ TEST_F(TrainTest, ReportsStepsEvalsCheckpointsAndRoutingEvents) {
     if (b.split == "train") {
       ++train_blocks;
       EXPECT_EQ(n, 4u * 32);
-    } else {
-      EXPECT_EQ(b.split, "valid");
+    } else if (b.split == "valid") {
       EXPECT_EQ(b.step, 4);
       valid_tokens += static_cast<int64_t>(n);
+    } else {
+      // A routed pretrain starts from fresh routers: their control, on the same sequences; no
+      // dense-slice control (its step-0 MLPs are random).
+      EXPECT_EQ(b.split, "valid/fresh_routers");
+      EXPECT_EQ(b.step, 4);
+      control_tokens += static_cast<int64_t>(n);
     }
   }
   EXPECT_EQ(train_blocks, 8);
   EXPECT_GT(valid_tokens, 0);
   EXPECT_EQ(valid_tokens % 32, 0);
+  EXPECT_EQ(control_tokens, valid_tokens);
   EXPECT_EQ(ids.size(), obs.events.size());  // block ids unique
 
   // A second identical job sends the same block ids (idempotent upload after a resume).
@@ -298,6 +304,81 @@ TEST_F(TrainTest, ReportsStepsEvalsCheckpointsAndRoutingEvents) {
     EXPECT_EQ(obs2.events[i].block_id, obs.events[i].block_id);
     EXPECT_EQ(obs2.events[i].pathways, obs.events[i].pathways);
   }
+}
+
+// Events of one split, in arrival order.
+std::vector<const RoutingEventsBatch*> OfSplit(const RecordingObserver& obs,
+                                               const std::string& split) {
+  std::vector<const RoutingEventsBatch*> out;
+  for (const RoutingEventsBatch& b : obs.events) {
+    if (b.split == split) out.push_back(&b);
+  }
+  return out;
+}
+
+TEST_F(TrainTest, FinetuneRecordsControlsOnTheSameSequencesAndDenseJobsRecordSlices) {
+  // A dense pretrain records its neuron slices (k of P slices by activation norm) as "valid".
+  JobSpec dense = Tiny("dense");
+  dense.optim.max_steps = 3;
+  RecordingObserver dobs(-1, true);
+  auto d = RunTrainingJob(dense, &dobs);
+  ASSERT_TRUE(d.ok()) << d.status();
+  const auto slices = OfSplit(dobs, "valid");
+  ASSERT_FALSE(slices.empty());
+  EXPECT_EQ(slices.size(), dobs.events.size());  // nothing else
+  for (const auto* b : slices) {
+    EXPECT_EQ(b->top_k, 2);
+    for (size_t i = 0; i < b->token_id.size(); ++i) {
+      EXPECT_NE(b->pathways[2 * i], b->pathways[2 * i + 1]);
+      EXPECT_GE(b->weights[2 * i], b->weights[2 * i + 1]);  // ranked by norm
+    }
+  }
+  // A routed fine-tune of it: its routing, the fresh-router control and the dense slices, all on
+  // the same sequences; the dense-slice control equals the dense model's own slices (same
+  // weights: the fine-tune starts from them).
+  JobSpec ft = Tiny("ft");
+  ft.kind = "finetune";
+  ft.model_dir = d->checkpoint_dir;
+  ft.routing.enabled = true;
+  ft.optim.max_steps = 3;
+  RecordingObserver fobs(-1, true);
+  auto f = RunTrainingJob(ft, &fobs);
+  ASSERT_TRUE(f.ok()) << f.status();
+  const auto trained = OfSplit(fobs, "valid");
+  const auto fresh = OfSplit(fobs, "valid/fresh_routers");
+  const auto dense_ctl = OfSplit(fobs, "valid/dense_slices");
+  ASSERT_EQ(trained.size(), fresh.size());
+  ASSERT_EQ(trained.size(), dense_ctl.size());
+  ASSERT_EQ(dense_ctl.size(), slices.size());
+  for (size_t i = 0; i < trained.size(); ++i) {
+    EXPECT_EQ(trained[i]->sequence_id, fresh[i]->sequence_id);
+    EXPECT_EQ(trained[i]->token_id, fresh[i]->token_id);
+    EXPECT_EQ(trained[i]->token_id, dense_ctl[i]->token_id);
+    EXPECT_EQ(dense_ctl[i]->pathways, slices[i]->pathways);
+    EXPECT_NE(trained[i]->block_id, fresh[i]->block_id);
+  }
+  // The fresh-router control is the step-0 routing: rerunning gives the same decisions, and it
+  // differs from the trained routing somewhere.
+  RecordingObserver again(-1, true);
+  JobSpec ft2 = ft;
+  ft2.output_dir = dir_.Sub("ft2");
+  ASSERT_TRUE(RunTrainingJob(ft2, &again).ok());
+  const auto fresh2 = OfSplit(again, "valid/fresh_routers");
+  ASSERT_EQ(fresh2.size(), fresh.size());
+  bool differs = false;
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    EXPECT_EQ(fresh2[i]->pathways, fresh[i]->pathways);
+    differs |= fresh[i]->pathways != trained[i]->pathways;
+  }
+  EXPECT_TRUE(differs);
+  // record.controls: false records the routing only.
+  JobSpec nc = ft;
+  nc.output_dir = dir_.Sub("nc");
+  nc.record.controls = false;
+  RecordingObserver nobs(-1, true);
+  ASSERT_TRUE(RunTrainingJob(nc, &nobs).ok());
+  EXPECT_TRUE(OfSplit(nobs, "valid/fresh_routers").empty());
+  EXPECT_EQ(OfSplit(nobs, "valid").size(), trained.size());
 }
 
 TEST_F(TrainTest, FinetuneWithFrozenBaseTrainsOnlyRouters) {

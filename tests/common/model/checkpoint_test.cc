@@ -94,6 +94,40 @@ TEST_F(CheckpointTest, RoutedRoundTripIsLossless) {
   EXPECT_FALSE((*d)->routing().has_value());
 }
 
+// Routed checkpoints carry the Hugging Face remote code (byte-identical to the Python client's
+// modeling files) and name it in config.json's auto_map; dense ones carry neither.
+TEST_F(CheckpointTest, RoutedCheckpointCarriesRemoteCode) {
+  if (fixture_.empty()) GTEST_SKIP() << "needs ../shared/fixtures/gptneo_tiny: absent";
+  LoadOptions lo;
+  lo.routing = RoutingConfig();
+  auto m = LoadGPTNeo(fixture_, lo);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_TRUE(SaveGPTNeo(**m, tmp_ + "/r").ok());
+  ASSERT_EQ(HfRemoteCodeFiles().size(), 3u);
+  const std::string src =
+      std::string(MONOROUTE_SOURCE_DIR) + "/clients/python/monoroute_client/modeling/";
+  for (const RemoteCodeFile& f : HfRemoteCodeFiles()) {
+    auto written = ReadFile(tmp_ + "/r/" + f.name);
+    ASSERT_TRUE(written.ok()) << f.name;
+    auto source = ReadFile(src + f.name);
+    ASSERT_TRUE(source.ok()) << src << f.name;
+    EXPECT_EQ(*written, *source) << f.name;
+  }
+  auto j = nlohmann::json::parse(*ReadFile(tmp_ + "/r/config.json"));
+  EXPECT_EQ(j["auto_map"]["AutoConfig"], "configuration_monoroute.MonorouteGPTNeoConfig");
+  EXPECT_EQ(j["auto_map"]["AutoModelForCausalLM"], "modeling_monoroute.MonorouteGPTNeoForCausalLM");
+  EXPECT_EQ(j["architectures"][0], "MonorouteGPTNeoForCausalLM");
+  EXPECT_EQ(j["model_type"], "gpt_neo");
+
+  auto dense = LoadGPTNeo(fixture_);
+  ASSERT_TRUE(dense.ok()) << dense.status();
+  ASSERT_TRUE(SaveGPTNeo(**dense, tmp_ + "/d").ok());
+  auto jd = nlohmann::json::parse(*ReadFile(tmp_ + "/d/config.json"));
+  EXPECT_FALSE(jd.contains("auto_map"));
+  EXPECT_EQ(jd["architectures"][0], "GPTNeoForCausalLM");
+  EXPECT_FALSE(std::filesystem::exists(tmp_ + "/d/modeling_monoroute.py"));
+}
+
 TEST_F(CheckpointTest, DenseRoundTripIsLossless) {
   if (fixture_.empty()) GTEST_SKIP() << "needs ../shared/fixtures/gptneo_tiny: absent";
   auto m = LoadGPTNeo(fixture_);

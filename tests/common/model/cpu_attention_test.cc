@@ -1,5 +1,6 @@
 // Fused CPU attention == the explicit masked softmax attention, values and gradients, for global
-// and local (windowed) masks and several head sizes.
+// and local (windowed) masks and several head sizes, on every CPU path (cpu_isa.h) this machine
+// runs.
 #include "common/model/cpu_attention.h"
 
 #include <gtest/gtest.h>
@@ -45,21 +46,25 @@ TEST(CpuAttentionTest, EqualsExplicitAttentionValuesAndGradients) {
   struct Case {
     int64_t n, t, d, window;
   };
-  for (const Case& c : {Case{6, 33, 4, 0}, Case{6, 33, 4, 5}, Case{3, 1, 4, 0}, Case{4, 20, 7, 0},
-                        Case{2, 70, 16, 64}, Case{5, 17, 4, 17}}) {
-    // Scores of a few units: some rows peaked, as in a trained model.
-    torch::Tensor q = torch::randn({c.n, c.t, c.d}) * 2;
-    torch::Tensor k = torch::randn({c.n, c.t, c.d}) * 2;
-    torch::Tensor v = torch::randn({c.n, c.t, c.d});
-    torch::Tensor dy = torch::randn({c.n, c.t, c.d});
-    Result ref = RunAttention(false, q, k, v, dy, c.window);
-    Result got = RunAttention(true, q, k, v, dy, c.window);
-    const std::string where = "n=" + std::to_string(c.n) + " t=" + std::to_string(c.t) +
-                              " d=" + std::to_string(c.d) + " window=" + std::to_string(c.window);
-    EXPECT_LT(MaxAbsDiff(got.y, ref.y), 2e-5) << where;
-    EXPECT_LT(MaxAbsDiff(got.dq, ref.dq), 2e-4) << where;
-    EXPECT_LT(MaxAbsDiff(got.dk, ref.dk), 2e-4) << where;
-    EXPECT_LT(MaxAbsDiff(got.dv, ref.dv), 2e-5) << where;
+  for (CpuIsa isa : testing::RunnableCpuIsas()) {
+    for (const Case& c : {Case{6, 33, 4, 0}, Case{6, 33, 4, 5}, Case{3, 1, 4, 0}, Case{4, 20, 7, 0},
+                          Case{2, 70, 16, 64}, Case{5, 17, 4, 17}}) {
+      testing::ScopedCpuIsa scoped(isa);
+      // Scores of a few units: some rows peaked, as in a trained model.
+      torch::Tensor q = torch::randn({c.n, c.t, c.d}) * 2;
+      torch::Tensor k = torch::randn({c.n, c.t, c.d}) * 2;
+      torch::Tensor v = torch::randn({c.n, c.t, c.d});
+      torch::Tensor dy = torch::randn({c.n, c.t, c.d});
+      Result ref = RunAttention(false, q, k, v, dy, c.window);
+      Result got = RunAttention(true, q, k, v, dy, c.window);
+      const std::string where = std::string(CpuIsaName(isa)) + " n=" + std::to_string(c.n) +
+                                " t=" + std::to_string(c.t) + " d=" + std::to_string(c.d) +
+                                " window=" + std::to_string(c.window);
+      EXPECT_LT(MaxAbsDiff(got.y, ref.y), 2e-5) << where;
+      EXPECT_LT(MaxAbsDiff(got.dq, ref.dq), 2e-4) << where;
+      EXPECT_LT(MaxAbsDiff(got.dk, ref.dk), 2e-4) << where;
+      EXPECT_LT(MaxAbsDiff(got.dv, ref.dv), 2e-5) << where;
+    }
   }
 }
 
@@ -69,9 +74,12 @@ TEST(CpuAttentionTest, HugeScoresStayFinite) {
   torch::Tensor k = torch::full({1, 4, 4}, 30.0);
   k[0][2] = -30.0;
   torch::Tensor v = torch::randn({1, 4, 4});
-  torch::Tensor y = CpuAttention(q, k, v);
-  EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
-  EXPECT_LT(MaxAbsDiff(y, Reference(q, k, v, 0)), 1e-5);
+  for (CpuIsa isa : testing::RunnableCpuIsas()) {
+    testing::ScopedCpuIsa scoped(isa);
+    torch::Tensor y = CpuAttention(q, k, v);
+    EXPECT_TRUE(torch::isfinite(y).all().item<bool>()) << CpuIsaName(isa);
+    EXPECT_LT(MaxAbsDiff(y, Reference(q, k, v, 0)), 1e-5) << CpuIsaName(isa);
+  }
 }
 
 TEST(CpuAttentionTest, RejectsUnsupportedInputs) {

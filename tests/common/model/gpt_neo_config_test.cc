@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "tests/common/model/test_util.h"
 
 namespace monoroute::model {
@@ -74,6 +75,71 @@ TEST(GPTNeoConfigTest, RejectsBadValues) {
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.key;
     EXPECT_THAT(r.status().message(), HasSubstr(c.expect)) << c.key;
   }
+}
+
+TEST(GPTNeoConfigTest, MissingRequiredKeyIsNamed) {
+  // Without the key the size used to become the struct's default (hidden_size 64) silently.
+  for (const char* key : {"vocab_size", "hidden_size", "num_layers", "num_heads", "window_size",
+                          "max_position_embeddings"}) {
+    for (bool null : {false, true}) {
+      auto j = TinyJson();
+      if (null) {
+        j[key] = nullptr;
+      } else {
+        j.erase(key);
+      }
+      auto r = GPTNeoConfig::FromJson(j);
+      ASSERT_FALSE(r.ok()) << key;
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << key;
+      EXPECT_EQ(r.status().message(),
+                absl::StrCat("config.json: required key '", key, "' is missing or null"));
+    }
+  }
+  auto j = TinyJson();
+  j.erase("attention_types");
+  EXPECT_THAT(GPTNeoConfig::FromJson(j).status().message(),
+              HasSubstr("required key 'attention_types' (or 'attention_layers') is missing"));
+  j["attention_layers"] = {"global", "local", "global", "local"};  // either one is enough
+  EXPECT_TRUE(GPTNeoConfig::FromJson(j).ok());
+  // Keys with HF defaults equal to ours stay optional.
+  j = TinyJson();
+  for (const char* key :
+       {"intermediate_size", "layer_norm_epsilon", "activation_function", "tie_word_embeddings"}) {
+    j.erase(key);
+  }
+  auto c = GPTNeoConfig::FromJson(j);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->intermediate_size, 256);
+}
+
+TEST(GPTNeoConfigTest, HostileSizesAreRejectedNotComputed) {
+  // A repeat count far beyond num_layers used to expand (1e12 strings: out of memory).
+  auto j = TinyJson();
+  j["attention_types"] = nlohmann::json::parse(R"([[["global", "local"], 1000000000000]])");
+  EXPECT_THAT(GPTNeoConfig::FromJson(j).status().message(),
+              HasSubstr("attention_types expands to more than num_layers (4) entries"));
+  j["attention_types"] = nlohmann::json::parse(R"([[["global"], -1]])");
+  EXPECT_THAT(GPTNeoConfig::FromJson(j).status().message(), HasSubstr("repeat >= 0"));
+  j["attention_types"] = nlohmann::json::parse(R"([[[], 1000000000000], [["global"], 4]])");
+  EXPECT_TRUE(GPTNeoConfig::FromJson(j).ok());  // an empty pattern repeated adds nothing
+  // The message used to dump() the entry recursively: nested a million deep, a stack overflow.
+  j["attention_types"] =
+      nlohmann::json::parse("[" + std::string(1000000, '[') + std::string(1000000, ']') + "]");
+  EXPECT_THAT(GPTNeoConfig::FromJson(j).status().message(),
+              HasSubstr("attention_types entry a list is not [[kinds...], repeat >= 0]"));
+  // 4 * hidden_size overflowed int64 (undefined behaviour) before any check.
+  j = TinyJson();
+  j["hidden_size"] = int64_t{1} << 62;
+  EXPECT_THAT(GPTNeoConfig::FromJson(j).status().message(),
+              HasSubstr("hidden_size 4611686018427387904 exceeds the maximum 16777216"));
+  j = TinyJson();
+  j["vocab_size"] = uint64_t{1} << 63;  // beyond int64: rejected, not wrapped
+  EXPECT_THAT(GPTNeoConfig::FromJson(j).status().message(),
+              HasSubstr("vocab_size 9223372036854775808 is out of range"));
+  j = TinyJson();
+  j["max_position_embeddings"] = GPTNeoConfig::kMaxSize + 1;
+  EXPECT_THAT(GPTNeoConfig::FromJson(j).status().message(),
+              HasSubstr("max_position_embeddings 16777217 exceeds the maximum"));
 }
 
 TEST(GPTNeoConfigTest, ToJsonRoundTrips) {

@@ -146,5 +146,46 @@ TEST(GPTNeoTest, EnableRoutingKeepsDenseWeightsAndNamesParameters) {
   EXPECT_EQ(m->base_parameters().size() + 16u, params.size());
 }
 
+TEST(GPTNeoTest, DenseSliceProbeRanksSlicesByActivationNormAndKeepsTheDenseOutput) {
+  GPTNeoConfig c = testing::SmallConfig();
+  torch::manual_seed(3);
+  GPTNeo dense(c);
+  torch::NoGradGuard ng;
+  torch::Tensor ids = torch::randint(0, c.vocab_size, {2, 12}, torch::kLong);
+  ForwardOptions plain;
+  ForwardOutput ref = dense->forward(ids, plain);
+  ForwardOptions probe = plain;
+  probe.return_block_outputs = true;
+  probe.dense_slices.num_pathways = 16;
+  probe.dense_slices.top_k = 4;
+  probe.dense_slices.layers = {0, 2};
+  ForwardOutput out = dense->forward(ids, probe);
+  EXPECT_LT(MaxAbsDiff(out.logits, ref.logits), 1e-6);  // the MLP still runs densely
+  ASSERT_EQ(out.routing.size(), 2u);
+  EXPECT_EQ(out.routing[1].layer, 2);
+  // Layer 2's slices from its input (block 1's output) by hand.
+  GPTNeoBlock b = dense->blocks[2];
+  torch::Tensor x = out.block_outputs[1];
+  torch::Tensor hs = x + b->attention->forward(b->ln_1(x));
+  torch::Tensor h = GeluNew(b->dense_mlp->c_fc(b->ln_2(hs))).reshape({-1, 16, 16});
+  torch::Tensor norms = h.pow(2).sum(-1).sqrt();
+  torch::Tensor idx = std::get<1>(norms.topk(4, -1));
+  EXPECT_TRUE(torch::equal(out.routing[1].topk_indices, idx));
+  EXPECT_LT(MaxAbsDiff(out.routing[1].topk_weights.sum(-1), torch::ones({24})), 1e-6);
+  // A routed model probed at a routed layer runs that MLP densely too, ignoring the router.
+  torch::manual_seed(3);
+  GPTNeo copy(c);  // the same dense weights
+  ASSERT_TRUE(copy->EnableRouting(RoutingConfig{}).ok());
+  ForwardOutput rout = copy->forward(ids, probe);
+  EXPECT_LT(MaxAbsDiff(rout.logits, ref.logits), 1e-5);
+  EXPECT_TRUE(torch::equal(rout.routing[1].topk_indices, idx));
+  // Bad shapes are an error, not a crash.
+  ForwardOptions bad = plain;
+  bad.dense_slices.num_pathways = 7;  // 256 neurons are not divisible by 7
+  bad.dense_slices.top_k = 2;
+  bad.dense_slices.layers = {0};
+  EXPECT_THROW(dense->forward(ids, bad), c10::Error);
+}
+
 }  // namespace
 }  // namespace monoroute::model

@@ -1,4 +1,6 @@
-// Fused chunked LM loss == torch cross_entropy (values and gradients), ignore_index, chunking.
+// Fused LM loss == torch cross_entropy (values and gradients), ignore_index, chunking: the BLAS
+// paths (chunked, and blocked over threads on every CPU path); the default kernel choice. The
+// fused CPU tile kernels have their own tests (lm_loss_cpu_test.cc).
 #include "common/model/lm_loss.h"
 
 #include <gtest/gtest.h>
@@ -16,11 +18,12 @@ struct Grads {
 };
 
 Grads RunLoss(bool fused, const torch::Tensor& h0, const torch::Tensor& w0, const torch::Tensor& y,
-              int64_t chunk, double scale = 1.0) {
+              int64_t chunk, double scale = 1.0, CpuLmKernel kernel = CpuLmKernel::kBlas) {
   torch::Tensor h = h0.clone().requires_grad_(true);
   torch::Tensor w = w0.clone().requires_grad_(true);
   LmLossOptions o;
   o.chunk_tokens = chunk;
+  o.cpu_kernel = kernel;
   torch::Tensor loss =
       fused ? FusedLmLoss(h, w, y, o)
             : torch::nn::functional::cross_entropy(
@@ -105,12 +108,21 @@ TEST(LmLossTest, ThreadedBlockedCpuPathEqualsCrossEntropy) {
   h[3] = w[7] * 40;  // logit gap far beyond fp32 exp's range for any target but 7
   y[3] = 8;
   Grads ref = RunLoss(false, h, w, y, 0, 2.0);
-  for (int64_t chunk : {int64_t{1}, int64_t{9}, int64_t{0}}) {
-    Grads got = RunLoss(true, h, w, y, chunk, 2.0);
-    EXPECT_LT(MaxAbsDiff(got.loss, ref.loss), 1e-4) << chunk;
-    EXPECT_LT(MaxAbsDiff(got.gh, ref.gh), 1e-5) << chunk;
-    EXPECT_LT(MaxAbsDiff(got.gw, ref.gw), 1e-5) << chunk;
+  // The row exp (cpu_softmax.h) on every CPU path this machine runs.
+  for (CpuIsa isa : testing::RunnableCpuIsas()) {
+    testing::ScopedCpuIsa scoped(isa);
+    for (int64_t chunk : {int64_t{1}, int64_t{9}, int64_t{0}}) {
+      Grads got = RunLoss(true, h, w, y, chunk, 2.0);
+      EXPECT_LT(MaxAbsDiff(got.loss, ref.loss), 1e-4) << chunk << " " << CpuIsaName(isa);
+      EXPECT_LT(MaxAbsDiff(got.gh, ref.gh), 1e-5) << chunk << " " << CpuIsaName(isa);
+      EXPECT_LT(MaxAbsDiff(got.gw, ref.gw), 1e-5) << chunk << " " << CpuIsaName(isa);
+    }
   }
+  // And the default choice (the fused kernel where the CPU has one).
+  Grads got = RunLoss(true, h, w, y, 0, 2.0, CpuLmKernel::kAuto);
+  EXPECT_LT(MaxAbsDiff(got.loss, ref.loss), 1e-4);
+  EXPECT_LT(MaxAbsDiff(got.gh, ref.gh), 1e-5);
+  EXPECT_LT(MaxAbsDiff(got.gw, ref.gw), 1e-5);
 }
 
 TEST(LmLossTest, RejectsBadShapes) {

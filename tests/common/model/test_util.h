@@ -6,7 +6,9 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "common/model/cpu_isa.h"
 #include "common/model/gpt_neo_config.h"
 
 namespace monoroute::model::testing {
@@ -47,6 +49,34 @@ inline GPTNeoConfig SmallConfig() {
   c.window_size = 4;
   return c;
 }
+
+// The CPU kernel paths this machine can run, best first (a path the CPU lacks is not listed:
+// on an AVX2-only machine the AVX-512 kernels cannot be executed).
+inline std::vector<CpuIsa> RunnableCpuIsas() {
+  std::vector<CpuIsa> out;
+  for (CpuIsa isa : {CpuIsa::kAvx512, CpuIsa::kAvx2, CpuIsa::kGeneric}) {
+    if (isa <= SupportedCpuIsa()) out.push_back(isa);
+  }
+  return out;
+}
+
+// Forces a CPU kernel path for one scope and restores the previous one on exit. Not thread-safe
+// with other code that sets the path.
+class ScopedCpuIsa {
+ public:
+  explicit ScopedCpuIsa(CpuIsa isa) : previous_(ActiveCpuIsa()) {
+    ok_ = SetCpuIsa(CpuIsaName(isa)).ok();
+  }
+  ~ScopedCpuIsa() { (void)SetCpuIsa(CpuIsaName(previous_)); }
+  ScopedCpuIsa(const ScopedCpuIsa&) = delete;
+  ScopedCpuIsa& operator=(const ScopedCpuIsa&) = delete;
+  // False when the path could not be set (the CPU lacks it).
+  bool ok() const { return ok_; }
+
+ private:
+  CpuIsa previous_;
+  bool ok_ = false;
+};
 
 }  // namespace monoroute::model::testing
 

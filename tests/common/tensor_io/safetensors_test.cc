@@ -238,6 +238,19 @@ TEST(SafetensorsTest, ZeroSizedDimensionWithHugeOthersIsEmpty) {
   EXPECT_EQ(ok->tensors.at("z").numel(), 0);
 }
 
+TEST(SafetensorsTest, DeeplyNestedShapeIsRejectedWithoutStackOverflow) {
+  // The error message used to dump() the bad dimension, recursively: a shape nested a million
+  // deep (2 MB of header) overflowed the stack (found with tests/fuzz/safetensors_fuzzer.cc on a
+  // crafted input).
+  const size_t n = 1000000;
+  std::string f = Make(R"({"t":{"dtype":"F32","shape":[)" + std::string(n, '[') +
+                           std::string(n, ']') + R"(],"data_offsets":[0,0]}})",
+                       "");
+  auto r = ParseSafetensorsHeader(f, "deep");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("deep: tensor 't': bad dimension a list"));
+}
+
 TEST(SafetensorsTest, HeaderParserExposesEntries) {
   std::string f = Make(R"({"b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]},)"
                        R"("a":{"dtype":"I32","shape":[],"data_offsets":[0,4]}})",

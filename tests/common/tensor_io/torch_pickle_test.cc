@@ -3,6 +3,7 @@
 #include "common/tensor_io/torch_pickle.h"
 
 #include <ATen/ATen.h>
+#include <caffe2/serialize/inline_container.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -19,6 +20,7 @@ using ::monoroute::testing::ReadBytes;
 using ::monoroute::testing::TempDir;
 using ::monoroute::testing::WriteBytes;
 using ::testing::HasSubstr;
+using namespace std::string_literals;  // "...\x00..."s keeps its NUL bytes
 
 bool BitEqual(const at::Tensor& a, const at::Tensor& b) {
   if (a.scalar_type() != b.scalar_type() || a.sizes() != b.sizes()) return false;
@@ -130,6 +132,16 @@ std::string TensorPickle(const std::string& key, int numel, int offset, int rows
          k(s1) + "\x86\x89" + "ccollections\nOrderedDict\n)R" + "tR";
 }
 
+// _rebuild_tensor_v2 of a 4-float storage with size (2^62, 2), stride (4, 1): in range only if
+// (2^62 - 1) * 4 wraps around.
+std::string HugeViewPickle() {
+  const int64_t huge = int64_t{1} << 62;
+  return "ctorch._utils\n_rebuild_tensor_v2\n((" + Str("storage") + "ctorch\nFloatStorage\n" +
+         Str("0") + Str("cpu") + "K\x04tQK\x00\x8a\x08"s +
+         std::string(reinterpret_cast<const char*>(&huge), 8) + "K\x02\x86K\x04K\x01\x86\x89" +
+         "ccollections\nOrderedDict\n)R" + "tR";
+}
+
 TEST(UnpickleTest, CraftedStateDictWithSharedStorage) {
   std::string p =
       "\x80\x02"
@@ -194,8 +206,74 @@ INSTANTIATE_TEST_SUITE_P(
                       BadPickle{"underflow", "\x80\x02s.", "SETITEM with too few"},
                       BadPickle{"view_beyond_storage",
                                 "\x80\x02}" + Str("w") + TensorPickle("0", 6, 2, 2, 3, 3, 1) + "s.",
-                                "exceeds its storage of 6 elements"}),
+                                "exceeds its storage of 6 elements"},
+                      // Found while writing tests/fuzz/torch_pickle_fuzzer.cc: (size - 1) *
+                      // stride overflowed int64 (undefined behaviour; UBSan reported it).
+                      BadPickle{"view_extent_overflows_int64",
+                                "\x80\x02}" + Str("w") + HugeViewPickle() + "s.",
+                                "exceeds its storage of 4 elements"},
+                      // A list containing itself: a reference cycle, leaked (LeakSanitizer).
+                      BadPickle{"self_containing_list",
+                                "\x80\x02]q\x00h\x00"
+                                "a."s,
+                                "a container cannot contain itself"},
+                      // Mutating a list already inside another one could build cycles and
+                      // nesting the depth limit never saw.
+                      BadPickle{"mutated_after_nesting",
+                                "\x80\x02]]q\x00"
+                                "ah\x00K\x01"
+                                "a."s,
+                                "a list is modified after being placed in another container"},
+                      BadPickle{"nested_too_deep",
+                                "\x80\x02" + std::string(70, ']') + std::string(69, 'a') + ".",
+                                "containers nested deeper than 64"}),
     [](const ::testing::TestParamInfo<BadPickle>& info) { return std::string(info.param.label); });
+
+TEST(UnpickleTest, MillionNestedListsAreRejectedWithoutStackOverflow) {
+  // Values are freed recursively: a million nested lists (2 MB of pickle) used to overflow the
+  // stack when the VM dropped them (AddressSanitizer: stack-overflow, found with
+  // tests/fuzz/torch_pickle_fuzzer.cc on a crafted input). Now nesting stops at depth 64.
+  const size_t n = 1000000;
+  std::string p = "\x80\x02" + std::string(n, ']') + std::string(n - 1, 'a') + ".";
+  int calls = 0;
+  auto r = UnpickleStateDict(p, ArangeLoader(&calls), "deep.bin");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("containers nested deeper than 64"));
+}
+
+TEST(TorchPickleTest, InMemoryArchiveAndRecordSizeOverflow) {
+  // ParseTorchCheckpoint reads the same archive as ReadTorchCheckpoint, from memory.
+  const std::string fixture = FixtureDir("gptneo_tiny_extra") + "/mixed_dtypes.bin";
+  auto from_file = ReadTorchCheckpoint(fixture);
+  auto from_memory = ParseTorchCheckpoint(ReadBytes(fixture), "mem.bin");
+  ASSERT_TRUE(from_file.ok() && from_memory.ok()) << from_memory.status();
+  ASSERT_EQ(from_file->size(), from_memory->size());
+  for (const auto& [name, t] : *from_file) EXPECT_TRUE(BitEqual(t, from_memory->at(name))) << name;
+  EXPECT_THAT(ParseTorchCheckpoint("", "e.bin").status().message(), HasSubstr("bad magic"));
+
+  // A storage of 2^62 + 1 floats backed by a 4-byte record: numel * 4 wrapped to 4 and matched.
+  const int64_t numel = (int64_t{1} << 62) + 1;
+  std::string pkl = "\x80\x02}" + Str("w") + "ctorch._utils\n_rebuild_tensor_v2\n((" +
+                    Str("storage") + "ctorch\nFloatStorage\n" + Str("0") + Str("cpu") + "\x8a\x08" +
+                    std::string(reinterpret_cast<const char*>(&numel), 8) +
+                    "tQK\x00K\x01\x85K\x01\x85\x89"s
+                    "ccollections\nOrderedDict\n)RtRs.";
+  std::string zip;
+  {
+    caffe2::serialize::PyTorchStreamWriter w([&zip](const void* buf, size_t n) {
+      zip.append(static_cast<const char*>(buf), n);
+      return n;
+    });
+    w.writeRecord("data.pkl", pkl.data(), pkl.size());
+    const float four_bytes = 1.0f;
+    w.writeRecord("data/0", &four_bytes, sizeof(four_bytes));
+    w.writeEndOfFile();
+  }
+  auto r = ParseTorchCheckpoint(zip, "wrap.bin");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("record data/0 has 4 bytes, expected 4611686018427387905 x 4"));
+}
 
 TEST(UnpickleTest, LoaderErrorsPropagateWithStorageKey) {
   std::string p = "\x80\x02}" + Str("w") + TensorPickle("7", 12, 0, 3, 4, 4, 1) + "s.";

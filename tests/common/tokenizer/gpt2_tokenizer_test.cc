@@ -118,6 +118,36 @@ TEST(Gpt2TokenizerTest, MalformedMergesLineNamesFileAndLine) {
   fs::remove_all(dir);
 }
 
+TEST(Gpt2TokenizerTest, EmptyMergesIsRejectedNamingTheFile) {
+  // An empty merges.txt (or one with only the #version header) used to load and encode every
+  // text as single bytes.
+  fs::path dir = TempDir("tok_empty_merges");
+  const std::string path = (dir / "merges.txt").string();
+  Gpt2TokenizerOptions opts;
+  opts.vocab_path = MONOROUTE_TOKENIZER_DIR "/vocab.json";
+  opts.merges_path = path;
+  for (const char* text : {"", "#version: 0.2\n", "\n\r\n\n"}) {
+    ASSERT_TRUE(WriteFileAtomic(path, text).ok());
+    auto tok = Gpt2Tokenizer::Create(opts);
+    ASSERT_FALSE(tok.ok()) << "'" << text << "'";
+    EXPECT_EQ(tok.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(tok.status().message(), path + ": no merge rules (empty merges file?)");
+  }
+  fs::remove_all(dir);
+}
+
+TEST(Gpt2TokenizerTest, CreateFromTextMatchesFiles) {
+  auto vocab = ReadFile(MONOROUTE_TOKENIZER_DIR "/vocab.json");
+  auto merges = ReadFile(MONOROUTE_TOKENIZER_DIR "/merges.txt");
+  ASSERT_TRUE(vocab.ok() && merges.ok());
+  auto tok = Gpt2Tokenizer::CreateFromText(*vocab, *merges, "v.json", "m.txt");
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  const std::string text = "Once upon a time, Lily's dog\n\nran.<|endoftext|>";
+  EXPECT_EQ((*tok)->Encode(text), Tok().Encode(text));
+  auto bad = Gpt2Tokenizer::CreateFromText(*vocab, "a b c\n", "v.json", "m.txt");
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("m.txt:1"));
+}
+
 TEST(Gpt2TokenizerTest, SpecialTokenInTheMiddle) {
   const Gpt2Tokenizer& tok = Tok();
   std::vector<int32_t> a = tok.Encode("The cat sat.");

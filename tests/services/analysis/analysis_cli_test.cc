@@ -28,15 +28,19 @@ Result RunCli(const std::string& args) {
   return r;
 }
 
-TEST(BenchAnalysisCliTest, PrintsSecondsAndEventsAsLastJsonLine) {
+TEST(BenchAnalysisCliTest, PrintsSecondsAndEventsAsOneJsonLine) {
+  // --output json: the JSON document is the one stdout line starting with '{' (the text goes to
+  // stderr, merged here).
   Result r = RunCli(
-      "bench analysis --events 200000 --layers 2 --vocab 5000 --repeats 1 --bootstrap 20 --json");
+      "bench analysis --events 200000 --layers 2 --vocab 5000 --repeats 1 --bootstrap 20 "
+      "--output json");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("report without the bootstrap"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("with the block bootstrap (20 replicates)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("baseline"), std::string::npos) << r.out;
-  const std::string last = r.out.substr(r.out.rfind('{'));
-  auto j = nlohmann::json::parse(last);
+  const size_t start = r.out.rfind("\n{\"") == std::string::npos ? 0 : r.out.rfind("\n{\"") + 1;
+  ASSERT_EQ(r.out.compare(start, 2, "{\""), 0) << r.out;
+  auto j = nlohmann::json::parse(r.out.substr(start, r.out.find('\n', start) - start));
   EXPECT_EQ(j["events"], 200000);
   EXPECT_GT(j["seconds"].get<double>(), 0.0);
   EXPECT_GT(j["bootstrap_seconds"].get<double>(), 0.0);

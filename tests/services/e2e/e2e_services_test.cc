@@ -8,13 +8,15 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "clients/cli/service_process.h"
+#include "tests/testing/http.h"
+#include "tests/testing/process.h"
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "monoroute/trainer/v1/trainer.grpc.pb.h"
@@ -23,34 +25,13 @@ namespace monoroute {
 namespace {
 
 namespace fs = std::filesystem;
-using cli::ServiceProcess;
+using ::monoroute::testing::HttpGet;
+using ::monoroute::testing::ServiceProcess;
 namespace tv1 = trainer::v1;
 
 constexpr int kSteps = 30, kBatch = 4, kSeqLen = 32, kLayers = 2;  // routed layers 0 and 2 of 4
 
 std::string Addr(int port) { return "127.0.0.1:" + std::to_string(port); }
-
-// Minimal HTTP/1.0 GET on 127.0.0.1; returns the body ("" on error).
-std::string HttpGet(int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    ::close(fd);
-    return "";
-  }
-  std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  (void)!::write(fd, req.data(), req.size());
-  std::string resp;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0) resp.append(buf, n);
-  ::close(fd);
-  auto pos = resp.find("\r\n\r\n");
-  return pos == std::string::npos ? "" : resp.substr(pos + 4);
-}
 
 class E2ETest : public ::testing::Test {
  protected:
@@ -59,7 +40,7 @@ class E2ETest : public ::testing::Test {
     work_ = mkdtemp(tmpl.data());
     fs::create_directories(work_ + "/logs");
     bin_ = MONOROUTE_BIN_DIR;
-    ports_ = *cli::PickFreePorts(7);
+    ports_ = *::monoroute::testing::PickFreePorts(7);
     // Text with a small vocabulary, so a few steps learn something.
     std::ofstream out(work_ + "/train.txt");
     const char* s[] = {"Tom had a red ball. He liked to play with the ball in the park.",
@@ -133,7 +114,6 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
       << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
          "scrape_configs:\n"
          "  - job_name: monoroute\n"
-         "    honor_labels: true\n"  // keep the trainer's own `job` label (the job id)
          "    static_configs:\n"
          "      - targets: ['"
       << Addr(ports_[3]) << "', '" << Addr(ports_[4]) << "', '" << Addr(ports_[5]) << "']\n";
@@ -197,7 +177,7 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
     }
     c.TryCancel();
     ASSERT_TRUE(killed) << "no checkpoint seen before the job ended; log: "
-                        << cli::Tail(work_ + "/logs/trainer.log");
+                        << ::monoroute::testing::Tail(work_ + "/logs/trainer.log");
   }
 
   // Restart: the job is still RUNNING and resumes from its checkpoint.
@@ -227,16 +207,19 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
     ASSERT_TRUE(fin.ok()) << fin.error_code() << ": " << fin.error_message() << "\n"
-                          << cli::Tail(work_ + "/logs/trainer.log");
+                          << ::monoroute::testing::Tail(work_ + "/logs/trainer.log");
     EXPECT_GE(first_step, 10);
   }
   ASSERT_EQ(final_job.state(), tv1::SUCCEEDED) << final_job.failure_reason() << "\n"
-                                               << cli::Tail(work_ + "/logs/trainer.log");
+                                               << ::monoroute::testing::Tail(work_ + "/logs/trainer.log");
   EXPECT_EQ(final_job.resumes(), 1);
   EXPECT_EQ(final_job.progress().step(), kSteps);
   EXPECT_GT(final_job.final_val_loss(), 0);
   EXPECT_EQ(final_job.events().events_dropped(), 0u);
-  EXPECT_EQ(final_job.recorder_run_id(), id);
+  // The recorder run is "<trainer instance id>-<job id>" (trainers sharing a recorder never
+  // collide).
+  const std::string run_id = final_job.recorder_run_id();
+  EXPECT_EQ(run_id.substr(run_id.size() - id.size() - 1), "-" + id);
 
   // Exactly once: every train step's events are in the recorder once per routed layer.
   auto rstub = recorder::v1::Recorder::NewStub(
@@ -244,7 +227,7 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
   uint64_t valid_tokens = 0;
   for (uint32_t layer : {0u, 2u}) {
     recorder::v1::TotalsRequest t;
-    t.set_run_id(id);
+    t.set_run_id(run_id);
     t.set_layer(layer);
     t.set_split("train");
     recorder::v1::TotalsResponse tr;
@@ -259,22 +242,26 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
     EXPECT_EQ(tr.tokens(), valid_tokens);
   }
   recorder::v1::GetRunRequest gr;
-  gr.set_run_id(id);
+  gr.set_run_id(run_id);
   recorder::v1::RunSummary summary;
   {
     grpc::ClientContext c;
     ASSERT_TRUE(rstub->GetRun(&c, gr, &summary).ok());
   }
+  // Train steps, the final validation pass, and the fresh-router control on the same validation
+  // sequences (a routed pretrain records no dense-slice control).
   EXPECT_EQ(summary.events(),
-            kLayers * (static_cast<uint64_t>(kSteps) * kBatch * kSeqLen + valid_tokens));
+            kLayers * (static_cast<uint64_t>(kSteps) * kBatch * kSeqLen + 2 * valid_tokens));
+  EXPECT_NE(std::find(summary.splits().begin(), summary.splits().end(), "valid/fresh_routers"),
+            summary.splits().end());
   // The completed job marked its run finished (the trainer calls FinishRun after the last flush).
-  EXPECT_TRUE(summary.finished()) << cli::Tail(work_ + "/logs/trainer.log");
+  EXPECT_TRUE(summary.finished()) << ::monoroute::testing::Tail(work_ + "/logs/trainer.log");
 
   // The report on the held-out split.
   auto astub = analysis::v1::Analysis::NewStub(
       grpc::CreateChannel(Addr(ports_[1]), grpc::InsecureChannelCredentials()));
   analysis::v1::ReportRequest rr;
-  rr.set_run_id(id);
+  rr.set_run_id(run_id);
   rr.mutable_selection()->set_split("valid");
   analysis::v1::ReportResponse report;
   {
@@ -292,14 +279,19 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
     EXPECT_GE(l.mean_purity(), 0.0);
     EXPECT_LE(l.mean_purity(), 1.0);
     EXPECT_GT(l.utilisation(), 0.0);
+    ASSERT_EQ(l.controls_size(), 1);  // compared with its fresh routers automatically
+    EXPECT_EQ(l.controls(0).control(), "fresh_routers");
+    EXPECT_EQ(l.controls(0).events(), valid_tokens);
   }
+  EXPECT_TRUE(report.freshness().finished());
+  EXPECT_FALSE(report.freshness().still_writing());
   EXPECT_TRUE(j.contains("average_purity")) << report.json().substr(0, 400);
 
   // Prometheus scraped the (restarted) trainer's step counter.
   double steps_seen = 0;
   for (int i = 0; i < 60 && steps_seen <= 0; ++i) {
     std::string body = HttpGet(
-        ports_[6], "/api/v1/query?query=monoroute_trainer_steps_total%7Bjob%3D%22" + id + "%22%7D");
+        ports_[6], "/api/v1/query?query=monoroute_trainer_steps_total%7Bjob_id%3D%22" + id + "%22%7D");
     nlohmann::json q = nlohmann::json::parse(body, nullptr, false);
     if (!q.is_discarded() && q.value("status", "") == "success" && !q["data"]["result"].empty()) {
       steps_seen = std::stod(q["data"]["result"][0]["value"][1].get<std::string>());
@@ -307,7 +299,7 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
   }
-  EXPECT_GT(steps_seen, 0) << cli::Tail(work_ + "/logs/prometheus.log");
+  EXPECT_GT(steps_seen, 0) << ::monoroute::testing::Tail(work_ + "/logs/prometheus.log");
   // All three targets up.
   std::string up = HttpGet(ports_[6], "/api/v1/query?query=sum(up)");
   nlohmann::json uq = nlohmann::json::parse(up, nullptr, false);

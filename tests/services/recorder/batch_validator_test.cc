@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/str_cat.h"
 #include "tests/services/recorder/recorder_test_util.h"
 
 namespace monoroute::recorder {
@@ -89,6 +90,20 @@ TEST_F(BatchValidatorTest, NonFiniteWeight) {
   EXPECT_EQ(s.message(), "batch 7: weights[12] is not finite");
   batch_.weights[12] = std::numeric_limits<float>::infinity();
   EXPECT_EQ(Check().message(), "batch 7: weights[12] is not finite");
+}
+
+TEST_F(BatchValidatorTest, RepeatedPathwayInOneEventsTopK) {
+  // Event 2's top-4 (pathways[8..11]) names one pathway twice: it would be counted twice.
+  batch_.pathways[10] = batch_.pathways[8];
+  absl::Status s = Check();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), absl::StrCat("batch 7: event 2: pathway ", batch_.pathways[8],
+                                      " appears more than once in its top-k (pathways[8..11])"));
+  // The same pathways in every event are fine: only a repeat within one event's top-k is not.
+  for (size_t e = 0; e < batch_.num_events(); ++e) {
+    for (size_t j = 0; j < 4; ++j) batch_.pathways[e * 4 + j] = static_cast<uint32_t>(j);
+  }
+  EXPECT_TRUE(Check().ok());
 }
 
 TEST_F(BatchValidatorTest, Oversize) {

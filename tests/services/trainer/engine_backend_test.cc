@@ -1,7 +1,10 @@
 // Tests of the engine-backed job backend with a tiny GPT-Neo on a tiny text file: spec
-// normalisation (defaults, device, path fields), file checks, a real run with progress and
-// balance stats, stop + resume from the checkpoint, and (with an in-process recorder) event upload
-// with FinishRun only after the attempt that completes.
+// normalisation (defaults, device, path fields), file checks and submission-time checks (memory
+// estimate, thread caps, the model's positions and layers), real runs in worker processes (the
+// built monoroute-trainer --worker) with progress and balance stats, stop (SIGTERM) + resume from
+// the checkpoint, a crashing worker's reason, and (with an in-process recorder) event upload with
+// FinishRun only after the attempt that completes, and a run-id conflict failing the job; a
+// distributed job (2 rank workers) records every event once across its ranks and a resume.
 #include "services/trainer/engine_backend.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +15,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "absl/strings/str_cat.h"
 #include "tests/services/recorder/recorder_grpc_test_util.h"
 
 namespace monoroute::trainer {
@@ -38,6 +42,14 @@ class RecordingContext : public JobContext {
     checkpoints.push_back(step);
   }
   void OnEventStats(const JobEventStats& s) override {}
+  void OnWarning(const std::string& w) override {
+    std::lock_guard<std::mutex> l(mu);
+    warnings.push_back(w);
+  }
+  void OnWorker(int pid) override {
+    std::lock_guard<std::mutex> l(mu);
+    pids.push_back(pid);
+  }
   bool ShouldStop() override {
     std::lock_guard<std::mutex> l(mu);
     return stop_after > 0 && !progress.empty() && progress.back().step >= stop_after;
@@ -46,6 +58,8 @@ class RecordingContext : public JobContext {
   std::vector<int64_t> starts, checkpoints;
   std::vector<JobProgress> progress;
   std::vector<JobEval> evals;
+  std::vector<std::string> warnings;
+  std::vector<int> pids;
   int64_t stop_after = 0;
 };
 
@@ -59,9 +73,19 @@ class EngineBackendTest : public ::testing::Test {
                              "Lily saw a big dog. The dog was happy and ran to her.",
                              "The sun was warm. Ben and Sue went to the sea to swim."};
     for (int i = 0; i < 60; ++i) out << stories[i % 3] << "\n<|endoftext|>\n";
-    auto b = EngineBackend::Create({});
+    auto b = EngineBackend::Create(Options());
     ASSERT_TRUE(b.ok());
     backend_ = std::move(*b);
+  }
+
+  EngineBackendOptions Options() const {
+    EngineBackendOptions o;
+    o.worker_binary = std::string(MONOROUTE_BIN_DIR) + "/monoroute-trainer";
+    o.work_dir = dir_ + "/work";
+    o.job_memory_limit_mb = 4096;
+    o.max_job_threads = 2;
+    o.stop_grace_ms = 20000;
+    return o;
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -129,7 +153,10 @@ TEST_F(EngineBackendTest, RunsStopsAndResumesFromCheckpoint) {
   first.stop_after = 3;
   auto r1 = backend_->Run(job, &first);
   ASSERT_TRUE(r1.ok()) << r1.status();
-  EXPECT_TRUE(r1->stopped_early);
+  EXPECT_TRUE(r1->stopped_early);  // SIGTERM to the worker: it checkpointed and exited
+  ASSERT_EQ(first.pids.size(), 2u);
+  EXPECT_GT(first.pids[0], 0);
+  EXPECT_EQ(first.pids[1], 0);
   ASSERT_FALSE(first.progress.empty());
   EXPECT_FALSE(first.progress.back().balance.empty());  // routed: per-layer load reported
   EXPECT_FALSE(first.checkpoints.empty());
@@ -150,7 +177,7 @@ TEST_F(EngineBackendTest, RecordsEventsAndFinishesTheRunOnlyWhenTheJobCompletes)
   recorder::testing::TempDir rdir;
   recorder::testing::InProcessRecorder rec(rdir.Sub("db"));
   ASSERT_TRUE(rec.Start());
-  EngineBackendOptions o;
+  EngineBackendOptions o = Options();
   o.recorder_address = rec.address();
   auto backend = EngineBackend::Create(o);
   ASSERT_TRUE(backend.ok()) << backend.status();
@@ -182,6 +209,175 @@ TEST_F(EngineBackendTest, RecordsEventsAndFinishesTheRunOnlyWhenTheJobCompletes)
   EXPECT_GT(s2->events, s1->events);
   EXPECT_TRUE(s2->finished);
   EXPECT_GT(s2->finished_unix_ms, 0);
+}
+
+// distributed.nproc_per_node 2: two rank workers (Gloo on 127.0.0.1), each uploading its share;
+// stopped and resumed, the recorder holds exactly the events of the same job run by one worker.
+TEST_F(EngineBackendTest, DistributedJobRecordsEveryEventOnceAcrossRanksAndResume) {
+  recorder::testing::TempDir rdir;
+  recorder::testing::InProcessRecorder rec(rdir.Sub("db"));
+  ASSERT_TRUE(rec.Start());
+  EngineBackendOptions o = Options();
+  o.recorder_address = rec.address();
+  auto backend = EngineBackend::Create(o);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  auto run = [&](const std::string& id, int nproc, int64_t stop_after, RunOutcome* out) {
+    auto p = (*backend)->Prepare(
+        Spec(),
+        {"record.sample_rate=1", absl::StrCat("distributed.nproc_per_node=", nproc),
+         "distributed.timeout_s=60", "optim.batch_size=4"},
+        dir_ + "/out-" + id, "cpu");
+    ASSERT_TRUE(p.ok()) << p.status();
+    JobRecord job;
+    job.id = id;
+    job.spec_yaml = p->spec_yaml;
+    job.output_dir = p->output_dir;
+    job.recorder_run_id = id;
+    RecordingContext ctx;
+    ctx.stop_after = stop_after;
+    auto r = (*backend)->Run(job, &ctx);
+    ASSERT_TRUE(r.ok()) << r.status();
+    *out = *r;
+  };
+  RunOutcome one, first, second;
+  run("job-000010", 1, 0, &one);
+  ASSERT_FALSE(one.stopped_early);
+  run("job-000011", 2, 3, &first);
+  ASSERT_TRUE(first.stopped_early);
+  EXPECT_TRUE(fs::exists(dir_ + "/work/job-000011/worker-rank1.log"));
+  run("job-000011", 2, 0, &second);
+  ASSERT_FALSE(second.stopped_early);
+  EXPECT_EQ(second.final_step, 6);
+  EXPECT_NEAR(second.final_val_loss, one.final_val_loss, 1e-4);
+  auto a = rec.store()->GetRun("job-000010");
+  auto b = rec.store()->GetRun("job-000011");
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_GT(a->events, 0u);
+  EXPECT_EQ(b->events, a->events);  // every event once: no rank's share lost or doubled
+  EXPECT_TRUE(b->finished);
+}
+
+TEST_F(EngineBackendTest, DistributedGlobalBatchMustSplit) {
+  auto p = backend_->Prepare(Spec(), {"distributed.nproc_per_node=2", "optim.batch_size=3"},
+                             dir_ + "/out", "cpu");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(p.status().message().find("optim.batch_size: 3"), std::string::npos)
+      << p.status();
+  p = backend_->Prepare(Spec(), {"distributed.nproc_per_node=3"}, dir_ + "/out", "cpu");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("distributed.nproc_per_node: 3 exceeds"), std::string::npos)
+      << p.status();
+}
+
+TEST_F(EngineBackendTest, SubmissionChecksNameTheField) {
+  auto check = [&](const std::vector<std::string>& sets) -> absl::Status {
+    auto p = backend_->Prepare(Spec(), sets, dir_ + "/out", "cpu");
+    if (!p.ok()) return p.status();
+    return backend_->CheckFiles(*p);
+  };
+  EXPECT_TRUE(check({}).ok());
+  absl::Status s = check({"optim.batch_size=1000000000"});
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(s.message().find("estimated"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("--job-memory-limit-mb 4096"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("optim.batch_size"), std::string::npos) << s;
+  s = check({"optim.grad_accum=1000000000"});
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(s.message().find("optim.grad_accum"), std::string::npos) << s;
+  // A spec may lower the limit, not raise it.
+  s = check({"memory_limit_mb=100"});
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(s.message().find("memory_limit_mb 100"), std::string::npos) << s;
+  s = check({"memory_limit_mb=5000"});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  s = check({"threads=3"});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("threads: 3 exceeds the server's cap --max-job-threads 2"),
+            std::string::npos)
+      << s;
+  s = check({"data.tokenize_threads=1000000"});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("data.tokenize_threads"), std::string::npos) << s;
+
+  // A finetune's limits come from its model_dir: the fixture has 4 layers and 64 positions.
+  const std::string model = std::string(MONOROUTE_SOURCE_DIR) + "/tests/fixtures/gptneo_tiny";
+  const std::string ft =
+      "kind: finetune\nmodel_dir: " + model +
+      "\nrouting: {num_pathways: 4, top_k: 2, router_hidden: 8}\n"
+      "data: {train_path: " +
+      dir_ + "/train.txt, seq_len: 16, tokenizer_dir: " + MONOROUTE_TOKENIZER_DIR + "}\n";
+  auto p = backend_->Prepare(ft, {"data.seq_len=1000000000"}, dir_ + "/ft", "cpu");
+  ASSERT_TRUE(p.ok()) << p.status();
+  s = backend_->CheckFiles(*p);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("data.seq_len: 1000000000 exceeds the model's "
+                             "max_position_embeddings 64"),
+            std::string::npos)
+      << s;
+  p = backend_->Prepare(ft, {"routing.layers=[100]"}, dir_ + "/ft", "cpu");
+  ASSERT_TRUE(p.ok()) << p.status();
+  s = backend_->CheckFiles(*p);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("routing.layers[0]: 100 is not a layer of the model (4 layers"),
+            std::string::npos)
+      << s;
+}
+
+TEST_F(EngineBackendTest, CrashingWorkerFailsWithSignalAndLastOutput) {
+  // A stand-in worker that prints an error and dies the way a crashing one does.
+  const std::string fake = dir_ + "/fake-worker.sh";
+  std::ofstream(fake) << "#!/bin/sh\necho 'terminate called after throwing std::bad_alloc' >&2\n"
+                         "kill -ABRT $$\n";
+  fs::permissions(fake, fs::perms::owner_all);
+  EngineBackendOptions o = Options();
+  o.worker_binary = fake;
+  auto backend = EngineBackend::Create(o);
+  ASSERT_TRUE(backend.ok());
+  auto p = (*backend)->Prepare(Spec(), {}, dir_ + "/out", "cpu");
+  ASSERT_TRUE(p.ok()) << p.status();
+  JobRecord job;
+  job.id = "job-000009";
+  job.spec_yaml = p->spec_yaml;
+  job.output_dir = p->output_dir;
+  RecordingContext ctx;
+  auto r = (*backend)->Run(job, &ctx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("killed by SIGABRT"), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("std::bad_alloc"), std::string::npos) << r.status();
+}
+
+TEST_F(EngineBackendTest, RunIdTakenByAnotherSpecFailsTheJobAtStart) {
+  recorder::testing::TempDir rdir;
+  recorder::testing::InProcessRecorder rec(rdir.Sub("db"));
+  ASSERT_TRUE(rec.Start());
+  recorder::RunSpecData other;
+  other.run_id = "abcdef0123456789-job-000003";
+  other.routed_layers = {0};
+  other.num_pathways = 3;
+  other.top_k = 1;
+  other.vocab_size = 7;
+  ASSERT_TRUE(rec.store()->CreateRun(other).ok());
+  EngineBackendOptions o = Options();
+  o.recorder_address = rec.address();
+  auto backend = EngineBackend::Create(o);
+  ASSERT_TRUE(backend.ok());
+  auto p = (*backend)->Prepare(Spec(), {"record.sample_rate=1"}, dir_ + "/out", "cpu");
+  ASSERT_TRUE(p.ok()) << p.status();
+  JobRecord job;
+  job.id = "job-000003";
+  job.spec_yaml = p->spec_yaml;
+  job.output_dir = p->output_dir;
+  job.recorder_run_id = other.run_id;
+  RecordingContext ctx;
+  auto r = (*backend)->Run(job, &ctx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_NE(r.status().message().find("recorder refused run 'abcdef0123456789-job-000003'"),
+            std::string::npos)
+      << r.status();
+  EXPECT_TRUE(ctx.progress.empty());  // failed before the first step
 }
 
 }  // namespace

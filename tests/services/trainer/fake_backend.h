@@ -5,6 +5,8 @@
 //   fail=MSG       Run fails with INTERNAL "MSG"
 //   block=1        Run waits for ShouldStop() (then returns stopped_early)
 //   sleep_ms=N     each step takes N ms
+//   drop=N         the run reports N routing events dropped
+//   warn=MSG       the run reports a warning MSG
 #ifndef MONOROUTE_TESTS_SERVICES_TRAINER_FAKE_BACKEND_H_
 #define MONOROUTE_TESTS_SERVICES_TRAINER_FAKE_BACKEND_H_
 
@@ -98,8 +100,10 @@ class FakeBackend : public JobBackend {
       JobEventStats es;
       es.events_enqueued = 10 * s;
       es.events_acked = 10 * s;
+      if (kv.count("drop")) (void)absl::SimpleAtoi(kv["drop"], &es.events_dropped);
       ctx->OnEventStats(es);
     }
+    if (kv.count("warn")) ctx->OnWarning(kv["warn"]);
     ctx->OnEval({steps, 2.0, 7.389, "valid"});
     return RunOutcome{false, steps, 2.0, job.output_dir + "/final"};
   }

@@ -1,15 +1,18 @@
 // Tests of the trainer's job manager with a fake backend: queue order, one job per device,
-// persistence and resume across restarts, allowed roots, auth, invalid specs, cancel, watchers.
+// persistence and resume across restarts, allowed roots, auth, invalid specs, cancel, watchers;
+// retries after trainer crashes, SUCCEEDED_WITH_WARNINGS, instance ids in run ids, name bounds.
 #include "services/trainer/job_manager.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "services/trainer/job_store.h"
 #include "tests/services/trainer/fake_backend.h"
 
 namespace monoroute::trainer {
@@ -265,15 +268,128 @@ TEST_F(JobManagerTest, ExportsAgreedMetrics) {
   ASSERT_TRUE(j.ok());
   ASSERT_EQ(m->WaitForTerminal(j->id, 5000)->state, JobState::kSucceeded);
   std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
-  EXPECT_NE(text.find("monoroute_trainer_steps_total{job=\"job-000001\"} 6"), std::string::npos)
+  EXPECT_NE(text.find("monoroute_trainer_steps_total{job_id=\"job-000001\"} 6"), std::string::npos)
       << text;
   EXPECT_NE(text.find("monoroute_trainer_jobs{state=\"SUCCEEDED\"} 1"), std::string::npos);
-  EXPECT_NE(text.find("monoroute_trainer_loss{job=\"job-000001\",kind=\"val\"} 2"),
+  EXPECT_NE(text.find("monoroute_trainer_loss{job_id=\"job-000001\",kind=\"val\"} 2"),
             std::string::npos);
-  EXPECT_NE(text.find("monoroute_trainer_load_entropy{job=\"job-000001\",layer=\"0\"}"),
+  EXPECT_NE(text.find("monoroute_trainer_load_entropy{job_id=\"job-000001\",layer=\"0\"}"),
             std::string::npos);
-  EXPECT_NE(text.find("monoroute_trainer_events_sent_total{job=\"job-000001\"} 60"),
+  EXPECT_NE(text.find("monoroute_trainer_events_sent_total{job_id=\"job-000001\"} 60"),
             std::string::npos);
+}
+
+TEST_F(JobManagerTest, CleanShutdownIsNotATrainerCrash) {
+  std::string id;
+  {
+    auto m = Make(Options());
+    auto j = m->Submit({"block=1", {}, ""}, "");
+    ASSERT_TRUE(j.ok());
+    id = j->id;
+    for (int i = 0; i < 400 && backend_->run_order.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    m->Shutdown();
+  }
+  auto o = Options(false);
+  o.max_job_retries = 0;
+  auto m = Make(o);
+  auto j = m->Get(id);
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->state, JobState::kRunning);  // resumes: a SIGTERM stop is not a crash
+  EXPECT_EQ(j->trainer_crashes, 0);
+  EXPECT_EQ(j->resumes, 1);
+}
+
+TEST_F(JobManagerTest, JobRunningWhenTheTrainerDiedIsRetriedThenFailed) {
+  std::string id, later;
+  {
+    auto m = Make(Options(false));
+    id = m->Submit({"steps=1", {}, "victim"}, "")->id;
+    later = m->Submit({"steps=1", {}, "later"}, "")->id;
+  }
+  // What a SIGKILLed trainer leaves behind: RUNNING on disk, no clean-stop mark.
+  auto store = JobStore::Create({dir_ + "/data/store"});
+  ASSERT_TRUE(store.ok());
+  auto all = (*store)->LoadAll();
+  ASSERT_TRUE(all.ok());
+  for (JobRecord r : *all) {
+    if (r.id != id) continue;
+    r.state = JobState::kRunning;
+    ASSERT_TRUE((*store)->Put(r).ok());
+  }
+  auto o = Options(false);
+  o.max_job_retries = 1;
+  {
+    auto m = Make(o);  // first crash: retried
+    auto j = m->Get(id);
+    EXPECT_EQ(j->state, JobState::kRunning);
+    EXPECT_EQ(j->trainer_crashes, 1);
+    EXPECT_EQ(j->resumes, 1);
+  }  // the runner never started it: still RUNNING on disk, as after a second crash
+  auto m = Make(o);
+  auto j = m->Get(id);
+  EXPECT_EQ(j->state, JobState::kFailed);
+  EXPECT_EQ(j->trainer_crashes, 2);
+  EXPECT_NE(j->failure_reason.find("crashed the trainer"), std::string::npos) << j->failure_reason;
+  m->StartRunner();
+  EXPECT_EQ(m->WaitForTerminal(later, 5000)->state, JobState::kSucceeded);
+  EXPECT_EQ(backend_->run_order, std::vector<std::string>{later});
+}
+
+TEST_F(JobManagerTest, DroppedEventsOrWarningsNeverEndPlainSucceeded) {
+  auto m = Make(Options());
+  auto dropped = m->Submit({"steps=2\ndrop=5", {}, ""}, "");
+  auto warned = m->Submit({"steps=1\nwarn=recorder FinishRun failed", {}, ""}, "");
+  auto clean = m->Submit({"steps=1", {}, ""}, "");
+  ASSERT_TRUE(dropped.ok() && warned.ok() && clean.ok());
+  auto d = m->WaitForTerminal(dropped->id, 5000);
+  EXPECT_EQ(d->state, JobState::kSucceededWithWarnings);
+  ASSERT_FALSE(d->warnings.empty());
+  EXPECT_EQ(d->warnings[0], "5 routing events dropped (not in the recorder)");
+  EXPECT_TRUE(IsTerminal(d->state));
+  auto w = m->WaitForTerminal(warned->id, 5000);
+  EXPECT_EQ(w->state, JobState::kSucceededWithWarnings);
+  EXPECT_EQ(w->warnings, std::vector<std::string>{"recorder FinishRun failed"});
+  auto c = m->WaitForTerminal(clean->id, 5000);
+  EXPECT_EQ(c->state, JobState::kSucceeded);
+  EXPECT_TRUE(c->warnings.empty());
+  // Persisted with the state.
+  m.reset();
+  auto again = Make(Options(false));
+  EXPECT_EQ(again->Get(dropped->id)->state, JobState::kSucceededWithWarnings);
+  EXPECT_EQ(again->Get(dropped->id)->warnings.size(), 1u);
+  EXPECT_EQ(again->List(JobState::kSucceededWithWarnings).size(), 2u);
+}
+
+TEST_F(JobManagerTest, InstanceIdIsPersistentAndPrefixesRunIds) {
+  std::string instance;
+  {
+    auto m = Make(Options(false));
+    instance = m->instance_id();
+    EXPECT_EQ(instance.size(), 16u);
+    auto j = m->Submit({"steps=1\nevents=1", {}, ""}, "");
+    ASSERT_TRUE(j.ok());
+    EXPECT_EQ(j->recorder_run_id, instance + "-job-000001");
+  }
+  EXPECT_EQ(Make(Options(false))->instance_id(), instance);
+  auto other = Options(false);
+  other.data_dir = dir_ + "/other";
+  EXPECT_NE(Make(other)->instance_id(), instance);
+  // A damaged id is a start-up error, not a silently new identity.
+  std::ofstream(dir_ + "/data/instance_id") << "not hex!";
+  EXPECT_FALSE(JobManager::Create(Options(false)).ok());
+}
+
+TEST_F(JobManagerTest, OversizedNameIsRefusedWithoutEchoingIt) {
+  auto m = Make(Options(false));
+  auto j = m->Submit({"steps=1", {}, std::string(50 << 20, 'n')}, "");
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(j.status().message().find("name: 52428800 bytes"), std::string::npos);
+  EXPECT_LT(j.status().message().size(), 200u);
+  EXPECT_EQ(StoredRecords(), 0u);
+  EXPECT_TRUE(m->Submit({"steps=1", {}, std::string(256, 'n')}, "").ok());
 }
 
 }  // namespace

@@ -1,0 +1,429 @@
+// RunBalancingStudy: runs x seeds fine-tunes in-process (engine), each run's validation routing
+// and controls collected by an observer and analysed with analysis_core, aggregated across seeds.
+#include "clients/cli/balancing_study.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/base/file_util.h"
+#include "common/base/status_macros.h"
+#include "common/engine/job_spec.h"
+#include "common/engine/train.h"
+#include "common/engine/training_observer.h"
+#include "common/model/checkpoint.h"
+#include "services/analysis/cairo_draw.h"
+#include "services/analysis/report_json.h"
+#include "services/analysis/report_png.h"
+#include "services/analysis/run_analysis.h"
+#include "services/analysis/vocab_resources.h"
+
+namespace monoroute::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using analysis::AnalysisOptions;
+using analysis::ControlComparison;
+using analysis::LayerResult;
+using nlohmann::json;
+
+// Collects the final evaluation's routing and controls per (split, layer), and the last step's
+// balance; prints progress.
+class StudyObserver : public engine::TrainingObserver {
+ public:
+  explicit StudyObserver(std::string name) : name_(std::move(name)) {}
+  bool WantsRoutingEvents() const override { return true; }
+  void OnStep(const engine::StepReport& r) override {
+    last_ = r;
+    if (r.step % 50 == 0 || r.step == r.total_steps) {
+      double vio = 0;
+      for (const auto& b : r.balance) vio = std::max(vio, b.max_violation);
+      std::cout << absl::StrFormat("  [%s] step %d/%d lm %.4f max MaxVio %.2f, %.0f tok/s\n",
+                                   name_, r.step, r.total_steps, r.lm_loss, vio, r.tokens_per_s)
+                << std::flush;
+    }
+  }
+  void OnRoutingEvents(const engine::RoutingEventsBatch& b) override {
+    if (!status_.ok() || b.split == "train") return;
+    auto key = std::make_pair(b.split, static_cast<uint32_t>(b.layer));
+    auto it = builders_.find(key);
+    if (it == builders_.end()) {
+      absl::StatusOr<analysis::RoutingTableBuilder> nb =
+          analysis::RoutingTableBuilder::Create(num_pathways_, static_cast<uint32_t>(b.top_k));
+      if (!nb.ok()) {
+        status_ = nb.status();
+        return;
+      }
+      it = builders_.emplace(key, *std::move(nb)).first;
+    }
+    status_ = it->second.Add(b.token_id.size(), b.sequence_id.data(), b.token_id.data(),
+                             b.pathways.data());
+  }
+  void set_num_pathways(uint32_t p) { num_pathways_ = p; }
+  const absl::Status& status() const { return status_; }
+  const engine::StepReport& last() const { return last_; }
+  // The table of (split, layer), empty when absent.
+  analysis::RoutingTable Take(const std::string& split, uint32_t layer) {
+    auto it = builders_.find({split, layer});
+    if (it == builders_.end()) return analysis::RoutingTable{};
+    return it->second.Build();
+  }
+  std::vector<uint32_t> Layers(const std::string& split) const {
+    std::vector<uint32_t> out;
+    for (const auto& [key, b] : builders_) {
+      if (key.first == split) out.push_back(key.second);
+    }
+    return out;
+  }
+
+ private:
+  std::string name_;
+  uint32_t num_pathways_ = 16;
+  absl::Status status_;
+  engine::StepReport last_;
+  std::map<std::pair<std::string, uint32_t>, analysis::RoutingTableBuilder> builders_;
+};
+
+// One metric of one run: a layer average.
+struct Metric {
+  const char* key;
+  const char* label;
+};
+
+// The metrics compared across methods (layer averages of each run's report).
+const Metric kMetrics[] = {
+    {"val_loss", "validation loss (nats)"},
+    {"max_violation_valid", "MaxVio on validation routing"},
+    {"max_violation_train", "MaxVio, last training step"},
+    {"mi_excess_normalised", "MI excess over null / ln(P/k)"},
+    {"mi_vs_fresh_routers", "MI excess minus fresh routers / ln(P/k)"},
+    {"mi_vs_dense_slices", "MI excess minus dense slices / ln(P/k)"},
+    {"token_specialisation_excess", "token specialisation over chance"},
+    {"token_specialisation_vs_fresh_routers", "token spec. excess minus fresh routers"},
+    {"category_ami", "category AMI"},
+    {"category_ami_vs_fresh_routers", "category AMI minus fresh routers"},
+    {"specialised_pathways", "specialised pathways (all layers)"},
+    {"category_specialised_pathways", "category-specialised pathways"},
+};
+
+double Mean(const std::vector<double>& v) {
+  double s = 0;
+  int n = 0;
+  for (double x : v) {
+    if (std::isfinite(x)) {
+      s += x;
+      ++n;
+    }
+  }
+  return n ? s / n : std::nan("");
+}
+
+const ControlComparison* Control(const LayerResult& L, const char* name) {
+  for (const auto& c : L.controls) {
+    if (c.control == name) return &c;
+  }
+  return nullptr;
+}
+
+// The run's layer-averaged metrics.
+json RunMetrics(const std::vector<LayerResult>& layers, double val_loss,
+                const engine::StepReport& last) {
+  std::map<std::string, std::vector<double>> v;
+  double flagged = 0, cat_flagged = 0;
+  for (const LayerResult& L : layers) {
+    const double c = L.mi_ceiling_nats;
+    v["max_violation_valid"].push_back(L.max_violation);
+    v["mi_excess_normalised"].push_back(L.mi_excess_nats / c);
+    v["token_specialisation_excess"].push_back(L.token_specialisation_excess);
+    v["category_ami"].push_back(L.category_ami);
+    if (const ControlComparison* f = Control(L, analysis::kFreshRoutersControl)) {
+      v["mi_vs_fresh_routers"].push_back(f->mi_excess_delta / c);
+      v["token_specialisation_vs_fresh_routers"].push_back(f->token_specialisation_excess_delta);
+      v["category_ami_vs_fresh_routers"].push_back(f->category_ami_delta);
+    }
+    if (const ControlComparison* d = Control(L, analysis::kDenseSlicesControl)) {
+      v["mi_vs_dense_slices"].push_back(d->mi_excess_delta / c);
+    }
+    flagged += L.specialised_pathways;
+    cat_flagged += L.category_specialised_pathways;
+  }
+  std::vector<double> train_vio;
+  for (const auto& b : last.balance) train_vio.push_back(b.max_violation);
+  json m = json::object();
+  auto num = [](double x) { return std::isfinite(x) ? json(x) : json(nullptr); };
+  m["val_loss"] = num(val_loss);
+  m["max_violation_train"] = num(Mean(train_vio));
+  for (const auto& [k, xs] : v) m[k] = num(Mean(xs));
+  m["specialised_pathways"] = flagged;
+  m["category_specialised_pathways"] = cat_flagged;
+  return m;
+}
+
+// Two-sided 97.5% Student-t quantile for df degrees of freedom.
+double TQuantile975(int df) {
+  static const double t[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447,
+                             2.365, 2.306,  2.262, 2.228, 2.201, 2.179, 2.160};
+  if (df < 1) return std::nan("");
+  if (df < 14) return t[df];
+  return 1.96 + 2.4 / df;
+}
+
+// Mean and 95% t-interval across seeds.
+json AcrossSeeds(const std::vector<double>& xs) {
+  std::vector<double> v;
+  for (double x : xs) {
+    if (std::isfinite(x)) v.push_back(x);
+  }
+  json j = {{"n", v.size()}};
+  if (v.empty()) return j;
+  const double m = Mean(v);
+  j["mean"] = m;
+  if (v.size() >= 2) {
+    double ss = 0;
+    for (double x : v) ss += (x - m) * (x - m);
+    const double sd = std::sqrt(ss / (v.size() - 1));
+    const double h = TQuantile975(static_cast<int>(v.size()) - 1) * sd / std::sqrt(v.size());
+    j["sd"] = sd;
+    j["ci"] = json::array({m - h, m + h});
+  }
+  return j;
+}
+
+std::string Cell(const json& a, const char* fmt) {
+  if (!a.contains("mean")) return "n/a";
+  std::string s = absl::StrFormat(fmt, a["mean"].get<double>());
+  if (a.contains("ci")) {
+    absl::StrAppend(&s, " [", absl::StrFormat(fmt, a["ci"][0].get<double>()), ", ",
+                    absl::StrFormat(fmt, a["ci"][1].get<double>()), "]");
+  }
+  return s;
+}
+
+absl::StatusOr<std::string> StudyPng(const json& agg, const std::vector<std::string>& methods,
+                                     const std::string& title) {
+  using namespace analysis::draw;
+  constexpr int kW = 1600, kH = 1250, kCols = 4;
+  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
+      cairo_image_surface_create(CAIRO_FORMAT_RGB24, kW, kH), cairo_surface_destroy);
+  std::unique_ptr<cairo_t, decltype(&cairo_destroy)> ctx(cairo_create(surface.get()),
+                                                         cairo_destroy);
+  cairo_t* cr = ctx.get();
+  Rgb(cr, 0xffffff);
+  cairo_paint(cr);
+  Rgb(cr, 0x111111);
+  Text(cr, title, 20, 36, 24, 0.0, true);
+  Rgb(cr, 0x444444);
+  Text(cr,
+       "Each bar: mean over seeds of the run's layer average; whiskers: 95% t-interval across "
+       "seeds. Controls recorded on the same validation sequences.",
+       20, 62, 14);
+  static const int kColours[] = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b};
+  const int n = sizeof(kMetrics) / sizeof(kMetrics[0]);
+  const double top = 80, pw = kW / static_cast<double>(kCols);
+  const double ph = (kH - top) / std::ceil(n / static_cast<double>(kCols));
+  for (int i = 0; i < n; ++i) {
+    const Box b{pw * (i % kCols), top + ph * (i / kCols), pw, ph};
+    Rgb(cr, 0x222222);
+    Text(cr, Shorten(kMetrics[i].label, 44), b.x + 10, b.y + 24, 14, 0.0, true);
+    const Box a{b.x + 70, b.y + 40, b.w - 90, b.h - 85};
+    std::vector<double> vals;
+    for (const std::string& m : methods) {
+      const json& c = agg[m][kMetrics[i].key];
+      if (c.contains("mean")) vals.push_back(c["mean"].get<double>());
+      if (c.contains("ci")) {
+        vals.push_back(c["ci"][0].get<double>());
+        vals.push_back(c["ci"][1].get<double>());
+      }
+    }
+    auto [lo, hi] = Range(vals);
+    if (std::string(kMetrics[i].key) == "val_loss" && !vals.empty()) {
+      lo = std::floor(*std::min_element(vals.begin(), vals.end()) * 20 - 1) / 20;
+      hi = std::ceil(*std::max_element(vals.begin(), vals.end()) * 20 + 1) / 20;
+    }
+    SignedAxes(cr, a, lo, hi, "", 4);
+    auto y_of = [&](double v) { return a.y + a.h - a.h * (std::clamp(v, lo, hi) - lo) / (hi - lo); };
+    const double slot = a.w / std::max<size_t>(1, methods.size());
+    for (size_t j = 0; j < methods.size(); ++j) {
+      const json& c = agg[methods[j]][kMetrics[i].key];
+      if (!c.contains("mean")) continue;
+      analysis::Interval ci;
+      if (c.contains("ci")) ci = {c["ci"][0].get<double>(), c["ci"][1].get<double>()};
+      const double x = a.x + slot * (j + 0.5);
+      if (std::string(kMetrics[i].key) == "val_loss") {
+        // A dot with whiskers: the loss axis does not start at 0.
+        Rgb(cr, kColours[j % 6]);
+        cairo_arc(cr, x, y_of(c["mean"].get<double>()), 5, 0, 2 * M_PI);
+        cairo_fill(cr);
+        if (std::isfinite(ci.low)) {
+          Rgb(cr, 0x111111);
+          cairo_move_to(cr, x, y_of(ci.low));
+          cairo_line_to(cr, x, y_of(ci.high));
+          cairo_stroke(cr);
+        }
+      } else {
+        Bar(cr, x, std::min(40.0, slot * 0.6), c["mean"].get<double>(), ci, y_of, kColours[j % 6]);
+      }
+      Rgb(cr, 0x333333);
+      Text(cr, methods[j], x, a.y + a.h + 18, 12, 0.5);
+    }
+  }
+  return EncodePng(surface.get(), cr);
+}
+
+}  // namespace
+
+absl::Status RunBalancingStudy(const BalancingStudyOptions& o) {
+  if (o.model_dir.empty()) return absl::InvalidArgumentError("--model: required");
+  if (o.train_path.empty()) return absl::InvalidArgumentError("--data: required");
+  if (o.seeds < 1 || o.seeds > 100) return absl::InvalidArgumentError("--seeds: must be in [1, 100]");
+  if (o.methods.empty()) return absl::InvalidArgumentError("--methods: empty");
+  RETURN_IF_ERROR(analysis::ValidateAnalysisOptions(o.analysis));
+  ASSIGN_OR_RETURN(analysis::VocabResources vocab,
+                   analysis::LoadVocabResources(o.tokenizer_dir, o.lexicon));
+  std::error_code ec;
+  fs::create_directories(fs::path(o.out_dir) / "runs", ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("--out ", o.out_dir, ": ", ec.message()));
+  const auto t_study = std::chrono::steady_clock::now();
+  json runs = json::array();
+  std::map<std::string, std::map<std::string, std::vector<double>>> per_method;
+  for (const std::string& method : o.methods) {
+    for (int seed = 1; seed <= o.seeds; ++seed) {
+      const std::string name = absl::StrCat(method, "-seed", seed);
+      const fs::path dir = fs::absolute(fs::path(o.out_dir) / "runs" / name);
+      const fs::path result_path = dir / "result.json";
+      json result;
+      if (fs::exists(result_path)) {
+        ASSIGN_OR_RETURN(std::string text, ReadFile(result_path.string()));
+        result = json::parse(text, nullptr, false);
+        std::cout << "[" << name << "] done earlier: " << result_path.string() << "\n";
+      }
+      if (result.is_discarded() || !result.is_object()) {
+        const auto t0 = std::chrono::steady_clock::now();
+        std::string yaml = absl::StrFormat(
+            "kind: finetune\nmodel_dir: \"%s\"\nrouting: {enabled: true, balancing: {method: %s}}\n"
+            "data: {train_path: \"%s\", valid_path: \"%s\", seq_len: %d, seed: %d}\n"
+            "optim: {max_steps: %d, batch_size: %d}\n"
+            "eval_every: 0\ncheckpoint_every: 100\nkeep_checkpoints: 1\noutput_dir: \"%s\"\n"
+            "threads: %d\nseed: %d\nlog_every: 10\n"
+            "record: {sample_rate: 0, eval_split_events: true, controls: true}\n",
+            fs::absolute(o.model_dir).string(), method, fs::absolute(o.train_path).string(),
+            o.valid_path.empty() ? "" : fs::absolute(o.valid_path).string(), o.seq_len, seed,
+            o.steps, o.batch_size, dir.string(), o.threads, seed);
+        ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(yaml, o.overrides));
+        std::cout << "[" << name << "] fine-tuning " << spec.optim.max_steps << " steps into "
+                  << dir.string() << std::endl;
+        StudyObserver obs(name);
+        obs.set_num_pathways(static_cast<uint32_t>(spec.routing.num_pathways));
+        ASSIGN_OR_RETURN(engine::TrainResult tr, engine::RunTrainingJob(spec, &obs));
+        RETURN_IF_ERROR(obs.status());
+        if (tr.stopped_early) return absl::CancelledError(absl::StrCat(name, " stopped early"));
+        // Analyse the validation routing with its controls.
+        std::vector<analysis::LayerInput> layers;
+        for (uint32_t layer : obs.Layers("valid")) {
+          analysis::LayerInput in;
+          in.layer = layer;
+          in.table = obs.Take("valid", layer);
+          for (const char* c : {analysis::kFreshRoutersControl, analysis::kDenseSlicesControl}) {
+            const std::string split = analysis::ControlSplit("valid", c);
+            analysis::RoutingTable t = obs.Take(split, layer);
+            if (t.events() > 0) in.controls.push_back({c, split, std::move(t)});
+          }
+          layers.push_back(std::move(in));
+        }
+        ASSIGN_OR_RETURN(model::ModelDirConfig mc, model::ReadModelConfig(spec.model_dir));
+        analysis::RunContext rc;
+        rc.vocab_size = static_cast<uint32_t>(mc.config.vocab_size);
+        rc.categories = vocab.categories ? &*vocab.categories : nullptr;
+        rc.decode = vocab.decode;
+        analysis::RunAnalysis run;
+        ASSIGN_OR_RETURN(run.layers, analysis::AnalyzeLayers(layers, rc, o.analysis,
+                                                             &run.empty_layers, &run.replicates));
+        run.info.run_id = name;
+        run.info.labels = {{"method", method}, {"seed", std::to_string(seed)}};
+        run.info.num_pathways = static_cast<uint32_t>(spec.routing.num_pathways);
+        run.info.top_k = static_cast<uint32_t>(spec.routing.top_k);
+        run.info.vocab_size = rc.vocab_size;
+        run.info.split = "valid";
+        run.info.finished = true;
+        for (const auto& L : run.layers) {
+          run.info.routed_layers.push_back(L.layer);
+          run.info.events += L.events;
+        }
+        RETURN_IF_ERROR(WriteFileAtomic((dir / "llm_routing_results.json").string(),
+                                        analysis::ReportToJson(run, nullptr, o.analysis, 0)));
+        ASSIGN_OR_RETURN(std::string png, analysis::RenderReportPng(run, nullptr, &o.analysis));
+        RETURN_IF_ERROR(WriteFileAtomic((dir / "llm_monosemanticity.png").string(), png));
+        result = {{"name", name},
+                  {"method", method},
+                  {"seed", seed},
+                  {"steps", spec.optim.max_steps},
+                  {"seconds",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
+                  {"metrics", RunMetrics(run.layers, tr.final_val_loss, obs.last())}};
+        RETURN_IF_ERROR(WriteFileAtomic(result_path.string(), result.dump(2)));
+      }
+      std::cout << "[" << name << "] " << result["metrics"].dump() << std::endl;
+      runs.push_back(result);
+      for (const Metric& m : kMetrics) {
+        const json& v = result["metrics"][m.key];
+        per_method[method][m.key].push_back(v.is_number() ? v.get<double>() : std::nan(""));
+      }
+    }
+  }
+  // Aggregate across seeds.
+  json agg = json::object();
+  for (const std::string& method : o.methods) {
+    for (const Metric& m : kMetrics) agg[method][m.key] = AcrossSeeds(per_method[method][m.key]);
+  }
+  const double study_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_study).count();
+  json doc = {{"study", "balancing"},
+              {"model_dir", o.model_dir},
+              {"train_path", o.train_path},
+              {"valid_path", o.valid_path},
+              {"methods", o.methods},
+              {"seeds", o.seeds},
+              {"steps", o.steps},
+              {"batch_size", o.batch_size},
+              {"seq_len", o.seq_len},
+              {"overrides", o.overrides},
+              {"lexicon", o.lexicon},
+              {"analysis_options", json::parse(analysis::OptionsToJson(o.analysis))},
+              {"seconds_this_invocation", study_s},
+              {"runs", runs},
+              {"methods_summary", agg}};
+  RETURN_IF_ERROR(WriteFileAtomic((fs::path(o.out_dir) / "study.json").string(), doc.dump(2)));
+  // The table (markdown).
+  std::string md = "| metric | " + absl::StrJoin(o.methods, " | ") + " |\n| --- |";
+  for (size_t i = 0; i < o.methods.size(); ++i) md += " --- |";
+  md += "\n";
+  for (const Metric& m : kMetrics) {
+    std::string row = absl::StrCat("| ", m.label, " |");
+    const bool count = std::string(m.key).find("pathways") != std::string::npos;
+    for (const std::string& method : o.methods) {
+      absl::StrAppend(&row, " ", Cell(agg[method][m.key], count ? "%.1f" : "%.3f"), " |");
+    }
+    md += row + "\n";
+  }
+  RETURN_IF_ERROR(WriteFileAtomic((fs::path(o.out_dir) / "study.md").string(), md));
+  ASSIGN_OR_RETURN(std::string png,
+                   StudyPng(agg, o.methods,
+                            absl::StrFormat("Balancing study: %s, %d seeds x %d steps",
+                                            absl::StrJoin(o.methods, " / "), o.seeds, o.steps)));
+  RETURN_IF_ERROR(WriteFileAtomic((fs::path(o.out_dir) / "study.png").string(), png));
+  std::cout << "\nbalancing study (" << o.seeds << " seeds per method; mean [95% t-interval "
+            << "across seeds])\n"
+            << md << "wrote " << (fs::path(o.out_dir) / "study.json").string() << ", study.md, "
+            << "study.png\n";
+  return absl::OkStatus();
+}
+
+}  // namespace monoroute::cli

@@ -1,0 +1,56 @@
+// `monoroute study balancing`: the same routed fine-tune with GLBL, Switch LBL, aux-loss-free and
+// no balancing over several seeds, each analysed with its controls, compared in one report
+// (study.json, study.md, study.png). In-process: needs the engine and analysis_core (built with
+// the services), no running service. With --output json, the progress goes to stderr and
+// study.json (with the paths written) is printed on stdout.
+#include <iostream>
+#include <memory>
+
+#include "clients/cli/balancing_study.h"
+#include "clients/cli/command.h"
+#include "common/base/file_util.h"
+#include "common/base/status_macros.h"
+
+namespace monoroute::cli {
+namespace {
+
+MONOROUTE_REGISTER_COMMAND(study_balancing, [](CLI::App& app) {
+  CLI::App* study = GetOrAddGroup(app, "study", "Experiments that answer a question end to end");
+  CLI::App* sub = study->add_subcommand(
+      "balancing", "GLBL vs Switch LBL vs aux-loss-free vs none: loss, balance, specialisation");
+  auto o = std::make_shared<BalancingStudyOptions>();
+  sub->add_option("--model", o->model_dir, "dense HF checkpoint to fine-tune")->required();
+  sub->add_option("--data", o->train_path, "training text")->required();
+  sub->add_option("--valid", o->valid_path, "validation text (default: a held-out share)");
+  sub->add_option("--out", o->out_dir, "output directory (reruns resume)")->capture_default_str();
+  sub->add_option("--methods", o->methods, "balancing methods")->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("--seeds", o->seeds, "seeds per method")->capture_default_str();
+  sub->add_option("--steps", o->steps, "fine-tune steps per run")->capture_default_str();
+  sub->add_option("--batch-size", o->batch_size, "sequences per step")->capture_default_str();
+  sub->add_option("--seq-len", o->seq_len, "tokens per sequence")->capture_default_str();
+  sub->add_option("--lexicon", o->lexicon,
+                  "lexicon dir/TSV or token-categories TSV for the category measures");
+  sub->add_option("--tokenizer", o->tokenizer_dir, "GPT-2 tokenizer dir (default: the model's)");
+  sub->add_option("--threads", o->threads, "training threads (0: every CPU)");
+  sub->add_option("--set", o->overrides, "job spec override key.path=value (repeatable)");
+  sub->add_option("--bootstrap", o->analysis.bootstrap, "bootstrap replicates per run")
+      ->capture_default_str();
+  sub->add_option("--seed", o->analysis.seed, "analysis seed")->capture_default_str();
+  SetAction(sub, [o]() {
+    if (o->tokenizer_dir.empty()) o->tokenizer_dir = o->model_dir;
+    RETURN_IF_ERROR(RunBalancingStudy(*o));
+    if (JsonOutput()) {
+      const std::string json_path = o->out_dir + "/study.json";
+      ASSIGN_OR_RETURN(std::string text, ReadFile(json_path));
+      PrintJson({{"study_json", json_path},
+                 {"study_md", o->out_dir + "/study.md"},
+                 {"study_png", o->out_dir + "/study.png"},
+                 {"study", nlohmann::json::parse(text)}});
+    }
+    return absl::OkStatus();
+  });
+});
+
+}  // namespace
+}  // namespace monoroute::cli

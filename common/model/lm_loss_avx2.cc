@@ -1,0 +1,118 @@
+// AVX2 + FMA tile kernels of the fused CPU LM loss: lm_loss_tiles.inc over 8-lane vectors.
+// Compiled with a target region (not whole-file -m flags); run only when cpu_isa.h reports AVX2.
+#include "common/model/lm_loss_kernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,bmi,bmi2")
+#endif
+
+namespace monoroute::model::lm_kernels {
+namespace {
+
+// 8-lane vectors; 16 registers: a 6 x 16 logit tile (12 accumulators), 3 x 32 and 4 x 32 grad
+// tiles (12 accumulators each).
+struct V {
+  using R = __m256;
+  using M = __m256;  // all-ones lanes
+  static constexpr int kLanes = 8;
+  static constexpr int kNV = 2;
+  static constexpr int kMR = 6;
+  static constexpr int kMC = 3;
+  static constexpr int kMD = 4;
+  static constexpr int kHVC = 4;
+  static constexpr int kMt = 96;
+
+  static inline R Zero() { return _mm256_setzero_ps(); }
+  static inline R Load(const float* p) { return _mm256_loadu_ps(p); }
+  static inline void Store(float* p, R x) { _mm256_storeu_ps(p, x); }
+  static inline R Set1(float x) { return _mm256_set1_ps(x); }
+  static inline R Fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static inline R Add(R a, R b) { return _mm256_add_ps(a, b); }
+  static inline R Sub(R a, R b) { return _mm256_sub_ps(a, b); }
+  static inline R Mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  static inline R Max(R a, R b) { return _mm256_max_ps(a, b); }
+  static inline float HSum(R x) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static inline float HMax(R x) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static inline bool AnyGreater(R a, R b) {
+    return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ)) != 0;
+  }
+  static inline M LaneMask(int count) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(count), lane));
+  }
+  static inline R Select(M m, R a, R b) { return _mm256_blendv_ps(b, a, m); }
+
+  // exp(x) for x <= 0: Cephes' expf reduction and polynomial (as vec::ExpNonPositive), 2^n via
+  // the exponent bits; 0 below -87; NaN stays NaN.
+  static inline R Exp(R x) {
+    const R keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_NLT_UQ);
+    x = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);  // second operand returned for NaN
+    const R n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    R r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    R q = _mm256_set1_ps(1.9875691500e-4f);
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.3981999507e-3f));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(8.3334519073e-3f));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(4.1665795894e-2f));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.6666665459e-1f));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(5.0000001201e-1f));
+    const R r2 = _mm256_mul_ps(r, r);
+    const R e = _mm256_add_ps(_mm256_fmadd_ps(q, r2, r), _mm256_set1_ps(1.0f));
+    // n in [-126, 0]: the scale 2^n is a normal float.
+    const __m256i bits =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(keep, _mm256_mul_ps(e, _mm256_castsi256_ps(bits)));
+  }
+};
+
+#include "common/model/lm_loss_tiles.inc"
+
+}  // namespace
+}  // namespace monoroute::model::lm_kernels
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+namespace monoroute::model::lm_kernels {
+
+// Outside the target region: this runs on every CPU.
+const Kernels* Avx2Kernels() {
+  static constexpr Kernels k = {"avx2", V::kLanes, kNR, V::kMR, &Stats, &Grads};
+  return &k;
+}
+
+}  // namespace monoroute::model::lm_kernels
+
+#else  // not x86-64
+
+namespace monoroute::model::lm_kernels {
+const Kernels* Avx2Kernels() { return nullptr; }
+}  // namespace monoroute::model::lm_kernels
+
+#endif

@@ -1,0 +1,105 @@
+// AVX-512 (F/BW/VL/DQ) tile kernels of the fused CPU LM loss: lm_loss_tiles.inc over 16-lane
+// vectors. Compiled with a target region (not whole-file -m flags), so only these functions use
+// AVX-512; they run only when cpu_isa.h reports the CPU supports it.
+#include "common/model/lm_loss_kernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#if defined(__clang__)
+#pragma clang attribute push(                                                                 \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi,bmi2"))), \
+    apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi,bmi2")
+#endif
+
+namespace monoroute::model::lm_kernels {
+namespace {
+
+// 16-lane vectors; 32 registers: a 12 x 32 logit tile (24 accumulators), 6 x 64 and 4 x 64
+// grad tiles (24 and 16 accumulators).
+struct V {
+  using R = __m512;
+  using M = __mmask16;
+  static constexpr int kLanes = 16;
+  static constexpr int kNV = 2;
+  static constexpr int kMR = 12;
+  static constexpr int kMC = 6;
+  static constexpr int kMD = 4;
+  static constexpr int kHVC = 4;
+  static constexpr int kMt = 96;
+
+  static inline R Zero() { return _mm512_setzero_ps(); }
+  static inline R Load(const float* p) { return _mm512_loadu_ps(p); }
+  static inline void Store(float* p, R x) { _mm512_storeu_ps(p, x); }
+  static inline R Set1(float x) { return _mm512_set1_ps(x); }
+  static inline R Fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static inline R Add(R a, R b) { return _mm512_add_ps(a, b); }
+  static inline R Sub(R a, R b) { return _mm512_sub_ps(a, b); }
+  static inline R Mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static inline R Max(R a, R b) { return _mm512_max_ps(a, b); }
+  static inline float HSum(R x) { return _mm512_reduce_add_ps(x); }
+  static inline float HMax(R x) { return _mm512_reduce_max_ps(x); }
+  static inline bool AnyGreater(R a, R b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) != 0; }
+  static inline M LaneMask(int count) {
+    return static_cast<M>(count >= 16 ? 0xFFFFu : ((1u << count) - 1u));
+  }
+  static inline R Select(M m, R a, R b) { return _mm512_mask_blend_ps(m, b, a); }
+
+  // exp(x) for x <= 0: Cephes' expf reduction and polynomial (as vec::ExpNonPositive), 2^n by
+  // vscalefps; 0 below -87 (so no denormals reach the grad matmuls); NaN stays NaN.
+  static inline R Exp(R x) {
+    const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_NLT_UQ);
+    x = _mm512_max_ps(_mm512_set1_ps(-87.0f), x);  // second operand returned for NaN
+    const R n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    R r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    R q = _mm512_set1_ps(1.9875691500e-4f);
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.3981999507e-3f));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(8.3334519073e-3f));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(4.1665795894e-2f));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.6666665459e-1f));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(5.0000001201e-1f));
+    const R r2 = _mm512_mul_ps(r, r);
+    const R e = _mm512_add_ps(_mm512_fmadd_ps(q, r2, r), _mm512_set1_ps(1.0f));
+    return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(e, n));
+  }
+};
+
+#include "common/model/lm_loss_tiles.inc"
+
+}  // namespace
+}  // namespace monoroute::model::lm_kernels
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+namespace monoroute::model::lm_kernels {
+
+// Outside the target region: this runs on every CPU.
+const Kernels* Avx512Kernels() {
+  static constexpr Kernels k = {"avx512", V::kLanes, kNR, V::kMR, &Stats, &Grads};
+  return &k;
+}
+
+}  // namespace monoroute::model::lm_kernels
+
+#else  // not x86-64
+
+namespace monoroute::model::lm_kernels {
+const Kernels* Avx512Kernels() { return nullptr; }
+}  // namespace monoroute::model::lm_kernels
+
+#endif

@@ -1,0 +1,444 @@
+// Job worker process: one training job, routing events to the recorder, reports on a pipe.
+#include "services/trainer/job_worker.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/base/file_util.h"
+#include "common/base/status_macros.h"
+#include "common/engine/distributed_env.h"
+#include "common/engine/job_resources.h"
+#include "common/engine/job_spec.h"
+#include "common/engine/train.h"
+#include "common/engine/training_observer.h"
+#include "services/recorder/recorder_client.h"
+#include "services/trainer/subprocess.h"
+#include "services/trainer/worker_protocol.h"
+
+namespace monoroute::trainer {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnStopSignal(int) { g_stop.store(true); }
+
+// Writes report lines to the parent's pipe. Thread-safe; a closed pipe (the trainer died) is
+// ignored: the worker is killed with it (PR_SET_PDEATHSIG) anyway.
+class ReportSink {
+ public:
+  explicit ReportSink(int fd) : fd_(fd) {}
+  void Write(const std::string& line) {
+    std::lock_guard<std::mutex> l(mu_);
+    std::string buf = line + "\n";
+    size_t off = 0;
+    while (off < buf.size() && fd_ >= 0) {
+      ssize_t n = ::write(fd_, buf.data() + off, buf.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      off += static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  int fd_;
+};
+
+// JobContext that forwards to the parent as report lines.
+class PipeContext : public JobContext {
+ public:
+  explicit PipeContext(ReportSink* sink) : sink_(sink) {}
+  void OnStart(int64_t start_step, int64_t total_steps) override {
+    sink_->Write(StartLine(start_step, total_steps));
+  }
+  void OnProgress(const JobProgress& p) override { sink_->Write(ProgressLine(p)); }
+  void OnEval(const JobEval& e) override { sink_->Write(EvalLine(e)); }
+  void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
+    sink_->Write(CheckpointLine(step, dir, seconds));
+  }
+  void OnEventStats(const JobEventStats& s) override { sink_->Write(EventStatsLine(s)); }
+  void OnWarning(const std::string& m) override { sink_->Write(WarningLine(m)); }
+  bool ShouldStop() override { return g_stop.load(); }
+
+ private:
+  ReportSink* sink_;
+};
+
+std::vector<uint32_t> RoutedLayers(const engine::JobSpec& spec, int64_t num_layers) {
+  std::vector<uint32_t> out;
+  if (!spec.routing.layers.empty()) {
+    for (int l : spec.routing.layers) out.push_back(static_cast<uint32_t>(l));
+    return out;
+  }
+  int every = std::max(1, spec.routing.route_every_n_layers);
+  for (int64_t l = 0; l < num_layers; l += every) out.push_back(static_cast<uint32_t>(l));
+  return out;
+}
+
+// CreateRun errors after which retrying cannot help: the run id is taken by a run with another
+// spec, or the recorder refuses us. The job fails at start instead of dropping every event.
+bool IsRunRejection(const absl::Status& s) {
+  return absl::IsAlreadyExists(s) || absl::IsFailedPrecondition(s) || absl::IsInvalidArgument(s) ||
+         absl::IsUnauthenticated(s) || absl::IsPermissionDenied(s);
+}
+
+// Bridges engine callbacks to the parent and uploads routing events.
+class WorkerObserver : public engine::TrainingObserver {
+ public:
+  WorkerObserver(JobContext* ctx, std::string run_id, recorder::RecorderWriter* writer,
+                 recorder::RunSpecLite run_spec)
+      : ctx_(ctx), run_id_(std::move(run_id)), writer_(writer), run_spec_(std::move(run_spec)) {}
+
+  void OnStart(int64_t start_step, int64_t total_steps) override {
+    ctx_->OnStart(start_step, total_steps);
+  }
+
+  void OnStep(const engine::StepReport& r) override {
+    JobProgress p;
+    p.step = r.step;
+    p.total_steps = r.total_steps;
+    p.lm_loss = r.lm_loss;
+    p.balance_loss = r.balance_loss;
+    p.total_loss = r.total_loss;
+    p.lr = r.lr;
+    p.tokens_per_s = r.tokens_per_s;
+    p.eta_s = r.eta_s;
+    p.tokens_seen = r.tokens_seen;
+    for (const auto& b : r.balance) {
+      p.balance.push_back({b.layer, b.load, b.max_violation, b.load_entropy, b.balance_loss});
+    }
+    ctx_->OnProgress(p);
+    PublishStats();
+  }
+
+  void OnEval(const engine::EvalReport& r) override {
+    ctx_->OnEval({r.step, r.val_loss, r.perplexity, r.split});
+  }
+
+  bool WantsRoutingEvents() const override { return writer_ != nullptr; }
+
+  void OnRoutingEvents(const engine::RoutingEventsBatch& b) override {
+    const size_t n = b.token_id.size();
+    if (!EnsureRun()) {
+      dropped_locally_ += n;
+      return;
+    }
+    recorder::EventBlock block;
+    block.run_id = run_id_;
+    block.batch_seq = b.block_id;
+    block.split = b.split;
+    block.step.assign(n, static_cast<uint64_t>(b.step));
+    block.layer.assign(n, static_cast<uint32_t>(b.layer));
+    block.sequence_id = b.sequence_id;
+    block.position = b.position;
+    block.token_id = b.token_id;
+    block.next_token_id = b.next_token_id;
+    block.pathways = b.pathways;
+    block.weights = b.weights;
+    writer_->Append(std::move(block));  // a drop is counted by the writer
+  }
+
+  void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
+    ctx_->OnCheckpoint(step, dir, seconds);
+    PublishStats();
+  }
+
+  bool ShouldStop() override { return ctx_->ShouldStop(); }
+
+  // Pushes the attempt's event counters; `unflushed_dropped` adds events never acked because the
+  // final flush timed out.
+  void PublishStats(uint64_t unflushed_dropped = 0) {
+    JobEventStats s;
+    if (writer_ != nullptr) {
+      recorder::RecorderWriterStats w = writer_->stats();
+      s.events_enqueued = w.events_enqueued;
+      s.events_acked = w.events_acked;
+      s.events_dropped = w.events_dropped;
+      s.batches_acked = w.batches_acked;
+      s.duplicate_acks = w.duplicate_acks;
+    }
+    s.events_dropped += dropped_locally_ + unflushed_dropped;
+    ctx_->OnEventStats(s);
+  }
+
+  // Declares the run before training. A rejection fails the job; an unreachable recorder is a
+  // warning (declared lazily later, events dropped and counted meanwhile).
+  absl::Status DeclareRun() {
+    absl::Status s = writer_->CreateRun(run_spec_);
+    last_attempt_ = std::chrono::steady_clock::now();
+    attempted_ = true;
+    if (s.ok()) {
+      run_created_ = true;
+      return absl::OkStatus();
+    }
+    if (IsRunRejection(s)) {
+      return absl::FailedPreconditionError(absl::StrCat("recorder refused run '", run_id_, "' (",
+                                                        absl::StatusCodeToString(s.code()),
+                                                        "): ", s.message()));
+    }
+    ctx_->OnWarning(absl::StrCat("recorder CreateRun failed, routing events are dropped until it ",
+                                 "answers: ", s.message()));
+    return absl::OkStatus();
+  }
+
+  bool run_created() const { return run_created_; }
+  uint64_t dropped_locally() const { return dropped_locally_; }
+
+  // A data-parallel job (world size > 1): every rank flushes before the engine's last agreement,
+  // then rank 0 alone marks the run finished (no rank's batch may arrive after FinishRun).
+  void SetDistributed(const WorkerRequest* req) { distributed_ = req; }
+  absl::Status FlushEvents() override {
+    if (distributed_ == nullptr || writer_ == nullptr) return absl::OkStatus();
+    flushed_ = writer_->Flush(std::chrono::milliseconds(distributed_->flush_timeout_ms));
+    flush_done_ = true;
+    return absl::OkStatus();  // a failed flush is a warning (below), not the job's failure
+  }
+  absl::Status OnEventsComplete() override {
+    if (distributed_ == nullptr || writer_ == nullptr) return absl::OkStatus();
+    const recorder::RecorderWriterStats w = writer_->stats();
+    if (flushed_.ok() && dropped_locally_ == 0 && w.events_dropped == 0 &&
+        distributed_->prior_events.events_dropped == 0) {
+      absl::Status finished = writer_->FinishRun(run_id_, std::chrono::milliseconds(10000));
+      if (!finished.ok() && !(absl::IsNotFound(finished) && !run_created_)) {
+        ctx_->OnWarning(
+            absl::StrCat("recorder FinishRun failed (the run stays open): ", finished.message()));
+      }
+    }
+    return absl::OkStatus();
+  }
+  bool flush_done() const { return flush_done_; }
+  const absl::Status& flushed() const { return flushed_; }
+
+ private:
+  // Declares the run once; retried at most every 5 s while the recorder is unreachable.
+  bool EnsureRun() {
+    if (run_created_) return true;
+    auto now = std::chrono::steady_clock::now();
+    if (attempted_ && now - last_attempt_ < std::chrono::seconds(5)) return false;
+    attempted_ = true;
+    last_attempt_ = now;
+    absl::Status s = writer_->CreateRun(run_spec_);
+    if (!s.ok()) {
+      fprintf(stderr,
+              "monoroute-trainer worker: %s: recorder CreateRun failed (events dropped): %s\n",
+              run_id_.c_str(), std::string(s.message()).c_str());
+      return false;
+    }
+    run_created_ = true;
+    return true;
+  }
+
+  JobContext* ctx_;
+  std::string run_id_;
+  recorder::RecorderWriter* writer_;
+  recorder::RunSpecLite run_spec_;
+  bool run_created_ = false;
+  bool attempted_ = false;
+  std::chrono::steady_clock::time_point last_attempt_;
+  uint64_t dropped_locally_ = 0;
+  const WorkerRequest* distributed_ = nullptr;  // set for a rank of a data-parallel job
+  bool flush_done_ = false;
+  absl::Status flushed_;
+};
+
+// Takes the job's lock; a previous worker of the same job (its trainer just died) may still be
+// exiting. UNAVAILABLE after `timeout`.
+absl::Status LockJob(const std::string& path, std::chrono::seconds timeout) {
+  if (path.empty()) return absl::OkStatus();
+  int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("job lock ", path, ": ", std::strerror(errno)));
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (std::chrono::steady_clock::now() > deadline || g_stop.load()) {
+      return absl::UnavailableError(absl::StrCat("another worker of this job still holds ", path));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::OkStatus();  // fd stays open (and locked) until the process exits
+}
+
+std::string MemoryLimitText() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_DATA, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return "no limit";
+  return engine::FormatBytes(static_cast<double>(r.rlim_cur));
+}
+
+// Runs the job of `req`, reporting through `ctx`.
+absl::StatusOr<RunOutcome> RunJob(const WorkerRequest& req, JobContext* ctx) {
+  // A rank of a data-parallel job (the trainer set the torchrun environment): its own lock and
+  // its own recorder writer id.
+  ASSIGN_OR_RETURN(std::optional<engine::DistributedEnv> denv,
+                   engine::DistributedEnvFromEnvironment());
+  const bool distributed = denv.has_value() && denv->world_size > 1;
+  const int rank = distributed ? denv->rank : 0;
+  const std::string lock_path = distributed && rank > 0 && !req.lock_path.empty()
+                                    ? absl::StrCat(req.lock_path, ".rank", rank)
+                                    : req.lock_path;
+  RETURN_IF_ERROR(LockJob(lock_path, std::chrono::seconds(120)));
+  ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(req.spec_yaml, {}));
+  // The trainer resolved the thread counts (its --max-job-threads cap applies to a spec's 0).
+  spec.threads = std::max(1, req.threads);
+  spec.data.tokenize_threads = std::max(1, req.tokenize_threads);
+
+  std::unique_ptr<recorder::RecorderWriter> writer;
+  recorder::RunSpecLite run_spec;
+  if (!req.run_id.empty() && !req.recorder_address.empty()) {
+    ASSIGN_OR_RETURN(engine::JobModelShape shape, engine::ResolveJobModelShape(spec));
+    run_spec.set_run_id(req.run_id);
+    for (uint32_t l : RoutedLayers(spec, shape.num_layers)) run_spec.add_routed_layers(l);
+    run_spec.set_num_pathways(spec.routing.num_pathways);
+    run_spec.set_top_k(spec.routing.top_k);
+    run_spec.set_vocab_size(static_cast<uint32_t>(shape.vocab_size));
+    run_spec.set_store_raw_events(true);
+    (*run_spec.mutable_labels())["job"] = req.job_id;
+    (*run_spec.mutable_labels())["kind"] = spec.kind;
+    (*run_spec.mutable_labels())["balancing"] = spec.routing.balancing.method;
+    (*run_spec.mutable_labels())["routing"] = engine::IsRouted(spec) ? "routed" : "dense_slices";
+    if (!req.job_name.empty()) (*run_spec.mutable_labels())["name"] = req.job_name;
+    recorder::RecorderWriterOptions wo;
+    wo.address = req.recorder_address;
+    wo.writer_id = rank == 0 ? req.job_id : absl::StrCat(req.job_id, "-rank", rank);
+    const char* token = std::getenv(kWorkerTokenEnv);
+    wo.bearer_token = token != nullptr ? token : "";
+    wo.tls = req.recorder_tls;
+    wo.max_queue_events = std::max<size_t>(1, req.max_queue_events);
+    wo.max_block = std::chrono::milliseconds(req.max_block_ms);
+    wo.rpc_timeout = std::chrono::milliseconds(3000);
+    ASSIGN_OR_RETURN(writer, recorder::RecorderWriter::Create(wo));
+  }
+  WorkerObserver observer(ctx, req.run_id, writer.get(), run_spec);
+  if (distributed) observer.SetDistributed(&req);
+  if (writer != nullptr) RETURN_IF_ERROR(observer.DeclareRun());
+
+  absl::StatusOr<engine::TrainResult> result;
+  try {
+    result = engine::RunTrainingJob(spec, &observer);
+  } catch (const std::bad_alloc&) {
+    result = absl::ResourceExhaustedError(absl::StrCat(
+        "out of memory (std::bad_alloc) within the job memory limit (", MemoryLimitText(),
+        "); lower optim.batch_size, data.seq_len or optim.grad_accum"));
+  } catch (const std::exception& e) {
+    result = absl::InternalError(absl::StrCat("uncaught exception: ", e.what()));
+  }
+  if (writer != nullptr) {
+    const bool complete = result.ok() && !result->stopped_early;
+    // A rank of a data-parallel job flushed inside the engine already (and rank 0 finished the
+    // run there); what is left after a failure or a stop is flushed here.
+    absl::Status flushed = observer.flush_done()
+                               ? observer.flushed()
+                               : writer->Flush(std::chrono::milliseconds(
+                                     complete ? req.flush_timeout_ms : req.stop_flush_timeout_ms));
+    uint64_t unflushed = 0;
+    if (!flushed.ok()) {
+      fprintf(stderr, "monoroute-trainer worker: %s: recorder flush: %s\n", req.job_id.c_str(),
+              std::string(flushed.message()).c_str());
+      recorder::RecorderWriterStats w = writer->stats();
+      uint64_t settled = w.events_acked + w.events_dropped;
+      // Not acked now and lost with the writer, unless the job resumes and re-sends them.
+      if (complete && w.events_enqueued > settled) unflushed = w.events_enqueued - settled;
+      if (complete) ctx->OnWarning(absl::StrCat("recorder flush: ", flushed.message()));
+    }
+    observer.PublishStats(unflushed);
+    // A complete job whose every event is durable marks its run finished, so the recorder refuses
+    // late batches (re-sends of applied ones are still acked as duplicates).
+    const recorder::RecorderWriterStats w = writer->stats();
+    if (!distributed && complete && flushed.ok() && observer.dropped_locally() == 0 &&
+        w.events_dropped == 0 && req.prior_events.events_dropped == 0) {
+      absl::Status finished = writer->FinishRun(req.run_id, std::chrono::milliseconds(10000));
+      // NOT_FOUND without a CreateRun in any attempt: nothing was recorded, nothing to finish.
+      const bool nothing_recorded = absl::IsNotFound(finished) && !observer.run_created() &&
+                                    req.prior_events.events_enqueued == 0;
+      if (!finished.ok() && !nothing_recorded) {
+        ctx->OnWarning(
+            absl::StrCat("recorder FinishRun failed (the run stays open): ", finished.message()));
+      }
+    }
+  }
+  if (!result.ok()) return result.status();
+  RunOutcome out;
+  out.stopped_early = result->stopped_early;
+  out.final_step = result->final_step;
+  out.final_val_loss = result->final_val_loss;
+  out.checkpoint_dir = result->checkpoint_dir;
+  return out;
+}
+
+}  // namespace
+
+bool IsWorkerInvocation(int argc, char** argv) {
+  return argc >= 2 && std::strcmp(argv[1], "--worker") == 0;
+}
+
+int JobWorkerMain(int argc, char** argv) {
+  std::string request_path;
+  int report_fd = kReportFd;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--request" && i + 1 < argc) {
+      request_path = argv[++i];
+    } else if (a == "--report-fd" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &report_fd)) {
+      ++i;
+    } else {
+      fprintf(stderr, "monoroute-trainer --worker: unknown argument '%s'\n", a.c_str());
+      return 2;
+    }
+  }
+  if (request_path.empty()) {
+    fprintf(stderr, "monoroute-trainer --worker: --request FILE is required\n");
+    return 2;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::string> text = ReadFile(request_path);
+  if (!text.ok()) {
+    fprintf(stderr, "monoroute-trainer --worker: %s\n",
+            std::string(text.status().message()).c_str());
+    return 2;
+  }
+  absl::StatusOr<WorkerRequest> req = WorkerRequestFromJson(*text, request_path);
+  if (!req.ok()) {
+    fprintf(stderr, "monoroute-trainer --worker: %s\n",
+            std::string(req.status().message()).c_str());
+    return 2;
+  }
+  ReportSink sink(report_fd);
+  PipeContext ctx(&sink);
+  absl::StatusOr<RunOutcome> result = RunJob(*req, &ctx);
+  if (!result.ok()) {
+    fprintf(stderr, "monoroute-trainer worker: %s: %s\n", req->job_id.c_str(),
+            std::string(result.status().message()).c_str());
+  }
+  sink.Write(ResultLine(result));
+  // The result is out: skip static destructors (LibTorch's and OpenMP's can hang or crash at
+  // exit), which would turn a finished job into a "crash" for the supervisor.
+  std::fflush(nullptr);
+  _exit(0);
+}
+
+}  // namespace monoroute::trainer

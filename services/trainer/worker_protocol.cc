@@ -1,0 +1,235 @@
+// Trainer <-> job worker messages (JSON).
+#include "services/trainer/worker_protocol.h"
+
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace monoroute::trainer {
+namespace {
+
+using nlohmann::json;
+
+// Never throws on invalid UTF-8 (engine messages may quote file names byte for byte).
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+json Events(const JobEventStats& s) {
+  return {{"events_enqueued", s.events_enqueued},
+          {"events_acked", s.events_acked},
+          {"events_dropped", s.events_dropped},
+          {"batches_acked", s.batches_acked},
+          {"duplicate_acks", s.duplicate_acks}};
+}
+
+JobEventStats EventsFrom(const json& e) {
+  JobEventStats s;
+  s.events_enqueued = e.value("events_enqueued", uint64_t{0});
+  s.events_acked = e.value("events_acked", uint64_t{0});
+  s.events_dropped = e.value("events_dropped", uint64_t{0});
+  s.batches_acked = e.value("batches_acked", uint64_t{0});
+  s.duplicate_acks = e.value("duplicate_acks", uint64_t{0});
+  return s;
+}
+
+// A number, or NaN for null (JSON has no NaN).
+double Num(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::numeric_limits<double>::quiet_NaN();
+  return it->get<double>();
+}
+
+json NumOrNull(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+}  // namespace
+
+std::string WorkerRequestToJson(const WorkerRequest& r) {
+  return json{{"job_id", r.job_id},
+              {"job_name", r.job_name},
+              {"spec_yaml", r.spec_yaml},
+              {"run_id", r.run_id},
+              {"recorder_address", r.recorder_address},
+              {"recorder_tls",
+               {{"ca_file", r.recorder_tls.ca_file},
+                {"cert_file", r.recorder_tls.cert_file},
+                {"key_file", r.recorder_tls.key_file},
+                {"server_name", r.recorder_tls.server_name},
+                {"use_tls", r.recorder_tls.use_tls},
+                {"flag_prefix", r.recorder_tls.flag_prefix}}},
+              {"max_queue_events", r.max_queue_events},
+              {"max_block_ms", r.max_block_ms},
+              {"flush_timeout_ms", r.flush_timeout_ms},
+              {"stop_flush_timeout_ms", r.stop_flush_timeout_ms},
+              {"threads", r.threads},
+              {"tokenize_threads", r.tokenize_threads},
+              {"prior_events", Events(r.prior_events)},
+              {"lock_path", r.lock_path}}
+      .dump(2, ' ', false, json::error_handler_t::replace);
+}
+
+absl::StatusOr<WorkerRequest> WorkerRequestFromJson(const std::string& text,
+                                                    const std::string& source) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": not a JSON object"));
+  }
+  try {
+    WorkerRequest r;
+    r.job_id = j.at("job_id").get<std::string>();
+    r.job_name = j.value("job_name", "");
+    r.spec_yaml = j.at("spec_yaml").get<std::string>();
+    r.run_id = j.value("run_id", "");
+    r.recorder_address = j.value("recorder_address", "");
+    if (j.contains("recorder_tls")) {
+      const json& t = j["recorder_tls"];
+      r.recorder_tls.ca_file = t.value("ca_file", "");
+      r.recorder_tls.cert_file = t.value("cert_file", "");
+      r.recorder_tls.key_file = t.value("key_file", "");
+      r.recorder_tls.server_name = t.value("server_name", "");
+      r.recorder_tls.use_tls = t.value("use_tls", false);
+      r.recorder_tls.flag_prefix = t.value("flag_prefix", r.recorder_tls.flag_prefix);
+    }
+    r.max_queue_events = j.value("max_queue_events", r.max_queue_events);
+    r.max_block_ms = j.value("max_block_ms", r.max_block_ms);
+    r.flush_timeout_ms = j.value("flush_timeout_ms", r.flush_timeout_ms);
+    r.stop_flush_timeout_ms = j.value("stop_flush_timeout_ms", r.stop_flush_timeout_ms);
+    r.threads = j.value("threads", 1);
+    r.tokenize_threads = j.value("tokenize_threads", 1);
+    if (j.contains("prior_events")) r.prior_events = EventsFrom(j["prior_events"]);
+    r.lock_path = j.value("lock_path", "");
+    return r;
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", e.what()));
+  }
+}
+
+std::string StartLine(int64_t start_step, int64_t total_steps) {
+  return Dump({{"type", "start"}, {"start_step", start_step}, {"total_steps", total_steps}});
+}
+
+std::string ProgressLine(const JobProgress& p) {
+  json balance = json::array();
+  for (const LayerBalanceInfo& b : p.balance) {
+    balance.push_back({{"layer", b.layer},
+                       {"load", b.load},
+                       {"max_violation", b.max_violation},
+                       {"load_entropy", b.load_entropy},
+                       {"balance_loss", b.balance_loss}});
+  }
+  return Dump({{"type", "progress"},
+               {"step", p.step},
+               {"total_steps", p.total_steps},
+               {"lm_loss", NumOrNull(p.lm_loss)},
+               {"balance_loss", NumOrNull(p.balance_loss)},
+               {"total_loss", NumOrNull(p.total_loss)},
+               {"lr", NumOrNull(p.lr)},
+               {"tokens_per_s", NumOrNull(p.tokens_per_s)},
+               {"eta_s", NumOrNull(p.eta_s)},
+               {"tokens_seen", p.tokens_seen},
+               {"balance", balance}});
+}
+
+std::string EvalLine(const JobEval& e) {
+  return Dump({{"type", "eval"},
+               {"step", e.step},
+               {"val_loss", NumOrNull(e.val_loss)},
+               {"perplexity", NumOrNull(e.perplexity)},
+               {"split", e.split}});
+}
+
+std::string CheckpointLine(int64_t step, const std::string& dir, double seconds) {
+  return Dump({{"type", "checkpoint"}, {"step", step}, {"dir", dir}, {"seconds", seconds}});
+}
+
+std::string EventStatsLine(const JobEventStats& s) {
+  json j = Events(s);
+  j["type"] = "events";
+  return Dump(j);
+}
+
+std::string WarningLine(const std::string& message) {
+  return Dump({{"type", "warning"}, {"message", message.substr(0, 2048)}});
+}
+
+std::string ResultLine(const absl::StatusOr<RunOutcome>& result) {
+  if (!result.ok()) {
+    return Dump({{"type", "result"},
+                 {"ok", false},
+                 {"code", static_cast<int>(result.status().code())},
+                 {"message", std::string(result.status().message()).substr(0, 8192)}});
+  }
+  return Dump({{"type", "result"},
+               {"ok", true},
+               {"stopped_early", result->stopped_early},
+               {"final_step", result->final_step},
+               {"final_val_loss", NumOrNull(result->final_val_loss)},
+               {"checkpoint_dir", result->checkpoint_dir}});
+}
+
+absl::Status HandleReportLine(const std::string& line, JobContext* ctx, WorkerResult* result) {
+  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j["type"].is_string()) {
+    return absl::InvalidArgumentError("worker report: not a JSON object with a type");
+  }
+  try {
+    const std::string type = j["type"].get<std::string>();
+    if (type == "start") {
+      ctx->OnStart(j.value("start_step", int64_t{0}), j.value("total_steps", int64_t{0}));
+    } else if (type == "progress") {
+      JobProgress p;
+      p.step = j.value("step", int64_t{0});
+      p.total_steps = j.value("total_steps", int64_t{0});
+      p.lm_loss = Num(j, "lm_loss");
+      p.balance_loss = Num(j, "balance_loss");
+      p.total_loss = Num(j, "total_loss");
+      p.lr = Num(j, "lr");
+      p.tokens_per_s = Num(j, "tokens_per_s");
+      p.eta_s = Num(j, "eta_s");
+      p.tokens_seen = j.value("tokens_seen", int64_t{0});
+      if (j.contains("balance") && j["balance"].is_array()) {
+        for (const json& b : j["balance"]) {
+          LayerBalanceInfo lb;
+          lb.layer = b.value("layer", 0);
+          lb.load = b.value("load", std::vector<double>{});
+          lb.max_violation = Num(b, "max_violation");
+          lb.load_entropy = Num(b, "load_entropy");
+          lb.balance_loss = Num(b, "balance_loss");
+          p.balance.push_back(std::move(lb));
+        }
+      }
+      ctx->OnProgress(p);
+    } else if (type == "eval") {
+      ctx->OnEval({j.value("step", int64_t{0}), Num(j, "val_loss"), Num(j, "perplexity"),
+                   j.value("split", "")});
+    } else if (type == "checkpoint") {
+      ctx->OnCheckpoint(j.value("step", int64_t{0}), j.value("dir", ""), Num(j, "seconds"));
+    } else if (type == "events") {
+      ctx->OnEventStats(EventsFrom(j));
+    } else if (type == "warning") {
+      ctx->OnWarning(j.value("message", ""));
+    } else if (type == "result") {
+      result->received = true;
+      if (j.value("ok", false)) {
+        result->status = absl::OkStatus();
+        result->outcome.stopped_early = j.value("stopped_early", false);
+        result->outcome.final_step = j.value("final_step", int64_t{0});
+        result->outcome.final_val_loss = Num(j, "final_val_loss");
+        result->outcome.checkpoint_dir = j.value("checkpoint_dir", "");
+      } else {
+        int code = j.value("code", static_cast<int>(absl::StatusCode::kInternal));
+        if (code <= 0 || code > 16) code = static_cast<int>(absl::StatusCode::kInternal);
+        result->status =
+            absl::Status(static_cast<absl::StatusCode>(code), j.value("message", "job failed"));
+      }
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("worker report: unknown type '", type.substr(0, 32), "'"));
+    }
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("worker report: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace monoroute::trainer

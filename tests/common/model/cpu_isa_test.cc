@@ -1,0 +1,94 @@
+// CPU kernel path selection (cpu_isa.h): names, forcing a path, refusing one the CPU lacks,
+// MONOROUTE_CPU_ISA through the CLI, and the peak measurement (cpu_peak.h).
+#include "common/model/cpu_isa.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "common/model/cpu_peak.h"
+#include "tests/common/model/test_util.h"
+
+namespace monoroute::model {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::MakeTempDir;
+using testing::RunnableCpuIsas;
+using testing::ScopedCpuIsa;
+
+TEST(CpuIsaTest, ParsesNamesAndRejectsUnknownOnesNamingTheField) {
+  for (CpuIsa isa : {CpuIsa::kGeneric, CpuIsa::kAvx2, CpuIsa::kAvx512}) {
+    absl::StatusOr<CpuIsa> parsed = ParseCpuIsa(CpuIsaName(isa), "--isa");
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, isa);
+  }
+  EXPECT_EQ(*ParseCpuIsa("auto", "--isa"), SupportedCpuIsa());
+  absl::StatusOr<CpuIsa> bad = ParseCpuIsa("sse9", "MONOROUTE_CPU_ISA");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("MONOROUTE_CPU_ISA"));
+  EXPECT_EQ(SetCpuIsa("sse9").code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CpuIsaTest, ForcesEveryRunnablePathAndRefusesOthers) {
+  const CpuIsa before = ActiveCpuIsa();
+  EXPECT_LE(before, SupportedCpuIsa());
+  for (CpuIsa isa : RunnableCpuIsas()) {
+    ScopedCpuIsa scoped(isa);
+    ASSERT_TRUE(scoped.ok()) << CpuIsaName(isa);
+    EXPECT_EQ(ActiveCpuIsa(), isa);
+  }
+  EXPECT_EQ(ActiveCpuIsa(), before);
+  // A path above what the CPU supports is refused and changes nothing (none on an AVX-512 CPU).
+  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512}) {
+    if (isa <= SupportedCpuIsa()) continue;
+    absl::Status st = SetCpuIsa(CpuIsaName(isa));
+    EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(ActiveCpuIsa(), before);
+  }
+}
+
+TEST(CpuIsaTest, EnvironmentVariableChoosesThePathOfTheCli) {
+  // bench train reports the path in its JSON; MONOROUTE_CPU_ISA is read at the first kernel call.
+  const std::string tmp = MakeTempDir("isa");
+  for (CpuIsa isa : RunnableCpuIsas()) {
+    const std::string log = tmp + "/" + CpuIsaName(isa) + ".log";
+    const std::string cmd = std::string("MONOROUTE_CPU_ISA=") + CpuIsaName(isa) + " " +
+                            MONOROUTE_TEST_CLI +
+                            " bench train --batch 1 --seq 8 --steps 1 --warmup 0 --threads 1 "
+                            "--json > " +
+                            log + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_THAT(text.str(), HasSubstr(std::string("\"cpu_isa\":\"") + CpuIsaName(isa) + "\""));
+  }
+  // An unknown value is reported and the best path used.
+  const std::string log = tmp + "/bad.log";
+  const std::string cmd = std::string("MONOROUTE_CPU_ISA=sse9 ") + MONOROUTE_TEST_CLI +
+                          " bench train --batch 1 --seq 8 --steps 1 --warmup 0 --threads 1 "
+                          "--json > " +
+                          log + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_THAT(text.str(), HasSubstr("MONOROUTE_CPU_ISA: 'sse9' is not a CPU path"));
+  EXPECT_THAT(text.str(),
+              HasSubstr(std::string("\"cpu_isa\":\"") + CpuIsaName(SupportedCpuIsa()) + "\""));
+}
+
+TEST(CpuIsaTest, PeakMeasurementIsPositiveOnEveryPath) {
+  for (CpuIsa isa : RunnableCpuIsas()) {
+    EXPECT_GT(MeasurePeakGflops(isa, 1, 0.01), 0.0) << CpuIsaName(isa);
+  }
+}
+
+}  // namespace
+}  // namespace monoroute::model

@@ -1,0 +1,364 @@
+// The monoroute-recorder binary with TLS, mutual TLS and bearer tokens (a PKI made by openssl in
+// a temp dir): TLS round trips (stub and RecorderWriter), plaintext refused on the TLS port, a
+// client without a certificate refused under mutual TLS, every write RPC (CreateRun, Record,
+// DeleteRun, FinishRun) refusing missing/malformed/lowercase/trailing-space/wrong tokens and
+// accepting the right one, --auth-reads on the reads, a 100,000-character run id answered with a
+// short INVALID_ARGUMENT, the receive limit, and unusable TLS files failing the start.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "services/recorder/proto_convert.h"
+#include "services/recorder/recorder_client.h"
+#include "tests/common/service/service_test_util.h"
+#include "tests/services/recorder/recorder_grpc_test_util.h"
+
+namespace monoroute::recorder {
+namespace {
+
+namespace mt = ::monoroute::testing;
+using testing::MakeBatch;
+using testing::TestSpec;
+
+const char kBinary[] = MONOROUTE_BIN_DIR "/monoroute-recorder";
+
+class RecorderTlsAuthTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new mt::TempDir();
+    pki_ = new mt::TestPki();
+    std::string error;
+    if (!mt::MakeTestPki(dir_->Sub("pki"), pki_, &error)) error_ = new std::string(error);
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    delete dir_;
+    delete error_;
+  }
+  void SetUp() override { ASSERT_EQ(error_, nullptr) << *error_; }
+
+  // Starts a recorder with a fresh data dir and `flags`.
+  void StartRecorder(std::vector<std::string> flags) {
+    static int n = 0;
+    const std::string data = dir_->Sub("db" + std::to_string(++n));
+    flags.insert(flags.begin(), {"--data-dir", data, "--shutdown-grace-ms", "200"});
+    ASSERT_TRUE(recorder_.Start(kBinary, flags, data + ".log")) << recorder_.Log();
+  }
+  std::vector<std::string> TlsFlags(bool mutual) const {
+    std::vector<std::string> f = {"--tls-cert", pki_->Cert("recorder"), "--tls-key",
+                                  pki_->Key("recorder")};
+    if (mutual) f.insert(f.end(), {"--tls-client-ca", pki_->ca});
+    return f;
+  }
+  std::unique_ptr<v1::Recorder::Stub> Stub(const ChannelTlsOptions& tls = {}) {
+    return v1::Recorder::NewStub(mt::MakeChannel(recorder_.address(), tls));
+  }
+
+  static mt::TempDir* dir_;
+  static mt::TestPki* pki_;
+  static std::string* error_;
+  mt::ChildService recorder_;
+};
+
+mt::TempDir* RecorderTlsAuthTest::dir_ = nullptr;
+mt::TestPki* RecorderTlsAuthTest::pki_ = nullptr;
+std::string* RecorderTlsAuthTest::error_ = nullptr;
+
+// How a test call presents its token.
+struct Presented {
+  const char* what;
+  std::string header;  // "" = no authorization metadata
+};
+
+std::vector<Presented> BadHeaders(const std::string& token) {
+  return {{"missing", ""},
+          {"no scheme", token},
+          {"lowercase scheme", "bearer " + token},
+          {"trailing space", "Bearer " + token + " "},
+          {"wrong token", "Bearer not-the-token"}};
+}
+
+void Authorize(grpc::ClientContext* ctx, const std::string& header) {
+  if (!header.empty()) ctx->AddMetadata("authorization", header);
+}
+
+grpc::Status CreateRun(v1::Recorder::Stub* stub, const std::string& run_id,
+                       const std::string& header) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, header);
+  v1::RunSpec spec;
+  ToProto(TestSpec(run_id), &spec);
+  v1::CreateRunResponse resp;
+  return stub->CreateRun(&ctx, spec, &resp);
+}
+
+grpc::Status Record(v1::Recorder::Stub* stub, const EventBatchData& batch,
+                    const std::string& header) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, header);
+  auto stream = stub->Record(&ctx);
+  v1::EventBatch m;
+  ToProto(batch, &m);
+  stream->Write(m);
+  stream->WritesDone();
+  v1::BatchAck ack;
+  while (stream->Read(&ack)) {
+  }
+  return stream->Finish();
+}
+
+grpc::Status DeleteRun(v1::Recorder::Stub* stub, const std::string& run_id,
+                       const std::string& header) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, header);
+  v1::DeleteRunRequest req;
+  req.set_run_id(run_id);
+  v1::DeleteRunResponse resp;
+  return stub->DeleteRun(&ctx, req, &resp);
+}
+
+grpc::Status FinishRun(v1::Recorder::Stub* stub, const std::string& run_id,
+                       const std::string& header) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, header);
+  v1::FinishRunRequest req;
+  req.set_run_id(run_id);
+  v1::RunSummary resp;
+  return stub->FinishRun(&ctx, req, &resp);
+}
+
+grpc::Status GetRun(v1::Recorder::Stub* stub, const std::string& run_id, const std::string& header,
+                    v1::RunSummary* out = nullptr) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, header);
+  v1::GetRunRequest req;
+  req.set_run_id(run_id);
+  v1::RunSummary resp;
+  grpc::Status s = stub->GetRun(&ctx, req, &resp);
+  if (out != nullptr) *out = resp;
+  return s;
+}
+
+grpc::Status ListRuns(v1::Recorder::Stub* stub, const std::string& header) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, header);
+  v1::ListRunsResponse resp;
+  return stub->ListRuns(&ctx, v1::ListRunsRequest(), &resp);
+}
+
+grpc::Status GetTotals(v1::Recorder::Stub* stub, const std::string& run_id,
+                       const std::string& header) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, header);
+  v1::TotalsRequest req;
+  req.set_run_id(run_id);
+  v1::TotalsResponse resp;
+  return stub->GetTotals(&ctx, req, &resp);
+}
+
+grpc::Status GetCounts(v1::Recorder::Stub* stub, const std::string& run_id,
+                       const std::string& header) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, header);
+  v1::CountsRequest req;
+  req.set_run_id(run_id);
+  auto reader = stub->GetCounts(&ctx, req);
+  v1::CountsChunk c;
+  while (reader->Read(&c)) {
+  }
+  return reader->Finish();
+}
+
+grpc::Status QueryEvents(v1::Recorder::Stub* stub, const std::string& run_id,
+                         const std::string& header) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, header);
+  v1::EventQuery req;
+  req.set_run_id(run_id);
+  auto reader = stub->QueryEvents(&ctx, req);
+  v1::EventBatch b;
+  while (reader->Read(&b)) {
+  }
+  return reader->Finish();
+}
+
+TEST_F(RecorderTlsAuthTest, TlsRoundTripAndPlaintextRefused) {
+  StartRecorder(TlsFlags(false));
+  EXPECT_NE(recorder_.Log().find(", TLS, no auth"), std::string::npos) << recorder_.Log();
+  auto stub = Stub(mt::ClientTls(*pki_, false));
+  ASSERT_TRUE(CreateRun(stub.get(), "tls-run", "").ok());
+  grpc::Status rec = Record(stub.get(), MakeBatch(TestSpec("tls-run"), "w", 1, 32, 1, 7), "");
+  ASSERT_TRUE(rec.ok()) << rec.error_message();
+  v1::RunSummary sum;
+  ASSERT_TRUE(GetRun(stub.get(), "tls-run", "", &sum).ok());
+  EXPECT_EQ(sum.events(), 32u * 4);
+
+  grpc::Status plain = ListRuns(Stub().get(), "");
+  EXPECT_EQ(plain.error_code(), grpc::StatusCode::UNAVAILABLE) << plain.error_message();
+}
+
+TEST_F(RecorderTlsAuthTest, MutualTlsWithTheWriterAndNoCertificateRefused) {
+  std::vector<std::string> flags = TlsFlags(true);
+  flags.insert(flags.end(), {"--auth-token-file", pki_->TokenFile("recorder")});
+  StartRecorder(flags);
+  EXPECT_NE(recorder_.Log().find(", mutual TLS, auth on writes"), std::string::npos)
+      << recorder_.Log();
+
+  RecorderWriterOptions wo;
+  wo.address = recorder_.address();
+  wo.writer_id = "tls-writer";
+  wo.bearer_token = pki_->Token("recorder");
+  wo.tls = mt::ClientTls(*pki_, true);
+  wo.rpc_timeout = std::chrono::milliseconds(5000);
+  auto writer = RecorderWriter::Create(wo);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  RunSpecLite spec;
+  ToProto(TestSpec("mtls-run"), &spec);
+  ASSERT_TRUE((*writer)->CreateRun(spec).ok());
+  for (uint64_t seq = 0; seq < 3; ++seq) {
+    EventBatchData b = MakeBatch(TestSpec("mtls-run"), "tls-writer", seq, 16, seq, 3);
+    EventBlock e;
+    e.run_id = b.run_id;
+    e.batch_seq = b.batch_seq;
+    e.step = b.step;
+    e.sequence_id = b.sequence_id;
+    e.layer = b.layer;
+    e.position = b.position;
+    e.token_id = b.token_id;
+    e.next_token_id = b.next_token_id;
+    e.pathways = b.pathways;
+    e.weights = b.weights;
+    ASSERT_TRUE((*writer)->Append(std::move(e)));
+  }
+  absl::Status flushed = (*writer)->Flush(std::chrono::seconds(30));
+  ASSERT_TRUE(flushed.ok()) << flushed;
+  EXPECT_EQ((*writer)->stats().events_acked, 3u * 16 * 4);
+  ASSERT_TRUE((*writer)->FinishRun("mtls-run", std::chrono::seconds(10)).ok());
+
+  // Without a client certificate: refused at the handshake (stub and writer alike).
+  EXPECT_EQ(ListRuns(Stub(mt::ClientTls(*pki_, false)).get(), "").error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  RecorderWriterOptions no_cert = wo;
+  no_cert.tls = mt::ClientTls(*pki_, false);
+  no_cert.rpc_timeout = std::chrono::milliseconds(2000);
+  auto w2 = RecorderWriter::Create(no_cert);
+  ASSERT_TRUE(w2.ok());
+  EXPECT_FALSE((*w2)->CreateRun(spec).ok());
+  // With the certificate: reads need no token (no --auth-reads).
+  v1::RunSummary sum;
+  ASSERT_TRUE(GetRun(Stub(mt::ClientTls(*pki_, true)).get(), "mtls-run", "", &sum).ok());
+  EXPECT_EQ(sum.events(), 3u * 16 * 4);
+  EXPECT_TRUE(sum.finished());
+}
+
+TEST_F(RecorderTlsAuthTest, EveryWriteRpcNeedsTheExactBearerToken) {
+  StartRecorder({"--auth-token-file", pki_->TokenFile("recorder")});
+  const std::string token = pki_->Token("recorder");
+  const std::string right = "Bearer " + token;
+  auto stub = Stub();
+  using Call = std::function<grpc::Status(const std::string&)>;
+  const std::vector<std::pair<const char*, Call>> calls = {
+      {"CreateRun", [&](const std::string& h) { return CreateRun(stub.get(), "run-a", h); }},
+      {"Record",
+       [&](const std::string& h) {
+         return Record(stub.get(), MakeBatch(TestSpec("run-a"), "w", 1, 8, 1, 5), h);
+       }},
+      {"FinishRun", [&](const std::string& h) { return FinishRun(stub.get(), "run-a", h); }},
+      {"DeleteRun", [&](const std::string& h) { return DeleteRun(stub.get(), "run-a", h); }},
+  };
+  for (const auto& [name, call] : calls) {
+    for (const Presented& p : BadHeaders(token)) {
+      grpc::Status s = call(p.header);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << name << ", " << p.what;
+      EXPECT_EQ(s.error_message().find(token), std::string::npos) << name;
+      EXPECT_EQ(s.error_message().find("not-the-token"), std::string::npos) << name;
+    }
+    grpc::Status ok = call(right);
+    EXPECT_TRUE(ok.ok()) << name << ": " << ok.error_message();
+  }
+  // Reads need no token without --auth-reads.
+  EXPECT_TRUE(ListRuns(stub.get(), "").ok());
+}
+
+TEST_F(RecorderTlsAuthTest, AuthReadsCoversEveryRead) {
+  StartRecorder({"--auth-token-file", pki_->TokenFile("recorder"), "--auth-reads"});
+  EXPECT_NE(recorder_.Log().find("auth on every RPC"), std::string::npos) << recorder_.Log();
+  const std::string right = "Bearer " + pki_->Token("recorder");
+  auto stub = Stub();
+  ASSERT_TRUE(CreateRun(stub.get(), "run-r", right).ok());
+  ASSERT_TRUE(Record(stub.get(), MakeBatch(TestSpec("run-r"), "w", 1, 8, 1, 5), right).ok());
+  using Call = std::function<grpc::Status(const std::string&)>;
+  const std::vector<std::pair<const char*, Call>> reads = {
+      {"GetRun", [&](const std::string& h) { return GetRun(stub.get(), "run-r", h); }},
+      {"ListRuns", [&](const std::string& h) { return ListRuns(stub.get(), h); }},
+      {"GetTotals", [&](const std::string& h) { return GetTotals(stub.get(), "run-r", h); }},
+      {"GetCounts", [&](const std::string& h) { return GetCounts(stub.get(), "run-r", h); }},
+      {"QueryEvents", [&](const std::string& h) { return QueryEvents(stub.get(), "run-r", h); }},
+  };
+  for (const auto& [name, call] : reads) {
+    EXPECT_EQ(call("").error_code(), grpc::StatusCode::UNAUTHENTICATED) << name;
+    EXPECT_EQ(call("bearer x").error_code(), grpc::StatusCode::UNAUTHENTICATED) << name;
+    grpc::Status ok = call(right);
+    EXPECT_TRUE(ok.ok()) << name << ": " << ok.error_message();
+  }
+}
+
+TEST_F(RecorderTlsAuthTest, HugeRunIdIsAShortInvalidArgument) {
+  StartRecorder({});
+  auto stub = Stub();
+  const std::string huge(100000, 'r');
+  auto expect_short = [](const grpc::Status& s, const char* what) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << what << ": " << s.error_message().size();
+    EXPECT_LT(s.error_message().size(), 300u) << what;
+    EXPECT_NE(s.error_message().find("(100000 bytes)"), std::string::npos)
+        << what << ": " << s.error_message();
+  };
+  expect_short(CreateRun(stub.get(), huge, ""), "CreateRun");
+  EventBatchData b = MakeBatch(TestSpec("x"), "w", 1, 4, 1, 1);
+  b.run_id = huge;
+  expect_short(Record(stub.get(), b, ""), "Record");
+  expect_short(GetRun(stub.get(), huge, ""), "GetRun");
+  expect_short(GetTotals(stub.get(), huge, ""), "GetTotals");
+  expect_short(GetCounts(stub.get(), huge, ""), "GetCounts");
+  expect_short(QueryEvents(stub.get(), huge, ""), "QueryEvents");
+  expect_short(FinishRun(stub.get(), huge, ""), "FinishRun");
+  expect_short(DeleteRun(stub.get(), huge, ""), "DeleteRun");
+}
+
+TEST_F(RecorderTlsAuthTest, ReceiveLimitRefusesBiggerMessages) {
+  StartRecorder({"--max-receive-mb", "1"});
+  auto stub = Stub();
+  ASSERT_TRUE(CreateRun(stub.get(), "big", "").ok());
+  const EventBatchData big = MakeBatch(TestSpec("big"), "w", 1, 20000, 1, 1);
+  v1::EventBatch m;
+  ToProto(big, &m);
+  ASSERT_GT(m.ByteSizeLong(), size_t{1} << 20);
+  grpc::Status s = Record(stub.get(), big, "");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_TRUE(Record(stub.get(), MakeBatch(TestSpec("big"), "w", 2, 500, 1, 1), "").ok());
+}
+
+TEST_F(RecorderTlsAuthTest, UnusableTlsFilesOrTokenFailTheStart) {
+  mt::ChildService bad;
+  EXPECT_FALSE(bad.Start(kBinary,
+                         {"--data-dir", dir_->Sub("bad1"), "--tls-cert", dir_->Sub("absent.crt"),
+                          "--tls-key", pki_->Key("recorder")},
+                         dir_->Sub("bad1.log")));
+  EXPECT_EQ(bad.WaitExit(std::chrono::seconds(10)), 1);
+  EXPECT_NE(bad.Log().find("--tls-cert " + dir_->Sub("absent.crt")), std::string::npos)
+      << bad.Log();
+
+  mt::ChildService bad_token;
+  EXPECT_FALSE(bad_token.Start(
+      kBinary, {"--data-dir", dir_->Sub("bad2"), "--auth-token-file", dir_->Sub("absent.token")},
+      dir_->Sub("bad2.log")));
+  EXPECT_EQ(bad_token.WaitExit(std::chrono::seconds(10)), 2);
+  EXPECT_NE(bad_token.Log().find("--auth-token-file"), std::string::npos) << bad_token.Log();
+}
+
+}  // namespace
+}  // namespace monoroute::recorder
