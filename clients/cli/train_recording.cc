@@ -55,20 +55,7 @@ class RecorderObserver : public TrainRecorder {
   bool WantsRoutingEvents() const override { return true; }
   void OnRoutingEvents(const engine::RoutingEventsBatch& b) override {
     if (writer_ == nullptr || !error_.ok()) return;
-    const size_t n = b.token_id.size();
-    recorder::EventBlock block;
-    block.run_id = options_.run_id;
-    block.batch_seq = b.block_id;
-    block.split = b.split;
-    block.step.assign(n, static_cast<uint64_t>(b.step));
-    block.layer.assign(n, static_cast<uint32_t>(b.layer));
-    block.sequence_id = b.sequence_id;
-    block.position = b.position;
-    block.token_id = b.token_id;
-    block.next_token_id = b.next_token_id;
-    block.pathways = b.pathways;
-    block.weights = b.weights;
-    writer_->Append(std::move(block));  // a drop is counted by the writer
+    writer_->Append(recorder::ToEventBlock(options_.run_id, b));  // a drop is counted by the writer
   }
   void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
     inner_->OnCheckpoint(step, dir, seconds);

@@ -36,9 +36,9 @@ threads: $THREADS
 log_every: 10
 seed: 1
 YAML
-echo "== base: $BIN eval --model $MODEL --data valid.txt --seq-len 128 --json" >&2
+echo "== base: $BIN eval --model $MODEL --data valid.txt --seq-len 128 --output json" >&2
 "$BIN" eval --model "$MODEL" --data "$SHARED/data/tinystories/valid.txt" --seq-len 128 \
-  --batch 16 --threads "$THREADS" --json > "$OUT/base_eval.json"
+  --batch 16 --threads "$THREADS" --output json > "$OUT/base_eval.json"
 for variant in $VARIANTS; do
   extra=()
   [[ $variant == dense ]] && extra=(--set routing.enabled=false)

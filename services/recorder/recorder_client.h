@@ -54,6 +54,27 @@ struct EventBlock {
   std::vector<float> weights;
 };
 
+// The wire block of one routing batch of the engine (engine::RoutingEventsBatch, or any type with
+// its fields): the one conversion every uploader (trainer worker, `monoroute train --recorder`)
+// uses. The block's id is the engine's deterministic block_id, so re-sends are recognised.
+template <typename RoutingBatch>
+EventBlock ToEventBlock(const std::string& run_id, const RoutingBatch& b) {
+  const size_t n = b.token_id.size();
+  EventBlock block;
+  block.run_id = run_id;
+  block.batch_seq = b.block_id;
+  block.split = b.split;
+  block.step.assign(n, static_cast<uint64_t>(b.step));
+  block.layer.assign(n, static_cast<uint32_t>(b.layer));
+  block.sequence_id = b.sequence_id;
+  block.position = b.position;
+  block.token_id = b.token_id;
+  block.next_token_id = b.next_token_id;
+  block.pathways = b.pathways;
+  block.weights = b.weights;
+  return block;
+}
+
 // Counters of a RecorderWriter (monotonic).
 struct RecorderWriterStats {
   uint64_t events_enqueued = 0;  // events accepted by Append

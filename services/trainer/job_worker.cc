@@ -137,24 +137,11 @@ class WorkerObserver : public engine::TrainingObserver {
   bool WantsRoutingEvents() const override { return writer_ != nullptr; }
 
   void OnRoutingEvents(const engine::RoutingEventsBatch& b) override {
-    const size_t n = b.token_id.size();
     if (!EnsureRun()) {
-      dropped_locally_ += n;
+      dropped_locally_ += b.token_id.size();
       return;
     }
-    recorder::EventBlock block;
-    block.run_id = run_id_;
-    block.batch_seq = b.block_id;
-    block.split = b.split;
-    block.step.assign(n, static_cast<uint64_t>(b.step));
-    block.layer.assign(n, static_cast<uint32_t>(b.layer));
-    block.sequence_id = b.sequence_id;
-    block.position = b.position;
-    block.token_id = b.token_id;
-    block.next_token_id = b.next_token_id;
-    block.pathways = b.pathways;
-    block.weights = b.weights;
-    writer_->Append(std::move(block));  // a drop is counted by the writer
+    writer_->Append(recorder::ToEventBlock(run_id_, b));  // a drop is counted by the writer
   }
 
   void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
