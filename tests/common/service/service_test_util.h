@@ -49,6 +49,29 @@ struct TestPki {
     while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
     return t;
   }
+  // Flags of a recorder serving mutual TLS with its token required on reads too.
+  std::vector<std::string> StrictRecorderFlags(const std::string& data_dir) const {
+    return {"--data-dir",        data_dir,
+            "--tls-cert",        Cert("recorder"),
+            "--tls-key",         Key("recorder"),
+            "--tls-client-ca",   ca,
+            "--auth-token-file", TokenFile("recorder"),
+            "--auth-reads"};
+  }
+  // Flags of a service (trainer, analysis) reaching that recorder at `address` with mutual TLS
+  // and the recorder's token.
+  std::vector<std::string> ToRecorderFlags(const std::string& address) const {
+    return {"--recorder",
+            address,
+            "--recorder-tls-ca",
+            ca,
+            "--recorder-tls-cert",
+            client_cert,
+            "--recorder-tls-key",
+            client_key,
+            "--recorder-token-file",
+            TokenFile("recorder")};
+  }
 };
 
 // Makes a PKI in `dir` (which must not exist yet) with deploy/tls/make-certs.sh (openssl).

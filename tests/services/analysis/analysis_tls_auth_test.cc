@@ -50,10 +50,7 @@ class AnalysisTlsAuthTest : public ::testing::Test {
     std::string SetUp() {
       std::string error;
       if (!mt::MakeTestPki(dir.Sub("pki"), &pki, &error)) return error;
-      if (!recorder.Start(kRecorder,
-                          {"--data-dir", dir.Sub("db"), "--tls-cert", pki.Cert("recorder"),
-                           "--tls-key", pki.Key("recorder"), "--tls-client-ca", pki.ca,
-                           "--auth-token-file", pki.TokenFile("recorder"), "--auth-reads"},
+      if (!recorder.Start(kRecorder, pki.StrictRecorderFlags(dir.Sub("db")),
                           dir.Sub("recorder.log"))) {
         return "recorder did not start: " + recorder.Log();
       }
@@ -63,16 +60,7 @@ class AnalysisTlsAuthTest : public ::testing::Test {
       fs::create_directories(allowed);
       fs::create_directories(outside);
       mt::WriteText(outside + "/present.txt", "Once upon a time there was a cat.\n");
-      const std::vector<std::string> to_recorder = {"--recorder",
-                                                    recorder.address(),
-                                                    "--recorder-tls-ca",
-                                                    pki.ca,
-                                                    "--recorder-tls-cert",
-                                                    pki.client_cert,
-                                                    "--recorder-tls-key",
-                                                    pki.client_key,
-                                                    "--recorder-token-file",
-                                                    pki.TokenFile("recorder")};
+      const std::vector<std::string> to_recorder = pki.ToRecorderFlags(recorder.address());
       std::vector<std::string> a = {"--tls-cert",        pki.Cert("analysis"),
                                     "--tls-key",         pki.Key("analysis"),
                                     "--auth-token-file", pki.TokenFile("analysis"),

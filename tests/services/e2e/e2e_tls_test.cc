@@ -39,21 +39,9 @@ TEST(E2ETlsTest, RoutedJobOverTlsIsRecordedReportedAndAblated) {
 
   mt::ChildService recorder, trainer, analysis;
   ASSERT_TRUE(recorder.Start(kBin + "/monoroute-recorder",
-                             {"--data-dir", dir.Sub("recorder"), "--tls-cert", pki.Cert("recorder"),
-                              "--tls-key", pki.Key("recorder"), "--tls-client-ca", pki.ca,
-                              "--auth-token-file", pki.TokenFile("recorder"), "--auth-reads"},
-                             dir.Sub("recorder.log")))
+                             pki.StrictRecorderFlags(dir.Sub("recorder")), dir.Sub("recorder.log")))
       << recorder.Log();
-  const std::vector<std::string> to_recorder = {"--recorder",
-                                                recorder.address(),
-                                                "--recorder-tls-ca",
-                                                pki.ca,
-                                                "--recorder-tls-cert",
-                                                pki.client_cert,
-                                                "--recorder-tls-key",
-                                                pki.client_key,
-                                                "--recorder-token-file",
-                                                pki.TokenFile("recorder")};
+  const std::vector<std::string> to_recorder = pki.ToRecorderFlags(recorder.address());
   std::vector<std::string> t = {
       "--data-dir",     dir.Sub("trainer"), "--tls-cert",        pki.Cert("trainer"),
       "--tls-key",      pki.Key("trainer"), "--auth-token-file", pki.TokenFile("trainer"),
