@@ -28,7 +28,7 @@ absl::Status RunHealth(const HealthOpts& o) {
   if (o.address.empty()) return UsageError("--address HOST:PORT is required");
   if (!(o.timeout_s > 0)) return UsageError("--timeout must be > 0");
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      CreateServiceChannel(o.address, o.tls.ToOptions());
+      CreateServiceChannel(o.address, o.tls);
   if (!channel.ok()) return channel.status();
   absl::StatusOr<ServingStatus> status = CheckHealth(
       *channel, o.service, std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000)));

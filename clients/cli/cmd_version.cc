@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "clients/cli/command.h"
+#include "common/base/build_info.h"
 #include "common/base/data_dirs.h"
 #include "common/model/cpu_isa.h"
 
@@ -24,25 +25,9 @@
 #include <rocksdb/version.h>
 #endif
 
-#ifndef MONOROUTE_VERSION
-#define MONOROUTE_VERSION "unknown"
-#endif
-#ifndef MONOROUTE_BUILD_TYPE
-#define MONOROUTE_BUILD_TYPE "unknown"
-#endif
 
 namespace monoroute::cli {
 namespace {
-
-std::string Compiler() {
-#if defined(__clang__)
-  return absl::StrCat("Clang ", __clang_major__, ".", __clang_minor__, ".", __clang_patchlevel__);
-#elif defined(__GNUC__)
-  return absl::StrCat("GCC ", __GNUC__, ".", __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__);
-#else
-  return "unknown";
-#endif
-}
 
 // The BLAS shared library mapped into this process (from /proc/self/maps), or "".
 std::string LoadedBlas() {
@@ -84,9 +69,9 @@ nlohmann::json Cuda() {
 
 nlohmann::json BuildConfiguration() {
   nlohmann::json j;
-  j["monoroute"] = MONOROUTE_VERSION;
-  j["build_type"] = MONOROUTE_BUILD_TYPE;
-  j["compiler"] = Compiler();
+  j["monoroute"] = BuildVersion();
+  j["build_type"] = BuildType();
+  j["compiler"] = BuildCompiler();
 #ifdef MONOROUTE_WITH_SERVICES_BUILD
   j["services"] = true;
   j["grpc"] = grpc::Version();

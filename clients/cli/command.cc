@@ -18,10 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
-
-#ifndef MONOROUTE_VERSION
-#define MONOROUTE_VERSION "unknown"
-#endif
+#include "common/base/build_info.h"
 
 namespace monoroute::cli {
 namespace {
@@ -199,7 +196,7 @@ int RunMain(int argc, char** argv) {
   CLI::App app{"monoroute: pathway routing and monosemanticity analysis for small language models",
                "monoroute"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "monoroute " MONOROUTE_VERSION);
+  app.set_version_flag("--version", absl::StrCat("monoroute ", BuildVersion()));
   auto& regs = Registrations();
   std::sort(regs.begin(), regs.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

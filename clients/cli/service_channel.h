@@ -29,47 +29,18 @@ inline std::string EnvOr(const char* name, const std::string& fallback) {
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
 
-// TLS of a subcommand's connection (all empty: plaintext).
-struct TlsFlags {
-  // PEM CA bundle of the service's certificate (--tls-ca, env MONOROUTE_TLS_CA).
-  std::string ca;
-  // PEM client certificate and key for mutual TLS (--tls-cert/--tls-key, env
-  // MONOROUTE_TLS_CERT/MONOROUTE_TLS_KEY).
-  std::string cert, key;
-  // Name expected in the service's certificate (--tls-server-name, env
-  // MONOROUTE_TLS_SERVER_NAME); empty: the host of the address.
-  std::string server_name;
+// TLS of a subcommand's connection (all empty: plaintext): the one channel TLS type.
+using TlsFlags = ChannelTlsOptions;
 
-  ChannelTlsOptions ToOptions() const {
-    ChannelTlsOptions o;
-    o.ca_file = ca;
-    o.cert_file = cert;
-    o.key_file = key;
-    o.server_name = server_name;
-    o.flag_prefix = "--tls";
-    return o;
-  }
-};
-
-// Adds the TLS flags to `sub`, defaulting to the MONOROUTE_TLS_* environment variables.
+// Adds --tls-ca/--tls-cert/--tls-key/--tls-server-name to `sub`, defaulting to the
+// MONOROUTE_TLS_* environment variables.
 inline void AddTlsFlags(CLI::App* sub, TlsFlags* f) {
-  f->ca = EnvOr("MONOROUTE_TLS_CA", "");
-  f->cert = EnvOr("MONOROUTE_TLS_CERT", "");
-  f->key = EnvOr("MONOROUTE_TLS_KEY", "");
-  f->server_name = EnvOr("MONOROUTE_TLS_SERVER_NAME", "");
-  sub->add_option("--tls-ca", f->ca,
-                  "PEM CA bundle of the service's certificate: connect with TLS "
-                  "(env MONOROUTE_TLS_CA)");
-  sub->add_option("--tls-cert", f->cert,
-                  "PEM client certificate for mutual TLS (env MONOROUTE_TLS_CERT)");
-  sub->add_option("--tls-key", f->key, "PEM key of --tls-cert (env MONOROUTE_TLS_KEY)");
-  sub->add_option("--tls-server-name", f->server_name,
-                  "name expected in the service's certificate (env MONOROUTE_TLS_SERVER_NAME)");
+  AddChannelTlsFlags(sub, "", f, "MONOROUTE_TLS");
 }
 
 // A hint appended to "not reachable" errors: what to check about TLS.
 inline std::string TlsHint(const TlsFlags& f) {
-  if (f.ca.empty() && f.cert.empty()) {
+  if (f.ca_file.empty() && f.cert_file.empty()) {
     return "; if it serves TLS, pass --tls-ca (env MONOROUTE_TLS_CA)";
   }
   return "; TLS: check that --tls-ca signed its certificate, that the certificate names the "
@@ -87,7 +58,7 @@ inline absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectService(const std::
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(max_receive_bytes);
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      CreateServiceChannel(address, tls.ToOptions(), args);
+      CreateServiceChannel(address, tls, args);
   if (!channel.ok()) return channel.status();
   auto deadline = std::chrono::system_clock::now() +
                   std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));

@@ -19,9 +19,8 @@ std::vector<std::string> TrainRecordingArgs(const TrainRecordingOptions& o) {
   add("--recorder", o.address);
   add("--run-id", o.run_id);
   add("--recorder-token-file", o.token_file);
-  add("--recorder-tls-ca", o.tls_ca);
-  add("--recorder-tls-cert", o.tls_cert);
-  add("--recorder-tls-key", o.tls_key);
+  const std::vector<std::string> tls = ChannelTlsArgs(o.tls);
+  args.insert(args.end(), tls.begin(), tls.end());
   return args;
 }
 

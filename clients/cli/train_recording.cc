@@ -25,10 +25,7 @@ class RecorderObserver : public TrainRecorder {
     wo.address = options_.address;
     wo.writer_id = absl::StrCat("rank-", shape.rank);  // stable across restarts of the rank
     wo.bearer_token = token_;
-    wo.tls.ca_file = options_.tls_ca;
-    wo.tls.cert_file = options_.tls_cert;
-    wo.tls.key_file = options_.tls_key;
-    wo.tls.flag_prefix = "--recorder-tls";
+    wo.tls = options_.tls;
     ASSIGN_OR_RETURN(writer_, recorder::RecorderWriter::Create(wo));
     recorder::RunSpecLite run;
     run.set_run_id(options_.run_id);

@@ -11,6 +11,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "common/base/tls_options.h"
 #include "common/engine/job_spec.h"
 #include "common/engine/training_observer.h"
 
@@ -24,18 +25,17 @@ struct TrainRecordingOptions {
   std::string run_id;
   // File holding the recorder's bearer token (optional).
   std::string token_file;
-  // TLS to the recorder: CA bundle, client certificate and key (mutual TLS), all optional.
-  std::string tls_ca, tls_cert, tls_key;
+  // TLS to the recorder (--recorder-tls-*): CA bundle, client certificate and key (mutual TLS),
+  // server name; all optional.
+  ChannelTlsOptions tls;
 };
 
-// Registers --recorder, --run-id, --recorder-token-file, --recorder-tls-{ca,cert,key}.
+// Registers --recorder, --run-id, --recorder-token-file, --recorder-tls-{ca,cert,key,server-name}.
 inline void AddTrainRecordingFlags(CLI::App* sub, TrainRecordingOptions* o) {
   sub->add_option("--recorder", o->address, "Record routing events to this recorder (host:port)");
   sub->add_option("--run-id", o->run_id, "Recorder run id (with --recorder)");
   sub->add_option("--recorder-token-file", o->token_file, "Recorder bearer token file");
-  sub->add_option("--recorder-tls-ca", o->tls_ca, "CA bundle of the recorder's certificate");
-  sub->add_option("--recorder-tls-cert", o->tls_cert, "Client certificate (mutual TLS)");
-  sub->add_option("--recorder-tls-key", o->tls_key, "Client key (mutual TLS)");
+  AddChannelTlsFlags(sub, "recorder", &o->tls);
 }
 
 // The flags again, for the command line of a child rank.

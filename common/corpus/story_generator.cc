@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/base/hash.h"
 #include "common/corpus/story_templates.h"
 #include "common/corpus/story_vocabulary.h"
 
@@ -22,39 +23,13 @@ using story::Noun;
 using story::Section;
 using story::Verb;
 
-// xoshiro256** seeded with splitmix64: the same numbers on every platform.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) {
-    for (uint64_t& s : s_) {
-      seed += 0x9E3779B97F4A7C15ull;
-      uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      s = z ^ (z >> 31);
-    }
-  }
-  uint64_t Next() {
-    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = Rotl(s_[3], 45);
-    return result;
-  }
-  // Uniform in [0, n) (Lemire's multiply-shift; n > 0).
-  uint32_t Below(uint32_t n) {
-    return static_cast<uint32_t>((static_cast<unsigned __int128>(Next()) * n) >> 64);
-  }
-  bool Coin() { return (Next() >> 63) != 0; }
+// The corpus stream is the shared xoshiro256** (common/base/hash.h); its seed is offset by one
+// golden-ratio step so that state word i is SplitMix64(seed + i * golden): the stream the corpus
+// generator has always drawn, so corpora stay identical.
+Xoshiro256 CorpusRng(uint64_t seed) { return Xoshiro256(seed - 0x9e3779b97f4a7c15ULL); }
 
- private:
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4];
-};
+// A fair coin from the stream's top bit.
+bool Coin(Xoshiro256& rng) { return (rng.Next() >> 63) != 0; }
 
 // Template slots.
 enum class Slot : uint8_t {
@@ -236,8 +211,8 @@ struct Word {
 }  // namespace
 
 struct StoryGenerator::State {
-  explicit State(uint64_t seed) : rng(seed) {}
-  Rng rng;
+  explicit State(uint64_t seed) : rng(CorpusRng(seed)) {}
+  Xoshiro256 rng;
   std::vector<ParsedTemplate> templates;
   std::array<std::vector<int>, static_cast<int>(Section::kNumSections)> by_section;
 
@@ -343,7 +318,7 @@ struct StoryGenerator::State {
     do {
       friend_name = &Pick(v.names);
     } while (friend_name == hero || std::strcmp(friend_name->name, hero->name) == 0);
-    if (rng.Coin()) {
+    if (Coin(rng)) {
       kind = {hero->female ? "girl" : "boy", Category::kPerson};
     } else {
       kind = {Pick(v.animals).singular, Category::kAnimal};
@@ -465,7 +440,7 @@ void StoryGenerator::AppendStory(std::string* text, StoryTrace* trace) {
   st.RenderSection(Section::kHelp);
   st.RenderSection(Section::kHelpDialogue);
   st.RenderSection(Section::kResolution);
-  if (st.rng.Coin()) st.EndParagraph();
+  if (Coin(st.rng)) st.EndParagraph();
   st.RenderSection(Section::kResolveDialogue);
   st.RenderSection(Section::kEnding);
   st.EndParagraph();

@@ -58,20 +58,6 @@ void ApplyServerFlags(const ServerFlags& f, ServerRunnerOptions* r) {
   r->health_listen = f.health_listen;
 }
 
-void AddChannelTlsFlags(CLI::App* app, const std::string& peer, ChannelTlsOptions* tls) {
-  tls->flag_prefix = absl::StrCat("--", peer, "-tls");
-  app->add_option(
-      tls->flag_prefix + "-ca", tls->ca_file,
-      absl::StrCat("PEM CA bundle that signs the ", peer, "'s certificate: connect with TLS"));
-  app->add_option(tls->flag_prefix + "-cert", tls->cert_file,
-                  absl::StrCat("PEM client certificate for the ", peer, " (mutual TLS)"));
-  app->add_option(tls->flag_prefix + "-key", tls->key_file,
-                  absl::StrCat("PEM private key of ", tls->flag_prefix, "-cert"));
-  app->add_option(tls->flag_prefix + "-server-name", tls->server_name,
-                  absl::StrCat("name expected in the ", peer,
-                               "'s certificate (default: the host of the address)"));
-}
-
 std::string DescribeTls(const ServerTlsOptions& tls) {
   if (!tls.enabled()) return "plaintext";
   return tls.client_ca_file.empty() ? "TLS" : "mutual TLS";

@@ -44,10 +44,6 @@ absl::StatusOr<AuthOptions> LoadAuthOptions(const ServerFlags& flags);
 // Copies TLS, message limits and the health port into the runner's options.
 void ApplyServerFlags(const ServerFlags& flags, ServerRunnerOptions* runner);
 
-// Adds --<peer>-tls-ca, --<peer>-tls-cert, --<peer>-tls-key and --<peer>-tls-server-name for a
-// channel to service `peer` (e.g. "recorder"), bound to `tls` (flag_prefix set accordingly).
-void AddChannelTlsFlags(CLI::App* app, const std::string& peer, ChannelTlsOptions* tls);
-
 // "plaintext", "TLS" or "mutual TLS" (for the startup line).
 std::string DescribeTls(const ServerTlsOptions& tls);
 

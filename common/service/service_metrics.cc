@@ -8,27 +8,12 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/build_info.h"
 #include "prometheus/gauge.h"
 
-#ifndef MONOROUTE_VERSION
-#define MONOROUTE_VERSION "unknown"
-#endif
-#ifndef MONOROUTE_BUILD_TYPE
-#define MONOROUTE_BUILD_TYPE "unknown"
-#endif
 
 namespace monoroute {
 namespace {
-
-std::string Compiler() {
-#if defined(__clang__)
-  return absl::StrCat("clang-", __clang_major__, ".", __clang_minor__, ".", __clang_patchlevel__);
-#elif defined(__GNUC__)
-  return absl::StrCat("gcc-", __GNUC__, ".", __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__);
-#else
-  return "unknown";
-#endif
-}
 
 // Observes one RPC: start at construction, code at PRE_SEND_STATUS (CANCELLED when the RPC ends
 // without a status, e.g. the client went away).
@@ -86,11 +71,11 @@ void AddBuildInfo(prometheus::Registry& registry, const std::string& prefix) {
       .Name(prefix + "_build_info")
       .Help("Build of the running binary (value 1)")
       .Register(registry)
-      .Add({{"version", MONOROUTE_VERSION},
+      .Add({{"version", BuildVersion()},
             {"grpc", grpc::Version()},
             {"protobuf", google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION)},
-            {"compiler", Compiler()},
-            {"build_type", MONOROUTE_BUILD_TYPE}})
+            {"compiler", BuildCompiler()},
+            {"build_type", BuildType()}})
       .Set(1);
 }
 

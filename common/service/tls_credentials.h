@@ -11,48 +11,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/base/tls_options.h"
 
 namespace monoroute {
-
-// TLS of a listening server. All fields empty: plaintext.
-struct ServerTlsOptions {
-  // PEM certificate chain of the server (leaf first). Required with key_file.
-  std::string cert_file;
-  // PEM private key (unencrypted) of cert_file. Required with cert_file.
-  std::string key_file;
-  // PEM CA bundle; when set, every client must present a certificate that chains to it
-  // (mutual TLS); connections without one fail the handshake. Needs cert_file/key_file.
-  std::string client_ca_file;
-  // Prefix of the flags in error messages ("--tls" names --tls-cert, --tls-key, ...).
-  std::string flag_prefix = "--tls";
-
-  // True when any file is set (the server then serves TLS only).
-  bool enabled() const {
-    return !cert_file.empty() || !key_file.empty() || !client_ca_file.empty();
-  }
-};
-
-// TLS of an outgoing channel (a client of a monoroute service).
-struct ChannelTlsOptions {
-  // PEM CA bundle the server's certificate must chain to; empty with TLS on: the system roots.
-  std::string ca_file;
-  // PEM client certificate chain for mutual TLS (with key_file; both or neither).
-  std::string cert_file;
-  // PEM private key (unencrypted) of cert_file.
-  std::string key_file;
-  // Name the server's certificate must carry instead of the address's host (e.g. dialling
-  // 10.0.0.5:7101 whose certificate names "recorder"); empty: the host of the address.
-  std::string server_name;
-  // TLS even when no file is set (server verified against the system roots).
-  bool use_tls = false;
-  // Prefix of the flags in error messages ("--recorder-tls" names --recorder-tls-ca, ...).
-  std::string flag_prefix = "--tls";
-
-  // True when the channel uses TLS: use_tls or any file set.
-  bool enabled() const {
-    return use_tls || !ca_file.empty() || !cert_file.empty() || !key_file.empty();
-  }
-};
 
 // Server credentials: InsecureServerCredentials when `options` is not enabled, else TLS with the
 // checked files (client certificates required and verified when client_ca_file is set).
