@@ -93,16 +93,19 @@ void RunStream(const std::string& address, const std::vector<v1::EventBatch>& po
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(-1);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  auto stub = v1::Recorder::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
   const double batch_events = static_cast<double>(pool[0].token_id_size());
   const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
       ph.rate > 0 ? batch_events * ph.streams / ph.rate : 0));
-  std::this_thread::sleep_until(start);
+  // Connection and stream are set up before the clock starts (32 streams connecting at the same
+  // instant would otherwise time their connects as the first batches' latency).
+  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  (void)channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto stub = v1::Recorder::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + (stop - Clock::now()) +
                    std::chrono::minutes(2));  // a stuck recorder fails the run
   auto stream = stub->Record(&ctx);
+  std::this_thread::sleep_until(start);
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::pair<Clock::time_point, uint64_t>> sent;  // (latency origin, seq) in flight
@@ -149,7 +152,7 @@ absl::StatusOr<PhaseResult> RunPhase(const std::string& address, const RunSpecDa
                                absl::StrCat(ph.writer_prefix, w)));
     }
   }
-  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(200);  // all ready
+  const Clock::time_point start = Clock::now() + std::chrono::seconds(1);  // all connected
   const Clock::time_point stop = start + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(ph.duration_s));
   std::vector<StreamResult> results(ph.streams);
