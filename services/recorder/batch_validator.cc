@@ -41,15 +41,15 @@ absl::Status ValidateRunId(const std::string& run_id) {
 absl::Status ValidateLabels(const RunSpecData& spec) {
   const std::string where = absl::StrCat("run ", spec.run_id, ": ");
   if (spec.labels.size() > kMaxLabels) {
-    return absl::ResourceExhaustedError(absl::StrCat(where, "labels has ", spec.labels.size(),
-                                                     " entries, at most ", kMaxLabels));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(where, "labels has ", spec.labels.size(), " entries, at most ", kMaxLabels));
   }
   size_t total = 0;
   for (const auto& [key, value] : spec.labels) {
     if (key.empty() || key.size() > kMaxLabelKeyBytes) {
       return absl::InvalidArgumentError(absl::StrCat(where, "labels key '", BoundedText(key),
-                                                     "' has ", key.size(), " bytes, must have 1 to ",
-                                                     kMaxLabelKeyBytes));
+                                                     "' has ", key.size(),
+                                                     " bytes, must have 1 to ", kMaxLabelKeyBytes));
     }
     if (value.size() > kMaxLabelValueBytes) {
       return absl::InvalidArgumentError(absl::StrCat(where, "labels['", BoundedText(key),
@@ -73,8 +73,8 @@ absl::Status ValidateSplitName(const std::string& split, const std::string& wher
   }
   for (char c : split) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "split '", BoundedText(split),
-                                                     "' contains a control character"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "split '", BoundedText(split), "' contains a control character"));
     }
   }
   return absl::OkStatus();
@@ -126,8 +126,8 @@ absl::Status ValidateBatchShape(const EventBatchData& b, uint32_t top_k, size_t 
     return absl::InvalidArgumentError(absl::StrCat(where, "writer_id is empty"));
   if (b.writer_id.size() > kMaxWriterIdBytes) {
     return absl::InvalidArgumentError(absl::StrCat(where, "writer_id '", BoundedText(b.writer_id),
-                                                   "' has ", b.writer_id.size(),
-                                                   " bytes, at most ", kMaxWriterIdBytes));
+                                                   "' has ", b.writer_id.size(), " bytes, at most ",
+                                                   kMaxWriterIdBytes));
   }
   RETURN_IF_ERROR(ValidateSplitName(b.split, where));
   struct Col {

@@ -63,8 +63,8 @@ void DiskGuard::Refresh() {
   }
   uint64_t used = 0;
   std::error_code ec;
-  for (std::filesystem::recursive_directory_iterator it(opts_.data_dir, ec), end;
-       !ec && it != end; it.increment(ec)) {
+  for (std::filesystem::recursive_directory_iterator it(opts_.data_dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
     std::error_code fec;  // files come and go while we walk
     if (it->is_regular_file(fec)) {
       const uintmax_t n = it->file_size(fec);

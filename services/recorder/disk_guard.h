@@ -101,9 +101,9 @@ class DiskGuard {
   std::atomic<uint64_t> used_{0}, free_{0}, total_{0}, resumes_{0};
   std::atomic<bool> stopped_{false};
   mutable absl::Mutex mu_;
-  std::string error_;        // guarded by mu_
-  bool error_no_space_ = false;  // guarded by mu_
-  uint64_t errors_ = 0;          // background errors seen; guarded by mu_
+  std::string error_;                                  // guarded by mu_
+  bool error_no_space_ = false;                        // guarded by mu_
+  uint64_t errors_ = 0;                                // background errors seen; guarded by mu_
   std::chrono::steady_clock::time_point last_resume_;  // Poll's thread only
 };
 

@@ -117,9 +117,9 @@ class RecorderStore::Impl {
 
   const RecorderStoreOptions opts_;
   std::unique_ptr<DiskGuard> disk_;  // outlives the DB (its listener is installed there)
-  std::shared_mutex life_mu_;  // shared by every operation, exclusive by Close
-  RecorderDb rdb_;             // owns the DB and handles
-  rocksdb::DB* db_ = nullptr;  // rdb_.db while open, nullptr after Close
+  std::shared_mutex life_mu_;        // shared by every operation, exclusive by Close
+  RecorderDb rdb_;                   // owns the DB and handles
+  rocksdb::DB* db_ = nullptr;        // rdb_.db while open, nullptr after Close
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   ColumnFamilies cf_;
   absl::Mutex runs_mu_;
@@ -290,7 +290,8 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) 
   std::vector<uint8_t> layer_idx;
   RETURN_IF_ERROR(ValidateBatch(run->layout, b, opts_.max_batch_events, &layer_idx));
   if (absl::Status w = disk_->Writable(); !w.ok()) {
-    return RetryLater(absl::Status(w.code(), absl::StrCat("batch ", b.batch_seq, ": ", w.message())));
+    return RetryLater(
+        absl::Status(w.code(), absl::StrCat("batch ", b.batch_seq, ": ", w.message())));
   }
   if (run->finished) {  // stable while delete_mu is held: nothing is written to a finished run
     std::string existing;

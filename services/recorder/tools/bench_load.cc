@@ -87,15 +87,14 @@ void ReadAcks(grpc::ClientReaderWriter<v1::EventBatch, v1::BatchAck>* stream,
 // One load stream, as one writer process would run it: its own channel and TCP connection, one
 // Record call, `window` batches in flight at most; open loop: batch k is due at start + phase +
 // k x interval and its latency counts from then (no coordinated omission).
-void RunStream(const std::string& address, const std::vector<v1::EventBatch>& pool,
-               const Phase& ph, int index, Clock::time_point start, Clock::time_point stop,
-               StreamResult* out) {
+void RunStream(const std::string& address, const std::vector<v1::EventBatch>& pool, const Phase& ph,
+               int index, Clock::time_point start, Clock::time_point stop, StreamResult* out) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(-1);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   const double batch_events = static_cast<double>(pool[0].token_id_size());
-  const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-      ph.rate > 0 ? batch_events * ph.streams / ph.rate : 0));
+  const auto interval = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(ph.rate > 0 ? batch_events * ph.streams / ph.rate : 0));
   // Connection and stream are set up before the clock starts (32 streams connecting at the same
   // instant would otherwise time their connects as the first batches' latency).
   auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
@@ -158,8 +157,8 @@ absl::StatusOr<PhaseResult> RunPhase(const std::string& address, const RunSpecDa
   std::vector<StreamResult> results(ph.streams);
   std::vector<std::thread> threads;
   for (int w = 0; w < ph.streams; ++w) {
-    threads.emplace_back(RunStream, std::cref(address), std::cref(pool[w]), std::cref(ph), w,
-                         start, stop, &results[w]);
+    threads.emplace_back(RunStream, std::cref(address), std::cref(pool[w]), std::cref(ph), w, start,
+                         stop, &results[w]);
   }
   for (auto& t : threads) t.join();
   PhaseResult r;
@@ -216,16 +215,19 @@ void Report(const BenchOptions& o, uint64_t batch_events, const PhaseResult& r,
   const double floor_ms = r.per_s > 0 ? 1000.0 * in_flight / r.per_s : 0;
   const double min_ratio = MinStreamRatio(r.stream_events);
   const double m = static_cast<double>(r.events) / 1e6;
-  std::fprintf(out, "recorder %s load: %d streams x %.0f s, %llu-event batches, %d in flight per "
-               "stream, %s, %s, raw %s\n",
-               o.recorder.empty() ? "(own child)" : o.recorder.c_str(), o.streams, o.duration_s,
-               static_cast<unsigned long long>(batch_events), o.window,
-               o.rate > 0 ? absl::StrCat("open loop at ", o.rate, " events/s").c_str() : "closed loop",
-               o.sync ? "sync (fsync per batch)" : "group commit", o.raw_events ? "on" : "off");
+  std::fprintf(
+      out,
+      "recorder %s load: %d streams x %.0f s, %llu-event batches, %d in flight per "
+      "stream, %s, %s, raw %s\n",
+      o.recorder.empty() ? "(own child)" : o.recorder.c_str(), o.streams, o.duration_s,
+      static_cast<unsigned long long>(batch_events), o.window,
+      o.rate > 0 ? absl::StrCat("open loop at ", o.rate, " events/s").c_str() : "closed loop",
+      o.sync ? "sync (fsync per batch)" : "group commit", o.raw_events ? "on" : "off");
   std::fprintf(out, "  acked: %llu events in %zu batches, %.2f s (first send -> last ack)\n",
                static_cast<unsigned long long>(r.events), r.ack_ms.size(), r.secs);
   std::fprintf(out, "  throughput:                    %12.0f events/s\n", r.per_s);
-  std::fprintf(out, "  ack latency per batch (send -> its ack read): p50 %.1f ms, p99 %.1f ms, "
+  std::fprintf(out,
+               "  ack latency per batch (send -> its ack read): p50 %.1f ms, p99 %.1f ms, "
                "max %.1f ms; Little's-law floor %.1f ms (%.0f events in flight / throughput)\n",
                p50, p99, max_ms, floor_ms, in_flight);
   std::fprintf(out, "  slowest stream / mean stream:  %12.3f\n", min_ratio);
@@ -234,22 +236,35 @@ void Report(const BenchOptions& o, uint64_t batch_events, const PhaseResult& r,
                  client_cpu / m);
   }
   if (base != nullptr) {
-    std::fprintf(out, "  baseline (1 stream, window 1): %.0f events/s, ack p50 %.1f ms, p99 %.1f ms\n",
+    std::fprintf(out,
+                 "  baseline (1 stream, window 1): %.0f events/s, ack p50 %.1f ms, p99 %.1f ms\n",
                  base->per_s, Quantile(base->ack_ms, 0.5), Quantile(base->ack_ms, 0.99));
   }
   std::fflush(out);
   if (!o.json) return;
-  nlohmann::json j = {{"mode", "load"}, {"streams", o.streams}, {"duration_s", o.duration_s},
-                      {"batch_events", batch_events}, {"window", o.window}, {"rate", o.rate},
-                      {"sync", o.sync}, {"events", r.events}, {"batches", r.ack_ms.size()},
-                      {"seconds", r.secs}, {"events_per_s", r.per_s}, {"ack_p50_ms", p50},
-                      {"ack_p99_ms", p99}, {"ack_max_ms", max_ms},
-                      {"events_in_flight", in_flight}, {"littles_law_floor_ms", floor_ms},
+  nlohmann::json j = {{"mode", "load"},
+                      {"streams", o.streams},
+                      {"duration_s", o.duration_s},
+                      {"batch_events", batch_events},
+                      {"window", o.window},
+                      {"rate", o.rate},
+                      {"sync", o.sync},
+                      {"events", r.events},
+                      {"batches", r.ack_ms.size()},
+                      {"seconds", r.secs},
+                      {"events_per_s", r.per_s},
+                      {"ack_p50_ms", p50},
+                      {"ack_p99_ms", p99},
+                      {"ack_max_ms", max_ms},
+                      {"events_in_flight", in_flight},
+                      {"littles_law_floor_ms", floor_ms},
                       {"stream_throughput_min_ratio", min_ratio},
                       {"recorder_cpu_s_per_mevent", m > 0 ? server_cpu / m : 0},
                       {"client_cpu_s_per_mevent", m > 0 ? client_cpu / m : 0}};
   if (base != nullptr) {
-    j["baseline"] = {{"streams", 1}, {"window", 1}, {"events_per_s", base->per_s},
+    j["baseline"] = {{"streams", 1},
+                     {"window", 1},
+                     {"events_per_s", base->per_s},
                      {"ack_p50_ms", Quantile(base->ack_ms, 0.5)},
                      {"ack_p99_ms", Quantile(base->ack_ms, 0.99)}};
   }
@@ -274,7 +289,8 @@ absl::Status RunLoad(const BenchOptions& o) {
     RETURN_IF_ERROR(child.Start(o.sync));
     address = child.address();
   }
-  auto stub = v1::Recorder::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub =
+      v1::Recorder::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   {
     grpc::ClientContext ctx;
     v1::CreateRunResponse resp;
@@ -283,9 +299,9 @@ absl::Status RunLoad(const BenchOptions& o) {
   }
   const double server_cpu0 = o.recorder.empty() ? ProcCpuSeconds(child.pid()) : 0;
   const double client_cpu0 = SelfCpuSeconds();
-  ASSIGN_OR_RETURN(PhaseResult r, RunPhase(address, spec, tokens,
-                                           {o.streams, o.window, o.duration_s, o.rate,
-                                            "load-writer-"}));
+  ASSIGN_OR_RETURN(
+      PhaseResult r,
+      RunPhase(address, spec, tokens, {o.streams, o.window, o.duration_s, o.rate, "load-writer-"}));
   const double client_cpu = SelfCpuSeconds() - client_cpu0;
   const double server_cpu = o.recorder.empty() ? ProcCpuSeconds(child.pid()) - server_cpu0 : 0;
   uint64_t acked = r.events;

@@ -16,8 +16,9 @@
 namespace bench = monoroute::recorder::bench;
 
 int main(int argc, char** argv) {
-  CLI::App app{"monoroute-recorder-bench: recorder ingest throughput vs raw RocksDB, or ack "
-               "latency under concurrent streams"};
+  CLI::App app{
+      "monoroute-recorder-bench: recorder ingest throughput vs raw RocksDB, or ack "
+      "latency under concurrent streams"};
   bench::BenchOptions o;
   std::string output = "text";
   app.add_option("--events", o.events, "token-layer events to stream in total")

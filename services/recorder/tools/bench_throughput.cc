@@ -36,7 +36,8 @@ struct Rates {
 // The recorder's GetRun events count must equal `acked`.
 absl::Status CheckRecorderHolds(const std::string& address, const std::string& run_id,
                                 uint64_t acked) {
-  auto stub = v1::Recorder::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub =
+      v1::Recorder::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   v1::GetRunRequest req;
   req.set_run_id(run_id);
@@ -226,7 +227,8 @@ struct ThroughputResult {
 void Report(const BenchOptions& o, const ThroughputResult& r) {
   FILE* out = TextOut(o);
   const char* mode = o.sync ? "sync (fsync per batch)" : "group commit";
-  std::fprintf(out, "recorder %s: %llu events (%d writers x %llu batches x %llu events, %s, raw %s)\n",
+  std::fprintf(out,
+               "recorder %s: %llu events (%d writers x %llu batches x %llu events, %s, raw %s)\n",
                o.recorder.empty() ? "(own child)" : o.recorder.c_str(),
                static_cast<unsigned long long>(r.total), o.writers,
                static_cast<unsigned long long>(r.per_writer),
@@ -237,9 +239,9 @@ void Report(const BenchOptions& o, const ThroughputResult& r) {
   std::fprintf(out, "  service / raw:                 %12.1f %%\n",
                100.0 * r.events_per_s / r.raw.ingest_per_s);
   const double m = static_cast<double>(r.total) / 1e6;
-  std::fprintf(out,
-               "  CPU s per 1M events: recorder %.3f + writers %.3f (service path), raw loop %.3f\n",
-               r.server_cpu / m, r.client_cpu / m, r.raw_cpu / m);
+  std::fprintf(
+      out, "  CPU s per 1M events: recorder %.3f + writers %.3f (service path), raw loop %.3f\n",
+      r.server_cpu / m, r.client_cpu / m, r.raw_cpu / m);
   if (o.query) {
     std::fprintf(out, "  QueryEvents scan over gRPC:    %12.0f events/s (one stream, all layers)\n",
                  r.scan_per_s);

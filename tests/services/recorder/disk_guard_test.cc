@@ -4,13 +4,14 @@
 // 'sync_without_flush_called_'"), resumes writing by itself when space returns, and loses
 // nothing acked (also across a reopen). And --max-disk-bytes refuses writes before the device is
 // full. Mounting needs root (CAP_SYS_ADMIN): skipped with a message where mount is refused.
+#include "services/recorder/disk_guard.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
-#include "services/recorder/disk_guard.h"
 #include "services/recorder/recorder_store.h"
 #include "tests/services/recorder/recorder_test_util.h"
 
@@ -20,8 +21,8 @@ namespace {
 using testing::BruteCounts;
 using testing::MakeBatch;
 using testing::TempDir;
-using testing::Tmpfs;
 using testing::TestSpec;
+using testing::Tmpfs;
 using testing::ToMap;
 using testing::WriteBallast;
 
@@ -119,7 +120,8 @@ TEST(DiskGuardTest, FullTmpfsIsAStateReadsWorkAndWritingResumes) {
         << "writes did not resume: " << (*store)->WriteHealth();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  const double resume_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double resume_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("time to resume after space returned: %.3f s\n", resume_s);
   ::testing::Test::RecordProperty("time_to_resume_ms", static_cast<int>(resume_s * 1000));
   for (uint64_t s = failed_seq; s < failed_seq + 5; ++s) {

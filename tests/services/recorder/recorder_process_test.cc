@@ -330,7 +330,8 @@ TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
     ASSERT_TRUE((*w)->Append(ToBlock(b)));
     events += b.num_events();
     ++seq;
-    if (after_full > 0 || (seq % 10 == 0 && health(kWriteHealthName) == ServingStatus::kNotServing)) {
+    if (after_full > 0 ||
+        (seq % 10 == 0 && health(kWriteHealthName) == ServingStatus::kNotServing)) {
       ++after_full;
     }
   }

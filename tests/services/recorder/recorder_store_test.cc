@@ -451,19 +451,25 @@ TEST_F(RecorderStoreTest, EmptySplitMeansEverySplitExceptControls) {
   eq.run_id = "r1";
   eq.limit = 1 << 30;
   uint64_t events = 0;
-  ASSERT_TRUE(store_->QueryEvents(eq, [&](EventBatchData&& b) {
-    EXPECT_FALSE(IsControlSplit(b.split)) << b.split;
-    events += b.num_events();
-    return true;
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->QueryEvents(eq,
+                                [&](EventBatchData&& b) {
+                                  EXPECT_FALSE(IsControlSplit(b.split)) << b.split;
+                                  events += b.num_events();
+                                  return true;
+                                })
+                  .ok());
   EXPECT_EQ(events, trained.events);
   eq.split = "valid/dense_slices";
   events = 0;
-  ASSERT_TRUE(store_->QueryEvents(eq, [&](EventBatchData&& b) {
-    EXPECT_EQ(b.split, "valid/dense_slices");
-    events += b.num_events();
-    return true;
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->QueryEvents(eq,
+                                [&](EventBatchData&& b) {
+                                  EXPECT_EQ(b.split, "valid/dense_slices");
+                                  events += b.num_events();
+                                  return true;
+                                })
+                  .ok());
   EXPECT_EQ(events, 3u * 40 * 4);
   // The summary still lists every split, controls included.
   EXPECT_EQ(store_->GetRun("r1")->splits.size(), 4u);
@@ -510,7 +516,8 @@ TEST_F(RecorderStoreTest, LabelsSplitsAndWriterIdsAreBounded) {
   b = MakeBatch(TestSpec("r1"), "w", 0, 4, 0, 1, "bad\nsplit");
   EXPECT_EQ(store_->Write(b).status().code(), absl::StatusCode::kInvalidArgument);
   for (int i = 0; i < 64; ++i) {
-    ASSERT_TRUE(store_->Write(MakeBatch(TestSpec("r1"), "w", i, 1, 0, 1, "s" + std::to_string(i))).ok());
+    ASSERT_TRUE(
+        store_->Write(MakeBatch(TestSpec("r1"), "w", i, 1, 0, 1, "s" + std::to_string(i))).ok());
   }
   s = store_->Write(MakeBatch(TestSpec("r1"), "w", 64, 1, 0, 1, "one-too-many")).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
