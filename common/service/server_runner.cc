@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -96,8 +97,22 @@ class HealthState {
     first_ = false;
     serving_ = serving;
   }
+  // Sets the status of a further name (ServerRunnerOptions::named_health_probes).
+  void SetNamed(const std::string& name, const absl::Status& probe) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool serving = probe.ok();
+    for (auto* h : services_) h->SetServingStatus(name, serving);
+    auto [it, inserted] = named_.emplace(name, serving);
+    if (!inserted && it->second == serving) return;
+    it->second = serving;
+    if (inserted && serving) return;
+    std::printf("health %s: %s%s%s\n", name.c_str(), serving ? "SERVING" : "NOT_SERVING",
+                serving ? "" : ": ", serving ? "" : std::string(probe.message()).c_str());
+    std::fflush(stdout);
+  }
 
  private:
+  std::map<std::string, bool> named_;
   std::mutex mu_;
   std::vector<grpc::HealthCheckServiceInterface*> services_;
   std::string name_;
@@ -174,16 +189,20 @@ absl::Status RunServer(const ServerRunnerOptions& options,
   }
   HealthState health(healths, options.service_name);
   health.Set(options.health_probe ? options.health_probe() : absl::OkStatus());
+  for (const auto& [name, probe] : options.named_health_probes) health.SetNamed(name, probe());
   std::mutex probe_mu;
   std::condition_variable probe_cv;
   bool stopping = false;
   std::thread prober;
-  if (options.health_probe) {
+  if (options.health_probe || !options.named_health_probes.empty()) {
     prober = std::thread([&]() {
       std::unique_lock<std::mutex> lock(probe_mu);
       while (!probe_cv.wait_for(lock, options.health_probe_interval, [&] { return stopping; })) {
         lock.unlock();
-        health.Set(options.health_probe());
+        if (options.health_probe) health.Set(options.health_probe());
+        for (const auto& [name, probe] : options.named_health_probes) {
+          health.SetNamed(name, probe());
+        }
         lock.lock();
       }
     });

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -49,6 +50,11 @@ struct ServerRunnerOptions {
   // the readiness to NOT_SERVING (logged on stdout when it changes). Empty: always SERVING.
   std::function<absl::Status()> health_probe;
   std::chrono::milliseconds health_probe_interval{5000};
+  // Further health names, each with its own probe run with `health_probe` (same interval): the
+  // name is SERVING while its probe returns OK, NOT_SERVING otherwise (logged when it changes).
+  // E.g. the recorder's "monoroute.recorder.v1.Recorder.write": NOT_SERVING while its disk is
+  // full, when reads still work and the overall status stays SERVING.
+  std::vector<std::pair<std::string, std::function<absl::Status()>>> named_health_probes;
   // Called once the server listens, with the bound port (e.g. to print "listening on ...").
   // The metrics and health ports are printed by RunServer before ("metrics on HOST:PORT",
   // "health on HOST:PORT").

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/bounded_text.h"
+#include "common/base/status_macros.h"
 
 namespace monoroute::recorder {
 
@@ -32,6 +33,48 @@ absl::Status ValidateRunId(const std::string& run_id) {
     if (!ok) {
       return absl::InvalidArgumentError(
           absl::StrCat("run_id '", BoundedText(run_id), "' may only contain [A-Za-z0-9._-]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateLabels(const RunSpecData& spec) {
+  const std::string where = absl::StrCat("run ", spec.run_id, ": ");
+  if (spec.labels.size() > kMaxLabels) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(where, "labels has ", spec.labels.size(), " entries, at most ", kMaxLabels));
+  }
+  size_t total = 0;
+  for (const auto& [key, value] : spec.labels) {
+    if (key.empty() || key.size() > kMaxLabelKeyBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "labels key '", BoundedText(key),
+                                                     "' has ", key.size(),
+                                                     " bytes, must have 1 to ", kMaxLabelKeyBytes));
+    }
+    if (value.size() > kMaxLabelValueBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "labels['", BoundedText(key),
+                                                     "'] value has ", value.size(),
+                                                     " bytes, at most ", kMaxLabelValueBytes));
+    }
+    total += key.size() + value.size();
+  }
+  if (total > kMaxLabelsBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        where, "labels hold ", total, " bytes of keys and values, at most ", kMaxLabelsBytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSplitName(const std::string& split, const std::string& where) {
+  if (split.size() > kMaxSplitBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "split '", BoundedText(split), "' has ",
+                                                   split.size(), " bytes, at most ",
+                                                   kMaxSplitBytes));
+  }
+  for (char c : split) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "split '", BoundedText(split), "' contains a control character"));
     }
   }
   return absl::OkStatus();
@@ -62,6 +105,7 @@ absl::Status ValidateRunSpec(const RunSpecData& spec, RunSpecData* out) {
                             spec.num_pathways, ")"));
   }
   if (spec.vocab_size == 0) return bad("vocab_size must be > 0");
+  RETURN_IF_ERROR(ValidateLabels(spec));
   *out = spec;
   if (out->step_bucket == 0) out->step_bucket = kDefaultStepBucket;
   return absl::OkStatus();
@@ -80,12 +124,12 @@ absl::Status ValidateBatchShape(const EventBatchData& b, uint32_t top_k, size_t 
   }
   if (b.writer_id.empty())
     return absl::InvalidArgumentError(absl::StrCat(where, "writer_id is empty"));
-  if (b.writer_id.size() > 256) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "writer_id longer than 256 bytes"));
+  if (b.writer_id.size() > kMaxWriterIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "writer_id '", BoundedText(b.writer_id),
+                                                   "' has ", b.writer_id.size(), " bytes, at most ",
+                                                   kMaxWriterIdBytes));
   }
-  if (b.split.size() > 64) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "split longer than 64 bytes"));
-  }
+  RETURN_IF_ERROR(ValidateSplitName(b.split, where));
   struct Col {
     const char* name;
     size_t size;

@@ -27,7 +27,15 @@ inline constexpr size_t kMaxRunIdBytes = 128;
 // BoundedText) otherwise.
 absl::Status ValidateRunId(const std::string& run_id);
 
-// Checks a spec (ids, ranges, unique layers); returns the normalised spec in `out`.
+// Checks a spec's labels against kMaxLabels, kMaxLabelKeyBytes, kMaxLabelValueBytes and
+// kMaxLabelsBytes (INVALID_ARGUMENT for one string, RESOURCE_EXHAUSTED for the collection).
+absl::Status ValidateLabels(const RunSpecData& spec);
+
+// Checks a split name (at most kMaxSplitBytes, no control characters); `where` prefixes the
+// message (e.g. "batch 7: ").
+absl::Status ValidateSplitName(const std::string& split, const std::string& where);
+
+// Checks a spec (ids, ranges, unique layers, labels); returns the normalised spec in `out`.
 absl::Status ValidateRunSpec(const RunSpecData& spec, RunSpecData* out);
 
 // Checks the shape of a batch that needs no run: not empty, lengths agree with each other and

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   int shutdown_grace_ms = 5000, stream_threads = 8;
   int64_t max_batch_events = 1 << 20;
   uint64_t max_query_events = 100'000'000;
+  uint64_t max_disk_bytes = 0;
+  int write_buffer_mb = 64;
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0: any)")
       ->capture_default_str();
   app.add_option("--data-dir", data_dir, "RocksDB data directory")->required();
@@ -49,6 +51,15 @@ int main(int argc, char** argv) {
                  "largest QueryEvents limit accepted (limit 0 means 100000)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--max-disk-bytes", max_disk_bytes,
+                 "refuse writes (RESOURCE_EXHAUSTED, reads go on) while the data dir's files hold "
+                 "this many bytes; 0: until the device is full. Writing resumes by itself")
+      ->capture_default_str();
+  app.add_option("--write-buffer-mb", write_buffer_mb,
+                 "RocksDB memtable size per column family (also what a flush needs free to "
+                 "resume after the disk was full)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   app.add_option("--stream-threads", stream_threads,
                  "threads serving QueryEvents/GetCounts streams (one per stream being served)")
       ->capture_default_str()
@@ -70,6 +81,8 @@ int main(int argc, char** argv) {
   so.sync = sync;
   so.wal_sync_interval = std::chrono::milliseconds(wal_sync_interval_ms);
   so.max_batch_events = static_cast<size_t>(max_batch_events);
+  so.max_disk_bytes = max_disk_bytes;
+  so.write_buffer_bytes = static_cast<size_t>(write_buffer_mb) << 20;
   absl::StatusOr<std::unique_ptr<mr::RecorderStore>> store = mr::RecorderStore::Create(so);
   if (!store.ok()) {
     std::cerr << "monoroute-recorder: " << store.status().message() << "\n";
@@ -96,6 +109,10 @@ int main(int argc, char** argv) {
   ro.metrics_prefix = "monoroute_recorder";
   monoroute::ApplyServerFlags(server, &ro);
   ro.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
+  // NOT_SERVING while storage is full: writes are refused, reads and the overall status go on.
+  ro.named_health_probes.emplace_back(mr::kWriteHealthName,
+                                      [&store]() { return (*store)->WriteHealth(); });
+  ro.health_probe_interval = std::chrono::milliseconds(1000);
   ro.on_started = [&](int port) {
     std::string host = ro.listen.substr(0, ro.listen.rfind(':'));
     std::printf("monoroute-recorder listening on %s:%d (data %s, %s, %s, %s)\n", host.c_str(), port,

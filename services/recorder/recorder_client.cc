@@ -274,6 +274,12 @@ class RecorderWriter::Impl {
       absl::MutexLock l(&mu_);
       ctx_ = nullptr;
     }
+    // Storage full or failed on the server: the batch was not rejected; send it again later
+    // (like a transport failure: backoff, then re-send from the first unacked batch).
+    if (!st.ok() && ctx.GetServerTrailingMetadata().count("monoroute-retry-later") > 0) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat("retrying later: ", st.error_message()));
+    }
     return st;
   }
 

@@ -2,6 +2,8 @@
 #include "services/recorder/recorder_db.h"
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/filter_policy.h"
@@ -11,6 +13,23 @@
 #include "services/recorder/uint64_add_operator.h"
 
 namespace monoroute::recorder {
+namespace {
+
+// RocksDB's info log on stderr ("rocksdb: ..."), warnings and above. Not a LOG file in the data
+// dir: a LOG file that failed an append on a full disk aborts the process at its next line
+// (Debian's librocksdb asserts in WritableFileWriter), and it would take space meant for data.
+class StderrLogger : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof(line), format, ap);
+    std::fprintf(stderr, "rocksdb: %s\n", line);
+  }
+};
+
+}  // namespace
 
 RecorderDb::~RecorderDb() {
   if (db != nullptr) {
@@ -19,7 +38,7 @@ RecorderDb::~RecorderDb() {
   }
 }
 
-absl::Status OpenRecorderDb(const RecorderStoreOptions& o, RecorderDb* out) {
+absl::Status OpenRecorderDb(const RecorderStoreOptions& o, RecorderDb* out, DiskGuard* disk) {
   if (o.data_dir.empty()) return absl::InvalidArgumentError("data_dir is empty");
   rocksdb::Options db_opts;
   db_opts.create_if_missing = true;
@@ -30,6 +49,23 @@ absl::Status OpenRecorderDb(const RecorderStoreOptions& o, RecorderDb* out) {
   // Batches arrive key-sorted; sequential memtable inserts reuse the skiplist search path,
   // which concurrent inserts cannot.
   db_opts.allow_concurrent_memtable_write = false;
+  // Close() flushes memtables itself when the database is healthy; after a storage error the WAL
+  // keeps what was acknowledged (replayed at the next open) and no flush is attempted on close.
+  db_opts.avoid_flush_during_shutdown = true;
+  // Start the write-back of WAL and SST data every MiB, so the periodic WAL fsync (and a flush's
+  // final sync) finds little dirty data: no ack waits behind seconds of buffered writes.
+  db_opts.wal_bytes_per_sync = 1 << 20;
+  db_opts.bytes_per_sync = 1 << 20;
+  // Compactions (the LOW pool) yield the CPU to ingest and flushes: on a small machine they
+  // otherwise stretch the acks of every stream while they run.
+  db_opts.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
+  static const std::shared_ptr<rocksdb::Logger> logger = std::make_shared<StderrLogger>();
+  db_opts.info_log = logger;
+  db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  if (disk != nullptr) {
+    db_opts.listeners.push_back(disk->listener());
+    db_opts.sst_file_manager = disk->sst_file_manager();
+  }
 
   rocksdb::BlockBasedTableOptions bbt;
   bbt.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));

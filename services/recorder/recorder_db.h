@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "rocksdb/db.h"
 #include "services/recorder/batch_encoder.h"
+#include "services/recorder/disk_guard.h"
 #include "services/recorder/recorder_store.h"
 
 namespace monoroute::recorder {
@@ -22,8 +23,10 @@ struct RecorderDb {
   ~RecorderDb();
 };
 
-// Opens (creating if missing) the database in options.data_dir.
-absl::Status OpenRecorderDb(const RecorderStoreOptions& options, RecorderDb* out);
+// Opens (creating if missing) the database in options.data_dir. With `disk`, its listener and
+// SstFileManager are installed (disk-full handling, see disk_guard.h); `disk` must outlive the DB.
+absl::Status OpenRecorderDb(const RecorderStoreOptions& options, RecorderDb* out,
+                            DiskGuard* disk = nullptr);
 
 }  // namespace monoroute::recorder
 

@@ -15,6 +15,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "services/recorder/batch_validator.h"
+#include "services/recorder/disk_guard.h"
 #include "services/recorder/proto_convert.h"
 #include "services/recorder/recorder_store.h"
 #include "services/recorder/stream_reactor.h"
@@ -65,7 +66,22 @@ struct RecorderMetrics {
                                .Name("monoroute_recorder_pending_compaction_bytes")
                                .Help("RocksDB estimated pending compaction bytes")
                                .Register(r)
-                               .Add({})) {
+                               .Add({})),
+        disk_used(prometheus::BuildGauge()
+                      .Name("monoroute_recorder_disk_used_bytes")
+                      .Help("Bytes of the data dir's files (bounded by --max-disk-bytes)")
+                      .Register(r)
+                      .Add({})),
+        disk_free(prometheus::BuildGauge()
+                      .Name("monoroute_recorder_disk_free_bytes")
+                      .Help("Bytes free on the data dir's device")
+                      .Register(r)
+                      .Add({})),
+        writes_stopped(prometheus::BuildGauge()
+                           .Name("monoroute_recorder_writes_stopped")
+                           .Help("1 while storage is full or failed (writes refused, reads served)")
+                           .Register(r)
+                           .Add({})) {
     // Every reason a call can be rejected for exists at zero from the start.
     for (absl::StatusCode c :
          {absl::StatusCode::kInvalidArgument, absl::StatusCode::kNotFound,
@@ -88,7 +104,14 @@ struct RecorderMetrics {
   prometheus::Family<prometheus::Counter>& rejected;
   prometheus::Gauge& db_size;
   prometheus::Gauge& pending_compaction;
+  prometheus::Gauge& disk_used;
+  prometheus::Gauge& disk_free;
+  prometheus::Gauge& writes_stopped;
 };
+
+// Trailing metadata key of a Record stream that ended because storage is full or failed: the
+// batch was not rejected, the client should send it again later (recorder_client.cc).
+inline constexpr char kRetryLaterTrailer[] = "monoroute-retry-later";
 
 namespace {
 
@@ -97,7 +120,7 @@ namespace {
 // acks of the batches before it. Deletes itself in OnDone.
 class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAck> {
  public:
-  RecordReactor(RecorderService* svc, grpc::CallbackServerContext* ctx) : svc_(svc) {
+  RecordReactor(RecorderService* svc, grpc::CallbackServerContext* ctx) : svc_(svc), ctx_(ctx) {
     grpc::Status auth = svc->CheckAuth(ctx, RpcAccess::kWrite);
     if (!auth.ok()) {
       finished_ = true;
@@ -173,64 +196,91 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
     return true;
   }
 
-  // Runs on the ingest pool: applies pending batches in order.
+  // Runs on the ingest pool: applies ONE pending batch, then queues itself again behind the
+  // other streams' tasks while batches remain (round-robin: a stream whose client refills its
+  // queue cannot keep a pool thread while others wait). Batches of a stream stay in order: at
+  // most one task per stream is queued or running (processing_).
   void Process() {
-    bool finish = false;
+    std::unique_ptr<v1::EventBatch> msg;
+    bool start_read = false, finish = false;
     grpc::Status st;
-    while (true) {
-      std::unique_ptr<v1::EventBatch> msg;
-      bool start_read = false;
-      {
-        absl::MutexLock l(&mu_);
-        if (pending_.empty() || failed_) {
-          processing_ = false;
-          finish = ReadyToFinish(&st);
-          break;
-        }
+    {
+      absl::MutexLock l(&mu_);
+      if (pending_.empty() || failed_) {
+        processing_ = false;
+        finish = ReadyToFinish(&st);
+      } else {
         msg = std::move(pending_.front());
         pending_.pop_front();
         if (!reading_ && !reads_done_ && pending_.size() < MaxPending()) {
           reading_ = start_read = true;
         }
       }
-      if (start_read) StartRead(&in_);
-      EventBatchData batch = FromProto(*msg);
-      auto t0 = std::chrono::steady_clock::now();
-      absl::StatusOr<WriteResult> r = svc_->store()->Write(batch);
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      RecorderMetrics* m = svc_->metrics();
-      const v1::BatchAck* to_write = nullptr;
-      {
-        absl::MutexLock l(&mu_);
-        if (r.ok()) {
-          m->write_seconds.Observe(secs);
-          if (r->duplicate) {
-            m->duplicates.Increment();
-          } else {
-            m->events.Increment(static_cast<double>(r->events));
-            m->batches.Increment();
-            m->bytes.Increment(static_cast<double>(r->bytes));
-          }
-          v1::BatchAck& ack = acks_.emplace_back();
-          ack.set_writer_id(msg->writer_id());
-          ack.set_batch_seq(msg->batch_seq());
-          ack.set_duplicate(r->duplicate);
-          ack.set_events(r->events);
-          if (!writing_) {
-            writing_ = true;
-            to_write = &ack;
-          }
-        } else {
-          m->Reject(r.status().code());
-          Fail(ToGrpcStatus(r.status()));
-        }
-      }
-      if (to_write != nullptr) StartWrite(to_write);
     }
-    if (finish) Finish(st);  // last action: `this` may be deleted right after
+    if (msg == nullptr) {
+      if (finish) Finish(st);  // last action: `this` may be deleted right after
+      return;
+    }
+    if (start_read) StartRead(&in_);
+    Apply(*msg);
+    bool again = false;
+    {
+      absl::MutexLock l(&mu_);
+      if (!pending_.empty() && !failed_) {
+        again = true;
+      } else {
+        processing_ = false;
+        finish = ReadyToFinish(&st);
+      }
+    }
+    if (again) {
+      svc_->ingest_pool()->Submit([this] { Process(); });
+    } else if (finish) {
+      Finish(st);  // last action
+    }
+  }
+
+  // Writes one batch to the store and queues its ack (or fails the stream).
+  void Apply(const v1::EventBatch& msg) {
+    EventBatchData batch = FromProto(msg);
+    auto t0 = std::chrono::steady_clock::now();
+    absl::StatusOr<WriteResult> r = svc_->store()->Write(batch);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    RecorderMetrics* m = svc_->metrics();
+    const v1::BatchAck* to_write = nullptr;
+    {
+      absl::MutexLock l(&mu_);
+      if (r.ok()) {
+        m->write_seconds.Observe(secs);
+        if (r->duplicate) {
+          m->duplicates.Increment();
+        } else {
+          m->events.Increment(static_cast<double>(r->events));
+          m->batches.Increment();
+          m->bytes.Increment(static_cast<double>(r->bytes));
+        }
+        v1::BatchAck& ack = acks_.emplace_back();
+        ack.set_writer_id(msg.writer_id());
+        ack.set_batch_seq(msg.batch_seq());
+        ack.set_duplicate(r->duplicate);
+        ack.set_events(r->events);
+        if (!writing_) {
+          writing_ = true;
+          to_write = &ack;
+        }
+      } else {
+        m->Reject(r.status().code());
+        if (IsRetryLater(r.status()) && !failed_) {
+          ctx_->AddTrailingMetadata(kRetryLaterTrailer, "1");
+        }
+        Fail(ToGrpcStatus(r.status()));
+      }
+    }
+    if (to_write != nullptr) StartWrite(to_write);
   }
 
   RecorderService* svc_;
+  grpc::CallbackServerContext* ctx_;
   v1::EventBatch in_;  // target of the one outstanding read
   absl::Mutex mu_;
   std::deque<std::unique_ptr<v1::EventBatch>> pending_;  // read, not yet applied
@@ -283,6 +333,9 @@ void RecorderService::GaugeLoop() {
       StoreProperties p = store_->Properties();
       metrics_->db_size.Set(static_cast<double>(p.db_size_bytes));
       metrics_->pending_compaction.Set(static_cast<double>(p.pending_compaction_bytes));
+      metrics_->disk_used.Set(static_cast<double>(p.disk_used_bytes));
+      metrics_->disk_free.Set(static_cast<double>(p.disk_free_bytes));
+      metrics_->writes_stopped.Set(p.writes_stopped ? 1 : 0);
       next = std::chrono::steady_clock::now() + options_.gauge_interval;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -304,6 +357,12 @@ namespace {
 absl::Status CheckRunIdArg(const std::string& run_id) {
   if (run_id.size() <= kMaxRunIdBytes) return absl::OkStatus();
   return ValidateRunId(run_id);
+}
+
+// Bounds of a query's run id and split selector.
+absl::Status CheckQueryArgs(const std::string& run_id, const std::string& split) {
+  if (absl::Status id = CheckRunIdArg(run_id); !id.ok()) return id;
+  return ValidateSplitName(split, "");
 }
 
 // Finishes a unary call with `s` now and returns its reactor.
@@ -359,17 +418,32 @@ grpc::ServerUnaryReactor* RecorderService::GetRun(grpc::CallbackServerContext* c
 }
 
 grpc::ServerUnaryReactor* RecorderService::ListRuns(grpc::CallbackServerContext* ctx,
-                                                    const v1::ListRunsRequest* /*req*/,
+                                                    const v1::ListRunsRequest* req,
                                                     v1::ListRunsResponse* resp) {
   grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
   if (!auth.ok()) return FinishNow(ctx, auth);
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  query_pool_->Submit([this, r, resp] {
-    absl::StatusOr<std::vector<RunSummaryData>> runs = store_->ListRuns();
-    if (runs.ok()) {
-      for (const RunSummaryData& s : *runs) ToProto(s, resp->add_runs());
+  query_pool_->Submit([this, r, req, resp] {
+    ListRunsQueryData q;
+    q.page_size = req->page_size();
+    q.page_token = req->page_token();
+    absl::StatusOr<RunPageData> page = store_->ListRuns(q);
+    if (!page.ok()) {
+      metrics_->Reject(page.status().code());
+      r->Finish(ToGrpcStatus(page.status()));
+      return;
     }
-    r->Finish(ToGrpcStatus(runs.status()));
+    // A page also ends before its response would exceed list_runs_max_bytes (at least one run).
+    for (const RunSummaryData& s : page->runs) {
+      if (resp->runs_size() > 0 &&
+          resp->ByteSizeLong() >= static_cast<size_t>(options_.list_runs_max_bytes)) {
+        resp->set_next_page_token(resp->runs(resp->runs_size() - 1).spec().run_id());
+        break;
+      }
+      ToProto(s, resp->add_runs());
+    }
+    if (resp->next_page_token().empty()) resp->set_next_page_token(page->next_page_token);
+    r->Finish(grpc::Status::OK);
   });
   return r;
 }
@@ -378,7 +452,7 @@ grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
     grpc::CallbackServerContext* ctx, const v1::CountsRequest* req) {
   grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
   if (!auth.ok()) return BoundedWriteReactor<v1::CountsChunk>::Failed(auth);
-  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok()) {
+  if (absl::Status id = CheckQueryArgs(req->run_id(), req->split()); !id.ok()) {
     metrics_->Reject(id.code());
     return BoundedWriteReactor<v1::CountsChunk>::Failed(ToGrpcStatus(id));
   }
@@ -406,6 +480,7 @@ grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
           ch.mutable_token_id()->Add(c->token_id.begin() + i, c->token_id.begin() + e);
           ch.mutable_count()->Add(c->count.begin() + i, c->count.begin() + e);
           ch.set_watermark(c->watermark);
+          for (const std::string& sp : c->splits) ch.add_splits(sp);
           if (!push(std::move(ch))) break;  // cancelled
           i = e;
         } while (i < n);
@@ -418,7 +493,7 @@ grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext
                                                      v1::TotalsResponse* resp) {
   grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
   if (!auth.ok()) return FinishNow(ctx, auth);
-  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok()) {
+  if (absl::Status id = CheckQueryArgs(req->run_id(), req->split()); !id.ok()) {
     return Reject(ctx, metrics_.get(), id);
   }
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
@@ -429,6 +504,7 @@ grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext
       resp->mutable_pathway_weight()->Add(t->pathway_weight.begin(), t->pathway_weight.end());
       resp->set_tokens(t->tokens);
       resp->set_watermark(t->watermark);
+      for (const std::string& sp : t->splits) resp->add_splits(sp);
     }
     r->Finish(ToGrpcStatus(t.status()));
   });
@@ -440,7 +516,7 @@ grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
   using Reactor = BoundedWriteReactor<v1::EventBatch>;
   grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
   if (!auth.ok()) return Reactor::Failed(auth);
-  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok()) {
+  if (absl::Status id = CheckQueryArgs(req->run_id(), req->split()); !id.ok()) {
     metrics_->Reject(id.code());
     return Reactor::Failed(ToGrpcStatus(id));
   }

@@ -23,6 +23,10 @@ class RecorderStore;
 class WorkerPool;
 struct RecorderMetrics;
 
+// Health name that is NOT_SERVING while the store cannot write (storage full or failed) while
+// reads are served and the overall status stays SERVING (main.cc registers it).
+inline constexpr char kWriteHealthName[] = "monoroute.recorder.v1.Recorder.write";
+
 struct RecorderServiceOptions {
   // When not empty, CreateRun/Record/DeleteRun/FinishRun need "authorization: Bearer <token>"
   // (checked by common/service's BearerAuth: strict parsing, constant-time comparison).
@@ -45,6 +49,8 @@ struct RecorderServiceOptions {
   uint64_t max_query_events = 100'000'000;
   // Batches read ahead of the one being written, per Record stream.
   int max_pending_batches_per_stream = 8;
+  // A ListRuns page ends once its response holds this many bytes (at least one run).
+  int64_t list_runs_max_bytes = 4 << 20;
   // Counts entries per streamed CountsChunk.
   int counts_chunk_entries = 65536;
   // How often the db size / pending compaction gauges are refreshed (0: never).

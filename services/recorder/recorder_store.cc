@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -12,11 +14,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/base/bounded_text.h"
+#include "common/base/split_names.h"
 #include "common/base/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "services/recorder/batch_encoder.h"
 #include "services/recorder/batch_validator.h"
+#include "services/recorder/disk_guard.h"
 #include "services/recorder/key_codec.h"
 #include "services/recorder/recorder_db.h"
 #include "services/recorder/rocksdb_status.h"
@@ -83,7 +88,7 @@ class RecorderStore::Impl {
   absl::StatusOr<bool> CreateRun(const RunSpecData& spec);
   absl::StatusOr<WriteResult> Write(const EventBatchData& b);
   absl::StatusOr<RunSummaryData> GetRun(const std::string& run_id);
-  absl::StatusOr<std::vector<RunSummaryData>> ListRuns();
+  absl::StatusOr<RunPageData> ListRuns(const ListRunsQueryData& q);
   absl::StatusOr<CountsResultData> GetCounts(const CountsQueryData& q);
   absl::StatusOr<TotalsData> GetTotals(const std::string& run_id, uint32_t layer,
                                        const std::string& split);
@@ -92,6 +97,7 @@ class RecorderStore::Impl {
   absl::StatusOr<uint64_t> DeleteRun(const std::string& run_id);
   absl::StatusOr<RunSummaryData> FinishRun(const std::string& run_id);
   StoreProperties Properties();
+  absl::Status WriteHealth() { return disk_->Writable(); }
   absl::Status Close();
 
  private:
@@ -100,14 +106,20 @@ class RecorderStore::Impl {
                                                     const std::string& context);
   RunSummaryData Summarize(RunState& run);
   absl::Status CheckLayer(const RunState& run, uint32_t layer);
-  // Split id of `split` in `run`, or -1 if the run never saw it.
-  int LookupSplit(RunState& run, const std::string& split);
-  void WalSyncLoop();
+  // Split ids selected by `selector` in `run` (bit i = split id i): empty = every split except
+  // controls, else exactly that split (0 when the run never saw it). Sorted names to `names`.
+  uint64_t SelectSplits(RunState& run, const std::string& selector,
+                        std::vector<std::string>* names);
+  void MaintenanceLoop();
+  // Syncs the WAL: DB::SyncWAL when safe, else a synced log-only write (which fails cleanly
+  // while RocksDB's writes are stopped instead of touching a WAL file that failed).
+  rocksdb::Status SyncWal();
 
   const RecorderStoreOptions opts_;
-  std::shared_mutex life_mu_;  // shared by every operation, exclusive by Close
-  RecorderDb rdb_;             // owns the DB and handles
-  rocksdb::DB* db_ = nullptr;  // rdb_.db while open, nullptr after Close
+  std::unique_ptr<DiskGuard> disk_;  // outlives the DB (its listener is installed there)
+  std::shared_mutex life_mu_;        // shared by every operation, exclusive by Close
+  RecorderDb rdb_;                   // owns the DB and handles
+  rocksdb::DB* db_ = nullptr;        // rdb_.db while open, nullptr after Close
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   ColumnFamilies cf_;
   absl::Mutex runs_mu_;
@@ -120,24 +132,49 @@ class RecorderStore::Impl {
 };
 
 absl::Status RecorderStore::Impl::Open() {
-  RETURN_IF_ERROR(OpenRecorderDb(opts_, &rdb_));
+  if (opts_.data_dir.empty()) return absl::InvalidArgumentError("data_dir is empty");
+  std::error_code ec;
+  std::filesystem::create_directories(opts_.data_dir, ec);
+  DiskGuardOptions dg;
+  dg.data_dir = opts_.data_dir;
+  dg.max_disk_bytes = opts_.max_disk_bytes;
+  dg.sst_headroom_bytes = 2 * static_cast<uint64_t>(opts_.write_buffer_bytes);
+  dg.resume_free_bytes = static_cast<uint64_t>(opts_.write_buffer_bytes);
+  disk_ = std::make_unique<DiskGuard>(dg);
+  RETURN_IF_ERROR(OpenRecorderDb(opts_, &rdb_, disk_.get()));
   db_ = rdb_.db.get();
   handles_ = rdb_.handles;
   cf_ = rdb_.cf;
   RETURN_IF_ERROR(Load());
-  if (!opts_.sync && opts_.wal_sync_interval.count() > 0) {
-    sync_thread_ = std::thread([this] { WalSyncLoop(); });
-  }
+  sync_thread_ = std::thread([this] { MaintenanceLoop(); });
   return absl::OkStatus();
 }
 
-void RecorderStore::Impl::WalSyncLoop() {
+rocksdb::Status RecorderStore::Impl::SyncWal() {
+  if (disk_->SafeToSyncWal()) return db_->SyncWAL();
+  rocksdb::WriteBatch wb;
+  wb.PutLogData("sync");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return db_->Write(wo, &wb);
+}
+
+// Measures the disk (and resumes writing after a storage error once space returns) every
+// disk_poll_interval; syncs the WAL every wal_sync_interval in group-commit mode.
+void RecorderStore::Impl::MaintenanceLoop() {
+  const bool wal_sync = !opts_.sync && opts_.wal_sync_interval.count() > 0;
+  auto next_sync = std::chrono::steady_clock::now() + opts_.wal_sync_interval;
+  const auto poll = std::max(std::chrono::milliseconds(10), opts_.disk_poll_interval);
   std::unique_lock<std::mutex> l(sync_mu_);
   while (!stop_sync_) {
-    sync_cv_.wait_for(l, opts_.wal_sync_interval);
+    sync_cv_.wait_for(l, wal_sync ? std::min(poll, opts_.wal_sync_interval) : poll);
     if (stop_sync_) break;
     l.unlock();
-    (void)db_->SyncWAL();
+    disk_->Poll(db_);
+    if (wal_sync && std::chrono::steady_clock::now() >= next_sync) {
+      (void)SyncWal();
+      next_sync = std::chrono::steady_clock::now() + opts_.wal_sync_interval;
+    }
     l.lock();
   }
 }
@@ -231,7 +268,7 @@ absl::StatusOr<bool> RecorderStore::Impl::CreateRun(const RunSpecData& spec) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status s = db_->Write(wo, &wb);
-  if (!s.ok()) return FromRocksStatus(s, absl::StrCat("create run ", norm.run_id));
+  if (!s.ok()) return disk_->WriteFailed(s, absl::StrCat("create run ", norm.run_id));
   auto run = std::make_shared<RunState>();
   run->layout = RunLayout::From(norm);
   run->run_num = rec.run_num;
@@ -252,6 +289,10 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) 
   }
   std::vector<uint8_t> layer_idx;
   RETURN_IF_ERROR(ValidateBatch(run->layout, b, opts_.max_batch_events, &layer_idx));
+  if (absl::Status w = disk_->Writable(); !w.ok()) {
+    return RetryLater(
+        absl::Status(w.code(), absl::StrCat("batch ", b.batch_seq, ": ", w.message())));
+  }
   if (run->finished) {  // stable while delete_mu is held: nothing is written to a finished run
     std::string existing;
     rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), cf_.meta,
@@ -283,6 +324,11 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) 
     }
     auto wit = run->writers.find(b.writer_id);
     if (wit == run->writers.end()) {
+      if (run->writers.size() >= kMaxWritersPerRun) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "batch ", b.batch_seq, ": writer_id '", BoundedText(b.writer_id), "' would be writer ",
+            run->writers.size() + 1, " of run ", b.run_id, ", at most ", kMaxWritersPerRun));
+      }
       wit = run->writers.emplace(b.writer_id, std::make_shared<WriterState>()).first;
     }
     ws = wit->second;
@@ -337,7 +383,7 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) 
   wo.sync = opts_.sync;
   rocksdb::Status s = db_->Write(wo, &wb);
   if (!s.ok()) {
-    return FromRocksStatus(s, absl::StrCat("batch ", b.batch_seq, ": write run ", b.run_id));
+    return disk_->WriteFailed(s, absl::StrCat("batch ", b.batch_seq, ": write run ", b.run_id));
   }
   ws->stats = ns;
   run->watermark.fetch_add(1);
@@ -384,15 +430,35 @@ absl::StatusOr<RunSummaryData> RecorderStore::Impl::GetRun(const std::string& ru
   return Summarize(*run);
 }
 
-absl::StatusOr<std::vector<RunSummaryData>> RecorderStore::Impl::ListRuns() {
+absl::StatusOr<RunPageData> RecorderStore::Impl::ListRuns(const ListRunsQueryData& q) {
   MR_CHECK_OPEN();
+  if (q.page_size > kMaxListRunsPage) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size ", q.page_size, " exceeds the maximum of ", kMaxListRunsPage));
+  }
+  if (!q.page_token.empty()) {
+    absl::Status t = ValidateRunId(q.page_token);
+    if (!t.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("page_token: ", t.message()));
+    }
+  }
+  const size_t page = q.page_size == 0 ? kDefaultListRunsPage : q.page_size;
   std::vector<std::shared_ptr<RunState>> runs;
+  bool more = false;
   {
     absl::MutexLock l(&runs_mu_);
-    for (auto& [id, r] : runs_) runs.push_back(r);
+    // The token is the last run id of the previous page: continue after it.
+    for (auto it = runs_.upper_bound(q.page_token); it != runs_.end(); ++it) {
+      if (runs.size() == page) {
+        more = true;
+        break;
+      }
+      runs.push_back(it->second);
+    }
   }
-  std::vector<RunSummaryData> out;
-  for (auto& r : runs) out.push_back(Summarize(*r));
+  RunPageData out;
+  for (auto& r : runs) out.runs.push_back(Summarize(*r));
+  if (more) out.next_page_token = out.runs.back().spec.run_id;
   return out;
 }
 
@@ -404,10 +470,17 @@ absl::Status RecorderStore::Impl::CheckLayer(const RunState& run, uint32_t layer
   return absl::OkStatus();
 }
 
-int RecorderStore::Impl::LookupSplit(RunState& run, const std::string& split) {
+uint64_t RecorderStore::Impl::SelectSplits(RunState& run, const std::string& selector,
+                                           std::vector<std::string>* names) {
+  uint64_t mask = 0;
   absl::MutexLock l(&run.mu);
-  auto it = run.split_ids.find(split);
-  return it == run.split_ids.end() ? -1 : it->second;
+  for (size_t id = 0; id < run.split_names.size(); ++id) {
+    if (!SplitSelected(selector, run.split_names[id])) continue;
+    mask |= uint64_t{1} << id;
+    names->push_back(run.split_names[id]);
+  }
+  std::sort(names->begin(), names->end());
+  return mask;
 }
 
 absl::StatusOr<CountsResultData> RecorderStore::Impl::GetCounts(const CountsQueryData& q) {
@@ -420,8 +493,10 @@ absl::StatusOr<CountsResultData> RecorderStore::Impl::GetCounts(const CountsQuer
   }
   CountsResultData out;
   out.watermark = run->watermark.load();
-  int split = q.split.empty() ? -1 : LookupSplit(*run, q.split);
-  if (!q.split.empty() && split < 0) return out;  // the run never saw this split
+  const uint64_t splits = SelectSplits(*run, q.split, &out.splits);
+  if (splits == 0) return out;  // no selected split was ever written
+  // One named split: its id narrows the scan's prefix.
+  const int split = q.split.empty() ? -1 : __builtin_ctzll(splits);
   const uint32_t P = run->layout.spec.num_pathways;
   const uint64_t bs = run->layout.spec.step_bucket;
   const bool ranged = q.min_step != 0 || q.max_step != 0;
@@ -455,7 +530,8 @@ absl::StatusOr<CountsResultData> RecorderStore::Impl::GetCounts(const CountsQuer
   for (it->Seek(lo); it->Valid(); it->Next()) {
     rocksdb::Slice k = it->key();
     if (k.size() != split_off + 5) continue;
-    if (split >= 0 && static_cast<uint8_t>(k[split_off]) != split) continue;
+    const uint8_t sid = static_cast<uint8_t>(k[split_off]);
+    if (sid >= 64 || ((splits >> sid) & 1) == 0) continue;
     const uint64_t block = GetFixed32BE(k.data() + split_off + 1);
     dense.clear();
     if (!AddSparse(it->value(), &dense)) {
@@ -491,8 +567,8 @@ absl::StatusOr<TotalsData> RecorderStore::Impl::GetTotals(const std::string& run
   out.watermark = run->watermark.load();
   out.pathway_count.assign(P, 0);
   out.pathway_weight.assign(P, 0.0);
-  int split = split_name.empty() ? -1 : LookupSplit(*run, split_name);
-  if (!split_name.empty() && split < 0) return out;
+  const uint64_t splits = SelectSplits(*run, split_name, &out.splits);
+  if (splits == 0) return out;
   std::string prefix = CountsLayerPrefix(run->run_num, kCountsTotals, layer);
   std::string hi = PrefixEnd(prefix);
   rocksdb::ReadOptions ro;
@@ -503,7 +579,8 @@ absl::StatusOr<TotalsData> RecorderStore::Impl::GetTotals(const std::string& run
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     rocksdb::Slice k = it->key();
     if (k.size() != prefix.size() + 1) continue;
-    if (split >= 0 && static_cast<uint8_t>(k[prefix.size()]) != split) continue;
+    const uint8_t sid = static_cast<uint8_t>(k[prefix.size()]);
+    if (sid >= 64 || ((splits >> sid) & 1) == 0) continue;
     if (!AddSparse(it->value(), &sum)) {
       return absl::DataLossError(absl::StrCat("run ", run_id, ": malformed totals value"));
     }
@@ -533,8 +610,9 @@ absl::Status RecorderStore::Impl::QueryEvents(const EventQueryData& q,
     return absl::InvalidArgumentError(
         absl::StrCat("pathway ", q.pathway, " >= num_pathways ", spec.num_pathways));
   }
-  int split = q.split.empty() ? -1 : LookupSplit(*run, q.split);
-  if (!q.split.empty() && split < 0) return absl::OkStatus();
+  std::vector<std::string> selected;
+  const uint64_t splits = SelectSplits(*run, q.split, &selected);
+  if (splits == 0) return absl::OkStatus();
   std::vector<std::string> split_names;
   {
     absl::MutexLock l(&run->mu);
@@ -569,7 +647,7 @@ absl::Status RecorderStore::Impl::QueryEvents(const EventQueryData& q,
         return absl::DataLossError(absl::StrCat("run ", q.run_id, ": malformed events key"));
       }
       ASSIGN_OR_RETURN(RawBlock rb, DecodeRawBlock(it->value().ToStringView()));
-      if (split >= 0 && rb.split != split) continue;
+      if (rb.split >= 64 || ((splits >> rb.split) & 1) == 0) continue;
       if (rb.top_k != K) return absl::DataLossError("raw block top_k differs from the run's");
       EventBatchData out;
       out.run_id = q.run_id;
@@ -620,7 +698,7 @@ absl::StatusOr<uint64_t> RecorderStore::Impl::DeleteRun(const std::string& run_i
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status s = db_->Write(wo, &wb);
-  if (!s.ok()) return FromRocksStatus(s, absl::StrCat("delete run ", run_id));
+  if (!s.ok()) return disk_->WriteFailed(s, absl::StrCat("delete run ", run_id));
   run->deleted = true;
   absl::MutexLock l(&runs_mu_);
   auto it = runs_.find(run_id);
@@ -638,7 +716,7 @@ absl::StatusOr<RunSummaryData> RecorderStore::Impl::FinishRun(const std::string&
     rocksdb::WriteOptions wo;
     wo.sync = true;
     rocksdb::Status s = db_->Put(wo, cf_.meta, RunKey(run_id), EncodeRunRecord(rec));
-    if (!s.ok()) return FromRocksStatus(s, absl::StrCat("finish run ", run_id));
+    if (!s.ok()) return disk_->WriteFailed(s, absl::StrCat("finish run ", run_id));
     absl::MutexLock l(&run->mu);
     run->finished = true;
     run->finished_unix_ms = rec.finished_unix_ms;
@@ -650,6 +728,11 @@ StoreProperties RecorderStore::Impl::Properties() {
   StoreProperties p;
   std::shared_lock<std::shared_mutex> life_lock(life_mu_);
   if (db_ == nullptr) return p;
+  const DiskState d = disk_->state();
+  p.disk_used_bytes = d.used_bytes;
+  p.disk_free_bytes = d.free_bytes;
+  p.writes_stopped = d.writes_stopped;
+  p.resumes = d.resumes;
   for (rocksdb::ColumnFamilyHandle* h : handles_) {
     uint64_t v = 0;
     if (db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) p.db_size_bytes += v;
@@ -670,10 +753,17 @@ absl::Status RecorderStore::Impl::Close() {
   if (sync_thread_.joinable()) sync_thread_.join();
   std::unique_lock<std::shared_mutex> life_lock(life_mu_);
   if (db_ == nullptr) return absl::OkStatus();
-  absl::Status status = FromRocksStatus(db_->SyncWAL(), "sync WAL");
-  rocksdb::FlushOptions fo;
-  rocksdb::Status fs = db_->Flush(fo, handles_);
-  if (status.ok()) status = FromRocksStatus(fs, "flush memtables");
+  disk_->Refresh();
+  absl::Status status;
+  if (!disk_->state().writes_stopped) {  // else the WAL holds every acked batch (replayed)
+    status = FromRocksStatus(SyncWal(), "sync WAL");
+    rocksdb::FlushOptions fo;
+    rocksdb::Status fs = db_->Flush(fo, handles_);
+    if (status.ok()) status = FromRocksStatus(fs, "flush memtables");
+  } else {
+    std::printf("recorder storage: closing without a flush: %s\n",
+                std::string(disk_->Writable().message()).c_str());
+  }
   for (rocksdb::ColumnFamilyHandle* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
   rdb_.handles.clear();
@@ -705,7 +795,9 @@ absl::StatusOr<WriteResult> RecorderStore::Write(const EventBatchData& batch) {
 absl::StatusOr<RunSummaryData> RecorderStore::GetRun(const std::string& run_id) {
   return impl_->GetRun(run_id);
 }
-absl::StatusOr<std::vector<RunSummaryData>> RecorderStore::ListRuns() { return impl_->ListRuns(); }
+absl::StatusOr<RunPageData> RecorderStore::ListRuns(const ListRunsQueryData& q) {
+  return impl_->ListRuns(q);
+}
 absl::StatusOr<CountsResultData> RecorderStore::GetCounts(const CountsQueryData& q) {
   return impl_->GetCounts(q);
 }
@@ -724,6 +816,7 @@ absl::StatusOr<RunSummaryData> RecorderStore::FinishRun(const std::string& run_i
   return impl_->FinishRun(run_id);
 }
 StoreProperties RecorderStore::Properties() { return impl_->Properties(); }
+absl::Status RecorderStore::WriteHealth() { return impl_->WriteHealth(); }
 absl::Status RecorderStore::Close() { return impl_->Close(); }
 
 }  // namespace monoroute::recorder

@@ -33,12 +33,22 @@ struct RecorderStoreOptions {
   size_t write_buffer_bytes = 64 << 20;
   // RocksDB background threads (flush + compaction).
   int background_threads = 2;
+  // Writes are refused (RESOURCE_EXHAUSTED, retry later) while the data dir's files hold this
+  // many bytes or more, before the device is full; 0: no limit but the device. Reads go on;
+  // writing resumes by itself once runs are deleted (and compacted) below it.
+  uint64_t max_disk_bytes = 0;
+  // How often the data dir is measured and, after a storage error, DB::Resume() is tried.
+  std::chrono::milliseconds disk_poll_interval{200};
 };
 
 // Database-level figures for metrics.
 struct StoreProperties {
   uint64_t db_size_bytes = 0;  // SST files + memtables
   uint64_t pending_compaction_bytes = 0;
+  uint64_t disk_used_bytes = 0;  // files of the data dir (what max_disk_bytes bounds)
+  uint64_t disk_free_bytes = 0;  // free on the data dir's device
+  bool writes_stopped = false;   // a storage error stops writes until space returns
+  uint64_t resumes = 0;          // times writing resumed after a storage error
 };
 
 // Thread-safe: every method may be called concurrently. Batches of different (run, writer) pairs
@@ -59,7 +69,9 @@ class RecorderStore {
   absl::StatusOr<WriteResult> Write(const EventBatchData& batch);
 
   absl::StatusOr<RunSummaryData> GetRun(const std::string& run_id);
-  absl::StatusOr<std::vector<RunSummaryData>> ListRuns();
+  // One page of run summaries in run id order (INVALID_ARGUMENT for a page_size above
+  // kMaxListRunsPage or a malformed page_token).
+  absl::StatusOr<RunPageData> ListRuns(const ListRunsQueryData& q = {});
   // Pathway-by-token counts, sorted by (token, pathway), zero counts omitted.
   absl::StatusOr<CountsResultData> GetCounts(const CountsQueryData& q);
   absl::StatusOr<TotalsData> GetTotals(const std::string& run_id, uint32_t layer,
@@ -81,6 +93,9 @@ class RecorderStore {
   absl::StatusOr<uint64_t> DeleteRun(const std::string& run_id);
 
   StoreProperties Properties();
+  // OK while batches can be written; RESOURCE_EXHAUSTED naming the data dir, its free space and
+  // the limit while storage is full (UNAVAILABLE for another storage error). Reads work anyway.
+  absl::Status WriteHealth();
   // Syncs the WAL, flushes memtables and closes the database. Later calls fail UNAVAILABLE.
   absl::Status Close();
 

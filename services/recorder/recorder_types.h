@@ -29,6 +29,17 @@ inline constexpr uint32_t kMaxLayers = 64;
 inline constexpr uint32_t kMaxPathways = 256;
 inline constexpr uint64_t kDefaultStepBucket = 1000;
 inline constexpr size_t kMaxSplitsPerRun = 64;
+// Bounds of every stored string and collection (docs/recorder.md, "Limits"). A longer string is
+// INVALID_ARGUMENT, a larger collection RESOURCE_EXHAUSTED; messages name the field.
+inline constexpr size_t kMaxLabels = 64;               // RunSpec.labels entries
+inline constexpr size_t kMaxLabelKeyBytes = 128;       // a label key (1..128 bytes)
+inline constexpr size_t kMaxLabelValueBytes = 4096;    // a label value
+inline constexpr size_t kMaxLabelsBytes = 16 << 10;    // all keys + values of a run
+inline constexpr size_t kMaxSplitBytes = 64;           // a split name
+inline constexpr size_t kMaxWriterIdBytes = 256;       // a writer id (1..256 bytes)
+inline constexpr size_t kMaxWritersPerRun = 4096;      // distinct writer ids of a run
+inline constexpr uint32_t kDefaultListRunsPage = 100;  // ListRuns page_size 0
+inline constexpr uint32_t kMaxListRunsPage = 1000;     // largest ListRuns page_size
 // Weights are summed in fixed point; larger magnitudes are rejected as invalid.
 inline constexpr float kMaxAbsWeight = 1e6f;
 
@@ -68,11 +79,23 @@ struct RunSummaryData {
   int64_t finished_unix_ms = 0;  // when it first succeeded (0 while not finished)
 };
 
+// One page of ListRuns (runs in run id order).
+struct ListRunsQueryData {
+  uint32_t page_size = 0;  // 0: kDefaultListRunsPage; at most kMaxListRunsPage
+  std::string page_token;  // next_page_token of the previous page; "" = first page
+};
+
+// A page of run summaries.
+struct RunPageData {
+  std::vector<RunSummaryData> runs;
+  std::string next_page_token;  // "" on the last page
+};
+
 // Pathway-by-token counts query (see docs/recorder.md for step-range semantics).
 struct CountsQueryData {
   std::string run_id;
   uint32_t layer = 0;
-  std::string split;      // empty: all splits
+  std::string split;      // empty: every split except controls (IsControlSplit); else that one
   uint64_t min_step = 0;  // inclusive
   uint64_t max_step = 0;  // inclusive; 0 = no bound
 };
@@ -82,6 +105,7 @@ struct CountsResultData {
   std::vector<uint32_t> pathway, token_id;
   std::vector<uint64_t> count;
   uint64_t watermark = 0;
+  std::vector<std::string> splits;  // the splits counted (sorted; those the run has seen)
 };
 
 // Per-pathway totals of one layer.
@@ -90,6 +114,7 @@ struct TotalsData {
   std::vector<double> pathway_weight;
   uint64_t tokens = 0;
   uint64_t watermark = 0;
+  std::vector<std::string> splits;  // the splits counted (sorted; those the run has seen)
 };
 
 // Raw events filter; mirrors recorder.v1.EventQuery.
@@ -101,7 +126,7 @@ struct EventQueryData {
   uint64_t max_step = 0;  // 0 = no bound
   bool has_pathway = false;
   uint32_t pathway = 0;
-  std::string split;   // empty: all
+  std::string split;   // empty: every split except controls; else that one
   uint64_t limit = 0;  // 0 = kDefaultEventLimit (callers bound large values, see the service)
 };
 

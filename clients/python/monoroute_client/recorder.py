@@ -191,9 +191,16 @@ class RecorderMethods:
         return from_proto(self._transport.call("recorder", "GetRun", req))
 
     def list_runs(self) -> List[RunSummary]:
-        """Summaries of every recorded run."""
-        resp = self._transport.call("recorder", "ListRuns", pb.recorder_pb2.ListRunsRequest())
-        return [from_proto(r) for r in resp.runs]
+        """Summaries of every recorded run (in run id order, read page by page)."""
+        runs: List[RunSummary] = []
+        token = ""
+        while True:
+            resp = self._transport.call("recorder", "ListRuns",
+                                        pb.recorder_pb2.ListRunsRequest(page_token=token))
+            runs.extend(from_proto(r) for r in resp.runs)
+            token = resp.next_page_token
+            if not token:
+                return runs
 
     def run_summaries(self) -> List[Dict[str, Any]]:
         """Plain dicts of every run (for printing or JSON)."""

@@ -3,6 +3,7 @@
 // duplicates), and clean SIGTERM shutdown (exit code 0, database reopens with everything) also
 // while a client holds a stalled QueryEvents stream.
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,7 +15,9 @@
 #include <sstream>
 #include <thread>
 
+#include "common/service/health_check.h"
 #include "services/recorder/recorder_client.h"
+#include "services/recorder/recorder_service.h"
 #include "tests/services/recorder/recorder_grpc_test_util.h"
 
 namespace monoroute::recorder {
@@ -275,6 +278,100 @@ TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
   EXPECT_EQ(sum.events(), 10u * 1000);
   child.Signal(SIGTERM);
   status = child.Wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << child.Log();
+}
+
+// Issue 23: a full volume is a state, not a crash loop. The recorder binary on a 40 MiB tmpfs
+// (root only: skipped otherwise) fed by a RecorderWriter until the device is full: its write
+// health turns NOT_SERVING while the overall status stays SERVING and reads work, the writer
+// keeps its batches and retries (nothing dropped), and once space returns every batch lands
+// exactly once without a restart.
+TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
+  ASSERT_TRUE(std::filesystem::exists(kBinary)) << kBinary << " not built";
+  testing::TempDir dir;
+  testing::Tmpfs fs(dir.Sub("tmpfs"), "40m");
+  if (!fs.mounted()) {
+    GTEST_SKIP() << "needs `mount -t tmpfs` (root with CAP_SYS_ADMIN): " << fs.error();
+  }
+  ASSERT_TRUE(testing::WriteBallast(dir.Sub("tmpfs/ballast"), 12 << 20));
+  const int port = testing::FreePort();
+  ChildRecorder child(dir.Sub("tmpfs/db"), port, dir.Sub("log"), {"--write-buffer-mb", "4"});
+  ASSERT_NO_FATAL_FAILURE(child.Start());
+  RecorderWriterOptions o;
+  o.address = "127.0.0.1:" + std::to_string(port);
+  o.writer_id = "job-full";
+  o.retry_backoff = std::chrono::milliseconds(20);
+  o.max_block = std::chrono::minutes(2);
+  auto w = RecorderWriter::Create(o);
+  ASSERT_TRUE(w.ok());
+  RunSpecLite spec;
+  ToProto(TestSpec("full"), &spec);
+  ASSERT_TRUE((*w)->CreateRun(spec).ok());
+  auto channel = grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials());
+  auto health = [&](const std::string& name) {
+    absl::StatusOr<ServingStatus> s = CheckHealth(channel, name, std::chrono::seconds(5));
+    return s.ok() ? *s : ServingStatus::kUnknown;
+  };
+  ASSERT_EQ(health(kWriteHealthName), ServingStatus::kServing);
+
+  // Append until the write health says the disk is full, then 10 batches more.
+  uint64_t seq = 0, after_full = 0, events = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (after_full < 10) {
+    ASSERT_LT(std::chrono::steady_clock::now() - t0, std::chrono::minutes(3)) << child.Log();
+    // At most ~20 batches ahead of the acks, so what is queued fits once space returns.
+    const RecorderWriterStats ws = (*w)->stats();
+    if (after_full == 0 && ws.events_enqueued - ws.events_acked > 20 * 4096) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (health(kWriteHealthName) == ServingStatus::kNotServing) ++after_full;
+      continue;
+    }
+    EventBatchData b = MakeBatch(TestSpec("full"), "job-full", seq, 1024, seq, seq);
+    ASSERT_TRUE((*w)->Append(ToBlock(b)));
+    events += b.num_events();
+    ++seq;
+    if (after_full > 0 ||
+        (seq % 10 == 0 && health(kWriteHealthName) == ServingStatus::kNotServing)) {
+      ++after_full;
+    }
+  }
+  EXPECT_EQ(health(""), ServingStatus::kServing);  // reads are served
+  auto stub = v1::Recorder::NewStub(channel);
+  {
+    grpc::ClientContext ctx;
+    v1::GetRunRequest req;
+    req.set_run_id("full");
+    v1::RunSummary sum;
+    ASSERT_TRUE(stub->GetRun(&ctx, req, &sum).ok());
+    EXPECT_LT(sum.events(), events);
+  }
+  EXPECT_THAT(child.Log(), ::testing::HasSubstr("NOT_SERVING"));
+  EXPECT_THAT(child.Log(), ::testing::HasSubstr("recorder storage full"));
+
+  std::filesystem::remove(dir.Sub("tmpfs/ballast"));  // space returns
+  ASSERT_TRUE((*w)->Flush(std::chrono::minutes(2)).ok()) << child.Log();
+  RecorderWriterStats st = (*w)->stats();
+  EXPECT_EQ(st.events_dropped, 0u);
+  EXPECT_GT(st.retries, 0u);
+  EXPECT_EQ(st.batches_acked, seq);
+  grpc::ClientContext ctx;
+  v1::EventQuery q;
+  q.set_run_id("full");
+  q.set_limit(100'000'000);
+  auto reader = stub->QueryEvents(&ctx, q);
+  std::map<uint64_t, uint64_t> per_batch;
+  v1::EventBatch m;
+  while (reader->Read(&m)) per_batch[m.batch_seq()] += m.step_size();
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(per_batch.size(), seq);
+  for (const auto& [s, n] : per_batch) EXPECT_EQ(n, 4096u) << "batch " << s;
+  for (int i = 0; i < 50 && health(kWriteHealthName) != ServingStatus::kServing; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the probe runs every second
+  }
+  EXPECT_EQ(health(kWriteHealthName), ServingStatus::kServing);
+  stub.reset();
+  child.Signal(SIGTERM);
+  const int status = child.Wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << child.Log();
 }
 

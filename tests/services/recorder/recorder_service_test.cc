@@ -158,6 +158,93 @@ TEST_F(RecorderServiceTest, CountsAndTotalsMatchBruteForce) {
   EXPECT_EQ(list.runs(0).events(), ref.events);
 }
 
+// Issue 23: ListRuns pages (page_size, page_token, a byte bound per response) and bounded labels
+// over gRPC; issue 22: counts and totals name the splits they hold, controls only when named.
+TEST_F(RecorderServiceTest, ListRunsPagesBoundedLabelsAndSplitsOfResults) {
+  RecorderServiceOptions so;
+  so.list_runs_max_bytes = 30000;  // about 3 runs with 12 KB of labels each
+  stub_.reset();
+  server_.reset();
+  StartServer(so);
+  for (int i = 0; i < 7; ++i) {
+    v1::RunSpec spec = SpecProto("run-" + std::to_string(i));
+    for (int l = 0; l < 3; ++l)
+      (*spec.mutable_labels())["l" + std::to_string(l)] = std::string(4000, 'v');
+    grpc::ClientContext ctx;
+    v1::CreateRunResponse resp;
+    ASSERT_TRUE(stub_->CreateRun(&ctx, spec, &resp).ok());
+  }
+  std::vector<std::string> ids;
+  v1::ListRunsRequest req;
+  int pages = 0;
+  do {
+    grpc::ClientContext ctx;
+    v1::ListRunsResponse resp;
+    ASSERT_TRUE(stub_->ListRuns(&ctx, req, &resp).ok());
+    EXPECT_LE(resp.ByteSizeLong(), 30000u + 13000u);
+    for (const auto& r : resp.runs()) ids.push_back(r.spec().run_id());
+    req.set_page_token(resp.next_page_token());
+    ++pages;
+  } while (!req.page_token().empty());
+  EXPECT_GE(pages, 3);
+  EXPECT_EQ(ids, (std::vector<std::string>{"run-0", "run-1", "run-2", "run-3", "run-4", "run-5",
+                                           "run-6"}));
+  {
+    grpc::ClientContext ctx;
+    v1::ListRunsRequest bad;
+    bad.set_page_size(5000);
+    v1::ListRunsResponse resp;
+    grpc::Status st = stub_->ListRuns(&ctx, bad, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("page_size"));
+  }
+  {
+    v1::RunSpec spec = SpecProto("fat");
+    (*spec.mutable_labels())["note"] = std::string(10 << 20, 'x');
+    grpc::ClientContext ctx;
+    v1::CreateRunResponse resp;
+    grpc::Status st = stub_->CreateRun(&ctx, spec, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("labels['note'] value has 10485760 bytes"));
+  }
+
+  std::vector<EventBatchData> batches;
+  BruteCounts trained;
+  uint64_t seq = 0;
+  for (const char* split : {"valid", "valid/fresh_routers"}) {
+    batches.push_back(MakeBatch(TestSpec("run-0"), "w", seq, 50, seq, 9 + seq, split));
+    if (std::string(split) == "valid") trained.Add(batches.back(), 4);
+    ++seq;
+  }
+  ASSERT_TRUE(SendBatches(stub_.get(), batches).status.ok());
+  for (const std::string& split : {std::string(), std::string("valid/fresh_routers")}) {
+    grpc::ClientContext ctx;
+    v1::CountsRequest creq;
+    creq.set_run_id("run-0");
+    creq.set_layer(2);
+    creq.set_split(split);
+    auto reader = stub_->GetCounts(&ctx, creq);
+    v1::CountsChunk ch;
+    std::map<std::pair<uint32_t, uint32_t>, uint64_t> got;
+    while (reader->Read(&ch)) {
+      ASSERT_EQ(ch.splits_size(), 1);
+      EXPECT_EQ(ch.splits(0), split.empty() ? "valid" : split);
+      for (int i = 0; i < ch.count_size(); ++i) got[{ch.pathway(i), ch.token_id(i)}] += ch.count(i);
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+    if (split.empty()) EXPECT_EQ(got, trained.Layer(2));
+  }
+  grpc::ClientContext ctx;
+  v1::TotalsRequest tr;
+  tr.set_run_id("run-0");
+  tr.set_layer(2);
+  v1::TotalsResponse tot;
+  ASSERT_TRUE(stub_->GetTotals(&ctx, tr, &tot).ok());
+  EXPECT_EQ(tot.tokens(), 50u);
+  ASSERT_EQ(tot.splits_size(), 1);
+  EXPECT_EQ(tot.splits(0), "valid");
+}
+
 TEST_F(RecorderServiceTest, DuplicateBatchIsAppliedOnce) {
   ASSERT_TRUE(CreateRun("r1").ok());
   EventBatchData b = MakeBatch(TestSpec("r1"), "w", 3, 100, 1, 1);

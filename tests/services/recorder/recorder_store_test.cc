@@ -1,14 +1,18 @@
 // Tests of RecorderStore (the RocksDB core, no gRPC): counts vs brute force, dedup, restart,
 // validation writing nothing, step ranges, raw events, retention, counts-only runs, deletion,
-// finishing a run.
+// finishing a run, split selection (controls only when named), bounds on labels, splits and
+// writer ids, ListRuns pages.
 #include "services/recorder/recorder_store.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <thread>
 
+#include "common/base/split_names.h"
 #include "tests/services/recorder/recorder_test_util.h"
 
 namespace monoroute::recorder {
@@ -207,9 +211,9 @@ TEST_F(RecorderStoreTest, FinishRunPersistsKeepsDuplicatesAndRefusesNewBatches) 
   EXPECT_FALSE(*store_->CreateRun(TestSpec("r1")));
   auto listed = store_->ListRuns();
   ASSERT_TRUE(listed.ok());
-  ASSERT_EQ(listed->size(), 2u);
-  EXPECT_TRUE((*listed)[0].finished);  // sorted by run id: r1, r2
-  EXPECT_FALSE((*listed)[1].finished);
+  ASSERT_EQ(listed->runs.size(), 2u);
+  EXPECT_TRUE(listed->runs[0].finished);  // sorted by run id: r1, r2
+  EXPECT_FALSE(listed->runs[1].finished);
   ExpectCountsMatch("r1");
   // A deleted, re-created run starts unfinished.
   ASSERT_TRUE(store_->DeleteRun("r1").ok());
@@ -402,7 +406,157 @@ TEST_F(RecorderStoreTest, ConcurrentWritersSameAndDifferentRuns) {
   }
   ExpectCountsMatch("a");
   EXPECT_EQ(store_->GetRun("b")->events, 2u * 10 * 100);
-  EXPECT_EQ(store_->ListRuns()->size(), 2u);
+  EXPECT_EQ(store_->ListRuns()->runs.size(), 2u);
+}
+
+// One meaning of "split" (issue 22): an empty selector is every split except controls
+// ("S/<control>"), a control only when named; every result names the splits it holds.
+TEST_F(RecorderStoreTest, EmptySplitMeansEverySplitExceptControls) {
+  ASSERT_TRUE(*store_->CreateRun(TestSpec("r1")));
+  const RunSpecData spec = TestSpec("r1");
+  BruteCounts trained, control;
+  uint64_t seq = 0;
+  for (const char* split : {"train", "valid", "valid/fresh_routers", "valid/dense_slices"}) {
+    for (int i = 0; i < 3; ++i, ++seq) {
+      EventBatchData b = MakeBatch(spec, "w", seq, 40, seq, static_cast<uint32_t>(seq), split);
+      ASSERT_TRUE(store_->Write(b).ok());
+      (IsControlSplit(split) ? control : trained).Add(b, spec.top_k);
+      if (std::string(split) == "valid/fresh_routers") ref_.Add(b, spec.top_k);
+    }
+  }
+  CountsQueryData q;
+  q.run_id = "r1";
+  q.layer = 2;
+  auto all = store_->GetCounts(q);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(ToMap(*all), trained.Layer(2));
+  EXPECT_EQ(all->splits, (std::vector<std::string>{"train", "valid"}));
+  q.split = "valid/fresh_routers";
+  auto ctl = store_->GetCounts(q);
+  ASSERT_TRUE(ctl.ok());
+  EXPECT_EQ(ToMap(*ctl), ref_.Layer(2));
+  EXPECT_EQ(ctl->splits, (std::vector<std::string>{"valid/fresh_routers"}));
+  q.min_step = 0;  // the step-bucket path filters the same way
+  q.max_step = 1000;
+  q.split = "";
+  EXPECT_EQ(ToMap(*store_->GetCounts(q)), trained.Layer(2));
+
+  auto totals = store_->GetTotals("r1", 2, "");
+  ASSERT_TRUE(totals.ok());
+  EXPECT_EQ(totals->tokens, trained.tokens[2]);
+  EXPECT_EQ(totals->splits, (std::vector<std::string>{"train", "valid"}));
+  EXPECT_EQ(store_->GetTotals("r1", 2, "valid/dense_slices")->tokens, 3u * 40);
+
+  EventQueryData eq;
+  eq.run_id = "r1";
+  eq.limit = 1 << 30;
+  uint64_t events = 0;
+  ASSERT_TRUE(store_
+                  ->QueryEvents(eq,
+                                [&](EventBatchData&& b) {
+                                  EXPECT_FALSE(IsControlSplit(b.split)) << b.split;
+                                  events += b.num_events();
+                                  return true;
+                                })
+                  .ok());
+  EXPECT_EQ(events, trained.events);
+  eq.split = "valid/dense_slices";
+  events = 0;
+  ASSERT_TRUE(store_
+                  ->QueryEvents(eq,
+                                [&](EventBatchData&& b) {
+                                  EXPECT_EQ(b.split, "valid/dense_slices");
+                                  events += b.num_events();
+                                  return true;
+                                })
+                  .ok());
+  EXPECT_EQ(events, 3u * 40 * 4);
+  // The summary still lists every split, controls included.
+  EXPECT_EQ(store_->GetRun("r1")->splits.size(), 4u);
+}
+
+// Bounds on stored strings and collections (issue 23): refused with the field named.
+TEST_F(RecorderStoreTest, LabelsSplitsAndWriterIdsAreBounded) {
+  RunSpecData spec = TestSpec("big");
+  spec.labels["note"] = std::string(10 << 20, 'x');
+  absl::StatusOr<bool> r = store_->CreateRun(spec);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr("labels['note'] value"));
+  EXPECT_LT(r.status().message().size(), 400u);
+
+  spec = TestSpec("big");
+  for (int i = 0; i < 100000; ++i) spec.labels["k" + std::to_string(i)] = "v";
+  r = store_->CreateRun(spec);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr("labels has 100001"));
+
+  spec = TestSpec("big");
+  spec.labels[std::string(1 << 20, 'k')] = "v";
+  r = store_->CreateRun(spec);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr("labels key"));
+  EXPECT_LT(r.status().message().size(), 400u);
+
+  spec = TestSpec("big");
+  for (int i = 0; i < 10; ++i) spec.labels["k" + std::to_string(i)] = std::string(4000, 'v');
+  r = store_->CreateRun(spec);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr("bytes of keys and values"));
+  EXPECT_FALSE(store_->GetRun("big").ok());  // nothing was created
+
+  ASSERT_TRUE(*store_->CreateRun(TestSpec("r1")));
+  EventBatchData b = MakeBatch(TestSpec("r1"), std::string(300, 'w'), 0, 4, 0, 1);
+  absl::Status s = store_->Write(b).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("writer_id"));
+  b = MakeBatch(TestSpec("r1"), "w", 0, 4, 0, 1, std::string(100, 's'));
+  s = store_->Write(b).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("split"));
+  b = MakeBatch(TestSpec("r1"), "w", 0, 4, 0, 1, "bad\nsplit");
+  EXPECT_EQ(store_->Write(b).status().code(), absl::StatusCode::kInvalidArgument);
+  for (int i = 0; i < 64; ++i) {
+    ASSERT_TRUE(
+        store_->Write(MakeBatch(TestSpec("r1"), "w", i, 1, 0, 1, "s" + std::to_string(i))).ok());
+  }
+  s = store_->Write(MakeBatch(TestSpec("r1"), "w", 64, 1, 0, 1, "one-too-many")).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("splits per run"));
+}
+
+TEST_F(RecorderStoreTest, ListRunsPages) {
+  for (int i = 0; i < 250; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof(id), "run-%03d", i);
+    ASSERT_TRUE(*store_->CreateRun(TestSpec(id)));
+  }
+  std::vector<std::string> seen;
+  ListRunsQueryData q;
+  int pages = 0;
+  do {
+    auto page = store_->ListRuns(q);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_LE(page->runs.size(), kDefaultListRunsPage);
+    for (const auto& r : page->runs) seen.push_back(r.spec.run_id);
+    q.page_token = page->next_page_token;
+    ++pages;
+  } while (!q.page_token.empty());
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(seen.size(), 250u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(seen.front(), "run-000");
+  q.page_size = 7;
+  q.page_token = "run-100";
+  auto page = store_->ListRuns(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->runs.size(), 7u);
+  EXPECT_EQ(page->runs[0].spec.run_id, "run-101");
+  EXPECT_EQ(page->next_page_token, "run-107");
+  q.page_size = kMaxListRunsPage + 1;
+  EXPECT_EQ(store_->ListRuns(q).status().code(), absl::StatusCode::kInvalidArgument);
+  q.page_size = 0;
+  q.page_token = "bad token!";
+  EXPECT_EQ(store_->ListRuns(q).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

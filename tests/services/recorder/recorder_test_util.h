@@ -5,12 +5,16 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <random>
@@ -39,6 +43,41 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// A tmpfs of `size` (e.g. "40m") mounted on `dir` (created), unmounted on destruction. Needs
+// root with CAP_SYS_ADMIN: check mounted() and skip with error() otherwise.
+class Tmpfs {
+ public:
+  Tmpfs(const std::string& dir, const std::string& size) : dir_(dir) {
+    std::filesystem::create_directories(dir);
+    const std::string opts = "size=" + size;
+    mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, opts.c_str()) == 0;
+    if (!mounted_) error_ = std::strerror(errno);
+  }
+  ~Tmpfs() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  Tmpfs(const Tmpfs&) = delete;
+  Tmpfs& operator=(const Tmpfs&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Writes a file of `bytes` zeros (space to give back later); false when the device filled first.
+inline bool WriteBallast(const std::string& path, size_t bytes) {
+  std::ofstream out(path, std::ios::binary);
+  std::string chunk(1 << 20, '\0');
+  for (size_t done = 0; done < bytes && out; done += chunk.size()) {
+    out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+  }
+  out.flush();
+  return static_cast<bool>(out);
+}
 
 // A currently free TCP port on 127.0.0.1.
 inline int FreePort() {

@@ -1,0 +1,44 @@
+// Process helpers of monoroute-recorder-bench: a monoroute-recorder child (found next to this
+// binary) on a free loopback port with a temporary data dir, and CPU-time readings.
+#ifndef MONOROUTE_SERVICES_RECORDER_TOOLS_BENCH_CHILD_H_
+#define MONOROUTE_SERVICES_RECORDER_TOOLS_BENCH_CHILD_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace monoroute::recorder::bench {
+
+// A monoroute-recorder child; SIGTERM, wait and data dir removal on Stop (or destruction).
+class RecorderChild {
+ public:
+  RecorderChild() = default;
+  ~RecorderChild() { (void)Stop(); }
+  RecorderChild(const RecorderChild&) = delete;
+  RecorderChild& operator=(const RecorderChild&) = delete;
+
+  // Starts it (with --sync when `sync`) and waits until it listens (at most 15 s).
+  absl::Status Start(bool sync);
+  // SIGTERM and wait; INTERNAL (with its log) unless it exited with 0.
+  absl::Status Stop();
+  const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string dir_, log_, address_;
+};
+
+// CPU seconds (user + system) used so far by this process, all threads.
+double SelfCpuSeconds();
+// CPU seconds used so far by process `pid` (from /proc), or 0 if unreadable.
+double ProcCpuSeconds(pid_t pid);
+// Seconds since `t0`.
+double Seconds(std::chrono::steady_clock::time_point t0);
+
+}  // namespace monoroute::recorder::bench
+
+#endif  // MONOROUTE_SERVICES_RECORDER_TOOLS_BENCH_CHILD_H_
