@@ -64,8 +64,10 @@ class StudyObserver : public engine::TrainingObserver {
       }
       it = builders_.emplace(key, *std::move(nb)).first;
     }
-    status_ = it->second.Add(b.token_id.size(), b.sequence_id.data(), b.token_id.data(),
-                             b.pathways.data());
+    const size_t n = b.token_id.size();
+    status_ = it->second.Add(n, b.sequence_id.data(), b.token_id.data(), b.pathways.data(),
+                             b.position.size() == n ? b.position.data() : nullptr,
+                             b.next_token_id.size() == n ? b.next_token_id.data() : nullptr);
   }
   void set_num_pathways(uint32_t p) { num_pathways_ = p; }
   const absl::Status& status() const { return status_; }
@@ -141,16 +143,16 @@ json RunMetrics(const std::vector<LayerResult>& layers, double val_loss,
   for (const LayerResult& L : layers) {
     const double c = L.mi_ceiling_nats;
     v["max_violation_valid"].push_back(L.max_violation);
-    v["mi_excess_normalised"].push_back(L.mi_excess_nats / c);
-    v["token_specialisation_excess"].push_back(L.token_specialisation_excess);
-    v["category_ami"].push_back(L.category_ami);
+    v["mi_excess_normalised"].push_back(L.mi.excess / c);
+    v["token_specialisation_excess"].push_back(L.token_specialisation.excess);
+    v["category_ami"].push_back(L.category_ami.excess);
     if (const ControlComparison* f = Control(L, analysis::kFreshRoutersControl)) {
-      v["mi_vs_fresh_routers"].push_back(f->mi_excess_delta / c);
-      v["token_specialisation_vs_fresh_routers"].push_back(f->token_specialisation_excess_delta);
-      v["category_ami_vs_fresh_routers"].push_back(f->category_ami_delta);
+      v["mi_vs_fresh_routers"].push_back(f->mi_delta.excess / c);
+      v["token_specialisation_vs_fresh_routers"].push_back(f->token_specialisation_delta.excess);
+      v["category_ami_vs_fresh_routers"].push_back(f->category_ami_delta.excess);
     }
     if (const ControlComparison* d = Control(L, analysis::kDenseSlicesControl)) {
-      v["mi_vs_dense_slices"].push_back(d->mi_excess_delta / c);
+      v["mi_vs_dense_slices"].push_back(d->mi_delta.excess / c);
     }
     flagged += L.specialised_pathways;
     cat_flagged += L.category_specialised_pathways;

@@ -36,6 +36,16 @@ const json* Control(const json& layer, const std::string& name) {
   return nullptr;
 }
 
+// The excess and interval of an Effect object ({"observed","null_mean","excess","ci"}).
+const json& Ex(const json& e) {
+  static const json kNull;
+  return e.is_object() && e.contains("excess") ? e["excess"] : kNull;
+}
+const json& Ci(const json& e) {
+  static const json kNull;
+  return e.is_object() && e.contains("ci") ? e["ci"] : kNull;
+}
+
 // Does the interval lie entirely above / below 0?
 std::string Verdict(const json& ci) {
   if (!ci.is_array() || ci.size() != 2 || !Finite(ci[0]) || !Finite(ci[1])) return "";
@@ -55,6 +65,33 @@ std::string SummariseReport(const std::string& report_json) {
                   run["selection"].value("split", ""), "': ",
                   run["freshness"].value("events", uint64_t{0}), " events",
                   run["freshness"].value("finished", false) ? " (finished)" : "", "\n");
+  // The answer first: one sentence per layer.
+  if (doc.contains("summary") && doc["summary"].contains("answers")) {
+    for (const json& a : doc["summary"]["answers"]) {
+      absl::StrAppend(&out, a.get<std::string>(), "\n");
+    }
+  }
+  absl::StrAppend(&out,
+                  "What the routing responds to: I(pathway; source) excess over the null (nats), "
+                  "95% CI:\n");
+  absl::StrAppend(&out, absl::StrFormat("  %-6s %-16s %-24s %-24s %-24s %-24s\n", "layer",
+                                        "verdict", "current token", "previous token",
+                                        "next token", "token | previous token"));
+  for (const json& L : doc["layers"]) {
+    std::map<std::string, std::string> src;
+    if (L.contains("sources")) {
+      for (const json& s : L["sources"]) {
+        src[s.value("source", "")] = WithCi(Ex(s["mi"]), Ci(s["mi"]));
+      }
+    }
+    auto get = [&](const char* k) { return src.count(k) ? src[k] : std::string("n/a"); };
+    absl::StrAppend(&out, absl::StrFormat("  %-6d %-16s %-24s %-24s %-24s %-24s\n",
+                                          L.value("layer", 0), L.value("routing_source", ""),
+                                          get("current_token"), get("previous_token"),
+                                          get("next_token"),
+                                          WithCi(Ex(L["current_given_previous"]),
+                                                 Ci(L["current_given_previous"]))));
+  }
   absl::StrAppend(&out,
                   "Token information in the routing, I(pathway; token) excess over the null as a "
                   "share of its ceiling ln(P/k), 95% CI:\n");
@@ -64,40 +101,39 @@ std::string SummariseReport(const std::string& report_json) {
     const double ceil = Finite(L["mi_ceiling_nats"]) ? L["mi_ceiling_nats"].get<double>() : 1.0;
     auto scaled = [&](const json& v) { return Finite(v) ? json(v.get<double>() / ceil) : json(); };
     auto scaled_ci = [&](const json& ci) {
-      if (!ci.is_array()) return json();
+      if (!ci.is_array() || ci.size() != 2) return json();
       return json::array({scaled(ci[0]), scaled(ci[1])});
     };
     std::string cols[2];
     const char* names[2] = {"fresh_routers", "dense_slices"};
     for (int i = 0; i < 2; ++i) {
       const json* c = Control(L, names[i]);
-      cols[i] = c ? WithCi(scaled((*c)["mi_excess_delta"]), scaled_ci((*c)["mi_excess_delta_ci"])) +
-                        Verdict((*c)["mi_excess_delta_ci"])
+      cols[i] = c ? WithCi(scaled(Ex((*c)["mi_delta"])), scaled_ci(Ci((*c)["mi_delta"]))) +
+                        Verdict(Ci((*c)["mi_delta"]))
                   : "not recorded";
     }
     absl::StrAppend(&out, absl::StrFormat("  %-6d %-26s %-32s %-32s\n", L.value("layer", 0),
-                                          WithCi(scaled(L["mi_excess_nats"]),
-                                                 scaled_ci(L["mi_excess_ci"])),
+                                          WithCi(scaled(Ex(L["mi"])), scaled_ci(Ci(L["mi"]))),
                                           cols[0], cols[1]));
   }
   absl::StrAppend(&out, "Token specialisation (share of a token's occurrences in its top pathway) "
                         "against its chance, and category structure:\n");
-  absl::StrAppend(&out, absl::StrFormat("  %-6s %-10s %-8s %-26s %-30s %-24s %s\n", "layer", "tok.spec",
-                                        "chance", "excess [95% CI]", "minus fresh routers",
-                                        "category AMI [95% CI]", "MaxVio"));
+  absl::StrAppend(&out, absl::StrFormat("  %-6s %-10s %-8s %-26s %-30s %-24s %s\n", "layer",
+                                        "tok.spec", "chance", "excess [95% CI]",
+                                        "minus fresh routers", "category AMI [95% CI]", "MaxVio"));
   for (const json& L : doc["layers"]) {
     const json* c = Control(L, "fresh_routers");
+    const json& ts = L["token_specialisation"];
+    const json& ami = L["category_ami"];
     absl::StrAppend(
         &out,
         absl::StrFormat("  %-6d %-10s %-8s %-26s %-30s %-24s %s\n", L.value("layer", 0),
-                        Value(L["token_specialisation"]), Value(L["token_specialisation_chance"]),
-                        WithCi(L["token_specialisation_excess"], L["token_specialisation_excess_ci"]),
-                        c ? WithCi((*c)["token_specialisation_excess_delta"],
-                                   (*c)["token_specialisation_excess_delta_ci"])
+                        Value(ts.value("observed", json())), Value(ts.value("null_mean", json())),
+                        WithCi(Ex(ts), Ci(ts)),
+                        c ? WithCi(Ex((*c)["token_specialisation_delta"]),
+                                   Ci((*c)["token_specialisation_delta"]))
                           : "not recorded",
-                        Finite(L["category_ami"])
-                            ? WithCi(L["category_ami"], L["category_ami_ci"], "%.3f")
-                            : "n/a (no labels)",
+                        Finite(Ex(ami)) ? WithCi(Ex(ami), Ci(ami), "%.3f") : "n/a (no labels)",
                         Value(L["max_violation"], "%.2f")));
   }
   // Specialised pathways.
@@ -105,13 +141,17 @@ std::string SummariseReport(const std::string& report_json) {
   std::string reference = "null";
   for (const json& L : doc["layers"]) {
     if (L.value("specialised_reference", "") == "fresh_routers") reference = "fresh routers";
-    if (L.value("specialised_reference", "") == "none") reference = "none (no bootstrap)";
+    if (L.value("specialised_reference", "") == "none") reference = "none (no fresh-router control)";
+    if (L.value("specialised_reference", "") == "gated") {
+      reference = "fresh routers (a layer whose MI is not above theirs flags nothing)";
+    }
     for (const json& p : L["pathways"]) {
       if (p.value("specialised", false)) flagged.push_back(&p);
     }
   }
-  absl::StrAppend(&out, "Specialised pathways (KL excess lower bound > min effect, FDR 5%; judged "
-                        "against: ", reference, "): ", flagged.size(), "\n");
+  absl::StrAppend(&out, "Specialised pathways (KL excess share of its ceiling above the control's "
+                        "by the minimum effect, FDR 5%; judged against: ", reference, "): ",
+                  flagged.size(), "\n");
   for (size_t i = 0; i < flagged.size() && i < 10; ++i) {
     const json& p = *flagged[i];
     std::string toks;
@@ -119,16 +159,17 @@ std::string SummariseReport(const std::string& report_json) {
       if (toks.size() > 40) break;
       absl::StrAppend(&toks, toks.empty() ? "" : " ", "'", t.value("token", ""), "'");
     }
-    absl::StrAppend(&out, absl::StrFormat("  layer %d pathway %-2d KL excess %s, vs control %s  %s%s\n",
-                                          p.value("layer", 0), p.value("pathway", 0),
-                                          WithCi(p["kl_excess_nats"], p["kl_excess_ci"], "%.2f"),
-                                          WithCi(p["kl_excess_vs_control_nats"],
-                                                 p["kl_excess_vs_control_ci"], "%.2f"),
-                                          p.value("category_specialised", false)
-                                              ? absl::StrCat("[", p.value("enriched_category", ""),
-                                                             "] ")
-                                              : "",
-                                          toks));
+    absl::StrAppend(
+        &out, absl::StrFormat("  layer %d pathway %-2d responds to %s, KL excess %s, share over "
+                              "control %s  %s%s\n",
+                              p.value("layer", 0), p.value("pathway", 0),
+                              p.value("routing_source", ""),
+                              WithCi(Ex(p["kl"]), Ci(p["kl"]), "%.2f"),
+                              WithCi(Ex(p["kl_vs_control"]), Ci(p["kl_vs_control"]), "%.2f"),
+                              p.value("category_specialised", false)
+                                  ? absl::StrCat("[", p.value("category", ""), "] ")
+                                  : "",
+                              toks));
   }
   if (flagged.size() > 10) absl::StrAppend(&out, "  ... ", flagged.size() - 10, " more\n");
   // The same counts for the controls: what untrained routing or the dense slices already show.

@@ -156,39 +156,11 @@ absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(const recorder::v1::
   rc.vocab_size = info.vocab_size;
   rc.categories = vocab_.categories ? &*vocab_.categories : nullptr;
   rc.decode = vocab_.decode;
-
-  auto read_table = [&](uint32_t layer, const std::vector<std::string>& splits, uint64_t lo,
-                        uint64_t hi) -> absl::StatusOr<RoutingTable> {
-    ASSIGN_OR_RETURN(RoutingTableBuilder b,
-                     RoutingTableBuilder::Create(info.num_pathways, info.top_k));
-    for (const std::string& s : splits) {
-      RETURN_IF_ERROR(recorder_->ReadEvents(info.run_id, layer, s, lo, hi,
-                                            opts.max_events_per_layer, &b));
-    }
-    return b.Build();
-  };
-  auto read_layers = [&](uint64_t lo, uint64_t hi,
-                         bool with_controls) -> absl::StatusOr<std::vector<LayerInput>> {
-    std::vector<LayerInput> layers;
-    for (uint32_t layer : info.routed_layers) {
-      LayerInput in;
-      in.layer = layer;
-      ASSIGN_OR_RETURN(in.table, read_table(layer, info.splits_read, lo, hi));
-      if (with_controls) {
-        for (const auto& [name, split] : controls) {
-          ControlInput c;
-          c.name = name;
-          c.split = split;
-          ASSIGN_OR_RETURN(c.table, read_table(layer, {split}, lo, hi));
-          in.controls.push_back(std::move(c));
-        }
-      }
-      layers.push_back(std::move(in));
-    }
-    return layers;
-  };
+  if (sel.min_step() == 0 && sel.max_step() == 0) {
+    RETURN_IF_ERROR(CheckWork(info, controls, opts));
+  }
   ASSIGN_OR_RETURN(std::vector<LayerInput> layers,
-                   read_layers(sel.min_step(), sel.max_step(), true));
+                   ReadLayers(info, controls, sel.min_step(), sel.max_step(), opts));
   auto analysed = AnalyzeLayers(layers, rc, opts, &run.empty_layers, &run.replicates);
   if (!analysed.ok()) {
     if (analysed.status().code() == absl::StatusCode::kFailedPrecondition) {
@@ -204,21 +176,94 @@ absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(const recorder::v1::
   const uint64_t hi =
       sel.max_step() ? std::min(sel.max_step(), summary.max_step()) : summary.max_step();
   if (over_training && opts.training_ranges > 0 && hi > lo) {
-    AnalysisOptions range_opts = opts;
-    range_opts.top_tokens = 3;
-    range_opts.bootstrap = 0;
-    range_opts.category_permutations = 0;
-    RunContext range_rc = rc;
-    range_rc.summary_only = true;
-    for (const auto& [a, b] : StepRanges(lo, hi, opts.training_ranges)) {
-      ASSIGN_OR_RETURN(std::vector<LayerInput> rl, read_layers(a, b, false));
-      std::vector<uint32_t> empty;
-      auto r = AnalyzeLayers(rl, range_rc, range_opts, &empty, nullptr);
-      if (!r.ok()) continue;  // a range without routings
-      run.over_training.push_back({a, b, *std::move(r)});
-    }
+    ASSIGN_OR_RETURN(run.over_training, OverTraining(info, rc, lo, hi, opts));
   }
   return run;
+}
+
+absl::Status AnalysisServiceImpl::CheckWork(
+    const RunInfo& info, const std::vector<std::pair<std::string, std::string>>& controls,
+    const AnalysisOptions& opts) const {
+  uint64_t to_read = 0, largest = 0, tables = 0;
+  for (uint32_t layer : info.routed_layers) {
+    std::vector<std::string> splits = info.splits_read;
+    for (const auto& c : controls) splits.push_back(c.second);
+    for (const std::string& s : splits) {
+      ASSIGN_OR_RETURN(uint64_t n, recorder_->LayerEvents(info.run_id, layer, s));
+      to_read += n;
+      largest = std::max(largest, n);
+      ++tables;
+    }
+  }
+  const uint64_t used = opts.estimand_events > 0 ? std::min(largest, opts.estimand_events) : largest;
+  absl::Status s = CheckReportWork(to_read, tables, used, opts);
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat("run ", info.run_id, ": ", s.message()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RoutingTable> AnalysisServiceImpl::ReadTable(const RunInfo& info, uint32_t layer,
+                                                            const std::vector<std::string>& splits,
+                                                            uint64_t lo, uint64_t hi,
+                                                            const AnalysisOptions& opts) const {
+  ASSIGN_OR_RETURN(RoutingTableBuilder b,
+                   RoutingTableBuilder::Create(info.num_pathways, info.top_k));
+  for (const std::string& s : splits) {
+    RETURN_IF_ERROR(
+        recorder_->ReadEvents(info.run_id, layer, s, lo, hi, opts.max_events_per_layer, &b));
+  }
+  return b.Build();
+}
+
+absl::StatusOr<std::vector<LayerInput>> AnalysisServiceImpl::ReadLayers(
+    const RunInfo& info, const std::vector<std::pair<std::string, std::string>>& controls,
+    uint64_t lo, uint64_t hi, const AnalysisOptions& opts) const {
+  std::vector<LayerInput> layers;
+  for (uint32_t layer : info.routed_layers) {
+    LayerInput in;
+    in.layer = layer;
+    ASSIGN_OR_RETURN(in.table, ReadTable(info, layer, info.splits_read, lo, hi, opts));
+    for (const auto& [name, split] : controls) {
+      ControlInput c;
+      c.name = name;
+      c.split = split;
+      ASSIGN_OR_RETURN(c.table, ReadTable(info, layer, {split}, lo, hi, opts));
+      in.controls.push_back(std::move(c));
+    }
+    layers.push_back(std::move(in));
+  }
+  return layers;
+}
+
+absl::StatusOr<std::vector<StepRangeResult>> AnalysisServiceImpl::OverTraining(
+    const RunInfo& info, const RunContext& rc, uint64_t lo, uint64_t hi,
+    const AnalysisOptions& opts) const {
+  AnalysisOptions range_opts = opts;
+  range_opts.top_tokens = 3;
+  range_opts.bootstrap = 0;
+  range_opts.category_permutations = 0;
+  range_opts.synthetic_controls = false;
+  RunContext range_rc = rc;
+  range_rc.summary_only = true;
+  // Every range of a layer is analysed at the same events: the smallest range's (fixed N).
+  std::vector<std::pair<std::pair<uint64_t, uint64_t>, std::vector<LayerInput>>> ranges;
+  for (const auto& [a, b] : StepRanges(lo, hi, opts.training_ranges)) {
+    ASSIGN_OR_RETURN(std::vector<LayerInput> rl, ReadLayers(info, {}, a, b, opts));
+    for (const LayerInput& in : rl) {
+      if (in.table.events() == 0) continue;
+      const uint64_t n = EventsUsed(in, range_opts);
+      auto [it, fresh] = range_rc.events_used.try_emplace(in.layer, n);
+      if (!fresh) it->second = std::min(it->second, n);
+    }
+    ranges.push_back({{a, b}, std::move(rl)});
+  }
+  std::vector<StepRangeResult> out;
+  for (const auto& [range, rl] : ranges) {
+    std::vector<uint32_t> empty;
+    auto r = AnalyzeLayers(rl, range_rc, range_opts, &empty, nullptr);
+    if (!r.ok()) continue;  // a range without routings
+    out.push_back({range.first, range.second, *std::move(r)});
+  }
+  return out;
 }
 
 absl::StatusOr<AnalysisServiceImpl::Loaded> AnalysisServiceImpl::LoadRun(

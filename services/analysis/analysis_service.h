@@ -89,6 +89,24 @@ class AnalysisServiceImpl final : public v1::Analysis::Service {
   absl::StatusOr<Loaded> LoadRun(const std::string& run_id, const v1::Selection& sel,
                                  const AnalysisOptions& opts, const std::string& opts_key,
                                  bool over_training);
+  // RESOURCE_EXHAUSTED with the numbers when the report would read or compute too much
+  // (recorder totals of every layer and split read, before any event is read).
+  absl::Status CheckWork(const RunInfo& info,
+                         const std::vector<std::pair<std::string, std::string>>& controls,
+                         const AnalysisOptions& opts) const;
+  // One layer's events of `splits` in steps [lo, hi].
+  absl::StatusOr<RoutingTable> ReadTable(const RunInfo& info, uint32_t layer,
+                                         const std::vector<std::string>& splits, uint64_t lo,
+                                         uint64_t hi, const AnalysisOptions& opts) const;
+  // Every routed layer with its (name, split) controls.
+  absl::StatusOr<std::vector<LayerInput>> ReadLayers(
+      const RunInfo& info, const std::vector<std::pair<std::string, std::string>>& controls,
+      uint64_t lo, uint64_t hi, const AnalysisOptions& opts) const;
+  // The over-training summaries: every layer per step range, all ranges at the same events.
+  absl::StatusOr<std::vector<StepRangeResult>> OverTraining(const RunInfo& info,
+                                                            const RunContext& rc, uint64_t lo,
+                                                            uint64_t hi,
+                                                            const AnalysisOptions& opts) const;
   absl::StatusOr<RunAnalysis> ComputeRun(const recorder::v1::RunSummary& summary,
                                          const v1::Selection& sel, const AnalysisOptions& opts,
                                          bool over_training);

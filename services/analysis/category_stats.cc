@@ -24,21 +24,27 @@ double Entropy(const std::vector<uint64_t>& v, uint64_t total) {
 }  // namespace
 
 CategoryLayout MakeCategoryLayout(const RoutingTable& table, const CategoryMap& map,
-                                  int num_strata) {
+                                  int stratum_types) {
   CategoryLayout l;
   l.num_categories = map.names.size();
   for (uint32_t c = 0; c < table.columns(); ++c) {
     const int cat = map.Get(table.column_token[c]);
     if (cat >= 0 && static_cast<size_t>(cat) < l.num_categories) l.columns.push_back(c);
   }
-  // By frequency (ties: token order), then cut into equal-size strata.
+  // By frequency (ties: token order), then cut into strata of `stratum_types` adjacent types (the
+  // last one takes the remainder when it would be smaller than half a stratum).
   std::stable_sort(l.columns.begin(), l.columns.end(), [&](uint32_t a, uint32_t b) {
     return table.column_events[a] < table.column_events[b];
   });
   for (uint32_t c : l.columns) l.labels.push_back(map.Get(table.column_token[c]));
   const size_t n = l.columns.size();
-  const size_t s = std::max<size_t>(1, std::min<size_t>(n, std::max(1, num_strata)));
-  for (size_t i = 0; i <= s; ++i) l.strata.push_back(static_cast<uint32_t>(n * i / s));
+  const size_t w = static_cast<size_t>(std::max(1, stratum_types));
+  l.strata.push_back(0);
+  for (size_t i = w; i < n; i += w) {
+    if (n - i < (w + 1) / 2) break;
+    l.strata.push_back(static_cast<uint32_t>(i));
+  }
+  l.strata.push_back(static_cast<uint32_t>(n));
   return l;
 }
 

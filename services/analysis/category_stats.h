@@ -38,9 +38,11 @@ struct CategoryLayout {
   std::vector<uint32_t> strata;
 };
 
-// Layout of `table`'s columns under `map`, with up to `num_strata` equal-size frequency strata.
+// Layout of `table`'s columns under `map`, cut into frequency strata of `stratum_types`
+// adjacent types by frequency rank (fine log-frequency strata: types only trade labels with types
+// of nearly the same frequency).
 CategoryLayout MakeCategoryLayout(const RoutingTable& table, const CategoryMap& map,
-                                  int num_strata);
+                                  int stratum_types);
 
 // Labels of layout.columns shuffled within each stratum (resized). Thread-compatible.
 void PermuteLabels(const CategoryLayout& layout, Xoshiro256& rng, std::vector<int32_t>* labels);

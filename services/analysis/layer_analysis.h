@@ -13,72 +13,47 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/analysis/analysis_options.h"
 #include "services/analysis/category_stats.h"
+#include "services/analysis/effect.h"
+#include "services/analysis/effect_driver.h"
 #include "services/analysis/routing_table.h"
 
 namespace monoroute::analysis {
-
-// Knobs of the statistics; every field has a usable default.
-struct AnalysisOptions {
-  // Top tokens listed per pathway.
-  int top_tokens = 10;
-  // A pathway is "utilised" when its load share is >= utilisation_threshold / P.
-  double utilisation_threshold = 0.1;
-  // Per-token specialisation considers tokens with at least this many events.
-  uint64_t min_token_count = 10;
-  // Replicates of the routing null (top-k sets permuted within sequences); >= 2.
-  int null_replicates = 8;
-  // Block-bootstrap replicates behind every interval and flag (0: no intervals, no flags).
-  int bootstrap = 200;
-  // Fewer sequences (blocks) than this: no intervals (the bootstrap would be meaningless).
-  int min_blocks = 10;
-  // Label permutations of the category null (0: no category tests); raised to 2 P / fdr - 1 when
-  // fewer, so that a lone category-specialised pathway can pass the FDR control.
-  int category_permutations = 999;
-  // Token-frequency strata the category labels are permuted within.
-  int category_strata = 10;
-  // Smallest KL excess (nats) a pathway must exceed, by its lower confidence bound, to be
-  // `specialised` (over the null and, when a control exists, over the control's typical pathway).
-  double min_effect_nats = 0.1;
-  // Smallest enrichment (see PathwayResult::enrichment) of a `category_specialised` pathway.
-  double min_category_enrichment = 1.5;
-  // False-discovery rate controlled over a layer's pathways (Benjamini-Hochberg).
-  double fdr = 0.05;
-  // Confidence level of every interval.
-  double confidence = 0.95;
-  // Seed of every random draw (results are deterministic given the seed).
-  uint64_t seed = 1;
-  // Step ranges of the over-training summary (0: none).
-  int training_ranges = 4;
-  // Threads used to analyse layers in parallel (0: hardware concurrency).
-  int threads = 0;
-  // Events of one layer (and selection) read at most; more is RESOURCE_EXHAUSTED.
-  uint64_t max_events_per_layer = 50000000;
-};
 
 // Printable text of a token id (e.g. Gpt2Tokenizer::RenderToken); may be empty. Must be safe to
 // call from several threads.
 using TokenDecoder = std::function<std::string(uint32_t)>;
 
-inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// A confidence interval [low, high]; NaN bounds when not computed.
-struct Interval {
-  double low = kNaN;
-  double high = kNaN;
-};
 
 struct TokenCountResult {
   uint32_t token_id = 0;
   std::string token;  // decoded text ("" without a decoder)
-  uint64_t count = 0;
-  double share = 0.0;  // count / pathway load
+  uint64_t count = 0;        // routings of the token to the pathway
+  double share = 0.0;        // count / pathway load
+  uint64_t layer_count = 0;  // routings of the token in the layer
+  // share / (layer_count / layer routings): how much more often the pathway sees the token than
+  // the layer does.
+  double lift = 0.0;
 };
 
 struct CategoryCountResult {
   std::string category;
   uint64_t count = 0;
   double share = 0.0;  // of the pathway's categorised routings
+};
+
+// I(pathway; source) of a layer against the routing null (source: "current_token",
+// "previous_token", "next_token", "position").
+struct SourceMi {
+  std::string source;
+  Effect mi;
+};
+
+// A pathway's KL to the layer's distribution of a source, against the routing null.
+struct SourceKl {
+  std::string source;
+  Effect kl;
 };
 
 // Statistics of one pathway; doubles are NaN where undefined (no load, no bootstrap, no labels).
@@ -90,91 +65,73 @@ struct PathwayResult {
   bool utilised = false;
   uint64_t distinct_tokens = 0;
   double entropy_nats = kNaN;
-  // 1 - entropy / ln(vocab size): a fixed normaliser, comparable across runs.
-  double purity = kNaN;
-  double purity_null_mean = kNaN;
-  double purity_excess = kNaN;
-  Interval purity_excess_ci;
-  // KL(pathway's tokens || layer's token distribution), its null mean/sd, excess and interval.
-  double kl_nats = kNaN;
-  double kl_null_mean = kNaN;
-  double kl_null_sd = kNaN;
-  double kl_z = kNaN;
-  double kl_excess_nats = kNaN;
-  Interval kl_excess_ci;
-  // One-sided test of kl_excess > min_effect_nats; BH q-value over the layer's pathways.
+  // 1 - entropy / ln(vocab size) (a fixed normaliser, comparable across runs), against the null.
+  Effect purity;
+  // KL(pathway's tokens || layer's token distribution) against the null, its ceiling
+  // -ln(k * load share) and the excess as a share of that ceiling (load-invariant).
+  Effect kl;
+  double kl_ceiling_nats = kNaN;
+  double kl_excess_share = kNaN;
+  // One-sided test of kl.excess > min_effect_nats; BH q-value over the layer's pathways.
   double p_value = kNaN;
   double q_value = kNaN;
   bool specialised_vs_null = false;
-  // Against the layer's fresh-router control: kl_excess - the control's mean pathway kl_excess.
-  double kl_excess_vs_control_nats = kNaN;
-  Interval kl_excess_vs_control_ci;
+  // Against the fresh-router control: observed = kl_excess_share, null_mean = the control's
+  // load-weighted mean share, excess = the difference with a paired interval.
+  Effect kl_vs_control;
   double control_q_value = kNaN;
   bool specialised_vs_control = false;
-  // specialised_vs_control when the fresh-router control exists, else specialised_vs_null.
+  // specialised_vs_null and specialised_vs_control (false without a fresh-router control).
   bool specialised = false;
+  // What the pathway responds to: its KL per source, the conditionals and the verdict.
+  std::vector<SourceKl> sources;
+  Effect current_given_previous;
+  Effect previous_given_current;
+  std::string routing_source = "none";
   // Tokens whose most frequent pathway this is, and their mean token specialisation.
   uint64_t owned_tokens = 0;
   double mean_token_specialisation = kNaN;
-  // Categories (with a label set): categorised routings, most frequent category and its share,
-  // category KL to the layer's category distribution and its excess over the label-permutation
-  // null; the enrichment test (max-T over categories, permutation p-value, BH q-value) and flag.
+  // Categories (with a label set): categorised routings; the enrichment test (max-T over
+  // categories, permutation p-value, BH q-value) and flag; `category` names the enriched
+  // category only when the pathway is category_specialised; category KL against the label null.
   uint64_t category_routings = 0;
-  std::string top_category;
-  double category_purity = kNaN;
-  // The category whose over-representation is most significant (largest standardised excess of
-  // its token types' mean share routed here over the label-permutation null) and its enrichment:
-  // that mean share / the median over categories of the same mean share (their mean when the
-  // median is 0).
-  std::string enriched_category;
+  std::string category;
   double enrichment = kNaN;
-  double category_kl_nats = kNaN;
-  double category_kl_null_mean = kNaN;
-  double category_kl_excess = kNaN;
-  Interval category_kl_excess_ci;
+  Effect category_kl;
   double category_p_value = kNaN;
   double category_q_value = kNaN;
   bool category_specialised = false;
   std::vector<CategoryCountResult> categories;  // sorted by count, descending
+  // Ranked by lift among tokens routed here at least min_lift_count times.
   std::vector<TokenCountResult> top_tokens;
 };
 
-// A layer measured against one control recorded on the same sequences (fresh routers at step 0,
-// or the dense model's neuron slices): the control's excesses and trained - control differences
-// with paired block-bootstrap intervals.
+// A layer measured against one control on the same sequences (recorded: fresh routers at step 0,
+// the dense model's neuron slices; synthetic: routing by a hash of the current or of the previous
+// token): the control's own effects and trained - control deltas with paired intervals (a delta
+// is an Effect: observed = trained excess, null_mean = control excess, excess = difference).
 struct ControlComparison {
-  // "fresh_routers" or "dense_slices".
   std::string control;
-  // Recorder split the control was read from.
+  // Recorder split the control was read from ("" for a synthetic control).
   std::string split;
   uint64_t events = 0;
-  // The control's own excesses over its null, with intervals.
-  double mi_excess_nats = kNaN;
-  Interval mi_excess_ci;
-  double mean_kl_excess_nats = kNaN;
-  Interval mean_kl_excess_ci;
-  double mean_purity_excess = kNaN;
-  double token_specialisation = kNaN;
-  double token_specialisation_excess = kNaN;
-  Interval token_specialisation_excess_ci;
-  double category_ami = kNaN;
-  Interval category_ami_ci;
+  uint64_t events_used = 0;
+  // The control's own effects.
+  Effect mi;
+  Effect mean_kl;
+  Effect token_specialisation;
+  Effect category_ami;
   double max_violation = kNaN;
-  // The control's own pathways flagged against the null (token-specialised, category-specialised):
-  // what an untrained router or the dense slices already show.
+  std::string routing_source;
+  // The control's own pathways flagged against the null (token-specialised, category-specialised).
   uint32_t specialised_vs_null_pathways = 0;
   uint32_t category_specialised_pathways = 0;
   // Trained minus control.
-  double mi_excess_delta = kNaN;
-  Interval mi_excess_delta_ci;
-  double mean_kl_excess_delta = kNaN;
-  Interval mean_kl_excess_delta_ci;
-  double mean_purity_excess_delta = kNaN;
-  Interval mean_purity_excess_delta_ci;
-  double token_specialisation_excess_delta = kNaN;
-  Interval token_specialisation_excess_delta_ci;
-  double category_ami_delta = kNaN;
-  Interval category_ami_delta_ci;
+  Effect mi_delta;
+  Effect mean_kl_delta;
+  Effect mean_purity_delta;
+  Effect token_specialisation_delta;
+  Effect category_ami_delta;
 };
 
 // Statistics of one layer and its pathways.
@@ -182,56 +139,53 @@ struct LayerResult {
   uint32_t layer = 0;
   uint32_t num_pathways = 0;
   uint32_t top_k = 0;
+  // Events read, and the events every excess was computed on (the fixed-N estimand).
   uint64_t events = 0;
-  uint64_t routings = 0;  // events * top_k
-  uint64_t blocks = 0;    // sequences (bootstrap units)
+  uint64_t events_used = 0;
+  uint64_t routings = 0;  // events_used * top_k
+  uint64_t blocks = 0;    // sequences used (bootstrap units)
   uint64_t distinct_tokens = 0;
   // ln(vocab size): the fixed purity normaliser.
   double purity_normaliser_nats = kNaN;
-  // I(pathway; token) over routings, its null mean, excess (+ interval), the ceiling ln(P/k) and
-  // the excess as a share of the ceiling.
-  double mi_nats = kNaN;
-  double mi_null_mean = kNaN;
-  double mi_excess_nats = kNaN;
-  Interval mi_excess_ci;
+  // I(pathway; token) over routings against the null, the ceiling ln(P/k) and the excess as a
+  // share of the ceiling.
+  Effect mi;
   double mi_ceiling_nats = kNaN;
   double mi_excess_normalised = kNaN;
   // Means over pathways with load.
-  double mean_purity = kNaN;
-  double mean_purity_null = kNaN;
-  double mean_purity_excess = kNaN;
-  Interval mean_purity_excess_ci;
-  double mean_kl_nats = kNaN;
-  double mean_kl_null = kNaN;
-  double mean_kl_excess_nats = kNaN;
-  Interval mean_kl_excess_ci;
-  // Token specialisation, its chance (the same estimator under the routing null, at the observed
-  // per-token counts), the excess and its interval; event-weighted variant.
+  Effect mean_purity;
+  Effect mean_kl;
+  // Token specialisation against its chance (the same estimator under the routing null, at the
+  // observed per-token counts); event-weighted variant.
   uint64_t eligible_tokens = 0;
-  double token_specialisation = kNaN;
-  double token_specialisation_chance = kNaN;
-  double token_specialisation_excess = kNaN;
-  Interval token_specialisation_excess_ci;
+  Effect token_specialisation;
   double token_specialisation_weighted = kNaN;
+  // What the routing responds to: I(pathway; source) per source, the conditionals
+  // I(P; t_i | t_{i-1}) and I(P; t_{i-1} | t_i), and the verdict (docs/analysis.md, "Sources").
+  std::vector<SourceMi> sources;
+  Effect current_given_previous;
+  Effect previous_given_current;
+  std::string routing_source = "none";
   // Load balance.
   double utilisation = kNaN;
   std::vector<uint64_t> load;
   double max_violation = kNaN;
   double load_entropy_normalised = kNaN;
-  // Categories (NaN without a label set).
+  // Categories (NaN without a label set): I(pathway; category) against the label null, its
+  // ceiling, AMI = excess / (ceiling - null mean) as an Effect (null level 0), NMI.
   uint64_t category_tokens = 0;
   uint64_t category_routings = 0;
-  double category_mi_nats = kNaN;
-  double category_mi_null_mean = kNaN;
+  Effect category_mi;
   double category_mi_ceiling_nats = kNaN;
-  double category_ami = kNaN;
-  Interval category_ami_ci;
+  Effect category_ami;
   double category_nmi = kNaN;
   double category_nmi_ceiling = kNaN;
+  // Flag counts: `specialised_pathways` counts only flags against the fresh-router control.
   uint32_t specialised_pathways = 0;
+  uint32_t specialised_vs_null_pathways = 0;
   uint32_t category_specialised_pathways = 0;
-  // "fresh_routers" when `specialised` was judged against that control, "null" otherwise,
-  // "none" without a bootstrap.
+  // "fresh_routers" when a fresh-router control judged the flags, else "none"; "gated" when the
+  // layer's MI was not shown above the control's (nothing flagged).
   std::string specialised_reference = "none";
   // How the numbers were obtained.
   std::string null_method = "within_sequence_topk_permutation";
@@ -241,14 +195,6 @@ struct LayerResult {
   int category_permutations = 0;
   std::vector<ControlComparison> controls;
   std::vector<PathwayResult> pathways;
-};
-
-// Bootstrap replicates of one layer's excesses (e_r = measure(resample) - measure(resampled
-// null)), kept to pair a run with its controls. Empty without a bootstrap.
-struct LayerReplicates {
-  std::vector<double> mi, mean_kl, mean_purity, token_specialisation, category_ami;
-  // [replicate][pathway]
-  std::vector<std::vector<double>> pathway_kl;
 };
 
 // What AnalyzeLayer needs besides the events.
@@ -262,6 +208,8 @@ struct LayerContext {
   TokenDecoder decode;
   // Skip the per-pathway details (over-training summaries).
   bool summary_only = false;
+  // Events read for the layer when `table` is a subsample of them (0: table.events()).
+  uint64_t events_read = 0;
 };
 
 // Computes every statistic of one layer (controls and vs-control fields are filled by
@@ -280,8 +228,6 @@ void CompareWithControl(const std::string& control_name, const std::string& spli
                         const LayerReplicates& trained_replicates, const AnalysisOptions& options,
                         LayerResult* trained);
 
-// INVALID_ARGUMENT naming the option when a knob is out of range.
-absl::Status ValidateAnalysisOptions(const AnalysisOptions& options);
 
 }  // namespace monoroute::analysis
 

@@ -69,6 +69,18 @@ class ProtoVisitor {
     inner("low", v.low);
     inner("high", v.high);
   }
+  void operator()(const char* name, const Effect& v) {
+    const FieldDescriptor* f = Field(name);
+    if (f == nullptr) return;
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) {
+      return Mismatch(name);
+    }
+    ProtoVisitor inner(refl_->MutableMessage(msg_, f), missing_);
+    inner("observed", v.observed);
+    inner("null_mean", v.null_mean);
+    inner("excess", v.excess);
+    inner("ci", v.ci);
+  }
   void operator()(const char* name, const std::vector<uint64_t>& v) {
     const FieldDescriptor* f = Field(name);
     if (f == nullptr) return;
@@ -145,9 +157,17 @@ absl::StatusOr<AnalysisOptions> OptionsFromProto(const v1::AnalysisOptions& p, i
   if (p.has_category_permutations()) {
     o.category_permutations = static_cast<int>(std::min<uint32_t>(p.category_permutations(), 100001));
   }
-  if (p.category_strata() > 0) {
-    o.category_strata = static_cast<int>(std::min<uint32_t>(p.category_strata(), 1001));
+  if (p.category_stratum_types() > 0) {
+    o.category_stratum_types =
+        static_cast<int>(std::min<uint32_t>(p.category_stratum_types(), 100001));
   }
+  if (p.has_min_effect_share()) o.min_effect_share = p.min_effect_share();
+  if (p.has_min_source_nats()) o.min_source_nats = p.min_source_nats();
+  if (p.min_lift_count() > 0) o.min_lift_count = p.min_lift_count();
+  if (p.has_estimand_events()) o.estimand_events = p.estimand_events();
+  if (p.has_sources()) o.sources = p.sources();
+  if (p.has_synthetic_controls()) o.synthetic_controls = p.synthetic_controls();
+  if (p.max_report_events() > 0) o.max_report_events = p.max_report_events();
   if (p.has_min_effect_nats()) o.min_effect_nats = p.min_effect_nats();
   if (p.min_category_enrichment() != 0) o.min_category_enrichment = p.min_category_enrichment();
   if (p.fdr() != 0) o.fdr = p.fdr();

@@ -55,6 +55,20 @@ absl::StatusOr<recorder::v1::RunSummary> RecorderReader::GetRun(const std::strin
   return resp;
 }
 
+absl::StatusOr<uint64_t> RecorderReader::LayerEvents(const std::string& run_id, uint32_t layer,
+                                                     const std::string& split) const {
+  grpc::ClientContext ctx;
+  Prepare(&ctx);
+  recorder::v1::TotalsRequest req;
+  req.set_run_id(run_id);
+  req.set_layer(layer);
+  req.set_split(split);
+  recorder::v1::TotalsResponse resp;
+  absl::Status s = Wrap(stub_->GetTotals(&ctx, req, &resp), "GetTotals");
+  if (!s.ok()) return s;
+  return resp.tokens();
+}
+
 absl::Status RecorderReader::ReadEvents(const std::string& run_id, uint32_t layer,
                                         const std::string& split, uint64_t min_step,
                                         uint64_t max_step, uint64_t max_events,
@@ -87,7 +101,12 @@ absl::Status RecorderReader::ReadEvents(const std::string& run_id, uint32_t laye
           " events in the selection (options.max_events_per_layer); narrow the split or steps"));
       break;
     }
-    added = builder->Add(n, b.sequence_id().data(), b.token_id().data(), b.pathways().data());
+    // Position and next token when the recorder stored them (older runs: derived from order).
+    const bool has_position = static_cast<size_t>(b.position_size()) == n;
+    const bool has_next = static_cast<size_t>(b.next_token_id_size()) == n;
+    added = builder->Add(n, b.sequence_id().data(), b.token_id().data(), b.pathways().data(),
+                         has_position ? b.position().data() : nullptr,
+                         has_next ? b.next_token_id().data() : nullptr);
   }
   if (!added.ok()) {
     ctx.TryCancel();

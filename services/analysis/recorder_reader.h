@@ -46,6 +46,11 @@ class RecorderReader {
                           uint64_t min_step, uint64_t max_step, uint64_t max_events,
                           RoutingTableBuilder* builder) const;
 
+  // Events of one layer and split (all steps): the recorder's GetTotals, read before any event to
+  // estimate a report's work.
+  absl::StatusOr<uint64_t> LayerEvents(const std::string& run_id, uint32_t layer,
+                                       const std::string& split) const;
+
   const std::string& address() const { return options_.address; }
 
  private:

@@ -5,7 +5,9 @@
 // the proto has every name).
 //
 // A visitor V provides `v(name, value)` for uint32_t, uint64_t, int, double, bool, std::string,
-// Interval and std::vector<uint64_t>, and `v.List(name, std::vector<S>)` for nested results.
+// Interval, Effect and std::vector<uint64_t>, and `v.List(name, std::vector<S>)` for nested
+// results. An Effect is one JSON object {"observed", "null_mean", "excess", "ci": [lo, hi]} and
+// one `Effect` proto message.
 #ifndef MONOROUTE_SERVICES_ANALYSIS_REPORT_FIELDS_H_
 #define MONOROUTE_SERVICES_ANALYSIS_REPORT_FIELDS_H_
 
@@ -13,12 +15,17 @@
 
 namespace monoroute::analysis {
 
+
+
+
 template <typename V>
 void VisitFields(const TokenCountResult& t, V& v) {
   v("token_id", t.token_id);
   v("token", t.token);
   v("count", t.count);
   v("share", t.share);
+  v("layer_count", t.layer_count);
+  v("lift", t.lift);
 }
 
 template <typename V>
@@ -26,6 +33,18 @@ void VisitFields(const CategoryCountResult& c, V& v) {
   v("category", c.category);
   v("count", c.count);
   v("share", c.share);
+}
+
+template <typename V>
+void VisitFields(const SourceMi& s, V& v) {
+  v("source", s.source);
+  v("mi", s.mi);
+}
+
+template <typename V>
+void VisitFields(const SourceKl& s, V& v) {
+  v("source", s.source);
+  v("kl", s.kl);
 }
 
 template <typename V>
@@ -38,34 +57,26 @@ void VisitFields(const PathwayResult& r, V& v) {
   v("distinct_tokens", r.distinct_tokens);
   v("entropy_nats", r.entropy_nats);
   v("purity", r.purity);
-  v("purity_null_mean", r.purity_null_mean);
-  v("purity_excess", r.purity_excess);
-  v("purity_excess_ci", r.purity_excess_ci);
-  v("kl_nats", r.kl_nats);
-  v("kl_null_mean", r.kl_null_mean);
-  v("kl_null_sd", r.kl_null_sd);
-  v("kl_z", r.kl_z);
-  v("kl_excess_nats", r.kl_excess_nats);
-  v("kl_excess_ci", r.kl_excess_ci);
+  v("kl", r.kl);
+  v("kl_ceiling_nats", r.kl_ceiling_nats);
+  v("kl_excess_share", r.kl_excess_share);
   v("p_value", r.p_value);
   v("q_value", r.q_value);
   v("specialised_vs_null", r.specialised_vs_null);
-  v("kl_excess_vs_control_nats", r.kl_excess_vs_control_nats);
-  v("kl_excess_vs_control_ci", r.kl_excess_vs_control_ci);
+  v("kl_vs_control", r.kl_vs_control);
   v("control_q_value", r.control_q_value);
   v("specialised_vs_control", r.specialised_vs_control);
   v("specialised", r.specialised);
+  v.List("sources", r.sources);
+  v("current_given_previous", r.current_given_previous);
+  v("previous_given_current", r.previous_given_current);
+  v("routing_source", r.routing_source);
   v("owned_tokens", r.owned_tokens);
   v("mean_token_specialisation", r.mean_token_specialisation);
   v("category_routings", r.category_routings);
-  v("top_category", r.top_category);
-  v("category_purity", r.category_purity);
-  v("enriched_category", r.enriched_category);
+  v("category", r.category);
   v("enrichment", r.enrichment);
-  v("category_kl_nats", r.category_kl_nats);
-  v("category_kl_null_mean", r.category_kl_null_mean);
-  v("category_kl_excess", r.category_kl_excess);
-  v("category_kl_excess_ci", r.category_kl_excess_ci);
+  v("category_kl", r.category_kl);
   v("category_p_value", r.category_p_value);
   v("category_q_value", r.category_q_value);
   v("category_specialised", r.category_specialised);
@@ -78,29 +89,20 @@ void VisitFields(const ControlComparison& c, V& v) {
   v("control", c.control);
   v("split", c.split);
   v("events", c.events);
-  v("mi_excess_nats", c.mi_excess_nats);
-  v("mi_excess_ci", c.mi_excess_ci);
-  v("mean_kl_excess_nats", c.mean_kl_excess_nats);
-  v("mean_kl_excess_ci", c.mean_kl_excess_ci);
-  v("mean_purity_excess", c.mean_purity_excess);
+  v("events_used", c.events_used);
+  v("mi", c.mi);
+  v("mean_kl", c.mean_kl);
   v("token_specialisation", c.token_specialisation);
-  v("token_specialisation_excess", c.token_specialisation_excess);
-  v("token_specialisation_excess_ci", c.token_specialisation_excess_ci);
   v("category_ami", c.category_ami);
-  v("category_ami_ci", c.category_ami_ci);
   v("max_violation", c.max_violation);
+  v("routing_source", c.routing_source);
   v("specialised_vs_null_pathways", c.specialised_vs_null_pathways);
   v("category_specialised_pathways", c.category_specialised_pathways);
-  v("mi_excess_delta", c.mi_excess_delta);
-  v("mi_excess_delta_ci", c.mi_excess_delta_ci);
-  v("mean_kl_excess_delta", c.mean_kl_excess_delta);
-  v("mean_kl_excess_delta_ci", c.mean_kl_excess_delta_ci);
-  v("mean_purity_excess_delta", c.mean_purity_excess_delta);
-  v("mean_purity_excess_delta_ci", c.mean_purity_excess_delta_ci);
-  v("token_specialisation_excess_delta", c.token_specialisation_excess_delta);
-  v("token_specialisation_excess_delta_ci", c.token_specialisation_excess_delta_ci);
+  v("mi_delta", c.mi_delta);
+  v("mean_kl_delta", c.mean_kl_delta);
+  v("mean_purity_delta", c.mean_purity_delta);
+  v("token_specialisation_delta", c.token_specialisation_delta);
   v("category_ami_delta", c.category_ami_delta);
-  v("category_ami_delta_ci", c.category_ami_delta_ci);
 }
 
 // A layer without its pathways (summaries, over-training ranges, baselines).
@@ -110,44 +112,36 @@ void VisitSummaryFields(const LayerResult& L, V& v) {
   v("num_pathways", L.num_pathways);
   v("top_k", L.top_k);
   v("events", L.events);
+  v("events_used", L.events_used);
   v("routings", L.routings);
   v("blocks", L.blocks);
   v("distinct_tokens", L.distinct_tokens);
   v("purity_normaliser_nats", L.purity_normaliser_nats);
-  v("mi_nats", L.mi_nats);
-  v("mi_null_mean", L.mi_null_mean);
-  v("mi_excess_nats", L.mi_excess_nats);
-  v("mi_excess_ci", L.mi_excess_ci);
+  v("mi", L.mi);
   v("mi_ceiling_nats", L.mi_ceiling_nats);
   v("mi_excess_normalised", L.mi_excess_normalised);
   v("mean_purity", L.mean_purity);
-  v("mean_purity_null", L.mean_purity_null);
-  v("mean_purity_excess", L.mean_purity_excess);
-  v("mean_purity_excess_ci", L.mean_purity_excess_ci);
-  v("mean_kl_nats", L.mean_kl_nats);
-  v("mean_kl_null", L.mean_kl_null);
-  v("mean_kl_excess_nats", L.mean_kl_excess_nats);
-  v("mean_kl_excess_ci", L.mean_kl_excess_ci);
+  v("mean_kl", L.mean_kl);
   v("eligible_tokens", L.eligible_tokens);
   v("token_specialisation", L.token_specialisation);
-  v("token_specialisation_chance", L.token_specialisation_chance);
-  v("token_specialisation_excess", L.token_specialisation_excess);
-  v("token_specialisation_excess_ci", L.token_specialisation_excess_ci);
   v("token_specialisation_weighted", L.token_specialisation_weighted);
+  v.List("sources", L.sources);
+  v("current_given_previous", L.current_given_previous);
+  v("previous_given_current", L.previous_given_current);
+  v("routing_source", L.routing_source);
   v("utilisation", L.utilisation);
   v("load", L.load);
   v("max_violation", L.max_violation);
   v("load_entropy_normalised", L.load_entropy_normalised);
   v("category_tokens", L.category_tokens);
   v("category_routings", L.category_routings);
-  v("category_mi_nats", L.category_mi_nats);
-  v("category_mi_null_mean", L.category_mi_null_mean);
+  v("category_mi", L.category_mi);
   v("category_mi_ceiling_nats", L.category_mi_ceiling_nats);
   v("category_ami", L.category_ami);
-  v("category_ami_ci", L.category_ami_ci);
   v("category_nmi", L.category_nmi);
   v("category_nmi_ceiling", L.category_nmi_ceiling);
   v("specialised_pathways", L.specialised_pathways);
+  v("specialised_vs_null_pathways", L.specialised_vs_null_pathways);
   v("category_specialised_pathways", L.category_specialised_pathways);
   v("specialised_reference", L.specialised_reference);
   v("null_method", L.null_method);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
+#include "services/analysis/report_answer.h"
 #include "services/analysis/report_fields.h"
 
 namespace monoroute::analysis {
@@ -14,6 +15,16 @@ namespace {
 using nlohmann::json;
 
 json Num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+// [lo, hi], each null when not computed.
+json Ci(const Interval& i) { return json::array({Num(i.low), Num(i.high)}); }
+
+json EffectJson(const Effect& e) {
+  return {{"observed", Num(e.observed)},
+          {"null_mean", Num(e.null_mean)},
+          {"excess", Num(e.excess)},
+          {"ci", Ci(e.ci)}};
+}
 
 // Writes each visited field into a JSON object.
 struct JsonVisitor {
@@ -24,10 +35,8 @@ struct JsonVisitor {
   }
   void operator()(const char* name, double v) { out[name] = Num(v); }
   void operator()(const char* name, const std::string& v) { out[name] = v; }
-  void operator()(const char* name, const Interval& v) {
-    out[name] = std::isfinite(v.low) && std::isfinite(v.high) ? json::array({v.low, v.high})
-                                                              : json(nullptr);
-  }
+  void operator()(const char* name, const Interval& v) { out[name] = Ci(v); }
+  void operator()(const char* name, const Effect& v) { out[name] = EffectJson(v); }
   void operator()(const char* name, const std::vector<uint64_t>& v) { out[name] = v; }
   template <typename S>
   void List(const char* name, const std::vector<S>& items) {
@@ -78,52 +87,29 @@ json RunJson(const RunInfo& r) {
   return j;
 }
 
-const ControlComparison* FindControl(const LayerResult& L, const std::string& name) {
-  for (const auto& c : L.controls) {
-    if (c.control == name) return &c;
-  }
-  return nullptr;
-}
-
-json Ci(const Interval& i) {
-  return std::isfinite(i.low) && std::isfinite(i.high) ? json::array({i.low, i.high})
-                                                       : json(nullptr);
-}
 
 // The headline of each layer: each measure's excess over the null and over each control.
 json Headline(const std::vector<LayerResult>& layers) {
   json rows = json::array();
   struct M {
     const char* name;
-    double LayerResult::*value;
-    Interval LayerResult::*ci;
-    double ControlComparison::*delta;
-    Interval ControlComparison::*delta_ci;
+    Effect LayerResult::*value;
+    Effect ControlComparison::*delta;
   };
   static const M kMeasures[] = {
-      {"mi_excess_nats", &LayerResult::mi_excess_nats, &LayerResult::mi_excess_ci,
-       &ControlComparison::mi_excess_delta, &ControlComparison::mi_excess_delta_ci},
-      {"mean_kl_excess_nats", &LayerResult::mean_kl_excess_nats, &LayerResult::mean_kl_excess_ci,
-       &ControlComparison::mean_kl_excess_delta, &ControlComparison::mean_kl_excess_delta_ci},
-      {"token_specialisation_excess", &LayerResult::token_specialisation_excess,
-       &LayerResult::token_specialisation_excess_ci,
-       &ControlComparison::token_specialisation_excess_delta,
-       &ControlComparison::token_specialisation_excess_delta_ci},
-      {"category_ami", &LayerResult::category_ami, &LayerResult::category_ami_ci,
-       &ControlComparison::category_ami_delta, &ControlComparison::category_ami_delta_ci},
+      {"mi", &LayerResult::mi, &ControlComparison::mi_delta},
+      {"mean_kl", &LayerResult::mean_kl, &ControlComparison::mean_kl_delta},
+      {"token_specialisation", &LayerResult::token_specialisation,
+       &ControlComparison::token_specialisation_delta},
+      {"category_ami", &LayerResult::category_ami, &ControlComparison::category_ami_delta},
   };
   for (const LayerResult& L : layers) {
     for (const M& m : kMeasures) {
-      if (!std::isfinite(L.*m.value)) continue;
-      json r = {{"layer", L.layer},
-                {"measure", m.name},
-                {"over_null", Num(L.*m.value)},
-                {"over_null_ci", Ci(L.*m.ci)}};
-      for (const char* c : {kFreshRoutersControl, kDenseSlicesControl}) {
-        const ControlComparison* cc = FindControl(L, c);
-        r[std::string("over_") + c] = cc ? Num(cc->*m.delta) : json(nullptr);
-        r[std::string("over_") + c + "_ci"] = cc ? Ci(cc->*m.delta_ci) : json(nullptr);
-      }
+      if (!std::isfinite((L.*m.value).excess)) continue;
+      json r = {{"layer", L.layer}, {"measure", m.name}, {"over_null", EffectJson(L.*m.value)}};
+      json over = json::object();
+      for (const ControlComparison& c : L.controls) over[c.control] = EffectJson(c.*m.delta);
+      r["over_controls"] = std::move(over);
       rows.push_back(std::move(r));
     }
   }
@@ -137,8 +123,8 @@ double AveragePurity(const std::vector<LayerResult>& layers) {
   uint64_t n = 0;
   for (const auto& L : layers) {
     for (const auto& p : L.pathways) {
-      if (p.load > 0 && std::isfinite(p.purity)) {
-        sum += p.purity;
+      if (p.load > 0 && std::isfinite(p.purity.observed)) {
+        sum += p.purity.observed;
         ++n;
       }
     }
@@ -158,8 +144,14 @@ std::string OptionsToJson(const AnalysisOptions& o) {
             {"bootstrap", o.bootstrap},
             {"min_blocks", o.min_blocks},
             {"category_permutations", o.category_permutations},
-            {"category_strata", o.category_strata},
+            {"category_stratum_types", o.category_stratum_types},
             {"min_effect_nats", o.min_effect_nats},
+            {"min_effect_share", o.min_effect_share},
+            {"min_source_nats", o.min_source_nats},
+            {"min_lift_count", o.min_lift_count},
+            {"estimand_events", o.estimand_events},
+            {"sources", o.sources},
+            {"synthetic_controls", o.synthetic_controls},
             {"min_category_enrichment", o.min_category_enrichment},
             {"fdr", o.fdr},
             {"confidence", o.confidence},
@@ -186,7 +178,7 @@ std::string ReportToJson(const RunAnalysis& run, const RunAnalysis* baseline,
                          const AnalysisOptions& options, int64_t generated_unix_ms) {
   json j;
   j["schema_version"] = kReportSchemaVersion;
-  j["generator"] = "monoroute-analysis 0.2.0";
+  j["generator"] = "monoroute-analysis 0.3.0";
   j["generated_unix_ms"] = generated_unix_ms;
   j["run"] = RunJson(run.info);
   j["options"] = json::parse(OptionsToJson(options));
@@ -199,7 +191,10 @@ std::string ReportToJson(const RunAnalysis& run, const RunAnalysis* baseline,
     for (const auto& p : L.pathways) {
       json toks = json::array();
       for (const auto& t : p.top_tokens) {
-        toks.push_back({{"token_id", t.token_id}, {"token", t.token}, {"count", t.count}});
+        toks.push_back({{"token_id", t.token_id},
+                        {"token", t.token},
+                        {"count", t.count},
+                        {"lift", Num(t.lift)}});
       }
       per[std::to_string(p.pathway)] = std::move(toks);
     }
@@ -208,16 +203,22 @@ std::string ReportToJson(const RunAnalysis& run, const RunAnalysis* baseline,
   j["utilisation_per_layer"] = std::move(util);
   j["top_tokens_per_pathway"] = std::move(top);
   // Run-level summary.
-  uint32_t specialised = 0, cat_specialised = 0;
-  std::vector<std::string> references;
+  uint32_t specialised = 0, vs_null = 0, cat_specialised = 0;
+  std::vector<std::string> references, answers, sources;
   for (const auto& L : run.layers) {
     specialised += L.specialised_pathways;
+    vs_null += L.specialised_vs_null_pathways;
     cat_specialised += L.category_specialised_pathways;
     references.push_back(L.specialised_reference);
+    answers.push_back(LayerAnswer(L));
+    sources.push_back(L.routing_source);
   }
   j["summary"] = {{"layers_analysed", run.layers.size()},
                   {"empty_layers", run.empty_layers},
+                  {"answers", answers},
+                  {"routing_sources", sources},
                   {"specialised_pathways", specialised},
+                  {"specialised_vs_null_pathways", vs_null},
                   {"category_specialised_pathways", cat_specialised},
                   {"specialised_reference", references},
                   {"headline", Headline(run.layers)}};

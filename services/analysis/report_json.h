@@ -13,8 +13,9 @@
 
 namespace monoroute::analysis {
 
-// Version of the report document; bumped on any incompatible change.
-inline constexpr int kReportSchemaVersion = 2;
+// Version of the report document; bumped on any incompatible change (3: every effect is an
+// Effect object {observed, null_mean, excess, ci}; sources; events_used).
+inline constexpr int kReportSchemaVersion = 3;
 
 // Builds the report document. `baseline` (may be null) adds the "baseline" section comparing
 // the run with another run (e.g. a dense run's slices, or another balancing method). Pure;

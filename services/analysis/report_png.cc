@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/analysis/cairo_draw.h"
+#include "services/analysis/report_answer.h"
 #include "services/analysis/run_analysis.h"
 
 namespace monoroute::analysis {
@@ -29,7 +30,8 @@ using draw::SignedAxes;
 using draw::Text;
 
 constexpr int kWidth = 1600;
-constexpr int kHeight = 1150;
+constexpr int kHeight = 1300;
+constexpr size_t kAnswerLines = 8;
 
 const ControlComparison* Control(const LayerResult& L, const char* name) {
   for (const auto& c : L.controls) {
@@ -49,10 +51,10 @@ void ExcessPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
   std::vector<double> vals;
   for (const auto& L : run.layers) {
     const double s = 1.0 / L.mi_ceiling_nats;
-    vals.push_back(L.mi_excess_nats * s);
-    vals.push_back(L.mi_excess_ci.high * s);
-    for (const auto& c : L.controls) vals.push_back(c.mi_excess_ci.high * s);
-    for (const auto& c : L.controls) vals.push_back(c.mi_excess_nats * s);
+    vals.push_back(L.mi.excess * s);
+    vals.push_back(L.mi.ci.high * s);
+    for (const auto& c : L.controls) vals.push_back(c.mi.ci.high * s);
+    for (const auto& c : L.controls) vals.push_back(c.mi.excess * s);
   }
   const auto [lo, hi] = Range(vals);
   SignedAxes(cr, a, lo, hi, "excess MI / ln(P/k)");
@@ -64,12 +66,12 @@ void ExcessPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     const LayerResult& L = run.layers[i];
     const double s = 1.0 / L.mi_ceiling_nats;
     const double cx = a.x + slot * (i + 0.5);
-    Bar(cr, cx - bw * 1.1, bw, L.mi_excess_nats * s, Scale(L.mi_excess_ci, s), Y, kTrained);
+    Bar(cr, cx - bw * 1.1, bw, L.mi.excess * s, Scale(L.mi.ci, s), Y, kTrained);
     if (const ControlComparison* c = Control(L, kFreshRoutersControl)) {
-      Bar(cr, cx, bw, c->mi_excess_nats * s, Scale(c->mi_excess_ci, s), Y, kFresh);
+      Bar(cr, cx, bw, c->mi.excess * s, Scale(c->mi.ci, s), Y, kFresh);
     }
     if (const ControlComparison* c = Control(L, kDenseSlicesControl)) {
-      Bar(cr, cx + bw * 1.1, bw, c->mi_excess_nats * s, Scale(c->mi_excess_ci, s), Y, kDense);
+      Bar(cr, cx + bw * 1.1, bw, c->mi.excess * s, Scale(c->mi.ci, s), Y, kDense);
     }
     Rgb(cr, 0x333333);
     Text(cr, absl::StrCat("layer ", L.layer), cx, a.y + a.h + 22, 15, 0.5);
@@ -87,12 +89,12 @@ void DeltaPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
   for (const auto& L : run.layers) {
     for (const auto& c : L.controls) {
       any = true;
-      vals.push_back(c.mi_excess_delta / L.mi_ceiling_nats);
-      vals.push_back(c.mi_excess_delta_ci.low / L.mi_ceiling_nats);
-      vals.push_back(c.mi_excess_delta_ci.high / L.mi_ceiling_nats);
-      vals.push_back(c.token_specialisation_excess_delta);
-      vals.push_back(c.token_specialisation_excess_delta_ci.low);
-      vals.push_back(c.token_specialisation_excess_delta_ci.high);
+      vals.push_back(c.mi_delta.excess / L.mi_ceiling_nats);
+      vals.push_back(c.mi_delta.ci.low / L.mi_ceiling_nats);
+      vals.push_back(c.mi_delta.ci.high / L.mi_ceiling_nats);
+      vals.push_back(c.token_specialisation_delta.excess);
+      vals.push_back(c.token_specialisation_delta.ci.low);
+      vals.push_back(c.token_specialisation_delta.ci.high);
     }
   }
   if (!any) {
@@ -118,11 +120,11 @@ void DeltaPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
       const ControlComparison* c = Control(L, name);
       const int colour = j == 0 ? kFresh : kDense;
       if (c != nullptr) {
-        Bar(cr, cx - bw * (2.2 - 1.1 * j), bw, c->mi_excess_delta * s,
-            Scale(c->mi_excess_delta_ci, s), Y, colour);
+        Bar(cr, cx - bw * (2.2 - 1.1 * j), bw, c->mi_delta.excess * s,
+            Scale(c->mi_delta.ci, s), Y, colour);
         cairo_save(cr);
-        Bar(cr, cx + bw * (1.1 + 1.1 * j), bw, c->token_specialisation_excess_delta,
-            c->token_specialisation_excess_delta_ci, Y, colour);
+        Bar(cr, cx + bw * (1.1 + 1.1 * j), bw, c->token_specialisation_delta.excess,
+            c->token_specialisation_delta.ci, Y, colour);
         cairo_restore(cr);
       }
       ++j;
@@ -144,12 +146,12 @@ void PathwayExcess(cairo_t* cr, const Box& b, const RunAnalysis& run,
   std::vector<double> vals;
   for (const auto& L : run.layers) {
     for (const auto& p : L.pathways) {
-      vals.push_back(p.kl_excess_nats);
-      vals.push_back(p.kl_excess_ci.high);
-      vals.push_back(p.kl_excess_ci.low);
+      vals.push_back(p.kl.excess);
+      vals.push_back(p.kl.ci.high);
+      vals.push_back(p.kl.ci.low);
     }
     if (const ControlComparison* c = Control(L, kFreshRoutersControl)) {
-      vals.push_back(c->mean_kl_excess_nats);
+      vals.push_back(c->mean_kl.excess);
     }
   }
   const auto [lo, hi] = Range(vals);
@@ -163,30 +165,30 @@ void PathwayExcess(cairo_t* cr, const Box& b, const RunAnalysis& run,
     const size_t P = L.pathways.size();
     for (size_t p = 0; p < P; ++p) {
       const PathwayResult& r = L.pathways[p];
-      if (!std::isfinite(r.kl_excess_nats)) continue;
+      if (!std::isfinite(r.kl.excess)) continue;
       const double x = x0 + span * (p + 0.5) / P;
       const int colour = r.specialised ? kFlag : kTrained;
-      if (std::isfinite(r.kl_excess_ci.low)) {
+      if (std::isfinite(r.kl.ci.low)) {
         Rgb(cr, colour, 0.6);
         cairo_set_line_width(cr, 1.5);
-        cairo_move_to(cr, x, Y(r.kl_excess_ci.low));
-        cairo_line_to(cr, x, Y(r.kl_excess_ci.high));
+        cairo_move_to(cr, x, Y(r.kl.ci.low));
+        cairo_line_to(cr, x, Y(r.kl.ci.high));
         cairo_stroke(cr);
       }
       Rgb(cr, colour);
-      cairo_arc(cr, x, Y(r.kl_excess_nats), 3.5, 0, 2 * M_PI);
+      cairo_arc(cr, x, Y(r.kl.excess), 3.5, 0, 2 * M_PI);
       cairo_fill(cr);
     }
     if (const ControlComparison* c = Control(L, kFreshRoutersControl)) {
       Rgb(cr, kFresh);
       cairo_set_line_width(cr, 2.5);
-      const double y = Y(c->mean_kl_excess_nats);
+      const double y = Y(c->mean_kl.excess);
       cairo_move_to(cr, x0, y);
       cairo_line_to(cr, x0 + span, y);
       cairo_stroke(cr);
       if (options != nullptr) {
         cairo_set_line_width(cr, 1.0);
-        const double yt = Y(c->mean_kl_excess_nats + options->min_effect_nats);
+        const double yt = Y(c->mean_kl.excess + options->min_effect_nats);
         cairo_move_to(cr, x0, yt);
         cairo_line_to(cr, x0 + span, yt);
         cairo_stroke(cr);
@@ -216,10 +218,10 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     }
   }
   std::sort(flagged.begin(), flagged.end(), [](const PathwayResult* x, const PathwayResult* y) {
-    const double a = std::isfinite(x->kl_excess_vs_control_ci.low) ? x->kl_excess_vs_control_ci.low
-                                                                   : x->kl_excess_ci.low;
-    const double c = std::isfinite(y->kl_excess_vs_control_ci.low) ? y->kl_excess_vs_control_ci.low
-                                                                   : y->kl_excess_ci.low;
+    const double a = std::isfinite(x->kl_vs_control.ci.low) ? x->kl_vs_control.ci.low
+                                                                   : x->kl.ci.low;
+    const double c = std::isfinite(y->kl_vs_control.ci.low) ? y->kl_vs_control.ci.low
+                                                                   : y->kl.ci.low;
     return a > c;
   });
   double y = b.y + 56;
@@ -245,10 +247,10 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
       MonoText(cr,
                absl::StrFormat("%2u/%-2u  %5.2f [%5.2f, %5.2f]  %5.2f [%5.2f, %5.2f]  %-10s %s",
                                p.layer,
-                           p.pathway, p.kl_excess_nats, p.kl_excess_ci.low, p.kl_excess_ci.high,
-                           p.kl_excess_vs_control_nats, p.kl_excess_vs_control_ci.low,
-                           p.kl_excess_vs_control_ci.high,
-                               Shorten(p.category_specialised ? p.enriched_category : "-", 10),
+                           p.pathway, p.kl.excess, p.kl.ci.low, p.kl.ci.high,
+                           p.kl_vs_control.excess, p.kl_vs_control.ci.low,
+                           p.kl_vs_control.ci.high,
+                               Shorten(p.category_specialised ? p.category : "-", 10),
                                toks),
                b.x + 14, y, 12);
       y += 19;
@@ -268,15 +270,15 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
   y += 20;
   for (const auto& L : run.layers) {
     const std::string ami =
-        std::isfinite(L.category_ami)
-            ? absl::StrFormat("%.3f [%.3f, %.3f]", L.category_ami, L.category_ami_ci.low,
-                              L.category_ami_ci.high)
+        std::isfinite(L.category_ami.excess)
+            ? absl::StrFormat("%.3f [%.3f, %.3f]", L.category_ami.excess, L.category_ami.ci.low,
+                              L.category_ami.ci.high)
             : std::string("n/a (no labels)");
     MonoText(cr,
              absl::StrFormat("%5u %.3f (%.3f) %+.3f [%+.3f, %+.3f]  %-23s %6.2f %5.2f", L.layer,
-                         L.token_specialisation, L.token_specialisation_chance,
-                         L.token_specialisation_excess, L.token_specialisation_excess_ci.low,
-                         L.token_specialisation_excess_ci.high, ami, L.max_violation,
+                         L.token_specialisation.observed, L.token_specialisation.null_mean,
+                         L.token_specialisation.excess, L.token_specialisation.ci.low,
+                         L.token_specialisation.ci.high, ami, L.max_violation,
                          L.utilisation),
              b.x + 14, y, 12);
     y += 19;
@@ -295,8 +297,8 @@ absl::StatusOr<std::string> RenderReportPng(const RunAnalysis& run, const RunAna
   Rgb(cr, 0xffffff);
   cairo_paint(cr);
   Rgb(cr, 0x111111);
-  Text(cr, absl::StrCat("Did the pathways specialise? run ", Shorten(run.info.run_id, 48)), 20, 38,
-       26, 0.0, true);
+  Text(cr, absl::StrCat("What do the pathways respond to? run ", Shorten(run.info.run_id, 48)), 20,
+       38, 26, 0.0, true);
   uint64_t blocks = 0;
   for (const auto& L : run.layers) blocks = std::max<uint64_t>(blocks, L.blocks);
   std::string sub = absl::StrFormat(
@@ -313,7 +315,14 @@ absl::StatusOr<std::string> RenderReportPng(const RunAnalysis& run, const RunAna
                   ". Null: top-k sets permuted within sequences; CIs: block bootstrap over sequences.");
   Rgb(cr, 0x444444);
   Text(cr, sub, 20, 66, 15);
-  const double top = 85, half_w = kWidth / 2.0, half_h = (kHeight - top) / 2.0;
+  // The answer, one sentence per layer (at most kAnswerLines).
+  double top = 90;
+  Rgb(cr, 0x111111);
+  for (size_t i = 0; i < run.layers.size() && i < kAnswerLines; ++i) {
+    Text(cr, Shorten(LayerAnswer(run.layers[i]), 230), 20, top, 13);
+    top += 18;
+  }
+  const double half_w = kWidth / 2.0, half_h = (kHeight - top) / 2.0;
   ExcessPerLayer(cr, {0, top, half_w, half_h}, run);
   DeltaPerLayer(cr, {half_w, top, half_w, half_h}, run);
   PathwayExcess(cr, {0, top + half_h, half_w, half_h}, run, options);

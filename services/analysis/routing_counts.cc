@@ -86,4 +86,39 @@ void CountPermutedRoutings(const RoutingTable& table, const uint32_t* block_weig
   Totals(out);
 }
 
+void PermuteMasks(const RoutingTable& table, Xoshiro256& rng, std::vector<uint64_t>* masks) {
+  *masks = table.mask;
+  for (size_t b = 0; b < table.blocks(); ++b) {
+    uint64_t* buf = masks->data() + table.block_begin[b];
+    const uint32_t len = table.block_begin[b + 1] - table.block_begin[b];
+    for (uint32_t i = len; i > 1; --i) {
+      std::swap(buf[i - 1], buf[static_cast<uint32_t>(rng.Below(i))]);
+    }
+  }
+}
+
+void CountKeyed(const RoutingTable& table, int key, const uint64_t* masks,
+                const uint32_t* block_weight, RoutingCounts* out) {
+  const uint32_t P = table.num_pathways;
+  const size_t V = table.key_count(key);
+  out->num_pathways = P;
+  out->cells.assign(V * P, 0);
+  out->column_total.assign(V, 0);
+  const uint32_t* col = table.keys(key);
+  uint32_t* cells = out->cells.data();
+  const uint32_t n = static_cast<uint32_t>(table.events());
+  for (size_t b = 0; b < table.blocks(); ++b) {
+    const uint32_t w = block_weight != nullptr ? block_weight[b] : 1;
+    if (w == 0) continue;
+    const uint32_t end = table.block_begin[b + 1];
+    for (uint32_t i = table.block_begin[b]; i < end; ++i) {
+      if (i + kPrefetch < n) {
+        __builtin_prefetch(cells + static_cast<size_t>(col[i + kPrefetch]) * P, 1);
+      }
+      AddMask(cells + static_cast<size_t>(col[i]) * P, masks[i], w);
+    }
+  }
+  Totals(out);
+}
+
 }  // namespace monoroute::analysis

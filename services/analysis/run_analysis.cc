@@ -1,4 +1,5 @@
-// AnalyzeLayers (a small thread pool over layers), CompareRuns, StepRanges.
+// AnalyzeLayers (a small thread pool over layers; each layer with its recorded and synthetic
+// controls at one fixed number of events), CompareRuns, StepRanges, the report work estimate.
 #include "services/analysis/run_analysis.h"
 
 #include <algorithm>
@@ -6,8 +7,10 @@
 #include <thread>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/base/status_macros.h"
+#include "services/analysis/synthetic_routing.h"
 
 namespace monoroute::analysis {
 
@@ -16,6 +19,121 @@ std::string ControlSplit(const std::string& split, const std::string& control) {
 }
 
 bool IsControlSplit(const std::string& split) { return absl::StrContains(split, "/"); }
+
+uint64_t EventsUsed(const LayerInput& layer, const AnalysisOptions& o) {
+  uint64_t n = layer.table.events();
+  for (const ControlInput& c : layer.controls) {
+    if (c.table.events() > 0) n = std::min<uint64_t>(n, c.table.events());
+  }
+  return o.estimand_events > 0 ? std::min(n, o.estimand_events) : n;
+}
+
+double PassesPerEvent(const AnalysisOptions& o) {
+  const double keys = o.sources ? kNumSourceKeys : 1;
+  return keys * (1.0 + o.null_replicates + 2.0 * o.bootstrap);
+}
+
+absl::Status CheckReportWork(uint64_t events_to_read, uint64_t tables, uint64_t events_used,
+                             const AnalysisOptions& o) {
+  if (events_to_read > o.max_report_events) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "report would read ", events_to_read, " events (every routed layer, split and control "
+        "split), more than the limit of ", o.max_report_events,
+        " (options.max_report_events): narrow the selection with a split (--split) or a step "
+        "range (--min-step/--max-step)"));
+  }
+  const double work = static_cast<double>(tables) * static_cast<double>(events_used) *
+                      PassesPerEvent(o);
+  if (work > o.max_report_work) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "report would cost ", absl::SixDigits(work), " event passes (", tables, " tables x ",
+        events_used, " events used x ", PassesPerEvent(o), " passes), more than the limit of ",
+        absl::SixDigits(o.max_report_work),
+        " (options.max_report_work): lower --bootstrap or options.estimand_events, or narrow the "
+        "selection"));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The layer's tables at the same sequences: those every table has, at most `n` events of the
+// trained table (the fixed-N estimand). `storage` holds the selected tables; returns pointers to
+// them, or to the inputs when nothing needs selecting. [0] is the trained table.
+std::vector<const RoutingTable*> AtSameSequences(const LayerInput& in, uint64_t n,
+                                                 std::vector<RoutingTable>* storage) {
+  std::vector<const RoutingTable*> tables = {&in.table}, others;
+  for (const ControlInput& c : in.controls) {
+    if (c.table.events() == 0) continue;
+    tables.push_back(&c.table);
+    others.push_back(&c.table);
+  }
+  bool same = in.table.events() <= n;
+  for (const RoutingTable* o : others) {
+    same = same && o->events() == in.table.events() && o->block_key == in.table.block_key;
+  }
+  if (same) return tables;
+  const std::vector<uint64_t> keys = SharedSequenceKeys(in.table, others, n);
+  storage->resize(tables.size());
+  for (size_t i = 0; i < tables.size(); ++i) {
+    (*storage)[i] = SelectSequences(*tables[i], keys);
+    tables[i] = &(*storage)[i];
+  }
+  return tables;
+}
+
+// Analyses one control table and adds it to `trained`.
+absl::Status AddControl(const std::string& name, const std::string& split,
+                        const RoutingTable& table, uint64_t events_read, const LayerContext& ctx,
+                        const AnalysisOptions& o, const LayerReplicates& trained_reps,
+                        LayerResult* trained) {
+  LayerContext cctx = ctx;
+  cctx.summary_only = true;
+  cctx.events_read = events_read;
+  LayerReplicates crep;
+  ASSIGN_OR_RETURN(LayerResult cr, AnalyzeLayer(table, cctx, o, &crep));
+  CompareWithControl(name, split, cr, crep, trained_reps, o, trained);
+  return absl::OkStatus();
+}
+
+// One layer with its recorded controls (at the same events) and the synthetic controls.
+absl::StatusOr<LayerResult> AnalyzeOne(const LayerInput& in, const RunContext& rc,
+                                       const AnalysisOptions& o, LayerReplicates* reps) {
+  LayerContext ctx;
+  ctx.layer = in.layer;
+  ctx.vocab_size = rc.vocab_size;
+  ctx.categories = rc.categories;
+  ctx.decode = rc.decode;
+  ctx.summary_only = rc.summary_only;
+  ctx.events_read = in.table.events();
+  auto cap = rc.events_used.find(in.layer);
+  const uint64_t n = cap != rc.events_used.end() ? cap->second : EventsUsed(in, o);
+  std::vector<RoutingTable> storage;
+  const std::vector<const RoutingTable*> tables = AtSameSequences(in, n, &storage);
+  const RoutingTable& table = *tables[0];
+  ASSIGN_OR_RETURN(LayerResult result, AnalyzeLayer(table, ctx, o, reps));
+  size_t next = 1;
+  for (const ControlInput& c : in.controls) {
+    if (c.table.events() == 0) continue;
+    RETURN_IF_ERROR(AddControl(c.name, c.split, *tables[next++], c.table.events(), ctx, o, *reps,
+                               &result));
+  }
+  if (o.synthetic_controls && !rc.summary_only) {
+    // Sanity controls without a bootstrap: their verdicts and excesses, not paired intervals.
+    AnalysisOptions so = o;
+    so.bootstrap = 0;
+    so.category_permutations = 0;
+    for (int source : {kCurrentToken, kPreviousToken}) {
+      const RoutingTable hashed = HashRouting(table, source, o.seed);
+      RETURN_IF_ERROR(AddControl(
+          source == kCurrentToken ? kHashCurrentControl : kHashPreviousControl, "", hashed,
+          table.events(), ctx, so, *reps, &result));
+    }
+  }
+  return result;
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<LayerResult>> AnalyzeLayers(const std::vector<LayerInput>& layers,
                                                        const RunContext& rc,
@@ -29,26 +147,7 @@ absl::StatusOr<std::vector<LayerResult>> AnalyzeLayers(const std::vector<LayerIn
   auto work = [&]() {
     for (size_t i = next++; i < layers.size(); i = next++) {
       if (layers[i].table.events() == 0) continue;
-      LayerContext ctx;
-      ctx.layer = layers[i].layer;
-      ctx.vocab_size = rc.vocab_size;
-      ctx.categories = rc.categories;
-      ctx.decode = rc.decode;
-      ctx.summary_only = rc.summary_only;
-      results[i] = AnalyzeLayer(layers[i].table, ctx, options, &reps[i]);
-      if (!results[i].ok()) continue;
-      for (const ControlInput& c : layers[i].controls) {
-        if (c.table.events() == 0) continue;
-        LayerContext cctx = ctx;
-        cctx.summary_only = true;
-        LayerReplicates crep;
-        absl::StatusOr<LayerResult> cr = AnalyzeLayer(c.table, cctx, options, &crep);
-        if (!cr.ok()) {
-          results[i] = cr.status();
-          break;
-        }
-        CompareWithControl(c.name, c.split, *cr, crep, reps[i], options, &*results[i]);
-      }
+      results[i] = AnalyzeOne(layers[i], rc, options, &reps[i]);
     }
   };
   int threads =

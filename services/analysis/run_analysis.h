@@ -20,6 +20,11 @@ namespace monoroute::analysis {
 // model's neuron slices ranked by activation norm, top-k as pseudo-routing).
 inline constexpr const char* kFreshRoutersControl = "fresh_routers";
 inline constexpr const char* kDenseSlicesControl = "dense_slices";
+// Synthetic controls the analysis builds from any split's events (same tokens and sequences):
+// routing by a hash of the current token (a positive control: pure current-token routing) and by
+// a hash of the previous token (a negative control for current-token attribution).
+inline constexpr const char* kHashCurrentControl = "hash_current_token";
+inline constexpr const char* kHashPreviousControl = "hash_previous_token";
 // The control split of `split` for `control`, and whether a split name is a control split.
 std::string ControlSplit(const std::string& split, const std::string& control);
 bool IsControlSplit(const std::string& split);
@@ -87,7 +92,25 @@ struct RunContext {
   const CategoryMap* categories = nullptr;  // not owned, may be null
   TokenDecoder decode;
   bool summary_only = false;
+  // Per layer: the events every table of the layer is subsampled to (the fixed-N estimand shared
+  // by step ranges); a layer not listed uses the smallest of its table, its controls and
+  // options.estimand_events.
+  std::map<uint32_t, uint64_t> events_used;
 };
+
+// The events a layer's tables are analysed at: the smallest of the table's, its recorded
+// controls' and options.estimand_events (0: no cap).
+uint64_t EventsUsed(const LayerInput& layer, const AnalysisOptions& options);
+
+// The counting passes over events a report costs per event used (observed, null replicates,
+// bootstrap pairs, times the source keys), for EstimateReportWork.
+double PassesPerEvent(const AnalysisOptions& options);
+
+// RESOURCE_EXHAUSTED, with the numbers and how to narrow the selection, when reading
+// `events_to_read` events or analysing `tables` tables of at most `events_used` events each would
+// exceed options.max_report_events / max_report_work.
+absl::Status CheckReportWork(uint64_t events_to_read, uint64_t tables, uint64_t events_used,
+                             const AnalysisOptions& options);
 
 // Analyses `layers` (and their controls) with up to options.threads threads. Layers without
 // events are skipped and listed in `*empty_layers` (may be null); FAILED_PRECONDITION when every

@@ -62,35 +62,136 @@ std::vector<double> ZipfProbabilities(uint32_t vocab, double exponent) {
   return p;
 }
 
+namespace {
+
+// Draws the token stream one event at a time.
+class TokenStream {
+ public:
+  explicit TokenStream(const SyntheticRoutingOptions& o) : o_(o) {
+    const std::vector<double> q = ZipfProbabilities(o.vocab, o.zipf);
+    cdf_.resize(q.size());
+    std::partial_sum(q.begin(), q.end(), cdf_.begin());
+  }
+  // The next token of the sequence at `position` (0 starts a new sequence); `inside`: the quote
+  // state after it.
+  uint32_t Next(uint32_t position, Xoshiro256& rng) {
+    if (position == 0) {
+      seq_.clear();
+      inside_ = false;
+    }
+    uint32_t t = Zipf(rng);
+    switch (o_.tokens) {
+      case SyntheticTokens::kIid:
+        break;
+      case SyntheticTokens::kBigram:
+        if (!seq_.empty() && rng.Uniform() >= o_.bigram_noise) {
+          const uint64_t h = HashPair(o_.model_seed ^ 0x62696772ULL, seq_.back());
+          t = static_cast<uint32_t>(
+              SplitMix64(h + rng.Below(std::max<uint32_t>(1, o_.bigram_branching))) % o_.vocab);
+        }
+        break;
+      case SyntheticTokens::kCopy:
+        if (!seq_.empty() && rng.Uniform() < o_.copy_prob) t = seq_[rng.Below(seq_.size())];
+        break;
+      case SyntheticTokens::kQuotes:
+        if (rng.Uniform() < o_.quote_prob) {
+          t = 0;
+          inside_ = !inside_;
+        } else {
+          // Inside a quote a share of the words come from other words (the draw shifted by
+          // vocab / 2): a token says something about the state, but not all of it.
+          const bool shifted = inside_ && rng.Uniform() < o_.quote_shift;
+          t = std::max<uint32_t>(1, shifted ? (t + o_.vocab / 2) % o_.vocab : t);
+        }
+        break;
+    }
+    seq_.push_back(t);
+    return t;
+  }
+  bool inside() const { return inside_; }
+  // The token before the current one, kNoToken at a sequence's start.
+  uint32_t previous() const { return seq_.size() >= 2 ? seq_[seq_.size() - 2] : kNoToken; }
+
+ private:
+  uint32_t Zipf(Xoshiro256& rng) {
+    const double u = rng.Uniform();
+    return static_cast<uint32_t>(
+        std::min<size_t>(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin(),
+                         o_.vocab - 1));
+  }
+  const SyntheticRoutingOptions& o_;
+  std::vector<double> cdf_;
+  std::vector<uint32_t> seq_;
+  bool inside_ = false;
+};
+
+// The key whose preferred set the routing follows (kNoToken: none, route at random).
+uint32_t RouteKey(const SyntheticRoutingOptions& o, const TokenStream& s, uint32_t t) {
+  switch (o.route_by) {
+    case SyntheticRouteBy::kCurrentToken:
+      return t;
+    case SyntheticRouteBy::kPreviousToken:
+      return s.previous();
+    case SyntheticRouteBy::kLocalState:
+      return s.inside() ? 1u << 30 : (1u << 30) + 1;
+    case SyntheticRouteBy::kFrequency:
+      return t;  // drawn from FrequencyWeights, not a preferred set
+  }
+  return t;
+}
+
+// Weights of a frequency-only router for token t (rank t + 1): smooth in log rank.
+void FrequencyWeights(const SyntheticRoutingOptions& o, uint32_t t, std::vector<double>* w) {
+  const uint32_t P = o.num_pathways;
+  const double x = std::log(t + 1.0), span = std::log(static_cast<double>(o.vocab));
+  w->resize(P);
+  for (uint32_t p = 0; p < P; ++p) {
+    const double c = span * (p + 0.5) / P, d = (x - c) / 0.7;
+    (*w)[p] = std::exp(-0.5 * d * d) + 1e-9;
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<SyntheticEvents> GenerateSyntheticEvents(const SyntheticRoutingOptions& o) {
   const uint32_t P = o.num_pathways, k = o.top_k;
-  if (P == 0 || P > kMaxAnalysisPathways || k == 0 || k > P || o.vocab == 0 || o.seq_len == 0) {
+  if (P == 0 || P > kMaxAnalysisPathways || k == 0 || k > P || o.vocab < 2 || o.seq_len == 0) {
     return absl::InvalidArgumentError(absl::StrCat("synthetic routing: bad sizes (P ", P, ", k ",
                                                    k, ", vocab ", o.vocab, ")"));
   }
-  const std::vector<double> q = ZipfProbabilities(o.vocab, o.zipf);
-  std::vector<double> cdf(q.size());
-  std::partial_sum(q.begin(), q.end(), cdf.begin());
   std::vector<double> w(P);
   for (uint32_t p = 0; p < P; ++p) w[p] = std::exp(-o.pathway_skew * p / P);
   Xoshiro256 rng(o.seed);
+  TokenStream stream(o);
+  std::vector<double> fw;
   SyntheticEvents e;
   e.sequence_id.resize(o.events);
+  e.position.resize(o.events);
   e.token_id.resize(o.events);
   e.pathways.resize(o.events * k);
   for (uint64_t i = 0; i < o.events; ++i) {
-    const double u = rng.Uniform();
-    const uint32_t t = static_cast<uint32_t>(
-        std::min<size_t>(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin(), o.vocab - 1));
+    const uint32_t pos = static_cast<uint32_t>(i % o.seq_len);
+    const uint32_t t = stream.Next(pos, rng);
     e.sequence_id[i] = i / o.seq_len;
+    e.position[i] = pos;
     e.token_id[i] = t;
     uint32_t* set = &e.pathways[i * k];
     const int cat = o.categories != nullptr ? o.categories->Get(t) : -1;
+    const uint32_t key = RouteKey(o, stream, t);
     if (cat >= 0 && static_cast<uint32_t>(cat) < o.planted_categories &&
         rng.Uniform() < o.category_preference) {
       for (uint32_t j = 0; j < k; ++j) set[j] = (cat * k + j) % P;
-    } else if (o.token_preference > 0.0 && rng.Uniform() < o.token_preference) {
-      PreferredSetInto(o.model_seed, t, P, k, set);
+    } else if (o.token_preference > 0.0 && key != kNoToken &&
+               rng.Uniform() < o.token_preference) {
+      if (o.route_by == SyntheticRouteBy::kFrequency) {
+        FrequencyWeights(o, t, &fw);
+        WeightedSet(fw, k, rng, set);
+      } else if (o.skew_preferred_sets) {
+        Xoshiro256 pref(HashPair(o.model_seed ^ 0x736b6577ULL, key));
+        WeightedSet(w, k, pref, set);
+      } else {
+        PreferredSetInto(o.model_seed, key, P, k, set);
+      }
     } else {
       WeightedSet(w, k, rng, set);
     }
@@ -98,11 +199,26 @@ absl::StatusOr<SyntheticEvents> GenerateSyntheticEvents(const SyntheticRoutingOp
   return e;
 }
 
+RoutingTable HashRouting(const RoutingTable& table, int source, uint64_t seed) {
+  RoutingTable t = table;
+  const uint32_t P = t.num_pathways, k = t.top_k;
+  std::vector<uint64_t> mask_of(t.key_count(source), 0);
+  uint32_t set[kMaxAnalysisPathways];
+  for (size_t key = 0; key < mask_of.size(); ++key) {
+    PreferredSetInto(HashPair(seed ^ 0x68617368ULL, source), static_cast<uint32_t>(key), P, k,
+                     set);
+    for (uint32_t j = 0; j < k; ++j) mask_of[key] |= uint64_t{1} << set[j];
+  }
+  const uint32_t* keys = t.keys(source);
+  for (size_t i = 0; i < t.events(); ++i) t.mask[i] = mask_of[keys[i]];
+  return t;
+}
+
 absl::StatusOr<RoutingTable> SyntheticRoutingTable(const SyntheticRoutingOptions& o) {
   ASSIGN_OR_RETURN(SyntheticEvents e, GenerateSyntheticEvents(o));
   ASSIGN_OR_RETURN(RoutingTableBuilder b, RoutingTableBuilder::Create(o.num_pathways, o.top_k));
   RETURN_IF_ERROR(b.Add(e.token_id.size(), e.sequence_id.data(), e.token_id.data(),
-                        e.pathways.data()));
+                        e.pathways.data(), e.position.data()));
   return b.Build();
 }
 

@@ -75,7 +75,7 @@ print(f"report of run {job.run_id}: {len(layers)} routed layers, {len(pathways)}
 pathways.drop(columns=[c for c in pathways.columns if pathways[c].dtype == object
                        and pathways[c].map(lambda v: isinstance(v, list)).any()]) \
     .to_csv(os.path.join(args.out, "pathways.csv"), index=False)
-score = next((c for c in ("kl_excess_nats", "kl_nats", "purity") if c in pathways.columns),
+score = next((c for c in ("kl_excess", "kl_excess_nats", "kl_nats", "purity") if c in pathways.columns),
              pathways.select_dtypes("number").columns[-1])
 top = pathways.sort_values(score, ascending=False).head(5)
 print(f"top pathways by {score}:")

@@ -86,3 +86,20 @@ def test_report_wrapper_uses_the_json():
 def test_empty_report():
     f = report_frames({})
     assert f.layers.empty and f.pathways.empty and f.over_training.empty and f.tables == {}
+
+
+def test_schema_3_effects_flatten():
+    report = {"schema_version": 3, "layers": [{
+        "layer": 1, "mi": {"observed": 0.3, "null_mean": 0.1, "excess": 0.2, "ci": [0.15, 0.25]},
+        "category_ami": {"observed": None, "null_mean": None, "excess": None, "ci": [None, None]},
+        "sources": [{"source": "previous_token",
+                     "mi": {"observed": 0.5, "null_mean": 0.1, "excess": 0.4, "ci": [0.3, 0.5]}}],
+        "pathways": [{"pathway": 0, "kl": {"observed": 1.0, "null_mean": 0.2, "excess": 0.8,
+                                           "ci": [0.7, 0.9]}}]}]}
+    f = report_frames(report)
+    assert f.layers.loc[0, "mi_excess"] == 0.2
+    assert f.layers.loc[0, "mi_ci_low"] == 0.15 and f.layers.loc[0, "mi_ci_high"] == 0.25
+    assert pd.isna(f.layers.loc[0, "category_ami_ci_low"])
+    assert f.pathways.loc[0, "kl_excess"] == 0.8
+    src = f.tables["layers.sources"]
+    assert src.loc[0, "source"] == "previous_token" and src.loc[0, "mi_excess"] == 0.4

@@ -25,6 +25,7 @@
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "services/analysis/synthetic_routing.h"
 #include "services/analysis/vocab_resources.h"
 #include "services/recorder/recorder_client.h"
 
@@ -221,8 +222,59 @@ class AnalysisServiceTest : public ::testing::Test {
         (*writer)->Append(std::move(b));
       }
     }
+    WritePreviousTokenRun(writer->get());
     absl::Status s = (*writer)->Flush(std::chrono::seconds(60));
     if (!s.ok()) create_error_ = new std::string("flush: " + s.ToString());
+  }
+
+  // "prevtoken": bigram text routed by the previous token (known truth), split "valid".
+  static void WritePreviousTokenRun(recorder::RecorderWriter* writer) {
+    recorder::RunSpecLite spec;
+    spec.set_run_id("prevtoken");
+    spec.add_routed_layers(0);
+    spec.set_num_pathways(16);
+    spec.set_top_k(4);
+    spec.set_vocab_size(50257);
+    spec.set_step_bucket(10);
+    spec.set_store_raw_events(true);
+    if (absl::Status s = writer->CreateRun(spec); !s.ok()) {
+      create_error_ = new std::string(s.ToString());
+      return;
+    }
+    SyntheticRoutingOptions so;
+    so.events = 100000;
+    so.seq_len = 64;
+    so.vocab = 30;
+    so.zipf = 1.0;
+    so.tokens = SyntheticTokens::kBigram;
+    so.bigram_branching = 2;
+    so.route_by = SyntheticRouteBy::kPreviousToken;
+    so.token_preference = 0.7;
+    absl::StatusOr<SyntheticEvents> e = GenerateSyntheticEvents(so);
+    if (!e.ok()) {
+      create_error_ = new std::string(e.status().ToString());
+      return;
+    }
+    const size_t n = e->token_id.size(), kBatch = 10000;
+    for (size_t lo = 0; lo < n; lo += kBatch) {
+      recorder::EventBlock b;
+      b.run_id = "prevtoken";
+      b.batch_seq = lo / kBatch;
+      b.split = "valid";
+      for (size_t i = lo; i < std::min(n, lo + kBatch); ++i) {
+        b.step.push_back(100);
+        b.layer.push_back(0);
+        b.sequence_id.push_back(e->sequence_id[i]);
+        b.position.push_back(e->position[i]);
+        b.token_id.push_back(e->token_id[i]);
+        b.next_token_id.push_back(i + 1 < n ? e->token_id[i + 1] : 0);
+        for (uint32_t j = 0; j < 4; ++j) {
+          b.pathways.push_back(e->pathways[i * 4 + j]);
+          b.weights.push_back(0.25f);
+        }
+      }
+      writer->Append(std::move(b));
+    }
   }
 
   static grpc::Status Report(const std::string& run, v1::ReportResponse* resp,
@@ -268,17 +320,20 @@ TEST_F(AnalysisServiceTest, FindsPlantedAnimalPathway) {
   for (const auto& L : j["layers"]) {
     EXPECT_EQ(L["events"], 40000u);
     const auto& p3 = L["pathways"][3];
-    EXPECT_DOUBLE_EQ(p3["category_purity"].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(p3["categories"][0]["share"].get<double>(), 1.0);
     EXPECT_EQ(p3["categories"][0]["category"], "animal");
-    EXPECT_EQ(p3["enriched_category"], "animal");
+    EXPECT_EQ(p3["category"], "animal");
     EXPECT_TRUE(p3["category_specialised"].get<bool>())
         << p3["category_p_value"] << " " << p3["category_q_value"] << " " << p3["enrichment"];
-    EXPECT_TRUE(p3["specialised"].get<bool>());
+    EXPECT_TRUE(p3["specialised_vs_null"].get<bool>());
+    EXPECT_EQ(p3["routing_source"], "current_token");
     EXPECT_FALSE(p3["top_tokens"][0]["token"].get<std::string>().empty());
-    EXPECT_EQ(L["specialised_pathways"], 1);
+    EXPECT_EQ(L["specialised_vs_null_pathways"], 1);
     EXPECT_EQ(L["category_specialised_pathways"], 1);
-    EXPECT_GT(L["category_ami_ci"][0].get<double>(), 0.0);
-    EXPECT_EQ(L["specialised_reference"], "null");  // controls need a named split
+    EXPECT_GT(L["category_ami"]["ci"][0].get<double>(), 0.0);
+    // `specialised` needs the fresh-router control, recorded next to a named split only.
+    EXPECT_EQ(L["specialised_pathways"], 0);
+    EXPECT_EQ(L["specialised_reference"], "none");
   }
   EXPECT_GE(j["over_training"].size(), 2u);
 }
@@ -290,20 +345,22 @@ TEST_F(AnalysisServiceTest, ComparesWithTheControlOnTheSameSequences) {
   auto j = nlohmann::json::parse(resp.json());
   for (const auto& L : j["layers"]) {
     EXPECT_EQ(L["events"], 8000u);
-    ASSERT_EQ(L["controls"].size(), 1u);
+    ASSERT_EQ(L["controls"].size(), 3u);  // recorded, then the two synthetic controls
     const auto& c = L["controls"][0];
     EXPECT_EQ(c["control"], "fresh_routers");
     EXPECT_EQ(c["split"], "valid/fresh_routers");
     EXPECT_EQ(c["events"], 8000u);
-    EXPECT_GT(c["mi_excess_delta_ci"][0].get<double>(), 0.0);
+    EXPECT_EQ(c["events_used"], L["events_used"]);
+    EXPECT_GT(c["mi_delta"]["ci"][0].get<double>(), 0.0);
+    EXPECT_EQ(L["controls"][1]["control"], "hash_current_token");
     EXPECT_EQ(L["specialised_reference"], "fresh_routers");
     EXPECT_TRUE(L["pathways"][3]["specialised_vs_control"].get<bool>());
     EXPECT_TRUE(L["pathways"][3]["specialised"].get<bool>());
   }
   // The summary's layer messages carry the same comparison.
   ASSERT_EQ(resp.layers_size(), 2);
-  ASSERT_EQ(resp.layers(0).controls_size(), 1);
-  EXPECT_GT(resp.layers(0).controls(0).mi_excess_delta_ci().low(), 0.0);
+  ASSERT_EQ(resp.layers(0).controls_size(), 3);
+  EXPECT_GT(resp.layers(0).controls(0).mi_delta().ci().low(), 0.0);
 }
 
 TEST_F(AnalysisServiceTest, RandomRoutingShowsNothing) {
@@ -316,13 +373,50 @@ TEST_F(AnalysisServiceTest, RandomRoutingShowsNothing) {
   for (const auto& L : j["layers"]) {
     for (const auto& p : L["pathways"]) {
       EXPECT_FALSE(p["specialised"].get<bool>()) << p["pathway"];
-      EXPECT_LT(p["kl_excess_nats"].get<double>(), 0.05) << p["pathway"];
+      EXPECT_LT(p["kl"]["excess"].get<double>(), 0.05) << p["pathway"];
     }
-    EXPECT_LE(L["mi_excess_ci"][0].get<double>(), 0.0);
-    EXPECT_NEAR(L["token_specialisation"].get<double>(),
-                L["token_specialisation_chance"].get<double>(), 0.02);
+    EXPECT_LE(L["mi"]["ci"][0].get<double>(), 0.0);
+    EXPECT_EQ(L["routing_source"], "none");
+    EXPECT_NEAR(L["token_specialisation"]["observed"].get<double>(),
+                L["token_specialisation"]["null_mean"].get<double>(), 0.02);
     EXPECT_DOUBLE_EQ(L["utilisation"].get<double>(), 1.0);
   }
+}
+
+TEST_F(AnalysisServiceTest, PreviousTokenRoutingIsAttributedThroughTheService) {
+  v1::ReportResponse resp;
+  grpc::Status s = Report("prevtoken", &resp, "", "valid");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto j = nlohmann::json::parse(resp.json());
+  ASSERT_EQ(j["layers"].size(), 1u);
+  const auto& L = j["layers"][0];
+  EXPECT_EQ(L["routing_source"], "previous_token");
+  const auto& cgp = L["current_given_previous"]["ci"];
+  EXPECT_LE(cgp[0].get<double>(), 0.0);
+  EXPECT_GE(cgp[1].get<double>(), 0.0);
+  EXPECT_GT(L["mi"]["ci"][0].get<double>(), 0.05);  // what a token-only report would claim
+  // The synthetic controls on the same text: hash of the previous token is attributed alike.
+  ASSERT_EQ(L["controls"].size(), 2u);
+  EXPECT_EQ(L["controls"][0]["routing_source"], "current_token");
+  EXPECT_EQ(L["controls"][1]["routing_source"], "previous_token");
+  EXPECT_NE(j["summary"]["answers"][0].get<std::string>().find("responds to the previous token"),
+            std::string::npos)
+      << j["summary"]["answers"][0];
+  ASSERT_EQ(resp.layers_size(), 1);
+  EXPECT_EQ(resp.layers(0).routing_source(), "previous_token");
+}
+
+TEST_F(AnalysisServiceTest, TooMuchWorkIsRefusedBeforeReading) {
+  auto stub = Analysis::NewStub(*channel_);
+  grpc::ClientContext ctx;
+  v1::ReportRequest req;
+  req.set_run_id("planted");
+  req.mutable_options()->set_max_report_events(1000);
+  v1::ReportResponse resp;
+  grpc::Status s = stub->ComputeReport(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.error_message().find("80000 events"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("--split"), std::string::npos) << s.error_message();
 }
 
 TEST_F(AnalysisServiceTest, CachesPerWatermarkAndCountsMetrics) {
@@ -358,7 +452,7 @@ TEST_F(AnalysisServiceTest, CompareRunsAndLayerAndPathway) {
     ASSERT_EQ(resp.layers_size(), 2);
     EXPECT_GT(resp.layers(0).run().category_nmi(), resp.layers(0).baseline().category_nmi());
     EXPECT_EQ(resp.layers(0).comparison().control(), "baseline");
-    EXPECT_GT(resp.layers(0).comparison().mi_excess_delta_ci().low(), 0.0);
+    EXPECT_GT(resp.layers(0).comparison().mi_delta().ci().low(), 0.0);
     EXPECT_FALSE(resp.json().empty());
   }
   {
@@ -370,7 +464,8 @@ TEST_F(AnalysisServiceTest, CompareRunsAndLayerAndPathway) {
     v1::PathwayResponse resp;
     ASSERT_TRUE(stub->GetPathway(&ctx, req, &resp).ok());
     EXPECT_EQ(resp.pathway().layer(), 2u);
-    EXPECT_DOUBLE_EQ(resp.pathway().category_purity(), 1.0);
+    ASSERT_GT(resp.pathway().categories_size(), 0);
+    EXPECT_DOUBLE_EQ(resp.pathway().categories(0).share(), 1.0);
   }
   {
     grpc::ClientContext ctx;

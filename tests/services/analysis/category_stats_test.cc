@@ -47,7 +47,7 @@ TEST(CategoryStatsTest, PermutationKeepsStrataAndSizes) {
   CategoryMap map;
   map.names = {"NOUN", "VERB", "DET"};
   map.category_of_token = {0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, -1};
-  const CategoryLayout l = MakeCategoryLayout(table, map, 2);
+  const CategoryLayout l = MakeCategoryLayout(table, map, 5);
   ASSERT_EQ(l.columns.size(), 11u);
   EXPECT_EQ(l.strata, (std::vector<uint32_t>{0, 5, 11}));
   Xoshiro256 rng(1);

@@ -66,16 +66,17 @@ TEST(LayerAnalysisTest, RoutingThatIgnoresTokensFlagsNothingAndSpecialisationIsC
     o.bootstrap = 100;
     o.seed = seed;
     const LayerResult L = Analyze(Table(so), o);
-    EXPECT_EQ(L.specialised_pathways, 0u) << "seed " << seed;
+    EXPECT_EQ(L.specialised_vs_null_pathways, 0u) << "seed " << seed;
+    EXPECT_EQ(L.routing_source, "none") << "seed " << seed;
     EXPECT_GT(L.eligible_tokens, 100u);
     // Naive chance k/P would be 0.25; the best-pathway estimator is biased upward at small counts,
     // and the chance reported is that estimator's own expectation.
-    EXPECT_GT(L.token_specialisation, 0.3);
-    EXPECT_NEAR(L.token_specialisation, L.token_specialisation_chance, 0.02) << "seed " << seed;
-    EXPECT_LE(L.token_specialisation_excess_ci.low, 0.0);
-    EXPECT_GE(L.token_specialisation_excess_ci.high, 0.0);
-    EXPECT_NEAR(L.mi_excess_nats, 0.0, 0.01);
-    EXPECT_LE(L.mi_excess_ci.low, 0.0);
+    EXPECT_GT(L.token_specialisation.observed, 0.3);
+    EXPECT_NEAR(L.token_specialisation.observed, L.token_specialisation.null_mean, 0.02) << "seed " << seed;
+    EXPECT_LE(L.token_specialisation.ci.low, 0.0);
+    EXPECT_GE(L.token_specialisation.ci.high, 0.0);
+    EXPECT_NEAR(L.mi.excess, 0.0, 0.01);
+    EXPECT_LE(L.mi.ci.low, 0.0);
     for (const PathwayResult& p : L.pathways) EXPECT_FALSE(p.specialised_vs_null);
   }
 }
@@ -88,11 +89,15 @@ TEST(LayerAnalysisTest, TokenPreferringRoutingIsFoundAndMeasured) {
   AnalysisOptions o;
   o.bootstrap = 100;
   const LayerResult L = Analyze(Table(so), o);
-  EXPECT_GT(L.mi_excess_ci.low, 0.1);
-  EXPECT_GT(L.token_specialisation_excess_ci.low, 0.2);
-  EXPECT_GE(L.specialised_pathways, 12u);
-  EXPECT_EQ(L.specialised_reference, "null");
-  EXPECT_LE(L.mi_nats, L.mi_ceiling_nats);
+  EXPECT_GT(L.mi.ci.low, 0.1);
+  EXPECT_GT(L.token_specialisation.ci.low, 0.2);
+  EXPECT_GE(L.specialised_vs_null_pathways, 12u);
+  // Without a fresh-router control nothing counts as `specialised`.
+  EXPECT_EQ(L.specialised_pathways, 0u);
+  EXPECT_EQ(L.specialised_reference, "none");
+  EXPECT_EQ(L.routing_source, "current_token");
+  EXPECT_EQ(L.events_used, 60000u);
+  EXPECT_LE(L.mi.observed, L.mi_ceiling_nats);
 }
 
 TEST(LayerAnalysisTest, UnrelatedCategoriesAreFlaggedAtMostAtTheNominalRate) {
@@ -116,7 +121,7 @@ TEST(LayerAnalysisTest, UnrelatedCategoriesAreFlaggedAtMostAtTheNominalRate) {
     flagged += L.category_specialised_pathways;
     layers_with_flags += L.category_specialised_pathways > 0;
     for (const auto& p : L.pathways) pathways += p.load > 0;
-    amis.push_back(L.category_ami);
+    amis.push_back(L.category_ami.excess);
   }
   std::cout << flagged << " of " << pathways << " pathways flagged in " << layers_with_flags
             << " of " << kDatasets << " layers\n";
@@ -147,13 +152,86 @@ TEST(LayerAnalysisTest, PlantedCategoryPathwaysAreFound) {
   const LayerResult L = Analyze(Table(so), o, &cats);
   for (uint32_t p = 0; p < 8; ++p) {
     EXPECT_TRUE(L.pathways[p].category_specialised) << "pathway " << p;
-    EXPECT_EQ(L.pathways[p].enriched_category, p < 4 ? "c0" : "c1") << "pathway " << p;
+    EXPECT_EQ(L.pathways[p].category, p < 4 ? "c0" : "c1") << "pathway " << p;
     EXPECT_GT(L.pathways[p].enrichment, 1.5) << "pathway " << p;
   }
-  EXPECT_GT(L.category_ami_ci.low, 0.0);
+  EXPECT_GT(L.category_ami.ci.low, 0.0);
   for (uint32_t p = 8; p < 16; ++p) EXPECT_FALSE(L.pathways[p].category_specialised) << p;
   EXPECT_LE(L.category_nmi, L.category_nmi_ceiling + 1e-9);
-  EXPECT_LE(L.category_mi_nats, L.category_mi_ceiling_nats + 1e-9);
+  EXPECT_LE(L.category_mi.observed, L.category_mi_ceiling_nats + 1e-9);
+}
+
+// Categories: "function" = the 60 most frequent types (like the lexicon's), the rest labelled
+// at random among 5 others.
+CategoryMap FrequencyCategories(uint32_t vocab, uint64_t seed) {
+  CategoryMap m = RandomCategories(vocab, 6, 0.7, seed);
+  m.names[0] = "function";
+  for (uint32_t t = 0; t < vocab; ++t) {
+    if (t < 60) {
+      m.category_of_token[t] = 0;
+    } else if (m.category_of_token[t] == 0) {
+      m.category_of_token[t] = 1;
+    }
+  }
+  return m;
+}
+
+TEST(LayerAnalysisTest, FrequencyOnlyRoutingFindsNoCategoryInATopFrequencyCategory) {
+  // A router that routes by frequency rank only: frequency must not pass for a category.
+  const int kLayers = 20;
+  int layers_flagged = 0, ami_covers_zero = 0;
+  for (int d = 0; d < kLayers; ++d) {
+    SyntheticRoutingOptions so;
+    so.events = 40000;
+    so.vocab = 2000;
+    so.route_by = SyntheticRouteBy::kFrequency;
+    so.token_preference = 0.7;
+    so.seed = 300 + d;
+    const CategoryMap cats = FrequencyCategories(so.vocab, 4000 + d);
+    AnalysisOptions o;
+    o.bootstrap = 40;
+    o.category_permutations = 199;
+    o.sources = false;
+    o.seed = d + 1;
+      const LayerResult L = Analyze(Table(so), o, &cats);
+    layers_flagged += L.category_specialised_pathways > 0;
+    ami_covers_zero += CiCovers(L.category_ami.ci, 0.0);
+  }
+  std::cout << "frequency-only routing: " << layers_flagged << " of " << kLayers
+            << " layers category-flagged, AMI interval covers 0 in " << ami_covers_zero << "\n";
+  EXPECT_LE(layers_flagged, 1);  // <= 5% of layers
+  EXPECT_GE(ami_covers_zero, 17);
+}
+
+TEST(LayerAnalysisTest, BalancedAndCollapsedRoutingWithTheSameTokenPreferenceFlagAlike) {
+  // The control: balanced routing with token preference 0.5. Trained: the same preference,
+  // balanced (another sample) or collapsed onto a few pathways, preferred sets included (the
+  // same token stream): its light pathways look pure mechanically, its MI is below the control's.
+  SyntheticRoutingOptions base;
+  base.events = 60000;
+  base.vocab = 500;
+  base.token_preference = 0.5;
+  base.seed = 11;
+  AnalysisOptions o;
+  o.bootstrap = 60;
+  o.sources = false;
+  LayerReplicates cr;
+  const LayerResult C = Analyze(Table(base), o, nullptr, 50257, &cr);
+  auto flags = [&](double skew, uint64_t seed) {
+    SyntheticRoutingOptions so = base;
+    so.pathway_skew = skew;
+    so.skew_preferred_sets = skew > 0;
+    so.seed = seed;
+    LayerReplicates tr;
+    LayerResult L = Analyze(Table(so), o, nullptr, 50257, &tr);
+    CompareWithControl("fresh_routers", "valid/fresh_routers", C, cr, tr, o, &L);
+    std::cout << "skew " << skew << ": MI vs control " << L.controls[0].mi_delta.excess
+              << ", vs-null flags " << L.specialised_vs_null_pathways << ", specialised "
+              << L.specialised_pathways << " (" << L.specialised_reference << ")\n";
+    return static_cast<int>(L.specialised_pathways);
+  };
+  const int balanced = flags(0.0, 12), collapsed = flags(8.0, 11);
+  EXPECT_LE(std::abs(balanced - collapsed), 2);
 }
 
 TEST(LayerAnalysisTest, BootstrapIntervalsCoverTheTrueMutualInformation) {
@@ -177,8 +255,8 @@ TEST(LayerAnalysisTest, BootstrapIntervalsCoverTheTrueMutualInformation) {
     o.null_replicates = 8;
     o.seed = s + 1;
     const LayerResult L = Analyze(Table(so), o, nullptr, 30);
-    mean_estimate += L.mi_excess_nats;
-    covered += L.mi_excess_ci.low <= truth && truth <= L.mi_excess_ci.high;
+    mean_estimate += L.mi.excess;
+    covered += L.mi.ci.low <= truth && truth <= L.mi.ci.high;
   }
   mean_estimate /= kSims;
   std::cout << "true MI " << truth << ", mean estimate " << mean_estimate << ", coverage "
@@ -208,13 +286,13 @@ TEST(LayerAnalysisTest, ControlsPairedOverTheSameSequences) {
   const LayerResult S = Analyze(trained, o, nullptr, 50257, &sr);
   CompareWithControl("fresh_routers", "valid/fresh_routers", C, cr, tr, o, &L);
   ASSERT_EQ(L.controls.size(), 1u);
-  EXPECT_GT(L.controls[0].mi_excess_delta_ci.low, 0.1);
+  EXPECT_GT(L.controls[0].mi_delta.ci.low, 0.1);
   EXPECT_EQ(L.specialised_reference, "fresh_routers");
   EXPECT_GE(L.specialised_pathways, 12u);
   // Against itself: every delta is 0 and no pathway beats the control by the minimum effect.
   LayerResult L2 = S;
   CompareWithControl("fresh_routers", "x", S, sr, sr, o, &L2);
-  EXPECT_NEAR(L2.controls[0].mi_excess_delta, 0.0, 1e-12);
+  EXPECT_NEAR(L2.controls[0].mi_delta.excess, 0.0, 1e-12);
   EXPECT_EQ(L2.specialised_pathways, 0u);
 }
 
@@ -227,9 +305,9 @@ TEST(LayerAnalysisTest, SameResultForTheSameSeed) {
   AnalysisOptions o;
   o.bootstrap = 20;
   const LayerResult a = Analyze(t, o), b = Analyze(t, o);
-  EXPECT_EQ(a.mi_excess_nats, b.mi_excess_nats);
-  EXPECT_EQ(a.mi_excess_ci.low, b.mi_excess_ci.low);
-  EXPECT_EQ(a.token_specialisation_chance, b.token_specialisation_chance);
+  EXPECT_EQ(a.mi.excess, b.mi.excess);
+  EXPECT_EQ(a.mi.ci.low, b.mi.ci.low);
+  EXPECT_EQ(a.token_specialisation.null_mean, b.token_specialisation.null_mean);
 }
 
 TEST(LayerAnalysisTest, BadOptionsNameTheField) {
@@ -258,10 +336,10 @@ TEST(LayerAnalysisTest, FewSequencesGiveNoIntervalsAndNoFlags) {
   so.token_preference = 0.9;
   const LayerResult L = Analyze(Table(so), AnalysisOptions());
   EXPECT_EQ(L.bootstrap_replicates, 0);
-  EXPECT_TRUE(std::isnan(L.mi_excess_ci.low));
+  EXPECT_TRUE(std::isnan(L.mi.ci.low));
   EXPECT_EQ(L.specialised_pathways, 0u);
   EXPECT_EQ(L.specialised_reference, "none");
-  EXPECT_GT(L.mi_excess_nats, 0.1);  // the point estimate is still there
+  EXPECT_GT(L.mi.excess, 0.1);  // the point estimate is still there
 }
 
 }  // namespace

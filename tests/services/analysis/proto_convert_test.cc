@@ -36,6 +36,8 @@ TEST(ProtoConvertTest, FieldListsMatchTheProto) {
   L.pathways.resize(1);
   L.pathways[0].top_tokens.resize(1);
   L.pathways[0].categories.resize(1);
+  L.sources.resize(1);
+  L.pathways[0].sources.resize(1);
   std::vector<std::string> missing;
   v1::LayerSummary ls;
   ToProto(L, &ls, &missing);
@@ -49,28 +51,40 @@ TEST(ProtoConvertTest, FieldListsMatchTheProto) {
   EXPECT_EQ(layer.names, ProtoNames(v1::LayerSummary::descriptor()));
   EXPECT_EQ(pathway.names, ProtoNames(v1::PathwaySummary::descriptor()));
   EXPECT_EQ(control.names, ProtoNames(v1::ControlComparison::descriptor()));
+  Names effect_source, token;
+  VisitFields(L.sources[0], effect_source);
+  EXPECT_EQ(effect_source.names, ProtoNames(v1::SourceMi::descriptor()));
+  VisitFields(L.pathways[0].top_tokens[0], token);
+  EXPECT_EQ(token.names, ProtoNames(v1::TokenCount::descriptor()));
+  EXPECT_EQ(ProtoNames(v1::Effect::descriptor()),
+            (std::set<std::string>{"observed", "null_mean", "excess", "ci"}));
 }
 
 TEST(ProtoConvertTest, ValuesTravel) {
   LayerResult L;
   L.layer = 4;
-  L.mi_excess_ci = {0.1, 0.2};
+  L.mi.observed = 0.3;
+  L.mi.ci = {0.1, 0.2};
+  L.sources.push_back({"previous_token", L.mi});
   L.load = {1, 2, 3};
   L.specialised_reference = "fresh_routers";
   ControlComparison c;
   c.control = "dense_slices";
-  c.mi_excess_delta = 0.5;
+  c.mi_delta.excess = 0.5;
   L.controls.push_back(c);
   v1::LayerSummary ls;
   ToProto(L, &ls);
   EXPECT_EQ(ls.layer(), 4u);
-  EXPECT_DOUBLE_EQ(ls.mi_excess_ci().high(), 0.2);
+  EXPECT_DOUBLE_EQ(ls.mi().ci().high(), 0.2);
+  EXPECT_DOUBLE_EQ(ls.mi().observed(), 0.3);
+  ASSERT_EQ(ls.sources_size(), 1);
+  EXPECT_EQ(ls.sources(0).source(), "previous_token");
   EXPECT_EQ(ls.load_size(), 3);
   EXPECT_EQ(ls.specialised_reference(), "fresh_routers");
   ASSERT_EQ(ls.controls_size(), 1);
   EXPECT_EQ(ls.controls(0).control(), "dense_slices");
-  EXPECT_DOUBLE_EQ(ls.controls(0).mi_excess_delta(), 0.5);
-  EXPECT_TRUE(std::isnan(ls.mi_nats()));  // undefined stays NaN on the wire
+  EXPECT_DOUBLE_EQ(ls.controls(0).mi_delta().excess(), 0.5);
+  EXPECT_TRUE(std::isnan(ls.mi().excess()));  // undefined stays NaN on the wire
 }
 
 TEST(ProtoConvertTest, OptionsDefaultsAndErrors) {

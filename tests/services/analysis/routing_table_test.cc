@@ -56,5 +56,58 @@ TEST(RoutingTableTest, RejectsBadEvents) {
   EXPECT_EQ(b->Add(2, seq2, tok2, ok2).code(), absl::StatusCode::kResourceExhausted);
 }
 
+TEST(RoutingTableTest, SourceKeysFollowPositions) {
+  auto b = RoutingTableBuilder::Create(4, 1);
+  ASSERT_TRUE(b.ok());
+  // Sequence 5 arrives out of order: positions 2, 0, 1 with tokens 30, 10, 20; the recorder
+  // stored the next token of position 2 (40).
+  const uint64_t seq[] = {5, 5, 5};
+  const uint32_t tok[] = {30, 10, 20};
+  const uint32_t path[] = {2, 0, 1};
+  const uint32_t pos[] = {2, 0, 1};
+  const uint32_t next[] = {40, kNoToken, kNoToken};
+  ASSERT_TRUE(b->Add(3, seq, tok, path, pos, next).ok());
+  const RoutingTable t = b->Build();
+  EXPECT_EQ(t.position, (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_EQ(t.column, (std::vector<uint32_t>{0, 1, 2}));  // tokens 10, 20, 30
+  // Previous tokens: none, 10, 20 -> keys in ascending token order, "none" (kNoToken) last.
+  EXPECT_EQ(t.source_key[kPreviousToken], (std::vector<uint32_t>{2, 0, 1}));
+  EXPECT_EQ(t.num_keys[kPreviousToken], 3u);
+  // Next tokens: 20, 30, 40 (recorded).
+  EXPECT_EQ(t.source_key[kNextToken], (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_EQ(t.num_keys[kPosition], 3u);
+  EXPECT_EQ(t.num_keys[kPreviousAndCurrent], 3u);
+}
+
+TEST(RoutingTableTest, SubsampleKeepsWholeSequencesSharedAcrossTables) {
+  auto make = [](uint32_t path_offset) {
+    auto b = RoutingTableBuilder::Create(4, 1);
+    std::vector<uint64_t> seq;
+    std::vector<uint32_t> tok, path;
+    for (uint32_t i = 0; i < 1000; ++i) {
+      seq.push_back(i / 10);
+      tok.push_back(i % 37);
+      path.push_back((i + path_offset) % 4);
+    }
+    EXPECT_TRUE(b->Add(seq.size(), seq.data(), tok.data(), path.data()).ok());
+    return b->Build();
+  };
+  const RoutingTable a = make(0), c = make(1);
+  RoutingTable sa, sc;
+  EXPECT_FALSE(SubsampleBySequence(a, 1000, &sa));
+  ASSERT_TRUE(SubsampleBySequence(a, 300, &sa));
+  ASSERT_TRUE(SubsampleBySequence(c, 300, &sc));
+  EXPECT_EQ(sa.events(), 300u);
+  EXPECT_EQ(sa.blocks(), 30u);
+  EXPECT_EQ(sa.block_key, sc.block_key);  // the same sequences in both tables
+  for (size_t b = 0; b < sa.blocks(); ++b) {
+    EXPECT_EQ(sa.block_begin[b + 1] - sa.block_begin[b], 10u);
+  }
+  uint32_t total = 0;
+  for (uint32_t n : sa.column_events) total += n;
+  EXPECT_EQ(total, 300u);
+  EXPECT_EQ(sa.num_keys[kCurrentToken], sa.columns());
+}
+
 }  // namespace
 }  // namespace monoroute::analysis

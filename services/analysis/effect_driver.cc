@@ -1,0 +1,166 @@
+// RunEffects: observed point, routing-null points (with the conditional nulls), bootstrap point
+// pairs, then one Effect per registered measure and index.
+#include "services/analysis/effect_driver.h"
+
+#include <algorithm>
+
+#include "common/base/hash.h"
+#include "services/analysis/resampling.h"
+
+namespace monoroute::analysis {
+namespace {
+
+// Streams of the seeded draws (mixed into the user's seed).
+constexpr uint64_t kNullStream = 0x6e756c6c;
+constexpr uint64_t kBootNullStream = 0x626f6f74;
+
+size_t Width(const MeasureSpec& m, uint32_t P) { return m.per_pathway ? P : 1; }
+
+bool Enabled(const MeasureSpec& m, const MeasureContext& ctx) {
+  if (m.needs_sources && !ctx.sources) return false;
+  if (m.needs_categories && (ctx.layout == nullptr || ctx.layout->num_categories == 0)) {
+    return false;
+  }
+  return true;
+}
+
+// null[m][r][i]: the routing-null replicates (and, for label-null measures, label permutations
+// of the observed routing).
+using Values = std::array<std::vector<std::vector<double>>, kNumMeasures>;
+
+void Append(const MeasureContext& ctx, const MeasurePoint& a, const MeasurePoint* b,
+            Values* out) {
+  const uint32_t P = ctx.table->num_pathways;
+  for (int m = 0; m < kNumMeasures; ++m) {
+    const MeasureSpec& spec = Measures()[m];
+    if (!Enabled(spec, ctx)) continue;
+    std::vector<double> row(Width(spec, P));
+    for (uint32_t i = 0; i < row.size(); ++i) {
+      row[i] = spec.value(a, i) - (b != nullptr ? spec.value(*b, i) : 0.0);
+    }
+    (*out)[m].push_back(std::move(row));
+  }
+}
+
+// The conditional nulls: top-k sets permuted within previous-token groups (for
+// I(P; t_i | t_{i-1})) and within current-token groups (for I(P; t_{i-1} | t_i)), so the routing's
+// relation to the conditioning token is kept and only the other token's extra information is
+// broken, with the bias of that relation.
+struct ConditionalNull {
+  KeyGroups by_previous, by_current;
+  std::vector<uint64_t> cgp, pgc;
+  ConditionalMasks masks;
+
+  explicit ConditionalNull(const MeasureContext& ctx) {
+    if (!ctx.sources) return;
+    by_previous = GroupByKey(*ctx.table, kPreviousToken);
+    by_current = GroupByKey(*ctx.table, kCurrentToken);
+  }
+  // Draws both permutations; null when the sources are off.
+  const ConditionalMasks* Draw(const MeasureContext& ctx, Xoshiro256& rng) {
+    if (!ctx.sources) return nullptr;
+    PermuteWithinGroups(by_previous, ctx.table->mask, rng, &cgp);
+    PermuteWithinGroups(by_current, ctx.table->mask, rng, &pgc);
+    masks = {cgp.data(), pgc.data()};
+    return &masks;
+  }
+};
+
+Values NullReplicates(const MeasureContext& ctx, const AnalysisOptions& o, uint32_t layer,
+                      const RoutingCounts& observed, ConditionalNull* cond,
+                      MeasureScratch* scratch) {
+  Values null;
+  Xoshiro256 rng(HashPair(o.seed ^ kNullStream, layer));
+  std::vector<uint64_t> masks;
+  std::vector<int32_t> labels;
+  for (int r = 0; r < o.null_replicates; ++r) {
+    PermuteMasks(*ctx.table, rng, &masks);
+    if (ctx.layout != nullptr) PermuteLabels(*ctx.layout, rng, &labels);
+    const ConditionalMasks* cm = cond->Draw(ctx, rng);
+    const MeasurePoint q = ComputePoint(ctx, masks.data(), nullptr, &observed,
+                                        ctx.layout != nullptr ? &labels : nullptr, scratch,
+                                        nullptr, cm);
+    Append(ctx, q, nullptr, &null);
+  }
+  return null;
+}
+
+void BootstrapReplicates(const MeasureContext& ctx, const AnalysisOptions& o, uint32_t layer,
+                         int B, ConditionalNull* cond, MeasureScratch* scratch, Values* reps) {
+  std::vector<uint32_t> w;
+  std::vector<uint64_t> masks;
+  std::vector<int32_t> labels;
+  RoutingCounts weighted;
+  for (int r = 0; r < B; ++r) {
+    BlockWeights(*ctx.table, o.seed, static_cast<uint32_t>(r), &w);
+    Xoshiro256 rng(HashPair(HashPair(o.seed ^ kBootNullStream, layer), r));
+    const MeasurePoint a =
+        ComputePoint(ctx, ctx.table->mask.data(), w.data(), nullptr, nullptr, scratch);
+    weighted = scratch->current;
+    PermuteMasks(*ctx.table, rng, &masks);
+    if (ctx.layout != nullptr) PermuteLabels(*ctx.layout, rng, &labels);
+    const ConditionalMasks* cm = cond->Draw(ctx, rng);
+    const MeasurePoint b = ComputePoint(ctx, masks.data(), w.data(), &weighted,
+                                        ctx.layout != nullptr ? &labels : nullptr, scratch,
+                                        nullptr, cm);
+    Append(ctx, a, &b, reps);
+  }
+}
+
+}  // namespace
+
+Interval Around(double point, double se, double z) {
+  if (!std::isfinite(point) || !std::isfinite(se)) return {};
+  return {point - z * se, point + z * se};
+}
+
+double IntervalZ(double confidence) { return NormalQuantile(0.5 + confidence / 2.0); }
+
+double ReplicateSd(const std::vector<std::vector<double>>& replicates, size_t index) {
+  std::vector<double> col;
+  col.reserve(replicates.size());
+  for (const auto& row : replicates) col.push_back(index < row.size() ? row[index] : kNaN);
+  return Summarise(col).sd;
+}
+
+EffectRun RunEffects(const MeasureContext& ctx, const AnalysisOptions& o, uint32_t layer,
+                     const LabelNull* label_null, LayerReplicates* replicates) {
+  EffectRun run;
+  MeasureScratch scratch;
+  run.observed = ComputePoint(ctx, ctx.table->mask.data(), nullptr, nullptr, nullptr, &scratch,
+                              &run.per_token);
+  run.counts = scratch.current;
+  ConditionalNull cond(ctx);
+  const Values null = NullReplicates(ctx, o, layer, run.counts, &cond, &scratch);
+  const bool boot = o.bootstrap > 0 && ctx.table->blocks() >= static_cast<size_t>(o.min_blocks);
+  run.bootstrap = boot ? o.bootstrap : 0;
+  Values reps;
+  BootstrapReplicates(ctx, o, layer, run.bootstrap, &cond, &scratch, &reps);
+  const double z = IntervalZ(o.confidence);
+  const uint32_t P = ctx.table->num_pathways;
+  for (int m = 0; m < kNumMeasures; ++m) {
+    const MeasureSpec& spec = Measures()[m];
+    run.effects[m].assign(Width(spec, P), Effect{});
+    if (!Enabled(spec, ctx)) continue;
+    for (uint32_t i = 0; i < run.effects[m].size(); ++i) {
+      Effect& e = run.effects[m][i];
+      e.observed = spec.value(run.observed, i);
+      if (!std::isfinite(e.observed)) continue;
+      std::vector<double> col;
+      for (const auto& row : null[m]) col.push_back(row[i]);
+      e.null_mean = Summarise(col).mean;
+      if (spec.label_null && label_null != nullptr) {
+        e.null_mean = m == kCategoryMi ? label_null->category_mi
+                                       : (i < label_null->pathway_category_kl.size()
+                                              ? label_null->pathway_category_kl[i]
+                                              : kNaN);
+      }
+      e.excess = e.observed - e.null_mean;
+      if (run.bootstrap > 0) e.ci = Around(e.excess, ReplicateSd(reps[m], i), z);
+    }
+  }
+  if (replicates != nullptr) replicates->by_measure = std::move(reps);
+  return run;
+}
+
+}  // namespace monoroute::analysis

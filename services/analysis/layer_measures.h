@@ -1,0 +1,142 @@
+// The table of registered measures of one layer: everything one replicate (the observed data, a
+// routing-null replicate, a bootstrap replicate) measures is a MeasurePoint, and each registered
+// measure reads one value (a layer measure) or one value per pathway from it. The effect driver
+// (effect_driver.h) runs every registered measure through the same observed / null / bootstrap
+// machinery, so adding a measure is one entry here. No gRPC, no LibTorch.
+#ifndef MONOROUTE_SERVICES_ANALYSIS_LAYER_MEASURES_H_
+#define MONOROUTE_SERVICES_ANALYSIS_LAYER_MEASURES_H_
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "services/analysis/category_stats.h"
+#include "services/analysis/effect.h"
+#include "services/analysis/measures.h"
+#include "services/analysis/routing_counts.h"
+#include "services/analysis/routing_table.h"
+
+namespace monoroute::analysis {
+
+// What one replicate measures. NaN where undefined (no load, no labels, sources not computed).
+struct MeasurePoint {
+  // Per source key: each pathway's KL to the layer's distribution of that key, and
+  // I(pathway; key) = sum_p load share * KL_p.
+  std::array<std::vector<double>, kNumSourceKeys> kl;
+  std::array<double, kNumSourceKeys> mi{kNaN, kNaN, kNaN, kNaN, kNaN};
+  // Per pathway (current token): 1 - entropy / ln(vocab).
+  std::vector<double> purity;
+  std::vector<double> entropy;
+  double mean_purity = kNaN;
+  double mean_kl = kNaN;
+  double token_specialisation = kNaN;
+  // The conditionals I(P; t_i | t_{i-1}) and I(P; t_{i-1} | t_i) (layer and per-pathway KL):
+  // I(P; pair) - I(P; previous) and I(P; pair) - I(P; current), measured on the routing given to
+  // ComputePoint for them (the conditional nulls permute top-k sets within previous-token /
+  // current-token groups).
+  double current_given_previous = kNaN;
+  double previous_given_current = kNaN;
+  std::vector<double> current_given_previous_kl;
+  std::vector<double> previous_given_current_kl;
+  // I(pathway; category) over the categorised routings, its ceiling, per-pathway category KL.
+  double category_mi = kNaN;
+  double category_ceiling = kNaN;
+  std::vector<double> category_kl;
+};
+
+// What every replicate of one layer shares.
+struct MeasureContext {
+  const RoutingTable* table = nullptr;
+  uint64_t min_token_count = 10;
+  // ln(vocab size): the purity normaliser.
+  double log_vocab = 1.0;
+  // Measure the sources (previous / next token, position, the token pair) besides the token.
+  bool sources = true;
+  // Category layout (null: no categories).
+  const CategoryLayout* layout = nullptr;
+};
+
+// Events grouped by one source key (for the conditional nulls): `order` lists events by key,
+// group g being order[begin[g], begin[g + 1]).
+struct KeyGroups {
+  std::vector<uint32_t> order;
+  std::vector<uint32_t> begin;
+};
+KeyGroups GroupByKey(const RoutingTable& table, int key);
+
+// `base` with its entries shuffled within every group (resized). Thread-compatible.
+void PermuteWithinGroups(const KeyGroups& groups, const std::vector<uint64_t>& base,
+                         Xoshiro256& rng, std::vector<uint64_t>* out);
+
+// Buffers reused across replicates.
+struct MeasureScratch {
+  RoutingCounts current;
+  RoutingCounts other;
+  std::vector<uint64_t> joint;
+};
+
+// Measures one replicate: routings with top-k sets `masks` (table.mask or a permutation) and
+// block weights `weights` (null: 1). Categories are measured on `category_counts` (null: this
+// replicate's own token counts) under `labels` (null: the observed labels), which is how the
+// label null reuses the unpermuted routing. `per_token` (may be null) receives the token
+// specialisation details; scratch.current holds the token counts afterwards.
+// `conditional_masks` (may be null: `masks`): the top-k sets the two conditionals are measured
+// on, [0] for I(P; t_i | t_{i-1}) and [1] for I(P; t_{i-1} | t_i).
+struct ConditionalMasks {
+  const uint64_t* current_given_previous = nullptr;
+  const uint64_t* previous_given_current = nullptr;
+};
+MeasurePoint ComputePoint(const MeasureContext& ctx, const uint64_t* masks,
+                          const uint32_t* weights, const RoutingCounts* category_counts,
+                          const std::vector<int32_t>* labels, MeasureScratch* scratch,
+                          TokenSpecialisation* per_token = nullptr,
+                          const ConditionalMasks* conditional_masks = nullptr);
+
+// The registered measures.
+enum MeasureId : int {
+  kMi = 0,                  // I(pathway; current token)
+  kMiPrevious,              // I(pathway; previous token)
+  kMiNext,                  // I(pathway; next token)
+  kMiPosition,              // I(pathway; position)
+  kCurrentGivenPrevious,    // I(pathway; t_i | t_{i-1})
+  kPreviousGivenCurrent,    // I(pathway; t_{i-1} | t_i)
+  kMeanPurity,
+  kMeanKl,
+  kTokenSpecialisation,
+  kCategoryMi,              // label null
+  kPathwayPurity,
+  kPathwayKl,
+  kPathwayKlPrevious,
+  kPathwayKlNext,
+  kPathwayKlPosition,
+  kPathwayCurrentGivenPrevious,
+  kPathwayPreviousGivenCurrent,
+  kPathwayCategoryKl,       // label null
+  kNumMeasures,
+};
+
+// One registered measure.
+struct MeasureSpec {
+  const char* name;
+  // One value per pathway (else one per layer).
+  bool per_pathway;
+  // Its null is the category-label permutation (else the routing null).
+  bool label_null;
+  // Needs the source keys / a category layout.
+  bool needs_sources;
+  bool needs_categories;
+  // The value of pathway `p` (ignored for a layer measure) in a point.
+  double (*value)(const MeasurePoint& point, uint32_t p);
+};
+
+// The table, indexed by MeasureId.
+const std::array<MeasureSpec, kNumMeasures>& Measures();
+
+// The layer MI measure and the per-pathway KL measure of source key s (kCurrentToken, ...,
+// kPosition).
+MeasureId SourceMiMeasure(int s);
+MeasureId SourceKlMeasure(int s);
+
+}  // namespace monoroute::analysis
+
+#endif  // MONOROUTE_SERVICES_ANALYSIS_LAYER_MEASURES_H_
