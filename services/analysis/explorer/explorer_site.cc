@@ -1,0 +1,286 @@
+// ExplorerSite: request routing, caching of grids and profiles, and the page/API responses.
+#include "services/analysis/explorer/explorer_site.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "services/analysis/explorer/explorer_json.h"
+#include "services/analysis/explorer/report_view.h"
+
+namespace monoroute::analysis::explorer {
+namespace {
+
+constexpr const char* kJson = "application/json";
+
+SiteResponse Error(const absl::Status& s, bool api) {
+  SiteResponse r;
+  r.status = HttpStatusOf(s);
+  if (api) {
+    r.content_type = kJson;
+    r.body = ErrorJson(r.status, std::string(s.message()));
+  } else {
+    r.body = RenderErrorPage(r.status, std::string(s.message()));
+  }
+  return r;
+}
+
+SiteResponse Ok(std::string body, bool api) {
+  SiteResponse r;
+  if (api) r.content_type = kJson;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string Param(const std::map<std::string, std::string>& q, const std::string& k) {
+  auto it = q.find(k);
+  return it == q.end() ? "" : it->second;
+}
+
+absl::StatusOr<uint32_t> ParseIndex(const std::string& field, const std::string& s) {
+  uint32_t v = 0;
+  if (!absl::SimpleAtoi(s, &v)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": '", s.substr(0, 32), "' is not a non-negative integer"));
+  }
+  return v;
+}
+
+}  // namespace
+
+int HttpStatusOf(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
+      return 404;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
+      return 409;
+    case absl::StatusCode::kResourceExhausted:
+      return 413;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+ExplorerSite::ExplorerSite(ExplorerData* data, Decoder decode, ExplorerOptions options,
+                           size_t cache_entries)
+    : data_(data),
+      decode_(std::move(decode)),
+      options_(options),
+      cache_entries_(std::max<size_t>(1, cache_entries)) {}
+
+std::shared_ptr<const void> ExplorerSite::CacheGet(const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+    if (it->first == key) {
+      cache_.splice(cache_.begin(), cache_, it);
+      return cache_.front().second;
+    }
+  }
+  return nullptr;
+}
+
+void ExplorerSite::CachePut(const std::string& key, std::shared_ptr<const void> value) {
+  absl::MutexLock lock(&mu_);
+  cache_.remove_if([&](const auto& e) { return e.first == key; });
+  cache_.emplace_front(key, std::move(value));
+  while (cache_.size() > cache_entries_) cache_.pop_back();
+}
+
+absl::StatusOr<std::shared_ptr<const PathwayProfile>> ExplorerSite::Profile(const RunEvents& run,
+                                                                            uint32_t layer,
+                                                                            uint32_t pathway) {
+  const std::string key = absl::StrCat("profile|", run.run_id, "|", run.split, "|", run.watermark,
+                                       "|", layer, "|", pathway);
+  if (auto hit = CacheGet(key)) return std::static_pointer_cast<const PathwayProfile>(hit);
+  absl::StatusOr<PathwayProfile> p = BuildPathwayProfile(run, layer, pathway, decode_, options_);
+  if (!p.ok()) return p.status();
+  auto value = std::make_shared<const PathwayProfile>(*std::move(p));
+  CachePut(key, value);
+  return value;
+}
+
+std::vector<LayerGrid> ExplorerSite::Grids(const RunEvents& run) {
+  const std::string key = absl::StrCat("grids|", run.run_id, "|", run.split, "|", run.watermark);
+  if (auto hit = CacheGet(key)) return *std::static_pointer_cast<const std::vector<LayerGrid>>(hit);
+  auto grids = std::make_shared<std::vector<LayerGrid>>();
+  for (const LayerEvents& l : run.layers) {
+    grids->push_back(BuildLayerGrid(l, decode_, 3, options_.min_token_count));
+  }
+  CachePut(key, grids);
+  return *grids;
+}
+
+SiteResponse ExplorerSite::Handle(const std::string& path,
+                                  const std::map<std::string, std::string>& query) {
+  std::vector<std::string> parts = absl::StrSplit(path, '/', absl::SkipEmpty());
+  const bool api = !parts.empty() && parts[0] == "api";
+  if (api) parts.erase(parts.begin());
+  return Route(parts, api, query);
+}
+
+SiteResponse ExplorerSite::Route(const std::vector<std::string>& p, bool api,
+                                 const std::map<std::string, std::string>& query) {
+  const std::string split = Param(query, "split");
+  if (p.empty() || (api && p.size() == 1 && p[0] == "runs")) return Runs(api);
+  if (p.size() == 1 && p[0] == "compare") {  // the overview's compare form
+    SiteResponse r;
+    r.status = 303;
+    r.location = SiteLinks{Param(query, "run")}.Compare(Param(query, "baseline"));
+    return r;
+  }
+  if (p[0] != "runs" || p.size() < 2) {
+    return Error(
+        absl::NotFoundError(absl::StrCat("no page at /", api ? "api/" : "", absl::StrJoin(p, "/"))),
+        api);
+  }
+  if (p.size() == 2) return Overview(p[1], api, split);
+  if (p.size() == 6 && p[2] == "layers" && p[4] == "pathways") {
+    return PathwayResponse(p[1], p[3], p[5], api, split);
+  }
+  if (p.size() == 4 && p[2] == "compare") return Compare(p[1], p[3], api, split);
+  if (p.size() == 3 && p[2] == "try") return TryResponse(p[1], api, query);
+  return Error(
+      absl::NotFoundError(absl::StrCat("no page at /", api ? "api/" : "", absl::StrJoin(p, "/"))),
+      api);
+}
+
+SiteResponse ExplorerSite::Runs(bool api) {
+  absl::StatusOr<std::vector<RunListing>> runs = data_->ListRuns();
+  if (!runs.ok()) return Error(runs.status(), api);
+  return Ok(api ? RunsToJson(*runs) : RenderRunsPage(*runs), api);
+}
+
+OverviewInput ExplorerSite::MakeOverview(const RunEvents& run, const std::string& report_json,
+                                         std::string report_error, std::vector<LayerGrid> grids) {
+  OverviewInput in;
+  in.run_id = run.run_id;
+  in.split = run.split;
+  in.labels = run.labels;
+  in.events = run.TotalEvents();
+  in.report_error = std::move(report_error);
+  in.grids = std::move(grids);
+  in.control_splits = run.ControlSplits();
+  return in;
+}
+
+SiteResponse ExplorerSite::Overview(const std::string& run, bool api, const std::string& split) {
+  auto events = data_->Events(run, split);
+  if (!events.ok()) return Error(events.status(), api);
+  absl::StatusOr<std::string> report = data_->ReportJson(run, (*events)->split);
+  OverviewInput in =
+      MakeOverview(**events, report.ok() ? *report : "",
+                   report.ok() ? "" : std::string(report.status().message()), Grids(**events));
+  if (api) return Ok(OverviewToJson(in, report.ok() ? *report : ""), true);
+  absl::StatusOr<ReportView> view =
+      report.ok() ? ParseReportView(*report) : absl::StatusOr<ReportView>(report.status());
+  if (view.ok()) in.report = &*view;
+  if (!view.ok() && in.report_error.empty()) in.report_error = std::string(view.status().message());
+  absl::StatusOr<std::vector<RunListing>> runs = data_->ListRuns();
+  if (runs.ok()) {
+    for (const RunListing& r : *runs) {
+      if (r.run_id != run) in.other_runs.push_back(r.run_id);
+    }
+  }
+  return Ok(RenderOverviewPage(in, SiteLinks{run, false, split}), false);
+}
+
+SiteResponse ExplorerSite::PathwayResponse(const std::string& run, const std::string& layer_s,
+                                           const std::string& pathway_s, bool api,
+                                           const std::string& split) {
+  absl::StatusOr<uint32_t> layer = ParseIndex("layer", layer_s);
+  if (!layer.ok()) return Error(layer.status(), api);
+  absl::StatusOr<uint32_t> pathway = ParseIndex("pathway", pathway_s);
+  if (!pathway.ok()) return Error(pathway.status(), api);
+  auto events = data_->Events(run, split);
+  if (!events.ok()) return Error(events.status(), api);
+  auto profile = Profile(**events, *layer, *pathway);
+  if (!profile.ok()) return Error(profile.status(), api);
+  if (api) return Ok(ProfileToJson(**profile), true);
+  absl::StatusOr<std::string> report = data_->ReportJson(run, (*events)->split);
+  absl::StatusOr<std::string> page = PathwayPage(**events, report.ok() ? *report : "", *layer,
+                                                 *pathway, SiteLinks{run, false, split});
+  if (!page.ok()) return Error(page.status(), false);
+  return Ok(*std::move(page), false);
+}
+
+absl::StatusOr<std::string> ExplorerSite::OverviewPage(const RunEvents& run,
+                                                       const std::string& report_json,
+                                                       const SiteLinks& links) {
+  OverviewInput in =
+      MakeOverview(run, report_json, report_json.empty() ? "not available" : "", Grids(run));
+  absl::StatusOr<ReportView> view = ParseReportView(report_json);
+  if (view.ok()) in.report = &*view;
+  return RenderOverviewPage(in, links);
+}
+
+absl::StatusOr<std::string> ExplorerSite::PathwayPage(const RunEvents& run,
+                                                      const std::string& report_json,
+                                                      uint32_t layer, uint32_t pathway,
+                                                      const SiteLinks& links) {
+  auto profile = Profile(run, layer, pathway);
+  if (!profile.ok()) return profile.status();
+  absl::StatusOr<ReportView> view = ParseReportView(report_json);
+  const PathwaySummaryView* row = nullptr;
+  if (view.ok()) {
+    if (const LayerView* L = view->Layer(layer); L != nullptr) {
+      for (const PathwaySummaryView& s : L->pathways) {
+        if (s.pathway == pathway) row = &s;
+      }
+    }
+  }
+  return RenderPathwayPage(**profile, row, run.ControlSplits(), links);
+}
+
+SiteResponse ExplorerSite::Compare(const std::string& run, const std::string& base, bool api,
+                                   const std::string& split) {
+  absl::StatusOr<std::string> a = data_->ReportJson(run, split);
+  if (!a.ok()) return Error(a.status(), api);
+  absl::StatusOr<std::string> b = data_->ReportJson(base, split);
+  if (!b.ok()) return Error(b.status(), api);
+  if (api) {
+    return Ok(absl::StrCat("{\"api_version\":", kExplorerApiVersion, ",\"run\":", *a,
+                           ",\"baseline\":", *b, "}"),
+              true);
+  }
+  absl::StatusOr<ReportView> va = ParseReportView(*a);
+  if (!va.ok()) return Error(va.status(), false);
+  absl::StatusOr<ReportView> vb = ParseReportView(*b);
+  if (!vb.ok()) return Error(vb.status(), false);
+  return Ok(RenderComparePage(*va, *vb, SiteLinks{run, false, split}), false);
+}
+
+SiteResponse ExplorerSite::TryResponse(const std::string& run, bool api,
+                                       const std::map<std::string, std::string>& query) {
+  const std::string text = Param(query, "text");
+  const SiteLinks links{run, false, Param(query, "split")};
+  if (text.empty()) {
+    if (api) return Error(absl::InvalidArgumentError("text: empty"), true);
+    return Ok(RenderTryPage(run, "", nullptr, "", links), false);
+  }
+  absl::StatusOr<TryResult> r = data_->Try(run, text, Param(query, "checkpoint"));
+  if (api) return r.ok() ? Ok(TryToJson(*r), true) : Error(r.status(), true);
+  SiteResponse resp = Ok(RenderTryPage(run, text, r.ok() ? &*r : nullptr,
+                                       r.ok() ? "" : std::string(r.status().message()), links),
+                         false);
+  if (!r.ok()) resp.status = HttpStatusOf(r.status());
+  return resp;
+}
+
+}  // namespace monoroute::analysis::explorer

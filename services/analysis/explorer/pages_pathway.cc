@@ -1,0 +1,131 @@
+// The pathway page: header (load vs uniform, mean gate, the report's verdict), top contexts,
+// quantile groups, gate histogram, token tables by lift, co-activation partners, control links.
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/analysis/explorer/html.h"
+#include "services/analysis/explorer/pages.h"
+#include "services/analysis/explorer/pages_internal.h"
+
+namespace monoroute::analysis::explorer {
+namespace {
+
+std::string LiftTable(const std::vector<TokenLift>& rows, const char* what) {
+  if (rows.empty()) return "<p class=\"mute\">No token passes the minimum count.</p>";
+  std::string out =
+      absl::StrCat("<table><thead><tr><th>", what, "</th><th>", Tip("lift", MeasureTip("lift")),
+                   "</th><th>in pathway</th><th>in layer</th><th>share in pathway</th><th>share in "
+                   "layer</th></tr></thead><tbody>");
+  for (const TokenLift& t : rows) {
+    absl::StrAppend(&out, "<tr><td><code>", TokenHtml(t.text), "</code></td><td class=\"n\">",
+                    Fmt(t.lift, 2), "</td><td class=\"n\">", t.count_in_pathway,
+                    "</td><td class=\"n\">", t.count_in_layer, "</td><td class=\"n\">",
+                    Fmt(t.share_in_pathway, 4), "</td><td class=\"n\">", Fmt(t.share_in_layer, 4),
+                    "</td></tr>");
+  }
+  return out + "</tbody></table>";
+}
+
+std::string PartnerTable(const std::vector<Partner>& rows, const std::string& null_text,
+                         const SiteLinks& links, size_t max_rows) {
+  std::string out = absl::StrCat("<p class=\"mute\">", Esc(null_text),
+                                 "</p><table><thead><tr><th>pathway</th><th>",
+                                 Tip("lift", MeasureTip("partner_lift")),
+                                 "</th><th>together</th><th>expected</th></tr></thead><tbody>");
+  for (size_t i = 0; i < rows.size() && i < max_rows; ++i) {
+    const Partner& p = rows[i];
+    absl::StrAppend(&out, "<tr><td><a href=\"", Esc(links.Pathway(p.layer, p.pathway)), "\">layer ",
+                    p.layer, " pathway ", p.pathway, "</a></td><td class=\"n\">", Fmt(p.lift, 2),
+                    "</td><td class=\"n\">", p.together, "</td><td class=\"n\">",
+                    Fmt(p.expected, 1), "</td></tr>");
+  }
+  return out + "</tbody></table>";
+}
+
+std::string Header(const PathwayProfile& p, const PathwaySummaryView* row) {
+  std::string out = absl::StrCat(
+      "<h1>Layer ", p.layer, " &middot; pathway ", p.pathway, "</h1><p>neuron slice ", p.pathway,
+      " of ", p.num_pathways, " (top-", p.top_k, " routing); split <code>", Esc(p.split),
+      "</code></p><p>", Tip("load", MeasureTip("load_vs_uniform")), " ", p.load, " of ",
+      p.layer_events, " tokens = ", Fmt(p.load_vs_uniform, 2), "&times; uniform &middot; ",
+      Tip("density", MeasureTip("density")), " ", Fmt(p.density, 4), " &middot; ",
+      Tip("mean gate", MeasureTip("mean_gate")), " ", Fmt(p.mean_gate, 3), "</p>");
+  if (row != nullptr) {
+    absl::StrAppend(&out, "<p class=\"answer\">", Tip("KL excess", MeasureTip("kl_excess_nats")),
+                    " ", Fmt(row->kl_excess, 3), " nats ",
+                    FmtInterval(row->kl_ci_low, row->kl_ci_high, 3), "; ",
+                    row->specialised ? "<strong>specialised</strong>" : "not flagged specialised",
+                    row->category_specialised ? "; category-enriched" : "");
+    if (!row->responds_to.empty()) absl::StrAppend(&out, "; responds to ", Esc(row->responds_to));
+    out += "</p>";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ContextHtml(const Context& c, uint32_t top_k) {
+  std::string out = "<div class=\"ctx\">";
+  for (size_t i = 0; i < c.tokens.size(); ++i) {
+    const ContextToken& t = c.tokens[i];
+    if (i == c.routed_index) {
+      std::vector<std::string> co;
+      for (uint32_t q : c.co_selected) co.push_back(absl::StrCat(q));
+      absl::StrAppend(
+          &out, "<mark class=\"hit\" tabindex=\"0\" data-gate=\"", Fmt(c.gate, 3), "\">",
+          TokenHtml(t.text), "<span class=\"tip\" role=\"tooltip\">gate ", Fmt(c.gate, 3),
+          " &middot; rank ", c.rank, " of ", top_k, " &middot; with pathways ",
+          absl::StrJoin(co, ", "), " &middot; next token <code>", TokenHtml(c.next_text),
+          "</code> &middot; sequence ", c.sequence_id, " position ", c.position, "</span></mark>");
+    } else if (t.gate > 0) {
+      absl::StrAppend(&out, "<span class=\"t\" style=\"background:", GateColour(t.gate * 0.6),
+                      "\" title=\"gate ", Fmt(t.gate, 3), "\">", TokenHtml(t.text), "</span>");
+    } else {
+      absl::StrAppend(&out, "<span class=\"t\">", TokenHtml(t.text), "</span>");
+    }
+  }
+  return out + "</div>";
+}
+
+std::string RenderPathwayPage(const PathwayProfile& p, const PathwaySummaryView* row,
+                              const std::vector<std::string>& control_splits,
+                              const SiteLinks& links) {
+  std::string body = Header(p, row);
+  absl::StrAppend(&body, "<h2 id=\"top\">Top contexts</h2><p class=\"mute\">The ",
+                  p.top_contexts.size(),
+                  " tokens with the highest gate; the routed token is highlighted (focus or hover "
+                  "it for its gate, rank, co-selected pathways and next token), neighbours shaded "
+                  "by this pathway's gate on them.</p>");
+  for (const Context& c : p.top_contexts) body += ContextHtml(c, p.top_k);
+  if (p.top_contexts.empty()) body += "<p class=\"mute\">No token selects this pathway.</p>";
+  body += "<h2 id=\"quantiles\">Contexts by gate quantile</h2>";
+  for (const QuantileGroup& g : p.quantile_groups) {
+    absl::StrAppend(&body, "<h3>quantile ", Fmt(g.quantile_low, 2), "&ndash;",
+                    Fmt(g.quantile_high, 2), ": gate ", Fmt(g.gate_low, 3), "&ndash;",
+                    Fmt(g.gate_high, 3), " (", g.events, " tokens)</h3>");
+    for (const Context& c : g.examples) body += ContextHtml(c, p.top_k);
+  }
+  absl::StrAppend(&body, "<h2 id=\"hist\">Gate histogram</h2>",
+                  SvgHistogram(p.gate_histogram.counts, p.gate_histogram.low, p.gate_histogram.high,
+                               "gate weight histogram"));
+  absl::StrAppend(&body, "<div class=\"cols\"><section><h2 id=\"tokens\">Tokens by lift</h2>",
+                  LiftTable(p.tokens_by_lift, "token"),
+                  "</section><section><h2 id=\"next\">Next tokens by lift</h2>",
+                  LiftTable(p.next_tokens_by_lift, "next token"), "</section></div>");
+  absl::StrAppend(&body, "<h2 id=\"partners\">Co-activation: same layer</h2>",
+                  PartnerTable(p.same_layer_partners, p.same_layer_null, links, 8));
+  if (p.has_next_layer) {
+    absl::StrAppend(&body, "<h2>Co-activation: next routed layer (", p.next_layer, ")</h2>",
+                    PartnerTable(p.next_layer_partners, p.next_layer_null, links, 8));
+  }
+  if (!links.static_site && !control_splits.empty()) {
+    body += "<h2>The same pathway in the controls</h2><ul>";
+    for (const std::string& s : control_splits) {
+      absl::StrAppend(&body, "<li><a href=\"", Esc(links.PathwayInSplit(p.layer, p.pathway, s)),
+                      "\">", Esc(s), "</a></li>");
+    }
+    body += "</ul>";
+  }
+  return Page(absl::StrCat("layer ", p.layer, " pathway ", p.pathway), Nav(links), body);
+}
+
+}  // namespace monoroute::analysis::explorer

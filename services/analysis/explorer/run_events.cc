@@ -1,0 +1,174 @@
+// LayerEvents lookups and LayerEventsBuilder: validation, then one sort by (sequence, position,
+// step descending) and a gather into the columnar layout.
+#include "services/analysis/explorer/run_events.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+
+namespace monoroute::analysis::explorer {
+
+int LayerEvents::RankOf(size_t i, uint32_t pathway) const {
+  int slot = -1;
+  for (uint32_t j = 0; j < top_k; ++j) {
+    if (pathways[i * top_k + j] == pathway) slot = static_cast<int>(j);
+  }
+  if (slot < 0) return 0;
+  // By gate, not by slot: a writer need not store the top-k in descending order. Ties keep the
+  // recorded order.
+  const float g = gates[i * top_k + slot];
+  int rank = 1;
+  for (uint32_t j = 0; j < top_k; ++j) {
+    const float o = gates[i * top_k + j];
+    if (o > g || (o == g && static_cast<int>(j) < slot)) ++rank;
+  }
+  return rank;
+}
+
+float LayerEvents::GateOf(size_t i, uint32_t pathway) const {
+  for (uint32_t j = 0; j < top_k; ++j) {
+    if (pathways[i * top_k + j] == pathway) return gates[i * top_k + j];
+  }
+  return 0.0f;
+}
+
+size_t LayerEvents::Find(uint64_t seq, uint32_t pos) const {
+  size_t lo = 0, hi = size();
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (sequence_id[mid] < seq || (sequence_id[mid] == seq && position[mid] < pos)) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo < size() && sequence_id[lo] == seq && position[lo] == pos) return lo;
+  return size();
+}
+
+const LayerEvents* RunEvents::Layer(uint32_t layer) const {
+  for (const LayerEvents& l : layers) {
+    if (l.layer == layer) return &l;
+  }
+  return nullptr;
+}
+
+const LayerEvents* RunEvents::NextLayer(uint32_t layer) const {
+  for (size_t i = 0; i + 1 < layers.size(); ++i) {
+    if (layers[i].layer == layer) return &layers[i + 1];
+  }
+  return nullptr;
+}
+
+size_t RunEvents::TotalEvents() const {
+  size_t n = 0;
+  for (const LayerEvents& l : layers) n += l.size();
+  return n;
+}
+
+std::vector<std::string> RunEvents::ControlSplits() const {
+  std::vector<std::string> out;
+  const std::string prefix = split + "/";
+  for (const std::string& s : splits) {
+    if (s.size() > prefix.size() && s.compare(0, prefix.size(), prefix) == 0) out.push_back(s);
+  }
+  return out;
+}
+
+LayerEventsBuilder::LayerEventsBuilder(uint32_t layer, uint32_t num_pathways, uint32_t top_k) {
+  raw_.layer = layer;
+  raw_.num_pathways = num_pathways;
+  raw_.top_k = top_k;
+}
+
+absl::StatusOr<LayerEventsBuilder> LayerEventsBuilder::Create(uint32_t layer, uint32_t num_pathways,
+                                                              uint32_t top_k) {
+  if (num_pathways == 0 || num_pathways > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("num_pathways: ", num_pathways, " not in [1, 64]"));
+  }
+  if (top_k == 0 || top_k > num_pathways) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("top_k: ", top_k, " not in [1, num_pathways = ", num_pathways, "]"));
+  }
+  return LayerEventsBuilder(layer, num_pathways, top_k);
+}
+
+absl::Status LayerEventsBuilder::Add(size_t n, const uint64_t* step, const uint64_t* sequence_id,
+                                     const uint32_t* position, const uint32_t* token_id,
+                                     const uint32_t* next_token_id, const uint32_t* pathways,
+                                     const float* gates) {
+  if (events() + n > max_events_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("layer ", raw_.layer, ": more than ", max_events_, " events (max_events)"));
+  }
+  const uint32_t k = raw_.top_k;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t seen = 0;
+    for (uint32_t j = 0; j < k; ++j) {
+      const uint32_t p = pathways[i * k + j];
+      if (p >= raw_.num_pathways) {
+        return absl::InvalidArgumentError(absl::StrCat("event ", events() + i, ": pathways[", j,
+                                                       "] = ", p, " >= num_pathways ",
+                                                       raw_.num_pathways));
+      }
+      if (seen & (uint64_t{1} << p)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("event ", events() + i, ": pathway ", p, " repeated in its top-k"));
+      }
+      seen |= uint64_t{1} << p;
+      if (!std::isfinite(gates[i * k + j])) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("event ", events() + i, ": weights[", j, "] is not finite"));
+      }
+    }
+  }
+  step_.insert(step_.end(), step, step + n);
+  raw_.sequence_id.insert(raw_.sequence_id.end(), sequence_id, sequence_id + n);
+  raw_.position.insert(raw_.position.end(), position, position + n);
+  raw_.token_id.insert(raw_.token_id.end(), token_id, token_id + n);
+  raw_.next_token_id.insert(raw_.next_token_id.end(), next_token_id, next_token_id + n);
+  raw_.pathways.insert(raw_.pathways.end(), pathways, pathways + n * k);
+  raw_.gates.insert(raw_.gates.end(), gates, gates + n * k);
+  return absl::OkStatus();
+}
+
+LayerEvents LayerEventsBuilder::Build() {
+  const size_t n = events();
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    if (raw_.sequence_id[a] != raw_.sequence_id[b])
+      return raw_.sequence_id[a] < raw_.sequence_id[b];
+    if (raw_.position[a] != raw_.position[b]) return raw_.position[a] < raw_.position[b];
+    if (step_[a] != step_[b]) return step_[a] > step_[b];
+    return a < b;
+  });
+  LayerEvents out;
+  out.layer = raw_.layer;
+  out.top_k = raw_.top_k;
+  out.num_pathways = raw_.num_pathways;
+  const uint32_t k = raw_.top_k;
+  for (size_t r = 0; r < n; ++r) {
+    const uint32_t i = order[r];
+    if (!out.sequence_id.empty() && out.sequence_id.back() == raw_.sequence_id[i] &&
+        out.position.back() == raw_.position[i]) {
+      continue;  // an older copy of the same (sequence, position)
+    }
+    out.sequence_id.push_back(raw_.sequence_id[i]);
+    out.position.push_back(raw_.position[i]);
+    out.token_id.push_back(raw_.token_id[i]);
+    out.next_token_id.push_back(raw_.next_token_id[i]);
+    out.pathways.insert(out.pathways.end(), raw_.pathways.begin() + i * k,
+                        raw_.pathways.begin() + (i + 1) * k);
+    out.gates.insert(out.gates.end(), raw_.gates.begin() + i * k, raw_.gates.begin() + (i + 1) * k);
+  }
+  LayerEventsBuilder fresh(raw_.layer, raw_.num_pathways, raw_.top_k);
+  fresh.max_events_ = max_events_;
+  *this = std::move(fresh);
+  return out;
+}
+
+}  // namespace monoroute::analysis::explorer

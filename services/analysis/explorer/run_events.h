@@ -1,0 +1,103 @@
+// The explorer's view of a run: every routed layer's raw events (sequence, position, token, next
+// token, top-k pathways and their gate weights), deduplicated per (sequence, position) and sorted
+// so a token's context is its neighbours. No gRPC, no LibTorch.
+#ifndef MONOROUTE_SERVICES_ANALYSIS_EXPLORER_RUN_EVENTS_H_
+#define MONOROUTE_SERVICES_ANALYSIS_EXPLORER_RUN_EVENTS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace monoroute::analysis::explorer {
+
+// One routed layer's events, sorted by (sequence_id, position), one event per (sequence,
+// position). Event i owns pathways/gates [i*top_k, (i+1)*top_k), in the order recorded (the
+// router's descending gate order). Immutable after LayerEventsBuilder::Build; thread-compatible.
+struct LayerEvents {
+  uint32_t layer = 0;
+  uint32_t top_k = 0;
+  uint32_t num_pathways = 0;
+  std::vector<uint64_t> sequence_id;
+  std::vector<uint32_t> position;
+  std::vector<uint32_t> token_id;
+  std::vector<uint32_t> next_token_id;
+  std::vector<uint32_t> pathways;
+  std::vector<float> gates;
+
+  size_t size() const { return token_id.size(); }
+  // Rank (1 = highest gate) of `pathway` in event i's top-k, 0 when not selected.
+  int RankOf(size_t i, uint32_t pathway) const;
+  // Gate of `pathway` in event i, 0 when not selected.
+  float GateOf(size_t i, uint32_t pathway) const;
+  // Index of the event (sequence_id, position), or size() when absent (binary search).
+  size_t Find(uint64_t sequence_id, uint32_t position) const;
+};
+
+// A run's events as the explorer reads them (one split). Immutable once built; shared between
+// threads as a const object.
+struct RunEvents {
+  std::string run_id;
+  // The recorder split the events come from (e.g. "valid", "valid/fresh_routers").
+  std::string split;
+  uint32_t num_pathways = 0;
+  uint32_t top_k = 0;
+  uint32_t vocab_size = 0;
+  std::map<std::string, std::string> labels;
+  // Recorder watermark the events reflect (a cache key).
+  uint64_t watermark = 0;
+  // Every split the run has (the controls of `split` are "<split>/<control>").
+  std::vector<std::string> splits;
+  // One entry per routed layer, ascending layer order (a layer may hold no events).
+  std::vector<LayerEvents> layers;
+
+  // The layer's events, or nullptr when `layer` is not a routed layer of the run.
+  const LayerEvents* Layer(uint32_t layer) const;
+  // The next routed layer after `layer` (nullptr when `layer` is the last).
+  const LayerEvents* NextLayer(uint32_t layer) const;
+  // Total events over every layer.
+  size_t TotalEvents() const;
+  // The control splits recorded beside `split` ("<split>/...").
+  std::vector<std::string> ControlSplits() const;
+};
+
+// Accumulates one layer's events from any number of batches (any order) and builds a sorted,
+// deduplicated LayerEvents. When one (sequence, position) arrives several times (a window seen
+// at several steps) the event with the highest step is kept. Not thread-safe.
+class LayerEventsBuilder {
+ public:
+  // INVALID_ARGUMENT when num_pathways is 0 or > 64 or top_k is not in [1, num_pathways].
+  static absl::StatusOr<LayerEventsBuilder> Create(uint32_t layer, uint32_t num_pathways,
+                                                   uint32_t top_k);
+
+  // Adds n events (columnar; pathways and gates n * top_k, row-major). INVALID_ARGUMENT naming
+  // the event and field for a pathway >= num_pathways, a pathway repeated within an event or a
+  // gate that is not finite; RESOURCE_EXHAUSTED past `max_events`.
+  absl::Status Add(size_t n, const uint64_t* step, const uint64_t* sequence_id,
+                   const uint32_t* position, const uint32_t* token_id,
+                   const uint32_t* next_token_id, const uint32_t* pathways, const float* gates);
+
+  // Largest number of events accepted (default: no practical bound).
+  void set_max_events(uint64_t max_events) { max_events_ = max_events; }
+  size_t events() const { return raw_.token_id.size(); }
+  uint32_t layer() const { return raw_.layer; }
+  uint32_t top_k() const { return raw_.top_k; }
+
+  // Sorts and deduplicates; leaves the builder empty.
+  LayerEvents Build();
+
+ private:
+  LayerEventsBuilder(uint32_t layer, uint32_t num_pathways, uint32_t top_k);
+
+  uint64_t max_events_ = ~uint64_t{0};
+  std::vector<uint64_t> step_;
+  LayerEvents raw_;
+};
+
+}  // namespace monoroute::analysis::explorer
+
+#endif  // MONOROUTE_SERVICES_ANALYSIS_EXPLORER_RUN_EVENTS_H_

@@ -1,0 +1,12 @@
+// RouteText in builds without the engine: UNIMPLEMENTED.
+#include "absl/status/status.h"
+#include "services/analysis/explorer/try_routing.h"
+
+namespace monoroute::analysis::explorer {
+
+absl::StatusOr<TryResult> RouteText(const TryOptions&) {
+  return absl::UnimplementedError(
+      "try: this monoroute-analysis was built without the engine (MONOROUTE_ANALYSIS_ABLATION)");
+}
+
+}  // namespace monoroute::analysis::explorer

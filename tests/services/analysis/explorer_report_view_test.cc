@@ -1,0 +1,106 @@
+// The report adapter reads schema 2 (flat fields, what ReportToJson writes today, checked on a
+// real ReportToJson document) and schema 3 (effect objects) reports, and tolerates missing keys.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "services/analysis/explorer/report_view.h"
+#include "services/analysis/report_json.h"
+#include "services/analysis/run_analysis.h"
+#include "services/analysis/synthetic_routing.h"
+
+namespace monoroute::analysis::explorer {
+namespace {
+
+TEST(ExplorerReportViewTest, Schema2FromReportToJson) {
+  SyntheticRoutingOptions so;
+  so.events = 20000;
+  so.vocab = 500;
+  so.token_preference = 0.5;
+  auto table = SyntheticRoutingTable(so);
+  ASSERT_TRUE(table.ok());
+  std::vector<LayerInput> in(1);
+  in[0].layer = 2;
+  in[0].table = *table;
+  AnalysisOptions opts;
+  opts.bootstrap = 20;
+  opts.category_permutations = 0;
+  opts.threads = 1;
+  RunAnalysis run;
+  run.info.run_id = "r1";
+  run.info.labels = {{"balancing", "glbl"}};
+  run.info.num_pathways = 16;
+  run.info.top_k = 4;
+  RunContext rc;
+  rc.vocab_size = 500;
+  auto layers = AnalyzeLayers(in, rc, opts, &run.empty_layers, &run.replicates);
+  ASSERT_TRUE(layers.ok()) << layers.status();
+  run.layers = *layers;
+  auto v = ParseReportView(ReportToJson(run, nullptr, opts, 0));
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->run_id, "r1");
+  EXPECT_EQ(v->labels.at("balancing"), "glbl");
+  EXPECT_EQ(v->num_pathways, 16u);
+  ASSERT_EQ(v->layers.size(), 1u);
+  const LayerView& L = v->layers[0];
+  EXPECT_EQ(L.layer, 2u);
+  EXPECT_EQ(L.pathways.size(), 16u);
+  EXPECT_FALSE(L.answer.empty());
+  ASSERT_FALSE(L.effects.empty());
+  EXPECT_EQ(L.effects[0].measure, "mi_nats");
+  EXPECT_NEAR(L.effects[0].excess, run.layers[0].mi_excess_nats, 1e-9);
+  EXPECT_FALSE(std::isnan(L.effects[0].ci_low));
+  EXPECT_NEAR(L.max_violation, run.layers[0].max_violation, 1e-9);
+  EXPECT_FALSE(v->headline.empty());
+}
+
+TEST(ExplorerReportViewTest, Schema3EffectObjects) {
+  const std::string doc = R"({
+    "schema_version": 3,
+    "run": {"run_id": "r3", "num_pathways": 8, "top_k": 2, "freshness": {"finished": true}},
+    "summary": {"answer": "Routing added token specialisation in layer 0."},
+    "layers": [{
+      "layer": 0, "answer": "Layer 0 pathways specialise on tokens.", "max_violation": 0.2,
+      "routing_source": "trained_router",
+      "mi_nats": {"observed": 0.3, "null_mean": 0.1, "excess": 0.2, "ci": [0.15, 0.25]},
+      "controls": [{"control": "fresh_routers",
+                    "mi_nats": {"observed": 0.3, "null_mean": 0.05, "excess": 0.25,
+                                "ci": [0.2, 0.3]}}],
+      "pathways": [{"pathway": 5, "kl_excess_nats": {"excess": 1.5, "ci": [1.2, 1.8]},
+                    "specialised": true, "answer": "dragons",
+                    "top_tokens_by_lift": [{"token": " dragon"}]}]
+    }]})";
+  auto v = ParseReportView(doc);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->schema_version, 3);
+  EXPECT_TRUE(v->finished);
+  EXPECT_EQ(v->headline, "Routing added token specialisation in layer 0.");
+  const LayerView& L = v->layers.at(0);
+  EXPECT_EQ(L.answer, "Layer 0 pathways specialise on tokens.");
+  EXPECT_EQ(L.routing_source, "trained_router");
+  ASSERT_EQ(L.effects.size(), 2u);
+  EXPECT_EQ(L.effects[0].against, "null");
+  EXPECT_DOUBLE_EQ(L.effects[0].ci_high, 0.25);
+  EXPECT_EQ(L.effects[1].against, "fresh_routers");
+  EXPECT_DOUBLE_EQ(L.effects[1].excess, 0.25);
+  const PathwaySummaryView& p = L.pathways.at(0);
+  EXPECT_EQ(p.pathway, 5u);
+  EXPECT_DOUBLE_EQ(p.kl_excess, 1.5);
+  EXPECT_DOUBLE_EQ(p.kl_ci_low, 1.2);
+  EXPECT_EQ(p.responds_to, "dragons");
+  EXPECT_EQ(p.top_tokens, std::vector<std::string>({" dragon"}));
+}
+
+TEST(ExplorerReportViewTest, ToleratesMissingAndOddKeys) {
+  auto v = ParseReportView(R"({"layers": [{"layer": 1, "pathways": [3, {"pathway": null}]},
+                                          "x"], "run": 7})");
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->layers.size(), 1u);
+  EXPECT_TRUE(std::isnan(v->layers[0].max_violation));
+  EXPECT_EQ(v->layers[0].pathways.size(), 1u);
+  EXPECT_EQ(ParseReportView("[1]").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseReportView("not json").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace monoroute::analysis::explorer

@@ -1,0 +1,146 @@
+// ExplorerSite over an in-memory ExplorerData with the planted run: every page type renders the
+// planted pathway's sentences with " dragon" highlighted, the API returns the same data as JSON,
+// errors map to HTTP codes, and the static links point at files.
+#include "services/analysis/explorer/explorer_site.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "services/analysis/explorer/html.h"
+#include "tests/services/analysis/explorer_planted.h"
+
+namespace monoroute::analysis::explorer {
+namespace {
+
+using testing::PlantedRun;
+using testing::PlantedText;
+
+class FakeData : public ExplorerData {
+ public:
+  FakeData() : run_(std::make_shared<RunEvents>(PlantedRun(40))) {}
+  absl::StatusOr<std::vector<RunListing>> ListRuns() override {
+    RunListing a, b;
+    a.run_id = "planted";
+    a.events = 1600;
+    b.run_id = "other";
+    return std::vector<RunListing>{a, b};
+  }
+  absl::StatusOr<std::shared_ptr<const RunEvents>> Events(const std::string& run,
+                                                          const std::string& split) override {
+    if (run != "planted" && run != "other") return absl::NotFoundError("run " + run + " not found");
+    if (!split.empty() && split != "valid") return absl::NotFoundError("split " + split);
+    return run_;
+  }
+  absl::StatusOr<std::string> ReportJson(const std::string& run, const std::string&) override {
+    return std::string(R"({"schema_version":3,"run":{"run_id":")") + run +
+           R"("},"layers":[{"layer":0,"answer":"Layer 0 <b>answer</b>","max_violation":0.1,
+             "mi_nats":{"observed":0.3,"null_mean":0.1,"excess":0.2,"ci":[0.1,0.3]},
+             "pathways":[{"pathway":5,"specialised":true,"kl_excess_nats":2.0}]}]})";
+  }
+  absl::StatusOr<TryResult> Try(const std::string&, const std::string& text,
+                                const std::string&) override {
+    TryResult r;
+    r.checkpoint = "/ckpt";
+    r.top_k = 2;
+    r.routed_layers = {0};
+    TryToken t;
+    t.text = text;
+    t.routing.push_back({0, {5, 1}, {0.9f, 0.1f}});
+    r.tokens.push_back(t);
+    return r;
+  }
+
+ private:
+  std::shared_ptr<const RunEvents> run_;
+};
+
+class ExplorerSiteTest : public ::testing::Test {
+ protected:
+  FakeData data_;
+  ExplorerSite site_{&data_, PlantedText, ExplorerOptions{}};
+};
+
+TEST_F(ExplorerSiteTest, PathwayPageHighlightsThePlantedToken) {
+  SiteResponse r = site_.Handle("/runs/planted/layers/0/pathways/5", {});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("<mark class=\"hit\" tabindex=\"0\" data-gate=\"0.900\"> dragon"),
+            std::string::npos);
+  EXPECT_NE(r.body.find(" w"), std::string::npos);  // the neighbours
+  EXPECT_NE(r.body.find("specialised"), std::string::npos);
+  EXPECT_NE(r.body.find("valid/fresh_routers"), std::string::npos);  // control link
+  EXPECT_EQ(r.body.find("http://"), std::string::npos);              // no other host
+  EXPECT_EQ(r.body.find("https://"), std::string::npos);
+}
+
+TEST_F(ExplorerSiteTest, ApiMatchesThePage) {
+  SiteResponse r = site_.Handle("/api/runs/planted/layers/0/pathways/5", {});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["load"], 40);
+  EXPECT_EQ(j["top_contexts"][0]["tokens"][j["top_contexts"][0]["routed_index"].get<int>()],
+            " dragon");
+  EXPECT_EQ(j["tokens_by_lift"][0]["token"], " dragon");
+}
+
+TEST_F(ExplorerSiteTest, OverviewRunsCompareTry) {
+  SiteResponse o = site_.Handle("/runs/planted", {});
+  ASSERT_EQ(o.status, 200) << o.body;
+  EXPECT_NE(o.body.find("Layer 0 &lt;b&gt;answer&lt;/b&gt;"), std::string::npos);  // escaped
+  EXPECT_NE(o.body.find("/runs/planted/layers/0/pathways/5"), std::string::npos);
+  EXPECT_NE(o.body.find("<code> dragon</code>"), std::string::npos);  // grid: top token by lift
+  auto oj = nlohmann::json::parse(site_.Handle("/api/runs/planted", {}).body);
+  EXPECT_EQ(oj["layers"][0]["pathways"][5]["load"], 40);
+  EXPECT_EQ(oj["report"]["schema_version"], 3);
+  SiteResponse runs = site_.Handle("/", {});
+  EXPECT_NE(runs.body.find("href=\"/runs/planted\""), std::string::npos);
+  SiteResponse c = site_.Handle("/runs/planted/compare/other", {});
+  EXPECT_EQ(c.status, 200);
+  SiteResponse redirect = site_.Handle("/compare", {{"run", "planted"}, {"baseline", "other"}});
+  EXPECT_EQ(redirect.status, 303);
+  EXPECT_EQ(redirect.location, "/runs/planted/compare/other");
+  SiteResponse t = site_.Handle("/runs/planted/try", {{"text", " dragon<"}});
+  EXPECT_EQ(t.status, 200);
+  EXPECT_NE(t.body.find("<code> dragon&lt;</code>"), std::string::npos);
+  EXPECT_NE(t.body.find("/runs/planted/layers/0/pathways/5"), std::string::npos);
+}
+
+TEST_F(ExplorerSiteTest, ErrorsMapToHttpCodes) {
+  EXPECT_EQ(site_.Handle("/runs/nope", {}).status, 404);
+  EXPECT_EQ(site_.Handle("/runs/planted/layers/1/pathways/0", {}).status, 404);
+  EXPECT_EQ(site_.Handle("/runs/planted/layers/x/pathways/0", {}).status, 400);
+  EXPECT_EQ(site_.Handle("/runs/planted/layers/0/pathways/99", {}).status, 404);
+  SiteResponse api = site_.Handle("/api/runs/planted/layers/0/pathways/99", {});
+  EXPECT_EQ(api.status, 404);
+  EXPECT_EQ(nlohmann::json::parse(api.body)["error"]["code"], 404);
+  EXPECT_EQ(site_.Handle("/api/runs/planted/try", {}).status, 400);
+  EXPECT_EQ(site_.Handle("/elsewhere", {}).status, 404);
+}
+
+TEST_F(ExplorerSiteTest, StaticLinksAreFiles) {
+  const RunEvents run = PlantedRun(40);
+  SiteLinks links{"planted", true, ""};
+  auto page = site_.PathwayPage(run, "", 0, 5, links);
+  ASSERT_TRUE(page.ok());
+  EXPECT_NE(page->find("href=\"index.html\""), std::string::npos);
+  EXPECT_EQ(page->find("href=\"/"), std::string::npos);  // nothing absolute
+  auto overview = site_.OverviewPage(run, "", links);
+  ASSERT_TRUE(overview.ok());
+  EXPECT_NE(overview->find("href=\"layer0_pathway5.html\""), std::string::npos);
+  EXPECT_EQ(overview->find("href=\"/"), std::string::npos);
+}
+
+TEST(ExplorerHtmlTest, EscapingAndFormatting) {
+  EXPECT_EQ(Esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+  EXPECT_EQ(TokenHtml("a\nb"),
+            "a\xe2\x8f\x8e"
+            "b");
+  EXPECT_EQ(UrlEncode("valid/fresh routers"), "valid%2Ffresh%20routers");
+  EXPECT_EQ(Fmt(std::nan("")), "\xe2\x80\x93");
+  EXPECT_EQ(Fmt(0.12345, 2), "0.12");
+  EXPECT_EQ(FmtInterval(std::nan(""), std::nan("")), "");
+}
+
+}  // namespace
+}  // namespace monoroute::analysis::explorer
