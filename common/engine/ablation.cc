@@ -127,7 +127,11 @@ struct TargetPlan {
 absl::Status ValidateTargets(const AblationOptions& options, const model::ModelDirConfig& mc,
                              const std::vector<std::pair<int, int>>& targets) {
   if (targets.empty()) return absl::InvalidArgumentError("ablation: no (layer, pathway) given");
-  if (options.seq_len <= 0) return absl::InvalidArgumentError("seq_len: must be > 0");
+  if (options.seq_len <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("seq_len: ", options.seq_len, " must be > 0 (0: from the checkpoint)"));
+  }
+  if (options.max_tokens < 0) return absl::InvalidArgumentError("max_tokens: must be >= 0");
   if (options.batch_size <= 0) return absl::InvalidArgumentError("batch_size: must be > 0");
   if (options.bootstrap < 0) {
     return absl::InvalidArgumentError(
@@ -285,9 +289,26 @@ absl::StatusOr<std::vector<BootstrapDifference>> BlockBootstrapDifferences(
   return out;
 }
 
+namespace {
+
+// `requested` with seq_len taken from the checkpoint when 0 and max_batches from max_tokens.
+AblationOptions ResolveSizes(const AblationOptions& requested, int64_t max_positions) {
+  AblationOptions o = requested;
+  if (o.seq_len == 0) o.seq_len = static_cast<int>(std::min<int64_t>(128, max_positions));
+  if (o.max_tokens > 0 && o.seq_len > 0 && o.batch_size > 0) {
+    const int64_t per_batch = static_cast<int64_t>(o.seq_len) * o.batch_size;
+    const int64_t batches = std::max<int64_t>(1, (o.max_tokens + per_batch - 1) / per_batch);
+    o.max_batches = o.max_batches > 0 ? std::min(o.max_batches, batches) : batches;
+  }
+  return o;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
-    const AblationOptions& options, const std::vector<std::pair<int, int>>& targets) {
-  ASSIGN_OR_RETURN(model::ModelDirConfig mc, model::ReadModelConfig(options.model_dir));
+    const AblationOptions& requested, const std::vector<std::pair<int, int>>& targets) {
+  ASSIGN_OR_RETURN(model::ModelDirConfig mc, model::ReadModelConfig(requested.model_dir));
+  const AblationOptions options = ResolveSizes(requested, mc.config.max_position_embeddings);
   RETURN_IF_ERROR(ValidateTargets(options, mc, targets));
   const int num_pathways = static_cast<int>(mc.routing->num_pathways);
   const int64_t vocab = mc.config.vocab_size;

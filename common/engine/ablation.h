@@ -27,13 +27,18 @@ struct AblationOptions {
   int layer = 0;
   // Pathway index within that layer, in [0, num_pathways).
   int pathway = 0;
-  // Tokens per evaluated sequence (one bootstrap block).
-  int seq_len = 128;
+  // Tokens per evaluated sequence (one bootstrap block); 0: min(128, the checkpoint's
+  // max_position_embeddings).
+  int seq_len = 0;
   // Sequences per forward pass.
   int batch_size = 16;
-  // Evaluate at most this many batches (0: the whole file).
+  // Evaluate at most this many batches (0: the whole file, unless max_tokens is set).
   int64_t max_batches = 0;
-  // GPT-2 tokenizer directory; empty: model_dir if it has vocab.json, else the build default.
+  // Evaluate about this many tokens: at most ceil(max_tokens / (seq_len * batch_size)) batches,
+  // and only as much of the file is read as they need (0: max_batches decides).
+  int64_t max_tokens = 0;
+  // Tokenizer directory (tokenizer.json, else vocab.json + merges.txt); empty: model_dir if it
+  // holds a tokenizer, else the build default (GPT-2).
   std::string tokenizer_dir;
   // Where the packed token cache goes; empty: a temporary directory removed afterwards.
   std::string cache_dir;

@@ -27,7 +27,8 @@ struct EvaluateOptions {
   int64_t max_batches = 0;
   // Evaluate only the dense part of a routed checkpoint.
   bool dense_only = false;
-  // GPT-2 tokenizer directory; empty: model_dir if it has vocab.json, else the build default.
+  // Tokenizer directory (tokenizer.json, else vocab.json + merges.txt); empty: model_dir if it
+  // holds a tokenizer, else the build default (GPT-2).
   std::string tokenizer_dir;
   // Packed token cache directory; empty: a temporary one removed afterwards.
   std::string cache_dir;

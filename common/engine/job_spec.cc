@@ -24,6 +24,8 @@
 #include "common/base/data_dirs.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
+#include "common/engine/data_file.h"
+#include "common/tokenizer/gpt2_tokenizer.h"
 
 namespace monoroute::engine {
 namespace {
@@ -742,10 +744,10 @@ std::string Num(double v) {
 void EmitStr(YAML::Emitter& e, const char* key, const std::string& v) {
   const std::string lower = absl::AsciiStrToLower(v);
   double unused = 0;
-  const bool ambiguous =
-      v.empty() || absl::SimpleAtod(v, &unused) ||
-      lower == "true" || lower == "false" || lower == "yes" || lower == "no" || lower == "on" ||
-      lower == "off" || lower == "null" || lower == "~" || lower == "y" || lower == "n";
+  const bool ambiguous = v.empty() || absl::SimpleAtod(v, &unused) || lower == "true" ||
+                         lower == "false" || lower == "yes" || lower == "no" || lower == "on" ||
+                         lower == "off" || lower == "null" || lower == "~" || lower == "y" ||
+                         lower == "n";
   e << YAML::Key << key << YAML::Value;
   if (ambiguous) e << YAML::DoubleQuoted;
   e << v;
@@ -919,13 +921,7 @@ std::string JobSpecToYaml(const JobSpec& s) {
 absl::Status ValidateJobSpecPaths(const JobSpec& spec) {
   std::error_code ec;
   auto need_file = [&](const std::string& key, const std::string& path) -> absl::Status {
-    if (!fs::is_regular_file(path, ec)) {
-      return absl::NotFoundError(absl::StrCat(key, ": file not found: ", path));
-    }
-    if (::access(path.c_str(), R_OK) != 0) {
-      return absl::PermissionDeniedError(absl::StrCat(key, ": file not readable: ", path));
-    }
-    return absl::OkStatus();
+    return CheckDataFile(key, path).status();  // a FIFO or directory: INVALID_ARGUMENT
   };
   RETURN_IF_ERROR(need_file("data.train_path", spec.data.train_path));
   if (!spec.data.valid_path.empty()) {
@@ -943,12 +939,15 @@ absl::Status ValidateJobSpecPaths(const JobSpec& spec) {
   }
   std::string tok = ResolveTokenizerDir(spec.data.tokenizer_dir,
                                         spec.kind == "finetune" ? spec.model_dir : std::string());
-  RETURN_IF_ERROR(need_file(
-      spec.data.tokenizer_dir.empty() ? "data.tokenizer_dir (default)" : "data.tokenizer_dir",
-      (fs::path(tok) / "vocab.json").string()));
-  RETURN_IF_ERROR(need_file(
-      spec.data.tokenizer_dir.empty() ? "data.tokenizer_dir (default)" : "data.tokenizer_dir",
-      (fs::path(tok) / "merges.txt").string()));
+  const char* tok_key =
+      spec.data.tokenizer_dir.empty() ? "data.tokenizer_dir (default)" : "data.tokenizer_dir";
+  absl::StatusOr<std::vector<std::string>> tok_files = TokenizerFiles(tok);
+  if (!tok_files.ok()) {
+    return absl::NotFoundError(absl::StrCat(tok_key, ": ", tok_files.status().message()));
+  }
+  for (const std::string& f : *tok_files) {
+    RETURN_IF_ERROR(need_file(tok_key, (fs::path(tok) / f).string()));
+  }
   fs::create_directories(spec.output_dir, ec);
   if (ec || !fs::is_directory(spec.output_dir)) {
     return absl::InvalidArgumentError(absl::StrCat("output_dir: cannot create ", spec.output_dir,
@@ -963,8 +962,7 @@ absl::Status ValidateJobSpecPaths(const JobSpec& spec) {
 std::string ResolveTokenizerDir(const std::string& tokenizer_dir, const std::string& model_dir) {
   if (!tokenizer_dir.empty()) return tokenizer_dir;
   std::error_code ec;
-  if (!model_dir.empty() && fs::is_regular_file(fs::path(model_dir) / "vocab.json", ec) &&
-      fs::is_regular_file(fs::path(model_dir) / "merges.txt", ec)) {
+  if (!model_dir.empty() && fs::is_directory(model_dir, ec) && TokenizerFiles(model_dir).ok()) {
     return model_dir;
   }
   return DataDirPath(DataResource::kGpt2);

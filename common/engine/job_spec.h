@@ -118,8 +118,8 @@ struct DataSpec {
   int seq_len = 128;
   // Seed of the deterministic shuffle (sequence order and validation hold-out).
   uint64_t seed = 0;
-  // GPT-2 tokenizer directory (vocab.json + merges.txt); empty: model_dir if it has them, else
-  // the build's default tokenizer directory.
+  // Tokenizer directory (tokenizer.json, else vocab.json + merges.txt); empty: model_dir if it
+  // holds a tokenizer, else the build's default (GPT-2).
   std::string tokenizer_dir;
   // Where the packed token cache lives; empty: <output_dir>/data_cache.
   std::string cache_dir;
@@ -263,8 +263,8 @@ std::string JobSpecToYaml(const JobSpec& spec);
 // naming the key and path.
 absl::Status ValidateJobSpecPaths(const JobSpec& spec);
 
-// The tokenizer directory a job uses: `tokenizer_dir` if set, else `model_dir` when it holds
-// vocab.json and merges.txt, else the installed GPT-2 files (common/base/data_dirs.h).
+// The tokenizer directory a job uses: `tokenizer_dir` if set, else `model_dir` when it holds a
+// tokenizer (tokenizer.json, or vocab.json + merges.txt), else the installed GPT-2 files.
 std::string ResolveTokenizerDir(const std::string& tokenizer_dir, const std::string& model_dir);
 
 }  // namespace monoroute::engine

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
+#include "common/engine/data_file.h"
 #include "common/engine/sha256.h"
 #include "common/engine/text_documents.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
@@ -28,29 +29,15 @@ struct SourceStat {
 };
 
 absl::StatusOr<SourceStat> StatFile(const std::string& path) {
+  RETURN_IF_ERROR(CheckDataFile("data file", path).status());
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     return absl::NotFoundError(absl::StrCat("data file not found: ", path));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat("data file is not a regular file: ", path));
   }
   SourceStat s;
   s.size = st.st_size;
   s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
   return s;
-}
-
-// Tokens that join two paragraphs of running text: those of the blank line between two words,
-// as the raw text tokenises ("a\n\nb" -> a, "\n", "\n", b with GPT-2; "\n\n" alone would
-// be one token).
-std::vector<int32_t> BlankLineTokens(const Gpt2Tokenizer& tok) {
-  std::vector<int32_t> a, ab;
-  tok.EncodeAppend("a", &a);
-  tok.EncodeAppend("a\n\na", &ab);
-  if (ab.size() < 2 * a.size()) return {};
-  return std::vector<int32_t>(ab.begin() + static_cast<std::ptrdiff_t>(a.size()),
-                              ab.end() - static_cast<std::ptrdiff_t>(a.size()));
 }
 
 // Tokenises documents with `threads` workers over chunks, each followed by `joiner`; the result
@@ -83,9 +70,22 @@ void TokenizeDocuments(const Gpt2Tokenizer& tok, const std::vector<std::string>&
 
 }  // namespace
 
+// Tokens that join two paragraphs of running text: those of the blank line between two words,
+// as the raw text tokenises ("a\n\nb" -> a, "\n", "\n", b with GPT-2; "\n\n" alone would
+// be one token).
+std::vector<int32_t> BlankLineTokens(const Gpt2Tokenizer& tok) {
+  std::vector<int32_t> a, ab;
+  tok.EncodeAppend("a", &a);
+  tok.EncodeAppend("a\n\na", &ab);
+  if (ab.size() < 2 * a.size()) return {};
+  return std::vector<int32_t>(ab.begin() + static_cast<std::ptrdiff_t>(a.size()),
+                              ab.end() - static_cast<std::ptrdiff_t>(a.size()));
+}
+
 absl::StatusOr<std::string> TokenizerSha256(const std::string& tokenizer_dir) {
   Sha256 h;
-  for (const char* name : {"vocab.json", "merges.txt"}) {
+  ASSIGN_OR_RETURN(std::vector<std::string> files, TokenizerFiles(tokenizer_dir));
+  for (const std::string& name : files) {
     std::string path = (fs::path(tokenizer_dir) / name).string();
     ASSIGN_OR_RETURN(MappedFile f, MappedFile::Open(path));
     h.Update(name);

@@ -34,7 +34,7 @@ struct TokenCacheOptions {
   std::string source_path;
   // "auto", "text" or "jsonl" (see text_documents.h).
   std::string format = "auto";
-  // Directory with vocab.json + merges.txt (hashed into the manifest).
+  // Tokenizer directory: tokenizer.json, else vocab.json + merges.txt (hashed into the manifest).
   std::string tokenizer_dir;
   // Cache directory (created if needed).
   std::string cache_dir;
@@ -81,8 +81,13 @@ class TokenCache {
   std::string manifest_path_, tokens_path_, source_sha256_;
 };
 
-// sha256 over a tokenizer directory's vocab.json and merges.txt (what the manifest records).
+// sha256 over a tokenizer directory's files (tokenizer.json, vocab.json, merges.txt: those
+// present; common/tokenizer TokenizerFiles), what the manifest records.
 absl::StatusOr<std::string> TokenizerSha256(const std::string& tokenizer_dir);
+
+// Tokens that join two paragraphs of running text: those of the blank line between two words,
+// as the raw text tokenises ("a\n\nb" -> a, "\n", "\n", b with GPT-2).
+std::vector<int32_t> BlankLineTokens(const Gpt2Tokenizer& tok);
 
 }  // namespace monoroute::engine
 

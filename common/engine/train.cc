@@ -34,6 +34,7 @@
 #include "common/model/lm_loss.h"
 #include "common/model/router_init.h"
 #include "common/tensor_io/torch_status.h"
+#include "common/tokenizer/gpt2_tokenizer.h"
 
 namespace monoroute::engine {
 namespace {
@@ -393,7 +394,8 @@ absl::Status WriteCheckpointFiles(Job& job) {
   auto t0 = Clock::now();
   ASSIGN_OR_RETURN(std::string staging, MakeStagingDir(job.spec.output_dir, step));
   RETURN_IF_ERROR(model::SaveGPTNeo(*job.model, staging));
-  for (const char* f : {"vocab.json", "merges.txt"}) {
+  ASSIGN_OR_RETURN(std::vector<std::string> tokenizer_files, TokenizerFiles(job.tokenizer_dir));
+  for (const std::string& f : tokenizer_files) {
     std::error_code ec;
     fs::copy_file(fs::path(job.tokenizer_dir) / f, fs::path(staging) / f,
                   fs::copy_options::overwrite_existing, ec);

@@ -29,6 +29,15 @@ CharClass Classify(char32_t cp);
 // True if `cp` is Unicode White_Space (what \s matches in HF tokenizers / tiktoken).
 bool IsWhiteSpace(char32_t cp);
 
+// True if `cp` is a word character as Rust regex's Unicode `\w` sees it (what HF `tokenizers`
+// uses for added tokens' `single_word`): letters, marks, decimal and letter numbers, connector
+// punctuation, ZWNJ/ZWJ, and the circled/squared Latin letters (Other_Alphabetic symbols).
+bool IsWordChar(char32_t cp);
+
+// Start of the last code point that begins at or after `floor` and ends at `end` (end > floor):
+// end - 1 for ASCII or an invalid byte, else the first byte of the well-formed sequence.
+size_t PrevCodePointStart(absl::string_view s, size_t floor, size_t end);
+
 // Appends the UTF-8 encoding of a valid code point.
 void AppendUtf8(char32_t cp, std::string* out);
 

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -19,6 +20,7 @@
 #include "common/model/checkpoint.h"
 #include "common/model/routed_mlp.h"
 #include "tests/common/engine/test_util.h"
+#include "tests/testing/peak_rss.h"
 
 namespace monoroute::engine {
 namespace {
@@ -329,6 +331,43 @@ TEST_F(AblationTest, BadInputIsInvalidArgumentNamingTheField) {
   r = RunPathwayAblation(o);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("nomodel"));
+}
+
+TEST_F(AblationTest, SeqLenFromTheCheckpointAndMaxTokens) {
+  // The tiny checkpoint has 64 positions: the default sequence length (0) takes min(128, 64).
+  AblationOptions o = Options();
+  o.seq_len = 0;
+  o.batch_size = 2;
+  o.max_tokens = 256;  // ceil(256 / (64 * 2)) = 2 batches of 2 sequences
+  o.bootstrap = 0;
+  absl::StatusOr<AblationResult> r = RunPathwayAblation(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->sequences, 4);
+  EXPECT_EQ(r->tokens, 4 * 64);
+  o.seq_len = -1;
+  EXPECT_THAT(RunPathwayAblation(o).status().message(), HasSubstr("seq_len: -1 must be > 0"));
+}
+
+TEST_F(AblationTest, SparseTwoGiBTextIsReadOnlyAsFarAsMaxTokensNeeds) {
+  // Stories, then a 2 GiB hole: Ablate reads the first MiB, not the file (issue: 12 GB and
+  // growing). The peak RSS of the whole ablation (model, passes, bootstrap) stays small.
+  const std::string path = dir_->Sub("sparse.txt");
+  testing::WriteText(path, testing::StoryCorpus(100, /*seed=*/9));
+  ASSERT_EQ(::truncate(path.c_str(), int64_t{2} << 30), 0);
+  AblationOptions o = Options();
+  o.data_path = path;
+  o.seq_len = 0;
+  o.max_tokens = 256;
+  const bool reset = ::monoroute::testing::ResetPeakRss();
+  const int64_t before = ::monoroute::testing::CurrentRssBytes();
+  absl::StatusOr<AblationResult> r = RunPathwayAblation(o);
+  const int64_t peak = ::monoroute::testing::PeakRssBytes();
+  ::unlink(path.c_str());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->tokens, 8 * 64);  // one batch of 8 sequences of 64
+  std::printf("[ Ablate, 2 GiB sparse text, max_tokens 256 ] peak RSS %.1f MiB (%.1f MiB before)\n",
+              peak / 1048576.0, before / 1048576.0);
+  if (reset) EXPECT_LT(peak - before, int64_t{128} << 20);
 }
 
 // --- The block bootstrap on synthetic per-sequence sums ---
