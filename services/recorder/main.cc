@@ -14,36 +14,70 @@
 
 namespace mr = monoroute::recorder;
 
+namespace {
+
+// Flags of the store (RocksDB) part.
+struct StoreFlags {
+  std::string data_dir;
+  bool sync = false;
+  int wal_sync_interval_ms = 1000;
+  int64_t max_batch_events = 1 << 20;
+  uint64_t max_disk_bytes = 0;
+  int write_buffer_mb = 64;
+};
+
+void AddStoreFlags(CLI::App* app, StoreFlags* f) {
+  app->add_option("--data-dir", f->data_dir, "RocksDB data directory")->required();
+  app->add_flag("--sync", f->sync,
+                "fsync the WAL before acking each batch (default: group commit, ack after the "
+                "WAL write, fsync every --wal-sync-interval-ms)");
+  app->add_option("--wal-sync-interval-ms", f->wal_sync_interval_ms,
+                  "WAL fsync period without --sync (0: never)")
+      ->capture_default_str();
+  app->add_option("--max-batch-events", f->max_batch_events, "largest batch accepted, in events")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app->add_option("--max-disk-bytes", f->max_disk_bytes,
+                  "refuse writes (RESOURCE_EXHAUSTED, reads go on) while the data dir's files "
+                  "hold this many bytes; 0: until the device is full. Writing resumes by itself")
+      ->capture_default_str();
+  app->add_option("--write-buffer-mb", f->write_buffer_mb,
+                  "RocksDB memtable size per column family (also what a flush needs free to "
+                  "resume after the disk was full)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+}
+
+mr::RecorderStoreOptions ToStoreOptions(const StoreFlags& f) {
+  mr::RecorderStoreOptions so;
+  so.data_dir = f.data_dir;
+  so.sync = f.sync;
+  so.wal_sync_interval = std::chrono::milliseconds(f.wal_sync_interval_ms);
+  so.max_batch_events = static_cast<size_t>(f.max_batch_events);
+  so.max_disk_bytes = f.max_disk_bytes;
+  so.write_buffer_bytes = static_cast<size_t>(f.write_buffer_mb) << 20;
+  return so;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"monoroute-recorder: token-to-pathway routing events in RocksDB, exactly once"};
-  std::string listen = "127.0.0.1:7101", data_dir, metrics_listen = "127.0.0.1:7111";
+  std::string listen = "127.0.0.1:7101", metrics_listen = "127.0.0.1:7111";
   monoroute::ServerFlags server;
   server.max_receive_mb = 16;  // ingest batches: ~30 bytes per top-4 event, ~500k events
   server.max_send_mb = 64;     // QueryEvents batches (as ingested) and 1 MiB counts chunks
   server.token_env = "MONOROUTE_RECORDER_TOKEN";
-  bool sync = false;
-  int wal_sync_interval_ms = 1000, ingest_threads = 2;
-  int shutdown_grace_ms = 5000, stream_threads = 8;
-  int64_t max_batch_events = 1 << 20;
+  int ingest_threads = 2, shutdown_grace_ms = 5000, stream_threads = 8;
   uint64_t max_query_events = 100'000'000;
-  uint64_t max_disk_bytes = 0;
-  int write_buffer_mb = 64;
+  StoreFlags store_flags;
+  AddStoreFlags(&app, &store_flags);
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0: any)")
       ->capture_default_str();
-  app.add_option("--data-dir", data_dir, "RocksDB data directory")->required();
   app.add_option("--metrics-listen", metrics_listen,
                  "Prometheus /metrics address host:port; empty disables")
       ->capture_default_str();
-  app.add_flag("--sync", sync,
-               "fsync the WAL before acking each batch (default: group commit, ack after the "
-               "WAL write, fsync every --wal-sync-interval-ms)");
-  app.add_option("--wal-sync-interval-ms", wal_sync_interval_ms,
-                 "WAL fsync period without --sync (0: never)")
-      ->capture_default_str();
   monoroute::AddServerFlags(&app, "CreateRun/Record/DeleteRun/FinishRun", &server);
-  app.add_option("--max-batch-events", max_batch_events, "largest batch accepted, in events")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
   app.add_option("--ingest-threads", ingest_threads, "threads applying batches to the store")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
@@ -51,15 +85,6 @@ int main(int argc, char** argv) {
                  "largest QueryEvents limit accepted (limit 0 means 100000)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--max-disk-bytes", max_disk_bytes,
-                 "refuse writes (RESOURCE_EXHAUSTED, reads go on) while the data dir's files hold "
-                 "this many bytes; 0: until the device is full. Writing resumes by itself")
-      ->capture_default_str();
-  app.add_option("--write-buffer-mb", write_buffer_mb,
-                 "RocksDB memtable size per column family (also what a flush needs free to "
-                 "resume after the disk was full)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 4096));
   app.add_option("--stream-threads", stream_threads,
                  "threads serving QueryEvents/GetCounts streams (one per stream being served)")
       ->capture_default_str()
@@ -76,13 +101,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  mr::RecorderStoreOptions so;
-  so.data_dir = data_dir;
-  so.sync = sync;
-  so.wal_sync_interval = std::chrono::milliseconds(wal_sync_interval_ms);
-  so.max_batch_events = static_cast<size_t>(max_batch_events);
-  so.max_disk_bytes = max_disk_bytes;
-  so.write_buffer_bytes = static_cast<size_t>(write_buffer_mb) << 20;
+  const mr::RecorderStoreOptions so = ToStoreOptions(store_flags);
+  const std::string& data_dir = so.data_dir;
   absl::StatusOr<std::unique_ptr<mr::RecorderStore>> store = mr::RecorderStore::Create(so);
   if (!store.ok()) {
     std::cerr << "monoroute-recorder: " << store.status().message() << "\n";

@@ -106,6 +106,10 @@ class RecorderStore::Impl {
                                                     const std::string& context);
   RunSummaryData Summarize(RunState& run);
   absl::Status CheckLayer(const RunState& run, uint32_t layer);
+  // The split id of `split` (registered when new, at most kMaxSplitsPerRun) and the writer state
+  // of b.writer_id (created when new, at most kMaxWritersPerRun) in `run`.
+  absl::Status Attach(RunState& run, const EventBatchData& b, const std::string& split,
+                      uint8_t* split_id, std::shared_ptr<WriterState>* ws);
   // Split ids selected by `selector` in `run` (bit i = split id i): empty = every split except
   // controls, else exactly that split (0 when the run never saw it). Sorted names to `names`.
   uint64_t SelectSplits(RunState& run, const std::string& selector,
@@ -277,6 +281,36 @@ absl::StatusOr<bool> RecorderStore::Impl::CreateRun(const RunSpecData& spec) {
   return true;
 }
 
+absl::Status RecorderStore::Impl::Attach(RunState& run, const EventBatchData& b,
+                                         const std::string& split, uint8_t* split_id,
+                                         std::shared_ptr<WriterState>* ws) {
+  absl::MutexLock l(&run.mu);
+  auto sit = run.split_ids.find(split);
+  if (sit != run.split_ids.end()) {
+    *split_id = sit->second;
+  } else {
+    if (run.split_names.size() >= kMaxSplitsPerRun) {
+      return absl::ResourceExhaustedError(absl::StrCat("batch ", b.batch_seq, ": split '", split,
+                                                       "' exceeds ", kMaxSplitsPerRun,
+                                                       " splits per run"));
+    }
+    *split_id = static_cast<uint8_t>(run.split_names.size());
+    run.split_names.push_back(split);
+    run.split_ids[split] = *split_id;
+  }
+  auto wit = run.writers.find(b.writer_id);
+  if (wit == run.writers.end()) {
+    if (run.writers.size() >= kMaxWritersPerRun) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "batch ", b.batch_seq, ": writer_id '", BoundedText(b.writer_id), "' would be writer ",
+          run.writers.size() + 1, " of run ", b.run_id, ", at most ", kMaxWritersPerRun));
+    }
+    wit = run.writers.emplace(b.writer_id, std::make_shared<WriterState>()).first;
+  }
+  *ws = wit->second;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) {
   MR_CHECK_OPEN();
   RETURN_IF_ERROR(ValidateBatchShape(b, 0, opts_.max_batch_events));
@@ -307,32 +341,7 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) 
 
   uint8_t split_id = 0;
   std::shared_ptr<WriterState> ws;
-  {
-    absl::MutexLock l(&run->mu);
-    auto sit = run->split_ids.find(split);
-    if (sit != run->split_ids.end()) {
-      split_id = sit->second;
-    } else {
-      if (run->split_names.size() >= kMaxSplitsPerRun) {
-        return absl::ResourceExhaustedError(absl::StrCat("batch ", b.batch_seq, ": split '", split,
-                                                         "' exceeds ", kMaxSplitsPerRun,
-                                                         " splits per run"));
-      }
-      split_id = static_cast<uint8_t>(run->split_names.size());
-      run->split_names.push_back(split);
-      run->split_ids[split] = split_id;
-    }
-    auto wit = run->writers.find(b.writer_id);
-    if (wit == run->writers.end()) {
-      if (run->writers.size() >= kMaxWritersPerRun) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "batch ", b.batch_seq, ": writer_id '", BoundedText(b.writer_id), "' would be writer ",
-            run->writers.size() + 1, " of run ", b.run_id, ", at most ", kMaxWritersPerRun));
-      }
-      wit = run->writers.emplace(b.writer_id, std::make_shared<WriterState>()).first;
-    }
-    ws = wit->second;
-  }
+  RETURN_IF_ERROR(Attach(*run, b, split, &split_id, &ws));
 
   rocksdb::WriteBatch wb(EstimateWriteBatchBytes(spec, b.num_events()));
   BatchInfo info;

@@ -18,8 +18,8 @@ namespace {
 
 // Runs `bin args` (stderr to `err_to`: "&1" merges it); returns its exit status, all output and
 // the last non-empty line.
-int Run(const std::string& bin, const std::string& args, std::string* out, std::string* last,
-        const std::string& err_to = "&1") {
+int RunTool(const std::string& bin, const std::string& args, std::string* out, std::string* last,
+            const std::string& err_to = "&1") {
   EXPECT_TRUE(std::filesystem::exists(bin)) << bin;
   FILE* p = ::popen((bin + " " + args + " 2>" + err_to).c_str(), "r");
   if (p == nullptr) return -1;
@@ -34,7 +34,7 @@ int Run(const std::string& bin, const std::string& args, std::string* out, std::
 }
 
 int RunBench(const std::string& args, std::string* out, std::string* last) {
-  return Run(MONOROUTE_RECORDER_BENCH, args, out, last);
+  return RunTool(MONOROUTE_RECORDER_BENCH, args, out, last);
 }
 
 TEST(RecorderBenchTest, SmallRunPrintsJsonWithAllRates) {
@@ -105,8 +105,8 @@ TEST(RecorderBenchTest, BadSettingsAreUsageErrors) {
 TEST(RecorderBenchTest, MonorouteBenchRecorderRunsTheTool) {
   // The user CLI forwards the flags; with --output json only the JSON result is on stdout.
   std::string out, last;
-  ASSERT_EQ(Run(MONOROUTE_CLI, "bench recorder --streams 2 --duration 0.5 --output json", &out,
-                &last, "/dev/null"),
+  ASSERT_EQ(RunTool(MONOROUTE_CLI, "bench recorder --streams 2 --duration 0.5 --output json", &out,
+                    &last, "/dev/null"),
             0)
       << out;
   auto j = nlohmann::json::parse(last, nullptr, false);
