@@ -46,8 +46,8 @@ class StudyObserver : public engine::TrainingObserver {
     if (r.step % 50 == 0 || r.step == r.total_steps) {
       double vio = 0;
       for (const auto& b : r.balance) vio = std::max(vio, b.max_violation);
-      std::cout << absl::StrFormat("  [%s] step %d/%d lm %.4f max MaxVio %.2f, %.0f tok/s\n",
-                                   name_, r.step, r.total_steps, r.lm_loss, vio, r.tokens_per_s)
+      std::cout << absl::StrFormat("  [%s] step %d/%d lm %.4f max MaxVio %.2f, %.0f tok/s\n", name_,
+                                   r.step, r.total_steps, r.lm_loss, vio, r.tokens_per_s)
                 << std::flush;
     }
   }
@@ -251,7 +251,9 @@ absl::StatusOr<std::string> StudyPng(const json& agg, const std::vector<std::str
       hi = std::ceil(*std::max_element(vals.begin(), vals.end()) * 20 + 1) / 20;
     }
     SignedAxes(cr, a, lo, hi, "", 4);
-    auto y_of = [&](double v) { return a.y + a.h - a.h * (std::clamp(v, lo, hi) - lo) / (hi - lo); };
+    auto y_of = [&](double v) {
+      return a.y + a.h - a.h * (std::clamp(v, lo, hi) - lo) / (hi - lo);
+    };
     const double slot = a.w / std::max<size_t>(1, methods.size());
     for (size_t j = 0; j < methods.size(); ++j) {
       const json& c = agg[methods[j]][kMetrics[i].key];
@@ -285,7 +287,8 @@ absl::StatusOr<std::string> StudyPng(const json& agg, const std::vector<std::str
 absl::Status RunBalancingStudy(const BalancingStudyOptions& o) {
   if (o.model_dir.empty()) return absl::InvalidArgumentError("--model: required");
   if (o.train_path.empty()) return absl::InvalidArgumentError("--data: required");
-  if (o.seeds < 1 || o.seeds > 100) return absl::InvalidArgumentError("--seeds: must be in [1, 100]");
+  if (o.seeds < 1 || o.seeds > 100)
+    return absl::InvalidArgumentError("--seeds: must be in [1, 100]");
   if (o.methods.empty()) return absl::InvalidArgumentError("--methods: empty");
   RETURN_IF_ERROR(analysis::ValidateAnalysisOptions(o.analysis));
   ASSIGN_OR_RETURN(analysis::VocabResources vocab,

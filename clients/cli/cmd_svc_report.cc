@@ -40,6 +40,8 @@ struct ReportOpts {
   double fdr = 0;
   uint64_t seed = 0;
   bool no_png = false;
+  int64_t estimand_events = -1;
+  bool no_sources = false;
   int timeout_s = 600;
   TlsFlags tls;
   std::string token_file;
@@ -85,6 +87,8 @@ absl::Status RunReport(const ReportOpts& o) {
   }
   if (o.min_effect >= 0) req.mutable_options()->set_min_effect_nats(o.min_effect);
   req.mutable_options()->set_fdr(o.fdr);
+  if (o.estimand_events >= 0) req.mutable_options()->set_estimand_events(o.estimand_events);
+  if (o.no_sources) req.mutable_options()->set_sources(false);
   req.mutable_options()->set_seed(o.seed);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(o.timeout_s));
@@ -147,6 +151,10 @@ MONOROUTE_REGISTER_COMMAND(report, [](CLI::App& app) {
   sub->add_option("--min-effect", o->min_effect,
                   "minimum KL excess (nats) of a specialised pathway (default 0.1)");
   sub->add_option("--fdr", o->fdr, "false-discovery rate per layer (0: 0.05)");
+  sub->add_option("--estimand-events", o->estimand_events,
+                  "events every compared excess is computed on (default 250000; 0: no cap)");
+  sub->add_flag("--no-sources", o->no_sources,
+                "measure only the current token (no previous/next token, position, conditionals)");
   sub->add_option("--seed", o->seed, "seed of every random draw (0: 1)");
   sub->add_flag("--no-png", o->no_png, "skip the figure");
   sub->add_option("--timeout", o->timeout_s, "seconds to wait for the report");

@@ -54,29 +54,15 @@ std::string Verdict(const json& ci) {
   return " (no difference shown)";
 }
 
-}  // namespace
-
-std::string SummariseReport(const std::string& report_json) {
-  json doc = json::parse(report_json, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("layers")) return "report: unreadable JSON\n";
-  std::string out;
-  const json& run = doc["run"];
-  absl::StrAppend(&out, "run ", run.value("run_id", ""), ", split '",
-                  run["selection"].value("split", ""), "': ",
-                  run["freshness"].value("events", uint64_t{0}), " events",
-                  run["freshness"].value("finished", false) ? " (finished)" : "", "\n");
-  // The answer first: one sentence per layer.
-  if (doc.contains("summary") && doc["summary"].contains("answers")) {
-    for (const json& a : doc["summary"]["answers"]) {
-      absl::StrAppend(&out, a.get<std::string>(), "\n");
-    }
-  }
+// What each layer responds to: I(pathway; source) per source and the conditional.
+void SourcesTable(const json& doc, std::string* out_ptr) {
+  std::string& out = *out_ptr;
   absl::StrAppend(&out,
                   "What the routing responds to: I(pathway; source) excess over the null (nats), "
                   "95% CI:\n");
   absl::StrAppend(&out, absl::StrFormat("  %-6s %-16s %-24s %-24s %-24s %-24s\n", "layer",
-                                        "verdict", "current token", "previous token",
-                                        "next token", "token | previous token"));
+                                        "verdict", "current token", "previous token", "next token",
+                                        "token | previous token"));
   for (const json& L : doc["layers"]) {
     std::map<std::string, std::string> src;
     if (L.contains("sources")) {
@@ -85,13 +71,18 @@ std::string SummariseReport(const std::string& report_json) {
       }
     }
     auto get = [&](const char* k) { return src.count(k) ? src[k] : std::string("n/a"); };
-    absl::StrAppend(&out, absl::StrFormat("  %-6d %-16s %-24s %-24s %-24s %-24s\n",
-                                          L.value("layer", 0), L.value("routing_source", ""),
-                                          get("current_token"), get("previous_token"),
-                                          get("next_token"),
-                                          WithCi(Ex(L["current_given_previous"]),
-                                                 Ci(L["current_given_previous"]))));
+    absl::StrAppend(
+        &out,
+        absl::StrFormat("  %-6d %-16s %-24s %-24s %-24s %-24s\n", L.value("layer", 0),
+                        L.value("routing_source", ""), get("current_token"), get("previous_token"),
+                        get("next_token"),
+                        WithCi(Ex(L["current_given_previous"]), Ci(L["current_given_previous"]))));
   }
+}
+
+// Token MI over the null and each recorded control, as a share of ln(P/k).
+void MiTable(const json& doc, std::string* out_ptr) {
+  std::string& out = *out_ptr;
   absl::StrAppend(&out,
                   "Token information in the routing, I(pathway; token) excess over the null as a "
                   "share of its ceiling ln(P/k), 95% CI:\n");
@@ -116,8 +107,14 @@ std::string SummariseReport(const std::string& report_json) {
                                           WithCi(scaled(Ex(L["mi"])), scaled_ci(Ci(L["mi"]))),
                                           cols[0], cols[1]));
   }
-  absl::StrAppend(&out, "Token specialisation (share of a token's occurrences in its top pathway) "
-                        "against its chance, and category structure:\n");
+}
+
+// Token specialisation against its chance, category AMI, MaxVio.
+void TokenSpecialisationTable(const json& doc, std::string* out_ptr) {
+  std::string& out = *out_ptr;
+  absl::StrAppend(&out,
+                  "Token specialisation (share of a token's occurrences in its top pathway) "
+                  "against its chance, and category structure:\n");
   absl::StrAppend(&out, absl::StrFormat("  %-6s %-10s %-8s %-26s %-30s %-24s %s\n", "layer",
                                         "tok.spec", "chance", "excess [95% CI]",
                                         "minus fresh routers", "category AMI [95% CI]", "MaxVio"));
@@ -136,12 +133,18 @@ std::string SummariseReport(const std::string& report_json) {
                         Finite(Ex(ami)) ? WithCi(Ex(ami), Ci(ami), "%.3f") : "n/a (no labels)",
                         Value(L["max_violation"], "%.2f")));
   }
+}
+
+// The specialised pathways, with what each responds to.
+void SpecialisedPathways(const json& doc, std::string* out_ptr) {
+  std::string& out = *out_ptr;
   // Specialised pathways.
   std::vector<const json*> flagged;
   std::string reference = "null";
   for (const json& L : doc["layers"]) {
     if (L.value("specialised_reference", "") == "fresh_routers") reference = "fresh routers";
-    if (L.value("specialised_reference", "") == "none") reference = "none (no fresh-router control)";
+    if (L.value("specialised_reference", "") == "none")
+      reference = "none (no fresh-router control)";
     if (L.value("specialised_reference", "") == "gated") {
       reference = "fresh routers (a layer whose MI is not above theirs flags nothing)";
     }
@@ -149,9 +152,10 @@ std::string SummariseReport(const std::string& report_json) {
       if (p.value("specialised", false)) flagged.push_back(&p);
     }
   }
-  absl::StrAppend(&out, "Specialised pathways (KL excess share of its ceiling above the control's "
-                        "by the minimum effect, FDR 5%; judged against: ", reference, "): ",
-                  flagged.size(), "\n");
+  absl::StrAppend(&out,
+                  "Specialised pathways (KL excess share of its ceiling above the control's "
+                  "by the minimum effect, FDR 5%; judged against: ",
+                  reference, "): ", flagged.size(), "\n");
   for (size_t i = 0; i < flagged.size() && i < 10; ++i) {
     const json& p = *flagged[i];
     std::string toks;
@@ -160,18 +164,23 @@ std::string SummariseReport(const std::string& report_json) {
       absl::StrAppend(&toks, toks.empty() ? "" : " ", "'", t.value("token", ""), "'");
     }
     absl::StrAppend(
-        &out, absl::StrFormat("  layer %d pathway %-2d responds to %s, KL excess %s, share over "
-                              "control %s  %s%s\n",
-                              p.value("layer", 0), p.value("pathway", 0),
-                              p.value("routing_source", ""),
-                              WithCi(Ex(p["kl"]), Ci(p["kl"]), "%.2f"),
-                              WithCi(Ex(p["kl_vs_control"]), Ci(p["kl_vs_control"]), "%.2f"),
-                              p.value("category_specialised", false)
-                                  ? absl::StrCat("[", p.value("category", ""), "] ")
-                                  : "",
-                              toks));
+        &out,
+        absl::StrFormat("  layer %d pathway %-2d responds to %s, KL excess %s, share over "
+                        "control %s  %s%s\n",
+                        p.value("layer", 0), p.value("pathway", 0), p.value("routing_source", ""),
+                        WithCi(Ex(p["kl"]), Ci(p["kl"]), "%.2f"),
+                        WithCi(Ex(p["kl_vs_control"]), Ci(p["kl_vs_control"]), "%.2f"),
+                        p.value("category_specialised", false)
+                            ? absl::StrCat("[", p.value("category", ""), "] ")
+                            : "",
+                        toks));
   }
   if (flagged.size() > 10) absl::StrAppend(&out, "  ... ", flagged.size() - 10, " more\n");
+}
+
+// The flag counts of the trained routing and of every control.
+void FlagCounts(const json& doc, std::string* out_ptr) {
+  std::string& out = *out_ptr;
   // The same counts for the controls: what untrained routing or the dense slices already show.
   uint64_t cat_flagged = 0, token_flagged_null = 0;
   std::map<std::string, std::pair<uint64_t, uint64_t>> ctl;  // control -> (vs null, category)
@@ -189,9 +198,34 @@ std::string SummariseReport(const std::string& report_json) {
   for (const auto& [name, counts] : ctl) {
     absl::StrAppend(&ctl_text, "; ", name, ": ", counts.first, " and ", counts.second);
   }
-  absl::StrAppend(&out, "Pathways token-specialised vs the null / category-specialised (label "
-                        "permutation, FDR 5%): trained ",
+  absl::StrAppend(&out,
+                  "Pathways token-specialised vs the null / category-specialised (label "
+                  "permutation, FDR 5%): trained ",
                   token_flagged_null, " and ", cat_flagged, ctl_text, "\n");
+}
+
+}  // namespace
+
+std::string SummariseReport(const std::string& report_json) {
+  json doc = json::parse(report_json, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("layers")) return "report: unreadable JSON\n";
+  std::string out;
+  const json& run = doc["run"];
+  absl::StrAppend(&out, "run ", run.value("run_id", ""), ", split '",
+                  run["selection"].value("split", ""),
+                  "': ", run["freshness"].value("events", uint64_t{0}), " events",
+                  run["freshness"].value("finished", false) ? " (finished)" : "", "\n");
+  // The answer first: one sentence per layer.
+  if (doc.contains("summary") && doc["summary"].contains("answers")) {
+    for (const json& a : doc["summary"]["answers"]) {
+      absl::StrAppend(&out, a.get<std::string>(), "\n");
+    }
+  }
+  SourcesTable(doc, &out);
+  MiTable(doc, &out);
+  TokenSpecialisationTable(doc, &out);
+  SpecialisedPathways(doc, &out);
+  FlagCounts(doc, &out);
   return out;
 }
 

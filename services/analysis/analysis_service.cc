@@ -195,7 +195,8 @@ absl::Status AnalysisServiceImpl::CheckWork(
       ++tables;
     }
   }
-  const uint64_t used = opts.estimand_events > 0 ? std::min(largest, opts.estimand_events) : largest;
+  const uint64_t used =
+      opts.estimand_events > 0 ? std::min(largest, opts.estimand_events) : largest;
   absl::Status s = CheckReportWork(to_read, tables, used, opts);
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("run ", info.run_id, ": ", s.message()));
   return absl::OkStatus();
@@ -309,11 +310,10 @@ absl::StatusOr<v1::ReportResponse> AnalysisServiceImpl::Report(const v1::ReportR
     ASSIGN_OR_RETURN(base, LoadRun(req.baseline_run_id(), req.selection(), opts, opts_key, false));
   }
   // The rendered documents are cached per (run entry, baseline entry).
-  const std::string doc_key =
-      absl::StrCat("doc|", req.run_id(), "|", run.entry->run.info.watermark, "|",
-                   run.entry->run.info.finished, "|",
-                   req.baseline_run_id(), "|", base.entry ? base.entry->run.info.watermark : 0, "|",
-                   SelectionKey(req.selection()), "|", opts_key, "|", req.options().skip_png());
+  const std::string doc_key = absl::StrCat(
+      "doc|", req.run_id(), "|", run.entry->run.info.watermark, "|", run.entry->run.info.finished,
+      "|", req.baseline_run_id(), "|", base.entry ? base.entry->run.info.watermark : 0, "|",
+      SelectionKey(req.selection()), "|", opts_key, "|", req.options().skip_png());
   std::shared_ptr<const Entry> doc = CacheGet(doc_key);
   bool cached = doc != nullptr && run.cached;
   if (doc == nullptr) {

@@ -122,8 +122,7 @@ CategoryTestResult RunCategoryTest(const RoutingCounts& obs, const CategoryLayou
     if (!std::isfinite(t_obs)) continue;
     int ge = 0;
     for (int r = 0; r < R; ++r) {
-      ge += st.MaxZ(perm_means.data() + static_cast<size_t>(r) * PC, p, nullptr) >=
-            t_obs - 1e-12;
+      ge += st.MaxZ(perm_means.data() + static_cast<size_t>(r) * PC, p, nullptr) >= t_obs - 1e-12;
     }
     out.p_value[p] = (1.0 + ge) / (1.0 + R);
     out.best_category[p] = static_cast<int>(arg);

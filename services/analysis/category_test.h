@@ -31,8 +31,7 @@ struct CategoryTestResult {
 // Runs the test on the observed token counts `counts` of a layer with top-k `top_k`. Seeded by
 // (options.seed, layer). Thread-safe.
 CategoryTestResult RunCategoryTest(const RoutingCounts& counts, const CategoryLayout& layout,
-                                   uint32_t top_k, const AnalysisOptions& options,
-                                   uint32_t layer);
+                                   uint32_t top_k, const AnalysisOptions& options, uint32_t layer);
 
 }  // namespace monoroute::analysis
 

@@ -9,8 +9,8 @@ namespace monoroute::analysis {
 namespace {
 
 // Trained - control of measure m's replicates (each divided by its side's scale).
-Effect Delta(const Effect& t, const Effect& c, const LayerReplicates& tr,
-             const LayerReplicates& cr, MeasureId m, double t_scale, double c_scale, double z) {
+Effect Delta(const Effect& t, const Effect& c, const LayerReplicates& tr, const LayerReplicates& cr,
+             MeasureId m, double t_scale, double c_scale, double z) {
   Effect d;
   d.observed = t.excess;
   d.null_mean = c.excess;
@@ -45,14 +45,14 @@ double ControlShare(const LayerResult& c, const LayerReplicates& cr, int r) {
 
 // Per pathway against the fresh routers; nothing is flagged unless the layer's MI is shown above
 // the control's.
-void FlagVsControl(const LayerResult& control, const LayerReplicates& cr,
-                   const LayerReplicates& tr, const AnalysisOptions& o, bool gate_open,
-                   LayerResult* L) {
+void FlagVsControl(const LayerResult& control, const LayerReplicates& cr, const LayerReplicates& tr,
+                   const AnalysisOptions& o, bool gate_open, LayerResult* L) {
   const double z = IntervalZ(o.confidence);
   const uint32_t P = L->num_pathways;
   const double ref = ControlShare(control, cr, -1);
   std::vector<double> ref_r(tr.count());
-  for (size_t i = 0; i < ref_r.size(); ++i) ref_r[i] = ControlShare(control, cr, static_cast<int>(i));
+  for (size_t i = 0; i < ref_r.size(); ++i)
+    ref_r[i] = ControlShare(control, cr, static_cast<int>(i));
   std::vector<double> p_values(P, kNaN), diff(tr.count());
   for (uint32_t p = 0; p < P; ++p) {
     PathwayResult& r = L->pathways[p];
@@ -85,8 +85,7 @@ void FlagVsControl(const LayerResult& control, const LayerReplicates& cr,
 
 void CompareWithControl(const std::string& name, const std::string& split,
                         const LayerResult& control, const LayerReplicates& cr,
-                        const LayerReplicates& tr, const AnalysisOptions& o,
-                        LayerResult* trained) {
+                        const LayerReplicates& tr, const AnalysisOptions& o, LayerResult* trained) {
   const double z = IntervalZ(o.confidence);
   ControlComparison c;
   c.control = name;
@@ -105,8 +104,8 @@ void CompareWithControl(const std::string& name, const std::string& split,
   c.mi_delta = Delta(t.mi, control.mi, tr, cr, kMi, 1, 1, z);
   c.mean_kl_delta = Delta(t.mean_kl, control.mean_kl, tr, cr, kMeanKl, 1, 1, z);
   c.mean_purity_delta = Delta(t.mean_purity, control.mean_purity, tr, cr, kMeanPurity, 1, 1, z);
-  c.token_specialisation_delta = Delta(t.token_specialisation, control.token_specialisation, tr,
-                                       cr, kTokenSpecialisation, 1, 1, z);
+  c.token_specialisation_delta = Delta(t.token_specialisation, control.token_specialisation, tr, cr,
+                                       kTokenSpecialisation, 1, 1, z);
   c.category_ami_delta = Delta(t.category_ami, control.category_ami, tr, cr, kCategoryMi,
                                AmiScale(t), AmiScale(control), z);
   trained->controls.push_back(c);

@@ -28,8 +28,7 @@ bool Enabled(const MeasureSpec& m, const MeasureContext& ctx) {
 // of the observed routing).
 using Values = std::array<std::vector<std::vector<double>>, kNumMeasures>;
 
-void Append(const MeasureContext& ctx, const MeasurePoint& a, const MeasurePoint* b,
-            Values* out) {
+void Append(const MeasureContext& ctx, const MeasurePoint& a, const MeasurePoint* b, Values* out) {
   const uint32_t P = ctx.table->num_pathways;
   for (int m = 0; m < kNumMeasures; ++m) {
     const MeasureSpec& spec = Measures()[m];
@@ -47,20 +46,14 @@ void Append(const MeasureContext& ctx, const MeasurePoint& a, const MeasurePoint
 // relation to the conditioning token is kept and only the other token's extra information is
 // broken, with the bias of that relation.
 struct ConditionalNull {
-  KeyGroups by_previous, by_current;
   std::vector<uint64_t> cgp, pgc;
   ConditionalMasks masks;
 
-  explicit ConditionalNull(const MeasureContext& ctx) {
-    if (!ctx.sources) return;
-    by_previous = GroupByKey(*ctx.table, kPreviousToken);
-    by_current = GroupByKey(*ctx.table, kCurrentToken);
-  }
   // Draws both permutations; null when the sources are off.
   const ConditionalMasks* Draw(const MeasureContext& ctx, Xoshiro256& rng) {
     if (!ctx.sources) return nullptr;
-    PermuteWithinGroups(by_previous, ctx.table->mask, rng, &cgp);
-    PermuteWithinGroups(by_current, ctx.table->mask, rng, &pgc);
+    PermuteWithinGroups((*ctx.groups)[kPreviousToken], ctx.table->mask, rng, &cgp);
+    PermuteWithinGroups((*ctx.groups)[kCurrentToken], ctx.table->mask, rng, &pgc);
     masks = {cgp.data(), pgc.data()};
     return &masks;
   }
@@ -77,16 +70,16 @@ Values NullReplicates(const MeasureContext& ctx, const AnalysisOptions& o, uint3
     PermuteMasks(*ctx.table, rng, &masks);
     if (ctx.layout != nullptr) PermuteLabels(*ctx.layout, rng, &labels);
     const ConditionalMasks* cm = cond->Draw(ctx, rng);
-    const MeasurePoint q = ComputePoint(ctx, masks.data(), nullptr, &observed,
-                                        ctx.layout != nullptr ? &labels : nullptr, scratch,
-                                        nullptr, cm);
+    const MeasurePoint q =
+        ComputePoint(ctx, masks.data(), nullptr, &observed,
+                     ctx.layout != nullptr ? &labels : nullptr, scratch, nullptr, cm);
     Append(ctx, q, nullptr, &null);
   }
   return null;
 }
 
-void BootstrapReplicates(const MeasureContext& ctx, const AnalysisOptions& o, uint32_t layer,
-                         int B, ConditionalNull* cond, MeasureScratch* scratch, Values* reps) {
+void BootstrapReplicates(const MeasureContext& ctx, const AnalysisOptions& o, uint32_t layer, int B,
+                         ConditionalNull* cond, MeasureScratch* scratch, Values* reps) {
   std::vector<uint32_t> w;
   std::vector<uint64_t> masks;
   std::vector<int32_t> labels;
@@ -100,9 +93,9 @@ void BootstrapReplicates(const MeasureContext& ctx, const AnalysisOptions& o, ui
     PermuteMasks(*ctx.table, rng, &masks);
     if (ctx.layout != nullptr) PermuteLabels(*ctx.layout, rng, &labels);
     const ConditionalMasks* cm = cond->Draw(ctx, rng);
-    const MeasurePoint b = ComputePoint(ctx, masks.data(), w.data(), &weighted,
-                                        ctx.layout != nullptr ? &labels : nullptr, scratch,
-                                        nullptr, cm);
+    const MeasurePoint b =
+        ComputePoint(ctx, masks.data(), w.data(), &weighted,
+                     ctx.layout != nullptr ? &labels : nullptr, scratch, nullptr, cm);
     Append(ctx, a, &b, reps);
   }
 }
@@ -123,14 +116,21 @@ double ReplicateSd(const std::vector<std::vector<double>>& replicates, size_t in
   return Summarise(col).sd;
 }
 
-EffectRun RunEffects(const MeasureContext& ctx, const AnalysisOptions& o, uint32_t layer,
+EffectRun RunEffects(const MeasureContext& context, const AnalysisOptions& o, uint32_t layer,
                      const LabelNull* label_null, LayerReplicates* replicates) {
   EffectRun run;
   MeasureScratch scratch;
+  MeasureContext ctx = context;
+  std::vector<KeyGroups> groups;
+  if (ctx.sources) {
+    for (int k = 0; k < kNumSourceKeys; ++k) groups.push_back(GroupByKey(*ctx.table, k));
+    ctx.groups = &groups;
+  }
   run.observed = ComputePoint(ctx, ctx.table->mask.data(), nullptr, nullptr, nullptr, &scratch,
                               &run.per_token);
+  ctx.observed = &run.observed;
   run.counts = scratch.current;
-  ConditionalNull cond(ctx);
+  ConditionalNull cond;
   const Values null = NullReplicates(ctx, o, layer, run.counts, &cond, &scratch);
   const bool boot = o.bootstrap > 0 && ctx.table->blocks() >= static_cast<size_t>(o.min_blocks);
   run.bootstrap = boot ? o.bootstrap : 0;

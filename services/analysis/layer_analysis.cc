@@ -80,8 +80,8 @@ void FillLayerEffects(const EffectRun& run, const AnalysisOptions& o, LayerResul
   }
   L->current_given_previous = E[kCurrentGivenPrevious][0];
   L->previous_given_current = E[kPreviousGivenCurrent][0];
-  L->routing_source = RoutingSource(marginal, L->current_given_previous,
-                                    L->previous_given_current, o.min_source_nats);
+  L->routing_source = RoutingSource(marginal, L->current_given_previous, L->previous_given_current,
+                                    o.min_source_nats);
 }
 
 void FillLayerCategories(const EffectRun& run, const CategoryLayout& layout,
@@ -122,10 +122,11 @@ void FillTopTokens(const RoutingTable& table, const RoutingCounts& counts, uint3
   }
   r->distinct_tokens = distinct;
   const size_t n = std::min<size_t>(cells.size(), static_cast<size_t>(std::max(0, o.top_tokens)));
-  std::partial_sort(cells.begin(), cells.begin() + n, cells.end(), [](const Cell& a, const Cell& b) {
-    if (a.lift != b.lift) return a.lift > b.lift;
-    return a.count != b.count ? a.count > b.count : a.column < b.column;
-  });
+  std::partial_sort(cells.begin(), cells.begin() + n, cells.end(),
+                    [](const Cell& a, const Cell& b) {
+                      if (a.lift != b.lift) return a.lift > b.lift;
+                      return a.count != b.count ? a.count > b.count : a.column < b.column;
+                    });
   for (size_t i = 0; i < n; ++i) {
     TokenCountResult t;
     t.token_id = table.column_token[cells[i].column];
@@ -148,8 +149,8 @@ void FillPathwaySources(const EffectRun& run, uint32_t p, const AnalysisOptions&
   }
   r->current_given_previous = E[kPathwayCurrentGivenPrevious][p];
   r->previous_given_current = E[kPathwayPreviousGivenCurrent][p];
-  r->routing_source = RoutingSource(marginal, r->current_given_previous,
-                                    r->previous_given_current, o.min_source_nats);
+  r->routing_source = RoutingSource(marginal, r->current_given_previous, r->previous_given_current,
+                                    o.min_source_nats);
 }
 
 void FillPathwayCategories(const EffectRun& run, const CategoryLayout& layout,
@@ -172,7 +173,8 @@ void FillPathwayCategories(const EffectRun& run, const CategoryLayout& layout,
             [&](size_t a, size_t b) { return y[a] != y[b] ? y[a] > y[b] : a < b; });
   for (size_t c : order) {
     r->categories.push_back(
-        {cats.names[c], y[c], static_cast<double>(y[c]) / static_cast<double>(r->category_routings)});
+        {cats.names[c], y[c],
+         static_cast<double>(y[c]) / static_cast<double>(r->category_routings)});
   }
 }
 
@@ -220,7 +222,8 @@ void FlagVsNull(const LayerReplicates& reps, const AnalysisOptions& o, LayerResu
   for (uint32_t p = 0; p < P; ++p) {
     PathwayResult& r = L->pathways[p];
     if (r.load == 0) continue;
-    r.p_value = OneSidedP(r.kl.excess, o.min_effect_nats, ReplicateSd(reps.by_measure[kPathwayKl], p));
+    r.p_value =
+        OneSidedP(r.kl.excess, o.min_effect_nats, ReplicateSd(reps.by_measure[kPathwayKl], p));
     p_values[p] = r.p_value;
   }
   const std::vector<double> q = BenjaminiHochberg(p_values);
@@ -238,8 +241,8 @@ void FlagCategories(const CategoryMap& cats, const CategoryTestResult& test,
   for (uint32_t p = 0; p < L->num_pathways; ++p) {
     PathwayResult& r = L->pathways[p];
     r.category_q_value = q[p];
-    r.category_specialised = std::isfinite(q[p]) && q[p] <= o.fdr &&
-                             r.enrichment >= o.min_category_enrichment;
+    r.category_specialised =
+        std::isfinite(q[p]) && q[p] <= o.fdr && r.enrichment >= o.min_category_enrichment;
     if (r.category_specialised) r.category = cats.names[test.best_category[p]];
     L->category_specialised_pathways += r.category_specialised;
   }

@@ -25,10 +25,9 @@ namespace monoroute::analysis {
 // call from several threads.
 using TokenDecoder = std::function<std::string(uint32_t)>;
 
-
 struct TokenCountResult {
   uint32_t token_id = 0;
-  std::string token;  // decoded text ("" without a decoder)
+  std::string token;         // decoded text ("" without a decoder)
   uint64_t count = 0;        // routings of the token to the pathway
   double share = 0.0;        // count / pathway load
   uint64_t layer_count = 0;  // routings of the token in the layer
@@ -227,7 +226,6 @@ void CompareWithControl(const std::string& control_name, const std::string& spli
                         const LayerResult& control, const LayerReplicates& control_replicates,
                         const LayerReplicates& trained_replicates, const AnalysisOptions& options,
                         LayerResult* trained);
-
 
 }  // namespace monoroute::analysis
 

@@ -44,6 +44,8 @@ struct MeasurePoint {
   std::vector<double> category_kl;
 };
 
+struct KeyGroups;
+
 // What every replicate of one layer shares.
 struct MeasureContext {
   const RoutingTable* table = nullptr;
@@ -54,6 +56,11 @@ struct MeasureContext {
   bool sources = true;
   // Category layout (null: no categories).
   const CategoryLayout* layout = nullptr;
+  // The observed point, once computed: without block weights a permutation within groups of a
+  // key leaves that key's counts unchanged, so the conditionals reuse its I(P; key).
+  const MeasurePoint* observed = nullptr;
+  // Events grouped by every source key (GroupByKey), when `sources`.
+  const std::vector<KeyGroups>* groups = nullptr;
 };
 
 // Events grouped by one source key (for the conditional nulls): `order` lists events by key,
@@ -64,6 +71,17 @@ struct KeyGroups {
 };
 KeyGroups GroupByKey(const RoutingTable& table, int key);
 
+// The sufficient sums of a source's KL and MI (measures.h PathwaySums, loads, total) counted
+// group by group, without a key x pathway matrix (a high-cardinality key such as the token pair
+// would need one of tens of MB per replicate). `event_weight` (may be null: 1) per event.
+struct GroupSums {
+  PathwaySums sums;
+  std::vector<uint64_t> load;
+  uint64_t total = 0;
+};
+void CountGroupSums(const RoutingTable& table, const KeyGroups& groups, const uint64_t* masks,
+                    const uint32_t* event_weight, GroupSums* out);
+
 // `base` with its entries shuffled within every group (resized). Thread-compatible.
 void PermuteWithinGroups(const KeyGroups& groups, const std::vector<uint64_t>& base,
                          Xoshiro256& rng, std::vector<uint64_t>* out);
@@ -72,6 +90,8 @@ void PermuteWithinGroups(const KeyGroups& groups, const std::vector<uint64_t>& b
 struct MeasureScratch {
   RoutingCounts current;
   RoutingCounts other;
+  GroupSums group_sums;
+  std::vector<uint32_t> event_weight;
   std::vector<uint64_t> joint;
 };
 
@@ -86,24 +106,23 @@ struct ConditionalMasks {
   const uint64_t* current_given_previous = nullptr;
   const uint64_t* previous_given_current = nullptr;
 };
-MeasurePoint ComputePoint(const MeasureContext& ctx, const uint64_t* masks,
-                          const uint32_t* weights, const RoutingCounts* category_counts,
-                          const std::vector<int32_t>* labels, MeasureScratch* scratch,
-                          TokenSpecialisation* per_token = nullptr,
+MeasurePoint ComputePoint(const MeasureContext& ctx, const uint64_t* masks, const uint32_t* weights,
+                          const RoutingCounts* category_counts, const std::vector<int32_t>* labels,
+                          MeasureScratch* scratch, TokenSpecialisation* per_token = nullptr,
                           const ConditionalMasks* conditional_masks = nullptr);
 
 // The registered measures.
 enum MeasureId : int {
-  kMi = 0,                  // I(pathway; current token)
-  kMiPrevious,              // I(pathway; previous token)
-  kMiNext,                  // I(pathway; next token)
-  kMiPosition,              // I(pathway; position)
-  kCurrentGivenPrevious,    // I(pathway; t_i | t_{i-1})
-  kPreviousGivenCurrent,    // I(pathway; t_{i-1} | t_i)
+  kMi = 0,                // I(pathway; current token)
+  kMiPrevious,            // I(pathway; previous token)
+  kMiNext,                // I(pathway; next token)
+  kMiPosition,            // I(pathway; position)
+  kCurrentGivenPrevious,  // I(pathway; t_i | t_{i-1})
+  kPreviousGivenCurrent,  // I(pathway; t_{i-1} | t_i)
   kMeanPurity,
   kMeanKl,
   kTokenSpecialisation,
-  kCategoryMi,              // label null
+  kCategoryMi,  // label null
   kPathwayPurity,
   kPathwayKl,
   kPathwayKlPrevious,
@@ -111,7 +130,7 @@ enum MeasureId : int {
   kPathwayKlPosition,
   kPathwayCurrentGivenPrevious,
   kPathwayPreviousGivenCurrent,
-  kPathwayCategoryKl,       // label null
+  kPathwayCategoryKl,  // label null
   kNumMeasures,
 };
 

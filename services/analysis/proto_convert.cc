@@ -155,7 +155,8 @@ absl::StatusOr<AnalysisOptions> OptionsFromProto(const v1::AnalysisOptions& p, i
   }
   if (p.has_bootstrap()) o.bootstrap = static_cast<int>(std::min<uint32_t>(p.bootstrap(), 10001));
   if (p.has_category_permutations()) {
-    o.category_permutations = static_cast<int>(std::min<uint32_t>(p.category_permutations(), 100001));
+    o.category_permutations =
+        static_cast<int>(std::min<uint32_t>(p.category_permutations(), 100001));
   }
   if (p.category_stratum_types() > 0) {
     o.category_stratum_types =

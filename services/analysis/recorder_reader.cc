@@ -91,8 +91,8 @@ absl::Status RecorderReader::ReadEvents(const std::string& run_id, uint32_t laye
     if (b.sequence_id_size() != static_cast<int>(n) ||
         static_cast<size_t>(b.pathways_size()) != n * builder->top_k()) {
       added = absl::InternalError(absl::StrCat("recorder at ", options_.address,
-                                               ": malformed EventBatch for run ", run_id,
-                                               " layer ", layer));
+                                               ": malformed EventBatch for run ", run_id, " layer ",
+                                               layer));
       break;
     }
     if (builder->events() + n > max_events) {

@@ -38,11 +38,11 @@ std::string SourcePhrase(const std::string& s) {
 
 std::string LayerAnswer(const LayerResult& L) {
   const Effect& e = SourceEffect(L);
-  const std::string what = L.routing_source == "current_token" || L.routing_source == "context" ||
-                                   L.routing_source == "none"
-                               ? "token"
-                               : std::string(L.routing_source == "position" ? "position"
-                                                                            : L.routing_source);
+  const std::string what =
+      L.routing_source == "current_token" || L.routing_source == "context" ||
+              L.routing_source == "none"
+          ? "token"
+          : std::string(L.routing_source == "position" ? "position" : L.routing_source);
   std::string out = absl::StrCat("Layer ", L.layer, " responds to ", SourcePhrase(L.routing_source),
                                  ": I(pathway; ", what, ") exceeds its null by ",
                                  WithCi(e.excess, e.ci, "%.3f"), " nats");

@@ -15,9 +15,6 @@
 
 namespace monoroute::analysis {
 
-
-
-
 template <typename V>
 void VisitFields(const TokenCountResult& t, V& v) {
   v("token_id", t.token_id);

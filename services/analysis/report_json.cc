@@ -87,7 +87,6 @@ json RunJson(const RunInfo& r) {
   return j;
 }
 
-
 // The headline of each layer: each measure's excess over the null and over each control.
 json Headline(const std::vector<LayerResult>& layers) {
   json rows = json::array();
@@ -238,7 +237,8 @@ std::string ReportToJson(const RunAnalysis& run, const RunAnalysis* baseline,
     json bl = json::array();
     for (const auto& L : baseline->layers) bl.push_back(LayerJson(L, false));
     b["layers"] = std::move(bl);
-    b["comparison"] = json::parse(ComparisonToJson(run, *baseline, CompareRuns(run, *baseline, options)));
+    b["comparison"] =
+        json::parse(ComparisonToJson(run, *baseline, CompareRuns(run, *baseline, options)));
     j["baseline"] = std::move(b);
   } else {
     j["baseline"] = nullptr;

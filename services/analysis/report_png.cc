@@ -77,7 +77,8 @@ void ExcessPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     Text(cr, absl::StrCat("layer ", L.layer), cx, a.y + a.h + 22, 15, 0.5);
   }
   Legend(cr, a.x, b.y + b.h - 18,
-         {{kTrained, "trained routing"}, {kFresh, "fresh routers (step 0)"},
+         {{kTrained, "trained routing"},
+          {kFresh, "fresh routers (step 0)"},
           {kDense, "dense slices"}});
 }
 
@@ -120,8 +121,8 @@ void DeltaPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
       const ControlComparison* c = Control(L, name);
       const int colour = j == 0 ? kFresh : kDense;
       if (c != nullptr) {
-        Bar(cr, cx - bw * (2.2 - 1.1 * j), bw, c->mi_delta.excess * s,
-            Scale(c->mi_delta.ci, s), Y, colour);
+        Bar(cr, cx - bw * (2.2 - 1.1 * j), bw, c->mi_delta.excess * s, Scale(c->mi_delta.ci, s), Y,
+            colour);
         cairo_save(cr);
         Bar(cr, cx + bw * (1.1 + 1.1 * j), bw, c->token_specialisation_delta.excess,
             c->token_specialisation_delta.ci, Y, colour);
@@ -134,8 +135,7 @@ void DeltaPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     Text(cr, "MI", cx - bw * 1.65, a.y + a.h + 38, 11, 0.5);
     Text(cr, "tok.spec", cx + bw * 1.65, a.y + a.h + 38, 11, 0.5);
   }
-  Legend(cr, a.x, b.y + b.h - 6,
-         {{kFresh, "minus fresh routers"}, {kDense, "minus dense slices"}});
+  Legend(cr, a.x, b.y + b.h - 6, {{kFresh, "minus fresh routers"}, {kDense, "minus dense slices"}});
 }
 
 // Panel C: every pathway's KL excess over the null with its interval; red = specialised; the
@@ -199,7 +199,8 @@ void PathwayExcess(cairo_t* cr, const Box& b, const RunAnalysis& run,
          a.y + a.h + 22, 15, 0.5);
   }
   Legend(cr, a.x, b.y + b.h - 18,
-         {{kTrained, "pathway"}, {kFlag, "specialised (FDR-controlled)"},
+         {{kTrained, "pathway"},
+          {kFlag, "specialised (FDR-controlled)"},
           {kFresh, "fresh-router control mean (+ min effect)"}});
 }
 
@@ -218,10 +219,10 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     }
   }
   std::sort(flagged.begin(), flagged.end(), [](const PathwayResult* x, const PathwayResult* y) {
-    const double a = std::isfinite(x->kl_vs_control.ci.low) ? x->kl_vs_control.ci.low
-                                                                   : x->kl.ci.low;
-    const double c = std::isfinite(y->kl_vs_control.ci.low) ? y->kl_vs_control.ci.low
-                                                                   : y->kl.ci.low;
+    const double a =
+        std::isfinite(x->kl_vs_control.ci.low) ? x->kl_vs_control.ci.low : x->kl.ci.low;
+    const double c =
+        std::isfinite(y->kl_vs_control.ci.low) ? y->kl_vs_control.ci.low : y->kl.ci.low;
     return a > c;
   });
   double y = b.y + 56;
@@ -235,8 +236,8 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     y += 26;
   } else {
     Rgb(cr, 0x333333);
-    MonoText(cr, "ly/pw  KL excess [95% CI]   vs control [95% CI]  category   top tokens",
-             b.x + 14, y, 12, true);
+    MonoText(cr, "ly/pw  KL excess [95% CI]   vs control [95% CI]  category   top tokens", b.x + 14,
+             y, 12, true);
     y += 20;
     for (size_t i = 0; i < std::min<size_t>(flagged.size(), 10); ++i) {
       const PathwayResult& p = *flagged[i];
@@ -244,15 +245,13 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
       for (size_t t = 0; t < std::min<size_t>(p.top_tokens.size(), 4); ++t) {
         absl::StrAppend(&toks, t ? " " : "", "'", Shorten(p.top_tokens[t].token, 10), "'");
       }
-      MonoText(cr,
-               absl::StrFormat("%2u/%-2u  %5.2f [%5.2f, %5.2f]  %5.2f [%5.2f, %5.2f]  %-10s %s",
-                               p.layer,
-                           p.pathway, p.kl.excess, p.kl.ci.low, p.kl.ci.high,
-                           p.kl_vs_control.excess, p.kl_vs_control.ci.low,
-                           p.kl_vs_control.ci.high,
-                               Shorten(p.category_specialised ? p.category : "-", 10),
-                               toks),
-               b.x + 14, y, 12);
+      MonoText(
+          cr,
+          absl::StrFormat("%2u/%-2u  %5.2f [%5.2f, %5.2f]  %5.2f [%5.2f, %5.2f]  %-10s %s", p.layer,
+                          p.pathway, p.kl.excess, p.kl.ci.low, p.kl.ci.high, p.kl_vs_control.excess,
+                          p.kl_vs_control.ci.low, p.kl_vs_control.ci.high,
+                          Shorten(p.category_specialised ? p.category : "-", 10), toks),
+          b.x + 14, y, 12);
       y += 19;
     }
     if (flagged.size() > 10) {
@@ -269,17 +268,15 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
            b.x + 14, y, 12, true);
   y += 20;
   for (const auto& L : run.layers) {
-    const std::string ami =
-        std::isfinite(L.category_ami.excess)
-            ? absl::StrFormat("%.3f [%.3f, %.3f]", L.category_ami.excess, L.category_ami.ci.low,
-                              L.category_ami.ci.high)
-            : std::string("n/a (no labels)");
+    const std::string ami = std::isfinite(L.category_ami.excess)
+                                ? absl::StrFormat("%.3f [%.3f, %.3f]", L.category_ami.excess,
+                                                  L.category_ami.ci.low, L.category_ami.ci.high)
+                                : std::string("n/a (no labels)");
     MonoText(cr,
              absl::StrFormat("%5u %.3f (%.3f) %+.3f [%+.3f, %+.3f]  %-23s %6.2f %5.2f", L.layer,
-                         L.token_specialisation.observed, L.token_specialisation.null_mean,
-                         L.token_specialisation.excess, L.token_specialisation.ci.low,
-                         L.token_specialisation.ci.high, ami, L.max_violation,
-                         L.utilisation),
+                             L.token_specialisation.observed, L.token_specialisation.null_mean,
+                             L.token_specialisation.excess, L.token_specialisation.ci.low,
+                             L.token_specialisation.ci.high, ami, L.max_violation, L.utilisation),
              b.x + 14, y, 12);
     y += 19;
   }
@@ -311,8 +308,8 @@ absl::StatusOr<std::string> RenderReportPng(const RunAnalysis& run, const RunAna
   } else if (run.info.still_writing) {
     absl::StrAppend(&sub, " (run still being written)");
   }
-  absl::StrAppend(&sub,
-                  ". Null: top-k sets permuted within sequences; CIs: block bootstrap over sequences.");
+  absl::StrAppend(
+      &sub, ". Null: top-k sets permuted within sequences; CIs: block bootstrap over sequences.");
   Rgb(cr, 0x444444);
   Text(cr, sub, 20, 66, 15);
   // The answer, one sentence per layer (at most kAnswerLines).

@@ -51,15 +51,16 @@ void CountRoutings(const RoutingTable& table, const uint32_t* block_weight, Rout
     if (w == 0) continue;
     const uint32_t end = table.block_begin[b + 1];
     for (uint32_t i = table.block_begin[b]; i < end; ++i) {
-      if (i + kPrefetch < n) __builtin_prefetch(cells + static_cast<size_t>(col[i + kPrefetch]) * P, 1);
+      if (i + kPrefetch < n)
+        __builtin_prefetch(cells + static_cast<size_t>(col[i + kPrefetch]) * P, 1);
       AddMask(cells + static_cast<size_t>(col[i]) * P, m[i], w);
     }
   }
   Totals(out);
 }
 
-void CountPermutedRoutings(const RoutingTable& table, const uint32_t* block_weight,
-                           Xoshiro256& rng, RoutingCounts* out) {
+void CountPermutedRoutings(const RoutingTable& table, const uint32_t* block_weight, Xoshiro256& rng,
+                           RoutingCounts* out) {
   Reset(table, out);
   const uint32_t P = table.num_pathways;
   const uint32_t* col = table.column.data();

@@ -36,8 +36,8 @@ void CountRoutings(const RoutingTable& table, const uint32_t* block_weight, Rout
 // The routing null: counts `table` with its top-k sets shuffled across the events of each block
 // (Fisher-Yates with `rng`), so every event keeps k distinct pathways, every block its multiset
 // of sets and of tokens, and the token <-> set link is broken. `block_weight` as above.
-void CountPermutedRoutings(const RoutingTable& table, const uint32_t* block_weight,
-                           Xoshiro256& rng, RoutingCounts* out);
+void CountPermutedRoutings(const RoutingTable& table, const uint32_t* block_weight, Xoshiro256& rng,
+                           RoutingCounts* out);
 
 // The top-k sets of `table` shuffled across the events of each block (the same Fisher-Yates draws
 // as CountPermutedRoutings), so one permutation can be counted under several source keys.

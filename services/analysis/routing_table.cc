@@ -41,6 +41,16 @@ uint32_t Densify(std::vector<uint32_t>* keys) {
   return static_cast<uint32_t>(ids.size());
 }
 
+// Densify for keys already dense in [0, bound): a remap array instead of a sort and a hash map.
+uint32_t DensifyBounded(std::vector<uint32_t>* keys, size_t bound) {
+  std::vector<uint32_t> remap(bound, 0);
+  for (uint32_t k : *keys) remap[k] = 1;
+  uint32_t n = 0;
+  for (uint32_t& r : remap) r = r ? n++ : 0;
+  for (uint32_t& k : *keys) k = remap[k];
+  return n;
+}
+
 // Token of the event at position pos - 1 (dir -1) or pos + 1 (dir +1) of each event of block
 // [lo, hi) (sorted by position), kNoToken when absent.
 void Neighbours(const RoutingTable& t, uint32_t lo, uint32_t hi, int dir, uint32_t* out) {
@@ -61,8 +71,8 @@ void Neighbours(const RoutingTable& t, uint32_t lo, uint32_t hi, int dir, uint32
       have_run = true;
     }
     run_tok = t.column_token[t.column[i]];
-    const bool adjacent = last_tok != kNoToken &&
-                          (dir < 0 ? last_pos + 1 == pos : pos + 1 == last_pos);
+    const bool adjacent =
+        last_tok != kNoToken && (dir < 0 ? last_pos + 1 == pos : pos + 1 == last_pos);
     out[i] = adjacent ? last_tok : kNoToken;
   }
 }
@@ -113,9 +123,8 @@ std::vector<uint64_t> SharedSequenceKeys(const RoutingTable& t,
     if (shared) order.push_back(b);
   }
   auto hash = [&](uint32_t b) { return SplitMix64(t.block_key[b] ^ 0x73756273ULL); };
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return hash(a) != hash(b) ? hash(a) < hash(b) : a < b;
-  });
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return hash(a) != hash(b) ? hash(a) < hash(b) : a < b; });
   std::vector<uint64_t> keys;
   uint64_t total = 0;
   for (uint32_t b : order) {
@@ -146,7 +155,7 @@ RoutingTable SelectSequences(const RoutingTable& t, const std::vector<uint64_t>&
     s.block_begin.push_back(static_cast<uint32_t>(cols.size()));
   }
   s.column = cols;
-  const uint32_t V = Densify(&s.column);
+  const uint32_t V = DensifyBounded(&s.column, t.columns());
   s.column_token.resize(V);
   s.column_events.assign(V, 0);
   for (size_t i = 0; i < cols.size(); ++i) {
@@ -154,7 +163,9 @@ RoutingTable SelectSequences(const RoutingTable& t, const std::vector<uint64_t>&
     ++s.column_events[s.column[i]];
   }
   s.num_keys[kCurrentToken] = V;
-  for (int k = 1; k < kNumSourceKeys; ++k) s.num_keys[k] = Densify(&s.source_key[k]);
+  for (int k = 1; k < kNumSourceKeys; ++k) {
+    s.num_keys[k] = DensifyBounded(&s.source_key[k], t.num_keys[k]);
+  }
   return s;
 }
 
@@ -167,8 +178,8 @@ bool SubsampleBySequence(const RoutingTable& t, uint64_t max_events, RoutingTabl
 absl::StatusOr<RoutingTableBuilder> RoutingTableBuilder::Create(uint32_t num_pathways,
                                                                 uint32_t top_k) {
   if (num_pathways == 0 || num_pathways > kMaxAnalysisPathways) {
-    return absl::InvalidArgumentError(absl::StrCat("num_pathways ", num_pathways,
-                                                   " not in [1, ", kMaxAnalysisPathways, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("num_pathways ", num_pathways, " not in [1, ", kMaxAnalysisPathways, "]"));
   }
   if (top_k == 0 || top_k > num_pathways) {
     return absl::InvalidArgumentError(
@@ -194,13 +205,13 @@ absl::Status RoutingTableBuilder::Add(size_t n, const uint64_t* sequence_id,
     for (uint32_t j = 0; j < top_k_; ++j) {
       const uint32_t p = pathways[i * top_k_ + j];
       if (p >= num_pathways_) {
-        return absl::InvalidArgumentError(absl::StrCat("event ", token_.size() + i, ": pathway ",
-                                                       p, " >= num_pathways ", num_pathways_));
+        return absl::InvalidArgumentError(absl::StrCat("event ", token_.size() + i, ": pathway ", p,
+                                                       " >= num_pathways ", num_pathways_));
       }
       const uint64_t bit = uint64_t{1} << p;
       if (m & bit) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "event ", token_.size() + i, ": pathway ", p, " repeated within its top-k"));
+        return absl::InvalidArgumentError(absl::StrCat("event ", token_.size() + i, ": pathway ", p,
+                                                       " repeated within its top-k"));
       }
       m |= bit;
     }

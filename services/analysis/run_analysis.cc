@@ -37,13 +37,15 @@ absl::Status CheckReportWork(uint64_t events_to_read, uint64_t tables, uint64_t 
                              const AnalysisOptions& o) {
   if (events_to_read > o.max_report_events) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "report would read ", events_to_read, " events (every routed layer, split and control "
-        "split), more than the limit of ", o.max_report_events,
+        "report would read ", events_to_read,
+        " events (every routed layer, split and control "
+        "split), more than the limit of ",
+        o.max_report_events,
         " (options.max_report_events): narrow the selection with a split (--split) or a step "
         "range (--min-step/--max-step)"));
   }
-  const double work = static_cast<double>(tables) * static_cast<double>(events_used) *
-                      PassesPerEvent(o);
+  const double work =
+      static_cast<double>(tables) * static_cast<double>(events_used) * PassesPerEvent(o);
   if (work > o.max_report_work) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "report would cost ", absl::SixDigits(work), " event passes (", tables, " tables x ",
@@ -115,19 +117,21 @@ absl::StatusOr<LayerResult> AnalyzeOne(const LayerInput& in, const RunContext& r
   size_t next = 1;
   for (const ControlInput& c : in.controls) {
     if (c.table.events() == 0) continue;
-    RETURN_IF_ERROR(AddControl(c.name, c.split, *tables[next++], c.table.events(), ctx, o, *reps,
-                               &result));
+    RETURN_IF_ERROR(
+        AddControl(c.name, c.split, *tables[next++], c.table.events(), ctx, o, *reps, &result));
   }
   if (o.synthetic_controls && !rc.summary_only) {
-    // Sanity controls without a bootstrap: their verdicts and excesses, not paired intervals.
+    // Sanity controls without a bootstrap and with at most 4 null replicates: their verdicts and
+    // excesses, not paired intervals.
     AnalysisOptions so = o;
     so.bootstrap = 0;
+    so.null_replicates = std::min(o.null_replicates, 4);
     so.category_permutations = 0;
     for (int source : {kCurrentToken, kPreviousToken}) {
       const RoutingTable hashed = HashRouting(table, source, o.seed);
-      RETURN_IF_ERROR(AddControl(
-          source == kCurrentToken ? kHashCurrentControl : kHashPreviousControl, "", hashed,
-          table.events(), ctx, so, *reps, &result));
+      RETURN_IF_ERROR(
+          AddControl(source == kCurrentToken ? kHashCurrentControl : kHashPreviousControl, "",
+                     hashed, table.events(), ctx, so, *reps, &result));
     }
   }
   return result;
@@ -194,8 +198,7 @@ std::vector<std::pair<uint32_t, ControlComparison>> CompareRuns(const RunAnalysi
   return out;
 }
 
-std::vector<std::pair<uint64_t, uint64_t>> StepRanges(uint64_t min_step, uint64_t max_step,
-                                                      int n) {
+std::vector<std::pair<uint64_t, uint64_t>> StepRanges(uint64_t min_step, uint64_t max_step, int n) {
   std::vector<std::pair<uint64_t, uint64_t>> out;
   if (n <= 0 || max_step < min_step) return out;
   const uint64_t span = max_step - min_step + 1;

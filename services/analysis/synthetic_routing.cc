@@ -115,9 +115,8 @@ class TokenStream {
  private:
   uint32_t Zipf(Xoshiro256& rng) {
     const double u = rng.Uniform();
-    return static_cast<uint32_t>(
-        std::min<size_t>(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin(),
-                         o_.vocab - 1));
+    return static_cast<uint32_t>(std::min<size_t>(
+        std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin(), o_.vocab - 1));
   }
   const SyntheticRoutingOptions& o_;
   std::vector<double> cdf_;
@@ -156,8 +155,8 @@ void FrequencyWeights(const SyntheticRoutingOptions& o, uint32_t t, std::vector<
 absl::StatusOr<SyntheticEvents> GenerateSyntheticEvents(const SyntheticRoutingOptions& o) {
   const uint32_t P = o.num_pathways, k = o.top_k;
   if (P == 0 || P > kMaxAnalysisPathways || k == 0 || k > P || o.vocab < 2 || o.seq_len == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("synthetic routing: bad sizes (P ", P, ", k ",
-                                                   k, ", vocab ", o.vocab, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("synthetic routing: bad sizes (P ", P, ", k ", k, ", vocab ", o.vocab, ")"));
   }
   std::vector<double> w(P);
   for (uint32_t p = 0; p < P; ++p) w[p] = std::exp(-o.pathway_skew * p / P);
@@ -181,8 +180,7 @@ absl::StatusOr<SyntheticEvents> GenerateSyntheticEvents(const SyntheticRoutingOp
     if (cat >= 0 && static_cast<uint32_t>(cat) < o.planted_categories &&
         rng.Uniform() < o.category_preference) {
       for (uint32_t j = 0; j < k; ++j) set[j] = (cat * k + j) % P;
-    } else if (o.token_preference > 0.0 && key != kNoToken &&
-               rng.Uniform() < o.token_preference) {
+    } else if (o.token_preference > 0.0 && key != kNoToken && rng.Uniform() < o.token_preference) {
       if (o.route_by == SyntheticRouteBy::kFrequency) {
         FrequencyWeights(o, t, &fw);
         WeightedSet(fw, k, rng, set);
@@ -205,8 +203,7 @@ RoutingTable HashRouting(const RoutingTable& table, int source, uint64_t seed) {
   std::vector<uint64_t> mask_of(t.key_count(source), 0);
   uint32_t set[kMaxAnalysisPathways];
   for (size_t key = 0; key < mask_of.size(); ++key) {
-    PreferredSetInto(HashPair(seed ^ 0x68617368ULL, source), static_cast<uint32_t>(key), P, k,
-                     set);
+    PreferredSetInto(HashPair(seed ^ 0x68617368ULL, source), static_cast<uint32_t>(key), P, k, set);
     for (uint32_t j = 0; j < k; ++j) mask_of[key] |= uint64_t{1} << set[j];
   }
   const uint32_t* keys = t.keys(source);

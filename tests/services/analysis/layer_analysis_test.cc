@@ -72,7 +72,8 @@ TEST(LayerAnalysisTest, RoutingThatIgnoresTokensFlagsNothingAndSpecialisationIsC
     // Naive chance k/P would be 0.25; the best-pathway estimator is biased upward at small counts,
     // and the chance reported is that estimator's own expectation.
     EXPECT_GT(L.token_specialisation.observed, 0.3);
-    EXPECT_NEAR(L.token_specialisation.observed, L.token_specialisation.null_mean, 0.02) << "seed " << seed;
+    EXPECT_NEAR(L.token_specialisation.observed, L.token_specialisation.null_mean, 0.02)
+        << "seed " << seed;
     EXPECT_LE(L.token_specialisation.ci.low, 0.0);
     EXPECT_GE(L.token_specialisation.ci.high, 0.0);
     EXPECT_NEAR(L.mi.excess, 0.0, 0.01);
@@ -193,7 +194,7 @@ TEST(LayerAnalysisTest, FrequencyOnlyRoutingFindsNoCategoryInATopFrequencyCatego
     o.category_permutations = 199;
     o.sources = false;
     o.seed = d + 1;
-      const LayerResult L = Analyze(Table(so), o, &cats);
+    const LayerResult L = Analyze(Table(so), o, &cats);
     layers_flagged += L.category_specialised_pathways > 0;
     ami_covers_zero += CiCovers(L.category_ami.ci, 0.0);
   }
@@ -253,6 +254,7 @@ TEST(LayerAnalysisTest, BootstrapIntervalsCoverTheTrueMutualInformation) {
     AnalysisOptions o;
     o.bootstrap = 200;
     o.null_replicates = 8;
+    o.sources = false;  // the token MI only
     o.seed = s + 1;
     const LayerResult L = Analyze(Table(so), o, nullptr, 30);
     mean_estimate += L.mi.excess;

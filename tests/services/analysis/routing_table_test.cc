@@ -32,12 +32,9 @@ TEST(RoutingTableTest, GroupsBlocksAndMapsColumns) {
 }
 
 TEST(RoutingTableTest, RejectsBadEvents) {
-  EXPECT_EQ(RoutingTableBuilder::Create(0, 1).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(RoutingTableBuilder::Create(65, 1).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(RoutingTableBuilder::Create(4, 5).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RoutingTableBuilder::Create(0, 1).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RoutingTableBuilder::Create(65, 1).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RoutingTableBuilder::Create(4, 5).status().code(), absl::StatusCode::kInvalidArgument);
   auto b = RoutingTableBuilder::Create(4, 2);
   const uint64_t seq[] = {1};
   const uint32_t tok[] = {1};

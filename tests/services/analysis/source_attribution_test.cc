@@ -125,8 +125,8 @@ TEST(SourceAttributionTest, LocalStateRouterFlagsNoCurrentTokenPathway) {
     flagged += p.specialised_vs_null;
     current += p.specialised_vs_null && p.routing_source == "current_token";
   }
-  std::cout << "local-state router: MI(current) " << L.mi.excess << ", verdict "
-            << L.routing_source << ", " << flagged << " pathways flagged vs null, " << current
+  std::cout << "local-state router: MI(current) " << L.mi.excess << ", verdict " << L.routing_source
+            << ", " << flagged << " pathways flagged vs null, " << current
             << " of them current-token\n";
   // A token-only analysis would call these pathways token-specialised.
   EXPECT_GE(flagged, 4);
