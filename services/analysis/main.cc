@@ -3,6 +3,7 @@
 //                      --metrics-listen 127.0.0.1:7112 [--lexicon PATH] [--tokenizer DIR]
 //                      [--tls-cert C --tls-key K [--tls-client-ca CA]] [--auth-token-file F]
 //                      [--allowed-root DIR]... [--recorder-tls-ca CA ...]
+//                      [--http-listen 127.0.0.1:7122]  (the pathway explorer, docs/explorer.md)
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "common/service/server_runner.h"
 #include "common/service/service_flags.h"
 #include "services/analysis/analysis_service.h"
+#include "services/analysis/explorer/explorer_main.h"
 
 int main(int argc, char** argv) {
   using monoroute::analysis::AnalysisServiceImpl;
@@ -53,6 +55,8 @@ int main(int argc, char** argv) {
   monoroute::AddChannelTlsFlags(&app, "recorder", &options.recorder.tls);
   app.add_option("--recorder-token-file", recorder_token_file,
                  "bearer token for the recorder (needed when it runs with --auth-reads)");
+  monoroute::analysis::explorer::ExplorerFlags explorer_flags;
+  monoroute::analysis::explorer::AddExplorerFlags(&app, &explorer_flags);
   CLI11_PARSE(app, argc, argv);
   options.cache_entries = static_cast<size_t>(std::max(1, cache_entries));
   for (std::string& r : options.allowed_roots) {
@@ -81,6 +85,9 @@ int main(int argc, char** argv) {
   auto registry = std::make_shared<prometheus::Registry>();
   auto service = AnalysisServiceImpl::Create(options, registry);
   if (!service.ok()) return fail(service.status());
+  auto explorer = monoroute::analysis::explorer::StartExplorer(explorer_flags, service->get(),
+                                                               options, server.tls);
+  if (!explorer.ok()) return fail(explorer.status());
   server.on_started = [&](int port) {
     const std::string host = server.listen.substr(0, server.listen.rfind(':'));
     std::printf("monoroute-analysis listening on %s:%d (recorder %s%s, %s, %s)\n", host.c_str(),

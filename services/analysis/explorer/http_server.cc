@@ -4,6 +4,7 @@
 #include "services/analysis/explorer/http_server.h"
 
 #include <civetweb.h>
+#include <dlfcn.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
@@ -72,6 +73,17 @@ std::string SafeNext(const std::string& next) {
   return next;
 }
 
+// Whether civetweb's dynamically loaded OpenSSL table is complete: civetweb 1.15 looks up
+// SSL_get_peer_certificate, a macro (not a symbol) since OpenSSL 3, and calls the missing entry
+// (a null pointer) on every TLS connection.
+bool CivetwebTlsUsable() {
+  void* ssl = dlopen("libssl.so", RTLD_LAZY | RTLD_LOCAL);
+  if (ssl == nullptr) return false;
+  const bool ok = dlsym(ssl, "SSL_get_peer_certificate") != nullptr;
+  dlclose(ssl);
+  return ok;
+}
+
 std::string SessionDigest(const std::string& token) {
   unsigned char d[SHA256_DIGEST_LENGTH];
   const std::string in = "monoroute-explorer-session\n" + token;
@@ -102,8 +114,13 @@ absl::StatusOr<std::unique_ptr<ExplorerHttpServer>> ExplorerHttpServer::Start(
   }
   static std::once_flag init;
   std::call_once(init, [] { mg_init_library(MG_FEATURES_SSL); });
-  if (tls && !mg_check_feature(MG_FEATURES_SSL)) {
-    return absl::FailedPreconditionError("--http-listen: this civetweb has no TLS support");
+  if (tls && (!mg_check_feature(MG_FEATURES_SSL) || !CivetwebTlsUsable())) {
+    // Never fall back to plaintext next to a TLS gRPC port.
+    return absl::FailedPreconditionError(
+        "--http-listen with --tls-cert: this build's civetweb cannot serve TLS (Debian 12's "
+        "libcivetweb 1.15 calls SSL_get_peer_certificate, which OpenSSL 3 no longer exports, and "
+        "crashes on the first request); serve the explorer without TLS flags behind a TLS proxy, "
+        "or use `monoroute explore` (docs/explorer.md)");
   }
   std::unique_ptr<ExplorerHttpServer> s(new ExplorerHttpServer(options, site));
   const std::string ports = options.listen + (tls ? "s" : "");
