@@ -1,6 +1,7 @@
-// `monoroute tokenize [--tokenizer DIR] [--decode]`: UTF-8 text on stdin -> one JSON array of
-// GPT-2 token ids on stdout; with --decode, a JSON array of ids on stdin -> the text. With
-// --output json: {"ids": [...]} or {"text": "..."}.
+// `monoroute tokenize [--model DIR | --tokenizer DIR] [--decode]`: UTF-8 text on stdin -> one
+// JSON array of token ids on stdout, with the model directory's own tokenizer (tokenizer.json,
+// else vocab.json + merges.txt; default: the installed GPT-2 files); with --decode, a JSON array
+// of ids on stdin -> the text. With --output json: {"ids": [...]} or {"text": "..."}.
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -16,7 +17,7 @@ namespace monoroute::cli {
 namespace {
 
 struct TokenizeFlags {
-  std::string tokenizer_dir;  // empty = installed GPT-2 files
+  std::string tokenizer_dir;  // --model / --tokenizer; empty = installed GPT-2 files
   bool decode = false;
   int threads = 1;
 };
@@ -77,10 +78,16 @@ absl::Status RunTokenize(const TokenizeFlags& flags) {
 
 MONOROUTE_REGISTER_COMMAND(tokenize, [](CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
-      "tokenize", "GPT-2 BPE: UTF-8 text on stdin -> JSON array of ids (--decode: the reverse)");
+      "tokenize",
+      "Byte-level BPE (the model's tokenizer): UTF-8 text on stdin -> JSON array of ids "
+      "(--decode: the reverse)");
   auto flags = std::make_shared<TokenizeFlags>();
+  CLI::Option* model = sub->add_option(
+      "--model", flags->tokenizer_dir,
+      "Model directory: its tokenizer.json, else vocab.json + merges.txt (default: GPT-2)");
   sub->add_option("--tokenizer", flags->tokenizer_dir,
-                  "Directory with vocab.json and merges.txt (default: the installed GPT-2 files)");
+                  "Tokenizer directory, as --model (default: the installed GPT-2 files)")
+      ->excludes(model);
   sub->add_flag("--decode", flags->decode, "Read a JSON array of ids, print the text");
   sub->add_option("--threads", flags->threads,
                   "Encoding threads (0 = all cores); the ids do not depend on it")

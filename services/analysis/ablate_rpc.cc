@@ -28,11 +28,11 @@ absl::StatusOr<v1::AblateResponse> RunAblate(const v1::AblateRequest& req) {
   o.data_path = req.text_file();
   o.layer = static_cast<int>(req.layer());
   o.pathway = static_cast<int>(req.pathway());
-  const int64_t max_tokens = req.max_tokens() ? req.max_tokens() : 16384;
-  const int64_t per_batch = static_cast<int64_t>(o.seq_len) * o.batch_size;
-  o.max_batches = std::max<int64_t>(1, (max_tokens + per_batch - 1) / per_batch);
+  // Only as much of text_file is read as max_tokens needs (engine EvalData), never the whole file.
+  o.max_tokens = req.max_tokens() ? req.max_tokens() : 16384;
   // uint32 fields are clamped so a huge value stays huge (and is rejected by the engine) as int.
   auto as_int = [](uint32_t v) { return static_cast<int>(std::min<uint32_t>(v, 1u << 30)); };
+  o.seq_len = as_int(req.seq_len());  // 0: from the checkpoint
   if (req.num_controls()) o.num_controls = as_int(req.num_controls());
   if (req.bootstrap()) o.bootstrap = as_int(req.bootstrap());
   if (req.top_tokens()) o.top_tokens = as_int(req.top_tokens());

@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   app.add_option("--lexicon", options.lexicon_path,
                  "word lexicon (.tsv or directory) or token-categories TSV for category measures");
   app.add_option("--tokenizer", options.tokenizer_dir,
-                 "GPT-2 tokenizer directory (vocab.json, merges.txt); default: the build's");
+                 "Tokenizer directory (tokenizer.json, else vocab.json + merges.txt); default: GPT-2");
   app.add_option("--threads", options.threads, "threads per analysis (0: all cores)");
   app.add_option("--cache-entries", cache_entries, "cached analyses kept")->capture_default_str();
   app.add_option("--allowed-root", options.allowed_roots,
