@@ -123,7 +123,22 @@ inline std::string ProgressText(const trainer::v1::Job& j) {
   if (j.evals_size() > 0) {
     s += absl::StrFormat(" val %.3f", j.evals(j.evals_size() - 1).val_loss());
   }
+  // The phase, when the job is not (or no longer) training: "final_eval 12/40", "uploading".
+  const auto& ph = j.phase();
+  if (!ph.phase().empty() && ph.phase() != "training" && j.state() == trainer::v1::RUNNING) {
+    s += " [" + ph.phase();
+    if (ph.total() > 0) s += absl::StrFormat(" %d/%d", ph.done(), ph.total());
+    s += "]";
+  }
+  if (j.worker_retries() > 0) s += absl::StrFormat(" (worker retried x%d)", j.worker_retries());
   return s;
+}
+
+// "resumed at step 30, 0 new steps" for a job that continued a checkpoint, else "".
+inline std::string ResumedText(const trainer::v1::Job& j) {
+  if (j.resumed_from_step() <= 0) return "";
+  return absl::StrFormat("resumed at step %d, %d new steps", j.resumed_from_step(),
+                         j.progress().step() - j.resumed_from_step());
 }
 
 // The job's warnings on one line ("" when none).

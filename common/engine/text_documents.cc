@@ -1,6 +1,11 @@
 // Document splitting of plain text and JSONL training files.
 #include "common/engine/text_documents.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
@@ -99,7 +104,40 @@ absl::StatusOr<std::vector<std::string>> ParseJsonlDocuments(absl::string_view t
   return docs;
 }
 
+absl::Status CheckRegularFile(const std::string& key, const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      return absl::NotFoundError(absl::StrCat(key, ": file not found: ", path));
+    }
+    return absl::PermissionDeniedError(
+        absl::StrCat(key, ": cannot stat ", path, ": ", std::strerror(err)));
+  }
+  const char* what = nullptr;
+  if (S_ISFIFO(st.st_mode)) {
+    what = "a FIFO";
+  } else if (S_ISDIR(st.st_mode)) {
+    what = "a directory";
+  } else if (S_ISSOCK(st.st_mode)) {
+    what = "a socket";
+  } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    what = "a device";
+  } else if (!S_ISREG(st.st_mode)) {
+    what = "not a file";
+  }
+  if (what != nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(key, ": ", path, " is ", what, ", not a regular file"));
+  }
+  if (::access(path.c_str(), R_OK) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(key, ": file not readable: ", path));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<DocumentSet> ReadDocuments(const std::string& path, TextFormat format) {
+  RETURN_IF_ERROR(CheckRegularFile("text file", path));
   ASSIGN_OR_RETURN(MappedFile f, MappedFile::Open(path));
   absl::string_view text(f.data(), f.size());
   DocumentSet out;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -24,6 +25,12 @@ const char* TextFormatName(TextFormat f);
 // Resolves "auto" (by extension: .jsonl / .json -> jsonl, else text), "text" or "jsonl".
 // INVALID_ARGUMENT for anything else.
 absl::StatusOr<TextFormat> ResolveTextFormat(const std::string& format, const std::string& path);
+
+// Checks that `path` (the value of spec field `key`, e.g. "data.train_path") is a readable regular
+// file, without opening it (opening a FIFO would block): NOT_FOUND "<key>: file not found: <path>"
+// when it does not exist, INVALID_ARGUMENT "<key>: <path> is a FIFO / a directory / a socket / a
+// device, not a regular file", PERMISSION_DENIED when it is not readable.
+absl::Status CheckRegularFile(const std::string& key, const std::string& path);
 
 // Splits plain text into documents: at lines that are exactly "<|endoftext|>" (surrounding
 // whitespace ignored) when there is one, else at blank lines. Documents are trimmed of leading and
