@@ -45,8 +45,10 @@ absl::Status Submit(const SubmitOpts& o) {
   if (JsonOutput()) {
     PrintJsonLine(ToJsonLine(resp.job()));
   } else {
-    std::cout << resp.job().id() << " " << StateName(resp.job().state()) << " ("
-              << resp.job().kind() << ", output " << resp.job().output_dir() << ")\n";
+    const trainer::v1::Job& j = resp.job();
+    std::cout << j.id() << " " << StateName(j.state()) << " (" << j.kind()
+              << (j.name().empty() ? "" : ", name " + j.name()) << ", output " << j.output_dir()
+              << ")\n";
   }
   return absl::OkStatus();
 }

@@ -28,7 +28,9 @@ absl::Status Watch(const WatchOpts& o) {
   const bool completed = job->state() == trainer::v1::SUCCEEDED ||
                          job->state() == trainer::v1::SUCCEEDED_WITH_WARNINGS;
   if (completed && !JsonOutput()) {
-    std::cout << o.id << " finished: step " << job->progress().step() << ", final val_loss "
+    const std::string resumed = ResumedText(*job);
+    std::cout << o.id << " finished: step " << job->progress().step()
+              << (resumed.empty() ? "" : " (" + resumed + ")") << ", final val_loss "
               << absl::StrFormat("%.4f", job->final_val_loss()) << ", events recorded "
               << job->events().events_acked() << " (dropped " << job->events().events_dropped()
               << ")\n";

@@ -111,11 +111,19 @@ inline std::string FormatDuration(double s) {
   return absl::StrFormat("%ds", t);
 }
 
+// "resumed at step 30, 0 new steps" for a job that continued a checkpoint, else "".
+inline std::string ResumedText(const trainer::v1::Job& j) {
+  if (j.resumed_from_step() <= 0) return "";
+  return absl::StrFormat("resumed at step %d, %d new steps", j.resumed_from_step(),
+                         j.progress().step() - j.resumed_from_step());
+}
+
 // "step 40/100 loss 3.210 (lm 3.200 bal 1.010) 12.3k tok/s ETA 1m20s".
 inline std::string ProgressText(const trainer::v1::Job& j) {
   const auto& p = j.progress();
   std::string s = absl::StrFormat("step %d/%d", p.step(), p.total_steps());
-  if (p.step() > 0) {
+  // Losses of a step this job trained (a job that resumed at its last step trained none).
+  if (p.step() > j.resumed_from_step()) {
     s += absl::StrFormat(" loss %.3f (lm %.3f bal %.3f) %.1fk tok/s ETA %s", p.total_loss(),
                          p.lm_loss(), p.balance_loss(), p.tokens_per_s() / 1000.0,
                          FormatDuration(p.eta_s()));
@@ -123,6 +131,15 @@ inline std::string ProgressText(const trainer::v1::Job& j) {
   if (j.evals_size() > 0) {
     s += absl::StrFormat(" val %.3f", j.evals(j.evals_size() - 1).val_loss());
   }
+  // The phase, when the job is not (or no longer) training: "final_eval 12/40", "uploading".
+  const auto& ph = j.phase();
+  if (!ph.phase().empty() && ph.phase() != "training" && j.state() == trainer::v1::RUNNING) {
+    s += " [" + ph.phase();
+    if (ph.total() > 0) s += absl::StrFormat(" %d/%d", ph.done(), ph.total());
+    s += "]";
+  }
+  if (j.worker_retries() > 0) s += absl::StrFormat(" (worker retried x%d)", j.worker_retries());
+  if (j.resumed_from_step() > 0) s += " (" + ResumedText(j) + ")";
   return s;
 }
 

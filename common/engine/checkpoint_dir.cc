@@ -2,14 +2,18 @@
 #include "common/engine/checkpoint_dir.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/engine/job_resources.h"
 
 namespace monoroute::engine {
 namespace {
@@ -92,6 +96,28 @@ absl::StatusOr<std::string> CommitCheckpoint(const std::string& staging,
   auto all = ListCheckpoints(output_dir);
   for (size_t i = 0; i + keep < all.size(); ++i) fs::remove_all(all[i].second, ec);
   return final_dir;
+}
+
+std::string FreeSpaceText(const std::string& path) {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) {
+    return absl::StrCat("free space of ", path, " unknown: ", std::strerror(errno));
+  }
+  const double unit = static_cast<double>(st.f_frsize);
+  return absl::StrCat(FormatBytes(unit * static_cast<double>(st.f_bavail)), " free of ",
+                      FormatBytes(unit * static_cast<double>(st.f_blocks)),
+                      " on the file system of ", path);
+}
+
+absl::Status CheckpointWriteError(const absl::Status& error, const std::string& output_dir,
+                                  int64_t step) {
+  if (error.ok()) return error;
+  const std::string root = CheckpointRoot(output_dir);
+  std::error_code ec;
+  const std::string where = fs::exists(root, ec) ? root : output_dir;
+  return absl::Status(error.code(),
+                      absl::StrCat("checkpoint of step ", step, " into ", root,
+                                   " failed: ", error.message(), " (", FreeSpaceText(where), ")"));
 }
 
 void RemoveStaleStaging(const std::string& output_dir) {

@@ -33,6 +33,15 @@ absl::StatusOr<std::string> MakeStagingDir(const std::string& output_dir, int64_
 absl::StatusOr<std::string> CommitCheckpoint(const std::string& staging,
                                              const std::string& output_dir, int64_t step, int keep);
 
+// "<free> free of <size> on the file system of <path>" (statvfs), for messages about a failed
+// write; "free space of <path> unknown: <error>" when it cannot be read.
+std::string FreeSpaceText(const std::string& path);
+
+// A failed checkpoint write of `step` as the job's error: the code kept (RESOURCE_EXHAUSTED for a
+// full disk), the message naming the checkpoint directory, the OS error and the free space.
+absl::Status CheckpointWriteError(const absl::Status& error, const std::string& output_dir,
+                                  int64_t step);
+
 // Removes staging directories left by a killed run.
 void RemoveStaleStaging(const std::string& output_dir);
 

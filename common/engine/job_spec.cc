@@ -432,6 +432,12 @@ absl::Status ReadDistributed(MapReader r, DistributedSpec* d) {
   return r.Finish();
 }
 
+absl::Status ReadEval(MapReader r, EvalSpec* e) {
+  RETURN_IF_ERROR(r.CheckIsMap());
+  RETURN_IF_ERROR(r.Int("max_sequences", &e->max_sequences));
+  return r.Finish();
+}
+
 absl::Status ReadJob(const Tree& root, JobSpec* s) {
   MapReader r(&root, "");
   RETURN_IF_ERROR(r.CheckIsMap());
@@ -456,6 +462,8 @@ absl::Status ReadJob(const Tree& root, JobSpec* s) {
   RETURN_IF_ERROR(r.Int("seed", &s->seed));
   RETURN_IF_ERROR(ReadRecord(r.Sub("record"), &s->record));
   RETURN_IF_ERROR(ReadDistributed(r.Sub("distributed"), &s->distributed));
+  RETURN_IF_ERROR(r.Str("resume", &s->resume));
+  RETURN_IF_ERROR(ReadEval(r.Sub("eval"), &s->eval));
   return r.Finish();
 }
 
@@ -652,6 +660,10 @@ absl::Status ValidateValues(const JobSpec& s) {
   if (!(o.eps > 0)) return Bad("optim.eps", "must be > 0");
   if (o.warmup_steps < 0) return Bad("optim.warmup_steps", "must be >= 0");
   if (o.max_steps <= 0) return Bad("optim.max_steps", "must be > 0");
+  if (o.max_steps > kMaxJobSteps) {
+    return Bad("optim.max_steps",
+               absl::StrCat(o.max_steps, " is more than the limit of ", kMaxJobSteps, " steps"));
+  }
   if (o.min_lr_ratio < 0 || o.min_lr_ratio > 1)
     return Bad("optim.min_lr_ratio", "must be in [0, 1]");
   if (o.grad_clip < 0) return Bad("optim.grad_clip", "must be >= 0");
@@ -662,6 +674,11 @@ absl::Status ValidateValues(const JobSpec& s) {
   if (s.eval_batches < 0) return Bad("eval_batches", "must be >= 0");
   if (s.checkpoint_every < 0) return Bad("checkpoint_every", "must be >= 0");
   if (s.keep_checkpoints < 1) return Bad("keep_checkpoints", "must be >= 1");
+  if (s.resume != "auto" && s.resume != "must" && s.resume != "never") {
+    return Bad("resume", "must be 'auto', 'must' or 'never'");
+  }
+  if (s.eval.max_sequences < 0)
+    return Bad("eval.max_sequences", "must be >= 0 (0: the whole split)");
   if (s.output_dir.empty()) return Bad("output_dir", "required");
   if (!IsDevice(s.device)) {
     return Bad("device", absl::StrCat("must be 'cpu', 'cuda' or 'cuda:N', got '", s.device, "'"));
@@ -909,6 +926,10 @@ std::string JobSpecToYaml(const JobSpec& s) {
   e << YAML::Key << "eval_split_events" << YAML::Value
     << (s.record.eval_split_events ? "true" : "false");
   e << YAML::Key << "controls" << YAML::Value << (s.record.controls ? "true" : "false");
+  e << YAML::EndMap;
+  EmitStr(e, "resume", s.resume);
+  e << YAML::Key << "eval" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "max_sequences" << YAML::Value << s.eval.max_sequences;
   e << YAML::EndMap;
   e << YAML::Key << "distributed" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "nproc_per_node" << YAML::Value << s.distributed.nproc_per_node;

@@ -37,6 +37,9 @@ inline constexpr size_t kMaxJobWordBytes = 64;
 inline constexpr int kMaxJobThreads = 4096;
 // Entries of `routing.layers` and `model.attention_layers`; also bounds `model.num_layers`.
 inline constexpr int kMaxJobLayers = 4096;
+// Most optimizer steps a job may ask for (optim.max_steps; more is INVALID_ARGUMENT): far beyond
+// any real run, small enough that a typo such as 1e18 never holds a worker until cancelled.
+inline constexpr int64_t kMaxJobSteps = 1000000000;
 
 // GPT-Neo architecture of a pretrain job's randomly initialised model (YAML section `model`).
 // Defaults are the TinyStories-1M architecture. Ignored by finetune jobs (their architecture comes
@@ -180,6 +183,13 @@ struct DistributedSpec {
   int64_t timeout_s = 300;
 };
 
+// The final evaluation (after the last step) over the validation split.
+struct EvalSpec {
+  // Sequences of the validation split the final evaluation (its loss and the routing events it
+  // records) covers, from the start of the split; 0: the whole split.
+  int64_t max_sequences = 0;
+};
+
 // A complete training job. Defaults give a runnable job once data.train_path, output_dir and
 // (finetune) model_dir are set.
 struct JobSpec {
@@ -206,9 +216,13 @@ struct JobSpec {
   int64_t checkpoint_every = 100;
   // Checkpoints kept in output_dir (older ones are deleted), >= 1.
   int keep_checkpoints = 3;
-  // Job directory: checkpoints, metrics.jsonl, data cache. A job resumes from the latest
-  // checkpoint found here.
+  // Job directory: checkpoints, metrics.jsonl, data cache. See `resume`.
   std::string output_dir;
+  // Whether the job continues checkpoints found in output_dir: "auto" (resume when there is one;
+  // the trainer service refuses a new job on an output_dir that holds checkpoints, so a job only
+  // resumes its own), "must" (there must be one: continue it, e.g. another job's), "never" (there
+  // must be none: always start at step 0; the trainer's own retries of the job still resume).
+  std::string resume = "auto";
   // "cpu" or "cuda" / "cuda:N".
   std::string device = "cpu";
   // "auto" (bf16 autocast on CUDA, fp32 on CPU), "fp32" or "bf16".
@@ -230,6 +244,8 @@ struct JobSpec {
   RecordSpec record;
   // Data parallelism.
   DistributedSpec distributed;
+  // The final evaluation.
+  EvalSpec eval;
 };
 
 // True when the job's model is routed (routing.enabled, defaulting to kind == "finetune").

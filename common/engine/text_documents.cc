@@ -1,6 +1,11 @@
 // Document splitting of plain text and JSONL training files.
 #include "common/engine/text_documents.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
@@ -8,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
+#include "common/engine/data_file.h"
 
 namespace monoroute::engine {
 namespace {
@@ -100,6 +106,7 @@ absl::StatusOr<std::vector<std::string>> ParseJsonlDocuments(absl::string_view t
 }
 
 absl::StatusOr<DocumentSet> ReadDocuments(const std::string& path, TextFormat format) {
+  RETURN_IF_ERROR(CheckDataFile("text file", path).status());  // never opens a FIFO
   ASSIGN_OR_RETURN(MappedFile f, MappedFile::Open(path));
   absl::string_view text(f.data(), f.size());
   DocumentSet out;

@@ -74,6 +74,8 @@ struct Job {
   // instead of routing, and the dense-slice control of a routed one. Empty (num_pathways 0) when
   // the spec's routing shape does not fit the model.
   model::ForwardOptions::DenseSliceProbe slices;
+  // Sequences of the latest evaluation (EvalReport::sequences).
+  int64_t eval_sequences = 0;
 };
 
 class NullObserver : public TrainingObserver {};
@@ -188,6 +190,22 @@ model::ForwardOptions::DenseSliceProbe SliceProbe(const JobSpec& spec,
   return probe;
 }
 
+// `resume: must` needs a checkpoint in output_dir, `resume: never` needs none.
+absl::Status CheckResumePolicy(const JobSpec& spec,
+                               const std::optional<std::pair<int64_t, std::string>>& latest) {
+  if (spec.resume == "must" && !latest.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "resume: must, but output_dir ", spec.output_dir, " holds no checkpoint to continue"));
+  }
+  if (spec.resume == "never" && latest.has_value()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("resume: never, but output_dir ", spec.output_dir,
+                     " holds the checkpoint of step ", latest->first, " (", latest->second,
+                     "); use another output_dir, delete it, or set resume: must to continue it"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SetUp(Job& job) {
   const JobSpec& spec = job.spec;
   // Values (a programmatic spec may bypass the parser) and paths.
@@ -228,6 +246,7 @@ absl::Status SetUp(Job& job) {
                                              : spec.data.cache_dir;
   co.threads = spec.data.tokenize_threads;
   co.source_path = spec.data.train_path;
+  if (dist.is_primary()) job.observer->OnPhase({"pretokenising", 0, 0});
   // Rank 0 builds (or checks) the token caches first; the others then reuse them.
   if (!dist.is_primary()) RETURN_IF_ERROR(job.dist->Agree(absl::OkStatus(), "data", kDataTimeout));
   absl::StatusOr<std::unique_ptr<TokenCache>> tc = TokenCache::Open(co);
@@ -323,6 +342,7 @@ absl::Status SetUp(Job& job) {
   // its checkpoint instead.
   if (dist.is_primary()) RemoveStaleStaging(spec.output_dir);
   std::optional<std::pair<int64_t, std::string>> latest = LatestCheckpoint(spec.output_dir);
+  RETURN_IF_ERROR(CheckResumePolicy(spec, latest));
   if (job.routed && !latest.has_value()) {
     ASSIGN_OR_RETURN(bool fresh, HasFreshRouters(spec));
     if (fresh) RETURN_IF_ERROR(CentreFreshRouters(job, *job.model));
@@ -389,10 +409,29 @@ RunShape MakeRunShape(const Job& job) {
   return shape;
 }
 
+absl::Status FillCheckpoint(Job& job, const std::string& staging);
+
 absl::Status WriteCheckpointFiles(Job& job) {
   const int64_t step = job.progress.step;
   auto t0 = Clock::now();
   ASSIGN_OR_RETURN(std::string staging, MakeStagingDir(job.spec.output_dir, step));
+  absl::Status written = FillCheckpoint(job, staging);
+  if (!written.ok()) {
+    std::error_code ec;
+    fs::remove_all(staging, ec);  // a partial checkpoint frees its space at once
+    return written;
+  }
+  ASSIGN_OR_RETURN(std::string dir,
+                   CommitCheckpoint(staging, job.spec.output_dir, step, job.spec.keep_checkpoints));
+  job.last_checkpoint_step = step;
+  job.last_checkpoint_dir = dir;
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  job.observer->OnCheckpoint(step, dir, secs);
+  return absl::OkStatus();
+}
+
+// Writes the checkpoint files of the current step into `staging`.
+absl::Status FillCheckpoint(Job& job, const std::string& staging) {
   RETURN_IF_ERROR(model::SaveGPTNeo(*job.model, staging));
   ASSIGN_OR_RETURN(std::vector<std::string> tokenizer_files, TokenizerFiles(job.tokenizer_dir));
   for (const std::string& f : tokenizer_files) {
@@ -406,22 +445,16 @@ absl::Status WriteCheckpointFiles(Job& job) {
   }
   RETURN_IF_ERROR(SaveTrainerState(staging, job.progress, *job.optimizer, job.params,
                                    job.balancer.get(), job.device));
-  RETURN_IF_ERROR(
-      WriteFileAtomic((fs::path(staging) / "job.yaml").string(), JobSpecToYaml(job.spec)));
-  ASSIGN_OR_RETURN(std::string dir,
-                   CommitCheckpoint(staging, job.spec.output_dir, step, job.spec.keep_checkpoints));
-  job.last_checkpoint_step = step;
-  job.last_checkpoint_dir = dir;
-  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  job.observer->OnCheckpoint(step, dir, secs);
-  return absl::OkStatus();
+  return WriteFileAtomic((fs::path(staging) / "job.yaml").string(), JobSpecToYaml(job.spec));
 }
 
 // Rank 0 writes the checkpoint of the current step; every rank waits for it (an error on rank 0
 // fails every rank, naming it).
 absl::Status WriteCheckpoint(Job& job) {
   const int64_t step = job.progress.step;
-  absl::Status st = job.dist->is_primary() ? WriteCheckpointFiles(job) : absl::OkStatus();
+  absl::Status st = job.dist->is_primary()
+                        ? CheckpointWriteError(WriteCheckpointFiles(job), job.spec.output_dir, step)
+                        : absl::OkStatus();
   if (!job.dist->is_distributed()) return st;
   RETURN_IF_ERROR(job.dist->Agree(st, absl::StrCat("checkpoint ", step)));
   if (!job.dist->is_primary()) {
@@ -456,10 +489,20 @@ double EvalCeSum(const torch::Tensor& hidden, const torch::Tensor& weight,
 absl::StatusOr<double> EvaluateOn(Job& job, model::GPTNeoImpl& model, int64_t max_batches,
                                   const std::string& events_split,
                                   const model::ForwardOptions::DenseSliceProbe* probe = nullptr,
-                                  std::vector<LayerBalance>* balance = nullptr) {
+                                  std::vector<LayerBalance>* balance = nullptr,
+                                  const char* phase = nullptr) {
   std::vector<SequenceBatch> batches =
       EvalBatches(job.splits.valid, job.spec.data.seq_len, job.spec.optim.batch_size, max_batches);
+  job.eval_sequences = 0;
+  for (const SequenceBatch& b : batches) job.eval_sequences += b.batch;
   DistributedContext& dist = *job.dist;
+  const int64_t num_batches = static_cast<int64_t>(batches.size());
+  const int64_t report_every = std::max<int64_t>(1, num_batches / 100);
+  auto report = [&](int64_t done) {
+    if (phase != nullptr && dist.is_primary() && (done % report_every == 0 || done == num_batches))
+      job.observer->OnPhase({phase, done, num_batches});
+  };
+  report(0);
   return TorchCall("evaluation", [&]() -> absl::StatusOr<double> {
     torch::NoGradGuard no_grad;
     const bool was_training = model.is_training();
@@ -484,6 +527,7 @@ absl::StatusOr<double> EvaluateOn(Job& job, model::GPTNeoImpl& model, int64_t ma
     // Batch i is rank (i mod world size)'s; its events keep the batch's own block id.
     for (size_t i = static_cast<size_t>(dist.rank()); i < batches.size();
          i += static_cast<size_t>(dist.world_size())) {
+      report(static_cast<int64_t>(i));
       auto [x, y] = InputsLabels(BatchTensor(batches[i], job.device));
       model::ForwardOutput out = model.forward(x, fo);
       torch::Tensor h = out.final_norm.reshape({-1, out.final_norm.size(-1)});
@@ -536,6 +580,7 @@ absl::StatusOr<double> EvaluateOn(Job& job, model::GPTNeoImpl& model, int64_t ma
       }
     }
     if (was_training) model.train();
+    report(num_batches);
     return n > 0 ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
   });
 }
@@ -544,10 +589,16 @@ absl::StatusOr<double> EvaluateOn(Job& job, model::GPTNeoImpl& model, int64_t ma
 // job: its neuron slices) under split "valid".
 // `balance` (may be null) receives a routed model's load balance on the evaluated batches.
 absl::StatusOr<double> Evaluate(Job& job, int64_t max_batches, bool events,
-                                std::vector<LayerBalance>* balance) {
+                                std::vector<LayerBalance>* balance, const char* phase = nullptr) {
   const bool probe = events && !job.routed && job.slices.num_pathways > 0;
   return EvaluateOn(job, *job.model, max_batches, events && (job.routed || probe) ? "valid" : "",
-                    probe ? &job.slices : nullptr, job.routed ? balance : nullptr);
+                    probe ? &job.slices : nullptr, job.routed ? balance : nullptr, phase);
+}
+
+// Batches of the final evaluation: eval.max_sequences rounded up to whole batches (0: all).
+int64_t FinalEvalBatches(const JobSpec& spec) {
+  const int64_t n = spec.eval.max_sequences;
+  return n <= 0 ? 0 : (n + spec.optim.batch_size - 1) / spec.optim.batch_size;
 }
 
 // The controls of a routed job, on the same validation sequences (docs/analysis.md): the step-0
@@ -565,9 +616,12 @@ absl::Status RecordControls(Job& job) {
   absl::Status st = [&]() -> absl::Status {
     ASSIGN_OR_RETURN(model::GPTNeo start, BuildModel(spec, job.device));
     RETURN_IF_ERROR(CentreFreshRouters(job, *start));
-    RETURN_IF_ERROR(EvaluateOn(job, *start, 0, "valid/fresh_routers").status());
+    RETURN_IF_ERROR(
+        EvaluateOn(job, *start, FinalEvalBatches(spec), "valid/fresh_routers").status());
     if (spec.kind == "finetune" && job.slices.num_pathways > 0) {
-      RETURN_IF_ERROR(EvaluateOn(job, *start, 0, "valid/dense_slices", &job.slices).status());
+      RETURN_IF_ERROR(
+          EvaluateOn(job, *start, FinalEvalBatches(spec), "valid/dense_slices", &job.slices)
+              .status());
     }
     return absl::OkStatus();
   }();
@@ -582,6 +636,7 @@ absl::Status ReportEval(Job& job, double loss, std::vector<LayerBalance> balance
   r.val_loss = loss;
   r.perplexity = std::exp(loss);
   r.split = "valid";
+  r.sequences = job.eval_sequences;
   if (!job.dist->is_primary()) return absl::OkStatus();
   job.metrics->WriteEval(r);
   job.observer->OnEval(r);
@@ -715,6 +770,7 @@ absl::Status TrainStep(Job& job, StepReport* report) {
 
 // Every rank flushes its events; then (a completed job) rank 0 reports them complete.
 absl::Status FinishEvents(Job& job, bool completed) {
+  if (job.dist->is_primary()) job.observer->OnPhase({"uploading", 0, 0});
   absl::Status st = job.observer->FlushEvents();
   RETURN_IF_ERROR(job.dist->Agree(st, "events flushed"));
   if (completed && job.dist->is_primary()) return job.observer->OnEventsComplete();
@@ -735,7 +791,10 @@ absl::StatusOr<TrainResult> Run(Job& job) {
                    job.dist->Any(job.observer->WantsRoutingEvents(), "routing events agreement"));
   RETURN_IF_ERROR(job.observer->OnRunShape(MakeRunShape(job)));
   const bool primary = job.dist->is_primary();
-  if (primary) job.observer->OnStart(start, total);
+  if (primary) {
+    job.observer->OnStart(start, total);
+    job.observer->OnPhase({"training", start, total});
+  }
   job.model->train();
   TrainResult result;
   const int64_t tokens_per_step =
@@ -790,9 +849,13 @@ absl::StatusOr<TrainResult> Run(Job& job) {
   }
   bool events = job.wants_events && spec.record.eval_split_events;
   std::vector<LayerBalance> balance;
-  ASSIGN_OR_RETURN(result.final_val_loss, Evaluate(job, 0, events, &balance));
+  ASSIGN_OR_RETURN(result.final_val_loss,
+                   Evaluate(job, FinalEvalBatches(spec), events, &balance, "final_eval"));
   RETURN_IF_ERROR(ReportEval(job, result.final_val_loss, std::move(balance)));
-  if (events && job.routed && spec.record.controls) RETURN_IF_ERROR(RecordControls(job));
+  if (events && job.routed && spec.record.controls) {
+    if (primary) job.observer->OnPhase({"recording_controls", 0, 0});
+    RETURN_IF_ERROR(RecordControls(job));
+  }
   RETURN_IF_ERROR(FinishEvents(job, /*completed=*/true));
   return result;
 }

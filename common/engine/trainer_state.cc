@@ -58,6 +58,7 @@ absl::Status SaveTrainerState(const std::string& dir, const TrainerProgress& pro
                         {"train_sha256", progress.train_sha256}}},
                       {"elapsed_s", progress.elapsed_s},
                       {"num_params", params.size()}};
+  std::ostringstream bytes;
   try {
     torch::serialize::OutputArchive ar;
     auto& state = optimizer.state();
@@ -80,11 +81,15 @@ absl::Status SaveTrainerState(const std::string& dir, const TrainerProgress& pro
     if (balancer != nullptr) {
       for (const auto& [k, v] : balancer->StateDict()) ar.write(k, v.cpu());
     }
-    ar.save_to((fs::path(dir) / "trainer_state.pt").string());
+    // Serialised in memory, then written like every other checkpoint file (temp + fsync +
+    // rename): LibTorch's file writer throws again from its destructor when the disk is full,
+    // which terminates the process instead of failing the checkpoint.
+    ar.save_to(bytes);
   } catch (const c10::Error& e) {
     return absl::InternalError(
-        absl::StrCat("cannot write ", dir, "/trainer_state.pt: ", e.what_without_backtrace()));
+        absl::StrCat("cannot serialise ", dir, "/trainer_state.pt: ", e.what_without_backtrace()));
   }
+  RETURN_IF_ERROR(WriteFileAtomic((fs::path(dir) / "trainer_state.pt").string(), bytes.str()));
   return WriteFileAtomic((fs::path(dir) / "trainer_state.json").string(), j.dump(1));
 }
 

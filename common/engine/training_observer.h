@@ -61,9 +61,22 @@ struct EvalReport {
   double perplexity = 0.0;
   // "valid".
   std::string split;
+  // Validation sequences evaluated (all ranks together).
+  int64_t sequences = 0;
   // Per routed layer, the load balance of the evaluation's routing (whole evaluated split: a
   // steadier MaxVio than one training step's); `balance_loss` is unused (0). Empty when dense.
   std::vector<LayerBalance> balance;
+};
+
+// Which part of a job runs now, with its own progress where it has one. Phases, in order:
+// "pretokenising" (building or checking the token caches), "training" (done / total = optimizer
+// steps), "final_eval" (done / total = validation batches), "recording_controls" (the control
+// passes of a routed job that records events), "uploading" (delivering queued routing events).
+struct PhaseReport {
+  std::string phase;
+  // Units done and in all; 0 / 0 for a phase without a count.
+  int64_t done = 0;
+  int64_t total = 0;
 };
 
 // Routing decisions of one routed layer for one micro-batch, on the CPU, columnar. Row i is the
@@ -123,6 +136,9 @@ class TrainingObserver {
   virtual void OnStep(const StepReport& r) {}
   // Called after each evaluation (periodic and final).
   virtual void OnEval(const EvalReport& r) {}
+  // Called when a phase starts and as it advances (rank 0 only; the final evaluation at most
+  // ~100 times).
+  virtual void OnPhase(const PhaseReport& p) {}
   // Whether OnRoutingEvents should be called (polled once at start).
   virtual bool WantsRoutingEvents() const { return false; }
   // Routing decisions of sampled train steps and of the final validation pass.

@@ -38,6 +38,6 @@ d, a, e = sys.argv[1:4]
 lines = [json.loads(l) for l in open(f"{d}/metrics.jsonl")]
 ev = [l for l in lines if l.get("type") == "eval"][-1]
 print(json.dumps({"alpha": float(a), "ema_momentum": float(e), "val_loss": round(ev["val_loss"], 4),
-                  "valid_max_vio": [round(l["max_vio"], 3) for l in ev.get("layers", [])]}))
+                  "valid_max_vio": [round(l["max_violation"], 3) for l in ev.get("balance", [])]}))
 PY
 done

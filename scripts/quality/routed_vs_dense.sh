@@ -58,8 +58,8 @@ def final(variant):
 re_, rs = final("routed")
 de, _ = final("dense")
 r, d = re_["val_loss"], de["val_loss"]
-vio = [round(l["max_vio"], 3) for l in rs.get("layers", [])]
-valid_vio = [round(l["max_vio"], 3) for l in re_.get("layers", [])]
+vio = [round(l["max_violation"], 3) for l in rs.get("balance", [])]
+valid_vio = [round(l["max_violation"], 3) for l in re_.get("balance", [])]
 base = json.load(open(f"{out}/base_eval.json"))["loss"]
 print(json.dumps({"steps": steps, "base_val_loss": round(base, 4), "routed_val_loss": round(r, 4), "dense_val_loss": round(d, 4),
                   "gap_nats": round(r - d, 4), "target_gap": 0.15, "met": r - d <= 0.15,

@@ -18,10 +18,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
+#include "common/engine/checkpoint_dir.h"
+#include "common/engine/distributed_env.h"
 #include "common/engine/job_resources.h"
 #include "common/engine/job_spec.h"
-#include "common/engine/distributed_env.h"
 #include "common/engine/rank_launcher.h"
+#include "services/trainer/recorder_run.h"
 #include "services/trainer/subprocess.h"
 #include "services/trainer/worker_protocol.h"
 
@@ -70,11 +72,14 @@ class RankContext : public JobContext {
   void OnStart(int64_t start_step, int64_t total_steps) override {
     if (rank_ == 0) job_->OnStart(start_step, total_steps);
   }
-  void OnProgress(const JobProgress& p) override {
+  void OnProgress(const engine::StepReport& p) override {
     if (rank_ == 0) job_->OnProgress(p);
   }
-  void OnEval(const JobEval& e) override {
+  void OnEval(const engine::EvalReport& e) override {
     if (rank_ == 0) job_->OnEval(e);
+  }
+  void OnPhase(const engine::PhaseReport& p) override {
+    if (rank_ == 0) job_->OnPhase(p);
   }
   void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
     if (rank_ == 0) job_->OnCheckpoint(step, dir, seconds);
@@ -133,11 +138,37 @@ std::string CrashReason(pid_t pid, const ExitInfo& exit, const std::string& log)
   return why;
 }
 
+// A worker that left no result because it died (a signal, or an exit other than "could not
+// start" (127) or "bad arguments" (2)): the job may be retried from its last checkpoint.
+absl::Status WorkerExitError(pid_t pid, const ExitInfo& exit, const std::string& log,
+                             const std::string& prefix = "") {
+  absl::Status s = absl::AbortedError(absl::StrCat(prefix, CrashReason(pid, exit, log)));
+  if (exit.signaled || (exit.code != 127 && exit.code != 2)) return WorkerDiedError(s);
+  return s;
+}
+
 std::string NowText() {
   std::time_t t = std::time(nullptr);
   char buf[64];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
+}
+
+// A new job (its first attempt) continues checkpoints in its output_dir only with `resume: must`:
+// anything there belongs to another job (re-submitting a finished spec used to "succeed" with zero
+// new steps). `must` needs a checkpoint; `never` refuses one (the engine checks both too).
+absl::Status CheckNewJobOutputDir(const engine::JobSpec& spec) {
+  const auto latest = engine::LatestCheckpoint(spec.output_dir);
+  if (spec.resume == "must") {
+    if (latest.has_value()) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "resume: must, but output_dir ", spec.output_dir, " holds no checkpoint to continue"));
+  }
+  if (!latest.has_value()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "output_dir ", spec.output_dir, " already holds the checkpoint of step ", latest->first,
+      " (of an earlier job): set resume: must to continue it (", latest->first, " of ",
+      spec.optim.max_steps, " steps done), or use another output_dir"));
 }
 
 }  // namespace
@@ -218,6 +249,7 @@ absl::StatusOr<PreparedSpec> EngineBackend::Prepare(const std::string& spec_yaml
   if (!spec.data.cache_dir.empty()) p.paths.push_back({"data.cache_dir", spec.data.cache_dir});
   p.spec_yaml = engine::JobSpecToYaml(spec);
   p.kind = spec.kind;
+  p.name = spec.name;
   p.output_dir = spec.output_dir;
   p.device = spec.device;
   // Routed jobs record their routing (sampled steps, final evaluation, controls); dense jobs
@@ -231,6 +263,7 @@ absl::StatusOr<PreparedSpec> EngineBackend::Prepare(const std::string& spec_yaml
 absl::Status EngineBackend::CheckFiles(const PreparedSpec& prepared) {
   ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(prepared.spec_yaml, {}));
   RETURN_IF_ERROR(engine::ValidateJobSpecPaths(spec));
+  RETURN_IF_ERROR(CheckNewJobOutputDir(spec));
   ASSIGN_OR_RETURN(engine::JobModelShape shape, engine::ResolveJobModelShape(spec));
   RETURN_IF_ERROR(engine::ValidateJobSpecForModel(spec, shape));
   engine::JobResourceOptions ro;
@@ -250,6 +283,16 @@ absl::StatusOr<RunOutcome> EngineBackend::Run(const JobRecord& job, JobContext* 
     return absl::FailedPreconditionError("engine backend: no work_dir for job workers");
   }
   ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(job.spec_yaml, {}));
+  std::string spec_yaml = job.spec_yaml;
+  if (job.resumes == 0) {
+    // The first attempt: the output dir may have been filled since the submission (a job queued
+    // before this one with the same output_dir).
+    RETURN_IF_ERROR(CheckNewJobOutputDir(spec));
+  } else if (spec.resume != "auto") {
+    // A later attempt continues the job's own checkpoints, whatever its policy said about others.
+    spec.resume = "auto";
+    spec_yaml = engine::JobSpecToYaml(spec);
+  }
   const fs::path dir = fs::path(options_.work_dir) / job.id;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -259,7 +302,7 @@ absl::StatusOr<RunOutcome> EngineBackend::Run(const JobRecord& job, JobContext* 
   WorkerRequest req;
   req.job_id = job.id;
   req.job_name = job.name;
-  req.spec_yaml = job.spec_yaml;
+  req.spec_yaml = spec_yaml;
   req.run_id = job.recorder_run_id;
   req.recorder_address = options_.recorder_address;
   req.recorder_tls = options_.recorder_tls;
@@ -399,8 +442,8 @@ absl::StatusOr<RunOutcome> EngineBackend::Run(const JobRecord& job, JobContext* 
                           absl::StrCat("rank ", failed_rank, ": ", w.result.status.message()));
     }
     if (!w.result.received) {
-      return absl::AbortedError(
-          absl::StrCat("rank ", failed_rank, ": ", CrashReason(w.proc->pid(), *w.exit, w.log)));
+      return WorkerExitError(w.proc->pid(), *w.exit, w.log,
+                             absl::StrCat("rank ", failed_rank, ": "));
     }
   }
   RankWorker& w0 = ranks[0];
@@ -413,8 +456,7 @@ absl::StatusOr<RunOutcome> EngineBackend::Run(const JobRecord& job, JobContext* 
                             absl::StrCat("rank ", r, ": ", w.result.status.message()));
       }
       if (!w.result.received && !stop_sent) {
-        return absl::AbortedError(
-            absl::StrCat("rank ", r, ": ", CrashReason(w.proc->pid(), *w.exit, w.log)));
+        return WorkerExitError(w.proc->pid(), *w.exit, w.log, absl::StrCat("rank ", r, ": "));
       }
     }
     return w0.result.outcome;
@@ -426,7 +468,28 @@ absl::StatusOr<RunOutcome> EngineBackend::Run(const JobRecord& job, JobContext* 
     out.stopped_early = true;
     return out;
   }
-  return absl::AbortedError(CrashReason(pid, *w0.exit, log));
+  return WorkerExitError(pid, *w0.exit, log);
+}
+
+std::string EngineBackend::LogPath(const JobRecord& job) const {
+  if (options_.work_dir.empty()) return "";
+  return (fs::path(options_.work_dir) / job.id / "worker.log").string();
+}
+
+absl::StatusOr<std::optional<uint64_t>> EngineBackend::FinishRecording(const JobRecord& job) {
+  if (job.recorder_run_id.empty() || options_.recorder_address.empty()) {
+    return std::optional<uint64_t>();
+  }
+  RecorderRunOptions ro;
+  ro.address = options_.recorder_address;
+  ro.bearer_token = options_.recorder_token;
+  ro.tls = options_.recorder_tls;
+  absl::StatusOr<uint64_t> events = FinishRecorderRun(ro, job.recorder_run_id);
+  // No run was ever declared (the recorder never answered, or the job failed before): nothing to
+  // finish and nothing recorded.
+  if (absl::IsNotFound(events.status())) return std::optional<uint64_t>();
+  if (!events.ok()) return events.status();
+  return std::optional<uint64_t>(*events);
 }
 
 }  // namespace monoroute::trainer

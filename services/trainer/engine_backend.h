@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/service/tls_credentials.h"
@@ -62,6 +63,10 @@ class EngineBackend : public JobBackend {
                                        const std::string& default_device) override;
   absl::Status CheckFiles(const PreparedSpec& spec) override;
   absl::StatusOr<RunOutcome> Run(const JobRecord& job, JobContext* ctx) override;
+  // FinishRun on the recorder (recorder_run.h); the run's event count.
+  absl::StatusOr<std::optional<uint64_t>> FinishRecording(const JobRecord& job) override;
+  // <work_dir>/<job id>/worker.log (rank 0's output).
+  std::string LogPath(const JobRecord& job) const override;
 
   // The resolved limits (for start-up logs and tests).
   int64_t job_memory_limit_mb() const { return options_.job_memory_limit_mb; }

@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/engine/progress_fields.h"
 
 namespace monoroute::trainer {
 
@@ -59,22 +60,8 @@ bool IsTerminal(JobState s) {
 }
 
 std::string JobToJson(const JobRecord& j) {
-  json balance = json::array();
-  for (const auto& b : j.progress.balance) {
-    balance.push_back({{"layer", b.layer},
-                       {"load", b.load},
-                       {"max_violation", b.max_violation},
-                       {"load_entropy", b.load_entropy},
-                       {"balance_loss", b.balance_loss}});
-  }
   json evals = json::array();
-  for (const auto& e : j.evals) {
-    evals.push_back({{"step", e.step},
-                     {"val_loss", e.val_loss},
-                     {"perplexity", e.perplexity},
-                     {"split", e.split}});
-  }
-  const JobProgress& p = j.progress;
+  for (const auto& e : j.evals) evals.push_back(engine::ProgressToJson(e));
   const JobEventStats& ev = j.events;
   json out = {
       {"id", j.id},
@@ -89,18 +76,10 @@ std::string JobToJson(const JobRecord& j) {
       {"created_unix_ms", j.created_unix_ms},
       {"started_unix_ms", j.started_unix_ms},
       {"finished_unix_ms", j.finished_unix_ms},
-      {"progress",
-       {{"step", p.step},
-        {"total_steps", p.total_steps},
-        {"lm_loss", p.lm_loss},
-        {"balance_loss", p.balance_loss},
-        {"total_loss", p.total_loss},
-        {"lr", p.lr},
-        {"tokens_per_s", p.tokens_per_s},
-        {"eta_s", p.eta_s},
-        {"tokens_seen", p.tokens_seen},
-        {"balance", balance}}},
+      {"progress", engine::ProgressToJson(j.progress)},
       {"evals", evals},
+      {"phase", engine::ProgressToJson(j.phase)},
+      {"resumed_from_step", j.resumed_from_step},
       {"events",
        {{"events_enqueued", ev.events_enqueued},
         {"events_acked", ev.events_acked},
@@ -113,6 +92,8 @@ std::string JobToJson(const JobRecord& j) {
       {"stopped_by_shutdown", j.stopped_by_shutdown},
       {"warnings", j.warnings},
       {"worker_pid", j.worker_pid},
+      {"worker_retries", j.worker_retries},
+      {"attempt_failures", j.attempt_failures},
       {"final_val_loss", j.final_val_loss},
       {"checkpoint_dir", j.checkpoint_dir},
       {"cancel_requested", j.cancel_requested},
@@ -142,35 +123,16 @@ absl::StatusOr<JobRecord> JobFromJson(const std::string& text, const std::string
     j.created_unix_ms = in.value("created_unix_ms", int64_t{0});
     j.started_unix_ms = in.value("started_unix_ms", int64_t{0});
     j.finished_unix_ms = in.value("finished_unix_ms", int64_t{0});
-    if (in.contains("progress")) {
-      const json& p = in["progress"];
-      j.progress.step = p.value("step", int64_t{0});
-      j.progress.total_steps = p.value("total_steps", int64_t{0});
-      j.progress.lm_loss = Dbl(p, "lm_loss");
-      j.progress.balance_loss = Dbl(p, "balance_loss");
-      j.progress.total_loss = Dbl(p, "total_loss");
-      j.progress.lr = Dbl(p, "lr");
-      j.progress.tokens_per_s = Dbl(p, "tokens_per_s");
-      j.progress.eta_s = Dbl(p, "eta_s");
-      j.progress.tokens_seen = p.value("tokens_seen", int64_t{0});
-      if (p.contains("balance")) {
-        for (const json& b : p["balance"]) {
-          LayerBalanceInfo lb;
-          lb.layer = b.value("layer", 0);
-          lb.load = b.value("load", std::vector<double>{});
-          lb.max_violation = Dbl(b, "max_violation");
-          lb.load_entropy = Dbl(b, "load_entropy");
-          lb.balance_loss = Dbl(b, "balance_loss");
-          j.progress.balance.push_back(std::move(lb));
-        }
-      }
-    }
-    if (in.contains("evals")) {
+    if (in.contains("progress")) engine::ProgressFromJson(in["progress"], &j.progress);
+    if (in.contains("evals") && in["evals"].is_array()) {
       for (const json& e : in["evals"]) {
-        j.evals.push_back({e.value("step", int64_t{0}), Dbl(e, "val_loss"), Dbl(e, "perplexity"),
-                           e.value("split", "")});
+        engine::EvalReport r;
+        engine::ProgressFromJson(e, &r);
+        j.evals.push_back(std::move(r));
       }
     }
+    if (in.contains("phase")) engine::ProgressFromJson(in["phase"], &j.phase);
+    j.resumed_from_step = in.value("resumed_from_step", int64_t{0});
     if (in.contains("events")) {
       const json& e = in["events"];
       j.events.events_enqueued = e.value("events_enqueued", uint64_t{0});
@@ -185,6 +147,8 @@ absl::StatusOr<JobRecord> JobFromJson(const std::string& text, const std::string
     j.stopped_by_shutdown = in.value("stopped_by_shutdown", false);
     j.warnings = in.value("warnings", std::vector<std::string>{});
     j.worker_pid = in.value("worker_pid", 0);
+    j.worker_retries = in.value("worker_retries", 0);
+    j.attempt_failures = in.value("attempt_failures", std::vector<std::string>{});
     j.final_val_loss = Dbl(in, "final_val_loss");
     j.checkpoint_dir = in.value("checkpoint_dir", "");
     j.cancel_requested = in.value("cancel_requested", false);

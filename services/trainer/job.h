@@ -1,5 +1,6 @@
 // The trainer's job record: what a job is, its state and progress, and its JSON persistence form.
-// Plain data (no gRPC, no LibTorch); trainer_service converts it to monoroute.trainer.v1.Job.
+// Plain data (no gRPC, no LibTorch: the engine's progress types are torch-free headers);
+// trainer_service converts it to monoroute.trainer.v1.Job.
 #ifndef MONOROUTE_SERVICES_TRAINER_JOB_H_
 #define MONOROUTE_SERVICES_TRAINER_JOB_H_
 
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/engine/training_observer.h"
 
 namespace monoroute::trainer {
 
@@ -29,37 +31,6 @@ const char* JobStateName(JobState s);
 absl::StatusOr<JobState> ParseJobState(const std::string& name);
 // True for SUCCEEDED, SUCCEEDED_WITH_WARNINGS, FAILED, CANCELLED.
 bool IsTerminal(JobState s);
-
-// Load balance of one routed layer at the latest step.
-struct LayerBalanceInfo {
-  int layer = 0;             // model layer index
-  std::vector<double> load;  // fraction of routings per pathway
-  double max_violation = 0;  // max_p |load_p * P - 1|
-  double load_entropy = 0;   // nats
-  double balance_loss = 0;   // the layer's balancing loss term
-};
-
-// Latest training progress of a job.
-struct JobProgress {
-  int64_t step = 0;                       // optimizer steps done
-  int64_t total_steps = 0;                // optim.max_steps
-  double lm_loss = 0;                     // language-model loss of the last step
-  double balance_loss = 0;                // balancing loss of the last step
-  double total_loss = 0;                  // lm + alpha * balance
-  double lr = 0;                          // learning rate of the last step
-  double tokens_per_s = 0;                // training throughput
-  double eta_s = 0;                       // estimated seconds to the last step
-  int64_t tokens_seen = 0;                // tokens trained on so far
-  std::vector<LayerBalanceInfo> balance;  // one per routed layer
-};
-
-// One evaluation result.
-struct JobEval {
-  int64_t step = 0;       // step the evaluation ran at
-  double val_loss = 0;    // mean cross-entropy
-  double perplexity = 0;  // exp(val_loss)
-  std::string split;      // "valid"
-};
 
 // Routing events sent to the recorder (totals over all attempts of the job).
 struct JobEventStats {
@@ -84,8 +55,17 @@ struct JobRecord {
   int64_t created_unix_ms = 0;
   int64_t started_unix_ms = 0;   // 0 until first RUNNING
   int64_t finished_unix_ms = 0;  // 0 until terminal
-  JobProgress progress;
-  std::vector<JobEval> evals;
+  // Latest step report of the engine (the one progress type: common/engine/training_observer.h,
+  // its fields listed once in common/engine/progress_fields.h).
+  engine::StepReport progress;
+  // Every evaluation, oldest first (periodic ones and the final one).
+  std::vector<engine::EvalReport> evals;
+  // The part of the job that runs now ("pretokenising", "training", "final_eval", ...) with its
+  // own progress; empty before the worker reports one.
+  engine::PhaseReport phase;
+  // The step the job's first attempt started at: > 0 when it continued an existing checkpoint
+  // (resume: must), so "resumed at step N, M new steps" can be told.
+  int64_t resumed_from_step = 0;
   JobEventStats events;
   std::string recorder_run_id;  // "<trainer instance id>-<id>"; "" when the job records nothing
   int resumes = 0;              // restarts that resumed this job from a checkpoint
@@ -99,10 +79,19 @@ struct JobRecord {
   std::vector<std::string> warnings;
   // Process id of the job's worker while one runs (0 otherwise).
   int worker_pid = 0;
+  // Times the job's worker died (a signal, an exit without a result) and the job was retried
+  // from its last checkpoint; above --max-worker-retries the job is FAILED.
+  int worker_retries = 0;
+  // Why each failed attempt ended ("attempt 1 (pid 123, step 7): job worker (pid 123) killed by
+  // SIGKILL ..."), oldest first; at most kMaxAttemptFailures entries of 1 KiB.
+  std::vector<std::string> attempt_failures;
   double final_val_loss = 0;
   std::string checkpoint_dir;  // final checkpoint
   bool cancel_requested = false;
 };
+
+// Most entries kept in JobRecord::attempt_failures.
+inline constexpr size_t kMaxAttemptFailures = 16;
 
 // JSON form used by the job store (stable field names).
 std::string JobToJson(const JobRecord& job);

@@ -13,6 +13,7 @@
 #include "common/base/file_util.h"
 #include "common/base/path_policy.h"
 #include "common/base/status_macros.h"
+#include "common/base/utf8.h"
 
 namespace monoroute::trainer {
 namespace {
@@ -33,13 +34,14 @@ constexpr size_t kMaxFailureReasonBytes = 4096;
 constexpr size_t kMaxWarningBytes = 1024;
 constexpr size_t kMaxWarnings = 16;
 
-// Compares without an early exit, so timing does not reveal a token prefix.
-bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return diff == 0;
+// The wire carries spec, overrides and name as bytes: malformed UTF-8 is refused here, naming the
+// field and the offset (a proto string field would fail the whole call without a message).
+absl::Status CheckUtf8(const std::string& field, absl::string_view text) {
+  std::optional<size_t> bad = FirstInvalidUtf8(text);
+  if (!bad.has_value()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s: not valid UTF-8 (byte 0x%02x at offset %d)", field,
+      static_cast<int>(static_cast<unsigned char>(text[*bad])), static_cast<int64_t>(*bad)));
 }
 
 }  // namespace
@@ -57,12 +59,27 @@ class JobManager::Context : public JobContext {
       JobRecord& j = m_->jobs_[id_];
       j.progress.step = start_step;
       j.progress.total_steps = total_steps;
+      // The first attempt tells where the job began (the attempts after it resume their own).
+      if (j.resumes == 0) j.resumed_from_step = start_step;
       copy = j;
     }
     m_->Notify(JobUpdateKind::kStep, copy);
   }
 
-  void OnProgress(const JobProgress& p) override {
+  void OnPhase(const engine::PhaseReport& p) override {
+    JobRecord copy;
+    {
+      std::lock_guard<std::mutex> l(m_->mu_);
+      JobRecord& j = m_->jobs_[id_];
+      const bool changed = j.phase.phase != p.phase;
+      j.phase = p;
+      if (changed) m_->PersistLocked(j);
+      copy = j;
+    }
+    m_->Notify(JobUpdateKind::kStep, copy);
+  }
+
+  void OnProgress(const engine::StepReport& p) override {
     JobRecord copy;
     {
       std::lock_guard<std::mutex> l(m_->mu_);
@@ -80,7 +97,7 @@ class JobManager::Context : public JobContext {
     m_->Notify(JobUpdateKind::kStep, copy);
   }
 
-  void OnEval(const JobEval& e) override {
+  void OnEval(const engine::EvalReport& e) override {
     JobRecord copy;
     {
       std::lock_guard<std::mutex> l(m_->mu_);
@@ -170,6 +187,12 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(const JobManagerO
   if (options.max_job_retries < 0) {
     return absl::InvalidArgumentError("--max-job-retries: must be >= 0");
   }
+  if (options.max_worker_retries < 0) {
+    return absl::InvalidArgumentError("--max-worker-retries: must be >= 0");
+  }
+  if (options.worker_retry_backoff_ms < 0) {
+    return absl::InvalidArgumentError("--worker-retry-backoff-ms: must be >= 0");
+  }
   std::unique_ptr<JobManager> m(new JobManager(options));
   RETURN_IF_ERROR(m->LoadInstanceId());
   ASSIGN_OR_RETURN(
@@ -213,6 +236,7 @@ absl::Status JobManager::Load() {
       if (j.cancel_requested) {
         j.state = JobState::kCancelled;
         j.finished_unix_ms = NowMs();
+        pending_finish_.push_back(j.id);
       } else if (!j.stopped_by_shutdown && ++j.trainer_crashes > options_.max_job_retries) {
         // The trainer died while this job ran, more often than it may be retried: whatever the
         // cause, running it again is not safe for the queue behind it.
@@ -221,6 +245,7 @@ absl::Status JobManager::Load() {
                                         " time(s) while this job was RUNNING (--max-job-retries ",
                                         options_.max_job_retries, ")");
         j.finished_unix_ms = NowMs();
+        pending_finish_.push_back(j.id);
       } else {
         ++j.resumes;  // resumes from its last checkpoint when the runner picks it up
       }
@@ -265,15 +290,6 @@ void JobManager::Shutdown() {
   for (auto& t : threads) t.join();
 }
 
-absl::Status JobManager::CheckToken(absl::string_view token) const {
-  if (options_.auth_token.empty()) return absl::OkStatus();
-  if (token.empty()) return absl::UnauthenticatedError("missing bearer token (authorization)");
-  if (!ConstantTimeEquals(token, options_.auth_token)) {
-    return absl::UnauthenticatedError("invalid bearer token");
-  }
-  return absl::OkStatus();
-}
-
 void JobManager::PersistLocked(const JobRecord& job) {
   absl::Status s = store_->Put(job);
   if (!s.ok()) {
@@ -297,19 +313,25 @@ void JobManager::Notify(JobUpdateKind kind, const JobRecord& job) {
   }
 }
 
-absl::StatusOr<JobRecord> JobManager::Submit(const SubmitRequest& request,
-                                             absl::string_view bearer_token) {
-  RETURN_IF_ERROR(CheckToken(bearer_token));
+absl::StatusOr<JobRecord> JobManager::Submit(const SubmitRequest& request) {
   if (request.spec_yaml.empty()) return absl::InvalidArgumentError("spec_yaml: empty job spec");
+  RETURN_IF_ERROR(CheckUtf8("spec_yaml", request.spec_yaml));
+  for (size_t i = 0; i < request.overrides.size(); ++i) {
+    RETURN_IF_ERROR(CheckUtf8(absl::StrCat("overrides[", i, "]"), request.overrides[i]));
+  }
+  RETURN_IF_ERROR(CheckUtf8("name", request.name));
   if (request.name.size() > kMaxSubmitNameBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "name: ", request.name.size(), " bytes, more than the limit of ", kMaxSubmitNameBytes));
   }
+  // One submission at a time: the id is taken only by a job that is stored, so ids stay
+  // contiguous whatever is refused in between.
+  std::lock_guard<std::mutex> submit_lock(submit_mu_);
   uint64_t seq;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (shutdown_) return absl::UnavailableError("trainer is shutting down");
-    seq = next_seq_++;
+    seq = next_seq_;
   }
   const std::string id = absl::StrFormat("job-%06d", seq);
   const std::string default_out = (std::filesystem::path(options_.data_dir) / "jobs" / id).string();
@@ -319,11 +341,13 @@ absl::StatusOr<JobRecord> JobManager::Submit(const SubmitRequest& request,
   for (const SpecPath& p : prepared.paths) {
     RETURN_IF_ERROR(CheckPathAllowed(p.field, p.path, options_.allowed_roots));
   }
+  RETURN_IF_ERROR(CheckOutputDirFree(prepared.output_dir));
   RETURN_IF_ERROR(options_.backend->CheckFiles(prepared));
   JobRecord job;
   job.id = id;
   job.seq = seq;
-  job.name = request.name;
+  // The request's name, else the spec's own `name`.
+  job.name = request.name.empty() ? prepared.name : request.name;
   job.state = JobState::kQueued;
   job.spec_yaml = prepared.spec_yaml;
   job.kind = prepared.kind;
@@ -335,10 +359,23 @@ absl::StatusOr<JobRecord> JobManager::Submit(const SubmitRequest& request,
     std::lock_guard<std::mutex> l(mu_);
     RETURN_IF_ERROR(store_->Put(job));
     jobs_[id] = job;
+    next_seq_ = std::max(next_seq_, seq + 1);
     UpdateStateGaugeLocked();
   }
   cv_.notify_all();
   return job;
+}
+
+absl::Status JobManager::CheckOutputDirFree(const std::string& output_dir) const {
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& [id, j] : jobs_) {
+    if (!IsTerminal(j.state) && j.output_dir == output_dir) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("output_dir: ", output_dir, " is the output of ", id, " (",
+                       JobStateName(j.state), "); two jobs never share an output directory"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<JobRecord> JobManager::Get(const std::string& id) const {
@@ -346,6 +383,18 @@ absl::StatusOr<JobRecord> JobManager::Get(const std::string& id) const {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("job '", id, "' not found"));
   return it->second;
+}
+
+absl::StatusOr<JobMetricsPage> JobManager::GetMetrics(const std::string& id, int64_t since_step,
+                                                      int max_points) const {
+  ASSIGN_OR_RETURN(JobRecord job, Get(id));
+  return ReadJobMetrics((std::filesystem::path(job.output_dir) / "metrics.jsonl").string(),
+                        since_step, max_points);
+}
+
+absl::StatusOr<std::string> JobManager::LogPath(const std::string& id) const {
+  ASSIGN_OR_RETURN(JobRecord job, Get(id));
+  return options_.backend->LogPath(job);
 }
 
 std::vector<JobRecord> JobManager::List(std::optional<JobState> state) const {
@@ -359,9 +408,7 @@ std::vector<JobRecord> JobManager::List(std::optional<JobState> state) const {
   return out;
 }
 
-absl::StatusOr<JobRecord> JobManager::Cancel(const std::string& id,
-                                             absl::string_view bearer_token) {
-  RETURN_IF_ERROR(CheckToken(bearer_token));
+absl::StatusOr<JobRecord> JobManager::Cancel(const std::string& id) {
   JobRecord copy;
   JobUpdateKind kind = JobUpdateKind::kState;
   {
@@ -375,6 +422,7 @@ absl::StatusOr<JobRecord> JobManager::Cancel(const std::string& id,
     }
     j.cancel_requested = true;
     if (j.state == JobState::kQueued || active_.count(id) == 0) {
+      if (j.state == JobState::kRunning) pending_finish_.push_back(id);  // interrupted: has a run
       j.state = JobState::kCancelled;
       j.finished_unix_ms = NowMs();
     } else {
@@ -420,6 +468,14 @@ absl::StatusOr<JobRecord> JobManager::WaitForTerminal(const std::string& id,
 void JobManager::DispatchLoop() {
   std::unique_lock<std::mutex> l(mu_);
   while (!shutdown_) {
+    if (!pending_finish_.empty()) {
+      std::vector<std::string> ids;
+      ids.swap(pending_finish_);
+      l.unlock();
+      for (const std::string& id : ids) FinishRecording(id);
+      l.lock();
+      continue;
+    }
     // Jobs interrupted by a restart (still RUNNING, no live thread) go first, then the queue.
     const JobRecord* pick = nullptr;
     for (int pass = 0; pass < 2 && pick == nullptr; ++pass) {
@@ -453,20 +509,100 @@ void JobManager::DispatchLoop() {
 }
 
 void JobManager::RunJob(std::string id) {
-  JobRecord snapshot;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    snapshot = jobs_[id];
+  absl::StatusOr<RunOutcome> outcome;
+  while (true) {
+    JobRecord snapshot;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      snapshot = jobs_[id];
+    }
+    Context ctx(this, id, snapshot.events);
+    outcome = options_.backend->Run(snapshot, &ctx);
+    if (outcome.ok() || !IsWorkerDied(outcome.status())) break;
+    if (!RetryAfterWorkerDeath(id, outcome.status())) break;
   }
-  Context ctx(this, id, snapshot.events);
-  absl::StatusOr<RunOutcome> outcome = options_.backend->Run(snapshot, &ctx);
+  FinishJob(id, outcome);
+}
+
+bool JobManager::RetryAfterWorkerDeath(const std::string& id, const absl::Status& error) {
   JobRecord copy;
-  bool changed = true;
+  int64_t backoff_ms = 0;
   {
     std::lock_guard<std::mutex> l(mu_);
     JobRecord& j = jobs_[id];
     j.worker_pid = 0;
-    if (outcome.ok() && !outcome->stopped_early) {
+    if (j.attempt_failures.size() < kMaxAttemptFailures) {
+      j.attempt_failures.push_back(Bounded(absl::StrCat("attempt ", j.worker_retries + 1, " (step ",
+                                                        j.progress.step, "): ", error.message()),
+                                           kMaxWarningBytes));
+    }
+    if (shutdown_ || j.cancel_requested || j.worker_retries >= options_.max_worker_retries) {
+      PersistLocked(j);
+      return false;
+    }
+    ++j.worker_retries;
+    ++j.resumes;  // the next attempt resumes from the last checkpoint
+    PersistLocked(j);
+    copy = j;
+    backoff_ms = options_.worker_retry_backoff_ms;
+    for (int i = 1; i < j.worker_retries && backoff_ms < 60000; ++i) backoff_ms *= 2;
+    backoff_ms = std::min<int64_t>(backoff_ms, 60000);
+  }
+  fprintf(stderr, "monoroute-trainer: %s: worker died (%s); retry %d of %d in %lld ms\n",
+          id.c_str(), std::string(error.message()).substr(0, 512).c_str(), copy.worker_retries,
+          options_.max_worker_retries, static_cast<long long>(backoff_ms));
+  Notify(JobUpdateKind::kStep, copy);
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait_for(l, std::chrono::milliseconds(backoff_ms),
+               [&] { return shutdown_ || jobs_[id].cancel_requested; });
+  return !shutdown_ && !jobs_[id].cancel_requested;
+}
+
+void JobManager::AddWarningLocked(JobRecord& j, const std::string& message) {
+  const std::string w = Bounded(message, kMaxWarningBytes);
+  if (j.warnings.size() >= kMaxWarnings ||
+      std::find(j.warnings.begin(), j.warnings.end(), w) != j.warnings.end()) {
+    return;
+  }
+  j.warnings.push_back(w);
+}
+
+void JobManager::FinishRecording(const std::string& id) {
+  JobRecord copy;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    copy = jobs_[id];
+  }
+  if (copy.recorder_run_id.empty() || copy.started_unix_ms == 0) return;
+  absl::StatusOr<std::optional<uint64_t>> recorded = options_.backend->FinishRecording(copy);
+  std::lock_guard<std::mutex> l(mu_);
+  JobRecord& j = jobs_[id];
+  if (!recorded.ok()) {
+    AddWarningLocked(j, absl::StrCat("recorder FinishRun failed (the run stays open): ",
+                                     recorded.status().message()));
+  } else if (recorded->has_value()) {
+    // The recorder's own count: exact whatever the attempts reported before they ended.
+    j.events.events_acked = **recorded;
+  }
+  PersistLocked(j);
+}
+
+void JobManager::FinishJob(const std::string& id, const absl::StatusOr<RunOutcome>& outcome) {
+  const bool completed = outcome.ok() && !outcome->stopped_early;
+  bool terminal;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    terminal = completed || jobs_[id].cancel_requested || !shutdown_;
+  }
+  // Every job that ends, in any state, has its recorder run finished (before the state changes,
+  // so a watcher that sees the terminal state sees the final event count).
+  if (terminal) FinishRecording(id);
+  JobRecord copy;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    JobRecord& j = jobs_[id];
+    j.worker_pid = 0;
+    if (completed) {
       // A job that lost routing events (in any attempt) never ends plain SUCCEEDED.
       if (j.events.events_dropped > 0) {
         const std::string w =
@@ -481,25 +617,31 @@ void JobManager::RunJob(std::string id) {
       if (!outcome->checkpoint_dir.empty()) j.checkpoint_dir = outcome->checkpoint_dir;
     } else if (j.cancel_requested) {
       j.state = JobState::kCancelled;
-    } else if (shutdown_) {
-      changed = false;  // stays RUNNING on disk: resumes on the next start
-      j.stopped_by_shutdown = true;
+    } else if (!terminal) {
+      j.stopped_by_shutdown = true;  // stays RUNNING on disk: resumes on the next start
     } else if (!outcome.ok()) {
       j.state = JobState::kFailed;
-      j.failure_reason = Bounded(std::string(outcome.status().message()), kMaxFailureReasonBytes);
+      std::string reason(outcome.status().message());
+      if (IsWorkerDied(outcome.status()) && j.worker_retries > 0) {
+        absl::StrAppend(&reason, " (retried ", j.worker_retries,
+                        " time(s) from the last checkpoint; --max-worker-retries ",
+                        options_.max_worker_retries, ")");
+      }
+      j.failure_reason = Bounded(reason, kMaxFailureReasonBytes);
     } else {
       j.state = JobState::kFailed;
       j.failure_reason = "stopped before the last step without a cancel request";
     }
-    if (changed) j.finished_unix_ms = NowMs();
+    if (terminal) j.finished_unix_ms = NowMs();
     PersistLocked(j);
     busy_devices_.erase(j.device);
     active_.erase(id);
     UpdateStateGaugeLocked();
     copy = j;
   }
+  // Watchers hear of the end before WaitForTerminal's callers wake.
+  if (terminal) Notify(JobUpdateKind::kState, copy);
   cv_.notify_all();
-  if (changed) Notify(JobUpdateKind::kState, copy);
 }
 
 }  // namespace monoroute::trainer

@@ -25,6 +25,7 @@
 #include "prometheus/registry.h"
 #include "services/trainer/job.h"
 #include "services/trainer/job_backend.h"
+#include "services/trainer/job_metrics.h"
 #include "services/trainer/job_store.h"
 #include "services/trainer/trainer_metrics.h"
 
@@ -36,8 +37,6 @@ struct JobManagerOptions {
   std::string data_dir;
   // Paths named in specs must lie under one of these (empty: any absolute path).
   std::vector<std::string> allowed_roots;
-  // Bearer token required by Submit and Cancel; empty disables the check.
-  std::string auth_token;
   // Device used when a spec names none.
   std::string default_device = "cpu";
   // Validates and runs jobs. Required.
@@ -51,6 +50,11 @@ struct JobManagerOptions {
   // Restarts a job gets after the trainer died while it ran (SIGKILL, crash: not a clean
   // SIGTERM stop); the next time it is FAILED as "crashed the trainer".
   int max_job_retries = 2;
+  // Retries of a job whose worker process died (a signal such as SIGKILL or SIGSEGV, an exit
+  // without a result) before the job is FAILED; each retry resumes from the last checkpoint.
+  int max_worker_retries = 2;
+  // Wait before the first retry of a dead worker, ms; doubles with each retry, at most 60 s.
+  int64_t worker_retry_backoff_ms = 1000;
 };
 
 // Longest SubmitJob `name`, in bytes.
@@ -76,16 +80,23 @@ class JobManager {
   static absl::StatusOr<std::unique_ptr<JobManager>> Create(const JobManagerOptions& options);
   ~JobManager();  // Shutdown()
 
-  // Validates (token, spec, allowed roots) and queues a job. UNAUTHENTICATED on a missing/wrong
-  // token, INVALID_ARGUMENT / PERMISSION_DENIED naming the field; nothing is stored on error.
-  absl::StatusOr<JobRecord> Submit(const SubmitRequest& request, absl::string_view bearer_token);
+  // Validates (UTF-8, spec, allowed roots, a free output dir) and queues a job: INVALID_ARGUMENT /
+  // PERMISSION_DENIED / FAILED_PRECONDITION naming the field; nothing is stored on error. Ids are
+  // contiguous (a refused submission takes none). Auth is the gRPC adapter's (BearerAuth).
+  absl::StatusOr<JobRecord> Submit(const SubmitRequest& request);
   // NOT_FOUND if unknown.
   absl::StatusOr<JobRecord> Get(const std::string& id) const;
   // All jobs in submission order, optionally only those in `state`.
   std::vector<JobRecord> List(std::optional<JobState> state) const;
   // Cancels a queued job now, a running one at its next step (returns it with
   // cancel_requested). FAILED_PRECONDITION when already finished.
-  absl::StatusOr<JobRecord> Cancel(const std::string& id, absl::string_view bearer_token);
+  absl::StatusOr<JobRecord> Cancel(const std::string& id);
+
+  // The step and evaluation history of job `id` (job_metrics.h). NOT_FOUND for an unknown job.
+  absl::StatusOr<JobMetricsPage> GetMetrics(const std::string& id, int64_t since_step,
+                                            int max_points) const;
+  // The log file of job `id` ("" when the backend keeps none). NOT_FOUND for an unknown job.
+  absl::StatusOr<std::string> LogPath(const std::string& id) const;
 
   // Registers `callback` for job `id` and returns the job's current record (the snapshot) and
   // a handle for Unsubscribe. After Unsubscribe returns, the callback is never called again.
@@ -112,10 +123,21 @@ class JobManager {
   absl::Status LoadInstanceId();
   void DispatchLoop();
   void RunJob(std::string id);
+  // After a worker death: records the attempt's failure and waits out the backoff. False when
+  // the job must not be retried (no retries left, cancelled, shutting down).
+  bool RetryAfterWorkerDeath(const std::string& id, const absl::Status& error);
+  // Applies a finished run's outcome to the job (terminal state, or RUNNING on shutdown).
+  void FinishJob(const std::string& id, const absl::StatusOr<RunOutcome>& outcome);
+  // Marks the recorder run of a job that reached a terminal state finished (blocking call to the
+  // backend; never under mu_) and stores the recorder's event count or a warning.
+  void FinishRecording(const std::string& id);
+  // Requires mu_. Adds a bounded, de-duplicated warning.
+  void AddWarningLocked(JobRecord& j, const std::string& message);
   // Requires mu_. Writes the record and refreshes the jobs-by-state gauge.
   void PersistLocked(const JobRecord& job);
   void UpdateStateGaugeLocked();
-  absl::Status CheckToken(absl::string_view token) const;
+  // FAILED_PRECONDITION when a job that is not finished writes into `output_dir`.
+  absl::Status CheckOutputDirFree(const std::string& output_dir) const;
   void Notify(JobUpdateKind kind, const JobRecord& job);
 
   JobManagerOptions options_;
@@ -123,12 +145,16 @@ class JobManager {
   std::unique_ptr<JobStore> store_;
   std::unique_ptr<TrainerMetrics> metrics_;
 
+  std::mutex submit_mu_;  // serialises Submit (contiguous ids); taken before mu_
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::map<std::string, JobRecord> jobs_;
   std::map<std::string, int64_t> last_persist_ms_;
   std::set<std::string> busy_devices_;
   std::set<std::string> active_;  // ids whose runner thread is live
+  // Terminal jobs whose recorder run the dispatcher still has to finish (jobs that ended without
+  // a runner: cancelled while interrupted, failed at start-up).
+  std::vector<std::string> pending_finish_;
   uint64_t next_seq_ = 1;
   bool shutdown_ = false;
   bool runner_started_ = false;

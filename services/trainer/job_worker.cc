@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <mutex>
 #include <new>
@@ -24,6 +25,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "common/engine/distributed_env.h"
@@ -31,6 +33,7 @@
 #include "common/engine/job_spec.h"
 #include "common/engine/train.h"
 #include "common/engine/training_observer.h"
+#include "common/tensor_io/torch_status.h"
 #include "services/recorder/recorder_client.h"
 #include "services/trainer/subprocess.h"
 #include "services/trainer/worker_protocol.h"
@@ -70,8 +73,9 @@ class PipeContext : public JobContext {
   void OnStart(int64_t start_step, int64_t total_steps) override {
     sink_->Write(StartLine(start_step, total_steps));
   }
-  void OnProgress(const JobProgress& p) override { sink_->Write(ProgressLine(p)); }
-  void OnEval(const JobEval& e) override { sink_->Write(EvalLine(e)); }
+  void OnProgress(const engine::StepReport& p) override { sink_->Write(ProgressLine(p)); }
+  void OnEval(const engine::EvalReport& e) override { sink_->Write(EvalLine(e)); }
+  void OnPhase(const engine::PhaseReport& p) override { sink_->Write(PhaseLine(p)); }
   void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
     sink_->Write(CheckpointLine(step, dir, seconds));
   }
@@ -110,28 +114,32 @@ class WorkerObserver : public engine::TrainingObserver {
 
   void OnStart(int64_t start_step, int64_t total_steps) override {
     ctx_->OnStart(start_step, total_steps);
+    Log(start_step > 0 ? absl::StrFormat("resuming at step %d of %d", start_step, total_steps)
+                       : absl::StrFormat("starting at step 0 of %d", total_steps));
   }
 
   void OnStep(const engine::StepReport& r) override {
-    JobProgress p;
-    p.step = r.step;
-    p.total_steps = r.total_steps;
-    p.lm_loss = r.lm_loss;
-    p.balance_loss = r.balance_loss;
-    p.total_loss = r.total_loss;
-    p.lr = r.lr;
-    p.tokens_per_s = r.tokens_per_s;
-    p.eta_s = r.eta_s;
-    p.tokens_seen = r.tokens_seen;
-    for (const auto& b : r.balance) {
-      p.balance.push_back({b.layer, b.load, b.max_violation, b.load_entropy, b.balance_loss});
-    }
-    ctx_->OnProgress(p);
+    ctx_->OnProgress(r);
     PublishStats();
+    Log(absl::StrFormat("step %d/%d lm_loss %.4f balance_loss %.4f lr %.3g %.0f tok/s", r.step,
+                        r.total_steps, r.lm_loss, r.balance_loss, r.lr, r.tokens_per_s));
   }
 
   void OnEval(const engine::EvalReport& r) override {
-    ctx_->OnEval({r.step, r.val_loss, r.perplexity, r.split});
+    ctx_->OnEval(r);
+    Log(absl::StrFormat("eval at step %d: val_loss %.4f perplexity %.2f (%d sequences)", r.step,
+                        r.val_loss, r.perplexity, r.sequences));
+  }
+
+  void OnPhase(const engine::PhaseReport& p) override {
+    ctx_->OnPhase(p);
+    // A line per phase start and per tenth of a counted phase (the log stays short).
+    if (p.phase != last_phase_ || (p.total > 0 && (p.done * 10 / p.total) != last_tenth_)) {
+      Log(p.total > 0 ? absl::StrFormat("phase %s %d/%d", p.phase, p.done, p.total)
+                      : absl::StrCat("phase ", p.phase));
+    }
+    last_phase_ = p.phase;
+    last_tenth_ = p.total > 0 ? p.done * 10 / p.total : -1;
   }
 
   bool WantsRoutingEvents() const override { return writer_ != nullptr; }
@@ -147,6 +155,7 @@ class WorkerObserver : public engine::TrainingObserver {
   void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
     ctx_->OnCheckpoint(step, dir, seconds);
     PublishStats();
+    Log(absl::StrFormat("checkpoint of step %d in %s (%.2f s)", step, dir, seconds));
   }
 
   bool ShouldStop() override { return ctx_->ShouldStop(); }
@@ -216,6 +225,15 @@ class WorkerObserver : public engine::TrainingObserver {
   const absl::Status& flushed() const { return flushed_; }
 
  private:
+  // One line of the job's log (the worker's stderr is <work dir>/worker.log, which `monoroute logs`
+  // streams), with a UTC timestamp.
+  static void Log(const std::string& line) {
+    const std::time_t t = std::time(nullptr);
+    char ts[32];
+    std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    fprintf(stderr, "%s %s\n", ts, line.c_str());
+  }
+
   // Declares the run once; retried at most every 5 s while the recorder is unreachable.
   bool EnsureRun() {
     if (run_created_) return true;
@@ -243,6 +261,8 @@ class WorkerObserver : public engine::TrainingObserver {
   std::chrono::steady_clock::time_point last_attempt_;
   uint64_t dropped_locally_ = 0;
   const WorkerRequest* distributed_ = nullptr;  // set for a rank of a data-parallel job
+  std::string last_phase_;
+  int64_t last_tenth_ = -1;
   bool flush_done_ = false;
   absl::Status flushed_;
 };
@@ -325,8 +345,9 @@ absl::StatusOr<RunOutcome> RunJob(const WorkerRequest& req, JobContext* ctx) {
     result = absl::ResourceExhaustedError(absl::StrCat(
         "out of memory (std::bad_alloc) within the job memory limit (", MemoryLimitText(),
         "); lower optim.batch_size, data.seq_len or optim.grad_accum"));
-  } catch (const std::exception& e) {
-    result = absl::InternalError(absl::StrCat("uncaught exception: ", e.what()));
+  } catch (...) {
+    // LibTorch's c10::Error (its message without the C++ backtrace) or any other exception.
+    result = StatusFromCurrentException("training");
   }
   if (writer != nullptr) {
     const bool complete = result.ok() && !result->stopped_early;

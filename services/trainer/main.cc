@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
   size_t max_queue_events = size_t{1} << 21;
   int64_t max_block_ms = 200;
   int64_t job_memory_limit_mb = 0, job_stop_grace_s = 30;
-  int max_job_threads = 0, max_job_retries = 2;
+  int max_job_threads = 0, max_job_retries = 2, max_worker_retries = 2;
+  int64_t worker_retry_backoff_ms = 1000;
   app.add_option("--listen", listen, "gRPC address host:port")->capture_default_str();
   app.add_option("--data-dir", data_dir, "Job store and default job outputs")->required();
   app.add_option("--recorder", recorder, "Recorder address (empty: events are not recorded)");
@@ -75,6 +76,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-job-retries", max_job_retries,
                  "Restarts of a job that was RUNNING when the trainer died; then it is FAILED")
+      ->capture_default_str();
+  app.add_option("--max-worker-retries", max_worker_retries,
+                 "Retries (from the last checkpoint) of a job whose worker process died; then it "
+                 "is FAILED")
+      ->capture_default_str();
+  app.add_option("--worker-retry-backoff-ms", worker_retry_backoff_ms,
+                 "Wait before the first retry of a dead worker (doubles per retry, <= 60 s)")
       ->capture_default_str();
   app.add_option("--job-stop-grace-s", job_stop_grace_s,
                  "Seconds a cancelled or stopped job's worker gets to checkpoint before SIGKILL")
@@ -110,7 +118,8 @@ int main(int argc, char** argv) {
   std::cout << "monoroute-trainer: jobs run in worker processes (memory limit "
             << (*backend)->job_memory_limit_mb()
             << " MiB, threads <= " << (*backend)->max_job_threads()
-            << ", retries after a trainer crash " << max_job_retries << ")" << std::endl;
+            << ", retries after a trainer crash " << max_job_retries << ", after a worker death "
+            << max_worker_retries << ")" << std::endl;
 
   auto registry = std::make_shared<prometheus::Registry>();
   monoroute::trainer::JobManagerOptions mo;
@@ -122,6 +131,8 @@ int main(int argc, char** argv) {
   mo.registry = registry.get();
   mo.start_runner = false;
   mo.max_job_retries = max_job_retries;
+  mo.max_worker_retries = max_worker_retries;
+  mo.worker_retry_backoff_ms = worker_retry_backoff_ms;
   auto manager = monoroute::trainer::JobManager::Create(mo);
   if (!manager.ok()) return Fail(manager.status());
   monoroute::trainer::TrainerServiceImpl service(manager->get(), *auth);

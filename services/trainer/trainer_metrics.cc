@@ -27,10 +27,11 @@ TrainerMetrics::TrainerMetrics(prometheus::Registry& r)
                          .Name("monoroute_trainer_load_max_violation")
                          .Help("max_p |load_p * P - 1| of a routed layer, by job_id and layer")
                          .Register(r)),
-      load_entropy_(BuildGauge()
-                        .Name("monoroute_trainer_load_entropy")
-                        .Help("Entropy (nats) of a routed layer's pathway load, by job_id and layer")
-                        .Register(r)),
+      load_entropy_(
+          BuildGauge()
+              .Name("monoroute_trainer_load_entropy")
+              .Help("Entropy (nats) of a routed layer's pathway load, by job_id and layer")
+              .Register(r)),
       checkpoint_seconds_(
           BuildHistogram()
               .Name("monoroute_trainer_checkpoint_seconds")
@@ -58,7 +59,7 @@ void TrainerMetrics::SetJobsByState(const std::map<JobState, int>& counts) {
   }
 }
 
-void TrainerMetrics::OnProgress(const std::string& job, const JobProgress& p) {
+void TrainerMetrics::OnProgress(const std::string& job, const engine::StepReport& p) {
   std::lock_guard<std::mutex> l(mu_);
   auto [it, inserted] = last_step_.emplace(job, 0);
   if (p.step > it->second) {
@@ -76,7 +77,7 @@ void TrainerMetrics::OnProgress(const std::string& job, const JobProgress& p) {
   }
 }
 
-void TrainerMetrics::OnEval(const std::string& job, const JobEval& e) {
+void TrainerMetrics::OnEval(const std::string& job, const engine::EvalReport& e) {
   std::lock_guard<std::mutex> l(mu_);
   loss_.Add({{"job_id", job}, {"kind", "val"}}).Set(e.val_loss);
 }

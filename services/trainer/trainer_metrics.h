@@ -24,9 +24,9 @@ class TrainerMetrics {
   // monoroute_trainer_jobs{state}
   void SetJobsByState(const std::map<JobState, int>& counts);
   // steps_total (by the step delta), tokens_per_second, loss{lm,balance,total}, per-layer balance.
-  void OnProgress(const std::string& job, const JobProgress& p);
+  void OnProgress(const std::string& job, const engine::StepReport& p);
   // loss{kind="val"}
-  void OnEval(const std::string& job, const JobEval& e);
+  void OnEval(const std::string& job, const engine::EvalReport& e);
   // checkpoint_seconds histogram
   void OnCheckpoint(double seconds);
   // events_sent_total / events_dropped_total, set to the job's totals (monotone).

@@ -1,16 +1,26 @@
 // Trainer gRPC adapter.
 #include "services/trainer/trainer_service.h"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/bounded_text.h"
+#include "common/engine/progress_fields.h"
 #include "common/service/grpc_status.h"
+#include "services/trainer/log_stream.h"
 
 namespace monoroute::trainer {
+
+template <typename T>
+void SetFields(const T& value, google::protobuf::Message* out);
+
 namespace {
 
 // Longest job id looked up; longer ids are INVALID_ARGUMENT (quoted bounded), never echoed whole.
@@ -20,18 +30,6 @@ absl::Status CheckJobIdArg(const std::string& id) {
   if (id.size() <= kMaxJobIdBytes) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("id '", BoundedText(id), "' is longer than ", kMaxJobIdBytes, " bytes"));
-}
-
-// The token of a strictly well-formed "authorization: Bearer <token>" value, else "". Passed to
-// JobManager, whose own token (JobManagerOptions::auth_token, unset by monoroute-trainer, which
-// checks with BearerAuth here) is compared with it in constant time.
-std::string PresentedToken(const grpc::CallbackServerContext* ctx) {
-  const auto& md = ctx->client_metadata();
-  if (md.count("authorization") != 1) return "";
-  auto it = md.find("authorization");
-  absl::StatusOr<absl::string_view> t =
-      ParseBearer(absl::string_view(it->second.data(), it->second.size()));
-  return t.ok() ? std::string(*t) : std::string();
 }
 
 // A WatchJob call refused before it started.
@@ -145,7 +143,66 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::JobUpdate> {
   std::optional<uint64_t> handle_;
 };
 
+// Sets the proto fields named as the visited fields (common/engine/progress_fields.h), by
+// reflection: the field list is written once. A name the message lacks is skipped (the service
+// test checks that every name is in the proto).
+class ProtoWriter {
+ public:
+  explicit ProtoWriter(google::protobuf::Message* m) : m_(m) {}
+  template <typename T>
+  void operator()(const char* name, const T& value) {
+    const google::protobuf::FieldDescriptor* f = m_->GetDescriptor()->FindFieldByName(name);
+    if (f == nullptr) return;
+    const google::protobuf::Reflection* r = m_->GetReflection();
+    using FD = google::protobuf::FieldDescriptor;
+    if constexpr (std::is_same_v<T, std::vector<double>>) {
+      if (f->cpp_type() != FD::CPPTYPE_DOUBLE || !f->is_repeated()) return;
+      for (double x : value) r->AddDouble(m_, f, x);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (f->cpp_type() == FD::CPPTYPE_STRING && !f->is_repeated()) r->SetString(m_, f, value);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (f->cpp_type() == FD::CPPTYPE_DOUBLE && !f->is_repeated()) r->SetDouble(m_, f, value);
+    } else {
+      if (f->is_repeated()) return;
+      switch (f->cpp_type()) {
+        case FD::CPPTYPE_INT64:
+          r->SetInt64(m_, f, static_cast<int64_t>(value));
+          break;
+        case FD::CPPTYPE_INT32:
+          r->SetInt32(m_, f, static_cast<int32_t>(value));
+          break;
+        case FD::CPPTYPE_UINT32:
+          r->SetUInt32(m_, f, static_cast<uint32_t>(value));
+          break;
+        case FD::CPPTYPE_UINT64:
+          r->SetUInt64(m_, f, static_cast<uint64_t>(value));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  template <typename S>
+  void List(const char* name, const std::vector<S>& items) {
+    const google::protobuf::FieldDescriptor* f = m_->GetDescriptor()->FindFieldByName(name);
+    if (f == nullptr || !f->is_repeated() ||
+        f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      return;
+    }
+    for (const S& s : items) SetFields(s, m_->GetReflection()->AddMessage(m_, f));
+  }
+
+ private:
+  google::protobuf::Message* m_;
+};
+
 }  // namespace
+
+template <typename T>
+void SetFields(const T& value, google::protobuf::Message* out) {
+  ProtoWriter w(out);
+  engine::VisitFields(value, w);
+}
 
 void JobToProto(const JobRecord& j, v1::Job* out) {
   out->set_id(j.id);
@@ -159,31 +216,10 @@ void JobToProto(const JobRecord& j, v1::Job* out) {
   out->set_created_unix_ms(j.created_unix_ms);
   out->set_started_unix_ms(j.started_unix_ms);
   out->set_finished_unix_ms(j.finished_unix_ms);
-  v1::Progress* p = out->mutable_progress();
-  p->set_step(j.progress.step);
-  p->set_total_steps(j.progress.total_steps);
-  p->set_lm_loss(j.progress.lm_loss);
-  p->set_balance_loss(j.progress.balance_loss);
-  p->set_total_loss(j.progress.total_loss);
-  p->set_lr(j.progress.lr);
-  p->set_tokens_per_s(j.progress.tokens_per_s);
-  p->set_eta_s(j.progress.eta_s);
-  p->set_tokens_seen(j.progress.tokens_seen);
-  for (const auto& b : j.progress.balance) {
-    v1::LayerBalance* lb = p->add_balance();
-    lb->set_layer(b.layer);
-    for (double x : b.load) lb->add_load(x);
-    lb->set_max_violation(b.max_violation);
-    lb->set_load_entropy(b.load_entropy);
-    lb->set_balance_loss(b.balance_loss);
-  }
-  for (const auto& e : j.evals) {
-    v1::EvalResult* r = out->add_evals();
-    r->set_step(e.step);
-    r->set_val_loss(e.val_loss);
-    r->set_perplexity(e.perplexity);
-    r->set_split(e.split);
-  }
+  SetFields(j.progress, out->mutable_progress());
+  for (const auto& e : j.evals) SetFields(e, out->add_evals());
+  SetFields(j.phase, out->mutable_phase());
+  out->set_resumed_from_step(j.resumed_from_step);
   v1::EventStats* ev = out->mutable_events();
   ev->set_events_enqueued(j.events.events_enqueued);
   ev->set_events_acked(j.events.events_acked);
@@ -198,6 +234,8 @@ void JobToProto(const JobRecord& j, v1::Job* out) {
   for (const std::string& w : j.warnings) out->add_warnings(w);
   out->set_trainer_crashes(j.trainer_crashes);
   out->set_worker_pid(j.worker_pid);
+  out->set_worker_retries(j.worker_retries);
+  for (const std::string& f : j.attempt_failures) out->add_attempt_failures(f);
 }
 
 grpc::ServerUnaryReactor* TrainerServiceImpl::SubmitJob(grpc::CallbackServerContext* ctx,
@@ -208,7 +246,7 @@ grpc::ServerUnaryReactor* TrainerServiceImpl::SubmitJob(grpc::CallbackServerCont
   sr.spec_yaml = req->spec_yaml();
   sr.overrides.assign(req->overrides().begin(), req->overrides().end());
   sr.name = req->name();
-  absl::StatusOr<JobRecord> job = manager_->Submit(sr, PresentedToken(ctx));
+  absl::StatusOr<JobRecord> job = manager_->Submit(sr);
   if (job.ok()) JobToProto(*job, resp->mutable_job());
   return Done(ctx, job.status());
 }
@@ -253,9 +291,49 @@ grpc::ServerUnaryReactor* TrainerServiceImpl::CancelJob(grpc::CallbackServerCont
                                                         v1::CancelJobResponse* resp) {
   if (absl::Status a = auth_.Check(*ctx, RpcAccess::kWrite); !a.ok()) return Done(ctx, a);
   if (absl::Status id = CheckJobIdArg(req->id()); !id.ok()) return Done(ctx, id);
-  absl::StatusOr<JobRecord> job = manager_->Cancel(req->id(), PresentedToken(ctx));
+  absl::StatusOr<JobRecord> job = manager_->Cancel(req->id());
   if (job.ok()) JobToProto(*job, resp->mutable_job());
   return Done(ctx, job.status());
+}
+
+grpc::ServerUnaryReactor* TrainerServiceImpl::GetJobMetrics(grpc::CallbackServerContext* ctx,
+                                                            const v1::GetJobMetricsRequest* req,
+                                                            v1::JobMetrics* resp) {
+  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) return Done(ctx, a);
+  if (absl::Status id = CheckJobIdArg(req->id()); !id.ok()) return Done(ctx, id);
+  absl::StatusOr<JobMetricsPage> page =
+      manager_->GetMetrics(req->id(), req->since_step(), req->max_points());
+  if (page.ok()) {
+    resp->set_id(req->id());
+    for (const engine::StepReport& r : page->steps) SetFields(r, resp->add_steps());
+    for (const engine::EvalReport& e : page->evals) SetFields(e, resp->add_evals());
+    resp->set_truncated(page->truncated);
+  }
+  return Done(ctx, page.status());
+}
+
+grpc::ServerWriteReactor<v1::LogChunk>* TrainerServiceImpl::StreamJobLogs(
+    grpc::CallbackServerContext* ctx, const v1::StreamJobLogsRequest* req) {
+  absl::Status s = auth_.Check(*ctx, RpcAccess::kRead);
+  if (s.ok()) s = CheckJobIdArg(req->id());
+  absl::StatusOr<std::string> path = s.ok() ? manager_->LogPath(req->id()) : s;
+  if (!path.ok()) {
+    struct Failed : grpc::ServerWriteReactor<v1::LogChunk> {
+      explicit Failed(grpc::Status st) { Finish(std::move(st)); }
+      void OnDone() override { delete this; }
+    };
+    return new Failed(ToGrpcStatus(path.status()));
+  }
+  LogStreamOptions o;
+  o.path = *path;
+  o.offset = req->offset();
+  o.follow = req->follow();
+  JobManager* m = manager_;
+  o.job_done = [m, id = req->id()] {
+    absl::StatusOr<JobRecord> j = m->Get(id);
+    return !j.ok() || IsTerminal(j->state);
+  };
+  return StartLogStream(std::move(o));
 }
 
 }  // namespace monoroute::trainer

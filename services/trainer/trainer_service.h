@@ -1,7 +1,7 @@
 // gRPC adapter of the trainer (monoroute.trainer.v1.Trainer, callback API): checks the bearer
 // token (common/service BearerAuth: SubmitJob/CancelJob, and reads with auth_reads), converts
 // requests, calls JobManager, converts back. WatchJob streams updates with one reactor per call
-// that never blocks.
+// that never blocks; StreamJobLogs streams the job's log file (log_stream.h).
 #ifndef MONOROUTE_SERVICES_TRAINER_TRAINER_SERVICE_H_
 #define MONOROUTE_SERVICES_TRAINER_TRAINER_SERVICE_H_
 
@@ -38,6 +38,11 @@ class TrainerServiceImpl final : public v1::Trainer::CallbackService {
   grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* ctx,
                                       const v1::CancelJobRequest* req,
                                       v1::CancelJobResponse* resp) override;
+  grpc::ServerUnaryReactor* GetJobMetrics(grpc::CallbackServerContext* ctx,
+                                          const v1::GetJobMetricsRequest* req,
+                                          v1::JobMetrics* resp) override;
+  grpc::ServerWriteReactor<v1::LogChunk>* StreamJobLogs(
+      grpc::CallbackServerContext* ctx, const v1::StreamJobLogsRequest* req) override;
 
  private:
   JobManager* manager_;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/engine/progress_fields.h"
 
 namespace monoroute::trainer {
 namespace {
@@ -108,35 +109,19 @@ std::string StartLine(int64_t start_step, int64_t total_steps) {
   return Dump({{"type", "start"}, {"start_step", start_step}, {"total_steps", total_steps}});
 }
 
-std::string ProgressLine(const JobProgress& p) {
-  json balance = json::array();
-  for (const LayerBalanceInfo& b : p.balance) {
-    balance.push_back({{"layer", b.layer},
-                       {"load", b.load},
-                       {"max_violation", b.max_violation},
-                       {"load_entropy", b.load_entropy},
-                       {"balance_loss", b.balance_loss}});
-  }
-  return Dump({{"type", "progress"},
-               {"step", p.step},
-               {"total_steps", p.total_steps},
-               {"lm_loss", NumOrNull(p.lm_loss)},
-               {"balance_loss", NumOrNull(p.balance_loss)},
-               {"total_loss", NumOrNull(p.total_loss)},
-               {"lr", NumOrNull(p.lr)},
-               {"tokens_per_s", NumOrNull(p.tokens_per_s)},
-               {"eta_s", NumOrNull(p.eta_s)},
-               {"tokens_seen", p.tokens_seen},
-               {"balance", balance}});
+// A report line: {"type": type} and the fields of `value` (progress_fields.h).
+template <typename T>
+std::string TypedLine(const char* type, const T& value) {
+  json j = {{"type", type}};
+  j.update(engine::ProgressToJson(value));
+  return Dump(j);
 }
 
-std::string EvalLine(const JobEval& e) {
-  return Dump({{"type", "eval"},
-               {"step", e.step},
-               {"val_loss", NumOrNull(e.val_loss)},
-               {"perplexity", NumOrNull(e.perplexity)},
-               {"split", e.split}});
-}
+std::string ProgressLine(const engine::StepReport& p) { return TypedLine("progress", p); }
+
+std::string EvalLine(const engine::EvalReport& e) { return TypedLine("eval", e); }
+
+std::string PhaseLine(const engine::PhaseReport& p) { return TypedLine("phase", p); }
 
 std::string CheckpointLine(int64_t step, const std::string& dir, double seconds) {
   return Dump({{"type", "checkpoint"}, {"step", step}, {"dir", dir}, {"seconds", seconds}});
@@ -177,31 +162,17 @@ absl::Status HandleReportLine(const std::string& line, JobContext* ctx, WorkerRe
     if (type == "start") {
       ctx->OnStart(j.value("start_step", int64_t{0}), j.value("total_steps", int64_t{0}));
     } else if (type == "progress") {
-      JobProgress p;
-      p.step = j.value("step", int64_t{0});
-      p.total_steps = j.value("total_steps", int64_t{0});
-      p.lm_loss = Num(j, "lm_loss");
-      p.balance_loss = Num(j, "balance_loss");
-      p.total_loss = Num(j, "total_loss");
-      p.lr = Num(j, "lr");
-      p.tokens_per_s = Num(j, "tokens_per_s");
-      p.eta_s = Num(j, "eta_s");
-      p.tokens_seen = j.value("tokens_seen", int64_t{0});
-      if (j.contains("balance") && j["balance"].is_array()) {
-        for (const json& b : j["balance"]) {
-          LayerBalanceInfo lb;
-          lb.layer = b.value("layer", 0);
-          lb.load = b.value("load", std::vector<double>{});
-          lb.max_violation = Num(b, "max_violation");
-          lb.load_entropy = Num(b, "load_entropy");
-          lb.balance_loss = Num(b, "balance_loss");
-          p.balance.push_back(std::move(lb));
-        }
-      }
+      engine::StepReport p;
+      engine::ProgressFromJson(j, &p);
       ctx->OnProgress(p);
     } else if (type == "eval") {
-      ctx->OnEval({j.value("step", int64_t{0}), Num(j, "val_loss"), Num(j, "perplexity"),
-                   j.value("split", "")});
+      engine::EvalReport e;
+      engine::ProgressFromJson(j, &e);
+      ctx->OnEval(e);
+    } else if (type == "phase") {
+      engine::PhaseReport p;
+      engine::ProgressFromJson(j, &p);
+      ctx->OnPhase(p);
     } else if (type == "checkpoint") {
       ctx->OnCheckpoint(j.value("step", int64_t{0}), j.value("dir", ""), Num(j, "seconds"));
     } else if (type == "events") {

@@ -2,8 +2,11 @@
 // the job's work dir and starts `monoroute-trainer --worker --request FILE`; the recorder token
 // travels in the environment (kWorkerTokenEnv), never in a file or argv. The worker reports on
 // fd 3 (subprocess.h) with one JSON object per line, each with a "type":
-//   start {start_step, total_steps}        progress {step, ..., balance[]}
-//   eval {step, val_loss, perplexity, split}  checkpoint {step, dir, seconds}
+//   start {start_step, total_steps}        progress {the StepReport's fields}
+//   eval {the EvalReport's fields}          phase {phase, done, total}
+//   checkpoint {step, dir, seconds}
+// (StepReport / EvalReport / PhaseReport: common/engine/training_observer.h, written and read with
+// the one field list of common/engine/progress_fields.h)
 //   events {events_enqueued, events_acked, events_dropped, batches_acked, duplicate_acks}
 //   warning {message}                      result {ok, stopped_early, final_step,
 //                                                  final_val_loss (null = NaN), checkpoint_dir}
@@ -54,8 +57,9 @@ absl::StatusOr<WorkerRequest> WorkerRequestFromJson(const std::string& text,
 
 // Report lines (no trailing newline).
 std::string StartLine(int64_t start_step, int64_t total_steps);
-std::string ProgressLine(const JobProgress& p);
-std::string EvalLine(const JobEval& e);
+std::string ProgressLine(const engine::StepReport& p);
+std::string EvalLine(const engine::EvalReport& e);
+std::string PhaseLine(const engine::PhaseReport& p);
 std::string CheckpointLine(int64_t step, const std::string& dir, double seconds);
 std::string EventStatsLine(const JobEventStats& s);
 std::string WarningLine(const std::string& message);

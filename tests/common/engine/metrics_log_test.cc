@@ -10,6 +10,7 @@
 
 #include "common/base/file_util.h"
 #include "common/engine/progress_bar.h"
+#include "common/engine/progress_fields.h"
 #include "tests/common/engine/test_util.h"
 
 namespace monoroute::engine {
@@ -38,10 +39,33 @@ TEST(MetricsLogTest, WritesStepAndEvalLines) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["type"], "step");
   EXPECT_EQ(lines[0]["lm_loss"], 3.5);
-  EXPECT_EQ(lines[0]["layers"][0]["load"][1], 0.5);
-  EXPECT_EQ(lines[0]["layers"][0]["max_vio"], 0.0);
+  EXPECT_EQ(lines[0]["balance"][0]["load"][1], 0.5);
+  EXPECT_EQ(lines[0]["balance"][0]["max_violation"], 0.0);
   EXPECT_EQ(lines[1]["type"], "eval");
   EXPECT_EQ(lines[1]["val_loss"], 3.25);
+  // The one field list reads its own lines back (the trainer's GetJobMetrics does).
+  StepReport back;
+  ProgressFromJson(lines[0], &back);
+  EXPECT_EQ(back.step, 1);
+  EXPECT_EQ(back.total_steps, 2);
+  EXPECT_DOUBLE_EQ(back.lm_loss, 3.5);
+  ASSERT_EQ(back.balance.size(), 1u);
+  EXPECT_EQ(back.balance[0].load, std::vector<double>({0.5, 0.5}));
+  EXPECT_DOUBLE_EQ(back.balance[0].balance_loss, 1.0);
+  EvalReport eval;
+  ProgressFromJson(lines[1], &eval);
+  EXPECT_EQ(eval.split, "valid");
+  EXPECT_DOUBLE_EQ(eval.val_loss, 3.25);
+}
+
+TEST(MetricsLogTest, NanIsNullAndReadsBackAsNan) {
+  StepReport r;
+  r.lm_loss = std::nan("");
+  nlohmann::json j = ProgressToJson(r);
+  EXPECT_TRUE(j["lm_loss"].is_null());
+  StepReport back;
+  ProgressFromJson(j, &back);
+  EXPECT_TRUE(std::isnan(back.lm_loss));
 }
 
 TEST(MetricsLogTest, ResumeDropsLinesPastTheCheckpoint) {

@@ -3,8 +3,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
+
+#include "common/engine/data_file.h"
 
 namespace monoroute::engine {
 namespace {
@@ -79,6 +83,26 @@ TEST(TextDocumentsTest, ReadDocumentsMissingFile) {
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(d.status().message(), HasSubstr("/nonexistent/x.txt"));
+}
+
+// Issue 23: a FIFO or a directory names what it is (it read as "file not found"); the FIFO is
+// checked, never opened (opening it would block until a writer came).
+TEST(TextDocumentsTest, FifoOrDirectoryNamesWhatItIs) {
+  const std::string dir = ::testing::TempDir() + "/text_documents_kinds";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/sub");
+  ASSERT_EQ(::mkfifo((dir + "/fifo").c_str(), 0600), 0);
+  absl::Status fifo = CheckDataFile("data.train_path", dir + "/fifo").status();
+  EXPECT_EQ(fifo.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(fifo.message(), HasSubstr("data.train_path: " + dir + "/fifo is a FIFO"));
+  absl::StatusOr<DocumentSet> read = ReadDocuments(dir + "/fifo", TextFormat::kText);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+  absl::Status sub = CheckDataFile("data.valid_path", dir + "/sub").status();
+  EXPECT_EQ(sub.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(sub.message(), HasSubstr("is a directory"));
+  EXPECT_EQ(CheckDataFile("data.train_path", dir + "/missing").status().code(),
+            absl::StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -8,7 +8,9 @@
 #include "services/trainer/engine_backend.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/services/recorder/recorder_grpc_test_util.h"
+#include "tests/testing/temp_files.h"
 
 namespace monoroute::trainer {
 namespace {
@@ -29,11 +32,11 @@ class RecordingContext : public JobContext {
     std::lock_guard<std::mutex> l(mu);
     starts.push_back(start_step);
   }
-  void OnProgress(const JobProgress& p) override {
+  void OnProgress(const engine::StepReport& p) override {
     std::lock_guard<std::mutex> l(mu);
     progress.push_back(p);
   }
-  void OnEval(const JobEval& e) override {
+  void OnEval(const engine::EvalReport& e) override {
     std::lock_guard<std::mutex> l(mu);
     evals.push_back(e);
   }
@@ -42,6 +45,10 @@ class RecordingContext : public JobContext {
     checkpoints.push_back(step);
   }
   void OnEventStats(const JobEventStats& s) override {}
+  void OnPhase(const engine::PhaseReport& p) override {
+    std::lock_guard<std::mutex> l(mu);
+    phases.push_back(p);
+  }
   void OnWarning(const std::string& w) override {
     std::lock_guard<std::mutex> l(mu);
     warnings.push_back(w);
@@ -56,8 +63,9 @@ class RecordingContext : public JobContext {
   }
   std::mutex mu;
   std::vector<int64_t> starts, checkpoints;
-  std::vector<JobProgress> progress;
-  std::vector<JobEval> evals;
+  std::vector<engine::StepReport> progress;
+  std::vector<engine::EvalReport> evals;
+  std::vector<engine::PhaseReport> phases;
   std::vector<std::string> warnings;
   std::vector<int> pids;
   int64_t stop_after = 0;
@@ -140,6 +148,37 @@ TEST_F(EngineBackendTest, CheckFilesNamesMissingData) {
   EXPECT_NE(s.message().find("data.train_path"), std::string::npos) << s;
 }
 
+// Issue 23: a FIFO or a directory as a data path names what it is (was NOT_FOUND "file not
+// found"); the FIFO is never opened (that would block).
+TEST_F(EngineBackendTest, FifoOrDirectoryAsTrainPathNamesWhatItIs) {
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  fs::create_directories(dir_ + "/adir");
+  for (const auto& [path, what] : {std::pair<std::string, std::string>{fifo, "is a FIFO"},
+                                   {dir_ + "/adir", "is a directory"}}) {
+    auto p = backend_->Prepare(Spec(), {"data.train_path=" + path}, dir_ + "/out", "cpu");
+    ASSERT_TRUE(p.ok()) << p.status();
+    absl::Status s = backend_->CheckFiles(*p);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_NE(s.message().find("data.train_path: " + path + " " + what), std::string::npos) << s;
+  }
+  auto p = backend_->Prepare(Spec(), {"data.valid_path=" + fifo}, dir_ + "/out", "cpu");
+  ASSERT_TRUE(p.ok()) << p.status();
+  absl::Status s = backend_->CheckFiles(*p);
+  EXPECT_NE(s.message().find("data.valid_path: " + fifo + " is a FIFO"), std::string::npos) << s;
+}
+
+// Issue 23: max_steps has a ceiling (1e18 used to hold a worker until cancelled).
+TEST_F(EngineBackendTest, MaxStepsAboveTheCeilingIsRefused) {
+  auto p = backend_->Prepare(Spec(), {"optim.max_steps=1000000000000000000"}, dir_ + "/out", "cpu");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(p.status().message().find("optim.max_steps"), std::string::npos) << p.status();
+  EXPECT_NE(p.status().message().find("limit of 1000000000 steps"), std::string::npos)
+      << p.status();
+  EXPECT_TRUE(backend_->Prepare(Spec(), {"optim.max_steps=1000000000"}, dir_ + "/out", "cpu").ok());
+}
+
 TEST_F(EngineBackendTest, RunsStopsAndResumesFromCheckpoint) {
   auto p = backend_->Prepare(Spec(), {}, dir_ + "/out", "cpu");
   ASSERT_TRUE(p.ok()) << p.status();
@@ -162,6 +201,7 @@ TEST_F(EngineBackendTest, RunsStopsAndResumesFromCheckpoint) {
   EXPECT_FALSE(first.checkpoints.empty());
 
   RecordingContext second;
+  job.resumes = 1;  // a later attempt of the same job (the first refuses a used output_dir)
   auto r2 = backend_->Run(job, &second);
   ASSERT_TRUE(r2.ok()) << r2.status();
   EXPECT_FALSE(r2->stopped_early);
@@ -171,6 +211,70 @@ TEST_F(EngineBackendTest, RunsStopsAndResumesFromCheckpoint) {
   EXPECT_GT(r2->final_val_loss, 0);
   EXPECT_FALSE(second.evals.empty());
   EXPECT_TRUE(fs::exists(r2->checkpoint_dir)) << r2->checkpoint_dir;
+  // Issue 22: the phases, in order, with the final evaluation's own progress.
+  std::vector<std::string> order;
+  for (const engine::PhaseReport& ph : second.phases) {
+    if (order.empty() || order.back() != ph.phase) order.push_back(ph.phase);
+  }
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"pretokenising", "training", "final_eval", "uploading"}));
+  const auto last_eval = std::find_if(second.phases.rbegin(), second.phases.rend(),
+                                      [](const auto& ph) { return ph.phase == "final_eval"; });
+  ASSERT_NE(last_eval, second.phases.rend());
+  EXPECT_GT(last_eval->total, 0);
+  EXPECT_EQ(last_eval->done, last_eval->total);
+  EXPECT_GT(second.evals.back().sequences, 0);
+  // worker.log tells what the worker did (it was empty).
+  const std::string log = testing::ReadText(dir_ + "/work/job-000001/worker.log");
+  EXPECT_NE(log.find("resuming at step 3 of 6"), std::string::npos) << log;
+  EXPECT_NE(log.find("step 6/6 lm_loss"), std::string::npos) << log;
+  EXPECT_NE(log.find("phase final_eval"), std::string::npos) << log;
+
+  // Issue 22: a new job on this used output dir is refused unless it says resume: must; then it
+  // reports where it resumed (here: at the end, 0 new steps).
+  absl::Status used = backend_->CheckFiles(*p);
+  EXPECT_EQ(used.code(), absl::StatusCode::kFailedPrecondition) << used;
+  EXPECT_NE(used.message().find("resume: must"), std::string::npos) << used;
+  job.resumes = 0;
+  EXPECT_EQ(backend_->Run(job, &second).status().code(), absl::StatusCode::kFailedPrecondition);
+  auto must = backend_->Prepare(Spec(), {"resume=must"}, dir_ + "/out", "cpu");
+  ASSERT_TRUE(must.ok()) << must.status();
+  ASSERT_TRUE(backend_->CheckFiles(*must).ok());
+  JobRecord again = job;
+  again.id = "job-000002";
+  again.spec_yaml = must->spec_yaml;
+  RecordingContext third;
+  auto r3 = backend_->Run(again, &third);
+  ASSERT_TRUE(r3.ok()) << r3.status();
+  ASSERT_FALSE(third.starts.empty());
+  EXPECT_EQ(third.starts[0], 6);
+  EXPECT_EQ(r3->final_step, 6);
+  // resume: must on an empty dir, never on a used one.
+  auto empty = backend_->Prepare(Spec(), {"resume=must"}, dir_ + "/empty", "cpu");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(backend_->CheckFiles(*empty).code(), absl::StatusCode::kFailedPrecondition);
+  auto never = backend_->Prepare(Spec(), {"resume=never"}, dir_ + "/out", "cpu");
+  ASSERT_TRUE(never.ok()) << never.status();
+  EXPECT_EQ(backend_->CheckFiles(*never).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Issue 22: eval.max_sequences bounds the final evaluation.
+TEST_F(EngineBackendTest, FinalEvaluationCoversAtMostMaxSequences) {
+  auto p = backend_->Prepare(Spec(), {"eval.max_sequences=3", "optim.max_steps=2"}, dir_ + "/out",
+                             "cpu");
+  ASSERT_TRUE(p.ok()) << p.status();
+  JobRecord job;
+  job.id = "job-000003";
+  job.spec_yaml = p->spec_yaml;
+  job.output_dir = p->output_dir;
+  RecordingContext ctx;
+  auto r = backend_->Run(job, &ctx);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_FALSE(ctx.evals.empty());
+  EXPECT_EQ(ctx.evals.back().sequences, 4);  // rounded up to whole batches of 2
+  EXPECT_EQ(
+      backend_->Prepare(Spec(), {"eval.max_sequences=-1"}, dir_ + "/o", "cpu").status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(EngineBackendTest, RecordsEventsAndFinishesTheRunOnlyWhenTheJobCompletes) {
@@ -201,6 +305,7 @@ TEST_F(EngineBackendTest, RecordsEventsAndFinishesTheRunOnlyWhenTheJobCompletes)
   EXPECT_FALSE(s1->finished);  // stopped early: the resumed attempt will add events
 
   RecordingContext second;
+  job.resumes = 1;
   auto r2 = (*backend)->Run(job, &second);
   ASSERT_TRUE(r2.ok()) << r2.status();
   ASSERT_FALSE(r2->stopped_early);
@@ -221,7 +326,8 @@ TEST_F(EngineBackendTest, DistributedJobRecordsEveryEventOnceAcrossRanksAndResum
   o.recorder_address = rec.address();
   auto backend = EngineBackend::Create(o);
   ASSERT_TRUE(backend.ok()) << backend.status();
-  auto run = [&](const std::string& id, int nproc, int64_t stop_after, RunOutcome* out) {
+  auto run = [&](const std::string& id, int nproc, int64_t stop_after, RunOutcome* out,
+                 int resumes = 0) {
     auto p = (*backend)->Prepare(
         Spec(),
         {"record.sample_rate=1", absl::StrCat("distributed.nproc_per_node=", nproc),
@@ -233,6 +339,7 @@ TEST_F(EngineBackendTest, DistributedJobRecordsEveryEventOnceAcrossRanksAndResum
     job.spec_yaml = p->spec_yaml;
     job.output_dir = p->output_dir;
     job.recorder_run_id = id;
+    job.resumes = resumes;
     RecordingContext ctx;
     ctx.stop_after = stop_after;
     auto r = (*backend)->Run(job, &ctx);
@@ -245,7 +352,7 @@ TEST_F(EngineBackendTest, DistributedJobRecordsEveryEventOnceAcrossRanksAndResum
   run("job-000011", 2, 3, &first);
   ASSERT_TRUE(first.stopped_early);
   EXPECT_TRUE(fs::exists(dir_ + "/work/job-000011/worker-rank1.log"));
-  run("job-000011", 2, 0, &second);
+  run("job-000011", 2, 0, &second, /*resumes=*/1);
   ASSERT_FALSE(second.stopped_early);
   EXPECT_EQ(second.final_step, 6);
   EXPECT_NEAR(second.final_val_loss, one.final_val_loss, 1e-4);
@@ -263,8 +370,7 @@ TEST_F(EngineBackendTest, DistributedGlobalBatchMustSplit) {
                              dir_ + "/out", "cpu");
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(p.status().message().find("optim.batch_size: 3"), std::string::npos)
-      << p.status();
+  EXPECT_NE(p.status().message().find("optim.batch_size: 3"), std::string::npos) << p.status();
   p = backend_->Prepare(Spec(), {"distributed.nproc_per_node=3"}, dir_ + "/out", "cpu");
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("distributed.nproc_per_node: 3 exceeds"), std::string::npos)

@@ -7,13 +7,21 @@
 //   sleep_ms=N     each step takes N ms
 //   drop=N         the run reports N routing events dropped
 //   warn=MSG       the run reports a warning MSG
+//   die=N          the first N runs of the job end as a dead worker (WorkerDiedError) at step 1
+//   recorded=N     FinishRecording reports N events held by the recorder (else: none recorded)
+//   finish_fail=1  FinishRecording fails with UNAVAILABLE
+//   name=N         the spec's own name
+// Run writes "step N" lines to LogPath (<output_dir>/worker.log) and a metrics.jsonl line per step.
 #ifndef MONOROUTE_TESTS_SERVICES_TRAINER_FAKE_BACKEND_H_
 #define MONOROUTE_TESTS_SERVICES_TRAINER_FAKE_BACKEND_H_
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +54,7 @@ class FakeBackend : public JobBackend {
     PreparedSpec p;
     p.spec_yaml = text;
     p.kind = kv.count("kind") ? kv["kind"] : "pretrain";
+    p.name = kv.count("name") ? kv["name"] : "";
     p.output_dir = kv.count("output_dir") ? kv["output_dir"] : default_output_dir;
     if (kv.count("output_dir")) p.paths.push_back({"output_dir", kv["output_dir"]});
     p.device = kv.count("device") ? kv["device"] : default_device;
@@ -84,12 +93,28 @@ class FakeBackend : public JobBackend {
       return RunOutcome{true, 1, 0, ""};
     }
     if (kv.count("fail")) return absl::InternalError(kv["fail"]);
+    int dies = 0;
+    if (kv.count("die")) (void)absl::SimpleAtoi(kv["die"], &dies);
+    if (dies > 0 && ++deaths[job.id] <= dies) {
+      engine::StepReport p;
+      p.step = 1;
+      p.total_steps = steps;
+      ctx->OnProgress(p);
+      return WorkerDiedError(absl::AbortedError(
+          "job worker (pid 4242) killed by SIGKILL (the kernel's OOM killer or an operator)"));
+    }
     int64_t sleep_ms = 0;
     if (kv.count("sleep_ms")) (void)absl::SimpleAtoi(kv["sleep_ms"], &sleep_ms);
+    std::filesystem::create_directories(job.output_dir);
+    std::ofstream log(LogPath(job), std::ios::app);
+    std::ofstream metrics(job.output_dir + "/metrics.jsonl", std::ios::app);
     for (int64_t s = 1; s <= steps; ++s) {
       if (ctx->ShouldStop()) return RunOutcome{true, s - 1, 0, ""};
+      log << "step " << s << "\n" << std::flush;
+      metrics << "{\"type\":\"step\",\"step\":" << s << ",\"lm_loss\":" << 5.0 / s << "}\n"
+              << std::flush;
       std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
-      JobProgress p;
+      engine::StepReport p;
       p.step = s;
       p.total_steps = steps;
       p.lm_loss = 5.0 / s;
@@ -108,8 +133,28 @@ class FakeBackend : public JobBackend {
     return RunOutcome{false, steps, 2.0, job.output_dir + "/final"};
   }
 
+  absl::StatusOr<std::optional<uint64_t>> FinishRecording(const JobRecord& job) override {
+    auto kv = ParseKv(job.spec_yaml);
+    {
+      std::lock_guard<std::mutex> l(mu);
+      finished_runs.push_back(job.id);
+    }
+    if (kv.count("finish_fail")) return absl::UnavailableError("recorder unreachable");
+    uint64_t n = 0;
+    if (!kv.count("recorded") || !absl::SimpleAtoi(kv["recorded"], &n)) {
+      return std::optional<uint64_t>();
+    }
+    return std::optional<uint64_t>(n);
+  }
+
+  std::string LogPath(const JobRecord& job) const override {
+    return job.output_dir + "/worker.log";
+  }
+
   std::mutex mu;
   std::vector<std::string> run_order;
+  std::vector<std::string> finished_runs;  // FinishRecording calls, in order
+  std::map<std::string, int> deaths;       // simulated worker deaths per job
   std::atomic<int> concurrent{0};
   std::atomic<int> max_concurrent{0};
   std::atomic<int> check_files_calls{0};

@@ -60,7 +60,7 @@ TEST_F(JobManagerTest, RunsJobsInSubmissionOrderOnePerDevice) {
   auto m = Make(Options(/*start=*/false));
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
-    auto j = m->Submit({"steps=5", {}, "j" + std::to_string(i)}, "");
+    auto j = m->Submit({"steps=5", {}, "j" + std::to_string(i)});
     ASSERT_TRUE(j.ok()) << j.status();
     EXPECT_EQ(j->state, JobState::kQueued);
     EXPECT_EQ(j->output_dir, dir_ + "/data/jobs/" + j->id);
@@ -86,26 +86,26 @@ TEST_F(JobManagerTest, RunsJobsInSubmissionOrderOnePerDevice) {
 
 TEST_F(JobManagerTest, DifferentDevicesRunConcurrently) {
   auto m = Make(Options());
-  auto a = m->Submit({"block=1\ndevice=cuda:0", {}, ""}, "");
-  auto b = m->Submit({"block=1\ndevice=cuda:1", {}, ""}, "");
+  auto a = m->Submit({"block=1\ndevice=cuda:0", {}, ""});
+  auto b = m->Submit({"block=1\ndevice=cuda:1", {}, ""});
   ASSERT_TRUE(a.ok() && b.ok());
   for (int i = 0; i < 400 && backend_->max_concurrent.load() < 2; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(backend_->max_concurrent.load(), 2);
-  ASSERT_TRUE(m->Cancel(a->id, "").ok());
-  ASSERT_TRUE(m->Cancel(b->id, "").ok());
+  ASSERT_TRUE(m->Cancel(a->id).ok());
+  ASSERT_TRUE(m->Cancel(b->id).ok());
   EXPECT_EQ(m->WaitForTerminal(a->id, 5000)->state, JobState::kCancelled);
   EXPECT_EQ(m->WaitForTerminal(b->id, 5000)->state, JobState::kCancelled);
 }
 
 TEST_F(JobManagerTest, InvalidSpecIsRejectedAndNothingQueued) {
   auto m = Make(Options(false));
-  auto j = m->Submit({"invalid=optim.lr: must be > 0", {}, ""}, "");
+  auto j = m->Submit({"invalid=optim.lr: must be > 0", {}, ""});
   ASSERT_FALSE(j.ok());
   EXPECT_EQ(j.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(j.status().message().find("optim.lr"), std::string::npos);
-  auto empty = m->Submit({"", {}, ""}, "");
+  auto empty = m->Submit({"", {}, ""});
   EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(m->List(std::nullopt).empty());
   EXPECT_EQ(StoredRecords(), 0u);
@@ -116,50 +116,34 @@ TEST_F(JobManagerTest, PathsOutsideAllowedRootsAreDenied) {
   auto o = Options(false);
   o.allowed_roots = {dir_ + "/data", dir_ + "/corpus"};
   auto m = Make(o);
-  auto bad = m->Submit({"path.data.train_path=/etc/passwd", {}, ""}, "");
+  auto bad = m->Submit({"path.data.train_path=/etc/passwd", {}, ""});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_NE(bad.status().message().find("data.train_path"), std::string::npos);
-  auto bad_out = m->Submit({"steps=1", {"output_dir=/tmp/elsewhere"}, ""}, "");
+  auto bad_out = m->Submit({"steps=1", {"output_dir=/tmp/elsewhere"}, ""});
   EXPECT_EQ(bad_out.status().code(), absl::StatusCode::kPermissionDenied);
-  auto rel = m->Submit({"path.model_dir=models/x", {}, ""}, "");
+  auto rel = m->Submit({"path.model_dir=models/x", {}, ""});
   EXPECT_EQ(rel.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(m->List(std::nullopt).empty());
   EXPECT_EQ(StoredRecords(), 0u);
   EXPECT_EQ(backend_->check_files_calls.load(), 0);  // nothing outside the roots was probed
-  auto ok = m->Submit({"path.data.train_path=" + dir_ + "/corpus/train.txt", {}, ""}, "");
+  auto ok = m->Submit({"path.data.train_path=" + dir_ + "/corpus/train.txt", {}, ""});
   EXPECT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(backend_->check_files_calls.load(), 1);
-}
-
-TEST_F(JobManagerTest, TokenRequiredForSubmitAndCancel) {
-  auto o = Options(false);
-  o.auth_token = "s3cret";
-  auto m = Make(o);
-  EXPECT_EQ(m->Submit({"steps=1", {}, ""}, "").status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(m->Submit({"steps=1", {}, ""}, "wrong").status().code(),
-            absl::StatusCode::kUnauthenticated);
-  EXPECT_TRUE(m->List(std::nullopt).empty());
-  auto j = m->Submit({"steps=1", {}, ""}, "s3cret");
-  ASSERT_TRUE(j.ok());
-  EXPECT_EQ(m->Cancel(j->id, "").status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(m->Get(j->id)->state, JobState::kQueued);
-  EXPECT_TRUE(m->Get(j->id).ok());  // reads need no token
-  EXPECT_EQ(m->Cancel(j->id, "s3cret")->state, JobState::kCancelled);
 }
 
 TEST_F(JobManagerTest, QueuedJobsSurviveRestartAndIdsContinue) {
   {
     auto m = Make(Options(false));
-    ASSERT_TRUE(m->Submit({"steps=1", {}, "a"}, "").ok());
-    ASSERT_TRUE(m->Submit({"steps=1", {}, "b"}, "").ok());
+    ASSERT_TRUE(m->Submit({"steps=1", {}, "a"}).ok());
+    ASSERT_TRUE(m->Submit({"steps=1", {}, "b"}).ok());
   }
   auto m = Make(Options(false));
   auto queued = m->List(JobState::kQueued);
   ASSERT_EQ(queued.size(), 2u);
   EXPECT_EQ(queued[0].name, "a");
   EXPECT_EQ(queued[1].name, "b");
-  auto c = m->Submit({"steps=1", {}, "c"}, "");
+  auto c = m->Submit({"steps=1", {}, "c"});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->id, "job-000003");
 }
@@ -168,10 +152,10 @@ TEST_F(JobManagerTest, RunningJobResumesFirstAfterRestart) {
   std::string running_id;
   {
     auto m = Make(Options());
-    auto j = m->Submit({"block=1", {}, ""}, "");
+    auto j = m->Submit({"block=1", {}, ""});
     ASSERT_TRUE(j.ok());
     running_id = j->id;
-    ASSERT_TRUE(m->Submit({"steps=1", {}, "later"}, "").ok());
+    ASSERT_TRUE(m->Submit({"steps=1", {}, "later"}).ok());
     for (int i = 0; i < 400 && backend_->run_order.empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -194,7 +178,7 @@ TEST_F(JobManagerTest, RunningJobResumesFirstAfterRestart) {
   }
   ASSERT_FALSE(fresh->run_order.empty());
   EXPECT_EQ(fresh->run_order[0], running_id);
-  ASSERT_TRUE(m->Cancel(running_id, "").ok());
+  ASSERT_TRUE(m->Cancel(running_id).ok());
   EXPECT_EQ(m->WaitForTerminal(running_id, 5000)->state, JobState::kCancelled);
   auto later = m->List(std::nullopt).back();
   EXPECT_EQ(m->WaitForTerminal(later.id, 5000)->state, JobState::kSucceeded);
@@ -202,27 +186,27 @@ TEST_F(JobManagerTest, RunningJobResumesFirstAfterRestart) {
 
 TEST_F(JobManagerTest, CancelQueuedRunningAndFinished) {
   auto m = Make(Options());
-  auto running = m->Submit({"block=1", {}, ""}, "");
-  auto queued = m->Submit({"steps=1", {}, ""}, "");
+  auto running = m->Submit({"block=1", {}, ""});
+  auto queued = m->Submit({"steps=1", {}, ""});
   ASSERT_TRUE(running.ok() && queued.ok());
-  auto q = m->Cancel(queued->id, "");
+  auto q = m->Cancel(queued->id);
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->state, JobState::kCancelled);
   for (int i = 0; i < 400 && backend_->run_order.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  auto r = m->Cancel(running->id, "");
+  auto r = m->Cancel(running->id);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->cancel_requested);
   EXPECT_EQ(m->WaitForTerminal(running->id, 5000)->state, JobState::kCancelled);
-  EXPECT_EQ(m->Cancel(running->id, "").status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(m->Cancel("job-999999", "").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(m->Cancel(running->id).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(m->Cancel("job-999999").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(backend_->run_order.size(), 1u);  // the cancelled queued job never ran
 }
 
 TEST_F(JobManagerTest, FailedRunRecordsReason) {
   auto m = Make(Options());
-  auto j = m->Submit({"fail=data.train_path: no tokens", {}, ""}, "");
+  auto j = m->Submit({"fail=data.train_path: no tokens", {}, ""});
   ASSERT_TRUE(j.ok());
   auto done = m->WaitForTerminal(j->id, 5000);
   EXPECT_EQ(done->state, JobState::kFailed);
@@ -231,7 +215,7 @@ TEST_F(JobManagerTest, FailedRunRecordsReason) {
 
 TEST_F(JobManagerTest, WatcherSeesStateStepsAndTerminal) {
   auto m = Make(Options(false));
-  auto j = m->Submit({"steps=4", {}, ""}, "");
+  auto j = m->Submit({"steps=4", {}, ""});
   ASSERT_TRUE(j.ok());
   std::mutex mu;
   std::vector<std::pair<JobUpdateKind, JobRecord>> seen;
@@ -264,7 +248,7 @@ TEST_F(JobManagerTest, ExportsAgreedMetrics) {
   auto o = Options();
   o.registry = registry.get();
   auto m = Make(o);
-  auto j = m->Submit({"steps=6", {}, ""}, "");
+  auto j = m->Submit({"steps=6", {}, ""});
   ASSERT_TRUE(j.ok());
   ASSERT_EQ(m->WaitForTerminal(j->id, 5000)->state, JobState::kSucceeded);
   std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
@@ -283,7 +267,7 @@ TEST_F(JobManagerTest, CleanShutdownIsNotATrainerCrash) {
   std::string id;
   {
     auto m = Make(Options());
-    auto j = m->Submit({"block=1", {}, ""}, "");
+    auto j = m->Submit({"block=1", {}, ""});
     ASSERT_TRUE(j.ok());
     id = j->id;
     for (int i = 0; i < 400 && backend_->run_order.empty(); ++i) {
@@ -305,8 +289,8 @@ TEST_F(JobManagerTest, JobRunningWhenTheTrainerDiedIsRetriedThenFailed) {
   std::string id, later;
   {
     auto m = Make(Options(false));
-    id = m->Submit({"steps=1", {}, "victim"}, "")->id;
-    later = m->Submit({"steps=1", {}, "later"}, "")->id;
+    id = m->Submit({"steps=1", {}, "victim"})->id;
+    later = m->Submit({"steps=1", {}, "later"})->id;
   }
   // What a SIGKILLed trainer leaves behind: RUNNING on disk, no clean-stop mark.
   auto store = JobStore::Create({dir_ + "/data/store"});
@@ -339,9 +323,9 @@ TEST_F(JobManagerTest, JobRunningWhenTheTrainerDiedIsRetriedThenFailed) {
 
 TEST_F(JobManagerTest, DroppedEventsOrWarningsNeverEndPlainSucceeded) {
   auto m = Make(Options());
-  auto dropped = m->Submit({"steps=2\ndrop=5", {}, ""}, "");
-  auto warned = m->Submit({"steps=1\nwarn=recorder FinishRun failed", {}, ""}, "");
-  auto clean = m->Submit({"steps=1", {}, ""}, "");
+  auto dropped = m->Submit({"steps=2\ndrop=5", {}, ""});
+  auto warned = m->Submit({"steps=1\nwarn=recorder FinishRun failed", {}, ""});
+  auto clean = m->Submit({"steps=1", {}, ""});
   ASSERT_TRUE(dropped.ok() && warned.ok() && clean.ok());
   auto d = m->WaitForTerminal(dropped->id, 5000);
   EXPECT_EQ(d->state, JobState::kSucceededWithWarnings);
@@ -368,7 +352,7 @@ TEST_F(JobManagerTest, InstanceIdIsPersistentAndPrefixesRunIds) {
     auto m = Make(Options(false));
     instance = m->instance_id();
     EXPECT_EQ(instance.size(), 16u);
-    auto j = m->Submit({"steps=1\nevents=1", {}, ""}, "");
+    auto j = m->Submit({"steps=1\nevents=1", {}, ""});
     ASSERT_TRUE(j.ok());
     EXPECT_EQ(j->recorder_run_id, instance + "-job-000001");
   }
@@ -383,13 +367,179 @@ TEST_F(JobManagerTest, InstanceIdIsPersistentAndPrefixesRunIds) {
 
 TEST_F(JobManagerTest, OversizedNameIsRefusedWithoutEchoingIt) {
   auto m = Make(Options(false));
-  auto j = m->Submit({"steps=1", {}, std::string(50 << 20, 'n')}, "");
+  auto j = m->Submit({"steps=1", {}, std::string(50 << 20, 'n')});
   ASSERT_FALSE(j.ok());
   EXPECT_EQ(j.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(j.status().message().find("name: 52428800 bytes"), std::string::npos);
   EXPECT_LT(j.status().message().size(), 200u);
   EXPECT_EQ(StoredRecords(), 0u);
-  EXPECT_TRUE(m->Submit({"steps=1", {}, std::string(256, 'n')}, "").ok());
+  EXPECT_TRUE(m->Submit({"steps=1", {}, std::string(256, 'n')}).ok());
+}
+
+}  // namespace
+}  // namespace monoroute::trainer
+
+namespace monoroute::trainer {
+namespace {
+
+// Issue 23: a worker that dies is retried from its last checkpoint, each attempt's reason kept;
+// the recorder run is finished and the job's acked count is the recorder's.
+TEST_F(JobManagerTest, DeadWorkerIsRetriedAndTheRunFinished) {
+  JobManagerOptions o = Options();
+  o.worker_retry_backoff_ms = 1;
+  auto m = Make(o);
+  auto j = m->Submit({"steps=4\ndie=2\nevents=1\nrecorded=37", {}, ""});
+  ASSERT_TRUE(j.ok()) << j.status();
+  auto done = m->WaitForTerminal(j->id, 10000);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state, JobState::kSucceeded) << done->failure_reason;
+  EXPECT_EQ(done->worker_retries, 2);
+  EXPECT_EQ(done->resumes, 2);
+  ASSERT_EQ(done->attempt_failures.size(), 2u);
+  EXPECT_NE(done->attempt_failures[0].find("attempt 1 (step 1)"), std::string::npos)
+      << done->attempt_failures[0];
+  EXPECT_NE(done->attempt_failures[1].find("killed by SIGKILL"), std::string::npos);
+  EXPECT_EQ(done->events.events_acked, 37u);  // the recorder's count, not the attempts' sum
+  std::lock_guard<std::mutex> l(backend_->mu);
+  EXPECT_EQ(backend_->run_order.size(), 3u);
+  EXPECT_EQ(backend_->finished_runs, std::vector<std::string>{j->id});
+  // Kept across a restart.
+  auto stored = JobStore::Create({dir_ + "/data/store"});
+  ASSERT_TRUE(stored.ok());
+  auto all = (*stored)->LoadAll();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().attempt_failures.size(), 2u);
+  EXPECT_EQ(all->front().worker_retries, 2);
+}
+
+TEST_F(JobManagerTest, DeadWorkerBeyondRetriesFailsWithEveryReason) {
+  JobManagerOptions o = Options();
+  o.worker_retry_backoff_ms = 1;
+  o.max_worker_retries = 1;
+  auto m = Make(o);
+  auto j = m->Submit({"steps=4\ndie=9\nevents=1\nrecorded=5", {}, ""});
+  ASSERT_TRUE(j.ok()) << j.status();
+  auto done = m->WaitForTerminal(j->id, 10000);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state, JobState::kFailed);
+  EXPECT_NE(done->failure_reason.find("killed by SIGKILL"), std::string::npos)
+      << done->failure_reason;
+  EXPECT_NE(done->failure_reason.find("retried 1 time(s)"), std::string::npos)
+      << done->failure_reason;
+  EXPECT_EQ(done->attempt_failures.size(), 2u);
+  EXPECT_EQ(done->events.events_acked, 5u);
+  std::lock_guard<std::mutex> l(backend_->mu);
+  EXPECT_EQ(backend_->run_order.size(), 2u);
+  EXPECT_EQ(backend_->finished_runs.size(), 1u);  // a failed job's run is finished too
+}
+
+TEST_F(JobManagerTest, ErrorReportedByTheWorkerIsNotRetried) {
+  auto m = Make(Options());
+  auto j = m->Submit({"fail=checkpoint: No space left on device\nevents=1", {}, ""});
+  ASSERT_TRUE(j.ok()) << j.status();
+  auto done = m->WaitForTerminal(j->id, 10000);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state, JobState::kFailed);
+  EXPECT_EQ(done->worker_retries, 0);
+  EXPECT_TRUE(done->attempt_failures.empty());
+  std::lock_guard<std::mutex> l(backend_->mu);
+  EXPECT_EQ(backend_->run_order.size(), 1u);
+  EXPECT_EQ(backend_->finished_runs.size(), 1u);
+}
+
+TEST_F(JobManagerTest, CancelDuringRetryBackoffCancels) {
+  JobManagerOptions o = Options();
+  o.worker_retry_backoff_ms = 600000;  // the cancel ends the wait
+  auto m = Make(o);
+  auto j = m->Submit({"die=1\nevents=1", {}, ""});
+  ASSERT_TRUE(j.ok()) << j.status();
+  // Wait until the first attempt died (its failure is recorded before the backoff).
+  for (int i = 0; i < 2000; ++i) {
+    auto g = m->Get(j->id);
+    if (g.ok() && !g->attempt_failures.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(m->Cancel(j->id).ok());
+  auto done = m->WaitForTerminal(j->id, 10000);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state, JobState::kCancelled);
+  std::lock_guard<std::mutex> l(backend_->mu);
+  EXPECT_EQ(backend_->run_order.size(), 1u);
+}
+
+TEST_F(JobManagerTest, UnreachableRecorderAtTheEndIsAWarning) {
+  auto m = Make(Options());
+  auto j = m->Submit({"events=1\nfinish_fail=1", {}, ""});
+  ASSERT_TRUE(j.ok()) << j.status();
+  auto done = m->WaitForTerminal(j->id, 10000);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state, JobState::kSucceededWithWarnings);
+  ASSERT_FALSE(done->warnings.empty());
+  EXPECT_NE(done->warnings.back().find("FinishRun failed"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace monoroute::trainer
+
+namespace monoroute::trainer {
+namespace {
+
+// Issue 22: ids stay contiguous whatever is refused in between (they skipped 000003 -> 000009).
+TEST_F(JobManagerTest, RefusedSubmissionsTakeNoId) {
+  auto m = Make(Options(false));
+  ASSERT_EQ(m->Submit({"steps=1", {}, ""})->id, "job-000001");
+  EXPECT_FALSE(m->Submit({"invalid=optim.lr: must be > 0", {}, ""}).ok());
+  EXPECT_FALSE(m->Submit({"steps=1", {}, std::string(300, 'n')}).ok());
+  EXPECT_FALSE(m->Submit({"path.data.train_path=relative", {}, ""}).ok());
+  EXPECT_EQ(m->Submit({"steps=1", {}, ""})->id, "job-000002");
+}
+
+// Issue 22: the spec's `name` is kept (and shown by ListJobs) unless the request names the job.
+TEST_F(JobManagerTest, SpecNameIsKeptUnlessTheRequestNamesTheJob) {
+  auto m = Make(Options(false));
+  auto a = m->Submit({"steps=1\nname=tiny-routed", {}, ""});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->name, "tiny-routed");
+  auto b = m->Submit({"steps=1\nname=tiny-routed", {}, "override"});
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->name, "override");
+  EXPECT_EQ(m->List(std::nullopt).front().name, "tiny-routed");
+}
+
+// Two unfinished jobs never share an output dir (the second would silently resume the first).
+TEST_F(JobManagerTest, OutputDirOfAnUnfinishedJobIsRefused) {
+  auto m = Make(Options(false));
+  const std::string out = "output_dir=" + dir_ + "/shared";
+  auto a = m->Submit({"steps=1\n" + out, {}, ""});
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = m->Submit({"steps=1\n" + out, {}, ""});
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(b.status().message().find(a->id), std::string::npos) << b.status();
+  ASSERT_TRUE(m->Cancel(a->id).ok());
+  EXPECT_TRUE(m->Submit({"steps=1\n" + out, {}, ""}).ok());
+}
+
+// Issue 22: GetJobMetrics returns the step history (metrics.jsonl), in pages.
+TEST_F(JobManagerTest, MetricsHistoryInPages) {
+  auto m = Make(Options());
+  auto j = m->Submit({"steps=5", {}, ""});
+  ASSERT_TRUE(j.ok()) << j.status();
+  ASSERT_EQ(m->WaitForTerminal(j->id, 10000)->state, JobState::kSucceeded);
+  auto all = m->GetMetrics(j->id, 0, 0);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->steps.size(), 5u);
+  EXPECT_FALSE(all->truncated);
+  EXPECT_DOUBLE_EQ(all->steps[4].lm_loss, 1.0);
+  auto page = m->GetMetrics(j->id, 0, 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->steps.size(), 2u);
+  EXPECT_TRUE(page->truncated);
+  auto next = m->GetMetrics(j->id, page->steps.back().step, 2);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->steps.front().step, 3);
+  EXPECT_EQ(m->GetMetrics(j->id, 0, 1000000).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(m->GetMetrics("job-999999", 0, 0).status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

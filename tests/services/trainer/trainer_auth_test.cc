@@ -28,7 +28,7 @@ class TrainerAuthTest : public ::testing::Test {
     JobManagerOptions o;
     o.data_dir = dir_;
     o.backend = std::make_shared<testing::FakeBackend>();
-    o.allowed_roots = {dir_};  // no auth_token: the service checks, as in monoroute-trainer
+    o.allowed_roots = {dir_};  // the service's BearerAuth is the one token check
     auto m = JobManager::Create(o);
     ASSERT_TRUE(m.ok()) << m.status();
     manager_ = std::move(*m);

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "tests/testing/process.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "monoroute/trainer/v1/trainer.grpc.pb.h"
+#include "tests/testing/process.h"
 
 namespace monoroute {
 namespace {
@@ -355,9 +355,11 @@ TEST_F(TrainerRobustnessTest, HostileSpecsAreRefusedAtSubmitJob) {
   EXPECT_TRUE(probe.failures().empty()) << probe.failures().front();
 }
 
+// With no worker retries left (--max-worker-retries 0; the retries themselves are
+// trainer_worker_faults_test's), a killed worker fails only its job.
 TEST_F(TrainerRobustnessTest, KilledWorkerFailsOnlyItsJobAndCancelKillsTheWorker) {
   ServiceProcess trainer;
-  ASSERT_NO_FATAL_FAILURE(StartTrainer(&trainer, 1, "trainer"));
+  ASSERT_NO_FATAL_FAILURE(StartTrainer(&trainer, 1, "trainer", {"--max-worker-retries", "0"}));
   ListJobsProbe probe(ports_[1]);
   auto stub = TrainerStub(ports_[1]);
   auto victim = Submit(stub.get(), Spec(100000));

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "common/engine/progress_fields.h"
 #include "tests/services/trainer/fake_backend.h"
 
 namespace monoroute::trainer {
@@ -23,12 +24,11 @@ class TrainerServiceTest : public ::testing::Test {
     JobManagerOptions o;
     o.data_dir = dir_;
     o.backend = std::make_shared<testing::FakeBackend>();
-    o.auth_token = "tok";
     o.allowed_roots = {dir_};
     auto m = JobManager::Create(o);
     ASSERT_TRUE(m.ok()) << m.status();
     manager_ = std::move(*m);
-    service_ = std::make_unique<TrainerServiceImpl>(manager_.get());
+    service_ = std::make_unique<TrainerServiceImpl>(manager_.get(), AuthOptions{"tok", false});
     grpc::ServerBuilder b;
     int port = 0;
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -144,6 +144,136 @@ TEST_F(TrainerServiceTest, CancelNeedsTokenAndStopsARunningJob) {
   EXPECT_TRUE(reader->Finish().ok());
   EXPECT_EQ(last.job().state(), v1::CANCELLED);
   EXPECT_TRUE(last.job().cancel_requested());
+}
+
+// Issue 23: a raw invalid-UTF-8 submission is INVALID_ARGUMENT with a message naming the field
+// (it came back UNIMPLEMENTED without a message while the field was a proto `string`).
+TEST_F(TrainerServiceTest, InvalidUtf8IsInvalidArgumentNamingTheField) {
+  grpc::Status s = Submit(std::string("steps=1\nname=\xff\xfe"), "tok", nullptr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("spec_yaml: not valid UTF-8 (byte 0xff at offset 13)"),
+            std::string::npos)
+      << s.error_message();
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer tok");
+  v1::SubmitJobRequest req;
+  req.set_spec_yaml("steps=1");
+  req.set_name(std::string("caf\xc3"));  // cut inside a character
+  v1::SubmitJobResponse resp;
+  s = stub_->SubmitJob(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("name: not valid UTF-8"), std::string::npos)
+      << s.error_message();
+  grpc::ClientContext lctx;
+  v1::ListJobsResponse list;
+  ASSERT_TRUE(stub_->ListJobs(&lctx, v1::ListJobsRequest(), &list).ok());
+  EXPECT_EQ(list.jobs_size(), 0);
+}
+
+// Issue 22: the step history (GetJobMetrics) and the job's log (StreamJobLogs, also followed).
+TEST_F(TrainerServiceTest, MetricsHistoryAndFollowedLogs) {
+  v1::Job job;
+  ASSERT_TRUE(Submit("steps=30\nsleep_ms=10", "tok", &job).ok());
+  grpc::ClientContext ctx;
+  v1::StreamJobLogsRequest req;
+  req.set_id(job.id());
+  req.set_follow(true);
+  auto reader = stub_->StreamJobLogs(&ctx, req);
+  v1::LogChunk chunk;
+  std::string text;
+  int64_t next = 0;
+  while (reader->Read(&chunk)) {
+    EXPECT_EQ(chunk.offset(), next);
+    next += static_cast<int64_t>(chunk.data().size());
+    text += chunk.data();
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  // Followed until the job ended: every step's line, in order, once.
+  std::string want;
+  for (int s = 1; s <= 30; ++s) want += "step " + std::to_string(s) + "\n";
+  EXPECT_EQ(text, want);
+
+  grpc::ClientContext tctx;
+  req.set_follow(false);
+  req.set_offset(-8);
+  auto tail = stub_->StreamJobLogs(&tctx, req);
+  std::string last;
+  while (tail->Read(&chunk)) last += chunk.data();
+  ASSERT_TRUE(tail->Finish().ok());
+  EXPECT_EQ(last, "step 30\n");
+
+  grpc::ClientContext mctx;
+  v1::GetJobMetricsRequest mreq;
+  mreq.set_id(job.id());
+  v1::JobMetrics metrics;
+  ASSERT_TRUE(stub_->GetJobMetrics(&mctx, mreq, &metrics).ok());
+  ASSERT_EQ(metrics.steps_size(), 30);
+  EXPECT_EQ(metrics.steps(29).step(), 30);
+  EXPECT_NEAR(metrics.steps(1).lm_loss(), 2.5, 1e-12);
+
+  grpc::ClientContext nctx;
+  mreq.set_id("job-999999");
+  EXPECT_EQ(stub_->GetJobMetrics(&nctx, mreq, &metrics).error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext lctx;
+  req.set_id("job-999999");
+  auto missing = stub_->StreamJobLogs(&lctx, req);
+  while (missing->Read(&chunk)) {
+  }
+  EXPECT_EQ(missing->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// Collects the visited field names a proto message lacks.
+struct Names {
+  const google::protobuf::Descriptor* d;
+  std::vector<std::string> missing;
+  template <typename T>
+  void operator()(const char* name, const T&) {
+    if (d->FindFieldByName(name) == nullptr) missing.push_back(d->name() + "." + name);
+  }
+  template <typename S>
+  void List(const char* name, const std::vector<S>&) {
+    const auto* f = d->FindFieldByName(name);
+    if (f == nullptr) {
+      missing.push_back(d->name() + "." + name);
+      return;
+    }
+    Names inner{f->message_type(), {}};
+    const S item{};
+    engine::VisitFields(item, inner);
+    missing.insert(missing.end(), inner.missing.begin(), inner.missing.end());
+  }
+};
+
+// Every field of the one progress field list exists in the proto under its name.
+TEST_F(TrainerServiceTest, ProtoHasEveryProgressField) {
+  const engine::StepReport step_report;
+  const engine::EvalReport eval_report;
+  const engine::PhaseReport phase_report;
+  Names step{v1::Progress::descriptor(), {}};
+  engine::VisitFields(step_report, step);
+  Names eval{v1::EvalResult::descriptor(), {}};
+  engine::VisitFields(eval_report, eval);
+  Names phase{v1::Phase::descriptor(), {}};
+  engine::VisitFields(phase_report, phase);
+  EXPECT_TRUE(step.missing.empty() && eval.missing.empty() && phase.missing.empty())
+      << step.missing.size() << eval.missing.size() << phase.missing.size();
+  // And the conversion carries the values.
+  JobRecord j;
+  j.progress.step = 7;
+  j.progress.world_size = 2;
+  j.progress.balance.push_back({4, {0.25, 0.75}, 0.5, 0.56, 0.01});
+  j.evals.push_back({7, 2.0, 7.39, "valid", 64, {}});
+  j.phase = {"final_eval", 3, 9};
+  v1::Job out;
+  JobToProto(j, &out);
+  EXPECT_EQ(out.progress().step(), 7);
+  EXPECT_EQ(out.progress().world_size(), 2);
+  ASSERT_EQ(out.progress().balance_size(), 1);
+  EXPECT_EQ(out.progress().balance(0).layer(), 4u);
+  EXPECT_EQ(out.progress().balance(0).load(1), 0.75);
+  EXPECT_EQ(out.evals(0).sequences(), 64);
+  EXPECT_EQ(out.phase().phase(), "final_eval");
+  EXPECT_EQ(out.phase().total(), 9);
 }
 
 TEST_F(TrainerServiceTest, WatchUnknownJobIsNotFound) {

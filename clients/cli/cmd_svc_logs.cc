@@ -1,0 +1,60 @@
+// `monoroute logs JOB [--follow] [--tail BYTES]`: prints a training job's log (what its worker
+// wrote: a line per logged step, evaluation, checkpoint and phase, warnings and errors), streamed
+// by the trainer's StreamJobLogs; with --follow, new output as it comes until the job ends.
+// --output json: one {"offset", "text"} object per chunk.
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "clients/cli/command.h"
+#include "clients/cli/trainer_cli_util.h"
+
+namespace monoroute::cli {
+namespace {
+
+struct LogsOpts {
+  TrainerFlags flags;
+  std::string id;
+  bool follow = false;
+  int64_t tail = 0;
+};
+
+absl::Status Logs(const LogsOpts& o) {
+  if (o.tail < 0) return UsageError("--tail: must be >= 0 (bytes)");
+  auto token = LoadToken(o.flags);
+  if (!token.ok()) return token.status();
+  auto stub = ConnectTrainer(o.flags.address, o.flags.tls);
+  if (!stub.ok()) return stub.status();
+  grpc::ClientContext ctx;
+  SetToken(&ctx, *token);
+  trainer::v1::StreamJobLogsRequest req;
+  req.set_id(o.id);
+  req.set_follow(o.follow);
+  req.set_offset(-o.tail);
+  auto reader = (*stub)->StreamJobLogs(&ctx, req);
+  trainer::v1::LogChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (JsonOutput()) {
+      nlohmann::json j = {{"offset", chunk.offset()}, {"text", chunk.data()}};
+      PrintJsonLine(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    } else {
+      std::cout << chunk.data() << std::flush;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return RpcError(s, o.flags.address, o.flags.tls);
+  return absl::OkStatus();
+}
+
+MONOROUTE_REGISTER_COMMAND(logs, [](CLI::App& app) {
+  auto o = std::make_shared<LogsOpts>();
+  CLI::App* sub = app.add_subcommand("logs", "Print a training job's log (its worker's output)");
+  sub->add_option("id", o->id, "Job id")->required();
+  sub->add_flag("--follow,-f", o->follow, "Keep printing new output until the job ends");
+  sub->add_option("--tail", o->tail, "Start this many bytes before the end (0: the whole log)");
+  AddTrainerFlags(sub, &o->flags);
+  SetAction(sub, [o]() { return Logs(*o); });
+});
+
+}  // namespace
+}  // namespace monoroute::cli
