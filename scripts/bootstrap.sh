@@ -19,6 +19,7 @@ PACKAGES=(
   python3-protobuf python3-numpy python3-pandas python3-torch python3-matplotlib
   python3-setuptools python3-wheel python3-venv python3-pip
   prometheus
+  chromium python3-nbconvert python3-ipykernel python3-tqdm
 )
 
 SUDO=""

@@ -111,7 +111,7 @@ absl::Status RunExplore(const ExploreOpts& o) {
   ASSIGN_OR_RETURN(analysis::VocabResources vocab, analysis::LoadVocabResources(o.tokenizer, ""));
   ex::RecorderExplorerDataOptions d;
   d.recorder.address = o.recorder;
-  d.recorder.tls = o.tls.ToOptions();
+  d.recorder.tls = o.tls;
   d.recorder.bearer_token = token;
   ASSIGN_OR_RETURN(std::unique_ptr<ex::RecorderExplorerData> data,
                    ex::RecorderExplorerData::Create(d));
