@@ -20,6 +20,7 @@
 #include "common/base/status_macros.h"
 #include "common/engine/checkpoint_dir.h"
 #include "common/engine/distributed.h"
+#include "common/engine/hf_extras.h"
 #include "common/engine/lr_schedule.h"
 #include "common/engine/metrics_log.h"
 #include "common/engine/model_factory.h"
@@ -393,6 +394,11 @@ absl::Status WriteCheckpointFiles(Job& job) {
   auto t0 = Clock::now();
   ASSIGN_OR_RETURN(std::string staging, MakeStagingDir(job.spec.output_dir, step));
   RETURN_IF_ERROR(model::SaveGPTNeo(*job.model, staging));
+  HfExtrasOptions hf_extras;  // model card, tokenizer_config.json, generation_config.json
+  hf_extras.step = step;
+  hf_extras.kind = job.spec.kind;
+  hf_extras.name = job.spec.name;
+  RETURN_IF_ERROR(WriteHfExtras(staging, job.model->config(), job.model->routing(), hf_extras));
   for (const char* f : {"vocab.json", "merges.txt"}) {
     std::error_code ec;
     fs::copy_file(fs::path(job.tokenizer_dir) / f, fs::path(staging) / f,

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="needs python3-torch")
 
 from monoroute_client import load_model  # noqa: E402
-from monoroute_client.sampling import sample_next, uniform  # noqa: E402
+from monoroute_client.sampling import sample_next, splitmix64, uniform  # noqa: E402
 
 from conftest import binary  # noqa: E402
 
@@ -29,6 +29,8 @@ def cli_generate(ckpt, *args):
 
 def test_sampler_fixed_numbers():
     # The same numbers are asserted by the C++ test (tests/common/engine/generate_test.cc).
+    assert splitmix64(0) == 0xE220A8397B1DCDAF
+    assert splitmix64(0x9E3779B97F4A7C15) == 0x6E789E6AA1B965F4
     assert 0 <= uniform(42, 7) < 1 and uniform(42, 7) != uniform(42, 8)
     logits = [0.0, 2.0, 1.0, 2.0]
     assert sample_next(logits, temperature=0, top_k=0, seed=1, step=0) == 1
@@ -72,3 +74,20 @@ def test_steered_generate_equals_cli(routed_checkpoints):
     assert py.ids == cli["ids"]
     assert all(p not in t["routing"][0]["pathways"] for t in cli["tokens"])
     assert model.generate(PROMPT, max_new_tokens=16).ids == plain.ids  # steering undone
+
+
+def test_run_with_cache_routing_equals_the_cpp_model(routed_checkpoints):
+    # The C++ model's routing of each position (reported by `monoroute generate` for the position
+    # that predicted each token) equals run_with_cache's hooks on the same text.
+    ckpt = routed_checkpoints["aux_free"]
+    cli = cli_generate(ckpt, "--max-new-tokens", "12")
+    model = load_model(str(ckpt))
+    ids = cli["prompt_ids"] + cli["ids"]
+    _, cache = model.run_with_cache(ids)
+    n = len(cli["prompt_ids"])
+    for i, tok in enumerate(cli["tokens"]):
+        for r in tok["routing"]:
+            idx, w = cache.routing(r["layer"])
+            assert idx[0, n - 1 + i].tolist() == r["pathways"], (i, r["layer"])
+            assert torch.allclose(w[0, n - 1 + i].double(), torch.tensor(r["weights"]),
+                                  atol=1e-5)
