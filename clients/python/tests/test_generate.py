@@ -89,5 +89,5 @@ def test_run_with_cache_routing_equals_the_cpp_model(routed_checkpoints):
         for r in tok["routing"]:
             idx, w = cache.routing(r["layer"])
             assert idx[0, n - 1 + i].tolist() == r["pathways"], (i, r["layer"])
-            assert torch.allclose(w[0, n - 1 + i].double(), torch.tensor(r["weights"]),
+            assert torch.allclose(w[0, n - 1 + i].double(), torch.tensor(r["weights"], dtype=torch.float64),
                                   atol=1e-5)

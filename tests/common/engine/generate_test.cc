@@ -196,10 +196,19 @@ TEST_F(GenerateTest, AblationEqualsTheOfflineMaskAndActsOnlyThroughThePathway) {
   ASSERT_TRUE((*m)->SetPathwayMask(0, steering->enabled.at(0)).ok());
   model::ForwardOutput offline = (*m)->forward(ids);
   EXPECT_TRUE(torch::equal(steered.logits, offline.logits));
-  // Only through the pathway: before its first use nothing changes, from there on something does.
-  EXPECT_TRUE(torch::equal(steered.logits.narrow(1, 0, first), intact.logits.narrow(1, 0, first)));
-  EXPECT_FALSE(
-      torch::allclose(steered.logits.narrow(1, first, 1), intact.logits.narrow(1, first, 1)));
+  // Only through the pathway: before its first use nothing changes (up to the rounding of the
+  // masked softmax, whose renormalised top-k weights are the same ratios), from there on the
+  // logits move by far more.
+  const double before = (steered.logits.narrow(1, 0, first) - intact.logits.narrow(1, 0, first))
+                            .abs()
+                            .max()
+                            .item<double>();
+  const double at = (steered.logits.narrow(1, first, 1) - intact.logits.narrow(1, first, 1))
+                        .abs()
+                        .max()
+                        .item<double>();
+  EXPECT_LT(before, 1e-5);
+  EXPECT_GT(at, 1e-3);
   EXPECT_FALSE((steered.routing[0].topk_indices == p).any().item<bool>());
   ASSERT_TRUE(ApplyPathwayMasks(**m, Steering{}).ok());
   EXPECT_TRUE(torch::equal((*m)->forward(ids).logits, intact.logits));
