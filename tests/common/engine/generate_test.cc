@@ -23,7 +23,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(SamplerTest, SplitMix64MatchesTheReferenceStream) {
+TEST(GenerateSamplerTest, SplitMix64MatchesTheReferenceStream) {
   // The first outputs of Vigna's splitmix64 seeded with 0 (state advanced before mixing).
   EXPECT_EQ(SplitMix64(0), 0xE220A8397B1DCDAFULL);
   EXPECT_EQ(SplitMix64(0x9E3779B97F4A7C15ULL), 0x6E789E6AA1B965F4ULL);
@@ -34,14 +34,14 @@ TEST(SamplerTest, SplitMix64MatchesTheReferenceStream) {
   EXPECT_NE(SamplerUniform(42, 7), SamplerUniform(43, 7));
 }
 
-TEST(SamplerTest, GreedyTakesTheLowestIdAmongTies) {
+TEST(GenerateSamplerTest, GreedyTakesTheLowestIdAmongTies) {
   const float logits[] = {0.f, 2.f, 1.f, 2.f};
   EXPECT_EQ(SampleNext(logits, 4, 0.0, 0, 1, 0), 1);
   // top_k 1 is greedy too, at any temperature and seed.
   for (uint64_t step = 0; step < 50; ++step) EXPECT_EQ(SampleNext(logits, 4, 3.0, 1, 9, step), 1);
 }
 
-TEST(SamplerTest, SamplesFollowTheSoftmax) {
+TEST(GenerateSamplerTest, SamplesFollowTheSoftmax) {
   // p(1) = 3/4 with logits {0, log 3}; top_k 0 keeps both; top_k never picks outside its set.
   const float logits[] = {0.f, static_cast<float>(std::log(3.0)), -50.f};
   int ones = 0;
@@ -56,7 +56,7 @@ TEST(SamplerTest, SamplesFollowTheSoftmax) {
   EXPECT_EQ(SampleNext(logits, 3, 1.0, 0, 5, 17), SampleNext(logits, 3, 1.0, 0, 5, 17));
 }
 
-TEST(ParseTest, PathwayRefsAndScales) {
+TEST(GenerateParseTest, PathwayRefsAndScales) {
   auto ref = ParsePathwayRef("2:6", "--ablate");
   ASSERT_TRUE(ref.ok()) << ref.status();
   EXPECT_EQ(*ref, std::make_pair(2, 6));
