@@ -5,13 +5,15 @@ Output: ``monoroute_client/_gen/monoroute/<svc>/v1/``: ``<svc>_pb2.py``, ``<svc>
 (protoc) and ``<svc>_types.py`` (one frozen dataclass per message, generated here from the
 protos' descriptors *with their comments*, so the wrappers always match the protos).
 
-Used by ``setup.py`` (``pip install`` / wheel builds regenerate it, so the installed package ships
-it and never reads proto/ at import time) and by the in-tree test suite (``tests/conftest.py``).
+Used by the build backend ``monoroute_build.py`` (``pip install`` / wheel builds regenerate it, so
+the installed package ships it and never reads proto/ at import time) and by the in-tree test
+suite (``tests/conftest.py``).
 Run by hand to use the package in-tree without installing it:
 
     /usr/bin/python3 clients/python/build_stubs.py [--proto-dir DIR] [--force]
 
-Protos: ``--proto-dir``, else ``$MONOROUTE_PROTO_DIR``, else ``<repo>/proto``. Compiler: Debian's
+Protos: ``--proto-dir``, else ``$MONOROUTE_PROTO_DIR``, else ``<repo>/proto``, else ``proto/``
+beside this file (an sdist carries a copy). Compiler: Debian's
 ``protoc`` with ``grpc_python_plugin`` (protobuf-compiler, protobuf-compiler-grpc) when both are
 on PATH, else ``grpc_tools.protoc`` (pip's grpcio-tools; Debian 12's python3-grpc-tools bundles a
 protoc too old for proto3 ``optional``). Generated imports are rewritten from
@@ -36,11 +38,16 @@ GEN_PACKAGE = "monoroute_client._gen"
 
 
 def default_proto_dir():
-    """``$MONOROUTE_PROTO_DIR``, else ``<repo>/proto`` (two levels above this file)."""
+    """``$MONOROUTE_PROTO_DIR``, else ``<repo>/proto`` (two levels above this file), else
+    ``proto/`` beside this file (an sdist's copy)."""
     env = os.environ.get("MONOROUTE_PROTO_DIR")
     if env:
         return env
-    return os.path.normpath(os.path.join(HERE, "..", "..", "proto"))
+    repo = os.path.normpath(os.path.join(HERE, "..", "..", "proto"))
+    local = os.path.join(HERE, "proto")
+    if not os.path.isdir(os.path.join(repo, "monoroute")) and os.path.isdir(local):
+        return local
+    return repo
 
 
 def list_protos(proto_dir):
@@ -52,7 +59,8 @@ def list_protos(proto_dir):
     if not out:
         raise FileNotFoundError(
             f"no .proto files under {os.path.join(proto_dir, 'monoroute')} (build monoroute-client "
-            "from the monoroute repository, or set MONOROUTE_PROTO_DIR to its proto/ directory)")
+            "from the monoroute repository or from its sdist (`monoroute_build.py sdist`, which "
+            "carries the protos), or set MONOROUTE_PROTO_DIR to the repository's proto/)")
     return sorted(out)
 
 

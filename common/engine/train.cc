@@ -20,6 +20,7 @@
 #include "common/base/status_macros.h"
 #include "common/engine/checkpoint_dir.h"
 #include "common/engine/distributed.h"
+#include "common/engine/hf_extras.h"
 #include "common/engine/lr_schedule.h"
 #include "common/engine/metrics_log.h"
 #include "common/engine/model_factory.h"
@@ -433,6 +434,11 @@ absl::Status WriteCheckpointFiles(Job& job) {
 // Writes the checkpoint files of the current step into `staging`.
 absl::Status FillCheckpoint(Job& job, const std::string& staging) {
   RETURN_IF_ERROR(model::SaveGPTNeo(*job.model, staging));
+  HfExtrasOptions hf_extras;  // model card, tokenizer_config.json, generation_config.json
+  hf_extras.step = job.progress.step;
+  hf_extras.kind = job.spec.kind;
+  hf_extras.name = job.spec.name;
+  RETURN_IF_ERROR(WriteHfExtras(staging, job.model->config(), job.model->routing(), hf_extras));
   ASSIGN_OR_RETURN(std::vector<std::string> tokenizer_files, TokenizerFiles(job.tokenizer_dir));
   for (const std::string& f : tokenizer_files) {
     std::error_code ec;

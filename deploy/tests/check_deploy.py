@@ -295,8 +295,10 @@ class Kubernetes(unittest.TestCase):
         spec = tr["spec"]["template"]["spec"]
         c = spec["containers"][0]
         self.assertEqual(c["resources"]["limits"]["nvidia.com/gpu"], 1)
-        claim = spec["volumes"][0]["persistentVolumeClaim"]["claimName"]
-        self.assertIn(claim, self.by_kind["PersistentVolumeClaim"])
+        data = next(m["name"] for m in c["volumeMounts"] if m["mountPath"] == "/data/trainer")
+        volume = next(v for v in spec["volumes"] if v["name"] == data)
+        self.assertIn(volume["persistentVolumeClaim"]["claimName"],
+                      self.by_kind["PersistentVolumeClaim"])
         self.assertEqual(flags(c["command"])["--data-dir"], "/data/trainer")
 
     def test_trainer_mounts_models_and_corpora_under_its_allowed_root(self):

@@ -15,7 +15,7 @@ The gRPC stubs are generated from the repository's proto/ when the package is bu
 inside it (``monoroute_client._gen``). torch is imported only by ``load_model``.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monoroute_client._pb import pb
 from monoroute_client.analysis import (AblateResponse, CompareRunsResponse, Freshness,
@@ -26,14 +26,19 @@ from monoroute_client.errors import ServiceError
 from monoroute_client.recorder import (BatchAck, Counts, Events, RunSpec, RunSummary, Totals,
                                        event_batch)
 from monoroute_client.report_frames import ReportFrames, report_frames
+from monoroute_client.tokenizer import Tokenizer
 from monoroute_client.trainer import (TERMINAL_STATES, EvalResult, EventStats, Job, JobUpdate,
                                       LayerBalance, Progress)
+
+if TYPE_CHECKING:  # torch is imported by load_model only
+    from monoroute_client.lm import MonorouteModel
 
 __version__ = "0.1.0"
 
 
-def load_model(checkpoint_dir: str, **kwargs: Any) -> Any:
-    """Loads a monoroute / HF GPT-Neo checkpoint (dense or routed) as a ``torch.nn.Module``.
+def load_model(checkpoint_dir: str, **kwargs: Any) -> "MonorouteModel":
+    """Loads a monoroute / HF GPT-Neo checkpoint (dense or routed) as a ``MonorouteModel``
+    (``torch.nn.Module`` with ``generate``, ``run_with_cache``, ``steer``, ...).
 
     See ``monoroute_client.model.load_model`` (imports torch on first use).
     """
@@ -45,6 +50,7 @@ __all__ = [
     "AblateResponse", "BatchAck", "Client", "CompareRunsResponse", "Counts", "EvalResult",
     "EventStats", "Events", "Freshness", "Job", "JobUpdate", "LayerBalance", "LayerResponse",
     "LayerSummary", "PathwayResponse", "PathwaySummary", "Progress", "Report", "ReportFrames",
-    "RunSpec", "RunSummary", "ServiceError", "TERMINAL_STATES", "Totals", "event_batch",
+    "RunSpec", "RunSummary", "ServiceError", "TERMINAL_STATES", "Tokenizer", "Totals",
+    "event_batch",
     "load_model", "pb", "report_frames",
 ]

@@ -9,7 +9,7 @@ messages recurse, enums become their names, maps dicts, repeated fields lists, u
 """
 
 import dataclasses
-from typing import Any, Dict, Optional, Type, TypeVar
+from typing import Any, Dict, Optional, Sequence, Type, TypeVar, Union
 
 from monoroute_client._pb import pb
 
@@ -71,6 +71,36 @@ def from_proto(msg: Any, cls: Optional[type] = None) -> Any:
         else:
             kwargs[fd.name] = _value(fd, getattr(msg, fd.name))
     return cls(**kwargs)
+
+
+def enum_value(enum_type: Any, value: Union[None, str, int], field: str) -> int:
+    """The number of an enum argument given by name in any case ("succeeded", "Succeeded"), with
+    or without the enum's prefix ("JOB_STATE_UNSPECIFIED" also as "unspecified"), or by number;
+    None -> 0. ValueError naming ``field`` and the accepted names for anything else."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise ValueError(f"{field}: expected a name of {enum_type.DESCRIPTOR.name}, got {value!r}")
+    names = [v.name for v in enum_type.DESCRIPTOR.values]
+    if isinstance(value, int):
+        if value not in enum_type.DESCRIPTOR.values_by_number:
+            raise ValueError(f"{field}: {value} is not a value of {enum_type.DESCRIPTOR.name} "
+                             f"(names: {', '.join(names)})")
+        return int(value)
+    if isinstance(value, str):
+        want = value.strip().upper().replace("-", "_").replace(" ", "_")
+        prefix = _enum_prefix(names)
+        for v in enum_type.DESCRIPTOR.values:
+            if want in (v.name, v.name[len(prefix):] if v.name.startswith(prefix) else v.name):
+                return v.number
+    raise ValueError(f"{field}: {value!r} is not a {enum_type.DESCRIPTOR.name} (one of: "
+                     f"{', '.join(n.lower() for n in names)}; any case)")
+
+
+def _enum_prefix(names: Sequence[str]) -> str:
+    """The prefix of the enum's zero value (``JOB_STATE_`` of ``JOB_STATE_UNSPECIFIED``)."""
+    zero = names[0] if names else ""
+    return zero[:-len("UNSPECIFIED")] if zero.endswith("UNSPECIFIED") else ""
 
 
 def to_dict(wrapper: Any) -> Any:

@@ -8,11 +8,16 @@ Results are the typed dataclasses generated from analysis.proto (``.raw`` holds 
 Report, LayerResponse and CompareRunsResponse add ``to_pandas()``.
 """
 
+import base64
+import html
 import json as jsonlib
 import math
 import os
 from functools import cached_property
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+if TYPE_CHECKING:  # pandas is optional at run time
+    import pandas
 
 from monoroute_client._convert import from_proto, register, to_dict
 from monoroute_client._pb import pb
@@ -54,6 +59,10 @@ class Report(_a.ReportResponse):
         report JSON; generic over its fields (see ``report_frames``)."""
         return report_frames(self.data)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: one row per routed layer (the LayerSummary headline fields) and the PNG."""
+        return report_html(self)
+
     def save(self, out_dir: str) -> List[str]:
         """Writes llm_routing_results.json (and llm_monosemanticity.png when present) into
         ``out_dir`` (created); returns the paths written."""
@@ -73,7 +82,7 @@ class LayerResponse(_a.LayerResponse):
     """GetLayer's result: ``summary`` (LayerSummary), ``pathways`` (PathwaySummary),
     ``freshness``."""
 
-    def to_pandas(self) -> Any:
+    def to_pandas(self) -> "pandas.DataFrame":
         """One row per pathway (nested objects flattened, e.g. intervals -> ``_low``/``_high``;
         lists of objects such as top_tokens kept as cells)."""
         return rows_frame(to_dict(self.pathways))
@@ -89,9 +98,33 @@ class CompareRunsResponse(_a.CompareRunsResponse):
         """The parsed comparison JSON ({} when empty)."""
         return _parse_json(self.json)
 
-    def to_pandas(self) -> Any:
+    def to_pandas(self) -> "pandas.DataFrame":
         """One row per layer: ``run_*``, ``baseline_*`` and ``comparison_*`` columns."""
         return rows_frame(to_dict(self.layers))
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return "-" if math.isnan(v) else f"{v:.4g}"
+    return html.escape(str(v))
+
+
+def report_html(report: "Report") -> str:
+    """HTML of a report (``Report._repr_html_``): the per-layer summaries as a table (scalar
+    fields only) and the service's PNG when present."""
+    rows = [to_dict(layer) for layer in report.layers]
+    cols = [k for k in (rows[0] if rows else {}) if all(
+        not isinstance(r.get(k), (list, dict)) for r in rows)]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in cols) + "</tr>"
+                   for r in rows)
+    run = report.data.get("run_id", "") if isinstance(report.data, dict) else ""
+    out = (f"<div><b>monoroute report</b> {html.escape(str(run))}: {len(rows)} routed layers"
+           f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    if report.png:
+        out += ("<img style='max-width:100%' src='data:image/png;base64,"
+                f"{base64.b64encode(report.png).decode()}'/>")
+    return out + "</div>"
 
 
 def _options(knobs: Dict[str, Any]) -> Any:
@@ -144,7 +177,7 @@ class AnalysisMethods:
 
     def get_pathway(self, run_id: str, layer: int, pathway: int, *, split: str = "",
                     min_step: int = 0, max_step: int = 0, timeout: Optional[float] = None,
-                    **options: Any) -> Any:
+                    **options: Any) -> PathwayResponse:
         """One pathway's statistics: a PathwayResponse (``pathway``, ``freshness``);
         OUT_OF_RANGE when pathway >= P or the layer is not routed."""
         req = pb.analysis_pb2.PathwayRequest(run_id=run_id, layer=layer, pathway=pathway,
@@ -162,7 +195,7 @@ class AnalysisMethods:
         return from_proto(self._transport.call("analysis", "CompareRuns", req, timeout=timeout))
 
     def ablate(self, checkpoint: str, text_file: str, layer: int, pathway: int,
-               timeout: Optional[float] = None, **fields: Any) -> Any:
+               timeout: Optional[float] = None, **fields: Any) -> AblateResponse:
         """Disables one pathway of a checkpoint (paths as the analysis server sees them) and
         measures the loss increase on ``text_file``: an AblateResponse. ``fields``: the other
         AblateRequest fields (e.g. ``max_tokens``, ``seed``). UNIMPLEMENTED without the engine."""

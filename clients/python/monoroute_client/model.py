@@ -1,7 +1,7 @@
 """``load_model``: a monoroute / Hugging Face GPT-Neo checkpoint directory as a torch module.
 
 Reads ``config.json`` (+ its ``routing`` section) and ``model.safetensors`` (else
-``pytorch_model.bin``) and returns ``MonorouteGPTNeo`` (``monoroute_client.modeling``), whose
+``pytorch_model.bin``) and returns ``MonorouteModel`` (``monoroute_client.lm``: ``MonorouteGPTNeo`` plus a notebook API), whose
 logits equal ``monoroute forward``'s. Loading is strict like the C++ loader: unexpected tensors,
 missing tensors and shape mismatches are ValueErrors naming the tensor (a tied ``lm_head.weight``
 and HF's attention mask buffers are accepted and ignored). Thread-safe (no shared state).
@@ -14,7 +14,9 @@ from typing import Any, Dict, Optional
 import torch
 
 from monoroute_client import safetensors
+from monoroute_client.lm import MonorouteModel
 from monoroute_client.modeling.routed_gpt_neo import ModelSpec, MonorouteGPTNeo
+from monoroute_client.tokenizer import Tokenizer
 
 _IGNORED_SUFFIXES = (".attn.attention.bias", ".attn.attention.masked_bias")
 
@@ -70,8 +72,11 @@ def load_state(model: MonorouteGPTNeo, state: Dict[str, torch.Tensor], source: s
 
 def load_model(checkpoint_dir: str, *, dense_only: bool = False,
                device: Optional[Any] = None,
-               dtype: torch.dtype = torch.float32) -> MonorouteGPTNeo:
-    """Loads ``checkpoint_dir`` as a ``MonorouteGPTNeo`` in eval mode.
+               dtype: torch.dtype = torch.float32) -> MonorouteModel:
+    """Loads ``checkpoint_dir`` as a ``MonorouteModel`` (a ``MonorouteGPTNeo`` with
+    ``config``, ``device``, ``tokenizer``, ``to_tokens``, ``generate``, ``run_with_cache``,
+    ``steer``) in eval mode. The tokenizer is the directory's (tokenizer.json, else vocab.json +
+    merges.txt; None when it has neither).
 
     Args:
         checkpoint_dir: a monoroute checkpoint (``<output_dir>/checkpoints/step-N``) or any HF
@@ -90,7 +95,11 @@ def load_model(checkpoint_dir: str, *, dense_only: bool = False,
     state = read_state_dict(checkpoint_dir)
     if dense_only:
         state = {k: v for k, v in state.items() if not k.startswith("routing.layers.")}
-    model = MonorouteGPTNeo(spec)
+    try:
+        tokenizer: Optional[Tokenizer] = Tokenizer(checkpoint_dir)
+    except FileNotFoundError:
+        tokenizer = None
+    model = MonorouteModel(spec, checkpoint_dir, cfg, tokenizer)
     load_state(model, state, checkpoint_dir)
     model.to(device=device or "cpu", dtype=dtype)
     return model.eval()

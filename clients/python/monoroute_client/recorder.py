@@ -8,12 +8,15 @@ pathway/weight matrices; ``.to_pandas()``). ``event_batch`` builds an EventBatch
 """
 
 import dataclasses
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
 from monoroute_client._convert import from_proto, register
 from monoroute_client._pb import pb
+
+if TYPE_CHECKING:  # pandas is optional at run time
+    import pandas
 
 _r = pb.recorder_types
 #: What a run records (declared once, before its first batch).
@@ -59,7 +62,7 @@ class Counts:
     def nnz(self) -> int:
         return int(self.count.shape[0])
 
-    def to_pandas(self) -> Any:
+    def to_pandas(self) -> "pandas.DataFrame":
         """A DataFrame with columns pathway, token_id, count."""
         import pandas as pd
         return pd.DataFrame({"pathway": self.pathway, "token_id": self.token_id,
@@ -87,7 +90,7 @@ class Events:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
 
-    def to_pandas(self) -> Any:
+    def to_pandas(self) -> "pandas.DataFrame":
         """A DataFrame: the 1-D columns plus pathway_0..k-1 and weight_0..k-1."""
         import pandas as pd
         data: Dict[str, Any] = {k: v for k, v in self.columns.items() if v.ndim == 1}
@@ -128,7 +131,7 @@ def _events_from_batches(batches: Iterable[Any]) -> Events:
 
 def event_batch(run_id: str, batch_seq: int, *, step: Any, layer: Any, token_id: Any,
                 pathways: Any, weights: Any, sequence_id: Any = None, position: Any = None,
-                next_token_id: Any = None, writer_id: str = "python", split: str = "") -> Any:
+                next_token_id: Any = None, writer_id: str = "python", split: str = "") -> "pb.recorder_pb2.EventBatch":
     """Builds a ``recorder.v1.EventBatch`` proto from per-event arrays.
 
     ``step``, ``layer``, ``token_id`` (and optional ``sequence_id``, ``position``,

@@ -19,7 +19,10 @@ Stateless; thread-safe.
 
 import dataclasses
 import numbers
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+if TYPE_CHECKING:  # pandas is imported when a frame is built
+    import pandas
 
 #: Scalar arrays never split into _low/_high even with 2 entries (per-pathway arrays).
 KEEP_AS_LIST = frozenset({"load"})
@@ -60,10 +63,10 @@ def flatten(obj: Dict[str, Any], skip: frozenset = frozenset(), prefix: str = ""
 @dataclasses.dataclass
 class ReportFrames:
     """The DataFrames of one report (see the module docstring)."""
-    layers: Any          # pandas.DataFrame, one row per routed layer
-    pathways: Any        # pandas.DataFrame, one row per (layer, pathway)
-    over_training: Any   # pandas.DataFrame, one row per (step range, layer); may be empty
-    tables: Dict[str, Any]  # long frames of nested lists of objects, by path
+    layers: "pandas.DataFrame"          # one row per routed layer
+    pathways: "pandas.DataFrame"        # one row per (layer, pathway)
+    over_training: "pandas.DataFrame"   # one row per (step range, layer); may be empty
+    tables: Dict[str, "pandas.DataFrame"]  # long frames of nested lists of objects, by path
 
 
 #: Names treated as intervals even when null in every row (confidence intervals).
@@ -73,7 +76,7 @@ INTERVAL_SUFFIXES = ("_ci", "_interval")
 KEY_COLUMNS = ("min_step", "max_step", "layer", "pathway", "index")
 
 
-def _frame(rows: List[Dict[str, Any]]) -> Any:
+def _frame(rows: List[Dict[str, Any]]) -> "pandas.DataFrame":
     """A DataFrame of flat rows; an interval that is null in some rows (not computed) still
     gets ``_low`` / ``_high`` columns (NaN) there; KEY_COLUMNS first."""
     import pandas as pd
@@ -92,7 +95,7 @@ def _frame(rows: List[Dict[str, Any]]) -> Any:
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
-def rows_frame(objects: List[Dict[str, Any]]) -> Any:
+def rows_frame(objects: List[Dict[str, Any]]) -> "pandas.DataFrame":
     """A DataFrame with one flattened row per object (lists of objects kept as cells)."""
     rows = []
     for obj in objects:

@@ -5,10 +5,16 @@ CancelJob. Results are the typed dataclasses generated from trainer.proto (enum 
 names, e.g. ``job.state == "SUCCEEDED"``), each with ``.raw`` holding the proto.
 """
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
+import html
+import json
+import os
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
-from monoroute_client._convert import from_proto, register
+from monoroute_client._convert import enum_value, from_proto, register
 from monoroute_client._pb import pb
+
+#: What ``submit_job`` accepts as a spec: YAML text, a path to a YAML/JSON file, or a mapping.
+JobSpec = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
 #: Job states after which a job never changes again.
 TERMINAL_STATES = ("SUCCEEDED", "SUCCEEDED_WITH_WARNINGS", "FAILED", "CANCELLED")
@@ -48,13 +54,61 @@ class Job(_t.Job):
         the job id for jobs of trainers older than the instance ids)."""
         return self.recorder_run_id or self.id
 
+    def _repr_html_(self) -> str:
+        """A small table for Jupyter: id, name, state, progress, losses, run, checkpoint."""
+        return job_html(self)
+
+
+def job_html(job: "Job") -> str:
+    """HTML table of a job's headline fields (``Job._repr_html_``)."""
+    p = job.progress
+    color = {"SUCCEEDED": "#1a7f37", "SUCCEEDED_WITH_WARNINGS": "#9a6700", "FAILED": "#cf222e",
+             "CANCELLED": "#6e7781", "RUNNING": "#0969da"}.get(job.state, "#57606a")
+    rows = [("id", job.id), ("name", job.name or "-"), ("kind", job.kind),
+            ("state", f'<b style="color:{color}">{html.escape(job.state)}</b>'),
+            ("step", f"{p.step} / {p.total_steps}" if p is not None else "-")]
+    if p is not None and p.step:
+        rows.append(("loss", f"{p.total_loss:.4f}"))
+    if job.final_val_loss:
+        rows.append(("final val loss", f"{job.final_val_loss:.4f}"))
+    if job.evals:
+        rows.append(("evals", ", ".join(f"{e.step}: {e.val_loss:.4f}" for e in job.evals[-5:])))
+    rows += [("run", job.run_id), ("checkpoint", job.checkpoint_dir or "-")]
+    if job.failure_reason:
+        rows.append(("failure", job.failure_reason))
+    if job.warnings:
+        rows.append(("warnings", "; ".join(job.warnings)))
+    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style="
+                   f"'text-align:left'>{v if k == 'state' else html.escape(str(v))}</td></tr>"
+                   for k, v in rows)
+    return f"<table><caption>monoroute job</caption>{body}</table>"
+
+
+def spec_text(spec: JobSpec) -> str:
+    """The YAML text of a job spec given as text, a path or a mapping.
+
+    A mapping becomes JSON (valid YAML); ``os.PathLike`` is always a path; a ``str`` is a path
+    when it names an existing file or is a single line ending in .yaml / .yml / .json (then
+    FileNotFoundError if absent), else the spec text itself.
+    """
+    if isinstance(spec, Mapping):
+        return json.dumps(dict(spec), indent=1)
+    if isinstance(spec, os.PathLike) or _looks_like_path(spec):
+        with open(os.fspath(spec), encoding="utf-8") as f:
+            return f.read()
+    if not isinstance(spec, str):
+        raise TypeError(f"spec: expected YAML text, a path or a dict, got {type(spec).__name__}")
+    return spec
+
+
+def _looks_like_path(spec: Any) -> bool:
+    if not isinstance(spec, str) or "\n" in spec or not spec.strip():
+        return False
+    return os.path.isfile(spec) or spec.strip().lower().endswith((".yaml", ".yml", ".json"))
+
 
 def _state_value(state: Union[None, str, int]) -> int:
-    if state is None:
-        return 0
-    if isinstance(state, str):
-        return pb.trainer_pb2.JobState.Value(state)
-    return int(state)
+    return enum_value(pb.trainer_pb2.JobState, state, "state")
 
 
 class TrainerMethods:
@@ -62,18 +116,21 @@ class TrainerMethods:
 
     _transport: Any
 
-    def submit_job(self, spec_yaml: str, overrides: Sequence[str] = (), name: str = "") -> Job:
-        """Validates and queues a job (the ``monoroute train`` YAML).
+    def submit_job(self, spec: JobSpec, overrides: Sequence[str] = (), name: str = "") -> Job:
+        """Validates and queues a job (the ``monoroute train`` spec).
 
         Args:
-            spec_yaml: the job spec text (not a path).
+            spec: the spec as YAML text, a path to a YAML file (``str`` or ``pathlib.Path``) or
+                a dict (see ``spec_text``).
             overrides: "a.b=v" strings applied after the YAML.
             name: display name.
         Raises ServiceError: INVALID_ARGUMENT / PERMISSION_DENIED naming the field,
-            UNAUTHENTICATED without the token.
+            UNAUTHENTICATED without the token. FileNotFoundError for a path that is absent.
         """
-        req = pb.trainer_pb2.SubmitJobRequest(spec_yaml=spec_yaml, overrides=list(overrides),
-                                              name=name)
+        if isinstance(overrides, str):
+            overrides = [overrides]
+        req = pb.trainer_pb2.SubmitJobRequest(spec_yaml=spec_text(spec),
+                                              overrides=list(overrides), name=name)
         return from_proto(self._transport.call("trainer", "SubmitJob", req, auth=True).job)
 
     def get_job(self, job_id: str) -> Job:
@@ -82,7 +139,8 @@ class TrainerMethods:
                                                     pb.trainer_pb2.GetJobRequest(id=job_id)))
 
     def list_jobs(self, state: Union[None, str, int] = None) -> List[Job]:
-        """Every job, or only those in ``state`` (a name such as "RUNNING" or an enum value)."""
+        """Every job, or only those in ``state``: a name in any case ("succeeded", "RUNNING") or
+        an enum number. ValueError listing the names for anything else."""
         req = pb.trainer_pb2.ListJobsRequest(state=_state_value(state))
         return [from_proto(j) for j in self._transport.call("trainer", "ListJobs", req).jobs]
 
@@ -102,6 +160,26 @@ class TrainerMethods:
                 on_update(update)
         return last if last is not None and last.done else self.get_job(job_id)
 
+    def watch(self, job: Union[str, Job], progress: Optional[bool] = None,
+              timeout: Optional[float] = None,
+              on_update: Optional[Callable[[JobUpdate], None]] = None) -> Job:
+        """``wait_job`` with a progress bar: tqdm (``tqdm.auto``: a widget in Jupyter when
+        ipywidgets is installed, text otherwise) over the job's steps, showing state, loss and
+        validation loss. ``progress`` None: a bar when tqdm is importable; False: none; True:
+        ImportError without tqdm (Debian: python3-tqdm). Returns the final Job."""
+        job_id = job if isinstance(job, str) else job.id
+        bar = _progress_bar(job_id, progress)
+        def update(u: JobUpdate) -> None:
+            if bar is not None:
+                bar.update_job(u.job)
+            if on_update is not None:
+                on_update(u)
+        try:
+            return self.wait_job(job_id, timeout=timeout, on_update=update)
+        finally:
+            if bar is not None:
+                bar.close()
+
     def cancel_job(self, job_id: str) -> Job:
         """Cancels a queued or running job (a running one stops at its next step)."""
         req = pb.trainer_pb2.CancelJobRequest(id=job_id)
@@ -113,6 +191,45 @@ class TrainerMethods:
         if isinstance(job.state, str):
             return job.state
         return pb.trainer_pb2.JobState.Name(job.state)
+
+
+class _JobBar:
+    """A tqdm bar over a job's steps (total from the job's progress)."""
+
+    def __init__(self, tqdm_cls: Any, job_id: str):
+        self._bar = tqdm_cls(total=None, desc=job_id, unit="step", dynamic_ncols=True)
+        self._n = 0
+
+    def update_job(self, job: Job) -> None:
+        p = job.progress
+        if p is not None and p.total_steps and self._bar.total != p.total_steps:
+            self._bar.total = p.total_steps
+            self._bar.refresh()
+        step = p.step if p is not None else 0
+        if step > self._n:
+            self._bar.update(step - self._n)
+            self._n = step
+        post = {"state": job.state}
+        if p is not None and p.step:
+            post["loss"] = f"{p.total_loss:.4f}"
+        if job.evals:
+            post["val"] = f"{job.evals[-1].val_loss:.4f}"
+        self._bar.set_postfix(post, refresh=False)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _progress_bar(job_id: str, progress: Optional[bool]) -> Optional[_JobBar]:
+    if progress is False:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        if progress:
+            raise ImportError("watch(progress=True) needs tqdm (Debian: python3-tqdm)") from None
+        return None
+    return _JobBar(tqdm, job_id)
 
 
 def job_summary(job: Job) -> Dict[str, Any]:

@@ -1,6 +1,7 @@
 """load_model / the routed GPT-Neo in PyTorch against `monoroute forward` (the C++ model), the
 safetensors reader, strict loading, and the Hugging Face remote code in routed checkpoints."""
 
+import dataclasses
 import importlib
 import json
 import os
@@ -205,7 +206,7 @@ def test_dense_checkpoint_has_no_remote_code(tmp_path):
     assert not any((ckpt / n).exists() for n in REMOTE_FILES)
 
 
-def fake_transformers():
+def fake_transformers(moe=True):
     """A stand-in for the few transformers names the remote code imports (transformers is not
     installable here). It checks OUR files: the class wiring, parameter names = checkpoint names,
     forward = load_model's. It does not exercise transformers' own from_pretrained loader."""
@@ -235,32 +236,94 @@ def fake_transformers():
         def post_init(self):
             self.apply(self._init_weights)
 
-    class CausalLMOutput(dict):
-        def __init__(self, loss=None, logits=None):
-            super().__init__(loss=loss, logits=logits)
-            self.loss, self.logits = loss, logits
+    @dataclasses.dataclass
+    class MoeCausalLMOutputWithPast:  # transformers' fields (Mixtral), as a plain dataclass
+        loss: object = None
+        aux_loss: object = None
+        logits: object = None
+        past_key_values: object = None
+        hidden_states: object = None
+        attentions: object = None
+        router_logits: object = None
+
+    @dataclasses.dataclass
+    class CausalLMOutputWithPast:
+        loss: object = None
+        logits: object = None
+        past_key_values: object = None
+        hidden_states: object = None
+        attentions: object = None
 
     tf.PretrainedConfig, tf.GPTNeoConfig, tf.PreTrainedModel = (PretrainedConfig, GPTNeoConfig,
                                                                 PreTrainedModel)
-    outputs.CausalLMOutput = CausalLMOutput
+    outputs.CausalLMOutputWithPast = CausalLMOutputWithPast
+    if moe:
+        outputs.MoeCausalLMOutputWithPast = MoeCausalLMOutputWithPast
     tf.modeling_outputs = outputs
     return {"transformers": tf, "transformers.modeling_outputs": outputs}
+
+
+def import_remote_code(ckpt, tmp_path, monkeypatch, moe=True):
+    """The checkpoint's own files imported as a package, the way transformers' dynamic modules
+    do, against the stand-in transformers: (modeling module, configuration module)."""
+    pkg = tmp_path / f"remote_ckpt_{int(moe)}"
+    pkg.mkdir()
+    for name in REMOTE_FILES:
+        shutil.copy(ckpt / name, pkg / name)
+    (pkg / "__init__.py").write_text("")
+    for name, mod in fake_transformers(moe).items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return (importlib.import_module(f"{pkg.name}.modeling_monoroute"),
+            importlib.import_module(f"{pkg.name}.configuration_monoroute"))
+
+
+def remote_model(ckpt, tmp_path, monkeypatch, moe=True):
+    modeling, config_mod = import_remote_code(ckpt, tmp_path, monkeypatch, moe)
+    cfg_dict = json.loads((ckpt / "config.json").read_text())
+    cls_cfg = getattr(config_mod, cfg_dict["auto_map"]["AutoConfig"].split(".")[1])
+    cls_model = getattr(modeling, cfg_dict["auto_map"]["AutoModelForCausalLM"].split(".")[1])
+    hf = cls_model(cls_cfg(**{k: v for k, v in cfg_dict.items() if k != "model_type"}))
+    hf.load_state_dict(safetensors.load_file(str(ckpt / "model.safetensors")), strict=True)
+    return hf.eval()
+
+
+@pytest.mark.parametrize("moe", [True, False])
+def test_remote_code_padded_batch_equals_unpadded_rows_and_router_logits(
+        routed_checkpoints, tmp_path, monkeypatch, moe):
+    ckpt = routed_checkpoints["glbl"]
+    hf = remote_model(ckpt, tmp_path, monkeypatch, moe)
+    rows = [random_ids(50257, (1, n), seed=n)[0] for n in (20, 13, 7)]
+    width, pad = max(len(r) for r in rows), 50256
+    with torch.no_grad():
+        for side in ("left", "right"):
+            ids = torch.full((3, width), pad)
+            mask = torch.zeros(3, width, dtype=torch.long)
+            for i, r in enumerate(rows):
+                sl = slice(width - len(r), width) if side == "left" else slice(0, len(r))
+                ids[i, sl], mask[i, sl] = r, 1
+            batch = hf(input_ids=ids, attention_mask=mask, output_router_logits=True)
+            for i, r in enumerate(rows):
+                alone = hf(input_ids=r[None], output_router_logits=True)
+                sl = slice(width - len(r), width) if side == "left" else slice(0, len(r))
+                assert torch.allclose(batch.logits[i, sl], alone.logits[0], atol=1e-4), side
+                for bl, al in zip(batch.router_logits, alone.router_logits):
+                    assert torch.allclose(bl.view(3, width, -1)[i, sl], al, atol=1e-4), side
+            assert len(batch.router_logits) == 2  # layers 0 and 2, [B*T, P] each
+            assert batch.router_logits[0].shape == (3 * width, 8)
+        assert hf(input_ids=rows[0][None]).router_logits is None  # off by default
+        # The KV cache gives the same logits as the full forward.
+        full = hf(input_ids=rows[0][None]).logits
+        first = hf(input_ids=rows[0][None, :12], use_cache=True)
+        rest = hf(input_ids=rows[0][None, 12:], past_key_values=first.past_key_values,
+                  use_cache=True)
+        assert torch.allclose(rest.logits[0], full[0, 12:], atol=1e-4)
 
 
 def test_remote_code_from_the_checkpoint_equals_load_model(routed_checkpoints, tmp_path,
                                                            monkeypatch):
     ckpt = routed_checkpoints["aux_free"]
-    # Import the checkpoint's own files as a package, the way transformers' dynamic modules do.
-    pkg = tmp_path / "remote_ckpt"
-    pkg.mkdir()
-    for name in REMOTE_FILES:
-        shutil.copy(ckpt / name, pkg / name)
-    (pkg / "__init__.py").write_text("")
-    for name, mod in fake_transformers().items():
-        monkeypatch.setitem(sys.modules, name, mod)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    modeling = importlib.import_module("remote_ckpt.modeling_monoroute")
-    config_mod = importlib.import_module("remote_ckpt.configuration_monoroute")
+    modeling, config_mod = import_remote_code(ckpt, tmp_path, monkeypatch)
     cfg_dict = json.loads((ckpt / "config.json").read_text())
     cls_cfg = getattr(config_mod, cfg_dict["auto_map"]["AutoConfig"].split(".")[1])
     cls_model = getattr(modeling, cfg_dict["auto_map"]["AutoModelForCausalLM"].split(".")[1])
@@ -279,8 +342,8 @@ def test_remote_code_from_the_checkpoint_equals_load_model(routed_checkpoints, t
         b = ours(ids, labels=ids)
     assert torch.equal(a.logits, b.logits)
     assert torch.equal(a.loss, b.loss)
-    with pytest.raises(ValueError, match="padding"):
-        hf(input_ids=ids, attention_mask=torch.zeros_like(ids))
+    with pytest.raises(ValueError, match="attention_mask"):
+        hf(input_ids=ids, attention_mask=torch.ones(2, 3))
 
 
 def test_remote_code_imports_only_torch_and_transformers():

@@ -13,7 +13,11 @@ from typing import Any, Optional
 import torch
 from torch import nn
 from transformers import PreTrainedModel
-from transformers.modeling_outputs import CausalLMOutput
+
+try:  # transformers >= 4.36 (Mixtral's output type: router_logits, aux_loss)
+    from transformers.modeling_outputs import MoeCausalLMOutputWithPast as _Output
+except ImportError:  # older: the plain causal-LM output; router_logits set as an attribute
+    from transformers.modeling_outputs import CausalLMOutputWithPast as _Output
 
 try:  # transformers >= 4.45 separates generation from PreTrainedModel
     from transformers import GenerationMixin
@@ -27,8 +31,12 @@ from .routed_gpt_neo import ModelSpec, Routing, Transformer, causal_lm_forward
 class MonorouteGPTNeoForCausalLM(PreTrainedModel, GenerationMixin):
     """Routed (or dense) GPT-Neo causal LM; parameters named as in monoroute's checkpoints.
 
-    No KV cache: generation recomputes the whole prefix each step. ``attention_mask`` must be
-    all ones (padding is not supported, as in ``monoroute forward``).
+    ``attention_mask`` (1 real, 0 padding) is honoured: padding keys are ignored and, without
+    ``position_ids``, positions count real tokens only, so a left-padded row gives the logits of
+    the unpadded one. KV cache: ``past_key_values`` as a tuple of per-layer (key, value)
+    (``use_cache``). ``output_router_logits`` (default ``config.output_router_logits``, else
+    False): ``router_logits`` = one [B*T, P] tensor per routed layer (the softmax input, as
+    Mixtral's), ascending layer order.
     """
 
     config_class = MonorouteGPTNeoConfig
@@ -66,14 +74,32 @@ class MonorouteGPTNeoForCausalLM(PreTrainedModel, GenerationMixin):
 
     def forward(self, input_ids: Optional[torch.Tensor] = None,
                 attention_mask: Optional[torch.Tensor] = None,
-                labels: Optional[torch.Tensor] = None, **kwargs: Any) -> CausalLMOutput:
+                labels: Optional[torch.Tensor] = None,
+                past_key_values: Optional[Any] = None, use_cache: Optional[bool] = None,
+                position_ids: Optional[torch.Tensor] = None,
+                output_router_logits: Optional[bool] = None, **kwargs: Any) -> Any:
         if input_ids is None:
             raise ValueError("MonorouteGPTNeoForCausalLM needs input_ids")
-        if attention_mask is not None and not bool(attention_mask.bool().all()):
-            raise ValueError("MonorouteGPTNeoForCausalLM does not support padding "
-                             "(attention_mask with zeros)")
-        out = causal_lm_forward(self.spec, self.transformer, self.routing, input_ids, labels)
-        return CausalLMOutput(loss=out.loss, logits=out.logits)
+        if output_router_logits is None:
+            output_router_logits = bool(getattr(self.config, "output_router_logits", False))
+        past = [tuple(p) for p in past_key_values] if past_key_values else None
+        out = causal_lm_forward(self.spec, self.transformer, self.routing, input_ids, labels,
+                                attention_mask=attention_mask, past_key_values=past,
+                                use_cache=bool(use_cache), position_ids=position_ids)
+        router_logits = tuple(r.logits for r in out.routing) if output_router_logits else None
+        presents = tuple(out.past_key_values) if out.past_key_values is not None else None
+        fields = {"loss": out.loss, "logits": out.logits, "past_key_values": presents}
+        if "router_logits" in getattr(_Output, "__dataclass_fields__", {}):
+            return _Output(router_logits=router_logits, **fields)
+        result = _Output(**fields)
+        result.router_logits = router_logits
+        return result
 
-    def prepare_inputs_for_generation(self, input_ids: torch.Tensor, **kwargs: Any) -> dict:
-        return {"input_ids": input_ids}
+    def prepare_inputs_for_generation(self, input_ids: torch.Tensor,
+                                      past_key_values: Optional[Any] = None,
+                                      attention_mask: Optional[torch.Tensor] = None,
+                                      **kwargs: Any) -> dict:
+        if past_key_values:
+            input_ids = input_ids[:, -1:]
+        return {"input_ids": input_ids, "past_key_values": past_key_values,
+                "attention_mask": attention_mask, "use_cache": kwargs.get("use_cache", True)}

@@ -14,6 +14,9 @@
 #     slices and y = c_proj.bias + sum over the k selected p of w_p * k * c_proj_p(gelu(c_fc_p x)).
 # Parameter names are the checkpoint's: transformer.* as Hugging Face names them, routers as
 # routing.layers.{i}.router.{0,2}.{weight,bias} and routing.layers.{i}.router.selection_bias.
+# Extras over the C++ forward (same numbers when unused): a KV cache (past_key_values), a key
+# padding mask with mask-derived positions (left padding), per-pathway output scales (steering),
+# router logits, and a TransformerLens-style activation cache (`cache`, hook names below).
 # Depends on torch only. Modules are not thread-safe (one forward at a time per module).
 """Routed GPT-Neo (monoroute) in PyTorch: ``ModelSpec``, ``MonorouteGPTNeo``."""
 
@@ -179,7 +182,12 @@ class RoutingInfo:
     layer: int
     probs: torch.Tensor          # [N, P] fp32
     topk_indices: torch.Tensor   # [N, k] int64, descending (biased) score
-    topk_weights: torch.Tensor   # [N, k] fp32, sum 1 over k
+    topk_weights: torch.Tensor   # [N, k] fp32, sum 1 over k (before any pathway scale)
+    logits: Optional[torch.Tensor] = None  # [N, P] fp32 softmax input (scores / temperature)
+
+
+#: Per layer, the (key, value) tensors [B, heads, S, head_dim] of the S positions seen so far.
+PastKeyValues = List[Tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclasses.dataclass
@@ -189,6 +197,20 @@ class MonorouteOutput:
     final_norm: torch.Tensor             # ln_f output [B, T, H]
     routing: List[RoutingInfo]           # one per routed layer, ascending
     loss: Optional[torch.Tensor] = None  # causal-LM loss when labels were given
+    past_key_values: Optional[PastKeyValues] = None  # with use_cache: every layer's keys/values
+
+
+# TransformerLens-style names filled into ``cache`` (a dict) by the forward, [B, T, ...]:
+#   hook_embed, hook_pos_embed, blocks.{L}.hook_resid_pre, blocks.{L}.hook_attn_out,
+#   blocks.{L}.hook_resid_mid, blocks.{L}.hook_mlp_out, blocks.{L}.hook_resid_post,
+#   ln_final.hook_normalized; routed layers also blocks.{L}.mlp.hook_route_logits [.., P]
+#   (softmax input), hook_route_probs [.., P], hook_route_indices [.., k],
+#   hook_route_weights [.., P] (applied weights, 0 where not selected, pathway scales included),
+#   hook_pathway_out [.., P, H] (each pathway's contribution to the MLP output, c_proj bias
+#   excluded: hook_mlp_out = sum over P + c_proj.bias).
+HOOK_NAMES = ("hook_embed", "hook_pos_embed", "hook_resid_pre", "hook_attn_out", "hook_resid_mid",
+              "hook_mlp_out", "hook_resid_post", "hook_normalized", "hook_route_logits",
+              "hook_route_probs", "hook_route_indices", "hook_route_weights", "hook_pathway_out")
 
 
 class SelfAttention(nn.Module):
@@ -204,7 +226,12 @@ class SelfAttention(nn.Module):
         self.q_proj = nn.Linear(h, h, bias=False)
         self.out_proj = nn.Linear(h, h)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor,
+                past: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
+                key_valid: Optional[torch.Tensor] = None
+                ) -> Tuple[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+        """x [B, T, H] (the T newest positions); ``past`` the earlier S0 positions' (k, v);
+        ``key_valid`` bool [B, S0 + T] (False: a padding key). Returns (y, (k, v) of all)."""
         b, t, h = x.shape
         nh, d = self.num_heads, h // self.num_heads
 
@@ -212,15 +239,22 @@ class SelfAttention(nn.Module):
             return y.view(b, t, nh, d).transpose(1, 2)  # [B, nh, T, d]
 
         q, k, v = heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x))
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        s = k.shape[2]
         scores = torch.matmul(q.float(), k.float().transpose(-1, -2))
-        i = torch.arange(t, device=x.device)
-        allowed = i[None, :] <= i[:, None]  # [query, key]: j <= i
+        i = torch.arange(s - t, s, device=x.device)  # query positions
+        j = torch.arange(s, device=x.device)         # key positions
+        allowed = j[None, :] <= i[:, None]  # [query, key]: j <= i
         if self.window:
-            allowed = allowed & (i[None, :] > i[:, None] - self.window)
-        scores = scores.masked_fill(~allowed, -math.inf)
+            allowed = allowed & (j[None, :] > i[:, None] - self.window)
+        if key_valid is not None:
+            allowed = allowed[None, None] & key_valid[:, None, None, :].to(torch.bool)
+        # The most negative float, not -inf: a fully masked (padding) query stays finite.
+        scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
         probs = torch.softmax(scores, dim=-1).to(v.dtype)
         y = torch.matmul(probs, v).transpose(1, 2).reshape(b, t, h)
-        return self.out_proj(y)
+        return self.out_proj(y), (k, v)
 
 
 class AttentionHolder(nn.Module):
@@ -240,16 +274,31 @@ class MLP(nn.Module):
         self.c_proj = nn.Linear(spec.intermediate_size, spec.hidden_size)
 
     def forward(self, x: torch.Tensor, router: Optional["PathwayRouter"] = None,
-                layer: int = -1) -> Tuple[torch.Tensor, Optional[RoutingInfo]]:
+                layer: int = -1, cache: Optional[Dict[str, torch.Tensor]] = None
+                ) -> Tuple[torch.Tensor, Optional[RoutingInfo]]:
         if router is None:
             return self.c_proj(gelu_new(self.c_fc(x))), None
         info = router(x, layer)
         x2 = x.reshape(-1, x.shape[-1])
         n, p, k = x2.shape[0], router.num_pathways, info.topk_indices.shape[1]
         hid = gelu_new(self.c_fc(x2))  # [N, I]
-        gate = torch.zeros(n, p, dtype=info.topk_weights.dtype, device=x.device).scatter(
-            1, info.topk_indices, info.topk_weights * float(k))  # gate scale k
+        w = info.topk_weights
+        if router.pathway_scale is not None:  # steering: scale each pathway's output
+            w = w * router.pathway_scale.to(w).gather(0, info.topk_indices.reshape(-1)).view(
+                info.topk_indices.shape)
+        gate = torch.zeros(n, p, dtype=w.dtype, device=x.device).scatter(
+            1, info.topk_indices, w * float(k))  # gate scale k
         hid = (hid.view(n, p, -1) * gate.to(hid.dtype).unsqueeze(-1)).view(n, -1)
+        if cache is not None:
+            pre = f"blocks.{layer}.mlp."
+            lead = x.shape[:-1]
+            cache[pre + "hook_route_logits"] = info.logits.view(lead + (p,))
+            cache[pre + "hook_route_probs"] = info.probs.view(lead + (p,))
+            cache[pre + "hook_route_indices"] = info.topk_indices.view(lead + (k,))
+            cache[pre + "hook_route_weights"] = (gate / float(k)).view(lead + (p,))
+            wp = self.c_proj.weight.view(self.c_proj.weight.shape[0], p, -1)  # [H, P, I/P]
+            cache[pre + "hook_pathway_out"] = torch.einsum(
+                "nps,hps->nph", hid.view(n, p, -1), wp).reshape(lead + (p, -1))
         return self.c_proj(hid).view(x.shape[:-1] + (-1,)), info
 
 
@@ -272,6 +321,19 @@ class PathwayRouter(nn.Module):
         self.add_module("2", nn.Linear(routing.router_hidden, routing.num_pathways))
         self.register_buffer("selection_bias", torch.zeros(routing.num_pathways))
         self.disabled: Optional[torch.Tensor] = None
+        # fp32 [P] multiplier of each selected pathway's weight (steering); None: all 1.
+        self.pathway_scale: Optional[torch.Tensor] = None
+
+    def set_pathway_scale(self, scale: Optional[Any]) -> None:
+        """Multiplies each pathway's output by ``scale[p]`` when selected (float [P]; None:
+        1). Routing (which pathways, their renormalised weights) is unchanged."""
+        if scale is None:
+            self.pathway_scale = None
+            return
+        scale = torch.as_tensor(scale, dtype=torch.float32)
+        if scale.shape != (self.num_pathways,) or not bool(torch.isfinite(scale).all()):
+            raise ValueError(f"pathway scale must be finite float [{self.num_pathways}]")
+        self.pathway_scale = scale
 
     def set_pathway_mask(self, enabled: Optional[torch.Tensor]) -> None:
         """bool [P] (True = enabled; at least top_k), or None to enable all."""
@@ -300,6 +362,7 @@ class PathwayRouter(nn.Module):
         disabled = None if self.disabled is None else self.disabled.to(scores.device)
         if disabled is not None:
             scores = scores.masked_fill(disabled, -math.inf)
+        logits = scores
         probs = torch.softmax(scores, dim=-1)
         if self.use_selection_bias or disabled is not None:
             choice = probs.detach()
@@ -312,7 +375,7 @@ class PathwayRouter(nn.Module):
         else:
             top, idx = probs.topk(self.top_k, dim=-1)
         return RoutingInfo(layer=layer, probs=probs, topk_indices=idx,
-                           topk_weights=top / top.sum(-1, keepdim=True))
+                           topk_weights=top / top.sum(-1, keepdim=True), logits=logits)
 
 
 class RouterHolder(nn.Module):
@@ -335,11 +398,21 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(h, eps=eps)
         self.mlp = MLP(spec)
 
-    def forward(self, x: torch.Tensor, router: Optional[PathwayRouter]
-                ) -> Tuple[torch.Tensor, Optional[RoutingInfo]]:
-        x = x + self.attn.attention(self.ln_1(x))
-        m, info = self.mlp(self.ln_2(x), router, self.layer)
-        return x + m, info
+    def forward(self, x: torch.Tensor, router: Optional[PathwayRouter],
+                past: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
+                key_valid: Optional[torch.Tensor] = None,
+                cache: Optional[Dict[str, torch.Tensor]] = None
+                ) -> Tuple[torch.Tensor, Optional[RoutingInfo], Tuple[torch.Tensor, torch.Tensor]]:
+        a, present = self.attn.attention(self.ln_1(x), past, key_valid)
+        mid = x + a
+        m, info = self.mlp(self.ln_2(mid), router, self.layer, cache)
+        out = mid + m
+        if cache is not None:
+            pre = f"blocks.{self.layer}."
+            cache.update({pre + "hook_resid_pre": x, pre + "hook_attn_out": a,
+                          pre + "hook_resid_mid": mid, pre + "hook_mlp_out": m,
+                          pre + "hook_resid_post": out})
+        return out, info, present
 
 
 class Transformer(nn.Module):
@@ -364,36 +437,74 @@ class Routing(nn.Module):
                 self.layers[str(i)] = RouterHolder(spec.hidden_size, spec.routing)
 
 
+def _positions(t: int, past_len: int, attention_mask: Optional[torch.Tensor],
+               device: torch.device) -> torch.Tensor:
+    """Position ids [B or 1, T] of the T new tokens: past_len + arange(T), or with a padding
+    mask [B, past_len + T] the count of real tokens before each one (left padding)."""
+    if attention_mask is None:
+        return torch.arange(past_len, past_len + t, device=device).unsqueeze(0)
+    pos = attention_mask.to(device, torch.long).cumsum(-1) - 1
+    return pos.clamp_min(0)[:, -t:]
+
+
 def causal_lm_forward(spec: ModelSpec, transformer: Transformer, routing: Routing,
-                      input_ids: torch.Tensor,
-                      labels: Optional[torch.Tensor] = None) -> MonorouteOutput:
+                      input_ids: torch.Tensor, labels: Optional[torch.Tensor] = None,
+                      attention_mask: Optional[torch.Tensor] = None,
+                      past_key_values: Optional[PastKeyValues] = None, use_cache: bool = False,
+                      cache: Optional[Dict[str, torch.Tensor]] = None,
+                      position_ids: Optional[torch.Tensor] = None) -> MonorouteOutput:
     """The model's forward over ``transformer`` and ``routing`` (shared by both front ends).
 
-    input_ids int [B, T] (T <= max_position_embeddings); labels [B, T] as Hugging Face's
-    (shifted inside; -100 ignored) -> loss.
+    input_ids int [B, T] (past + T <= max_position_embeddings); labels [B, T] as Hugging Face's
+    (shifted inside; -100 ignored) -> loss. ``attention_mask`` [B, past + T] (1 real, 0 padding):
+    padding keys are ignored and positions count real tokens only, so a left-padded row equals
+    the unpadded one. ``past_key_values`` / ``use_cache``: the KV cache. ``cache``: a dict filled
+    with the activations named in HOOK_NAMES.
     """
     if input_ids.dim() != 2:
         raise ValueError(f"input_ids must be [B, T], got {tuple(input_ids.shape)}")
     t = input_ids.shape[1]
-    if t > spec.max_position_embeddings:
-        raise ValueError(f"sequence length {t} exceeds max_position_embeddings "
+    past_len = past_key_values[0][0].shape[2] if past_key_values else 0
+    if past_len + t > spec.max_position_embeddings:
+        raise ValueError(f"sequence length {past_len + t} exceeds max_position_embeddings "
                          f"{spec.max_position_embeddings}")
-    ids = input_ids.to(transformer.wte.weight.device, torch.long)
-    x = transformer.wte(ids) + transformer.wpe.weight[:t].unsqueeze(0)
+    device = transformer.wte.weight.device
+    ids = input_ids.to(device, torch.long)
+    key_valid = None
+    if attention_mask is not None:
+        if attention_mask.shape != (ids.shape[0], past_len + t):
+            raise ValueError(f"attention_mask must be [B, past + T] = {[ids.shape[0], past_len + t]}"
+                             f", got {list(attention_mask.shape)}")
+        key_valid = attention_mask.to(device).bool()
+    if position_ids is None:
+        position_ids = _positions(t, past_len, attention_mask if key_valid is not None and
+                                  not bool(key_valid.all()) else None, device)
+    pos = transformer.wpe(position_ids.to(device, torch.long))
+    emb = transformer.wte(ids)
+    x = emb + pos
+    if cache is not None:
+        cache["hook_embed"], cache["hook_pos_embed"] = emb, pos.expand_as(emb)
     infos: List[RoutingInfo] = []
+    presents: PastKeyValues = []
     for i, block in enumerate(transformer.h):
         holder = routing.layers[str(i)] if str(i) in routing.layers else None
-        x, info = block(x, holder.router if holder is not None else None)
+        x, info, present = block(x, holder.router if holder is not None else None,
+                                 past_key_values[i] if past_key_values else None, key_valid,
+                                 cache)
+        presents.append(present)
         if info is not None:
             infos.append(info)
     final = transformer.ln_f(x)
+    if cache is not None:
+        cache["ln_final.hook_normalized"] = final
     logits = torch.matmul(final, transformer.wte.weight.t()).float()
     loss = None
     if labels is not None:
         labels = labels.to(logits.device)
         loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),
                                labels[:, 1:].reshape(-1), ignore_index=-100)
-    return MonorouteOutput(logits=logits, final_norm=final, routing=infos, loss=loss)
+    return MonorouteOutput(logits=logits, final_norm=final, routing=infos, loss=loss,
+                           past_key_values=presents if use_cache else None)
 
 
 class MonorouteGPTNeo(nn.Module):
@@ -418,7 +529,15 @@ class MonorouteGPTNeo(nn.Module):
         """Disables pathways of one routed layer (bool [P], True = enabled; None: all)."""
         self.router(layer).set_pathway_mask(enabled)
 
-    def forward(self, input_ids: torch.Tensor,
-                labels: Optional[torch.Tensor] = None) -> MonorouteOutput:
-        """input_ids int [B, T] -> MonorouteOutput (logits, final_norm, routing, loss)."""
-        return causal_lm_forward(self.spec, self.transformer, self.routing, input_ids, labels)
+    def set_pathway_scale(self, layer: int, scale: Optional[Any]) -> None:
+        """Scales pathways' outputs in one routed layer (float [P]; None: all 1)."""
+        self.router(layer).set_pathway_scale(scale)
+
+    def forward(self, input_ids: torch.Tensor, labels: Optional[torch.Tensor] = None,
+                attention_mask: Optional[torch.Tensor] = None,
+                past_key_values: Optional[PastKeyValues] = None, use_cache: bool = False,
+                cache: Optional[Dict[str, torch.Tensor]] = None) -> MonorouteOutput:
+        """input_ids int [B, T] -> MonorouteOutput (logits, final_norm, routing, loss; the
+        other arguments: ``causal_lm_forward``)."""
+        return causal_lm_forward(self.spec, self.transformer, self.routing, input_ids, labels,
+                                 attention_mask, past_key_values, use_cache, cache)
