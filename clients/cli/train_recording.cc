@@ -35,7 +35,8 @@ class RecorderObserver : public TrainRecorder {
     run.set_vocab_size(static_cast<uint32_t>(shape.vocab_size));
     run.set_store_raw_events(true);
     (*run.mutable_labels())["kind"] = spec_.kind;
-    (*run.mutable_labels())["balancing"] = spec_.routing.balancing.method;
+    (*run.mutable_labels())["balancing"] =
+        model::BalancingMethodName(spec_.routing.balancing.method);
     (*run.mutable_labels())["routing"] = shape.routed ? "routed" : "dense_slices";
     if (!spec_.name.empty()) (*run.mutable_labels())["name"] = spec_.name;
     if (absl::Status s = writer_->CreateRun(run); !s.ok()) {

@@ -27,18 +27,6 @@ namespace fs = std::filesystem;
 constexpr double kF32 = 4.0;
 constexpr int64_t kMaxConfigBytes = int64_t{1} << 20;
 
-// An integer field of a config.json object (absent or null: `fallback`).
-absl::StatusOr<int64_t> ConfigInt(const nlohmann::json& j, const char* key, int64_t fallback,
-                                  const std::string& source) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_number_integer() || it->get<int64_t>() <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": ", key, " must be a positive integer"));
-  }
-  return it->get<int64_t>();
-}
-
 absl::StatusOr<JobModelShape> ShapeFromConfig(const std::string& field, const std::string& path) {
   std::error_code ec;
   const uintmax_t size = fs::file_size(path, ec);
@@ -50,21 +38,12 @@ absl::StatusOr<JobModelShape> ShapeFromConfig(const std::string& field, const st
         absl::StrCat(field, ": ", path, " has ", size, " bytes, more than ", kMaxConfigBytes));
   }
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": ", path, ": not a JSON object"));
-  }
   const std::string src = absl::StrCat(field, ": ", path);
+  ASSIGN_OR_RETURN(nlohmann::json j, model::ParseConfigJsonText(text, src));
   JobModelShape s;
+  ASSIGN_OR_RETURN(model::ModelConfig sizes, model::ModelConfig::SizesFromJson(j, src));
+  static_cast<model::ModelConfig&>(s) = sizes;
   s.source = path;
-  // Sizes the engine would take from the same file (missing ones default as GPTNeoConfig does;
-  // the engine rejects what it does not support when the job starts).
-  ASSIGN_OR_RETURN(s.vocab_size, ConfigInt(j, "vocab_size", 50257, src));
-  ASSIGN_OR_RETURN(s.hidden_size, ConfigInt(j, "hidden_size", 64, src));
-  ASSIGN_OR_RETURN(s.num_layers, ConfigInt(j, "num_layers", 8, src));
-  ASSIGN_OR_RETURN(s.num_heads, ConfigInt(j, "num_heads", 16, src));
-  ASSIGN_OR_RETURN(s.intermediate_size, ConfigInt(j, "intermediate_size", 4 * s.hidden_size, src));
-  ASSIGN_OR_RETURN(s.max_position_embeddings, ConfigInt(j, "max_position_embeddings", 2048, src));
   return s;
 }
 
@@ -79,7 +58,7 @@ std::vector<int64_t> RoutedLayers(const JobSpec& spec, int64_t num_layers) {
     }
     return out;
   }
-  const int64_t every = std::max(1, spec.routing.route_every_n_layers);
+  const int64_t every = std::max<int64_t>(1, spec.routing.route_every_n_layers);
   for (int64_t l = 0; l < num_layers; l += every) out.push_back(l);
   return out;
 }
@@ -102,13 +81,7 @@ absl::StatusOr<JobModelShape> ResolveJobModelShape(const JobSpec& spec) {
     return ShapeFromConfig("model.config_path", spec.model.config_path);
   }
   JobModelShape s;
-  s.vocab_size = spec.model.vocab_size;
-  s.hidden_size = spec.model.hidden_size;
-  s.num_layers = spec.model.num_layers;
-  s.num_heads = spec.model.num_heads;
-  s.intermediate_size =
-      spec.model.intermediate_size > 0 ? spec.model.intermediate_size : 4 * s.hidden_size;
-  s.max_position_embeddings = spec.model.max_position_embeddings;
+  static_cast<model::ModelConfig&>(s) = ResolveModelSection(spec.model);
   s.source = "model";
   return s;
 }
@@ -154,11 +127,16 @@ JobResourceEstimate EstimateJobResources(const JobSpec& spec, const JobModelShap
   const std::vector<int64_t> routed = RoutedLayers(spec, shape.num_layers);
   const double routed_n = static_cast<double>(routed.size());
 
-  // GPT-Neo: tied embedding, positions, per block two LayerNorms, q/k/v without bias, out proj,
-  // MLP; final LayerNorm. Routers: hidden -> router_hidden -> pathways per routed layer.
-  const double block = 4 * H + 4 * H * H + H + 2 * H * I + I + H;
+  // Per block two LayerNorms, q/k/v (GPT-Neo without bias), the output projection with bias,
+  // the MLP; a final LayerNorm; the token embedding, learned positions (not GPT-NeoX) and an
+  // untied LM head (GPT-NeoX's embed_out). Routers: hidden -> router_hidden -> pathways per
+  // routed layer.
+  const bool neox = shape.family == model::ModelFamily::kGPTNeoX;
+  const double qkv_bias = shape.family == model::ModelFamily::kGPTNeo ? 0 : 3 * H;
+  const double block = 4 * H + 4 * H * H + qkv_bias + H + 2 * H * I + I + H;
   const double router = H * R + R + R * Np + Np;
-  const double params = V * H + pos * H + L * block + 2 * H + routed_n * router;
+  const double embeddings = V * H * (shape.tie_word_embeddings ? 1 : 2) + (neox ? 0 : pos * H);
+  const double params = embeddings + L * block + 2 * H + routed_n * router;
   const double trainable = spec.freeze_base ? routed_n * router : params;
   e.parameters = static_cast<int64_t>(std::min(params, 9e18));
   e.trainable_parameters = static_cast<int64_t>(std::min(trainable, 9e18));
@@ -171,8 +149,9 @@ JobResourceEstimate EstimateJobResources(const JobSpec& spec, const JobModelShap
   // output and projection, residuals (~16 H), MLP input/activation/output (~3 I); routed layers
   // add the router's hidden layer, scores and masks; attention keeps a log-sum-exp per head on the
   // CPU's fused kernel and the [T, T] scores and probabilities per head elsewhere.
+  // GPT-NeoX also keeps the rotated q and k (2 H).
   const bool fused_attention = !cuda && shape.num_heads > 0 && H / heads <= 64;
-  const double attention = fused_attention ? heads : 2 * heads * T;
+  const double attention = (fused_attention ? heads : 2 * heads * T) + (neox ? 2 * H : 0);
   const double tokens = B * T;
   e.activations =
       kF32 * tokens * (L * (16 * H + 3 * I + attention) + routed_n * (R + 4 * Np + I) + 6 * H);

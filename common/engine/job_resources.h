@@ -13,25 +13,22 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/engine/job_spec.h"
+#include "common/model/model_config.h"
 
 namespace monoroute::engine {
 
-// Architecture facts the checks and the estimate need.
-struct JobModelShape {
-  int64_t vocab_size = 0;
-  int64_t hidden_size = 0;
-  int64_t num_layers = 0;
-  int64_t num_heads = 0;
-  int64_t intermediate_size = 0;  // resolved (0 / null in a config means 4 * hidden_size)
-  int64_t max_position_embeddings = 0;
+// Architecture facts the checks and the estimate need: the model config (family and sizes,
+// intermediate_size resolved) and where it came from.
+struct JobModelShape : model::ModelConfig {
   // Where the shape came from ("<model_dir>/config.json", "<model.config_path>" or "model").
   std::string source;
 };
 
 // The shape of the job's model: a finetune's model_dir/config.json, a pretrain's
-// model.config_path, else the spec's `model` section. Reads at most one small JSON file (larger
-// than 1 MiB is INVALID_ARGUMENT); errors name the field and file. Only the sizes are read here;
-// the engine validates the whole config when the job starts.
+// model.config_path, else the spec's `model` section, for every family (model_type). Reads at most
+// one small JSON file (larger than 1 MiB is INVALID_ARGUMENT); errors name the field and file
+// (NaN / Infinity as such). Only the family and sizes are read here
+// (model::ModelConfig::SizesFromJson); the engine validates the whole config when the job starts.
 absl::StatusOr<JobModelShape> ResolveJobModelShape(const JobSpec& spec);
 
 // Checks of the spec against its model: data.seq_len <= max_position_embeddings, every

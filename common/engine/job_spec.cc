@@ -6,6 +6,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include "common/base/status_macros.h"
 #include "common/engine/data_file.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
+#include "common/model/config_fields.h"
 
 namespace monoroute::engine {
 namespace {
@@ -318,27 +320,111 @@ class MapReader {
   std::set<std::string> seen_;
 };
 
-absl::Status ReadModel(MapReader r, ModelSpec* m) {
+// Reads the fields a model/config_fields.h list visits from one YAML map (through MapReader:
+// types checked, errors name the key path); nested sections become sub-maps.
+class YamlFieldReader {
+ public:
+  explicit YamlFieldReader(MapReader* r) : r_(r) {}
+
+  void operator()(const char* key, int64_t& out) {
+    Do([&] { return r_->Int(key, &out); });
+  }
+  void operator()(const char* key, double& out) {
+    Do([&] { return r_->Double(key, &out); });
+  }
+  void operator()(const char* key, bool& out) {
+    Do([&] { return r_->Bool(key, &out); });
+  }
+  void operator()(const char* key, std::string& out) {
+    Do([&] { return r_->Str(key, &out); });
+  }
+  void operator()(const char* key, std::vector<int64_t>& out) {
+    Do([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(auto items, r_->List(key));
+      if (items.empty()) return absl::OkStatus();
+      out.clear();
+      for (size_t i = 0; i < items.size(); ++i) {
+        int64_t v = 0;
+        RETURN_IF_ERROR(MapReader::ParseInt(items[i]->scalar,
+                                            absl::StrCat(Join(r_->path(), key), "[", i, "]"), &v));
+        out.push_back(v);
+      }
+      return absl::OkStatus();
+    });
+  }
+  void operator()(const char* key, std::vector<std::string>& out) {
+    Do([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(auto items, r_->List(key));
+      if (items.empty()) return absl::OkStatus();
+      out.clear();
+      for (const Tree* t : items) out.push_back(t->scalar);
+      return absl::OkStatus();
+    });
+  }
+  void operator()(const char* key, model::BalancingMethod& out) {
+    Word(
+        key, "'glbl', 'switch', 'aux_free' or 'none'",
+        [&](const std::string& w) { return model::ParseBalancingMethod(w); }, &out);
+  }
+  void operator()(const char* key, model::ModelFamily& out) {
+    Word(
+        key, "'gpt_neo', 'gpt_neox' or 'gpt2'",
+        [&](const std::string& w) { return model::ParseModelFamily(w); }, &out);
+  }
+  template <typename T, typename F>
+  void Section(const char* key, T& sub, F fn) {
+    Do([&]() -> absl::Status {
+      MapReader sr = r_->Sub(key);
+      RETURN_IF_ERROR(sr.CheckIsMap());
+      YamlFieldReader w(&sr);
+      fn(sub, w);
+      RETURN_IF_ERROR(w.status());
+      return sr.Finish();
+    });
+  }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  template <typename F>
+  void Do(F f) {
+    if (status_.ok()) status_ = f();
+  }
+  // A string field parsed into an enum; errors list the accepted words.
+  template <typename T, typename P>
+  void Word(const char* key, const char* accepted, P parse, T* out) {
+    Do([&]() -> absl::Status {
+      std::string w;
+      bool present = false;
+      {
+        ASSIGN_OR_RETURN(const Tree* v, r_->Scalar(key));
+        present = v != nullptr;
+        if (present) w = v->scalar;
+      }
+      if (!present) return absl::OkStatus();
+      absl::StatusOr<T> parsed = parse(w);
+      if (!parsed.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(Join(r_->path(), key), ": must be ", accepted, ", got '", Cut(w), "'"));
+      }
+      *out = *parsed;
+      return absl::OkStatus();
+    });
+  }
+  MapReader* r_;
+  absl::Status status_;
+};
+
+absl::Status ReadModel(MapReader r, ModelSection* m) {
   RETURN_IF_ERROR(r.CheckIsMap());
   RETURN_IF_ERROR(r.Str("config_path", &m->config_path));
-  RETURN_IF_ERROR(r.Int("vocab_size", &m->vocab_size));
-  RETURN_IF_ERROR(r.Int("hidden_size", &m->hidden_size));
-  RETURN_IF_ERROR(r.Int("num_layers", &m->num_layers));
-  RETURN_IF_ERROR(r.Int("num_heads", &m->num_heads));
-  RETURN_IF_ERROR(r.Int("intermediate_size", &m->intermediate_size));
-  RETURN_IF_ERROR(r.Int("max_position_embeddings", &m->max_position_embeddings));
-  RETURN_IF_ERROR(r.Int("window_size", &m->window_size));
-  ASSIGN_OR_RETURN(auto layers, r.List("attention_layers"));
-  if (!layers.empty()) {
-    m->attention_layers.clear();
-    for (const Tree* t : layers) m->attention_layers.push_back(t->scalar);
-  }
-  RETURN_IF_ERROR(r.Double("layer_norm_epsilon", &m->layer_norm_epsilon));
+  YamlFieldReader fields(&r);
+  model::VisitModelFields(static_cast<model::ModelConfig&>(*m), fields);
+  RETURN_IF_ERROR(fields.status());
   RETURN_IF_ERROR(r.Double("initializer_range", &m->initializer_range));
   return r.Finish();
 }
 
-absl::Status ReadRouting(MapReader r, RoutingSpec* s) {
+absl::Status ReadRouting(MapReader r, RoutingSection* s) {
   RETURN_IF_ERROR(r.CheckIsMap());
   {
     ASSIGN_OR_RETURN(const Tree* v, r.Scalar("enabled"));
@@ -354,29 +440,9 @@ absl::Status ReadRouting(MapReader r, RoutingSpec* s) {
       s->enabled = b;
     }
   }
-  RETURN_IF_ERROR(r.Int("num_pathways", &s->num_pathways));
-  RETURN_IF_ERROR(r.Int("top_k", &s->top_k));
-  RETURN_IF_ERROR(r.Int("router_hidden", &s->router_hidden));
-  RETURN_IF_ERROR(r.Int("route_every_n_layers", &s->route_every_n_layers));
-  ASSIGN_OR_RETURN(auto layers, r.List("layers"));
-  if (!layers.empty()) {
-    s->layers.clear();
-    for (size_t i = 0; i < layers.size(); ++i) {
-      int v = 0;
-      RETURN_IF_ERROR(MapReader::ParseInt(layers[i]->scalar,
-                                          absl::StrCat(Join(r.path(), "layers"), "[", i, "]"), &v));
-      s->layers.push_back(v);
-    }
-  }
-  RETURN_IF_ERROR(r.Str("router_activation", &s->router_activation));
-  RETURN_IF_ERROR(r.Double("temperature", &s->temperature));
-  MapReader b = r.Sub("balancing");
-  RETURN_IF_ERROR(b.CheckIsMap());
-  RETURN_IF_ERROR(b.Str("method", &s->balancing.method));
-  RETURN_IF_ERROR(b.Double("alpha", &s->balancing.alpha));
-  RETURN_IF_ERROR(b.Double("ema_momentum", &s->balancing.ema_momentum));
-  RETURN_IF_ERROR(b.Double("bias_update_rate", &s->balancing.bias_update_rate));
-  RETURN_IF_ERROR(b.Finish());
+  YamlFieldReader fields(&r);
+  model::VisitRoutingFields(static_cast<model::RoutingConfig&>(*s), fields);
+  RETURN_IF_ERROR(fields.status());
   return r.Finish();
 }
 
@@ -544,8 +610,8 @@ absl::Status CheckStringBounds(const JobSpec& s) {
       {"device", &s.device},
       {"precision", &s.precision},
       {"data.format", &s.data.format},
-      {"routing.router_activation", &s.routing.router_activation},
-      {"routing.balancing.method", &s.routing.balancing.method}};
+      {"model.activation_function", &s.model.activation_function},
+      {"routing.router_activation", &s.routing.router_activation}};
   for (const auto& [key, value] : words) {
     RETURN_IF_ERROR(CheckLength(key, *value, kMaxJobWordBytes));
   }
@@ -570,42 +636,18 @@ absl::Status ValidateValues(const JobSpec& s) {
   if (s.kind == "finetune" && s.model_dir.empty()) {
     return Bad("model_dir", "required for kind 'finetune'");
   }
-  const ModelSpec& m = s.model;
-  if (m.vocab_size <= 0) return Bad("model.vocab_size", "must be > 0");
-  if (m.hidden_size <= 0) return Bad("model.hidden_size", "must be > 0");
-  if (m.num_layers <= 0) return Bad("model.num_layers", "must be > 0");
+  const ModelSection& m = s.model;
+  // Bounded before the defaults are resolved (attention_layers gets num_layers entries).
   if (m.num_layers > kMaxJobLayers) {
     return Bad("model.num_layers", absl::StrCat("must be <= ", kMaxJobLayers));
   }
-  if (m.num_heads <= 0) return Bad("model.num_heads", "must be > 0");
-  if (m.hidden_size % m.num_heads != 0) {
-    return Bad("model.num_heads", "must divide model.hidden_size");
-  }
   if (m.intermediate_size < 0) return Bad("model.intermediate_size", "must be >= 0");
-  if (m.max_position_embeddings <= 0) return Bad("model.max_position_embeddings", "must be > 0");
-  if (m.window_size <= 0) return Bad("model.window_size", "must be > 0");
-  if (!m.attention_layers.empty()) {
-    if (static_cast<int>(m.attention_layers.size()) != m.num_layers) {
-      return Bad("model.attention_layers", "must have model.num_layers entries");
-    }
-    for (size_t i = 0; i < m.attention_layers.size(); ++i) {
-      if (m.attention_layers[i] != "global" && m.attention_layers[i] != "local") {
-        return Bad(absl::StrCat("model.attention_layers[", i, "]"), "must be 'global' or 'local'");
-      }
-    }
-  }
-  if (!(m.layer_norm_epsilon > 0)) return Bad("model.layer_norm_epsilon", "must be > 0");
   if (!(m.initializer_range > 0)) return Bad("model.initializer_range", "must be > 0");
+  RETURN_IF_ERROR(ResolveModelSection(m).Validate("model", /*hf_names=*/false));
 
-  const RoutingSpec& r = s.routing;
-  if (r.num_pathways <= 0) return Bad("routing.num_pathways", "must be > 0");
-  if (r.top_k < 1 || r.top_k > r.num_pathways) {
-    return Bad("routing.top_k", "must be in [1, routing.num_pathways]");
-  }
-  if (r.router_hidden <= 0) return Bad("routing.router_hidden", "must be > 0");
-  if (r.route_every_n_layers <= 0) return Bad("routing.route_every_n_layers", "must be > 0");
+  const RoutingSection& r = s.routing;
+  RETURN_IF_ERROR(r.ValidateValues("routing"));
   for (size_t i = 0; i < r.layers.size(); ++i) {
-    if (r.layers[i] < 0) return Bad(absl::StrCat("routing.layers[", i, "]"), "must be >= 0");
     // A pretrain job's architecture is known here; a finetune's comes from model_dir
     // (job_resources.h: ValidateJobSpecForModel).
     if (s.kind == "pretrain" && m.config_path.empty() && r.layers[i] >= m.num_layers) {
@@ -614,22 +656,6 @@ absl::Status ValidateValues(const JobSpec& s) {
                               m.num_layers, ")"));
     }
   }
-  if (r.router_activation != "relu" && r.router_activation != "gelu_new" &&
-      r.router_activation != "silu") {
-    return Bad("routing.router_activation", "must be 'relu', 'gelu_new' or 'silu'");
-  }
-  if (!(r.temperature > 0)) return Bad("routing.temperature", "must be > 0");
-  const BalancingSpec& b = r.balancing;
-  if (b.method != "glbl" && b.method != "switch" && b.method != "aux_free" && b.method != "none") {
-    return Bad(
-        "routing.balancing.method",
-        absl::StrCat("must be 'glbl', 'switch', 'aux_free' or 'none', got '", b.method, "'"));
-  }
-  if (b.alpha < 0) return Bad("routing.balancing.alpha", "must be >= 0");
-  if (b.ema_momentum < 0 || b.ema_momentum >= 1) {
-    return Bad("routing.balancing.ema_momentum", "must be in [0, 1)");
-  }
-  if (b.bias_update_rate < 0) return Bad("routing.balancing.bias_update_rate", "must be >= 0");
 
   const DataSpec& d = s.data;
   if (d.train_path.empty()) return Bad("data.train_path", "required");
@@ -770,7 +796,59 @@ void EmitStr(YAML::Emitter& e, const char* key, const std::string& v) {
   e << v;
 }
 
+// Writes the fields a model/config_fields.h list visits as YAML (values read back identically:
+// shortest round-trip numbers, ambiguous strings quoted, empty lists omitted).
+struct YamlFieldWriter {
+  YAML::Emitter& e;
+  void operator()(const char* key, int64_t v) { e << YAML::Key << key << YAML::Value << v; }
+  void operator()(const char* key, double v) { e << YAML::Key << key << YAML::Value << Num(v); }
+  void operator()(const char* key, bool v) {
+    e << YAML::Key << key << YAML::Value << (v ? "true" : "false");
+  }
+  void operator()(const char* key, const std::string& v) { EmitStr(e, key, v); }
+  template <typename T>
+  void operator()(const char* key, const std::vector<T>& v) {
+    if (!v.empty()) e << YAML::Key << key << YAML::Value << YAML::Flow << v;
+  }
+  void operator()(const char* key, model::BalancingMethod m) {
+    EmitStr(e, key, model::BalancingMethodName(m));
+  }
+  void operator()(const char* key, model::ModelFamily f) {
+    EmitStr(e, key, model::ModelFamilyName(f));
+  }
+  template <typename T, typename F>
+  void Section(const char* key, const T& sub, F fn) {
+    e << YAML::Key << key << YAML::Value << YAML::BeginMap;
+    fn(sub, *this);
+    e << YAML::EndMap;
+  }
+};
+
 }  // namespace
+
+ModelSection::ModelSection() {
+  intermediate_size = 0;
+  activation_function.clear();
+}
+
+model::ModelConfig ResolveModelSection(const ModelSection& m) {
+  model::ModelConfig c = m;
+  const bool neo = c.family == model::ModelFamily::kGPTNeo;
+  if (c.intermediate_size == 0) c.intermediate_size = 4 * c.hidden_size;
+  if (c.activation_function.empty()) {
+    c.activation_function = c.family == model::ModelFamily::kGPTNeoX ? "gelu" : "gelu_new";
+  }
+  if (c.attention_layers.empty() && c.num_layers > 0 && c.num_layers <= kMaxJobLayers) {
+    for (int64_t i = 0; i < c.num_layers; ++i) {
+      c.attention_layers.push_back(neo && i % 2 == 1 ? "local" : "global");
+    }
+  }
+  c.tie_word_embeddings = c.family != model::ModelFamily::kGPTNeoX;
+  if (!neo) c.window_size = c.max_position_embeddings;
+  const int64_t eos = c.family == model::ModelFamily::kGPTNeoX ? 0 : 50256;
+  c.bos_token_id = c.eos_token_id = std::max<int64_t>(0, std::min<int64_t>(eos, c.vocab_size - 1));
+  return c;
+}
 
 bool IsRouted(const JobSpec& spec) {
   return spec.routing.enabled.value_or(spec.kind == "finetune");
@@ -849,17 +927,8 @@ std::string JobSpecToYaml(const JobSpec& s) {
   EmitStr(e, "model_dir", s.model_dir);
   e << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
   EmitStr(e, "config_path", s.model.config_path);
-  e << YAML::Key << "vocab_size" << YAML::Value << s.model.vocab_size;
-  e << YAML::Key << "hidden_size" << YAML::Value << s.model.hidden_size;
-  e << YAML::Key << "num_layers" << YAML::Value << s.model.num_layers;
-  e << YAML::Key << "num_heads" << YAML::Value << s.model.num_heads;
-  e << YAML::Key << "intermediate_size" << YAML::Value << s.model.intermediate_size;
-  e << YAML::Key << "max_position_embeddings" << YAML::Value << s.model.max_position_embeddings;
-  e << YAML::Key << "window_size" << YAML::Value << s.model.window_size;
-  if (!s.model.attention_layers.empty()) {
-    e << YAML::Key << "attention_layers" << YAML::Value << YAML::Flow << s.model.attention_layers;
-  }
-  e << YAML::Key << "layer_norm_epsilon" << YAML::Value << Num(s.model.layer_norm_epsilon);
+  YamlFieldWriter fields{e};
+  model::VisitModelFields(static_cast<const model::ModelConfig&>(s.model), fields);
   e << YAML::Key << "initializer_range" << YAML::Value << Num(s.model.initializer_range);
   e << YAML::EndMap;
 
@@ -867,21 +936,8 @@ std::string JobSpecToYaml(const JobSpec& s) {
   if (s.routing.enabled.has_value()) {
     e << YAML::Key << "enabled" << YAML::Value << (*s.routing.enabled ? "true" : "false");
   }
-  e << YAML::Key << "num_pathways" << YAML::Value << s.routing.num_pathways;
-  e << YAML::Key << "top_k" << YAML::Value << s.routing.top_k;
-  e << YAML::Key << "router_hidden" << YAML::Value << s.routing.router_hidden;
-  e << YAML::Key << "route_every_n_layers" << YAML::Value << s.routing.route_every_n_layers;
-  if (!s.routing.layers.empty()) {
-    e << YAML::Key << "layers" << YAML::Value << YAML::Flow << s.routing.layers;
-  }
-  EmitStr(e, "router_activation", s.routing.router_activation);
-  e << YAML::Key << "temperature" << YAML::Value << Num(s.routing.temperature);
-  e << YAML::Key << "balancing" << YAML::Value << YAML::BeginMap;
-  EmitStr(e, "method", s.routing.balancing.method);
-  e << YAML::Key << "alpha" << YAML::Value << Num(s.routing.balancing.alpha);
-  e << YAML::Key << "ema_momentum" << YAML::Value << Num(s.routing.balancing.ema_momentum);
-  e << YAML::Key << "bias_update_rate" << YAML::Value << Num(s.routing.balancing.bias_update_rate);
-  e << YAML::EndMap << YAML::EndMap;
+  model::VisitRoutingFields(static_cast<const model::RoutingConfig&>(s.routing), fields);
+  e << YAML::EndMap;
 
   e << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   EmitStr(e, "train_path", s.data.train_path);

@@ -12,6 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/model/model_config.h"
+#include "common/model/routing_config.h"
 
 namespace monoroute::engine {
 
@@ -41,68 +43,28 @@ inline constexpr int kMaxJobLayers = 4096;
 // any real run, small enough that a typo such as 1e18 never holds a worker until cancelled.
 inline constexpr int64_t kMaxJobSteps = 1000000000;
 
-// GPT-Neo architecture of a pretrain job's randomly initialised model (YAML section `model`).
-// Defaults are the TinyStories-1M architecture. Ignored by finetune jobs (their architecture comes
-// from model_dir/config.json).
-struct ModelSpec {
-  // Optional config.json to take the architecture from; when set, the fields below are ignored.
+// Architecture of a pretrain job's randomly initialised model (YAML section `model`): the model
+// config itself (model::ModelConfig, any family, under the canonical names of
+// model/config_fields.h) plus where to take it from and how to initialise it. Defaults are the
+// TinyStories-1M architecture (GPT-Neo). Ignored by finetune jobs (their architecture comes from
+// model_dir/config.json).
+struct ModelSection : model::ModelConfig {
+  // ModelConfig's defaults, except intermediate_size 0 (= 4 * hidden_size) and
+  // activation_function "" (= the family's: gelu_new, GPT-NeoX gelu); attention_layers empty
+  // means alternating global, local, ... (GPT-Neo) or all global.
+  ModelSection();
+  // Optional config.json to take the architecture from; when set, the fields above are ignored.
   std::string config_path;
-  // Vocabulary size (GPT-2: 50257).
-  int vocab_size = 50257;
-  // Hidden (embedding) size.
-  int hidden_size = 64;
-  // Number of transformer blocks.
-  int num_layers = 8;
-  // Attention heads per block (hidden_size must be divisible by it).
-  int num_heads = 16;
-  // MLP intermediate size; 0 means 4 * hidden_size.
-  int intermediate_size = 0;
-  // Maximum sequence length (position embeddings).
-  int max_position_embeddings = 2048;
-  // Window of local attention layers.
-  int window_size = 256;
-  // Attention kind per layer ("global" | "local"); empty means alternating global, local, ...
-  std::vector<std::string> attention_layers;
-  // LayerNorm epsilon.
-  double layer_norm_epsilon = 1e-5;
   // Standard deviation of the normal initialisation of weights.
   double initializer_range = 0.02;
 };
 
-// Load-balancing method and its hyper-parameters (YAML section `routing.balancing`).
-struct BalancingSpec {
-  // "glbl" (global LBL over the optimizer step, default), "switch" (micro-batch LBL),
-  // "aux_free" (DeepSeek bias update, no loss) or "none".
-  std::string method = "glbl";
-  // Weight of the balancing loss per routed layer: total = lm_loss + alpha * sum over routed
-  // layers. 0.1 keeps MaxVio <= 0.5 in the demo and the quality run (docs/BENCHMARKS.md).
-  double alpha = 0.1;
-  // EMA momentum of the GLBL frequencies f across steps, in [0, 1); 0 disables smoothing.
-  double ema_momentum = 0.5;
-  // Step size u of the aux-free bias update (bias += u * sign(mean load - load)).
-  double bias_update_rate = 1e-3;
-};
-
-// Pathway routing of the MLPs (YAML section `routing`).
-struct RoutingSpec {
+// Pathway routing of the MLPs (YAML section `routing`): the model's RoutingConfig (validated by
+// RoutingConfig::ValidateValues, and against the model by RoutingConfig::Validate when it is
+// built) plus whether the job routes at all.
+struct RoutingSection : model::RoutingConfig {
   // Whether the model is routed. Unset means: finetune jobs are routed, pretrain jobs are dense.
   std::optional<bool> enabled;
-  // Pathways per routed MLP (intermediate size must be divisible by it).
-  int num_pathways = 16;
-  // Pathways selected per token (1 <= top_k <= num_pathways).
-  int top_k = 4;
-  // Hidden width of the router MLP (hidden -> router_hidden -> num_pathways).
-  int router_hidden = 128;
-  // Route layers 0, n, 2n, ... when `layers` is empty.
-  int route_every_n_layers = 2;
-  // Explicit routed layer indices (overrides route_every_n_layers when non-empty).
-  std::vector<int> layers;
-  // Router hidden activation: "relu", "gelu_new" or "silu".
-  std::string router_activation = "relu";
-  // Softmax temperature of the router scores (> 0).
-  double temperature = 1.0;
-  // Load balancing.
-  BalancingSpec balancing;
 };
 
 // Training data (YAML section `data`).
@@ -200,9 +162,9 @@ struct JobSpec {
   // Finetune: HF checkpoint directory (config.json + model.safetensors).
   std::string model_dir;
   // Pretrain architecture.
-  ModelSpec model;
+  ModelSection model;
   // Routing (finetune default: routed).
-  RoutingSpec routing;
+  RoutingSection routing;
   // Data pipeline.
   DataSpec data;
   // Optimiser and schedule.
@@ -247,6 +209,12 @@ struct JobSpec {
   // The final evaluation.
   EvalSpec eval;
 };
+
+// The model section's config with its defaults resolved: intermediate_size 0 -> 4 * hidden_size,
+// activation "" -> the family's, attention_layers empty -> alternating global/local (GPT-Neo) or
+// all global, tie_word_embeddings and window by family, bos/eos = 50256 (GPT-Neo, GPT-2) or 0
+// (GPT-NeoX) clamped to the vocabulary. Not validated (ModelConfig::Validate).
+model::ModelConfig ResolveModelSection(const ModelSection& m);
 
 // True when the job's model is routed (routing.enabled, defaulting to kind == "finetune").
 bool IsRouted(const JobSpec& spec);

@@ -1,4 +1,4 @@
-// Job spec -> model configs -> model.
+// Job spec -> model configs -> model (any family: the model library chooses by model_type).
 #include "common/engine/model_factory.h"
 
 #include "absl/strings/numbers.h"
@@ -9,57 +9,23 @@
 
 namespace monoroute::engine {
 
-absl::StatusOr<model::GPTNeoConfig> PretrainConfig(const JobSpec& spec) {
-  model::GPTNeoConfig c;
+absl::StatusOr<model::ModelConfig> PretrainConfig(const JobSpec& spec) {
   if (!spec.model.config_path.empty()) {
-    absl::StatusOr<model::GPTNeoConfig> r = model::GPTNeoConfig::FromFile(spec.model.config_path);
+    absl::StatusOr<model::ModelConfig> r = model::ModelConfig::FromFile(spec.model.config_path);
     if (!r.ok()) {
       return absl::Status(r.status().code(),
                           absl::StrCat("model.config_path: ", r.status().message()));
     }
-    c = *r;
-  } else {
-    const ModelSpec& m = spec.model;
-    c.vocab_size = m.vocab_size;
-    c.hidden_size = m.hidden_size;
-    c.num_layers = m.num_layers;
-    c.num_heads = m.num_heads;
-    c.intermediate_size = m.intermediate_size > 0 ? m.intermediate_size : 4 * m.hidden_size;
-    c.window_size = m.window_size;
-    c.max_position_embeddings = m.max_position_embeddings;
-    c.layer_norm_epsilon = m.layer_norm_epsilon;
-    c.attention_layers = m.attention_layers;
-    if (c.attention_layers.empty()) {
-      for (int i = 0; i < m.num_layers; ++i) {
-        c.attention_layers.push_back(i % 2 == 0 ? "global" : "local");
-      }
-    }
-    c.bos_token_id = c.eos_token_id = std::min<int64_t>(50256, c.vocab_size - 1);
+    return *r;
   }
-  absl::Status s = c.Validate("model");
-  if (!s.ok()) return absl::Status(s.code(), absl::StrCat("model: ", s.message()));
+  model::ModelConfig c = ResolveModelSection(spec.model);
+  RETURN_IF_ERROR(c.Validate("model", /*hf_names=*/false));
   return c;
 }
 
-absl::StatusOr<model::RoutingConfig> ToRoutingConfig(const RoutingSpec& r) {
-  model::RoutingConfig c;
-  c.num_pathways = r.num_pathways;
-  c.top_k = r.top_k;
-  c.router_hidden = r.router_hidden;
-  c.route_every_n_layers = r.route_every_n_layers;
-  for (int l : r.layers) c.layers.push_back(l);
-  c.router_activation = r.router_activation;
-  c.temperature = r.temperature;
-  absl::StatusOr<model::BalancingMethod> m = model::ParseBalancingMethod(r.balancing.method);
-  if (!m.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("routing.balancing.method: ", m.status().message()));
-  }
-  c.balancing.method = *m;
-  c.balancing.alpha = r.balancing.alpha;
-  c.balancing.ema_momentum = r.balancing.ema_momentum;
-  c.balancing.bias_update_rate = r.balancing.bias_update_rate;
-  return c;
+absl::StatusOr<model::RoutingConfig> ToRoutingConfig(const RoutingSection& r) {
+  RETURN_IF_ERROR(r.ValidateValues("routing"));
+  return static_cast<const model::RoutingConfig&>(r);
 }
 
 absl::StatusOr<torch::Device> ParseDevice(const std::string& device) {
@@ -82,21 +48,21 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& device) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
-absl::StatusOr<model::GPTNeo> BuildModel(const JobSpec& spec, const torch::Device& device) {
+absl::StatusOr<model::CausalLM> BuildModel(const JobSpec& spec, const torch::Device& device) {
   std::optional<model::RoutingConfig> routing;
   if (IsRouted(spec)) {
     ASSIGN_OR_RETURN(model::RoutingConfig rc, ToRoutingConfig(spec.routing));
     routing = rc;
   }
   if (spec.kind == "pretrain") {
-    ASSIGN_OR_RETURN(model::GPTNeoConfig config, PretrainConfig(spec));
+    ASSIGN_OR_RETURN(model::ModelConfig config, PretrainConfig(spec));
     if (routing) {
       absl::Status s = routing->Validate(config);
       if (!s.ok()) return s;
     }
-    return TorchCall("building the pretrain model", [&]() -> absl::StatusOr<model::GPTNeo> {
+    return TorchCall("building the pretrain model", [&]() -> absl::StatusOr<model::CausalLM> {
       torch::manual_seed(spec.seed);
-      model::GPTNeo m(config, routing);
+      model::CausalLM m(config, routing);
       m->InitWeights(spec.model.initializer_range);
       m->to(device);
       return m;
@@ -122,7 +88,7 @@ absl::StatusOr<model::GPTNeo> BuildModel(const JobSpec& spec, const torch::Devic
   lo.dense_only = !routing.has_value();
   lo.device = device;
   torch::manual_seed(spec.seed);
-  return model::LoadGPTNeo(spec.model_dir, lo);
+  return model::LoadModel(spec.model_dir, lo);
 }
 
 }  // namespace monoroute::engine

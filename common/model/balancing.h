@@ -33,7 +33,8 @@
 
 namespace monoroute::model {
 
-class GPTNeoImpl;
+class CausalLMImpl;
+using GPTNeoImpl = CausalLMImpl;
 
 // Statistics of one routed layer for one step (computed from the step's raw counts).
 struct LayerBalanceStats {

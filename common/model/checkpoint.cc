@@ -1,4 +1,4 @@
-// Load / save GPT-Neo models in the Hugging Face directory layout (+ routing extras).
+// Load / save models of every family in the Hugging Face directory layout (+ routing extras).
 #include "common/model/checkpoint.h"
 
 #include <filesystem>
@@ -25,21 +25,56 @@ constexpr char kRouterInfix[] = ".mlp.router.";
 constexpr char kRemoteConfigClass[] = "configuration_monoroute.MonorouteGPTNeoConfig";
 constexpr char kRemoteModelClass[] = "modeling_monoroute.MonorouteGPTNeoForCausalLM";
 
-// "transformer.h.3.mlp.router.0.weight" -> "routing.layers.3.router.0.weight"; other names as is.
+// "<prefix>.3.mlp.router.0.weight" -> "routing.layers.3.router.0.weight"; other names as is.
 std::string CheckpointName(const std::string& module_name) {
   const size_t pos = module_name.find(kRouterInfix);
-  if (pos == std::string::npos || !absl::StartsWith(module_name, "transformer.h.")) {
-    return module_name;
-  }
-  const std::string layer = module_name.substr(14, pos - 14);
+  if (pos == std::string::npos) return module_name;
+  const size_t dot = module_name.rfind('.', pos - 1);
+  if (dot == std::string::npos) return module_name;
+  const std::string layer = module_name.substr(dot + 1, pos - dot - 1);
   return absl::StrCat(kRoutingPrefix, layer, ".router.",
                       module_name.substr(pos + sizeof(kRouterInfix) - 1));
 }
 
-// Legacy HF GPT-Neo buffers that carry no weights (causal mask caches).
+// Buffers that older HF checkpoints carry and that hold no weights: causal-mask caches,
+// masked_bias and rotary inv_freq (GPT-Neo "attn.attention.*", GPT-2 "attn.*", GPT-NeoX
+// "attention.*"). No parameter of any family has one of these names.
 bool IsIgnorableBuffer(const std::string& name) {
-  return absl::EndsWith(name, ".attn.attention.bias") ||
-         absl::EndsWith(name, ".attn.attention.masked_bias");
+  for (const char* suffix :
+       {".attn.attention.bias", ".attn.attention.masked_bias", ".attn.bias", ".attn.masked_bias",
+        ".attention.bias", ".attention.masked_bias", ".attention.rotary_emb.inv_freq"}) {
+    if (absl::EndsWith(name, suffix)) return true;
+  }
+  return false;
+}
+
+// GPT-2's Conv1D weights, stored [in, out] in checkpoints (nn.Linear [out, in] here).
+bool IsConv1DWeight(const ModelConfig& config, const std::string& name) {
+  if (config.family != ModelFamily::kGPT2 || absl::StartsWith(name, kRoutingPrefix)) return false;
+  for (const char* suffix :
+       {".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight"}) {
+    if (absl::EndsWith(name, suffix)) return true;
+  }
+  return false;
+}
+
+// A checkpoint's state in this module tree's names and layouts: GPT-2 keys without the
+// "transformer." prefix (GPT2Model checkpoints such as the original `gpt2`) get it, Conv1D
+// weights are transposed to [out, in].
+std::map<std::string, torch::Tensor> ToModuleLayout(
+    const ModelConfig& config, const std::map<std::string, torch::Tensor>& state) {
+  if (config.family != ModelFamily::kGPT2) return state;
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& kv : state) {
+    std::string name = kv.first;
+    if (!absl::StartsWith(name, "transformer.") && !absl::StartsWith(name, "lm_head.") &&
+        !absl::StartsWith(name, kRoutingPrefix)) {
+      name = absl::StrCat("transformer.", name);
+    }
+    const bool conv = IsConv1DWeight(config, name) && kv.second.dim() == 2;
+    out[name] = conv ? kv.second.t() : kv.second;
+  }
+  return out;
 }
 
 }  // namespace
@@ -47,10 +82,9 @@ bool IsIgnorableBuffer(const std::string& name) {
 absl::StatusOr<ModelDirConfig> ReadModelConfig(const std::string& dir) {
   const std::string path = (std::filesystem::path(dir) / "config.json").string();
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(path, ": invalid JSON"));
+  ASSIGN_OR_RETURN(nlohmann::json j, ParseConfigJsonText(text, path));
   ModelDirConfig out;
-  ASSIGN_OR_RETURN(out.config, GPTNeoConfig::FromJson(j, path));
+  ASSIGN_OR_RETURN(out.config, ModelConfig::FromJson(j, path));
   if (auto it = j.find("routing"); it != j.end() && !it->is_null()) {
     ASSIGN_OR_RETURN(RoutingConfig r, RoutingConfig::FromJson(*it, path));
     if (absl::Status s = r.Validate(out.config); !s.ok()) {
@@ -61,9 +95,11 @@ absl::StatusOr<ModelDirConfig> ReadModelConfig(const std::string& dir) {
   return out;
 }
 
-absl::Status LoadStateIntoModel(GPTNeoImpl& model,
-                                const std::map<std::string, torch::Tensor>& state,
+absl::Status LoadStateIntoModel(CausalLMImpl& model,
+                                const std::map<std::string, torch::Tensor>& checkpoint_state,
                                 const std::string& source) {
+  const std::map<std::string, torch::Tensor> state =
+      ToModuleLayout(model.config(), checkpoint_state);
   // Expected tensors: parameters and buffers under their checkpoint names.
   std::map<std::string, torch::Tensor> expected;
   for (const auto& kv : model.named_parameters()) expected[CheckpointName(kv.key())] = kv.value();
@@ -76,17 +112,18 @@ absl::Status LoadStateIntoModel(GPTNeoImpl& model,
   for (const auto& kv : state) {
     const std::string& name = kv.first;
     if (expected.count(name) > 0 || IsIgnorableBuffer(name)) continue;
-    if (name == "lm_head.weight") {
+    if (name == "lm_head.weight" && model.config().tie_word_embeddings) {
       const auto& wte = model.wte->weight;
       if (kv.second.sizes() != wte.sizes()) {
         return absl::InvalidArgumentError(absl::StrCat(
             source, ": tensor 'lm_head.weight' has shape ", ShapeString(kv.second.sizes()),
-            ", expected ", ShapeString(wte.sizes()), " (tied to transformer.wte.weight)"));
+            ", expected ", ShapeString(wte.sizes()), " (tied to the token embedding)"));
       }
       continue;
     }
-    return absl::InvalidArgumentError(absl::StrCat(source, ": unexpected tensor '", name,
-                                                   "' (not a GPT-Neo checkpoint of this config)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": unexpected tensor '", name, "' (not a ",
+                     ModelFamilyName(model.config().family), " checkpoint of this config)"));
   }
   for (const auto& kv : expected) {
     const std::string& name = kv.first;
@@ -116,7 +153,7 @@ absl::Status LoadStateIntoModel(GPTNeoImpl& model,
   });
 }
 
-absl::StatusOr<GPTNeo> LoadGPTNeo(const std::string& dir, const LoadOptions& options) {
+absl::StatusOr<CausalLM> LoadModel(const std::string& dir, const LoadOptions& options) {
   ASSIGN_OR_RETURN(ModelDirConfig mc, ReadModelConfig(dir));
   std::optional<RoutingConfig> routing = mc.routing;
   if (options.routing.has_value()) {
@@ -143,18 +180,21 @@ absl::StatusOr<GPTNeo> LoadGPTNeo(const std::string& dir, const LoadOptions& opt
       }
     }
   }
-  ASSIGN_OR_RETURN(GPTNeo model, TorchCall("building GPTNeo", [&]() -> absl::StatusOr<GPTNeo> {
-                     return GPTNeo(mc.config, routing);
+  ASSIGN_OR_RETURN(CausalLM model,
+                   TorchCall("building the model", [&]() -> absl::StatusOr<CausalLM> {
+                     return CausalLM(mc.config, routing);
                    }));
   RETURN_IF_ERROR(LoadStateIntoModel(*model, state, weights_file));
   RETURN_IF_ERROR(TorchCall("moving model", [&]() { model->to(options.device); }));
   return model;
 }
 
-std::map<std::string, torch::Tensor> ExportState(const GPTNeoImpl& model) {
+std::map<std::string, torch::Tensor> ExportState(const CausalLMImpl& model) {
   std::map<std::string, torch::Tensor> out;
   for (const auto& kv : model.named_parameters()) {
-    out[CheckpointName(kv.key())] = kv.value().detach().to(torch::kCPU, torch::kFloat).clone();
+    torch::Tensor t = kv.value().detach().to(torch::kCPU, torch::kFloat);
+    if (IsConv1DWeight(model.config(), kv.key())) t = t.t().contiguous();
+    out[CheckpointName(kv.key())] = t.clone();
   }
   for (const auto& kv : model.named_buffers()) {
     out[CheckpointName(kv.key())] = kv.value().detach().to(torch::kCPU, torch::kFloat).clone();
@@ -169,10 +209,15 @@ const std::vector<RemoteCodeFile>& HfRemoteCodeFiles() {
   return files;
 }
 
-nlohmann::json ModelConfigJson(const GPTNeoImpl& model) {
+// The remote code (HfRemoteCodeFiles) implements the routed GPT-Neo only.
+bool HasRemoteCode(const CausalLMImpl& model) {
+  return model.routing().has_value() && model.config().family == ModelFamily::kGPTNeo;
+}
+
+nlohmann::json ModelConfigJson(const CausalLMImpl& model) {
   nlohmann::json j = model.config().ToJson();
-  if (model.routing().has_value()) {
-    j["routing"] = model.routing()->ToJson();
+  if (model.routing().has_value()) j["routing"] = model.routing()->ToJson();
+  if (HasRemoteCode(model)) {
     j["architectures"] = nlohmann::json::array({"MonorouteGPTNeoForCausalLM"});
     j["auto_map"] = {{"AutoConfig", kRemoteConfigClass},
                      {"AutoModelForCausalLM", kRemoteModelClass}};
@@ -180,11 +225,11 @@ nlohmann::json ModelConfigJson(const GPTNeoImpl& model) {
   return j;
 }
 
-absl::Status SaveGPTNeo(const GPTNeoImpl& model, const std::string& dir) {
+absl::Status SaveModel(const CausalLMImpl& model, const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-  if (model.routing().has_value()) {
+  if (HasRemoteCode(model)) {
     for (const RemoteCodeFile& f : HfRemoteCodeFiles()) {
       RETURN_IF_ERROR(WriteFileAtomic((std::filesystem::path(dir) / f.name).string(), f.content));
     }

@@ -1,8 +1,9 @@
-// Hugging Face checkpoint I/O for GPTNeo: load a GPT-Neo model directory (model.safetensors or
-// pytorch_model.bin), save config.json (+ `routing` section) and model.safetensors with the base
-// weights under HF names (tied lm_head omitted) and router weights under "routing.layers.{i}.".
-// Routed checkpoints also get Hugging Face remote code (the .py files of
-// clients/python/monoroute_client/modeling, embedded at build time) and `auto_map` in config.json.
+// Hugging Face checkpoint I/O for every family (GPT-Neo, GPT-NeoX, GPT-2): load a model
+// directory (model.safetensors or pytorch_model.bin) by config.json's model_type, save
+// config.json (+ `routing` section) and model.safetensors with the base weights under the
+// family's HF names (tied lm_head omitted; GPT-2's Conv1D weights [in, out]) and router weights
+// under "routing.layers.{i}.". Routed GPT-Neo checkpoints also get Hugging Face remote code (the
+// .py files of clients/python/monoroute_client/modeling, embedded at build time) and `auto_map`.
 #ifndef MONOROUTE_COMMON_MODEL_CHECKPOINT_H_
 #define MONOROUTE_COMMON_MODEL_CHECKPOINT_H_
 
@@ -16,8 +17,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/model/causal_lm.h"
 #include "common/model/gpt_neo.h"
-#include "common/model/gpt_neo_config.h"
+#include "common/model/model_config.h"
 #include "common/model/routing_config.h"
 
 namespace monoroute::model {
@@ -26,16 +28,17 @@ namespace monoroute::model {
 // and "routing.layers.{i}.router.selection_bias".
 inline constexpr char kRoutingPrefix[] = "routing.layers.";
 
-// A model directory's config: the GPT-Neo config plus its optional `routing` section.
+// A model directory's config: the model config plus its optional `routing` section.
 struct ModelDirConfig {
-  GPTNeoConfig config;
-  std::optional<RoutingConfig> routing;
+  ModelConfig config;                    // architecture (any family)
+  std::optional<RoutingConfig> routing;  // the `routing` section, when routed
 };
 
-// Reads and validates `dir`/config.json (model_type must be gpt_neo; routing validated).
+// Reads and validates `dir`/config.json (model_type gpt_neo, gpt_neox or gpt2; routing
+// validated). Errors name the file and the key (NaN / Infinity are named as such).
 absl::StatusOr<ModelDirConfig> ReadModelConfig(const std::string& dir);
 
-// Options of LoadGPTNeo.
+// Options of LoadModel.
 struct LoadOptions {
   // Route the loaded model with this config: a dense checkpoint is converted (every dense weight
   // kept, fresh routers); a routed checkpoint keeps its trained routers when the routed layers and
@@ -47,24 +50,33 @@ struct LoadOptions {
   torch::Device device = torch::kCPU;
 };
 
-// Loads a GPT-Neo HF directory. Every tensor's shape is checked against config.json (errors name
-// the tensor); unexpected or missing tensors are errors naming them, so a checkpoint of another
-// architecture fails here. Thread-safe (no shared state).
-absl::StatusOr<GPTNeo> LoadGPTNeo(const std::string& dir, const LoadOptions& options = {});
+// Loads an HF model directory of any supported family. Every tensor's shape is checked against
+// config.json (errors name the tensor); unexpected or missing tensors are errors naming them, so a
+// checkpoint of another architecture fails here. GPT-2 keys with or without the "transformer."
+// prefix are accepted; buffers older checkpoints carry (attention masks, masked_bias, rotary
+// inv_freq) are ignored. Thread-safe (no shared state).
+absl::StatusOr<CausalLM> LoadModel(const std::string& dir, const LoadOptions& options = {});
+// The name LoadModel had before GPT-NeoX and GPT-2.
+inline absl::StatusOr<CausalLM> LoadGPTNeo(const std::string& dir,
+                                           const LoadOptions& options = {}) {
+  return LoadModel(dir, options);
+}
 
 // Copies an HF-named state dict (plus "routing.layers.*" entries) into `model`. `source` names the
-// file in errors. lm_head.weight, if present, must equal transformer.wte.weight's shape (tied).
-absl::Status LoadStateIntoModel(GPTNeoImpl& model,
+// file in errors. For tied models lm_head.weight, if present, must equal the embedding's shape.
+// GPT-2 state is taken in checkpoint layout (Conv1D [in, out], keys with or without prefix).
+absl::Status LoadStateIntoModel(CausalLMImpl& model,
                                 const std::map<std::string, torch::Tensor>& state,
                                 const std::string& source);
 
-// The model's tensors under checkpoint names (HF names for the base, kRoutingPrefix for routers),
-// detached CPU fp32 views/copies; no lm_head.weight.
-std::map<std::string, torch::Tensor> ExportState(const GPTNeoImpl& model);
+// The model's tensors under checkpoint names (HF names and layouts for the base, kRoutingPrefix
+// for routers), detached CPU fp32 copies; no lm_head.weight when tied.
+std::map<std::string, torch::Tensor> ExportState(const CausalLMImpl& model);
 
-// config.json object for `model` (HF fields + `routing` section when routed; a routed model's
-// also names the remote code: `auto_map` and architectures ["MonorouteGPTNeoForCausalLM"]).
-nlohmann::json ModelConfigJson(const GPTNeoImpl& model);
+// config.json object for `model` (its family's HF fields + `routing` section when routed; a
+// routed GPT-Neo's also names the remote code: `auto_map` and architectures
+// ["MonorouteGPTNeoForCausalLM"]).
+nlohmann::json ModelConfigJson(const CausalLMImpl& model);
 
 // One Hugging Face remote-code file (name and content; static storage, never freed).
 struct RemoteCodeFile {
@@ -78,10 +90,14 @@ struct RemoteCodeFile {
 const std::vector<RemoteCodeFile>& HfRemoteCodeFiles();
 
 // Writes `dir`/config.json and `dir`/model.safetensors (creating `dir`). Atomic per file.
-// A routed model's directory also gets HfRemoteCodeFiles() and config.json's `auto_map`
+// A routed GPT-Neo's directory also gets HfRemoteCodeFiles() and config.json's `auto_map`
 // (AutoConfig / AutoModelForCausalLM -> those files), so transformers with
 // trust_remote_code=True runs the routed model instead of the dense GPT-Neo.
-absl::Status SaveGPTNeo(const GPTNeoImpl& model, const std::string& dir);
+absl::Status SaveModel(const CausalLMImpl& model, const std::string& dir);
+// The name SaveModel had before GPT-NeoX and GPT-2.
+inline absl::Status SaveGPTNeo(const CausalLMImpl& model, const std::string& dir) {
+  return SaveModel(model, dir);
+}
 
 }  // namespace monoroute::model
 

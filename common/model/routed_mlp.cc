@@ -1,4 +1,4 @@
-// Dense and pathway-routed GPT-Neo MLPs (mask path and compute-only-selected gather path).
+// Dense and pathway-routed MLPs (mask path and compute-only-selected gather path).
 #include "common/model/routed_mlp.h"
 
 #include <cmath>
@@ -11,23 +11,30 @@ torch::Tensor GeluNew(const torch::Tensor& x) {
   return torch::gelu(x, "tanh");
 }
 
-GPTNeoMLPImpl::GPTNeoMLPImpl(const GPTNeoMLPOptions& options) {
-  c_fc = register_module("c_fc", torch::nn::Linear(options.hidden_size, options.intermediate_size));
-  c_proj =
-      register_module("c_proj", torch::nn::Linear(options.intermediate_size, options.hidden_size));
+torch::Tensor Activate(const torch::Tensor& x, MlpActivation activation) {
+  return activation == MlpActivation::kGelu ? torch::gelu(x) : GeluNew(x);
 }
 
-torch::Tensor GPTNeoMLPImpl::forward(const torch::Tensor& x) { return c_proj(GeluNew(c_fc(x))); }
+DenseMLPImpl::DenseMLPImpl(const MLPOptions& options) : options_(options) {
+  c_fc = register_module(options.fc_name,
+                         torch::nn::Linear(options.hidden_size, options.intermediate_size));
+  c_proj = register_module(options.proj_name,
+                           torch::nn::Linear(options.intermediate_size, options.hidden_size));
+}
+
+torch::Tensor DenseMLPImpl::forward(const torch::Tensor& x) {
+  return c_proj(Activate(c_fc(x), options_.activation));
+}
 
 RoutedMLPImpl::RoutedMLPImpl(const RoutedMLPOptions& options) : options_(options) {
-  c_fc = register_module("c_fc",
+  c_fc = register_module(options.mlp.fc_name,
                          torch::nn::Linear(options.mlp.hidden_size, options.mlp.intermediate_size));
-  c_proj = register_module(
-      "c_proj", torch::nn::Linear(options.mlp.intermediate_size, options.mlp.hidden_size));
+  c_proj = register_module(options.mlp.proj_name, torch::nn::Linear(options.mlp.intermediate_size,
+                                                                    options.mlp.hidden_size));
   router = register_module("router", PathwayRouter(options.router));
 }
 
-void RoutedMLPImpl::CopyDenseWeights(const GPTNeoMLPImpl& dense) {
+void RoutedMLPImpl::CopyDenseWeights(const DenseMLPImpl& dense) {
   torch::NoGradGuard no_grad;
   c_fc->weight.copy_(dense.c_fc->weight);
   c_fc->bias.copy_(dense.c_fc->bias);
@@ -59,7 +66,7 @@ torch::Tensor RoutedMLPImpl::MaskPath(const torch::Tensor& x2d, const torch::Ten
   const int64_t p = options_.router.num_pathways;
   const int64_t k = idx.size(1);
   const int64_t inter = options_.mlp.intermediate_size;
-  torch::Tensor h = GeluNew(c_fc(x2d));  // [N, I]
+  torch::Tensor h = Activate(c_fc(x2d), options_.mlp.activation);  // [N, I]
   // gate [N, P]: renormalised weight * P/k on the selected pathways, 0 elsewhere.
   torch::Tensor gate =
       torch::zeros({n, p}, w.options())
@@ -95,7 +102,7 @@ torch::Tensor RoutedMLPImpl::GatherPath(const torch::Tensor& x2d, const torch::T
     torch::Tensor wfc = c_fc->weight.narrow(0, q * slice, slice);    // [S, H]
     torch::Tensor bfc = c_fc->bias.narrow(0, q * slice, slice);      // [S]
     torch::Tensor wpr = c_proj->weight.narrow(1, q * slice, slice);  // [H, S]
-    torch::Tensor hq = GeluNew(torch::addmm(bfc, rows, wfc.t()));
+    torch::Tensor hq = Activate(torch::addmm(bfc, rows, wfc.t()), options_.mlp.activation);
     parts.push_back(hq.mm(wpr.t()));
     off += c;
   }

@@ -16,7 +16,8 @@
 
 namespace monoroute::model {
 
-class GPTNeoImpl;
+class CausalLMImpl;
+using GPTNeoImpl = CausalLMImpl;
 
 // For each routed layer in order, runs `input_ids` [B, T] through the model (no grad) and shifts
 // that router's output bias so that every pathway has the same mean score (temperature-scaled

@@ -1,4 +1,4 @@
-// RoutingConfig: how a GPT-Neo's MLPs are split into pathways, routed and load-balanced.
+// RoutingConfig: how a model's MLPs are split into pathways, routed and load-balanced.
 // Stored as the `routing` section of config.json. Torch-free.
 #ifndef MONOROUTE_COMMON_MODEL_ROUTING_CONFIG_H_
 #define MONOROUTE_COMMON_MODEL_ROUTING_CONFIG_H_
@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/model/gpt_neo_config.h"
+#include "common/model/model_config.h"
 
 namespace monoroute::model {
 
@@ -62,10 +63,15 @@ struct RoutingConfig {
   // The routed layer indices for a model with `num_layers` blocks, ascending.
   std::vector<int64_t> RoutedLayers(int64_t num_layers) const;
 
-  // Validates against the model: top_k in [1, P], intermediate divisible by P, layers in range
-  // and unique, positive sizes, temperature > 0, alpha >= 0, momentum in [0, 1), known activation.
-  // Errors are INVALID_ARGUMENT naming the field ("routing.top_k ...").
-  absl::Status Validate(const GPTNeoConfig& config) const;
+  // Upper bound of num_pathways.
+  static constexpr int64_t kMaxPathways = 256;
+
+  // Validates the values on their own: P in [1, kMaxPathways], top_k in [1, P], positive sizes,
+  // layers >= 0 and unique, temperature > 0, alpha >= 0, momentum in [0, 1), known activation.
+  // Errors are INVALID_ARGUMENT naming the key under `prefix` ("routing.top_k: must be ...").
+  absl::Status ValidateValues(const std::string& prefix = "routing") const;
+  // ValidateValues plus the fit to the model: intermediate_size divisible by P, layers in range.
+  absl::Status Validate(const ModelConfig& config) const;
 
   // The `routing` section of config.json.
   nlohmann::json ToJson() const;

@@ -90,10 +90,10 @@ class PipeContext : public JobContext {
 std::vector<uint32_t> RoutedLayers(const engine::JobSpec& spec, int64_t num_layers) {
   std::vector<uint32_t> out;
   if (!spec.routing.layers.empty()) {
-    for (int l : spec.routing.layers) out.push_back(static_cast<uint32_t>(l));
+    for (int64_t l : spec.routing.layers) out.push_back(static_cast<uint32_t>(l));
     return out;
   }
-  int every = std::max(1, spec.routing.route_every_n_layers);
+  int64_t every = std::max<int64_t>(1, spec.routing.route_every_n_layers);
   for (int64_t l = 0; l < num_layers; l += every) out.push_back(static_cast<uint32_t>(l));
   return out;
 }
@@ -320,7 +320,8 @@ absl::StatusOr<RunOutcome> RunJob(const WorkerRequest& req, JobContext* ctx) {
     run_spec.set_store_raw_events(true);
     (*run_spec.mutable_labels())["job"] = req.job_id;
     (*run_spec.mutable_labels())["kind"] = spec.kind;
-    (*run_spec.mutable_labels())["balancing"] = spec.routing.balancing.method;
+    (*run_spec.mutable_labels())["balancing"] =
+        model::BalancingMethodName(spec.routing.balancing.method);
     (*run_spec.mutable_labels())["routing"] = engine::IsRouted(spec) ? "routed" : "dense_slices";
     if (!req.job_name.empty()) (*run_spec.mutable_labels())["name"] = req.job_name;
     recorder::RecorderWriterOptions wo;

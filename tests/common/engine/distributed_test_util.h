@@ -151,7 +151,7 @@ class DistributedJobTest : public ::testing::Test {
   static JobSpec GlblSpec(const std::string& output_dir) {
     JobSpec s = testing::TinyJob(dir_->Sub("train.txt"), output_dir);
     s.routing.enabled = true;
-    s.routing.balancing.method = "glbl";
+    s.routing.balancing.method = model::BalancingMethod::kGlbl;
     s.routing.balancing.alpha = 0.1;
     s.optim.grad_accum = 2;
     s.optim.max_steps = 12;

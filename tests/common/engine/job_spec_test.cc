@@ -28,7 +28,7 @@ TEST(JobSpecTest, MinimalSpecGetsDefaults) {
   EXPECT_EQ(s->routing.num_pathways, 16);
   EXPECT_EQ(s->routing.top_k, 4);
   EXPECT_EQ(s->routing.router_hidden, 128);
-  EXPECT_EQ(s->routing.balancing.method, "glbl");
+  EXPECT_EQ(s->routing.balancing.method, model::BalancingMethod::kGlbl);
   EXPECT_DOUBLE_EQ(s->routing.balancing.alpha, 0.1);
   EXPECT_EQ(s->data.seq_len, 128);
   EXPECT_EQ(s->device, "cpu");
@@ -127,7 +127,7 @@ TEST(JobSpecTest, OverridesApplyAndAreChecked) {
   EXPECT_DOUBLE_EQ(s->optim.beta1, 0.8);
   EXPECT_DOUBLE_EQ(s->optim.beta2, 0.95);
   EXPECT_DOUBLE_EQ(s->routing.balancing.alpha, 0.0);
-  EXPECT_EQ(s->routing.layers, (std::vector<int>{1, 3}));
+  EXPECT_EQ(s->routing.layers, (std::vector<int64_t>{1, 3}));
   EXPECT_DOUBLE_EQ(s->record.sample_rate, 0.5);
   EXPECT_EQ(s->name, "my job");
 
@@ -162,7 +162,7 @@ TEST(JobSpecTest, RoundTripsThroughYaml) {
   EXPECT_EQ(t->data.seed, 18446744073709551615ULL);
   EXPECT_EQ(t->name, "a: \"b\" # not a comment");
   EXPECT_EQ(t->model.attention_layers, (std::vector<std::string>{"global", "local"}));
-  EXPECT_EQ(t->routing.layers, (std::vector<int>{0, 4}));
+  EXPECT_EQ(t->routing.layers, (std::vector<int64_t>{0, 4}));
   EXPECT_EQ(t->precision, "bf16");
   EXPECT_EQ(t->distributed.nproc_per_node, 4);
   EXPECT_EQ(t->distributed.timeout_s, 45);

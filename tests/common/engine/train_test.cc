@@ -108,7 +108,7 @@ TEST_P(ResumeTest, ResumedRunEqualsUninterruptedBitForBit) {
   auto spec_for = [&](const std::string& out) {
     JobSpec s = Tiny(out);
     s.routing.enabled = c.routed;
-    s.routing.balancing.method = c.method;
+    s.routing.balancing.method = *model::ParseBalancingMethod(c.method);
     s.routing.balancing.bias_update_rate = 0.01;
     s.optim.grad_accum = c.grad_accum;
     s.checkpoint_every = 2;

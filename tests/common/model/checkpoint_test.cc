@@ -202,7 +202,8 @@ TEST_F(CheckpointTest, BadRoutingAndMissingDir) {
   std::ofstream(tmp_ + "/r/config.json") << cfg.dump();
   auto r = LoadGPTNeo(tmp_ + "/r");
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.status().message(), HasSubstr("top_k 99"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("routing.top_k: must be in [1, routing.num_pathways], got 99"));
 }
 
 }  // namespace

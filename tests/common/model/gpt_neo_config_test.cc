@@ -59,7 +59,7 @@ TEST(GPTNeoConfigTest, RejectsBadValues) {
     const char* expect;
   };
   for (const Case& c :
-       std::vector<Case>{{"model_type", "gpt2", "model_type 'gpt2'"},
+       std::vector<Case>{{"model_type", "gptj", "model_type 'gptj'"},
                          {"hidden_size", 63, "not divisible by num_heads"},
                          {"num_heads", 0, "num_heads must be positive"},
                          {"vocab_size", "big", "vocab_size must be an integer"},

@@ -164,9 +164,9 @@ TEST(GPTNeoTest, DenseSliceProbeRanksSlicesByActivationNormAndKeepsTheDenseOutpu
   ASSERT_EQ(out.routing.size(), 2u);
   EXPECT_EQ(out.routing[1].layer, 2);
   // Layer 2's slices from its input (block 1's output) by hand.
-  GPTNeoBlock b = dense->blocks[2];
+  Block b = dense->blocks[2];
   torch::Tensor x = out.block_outputs[1];
-  torch::Tensor hs = x + b->attention->forward(b->ln_1(x));
+  torch::Tensor hs = x + b->attention->forward(b->ln_1(x), torch::kFloat);
   torch::Tensor h = GeluNew(b->dense_mlp->c_fc(b->ln_2(hs))).reshape({-1, 16, 16});
   torch::Tensor norms = h.pow(2).sum(-1).sqrt();
   torch::Tensor idx = std::get<1>(norms.topk(4, -1));

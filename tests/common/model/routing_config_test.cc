@@ -28,7 +28,7 @@ TEST(RoutingConfigTest, ValidateNamesTheField) {
   };
   RoutingConfig r;
   r.top_k = 17;
-  check(r, "top_k 17");
+  check(r, "routing.top_k: must be in [1, routing.num_pathways], got 17");
   r = {};
   r.num_pathways = 10;
   check(r, "not divisible by num_pathways 10");
@@ -40,7 +40,10 @@ TEST(RoutingConfigTest, ValidateNamesTheField) {
   check(r, "repeated");
   r = {};
   r.router_activation = "tanh";
-  check(r, "router_activation 'tanh'");
+  check(r, "routing.router_activation: must be 'relu', 'gelu_new' or 'silu', got 'tanh'");
+  r = {};
+  r.num_pathways = 512;
+  check(r, "routing.num_pathways: must be <= 256");
   r = {};
   r.balancing.ema_momentum = 1.0;
   check(r, "ema_momentum");
