@@ -76,9 +76,12 @@ model::ForwardOutput SteeredForward(model::GPTNeoImpl& model, const torch::Tenso
               " exceeds max_position_embeddings");
   model::ForwardOutput out;
   torch::Tensor ids = input_ids.to(model.wte->weight.device(), torch::kLong);
-  torch::Tensor x = model.wte(ids) + model.wpe->weight.narrow(0, 0, t).unsqueeze(0);
+  torch::Tensor x = model.wte(ids);
+  if (!model.wpe.is_empty()) x = x + model.wpe->weight.narrow(0, 0, t).unsqueeze(0);
+  const bool parallel = model.config().family == model::ModelFamily::kGPTNeoX &&
+                        model.config().use_parallel_residual;
   for (int64_t l = 0; l < static_cast<int64_t>(model.blocks.size()); ++l) {
-    model::GPTNeoBlockImpl& block = *model.blocks[l];
+    model::BlockImpl& block = *model.blocks[l];
     auto it = steering.scale.find(l);
     if (it == steering.scale.end()) {
       model::RoutingInfo info;
@@ -86,8 +89,9 @@ model::ForwardOutput SteeredForward(model::GPTNeoImpl& model, const torch::Tenso
       if (block.routed()) out.routing.push_back(std::move(info));
       continue;
     }
-    torch::Tensor hs = x + block.attention->forward(block.ln_1(x));
-    torch::Tensor n2 = block.ln_2(hs);
+    torch::Tensor a = block.attention->forward(block.ln_1(x), torch::kFloat);
+    torch::Tensor hs = x + a;
+    torch::Tensor n2 = block.ln_2(parallel ? x : hs);  // NeoX's parallel residual reads x
     model::RoutingInfo info = block.routed_mlp->router(n2);
     info.layer = l;
     torch::Tensor factor = it->second.to(info.topk_weights.device());
@@ -96,7 +100,7 @@ model::ForwardOutput SteeredForward(model::GPTNeoImpl& model, const torch::Tenso
     out.routing.push_back(std::move(info));
   }
   out.final_norm = model.ln_f(x);
-  out.logits = torch::matmul(out.final_norm, model.wte->weight.t());
+  out.logits = torch::matmul(out.final_norm, model.lm_head_weight().t());
   return out;
 }
 
