@@ -129,8 +129,10 @@ class TrainerMethods:
         """
         if isinstance(overrides, str):
             overrides = [overrides]
-        req = pb.trainer_pb2.SubmitJobRequest(spec_yaml=spec_text(spec),
-                                              overrides=list(overrides), name=name)
+        # The text fields are `bytes` on the wire (UTF-8; the trainer names invalid bytes).
+        req = pb.trainer_pb2.SubmitJobRequest(spec_yaml=spec_text(spec).encode("utf-8"),
+                                              overrides=[o.encode("utf-8") for o in overrides],
+                                              name=(name or "").encode("utf-8"))
         return from_proto(self._transport.call("trainer", "SubmitJob", req, auth=True).job)
 
     def get_job(self, job_id: str) -> Job:

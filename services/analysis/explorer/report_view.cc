@@ -146,7 +146,7 @@ std::vector<EffectView> LayerEffects(const json& L) {
 
 std::string ComposeAnswer(const LayerView& v, const json& L) {
   for (const EffectView& e : v.effects) {
-    if (e.measure != "mi_nats" || e.against != "null") continue;
+    if ((e.measure != "mi_nats" && e.measure != "mi") || e.against != "null") continue;
     const double flagged = Num(L, "specialised_pathways");
     return absl::StrFormat(
         "I(pathway; token) exceeds its routing null by %.4f nats (95%% CI %.4f to %.4f); %d "
@@ -236,6 +236,13 @@ absl::StatusOr<ReportView> ParseReportView(const std::string& report_json) {
   }
   const json summary =
       j.contains("summary") && j["summary"].is_object() ? j["summary"] : json::object();
+  // Schema 3: summary.answers holds each layer's answer sentence, in layer order.
+  if (auto it = summary.find("answers"); it != summary.end() && it->is_array() &&
+                                         it->size() == v.layers.size()) {
+    for (size_t i = 0; i < v.layers.size(); ++i) {
+      if ((*it)[i].is_string()) v.layers[i].answer = (*it)[i].get<std::string>();
+    }
+  }
   v.headline = Str(summary, "answer");
   if (v.headline.empty()) v.headline = Str(j, "answer");
   if (v.headline.empty() && !v.layers.empty()) {

@@ -2,6 +2,8 @@
 // real ReportToJson document) and schema 3 (effect objects) reports, and tolerates missing keys.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 
 #include "services/analysis/explorer/report_view.h"
@@ -47,9 +49,12 @@ TEST(ExplorerReportViewTest, Schema2FromReportToJson) {
   EXPECT_EQ(L.pathways.size(), 16u);
   EXPECT_FALSE(L.answer.empty());
   ASSERT_FALSE(L.effects.empty());
-  EXPECT_EQ(L.effects[0].measure, "mi_nats");
-  EXPECT_NEAR(L.effects[0].excess, run.layers[0].mi_excess_nats, 1e-9);
-  EXPECT_FALSE(std::isnan(L.effects[0].ci_low));
+  auto mi = std::find_if(L.effects.begin(), L.effects.end(), [](const auto& e) {
+    return e.measure == "mi" && e.against == "null";
+  });
+  ASSERT_NE(mi, L.effects.end());
+  EXPECT_NEAR(mi->excess, run.layers[0].mi.excess, 1e-9);
+  EXPECT_FALSE(std::isnan(mi->ci_low));
   EXPECT_NEAR(L.max_violation, run.layers[0].max_violation, 1e-9);
   EXPECT_FALSE(v->headline.empty());
 }
