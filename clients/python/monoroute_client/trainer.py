@@ -187,6 +187,47 @@ class TrainerMethods:
         req = pb.trainer_pb2.CancelJobRequest(id=job_id)
         return from_proto(self._transport.call("trainer", "CancelJob", req, auth=True).job)
 
+    def get_job_metrics(self, job_id: str, since_step: int = 0, max_points: int = 0) -> Any:
+        """One page of the job's step and evaluation history (GetJobMetrics): ``steps``
+        (Progress), ``evals`` (EvalResult) and ``truncated`` (ask again with ``since_step`` =
+        the last step returned)."""
+        req = pb.trainer_pb2.GetJobMetricsRequest(id=job_id, since_step=since_step,
+                                                  max_points=max_points)
+        return from_proto(self._transport.call("trainer", "GetJobMetrics", req))
+
+    def job_metrics(self, job: Union[str, Job]) -> Any:
+        """The whole step history of ``job`` as a pandas DataFrame (one row per logged step,
+        the Progress fields as columns), reading every page of GetJobMetrics."""
+        import pandas as pd
+        job_id = job if isinstance(job, str) else job.id
+        rows: List[Any] = []
+        since = 0
+        while True:
+            page = self.get_job_metrics(job_id, since_step=since)
+            rows.extend(page.steps)
+            if not page.truncated or not page.steps:
+                break
+            since = page.steps[-1].step
+        scalar = lambda v: isinstance(v, (int, float, str, bool))  # noqa: E731
+        return pd.DataFrame([{k: v for k, v in vars(r).items() if scalar(v)} for r in rows])
+
+    def stream_job_logs(self, job_id: str, follow: bool = False, offset: int = 0,
+                        timeout: Optional[float] = None) -> Iterator[bytes]:
+        """Yields the job's worker log in pieces (StreamJobLogs) from byte ``offset`` (negative:
+        that many bytes before the end); with ``follow`` until the job ends."""
+        req = pb.trainer_pb2.StreamJobLogsRequest(id=job_id, follow=follow, offset=offset)
+        for chunk in self._transport.stream("trainer", "StreamJobLogs", req, timeout=timeout):
+            yield chunk.data
+
+    def tail_logs(self, job: Union[str, Job], n_bytes: int = 4096, follow: bool = False,
+                  timeout: Optional[float] = None) -> str:
+        """The last ``n_bytes`` of the job's worker log as text (with ``follow``: everything
+        written until the job ends)."""
+        job_id = job if isinstance(job, str) else job.id
+        data = b"".join(self.stream_job_logs(job_id, follow=follow, offset=-abs(n_bytes),
+                                             timeout=timeout))
+        return data.decode("utf-8", errors="replace")
+
     @staticmethod
     def state_name(job: Union[Job, Any]) -> str:
         """The state name of a Job (or of a raw proto Job)."""
