@@ -25,6 +25,7 @@
 #include "common/base/data_dirs.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
+#include "common/base/utf8.h"
 #include "common/engine/data_file.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
 #include "common/model/config_fields.h"
@@ -545,41 +546,7 @@ bool IsDevice(const std::string& d) {
 }
 
 // True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
-bool IsUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    int n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    for (int k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
+bool IsUtf8(const std::string& s) { return !FirstInvalidUtf8(s).has_value(); }
 
 // Bounds the length of a string field (the value is never echoed whole) and requires UTF-8
 // (job records and the gRPC API carry these strings).
