@@ -91,3 +91,44 @@ def test_run_with_cache_routing_equals_the_cpp_model(routed_checkpoints):
             assert idx[0, n - 1 + i].tolist() == r["pathways"], (i, r["layer"])
             assert torch.allclose(w[0, n - 1 + i].double(), torch.tensor(r["weights"], dtype=torch.float64),
                                   atol=1e-5)
+
+
+def test_run_with_cache_routing_equals_the_recorded_events(recorder, tmp_path):
+    # A routed job trained by `monoroute train --recorder` records its final evaluation's routing
+    # (split "valid", every position). Its final checkpoint is the model of that evaluation, so
+    # run_with_cache on each recorded sequence (rebuilt from the events' token ids and positions)
+    # selects the same pathways with the same weights at every position and routed layer.
+    from monoroute_client import Client
+    from conftest import tiny_job, write_stories
+
+    train = write_stories(tmp_path / "train.txt", 120)
+    spec = tmp_path / "job.yaml"
+    spec.write_text(tiny_job(train, tmp_path / "job", steps=4, tokenizer=True))
+    r = subprocess.run([binary("monoroute"), "train", "--config", str(spec), "--quiet",
+                        "--recorder", recorder.addr, "--run-id", "recorded"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"{r.stdout}\n{r.stderr}"
+    ckpt = sorted((tmp_path / "job" / "checkpoints").iterdir())[-1]
+    model = load_model(str(ckpt))
+    with Client(recorder=recorder.addr) as c:
+        events = c.query_events("recorded", split="valid", limit=1_000_000).to_pandas()
+    assert len(events) > 0, "the final evaluation recorded no events"
+    k = sum(1 for col in events.columns if col.startswith("pathway_"))
+    layers = sorted(events["layer"].unique().tolist())
+    assert layers == [0, 2]  # routed every 2nd layer of the 4
+    checked = 0
+    for _, seq in events.groupby("sequence_id"):
+        first = seq[seq["layer"] == layers[0]].sort_values("position")
+        assert first["position"].tolist() == list(range(len(first))), "a sequence has gaps"
+        _, cache = model.run_with_cache(first["token_id"].astype("int64").tolist())
+        for layer in layers:
+            rows = seq[seq["layer"] == layer].sort_values("position")
+            idx, w = cache.routing(layer)
+            want_idx = torch.tensor(rows[[f"pathway_{j}" for j in range(k)]].to_numpy()
+                                    .astype("int64"))
+            want_w = torch.tensor(rows[[f"weight_{j}" for j in range(k)]].to_numpy()
+                                  .astype("float64"))
+            assert torch.equal(idx[0].long(), want_idx), (layer, rows["sequence_id"].iloc[0])
+            assert torch.allclose(w[0].double(), want_w, atol=1e-5), layer
+            checked += len(rows)
+    assert checked == len(events)
