@@ -1,6 +1,8 @@
 // `monoroute forward --model DIR --input IN.safetensors --out OUT.safetensors [--device D]`:
 // runs a GPT-Neo (dense or routed) on `input_ids` (int64 [B, T]) and writes `logits` [B, T, V]
 // (f32), `loss` [1] (causal-LM loss, labels = input_ids shifted) and `final_norm` [B, T, H].
+// `--ablate L:P` (repeatable) disables pathways exactly as the offline ablation does
+// (SetPathwayMask: never selected, the next-best pathway takes the slot).
 // `--output OUT.safetensors` is the deprecated spelling of `--out`.
 #include <torch/torch.h>
 
@@ -9,10 +11,14 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "clients/cli/command.h"
 #include "common/base/status_macros.h"
+#include "common/engine/generate.h"
+#include "common/engine/generate_forward.h"
 #include "common/model/checkpoint.h"
 #include "common/model/lm_loss.h"
 #include "common/tensor_io/safetensors.h"
@@ -23,11 +29,28 @@ namespace monoroute::cli {
 namespace {
 
 struct ForwardFlags {
-  std::string model_dir;       // HF model directory
-  std::string input;           // safetensors file with input_ids
-  std::string out;             // safetensors file to write (--out)
-  std::string device = "cpu";  // cpu | cuda | cuda:N
+  std::string model_dir;            // HF model directory
+  std::string input;                // safetensors file with input_ids
+  std::string out;                  // safetensors file to write (--out)
+  std::string device = "cpu";       // cpu | cuda | cuda:N
+  std::vector<std::string> ablate;  // "L:P": pathways disabled (offline ablation's mask)
 };
+
+// The model of `f.model_dir` on `device` with f.ablate's pathways disabled.
+absl::StatusOr<model::GPTNeo> LoadForwardModel(const ForwardFlags& f, const torch::Device& device) {
+  model::LoadOptions lo;
+  lo.device = device;
+  ASSIGN_OR_RETURN(model::GPTNeo net, model::LoadGPTNeo(f.model_dir, lo));
+  if (f.ablate.empty()) return net;
+  std::vector<std::pair<int, int>> refs;
+  for (const std::string& a : f.ablate) {
+    ASSIGN_OR_RETURN(auto ref, engine::ParsePathwayRef(a, "--ablate"));
+    refs.push_back(ref);
+  }
+  ASSIGN_OR_RETURN(engine::Steering steering, engine::MakeSteering(*net, refs, {}));
+  RETURN_IF_ERROR(engine::ApplyPathwayMasks(*net, steering));
+  return net;
+}
 
 absl::Status RunForward(const ForwardFlags& f) {
   namespace fs = std::filesystem;
@@ -54,9 +77,7 @@ absl::Status RunForward(const ForwardFlags& f) {
         absl::StrCat(f.input, ": tensor 'input_ids' must be int64 [B, T], got ",
                      c10::toString(ids.scalar_type()), " ", ShapeString(ids.sizes())));
   }
-  model::LoadOptions lo;
-  lo.device = device;
-  ASSIGN_OR_RETURN(model::GPTNeo net, model::LoadGPTNeo(f.model_dir, lo));
+  ASSIGN_OR_RETURN(model::GPTNeo net, LoadForwardModel(f, device));
   const auto& cfg = net->config();
   if (ids.numel() > 0 &&
       (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= cfg.vocab_size)) {
@@ -103,6 +124,8 @@ MONOROUTE_REGISTER_COMMAND(forward, [](CLI::App& app) {
   sub->add_option("--out", flags->out, "safetensors file to write (required)");
   AcceptLegacyOutputPath(sub, &flags->out);
   sub->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub->add_option("--ablate", flags->ablate,
+                  "Disable pathway LAYER:PATHWAY as the offline ablation does (repeatable)");
   SetAction(sub, [flags]() { return RunForward(*flags); });
 });
 
