@@ -193,6 +193,9 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(const JobManagerO
   if (options.worker_retry_backoff_ms < 0) {
     return absl::InvalidArgumentError("--worker-retry-backoff-ms: must be >= 0");
   }
+  if (options.metrics_job_linger_ms < 0) {
+    return absl::InvalidArgumentError("metrics_job_linger_ms: must be >= 0");
+  }
   std::unique_ptr<JobManager> m(new JobManager(options));
   RETURN_IF_ERROR(m->LoadInstanceId());
   ASSIGN_OR_RETURN(
@@ -301,6 +304,7 @@ void JobManager::PersistLocked(const JobRecord& job) {
 
 void JobManager::UpdateStateGaugeLocked() {
   if (!metrics_) return;
+  metrics_->RemoveEnded(std::chrono::milliseconds(options_.metrics_job_linger_ms));
   std::map<JobState, int> counts;
   for (const auto& [id, j] : jobs_) counts[j.state]++;
   metrics_->SetJobsByState(counts);
@@ -633,6 +637,7 @@ void JobManager::FinishJob(const std::string& id, const absl::StatusOr<RunOutcom
       j.failure_reason = "stopped before the last step without a cancel request";
     }
     if (terminal) j.finished_unix_ms = NowMs();
+    if (terminal && metrics_) metrics_->OnJobEnded(id);
     PersistLocked(j);
     busy_devices_.erase(j.device);
     active_.erase(id);

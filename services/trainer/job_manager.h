@@ -55,6 +55,9 @@ struct JobManagerOptions {
   int max_worker_retries = 2;
   // Wait before the first retry of a dead worker, ms; doubles with each retry, at most 60 s.
   int64_t worker_retry_backoff_ms = 1000;
+  // A job's job_id metric series stay this long after it ends (a scrape sees its final values)
+  // and are removed at the next job state change after that; 0: at its own end.
+  int64_t metrics_job_linger_ms = 5 * 60 * 1000;
 };
 
 // Longest SubmitJob `name`, in bytes.

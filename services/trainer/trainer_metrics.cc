@@ -59,27 +59,66 @@ void TrainerMetrics::SetJobsByState(const std::map<JobState, int>& counts) {
   }
 }
 
+template <typename T>
+T& TrainerMetrics::Series(const std::string& job, prometheus::Family<T>& family,
+                          const std::map<std::string, std::string>& labels) {
+  T& m = family.Add(labels);
+  series_[job].try_emplace(&m, [&family, &m]() { family.Remove(&m); });
+  return m;
+}
+
+void TrainerMetrics::OnJobEnded(const std::string& job) {
+  std::lock_guard<std::mutex> l(mu_);
+  ended_.try_emplace(job, Clock::now());
+}
+
+int TrainerMetrics::RemoveEnded(std::chrono::milliseconds linger) {
+  std::lock_guard<std::mutex> l(mu_);
+  const Clock::time_point now = Clock::now();
+  int removed = 0;
+  for (auto it = ended_.begin(); it != ended_.end();) {
+    if (now - it->second < linger) {
+      ++it;
+      continue;
+    }
+    auto s = series_.find(it->first);
+    if (s != series_.end()) {
+      for (auto& [metric, remove] : s->second) remove();
+      series_.erase(s);
+      ++removed;
+    }
+    last_step_.erase(it->first);
+    it = ended_.erase(it);
+  }
+  return removed;
+}
+
+int TrainerMetrics::jobs_with_series() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return static_cast<int>(series_.size());
+}
+
 void TrainerMetrics::OnProgress(const std::string& job, const engine::StepReport& p) {
   std::lock_guard<std::mutex> l(mu_);
   auto [it, inserted] = last_step_.emplace(job, 0);
   if (p.step > it->second) {
-    steps_.Add({{"job_id", job}}).Increment(static_cast<double>(p.step - it->second));
+    Series(job, steps_, {{"job_id", job}}).Increment(static_cast<double>(p.step - it->second));
     it->second = p.step;
   }
-  tokens_per_s_.Add({{"job_id", job}}).Set(p.tokens_per_s);
-  loss_.Add({{"job_id", job}, {"kind", "lm"}}).Set(p.lm_loss);
-  loss_.Add({{"job_id", job}, {"kind", "balance"}}).Set(p.balance_loss);
-  loss_.Add({{"job_id", job}, {"kind", "total"}}).Set(p.total_loss);
+  Series(job, tokens_per_s_, {{"job_id", job}}).Set(p.tokens_per_s);
+  Series(job, loss_, {{"job_id", job}, {"kind", "lm"}}).Set(p.lm_loss);
+  Series(job, loss_, {{"job_id", job}, {"kind", "balance"}}).Set(p.balance_loss);
+  Series(job, loss_, {{"job_id", job}, {"kind", "total"}}).Set(p.total_loss);
   for (const auto& b : p.balance) {
     const std::string layer = std::to_string(b.layer);
-    max_violation_.Add({{"job_id", job}, {"layer", layer}}).Set(b.max_violation);
-    load_entropy_.Add({{"job_id", job}, {"layer", layer}}).Set(b.load_entropy);
+    Series(job, max_violation_, {{"job_id", job}, {"layer", layer}}).Set(b.max_violation);
+    Series(job, load_entropy_, {{"job_id", job}, {"layer", layer}}).Set(b.load_entropy);
   }
 }
 
 void TrainerMetrics::OnEval(const std::string& job, const engine::EvalReport& e) {
   std::lock_guard<std::mutex> l(mu_);
-  loss_.Add({{"job_id", job}, {"kind", "val"}}).Set(e.val_loss);
+  Series(job, loss_, {{"job_id", job}, {"kind", "val"}}).Set(e.val_loss);
 }
 
 void TrainerMetrics::OnCheckpoint(double seconds) {
@@ -89,9 +128,9 @@ void TrainerMetrics::OnCheckpoint(double seconds) {
 
 void TrainerMetrics::OnEventStats(const std::string& job, const JobEventStats& s) {
   std::lock_guard<std::mutex> l(mu_);
-  auto& sent = events_sent_.Add({{"job_id", job}});
+  auto& sent = Series(job, events_sent_, {{"job_id", job}});
   if (s.events_enqueued > sent.Value()) sent.Increment(s.events_enqueued - sent.Value());
-  auto& dropped = events_dropped_.Add({{"job_id", job}});
+  auto& dropped = Series(job, events_dropped_, {{"job_id", job}});
   if (s.events_dropped > dropped.Value()) dropped.Increment(s.events_dropped - dropped.Value());
 }
 

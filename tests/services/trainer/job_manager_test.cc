@@ -263,6 +263,36 @@ TEST_F(JobManagerTest, ExportsAgreedMetrics) {
             std::string::npos);
 }
 
+TEST_F(JobManagerTest, EndedJobsSeriesAreRemovedAfterTheLinger) {
+  // Per-job series must not grow without bound: a job's job_id series go once it has ended and
+  // the linger has passed (here 0: at its end); the state gauges stay.
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto o = Options();
+  o.registry = registry.get();
+  o.metrics_job_linger_ms = 0;
+  auto m = Make(o);
+  auto j = m->Submit({"steps=6", {}, ""});
+  ASSERT_TRUE(j.ok());
+  ASSERT_EQ(m->WaitForTerminal(j->id, 5000)->state, JobState::kSucceeded);
+  std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
+  EXPECT_EQ(text.find("job_id=\"job-000001\""), std::string::npos) << text;
+  EXPECT_NE(text.find("monoroute_trainer_jobs{state=\"SUCCEEDED\"} 1"), std::string::npos);
+
+  // With a long linger the ended job's series stay (ExportsAgreedMetrics reads them).
+  o.metrics_job_linger_ms = 3600 * 1000;
+  o.data_dir = dir_ + "/linger";
+  auto registry2 = std::make_shared<prometheus::Registry>();
+  o.registry = registry2.get();
+  auto m2 = Make(o);
+  auto j2 = m2->Submit({"steps=6", {}, ""});
+  ASSERT_TRUE(j2.ok());
+  ASSERT_EQ(m2->WaitForTerminal(j2->id, 5000)->state, JobState::kSucceeded);
+  text = prometheus::TextSerializer().Serialize(registry2->Collect());
+  EXPECT_NE(text.find("job_id=\"" + j2->id + "\""), std::string::npos) << text;
+  o.metrics_job_linger_ms = -1;
+  EXPECT_EQ(JobManager::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(JobManagerTest, CleanShutdownIsNotATrainerCrash) {
   std::string id;
   {
