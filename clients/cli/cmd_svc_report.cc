@@ -1,6 +1,7 @@
 // `monoroute report RUN --out DIR`: asks the analysis service for a run's report and writes
 // llm_routing_results.json and llm_monosemanticity.png into DIR. TLS with --tls-ca (mutual TLS
-// with --tls-cert/--tls-key; env MONOROUTE_TLS_*), a token with --token-file.
+// with --tls-cert/--tls-key; env MONOROUTE_TLS_*), a token with --token-file. `--model-card DIR`
+// also puts the report's answer into the "## Report" section of the checkpoint's README.md.
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "clients/cli/service_channel.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
+#include "common/engine/hf_extras.h"
 #include "common/service/grpc_status.h"
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
 
@@ -43,9 +45,25 @@ struct ReportOpts {
   int64_t estimand_events = -1;
   bool no_sources = false;
   int timeout_s = 600;
+  std::string model_card;  // checkpoint dir whose README.md gets the report's answer
   TlsFlags tls;
   std::string token_file;
 };
+
+// Puts the answer of `report_json` into `dir`/README.md's "## Report" section (atomically).
+absl::Status UpdateModelCard(const std::string& dir, const std::string& report_json) {
+  const std::string path = (std::filesystem::path(dir) / "README.md").string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--model-card ", dir, ": no README.md (a checkpoint written by monoroute)"));
+  }
+  ASSIGN_OR_RETURN(std::string card, ReadFile(path));
+  absl::StatusOr<std::string> section = ReportCardSection(report_json);
+  if (!section.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--model-card: ", section.status().message()));
+  return WriteFileAtomic(path, engine::WithReportSection(card, *section));
+}
 
 absl::Status RunReport(const ReportOpts& o) {
   std::string address = o.address;
@@ -104,6 +122,7 @@ absl::Status RunReport(const ReportOpts& o) {
   const std::string png_path = (std::filesystem::path(o.out_dir) / "llm_monosemanticity.png");
   RETURN_IF_ERROR(WriteFileAtomic(json_path, resp.json()));
   if (!resp.png().empty()) RETURN_IF_ERROR(WriteFileAtomic(png_path, resp.png()));
+  if (!o.model_card.empty()) RETURN_IF_ERROR(UpdateModelCard(o.model_card, resp.json()));
   const auto& f = resp.freshness();
   if (JsonOutput()) {
     nlohmann::json out = {{"run_id", o.run_id},
@@ -157,6 +176,8 @@ MONOROUTE_REGISTER_COMMAND(report, [](CLI::App& app) {
                 "measure only the current token (no previous/next token, position, conditionals)");
   sub->add_option("--seed", o->seed, "seed of every random draw (0: 1)");
   sub->add_flag("--no-png", o->no_png, "skip the figure");
+  sub->add_option("--model-card", o->model_card,
+                  "checkpoint dir: put the report's answer into its README.md");
   sub->add_option("--timeout", o->timeout_s, "seconds to wait for the report");
   o->token_file = EnvOr("MONOROUTE_ANALYSIS_TOKEN_FILE", "");
   sub->add_option("--token-file", o->token_file,

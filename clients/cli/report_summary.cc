@@ -229,4 +229,21 @@ std::string SummariseReport(const std::string& report_json) {
   return out;
 }
 
+absl::StatusOr<std::string> ReportCardSection(const std::string& report_json) {
+  json doc = json::parse(report_json, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("summary") || !doc["summary"].contains("answers") ||
+      !doc.contains("run")) {
+    return absl::InvalidArgumentError("report: no summary.answers (schema 3 or later needed)");
+  }
+  const json& run = doc["run"];
+  std::string md = absl::StrCat(
+      "From `monoroute report` of run `", run.value("run_id", ""), "` (split '",
+      run["selection"].value("split", ""), "', ", run["freshness"].value("events", uint64_t{0}),
+      " routing events; report schema ", doc.value("schema_version", 0),
+      "; every effect is stated against its null and controls in llm_routing_results.json):\n\n");
+  for (const json& a : doc["summary"]["answers"])
+    absl::StrAppend(&md, "- ", a.get<std::string>(), "\n");
+  return md;
+}
+
 }  // namespace monoroute::cli

@@ -7,11 +7,17 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
+
 namespace monoroute::cli {
 
 // The summary of the report document `report_json`; a one-line error text when it does not
 // parse. Pure.
 std::string SummariseReport(const std::string& report_json);
+
+// The report's answer for a model card (Markdown): the run, its split and events, then one
+// bullet per layer's answer sentence; an error naming the report when it has no answers. Pure.
+absl::StatusOr<std::string> ReportCardSection(const std::string& report_json);
 
 }  // namespace monoroute::cli
 

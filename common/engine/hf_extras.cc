@@ -62,6 +62,21 @@ std::string ModelCardMarkdown(const model::GPTNeoConfig& c,
   return md;
 }
 
+std::string WithReportSection(const std::string& card, const std::string& report_markdown) {
+  static constexpr char kHeading[] = "## Report\n";
+  size_t at = card.rfind(kHeading);
+  // Only a heading at the start of a line counts.
+  while (at != std::string::npos && at > 0 && card[at - 1] != '\n') {
+    at = at == 0 ? std::string::npos : card.rfind(kHeading, at - 1);
+  }
+  std::string out = at == std::string::npos ? card : card.substr(0, at);
+  if (!out.empty() && out.back() != '\n') out += "\n";
+  if (at == std::string::npos && !out.empty()) out += "\n";
+  absl::StrAppend(&out, kHeading, "\n", report_markdown);
+  if (out.back() != '\n') out += "\n";
+  return out;
+}
+
 absl::Status WriteHfExtras(const std::string& dir, const model::GPTNeoConfig& c,
                            const std::optional<model::RoutingConfig>& routing,
                            const HfExtrasOptions& o) {

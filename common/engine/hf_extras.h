@@ -34,6 +34,10 @@ std::string ModelCardMarkdown(const model::GPTNeoConfig& config,
                               const std::optional<model::RoutingConfig>& routing,
                               const HfExtrasOptions& options);
 
+// `card` (a model card from ModelCardMarkdown) with its "## Report" section replaced by
+// `report_markdown` (appended as that section when the card has none). Pure.
+std::string WithReportSection(const std::string& card, const std::string& report_markdown);
+
 // Writes dir/README.md, dir/tokenizer_config.json and dir/generation_config.json (atomically
 // each; `dir` must exist). INTERNAL naming the file when one cannot be written.
 absl::Status WriteHfExtras(const std::string& dir, const model::GPTNeoConfig& config,

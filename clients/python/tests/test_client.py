@@ -14,7 +14,7 @@ import pytest
 import monoroute_client
 from monoroute_client import Client, ServiceError, event_batch, pb
 
-from conftest import REPO, Service, tiny_job, write_stories
+from conftest import REPO, Service, binary, tiny_job, write_stories
 
 LAYERS = [0, 2]
 P, K, V = 16, 4, 1000
@@ -238,6 +238,20 @@ def test_trainer_submit_watch_and_report(trainer, analysis, tmp_path):
         report = c.compute_report(final.run_id, skip_png=True)
         assert sorted(layer.layer for layer in report.layers) == [0, 2]
         assert report.png == b""
+        # `monoroute report --model-card` puts the report's answer into the checkpoint's card.
+        card = os.path.join(final.checkpoint_dir, "README.md")
+        assert "Not computed when this checkpoint was written" in open(card).read()
+        r = subprocess.run([binary("monoroute"), "report", final.run_id, "--out",
+                            str(tmp_path / "report"), "--analysis", analysis.addr, "--no-png",
+                            "--model-card", final.checkpoint_dir],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        text = open(card).read()
+        assert "Not computed" not in text and text.count("## Report") == 1
+        section = text.split("## Report", 1)[1]
+        assert f"of run `{final.run_id}`" in section
+        assert len([ln for ln in section.splitlines() if ln.startswith("- ")]) == 2  # 2 layers
+        assert "pathway-routing" in text  # the rest of the card is kept
         with pytest.raises(ServiceError) as e:  # a finished job cannot be cancelled
             c.cancel_job(job.id)
         assert e.value.code == grpc.StatusCode.FAILED_PRECONDITION

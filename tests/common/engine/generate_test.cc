@@ -22,6 +22,7 @@ namespace monoroute::engine {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(GenerateSamplerTest, SplitMix64MatchesTheReferenceStream) {
   // The first outputs of Vigna's splitmix64 seeded with 0 (state advanced before mixing).
@@ -116,6 +117,16 @@ TEST_F(GenerateTest, CheckpointCarriesModelCardAndConfigs) {
   auto mc = model::ReadModelConfig(*model_dir_);
   ASSERT_TRUE(mc.ok()) << mc.status();
   EXPECT_THAT(ModelCardMarkdown(mc->config, mc->routing, ho), HasSubstr(ho.headline));
+  // `monoroute report --model-card` replaces the Report section only, and again on a rerun.
+  const std::string with = WithReportSection(card.str(), "- layer 0: an answer\n");
+  EXPECT_THAT(with, HasSubstr("## Report\n\n- layer 0: an answer\n"));
+  EXPECT_THAT(with, Not(HasSubstr("Not computed")));
+  EXPECT_THAT(with, HasSubstr("trust_remote_code=True"));
+  const std::string again = WithReportSection(with, "- layer 0: a newer answer\n");
+  EXPECT_THAT(again, Not(HasSubstr("an answer")));
+  EXPECT_EQ(again.find("## Report"), again.rfind("## Report"));
+  EXPECT_THAT(WithReportSection("# card\n", "x\n"),
+              ::testing::EndsWith("# card\n\n## Report\n\nx\n"));
 }
 
 TEST_F(GenerateTest, GreedyIsDeterministicAndReportsRouting) {
