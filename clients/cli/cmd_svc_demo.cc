@@ -30,9 +30,9 @@
 #include "clients/cli/trainer_cli_util.h"
 #include "common/base/data_dirs.h"
 #include "common/base/status_macros.h"
+#include "common/base/subprocess.h"
 #include "common/corpus/corpus_writer.h"
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
-#include "services/trainer/subprocess.h"
 
 namespace monoroute::cli {
 namespace {
@@ -105,10 +105,10 @@ class ServiceChild {
 
   absl::Status Start(const std::vector<std::string>& argv, const std::string& log) {
     log_ = log;
-    trainer::SubprocessOptions so;
+    SubprocessOptions so;
     so.argv = argv;
     so.log_path = log;
-    ASSIGN_OR_RETURN(proc_, trainer::Subprocess::Start(so));
+    ASSIGN_OR_RETURN(proc_, Subprocess::Start(so));
     g_service_pids[slot_].store(proc_->pid());
     return absl::OkStatus();
   }
@@ -129,15 +129,15 @@ class ServiceChild {
         if (metrics) metrics_port_ = std::stoi(mm[1].str());
         return absl::OkStatus();
       }
-      if (std::optional<trainer::ExitInfo> e = proc_->TryWait(); e.has_value()) {
+      if (std::optional<ExitInfo> e = proc_->TryWait(); e.has_value()) {
         return absl::InternalError(absl::StrCat(name_, " exited (", e->Describe(), "); log ", log_,
-                                                ": ", trainer::TailLines(log_)));
+                                                ": ", TailLines(log_)));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return absl::DeadlineExceededError(absl::StrCat(name_, " did not print its port within ",
                                                     timeout.count(), " s; log ", log_, ": ",
-                                                    trainer::TailLines(log_)));
+                                                    TailLines(log_)));
   }
 
   // SIGTERM, then SIGKILL after `grace`; how it ended ("exit code 0", ...).
@@ -156,7 +156,7 @@ class ServiceChild {
   std::string name_;
   int slot_;
   std::string log_;
-  std::unique_ptr<trainer::Subprocess> proc_;
+  std::unique_ptr<Subprocess> proc_;
   int port_ = 0, metrics_port_ = 0;
   std::string stopped_ = "not started";
 };

@@ -1,5 +1,6 @@
-// RunLocalRanks: fork + exec of N ranks, a poll loop over their output pipes, signal forwarding
-// through a self-pipe, and stopping the others when one fails.
+// RunLocalRanks: N ranks started through the one child-process launcher (common/base/subprocess.h)
+// with their output captured, a poll loop over their output pipes, signal forwarding through a
+// self-pipe, and stopping the others when one fails.
 #include "common/engine/rank_launcher.h"
 
 #include <arpa/inet.h>
@@ -7,19 +8,18 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
-
-extern char** environ;
+#include "common/base/status_macros.h"
+#include "common/base/subprocess.h"
 
 namespace monoroute::engine {
 namespace {
@@ -35,38 +35,168 @@ void OnSignal(int sig) {
   }
 }
 
-std::string DescribeExit(int status) {
-  if (WIFEXITED(status)) return absl::StrCat("exit code ", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    const char* name = sigabbrev_np(WTERMSIG(status));
-    return absl::StrCat("killed by SIG", name != nullptr ? name : std::to_string(WTERMSIG(status)));
+// While alive (and enabled), SIGINT and SIGTERM of this process are written to a self-pipe; the
+// previous handlers are restored on destruction.
+class SignalForwarder {
+ public:
+  // INTERNAL when the pipe cannot be made.
+  static absl::StatusOr<std::unique_ptr<SignalForwarder>> Create(bool enabled) {
+    std::unique_ptr<SignalForwarder> f(new SignalForwarder());
+    if (!enabled) return f;
+    if (::pipe2(f->pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
+      return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+    }
+    g_signal_pipe = f->pipe_[1];
+    struct sigaction sa {};
+    sa.sa_handler = OnSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &sa, &f->old_int_);
+    ::sigaction(SIGTERM, &sa, &f->old_term_);
+    f->enabled_ = true;
+    return f;
   }
-  return absl::StrCat("status ", status);
-}
+  ~SignalForwarder() {
+    if (!enabled_) return;
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+    g_signal_pipe = -1;
+    ::close(pipe_[0]);
+    ::close(pipe_[1]);
+  }
+  // The descriptor to poll (-1 when disabled).
+  int fd() const { return enabled_ ? pipe_[0] : -1; }
+  // The signals received since the last call, in order.
+  std::vector<int> Drain() {
+    std::vector<int> sigs;
+    unsigned char sig = 0;
+    while (enabled_ && ::read(pipe_[0], &sig, 1) == 1) sigs.push_back(sig);
+    return sigs;
+  }
 
-// One rank's process and its output pipe.
-struct Rank {
-  pid_t pid = -1;
-  int fd = -1;          // read end of the merged stdout / stderr pipe; -1 after EOF
-  std::string partial;  // output after the last newline
-  bool exited = false;
-  int status = 0;
+ private:
+  SignalForwarder() = default;
+  bool enabled_ = false;
+  int pipe_[2] = {-1, -1};
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
 };
 
-// Environment of a child: ours without the rank variables, then the rank's, then extra.
-std::vector<std::string> ChildEnv(const std::vector<std::string>& rank_env,
-                                  const std::vector<std::string>& extra) {
+// The running ranks of one RunLocalRanks call and the stop sequence.
+struct Ranks {
+  std::vector<std::unique_ptr<Subprocess>> procs;
+  std::vector<std::optional<ExitInfo>> exits;
+  bool stopping = false;
+  bool killed = false;
+  Clock::time_point stop_started;
+
+  // SIGTERM to every rank still running, once; the grace period starts now.
+  void Stop() {
+    if (stopping) return;
+    stopping = true;
+    stop_started = Clock::now();
+    Signal(SIGTERM);
+  }
+  void Signal(int sig) {
+    for (size_t r = 0; r < procs.size(); ++r) {
+      if (!exits[r].has_value()) procs[r]->SignalGroup(sig);
+    }
+  }
+  bool Done() const {
+    for (size_t r = 0; r < procs.size(); ++r) {
+      if (!exits[r].has_value() || procs[r]->output_fd() >= 0) return false;
+    }
+    return true;
+  }
+};
+
+// The rank's environment: the rendezvous variables, then `extra` (later entries win).
+std::vector<std::string> RankEnv(const LocalRanksOptions& o, int port, int rank) {
   std::map<std::string, std::string> over;
-  for (const auto* list : {&rank_env, &extra}) {
+  const std::vector<std::string> own = {
+      absl::StrCat("MASTER_ADDR=", o.master_addr), absl::StrCat("MASTER_PORT=", port),
+      absl::StrCat("WORLD_SIZE=", o.nproc),        absl::StrCat("RANK=", rank),
+      absl::StrCat("LOCAL_RANK=", rank),           absl::StrCat("LOCAL_WORLD_SIZE=", o.nproc)};
+  for (const auto* list : {&own, &o.extra_env}) {
     for (const std::string& kv : *list) over[kv.substr(0, kv.find('='))] = kv;
   }
   std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string kv(*e);
-    if (over.count(kv.substr(0, kv.find('='))) == 0) env.push_back(kv);
-  }
   for (const auto& [name, kv] : over) env.push_back(kv);
   return env;
+}
+
+// Starts every rank; on an error the ranks already started are stopped by the caller.
+absl::Status StartRanks(const LocalRanksOptions& o, int port, Ranks* ranks) {
+  for (int r = 0; r < o.nproc; ++r) {
+    SubprocessOptions so;
+    so.argv = o.argv;
+    so.search_path = true;
+    so.capture_output = true;
+    so.env = RankEnv(o, port, r);
+    ASSIGN_OR_RETURN(std::unique_ptr<Subprocess> p, Subprocess::Start(so));
+    ranks->procs.push_back(std::move(p));
+    ranks->exits.emplace_back();
+  }
+  return absl::OkStatus();
+}
+
+// One round: waits up to 100 ms for output or a signal, prints complete lines with their rank's
+// prefix, forwards signals, reaps exits (the first failure stops the others), polls should_stop,
+// and escalates to SIGKILL after the grace period.
+void PollOnce(const LocalRanksOptions& o, SignalForwarder& signals, Ranks& ranks,
+              LocalRanksResult& result) {
+  std::vector<pollfd> fds;
+  for (const auto& p : ranks.procs) fds.push_back({p->output_fd(), POLLIN, 0});
+  fds.push_back({signals.fd(), POLLIN, 0});
+  ::poll(fds.data(), fds.size(), 100);  // negative fds are ignored by poll
+  for (int sig : signals.Drain()) {
+    ranks.Signal(sig);  // forwarded as received; the grace period starts
+    if (!ranks.stopping) {
+      ranks.stopping = true;
+      ranks.stop_started = Clock::now();
+    }
+  }
+  for (size_t r = 0; r < ranks.procs.size(); ++r) {
+    if ((fds[r].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+    std::vector<std::string> lines;
+    bool eof = false;
+    ranks.procs[r]->ReadOutputLines(std::chrono::milliseconds(0), &lines, &eof);
+    if (o.out == nullptr) continue;
+    for (const std::string& line : lines) *o.out << "[rank " << r << "] " << line << "\n";
+    if (!lines.empty()) o.out->flush();
+  }
+  for (size_t r = 0; r < ranks.procs.size(); ++r) {
+    if (ranks.exits[r].has_value()) continue;
+    ranks.exits[r] = ranks.procs[r]->TryWait();
+    if (!ranks.exits[r].has_value() || ranks.exits[r]->ok()) continue;
+    if (result.failed_rank < 0 && !ranks.killed) {
+      result.failed_rank = static_cast<int>(r);
+      result.failure = absl::StrCat("rank ", r, " (pid ", ranks.procs[r]->pid(), ") ",
+                                    ranks.exits[r]->Describe());
+      ranks.Stop();
+    }
+  }
+  if (!ranks.stopping && o.should_stop && o.should_stop()) ranks.Stop();
+  if (ranks.stopping && !ranks.killed && Clock::now() - ranks.stop_started > o.stop_grace) {
+    ranks.killed = true;
+    ranks.Signal(SIGKILL);
+  }
+}
+
+// The result once every rank has exited.
+void Conclude(const Ranks& ranks, LocalRanksResult& result) {
+  result.ok = true;
+  for (size_t r = 0; r < ranks.procs.size(); ++r) {
+    const ExitInfo& e = *ranks.exits[r];
+    result.exits.push_back(e.Describe());
+    if (e.ok()) continue;
+    result.ok = false;
+    if (result.failed_rank < 0) {
+      result.failed_rank = static_cast<int>(r);
+      result.failure =
+          absl::StrCat("rank ", r, " (pid ", ranks.procs[r]->pid(), ") ", e.Describe());
+    }
+  }
 }
 
 }  // namespace
@@ -100,191 +230,16 @@ absl::StatusOr<LocalRanksResult> RunLocalRanks(const LocalRanksOptions& options)
   LocalRanksResult result;
   result.master_port = options.master_port;
   if (result.master_port == 0) {
-    absl::StatusOr<int> port = PickFreePort(options.master_addr);
-    if (!port.ok()) return port.status();
-    result.master_port = *port;
+    ASSIGN_OR_RETURN(result.master_port, PickFreePort(options.master_addr));
   }
-
-  // Everything the children need is built before the first fork (only async-signal-safe calls
-  // between fork and exec).
-  std::vector<std::vector<std::string>> envs;
-  for (int r = 0; r < options.nproc; ++r) {
-    envs.push_back(
-        ChildEnv({absl::StrCat("MASTER_ADDR=", options.master_addr),
-                  absl::StrCat("MASTER_PORT=", result.master_port),
-                  absl::StrCat("WORLD_SIZE=", options.nproc), absl::StrCat("RANK=", r),
-                  absl::StrCat("LOCAL_RANK=", r), absl::StrCat("LOCAL_WORLD_SIZE=", options.nproc)},
-                 options.extra_env));
-  }
-  std::vector<char*> argv;
-  for (const std::string& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-
-  int sig_pipe[2] = {-1, -1};
-  struct sigaction old_int {
-  }, old_term{};
-  if (options.forward_signals) {
-    if (::pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-      return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
-    }
-    g_signal_pipe = sig_pipe[1];
-    struct sigaction sa {};
-    sa.sa_handler = OnSignal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    ::sigaction(SIGINT, &sa, &old_int);
-    ::sigaction(SIGTERM, &sa, &old_term);
-  }
-
-  std::vector<Rank> ranks(options.nproc);
-  absl::Status start_error;
-  for (int r = 0; r < options.nproc; ++r) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) {
-      start_error = absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
-      break;
-    }
-    std::vector<char*> envp;
-    for (const std::string& kv : envs[r]) envp.push_back(const_cast<char*>(kv.c_str()));
-    envp.push_back(nullptr);
-    const pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      start_error = absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
-      ::close(p[0]);
-      ::close(p[1]);
-      break;
-    }
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(126);
-      ::signal(SIGINT, SIG_DFL);
-      ::signal(SIGTERM, SIG_DFL);
-      ::dup2(p[1], STDOUT_FILENO);
-      ::dup2(p[1], STDERR_FILENO);
-      ::execvpe(argv[0], argv.data(), envp.data());
-      static const char kMsg[] = "cannot execute the rank's command\n";
-      [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
-      ::_exit(127);
-    }
-    ::close(p[1]);
-    ranks[r].pid = pid;
-    ranks[r].fd = p[0];
-  }
-
-  auto emit = [&](int r, const std::string& line) {
-    if (options.out != nullptr) *options.out << "[rank " << r << "] " << line << "\n" << std::flush;
-  };
-  auto signal_all = [&](int sig) {
-    for (Rank& k : ranks) {
-      if (k.pid > 0 && !k.exited) ::kill(k.pid, sig);
-    }
-  };
-  bool stopping = !start_error.ok();
-  if (stopping) signal_all(SIGTERM);
-  auto stop_started = Clock::now();
-  bool killed = false;
-  bool stop_sent = false;
-  while (true) {
-    bool open = false, running = false;
-    for (const Rank& k : ranks) {
-      open |= k.fd >= 0;
-      running |= k.pid > 0 && !k.exited;
-    }
-    if (!open && !running) break;
-    std::vector<pollfd> fds;
-    std::vector<int> owner;
-    for (int r = 0; r < options.nproc; ++r) {
-      if (ranks[r].fd >= 0) {
-        fds.push_back({ranks[r].fd, POLLIN, 0});
-        owner.push_back(r);
-      }
-    }
-    if (sig_pipe[0] >= 0) {
-      fds.push_back({sig_pipe[0], POLLIN, 0});
-      owner.push_back(-1);
-    }
-    ::poll(fds.data(), fds.size(), 100);
-    for (size_t i = 0; i < fds.size(); ++i) {
-      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      if (owner[i] < 0) {
-        unsigned char sig = 0;
-        while (::read(sig_pipe[0], &sig, 1) == 1) signal_all(sig);  // forward as received
-        if (!stopping) {
-          stopping = true;
-          stop_started = Clock::now();
-        }
-        continue;
-      }
-      Rank& k = ranks[owner[i]];
-      char buf[4096];
-      ssize_t n = ::read(k.fd, buf, sizeof(buf));
-      if (n <= 0) {
-        if (!k.partial.empty()) emit(owner[i], k.partial);
-        k.partial.clear();
-        ::close(k.fd);
-        k.fd = -1;
-        continue;
-      }
-      k.partial.append(buf, static_cast<size_t>(n));
-      size_t nl;
-      while ((nl = k.partial.find('\n')) != std::string::npos) {
-        emit(owner[i], k.partial.substr(0, nl));
-        k.partial.erase(0, nl + 1);
-      }
-    }
-    for (int r = 0; r < options.nproc; ++r) {
-      Rank& k = ranks[r];
-      if (k.pid <= 0 || k.exited) continue;
-      int status = 0;
-      if (::waitpid(k.pid, &status, WNOHANG) != k.pid) continue;
-      k.exited = true;
-      k.status = status;
-      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      if (!ok && result.failed_rank < 0 && !killed) {
-        result.failed_rank = r;
-        result.failure = absl::StrCat("rank ", r, " (pid ", k.pid, ") ", DescribeExit(status));
-        if (!stopping) {
-          stopping = true;
-          stop_started = Clock::now();
-          signal_all(SIGTERM);
-        }
-      }
-    }
-    if (!stop_sent && !stopping && options.should_stop && options.should_stop()) {
-      stop_sent = true;
-      stopping = true;
-      stop_started = Clock::now();
-      signal_all(SIGTERM);
-    }
-    if (stopping && !killed && Clock::now() - stop_started > options.stop_grace) {
-      killed = true;
-      signal_all(SIGKILL);
-    }
-  }
-
-  if (options.forward_signals) {
-    ::sigaction(SIGINT, &old_int, nullptr);
-    ::sigaction(SIGTERM, &old_term, nullptr);
-    g_signal_pipe = -1;
-    ::close(sig_pipe[0]);
-    ::close(sig_pipe[1]);
-  }
-  if (!start_error.ok()) return start_error;
-  result.ok = true;
-  for (const Rank& k : ranks) {
-    result.exits.push_back(DescribeExit(k.status));
-    if (!(WIFEXITED(k.status) && WEXITSTATUS(k.status) == 0)) result.ok = false;
-  }
-  if (!result.ok && result.failed_rank < 0) {
-    for (int r = 0; r < options.nproc; ++r) {
-      if (result.exits[r] != "exit code 0") {
-        result.failed_rank = r;
-        result.failure = absl::StrCat("rank ", r, " (pid ", ranks[r].pid, ") ", result.exits[r]);
-        break;
-      }
-    }
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<SignalForwarder> signals,
+                   SignalForwarder::Create(options.forward_signals));
+  Ranks ranks;
+  const absl::Status started = StartRanks(options, result.master_port, &ranks);
+  if (!started.ok()) ranks.Stop();
+  while (!ranks.Done()) PollOnce(options, *signals, ranks, result);
+  if (!started.ok()) return started;
+  Conclude(ranks, result);
   return result;
 }
 

@@ -24,7 +24,7 @@
 #include "common/engine/job_spec.h"
 #include "common/engine/rank_launcher.h"
 #include "services/trainer/recorder_run.h"
-#include "services/trainer/subprocess.h"
+#include "common/base/subprocess.h"
 #include "services/trainer/worker_protocol.h"
 
 namespace monoroute::trainer {

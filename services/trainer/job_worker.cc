@@ -35,7 +35,7 @@
 #include "common/engine/training_observer.h"
 #include "common/tensor_io/torch_status.h"
 #include "services/recorder/recorder_client.h"
-#include "services/trainer/subprocess.h"
+#include "common/base/subprocess.h"
 #include "services/trainer/worker_protocol.h"
 
 namespace monoroute::trainer {

@@ -1,7 +1,7 @@
 // Tests of the supervised child processes (/bin/sh scripts as children): report lines on fd 3,
 // exit codes and signal names, the stop sequence (SIGTERM handled, SIGTERM ignored -> SIGKILL),
 // the whole process group killed, RLIMIT_DATA applied, log tail, environment.
-#include "services/trainer/subprocess.h"
+#include "common/base/subprocess.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -16,21 +16,16 @@
 #include <thread>
 #include <vector>
 
-namespace monoroute::trainer {
+#include "tests/testing/temp_files.h"
+
+namespace monoroute {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-namespace fs = std::filesystem;
 
 class SubprocessTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "trainer_subprocess_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   SubprocessOptions Sh(const std::string& script) {
     SubprocessOptions o;
     o.argv = {"/bin/sh", "-c", script};
@@ -47,7 +42,8 @@ class SubprocessTest : public ::testing::Test {
     return lines;
   }
 
-  std::string dir_;
+  testing::TempDir tmp_{"subprocess"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(SubprocessTest, ReportsLinesAndExitCode) {
@@ -143,5 +139,27 @@ TEST_F(SubprocessTest, OverlongLinesAreDroppedAndAMissingBinaryIsExit127) {
   EXPECT_THAT(TailLines(dir_ + "/log2"), HasSubstr("no-such-binary"));
 }
 
+TEST_F(SubprocessTest, CapturesOutputLinesAndSearchesPath) {
+  SubprocessOptions o;
+  o.argv = {"sh", "-c", "echo out; echo err >&2; printf tail"};
+  o.search_path = true;  // "sh" found in PATH
+  o.capture_output = true;
+  auto p = Subprocess::Start(o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_GE((*p)->output_fd(), 0);
+  std::vector<std::string> lines;
+  bool eof = false;
+  while (!eof) (*p)->ReadOutputLines(std::chrono::milliseconds(1000), &lines, &eof);
+  // stdout and stderr in one stream; the unterminated last line is kept.
+  EXPECT_THAT(lines, ElementsAre("out", "err", "tail"));
+  EXPECT_TRUE((*p)->Wait().ok());
+  EXPECT_EQ((*p)->output_fd(), -1);
+  // Without search_path a bare name is not looked up: exec fails with 127.
+  o.search_path = false;
+  auto q = Subprocess::Start(o);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ((*q)->Wait().code, 127);
+}
+
 }  // namespace
-}  // namespace monoroute::trainer
+}  // namespace monoroute
