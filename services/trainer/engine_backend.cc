@@ -18,13 +18,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
+#include "common/base/subprocess.h"
 #include "common/engine/checkpoint_dir.h"
 #include "common/engine/distributed_env.h"
 #include "common/engine/job_resources.h"
 #include "common/engine/job_spec.h"
 #include "common/engine/rank_launcher.h"
 #include "services/trainer/recorder_run.h"
-#include "common/base/subprocess.h"
 #include "services/trainer/worker_protocol.h"
 
 namespace monoroute::trainer {
@@ -278,6 +278,199 @@ absl::Status EngineBackend::CheckFiles(const PreparedSpec& prepared) {
   return engine::CheckJobMemory(estimate, limit, limit_name);
 }
 
+namespace {
+
+// Writes the worker request of `job`'s attempt into `dir` and opens its log (the previous
+// attempts' output rotates to worker.log.1 past 4 MiB). Returns {request path, rank 0's log}.
+absl::StatusOr<std::pair<std::string, std::string>> WriteWorkerRequest(
+    const EngineBackendOptions& o, const JobRecord& job, const engine::JobSpec& spec,
+    const std::string& spec_yaml, const fs::path& dir) {
+  WorkerRequest req;
+  req.job_id = job.id;
+  req.job_name = job.name;
+  req.spec_yaml = spec_yaml;
+  req.run_id = job.recorder_run_id;
+  req.recorder_address = o.recorder_address;
+  req.recorder_tls = o.recorder_tls;
+  req.max_queue_events = o.max_queue_events;
+  req.max_block_ms = o.max_block_ms;
+  req.flush_timeout_ms = o.flush_timeout_ms;
+  req.stop_flush_timeout_ms = o.stop_flush_timeout_ms;
+  req.threads = engine::ResolveJobThreads(spec.threads, o.max_job_threads);
+  // A spec's 0 (every allowed CPU) is shared by the job's ranks.
+  if (spec.threads == 0) req.threads = std::max(1, req.threads / spec.distributed.nproc_per_node);
+  req.tokenize_threads = engine::ResolveJobThreads(spec.data.tokenize_threads, o.max_job_threads);
+  req.prior_events = job.events;
+  req.lock_path = (dir / "lock").string();
+  const std::string request_path = (dir / "request.json").string();
+  RETURN_IF_ERROR(WriteFileAtomic(request_path, WorkerRequestToJson(req)));
+  const std::string log = (dir / "worker.log").string();
+  std::error_code ec;
+  const uintmax_t log_size = fs::file_size(log, ec);
+  if (!ec && log_size > (uintmax_t{4} << 20)) fs::rename(log, log + ".1", ec);
+  std::ofstream(log, std::ios::app)
+      << "--- " << job.id << " worker start " << NowText() << " ---" << std::endl;
+  return std::make_pair(request_path, log);
+}
+
+// Starts one worker per rank (distributed.nproc_per_node; 1: a single worker, no rank
+// environment) into `ranks` (sized nproc; RankContexts point into it).
+absl::Status StartRankWorkers(const EngineBackendOptions& o, const JobRecord& job,
+                              const engine::JobSpec& spec, const fs::path& dir,
+                              const std::string& request_path, const std::string& log,
+                              JobContext* ctx, std::vector<RankWorker>* ranks) {
+  const int nproc = static_cast<int>(ranks->size());
+  int port = 0;
+  if (nproc > 1) {
+    ASSIGN_OR_RETURN(port, engine::PickFreePort("127.0.0.1"));
+  }
+  for (int r = 0; r < nproc; ++r) {
+    RankWorker& w = (*ranks)[static_cast<size_t>(r)];
+    w.log = r == 0 ? log : (dir / absl::StrCat("worker-rank", r, ".log")).string();
+    if (r > 0) {
+      std::ofstream(w.log, std::ios::app)
+          << "--- " << job.id << " rank " << r << " start " << NowText() << " ---" << std::endl;
+    }
+    SubprocessOptions so;
+    so.argv = {o.worker_binary, "--worker", "--request", request_path};
+    if (!o.recorder_token.empty()) {
+      so.env.push_back(absl::StrCat(kWorkerTokenEnv, "=", o.recorder_token));
+    }
+    if (nproc > 1) {
+      engine::DistributedEnv env;
+      env.rank = env.local_rank = r;
+      env.world_size = env.local_world_size = nproc;
+      env.master_addr = "127.0.0.1";
+      env.master_port = port;
+      for (std::string& kv : engine::DistributedEnvironment(env)) so.env.push_back(std::move(kv));
+    }
+    so.log_path = w.log;
+    so.report_pipe = true;
+    // RLIMIT_DATA bounds the host memory of a CPU job (of each rank). A CUDA job's tensors live
+    // on the device and the CUDA driver's own host mappings would count, so it gets none.
+    if (spec.device == "cpu")
+      so.memory_limit_bytes = MemoryLimit(spec, o.job_memory_limit_mb).first;
+    ASSIGN_OR_RETURN(w.proc, Subprocess::Start(so));
+    w.ctx = std::make_unique<RankContext>(ctx, r, ranks);
+  }
+  return absl::OkStatus();
+}
+
+// How supervising the ranks ended.
+struct Supervision {
+  int failed_rank = -1;    // the first rank that failed (its error is the job's); -1: none
+  bool stop_sent = false;  // SIGTERM was sent (a cancel, a shutdown or a failed rank)
+};
+
+// Feeds report lines to the ranks' contexts until every worker exited: a failed rank stops the
+// others, a stop request (cancel / shutdown) stops all, SIGKILL after stop_grace_ms.
+Supervision SuperviseRankWorkers(const EngineBackendOptions& o, const JobRecord& job,
+                                 JobContext* ctx, std::vector<RankWorker>& ranks) {
+  Supervision sv;
+  bool kill_sent = false;
+  std::chrono::steady_clock::time_point stop_at;
+  auto stop_all = [&](int sig) {
+    for (RankWorker& w : ranks) {
+      if (!w.exit.has_value()) w.proc->SignalGroup(sig);
+    }
+    if (sig == SIGTERM && !sv.stop_sent) stop_at = std::chrono::steady_clock::now();
+    if (sig == SIGTERM) sv.stop_sent = true;
+  };
+  const auto poll = std::chrono::milliseconds(ranks.size() > 1 ? 20 : 100);
+  std::vector<std::string> lines;
+  while (true) {
+    bool all_exited = true;
+    for (size_t r = 0; r < ranks.size(); ++r) {
+      RankWorker& w = ranks[r];
+      if (w.exit.has_value()) continue;
+      lines.clear();
+      w.proc->ReadLines(poll, &lines, &w.eof);
+      for (const std::string& line : lines) {
+        absl::Status s = HandleReportLine(line, w.ctx.get(), &w.result);
+        if (!s.ok()) {
+          fprintf(stderr, "monoroute-trainer: %s: ignoring a worker line: %s\n", job.id.c_str(),
+                  std::string(s.message()).c_str());
+        }
+      }
+      if (w.eof || lines.empty()) w.exit = w.proc->TryWait();
+      if (!w.exit.has_value()) {
+        all_exited = false;
+        continue;
+      }
+      const bool failed = !w.exit->ok() || !w.result.received || !w.result.status.ok();
+      if (failed && sv.failed_rank < 0 && !sv.stop_sent && ranks.size() > 1) {
+        // One rank failed: the others cannot go on (they would exit naming it anyway).
+        sv.failed_rank = static_cast<int>(r);
+        stop_all(SIGTERM);
+      }
+    }
+    if (all_exited) break;
+    // On a stop each rank checkpoints (rank 0) at the same next step and exits.
+    if (!sv.stop_sent && ctx->ShouldStop()) stop_all(SIGTERM);
+    if (sv.stop_sent && !kill_sent &&
+        std::chrono::steady_clock::now() - stop_at > std::chrono::milliseconds(o.stop_grace_ms)) {
+      fprintf(stderr, "monoroute-trainer: %s: worker %d did not stop within %lld ms: SIGKILL\n",
+              job.id.c_str(), static_cast<int>(ranks[0].proc->pid()),
+              static_cast<long long>(o.stop_grace_ms));
+      stop_all(SIGKILL);
+      kill_sent = true;
+    }
+  }
+  // Lines written just before the exits.
+  for (RankWorker& w : ranks) {
+    for (int i = 0; i < 1000 && !w.eof; ++i) {
+      lines.clear();
+      w.proc->ReadLines(std::chrono::milliseconds(0), &lines, &w.eof);
+      if (lines.empty() && !w.eof) break;
+      for (const std::string& line : lines) (void)HandleReportLine(line, w.ctx.get(), &w.result);
+    }
+  }
+  return sv;
+}
+
+// The job's outcome from its exited ranks: a failed rank's error, rank 0's result when every
+// rank finished, a stopped-early outcome after a stop, else rank 0's exit.
+absl::StatusOr<RunOutcome> RankWorkersOutcome(std::vector<RankWorker>& ranks,
+                                              const Supervision& sv) {
+  if (sv.failed_rank >= 0) {
+    // A distributed job whose rank failed: that rank's error (or crash) is the job's.
+    RankWorker& w = ranks[static_cast<size_t>(sv.failed_rank)];
+    if (w.result.received && !w.result.status.ok()) {
+      return absl::Status(w.result.status.code(),
+                          absl::StrCat("rank ", sv.failed_rank, ": ", w.result.status.message()));
+    }
+    if (!w.result.received) {
+      return WorkerExitError(w.proc->pid(), *w.exit, w.log,
+                             absl::StrCat("rank ", sv.failed_rank, ": "));
+    }
+  }
+  RankWorker& w0 = ranks[0];
+  if (w0.result.received) {
+    if (!w0.result.status.ok()) return w0.result.status;
+    for (size_t r = 1; r < ranks.size(); ++r) {  // every rank must have finished too
+      RankWorker& w = ranks[r];
+      if (w.result.received && !w.result.status.ok()) {
+        return absl::Status(w.result.status.code(),
+                            absl::StrCat("rank ", r, ": ", w.result.status.message()));
+      }
+      if (!w.result.received && !sv.stop_sent) {
+        return WorkerExitError(w.proc->pid(), *w.exit, w.log, absl::StrCat("rank ", r, ": "));
+      }
+    }
+    return w0.result.outcome;
+  }
+  if (sv.stop_sent) {
+    // Cancelled or shut down, and the worker had to be killed (or died) before reporting: the
+    // job resumes from its last checkpoint.
+    RunOutcome out;
+    out.stopped_early = true;
+    return out;
+  }
+  return WorkerExitError(w0.proc->pid(), *w0.exit, w0.log);
+}
+
+}  // namespace
+
 absl::StatusOr<RunOutcome> EngineBackend::Run(const JobRecord& job, JobContext* ctx) {
   if (options_.work_dir.empty()) {
     return absl::FailedPreconditionError("engine backend: no work_dir for job workers");
@@ -299,176 +492,15 @@ absl::StatusOr<RunOutcome> EngineBackend::Run(const JobRecord& job, JobContext* 
   if (ec) {
     return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
   }
-  WorkerRequest req;
-  req.job_id = job.id;
-  req.job_name = job.name;
-  req.spec_yaml = spec_yaml;
-  req.run_id = job.recorder_run_id;
-  req.recorder_address = options_.recorder_address;
-  req.recorder_tls = options_.recorder_tls;
-  req.max_queue_events = options_.max_queue_events;
-  req.max_block_ms = options_.max_block_ms;
-  req.flush_timeout_ms = options_.flush_timeout_ms;
-  req.stop_flush_timeout_ms = options_.stop_flush_timeout_ms;
-  const int nproc = spec.distributed.nproc_per_node;
-  req.threads = engine::ResolveJobThreads(spec.threads, options_.max_job_threads);
-  // A spec's 0 (every allowed CPU) is shared by the job's ranks.
-  if (spec.threads == 0) req.threads = std::max(1, req.threads / nproc);
-  req.tokenize_threads =
-      engine::ResolveJobThreads(spec.data.tokenize_threads, options_.max_job_threads);
-  req.prior_events = job.events;
-  req.lock_path = (dir / "lock").string();
-  const std::string request_path = (dir / "request.json").string();
-  RETURN_IF_ERROR(WriteFileAtomic(request_path, WorkerRequestToJson(req)));
-  // One log per job, kept small: the previous attempts' output rotates to worker.log.1.
-  const std::string log = (dir / "worker.log").string();
-  const uintmax_t log_size = fs::file_size(log, ec);
-  if (!ec && log_size > (uintmax_t{4} << 20)) fs::rename(log, log + ".1", ec);
-  std::ofstream(log, std::ios::app)
-      << "--- " << job.id << " worker start " << NowText() << " ---" << std::endl;
-
-  // One worker per rank (distributed.nproc_per_node; 1: a single worker, no rank environment).
+  ASSIGN_OR_RETURN(auto files, WriteWorkerRequest(options_, job, spec, spec_yaml, dir));
   // Rank 0's reports drive the job; every rank uploads its own events, their stats are summed.
-  std::vector<RankWorker> ranks(static_cast<size_t>(nproc));
-  int port = 0;
-  if (nproc > 1) {
-    ASSIGN_OR_RETURN(port, engine::PickFreePort("127.0.0.1"));
-  }
-  for (int r = 0; r < nproc; ++r) {
-    RankWorker& w = ranks[static_cast<size_t>(r)];
-    w.log = r == 0 ? log : (dir / absl::StrCat("worker-rank", r, ".log")).string();
-    if (r > 0) {
-      std::ofstream(w.log, std::ios::app)
-          << "--- " << job.id << " rank " << r << " start " << NowText() << " ---" << std::endl;
-    }
-    SubprocessOptions so;
-    so.argv = {options_.worker_binary, "--worker", "--request", request_path};
-    if (!options_.recorder_token.empty()) {
-      so.env.push_back(absl::StrCat(kWorkerTokenEnv, "=", options_.recorder_token));
-    }
-    if (nproc > 1) {
-      engine::DistributedEnv env;
-      env.rank = env.local_rank = r;
-      env.world_size = env.local_world_size = nproc;
-      env.master_addr = "127.0.0.1";
-      env.master_port = port;
-      for (std::string& kv : engine::DistributedEnvironment(env)) so.env.push_back(std::move(kv));
-    }
-    so.log_path = w.log;
-    so.report_pipe = true;
-    // RLIMIT_DATA bounds the host memory of a CPU job (of each rank). A CUDA job's tensors live
-    // on the device and the CUDA driver's own host mappings would count, so it gets none.
-    if (spec.device == "cpu")
-      so.memory_limit_bytes = MemoryLimit(spec, options_.job_memory_limit_mb).first;
-    ASSIGN_OR_RETURN(w.proc, Subprocess::Start(so));
-    w.ctx = std::make_unique<RankContext>(ctx, r, &ranks);
-  }
-  const pid_t pid = ranks[0].proc->pid();
-  ctx->OnWorker(pid);
-
-  bool stop_sent = false, kill_sent = false;
-  std::chrono::steady_clock::time_point stop_at;
-  int failed_rank = -1;  // the first rank that failed (its error is the job's)
-  std::vector<std::string> lines;
-  auto handle = [&](RankWorker& w, const std::vector<std::string>& batch) {
-    for (const std::string& line : batch) {
-      absl::Status s = HandleReportLine(line, w.ctx.get(), &w.result);
-      if (!s.ok()) {
-        fprintf(stderr, "monoroute-trainer: %s: ignoring a worker line: %s\n", job.id.c_str(),
-                std::string(s.message()).c_str());
-      }
-    }
-  };
-  auto stop_all = [&](int sig) {
-    for (RankWorker& w : ranks) {
-      if (!w.exit.has_value()) w.proc->SignalGroup(sig);
-    }
-  };
-  const auto poll = std::chrono::milliseconds(nproc > 1 ? 20 : 100);
-  while (true) {
-    bool all_exited = true;
-    for (size_t r = 0; r < ranks.size(); ++r) {
-      RankWorker& w = ranks[r];
-      if (w.exit.has_value()) continue;
-      lines.clear();
-      w.proc->ReadLines(poll, &lines, &w.eof);
-      handle(w, lines);
-      if (w.eof || lines.empty()) w.exit = w.proc->TryWait();
-      if (!w.exit.has_value()) {
-        all_exited = false;
-        continue;
-      }
-      const bool failed =
-          !w.exit->ok() || (w.result.received && !w.result.status.ok()) || !w.result.received;
-      if (failed && failed_rank < 0 && !stop_sent && nproc > 1) {
-        // One rank failed: the others cannot go on (they would exit naming it anyway).
-        failed_rank = static_cast<int>(r);
-        stop_all(SIGTERM);
-        stop_sent = true;
-        stop_at = std::chrono::steady_clock::now();
-      }
-    }
-    if (all_exited) break;
-    if (!stop_sent && ctx->ShouldStop()) {
-      stop_all(SIGTERM);  // each rank checkpoints (rank 0) at the same next step and exits
-      stop_sent = true;
-      stop_at = std::chrono::steady_clock::now();
-    }
-    if (stop_sent && !kill_sent &&
-        std::chrono::steady_clock::now() - stop_at >
-            std::chrono::milliseconds(options_.stop_grace_ms)) {
-      fprintf(stderr, "monoroute-trainer: %s: worker %d did not stop within %lld ms: SIGKILL\n",
-              job.id.c_str(), static_cast<int>(pid),
-              static_cast<long long>(options_.stop_grace_ms));
-      stop_all(SIGKILL);
-      kill_sent = true;
-    }
-  }
-  // Lines written just before the exits.
-  for (RankWorker& w : ranks) {
-    for (int i = 0; i < 1000 && !w.eof; ++i) {
-      lines.clear();
-      w.proc->ReadLines(std::chrono::milliseconds(0), &lines, &w.eof);
-      if (lines.empty() && !w.eof) break;
-      for (const std::string& line : lines) (void)HandleReportLine(line, w.ctx.get(), &w.result);
-    }
-  }
+  std::vector<RankWorker> ranks(static_cast<size_t>(spec.distributed.nproc_per_node));
+  RETURN_IF_ERROR(
+      StartRankWorkers(options_, job, spec, dir, files.first, files.second, ctx, &ranks));
+  ctx->OnWorker(ranks[0].proc->pid());
+  const Supervision sv = SuperviseRankWorkers(options_, job, ctx, ranks);
   ctx->OnWorker(0);
-  if (failed_rank >= 0) {
-    // A distributed job whose rank failed: that rank's error (or crash) is the job's.
-    RankWorker& w = ranks[static_cast<size_t>(failed_rank)];
-    if (w.result.received && !w.result.status.ok()) {
-      return absl::Status(w.result.status.code(),
-                          absl::StrCat("rank ", failed_rank, ": ", w.result.status.message()));
-    }
-    if (!w.result.received) {
-      return WorkerExitError(w.proc->pid(), *w.exit, w.log,
-                             absl::StrCat("rank ", failed_rank, ": "));
-    }
-  }
-  RankWorker& w0 = ranks[0];
-  if (w0.result.received) {
-    if (!w0.result.status.ok()) return w0.result.status;
-    for (size_t r = 1; r < ranks.size(); ++r) {  // every rank must have finished too
-      RankWorker& w = ranks[r];
-      if (w.result.received && !w.result.status.ok()) {
-        return absl::Status(w.result.status.code(),
-                            absl::StrCat("rank ", r, ": ", w.result.status.message()));
-      }
-      if (!w.result.received && !stop_sent) {
-        return WorkerExitError(w.proc->pid(), *w.exit, w.log, absl::StrCat("rank ", r, ": "));
-      }
-    }
-    return w0.result.outcome;
-  }
-  if (stop_sent) {
-    // Cancelled or shut down, and the worker had to be killed (or died) before reporting: the
-    // job resumes from its last checkpoint.
-    RunOutcome out;
-    out.stopped_early = true;
-    return out;
-  }
-  return WorkerExitError(pid, *w0.exit, log);
+  return RankWorkersOutcome(ranks, sv);
 }
 
 std::string EngineBackend::LogPath(const JobRecord& job) const {
