@@ -207,9 +207,10 @@ absl::Status CheckResumePolicy(const JobSpec& spec,
   return absl::OkStatus();
 }
 
-absl::Status SetUp(Job& job) {
+// The device, CPU threads, precision and routed flag of `job` (its spec checked again: a
+// programmatic spec may bypass the parser).
+absl::Status SetUpDevice(Job& job) {
   const JobSpec& spec = job.spec;
-  // Values (a programmatic spec may bypass the parser) and paths.
   RETURN_IF_ERROR(ParseJobSpecYaml(JobSpecToYaml(spec)).status());
   RETURN_IF_ERROR(ValidateJobSpecPaths(spec));
   ASSIGN_OR_RETURN(job.device, ParseDevice(spec.device));
@@ -228,7 +229,12 @@ absl::Status SetUp(Job& job) {
   bool bf16 = spec.precision == "bf16" || (spec.precision == "auto" && job.device.is_cuda());
   job.compute_dtype = bf16 ? torch::kBFloat16 : torch::kFloat;
 
-  // Model first (cheap to validate, catches a wrong checkpoint before tokenising anything).
+  return absl::OkStatus();
+}
+
+// The model (built before any data is tokenised: a wrong checkpoint fails fast).
+absl::Status SetUpModel(Job& job) {
+  const JobSpec& spec = job.spec;
   ASSIGN_OR_RETURN(job.model, BuildModel(spec, job.device));
   job.slices = SliceProbe(spec, job.model->config());
   if (spec.data.seq_len > job.model->config().max_position_embeddings) {
@@ -237,7 +243,13 @@ absl::Status SetUp(Job& job) {
                                                    job.model->config().max_position_embeddings));
   }
 
-  // Data.
+  return absl::OkStatus();
+}
+
+// Token caches (rank 0 builds them first), the train / validation splits and the sampler.
+absl::Status SetUpData(Job& job) {
+  const JobSpec& spec = job.spec;
+  const DistributedContext& dist = *job.dist;
   job.tokenizer_dir =
       ResolveTokenizerDir(spec.data.tokenizer_dir, spec.kind == "finetune" ? spec.model_dir : "");
   TokenCacheOptions co;
@@ -284,7 +296,13 @@ absl::Status SetUp(Job& job) {
                      " tokens, fewer than data.seq_len + 1 = ", spec.data.seq_len + 1));
   }
 
-  // Trainable parameters and optimizer.
+  return absl::OkStatus();
+}
+
+// Trainable parameters, AdamW with decay / no-decay groups, and the routed job's load balancer.
+absl::Status SetUpOptimizer(Job& job) {
+  const JobSpec& spec = job.spec;
+  const DistributedContext& dist = *job.dist;
   if (spec.freeze_base) {
     for (torch::Tensor& p : job.model->base_parameters()) p.set_requires_grad(false);
     job.params = job.model->router_parameters();
@@ -333,6 +351,14 @@ absl::Status SetUp(Job& job) {
     }
   }
 
+  return absl::OkStatus();
+}
+
+// Resumes from the latest checkpoint (checked against the data) or centres fresh routers; opens
+// metrics.jsonl and writes job.yaml (rank 0).
+absl::Status SetUpResume(Job& job) {
+  const JobSpec& spec = job.spec;
+  const DistributedContext& dist = *job.dist;
   job.progress.data_seed = spec.data.seed;
   job.progress.seq_len = spec.data.seq_len;
   job.progress.train_windows = job.sampler->num_windows();
@@ -375,6 +401,14 @@ absl::Status SetUp(Job& job) {
         WriteFileAtomic((fs::path(spec.output_dir) / "job.yaml").string(), JobSpecToYaml(spec)));
   }
   return absl::OkStatus();
+}
+
+absl::Status SetUp(Job& job) {
+  RETURN_IF_ERROR(SetUpDevice(job));
+  RETURN_IF_ERROR(SetUpModel(job));
+  RETURN_IF_ERROR(SetUpData(job));
+  RETURN_IF_ERROR(SetUpOptimizer(job));
+  return SetUpResume(job);
 }
 
 // Rank 0's weights and floating-point buffers (aux-free biases) on every rank: the ranks start
@@ -658,6 +692,56 @@ bool SampledStep(const JobSpec& spec, int64_t step) {
   return static_cast<double>(h >> 11) * 0x1.0p-53 < rate;
 }
 
+// The step's report: learning rate, world size, the losses (means over the ranks and the
+// micro-batches; `lm_total` / `bal_total` are this rank's sums over its micro-batches) and the
+// per-layer balance of a routed job.
+absl::Status FillStepReport(Job& job, double lm_total, double bal_total, double lr,
+                            StepReport* report) {
+  DistributedContext& dist = *job.dist;
+  const int accum = job.spec.optim.grad_accum;
+  report->lr = lr;
+  report->world_size = dist.world_size();
+  // Reported losses: means over the ranks (each rank's are means over its equal share).
+  std::vector<double> layer_loss;
+  if (job.routed) {
+    for (const model::LayerBalanceStats& s : job.balancer->Stats()) layer_loss.push_back(s.loss);
+  }
+  if (dist.is_distributed()) {
+    std::vector<double> v = {lm_total, bal_total};
+    v.insert(v.end(), layer_loss.begin(), layer_loss.end());
+    std::vector<torch::Tensor> t = {torch::tensor(v, torch::kDouble).to(job.device)};
+    RETURN_IF_ERROR(dist.AllReduceSum(t, "loss all-reduce"));
+    torch::Tensor c = t[0].cpu() / static_cast<double>(dist.world_size());
+    lm_total = c[0].item<double>();
+    bal_total = c[1].item<double>();
+    for (size_t l = 0; l < layer_loss.size(); ++l) {
+      layer_loss[l] = c[static_cast<int64_t>(l) + 2].item<double>();
+    }
+  }
+  report->lm_loss = lm_total / accum;
+  report->balance.clear();
+  report->balance_loss = 0.0;
+  report->total_loss = report->lm_loss;
+  if (job.routed) {
+    report->total_loss += bal_total / accum;
+    double mean = 0.0;
+    size_t li = 0;
+    for (const model::LayerBalanceStats& s : job.balancer->Stats()) {
+      LayerBalance b;
+      b.layer = static_cast<int>(s.layer);
+      b.load = s.load;
+      b.max_violation = s.max_vio;
+      b.load_entropy = s.load_entropy;
+      b.balance_loss = layer_loss[li++];
+      mean += b.balance_loss;
+      report->balance.push_back(std::move(b));
+    }
+    if (!report->balance.empty()) mean /= static_cast<double>(report->balance.size());
+    report->balance_loss = mean;
+  }
+  return absl::OkStatus();
+}
+
 // One optimizer step. Fills the report's losses and balance.
 absl::Status TrainStep(Job& job, StepReport* report) {
   const JobSpec& spec = job.spec;
@@ -729,48 +813,7 @@ absl::Status TrainStep(Job& job, StepReport* report) {
       torch::nn::utils::clip_grad_norm_(job.params, spec.optim.grad_clip);
     job.optimizer->step();
     if (job.routed) RETURN_IF_ERROR(job.balancer->EndStep(*job.model));
-    report->lr = lr;
-    report->world_size = dist.world_size();
-    // Reported losses: means over the ranks (each rank's are means over its equal share).
-    std::vector<double> layer_loss;
-    if (job.routed) {
-      for (const model::LayerBalanceStats& s : job.balancer->Stats()) layer_loss.push_back(s.loss);
-    }
-    double lm_total = lm_sum.item<double>(), bal_total = bal_sum.item<double>();
-    if (dist.is_distributed()) {
-      std::vector<double> v = {lm_total, bal_total};
-      v.insert(v.end(), layer_loss.begin(), layer_loss.end());
-      std::vector<torch::Tensor> t = {torch::tensor(v, torch::kDouble).to(job.device)};
-      RETURN_IF_ERROR(dist.AllReduceSum(t, "loss all-reduce"));
-      torch::Tensor c = t[0].cpu() / static_cast<double>(dist.world_size());
-      lm_total = c[0].item<double>();
-      bal_total = c[1].item<double>();
-      for (size_t l = 0; l < layer_loss.size(); ++l) {
-        layer_loss[l] = c[static_cast<int64_t>(l) + 2].item<double>();
-      }
-    }
-    report->lm_loss = lm_total / accum;
-    report->balance.clear();
-    report->balance_loss = 0.0;
-    report->total_loss = report->lm_loss;
-    if (job.routed) {
-      report->total_loss += bal_total / accum;
-      double mean = 0.0;
-      size_t li = 0;
-      for (const model::LayerBalanceStats& s : job.balancer->Stats()) {
-        LayerBalance b;
-        b.layer = static_cast<int>(s.layer);
-        b.load = s.load;
-        b.max_violation = s.max_vio;
-        b.load_entropy = s.load_entropy;
-        b.balance_loss = layer_loss[li++];
-        mean += b.balance_loss;
-        report->balance.push_back(std::move(b));
-      }
-      if (!report->balance.empty()) mean /= static_cast<double>(report->balance.size());
-      report->balance_loss = mean;
-    }
-    return absl::OkStatus();
+    return FillStepReport(job, lm_sum.item<double>(), bal_sum.item<double>(), lr, report);
   });
 }
 
