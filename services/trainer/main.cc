@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/status_macros.h"
 #include "common/service/auth.h"
 #include "common/service/server_runner.h"
 #include "common/service/service_flags.h"
@@ -31,6 +32,131 @@ int Fail(const absl::Status& s) {
   return 1;
 }
 
+// Everything the flags set: bound straight into the options structs (their defaults are the
+// flags' defaults).
+struct TrainerFlags {
+  std::string listen = "127.0.0.1:7103";
+  std::string metrics_listen = "127.0.0.1:7113";
+  std::string recorder_token_file;
+  int64_t job_stop_grace_s = 30;
+  int64_t metrics_job_linger_s = 300;
+  monoroute::ServerFlags server;
+  monoroute::trainer::EngineBackendOptions backend;
+  monoroute::trainer::JobManagerOptions manager;
+};
+
+void AddFlags(CLI::App& app, TrainerFlags* f) {
+  f->server.max_receive_mb = 4;  // job specs (the spec itself is limited further by the manager)
+  f->server.max_send_mb = 64;    // ListJobs carries every job with its spec
+  auto& bo = f->backend;
+  auto& mo = f->manager;
+  app.add_option("--listen", f->listen, "gRPC address host:port")->capture_default_str();
+  app.add_option("--data-dir", mo.data_dir, "Job store and default job outputs")->required();
+  app.add_option("--recorder", bo.recorder_address,
+                 "Recorder address (empty: events are not recorded)");
+  app.add_option("--metrics-listen", f->metrics_listen, "Prometheus /metrics address (empty: off)")
+      ->capture_default_str();
+  app.add_option("--device", mo.default_device, "Device of jobs whose spec names none")
+      ->capture_default_str();
+  app.add_option("--allowed-root", mo.allowed_roots,
+                 "Spec paths must lie under one of these (repeatable; default: --data-dir)");
+  monoroute::AddServerFlags(&app, "SubmitJob/CancelJob", &f->server);
+  app.add_option("--recorder-token-file", f->recorder_token_file, "Bearer token for the recorder");
+  monoroute::AddChannelTlsFlags(&app, "recorder", &bo.recorder_tls);
+  app.add_option("--max-queue-events", bo.max_queue_events, "Recorder upload queue bound (events)")
+      ->capture_default_str();
+  app.add_option("--max-block-ms", bo.max_block_ms,
+                 "Longest a step waits for upload queue space before dropping (counted)")
+      ->capture_default_str();
+  app.add_option("--job-memory-limit-mb", bo.job_memory_limit_mb,
+                 "Memory limit of each job's worker (RLIMIT_DATA on CPU jobs, and the bound of the "
+                 "estimate checked at SubmitJob); 0: 3/4 of the machine's memory")
+      ->capture_default_str();
+  app.add_option("--max-job-threads", bo.max_job_threads,
+                 "Cap on a job's threads and data.tokenize_threads (a spec's 0 resolves to it); "
+                 "0: the CPUs available")
+      ->capture_default_str();
+  app.add_option("--max-job-retries", mo.max_job_retries,
+                 "Restarts of a job that was RUNNING when the trainer died; then it is FAILED")
+      ->capture_default_str();
+  app.add_option("--max-worker-retries", mo.max_worker_retries,
+                 "Retries (from the last checkpoint) of a job whose worker process died; then it "
+                 "is FAILED")
+      ->capture_default_str();
+  app.add_option("--worker-retry-backoff-ms", mo.worker_retry_backoff_ms,
+                 "Wait before the first retry of a dead worker (doubles per retry, <= 60 s)")
+      ->capture_default_str();
+  app.add_option("--job-stop-grace-s", f->job_stop_grace_s,
+                 "Seconds a cancelled or stopped job's worker gets to checkpoint before SIGKILL")
+      ->capture_default_str();
+  app.add_option("--metrics-job-linger-s", f->metrics_job_linger_s,
+                 "Seconds an ended job's job_id metric series stay before they are removed")
+      ->capture_default_str();
+}
+
+// Checks the flags' files and paths and fills what derives from them.
+absl::Status Resolve(TrainerFlags* f) {
+  auto& bo = f->backend;
+  auto& mo = f->manager;
+  ASSIGN_OR_RETURN(bo.recorder_token, ReadToken("--recorder-token-file", f->recorder_token_file));
+  if (bo.recorder_tls.enabled()) {  // the job workers build the channel: check the files now
+    RETURN_IF_ERROR(monoroute::ChannelCredentialsFromOptions(bo.recorder_tls).status());
+  }
+  if (f->job_stop_grace_s < 0)
+    return absl::InvalidArgumentError("--job-stop-grace-s: must be >= 0");
+  if (f->metrics_job_linger_s < 0 || f->metrics_job_linger_s > 7 * 24 * 3600) {
+    return absl::InvalidArgumentError("--metrics-job-linger-s: must be in [0, 604800]");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(mo.data_dir, ec);
+  mo.data_dir = std::filesystem::absolute(mo.data_dir).lexically_normal().string();
+  if (mo.allowed_roots.empty()) mo.allowed_roots.push_back(mo.data_dir);
+  for (auto& r : mo.allowed_roots) r = std::filesystem::absolute(r).lexically_normal().string();
+  bo.work_dir = (std::filesystem::path(mo.data_dir) / "work").string();
+  bo.stop_grace_ms = f->job_stop_grace_s * 1000;
+  mo.metrics_job_linger_ms = f->metrics_job_linger_s * 1000;
+  // Auth is checked by TrainerServiceImpl (common/service BearerAuth), not by the manager.
+  mo.start_runner = false;
+  return absl::OkStatus();
+}
+
+// Builds the backend, the job manager and the service, and serves until SIGTERM / SIGINT.
+absl::Status RunTrainer(TrainerFlags& f) {
+  ASSIGN_OR_RETURN(monoroute::AuthOptions auth, monoroute::LoadAuthOptions(f.server));
+  RETURN_IF_ERROR(Resolve(&f));
+  ASSIGN_OR_RETURN(auto backend, monoroute::trainer::EngineBackend::Create(f.backend));
+  std::cout << "monoroute-trainer: jobs run in worker processes (memory limit "
+            << backend->job_memory_limit_mb() << " MiB, threads <= " << backend->max_job_threads()
+            << ", retries after a trainer crash " << f.manager.max_job_retries
+            << ", after a worker death " << f.manager.max_worker_retries << ")" << std::endl;
+  auto registry = std::make_shared<prometheus::Registry>();
+  monoroute::trainer::JobManagerOptions mo = f.manager;
+  mo.backend = std::shared_ptr<monoroute::trainer::JobBackend>(std::move(backend));
+  mo.registry = registry.get();
+  ASSIGN_OR_RETURN(std::unique_ptr<monoroute::trainer::JobManager> manager,
+                   monoroute::trainer::JobManager::Create(mo));
+  monoroute::trainer::TrainerServiceImpl service(manager.get(), auth);
+  monoroute::ServerRunnerOptions so;
+  so.listen = f.listen;
+  so.metrics_listen = f.metrics_listen;
+  so.service_name = "monoroute.trainer.v1.Trainer";
+  so.metrics_prefix = "monoroute_trainer";
+  monoroute::ApplyServerFlags(f.server, &so);
+  const std::string& recorder = f.backend.recorder_address;
+  so.on_started = [&](int port) {
+    std::cout << "monoroute-trainer: listening on port " << port << " (data " << mo.data_dir
+              << ", recorder " << (recorder.empty() ? "none" : recorder)
+              << (f.backend.recorder_tls.enabled() ? " over TLS" : "") << ", "
+              << monoroute::DescribeTls(so.tls) << ", " << monoroute::BearerAuth(auth).Describe()
+              << ")" << std::endl;
+    manager->StartRunner();
+  };
+  so.on_shutdown = [&] { manager->Shutdown(); };
+  absl::Status s = monoroute::RunServer(so, {&service}, registry);
+  manager->Shutdown();
+  return s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,122 +164,9 @@ int main(int argc, char** argv) {
     return monoroute::trainer::JobWorkerMain(argc, argv);
   }
   CLI::App app{"monoroute-trainer: runs training jobs (monoroute.trainer.v1)"};
-  std::string listen = "127.0.0.1:7103", data_dir, recorder, metrics_listen = "127.0.0.1:7113";
-  std::string device = "cpu", recorder_token_file;
-  monoroute::ServerFlags flags;
-  flags.max_receive_mb = 4;  // job specs (the spec itself is limited further by the manager)
-  flags.max_send_mb = 64;    // ListJobs carries every job with its spec
-  monoroute::ChannelTlsOptions recorder_tls;
-  std::vector<std::string> allowed_roots;
-  size_t max_queue_events = size_t{1} << 21;
-  int64_t max_block_ms = 200;
-  int64_t job_memory_limit_mb = 0, job_stop_grace_s = 30;
-  int max_job_threads = 0, max_job_retries = 2, max_worker_retries = 2;
-  int64_t worker_retry_backoff_ms = 1000;
-  app.add_option("--listen", listen, "gRPC address host:port")->capture_default_str();
-  app.add_option("--data-dir", data_dir, "Job store and default job outputs")->required();
-  app.add_option("--recorder", recorder, "Recorder address (empty: events are not recorded)");
-  app.add_option("--metrics-listen", metrics_listen, "Prometheus /metrics address (empty: off)")
-      ->capture_default_str();
-  app.add_option("--device", device, "Device of jobs whose spec names none")->capture_default_str();
-  app.add_option("--allowed-root", allowed_roots,
-                 "Spec paths must lie under one of these (repeatable; default: --data-dir)");
-  monoroute::AddServerFlags(&app, "SubmitJob/CancelJob", &flags);
-  app.add_option("--recorder-token-file", recorder_token_file, "Bearer token for the recorder");
-  monoroute::AddChannelTlsFlags(&app, "recorder", &recorder_tls);
-  app.add_option("--max-queue-events", max_queue_events, "Recorder upload queue bound (events)")
-      ->capture_default_str();
-  app.add_option("--max-block-ms", max_block_ms,
-                 "Longest a step waits for upload queue space before dropping (counted)")
-      ->capture_default_str();
-  app.add_option("--job-memory-limit-mb", job_memory_limit_mb,
-                 "Memory limit of each job's worker (RLIMIT_DATA on CPU jobs, and the bound of the "
-                 "estimate checked at SubmitJob); 0: 3/4 of the machine's memory")
-      ->capture_default_str();
-  app.add_option("--max-job-threads", max_job_threads,
-                 "Cap on a job's threads and data.tokenize_threads (a spec's 0 resolves to it); "
-                 "0: the CPUs available")
-      ->capture_default_str();
-  app.add_option("--max-job-retries", max_job_retries,
-                 "Restarts of a job that was RUNNING when the trainer died; then it is FAILED")
-      ->capture_default_str();
-  app.add_option("--max-worker-retries", max_worker_retries,
-                 "Retries (from the last checkpoint) of a job whose worker process died; then it "
-                 "is FAILED")
-      ->capture_default_str();
-  app.add_option("--worker-retry-backoff-ms", worker_retry_backoff_ms,
-                 "Wait before the first retry of a dead worker (doubles per retry, <= 60 s)")
-      ->capture_default_str();
-  app.add_option("--job-stop-grace-s", job_stop_grace_s,
-                 "Seconds a cancelled or stopped job's worker gets to checkpoint before SIGKILL")
-      ->capture_default_str();
+  TrainerFlags flags;
+  AddFlags(app, &flags);
   CLI11_PARSE(app, argc, argv);
-
-  auto auth = monoroute::LoadAuthOptions(flags);
-  if (!auth.ok()) return Fail(auth.status());
-  auto recorder_token = ReadToken("--recorder-token-file", recorder_token_file);
-  if (!recorder_token.ok()) return Fail(recorder_token.status());
-  if (recorder_tls.enabled()) {  // the job workers build the channel: check the files now
-    auto creds = monoroute::ChannelCredentialsFromOptions(recorder_tls);
-    if (!creds.ok()) return Fail(creds.status());
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  data_dir = std::filesystem::absolute(data_dir).lexically_normal().string();
-  if (allowed_roots.empty()) allowed_roots.push_back(data_dir);
-  for (auto& r : allowed_roots) r = std::filesystem::absolute(r).lexically_normal().string();
-
-  monoroute::trainer::EngineBackendOptions bo;
-  bo.recorder_address = recorder;
-  bo.recorder_token = *recorder_token;
-  bo.recorder_tls = recorder_tls;
-  bo.max_queue_events = max_queue_events;
-  bo.max_block_ms = max_block_ms;
-  bo.work_dir = (std::filesystem::path(data_dir) / "work").string();
-  bo.job_memory_limit_mb = job_memory_limit_mb;
-  bo.max_job_threads = max_job_threads;
-  bo.stop_grace_ms = job_stop_grace_s * 1000;
-  auto backend = monoroute::trainer::EngineBackend::Create(bo);
-  if (!backend.ok()) return Fail(backend.status());
-  std::cout << "monoroute-trainer: jobs run in worker processes (memory limit "
-            << (*backend)->job_memory_limit_mb()
-            << " MiB, threads <= " << (*backend)->max_job_threads()
-            << ", retries after a trainer crash " << max_job_retries << ", after a worker death "
-            << max_worker_retries << ")" << std::endl;
-
-  auto registry = std::make_shared<prometheus::Registry>();
-  monoroute::trainer::JobManagerOptions mo;
-  mo.data_dir = data_dir;
-  mo.allowed_roots = allowed_roots;
-  // Auth is checked by TrainerServiceImpl (common/service BearerAuth), not by the manager.
-  mo.default_device = device;
-  mo.backend = std::shared_ptr<monoroute::trainer::JobBackend>(std::move(*backend));
-  mo.registry = registry.get();
-  mo.start_runner = false;
-  mo.max_job_retries = max_job_retries;
-  mo.max_worker_retries = max_worker_retries;
-  mo.worker_retry_backoff_ms = worker_retry_backoff_ms;
-  auto manager = monoroute::trainer::JobManager::Create(mo);
-  if (!manager.ok()) return Fail(manager.status());
-  monoroute::trainer::TrainerServiceImpl service(manager->get(), *auth);
-
-  monoroute::ServerRunnerOptions so;
-  so.listen = listen;
-  so.metrics_listen = metrics_listen;
-  so.service_name = "monoroute.trainer.v1.Trainer";
-  so.metrics_prefix = "monoroute_trainer";
-  monoroute::ApplyServerFlags(flags, &so);
-  so.on_started = [&](int port) {
-    std::cout << "monoroute-trainer: listening on port " << port << " (data " << data_dir
-              << ", recorder " << (recorder.empty() ? "none" : recorder)
-              << (recorder_tls.enabled() ? " over TLS" : "") << ", "
-              << monoroute::DescribeTls(so.tls) << ", " << monoroute::BearerAuth(*auth).Describe()
-              << ")" << std::endl;
-    (*manager)->StartRunner();
-  };
-  so.on_shutdown = [&] { (*manager)->Shutdown(); };
-  absl::Status s = monoroute::RunServer(so, {&service}, registry);
-  (*manager)->Shutdown();
-  if (!s.ok()) return Fail(s);
-  return 0;
+  absl::Status s = RunTrainer(flags);
+  return s.ok() ? 0 : Fail(s);
 }
