@@ -110,6 +110,116 @@ void TokenCache::AppendDocument(int64_t d, std::vector<int32_t>* out) const {
   for (int64_t i = doc_begin(d); i < doc_end(d); ++i) out->push_back(token(i));
 }
 
+namespace {
+
+// Paths of one source's cache files.
+struct CachePaths {
+  std::string manifest, tokens, docs;
+};
+
+// Whether the cache files at `paths` hold `source` (stat `st`) tokenised in `format` with the
+// tokenizer of hash `tok_sha`; `*manifest` is the manifest read. A source only touched (same
+// contents, new mtime) refreshes the manifest's stat.
+absl::StatusOr<bool> CacheIsValid(const CachePaths& paths, const std::string& source,
+                                  const SourceStat& st, TextFormat format,
+                                  const std::string& tok_sha, nlohmann::json* manifest) {
+  absl::StatusOr<std::string> text = ReadFile(paths.manifest);
+  if (!text.ok()) return false;
+  *manifest = nlohmann::json::parse(*text, nullptr, false);
+  const nlohmann::json& m = *manifest;
+  if (m.is_discarded() || !m.is_object() || m.value("version", 0) != kManifestVersion ||
+      m.value("format", "") != TextFormatName(format) ||
+      m.value("tokenizer_sha256", "") != tok_sha || !m.contains("source") ||
+      !m["source"].is_object()) {
+    return false;
+  }
+  const int64_t ntok = m.value("num_tokens", int64_t{-1});
+  const int64_t ndoc = m.value("num_documents", int64_t{-1});
+  const int tb = m.value("token_bytes", 0);
+  std::error_code ec;
+  if (ntok < 0 || ndoc < 0 || (tb != 2 && tb != 4) ||
+      static_cast<int64_t>(fs::file_size(paths.tokens, ec)) != ntok * tb || ec ||
+      static_cast<int64_t>(fs::file_size(paths.docs, ec)) != (ndoc + 1) * 8 || ec) {
+    return false;
+  }
+  const nlohmann::json& src = m["source"];
+  if (src.value("size", int64_t{-1}) == st.size &&
+      src.value("mtime_ns", int64_t{-1}) == st.mtime_ns) {
+    return true;
+  }
+  // Touched or changed: compare contents.
+  ASSIGN_OR_RETURN(std::string sha, Sha256File(source));
+  if (sha != src.value("sha256", "")) return false;
+  (*manifest)["source"]["size"] = st.size;
+  (*manifest)["source"]["mtime_ns"] = st.mtime_ns;
+  RETURN_IF_ERROR(WriteFileAtomic(paths.manifest, manifest->dump(1)));
+  return true;
+}
+
+// `toks` packed as little-endian ids of `token_bytes` each.
+std::string PackTokens(const std::vector<std::vector<int32_t>>& toks, int token_bytes,
+                       uint64_t total) {
+  std::string packed(total * token_bytes, '\0');
+  size_t pos = 0;
+  for (const auto& t : toks) {
+    for (int32_t id : t) {
+      if (token_bytes == 2) {
+        uint16_t v = static_cast<uint16_t>(id);
+        std::memcpy(&packed[pos], &v, 2);
+      } else {
+        uint32_t v = static_cast<uint32_t>(id);
+        std::memcpy(&packed[pos], &v, 4);
+      }
+      pos += token_bytes;
+    }
+  }
+  return packed;
+}
+
+// Tokenises the source and writes the cache files; returns the manifest written.
+absl::StatusOr<nlohmann::json> BuildCache(const TokenCacheOptions& options, const CachePaths& paths,
+                                          const std::string& abs, const SourceStat& st,
+                                          TextFormat format, const std::string& tok_sha) {
+  ASSIGN_OR_RETURN(std::string sha, Sha256File(options.source_path));
+  ASSIGN_OR_RETURN(DocumentSet set, ReadDocuments(options.source_path, format));
+  const std::vector<std::string>& docs = set.docs;
+  std::unique_ptr<Gpt2Tokenizer> owned;
+  const Gpt2Tokenizer* tok = options.tokenizer;
+  if (tok == nullptr) {
+    Gpt2TokenizerOptions topts;
+    topts.dir = options.tokenizer_dir;
+    ASSIGN_OR_RETURN(owned, Gpt2Tokenizer::Create(topts));
+    tok = owned.get();
+  }
+  std::vector<std::vector<int32_t>> toks;
+  const std::vector<int32_t> joiner =
+      set.paragraphs ? BlankLineTokens(*tok) : std::vector<int32_t>{tok->eot_id()};
+  TokenizeDocuments(*tok, docs, joiner, options.threads, &toks);
+  const int token_bytes = tok->vocab_size() <= 65536 ? 2 : 4;
+  std::vector<uint64_t> offsets{0};
+  for (const auto& t : toks) offsets.push_back(offsets.back() + t.size());
+  RETURN_IF_ERROR(WriteFileAtomic(paths.tokens, PackTokens(toks, token_bytes, offsets.back())));
+  RETURN_IF_ERROR(
+      WriteFileAtomic(paths.docs, absl::string_view(reinterpret_cast<const char*>(offsets.data()),
+                                                    offsets.size() * sizeof(uint64_t))));
+  nlohmann::json manifest{
+      {"version", kManifestVersion},
+      {"source", {{"path", abs}, {"size", st.size}, {"mtime_ns", st.mtime_ns}, {"sha256", sha}}},
+      {"tokenizer_dir", options.tokenizer_dir},
+      {"tokenizer_sha256", tok_sha},
+      {"format", TextFormatName(format)},
+      {"joined_by", set.paragraphs ? "blank_line" : "end_of_text"},
+      {"token_bytes", token_bytes},
+      {"num_documents", static_cast<int64_t>(docs.size())},
+      {"num_tokens", static_cast<int64_t>(offsets.back())},
+      {"eot_id", tok->eot_id()},
+      {"vocab_size", tok->vocab_size()}};
+  RETURN_IF_ERROR(WriteFileAtomic(paths.manifest, manifest.dump(1)));
+  return manifest;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<TokenCache>> TokenCache::Open(const TokenCacheOptions& options) {
   ASSIGN_OR_RETURN(SourceStat st, StatFile(options.source_path));
   ASSIGN_OR_RETURN(TextFormat format, ResolveTextFormat(options.format, options.source_path));
@@ -125,94 +235,18 @@ absl::StatusOr<std::unique_ptr<TokenCache>> TokenCache::Open(const TokenCacheOpt
       absl::StrCat(fs::path(abs).filename().string(), "-",
                    Sha256Hex(absl::StrCat(abs, "\n", TextFormatName(format))).substr(0, 12));
   std::unique_ptr<TokenCache> cache(new TokenCache());
-  cache->manifest_path_ = (fs::path(options.cache_dir) / (stem + ".manifest.json")).string();
-  cache->tokens_path_ = (fs::path(options.cache_dir) / (stem + ".tokens.bin")).string();
-  std::string docs_path = (fs::path(options.cache_dir) / (stem + ".docs.bin")).string();
-
-  // Is the cache valid?
-  bool valid = false;
+  CachePaths paths;
+  paths.manifest = cache->manifest_path_ =
+      (fs::path(options.cache_dir) / (stem + ".manifest.json")).string();
+  paths.tokens = cache->tokens_path_ =
+      (fs::path(options.cache_dir) / (stem + ".tokens.bin")).string();
+  paths.docs = (fs::path(options.cache_dir) / (stem + ".docs.bin")).string();
+  const std::string& docs_path = paths.docs;
   nlohmann::json manifest;
-  if (absl::StatusOr<std::string> text = ReadFile(cache->manifest_path_); text.ok()) {
-    manifest = nlohmann::json::parse(*text, nullptr, false);
-    if (!manifest.is_discarded() && manifest.is_object() &&
-        manifest.value("version", 0) == kManifestVersion &&
-        manifest.value("format", "") == TextFormatName(format) &&
-        manifest.value("tokenizer_sha256", "") == tok_sha && manifest.contains("source") &&
-        manifest["source"].is_object()) {
-      int64_t ntok = manifest.value("num_tokens", int64_t{-1});
-      int64_t ndoc = manifest.value("num_documents", int64_t{-1});
-      int tb = manifest.value("token_bytes", 0);
-      valid = ntok >= 0 && ndoc >= 0 && (tb == 2 || tb == 4) &&
-              static_cast<int64_t>(fs::file_size(cache->tokens_path_, ec)) == ntok * tb && !ec &&
-              static_cast<int64_t>(fs::file_size(docs_path, ec)) == (ndoc + 1) * 8 && !ec;
-      if (valid) {
-        const nlohmann::json& src = manifest["source"];
-        if (src.value("size", int64_t{-1}) != st.size ||
-            src.value("mtime_ns", int64_t{-1}) != st.mtime_ns) {
-          // Touched or changed: compare contents.
-          ASSIGN_OR_RETURN(std::string sha, Sha256File(options.source_path));
-          if (sha == src.value("sha256", "")) {
-            manifest["source"]["size"] = st.size;
-            manifest["source"]["mtime_ns"] = st.mtime_ns;
-            RETURN_IF_ERROR(WriteFileAtomic(cache->manifest_path_, manifest.dump(1)));
-          } else {
-            valid = false;
-          }
-        }
-      }
-    }
-  }
-
+  ASSIGN_OR_RETURN(bool valid,
+                   CacheIsValid(paths, options.source_path, st, format, tok_sha, &manifest));
   if (!valid) {
-    ASSIGN_OR_RETURN(std::string sha, Sha256File(options.source_path));
-    ASSIGN_OR_RETURN(DocumentSet set, ReadDocuments(options.source_path, format));
-    const std::vector<std::string>& docs = set.docs;
-    std::unique_ptr<Gpt2Tokenizer> owned;
-    const Gpt2Tokenizer* tok = options.tokenizer;
-    if (tok == nullptr) {
-      Gpt2TokenizerOptions topts;
-      topts.dir = options.tokenizer_dir;
-      ASSIGN_OR_RETURN(owned, Gpt2Tokenizer::Create(topts));
-      tok = owned.get();
-    }
-    std::vector<std::vector<int32_t>> toks;
-    const std::vector<int32_t> joiner =
-        set.paragraphs ? BlankLineTokens(*tok) : std::vector<int32_t>{tok->eot_id()};
-    TokenizeDocuments(*tok, docs, joiner, options.threads, &toks);
-    int token_bytes = tok->vocab_size() <= 65536 ? 2 : 4;
-    std::vector<uint64_t> offsets{0};
-    for (const auto& t : toks) offsets.push_back(offsets.back() + t.size());
-    std::string packed(offsets.back() * token_bytes, '\0');
-    size_t pos = 0;
-    for (const auto& t : toks) {
-      for (int32_t id : t) {
-        if (token_bytes == 2) {
-          uint16_t v = static_cast<uint16_t>(id);
-          std::memcpy(&packed[pos], &v, 2);
-        } else {
-          uint32_t v = static_cast<uint32_t>(id);
-          std::memcpy(&packed[pos], &v, 4);
-        }
-        pos += token_bytes;
-      }
-    }
-    RETURN_IF_ERROR(WriteFileAtomic(cache->tokens_path_, packed));
-    RETURN_IF_ERROR(
-        WriteFileAtomic(docs_path, absl::string_view(reinterpret_cast<const char*>(offsets.data()),
-                                                     offsets.size() * sizeof(uint64_t))));
-    manifest = nlohmann::json{
-        {"version", kManifestVersion},
-        {"source", {{"path", abs}, {"size", st.size}, {"mtime_ns", st.mtime_ns}, {"sha256", sha}}},
-        {"tokenizer_dir", options.tokenizer_dir},
-        {"tokenizer_sha256", tok_sha},
-        {"format", TextFormatName(format)},
-        {"joined_by", set.paragraphs ? "blank_line" : "end_of_text"},
-        {"token_bytes", token_bytes},
-        {"num_documents", static_cast<int64_t>(docs.size())},
-        {"num_tokens", static_cast<int64_t>(offsets.back())},
-        {"eot_id", tok->eot_id()},
-        {"vocab_size", tok->vocab_size()}};
-    RETURN_IF_ERROR(WriteFileAtomic(cache->manifest_path_, manifest.dump(1)));
+    ASSIGN_OR_RETURN(manifest, BuildCache(options, paths, abs, st, format, tok_sha));
     cache->rebuilt_ = true;
   }
 
