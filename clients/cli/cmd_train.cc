@@ -109,6 +109,123 @@ struct TrainOpts {
   TrainRecordingOptions recording;
 };
 
+// --print-spec: the resolved spec and the memory estimate (or why there is none).
+void PrintSpec(const engine::JobSpec& spec,
+               const absl::StatusOr<engine::JobResourceEstimate>& estimate) {
+  if (JsonOutput()) {
+    PrintJson({{"spec_yaml", engine::JobSpecToYaml(spec)},
+               {"estimated_peak_memory",
+                estimate.ok() ? nlohmann::json(estimate->Summary()) : nlohmann::json(nullptr)},
+               {"estimate_error", estimate.ok()
+                                      ? nlohmann::json(nullptr)
+                                      : nlohmann::json(std::string(estimate.status().message()))}});
+    return;
+  }
+  std::cout << engine::JobSpecToYaml(spec);
+  if (estimate.ok()) {
+    std::cout << "# estimated peak memory: " << estimate->Summary() << "\n";
+  } else {
+    std::cout << "# estimated peak memory: unavailable (" << estimate.status().message() << ")\n";
+  }
+}
+
+// Runs the job as `nproc` local ranks of this command (each rank prints its own results).
+absl::Status LaunchRanks(const TrainOpts& o, const engine::JobSpec& spec, int nproc) {
+  if (spec.optim.batch_size % nproc != 0) {
+    return UsageError(
+        absl::StrFormat("optim.batch_size: %d (the global batch) is not divisible by the %d ranks "
+                        "(--nproc-per-node)",
+                        spec.optim.batch_size, nproc));
+  }
+  std::vector<std::string> args = {"--config", o.config};
+  for (const std::string& s : o.sets) args.insert(args.end(), {"--set", s});
+  if (o.quiet) args.push_back("--quiet");
+  for (std::string& a : TrainRecordingArgs(o.recording)) args.push_back(std::move(a));
+  RETURN_IF_ERROR(RunTrainRanks(args, nproc));
+  // The ranks printed their own results (text, prefixed by rank): the launcher's is where.
+  if (JsonOutput()) PrintJson({{"ranks", nproc}, {"output_dir", spec.output_dir}});
+  return absl::OkStatus();
+}
+
+// Prints the result of a finished (or stopped) in-process run.
+void PrintTrainResult(const engine::JobSpec& spec, const engine::TrainResult& r,
+                      const TrainRecorder* recorder) {
+  if (JsonOutput()) {
+    std::cout.flush();
+    nlohmann::json j = {{"final_step", r.final_step},
+                        {"stopped_early", r.stopped_early},
+                        {"checkpoint_dir", r.checkpoint_dir},
+                        {"output_dir", spec.output_dir}};
+    // NaN (stopped early) is not JSON: null.
+    j["val_loss"] = std::isfinite(r.final_val_loss) ? nlohmann::json(r.final_val_loss)
+                                                    : nlohmann::json(nullptr);
+    if (recorder != nullptr) j["recorder"] = recorder->Summary();
+    PrintJson(j);
+    return;
+  }
+  if (r.stopped_early) {
+    std::cout << absl::StrFormat("stopped at step %d; checkpoint %s (run again to resume)\n",
+                                 r.final_step, r.checkpoint_dir);
+  } else {
+    std::cout << absl::StrFormat("done: step %d, val_loss %.4f, checkpoint %s\n", r.final_step,
+                                 r.final_val_loss, r.checkpoint_dir);
+  }
+}
+
+// Runs the job in this process (a single rank, or one rank of a launcher), optionally uploading
+// its routing events (--recorder).
+absl::Status RunInProcess(const TrainOpts& o, const engine::JobSpec& spec) {
+  if (!o.recording.address.empty() && &MakeTrainRecorder == nullptr) {
+    return UsageError("--recorder: this build has no services (MONOROUTE_WITH_SERVICES=OFF)");
+  }
+  if (spec.memory_limit_mb > 0 && spec.device == "cpu") {
+    rlimit r{};
+    r.rlim_cur = r.rlim_max = static_cast<rlim_t>(spec.memory_limit_mb) << 20;
+    if (::setrlimit(RLIMIT_DATA, &r) != 0) {
+      return absl::InternalError("memory_limit_mb: setrlimit(RLIMIT_DATA) failed");
+    }
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  ConsoleObserver obs(::isatty(STDOUT_FILENO) != 0, o.quiet);
+  std::unique_ptr<TrainRecorder> recorder;  // --recorder: uploads the routing events
+  if (!o.recording.address.empty()) {
+    absl::StatusOr<std::unique_ptr<TrainRecorder>> made =
+        MakeTrainRecorder(o.recording, spec, &obs);
+    if (!made.ok()) return UsageError(std::string(made.status().message()));
+    recorder = std::move(*made);
+  }
+  absl::StatusOr<engine::TrainResult> r = engine::RunTrainingJob(
+      spec, recorder != nullptr ? static_cast<engine::TrainingObserver*>(recorder.get()) : &obs);
+  obs.Finish();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (recorder != nullptr) {
+    if (!recorder->Error().ok()) return recorder->Error();
+    std::cout << recorder->Summary() << "\n";
+  }
+  if (!r.ok()) return r.status();
+  PrintTrainResult(spec, *r, recorder.get());
+  return absl::OkStatus();
+}
+
+absl::Status RunTrain(const TrainOpts& o) {
+  absl::StatusOr<engine::JobSpec> spec = engine::LoadJobSpecFile(o.config, o.sets);
+  if (!spec.ok()) return UsageError(std::string(spec.status().message()));
+  absl::StatusOr<engine::JobResourceEstimate> estimate = Estimate(*spec);
+  if (o.print_spec) {
+    PrintSpec(*spec, estimate);
+    return absl::OkStatus();
+  }
+  if (absl::Status s = CheckMachineBounds(*spec, estimate); !s.ok()) {
+    return absl::IsInvalidArgument(s) ? UsageError(std::string(s.message())) : s;
+  }
+  // A launcher of N local ranks, unless a launcher already made this process a rank.
+  const int nproc = o.nproc_per_node > 0 ? o.nproc_per_node : spec->distributed.nproc_per_node;
+  if (nproc > 1 && std::getenv("WORLD_SIZE") == nullptr) return LaunchRanks(o, *spec, nproc);
+  return RunInProcess(o, *spec);
+}
+
 MONOROUTE_REGISTER_COMMAND(train, [](CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "train", "Run a training job (pretrain or finetune) in-process; resumes from output_dir");
@@ -121,102 +238,7 @@ MONOROUTE_REGISTER_COMMAND(train, [](CLI::App& app) {
                   "Run the job as N local data-parallel ranks (default: the spec's "
                   "distributed.nproc_per_node); with WORLD_SIZE/RANK set, this process is a rank");
   AddTrainRecordingFlags(sub, &o->recording);
-  SetAction(sub, [o]() -> absl::Status {
-    absl::StatusOr<engine::JobSpec> spec = engine::LoadJobSpecFile(o->config, o->sets);
-    if (!spec.ok()) return UsageError(std::string(spec.status().message()));
-    absl::StatusOr<engine::JobResourceEstimate> estimate = Estimate(*spec);
-    if (o->print_spec && JsonOutput()) {
-      PrintJson({{"spec_yaml", engine::JobSpecToYaml(*spec)},
-                 {"estimated_peak_memory",
-                  estimate.ok() ? nlohmann::json(estimate->Summary()) : nlohmann::json(nullptr)},
-                 {"estimate_error", estimate.ok() ? nlohmann::json(nullptr)
-                                                  : nlohmann::json(std::string(
-                                                        estimate.status().message()))}});
-      return absl::OkStatus();
-    }
-    if (o->print_spec) {
-      std::cout << engine::JobSpecToYaml(*spec);
-      if (estimate.ok()) {
-        std::cout << "# estimated peak memory: " << estimate->Summary() << "\n";
-      } else {
-        std::cout << "# estimated peak memory: unavailable (" << estimate.status().message()
-                  << ")\n";
-      }
-      return absl::OkStatus();
-    }
-    if (absl::Status s = CheckMachineBounds(*spec, estimate); !s.ok()) {
-      return absl::IsInvalidArgument(s) ? UsageError(std::string(s.message())) : s;
-    }
-    // A launcher of N local ranks, unless a launcher already made this process a rank.
-    const int nproc = o->nproc_per_node > 0 ? o->nproc_per_node : spec->distributed.nproc_per_node;
-    if (nproc > 1 && std::getenv("WORLD_SIZE") == nullptr) {
-      if (spec->optim.batch_size % nproc != 0) {
-        return UsageError(absl::StrFormat(
-            "optim.batch_size: %d (the global batch) is not divisible by the %d ranks "
-            "(--nproc-per-node)",
-            spec->optim.batch_size, nproc));
-      }
-      std::vector<std::string> args = {"--config", o->config};
-      for (const std::string& s : o->sets) args.insert(args.end(), {"--set", s});
-      if (o->quiet) args.push_back("--quiet");
-      for (std::string& a : TrainRecordingArgs(o->recording)) args.push_back(std::move(a));
-      RETURN_IF_ERROR(RunTrainRanks(args, nproc));
-      // The ranks printed their own results (text, prefixed by rank): the launcher's is where.
-      if (JsonOutput()) PrintJson({{"ranks", nproc}, {"output_dir", spec->output_dir}});
-      return absl::OkStatus();
-    }
-    if (!o->recording.address.empty() && &MakeTrainRecorder == nullptr) {
-      return UsageError("--recorder: this build has no services (MONOROUTE_WITH_SERVICES=OFF)");
-    }
-    if (spec->memory_limit_mb > 0 && spec->device == "cpu") {
-      rlimit r{};
-      r.rlim_cur = r.rlim_max = static_cast<rlim_t>(spec->memory_limit_mb) << 20;
-      if (::setrlimit(RLIMIT_DATA, &r) != 0) {
-        return absl::InternalError("memory_limit_mb: setrlimit(RLIMIT_DATA) failed");
-      }
-    }
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGTERM, OnSignal);
-    ConsoleObserver obs(::isatty(STDOUT_FILENO) != 0, o->quiet);
-    std::unique_ptr<TrainRecorder> recorder;  // --recorder: uploads the routing events
-    if (!o->recording.address.empty()) {
-      absl::StatusOr<std::unique_ptr<TrainRecorder>> made =
-          MakeTrainRecorder(o->recording, *spec, &obs);
-      if (!made.ok()) return UsageError(std::string(made.status().message()));
-      recorder = std::move(*made);
-    }
-    absl::StatusOr<engine::TrainResult> r = engine::RunTrainingJob(
-        *spec, recorder != nullptr ? static_cast<engine::TrainingObserver*>(recorder.get()) : &obs);
-    obs.Finish();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    if (recorder != nullptr) {
-      if (!recorder->Error().ok()) return recorder->Error();
-      std::cout << recorder->Summary() << "\n";
-    }
-    if (!r.ok()) return r.status();
-    if (JsonOutput()) {
-      std::cout.flush();
-      nlohmann::json j = {{"final_step", r->final_step},
-                          {"stopped_early", r->stopped_early},
-                          {"checkpoint_dir", r->checkpoint_dir},
-                          {"output_dir", spec->output_dir}};
-      // NaN (stopped early) is not JSON: null.
-      j["val_loss"] = std::isfinite(r->final_val_loss) ? nlohmann::json(r->final_val_loss)
-                                                        : nlohmann::json(nullptr);
-      if (recorder != nullptr) j["recorder"] = recorder->Summary();
-      PrintJson(j);
-      return absl::OkStatus();
-    }
-    if (r->stopped_early) {
-      std::cout << absl::StrFormat("stopped at step %d; checkpoint %s (run again to resume)\n",
-                                   r->final_step, r->checkpoint_dir);
-    } else {
-      std::cout << absl::StrFormat("done: step %d, val_loss %.4f, checkpoint %s\n", r->final_step,
-                                   r->final_val_loss, r->checkpoint_dir);
-    }
-    return absl::OkStatus();
-  });
+  SetAction(sub, [o]() { return RunTrain(*o); });
 });
 
 }  // namespace
