@@ -75,26 +75,9 @@ struct V {
   }
 };
 
-#include "common/model/lm_loss_tiles.inc"
-
-}  // namespace
-}  // namespace monoroute::model::lm_kernels
-
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-
-namespace monoroute::model::lm_kernels {
-
-// Outside the target region: this runs on every CPU.
-const Kernels* Avx512Kernels() {
-  static constexpr Kernels k = {"avx512", V::kLanes, kNR, V::kMR, &Stats, &Grads};
-  return &k;
-}
-
-}  // namespace monoroute::model::lm_kernels
+#define MONOROUTE_LM_KERNELS_FN Avx512Kernels
+#define MONOROUTE_LM_KERNELS_NAME "avx512"
+#include "common/model/lm_loss_isa_end.inc"
 
 #else  // not x86-64
 
