@@ -216,15 +216,15 @@ record: {sample_rate: 0.0, eval_split_events: true, controls: true}
 # ---- tokenizer -----------------------------------------------------------------------------
 
 def bytes_to_unicode():
-    bs = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
+    """GPT-2's byte -> character map: the Python client's own (clients/python/monoroute_client/
+    tokenizer.py, standard library only), loaded by path so the package's gRPC imports are not
+    needed here."""
+    import importlib.util
+    path = os.path.join(ROOT, "clients", "python", "monoroute_client", "tokenizer.py")
+    spec = importlib.util.spec_from_file_location("_monoroute_tokenizer", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.bytes_to_unicode()
 
 
 def tokenizer_seeds():
