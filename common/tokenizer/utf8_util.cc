@@ -57,6 +57,16 @@ bool IsWhiteSpace(char32_t cp) {
   }
 }
 
+namespace {
+
+// Unicode letters: general categories Lu, Ll, Lt, Lm, Lo.
+bool IsLetterCategory(utf8proc_category_t c) {
+  return c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT ||
+         c == UTF8PROC_CATEGORY_LM || c == UTF8PROC_CATEGORY_LO;
+}
+
+}  // namespace
+
 CharClass Classify(char32_t cp) {
   if (cp < 0x80) {
     if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') return CharClass::kLetter;
@@ -65,13 +75,9 @@ CharClass Classify(char32_t cp) {
     return CharClass::kOther;
   }
   if (IsWhiteSpace(cp)) return CharClass::kSpace;
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
-    case UTF8PROC_CATEGORY_LU:
-    case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO:
-      return CharClass::kLetter;
+  const utf8proc_category_t cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+  if (IsLetterCategory(cat)) return CharClass::kLetter;
+  switch (cat) {
     case UTF8PROC_CATEGORY_ND:
     case UTF8PROC_CATEGORY_NL:
     case UTF8PROC_CATEGORY_NO:
@@ -90,12 +96,9 @@ bool IsWordChar(char32_t cp) {
       (cp >= 0x1F150 && cp <= 0x1F169) || (cp >= 0x1F170 && cp <= 0x1F189)) {
     return true;
   }
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
-    case UTF8PROC_CATEGORY_LU:
-    case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO:
+  const utf8proc_category_t cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+  if (IsLetterCategory(cat)) return true;
+  switch (cat) {
     case UTF8PROC_CATEGORY_MN:
     case UTF8PROC_CATEGORY_MC:
     case UTF8PROC_CATEGORY_ME:
