@@ -6,16 +6,14 @@
 
 #include <string>
 
+#include "tests/testing/temp_files.h"
+
 namespace monoroute {
 namespace {
 
-std::string TempDir() {
-  char tmpl[] = "/tmp/monoroute_file_util_XXXXXX";
-  return std::string(mkdtemp(tmpl));
-}
-
 TEST(FileUtilTest, WriteReadRoundTrip) {
-  std::string path = TempDir() + "/a.bin";
+  ::monoroute::testing::TempDir tmp("file_util");
+  std::string path = tmp.Sub("a.bin");
   std::string data("hello\0world", 11);
   ASSERT_TRUE(WriteFileAtomic(path, data).ok());
   auto read = ReadFile(path);

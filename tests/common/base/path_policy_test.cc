@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "tests/testing/temp_files.h"
+
 namespace monoroute {
 namespace {
 
@@ -15,13 +17,11 @@ namespace fs = std::filesystem;
 class PathPolicyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "trainer_paths_XXXXXX").string();
-    base_ = mkdtemp(tmpl.data());
     fs::create_directories(base_ + "/allowed/data");
     fs::create_directories(base_ + "/other");
   }
-  void TearDown() override { fs::remove_all(base_); }
-  std::string base_;
+  ::monoroute::testing::TempDir tmp_{"trainer_paths"};
+  std::string base_ = tmp_.path();
 };
 
 TEST_F(PathPolicyTest, AcceptsPathsInsideARoot) {

@@ -13,35 +13,13 @@
 
 #include "common/engine/job_spec.h"
 #include "common/engine/train.h"
+#include "tests/testing/temp_files.h"
 
 namespace monoroute::engine::testing {
 
-// A fresh directory under $TMPDIR, removed on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mr-engine-XXXXXX").string();
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    path_ = ::mkdtemp(buf.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const {
-    return (std::filesystem::path(path_) / name).string();
-  }
-
- private:
-  std::string path_;
-};
-
-inline void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
+// The one temp-dir and file helpers (tests/testing/temp_files.h).
+using ::monoroute::testing::TempDir;
+using ::monoroute::testing::WriteText;
 
 // `n` short stories in TinyStories layout (each followed by an <|endoftext|> line), deterministic.
 inline std::string StoryCorpus(int n, int seed = 0) {

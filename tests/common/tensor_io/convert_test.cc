@@ -17,17 +17,16 @@ namespace monoroute {
 namespace {
 
 using ::monoroute::testing::FixtureDir;
-using ::monoroute::testing::ReadBytes;
+using ::monoroute::testing::ReadText;
 using ::monoroute::testing::TempDir;
-using ::monoroute::testing::WriteBytes;
+using ::monoroute::testing::WriteText;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 // A temp model dir holding a copy of the .bin fixture.
 void CopyBin(const TempDir& tmp) {
-  fs::copy_file(FixtureDir("gptneo_tiny_bin") + "/pytorch_model.bin",
-                tmp.File("pytorch_model.bin"));
+  fs::copy_file(FixtureDir("gptneo_tiny_bin") + "/pytorch_model.bin", tmp.Sub("pytorch_model.bin"));
 }
 
 TEST(ConvertTest, WritesWhatSavePretrainedWritesByteForByte) {
@@ -35,24 +34,24 @@ TEST(ConvertTest, WritesWhatSavePretrainedWritesByteForByte) {
   CopyBin(tmp);
   auto r = ConvertToSafetensors({.model_dir = tmp.path()});
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->output, tmp.File("model.safetensors"));
+  EXPECT_EQ(r->output, tmp.Sub("model.safetensors"));
   EXPECT_EQ(r->tensors_read, 57u);
   EXPECT_EQ(r->tensors_written, 56u);
   EXPECT_THAT(r->dropped, ElementsAre("lm_head.weight"));
   // Hugging Face's save_pretrained wrote the fixture from the same weights: identical bytes.
-  EXPECT_EQ(ReadBytes(r->output), ReadBytes(FixtureDir("gptneo_tiny") + "/model.safetensors"));
+  EXPECT_EQ(ReadText(r->output), ReadText(FixtureDir("gptneo_tiny") + "/model.safetensors"));
 }
 
 TEST(ConvertTest, RefusesToOverwriteUnlessAsked) {
   TempDir tmp;
   CopyBin(tmp);
-  WriteBytes(tmp.File("model.safetensors"), "old");
+  WriteText(tmp.Sub("model.safetensors"), "old");
   auto r = ConvertToSafetensors({.model_dir = tmp.path()});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(ReadBytes(tmp.File("model.safetensors")), "old");
+  EXPECT_EQ(ReadText(tmp.Sub("model.safetensors")), "old");
   r = ConvertToSafetensors({.model_dir = tmp.path(), .overwrite = true});
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_TRUE(ReadSafetensors(tmp.File("model.safetensors")).ok());
+  EXPECT_TRUE(ReadSafetensors(tmp.Sub("model.safetensors")).ok());
 }
 
 TEST(ConvertTest, MissingInputIsNotFoundAndWritesNothing) {
@@ -60,7 +59,7 @@ TEST(ConvertTest, MissingInputIsNotFoundAndWritesNothing) {
   auto r = ConvertToSafetensors({.model_dir = tmp.path()});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(r.status().message(), HasSubstr("pytorch_model.bin"));
-  EXPECT_FALSE(fs::exists(tmp.File("model.safetensors")));
+  EXPECT_FALSE(fs::exists(tmp.Sub("model.safetensors")));
 }
 
 // Runs the convert-only build of the `monoroute` tool; returns the exit code, fills `out`.
@@ -82,7 +81,7 @@ TEST(ConvertCliTest, ExitCodesAndMessages) {
   EXPECT_EQ(RunCli("convert --help", &out), 0);
   EXPECT_THAT(out, HasSubstr("--model"));
   EXPECT_EQ(RunCli("convert", &out), 2);  // --model is required
-  EXPECT_EQ(RunCli("convert --model " + tmp.File("nope"), &out), 2);
+  EXPECT_EQ(RunCli("convert --model " + tmp.Sub("nope"), &out), 2);
   EXPECT_THAT(out, HasSubstr("not a directory"));
   EXPECT_EQ(RunCli("convert --model " + tmp.path(), &out), 1);  // no pytorch_model.bin
   EXPECT_THAT(out, HasSubstr("pytorch_model.bin"));
@@ -93,7 +92,7 @@ TEST(ConvertCliTest, ExitCodesAndMessages) {
   EXPECT_THAT(out, HasSubstr("lm_head.weight"));
   EXPECT_EQ(RunCli("convert --model " + tmp.path(), &out), 1);  // exists
   EXPECT_EQ(RunCli("convert --overwrite --model " + tmp.path(), &out), 0) << out;
-  auto back = ReadSafetensors(tmp.File("model.safetensors"));
+  auto back = ReadSafetensors(tmp.Sub("model.safetensors"));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->tensors.size(), 56u);
 }

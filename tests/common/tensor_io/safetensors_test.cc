@@ -13,9 +13,9 @@ namespace monoroute {
 namespace {
 
 using ::monoroute::testing::FixtureDir;
-using ::monoroute::testing::ReadBytes;
+using ::monoroute::testing::ReadText;
 using ::monoroute::testing::TempDir;
-using ::monoroute::testing::WriteBytes;
+using ::monoroute::testing::WriteText;
 using ::testing::HasSubstr;
 
 // A safetensors file with the given JSON header and data bytes (header not padded).
@@ -70,7 +70,7 @@ TEST(SafetensorsTest, FixtureReserialisesByteIdentical) {
   ASSERT_TRUE(back.ok()) << back.status();
   ASSERT_EQ(back->tensors.size(), data->tensors.size());
   for (const auto& [name, t] : data->tensors) EXPECT_TRUE(BitEqual(t, back->tensors.at(name)));
-  std::string original = ReadBytes(path);
+  std::string original = ReadText(path);
   uint64_t n0, n1;
   std::memcpy(&n0, original.data(), 8);
   std::memcpy(&n1, bytes->data(), 8);
@@ -93,7 +93,7 @@ TEST(SafetensorsTest, RoundTripEveryDtype) {
   in["scalar"] = at::scalar_tensor(2.5);
   in["empty"] = at::zeros({0, 3});
   in["transposed"] = at::arange(6, at::kFloat).view({2, 3}).t();  // non-contiguous input
-  const std::string path = tmp.File("all.safetensors");
+  const std::string path = tmp.Sub("all.safetensors");
   ASSERT_TRUE(WriteSafetensors(path, in, {{"format", "pt"}, {"note", "ünïcode"}}).ok());
   auto out = ReadSafetensors(path);
   ASSERT_TRUE(out.ok()) << out.status();
@@ -104,7 +104,7 @@ TEST(SafetensorsTest, RoundTripEveryDtype) {
     EXPECT_TRUE(BitEqual(t, out->tensors.at(name))) << name;
   }
   // Header length is a multiple of 8 (data section 8-byte aligned), as Hugging Face writes it.
-  std::string bytes = ReadBytes(path);
+  std::string bytes = ReadText(path);
   uint64_t n;
   std::memcpy(&n, bytes.data(), 8);
   EXPECT_EQ(n % 8, 0u);
@@ -114,7 +114,7 @@ TEST(SafetensorsTest, RoundTripEveryDtype) {
 TEST(SafetensorsTest, WriterRejectsUnsupportedDtypeNamingTensor) {
   TempDir tmp;
   TensorMap in{{"cplx", at::zeros({2}, at::kComplexFloat)}};
-  absl::Status s = WriteSafetensors(tmp.File("x.safetensors"), in);
+  absl::Status s = WriteSafetensors(tmp.Sub("x.safetensors"), in);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("'cplx'"));
 }
@@ -140,8 +140,8 @@ class SafetensorsBadInputTest : public ::testing::TestWithParam<BadCase> {};
 TEST_P(SafetensorsBadInputTest, RejectedWithClearMessage) {
   const BadCase& c = GetParam();
   TempDir tmp;
-  const std::string path = tmp.File(std::string(c.label) + ".safetensors");
-  WriteBytes(path, c.bytes);
+  const std::string path = tmp.Sub(std::string(c.label) + ".safetensors");
+  WriteText(path, c.bytes);
   auto r = ReadSafetensors(path);
   ASSERT_FALSE(r.ok()) << c.label;
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
@@ -205,10 +205,10 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(SafetensorsTest, TruncatedFixtureNamesTensorAndFile) {
   TempDir tmp;
-  std::string bytes = ReadBytes(FixtureDir("gptneo_tiny") + "/model.safetensors");
+  std::string bytes = ReadText(FixtureDir("gptneo_tiny") + "/model.safetensors");
   for (size_t keep : {bytes.size() - 1, bytes.size() / 2, size_t{100}, size_t{7}}) {
-    const std::string path = tmp.File("cut.safetensors");
-    WriteBytes(path, bytes.substr(0, keep));
+    const std::string path = tmp.Sub("cut.safetensors");
+    WriteText(path, bytes.substr(0, keep));
     auto r = ReadSafetensors(path);
     ASSERT_FALSE(r.ok()) << keep;
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);

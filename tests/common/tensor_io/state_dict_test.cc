@@ -37,13 +37,12 @@ TEST(LoadStateDictTest, DirectoryWithOnlyBin) {
 TEST(LoadStateDictTest, PrefersSafetensorsAndAcceptsFiles) {
   TempDir tmp;
   namespace fs = std::filesystem;
-  fs::copy_file(FixtureDir("gptneo_tiny_bin") + "/pytorch_model.bin",
-                tmp.File("pytorch_model.bin"));
-  ASSERT_TRUE(WriteSafetensors(tmp.File("model.safetensors"), {{"only", at::ones({1})}}).ok());
+  fs::copy_file(FixtureDir("gptneo_tiny_bin") + "/pytorch_model.bin", tmp.Sub("pytorch_model.bin"));
+  ASSERT_TRUE(WriteSafetensors(tmp.Sub("model.safetensors"), {{"only", at::ones({1})}}).ok());
   auto sd = LoadStateDict(tmp.path());
   ASSERT_TRUE(sd.ok()) << sd.status();
   EXPECT_EQ(sd->size(), 1u);
-  auto bin = LoadStateDict(tmp.File("pytorch_model.bin"));
+  auto bin = LoadStateDict(tmp.Sub("pytorch_model.bin"));
   ASSERT_TRUE(bin.ok()) << bin.status();
   EXPECT_GT(bin->size(), 50u);
 }
@@ -53,7 +52,7 @@ TEST(LoadStateDictTest, EmptyOrMissingIsNotFound) {
   auto r = LoadStateDict(tmp.path());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(r.status().message(), HasSubstr(tmp.path()));
-  EXPECT_EQ(LoadStateDict(tmp.File("nope")).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadStateDict(tmp.Sub("nope")).status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// Helpers shared by the tensor_io tests: a self-deleting temporary directory and file helpers.
+// Helpers shared by the tensor_io tests (the temp dir and file helpers:
+// tests/testing/temp_files.h).
 #ifndef MONOROUTE_TESTS_COMMON_TENSOR_IO_TEST_UTIL_H_
 #define MONOROUTE_TESTS_COMMON_TENSOR_IO_TEST_UTIL_H_
 
@@ -7,35 +8,9 @@
 #include <fstream>
 #include <string>
 
+#include "tests/testing/temp_files.h"
+
 namespace monoroute::testing {
-
-// Creates a fresh directory under $TMPDIR (or /tmp); removes it with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base ? base : "/tmp") + "/monoroute_tio_XXXXXX";
-    path_ = ::mkdtemp(tmpl.data()) ? tmpl : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-inline void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
-}
-
-inline std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // Directory of the committed fixtures.
 inline std::string FixtureDir(const std::string& name) {

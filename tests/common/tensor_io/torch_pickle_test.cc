@@ -16,9 +16,9 @@ namespace monoroute {
 namespace {
 
 using ::monoroute::testing::FixtureDir;
-using ::monoroute::testing::ReadBytes;
+using ::monoroute::testing::ReadText;
 using ::monoroute::testing::TempDir;
-using ::monoroute::testing::WriteBytes;
+using ::monoroute::testing::WriteText;
 using ::testing::HasSubstr;
 using namespace std::string_literals;  // "...\x00..."s keeps its NUL bytes
 
@@ -88,18 +88,18 @@ TEST(TorchPickleTest, MissingFileNotFoundAndBadArchives) {
   EXPECT_EQ(ReadTorchCheckpoint("/nonexistent/pytorch_model.bin").status().code(),
             absl::StatusCode::kNotFound);
   TempDir tmp;
-  const std::string path = tmp.File("bad.bin");
-  WriteBytes(path, "hello, this is not a zip file at all");
+  const std::string path = tmp.Sub("bad.bin");
+  WriteText(path, "hello, this is not a zip file at all");
   auto r = ReadTorchCheckpoint(path);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr(path));
-  WriteBytes(path, std::string("\x80\x02\x8a\x0a", 4));  // legacy torch.save magic number
+  WriteText(path, std::string("\x80\x02\x8a\x0a", 4));  // legacy torch.save magic number
   r = ReadTorchCheckpoint(path);
   EXPECT_THAT(r.status().message(), HasSubstr("legacy"));
   // A truncated archive: an error naming the file, never a crash.
-  std::string bin = ReadBytes(FixtureDir("gptneo_tiny_bin") + "/pytorch_model.bin");
+  std::string bin = ReadText(FixtureDir("gptneo_tiny_bin") + "/pytorch_model.bin");
   for (size_t keep : {bin.size() / 2, bin.size() - 30, size_t{4}}) {
-    WriteBytes(path, bin.substr(0, keep));
+    WriteText(path, bin.substr(0, keep));
     r = ReadTorchCheckpoint(path);
     ASSERT_FALSE(r.ok()) << keep;
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
@@ -245,7 +245,7 @@ TEST(TorchPickleTest, InMemoryArchiveAndRecordSizeOverflow) {
   // ParseTorchCheckpoint reads the same archive as ReadTorchCheckpoint, from memory.
   const std::string fixture = FixtureDir("gptneo_tiny_extra") + "/mixed_dtypes.bin";
   auto from_file = ReadTorchCheckpoint(fixture);
-  auto from_memory = ParseTorchCheckpoint(ReadBytes(fixture), "mem.bin");
+  auto from_memory = ParseTorchCheckpoint(ReadText(fixture), "mem.bin");
   ASSERT_TRUE(from_file.ok() && from_memory.ok()) << from_memory.status();
   ASSERT_EQ(from_file->size(), from_memory->size());
   for (const auto& [name, t] : *from_file) EXPECT_TRUE(BitEqual(t, from_memory->at(name))) << name;

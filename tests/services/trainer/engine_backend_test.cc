@@ -74,8 +74,6 @@ class RecordingContext : public JobContext {
 class EngineBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "trainer_engine_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
     std::ofstream out(dir_ + "/train.txt");
     const char* stories[] = {"Tom had a red ball. He liked to play with it in the park.",
                              "Lily saw a big dog. The dog was happy and ran to her.",
@@ -95,7 +93,6 @@ class EngineBackendTest : public ::testing::Test {
     o.stop_grace_ms = 20000;
     return o;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string Spec() const {
     return "kind: pretrain\n"
@@ -108,7 +105,8 @@ class EngineBackendTest : public ::testing::Test {
            "eval_every: 0\neval_batches: 2\ncheckpoint_every: 2\nlog_every: 1\nthreads: 1\n";
   }
 
-  std::string dir_;
+  ::monoroute::testing::TempDir tmp_{"trainer_engine"};
+  std::string dir_ = tmp_.path();
   std::unique_ptr<EngineBackend> backend_;
 };
 

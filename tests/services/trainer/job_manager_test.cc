@@ -14,6 +14,7 @@
 #include "prometheus/text_serializer.h"
 #include "services/trainer/job_store.h"
 #include "tests/services/trainer/fake_backend.h"
+#include "tests/testing/temp_files.h"
 
 namespace monoroute::trainer {
 namespace {
@@ -23,12 +24,7 @@ using testing::FakeBackend;
 
 class JobManagerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "trainer_mgr_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    backend_ = std::make_shared<FakeBackend>();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { backend_ = std::make_shared<FakeBackend>(); }
 
   JobManagerOptions Options(bool start = true) {
     JobManagerOptions o;
@@ -52,7 +48,8 @@ class JobManagerTest : public ::testing::Test {
     return n;
   }
 
-  std::string dir_;
+  ::monoroute::testing::TempDir tmp_{"trainer_mgr"};
+  std::string dir_ = tmp_.path();
   std::shared_ptr<FakeBackend> backend_;
 };
 

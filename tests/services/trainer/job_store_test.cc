@@ -7,15 +7,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/testing/temp_files.h"
+
 namespace monoroute::trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string TempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "trainer_store_XXXXXX").string();
-  return mkdtemp(tmpl.data());
-}
 
 JobRecord Sample(const std::string& id, uint64_t seq) {
   JobRecord j;
@@ -40,7 +37,8 @@ JobRecord Sample(const std::string& id, uint64_t seq) {
 }
 
 TEST(JobStoreTest, RoundTripsEveryFieldInSeqOrder) {
-  std::string dir = TempDir();
+  ::monoroute::testing::TempDir tmp("trainer_store");
+  const std::string dir = tmp.path();
   auto store = JobStore::Create({dir});
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_TRUE((*store)->Put(Sample("job-000002", 2)).ok());
@@ -73,7 +71,8 @@ TEST(JobStoreTest, RoundTripsEveryFieldInSeqOrder) {
 }
 
 TEST(JobStoreTest, IgnoresLeftoverTempFilesAndNamesMalformedFile) {
-  std::string dir = TempDir();
+  ::monoroute::testing::TempDir tmp("trainer_store");
+  const std::string dir = tmp.path();
   auto store = JobStore::Create({dir});
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE((*store)->Put(Sample("job-000001", 1)).ok());

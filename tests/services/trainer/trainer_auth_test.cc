@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "services/trainer/trainer_service.h"
-#include "tests/services/trainer/fake_backend.h"
+#include "tests/services/trainer/trainer_service_fixture.h"
 
 namespace monoroute::trainer {
 namespace {
@@ -20,34 +20,9 @@ namespace fs = std::filesystem;
 
 constexpr char kToken[] = "trainer-token-0123";
 
-class TrainerAuthTest : public ::testing::Test {
+class TrainerAuthTest : public testing::TrainerServiceFixture {
  protected:
-  void Start(bool auth_reads) {
-    std::string tmpl = (fs::temp_directory_path() / "trainer_auth_XXXXXX").string();
-    dir_ = ::mkdtemp(tmpl.data());
-    JobManagerOptions o;
-    o.data_dir = dir_;
-    o.backend = std::make_shared<testing::FakeBackend>();
-    o.allowed_roots = {dir_};  // the service's BearerAuth is the one token check
-    auto m = JobManager::Create(o);
-    ASSERT_TRUE(m.ok()) << m.status();
-    manager_ = std::move(*m);
-    service_ =
-        std::make_unique<TrainerServiceImpl>(manager_.get(), AuthOptions{kToken, auth_reads});
-    grpc::ServerBuilder b;
-    int port = 0;
-    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    b.RegisterService(service_.get());
-    server_ = b.BuildAndStart();
-    ASSERT_NE(port, 0);
-    stub_ = v1::Trainer::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                                     grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-    if (manager_) manager_->Shutdown();
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
+  void Start(bool auth_reads) { TrainerServiceFixture::Start(AuthOptions{kToken, auth_reads}); }
 
   static void Authorize(grpc::ClientContext* ctx, const std::string& header) {
     if (!header.empty()) ctx->AddMetadata("authorization", header);
@@ -107,12 +82,6 @@ class TrainerAuthTest : public ::testing::Test {
             "Bearer wrong"};
   }
   static std::string Right() { return std::string("Bearer ") + kToken; }
-
-  std::string dir_;
-  std::unique_ptr<JobManager> manager_;
-  std::unique_ptr<TrainerServiceImpl> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<v1::Trainer::Stub> stub_;
 };
 
 TEST_F(TrainerAuthTest, SubmitAndCancelNeedTheExactToken) {

@@ -9,40 +9,16 @@
 #include <filesystem>
 
 #include "common/engine/progress_fields.h"
-#include "tests/services/trainer/fake_backend.h"
+#include "tests/services/trainer/trainer_service_fixture.h"
 
 namespace monoroute::trainer {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TrainerServiceTest : public ::testing::Test {
+class TrainerServiceTest : public testing::TrainerServiceFixture {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "trainer_svc_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    JobManagerOptions o;
-    o.data_dir = dir_;
-    o.backend = std::make_shared<testing::FakeBackend>();
-    o.allowed_roots = {dir_};
-    auto m = JobManager::Create(o);
-    ASSERT_TRUE(m.ok()) << m.status();
-    manager_ = std::move(*m);
-    service_ = std::make_unique<TrainerServiceImpl>(manager_.get(), AuthOptions{"tok", false});
-    grpc::ServerBuilder b;
-    int port = 0;
-    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    b.RegisterService(service_.get());
-    server_ = b.BuildAndStart();
-    ASSERT_NE(port, 0);
-    stub_ = v1::Trainer::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                                     grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    server_->Shutdown();
-    manager_->Shutdown();
-    fs::remove_all(dir_);
-  }
+  void SetUp() override { Start(AuthOptions{"tok", false}); }
 
   grpc::Status Submit(const std::string& spec, const std::string& token, v1::Job* out) {
     grpc::ClientContext ctx;
@@ -54,12 +30,6 @@ class TrainerServiceTest : public ::testing::Test {
     if (out) *out = resp.job();
     return s;
   }
-
-  std::string dir_;
-  std::unique_ptr<JobManager> manager_;
-  std::unique_ptr<TrainerServiceImpl> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<v1::Trainer::Stub> stub_;
 };
 
 TEST_F(TrainerServiceTest, BadInputGetsTheRightCodesAndNothingIsQueued) {
