@@ -225,7 +225,7 @@ std::string ExplorerRunUrl(const std::string& explorer_url, const std::string& r
 void PrintExplorerUrl(const std::string& run_url, bool explore) {
   if (run_url.empty()) return;
   std::cout << "  explorer: " << run_url
-            << (explore ? " (was up until Ctrl-C)"
+            << (explore ? " (up for browsing until Ctrl-C)"
                         : " (up while the demo ran; scripts/demo.sh --explore keeps it up)")
             << "\n";
 }
