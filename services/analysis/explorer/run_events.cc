@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 
@@ -139,9 +140,12 @@ StepLoads LayerEventsBuilder::CountStepLoads() const {
   StepLoads out;
   const size_t n = events();
   if (n == 0) return out;
-  std::vector<uint64_t> distinct(step_);
-  std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  // Distinct steps (events arrive in runs of one step: skip repeats before the set insert).
+  std::set<uint64_t> seen;
+  for (size_t i = 0; i < n; ++i) {
+    if (i == 0 || step_[i] != step_[i - 1]) seen.insert(step_[i]);
+  }
+  const std::vector<uint64_t> distinct(seen.begin(), seen.end());
   const uint64_t lo = distinct.front(), hi = distinct.back();
   const bool per_step = distinct.size() <= StepLoads::kMaxBuckets;
   const size_t buckets = per_step ? distinct.size() : StepLoads::kMaxBuckets;
