@@ -12,10 +12,14 @@
 // (SIGTERM to each, which checkpoints a running job) and end the demo with CANCELLED; the
 // services also die with the demo if it is killed (PR_SET_PDEATHSIG, services/trainer/subprocess).
 // The settings of its two jobs are examples/jobs/demo-{pretrain,finetune}.yaml.
+// The analysis service also serves the pathway explorer (--http-listen 127.0.0.1:0, reading
+// checkpoints below the work dir); the summary ends with its URL. With --explore the recorder and
+// analysis services stay up after the summary, for browsing, until SIGINT / SIGTERM.
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -53,6 +57,7 @@ struct DemoOpts {
   double sample_rate = 0.0;
   int threads = 0;
   bool keep = false;
+  bool explore = false;  // keep recorder + analysis (the explorer) up until SIGINT / SIGTERM
 };
 
 // Process groups of the running services (0: none) and the signal that interrupted the demo.
@@ -149,6 +154,13 @@ class ServiceChild {
     return stopped_;
   }
 
+  // The first match of `re`'s group 1 in the log ("" when absent).
+  std::string LogMatch(const std::regex& re) const {
+    const std::string text = ReadFile(log_).value_or("");
+    std::smatch m;
+    return std::regex_search(text, m, re) ? m[1].str() : "";
+  }
+
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
   int metrics_port() const { return metrics_port_; }
 
@@ -185,6 +197,45 @@ absl::StatusOr<trainer::v1::Job> RunJob(trainer::v1::Trainer::Stub* stub,
                                            StateName(job->state()), ": ", job->failure_reason()));
   }
   return job;
+}
+
+// The explorer's page of `run` (its try page and pathway pages read `checkpoint`), "" without
+// an explorer.
+// `s` percent-encoded for a query value (unreserved characters and '/' kept).
+std::string UrlEscape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      out += absl::StrFormat("%%%02X", c);
+    }
+  }
+  return out;
+}
+
+std::string ExplorerRunUrl(const std::string& explorer_url, const std::string& run,
+                           const std::string& checkpoint) {
+  if (explorer_url.empty()) return "";
+  std::string url = absl::StrCat(explorer_url, "runs/", run);
+  if (!checkpoint.empty()) absl::StrAppend(&url, "?checkpoint=", UrlEscape(checkpoint));
+  return url;
+}
+
+void PrintExplorerUrl(const std::string& run_url, bool explore) {
+  if (run_url.empty()) return;
+  std::cout << "  explorer: " << run_url
+            << (explore ? " (up for browsing until Ctrl-C)"
+                        : " (up while the demo ran; scripts/demo.sh --explore keeps it up)")
+            << "\n";
+}
+
+// --explore: blocks until SIGINT / SIGTERM (OnSignal also sends the services SIGTERM).
+void WaitForSignal(const std::string& run_url) {
+  std::cerr << "browsing " << run_url << "\nthe recorder and analysis services stay up until Ctrl-C"
+            << std::endl;
+  while (g_interrupted.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::cerr << "stopping the services" << std::endl;
 }
 
 absl::Status Demo(const DemoOpts& o) {
@@ -238,8 +289,17 @@ absl::Status Demo(const DemoOpts& o) {
                                  work + "/logs/recorder.log"));
   RETURN_IF_ERROR(recorder.WaitPorts(true, std::chrono::seconds(60)));
   const std::string rec = recorder.address();
-  std::vector<std::string> analysis_args = {
-      bin + "/monoroute-analysis", "--listen", any, "--recorder", rec, "--metrics-listen", any};
+  std::vector<std::string> analysis_args = {bin + "/monoroute-analysis",
+                                            "--listen",
+                                            any,
+                                            "--recorder",
+                                            rec,
+                                            "--metrics-listen",
+                                            any,
+                                            "--http-listen",
+                                            any,
+                                            "--allowed-root",
+                                            work};
   if (!lexicon.empty()) {
     analysis_args.push_back("--lexicon");
     analysis_args.push_back(lexicon);
@@ -266,6 +326,8 @@ absl::Status Demo(const DemoOpts& o) {
   RETURN_IF_ERROR(analysis.WaitPorts(true, std::chrono::seconds(60)));
   RETURN_IF_ERROR(trainer_proc.WaitPorts(true, std::chrono::seconds(60)));
   const std::string ana = analysis.address(), tra = trainer_proc.address();
+  // The analysis service prints "explorer on URL" before its gRPC port.
+  const std::string explorer_url = analysis.LogMatch(std::regex("explorer on (\\S+)"));
   std::cout << "services: recorder " << rec << ", analysis " << ana << ", trainer " << tra
             << " (metrics :" << recorder.metrics_port() << " :" << analysis.metrics_port() << " :"
             << trainer_proc.metrics_port() << ")" << std::endl;
@@ -329,12 +391,25 @@ absl::Status Demo(const DemoOpts& o) {
   RETURN_IF_ERROR(WriteFileAtomic(json_path, report.json()));
   RETURN_IF_ERROR(WriteFileAtomic(png_path, report.png()));
 
-  // 6. Stop the services and summarise.
+  // 6. Summarise; with --explore the recorder and analysis stay up until SIGINT / SIGTERM.
   const std::string how_t = trainer_proc.Stop(std::chrono::seconds(20));
-  const std::string how_a = analysis.Stop(std::chrono::seconds(10));
-  const std::string how_r = recorder.Stop(std::chrono::seconds(20));
+  const std::string run_url = ExplorerRunUrl(explorer_url, run_id, ft->checkpoint_dir());
   const double total_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!JsonOutput()) {
+    std::cout << "\nmonoroute demo summary (" << FormatDuration(total_s) << ")\n";
+    if (pretrain_val > 0) {
+      std::cout << absl::StrFormat("  pretrain val_loss   %.4f\n", pretrain_val);
+    }
+    std::cout << absl::StrFormat("  finetune val_loss   %.4f (GLBL, 16 pathways, top-4)\n",
+                                 ft->final_val_loss());
+    std::cout << SummariseReport(report.json());
+    std::cout << "  wrote " << json_path << " and " << png_path << "\n";
+    PrintExplorerUrl(run_url, o.explore);
+  }
+  if (o.explore && !run_url.empty()) WaitForSignal(run_url);
+  const std::string how_a = analysis.Stop(std::chrono::seconds(10));
+  const std::string how_r = recorder.Stop(std::chrono::seconds(20));
   if (temp_work && !o.keep) fs::remove_all(work, ec);
   if (JsonOutput()) {
     PrintJson({{"report_json", json_path},
@@ -346,17 +421,12 @@ absl::Status Demo(const DemoOpts& o) {
                {"events_recorded", ft->events().events_acked()},
                {"events_dropped", ft->events().events_dropped()},
                {"seconds", total_s},
+               {"explorer_url", run_url},
                {"work_dir", temp_work && !o.keep ? nlohmann::json(nullptr) : nlohmann::json(work)},
                {"services_stopped", {{"trainer", how_t}, {"analysis", how_a}, {"recorder", how_r}}},
                {"report", nlohmann::json::parse(report.json(), nullptr, false)}});
     return absl::OkStatus();
   }
-  std::cout << "\nmonoroute demo summary (" << FormatDuration(total_s) << ")\n";
-  if (pretrain_val > 0) std::cout << absl::StrFormat("  pretrain val_loss   %.4f\n", pretrain_val);
-  std::cout << absl::StrFormat("  finetune val_loss   %.4f (GLBL, 16 pathways, top-4)\n",
-                               ft->final_val_loss());
-  std::cout << SummariseReport(report.json());
-  std::cout << "  wrote " << json_path << " and " << png_path << "\n";
   std::cout << "  services stopped: trainer " << how_t << ", analysis " << how_a << ", recorder "
             << how_r << "\n";
   return absl::OkStatus();
@@ -382,6 +452,9 @@ MONOROUTE_REGISTER_COMMAND(demo, [](CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--threads", o->threads, "Training threads (0: every CPU available)");
   sub->add_flag("--keep", o->keep, "Keep the temp work dir");
+  sub->add_flag("--explore", o->explore,
+                "After the summary keep recorder + analysis (the pathway explorer) up until "
+                "Ctrl-C");
   SetAction(sub, [o]() { return Demo(*o); });
 });
 

@@ -3,7 +3,9 @@
 // inline CSS and SVG, relative links, no request to any other host), openable from disk.
 // `--format neuronpedia` writes DIR/batch-<L>.json per routed layer in the SAEDashboard /
 // Neuronpedia upload format instead. Raw events come from the recorder (--recorder), the report
-// from the analysis service (--analysis; without it the pages have no report section).
+// from the analysis service (--analysis; without it the pages have no report section). With
+// --checkpoint DIR (the run's routed checkpoint) the pathway pages and the Neuronpedia features get
+// their logit tables (pos_str / neg_str).
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -42,6 +44,7 @@ struct ExploreOpts {
   int timeout_s = 600;
   TlsFlags tls;
   std::string token_file;
+  std::string checkpoint;  // routed checkpoint for the logit tables ("" = the run's label, if any)
 };
 
 // The report document from the analysis service (ComputeReport without the PNG).
@@ -66,13 +69,13 @@ absl::StatusOr<std::string> FetchReport(const ExploreOpts& o, const std::string&
 
 absl::Status WritePages(const ExploreOpts& o, ex::ExplorerSite& site, const ex::RunEvents& run,
                         const std::string& report, size_t* files) {
-  const ex::SiteLinks links{run.run_id, true, ""};
+  const ex::SiteLinks links{run.run_id, true, "", o.checkpoint};
   const std::filesystem::path dir(o.out_dir);
   if (o.format == "neuronpedia") {
     for (const ex::LayerEvents& l : run.layers) {
       std::vector<ex::PathwayProfile> profiles;
       for (uint32_t p = 0; p < run.num_pathways; ++p) {
-        ASSIGN_OR_RETURN(auto prof, site.Profile(run, l.layer, p));
+        ASSIGN_OR_RETURN(auto prof, site.Profile(run, l.layer, p, o.checkpoint));
         profiles.push_back(*prof);
       }
       const std::string name = absl::StrCat("batch-", l.layer, ".json");
@@ -113,6 +116,10 @@ absl::Status RunExplore(const ExploreOpts& o) {
   d.recorder.address = o.recorder;
   d.recorder.tls = o.tls;
   d.recorder.bearer_token = token;
+  if (!o.checkpoint.empty()) {  // the one directory the export reads
+    d.logits = ex::ComputePathwayLogits;
+    d.allowed_roots = {std::filesystem::absolute(o.checkpoint).lexically_normal().string()};
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<ex::RecorderExplorerData> data,
                    ex::RecorderExplorerData::Create(d));
   absl::StatusOr<std::shared_ptr<const ex::RunEvents>> run = data->Events(o.run_id, o.split);
@@ -175,6 +182,9 @@ MONOROUTE_REGISTER_COMMAND(explore, [](CLI::App& app) {
   sub->add_option("--token-file", o->token_file,
                   "bearer token file, sent to the recorder and the analysis service (env "
                   "MONOROUTE_ANALYSIS_TOKEN_FILE or MONOROUTE_ANALYSIS_TOKEN)");
+  sub->add_option("--checkpoint", o->checkpoint,
+                  "the run's routed checkpoint: adds the logit tables (tokens each pathway "
+                  "raises / lowers) to the pages and the Neuronpedia JSON");
   AddTlsFlags(sub, &o->tls);
   SetAction(sub, [o]() { return RunExplore(*o); });
 });

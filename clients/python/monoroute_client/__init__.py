@@ -23,6 +23,7 @@ from monoroute_client.analysis import (AblateResponse, CompareRunsResponse, Fres
                                        PathwaySummary, Report)
 from monoroute_client.client import Client
 from monoroute_client.errors import ServiceError
+from monoroute_client.explorer import PathwayPage
 from monoroute_client.recorder import (BatchAck, Counts, Events, RunSpec, RunSummary, Totals,
                                        event_batch)
 from monoroute_client.report_frames import ReportFrames, report_frames
@@ -49,7 +50,8 @@ def load_model(checkpoint_dir: str, **kwargs: Any) -> "MonorouteModel":
 __all__ = [
     "AblateResponse", "BatchAck", "Client", "CompareRunsResponse", "Counts", "EvalResult",
     "EventStats", "Events", "Freshness", "Job", "JobUpdate", "LayerBalance", "LayerResponse",
-    "LayerSummary", "PathwayResponse", "PathwaySummary", "Progress", "Report", "ReportFrames",
+    "LayerSummary", "PathwayPage", "PathwayResponse", "PathwaySummary", "Progress", "Report",
+    "ReportFrames",
     "RunSpec", "RunSummary", "ServiceError", "TERMINAL_STATES", "Tokenizer", "Totals",
     "event_batch",
     "load_model", "pb", "report_frames",

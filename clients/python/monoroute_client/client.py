@@ -11,18 +11,20 @@ recorder's (CreateRun, Record, DeleteRun, FinishRun) from ``recorder_token=``,
 ``tls_server_name=`` (name to verify), else ``$MONOROUTE_TLS_CA`` / ``_CERT`` / ``_KEY`` /
 ``_SERVER_NAME``; plaintext when neither a CA nor a certificate is set. Failed RPCs
 raise ``ServiceError`` with the gRPC status code. Calls may be made from several threads;
-``close()`` must not race with them.
+``close()`` must not race with them. ``pathway`` / ``contexts`` read the pathway explorer's JSON
+API over HTTP (``explorer=`` URL, else ``$MONOROUTE_EXPLORER_URL``; see ``explorer.py``).
 """
 
 from typing import Any, Optional
 
 from monoroute_client._transport import Transport
 from monoroute_client.analysis import AnalysisMethods
+from monoroute_client.explorer import ExplorerMethods
 from monoroute_client.recorder import RecorderMethods
 from monoroute_client.trainer import TrainerMethods
 
 
-class Client(TrainerMethods, RecorderMethods, AnalysisMethods):
+class Client(TrainerMethods, RecorderMethods, AnalysisMethods, ExplorerMethods):
     """Every RPC of the trainer, recorder and analysis services as typed methods.
 
     Use as a context manager (``with Client() as c: ...``) or call ``close()``.
@@ -33,14 +35,15 @@ class Client(TrainerMethods, RecorderMethods, AnalysisMethods):
                  timeout: float = 60.0, recorder_token: Optional[str] = None,
                  analysis_token: Optional[str] = None, tls_ca: Optional[str] = None,
                  tls_cert: Optional[str] = None, tls_key: Optional[str] = None,
-                 tls_server_name: Optional[str] = None):
+                 tls_server_name: Optional[str] = None, explorer: Optional[str] = None):
         """Addresses as "host:port" (None: environment, then defaults); ``token`` /
         ``recorder_token`` / ``analysis_token``: bearer tokens (None: environment); TLS files
         (None: environment); ``timeout`` in seconds is the default deadline of unary calls and
         of GetCounts / QueryEvents / Record. ValueError for an unreadable TLS file or a
-        certificate without its key."""
+        certificate without its key. ``explorer``: the explorer's URL (``--http-listen``)."""
         self._transport = Transport(trainer, recorder, analysis, token, timeout, recorder_token,
                                     analysis_token, tls_ca, tls_cert, tls_key, tls_server_name)
+        self._explorer = explorer
 
     @property
     def trainer_addr(self) -> str:

@@ -59,6 +59,35 @@ json PartnersJson(const std::vector<Partner>& rows) {
   return out;
 }
 
+json LogitRowsJson(const std::vector<LogitEntry>& rows) {
+  json out = json::array();
+  for (const LogitEntry& e : rows) {
+    out.push_back({{"token_id", e.token_id}, {"token", e.text}, {"value", Num(e.value)}});
+  }
+  return out;
+}
+
+json LogitsJson(const PathwayLogits& l) {
+  return {{"computed", l.computed},
+          {"note", l.note},
+          {"checkpoint", l.checkpoint},
+          {"contexts", l.contexts},
+          {"raised", LogitRowsJson(l.raised)},
+          {"lowered", LogitRowsJson(l.lowered)}};
+}
+
+json LoadJson(const std::vector<LoadBucket>& rows) {
+  json out = json::array();
+  for (const LoadBucket& b : rows) {
+    out.push_back({{"step_low", b.step_low},
+                   {"step_high", b.step_high},
+                   {"events", b.events},
+                   {"selecting", b.selecting},
+                   {"load_vs_uniform", Num(b.load_vs_uniform)}});
+  }
+  return out;
+}
+
 json GridJson(const LayerGrid& g) {
   json cells = json::array();
   for (const GridCell& c : g.cells) {
@@ -114,7 +143,9 @@ std::string ProfileToJson(const PathwayProfile& p) {
             {"same_layer_null", p.same_layer_null},
             {"next_layer", p.has_next_layer ? json(p.next_layer) : json(nullptr)},
             {"next_layer_partners", PartnersJson(p.next_layer_partners)},
-            {"next_layer_null", p.next_layer_null}};
+            {"next_layer_null", p.next_layer_null},
+            {"load_over_training", LoadJson(p.load_over_training)},
+            {"logits", LogitsJson(p.logits)}};
   return j.dump();
 }
 
@@ -197,10 +228,21 @@ std::string NeuronpediaBatchJson(const std::string& model_id, const std::string&
       values.push_back(h.low + (h.high - h.low) * (static_cast<double>(b) + 0.5) /
                                    static_cast<double>(h.counts.size()));
     }
+    // Logit tables (empty when not computed); tokens by lift under monoroute_ keys.
     json pos_str = json::array(), pos_values = json::array();
+    json neg_str = json::array(), neg_values = json::array();
+    for (const LogitEntry& e : p.logits.raised) {
+      pos_str.push_back(e.text);
+      pos_values.push_back(Num(e.value));
+    }
+    for (const LogitEntry& e : p.logits.lowered) {
+      neg_str.push_back(e.text);
+      neg_values.push_back(Num(e.value));
+    }
+    json lift_str = json::array(), lift_values = json::array();
     for (const TokenLift& t : p.tokens_by_lift) {
-      pos_str.push_back(t.text);
-      pos_values.push_back(Num(t.lift));
+      lift_str.push_back(t.text);
+      lift_values.push_back(Num(t.lift));
     }
     json corr_idx = json::array(), corr_val = json::array();
     for (const Partner& q : p.same_layer_partners) {
@@ -216,8 +258,10 @@ std::string NeuronpediaBatchJson(const std::string& model_id, const std::string&
                         {"logits_hist_data_bar_values", json::array()},
                         {"pos_str", pos_str},
                         {"pos_values", pos_values},
-                        {"neg_str", json::array()},
-                        {"neg_values", json::array()},
+                        {"neg_str", neg_str},
+                        {"neg_values", neg_values},
+                        {"monoroute_tokens_by_lift_str", lift_str},
+                        {"monoroute_tokens_by_lift_values", lift_values},
                         // Partners ranked by co-activation lift (not a Pearson correlation:
                         // the lifts are under their own key).
                         {"correlated_features_indices", corr_idx},

@@ -29,8 +29,10 @@ std::string ErrorJson(int http_code, const std::string& message);
 // ({"model_id", "layer", "sae_set", "features": [...]}, one feature per pathway with
 // "feature_index", "activations" [{"bin_min", "bin_max", "bin_contains", "tokens", "values",
 // "qualifying_token_index"}], "frac_nonzero", "freq_hist_data_bar_heights/values",
-// "pos_str"/"pos_values" = top tokens by lift, correlated_features_indices = same-layer partners by
-// lift, their lifts in "monoroute_partner_lift").
+// "pos_str"/"pos_values" and "neg_str"/"neg_values" = the logit tables (tokens the pathway raises
+// / lowers; empty when not computed), tokens by lift in "monoroute_tokens_by_lift_str/_values",
+// correlated_features_indices = same-layer partners by lift, their lifts in
+// "monoroute_partner_lift").
 std::string NeuronpediaBatchJson(const std::string& model_id, const std::string& sae_set,
                                  uint32_t layer, const std::vector<PathwayProfile>& pathways);
 

@@ -60,6 +60,7 @@ absl::StatusOr<std::unique_ptr<ExplorerRuntime>> StartExplorer(
     return r->json();
   };
   d.route = RouteText;
+  d.logits = ComputePathwayLogits;
   d.allowed_roots = options.allowed_roots;
   d.tokenizer_dir = options.tokenizer_dir;
   absl::StatusOr<std::unique_ptr<RecorderExplorerData>> data =

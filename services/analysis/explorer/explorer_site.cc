@@ -14,6 +14,8 @@ namespace monoroute::analysis::explorer {
 namespace {
 
 constexpr const char* kJson = "application/json";
+// Largest ?top_contexts= of the pathway page and API.
+constexpr int kMaxTopContexts = 1000;
 
 SiteResponse Error(const absl::Status& s, bool api) {
   SiteResponse r;
@@ -103,17 +105,61 @@ void ExplorerSite::CachePut(const std::string& key, std::shared_ptr<const void> 
   while (cache_.size() > cache_entries_) cache_.pop_back();
 }
 
-absl::StatusOr<std::shared_ptr<const PathwayProfile>> ExplorerSite::Profile(const RunEvents& run,
-                                                                            uint32_t layer,
-                                                                            uint32_t pathway) {
+absl::StatusOr<std::shared_ptr<const PathwayProfile>> ExplorerSite::Profile(
+    const RunEvents& run, uint32_t layer, uint32_t pathway, const std::string& checkpoint,
+    int top_contexts) {
+  ExplorerOptions opts = options_;
+  if (top_contexts > 0) opts.top_contexts = top_contexts;
   const std::string key = absl::StrCat("profile|", run.run_id, "|", run.split, "|", run.watermark,
-                                       "|", layer, "|", pathway);
-  if (auto hit = CacheGet(key)) return std::static_pointer_cast<const PathwayProfile>(hit);
-  absl::StatusOr<PathwayProfile> p = BuildPathwayProfile(run, layer, pathway, decode_, options_);
-  if (!p.ok()) return p.status();
-  auto value = std::make_shared<const PathwayProfile>(*std::move(p));
-  CachePut(key, value);
-  return value;
+                                       "|", layer, "|", pathway, "|", opts.top_contexts);
+  std::shared_ptr<const PathwayProfile> base;
+  if (auto hit = CacheGet(key)) {
+    base = std::static_pointer_cast<const PathwayProfile>(hit);
+  } else {
+    absl::StatusOr<PathwayProfile> p = BuildPathwayProfile(run, layer, pathway, decode_, opts);
+    if (!p.ok()) return p.status();
+    base = std::make_shared<const PathwayProfile>(*std::move(p));
+    CachePut(key, base);
+  }
+  auto label = run.labels.find("checkpoint");
+  const std::string ckpt =
+      !checkpoint.empty() ? checkpoint : (label == run.labels.end() ? "" : label->second);
+  if (ckpt.empty() || base->load == 0) return base;
+  const std::string lkey = absl::StrCat(key, "|logits|", ckpt);
+  if (auto hit = CacheGet(lkey)) return std::static_pointer_cast<const PathwayProfile>(hit);
+  auto with = std::make_shared<PathwayProfile>(*base);
+  with->logits = LogitsOf(run, *base, ckpt);
+  if (with->logits.computed) CachePut(lkey, with);
+  return std::shared_ptr<const PathwayProfile>(std::move(with));
+}
+
+PathwayLogits ExplorerSite::LogitsOf(const RunEvents& run, const PathwayProfile& profile,
+                                     const std::string& checkpoint) {
+  PathwayLogitsOptions o;
+  o.checkpoint = checkpoint;
+  o.layer = profile.layer;
+  o.pathway = profile.pathway;
+  o.top_n = options_.logit_top_n;
+  std::vector<std::pair<uint64_t, uint32_t>> at;
+  std::vector<float> gates;
+  for (const Context& c : profile.top_contexts) {  // the first (highest-gate) 20 at most
+    if (at.size() >= static_cast<size_t>(std::max(1, std::min(options_.top_contexts, 64)))) break;
+    at.emplace_back(c.sequence_id, c.position);
+    gates.push_back(c.gate);
+  }
+  if (const LayerEvents* L = run.Layer(profile.layer); L != nullptr) {
+    o.contexts = LogitContextsOf(*L, at, gates, options_.logit_prefix_tokens);
+  }
+  absl::StatusOr<PathwayLogits> r = data_->Logits(o);
+  if (!r.ok()) {
+    PathwayLogits failed;
+    failed.checkpoint = checkpoint;
+    failed.note = std::string(r.status().message());
+    return failed;
+  }
+  for (LogitEntry& e : r->raised) e.text = TokenText(decode_, e.token_id);
+  for (LogitEntry& e : r->lowered) e.text = TokenText(decode_, e.token_id);
+  return *std::move(r);
 }
 
 std::vector<LayerGrid> ExplorerSite::Grids(const RunEvents& run) {
@@ -138,11 +184,13 @@ SiteResponse ExplorerSite::Handle(const std::string& path,
 SiteResponse ExplorerSite::Route(const std::vector<std::string>& p, bool api,
                                  const std::map<std::string, std::string>& query) {
   const std::string split = Param(query, "split");
+  const SiteLinks links{p.size() >= 2 ? p[1] : "", false, split, Param(query, "checkpoint")};
   if (p.empty() || (api && p.size() == 1 && p[0] == "runs")) return Runs(api);
   if (p.size() == 1 && p[0] == "compare") {  // the overview's compare form
     SiteResponse r;
     r.status = 303;
-    r.location = SiteLinks{Param(query, "run")}.Compare(Param(query, "baseline"));
+    r.location = SiteLinks{Param(query, "run"), false, "", Param(query, "checkpoint")}.Compare(
+        Param(query, "baseline"));
     return r;
   }
   if (p[0] != "runs" || p.size() < 2) {
@@ -150,11 +198,11 @@ SiteResponse ExplorerSite::Route(const std::vector<std::string>& p, bool api,
         absl::NotFoundError(absl::StrCat("no page at /", api ? "api/" : "", absl::StrJoin(p, "/"))),
         api);
   }
-  if (p.size() == 2) return Overview(p[1], api, split);
+  if (p.size() == 2) return Overview(p[1], api, links);
   if (p.size() == 6 && p[2] == "layers" && p[4] == "pathways") {
-    return PathwayResponse(p[1], p[3], p[5], api, split);
+    return PathwayResponse(p[1], p[3], p[5], api, links, query);
   }
-  if (p.size() == 4 && p[2] == "compare") return Compare(p[1], p[3], api, split);
+  if (p.size() == 4 && p[2] == "compare") return Compare(p[1], p[3], api, links);
   if (p.size() == 3 && p[2] == "try") return TryResponse(p[1], api, query);
   return Error(
       absl::NotFoundError(absl::StrCat("no page at /", api ? "api/" : "", absl::StrJoin(p, "/"))),
@@ -180,8 +228,8 @@ OverviewInput ExplorerSite::MakeOverview(const RunEvents& run, const std::string
   return in;
 }
 
-SiteResponse ExplorerSite::Overview(const std::string& run, bool api, const std::string& split) {
-  auto events = data_->Events(run, split);
+SiteResponse ExplorerSite::Overview(const std::string& run, bool api, const SiteLinks& links) {
+  auto events = data_->Events(run, links.split);
   if (!events.ok()) return Error(events.status(), api);
   absl::StatusOr<std::string> report = data_->ReportJson(run, (*events)->split);
   OverviewInput in =
@@ -198,24 +246,35 @@ SiteResponse ExplorerSite::Overview(const std::string& run, bool api, const std:
       if (r.run_id != run) in.other_runs.push_back(r.run_id);
     }
   }
-  return Ok(RenderOverviewPage(in, SiteLinks{run, false, split}), false);
+  return Ok(RenderOverviewPage(in, links), false);
 }
 
 SiteResponse ExplorerSite::PathwayResponse(const std::string& run, const std::string& layer_s,
                                            const std::string& pathway_s, bool api,
-                                           const std::string& split) {
+                                           const SiteLinks& links,
+                                           const std::map<std::string, std::string>& query) {
   absl::StatusOr<uint32_t> layer = ParseIndex("layer", layer_s);
   if (!layer.ok()) return Error(layer.status(), api);
   absl::StatusOr<uint32_t> pathway = ParseIndex("pathway", pathway_s);
   if (!pathway.ok()) return Error(pathway.status(), api);
-  auto events = data_->Events(run, split);
+  int top_contexts = 0;
+  if (auto it = query.find("top_contexts"); it != query.end()) {
+    if (!absl::SimpleAtoi(it->second, &top_contexts) || top_contexts < 1 ||
+        top_contexts > kMaxTopContexts) {
+      return Error(
+          absl::InvalidArgumentError(absl::StrCat("top_contexts: '", it->second.substr(0, 32),
+                                                  "' must be 1 to ", kMaxTopContexts)),
+          api);
+    }
+  }
+  auto events = data_->Events(run, links.split);
   if (!events.ok()) return Error(events.status(), api);
-  auto profile = Profile(**events, *layer, *pathway);
+  auto profile = Profile(**events, *layer, *pathway, links.checkpoint, top_contexts);
   if (!profile.ok()) return Error(profile.status(), api);
   if (api) return Ok(ProfileToJson(**profile), true);
   absl::StatusOr<std::string> report = data_->ReportJson(run, (*events)->split);
-  absl::StatusOr<std::string> page = PathwayPage(**events, report.ok() ? *report : "", *layer,
-                                                 *pathway, SiteLinks{run, false, split});
+  absl::StatusOr<std::string> page =
+      PathwayPage(**events, report.ok() ? *report : "", *layer, *pathway, links);
   if (!page.ok()) return Error(page.status(), false);
   return Ok(*std::move(page), false);
 }
@@ -234,7 +293,7 @@ absl::StatusOr<std::string> ExplorerSite::PathwayPage(const RunEvents& run,
                                                       const std::string& report_json,
                                                       uint32_t layer, uint32_t pathway,
                                                       const SiteLinks& links) {
-  auto profile = Profile(run, layer, pathway);
+  auto profile = Profile(run, layer, pathway, links.checkpoint);
   if (!profile.ok()) return profile.status();
   absl::StatusOr<ReportView> view = ParseReportView(report_json);
   const PathwaySummaryView* row = nullptr;
@@ -249,10 +308,10 @@ absl::StatusOr<std::string> ExplorerSite::PathwayPage(const RunEvents& run,
 }
 
 SiteResponse ExplorerSite::Compare(const std::string& run, const std::string& base, bool api,
-                                   const std::string& split) {
-  absl::StatusOr<std::string> a = data_->ReportJson(run, split);
+                                   const SiteLinks& links) {
+  absl::StatusOr<std::string> a = data_->ReportJson(run, links.split);
   if (!a.ok()) return Error(a.status(), api);
-  absl::StatusOr<std::string> b = data_->ReportJson(base, split);
+  absl::StatusOr<std::string> b = data_->ReportJson(base, links.split);
   if (!b.ok()) return Error(b.status(), api);
   if (api) {
     return Ok(absl::StrCat("{\"api_version\":", kExplorerApiVersion, ",\"run\":", *a,
@@ -263,13 +322,13 @@ SiteResponse ExplorerSite::Compare(const std::string& run, const std::string& ba
   if (!va.ok()) return Error(va.status(), false);
   absl::StatusOr<ReportView> vb = ParseReportView(*b);
   if (!vb.ok()) return Error(vb.status(), false);
-  return Ok(RenderComparePage(*va, *vb, SiteLinks{run, false, split}), false);
+  return Ok(RenderComparePage(*va, *vb, links), false);
 }
 
 SiteResponse ExplorerSite::TryResponse(const std::string& run, bool api,
                                        const std::map<std::string, std::string>& query) {
   const std::string text = Param(query, "text");
-  const SiteLinks links{run, false, Param(query, "split")};
+  const SiteLinks links{run, false, Param(query, "split"), Param(query, "checkpoint")};
   if (text.empty()) {
     if (api) return Error(absl::InvalidArgumentError("text: empty"), true);
     return Ok(RenderTryPage(run, "", nullptr, "", links), false);

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "services/analysis/explorer/layer_grid.h"
 #include "services/analysis/explorer/pages.h"
+#include "services/analysis/explorer/pathway_logits.h"
 #include "services/analysis/explorer/pathway_profile.h"
 #include "services/analysis/explorer/run_events.h"
 #include "services/analysis/explorer/try_routing.h"
@@ -41,6 +42,12 @@ class ExplorerData {
   // label); PERMISSION_DENIED outside the allowed roots, UNIMPLEMENTED where unavailable.
   virtual absl::StatusOr<TryResult> Try(const std::string& run_id, const std::string& text,
                                         const std::string& checkpoint) = 0;
+  // The logit tables of a pathway from `options.checkpoint` (ComputePathwayLogits);
+  // PERMISSION_DENIED outside the allowed roots, UNIMPLEMENTED where unavailable (the default).
+  virtual absl::StatusOr<PathwayLogits> Logits(const PathwayLogitsOptions& options) {
+    (void)options;
+    return absl::UnimplementedError("logits: this explorer reads no checkpoints");
+  }
 };
 
 // A response of the site.
@@ -69,26 +76,36 @@ class ExplorerSite {
   // The pieces of the static export (links relative, see SiteLinks::static_site).
   absl::StatusOr<std::string> OverviewPage(const RunEvents& run, const std::string& report_json,
                                            const SiteLinks& links);
+  // The pathway page; its logit tables come from links.checkpoint (see Profile).
   absl::StatusOr<std::string> PathwayPage(const RunEvents& run, const std::string& report_json,
                                           uint32_t layer, uint32_t pathway, const SiteLinks& links);
-  // The profile of one pathway (cached).
+  // The profile of one pathway (cached), with its logit tables computed from `checkpoint` (""
+  // = the run's "checkpoint" label; none: logits.computed false). A failed logit computation
+  // leaves the message in logits.note and is not cached. `top_contexts` > 0 overrides the
+  // options' number of top contexts.
   absl::StatusOr<std::shared_ptr<const PathwayProfile>> Profile(const RunEvents& run,
-                                                                uint32_t layer, uint32_t pathway);
+                                                                uint32_t layer, uint32_t pathway,
+                                                                const std::string& checkpoint = "",
+                                                                int top_contexts = 0);
 
  private:
   SiteResponse Route(const std::vector<std::string>& parts, bool api,
                      const std::map<std::string, std::string>& query);
   SiteResponse Runs(bool api);
-  SiteResponse Overview(const std::string& run, bool api, const std::string& split);
+  SiteResponse Overview(const std::string& run, bool api, const SiteLinks& links);
   SiteResponse PathwayResponse(const std::string& run, const std::string& layer,
-                               const std::string& pathway, bool api, const std::string& split);
+                               const std::string& pathway, bool api, const SiteLinks& links,
+                               const std::map<std::string, std::string>& query);
   SiteResponse Compare(const std::string& run, const std::string& base, bool api,
-                       const std::string& split);
+                       const SiteLinks& links);
   SiteResponse TryResponse(const std::string& run, bool api,
                            const std::map<std::string, std::string>& query);
   OverviewInput MakeOverview(const RunEvents& run, const std::string& report_json,
                              std::string report_error, std::vector<LayerGrid> grids);
   std::vector<LayerGrid> Grids(const RunEvents& run);
+  // The logit tables of `profile` from `checkpoint` (never an error: a failure is in .note).
+  PathwayLogits LogitsOf(const RunEvents& run, const PathwayProfile& profile,
+                         const std::string& checkpoint);
 
   ExplorerData* data_;
   Decoder decode_;

@@ -1,17 +1,16 @@
-// ExplorerHttpServer: civetweb options and TLS, the auth gate, the login form, query parsing and
-// the response headers (strict Content-Security-Policy: the pages load nothing and run no
-// script).
+// ExplorerHttpServer on cpp-httplib: TLS (the gRPC port's files, TLS >= 1.2, mutual TLS with a
+// client CA), the auth gate, the login form, query parsing and the response headers (strict
+// Content-Security-Policy: the pages load nothing and run no script).
 #include "services/analysis/explorer/http_server.h"
 
-#include <civetweb.h>
-#include <dlfcn.h>
-#include <openssl/evp.h>
+#include <httplib.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <map>
-#include <mutex>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -26,19 +25,28 @@ constexpr size_t kMaxQuery = 16384;
 constexpr size_t kMaxLoginBody = 4096;
 constexpr const char* kCookie = "monoroute_session";
 
-int Trampoline(mg_connection* conn, void* self) {
-  return static_cast<ExplorerHttpServer*>(self)->HandleRequest(conn);
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
-int InitSslTrampoline(void* ssl_ctx, void* self) {
-  return static_cast<ExplorerHttpServer*>(self)->InitSsl(ssl_ctx);
-}
-
+// application/x-www-form-urlencoded decoding ('+' is a space; a bad escape is kept as is).
 std::string UrlDecode(absl::string_view s) {
-  std::string out(s.size() + 1, '\0');
-  const int n = mg_url_decode(s.data(), static_cast<int>(s.size()), out.data(),
-                              static_cast<int>(out.size()), /*is_form_url_encoded=*/1);
-  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+               HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
   return out;
 }
 
@@ -51,17 +59,21 @@ std::map<std::string, std::string> ParseQuery(absl::string_view q) {
   return out;
 }
 
-void Send(mg_connection* conn, int status, const std::string& type, const std::string& body,
-          const std::string& extra_headers = "") {
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-            "Referrer-Policy: no-referrer\r\nContent-Security-Policy: default-src 'none'; "
-            "style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
-            "frame-ancestors 'none'\r\n%sConnection: close\r\n\r\n",
-            status, mg_get_response_code_text(conn, status), type.c_str(), body.size(),
-            extra_headers.c_str());
-  mg_write(conn, body.data(), body.size());
+// The raw query string of the request target ("" when none).
+absl::string_view QueryOf(const httplib::Request& req) {
+  const size_t q = req.target.find('?');
+  return q == std::string::npos ? absl::string_view() : absl::string_view(req.target).substr(q + 1);
+}
+
+void Send(httplib::Response& res, int status, const std::string& type, const std::string& body) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("Content-Security-Policy",
+                 "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                 "form-action 'self'; frame-ancestors 'none'");
+  res.set_content(body, type.c_str());
 }
 
 // A local path to return to after logging in ("/" for anything else: no open redirect).
@@ -73,17 +85,6 @@ std::string SafeNext(const std::string& next) {
   return next;
 }
 
-// Whether civetweb's dynamically loaded OpenSSL table is complete: civetweb 1.15 looks up
-// SSL_get_peer_certificate, a macro (not a symbol) since OpenSSL 3, and calls the missing entry
-// (a null pointer) on every TLS connection.
-bool CivetwebTlsUsable() {
-  void* ssl = dlopen("libssl.so", RTLD_LAZY | RTLD_LOCAL);
-  if (ssl == nullptr) return false;
-  const bool ok = dlsym(ssl, "SSL_get_peer_certificate") != nullptr;
-  dlclose(ssl);
-  return ok;
-}
-
 std::string SessionDigest(const std::string& token) {
   unsigned char d[SHA256_DIGEST_LENGTH];
   const std::string in = "monoroute-explorer-session\n" + token;
@@ -91,6 +92,33 @@ std::string SessionDigest(const std::string& token) {
   std::string hex;
   for (unsigned char c : d) absl::StrAppendFormat(&hex, "%02x", c);
   return hex;
+}
+
+// The value of cookie `name` in a Cookie header ("" when absent).
+std::string CookieValue(const std::string& header, absl::string_view name) {
+  for (absl::string_view part : absl::StrSplit(header, ';')) {
+    part = absl::StripAsciiWhitespace(part);
+    if (absl::ConsumePrefix(&part, name) && absl::ConsumePrefix(&part, "=")) {
+      return std::string(part);
+    }
+  }
+  return "";
+}
+
+// The SSL_CTX of the TLS port from the gRPC port's files.
+bool SetupTls(const ServerTlsOptions& t, SSL_CTX& ctx) {
+  if (SSL_CTX_use_certificate_chain_file(&ctx, t.cert_file.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(&ctx, t.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(&ctx) != 1) {
+    return false;
+  }
+  SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
+  if (!t.client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(&ctx, t.client_ca_file.c_str(), nullptr) != 1) return false;
+    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  return true;
 }
 
 }  // namespace
@@ -101,7 +129,8 @@ ExplorerHttpServer::ExplorerHttpServer(const ExplorerHttpOptions& options, Explo
 }
 
 ExplorerHttpServer::~ExplorerHttpServer() {
-  if (ctx_ != nullptr) mg_stop(ctx_);
+  if (server_ != nullptr) server_->stop();
+  if (thread_.joinable()) thread_.join();
 }
 
 absl::StatusOr<std::unique_ptr<ExplorerHttpServer>> ExplorerHttpServer::Start(
@@ -112,135 +141,127 @@ absl::StatusOr<std::unique_ptr<ExplorerHttpServer>> ExplorerHttpServer::Start(
         ServerCredentialsFromOptions(options.tls);
     if (!c.ok()) return c.status();
   }
-  static std::once_flag init;
-  std::call_once(init, [] { mg_init_library(MG_FEATURES_SSL); });
-  if (tls && (!mg_check_feature(MG_FEATURES_SSL) || !CivetwebTlsUsable())) {
-    // Never fall back to plaintext next to a TLS gRPC port.
-    return absl::FailedPreconditionError(
-        "--http-listen with --tls-cert: this build's civetweb cannot serve TLS (Debian 12's "
-        "libcivetweb 1.15 calls SSL_get_peer_certificate, which OpenSSL 3 no longer exports, and "
-        "crashes on the first request); serve the explorer without TLS flags behind a TLS proxy, "
-        "or use `monoroute explore` (docs/explorer.md)");
+  const size_t colon = options.listen.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || !absl::SimpleAtoi(options.listen.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http-listen: '", options.listen, "' is not host:port"));
+  }
+  std::string host = options.listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
   }
   std::unique_ptr<ExplorerHttpServer> s(new ExplorerHttpServer(options, site));
-  const std::string ports = options.listen + (tls ? "s" : "");
-  const std::string threads = std::to_string(std::max(1, options.threads));
-  const char* opts[] = {"listening_ports",
-                        ports.c_str(),
-                        "num_threads",
-                        threads.c_str(),
-                        "request_timeout_ms",
-                        "300000",
-                        "enable_auth_domain_check",
-                        "no",
-                        nullptr};
-  mg_callbacks cb{};
-  if (tls) cb.init_ssl = InitSslTrampoline;
-  s->ctx_ = mg_start(&cb, s.get(), opts);
-  if (s->ctx_ == nullptr) {
+  if (tls) {
+    const ServerTlsOptions t = options.tls;
+    auto ssl = std::make_unique<httplib::SSLServer>([t](SSL_CTX& ctx) { return SetupTls(t, ctx); });
+    if (!ssl->is_valid()) {
+      return absl::InvalidArgumentError(
+          "--tls-cert / --tls-key / --tls-client-ca: OpenSSL refused them for --http-listen");
+    }
+    s->server_ = std::move(ssl);
+  } else {
+    s->server_ = std::make_unique<httplib::Server>();
+  }
+  const size_t threads = static_cast<size_t>(std::max(1, options.threads));
+  s->server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second process bind
+  // the same port.
+  s->server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  s->server_->set_payload_max_length(kMaxLoginBody);
+  s->server_->set_read_timeout(std::chrono::seconds(30));
+  s->server_->set_write_timeout(std::chrono::seconds(300));
+  ExplorerHttpServer* self = s.get();
+  auto handler = [self](const httplib::Request& req, httplib::Response& res) {
+    self->Handle(req, res);
+  };
+  s->server_->Get(".*", handler);
+  s->server_->Post(".*", handler);
+  s->server_->Put(".*", handler);
+  s->server_->Patch(".*", handler);
+  s->server_->Delete(".*", handler);
+  s->server_->Options(".*", handler);
+  s->port_ = port == 0 ? s->server_->bind_to_any_port(host)
+                       : (s->server_->bind_to_port(host, port) ? port : -1);
+  if (s->port_ <= 0) {
     return absl::UnavailableError(absl::StrCat("--http-listen ", options.listen,
                                                ": cannot listen (address in use or invalid?)"));
   }
-  mg_set_request_handler(s->ctx_, "/", Trampoline, s.get());
-  mg_server_port sp[4];
-  const int n = mg_get_server_ports(s->ctx_, 4, sp);
-  if (n <= 0) return absl::UnavailableError("--http-listen: no bound port");
-  s->port_ = sp[0].port;
+  s->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
+  // stop() only stops a server that runs: wait for the loop so that destruction cannot race it.
+  for (int i = 0; i < 10000 && !s->server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return s;
 }
 
-int ExplorerHttpServer::InitSsl(void* ssl_ctx) {
-  SSL_CTX* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-  const ServerTlsOptions& t = options_.tls;
-  if (SSL_CTX_use_certificate_chain_file(ctx, t.cert_file.c_str()) != 1 ||
-      SSL_CTX_use_PrivateKey_file(ctx, t.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-      SSL_CTX_check_private_key(ctx) != 1) {
-    return -1;
-  }
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  if (!t.client_ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx, t.client_ca_file.c_str(), nullptr) != 1) return -1;
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-  }
-  return 1;  // configured here; civetweb loads no files itself
-}
-
-bool ExplorerHttpServer::Authorized(mg_connection* conn) const {
+bool ExplorerHttpServer::Authorized(const httplib::Request& req) const {
   if (!auth_.enabled()) return true;
-  if (const char* h = mg_get_header(conn, "Authorization"); h != nullptr) {
+  if (req.has_header("Authorization")) {
+    const std::string h = req.get_header_value("Authorization");
     return auth_.CheckValues({absl::string_view(h)}, RpcAccess::kWrite).ok();
   }
-  char cookie[256];
-  if (mg_get_cookie(mg_get_header(conn, "Cookie"), kCookie, cookie, sizeof(cookie)) > 0) {
-    return TokensEqual(cookie, session_);
-  }
-  return false;
+  const std::string cookie = CookieValue(req.get_header_value("Cookie"), kCookie);
+  return !cookie.empty() && TokensEqual(cookie, session_);
 }
 
-int ExplorerHttpServer::Login(mg_connection* conn) {
-  const mg_request_info* ri = mg_get_request_info(conn);
-  if (std::string(ri->request_method) != "POST") {
-    const auto q = ParseQuery(ri->query_string ? ri->query_string : "");
+void ExplorerHttpServer::Login(const httplib::Request& req, httplib::Response& res) const {
+  if (req.method != "POST") {
+    const auto q = ParseQuery(QueryOf(req));
     auto it = q.find("next");
-    Send(conn, 200, "text/html; charset=utf-8",
+    Send(res, 200, "text/html; charset=utf-8",
          RenderLoginPage(SafeNext(it == q.end() ? "/" : it->second), false));
-    return 200;
+    return;
   }
-  if (ri->content_length < 0 || ri->content_length > static_cast<long long>(kMaxLoginBody)) {
-    Send(conn, 413, "text/plain", "login form too large\n");
-    return 413;
-  }
-  std::string body(static_cast<size_t>(ri->content_length), '\0');
-  const int got = mg_read(conn, body.data(), body.size());
-  body.resize(got < 0 ? 0 : static_cast<size_t>(got));
-  const auto form = ParseQuery(body);
+  const auto form = ParseQuery(req.body);
   auto tok = form.find("token");
   auto next = form.find("next");
   const std::string to = SafeNext(next == form.end() ? "/" : next->second);
   if (!auth_.enabled() || (tok != form.end() && TokensEqual(tok->second, options_.auth.token))) {
-    const std::string cookie = auth_.enabled()
-                                   ? absl::StrCat("Set-Cookie: ", kCookie, "=", session_,
-                                                  "; Path=/; HttpOnly; SameSite=Strict",
-                                                  options_.tls.enabled() ? "; Secure" : "", "\r\n")
-                                   : "";
-    Send(conn, 303, "text/plain", "logged in\n", absl::StrCat(cookie, "Location: ", to, "\r\n"));
-    return 303;
+    if (auth_.enabled()) {
+      res.set_header("Set-Cookie",
+                     absl::StrCat(kCookie, "=", session_, "; Path=/; HttpOnly; SameSite=Strict",
+                                  options_.tls.enabled() ? "; Secure" : ""));
+    }
+    res.set_header("Location", to);
+    Send(res, 303, "text/plain", "logged in\n");
+    return;
   }
-  Send(conn, 401, "text/html; charset=utf-8", RenderLoginPage(to, true));
-  return 401;
+  Send(res, 401, "text/html; charset=utf-8", RenderLoginPage(to, true));
 }
 
-int ExplorerHttpServer::HandleRequest(mg_connection* conn) {
-  const mg_request_info* ri = mg_get_request_info(conn);
-  const std::string path = ri->local_uri ? ri->local_uri : "/";
-  const char* query = ri->query_string ? ri->query_string : "";
-  if (path.size() > kMaxUri || std::strlen(query) > kMaxQuery) {
-    Send(conn, 414, "text/plain", "URI too long\n");
-    return 414;
+void ExplorerHttpServer::Handle(const httplib::Request& req, httplib::Response& res) const {
+  const std::string& path = req.path.empty() ? std::string("/") : req.path;
+  const absl::string_view query = QueryOf(req);
+  if (path.size() > kMaxUri || query.size() > kMaxQuery) {
+    Send(res, 414, "text/plain", "URI too long\n");
+    return;
   }
-  if (path == "/login") return Login(conn);
+  if (path == "/login") return Login(req, res);
   const bool api = path.rfind("/api/", 0) == 0 || path == "/api";
-  if (!Authorized(conn)) {
+  if (!Authorized(req)) {
+    res.set_header("WWW-Authenticate", "Bearer");
     if (api) {
-      Send(conn, 401, "application/json", ErrorJson(401, "missing or wrong bearer token"),
-           "WWW-Authenticate: Bearer\r\n");
+      Send(res, 401, "application/json", ErrorJson(401, "missing or wrong bearer token"));
     } else {
       std::string next = path;
-      if (*query) absl::StrAppend(&next, "?", query);
-      Send(conn, 401, "text/html; charset=utf-8", RenderLoginPage(SafeNext(next), false),
-           "WWW-Authenticate: Bearer\r\n");
+      if (!query.empty()) absl::StrAppend(&next, "?", query);
+      Send(res, 401, "text/html; charset=utf-8", RenderLoginPage(SafeNext(next), false));
     }
-    return 401;
+    return;
   }
-  if (std::string(ri->request_method) != "GET" && std::string(ri->request_method) != "HEAD") {
-    Send(conn, 405, "text/plain", "only GET\n", "Allow: GET\r\n");
-    return 405;
+  if (req.method != "GET" && req.method != "HEAD") {
+    res.set_header("Allow", "GET");
+    Send(res, 405, "text/plain", "only GET\n");
+    return;
   }
   SiteResponse r = site_->Handle(path, ParseQuery(query));
-  const std::string extra =
-      r.location.empty() ? "" : absl::StrCat("Location: ", r.location, "\r\n");
-  Send(conn, r.status, r.content_type, r.body, extra);
-  return r.status;
+  if (!r.location.empty()) res.set_header("Location", r.location);
+  Send(res, r.status, r.content_type, r.body);
 }
 
 }  // namespace monoroute::analysis::explorer

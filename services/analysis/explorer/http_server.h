@@ -1,22 +1,26 @@
-// The explorer's HTTP(S) server (civetweb) in monoroute-analysis (--http-listen): serves
-// ExplorerSite's pages and API under the same TLS files and bearer token as the gRPC port. With a
-// token configured every page and API call needs it -- an "Authorization: Bearer <token>" header,
-// or the session cookie set by the token login form (/login) -- and answers 401 without it (the
-// login form for pages, a JSON error for /api). Runs on its own threads, so a slow page never
-// holds a gRPC thread.
+// The explorer's HTTP(S) server (cpp-httplib, built with OpenSSL 3) in monoroute-analysis
+// (--http-listen): serves ExplorerSite's pages and API under the same TLS files (and client CA)
+// and bearer token as the gRPC port. With a token configured every page and API call needs it --
+// an "Authorization: Bearer <token>" header, or the session cookie set by the token login form
+// (/login) -- and answers 401 without it (the login form for pages, a JSON error for /api). Runs
+// on its own threads, so a slow page never holds a gRPC thread.
 #ifndef MONOROUTE_SERVICES_ANALYSIS_EXPLORER_HTTP_SERVER_H_
 #define MONOROUTE_SERVICES_ANALYSIS_EXPLORER_HTTP_SERVER_H_
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "common/service/auth.h"
 #include "common/service/tls_credentials.h"
 #include "services/analysis/explorer/explorer_site.h"
 
-struct mg_context;
-struct mg_connection;
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace monoroute::analysis::explorer {
 
@@ -31,11 +35,11 @@ struct ExplorerHttpOptions {
   int threads = 4;
 };
 
-// Owns the civetweb context; stops it on destruction. Thread-safe.
+// Owns the server and its listening thread; stops both on destruction. Thread-safe.
 class ExplorerHttpServer {
  public:
   // Starts serving `site` (not owned; must outlive the server). INVALID_ARGUMENT naming the flag
-  // for unusable TLS files, UNAVAILABLE when the address cannot be bound.
+  // for unusable TLS files or a bad address, UNAVAILABLE when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<ExplorerHttpServer>> Start(
       const ExplorerHttpOptions& options, ExplorerSite* site);
   ~ExplorerHttpServer();
@@ -47,22 +51,19 @@ class ExplorerHttpServer {
   // "http" or "https".
   const char* scheme() const { return options_.tls.enabled() ? "https" : "http"; }
 
-  // Request entry point (civetweb callback; public for the C trampoline).
-  int HandleRequest(mg_connection* conn);
-  // TLS setup of civetweb's SSL_CTX from the options (civetweb callback).
-  int InitSsl(void* ssl_ctx);
-
  private:
   ExplorerHttpServer(const ExplorerHttpOptions& options, ExplorerSite* site);
-  bool Authorized(mg_connection* conn) const;
-  int Login(mg_connection* conn);
+  void Handle(const httplib::Request& req, httplib::Response& res) const;
+  bool Authorized(const httplib::Request& req) const;
+  void Login(const httplib::Request& req, httplib::Response& res) const;
 
   ExplorerHttpOptions options_;
   ExplorerSite* site_;
   BearerAuth auth_;
   // The session cookie's value: a digest of the token (the cookie never holds the token).
   std::string session_;
-  mg_context* ctx_ = nullptr;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
   int port_ = 0;
 };
 

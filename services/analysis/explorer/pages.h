@@ -25,6 +25,9 @@ struct SiteLinks {
   bool static_site = false;
   // A split other than the run's default, carried in every link ("" = the default).
   std::string split;
+  // A checkpoint directory for "try" and the logit tables, carried in every link of the service
+  // ("" = the run's "checkpoint" label).
+  std::string checkpoint;
 
   std::string Runs() const;
   std::string Overview() const;
@@ -32,6 +35,8 @@ struct SiteLinks {
   // The same pathway in another split (e.g. a control split); "" in the static export.
   std::string PathwayInSplit(uint32_t layer, uint32_t pathway, const std::string& split) const;
   std::string Try() const;
+  // "?split=..&checkpoint=.." for `split` and this checkpoint ("" when both are empty).
+  std::string Query(const std::string& split) const;
   std::string Compare(const std::string& baseline_run) const;
   // File name of a pathway page in the static export.
   static std::string PathwayFile(uint32_t layer, uint32_t pathway);

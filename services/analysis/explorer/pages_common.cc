@@ -13,8 +13,16 @@ std::string SiteLinks::Runs() const { return static_site ? "" : "/"; }
 
 std::string SiteLinks::Overview() const {
   if (static_site) return "index.html";
-  return absl::StrCat("/runs/", UrlEncode(run_id),
-                      split.empty() ? "" : absl::StrCat("?split=", UrlEncode(split)));
+  return absl::StrCat("/runs/", UrlEncode(run_id), Query(split));
+}
+
+std::string SiteLinks::Query(const std::string& s) const {
+  std::string q;
+  if (!s.empty()) absl::StrAppend(&q, "?split=", UrlEncode(s));
+  if (!checkpoint.empty()) {
+    absl::StrAppend(&q, q.empty() ? "?" : "&", "checkpoint=", UrlEncode(checkpoint));
+  }
+  return q;
 }
 
 std::string SiteLinks::PathwayFile(uint32_t layer, uint32_t pathway) {
@@ -30,11 +38,11 @@ std::string SiteLinks::PathwayInSplit(uint32_t layer, uint32_t pathway,
                                       const std::string& s) const {
   if (static_site) return "";
   return absl::StrCat("/runs/", UrlEncode(run_id), "/layers/", layer, "/pathways/", pathway,
-                      s.empty() ? "" : absl::StrCat("?split=", UrlEncode(s)));
+                      Query(s));
 }
 
 std::string SiteLinks::Try() const {
-  return static_site ? "" : absl::StrCat("/runs/", UrlEncode(run_id), "/try");
+  return static_site ? "" : absl::StrCat("/runs/", UrlEncode(run_id), "/try", Query(""));
 }
 
 std::string SiteLinks::Compare(const std::string& baseline_run) const {
@@ -77,6 +85,13 @@ std::string MeasureTip(const std::string& m) {
        "The pathway's KL to the layer's token distribution minus its routing "
        "null, with its 95% block-bootstrap interval."},
       {"gate", "Renormalised gate weight of this pathway on the token (its top-k sum to 1)."},
+      {"logit",
+       "The pathway's direct effect on a token's logit: its slice of the MLP down-projection "
+       "applied to its mean gated activation on its top contexts, times the final layer norm's "
+       "scale, through the unembedding (docs/explorer.md)."},
+      {"load_over_training",
+       "Events selecting the pathway per step bucket over the uniform share (bucket events "
+       "times top-k over P): 1 = uniform."},
   };
   for (const auto& [k, v] : kTips) {
     if (m == k) return v;

@@ -1,6 +1,10 @@
 // The pathway page: header (load vs uniform, mean gate, the report's verdict), top contexts,
-// quantile groups, gate histogram, token tables by lift, co-activation partners, control links.
+// quantile groups, gate histogram, load over training, token tables by lift, logit tables,
+// co-activation partners, control links.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "services/analysis/explorer/html.h"
 #include "services/analysis/explorer/pages.h"
@@ -39,6 +43,87 @@ std::string PartnerTable(const std::vector<Partner>& rows, const std::string& nu
                     Fmt(p.expected, 1), "</td></tr>");
   }
   return out + "</tbody></table>";
+}
+
+// Bars of load_vs_uniform per step bucket with the uniform share (1) as a dashed line.
+std::string SvgLoadBars(const std::vector<LoadBucket>& rows) {
+  const int w = 480, h = 120, pad = 18;
+  double mx = 1.0;
+  for (const LoadBucket& b : rows) {
+    if (b.load_vs_uniform == b.load_vs_uniform) mx = std::max(mx, b.load_vs_uniform);
+  }
+  mx *= 1.1;
+  std::string out = absl::StrFormat(
+      "<svg role=\"img\" aria-label=\"load over training\" width=\"%d\" height=\"%d\" "
+      "viewBox=\"0 0 %d %d\">",
+      w, h + pad, w, h + pad);
+  const double bw = static_cast<double>(w) / std::max<size_t>(1, rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const LoadBucket& b = rows[i];
+    const double v = b.load_vs_uniform == b.load_vs_uniform ? b.load_vs_uniform : 0.0;
+    const double bh = v / mx * (h - 4);
+    absl::StrAppendFormat(&out,
+                          "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                          "fill=\"#0550ae\"><title>steps %d&ndash;%d: %d of %d tokens = %s&times; "
+                          "uniform</title></rect>",
+                          i * bw + 0.5, h - bh, std::max(0.5, bw - 1), bh, b.step_low, b.step_high,
+                          b.selecting, b.events, Fmt(b.load_vs_uniform, 2));
+  }
+  const double y1 = h - 1.0 / mx * (h - 4);
+  absl::StrAppendFormat(
+      &out,
+      "<line x1=\"0\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#cf222e\" "
+      "stroke-dasharray=\"4 3\"><title>uniform share</title></line>"
+      "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#57606a\"/>"
+      "<text x=\"0\" y=\"%d\" font-size=\"11\">step %d</text>"
+      "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">step %d</text></svg>",
+      y1, w, y1, h, w, h, h + 14, rows.empty() ? 0 : rows.front().step_low, w, h + 14,
+      rows.empty() ? 0 : rows.back().step_high);
+  return out;
+}
+
+std::string LoadSection(const std::vector<LoadBucket>& rows) {
+  std::string out = absl::StrCat(
+      "<h2 id=\"load\">", Tip("Load over training", MeasureTip("load_over_training")), "</h2>");
+  if (rows.size() < 2) {
+    return absl::StrCat(
+        out, "<p class=\"mute\">This split was recorded at ",
+        rows.empty() ? "no step" : absl::StrCat("one step (", rows[0].step_low, ")"),
+        " only; the training split (<code>record.sample_rate</code> &gt; 0) shows "
+        "the load over training.</p>");
+  }
+  return absl::StrCat(out,
+                      "<p class=\"mute\">Every recorded event per step bucket: the bars are "
+                      "the pathway's load over its uniform share (dashed line = 1).</p>",
+                      SvgLoadBars(rows));
+}
+
+std::string LogitTable(const std::vector<LogitEntry>& rows, const char* id, const char* title) {
+  std::string out = absl::StrCat("<section><h3 id=\"", id, "\">", title,
+                                 "</h3><table><thead><tr><th>token</th><th>",
+                                 Tip("logit", MeasureTip("logit")), "</th></tr></thead><tbody>");
+  for (const LogitEntry& e : rows) {
+    absl::StrAppend(&out, "<tr><td><code>", TokenHtml(e.text), "</code></td><td class=\"n\">",
+                    Fmt(e.value, 3), "</td></tr>");
+  }
+  return out + "</tbody></table></section>";
+}
+
+std::string LogitsSection(const PathwayLogits& l) {
+  std::string out = "<h2 id=\"logits\">Tokens it raises and lowers</h2>";
+  if (!l.computed) {
+    return absl::StrCat(out, "<p class=\"mute\">Not computed: ",
+                        Esc(l.note.empty() ? "no checkpoint (give ?checkpoint=DIR under "
+                                             "--allowed-root, or label the run \"checkpoint\")"
+                                           : l.note),
+                        "</p>");
+  }
+  absl::StrAppend(&out, "<p class=\"mute\">Direct effect on the logits of its output on its top ",
+                  l.contexts, " contexts (checkpoint <code>", Esc(l.checkpoint),
+                  "</code>): through the final layer norm's scale and the unembedding.</p>",
+                  "<div class=\"cols\">", LogitTable(l.raised, "raised", "raised most"),
+                  LogitTable(l.lowered, "lowered", "lowered most"), "</div>");
+  return out;
 }
 
 std::string Header(const PathwayProfile& p, const PathwaySummaryView* row) {
@@ -107,10 +192,12 @@ std::string RenderPathwayPage(const PathwayProfile& p, const PathwaySummaryView*
   absl::StrAppend(&body, "<h2 id=\"hist\">Gate histogram</h2>",
                   SvgHistogram(p.gate_histogram.counts, p.gate_histogram.low, p.gate_histogram.high,
                                "gate weight histogram"));
+  body += LoadSection(p.load_over_training);
   absl::StrAppend(&body, "<div class=\"cols\"><section><h2 id=\"tokens\">Tokens by lift</h2>",
                   LiftTable(p.tokens_by_lift, "token"),
                   "</section><section><h2 id=\"next\">Next tokens by lift</h2>",
                   LiftTable(p.next_tokens_by_lift, "next token"), "</section></div>");
+  body += LogitsSection(p.logits);
   absl::StrAppend(&body, "<h2 id=\"partners\">Co-activation: same layer</h2>",
                   PartnerTable(p.same_layer_partners, p.same_layer_null, links, 8));
   if (p.has_next_layer) {

@@ -14,7 +14,11 @@ std::string RenderTryPage(const std::string& run_id, const std::string& text,
       "<h1>Try run ", Esc(run_id), "</h1><form method=\"get\" action=\"", Esc(links.Try()),
       "\"><label for=\"text\">Text to route through the run's checkpoint</label>"
       "<textarea id=\"text\" name=\"text\" rows=\"3\">",
-      Esc(text), "</textarea><p><button type=\"submit\">Route</button></p></form>");
+      Esc(text), "</textarea>",
+      links.checkpoint.empty() ? ""
+                               : absl::StrCat("<input type=\"hidden\" name=\"checkpoint\" value=\"",
+                                              Esc(links.checkpoint), "\">"),
+      "<p><button type=\"submit\">Route</button></p></form>");
   if (!error.empty()) absl::StrAppend(&body, "<p role=\"alert\">", Esc(error), "</p>");
   if (result == nullptr) return Page(absl::StrCat("try ", run_id), Nav(links), body);
   absl::StrAppend(&body, "<p class=\"mute\">checkpoint <code>", Esc(result->checkpoint),

@@ -89,6 +89,7 @@ absl::StatusOr<PathwayProfile> BuildPathwayProfile(const RunEvents& run, uint32_
   p.quantile_groups = QuantileGroups(*events, selecting, pathway, decode, options);
   p.tokens_by_lift = TokensByLift(*events, selecting, false, decode, options);
   p.next_tokens_by_lift = TokensByLift(*events, selecting, true, decode, options);
+  p.load_over_training = LoadOverTraining(*events, pathway);
   p.same_layer_partners = SameLayerPartners(*events, selecting, pathway, &p.same_layer_null);
   if (const LayerEvents* next = run.NextLayer(layer); next != nullptr) {
     p.has_next_layer = true;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/analysis/explorer/pathway_logits.h"
 #include "services/analysis/explorer/run_events.h"
 
 namespace monoroute::analysis::explorer {
@@ -37,6 +38,10 @@ struct ExplorerOptions {
   int null_replicates = 8;
   // Seed of that null.
   uint64_t seed = 1;
+  // Rows of each logit table (raised, lowered).
+  int logit_top_n = 10;
+  // Longest prefix (tokens up to the routed one) run through the checkpoint per context.
+  uint32_t logit_prefix_tokens = 128;
 };
 
 // One token of a context.
@@ -104,6 +109,17 @@ struct Partner {
   double lift = 0.0;
 };
 
+// The pathway's load in one step bucket of the recorded events (duplicates included).
+struct LoadBucket {
+  uint64_t step_low = 0;
+  uint64_t step_high = 0;
+  // Events (tokens) of the layer in the bucket, and those selecting the pathway.
+  uint64_t events = 0;
+  uint64_t selecting = 0;
+  // selecting / (events * top_k / num_pathways): 1 = the uniform share (NaN without events).
+  double load_vs_uniform = 0.0;
+};
+
 // Everything the pathway page shows. A value type; thread-compatible.
 struct PathwayProfile {
   std::string run_id;
@@ -134,6 +150,11 @@ struct PathwayProfile {
   uint32_t next_layer = 0;
   std::vector<Partner> next_layer_partners;
   std::string next_layer_null;
+  // Load over training: one entry per step bucket of LayerEvents::step_loads, ascending.
+  std::vector<LoadBucket> load_over_training;
+  // The tokens its output raises and lowers (filled by ExplorerSite from the run's checkpoint;
+  // not computed by BuildPathwayProfile).
+  PathwayLogits logits;
 };
 
 // Builds the profile of `pathway` in `layer`. OUT_OF_RANGE naming the field for a layer that is

@@ -39,6 +39,9 @@ std::vector<Partner> NextLayerPartners(const LayerEvents& events, const LayerEve
                                        uint32_t pathway, const ExplorerOptions& options,
                                        std::string* null_text);
 
+// The pathway's load per step bucket of events.step_loads against its uniform share.
+std::vector<LoadBucket> LoadOverTraining(const LayerEvents& events, uint32_t pathway);
+
 }  // namespace monoroute::analysis::explorer
 
 #endif  // MONOROUTE_SERVICES_ANALYSIS_EXPLORER_PROFILE_PARTS_H_

@@ -96,4 +96,18 @@ absl::StatusOr<TryResult> RecorderExplorerData::Try(const std::string& run_id,
   return options_.route(o);
 }
 
+absl::StatusOr<PathwayLogits> RecorderExplorerData::Logits(const PathwayLogitsOptions& options) {
+  if (!options_.logits) return absl::UnimplementedError("logits: not available here");
+  if (options_.allowed_roots.empty()) {
+    return absl::PermissionDeniedError(
+        "logits: this analysis server reads no files: start it with --allowed-root DIR");
+  }
+  if (absl::Status s =
+          CheckPathAllowed("logits: checkpoint", options.checkpoint, options_.allowed_roots);
+      !s.ok()) {
+    return s;
+  }
+  return options_.logits(options);
+}
+
 }  // namespace monoroute::analysis::explorer

@@ -1,7 +1,8 @@
 // ExplorerData over a recorder: runs and raw events from RecorderEvents (cached per run, split
 // and watermark), the report document from a caller-supplied function (the analysis service's
 // own Report in monoroute-analysis, the ComputeReport RPC in `monoroute explore`), and "try"
-// through a caller-supplied router with the checkpoint checked against the allowed roots.
+// through a caller-supplied router with the checkpoint checked against the allowed roots (the logit
+// tables likewise).
 #ifndef MONOROUTE_SERVICES_ANALYSIS_EXPLORER_RECORDER_EXPLORER_DATA_H_
 #define MONOROUTE_SERVICES_ANALYSIS_EXPLORER_RECORDER_EXPLORER_DATA_H_
 
@@ -26,7 +27,10 @@ struct RecorderExplorerDataOptions {
       report;
   // Routes text through a checkpoint (RouteText); may be empty (then try is UNIMPLEMENTED).
   std::function<absl::StatusOr<TryResult>(const TryOptions&)> route;
-  // Directories "try" may read checkpoints from (--allowed-root); none: try is refused.
+  // Computes a pathway's logit tables (ComputePathwayLogits); may be empty (then UNIMPLEMENTED).
+  std::function<absl::StatusOr<PathwayLogits>(const PathwayLogitsOptions&)> logits;
+  // Directories "try" and the logit tables may read checkpoints from (--allowed-root); none:
+  // both are refused.
   std::vector<std::string> allowed_roots;
   // GPT-2 tokenizer directory for "try" ("" = the build's default).
   std::string tokenizer_dir;
@@ -49,6 +53,7 @@ class RecorderExplorerData final : public ExplorerData {
                                          const std::string& split) override;
   absl::StatusOr<TryResult> Try(const std::string& run_id, const std::string& text,
                                 const std::string& checkpoint) override;
+  absl::StatusOr<PathwayLogits> Logits(const PathwayLogitsOptions& options) override;
 
  private:
   RecorderExplorerData(RecorderExplorerDataOptions options, std::unique_ptr<RecorderEvents> rec);

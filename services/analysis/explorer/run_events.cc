@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 
@@ -135,6 +136,40 @@ absl::Status LayerEventsBuilder::Add(size_t n, const uint64_t* step, const uint6
   return absl::OkStatus();
 }
 
+StepLoads LayerEventsBuilder::CountStepLoads() const {
+  StepLoads out;
+  const size_t n = events();
+  if (n == 0) return out;
+  // Distinct steps (events arrive in runs of one step: skip repeats before the set insert).
+  std::set<uint64_t> seen;
+  for (size_t i = 0; i < n; ++i) {
+    if (i == 0 || step_[i] != step_[i - 1]) seen.insert(step_[i]);
+  }
+  const std::vector<uint64_t> distinct(seen.begin(), seen.end());
+  const uint64_t lo = distinct.front(), hi = distinct.back();
+  const bool per_step = distinct.size() <= StepLoads::kMaxBuckets;
+  const size_t buckets = per_step ? distinct.size() : StepLoads::kMaxBuckets;
+  const double span = static_cast<double>(hi - lo) + 1.0;
+  for (size_t b = 0; b < buckets; ++b) {
+    out.step_low.push_back(per_step ? distinct[b] : lo + static_cast<uint64_t>(span * b / buckets));
+    out.step_high.push_back(per_step ? distinct[b]
+                                     : lo + static_cast<uint64_t>(span * (b + 1) / buckets) - 1);
+  }
+  out.events.assign(buckets, 0);
+  out.selections.assign(buckets * raw_.num_pathways, 0);
+  const uint32_t k = raw_.top_k;
+  for (size_t i = 0; i < n; ++i) {
+    // The bucket whose range holds the step (ranges are ascending and cover [lo, hi]).
+    const size_t b =
+        static_cast<size_t>(std::upper_bound(out.step_low.begin(), out.step_low.end(), step_[i]) -
+                            out.step_low.begin() - 1);
+    ++out.events[b];
+    for (uint32_t j = 0; j < k; ++j)
+      ++out.selections[b * raw_.num_pathways + raw_.pathways[i * k + j]];
+  }
+  return out;
+}
+
 LayerEvents LayerEventsBuilder::Build() {
   const size_t n = events();
   std::vector<uint32_t> order(n);
@@ -150,6 +185,7 @@ LayerEvents LayerEventsBuilder::Build() {
   out.layer = raw_.layer;
   out.top_k = raw_.top_k;
   out.num_pathways = raw_.num_pathways;
+  out.step_loads = CountStepLoads();
   const uint32_t k = raw_.top_k;
   for (size_t r = 0; r < n; ++r) {
     const uint32_t i = order[r];

@@ -15,6 +15,21 @@
 
 namespace monoroute::analysis::explorer {
 
+// Every recorded event of a layer (before deduplication) counted per step bucket: bucket b covers
+// steps [step_low[b], step_high[b]]; one bucket per distinct step when there are at most
+// kMaxBuckets of them, else kMaxBuckets equal-width step ranges (some may be empty).
+struct StepLoads {
+  static constexpr size_t kMaxBuckets = 64;
+  std::vector<uint64_t> step_low;
+  std::vector<uint64_t> step_high;
+  // Events (tokens) recorded in the bucket.
+  std::vector<uint64_t> events;
+  // Row-major [bucket][pathway]: events selecting the pathway.
+  std::vector<uint64_t> selections;
+
+  size_t buckets() const { return events.size(); }
+};
+
 // One routed layer's events, sorted by (sequence_id, position), one event per (sequence,
 // position). Event i owns pathways/gates [i*top_k, (i+1)*top_k), in the order recorded (the
 // router's descending gate order). Immutable after LayerEventsBuilder::Build; thread-compatible.
@@ -28,6 +43,8 @@ struct LayerEvents {
   std::vector<uint32_t> next_token_id;
   std::vector<uint32_t> pathways;
   std::vector<float> gates;
+  // Every recorded event (duplicates included) per step bucket: the load over training.
+  StepLoads step_loads;
 
   size_t size() const { return token_id.size(); }
   // Rank (1 = highest gate) of `pathway` in event i's top-k, 0 when not selected.
@@ -87,11 +104,13 @@ class LayerEventsBuilder {
   uint32_t layer() const { return raw_.layer; }
   uint32_t top_k() const { return raw_.top_k; }
 
-  // Sorts and deduplicates; leaves the builder empty.
+  // Sorts and deduplicates (counting every event into step_loads first); leaves the builder
+  // empty.
   LayerEvents Build();
 
  private:
   LayerEventsBuilder(uint32_t layer, uint32_t num_pathways, uint32_t top_k);
+  StepLoads CountStepLoads() const;
 
   uint64_t max_events_ = ~uint64_t{0};
   std::vector<uint64_t> step_;

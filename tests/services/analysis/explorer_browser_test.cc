@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <string>
@@ -291,9 +292,11 @@ TEST_F(ExplorerBrowserTest, PagesLiveAndExported) {
   const std::string base = absl::StrCat("http://127.0.0.1:", *port);
   CheckPage(base + "/", {"planted"}, "runs");
   CheckPage(base + "/runs/planted", {"Layer 0", "pathway 5", "MaxVio"}, "overview");
+  // The run's "checkpoint" label (under --allowed-root) gives the pathway its logit tables.
   CheckPage(base + "/runs/planted/layers/0/pathways/5",
             {kHit, "> lived</span>", "> afraid</span>", "> flew</span>", "> breathe</span>",
-             "Tokens by lift"},
+             "Tokens by lift", "Load over training",
+             ckpt.empty() ? "Not computed" : "<h3 id=\"raised\">"},
             "pathway");
   CheckPage(base + "/runs/planted/compare/planted", {"planted vs planted"}, "compare");
   if (!ckpt.empty()) {
@@ -310,9 +313,10 @@ TEST_F(ExplorerBrowserTest, PagesLiveAndExported) {
 
   // The static export, from disk.
   const std::string site = dir_.Sub("site");
+  const std::string with_ckpt = ckpt.empty() ? "" : absl::StrCat(" --checkpoint '", ckpt, "'");
   testing::CommandResult ex = testing::RunCommand(
       absl::StrCat(MONOROUTE_BIN_DIR, "/monoroute explore planted --out '", site, "' --recorder ",
-                   rports->address(), " --analysis ", grpc_address));
+                   rports->address(), " --analysis ", grpc_address, with_ckpt));
   ASSERT_EQ(ex.code, 0) << ex.out;
   size_t pages = 0;
   for (const auto& e : fs::directory_iterator(site)) {
@@ -324,7 +328,22 @@ TEST_F(ExplorerBrowserTest, PagesLiveAndExported) {
   EXPECT_EQ(pages, 1u + 2 * 16);
   CheckPage("file://" + site + "/index.html", {"layer0_pathway5.html", "MaxVio"},
             "export_overview");
-  CheckPage("file://" + site + "/layer0_pathway5.html", {kHit, "> lived</span>"}, "export_pathway");
+  CheckPage("file://" + site + "/layer0_pathway5.html",
+            {kHit, "> lived</span>", ckpt.empty() ? "Not computed" : "<h3 id=\"lowered\">"},
+            "export_pathway");
+  if (!ckpt.empty()) {  // Neuronpedia features with their logit tables
+    const std::string np = dir_.Sub("neuronpedia");
+    testing::CommandResult nr = testing::RunCommand(absl::StrCat(
+        MONOROUTE_BIN_DIR, "/monoroute explore planted --format neuronpedia --no-report --out '",
+        np, "' --recorder ", rports->address(), with_ckpt));
+    ASSERT_EQ(nr.code, 0) << nr.out;
+    auto batch = nlohmann::json::parse(testing::ReadText(np + "/batch-0.json"));
+    const auto& f5 = batch["features"][5];
+    EXPECT_EQ(f5["feature_index"], 5);
+    EXPECT_EQ(f5["pos_str"].size(), 10u);
+    EXPECT_EQ(f5["neg_str"].size(), 10u);
+    EXPECT_GT(f5["pos_values"][0].get<double>(), f5["neg_values"][0].get<double>());
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "services/analysis/explorer/layer_grid.h"
 #include "services/analysis/explorer/pathway_profile.h"
+#include "services/analysis/explorer/profile_parts.h"
 #include "tests/services/analysis/explorer_planted.h"
 
 namespace monoroute::analysis::explorer {
@@ -131,6 +132,81 @@ TEST(ExplorerProfileTest, Errors) {
   o.quantile_groups = 0;
   EXPECT_EQ(BuildPathwayProfile(run, 0, 0, PlantedText, o).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ExplorerProfileTest, LogitContextsArePrefixesEndingAtTheRoutedToken) {
+  const RunEvents run = PlantedRun(10);
+  const LayerEvents& l0 = *run.Layer(0);
+  std::vector<LogitContext> c =
+      LogitContextsOf(l0, {{3, kDragonPosition}, {99, 0}, {4, 19}}, {0.9f, 0.5f, 0.25f}, 8);
+  ASSERT_EQ(c.size(), 2u);  // sequence 99 is not recorded
+  ASSERT_EQ(c[0].token_ids.size(), kDragonPosition + 1);
+  EXPECT_EQ(c[0].token_ids.back(), kDragon);
+  EXPECT_EQ(c[0].token_ids.front(), l0.token_id[l0.Find(3, 0)]);
+  EXPECT_FLOAT_EQ(c[0].gate, 0.9f);
+  ASSERT_EQ(c[1].token_ids.size(), 8u);  // capped: positions 12..19
+  EXPECT_EQ(c[1].token_ids.front(), l0.token_id[l0.Find(4, 12)]);
+  EXPECT_FLOAT_EQ(c[1].gate, 0.25f);
+}
+
+// A layer (P = 4, k = 1) recorded at steps 0..steps-1, 10 tokens per step, every step of the same
+// 10 (sequence, position) windows; pathway 0 takes every token from step `from` on, pathway
+// 1 + (token % 3) before.
+LayerEvents SteppedLayer(uint64_t steps, uint64_t from) {
+  auto b = LayerEventsBuilder::Create(0, 4, 1);
+  for (uint64_t s = 0; s < steps; ++s) {
+    for (uint32_t t = 0; t < 10; ++t) {
+      const uint64_t seq = t / 5;
+      const uint32_t pos = t % 5, tok = t, next = 0, pw = s >= from ? 0 : 1 + t % 3;
+      const float gate = 1.0f;
+      EXPECT_TRUE(b->Add(1, &s, &seq, &pos, &tok, &next, &pw, &gate).ok());
+    }
+  }
+  return b->Build();
+}
+
+TEST(ExplorerProfileTest, LoadOverTrainingPerStepAgainstUniform) {
+  const LayerEvents e = SteppedLayer(10, 6);
+  EXPECT_EQ(e.size(), 10u);                // deduplicated windows ...
+  ASSERT_EQ(e.step_loads.buckets(), 10u);  // ... but every recorded event counted per step
+  const std::vector<LoadBucket> load = LoadOverTraining(e, 0);
+  ASSERT_EQ(load.size(), 10u);
+  for (uint64_t s = 0; s < 10; ++s) {
+    EXPECT_EQ(load[s].step_low, s);
+    EXPECT_EQ(load[s].step_high, s);
+    EXPECT_EQ(load[s].events, 10u);
+    EXPECT_EQ(load[s].selecting, s >= 6 ? 10u : 0u);
+    EXPECT_DOUBLE_EQ(load[s].load_vs_uniform, s >= 6 ? 4.0 : 0.0);  // uniform = 10 * 1 / 4
+  }
+  // Pathways 1..3 before step 6: tokens 0..9 -> 1 + t % 3 = 4, 3, 3 tokens.
+  EXPECT_EQ(LoadOverTraining(e, 1)[0].selecting, 4u);
+  EXPECT_DOUBLE_EQ(LoadOverTraining(e, 2)[5].load_vs_uniform, 3.0 / 2.5);
+  EXPECT_TRUE(LoadOverTraining(e, 4).empty());  // no such pathway
+  // The planted run: one step.
+  const RunEvents run = PlantedRun(10);
+  auto p = BuildPathwayProfile(run, 0, 5, PlantedText, ExplorerOptions{});
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->load_over_training.size(), 1u);
+  EXPECT_EQ(p->load_over_training[0].step_low, 7u);
+  EXPECT_EQ(p->load_over_training[0].selecting, 10u);
+}
+
+TEST(ExplorerProfileTest, LoadOverTrainingBucketsManySteps) {
+  const LayerEvents e = SteppedLayer(200, 100);
+  ASSERT_EQ(e.step_loads.buckets(), StepLoads::kMaxBuckets);
+  const std::vector<LoadBucket> load = LoadOverTraining(e, 0);
+  uint64_t events = 0, selecting = 0;
+  for (size_t b = 0; b < load.size(); ++b) {
+    if (b > 0) EXPECT_EQ(load[b].step_low, load[b - 1].step_high + 1);  // contiguous ranges
+    events += load[b].events;
+    selecting += load[b].selecting;
+  }
+  EXPECT_EQ(load.front().step_low, 0u);
+  EXPECT_EQ(load.back().step_high, 199u);
+  EXPECT_EQ(events, 2000u);
+  EXPECT_EQ(selecting, 1000u);
+  EXPECT_DOUBLE_EQ(load.front().load_vs_uniform, 0.0);
+  EXPECT_DOUBLE_EQ(load.back().load_vs_uniform, 4.0);
 }
 
 TEST(ExplorerEventsTest, BuilderValidatesAndDeduplicates) {

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "services/analysis/explorer/explorer_json.h"
 #include "services/analysis/explorer/html.h"
 #include "tests/services/analysis/explorer_planted.h"
 
@@ -50,6 +51,22 @@ class FakeData : public ExplorerData {
     r.tokens.push_back(t);
     return r;
   }
+  // Logit tables: " dragon" (100) raised, id 42 lowered; records what it was asked; refuses
+  // checkpoints outside "/ckpt".
+  absl::StatusOr<PathwayLogits> Logits(const PathwayLogitsOptions& o) override {
+    logit_requests.push_back(o);
+    if (o.checkpoint.rfind("/ckpt", 0) != 0) {
+      return absl::PermissionDeniedError("logits: checkpoint " + o.checkpoint + " outside");
+    }
+    PathwayLogits r;
+    r.computed = true;
+    r.checkpoint = o.checkpoint;
+    r.contexts = static_cast<uint32_t>(o.contexts.size());
+    r.raised = {{100, "", 2.5}};
+    r.lowered = {{42, "", -1.5}};
+    return r;
+  }
+  std::vector<PathwayLogitsOptions> logit_requests;
 
  private:
   std::shared_ptr<const RunEvents> run_;
@@ -82,6 +99,22 @@ TEST_F(ExplorerSiteTest, ApiMatchesThePage) {
   EXPECT_EQ(j["top_contexts"][0]["tokens"][j["top_contexts"][0]["routed_index"].get<int>()],
             " dragon");
   EXPECT_EQ(j["tokens_by_lift"][0]["token"], " dragon");
+  ASSERT_EQ(j["load_over_training"].size(), 1u);  // the planted run: one step (7)
+  EXPECT_EQ(j["load_over_training"][0]["step_low"], 7);
+  EXPECT_EQ(j["load_over_training"][0]["selecting"], 40);
+  EXPECT_DOUBLE_EQ(j["load_over_training"][0]["load_vs_uniform"].get<double>(),
+                   j["load_vs_uniform"].get<double>());
+  SiteResponse page = site_.Handle("/runs/planted/layers/0/pathways/5", {});
+  EXPECT_NE(page.body.find("recorded at one step (7) only"), std::string::npos);
+  auto three = nlohmann::json::parse(
+      site_.Handle("/api/runs/planted/layers/0/pathways/5", {{"top_contexts", "3"}}).body);
+  EXPECT_EQ(three["top_contexts"].size(), 3u);
+  EXPECT_EQ(j["top_contexts"].size(), 20u);  // the default
+  for (const char* bad : {"0", "1001", "x"}) {
+    SiteResponse r = site_.Handle("/api/runs/planted/layers/0/pathways/5", {{"top_contexts", bad}});
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_NE(r.body.find("top_contexts"), std::string::npos);
+  }
 }
 
 TEST_F(ExplorerSiteTest, OverviewRunsCompareTry) {
@@ -129,6 +162,71 @@ TEST_F(ExplorerSiteTest, StaticLinksAreFiles) {
   ASSERT_TRUE(overview.ok());
   EXPECT_NE(overview->find("href=\"layer0_pathway5.html\""), std::string::npos);
   EXPECT_EQ(overview->find("href=\"/"), std::string::npos);
+}
+
+TEST_F(ExplorerSiteTest, LogitTablesFromTheCheckpointOnThePageApiAndNeuronpedia) {
+  SiteResponse none = site_.Handle("/api/runs/planted/layers/0/pathways/5", {});
+  auto nj = nlohmann::json::parse(none.body);
+  EXPECT_FALSE(nj["logits"]["computed"]);  // no checkpoint given, no label
+  EXPECT_TRUE(data_.logit_requests.empty());
+  EXPECT_NE(site_.Handle("/runs/planted/layers/0/pathways/5", {}).body.find("Not computed"),
+            std::string::npos);
+
+  SiteResponse page =
+      site_.Handle("/runs/planted/layers/0/pathways/5", {{"checkpoint", "/ckpt/a"}});
+  ASSERT_EQ(page.status, 200) << page.body;
+  ASSERT_EQ(data_.logit_requests.size(), 1u);
+  const PathwayLogitsOptions& req = data_.logit_requests[0];
+  EXPECT_EQ(req.layer, 0u);
+  EXPECT_EQ(req.pathway, 5u);
+  ASSERT_EQ(req.contexts.size(), 20u);  // the top contexts: every one ends at the planted token
+  for (const LogitContext& c : req.contexts) {
+    ASSERT_EQ(c.token_ids.size(), testing::kDragonPosition + 1);  // positions 0..5
+    EXPECT_EQ(c.token_ids.back(), testing::kDragon);
+    EXPECT_FLOAT_EQ(c.gate, 0.9f);
+  }
+  const size_t raised = page.body.find("id=\"raised\"");
+  ASSERT_NE(raised, std::string::npos);
+  EXPECT_NE(page.body.find("<code> dragon</code></td><td class=\"n\">2.500", raised),
+            std::string::npos);
+  EXPECT_NE(page.body.find("-1.500", raised), std::string::npos);
+  // Links carry the checkpoint; the API and a second view come from the cache.
+  EXPECT_NE(page.body.find("/runs/planted/try?checkpoint=%2Fckpt%2Fa"), std::string::npos);
+  auto j = nlohmann::json::parse(
+      site_.Handle("/api/runs/planted/layers/0/pathways/5", {{"checkpoint", "/ckpt/a"}}).body);
+  EXPECT_TRUE(j["logits"]["computed"]);
+  EXPECT_EQ(j["logits"]["contexts"], 20);
+  EXPECT_EQ(j["logits"]["raised"][0]["token"], " dragon");
+  EXPECT_EQ(j["logits"]["lowered"][0]["token_id"], 42);
+  EXPECT_DOUBLE_EQ(j["logits"]["lowered"][0]["value"].get<double>(), -1.5);
+  EXPECT_EQ(data_.logit_requests.size(), 1u);
+
+  // A refused checkpoint: the page still renders and says why.
+  SiteResponse refused =
+      site_.Handle("/runs/planted/layers/0/pathways/5", {{"checkpoint", "/etc"}});
+  EXPECT_EQ(refused.status, 200);
+  EXPECT_NE(refused.body.find("outside"), std::string::npos);
+
+  // The Neuronpedia features: pos_str / neg_str are the logit tables.
+  const RunEvents run = PlantedRun(40);
+  auto prof = site_.Profile(run, 0, 5, "/ckpt/a");
+  ASSERT_TRUE(prof.ok());
+  auto np = nlohmann::json::parse(NeuronpediaBatchJson("m", "planted", 0, {**prof}));
+  const auto& f = np["features"][0];
+  EXPECT_EQ(f["pos_str"][0], " dragon");
+  EXPECT_DOUBLE_EQ(f["pos_values"][0].get<double>(), 2.5);
+  EXPECT_EQ(f["neg_values"][0], -1.5);
+  EXPECT_EQ(f["monoroute_tokens_by_lift_str"][0], " dragon");
+}
+
+TEST_F(ExplorerSiteTest, LogitTablesFromTheRunsCheckpointLabel) {
+  RunEvents run = PlantedRun(40);
+  run.labels["checkpoint"] = "/ckpt/label";
+  auto page = site_.PathwayPage(run, "", 0, 5, SiteLinks{"planted", true, ""});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(data_.logit_requests.size(), 1u);
+  EXPECT_EQ(data_.logit_requests[0].checkpoint, "/ckpt/label");
+  EXPECT_NE(page->find("id=\"raised\""), std::string::npos);
 }
 
 TEST(ExplorerHtmlTest, EscapingAndFormatting) {
