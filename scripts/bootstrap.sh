@@ -13,7 +13,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   prometheus-cpp-dev librocksdb-dev libgtest-dev libgmock-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  libcairo2-dev fonts-dejavu-core libutf8proc-dev
+  libcairo2-dev fonts-dejavu-core libutf8proc-dev libcpp-httplib-dev
   clang libclang-rt-14-dev
   python3 python3-grpcio python3-grpc-tools python3-yaml python3-pytest
   python3-protobuf python3-numpy python3-pandas python3-torch python3-matplotlib
