@@ -199,8 +199,6 @@ absl::StatusOr<trainer::v1::Job> RunJob(trainer::v1::Trainer::Stub* stub,
   return job;
 }
 
-// The explorer's page of `run` (its try page and pathway pages read `checkpoint`), "" without
-// an explorer.
 // `s` percent-encoded for a query value (unreserved characters and '/' kept).
 std::string UrlEscape(const std::string& s) {
   std::string out;
@@ -214,6 +212,8 @@ std::string UrlEscape(const std::string& s) {
   return out;
 }
 
+// The explorer's page of `run` (its try page and pathway pages read `checkpoint`), "" without
+// an explorer.
 std::string ExplorerRunUrl(const std::string& explorer_url, const std::string& run,
                            const std::string& checkpoint) {
   if (explorer_url.empty()) return "";
@@ -238,57 +238,68 @@ void WaitForSignal(const std::string& run_url) {
   std::cerr << "stopping the services" << std::endl;
 }
 
-absl::Status Demo(const DemoOpts& o) {
-  const auto t0 = std::chrono::steady_clock::now();
-  if (o.model_dir.empty() != o.data_path.empty()) {
-    return UsageError("--model and --data go together");
-  }
-  g_interrupted.store(0);
-  SignalForwarding forwarding;
-  std::error_code ec;
+// Where the report goes under --out.
+std::string ReportJsonPath(const DemoOpts& o) {
+  return (fs::path(o.out_dir) / "llm_routing_results.json").string();
+}
+std::string ReportPngPath(const DemoOpts& o) {
+  return (fs::path(o.out_dir) / "llm_monosemanticity.png").string();
+}
+
+// The demo's work dir (a fresh temp dir unless --work-dir) with logs/, and --out.
+absl::StatusOr<std::string> MakeWorkDir(const DemoOpts& o) {
   std::string work = o.work_dir;
-  bool temp_work = work.empty();
-  if (temp_work) {
+  if (work.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "monoroute-demo-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) return absl::InternalError("cannot create a temp dir");
     work = tmpl;
   }
+  std::error_code ec;
   work = fs::absolute(work).lexically_normal().string();
   fs::create_directories(work + "/logs", ec);
   fs::create_directories(o.out_dir, ec);
   if (ec) return absl::InvalidArgumentError(absl::StrCat("--out ", o.out_dir, ": ", ec.message()));
-  const std::string bin = o.bin_dir.empty() ? ExecutableDir() : o.bin_dir;
-  std::cout << "monoroute demo: work dir " << work << ", logs in " << work << "/logs" << std::endl;
+  return work;
+}
 
-  // 1. Data: a generated corpus (with token categories for the report) or the given text.
-  std::string train_path, lexicon;
-  if (o.model_dir.empty()) {
-    train_path = work + "/corpus/train.txt";
-    lexicon = work + "/corpus/categories.tsv";
-    fs::create_directories(work + "/corpus", ec);
-    CorpusWriterOptions cw;
-    cw.num_stories = o.stories;
-    cw.seed = 1;
-    cw.out_path = train_path;
-    cw.categories_path = lexicon;
-    ASSIGN_OR_RETURN(CorpusSummary sum, WriteCorpus(cw));
-    std::cout << absl::StrFormat("corpus: %d stories, %d bytes, %d tokens\n", sum.stories,
-                                 sum.bytes, sum.tokens)
-              << std::flush;
-  } else {
-    train_path = fs::absolute(o.data_path).string();
-  }
-  if (g_interrupted.load() != 0) return Interrupted();
+// The training text: a generated corpus (with token categories for the report, `*lexicon`) or
+// the given --data.
+absl::StatusOr<std::string> MakeData(const DemoOpts& o, const std::string& work,
+                                     std::string* lexicon) {
+  if (!o.model_dir.empty()) return fs::absolute(o.data_path).string();
+  const std::string train_path = work + "/corpus/train.txt";
+  *lexicon = work + "/corpus/categories.tsv";
+  std::error_code ec;
+  fs::create_directories(work + "/corpus", ec);
+  CorpusWriterOptions cw;
+  cw.num_stories = o.stories;
+  cw.seed = 1;
+  cw.out_path = train_path;
+  cw.categories_path = *lexicon;
+  ASSIGN_OR_RETURN(CorpusSummary sum, WriteCorpus(cw));
+  std::cout << absl::StrFormat("corpus: %d stories, %d bytes, %d tokens\n", sum.stories, sum.bytes,
+                               sum.tokens)
+            << std::flush;
+  return train_path;
+}
 
-  // 2. The three services, each on 127.0.0.1 port 0 (gRPC and metrics).
-  ServiceChild recorder("monoroute-recorder", 0), analysis("monoroute-analysis", 1),
-      trainer_proc("monoroute-trainer", 2);
+// The three services of the demo, each on 127.0.0.1 port 0 (gRPC and metrics), and the
+// explorer's URL.
+struct DemoServices {
+  ServiceChild recorder{"monoroute-recorder", 0};
+  ServiceChild analysis{"monoroute-analysis", 1};
+  ServiceChild trainer{"monoroute-trainer", 2};
+  std::string explorer_url;
+};
+
+absl::Status StartServices(const DemoOpts& o, const std::string& work, const std::string& bin,
+                           const std::string& lexicon, DemoServices* sv) {
   const std::string any = "127.0.0.1:0";
-  RETURN_IF_ERROR(recorder.Start({bin + "/monoroute-recorder", "--listen", any, "--data-dir",
-                                  work + "/recorder", "--metrics-listen", any},
-                                 work + "/logs/recorder.log"));
-  RETURN_IF_ERROR(recorder.WaitPorts(true, std::chrono::seconds(60)));
-  const std::string rec = recorder.address();
+  RETURN_IF_ERROR(sv->recorder.Start({bin + "/monoroute-recorder", "--listen", any, "--data-dir",
+                                      work + "/recorder", "--metrics-listen", any},
+                                     work + "/logs/recorder.log"));
+  RETURN_IF_ERROR(sv->recorder.WaitPorts(true, std::chrono::seconds(60)));
+  const std::string rec = sv->recorder.address();
   std::vector<std::string> analysis_args = {bin + "/monoroute-analysis",
                                             "--listen",
                                             any,
@@ -300,11 +311,8 @@ absl::Status Demo(const DemoOpts& o) {
                                             any,
                                             "--allowed-root",
                                             work};
-  if (!lexicon.empty()) {
-    analysis_args.push_back("--lexicon");
-    analysis_args.push_back(lexicon);
-  }
-  RETURN_IF_ERROR(analysis.Start(analysis_args, work + "/logs/analysis.log"));
+  if (!lexicon.empty()) analysis_args.insert(analysis_args.end(), {"--lexicon", lexicon});
+  RETURN_IF_ERROR(sv->analysis.Start(analysis_args, work + "/logs/analysis.log"));
   std::vector<std::string> trainer_args = {bin + "/monoroute-trainer",
                                            "--listen",
                                            any,
@@ -318,43 +326,51 @@ absl::Status Demo(const DemoOpts& o) {
                                            work};
   for (const std::string& extra : {o.model_dir, o.data_path}) {
     if (!extra.empty()) {
-      trainer_args.push_back("--allowed-root");
-      trainer_args.push_back(fs::absolute(extra).parent_path().string());
+      trainer_args.insert(trainer_args.end(),
+                          {"--allowed-root", fs::absolute(extra).parent_path().string()});
     }
   }
-  RETURN_IF_ERROR(trainer_proc.Start(trainer_args, work + "/logs/trainer.log"));
-  RETURN_IF_ERROR(analysis.WaitPorts(true, std::chrono::seconds(60)));
-  RETURN_IF_ERROR(trainer_proc.WaitPorts(true, std::chrono::seconds(60)));
-  const std::string ana = analysis.address(), tra = trainer_proc.address();
+  RETURN_IF_ERROR(sv->trainer.Start(trainer_args, work + "/logs/trainer.log"));
+  RETURN_IF_ERROR(sv->analysis.WaitPorts(true, std::chrono::seconds(60)));
+  RETURN_IF_ERROR(sv->trainer.WaitPorts(true, std::chrono::seconds(60)));
   // The analysis service prints "explorer on URL" before its gRPC port.
-  const std::string explorer_url = analysis.LogMatch(std::regex("explorer on (\\S+)"));
-  std::cout << "services: recorder " << rec << ", analysis " << ana << ", trainer " << tra
-            << " (metrics :" << recorder.metrics_port() << " :" << analysis.metrics_port() << " :"
-            << trainer_proc.metrics_port() << ")" << std::endl;
+  sv->explorer_url = sv->analysis.LogMatch(std::regex("explorer on (\\S+)"));
+  std::cout << "services: recorder " << rec << ", analysis " << sv->analysis.address()
+            << ", trainer " << sv->trainer.address() << " (metrics :" << sv->recorder.metrics_port()
+            << " :" << sv->analysis.metrics_port() << " :" << sv->trainer.metrics_port() << ")"
+            << std::endl;
+  return absl::OkStatus();
+}
 
+// What the two jobs produced.
+struct DemoJobs {
+  double pretrain_val = 0;  // 0: no pretrain (--model given)
+  trainer::v1::Job finetune;
+};
+
+// Pretrains (dense, unless --model) and GLBL fine-tunes with routing; the final held-out
+// evaluation's routing goes to the recorder.
+absl::StatusOr<DemoJobs> RunDemoJobs(const DemoOpts& o, const std::string& train_path,
+                                     DemoServices& sv) {
+  const std::string tra = sv.trainer.address();
   auto stub = ConnectTrainer(tra, {}, 10);  // its own plaintext children on 127.0.0.1
   if (!stub.ok()) return stub.status();
-
-  // 3. Pretrain (dense) on the generated corpus, unless a model was given.
   const std::string common = absl::StrFormat(
       "data: {train_path: %s, seq_len: %d, valid_fraction: 0.05}\n"
       "threads: %d\nlog_every: 5\n",
       Q(train_path), o.seq_len, o.threads);
+  DemoJobs jobs;
   std::string model_dir = o.model_dir.empty() ? "" : fs::absolute(o.model_dir).string();
-  double pretrain_val = 0;
   if (model_dir.empty()) {
     std::string yaml = absl::StrCat(
         "kind: pretrain\n", common,
         absl::StrFormat("optim: {lr: 3e-3, warmup_steps: 30, max_steps: %d, batch_size: %d}\n"
                         "eval_every: 0\neval_batches: 10\ncheckpoint_every: 100\n",
                         o.pretrain_steps, o.batch_size));
-    auto job = RunJob(stub->get(), tra, yaml, "pretrain");
-    if (!job.ok()) return job.status();
-    model_dir = job->checkpoint_dir();
-    pretrain_val = job->final_val_loss();
+    ASSIGN_OR_RETURN(trainer::v1::Job job, RunJob(stub->get(), tra, yaml, "pretrain"));
+    model_dir = job.checkpoint_dir();
+    jobs.pretrain_val = job.final_val_loss();
   }
-
-  // 4. GLBL fine-tune with routing; the final held-out evaluation's routing goes to the recorder.
   std::string yaml = absl::StrCat(
       "kind: finetune\nmodel_dir: ", Q(model_dir), "\n", common,
       "routing: {num_pathways: 16, top_k: 4, router_hidden: 128, route_every_n_layers: 2,\n"
@@ -363,18 +379,21 @@ absl::Status Demo(const DemoOpts& o) {
                       "eval_every: 0\neval_batches: 10\ncheckpoint_every: 50\n"
                       "record: {sample_rate: %g, eval_split_events: true}\n",
                       o.finetune_steps, o.batch_size, o.sample_rate));
-  auto ft = RunJob(stub->get(), tra, yaml, "finetune");
-  if (!ft.ok()) return ft.status();
-  std::cout << "[finetune] events recorded " << ft->events().events_acked() << ", dropped "
-            << ft->events().events_dropped() << std::endl;
+  ASSIGN_OR_RETURN(jobs.finetune, RunJob(stub->get(), tra, yaml, "finetune"));
+  std::cout << "[finetune] events recorded " << jobs.finetune.events().events_acked()
+            << ", dropped " << jobs.finetune.events().events_dropped() << std::endl;
+  return jobs;
+}
 
-  // 5. The report, computed on the held-out split.
+// The report of `run_id` on the held-out split, written to --out.
+absl::StatusOr<analysis::v1::ReportResponse> FetchReport(const DemoOpts& o,
+                                                         const std::string& address,
+                                                         const std::string& run_id) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
-  auto achan = grpc::CreateCustomChannel(ana, grpc::InsecureChannelCredentials(), args);
+  auto achan = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   auto astub = analysis::v1::Analysis::NewStub(achan);
   analysis::v1::ReportRequest rreq;
-  const std::string run_id = ft->recorder_run_id().empty() ? ft->id() : ft->recorder_run_id();
   rreq.set_run_id(run_id);
   rreq.mutable_selection()->set_split("valid");
   analysis::v1::ReportResponse report;
@@ -386,40 +405,62 @@ absl::Status Demo(const DemoOpts& o) {
     return absl::Status(FromGrpcStatus(rs).code(),
                         absl::StrCat("analysis report: ", rs.error_message()));
   }
-  const std::string json_path = (fs::path(o.out_dir) / "llm_routing_results.json").string();
-  const std::string png_path = (fs::path(o.out_dir) / "llm_monosemanticity.png").string();
-  RETURN_IF_ERROR(WriteFileAtomic(json_path, report.json()));
-  RETURN_IF_ERROR(WriteFileAtomic(png_path, report.png()));
+  RETURN_IF_ERROR(WriteFileAtomic(ReportJsonPath(o), report.json()));
+  RETURN_IF_ERROR(WriteFileAtomic(ReportPngPath(o), report.png()));
+  return report;
+}
 
-  // 6. Summarise; with --explore the recorder and analysis stay up until SIGINT / SIGTERM.
-  const std::string how_t = trainer_proc.Stop(std::chrono::seconds(20));
-  const std::string run_url = ExplorerRunUrl(explorer_url, run_id, ft->checkpoint_dir());
+absl::Status Demo(const DemoOpts& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (o.model_dir.empty() != o.data_path.empty()) {
+    return UsageError("--model and --data go together");
+  }
+  g_interrupted.store(0);
+  SignalForwarding forwarding;
+  const bool temp_work = o.work_dir.empty();
+  ASSIGN_OR_RETURN(const std::string work, MakeWorkDir(o));
+  const std::string bin = o.bin_dir.empty() ? ExecutableDir() : o.bin_dir;
+  std::cout << "monoroute demo: work dir " << work << ", logs in " << work << "/logs" << std::endl;
+  std::string lexicon;
+  ASSIGN_OR_RETURN(const std::string train_path, MakeData(o, work, &lexicon));
+  if (g_interrupted.load() != 0) return Interrupted();
+  DemoServices sv;
+  RETURN_IF_ERROR(StartServices(o, work, bin, lexicon, &sv));
+  ASSIGN_OR_RETURN(DemoJobs jobs, RunDemoJobs(o, train_path, sv));
+  const trainer::v1::Job& ft = jobs.finetune;
+  const std::string run_id = ft.recorder_run_id().empty() ? ft.id() : ft.recorder_run_id();
+  ASSIGN_OR_RETURN(analysis::v1::ReportResponse report,
+                   FetchReport(o, sv.analysis.address(), run_id));
+  // Summarise; with --explore the recorder and analysis stay up until SIGINT / SIGTERM.
+  const std::string how_t = sv.trainer.Stop(std::chrono::seconds(20));
+  const std::string run_url = ExplorerRunUrl(sv.explorer_url, run_id, ft.checkpoint_dir());
   const double total_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!JsonOutput()) {
     std::cout << "\nmonoroute demo summary (" << FormatDuration(total_s) << ")\n";
-    if (pretrain_val > 0) {
-      std::cout << absl::StrFormat("  pretrain val_loss   %.4f\n", pretrain_val);
+    if (jobs.pretrain_val > 0) {
+      std::cout << absl::StrFormat("  pretrain val_loss   %.4f\n", jobs.pretrain_val);
     }
     std::cout << absl::StrFormat("  finetune val_loss   %.4f (GLBL, 16 pathways, top-4)\n",
-                                 ft->final_val_loss());
+                                 ft.final_val_loss());
     std::cout << SummariseReport(report.json());
-    std::cout << "  wrote " << json_path << " and " << png_path << "\n";
+    std::cout << "  wrote " << ReportJsonPath(o) << " and " << ReportPngPath(o) << "\n";
     PrintExplorerUrl(run_url, o.explore);
   }
   if (o.explore && !run_url.empty()) WaitForSignal(run_url);
-  const std::string how_a = analysis.Stop(std::chrono::seconds(10));
-  const std::string how_r = recorder.Stop(std::chrono::seconds(20));
+  const std::string how_a = sv.analysis.Stop(std::chrono::seconds(10));
+  const std::string how_r = sv.recorder.Stop(std::chrono::seconds(20));
+  std::error_code ec;
   if (temp_work && !o.keep) fs::remove_all(work, ec);
   if (JsonOutput()) {
-    PrintJson({{"report_json", json_path},
-               {"report_png", png_path},
+    PrintJson({{"report_json", ReportJsonPath(o)},
+               {"report_png", ReportPngPath(o)},
                {"run_id", run_id},
-               {"pretrain_val_loss",
-                pretrain_val > 0 ? nlohmann::json(pretrain_val) : nlohmann::json(nullptr)},
-               {"finetune_val_loss", ft->final_val_loss()},
-               {"events_recorded", ft->events().events_acked()},
-               {"events_dropped", ft->events().events_dropped()},
+               {"pretrain_val_loss", jobs.pretrain_val > 0 ? nlohmann::json(jobs.pretrain_val)
+                                                           : nlohmann::json(nullptr)},
+               {"finetune_val_loss", ft.final_val_loss()},
+               {"events_recorded", ft.events().events_acked()},
+               {"events_dropped", ft.events().events_dropped()},
                {"seconds", total_s},
                {"explorer_url", run_url},
                {"work_dir", temp_work && !o.keep ? nlohmann::json(nullptr) : nlohmann::json(work)},
