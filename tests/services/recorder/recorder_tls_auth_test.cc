@@ -190,11 +190,11 @@ TEST_F(RecorderTlsAuthTest, TlsRoundTripAndPlaintextRefused) {
   EXPECT_NE(recorder_.Log().find(", TLS, no auth"), std::string::npos) << recorder_.Log();
   auto stub = Stub(mt::ClientTls(*pki_, false));
   ASSERT_TRUE(CreateRun(stub.get(), "tls-run", "").ok());
-  grpc::Status rec = Record(stub.get(), MakeBatch(TestSpec("tls-run"), "w", 1, 32, 1, 7), "");
+  grpc::Status rec = Record(stub.get(), MakeBatch(TestSpec("tls-run"), "w", 1, 128, 1, 7), "");
   ASSERT_TRUE(rec.ok()) << rec.error_message();
   v1::RunSummary sum;
   ASSERT_TRUE(GetRun(stub.get(), "tls-run", "", &sum).ok());
-  EXPECT_EQ(sum.events(), 32u * 4);
+  EXPECT_EQ(sum.events(), 128u);
 
   grpc::Status plain = ListRuns(Stub().get(), "");
   EXPECT_EQ(plain.error_code(), grpc::StatusCode::UNAVAILABLE) << plain.error_message();
@@ -224,7 +224,7 @@ TEST_F(RecorderTlsAuthTest, MutualTlsWithTheWriterAndNoCertificateRefused) {
   }
   absl::Status flushed = (*writer)->Flush(std::chrono::seconds(30));
   ASSERT_TRUE(flushed.ok()) << flushed;
-  EXPECT_EQ((*writer)->stats().events_acked, 3u * 16 * 4);
+  EXPECT_EQ((*writer)->stats().events_acked, 3u * 64);
   ASSERT_TRUE((*writer)->FinishRun("mtls-run", std::chrono::seconds(10)).ok());
 
   // Without a client certificate: refused at the handshake (stub and writer alike).
@@ -239,7 +239,7 @@ TEST_F(RecorderTlsAuthTest, MutualTlsWithTheWriterAndNoCertificateRefused) {
   // With the certificate: reads need no token (no --auth-reads).
   v1::RunSummary sum;
   ASSERT_TRUE(GetRun(Stub(mt::ClientTls(*pki_, true)).get(), "mtls-run", "", &sum).ok());
-  EXPECT_EQ(sum.events(), 3u * 16 * 4);
+  EXPECT_EQ(sum.events(), 3u * 64);
   EXPECT_TRUE(sum.finished());
 }
 
