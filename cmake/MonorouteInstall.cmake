@@ -6,7 +6,8 @@
 include(GNUInstallDirs)
 set(MONOROUTE_INSTALL_DATADIR share/monoroute)
 
-foreach(target monoroute monoroute-recorder monoroute-analysis monoroute-trainer)
+foreach(target monoroute monoroute-recorder monoroute-recorder-bench monoroute-analysis
+    monoroute-trainer)
   if(TARGET ${target})
     install(TARGETS ${target} RUNTIME DESTINATION bin)
   endif()

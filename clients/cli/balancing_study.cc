@@ -51,13 +51,13 @@ class StudyObserver : public engine::TrainingObserver {
                 << std::flush;
     }
   }
-  void OnRoutingEvents(const engine::RoutingEventsBatch& b) override {
-    if (!status_.ok() || b.split == "train") return;
-    auto key = std::make_pair(b.split, static_cast<uint32_t>(b.layer));
+  void OnRoutingEvents(const events::RoutingEventBatch& b) override {
+    if (!status_.ok() || b.header.split == "train") return;
+    auto key = std::make_pair(b.header.split, b.header.layer);
     auto it = builders_.find(key);
     if (it == builders_.end()) {
       absl::StatusOr<analysis::RoutingTableBuilder> nb =
-          analysis::RoutingTableBuilder::Create(num_pathways_, static_cast<uint32_t>(b.top_k));
+          analysis::RoutingTableBuilder::Create(num_pathways_, b.header.top_k);
       if (!nb.ok()) {
         status_ = nb.status();
         return;

@@ -51,9 +51,11 @@ class RecorderObserver : public TrainRecorder {
   void OnStep(const engine::StepReport& r) override { inner_->OnStep(r); }
   void OnEval(const engine::EvalReport& r) override { inner_->OnEval(r); }
   bool WantsRoutingEvents() const override { return true; }
-  void OnRoutingEvents(const engine::RoutingEventsBatch& b) override {
+  void OnRoutingEvents(const events::RoutingEventBatch& b) override {
     if (writer_ == nullptr || !error_.ok()) return;
-    writer_->Append(recorder::ToEventBlock(options_.run_id, b));  // a drop is counted by the writer
+    events::RoutingEventView v = b.view();
+    v.header.run_id = options_.run_id;
+    writer_->Append(v);  // a drop is counted by the writer
   }
   void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
     inner_->OnCheckpoint(step, dir, seconds);

@@ -1,4 +1,4 @@
-// RoutingInfo -> RoutingEventsBatch.
+// RoutingInfo -> events::RoutingEventBatch.
 #include "common/engine/routing_events.h"
 
 namespace monoroute::engine {
@@ -14,18 +14,20 @@ uint64_t RoutingBlockId(const std::string& split, int64_t step, int64_t micro_ba
   return HashPair(h, HashPair(static_cast<uint64_t>(shard), static_cast<uint64_t>(num_shards)));
 }
 
-RoutingEventsBatch MakeRoutingEvents(const model::RoutingInfo& info, const SequenceBatch& b,
-                                     int64_t step, const std::string& split, int64_t micro_batch,
-                                     int shard, int num_shards) {
-  RoutingEventsBatch e;
-  e.step = step;
-  e.split = split;
-  e.layer = static_cast<int>(info.layer);
-  e.top_k = static_cast<int>(info.topk_indices.size(1));
-  e.block_id = RoutingBlockId(split, step, micro_batch, e.layer, shard, num_shards);
+events::RoutingEventBatch MakeRoutingEvents(const model::RoutingInfo& info, const SequenceBatch& b,
+                                            int64_t step, const std::string& split,
+                                            int64_t micro_batch, int shard, int num_shards) {
+  events::RoutingEventBatch e;
+  events::RoutingEventHeader& h = e.header;
+  h.step = static_cast<uint64_t>(step);
+  h.split = split;
+  h.layer = static_cast<uint32_t>(info.layer);
+  h.top_k = static_cast<uint32_t>(info.topk_indices.size(1));
+  h.batch_id =
+      RoutingBlockId(split, step, micro_batch, static_cast<int>(h.layer), shard, num_shards);
   const int64_t t = b.seq_len;
   const int64_t n = b.batch * t;
-  const int k = e.top_k;
+  const int k = static_cast<int>(h.top_k);
   e.sequence_id.resize(n);
   e.position.resize(n);
   e.token_id.resize(n);

@@ -1,5 +1,5 @@
-// Conversion of one routed layer's RoutingInfo (CPU copy) for one micro-batch into the columnar
-// RoutingEventsBatch the observer receives, with a deterministic block id.
+// Conversion of one routed layer's RoutingInfo (CPU copy) for one micro-batch into the
+// events::RoutingEventBatch the observer receives, with a deterministic batch id.
 #ifndef MONOROUTE_COMMON_ENGINE_ROUTING_EVENTS_H_
 #define MONOROUTE_COMMON_ENGINE_ROUTING_EVENTS_H_
 
@@ -19,10 +19,11 @@ uint64_t RoutingBlockId(const std::string& split, int64_t step, int64_t micro_ba
                         int shard = 0, int num_shards = 1);
 
 // `info` must be on the CPU with [B*T, k] tensors for batch `b` (inputs = b's first seq_len
-// tokens of each row); `shard` / `num_shards` as RoutingBlockId. Thread-compatible.
-RoutingEventsBatch MakeRoutingEvents(const model::RoutingInfo& info, const SequenceBatch& b,
-                                     int64_t step, const std::string& split, int64_t micro_batch,
-                                     int shard = 0, int num_shards = 1);
+// tokens of each row); `shard` / `num_shards` as RoutingBlockId. The header's run_id and
+// writer_id stay empty. Thread-compatible.
+events::RoutingEventBatch MakeRoutingEvents(const model::RoutingInfo& info, const SequenceBatch& b,
+                                            int64_t step, const std::string& split,
+                                            int64_t micro_batch, int shard = 0, int num_shards = 1);
 
 }  // namespace monoroute::engine
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/events/routing_event_batch.h"
 
 namespace monoroute::engine {
 
@@ -79,27 +80,6 @@ struct PhaseReport {
   int64_t total = 0;
 };
 
-// Routing decisions of one routed layer for one micro-batch, on the CPU, columnar. Row i is the
-// token at `position[i]` of sequence `sequence_id[i]`; its top_k pathways and renormalised weights
-// are pathways[i*top_k .. i*top_k+top_k) and weights[...] (descending weight).
-struct RoutingEventsBatch {
-  int64_t step = 0;
-  // "train" or "valid".
-  std::string split;
-  // Transformer block index of the routed layer.
-  int layer = 0;
-  int top_k = 0;
-  // Deterministic: the same (step, micro-batch, layer, split, rank share) always gets the same
-  // block_id, so a resumed job re-sends the same ids (idempotent upload); the ranks of a
-  // data-parallel job send distinct ids (training: per rank share; evaluation: per batch).
-  uint64_t block_id = 0;
-  // Stable id of the sequence (its window index in the split's packed token stream).
-  std::vector<uint64_t> sequence_id;
-  std::vector<uint32_t> position, token_id, next_token_id;
-  std::vector<uint32_t> pathways;  // N * top_k
-  std::vector<float> weights;      // N * top_k
-};
-
 // The shape of a job's run, known once its model is built: what a recorder run is declared with.
 struct RunShape {
   // Transformer blocks of the model.
@@ -141,8 +121,13 @@ class TrainingObserver {
   virtual void OnPhase(const PhaseReport& p) {}
   // Whether OnRoutingEvents should be called (polled once at start).
   virtual bool WantsRoutingEvents() const { return false; }
-  // Routing decisions of sampled train steps and of the final validation pass.
-  virtual void OnRoutingEvents(const RoutingEventsBatch& b) {}
+  // Routing decisions of sampled train steps and of the final validation pass: one batch per
+  // (micro-batch, routed layer), its header's step, layer, split, top_k and batch_id set, its
+  // run_id and writer_id empty (the uploader names them). The batch_id is deterministic: the same
+  // (step, micro-batch, layer, split, rank share) always gets the same id, so a resumed job
+  // re-sends the same ids (idempotent upload); the ranks of a data-parallel job send distinct
+  // ids (training: per rank share; evaluation: per batch).
+  virtual void OnRoutingEvents(const events::RoutingEventBatch& b) {}
   // Called after a checkpoint of `step` was written (atomically) to `dir`.
   virtual void OnCheckpoint(int64_t step, const std::string& dir, double seconds) {}
   // Polled every step (and between evaluation batches): true stops the job after writing a

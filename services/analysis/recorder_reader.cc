@@ -1,5 +1,5 @@
-// RecorderReader: unary GetRun and the streamed QueryEvents collected into a RoutingTable, over a
-// plaintext or TLS channel (common/service CreateServiceChannel).
+// RecorderReader: unary GetRun / ListRuns / GetTotals and the streamed QueryEvents as routing-event
+// views, over a plaintext or TLS channel (common/service CreateServiceChannel).
 #include "services/analysis/recorder_reader.h"
 
 #include <grpcpp/grpcpp.h>
@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/service/grpc_status.h"
 #include "common/service/tls_credentials.h"
+#include "services/recorder/proto_convert.h"
 
 namespace monoroute::analysis {
 
@@ -69,12 +70,55 @@ absl::StatusOr<uint64_t> RecorderReader::LayerEvents(const std::string& run_id, 
   return resp.tokens();
 }
 
+absl::StatusOr<std::vector<recorder::v1::RunSummary>> RecorderReader::ListRuns() const {
+  std::vector<recorder::v1::RunSummary> out;
+  recorder::v1::ListRunsRequest req;
+  do {
+    grpc::ClientContext ctx;
+    Prepare(&ctx);
+    recorder::v1::ListRunsResponse resp;
+    absl::Status s = Wrap(stub_->ListRuns(&ctx, req, &resp), "ListRuns");
+    if (!s.ok()) return s;
+    for (recorder::v1::RunSummary& r : *resp.mutable_runs()) out.push_back(std::move(r));
+    req.set_page_token(resp.next_page_token());
+  } while (!req.page_token().empty());
+  return out;
+}
+
+absl::Status RecorderReader::ForEachBatch(
+    const recorder::v1::EventQuery& query, uint32_t top_k,
+    const std::function<absl::Status(const events::RoutingEventView&)>& fn) const {
+  grpc::ClientContext ctx;
+  Prepare(&ctx);
+  auto reader = stub_->QueryEvents(&ctx, query);
+  recorder::v1::EventBatch b;
+  absl::Status added = absl::OkStatus();
+  while (added.ok() && reader->Read(&b)) {
+    const events::RoutingEventView view = recorder::ViewOf(b);
+    // The recorder stored it validated: a failure here is a broken recorder or stream.
+    if (absl::Status v = view.Validate(events::RoutingEventLimits{SIZE_MAX});
+        !v.ok() || view.header.top_k != top_k) {
+      added = absl::InternalError(absl::StrCat(
+          "recorder at ", options_.address, ": malformed EventBatch for run ", query.run_id(),
+          " layer ", view.header.layer, ": ",
+          v.ok() ? absl::StrCat("top_k ", view.header.top_k, " is not the run's ", top_k)
+                 : std::string(v.message())));
+      break;
+    }
+    added = fn(view);
+  }
+  if (!added.ok()) {
+    ctx.TryCancel();
+    (void)reader->Finish();
+    return added;
+  }
+  return Wrap(reader->Finish(), absl::StrCat("QueryEvents layer ", query.layer()));
+}
+
 absl::Status RecorderReader::ReadEvents(const std::string& run_id, uint32_t layer,
                                         const std::string& split, uint64_t min_step,
                                         uint64_t max_step, uint64_t max_events,
                                         RoutingTableBuilder* builder) const {
-  grpc::ClientContext ctx;
-  Prepare(&ctx);
   recorder::v1::EventQuery req;
   req.set_run_id(run_id);
   req.set_has_layer(true);
@@ -83,37 +127,16 @@ absl::Status RecorderReader::ReadEvents(const std::string& run_id, uint32_t laye
   req.set_min_step(min_step);
   req.set_max_step(max_step);
   req.set_limit(max_events + 1);
-  auto reader = stub_->QueryEvents(&ctx, req);
-  recorder::v1::EventBatch b;
-  absl::Status added = absl::OkStatus();
-  while (added.ok() && reader->Read(&b)) {
-    const size_t n = static_cast<size_t>(b.token_id_size());
-    if (b.sequence_id_size() != static_cast<int>(n) ||
-        static_cast<size_t>(b.pathways_size()) != n * builder->top_k()) {
-      added = absl::InternalError(absl::StrCat("recorder at ", options_.address,
-                                               ": malformed EventBatch for run ", run_id, " layer ",
-                                               layer));
-      break;
-    }
+  return ForEachBatch(req, builder->top_k(), [&](const events::RoutingEventView& b) {
+    const size_t n = b.num_events();
     if (builder->events() + n > max_events) {
-      added = absl::ResourceExhaustedError(absl::StrCat(
+      return absl::ResourceExhaustedError(absl::StrCat(
           "run ", run_id, " layer ", layer, " has more than ", max_events,
           " events in the selection (options.max_events_per_layer); narrow the split or steps"));
-      break;
     }
-    // Position and next token when the recorder stored them (older runs: derived from order).
-    const bool has_position = static_cast<size_t>(b.position_size()) == n;
-    const bool has_next = static_cast<size_t>(b.next_token_id_size()) == n;
-    added = builder->Add(n, b.sequence_id().data(), b.token_id().data(), b.pathways().data(),
-                         has_position ? b.position().data() : nullptr,
-                         has_next ? b.next_token_id().data() : nullptr);
-  }
-  if (!added.ok()) {
-    ctx.TryCancel();
-    (void)reader->Finish();
-    return added;
-  }
-  return Wrap(reader->Finish(), absl::StrCat("QueryEvents layer ", layer));
+    return builder->Add(n, b.sequence_id.data(), b.token_id.data(), b.pathways.data(),
+                        b.position.data(), b.next_token_id.data());
+  });
 }
 
 }  // namespace monoroute::analysis

@@ -1,14 +1,19 @@
-// Reads what the analysis needs from a recorder over gRPC: run summaries and a layer's raw
-// routing events (streamed QueryEvents) into a RoutingTableBuilder.
+// The analysis' one reader of a recorder over gRPC (the report service and the explorer use it):
+// run summaries and lists, totals, and raw routing events streamed by QueryEvents as
+// events::RoutingEventView (converted by the recorder's proto_convert), or collected into a
+// RoutingTableBuilder.
 #ifndef MONOROUTE_SERVICES_ANALYSIS_RECORDER_READER_H_
 #define MONOROUTE_SERVICES_ANALYSIS_RECORDER_READER_H_
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/events/routing_event_batch.h"
 #include "common/service/tls_credentials.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "services/analysis/routing_table.h"
@@ -39,6 +44,17 @@ class RecorderReader {
   // The run's summary; NOT_FOUND for an unknown run, UNAVAILABLE naming the address when the
   // recorder cannot be reached.
   absl::StatusOr<recorder::v1::RunSummary> GetRun(const std::string& run_id) const;
+
+  // Every run's summary (ListRuns, page by page), in run id order.
+  absl::StatusOr<std::vector<recorder::v1::RunSummary>> ListRuns() const;
+
+  // Streams QueryEvents(`query`) and calls `fn` with each returned batch (one stored block: one
+  // step and layer) as a read-only view, valid during the call. INTERNAL naming the run for a
+  // malformed batch (it fails RoutingEventView::Validate or its top_k is not `top_k`); an error of
+  // `fn` cancels the stream and is returned.
+  absl::Status ForEachBatch(
+      const recorder::v1::EventQuery& query, uint32_t top_k,
+      const std::function<absl::Status(const events::RoutingEventView&)>& fn) const;
 
   // Adds the events of one layer, split and inclusive step range (max_step 0 = no bound) to
   // `builder`; RESOURCE_EXHAUSTED when there are more than `max_events`.

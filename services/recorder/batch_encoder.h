@@ -1,6 +1,7 @@
-// Turns a validated event batch into RocksDB operations: counts aggregated within the batch
-// (one merge per (layer, token) overall and per step bucket, one totals merge per layer) and raw
-// events stored columnar, one value per (layer, step) group of the batch. Used by RecorderStore
+// Turns a validated event batch (one layer, one step) into RocksDB operations: counts aggregated
+// within the batch (one merge per token block overall and for the step's bucket, one totals
+// merge) and the raw events stored columnar as one value, read straight from the batch's columns
+// (no per-event expansion, no regrouping). Used by RecorderStore
 // and by the raw-ceiling loop of `monoroute bench recorder` (same data, same schema).
 #ifndef MONOROUTE_SERVICES_RECORDER_BATCH_ENCODER_H_
 #define MONOROUTE_SERVICES_RECORDER_BATCH_ENCODER_H_
@@ -28,10 +29,10 @@ struct BatchInfo {
   uint64_t layers_mask = 0;  // bit = index into routed_layers
 };
 
-// Appends the batch's counts/totals merges and (if the run stores raw events) raw blocks to
+// Appends the batch's counts/totals merges and (if the run stores raw events) its raw block to
 // `wb`. `layer_idx` comes from ValidateBatch. Thread-compatible: uses thread-local scratch.
-void EncodeBatch(const RunLayout& run, uint32_t run_num, uint8_t split_id, const EventBatchData& b,
-                 const std::vector<uint8_t>& layer_idx, const ColumnFamilies& cf,
+void EncodeBatch(const RunLayout& run, uint32_t run_num, uint8_t split_id,
+                 const events::RoutingEventView& b, uint8_t layer_idx, const ColumnFamilies& cf,
                  rocksdb::WriteBatch* wb, BatchInfo* info);
 
 // Bytes to reserve in a rocksdb::WriteBatch for a batch of `events` events of `spec`.

@@ -1,8 +1,6 @@
 // Run spec and event batch validation.
 #include "services/recorder/batch_validator.h"
 
-#include <bitset>
-#include <cmath>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -65,21 +63,6 @@ absl::Status ValidateLabels(const RunSpecData& spec) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateSplitName(const std::string& split, const std::string& where) {
-  if (split.size() > kMaxSplitBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "split '", BoundedText(split), "' has ",
-                                                   split.size(), " bytes, at most ",
-                                                   kMaxSplitBytes));
-  }
-  for (char c : split) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "split '", BoundedText(split), "' contains a control character"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateRunSpec(const RunSpecData& spec, RunSpecData* out) {
   absl::Status s = ValidateRunId(spec.run_id);
   if (!s.ok()) return s;
@@ -111,80 +94,30 @@ absl::Status ValidateRunSpec(const RunSpecData& spec, RunSpecData* out) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateBatchShape(const EventBatchData& b, uint32_t top_k, size_t max_events) {
-  std::string where = absl::StrCat("batch ", b.batch_seq, ": ");
-  size_t n = b.step.size();
-  if (n == 0) return absl::InvalidArgumentError(absl::StrCat(where, "empty batch (no events)"));
-  if (n > max_events) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(where, n, " events exceed the limit of ", max_events, " per batch"));
-  }
-  if (b.run_id.size() > kMaxRunIdBytes) {  // no run has such an id; keep it out of NOT_FOUND
-    return absl::InvalidArgumentError(absl::StrCat(where, ValidateRunId(b.run_id).message()));
-  }
-  if (b.writer_id.empty())
-    return absl::InvalidArgumentError(absl::StrCat(where, "writer_id is empty"));
-  if (b.writer_id.size() > kMaxWriterIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "writer_id '", BoundedText(b.writer_id),
-                                                   "' has ", b.writer_id.size(), " bytes, at most ",
-                                                   kMaxWriterIdBytes));
-  }
-  RETURN_IF_ERROR(ValidateSplitName(b.split, where));
-  struct Col {
-    const char* name;
-    size_t size;
-  };
-  for (Col c : {Col{"layer", b.layer.size()}, Col{"sequence_id", b.sequence_id.size()},
-                Col{"position", b.position.size()}, Col{"token_id", b.token_id.size()},
-                Col{"next_token_id", b.next_token_id.size()}}) {
-    if (c.size != n) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "array lengths differ: step has ", n,
-                                                     " entries, ", c.name, " has ", c.size));
-    }
-  }
-  if (b.pathways.size() != b.weights.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "array lengths differ: pathways has ",
-                                                   b.pathways.size(), " entries, weights has ",
-                                                   b.weights.size()));
-  }
-  if (top_k != 0 && b.pathways.size() != n * top_k) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "pathways has ", b.pathways.size(),
-                                                   " entries, expected ", n * top_k, " (", n,
-                                                   " events x top_k ", top_k, ")"));
-  }
-  if (top_k == 0 && (b.pathways.empty() || b.pathways.size() % n != 0)) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "pathways has ", b.pathways.size(),
-                                                   " entries, not a multiple of ", n, " events"));
-  }
-  return absl::OkStatus();
+absl::Status ValidateBatch(const RunLayout& run, const events::RoutingEventView& b,
+                           size_t max_events, uint8_t* layer_idx) {
+  RETURN_IF_ERROR(b.Validate(events::RoutingEventLimits{max_events}));
+  return CheckBatchAgainstRun(run, b, layer_idx);
 }
 
-absl::Status ValidateBatch(const RunLayout& run, const EventBatchData& b, size_t max_events,
-                           std::vector<uint8_t>* layer_idx) {
+absl::Status CheckBatchAgainstRun(const RunLayout& run, const events::RoutingEventView& b,
+                                  uint8_t* layer_idx) {
   const RunSpecData& spec = run.spec;
-  absl::Status s = ValidateBatchShape(b, spec.top_k, max_events);
-  if (!s.ok()) return s;
-  std::string where = absl::StrCat("batch ", b.batch_seq, ": ");
-  const size_t n = b.step.size();
-  layer_idx->resize(n);
-  uint32_t last_layer = 0;
-  int last_idx = -1;
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t l = b.layer[i];
-    if (last_idx < 0 || l != last_layer) {
-      auto it = run.layer_index.find(l);
-      if (it == run.layer_index.end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, "layer[", i, "] = ", l, " is not a routed layer of run ",
-                         spec.run_id, " (declared: ", absl::StrJoin(spec.routed_layers, ","), ")"));
-      }
-      last_layer = l;
-      last_idx = it->second;
-    }
-    (*layer_idx)[i] = static_cast<uint8_t>(last_idx);
+  const events::RoutingEventHeader& h = b.header;
+  const std::string where = absl::StrCat("batch ", h.batch_id, ": ");
+  auto it = run.layer_index.find(h.layer);
+  if (it == run.layer_index.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, "layer ", h.layer, " is not a routed layer of run ", spec.run_id,
+                     " (declared: ", absl::StrJoin(spec.routed_layers, ","), ")"));
+  }
+  *layer_idx = it->second;
+  if (h.top_k != spec.top_k) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "top_k ", h.top_k, " differs from run ",
+                                                   spec.run_id, "'s top_k ", spec.top_k));
   }
   const uint32_t vocab = spec.vocab_size;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < b.num_events(); ++i) {
     if (b.token_id[i] >= vocab) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, "token_id[", i, "] = ", b.token_id[i], " >= vocab_size ", vocab));
@@ -199,29 +132,6 @@ absl::Status ValidateBatch(const RunLayout& run, const EventBatchData& b, size_t
     if (b.pathways[i] >= np) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, "pathways[", i, "] = ", b.pathways[i], " >= num_pathways ", np));
-    }
-  }
-  // One event's top-k are k different pathways; a repeat would be counted twice.
-  const size_t k = spec.top_k;
-  for (size_t e = 0; e < n; ++e) {
-    std::bitset<kMaxPathways> seen;
-    for (size_t i = e * k; i < (e + 1) * k; ++i) {
-      if (seen.test(b.pathways[i])) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, "event ", e, ": pathway ", b.pathways[i],
-            " appears more than once in its top-k (pathways[", e * k, "..", (e + 1) * k - 1, "])"));
-      }
-      seen.set(b.pathways[i]);
-    }
-  }
-  for (size_t i = 0; i < b.weights.size(); ++i) {
-    if (!std::isfinite(b.weights[i])) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "weights[", i, "] is not finite"));
-    }
-    if (std::fabs(b.weights[i]) > kMaxAbsWeight) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "weights[", i, "] = ", b.weights[i],
-                                                     " is outside [-", kMaxAbsWeight, ", ",
-                                                     kMaxAbsWeight, "]"));
     }
   }
   return absl::OkStatus();

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "common/events/routing_event_batch.h"
 #include "services/recorder/recorder_types.h"
 
 namespace monoroute::recorder {
@@ -21,7 +22,7 @@ struct RunLayout {
 };
 
 // Longest run id accepted, in bytes.
-inline constexpr size_t kMaxRunIdBytes = 128;
+inline constexpr size_t kMaxRunIdBytes = events::kMaxRunIdBytes;
 
 // Checks a run id: [A-Za-z0-9._-]{1,128}. INVALID_ARGUMENT quoting it (cut to 64 bytes by
 // BoundedText) otherwise.
@@ -31,20 +32,20 @@ absl::Status ValidateRunId(const std::string& run_id);
 // kMaxLabelsBytes (INVALID_ARGUMENT for one string, RESOURCE_EXHAUSTED for the collection).
 absl::Status ValidateLabels(const RunSpecData& spec);
 
-// Checks a split name (at most kMaxSplitBytes, no control characters); `where` prefixes the
-// message (e.g. "batch 7: ").
-absl::Status ValidateSplitName(const std::string& split, const std::string& where);
-
 // Checks a spec (ids, ranges, unique layers, labels); returns the normalised spec in `out`.
 absl::Status ValidateRunSpec(const RunSpecData& spec, RunSpecData* out);
 
-// Checks the shape of a batch that needs no run: not empty, lengths agree with each other and
-// with `top_k` when given (0 = unknown yet), at most `max_events` events (RESOURCE_EXHAUSTED).
-absl::Status ValidateBatchShape(const EventBatchData& b, uint32_t top_k, size_t max_events);
+// Checks a batch against its run: first everything that needs no run (RoutingEventView::Validate
+// with at most `max_events` events), then its layer is a routed layer of the run, its top_k the
+// run's, token ids < vocab_size and pathways < num_pathways. Sets `layer_idx` to the layer's index
+// in routed_layers. Messages name the batch and field, e.g. "batch 7: token_id[2] = 1000 >=
+// vocab_size 1000".
+absl::Status ValidateBatch(const RunLayout& run, const events::RoutingEventView& b,
+                           size_t max_events, uint8_t* layer_idx);
 
-// Checks a batch against its run; fills `layer_idx` (per event index into routed_layers).
-absl::Status ValidateBatch(const RunLayout& run, const EventBatchData& b, size_t max_events,
-                           std::vector<uint8_t>* layer_idx);
+// The run-specific part of ValidateBatch alone, for a batch whose Validate() passed.
+absl::Status CheckBatchAgainstRun(const RunLayout& run, const events::RoutingEventView& b,
+                                  uint8_t* layer_idx);
 
 }  // namespace monoroute::recorder
 

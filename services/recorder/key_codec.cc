@@ -292,8 +292,9 @@ char* PutVarintRaw(char* p, uint64_t v) {
 
 }  // namespace
 
-void EncodeRawBlock(const EventBatchData& b, const uint32_t* idx, size_t n, uint32_t k,
-                    uint8_t split, std::string* out) {
+void EncodeRawBlock(const events::RoutingEventView& b, uint8_t split, std::string* out) {
+  const size_t n = b.num_events();
+  const uint32_t k = b.header.top_k;
   const size_t start = out->size();
   // Upper bound: header + 4 varint columns (<= 10 bytes each) + pathways + weights.
   out->resize(start + 2 + 20 + n * 40 + n * k * (1 + sizeof(float)));
@@ -302,18 +303,13 @@ void EncodeRawBlock(const EventBatchData& b, const uint32_t* idx, size_t n, uint
   *p++ = static_cast<char>(split);
   p = PutVarintRaw(p, n);
   p = PutVarintRaw(p, k);
-  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.sequence_id[idx[i]]);
-  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.position[idx[i]]);
-  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.token_id[idx[i]]);
-  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.next_token_id[idx[i]]);
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t* src = &b.pathways[static_cast<size_t>(idx[i]) * k];
-    for (uint32_t j = 0; j < k; ++j) *p++ = static_cast<char>(src[j]);
-  }
-  for (size_t i = 0; i < n; ++i) {
-    std::memcpy(p, &b.weights[static_cast<size_t>(idx[i]) * k], k * sizeof(float));
-    p += k * sizeof(float);
-  }
+  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.sequence_id[i]);
+  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.position[i]);
+  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.token_id[i]);
+  for (size_t i = 0; i < n; ++i) p = PutVarintRaw(p, b.next_token_id[i]);
+  for (size_t i = 0; i < n * k; ++i) *p++ = static_cast<char>(b.pathways[i]);
+  std::memcpy(p, b.weights.data(), n * k * sizeof(float));
+  p += n * k * sizeof(float);
   out->resize(p - out->data());
 }
 

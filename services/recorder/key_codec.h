@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "common/events/routing_event_batch.h"
 #include "services/recorder/recorder_types.h"
 
 namespace monoroute::recorder {
@@ -106,9 +107,9 @@ struct RawBlock {
   std::vector<uint32_t> position, token_id, next_token_id, pathways;
   std::vector<float> weights;
 };
-// Encodes events `idx` of `b` (all of one layer and step) with top-k `k`.
-void EncodeRawBlock(const EventBatchData& b, const uint32_t* idx, size_t n, uint32_t k,
-                    uint8_t split, std::string* out);
+// Appends the raw block of every event of `b` (one layer and step; top_k from its header) under
+// split id `split` to `out`.
+void EncodeRawBlock(const events::RoutingEventView& b, uint8_t split, std::string* out);
 absl::StatusOr<RawBlock> DecodeRawBlock(std::string_view v);
 
 }  // namespace monoroute::recorder

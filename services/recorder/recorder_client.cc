@@ -14,15 +14,10 @@
 #include "common/service/grpc_status.h"
 #include "common/service/tls_credentials.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
+#include "services/recorder/proto_convert.h"
 
 namespace monoroute::recorder {
 namespace {
-
-template <typename T>
-void Fill(const std::vector<T>& v, google::protobuf::RepeatedField<T>* f) {
-  f->Reserve(static_cast<int>(v.size()));
-  f->Add(v.begin(), v.end());
-}
 
 // Statuses after which re-sending the same batch cannot succeed.
 bool IsRejection(grpc::StatusCode c) {
@@ -84,21 +79,11 @@ class RecorderWriter::Impl {
     return FromGrpcStatus(stub_->FinishRun(&ctx, req, &resp));
   }
 
-  bool Append(EventBlock block) {
+  bool Append(const events::RoutingEventView& batch) {
     auto msg = std::make_shared<v1::EventBatch>();
-    msg->set_run_id(std::move(block.run_id));
+    ToProto(batch, msg.get());
     msg->set_writer_id(opts_.writer_id);
-    msg->set_batch_seq(block.batch_seq);
-    msg->set_split(std::move(block.split));
-    Fill(block.step, msg->mutable_step());
-    Fill(block.layer, msg->mutable_layer());
-    Fill(block.sequence_id, msg->mutable_sequence_id());
-    Fill(block.position, msg->mutable_position());
-    Fill(block.token_id, msg->mutable_token_id());
-    Fill(block.next_token_id, msg->mutable_next_token_id());
-    Fill(block.pathways, msg->mutable_pathways());
-    Fill(block.weights, msg->mutable_weights());
-    const uint64_t events = block.step.size();
+    const uint64_t events = batch.num_events();
     absl::MutexLock l(&mu_);
     auto has_room = [this, events]() {
       mu_.AssertHeld();
@@ -321,7 +306,7 @@ absl::Status RecorderWriter::FinishRun(const std::string& run_id,
                                        std::chrono::milliseconds timeout) {
   return impl_->FinishRun(run_id, timeout);
 }
-bool RecorderWriter::Append(EventBlock block) { return impl_->Append(std::move(block)); }
+bool RecorderWriter::Append(const events::RoutingEventView& batch) { return impl_->Append(batch); }
 absl::Status RecorderWriter::Flush(std::chrono::milliseconds timeout) {
   return impl_->Flush(timeout);
 }

@@ -1,4 +1,4 @@
-// Client library of the recorder service: RecorderWriter streams columnar event blocks to a
+// Client library of the recorder service: RecorderWriter streams routing-event batches to a
 // recorder over one bidi Record stream, with a bounded queue, in-flight window, acks, reconnects
 // and re-sending of unacked batches (the recorder deduplicates them by (run, writer, batch_seq)).
 #ifndef MONOROUTE_SERVICES_RECORDER_RECORDER_CLIENT_H_
@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/events/routing_event_batch.h"
 #include "common/service/tls_credentials.h"
 #include "monoroute/recorder/v1/recorder.pb.h"
 
@@ -33,7 +34,7 @@ struct RecorderWriterOptions {
   ChannelTlsOptions tls;
   // Bound on queued (not yet acked) events; beyond it Append waits up to max_block.
   size_t max_queue_events = 1 << 22;
-  // How long Append may wait for queue space before the block is dropped and counted.
+  // How long Append may wait for queue space before the batch is dropped and counted.
   std::chrono::milliseconds max_block{200};
   // Batches sent on the stream and not yet acked.
   int max_in_flight_batches = 8;
@@ -43,50 +44,19 @@ struct RecorderWriterOptions {
   std::chrono::milliseconds rpc_timeout{10000};
 };
 
-// One batch on the wire; the caller picks batch_seq (unique per (run, writer)). Per-event arrays
-// have length N; pathways and weights have length N * top_k (event i owns [i*k, (i+1)*k)).
-struct EventBlock {
-  std::string run_id;
-  uint64_t batch_seq = 0;
-  std::string split;  // empty = "train"
-  std::vector<uint64_t> step, sequence_id;
-  std::vector<uint32_t> layer, position, token_id, next_token_id, pathways;
-  std::vector<float> weights;
-};
-
-// The wire block of one routing batch of the engine (engine::RoutingEventsBatch, or any type with
-// its fields): the one conversion every uploader (trainer worker, `monoroute train --recorder`)
-// uses. The block's id is the engine's deterministic block_id, so re-sends are recognised.
-template <typename RoutingBatch>
-EventBlock ToEventBlock(const std::string& run_id, const RoutingBatch& b) {
-  const size_t n = b.token_id.size();
-  EventBlock block;
-  block.run_id = run_id;
-  block.batch_seq = b.block_id;
-  block.split = b.split;
-  block.step.assign(n, static_cast<uint64_t>(b.step));
-  block.layer.assign(n, static_cast<uint32_t>(b.layer));
-  block.sequence_id = b.sequence_id;
-  block.position = b.position;
-  block.token_id = b.token_id;
-  block.next_token_id = b.next_token_id;
-  block.pathways = b.pathways;
-  block.weights = b.weights;
-  return block;
-}
-
 // Counters of a RecorderWriter (monotonic).
 struct RecorderWriterStats {
   uint64_t events_enqueued = 0;  // events accepted by Append
   uint64_t events_acked = 0;     // events of acked batches (duplicates included)
-  uint64_t events_dropped = 0;   // events of blocks dropped (queue full) or rejected by the server
+  uint64_t events_dropped = 0;   // events of batches dropped (queue full) or rejected by the server
   uint64_t batches_acked = 0;
   uint64_t duplicate_acks = 0;  // acks saying "already applied" (a re-send after a lost ack)
   uint64_t retries = 0;         // stream reconnects
 };
 
-// Streams event blocks to a recorder. Thread-safe: any thread may call Append/Flush/stats; one
-// background thread owns the stream. Destruction stops the thread without flushing (call Flush).
+// Streams routing-event batches to a recorder. Thread-safe: any thread may call Append/Flush/stats;
+// one background thread owns the stream. Destruction stops the thread without flushing (call
+// Flush).
 class RecorderWriter {
  public:
   static absl::StatusOr<std::unique_ptr<RecorderWriter>> Create(
@@ -102,12 +72,14 @@ class RecorderWriter {
   // recorder then refuses new batches for it). Call after a successful Flush. Idempotent.
   absl::Status FinishRun(const std::string& run_id, std::chrono::milliseconds timeout);
 
-  // Enqueues without blocking longer than max_block; returns false if the block was dropped
-  // (counted in events_dropped).
-  bool Append(EventBlock block);
+  // Enqueues a copy of `batch` (its header's run_id names the run; its writer_id is replaced by
+  // options.writer_id; its batch_id, e.g. the engine's deterministic one, lets the recorder
+  // recognise re-sends) without blocking longer than max_block; returns false if the batch was
+  // dropped (counted in events_dropped). The view's columns are read during the call only.
+  bool Append(const events::RoutingEventView& batch);
 
-  // Waits until every enqueued block is acked or rejected (re-sending unacked ones after
-  // reconnects). DEADLINE_EXCEEDED on timeout; if the server rejected a block since the last
+  // Waits until every enqueued batch is acked or rejected (re-sending unacked ones after
+  // reconnects). DEADLINE_EXCEEDED on timeout; if the server rejected a batch since the last
   // Flush, returns that error (e.g. INVALID_ARGUMENT naming the field).
   absl::Status Flush(std::chrono::milliseconds timeout);
 

@@ -242,9 +242,8 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
 
   // Writes one batch to the store and queues its ack (or fails the stream).
   void Apply(const v1::EventBatch& msg) {
-    EventBatchData batch = FromProto(msg);
     auto t0 = std::chrono::steady_clock::now();
-    absl::StatusOr<WriteResult> r = svc_->store()->Write(batch);
+    absl::StatusOr<WriteResult> r = svc_->store()->Write(ViewOf(msg));  // reads msg's columns
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     RecorderMetrics* m = svc_->metrics();
     const v1::BatchAck* to_write = nullptr;
@@ -362,7 +361,7 @@ absl::Status CheckRunIdArg(const std::string& run_id) {
 // Bounds of a query's run id and split selector.
 absl::Status CheckQueryArgs(const std::string& run_id, const std::string& split) {
   if (absl::Status id = CheckRunIdArg(run_id); !id.ok()) return id;
-  return ValidateSplitName(split, "");
+  return events::ValidateSplitName(split, "");
 }
 
 // Finishes a unary call with `s` now and returns its reactor.
@@ -541,9 +540,9 @@ grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
                               : std::min<uint64_t>(kDefaultEventLimit, options_.max_query_events);
   return Reactor::Start(stream_pool_.get(), static_cast<size_t>(options_.stream_queue_messages),
                         [this, q = std::move(q)](const Reactor::Push& push) {
-                          return store_->QueryEvents(q, [&push](EventBatchData&& b) {
+                          return store_->QueryEvents(q, [&push](events::RoutingEventBatch&& b) {
                             v1::EventBatch m;
-                            ToProto(b, &m);
+                            ToProto(b.view(), &m);
                             return push(std::move(m));
                           });
                         });

@@ -30,7 +30,41 @@
 namespace monoroute::recorder {
 namespace {
 
-constexpr char kDefaultSplit[] = "train";
+using events::kDefaultSplit;
+
+// Moves the events of a decoded raw block that match `q`'s pathway filter into `out`'s columns,
+// at most `*left` of them (decremented). A whole block without a filter moves its columns as is.
+void TakeEvents(RawBlock&& rb, const EventQueryData& q, uint64_t* left,
+                events::RoutingEventBatch* out) {
+  const size_t n = rb.token_id.size();
+  const size_t K = rb.top_k;
+  if (!q.has_pathway && n <= *left) {
+    out->sequence_id = std::move(rb.sequence_id);
+    out->position = std::move(rb.position);
+    out->token_id = std::move(rb.token_id);
+    out->next_token_id = std::move(rb.next_token_id);
+    out->pathways = std::move(rb.pathways);
+    out->weights = std::move(rb.weights);
+    *left -= n;
+    return;
+  }
+  for (size_t i = 0; i<n&& * left> 0; ++i) {
+    if (q.has_pathway) {
+      bool hit = false;
+      for (size_t j = 0; j < K; ++j) hit |= rb.pathways[i * K + j] == q.pathway;
+      if (!hit) continue;
+    }
+    out->sequence_id.push_back(rb.sequence_id[i]);
+    out->position.push_back(rb.position[i]);
+    out->token_id.push_back(rb.token_id[i]);
+    out->next_token_id.push_back(rb.next_token_id[i]);
+    out->pathways.insert(out->pathways.end(), rb.pathways.begin() + i * K,
+                         rb.pathways.begin() + (i + 1) * K);
+    out->weights.insert(out->weights.end(), rb.weights.begin() + i * K,
+                        rb.weights.begin() + (i + 1) * K);
+    --*left;
+  }
+}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -86,14 +120,14 @@ class RecorderStore::Impl {
 
   absl::Status Open();
   absl::StatusOr<bool> CreateRun(const RunSpecData& spec);
-  absl::StatusOr<WriteResult> Write(const EventBatchData& b);
+  absl::StatusOr<WriteResult> Write(const events::RoutingEventView& b);
   absl::StatusOr<RunSummaryData> GetRun(const std::string& run_id);
   absl::StatusOr<RunPageData> ListRuns(const ListRunsQueryData& q);
   absl::StatusOr<CountsResultData> GetCounts(const CountsQueryData& q);
   absl::StatusOr<TotalsData> GetTotals(const std::string& run_id, uint32_t layer,
                                        const std::string& split);
   absl::Status QueryEvents(const EventQueryData& q,
-                           const std::function<bool(EventBatchData&&)>& sink);
+                           const std::function<bool(events::RoutingEventBatch&&)>& sink);
   absl::StatusOr<uint64_t> DeleteRun(const std::string& run_id);
   absl::StatusOr<RunSummaryData> FinishRun(const std::string& run_id);
   StoreProperties Properties();
@@ -107,8 +141,8 @@ class RecorderStore::Impl {
   RunSummaryData Summarize(RunState& run);
   absl::Status CheckLayer(const RunState& run, uint32_t layer);
   // The split id of `split` (registered when new, at most kMaxSplitsPerRun) and the writer state
-  // of b.writer_id (created when new, at most kMaxWritersPerRun) in `run`.
-  absl::Status Attach(RunState& run, const EventBatchData& b, const std::string& split,
+  // of h.writer_id (created when new, at most kMaxWritersPerRun) in `run`.
+  absl::Status Attach(RunState& run, const events::RoutingEventHeader& b, const std::string& split,
                       uint8_t* split_id, std::shared_ptr<WriterState>* ws);
   // Split ids selected by `selector` in `run` (bit i = split id i): empty = every split except
   // controls, else exactly that split (0 when the run never saw it). Sorted names to `names`.
@@ -281,7 +315,7 @@ absl::StatusOr<bool> RecorderStore::Impl::CreateRun(const RunSpecData& spec) {
   return true;
 }
 
-absl::Status RecorderStore::Impl::Attach(RunState& run, const EventBatchData& b,
+absl::Status RecorderStore::Impl::Attach(RunState& run, const events::RoutingEventHeader& b,
                                          const std::string& split, uint8_t* split_id,
                                          std::shared_ptr<WriterState>* ws) {
   absl::MutexLock l(&run.mu);
@@ -290,7 +324,7 @@ absl::Status RecorderStore::Impl::Attach(RunState& run, const EventBatchData& b,
     *split_id = sit->second;
   } else {
     if (run.split_names.size() >= kMaxSplitsPerRun) {
-      return absl::ResourceExhaustedError(absl::StrCat("batch ", b.batch_seq, ": split '", split,
+      return absl::ResourceExhaustedError(absl::StrCat("batch ", b.batch_id, ": split '", split,
                                                        "' exceeds ", kMaxSplitsPerRun,
                                                        " splits per run"));
     }
@@ -302,7 +336,7 @@ absl::Status RecorderStore::Impl::Attach(RunState& run, const EventBatchData& b,
   if (wit == run.writers.end()) {
     if (run.writers.size() >= kMaxWritersPerRun) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "batch ", b.batch_seq, ": writer_id '", BoundedText(b.writer_id), "' would be writer ",
+          "batch ", b.batch_id, ": writer_id '", BoundedText(b.writer_id), "' would be writer ",
           run.writers.size() + 1, " of run ", b.run_id, ", at most ", kMaxWritersPerRun));
     }
     wit = run.writers.emplace(b.writer_id, std::make_shared<WriterState>()).first;
@@ -311,37 +345,38 @@ absl::Status RecorderStore::Impl::Attach(RunState& run, const EventBatchData& b,
   return absl::OkStatus();
 }
 
-absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) {
+absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const events::RoutingEventView& b) {
   MR_CHECK_OPEN();
-  RETURN_IF_ERROR(ValidateBatchShape(b, 0, opts_.max_batch_events));
+  const events::RoutingEventHeader& h = b.header;
+  RETURN_IF_ERROR(b.Validate(events::RoutingEventLimits{opts_.max_batch_events}));
   ASSIGN_OR_RETURN(std::shared_ptr<RunState> run,
-                   FindRun(b.run_id, absl::StrCat("batch ", b.batch_seq, ": ")));
+                   FindRun(h.run_id, absl::StrCat("batch ", h.batch_id, ": ")));
   std::shared_lock<std::shared_mutex> dl(run->delete_mu);
   if (run->deleted) {
     return absl::NotFoundError(
-        absl::StrCat("batch ", b.batch_seq, ": run '", b.run_id, "' was deleted"));
+        absl::StrCat("batch ", h.batch_id, ": run '", h.run_id, "' was deleted"));
   }
-  std::vector<uint8_t> layer_idx;
-  RETURN_IF_ERROR(ValidateBatch(run->layout, b, opts_.max_batch_events, &layer_idx));
+  uint8_t layer_idx = 0;
+  RETURN_IF_ERROR(CheckBatchAgainstRun(run->layout, b, &layer_idx));
   if (absl::Status w = disk_->Writable(); !w.ok()) {
     return RetryLater(
-        absl::Status(w.code(), absl::StrCat("batch ", b.batch_seq, ": ", w.message())));
+        absl::Status(w.code(), absl::StrCat("batch ", h.batch_id, ": ", w.message())));
   }
   if (run->finished) {  // stable while delete_mu is held: nothing is written to a finished run
     std::string existing;
     rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), cf_.meta,
-                                  DedupKey(run->run_num, b.writer_id, b.batch_seq), &existing);
+                                  DedupKey(run->run_num, h.writer_id, h.batch_id), &existing);
     if (gs.ok()) return WriteResult{true, b.num_events(), 0};  // a re-send of an applied batch
     if (!gs.IsNotFound()) return FromRocksStatus(gs, "read dedup marker");
     return absl::FailedPreconditionError(
-        absl::StrCat("batch ", b.batch_seq, ": run ", b.run_id, " is finished"));
+        absl::StrCat("batch ", h.batch_id, ": run ", h.run_id, " is finished"));
   }
   const RunSpecData& spec = run->layout.spec;
-  const std::string split = b.split.empty() ? std::string(kDefaultSplit) : b.split;
+  const std::string split = events::EffectiveSplit(h.split);
 
   uint8_t split_id = 0;
   std::shared_ptr<WriterState> ws;
-  RETURN_IF_ERROR(Attach(*run, b, split, &split_id, &ws));
+  RETURN_IF_ERROR(Attach(*run, h, split, &split_id, &ws));
 
   rocksdb::WriteBatch wb(EstimateWriteBatchBytes(spec, b.num_events()));
   BatchInfo info;
@@ -368,7 +403,7 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) 
   }
 
   absl::MutexLock wl(&ws->mu);
-  const std::string dedup_key = DedupKey(run->run_num, b.writer_id, b.batch_seq);
+  const std::string dedup_key = DedupKey(run->run_num, h.writer_id, h.batch_id);
   std::string existing;
   rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), cf_.meta, dedup_key, &existing);
   if (gs.ok()) return WriteResult{true, b.num_events(), 0};
@@ -387,12 +422,12 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const EventBatchData& b) 
   std::string marker;
   PutVarint64(&marker, b.num_events());
   wb.Put(cf_.meta, dedup_key, marker);
-  wb.Put(cf_.meta, WriterKey(run->run_num, b.writer_id), EncodeWriterStats(ns));
+  wb.Put(cf_.meta, WriterKey(run->run_num, h.writer_id), EncodeWriterStats(ns));
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync;
   rocksdb::Status s = db_->Write(wo, &wb);
   if (!s.ok()) {
-    return disk_->WriteFailed(s, absl::StrCat("batch ", b.batch_seq, ": write run ", b.run_id));
+    return disk_->WriteFailed(s, absl::StrCat("batch ", h.batch_id, ": write run ", h.run_id));
   }
   ws->stats = ns;
   run->watermark.fetch_add(1);
@@ -605,8 +640,8 @@ absl::StatusOr<TotalsData> RecorderStore::Impl::GetTotals(const std::string& run
   return out;
 }
 
-absl::Status RecorderStore::Impl::QueryEvents(const EventQueryData& q,
-                                              const std::function<bool(EventBatchData&&)>& sink) {
+absl::Status RecorderStore::Impl::QueryEvents(
+    const EventQueryData& q, const std::function<bool(events::RoutingEventBatch&&)>& sink) {
   MR_CHECK_OPEN();
   ASSIGN_OR_RETURN(std::shared_ptr<RunState> run, FindRun(q.run_id, ""));
   const RunSpecData& spec = run->layout.spec;
@@ -658,30 +693,16 @@ absl::Status RecorderStore::Impl::QueryEvents(const EventQueryData& q,
       ASSIGN_OR_RETURN(RawBlock rb, DecodeRawBlock(it->value().ToStringView()));
       if (rb.split >= 64 || ((splits >> rb.split) & 1) == 0) continue;
       if (rb.top_k != K) return absl::DataLossError("raw block top_k differs from the run's");
-      EventBatchData out;
-      out.run_id = q.run_id;
-      out.writer_id = kp.writer;
-      out.batch_seq = kp.batch_seq;
-      out.split = rb.split < split_names.size() ? split_names[rb.split] : "";
-      for (size_t i = 0; i < rb.token_id.size() && left > 0; ++i) {
-        if (q.has_pathway) {
-          bool hit = false;
-          for (uint32_t j = 0; j < K; ++j) hit |= rb.pathways[i * K + j] == q.pathway;
-          if (!hit) continue;
-        }
-        out.step.push_back(kp.step);
-        out.layer.push_back(kp.layer);
-        out.sequence_id.push_back(rb.sequence_id[i]);
-        out.position.push_back(rb.position[i]);
-        out.token_id.push_back(rb.token_id[i]);
-        out.next_token_id.push_back(rb.next_token_id[i]);
-        out.pathways.insert(out.pathways.end(), rb.pathways.begin() + i * K,
-                            rb.pathways.begin() + (i + 1) * K);
-        out.weights.insert(out.weights.end(), rb.weights.begin() + i * K,
-                           rb.weights.begin() + (i + 1) * K);
-        --left;
-      }
-      if (out.step.empty()) continue;
+      events::RoutingEventBatch out;
+      out.header.run_id = q.run_id;
+      out.header.writer_id = kp.writer;
+      out.header.batch_id = kp.batch_seq;
+      out.header.split = rb.split < split_names.size() ? split_names[rb.split] : "";
+      out.header.step = kp.step;
+      out.header.layer = kp.layer;
+      out.header.top_k = K;
+      TakeEvents(std::move(rb), q, &left, &out);
+      if (out.token_id.empty()) continue;
       if (!sink(std::move(out))) return absl::OkStatus();
     }
     if (!it->status().ok()) return FromRocksStatus(it->status(), "scan events");
@@ -798,8 +819,11 @@ absl::StatusOr<std::unique_ptr<RecorderStore>> RecorderStore::Create(
 absl::StatusOr<bool> RecorderStore::CreateRun(const RunSpecData& spec) {
   return impl_->CreateRun(spec);
 }
-absl::StatusOr<WriteResult> RecorderStore::Write(const EventBatchData& batch) {
+absl::StatusOr<WriteResult> RecorderStore::Write(const events::RoutingEventView& batch) {
   return impl_->Write(batch);
+}
+absl::StatusOr<WriteResult> RecorderStore::Write(const events::RoutingEventBatch& batch) {
+  return impl_->Write(batch.view());
 }
 absl::StatusOr<RunSummaryData> RecorderStore::GetRun(const std::string& run_id) {
   return impl_->GetRun(run_id);
@@ -814,8 +838,8 @@ absl::StatusOr<TotalsData> RecorderStore::GetTotals(const std::string& run_id, u
                                                     const std::string& split) {
   return impl_->GetTotals(run_id, layer, split);
 }
-absl::Status RecorderStore::QueryEvents(const EventQueryData& q,
-                                        const std::function<bool(EventBatchData&&)>& sink) {
+absl::Status RecorderStore::QueryEvents(
+    const EventQueryData& q, const std::function<bool(events::RoutingEventBatch&&)>& sink) {
   return impl_->QueryEvents(q, sink);
 }
 absl::StatusOr<uint64_t> RecorderStore::DeleteRun(const std::string& run_id) {

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/events/routing_event_batch.h"
 #include "services/recorder/recorder_types.h"
 
 namespace monoroute::recorder {
@@ -64,9 +65,12 @@ class RecorderStore {
   // ALREADY_EXISTS if a different spec exists; INVALID_ARGUMENT for a bad spec.
   absl::StatusOr<bool> CreateRun(const RunSpecData& spec);
 
-  // Validates and writes one batch (nothing is written unless the whole batch is valid).
-  // NOT_FOUND for an unknown run; INVALID_ARGUMENT / RESOURCE_EXHAUSTED naming the field.
-  absl::StatusOr<WriteResult> Write(const EventBatchData& batch);
+  // Validates and writes one batch, read from the view's columns (nothing is written unless the
+  // whole batch is valid). NOT_FOUND for an unknown run; INVALID_ARGUMENT / RESOURCE_EXHAUSTED
+  // naming the field.
+  absl::StatusOr<WriteResult> Write(const events::RoutingEventView& batch);
+  // Write(batch.view()).
+  absl::StatusOr<WriteResult> Write(const events::RoutingEventBatch& batch);
 
   absl::StatusOr<RunSummaryData> GetRun(const std::string& run_id);
   // One page of run summaries in run id order (INVALID_ARGUMENT for a page_size above
@@ -76,13 +80,13 @@ class RecorderStore {
   absl::StatusOr<CountsResultData> GetCounts(const CountsQueryData& q);
   absl::StatusOr<TotalsData> GetTotals(const std::string& run_id, uint32_t layer,
                                        const std::string& split);
-  // Streams matching raw events, one EventBatchData per stored (layer, step, batch) block, to
+  // Streams matching raw events, one RoutingEventBatch per stored (layer, step, batch) block, to
   // `sink` until `limit` events (0: kDefaultEventLimit) were sent or `sink` returns false, in
   // (layer, step, writer, batch_seq) order. `sink` runs on the calling thread and may block (the
   // scan holds an iterator, i.e. a consistent view, meanwhile). FAILED_PRECONDITION for a
   // counts-only run.
   absl::Status QueryEvents(const EventQueryData& q,
-                           const std::function<bool(EventBatchData&&)>& sink);
+                           const std::function<bool(events::RoutingEventBatch&&)>& sink);
   // Marks a run finished (persisted in its run record, synced) and returns its summary;
   // idempotent (a second call returns the same summary); NOT_FOUND for an unknown run. Waits for
   // batches being applied. Afterwards Write acks a re-send of an applied batch as a duplicate and

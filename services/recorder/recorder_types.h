@@ -1,5 +1,6 @@
 // Plain C++ value types of the recorder core (no gRPC, no protobuf, no RocksDB): run specs,
-// columnar event batches, summaries and query results. The gRPC layer converts to/from these.
+// summaries and query results (event batches are common/events' RoutingEventBatch). The gRPC
+// layer converts to/from these.
 #ifndef MONOROUTE_SERVICES_RECORDER_RECORDER_TYPES_H_
 #define MONOROUTE_SERVICES_RECORDER_RECORDER_TYPES_H_
 
@@ -7,6 +8,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "common/events/routing_event_batch.h"
 
 namespace monoroute::recorder {
 
@@ -26,35 +29,22 @@ struct RunSpecData {
 };
 
 inline constexpr uint32_t kMaxLayers = 64;
-inline constexpr uint32_t kMaxPathways = 256;
+inline constexpr uint32_t kMaxPathways = events::kMaxPathways;
 inline constexpr uint64_t kDefaultStepBucket = 1000;
 inline constexpr size_t kMaxSplitsPerRun = 64;
 // Bounds of every stored string and collection (docs/recorder.md, "Limits"). A longer string is
 // INVALID_ARGUMENT, a larger collection RESOURCE_EXHAUSTED; messages name the field.
-inline constexpr size_t kMaxLabels = 64;               // RunSpec.labels entries
-inline constexpr size_t kMaxLabelKeyBytes = 128;       // a label key (1..128 bytes)
-inline constexpr size_t kMaxLabelValueBytes = 4096;    // a label value
-inline constexpr size_t kMaxLabelsBytes = 16 << 10;    // all keys + values of a run
-inline constexpr size_t kMaxSplitBytes = 64;           // a split name
-inline constexpr size_t kMaxWriterIdBytes = 256;       // a writer id (1..256 bytes)
+inline constexpr size_t kMaxLabels = 64;                          // RunSpec.labels entries
+inline constexpr size_t kMaxLabelKeyBytes = 128;                  // a label key (1..128 bytes)
+inline constexpr size_t kMaxLabelValueBytes = 4096;               // a label value
+inline constexpr size_t kMaxLabelsBytes = 16 << 10;               // all keys + values of a run
+inline constexpr size_t kMaxSplitBytes = events::kMaxSplitBytes;  // a split name
+inline constexpr size_t kMaxWriterIdBytes = events::kMaxWriterIdBytes;  // 1..256 bytes
 inline constexpr size_t kMaxWritersPerRun = 4096;      // distinct writer ids of a run
 inline constexpr uint32_t kDefaultListRunsPage = 100;  // ListRuns page_size 0
 inline constexpr uint32_t kMaxListRunsPage = 1000;     // largest ListRuns page_size
 // Weights are summed in fixed point; larger magnitudes are rejected as invalid.
-inline constexpr float kMaxAbsWeight = 1e6f;
-
-// A columnar batch of events for one run; mirrors recorder.v1.EventBatch. Value type.
-struct EventBatchData {
-  std::string run_id;
-  std::string writer_id;
-  uint64_t batch_seq = 0;
-  std::string split;  // empty = "train"
-  std::vector<uint64_t> step, sequence_id;
-  std::vector<uint32_t> layer, position, token_id, next_token_id, pathways;
-  std::vector<float> weights;
-
-  size_t num_events() const { return step.size(); }
-};
+inline constexpr float kMaxAbsWeight = events::kMaxAbsWeight;
 
 // Outcome of writing one batch.
 struct WriteResult {

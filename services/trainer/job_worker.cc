@@ -144,12 +144,14 @@ class WorkerObserver : public engine::TrainingObserver {
 
   bool WantsRoutingEvents() const override { return writer_ != nullptr; }
 
-  void OnRoutingEvents(const engine::RoutingEventsBatch& b) override {
+  void OnRoutingEvents(const events::RoutingEventBatch& b) override {
     if (!EnsureRun()) {
-      dropped_locally_ += b.token_id.size();
+      dropped_locally_ += b.num_events();
       return;
     }
-    writer_->Append(recorder::ToEventBlock(run_id_, b));  // a drop is counted by the writer
+    events::RoutingEventView v = b.view();
+    v.header.run_id = run_id_;
+    writer_->Append(v);  // a drop is counted by the writer
   }
 
   void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {

@@ -1,19 +1,22 @@
 // libFuzzer target: the recorder's run spec and event batch validation
 // (services/recorder/batch_validator: ValidateRunSpec, ValidateBatch), the gate before anything
 // is written to RocksDB. The input is decoded by ByteReader (format below; missing bytes read as
-// zero) into a RunSpecData and an EventBatchData. Properties: no crash or sanitizer report, and
-// an accepted batch really satisfies every rule the store relies on, checked here independently:
-// 1..max_events events, columns of equal length, pathways = events x top_k, each layer routed
-// (and layer_idx pointing at it), token ids < vocab_size, pathways < num_pathways and distinct
-// within one event's top-k, weights finite and within +-kMaxAbsWeight.
+// zero) into a RunSpecData and an events::RoutingEventBatch, validated through its read-only
+// view. Properties: no crash or sanitizer report, and an accepted batch really satisfies every
+// rule the store relies on, checked here independently: 1..max_events events, columns of equal
+// length, top_k = the run's, pathways = events x top_k, its layer routed (and layer_idx pointing
+// at it), token ids < vocab_size, pathways < num_pathways and distinct within one event's top-k,
+// weights finite and within +-kMaxAbsWeight.
 //
 // Input format (little-endian):
 //   u8 run_id length, run_id | u8 n layers, n x u8 layer | u16 num_pathways | u16 top_k |
 //   u32 vocab_size | u8 flags (bit 0: store_raw_events) | u8 writer length, writer_id |
-//   u8 split length, split | u8 max_events | u8 k (pathways per event in the batch) |
+//   u8 split length, split | u8 max_events | u8 k (the batch's top_k) |
 //   u8 column damage (bit i: column i one entry short) | events until the input ends, each:
 //   u8 layer (< 128: index into the routed layers, else the raw value - 128), u16 token,
-//   u16 next token, u8 step, k x (u8 pathway, u8 weight code).
+//   u16 next token, u8 step, k x (u8 pathway, u8 weight code). The batch's layer and step are the
+//   first event's (the header holds one of each); the other events' layer and step bytes are
+//   read and ignored.
 //   Weight codes: 0..200 -> (code - 100) / 10; 251 NaN; 252 +inf; 253 -inf; 254 2e6; others 1.
 #include <cmath>
 #include <cstddef>
@@ -23,13 +26,14 @@
 #include <string>
 #include <vector>
 
+#include "common/events/routing_event_batch.h"
 #include "services/recorder/batch_validator.h"
 #include "services/recorder/recorder_types.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
-using monoroute::recorder::EventBatchData;
+using monoroute::events::RoutingEventBatch;
 using monoroute::recorder::RunSpecData;
 
 // Sequential little-endian reader; reads past the end give zeros.
@@ -93,28 +97,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!monoroute::recorder::ValidateRunSpec(spec, &normalised).ok()) return 0;
   const auto run = monoroute::recorder::RunLayout::From(normalised);
 
-  EventBatchData b;
-  b.run_id = spec.run_id;
-  b.writer_id = in.Str();
-  b.split = in.Str();
+  RoutingEventBatch b;
+  b.header.run_id = spec.run_id;
+  b.header.writer_id = in.Str();
+  b.header.split = in.Str();
   const size_t max_events = in.U(1);
   const size_t k = in.U(1);
+  b.header.top_k = static_cast<uint32_t>(k);
   const uint64_t damage = in.U(1);
+  bool first = true;
   while (!in.done()) {
     const uint64_t l = in.U(1);
-    b.layer.push_back(l < 128 ? spec.routed_layers[l % spec.routed_layers.size()]
-                              : static_cast<uint32_t>(l - 128));
+    const uint32_t layer = l < 128 ? spec.routed_layers[l % spec.routed_layers.size()]
+                                   : static_cast<uint32_t>(l - 128);
     b.token_id.push_back(in.U(2));
     b.next_token_id.push_back(in.U(2));
-    b.step.push_back(in.U(1));
-    b.sequence_id.push_back(b.step.size());
-    b.position.push_back(b.step.size() % 7);
+    const uint64_t step = in.U(1);
+    if (first) {
+      b.header.layer = layer;
+      b.header.step = step;
+      first = false;
+    }
+    b.sequence_id.push_back(b.token_id.size());
+    b.position.push_back(b.token_id.size() % 7);
     for (size_t j = 0; j < k; ++j) {
       b.pathways.push_back(in.U(1));
       b.weights.push_back(Weight(in.U(1)));
     }
   }
-  Damage(&b.layer, damage & 1);
+  if (damage & 1) b.header.top_k += 1;
   Damage(&b.token_id, damage & 2);
   Damage(&b.next_token_id, damage & 4);
   Damage(&b.sequence_id, damage & 8);
@@ -122,24 +133,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Damage(&b.pathways, damage & 32);
   Damage(&b.weights, damage & 64);
 
-  std::vector<uint8_t> layer_idx;
-  if (!monoroute::recorder::ValidateBatch(run, b, max_events, &layer_idx).ok()) return 0;
+  uint8_t layer_idx = 0;
+  if (!monoroute::recorder::ValidateBatch(run, b.view(), max_events, &layer_idx).ok()) return 0;
 
   // Accepted: check every rule independently.
-  const size_t n = b.step.size();
+  const size_t n = b.token_id.size();
   const size_t top_k = normalised.top_k;
   FUZZ_CHECK(n >= 1 && n <= max_events, "%zu events accepted (max %zu)", n, max_events);
-  FUZZ_CHECK(b.layer.size() == n && b.token_id.size() == n && b.next_token_id.size() == n &&
-                 b.sequence_id.size() == n && b.position.size() == n && layer_idx.size() == n,
+  FUZZ_CHECK(b.next_token_id.size() == n && b.sequence_id.size() == n && b.position.size() == n,
              "column lengths differ");
+  FUZZ_CHECK(b.header.top_k == top_k, "top_k %u accepted for a run of top_k %zu", b.header.top_k,
+             top_k);
   FUZZ_CHECK(b.pathways.size() == n * top_k && b.weights.size() == n * top_k,
              "%zu pathways / %zu weights for %zu events x top_k %zu", b.pathways.size(),
              b.weights.size(), n, top_k);
-  FUZZ_CHECK(!b.writer_id.empty(), "empty writer id accepted");
+  FUZZ_CHECK(!b.header.writer_id.empty(), "empty writer id accepted");
+  FUZZ_CHECK(layer_idx < normalised.routed_layers.size() &&
+                 normalised.routed_layers[layer_idx] == b.header.layer,
+             "layer %u not routed or mis-indexed", b.header.layer);
   for (size_t i = 0; i < n; ++i) {
-    FUZZ_CHECK(layer_idx[i] < normalised.routed_layers.size() &&
-                   normalised.routed_layers[layer_idx[i]] == b.layer[i],
-               "event %zu: layer %u not routed or mis-indexed", i, b.layer[i]);
     FUZZ_CHECK(b.token_id[i] < normalised.vocab_size && b.next_token_id[i] < normalised.vocab_size,
                "event %zu: token id out of range", i);
     std::set<uint32_t> seen;

@@ -106,11 +106,12 @@ def _events_from_batches(batches: Iterable[Any]) -> Events:
     matrices: Dict[str, List[np.ndarray]] = {"pathways": [], "weights": []}
     k = 0
     for b in batches:
-        n = len(b.step)
+        n = len(b.token_id)
         if n == 0:
             continue
         for name, dtype in EVENT_COLUMNS.items():
-            if name in ("split", "writer_id", "batch_seq"):
+            if name in ("split", "writer_id", "batch_seq", "step", "layer"):
+                # One value per batch (its header): repeated for each of its events.
                 value = (b.split or "train") if name == "split" else getattr(b, name)
                 parts[name].append(np.full(n, value, dtype=dtype))
             else:
@@ -129,24 +130,28 @@ def _events_from_batches(batches: Iterable[Any]) -> Events:
     return Events(out)
 
 
-def event_batch(run_id: str, batch_seq: int, *, step: Any, layer: Any, token_id: Any,
+def event_batch(run_id: str, batch_seq: int, *, step: int, layer: int, token_id: Any,
                 pathways: Any, weights: Any, sequence_id: Any = None, position: Any = None,
                 next_token_id: Any = None, writer_id: str = "python", split: str = "") -> "pb.recorder_pb2.EventBatch":
-    """Builds a ``recorder.v1.EventBatch`` proto from per-event arrays.
+    """Builds a ``recorder.v1.EventBatch`` proto: the events of ONE routed ``layer`` at ONE
+    ``step`` (both ints: the batch's header).
 
-    ``step``, ``layer``, ``token_id`` (and optional ``sequence_id``, ``position``,
-    ``next_token_id``, default 0) have length N; ``pathways`` and ``weights`` are [N, k]
-    (or flat N*k, row-major). A batch re-sent with the same (writer_id, batch_seq) is applied once.
+    ``token_id`` (and optional ``sequence_id``, ``position``, ``next_token_id``, default 0) have
+    length N; ``pathways`` and ``weights`` are [N, k] (or flat N*k, row-major); ``top_k`` is k.
+    A batch re-sent with the same (writer_id, batch_seq) is applied once.
     """
-    step = np.asarray(step, dtype=np.uint64).ravel()
-    n = step.shape[0]
+    if np.ndim(step) != 0 or np.ndim(layer) != 0:
+        raise ValueError("event_batch: step and layer are one value per batch (send one batch "
+                         "per (step, layer))")
+    token_id = np.asarray(token_id, dtype=np.uint32).ravel()
+    n = token_id.shape[0]
 
     def col(values: Any, dtype: Any) -> np.ndarray:
         if values is None:
             return np.zeros(n, dtype=dtype)
         a = np.asarray(values, dtype=dtype).ravel()
         if a.shape[0] != n:
-            raise ValueError(f"event_batch: a column has {a.shape[0]} entries, step has {n}")
+            raise ValueError(f"event_batch: a column has {a.shape[0]} entries, token_id has {n}")
         return a
 
     pw = np.asarray(pathways, dtype=np.uint32).ravel()
@@ -155,10 +160,10 @@ def event_batch(run_id: str, batch_seq: int, *, step: Any, layer: Any, token_id:
         raise ValueError(f"event_batch: pathways/weights of {pw.shape[0]}/{ws.shape[0]} entries "
                          f"do not form [N={n}, k]")
     return pb.recorder_pb2.EventBatch(
-        run_id=run_id, writer_id=writer_id, batch_seq=batch_seq, split=split,
-        step=step.tolist(), layer=col(layer, np.uint32).tolist(),
+        run_id=run_id, writer_id=writer_id, batch_seq=batch_seq, split=split, step=int(step),
+        layer=int(layer), top_k=pw.shape[0] // n if n else 0,
         sequence_id=col(sequence_id, np.uint64).tolist(),
-        position=col(position, np.uint32).tolist(), token_id=col(token_id, np.uint32).tolist(),
+        position=col(position, np.uint32).tolist(), token_id=token_id.tolist(),
         next_token_id=col(next_token_id, np.uint32).tolist(), pathways=pw.tolist(),
         weights=ws.tolist())
 

@@ -51,15 +51,16 @@ def test_service_down_is_a_clear_error():
     assert "recorder.ListRuns" in str(e.value)
 
 
-def make_batch(run_id, seq, step, n=32, split="train"):
-    """n events on every routed layer; event i: token (7 i) % V, pathways (i + j) % P, j < K."""
-    i = np.tile(np.arange(n), len(LAYERS))
-    layer = np.repeat(LAYERS, n)
+def make_batches(run_id, seq, step, n=32, split="train"):
+    """n events on every routed layer: one batch per layer (a batch is one step and one layer),
+    batch ids seq * len(LAYERS) + layer index; event i: token (7 i) % V, pathways (i + j) % P."""
+    i = np.arange(n)
     pathways = (i[:, None] + np.arange(K)[None, :]) % P
-    return event_batch(run_id, seq, writer_id="pytest", split=split, step=np.full(i.size, step),
-                       layer=layer, sequence_id=np.full(i.size, seq), position=i,
-                       token_id=(7 * i) % V, next_token_id=(7 * i + 7) % V, pathways=pathways,
-                       weights=np.full((i.size, K), 1.0 / K))
+    return [event_batch(run_id, seq * len(LAYERS) + li, writer_id="pytest", split=split,
+                        step=step, layer=layer, sequence_id=np.full(n, seq), position=i,
+                        token_id=(7 * i) % V, next_token_id=(7 * i + 7) % V, pathways=pathways,
+                        weights=np.full((n, K), 1.0 / K))
+            for li, layer in enumerate(LAYERS)]
 
 
 def expected_dense(batches, n):
@@ -73,8 +74,9 @@ def expected_dense(batches, n):
 def record_run(c, run_id="run-a", batches=3, n=32, split="train"):
     assert c.create_run(run_id, LAYERS, P, K, V, store_raw_events=True, step_bucket=1,
                         labels={"model": "pytest"}) is True
-    acks = c.record(make_batch(run_id, s, step=s, n=n, split=split) for s in range(batches))
-    assert [a.batch_seq for a in acks] == list(range(batches))
+    acks = c.record(b for s in range(batches)
+                    for b in make_batches(run_id, s, step=s, n=n, split=split))
+    assert [a.batch_seq for a in acks] == list(range(batches * len(LAYERS)))
     return acks
 
 
@@ -82,13 +84,13 @@ def test_recorder_runs_counts_events_and_exactly_once(recorder):
     with Client(recorder=recorder.addr) as c:
         acks = record_run(c)
         assert all(isinstance(a, monoroute_client.BatchAck) and not a.duplicate for a in acks)
-        assert [a.events for a in acks] == [32 * len(LAYERS)] * 3
-        # Re-sending batch 1 is acknowledged as a duplicate and not applied again.
-        assert c.record([make_batch("run-a", 1, step=1)])[0].duplicate
+        assert [a.events for a in acks] == [32] * 3 * len(LAYERS)
+        # Re-sending a batch is acknowledged as a duplicate and not applied again.
+        assert c.record([make_batches("run-a", 1, step=1)[0]])[0].duplicate
         run = c.get_run("run-a")
         assert isinstance(run, monoroute_client.RunSummary)
         assert run.run_id == "run-a" and run.spec.labels == {"model": "pytest"}
-        assert run.events == 3 * 32 * len(LAYERS) and run.batches == 3
+        assert run.events == 3 * 32 * len(LAYERS) and run.batches == 3 * len(LAYERS)
         assert (run.min_step, run.max_step) == (0, 2)
         assert sorted(run.layers_seen) == LAYERS and run.splits == ["train"]
         assert run.raw.spec.run_id == "run-a"  # the proto stays reachable
@@ -139,15 +141,18 @@ def test_recorder_errors_carry_status_codes(recorder):
             c.get_counts("no-such-run", 0)
         assert e.value.code == grpc.StatusCode.NOT_FOUND
         c.create_run("run-b", LAYERS, P, K, V)
-        bad = make_batch("run-b", 0, step=0)
+        bad = make_batches("run-b", 0, step=0)[0]
         bad.token_id[0] = V + 5  # out of the declared vocabulary
         with pytest.raises(ServiceError) as e:
             c.record([bad])
         assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
         assert c.get_run("run-b").events == 0
     with pytest.raises(ValueError, match="do not form"):
-        event_batch("x", 0, step=[1, 2], layer=[0, 0], token_id=[1, 2], pathways=[1, 2, 3],
+        event_batch("x", 0, step=1, layer=0, token_id=[1, 2], pathways=[1, 2, 3],
                     weights=[1, 1, 1])
+    with pytest.raises(ValueError, match="one value per batch"):
+        event_batch("x", 0, step=[1, 2], layer=0, token_id=[1, 2], pathways=[1, 2, 3, 4],
+                    weights=[1, 1, 1, 1])
 
 
 def test_analysis_rpcs(recorder, analysis, tmp_path):

@@ -1,58 +1,31 @@
-// RecorderEvents: ListRuns, GetRun and the streamed QueryEvents of one split into RunEvents.
+// RecorderEvents: the runs, a run's summary and its events of one split (RecorderReader) into
+// RunEvents.
 #include "services/analysis/explorer/recorder_events.h"
-
-#include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/service/grpc_status.h"
 
 namespace monoroute::analysis::explorer {
 
 RecorderEvents::RecorderEvents(const RecorderEventsOptions& options,
-                               std::shared_ptr<grpc::Channel> channel)
-    : options_(options), stub_(recorder::v1::Recorder::NewStub(std::move(channel))) {}
+                               std::unique_ptr<RecorderReader> reader)
+    : options_(options), reader_(std::move(reader)) {}
 
 absl::StatusOr<std::unique_ptr<RecorderEvents>> RecorderEvents::Create(
     const RecorderEventsOptions& options) {
-  if (options.address.empty()) return absl::InvalidArgumentError("--recorder: empty address");
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(options.max_message_bytes);
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      CreateServiceChannel(options.address, options.tls, args);
-  if (!channel.ok()) return channel.status();
-  return std::unique_ptr<RecorderEvents>(new RecorderEvents(options, std::move(*channel)));
-}
-
-void RecorderEvents::Prepare(grpc::ClientContext* ctx) const {
-  ctx->set_deadline(std::chrono::system_clock::now() + options_.timeout);
-  if (!options_.bearer_token.empty()) {
-    ctx->AddMetadata("authorization", "Bearer " + options_.bearer_token);
-  }
-}
-
-absl::Status RecorderEvents::Wrap(const grpc::Status& s, const std::string& what) const {
-  if (s.ok()) return absl::OkStatus();
-  absl::Status st = FromGrpcStatus(s);
-  if (st.code() == absl::StatusCode::kUnavailable ||
-      st.code() == absl::StatusCode::kDeadlineExceeded) {
-    return absl::UnavailableError(absl::StrCat("recorder at ", options_.address, " unavailable (",
-                                               what, "): ", st.message()));
-  }
-  return st;
+  absl::StatusOr<std::unique_ptr<RecorderReader>> reader = RecorderReader::Create(options);
+  if (!reader.ok()) return reader.status();
+  return std::unique_ptr<RecorderEvents>(new RecorderEvents(options, std::move(*reader)));
 }
 
 absl::StatusOr<std::vector<RunListing>> RecorderEvents::ListRuns() const {
-  grpc::ClientContext ctx;
-  Prepare(&ctx);
-  recorder::v1::ListRunsResponse resp;
-  absl::Status s = Wrap(stub_->ListRuns(&ctx, recorder::v1::ListRunsRequest(), &resp), "ListRuns");
-  if (!s.ok()) return s;
+  absl::StatusOr<std::vector<recorder::v1::RunSummary>> runs = reader_->ListRuns();
+  if (!runs.ok()) return runs.status();
   std::vector<RunListing> out;
-  for (const recorder::v1::RunSummary& r : resp.runs()) {
+  for (const recorder::v1::RunSummary& r : *runs) {
     RunListing l;
     l.run_id = r.spec().run_id();
     l.labels.insert(r.spec().labels().begin(), r.spec().labels().end());
@@ -69,14 +42,7 @@ absl::StatusOr<std::vector<RunListing>> RecorderEvents::ListRuns() const {
 }
 
 absl::StatusOr<recorder::v1::RunSummary> RecorderEvents::GetRun(const std::string& run_id) const {
-  grpc::ClientContext ctx;
-  Prepare(&ctx);
-  recorder::v1::GetRunRequest req;
-  req.set_run_id(run_id);
-  recorder::v1::RunSummary resp;
-  absl::Status s = Wrap(stub_->GetRun(&ctx, req, &resp), "GetRun");
-  if (!s.ok()) return s;
-  return resp;
+  return reader_->GetRun(run_id);
 }
 
 absl::StatusOr<std::string> RecorderEvents::ResolveSplit(const recorder::v1::RunSummary& summary,
@@ -101,40 +67,19 @@ absl::StatusOr<std::string> RecorderEvents::ResolveSplit(const recorder::v1::Run
 
 absl::Status RecorderEvents::ReadLayer(const std::string& run_id, const std::string& split,
                                        LayerEventsBuilder* builder) const {
-  grpc::ClientContext ctx;
-  Prepare(&ctx);
   recorder::v1::EventQuery req;
   req.set_run_id(run_id);
   req.set_has_layer(true);
   req.set_layer(builder->layer());
   req.set_split(split);
   req.set_limit(options_.max_events_per_layer + 1);
-  auto reader = stub_->QueryEvents(&ctx, req);
-  recorder::v1::EventBatch b;
-  absl::Status added = absl::OkStatus();
-  while (added.ok() && reader->Read(&b)) {
-    const size_t n = static_cast<size_t>(b.token_id_size());
-    const size_t nk = n * builder->top_k();
-    if (static_cast<size_t>(b.sequence_id_size()) != n || static_cast<size_t>(b.step_size()) != n ||
-        static_cast<size_t>(b.position_size()) != n ||
-        static_cast<size_t>(b.next_token_id_size()) != n ||
-        static_cast<size_t>(b.pathways_size()) != nk ||
-        static_cast<size_t>(b.weights_size()) != nk) {
-      added = absl::InternalError(absl::StrCat("recorder at ", options_.address,
-                                               ": malformed EventBatch for run ", run_id, " layer ",
-                                               builder->layer()));
-      break;
-    }
-    added = builder->Add(n, b.step().data(), b.sequence_id().data(), b.position().data(),
-                         b.token_id().data(), b.next_token_id().data(), b.pathways().data(),
-                         b.weights().data());
-  }
-  if (!added.ok()) {
-    ctx.TryCancel();
-    (void)reader->Finish();
-    return added;
-  }
-  return Wrap(reader->Finish(), absl::StrCat("QueryEvents layer ", builder->layer()));
+  std::vector<uint64_t> steps;  // the builder takes a step per event
+  return reader_->ForEachBatch(req, builder->top_k(), [&](const events::RoutingEventView& b) {
+    steps.assign(b.num_events(), b.header.step);
+    return builder->Add(b.num_events(), steps.data(), b.sequence_id.data(), b.position.data(),
+                        b.token_id.data(), b.next_token_id.data(), b.pathways.data(),
+                        b.weights.data());
+  });
 }
 
 absl::StatusOr<RunEvents> RecorderEvents::ReadRun(const recorder::v1::RunSummary& summary,

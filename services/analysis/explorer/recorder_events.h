@@ -1,38 +1,30 @@
-// Reads what the explorer needs from a recorder over gRPC: the runs (ListRuns) and a run's raw
-// events of one split with every field (streamed QueryEvents) into RunEvents.
+// What the explorer needs from a recorder, read through the analysis' one RecorderReader
+// (services/analysis/recorder_reader.h): the runs as RunListing and a run's raw events of one
+// split with every field into RunEvents.
 #ifndef MONOROUTE_SERVICES_ANALYSIS_EXPLORER_RECORDER_EVENTS_H_
 #define MONOROUTE_SERVICES_ANALYSIS_EXPLORER_RECORDER_EVENTS_H_
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/service/tls_credentials.h"
-#include "monoroute/recorder/v1/recorder.grpc.pb.h"
+#include "monoroute/recorder/v1/recorder.pb.h"
 #include "services/analysis/explorer/pages.h"
 #include "services/analysis/explorer/run_events.h"
+#include "services/analysis/recorder_reader.h"
 
 namespace monoroute::analysis::explorer {
 
-struct RecorderEventsOptions {
-  // Recorder address, host:port.
-  std::string address = "127.0.0.1:7101";
-  // TLS of the channel (plaintext when not enabled).
-  ChannelTlsOptions tls;
-  // Sent as "authorization: Bearer <token>" when not empty.
-  std::string bearer_token;
-  // Deadline of each call.
-  std::chrono::milliseconds timeout{120000};
-  // Largest message accepted from the recorder, in bytes.
-  int max_message_bytes = 64 << 20;
+// The reader's options (address, TLS, bearer token, deadline, message size) and the explorer's
+// bound.
+struct RecorderEventsOptions : RecorderReaderOptions {
   // Most events read per layer (more: RESOURCE_EXHAUSTED naming the run and layer).
   uint64_t max_events_per_layer = 20000000;
 };
 
-// Thread-safe (a gRPC stub is); owns its channel.
+// Thread-safe (its RecorderReader is); owns the reader.
 class RecorderEvents {
  public:
   // INVALID_ARGUMENT for an empty address or unusable TLS files.
@@ -54,14 +46,12 @@ class RecorderEvents {
                                                   const std::string& split);
 
  private:
-  RecorderEvents(const RecorderEventsOptions& options, std::shared_ptr<grpc::Channel> channel);
-  void Prepare(grpc::ClientContext* ctx) const;
-  absl::Status Wrap(const grpc::Status& s, const std::string& what) const;
+  RecorderEvents(const RecorderEventsOptions& options, std::unique_ptr<RecorderReader> reader);
   absl::Status ReadLayer(const std::string& run_id, const std::string& split,
                          LayerEventsBuilder* builder) const;
 
   RecorderEventsOptions options_;
-  std::unique_ptr<recorder::v1::Recorder::Stub> stub_;
+  std::unique_ptr<RecorderReader> reader_;
 };
 
 }  // namespace monoroute::analysis::explorer

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "services/recorder/proto_convert.h"
 
 namespace monoroute::recorder::bench {
 
@@ -31,68 +32,55 @@ std::vector<double> ZipfCdf(uint32_t vocab_size) {
   return cdf;
 }
 
-EventBatchData MakeBenchBatch(const RunSpecData& spec, size_t tokens, uint32_t seed,
-                              const std::vector<double>& cdf) {
+events::RoutingEventBatch MakeBenchBatch(const RunSpecData& spec, size_t tokens, uint32_t seed,
+                                         const std::vector<double>& cdf) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(0, 1);
-  EventBatchData b;
-  b.run_id = spec.run_id;
-  b.writer_id = "bench";
-  std::vector<uint32_t> tok(tokens);
+  const uint32_t layer = spec.routed_layers[seed % spec.routed_layers.size()];
+  const size_t n = tokens * spec.routed_layers.size();
+  events::RoutingEventBatch b;
+  b.header.run_id = spec.run_id;
+  b.header.writer_id = "bench";
+  b.header.layer = layer;
+  b.header.top_k = spec.top_k;
+  std::vector<uint32_t> tok(n);
   for (auto& t : tok) {
     t = static_cast<uint32_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng) * cdf.back()) -
                               cdf.begin());
     t = std::min<uint32_t>(t, spec.vocab_size - 1);
   }
-  for (uint32_t layer : spec.routed_layers) {
-    for (size_t i = 0; i < tokens; ++i) {
-      b.step.push_back(0);
-      b.layer.push_back(layer);
-      b.sequence_id.push_back(seed * 100000ull + i / 128);
-      b.position.push_back(static_cast<uint32_t>(i % 128));
-      b.token_id.push_back(tok[i]);
-      b.next_token_id.push_back(tok[(i + 1) % tokens]);
-      // Routes depend mostly on (token, layer), sometimes on context.
-      uint64_t h = (tok[i] * 0x9E3779B97F4A7C15ull) ^ (layer * 0xC2B2AE3D27D4EB4Full);
-      if (u(rng) < 0.3) h ^= rng();
-      uint32_t used = 0;
-      for (uint32_t j = 0; j < spec.top_k; ++j) {
-        uint32_t p = static_cast<uint32_t>((h >> (8 * j)) % spec.num_pathways);
-        while (used & (1u << p)) p = (p + 1) % spec.num_pathways;
-        used |= 1u << p;
-        b.pathways.push_back(p);
-        b.weights.push_back(static_cast<float>(0.1 + 0.3 * u(rng)));
-      }
+  for (size_t i = 0; i < n; ++i) {
+    b.sequence_id.push_back(seed * 100000ull + i / 128);
+    b.position.push_back(static_cast<uint32_t>(i % 128));
+    b.token_id.push_back(tok[i]);
+    b.next_token_id.push_back(tok[(i + 1) % n]);
+    // Routes depend mostly on (token, layer), sometimes on context.
+    uint64_t h = (tok[i] * 0x9E3779B97F4A7C15ull) ^ (layer * 0xC2B2AE3D27D4EB4Full);
+    if (u(rng) < 0.3) h ^= rng();
+    uint32_t used = 0;
+    for (uint32_t j = 0; j < spec.top_k; ++j) {
+      uint32_t p = static_cast<uint32_t>((h >> (8 * j)) % spec.num_pathways);
+      while (used & (1u << p)) p = (p + 1) % spec.num_pathways;
+      used |= 1u << p;
+      b.pathways.push_back(p);
+      b.weights.push_back(static_cast<float>(0.1 + 0.3 * u(rng)));
     }
   }
   return b;
 }
 
-v1::EventBatch ToWire(const EventBatchData& b, const std::string& run_id,
+v1::EventBatch ToWire(const events::RoutingEventBatch& b, const std::string& run_id,
                       const std::string& writer_id) {
   v1::EventBatch m;
+  ToProto(b.view(), &m);
   m.set_run_id(run_id);
   m.set_writer_id(writer_id);
-  m.mutable_step()->Add(b.step.begin(), b.step.end());
-  m.mutable_layer()->Add(b.layer.begin(), b.layer.end());
-  m.mutable_sequence_id()->Add(b.sequence_id.begin(), b.sequence_id.end());
-  m.mutable_position()->Add(b.position.begin(), b.position.end());
-  m.mutable_token_id()->Add(b.token_id.begin(), b.token_id.end());
-  m.mutable_next_token_id()->Add(b.next_token_id.begin(), b.next_token_id.end());
-  m.mutable_pathways()->Add(b.pathways.begin(), b.pathways.end());
-  m.mutable_weights()->Add(b.weights.begin(), b.weights.end());
   return m;
 }
 
 v1::RunSpec SpecToWire(const RunSpecData& spec) {
   v1::RunSpec rs;
-  rs.set_run_id(spec.run_id);
-  for (uint32_t l : spec.routed_layers) rs.add_routed_layers(l);
-  rs.set_num_pathways(spec.num_pathways);
-  rs.set_top_k(spec.top_k);
-  rs.set_vocab_size(spec.vocab_size);
-  rs.set_store_raw_events(spec.store_raw_events);
-  rs.set_step_bucket(spec.step_bucket);
+  ToProto(spec, &rs);
   return rs;
 }
 

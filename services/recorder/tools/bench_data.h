@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/events/routing_event_batch.h"
 #include "monoroute/recorder/v1/recorder.pb.h"
 #include "services/recorder/recorder_types.h"
 
@@ -18,15 +19,17 @@ RunSpecData BenchSpec(const std::string& run_id, bool raw);
 // Cumulative Zipf(1.1) weights over the spec's vocabulary (for MakeBenchBatch).
 std::vector<double> ZipfCdf(uint32_t vocab_size);
 
-// One batch of `tokens` tokens x every routed layer, deterministic in `seed`.
-EventBatchData MakeBenchBatch(const RunSpecData& spec, size_t tokens, uint32_t seed,
-                              const std::vector<double>& cdf);
+// One batch of `tokens` x (number of routed layers) events of ONE routed layer
+// (routed_layers[seed % layers]) at step 0, deterministic in `seed`: as many events per batch as
+// `tokens` tokens through every routed layer. Writer "bench", batch id 0.
+events::RoutingEventBatch MakeBenchBatch(const RunSpecData& spec, size_t tokens, uint32_t seed,
+                                         const std::vector<double>& cdf);
 
-// The wire form of a bench batch with run and writer set.
-v1::EventBatch ToWire(const EventBatchData& b, const std::string& run_id,
+// The wire form of a bench batch with run and writer set (proto_convert's ToProto).
+v1::EventBatch ToWire(const events::RoutingEventBatch& b, const std::string& run_id,
                       const std::string& writer_id);
 
-// The wire form of a spec.
+// The wire form of a spec (proto_convert's ToProto).
 v1::RunSpec SpecToWire(const RunSpecData& spec);
 
 // A run id unique to this process and moment: "<prefix>-<pid>-<ms>".

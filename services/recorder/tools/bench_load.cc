@@ -115,7 +115,7 @@ void RunStream(const std::string& address, const std::vector<v1::EventBatch>& po
   for (uint64_t seq = 0;; ++seq) {
     msg = pool[seq % pool.size()];  // built before its clock starts
     msg.set_batch_seq(seq);
-    for (auto& step : *msg.mutable_step()) step = seq;
+    msg.set_step(seq);
     const Clock::time_point due = first_due + interval * static_cast<int64_t>(seq);
     if (ph.rate > 0) std::this_thread::sleep_until(due);
     {

@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", o.json, "same as --output json");
   CLI::Option* batch_tokens =
       app.add_option("--batch-tokens", o.batch_tokens,
-                     "tokens per batch (x 4 routed layers; --streams default: 256)")
+                     "tokens per batch (x 4 routed layers = events of one layer per "
+                     "batch; --streams default: 256)")
           ->capture_default_str();
   app.add_flag("--sync", o.sync, "fsync per batch (recorder --sync and the raw loop)");
   app.add_flag("!--no-raw-events", o.raw_events, "counts-only run (no raw event rows)");

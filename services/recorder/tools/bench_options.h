@@ -13,7 +13,7 @@ struct BenchOptions {
   int writers = 2;                // throughput mode: concurrent RecorderWriters (one stream each)
   std::string recorder;           // host:port of a running recorder; empty: start one
   bool json = false;              // print a JSON object as the last line of stdout
-  int batch_tokens = 4096;        // tokens per batch (x 4 routed layers = events per batch)
+  int batch_tokens = 4096;        // x 4 routed layers = events per batch (all of one layer)
   bool batch_tokens_set = false;  // --batch-tokens given (load mode default: 256 = 1,024 events)
   bool sync = false;              // start the recorder (and the raw loop) with per-batch fsync
   bool raw_events = true;         // store raw events (false: counts-only run)

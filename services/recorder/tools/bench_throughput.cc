@@ -25,7 +25,7 @@
 namespace monoroute::recorder::bench {
 namespace {
 
-using Pool = std::vector<std::vector<EventBatchData>>;
+using Pool = std::vector<std::vector<events::RoutingEventBatch>>;
 
 // Rates of one phase.
 struct Rates {
@@ -71,20 +71,12 @@ absl::StatusOr<double> RunService(const BenchOptions& o, const std::string& addr
     threads.emplace_back([&, w] {
       const auto& mine = pool[w];
       for (uint64_t i = 0; i < per_writer; ++i) {
-        const EventBatchData& t = mine[i % mine.size()];
-        EventBlock blk;
-        blk.run_id = spec.run_id;
-        blk.batch_seq = i;
-        blk.step.assign(t.step.size(), i);
-        blk.layer = t.layer;
-        blk.sequence_id = t.sequence_id;
-        blk.position = t.position;
-        blk.token_id = t.token_id;
-        blk.next_token_id = t.next_token_id;
-        blk.pathways = t.pathways;
-        blk.weights = t.weights;
-        if (!writers[w]->Append(std::move(blk))) {
-          results[w] = absl::InternalError("a block was dropped");
+        events::RoutingEventView v = mine[i % mine.size()].view();
+        v.header.run_id = spec.run_id;
+        v.header.batch_id = i;
+        v.header.step = i;
+        if (!writers[w]->Append(v)) {
+          results[w] = absl::InternalError("a batch was dropped");
           return;
         }
       }
@@ -152,19 +144,19 @@ absl::StatusOr<double> ServiceScan(const std::string& address, const std::string
 
 // One raw writer thread: encode with the recorder's schema and write straight into RocksDB.
 absl::Status RawWriterLoop(const BenchOptions& o, const RunLayout& layout, RecorderDb& db,
-                           std::vector<EventBatchData> mine,
-                           const std::vector<std::vector<uint8_t>>& idx, int w, uint64_t per_writer,
+                           std::vector<events::RoutingEventBatch> mine,
+                           const std::vector<uint8_t>& idx, int w, uint64_t per_writer,
                            std::atomic<uint64_t>* events) {
-  for (auto& b : mine) b.writer_id = absl::StrCat("raw-writer-", w);
+  for (auto& b : mine) b.header.writer_id = absl::StrCat("raw-writer-", w);
   rocksdb::WriteOptions wopt;
   wopt.sync = o.sync;
   for (uint64_t i = 0; i < per_writer; ++i) {
-    EventBatchData& b = mine[i % mine.size()];
-    std::fill(b.step.begin(), b.step.end(), i);
-    b.batch_seq = i;
+    events::RoutingEventBatch& b = mine[i % mine.size()];
+    b.header.step = i;
+    b.header.batch_id = i;
     rocksdb::WriteBatch wb(EstimateWriteBatchBytes(layout.spec, b.num_events()));
     BatchInfo info;
-    EncodeBatch(layout, 1, 0, b, idx[i % mine.size()], db.cf, &wb, &info);
+    EncodeBatch(layout, 1, 0, b.view(), idx[i % mine.size()], db.cf, &wb, &info);
     rocksdb::Status s = db.db->Write(wopt, &wb);
     if (!s.ok()) return FromRocksStatus(s, "raw write");
     *events += b.num_events();
@@ -186,10 +178,10 @@ absl::StatusOr<Rates> RunRaw(const BenchOptions& o, const RunSpecData& spec, con
     RecorderDb db;
     RETURN_IF_ERROR(OpenRecorderDb(so, &db));
     const RunLayout layout = RunLayout::From(spec);
-    std::vector<std::vector<std::vector<uint8_t>>> idx(pool.size());
+    std::vector<std::vector<uint8_t>> idx(pool.size());
     for (size_t w = 0; w < pool.size(); ++w) {
       for (const auto& b : pool[w]) {
-        RETURN_IF_ERROR(ValidateBatch(layout, b, 1 << 24, &idx[w].emplace_back()));
+        RETURN_IF_ERROR(ValidateBatch(layout, b.view(), 1 << 24, &idx[w].emplace_back()));
       }
     }
     std::vector<absl::Status> results(o.writers);

@@ -37,7 +37,7 @@ class RecordingObserver : public TrainingObserver {
   }
   void OnEval(const EvalReport& r) override { evals.push_back(r); }
   bool WantsRoutingEvents() const override { return events_; }
-  void OnRoutingEvents(const RoutingEventsBatch& b) override { events.push_back(b); }
+  void OnRoutingEvents(const events::RoutingEventBatch& b) override { events.push_back(b); }
   void OnCheckpoint(int64_t step, const std::string& dir, double) override {
     checkpoints.emplace_back(step, dir);
   }
@@ -46,7 +46,7 @@ class RecordingObserver : public TrainingObserver {
   int64_t start_step = -1, total_steps = -1, last_step = 0;
   std::vector<StepReport> steps;
   std::vector<EvalReport> evals;
-  std::vector<RoutingEventsBatch> events;
+  std::vector<events::RoutingEventBatch> events;
   std::vector<std::pair<int64_t, std::string>> checkpoints;
 
  private:
@@ -257,10 +257,13 @@ TEST_F(TrainTest, ReportsStepsEvalsCheckpointsAndRoutingEvents) {
   // Train events: 4 steps x 2 micro-batches x 1 layer; then the valid split's batches.
   std::set<uint64_t> ids;
   int64_t train_blocks = 0, valid_tokens = 0, control_tokens = 0;
-  for (const RoutingEventsBatch& b : obs.events) {
-    ids.insert(b.block_id);
-    ASSERT_EQ(b.top_k, 2);
-    ASSERT_EQ(b.layer, 0);
+  for (const events::RoutingEventBatch& b : obs.events) {
+    ids.insert(b.header.batch_id);
+    ASSERT_EQ(b.header.top_k, 2u);
+    ASSERT_EQ(b.header.layer, 0u);
+    events::RoutingEventBatch sent = b;  // as an uploader sends it: a valid batch
+    sent.header.writer_id = "w";
+    ASSERT_TRUE(sent.Validate().ok()) << sent.Validate();
     size_t n = b.token_id.size();
     ASSERT_EQ(b.pathways.size(), n * 2);
     ASSERT_EQ(b.weights.size(), n * 2);
@@ -274,17 +277,17 @@ TEST_F(TrainTest, ReportsStepsEvalsCheckpointsAndRoutingEvents) {
         EXPECT_EQ(b.token_id[i + 1], b.next_token_id[i]);  // consecutive positions
       }
     }
-    if (b.split == "train") {
+    if (b.header.split == "train") {
       ++train_blocks;
       EXPECT_EQ(n, 4u * 32);
-    } else if (b.split == "valid") {
-      EXPECT_EQ(b.step, 4);
+    } else if (b.header.split == "valid") {
+      EXPECT_EQ(b.header.step, 4u);
       valid_tokens += static_cast<int64_t>(n);
     } else {
       // A routed pretrain starts from fresh routers: their control, on the same sequences; no
       // dense-slice control (its step-0 MLPs are random).
-      EXPECT_EQ(b.split, "valid/fresh_routers");
-      EXPECT_EQ(b.step, 4);
+      EXPECT_EQ(b.header.split, "valid/fresh_routers");
+      EXPECT_EQ(b.header.step, 4u);
       control_tokens += static_cast<int64_t>(n);
     }
   }
@@ -301,17 +304,17 @@ TEST_F(TrainTest, ReportsStepsEvalsCheckpointsAndRoutingEvents) {
   ASSERT_TRUE(RunTrainingJob(again, &obs2).ok());
   ASSERT_EQ(obs2.events.size(), obs.events.size());
   for (size_t i = 0; i < obs.events.size(); ++i) {
-    EXPECT_EQ(obs2.events[i].block_id, obs.events[i].block_id);
+    EXPECT_EQ(obs2.events[i].header.batch_id, obs.events[i].header.batch_id);
     EXPECT_EQ(obs2.events[i].pathways, obs.events[i].pathways);
   }
 }
 
 // Events of one split, in arrival order.
-std::vector<const RoutingEventsBatch*> OfSplit(const RecordingObserver& obs,
-                                               const std::string& split) {
-  std::vector<const RoutingEventsBatch*> out;
-  for (const RoutingEventsBatch& b : obs.events) {
-    if (b.split == split) out.push_back(&b);
+std::vector<const events::RoutingEventBatch*> OfSplit(const RecordingObserver& obs,
+                                                      const std::string& split) {
+  std::vector<const events::RoutingEventBatch*> out;
+  for (const events::RoutingEventBatch& b : obs.events) {
+    if (b.header.split == split) out.push_back(&b);
   }
   return out;
 }
@@ -327,7 +330,7 @@ TEST_F(TrainTest, FinetuneRecordsControlsOnTheSameSequencesAndDenseJobsRecordSli
   ASSERT_FALSE(slices.empty());
   EXPECT_EQ(slices.size(), dobs.events.size());  // nothing else
   for (const auto* b : slices) {
-    EXPECT_EQ(b->top_k, 2);
+    EXPECT_EQ(b->header.top_k, 2u);
     for (size_t i = 0; i < b->token_id.size(); ++i) {
       EXPECT_NE(b->pathways[2 * i], b->pathways[2 * i + 1]);
       EXPECT_GE(b->weights[2 * i], b->weights[2 * i + 1]);  // ranked by norm
@@ -355,7 +358,7 @@ TEST_F(TrainTest, FinetuneRecordsControlsOnTheSameSequencesAndDenseJobsRecordSli
     EXPECT_EQ(trained[i]->token_id, fresh[i]->token_id);
     EXPECT_EQ(trained[i]->token_id, dense_ctl[i]->token_id);
     EXPECT_EQ(dense_ctl[i]->pathways, slices[i]->pathways);
-    EXPECT_NE(trained[i]->block_id, fresh[i]->block_id);
+    EXPECT_NE(trained[i]->header.batch_id, fresh[i]->header.batch_id);
   }
   // The fresh-router control is the step-0 routing: rerunning gives the same decisions, and it
   // differs from the trained routing somewhere.

@@ -186,10 +186,17 @@ class AnalysisServiceTest : public ::testing::Test {
       const uint64_t batches = planted ? 24 : 20;
       for (uint64_t batch = 0; batch < batches; ++batch) {
         const bool control = batch >= 20;
-        recorder::EventBlock b;
-        b.run_id = run;
-        b.batch_seq = batch;
-        b.split = control ? "valid/fresh_routers" : batch >= 16 ? "valid" : "train";
+        // One batch per routed layer (a batch is one step and one layer): ids batch * 2 + li.
+        events::RoutingEventBatch per_layer[2];
+        for (int li = 0; li < 2; ++li) {
+          events::RoutingEventHeader& h = per_layer[li].header;
+          h.run_id = run;
+          h.batch_id = batch * 2 + li;
+          h.split = control ? "valid/fresh_routers" : batch >= 16 ? "valid" : "train";
+          h.step = control ? 95 : batch * 5;
+          h.layer = static_cast<uint32_t>(2 * li);
+          h.top_k = 4;
+        }
         for (int e = 0; e < 2000; ++e) {
           const bool is_animal = rng() % 10 == 0;
           const uint32_t tok =
@@ -205,8 +212,7 @@ class AnalysisServiceTest : public ::testing::Test {
               if (plant && perm[k] == 3) continue;  // only animals reach pathway 3
               chosen.push_back(perm[k]);
             }
-            b.step.push_back(control ? 95 : batch * 5);
-            b.layer.push_back(layer);
+            events::RoutingEventBatch& b = per_layer[layer / 2];
             // 32 sequences of 62-63 events per batch; valid and control batches share ids.
             const uint64_t seq_batch = control ? batch - 4 : batch;
             b.sequence_id.push_back(seq_batch * 1000 + static_cast<uint64_t>(e % 32));
@@ -219,7 +225,7 @@ class AnalysisServiceTest : public ::testing::Test {
             }
           }
         }
-        (*writer)->Append(std::move(b));
+        for (const events::RoutingEventBatch& b : per_layer) (*writer)->Append(b.view());
       }
     }
     WritePreviousTokenRun(writer->get());
@@ -257,13 +263,14 @@ class AnalysisServiceTest : public ::testing::Test {
     }
     const size_t n = e->token_id.size(), kBatch = 10000;
     for (size_t lo = 0; lo < n; lo += kBatch) {
-      recorder::EventBlock b;
-      b.run_id = "prevtoken";
-      b.batch_seq = lo / kBatch;
-      b.split = "valid";
+      events::RoutingEventBatch b;
+      b.header.run_id = "prevtoken";
+      b.header.batch_id = lo / kBatch;
+      b.header.split = "valid";
+      b.header.step = 100;
+      b.header.layer = 0;
+      b.header.top_k = 4;
       for (size_t i = lo; i < std::min(n, lo + kBatch); ++i) {
-        b.step.push_back(100);
-        b.layer.push_back(0);
         b.sequence_id.push_back(e->sequence_id[i]);
         b.position.push_back(e->position[i]);
         b.token_id.push_back(e->token_id[i]);
@@ -273,7 +280,7 @@ class AnalysisServiceTest : public ::testing::Test {
           b.weights.push_back(0.25f);
         }
       }
-      writer->Append(std::move(b));
+      writer->Append(b.view());
     }
   }
 

@@ -107,12 +107,13 @@ class AnalysisTlsAuthTest : public ::testing::Test {
       if (absl::Status s = (*writer)->CreateRun(spec); !s.ok()) return s.ToString();
       std::mt19937 rng(5);
       for (uint64_t batch = 0; batch < 4; ++batch) {
-        recorder::EventBlock b;
-        b.run_id = kRun;
-        b.batch_seq = batch;
+        events::RoutingEventBatch b;
+        b.header.run_id = kRun;
+        b.header.batch_id = batch;
+        b.header.step = batch * 10;
+        b.header.layer = 0;
+        b.header.top_k = 2;
         for (int e = 0; e < 1500; ++e) {
-          b.step.push_back(batch * 10);
-          b.layer.push_back(0);
           b.sequence_id.push_back(batch * 100 + static_cast<uint64_t>(e / 50));
           b.position.push_back(static_cast<uint32_t>(e % 50));
           const uint32_t tok = 100 + rng() % 400;
@@ -124,7 +125,7 @@ class AnalysisTlsAuthTest : public ::testing::Test {
           b.weights.push_back(0.6f);
           b.weights.push_back(0.4f);
         }
-        (*writer)->Append(std::move(b));
+        (*writer)->Append(b.view());
       }
       if (absl::Status s = (*writer)->Flush(std::chrono::seconds(60)); !s.ok()) return s.ToString();
       return "";

@@ -189,9 +189,17 @@ absl::StatusOr<uint32_t> WritePlantedRun(const std::string& recorder, const std:
     texts.push_back(absl::StrCat("The cat number ", i, " sat on the mat and looked at the sun."));
   }
   std::mt19937_64 rng(5);
-  recorder::EventBlock b;
-  b.run_id = run_id;
-  b.split = "valid";
+  // One batch per routed layer (a batch is one step and one layer): ids 0 and 1.
+  events::RoutingEventBatch per_layer[2];
+  for (int li = 0; li < 2; ++li) {
+    events::RoutingEventHeader& h = per_layer[li].header;
+    h.run_id = run_id;
+    h.batch_id = static_cast<uint64_t>(li);
+    h.split = "valid";
+    h.step = 100;
+    h.layer = static_cast<uint32_t>(2 * li);
+    h.top_k = 4;
+  }
   for (size_t s = 0; s < texts.size(); ++s) {
     const std::vector<int32_t> ids = (*tok)->Encode(texts[s]);
     for (size_t pos = 0; pos < ids.size(); ++pos) {
@@ -205,8 +213,7 @@ absl::StatusOr<uint32_t> WritePlantedRun(const std::string& recorder, const std:
         for (uint32_t p : perm) {
           if (chosen.size() < 4 && (layer != 0 || p != 5)) chosen.push_back(p);
         }
-        b.step.push_back(100);
-        b.layer.push_back(layer);
+        events::RoutingEventBatch& b = per_layer[layer / 2];
         b.sequence_id.push_back(s);
         b.position.push_back(static_cast<uint32_t>(pos));
         b.token_id.push_back(static_cast<uint32_t>(ids[pos]));
@@ -219,7 +226,7 @@ absl::StatusOr<uint32_t> WritePlantedRun(const std::string& recorder, const std:
       }
     }
   }
-  (*writer)->Append(std::move(b));
+  for (const events::RoutingEventBatch& b : per_layer) (*writer)->Append(b.view());
   if (absl::Status s = (*writer)->Flush(std::chrono::seconds(60)); !s.ok()) return s;
   if (absl::Status s = (*writer)->FinishRun(run_id, std::chrono::seconds(10)); !s.ok()) return s;
   return static_cast<uint32_t>(dragon[0]);

@@ -22,27 +22,28 @@ class BatchValidatorTest : public ::testing::Test {
         batch_(testing::MakeBatch(layout_.spec, "w", 7, 8, 3, 1)) {}
 
   absl::Status Check(size_t max_events = 1 << 20) {
-    return ValidateBatch(layout_, batch_, max_events, &idx_);
+    return ValidateBatch(layout_, batch_.view(), max_events, &idx_);
   }
 
   RunLayout layout_;
-  EventBatchData batch_;
-  std::vector<uint8_t> idx_;
+  events::RoutingEventBatch batch_;
+  uint8_t idx_ = 255;
 };
 
-TEST_F(BatchValidatorTest, AcceptsGoodBatchAndMapsLayers) {
+TEST_F(BatchValidatorTest, AcceptsGoodBatchAndMapsItsLayer) {
   ASSERT_TRUE(Check().ok());
-  ASSERT_EQ(idx_.size(), batch_.num_events());
-  for (size_t i = 0; i < idx_.size(); ++i) {
-    EXPECT_EQ(layout_.spec.routed_layers[idx_[i]], batch_.layer[i]);
+  EXPECT_EQ(layout_.spec.routed_layers[idx_], batch_.header.layer);
+  for (int li = 0; li < 4; ++li) {  // every routed layer maps to its index
+    batch_ = testing::MakeBatch(layout_.spec, "w", 7, 8, 3, 1, "", li);
+    ASSERT_TRUE(Check().ok());
+    EXPECT_EQ(idx_, li);
   }
 }
 
 TEST_F(BatchValidatorTest, EmptyBatch) {
-  EventBatchData empty;
-  empty.batch_seq = 7;
-  empty.writer_id = "w";
-  absl::Status s = ValidateBatch(layout_, empty, 100, &idx_);
+  events::RoutingEventBatch empty;
+  empty.header = batch_.header;
+  absl::Status s = ValidateBatch(layout_, empty.view(), 100, &idx_);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("batch 7: empty batch"));
 }
@@ -51,7 +52,7 @@ TEST_F(BatchValidatorTest, LengthsDiffer) {
   batch_.position.pop_back();
   absl::Status s = Check();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr("position has"));
+  EXPECT_THAT(s.message(), HasSubstr("position has 7"));
 }
 
 TEST_F(BatchValidatorTest, TopKLengthMismatch) {
@@ -63,10 +64,24 @@ TEST_F(BatchValidatorTest, TopKLengthMismatch) {
 }
 
 TEST_F(BatchValidatorTest, UndeclaredLayer) {
-  batch_.layer[3] = 5;
+  batch_.header.layer = 5;
   absl::Status s = Check();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr("layer[3] = 5 is not a routed layer"));
+  EXPECT_EQ(s.message(), "batch 7: layer 5 is not a routed layer of run r1 (declared: 0,2,4,6)");
+}
+
+TEST_F(BatchValidatorTest, TopKOfAnotherRun) {
+  // Columns consistent with top_k 2, but the run routes top-4.
+  batch_.header.top_k = 2;
+  batch_.pathways.resize(batch_.num_events() * 2);
+  batch_.weights.resize(batch_.num_events() * 2);
+  for (size_t e = 0; e < batch_.num_events(); ++e) {
+    batch_.pathways[2 * e] = 0;
+    batch_.pathways[2 * e + 1] = 1;
+  }
+  absl::Status s = Check();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "batch 7: top_k 2 differs from run r1's top_k 4");
 }
 
 TEST_F(BatchValidatorTest, PathwayOutOfRange) {
@@ -107,9 +122,9 @@ TEST_F(BatchValidatorTest, RepeatedPathwayInOneEventsTopK) {
 }
 
 TEST_F(BatchValidatorTest, Oversize) {
-  absl::Status s = Check(10);
+  absl::Status s = Check(5);  // 8 events
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(s.message(), HasSubstr("exceed the limit of 10"));
+  EXPECT_EQ(s.message(), "batch 7: 8 events exceed the limit of 5 per batch");
 }
 
 TEST(RunSpecValidationTest, RejectsBadSpecs) {

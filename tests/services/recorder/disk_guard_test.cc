@@ -40,7 +40,7 @@ uint64_t QueryCount(RecorderStore& store, const std::string& run) {
   q.run_id = run;
   q.limit = 1ull << 40;
   uint64_t n = 0;
-  absl::Status s = store.QueryEvents(q, [&](EventBatchData&& b) {
+  absl::Status s = store.QueryEvents(q, [&](events::RoutingEventBatch&& b) {
     n += b.num_events();
     return true;
   });
@@ -67,7 +67,7 @@ TEST(DiskGuardTest, FullTmpfsIsAStateReadsWorkAndWritingResumes) {
   absl::Status failure;
   uint64_t seq = 0;
   for (; seq < 100000; ++seq) {
-    EventBatchData b = MakeBatch(spec, "w", seq, 1024, seq, static_cast<uint32_t>(seq));
+    events::RoutingEventBatch b = MakeBatch(spec, "w", seq, 4096, seq, static_cast<uint32_t>(seq));
     absl::StatusOr<WriteResult> r = (*store)->Write(b);
     if (!r.ok()) {
       failure = r.status();
@@ -89,7 +89,7 @@ TEST(DiskGuardTest, FullTmpfsIsAStateReadsWorkAndWritingResumes) {
   for (int i = 0; i < 20; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     absl::StatusOr<WriteResult> r =
-        (*store)->Write(MakeBatch(spec, "w", failed_seq, 1024, failed_seq, 7));
+        (*store)->Write(MakeBatch(spec, "w", failed_seq, 4096, failed_seq, 7));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
   }
@@ -125,7 +125,7 @@ TEST(DiskGuardTest, FullTmpfsIsAStateReadsWorkAndWritingResumes) {
   std::printf("time to resume after space returned: %.3f s\n", resume_s);
   ::testing::Test::RecordProperty("time_to_resume_ms", static_cast<int>(resume_s * 1000));
   for (uint64_t s = failed_seq; s < failed_seq + 5; ++s) {
-    EventBatchData b = MakeBatch(spec, "w", s, 1024, s, static_cast<uint32_t>(s));
+    events::RoutingEventBatch b = MakeBatch(spec, "w", s, 4096, s, static_cast<uint32_t>(s));
     absl::StatusOr<WriteResult> r = (*store)->Write(b);
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_FALSE(r->duplicate);
@@ -158,7 +158,7 @@ TEST(DiskGuardTest, MaxDiskBytesRefusesWritesBeforeTheDeviceIsFull) {
   uint64_t acked = 0;
   absl::Status failure;
   for (uint64_t seq = 0; seq < 100000 && failure.ok(); ++seq) {
-    EventBatchData b = MakeBatch(spec, "w", seq, 1024, seq, static_cast<uint32_t>(seq));
+    events::RoutingEventBatch b = MakeBatch(spec, "w", seq, 4096, seq, static_cast<uint32_t>(seq));
     absl::StatusOr<WriteResult> r = (*store)->Write(b);
     if (r.ok()) {
       acked += r->events;

@@ -81,25 +81,54 @@ TEST(KeyCodecTest, WriterStatsRoundTrip) {
 
 TEST(KeyCodecTest, RawBlockRoundTrip) {
   RunSpecData spec = testing::TestSpec("r");
-  EventBatchData b = testing::MakeBatch(spec, "w", 1, 50, 3, 7);
-  std::vector<uint32_t> idx = {0, 5, 49, 120};
+  events::RoutingEventBatch b = testing::MakeBatch(spec, "w", 1, 50, 3, 7);
   std::string v;
-  EncodeRawBlock(b, idx.data(), idx.size(), spec.top_k, 2, &v);
+  EncodeRawBlock(b.view(), 2, &v);
   absl::StatusOr<RawBlock> rb = DecodeRawBlock(v);
   ASSERT_TRUE(rb.ok()) << rb.status();
   EXPECT_EQ(rb->split, 2);
-  ASSERT_EQ(rb->token_id.size(), 4u);
-  for (size_t i = 0; i < idx.size(); ++i) {
-    EXPECT_EQ(rb->token_id[i], b.token_id[idx[i]]);
-    EXPECT_EQ(rb->sequence_id[i], b.sequence_id[idx[i]]);
-    EXPECT_EQ(rb->position[i], b.position[idx[i]]);
-    EXPECT_EQ(rb->next_token_id[i], b.next_token_id[idx[i]]);
-    for (uint32_t j = 0; j < spec.top_k; ++j) {
-      EXPECT_EQ(rb->pathways[i * 4 + j], b.pathways[idx[i] * 4 + j]);
-      EXPECT_EQ(rb->weights[i * 4 + j], b.weights[idx[i] * 4 + j]);
-    }
-  }
+  EXPECT_EQ(rb->top_k, 4u);
+  EXPECT_EQ(rb->token_id, b.token_id);
+  EXPECT_EQ(rb->sequence_id, b.sequence_id);
+  EXPECT_EQ(rb->position, b.position);
+  EXPECT_EQ(rb->next_token_id, b.next_token_id);
+  EXPECT_EQ(rb->pathways, b.pathways);
+  EXPECT_EQ(rb->weights, b.weights);
   EXPECT_FALSE(DecodeRawBlock(v.substr(0, v.size() - 1)).ok());
+}
+
+TEST(KeyCodecTest, RawBlockBytesAreStable) {
+  // The stored format (docs/recorder.md): version 1, split, varint n, varint k, the varint
+  // columns, one byte per pathway, little-endian float weights.
+  events::RoutingEventBatch b;
+  b.header.top_k = 2;
+  b.sequence_id = {1, 300};
+  b.position = {0, 1};
+  b.token_id = {5, 6};
+  b.next_token_id = {6, 7};
+  b.pathways = {0, 1, 3, 2};
+  b.weights = {0.5f, 0.25f, 1.0f, 0.0f};
+  std::string v;
+  EncodeRawBlock(b.view(), 2, &v);
+  const std::string want(
+      "\x01\x02\x02\x02"  // version, split, n, k
+      "\x01\xac\x02"
+      "\x00\x01"
+      "\x05\x06"
+      "\x06\x07"          // sequence_id, position, token, next
+      "\x00\x01\x03\x02"  // pathways
+      "\x00\x00\x00\x3f"
+      "\x00\x00\x80\x3e"
+      "\x00\x00\x80\x3f"
+      "\x00\x00\x00\x00",
+      33);
+  EXPECT_EQ(v, want);
+  EXPECT_EQ(EventsKey(1, 2, 3, "w", 4), std::string("\0\0\0\x01"
+                                                    "\0\0\0\x02"
+                                                    "\0\0\0\0\0\0\0\x03"
+                                                    "\0\x01w"
+                                                    "\0\0\0\0\0\0\0\x04",
+                                                    27));
 }
 
 std::vector<uint64_t> Decode(const std::string& v) {

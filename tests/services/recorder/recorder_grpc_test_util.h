@@ -91,7 +91,7 @@ struct StreamResult {
 
 // Sends `batches` on one Record stream, half-closes, reads every ack, returns them + status.
 inline StreamResult SendBatches(v1::Recorder::Stub* stub,
-                                const std::vector<EventBatchData>& batches,
+                                const std::vector<events::RoutingEventBatch>& batches,
                                 const std::string& token = "") {
   grpc::ClientContext ctx;
   if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
@@ -101,9 +101,9 @@ inline StreamResult SendBatches(v1::Recorder::Stub* stub,
     v1::BatchAck ack;
     while (stream->Read(&ack)) r.acks.push_back(ack);
   });
-  for (const EventBatchData& b : batches) {
+  for (const events::RoutingEventBatch& b : batches) {
     v1::EventBatch m;
-    ToProto(b, &m);
+    ToProto(b.view(), &m);
     if (!stream->Write(m)) break;
   }
   stream->WritesDone();

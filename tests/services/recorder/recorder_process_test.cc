@@ -110,22 +110,6 @@ class ChildRecorder {
   size_t starts_ = 0;
 };
 
-EventBlock ToBlock(const EventBatchData& b) {
-  EventBlock e;
-  e.run_id = b.run_id;
-  e.batch_seq = b.batch_seq;
-  e.split = b.split;
-  e.step = b.step;
-  e.sequence_id = b.sequence_id;
-  e.layer = b.layer;
-  e.position = b.position;
-  e.token_id = b.token_id;
-  e.next_token_id = b.next_token_id;
-  e.pathways = b.pathways;
-  e.weights = b.weights;
-  return e;
-}
-
 class RecorderProcessTest : public ::testing::TestWithParam<bool /*sync*/> {
  protected:
   void SetUp() override {
@@ -153,14 +137,14 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
 
   constexpr uint64_t kBatches = 150;
   BruteCounts ref;
-  std::vector<EventBatchData> batches;
+  std::vector<events::RoutingEventBatch> batches;
   for (uint64_t s = 0; s < kBatches; ++s) {
-    batches.push_back(MakeBatch(TestSpec("crash"), "job-1", s, 250, s / 4, s));
+    batches.push_back(MakeBatch(TestSpec("crash"), "job-1", s, 1000, s / 4, s));  // 1000 events
     ref.Add(batches.back(), 4);
   }
   std::thread producer([&] {
     for (const auto& b : batches) {
-      EXPECT_TRUE((*w)->Append(ToBlock(b)));
+      EXPECT_TRUE((*w)->Append(b.view()));
       std::this_thread::sleep_for(std::chrono::milliseconds(3));
     }
   });
@@ -192,7 +176,7 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
   v1::EventBatch m;
   while (reader->Read(&m)) {
     EXPECT_EQ(m.writer_id(), "job-1");
-    per_batch[m.batch_seq()] += m.step_size();
+    per_batch[m.batch_seq()] += m.token_id_size();
   }
   ASSERT_TRUE(reader->Finish().ok());
   ASSERT_EQ(per_batch.size(), kBatches);
@@ -235,10 +219,10 @@ TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
   RunSpecLite spec;
   ToProto(TestSpec("term"), &spec);
   ASSERT_TRUE((*w)->CreateRun(spec).ok());
-  std::vector<EventBatchData> batches;
+  std::vector<events::RoutingEventBatch> batches;
   for (uint64_t s = 0; s < 10; ++s) {
-    batches.push_back(MakeBatch(TestSpec("term"), "job", s, 250, s, s));
-    ASSERT_TRUE((*w)->Append(ToBlock(batches.back())));
+    batches.push_back(MakeBatch(TestSpec("term"), "job", s, 1000, s, s));
+    ASSERT_TRUE((*w)->Append(batches.back().view()));
   }
   ASSERT_TRUE((*w)->Flush(std::chrono::seconds(30)).ok());
   // A query client with a small fixed HTTP/2 window that reads one message and stops reading:
@@ -265,7 +249,7 @@ TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
   EXPECT_FALSE(stalled->Finish().ok());
 
   ASSERT_NO_FATAL_FAILURE(child.Start());
-  ASSERT_TRUE((*w)->Append(ToBlock(batches[3])));  // re-sent: recognised
+  ASSERT_TRUE((*w)->Append(batches[3].view()));  // re-sent: recognised
   ASSERT_TRUE((*w)->Flush(std::chrono::seconds(30)).ok());
   EXPECT_EQ((*w)->stats().duplicate_acks, 1u);
   auto stub =
@@ -326,8 +310,8 @@ TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
       if (health(kWriteHealthName) == ServingStatus::kNotServing) ++after_full;
       continue;
     }
-    EventBatchData b = MakeBatch(TestSpec("full"), "job-full", seq, 1024, seq, seq);
-    ASSERT_TRUE((*w)->Append(ToBlock(b)));
+    events::RoutingEventBatch b = MakeBatch(TestSpec("full"), "job-full", seq, 4096, seq, seq);
+    ASSERT_TRUE((*w)->Append(b.view()));
     events += b.num_events();
     ++seq;
     if (after_full > 0 ||
@@ -361,7 +345,7 @@ TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
   auto reader = stub->QueryEvents(&ctx, q);
   std::map<uint64_t, uint64_t> per_batch;
   v1::EventBatch m;
-  while (reader->Read(&m)) per_batch[m.batch_seq()] += m.step_size();
+  while (reader->Read(&m)) per_batch[m.batch_seq()] += m.token_id_size();
   ASSERT_TRUE(reader->Finish().ok());
   ASSERT_EQ(per_batch.size(), seq);
   for (const auto& [s, n] : per_batch) EXPECT_EQ(n, 4096u) << "batch " << s;

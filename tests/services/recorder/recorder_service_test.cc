@@ -114,7 +114,7 @@ TEST_F(RecorderServiceTest, CountsAndTotalsMatchBruteForce) {
   EXPECT_TRUE(created);
   ASSERT_TRUE(CreateRun("r1", "", &created).ok());
   EXPECT_FALSE(created);
-  std::vector<EventBatchData> batches;
+  std::vector<events::RoutingEventBatch> batches;
   BruteCounts ref;
   for (uint64_t s = 0; s < 8; ++s) {
     batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 300, s * 3, s, s % 2 ? "valid" : ""));
@@ -126,7 +126,7 @@ TEST_F(RecorderServiceTest, CountsAndTotalsMatchBruteForce) {
   for (size_t i = 0; i < 8; ++i) {
     EXPECT_EQ(r.acks[i].batch_seq(), i);  // in order
     EXPECT_FALSE(r.acks[i].duplicate());
-    EXPECT_EQ(r.acks[i].events(), 1200u);
+    EXPECT_EQ(r.acks[i].events(), 300u);
   }
   ExpectMatches("r1", ref);
   int chunks = 0;
@@ -208,11 +208,11 @@ TEST_F(RecorderServiceTest, ListRunsPagesBoundedLabelsAndSplitsOfResults) {
     EXPECT_THAT(st.error_message(), HasSubstr("labels['note'] value has 10485760 bytes"));
   }
 
-  std::vector<EventBatchData> batches;
+  std::vector<events::RoutingEventBatch> batches;
   BruteCounts trained;
   uint64_t seq = 0;
   for (const char* split : {"valid", "valid/fresh_routers"}) {
-    batches.push_back(MakeBatch(TestSpec("run-0"), "w", seq, 50, seq, 9 + seq, split));
+    batches.push_back(MakeBatch(TestSpec("run-0"), "w", seq, 50, seq, 9 + seq, split, 1));
     if (std::string(split) == "valid") trained.Add(batches.back(), 4);
     ++seq;
   }
@@ -247,7 +247,7 @@ TEST_F(RecorderServiceTest, ListRunsPagesBoundedLabelsAndSplitsOfResults) {
 
 TEST_F(RecorderServiceTest, DuplicateBatchIsAppliedOnce) {
   ASSERT_TRUE(CreateRun("r1").ok());
-  EventBatchData b = MakeBatch(TestSpec("r1"), "w", 3, 100, 1, 1);
+  events::RoutingEventBatch b = MakeBatch(TestSpec("r1"), "w", 3, 100, 1, 1);
   auto r = SendBatches(stub_.get(), {b, b});
   ASSERT_TRUE(r.status.ok());
   ASSERT_EQ(r.acks.size(), 2u);
@@ -262,13 +262,13 @@ TEST_F(RecorderServiceTest, DuplicateBatchIsAppliedOnce) {
   EXPECT_EQ(testing::MetricValue(server_->registry(), "monoroute_recorder_duplicate_batches_total"),
             2);
   EXPECT_EQ(testing::MetricValue(server_->registry(), "monoroute_recorder_events_ingested_total"),
-            400);
+            100);
 }
 
 TEST_F(RecorderServiceTest, ConcurrentStreamsForSameAndDifferentRuns) {
   ASSERT_TRUE(CreateRun("a").ok());
   ASSERT_TRUE(CreateRun("b").ok());
-  std::vector<std::vector<EventBatchData>> per_writer(6);
+  std::vector<std::vector<events::RoutingEventBatch>> per_writer(6);
   BruteCounts ref_a, ref_b;
   for (int w = 0; w < 6; ++w) {
     std::string run = w % 2 ? "b" : "a";
@@ -294,10 +294,10 @@ TEST_F(RecorderServiceTest, ConcurrentStreamsForSameAndDifferentRuns) {
 
 TEST_F(RecorderServiceTest, BadBatchEndsStreamWithCodeAndWritesNothing) {
   ASSERT_TRUE(CreateRun("r1").ok());
-  EventBatchData good0 = MakeBatch(TestSpec("r1"), "w", 0, 20, 1, 1);
-  EventBatchData bad = MakeBatch(TestSpec("r1"), "w", 7, 20, 1, 2);
+  events::RoutingEventBatch good0 = MakeBatch(TestSpec("r1"), "w", 0, 20, 1, 1);
+  events::RoutingEventBatch bad = MakeBatch(TestSpec("r1"), "w", 7, 20, 1, 2);
   bad.weights[12] = NAN;
-  EventBatchData good2 = MakeBatch(TestSpec("r1"), "w", 8, 20, 1, 3);
+  events::RoutingEventBatch good2 = MakeBatch(TestSpec("r1"), "w", 8, 20, 1, 3);
   auto r = SendBatches(stub_.get(), {good0, bad, good2});
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(r.status.error_message(), "batch 7: weights[12] is not finite");
@@ -308,31 +308,31 @@ TEST_F(RecorderServiceTest, BadBatchEndsStreamWithCodeAndWritesNothing) {
   ExpectMatches("r1", ref);
 
   struct Case {
-    std::function<void(EventBatchData&)> mutate;
+    std::function<void(events::RoutingEventBatch&)> mutate;
     grpc::StatusCode code;
     std::string msg;
   };
   std::vector<Case> cases = {
-      {[](EventBatchData& b) {
-         b = EventBatchData{"r1", "w", 9};
-       },
+      {[](events::RoutingEventBatch& b) { b = events::RoutingEventBatch{b.header}; },
        grpc::StatusCode::INVALID_ARGUMENT, "batch 9: empty batch"},
-      {[](EventBatchData& b) { b.next_token_id.pop_back(); }, grpc::StatusCode::INVALID_ARGUMENT,
-       "next_token_id has"},
-      {[](EventBatchData& b) { b.layer[0] = 3; }, grpc::StatusCode::INVALID_ARGUMENT,
-       "layer[0] = 3 is not a routed layer"},
-      {[](EventBatchData& b) { b.pathways[5] = 16; }, grpc::StatusCode::INVALID_ARGUMENT,
+      {[](events::RoutingEventBatch& b) { b.next_token_id.pop_back(); },
+       grpc::StatusCode::INVALID_ARGUMENT, "next_token_id has"},
+      {[](events::RoutingEventBatch& b) { b.header.layer = 3; }, grpc::StatusCode::INVALID_ARGUMENT,
+       "batch 9: layer 3 is not a routed layer"},
+      {[](events::RoutingEventBatch& b) { b.header.top_k = 0; }, grpc::StatusCode::INVALID_ARGUMENT,
+       "batch 9: top_k 0 must be in 1..256"},
+      {[](events::RoutingEventBatch& b) { b.pathways[5] = 16; }, grpc::StatusCode::INVALID_ARGUMENT,
        "pathways[5] = 16"},
-      {[](EventBatchData& b) { b.token_id[4] = 1000; }, grpc::StatusCode::INVALID_ARGUMENT,
-       "token_id[4] = 1000"},
-      {[](EventBatchData& b) { b.run_id = "ghost"; }, grpc::StatusCode::NOT_FOUND,
+      {[](events::RoutingEventBatch& b) { b.token_id[4] = 1000; },
+       grpc::StatusCode::INVALID_ARGUMENT, "token_id[4] = 1000"},
+      {[](events::RoutingEventBatch& b) { b.header.run_id = "ghost"; }, grpc::StatusCode::NOT_FOUND,
        "unknown run 'ghost'"},
-      {[](EventBatchData& b) { b = MakeBatch(TestSpec("r1"), "w", 9, 12600, 1, 1); },
+      {[](events::RoutingEventBatch& b) { b = MakeBatch(TestSpec("r1"), "w", 9, 50001, 1, 1); },
        grpc::StatusCode::RESOURCE_EXHAUSTED, "exceed the limit of 50000"},
   };
   for (const Case& c : cases) {
-    EventBatchData b = good2;
-    b.batch_seq = 9;
+    events::RoutingEventBatch b = good2;
+    b.header.batch_id = 9;
     c.mutate(b);
     auto rr = SendBatches(stub_.get(), {b});
     EXPECT_EQ(rr.status.error_code(), c.code) << rr.status.error_message();
@@ -343,7 +343,7 @@ TEST_F(RecorderServiceTest, BadBatchEndsStreamWithCodeAndWritesNothing) {
   EXPECT_EQ(GetRun("r1").batches(), 1u);
   EXPECT_EQ(testing::MetricValue(server_->registry(), "monoroute_recorder_rejected_batches_total",
                                  "reason", "invalid_argument"),
-            6);
+            7);
   EXPECT_EQ(testing::MetricValue(server_->registry(), "monoroute_recorder_rejected_batches_total",
                                  "reason", "not_found"),
             1);
@@ -361,7 +361,7 @@ TEST_F(RecorderServiceTest, OversizeMessageIsResourceExhausted) {
   server_.reset();
   StartServer({}, {}, 256 << 10);
   ASSERT_TRUE(CreateRun("r1").ok());
-  auto r = SendBatches(stub_.get(), {MakeBatch(TestSpec("r1"), "w", 0, 8000, 1, 1)});
+  auto r = SendBatches(stub_.get(), {MakeBatch(TestSpec("r1"), "w", 0, 32000, 1, 1)});
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(GetRun("r1").events(), 0u);
 }
@@ -374,13 +374,13 @@ TEST_F(RecorderServiceTest, BearerTokenRequiredOnWrites) {
   EXPECT_EQ(CreateRun("r1").error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(CreateRun("r1", "wrong").error_code(), grpc::StatusCode::UNAUTHENTICATED);
   ASSERT_TRUE(CreateRun("r1", "s3cret").ok());
-  EventBatchData b = MakeBatch(TestSpec("r1"), "w", 0, 10, 1, 1);
+  events::RoutingEventBatch b = MakeBatch(TestSpec("r1"), "w", 0, 10, 1, 1);
   auto r = SendBatches(stub_.get(), {b});
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(GetRun("r1").events(), 0u);  // reads need no token
   r = SendBatches(stub_.get(), {b}, "s3cret");
   ASSERT_TRUE(r.status.ok());
-  EXPECT_EQ(GetRun("r1").events(), 40u);
+  EXPECT_EQ(GetRun("r1").events(), 10u);
   v1::DeleteRunRequest dr;
   dr.set_run_id("r1");
   v1::DeleteRunResponse resp;
@@ -396,13 +396,13 @@ TEST_F(RecorderServiceTest, BearerTokenRequiredOnWrites) {
   grpc::ClientContext ctx;
   ctx.AddMetadata("authorization", "Bearer s3cret");
   ASSERT_TRUE(stub_->DeleteRun(&ctx, dr, &resp).ok());
-  EXPECT_EQ(resp.events_deleted(), 40u);
+  EXPECT_EQ(resp.events_deleted(), 10u);
 }
 
 TEST_F(RecorderServiceTest, FinishRunRefusesNewBatchesButAcksResends) {
   EXPECT_EQ(FinishRun("ghost").error_code(), grpc::StatusCode::NOT_FOUND);
   ASSERT_TRUE(CreateRun("r1").ok());
-  std::vector<EventBatchData> batches;
+  std::vector<events::RoutingEventBatch> batches;
   BruteCounts ref;
   for (uint64_t s = 0; s < 3; ++s) {
     batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 50, s, s));
@@ -419,7 +419,7 @@ TEST_F(RecorderServiceTest, FinishRunRefusesNewBatchesButAcksResends) {
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(again, fin));
 
   // Re-sent applied batches are duplicates; the first new one ends the stream.
-  EventBatchData fresh = MakeBatch(TestSpec("r1"), "w", 3, 50, 3, 3);
+  events::RoutingEventBatch fresh = MakeBatch(TestSpec("r1"), "w", 3, 50, 3, 3);
   auto r = SendBatches(stub_.get(), {batches[1], batches[2], fresh, batches[0]});
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(r.status.error_message(), "batch 3: run r1 is finished");
@@ -452,7 +452,7 @@ TEST_F(RecorderServiceTest, FinishRunRefusesNewBatchesButAcksResends) {
 
 TEST_F(RecorderServiceTest, RestartKeepsEverythingAcked) {
   ASSERT_TRUE(CreateRun("r1").ok());
-  std::vector<EventBatchData> batches;
+  std::vector<events::RoutingEventBatch> batches;
   BruteCounts ref;
   for (uint64_t s = 0; s < 5; ++s) {
     batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 200, s, s));
@@ -471,8 +471,13 @@ TEST_F(RecorderServiceTest, RestartKeepsEverythingAcked) {
 
 TEST_F(RecorderServiceTest, QueryEventsAndDeleteRun) {
   ASSERT_TRUE(CreateRun("r1").ok());
-  std::vector<EventBatchData> batches;
-  for (uint64_t s = 0; s < 4; ++s) batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 50, s, s));
+  std::vector<events::RoutingEventBatch> batches;
+  for (uint64_t s = 0; s < 4; ++s) {  // steps 0..3, each of every routed layer
+    for (int li = 0; li < 4; ++li) {
+      const uint64_t seq = batches.size();
+      batches.push_back(MakeBatch(TestSpec("r1"), "w", seq, 50, s, seq, "", li));
+    }
+  }
   ASSERT_TRUE(SendBatches(stub_.get(), batches).status.ok());
   v1::EventQuery q;
   q.set_run_id("r1");
@@ -486,13 +491,18 @@ TEST_F(RecorderServiceTest, QueryEventsAndDeleteRun) {
   v1::EventBatch m;
   size_t events = 0;
   while (reader->Read(&m)) {
-    for (int i = 0; i < m.step_size(); ++i) {
-      EXPECT_EQ(m.layer(i), 4u);
-      const EventBatchData& src = batches[m.step(i)];
-      ++events;
-      EXPECT_EQ(m.pathways_size(), 4 * m.step_size());
-      (void)src;
-    }
+    EXPECT_EQ(m.layer(), 4u);
+    EXPECT_GE(m.step(), 1u);
+    EXPECT_LE(m.step(), 2u);
+    EXPECT_EQ(m.top_k(), 4u);
+    ASSERT_LT(m.batch_seq(), batches.size());
+    const events::RoutingEventBatch& src = batches[m.batch_seq()];  // the batch as sent
+    EXPECT_EQ(src.header.step, m.step());
+    EXPECT_EQ(src.header.layer, m.layer());
+    EXPECT_EQ(FromProto(m).token_id, src.token_id);
+    EXPECT_EQ(FromProto(m).pathways, src.pathways);
+    EXPECT_EQ(FromProto(m).weights, src.weights);
+    events += static_cast<size_t>(m.token_id_size());
     EXPECT_EQ(m.writer_id(), "w");
   }
   ASSERT_TRUE(reader->Finish().ok());

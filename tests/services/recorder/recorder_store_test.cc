@@ -41,7 +41,7 @@ class RecorderStoreTest : public ::testing::Test {
     Open();
   }
   // Writes `b` and adds it to the reference.
-  void Write(const EventBatchData& b) {
+  void Write(const events::RoutingEventBatch& b) {
     auto r = store_->Write(b);
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_FALSE(r->duplicate);
@@ -73,7 +73,7 @@ class RecorderStoreTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<RecorderStore> store_;
   BruteCounts ref_;
-  std::vector<EventBatchData> sent_;
+  std::vector<events::RoutingEventBatch> sent_;
 };
 
 TEST_F(RecorderStoreTest, CountsTotalsAndSummaryMatchBruteForce) {
@@ -87,9 +87,10 @@ TEST_F(RecorderStoreTest, CountsTotalsAndSummaryMatchBruteForce) {
   // Per split.
   CountsQueryData q;
   q.run_id = "r1";
-  q.layer = 4;
+  q.layer = 2;  // w2's batches (odd seqs) are of layers 2 and 6
   q.split = "valid";
-  EXPECT_EQ(ToMap(*store_->GetCounts(q)), ref_.Layer(4, "valid"));
+  EXPECT_FALSE(ref_.Layer(2, "valid").empty());
+  EXPECT_EQ(ToMap(*store_->GetCounts(q)), ref_.Layer(2, "valid"));
   q.split = "nope";
   EXPECT_TRUE(store_->GetCounts(q)->count.empty());
 
@@ -110,7 +111,7 @@ TEST_F(RecorderStoreTest, StepRangeCountsUseBuckets) {
   ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
   uint64_t seq = 0;
   for (uint64_t step : {1, 9, 10, 15, 19, 20, 33}) {
-    Write(MakeBatch(TestSpec("r1"), "w", seq++, 30, step, static_cast<uint32_t>(step)));
+    Write(MakeBatch(TestSpec("r1"), "w", seq++, 30, step, static_cast<uint32_t>(step), "", 1));
   }
   BruteCounts range;
   for (const auto& b : sent_) range.Add(b, 4, 10, 19);
@@ -132,14 +133,14 @@ TEST_F(RecorderStoreTest, StepRangeCountsUseBuckets) {
 
 TEST_F(RecorderStoreTest, DuplicateBatchIsAppliedOnce) {
   ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
-  EventBatchData b = MakeBatch(TestSpec("r1"), "w", 5, 100, 2, 9);
+  events::RoutingEventBatch b = MakeBatch(TestSpec("r1"), "w", 5, 100, 2, 9);
   Write(b);
   auto again = store_->Write(b);
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->duplicate);
   // Same seq from another writer is a different batch.
-  EventBatchData other = b;
-  other.writer_id = "w-other";
+  events::RoutingEventBatch other = b;
+  other.header.writer_id = "w-other";
   Write(other);
   ExpectCountsMatch("r1");
   EXPECT_EQ(store_->GetRun("r1")->events, 2 * b.num_events());
@@ -147,7 +148,7 @@ TEST_F(RecorderStoreTest, DuplicateBatchIsAppliedOnce) {
 
 TEST_F(RecorderStoreTest, RestartKeepsEverythingAndDedup) {
   ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
-  EventBatchData b0 = MakeBatch(TestSpec("r1"), "w", 0, 100, 1, 1);
+  events::RoutingEventBatch b0 = MakeBatch(TestSpec("r1"), "w", 0, 100, 1, 1);
   Write(b0);
   Write(MakeBatch(TestSpec("r1"), "w", 1, 100, 2, 2, "valid"));
   auto before = *store_->GetRun("r1");
@@ -169,8 +170,8 @@ TEST_F(RecorderStoreTest, FinishRunPersistsKeepsDuplicatesAndRefusesNewBatches) 
   EXPECT_EQ(store_->FinishRun("ghost").status().code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
   ASSERT_TRUE(store_->CreateRun(TestSpec("r2")).ok());
-  EventBatchData b0 = MakeBatch(TestSpec("r1"), "w", 0, 100, 1, 1);
-  EventBatchData b1 = MakeBatch(TestSpec("r1"), "w", 1, 100, 2, 2, "valid");
+  events::RoutingEventBatch b0 = MakeBatch(TestSpec("r1"), "w", 0, 100, 1, 1);
+  events::RoutingEventBatch b1 = MakeBatch(TestSpec("r1"), "w", 1, 100, 2, 2, "valid");
   Write(b0);
   Write(b1);
   EXPECT_FALSE(store_->GetRun("r1")->finished);
@@ -189,7 +190,7 @@ TEST_F(RecorderStoreTest, FinishRunPersistsKeepsDuplicatesAndRefusesNewBatches) 
   auto dup = store_->Write(b1);
   ASSERT_TRUE(dup.ok()) << dup.status();
   EXPECT_TRUE(dup->duplicate);
-  EventBatchData fresh = MakeBatch(TestSpec("r1"), "w", 2, 10, 3, 3);
+  events::RoutingEventBatch fresh = MakeBatch(TestSpec("r1"), "w", 2, 10, 3, 3);
   auto refused = store_->Write(fresh);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(refused.status().message(), "batch 2: run r1 is finished");
@@ -237,38 +238,38 @@ TEST_F(RecorderStoreTest, CreateRunIsIdempotentAndDetectsConflicts) {
 TEST_F(RecorderStoreTest, BadBatchesWriteNothing) {
   ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
   Write(MakeBatch(TestSpec("r1"), "w", 0, 20, 1, 1));
-  const EventBatchData good = MakeBatch(TestSpec("r1"), "w", 1, 20, 2, 2);
+  const events::RoutingEventBatch good = MakeBatch(TestSpec("r1"), "w", 1, 20, 2, 2);
   struct Case {
-    std::function<void(EventBatchData&)> mutate;
+    std::function<void(events::RoutingEventBatch&)> mutate;
     absl::StatusCode code;
     std::string msg;
   };
   std::vector<Case> cases = {
-      {[](EventBatchData& b) {
-         b = EventBatchData{"r1", "w", 1};
-       },
+      {[](events::RoutingEventBatch& b) { b = events::RoutingEventBatch{b.header}; },
        absl::StatusCode::kInvalidArgument, "empty batch"},
-      {[](EventBatchData& b) { b.token_id.pop_back(); }, absl::StatusCode::kInvalidArgument,
-       "token_id has"},
-      {[](EventBatchData& b) { b.layer.back() = 1; }, absl::StatusCode::kInvalidArgument,
-       "is not a routed layer"},
-      {[](EventBatchData& b) { b.pathways.back() = 99; }, absl::StatusCode::kInvalidArgument,
-       "pathways["},
-      {[](EventBatchData& b) { b.token_id.back() = 5000; }, absl::StatusCode::kInvalidArgument,
-       "token_id["},
-      {[](EventBatchData& b) { b.weights.back() = NAN; }, absl::StatusCode::kInvalidArgument,
-       "is not finite"},
-      {[](EventBatchData& b) { b.run_id = "nope"; }, absl::StatusCode::kNotFound,
+      {[](events::RoutingEventBatch& b) { b.token_id.pop_back(); },
+       absl::StatusCode::kInvalidArgument, "token_id has"},
+      {[](events::RoutingEventBatch& b) { b.header.layer = 1; }, absl::StatusCode::kInvalidArgument,
+       "layer 1 is not a routed layer"},
+      {[](events::RoutingEventBatch& b) { b.header.top_k = 2; }, absl::StatusCode::kInvalidArgument,
+       "pathways has 80 entries, expected 40"},
+      {[](events::RoutingEventBatch& b) { b.pathways.back() = 99; },
+       absl::StatusCode::kInvalidArgument, "pathways[79] = 99 >= num_pathways 16"},
+      {[](events::RoutingEventBatch& b) { b.token_id.back() = 5000; },
+       absl::StatusCode::kInvalidArgument, "token_id[19] = 5000"},
+      {[](events::RoutingEventBatch& b) { b.weights.back() = NAN; },
+       absl::StatusCode::kInvalidArgument, "weights[79] is not finite"},
+      {[](events::RoutingEventBatch& b) { b.header.run_id = "nope"; }, absl::StatusCode::kNotFound,
        "unknown run 'nope'"},
   };
   for (const Case& c : cases) {
-    EventBatchData b = good;
+    events::RoutingEventBatch b = good;
     c.mutate(b);
     auto r = store_->Write(b);
     EXPECT_EQ(r.status().code(), c.code) << r.status();
     EXPECT_THAT(r.status().message(), HasSubstr(c.msg));
   }
-  EventBatchData big = MakeBatch(TestSpec("r1"), "w", 1, 30000, 2, 2);  // 120000 > 100000
+  events::RoutingEventBatch big = MakeBatch(TestSpec("r1"), "w", 1, 100001, 2, 2);  // > 100000
   EXPECT_EQ(store_->Write(big).status().code(), absl::StatusCode::kResourceExhausted);
   ExpectCountsMatch("r1");
   auto sum = *store_->GetRun("r1");
@@ -292,26 +293,27 @@ TEST_F(RecorderStoreTest, QueryEventsFiltersAndLimits) {
   q.pathway = 3;
   uint64_t want = 0;
   for (const auto& b : sent_) {
+    if (b.header.layer != 2 || b.header.step < 5 || b.header.step > 15) continue;
     for (size_t i = 0; i < b.num_events(); ++i) {
-      if (b.layer[i] != 2 || b.step[i] < 5 || b.step[i] > 15) continue;
       for (int j = 0; j < 4; ++j) want += b.pathways[i * 4 + j] == 3;
     }
   }
   uint64_t got = 0;
   ASSERT_TRUE(store_
                   ->QueryEvents(q,
-                                [&](EventBatchData&& b) {
+                                [&](events::RoutingEventBatch&& b) {
+                                  EXPECT_EQ(b.header.layer, 2u);
+                                  EXPECT_GE(b.header.step, 5u);
+                                  EXPECT_LE(b.header.step, 15u);
+                                  EXPECT_EQ(b.header.top_k, 4u);
                                   for (size_t i = 0; i < b.num_events(); ++i) {
-                                    EXPECT_EQ(b.layer[i], 2u);
-                                    EXPECT_GE(b.step[i], 5u);
-                                    EXPECT_LE(b.step[i], 15u);
                                     int hits = 0;
                                     for (int j = 0; j < 4; ++j) hits += b.pathways[i * 4 + j] == 3;
                                     EXPECT_EQ(hits, 1);
                                     ++got;
                                   }
-                                  EXPECT_EQ(b.writer_id, "w");
-                                  EXPECT_EQ(b.split, "train");
+                                  EXPECT_EQ(b.header.writer_id, "w");
+                                  EXPECT_EQ(b.header.split, "train");
                                   return true;
                                 })
                   .ok());
@@ -324,7 +326,7 @@ TEST_F(RecorderStoreTest, QueryEventsFiltersAndLimits) {
   uint64_t n = 0;
   ASSERT_TRUE(store_
                   ->QueryEvents(all,
-                                [&](EventBatchData&& b) {
+                                [&](events::RoutingEventBatch&& b) {
                                   n += b.num_events();
                                   return true;
                                 })
@@ -337,7 +339,7 @@ TEST_F(RecorderStoreTest, CountsOnlyRunAndRetention) {
   Write(MakeBatch(TestSpec("counts", false), "w", 0, 30, 1, 1));
   EventQueryData q;
   q.run_id = "counts";
-  EXPECT_EQ(store_->QueryEvents(q, [](EventBatchData&&) { return true; }).code(),
+  EXPECT_EQ(store_->QueryEvents(q, [](events::RoutingEventBatch&&) { return true; }).code(),
             absl::StatusCode::kFailedPrecondition);
   ExpectCountsMatch("counts");
 
@@ -345,20 +347,20 @@ TEST_F(RecorderStoreTest, CountsOnlyRunAndRetention) {
   ret.raw_retention_steps = 10;
   ASSERT_TRUE(store_->CreateRun(ret).ok());
   for (uint64_t s = 0; s <= 40; s += 2) {
-    ASSERT_TRUE(store_->Write(MakeBatch(ret, "w", s, 5, s, s)).ok());
+    ASSERT_TRUE(store_->Write(MakeBatch(ret, "w", s, 5, s, s, "", 0)).ok());
   }
   q.run_id = "ret";
   uint64_t min_seen = UINT64_MAX, events = 0;
   ASSERT_TRUE(store_
                   ->QueryEvents(q,
-                                [&](EventBatchData&& b) {
-                                  for (uint64_t s : b.step) min_seen = std::min(min_seen, s);
+                                [&](events::RoutingEventBatch&& b) {
+                                  min_seen = std::min(min_seen, b.header.step);
                                   events += b.num_events();
                                   return true;
                                 })
                   .ok());
-  EXPECT_GE(min_seen, 31u);       // the last 10 steps (31..40) are kept, older ones deleted
-  EXPECT_EQ(events, 5u * 4 * 5);  // steps 32..40 step 2 = 5 batches of 5 tokens x 4 layers
+  EXPECT_GE(min_seen, 31u);   // the last 10 steps (31..40) are kept, older ones deleted
+  EXPECT_EQ(events, 5u * 5);  // steps 32..40 step 2 = 5 batches of 5 tokens
   // Counts keep everything.
   auto t = store_->GetTotals("ret", 0, "");
   EXPECT_EQ(t->tokens, 21u * 5);
@@ -369,7 +371,7 @@ TEST_F(RecorderStoreTest, DeleteRunRemovesEverything) {
   Write(MakeBatch(TestSpec("r1"), "w", 0, 20, 1, 1));
   auto n = store_->DeleteRun("r1");
   ASSERT_TRUE(n.ok());
-  EXPECT_EQ(*n, 80u);
+  EXPECT_EQ(*n, 20u);
   EXPECT_EQ(store_->GetRun("r1").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->DeleteRun("r1").status().code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(*store_->CreateRun(TestSpec("r1")));
@@ -380,7 +382,7 @@ TEST_F(RecorderStoreTest, DeleteRunRemovesEverything) {
   // A batch with the old seq is new for the new run.
   EXPECT_FALSE(store_->Write(MakeBatch(TestSpec("r1"), "w", 0, 20, 1, 1))->duplicate);
   Reopen();
-  EXPECT_EQ(store_->GetRun("r1")->events, 80u);
+  EXPECT_EQ(store_->GetRun("r1")->events, 20u);
 }
 
 TEST_F(RecorderStoreTest, ConcurrentWritersSameAndDifferentRuns) {
@@ -392,7 +394,8 @@ TEST_F(RecorderStoreTest, ConcurrentWritersSameAndDifferentRuns) {
       for (uint64_t s = 0; s < 10; ++s) {
         // Writers 0,1 -> run a; 2,3 -> run b; each sends every batch twice.
         RunSpecData spec = TestSpec(w < 2 ? "a" : "b");
-        EventBatchData b = MakeBatch(spec, "w" + std::to_string(w), s, 25, s, w * 100 + s);
+        events::RoutingEventBatch b =
+            MakeBatch(spec, "w" + std::to_string(w), s, 25, s, w * 100 + s);
         EXPECT_TRUE(store_->Write(b).ok());
         EXPECT_TRUE(store_->Write(b)->duplicate);
       }
@@ -405,7 +408,7 @@ TEST_F(RecorderStoreTest, ConcurrentWritersSameAndDifferentRuns) {
     }
   }
   ExpectCountsMatch("a");
-  EXPECT_EQ(store_->GetRun("b")->events, 2u * 10 * 100);
+  EXPECT_EQ(store_->GetRun("b")->events, 2u * 10 * 25);
   EXPECT_EQ(store_->ListRuns()->runs.size(), 2u);
 }
 
@@ -418,7 +421,9 @@ TEST_F(RecorderStoreTest, EmptySplitMeansEverySplitExceptControls) {
   uint64_t seq = 0;
   for (const char* split : {"train", "valid", "valid/fresh_routers", "valid/dense_slices"}) {
     for (int i = 0; i < 3; ++i, ++seq) {
-      EventBatchData b = MakeBatch(spec, "w", seq, 40, seq, static_cast<uint32_t>(seq), split);
+      // Layers 0, 2, 4: layer 2 once per split.
+      events::RoutingEventBatch b =
+          MakeBatch(spec, "w", seq, 40, seq, static_cast<uint32_t>(seq), split, i);
       ASSERT_TRUE(store_->Write(b).ok());
       (IsControlSplit(split) ? control : trained).Add(b, spec.top_k);
       if (std::string(split) == "valid/fresh_routers") ref_.Add(b, spec.top_k);
@@ -445,7 +450,7 @@ TEST_F(RecorderStoreTest, EmptySplitMeansEverySplitExceptControls) {
   ASSERT_TRUE(totals.ok());
   EXPECT_EQ(totals->tokens, trained.tokens[2]);
   EXPECT_EQ(totals->splits, (std::vector<std::string>{"train", "valid"}));
-  EXPECT_EQ(store_->GetTotals("r1", 2, "valid/dense_slices")->tokens, 3u * 40);
+  EXPECT_EQ(store_->GetTotals("r1", 2, "valid/dense_slices")->tokens, 40u);
 
   EventQueryData eq;
   eq.run_id = "r1";
@@ -453,8 +458,8 @@ TEST_F(RecorderStoreTest, EmptySplitMeansEverySplitExceptControls) {
   uint64_t events = 0;
   ASSERT_TRUE(store_
                   ->QueryEvents(eq,
-                                [&](EventBatchData&& b) {
-                                  EXPECT_FALSE(IsControlSplit(b.split)) << b.split;
+                                [&](events::RoutingEventBatch&& b) {
+                                  EXPECT_FALSE(IsControlSplit(b.header.split)) << b.header.split;
                                   events += b.num_events();
                                   return true;
                                 })
@@ -464,13 +469,13 @@ TEST_F(RecorderStoreTest, EmptySplitMeansEverySplitExceptControls) {
   events = 0;
   ASSERT_TRUE(store_
                   ->QueryEvents(eq,
-                                [&](EventBatchData&& b) {
-                                  EXPECT_EQ(b.split, "valid/dense_slices");
+                                [&](events::RoutingEventBatch&& b) {
+                                  EXPECT_EQ(b.header.split, "valid/dense_slices");
                                   events += b.num_events();
                                   return true;
                                 })
                   .ok());
-  EXPECT_EQ(events, 3u * 40 * 4);
+  EXPECT_EQ(events, 3u * 40);
   // The summary still lists every split, controls included.
   EXPECT_EQ(store_->GetRun("r1")->splits.size(), 4u);
 }
@@ -505,7 +510,7 @@ TEST_F(RecorderStoreTest, LabelsSplitsAndWriterIdsAreBounded) {
   EXPECT_FALSE(store_->GetRun("big").ok());  // nothing was created
 
   ASSERT_TRUE(*store_->CreateRun(TestSpec("r1")));
-  EventBatchData b = MakeBatch(TestSpec("r1"), std::string(300, 'w'), 0, 4, 0, 1);
+  events::RoutingEventBatch b = MakeBatch(TestSpec("r1"), std::string(300, 'w'), 0, 4, 0, 1);
   absl::Status s = store_->Write(b).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("writer_id"));

@@ -22,6 +22,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/events/routing_event_batch.h"
 #include "services/recorder/recorder_types.h"
 
 namespace monoroute::recorder::testing {
@@ -108,17 +109,25 @@ inline RunSpecData TestSpec(const std::string& run_id, bool store_raw = true) {
   return s;
 }
 
-// A batch of `tokens` tokens x every routed layer at `step` (layer-major, like the trainer
-// sends), skewed token ids, distinct top-k pathways, positive weights.
-inline EventBatchData MakeBatch(const RunSpecData& spec, const std::string& writer, uint64_t seq,
-                                size_t tokens, uint64_t step, uint32_t rng_seed,
-                                const std::string& split = "") {
+// A batch of `tokens` tokens of one routed layer at `step`: layer routed_layers[layer_index], or
+// routed_layers[seq % layers] when layer_index < 0 (successive seqs cover every layer). Skewed
+// token ids, distinct top-k pathways, positive weights.
+inline events::RoutingEventBatch MakeBatch(const RunSpecData& spec, const std::string& writer,
+                                           uint64_t seq, size_t tokens, uint64_t step,
+                                           uint32_t rng_seed, const std::string& split = "",
+                                           int layer_index = -1) {
   std::mt19937 rng(rng_seed);
-  EventBatchData b;
-  b.run_id = spec.run_id;
-  b.writer_id = writer;
-  b.batch_seq = seq;
-  b.split = split;
+  events::RoutingEventBatch b;
+  events::RoutingEventHeader& h = b.header;
+  h.run_id = spec.run_id;
+  h.writer_id = writer;
+  h.batch_id = seq;
+  h.split = split;
+  h.step = step;
+  const size_t li = layer_index >= 0 ? static_cast<size_t>(layer_index)
+                                     : static_cast<size_t>(seq % spec.routed_layers.size());
+  h.layer = spec.routed_layers[li];
+  h.top_k = spec.top_k;
   std::vector<uint32_t> tok(tokens);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   for (size_t t = 0; t < tokens; ++t) {
@@ -126,20 +135,16 @@ inline EventBatchData MakeBatch(const RunSpecData& spec, const std::string& writ
     tok[t] = static_cast<uint32_t>(x * x * x * (spec.vocab_size - 1));
   }
   std::vector<uint32_t> perm(spec.num_pathways);
-  for (uint32_t layer : spec.routed_layers) {
-    for (size_t t = 0; t < tokens; ++t) {
-      b.step.push_back(step);
-      b.layer.push_back(layer);
-      b.sequence_id.push_back(seq * 1000 + t / 64);
-      b.position.push_back(static_cast<uint32_t>(t % 64));
-      b.token_id.push_back(tok[t]);
-      b.next_token_id.push_back(tok[(t + 1) % tokens]);
-      std::iota(perm.begin(), perm.end(), 0u);
-      std::shuffle(perm.begin(), perm.end(), rng);
-      for (uint32_t j = 0; j < spec.top_k; ++j) {
-        b.pathways.push_back(perm[j]);
-        b.weights.push_back(static_cast<float>(0.25 + 0.5 * u(rng)));
-      }
+  for (size_t t = 0; t < tokens; ++t) {
+    b.sequence_id.push_back(seq * 1000 + t / 64);
+    b.position.push_back(static_cast<uint32_t>(t % 64));
+    b.token_id.push_back(tok[t]);
+    b.next_token_id.push_back(tok[(t + 1) % tokens]);
+    std::iota(perm.begin(), perm.end(), 0u);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    for (uint32_t j = 0; j < spec.top_k; ++j) {
+      b.pathways.push_back(perm[j]);
+      b.weights.push_back(static_cast<float>(0.25 + 0.5 * u(rng)));
     }
   }
   return b;
@@ -152,16 +157,17 @@ struct BruteCounts {
   std::map<uint32_t, uint64_t> tokens;                     // layer -> events
   uint64_t events = 0;
 
-  void Add(const EventBatchData& b, uint32_t k, uint64_t min_step = 0,
+  void Add(const events::RoutingEventBatch& b, uint32_t k, uint64_t min_step = 0,
            uint64_t max_step = UINT64_MAX) {
-    const std::string split = b.split.empty() ? "train" : b.split;
-    for (size_t i = 0; i < b.step.size(); ++i) {
-      if (b.step[i] < min_step || b.step[i] > max_step) continue;
+    const std::string split = events::EffectiveSplit(b.header.split);
+    const uint32_t layer = b.header.layer;
+    if (b.header.step < min_step || b.header.step > max_step) return;
+    for (size_t i = 0; i < b.num_events(); ++i) {
       ++events;
-      ++tokens[b.layer[i]];
+      ++tokens[layer];
       for (uint32_t j = 0; j < k; ++j) {
-        ++counts[{b.layer[i], split, b.pathways[i * k + j], b.token_id[i]}];
-        weight[{b.layer[i], b.pathways[i * k + j]}] += b.weights[i * k + j];
+        ++counts[{layer, split, b.pathways[i * k + j], b.token_id[i]}];
+        weight[{layer, b.pathways[i * k + j]}] += b.weights[i * k + j];
       }
     }
   }

@@ -95,13 +95,13 @@ grpc::Status CreateRun(v1::Recorder::Stub* stub, const std::string& run_id,
   return stub->CreateRun(&ctx, spec, &resp);
 }
 
-grpc::Status Record(v1::Recorder::Stub* stub, const EventBatchData& batch,
+grpc::Status Record(v1::Recorder::Stub* stub, const events::RoutingEventBatch& batch,
                     const std::string& header) {
   grpc::ClientContext ctx;
   Authorize(&ctx, header);
   auto stream = stub->Record(&ctx);
   v1::EventBatch m;
-  ToProto(batch, &m);
+  ToProto(batch.view(), &m);
   stream->Write(m);
   stream->WritesDone();
   v1::BatchAck ack;
@@ -190,11 +190,11 @@ TEST_F(RecorderTlsAuthTest, TlsRoundTripAndPlaintextRefused) {
   EXPECT_NE(recorder_.Log().find(", TLS, no auth"), std::string::npos) << recorder_.Log();
   auto stub = Stub(mt::ClientTls(*pki_, false));
   ASSERT_TRUE(CreateRun(stub.get(), "tls-run", "").ok());
-  grpc::Status rec = Record(stub.get(), MakeBatch(TestSpec("tls-run"), "w", 1, 32, 1, 7), "");
+  grpc::Status rec = Record(stub.get(), MakeBatch(TestSpec("tls-run"), "w", 1, 128, 1, 7), "");
   ASSERT_TRUE(rec.ok()) << rec.error_message();
   v1::RunSummary sum;
   ASSERT_TRUE(GetRun(stub.get(), "tls-run", "", &sum).ok());
-  EXPECT_EQ(sum.events(), 32u * 4);
+  EXPECT_EQ(sum.events(), 128u);
 
   grpc::Status plain = ListRuns(Stub().get(), "");
   EXPECT_EQ(plain.error_code(), grpc::StatusCode::UNAVAILABLE) << plain.error_message();
@@ -219,23 +219,12 @@ TEST_F(RecorderTlsAuthTest, MutualTlsWithTheWriterAndNoCertificateRefused) {
   ToProto(TestSpec("mtls-run"), &spec);
   ASSERT_TRUE((*writer)->CreateRun(spec).ok());
   for (uint64_t seq = 0; seq < 3; ++seq) {
-    EventBatchData b = MakeBatch(TestSpec("mtls-run"), "tls-writer", seq, 16, seq, 3);
-    EventBlock e;
-    e.run_id = b.run_id;
-    e.batch_seq = b.batch_seq;
-    e.step = b.step;
-    e.sequence_id = b.sequence_id;
-    e.layer = b.layer;
-    e.position = b.position;
-    e.token_id = b.token_id;
-    e.next_token_id = b.next_token_id;
-    e.pathways = b.pathways;
-    e.weights = b.weights;
-    ASSERT_TRUE((*writer)->Append(std::move(e)));
+    events::RoutingEventBatch b = MakeBatch(TestSpec("mtls-run"), "tls-writer", seq, 64, seq, 3);
+    ASSERT_TRUE((*writer)->Append(b.view()));
   }
   absl::Status flushed = (*writer)->Flush(std::chrono::seconds(30));
   ASSERT_TRUE(flushed.ok()) << flushed;
-  EXPECT_EQ((*writer)->stats().events_acked, 3u * 16 * 4);
+  EXPECT_EQ((*writer)->stats().events_acked, 3u * 64);
   ASSERT_TRUE((*writer)->FinishRun("mtls-run", std::chrono::seconds(10)).ok());
 
   // Without a client certificate: refused at the handshake (stub and writer alike).
@@ -250,7 +239,7 @@ TEST_F(RecorderTlsAuthTest, MutualTlsWithTheWriterAndNoCertificateRefused) {
   // With the certificate: reads need no token (no --auth-reads).
   v1::RunSummary sum;
   ASSERT_TRUE(GetRun(Stub(mt::ClientTls(*pki_, true)).get(), "mtls-run", "", &sum).ok());
-  EXPECT_EQ(sum.events(), 3u * 16 * 4);
+  EXPECT_EQ(sum.events(), 3u * 64);
   EXPECT_TRUE(sum.finished());
 }
 
@@ -318,8 +307,8 @@ TEST_F(RecorderTlsAuthTest, HugeRunIdIsAShortInvalidArgument) {
         << what << ": " << s.error_message();
   };
   expect_short(CreateRun(stub.get(), huge, ""), "CreateRun");
-  EventBatchData b = MakeBatch(TestSpec("x"), "w", 1, 4, 1, 1);
-  b.run_id = huge;
+  events::RoutingEventBatch b = MakeBatch(TestSpec("x"), "w", 1, 4, 1, 1);
+  b.header.run_id = huge;
   expect_short(Record(stub.get(), b, ""), "Record");
   expect_short(GetRun(stub.get(), huge, ""), "GetRun");
   expect_short(GetTotals(stub.get(), huge, ""), "GetTotals");
@@ -333,9 +322,9 @@ TEST_F(RecorderTlsAuthTest, ReceiveLimitRefusesBiggerMessages) {
   StartRecorder({"--max-receive-mb", "1"});
   auto stub = Stub();
   ASSERT_TRUE(CreateRun(stub.get(), "big", "").ok());
-  const EventBatchData big = MakeBatch(TestSpec("big"), "w", 1, 20000, 1, 1);
+  const events::RoutingEventBatch big = MakeBatch(TestSpec("big"), "w", 1, 80000, 1, 1);
   v1::EventBatch m;
-  ToProto(big, &m);
+  ToProto(big.view(), &m);
   ASSERT_GT(m.ByteSizeLong(), size_t{1} << 20);
   grpc::Status s = Record(stub.get(), big, "");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
