@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -70,27 +71,17 @@ absl::Status RecorderChild::Start(bool sync) {
   ASSIGN_OR_RETURN(int port, FreeLoopbackPort());
   address_ = absl::StrCat("127.0.0.1:", port);
   log_ = dir_ + "/recorder.log";
-  std::vector<std::string> args = {bin,          "--listen",         address_, "--data-dir",
-                                   dir_ + "/db", "--metrics-listen", ""};
-  if (sync) args.push_back("--sync");
-  pid_ = ::fork();
-  if (pid_ < 0) return absl::InternalError("fork failed");
-  if (pid_ == 0) {
-    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(127);
-  }
+  SubprocessOptions so;  // the one child-process launcher (common/base/subprocess.h)
+  so.argv = {bin, "--listen", address_, "--data-dir", dir_ + "/db", "--metrics-listen", ""};
+  if (sync) so.argv.push_back("--sync");
+  so.log_path = log_;
+  ASSIGN_OR_RETURN(proc_, Subprocess::Start(so));
   for (int i = 0; i < 1500; ++i) {
     if (ReadAll(log_).find("listening on") != std::string::npos) return absl::OkStatus();
-    int status;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return absl::UnavailableError(absl::StrCat("monoroute-recorder exited: ", ReadAll(log_)));
+    if (std::optional<ExitInfo> e = proc_->TryWait(); e.has_value()) {
+      proc_.reset();
+      return absl::UnavailableError(
+          absl::StrCat("monoroute-recorder exited (", e->Describe(), "): ", ReadAll(log_)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -100,15 +91,13 @@ absl::Status RecorderChild::Start(bool sync) {
 
 absl::Status RecorderChild::Stop() {
   absl::Status s;
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      s = absl::InternalError(
-          absl::StrCat("monoroute-recorder did not exit cleanly: ", ReadAll(log_)));
+  if (proc_ != nullptr) {
+    const ExitInfo e = proc_->Terminate(std::chrono::seconds(30));
+    if (!e.ok()) {
+      s = absl::InternalError(absl::StrCat("monoroute-recorder did not exit cleanly (",
+                                           e.Describe(), "): ", ReadAll(log_)));
     }
-    pid_ = -1;
+    proc_.reset();
   }
   if (!dir_.empty()) {
     std::error_code ec;
@@ -117,6 +106,8 @@ absl::Status RecorderChild::Stop() {
   }
   return s;
 }
+
+pid_t RecorderChild::pid() const { return proc_ != nullptr ? proc_->pid() : -1; }
 
 double SelfCpuSeconds() {
   rusage ru{};

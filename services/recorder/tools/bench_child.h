@@ -6,13 +6,16 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/base/subprocess.h"
 
 namespace monoroute::recorder::bench {
 
-// A monoroute-recorder child; SIGTERM, wait and data dir removal on Stop (or destruction).
+// A monoroute-recorder child started by the one child-process launcher; SIGTERM (SIGKILL after
+// 30 s), wait and data dir removal on Stop (or destruction).
 class RecorderChild {
  public:
   RecorderChild() = default;
@@ -25,10 +28,11 @@ class RecorderChild {
   // SIGTERM and wait; INTERNAL (with its log) unless it exited with 0.
   absl::Status Stop();
   const std::string& address() const { return address_; }
-  pid_t pid() const { return pid_; }
+  // The child's pid (-1 when not running).
+  pid_t pid() const;
 
  private:
-  pid_t pid_ = -1;
+  std::unique_ptr<Subprocess> proc_;
   std::string dir_, log_, address_;
 };
 
