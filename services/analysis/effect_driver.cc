@@ -49,11 +49,11 @@ struct ConditionalNull {
   std::vector<uint64_t> cgp, pgc;
   ConditionalMasks masks;
 
-  // Draws both permutations; null when the sources are off.
+  // Draws both permutations (in the outer orders of ctx.groups); null when the sources are off.
   const ConditionalMasks* Draw(const MeasureContext& ctx, Xoshiro256& rng) {
     if (!ctx.sources) return nullptr;
-    PermuteWithinGroups((*ctx.groups)[kPreviousToken], ctx.table->mask, rng, &cgp);
-    PermuteWithinGroups((*ctx.groups)[kCurrentToken], ctx.table->mask, rng, &pgc);
+    ShuffleWithinOuter(ctx.groups->by_previous, rng, &cgp);
+    ShuffleWithinOuter(ctx.groups->by_current, rng, &pgc);
     masks = {cgp.data(), pgc.data()};
     return &masks;
   }
@@ -121,9 +121,9 @@ EffectRun RunEffects(const MeasureContext& context, const AnalysisOptions& o, ui
   EffectRun run;
   MeasureScratch scratch;
   MeasureContext ctx = context;
-  std::vector<KeyGroups> groups;
-  if (ctx.sources) {
-    for (int k = 0; k < kNumSourceKeys; ++k) groups.push_back(GroupByKey(*ctx.table, k));
+  SourceGroups groups;
+  if (ctx.sources && ctx.groups == nullptr) {
+    groups = MakeSourceGroups(*ctx.table);
     ctx.groups = &groups;
   }
   run.observed = ComputePoint(ctx, ctx.table->mask.data(), nullptr, nullptr, nullptr, &scratch,

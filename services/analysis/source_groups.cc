@@ -1,0 +1,179 @@
+// MakeSourceGroups (counting sorts), the nested pair sums, the outer-key counts and the
+// within-group shuffle of the conditional nulls.
+#include "services/analysis/source_groups.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "services/analysis/effect.h"
+
+namespace monoroute::analysis {
+
+KeyGroups GroupByKey(const RoutingTable& table, int key) {
+  KeyGroups g;
+  const uint32_t* k = table.keys(key);
+  const size_t V = table.key_count(key);
+  g.begin.assign(V + 1, 0);
+  for (size_t i = 0; i < table.events(); ++i) ++g.begin[k[i] + 1];
+  for (size_t v = 0; v < V; ++v) g.begin[v + 1] += g.begin[v];
+  std::vector<uint32_t> next(g.begin.begin(), g.begin.end() - 1);
+  g.order.resize(table.events());
+  for (size_t i = 0; i < table.events(); ++i) g.order[next[k[i]]++] = static_cast<uint32_t>(i);
+  return g;
+}
+
+namespace {
+
+// The block of every event.
+std::vector<uint32_t> EventBlocks(const RoutingTable& t) {
+  std::vector<uint32_t> block(t.events());
+  for (size_t b = 0; b < t.blocks(); ++b) {
+    std::fill(block.begin() + t.block_begin[b], block.begin() + t.block_begin[b + 1],
+              static_cast<uint32_t>(b));
+  }
+  return block;
+}
+
+NestedPairGroups Nest(const RoutingTable& t, const std::vector<uint32_t>& event_block,
+                      int outer_key, int inner_key) {
+  NestedPairGroups n;
+  n.outer_key = outer_key;
+  n.outer = GroupByKey(t, outer_key);
+  const size_t N = t.events();
+  const std::vector<uint32_t>& order = n.outer.order;
+  n.base_masks.resize(N);
+  n.outer_block.resize(N);
+  for (size_t j = 0; j < N; ++j) {
+    n.base_masks[j] = t.mask[order[j]];
+    n.outer_block[j] = event_block[order[j]];
+  }
+  // Outer positions by the inner key (stable), then by outer group (stable): (outer, inner, j).
+  const uint32_t* inner = t.keys(inner_key);
+  const size_t V = t.key_count(inner_key);
+  std::vector<uint32_t> start(V + 1, 0);
+  for (size_t j = 0; j < N; ++j) ++start[inner[order[j]] + 1];
+  for (size_t v = 0; v < V; ++v) start[v + 1] += start[v];
+  std::vector<uint32_t> by_inner(N);
+  for (size_t j = 0; j < N; ++j) by_inner[start[inner[order[j]]]++] = static_cast<uint32_t>(j);
+  const size_t G = n.outer.begin.size() - 1;
+  std::vector<uint32_t> group_of(N);
+  for (size_t g = 0; g < G; ++g) {
+    std::fill(group_of.begin() + n.outer.begin[g], group_of.begin() + n.outer.begin[g + 1],
+              static_cast<uint32_t>(g));
+  }
+  std::vector<uint32_t> next(n.outer.begin.begin(), n.outer.begin.end() - 1);
+  n.inner_pos.resize(N);
+  for (uint32_t j : by_inner) n.inner_pos[next[group_of[j]]++] = j;
+  for (size_t i = 0; i < N; ++i) {
+    const uint32_t j = n.inner_pos[i];
+    if (i == 0 || group_of[j] != group_of[n.inner_pos[i - 1]] ||
+        inner[order[j]] != inner[order[n.inner_pos[i - 1]]]) {
+      n.inner_begin.push_back(static_cast<uint32_t>(i));
+    }
+  }
+  n.inner_begin.push_back(static_cast<uint32_t>(N));
+  return n;
+}
+
+}  // namespace
+
+SourceGroups MakeSourceGroups(const RoutingTable& table) {
+  const std::vector<uint32_t> block = EventBlocks(table);
+  SourceGroups s;
+  s.by_previous = Nest(table, block, kPreviousToken, kCurrentToken);
+  s.by_current = Nest(table, block, kCurrentToken, kPreviousToken);
+  return s;
+}
+
+void CountPairSums(const NestedPairGroups& groups, const uint64_t* masks,
+                   const uint32_t* block_weight, uint32_t P, uint32_t top_k, GroupSums* out) {
+  double xlogx[kMaxAnalysisPathways] = {0}, xlogc[kMaxAnalysisPathways] = {0};
+  uint64_t load[kMaxAnalysisPathways] = {0}, local[kMaxAnalysisPathways] = {0};
+  uint64_t total = 0;
+  const double* log_table = LogTable();
+  const double* xlogx_table = XLogXTable();
+  const uint32_t* pos = groups.inner_pos.data();
+  const uint32_t* blk = groups.outer_block.data();
+  const size_t G = groups.inner_begin.size() - 1;
+  for (size_t g = 0; g < G; ++g) {
+    uint64_t touched = 0, c = 0;
+    for (uint32_t i = groups.inner_begin[g]; i < groups.inner_begin[g + 1]; ++i) {
+      const uint32_t j = pos[i];
+      const uint32_t w = block_weight != nullptr ? block_weight[blk[j]] : 1;
+      if (w == 0) continue;
+      const uint64_t m = masks[j];
+      touched |= m;
+      for (uint64_t b = m; b != 0; b &= b - 1) local[__builtin_ctzll(b)] += w;
+      c += static_cast<uint64_t>(w) * top_k;
+    }
+    if (c == 0) continue;
+    const double logc = LogCount(c, log_table);
+    for (uint64_t b = touched; b != 0; b &= b - 1) {
+      const int p = __builtin_ctzll(b);
+      const uint64_t x = local[p];
+      xlogx[p] += x < kSmallCount ? xlogx_table[x] : XLogX(x);
+      xlogc[p] += static_cast<double>(x) * logc;
+      load[p] += x;
+      local[p] = 0;
+    }
+    total += c;
+  }
+  out->sums.xlogx.assign(xlogx, xlogx + P);
+  out->sums.xlogc.assign(xlogc, xlogc + P);
+  out->load.assign(load, load + P);
+  out->total = total;
+}
+
+void CountOuterKeyed(const NestedPairGroups& groups, const uint64_t* masks,
+                     const uint32_t* block_weight, uint32_t P, RoutingCounts* out) {
+  const size_t G = groups.outer.begin.size() - 1;
+  out->num_pathways = P;
+  out->cells.assign(G * P, 0);
+  out->column_total.assign(G, 0);
+  const uint32_t* blk = groups.outer_block.data();
+  for (size_t g = 0; g < G; ++g) {
+    uint32_t* row = out->cells.data() + g * P;
+    for (uint32_t j = groups.outer.begin[g]; j < groups.outer.begin[g + 1]; ++j) {
+      const uint32_t w = block_weight != nullptr ? block_weight[blk[j]] : 1;
+      for (uint64_t b = masks[j]; b != 0; b &= b - 1) row[__builtin_ctzll(b)] += w;
+    }
+  }
+  FinishCounts(out);
+}
+
+void ShuffleWithinOuter(const NestedPairGroups& groups, Xoshiro256& rng,
+                        std::vector<uint64_t>* out) {
+  *out = groups.base_masks;
+  const std::vector<uint32_t>& begin = groups.outer.begin;
+  for (size_t g = 0; g + 1 < begin.size(); ++g) {
+    uint64_t* b = out->data() + begin[g];
+    const uint32_t n = begin[g + 1] - begin[g];
+    for (uint32_t i = n; i > 1; --i) std::swap(b[i - 1], b[static_cast<uint32_t>(rng.Below(i))]);
+  }
+}
+
+void GatherOuter(const NestedPairGroups& groups, const uint64_t* masks,
+                 std::vector<uint64_t>* out) {
+  const std::vector<uint32_t>& order = groups.outer.order;
+  out->resize(order.size());
+  for (size_t j = 0; j < order.size(); ++j) (*out)[j] = masks[order[j]];
+}
+
+void KlFromSums(const GroupSums& g, std::vector<double>* kl, double* mi) {
+  const size_t P = g.load.size();
+  kl->assign(P, kNaN);
+  *mi = kNaN;
+  if (g.total == 0) return;
+  const double log_m = std::log(static_cast<double>(g.total));
+  double sum = 0.0;
+  for (size_t p = 0; p < P; ++p) {
+    if (g.load[p] == 0) continue;
+    const double n = static_cast<double>(g.load[p]);
+    const double k = std::max(0.0, (g.sums.xlogx[p] - g.sums.xlogc[p]) / n + log_m - std::log(n));
+    (*kl)[p] = k;
+    sum += n / static_cast<double>(g.total) * k;
+  }
+  *mi = std::max(0.0, sum);
+}
+
+}  // namespace monoroute::analysis
