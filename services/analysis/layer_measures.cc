@@ -2,6 +2,7 @@
 // category_stats.h) and the measure table.
 #include "services/analysis/layer_measures.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace monoroute::analysis {
@@ -14,6 +15,31 @@ void PairInto(const MeasureContext& ctx, const NestedPairGroups& groups, const u
   CountPairSums(groups, masks, weights, ctx.table->num_pathways, ctx.table->top_k,
                 &scratch->group_sums);
   KlFromSums(scratch->group_sums, kl, mi);
+}
+
+// KL per pathway and MI of one source's sums into the point (and, for the current token, the
+// entropies, as PathwayEntropies computes them).
+void KeySumsInto(const GroupSums& g, int s, MeasurePoint* pt) {
+  KlFromSums(g, &pt->kl[s], &pt->mi[s]);
+  if (s != kCurrentToken) return;
+  pt->entropy.assign(g.load.size(), kNaN);
+  for (size_t p = 0; p < g.load.size(); ++p) {
+    if (g.load[p] == 0) continue;
+    const double n = static_cast<double>(g.load[p]);
+    pt->entropy[p] = std::max(0.0, std::log(n) - g.sums.xlogx[p] / n);
+  }
+}
+
+// Per-event weights from per-block weights (null stays null).
+const uint32_t* EventWeights(const RoutingTable& t, const uint32_t* block_weight,
+                             std::vector<uint32_t>* out) {
+  if (block_weight == nullptr) return nullptr;
+  out->resize(t.events());
+  for (size_t b = 0; b < t.blocks(); ++b) {
+    std::fill(out->begin() + t.block_begin[b], out->begin() + t.block_begin[b + 1],
+              block_weight[b]);
+  }
+  return out->data();
 }
 
 // KL per pathway and MI of one source's counts into the point.
@@ -76,48 +102,74 @@ void ConditionalInto(const MeasureContext& ctx, const NestedPairGroups& groups,
 
 // The sources besides the current token: dense counts of the few-valued keys, the token pair
 // (when a conditional is measured on the point's own routing) and the two conditionals.
-void SourcesInto(const MeasureContext& ctx, const uint64_t* masks, const uint32_t* weights,
-                 MeasureScratch* scratch, const ConditionalMasks* cond, MeasurePoint* pt) {
+void SourcesInto(const MeasureContext& ctx, const PointRequest& req, const uint32_t* event_weight,
+                 MeasureScratch* scratch, MeasurePoint* pt) {
   const RoutingTable& table = *ctx.table;
   const SourceGroups& groups = *ctx.groups;
-  for (int s = kPreviousToken; s < kPreviousAndCurrent; ++s) {
-    CountKeyed(table, s, masks, weights, &scratch->other);
-    SourceInto(scratch->other, s, pt);
+  for (int s : {kPreviousToken, kNextToken}) {
+    CountKeySums(groups.ByKey(s), req.masks, event_weight, table.num_pathways, table.top_k, 0,
+                 &scratch->group_sums, nullptr);
+    KeySumsInto(scratch->group_sums, s, pt);
   }
+  CountKeyed(table, kPosition, req.masks, req.weights, &scratch->other);
+  SourceInto(scratch->other, kPosition, pt);
+  const ConditionalMasks* cond = req.conditional;
   const uint64_t* cgp = cond != nullptr ? cond->current_given_previous : nullptr;
   const uint64_t* pgc = cond != nullptr ? cond->previous_given_current : nullptr;
   if (cgp == nullptr || pgc == nullptr) {
-    const uint64_t* own = groups.by_previous.base_masks.data();
-    if (masks != table.mask.data()) {
-      GatherOuter(groups.by_previous, masks, &scratch->gathered);
+    const uint64_t* own = ctx.previous_order_masks->data();
+    if (req.masks != table.mask.data()) {
+      GatherOuter(groups.by_previous, req.masks, &scratch->gathered);
       own = scratch->gathered.data();
     }
-    PairInto(ctx, groups.by_previous, own, weights, scratch, &pt->kl[kPreviousAndCurrent],
+    PairInto(ctx, groups.by_previous, own, req.weights, scratch, &pt->kl[kPreviousAndCurrent],
              &pt->mi[kPreviousAndCurrent]);
   }
-  ConditionalInto(ctx, groups.by_previous, cgp, weights, scratch, *pt,
+  ConditionalInto(ctx, groups.by_previous, cgp, req.weights, scratch, *pt,
                   &pt->current_given_previous, &pt->current_given_previous_kl);
-  ConditionalInto(ctx, groups.by_current, pgc, weights, scratch, *pt,
+  ConditionalInto(ctx, groups.by_current, pgc, req.weights, scratch, *pt,
                   &pt->previous_given_current, &pt->previous_given_current_kl);
+}
+
+// The current token's KL, MI, entropies, loads and token specialisation: from the dense counts
+// (left in scratch->current) when they are asked for or needed, else from sums.
+void CurrentInto(const MeasureContext& ctx, const PointRequest& req, const uint32_t* event_weight,
+                 MeasureScratch* scratch, MeasurePoint* pt, std::vector<uint64_t>* load) {
+  const RoutingTable& table = *ctx.table;
+  const bool categories = ctx.layout != nullptr && ctx.layout->num_categories > 0;
+  TokenSpecialisation ts;
+  if (req.keep_counts || req.per_token != nullptr || (categories && !req.category_counts)) {
+    CountKeyed(table, kCurrentToken, req.masks, req.weights, &scratch->current);
+    SourceInto(scratch->current, kCurrentToken, pt);
+    *load = scratch->current.load;
+    ts = ComputeTokenSpecialisation(scratch->current, table.top_k, ctx.min_token_count,
+                                    req.per_token != nullptr);
+  } else {
+    const uint64_t min_routings = std::max<uint64_t>(1, ctx.min_token_count) * table.top_k;
+    CountKeySums(ctx.groups->by_current.outer, req.masks, event_weight, table.num_pathways,
+                 table.top_k, min_routings, &scratch->group_sums, &ts);
+    KeySumsInto(scratch->group_sums, kCurrentToken, pt);
+    *load = scratch->group_sums.load;
+  }
+  pt->token_specialisation = ts.mean;
+  if (req.per_token != nullptr) *req.per_token = std::move(ts);
 }
 
 }  // namespace
 
-MeasurePoint ComputePoint(const MeasureContext& ctx, const uint64_t* masks, const uint32_t* weights,
-                          const RoutingCounts* category_counts, const std::vector<int32_t>* labels,
-                          MeasureScratch* scratch, TokenSpecialisation* per_token,
-                          const ConditionalMasks* cond) {
+MeasurePoint ComputePoint(const MeasureContext& ctx, const PointRequest& req,
+                          MeasureScratch* scratch) {
   const RoutingTable& table = *ctx.table;
   MeasurePoint pt;
-  CountKeyed(table, kCurrentToken, masks, weights, &scratch->current);
-  const RoutingCounts& cur = scratch->current;
-  SourceInto(cur, kCurrentToken, &pt);
+  const uint32_t* ew = EventWeights(table, req.weights, &scratch->event_weight);
+  std::vector<uint64_t> load;
+  CurrentInto(ctx, req, ew, scratch, &pt, &load);
   const uint32_t P = table.num_pathways;
   pt.purity.assign(P, kNaN);
   double purity = 0.0, kl = 0.0;
   int active = 0;
   for (uint32_t p = 0; p < P; ++p) {
-    if (cur.load[p] == 0) continue;
+    if (load[p] == 0) continue;
     pt.purity[p] = 1.0 - pt.entropy[p] / ctx.log_vocab;
     purity += pt.purity[p];
     kl += pt.kl[kCurrentToken][p];
@@ -127,14 +179,10 @@ MeasurePoint ComputePoint(const MeasureContext& ctx, const uint64_t* masks, cons
     pt.mean_purity = purity / active;
     pt.mean_kl = kl / active;
   }
-  TokenSpecialisation ts =
-      ComputeTokenSpecialisation(cur, table.top_k, ctx.min_token_count, per_token != nullptr);
-  pt.token_specialisation = ts.mean;
-  if (per_token != nullptr) *per_token = std::move(ts);
-  if (ctx.sources) SourcesInto(ctx, masks, weights, scratch, cond, &pt);
+  if (ctx.sources) SourcesInto(ctx, req, ew, scratch, &pt);
   if (ctx.layout != nullptr && ctx.layout->num_categories > 0) {
-    CategoriesInto(ctx, category_counts != nullptr ? *category_counts : cur,
-                   labels != nullptr ? *labels : ctx.layout->labels, scratch, &pt);
+    CategoriesInto(ctx, req.category_counts != nullptr ? *req.category_counts : scratch->current,
+                   req.labels != nullptr ? *req.labels : ctx.layout->labels, scratch, &pt);
   }
   return pt;
 }

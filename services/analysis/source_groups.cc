@@ -41,12 +41,9 @@ NestedPairGroups Nest(const RoutingTable& t, const std::vector<uint32_t>& event_
   n.outer = GroupByKey(t, outer_key);
   const size_t N = t.events();
   const std::vector<uint32_t>& order = n.outer.order;
-  n.base_masks.resize(N);
   n.outer_block.resize(N);
-  for (size_t j = 0; j < N; ++j) {
-    n.base_masks[j] = t.mask[order[j]];
-    n.outer_block[j] = event_block[order[j]];
-  }
+  for (size_t j = 0; j < N; ++j) n.outer_block[j] = event_block[order[j]];
+  if (inner_key < 0) return n;
   // Outer positions by the inner key (stable), then by outer group (stable): (outer, inner, j).
   const uint32_t* inner = t.keys(inner_key);
   const size_t V = t.key_count(inner_key);
@@ -77,12 +74,71 @@ NestedPairGroups Nest(const RoutingTable& t, const std::vector<uint32_t>& event_
 
 }  // namespace
 
-SourceGroups MakeSourceGroups(const RoutingTable& table) {
+SourceGroups MakeSourceGroups(const RoutingTable& table, bool sources) {
   const std::vector<uint32_t> block = EventBlocks(table);
   SourceGroups s;
+  s.sources = sources;
+  s.by_current = Nest(table, block, kCurrentToken, sources ? kPreviousToken : -1);
+  if (!sources) return s;
   s.by_previous = Nest(table, block, kPreviousToken, kCurrentToken);
-  s.by_current = Nest(table, block, kCurrentToken, kPreviousToken);
+  s.next = GroupByKey(table, kNextToken);
   return s;
+}
+
+const KeyGroups& SourceGroups::ByKey(int key) const {
+  return key == kPreviousToken ? by_previous.outer : key == kNextToken ? next : by_current.outer;
+}
+
+void CountKeySums(const KeyGroups& groups, const uint64_t* masks, const uint32_t* event_weight,
+                  uint32_t P, uint32_t top_k, uint64_t min_routings, GroupSums* out,
+                  TokenSpecialisation* spec) {
+  double xlogx[kMaxAnalysisPathways] = {0}, xlogc[kMaxAnalysisPathways] = {0};
+  uint64_t load[kMaxAnalysisPathways] = {0}, local[kMaxAnalysisPathways] = {0};
+  uint64_t total = 0, eligible = 0;
+  double sum = 0.0, wsum = 0.0, wtotal = 0.0;
+  const double* log_table = LogTable();
+  const double* xlogx_table = XLogXTable();
+  const uint32_t* order = groups.order.data();
+  const size_t G = groups.begin.size() - 1;
+  for (size_t g = 0; g < G; ++g) {
+    uint64_t touched = 0, c = 0;
+    for (uint32_t j = groups.begin[g]; j < groups.begin[g + 1]; ++j) {
+      const uint32_t e = order[j];
+      const uint32_t w = event_weight != nullptr ? event_weight[e] : 1;
+      const uint64_t m = masks[e];
+      touched |= w != 0 ? m : 0;
+      for (uint64_t b = m; b != 0; b &= b - 1) local[__builtin_ctzll(b)] += w;
+      c += static_cast<uint64_t>(w) * top_k;
+    }
+    if (c == 0) continue;
+    const double logc = LogCount(c, log_table);
+    uint64_t best = 0;
+    for (uint64_t b = touched; b != 0; b &= b - 1) {
+      const int p = __builtin_ctzll(b);
+      const uint64_t x = local[p];
+      xlogx[p] += x < kSmallCount ? xlogx_table[x] : XLogX(x);
+      xlogc[p] += static_cast<double>(x) * logc;
+      load[p] += x;
+      best = std::max(best, x);
+      local[p] = 0;
+    }
+    total += c;
+    if (min_routings == 0 || c < min_routings) continue;
+    const double s = std::min(1.0, static_cast<double>(best) * top_k / static_cast<double>(c));
+    ++eligible;
+    sum += s;
+    wsum += s * static_cast<double>(c);
+    wtotal += static_cast<double>(c);
+  }
+  out->sums.xlogx.assign(xlogx, xlogx + P);
+  out->sums.xlogc.assign(xlogc, xlogc + P);
+  out->load.assign(load, load + P);
+  out->total = total;
+  if (spec == nullptr) return;
+  *spec = TokenSpecialisation{};
+  spec->eligible = eligible;
+  spec->mean = eligible ? sum / static_cast<double>(eligible) : kNaN;
+  spec->weighted = wtotal > 0 ? wsum / wtotal : kNaN;
 }
 
 void CountPairSums(const NestedPairGroups& groups, const uint64_t* masks,
@@ -141,9 +197,9 @@ void CountOuterKeyed(const NestedPairGroups& groups, const uint64_t* masks,
   FinishCounts(out);
 }
 
-void ShuffleWithinOuter(const NestedPairGroups& groups, Xoshiro256& rng,
-                        std::vector<uint64_t>* out) {
-  *out = groups.base_masks;
+void ShuffleWithinOuter(const NestedPairGroups& groups, const std::vector<uint64_t>& base,
+                        Xoshiro256& rng, std::vector<uint64_t>* out) {
+  *out = base;
   const std::vector<uint32_t>& begin = groups.outer.begin;
   for (size_t g = 0; g + 1 < begin.size(); ++g) {
     uint64_t* b = out->data() + begin[g];

@@ -28,12 +28,11 @@ KeyGroups GroupByKey(const RoutingTable& table, int key);
 
 // The token-pair groups nested inside the groups of `outer_key` (kPreviousToken or
 // kCurrentToken). "Outer positions" index `outer.order`; a buffer "in outer order" holds one
-// value per outer position.
+// value per outer position. Depends on the table's keys only, not on its top-k sets.
 struct NestedPairGroups {
   int outer_key = kPreviousToken;
   KeyGroups outer;
-  // table.mask in outer order, and the block of each outer position.
-  std::vector<uint64_t> base_masks;
+  // The block of each outer position.
   std::vector<uint32_t> outer_block;
   // Pair groups in (outer key, other token) order: pair group g covers inner positions
   // [inner_begin[g], inner_begin[g + 1]), inner position j being outer position inner_pos[j]
@@ -42,14 +41,22 @@ struct NestedPairGroups {
   std::vector<uint32_t> inner_pos;
 };
 
-// The layouts of one table (immutable once built; const use from many threads is safe).
+// The layouts of one table, valid for every table with the same events and keys (a HashRouting
+// of it). Immutable once built; const use from many threads is safe.
 struct SourceGroups {
+  // Built with the sources (else only by_current.outer and its masks and blocks).
+  bool sources = false;
+  // Pair groups inside current-token groups (for I(P; t_{i-1} | t_i)); by_current.outer groups
+  // events by current token.
+  NestedPairGroups by_current;
   // Pair groups inside previous-token groups (for I(P; t_i | t_{i-1}) and the pair's own sums).
   NestedPairGroups by_previous;
-  // Pair groups inside current-token groups (for I(P; t_{i-1} | t_i)).
-  NestedPairGroups by_current;
+  // Events by next token.
+  KeyGroups next;
+  // The events grouped by kCurrentToken, kPreviousToken or kNextToken.
+  const KeyGroups& ByKey(int key) const;
 };
-SourceGroups MakeSourceGroups(const RoutingTable& table);
+SourceGroups MakeSourceGroups(const RoutingTable& table, bool sources);
 
 // The sufficient sums of a source's KL and MI (measures.h PathwaySums, loads, total), counted
 // group by group without a key x pathway matrix.
@@ -59,7 +66,16 @@ struct GroupSums {
   uint64_t total = 0;
 };
 
-// The pair's sums with top-k sets `outer_masks` (in outer order: base_masks or a
+// A key's sums (and, with min_routings > 0, the token specialisation of ComputeTokenSpecialisation
+// over keys with at least min_routings routings, without per-token details) counted key by key
+// from event-order top-k sets `masks` and per-event weights `event_weight` (null: 1): the same
+// doubles as ComputePathwaySums / ComputeTokenSpecialisation over CountKeyed's counts, without a
+// key x pathway matrix.
+void CountKeySums(const KeyGroups& groups, const uint64_t* masks, const uint32_t* event_weight,
+                  uint32_t num_pathways, uint32_t top_k, uint64_t min_routings, GroupSums* out,
+                  TokenSpecialisation* specialisation);
+
+// The pair's sums with top-k sets `outer_masks` (in outer order: a GatherOuter or
 // ShuffleWithinOuter result) and per-block weights `block_weight` (null: 1).
 void CountPairSums(const NestedPairGroups& groups, const uint64_t* outer_masks,
                    const uint32_t* block_weight, uint32_t num_pathways, uint32_t top_k,
@@ -70,10 +86,11 @@ void CountPairSums(const NestedPairGroups& groups, const uint64_t* outer_masks,
 void CountOuterKeyed(const NestedPairGroups& groups, const uint64_t* outer_masks,
                      const uint32_t* block_weight, uint32_t num_pathways, RoutingCounts* out);
 
-// base_masks shuffled within every outer group (Fisher-Yates with `rng`, group by group): the
-// conditional null's top-k sets, in outer order (resized).
-void ShuffleWithinOuter(const NestedPairGroups& groups, Xoshiro256& rng,
-                        std::vector<uint64_t>* out);
+// `base` (top-k sets in outer order, e.g. GatherOuter of table.mask) shuffled within every outer
+// group (Fisher-Yates with `rng`, group by group): the conditional null's top-k sets, in outer
+// order (resized).
+void ShuffleWithinOuter(const NestedPairGroups& groups, const std::vector<uint64_t>& base,
+                        Xoshiro256& rng, std::vector<uint64_t>* out);
 
 // Any event-order top-k sets `masks` gathered into outer order (resized).
 void GatherOuter(const NestedPairGroups& groups, const uint64_t* masks, std::vector<uint64_t>* out);
