@@ -38,19 +38,43 @@ struct BenchOpts {
   int null_replicates = AnalysisOptionsDefaults().null_replicates;
   int bootstrap = 200;
   bool baseline = true;
+  bool phases = true;
+};
+
+// Median measures time of the analysis phases, each timed as the difference between two
+// configurations: counts (token measures and their nulls only), sources (the sources and
+// conditional nulls added), synthetic controls (the two hash controls added).
+struct PhaseTimes {
+  double counts_s = std::nan("");
+  double sources_s = std::nan("");
+  double controls_s = std::nan("");
+};
+
+// Every figure the bench reports.
+struct BenchFigures {
+  std::vector<double> total_s, measures_s, render_s, cpu_s;
+  PhaseTimes phases;
+  double boot_s = std::nan("");
+  double baseline_s = std::nan("");
+  double distinct_per_layer = 0;
 };
 
 double Seconds(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
 }
 
-absl::Status RunBench(const BenchOpts& o) {
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+nlohmann::json FiniteOrNull(double x) {
+  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json();
+}
+
+// The synthetic layers: Zipf tokens, token preference rising with the layer, skewed loads.
+absl::StatusOr<std::vector<analysis::LayerInput>> MakeLayers(const BenchOpts& o) {
   using namespace monoroute::analysis;
-  if (o.layers == 0 || o.pathways == 0 || o.top_k == 0 || o.top_k > o.pathways || o.events == 0 ||
-      o.repeats < 1) {
-    return UsageError(
-        "--layers, --pathways, --events, --repeats must be > 0 and --top-k in [1, pathways]");
-  }
   const uint64_t per_layer = std::max<uint64_t>(1, o.events / o.layers);
   std::vector<LayerInput> layers;
   for (uint32_t l = 0; l < o.layers; ++l) {
@@ -66,116 +90,181 @@ absl::Status RunBench(const BenchOpts& o) {
     ASSIGN_OR_RETURN(RoutingTable t, SyntheticRoutingTable(so));
     layers.push_back({2 * l, std::move(t), {}});
   }
-  AnalysisOptions opts;
-  opts.threads = o.threads;
-  opts.null_replicates = o.null_replicates;
-  opts.bootstrap = 0;
-  auto decode = [](uint32_t t) { return absl::StrFormat("t%u", t); };
-  RunContext rc;
-  rc.vocab_size = o.vocab;
-  rc.decode = decode;
-  auto analyse = [&](const AnalysisOptions& ao, double* measures_s,
-                     double* render_s) -> absl::Status {
+  return layers;
+}
+
+// Runs the report (events -> measures -> JSON + PNG) the way the service does.
+class ReportRunner {
+ public:
+  ReportRunner(const BenchOpts& o, const std::vector<analysis::LayerInput>& layers)
+      : o_(o), layers_(layers) {
+    rc_.vocab_size = o.vocab;
+    rc_.decode = [](uint32_t t) { return absl::StrFormat("t%u", t); };
+  }
+
+  // One report with options `ao`: its measures and JSON + PNG times.
+  absl::Status Run(const analysis::AnalysisOptions& ao, double* measures_s, double* render_s) {
+    using namespace monoroute::analysis;
     const auto t0 = std::chrono::steady_clock::now();
     RunAnalysis run;
     run.info.run_id = "bench";
-    run.info.num_pathways = o.pathways;
-    run.info.top_k = o.top_k;
-    run.info.events = o.events;
-    for (uint32_t l = 0; l < o.layers; ++l) run.info.routed_layers.push_back(2 * l);
-    ASSIGN_OR_RETURN(run.layers, AnalyzeLayers(layers, rc, ao, &run.empty_layers, nullptr));
+    run.info.num_pathways = o_.pathways;
+    run.info.top_k = o_.top_k;
+    run.info.events = o_.events;
+    for (uint32_t l = 0; l < o_.layers; ++l) run.info.routed_layers.push_back(2 * l);
+    ASSIGN_OR_RETURN(run.layers, AnalyzeLayers(layers_, rc_, ao, &run.empty_layers, nullptr));
     *measures_s = Seconds(t0);
     const auto t1 = std::chrono::steady_clock::now();
     const std::string json = ReportToJson(run, nullptr, ao, 0);
     ASSIGN_OR_RETURN(std::string png, RenderReportPng(run, nullptr, &ao));
     *render_s = Seconds(t1);
     return absl::OkStatus();
-  };
-  std::vector<double> total_s, measures_s, render_s, cpu_s;
+  }
+
+  // Median measures time of `runs` reports with options `ao`.
+  absl::StatusOr<double> MedianMeasures(const analysis::AnalysisOptions& ao, int runs) {
+    std::vector<double> m;
+    for (int i = 0; i < runs; ++i) {
+      double mi = 0, ri = 0;
+      RETURN_IF_ERROR(Run(ao, &mi, &ri));
+      m.push_back(mi);
+    }
+    return Median(m);
+  }
+
+ private:
+  const BenchOpts& o_;
+  const std::vector<analysis::LayerInput>& layers_;
+  analysis::RunContext rc_;
+};
+
+// The timed reports (after one warm-up), the phases and the bootstrap run.
+absl::Status TimeReports(const BenchOpts& o, const analysis::AnalysisOptions& opts,
+                         ReportRunner* runner, BenchFigures* f) {
   for (int rep = 0; rep <= o.repeats; ++rep) {  // rep 0 warms up
     const auto t0 = std::chrono::steady_clock::now();
     const std::clock_t c0 = std::clock();
     double m = 0, r = 0;
-    RETURN_IF_ERROR(analyse(opts, &m, &r));
+    RETURN_IF_ERROR(runner->Run(opts, &m, &r));
     if (rep == 0) continue;
-    total_s.push_back(Seconds(t0));
-    cpu_s.push_back(static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC);
-    measures_s.push_back(m);
-    render_s.push_back(r);
+    f->total_s.push_back(Seconds(t0));
+    f->cpu_s.push_back(static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC);
+    f->measures_s.push_back(m);
+    f->render_s.push_back(r);
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
+  if (o.phases) {
+    analysis::AnalysisOptions counts_only = opts, with_sources = opts;
+    counts_only.sources = false;
+    counts_only.synthetic_controls = false;
+    with_sources.synthetic_controls = false;
+    const int runs = std::min(o.repeats, 3);
+    ASSIGN_OR_RETURN(const double a, runner->MedianMeasures(counts_only, runs));
+    ASSIGN_OR_RETURN(const double b, runner->MedianMeasures(with_sources, runs));
+    f->phases = {a, b - a, Median(f->measures_s) - b};
+  }
   // The bootstrap's cost: the same analysis with B replicates (2 counting passes each).
-  double boot_s = std::nan("");
   if (o.bootstrap > 0) {
-    AnalysisOptions bo = opts;
+    analysis::AnalysisOptions bo = opts;
     bo.bootstrap = o.bootstrap;
     const auto t0 = std::chrono::steady_clock::now();
     double m = 0, r = 0;
-    RETURN_IF_ERROR(analyse(bo, &m, &r));
-    boot_s = Seconds(t0);
+    RETURN_IF_ERROR(runner->Run(bo, &m, &r));
+    f->boot_s = Seconds(t0);
   }
-  // Baseline: one pass over the events aggregating them into counts, every layer.
-  double baseline_s = std::nan("");
-  if (o.baseline) {
-    RoutingCounts counts;
-    const auto t0 = std::chrono::steady_clock::now();
-    uint64_t check = 0;
-    for (const LayerInput& in : layers) {
-      CountRoutings(in.table, nullptr, &counts);
-      check += counts.total;
-    }
-    baseline_s = Seconds(t0);
-    if (check == 42424242) std::cerr << "";  // keep the loop observable
+  return absl::OkStatus();
+}
+
+// Baseline: one pass over the events aggregating them into counts, every layer.
+double BaselineSeconds(const std::vector<analysis::LayerInput>& layers) {
+  analysis::RoutingCounts counts;
+  const auto t0 = std::chrono::steady_clock::now();
+  uint64_t check = 0;
+  for (const analysis::LayerInput& in : layers) {
+    analysis::CountRoutings(in.table, nullptr, &counts);
+    check += counts.total;
   }
-  const int threads =
-      o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
-  const double best = *std::min_element(total_s.begin(), total_s.end());
-  uint64_t distinct = 0;
-  for (const auto& in : layers) distinct += in.table.columns();
+  const double s = Seconds(t0);
+  if (check == 42424242) std::cerr << "";  // keep the loop observable
+  return s;
+}
+
+void PrintText(const BenchOpts& o, int threads, const BenchFigures& f) {
+  const uint64_t per_layer = std::max<uint64_t>(1, o.events / o.layers);
   std::cout << absl::StrFormat(
       "analysis bench: %u layers x %u pathways, top-%u, %llu events (%llu per layer), vocab %u "
       "(%.0f distinct tokens per layer), %d threads\n",
       o.layers, o.pathways, o.top_k, static_cast<unsigned long long>(o.events),
-      static_cast<unsigned long long>(per_layer), o.vocab, static_cast<double>(distinct) / o.layers,
-      threads);
+      static_cast<unsigned long long>(per_layer), o.vocab, f.distinct_per_layer, threads);
   std::cout << absl::StrFormat(
       "  report without the bootstrap (events -> measures + %d null replicates -> JSON + PNG), "
       "warm: median %.3f s, best %.3f s over %d runs (measures %.3f s, JSON+PNG %.3f s)\n",
-      o.null_replicates, median(total_s), best, o.repeats, median(measures_s), median(render_s));
+      o.null_replicates, Median(f.total_s), *std::min_element(f.total_s.begin(), f.total_s.end()),
+      o.repeats, Median(f.measures_s), Median(f.render_s));
   std::cout << absl::StrFormat("  CPU time per report (all threads): median %.3f s\n",
-                               median(cpu_s));
+                               Median(f.cpu_s));
+  if (o.phases) {
+    std::cout << absl::StrFormat(
+        "  phases of the measures (medians, by difference of configurations): counts and token "
+        "nulls %.3f s, sources and conditional nulls %.3f s, synthetic controls %.3f s\n",
+        f.phases.counts_s, f.phases.sources_s, f.phases.controls_s);
+  }
   if (o.bootstrap > 0) {
     std::cout << absl::StrFormat(
         "  with the block bootstrap (%d replicates): %.3f s, i.e. %.2f ms per replicate\n",
-        o.bootstrap, boot_s, 1000.0 * (boot_s - median(total_s)) / o.bootstrap);
+        o.bootstrap, f.boot_s, 1000.0 * (f.boot_s - Median(f.total_s)) / o.bootstrap);
   }
   if (o.baseline) {
     std::cout << absl::StrFormat(
         "  baseline, one counting pass over the %llu events (no measures, 1 thread): %.3f s\n",
-        static_cast<unsigned long long>(per_layer * o.layers), baseline_s);
+        static_cast<unsigned long long>(per_layer * o.layers), f.baseline_s);
   }
-  if (JsonOutput()) {
-    nlohmann::json j = {
-        {"bench", "analysis"},
-        {"events", o.events},
-        {"layers", o.layers},
-        {"pathways", o.pathways},
-        {"threads", threads},
-        {"null_replicates", o.null_replicates},
-        {"seconds", median(total_s)},
-        {"best_seconds", best},
-        {"measures_seconds", median(measures_s)},
-        {"render_seconds", median(render_s)},
-        {"cpu_seconds", median(cpu_s)},
-        {"bootstrap", o.bootstrap},
-        {"bootstrap_seconds", std::isfinite(boot_s) ? nlohmann::json(boot_s) : nlohmann::json()},
-        {"baseline_counting_pass_seconds",
-         std::isfinite(baseline_s) ? nlohmann::json(baseline_s) : nlohmann::json()}};
-    PrintJson(j);
+}
+
+void PrintJsonFigures(const BenchOpts& o, int threads, const BenchFigures& f) {
+  nlohmann::json j = {{"bench", "analysis"},
+                      {"events", o.events},
+                      {"layers", o.layers},
+                      {"pathways", o.pathways},
+                      {"threads", threads},
+                      {"null_replicates", o.null_replicates},
+                      {"seconds", Median(f.total_s)},
+                      {"best_seconds", *std::min_element(f.total_s.begin(), f.total_s.end())},
+                      {"measures_seconds", Median(f.measures_s)},
+                      {"render_seconds", Median(f.render_s)},
+                      {"cpu_seconds", Median(f.cpu_s)},
+                      {"phases",
+                       {{"counts_seconds", FiniteOrNull(f.phases.counts_s)},
+                        {"sources_seconds", FiniteOrNull(f.phases.sources_s)},
+                        {"synthetic_controls_seconds", FiniteOrNull(f.phases.controls_s)},
+                        {"render_seconds", Median(f.render_s)},
+                        {"bootstrap_seconds", FiniteOrNull(f.boot_s)}}},
+                      {"bootstrap", o.bootstrap},
+                      {"bootstrap_seconds", FiniteOrNull(f.boot_s)},
+                      {"baseline_counting_pass_seconds", FiniteOrNull(f.baseline_s)}};
+  PrintJson(j);
+}
+
+absl::Status RunBench(const BenchOpts& o) {
+  if (o.layers == 0 || o.pathways == 0 || o.top_k == 0 || o.top_k > o.pathways || o.events == 0 ||
+      o.repeats < 1) {
+    return UsageError(
+        "--layers, --pathways, --events, --repeats must be > 0 and --top-k in [1, pathways]");
   }
+  ASSIGN_OR_RETURN(const std::vector<analysis::LayerInput> layers, MakeLayers(o));
+  analysis::AnalysisOptions opts;
+  opts.threads = o.threads;
+  opts.null_replicates = o.null_replicates;
+  opts.bootstrap = 0;
+  ReportRunner runner(o, layers);
+  BenchFigures f;
+  RETURN_IF_ERROR(TimeReports(o, opts, &runner, &f));
+  if (o.baseline) f.baseline_s = BaselineSeconds(layers);
+  for (const auto& in : layers) f.distinct_per_layer += in.table.columns();
+  f.distinct_per_layer /= o.layers;
+  const int threads =
+      o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+  PrintText(o, threads, f);
+  if (JsonOutput()) PrintJsonFigures(o, threads, f);
   return absl::OkStatus();
 }
 
@@ -195,6 +284,8 @@ MONOROUTE_REGISTER_COMMAND(bench_analysis, [](CLI::App& app) {
   sub->add_option("--bootstrap", o->bootstrap,
                   "bootstrap replicates of the extra timed run (0: skip it)");
   sub->add_flag("!--no-baseline", o->baseline, "skip the counting-pass baseline");
+  sub->add_flag("!--no-phases", o->phases,
+                "skip the phase timings (counts / sources / synthetic controls)");
   SetAction(sub, [o]() { return RunBench(*o); });
 });
 

@@ -49,11 +49,11 @@ struct ConditionalNull {
   std::vector<uint64_t> cgp, pgc;
   ConditionalMasks masks;
 
-  // Draws both permutations; null when the sources are off.
+  // Draws both permutations (in the outer orders of ctx.groups); null when the sources are off.
   const ConditionalMasks* Draw(const MeasureContext& ctx, Xoshiro256& rng) {
     if (!ctx.sources) return nullptr;
-    PermuteWithinGroups((*ctx.groups)[kPreviousToken], ctx.table->mask, rng, &cgp);
-    PermuteWithinGroups((*ctx.groups)[kCurrentToken], ctx.table->mask, rng, &pgc);
+    ShuffleWithinOuter(ctx.groups->by_previous, *ctx.previous_order_masks, rng, &cgp);
+    ShuffleWithinOuter(ctx.groups->by_current, *ctx.current_order_masks, rng, &pgc);
     masks = {cgp.data(), pgc.data()};
     return &masks;
   }
@@ -70,9 +70,12 @@ Values NullReplicates(const MeasureContext& ctx, const AnalysisOptions& o, uint3
     PermuteMasks(*ctx.table, rng, &masks);
     if (ctx.layout != nullptr) PermuteLabels(*ctx.layout, rng, &labels);
     const ConditionalMasks* cm = cond->Draw(ctx, rng);
-    const MeasurePoint q =
-        ComputePoint(ctx, masks.data(), nullptr, &observed,
-                     ctx.layout != nullptr ? &labels : nullptr, scratch, nullptr, cm);
+    PointRequest req;
+    req.masks = masks.data();
+    req.category_counts = &observed;
+    req.labels = ctx.layout != nullptr ? &labels : nullptr;
+    req.conditional = cm;
+    const MeasurePoint q = ComputePoint(ctx, req, scratch);
     Append(ctx, q, nullptr, &null);
   }
   return null;
@@ -87,15 +90,22 @@ void BootstrapReplicates(const MeasureContext& ctx, const AnalysisOptions& o, ui
   for (int r = 0; r < B; ++r) {
     BlockWeights(*ctx.table, o.seed, static_cast<uint32_t>(r), &w);
     Xoshiro256 rng(HashPair(HashPair(o.seed ^ kBootNullStream, layer), r));
-    const MeasurePoint a =
-        ComputePoint(ctx, ctx.table->mask.data(), w.data(), nullptr, nullptr, scratch);
-    weighted = scratch->current;
+    PointRequest ra;
+    ra.masks = ctx.table->mask.data();
+    ra.weights = w.data();
+    ra.keep_counts = ctx.layout != nullptr;
+    const MeasurePoint a = ComputePoint(ctx, ra, scratch);
+    if (ra.keep_counts) weighted = scratch->current;
     PermuteMasks(*ctx.table, rng, &masks);
     if (ctx.layout != nullptr) PermuteLabels(*ctx.layout, rng, &labels);
     const ConditionalMasks* cm = cond->Draw(ctx, rng);
-    const MeasurePoint b =
-        ComputePoint(ctx, masks.data(), w.data(), &weighted,
-                     ctx.layout != nullptr ? &labels : nullptr, scratch, nullptr, cm);
+    PointRequest rb;
+    rb.masks = masks.data();
+    rb.weights = w.data();
+    rb.category_counts = &weighted;
+    rb.labels = ctx.layout != nullptr ? &labels : nullptr;
+    rb.conditional = cm;
+    const MeasurePoint b = ComputePoint(ctx, rb, scratch);
     Append(ctx, a, &b, reps);
   }
 }
@@ -121,13 +131,23 @@ EffectRun RunEffects(const MeasureContext& context, const AnalysisOptions& o, ui
   EffectRun run;
   MeasureScratch scratch;
   MeasureContext ctx = context;
-  std::vector<KeyGroups> groups;
-  if (ctx.sources) {
-    for (int k = 0; k < kNumSourceKeys; ++k) groups.push_back(GroupByKey(*ctx.table, k));
+  SourceGroups groups;
+  if (ctx.groups == nullptr || (ctx.sources && !ctx.groups->sources)) {
+    groups = MakeSourceGroups(*ctx.table, ctx.sources);
     ctx.groups = &groups;
   }
-  run.observed = ComputePoint(ctx, ctx.table->mask.data(), nullptr, nullptr, nullptr, &scratch,
-                              &run.per_token);
+  std::vector<uint64_t> previous_order, current_order;
+  if (ctx.sources) {
+    GatherOuter(ctx.groups->by_current, ctx.table->mask.data(), &current_order);
+    GatherOuter(ctx.groups->by_previous, ctx.table->mask.data(), &previous_order);
+  }
+  ctx.previous_order_masks = &previous_order;
+  ctx.current_order_masks = &current_order;
+  PointRequest observed;
+  observed.masks = ctx.table->mask.data();
+  observed.per_token = &run.per_token;
+  observed.keep_counts = true;
+  run.observed = ComputePoint(ctx, observed, &scratch);
   ctx.observed = &run.observed;
   run.counts = scratch.current;
   ConditionalNull cond;

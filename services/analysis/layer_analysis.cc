@@ -279,6 +279,7 @@ absl::StatusOr<LayerResult> AnalyzeLayer(const RoutingTable& table, const LayerC
   mctx.log_vocab = log_vocab;
   mctx.sources = o.sources;
   mctx.layout = with_cats ? &layout : nullptr;
+  mctx.groups = ctx.source_groups;
   LayerReplicates local;
   LayerReplicates& R = reps != nullptr ? *reps : local;
   const EffectRun run =

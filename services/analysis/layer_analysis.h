@@ -18,6 +18,7 @@
 #include "services/analysis/effect.h"
 #include "services/analysis/effect_driver.h"
 #include "services/analysis/routing_table.h"
+#include "services/analysis/source_groups.h"
 
 namespace monoroute::analysis {
 
@@ -209,6 +210,10 @@ struct LayerContext {
   bool summary_only = false;
   // Events read for the layer when `table` is a subsample of them (0: table.events()).
   uint64_t events_read = 0;
+  // The table's source layout when already built (MakeSourceGroups of a table with the same
+  // events and keys, e.g. the trained table for its HashRouting controls; not owned); null:
+  // built here.
+  const SourceGroups* source_groups = nullptr;
 };
 
 // Computes every statistic of one layer (controls and vs-control fields are filled by

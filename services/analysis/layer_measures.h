@@ -15,6 +15,7 @@
 #include "services/analysis/measures.h"
 #include "services/analysis/routing_counts.h"
 #include "services/analysis/routing_table.h"
+#include "services/analysis/source_groups.h"
 
 namespace monoroute::analysis {
 
@@ -44,8 +45,6 @@ struct MeasurePoint {
   std::vector<double> category_kl;
 };
 
-struct KeyGroups;
-
 // What every replicate of one layer shares.
 struct MeasureContext {
   const RoutingTable* table = nullptr;
@@ -59,57 +58,55 @@ struct MeasureContext {
   // The observed point, once computed: without block weights a permutation within groups of a
   // key leaves that key's counts unchanged, so the conditionals reuse its I(P; key).
   const MeasurePoint* observed = nullptr;
-  // Events grouped by every source key (GroupByKey), when `sources`.
-  const std::vector<KeyGroups>* groups = nullptr;
+  // The table's source layout (MakeSourceGroups of `table`, or of a table with the same keys
+  // such as a HashRouting of it), when `sources`; RunEffects builds one when null.
+  const SourceGroups* groups = nullptr;
+  // table.mask in the outer orders of groups->by_previous and groups->by_current (GatherOuter;
+  // by_previous's only with `sources`).
+  const std::vector<uint64_t>* previous_order_masks = nullptr;
+  const std::vector<uint64_t>* current_order_masks = nullptr;
 };
-
-// Events grouped by one source key (for the conditional nulls): `order` lists events by key,
-// group g being order[begin[g], begin[g + 1]).
-struct KeyGroups {
-  std::vector<uint32_t> order;
-  std::vector<uint32_t> begin;
-};
-KeyGroups GroupByKey(const RoutingTable& table, int key);
-
-// The sufficient sums of a source's KL and MI (measures.h PathwaySums, loads, total) counted
-// group by group, without a key x pathway matrix (a high-cardinality key such as the token pair
-// would need one of tens of MB per replicate). `event_weight` (may be null: 1) per event.
-struct GroupSums {
-  PathwaySums sums;
-  std::vector<uint64_t> load;
-  uint64_t total = 0;
-};
-void CountGroupSums(const RoutingTable& table, const KeyGroups& groups, const uint64_t* masks,
-                    const uint32_t* event_weight, GroupSums* out);
-
-// `base` with its entries shuffled within every group (resized). Thread-compatible.
-void PermuteWithinGroups(const KeyGroups& groups, const std::vector<uint64_t>& base,
-                         Xoshiro256& rng, std::vector<uint64_t>* out);
 
 // Buffers reused across replicates.
 struct MeasureScratch {
   RoutingCounts current;
   RoutingCounts other;
   GroupSums group_sums;
+  std::vector<uint64_t> gathered;
   std::vector<uint32_t> event_weight;
   std::vector<uint64_t> joint;
 };
 
-// Measures one replicate: routings with top-k sets `masks` (table.mask or a permutation) and
-// block weights `weights` (null: 1). Categories are measured on `category_counts` (null: this
-// replicate's own token counts) under `labels` (null: the observed labels), which is how the
-// label null reuses the unpermuted routing. `per_token` (may be null) receives the token
-// specialisation details; scratch.current holds the token counts afterwards.
-// `conditional_masks` (may be null: `masks`): the top-k sets the two conditionals are measured
-// on, [0] for I(P; t_i | t_{i-1}) and [1] for I(P; t_{i-1} | t_i).
+// The top-k sets the two conditionals are measured on, in the outer order of
+// ctx.groups->by_previous for I(P; t_i | t_{i-1}) and of ctx.groups->by_current for
+// I(P; t_{i-1} | t_i) (ShuffleWithinOuter results: the conditional nulls); a null entry: the
+// point's own routing.
 struct ConditionalMasks {
   const uint64_t* current_given_previous = nullptr;
   const uint64_t* previous_given_current = nullptr;
 };
-MeasurePoint ComputePoint(const MeasureContext& ctx, const uint64_t* masks, const uint32_t* weights,
-                          const RoutingCounts* category_counts, const std::vector<int32_t>* labels,
-                          MeasureScratch* scratch, TokenSpecialisation* per_token = nullptr,
-                          const ConditionalMasks* conditional_masks = nullptr);
+
+// What one replicate is measured on.
+struct PointRequest {
+  // Top-k sets in event order (table.mask or a permutation) and block weights (null: 1).
+  const uint64_t* masks = nullptr;
+  const uint32_t* weights = nullptr;
+  // Categories are measured on `category_counts` (null: this replicate's own token counts)
+  // under `labels` (null: the observed labels): how the label null reuses the unpermuted routing.
+  const RoutingCounts* category_counts = nullptr;
+  const std::vector<int32_t>* labels = nullptr;
+  // The conditionals' top-k sets (null: the point's own routing).
+  const ConditionalMasks* conditional = nullptr;
+  // Receives the token specialisation details (may be null).
+  TokenSpecialisation* per_token = nullptr;
+  // Leave the token counts in scratch.current (else the token's measures may come from sums
+  // counted token by token, without the token x pathway matrix).
+  bool keep_counts = false;
+};
+
+// Measures one replicate. Thread-compatible (one scratch per thread).
+MeasurePoint ComputePoint(const MeasureContext& ctx, const PointRequest& request,
+                          MeasureScratch* scratch);
 
 // The registered measures.
 enum MeasureId : int {

@@ -8,7 +8,9 @@ namespace monoroute::analysis {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr uint32_t kTableSize = 1 << 16;
+constexpr uint32_t kTableSize = kSmallCount;
+
+}  // namespace
 
 const double* XLogXTable() {
   static const double* table = [] {
@@ -20,7 +22,14 @@ const double* XLogXTable() {
   return table;
 }
 
-}  // namespace
+const double* LogTable() {
+  static const double* table = [] {
+    double* t = new double[kTableSize];
+    for (uint32_t x = 0; x < kTableSize; ++x) t[x] = std::log(static_cast<double>(x));
+    return t;
+  }();
+  return table;
+}
 
 double XLogX(uint64_t x) {
   if (x < kTableSize) return XLogXTable()[x];
@@ -31,13 +40,14 @@ double XLogX(uint64_t x) {
 PathwaySums ComputePathwaySums(const RoutingCounts& counts) {
   const uint32_t P = counts.num_pathways;
   const double* table = XLogXTable();
+  const double* log_table = LogTable();
   PathwaySums s;
   s.xlogx.assign(P, 0.0);
   s.xlogc.assign(P, 0.0);
   const uint32_t* cells = counts.cells.data();
   for (size_t c = 0; c < counts.columns(); ++c) {
     if (counts.column_total[c] == 0) continue;
-    const double logc = std::log(static_cast<double>(counts.column_total[c]));
+    const double logc = LogCount(counts.column_total[c], log_table);
     const uint32_t* row = cells + c * P;
     for (uint32_t p = 0; p < P; ++p) {
       const uint32_t x = row[p];

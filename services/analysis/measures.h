@@ -5,6 +5,7 @@
 #ifndef MONOROUTE_SERVICES_ANALYSIS_MEASURES_H_
 #define MONOROUTE_SERVICES_ANALYSIS_MEASURES_H_
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -14,6 +15,16 @@ namespace monoroute::analysis {
 
 // x ln x for a count (0 for 0); exact to double rounding. Thread-safe.
 double XLogX(uint64_t x);
+
+// Counts below kSmallCount take ln x and x ln x from tables (the same doubles std::log gives).
+inline constexpr uint32_t kSmallCount = 1 << 16;
+// ln x for x in [0, kSmallCount) (ln 0 = -inf) and x ln x (0 for 0); built once, thread-safe.
+const double* LogTable();
+const double* XLogXTable();
+// ln x of a count through LogTable() when small (`log_table` = LogTable(), hoisted by callers).
+inline double LogCount(uint64_t x, const double* log_table) {
+  return x < kSmallCount ? log_table[x] : std::log(static_cast<double>(x));
+}
 
 // Per pathway: S1 = sum_t x ln x and S2 = sum_t x ln c_t over its cells (x = cell, c_t = the
 // column total): the sufficient sums of entropy and KL.

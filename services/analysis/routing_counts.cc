@@ -13,7 +13,9 @@ inline void AddMask(uint32_t* row, uint64_t m, uint32_t w) {
   for (; m != 0; m &= m - 1) row[__builtin_ctzll(m)] += w;
 }
 
-void Totals(RoutingCounts* out) {
+}  // namespace
+
+void FinishCounts(RoutingCounts* out) {
   const uint32_t P = out->num_pathways;
   const size_t V = out->column_total.size();
   out->load.assign(P, 0);
@@ -30,6 +32,8 @@ void Totals(RoutingCounts* out) {
   }
   out->total = total;
 }
+
+namespace {
 
 void Reset(const RoutingTable& table, RoutingCounts* out) {
   out->num_pathways = table.num_pathways;
@@ -56,7 +60,7 @@ void CountRoutings(const RoutingTable& table, const uint32_t* block_weight, Rout
       AddMask(cells + static_cast<size_t>(col[i]) * P, m[i], w);
     }
   }
-  Totals(out);
+  FinishCounts(out);
 }
 
 void CountPermutedRoutings(const RoutingTable& table, const uint32_t* block_weight, Xoshiro256& rng,
@@ -84,7 +88,7 @@ void CountPermutedRoutings(const RoutingTable& table, const uint32_t* block_weig
       AddMask(cells + static_cast<size_t>(col[lo + j]) * P, buf[j], w);
     }
   }
-  Totals(out);
+  FinishCounts(out);
 }
 
 void PermuteMasks(const RoutingTable& table, Xoshiro256& rng, std::vector<uint64_t>* masks) {
@@ -119,7 +123,7 @@ void CountKeyed(const RoutingTable& table, int key, const uint64_t* masks,
       AddMask(cells + static_cast<size_t>(col[i]) * P, masks[i], w);
     }
   }
-  Totals(out);
+  FinishCounts(out);
 }
 
 }  // namespace monoroute::analysis

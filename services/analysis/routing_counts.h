@@ -49,6 +49,10 @@ void PermuteMasks(const RoutingTable& table, Xoshiro256& rng, std::vector<uint64
 void CountKeyed(const RoutingTable& table, int key, const uint64_t* masks,
                 const uint32_t* block_weight, RoutingCounts* out);
 
+// Fills out->column_total, load and total from out->cells (num_pathways and the column count
+// set).
+void FinishCounts(RoutingCounts* out);
+
 }  // namespace monoroute::analysis
 
 #endif  // MONOROUTE_SERVICES_ANALYSIS_ROUTING_COUNTS_H_

@@ -85,13 +85,16 @@ std::vector<const RoutingTable*> AtSameSequences(const LayerInput& in, uint64_t 
 }
 
 // Analyses one control table and adds it to `trained`.
+// ctx.source_groups is used only when `same_keys` (`table` has the trained table's events and
+// keys: a HashRouting of it).
 absl::Status AddControl(const std::string& name, const std::string& split,
                         const RoutingTable& table, uint64_t events_read, const LayerContext& ctx,
                         const AnalysisOptions& o, const LayerReplicates& trained_reps,
-                        LayerResult* trained) {
+                        LayerResult* trained, bool same_keys = false) {
   LayerContext cctx = ctx;
   cctx.summary_only = true;
   cctx.events_read = events_read;
+  if (!same_keys) cctx.source_groups = nullptr;
   LayerReplicates crep;
   ASSIGN_OR_RETURN(LayerResult cr, AnalyzeLayer(table, cctx, o, &crep));
   CompareWithControl(name, split, cr, crep, trained_reps, o, trained);
@@ -113,6 +116,9 @@ absl::StatusOr<LayerResult> AnalyzeOne(const LayerInput& in, const RunContext& r
   std::vector<RoutingTable> storage;
   const std::vector<const RoutingTable*> tables = AtSameSequences(in, n, &storage);
   const RoutingTable& table = *tables[0];
+  // One source layout for the table and its synthetic controls (same events and keys).
+  const SourceGroups groups = MakeSourceGroups(table, o.sources);
+  ctx.source_groups = &groups;
   ASSIGN_OR_RETURN(LayerResult result, AnalyzeLayer(table, ctx, o, reps));
   size_t next = 1;
   for (const ControlInput& c : in.controls) {
@@ -131,7 +137,7 @@ absl::StatusOr<LayerResult> AnalyzeOne(const LayerInput& in, const RunContext& r
       const RoutingTable hashed = HashRouting(table, source, o.seed);
       RETURN_IF_ERROR(
           AddControl(source == kCurrentToken ? kHashCurrentControl : kHashPreviousControl, "",
-                     hashed, table.events(), ctx, so, *reps, &result));
+                     hashed, table.events(), ctx, so, *reps, &result, true));
     }
   }
   return result;

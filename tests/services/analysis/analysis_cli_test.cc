@@ -44,6 +44,11 @@ TEST(BenchAnalysisCliTest, PrintsSecondsAndEventsAsOneJsonLine) {
   EXPECT_EQ(j["events"], 200000);
   EXPECT_GT(j["seconds"].get<double>(), 0.0);
   EXPECT_GT(j["bootstrap_seconds"].get<double>(), 0.0);
+  // The phases of the measures, each timed separately.
+  EXPECT_GT(j["phases"]["counts_seconds"].get<double>(), 0.0) << j.dump();
+  EXPECT_TRUE(j["phases"]["sources_seconds"].is_number()) << j.dump();
+  EXPECT_TRUE(j["phases"]["synthetic_controls_seconds"].is_number()) << j.dump();
+  EXPECT_NE(r.out.find("phases of the measures"), std::string::npos) << r.out;
 }
 
 TEST(BenchAnalysisCliTest, BadUsageExitsTwo) {

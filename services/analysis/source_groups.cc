@@ -1,0 +1,305 @@
+// MakeSourceGroups (counting sorts), the nested pair sums, the outer-key counts and the
+// within-group shuffle of the conditional nulls.
+#include "services/analysis/source_groups.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "services/analysis/effect.h"
+
+namespace monoroute::analysis {
+
+KeyGroups GroupByKey(const RoutingTable& table, int key) {
+  KeyGroups g;
+  const uint32_t* k = table.keys(key);
+  const size_t V = table.key_count(key);
+  g.begin.assign(V + 1, 0);
+  for (size_t i = 0; i < table.events(); ++i) ++g.begin[k[i] + 1];
+  for (size_t v = 0; v < V; ++v) g.begin[v + 1] += g.begin[v];
+  std::vector<uint32_t> next(g.begin.begin(), g.begin.end() - 1);
+  g.order.resize(table.events());
+  for (size_t i = 0; i < table.events(); ++i) g.order[next[k[i]]++] = static_cast<uint32_t>(i);
+  return g;
+}
+
+namespace {
+
+// How many events ahead a gather in key order prefetches its top-k set.
+constexpr uint32_t kGatherAhead = 16;
+
+// The block of every event.
+std::vector<uint32_t> EventBlocks(const RoutingTable& t) {
+  std::vector<uint32_t> block(t.events());
+  for (size_t b = 0; b < t.blocks(); ++b) {
+    std::fill(block.begin() + t.block_begin[b], block.begin() + t.block_begin[b + 1],
+              static_cast<uint32_t>(b));
+  }
+  return block;
+}
+
+NestedPairGroups Nest(const RoutingTable& t, const std::vector<uint32_t>& event_block,
+                      int outer_key, int inner_key) {
+  NestedPairGroups n;
+  n.outer_key = outer_key;
+  n.outer = GroupByKey(t, outer_key);
+  const size_t N = t.events();
+  const std::vector<uint32_t>& order = n.outer.order;
+  n.outer_block.resize(N);
+  for (size_t j = 0; j < N; ++j) n.outer_block[j] = event_block[order[j]];
+  if (inner_key < 0) return n;
+  // Outer positions by the inner key (stable), then by outer group (stable): (outer, inner, j).
+  const uint32_t* inner = t.keys(inner_key);
+  const size_t V = t.key_count(inner_key);
+  std::vector<uint32_t> start(V + 1, 0);
+  for (size_t j = 0; j < N; ++j) ++start[inner[order[j]] + 1];
+  for (size_t v = 0; v < V; ++v) start[v + 1] += start[v];
+  std::vector<uint32_t> by_inner(N);
+  for (size_t j = 0; j < N; ++j) by_inner[start[inner[order[j]]]++] = static_cast<uint32_t>(j);
+  const size_t G = n.outer.begin.size() - 1;
+  std::vector<uint32_t> group_of(N);
+  for (size_t g = 0; g < G; ++g) {
+    std::fill(group_of.begin() + n.outer.begin[g], group_of.begin() + n.outer.begin[g + 1],
+              static_cast<uint32_t>(g));
+  }
+  std::vector<uint32_t> next(n.outer.begin.begin(), n.outer.begin.end() - 1);
+  n.inner_pos.resize(N);
+  for (uint32_t j : by_inner) n.inner_pos[next[group_of[j]]++] = j;
+  for (size_t i = 0; i < N; ++i) {
+    const uint32_t j = n.inner_pos[i];
+    if (i == 0 || group_of[j] != group_of[n.inner_pos[i - 1]] ||
+        inner[order[j]] != inner[order[n.inner_pos[i - 1]]]) {
+      n.inner_begin.push_back(static_cast<uint32_t>(i));
+    }
+  }
+  n.inner_begin.push_back(static_cast<uint32_t>(N));
+  return n;
+}
+
+}  // namespace
+
+SourceGroups MakeSourceGroups(const RoutingTable& table, bool sources) {
+  const std::vector<uint32_t> block = EventBlocks(table);
+  SourceGroups s;
+  s.sources = sources;
+  s.by_current = Nest(table, block, kCurrentToken, sources ? kPreviousToken : -1);
+  if (!sources) return s;
+  s.by_previous = Nest(table, block, kPreviousToken, kCurrentToken);
+  s.next = GroupByKey(table, kNextToken);
+  return s;
+}
+
+const KeyGroups& SourceGroups::ByKey(int key) const {
+  return key == kPreviousToken ? by_previous.outer : key == kNextToken ? next : by_current.outer;
+}
+
+namespace {
+
+// Accumulates a source's sufficient sums group by group: a group's per-pathway counts are
+// gathered in `local`, then flushed. Groups of one unweighted event (most token pairs, rare
+// tokens) only count their pathways; their x ln c terms (c = k) are added once at the end.
+class SumsAccumulator {
+ public:
+  SumsAccumulator() : log_table_(LogTable()), xlogx_table_(XLogXTable()) {}
+
+  // Adds weight w to every pathway of m in the current group. Consecutive events of a group
+  // often share pathways; `bank` (cycled by the caller) spreads their adds over kBanks counters
+  // so that they do not wait on each other.
+  void Add(uint64_t m, uint64_t w, uint32_t bank) {
+    uint64_t* local = local_[bank % kBanks];
+    for (uint64_t b = m; b != 0; b &= b - 1) local[__builtin_ctzll(b)] += w;
+  }
+  // A group of one event of weight 1.
+  void Singleton(uint64_t m) {
+    for (uint64_t b = m; b != 0; b &= b - 1) ++single_[__builtin_ctzll(b)];
+    ++singles_;
+  }
+  // Ends the current group (pathways `touched`, c routings); returns its largest count.
+  uint64_t Flush(uint64_t touched, uint64_t c) {
+    const double logc = LogCount(c, log_table_);
+    uint64_t best = 0;
+    for (uint64_t b = touched; b != 0; b &= b - 1) {
+      const int p = __builtin_ctzll(b);
+      uint64_t x = 0;
+      for (uint64_t* local : local_) {
+        x += local[p];
+        local[p] = 0;
+      }
+      xlogx_[p] += x < kSmallCount ? xlogx_table_[x] : XLogX(x);
+      xlogc_[p] += static_cast<double>(x) * logc;
+      load_[p] += x;
+      best = std::max(best, x);
+    }
+    total_ += c;
+    return best;
+  }
+  void Finish(uint32_t P, uint32_t top_k, GroupSums* out) {
+    const double logk = LogCount(top_k, log_table_);
+    for (uint32_t p = 0; p < P; ++p) {
+      if (single_[p] == 0) continue;
+      xlogc_[p] += static_cast<double>(single_[p]) * logk;
+      load_[p] += single_[p];
+    }
+    out->sums.xlogx.assign(xlogx_, xlogx_ + P);
+    out->sums.xlogc.assign(xlogc_, xlogc_ + P);
+    out->load.assign(load_, load_ + P);
+    out->total = total_ + singles_ * top_k;
+  }
+
+ private:
+  const double* log_table_;
+  const double* xlogx_table_;
+  double xlogx_[kMaxAnalysisPathways] = {0}, xlogc_[kMaxAnalysisPathways] = {0};
+  static constexpr uint32_t kBanks = 4;
+  uint64_t local_[kBanks][kMaxAnalysisPathways] = {};
+  uint64_t load_[kMaxAnalysisPathways] = {0}, single_[kMaxAnalysisPathways] = {0};
+  uint64_t total_ = 0, singles_ = 0;
+};
+
+// Running token specialisation (ComputeTokenSpecialisation's sums).
+struct SpecialisationSums {
+  uint64_t eligible = 0;
+  double sum = 0.0, wsum = 0.0, wtotal = 0.0;
+
+  void Add(uint64_t best, uint64_t c, uint32_t top_k) {
+    const double s = std::min(1.0, static_cast<double>(best) * top_k / static_cast<double>(c));
+    ++eligible;
+    sum += s;
+    wsum += s * static_cast<double>(c);
+    wtotal += static_cast<double>(c);
+  }
+  void Into(TokenSpecialisation* spec) const {
+    *spec = TokenSpecialisation{};
+    spec->eligible = eligible;
+    spec->mean = eligible ? sum / static_cast<double>(eligible) : kNaN;
+    spec->weighted = wtotal > 0 ? wsum / wtotal : kNaN;
+  }
+};
+
+}  // namespace
+
+void CountKeySums(const KeyGroups& groups, const uint64_t* masks, const uint32_t* event_weight,
+                  uint32_t P, uint32_t top_k, uint64_t min_routings, GroupSums* out,
+                  TokenSpecialisation* spec) {
+  SumsAccumulator acc;
+  SpecialisationSums sp;
+  // A single event (k routings) never counts for the specialisation when min_routings > k.
+  const bool fast_singletons = min_routings == 0 || min_routings > top_k;
+  const uint32_t* order = groups.order.data();
+  const size_t G = groups.begin.size() - 1;
+  const size_t n = groups.order.size();
+  for (size_t g = 0; g < G; ++g) {
+    const uint32_t lo = groups.begin[g], hi = groups.begin[g + 1];
+    if (hi - lo == 1 && fast_singletons) {
+      if (lo + kGatherAhead < n) __builtin_prefetch(masks + order[lo + kGatherAhead]);
+      const uint32_t e = order[lo];
+      if (event_weight == nullptr || event_weight[e] == 1) {
+        acc.Singleton(masks[e]);
+        continue;
+      }
+    }
+    uint64_t touched = 0, c = 0;
+    for (uint32_t j = lo; j < hi; ++j) {
+      if (j + kGatherAhead < n) __builtin_prefetch(masks + order[j + kGatherAhead]);
+      const uint32_t e = order[j];
+      const uint32_t w = event_weight != nullptr ? event_weight[e] : 1;
+      const uint64_t m = masks[e];
+      touched |= w != 0 ? m : 0;
+      acc.Add(m, w, j);
+      c += static_cast<uint64_t>(w) * top_k;
+    }
+    if (c == 0) continue;
+    const uint64_t best = acc.Flush(touched, c);
+    if (min_routings > 0 && c >= min_routings) sp.Add(best, c, top_k);
+  }
+  acc.Finish(P, top_k, out);
+  if (spec != nullptr) sp.Into(spec);
+}
+
+void CountPairSums(const NestedPairGroups& groups, const uint64_t* masks,
+                   const uint32_t* block_weight, uint32_t P, uint32_t top_k, GroupSums* out) {
+  SumsAccumulator acc;
+  const uint32_t* pos = groups.inner_pos.data();
+  const uint32_t* blk = groups.outer_block.data();
+  const size_t G = groups.inner_begin.size() - 1;
+  const size_t n = groups.inner_pos.size();
+  for (size_t g = 0; g < G; ++g) {
+    const uint32_t lo = groups.inner_begin[g], hi = groups.inner_begin[g + 1];
+    if (hi - lo == 1) {
+      if (lo + kGatherAhead < n) __builtin_prefetch(masks + pos[lo + kGatherAhead]);
+      const uint32_t j = pos[lo];
+      if (block_weight == nullptr || block_weight[blk[j]] == 1) {
+        acc.Singleton(masks[j]);
+        continue;
+      }
+    }
+    uint64_t touched = 0, c = 0;
+    for (uint32_t i = lo; i < hi; ++i) {
+      if (i + kGatherAhead < n) __builtin_prefetch(masks + pos[i + kGatherAhead]);
+      const uint32_t j = pos[i];
+      const uint32_t w = block_weight != nullptr ? block_weight[blk[j]] : 1;
+      const uint64_t m = masks[j];
+      touched |= w != 0 ? m : 0;
+      acc.Add(m, w, i);
+      c += static_cast<uint64_t>(w) * top_k;
+    }
+    if (c != 0) acc.Flush(touched, c);
+  }
+  acc.Finish(P, top_k, out);
+}
+
+void CountOuterKeyed(const NestedPairGroups& groups, const uint64_t* masks,
+                     const uint32_t* block_weight, uint32_t P, RoutingCounts* out) {
+  const size_t G = groups.outer.begin.size() - 1;
+  out->num_pathways = P;
+  out->cells.assign(G * P, 0);
+  out->column_total.assign(G, 0);
+  const uint32_t* blk = groups.outer_block.data();
+  for (size_t g = 0; g < G; ++g) {
+    uint32_t* row = out->cells.data() + g * P;
+    for (uint32_t j = groups.outer.begin[g]; j < groups.outer.begin[g + 1]; ++j) {
+      const uint32_t w = block_weight != nullptr ? block_weight[blk[j]] : 1;
+      for (uint64_t b = masks[j]; b != 0; b &= b - 1) row[__builtin_ctzll(b)] += w;
+    }
+  }
+  FinishCounts(out);
+}
+
+void ShuffleWithinOuter(const NestedPairGroups& groups, const std::vector<uint64_t>& base,
+                        Xoshiro256& rng, std::vector<uint64_t>* out) {
+  *out = base;
+  const std::vector<uint32_t>& begin = groups.outer.begin;
+  for (size_t g = 0; g + 1 < begin.size(); ++g) {
+    uint64_t* b = out->data() + begin[g];
+    const uint32_t n = begin[g + 1] - begin[g];
+    for (uint32_t i = n; i > 1; --i) std::swap(b[i - 1], b[static_cast<uint32_t>(rng.Below(i))]);
+  }
+}
+
+void GatherOuter(const NestedPairGroups& groups, const uint64_t* masks,
+                 std::vector<uint64_t>* out) {
+  const std::vector<uint32_t>& order = groups.outer.order;
+  out->resize(order.size());
+  for (size_t j = 0; j < order.size(); ++j) {
+    if (j + kGatherAhead < order.size()) __builtin_prefetch(masks + order[j + kGatherAhead]);
+    (*out)[j] = masks[order[j]];
+  }
+}
+
+void KlFromSums(const GroupSums& g, std::vector<double>* kl, double* mi) {
+  const size_t P = g.load.size();
+  kl->assign(P, kNaN);
+  *mi = kNaN;
+  if (g.total == 0) return;
+  const double log_m = std::log(static_cast<double>(g.total));
+  double sum = 0.0;
+  for (size_t p = 0; p < P; ++p) {
+    if (g.load[p] == 0) continue;
+    const double n = static_cast<double>(g.load[p]);
+    const double k = std::max(0.0, (g.sums.xlogx[p] - g.sums.xlogc[p]) / n + log_m - std::log(n));
+    (*kl)[p] = k;
+    sum += n / static_cast<double>(g.total) * k;
+  }
+  *mi = std::max(0.0, sum);
+}
+
+}  // namespace monoroute::analysis
