@@ -112,6 +112,10 @@ const Metric kMetrics[] = {
     {"token_specialisation_vs_fresh_routers", "token spec. excess minus fresh routers"},
     {"category_ami", "category AMI"},
     {"category_ami_vs_fresh_routers", "category AMI minus fresh routers"},
+    {"mi_vs_trained_trunk_fresh_routers",
+     "MI excess minus fresh routers on the trained trunk / ln(P/k)"},
+    {"category_ami_vs_trained_trunk_fresh_routers",
+     "category AMI minus fresh routers on the trained trunk"},
     {"specialised_pathways", "specialised pathways (all layers)"},
     {"category_specialised_pathways", "category-specialised pathways"},
 };
@@ -153,6 +157,10 @@ json RunMetrics(const std::vector<LayerResult>& layers, double val_loss,
     }
     if (const ControlComparison* d = Control(L, analysis::kDenseSlicesControl)) {
       v["mi_vs_dense_slices"].push_back(d->mi_delta.excess / c);
+    }
+    if (const ControlComparison* t = Control(L, analysis::kTrainedTrunkFreshRoutersControl)) {
+      v["mi_vs_trained_trunk_fresh_routers"].push_back(t->mi_delta.excess / c);
+      v["category_ami_vs_trained_trunk_fresh_routers"].push_back(t->category_ami_delta.excess);
     }
     flagged += L.specialised_pathways;
     cat_flagged += L.category_specialised_pathways;
@@ -336,7 +344,8 @@ absl::Status RunBalancingStudy(const BalancingStudyOptions& o) {
           analysis::LayerInput in;
           in.layer = layer;
           in.table = obs.Take("valid", layer);
-          for (const char* c : {analysis::kFreshRoutersControl, analysis::kDenseSlicesControl}) {
+          for (const char* c : {analysis::kFreshRoutersControl, analysis::kDenseSlicesControl,
+                                analysis::kTrainedTrunkFreshRoutersControl}) {
             const std::string split = analysis::ControlSplit("valid", c);
             analysis::RoutingTable t = obs.Take(split, layer);
             if (t.events() > 0) in.controls.push_back({c, split, std::move(t)});

@@ -10,6 +10,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -641,12 +642,42 @@ int64_t FinalEvalBatches(const JobSpec& spec) {
   return n <= 0 ? 0 : (n + spec.optim.batch_size - 1) / spec.optim.batch_size;
 }
 
+// Copies every parameter and buffer of `from` into `to` (the same architecture) except the
+// routers' own: `to` keeps its routers on `from`'s trunk.
+absl::Status CopyTrunk(const model::GPTNeoImpl& from, model::GPTNeoImpl& to) {
+  return TorchCall("copying the trained trunk", [&]() -> absl::Status {
+    torch::NoGradGuard no_grad;
+    std::set<const void*> routers;
+    for (const torch::Tensor& t : from.router_parameters()) routers.insert(t.unsafeGetTensorImpl());
+    auto theirs = from.named_parameters(true);
+    for (auto& p : to.named_parameters(true)) {
+      const torch::Tensor* q = theirs.find(p.key());
+      if (q == nullptr || !q->sizes().equals(p.value().sizes())) {
+        return absl::InternalError(absl::StrCat("trunk copy: parameter ", p.key(), " differs"));
+      }
+      if (routers.count(q->unsafeGetTensorImpl()) == 0) p.value().copy_(*q);
+    }
+    auto their_bufs = from.named_buffers(true);
+    for (auto& b : to.named_buffers(true)) {
+      const torch::Tensor* q = their_bufs.find(b.key());
+      // Router buffers (the aux-free selection bias) stay the fresh routers' own.
+      if (q != nullptr && !absl::StrContains(b.key(), "router") &&
+          q->sizes().equals(b.value().sizes())) {
+        b.value().copy_(*q);
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
 // The controls of a routed job, on the same validation sequences (docs/analysis.md): the step-0
 // model rebuilt exactly as the job started it (fresh routers centred on the first batch), its
 // routing under "valid/fresh_routers", and its MLPs run densely, sliced as the routing slices
-// them, under "valid/dense_slices". Skipped for a job that started from trained routers (no fresh
-// routers exist) and, for the dense slices, for a routed pretrain (its step-0 MLPs are random).
-// The global torch RNG is restored afterwards.
+// them, under "valid/dense_slices"; then the same fresh routers on the *trained* trunk (centred
+// on it) under "valid/trained_trunk_fresh_routers", which separates what the routers learned from
+// what the trunk learned. Skipped for a job that started from trained routers (no fresh routers
+// exist) and, for the dense slices, for a routed pretrain (its step-0 MLPs are random). The
+// global torch RNG is restored afterwards.
 absl::Status RecordControls(Job& job) {
   const JobSpec& spec = job.spec;
   ASSIGN_OR_RETURN(bool fresh, HasFreshRouters(spec));
@@ -663,7 +694,12 @@ absl::Status RecordControls(Job& job) {
           EvaluateOn(job, *start, FinalEvalBatches(spec), "valid/dense_slices", &job.slices)
               .status());
     }
-    return absl::OkStatus();
+    gen.set_state(rng_state);  // the same fresh routers as at step 0
+    ASSIGN_OR_RETURN(model::GPTNeo on_trained, BuildModel(spec, job.device));
+    RETURN_IF_ERROR(CopyTrunk(*job.model, *on_trained));
+    RETURN_IF_ERROR(CentreFreshRouters(job, *on_trained));
+    return EvaluateOn(job, *on_trained, FinalEvalBatches(spec), "valid/trained_trunk_fresh_routers")
+        .status();
   }();
   gen.set_state(rng_state);
   return st;

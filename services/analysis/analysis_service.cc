@@ -147,7 +147,8 @@ absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(const recorder::v1::
   // Controls recorded next to a single selected (non-control) split.
   std::vector<std::pair<std::string, std::string>> controls;  // (name, split)
   if (!sel.split().empty() && !IsControlSplit(sel.split())) {
-    for (const char* c : {kFreshRoutersControl, kDenseSlicesControl}) {
+    for (const char* c :
+         {kFreshRoutersControl, kDenseSlicesControl, kTrainedTrunkFreshRoutersControl}) {
       const std::string cs = ControlSplit(sel.split(), c);
       if (has_split(cs)) controls.emplace_back(c, cs);
     }

@@ -16,10 +16,13 @@
 namespace monoroute::analysis {
 
 // Control splits recorded next to an evaluation split S: "S/fresh_routers" (the same sequences
-// routed by the fresh, centred, untrained routers at step 0) and "S/dense_slices" (the dense
-// model's neuron slices ranked by activation norm, top-k as pseudo-routing).
+// routed by the fresh, centred, untrained routers at step 0), "S/dense_slices" (the dense
+// model's neuron slices ranked by activation norm, top-k as pseudo-routing) and
+// "S/trained_trunk_fresh_routers" (those fresh routers, centred, on the trained trunk: what the
+// routers learned apart from the trunk).
 inline constexpr const char* kFreshRoutersControl = "fresh_routers";
 inline constexpr const char* kDenseSlicesControl = "dense_slices";
+inline constexpr const char* kTrainedTrunkFreshRoutersControl = "trained_trunk_fresh_routers";
 // Synthetic controls the analysis builds from any split's events (same tokens and sequences):
 // routing by a hash of the current token (a positive control: pure current-token routing) and by
 // a hash of the previous token (a negative control for current-token attribution).

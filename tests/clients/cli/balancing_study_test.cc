@@ -54,9 +54,10 @@ TEST(BalancingStudyTest, RunsAnalysesAggregatesAndResumes) {
     EXPECT_TRUE(m["val_loss"].is_number()) << r.dump();
     EXPECT_TRUE(m["max_violation_valid"].is_number());
     EXPECT_TRUE(m["mi_excess_normalised"].is_number());
-    // Fine-tunes of a dense model record both controls.
+    // Fine-tunes of a dense model record the three controls.
     EXPECT_TRUE(m["mi_vs_fresh_routers"].is_number());
     EXPECT_TRUE(m["mi_vs_dense_slices"].is_number());
+    EXPECT_TRUE(m["mi_vs_trained_trunk_fresh_routers"].is_number());
     EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "runs" / r["name"].get<std::string>() /
                            "llm_routing_results.json"));
   }

@@ -284,9 +284,11 @@ TEST_F(TrainTest, ReportsStepsEvalsCheckpointsAndRoutingEvents) {
       EXPECT_EQ(b.header.step, 4u);
       valid_tokens += static_cast<int64_t>(n);
     } else {
-      // A routed pretrain starts from fresh routers: their control, on the same sequences; no
-      // dense-slice control (its step-0 MLPs are random).
-      EXPECT_EQ(b.header.split, "valid/fresh_routers");
+      // A routed pretrain starts from fresh routers: their control and the same routers on the
+      // trained trunk, on the same sequences; no dense-slice control (its step-0 MLPs are random).
+      EXPECT_TRUE(b.header.split == "valid/fresh_routers" ||
+                  b.header.split == "valid/trained_trunk_fresh_routers")
+          << b.header.split;
       EXPECT_EQ(b.header.step, 4u);
       control_tokens += static_cast<int64_t>(n);
     }
@@ -294,7 +296,7 @@ TEST_F(TrainTest, ReportsStepsEvalsCheckpointsAndRoutingEvents) {
   EXPECT_EQ(train_blocks, 8);
   EXPECT_GT(valid_tokens, 0);
   EXPECT_EQ(valid_tokens % 32, 0);
-  EXPECT_EQ(control_tokens, valid_tokens);
+  EXPECT_EQ(control_tokens, 2 * valid_tokens);
   EXPECT_EQ(ids.size(), obs.events.size());  // block ids unique
 
   // A second identical job sends the same block ids (idempotent upload after a resume).
@@ -374,6 +376,27 @@ TEST_F(TrainTest, FinetuneRecordsControlsOnTheSameSequencesAndDenseJobsRecordSli
     differs |= fresh[i]->pathways != trained[i]->pathways;
   }
   EXPECT_TRUE(differs);
+  // The same fresh routers on the trained trunk: the same sequences again. With a frozen trunk
+  // it is exactly the fresh-router control (nothing but the routers trained).
+  const auto on_trained = OfSplit(fobs, "valid/trained_trunk_fresh_routers");
+  ASSERT_EQ(on_trained.size(), trained.size());
+  for (size_t i = 0; i < trained.size(); ++i) {
+    EXPECT_EQ(on_trained[i]->sequence_id, trained[i]->sequence_id);
+    EXPECT_EQ(on_trained[i]->token_id, trained[i]->token_id);
+  }
+  JobSpec fz = ft;
+  fz.output_dir = dir_.Sub("fz");
+  fz.freeze_base = true;
+  RecordingObserver zobs(-1, true);
+  ASSERT_TRUE(RunTrainingJob(fz, &zobs).ok());
+  const auto zfresh = OfSplit(zobs, "valid/fresh_routers");
+  const auto ztrunk = OfSplit(zobs, "valid/trained_trunk_fresh_routers");
+  ASSERT_EQ(zfresh.size(), ztrunk.size());
+  ASSERT_FALSE(zfresh.empty());
+  for (size_t i = 0; i < zfresh.size(); ++i) {
+    EXPECT_EQ(ztrunk[i]->pathways, zfresh[i]->pathways);
+    EXPECT_EQ(ztrunk[i]->weights, zfresh[i]->weights);
+  }
   // record.controls: false records the routing only.
   JobSpec nc = ft;
   nc.output_dir = dir_.Sub("nc");

@@ -15,11 +15,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "tests/testing/http.h"
-#include "tests/testing/process.h"
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "monoroute/trainer/v1/trainer.grpc.pb.h"
+#include "tests/testing/http.h"
+#include "tests/testing/process.h"
 
 namespace monoroute {
 namespace {
@@ -210,8 +210,9 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
                           << ::monoroute::testing::Tail(work_ + "/logs/trainer.log");
     EXPECT_GE(first_step, 10);
   }
-  ASSERT_EQ(final_job.state(), tv1::SUCCEEDED) << final_job.failure_reason() << "\n"
-                                               << ::monoroute::testing::Tail(work_ + "/logs/trainer.log");
+  ASSERT_EQ(final_job.state(), tv1::SUCCEEDED)
+      << final_job.failure_reason() << "\n"
+      << ::monoroute::testing::Tail(work_ + "/logs/trainer.log");
   EXPECT_EQ(final_job.resumes(), 1);
   EXPECT_EQ(final_job.progress().step(), kSteps);
   EXPECT_GT(final_job.final_val_loss(), 0);
@@ -248,10 +249,10 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
     grpc::ClientContext c;
     ASSERT_TRUE(rstub->GetRun(&c, gr, &summary).ok());
   }
-  // Train steps, the final validation pass, and the fresh-router control on the same validation
-  // sequences (a routed pretrain records no dense-slice control).
+  // Train steps, the final validation pass, the fresh-router control and the same routers on the
+  // trained trunk, on the same validation sequences (a routed pretrain records no dense slices).
   EXPECT_EQ(summary.events(),
-            kLayers * (static_cast<uint64_t>(kSteps) * kBatch * kSeqLen + 2 * valid_tokens));
+            kLayers * (static_cast<uint64_t>(kSteps) * kBatch * kSeqLen + 3 * valid_tokens));
   EXPECT_NE(std::find(summary.splits().begin(), summary.splits().end(), "valid/fresh_routers"),
             summary.splits().end());
   // The completed job marked its run finished (the trainer calls FinishRun after the last flush).
@@ -279,14 +280,16 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
     EXPECT_GE(l.mean_purity().observed(), 0.0);
     EXPECT_LE(l.mean_purity().observed(), 1.0);
     EXPECT_GT(l.utilisation(), 0.0);
-    // Compared with its fresh routers automatically (and with the synthetic hash controls).
-    int fresh = 0;
+    // Compared with its fresh routers and with them on the trained trunk automatically (and with
+    // the synthetic hash controls).
+    int fresh = 0, on_trained = 0;
     for (const auto& c : l.controls()) {
-      if (c.control() != "fresh_routers") continue;
-      ++fresh;
+      if (c.control() != "fresh_routers" && c.control() != "trained_trunk_fresh_routers") continue;
+      (c.control() == "fresh_routers" ? fresh : on_trained)++;
       EXPECT_EQ(c.events(), valid_tokens);
     }
     EXPECT_EQ(fresh, 1);
+    EXPECT_EQ(on_trained, 1);
   }
   EXPECT_TRUE(report.freshness().finished());
   EXPECT_FALSE(report.freshness().still_writing());
@@ -295,8 +298,9 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
   // Prometheus scraped the (restarted) trainer's step counter.
   double steps_seen = 0;
   for (int i = 0; i < 60 && steps_seen <= 0; ++i) {
-    std::string body = HttpGet(
-        ports_[6], "/api/v1/query?query=monoroute_trainer_steps_total%7Bjob_id%3D%22" + id + "%22%7D");
+    std::string body =
+        HttpGet(ports_[6],
+                "/api/v1/query?query=monoroute_trainer_steps_total%7Bjob_id%3D%22" + id + "%22%7D");
     nlohmann::json q = nlohmann::json::parse(body, nullptr, false);
     if (!q.is_discarded() && q.value("status", "") == "success" && !q["data"]["result"].empty()) {
       steps_seen = std::stod(q["data"]["result"][0]["value"][1].get<std::string>());
