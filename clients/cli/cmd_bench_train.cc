@@ -50,7 +50,7 @@ struct BenchTrainFlags {
   std::string graph = "auto";      // on | off | auto (CUDA graphs on CUDA when supported)
   std::string mlp = "auto";        // routed MLP compute path: mask | gather | auto
   std::string attention = "auto";  // CPU attention: fused | explicit | auto (= fused)
-  std::string linear = "auto";     // CPU linear layers: split | aten | auto (= split)
+  std::string linear = "auto";     // CPU linear layers: split | aten | auto (= aten)
   int64_t chunk = 0;               // fused LM-loss chunk (tokens; 0 = automatic)
   int64_t seed = 0;                // random data / init seed
   bool profile = false;            // print mean ms of forward / loss / backward / optimizer (CPU)
@@ -271,7 +271,7 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   if (f.linear != "auto" && f.linear != "split" && f.linear != "aten") {
     return UsageError("--linear must be split, aten or auto");
   }
-  model::SetCpuLinearEnabled(f.linear != "aten");
+  model::SetCpuLinearEnabled(f.linear == "split");
   if (f.mlp == "gather") net->SetRoutedCompute(model::RoutedCompute::kGather);
   if (f.mlp == "mask") net->SetRoutedCompute(model::RoutedCompute::kMask);
   model::FusedAdamW opt(net->parameters(), model::AdamWOptions{});
@@ -439,7 +439,7 @@ MONOROUTE_REGISTER_COMMAND(bench_train, [](CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--linear", f->linear,
                   "CPU linear layers: split (GEMMs split over the threads), aten (one BLAS call) "
-                  "or auto (split)")
+                  "or auto (aten)")
       ->capture_default_str();
   sub->add_option("--chunk", f->chunk, "Fused LM-loss chunk in tokens (0: automatic)");
   sub->add_option("--seed", f->seed, "Seed of the random data and init");

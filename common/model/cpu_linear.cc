@@ -10,7 +10,8 @@
 namespace monoroute::model {
 namespace {
 
-std::atomic<bool> g_enabled{true};
+// Off by default until it is measured faster on an idle machine (docs/model.md).
+std::atomic<bool> g_enabled{false};
 
 // Rows (tokens) below which one sgemm on one thread is as fast as the split.
 constexpr int64_t kMinRows = 64;

@@ -15,13 +15,15 @@
 namespace monoroute::model {
 
 // y = x W^T + b (x [..., in], weight [out, in], bias [out] or undefined), differentiable in all
-// three. CPU fp32 with more than one pool thread and enough rows (and not already inside a
-// parallel region): the split described above; otherwise torch::nn::functional::linear.
+// three. When enabled (SetCpuLinearEnabled), CPU fp32 with more than one pool thread and enough
+// rows (and not already inside a parallel region): the split described above; otherwise
+// torch::nn::functional::linear.
 torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias);
 
-// Turns the split on or off for the process (default on; `bench train --linear aten` turns it
-// off to compare). Thread-safe (an atomic flag).
+// Turns the split on or off for the process. Default OFF: on the shared 2-core machine it was
+// not measurably faster than one BLAS call per layer (the load drowned the difference); `bench
+// train --linear split` turns it on to measure. Thread-safe (an atomic flag).
 void SetCpuLinearEnabled(bool enabled);
 
 }  // namespace monoroute::model

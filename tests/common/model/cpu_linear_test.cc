@@ -16,7 +16,8 @@ struct Grads {
   torch::Tensor y, gx, gw, gb;
 };
 
-Grads RunLinear(bool split, const torch::Tensor& x0, const torch::Tensor& w0, const torch::Tensor& b0) {
+Grads RunLinear(bool split, const torch::Tensor& x0, const torch::Tensor& w0,
+                const torch::Tensor& b0) {
   torch::Tensor x = x0.clone().requires_grad_(true);
   torch::Tensor w = w0.clone().requires_grad_(true);
   torch::Tensor b = b0.defined() ? b0.clone().requires_grad_(true) : torch::Tensor();
@@ -29,6 +30,7 @@ Grads RunLinear(bool split, const torch::Tensor& x0, const torch::Tensor& w0, co
 TEST(CpuLinearTest, SplitOverThreadsEqualsTorchLinearWithGradients) {
   const int saved = at::get_num_threads();
   at::set_num_threads(2);
+  SetCpuLinearEnabled(true);
   torch::manual_seed(3);
   for (bool bias : {true, false}) {
     torch::Tensor x = torch::randn({3, 45, 24});  // 135 rows: uneven parts
@@ -47,7 +49,6 @@ TEST(CpuLinearTest, SplitOverThreadsEqualsTorchLinearWithGradients) {
   SetCpuLinearEnabled(false);  // the switch falls back to torch's linear (identical bits)
   torch::Tensor x = torch::randn({100, 8}), w = torch::randn({6, 8}), b = torch::randn({6});
   EXPECT_TRUE(torch::equal(RunLinear(true, x, w, b).gw, RunLinear(false, x, w, b).gw));
-  SetCpuLinearEnabled(true);
   at::set_num_threads(saved);
 }
 
