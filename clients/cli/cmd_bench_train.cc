@@ -1,6 +1,9 @@
-// `monoroute bench train`: training-step throughput on TinyStories-1M's architecture (vocab
-// 50257) with random tokens -- forward, LM loss (+ 0.01 x GLBL when --routed), backward, AdamW:
-// the workload of ../shared/bench/bench.py. With --json the last line is one JSON object.
+// `monoroute bench train`: training-step throughput with random tokens -- forward, LM loss
+// (+ 0.01 x GLBL when --routed), backward, AdamW: the workload of ../shared/bench/bench.py. The
+// architecture is TinyStories-1M's (GPT-Neo, vocab 50257) by default, or Pythia-70M's
+// (`--arch gpt-neox`, vocab 50304) or GPT-2 small's (`--arch gpt2`), resized by --hidden and
+// --layers. With --profile (implied by --arch) it prints each phase's time and GFLOP/s against
+// the machine's measured sgemm and FMA peaks. With --json the last line is one JSON object.
 #include <time.h>
 #include <torch/torch.h>
 
@@ -23,6 +26,7 @@
 #include "common/model/balancing.h"
 #include "common/model/cpu_attention.h"
 #include "common/model/cpu_isa.h"
+#include "common/model/cpu_linear.h"
 #include "common/model/cpu_peak.h"
 #include "common/model/cpu_threads.h"
 #include "common/model/cuda_graph.h"
@@ -46,12 +50,16 @@ struct BenchTrainFlags {
   std::string graph = "auto";      // on | off | auto (CUDA graphs on CUDA when supported)
   std::string mlp = "auto";        // routed MLP compute path: mask | gather | auto
   std::string attention = "auto";  // CPU attention: fused | explicit | auto (= fused)
+  std::string linear = "auto";     // CPU linear layers: split | aten | auto (= aten)
   int64_t chunk = 0;               // fused LM-loss chunk (tokens; 0 = automatic)
   int64_t seed = 0;                // random data / init seed
   bool profile = false;            // print mean ms of forward / loss / backward / optimizer (CPU)
   std::string isa = "auto";        // CPU kernel path: auto | avx512 | avx2 | generic
   std::string lm_loss = "auto";    // CPU fp32 LM-loss kernel: auto | fused | blas
   int64_t hidden = 64;             // hidden size (intermediate 4x; a multiple of the 16 heads)
+  std::string arch = "gpt-neo";    // gpt-neo (TinyStories-1M) | gpt-neox (Pythia-70M) | gpt2
+  bool arch_given = false;         // --arch was on the command line (implies --profile)
+  int64_t layers = 0;              // blocks (0: the architecture's own count)
   int nproc_per_node = 1;          // > 1: also run as N data-parallel ranks (bench_train_ranks.h)
 };
 
@@ -63,7 +71,7 @@ struct StepFlops {
   double forward = 0, lm_loss = 0, backward = 0;
 };
 
-StepFlops CountFlops(const model::GPTNeoConfig& cfg, const std::optional<model::RoutingConfig>& r,
+StepFlops CountFlops(const model::ModelConfig& cfg, const std::optional<model::RoutingConfig>& r,
                      int64_t batch, int64_t seq) {
   const double n = static_cast<double>(batch * seq), h = static_cast<double>(cfg.hidden_size);
   const double inter = static_cast<double>(cfg.intermediate_size);
@@ -88,6 +96,33 @@ StepFlops CountFlops(const model::GPTNeoConfig& cfg, const std::optional<model::
   return f;
 }
 
+// The benchmarked architecture: --arch's family at its reference size, resized by --hidden
+// (intermediate 4x) and --layers. GPT-NeoX and GPT-2 keep 64-dim heads where --hidden allows.
+absl::StatusOr<model::ModelConfig> BenchModelConfig(const BenchTrainFlags& f) {
+  model::ModelConfig cfg;
+  if (f.arch == "gpt-neo") {
+    cfg = model::ModelConfig::TinyStories1M();
+  } else if (f.arch == "gpt-neox") {
+    cfg = model::ModelConfig::Pythia70M();
+  } else if (f.arch == "gpt2") {
+    cfg = model::ModelConfig::Gpt2Small();
+  } else {
+    return UsageError("--arch must be gpt-neo, gpt-neox or gpt2");
+  }
+  if (f.layers < 0 || f.layers > 64) return UsageError("--layers must be in [0, 64]");
+  cfg.hidden_size = f.hidden;
+  cfg.intermediate_size = 4 * f.hidden;
+  if (f.layers > 0) cfg.num_layers = f.layers;
+  const bool neo = cfg.family == model::ModelFamily::kGPTNeo;
+  if (!neo) cfg.num_heads = f.hidden % 64 == 0 ? f.hidden / 64 : 16;
+  cfg.attention_layers.clear();
+  for (int64_t i = 0; i < cfg.num_layers; ++i) {
+    cfg.attention_layers.push_back(neo && i % 2 == 1 ? "local" : "global");
+  }
+  RETURN_IF_ERROR(cfg.Validate("bench train"));
+  return cfg;
+}
+
 using Clock = std::chrono::steady_clock;
 double Ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -101,11 +136,85 @@ double ProcessCpuMs() {
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
 }
 
+// Per-step means of the timed phases and the measured peaks they are compared with.
+struct PhaseReport {
+  double sgemm_peak = 0;      // GFLOP/s, MeasureSgemmPeakGflops on the threads used (wall)
+  double sgemm_core_cpu = 0;  // its GFLOP per second of one thread's CPU time
+  double fma_peak = 0;        // GFLOP/s, MeasurePeakGflops
+  double step_gflops = 0;     // model GFLOP/s of the whole step, wall (AdamW's not counted)
+  double step_core_cpu = 0;   // the step's GFLOP per second of process CPU time (per core)
+};
+
+// AdamW's elementwise flops per parameter (decay, two moment updates, bias corrections, sqrt,
+// divide, update): ~12; memory-bound, so its GFLOP/s is far below any GEMM peak.
+constexpr double kAdamWFlopsPerParam = 12;
+
+// Prints the phase table (ms, CPU ms, GFLOP, GFLOP/s, % of the sgemm peak) of `--profile`.
+PhaseReport PrintPhases(const BenchTrainFlags& f, const model::ModelConfig& cfg,
+                        const std::optional<model::RoutingConfig>& routing,
+                        const model::LmLossOptions& lo, const double* phase_ms,
+                        const double* phase_cpu_ms, const std::vector<torch::Tensor>& params) {
+  const double k = 1.0 / static_cast<double>(f.steps);
+  const model::CpuIsa isa = model::ActiveCpuIsa();
+  const int threads = at::get_num_threads();
+  PhaseReport rep;
+  rep.sgemm_peak = model::MeasureSgemmPeakGflops(threads, 1024, 0.3, &rep.sgemm_core_cpu);
+  rep.fma_peak = model::MeasurePeakGflops(isa, threads);
+  const StepFlops fl = CountFlops(cfg, routing, f.batch, f.seq);
+  double num_params = 0;
+  for (const torch::Tensor& p : params) num_params += static_cast<double>(p.numel());
+  std::printf(
+      "  %s L=%ld H=%ld heads=%ld I=%ld V=%ld, %.1fM parameters; CPU path %s (supported: %s), "
+      "LM loss kernel %s, %d threads\n",
+      model::ModelFamilyName(cfg.family), static_cast<long>(cfg.num_layers),
+      static_cast<long>(cfg.hidden_size), static_cast<long>(cfg.num_heads),
+      static_cast<long>(cfg.intermediate_size), static_cast<long>(cfg.vocab_size),
+      num_params * 1e-6, model::CpuIsaName(isa), model::CpuIsaName(model::SupportedCpuIsa()),
+      model::CpuLmLossKernelName(cfg.hidden_size, lo), threads);
+  std::printf(
+      "  peak: %.0f GFLOP/s measured sgemm (1024^3 at::mm per thread, %d threads; %.0f GFLOP per "
+      "CPU-second of a thread) | %.0f GFLOP/s %s FMA throughput\n",
+      rep.sgemm_peak, threads, rep.sgemm_core_cpu, rep.fma_peak, model::CpuIsaName(isa));
+  std::printf("  %-46s %9s %9s %9s %9s %11s %8s\n", "phase (per step)", "ms", "cpu ms", "GFLOP",
+              "GFLOP/s", "% sgemm pk", "% FMA pk");
+  auto row = [&](const char* name, double ms, double cpu_ms, double flops) {
+    const double gf = flops * 1e-9, rate = gf / (ms * 1e-3);
+    std::printf("  %-46s %9.1f %9.1f %9.2f %9.1f %10.0f%% %7.0f%%\n", name, ms, cpu_ms, gf, rate,
+                100 * rate / rep.sgemm_peak, 100 * rate / rep.fma_peak);
+    return rate;
+  };
+  row("forward", phase_ms[0] * k, phase_cpu_ms[0] * k, fl.forward);
+  row("lm loss + balance, with its grads (3 GEMMs)", phase_ms[1] * k, phase_cpu_ms[1] * k,
+      fl.lm_loss);
+  row("backward (2 x forward)", phase_ms[2] * k, phase_cpu_ms[2] * k, fl.backward);
+  row("optimizer (adamw, ~12 flops/param)", phase_ms[3] * k, phase_cpu_ms[3] * k,
+      kAdamWFlopsPerParam * num_params);
+  double all_ms = 0, all_cpu_ms = 0;
+  for (int i = 0; i < 4; ++i) {
+    all_ms += phase_ms[i] * k;
+    all_cpu_ms += phase_cpu_ms[i] * k;
+  }
+  rep.step_gflops = row("step (model flops; adamw's not counted)", all_ms, all_cpu_ms,
+                        fl.forward + fl.lm_loss + fl.backward);
+  const double flops = fl.forward + fl.lm_loss + fl.backward;
+  rep.step_core_cpu = flops * 1e-9 / (all_cpu_ms * 1e-3);
+  std::printf(
+      "  step: %.0f tokens/s; %.0f%% of the measured sgemm peak by wall time, %.0f%% by CPU time "
+      "(%.1f GFLOP per CPU-second vs the sgemm's %.1f: what the step reaches of the cores it got; "
+      "spin-waits count against it)\n",
+      static_cast<double>(f.batch * f.seq) / (all_ms * 1e-3),
+      100 * rep.step_gflops / rep.sgemm_peak, 100 * rep.step_core_cpu / rep.sgemm_core_cpu,
+      rep.step_core_cpu, rep.sgemm_core_cpu);
+  std::printf(
+      "  (cpu ms: CPU time of all threads, OpenMP spin-waits included; with --threads 1 it "
+      "excludes time other processes held the core)\n");
+  return rep;
+}
+
 absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   if (f.batch <= 0 || f.seq <= 1 || f.steps <= 0 || f.warmup < 0) {
     return UsageError("--batch, --steps must be positive, --seq > 1, --warmup >= 0");
   }
-  if (f.seq > 2048) return UsageError("--seq must be at most 2048 (max positions)");
   if (f.nproc_per_node > 1 && std::getenv("WORLD_SIZE") == nullptr) {
     if (f.batch % f.nproc_per_node != 0) {
       return UsageError("--batch (the global batch) must be divisible by --nproc-per-node");
@@ -141,9 +250,11 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   if (use_graph && !device.is_cuda()) return UsageError("--graph on needs --device cuda");
   const torch::Dtype dt = bf16 ? torch::kBFloat16 : torch::kFloat;
 
-  model::GPTNeoConfig cfg = model::GPTNeoConfig::TinyStories1M();
-  cfg.hidden_size = f.hidden;
-  cfg.intermediate_size = 4 * f.hidden;
+  ASSIGN_OR_RETURN(const model::ModelConfig cfg, BenchModelConfig(f));
+  if (f.seq > cfg.max_position_embeddings) {
+    return UsageError(absl::StrCat("--seq must be at most ", cfg.max_position_embeddings,
+                                   " (max positions of --arch ", f.arch, ")"));
+  }
   std::optional<model::RoutingConfig> routing;
   if (f.routed) routing = model::RoutingConfig{};
   torch::manual_seed(static_cast<uint64_t>(f.seed));
@@ -157,6 +268,10 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
     return UsageError("--attention must be fused, explicit or auto");
   }
   model::SetCpuAttentionEnabled(f.attention != "explicit");
+  if (f.linear != "auto" && f.linear != "split" && f.linear != "aten") {
+    return UsageError("--linear must be split, aten or auto");
+  }
+  model::SetCpuLinearEnabled(f.linear == "split");
   if (f.mlp == "gather") net->SetRoutedCompute(model::RoutedCompute::kGather);
   if (f.mlp == "mask") net->SetRoutedCompute(model::RoutedCompute::kMask);
   model::FusedAdamW opt(net->parameters(), model::AdamWOptions{});
@@ -242,7 +357,7 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   }));
   const double warm_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_setup).count();
-  timing = f.profile && !device.is_cuda();
+  timing = (f.profile || f.arch_given) && !device.is_cuda();
   const auto t0 = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(TorchCall("timed steps", [&]() -> absl::Status {
     for (int64_t i = 0; i < f.steps; ++i) {
@@ -263,43 +378,9 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
               dev_name.c_str(), f.routed ? "routed" : "dense", bf16 ? "bf16" : "fp32",
               use_graph ? " cuda-graph" : "", static_cast<long>(f.batch), static_cast<long>(f.seq),
               tokens_per_s, 1000.0 * dt_s / static_cast<double>(f.steps), loss);
+  PhaseReport report;
   if (timing) {
-    const double k = 1.0 / static_cast<double>(f.steps);
-    const model::CpuIsa isa = model::ActiveCpuIsa();
-    const int threads = at::get_num_threads();
-    const double peak = model::MeasurePeakGflops(isa, threads);
-    const StepFlops fl = CountFlops(cfg, routing, f.batch, f.seq);
-    std::printf(
-        "  CPU path %s (supported: %s), LM loss kernel %s, %d threads; peak estimate %.0f GFLOP/s "
-        "(measured %s FMA throughput on %d threads)\n",
-        model::CpuIsaName(isa), model::CpuIsaName(model::SupportedCpuIsa()),
-        model::CpuLmLossKernelName(cfg.hidden_size, lo), threads, peak, model::CpuIsaName(isa),
-        threads);
-    std::printf("  %-46s %9s %9s %9s %9s %7s\n", "phase (per step)", "ms", "cpu ms", "GFLOP",
-                "GFLOP/s", "% peak");
-    auto row = [&](const char* name, double ms, double cpu_ms, double flops) {
-      if (flops <= 0) {
-        std::printf("  %-46s %9.1f %9.1f %9s %9s %7s\n", name, ms, cpu_ms, "-", "-", "-");
-        return;
-      }
-      const double gf = flops * 1e-9, rate = gf / (ms * 1e-3);
-      std::printf("  %-46s %9.1f %9.1f %9.2f %9.1f %6.0f%%\n", name, ms, cpu_ms, gf, rate,
-                  100 * rate / peak);
-    };
-    row("forward", phase_ms[0] * k, phase_cpu_ms[0] * k, fl.forward);
-    row("lm loss + balance, with its grads (3 GEMMs)", phase_ms[1] * k, phase_cpu_ms[1] * k,
-        fl.lm_loss);
-    row("backward (2 x forward)", phase_ms[2] * k, phase_cpu_ms[2] * k, fl.backward);
-    row("adamw", phase_ms[3] * k, phase_cpu_ms[3] * k, 0);
-    double all_ms = 0, all_cpu_ms = 0;
-    for (int i = 0; i < 4; ++i) {
-      all_ms += phase_ms[i] * k;
-      all_cpu_ms += phase_cpu_ms[i] * k;
-    }
-    row("step", all_ms, all_cpu_ms, fl.forward + fl.lm_loss + fl.backward);
-    std::printf(
-        "  (cpu ms: CPU time of all threads, OpenMP spin-waits included; with --threads 1 it "
-        "excludes time other processes held the core)\n");
+    report = PrintPhases(f, cfg, routing, lo, phase_ms, phase_cpu_ms, net->parameters());
   }
   if (f.json || JsonOutput()) {
     std::fflush(stdout);
@@ -318,7 +399,19 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
         {"lm_loss_kernel",
          device.is_cuda() ? "cuda" : model::CpuLmLossKernelName(cfg.hidden_size, lo)},
         {"warmup_s", warm_s},
+        {"arch", f.arch},
+        {"hidden", cfg.hidden_size},
+        {"layers", cfg.num_layers},
         {"loss", loss}};
+    if (timing) {
+      j["sgemm_peak_gflops"] = report.sgemm_peak;
+      j["fma_peak_gflops"] = report.fma_peak;
+      j["step_gflops"] = report.step_gflops;
+      j["step_fraction_of_sgemm_peak"] = report.step_gflops / report.sgemm_peak;
+      j["sgemm_gflops_per_cpu_s"] = report.sgemm_core_cpu;
+      j["step_gflops_per_cpu_s"] = report.step_core_cpu;
+      j["step_fraction_of_sgemm_peak_cpu"] = report.step_core_cpu / report.sgemm_core_cpu;
+    }
     PrintJson(j);
   }
   return absl::OkStatus();
@@ -327,7 +420,8 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
 MONOROUTE_REGISTER_COMMAND(bench_train, [](CLI::App& app) {
   CLI::App* bench = GetOrAddGroup(app, "bench", "Benchmarks");
   CLI::App* sub = bench->add_subcommand(
-      "train", "Training-step throughput on TinyStories-1M's architecture (random tokens)");
+      "train",
+      "Training-step throughput (random tokens) on TinyStories-1M, Pythia-70M or GPT-2 shapes");
   auto f = std::make_shared<BenchTrainFlags>();
   sub->add_option("--batch", f->batch, "Sequences per step")->capture_default_str();
   sub->add_option("--seq", f->seq, "Tokens per sequence")->capture_default_str();
@@ -343,6 +437,10 @@ MONOROUTE_REGISTER_COMMAND(bench_train, [](CLI::App& app) {
   sub->add_option("--mlp", f->mlp, "Routed MLP path: mask, gather or auto")->capture_default_str();
   sub->add_option("--attention", f->attention, "CPU attention: fused, explicit or auto (fused)")
       ->capture_default_str();
+  sub->add_option("--linear", f->linear,
+                  "CPU linear layers: split (GEMMs split over the threads), aten (one BLAS call) "
+                  "or auto (aten)")
+      ->capture_default_str();
   sub->add_option("--chunk", f->chunk, "Fused LM-loss chunk in tokens (0: automatic)");
   sub->add_option("--seed", f->seed, "Seed of the random data and init");
   sub->add_flag("--profile", f->profile,
@@ -356,9 +454,20 @@ MONOROUTE_REGISTER_COMMAND(bench_train, [](CLI::App& app) {
   sub->add_option("--nproc-per-node", f->nproc_per_node,
                   "Also run as N data-parallel ranks (Gloo, same global --batch, --threads each) "
                   "and compare with 1 rank x N*threads");
-  sub->add_option("--hidden", f->hidden, "Hidden size (intermediate 4x, 16 heads)")
+  sub->add_option("--hidden", f->hidden,
+                  "Hidden size (intermediate 4x; GPT-Neo 16 heads, others 64-dim heads)")
       ->capture_default_str();
-  SetAction(sub, [f]() { return RunBenchTrain(*f); });
+  CLI::Option* arch = sub->add_option(
+      "--arch", f->arch,
+      "gpt-neo (TinyStories-1M), gpt-neox (Pythia-70M) or gpt2 (GPT-2 small); implies --profile");
+  arch->capture_default_str();
+  sub->add_option("--layers", f->layers, "Blocks (0: the architecture's own count)")
+      ->capture_default_str();
+
+  SetAction(sub, [f, arch]() {
+    f->arch_given = arch->count() > 0;
+    return RunBenchTrain(*f);
+  });
 });
 
 }  // namespace

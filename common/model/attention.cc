@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "common/model/cpu_attention.h"
+#include "common/model/cpu_linear.h"
 
 namespace monoroute::model {
 namespace {
@@ -39,7 +40,7 @@ std::atomic<bool> g_sdpa_ok{true};
 }  // namespace
 
 torch::Tensor LinearIn(const torch::nn::Linear& l, const torch::Tensor& x, torch::Dtype dt) {
-  if (dt == torch::kFloat) return torch::nn::functional::linear(x, l->weight, l->bias);
+  if (dt == torch::kFloat) return Linear(x, l->weight, l->bias);  // split over the pool on CPU
   torch::Tensor b = l->bias.defined() ? l->bias.to(dt) : torch::Tensor();
   return torch::nn::functional::linear(x.to(dt), l->weight.to(dt), b).to(torch::kFloat);
 }
@@ -114,7 +115,7 @@ torch::Tensor GPTNeoSelfAttentionImpl::forward(const torch::Tensor& x, torch::Dt
   // One fused q/k/v projection.
   torch::Tensor w = torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}, 0);
   torch::Tensor qkv =
-      dt == torch::kFloat ? torch::matmul(x, w.t()) : torch::matmul(x.to(dt), w.to(dt).t());
+      dt == torch::kFloat ? Linear(x, w, torch::Tensor()) : torch::matmul(x.to(dt), w.to(dt).t());
   // [B, T, 3, nh, d] -> [3, B, nh, T, d]
   qkv = qkv.view({b, t, 3, num_heads_, d}).permute({2, 0, 3, 1, 4});
   // GPT-Neo: no 1/sqrt(d) scaling.

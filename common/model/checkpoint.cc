@@ -21,9 +21,24 @@ namespace {
 
 constexpr char kRouterInfix[] = ".mlp.router.";
 
-// Classes of the remote code (HfRemoteCodeFiles) that transformers' Auto classes load.
-constexpr char kRemoteConfigClass[] = "configuration_monoroute.MonorouteGPTNeoConfig";
-constexpr char kRemoteModelClass[] = "modeling_monoroute.MonorouteGPTNeoForCausalLM";
+// Classes of the remote code (HfRemoteCodeFiles) that transformers' Auto classes load, per
+// family: config class (in configuration_monoroute.py), model class (in modeling_monoroute.py).
+struct RemoteClasses {
+  const char* config;
+  const char* model;
+};
+
+RemoteClasses RemoteClassesOf(ModelFamily family) {
+  switch (family) {
+    case ModelFamily::kGPTNeoX:
+      return {"MonorouteGPTNeoXConfig", "MonorouteGPTNeoXForCausalLM"};
+    case ModelFamily::kGPT2:
+      return {"MonorouteGPT2Config", "MonorouteGPT2LMHeadModel"};
+    case ModelFamily::kGPTNeo:
+      break;
+  }
+  return {"MonorouteGPTNeoConfig", "MonorouteGPTNeoForCausalLM"};
+}
 
 // "<prefix>.3.mlp.router.0.weight" -> "routing.layers.3.router.0.weight"; other names as is.
 std::string CheckpointName(const std::string& module_name) {
@@ -209,18 +224,18 @@ const std::vector<RemoteCodeFile>& HfRemoteCodeFiles() {
   return files;
 }
 
-// The remote code (HfRemoteCodeFiles) implements the routed GPT-Neo only.
-bool HasRemoteCode(const CausalLMImpl& model) {
-  return model.routing().has_value() && model.config().family == ModelFamily::kGPTNeo;
-}
+// The remote code (HfRemoteCodeFiles) implements every family's routed model; dense
+// checkpoints need none (transformers' own classes load them).
+bool HasRemoteCode(const CausalLMImpl& model) { return model.routing().has_value(); }
 
 nlohmann::json ModelConfigJson(const CausalLMImpl& model) {
-  nlohmann::json j = model.config().ToJson();
+  nlohmann::json j = model.config().ToJson();  // model_type stays the family's (C++ loader)
   if (model.routing().has_value()) j["routing"] = model.routing()->ToJson();
   if (HasRemoteCode(model)) {
-    j["architectures"] = nlohmann::json::array({"MonorouteGPTNeoForCausalLM"});
-    j["auto_map"] = {{"AutoConfig", kRemoteConfigClass},
-                     {"AutoModelForCausalLM", kRemoteModelClass}};
+    const RemoteClasses classes = RemoteClassesOf(model.config().family);
+    j["architectures"] = nlohmann::json::array({classes.model});
+    j["auto_map"] = {{"AutoConfig", absl::StrCat("configuration_monoroute.", classes.config)},
+                     {"AutoModelForCausalLM", absl::StrCat("modeling_monoroute.", classes.model)}};
   }
   return j;
 }

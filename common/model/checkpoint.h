@@ -2,8 +2,9 @@
 // directory (model.safetensors or pytorch_model.bin) by config.json's model_type, save
 // config.json (+ `routing` section) and model.safetensors with the base weights under the
 // family's HF names (tied lm_head omitted; GPT-2's Conv1D weights [in, out]) and router weights
-// under "routing.layers.{i}.". Routed GPT-Neo checkpoints also get Hugging Face remote code (the
-// .py files of clients/python/monoroute_client/modeling, embedded at build time) and `auto_map`.
+// under "routing.layers.{i}.". Routed checkpoints of every family also get Hugging Face remote
+// code (the .py files of clients/python/monoroute_client/modeling, embedded at build time) and
+// an `auto_map` naming the family's classes.
 #ifndef MONOROUTE_COMMON_MODEL_CHECKPOINT_H_
 #define MONOROUTE_COMMON_MODEL_CHECKPOINT_H_
 
@@ -74,8 +75,9 @@ absl::Status LoadStateIntoModel(CausalLMImpl& model,
 std::map<std::string, torch::Tensor> ExportState(const CausalLMImpl& model);
 
 // config.json object for `model` (its family's HF fields + `routing` section when routed; a
-// routed GPT-Neo's also names the remote code: `auto_map` and architectures
-// ["MonorouteGPTNeoForCausalLM"]).
+// routed model's also names the remote code of its family: `auto_map` and architectures
+// ["MonorouteGPTNeoForCausalLM"], ["MonorouteGPTNeoXForCausalLM"] or
+// ["MonorouteGPT2LMHeadModel"]; model_type stays the family's).
 nlohmann::json ModelConfigJson(const CausalLMImpl& model);
 
 // One Hugging Face remote-code file (name and content; static storage, never freed).
@@ -85,14 +87,15 @@ struct RemoteCodeFile {
 };
 
 // The remote-code files written beside config.json of routed checkpoints (configuration_,
-// modeling_monoroute.py and routed_gpt_neo.py from clients/python/monoroute_client/modeling/,
-// embedded by common/model/CMakeLists.txt). Thread-safe (immutable).
+// modeling_monoroute.py, routed_gpt_neo.py and family_layers.py from
+// clients/python/monoroute_client/modeling/, embedded by common/model/CMakeLists.txt).
+// Thread-safe (immutable).
 const std::vector<RemoteCodeFile>& HfRemoteCodeFiles();
 
 // Writes `dir`/config.json and `dir`/model.safetensors (creating `dir`). Atomic per file.
-// A routed GPT-Neo's directory also gets HfRemoteCodeFiles() and config.json's `auto_map`
-// (AutoConfig / AutoModelForCausalLM -> those files), so transformers with
-// trust_remote_code=True runs the routed model instead of the dense GPT-Neo.
+// A routed model's directory also gets HfRemoteCodeFiles() and config.json's `auto_map`
+// (AutoConfig / AutoModelForCausalLM -> its family's classes in those files), so transformers
+// with trust_remote_code=True runs the routed model instead of the dense one.
 absl::Status SaveModel(const CausalLMImpl& model, const std::string& dir);
 // The name SaveModel had before GPT-NeoX and GPT-2.
 inline absl::Status SaveGPTNeo(const CausalLMImpl& model, const std::string& dir) {

@@ -5,6 +5,8 @@
 #ifndef MONOROUTE_COMMON_MODEL_CPU_PEAK_H_
 #define MONOROUTE_COMMON_MODEL_CPU_PEAK_H_
 
+#include <cstdint>
+
 #include "common/model/cpu_isa.h"
 
 namespace monoroute::model {
@@ -13,6 +15,17 @@ namespace monoroute::model {
 // the same loop for about `seconds`), with the vectors of `isa` (baseline: SSE2 multiply + add).
 // Not thread-safe with other work on the pool (it occupies it).
 double MeasurePeakGflops(CpuIsa isa, int threads, double seconds = 0.2);
+
+// GFLOP/s of large fp32 matrix multiplies through LibTorch (at::mm -> the BLAS it links, e.g.
+// OpenBLAS): each of `threads` threads of ATen's pool multiplies its own n x n matrices
+// repeatedly for about `seconds` (BLAS as ConfigureCpuThreads leaves it: one thread per call),
+// 2 n^3 flops per multiply. The attainable GEMM rate: the reference for "% of peak" of a
+// training step. `per_core_cpu_gflops` (optional) gets the rate per second of CPU time of one
+// thread (each thread's CLOCK_THREAD_CPUTIME_ID): on a machine loaded by other processes the
+// wall rate drops with the share of the cores this process gets, this one does not. Not
+// thread-safe with other work on the pool (it occupies it).
+double MeasureSgemmPeakGflops(int threads, int64_t n = 1024, double seconds = 0.3,
+                              double* per_core_cpu_gflops = nullptr);
 
 }  // namespace monoroute::model
 

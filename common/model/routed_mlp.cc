@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "common/model/cpu_linear.h"
+
 namespace monoroute::model {
 
 torch::Tensor GeluNew(const torch::Tensor& x) {
@@ -23,7 +25,8 @@ DenseMLPImpl::DenseMLPImpl(const MLPOptions& options) : options_(options) {
 }
 
 torch::Tensor DenseMLPImpl::forward(const torch::Tensor& x) {
-  return c_proj(Activate(c_fc(x), options_.activation));
+  return Linear(Activate(Linear(x, c_fc->weight, c_fc->bias), options_.activation), c_proj->weight,
+                c_proj->bias);
 }
 
 RoutedMLPImpl::RoutedMLPImpl(const RoutedMLPOptions& options) : options_(options) {
@@ -66,13 +69,13 @@ torch::Tensor RoutedMLPImpl::MaskPath(const torch::Tensor& x2d, const torch::Ten
   const int64_t p = options_.router.num_pathways;
   const int64_t k = idx.size(1);
   const int64_t inter = options_.mlp.intermediate_size;
-  torch::Tensor h = Activate(c_fc(x2d), options_.mlp.activation);  // [N, I]
+  torch::Tensor h = Activate(Linear(x2d, c_fc->weight, c_fc->bias), options_.mlp.activation);
   // gate [N, P]: renormalised weight * P/k on the selected pathways, 0 elsewhere.
   torch::Tensor gate =
       torch::zeros({n, p}, w.options())
           .scatter(1, idx, w * static_cast<double>(k) /* gate scale, see routed_mlp.h */);
   h = (h.view({n, p, inter / p}) * gate.to(h.scalar_type()).unsqueeze(-1)).view({n, inter});
-  return c_proj(h);
+  return Linear(h, c_proj->weight, c_proj->bias);
 }
 
 torch::Tensor RoutedMLPImpl::GatherPath(const torch::Tensor& x2d, const torch::Tensor& idx,

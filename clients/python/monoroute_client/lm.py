@@ -91,12 +91,12 @@ class MonorouteModel(MonorouteGPTNeo):
     @property
     def device(self) -> torch.device:
         """Where the parameters are."""
-        return self.transformer.wte.weight.device
+        return self.backbone.tok_emb.weight.device
 
     @property
     def dtype(self) -> torch.dtype:
         """The parameters' dtype."""
-        return self.transformer.wte.weight.dtype
+        return self.backbone.tok_emb.weight.dtype
 
     # -- text ---------------------------------------------------------------------------------
 

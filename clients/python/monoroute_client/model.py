@@ -1,4 +1,5 @@
-"""``load_model``: a monoroute / Hugging Face GPT-Neo checkpoint directory as a torch module.
+"""``load_model``: a monoroute / Hugging Face checkpoint directory (GPT-Neo, GPT-NeoX / Pythia,
+GPT-2) as a torch module.
 
 Reads ``config.json`` (+ its ``routing`` section) and ``model.safetensors`` (else
 ``pytorch_model.bin``) and returns ``MonorouteModel`` (``monoroute_client.lm``: ``MonorouteGPTNeo`` plus a notebook API), whose
@@ -18,7 +19,20 @@ from monoroute_client.lm import MonorouteModel
 from monoroute_client.modeling.routed_gpt_neo import ModelSpec, MonorouteGPTNeo
 from monoroute_client.tokenizer import Tokenizer
 
-_IGNORED_SUFFIXES = (".attn.attention.bias", ".attn.attention.masked_bias")
+# Buffers of older HF checkpoints that hold no weights (GPT-Neo "attn.attention.*", GPT-2
+# "attn.*", GPT-NeoX "attention.*"); no parameter of any family ends so.
+_IGNORED_SUFFIXES = (".attn.attention.bias", ".attn.attention.masked_bias", ".attn.bias",
+                     ".attn.masked_bias", ".attention.bias", ".attention.masked_bias",
+                     ".attention.rotary_emb.inv_freq")
+
+
+def _with_gpt2_prefix(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """GPT-2 uploads without the ``transformer.`` prefix (the original ``gpt2``: ``h.0.attn.*``,
+    ``wte.weight``) renamed to the prefixed names; prefixed state dicts unchanged."""
+    if any(k.startswith("transformer.") for k in state):
+        return state
+    return {(k if k.startswith(("routing.", "lm_head.")) else "transformer." + k): v
+            for k, v in state.items()}
 
 
 def read_config(checkpoint_dir: str) -> Dict[str, Any]:
@@ -48,15 +62,15 @@ def load_state(model: MonorouteGPTNeo, state: Dict[str, torch.Tensor], source: s
     for name, tensor in state.items():
         if name in expected or name.endswith(_IGNORED_SUFFIXES):
             continue
-        if name == "lm_head.weight":
+        if name == "lm_head.weight" and model.spec.tie_word_embeddings:
             wte = expected["transformer.wte.weight"]
             if tuple(tensor.shape) != tuple(wte.shape):
                 raise ValueError(f"{source}: tensor 'lm_head.weight' has shape "
                                  f"{list(tensor.shape)}, expected {list(wte.shape)} (tied to "
                                  "transformer.wte.weight)")
             continue
-        raise ValueError(f"{source}: unexpected tensor {name!r} (not a GPT-Neo checkpoint of "
-                         "this config)")
+        raise ValueError(f"{source}: unexpected tensor {name!r} (not a {model.spec.family} "
+                         "checkpoint of this config)")
     for name, target in expected.items():
         if name not in state:
             raise ValueError(f"{source}: tensor {name!r} is missing")
@@ -79,9 +93,10 @@ def load_model(checkpoint_dir: str, *, dense_only: bool = False,
     merges.txt; None when it has neither).
 
     Args:
-        checkpoint_dir: a monoroute checkpoint (``<output_dir>/checkpoints/step-N``) or any HF
-            GPT-Neo directory (config.json + model.safetensors / pytorch_model.bin).
-        dense_only: ignore the checkpoint's routing (the dense GPT-Neo; router tensors dropped).
+        checkpoint_dir: a monoroute checkpoint (``<output_dir>/checkpoints/step-N``) or an HF
+            GPT-Neo, GPT-NeoX or GPT-2 directory (config.json + model.safetensors /
+            pytorch_model.bin; GPT-2 with or without the ``transformer.`` prefix).
+        dense_only: ignore the checkpoint's routing (the dense model; router tensors dropped).
         device: where to put the model (default CPU).
         dtype: parameter dtype (fp32 matches ``monoroute forward``).
     Raises:
@@ -93,6 +108,8 @@ def load_model(checkpoint_dir: str, *, dense_only: bool = False,
         cfg = {k: v for k, v in cfg.items() if k != "routing"}
     spec = ModelSpec.from_config(cfg, os.path.join(checkpoint_dir, "config.json"))
     state = read_state_dict(checkpoint_dir)
+    if spec.family == "gpt2":
+        state = _with_gpt2_prefix(state)
     if dense_only:
         state = {k: v for k, v in state.items() if not k.startswith("routing.layers.")}
     try:

@@ -158,13 +158,15 @@ def tiny_job(train_path, output_dir, steps=8, routing="enabled: true", record=Tr
     return spec
 
 
-def train_checkpoint(tmp_dir, routing="enabled: true", steps=6, name="job"):
-    """Trains a tiny job with `monoroute train`; returns its final checkpoint directory."""
+def train_checkpoint(tmp_dir, routing="enabled: true", steps=6, name="job", model=None):
+    """Trains a tiny job with `monoroute train`; returns its final checkpoint directory.
+    ``model``: the job's `model` keys (tiny_job's default when None)."""
     mono = binary("monoroute")
     train = write_stories(tmp_dir / "train.txt", 120)
     spec = tmp_dir / f"{name}.yaml"
+    extra = {"model": model} if model is not None else {}
     spec.write_text(tiny_job(train, tmp_dir / name, steps=steps, routing=routing, record=False,
-                             tokenizer=True))
+                             tokenizer=True, **extra))
     r = subprocess.run([mono, "train", "--config", str(spec), "--quiet"], capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, f"monoroute train failed: {r.stdout}\n{r.stderr}"

@@ -24,7 +24,8 @@ from conftest import REPO, binary  # noqa: E402
 
 FIXTURE = os.path.join(REPO, "tests", "fixtures", "gptneo_tiny")
 MODELING_DIR = os.path.dirname(routed_gpt_neo.__file__)
-REMOTE_FILES = ("configuration_monoroute.py", "modeling_monoroute.py", "routed_gpt_neo.py")
+REMOTE_FILES = ("configuration_monoroute.py", "modeling_monoroute.py", "routed_gpt_neo.py",
+                "family_layers.py")
 
 
 def write_safetensors(path, tensors):
@@ -265,6 +266,12 @@ def fake_transformers(moe=True):
     class GPTNeoConfig(PretrainedConfig):
         model_type = "gpt_neo"
 
+    class GPTNeoXConfig(PretrainedConfig):
+        model_type = "gpt_neox"
+
+    class GPT2Config(PretrainedConfig):
+        model_type = "gpt2"
+
     class PreTrainedModel(torch.nn.Module):
         def __init__(self, config):
             super().__init__()
@@ -293,6 +300,7 @@ def fake_transformers(moe=True):
 
     tf.PretrainedConfig, tf.GPTNeoConfig, tf.PreTrainedModel = (PretrainedConfig, GPTNeoConfig,
                                                                 PreTrainedModel)
+    tf.GPTNeoXConfig, tf.GPT2Config = GPTNeoXConfig, GPT2Config
     outputs.CausalLMOutputWithPast = CausalLMOutputWithPast
     if moe:
         outputs.MoeCausalLMOutputWithPast = MoeCausalLMOutputWithPast
@@ -300,10 +308,10 @@ def fake_transformers(moe=True):
     return {"transformers": tf, "transformers.modeling_outputs": outputs}
 
 
-def import_remote_code(ckpt, tmp_path, monkeypatch, moe=True):
+def import_remote_code(ckpt, tmp_path, monkeypatch, moe=True, tag="ckpt"):
     """The checkpoint's own files imported as a package, the way transformers' dynamic modules
     do, against the stand-in transformers: (modeling module, configuration module)."""
-    pkg = tmp_path / f"remote_ckpt_{int(moe)}"
+    pkg = tmp_path / f"remote_{tag}_{int(moe)}"
     pkg.mkdir()
     for name in REMOTE_FILES:
         shutil.copy(ckpt / name, pkg / name)
@@ -315,8 +323,10 @@ def import_remote_code(ckpt, tmp_path, monkeypatch, moe=True):
             importlib.import_module(f"{pkg.name}.configuration_monoroute"))
 
 
-def remote_model(ckpt, tmp_path, monkeypatch, moe=True):
-    modeling, config_mod = import_remote_code(ckpt, tmp_path, monkeypatch, moe)
+def remote_model(ckpt, tmp_path, monkeypatch, moe=True, tag="ckpt"):
+    """The auto_map's model class of ``ckpt`` built from its config.json with the stand-in
+    transformers, the checkpoint's tensors loaded strictly, in eval mode."""
+    modeling, config_mod = import_remote_code(ckpt, tmp_path, monkeypatch, moe, tag)
     cfg_dict = json.loads((ckpt / "config.json").read_text())
     cls_cfg = getattr(config_mod, cfg_dict["auto_map"]["AutoConfig"].split(".")[1])
     cls_model = getattr(modeling, cfg_dict["auto_map"]["AutoModelForCausalLM"].split(".")[1])

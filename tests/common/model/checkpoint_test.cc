@@ -103,7 +103,7 @@ TEST_F(CheckpointTest, RoutedCheckpointCarriesRemoteCode) {
   auto m = LoadGPTNeo(fixture_, lo);
   ASSERT_TRUE(m.ok()) << m.status();
   ASSERT_TRUE(SaveGPTNeo(**m, tmp_ + "/r").ok());
-  ASSERT_EQ(HfRemoteCodeFiles().size(), 3u);
+  ASSERT_EQ(HfRemoteCodeFiles().size(), 4u);
   const std::string src =
       std::string(MONOROUTE_SOURCE_DIR) + "/clients/python/monoroute_client/modeling/";
   for (const RemoteCodeFile& f : HfRemoteCodeFiles()) {
@@ -126,6 +126,50 @@ TEST_F(CheckpointTest, RoutedCheckpointCarriesRemoteCode) {
   EXPECT_FALSE(jd.contains("auto_map"));
   EXPECT_EQ(jd["architectures"][0], "GPTNeoForCausalLM");
   EXPECT_FALSE(std::filesystem::exists(tmp_ + "/d/modeling_monoroute.py"));
+}
+
+// A routed GPT-NeoX and a routed GPT-2 name their own family's remote classes (model_type
+// unchanged, so the C++ loader reads them back routed); their dense saves name none.
+TEST_F(CheckpointTest, RoutedCheckpointOfEachFamilyNamesItsRemoteClasses) {
+  struct Case {
+    const char* fixture;
+    const char* model_type;
+    const char* config_class;
+    const char* model_class;
+  };
+  for (const Case& c : {Case{"models/neox_rot25_parallel_padded", "gpt_neox",
+                             "MonorouteGPTNeoXConfig", "MonorouteGPTNeoXForCausalLM"},
+                        Case{"models/gpt2_prefixed_safetensors", "gpt2", "MonorouteGPT2Config",
+                             "MonorouteGPT2LMHeadModel"}}) {
+    const std::string dir = FixtureDir(c.fixture);
+    ASSERT_FALSE(dir.empty()) << "tests/fixtures/" << c.fixture << " is missing";
+    LoadOptions lo;
+    lo.routing = RoutingConfig();
+    lo.routing->num_pathways = 4;
+    lo.routing->top_k = 2;
+    auto m = LoadModel(dir, lo);
+    ASSERT_TRUE(m.ok()) << m.status();
+    const std::string out = tmp_ + "/" + c.model_type;
+    ASSERT_TRUE(SaveModel(**m, out).ok());
+    auto j = nlohmann::json::parse(*ReadFile(out + "/config.json"));
+    EXPECT_EQ(j["model_type"], c.model_type);
+    EXPECT_EQ(j["auto_map"]["AutoConfig"],
+              std::string("configuration_monoroute.") + c.config_class);
+    EXPECT_EQ(j["auto_map"]["AutoModelForCausalLM"],
+              std::string("modeling_monoroute.") + c.model_class);
+    EXPECT_EQ(j["architectures"][0], c.model_class);
+    for (const RemoteCodeFile& f : HfRemoteCodeFiles()) {
+      EXPECT_TRUE(std::filesystem::exists(out + "/" + f.name)) << c.model_type << " " << f.name;
+    }
+    auto back = LoadModel(out);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE((*back)->routing().has_value());
+    auto dense = LoadModel(dir);
+    ASSERT_TRUE(dense.ok()) << dense.status();
+    ASSERT_TRUE(SaveModel(**dense, out + "_dense").ok());
+    auto jd = nlohmann::json::parse(*ReadFile(out + "_dense/config.json"));
+    EXPECT_FALSE(jd.contains("auto_map")) << c.model_type;
+  }
 }
 
 TEST_F(CheckpointTest, DenseRoundTripIsLossless) {

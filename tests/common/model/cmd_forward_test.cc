@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/tensor_io/safetensors.h"
@@ -86,6 +87,39 @@ TEST(CmdBenchTrainTest, PrintsJsonLastLine) {
   EXPECT_THAT(text, ::testing::HasSubstr("\"routed\":true"));
   EXPECT_THAT(text, ::testing::HasSubstr("\"batch\":2"));
   EXPECT_EQ(RunCli("bench train --batch 0", tmp + "/log2"), 2);
+  std::filesystem::remove_all(tmp);
+}
+
+// --arch picks the family (Pythia-70M's shape, resized) and implies the phase profile against
+// the measured peaks; a bad --arch or a --seq beyond the family's positions is a usage error.
+TEST(CmdBenchTrainTest, ArchProfilesPhasesAgainstTheMeasuredPeak) {
+  const std::string tmp = MakeTempDir("bench_arch");
+  ASSERT_EQ(RunCli("bench train --arch gpt-neox --hidden 64 --layers 1 --batch 2 --seq 16 "
+                   "--steps 1 --warmup 0 --routed --threads 1 --json",
+                   tmp + "/log"),
+            0);
+  std::string all, last;
+  {
+    std::ifstream in(tmp + "/log");
+    std::string line;
+    while (std::getline(in, line)) {
+      all += line + "\n";
+      if (!line.empty()) last = line;
+    }
+  }
+  EXPECT_THAT(all, ::testing::HasSubstr("gpt_neox L=1 H=64 heads=1 I=256 V=50304"));
+  for (const char* phase :
+       {"forward", "backward (2 x forward)", "optimizer (adamw", "measured sgemm"}) {
+    EXPECT_THAT(all, ::testing::HasSubstr(phase));
+  }
+  const nlohmann::json j = nlohmann::json::parse(last);
+  EXPECT_EQ(j["arch"], "gpt-neox");
+  EXPECT_EQ(j["layers"], 1);
+  EXPECT_GT(j["sgemm_peak_gflops"].get<double>(), 0);
+  EXPECT_GT(j["sgemm_gflops_per_cpu_s"].get<double>(), 0);
+  EXPECT_GT(j["step_gflops"].get<double>(), 0);
+  EXPECT_EQ(RunCli("bench train --arch gpt3", tmp + "/log2"), 2);
+  EXPECT_EQ(RunCli("bench train --arch gpt2 --seq 2000", tmp + "/log3"), 2);
   std::filesystem::remove_all(tmp);
 }
 
