@@ -221,14 +221,8 @@ absl::StatusOr<std::string> StudyPng(const json& agg, const std::vector<std::str
                                      const std::string& title) {
   using namespace analysis::draw;
   constexpr int kW = 1600, kH = 1250, kCols = 4;
-  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
-      cairo_image_surface_create(CAIRO_FORMAT_RGB24, kW, kH), cairo_surface_destroy);
-  std::unique_ptr<cairo_t, decltype(&cairo_destroy)> ctx(cairo_create(surface.get()),
-                                                         cairo_destroy);
-  cairo_t* cr = ctx.get();
-  Rgb(cr, 0xffffff);
-  cairo_paint(cr);
-  Rgb(cr, 0x111111);
+  Canvas canvas(kW, kH);
+  cairo_t* cr = canvas.cr();
   Text(cr, title, 20, 36, 24, 0.0, true);
   Rgb(cr, 0x444444);
   Text(cr,
@@ -287,7 +281,7 @@ absl::StatusOr<std::string> StudyPng(const json& agg, const std::vector<std::str
       Text(cr, methods[j], x, a.y + a.h + 18, 12, 0.5);
     }
   }
-  return EncodePng(surface.get(), cr);
+  return canvas.Png();
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "common/base/path_policy.h"
 #include "common/base/status_macros.h"
 #include "common/service/grpc_status.h"
+#include "common/service/metric_builders.h"
 #include "services/analysis/proto_convert.h"
 #include "services/analysis/report_json.h"
 #include "services/analysis/report_png.h"
@@ -48,22 +49,14 @@ AnalysisServiceImpl::AnalysisServiceImpl(const AnalysisServiceOptions& options,
       recorder_(std::move(rec)),
       vocab_(std::move(vocab)),
       registry_(std::move(registry)) {
-  reports_total_ = &prometheus::BuildCounter()
-                        .Name("monoroute_analysis_reports_total")
-                        .Help("Analyses computed (cache misses)")
-                        .Register(*registry_)
-                        .Add({});
-  cache_hits_total_ = &prometheus::BuildCounter()
-                           .Name("monoroute_analysis_cache_hits_total")
-                           .Help("Requests answered from the cache")
-                           .Register(*registry_)
-                           .Add({});
-  compute_seconds_ = &prometheus::BuildHistogram()
-                          .Name("monoroute_analysis_compute_seconds")
-                          .Help("Seconds to compute an analysis (recorder reads included)")
-                          .Register(*registry_)
-                          .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.03, 0.1, 0.3, 1,
-                                                                           3, 10, 30, 100});
+  reports_total_ = &AddCounter(*registry_, "monoroute_analysis_reports_total",
+                               "Analyses computed (cache misses)");
+  cache_hits_total_ = &AddCounter(*registry_, "monoroute_analysis_cache_hits_total",
+                                  "Requests answered from the cache");
+  compute_seconds_ = &AddHistogram(
+      *registry_, "monoroute_analysis_compute_seconds",
+      "Seconds to compute an analysis (recorder reads included)",
+      prometheus::Histogram::BucketBoundaries{0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100});
 }
 
 absl::StatusOr<std::unique_ptr<AnalysisServiceImpl>> AnalysisServiceImpl::Create(

@@ -18,7 +18,6 @@ cairo_status_t AppendPng(void* closure, const unsigned char* data, unsigned int 
 
 }  // namespace
 
-
 void Rgb(cairo_t* cr, int hex, double alpha) {
   cairo_set_source_rgba(cr, ((hex >> 16) & 255) / 255.0, ((hex >> 8) & 255) / 255.0,
                         (hex & 255) / 255.0, alpha);
@@ -70,7 +69,6 @@ std::string Shorten(const std::string& s, size_t n) {
   }
   return s;
 }
-
 
 // A signed axis: ticks from ymin to ymax, grid lines, zero line emphasised.
 void SignedAxes(cairo_t* cr, const Box& a, double ymin, double ymax, const std::string& ylabel,
@@ -136,7 +134,8 @@ void Bar(cairo_t* cr, double x, double w, double v, const Interval& ci,
   }
 }
 
-void Legend(cairo_t* cr, double x, double y, const std::vector<std::pair<int, std::string>>& items) {
+void Legend(cairo_t* cr, double x, double y,
+            const std::vector<std::pair<int, std::string>>& items) {
   for (const auto& [colour, label] : items) {
     Rgb(cr, colour);
     cairo_rectangle(cr, x, y - 11, 14, 14);
@@ -162,6 +161,14 @@ absl::StatusOr<std::string> EncodePng(cairo_surface_t* surface, cairo_t* cr) {
         absl::StrCat("cairo PNG encoding failed: ", cairo_status_to_string(st)));
   }
   return png;
+}
+
+Canvas::Canvas(int w, int h)
+    : surface_(cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h), cairo_surface_destroy),
+      cr_(cairo_create(surface_.get()), cairo_destroy) {
+  Rgb(cr_.get(), 0xffffff);
+  cairo_paint(cr_.get());
+  Rgb(cr_.get(), 0x111111);
 }
 
 }  // namespace monoroute::analysis::draw

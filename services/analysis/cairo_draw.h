@@ -7,6 +7,7 @@
 #include <cairo.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,8 +25,8 @@ struct Box {
 // Sets the source colour from 0xRRGGBB.
 void Rgb(cairo_t* cr, int hex, double alpha = 1.0);
 // Draws `text` with its anchor at (x, y): align 0 left, 0.5 centre, 1 right; baseline at y.
-void Text(cairo_t* cr, const std::string& text, double x, double y, double size,
-          double align = 0.0, bool bold = false);
+void Text(cairo_t* cr, const std::string& text, double x, double y, double size, double align = 0.0,
+          bool bold = false);
 // The same in DejaVu Sans Mono (for aligned tables).
 void MonoText(cairo_t* cr, const std::string& text, double x, double y, double size,
               bool bold = false);
@@ -47,6 +48,22 @@ void Bar(cairo_t* cr, double x, double w, double v, const Interval& ci,
 void Legend(cairo_t* cr, double x, double y, const std::vector<std::pair<int, std::string>>& items);
 // Encodes the surface as PNG bytes; INTERNAL if cairo fails.
 absl::StatusOr<std::string> EncodePng(cairo_surface_t* surface, cairo_t* cr);
+
+// A white RGB image of w x h pixels with its cairo context, freed on destruction; the ink is set
+// to near-black for the title.
+class Canvas {
+ public:
+  Canvas(int w, int h);
+  Canvas(const Canvas&) = delete;
+  Canvas& operator=(const Canvas&) = delete;
+  cairo_t* cr() const { return cr_.get(); }
+  // The image as PNG bytes; INTERNAL if cairo failed.
+  absl::StatusOr<std::string> Png() const { return EncodePng(surface_.get(), cr_.get()); }
+
+ private:
+  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface_;
+  std::unique_ptr<cairo_t, decltype(&cairo_destroy)> cr_;
+};
 
 }  // namespace monoroute::analysis::draw
 

@@ -286,14 +286,8 @@ void Findings(cairo_t* cr, const Box& b, const RunAnalysis& run) {
 
 absl::StatusOr<std::string> RenderReportPng(const RunAnalysis& run, const RunAnalysis* baseline,
                                             const AnalysisOptions* options) {
-  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
-      cairo_image_surface_create(CAIRO_FORMAT_RGB24, kWidth, kHeight), cairo_surface_destroy);
-  std::unique_ptr<cairo_t, decltype(&cairo_destroy)> ctx(cairo_create(surface.get()),
-                                                         cairo_destroy);
-  cairo_t* cr = ctx.get();
-  Rgb(cr, 0xffffff);
-  cairo_paint(cr);
-  Rgb(cr, 0x111111);
+  draw::Canvas canvas(kWidth, kHeight);
+  cairo_t* cr = canvas.cr();
   Text(cr, absl::StrCat("What do the pathways respond to? run ", Shorten(run.info.run_id, 48)), 20,
        38, 26, 0.0, true);
   uint64_t blocks = 0;
@@ -324,7 +318,7 @@ absl::StatusOr<std::string> RenderReportPng(const RunAnalysis& run, const RunAna
   DeltaPerLayer(cr, {half_w, top, half_w, half_h}, run);
   PathwayExcess(cr, {0, top + half_h, half_w, half_h}, run, options);
   Findings(cr, {half_w, top + half_h, half_w, half_h}, run);
-  return draw::EncodePng(surface.get(), cr);
+  return canvas.Png();
 }
 
 }  // namespace monoroute::analysis

@@ -41,25 +41,30 @@ void Reset(const RoutingTable& table, RoutingCounts* out) {
   out->column_total.assign(table.columns(), 0);
 }
 
-}  // namespace
-
-void CountRoutings(const RoutingTable& table, const uint32_t* block_weight, RoutingCounts* out) {
-  Reset(table, out);
+// Adds every event's top-k mask into its column's cells (cells[col[i] * P ...]) with its block's
+// weight (1 without weights; blocks of weight 0 skipped), prefetching a few events ahead.
+void AddWeightedMasks(const RoutingTable& table, const uint32_t* col, const uint64_t* masks,
+                      const uint32_t* block_weight, uint32_t* cells) {
   const uint32_t P = table.num_pathways;
-  const uint64_t* m = table.mask.data();
-  const uint32_t* col = table.column.data();
-  uint32_t* cells = out->cells.data();
   const uint32_t n = static_cast<uint32_t>(table.events());
   for (size_t b = 0; b < table.blocks(); ++b) {
     const uint32_t w = block_weight != nullptr ? block_weight[b] : 1;
     if (w == 0) continue;
     const uint32_t end = table.block_begin[b + 1];
     for (uint32_t i = table.block_begin[b]; i < end; ++i) {
-      if (i + kPrefetch < n)
+      if (i + kPrefetch < n) {
         __builtin_prefetch(cells + static_cast<size_t>(col[i + kPrefetch]) * P, 1);
-      AddMask(cells + static_cast<size_t>(col[i]) * P, m[i], w);
+      }
+      AddMask(cells + static_cast<size_t>(col[i]) * P, masks[i], w);
     }
   }
+}
+
+}  // namespace
+
+void CountRoutings(const RoutingTable& table, const uint32_t* block_weight, RoutingCounts* out) {
+  Reset(table, out);
+  AddWeightedMasks(table, table.column.data(), table.mask.data(), block_weight, out->cells.data());
   FinishCounts(out);
 }
 
@@ -109,20 +114,7 @@ void CountKeyed(const RoutingTable& table, int key, const uint64_t* masks,
   out->num_pathways = P;
   out->cells.assign(V * P, 0);
   out->column_total.assign(V, 0);
-  const uint32_t* col = table.keys(key);
-  uint32_t* cells = out->cells.data();
-  const uint32_t n = static_cast<uint32_t>(table.events());
-  for (size_t b = 0; b < table.blocks(); ++b) {
-    const uint32_t w = block_weight != nullptr ? block_weight[b] : 1;
-    if (w == 0) continue;
-    const uint32_t end = table.block_begin[b + 1];
-    for (uint32_t i = table.block_begin[b]; i < end; ++i) {
-      if (i + kPrefetch < n) {
-        __builtin_prefetch(cells + static_cast<size_t>(col[i + kPrefetch]) * P, 1);
-      }
-      AddMask(cells + static_cast<size_t>(col[i]) * P, masks[i], w);
-    }
-  }
+  AddWeightedMasks(table, table.keys(key), masks, block_weight, out->cells.data());
   FinishCounts(out);
 }
 

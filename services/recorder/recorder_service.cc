@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/service/grpc_status.h"
+#include "common/service/metric_builders.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
@@ -26,62 +27,30 @@ namespace monoroute::recorder {
 // The recorder's Prometheus metrics (names agreed by the team). Thread-safe.
 struct RecorderMetrics {
   explicit RecorderMetrics(prometheus::Registry& r)
-      : events(prometheus::BuildCounter()
-                   .Name("monoroute_recorder_events_ingested_total")
-                   .Help("Events applied (duplicates excluded)")
-                   .Register(r)
-                   .Add({})),
-        batches(prometheus::BuildCounter()
-                    .Name("monoroute_recorder_batches_ingested_total")
-                    .Help("Batches applied (duplicates excluded)")
-                    .Register(r)
-                    .Add({})),
-        bytes(prometheus::BuildCounter()
-                  .Name("monoroute_recorder_ingested_bytes_total")
-                  .Help("Bytes of RocksDB write batches applied")
-                  .Register(r)
-                  .Add({})),
-        write_seconds(
-            prometheus::BuildHistogram()
-                .Name("monoroute_recorder_batch_write_seconds")
-                .Help("Validate + encode + durable write time per batch")
-                .Register(r)
-                .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0003, 0.001, 0.003, 0.01,
-                                                                 0.03, 0.1, 0.3, 1, 3})),
-        duplicates(prometheus::BuildCounter()
-                       .Name("monoroute_recorder_duplicate_batches_total")
-                       .Help("Batches received again and not re-applied")
-                       .Register(r)
-                       .Add({})),
-        rejected(prometheus::BuildCounter()
-                     .Name("monoroute_recorder_rejected_batches_total")
-                     .Help("Batches and calls rejected, by reason (status code)")
-                     .Register(r)),
-        db_size(prometheus::BuildGauge()
-                    .Name("monoroute_recorder_db_size_bytes")
-                    .Help("RocksDB SST files + memtables")
-                    .Register(r)
-                    .Add({})),
-        pending_compaction(prometheus::BuildGauge()
-                               .Name("monoroute_recorder_pending_compaction_bytes")
-                               .Help("RocksDB estimated pending compaction bytes")
-                               .Register(r)
-                               .Add({})),
-        disk_used(prometheus::BuildGauge()
-                      .Name("monoroute_recorder_disk_used_bytes")
-                      .Help("Bytes of the data dir's files (bounded by --max-disk-bytes)")
-                      .Register(r)
-                      .Add({})),
-        disk_free(prometheus::BuildGauge()
-                      .Name("monoroute_recorder_disk_free_bytes")
-                      .Help("Bytes free on the data dir's device")
-                      .Register(r)
-                      .Add({})),
-        writes_stopped(prometheus::BuildGauge()
-                           .Name("monoroute_recorder_writes_stopped")
-                           .Help("1 while storage is full or failed (writes refused, reads served)")
-                           .Register(r)
-                           .Add({})) {
+      : events(AddCounter(r, "monoroute_recorder_events_ingested_total",
+                          "Events applied (duplicates excluded)")),
+        batches(AddCounter(r, "monoroute_recorder_batches_ingested_total",
+                           "Batches applied (duplicates excluded)")),
+        bytes(AddCounter(r, "monoroute_recorder_ingested_bytes_total",
+                         "Bytes of RocksDB write batches applied")),
+        write_seconds(AddHistogram(r, "monoroute_recorder_batch_write_seconds",
+                                   "Validate + encode + durable write time per batch",
+                                   prometheus::Histogram::BucketBoundaries{
+                                       0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3})),
+        duplicates(AddCounter(r, "monoroute_recorder_duplicate_batches_total",
+                              "Batches received again and not re-applied")),
+        rejected(CounterFamily(r, "monoroute_recorder_rejected_batches_total",
+                               "Batches and calls rejected, by reason (status code)")),
+        db_size(AddGauge(r, "monoroute_recorder_db_size_bytes", "RocksDB SST files + memtables")),
+        pending_compaction(AddGauge(r, "monoroute_recorder_pending_compaction_bytes",
+                                    "RocksDB estimated pending compaction bytes")),
+        disk_used(AddGauge(r, "monoroute_recorder_disk_used_bytes",
+                           "Bytes of the data dir's files (bounded by --max-disk-bytes)")),
+        disk_free(AddGauge(r, "monoroute_recorder_disk_free_bytes",
+                           "Bytes free on the data dir's device")),
+        writes_stopped(
+            AddGauge(r, "monoroute_recorder_writes_stopped",
+                     "1 while storage is full or failed (writes refused, reads served)")) {
     // Every reason a call can be rejected for exists at zero from the start.
     for (absl::StatusCode c :
          {absl::StatusCode::kInvalidArgument, absl::StatusCode::kNotFound,

@@ -3,50 +3,30 @@
 
 #include <string>
 
+#include "common/service/metric_builders.h"
+
 namespace monoroute::trainer {
 
-using prometheus::BuildCounter;
-using prometheus::BuildGauge;
-using prometheus::BuildHistogram;
-
 TrainerMetrics::TrainerMetrics(prometheus::Registry& r)
-    : jobs_(BuildGauge().Name("monoroute_trainer_jobs").Help("Jobs by state").Register(r)),
-      steps_(BuildCounter()
-                 .Name("monoroute_trainer_steps_total")
-                 .Help("Optimizer steps run, by job_id")
-                 .Register(r)),
-      tokens_per_s_(BuildGauge()
-                        .Name("monoroute_trainer_tokens_per_second")
-                        .Help("Training throughput, by job_id")
-                        .Register(r)),
-      loss_(BuildGauge()
-                .Name("monoroute_trainer_loss")
-                .Help("Latest loss by job_id and kind (lm, balance, total, val)")
-                .Register(r)),
-      max_violation_(BuildGauge()
-                         .Name("monoroute_trainer_load_max_violation")
-                         .Help("max_p |load_p * P - 1| of a routed layer, by job_id and layer")
-                         .Register(r)),
+    : jobs_(GaugeFamily(r, "monoroute_trainer_jobs", "Jobs by state")),
+      steps_(CounterFamily(r, "monoroute_trainer_steps_total", "Optimizer steps run, by job_id")),
+      tokens_per_s_(
+          GaugeFamily(r, "monoroute_trainer_tokens_per_second", "Training throughput, by job_id")),
+      loss_(GaugeFamily(r, "monoroute_trainer_loss",
+                        "Latest loss by job_id and kind (lm, balance, total, val)")),
+      max_violation_(GaugeFamily(r, "monoroute_trainer_load_max_violation",
+                                 "max_p |load_p * P - 1| of a routed layer, by job_id and layer")),
       load_entropy_(
-          BuildGauge()
-              .Name("monoroute_trainer_load_entropy")
-              .Help("Entropy (nats) of a routed layer's pathway load, by job_id and layer")
-              .Register(r)),
-      checkpoint_seconds_(
-          BuildHistogram()
-              .Name("monoroute_trainer_checkpoint_seconds")
-              .Help("Time to write a checkpoint")
-              .Register(r)
-              .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-                                                               5, 10})),
-      events_sent_(BuildCounter()
-                       .Name("monoroute_trainer_events_sent_total")
-                       .Help("Routing events enqueued to the recorder, by job_id")
-                       .Register(r)),
-      events_dropped_(BuildCounter()
-                          .Name("monoroute_trainer_events_dropped_total")
-                          .Help("Routing events dropped (queue full / recorder down), by job_id")
-                          .Register(r)) {
+          GaugeFamily(r, "monoroute_trainer_load_entropy",
+                      "Entropy (nats) of a routed layer's pathway load, by job_id and layer")),
+      checkpoint_seconds_(AddHistogram(
+          r, "monoroute_trainer_checkpoint_seconds", "Time to write a checkpoint",
+          prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
+      events_sent_(CounterFamily(r, "monoroute_trainer_events_sent_total",
+                                 "Routing events enqueued to the recorder, by job_id")),
+      events_dropped_(
+          CounterFamily(r, "monoroute_trainer_events_dropped_total",
+                        "Routing events dropped (queue full / recorder down), by job_id")) {
   SetJobsByState({});  // every state's gauge exists at zero from the start
 }
 

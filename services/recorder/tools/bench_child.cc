@@ -109,6 +109,21 @@ absl::Status RecorderChild::Stop() {
 
 pid_t RecorderChild::pid() const { return proc_ != nullptr ? proc_->pid() : -1; }
 
+absl::Status CheckRecorderHolds(v1::Recorder::Stub* stub, const std::string& run_id,
+                                uint64_t acked) {
+  grpc::ClientContext ctx;
+  v1::GetRunRequest req;
+  req.set_run_id(run_id);
+  v1::RunSummary sum;
+  grpc::Status gs = stub->GetRun(&ctx, req, &sum);
+  if (!gs.ok()) return absl::InternalError(absl::StrCat("GetRun: ", gs.error_message()));
+  if (sum.events() != acked) {
+    return absl::InternalError(
+        absl::StrCat("recorder holds ", sum.events(), " events, the bench was acked ", acked));
+  }
+  return absl::OkStatus();
+}
+
 double SelfCpuSeconds() {
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);

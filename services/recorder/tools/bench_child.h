@@ -1,16 +1,19 @@
 // Process helpers of monoroute-recorder-bench: a monoroute-recorder child (found next to this
-// binary) on a free loopback port with a temporary data dir, and CPU-time readings.
+// binary) on a free loopback port with a temporary data dir, CPU-time readings, and the check
+// that the recorder holds exactly the acknowledged events.
 #ifndef MONOROUTE_SERVICES_RECORDER_TOOLS_BENCH_CHILD_H_
 #define MONOROUTE_SERVICES_RECORDER_TOOLS_BENCH_CHILD_H_
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "common/base/subprocess.h"
+#include "monoroute/recorder/v1/recorder.grpc.pb.h"
 
 namespace monoroute::recorder::bench {
 
@@ -35,6 +38,11 @@ class RecorderChild {
   std::unique_ptr<Subprocess> proc_;
   std::string dir_, log_, address_;
 };
+
+// OK when the recorder's GetRun count of `run_id`'s events equals `acked` (what the bench's
+// writers or streams were acknowledged); INTERNAL naming both counts otherwise.
+absl::Status CheckRecorderHolds(v1::Recorder::Stub* stub, const std::string& run_id,
+                                uint64_t acked);
 
 // CPU seconds (user + system) used so far by this process, all threads.
 double SelfCpuSeconds();

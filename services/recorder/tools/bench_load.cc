@@ -186,22 +186,6 @@ double MinStreamRatio(const std::vector<uint64_t>& v) {
   return mean > 0 ? static_cast<double>(*std::min_element(v.begin(), v.end())) / mean : 0;
 }
 
-// The recorder's GetRun events count must equal `acked`.
-absl::Status CheckRecorderHolds(v1::Recorder::Stub* stub, const std::string& run_id,
-                                uint64_t acked) {
-  grpc::ClientContext ctx;
-  v1::GetRunRequest req;
-  req.set_run_id(run_id);
-  v1::RunSummary sum;
-  grpc::Status gs = stub->GetRun(&ctx, req, &sum);
-  if (!gs.ok()) return absl::InternalError(absl::StrCat("GetRun: ", gs.error_message()));
-  if (sum.events() != acked) {
-    return absl::InternalError(
-        absl::StrCat("recorder holds ", sum.events(), " events, streams acked ", acked));
-  }
-  return absl::OkStatus();
-}
-
 // Prints the text report and (with o.json) the JSON line.
 void Report(const BenchOptions& o, uint64_t batch_events, const PhaseResult& r,
             const PhaseResult* base, double server_cpu, double client_cpu) {
