@@ -284,115 +284,91 @@ absl::StatusOr<std::string> StudyPng(const json& agg, const std::vector<std::str
   return canvas.Png();
 }
 
-}  // namespace
-
-absl::Status RunBalancingStudy(const BalancingStudyOptions& o) {
-  if (o.model_dir.empty()) return absl::InvalidArgumentError("--model: required");
-  if (o.train_path.empty()) return absl::InvalidArgumentError("--data: required");
-  if (o.seeds < 1 || o.seeds > 100)
-    return absl::InvalidArgumentError("--seeds: must be in [1, 100]");
-  if (o.methods.empty()) return absl::InvalidArgumentError("--methods: empty");
-  RETURN_IF_ERROR(analysis::ValidateAnalysisOptions(o.analysis));
-  ASSIGN_OR_RETURN(analysis::VocabResources vocab,
-                   analysis::LoadVocabResources(o.tokenizer_dir, o.lexicon));
-  std::error_code ec;
-  fs::create_directories(fs::path(o.out_dir) / "runs", ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat("--out ", o.out_dir, ": ", ec.message()));
-  const auto t_study = std::chrono::steady_clock::now();
-  json runs = json::array();
-  std::map<std::string, std::map<std::string, std::vector<double>>> per_method;
-  for (const std::string& method : o.methods) {
-    for (int seed = 1; seed <= o.seeds; ++seed) {
-      const std::string name = absl::StrCat(method, "-seed", seed);
-      const fs::path dir = fs::absolute(fs::path(o.out_dir) / "runs" / name);
-      const fs::path result_path = dir / "result.json";
-      json result;
-      if (fs::exists(result_path)) {
-        ASSIGN_OR_RETURN(std::string text, ReadFile(result_path.string()));
-        result = json::parse(text, nullptr, false);
-        std::cout << "[" << name << "] done earlier: " << result_path.string() << "\n";
-      }
-      if (result.is_discarded() || !result.is_object()) {
-        const auto t0 = std::chrono::steady_clock::now();
-        std::string yaml = absl::StrFormat(
-            "kind: finetune\nmodel_dir: \"%s\"\nrouting: {enabled: true, balancing: {method: %s}}\n"
-            "data: {train_path: \"%s\", valid_path: \"%s\", seq_len: %d, seed: %d}\n"
-            "optim: {max_steps: %d, batch_size: %d}\n"
-            "eval_every: 0\ncheckpoint_every: 100\nkeep_checkpoints: 1\noutput_dir: \"%s\"\n"
-            "threads: %d\nseed: %d\nlog_every: 10\n"
-            "record: {sample_rate: 0, eval_split_events: true, controls: true}\n",
-            fs::absolute(o.model_dir).string(), method, fs::absolute(o.train_path).string(),
-            o.valid_path.empty() ? "" : fs::absolute(o.valid_path).string(), o.seq_len, seed,
-            o.steps, o.batch_size, dir.string(), o.threads, seed);
-        ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(yaml, o.overrides));
-        std::cout << "[" << name << "] fine-tuning " << spec.optim.max_steps << " steps into "
-                  << dir.string() << std::endl;
-        StudyObserver obs(name);
-        obs.set_num_pathways(static_cast<uint32_t>(spec.routing.num_pathways));
-        ASSIGN_OR_RETURN(engine::TrainResult tr, engine::RunTrainingJob(spec, &obs));
-        RETURN_IF_ERROR(obs.status());
-        if (tr.stopped_early) return absl::CancelledError(absl::StrCat(name, " stopped early"));
-        // Analyse the validation routing with its controls.
-        std::vector<analysis::LayerInput> layers;
-        for (uint32_t layer : obs.Layers("valid")) {
-          analysis::LayerInput in;
-          in.layer = layer;
-          in.table = obs.Take("valid", layer);
-          for (const char* c : {analysis::kFreshRoutersControl, analysis::kDenseSlicesControl,
-                                analysis::kTrainedTrunkFreshRoutersControl}) {
-            const std::string split = analysis::ControlSplit("valid", c);
-            analysis::RoutingTable t = obs.Take(split, layer);
-            if (t.events() > 0) in.controls.push_back({c, split, std::move(t)});
-          }
-          layers.push_back(std::move(in));
-        }
-        ASSIGN_OR_RETURN(model::ModelDirConfig mc, model::ReadModelConfig(spec.model_dir));
-        analysis::RunContext rc;
-        rc.vocab_size = static_cast<uint32_t>(mc.config.vocab_size);
-        rc.categories = vocab.categories ? &*vocab.categories : nullptr;
-        rc.decode = vocab.decode;
-        analysis::RunAnalysis run;
-        ASSIGN_OR_RETURN(run.layers, analysis::AnalyzeLayers(layers, rc, o.analysis,
-                                                             &run.empty_layers, &run.replicates));
-        run.info.run_id = name;
-        run.info.labels = {{"method", method}, {"seed", std::to_string(seed)}};
-        run.info.num_pathways = static_cast<uint32_t>(spec.routing.num_pathways);
-        run.info.top_k = static_cast<uint32_t>(spec.routing.top_k);
-        run.info.vocab_size = rc.vocab_size;
-        run.info.split = "valid";
-        run.info.finished = true;
-        for (const auto& L : run.layers) {
-          run.info.routed_layers.push_back(L.layer);
-          run.info.events += L.events;
-        }
-        RETURN_IF_ERROR(WriteFileAtomic((dir / "llm_routing_results.json").string(),
-                                        analysis::ReportToJson(run, nullptr, o.analysis, 0)));
-        ASSIGN_OR_RETURN(std::string png, analysis::RenderReportPng(run, nullptr, &o.analysis));
-        RETURN_IF_ERROR(WriteFileAtomic((dir / "llm_monosemanticity.png").string(), png));
-        result = {{"name", name},
-                  {"method", method},
-                  {"seed", seed},
-                  {"steps", spec.optim.max_steps},
-                  {"seconds",
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
-                  {"metrics", RunMetrics(run.layers, tr.final_val_loss, obs.last())}};
-        RETURN_IF_ERROR(WriteFileAtomic(result_path.string(), result.dump(2)));
-      }
-      std::cout << "[" << name << "] " << result["metrics"].dump() << std::endl;
-      runs.push_back(result);
-      for (const Metric& m : kMetrics) {
-        const json& v = result["metrics"][m.key];
-        per_method[method][m.key].push_back(v.is_number() ? v.get<double>() : std::nan(""));
-      }
+// The report of one run's validation routing with its recorded controls (from `obs`).
+absl::StatusOr<analysis::RunAnalysis> AnalyseRun(const BalancingStudyOptions& o,
+                                                 const analysis::VocabResources& vocab,
+                                                 const engine::JobSpec& spec, StudyObserver& obs,
+                                                 const std::string& name, const std::string& method,
+                                                 int seed) {
+  std::vector<analysis::LayerInput> layers;
+  for (uint32_t layer : obs.Layers("valid")) {
+    analysis::LayerInput in;
+    in.layer = layer;
+    in.table = obs.Take("valid", layer);
+    for (const char* c : {analysis::kFreshRoutersControl, analysis::kDenseSlicesControl,
+                          analysis::kTrainedTrunkFreshRoutersControl}) {
+      const std::string split = analysis::ControlSplit("valid", c);
+      analysis::RoutingTable t = obs.Take(split, layer);
+      if (t.events() > 0) in.controls.push_back({c, split, std::move(t)});
     }
+    layers.push_back(std::move(in));
   }
-  // Aggregate across seeds.
-  json agg = json::object();
-  for (const std::string& method : o.methods) {
-    for (const Metric& m : kMetrics) agg[method][m.key] = AcrossSeeds(per_method[method][m.key]);
+  ASSIGN_OR_RETURN(model::ModelDirConfig mc, model::ReadModelConfig(spec.model_dir));
+  analysis::RunContext rc;
+  rc.vocab_size = static_cast<uint32_t>(mc.config.vocab_size);
+  rc.categories = vocab.categories ? &*vocab.categories : nullptr;
+  rc.decode = vocab.decode;
+  analysis::RunAnalysis run;
+  ASSIGN_OR_RETURN(run.layers, analysis::AnalyzeLayers(layers, rc, o.analysis, &run.empty_layers,
+                                                       &run.replicates));
+  run.info.run_id = name;
+  run.info.labels = {{"method", method}, {"seed", std::to_string(seed)}};
+  run.info.num_pathways = static_cast<uint32_t>(spec.routing.num_pathways);
+  run.info.top_k = static_cast<uint32_t>(spec.routing.top_k);
+  run.info.vocab_size = rc.vocab_size;
+  run.info.split = "valid";
+  run.info.finished = true;
+  for (const auto& L : run.layers) {
+    run.info.routed_layers.push_back(L.layer);
+    run.info.events += L.events;
   }
-  const double study_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_study).count();
+  return run;
+}
+
+// Fine-tunes one (method, seed) into `dir`, analyses it and writes its report and result.json;
+// returns the result (name, method, seed, steps, seconds, metrics).
+absl::StatusOr<json> RunOne(const BalancingStudyOptions& o, const analysis::VocabResources& vocab,
+                            const std::string& method, int seed, const fs::path& dir) {
+  const std::string name = absl::StrCat(method, "-seed", seed);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string yaml = absl::StrFormat(
+      "kind: finetune\nmodel_dir: \"%s\"\nrouting: {enabled: true, balancing: {method: %s}}\n"
+      "data: {train_path: \"%s\", valid_path: \"%s\", seq_len: %d, seed: %d}\n"
+      "optim: {max_steps: %d, batch_size: %d}\n"
+      "eval_every: 0\ncheckpoint_every: 100\nkeep_checkpoints: 1\noutput_dir: \"%s\"\n"
+      "threads: %d\nseed: %d\nlog_every: 10\n"
+      "record: {sample_rate: 0, eval_split_events: true, controls: true}\n",
+      fs::absolute(o.model_dir).string(), method, fs::absolute(o.train_path).string(),
+      o.valid_path.empty() ? "" : fs::absolute(o.valid_path).string(), o.seq_len, seed, o.steps,
+      o.batch_size, dir.string(), o.threads, seed);
+  ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(yaml, o.overrides));
+  std::cout << "[" << name << "] fine-tuning " << spec.optim.max_steps << " steps into "
+            << dir.string() << std::endl;
+  StudyObserver obs(name);
+  obs.set_num_pathways(static_cast<uint32_t>(spec.routing.num_pathways));
+  ASSIGN_OR_RETURN(engine::TrainResult tr, engine::RunTrainingJob(spec, &obs));
+  RETURN_IF_ERROR(obs.status());
+  if (tr.stopped_early) return absl::CancelledError(absl::StrCat(name, " stopped early"));
+  ASSIGN_OR_RETURN(analysis::RunAnalysis run, AnalyseRun(o, vocab, spec, obs, name, method, seed));
+  RETURN_IF_ERROR(WriteFileAtomic((dir / "llm_routing_results.json").string(),
+                                  analysis::ReportToJson(run, nullptr, o.analysis, 0)));
+  ASSIGN_OR_RETURN(std::string png, analysis::RenderReportPng(run, nullptr, &o.analysis));
+  RETURN_IF_ERROR(WriteFileAtomic((dir / "llm_monosemanticity.png").string(), png));
+  json result = {
+      {"name", name},
+      {"method", method},
+      {"seed", seed},
+      {"steps", spec.optim.max_steps},
+      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
+      {"metrics", RunMetrics(run.layers, tr.final_val_loss, obs.last())}};
+  RETURN_IF_ERROR(WriteFileAtomic((dir / "result.json").string(), result.dump(2)));
+  return result;
+}
+
+// Writes study.json, study.md and study.png of the runs and their per-method aggregates, and
+// prints the table.
+absl::Status WriteStudy(const BalancingStudyOptions& o, const json& runs, const json& agg,
+                        double study_s) {
   json doc = {{"study", "balancing"},
               {"model_dir", o.model_dir},
               {"train_path", o.train_path},
@@ -432,6 +408,55 @@ absl::Status RunBalancingStudy(const BalancingStudyOptions& o) {
             << md << "wrote " << (fs::path(o.out_dir) / "study.json").string() << ", study.md, "
             << "study.png\n";
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunBalancingStudy(const BalancingStudyOptions& o) {
+  if (o.model_dir.empty()) return absl::InvalidArgumentError("--model: required");
+  if (o.train_path.empty()) return absl::InvalidArgumentError("--data: required");
+  if (o.seeds < 1 || o.seeds > 100)
+    return absl::InvalidArgumentError("--seeds: must be in [1, 100]");
+  if (o.methods.empty()) return absl::InvalidArgumentError("--methods: empty");
+  RETURN_IF_ERROR(analysis::ValidateAnalysisOptions(o.analysis));
+  ASSIGN_OR_RETURN(analysis::VocabResources vocab,
+                   analysis::LoadVocabResources(o.tokenizer_dir, o.lexicon));
+  std::error_code ec;
+  fs::create_directories(fs::path(o.out_dir) / "runs", ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("--out ", o.out_dir, ": ", ec.message()));
+  const auto t_study = std::chrono::steady_clock::now();
+  json runs = json::array();
+  std::map<std::string, std::map<std::string, std::vector<double>>> per_method;
+  for (const std::string& method : o.methods) {
+    for (int seed = 1; seed <= o.seeds; ++seed) {
+      const std::string name = absl::StrCat(method, "-seed", seed);
+      const fs::path dir = fs::absolute(fs::path(o.out_dir) / "runs" / name);
+      const fs::path result_path = dir / "result.json";
+      json result;
+      if (fs::exists(result_path)) {  // reruns resume
+        ASSIGN_OR_RETURN(std::string text, ReadFile(result_path.string()));
+        result = json::parse(text, nullptr, false);
+        std::cout << "[" << name << "] done earlier: " << result_path.string() << "\n";
+      }
+      if (result.is_discarded() || !result.is_object()) {
+        ASSIGN_OR_RETURN(result, RunOne(o, vocab, method, seed, dir));
+      }
+      std::cout << "[" << name << "] " << result["metrics"].dump() << std::endl;
+      runs.push_back(result);
+      for (const Metric& m : kMetrics) {
+        const json& v = result["metrics"][m.key];
+        per_method[method][m.key].push_back(v.is_number() ? v.get<double>() : std::nan(""));
+      }
+    }
+  }
+  // Aggregate across seeds.
+  json agg = json::object();
+  for (const std::string& method : o.methods) {
+    for (const Metric& m : kMetrics) agg[method][m.key] = AcrossSeeds(per_method[method][m.key]);
+  }
+  return WriteStudy(
+      o, runs, agg,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_study).count());
 }
 
 }  // namespace monoroute::cli

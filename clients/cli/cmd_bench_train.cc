@@ -211,6 +211,201 @@ PhaseReport PrintPhases(const BenchTrainFlags& f, const model::ModelConfig& cfg,
   return rep;
 }
 
+// The flag values that need no model: a usage error naming the flag.
+absl::Status CheckBenchFlags(const BenchTrainFlags& f) {
+  if (f.lm_loss != "auto" && f.lm_loss != "fused" && f.lm_loss != "blas") {
+    return UsageError("--lm-loss must be fused, blas or auto");
+  }
+  if (f.hidden <= 0 || f.hidden % 16 != 0) return UsageError("--hidden must be a multiple of 16");
+  if (f.precision != "bf16" && f.precision != "fp32" && f.precision != "auto") {
+    return UsageError("--precision must be fp32, bf16 or auto");
+  }
+  if (f.attention != "auto" && f.attention != "fused" && f.attention != "explicit") {
+    return UsageError("--attention must be fused, explicit or auto");
+  }
+  if (f.linear != "auto" && f.linear != "split" && f.linear != "aten") {
+    return UsageError("--linear must be split, aten or auto");
+  }
+  return absl::OkStatus();
+}
+
+// One benchmarked training step: the model, its optimizer and a fixed random batch, with
+// per-phase wall and CPU times accumulated while `timing`.
+struct BenchStep {
+  model::GPTNeo net{nullptr};
+  std::unique_ptr<model::FusedAdamW> opt;
+  torch::Tensor ids, labels, last_loss;
+  model::LmLossOptions lo;
+  model::ForwardOptions fo;
+  engine::DistributedContext* dp = nullptr;
+  int64_t num_pathways = 0;
+  int64_t hidden = 0;
+  bool timing = false;
+  double phase_ms[4] = {0, 0, 0, 0}, phase_cpu_ms[4] = {0, 0, 0, 0};
+
+  // Forward, LM loss (+ GLBL over the batch), backward (+ gradient all-reduce), AdamW.
+  void operator()() {
+    const double c_a = timing ? ProcessCpuMs() : 0;
+    const auto t_a = Clock::now();
+    model::ForwardOutput out = net->forward(ids, fo);
+    const auto t_b = Clock::now();
+    const double c_b = timing ? ProcessCpuMs() : 0;
+    torch::Tensor loss =
+        model::FusedLmLoss(out.final_norm.reshape({-1, hidden}), net->lm_head_weight(), labels, lo);
+    if (!out.routing.empty()) {
+      // GLBL over the whole batch (one micro-batch per step here), f treated as constant.
+      std::vector<torch::Tensor> cs, ls;
+      for (const auto& r : out.routing) {
+        cs.push_back(model::AssignmentCounts(r.topk_indices, num_pathways));
+      }
+      if (dp) SumOverRanks(*dp, cs);  // f over the global batch
+      for (size_t i = 0; i < cs.size(); ++i) {
+        ls.push_back(model::BalanceLoss(out.routing[i].probs, cs[i] / cs[i].sum()));
+      }
+      loss = loss + 0.01 * torch::stack(ls).mean();
+    }
+    const auto t_c = Clock::now();
+    const double c_c = timing ? ProcessCpuMs() : 0;
+    opt->ZeroGrad();
+    loss.backward();
+    if (dp) AverageOverRanks(*dp, net->parameters());
+    const auto t_d = Clock::now();
+    const double c_d = timing ? ProcessCpuMs() : 0;
+    opt->Step();
+    last_loss = loss.detach();
+    if (!timing) return;
+    const auto t_e = Clock::now();
+    const double c_e = ProcessCpuMs();
+    const Clock::time_point t[5] = {t_a, t_b, t_c, t_d, t_e};
+    const double c[5] = {c_a, c_b, c_c, c_d, c_e};
+    for (int i = 0; i < 4; ++i) {
+      phase_ms[i] += Ms(t[i], t[i + 1]);
+      phase_cpu_ms[i] += c[i + 1] - c[i];
+    }
+  }
+};
+
+// The model, optimizer and batch of the benchmark on `device`.
+absl::Status MakeBenchStep(const BenchTrainFlags& f, const model::ModelConfig& cfg,
+                           const std::optional<model::RoutingConfig>& routing,
+                           const torch::Device& device, torch::Dtype dt, int64_t local_batch,
+                           BenchStep* s) {
+  torch::manual_seed(static_cast<uint64_t>(f.seed));
+  ASSIGN_OR_RETURN(s->net, TorchCall("model", [&]() -> absl::StatusOr<model::GPTNeo> {
+                     model::GPTNeo m(cfg, routing);
+                     m->to(device);
+                     m->train();
+                     return m;
+                   }));
+  model::SetCpuAttentionEnabled(f.attention != "explicit");
+  model::SetCpuLinearEnabled(f.linear == "split");
+  if (f.mlp == "gather") s->net->SetRoutedCompute(model::RoutedCompute::kGather);
+  if (f.mlp == "mask") s->net->SetRoutedCompute(model::RoutedCompute::kMask);
+  s->opt = std::make_unique<model::FusedAdamW>(s->net->parameters(), model::AdamWOptions{});
+  torch::Tensor data =
+      torch::randint(0, cfg.vocab_size, {local_batch, f.seq + 1}, torch::kLong).to(device);
+  s->ids = data.narrow(1, 0, f.seq).contiguous();
+  s->labels = data.narrow(1, 1, f.seq).reshape({-1}).contiguous();
+  s->lo.chunk_tokens = f.chunk;
+  s->lo.compute_dtype = dt;
+  s->lo.cpu_kernel = f.lm_loss == "fused"  ? model::CpuLmKernel::kFused
+                     : f.lm_loss == "blas" ? model::CpuLmKernel::kBlas
+                                           : model::CpuLmKernel::kAuto;
+  s->fo.return_logits = false;
+  s->fo.compute_dtype = dt;
+  s->num_pathways = routing ? routing->num_pathways : 0;
+  s->hidden = cfg.hidden_size;
+  return absl::OkStatus();
+}
+
+// What one benchmark run measured.
+struct BenchRun {
+  double warm_s = 0, dt_s = 0, loss = 0;
+  bool use_graph = false;
+};
+
+// Warms up (capturing a CUDA graph when asked) and times f.steps steps.
+absl::StatusOr<BenchRun> TimeSteps(const BenchTrainFlags& f, const torch::Device& device,
+                                   bool use_graph, BenchStep& step) {
+  BenchRun run;
+  std::unique_ptr<model::CudaGraphStep> graph;
+  auto sync = [&]() {
+    if (device.is_cuda()) (void)model::CudaGraphStep::Synchronize();
+  };
+  const auto t_setup = Clock::now();
+  if (use_graph) {
+    auto g = model::CudaGraphStep::Capture([&]() { step(); },
+                                           std::max<int>(3, static_cast<int>(f.warmup)));
+    if (!g.ok()) {
+      if (f.graph == "on") return g.status();
+      std::cerr << "CUDA graph capture failed (" << g.status().message() << "); running eagerly\n";
+      use_graph = false;
+    } else {
+      graph = std::move(*g);
+    }
+  }
+  RETURN_IF_ERROR(TorchCall("warmup", [&]() {
+    if (!use_graph) {
+      for (int64_t i = 0; i < f.warmup; ++i) step();
+    }
+    sync();
+  }));
+  run.warm_s = std::chrono::duration<double>(Clock::now() - t_setup).count();
+  step.timing = (f.profile || f.arch_given) && !device.is_cuda();
+  const auto t0 = Clock::now();
+  RETURN_IF_ERROR(TorchCall("timed steps", [&]() -> absl::Status {
+    for (int64_t i = 0; i < f.steps; ++i) {
+      if (use_graph) {
+        RETURN_IF_ERROR(graph->Replay());
+      } else {
+        step();
+      }
+    }
+    sync();
+    return absl::OkStatus();
+  }));
+  run.dt_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  run.loss = step.last_loss.defined() ? step.last_loss.to(torch::kCPU).item<double>() : 0.0;
+  run.use_graph = use_graph;
+  return run;
+}
+
+// The JSON result line of a run.
+nlohmann::json BenchJson(const BenchTrainFlags& f, const model::ModelConfig& cfg,
+                         const torch::Device& device, const std::string& dev_name, bool bf16,
+                         const BenchStep& step, const BenchRun& run, const PhaseReport* report) {
+  const double tokens_per_s = static_cast<double>(f.batch * f.seq * f.steps) / run.dt_s;
+  nlohmann::json j = {
+      {"tokens_per_s", tokens_per_s},
+      {"ms_per_step", 1000.0 * run.dt_s / static_cast<double>(f.steps)},
+      {"device", dev_name},
+      {"batch", f.batch},
+      {"seq", f.seq},
+      {"steps", f.steps},
+      {"routed", f.routed},
+      {"precision", bf16 ? "bf16" : "fp32"},
+      {"cuda_graph", run.use_graph},
+      {"threads", at::get_num_threads()},
+      {"cpu_isa", model::CpuIsaName(model::ActiveCpuIsa())},
+      {"lm_loss_kernel",
+       device.is_cuda() ? "cuda" : model::CpuLmLossKernelName(cfg.hidden_size, step.lo)},
+      {"warmup_s", run.warm_s},
+      {"arch", f.arch},
+      {"hidden", cfg.hidden_size},
+      {"layers", cfg.num_layers},
+      {"loss", run.loss}};
+  if (report != nullptr) {
+    j["sgemm_peak_gflops"] = report->sgemm_peak;
+    j["fma_peak_gflops"] = report->fma_peak;
+    j["step_gflops"] = report->step_gflops;
+    j["step_fraction_of_sgemm_peak"] = report->step_gflops / report->sgemm_peak;
+    j["sgemm_gflops_per_cpu_s"] = report->sgemm_core_cpu;
+    j["step_gflops_per_cpu_s"] = report->step_core_cpu;
+    j["step_fraction_of_sgemm_peak_cpu"] = report->step_core_cpu / report->sgemm_core_cpu;
+  }
+  return j;
+}
+
 absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   if (f.batch <= 0 || f.seq <= 1 || f.steps <= 0 || f.warmup < 0) {
     return UsageError("--batch, --steps must be positive, --seq > 1, --warmup >= 0");
@@ -237,19 +432,11 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
       return absl::Status(st.code(), absl::StrCat("--isa: ", st.message()));
     }
   }
-  if (f.lm_loss != "auto" && f.lm_loss != "fused" && f.lm_loss != "blas") {
-    return UsageError("--lm-loss must be fused, blas or auto");
-  }
-  if (f.hidden <= 0 || f.hidden % 16 != 0) return UsageError("--hidden must be a multiple of 16");
+  RETURN_IF_ERROR(CheckBenchFlags(f));
   const bool bf16 = f.precision == "bf16" || (f.precision == "auto" && device.is_cuda());
-  if (f.precision != "bf16" && f.precision != "fp32" && f.precision != "auto") {
-    return UsageError("--precision must be fp32, bf16 or auto");
-  }
-  bool use_graph = f.graph == "on" ||
-                   (f.graph == "auto" && device.is_cuda() && model::CudaGraphStep::Supported());
+  const bool use_graph = f.graph == "on" || (f.graph == "auto" && device.is_cuda() &&
+                                             model::CudaGraphStep::Supported());
   if (use_graph && !device.is_cuda()) return UsageError("--graph on needs --device cuda");
-  const torch::Dtype dt = bf16 ? torch::kBFloat16 : torch::kFloat;
-
   ASSIGN_OR_RETURN(const model::ModelConfig cfg, BenchModelConfig(f));
   if (f.seq > cfg.max_position_embeddings) {
     return UsageError(absl::StrCat("--seq must be at most ", cfg.max_position_embeddings,
@@ -257,162 +444,27 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   }
   std::optional<model::RoutingConfig> routing;
   if (f.routed) routing = model::RoutingConfig{};
-  torch::manual_seed(static_cast<uint64_t>(f.seed));
-  ASSIGN_OR_RETURN(model::GPTNeo net, TorchCall("model", [&]() -> absl::StatusOr<model::GPTNeo> {
-                     model::GPTNeo m(cfg, routing);
-                     m->to(device);
-                     m->train();
-                     return m;
-                   }));
-  if (f.attention != "auto" && f.attention != "fused" && f.attention != "explicit") {
-    return UsageError("--attention must be fused, explicit or auto");
-  }
-  model::SetCpuAttentionEnabled(f.attention != "explicit");
-  if (f.linear != "auto" && f.linear != "split" && f.linear != "aten") {
-    return UsageError("--linear must be split, aten or auto");
-  }
-  model::SetCpuLinearEnabled(f.linear == "split");
-  if (f.mlp == "gather") net->SetRoutedCompute(model::RoutedCompute::kGather);
-  if (f.mlp == "mask") net->SetRoutedCompute(model::RoutedCompute::kMask);
-  model::FusedAdamW opt(net->parameters(), model::AdamWOptions{});
-  torch::Tensor data =
-      torch::randint(0, cfg.vocab_size, {local_batch, f.seq + 1}, torch::kLong).to(device);
-  torch::Tensor ids = data.narrow(1, 0, f.seq).contiguous();
-  torch::Tensor labels = data.narrow(1, 1, f.seq).reshape({-1}).contiguous();
-  model::LmLossOptions lo;
-  lo.chunk_tokens = f.chunk;
-  lo.compute_dtype = dt;
-  lo.cpu_kernel = f.lm_loss == "fused"  ? model::CpuLmKernel::kFused
-                  : f.lm_loss == "blas" ? model::CpuLmKernel::kBlas
-                                        : model::CpuLmKernel::kAuto;
-  model::ForwardOptions fo;
-  fo.return_logits = false;
-  fo.compute_dtype = dt;
-  torch::Tensor last_loss;
-  const int64_t p = routing ? routing->num_pathways : 0;
-
-  double phase_ms[4] = {0, 0, 0, 0}, phase_cpu_ms[4] = {0, 0, 0, 0};
-  bool timing = false;
-  auto step = [&]() {
-    const double c_a = timing ? ProcessCpuMs() : 0;
-    const auto t_a = Clock::now();
-    model::ForwardOutput out = net->forward(ids, fo);
-    const auto t_b = Clock::now();
-    const double c_b = timing ? ProcessCpuMs() : 0;
-    torch::Tensor loss = model::FusedLmLoss(out.final_norm.reshape({-1, cfg.hidden_size}),
-                                            net->lm_head_weight(), labels, lo);
-    if (!out.routing.empty()) {
-      // GLBL over the whole batch (one micro-batch per step here), f treated as constant.
-      std::vector<torch::Tensor> cs, ls;
-      for (const auto& r : out.routing) cs.push_back(model::AssignmentCounts(r.topk_indices, p));
-      if (dp) SumOverRanks(*dp, cs);  // f over the global batch
-      for (size_t i = 0; i < cs.size(); ++i) {
-        ls.push_back(model::BalanceLoss(out.routing[i].probs, cs[i] / cs[i].sum()));
-      }
-      loss = loss + 0.01 * torch::stack(ls).mean();
-    }
-    const auto t_c = Clock::now();
-    const double c_c = timing ? ProcessCpuMs() : 0;
-    opt.ZeroGrad();
-    loss.backward();
-    if (dp) AverageOverRanks(*dp, net->parameters());
-    const auto t_d = Clock::now();
-    const double c_d = timing ? ProcessCpuMs() : 0;
-    opt.Step();
-    last_loss = loss.detach();
-    if (timing) {
-      const auto t_e = Clock::now();
-      const double c_e = ProcessCpuMs();
-      phase_ms[0] += Ms(t_a, t_b);
-      phase_ms[1] += Ms(t_b, t_c);
-      phase_ms[2] += Ms(t_c, t_d);
-      phase_ms[3] += Ms(t_d, t_e);
-      phase_cpu_ms[0] += c_b - c_a;
-      phase_cpu_ms[1] += c_c - c_b;
-      phase_cpu_ms[2] += c_d - c_c;
-      phase_cpu_ms[3] += c_e - c_d;
-    }
-  };
-
-  std::unique_ptr<model::CudaGraphStep> graph;
-  auto sync = [&]() {
-    if (device.is_cuda()) (void)model::CudaGraphStep::Synchronize();
-  };
-  const auto t_setup = std::chrono::steady_clock::now();
-  if (use_graph) {
-    auto g = model::CudaGraphStep::Capture(step, std::max<int>(3, static_cast<int>(f.warmup)));
-    if (!g.ok()) {
-      if (f.graph == "on") return g.status();
-      std::cerr << "CUDA graph capture failed (" << g.status().message() << "); running eagerly\n";
-      use_graph = false;
-    } else {
-      graph = std::move(*g);
-    }
-  }
-  RETURN_IF_ERROR(TorchCall("warmup", [&]() {
-    if (!use_graph) {
-      for (int64_t i = 0; i < f.warmup; ++i) step();
-    }
-    sync();
-  }));
-  const double warm_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_setup).count();
-  timing = (f.profile || f.arch_given) && !device.is_cuda();
-  const auto t0 = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(TorchCall("timed steps", [&]() -> absl::Status {
-    for (int64_t i = 0; i < f.steps; ++i) {
-      if (use_graph) {
-        RETURN_IF_ERROR(graph->Replay());
-      } else {
-        step();
-      }
-    }
-    sync();
-    return absl::OkStatus();
-  }));
-  const double dt_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double tokens_per_s = static_cast<double>(f.batch * f.seq * f.steps) / dt_s;
-  const double loss = last_loss.defined() ? last_loss.to(torch::kCPU).item<double>() : 0.0;
+  BenchStep step;
+  step.dp = dp.get();
+  RETURN_IF_ERROR(MakeBenchStep(f, cfg, routing, device, bf16 ? torch::kBFloat16 : torch::kFloat,
+                                local_batch, &step));
+  ASSIGN_OR_RETURN(BenchRun run, TimeSteps(f, device, use_graph, step));
+  const double tokens_per_s = static_cast<double>(f.batch * f.seq * f.steps) / run.dt_s;
   std::string dev_name = device.is_cuda() ? "cuda" : absl::StrCat("cpu x", at::get_num_threads());
   std::printf("bench train: %s %s %s%s B=%ld T=%ld: %.0f tokens/s, %.2f ms/step, loss %.4f\n",
               dev_name.c_str(), f.routed ? "routed" : "dense", bf16 ? "bf16" : "fp32",
-              use_graph ? " cuda-graph" : "", static_cast<long>(f.batch), static_cast<long>(f.seq),
-              tokens_per_s, 1000.0 * dt_s / static_cast<double>(f.steps), loss);
+              run.use_graph ? " cuda-graph" : "", static_cast<long>(f.batch),
+              static_cast<long>(f.seq), tokens_per_s,
+              1000.0 * run.dt_s / static_cast<double>(f.steps), run.loss);
   PhaseReport report;
-  if (timing) {
-    report = PrintPhases(f, cfg, routing, lo, phase_ms, phase_cpu_ms, net->parameters());
+  if (step.timing) {
+    report = PrintPhases(f, cfg, routing, step.lo, step.phase_ms, step.phase_cpu_ms,
+                         step.net->parameters());
   }
   if (f.json || JsonOutput()) {
     std::fflush(stdout);
-    nlohmann::json j = {
-        {"tokens_per_s", tokens_per_s},
-        {"ms_per_step", 1000.0 * dt_s / static_cast<double>(f.steps)},
-        {"device", dev_name},
-        {"batch", f.batch},
-        {"seq", f.seq},
-        {"steps", f.steps},
-        {"routed", f.routed},
-        {"precision", bf16 ? "bf16" : "fp32"},
-        {"cuda_graph", use_graph},
-        {"threads", at::get_num_threads()},
-        {"cpu_isa", model::CpuIsaName(model::ActiveCpuIsa())},
-        {"lm_loss_kernel",
-         device.is_cuda() ? "cuda" : model::CpuLmLossKernelName(cfg.hidden_size, lo)},
-        {"warmup_s", warm_s},
-        {"arch", f.arch},
-        {"hidden", cfg.hidden_size},
-        {"layers", cfg.num_layers},
-        {"loss", loss}};
-    if (timing) {
-      j["sgemm_peak_gflops"] = report.sgemm_peak;
-      j["fma_peak_gflops"] = report.fma_peak;
-      j["step_gflops"] = report.step_gflops;
-      j["step_fraction_of_sgemm_peak"] = report.step_gflops / report.sgemm_peak;
-      j["sgemm_gflops_per_cpu_s"] = report.sgemm_core_cpu;
-      j["step_gflops_per_cpu_s"] = report.step_core_cpu;
-      j["step_fraction_of_sgemm_peak_cpu"] = report.step_core_cpu / report.sgemm_core_cpu;
-    }
-    PrintJson(j);
+    PrintJson(
+        BenchJson(f, cfg, device, dev_name, bf16, step, run, step.timing ? &report : nullptr));
   }
   return absl::OkStatus();
 }

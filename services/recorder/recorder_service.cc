@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/base/status_macros.h"
 #include "common/service/grpc_status.h"
 #include "common/service/metric_builders.h"
 #include "prometheus/counter.h"
@@ -368,21 +369,25 @@ grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAck>* RecorderService::Record(
   return new RecordReactor(this, ctx);
 }
 
+grpc::ServerUnaryReactor* RecorderService::RunUnary(grpc::CallbackServerContext* ctx,
+                                                    RpcAccess access, const std::string& run_id,
+                                                    std::function<absl::Status()> work) {
+  grpc::Status auth = CheckAuth(ctx, access);
+  if (!auth.ok()) return FinishNow(ctx, auth);
+  if (absl::Status id = CheckRunIdArg(run_id); !id.ok()) return Reject(ctx, metrics_.get(), id);
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  query_pool_->Submit([r, work = std::move(work)] { r->Finish(ToGrpcStatus(work())); });
+  return r;
+}
+
 grpc::ServerUnaryReactor* RecorderService::GetRun(grpc::CallbackServerContext* ctx,
                                                   const v1::GetRunRequest* req,
                                                   v1::RunSummary* resp) {
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
-  if (!auth.ok()) return FinishNow(ctx, auth);
-  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok()) {
-    return Reject(ctx, metrics_.get(), id);
-  }
-  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  query_pool_->Submit([this, r, req, resp] {
-    absl::StatusOr<RunSummaryData> s = store_->GetRun(req->run_id());
-    if (s.ok()) ToProto(*s, resp);
-    r->Finish(ToGrpcStatus(s.status()));
+  return RunUnary(ctx, RpcAccess::kRead, req->run_id(), [this, req, resp]() -> absl::Status {
+    ASSIGN_OR_RETURN(RunSummaryData s, store_->GetRun(req->run_id()));
+    ToProto(s, resp);
+    return absl::OkStatus();
   });
-  return r;
 }
 
 grpc::ServerUnaryReactor* RecorderService::ListRuns(grpc::CallbackServerContext* ctx,
@@ -520,33 +525,21 @@ grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
 grpc::ServerUnaryReactor* RecorderService::DeleteRun(grpc::CallbackServerContext* ctx,
                                                      const v1::DeleteRunRequest* req,
                                                      v1::DeleteRunResponse* resp) {
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kWrite);
-  if (!auth.ok()) return FinishNow(ctx, auth);
-  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok())
-    return Reject(ctx, metrics_.get(), id);
-  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  query_pool_->Submit([this, r, req, resp] {
-    absl::StatusOr<uint64_t> n = store_->DeleteRun(req->run_id());
-    if (n.ok()) resp->set_events_deleted(*n);
-    r->Finish(ToGrpcStatus(n.status()));
+  return RunUnary(ctx, RpcAccess::kWrite, req->run_id(), [this, req, resp]() -> absl::Status {
+    ASSIGN_OR_RETURN(uint64_t n, store_->DeleteRun(req->run_id()));
+    resp->set_events_deleted(n);
+    return absl::OkStatus();
   });
-  return r;
 }
 
 grpc::ServerUnaryReactor* RecorderService::FinishRun(grpc::CallbackServerContext* ctx,
                                                      const v1::FinishRunRequest* req,
                                                      v1::RunSummary* resp) {
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kWrite);
-  if (!auth.ok()) return FinishNow(ctx, auth);
-  if (absl::Status id = CheckRunIdArg(req->run_id()); !id.ok())
-    return Reject(ctx, metrics_.get(), id);
-  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  query_pool_->Submit([this, r, req, resp] {
-    absl::StatusOr<RunSummaryData> s = store_->FinishRun(req->run_id());
-    if (s.ok()) ToProto(*s, resp);
-    r->Finish(ToGrpcStatus(s.status()));
+  return RunUnary(ctx, RpcAccess::kWrite, req->run_id(), [this, req, resp]() -> absl::Status {
+    ASSIGN_OR_RETURN(RunSummaryData s, store_->FinishRun(req->run_id()));
+    ToProto(s, resp);
+    return absl::OkStatus();
   });
-  return r;
 }
 
 }  // namespace monoroute::recorder

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -102,6 +103,10 @@ class RecorderService final : public v1::Recorder::CallbackService {
   RecorderService(const RecorderServiceOptions& options, RecorderStore* store,
                   std::shared_ptr<prometheus::Registry> registry);
   void GaugeLoop();
+  // A unary RPC on one run: `access` and the `run_id` argument checked, then `work` on the query
+  // pool; the call finishes with work's status.
+  grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, RpcAccess access,
+                                     const std::string& run_id, std::function<absl::Status()> work);
 
   const RecorderServiceOptions options_;
   const BearerAuth auth_;

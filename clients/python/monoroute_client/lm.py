@@ -1,7 +1,7 @@
 """``MonorouteModel``: what ``load_model`` returns, the routed GPT-Neo with a notebook API.
 
 On top of ``MonorouteGPTNeo`` (the computation, shared with the Hugging Face remote code):
-``config`` (the parsed ``ModelSpec``), ``device``, ``tokenizer`` (the checkpoint's vocab.json +
+``config`` (the parsed ``ModelConfig``), ``device``, ``tokenizer`` (the checkpoint's vocab.json +
 merges.txt, when present), ``to_tokens`` / ``to_string``, calls on lists and text
 (``model([1, 2, 3])``, ``model("Once upon")``), ``generate`` (greedy or seeded sampling with
 ``monoroute generate``'s sampler, KV cache), ``run_with_cache`` (TransformerLens-style
@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
-from monoroute_client.modeling.routed_gpt_neo import (ModelSpec, MonorouteGPTNeo,
+from monoroute_client.modeling.routed_gpt_neo import (ModelConfig, MonorouteGPTNeo,
                                                       MonorouteOutput, RoutingInfo)
 from monoroute_client.sampling import sample_next
 from monoroute_client.tokenizer import Tokenizer
@@ -75,7 +75,7 @@ class ActivationCache(dict):
 class MonorouteModel(MonorouteGPTNeo):
     """The routed (or dense) GPT-Neo of a checkpoint with a notebook API (module docstring)."""
 
-    def __init__(self, spec: ModelSpec, checkpoint_dir: Optional[str] = None,
+    def __init__(self, spec: ModelConfig, checkpoint_dir: Optional[str] = None,
                  config_json: Optional[Dict[str, Any]] = None,
                  tokenizer: Optional[Tokenizer] = None):
         super().__init__(spec)
@@ -84,7 +84,7 @@ class MonorouteModel(MonorouteGPTNeo):
         self.tokenizer = tokenizer
 
     @property
-    def config(self) -> ModelSpec:
+    def config(self) -> ModelConfig:
         """The model's configuration (sizes, attention layers, ``routing``)."""
         return self.spec
 

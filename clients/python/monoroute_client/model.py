@@ -16,7 +16,7 @@ import torch
 
 from monoroute_client import safetensors
 from monoroute_client.lm import MonorouteModel
-from monoroute_client.modeling.routed_gpt_neo import ModelSpec, MonorouteGPTNeo
+from monoroute_client.modeling.routed_gpt_neo import ModelConfig, MonorouteGPTNeo
 from monoroute_client.tokenizer import Tokenizer
 
 # Buffers of older HF checkpoints that hold no weights (GPT-Neo "attn.attention.*", GPT-2
@@ -106,7 +106,7 @@ def load_model(checkpoint_dir: str, *, dense_only: bool = False,
     cfg = read_config(checkpoint_dir)
     if dense_only:
         cfg = {k: v for k, v in cfg.items() if k != "routing"}
-    spec = ModelSpec.from_config(cfg, os.path.join(checkpoint_dir, "config.json"))
+    spec = ModelConfig.from_config(cfg, os.path.join(checkpoint_dir, "config.json"))
     state = read_state_dict(checkpoint_dir)
     if spec.family == "gpt2":
         state = _with_gpt2_prefix(state)

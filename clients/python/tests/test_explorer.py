@@ -12,7 +12,6 @@ import os
 import socket
 import threading
 
-import numpy as np
 import pytest
 
 from conftest import TOKENIZER_DIR, Service, free_port
@@ -125,11 +124,11 @@ SENTENCES = ["Once upon a time a dragon lived on a hill.", "The little dragon li
 
 
 def _planted_batch(tok, dragon):
-    step, seq, pos, ids, nxt, pw, ws = [], [], [], [], [], [], []
+    # One batch is one (step, layer): step 7, layer 0.
+    seq, pos, ids, nxt, pw, ws = [], [], [], [], [], []
     for s, text in enumerate(SENTENCES):
         t = tok.encode(text)
         for i, tid in enumerate(t):
-            step.append(7)
             seq.append(s)
             pos.append(i)
             ids.append(tid)
@@ -140,7 +139,7 @@ def _planted_batch(tok, dragon):
             else:
                 pw.append([2 + i % 3, 6])
                 ws.append([0.5, 0.5])
-    return event_batch("planted", 0, step=step, layer=np.zeros(len(ids)), token_id=ids,
+    return event_batch("planted", 0, step=7, layer=0, token_id=ids,
                        sequence_id=seq, position=pos, next_token_id=nxt, pathways=pw,
                        weights=ws, split="valid", writer_id="pytest")
 

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch", reason="needs python3-torch")
 
 from monoroute_client import Tokenizer  # noqa: E402
 from monoroute_client.lm import MonorouteModel  # noqa: E402
-from monoroute_client.modeling.routed_gpt_neo import ModelSpec  # noqa: E402
+from monoroute_client.modeling.routed_gpt_neo import ModelConfig  # noqa: E402
 
 from conftest import TOKENIZER_DIR  # noqa: E402
 
@@ -24,7 +24,7 @@ def model():
            "routing": {"num_pathways": 8, "top_k": 2, "router_hidden": 16,
                        "route_every_n_layers": 2}}
     torch.manual_seed(0)
-    m = MonorouteModel(ModelSpec.from_config(cfg), None, cfg, Tokenizer(TOKENIZER_DIR))
+    m = MonorouteModel(ModelConfig.from_config(cfg), None, cfg, Tokenizer(TOKENIZER_DIR))
     with torch.no_grad():
         for p in m.parameters():
             p.normal_(0, 0.3)

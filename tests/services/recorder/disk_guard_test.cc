@@ -124,8 +124,10 @@ TEST(DiskGuardTest, FullTmpfsIsAStateReadsWorkAndWritingResumes) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("time to resume after space returned: %.3f s\n", resume_s);
   ::testing::Test::RecordProperty("time_to_resume_ms", static_cast<int>(resume_s * 1000));
+  // Small batches: the point is that writes resume, not to fill the freed space again (a memtable
+  // flush or compaction after the resume needs room of its own on the small tmpfs).
   for (uint64_t s = failed_seq; s < failed_seq + 5; ++s) {
-    events::RoutingEventBatch b = MakeBatch(spec, "w", s, 4096, s, static_cast<uint32_t>(s));
+    events::RoutingEventBatch b = MakeBatch(spec, "w", s, 256, s, static_cast<uint32_t>(s));
     absl::StatusOr<WriteResult> r = (*store)->Write(b);
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_FALSE(r->duplicate);

@@ -28,7 +28,7 @@ except ImportError:  # older: PreTrainedModel already is one
 
 from .configuration_monoroute import (MonorouteGPT2Config, MonorouteGPTNeoConfig,
                                       MonorouteGPTNeoXConfig)
-from .routed_gpt_neo import BACKBONE_PREFIX, ModelSpec, build_causal_lm, causal_lm_forward
+from .routed_gpt_neo import BACKBONE_PREFIX, ModelConfig, build_causal_lm, causal_lm_forward
 
 
 class _MonorouteCausalLM(PreTrainedModel, GenerationMixin):
@@ -47,7 +47,7 @@ class _MonorouteCausalLM(PreTrainedModel, GenerationMixin):
 
     def __init__(self, config: Any):
         super().__init__(config)
-        self.spec = ModelSpec.from_config(config.to_dict())
+        self.spec = ModelConfig.from_config(config.to_dict())
         build_causal_lm(self, self.spec)
         self.post_init()
 

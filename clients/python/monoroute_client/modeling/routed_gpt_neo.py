@@ -23,7 +23,7 @@
 # padding mask with mask-derived positions (left padding), per-pathway output scales (steering),
 # router logits, and a TransformerLens-style activation cache (`cache`, hook names below).
 # Depends on torch only. Modules are not thread-safe (one forward at a time per module).
-"""Routed causal LMs (monoroute) in PyTorch: ``ModelSpec``, ``MonorouteGPTNeo`` (any family)."""
+"""Routed causal LMs (monoroute) in PyTorch: ``ModelConfig``, ``MonorouteGPTNeo`` (any family)."""
 
 import dataclasses
 import math
@@ -41,8 +41,8 @@ ROUTER_ACTIVATIONS = ("relu", "gelu_new", "silu")
 
 
 @dataclasses.dataclass
-class RoutingSpec:
-    """The ``routing`` section of config.json (defaults as monoroute's RoutingConfig)."""
+class RoutingConfig:
+    """The ``routing`` section of config.json (defaults as the C++ model::RoutingConfig)."""
     num_pathways: int = 16
     top_k: int = 4
     router_hidden: int = 128
@@ -68,7 +68,7 @@ FAMILIES = ("gpt_neo", "gpt_neox", "gpt2")
 
 
 @dataclasses.dataclass
-class ModelSpec:
+class ModelConfig:
     """What the model needs from config.json (any family's fields + optional routing)."""
     vocab_size: int
     hidden_size: int
@@ -79,7 +79,7 @@ class ModelSpec:
     max_position_embeddings: int
     layer_norm_epsilon: float
     attention_layers: List[str]
-    routing: Optional[RoutingSpec] = None
+    routing: Optional[RoutingConfig] = None
     family: str = "gpt_neo"              # config.json's model_type
     activation: str = "gelu_new"         # MLP activation: gelu_new | gelu (exact erf form)
     rotary_pct: float = 0.25             # GPT-NeoX: fraction of each head's dims rotated
@@ -93,7 +93,7 @@ class ModelSpec:
         return self.family != "gpt_neox"
 
     @staticmethod
-    def from_config(cfg: Dict[str, Any], source: str = "config.json") -> "ModelSpec":
+    def from_config(cfg: Dict[str, Any], source: str = "config.json") -> "ModelConfig":
         """Parses and validates a config.json object; ValueError names the field at fault."""
         def bad(msg: str) -> ValueError:
             return ValueError(f"{source}: {msg}")
@@ -134,7 +134,7 @@ def _activation(cfg: Dict[str, Any], key: str, default: str, allowed: Tuple[str,
     return act
 
 
-def _parse_gpt_neo(cfg: Dict[str, Any], get_int: Any, bad: Any) -> ModelSpec:
+def _parse_gpt_neo(cfg: Dict[str, Any], get_int: Any, bad: Any) -> ModelConfig:
     act = _activation(cfg, "activation_function", "gelu_new", ("gelu_new",), bad)
     hidden = get_int("hidden_size", 64)
     num_layers = get_int("num_layers", 8)
@@ -153,7 +153,7 @@ def _parse_gpt_neo(cfg: Dict[str, Any], get_int: Any, bad: Any) -> ModelSpec:
     if len(layers) != num_layers or any(k not in ("global", "local") for k in layers):
         raise bad(f"attention_layers {layers} does not give num_layers={num_layers} "
                   "entries of 'global' / 'local'")
-    return ModelSpec(
+    return ModelConfig(
         vocab_size=get_int("vocab_size", 50257), hidden_size=hidden, num_layers=num_layers,
         num_heads=get_int("num_heads", 16),
         intermediate_size=get_int("intermediate_size", 4 * hidden),
@@ -170,14 +170,14 @@ def _first(cfg: Dict[str, Any], keys: Tuple[str, ...], default: Any) -> Any:
     return default
 
 
-def _parse_gpt_neox(cfg: Dict[str, Any], get_int: Any, bad: Any) -> ModelSpec:
+def _parse_gpt_neox(cfg: Dict[str, Any], get_int: Any, bad: Any) -> ModelConfig:
     """HF GPTNeoXConfig keys (defaults as its __init__); rope_scaling must be null."""
     if cfg.get("rope_scaling") is not None:
         raise bad("rope_scaling is not supported")
     act = _activation(cfg, "hidden_act", "gelu", ("gelu", "gelu_new"), bad)
     num_layers = get_int("num_hidden_layers")
     positions = get_int("max_position_embeddings")
-    spec = ModelSpec(
+    spec = ModelConfig(
         vocab_size=get_int("vocab_size"), hidden_size=get_int("hidden_size"),
         num_layers=num_layers, num_heads=get_int("num_attention_heads"),
         intermediate_size=get_int("intermediate_size"), window_size=positions,
@@ -197,7 +197,7 @@ def _parse_gpt_neox(cfg: Dict[str, Any], get_int: Any, bad: Any) -> ModelSpec:
     return spec
 
 
-def _parse_gpt2(cfg: Dict[str, Any], get_int: Any, bad: Any) -> ModelSpec:
+def _parse_gpt2(cfg: Dict[str, Any], get_int: Any, bad: Any) -> ModelConfig:
     """HF GPT2Config keys; scale_attn_weights must be true, scale_attn_by_inverse_layer_idx
     and reorder_and_upcast_attn false (the options monoroute implements)."""
     if cfg.get("scale_attn_weights", True) is not True:
@@ -209,7 +209,7 @@ def _parse_gpt2(cfg: Dict[str, Any], get_int: Any, bad: Any) -> ModelSpec:
     hidden = get_int("n_embd")
     num_layers = get_int("n_layer")
     positions = get_int("n_positions")
-    return ModelSpec(
+    return ModelConfig(
         vocab_size=get_int("vocab_size"), hidden_size=hidden, num_layers=num_layers,
         num_heads=get_int("n_head"), intermediate_size=get_int("n_inner", 4 * hidden),
         window_size=positions, max_position_embeddings=positions,
@@ -217,10 +217,10 @@ def _parse_gpt2(cfg: Dict[str, Any], get_int: Any, bad: Any) -> ModelSpec:
         attention_layers=["global"] * num_layers, family="gpt2", activation=act)
 
 
-def _parse_routing(r: Any, spec: ModelSpec, bad: Any) -> RoutingSpec:
+def _parse_routing(r: Any, spec: ModelConfig, bad: Any) -> RoutingConfig:
     if not isinstance(r, dict):
         raise bad("routing must be an object")
-    out = RoutingSpec()
+    out = RoutingConfig()
     for key, value in r.items():
         if key == "balancing":
             if not isinstance(value, dict):
@@ -314,7 +314,7 @@ def activation_fn(name: str) -> Any:
 class AttentionHolder(nn.Module):
     """GPT-Neo's "attn" container of a block (HF nests the attention one level deeper)."""
 
-    def __init__(self, spec: ModelSpec, local: bool):
+    def __init__(self, spec: ModelConfig, local: bool):
         super().__init__()
         self.attention = GPTNeoSelfAttention(spec.hidden_size, spec.num_heads,
                                              spec.window_size if local else 0)
@@ -329,7 +329,7 @@ class MLP(nn.Module):
     """The family's MLP weights (GPT-Neo c_fc / c_proj, GPT-2 the same as Conv1D, GPT-NeoX
     dense_h_to_4h / dense_4h_to_h); dense or routed depending on ``router``."""
 
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, spec: ModelConfig):
         super().__init__()
         layer = Conv1D if spec.family == "gpt2" else nn.Linear
         self.up_name, self.down_name = MLP_NAMES[spec.family]
@@ -385,7 +385,7 @@ class PathwayRouter(nn.Module):
     choice even after the selection bias.
     """
 
-    def __init__(self, hidden: int, routing: RoutingSpec):
+    def __init__(self, hidden: int, routing: RoutingConfig):
         super().__init__()
         self.num_pathways = routing.num_pathways
         self.top_k = routing.top_k
@@ -456,7 +456,7 @@ class PathwayRouter(nn.Module):
 class RouterHolder(nn.Module):
     """``routing.layers.{i}``: holds that layer's ``router``."""
 
-    def __init__(self, hidden: int, routing: RoutingSpec):
+    def __init__(self, hidden: int, routing: RoutingConfig):
         super().__init__()
         self.router = PathwayRouter(hidden, routing)
 
@@ -466,7 +466,7 @@ BLOCK_NAMES = {"gpt_neo": ("ln_1", "attn", "ln_2"), "gpt2": ("ln_1", "attn", "ln
                "gpt_neox": ("input_layernorm", "attention", "post_attention_layernorm")}
 
 
-def _make_attention(spec: ModelSpec, layer: int) -> nn.Module:
+def _make_attention(spec: ModelConfig, layer: int) -> nn.Module:
     if spec.family == "gpt_neox":
         return GPTNeoXAttention(spec.hidden_size, spec.num_heads, spec.rotary_pct,
                                 spec.rotary_emb_base, spec.attention_bias)
@@ -479,7 +479,7 @@ class Block(nn.Module):
     """One transformer block: x + attn(ln1 x), then + mlp(ln2 .); GPT-NeoX with
     use_parallel_residual: x + attn(ln1 x) + mlp(ln2 x). Modules under the family's HF names."""
 
-    def __init__(self, spec: ModelSpec, layer: int):
+    def __init__(self, spec: ModelConfig, layer: int):
         super().__init__()
         h, eps = spec.hidden_size, spec.layer_norm_epsilon
         self.layer = layer
@@ -526,7 +526,7 @@ class Transformer(nn.Module):
     (GPT-Neo, GPT-2) or ``gpt_neox`` = embed_in, layers[], final_layer_norm (no positions:
     rotary)."""
 
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, spec: ModelConfig):
         super().__init__()
         emb, blocks, norm = BACKBONE_NAMES[spec.family]
         self.names = (emb, blocks, norm)
@@ -555,7 +555,7 @@ class Transformer(nn.Module):
 class Routing(nn.Module):
     """``routing``: ``layers`` = {"<layer>": RouterHolder} of the routed layers (empty: dense)."""
 
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, spec: ModelConfig):
         super().__init__()
         self.layers = nn.ModuleDict()
         if spec.routing is not None:
@@ -573,7 +573,7 @@ def _positions(t: int, past_len: int, attention_mask: Optional[torch.Tensor],
     return pos.clamp_min(0)[:, -t:]
 
 
-def causal_lm_forward(spec: ModelSpec, transformer: Transformer, routing: Routing,
+def causal_lm_forward(spec: ModelConfig, transformer: Transformer, routing: Routing,
                       input_ids: torch.Tensor, labels: Optional[torch.Tensor] = None,
                       attention_mask: Optional[torch.Tensor] = None,
                       past_key_values: Optional[PastKeyValues] = None, use_cache: bool = False,
@@ -640,7 +640,7 @@ def causal_lm_forward(spec: ModelSpec, transformer: Transformer, routing: Routin
                            past_key_values=presents if use_cache else None)
 
 
-def build_causal_lm(owner: nn.Module, spec: ModelSpec) -> None:
+def build_causal_lm(owner: nn.Module, spec: ModelConfig) -> None:
     """Adds the family's modules to ``owner`` under the checkpoint's names: the backbone
     (``transformer`` or ``gpt_neox``), GPT-NeoX's untied ``embed_out``, ``routing``."""
     owner.add_module(BACKBONE_PREFIX[spec.family], Transformer(spec))
@@ -653,7 +653,7 @@ class MonorouteGPTNeo(nn.Module):
     """Causal LM of any family (GPT-Neo, GPT-NeoX, GPT-2), dense or pathway-routed;
     ``state_dict()`` keys = checkpoint names. (The name is historical: ``MonorouteCausalLM``.)"""
 
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, spec: ModelConfig):
         super().__init__()
         self.spec = spec
         build_causal_lm(self, spec)
