@@ -24,26 +24,12 @@
 
 #include "common/events/routing_event_batch.h"
 #include "services/recorder/recorder_types.h"
+#include "tests/testing/temp_files.h"
 
 namespace monoroute::recorder::testing {
 
-// A directory under TMPDIR removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "recorder_test_XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+// The one temp-dir helper (tests/testing/temp_files.h).
+using ::monoroute::testing::TempDir;
 
 // A tmpfs of `size` (e.g. "40m") mounted on `dir` (created), unmounted on destruction. Needs
 // root with CAP_SYS_ADMIN: check mounted() and skip with error() otherwise.
