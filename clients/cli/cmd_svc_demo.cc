@@ -37,6 +37,7 @@
 #include "common/base/subprocess.h"
 #include "common/corpus/corpus_writer.h"
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
+#include "services/analysis/explorer/html.h"
 
 namespace monoroute::cli {
 namespace {
@@ -199,26 +200,14 @@ absl::StatusOr<trainer::v1::Job> RunJob(trainer::v1::Trainer::Stub* stub,
   return job;
 }
 
-// `s` percent-encoded for a query value (unreserved characters and '/' kept).
-std::string UrlEscape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-      out += static_cast<char>(c);
-    } else {
-      out += absl::StrFormat("%%%02X", c);
-    }
-  }
-  return out;
-}
-
 // The explorer's page of `run` (its try page and pathway pages read `checkpoint`), "" without
 // an explorer.
 std::string ExplorerRunUrl(const std::string& explorer_url, const std::string& run,
                            const std::string& checkpoint) {
   if (explorer_url.empty()) return "";
   std::string url = absl::StrCat(explorer_url, "runs/", run);
-  if (!checkpoint.empty()) absl::StrAppend(&url, "?checkpoint=", UrlEscape(checkpoint));
+  if (!checkpoint.empty())
+    absl::StrAppend(&url, "?checkpoint=", analysis::explorer::UrlEncode(checkpoint));
   return url;
 }
 
