@@ -1,9 +1,8 @@
 // Pathway masks: how the analysis stores an event's top-k set. A set is a row of 64-bit words,
-// bit p of word p / 64 set when pathway p was selected: one word when P <= 64 (the fast path every
-// counting kernel is compiled for), ceil(P / 64) words (at most kMaxMaskWords) for wider layers.
-// A buffer of masks is `events * words` words, row-major; the kernels take the word count once per
-// call and dispatch to a version compiled for it (MaskWidth), so no hot loop branches on it.
-// No gRPC, no LibTorch.
+// bit p of word p / 64 set when pathway p was selected: one word when P <= 64 (the fast path), two
+// for P <= 128, four for P <= 256. A buffer of masks is `events * words` words, row-major; the
+// kernels take the word count once per call and dispatch to a version compiled for it
+// (DispatchMaskWidth), so no hot loop branches on it. No gRPC, no LibTorch.
 #ifndef MONOROUTE_SERVICES_ANALYSIS_PATHWAY_MASK_H_
 #define MONOROUTE_SERVICES_ANALYSIS_PATHWAY_MASK_H_
 
@@ -18,25 +17,25 @@ inline constexpr uint32_t kMaxMaskWords = 4;
 // Largest number of pathways the analysis handles.
 inline constexpr uint32_t kMaxAnalysisPathways = 64 * kMaxMaskWords;
 
-// Words per mask for a layer of `num_pathways` pathways (1 for P <= 64).
+// Words per mask for a layer of `num_pathways` pathways: 1 (P <= 64), 2 (P <= 128) or 4.
 inline constexpr uint32_t MaskWords(uint32_t num_pathways) {
-  return num_pathways <= 64 ? 1 : (num_pathways + 63) / 64;
+  return num_pathways <= 64 ? 1 : num_pathways <= 128 ? 2 : kMaxMaskWords;
 }
 
-// The word count of a kernel: kWords = 1 is the one-word fast path (the count is a constant);
-// kWords = 0 reads `words` (2..kMaxMaskWords) at run time.
+// The word count of a kernel, a compile-time constant (1, 2 or 4).
 template <uint32_t kWords>
 struct MaskWidth {
-  uint32_t runtime_words = kWords;
-  constexpr uint32_t words() const { return kWords != 0 ? kWords : runtime_words; }
+  static_assert(kWords == 1 || kWords == 2 || kWords == kMaxMaskWords, "1, 2 or 4 words");
+  static constexpr uint32_t words() { return kWords; }
 };
 
-// Calls f(MaskWidth<1>{}) when words == 1, else f(MaskWidth<0>{words}): the one dispatch a
-// kernel makes before its loops.
+// Calls f(MaskWidth<words>{}) (words: a MaskWords value): the one dispatch a kernel makes before
+// its loops.
 template <class F>
 decltype(auto) DispatchMaskWidth(uint32_t words, F&& f) {
   if (words == 1) return f(MaskWidth<1>{});
-  return f(MaskWidth<0>{words});
+  if (words == 2) return f(MaskWidth<2>{});
+  return f(MaskWidth<kMaxMaskWords>{});
 }
 
 // Calls f(p) for every pathway p set in the mask at `row`, in ascending order.

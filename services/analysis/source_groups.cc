@@ -97,8 +97,7 @@ namespace {
 // Accumulates a source's sufficient sums group by group: a group's per-pathway counts are
 // gathered in `local`, then flushed. Groups of one unweighted event (most token pairs, rare
 // tokens) only count their pathways; their x ln c terms (c = k) are added once at the end.
-// Masks of width.words() words; its arrays hold 64 pathways per word of the width it is compiled
-// for (kMaxMaskWords for the run-time width).
+// Masks of kWords words; its arrays hold 64 pathways per word.
 template <uint32_t kWords>
 class SumsAccumulator {
  public:
@@ -106,7 +105,7 @@ class SumsAccumulator {
       : width_(width), log_table_(LogTable()), xlogx_table_(XLogXTable()) {}
 
   // Words of a mask this accumulator holds (the size of a caller's `touched` buffer).
-  static constexpr uint32_t kWordsHeld = kWords != 0 ? kWords : kMaxMaskWords;
+  static constexpr uint32_t kWordsHeld = kWords;
 
   // Adds weight w to every pathway of m in the current group, and (when w > 0) m to `touched`.
   // Consecutive events of a group often share pathways; `bank` (cycled by the caller) spreads
