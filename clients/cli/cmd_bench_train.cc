@@ -43,7 +43,9 @@ struct BenchTrainFlags {
   int64_t steps = 10;              // timed steps
   int64_t warmup = 2;              // untimed steps first
   std::string device = "cpu";      // cpu | cuda | cuda:N
-  bool routed = false;             // route every other MLP (16 pathways, top-4) + GLBL
+  bool routed = false;             // route every other MLP (--pathways, --top-k) + GLBL
+  int64_t pathways = 16;           // routed: pathways per routed MLP
+  int64_t top_k = 4;               // routed: pathways each token runs
   int threads = 0;                 // CPU intra-op threads (0: every CPU available)
   bool json = false;               // print a JSON object as the last line
   std::string precision = "auto";  // fp32 | bf16 | auto (bf16 on CUDA, fp32 on CPU)
@@ -383,6 +385,8 @@ nlohmann::json BenchJson(const BenchTrainFlags& f, const model::ModelConfig& cfg
       {"seq", f.seq},
       {"steps", f.steps},
       {"routed", f.routed},
+      {"pathways", f.routed ? f.pathways : 0},
+      {"top_k", f.routed ? f.top_k : 0},
       {"precision", bf16 ? "bf16" : "fp32"},
       {"cuda_graph", run.use_graph},
       {"threads", at::get_num_threads()},
@@ -443,7 +447,13 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
                                    " (max positions of --arch ", f.arch, ")"));
   }
   std::optional<model::RoutingConfig> routing;
-  if (f.routed) routing = model::RoutingConfig{};
+  if (f.routed) {
+    routing = model::RoutingConfig{};
+    routing->num_pathways = f.pathways;
+    routing->top_k = f.top_k;
+    absl::Status valid = routing->Validate(cfg);  // P range, top_k <= P, P divides the MLP
+    if (!valid.ok()) return UsageError(absl::StrCat("--pathways / --top-k: ", valid.message()));
+  }
   BenchStep step;
   step.dp = dp.get();
   RETURN_IF_ERROR(MakeBenchStep(f, cfg, routing, device, bf16 ? torch::kBFloat16 : torch::kFloat,
@@ -480,7 +490,11 @@ MONOROUTE_REGISTER_COMMAND(bench_train, [](CLI::App& app) {
   sub->add_option("--steps", f->steps, "Timed steps")->capture_default_str();
   sub->add_option("--warmup", f->warmup, "Untimed warm-up steps")->capture_default_str();
   sub->add_option("--device", f->device, "cpu, cuda or cuda:N")->capture_default_str();
-  sub->add_flag("--routed", f->routed, "Route every other MLP (16 pathways, top-4) with GLBL");
+  sub->add_flag("--routed", f->routed, "Route every other MLP (--pathways, --top-k) with GLBL");
+  sub->add_option("--pathways", f->pathways, "Routed: pathways per routed MLP (1-256)")
+      ->capture_default_str();
+  sub->add_option("--top-k", f->top_k, "Routed: pathways each token runs (1 to --pathways)")
+      ->capture_default_str();
   sub->add_option("--threads", f->threads, "CPU threads (0: every CPU available)");
   sub->add_flag("--json", f->json, "Print one JSON object as the last line");
   sub->add_option("--precision", f->precision, "fp32, bf16 or auto (bf16 on CUDA)")
