@@ -16,6 +16,10 @@ namespace monoroute::analysis {
 namespace {
 
 constexpr uint64_t kCrossLayerStream = 0x63726f73;  // mixed into the seed
+// Permutations behind the null level: one counting pass each; the level varies across
+// permutations far less than the interval's width (the bootstrap pairs each resample with a
+// permutation of its own), so a few suffice.
+constexpr int kNullReplicates = 2;
 
 // The paired tokens: per token its pathways in each layer, grouped by sequence.
 struct Paired {
@@ -61,16 +65,17 @@ Paired Pair(const RoutingTable& A, const RoutingTable& B, uint64_t max_tokens) {
 
 // I(pathway in l; pathway in l') of the tokens with weights per sequence (null: 1), the next
 // layer's sets taken in the order `order` (null: paired).
-double JointMi(const Paired& p, const uint32_t* w, const uint32_t* order, std::vector<double>* J) {
-  J->assign(size_t{p.P} * p.Q, 0.0);
+double JointMi(const Paired& p, const uint32_t* w, const uint32_t* order,
+               std::vector<uint64_t>* J) {
+  J->assign(size_t{p.P} * p.Q, 0);
   for (size_t s = 0; s + 1 < p.block_begin.size(); ++s) {
-    const double x = w != nullptr ? w[s] : 1.0;
+    const uint64_t x = w != nullptr ? w[s] : 1;
     if (x == 0) continue;
     for (uint32_t t = p.block_begin[s]; t < p.block_begin[s + 1]; ++t) {
       const uint8_t* ra = &p.a[size_t{t} * p.ka];
       const uint8_t* rb = &p.b[size_t{order != nullptr ? order[t] : t} * p.kb];
       for (uint32_t i = 0; i < p.ka; ++i) {
-        double* row = &(*J)[size_t{ra[i]} * p.Q];
+        uint64_t* row = &(*J)[size_t{ra[i]} * p.Q];
         for (uint32_t j = 0; j < p.kb; ++j) row[rb[j]] += x;
       }
     }
@@ -79,7 +84,7 @@ double JointMi(const Paired& p, const uint32_t* w, const uint32_t* order, std::v
   double total = 0.0;
   for (uint32_t i = 0; i < p.P; ++i) {
     for (uint32_t j = 0; j < p.Q; ++j) {
-      const double v = (*J)[size_t{i} * p.Q + j];
+      const double v = static_cast<double>((*J)[size_t{i} * p.Q + j]);
       rows[i] += v;
       cols[j] += v;
       total += v;
@@ -89,7 +94,7 @@ double JointMi(const Paired& p, const uint32_t* w, const uint32_t* order, std::v
   double mi = 0.0;
   for (uint32_t i = 0; i < p.P; ++i) {
     for (uint32_t j = 0; j < p.Q; ++j) {
-      const double v = (*J)[size_t{i} * p.Q + j];
+      const double v = static_cast<double>((*J)[size_t{i} * p.Q + j]);
       if (v > 0) mi += v / total * std::log(v * total / (rows[i] * cols[j]));
     }
   }
@@ -117,12 +122,12 @@ CrossLayerResult MeasureCrossLayer(const RoutingTable& layer, const RoutingTable
   const Paired p = Pair(layer, next, o.estimand_events);
   r.tokens = p.tokens();
   if (r.tokens == 0) return r;
-  std::vector<double> J;
+  std::vector<uint64_t> J;
   std::vector<uint32_t> order, w;
   Xoshiro256 rng(HashPair(o.seed ^ kCrossLayerStream, layer_id));
   const double observed = JointMi(p, nullptr, nullptr, &J);
   std::vector<std::vector<double>> null, boot;
-  for (int i = 0; i < o.null_replicates; ++i) {
+  for (int i = 0; i < std::min(o.null_replicates, kNullReplicates); ++i) {
     Permute(p, rng, &order);
     null.push_back({JointMi(p, nullptr, order.data(), &J)});
   }

@@ -28,7 +28,8 @@ struct CrossLayerResult {
 };
 
 // Measures `layer` (routed layer `layer_id`) against `next` (routed layer `next_id`) on the
-// sequences both have. options.null_replicates permutations, options.bootstrap block-bootstrap
+// sequences both have. At most 2 of options.null_replicates permutations (the null level's
+// spread is far below the interval's), options.bootstrap block-bootstrap
 // replicates (resampled data minus a resampled permutation). An empty result (NaN mi, 0 tokens)
 // when no token is in both. Deterministic given options.seed and layer_id. Thread-safe.
 CrossLayerResult MeasureCrossLayer(const RoutingTable& layer, const RoutingTable& next,
