@@ -37,6 +37,11 @@ class FakeData : public ExplorerData {
     return std::string(R"({"schema_version":3,"run":{"run_id":")") + run +
            R"("},"layers":[{"layer":0,"answer":"Layer 0 <b>answer</b>","max_violation":0.1,
              "mi_nats":{"observed":0.3,"null_mean":0.1,"excess":0.2,"ci":[0.1,0.3]},
+             "locality":{"observed":0.5,"null_mean":0.25,"excess":0.25,"ci":[0.2,0.3]},
+             "cross_layer_mi":{"observed":0.2,"null_mean":0.01,"excess":0.19,"ci":[0.1,0.3]},
+             "next_routed_layer":2,
+             "coactivation_pairs":[{"pathway_a":1,"pathway_b":5,"together":40,"expected":4.0,
+               "lift":{"observed":10.0,"null_mean":1.0,"excess":9.0,"ci":[8.0,10.0]}}],
              "pathways":[{"pathway":5,"specialised":true,"kl_excess_nats":2.0}]}]})";
   }
   absl::StatusOr<TryResult> Try(const std::string&, const std::string& text,
@@ -123,6 +128,12 @@ TEST_F(ExplorerSiteTest, OverviewRunsCompareTry) {
   EXPECT_NE(o.body.find("Layer 0 &lt;b&gt;answer&lt;/b&gt;"), std::string::npos);  // escaped
   EXPECT_NE(o.body.find("/runs/planted/layers/0/pathways/5"), std::string::npos);
   EXPECT_NE(o.body.find("<code> dragon</code>"), std::string::npos);  // grid: top token by lift
+  // The routing structure, with tooltips naming docs/analysis.md and the co-activated pair.
+  EXPECT_NE(o.body.find("Routing structure"), std::string::npos);
+  EXPECT_NE(o.body.find("consistency with layer 2"), std::string::npos);
+  EXPECT_NE(o.body.find("docs/analysis.md, Routing structure"), std::string::npos);
+  EXPECT_NE(o.body.find("/runs/planted/layers/0/pathways/1\">1</a>+"), std::string::npos);
+  EXPECT_NE(o.body.find("[0.2000, 0.3000]"), std::string::npos) << o.body;  // locality interval
   auto oj = nlohmann::json::parse(site_.Handle("/api/runs/planted", {}).body);
   EXPECT_EQ(oj["layers"][0]["pathways"][5]["load"], 40);
   EXPECT_EQ(oj["report"]["schema_version"], 3);
