@@ -79,6 +79,10 @@ std::string MeasureTip(const std::string& m) {
        "Cross-layer consistency: I(pathway here; pathway in the next routed layer) for the same "
        "token, in nats, minus its level when the next layer's sets are shuffled within each "
        "sequence, with its block-bootstrap interval (docs/analysis.md, Routing structure)."},
+      {"ablation_effect",
+       "Mean loss increase (nats per token) on the tokens routed to the pathway when it is "
+       "disabled, minus the same for its load-matched control pathways, with its 95% block-"
+       "bootstrap interval (docs/engine.md, controlled ablation)."},
       {"pair_lift",
        "Tokens selecting both pathways over the load-matched expectation (1 = as the loads "
        "predict); listed when the interval of its excess over the null lies above 0 "

@@ -72,6 +72,18 @@ class FakeData : public ExplorerData {
     return r;
   }
   std::vector<PathwayLogitsOptions> logit_requests;
+  // A stored ablation of layer 0 pathway 5 beside checkpoints under "/ckpt" only.
+  absl::StatusOr<std::string> AblationJson(const std::string& checkpoint, uint32_t layer,
+                                           uint32_t pathway) override {
+    if (checkpoint.rfind("/ckpt", 0) != 0) return absl::PermissionDeniedError("outside");
+    if (layer != 0 || pathway != 5) return absl::NotFoundError("no ablation result stored");
+    return std::string(R"({"layer":0,"pathway":5,"tokens":4096,"sequences":32,
+      "selected_tokens":40,"target_effect":0.5,"control_effect":0.1,
+      "controls":[{"pathway":1,"load":41,"effect":0.1},{"pathway":2,"load":39,"effect":0.1}],
+      "effect_difference":0.4,"effect_difference_ci":[0.3,0.5],"top_token_count":30,
+      "rest_token_count":10,"top_increase":0.6,"rest_increase":0.2,
+      "top_vs_rest_difference":0.4,"top_vs_rest_ci":[0.1,0.7],"bootstrap":1000})");
+  }
 
  private:
   std::shared_ptr<const RunEvents> run_;
@@ -228,6 +240,35 @@ TEST_F(ExplorerSiteTest, LogitTablesFromTheCheckpointOnThePageApiAndNeuronpedia)
   EXPECT_DOUBLE_EQ(f["pos_values"][0].get<double>(), 2.5);
   EXPECT_EQ(f["neg_values"][0], -1.5);
   EXPECT_EQ(f["monoroute_tokens_by_lift_str"][0], " dragon");
+}
+
+TEST_F(ExplorerSiteTest, StoredAblationOnThePathwayPageAndApi) {
+  // No checkpoint: the page says there is no ablation result and how to store one.
+  SiteResponse none = site_.Handle("/runs/planted/layers/0/pathways/5", {});
+  EXPECT_NE(none.body.find("No ablation result for this run"), std::string::npos);
+  EXPECT_NE(none.body.find("--layer 0 --pathway 5 --save"), std::string::npos);
+  // Stored beside the checkpoint: the controlled effect with its interval, top ids vs the rest.
+  SiteResponse page =
+      site_.Handle("/runs/planted/layers/0/pathways/5", {{"checkpoint", "/ckpt/a"}});
+  ASSERT_EQ(page.status, 200);
+  const size_t at = page.body.find("id=\"ablation\"");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_NE(page.body.find("0.4000 nats [0.3000, 0.5000]", at), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("(pathways 1, 2)", at), std::string::npos);
+  EXPECT_NE(page.body.find("0.4000 [0.1000, 0.7000]", at), std::string::npos);
+  EXPECT_NE(page.body.find("/ckpt/a/ablations/layer0_pathway5.json", at), std::string::npos);
+  auto j = nlohmann::json::parse(
+      site_.Handle("/api/runs/planted/layers/0/pathways/5", {{"checkpoint", "/ckpt/a"}}).body);
+  EXPECT_TRUE(j["ablation"]["found"]);
+  EXPECT_DOUBLE_EQ(j["ablation"]["effect_difference"]["ci"][1].get<double>(), 0.5);
+  // Another pathway: none stored, and the page says so.
+  SiteResponse other =
+      site_.Handle("/runs/planted/layers/0/pathways/2", {{"checkpoint", "/ckpt/a"}});
+  EXPECT_NE(other.body.find("No ablation result for this run: no ablation result stored"),
+            std::string::npos);
+  // A result for another pathway is refused by the parser.
+  EXPECT_FALSE(ParseAblationJson(R"({"layer":0,"pathway":4})", 0, 5).ok());
+  EXPECT_FALSE(ParseAblationJson("[]", 0, 5).ok());
 }
 
 TEST_F(ExplorerSiteTest, LogitTablesFromTheRunsCheckpointLabel) {
