@@ -45,7 +45,7 @@ std::vector<Partner> SameLayerPartners(const LayerEvents& events,
   *null_text =
       "load-matched null: pathways co-selected as independently as their loads allow "
       "(expected = x_p x_q, fitted so that each pathway's expected partners add up to its load "
-      "times k-1; docs/analysis.md, Co-activation)";
+      "times k-1; docs/analysis.md, Routing structure)";
   const uint32_t k = events.top_k;
   const std::vector<uint64_t> load = Loads(events);
   std::vector<uint64_t> together(events.num_pathways, 0);
