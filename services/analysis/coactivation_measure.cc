@@ -19,17 +19,19 @@ std::vector<double> PairCounts(const RoutingTable& table, const uint32_t* block_
   const uint32_t P = table.num_pathways;
   std::vector<double> together(size_t{P} * P, 0.0);
   uint32_t set[kMaxAnalysisPathways];
-  for (size_t b = 0; b < table.blocks(); ++b) {
-    const double w = block_weight != nullptr ? block_weight[b] : 1.0;
-    if (w == 0) continue;
-    for (uint32_t e = table.block_begin[b]; e < table.block_begin[b + 1]; ++e) {
-      uint32_t n = 0;
-      for (uint64_t m = table.mask[e]; m != 0; m &= m - 1) set[n++] = __builtin_ctzll(m);
-      for (uint32_t i = 0; i < n; ++i) {
-        for (uint32_t j = i + 1; j < n; ++j) together[set[i] * P + set[j]] += w;
+  DispatchMaskWidth(table.mask_words, [&](auto width) {
+    for (size_t b = 0; b < table.blocks(); ++b) {
+      const double w = block_weight != nullptr ? block_weight[b] : 1.0;
+      if (w == 0) continue;
+      for (uint32_t e = table.block_begin[b]; e < table.block_begin[b + 1]; ++e) {
+        uint32_t n = 0;
+        ForEachPathway(width, table.mask_row(e), [&](uint32_t p) { set[n++] = p; });
+        for (uint32_t i = 0; i < n; ++i) {
+          for (uint32_t j = i + 1; j < n; ++j) together[set[i] * P + set[j]] += w;
+        }
       }
     }
-  }
+  });
   return together;
 }
 

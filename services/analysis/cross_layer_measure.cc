@@ -30,9 +30,11 @@ struct Paired {
   size_t tokens() const { return ka ? a.size() / ka : 0; }
 };
 
-void AppendSet(uint64_t mask, std::vector<uint8_t>* out) {
-  for (uint64_t m = mask; m != 0; m &= m - 1)
-    out->push_back(static_cast<uint8_t>(__builtin_ctzll(m)));
+// Appends the pathways of a mask row (P <= 256: each fits a byte).
+void AppendSet(uint32_t words, const uint64_t* row, std::vector<uint8_t>* out) {
+  DispatchMaskWidth(words, [&](auto width) {
+    ForEachPathway(width, row, [&](uint32_t p) { out->push_back(static_cast<uint8_t>(p)); });
+  });
 }
 
 Paired Pair(const RoutingTable& A, const RoutingTable& B, uint64_t max_tokens) {
@@ -51,8 +53,8 @@ Paired Pair(const RoutingTable& A, const RoutingTable& B, uint64_t max_tokens) {
       } else if (B.position[y] < A.position[x]) {
         ++y;
       } else {
-        AppendSet(A.mask[x++], &p.a);
-        AppendSet(B.mask[y++], &p.b);
+        AppendSet(A.mask_words, A.mask_row(x++), &p.a);
+        AppendSet(B.mask_words, B.mask_row(y++), &p.b);
       }
     }
     if (p.tokens() > p.block_begin.back()) {

@@ -17,23 +17,28 @@ struct BlockSums {
   double expected = 0.0;
 };
 
-BlockSums SumBlock(const RoutingTable& t, size_t b, std::vector<uint32_t>* count) {
+template <uint32_t kWords>
+BlockSums SumBlock(MaskWidth<kWords> width, const RoutingTable& t, size_t b,
+                   std::vector<uint32_t>* count) {
   BlockSums s;
   const uint32_t begin = t.block_begin[b], end = t.block_begin[b + 1];
   double same = 0.0;  // sum_p c_p (c_p - 1)
   for (uint32_t e = begin; e < end; ++e) {
-    for (uint64_t m = t.mask[e]; m != 0; m &= m - 1) {
-      uint32_t& c = (*count)[__builtin_ctzll(m)];
+    ForEachPathway(width, t.mask_row(e), [&](uint32_t p) {
+      uint32_t& c = (*count)[p];
       same += 2.0 * c;
       ++c;
-    }
+    });
     if (e > begin && t.position[e] == t.position[e - 1] + 1) {
       s.pairs += 1;
-      s.overlap += __builtin_popcountll(t.mask[e] & t.mask[e - 1]);
+      const uint64_t *now = t.mask_row(e), *before = t.mask_row(e - 1);
+      for (uint32_t w = 0; w < width.words(); ++w) {
+        s.overlap += __builtin_popcountll(now[w] & before[w]);
+      }
     }
   }
   for (uint32_t e = begin; e < end; ++e) {
-    for (uint64_t m = t.mask[e]; m != 0; m &= m - 1) (*count)[__builtin_ctzll(m)] = 0;
+    ForEachPathway(width, t.mask_row(e), [&](uint32_t p) { (*count)[p] = 0; });
   }
   const double n = end - begin;
   if (n >= 2) s.expected = s.pairs * same / (n * (n - 1));
@@ -59,7 +64,9 @@ Effect MeasureLocality(const RoutingTable& table, const AnalysisOptions& o) {
   if (table.events() == 0 || table.top_k == 0) return {};
   std::vector<uint32_t> count(table.num_pathways, 0);
   std::vector<BlockSums> sums(table.blocks());
-  for (size_t b = 0; b < table.blocks(); ++b) sums[b] = SumBlock(table, b, &count);
+  DispatchMaskWidth(table.mask_words, [&](auto width) {
+    for (size_t b = 0; b < table.blocks(); ++b) sums[b] = SumBlock(width, table, b, &count);
+  });
   const uint32_t k = table.top_k;
   const std::vector<double> observed = Shares(sums, nullptr, k);
   std::vector<std::vector<double>> boot;

@@ -102,6 +102,24 @@ TEST(CoactivationMeasureTest, PlantedPairIsFound) {
   EXPECT_LT(never->lift.ci.high, 0.0);
 }
 
+TEST(CoactivationMeasureTest, PlantedPairBeyondSixtyFourPathways) {
+  // 160 pathways (three-word masks), top-4: pathways 70 and 150 always together.
+  const RoutingTable t = MakeTable(160, 4, 64000, [](std::mt19937_64& rng, auto* set) {
+    set->clear();
+    if (rng() % 10 == 0) *set = {70, 150};
+    while (set->size() < 4) {
+      const uint32_t p = static_cast<uint32_t>(rng() % 160);
+      if (p == 70 || p == 150) continue;
+      if (std::find(set->begin(), set->end(), p) == set->end()) set->push_back(p);
+    }
+  });
+  const CoactivationResult r = MeasureCoactivation(t, Options(), 0);
+  const CoactivationPair* planted = FindPair(r, 70, 150);
+  ASSERT_NE(planted, nullptr);
+  EXPECT_NEAR(planted->together, 6400.0, 300.0);
+  EXPECT_TRUE(CiAbove(planted->lift.ci, 10.0)) << planted->lift.observed;
+}
+
 void ExpectNothing(const CoactivationResult& r) {
   EXPECT_TRUE(CiCovers(r.distance.ci, 0.0))
       << r.distance.observed << " null " << r.distance.null_mean << " ci [" << r.distance.ci.low

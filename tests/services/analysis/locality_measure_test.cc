@@ -24,8 +24,8 @@ std::vector<uint32_t> RandomSet(std::mt19937_64& rng, uint32_t P, uint32_t k, ui
 
 // 1000 sequences of 64 tokens, P = 16, k = 4: each token keeps the previous token's set with
 // probability `stick`, else draws one (from 8 pathways the sequence prefers when `by_sequence`).
-RoutingTable Sticky(double stick, bool by_sequence = false) {
-  auto b = RoutingTableBuilder::Create(16, 4);
+RoutingTable Sticky(double stick, bool by_sequence = false, uint32_t P = 16) {
+  auto b = RoutingTableBuilder::Create(P, 4);
   EXPECT_TRUE(b.ok());
   std::mt19937_64 rng(9);
   std::uniform_real_distribution<double> u(0, 1);
@@ -35,7 +35,7 @@ RoutingTable Sticky(double stick, bool by_sequence = false) {
     const uint32_t offset = static_cast<uint32_t>(rng() % 16);
     std::vector<uint32_t> set;
     for (uint32_t i = 0; i < 64; ++i) {
-      if (i == 0 || u(rng) >= stick) set = RandomSet(rng, 16, 4, offset, by_sequence ? 8 : 0);
+      if (i == 0 || u(rng) >= stick) set = RandomSet(rng, P, 4, offset, by_sequence ? 8 : 0);
       seq.push_back(s);
       pos.push_back(i);
       tok.push_back(static_cast<uint32_t>(rng() % 50));
@@ -57,6 +57,14 @@ TEST(LocalityMeasureTest, StickyRoutingIsFound) {
   // Kept sets: 0.7 of the pairs overlap fully, the rest by chance (about k / P).
   EXPECT_NEAR(e.observed, 0.7 + 0.3 * 0.25, 0.02);
   EXPECT_TRUE(CiAbove(e.ci, 0.3)) << e.excess;
+}
+
+TEST(LocalityMeasureTest, StickyRoutingIsFoundBeyondSixtyFourPathways) {
+  const Effect e = MeasureLocality(Sticky(0.7, false, 200), Options());  // four-word masks
+  EXPECT_NEAR(e.observed, 0.7 + 0.3 * 4.0 / 200, 0.02);
+  EXPECT_TRUE(CiAbove(e.ci, 0.5)) << e.excess;
+  const Effect iid = MeasureLocality(Sticky(0.0, false, 200), Options());
+  EXPECT_TRUE(CiCovers(iid.ci, 0.0)) << iid.excess;
 }
 
 TEST(LocalityMeasureTest, IndependentTokensShowNothing) {
