@@ -107,6 +107,36 @@ std::vector<double> NullDraw(const std::vector<double>& together, uint32_t P, ui
   return out;
 }
 
+// At most kMaxListedPairs of `pairs` (see CoactivationResult), still in (a, b) order.
+void KeepStrongestPairs(std::vector<CoactivationPair>* pairs) {
+  if (pairs->size() <= kMaxListedPairs) return;
+  auto excludes_null = [](const CoactivationPair& p) {
+    return std::isfinite(p.lift.ci.low) && (p.lift.ci.low > 0 || p.lift.ci.high < 0);
+  };
+  const bool intervals = std::any_of(pairs->begin(), pairs->end(), [](const CoactivationPair& p) {
+    return std::isfinite(p.lift.ci.low);
+  });
+  if (intervals) {
+    pairs->erase(std::remove_if(pairs->begin(), pairs->end(),
+                                [&](const CoactivationPair& p) { return !excludes_null(p); }),
+                 pairs->end());
+  }
+  auto strength = [](const CoactivationPair& p) {
+    return std::isfinite(p.lift.excess) ? std::abs(p.lift.excess) : -1.0;
+  };
+  const size_t n = std::min(pairs->size(), kMaxListedPairs);
+  std::partial_sort(pairs->begin(), pairs->begin() + n, pairs->end(),
+                    [&](const CoactivationPair& x, const CoactivationPair& y) {
+                      if (strength(x) != strength(y)) return strength(x) > strength(y);
+                      return std::make_pair(x.pathway_a, x.pathway_b) <
+                             std::make_pair(y.pathway_a, y.pathway_b);
+                    });
+  pairs->resize(n);
+  std::sort(pairs->begin(), pairs->end(), [](const CoactivationPair& x, const CoactivationPair& y) {
+    return std::make_pair(x.pathway_a, x.pathway_b) < std::make_pair(y.pathway_a, y.pathway_b);
+  });
+}
+
 std::vector<double> Minus(std::vector<double> a, const std::vector<double>& b) {
   for (size_t i = 0; i < a.size(); ++i) a[i] -= b[i];
   return a;
@@ -175,6 +205,7 @@ CoactivationResult MeasureCoactivation(const RoutingTable& table, const Analysis
       r.pairs.push_back({a, b, static_cast<uint64_t>(together[a * P + b]), ex, e[i]});
     }
   }
+  KeepStrongestPairs(&r.pairs);
   return r;
 }
 

@@ -33,10 +33,16 @@ struct CoactivationPair {
   Effect lift;
 };
 
+// Most pairs a result lists: every pair up to P = 32 (496 pairs); for wider layers the strongest
+// (see CoactivationResult::pairs), so a 256-pathway layer's report stays small.
+inline constexpr size_t kMaxListedPairs = 496;
+
 // A layer's co-activation: `distance` = sum over pairs |together - expected| / (2 * pairs
 // selected), the share of co-selected pairs away from the load-matched expectation (0: pathways
-// co-selected as their loads predict, 1: maximal), against the null; the pairs with an
-// expectation, in (a, b) order. NaN / empty when top_k < 2.
+// co-selected as their loads predict, 1: maximal), against the null, over every pair; the pairs
+// with an expectation in (a, b) order: all of them when there are at most kMaxListedPairs, else
+// the kMaxListedPairs with the largest |lift excess| among those whose interval excludes the null
+// (all pairs without intervals). NaN / empty when top_k < 2.
 struct CoactivationResult {
   Effect distance;
   std::vector<CoactivationPair> pairs;

@@ -114,6 +114,9 @@ TEST(CoactivationMeasureTest, PlantedPairBeyondSixtyFourPathways) {
     }
   });
   const CoactivationResult r = MeasureCoactivation(t, Options(), 0);
+  // 12,720 pairs: the listed ones are at most kMaxListedPairs, each with an interval off the null.
+  ASSERT_LE(r.pairs.size(), kMaxListedPairs);
+  for (const CoactivationPair& p : r.pairs) EXPECT_FALSE(CiCovers(p.lift.ci, 0.0));
   const CoactivationPair* planted = FindPair(r, 70, 150);
   ASSERT_NE(planted, nullptr);
   EXPECT_NEAR(planted->together, 6400.0, 300.0);
