@@ -1,6 +1,7 @@
 // `monoroute ablate --model DIR --data FILE --layer L --pathway P [--controls N] [--bootstrap B]
-// [--seed S] [--top-tokens N] [--output json]`: mean loss increase on the tokens routed to one
-// pathway when it is disabled, against load-matched control pathways, with bootstrap intervals.
+// [--seed S] [--top-tokens N] [--save] [--output json]`: mean loss increase on the tokens routed to
+// one pathway when it is disabled, against load-matched control pathways, with bootstrap intervals.
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -8,13 +9,18 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "clients/cli/command.h"
+#include "common/base/file_util.h"
+#include "common/base/status_macros.h"
 #include "common/engine/ablation.h"
+#include "services/analysis/explorer/pathway_ablation.h"
 
 namespace monoroute::cli {
 namespace {
 
 struct AblateOpts {
   engine::AblationOptions a;
+  // Also store the JSON result beside the checkpoint, where the explorer's pathway page reads it.
+  bool save = false;
 };
 
 // "d [low, high] (se s)" or "d (no interval)".
@@ -82,9 +88,20 @@ MONOROUTE_REGISTER_COMMAND(ablate, [](CLI::App& app) {
   sub->add_option("--tokenizer", o->a.tokenizer_dir, "Tokenizer dir (default: the model's)");
   sub->add_option("--device", o->a.device, "cpu | cuda[:N]")->capture_default_str();
   sub->add_option("--threads", o->a.threads, "CPU threads (0: every CPU available)");
+  sub->add_flag("--save", o->save,
+                "Also write the JSON result to MODEL/ablations/layerL_pathwayP.json (shown on the "
+                "explorer's pathway page)");
   SetAction(sub, [o]() -> absl::Status {
     absl::StatusOr<engine::AblationResult> r = engine::RunPathwayAblation(o->a);
     if (!r.ok()) return r.status();
+    if (o->save) {
+      const std::string path = analysis::explorer::AblationResultPath(
+          o->a.model_dir, static_cast<uint32_t>(r->layer), static_cast<uint32_t>(r->pathway));
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+      RETURN_IF_ERROR(WriteFileAtomic(path, engine::AblationResultToJson(*r)));
+      std::cerr << "saved " << path << "\n";
+    }
     if (JsonOutput()) {
       PrintJson(nlohmann::json::parse(engine::AblationResultToJson(*r)));
     } else {

@@ -58,6 +58,10 @@ std::optional<std::pair<int64_t, std::string>> LatestCheckpoint(const std::strin
   return all.back();
 }
 
+std::string CheckpointDir(const std::string& output_dir, int64_t step) {
+  return (fs::path(CheckpointRoot(output_dir)) / absl::StrFormat("%s%08d", kPrefix, step)).string();
+}
+
 absl::StatusOr<std::string> MakeStagingDir(const std::string& output_dir, int64_t step) {
   std::string root = CheckpointRoot(output_dir);
   std::error_code ec;
@@ -75,7 +79,7 @@ absl::StatusOr<std::string> CommitCheckpoint(const std::string& staging,
                                              const std::string& output_dir, int64_t step,
                                              int keep) {
   std::string root = CheckpointRoot(output_dir);
-  std::string final_dir = (fs::path(root) / absl::StrFormat("%s%08d", kPrefix, step)).string();
+  std::string final_dir = CheckpointDir(output_dir, step);
   std::error_code ec;
   if (fs::exists(final_dir, ec)) {
     // Move the old one aside first so a crash never leaves no checkpoint of this step.

@@ -18,6 +18,9 @@ namespace monoroute::engine {
 // <output_dir>/checkpoints
 std::string CheckpointRoot(const std::string& output_dir);
 
+// <output_dir>/checkpoints/step-<8 digits>: where CommitCheckpoint puts `step`'s checkpoint.
+std::string CheckpointDir(const std::string& output_dir, int64_t step);
+
 // Complete checkpoints (step, path), ascending by step. Empty if none.
 std::vector<std::pair<int64_t, std::string>> ListCheckpoints(const std::string& output_dir);
 

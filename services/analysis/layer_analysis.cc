@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
 #include "services/analysis/category_test.h"
+#include "services/analysis/locality_measure.h"
 #include "services/analysis/resampling.h"
 #include "services/analysis/source_attribution.h"
 
@@ -264,6 +265,7 @@ absl::StatusOr<LayerResult> AnalyzeLayer(const RoutingTable& table, const LayerC
   }
   const double log_vocab = std::log(static_cast<double>(std::max<uint32_t>(2, ctx.vocab_size)));
   LayerResult L = LayerBasics(table, ctx, o, log_vocab);
+  L.cross_layer.next_layer = ctx.layer;
   const bool with_cats = ctx.categories != nullptr && !ctx.categories->names.empty();
   CategoryLayout layout;
   CategoryTestResult test;
@@ -288,6 +290,10 @@ absl::StatusOr<LayerResult> AnalyzeLayer(const RoutingTable& table, const LayerC
   FillLoadBalance(run.counts, &L);
   FillPathways(table, ctx, o, run, &L);
   if (run.bootstrap > 0) FlagVsNull(R, o, &L);
+  if (!ctx.summary_only) {
+    L.coactivation = MeasureCoactivation(table, o, ctx.layer);
+    L.locality = MeasureLocality(table, o);
+  }
   if (with_cats) {
     FillLayerCategories(run, layout, test, k, &L);
     for (uint32_t p = 0; p < P; ++p) {

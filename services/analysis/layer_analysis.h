@@ -15,6 +15,8 @@
 #include "absl/status/statusor.h"
 #include "services/analysis/analysis_options.h"
 #include "services/analysis/category_stats.h"
+#include "services/analysis/coactivation_measure.h"
+#include "services/analysis/cross_layer_measure.h"
 #include "services/analysis/effect.h"
 #include "services/analysis/effect_driver.h"
 #include "services/analysis/routing_table.h"
@@ -195,6 +197,12 @@ struct LayerResult {
   int category_permutations = 0;
   std::vector<ControlComparison> controls;
   std::vector<PathwayResult> pathways;
+  // Routing structure (docs/analysis.md; not in summaries): co-activation of pathway pairs,
+  // locality (the previous token's pathways chosen again) and the consistency with the next
+  // routed layer (set by AnalyzeLayers).
+  CoactivationResult coactivation;
+  Effect locality;
+  CrossLayerResult cross_layer;
 };
 
 // What AnalyzeLayer needs besides the events.

@@ -45,6 +45,15 @@ void VisitFields(const SourceKl& s, V& v) {
 }
 
 template <typename V>
+void VisitFields(const CoactivationPair& c, V& v) {
+  v("pathway_a", c.pathway_a);
+  v("pathway_b", c.pathway_b);
+  v("together", c.together);
+  v("expected", c.expected);
+  v("lift", c.lift);
+}
+
+template <typename V>
 void VisitFields(const PathwayResult& r, V& v) {
   v("layer", r.layer);
   v("pathway", r.pathway);
@@ -147,6 +156,12 @@ void VisitSummaryFields(const LayerResult& L, V& v) {
   v("bootstrap_replicates", L.bootstrap_replicates);
   v("category_permutations", L.category_permutations);
   v.List("controls", L.controls);
+  v("coactivation", L.coactivation.distance);
+  v.List("coactivation_pairs", L.coactivation.pairs);
+  v("locality", L.locality);
+  v("next_routed_layer", L.cross_layer.next_layer);
+  v("cross_layer_tokens", L.cross_layer.tokens);
+  v("cross_layer_mi", L.cross_layer.mi);
 }
 
 }  // namespace monoroute::analysis

@@ -158,6 +158,11 @@ absl::StatusOr<std::vector<LayerResult>> AnalyzeLayers(const std::vector<LayerIn
     for (size_t i = next++; i < layers.size(); i = next++) {
       if (layers[i].table.events() == 0) continue;
       results[i] = AnalyzeOne(layers[i], rc, options, &reps[i]);
+      if (results[i].ok() && !rc.summary_only && i + 1 < layers.size() &&
+          layers[i + 1].table.events() > 0) {
+        results[i]->cross_layer = MeasureCrossLayer(layers[i].table, layers[i + 1].table,
+                                                    layers[i].layer, layers[i + 1].layer, options);
+      }
     }
   };
   int threads =

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <new>
 #include <optional>
@@ -29,6 +30,7 @@
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "common/base/subprocess.h"
+#include "common/engine/checkpoint_dir.h"
 #include "common/engine/distributed_env.h"
 #include "common/engine/job_resources.h"
 #include "common/engine/job_spec.h"
@@ -329,6 +331,11 @@ absl::StatusOr<RunOutcome> RunJob(const WorkerRequest& req, JobContext* ctx) {
         model::BalancingMethodName(spec.routing.balancing.method);
     (*run_spec.mutable_labels())["routing"] = engine::IsRouted(spec) ? "routed" : "dense_slices";
     if (!req.job_name.empty()) (*run_spec.mutable_labels())["name"] = req.job_name;
+    // The final checkpoint (written at the last step), absolute: the explorer's /try and logit
+    // tables load it from the run alone. A job stopped for good earlier never writes it.
+    (*run_spec.mutable_labels())["checkpoint"] = engine::CheckpointDir(
+        std::filesystem::absolute(spec.output_dir).lexically_normal().string(),
+        spec.optim.max_steps);
     recorder::RecorderWriterOptions wo;
     wo.address = req.recorder_address;
     wo.writer_id = rank == 0 ? req.job_id : absl::StrCat(req.job_id, "-rank", rank);

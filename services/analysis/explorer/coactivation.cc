@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "services/analysis/coactivation_measure.h"
 #include "services/analysis/explorer/profile_parts.h"
 
 namespace monoroute::analysis::explorer {
@@ -42,25 +43,26 @@ std::vector<Partner> SameLayerPartners(const LayerEvents& events,
                                        const std::vector<size_t>& selecting, uint32_t pathway,
                                        std::string* null_text) {
   *null_text =
-      "load-matched null: the k-1 other pathways of each token selecting this pathway drawn in "
-      "proportion to the other pathways' loads; expected = load_p (k-1) load_q / (N k - load_p)";
+      "load-matched null: pathways co-selected as independently as their loads allow "
+      "(expected = x_p x_q, fitted so that each pathway's expected partners add up to its load "
+      "times k-1; docs/analysis.md, Routing structure)";
   const uint32_t k = events.top_k;
   const std::vector<uint64_t> load = Loads(events);
   std::vector<uint64_t> together(events.num_pathways, 0);
   for (size_t i : selecting) {
     for (uint32_t j = 0; j < k; ++j) ++together[events.pathways[i * k + j]];
   }
-  const double m = static_cast<double>(events.size()) * k;
-  const double lp = static_cast<double>(load[pathway]);
+  const std::vector<double> expected =
+      PairExpectations(std::vector<double>(load.begin(), load.end()), k);
   std::vector<Partner> rows;
-  if (k < 2 || lp == 0 || m - lp <= 0) return rows;
+  if (k < 2 || load[pathway] == 0) return rows;
   for (uint32_t q = 0; q < events.num_pathways; ++q) {
     if (q == pathway || load[q] == 0) continue;
     Partner r;
     r.layer = events.layer;
     r.pathway = q;
     r.together = together[q];
-    r.expected = lp * (k - 1) * static_cast<double>(load[q]) / (m - lp);
+    r.expected = expected[size_t{pathway} * events.num_pathways + q];
     r.lift = static_cast<double>(r.together) / r.expected;
     rows.push_back(r);
   }

@@ -76,6 +76,30 @@ json LogitsJson(const PathwayLogits& l) {
           {"lowered", LogitRowsJson(l.lowered)}};
 }
 
+json DifferenceJson(const AblationDifference& d) {
+  return {{"estimate", Num(d.estimate)}, {"ci", json::array({Num(d.low), Num(d.high)})}};
+}
+
+// The stored ablation result (docs/explorer.md), or why there is none.
+json AblationJson(const PathwayAblation& a) {
+  json j = {{"found", a.found}, {"note", a.note}, {"path", a.path}};
+  if (!a.found) return j;
+  j.update({{"tokens", a.tokens},
+            {"sequences", a.sequences},
+            {"selected_tokens", a.selected_tokens},
+            {"target_effect", Num(a.target_effect)},
+            {"control_effect", Num(a.control_effect)},
+            {"control_pathways", a.control_pathways},
+            {"effect_difference", DifferenceJson(a.effect_difference)},
+            {"top_token_count", a.top_token_count},
+            {"rest_token_count", a.rest_token_count},
+            {"top_increase", Num(a.top_increase)},
+            {"rest_increase", Num(a.rest_increase)},
+            {"top_vs_rest", DifferenceJson(a.top_vs_rest)},
+            {"bootstrap", a.bootstrap}});
+  return j;
+}
+
 json LoadJson(const std::vector<LoadBucket>& rows) {
   json out = json::array();
   for (const LoadBucket& b : rows) {
@@ -145,7 +169,8 @@ std::string ProfileToJson(const PathwayProfile& p) {
             {"next_layer_partners", PartnersJson(p.next_layer_partners)},
             {"next_layer_null", p.next_layer_null},
             {"load_over_training", LoadJson(p.load_over_training)},
-            {"logits", LogitsJson(p.logits)}};
+            {"logits", LogitsJson(p.logits)},
+            {"ablation", AblationJson(p.ablation)}};
   return j.dump();
 }
 

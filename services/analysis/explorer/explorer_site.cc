@@ -126,11 +126,38 @@ absl::StatusOr<std::shared_ptr<const PathwayProfile>> ExplorerSite::Profile(
       !checkpoint.empty() ? checkpoint : (label == run.labels.end() ? "" : label->second);
   if (ckpt.empty() || base->load == 0) return base;
   const std::string lkey = absl::StrCat(key, "|logits|", ckpt);
-  if (auto hit = CacheGet(lkey)) return std::static_pointer_cast<const PathwayProfile>(hit);
-  auto with = std::make_shared<PathwayProfile>(*base);
-  with->logits = LogitsOf(run, *base, ckpt);
-  if (with->logits.computed) CachePut(lkey, with);
+  std::shared_ptr<const PathwayProfile> with_logits;
+  if (auto hit = CacheGet(lkey)) {
+    with_logits = std::static_pointer_cast<const PathwayProfile>(hit);
+  } else {
+    auto with = std::make_shared<PathwayProfile>(*base);
+    with->logits = LogitsOf(run, *base, ckpt);
+    if (with->logits.computed) CachePut(lkey, with);
+    with_logits = std::move(with);
+  }
+  // The ablation result is read on every request: one may be stored at any time.
+  auto with = std::make_shared<PathwayProfile>(*with_logits);
+  with->ablation = AblationOf(*base, ckpt);
   return std::shared_ptr<const PathwayProfile>(std::move(with));
+}
+
+PathwayAblation ExplorerSite::AblationOf(const PathwayProfile& profile,
+                                         const std::string& checkpoint) {
+  PathwayAblation none;
+  none.path = AblationResultPath(checkpoint, profile.layer, profile.pathway);
+  absl::StatusOr<std::string> text =
+      data_->AblationJson(checkpoint, profile.layer, profile.pathway);
+  if (!text.ok()) {
+    none.note = std::string(text.status().message());
+    return none;
+  }
+  absl::StatusOr<PathwayAblation> a = ParseAblationJson(*text, profile.layer, profile.pathway);
+  if (!a.ok()) {
+    none.note = std::string(a.status().message());
+    return none;
+  }
+  a->path = none.path;
+  return *std::move(a);
 }
 
 PathwayLogits ExplorerSite::LogitsOf(const RunEvents& run, const PathwayProfile& profile,

@@ -48,6 +48,16 @@ class ExplorerData {
     (void)options;
     return absl::UnimplementedError("logits: this explorer reads no checkpoints");
   }
+  // The stored ablation result of a pathway (the file AblationResultPath(checkpoint, layer,
+  // pathway)); NOT_FOUND when none is stored, PERMISSION_DENIED outside the allowed roots,
+  // UNIMPLEMENTED where unavailable (the default).
+  virtual absl::StatusOr<std::string> AblationJson(const std::string& checkpoint, uint32_t layer,
+                                                   uint32_t pathway) {
+    (void)checkpoint;
+    (void)layer;
+    (void)pathway;
+    return absl::UnimplementedError("ablation: this explorer reads no checkpoints");
+  }
 };
 
 // A response of the site.
@@ -104,6 +114,9 @@ class ExplorerSite {
                              std::string report_error, std::vector<LayerGrid> grids);
   std::vector<LayerGrid> Grids(const RunEvents& run);
   // The logit tables of `profile` from `checkpoint` (never an error: a failure is in .note).
+  // The stored ablation result of `profile` beside `checkpoint` (never an error: why there is
+  // none is in .note).
+  PathwayAblation AblationOf(const PathwayProfile& profile, const std::string& checkpoint);
   PathwayLogits LogitsOf(const RunEvents& run, const PathwayProfile& profile,
                          const std::string& checkpoint);
 

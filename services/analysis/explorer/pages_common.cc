@@ -66,6 +66,27 @@ std::string MeasureTip(const std::string& m) {
       {"category_ami",
        "I(pathway; category) adjusted for chance: 0 under the label-permutation "
        "null, 1 at its ceiling."},
+      {"coactivation",
+       "Co-activation: share of the tokens' co-selected pathway pairs away from the load-matched "
+       "expectation (0 = pairs chosen as independently as the loads allow), minus its level "
+       "under that null, with its block-bootstrap interval (docs/analysis.md, Routing "
+       "structure)."},
+      {"locality",
+       "Locality: share of a token's top-k pathways that the previous token also chose, minus "
+       "the same share when each sequence's top-k sets are shuffled among its tokens (exact "
+       "expectation), with its block-bootstrap interval (docs/analysis.md, Routing structure)."},
+      {"cross_layer_mi",
+       "Cross-layer consistency: I(pathway here; pathway in the next routed layer) for the same "
+       "token, in nats, minus its level when the next layer's sets are shuffled within each "
+       "sequence, with its block-bootstrap interval (docs/analysis.md, Routing structure)."},
+      {"ablation_effect",
+       "Mean loss increase (nats per token) on the tokens routed to the pathway when it is "
+       "disabled, minus the same for its load-matched control pathways, with its 95% block-"
+       "bootstrap interval (docs/engine.md, controlled ablation)."},
+      {"pair_lift",
+       "Tokens selecting both pathways over the load-matched expectation (1 = as the loads "
+       "predict); listed when the interval of its excess over the null lies above 0 "
+       "(docs/analysis.md, Routing structure)."},
       {"max_violation", "MaxVio = max load / mean load - 1: 0 when perfectly balanced."},
       {"load_vs_uniform",
        "The pathway's load (tokens selecting it) over the uniform share "

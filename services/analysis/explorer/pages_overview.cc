@@ -26,6 +26,37 @@ std::string EffectsTable(const LayerView& L) {
   return out + "</tbody></table>";
 }
 
+// The layer's routing structure: co-activation, locality, consistency with the next routed
+// layer (each against its null, with its interval) and the most co-activated pairs.
+std::string StructureHtml(const LayerView& L, const SiteLinks& links) {
+  if (L.structure.empty()) return "";
+  std::string out =
+      "<h3>Routing structure</h3><table><thead><tr><th>measure</th><th>against</th>"
+      "<th>observed</th><th>null</th><th>excess</th><th>95% interval</th></tr></thead><tbody>";
+  for (const EffectView& e : L.structure) {
+    std::string name = e.measure == "coactivation" ? "co-activation"
+                       : e.measure == "locality"
+                           ? "locality"
+                           : absl::StrCat("consistency with layer ", L.next_routed_layer);
+    absl::StrAppend(&out, "<tr><td>", Tip(Esc(name), MeasureTip(e.measure)), "</td><td>",
+                    Esc(e.against), "</td><td class=\"n\">", Fmt(e.observed, 4),
+                    "</td><td class=\"n\">", Fmt(e.null_mean, 4), "</td><td class=\"n\">",
+                    Fmt(e.excess, 4), "</td><td class=\"n\">", FmtInterval(e.ci_low, e.ci_high, 4),
+                    "</td></tr>");
+  }
+  out += "</tbody></table>";
+  if (L.top_pairs.empty()) return out;
+  absl::StrAppend(&out, "<p>Most co-activated pairs (", Tip("lift", MeasureTip("pair_lift")),
+                  " above the null):");
+  for (const PairView& p : L.top_pairs) {
+    absl::StrAppend(&out, " <a href=\"", Esc(links.Pathway(L.layer, p.pathway_a)), "\">",
+                    p.pathway_a, "</a>+<a href=\"", Esc(links.Pathway(L.layer, p.pathway_b)), "\">",
+                    p.pathway_b, "</a> ", Fmt(p.lift, 2), "&times; (", p.together, " tokens, ",
+                    Fmt(p.expected, 1), " expected);");
+  }
+  return out + "</p>";
+}
+
 std::string GridHtml(const LayerGrid& g, const LayerView* L, const SiteLinks& links) {
   std::string out = "<div class=\"grid\">";
   double max_ratio = 1.0;
@@ -99,6 +130,7 @@ std::string RenderOverviewPage(const OverviewInput& in, const SiteLinks& links) 
     }
     body += "</p>";
     if (L != nullptr && !L->effects.empty()) body += EffectsTable(*L);
+    if (L != nullptr) body += StructureHtml(*L, links);
     body += GridHtml(g, L, links);
   }
   if (!links.static_site && !in.control_splits.empty()) {

@@ -126,6 +126,45 @@ std::string LogitsSection(const PathwayLogits& l) {
   return out;
 }
 
+// The stored controlled ablation (monoroute ablate --save), or why there is none.
+std::string AblationSection(const PathwayProfile& p) {
+  const PathwayAblation& a = p.ablation;
+  std::string out = absl::StrCat("<h2 id=\"ablation\">Controlled ablation</h2>");
+  const std::string how = absl::StrCat(
+      "Store one with <code>monoroute ablate --model CHECKPOINT --data FILE --layer ", p.layer,
+      " --pathway ", p.pathway, " --save</code>",
+      a.path.empty() ? "" : absl::StrCat(" (it writes <code>", Esc(a.path), "</code>)"), ".");
+  if (!a.found) {
+    return absl::StrCat(out, "<p class=\"mute\">No ablation result for this run",
+                        a.note.empty() ? " (no checkpoint: give ?checkpoint=DIR or label the run "
+                                         "\"checkpoint\")"
+                                       : absl::StrCat(": ", Esc(a.note)),
+                        ". ", how, "</p>");
+  }
+  std::vector<std::string> controls;
+  for (uint32_t c : a.control_pathways) controls.push_back(absl::StrCat(c));
+  absl::StrAppend(
+      &out, "<p class=\"answer\">", Tip("Controlled effect", MeasureTip("ablation_effect")), " ",
+      Fmt(a.effect_difference.estimate, 4), " nats ",
+      FmtInterval(a.effect_difference.low, a.effect_difference.high, 4),
+      ": disabling the pathway raises the loss on its ", a.selected_tokens, " routed tokens by ",
+      Fmt(a.target_effect, 4), ", its load-matched controls (pathways ",
+      Esc(absl::StrJoin(controls, ", ")), ") raise theirs by ", Fmt(a.control_effect, 4),
+      ".</p><table><thead><tr><th>its routed tokens</th><th>tokens</th><th>loss increase</th>"
+      "</tr></thead><tbody><tr><td>its most frequent token ids</td><td class=\"n\">",
+      a.top_token_count, "</td><td class=\"n\">", Fmt(a.top_increase, 4),
+      "</td></tr><tr><td>the rest</td><td class=\"n\">", a.rest_token_count,
+      "</td><td class=\"n\">", Fmt(a.rest_increase, 4),
+      "</td></tr><tr><td>difference</td><td></td><td class=\"n\">", Fmt(a.top_vs_rest.estimate, 4),
+      " ", FmtInterval(a.top_vs_rest.low, a.top_vs_rest.high, 4),
+      "</td></tr></tbody></table><p class=\"mute\">95% percentile intervals, block bootstrap over ",
+      a.sequences, " evaluation sequences (", a.bootstrap,
+      " replicates). Per category: not computed (the ablation splits the pathway's tokens into "
+      "its most frequent ids and the rest). Read from <code>",
+      Esc(a.path), "</code>.</p>");
+  return out;
+}
+
 std::string Header(const PathwayProfile& p, const PathwaySummaryView* row) {
   std::string out = absl::StrCat(
       "<h1>Layer ", p.layer, " &middot; pathway ", p.pathway, "</h1><p>neuron slice ", p.pathway,
@@ -198,6 +237,7 @@ std::string RenderPathwayPage(const PathwayProfile& p, const PathwaySummaryView*
                   "</section><section><h2 id=\"next\">Next tokens by lift</h2>",
                   LiftTable(p.next_tokens_by_lift, "next token"), "</section></div>");
   body += LogitsSection(p.logits);
+  if (!links.static_site || p.ablation.found) body += AblationSection(p);
   absl::StrAppend(&body, "<h2 id=\"partners\">Co-activation: same layer</h2>",
                   PartnerTable(p.same_layer_partners, p.same_layer_null, links, 8));
   if (p.has_next_layer) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/analysis/explorer/pathway_ablation.h"
 #include "services/analysis/explorer/pathway_logits.h"
 #include "services/analysis/explorer/run_events.h"
 
@@ -155,6 +156,9 @@ struct PathwayProfile {
   // The tokens its output raises and lowers (filled by ExplorerSite from the run's checkpoint;
   // not computed by BuildPathwayProfile).
   PathwayLogits logits;
+  // Its stored controlled ablation result (filled by ExplorerSite from the run's checkpoint
+  // directory; not read by BuildPathwayProfile).
+  PathwayAblation ablation;
 };
 
 // Builds the profile of `pathway` in `layer`. OUT_OF_RANGE naming the field for a layer that is

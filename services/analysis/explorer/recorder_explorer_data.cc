@@ -1,8 +1,11 @@
 // RecorderExplorerData: recorder reads through an LRU of RunEvents, report and try delegated.
 #include "services/analysis/explorer/recorder_explorer_data.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/base/file_util.h"
 #include "common/base/path_policy.h"
 
 namespace monoroute::analysis::explorer {
@@ -108,6 +111,24 @@ absl::StatusOr<PathwayLogits> RecorderExplorerData::Logits(const PathwayLogitsOp
     return s;
   }
   return options_.logits(options);
+}
+
+absl::StatusOr<std::string> RecorderExplorerData::AblationJson(const std::string& checkpoint,
+                                                               uint32_t layer, uint32_t pathway) {
+  if (options_.allowed_roots.empty()) {
+    return absl::PermissionDeniedError(
+        "ablation: this analysis server reads no files: start it with --allowed-root DIR");
+  }
+  const std::string path = AblationResultPath(checkpoint, layer, pathway);
+  if (absl::Status s = CheckPathAllowed("ablation: result", path, options_.allowed_roots);
+      !s.ok()) {
+    return s;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(absl::StrCat("no ablation result stored at ", path));
+  }
+  return ReadFile(path);
 }
 
 }  // namespace monoroute::analysis::explorer

@@ -54,6 +54,8 @@ class RecorderExplorerData final : public ExplorerData {
   absl::StatusOr<TryResult> Try(const std::string& run_id, const std::string& text,
                                 const std::string& checkpoint) override;
   absl::StatusOr<PathwayLogits> Logits(const PathwayLogitsOptions& options) override;
+  absl::StatusOr<std::string> AblationJson(const std::string& checkpoint, uint32_t layer,
+                                           uint32_t pathway) override;
 
  private:
   RecorderExplorerData(RecorderExplorerDataOptions options, std::unique_ptr<RecorderEvents> rec);

@@ -109,10 +109,17 @@ void AddControlEffects(const json& c, std::vector<EffectView>* out) {
   }
 }
 
+// The routing-structure effects of a layer (shown apart from the token effects).
+bool IsStructureMeasure(const std::string& key) {
+  return key == "coactivation" || key == "locality" || key == "cross_layer_mi";
+}
+
 std::vector<EffectView> LayerEffects(const json& L) {
   std::vector<EffectView> out;
   for (const auto& [key, value] : L.items()) {  // schema 3: effect objects
-    if (IsEffectObject(value)) out.push_back(FromEffectObject(key, "null", value));
+    if (IsEffectObject(value) && !IsStructureMeasure(key)) {
+      out.push_back(FromEffectObject(key, "null", value));
+    }
   }
   if (auto it = L.find("effects"); it != L.end() && it->is_object()) {
     for (const auto& [key, value] : it->items()) {
@@ -179,6 +186,41 @@ PathwaySummaryView ParsePathway(const json& p) {
   return v;
 }
 
+// The structure effects, the next routed layer and the most co-activated pairs.
+void ParseStructure(const json& L, LayerView* v) {
+  for (const char* key : {"coactivation", "locality", "cross_layer_mi"}) {
+    auto it = L.find(key);
+    if (it == L.end() || !IsEffectObject(*it)) continue;
+    EffectView e = FromEffectObject(key, "null", *it);
+    if (std::isnan(e.observed)) continue;
+    if (std::string(key) == "cross_layer_mi") {
+      v->has_next_layer = true;
+      v->next_routed_layer = Index(L, "next_routed_layer");
+      e.against = "null (within-sequence permutation)";
+    }
+    v->structure.push_back(e);
+  }
+  auto pairs = L.find("coactivation_pairs");
+  if (pairs == L.end() || !pairs->is_array()) return;
+  for (const json& p : *pairs) {
+    PairView r;
+    r.pathway_a = Index(p, "pathway_a");
+    r.pathway_b = Index(p, "pathway_b");
+    r.together = Index(p, "together");
+    r.expected = Num(p, "expected");
+    if (auto lift = p.find("lift"); lift != p.end() && IsEffectObject(*lift)) {
+      r.lift = Num(*lift, "observed");
+      Interval(*lift, "ci", &r.excess_ci_low, &r.excess_ci_high);
+    }
+    if (r.excess_ci_low > 0) v->top_pairs.push_back(r);
+  }
+  std::sort(v->top_pairs.begin(), v->top_pairs.end(), [](const PairView& a, const PairView& b) {
+    if (a.lift != b.lift) return a.lift > b.lift;
+    return std::make_pair(a.pathway_a, a.pathway_b) < std::make_pair(b.pathway_a, b.pathway_b);
+  });
+  if (v->top_pairs.size() > LayerView::kTopPairs) v->top_pairs.resize(LayerView::kTopPairs);
+}
+
 LayerView ParseLayer(const json& L) {
   LayerView v;
   v.layer = Index(L, "layer");
@@ -187,6 +229,7 @@ LayerView ParseLayer(const json& L) {
   v.max_violation = Num(L, "max_violation");
   v.routing_source = Str(L, "routing_source");
   v.effects = LayerEffects(L);
+  ParseStructure(L, &v);
   if (auto it = L.find("answer"); it != L.end()) {
     v.answer = it->is_string() ? it->get<std::string>() : Str(*it, "sentence");
   }
@@ -237,8 +280,8 @@ absl::StatusOr<ReportView> ParseReportView(const std::string& report_json) {
   const json summary =
       j.contains("summary") && j["summary"].is_object() ? j["summary"] : json::object();
   // Schema 3: summary.answers holds each layer's answer sentence, in layer order.
-  if (auto it = summary.find("answers"); it != summary.end() && it->is_array() &&
-                                         it->size() == v.layers.size()) {
+  if (auto it = summary.find("answers");
+      it != summary.end() && it->is_array() && it->size() == v.layers.size()) {
     for (size_t i = 0; i < v.layers.size(); ++i) {
       if ((*it)[i].is_string()) v.layers[i].answer = (*it)[i].get<std::string>();
     }

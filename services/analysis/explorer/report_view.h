@@ -44,6 +44,18 @@ struct PathwaySummaryView {
   std::vector<std::string> top_tokens;
 };
 
+// Two pathways of a layer co-selected by tokens (report `coactivation_pairs`).
+struct PairView {
+  uint32_t pathway_a = 0;
+  uint32_t pathway_b = 0;
+  uint64_t together = 0;
+  double expected = 0.0;
+  // together / expected (1 = as the loads predict) and the interval of its excess over the null.
+  double lift = 0.0;
+  double excess_ci_low = 0.0;
+  double excess_ci_high = 0.0;
+};
+
 // One routed layer.
 struct LayerView {
   uint32_t layer = 0;
@@ -55,6 +67,15 @@ struct LayerView {
   // Where the routing came from (schema 3 routing_source; "" when absent).
   std::string routing_source;
   std::vector<PathwaySummaryView> pathways;
+  // Routing structure (docs/analysis.md): the effects "coactivation", "locality" and
+  // "cross_layer_mi" (not repeated in `effects`; empty in older reports), the next routed layer
+  // the last is measured against (has_next_layer: it was) and the most co-activated pairs (lift's
+  // interval above the null, by lift, at most kTopPairs).
+  static constexpr size_t kTopPairs = 5;
+  std::vector<EffectView> structure;
+  bool has_next_layer = false;
+  uint32_t next_routed_layer = 0;
+  std::vector<PairView> top_pairs;
 };
 
 // The report as the explorer reads it. A value type.

@@ -232,6 +232,7 @@ class AnalysisServiceTest : public ::testing::Test {
     WritePreviousTokenRun(writer->get());
     WriteWideRun(writer->get(), "wide", 0.6);
     WriteWideRun(writer->get(), "wide_random", 0.0);
+    WriteStructuredRun(writer->get());
     absl::Status s = (*writer)->Flush(std::chrono::seconds(60));
     if (!s.ok()) create_error_ = new std::string("flush: " + s.ToString());
   }
@@ -341,6 +342,66 @@ class AnalysisServiceTest : public ::testing::Test {
         }
       }
       writer->Append(b.view());
+    }
+  }
+
+  // "structured" (routed layers 0 and 2, 16 pathways, top-4, split "valid"): in layer 0 a token
+  // keeps the previous token's set with probability 0.7 (locality) and pathways 1 and 2 are
+  // only ever selected together (co-activation); layer 2 routes each token to its layer-0 set
+  // shifted by 3 (cross-layer copying).
+  static void WriteStructuredRun(recorder::RecorderWriter* writer) {
+    recorder::RunSpecLite spec;
+    spec.set_run_id("structured");
+    spec.add_routed_layers(0);
+    spec.add_routed_layers(2);
+    spec.set_num_pathways(16);
+    spec.set_top_k(4);
+    spec.set_vocab_size(50257);
+    spec.set_step_bucket(10);
+    spec.set_store_raw_events(true);
+    if (absl::Status s = writer->CreateRun(spec); !s.ok()) {
+      create_error_ = new std::string(s.ToString());
+      return;
+    }
+    std::mt19937_64 rng(23);
+    auto fresh = [&]() {
+      std::vector<uint32_t> set;
+      if (rng() % 8 == 0) set = {1, 2};
+      while (set.size() < 4) {
+        const uint32_t p = 3 + static_cast<uint32_t>(rng() % 13);
+        if (std::find(set.begin(), set.end(), p) == set.end()) set.push_back(p);
+      }
+      return set;
+    };
+    for (uint64_t batch = 0; batch < 4; ++batch) {
+      events::RoutingEventBatch per_layer[2];
+      for (int li = 0; li < 2; ++li) {
+        per_layer[li].header.run_id = "structured";
+        per_layer[li].header.batch_id = batch * 2 + li;
+        per_layer[li].header.split = "valid";
+        per_layer[li].header.step = 100;
+        per_layer[li].header.layer = static_cast<uint32_t>(2 * li);
+        per_layer[li].header.top_k = 4;
+      }
+      for (uint64_t seq = 0; seq < 50; ++seq) {
+        std::vector<uint32_t> set;
+        for (uint32_t pos = 0; pos < 64; ++pos) {
+          if (pos == 0 || rng() % 10 >= 7) set = fresh();
+          const uint32_t tok = static_cast<uint32_t>(100 + rng() % 200);
+          for (int li = 0; li < 2; ++li) {
+            events::RoutingEventBatch& b = per_layer[li];
+            b.sequence_id.push_back(batch * 1000 + seq);
+            b.position.push_back(pos);
+            b.token_id.push_back(tok);
+            b.next_token_id.push_back(tok);
+            for (uint32_t p : set) {
+              b.pathways.push_back(li == 0 ? p : (p + 3) % 16);
+              b.weights.push_back(0.25f);
+            }
+          }
+        }
+      }
+      for (const events::RoutingEventBatch& b : per_layer) writer->Append(b.view());
     }
   }
 
@@ -509,6 +570,48 @@ TEST_F(AnalysisServiceTest, PlantedRoutingAt256PathwaysIsFoundAndNamed) {
   EXPECT_EQ(N["routing_source"], "none");
   EXPECT_EQ(N["specialised_vs_null_pathways"], 0);
   EXPECT_LE(N["mi"]["ci"][0].get<double>(), 0.0);
+}
+
+// Co-activation, locality and cross-layer consistency through the service: found where planted
+// ("structured"), not in random routing ("random"); JSON and proto agree.
+TEST_F(AnalysisServiceTest, RoutingStructureIsFoundWherePlantedOnly) {
+  auto covers0 = [](const nlohmann::json& e) {
+    return e["ci"][0].get<double>() <= 0.0 && e["ci"][1].get<double>() >= 0.0;
+  };
+  v1::ReportResponse resp;
+  grpc::Status s = Report("structured", &resp, "", "valid");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto j = nlohmann::json::parse(resp.json());
+  ASSERT_EQ(j["layers"].size(), 2u);
+  const auto& L0 = j["layers"][0];
+  EXPECT_GT(L0["coactivation"]["ci"][0].get<double>(), 0.0) << L0["coactivation"];
+  EXPECT_GT(L0["locality"]["ci"][0].get<double>(), 0.2) << L0["locality"];
+  EXPECT_EQ(L0["next_routed_layer"], 2);
+  EXPECT_EQ(L0["cross_layer_tokens"], 12800);
+  EXPECT_GT(L0["cross_layer_mi"]["ci"][0].get<double>(), 0.1) << L0["cross_layer_mi"];
+  bool found = false;
+  for (const auto& pair : L0["coactivation_pairs"]) {
+    if (pair["pathway_a"] != 1 || pair["pathway_b"] != 2) continue;
+    found = true;
+    EXPECT_GT(pair["lift"]["ci"][0].get<double>(), 1.0) << pair;
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(j["layers"][1]["cross_layer_tokens"], 0);  // no routed layer after 2
+  ASSERT_EQ(resp.layers_size(), 2);
+  EXPECT_EQ(resp.layers(0).next_routed_layer(), 2u);
+  EXPECT_DOUBLE_EQ(resp.layers(0).locality().excess(), L0["locality"]["excess"].get<double>());
+  EXPECT_EQ(resp.layers(0).coactivation_pairs_size(),
+            static_cast<int>(L0["coactivation_pairs"].size()));
+
+  v1::ReportResponse random;
+  s = Report("random", &random);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto r = nlohmann::json::parse(random.json());
+  for (const auto& L : r["layers"]) {
+    EXPECT_TRUE(covers0(L["coactivation"])) << L["layer"] << L["coactivation"];
+    EXPECT_TRUE(covers0(L["locality"])) << L["layer"] << L["locality"];
+  }
+  EXPECT_TRUE(covers0(r["layers"][0]["cross_layer_mi"])) << r["layers"][0]["cross_layer_mi"];
 }
 
 TEST_F(AnalysisServiceTest, TooMuchWorkIsRefusedBeforeReading) {

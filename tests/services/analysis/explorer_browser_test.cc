@@ -3,8 +3,10 @@
 // sentences), monoroute-analysis with --http-listen. Checks: the pathway page shows those
 // sentences with " dragon" highlighted; /try routes text through a routed checkpoint (needs
 // ../shared/models); no page logs a console message; a screenshot of each page type is not blank;
-// with a token every page answers 401 until the login form sets the session cookie. The same on
-// the static export (`monoroute explore`) opened from disk. Skips without chromium.
+// with a token every page answers 401 until the login form sets the session cookie; the overview
+// shows the routing structure and the pathway page the controlled ablation `monoroute ablate
+// --save` stored beside the run's checkpoint. The same on the static export (`monoroute
+// explore`) opened from disk. Skips without chromium.
 #include <arpa/inet.h>
 #include <cairo.h>
 #include <gtest/gtest.h>
@@ -120,7 +122,7 @@ class ExplorerBrowserTest : public ::testing::Test {
         " --headless --no-sandbox --disable-gpu --disable-background-networking"
         " --disable-component-update --disable-sync --no-first-run --disable-extensions"
         " --disable-default-apps --enable-logging=stderr --v=0 --user-data-dir='",
-        profile, "' --window-size=1280,1400 --virtual-time-budget=3000 ");
+        profile, "' --window-size=1280,2400 --virtual-time-budget=3000 ");
     cmd += png.empty() ? "--dump-dom " : absl::StrCat("--screenshot='", png, "' ");
     cmd += absl::StrCat("'", url, "'");
     return RunCommandSplit(cmd);
@@ -256,6 +258,19 @@ TEST_F(ExplorerBrowserTest, PagesLiveAndExported) {
   ASSERT_TRUE(rports.ok()) << rports.status();
   const std::string ckpt = MakeRoutedCheckpoint(dir_.Sub("routed"));
   ASSERT_TRUE(WritePlantedRun(rports->address(), "planted", ckpt).ok());
+  if (!ckpt.empty()) {  // the controlled ablation of layer 0 pathway 5, stored beside it
+    std::string text;
+    for (int i = 0; i < 8; ++i) {
+      for (const char* s : kSentences) absl::StrAppend(&text, s, "\n");
+    }
+    testing::WriteText(dir_.Sub("ablate.txt"), text);
+    testing::CommandResult ab = testing::RunCommand(absl::StrCat(
+        MONOROUTE_BIN_DIR, "/monoroute ablate --model '", ckpt, "' --data '",
+        dir_.Sub("ablate.txt"),
+        "' --layer 0 --pathway 5 --seq-len 32 --batch 8 --bootstrap 200 --threads 2 --save"));
+    ASSERT_EQ(ab.code, 0) << ab.out;
+    ASSERT_TRUE(fs::exists(ckpt + "/ablations/layer0_pathway5.json")) << ab.out;
+  }
 
   // With a token: nothing readable without it; the login form sets the session cookie.
   TempDir tokdir("monoroute_explorer_token");
@@ -298,13 +313,16 @@ TEST_F(ExplorerBrowserTest, PagesLiveAndExported) {
   ASSERT_TRUE(port.ok()) << port.status();
   const std::string base = absl::StrCat("http://127.0.0.1:", *port);
   CheckPage(base + "/", {"planted"}, "runs");
-  CheckPage(base + "/runs/planted", {"Layer 0", "pathway 5", "MaxVio"}, "overview");
+  CheckPage(base + "/runs/planted",
+            {"Layer 0", "pathway 5", "MaxVio", "Routing structure", "consistency with layer 2"},
+            "overview");
   // The run's "checkpoint" label (under --allowed-root) gives the pathway its logit tables.
-  CheckPage(base + "/runs/planted/layers/0/pathways/5",
-            {kHit, "> lived</span>", "> afraid</span>", "> flew</span>", "> breathe</span>",
-             "Tokens by lift", "Load over training",
-             ckpt.empty() ? "Not computed" : "<h3 id=\"raised\">"},
-            "pathway");
+  CheckPage(
+      base + "/runs/planted/layers/0/pathways/5",
+      {kHit, "> lived</span>", "> afraid</span>", "> flew</span>", "> breathe</span>",
+       "Tokens by lift", "Load over training", ckpt.empty() ? "Not computed" : "<h3 id=\"raised\">",
+       "id=\"ablation\"", ckpt.empty() ? "No ablation result for this run" : "Controlled effect"},
+      "pathway");
   CheckPage(base + "/runs/planted/compare/planted", {"planted vs planted"}, "compare");
   if (!ckpt.empty()) {
     const std::string dom = CheckPage(

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "services/analysis/coactivation_measure.h"
 #include "services/analysis/explorer/layer_grid.h"
 #include "services/analysis/explorer/pathway_profile.h"
 #include "services/analysis/explorer/profile_parts.h"
@@ -69,16 +70,16 @@ TEST(ExplorerProfileTest, LiftTablesAndPartners) {
   EXPECT_NEAR(t.lift, 1.0 / (40.0 / 800.0), 1e-9);  // share 1 in the pathway, 1/20 in the layer
   ASSERT_FALSE(p->next_tokens_by_lift.empty());
   EXPECT_EQ(p->next_tokens_by_lift[0].text, " flew");
-  // Same layer: pathway 1 is the dragon's only partner; the null expects
-  // load_5 (k-1) load_1 / (N k - load_5).
+  // Same layer: pathway 1 is the dragon's only partner; the null is the core's load-matched
+  // pair expectation (coactivation_measure.h) at the layer's loads.
   ASSERT_FALSE(p->same_layer_partners.empty());
   const Partner& s = p->same_layer_partners[0];
   EXPECT_EQ(s.pathway, 1u);
   EXPECT_EQ(s.together, 40u);
   const LayerEvents& l0 = *run.Layer(0);
-  uint64_t load1 = 0;
-  for (uint32_t q : l0.pathways) load1 += q == 1;
-  EXPECT_NEAR(s.expected, 40.0 * 1 * load1 / (1600.0 - 40.0), 1e-9);
+  std::vector<double> load(l0.num_pathways, 0.0);
+  for (uint32_t q : l0.pathways) load[q] += 1;
+  EXPECT_NEAR(s.expected, PairExpectations(load, l0.top_k)[5 * l0.num_pathways + 1], 1e-9);
   EXPECT_NEAR(s.lift, 40.0 / s.expected, 1e-9);
   EXPECT_NE(p->same_layer_null.find("load-matched"), std::string::npos);
   // Next routed layer (2): the dragons select pathway 3 there.

@@ -96,6 +96,48 @@ TEST(ExplorerReportViewTest, Schema3EffectObjects) {
   EXPECT_EQ(p.top_tokens, std::vector<std::string>({" dragon"}));
 }
 
+TEST(ExplorerReportViewTest, RoutingStructureApartFromTheTokenEffects) {
+  const std::string doc = R"({
+    "schema_version": 3,
+    "layers": [{
+      "layer": 0, "next_routed_layer": 2,
+      "mi": {"observed": 0.3, "null_mean": 0.1, "excess": 0.2, "ci": [0.15, 0.25]},
+      "coactivation": {"observed": 0.2, "null_mean": 0.01, "excess": 0.19, "ci": [0.18, 0.2]},
+      "locality": {"observed": 0.3, "null_mean": 0.25, "excess": 0.05, "ci": [0.04, 0.06]},
+      "cross_layer_mi": {"observed": 0.18, "null_mean": 0.001, "excess": 0.179,
+                         "ci": [0.17, 0.19]},
+      "coactivation_pairs": [
+        {"pathway_a": 1, "pathway_b": 2, "together": 100, "expected": 10.0,
+         "lift": {"observed": 10.0, "null_mean": 1.0, "excess": 9.0, "ci": [8.0, 10.0]}},
+        {"pathway_a": 1, "pathway_b": 3, "together": 12, "expected": 10.0,
+         "lift": {"observed": 1.2, "null_mean": 1.0, "excess": 0.2, "ci": [-0.5, 0.9]}},
+        {"pathway_a": 4, "pathway_b": 5, "together": 30, "expected": 10.0,
+         "lift": {"observed": 3.0, "null_mean": 1.0, "excess": 2.0, "ci": [1.0, 3.0]}}]
+    }, {
+      "layer": 2, "next_routed_layer": 2,
+      "cross_layer_mi": {"observed": null, "null_mean": null, "excess": null, "ci": [null, null]}
+    }]})";
+  auto v = ParseReportView(doc);
+  ASSERT_TRUE(v.ok()) << v.status();
+  const LayerView& L = v->layers.at(0);
+  ASSERT_EQ(L.effects.size(), 1u);  // the token MI only
+  EXPECT_EQ(L.effects[0].measure, "mi");
+  ASSERT_EQ(L.structure.size(), 3u);
+  EXPECT_EQ(L.structure[0].measure, "coactivation");
+  EXPECT_EQ(L.structure[1].measure, "locality");
+  EXPECT_DOUBLE_EQ(L.structure[1].ci_low, 0.04);
+  EXPECT_EQ(L.structure[2].measure, "cross_layer_mi");
+  EXPECT_TRUE(L.has_next_layer);
+  EXPECT_EQ(L.next_routed_layer, 2u);
+  ASSERT_EQ(L.top_pairs.size(), 2u);  // lift intervals above the null only, by lift
+  EXPECT_EQ(L.top_pairs[0].pathway_b, 2u);
+  EXPECT_EQ(L.top_pairs[0].together, 100u);
+  EXPECT_EQ(L.top_pairs[1].pathway_a, 4u);
+  const LayerView& last = v->layers.at(1);
+  EXPECT_TRUE(last.structure.empty());  // no next routed layer: nothing measured
+  EXPECT_FALSE(last.has_next_layer);
+}
+
 TEST(ExplorerReportViewTest, ToleratesMissingAndOddKeys) {
   auto v = ParseReportView(R"({"layers": [{"layer": 1, "pathways": [3, {"pathway": null}]},
                                           "x"], "run": 7})");

@@ -37,6 +37,11 @@ class FakeData : public ExplorerData {
     return std::string(R"({"schema_version":3,"run":{"run_id":")") + run +
            R"("},"layers":[{"layer":0,"answer":"Layer 0 <b>answer</b>","max_violation":0.1,
              "mi_nats":{"observed":0.3,"null_mean":0.1,"excess":0.2,"ci":[0.1,0.3]},
+             "locality":{"observed":0.5,"null_mean":0.25,"excess":0.25,"ci":[0.2,0.3]},
+             "cross_layer_mi":{"observed":0.2,"null_mean":0.01,"excess":0.19,"ci":[0.1,0.3]},
+             "next_routed_layer":2,
+             "coactivation_pairs":[{"pathway_a":1,"pathway_b":5,"together":40,"expected":4.0,
+               "lift":{"observed":10.0,"null_mean":1.0,"excess":9.0,"ci":[8.0,10.0]}}],
              "pathways":[{"pathway":5,"specialised":true,"kl_excess_nats":2.0}]}]})";
   }
   absl::StatusOr<TryResult> Try(const std::string&, const std::string& text,
@@ -67,6 +72,18 @@ class FakeData : public ExplorerData {
     return r;
   }
   std::vector<PathwayLogitsOptions> logit_requests;
+  // A stored ablation of layer 0 pathway 5 beside checkpoints under "/ckpt" only.
+  absl::StatusOr<std::string> AblationJson(const std::string& checkpoint, uint32_t layer,
+                                           uint32_t pathway) override {
+    if (checkpoint.rfind("/ckpt", 0) != 0) return absl::PermissionDeniedError("outside");
+    if (layer != 0 || pathway != 5) return absl::NotFoundError("no ablation result stored");
+    return std::string(R"({"layer":0,"pathway":5,"tokens":4096,"sequences":32,
+      "selected_tokens":40,"target_effect":0.5,"control_effect":0.1,
+      "controls":[{"pathway":1,"load":41,"effect":0.1},{"pathway":2,"load":39,"effect":0.1}],
+      "effect_difference":0.4,"effect_difference_ci":[0.3,0.5],"top_token_count":30,
+      "rest_token_count":10,"top_increase":0.6,"rest_increase":0.2,
+      "top_vs_rest_difference":0.4,"top_vs_rest_ci":[0.1,0.7],"bootstrap":1000})");
+  }
 
  private:
   std::shared_ptr<const RunEvents> run_;
@@ -123,6 +140,12 @@ TEST_F(ExplorerSiteTest, OverviewRunsCompareTry) {
   EXPECT_NE(o.body.find("Layer 0 &lt;b&gt;answer&lt;/b&gt;"), std::string::npos);  // escaped
   EXPECT_NE(o.body.find("/runs/planted/layers/0/pathways/5"), std::string::npos);
   EXPECT_NE(o.body.find("<code> dragon</code>"), std::string::npos);  // grid: top token by lift
+  // The routing structure, with tooltips naming docs/analysis.md and the co-activated pair.
+  EXPECT_NE(o.body.find("Routing structure"), std::string::npos);
+  EXPECT_NE(o.body.find("consistency with layer 2"), std::string::npos);
+  EXPECT_NE(o.body.find("docs/analysis.md, Routing structure"), std::string::npos);
+  EXPECT_NE(o.body.find("/runs/planted/layers/0/pathways/1\">1</a>+"), std::string::npos);
+  EXPECT_NE(o.body.find("[0.2000, 0.3000]"), std::string::npos) << o.body;  // locality interval
   auto oj = nlohmann::json::parse(site_.Handle("/api/runs/planted", {}).body);
   EXPECT_EQ(oj["layers"][0]["pathways"][5]["load"], 40);
   EXPECT_EQ(oj["report"]["schema_version"], 3);
@@ -217,6 +240,35 @@ TEST_F(ExplorerSiteTest, LogitTablesFromTheCheckpointOnThePageApiAndNeuronpedia)
   EXPECT_DOUBLE_EQ(f["pos_values"][0].get<double>(), 2.5);
   EXPECT_EQ(f["neg_values"][0], -1.5);
   EXPECT_EQ(f["monoroute_tokens_by_lift_str"][0], " dragon");
+}
+
+TEST_F(ExplorerSiteTest, StoredAblationOnThePathwayPageAndApi) {
+  // No checkpoint: the page says there is no ablation result and how to store one.
+  SiteResponse none = site_.Handle("/runs/planted/layers/0/pathways/5", {});
+  EXPECT_NE(none.body.find("No ablation result for this run"), std::string::npos);
+  EXPECT_NE(none.body.find("--layer 0 --pathway 5 --save"), std::string::npos);
+  // Stored beside the checkpoint: the controlled effect with its interval, top ids vs the rest.
+  SiteResponse page =
+      site_.Handle("/runs/planted/layers/0/pathways/5", {{"checkpoint", "/ckpt/a"}});
+  ASSERT_EQ(page.status, 200);
+  const size_t at = page.body.find("id=\"ablation\"");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_NE(page.body.find("0.4000 nats [0.3000, 0.5000]", at), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("(pathways 1, 2)", at), std::string::npos);
+  EXPECT_NE(page.body.find("0.4000 [0.1000, 0.7000]", at), std::string::npos);
+  EXPECT_NE(page.body.find("/ckpt/a/ablations/layer0_pathway5.json", at), std::string::npos);
+  auto j = nlohmann::json::parse(
+      site_.Handle("/api/runs/planted/layers/0/pathways/5", {{"checkpoint", "/ckpt/a"}}).body);
+  EXPECT_TRUE(j["ablation"]["found"]);
+  EXPECT_DOUBLE_EQ(j["ablation"]["effect_difference"]["ci"][1].get<double>(), 0.5);
+  // Another pathway: none stored, and the page says so.
+  SiteResponse other =
+      site_.Handle("/runs/planted/layers/0/pathways/2", {{"checkpoint", "/ckpt/a"}});
+  EXPECT_NE(other.body.find("No ablation result for this run: no ablation result stored"),
+            std::string::npos);
+  // A result for another pathway is refused by the parser.
+  EXPECT_FALSE(ParseAblationJson(R"({"layer":0,"pathway":4})", 0, 5).ok());
+  EXPECT_FALSE(ParseAblationJson("[]", 0, 5).ok());
 }
 
 TEST_F(ExplorerSiteTest, LogitTablesFromTheRunsCheckpointLabel) {

@@ -314,6 +314,11 @@ TEST_F(EngineBackendTest, RecordsEventsAndFinishesTheRunOnlyWhenTheJobCompletes)
   EXPECT_GT(s2->events, s1->events);
   EXPECT_TRUE(s2->finished);
   EXPECT_GT(s2->finished_unix_ms, 0);
+  // The run names its final checkpoint (the explorer loads it without ?checkpoint=).
+  auto label = s2->spec.labels.find("checkpoint");
+  ASSERT_NE(label, s2->spec.labels.end());
+  EXPECT_EQ(fs::path(label->second), fs::absolute(r2->checkpoint_dir).lexically_normal());
+  EXPECT_TRUE(fs::is_directory(label->second)) << label->second;
 }
 
 // distributed.nproc_per_node 2: two rank workers (Gloo on 127.0.0.1), each uploading its share;
