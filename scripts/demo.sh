@@ -7,6 +7,7 @@
 # summary ends with its URL.
 #   scripts/demo.sh                                   # everything from scratch
 #   scripts/demo.sh --model DIR --data train.txt      # fine-tune a real TinyStories-1M download
+#   scripts/demo.sh --arch gpt-neox                   # Pythia-70M's structure, demo-sized (or gpt2)
 #   scripts/demo.sh --explore                         # then keep the explorer up until Ctrl-C
 #   scripts/demo.sh --dry-run [ARGS]                  # print the commands, run nothing
 #   scripts/demo.sh --help                            # this text (builds nothing)
@@ -17,7 +18,7 @@ BUILD_DIR="${MONOROUTE_BUILD_DIR:-build}"
 JOBS="${MONOROUTE_JOBS:-$(nproc)}"
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'EOF'
 
 Options of this script (every other argument goes to `monoroute demo`):

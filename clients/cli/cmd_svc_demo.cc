@@ -11,7 +11,8 @@
 // a real TinyStories-1M checkpoint on the given text instead. SIGINT / SIGTERM stop the services
 // (SIGTERM to each, which checkpoints a running job) and end the demo with CANCELLED; the
 // services also die with the demo if it is killed (PR_SET_PDEATHSIG, services/trainer/subprocess).
-// The settings of its two jobs are examples/jobs/demo-{pretrain,finetune}.yaml.
+// The settings of its two jobs are examples/jobs/demo-{pretrain,finetune}.yaml. --arch gpt-neox
+// (or gpt2) pretrains that family's structure instead, at a demo size (DemoArchitectures).
 // The analysis service also serves the pathway explorer (--http-listen 127.0.0.1:0, reading
 // checkpoints below the work dir); the summary ends with its URL. With --explore the recorder and
 // analysis services stay up after the summary, for browsing, until SIGINT / SIGTERM.
@@ -57,9 +58,44 @@ struct DemoOpts {
   int seq_len = 128;
   double sample_rate = 0.0;
   int threads = 0;
+  std::string arch = "gpt-neo";  // the pretrained model's family (DemoArchitectures)
   bool keep = false;
   bool explore = false;  // keep recorder + analysis (the explorer) up until SIGINT / SIGTERM
 };
+
+// A family the demo can pretrain: the job spec's `model` section and what to say about it.
+struct DemoArchitecture {
+  const char* name;        // --arch
+  const char* model_yaml;  // the pretrain job's `model:` line ("": the default, TinyStories-1M)
+  const char* about;       // printed before the jobs and in the summary
+};
+
+// Pythia-70M's and GPT-2 small's structures at the TinyStories-1M demo's size (hidden 64,
+// intermediate 256) so that the demo takes about as long: 6 layers (Pythia-70M's count), 2 heads
+// of 32 dims (Pythia-70M: hidden 512, 8 heads of 64; GPT-2 small: hidden 768, 12 layers, 12 heads).
+const DemoArchitecture kDemoArchitectures[] = {
+    {"gpt-neo", "", "GPT-Neo, the TinyStories-1M architecture (hidden 64, 8 layers)"},
+    {"gpt-neox",
+     "model: {model_type: gpt_neox, vocab_size: 50304, hidden_size: 64, num_layers: 6,\n"
+     "        num_heads: 2, intermediate_size: 256, max_position_embeddings: 2048,\n"
+     "        rotary_pct: 0.25, rotary_emb_base: 10000, use_parallel_residual: true}\n",
+     "GPT-NeoX with Pythia-70M's structure (rotary on 25% of each head's dims, parallel residual, "
+     "untied embed_out, vocabulary padded to 50304, 6 layers) at the demo's size: hidden 64, "
+     "2 heads (Pythia-70M: hidden 512, 8 heads); GPT-2 tokenizer files"},
+    {"gpt2",
+     "model: {model_type: gpt2, vocab_size: 50257, hidden_size: 64, num_layers: 6, num_heads: 2,\n"
+     "        intermediate_size: 256, max_position_embeddings: 1024}\n",
+     "GPT-2 with GPT-2 small's structure (learned positions, tied wte, gelu_new, Conv1D) at the "
+     "demo's size: hidden 64, 6 layers, 2 heads (GPT-2 small: hidden 768, 12 layers, 12 heads)"},
+};
+
+// The architecture named by --arch; INVALID_ARGUMENT naming the choices otherwise.
+absl::StatusOr<const DemoArchitecture*> FindDemoArchitecture(const std::string& name) {
+  for (const DemoArchitecture& a : kDemoArchitectures) {
+    if (name == a.name) return &a;
+  }
+  return UsageError(absl::StrCat("--arch: '", name, "' is not gpt-neo, gpt-neox or gpt2"));
+}
 
 // Process groups of the running services (0: none) and the signal that interrupted the demo.
 constexpr int kMaxServices = 3;
@@ -339,8 +375,8 @@ struct DemoJobs {
 
 // Pretrains (dense, unless --model) and GLBL fine-tunes with routing; the final held-out
 // evaluation's routing goes to the recorder.
-absl::StatusOr<DemoJobs> RunDemoJobs(const DemoOpts& o, const std::string& train_path,
-                                     DemoServices& sv) {
+absl::StatusOr<DemoJobs> RunDemoJobs(const DemoOpts& o, const DemoArchitecture& arch,
+                                     const std::string& train_path, DemoServices& sv) {
   const std::string tra = sv.trainer.address();
   auto stub = ConnectTrainer(tra, {}, 10);  // its own plaintext children on 127.0.0.1
   if (!stub.ok()) return stub.status();
@@ -352,7 +388,7 @@ absl::StatusOr<DemoJobs> RunDemoJobs(const DemoOpts& o, const std::string& train
   std::string model_dir = o.model_dir.empty() ? "" : fs::absolute(o.model_dir).string();
   if (model_dir.empty()) {
     std::string yaml = absl::StrCat(
-        "kind: pretrain\n", common,
+        "kind: pretrain\n", arch.model_yaml, common,
         absl::StrFormat("optim: {lr: 3e-3, warmup_steps: 30, max_steps: %d, batch_size: %d}\n"
                         "eval_every: 0\neval_batches: 10\ncheckpoint_every: 100\n",
                         o.pretrain_steps, o.batch_size));
@@ -404,18 +440,23 @@ absl::Status Demo(const DemoOpts& o) {
   if (o.model_dir.empty() != o.data_path.empty()) {
     return UsageError("--model and --data go together");
   }
+  ASSIGN_OR_RETURN(const DemoArchitecture* arch, FindDemoArchitecture(o.arch));
+  if (!o.model_dir.empty() && arch != &kDemoArchitectures[0]) {
+    return UsageError("--arch chooses the pretrained model; --model brings its own architecture");
+  }
   g_interrupted.store(0);
   SignalForwarding forwarding;
   const bool temp_work = o.work_dir.empty();
   ASSIGN_OR_RETURN(const std::string work, MakeWorkDir(o));
   const std::string bin = o.bin_dir.empty() ? ExecutableDir() : o.bin_dir;
   std::cout << "monoroute demo: work dir " << work << ", logs in " << work << "/logs" << std::endl;
+  if (o.model_dir.empty()) std::cout << "model: " << arch->about << std::endl;
   std::string lexicon;
   ASSIGN_OR_RETURN(const std::string train_path, MakeData(o, work, &lexicon));
   if (g_interrupted.load() != 0) return Interrupted();
   DemoServices sv;
   RETURN_IF_ERROR(StartServices(o, work, bin, lexicon, &sv));
-  ASSIGN_OR_RETURN(DemoJobs jobs, RunDemoJobs(o, train_path, sv));
+  ASSIGN_OR_RETURN(DemoJobs jobs, RunDemoJobs(o, *arch, train_path, sv));
   const trainer::v1::Job& ft = jobs.finetune;
   const std::string run_id = ft.recorder_run_id().empty() ? ft.id() : ft.recorder_run_id();
   ASSIGN_OR_RETURN(analysis::v1::ReportResponse report,
@@ -428,6 +469,7 @@ absl::Status Demo(const DemoOpts& o) {
   if (!JsonOutput()) {
     std::cout << "\nmonoroute demo summary (" << FormatDuration(total_s) << ")\n";
     if (jobs.pretrain_val > 0) {
+      std::cout << "  model               " << arch->about << "\n";
       std::cout << absl::StrFormat("  pretrain val_loss   %.4f\n", jobs.pretrain_val);
     }
     std::cout << absl::StrFormat("  finetune val_loss   %.4f (GLBL, 16 pathways, top-4)\n",
@@ -445,6 +487,7 @@ absl::Status Demo(const DemoOpts& o) {
     PrintJson({{"report_json", ReportJsonPath(o)},
                {"report_png", ReportPngPath(o)},
                {"run_id", run_id},
+               {"arch", o.model_dir.empty() ? nlohmann::json(o.arch) : nlohmann::json(nullptr)},
                {"pretrain_val_loss", jobs.pretrain_val > 0 ? nlohmann::json(jobs.pretrain_val)
                                                            : nlohmann::json(nullptr)},
                {"finetune_val_loss", ft.final_val_loss()},
@@ -481,6 +524,10 @@ MONOROUTE_REGISTER_COMMAND(demo, [](CLI::App& app) {
                   "Share of fine-tune train steps whose routing is recorded too")
       ->capture_default_str();
   sub->add_option("--threads", o->threads, "Training threads (0: every CPU available)");
+  sub->add_option("--arch", o->arch,
+                  "Pretrained family: gpt-neo (TinyStories-1M), gpt-neox (Pythia-70M's structure) "
+                  "or gpt2 (GPT-2 small's), at a demo size")
+      ->capture_default_str();
   sub->add_flag("--keep", o->keep, "Keep the temp work dir");
   sub->add_flag("--explore", o->explore,
                 "After the summary keep recorder + analysis (the pathway explorer) up until "

@@ -63,6 +63,16 @@ std::vector<int64_t> RoutedLayers(const JobSpec& spec, int64_t num_layers) {
   return out;
 }
 
+// The fields that shrink the model's own state (weights, gradients, AdamW, checkpoint buffers).
+std::string ModelSizeFields(const JobSpec& spec) {
+  if (spec.kind == "finetune") {
+    return spec.freeze_base ? "model_dir (a smaller model)"
+                            : "freeze_base (train the routers only), model_dir (a smaller model)";
+  }
+  if (!spec.model.config_path.empty()) return "model.config_path (a smaller model)";
+  return "model.hidden_size, model.num_layers, model.vocab_size";
+}
+
 int CpusAvailable() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -193,7 +203,7 @@ JobResourceEstimate EstimateJobResources(const JobSpec& spec, const JobModelShap
       {e.router_centring, "optim.batch_size x optim.grad_accum"},
       {e.lm_loss, cuda ? "optim.batch_size, data.seq_len" : "threads"},
       {e.step_inputs, "optim.grad_accum, optim.batch_size"},
-      {e.weights + e.gradients + e.optimizer + e.checkpoint, "the model size"},
+      {e.weights + e.gradients + e.optimizer + e.checkpoint, ModelSizeFields(spec)},
       {e.data, "the data files"},
       {e.runtime, "threads"}};
   e.dominant_fields = std::max_element(parts.begin(), parts.end())->second;

@@ -52,8 +52,10 @@ struct ConditionalNull {
   // Draws both permutations (in the outer orders of ctx.groups); null when the sources are off.
   const ConditionalMasks* Draw(const MeasureContext& ctx, Xoshiro256& rng) {
     if (!ctx.sources) return nullptr;
-    ShuffleWithinOuter(ctx.groups->by_previous, *ctx.previous_order_masks, rng, &cgp);
-    ShuffleWithinOuter(ctx.groups->by_current, *ctx.current_order_masks, rng, &pgc);
+    ShuffleWithinOuter(ctx.groups->by_previous, ctx.table->mask_words, *ctx.previous_order_masks,
+                       rng, &cgp);
+    ShuffleWithinOuter(ctx.groups->by_current, ctx.table->mask_words, *ctx.current_order_masks, rng,
+                       &pgc);
     masks = {cgp.data(), pgc.data()};
     return &masks;
   }
@@ -138,8 +140,10 @@ EffectRun RunEffects(const MeasureContext& context, const AnalysisOptions& o, ui
   }
   std::vector<uint64_t> previous_order, current_order;
   if (ctx.sources) {
-    GatherOuter(ctx.groups->by_current, ctx.table->mask.data(), &current_order);
-    GatherOuter(ctx.groups->by_previous, ctx.table->mask.data(), &previous_order);
+    GatherOuter(ctx.groups->by_current, ctx.table->mask_words, ctx.table->mask.data(),
+                &current_order);
+    GatherOuter(ctx.groups->by_previous, ctx.table->mask_words, ctx.table->mask.data(),
+                &previous_order);
   }
   ctx.previous_order_masks = &previous_order;
   ctx.current_order_masks = &current_order;

@@ -119,7 +119,7 @@ void SourcesInto(const MeasureContext& ctx, const PointRequest& req, const uint3
   if (cgp == nullptr || pgc == nullptr) {
     const uint64_t* own = ctx.previous_order_masks->data();
     if (req.masks != table.mask.data()) {
-      GatherOuter(groups.by_previous, req.masks, &scratch->gathered);
+      GatherOuter(groups.by_previous, table.mask_words, req.masks, &scratch->gathered);
       own = scratch->gathered.data();
     }
     PairInto(ctx, groups.by_previous, own, req.weights, scratch, &pt->kl[kPreviousAndCurrent],

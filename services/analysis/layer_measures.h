@@ -88,7 +88,8 @@ struct ConditionalMasks {
 
 // What one replicate is measured on.
 struct PointRequest {
-  // Top-k sets in event order (table.mask or a permutation) and block weights (null: 1).
+  // Top-k sets in event order (table.mask or a permutation, table.mask_words words per event)
+  // and block weights (null: 1).
   const uint64_t* masks = nullptr;
   const uint32_t* weights = nullptr;
   // Categories are measured on `category_counts` (null: this replicate's own token counts)

@@ -40,12 +40,13 @@ void CountPermutedRoutings(const RoutingTable& table, const uint32_t* block_weig
                            RoutingCounts* out);
 
 // The top-k sets of `table` shuffled across the events of each block (the same Fisher-Yates draws
-// as CountPermutedRoutings), so one permutation can be counted under several source keys.
+// as CountPermutedRoutings), so one permutation can be counted under several source keys. `masks`
+// has table.mask's layout (table.mask_words words per event).
 void PermuteMasks(const RoutingTable& table, Xoshiro256& rng, std::vector<uint64_t>* masks);
 
 // Counts routings keyed by source `key` (RoutingTable::keys) with the given per-event top-k sets
-// (`masks`: table.mask or a PermuteMasks result) and optional block weights; columns of `out` are
-// the source's keys.
+// (`masks`: table.mask or a PermuteMasks result, table.mask_words words per event) and optional
+// block weights; columns of `out` are the source's keys.
 void CountKeyed(const RoutingTable& table, int key, const uint64_t* masks,
                 const uint32_t* block_weight, RoutingCounts* out);
 

@@ -141,13 +141,14 @@ RoutingTable SelectSequences(const RoutingTable& t, const std::vector<uint64_t>&
   RoutingTable s;
   s.num_pathways = t.num_pathways;
   s.top_k = t.top_k;
+  s.mask_words = t.mask_words;
   s.block_begin.push_back(0);
   std::vector<uint32_t> cols;
   for (size_t b = 0; b < t.blocks(); ++b) {
     if (!keep.contains(t.block_key[b])) continue;
     for (uint32_t i = t.block_begin[b]; i < t.block_begin[b + 1]; ++i) {
       cols.push_back(t.column[i]);
-      s.mask.push_back(t.mask[i]);
+      s.mask.insert(s.mask.end(), t.mask_row(i), t.mask_row(i) + t.mask_words);
       s.position.push_back(t.position[i]);
       for (int k = 1; k < kNumSourceKeys; ++k) s.source_key[k].push_back(t.source_key[k][i]);
     }
@@ -197,23 +198,23 @@ absl::Status RoutingTableBuilder::Add(size_t n, const uint64_t* sequence_id,
   }
   token_.reserve(token_.size() + n);
   block_.reserve(block_.size() + n);
-  mask_.reserve(mask_.size() + n);
+  const uint32_t W = MaskWords(num_pathways_);
+  mask_.reserve(mask_.size() + n * W);
   position_.reserve(position_.size() + n);
   next_.reserve(next_.size() + n);
   for (size_t i = 0; i < n; ++i) {
-    uint64_t m = 0;
+    uint64_t m[kMaxMaskWords] = {0, 0, 0, 0};
     for (uint32_t j = 0; j < top_k_; ++j) {
       const uint32_t p = pathways[i * top_k_ + j];
       if (p >= num_pathways_) {
         return absl::InvalidArgumentError(absl::StrCat("event ", token_.size() + i, ": pathway ", p,
                                                        " >= num_pathways ", num_pathways_));
       }
-      const uint64_t bit = uint64_t{1} << p;
-      if (m & bit) {
+      if (MaskHas(m, p)) {
         return absl::InvalidArgumentError(absl::StrCat("event ", token_.size() + i, ": pathway ", p,
                                                        " repeated within its top-k"));
       }
-      m |= bit;
+      MaskSet(m, p);
     }
     const uint64_t key = BlockKey(sequence_id[i]);
     auto [it, inserted] = block_index_.try_emplace(key, static_cast<uint32_t>(block_keys_.size()));
@@ -224,7 +225,7 @@ absl::Status RoutingTableBuilder::Add(size_t n, const uint64_t* sequence_id,
     const uint32_t arrival = block_events_[it->second]++;
     token_.push_back(token_id[i]);
     block_.push_back(it->second);
-    mask_.push_back(m);
+    mask_.insert(mask_.end(), m, m + W);
     position_.push_back(position != nullptr ? position[i] : arrival);
     next_.push_back(next_token_id != nullptr ? next_token_id[i] : kNoToken);
   }
@@ -235,6 +236,8 @@ RoutingTable RoutingTableBuilder::Build() {
   RoutingTable t;
   t.num_pathways = num_pathways_;
   t.top_k = top_k_;
+  t.mask_words = MaskWords(num_pathways_);
+  const uint32_t W = t.mask_words;
   const size_t n = token_.size();
   const size_t nb = block_keys_.size();
   // Dense columns in ascending token id.
@@ -261,14 +264,14 @@ RoutingTable RoutingTableBuilder::Build() {
                      [&](uint32_t x, uint32_t y) { return position_[x] < position_[y]; });
   }
   t.column.resize(n);
-  t.mask.resize(n);
+  t.mask.resize(n * W);
   t.position.resize(n);
   std::vector<uint32_t> next_token(n);
   for (size_t at = 0; at < n; ++at) {
     const uint32_t i = by_slot[at];
     const uint32_t c = col_of[token_[i]];
     t.column[at] = c;
-    t.mask[at] = mask_[i];
+    std::copy_n(mask_.begin() + size_t{i} * W, W, t.mask.begin() + at * W);
     t.position[at] = position_[i];
     next_token[at] = next_[i];
     ++t.column_events[c];

@@ -1,6 +1,7 @@
 // RoutingTable: one routed layer's events in a selection, in the compact form every measure,
 // null and bootstrap works on: per event a dense token column, a block (the sequence it belongs
-// to) and its top-k pathway set as a bit mask. No gRPC, no LibTorch.
+// to) and its top-k pathway set as a pathway mask (pathway_mask.h: one 64-bit word when P <= 64,
+// up to four for P <= 256). No gRPC, no LibTorch.
 #ifndef MONOROUTE_SERVICES_ANALYSIS_ROUTING_TABLE_H_
 #define MONOROUTE_SERVICES_ANALYSIS_ROUTING_TABLE_H_
 
@@ -11,11 +12,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "services/analysis/pathway_mask.h"
 
 namespace monoroute::analysis {
-
-// Largest number of pathways the analysis handles (a top-k set is one 64-bit mask).
-inline constexpr uint32_t kMaxAnalysisPathways = 64;
 
 // What an event's routing can be keyed by (the "sources" of docs/analysis.md): its token, the
 // token before it in its sequence, the token after it, its position, and the (previous, current)
@@ -40,9 +39,12 @@ inline constexpr uint32_t kNoToken = ~uint32_t{0};
 struct RoutingTable {
   uint32_t num_pathways = 0;
   uint32_t top_k = 0;
+  // Words per event in `mask`: MaskWords(num_pathways).
+  uint32_t mask_words = 1;
   // Per event: dense token column in [0, column_token.size()).
   std::vector<uint32_t> column;
-  // Per event: top-k set, bit p set when pathway p was selected (exactly top_k bits).
+  // Per event: its top-k set, mask_words words (pathway_mask.h; exactly top_k bits set). Event i's
+  // mask starts at mask_row(i).
   std::vector<uint64_t> mask;
   // CSR over blocks (size blocks + 1).
   std::vector<uint32_t> block_begin;
@@ -67,6 +69,7 @@ struct RoutingTable {
   }
   size_t key_count(int s) const { return s == kCurrentToken ? columns() : num_keys[s]; }
   size_t events() const { return column.size(); }
+  const uint64_t* mask_row(size_t i) const { return mask.data() + i * mask_words; }
   size_t blocks() const { return block_key.size(); }
   size_t columns() const { return column_token.size(); }
 };

@@ -97,28 +97,36 @@ namespace {
 // Accumulates a source's sufficient sums group by group: a group's per-pathway counts are
 // gathered in `local`, then flushed. Groups of one unweighted event (most token pairs, rare
 // tokens) only count their pathways; their x ln c terms (c = k) are added once at the end.
+// Masks of kWords words; its arrays hold 64 pathways per word.
+template <uint32_t kWords>
 class SumsAccumulator {
  public:
-  SumsAccumulator() : log_table_(LogTable()), xlogx_table_(XLogXTable()) {}
+  explicit SumsAccumulator(MaskWidth<kWords> width)
+      : width_(width), log_table_(LogTable()), xlogx_table_(XLogXTable()) {}
 
-  // Adds weight w to every pathway of m in the current group. Consecutive events of a group
-  // often share pathways; `bank` (cycled by the caller) spreads their adds over kBanks counters
-  // so that they do not wait on each other.
-  void Add(uint64_t m, uint64_t w, uint32_t bank) {
+  // Words of a mask this accumulator holds (the size of a caller's `touched` buffer).
+  static constexpr uint32_t kWordsHeld = kWords;
+
+  // Adds weight w to every pathway of m in the current group, and (when w > 0) m to `touched`.
+  // Consecutive events of a group often share pathways; `bank` (cycled by the caller) spreads
+  // their adds over kBanks counters so that they do not wait on each other.
+  void Add(const uint64_t* m, uint64_t w, uint32_t bank, uint64_t* touched) {
     uint64_t* local = local_[bank % kBanks];
-    for (uint64_t b = m; b != 0; b &= b - 1) local[__builtin_ctzll(b)] += w;
+    ForEachPathway(width_, m, [&](uint32_t p) { local[p] += w; });
+    const uint64_t keep = w != 0 ? ~uint64_t{0} : 0;
+    for (uint32_t i = 0; i < width_.words(); ++i) touched[i] |= m[i] & keep;
   }
   // A group of one event of weight 1.
-  void Singleton(uint64_t m) {
-    for (uint64_t b = m; b != 0; b &= b - 1) ++single_[__builtin_ctzll(b)];
+  void Singleton(const uint64_t* m) {
+    ForEachPathway(width_, m, [&](uint32_t p) { ++single_[p]; });
     ++singles_;
   }
-  // Ends the current group (pathways `touched`, c routings); returns its largest count.
-  uint64_t Flush(uint64_t touched, uint64_t c) {
+  // Ends the current group (pathways `touched`, c routings), clearing `touched`; returns its
+  // largest count.
+  uint64_t Flush(uint64_t* touched, uint64_t c) {
     const double logc = LogCount(c, log_table_);
     uint64_t best = 0;
-    for (uint64_t b = touched; b != 0; b &= b - 1) {
-      const int p = __builtin_ctzll(b);
+    ForEachPathway(width_, touched, [&](uint32_t p) {
       uint64_t x = 0;
       for (uint64_t* local : local_) {
         x += local[p];
@@ -128,7 +136,8 @@ class SumsAccumulator {
       xlogc_[p] += static_cast<double>(x) * logc;
       load_[p] += x;
       best = std::max(best, x);
-    }
+    });
+    for (uint32_t i = 0; i < width_.words(); ++i) touched[i] = 0;
     total_ += c;
     return best;
   }
@@ -146,12 +155,14 @@ class SumsAccumulator {
   }
 
  private:
+  static constexpr uint32_t kPathways = 64 * kWordsHeld;
+  static constexpr uint32_t kBanks = 4;
+  const MaskWidth<kWords> width_;
   const double* log_table_;
   const double* xlogx_table_;
-  double xlogx_[kMaxAnalysisPathways] = {0}, xlogc_[kMaxAnalysisPathways] = {0};
-  static constexpr uint32_t kBanks = 4;
-  uint64_t local_[kBanks][kMaxAnalysisPathways] = {};
-  uint64_t load_[kMaxAnalysisPathways] = {0}, single_[kMaxAnalysisPathways] = {0};
+  double xlogx_[kPathways] = {0}, xlogc_[kPathways] = {0};
+  uint64_t local_[kBanks][kPathways] = {};
+  uint64_t load_[kPathways] = {0}, single_[kPathways] = {0};
   uint64_t total_ = 0, singles_ = 0;
 };
 
@@ -177,34 +188,39 @@ struct SpecialisationSums {
 
 }  // namespace
 
-void CountKeySums(const KeyGroups& groups, const uint64_t* masks, const uint32_t* event_weight,
-                  uint32_t P, uint32_t top_k, uint64_t min_routings, GroupSums* out,
-                  TokenSpecialisation* spec) {
-  SumsAccumulator acc;
+namespace {
+
+// CountKeySums for masks of `width`.
+template <uint32_t kWords>
+void KeySums(MaskWidth<kWords> width, const KeyGroups& groups, const uint64_t* masks,
+             const uint32_t* event_weight, uint32_t P, uint32_t top_k, uint64_t min_routings,
+             GroupSums* out, TokenSpecialisation* spec) {
+  using Accumulator = SumsAccumulator<kWords>;
+  Accumulator acc(width);
   SpecialisationSums sp;
+  const uint32_t W = width.words();
   // A single event (k routings) never counts for the specialisation when min_routings > k.
   const bool fast_singletons = min_routings == 0 || min_routings > top_k;
   const uint32_t* order = groups.order.data();
   const size_t G = groups.begin.size() - 1;
   const size_t n = groups.order.size();
+  uint64_t touched[Accumulator::kWordsHeld] = {};
   for (size_t g = 0; g < G; ++g) {
     const uint32_t lo = groups.begin[g], hi = groups.begin[g + 1];
     if (hi - lo == 1 && fast_singletons) {
-      if (lo + kGatherAhead < n) __builtin_prefetch(masks + order[lo + kGatherAhead]);
+      if (lo + kGatherAhead < n) __builtin_prefetch(masks + size_t{order[lo + kGatherAhead]} * W);
       const uint32_t e = order[lo];
       if (event_weight == nullptr || event_weight[e] == 1) {
-        acc.Singleton(masks[e]);
+        acc.Singleton(masks + size_t{e} * W);
         continue;
       }
     }
-    uint64_t touched = 0, c = 0;
+    uint64_t c = 0;
     for (uint32_t j = lo; j < hi; ++j) {
-      if (j + kGatherAhead < n) __builtin_prefetch(masks + order[j + kGatherAhead]);
+      if (j + kGatherAhead < n) __builtin_prefetch(masks + size_t{order[j + kGatherAhead]} * W);
       const uint32_t e = order[j];
       const uint32_t w = event_weight != nullptr ? event_weight[e] : 1;
-      const uint64_t m = masks[e];
-      touched |= w != 0 ? m : 0;
-      acc.Add(m, w, j);
+      acc.Add(masks + size_t{e} * W, w, j, touched);
       c += static_cast<uint64_t>(w) * top_k;
     }
     if (c == 0) continue;
@@ -215,36 +231,56 @@ void CountKeySums(const KeyGroups& groups, const uint64_t* masks, const uint32_t
   if (spec != nullptr) sp.Into(spec);
 }
 
-void CountPairSums(const NestedPairGroups& groups, const uint64_t* masks,
-                   const uint32_t* block_weight, uint32_t P, uint32_t top_k, GroupSums* out) {
-  SumsAccumulator acc;
+// CountPairSums for masks of `width`.
+template <uint32_t kWords>
+void PairSums(MaskWidth<kWords> width, const NestedPairGroups& groups, const uint64_t* masks,
+              const uint32_t* block_weight, uint32_t P, uint32_t top_k, GroupSums* out) {
+  using Accumulator = SumsAccumulator<kWords>;
+  Accumulator acc(width);
+  const uint32_t W = width.words();
   const uint32_t* pos = groups.inner_pos.data();
   const uint32_t* blk = groups.outer_block.data();
   const size_t G = groups.inner_begin.size() - 1;
   const size_t n = groups.inner_pos.size();
+  uint64_t touched[Accumulator::kWordsHeld] = {};
   for (size_t g = 0; g < G; ++g) {
     const uint32_t lo = groups.inner_begin[g], hi = groups.inner_begin[g + 1];
     if (hi - lo == 1) {
-      if (lo + kGatherAhead < n) __builtin_prefetch(masks + pos[lo + kGatherAhead]);
+      if (lo + kGatherAhead < n) __builtin_prefetch(masks + size_t{pos[lo + kGatherAhead]} * W);
       const uint32_t j = pos[lo];
       if (block_weight == nullptr || block_weight[blk[j]] == 1) {
-        acc.Singleton(masks[j]);
+        acc.Singleton(masks + size_t{j} * W);
         continue;
       }
     }
-    uint64_t touched = 0, c = 0;
+    uint64_t c = 0;
     for (uint32_t i = lo; i < hi; ++i) {
-      if (i + kGatherAhead < n) __builtin_prefetch(masks + pos[i + kGatherAhead]);
+      if (i + kGatherAhead < n) __builtin_prefetch(masks + size_t{pos[i + kGatherAhead]} * W);
       const uint32_t j = pos[i];
       const uint32_t w = block_weight != nullptr ? block_weight[blk[j]] : 1;
-      const uint64_t m = masks[j];
-      touched |= w != 0 ? m : 0;
-      acc.Add(m, w, i);
+      acc.Add(masks + size_t{j} * W, w, i, touched);
       c += static_cast<uint64_t>(w) * top_k;
     }
     if (c != 0) acc.Flush(touched, c);
   }
   acc.Finish(P, top_k, out);
+}
+
+}  // namespace
+
+void CountKeySums(const KeyGroups& groups, const uint64_t* masks, const uint32_t* event_weight,
+                  uint32_t P, uint32_t top_k, uint64_t min_routings, GroupSums* out,
+                  TokenSpecialisation* spec) {
+  DispatchMaskWidth(MaskWords(P), [&](auto width) {
+    KeySums(width, groups, masks, event_weight, P, top_k, min_routings, out, spec);
+  });
+}
+
+void CountPairSums(const NestedPairGroups& groups, const uint64_t* masks,
+                   const uint32_t* block_weight, uint32_t P, uint32_t top_k, GroupSums* out) {
+  DispatchMaskWidth(MaskWords(P), [&](auto width) {
+    PairSums(width, groups, masks, block_weight, P, top_k, out);
+  });
 }
 
 void CountOuterKeyed(const NestedPairGroups& groups, const uint64_t* masks,
@@ -254,35 +290,48 @@ void CountOuterKeyed(const NestedPairGroups& groups, const uint64_t* masks,
   out->cells.assign(G * P, 0);
   out->column_total.assign(G, 0);
   const uint32_t* blk = groups.outer_block.data();
-  for (size_t g = 0; g < G; ++g) {
-    uint32_t* row = out->cells.data() + g * P;
-    for (uint32_t j = groups.outer.begin[g]; j < groups.outer.begin[g + 1]; ++j) {
-      const uint32_t w = block_weight != nullptr ? block_weight[blk[j]] : 1;
-      for (uint64_t b = masks[j]; b != 0; b &= b - 1) row[__builtin_ctzll(b)] += w;
+  DispatchMaskWidth(MaskWords(P), [&](auto width) {
+    const uint32_t W = width.words();
+    for (size_t g = 0; g < G; ++g) {
+      uint32_t* row = out->cells.data() + g * P;
+      for (uint32_t j = groups.outer.begin[g]; j < groups.outer.begin[g + 1]; ++j) {
+        const uint32_t w = block_weight != nullptr ? block_weight[blk[j]] : 1;
+        ForEachPathway(width, masks + size_t{j} * W, [&](uint32_t p) { row[p] += w; });
+      }
     }
-  }
+  });
   FinishCounts(out);
 }
 
-void ShuffleWithinOuter(const NestedPairGroups& groups, const std::vector<uint64_t>& base,
-                        Xoshiro256& rng, std::vector<uint64_t>* out) {
+void ShuffleWithinOuter(const NestedPairGroups& groups, uint32_t mask_words,
+                        const std::vector<uint64_t>& base, Xoshiro256& rng,
+                        std::vector<uint64_t>* out) {
   *out = base;
   const std::vector<uint32_t>& begin = groups.outer.begin;
-  for (size_t g = 0; g + 1 < begin.size(); ++g) {
-    uint64_t* b = out->data() + begin[g];
-    const uint32_t n = begin[g + 1] - begin[g];
-    for (uint32_t i = n; i > 1; --i) std::swap(b[i - 1], b[static_cast<uint32_t>(rng.Below(i))]);
-  }
+  DispatchMaskWidth(mask_words, [&](auto width) {
+    for (size_t g = 0; g + 1 < begin.size(); ++g) {
+      uint64_t* b = out->data() + size_t{begin[g]} * mask_words;
+      const uint32_t n = begin[g + 1] - begin[g];
+      for (uint32_t i = n; i > 1; --i) {
+        SwapMasks(width, b, i - 1, static_cast<uint32_t>(rng.Below(i)));
+      }
+    }
+  });
 }
 
-void GatherOuter(const NestedPairGroups& groups, const uint64_t* masks,
+void GatherOuter(const NestedPairGroups& groups, uint32_t mask_words, const uint64_t* masks,
                  std::vector<uint64_t>* out) {
   const std::vector<uint32_t>& order = groups.outer.order;
-  out->resize(order.size());
-  for (size_t j = 0; j < order.size(); ++j) {
-    if (j + kGatherAhead < order.size()) __builtin_prefetch(masks + order[j + kGatherAhead]);
-    (*out)[j] = masks[order[j]];
-  }
+  out->resize(order.size() * mask_words);
+  DispatchMaskWidth(mask_words, [&](auto width) {
+    const uint32_t W = width.words();
+    for (size_t j = 0; j < order.size(); ++j) {
+      if (j + kGatherAhead < order.size()) {
+        __builtin_prefetch(masks + size_t{order[j + kGatherAhead]} * W);
+      }
+      std::copy_n(masks + size_t{order[j]} * W, W, out->data() + j * W);
+    }
+  });
 }
 
 void KlFromSums(const GroupSums& g, std::vector<double>* kl, double* mi) {

@@ -68,7 +68,8 @@ struct GroupSums {
 
 // A key's sums (and, with min_routings > 0, the token specialisation of ComputeTokenSpecialisation
 // over keys with at least min_routings routings, without per-token details) counted key by key
-// from event-order top-k sets `masks` and per-event weights `event_weight` (null: 1): the same
+// from event-order top-k sets `masks` (MaskWords(num_pathways) words per event, as in
+// RoutingTable::mask) and per-event weights `event_weight` (null: 1): the same
 // doubles as ComputePathwaySums / ComputeTokenSpecialisation over CountKeyed's counts, without a
 // key x pathway matrix.
 void CountKeySums(const KeyGroups& groups, const uint64_t* masks, const uint32_t* event_weight,
@@ -86,14 +87,17 @@ void CountPairSums(const NestedPairGroups& groups, const uint64_t* outer_masks,
 void CountOuterKeyed(const NestedPairGroups& groups, const uint64_t* outer_masks,
                      const uint32_t* block_weight, uint32_t num_pathways, RoutingCounts* out);
 
-// `base` (top-k sets in outer order, e.g. GatherOuter of table.mask) shuffled within every outer
-// group (Fisher-Yates with `rng`, group by group): the conditional null's top-k sets, in outer
-// order (resized).
-void ShuffleWithinOuter(const NestedPairGroups& groups, const std::vector<uint64_t>& base,
-                        Xoshiro256& rng, std::vector<uint64_t>* out);
+// `base` (top-k sets of `mask_words` words in outer order, e.g. GatherOuter of table.mask)
+// shuffled within every outer group (Fisher-Yates with `rng`, group by group): the conditional
+// null's top-k sets, in outer order (resized).
+void ShuffleWithinOuter(const NestedPairGroups& groups, uint32_t mask_words,
+                        const std::vector<uint64_t>& base, Xoshiro256& rng,
+                        std::vector<uint64_t>* out);
 
-// Any event-order top-k sets `masks` gathered into outer order (resized).
-void GatherOuter(const NestedPairGroups& groups, const uint64_t* masks, std::vector<uint64_t>* out);
+// Any event-order top-k sets `masks` (`mask_words` words each) gathered into outer order
+// (resized).
+void GatherOuter(const NestedPairGroups& groups, uint32_t mask_words, const uint64_t* masks,
+                 std::vector<uint64_t>* out);
 
 // KL per pathway and MI from a source's sums (as PathwayKl / MutualInformation do from counts);
 // NaN where undefined.

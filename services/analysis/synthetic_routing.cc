@@ -200,14 +200,17 @@ absl::StatusOr<SyntheticEvents> GenerateSyntheticEvents(const SyntheticRoutingOp
 RoutingTable HashRouting(const RoutingTable& table, int source, uint64_t seed) {
   RoutingTable t = table;
   const uint32_t P = t.num_pathways, k = t.top_k;
-  std::vector<uint64_t> mask_of(t.key_count(source), 0);
+  const uint32_t W = t.mask_words;
+  std::vector<uint64_t> mask_of(t.key_count(source) * W, 0);
   uint32_t set[kMaxAnalysisPathways];
-  for (size_t key = 0; key < mask_of.size(); ++key) {
+  for (size_t key = 0; key < t.key_count(source); ++key) {
     PreferredSetInto(HashPair(seed ^ 0x68617368ULL, source), static_cast<uint32_t>(key), P, k, set);
-    for (uint32_t j = 0; j < k; ++j) mask_of[key] |= uint64_t{1} << set[j];
+    for (uint32_t j = 0; j < k; ++j) MaskSet(mask_of.data() + key * W, set[j]);
   }
   const uint32_t* keys = t.keys(source);
-  for (size_t i = 0; i < t.events(); ++i) t.mask[i] = mask_of[keys[i]];
+  for (size_t i = 0; i < t.events(); ++i) {
+    std::copy_n(mask_of.data() + size_t{keys[i]} * W, W, t.mask.data() + i * W);
+  }
   return t;
 }
 

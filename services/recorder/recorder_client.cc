@@ -61,10 +61,13 @@ class RecorderWriter::Impl {
     thread_.join();
   }
 
-  absl::Status CreateRun(const RunSpecLite& spec) {
+  absl::Status CreateRun(const RunSpecLite& spec, std::chrono::milliseconds wait_for_ready) {
     grpc::ClientContext ctx;
     AddAuth(&ctx);
-    ctx.set_deadline(std::chrono::system_clock::now() + opts_.rpc_timeout);
+    const bool wait = wait_for_ready.count() > 0;
+    ctx.set_wait_for_ready(wait);
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     (wait ? wait_for_ready : opts_.rpc_timeout));
     v1::CreateRunResponse resp;
     return FromGrpcStatus(stub_->CreateRun(&ctx, spec, &resp));
   }
@@ -301,7 +304,10 @@ absl::StatusOr<std::unique_ptr<RecorderWriter>> RecorderWriter::Create(
       new RecorderWriter(std::make_unique<Impl>(options, std::move(*channel))));
 }
 
-absl::Status RecorderWriter::CreateRun(const RunSpecLite& spec) { return impl_->CreateRun(spec); }
+absl::Status RecorderWriter::CreateRun(const RunSpecLite& spec,
+                                       std::chrono::milliseconds wait_for_ready) {
+  return impl_->CreateRun(spec, wait_for_ready);
+}
 absl::Status RecorderWriter::FinishRun(const std::string& run_id,
                                        std::chrono::milliseconds timeout) {
   return impl_->FinishRun(run_id, timeout);

@@ -65,8 +65,13 @@ class RecorderWriter {
   RecorderWriter(const RecorderWriter&) = delete;
   RecorderWriter& operator=(const RecorderWriter&) = delete;
 
-  // Declares a run (idempotent; a conflicting spec gives ALREADY_EXISTS). Blocking unary call.
-  absl::Status CreateRun(const RunSpecLite& spec);
+  // Declares a run (idempotent; a conflicting spec gives ALREADY_EXISTS). Blocking unary call
+  // with deadline options.rpc_timeout. With `wait_for_ready` > 0 the call instead rides through
+  // connection failures (gRPC wait-for-ready: a refused or timed-out connect is retried with the
+  // channel's backoff) until that much time has passed: for the first declaration of a job, when
+  // a recorder that is merely slow to accept must not cost the job its events.
+  absl::Status CreateRun(const RunSpecLite& spec,
+                         std::chrono::milliseconds wait_for_ready = std::chrono::milliseconds(0));
 
   // Marks `run_id` finished on the recorder (blocking unary call with deadline `timeout`; the
   // recorder then refuses new batches for it). Call after a successful Flush. Idempotent.

@@ -28,6 +28,7 @@
 #include "absl/strings/str_format.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
+#include "common/base/subprocess.h"
 #include "common/engine/distributed_env.h"
 #include "common/engine/job_resources.h"
 #include "common/engine/job_spec.h"
@@ -35,7 +36,6 @@
 #include "common/engine/training_observer.h"
 #include "common/tensor_io/torch_status.h"
 #include "services/recorder/recorder_client.h"
-#include "common/base/subprocess.h"
 #include "services/trainer/worker_protocol.h"
 
 namespace monoroute::trainer {
@@ -178,10 +178,13 @@ class WorkerObserver : public engine::TrainingObserver {
     ctx_->OnEventStats(s);
   }
 
-  // Declares the run before training. A rejection fails the job; an unreachable recorder is a
-  // warning (declared lazily later, events dropped and counted meanwhile).
+  // Declares the run before training, waiting up to kDeclareWait for the recorder's connection
+  // (a loaded machine may refuse or time out the first connect). A rejection fails the job; a
+  // recorder unreachable for that long is a warning (declared lazily later, events dropped and
+  // counted meanwhile).
   absl::Status DeclareRun() {
-    absl::Status s = writer_->CreateRun(run_spec_);
+    static constexpr std::chrono::milliseconds kDeclareWait{10000};
+    absl::Status s = writer_->CreateRun(run_spec_, kDeclareWait);
     last_attempt_ = std::chrono::steady_clock::now();
     attempted_ = true;
     if (s.ok()) {

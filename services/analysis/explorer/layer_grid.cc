@@ -6,8 +6,16 @@
 #include <limits>
 
 #include "absl/container/flat_hash_map.h"
+#include "services/analysis/pathway_mask.h"
 
 namespace monoroute::analysis::explorer {
+namespace {
+
+// A (token, pathway) pair as one hash key: the pathway in the low 8 bits (P <= 256).
+constexpr int kPathwayBits = 8;
+static_assert(kMaxAnalysisPathways <= (1u << kPathwayBits), "pathway bits of a grid key");
+
+}  // namespace
 
 LayerGrid BuildLayerGrid(const LayerEvents& events, const Decoder& decode, int top_tokens,
                          uint32_t min_token_count) {
@@ -18,7 +26,7 @@ LayerGrid BuildLayerGrid(const LayerEvents& events, const Decoder& decode, int t
   std::vector<double> gate_sum(P, 0);
   std::vector<uint64_t> load(P, 0);
   absl::flat_hash_map<uint32_t, uint64_t> token_events;
-  absl::flat_hash_map<uint64_t, uint64_t> token_pathway;  // (token << 6 | pathway) -> count
+  absl::flat_hash_map<uint64_t, uint64_t> token_pathway;  // (token, pathway) key -> count
   token_events.reserve(1 << 14);
   token_pathway.reserve(1 << 16);
   for (size_t i = 0; i < events.size(); ++i) {
@@ -28,13 +36,14 @@ LayerGrid BuildLayerGrid(const LayerEvents& events, const Decoder& decode, int t
       const uint32_t p = events.pathways[i * k + j];
       ++load[p];
       gate_sum[p] += events.gates[i * k + j];
-      ++token_pathway[(uint64_t{t} << 6) | p];
+      ++token_pathway[(uint64_t{t} << kPathwayBits) | p];
     }
   }
   const double uniform = static_cast<double>(g.events) * k / std::max(1u, P);
   std::vector<std::vector<TokenLift>> lifts(P);
   for (const auto& [key, c] : token_pathway) {
-    const uint32_t t = static_cast<uint32_t>(key >> 6), p = static_cast<uint32_t>(key & 63);
+    const uint32_t t = static_cast<uint32_t>(key >> kPathwayBits);
+    const uint32_t p = static_cast<uint32_t>(key & ((1u << kPathwayBits) - 1));
     const uint64_t l = token_events[t];
     if (l < min_token_count || c < 2) continue;
     TokenLift r;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "services/analysis/pathway_mask.h"
 
 namespace monoroute::analysis::explorer {
 
@@ -86,9 +87,9 @@ LayerEventsBuilder::LayerEventsBuilder(uint32_t layer, uint32_t num_pathways, ui
 
 absl::StatusOr<LayerEventsBuilder> LayerEventsBuilder::Create(uint32_t layer, uint32_t num_pathways,
                                                               uint32_t top_k) {
-  if (num_pathways == 0 || num_pathways > 64) {
+  if (num_pathways == 0 || num_pathways > kMaxAnalysisPathways) {
     return absl::InvalidArgumentError(
-        absl::StrCat("num_pathways: ", num_pathways, " not in [1, 64]"));
+        absl::StrCat("num_pathways: ", num_pathways, " not in [1, ", kMaxAnalysisPathways, "]"));
   }
   if (top_k == 0 || top_k > num_pathways) {
     return absl::InvalidArgumentError(
@@ -107,7 +108,7 @@ absl::Status LayerEventsBuilder::Add(size_t n, const uint64_t* step, const uint6
   }
   const uint32_t k = raw_.top_k;
   for (size_t i = 0; i < n; ++i) {
-    uint64_t seen = 0;
+    uint64_t seen[kMaxMaskWords] = {0, 0, 0, 0};
     for (uint32_t j = 0; j < k; ++j) {
       const uint32_t p = pathways[i * k + j];
       if (p >= raw_.num_pathways) {
@@ -115,11 +116,11 @@ absl::Status LayerEventsBuilder::Add(size_t n, const uint64_t* step, const uint6
                                                        "] = ", p, " >= num_pathways ",
                                                        raw_.num_pathways));
       }
-      if (seen & (uint64_t{1} << p)) {
+      if (MaskHas(seen, p)) {
         return absl::InvalidArgumentError(
             absl::StrCat("event ", events() + i, ": pathway ", p, " repeated in its top-k"));
       }
-      seen |= uint64_t{1} << p;
+      MaskSet(seen, p);
       if (!std::isfinite(gates[i * k + j])) {
         return absl::InvalidArgumentError(
             absl::StrCat("event ", events() + i, ": weights[", j, "] is not finite"));

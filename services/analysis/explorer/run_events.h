@@ -87,7 +87,8 @@ struct RunEvents {
 // at several steps) the event with the highest step is kept. Not thread-safe.
 class LayerEventsBuilder {
  public:
-  // INVALID_ARGUMENT when num_pathways is 0 or > 64 or top_k is not in [1, num_pathways].
+  // INVALID_ARGUMENT when num_pathways is 0 or > kMaxAnalysisPathways (256) or top_k is not in [1,
+  // num_pathways].
   static absl::StatusOr<LayerEventsBuilder> Create(uint32_t layer, uint32_t num_pathways,
                                                    uint32_t top_k);
 

@@ -7,6 +7,7 @@
 #include "common/model/checkpoint.h"
 #include "common/model/lm_loss.h"
 #include "common/tensor_io/safetensors.h"
+#include "tests/common/model/reference_parity.h"
 #include "tests/common/model/test_util.h"
 
 namespace monoroute::model {
@@ -22,21 +23,7 @@ void CheckAgainstFixture(const std::string& model_dir) {
   const auto& e = expected->tensors;
   auto model = LoadGPTNeo(model_dir);
   ASSERT_TRUE(model.ok()) << model.status();
-  (*model)->eval();
-  torch::NoGradGuard no_grad;
-  ForwardOptions fo;
-  fo.return_block_outputs = true;
-  ForwardOutput out = (*model)->forward(e.at("input_ids"), fo);
-  EXPECT_LT(MaxAbsDiff(out.embeddings, e.at("embeddings")), 1e-5);
-  ASSERT_EQ(out.block_outputs.size(), 4u);
-  for (size_t i = 0; i < out.block_outputs.size(); ++i) {
-    EXPECT_LT(MaxAbsDiff(out.block_outputs[i], e.at("block_out." + std::to_string(i))), 1e-4)
-        << "block " << i;
-  }
-  EXPECT_LT(MaxAbsDiff(out.final_norm, e.at("final_norm")), 1e-4);
-  EXPECT_LT(MaxAbsDiff(out.logits, e.at("logits")), 1e-4);
-  torch::Tensor loss = CausalLmLoss(out.final_norm, (*model)->lm_head_weight(), e.at("input_ids"));
-  EXPECT_LT(std::abs(loss.item<double>() - e.at("loss").item<double>()), 1e-5);
+  ForwardOutput out = testing::ExpectMatchesReference(*model, e, 4, 1e-5);
   // The unfused loss over the logits agrees as well.
   const int64_t t = out.logits.size(1);
   torch::Tensor ref = torch::nn::functional::cross_entropy(

@@ -12,6 +12,7 @@
 namespace monoroute {
 namespace {
 
+using ::monoroute::testing::BitEqual;
 using ::monoroute::testing::FixtureDir;
 using ::monoroute::testing::ReadText;
 using ::monoroute::testing::TempDir;
@@ -23,12 +24,6 @@ std::string Make(const std::string& header, const std::string& data) {
   uint64_t n = header.size();
   std::string out(reinterpret_cast<const char*>(&n), 8);
   return out + header + data;
-}
-
-bool BitEqual(const at::Tensor& a, const at::Tensor& b) {
-  if (a.scalar_type() != b.scalar_type() || a.sizes() != b.sizes()) return false;
-  at::Tensor ca = a.contiguous(), cb = b.contiguous();
-  return std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.numel() * ca.element_size()) == 0;
 }
 
 TEST(SafetensorsTest, ReadsHuggingFaceFixture) {

@@ -15,18 +15,13 @@
 namespace monoroute {
 namespace {
 
+using ::monoroute::testing::BitEqual;
 using ::monoroute::testing::FixtureDir;
 using ::monoroute::testing::ReadText;
 using ::monoroute::testing::TempDir;
 using ::monoroute::testing::WriteText;
 using ::testing::HasSubstr;
 using namespace std::string_literals;  // "...\x00..."s keeps its NUL bytes
-
-bool BitEqual(const at::Tensor& a, const at::Tensor& b) {
-  if (a.scalar_type() != b.scalar_type() || a.sizes() != b.sizes()) return false;
-  at::Tensor ca = a.contiguous(), cb = b.contiguous();
-  return std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.numel() * ca.element_size()) == 0;
-}
 
 TEST(TorchPickleTest, BinFixtureMatchesSafetensorsBitForBit) {
   auto bin = ReadTorchCheckpoint(FixtureDir("gptneo_tiny_bin") + "/pytorch_model.bin");

@@ -1,8 +1,9 @@
 // Integration test: a real monoroute-recorder (child process, free loopback port, temp dir) and
 // the Analysis service on loopback. Synthetic events with planted specialisation (pathway 3 only
 // ever sees "animal" tokens) must be found (token and category tests, and against a token-blind
-// control split recorded on the same sequences); a run with random routing must show none. Also:
-// caching, freshness, CompareRuns, and the error codes.
+// control split recorded on the same sequences); a run with random routing must show none; the
+// same at 256 pathways, top-8 (four-word masks). Also: caching, freshness, CompareRuns, and the
+// error codes.
 #include "services/analysis/analysis_service.h"
 
 #include <fcntl.h>
@@ -229,6 +230,8 @@ class AnalysisServiceTest : public ::testing::Test {
       }
     }
     WritePreviousTokenRun(writer->get());
+    WriteWideRun(writer->get(), "wide", 0.6);
+    WriteWideRun(writer->get(), "wide_random", 0.0);
     absl::Status s = (*writer)->Flush(std::chrono::seconds(60));
     if (!s.ok()) create_error_ = new std::string("flush: " + s.ToString());
   }
@@ -278,6 +281,63 @@ class AnalysisServiceTest : public ::testing::Test {
         for (uint32_t j = 0; j < 4; ++j) {
           b.pathways.push_back(e->pathways[i * 4 + j]);
           b.weights.push_back(0.25f);
+        }
+      }
+      writer->Append(b.view());
+    }
+  }
+
+  // The options of a wide run: 256 pathways, top-8, routed by the current token with probability
+  // `token_preference` (known truth: each token's preferred 8-set).
+  static SyntheticRoutingOptions WideOptions(double token_preference) {
+    SyntheticRoutingOptions so;
+    so.events = 60000;
+    so.seq_len = 64;
+    so.vocab = 500;
+    so.num_pathways = kWidePathways;
+    so.top_k = kWideTopK;
+    so.token_preference = token_preference;
+    return so;
+  }
+  static constexpr uint32_t kWidePathways = 256, kWideTopK = 8;
+
+  // A run of one routed layer, split "valid", from WideOptions(token_preference).
+  static void WriteWideRun(recorder::RecorderWriter* writer, const std::string& run,
+                           double token_preference) {
+    recorder::RunSpecLite spec;
+    spec.set_run_id(run);
+    spec.add_routed_layers(0);
+    spec.set_num_pathways(kWidePathways);
+    spec.set_top_k(kWideTopK);
+    spec.set_vocab_size(50257);
+    spec.set_step_bucket(10);
+    spec.set_store_raw_events(true);
+    if (absl::Status s = writer->CreateRun(spec); !s.ok()) {
+      create_error_ = new std::string(s.ToString());
+      return;
+    }
+    absl::StatusOr<SyntheticEvents> e = GenerateSyntheticEvents(WideOptions(token_preference));
+    if (!e.ok()) {
+      create_error_ = new std::string(e.status().ToString());
+      return;
+    }
+    const size_t n = e->token_id.size(), kBatch = 10000;
+    for (size_t lo = 0; lo < n; lo += kBatch) {
+      events::RoutingEventBatch b;
+      b.header.run_id = run;
+      b.header.batch_id = lo / kBatch;
+      b.header.split = "valid";
+      b.header.step = 100;
+      b.header.layer = 0;
+      b.header.top_k = kWideTopK;
+      for (size_t i = lo; i < std::min(n, lo + kBatch); ++i) {
+        b.sequence_id.push_back(e->sequence_id[i]);
+        b.position.push_back(e->position[i]);
+        b.token_id.push_back(e->token_id[i]);
+        b.next_token_id.push_back(i + 1 < n ? e->token_id[i + 1] : 0);
+        for (uint32_t j = 0; j < kWideTopK; ++j) {
+          b.pathways.push_back(e->pathways[i * kWideTopK + j]);
+          b.weights.push_back(1.0f / kWideTopK);
         }
       }
       writer->Append(b.view());
@@ -411,6 +471,44 @@ TEST_F(AnalysisServiceTest, PreviousTokenRoutingIsAttributedThroughTheService) {
       << j["summary"]["answers"][0];
   ASSERT_EQ(resp.layers_size(), 1);
   EXPECT_EQ(resp.layers(0).routing_source(), "previous_token");
+}
+
+TEST_F(AnalysisServiceTest, PlantedRoutingAt256PathwaysIsFoundAndNamed) {
+  v1::ReportResponse resp;
+  grpc::Status s = Report("wide", &resp, "", "valid");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto j = nlohmann::json::parse(resp.json());
+  ASSERT_EQ(j["layers"].size(), 1u);
+  const auto& L = j["layers"][0];
+  EXPECT_EQ(L["num_pathways"], kWidePathways);
+  EXPECT_EQ(L["top_k"], kWideTopK);
+  ASSERT_EQ(L["pathways"].size(), kWidePathways);
+  EXPECT_EQ(L["routing_source"], "current_token");
+  EXPECT_GT(L["mi"]["ci"][0].get<double>(), 0.1);
+  // A flagged pathway beyond 64 is in the preferred set of its top token (the planted truth).
+  const SyntheticRoutingOptions so = WideOptions(0.6);
+  int named = 0;
+  for (uint32_t p = 64; p < kWidePathways; ++p) {
+    const auto& pj = L["pathways"][p];
+    EXPECT_EQ(pj["pathway"], p);
+    if (!pj["specialised_vs_null"].get<bool>()) continue;
+    const uint32_t top = pj["top_tokens"][0]["token_id"].get<uint32_t>();
+    const std::vector<uint32_t> set =
+        SyntheticPreferredSet(so.model_seed, top, kWidePathways, kWideTopK);
+    EXPECT_NE(std::find(set.begin(), set.end(), p), set.end())
+        << "pathway " << p << " token " << top;
+    ++named;
+  }
+  EXPECT_GE(named, 75);
+  // The null run: nothing.
+  v1::ReportResponse null_resp;
+  s = Report("wide_random", &null_resp, "", "valid");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto nj = nlohmann::json::parse(null_resp.json());
+  const auto& N = nj["layers"][0];
+  EXPECT_EQ(N["routing_source"], "none");
+  EXPECT_EQ(N["specialised_vs_null_pathways"], 0);
+  EXPECT_LE(N["mi"]["ci"][0].get<double>(), 0.0);
 }
 
 TEST_F(AnalysisServiceTest, TooMuchWorkIsRefusedBeforeReading) {

@@ -1,6 +1,7 @@
 // scripts/demo.sh's argument handling without running the demo: --help builds nothing and names
 // --explore; --dry-run prints the bootstrap, build and `monoroute demo` commands with every other
-// argument passed through (quoted); `monoroute demo --help` offers --explore.
+// argument passed through (quoted); `monoroute demo --help` offers --explore and --arch; a bad
+// --arch (or --arch with --model) is a usage error before anything starts.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -53,6 +54,19 @@ TEST(DemoScriptTest, MonorouteDemoOffersExplore) {
   testing::CommandResult r = testing::RunCommand("'" + bin + "' demo --help");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("--explore"));
+  EXPECT_THAT(r.out, HasSubstr("--arch"));
+}
+
+TEST(DemoScriptTest, MonorouteDemoArchIsCheckedBeforeAnythingStarts) {
+  const std::string bin = std::string(MONOROUTE_BIN_DIR) + "/monoroute";
+  if (::access(bin.c_str(), X_OK) != 0) GTEST_SKIP() << "needs " << bin << " (build monoroute)";
+  testing::CommandResult r = testing::RunCommand("'" + bin + "' demo --arch pythia");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("--arch: 'pythia' is not gpt-neo, gpt-neox or gpt2"));
+  EXPECT_THAT(r.out, Not(HasSubstr("work dir")));
+  r = testing::RunCommand("'" + bin + "' demo --arch gpt2 --model /m --data /d");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("--model brings its own architecture"));
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Test support: a run with a planted pathway for the explorer tests. Layer 0 pathway 5 is
 // selected with gate 0.9 (rank 1) exactly on the token " dragon" (id 100), always together with
 // pathway 1 (gate 0.1); in layer 2 the same tokens (and only they) select pathway 3 (gate 0.6).
-// Every other token routes at random among the other pathways (gate 0.5 each). Header-only.
+// Every other token routes at random among the other pathways (gate 0.5 each). With
+// num_pathways P > 8 the same run is spread over P pathways: planted pathway q is
+// PlantedPathway(q, P) (5 -> 149 at P = 200), the others unused. Header-only.
 #ifndef MONOROUTE_TESTS_SERVICES_ANALYSIS_EXPLORER_PLANTED_H_
 #define MONOROUTE_TESTS_SERVICES_ANALYSIS_EXPLORER_PLANTED_H_
 
@@ -24,9 +26,16 @@ struct PlantedColumns {
   std::vector<float> gates;
 };
 
+// Pathway q (0..7) of the planted run spread over `num_pathways` (>= 8) pathways.
+inline uint32_t PlantedPathway(uint32_t q, uint32_t num_pathways) {
+  const uint32_t stride = num_pathways / 8;
+  return q * stride + stride - 1;
+}
+
 // `sequences` sequences of 20 tokens; token ids 10..29 except position 5 = kDragon; the next
-// token after the dragon is id 42. P = 8, k = 2.
-inline PlantedColumns PlantedLayer(uint32_t layer, int sequences, uint64_t seed) {
+// token after the dragon is id 42. P = 8 (spread over num_pathways), k = 2.
+inline PlantedColumns PlantedLayer(uint32_t layer, int sequences, uint64_t seed,
+                                   uint32_t num_pathways = 8) {
   PlantedColumns c;
   std::mt19937_64 rng(seed);
   for (int s = 0; s < sequences; ++s) {
@@ -59,21 +68,22 @@ inline PlantedColumns PlantedLayer(uint32_t layer, int sequences, uint64_t seed)
       }
     }
   }
+  for (uint32_t& p : c.pathways) p = PlantedPathway(p, num_pathways);
   return c;
 }
 
 // The planted run: routed layers 0 and 2, `sequences` sequences, split "valid".
-inline RunEvents PlantedRun(int sequences = 40) {
+inline RunEvents PlantedRun(int sequences = 40, uint32_t num_pathways = 8) {
   RunEvents run;
   run.run_id = "planted";
   run.split = "valid";
   run.splits = {"train", "valid", "valid/fresh_routers"};
-  run.num_pathways = 8;
+  run.num_pathways = num_pathways;
   run.top_k = 2;
   run.vocab_size = 1000;
   for (uint32_t layer : {0u, 2u}) {
-    auto b = LayerEventsBuilder::Create(layer, 8, 2);
-    const PlantedColumns c = PlantedLayer(layer, sequences, 11 + layer);
+    auto b = LayerEventsBuilder::Create(layer, num_pathways, 2);
+    const PlantedColumns c = PlantedLayer(layer, sequences, 11 + layer, num_pathways);
     (void)b->Add(c.token_id.size(), c.step.data(), c.sequence_id.data(), c.position.data(),
                  c.token_id.data(), c.next_token_id.data(), c.pathways.data(), c.gates.data());
     run.layers.push_back(b->Build());

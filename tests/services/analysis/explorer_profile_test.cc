@@ -121,6 +121,43 @@ TEST(ExplorerProfileTest, LayerGridMatchesProfiles) {
   EXPECT_NEAR(g.max_violation, max_load / (1600.0 / 8) - 1, 1e-12);
 }
 
+TEST(ExplorerProfileTest, PathwaysBeyond64) {
+  // The planted run spread over 200 pathways: the dragon's pathway is 149.
+  const uint32_t P = 200, dragon = testing::PlantedPathway(5, P);
+  ASSERT_EQ(dragon, 149u);
+  const RunEvents run = PlantedRun(40, P);
+  auto p = BuildPathwayProfile(run, 0, dragon, PlantedText, ExplorerOptions{});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->load, 40u);
+  EXPECT_NEAR(p->load_vs_uniform, 40.0 / (800.0 * 2 / P), 1e-12);
+  EXPECT_NEAR(p->mean_gate, 0.9, 1e-6);
+  ASSERT_EQ(p->tokens_by_lift.size(), 1u);
+  EXPECT_EQ(p->tokens_by_lift[0].token_id, kDragon);
+  ASSERT_FALSE(p->same_layer_partners.empty());
+  EXPECT_EQ(p->same_layer_partners[0].pathway, testing::PlantedPathway(1, P));
+  EXPECT_EQ(p->same_layer_partners[0].together, 40u);
+  ASSERT_FALSE(p->next_layer_partners.empty());
+  EXPECT_EQ(p->next_layer_partners[0].pathway, testing::PlantedPathway(3, P));
+  ASSERT_FALSE(p->top_contexts.empty());
+  EXPECT_EQ(p->top_contexts[0].co_selected, std::vector<uint32_t>({testing::PlantedPathway(1, P)}));
+  // The layer grid keys (token, pathway) pairs with room for 256 pathways.
+  const LayerGrid g = BuildLayerGrid(*run.Layer(0), PlantedText, 3, 5);
+  ASSERT_EQ(g.cells.size(), P);
+  EXPECT_EQ(g.cells[dragon].load, 40u);
+  ASSERT_EQ(g.cells[dragon].top_tokens.size(), 1u);
+  EXPECT_EQ(g.cells[dragon].top_tokens[0].text, " dragon");
+  uint64_t total = 0;
+  for (const GridCell& c : g.cells) {
+    total += c.load;
+    // Only the 8 planted pathways hold events, and no (token, pathway) key aliases another.
+    if ((c.pathway + 1) % (P / 8) != 0) {
+      EXPECT_EQ(c.load, 0u) << c.pathway;
+      EXPECT_TRUE(c.top_tokens.empty()) << c.pathway;
+    }
+  }
+  EXPECT_EQ(total, 1600u);
+}
+
 TEST(ExplorerProfileTest, Errors) {
   const RunEvents run = PlantedRun(5);
   auto bad_layer = BuildPathwayProfile(run, 1, 0, PlantedText, ExplorerOptions{});
@@ -211,7 +248,8 @@ TEST(ExplorerProfileTest, LoadOverTrainingBucketsManySteps) {
 
 TEST(ExplorerEventsTest, BuilderValidatesAndDeduplicates) {
   EXPECT_FALSE(LayerEventsBuilder::Create(0, 0, 1).ok());
-  EXPECT_FALSE(LayerEventsBuilder::Create(0, 65, 1).ok());
+  EXPECT_FALSE(LayerEventsBuilder::Create(0, 257, 1).ok());
+  EXPECT_TRUE(LayerEventsBuilder::Create(0, 256, 128).ok());
   EXPECT_FALSE(LayerEventsBuilder::Create(0, 4, 5).ok());
   auto b = LayerEventsBuilder::Create(0, 4, 2);
   ASSERT_TRUE(b.ok());

@@ -31,9 +31,40 @@ TEST(RoutingTableTest, GroupsBlocksAndMapsColumns) {
   EXPECT_EQ(b->events(), 0u);  // the builder is empty again
 }
 
+TEST(RoutingTableTest, WideMasksHoldPathwaysBeyond64) {
+  auto b = RoutingTableBuilder::Create(256, 3);
+  ASSERT_TRUE(b.ok());
+  const uint64_t seq[] = {1, 1};
+  const uint32_t tok[] = {5, 6};
+  const uint32_t path[] = {0, 64, 255, 63, 128, 200};
+  ASSERT_TRUE(b->Add(2, seq, tok, path).ok());
+  const RoutingTable t = b->Build();
+  ASSERT_EQ(t.mask_words, 4u);
+  ASSERT_EQ(t.mask.size(), 8u);
+  EXPECT_EQ(std::vector<uint64_t>(t.mask_row(0), t.mask_row(0) + 4),
+            (std::vector<uint64_t>{1, 1, 0, uint64_t{1} << 63}));
+  EXPECT_EQ(std::vector<uint64_t>(t.mask_row(1), t.mask_row(1) + 4),
+            (std::vector<uint64_t>{uint64_t{1} << 63, 0, 1, uint64_t{1} << 8}));
+  std::vector<uint32_t> got;
+  DispatchMaskWidth(t.mask_words, [&](auto width) {
+    ForEachPathway(width, t.mask_row(1), [&](uint32_t p) { got.push_back(p); });
+  });
+  EXPECT_EQ(got, (std::vector<uint32_t>{63, 128, 200}));
+  EXPECT_EQ(MaskWords(64), 1u);
+  EXPECT_EQ(MaskWords(65), 2u);
+  EXPECT_EQ(MaskWords(256), 4u);
+  const uint32_t repeated[] = {130, 7, 130};
+  const absl::Status s = b->Add(1, seq, tok, repeated);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("pathway 130 repeated"), std::string::npos);
+  const uint32_t out_of_range[] = {1, 2, 256};
+  EXPECT_EQ(b->Add(1, seq, tok, out_of_range).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(RoutingTableTest, RejectsBadEvents) {
   EXPECT_EQ(RoutingTableBuilder::Create(0, 1).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(RoutingTableBuilder::Create(65, 1).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RoutingTableBuilder::Create(257, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(RoutingTableBuilder::Create(4, 5).status().code(), absl::StatusCode::kInvalidArgument);
   auto b = RoutingTableBuilder::Create(4, 2);
   const uint64_t seq[] = {1};

@@ -2,13 +2,15 @@
 // token specialisation equal ComputePathwaySums / ComputeTokenSpecialisation over CountKeyed
 // (bit for bit, unweighted and with block weights); the pair's sums equal those of the dense
 // pair counts; the nested layout keeps every pair group inside one outer group; the conditional
-// null's shuffle keeps each outer group's multiset of top-k sets.
+// null's shuffle keeps each outer group's multiset of top-k sets. Each at P = 16 (one-word
+// masks) and P = 200 (four-word masks).
 #include "services/analysis/source_groups.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "services/analysis/resampling.h"
 #include "services/analysis/synthetic_routing.h"
@@ -16,13 +18,16 @@
 namespace monoroute::analysis {
 namespace {
 
+// (num_pathways, top_k) of a test's table.
+class SourceGroupsTest : public ::testing::TestWithParam<std::pair<uint32_t, uint32_t>> {};
+
 RoutingTable BigramTable() {
   SyntheticRoutingOptions so;
   so.events = 20000;
   so.seq_len = 64;
   so.vocab = 2000;
-  so.num_pathways = 16;
-  so.top_k = 4;
+  so.num_pathways = SourceGroupsTest::GetParam().first;
+  so.top_k = SourceGroupsTest::GetParam().second;
   so.tokens = SyntheticTokens::kBigram;
   so.route_by = SyntheticRouteBy::kPreviousToken;
   so.token_preference = 0.6;
@@ -39,7 +44,7 @@ std::vector<uint32_t> EventWeights(const RoutingTable& t, const std::vector<uint
   return w;
 }
 
-TEST(SourceGroupsTest, KeySumsEqualTheDenseCounts) {
+TEST_P(SourceGroupsTest, KeySumsEqualTheDenseCounts) {
   const RoutingTable t = BigramTable();
   const SourceGroups g = MakeSourceGroups(t, true);
   std::vector<uint32_t> bw;
@@ -73,14 +78,14 @@ TEST(SourceGroupsTest, KeySumsEqualTheDenseCounts) {
   }
 }
 
-TEST(SourceGroupsTest, PairSumsEqualTheDensePairCounts) {
+TEST_P(SourceGroupsTest, PairSumsEqualTheDensePairCounts) {
   const RoutingTable t = BigramTable();
   const SourceGroups g = MakeSourceGroups(t, true);
   std::vector<uint32_t> bw;
   BlockWeights(t, 3, 1, &bw);
   for (const NestedPairGroups* n : {&g.by_previous, &g.by_current}) {
     std::vector<uint64_t> outer_masks;
-    GatherOuter(*n, t.mask.data(), &outer_masks);
+    GatherOuter(*n, t.mask_words, t.mask.data(), &outer_masks);
     for (bool weighted : {false, true}) {
       RoutingCounts dense;
       CountKeyed(t, kPreviousAndCurrent, t.mask.data(), weighted ? bw.data() : nullptr, &dense);
@@ -105,7 +110,7 @@ TEST(SourceGroupsTest, PairSumsEqualTheDensePairCounts) {
   }
 }
 
-TEST(SourceGroupsTest, PairGroupsNestInsideOuterGroups) {
+TEST_P(SourceGroupsTest, PairGroupsNestInsideOuterGroups) {
   const RoutingTable t = BigramTable();
   const SourceGroups g = MakeSourceGroups(t, true);
   EXPECT_TRUE(g.sources);
@@ -128,24 +133,31 @@ TEST(SourceGroupsTest, PairGroupsNestInsideOuterGroups) {
   EXPECT_TRUE(counts_only.by_current.inner_pos.empty());
 }
 
-TEST(SourceGroupsTest, ShuffleKeepsEachOuterGroupsTopKSets) {
+TEST_P(SourceGroupsTest, ShuffleKeepsEachOuterGroupsTopKSets) {
   const RoutingTable t = BigramTable();
+  ASSERT_EQ(t.mask_words, MaskWords(t.num_pathways));
   const SourceGroups g = MakeSourceGroups(t, true);
   std::vector<uint64_t> base, shuffled;
-  GatherOuter(g.by_previous, t.mask.data(), &base);
+  GatherOuter(g.by_previous, t.mask_words, t.mask.data(), &base);
   Xoshiro256 rng(9);
-  ShuffleWithinOuter(g.by_previous, base, rng, &shuffled);
+  ShuffleWithinOuter(g.by_previous, t.mask_words, base, rng, &shuffled);
   ASSERT_EQ(shuffled.size(), base.size());
   EXPECT_NE(shuffled, base);
   const std::vector<uint32_t>& begin = g.by_previous.outer.begin;
+  const uint32_t W = t.mask_words;
+  auto rows = [&](const std::vector<uint64_t>& m, size_t lo, size_t hi) {
+    std::vector<std::vector<uint64_t>> r;
+    for (size_t i = lo; i < hi; ++i) r.emplace_back(m.begin() + i * W, m.begin() + (i + 1) * W);
+    std::sort(r.begin(), r.end());
+    return r;
+  };
   for (size_t k = 0; k + 1 < begin.size(); ++k) {
-    std::vector<uint64_t> a(base.begin() + begin[k], base.begin() + begin[k + 1]);
-    std::vector<uint64_t> b(shuffled.begin() + begin[k], shuffled.begin() + begin[k + 1]);
-    std::sort(a.begin(), a.end());
-    std::sort(b.begin(), b.end());
-    ASSERT_EQ(a, b) << k;
+    ASSERT_EQ(rows(base, begin[k], begin[k + 1]), rows(shuffled, begin[k], begin[k + 1])) << k;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(MaskWidths, SourceGroupsTest,
+                         ::testing::Values(std::make_pair(16u, 4u), std::make_pair(200u, 12u)));
 
 }  // namespace
 }  // namespace monoroute::analysis

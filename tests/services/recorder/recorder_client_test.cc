@@ -1,6 +1,6 @@
 // Tests of RecorderWriter against an in-process recorder on 127.0.0.1: acks and stats, counts vs
-// brute force, rejected blocks, reconnect + re-send after a server restart, bounded queue, auth,
-// FinishRun.
+// brute force, rejected blocks, reconnect + re-send after a server restart, a run declaration that
+// waits through a refused connect, bounded queue, auth, FinishRun.
 #include "services/recorder/recorder_client.h"
 
 #include <gmock/gmock.h>
@@ -137,6 +137,30 @@ TEST(RecorderWriterTest, ReconnectsAndResendsAfterServerRestart) {
   EXPECT_GT(st.retries, 0u);
   EXPECT_EQ(Counts(server->store(), "r1", 6), ref.Layer(6));
   EXPECT_EQ(server->store()->GetRun("r1")->events, 20u * 50);
+}
+
+TEST(RecorderWriterTest, CreateRunWaitsForReadyThroughAFailedConnect) {
+  testing::TempDir dir;
+  auto server = std::make_unique<InProcessRecorder>(dir.Sub("db"));
+  ASSERT_TRUE(server->Start());
+  const int port = server->port();
+  server->Stop();  // the port is known and nothing listens: connects are refused
+  auto w = NewWriter("127.0.0.1:" + std::to_string(port), "w");
+  // Without waiting, a refused connect fails the declaration at once.
+  EXPECT_EQ(w->CreateRun(Spec("r1")).code(), absl::StatusCode::kUnavailable);
+  // Waiting, the declaration succeeds once the recorder listens (here 1.5 s later).
+  std::thread restart([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ASSERT_TRUE(server->Start(port));
+  });
+  absl::Status s = w->CreateRun(Spec("r1"), std::chrono::seconds(30));
+  restart.join();
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_TRUE(server->store()->GetRun("r1").ok());
+  // A recorder that never comes back costs at most the wait: DEADLINE_EXCEEDED, not a hang.
+  server->Stop();
+  EXPECT_EQ(w->CreateRun(Spec("r2"), std::chrono::milliseconds(300)).code(),
+            absl::StatusCode::kDeadlineExceeded);
 }
 
 TEST(RecorderWriterTest, FullQueueDropsAfterMaxBlock) {

@@ -431,6 +431,29 @@ TEST_F(EngineBackendTest, SubmissionChecksNameTheField) {
       << s;
 }
 
+// A Pythia-160M-sized job (HF's config.json) under the test server's --job-memory-limit-mb 4096 is
+// refused at submission, before any worker starts, naming the estimate and what to lower.
+TEST_F(EngineBackendTest, PythiaSizedJobAboveTheLimitIsRefusedAtSubmission) {
+  std::ofstream(dir_ + "/pythia160m.json")
+      << R"({"model_type": "gpt_neox", "hidden_size": 768, "intermediate_size": 3072,
+             "num_attention_heads": 12, "num_hidden_layers": 12, "max_position_embeddings": 2048,
+             "rotary_pct": 0.25, "rotary_emb_base": 10000, "use_parallel_residual": true,
+             "tie_word_embeddings": false, "hidden_act": "gelu", "layer_norm_eps": 1e-05,
+             "vocab_size": 50304})";
+  auto p = backend_->Prepare(Spec(), {"model.config_path=" + dir_ + "/pythia160m.json"},
+                             dir_ + "/pythia", "cpu");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const absl::Status s = backend_->CheckFiles(*p);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(s.message().find("job needs an estimated"), std::string::npos) << s;
+  // 162,322,944 + 6 routers of 768 -> 8 -> 4.
+  EXPECT_NE(s.message().find("162360072 parameters"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("(--job-memory-limit-mb 4096); lower model.config_path"),
+            std::string::npos)
+      << s;
+  EXPECT_FALSE(fs::exists(dir_ + "/pythia/checkpoints"));  // nothing ran
+}
+
 TEST_F(EngineBackendTest, CrashingWorkerFailsWithSignalAndLastOutput) {
   // A stand-in worker that prints an error and dies the way a crashing one does.
   const std::string fake = dir_ + "/fake-worker.sh";
