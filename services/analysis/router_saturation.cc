@@ -43,7 +43,9 @@ std::vector<BlockAgreement> MatchBlocks(const RoutingTable& at, const RoutingTab
         ++j;
       } else {
         ++a.matched;
-        if (at.mask[i] == reference.mask[j]) ++a.equal;
+        if (std::equal(at.mask_row(i), at.mask_row(i) + at.mask_words, reference.mask_row(j))) {
+          ++a.equal;
+        }
         ++i;
         ++j;
       }
@@ -76,7 +78,8 @@ double ChanceTopKAgreement(uint32_t num_pathways, uint32_t top_k) {
 
 absl::StatusOr<LayerSaturation> TopKAgreement(const RoutingTable& at, const RoutingTable& reference,
                                               const SaturationOptions& options) {
-  if (at.num_pathways != reference.num_pathways || at.top_k != reference.top_k) {
+  if (at.num_pathways != reference.num_pathways || at.top_k != reference.top_k ||
+      at.mask_words != reference.mask_words) {
     return absl::InvalidArgumentError(absl::StrCat(
         "router saturation: num_pathways/top_k differ between checkpoint (", at.num_pathways, "/",
         at.top_k, ") and final routing (", reference.num_pathways, "/", reference.top_k, ")"));

@@ -125,6 +125,23 @@ TEST(RouterSaturation, MatchesEventsBySequenceAndPosition) {
   EXPECT_EQ((*sat)[0].layers[0].saturation, 1.0);
 }
 
+TEST(RouterSaturation, WidePathwaySets) {
+  // 128 pathways (two mask words): sets differing only in a pathway >= 64 do not agree.
+  auto make = [](uint32_t last) {
+    auto b = RoutingTableBuilder::Create(128, 2);
+    EXPECT_TRUE(b.ok()) << b.status();
+    std::vector<uint64_t> seq = {1, 1};
+    std::vector<uint32_t> tok = {5, 6}, pos = {0, 1}, path = {3, 100, 3, last};
+    EXPECT_TRUE(b->Add(2, seq.data(), tok.data(), path.data(), pos.data()).ok());
+    return b->Build();
+  };
+  auto s = TopKAgreement(make(120), make(121), SaturationOptions{0});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->events, 2u);
+  EXPECT_EQ(s->saturation, 0.5);
+  EXPECT_NEAR(s->chance, 1.0 / (128.0 * 127 / 2), 1e-15);
+}
+
 TEST(RouterSaturation, SplitNames) {
   EXPECT_EQ(CheckpointEvalSplit(300), "eval@step300");
   EXPECT_EQ(CheckpointEvalStep("eval@step300"), 300);
