@@ -14,6 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "clients/cli/study_endpoint.h"
+#include "clients/cli/study_observer.h"
+#include "clients/cli/study_ranks.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "common/engine/job_spec.h"
@@ -23,6 +26,7 @@
 #include "services/analysis/cairo_draw.h"
 #include "services/analysis/report_json.h"
 #include "services/analysis/report_png.h"
+#include "services/analysis/router_saturation.h"
 #include "services/analysis/run_analysis.h"
 #include "services/analysis/vocab_resources.h"
 
@@ -34,65 +38,6 @@ using analysis::AnalysisOptions;
 using analysis::ControlComparison;
 using analysis::LayerResult;
 using nlohmann::json;
-
-// Collects the final evaluation's routing and controls per (split, layer), and the last step's
-// balance; prints progress.
-class StudyObserver : public engine::TrainingObserver {
- public:
-  explicit StudyObserver(std::string name) : name_(std::move(name)) {}
-  bool WantsRoutingEvents() const override { return true; }
-  void OnStep(const engine::StepReport& r) override {
-    last_ = r;
-    if (r.step % 50 == 0 || r.step == r.total_steps) {
-      double vio = 0;
-      for (const auto& b : r.balance) vio = std::max(vio, b.max_violation);
-      std::cout << absl::StrFormat("  [%s] step %d/%d lm %.4f max MaxVio %.2f, %.0f tok/s\n", name_,
-                                   r.step, r.total_steps, r.lm_loss, vio, r.tokens_per_s)
-                << std::flush;
-    }
-  }
-  void OnRoutingEvents(const events::RoutingEventBatch& b) override {
-    if (!status_.ok() || b.header.split == "train") return;
-    auto key = std::make_pair(b.header.split, b.header.layer);
-    auto it = builders_.find(key);
-    if (it == builders_.end()) {
-      absl::StatusOr<analysis::RoutingTableBuilder> nb =
-          analysis::RoutingTableBuilder::Create(num_pathways_, b.header.top_k);
-      if (!nb.ok()) {
-        status_ = nb.status();
-        return;
-      }
-      it = builders_.emplace(key, *std::move(nb)).first;
-    }
-    const size_t n = b.token_id.size();
-    status_ = it->second.Add(n, b.sequence_id.data(), b.token_id.data(), b.pathways.data(),
-                             b.position.size() == n ? b.position.data() : nullptr,
-                             b.next_token_id.size() == n ? b.next_token_id.data() : nullptr);
-  }
-  void set_num_pathways(uint32_t p) { num_pathways_ = p; }
-  const absl::Status& status() const { return status_; }
-  const engine::StepReport& last() const { return last_; }
-  // The table of (split, layer), empty when absent.
-  analysis::RoutingTable Take(const std::string& split, uint32_t layer) {
-    auto it = builders_.find({split, layer});
-    if (it == builders_.end()) return analysis::RoutingTable{};
-    return it->second.Build();
-  }
-  std::vector<uint32_t> Layers(const std::string& split) const {
-    std::vector<uint32_t> out;
-    for (const auto& [key, b] : builders_) {
-      if (key.first == split) out.push_back(key.second);
-    }
-    return out;
-  }
-
- private:
-  std::string name_;
-  uint32_t num_pathways_ = 16;
-  absl::Status status_;
-  engine::StepReport last_;
-  std::map<std::pair<std::string, uint32_t>, analysis::RoutingTableBuilder> builders_;
-};
 
 // One metric of one run: a layer average.
 struct Metric {
@@ -118,6 +63,7 @@ const Metric kMetrics[] = {
      "category AMI minus fresh routers on the trained trunk"},
     {"specialised_pathways", "specialised pathways (all layers)"},
     {"category_specialised_pathways", "category-specialised pathways"},
+    {"steps_trained", "steps trained (saturation or cap)"},
 };
 
 double Mean(const std::vector<double>& v) {
@@ -141,7 +87,7 @@ const ControlComparison* Control(const LayerResult& L, const char* name) {
 
 // The run's layer-averaged metrics.
 json RunMetrics(const std::vector<LayerResult>& layers, double val_loss,
-                const engine::StepReport& last) {
+                const engine::StepReport& last, int64_t steps) {
   std::map<std::string, std::vector<double>> v;
   double flagged = 0, cat_flagged = 0;
   for (const LayerResult& L : layers) {
@@ -174,6 +120,7 @@ json RunMetrics(const std::vector<LayerResult>& layers, double val_loss,
   for (const auto& [k, xs] : v) m[k] = num(Mean(xs));
   m["specialised_pathways"] = flagged;
   m["category_specialised_pathways"] = cat_flagged;
+  m["steps_trained"] = steps;
   return m;
 }
 
@@ -325,57 +272,287 @@ absl::StatusOr<analysis::RunAnalysis> AnalyseRun(const BalancingStudyOptions& o,
   return run;
 }
 
-// Fine-tunes one (method, seed) into `dir`, analyses it and writes its report and result.json;
-// returns the result (name, method, seed, steps, seconds, metrics).
+// The study's stopping rule in words (study.json, study.md and the docs say the same).
+std::string StoppingRule(const BalancingStudyOptions& o) {
+  if (o.check_every <= 0)
+    return absl::StrCat("no saturation checks: every run trains ", o.steps, " steps");
+  return absl::StrFormat(
+      "a checkpoint every %d steps, each evaluated on %s validation sequences; a run stops at the "
+      "first check where every routed layer's top-k agreement with the previous check (share of "
+      "rank 0's evaluation tokens with the same top-k set) is >= %.2f, else at the step cap %d "
+      "(the LR schedule is the cap's)",
+      o.check_every, o.check_sequences > 0 ? std::to_string(o.check_sequences) : "all",
+      o.saturation, o.steps);
+}
+
+// The training job of one run (before the stopping rule): checkpoints at the checks, their
+// evaluation routing recorded, the token cache shared by every run (<out>/data_cache), no final
+// events (the final evaluation is a second, one-process
+// pass: FinalEvaluation).
+absl::StatusOr<engine::JobSpec> TrainingSpec(const BalancingStudyOptions& o,
+                                             const std::string& method, int seed,
+                                             const fs::path& dir) {
+  const int64_t every = o.check_every > 0 ? o.check_every : o.steps;
+  const int rank_threads = o.threads > 0 ? std::max(1, o.threads / o.nproc_per_node) : 0;
+  std::string yaml = absl::StrFormat(
+      "kind: finetune\nmodel_dir: \"%s\"\nrouting: {enabled: true, balancing: {method: %s}}\n"
+      "data: {train_path: \"%s\", valid_path: \"%s\", seq_len: %d, seed: %d, cache_dir: \"%s\"}\n"
+      "optim: {max_steps: %d, batch_size: %d}\n"
+      "eval_every: 0\ncheckpoint_every: %d\nkeep_checkpoints: 1\noutput_dir: \"%s\"\n"
+      "threads: %d\nseed: %d\nlog_every: 10\n"
+      "record: {sample_rate: 0, eval_split_events: false, controls: false, "
+      "eval_at_checkpoints: %s}\n"
+      "eval: {max_sequences: %d}\ndistributed: {nproc_per_node: %d}\n",
+      fs::absolute(o.model_dir).string(), method, fs::absolute(o.train_path).string(),
+      o.valid_path.empty() ? "" : fs::absolute(o.valid_path).string(), o.seq_len, seed,
+      (fs::absolute(o.out_dir) / "data_cache").string(), o.steps, o.batch_size, every, dir.string(),
+      rank_threads, seed, o.check_every > 0 ? "true" : "false", o.check_sequences,
+      o.nproc_per_node);
+  ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(yaml, o.overrides));
+  // Every rank loads the same file (the ranks compare the spec's fingerprint).
+  const std::string path = (dir / "study_job.yaml").string();
+  RETURN_IF_ERROR(WriteFileAtomic(path, engine::JobSpecToYaml(spec)));
+  return engine::LoadJobSpecFile(path, {});
+}
+
+// The final evaluation of a trained run in this process (world size 1): the checkpoint of
+// `step` resumed with nothing left to train, the whole validation split's routing and its
+// controls recorded into `obs`. Returns the validation loss.
+absl::StatusOr<double> FinalEvaluation(const BalancingStudyOptions& o, engine::JobSpec spec,
+                                       int64_t step, StudyObserver& obs) {
+  spec.optim.max_steps = step;
+  spec.resume = "must";
+  spec.record.eval_split_events = true;
+  spec.record.controls = true;
+  spec.record.eval_at_checkpoints = false;
+  spec.eval.max_sequences = 0;
+  spec.distributed.nproc_per_node = 1;
+  spec.threads = o.threads;
+  ASSIGN_OR_RETURN(engine::TrainResult tr, engine::RunTrainingJob(spec, &obs));
+  return tr.final_val_loss;
+}
+
+// Per routed layer, the primary endpoint of one run: its category AMI excess minus that of the
+// fresh routers on its trained trunk ({"<layer>": value}).
+json PrimaryByLayer(const std::vector<LayerResult>& layers) {
+  json out = json::object();
+  for (const LayerResult& L : layers) {
+    const ControlComparison* t = Control(L, analysis::kTrainedTrunkFreshRoutersControl);
+    if (t != nullptr && std::isfinite(t->category_ami_delta.excess)) {
+      out[std::to_string(L.layer)] = t->category_ami_delta.excess;
+    }
+  }
+  return out;
+}
+
+// The saturation record of a run: its checks and the router saturation of each checkpoint
+// against the last one.
+absl::StatusOr<json> SaturationRecord(const StudyObserver& obs, const BalancingStudyOptions& o) {
+  json checks = json::array();
+  for (const SaturationCheck& c : obs.checks()) {
+    json a = json::object();
+    for (const auto& [layer, x] : c.agreement) a[std::to_string(layer)] = x;
+    checks.push_back({{"step", c.step},
+                      {"previous_step", c.previous_step},
+                      {"agreement", a},
+                      {"min_agreement",
+                       std::isfinite(c.min_agreement) ? json(c.min_agreement) : json(nullptr)}});
+  }
+  analysis::SaturationOptions so;
+  so.bootstrap = o.analysis.bootstrap;
+  so.seed = o.analysis.seed;
+  ASSIGN_OR_RETURN(std::vector<analysis::SaturationPoint> curve, obs.Saturation(so));
+  json sat = json::array();
+  for (const analysis::SaturationPoint& p : curve) {
+    json layers = json::array();
+    for (const analysis::LayerSaturation& s : p.layers) {
+      layers.push_back({{"layer", s.layer},
+                        {"saturation", s.saturation},
+                        {"ci", {s.ci.low, s.ci.high}},
+                        {"chance", s.chance},
+                        {"events", s.events}});
+    }
+    sat.push_back({{"step", p.step}, {"layers", layers}});
+  }
+  return json{{"checks", checks}, {"router_saturation_vs_last_check", sat}};
+}
+
+// Fine-tunes one (method, seed) into `dir` until its routing saturates or the step cap, runs its
+// final evaluation with controls, analyses it and writes its report and result.json; returns the
+// result (name, method, seed, steps, stop, saturation, seconds, metrics, primary endpoint).
 absl::StatusOr<json> RunOne(const BalancingStudyOptions& o, const analysis::VocabResources& vocab,
                             const std::string& method, int seed, const fs::path& dir) {
   const std::string name = absl::StrCat(method, "-seed", seed);
   const auto t0 = std::chrono::steady_clock::now();
-  std::string yaml = absl::StrFormat(
-      "kind: finetune\nmodel_dir: \"%s\"\nrouting: {enabled: true, balancing: {method: %s}}\n"
-      "data: {train_path: \"%s\", valid_path: \"%s\", seq_len: %d, seed: %d}\n"
-      "optim: {max_steps: %d, batch_size: %d}\n"
-      "eval_every: 0\ncheckpoint_every: 100\nkeep_checkpoints: 1\noutput_dir: \"%s\"\n"
-      "threads: %d\nseed: %d\nlog_every: 10\n"
-      "record: {sample_rate: 0, eval_split_events: true, controls: true}\n",
-      fs::absolute(o.model_dir).string(), method, fs::absolute(o.train_path).string(),
-      o.valid_path.empty() ? "" : fs::absolute(o.valid_path).string(), o.seq_len, seed, o.steps,
-      o.batch_size, dir.string(), o.threads, seed);
-  ASSIGN_OR_RETURN(engine::JobSpec spec, engine::ParseJobSpecYaml(yaml, o.overrides));
-  std::cout << "[" << name << "] fine-tuning " << spec.optim.max_steps << " steps into "
-            << dir.string() << std::endl;
-  StudyObserver obs(name);
-  obs.set_num_pathways(static_cast<uint32_t>(spec.routing.num_pathways));
-  ASSIGN_OR_RETURN(engine::TrainResult tr, engine::RunTrainingJob(spec, &obs));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  ASSIGN_OR_RETURN(engine::JobSpec spec, TrainingSpec(o, method, seed, dir));
+  std::cout << "[" << name << "] fine-tuning up to " << spec.optim.max_steps << " steps on "
+            << o.nproc_per_node << " rank(s) into " << dir.string() << std::endl;
+  StudyObserver obs(name, static_cast<uint32_t>(spec.routing.num_pathways),
+                    SaturationStop{o.check_every > 0 ? o.saturation : 2.0});
+  StudyRanksOptions ro;
+  ro.nproc = o.nproc_per_node;
+  if (!o.rank_command.empty()) ro.rank_command = o.rank_command;
+  ro.log_dir = dir.string();
+  ASSIGN_OR_RETURN(engine::TrainResult tr,
+                   RunStudyJob(spec, (dir / "study_job.yaml").string(), ro, &obs));
+  obs.FinishChecks();
   RETURN_IF_ERROR(obs.status());
-  if (tr.stopped_early) return absl::CancelledError(absl::StrCat(name, " stopped early"));
+  if (tr.stopped_early && !obs.stopped()) {
+    return absl::CancelledError(absl::StrCat(name, " stopped early"));
+  }
+  ASSIGN_OR_RETURN(json saturation, SaturationRecord(obs, o));
+  ASSIGN_OR_RETURN(double val_loss, FinalEvaluation(o, spec, tr.final_step, obs));
+  RETURN_IF_ERROR(obs.status());
   ASSIGN_OR_RETURN(analysis::RunAnalysis run, AnalyseRun(o, vocab, spec, obs, name, method, seed));
   RETURN_IF_ERROR(WriteFileAtomic((dir / "llm_routing_results.json").string(),
                                   analysis::ReportToJson(run, nullptr, o.analysis, 0)));
   ASSIGN_OR_RETURN(std::string png, analysis::RenderReportPng(run, nullptr, &o.analysis));
   RETURN_IF_ERROR(WriteFileAtomic((dir / "llm_monosemanticity.png").string(), png));
+  const bool saturated = obs.stopped();
+  const double reached = obs.checks().empty() ? std::nan("") : obs.checks().back().min_agreement;
   json result = {
       {"name", name},
       {"method", method},
       {"seed", seed},
-      {"steps", spec.optim.max_steps},
+      {"steps", tr.final_step},
+      {"step_cap", o.steps},
+      {"stop", saturated ? "saturation" : "step cap"},
+      {"saturation_reached", std::isfinite(reached) ? json(reached) : json(nullptr)},
+      {"saturation", saturation},
+      {"world_size", o.nproc_per_node},
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
-      {"metrics", RunMetrics(run.layers, tr.final_val_loss, obs.last())}};
+      {"metrics", RunMetrics(run.layers, val_loss, obs.last(), tr.final_step)},
+      {"primary", PrimaryByLayer(run.layers)}};
   RETURN_IF_ERROR(WriteFileAtomic((dir / "result.json").string(), result.dump(2)));
   return result;
+}
+
+// Per method and layer key ("<layer>" and "mean", the layer average), each seed's primary
+// endpoint (index seed - 1; NaN where missing).
+using PrimaryValues = std::map<std::string, std::map<std::string, std::vector<double>>>;
+
+PrimaryValues CollectPrimary(const json& runs, int seeds) {
+  PrimaryValues v;
+  for (const json& r : runs) {
+    if (!r.contains("primary") || !r["primary"].is_object()) continue;
+    const std::string method = r["method"].get<std::string>();
+    const int seed = r["seed"].get<int>();
+    if (seed < 1 || seed > seeds) continue;
+    double sum = 0;
+    int n = 0;
+    auto put = [&](const std::string& key, double x) {
+      std::vector<double>& xs = v[method][key];
+      xs.resize(static_cast<size_t>(seeds), std::nan(""));
+      xs[static_cast<size_t>(seed - 1)] = x;
+    };
+    for (const auto& [layer, x] : r["primary"].items()) {
+      if (!x.is_number()) continue;
+      put(layer, x.get<double>());
+      sum += x.get<double>();
+      ++n;
+    }
+    put("mean", n > 0 ? sum / n : std::nan(""));
+  }
+  return v;
+}
+
+// The primary endpoint: per layer and for the layer mean, GLBL minus each other arm, paired by
+// seed (study_endpoint.h: mean, t interval, TOST against the margin, verdict, power, seeds).
+json PrimaryEndpoint(const BalancingStudyOptions& o, const json& runs) {
+  EndpointOptions eo;
+  eo.margin = o.margin;
+  json out = {{"measure",
+               "category AMI excess over the fresh routers on the trained trunk "
+               "(category_ami_vs_trained_trunk_fresh_routers), per routed layer"},
+              {"difference", "GLBL minus the other arm, paired by seed"},
+              {"margin", eo.margin},
+              {"alpha", eo.alpha},
+              {"target_power", eo.target_power},
+              {"sd_assurance", eo.sd_assurance},
+              {"comparisons", json::array()}};
+  const PrimaryValues v = CollectPrimary(runs, o.seeds);
+  auto glbl = v.find("glbl");
+  if (glbl == v.end()) return out;
+  auto num = [](double x) { return std::isfinite(x) ? json(x) : json(nullptr); };
+  for (const std::string& other : o.methods) {
+    auto it = v.find(other);
+    if (other == "glbl" || it == v.end()) continue;
+    for (const auto& [layer, g] : glbl->second) {
+      auto b = it->second.find(layer);
+      if (b == it->second.end()) continue;
+      const PairedComparison c = ComparePaired(g, b->second, eo);
+      out["comparisons"].push_back(
+          {{"other", other},
+           {"layer", layer},
+           {"n", c.n},
+           {"mean", num(c.mean)},
+           {"sd", num(c.sd)},
+           {"ci", {num(c.ci_low), num(c.ci_high)}},
+           {"tost_ci", {num(c.tost_low), num(c.tost_high)}},
+           {"verdict", c.verdict},
+           {"power_at_margin", num(c.power)},
+           {"recommended_seeds", c.recommended_seeds},
+           {"sd_upper", num(c.sd_upper)},
+           {"recommended_seeds_at_observed_sd", c.recommended_seeds_at_observed_sd}});
+    }
+  }
+  return out;
+}
+
+// The primary endpoint's and the runs' stopping tables (markdown).
+std::string PrimaryMarkdown(const BalancingStudyOptions& o, const json& primary, const json& runs) {
+  std::string md = absl::StrFormat(
+      "\n## Primary endpoint\n%s; %s. Margin %.3f: \"equivalent within margin\" when the 90%% t "
+      "interval lies inside (-margin, +margin) (TOST), else \"GLBL better\" / \"worse\" when the "
+      "95%% t interval excludes 0, else \"inconclusive\". Power: chance of \"GLBL better\" when "
+      "the true difference is +margin at the observed SD of the differences; seeds: the count "
+      "reaching 80%% power at the SD's 80%% upper bound (at the observed SD in brackets).\n\n"
+      "| GLBL minus | layer | n | mean [95%% CI] | 90%% CI | verdict | power | seeds for 80%% |\n"
+      "| --- | --- | --- | --- | --- | --- | --- | --- |\n",
+      primary["measure"].get<std::string>(), primary["difference"].get<std::string>(), o.margin);
+  auto f = [](const json& x) {
+    return x.is_number() ? absl::StrFormat("%.4f", x.get<double>()) : std::string("n/a");
+  };
+  for (const json& c : primary["comparisons"]) {
+    absl::StrAppend(&md, "| ", c["other"].get<std::string>(), " | ", c["layer"].get<std::string>(),
+                    " | ", c["n"].get<int>(), " | ", f(c["mean"]), " [", f(c["ci"][0]), ", ",
+                    f(c["ci"][1]), "] | [", f(c["tost_ci"][0]), ", ", f(c["tost_ci"][1]), "] | ",
+                    c["verdict"].get<std::string>(), " | ",
+                    c["power_at_margin"].is_number()
+                        ? absl::StrFormat("%.2f", c["power_at_margin"].get<double>())
+                        : "n/a",
+                    " | ", c["recommended_seeds"].get<int>(), " (",
+                    c["recommended_seeds_at_observed_sd"].get<int>(), ") |\n");
+  }
+  absl::StrAppend(&md, "\n## Stopping\n", StoppingRule(o),
+                  ".\n\n| run | steps | stop | min top-k agreement at the last check |\n"
+                  "| --- | --- | --- | --- |\n");
+  for (const json& r : runs) {
+    absl::StrAppend(&md, "| ", r["name"].get<std::string>(), " | ",
+                    r.value("steps", json(0)).dump(), " | ", r.value("stop", std::string("n/a")),
+                    " | ", f(r.value("saturation_reached", json(nullptr))), " |\n");
+  }
+  return md;
 }
 
 // Writes study.json, study.md and study.png of the runs and their per-method aggregates, and
 // prints the table.
 absl::Status WriteStudy(const BalancingStudyOptions& o, const json& runs, const json& agg,
-                        double study_s) {
+                        const json& primary, double study_s) {
   json doc = {{"study", "balancing"},
               {"model_dir", o.model_dir},
               {"train_path", o.train_path},
               {"valid_path", o.valid_path},
               {"methods", o.methods},
               {"seeds", o.seeds},
-              {"steps", o.steps},
+              {"step_cap", o.steps},
+              {"nproc_per_node", o.nproc_per_node},
+              {"stopping_rule", StoppingRule(o)},
+              {"saturation", o.saturation},
+              {"check_every", o.check_every},
+              {"check_sequences", o.check_sequences},
               {"batch_size", o.batch_size},
               {"seq_len", o.seq_len},
               {"overrides", o.overrides},
@@ -383,7 +560,8 @@ absl::Status WriteStudy(const BalancingStudyOptions& o, const json& runs, const 
               {"analysis_options", json::parse(analysis::OptionsToJson(o.analysis))},
               {"seconds_this_invocation", study_s},
               {"runs", runs},
-              {"methods_summary", agg}};
+              {"methods_summary", agg},
+              {"primary_endpoint", primary}};
   RETURN_IF_ERROR(WriteFileAtomic((fs::path(o.out_dir) / "study.json").string(), doc.dump(2)));
   // The table (markdown).
   std::string md = "| metric | " + absl::StrJoin(o.methods, " | ") + " |\n| --- |";
@@ -397,11 +575,14 @@ absl::Status WriteStudy(const BalancingStudyOptions& o, const json& runs, const 
     }
     md += row + "\n";
   }
+  md += PrimaryMarkdown(o, primary, runs);
   RETURN_IF_ERROR(WriteFileAtomic((fs::path(o.out_dir) / "study.md").string(), md));
-  ASSIGN_OR_RETURN(std::string png,
-                   StudyPng(agg, o.methods,
-                            absl::StrFormat("Balancing study: %s, %d seeds x %d steps",
-                                            absl::StrJoin(o.methods, " / "), o.seeds, o.steps)));
+  ASSIGN_OR_RETURN(
+      std::string png,
+      StudyPng(
+          agg, o.methods,
+          absl::StrFormat("Balancing study: %s, %d seeds, <= %d steps, %d rank(s)",
+                          absl::StrJoin(o.methods, " / "), o.seeds, o.steps, o.nproc_per_node)));
   RETURN_IF_ERROR(WriteFileAtomic((fs::path(o.out_dir) / "study.png").string(), png));
   std::cout << "\nbalancing study (" << o.seeds << " seeds per method; mean [95% t-interval "
             << "across seeds])\n"
@@ -418,6 +599,16 @@ absl::Status RunBalancingStudy(const BalancingStudyOptions& o) {
   if (o.seeds < 1 || o.seeds > 100)
     return absl::InvalidArgumentError("--seeds: must be in [1, 100]");
   if (o.methods.empty()) return absl::InvalidArgumentError("--methods: empty");
+  if (o.nproc_per_node < 1 || o.nproc_per_node > 64)
+    return absl::InvalidArgumentError("--nproc-per-node: must be in [1, 64]");
+  if (o.batch_size % o.nproc_per_node != 0)
+    return absl::InvalidArgumentError("--batch-size: must be divisible by --nproc-per-node");
+  if (o.steps < 1) return absl::InvalidArgumentError("--max-steps: must be >= 1");
+  if (o.check_every < 0) return absl::InvalidArgumentError("--check-every: must be >= 0");
+  if (o.check_sequences < 0) return absl::InvalidArgumentError("--check-sequences: must be >= 0");
+  if (!(o.saturation > 0 && o.saturation <= 1))
+    return absl::InvalidArgumentError("--saturation: must be in (0, 1]");
+  if (!(o.margin > 0)) return absl::InvalidArgumentError("--margin: must be > 0");
   RETURN_IF_ERROR(analysis::ValidateAnalysisOptions(o.analysis));
   ASSIGN_OR_RETURN(analysis::VocabResources vocab,
                    analysis::LoadVocabResources(o.tokenizer_dir, o.lexicon));
@@ -455,7 +646,7 @@ absl::Status RunBalancingStudy(const BalancingStudyOptions& o) {
     for (const Metric& m : kMetrics) agg[method][m.key] = AcrossSeeds(per_method[method][m.key]);
   }
   return WriteStudy(
-      o, runs, agg,
+      o, runs, agg, PrimaryEndpoint(o, runs),
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_study).count());
 }
 

@@ -489,6 +489,7 @@ absl::Status ReadRecord(MapReader r, RecordSpec* rec) {
   RETURN_IF_ERROR(r.Double("sample_rate", &rec->sample_rate));
   RETURN_IF_ERROR(r.Bool("eval_split_events", &rec->eval_split_events));
   RETURN_IF_ERROR(r.Bool("controls", &rec->controls));
+  RETURN_IF_ERROR(r.Bool("eval_at_checkpoints", &rec->eval_at_checkpoints));
   return r.Finish();
 }
 
@@ -949,6 +950,8 @@ std::string JobSpecToYaml(const JobSpec& s) {
   e << YAML::Key << "eval_split_events" << YAML::Value
     << (s.record.eval_split_events ? "true" : "false");
   e << YAML::Key << "controls" << YAML::Value << (s.record.controls ? "true" : "false");
+  e << YAML::Key << "eval_at_checkpoints" << YAML::Value
+    << (s.record.eval_at_checkpoints ? "true" : "false");
   e << YAML::EndMap;
   EmitStr(e, "resume", s.resume);
   e << YAML::Key << "eval" << YAML::Value << YAML::BeginMap;

@@ -131,6 +131,12 @@ struct RecordSpec {
   // the job started from fresh routers) and "valid/dense_slices" (the neuron slices of the dense
   // model a fine-tune started from). docs/analysis.md, "Controls".
   bool controls = true;
+  // Also report the evaluation split's routing after every checkpoint (each periodic one and the
+  // last), under split "eval@step<N>" (N: the checkpoint's step), over the same sequences as the
+  // final evaluation (eval.max_sequences): what router saturation across checkpoints is computed
+  // from (docs/analysis.md, "Router saturation"). Routed jobs only; needs an observer that wants
+  // routing events.
+  bool eval_at_checkpoints = false;
 };
 
 // Data parallelism (YAML section `distributed`). The ranks themselves come from the launcher's

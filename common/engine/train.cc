@@ -705,6 +705,21 @@ absl::Status RecordControls(Job& job) {
   return st;
 }
 
+// Split name of the evaluation recorded at the checkpoint of `step` (record.eval_at_checkpoints).
+std::string CheckpointEvalSplit(int64_t step) { return absl::StrCat("eval@step", step); }
+
+// With record.eval_at_checkpoints, a routed job that reports events evaluates the checkpoint just
+// written over the final evaluation's sequences and reports its routing under "eval@step<N>"
+// (every rank its own batches, as in the final evaluation).
+absl::Status RecordCheckpointEval(Job& job) {
+  if (!job.spec.record.eval_at_checkpoints || !job.wants_events || !job.routed) {
+    return absl::OkStatus();
+  }
+  return EvaluateOn(job, *job.model, FinalEvalBatches(job.spec),
+                    CheckpointEvalSplit(job.progress.step))
+      .status();
+}
+
 absl::Status ReportEval(Job& job, double loss, std::vector<LayerBalance> balance) {
   EvalReport r;
   r.balance = std::move(balance);
@@ -922,6 +937,7 @@ absl::StatusOr<TrainResult> Run(Job& job) {
     }
     if ((spec.checkpoint_every > 0 && step % spec.checkpoint_every == 0) || step == total) {
       RETURN_IF_ERROR(WriteCheckpoint(job));
+      RETURN_IF_ERROR(RecordCheckpointEval(job));
     }
   }
   if (job.last_checkpoint_step != job.progress.step) RETURN_IF_ERROR(WriteCheckpoint(job));

@@ -18,6 +18,7 @@
 #include "services/analysis/proto_convert.h"
 #include "services/analysis/report_json.h"
 #include "services/analysis/report_png.h"
+#include "services/analysis/router_saturation_reader.h"
 
 namespace monoroute::analysis {
 namespace {
@@ -132,7 +133,8 @@ absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(const recorder::v1::
   };
   if (sel.split().empty()) {
     for (const std::string& s : run_splits) {
-      if (!IsControlSplit(s)) info.splits_read.push_back(s);
+      // Checkpoint evaluations repeat the validation sequences: router saturation reads them.
+      if (!IsControlSplit(s) && !CheckpointEvalStep(s)) info.splits_read.push_back(s);
     }
   } else if (has_split(sel.split())) {
     info.splits_read.push_back(sel.split());
@@ -171,6 +173,10 @@ absl::StatusOr<RunAnalysis> AnalysisServiceImpl::ComputeRun(const recorder::v1::
       sel.max_step() ? std::min(sel.max_step(), summary.max_step()) : summary.max_step();
   if (over_training && opts.training_ranges > 0 && hi > lo) {
     ASSIGN_OR_RETURN(run.over_training, OverTraining(info, rc, lo, hi, opts));
+  }
+  if (over_training) {
+    ASSIGN_OR_RETURN(run.router_saturation,
+                     ReadRouterSaturation(*recorder_, info, run_splits, opts));
   }
   return run;
 }

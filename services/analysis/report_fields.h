@@ -12,6 +12,7 @@
 #define MONOROUTE_SERVICES_ANALYSIS_REPORT_FIELDS_H_
 
 #include "services/analysis/layer_analysis.h"
+#include "services/analysis/router_saturation.h"
 
 namespace monoroute::analysis {
 
@@ -162,6 +163,22 @@ void VisitSummaryFields(const LayerResult& L, V& v) {
   v("next_routed_layer", L.cross_layer.next_layer);
   v("cross_layer_tokens", L.cross_layer.tokens);
   v("cross_layer_mi", L.cross_layer.mi);
+}
+
+// Router saturation (the report's top-level `router_saturation` list; router_saturation.h).
+template <typename V>
+void VisitFields(const LayerSaturation& s, V& v) {
+  v("layer", s.layer);
+  v("saturation", s.saturation);
+  v("ci", s.ci);
+  v("chance", s.chance);
+  v("events", s.events);
+}
+
+template <typename V>
+void VisitFields(const SaturationPoint& p, V& v) {
+  v("step", p.step);
+  v.List("layers", p.layers);
 }
 
 }  // namespace monoroute::analysis

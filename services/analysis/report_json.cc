@@ -231,6 +231,12 @@ std::string ReportToJson(const RunAnalysis& run, const RunAnalysis* baseline,
     over.push_back({{"min_step", r.min_step}, {"max_step", r.max_step}, {"layers", std::move(ls)}});
   }
   j["over_training"] = std::move(over);
+  {
+    json sat = json::object();
+    JsonVisitor v{sat};
+    v.List("router_saturation", run.router_saturation);
+    j["router_saturation"] = std::move(sat["router_saturation"]);
+  }
   if (baseline != nullptr) {
     json b;
     b["run"] = RunJson(baseline->info);

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/analysis/layer_analysis.h"
+#include "services/analysis/router_saturation.h"
 #include "services/analysis/routing_table.h"
 
 namespace monoroute::analysis {
@@ -85,6 +86,9 @@ struct RunAnalysis {
   std::vector<LayerResult> layers;     // layers with routings, in routed-layer order
   std::vector<uint32_t> empty_layers;  // routed layers without routings in the selection
   std::vector<StepRangeResult> over_training;
+  // Router saturation per checkpoint evaluation ("eval@step<N>" splits), against the last one
+  // (router_saturation.h); empty when the run has none.
+  std::vector<SaturationPoint> router_saturation;
   // Kept to compare this run with another one (CompareRuns); one per entry of `layers`.
   std::vector<LayerReplicates> replicates;
 };

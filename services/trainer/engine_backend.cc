@@ -252,11 +252,13 @@ absl::StatusOr<PreparedSpec> EngineBackend::Prepare(const std::string& spec_yaml
   p.name = spec.name;
   p.output_dir = spec.output_dir;
   p.device = spec.device;
-  // Routed jobs record their routing (sampled steps, final evaluation, controls); dense jobs
+  // Routed jobs record their routing (sampled steps, checkpoint and final evaluations, controls);
+  // dense jobs
   // record their neuron slices at the final evaluation.
   p.records_events =
       !options_.recorder_address.empty() &&
-      (spec.record.eval_split_events || (engine::IsRouted(spec) && spec.record.sample_rate > 0));
+      (spec.record.eval_split_events ||
+       (engine::IsRouted(spec) && (spec.record.sample_rate > 0 || spec.record.eval_at_checkpoints)));
   return p;
 }
 
