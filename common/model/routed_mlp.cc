@@ -95,19 +95,19 @@ torch::Tensor RoutedMLPImpl::GatherPath(const torch::Tensor& x2d, const torch::T
   torch::Tensor counts = torch::bincount(flat_p, /*weights=*/{}, p).to(torch::kCPU);
   auto counts_a = counts.accessor<int64_t, 1>();
   torch::Tensor xs = x2d.index_select(0, tok);  // [N*k, H]
+  // split (not narrow): its backward is one concatenation, where P narrows would each allocate
+  // and add a gradient of the whole [N*k, H] input and the whole weight matrices.
+  std::vector<int64_t> sizes(counts_a.data(), counts_a.data() + p);
+  const std::vector<torch::Tensor> rows = xs.split_with_sizes(sizes, 0);
+  const std::vector<torch::Tensor> wfc = c_fc->weight.split(slice, 0);    // [S, H] each
+  const std::vector<torch::Tensor> bfc = c_fc->bias.split(slice, 0);      // [S] each
+  const std::vector<torch::Tensor> wpr = c_proj->weight.split(slice, 1);  // [H, S] each
   std::vector<torch::Tensor> parts;
   parts.reserve(p);
-  int64_t off = 0;
   for (int64_t q = 0; q < p; ++q) {
-    const int64_t c = counts_a[q];
-    if (c == 0) continue;
-    torch::Tensor rows = xs.narrow(0, off, c);
-    torch::Tensor wfc = c_fc->weight.narrow(0, q * slice, slice);    // [S, H]
-    torch::Tensor bfc = c_fc->bias.narrow(0, q * slice, slice);      // [S]
-    torch::Tensor wpr = c_proj->weight.narrow(1, q * slice, slice);  // [H, S]
-    torch::Tensor hq = Activate(torch::addmm(bfc, rows, wfc.t()), options_.mlp.activation);
-    parts.push_back(hq.mm(wpr.t()));
-    off += c;
+    if (sizes[q] == 0) continue;
+    torch::Tensor hq = Activate(torch::addmm(bfc[q], rows[q], wfc[q].t()), options_.mlp.activation);
+    parts.push_back(hq.mm(wpr[q].t()));
   }
   torch::Tensor contrib = torch::cat(parts, 0) * ws.unsqueeze(1).to(x2d.scalar_type());
   torch::Tensor y = torch::zeros({n, hidden}, contrib.options()).index_add(0, tok, contrib);
