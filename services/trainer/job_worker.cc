@@ -298,6 +298,45 @@ std::string MemoryLimitText() {
   return engine::FormatBytes(static_cast<double>(r.rlim_cur));
 }
 
+// The recorder run of the job: its routed layers, sizes and labels (job, kind, balancing,
+// routing, name, and the final checkpoint's absolute path, from which the explorer's /try and
+// logit tables load the model; a job stopped for good earlier never writes it).
+absl::StatusOr<recorder::RunSpecLite> RecorderRunSpec(const WorkerRequest& req,
+                                                      const engine::JobSpec& spec) {
+  ASSIGN_OR_RETURN(engine::JobModelShape shape, engine::ResolveJobModelShape(spec));
+  recorder::RunSpecLite run_spec;
+  run_spec.set_run_id(req.run_id);
+  for (uint32_t l : RoutedLayers(spec, shape.num_layers)) run_spec.add_routed_layers(l);
+  run_spec.set_num_pathways(spec.routing.num_pathways);
+  run_spec.set_top_k(spec.routing.top_k);
+  run_spec.set_vocab_size(static_cast<uint32_t>(shape.vocab_size));
+  run_spec.set_store_raw_events(true);
+  auto& labels = *run_spec.mutable_labels();
+  labels["job"] = req.job_id;
+  labels["kind"] = spec.kind;
+  labels["balancing"] = model::BalancingMethodName(spec.routing.balancing.method);
+  labels["routing"] = engine::IsRouted(spec) ? "routed" : "dense_slices";
+  if (!req.job_name.empty()) labels["name"] = req.job_name;
+  labels["checkpoint"] = engine::CheckpointDir(
+      std::filesystem::absolute(spec.output_dir).lexically_normal().string(), spec.optim.max_steps);
+  return run_spec;
+}
+
+// The job's recorder writer (rank > 0 of a data-parallel job writes under its own writer id).
+absl::StatusOr<std::unique_ptr<recorder::RecorderWriter>> MakeRecorderWriter(
+    const WorkerRequest& req, int rank) {
+  recorder::RecorderWriterOptions wo;
+  wo.address = req.recorder_address;
+  wo.writer_id = rank == 0 ? req.job_id : absl::StrCat(req.job_id, "-rank", rank);
+  const char* token = std::getenv(kWorkerTokenEnv);
+  wo.bearer_token = token != nullptr ? token : "";
+  wo.tls = req.recorder_tls;
+  wo.max_queue_events = std::max<size_t>(1, req.max_queue_events);
+  wo.max_block = std::chrono::milliseconds(req.max_block_ms);
+  wo.rpc_timeout = std::chrono::milliseconds(3000);
+  return recorder::RecorderWriter::Create(wo);
+}
+
 // Runs the job of `req`, reporting through `ctx`.
 absl::StatusOr<RunOutcome> RunJob(const WorkerRequest& req, JobContext* ctx) {
   // A rank of a data-parallel job (the trainer set the torchrun environment): its own lock and
@@ -318,34 +357,8 @@ absl::StatusOr<RunOutcome> RunJob(const WorkerRequest& req, JobContext* ctx) {
   std::unique_ptr<recorder::RecorderWriter> writer;
   recorder::RunSpecLite run_spec;
   if (!req.run_id.empty() && !req.recorder_address.empty()) {
-    ASSIGN_OR_RETURN(engine::JobModelShape shape, engine::ResolveJobModelShape(spec));
-    run_spec.set_run_id(req.run_id);
-    for (uint32_t l : RoutedLayers(spec, shape.num_layers)) run_spec.add_routed_layers(l);
-    run_spec.set_num_pathways(spec.routing.num_pathways);
-    run_spec.set_top_k(spec.routing.top_k);
-    run_spec.set_vocab_size(static_cast<uint32_t>(shape.vocab_size));
-    run_spec.set_store_raw_events(true);
-    (*run_spec.mutable_labels())["job"] = req.job_id;
-    (*run_spec.mutable_labels())["kind"] = spec.kind;
-    (*run_spec.mutable_labels())["balancing"] =
-        model::BalancingMethodName(spec.routing.balancing.method);
-    (*run_spec.mutable_labels())["routing"] = engine::IsRouted(spec) ? "routed" : "dense_slices";
-    if (!req.job_name.empty()) (*run_spec.mutable_labels())["name"] = req.job_name;
-    // The final checkpoint (written at the last step), absolute: the explorer's /try and logit
-    // tables load it from the run alone. A job stopped for good earlier never writes it.
-    (*run_spec.mutable_labels())["checkpoint"] = engine::CheckpointDir(
-        std::filesystem::absolute(spec.output_dir).lexically_normal().string(),
-        spec.optim.max_steps);
-    recorder::RecorderWriterOptions wo;
-    wo.address = req.recorder_address;
-    wo.writer_id = rank == 0 ? req.job_id : absl::StrCat(req.job_id, "-rank", rank);
-    const char* token = std::getenv(kWorkerTokenEnv);
-    wo.bearer_token = token != nullptr ? token : "";
-    wo.tls = req.recorder_tls;
-    wo.max_queue_events = std::max<size_t>(1, req.max_queue_events);
-    wo.max_block = std::chrono::milliseconds(req.max_block_ms);
-    wo.rpc_timeout = std::chrono::milliseconds(3000);
-    ASSIGN_OR_RETURN(writer, recorder::RecorderWriter::Create(wo));
+    ASSIGN_OR_RETURN(run_spec, RecorderRunSpec(req, spec));
+    ASSIGN_OR_RETURN(writer, MakeRecorderWriter(req, rank));
   }
   WorkerObserver observer(ctx, req.run_id, writer.get(), run_spec);
   if (distributed) observer.SetDistributed(&req);
