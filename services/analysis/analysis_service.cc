@@ -334,6 +334,7 @@ absl::StatusOr<v1::ReportResponse> AnalysisServiceImpl::Report(const v1::ReportR
   resp.set_png(doc->png);
   *resp.mutable_freshness() = MakeFreshness(doc->run.info, cached);
   for (const auto& L : doc->run.layers) ToProto(L, resp.add_layers());
+  ToProto(doc->run.router_saturation, &resp);
   resp.set_compute_seconds(absl::ToDoubleSeconds(absl::Now() - start));
   return resp;
 }

@@ -141,6 +141,12 @@ void ToProto(const ControlComparison& in, v1::ControlComparison* out,
   VisitFields(in, v);
 }
 
+void ToProto(const std::vector<SaturationPoint>& in, v1::ReportResponse* out,
+             std::vector<std::string>* missing) {
+  ProtoVisitor v(out, missing);
+  v.List("router_saturation", in);
+}
+
 absl::StatusOr<AnalysisOptions> OptionsFromProto(const v1::AnalysisOptions& p, int threads) {
   AnalysisOptions o;
   if (p.top_tokens() > 0) o.top_tokens = static_cast<int>(std::min<uint32_t>(p.top_tokens(), 1001));

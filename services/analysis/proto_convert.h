@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "monoroute/analysis/v1/analysis.pb.h"
 #include "services/analysis/layer_analysis.h"
+#include "services/analysis/router_saturation.h"
 
 namespace monoroute::analysis {
 
@@ -21,6 +22,9 @@ void ToProto(const PathwayResult& in, v1::PathwaySummary* out,
 void ToProto(const LayerResult& in, v1::LayerSummary* out,
              std::vector<std::string>* missing = nullptr);
 void ToProto(const ControlComparison& in, v1::ControlComparison* out,
+             std::vector<std::string>* missing = nullptr);
+// The report's router saturation (`router_saturation`, one point per checkpoint).
+void ToProto(const std::vector<SaturationPoint>& in, v1::ReportResponse* out,
              std::vector<std::string>* missing = nullptr);
 
 // Request options -> core options (unset = default); INVALID_ARGUMENT naming the field for

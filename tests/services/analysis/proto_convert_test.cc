@@ -56,6 +56,16 @@ TEST(ProtoConvertTest, FieldListsMatchTheProto) {
   EXPECT_EQ(effect_source.names, ProtoNames(v1::SourceMi::descriptor()));
   VisitFields(L.pathways[0].top_tokens[0], token);
   EXPECT_EQ(token.names, ProtoNames(v1::TokenCount::descriptor()));
+  std::vector<SaturationPoint> sat(1);
+  sat[0].layers.resize(1);
+  v1::ReportResponse report;
+  ToProto(sat, &report, &missing);
+  EXPECT_TRUE(missing.empty()) << missing.front();
+  Names point, layer_sat;
+  VisitFields(sat[0], point);
+  VisitFields(sat[0].layers[0], layer_sat);
+  EXPECT_EQ(point.names, ProtoNames(v1::SaturationPoint::descriptor()));
+  EXPECT_EQ(layer_sat.names, ProtoNames(v1::LayerSaturation::descriptor()));
   EXPECT_EQ(ProtoNames(v1::Effect::descriptor()),
             (std::set<std::string>{"observed", "null_mean", "excess", "ci"}));
 }

@@ -129,6 +129,16 @@ TEST(RouterSaturationService, ReportShowsSaturationRisingToOne) {
     if (step >= 30) EXPECT_EQ(L["saturation"], 1.0) << step;
     if (step < 30) EXPECT_LT(L["saturation"].get<double>(), 0.9) << step;
   }
+  // The same points travel in the response message (report_fields.h drives both).
+  ASSERT_EQ(resp.router_saturation_size(), 4);
+  for (int i = 0; i < 4; ++i) {
+    const v1::SaturationPoint& p = resp.router_saturation(i);
+    EXPECT_EQ(p.step(), sat[i]["step"].get<int64_t>());
+    ASSERT_EQ(p.layers_size(), 1);
+    EXPECT_EQ(p.layers(0).saturation(), sat[i]["layers"][0]["saturation"].get<double>());
+    EXPECT_EQ(p.layers(0).ci().low(), sat[i]["layers"][0]["ci"][0].get<double>());
+    EXPECT_EQ(p.layers(0).events(), sat[i]["layers"][0]["events"].get<uint64_t>());
+  }
 }
 
 }  // namespace
