@@ -47,7 +47,8 @@ def _parse_json(text: str) -> Dict[str, Any]:
 @register
 class Report(_a.ReportResponse):
     """ComputeReport's result: ``json`` (text of llm_routing_results.json; parsed: ``data``),
-    ``png`` (b"" with skip_png), ``freshness``, ``layers`` (LayerSummary), ``compute_seconds``."""
+    ``png`` (b"" with skip_png), ``freshness``, ``layers`` (LayerSummary), ``compute_seconds``,
+    ``router_saturation`` (SaturationPoint per recorded checkpoint; empty without them)."""
 
     @cached_property
     def data(self) -> Dict[str, Any]:
