@@ -18,8 +18,8 @@ class Gpt2Tokenizer;
 // token-categories TSV rather than a word lexicon).
 bool IsTokenCategoriesTsv(const std::string& path);
 
-// The categories of `vocab_size` token ids from `path`: a token-categories TSV is read as is; a word
-// lexicon is loaded and projected with Lexicon::MapTokens onto `tokenizer` (required for a
+// The categories of `vocab_size` token ids from `path`: a token-categories TSV is read as is; a
+// word lexicon is loaded and projected with Lexicon::MapTokens onto `tokenizer` (required for a
 // lexicon: FAILED_PRECONDITION without one). Errors of the loaders pass through (NOT_FOUND for a
 // missing path, INVALID_ARGUMENT naming file and line); the caller prefixes its flag or field.
 absl::StatusOr<TokenCategories> LoadCategorySource(const std::string& path,

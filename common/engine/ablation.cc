@@ -548,8 +548,9 @@ std::string AblationResultToJson(const AblationResult& r) {
                           {"difference_ci", ci(c.difference)},
                           {"difference_se", num(c.difference.se)},
                           {"difference_replicates", c.difference.replicates},
-                          {"null", "load-matched control pathways, ablated alone, on their "
-                                   "tokens of this category"},
+                          {"null",
+                           "load-matched control pathways, ablated alone, on their "
+                           "tokens of this category"},
                           {"chance_level", 0.0}});
   }
   nlohmann::json j = {{"version", kAblationJsonVersion},

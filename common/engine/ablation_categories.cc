@@ -35,8 +35,8 @@ absl::StatusOr<AblationCategories> AblationCategories::Create(const AblationOpti
   AblationCategories c;
   if (options.lexicon.empty()) return c;
   if (options.min_category_tokens < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "min_category_tokens: ", options.min_category_tokens, " must be >= 1"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_category_tokens: ", options.min_category_tokens, " must be >= 1"));
   }
   auto fail = [&](const absl::Status& s) {
     return absl::Status(s.code(), absl::StrCat("lexicon: ", options.lexicon, ": ", s.message()));
@@ -91,9 +91,10 @@ void AblationCategories::Add(SequenceSums& sums, int64_t row0, int pass, const t
   }
 }
 
-AblationCategories::Plan AblationCategories::PlanTarget(
-    const SequenceSums& sums, int own_pass, const std::vector<int>& control_passes,
-    const std::vector<int>& control_pathways, std::vector<SlotDifference>& diffs) const {
+AblationCategories::Plan AblationCategories::PlanTarget(const SequenceSums& sums, int own_pass,
+                                                        const std::vector<int>& control_passes,
+                                                        const std::vector<int>& control_pathways,
+                                                        std::vector<SlotDifference>& diffs) const {
   Plan plan;
   for (int c = 0; c < size(); ++c) {
     AblationCategoryEffect e;

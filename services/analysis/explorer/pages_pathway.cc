@@ -136,7 +136,8 @@ std::string AblationCategoryTable(const PathwayAblation& a) {
   std::string out = absl::StrCat(
       "<h3 id=\"ablation-categories\">Per category of the current token</h3><p "
       "class=\"mute\">Categories from <code>",
-      Esc(a.category_source), "</code>. Null: the same load-matched controls on their tokens of the "
+      Esc(a.category_source),
+      "</code>. Null: the same load-matched controls on their tokens of the "
       "category; chance level 0; 95% paired interval. Categories with fewer than ",
       a.min_category_tokens, " routed tokens are listed without an effect.</p>",
       "<table class=\"ablation-categories\"><thead><tr><th>category</th><th>",
@@ -148,10 +149,9 @@ std::string AblationCategoryTable(const PathwayAblation& a) {
       "</th></tr></thead><tbody>");
   for (const AblationCategoryRow& r : a.categories) {
     const std::string effect =
-        r.status == "ok"
-            ? absl::StrCat(Fmt(r.difference.estimate, 4), " ",
-                           FmtInterval(r.difference.low, r.difference.high, 4))
-            : absl::StrCat("<span class=\"mute\">", Esc(r.status), "</span>");
+        r.status == "ok" ? absl::StrCat(Fmt(r.difference.estimate, 4), " ",
+                                        FmtInterval(r.difference.low, r.difference.high, 4))
+                         : absl::StrCat("<span class=\"mute\">", Esc(r.status), "</span>");
     absl::StrAppend(&out, "<tr><td>", Esc(r.category), "</td><td class=\"n\">", r.tokens,
                     "</td><td class=\"n\">", Fmt(r.target_increase, 4), "</td><td class=\"n\">",
                     r.control_tokens, "</td><td class=\"n\">", Fmt(r.control_increase, 4),
@@ -192,8 +192,8 @@ std::string AblationSection(const PathwayProfile& p) {
       "</td></tr><tr><td>difference</td><td></td><td class=\"n\">", Fmt(a.top_vs_rest.estimate, 4),
       " ", FmtInterval(a.top_vs_rest.low, a.top_vs_rest.high, 4),
       "</td></tr></tbody></table><p class=\"mute\">95% percentile intervals, block bootstrap over ",
-      a.sequences, " evaluation sequences (", a.bootstrap,
-      " replicates). Read from <code>", Esc(a.path), "</code>.</p>", AblationCategoryTable(a));
+      a.sequences, " evaluation sequences (", a.bootstrap, " replicates). Read from <code>",
+      Esc(a.path), "</code>.</p>", AblationCategoryTable(a));
   return out;
 }
 

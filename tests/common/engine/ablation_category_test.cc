@@ -44,10 +44,12 @@ torch::Tensor Param(model::GPTNeoImpl& m, const std::string& key) {
 // on a flagged one. Every pathway is a copy of pathway 0 with neuron 0 silenced, except that
 // pathway 3's neuron 0 fires only past that projection's threshold and writes -K u: on a flagged
 // token it cancels the flag, on any other it outputs exactly 0. The router selects pathway 3 for
-// every token (its scores are near-constant, 3 first). Layer 1's attention is silenced, so
-// nothing written by layer 0's MLP reaches another position. Disabling pathway 3 therefore leaves
-// K u in the residual of exactly the flagged tokens (their loss rises by ~100 nats) and swaps an
-// identical copy in on all others (0 up to rounding); disabling a control swaps copies (0).
+// every token (the trained scores scaled by 1e-3, 3 first by 1). Layer 1's attention is silenced,
+// so nothing written by layer 0's MLP reaches another position. Disabling pathway 3 therefore
+// leaves K u in the residual of exactly the flagged tokens (their loss rises by tens of nats) and
+// swaps an identical copy in on all others (0 up to rounding); disabling a control swaps copies (0
+// up to rounding; on a flagged token it moves pathway 3's gate by ~1e-3, so the cancellation by
+// ~1e-3 K).
 void Plant(model::GPTNeoImpl& m, const std::vector<int32_t>& flagged) {
   model::RoutedMLPImpl& mlp = *m.blocks[0]->routed_mlp;
   const int64_t h = mlp.c_proj->weight.size(0);
@@ -75,10 +77,10 @@ void Plant(model::GPTNeoImpl& m, const std::vector<int32_t>& flagged) {
     mlp.c_fc->bias[q * n].zero_();
     mlp.c_proj->weight.select(1, q * n).zero_();
   }
-  mlp.router->fc2->weight.mul_(1e-6);
+  mlp.router->fc2->weight.mul_(1e-3);
   mlp.router->fc2->bias.zero_();
   mlp.router->fc2->bias[3] = 1.0;
-  // Pathway 3's gate (k times its renormalised weight; the same for every token up to ~1e-6).
+  // Pathway 3's gate (k times its renormalised weight; the same for every token up to ~1e-3).
   model::RoutingInfo ri = mlp.router->forward(torch::zeros({1, h}));
   ASSERT_EQ(ri.topk_indices[0][0].item<int64_t>(), 3);
   const double gate = 2.0 * ri.topk_weights[0][0].item<double>();
@@ -185,7 +187,7 @@ TEST_F(AblationCategoryTest, OnlyThePlantedCategoryShowsAnEffect) {
   EXPECT_GE(thing.tokens, 30);
   EXPECT_EQ(thing.controls_used.size(), 3u);
   EXPECT_GT(thing.target_increase, 10.0) << json;
-  EXPECT_LT(std::abs(thing.control_increase), kRounding) << json;
+  EXPECT_LT(std::abs(thing.control_increase), 1.0) << json;
   EXPECT_NEAR(thing.difference.estimate, thing.target_increase - thing.control_increase, 1e-9);
   EXPECT_GT(thing.difference.low, 10.0) << json;
   EXPECT_EQ(thing.difference.replicates, 400);
