@@ -1,6 +1,8 @@
 // `monoroute ablate --model DIR --data FILE --layer L --pathway P [--controls N] [--bootstrap B]
-// [--seed S] [--top-tokens N] [--save] [--output json]`: mean loss increase on the tokens routed to
-// one pathway when it is disabled, against load-matched control pathways, with bootstrap intervals.
+// [--seed S] [--top-tokens N] [--lexicon DIR [--min-category-tokens N]] [--save] [--output json]`:
+// mean loss increase on the tokens routed to one pathway when it is disabled, against load-matched
+// control pathways, with bootstrap intervals; with a lexicon also per category of the current
+// token.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -27,6 +29,23 @@ struct AblateOpts {
 std::string FormatDifference(const engine::BootstrapDifference& d) {
   if (d.replicates == 0) return absl::StrFormat("%+.4f (no interval)", d.estimate);
   return absl::StrFormat("%+.4f, 95%% CI [%+.4f, %+.4f], SE %.4f", d.estimate, d.low, d.high, d.se);
+}
+
+// The per-category table (empty without a lexicon).
+std::string FormatCategories(const engine::AblationResult& r) {
+  if (r.category_source.empty()) return "";
+  std::string s = absl::StrFormat(
+      "per category of the current token (%s; null: the load-matched controls on their tokens "
+      "of the category; chance level 0; at least %d routed tokens):\n",
+      r.category_source, r.min_category_tokens);
+  for (const engine::AblationCategoryEffect& c : r.categories) {
+    absl::StrAppendFormat(&s, "  %-14s %7d tokens, increase %+.4f; controls %d tokens, %+.4f; ",
+                          c.category, c.tokens, c.target_increase, c.control_tokens,
+                          c.control_increase);
+    s += c.status == "ok" ? "difference " + FormatDifference(c.difference) : c.status;
+    s += "\n";
+  }
+  return s;
 }
 
 std::string FormatText(const engine::AblationResult& r) {
@@ -58,7 +77,7 @@ std::string FormatText(const engine::AblationResult& r) {
                         "intervals: percentile, block bootstrap over sequences, %d replicates, "
                         "seed %d\n",
                         r.other_increase, r.bootstrap, r.seed);
-  return s;
+  return s + FormatCategories(r);
 }
 
 MONOROUTE_REGISTER_COMMAND(ablate, [](CLI::App& app) {
@@ -78,6 +97,12 @@ MONOROUTE_REGISTER_COMMAND(ablate, [](CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--top-tokens", o->a.top_tokens,
                   "Most frequent token ids of the routed tokens compared with the rest")
+      ->capture_default_str();
+  sub->add_option("--lexicon", o->a.lexicon,
+                  "Word lexicon (.tsv or directory, e.g. data/lexicon) or token-categories TSV: "
+                  "also report the effect per category of the current token");
+  sub->add_option("--min-category-tokens", o->a.min_category_tokens,
+                  "Routed tokens a category needs for its effect (fewer: listed as too few)")
       ->capture_default_str();
   sub->add_option("--format", o->a.format, "auto | text | jsonl")->capture_default_str();
   sub->add_option("--seq-len", o->a.seq_len, "Tokens per sequence (one bootstrap block)")

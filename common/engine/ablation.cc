@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/status_macros.h"
+#include "common/engine/ablation_categories.h"
 #include "common/engine/eval_data.h"
 #include "common/engine/model_factory.h"
 #include "common/engine/sequence_sampler.h"
@@ -312,6 +313,7 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
   RETURN_IF_ERROR(ValidateTargets(options, mc, targets));
   const int num_pathways = static_cast<int>(mc.routing->num_pathways);
   const int64_t vocab = mc.config.vocab_size;
+  ASSIGN_OR_RETURN(AblationCategories categories, AblationCategories::Create(options, vocab));
   ASSIGN_OR_RETURN(torch::Device device, ParseDevice(options.device));
   model::ConfigureCpuThreads(options.threads);
   model::LoadOptions lo;
@@ -409,6 +411,7 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
     plans[ti].top_slot = static_cast<int>(passes.size() + 2 * ti);
     plans[ti].rest_slot = plans[ti].top_slot + 1;
   }
+  sums.slots = categories.AssignSlots(sums.slots, static_cast<int>(passes.size()));
   sums.sum.assign(static_cast<size_t>(sequences) * sums.slots, 0.0);
   sums.count.assign(static_cast<size_t>(sequences) * sums.slots, 0);
 
@@ -443,6 +446,7 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
         pass.other_sum += inc.masked_select(sel.logical_not()).sum().item<double>();
         pass.other_n += sel.logical_not().sum().item<int64_t>();
         AddRows(sums, row0, pass.slot, inc, sel);
+        categories.Add(sums, row0, static_cast<int>(&pass - passes.data()), x_cpu, inc, sel);
         for (size_t ti = 0; ti < targets.size(); ++ti) {
           if (&passes[plans[ti].pass] != &pass) continue;
           torch::Tensor top = plans[ti].top_lut.index({x_cpu});
@@ -463,6 +467,12 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
     for (int cp : plan.control_passes) effect.minus.push_back(passes[cp].slot);
     diffs.push_back(effect);
     diffs.push_back(SlotDifference{{plan.top_slot}, {plan.rest_slot}});
+  }
+  // Per target and category (appended: the indices above stay 2 * ti and 2 * ti + 1).
+  std::vector<AblationCategories::Plan> category_plans;
+  for (size_t ti = 0; ti < targets.size(); ++ti) {
+    category_plans.push_back(categories.PlanTarget(sums, plans[ti].pass, plans[ti].control_passes,
+                                                   plans[ti].controls, diffs));
   }
   ASSIGN_OR_RETURN(std::vector<BootstrapDifference> boot,
                    BlockBootstrapDifferences(sums, diffs, options.bootstrap, options.seed));
@@ -504,6 +514,7 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
     r.other_increase = MeanOf(own.other_sum, own.other_n);
     r.bootstrap = options.bootstrap;
     r.seed = options.seed;
+    categories.Finish(std::move(category_plans[ti]), boot, r);
     results.push_back(std::move(r));
   }
   return results;
@@ -524,7 +535,26 @@ std::string AblationResultToJson(const AblationResult& r) {
   for (const AblationControl& c : r.controls) {
     controls.push_back({{"pathway", c.pathway}, {"load", c.load}, {"effect", num(c.effect)}});
   }
-  nlohmann::json j = {{"layer", r.layer},
+  nlohmann::json categories = nlohmann::json::array();
+  for (const AblationCategoryEffect& c : r.categories) {
+    categories.push_back({{"category", c.category},
+                          {"status", c.status},
+                          {"tokens", c.tokens},
+                          {"control_tokens", c.control_tokens},
+                          {"controls_used", c.controls_used},
+                          {"target_increase", num(c.target_increase)},
+                          {"control_increase", num(c.control_increase)},
+                          {"difference", num(c.difference.estimate)},
+                          {"difference_ci", ci(c.difference)},
+                          {"difference_se", num(c.difference.se)},
+                          {"difference_replicates", c.difference.replicates},
+                          {"null",
+                           "load-matched control pathways, ablated alone, on their "
+                           "tokens of this category"},
+                          {"chance_level", 0.0}});
+  }
+  nlohmann::json j = {{"version", kAblationJsonVersion},
+                      {"layer", r.layer},
                       {"pathway", r.pathway},
                       {"tokens", r.tokens},
                       {"sequences", r.sequences},
@@ -552,6 +582,12 @@ std::string AblationResultToJson(const AblationResult& r) {
                       {"bootstrap", r.bootstrap},
                       {"interval", "percentile"},
                       {"seed", r.seed}};
+  if (!r.category_source.empty()) {
+    j["category_source"] = r.category_source;
+    j["category_of"] = "current token";
+    j["min_category_tokens"] = r.min_category_tokens;
+    j["categories"] = categories;
+  }
   return j.dump();
 }
 

@@ -55,6 +55,15 @@ struct AblationOptions {
   // How many of the target's most frequent token ids (among its selected tokens) form its "top
   // tokens" (>= 1).
   int top_tokens = 10;
+  // Categories of the *current* (routed) token for the per-category breakdown: a word lexicon
+  // (.tsv file or a directory of them, e.g. data/lexicon, projected onto the tokenizer) or a
+  // token-categories TSV, as the analysis service's --lexicon; empty: no breakdown.
+  std::string lexicon;
+  // A category's controlled effect is computed only when the target has at least this many of
+  // its routed tokens in it; below, the category is listed as "too few tokens" (with its count)
+  // and no effect. 50 keeps the percentile interval of a per-category mean readable at a few
+  // dozen sequences; >= 1.
+  int64_t min_category_tokens = 50;
 };
 
 // A difference of two mean CE increases with its 95% block-bootstrap interval. The interval is the
@@ -78,6 +87,27 @@ struct AblationControl {
   int64_t load = 0;
   // Mean CE increase on S_q when the control is disabled.
   double effect = BootstrapDifference::kNaN;
+};
+
+// One category c of the current token in the per-category breakdown. Target: mean increase on
+// S_p ∩ c when p is disabled; control (the null): the mean over the load-matched controls q that
+// have tokens in c of their mean increase on S_q ∩ c when q is disabled. `difference` = target -
+// control, on the same bootstrap resamples as the other differences (paired); chance level 0.
+struct AblationCategoryEffect {
+  // Label name from the lexicon, or "mixed" (a token whose lexicon votes tie) or "none" (a token
+  // with no category).
+  std::string category;
+  // "ok"; "too few tokens" (tokens < min_category_tokens: no effect computed); "no control
+  // tokens" (no control has a token in c).
+  std::string status;
+  // |S_p ∩ c|, and the sum over the controls used of |S_q ∩ c|.
+  int64_t tokens = 0;
+  int64_t control_tokens = 0;
+  // The controls with at least one token in c (those the control mean is over).
+  std::vector<int> controls_used;
+  double target_increase = BootstrapDifference::kNaN;
+  double control_increase = BootstrapDifference::kNaN;
+  BootstrapDifference difference;
 };
 
 // Result for one target (layer, p). S_p = evaluation tokens whose intact top-k at `layer` contains
@@ -120,12 +150,21 @@ struct AblationResult {
   // Bootstrap replicates asked for and the seed.
   int bootstrap = 0;
   uint64_t seed = 0;
+  // The per-category breakdown (options.lexicon; empty source and no entries without one): every
+  // label of the lexicon in its order, then "mixed" and "none", each with its token counts.
+  std::string category_source;
+  int64_t min_category_tokens = 0;
+  std::vector<AblationCategoryEffect> categories;
 };
+
+// Version of AblationResultToJson's document ("version"; 1: no version key, no categories).
+inline constexpr int kAblationJsonVersion = 2;
 
 // Loads the checkpoint, evaluates the data intact, with p disabled and with each control
 // disabled, and reports the result. INVALID_ARGUMENT naming the field for a dense checkpoint, a
 // layer that is not routed, a pathway out of range, num_controls outside [1, num_pathways - 1],
-// bootstrap < 0 or top_tokens < 1. Blocking; thread-compatible.
+// bootstrap < 0, top_tokens < 1 or min_category_tokens < 1; a lexicon that cannot be loaded gives
+// the loader's code with a message starting "lexicon: PATH". Blocking; thread-compatible.
 absl::StatusOr<AblationResult> RunPathwayAblation(const AblationOptions& options);
 
 // As RunPathwayAblation for several (layer, pathway) targets: one intact pass, and one ablated

@@ -144,6 +144,22 @@ class PathwayPage:
         rows = [{"direction": d, **e} for d in ("raised", "lowered") for e in lg.get(d, [])]
         return self._frame(rows)
 
+    @property
+    def ablation_categories(self) -> "pandas.DataFrame":
+        """The stored ablation's per-category table (``monoroute ablate --lexicon``; empty
+        without one): one row per category of the current token with status, tokens,
+        control_tokens, target_increase, control_increase, difference, ci_low, ci_high (null:
+        the load-matched controls; chance level 0; docs/analysis.md, Per-category ablation)."""
+        rows = []
+        for c in (self.data.get("ablation") or {}).get("categories", []):
+            d = c.get("difference") or {}
+            ci = d.get("ci") or [None, None]
+            rows.append({k: c.get(k) for k in ("category", "status", "tokens", "control_tokens",
+                                               "target_increase", "control_increase")}
+                        | {"difference": d.get("estimate"), "ci_low": ci[0], "ci_high": ci[1],
+                           "chance_level": c.get("chance_level")})
+        return self._frame(rows)
+
 
 class ExplorerMethods:
     """``pathway`` / ``contexts`` of Client (mixed in; uses the transport's analysis token)."""

@@ -33,7 +33,14 @@ PAGE = {"api_version": 1, "run_id": "r/1", "split": "valid", "layer": 0, "pathwa
                                 "load_vs_uniform": 0.4}],
         "logits": {"computed": True, "note": "", "checkpoint": "/c", "contexts": 1,
                    "raised": [{"token_id": 1, "token": " fire", "value": 2.0}],
-                   "lowered": [{"token_id": 2, "token": " water", "value": -1.0}]}}
+                   "lowered": [{"token_id": 2, "token": " water", "value": -1.0}]},
+        "ablation": {"found": True, "categories": [
+            {"category": "animal", "status": "ok", "tokens": 72, "control_tokens": 40,
+             "target_increase": 2.5, "control_increase": 0.5,
+             "difference": {"estimate": 2.0, "ci": [1.5, 2.5]}, "chance_level": 0.0},
+            {"category": "time", "status": "too few tokens", "tokens": 3, "control_tokens": 1,
+             "target_increase": 0.1, "control_increase": 0.0,
+             "difference": {"estimate": None, "ci": [None, None]}, "chance_level": 0.0}]}}
 
 
 class _Stub(http.server.BaseHTTPRequestHandler):
@@ -91,6 +98,10 @@ def test_pathway_reads_the_api_with_the_token(stub_url):
     lg = page.logits
     assert list(lg["direction"]) == ["raised", "lowered"]
     assert list(lg["token"]) == [" fire", " water"]
+    ab = page.ablation_categories
+    assert list(ab["category"]) == ["animal", "time"]
+    assert ab["ci_low"][0] == pytest.approx(1.5) and ab["difference"][0] == pytest.approx(2.0)
+    assert ab["status"][1] == "too few tokens"
 
 
 def test_contexts_and_errors(stub_url, monkeypatch):

@@ -80,6 +80,24 @@ json DifferenceJson(const AblationDifference& d) {
   return {{"estimate", Num(d.estimate)}, {"ci", json::array({Num(d.low), Num(d.high)})}};
 }
 
+// The stored per-category rows, each with its null and chance level (docs/explorer.md).
+json AblationCategoriesJson(const std::vector<AblationCategoryRow>& rows) {
+  json out = json::array();
+  for (const AblationCategoryRow& r : rows) {
+    out.push_back({{"category", r.category},
+                   {"status", r.status},
+                   {"tokens", r.tokens},
+                   {"control_tokens", r.control_tokens},
+                   {"controls_used", r.controls_used},
+                   {"target_increase", Num(r.target_increase)},
+                   {"control_increase", Num(r.control_increase)},
+                   {"difference", DifferenceJson(r.difference)},
+                   {"null", "load-matched control pathways on their tokens of the category"},
+                   {"chance_level", 0.0}});
+  }
+  return out;
+}
+
 // The stored ablation result (docs/explorer.md), or why there is none.
 json AblationJson(const PathwayAblation& a) {
   json j = {{"found", a.found}, {"note", a.note}, {"path", a.path}};
@@ -96,7 +114,11 @@ json AblationJson(const PathwayAblation& a) {
             {"top_increase", Num(a.top_increase)},
             {"rest_increase", Num(a.rest_increase)},
             {"top_vs_rest", DifferenceJson(a.top_vs_rest)},
-            {"bootstrap", a.bootstrap}});
+            {"bootstrap", a.bootstrap},
+            {"version", a.version},
+            {"category_source", a.category_source},
+            {"min_category_tokens", a.min_category_tokens},
+            {"categories", AblationCategoriesJson(a.categories)}});
   return j;
 }
 

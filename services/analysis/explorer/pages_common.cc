@@ -83,6 +83,20 @@ std::string MeasureTip(const std::string& m) {
        "Mean loss increase (nats per token) on the tokens routed to the pathway when it is "
        "disabled, minus the same for its load-matched control pathways, with its 95% block-"
        "bootstrap interval (docs/engine.md, controlled ablation)."},
+      {"ablation_category_tokens",
+       "The pathway's routed tokens whose current token is in the category (lexicon), and the "
+       "same for its load-matched controls, summed (docs/analysis.md, Per-category ablation)."},
+      {"ablation_category_target",
+       "Mean loss increase (nats per token) on the pathway's routed tokens of the category when "
+       "the pathway is disabled (docs/analysis.md, Per-category ablation)."},
+      {"ablation_category_control",
+       "The null: mean over the load-matched control pathways (those with tokens in the "
+       "category) of their mean loss increase on their own tokens of the category when each is "
+       "disabled (docs/analysis.md, Per-category ablation)."},
+      {"ablation_category_difference",
+       "Target minus control increase for the category; chance level 0; 95% percentile block-"
+       "bootstrap interval over sequences, paired (one resample recomputes both); not computed "
+       "below the minimum token count (docs/analysis.md, Per-category ablation)."},
       {"pair_lift",
        "Tokens selecting both pathways over the load-matched expectation (1 = as the loads "
        "predict); listed when the interval of its excess over the null lies above 0 "

@@ -126,6 +126,40 @@ std::string LogitsSection(const PathwayLogits& l) {
   return out;
 }
 
+// The stored per-category breakdown (monoroute ablate --lexicon), or how to compute one.
+std::string AblationCategoryTable(const PathwayAblation& a) {
+  if (a.categories.empty()) {
+    return "<p class=\"mute\">Per category: not computed (run <code>monoroute ablate</code> with "
+           "<code>--lexicon DIR</code> to split the effect by the category of the current "
+           "token).</p>";
+  }
+  std::string out = absl::StrCat(
+      "<h3 id=\"ablation-categories\">Per category of the current token</h3><p "
+      "class=\"mute\">Categories from <code>",
+      Esc(a.category_source),
+      "</code>. Null: the same load-matched controls on their tokens of the "
+      "category; chance level 0; 95% paired interval. Categories with fewer than ",
+      a.min_category_tokens, " routed tokens are listed without an effect.</p>",
+      "<table class=\"ablation-categories\"><thead><tr><th>category</th><th>",
+      Tip("tokens", MeasureTip("ablation_category_tokens")), "</th><th>",
+      Tip("increase", MeasureTip("ablation_category_target")), "</th><th>",
+      Tip("controls' tokens", MeasureTip("ablation_category_tokens")), "</th><th>",
+      Tip("controls' increase", MeasureTip("ablation_category_control")), "</th><th>",
+      Tip("difference [95% CI]", MeasureTip("ablation_category_difference")),
+      "</th></tr></thead><tbody>");
+  for (const AblationCategoryRow& r : a.categories) {
+    const std::string effect =
+        r.status == "ok" ? absl::StrCat(Fmt(r.difference.estimate, 4), " ",
+                                        FmtInterval(r.difference.low, r.difference.high, 4))
+                         : absl::StrCat("<span class=\"mute\">", Esc(r.status), "</span>");
+    absl::StrAppend(&out, "<tr><td>", Esc(r.category), "</td><td class=\"n\">", r.tokens,
+                    "</td><td class=\"n\">", Fmt(r.target_increase, 4), "</td><td class=\"n\">",
+                    r.control_tokens, "</td><td class=\"n\">", Fmt(r.control_increase, 4),
+                    "</td><td class=\"n\">", effect, "</td></tr>");
+  }
+  return out + "</tbody></table>";
+}
+
 // The stored controlled ablation (monoroute ablate --save), or why there is none.
 std::string AblationSection(const PathwayProfile& p) {
   const PathwayAblation& a = p.ablation;
@@ -158,10 +192,8 @@ std::string AblationSection(const PathwayProfile& p) {
       "</td></tr><tr><td>difference</td><td></td><td class=\"n\">", Fmt(a.top_vs_rest.estimate, 4),
       " ", FmtInterval(a.top_vs_rest.low, a.top_vs_rest.high, 4),
       "</td></tr></tbody></table><p class=\"mute\">95% percentile intervals, block bootstrap over ",
-      a.sequences, " evaluation sequences (", a.bootstrap,
-      " replicates). Per category: not computed (the ablation splits the pathway's tokens into "
-      "its most frequent ids and the rest). Read from <code>",
-      Esc(a.path), "</code>.</p>");
+      a.sequences, " evaluation sequences (", a.bootstrap, " replicates). Read from <code>",
+      Esc(a.path), "</code>.</p>", AblationCategoryTable(a));
   return out;
 }
 

@@ -23,6 +23,11 @@ int64_t Int(const json& j, const char* key) {
   return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
+std::string Str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 AblationDifference Difference(const json& j, const char* estimate, const char* ci) {
   AblationDifference d;
   d.estimate = Num(j, estimate);
@@ -32,6 +37,31 @@ AblationDifference Difference(const json& j, const char* estimate, const char* c
     if ((*it)[1].is_number()) d.high = (*it)[1].get<double>();
   }
   return d;
+}
+
+// The stored "categories" array (entries that are not objects are skipped).
+std::vector<AblationCategoryRow> CategoryRows(const json& j) {
+  std::vector<AblationCategoryRow> rows;
+  auto it = j.find("categories");
+  if (it == j.end() || !it->is_array()) return rows;
+  for (const json& c : *it) {
+    if (!c.is_object()) continue;
+    AblationCategoryRow r;
+    r.category = Str(c, "category");
+    r.status = Str(c, "status");
+    r.tokens = Int(c, "tokens");
+    r.control_tokens = Int(c, "control_tokens");
+    if (auto used = c.find("controls_used"); used != c.end() && used->is_array()) {
+      for (const json& q : *used) {
+        if (q.is_number_integer()) r.controls_used.push_back(q.get<uint32_t>());
+      }
+    }
+    r.target_increase = Num(c, "target_increase");
+    r.control_increase = Num(c, "control_increase");
+    r.difference = Difference(c, "difference", "difference_ci");
+    rows.push_back(std::move(r));
+  }
+  return rows;
 }
 
 }  // namespace
@@ -70,6 +100,10 @@ absl::StatusOr<PathwayAblation> ParseAblationJson(const std::string& text, uint3
   a.rest_increase = Num(j, "rest_increase");
   a.top_vs_rest = Difference(j, "top_vs_rest_difference", "top_vs_rest_ci");
   a.bootstrap = static_cast<int>(Int(j, "bootstrap"));
+  a.version = j.contains("version") ? static_cast<int>(Int(j, "version")) : 1;
+  a.category_source = Str(j, "category_source");
+  a.min_category_tokens = Int(j, "min_category_tokens");
+  a.categories = CategoryRows(j);
   return a;
 }
 

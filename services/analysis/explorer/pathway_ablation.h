@@ -24,6 +24,23 @@ struct AblationDifference {
   double high = std::numeric_limits<double>::quiet_NaN();
 };
 
+// One category of the current token in the stored per-category breakdown (`monoroute ablate
+// --lexicon`): the target's mean increase on its tokens of the category minus its load-matched
+// controls' on theirs (null: those controls; chance level 0), with the paired interval.
+struct AblationCategoryRow {
+  // Label name, "mixed" or "none".
+  std::string category;
+  // "ok", "too few tokens" (below the stored minimum: no effect) or "no control tokens".
+  std::string status;
+  // The pathway's routed tokens in the category, and the controls' (summed over those used).
+  int64_t tokens = 0;
+  int64_t control_tokens = 0;
+  std::vector<uint32_t> controls_used;
+  double target_increase = std::numeric_limits<double>::quiet_NaN();
+  double control_increase = std::numeric_limits<double>::quiet_NaN();
+  AblationDifference difference;
+};
+
 // What the page shows of one stored ablation, or why there is none.
 struct PathwayAblation {
   // A stored result was read (else `note` says why not: none stored, no checkpoint, ...).
@@ -42,13 +59,20 @@ struct PathwayAblation {
   std::vector<uint32_t> control_pathways;
   AblationDifference effect_difference;
   // The split the ablation makes of the pathway's tokens: its most frequent token ids vs the
-  // rest (the only per-group effect it computes; no per-category split).
+  // rest.
   int64_t top_token_count = 0;
   int64_t rest_token_count = 0;
   double top_increase = std::numeric_limits<double>::quiet_NaN();
   double rest_increase = std::numeric_limits<double>::quiet_NaN();
   AblationDifference top_vs_rest;
   int bootstrap = 0;
+  // The document's "version" (1 when it has none: written before the per-category breakdown).
+  int version = 1;
+  // The per-category breakdown when the ablation was run with a lexicon (else empty): where the
+  // categories came from, the minimum token count, and one row per category in stored order.
+  std::string category_source;
+  int64_t min_category_tokens = 0;
+  std::vector<AblationCategoryRow> categories;
 };
 
 // Parses engine::AblationResultToJson's document. INVALID_ARGUMENT when it is not a JSON object
