@@ -8,6 +8,7 @@
 #include "common/base/file_util.h"
 #include "common/corpus/category.h"
 #include "common/corpus/token_categories.h"
+#include "tests/testing/temp_files.h"
 
 namespace monoroute {
 namespace {
@@ -15,8 +16,8 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(CorpusWriterTest, WritesTextAndCategories) {
-  fs::path dir = fs::temp_directory_path() / ("corpus." + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  ::monoroute::testing::TempDir tmp("corpus");
+  const fs::path dir = tmp.path();
   CorpusWriterOptions o;
   o.num_stories = 300;
   o.seed = 5;
@@ -61,7 +62,6 @@ TEST(CorpusWriterTest, WritesTextAndCategories) {
   EXPECT_EQ(*ReadFile(o.out_path), *text);
   o.num_stories = -1;
   EXPECT_EQ(WriteCorpus(o).status().code(), absl::StatusCode::kInvalidArgument);
-  fs::remove_all(dir);
 }
 
 }  // namespace

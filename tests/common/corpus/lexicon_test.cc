@@ -16,6 +16,7 @@
 #include "common/base/file_util.h"
 #include "common/corpus/category.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
+#include "tests/testing/temp_files.h"
 
 namespace monoroute {
 namespace {
@@ -27,11 +28,7 @@ const Gpt2Tokenizer& Tok() {
   return *tok;
 }
 
-fs::path TempDir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / (name + "." + std::to_string(::getpid()));
-  fs::create_directories(p);
-  return p;
-}
+using ::monoroute::testing::TempDir;
 
 TEST(LexiconTest, ProjectLexiconLoads) {
   auto lex = Lexicon::Load(MONOROUTE_SOURCE_DIR "/data/lexicon");
@@ -72,17 +69,18 @@ TEST(LexiconTest, ProjectLexiconGivesTheSameTokenCategoriesAsBefore) {
   }
   EXPECT_EQ(tc.Get(Tok().eot_id()), kLabelNone);
   // And it survives the TSV round trip by name.
-  fs::path dir = TempDir("lexicon_tsv");
+  TempDir tmp("lexicon_tsv");
+  const fs::path dir = tmp.path();
   const std::string f = (dir / "cats.tsv").string();
   ASSERT_TRUE(tc.WriteTsv(f, Tok()).ok());
   auto back = TokenCategories::ReadTsv(f, Tok().vocab_size());
   ASSERT_TRUE(back.ok()) << back.status();
   for (int32_t id = 0; id < Tok().vocab_size(); ++id) ASSERT_EQ(back->NameOf(id), tc.NameOf(id));
-  fs::remove_all(dir);
 }
 
 TEST(LexiconTest, PosTagLexiconLoadsProjectsAndRoundTrips) {
-  fs::path dir = TempDir("lexicon_pos");
+  TempDir tmp("lexicon_pos");
+  const fs::path dir = tmp.path();
   const std::string f = (dir / "pos.tsv").string();
   ASSERT_TRUE(WriteFileAtomic(f,
                               "# Universal POS tags\nthe\tDET\ndog\tNOUN\nruns\tVERB\nhappy\tADJ\n"
@@ -112,7 +110,6 @@ TEST(LexiconTest, PosTagLexiconLoadsProjectsAndRoundTrips) {
     ASSERT_EQ(back->NameOf(id), tc.NameOf(id)) << id;
     ASSERT_EQ(back->count_by_id[id], tc.count_by_id[id]) << id;
   }
-  fs::remove_all(dir);
 }
 
 TEST(LexiconTest, ProjectPosLexicon) {
@@ -135,7 +132,8 @@ TEST(LexiconTest, ProjectPosLexicon) {
 }
 
 TEST(LexiconTest, MalformedLinesNameFileAndLine) {
-  fs::path dir = TempDir("lexicon_bad");
+  TempDir tmp("lexicon_bad");
+  const fs::path dir = tmp.path();
   const std::string f = (dir / "words.tsv").string();
   ASSERT_TRUE(WriteFileAtomic(f, "# comment\ndog\tanimal\ncat animal\n").ok());
   auto lex = Lexicon::Load(f);
@@ -187,7 +185,6 @@ TEST(LexiconTest, MalformedLinesNameFileAndLine) {
   auto missing = Lexicon::Load((dir / "nope.tsv").string());
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  fs::remove_all(dir);
 }
 
 TEST(LexiconTest, MapTokensFirstSubTokenRule) {

@@ -14,6 +14,7 @@
 #include "common/base/file_util.h"
 #include "common/corpus/category.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
+#include "tests/testing/temp_files.h"
 
 namespace monoroute {
 namespace {
@@ -28,12 +29,7 @@ const Gpt2Tokenizer& Tok() {
 
 class TokenCategoriesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tokcat." + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    file_ = (dir_ / "cats.tsv").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { file_ = (dir_ / "cats.tsv").string(); }
 
   // Writes `text` to the test file and reads it for a 100-id vocabulary; expects
   // INVALID_ARGUMENT naming "cats.tsv:<line>" and `what`.
@@ -46,7 +42,8 @@ class TokenCategoriesTest : public ::testing::Test {
     EXPECT_THAT(std::string(bad.status().message()), HasSubstr(what));
   }
 
-  fs::path dir_;
+  ::monoroute::testing::TempDir tmp_{"tokcat"};
+  fs::path dir_ = tmp_.path();
   std::string file_;
 };
 

@@ -18,7 +18,6 @@ namespace {
 
 using testing::FixtureDir;
 using ::testing::HasSubstr;
-using testing::MakeTempDir;
 using testing::MaxAbsDiff;
 
 void CopyDir(const std::string& from, const std::string& to) {
@@ -32,11 +31,11 @@ class CheckpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
     fixture_ = FixtureDir("gptneo_tiny");
-    tmp_ = MakeTempDir("ckpt");
     ASSERT_FALSE(tmp_.empty());
   }
-  void TearDown() override { std::filesystem::remove_all(tmp_); }
-  std::string fixture_, tmp_;
+  std::string fixture_;
+  testing::TempDir dir_{"ckpt"};
+  std::string tmp_ = dir_.path();
 };
 
 TEST_F(CheckpointTest, RoutedRoundTripIsLossless) {

@@ -17,7 +17,6 @@ namespace monoroute::model {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::MakeTempDir;
 using testing::RunnableCpuIsas;
 using testing::ScopedCpuIsa;
 
@@ -55,32 +54,20 @@ TEST(CpuIsaTest, ForcesEveryRunnablePathAndRefusesOthers) {
 
 TEST(CpuIsaTest, EnvironmentVariableChoosesThePathOfTheCli) {
   // bench train reports the path in its JSON; MONOROUTE_CPU_ISA is read at the first kernel call.
-  const std::string tmp = MakeTempDir("isa");
+  const std::string bench =
+      std::string(" ") + MONOROUTE_TEST_CLI +
+      " bench train --batch 1 --seq 8 --steps 1 --warmup 0 --threads 1 --json";
   for (CpuIsa isa : RunnableCpuIsas()) {
-    const std::string log = tmp + "/" + CpuIsaName(isa) + ".log";
-    const std::string cmd = std::string("MONOROUTE_CPU_ISA=") + CpuIsaName(isa) + " " +
-                            MONOROUTE_TEST_CLI +
-                            " bench train --batch 1 --seq 8 --steps 1 --warmup 0 --threads 1 "
-                            "--json > " +
-                            log + " 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    std::ifstream in(log);
-    std::stringstream text;
-    text << in.rdbuf();
-    EXPECT_THAT(text.str(), HasSubstr(std::string("\"cpu_isa\":\"") + CpuIsaName(isa) + "\""));
+    const std::string cmd = std::string("MONOROUTE_CPU_ISA=") + CpuIsaName(isa) + bench;
+    const testing::CommandResult r = testing::RunCommand(cmd);
+    ASSERT_EQ(r.code, 0) << cmd << "\n" << r.out;
+    EXPECT_THAT(r.out, HasSubstr(std::string("\"cpu_isa\":\"") + CpuIsaName(isa) + "\""));
   }
   // An unknown value is reported and the best path used.
-  const std::string log = tmp + "/bad.log";
-  const std::string cmd = std::string("MONOROUTE_CPU_ISA=sse9 ") + MONOROUTE_TEST_CLI +
-                          " bench train --batch 1 --seq 8 --steps 1 --warmup 0 --threads 1 "
-                          "--json > " +
-                          log + " 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  EXPECT_THAT(text.str(), HasSubstr("MONOROUTE_CPU_ISA: 'sse9' is not a CPU path"));
-  EXPECT_THAT(text.str(),
+  const testing::CommandResult r = testing::RunCommand("MONOROUTE_CPU_ISA=sse9" + bench);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("MONOROUTE_CPU_ISA: 'sse9' is not a CPU path"));
+  EXPECT_THAT(r.out,
               HasSubstr(std::string("\"cpu_isa\":\"") + CpuIsaName(SupportedCpuIsa()) + "\""));
 }
 

@@ -53,20 +53,9 @@ TEST(GPTNeoTest, RoutedEqualsDenseWithAllPathwaysAndEqualWeights) {
   ASSERT_TRUE(dense.ok()) << dense.status();
   RoutingConfig rc;
   rc.num_pathways = 16;
-  rc.top_k = 16;
-  LoadOptions lo;
-  lo.routing = rc;
-  auto routed = LoadGPTNeo(dir, lo);
+  auto routed = testing::LoadEqualWeightRouted(dir, rc);  // every score (and prob) equal
   ASSERT_TRUE(routed.ok()) << routed.status();
   EXPECT_EQ((*routed)->routed_layers(), (std::vector<int64_t>{0, 2}));
-  // Equal router weights: zero the last router layer so every score (and prob) is equal.
-  {
-    torch::NoGradGuard ng;
-    for (int64_t l : (*routed)->routed_layers()) {
-      (*routed)->router(l)->fc2->weight.zero_();
-      (*routed)->router(l)->fc2->bias.zero_();
-    }
-  }
   torch::Tensor ids = torch::randint(0, 1000, {3, 20}, torch::kLong);
   torch::NoGradGuard ng;
   for (RoutedCompute mode : {RoutedCompute::kMask, RoutedCompute::kGather}) {

@@ -25,14 +25,20 @@ struct Grads {
   torch::Tensor loss, gh, gw;
 };
 
+// Options choosing the fused CPU kernel.
+LmLossOptions Fused() {
+  LmLossOptions o;
+  o.cpu_kernel = CpuLmKernel::kFused;
+  return o;
+}
+
 // The loss times `upstream`, backpropagated; `fused` picks FusedLmLoss with the fused kernel,
 // else the ATen reference (mm + cross_entropy).
 Grads RunLoss(bool fused, const torch::Tensor& h0, const torch::Tensor& w0, const torch::Tensor& y,
               double upstream = 3.0) {
   torch::Tensor h = h0.clone().requires_grad_(true);
   torch::Tensor w = w0.clone().requires_grad_(true);
-  LmLossOptions o;
-  o.cpu_kernel = CpuLmKernel::kFused;
+  const LmLossOptions o = Fused();
   torch::Tensor loss =
       fused ? FusedLmLoss(h, w, y, o)
             : torch::nn::functional::cross_entropy(
@@ -90,12 +96,7 @@ TEST(LmLossCpuTest, EveryPathEqualsCrossEntropyValuesAndGradients) {
     for (const Case& c : cases) {
       const std::string where = std::string(CpuIsaName(isa)) + " n=" + std::to_string(c.n) +
                                 " h=" + std::to_string(c.h) + " v=" + std::to_string(c.v);
-      EXPECT_EQ(std::string(CpuLmLossKernelName(c.h,
-                                                [] {
-                                                  LmLossOptions o;
-                                                  o.cpu_kernel = CpuLmKernel::kFused;
-                                                  return o;
-                                                }())),
+      EXPECT_EQ(std::string(CpuLmLossKernelName(c.h, Fused())),
                 std::string("fused-") + CpuIsaName(isa));
       torch::Tensor h, w, y;
       MakeData(c, c.n + c.h, h, w, y);
@@ -129,8 +130,7 @@ TEST(LmLossCpuTest, LossWithoutGradientsAndFrozenWeight) {
     ScopedCpuIsa scoped(isa);
     torch::Tensor h, w, y;
     MakeData({50, 64, 333}, 7, h, w, y);
-    LmLossOptions o;
-    o.cpu_kernel = CpuLmKernel::kFused;
+    const LmLossOptions o = Fused();
     const torch::Tensor ref = torch::nn::functional::cross_entropy(h.mm(w.t()), y);
     {
       torch::NoGradGuard no_grad;  // evaluation: pass 1 only
@@ -170,8 +170,7 @@ TEST(LmLossCpuTest, NanPropagatesLikeTorch) {
     ScopedCpuIsa scoped(isa);
     torch::Tensor h, w, y;
     MakeData({20, 64, 100}, 3, h, w, y);
-    LmLossOptions o;
-    o.cpu_kernel = CpuLmKernel::kFused;
+    const LmLossOptions o = Fused();
     torch::Tensor hn = h.clone();
     hn[2][5] = std::numeric_limits<float>::quiet_NaN();
     EXPECT_TRUE(std::isnan(FusedLmLoss(hn, w, y, o).item<float>())) << CpuIsaName(isa);
@@ -186,8 +185,7 @@ TEST(LmLossCpuTest, AllLabelsIgnoredIsNanLikeTorch) {
   torch::Tensor h = torch::randn({4, 64});
   torch::Tensor w = torch::randn({40, 64});
   torch::Tensor y = torch::full({4}, -100, torch::kLong);
-  LmLossOptions o;
-  o.cpu_kernel = CpuLmKernel::kFused;
+  const LmLossOptions o = Fused();
   EXPECT_TRUE(std::isnan(FusedLmLoss(h, w, y, o).item<float>()));
   EXPECT_TRUE(std::isnan(torch::nn::functional::cross_entropy(h.mm(w.t()), y).item<float>()));
 }

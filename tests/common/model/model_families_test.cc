@@ -62,18 +62,11 @@ TEST_P(FamilyFixtureTest, RoutedWithAllPathwaysAndEqualWeightsEqualsDense) {
   ASSERT_TRUE(dense.ok()) << dense.status();
   RoutingConfig rc;
   rc.num_pathways = 16;  // 128 intermediate neurons: 8 per pathway
-  rc.top_k = 16;
   rc.route_every_n_layers = 1;
-  LoadOptions lo;
-  lo.routing = rc;
-  auto routed = LoadModel(dir, lo);
+  auto routed = testing::LoadEqualWeightRouted(dir, rc);  // every score equal: weights 1/P
   ASSERT_TRUE(routed.ok()) << routed.status();
   ASSERT_EQ((*routed)->routed_layers(), (std::vector<int64_t>{0, 1}));
   torch::NoGradGuard ng;
-  for (int64_t l : (*routed)->routed_layers()) {
-    (*routed)->router(l)->fc2->weight.zero_();  // every score equal: weights 1/P
-    (*routed)->router(l)->fc2->bias.zero_();
-  }
   torch::Tensor ids = torch::randint(0, 120, {3, 12}, torch::kLong);
   ForwardOutput a = (*dense)->forward(ids);
   for (RoutedCompute mode : {RoutedCompute::kMask, RoutedCompute::kGather}) {
@@ -95,7 +88,8 @@ TEST_P(FamilyFixtureTest, SaveAndReloadKeepTheFamilyLayoutAndLogits) {
   lo.routing = rc;
   auto model = LoadModel(dir, lo);
   ASSERT_TRUE(model.ok()) << model.status();
-  const std::string out = testing::MakeTempDir("family_save");
+  testing::TempDir tmp("family_save");
+  const std::string out = tmp.path();
   ASSERT_TRUE(SaveModel(**model, out).ok());
   auto st = ReadSafetensors(out + "/model.safetensors");
   ASSERT_TRUE(st.ok()) << st.status();
@@ -119,7 +113,6 @@ TEST_P(FamilyFixtureTest, SaveAndReloadKeepTheFamilyLayoutAndLogits) {
   torch::NoGradGuard ng;
   torch::Tensor ids = torch::randint(0, 120, {2, 10}, torch::kLong);
   EXPECT_EQ(MaxAbsDiff((*model)->forward(ids).logits, (*back)->forward(ids).logits), 0.0);
-  std::filesystem::remove_all(out);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, FamilyFixtureTest, ::testing::ValuesIn(Cases()),
@@ -127,14 +120,18 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, FamilyFixtureTest, ::testing::ValuesIn(Cases(
                            return std::string(info.param.name);
                          });
 
+// `c` shrunk to vocab 64, hidden 16, 2 heads, intermediate 64, 16 positions (its layers kept).
+ModelConfig Shrunk(ModelConfig c) {
+  c.vocab_size = 64;
+  c.hidden_size = 16;
+  c.num_heads = 2;
+  c.intermediate_size = 64;
+  c.max_position_embeddings = 16;
+  return c;
+}
+
 TEST(ModelFamiliesTest, ParameterNamesAreTheHuggingFaceKeys) {
-  ModelConfig neox = ModelConfig::Pythia70M();
-  neox.vocab_size = 64;
-  neox.hidden_size = 16;
-  neox.num_heads = 2;
-  neox.intermediate_size = 64;
-  neox.max_position_embeddings = 16;
-  CausalLM m(neox);
+  CausalLM m(Shrunk(ModelConfig::Pythia70M()));
   auto p = m->named_parameters();
   EXPECT_TRUE(p.contains("gpt_neox.embed_in.weight"));
   EXPECT_TRUE(p.contains("gpt_neox.layers.5.attention.query_key_value.weight"));
@@ -143,13 +140,7 @@ TEST(ModelFamiliesTest, ParameterNamesAreTheHuggingFaceKeys) {
   EXPECT_TRUE(p.contains("embed_out.weight"));
   EXPECT_FALSE(p.contains("embed_out.bias"));
   EXPECT_TRUE(m->named_buffers().is_empty());  // rotary tables are not buffers
-  ModelConfig gpt2 = ModelConfig::Gpt2Small();
-  gpt2.vocab_size = 64;
-  gpt2.hidden_size = 16;
-  gpt2.num_heads = 2;
-  gpt2.intermediate_size = 64;
-  gpt2.max_position_embeddings = 16;
-  CausalLM g(gpt2);
+  CausalLM g(Shrunk(ModelConfig::Gpt2Small()));
   auto q = g->named_parameters();
   EXPECT_TRUE(q.contains("transformer.h.11.attn.c_attn.bias"));
   EXPECT_TRUE(q.contains("transformer.h.11.mlp.c_proj.weight"));
@@ -163,7 +154,8 @@ TEST(ModelFamiliesTest, ACheckpointOfAnotherFamilyFailsByTensorName) {
   const std::string neox = CaseDir("neox_rot100_parallel");
   ASSERT_FALSE(gpt2.empty());
   ASSERT_FALSE(neox.empty());
-  const std::string dir = testing::MakeTempDir("family_mix");
+  testing::TempDir tmp("family_mix");
+  const std::string dir = tmp.path();
   std::filesystem::copy_file(neox + "/config.json", dir + "/config.json");
   std::filesystem::copy_file(gpt2 + "/model.safetensors", dir + "/model.safetensors");
   auto m = LoadModel(dir);
@@ -171,7 +163,6 @@ TEST(ModelFamiliesTest, ACheckpointOfAnotherFamilyFailsByTensorName) {
   EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(m.status().message()).find("not a gpt_neox checkpoint"), std::string::npos)
       << m.status();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// Helpers shared by the model tests: fixture location, tensor comparison, a small config.
+// Helpers shared by the model tests: fixture location, tensor comparison, a small config (temp
+// dirs and commands: tests/testing).
 #ifndef MONOROUTE_TESTS_COMMON_MODEL_TEST_UTIL_H_
 #define MONOROUTE_TESTS_COMMON_MODEL_TEST_UTIL_H_
 
@@ -8,8 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "common/model/checkpoint.h"
 #include "common/model/cpu_isa.h"
 #include "common/model/gpt_neo_config.h"
+#include "tests/testing/command.h"
+#include "tests/testing/temp_files.h"
 
 namespace monoroute::model::testing {
 
@@ -31,12 +35,10 @@ inline double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
       .item<double>();
 }
 
-// A fresh temporary directory under the system temp dir.
-inline std::string MakeTempDir(const std::string& tag) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / ("mr_" + tag + "_XXXXXX")).string();
-  char* p = ::mkdtemp(tmpl.data());
-  return p == nullptr ? "" : std::string(p);
-}
+// The one temp-dir and command helpers (tests/testing).
+using ::monoroute::testing::CommandResult;
+using ::monoroute::testing::RunCommand;
+using ::monoroute::testing::TempDir;
 
 // TinyStories-1M's layer shapes with 4 layers (global, local, ...), vocab 128, 32 positions and a
 // window of 4: routed layers 0 and 2 with the default routing.
@@ -48,6 +50,22 @@ inline GPTNeoConfig SmallConfig() {
   c.max_position_embeddings = 32;
   c.window_size = 4;
   return c;
+}
+
+// The model in `dir` routed as `rc` says with every pathway selected (top_k = num_pathways) and
+// each router's last layer zeroed, so that every pathway weighs 1/P: the dense model's function.
+inline absl::StatusOr<CausalLM> LoadEqualWeightRouted(const std::string& dir, RoutingConfig rc) {
+  rc.top_k = rc.num_pathways;
+  LoadOptions lo;
+  lo.routing = rc;
+  absl::StatusOr<CausalLM> m = LoadModel(dir, lo);
+  if (!m.ok()) return m;
+  torch::NoGradGuard ng;
+  for (int64_t l : (*m)->routed_layers()) {
+    (*m)->router(l)->fc2->weight.zero_();
+    (*m)->router(l)->fc2->bias.zero_();
+  }
+  return m;
 }
 
 // The CPU kernel paths this machine can run, best first (a path the CPU lacks is not listed:

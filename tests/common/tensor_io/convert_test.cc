@@ -4,14 +4,14 @@
 #include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
+#include <algorithm>
 #include <filesystem>
 
 #include "common/tensor_io/safetensors.h"
 #include "common/tensor_io/torch_pickle.h"
 #include "tests/common/tensor_io/test_util.h"
+#include "tests/testing/command.h"
 
 namespace monoroute {
 namespace {
@@ -62,17 +62,13 @@ TEST(ConvertTest, MissingInputIsNotFoundAndWritesNothing) {
   EXPECT_FALSE(fs::exists(tmp.Sub("model.safetensors")));
 }
 
-// Runs the convert-only build of the `monoroute` tool; returns the exit code, fills `out`.
+// Runs the convert-only build of the `monoroute` tool; returns the exit code, fills `out`
+// (stdout and stderr).
 int RunCli(const std::string& args, std::string* out) {
-  std::string cmd = std::string(MONOROUTE_CONVERT_CLI) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  out->clear();
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
-  int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const ::monoroute::testing::CommandResult r =
+      ::monoroute::testing::RunCommand(std::string(MONOROUTE_CONVERT_CLI) + " " + args);
+  *out = r.out;
+  return r.code;
 }
 
 TEST(ConvertCliTest, ExitCodesAndMessages) {
