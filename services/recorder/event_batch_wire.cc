@@ -32,6 +32,10 @@ constexpr uint32_t kLengthDelimited = 2;
 // Most bytes of a length prefix (lengths < 2^35).
 constexpr size_t kMaxLengthBytes = 5;
 
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "event_batch_wire.cc copies floats as little-endian fixed32"
+#endif
+
 char* PutVarint(char* p, uint64_t v) {
   while (v >= 0x80) {
     *p++ = static_cast<char>(v | 0x80);
@@ -80,12 +84,8 @@ char* PutPackedVarints(char* p, uint32_t field, absl::Span<const T> v) {
 char* PutPackedFloats(char* p, uint32_t field, absl::Span<const float> v) {
   if (v.empty()) return p;
   p = PutVarint(PutTag(p, field, kLengthDelimited), v.size() * sizeof(float));
-  for (const float f : v) {  // fixed32, little-endian
-    uint32_t bits;
-    std::memcpy(&bits, &f, sizeof bits);
-    for (int i = 0; i < 4; ++i) *p++ = static_cast<char>(bits >> (8 * i));
-  }
-  return p;
+  std::memcpy(p, v.data(), v.size() * sizeof(float));  // fixed32, little-endian like the host
+  return p + v.size() * sizeof(float);
 }
 
 }  // namespace
