@@ -1,11 +1,13 @@
 // RecorderWriter: bounded queue -> one background thread -> bidi Record stream with acks, over a
-// plaintext or TLS channel (common/service CreateServiceChannel).
+// plaintext or TLS channel (common/service CreateServiceChannel). Batches are encoded once, in
+// Append, into recycled wire buffers (event_batch_wire.h) that gRPC sends without copying.
 #include "services/recorder/recorder_client.h"
 
 #include <grpcpp/grpcpp.h>
 
 #include <deque>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -14,10 +16,61 @@
 #include "common/service/grpc_status.h"
 #include "common/service/tls_credentials.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
-#include "services/recorder/proto_convert.h"
+#include "services/recorder/event_batch_wire.h"
+
+namespace monoroute::recorder {
+namespace client_internal {
+
+// What the Record stream writes: one batch already in wire form. Shared with gRPC while it sends
+// (the slice holds a reference) and with the writer's queue until the batch is acked.
+struct PreEncodedEventBatch {
+  std::shared_ptr<const EventBatchWire> wire;
+};
+
+}  // namespace client_internal
+}  // namespace monoroute::recorder
+
+// gRPC serializes a PreEncodedEventBatch by handing its bytes over as one slice, no copy: the
+// slice keeps the buffer alive until the transport is done with it.
+template <>
+class grpc::SerializationTraits<monoroute::recorder::client_internal::PreEncodedEventBatch> {
+ public:
+  using Wire = std::shared_ptr<const monoroute::recorder::EventBatchWire>;
+
+  static grpc::Status Serialize(const monoroute::recorder::client_internal::PreEncodedEventBatch& m,
+                                grpc::ByteBuffer* bb, bool* own_buffer) {
+    auto* hold = new Wire(m.wire);
+    grpc::Slice slice(
+        const_cast<char*>(m.wire->data()), m.wire->size(),
+        [](void* p) { delete static_cast<Wire*>(p); }, hold);
+    grpc::ByteBuffer tmp(&slice, 1);
+    bb->Swap(&tmp);
+    *own_buffer = true;
+    return grpc::Status::OK;
+  }
+
+  // The writer never reads EventBatch messages.
+  static grpc::Status Deserialize(grpc::ByteBuffer*,
+                                  monoroute::recorder::client_internal::PreEncodedEventBatch*) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "PreEncodedEventBatch is write-only");
+  }
+};
 
 namespace monoroute::recorder {
 namespace {
+
+using client_internal::PreEncodedEventBatch;
+
+// The Record method's path (what the generated stub calls), for the stream that writes
+// PreEncodedEventBatch.
+const char* RecordMethod() {
+  static const std::string* const name =
+      new std::string(absl::StrCat("/", v1::Recorder::service_full_name(), "/Record"));
+  return name->c_str();
+}
+
+// Recycled wire buffers kept per writer beyond those in flight.
+constexpr size_t kMaxFreeWireBuffers = 4;
 
 // Statuses after which re-sending the same batch cannot succeed.
 bool IsRejection(grpc::StatusCode c) {
@@ -47,7 +100,9 @@ class RecorderWriter::Impl {
  public:
   // `channel`: see ChannelArgs(); created by Create (which checks the TLS files).
   Impl(const RecorderWriterOptions& o, std::shared_ptr<grpc::Channel> channel)
-      : opts_(o), channel_(std::move(channel)) {
+      : opts_(o),
+        channel_(std::move(channel)),
+        record_method_(RecordMethod(), grpc::internal::RpcMethod::BIDI_STREAMING, channel_) {
     stub_ = v1::Recorder::NewStub(channel_);
     thread_ = std::thread([this] { Loop(); });
   }
@@ -83,9 +138,10 @@ class RecorderWriter::Impl {
   }
 
   bool Append(const events::RoutingEventView& batch) {
-    auto msg = std::make_shared<v1::EventBatch>();
-    ToProto(batch, msg.get());
-    msg->set_writer_id(opts_.writer_id);
+    std::shared_ptr<EventBatchWire> wire = TakeWireBuffer();
+    events::RoutingEventView v = batch;
+    v.header.writer_id = opts_.writer_id;
+    wire->Encode(v);
     const uint64_t events = batch.num_events();
     absl::MutexLock l(&mu_);
     auto has_room = [this, events]() {
@@ -99,7 +155,7 @@ class RecorderWriter::Impl {
     }
     queued_events_ += events;
     stats_.events_enqueued += events;
-    pending_.push_back(Item{std::move(msg), events});
+    pending_.push_back(Item{std::move(wire), batch.header.batch_id, events});
     return true;
   }
 
@@ -127,9 +183,28 @@ class RecorderWriter::Impl {
 
  private:
   struct Item {
-    std::shared_ptr<v1::EventBatch> msg;
+    std::shared_ptr<const EventBatchWire> wire;  // the encoded batch
+    uint64_t batch_seq = 0;
     uint64_t events = 0;
   };
+
+  // A wire buffer to encode into: a recycled one (its memory already touched) or a new one.
+  std::shared_ptr<EventBatchWire> TakeWireBuffer() {
+    absl::MutexLock l(&free_mu_);
+    if (free_.empty()) return std::make_shared<EventBatchWire>();
+    std::shared_ptr<EventBatchWire> w = std::move(free_.back());
+    free_.pop_back();
+    return w;
+  }
+
+  // Keeps the buffer of an acked batch for reuse when nothing else (gRPC) still holds it.
+  void RecycleWireBuffer(std::shared_ptr<const EventBatchWire> wire) {
+    if (wire.use_count() != 1) return;  // gRPC still has it: it frees it when done
+    absl::MutexLock l(&free_mu_);
+    if (free_.size() < kMaxFreeWireBuffers) {
+      free_.push_back(std::const_pointer_cast<EventBatchWire>(std::move(wire)));
+    }
+  }
 
   void AddAuth(grpc::ClientContext* ctx) {
     if (!opts_.bearer_token.empty()) {
@@ -204,21 +279,23 @@ class RecorderWriter::Impl {
       ctx_ = &ctx;
       broken_ = false;
     }
-    std::unique_ptr<grpc::ClientReaderWriter<v1::EventBatch, v1::BatchAck>> stream =
-        stub_->Record(&ctx);
+    std::unique_ptr<grpc::ClientReaderWriter<PreEncodedEventBatch, v1::BatchAck>> stream(
+        grpc::internal::ClientReaderWriterFactory<PreEncodedEventBatch, v1::BatchAck>::Create(
+            channel_.get(), record_method_, &ctx));
     std::thread reader([this, &stream, &ctx] {
       v1::BatchAck ack;
       while (stream->Read(&ack)) {
         absl::MutexLock l(&mu_);
-        if (unacked_.empty() || unacked_.front().msg->batch_seq() != ack.batch_seq()) {
+        if (unacked_.empty() || unacked_.front().batch_seq != ack.batch_seq()) {
           ctx.TryCancel();  // protocol violation: restart the stream
           break;
         }
-        const Item& it = unacked_.front();
+        Item& it = unacked_.front();
         stats_.events_acked += it.events;
         stats_.batches_acked += 1;
         if (ack.duplicate()) stats_.duplicate_acks += 1;
         queued_events_ -= it.events;
+        RecycleWireBuffer(std::move(it.wire));
         unacked_.pop_front();
       }
       absl::MutexLock l(&mu_);
@@ -226,7 +303,7 @@ class RecorderWriter::Impl {
     });
     bool write_failed = false;
     while (true) {
-      std::shared_ptr<v1::EventBatch> msg;
+      PreEncodedEventBatch msg;
       {
         absl::MutexLock l(&mu_);
         auto can_send = [this]() {
@@ -239,10 +316,10 @@ class RecorderWriter::Impl {
         if (stop_ || broken_) break;
         Item it = std::move(pending_.front());
         pending_.pop_front();
-        msg = it.msg;
+        msg.wire = it.wire;
         unacked_.push_back(std::move(it));
       }
-      if (!stream->Write(*msg)) {
+      if (!stream->Write(msg)) {
         write_failed = true;
         break;
       }
@@ -273,7 +350,10 @@ class RecorderWriter::Impl {
 
   const RecorderWriterOptions opts_;
   std::shared_ptr<grpc::Channel> channel_;
+  const grpc::internal::RpcMethod record_method_;  // Record, sending PreEncodedEventBatch
   std::unique_ptr<v1::Recorder::Stub> stub_;
+  absl::Mutex free_mu_;
+  std::vector<std::shared_ptr<EventBatchWire>> free_ ABSL_GUARDED_BY(free_mu_);  // for reuse
   absl::Mutex mu_;
   std::deque<Item> pending_ ABSL_GUARDED_BY(mu_);  // not sent on the current stream
   std::deque<Item> unacked_ ABSL_GUARDED_BY(mu_);  // sent, waiting for their ack (in order)

@@ -98,11 +98,13 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
       return;
     }
     reading_ = true;
-    StartRead(&in_);
+    in_ = std::make_unique<v1::EventBatch>();
+    StartRead(in_.get());
   }
 
   void OnReadDone(bool ok) override {
-    bool submit = false, start_read = false, finish = false;
+    bool submit = false, finish = false;
+    v1::EventBatch* read_target = nullptr;
     grpc::Status st;
     {
       absl::MutexLock l(&mu_);
@@ -110,15 +112,18 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
       if (!ok || failed_) {
         reads_done_ = true;
       } else {
-        pending_.push_back(std::make_unique<v1::EventBatch>(std::move(in_)));
-        in_.Clear();
+        pending_.push_back(std::move(in_));
+        in_ = TakeMessage();
         if (!processing_) processing_ = submit = true;
-        if (pending_.size() < MaxPending()) reading_ = start_read = true;
+        if (pending_.size() < MaxPending()) {
+          reading_ = true;
+          read_target = in_.get();
+        }
       }
       finish = ReadyToFinish(&st);
     }
     if (submit) svc_->ingest_pool()->Submit([this] { Process(); });
-    if (start_read) StartRead(&in_);
+    if (read_target != nullptr) StartRead(read_target);
     if (finish) Finish(st);
   }
 
@@ -151,6 +156,15 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
     return static_cast<size_t>(std::max(1, svc_->options().max_pending_batches_per_stream));
   }
 
+  // The next read target: a recycled message (its columns keep their capacity, so parsing the
+  // next batch neither regrows them nor touches fresh pages) or a new one.
+  std::unique_ptr<v1::EventBatch> TakeMessage() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (free_.empty()) return std::make_unique<v1::EventBatch>();
+    std::unique_ptr<v1::EventBatch> m = std::move(free_.back());
+    free_.pop_back();
+    return m;
+  }
+
   void Fail(grpc::Status st) {
     if (!failed_) status_ = std::move(st);
     failed_ = true;
@@ -172,7 +186,8 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
   // most one task per stream is queued or running (processing_).
   void Process() {
     std::unique_ptr<v1::EventBatch> msg;
-    bool start_read = false, finish = false;
+    v1::EventBatch* read_target = nullptr;
+    bool finish = false;
     grpc::Status st;
     {
       absl::MutexLock l(&mu_);
@@ -183,7 +198,8 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
         msg = std::move(pending_.front());
         pending_.pop_front();
         if (!reading_ && !reads_done_ && pending_.size() < MaxPending()) {
-          reading_ = start_read = true;
+          reading_ = true;
+          read_target = in_.get();
         }
       }
     }
@@ -191,11 +207,13 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
       if (finish) Finish(st);  // last action: `this` may be deleted right after
       return;
     }
-    if (start_read) StartRead(&in_);
+    if (read_target != nullptr) StartRead(read_target);
     Apply(*msg);
+    msg->Clear();  // keeps the columns' capacity
     bool again = false;
     {
       absl::MutexLock l(&mu_);
+      if (free_.size() <= MaxPending()) free_.push_back(std::move(msg));
       if (!pending_.empty() && !failed_) {
         again = true;
       } else {
@@ -250,10 +268,13 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
 
   RecorderService* svc_;
   grpc::CallbackServerContext* ctx_;
-  v1::EventBatch in_;  // target of the one outstanding read
+  std::unique_ptr<v1::EventBatch> in_;  // target of the one outstanding read
   absl::Mutex mu_;
   std::deque<std::unique_ptr<v1::EventBatch>> pending_;  // read, not yet applied
-  std::deque<v1::BatchAck> acks_;                        // front is being written
+  // Applied messages, cleared, for reuse as read targets (TakeMessage); at most the read-ahead
+  // bound + 1, so the stream holds no more messages than its read-ahead at its peak.
+  std::vector<std::unique_ptr<v1::EventBatch>> free_;
+  std::deque<v1::BatchAck> acks_;  // front is being written
   bool reading_ = false, reads_done_ = false, processing_ = false, writing_ = false;
   bool failed_ = false, finished_ = false;
   grpc::Status status_;
