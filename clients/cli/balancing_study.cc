@@ -199,10 +199,7 @@ absl::StatusOr<std::string> StudyPng(const json& agg, const std::vector<std::str
       lo = std::floor(*std::min_element(vals.begin(), vals.end()) * 20 - 1) / 20;
       hi = std::ceil(*std::max_element(vals.begin(), vals.end()) * 20 + 1) / 20;
     }
-    SignedAxes(cr, a, lo, hi, "", 4);
-    auto y_of = [&](double v) {
-      return a.y + a.h - a.h * (std::clamp(v, lo, hi) - lo) / (hi - lo);
-    };
+    const YScale y_of = SignedAxes(cr, a, lo, hi, "", 4);
     const double slot = a.w / std::max<size_t>(1, methods.size());
     for (size_t j = 0; j < methods.size(); ++j) {
       const json& c = agg[methods[j]][kMetrics[i].key];

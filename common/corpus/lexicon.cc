@@ -18,66 +18,45 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Located {
-  LexiconEntry entry;
-  std::string where;  // "file:line"
-};
+// INVALID_ARGUMENT naming `where` if `word` is empty or contains whitespace.
+absl::Status CheckWord(absl::string_view word, absl::string_view where) {
+  if (word.empty() || std::any_of(word.begin(), word.end(), [](char c) {
+        return absl::ascii_isspace(static_cast<unsigned char>(c));
+      })) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": word \"", word, "\" is empty or contains whitespace"));
+  }
+  return absl::OkStatus();
+}
 
-// Appends the entries of one TSV file's contents `text`, located as "path:line".
-absl::Status ParseText(absl::string_view text, const std::string& path, std::vector<Located>* out) {
+// Appends the entries of one TSV file's contents `text` to `entries`, and where each was read
+// ("path:line") to `where`.
+absl::Status ParseText(absl::string_view text, const std::string& path,
+                       std::vector<LexiconEntry>* entries, std::vector<std::string>* where) {
   int line_no = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (absl::StripAsciiWhitespace(line).empty() || line.front() == '#') continue;
-    const std::string where = absl::StrCat(path, ":", line_no);
+    const std::string at = absl::StrCat(path, ":", line_no);
     std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
     if (f.size() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": expected \"word<TAB>category\", got ", f.size(), " field(s): \"", line, "\""));
+      return absl::InvalidArgumentError(absl::StrCat(at, ": expected \"word<TAB>category\", got ",
+                                                     f.size(), " field(s): \"", line, "\""));
     }
-    if (f[0].empty() || std::any_of(f[0].begin(), f[0].end(), [](char c) {
-          return absl::ascii_isspace(static_cast<unsigned char>(c));
-        })) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": word \"", f[0], "\" is empty or contains whitespace"));
-    }
-    out->push_back({{std::string(f[0]), std::string(f[1])}, where});
+    absl::Status word = CheckWord(f[0], at);
+    if (!word.ok()) return word;
+    entries->push_back({std::string(f[0]), std::string(f[1])});
+    where->push_back(at);
   }
   return absl::OkStatus();
 }
 
-absl::Status ParseFile(const std::string& path, std::vector<Located>* out) {
+absl::Status ParseFile(const std::string& path, std::vector<LexiconEntry>* entries,
+                       std::vector<std::string>* where) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return text.status();
-  return ParseText(*text, path, out);
-}
-
-// Fills the labels, entries and index from `all`, rejecting an invalid category name and a word
-// listed with two categories.
-absl::Status Build(std::vector<Located> all, LabelSet* labels, std::vector<LexiconEntry>* entries,
-                   std::vector<int32_t>* entry_labels,
-                   absl::flat_hash_map<std::string, int32_t>* index) {
-  absl::flat_hash_map<std::string, std::string> first_where;
-  for (Located& l : all) {
-    absl::StatusOr<int32_t> label = labels->Add(l.entry.category);
-    if (!label.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(l.where, ": ", label.status().message()));
-    }
-    auto [it, inserted] = index->emplace(l.entry.word, *label);
-    if (!inserted) {
-      if (it->second != *label) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            l.where, ": word \"", l.entry.word, "\" has category ", l.entry.category, " but ",
-            first_where[l.entry.word], " gave it ", labels->NameOf(it->second)));
-      }
-      continue;
-    }
-    first_where[l.entry.word] = l.where;
-    entries->push_back(std::move(l.entry));
-    entry_labels->push_back(*label);
-  }
-  return absl::OkStatus();
+  return ParseText(*text, path, entries, where);
 }
 
 std::string Capitalised(const std::string& w) {
@@ -87,6 +66,32 @@ std::string Capitalised(const std::string& w) {
 }
 
 }  // namespace
+
+absl::StatusOr<Lexicon> Lexicon::Build(std::vector<LexiconEntry> entries,
+                                       const std::vector<std::string>& where) {
+  Lexicon lex;
+  absl::flat_hash_map<std::string, std::string> first_where;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    LexiconEntry& e = entries[i];
+    absl::StatusOr<int32_t> label = lex.labels_.Add(e.category);
+    if (!label.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where[i], ": ", label.status().message()));
+    }
+    auto [it, inserted] = lex.index_.emplace(e.word, *label);
+    if (!inserted) {
+      if (it->second != *label) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where[i], ": word \"", e.word, "\" has category ", e.category, " but ",
+                         first_where[e.word], " gave it ", lex.labels_.NameOf(it->second)));
+      }
+      continue;
+    }
+    first_where[e.word] = where[i];
+    lex.entries_.push_back(std::move(e));
+    lex.entry_labels_.push_back(*label);
+  }
+  return lex;
+}
 
 absl::StatusOr<Lexicon> Lexicon::Load(const std::string& path) {
   std::error_code ec;
@@ -103,47 +108,32 @@ absl::StatusOr<Lexicon> Lexicon::Load(const std::string& path) {
   } else {
     return absl::NotFoundError(absl::StrCat("lexicon not found: ", path));
   }
-  std::vector<Located> all;
+  std::vector<LexiconEntry> entries;
+  std::vector<std::string> where;
   for (const std::string& f : files) {
-    absl::Status s = ParseFile(f, &all);
+    absl::Status s = ParseFile(f, &entries, &where);
     if (!s.ok()) return s;
   }
-  Lexicon lex;
-  absl::Status built =
-      Build(std::move(all), &lex.labels_, &lex.entries_, &lex.entry_labels_, &lex.index_);
-  if (!built.ok()) return built;
-  return lex;
+  return Build(std::move(entries), where);
 }
 
 absl::StatusOr<Lexicon> Lexicon::ParseTsv(absl::string_view text, const std::string& source) {
-  std::vector<Located> all;
-  absl::Status s = ParseText(text, source, &all);
+  std::vector<LexiconEntry> entries;
+  std::vector<std::string> where;
+  absl::Status s = ParseText(text, source, &entries, &where);
   if (!s.ok()) return s;
-  Lexicon lex;
-  absl::Status built =
-      Build(std::move(all), &lex.labels_, &lex.entries_, &lex.entry_labels_, &lex.index_);
-  if (!built.ok()) return built;
-  return lex;
+  return Build(std::move(entries), where);
 }
 
 absl::StatusOr<Lexicon> Lexicon::FromEntries(std::vector<LexiconEntry> entries,
                                              absl::string_view source) {
-  std::vector<Located> all;
+  std::vector<std::string> where;
   for (size_t i = 0; i < entries.size(); ++i) {
-    const std::string where = absl::StrCat(source, ":", i + 1);
-    if (entries[i].word.empty() ||
-        std::any_of(entries[i].word.begin(), entries[i].word.end(),
-                    [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); })) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": word \"", entries[i].word, "\" is empty or contains whitespace"));
-    }
-    all.push_back({std::move(entries[i]), where});
+    where.push_back(absl::StrCat(source, ":", i + 1));
+    absl::Status word = CheckWord(entries[i].word, where.back());
+    if (!word.ok()) return word;
   }
-  Lexicon lex;
-  absl::Status built =
-      Build(std::move(all), &lex.labels_, &lex.entries_, &lex.entry_labels_, &lex.index_);
-  if (!built.ok()) return built;
-  return lex;
+  return Build(std::move(entries), where);
 }
 
 std::string Lexicon::DefaultPath() { return DataDirPath(DataResource::kLexicon); }

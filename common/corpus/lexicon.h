@@ -72,6 +72,11 @@ class Lexicon {
   TokenCategories MapTokens(const Gpt2Tokenizer& tokenizer) const;
 
  private:
+  // Numbers the categories of `entries` (entry i read at where[i], "file:line", for errors) and
+  // indexes the words, rejecting an invalid category name and a word listed with two categories.
+  static absl::StatusOr<Lexicon> Build(std::vector<LexiconEntry> entries,
+                                       const std::vector<std::string>& where);
+
   LabelSet labels_;
   std::vector<LexiconEntry> entries_;
   std::vector<int32_t> entry_labels_;                // label index of entries_[i]

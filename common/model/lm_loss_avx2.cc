@@ -64,27 +64,17 @@ struct V {
   }
   static inline R Select(M m, R a, R b) { return _mm256_blendv_ps(b, a, m); }
 
-  // exp(x) for x <= 0: Cephes' expf reduction and polynomial (as vec::ExpNonPositive), 2^n via
-  // the exponent bits; 0 below -87; NaN stays NaN.
-  static inline R Exp(R x) {
-    const R keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_NLT_UQ);
-    x = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);  // second operand returned for NaN
-    const R n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    R r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    R q = _mm256_set1_ps(1.9875691500e-4f);
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.3981999507e-3f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(8.3334519073e-3f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(4.1665795894e-2f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.6666665459e-1f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(5.0000001201e-1f));
-    const R r2 = _mm256_mul_ps(r, r);
-    const R e = _mm256_add_ps(_mm256_fmadd_ps(q, r2, r), _mm256_set1_ps(1.0f));
-    // n in [-126, 0]: the scale 2^n is a normal float.
+  // The pieces of lm_loss_tiles.inc's Exp: a >= b (true for NaN), rounding to the nearest
+  // integer, and e * 2^n for an integral n in [-126, 0] (2^n via the exponent bits: a normal
+  // float).
+  static inline M NotLess(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_NLT_UQ); }
+  static inline R Round(R x) {
+    return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  static inline R ScalePow2(R e, R n) {
     const __m256i bits =
         _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(keep, _mm256_mul_ps(e, _mm256_castsi256_ps(bits)));
+    return _mm256_mul_ps(e, _mm256_castsi256_ps(bits));
   }
 };
 

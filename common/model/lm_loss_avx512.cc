@@ -54,25 +54,13 @@ struct V {
   }
   static inline R Select(M m, R a, R b) { return _mm512_mask_blend_ps(m, b, a); }
 
-  // exp(x) for x <= 0: Cephes' expf reduction and polynomial (as vec::ExpNonPositive), 2^n by
-  // vscalefps; 0 below -87 (so no denormals reach the grad matmuls); NaN stays NaN.
-  static inline R Exp(R x) {
-    const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_NLT_UQ);
-    x = _mm512_max_ps(_mm512_set1_ps(-87.0f), x);  // second operand returned for NaN
-    const R n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    R r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    R q = _mm512_set1_ps(1.9875691500e-4f);
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.3981999507e-3f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(8.3334519073e-3f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(4.1665795894e-2f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.6666665459e-1f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(5.0000001201e-1f));
-    const R r2 = _mm512_mul_ps(r, r);
-    const R e = _mm512_add_ps(_mm512_fmadd_ps(q, r2, r), _mm512_set1_ps(1.0f));
-    return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(e, n));
+  // The pieces of lm_loss_tiles.inc's Exp: a >= b (true for NaN), rounding to the nearest
+  // integer, and e * 2^n for an integral n (vscalefps).
+  static inline M NotLess(R a, R b) { return _mm512_cmp_ps_mask(a, b, _CMP_NLT_UQ); }
+  static inline R Round(R x) {
+    return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }
+  static inline R ScalePow2(R e, R n) { return _mm512_scalef_ps(e, n); }
 };
 
 #define MONOROUTE_LM_KERNELS_FN Avx512Kernels

@@ -15,6 +15,29 @@
 #include "common/tokenizer/utf8_util.h"
 
 namespace monoroute {
+namespace {
+
+// Appends the ids of `tokens`' added tokens found in `text`, and encodes the text between them
+// (all of `text` when there are none) with `rest`.
+template <class F>
+void EncodeAround(const AddedTokenMatcher& tokens, absl::string_view text,
+                  std::vector<int32_t>* out, const F& rest) {
+  if (tokens.empty()) {
+    rest(text);
+    return;
+  }
+  std::vector<AddedTokenSplit> splits;
+  tokens.Split(text, &splits);
+  for (const AddedTokenSplit& s : splits) {
+    if (s.id >= 0) {
+      out->push_back(s.id);
+    } else {
+      rest(s.text);
+    }
+  }
+}
+
+}  // namespace
 
 void Gpt2Tokenizer::Impl::EncodePiece(absl::string_view piece, std::vector<int32_t>* out) const {
   if (piece.size() == 1) {
@@ -74,36 +97,12 @@ void Gpt2Tokenizer::Impl::EncodeNormalized(absl::string_view text,
     normalized = NfcNormalize(text);
     text = normalized;
   }
-  if (normalized_tokens.empty()) {
-    EncodeWords(text, out);
-    return;
-  }
-  std::vector<AddedTokenSplit> splits;
-  normalized_tokens.Split(text, &splits);
-  for (const AddedTokenSplit& s : splits) {
-    if (s.id >= 0) {
-      out->push_back(s.id);
-    } else {
-      EncodeWords(s.text, out);
-    }
-  }
+  EncodeAround(normalized_tokens, text, out, [&](absl::string_view t) { EncodeWords(t, out); });
 }
 
 void Gpt2Tokenizer::Impl::EncodeText(absl::string_view text, std::vector<int32_t>* out) const {
   if (text.empty()) return;
-  if (raw_tokens.empty()) {
-    EncodeNormalized(text, out);
-    return;
-  }
-  std::vector<AddedTokenSplit> splits;
-  raw_tokens.Split(text, &splits);
-  for (const AddedTokenSplit& s : splits) {
-    if (s.id >= 0) {
-      out->push_back(s.id);
-    } else {
-      EncodeNormalized(s.text, out);
-    }
-  }
+  EncodeAround(raw_tokens, text, out, [&](absl::string_view t) { EncodeNormalized(t, out); });
 }
 
 Gpt2Tokenizer::Gpt2Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -81,11 +81,13 @@ def read(path):
         return f.read()
 
 
-def promtool(path):
+def promtool(path, what="config"):
+    """(exit code, output) of `promtool check <what> <path>` (what: config or rules); skips the
+    test when promtool is absent."""
     tool = shutil.which("promtool")
     if tool is None:
         raise unittest.SkipTest("needs promtool (Debian package prometheus): absent")
-    r = subprocess.run([tool, "check", "config", path], capture_output=True, text=True)
+    r = subprocess.run([tool, "check", what, path], capture_output=True, text=True)
     return r.returncode, r.stdout + r.stderr
 
 

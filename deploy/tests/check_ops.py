@@ -24,7 +24,7 @@ import unittest
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_deploy import DEPLOY, METRICS, REPO, load_all, read  # noqa: E402
+from check_deploy import DEPLOY, METRICS, REPO, load_all, promtool, read  # noqa: E402
 
 RULES = os.path.join(DEPLOY, "prometheus", "rules", "monoroute.rules.yml")
 K8S = os.path.join(DEPLOY, "k8s")
@@ -36,14 +36,6 @@ def k8s_docs(directory=K8S):
         if os.path.basename(f) != "kustomization.yaml":
             docs += load_all(f)
     return docs
-
-
-def promtool_rules(path):
-    tool = shutil.which("promtool")
-    if tool is None:
-        raise unittest.SkipTest("needs promtool (Debian package prometheus): absent")
-    r = subprocess.run([tool, "check", "rules", path], capture_output=True, text=True)
-    return r.returncode, r.stdout + r.stderr
 
 
 class ComposeHardening(unittest.TestCase):
@@ -150,14 +142,14 @@ class AlertRules(unittest.TestCase):
         cls.operator = {d["kind"]: d for d in k8s_docs(os.path.join(K8S, "monitoring"))}
 
     def test_promtool_accepts_every_copy(self):
-        rc, out = promtool_rules(RULES)
+        rc, out = promtool(RULES, "rules")
         self.assertEqual(rc, 0, out)
         for name, groups in (("configmap", self.configmap_rules),
                              ("PrometheusRule", self.operator["PrometheusRule"]["spec"])):
             with tempfile.NamedTemporaryFile("w", suffix=".yml") as f:
                 yaml.safe_dump(groups, f)
                 f.flush()
-                rc, out = promtool_rules(f.name)
+                rc, out = promtool(f.name, "rules")
             self.assertEqual(rc, 0, f"{name}: {out}")
 
     def test_the_copies_are_identical(self):

@@ -40,6 +40,17 @@ absl::Status CheckLayer(const RunInfo& info, uint32_t layer) {
   return absl::OkStatus();
 }
 
+// One RPC: `auth` checked for `access` on `ctx`, then `run` (the core call) answers into *resp.
+template <class Resp, class Run>
+grpc::Status Answer(const BearerAuth& auth, const grpc::ServerContext& ctx, RpcAccess access,
+                    Resp* resp, const Run& run) {
+  if (absl::Status a = auth.Check(ctx, access); !a.ok()) return ToGrpcStatus(a);
+  absl::StatusOr<Resp> r = run();
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = *std::move(r);
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 AnalysisServiceImpl::AnalysisServiceImpl(const AnalysisServiceOptions& options,
@@ -420,52 +431,32 @@ absl::Status CheckAblatePaths(const v1::AblateRequest& req,
 grpc::Status AnalysisServiceImpl::ComputeReport(grpc::ServerContext* ctx,
                                                 const v1::ReportRequest* req,
                                                 v1::ReportResponse* resp) {
-  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) return ToGrpcStatus(a);
-  auto r = Report(*req);
-  if (!r.ok()) return ToGrpcStatus(r.status());
-  *resp = *std::move(r);
-  return grpc::Status::OK;
+  return Answer(auth_, *ctx, RpcAccess::kRead, resp, [&] { return Report(*req); });
 }
 
 grpc::Status AnalysisServiceImpl::GetLayer(grpc::ServerContext* ctx, const v1::LayerRequest* req,
                                            v1::LayerResponse* resp) {
-  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) return ToGrpcStatus(a);
-  auto r = Layer(*req);
-  if (!r.ok()) return ToGrpcStatus(r.status());
-  *resp = *std::move(r);
-  return grpc::Status::OK;
+  return Answer(auth_, *ctx, RpcAccess::kRead, resp, [&] { return Layer(*req); });
 }
 
 grpc::Status AnalysisServiceImpl::GetPathway(grpc::ServerContext* ctx,
                                              const v1::PathwayRequest* req,
                                              v1::PathwayResponse* resp) {
-  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) return ToGrpcStatus(a);
-  auto r = Pathway(*req);
-  if (!r.ok()) return ToGrpcStatus(r.status());
-  *resp = *std::move(r);
-  return grpc::Status::OK;
+  return Answer(auth_, *ctx, RpcAccess::kRead, resp, [&] { return Pathway(*req); });
 }
 
 grpc::Status AnalysisServiceImpl::CompareRuns(grpc::ServerContext* ctx,
                                               const v1::CompareRunsRequest* req,
                                               v1::CompareRunsResponse* resp) {
-  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kRead); !a.ok()) return ToGrpcStatus(a);
-  auto r = Compare(*req);
-  if (!r.ok()) return ToGrpcStatus(r.status());
-  *resp = *std::move(r);
-  return grpc::Status::OK;
+  return Answer(auth_, *ctx, RpcAccess::kRead, resp, [&] { return Compare(*req); });
 }
 
 grpc::Status AnalysisServiceImpl::Ablate(grpc::ServerContext* ctx, const v1::AblateRequest* req,
                                          v1::AblateResponse* resp) {
-  if (absl::Status a = auth_.Check(*ctx, RpcAccess::kWrite); !a.ok()) return ToGrpcStatus(a);
-  if (absl::Status p = CheckAblatePaths(*req, options_.allowed_roots); !p.ok()) {
-    return ToGrpcStatus(p);
-  }
-  auto r = RunAblate(*req);
-  if (!r.ok()) return ToGrpcStatus(r.status());
-  *resp = *std::move(r);
-  return grpc::Status::OK;
+  return Answer(auth_, *ctx, RpcAccess::kWrite, resp, [&]() -> absl::StatusOr<v1::AblateResponse> {
+    RETURN_IF_ERROR(CheckAblatePaths(*req, options_.allowed_roots));
+    return RunAblate(*req);
+  });
 }
 
 }  // namespace monoroute::analysis

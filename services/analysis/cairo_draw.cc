@@ -71,8 +71,8 @@ std::string Shorten(const std::string& s, size_t n) {
 }
 
 // A signed axis: ticks from ymin to ymax, grid lines, zero line emphasised.
-void SignedAxes(cairo_t* cr, const Box& a, double ymin, double ymax, const std::string& ylabel,
-                int ticks) {
+YScale SignedAxes(cairo_t* cr, const Box& a, double ymin, double ymax, const std::string& ylabel,
+                  int ticks) {
   cairo_set_line_width(cr, 1.0);
   for (int i = 0; i <= ticks; ++i) {
     const double v = ymin + (ymax - ymin) * i / ticks;
@@ -99,6 +99,7 @@ void SignedAxes(cairo_t* cr, const Box& a, double ymin, double ymax, const std::
   cairo_line_to(cr, a.x + a.w, a.y + a.h);
   cairo_stroke(cr);
   VerticalText(cr, ylabel, a.x - 62, a.y + a.h / 2, 16);
+  return {a, ymin, ymax};
 }
 
 // Value range [lo, hi] covering `values` and 0, padded and rounded to 0.05.

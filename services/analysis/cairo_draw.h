@@ -6,6 +6,7 @@
 
 #include <cairo.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,9 +37,18 @@ void VerticalText(cairo_t* cr, const std::string& text, double x, double y, doub
 Box Panel(cairo_t* cr, const Box& b, const std::string& title);
 // Cuts `s` to at most `n` code points (never inside a UTF-8 sequence), adding "..." if cut.
 std::string Shorten(const std::string& s, size_t n);
-// A y axis from ymin to ymax with grid lines, the zero line emphasised, and a label.
-void SignedAxes(cairo_t* cr, const Box& a, double ymin, double ymax, const std::string& ylabel,
-                int ticks = 5);
+// Value -> pixel y on an axis from lo to hi drawn in the plot area `a` (values clamped to it).
+struct YScale {
+  Box a;
+  double lo, hi;
+  double operator()(double v) const {
+    return a.y + a.h - a.h * (std::clamp(v, lo, hi) - lo) / (hi - lo);
+  }
+};
+// A y axis from ymin to ymax with grid lines, the zero line emphasised, and a label; returns its
+// value -> pixel map.
+YScale SignedAxes(cairo_t* cr, const Box& a, double ymin, double ymax, const std::string& ylabel,
+                  int ticks = 5);
 // A range [lo, hi] covering the finite `values` and 0, padded and rounded to 0.05.
 std::pair<double, double> Range(const std::vector<double>& values);
 // A bar from 0 to v centred at x, with the interval `ci` as a whisker (if finite).

@@ -28,6 +28,7 @@ using draw::Rgb;
 using draw::Shorten;
 using draw::SignedAxes;
 using draw::Text;
+using draw::YScale;
 
 constexpr int kWidth = 1600;
 constexpr int kHeight = 1300;
@@ -57,8 +58,7 @@ void ExcessPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     for (const auto& c : L.controls) vals.push_back(c.mi.excess * s);
   }
   const auto [lo, hi] = Range(vals);
-  SignedAxes(cr, a, lo, hi, "excess MI / ln(P/k)");
-  auto Y = [&](double v) { return a.y + a.h - a.h * (std::clamp(v, lo, hi) - lo) / (hi - lo); };
+  const YScale Y = SignedAxes(cr, a, lo, hi, "excess MI / ln(P/k)");
   const size_t n = run.layers.size();
   const double slot = a.w / std::max<size_t>(n, 1);
   const double bw = std::min(40.0, slot / 4.5);
@@ -107,8 +107,7 @@ void DeltaPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     return;
   }
   const auto [lo, hi] = Range(vals);
-  SignedAxes(cr, a, lo, hi, "difference");
-  auto Y = [&](double v) { return a.y + a.h - a.h * (std::clamp(v, lo, hi) - lo) / (hi - lo); };
+  const YScale Y = SignedAxes(cr, a, lo, hi, "difference");
   const size_t n = run.layers.size();
   const double slot = a.w / std::max<size_t>(n, 1);
   const double bw = std::min(30.0, slot / 6);
@@ -155,8 +154,7 @@ void PathwayExcess(cairo_t* cr, const Box& b, const RunAnalysis& run,
     }
   }
   const auto [lo, hi] = Range(vals);
-  SignedAxes(cr, a, lo, hi, "KL excess (nats)");
-  auto Y = [&](double v) { return a.y + a.h - a.h * (std::clamp(v, lo, hi) - lo) / (hi - lo); };
+  const YScale Y = SignedAxes(cr, a, lo, hi, "KL excess (nats)");
   const size_t n = run.layers.size();
   const double slot = a.w / std::max<size_t>(n, 1);
   for (size_t i = 0; i < n; ++i) {

@@ -104,43 +104,36 @@ class SumsAccumulator {
   explicit SumsAccumulator(MaskWidth<kWords> width)
       : width_(width), log_table_(LogTable()), xlogx_table_(XLogXTable()) {}
 
-  // Words of a mask this accumulator holds (the size of a caller's `touched` buffer).
-  static constexpr uint32_t kWordsHeld = kWords;
-
-  // Adds weight w to every pathway of m in the current group, and (when w > 0) m to `touched`.
-  // Consecutive events of a group often share pathways; `bank` (cycled by the caller) spreads
-  // their adds over kBanks counters so that they do not wait on each other.
-  void Add(const uint64_t* m, uint64_t w, uint32_t bank, uint64_t* touched) {
-    uint64_t* local = local_[bank % kBanks];
-    ForEachPathway(width_, m, [&](uint32_t p) { local[p] += w; });
-    const uint64_t keep = w != 0 ? ~uint64_t{0} : 0;
-    for (uint32_t i = 0; i < width_.words(); ++i) touched[i] |= m[i] & keep;
-  }
-  // A group of one event of weight 1.
-  void Singleton(const uint64_t* m) {
-    ForEachPathway(width_, m, [&](uint32_t p) { ++single_[p]; });
-    ++singles_;
-  }
-  // Ends the current group (pathways `touched`, c routings), clearing `touched`; returns its
-  // largest count.
-  uint64_t Flush(uint64_t* touched, uint64_t c) {
-    const double logc = LogCount(c, log_table_);
-    uint64_t best = 0;
-    ForEachPathway(width_, touched, [&](uint32_t p) {
-      uint64_t x = 0;
-      for (uint64_t* local : local_) {
-        x += local[p];
-        local[p] = 0;
+  // Gathers one group: the events rows[lo..hi) (event r's mask at masks + r * words, its weight
+  // weight_of(r)), prefetching kGatherAhead entries ahead within rows[0..n). A lone event of
+  // weight 1 is only counted (Singleton) when `singletons` holds; otherwise the group's counts are
+  // added and flushed. Returns {the group's routings c, its largest count}; {0, 0} when nothing
+  // was flushed.
+  template <class WeightOf>
+  std::pair<uint64_t, uint64_t> Group(const uint64_t* masks, const uint32_t* rows, size_t n,
+                                      uint32_t lo, uint32_t hi, bool singletons, uint32_t top_k,
+                                      const WeightOf& weight_of) {
+    const uint32_t W = width_.words();
+    if (hi - lo == 1 && singletons) {
+      if (lo + kGatherAhead < n) __builtin_prefetch(masks + size_t{rows[lo + kGatherAhead]} * W);
+      const uint32_t r = rows[lo];
+      if (weight_of(r) == 1) {
+        Singleton(masks + size_t{r} * W);
+        return {0, 0};
       }
-      xlogx_[p] += x < kSmallCount ? xlogx_table_[x] : XLogX(x);
-      xlogc_[p] += static_cast<double>(x) * logc;
-      load_[p] += x;
-      best = std::max(best, x);
-    });
-    for (uint32_t i = 0; i < width_.words(); ++i) touched[i] = 0;
-    total_ += c;
-    return best;
+    }
+    uint64_t c = 0;
+    for (uint32_t j = lo; j < hi; ++j) {
+      if (j + kGatherAhead < n) __builtin_prefetch(masks + size_t{rows[j + kGatherAhead]} * W);
+      const uint32_t r = rows[j];
+      const uint32_t w = weight_of(r);
+      Add(masks + size_t{r} * W, w, j);
+      c += static_cast<uint64_t>(w) * top_k;
+    }
+    if (c == 0) return {0, 0};
+    return {c, Flush(c)};
   }
+
   void Finish(uint32_t P, uint32_t top_k, GroupSums* out) {
     const double logk = LogCount(top_k, log_table_);
     for (uint32_t p = 0; p < P; ++p) {
@@ -155,7 +148,42 @@ class SumsAccumulator {
   }
 
  private:
-  static constexpr uint32_t kPathways = 64 * kWordsHeld;
+  // Adds weight w to every pathway of m in the current group, and (when w > 0) m to touched_.
+  // Consecutive events of a group often share pathways; `bank` (cycled by the caller) spreads
+  // their adds over kBanks counters so that they do not wait on each other.
+  void Add(const uint64_t* m, uint64_t w, uint32_t bank) {
+    uint64_t* local = local_[bank % kBanks];
+    ForEachPathway(width_, m, [&](uint32_t p) { local[p] += w; });
+    const uint64_t keep = w != 0 ? ~uint64_t{0} : 0;
+    for (uint32_t i = 0; i < width_.words(); ++i) touched_[i] |= m[i] & keep;
+  }
+  // A group of one event of weight 1.
+  void Singleton(const uint64_t* m) {
+    ForEachPathway(width_, m, [&](uint32_t p) { ++single_[p]; });
+    ++singles_;
+  }
+  // Ends the current group (pathways touched_, c routings), clearing touched_; returns its
+  // largest count.
+  uint64_t Flush(uint64_t c) {
+    const double logc = LogCount(c, log_table_);
+    uint64_t best = 0;
+    ForEachPathway(width_, touched_, [&](uint32_t p) {
+      uint64_t x = 0;
+      for (uint64_t* local : local_) {
+        x += local[p];
+        local[p] = 0;
+      }
+      xlogx_[p] += x < kSmallCount ? xlogx_table_[x] : XLogX(x);
+      xlogc_[p] += static_cast<double>(x) * logc;
+      load_[p] += x;
+      best = std::max(best, x);
+    });
+    for (uint32_t i = 0; i < width_.words(); ++i) touched_[i] = 0;
+    total_ += c;
+    return best;
+  }
+
+  static constexpr uint32_t kPathways = 64 * kWords;
   static constexpr uint32_t kBanks = 4;
   const MaskWidth<kWords> width_;
   const double* log_table_;
@@ -163,6 +191,7 @@ class SumsAccumulator {
   double xlogx_[kPathways] = {0}, xlogc_[kPathways] = {0};
   uint64_t local_[kBanks][kPathways] = {};
   uint64_t load_[kPathways] = {0}, single_[kPathways] = {0};
+  uint64_t touched_[kWords] = {};  // pathways of the current group
   uint64_t total_ = 0, singles_ = 0;
 };
 
@@ -195,37 +224,17 @@ template <uint32_t kWords>
 void KeySums(MaskWidth<kWords> width, const KeyGroups& groups, const uint64_t* masks,
              const uint32_t* event_weight, uint32_t P, uint32_t top_k, uint64_t min_routings,
              GroupSums* out, TokenSpecialisation* spec) {
-  using Accumulator = SumsAccumulator<kWords>;
-  Accumulator acc(width);
+  SumsAccumulator<kWords> acc(width);
   SpecialisationSums sp;
-  const uint32_t W = width.words();
   // A single event (k routings) never counts for the specialisation when min_routings > k.
   const bool fast_singletons = min_routings == 0 || min_routings > top_k;
-  const uint32_t* order = groups.order.data();
   const size_t G = groups.begin.size() - 1;
-  const size_t n = groups.order.size();
-  uint64_t touched[Accumulator::kWordsHeld] = {};
+  auto weight_of = [&](uint32_t e) { return event_weight != nullptr ? event_weight[e] : 1u; };
   for (size_t g = 0; g < G; ++g) {
-    const uint32_t lo = groups.begin[g], hi = groups.begin[g + 1];
-    if (hi - lo == 1 && fast_singletons) {
-      if (lo + kGatherAhead < n) __builtin_prefetch(masks + size_t{order[lo + kGatherAhead]} * W);
-      const uint32_t e = order[lo];
-      if (event_weight == nullptr || event_weight[e] == 1) {
-        acc.Singleton(masks + size_t{e} * W);
-        continue;
-      }
-    }
-    uint64_t c = 0;
-    for (uint32_t j = lo; j < hi; ++j) {
-      if (j + kGatherAhead < n) __builtin_prefetch(masks + size_t{order[j + kGatherAhead]} * W);
-      const uint32_t e = order[j];
-      const uint32_t w = event_weight != nullptr ? event_weight[e] : 1;
-      acc.Add(masks + size_t{e} * W, w, j, touched);
-      c += static_cast<uint64_t>(w) * top_k;
-    }
-    if (c == 0) continue;
-    const uint64_t best = acc.Flush(touched, c);
-    if (min_routings > 0 && c >= min_routings) sp.Add(best, c, top_k);
+    const auto [c, best] =
+        acc.Group(masks, groups.order.data(), groups.order.size(), groups.begin[g],
+                  groups.begin[g + 1], fast_singletons, top_k, weight_of);
+    if (c != 0 && min_routings > 0 && c >= min_routings) sp.Add(best, c, top_k);
   }
   acc.Finish(P, top_k, out);
   if (spec != nullptr) sp.Into(spec);
@@ -235,33 +244,13 @@ void KeySums(MaskWidth<kWords> width, const KeyGroups& groups, const uint64_t* m
 template <uint32_t kWords>
 void PairSums(MaskWidth<kWords> width, const NestedPairGroups& groups, const uint64_t* masks,
               const uint32_t* block_weight, uint32_t P, uint32_t top_k, GroupSums* out) {
-  using Accumulator = SumsAccumulator<kWords>;
-  Accumulator acc(width);
-  const uint32_t W = width.words();
-  const uint32_t* pos = groups.inner_pos.data();
+  SumsAccumulator<kWords> acc(width);
   const uint32_t* blk = groups.outer_block.data();
   const size_t G = groups.inner_begin.size() - 1;
-  const size_t n = groups.inner_pos.size();
-  uint64_t touched[Accumulator::kWordsHeld] = {};
+  auto weight_of = [&](uint32_t j) { return block_weight != nullptr ? block_weight[blk[j]] : 1u; };
   for (size_t g = 0; g < G; ++g) {
-    const uint32_t lo = groups.inner_begin[g], hi = groups.inner_begin[g + 1];
-    if (hi - lo == 1) {
-      if (lo + kGatherAhead < n) __builtin_prefetch(masks + size_t{pos[lo + kGatherAhead]} * W);
-      const uint32_t j = pos[lo];
-      if (block_weight == nullptr || block_weight[blk[j]] == 1) {
-        acc.Singleton(masks + size_t{j} * W);
-        continue;
-      }
-    }
-    uint64_t c = 0;
-    for (uint32_t i = lo; i < hi; ++i) {
-      if (i + kGatherAhead < n) __builtin_prefetch(masks + size_t{pos[i + kGatherAhead]} * W);
-      const uint32_t j = pos[i];
-      const uint32_t w = block_weight != nullptr ? block_weight[blk[j]] : 1;
-      acc.Add(masks + size_t{j} * W, w, i, touched);
-      c += static_cast<uint64_t>(w) * top_k;
-    }
-    if (c != 0) acc.Flush(touched, c);
+    acc.Group(masks, groups.inner_pos.data(), groups.inner_pos.size(), groups.inner_begin[g],
+              groups.inner_begin[g + 1], /*singletons=*/true, top_k, weight_of);
   }
   acc.Finish(P, top_k, out);
 }

@@ -53,37 +53,25 @@ class JobManager::Context : public JobContext {
       : m_(m), id_(std::move(id)), base_(base) {}
 
   void OnStart(int64_t start_step, int64_t total_steps) override {
-    JobRecord copy;
-    {
-      std::lock_guard<std::mutex> l(m_->mu_);
-      JobRecord& j = m_->jobs_[id_];
-      j.progress.step = start_step;
-      j.progress.total_steps = total_steps;
-      // The first attempt tells where the job began (the attempts after it resume their own).
-      if (j.resumes == 0) j.resumed_from_step = start_step;
-      copy = j;
-    }
-    m_->Notify(JobUpdateKind::kStep, copy);
+    m_->Notify(JobUpdateKind::kStep, Update([&](JobRecord& j) {
+                 j.progress.step = start_step;
+                 j.progress.total_steps = total_steps;
+                 // The first attempt tells where the job began (the attempts after it resume their
+                 // own).
+                 if (j.resumes == 0) j.resumed_from_step = start_step;
+               }));
   }
 
   void OnPhase(const engine::PhaseReport& p) override {
-    JobRecord copy;
-    {
-      std::lock_guard<std::mutex> l(m_->mu_);
-      JobRecord& j = m_->jobs_[id_];
-      const bool changed = j.phase.phase != p.phase;
-      j.phase = p;
-      if (changed) m_->PersistLocked(j);
-      copy = j;
-    }
-    m_->Notify(JobUpdateKind::kStep, copy);
+    m_->Notify(JobUpdateKind::kStep, Update([&](JobRecord& j) {
+                 const bool changed = j.phase.phase != p.phase;
+                 j.phase = p;
+                 if (changed) m_->PersistLocked(j);
+               }));
   }
 
   void OnProgress(const engine::StepReport& p) override {
-    JobRecord copy;
-    {
-      std::lock_guard<std::mutex> l(m_->mu_);
-      JobRecord& j = m_->jobs_[id_];
+    JobRecord copy = Update([&](JobRecord& j) {
       j.progress = p;
       int64_t now = NowMs();
       int64_t& last = m_->last_persist_ms_[id_];
@@ -91,67 +79,52 @@ class JobManager::Context : public JobContext {
         last = now;
         m_->PersistLocked(j);
       }
-      copy = j;
-    }
+    });
     if (m_->metrics_) m_->metrics_->OnProgress(id_, p);
     m_->Notify(JobUpdateKind::kStep, copy);
   }
 
   void OnEval(const engine::EvalReport& e) override {
-    JobRecord copy;
-    {
-      std::lock_guard<std::mutex> l(m_->mu_);
-      JobRecord& j = m_->jobs_[id_];
+    JobRecord copy = Update([&](JobRecord& j) {
       j.evals.push_back(e);
       m_->PersistLocked(j);
-      copy = j;
-    }
+    });
     if (m_->metrics_) m_->metrics_->OnEval(id_, e);
     m_->Notify(JobUpdateKind::kEval, copy);
   }
 
   void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
-    JobRecord copy;
-    {
-      std::lock_guard<std::mutex> l(m_->mu_);
-      JobRecord& j = m_->jobs_[id_];
+    JobRecord copy = Update([&](JobRecord& j) {
       j.checkpoint_dir = dir;
       if (step > j.progress.step) j.progress.step = step;
       m_->PersistLocked(j);
-      copy = j;
-    }
+    });
     if (m_->metrics_) m_->metrics_->OnCheckpoint(seconds);
     m_->Notify(JobUpdateKind::kCheckpoint, copy);
   }
 
   void OnWarning(const std::string& message) override {
-    JobRecord copy;
-    {
-      std::lock_guard<std::mutex> l(m_->mu_);
-      JobRecord& j = m_->jobs_[id_];
-      const std::string w = Bounded(message, kMaxWarningBytes);
+    const std::string w = Bounded(message, kMaxWarningBytes);
+    bool added = false;
+    JobRecord copy = Update([&](JobRecord& j) {
       if (j.warnings.size() >= kMaxWarnings ||
           std::find(j.warnings.begin(), j.warnings.end(), w) != j.warnings.end()) {
         return;
       }
       j.warnings.push_back(w);
       m_->PersistLocked(j);
-      copy = j;
-    }
+      added = true;
+    });
+    if (!added) return;
     fprintf(stderr, "monoroute-trainer: %s: warning: %s\n", id_.c_str(), message.c_str());
     m_->Notify(JobUpdateKind::kStep, copy);
   }
 
   void OnWorker(int pid) override {
-    JobRecord copy;
-    {
-      std::lock_guard<std::mutex> l(m_->mu_);
-      JobRecord& j = m_->jobs_[id_];
-      j.worker_pid = pid;
-      m_->PersistLocked(j);
-      copy = j;
-    }
-    m_->Notify(JobUpdateKind::kStep, copy);
+    m_->Notify(JobUpdateKind::kStep, Update([&](JobRecord& j) {
+                 j.worker_pid = pid;
+                 m_->PersistLocked(j);
+               }));
   }
 
   void OnEventStats(const JobEventStats& s) override {
@@ -174,6 +147,16 @@ class JobManager::Context : public JobContext {
   }
 
  private:
+  // Applies `change` to this job's record under the manager's lock; returns a copy of the result
+  // (to notify watchers outside the lock).
+  template <class F>
+  JobRecord Update(const F& change) {
+    std::lock_guard<std::mutex> l(m_->mu_);
+    JobRecord& j = m_->jobs_[id_];
+    change(j);
+    return j;
+  }
+
   JobManager* m_;
   std::string id_;
   JobEventStats base_;
