@@ -411,7 +411,9 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
     plans[ti].top_slot = static_cast<int>(passes.size() + 2 * ti);
     plans[ti].rest_slot = plans[ti].top_slot + 1;
   }
-  sums.slots = categories.AssignSlots(sums.slots, static_cast<int>(passes.size()));
+  std::vector<std::vector<int>> control_passes;
+  for (const TargetPlan& plan : plans) control_passes.push_back(plan.control_passes);
+  sums.slots = categories.AssignSlots(sums.slots, static_cast<int>(passes.size()), control_passes);
   sums.sum.assign(static_cast<size_t>(sequences) * sums.slots, 0.0);
   sums.count.assign(static_cast<size_t>(sequences) * sums.slots, 0);
 
@@ -471,8 +473,9 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
   // Per target and category (appended: the indices above stay 2 * ti and 2 * ti + 1).
   std::vector<AblationCategories::Plan> category_plans;
   for (size_t ti = 0; ti < targets.size(); ++ti) {
-    category_plans.push_back(categories.PlanTarget(sums, plans[ti].pass, plans[ti].control_passes,
-                                                   plans[ti].controls, diffs));
+    category_plans.push_back(categories.PlanTarget(sums, static_cast<int>(ti), plans[ti].pass,
+                                                   plans[ti].control_passes, plans[ti].controls,
+                                                   diffs));
   }
   ASSIGN_OR_RETURN(std::vector<BootstrapDifference> boot,
                    BlockBootstrapDifferences(sums, diffs, options.bootstrap, options.seed));

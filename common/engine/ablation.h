@@ -90,9 +90,11 @@ struct AblationControl {
 };
 
 // One category c of the current token in the per-category breakdown. Target: mean increase on
-// S_p ∩ c when p is disabled; control (the null): the mean over the load-matched controls q that
-// have tokens in c of their mean increase on S_q ∩ c when q is disabled. `difference` = target -
-// control, on the same bootstrap resamples as the other differences (paired); chance level 0.
+// S_p ∩ c when p is disabled; control (the null): the mean increase over the pooled tokens of c
+// of the load-matched controls (the union over q of S_q ∩ c, each q disabled alone on its own
+// tokens; pooled, so a control with few tokens in c weighs little and a resample lacks a control
+// mean only when no control has a token of c). `difference` = target - control, on the same
+// bootstrap resamples as the other differences (paired); chance level 0.
 struct AblationCategoryEffect {
   // Label name from the lexicon, or "mixed" (a token whose lexicon votes tie) or "none" (a token
   // with no category).
@@ -100,7 +102,7 @@ struct AblationCategoryEffect {
   // "ok"; "too few tokens" (tokens < min_category_tokens: no effect computed); "no control
   // tokens" (no control has a token in c).
   std::string status;
-  // |S_p ∩ c|, and the sum over the controls used of |S_q ∩ c|.
+  // |S_p ∩ c|, and the pooled control tokens: the sum over the controls of |S_q ∩ c|.
   int64_t tokens = 0;
   int64_t control_tokens = 0;
   // The controls with at least one token in c (those the control mean is over).

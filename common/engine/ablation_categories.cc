@@ -63,9 +63,15 @@ absl::StatusOr<AblationCategories> AblationCategories::Create(const AblationOpti
   return c;
 }
 
-int AblationCategories::AssignSlots(int first_slot, int passes) {
+int AblationCategories::AssignSlots(int first_slot, int passes,
+                                    const std::vector<std::vector<int>>& control_passes) {
   first_slot_ = first_slot;
-  return first_slot + passes * size();
+  first_pool_slot_ = first_slot + passes * size();
+  pass_targets_.assign(static_cast<size_t>(passes), {});
+  for (size_t t = 0; t < control_passes.size(); ++t) {
+    for (int p : control_passes[t]) pass_targets_[p].push_back(static_cast<int>(t));
+  }
+  return first_pool_slot_ + static_cast<int>(control_passes.size()) * size();
 }
 
 void AblationCategories::Add(SequenceSums& sums, int64_t row0, int pass, const torch::Tensor& x,
@@ -83,15 +89,20 @@ void AblationCategories::Add(SequenceSums& sums, int64_t row0, int pass, const t
   const double* sp = s.data_ptr<double>();
   const int64_t* np = n.data_ptr<int64_t>();
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < k; ++c) {
-      const int64_t at = (row0 + r) * sums.slots + Slot(pass, static_cast<int>(c));
-      sums.sum[at] += sp[r * k + c];
-      sums.count[at] += np[r * k + c];
+    for (int c = 0; c < k; ++c) {
+      const int64_t row = (row0 + r) * sums.slots;
+      sums.sum[row + Slot(pass, c)] += sp[r * k + c];
+      sums.count[row + Slot(pass, c)] += np[r * k + c];
+      for (int t : pass_targets_[pass]) {
+        sums.sum[row + PoolSlot(t, c)] += sp[r * k + c];
+        sums.count[row + PoolSlot(t, c)] += np[r * k + c];
+      }
     }
   }
 }
 
-AblationCategories::Plan AblationCategories::PlanTarget(const SequenceSums& sums, int own_pass,
+AblationCategories::Plan AblationCategories::PlanTarget(const SequenceSums& sums, int target,
+                                                        int own_pass,
                                                         const std::vector<int>& control_passes,
                                                         const std::vector<int>& control_pathways,
                                                         std::vector<SlotDifference>& diffs) const {
@@ -101,25 +112,18 @@ AblationCategories::Plan AblationCategories::PlanTarget(const SequenceSums& sums
     e.category = names_[c];
     e.tokens = SlotCount(sums, Slot(own_pass, c));
     e.target_increase = SlotMeanOf(sums, Slot(own_pass, c));
-    SlotDifference d;
-    d.plus = {Slot(own_pass, c)};
-    double control_sum = 0;
     for (size_t i = 0; i < control_passes.size(); ++i) {
-      const int slot = Slot(control_passes[i], c);
-      const int64_t n = SlotCount(sums, slot);
-      if (n == 0) continue;
-      e.controls_used.push_back(control_pathways[i]);
-      e.control_tokens += n;
-      control_sum += SlotMeanOf(sums, slot);
-      d.minus.push_back(slot);
+      if (SlotCount(sums, Slot(control_passes[i], c)) > 0) {
+        e.controls_used.push_back(control_pathways[i]);
+      }
     }
-    if (!d.minus.empty()) {
-      e.control_increase = control_sum / static_cast<double>(d.minus.size());
-    }
+    e.control_tokens = SlotCount(sums, PoolSlot(target, c));
+    e.control_increase = SlotMeanOf(sums, PoolSlot(target, c));
+    SlotDifference d{{Slot(own_pass, c)}, {PoolSlot(target, c)}};
     int index = -1;
     if (e.tokens < min_tokens_) {
       e.status = "too few tokens";
-    } else if (d.minus.empty()) {
+    } else if (e.control_tokens == 0) {
       e.status = "no control tokens";
     } else {
       e.status = "ok";

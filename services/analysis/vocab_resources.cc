@@ -1,13 +1,13 @@
-// LoadVocabResources: Gpt2Tokenizer + Lexicon / TokenCategories -> TokenDecoder + CategoryMap.
+// LoadVocabResources: Gpt2Tokenizer + Lexicon / TokenCategories -> TokenDecoder + CategoryMap
+// (which source a --lexicon path is: IsTokenCategoriesTsv, common/corpus/category_source.h).
 #include "services/analysis/vocab_resources.h"
 
-#include <fstream>
 #include <limits>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
+#include "common/corpus/category_source.h"
 #include "common/corpus/label_set.h"
 #include "common/corpus/lexicon.h"
 #include "common/corpus/token_categories.h"
@@ -31,13 +31,6 @@ CategoryMap ToCategoryMap(const TokenCategories& tc) {
     m.category_of_token[i] = tc.labels.Contains(label) ? static_cast<Index>(label) : -1;
   }
   return m;
-}
-
-bool IsTokenCategoriesTsv(const std::string& path) {
-  std::ifstream in(path);
-  std::string first;
-  if (!in || !std::getline(in, first)) return false;
-  return absl::StartsWith(first, "token_id\t");
 }
 
 }  // namespace

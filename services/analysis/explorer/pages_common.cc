@@ -90,9 +90,9 @@ std::string MeasureTip(const std::string& m) {
        "Mean loss increase (nats per token) on the pathway's routed tokens of the category when "
        "the pathway is disabled (docs/analysis.md, Per-category ablation)."},
       {"ablation_category_control",
-       "The null: mean over the load-matched control pathways (those with tokens in the "
-       "category) of their mean loss increase on their own tokens of the category when each is "
-       "disabled (docs/analysis.md, Per-category ablation)."},
+       "The null: mean loss increase over the load-matched control pathways' own tokens of the "
+       "category, pooled, each control disabled alone (docs/analysis.md, Per-category "
+       "ablation)."},
       {"ablation_category_difference",
        "Target minus control increase for the category; chance level 0; 95% percentile block-"
        "bootstrap interval over sequences, paired (one resample recomputes both); not computed "

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -185,7 +186,11 @@ TEST_F(AblationCategoryTest, OnlyThePlantedCategoryShowsAnEffect) {
   const AblationCategoryEffect& thing = *by.at("thing");
   EXPECT_EQ(thing.status, "ok");
   EXPECT_GE(thing.tokens, 30);
-  EXPECT_EQ(thing.controls_used.size(), 3u);
+  // Every flagged token has the same router input (the flag dominates ln_2), hence the same
+  // second pathway: only the control that is that pathway has "thing" tokens.
+  EXPECT_GE(thing.controls_used.size(), 1u);
+  EXPECT_GT(thing.control_tokens, 0);
+  std::printf("[ planted category ] %s\n", json.c_str());
   EXPECT_GT(thing.target_increase, 10.0) << json;
   EXPECT_LT(std::abs(thing.control_increase), 1.0) << json;
   EXPECT_NEAR(thing.difference.estimate, thing.target_increase - thing.control_increase, 1e-9);
@@ -195,6 +200,8 @@ TEST_F(AblationCategoryTest, OnlyThePlantedCategoryShowsAnEffect) {
     const AblationCategoryEffect& c = *by.at(other);
     EXPECT_EQ(c.status, "ok") << other;
     EXPECT_GE(c.tokens, 30) << other;
+    // Pooled controls: every resample has control tokens of the category.
+    EXPECT_EQ(c.difference.replicates, 400) << other;
     EXPECT_LT(std::abs(c.target_increase), kRounding) << other << " " << json;
     EXPECT_LE(c.difference.low, kRounding) << other << " " << json;
     EXPECT_GE(c.difference.high, -kRounding) << other << " " << json;
