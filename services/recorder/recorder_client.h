@@ -77,10 +77,11 @@ class RecorderWriter {
   // recorder then refuses new batches for it). Call after a successful Flush. Idempotent.
   absl::Status FinishRun(const std::string& run_id, std::chrono::milliseconds timeout);
 
-  // Enqueues a copy of `batch` (its header's run_id names the run; its writer_id is replaced by
-  // options.writer_id; its batch_id, e.g. the engine's deterministic one, lets the recorder
-  // recognise re-sends) without blocking longer than max_block; returns false if the batch was
-  // dropped (counted in events_dropped). The view's columns are read during the call only.
+  // Enqueues a copy of `batch`, encoded once into its wire form (its header's run_id names the
+  // run; its writer_id is replaced by options.writer_id; its batch_id, e.g. the engine's
+  // deterministic one, lets the recorder recognise re-sends) without blocking longer than
+  // max_block; returns false if the batch was dropped (counted in events_dropped). The view's
+  // columns are read during the call only.
   bool Append(const events::RoutingEventView& batch);
 
   // Waits until every enqueued batch is acked or rejected (re-sending unacked ones after

@@ -25,6 +25,7 @@
 #include "services/recorder/key_codec.h"
 #include "services/recorder/recorder_db.h"
 #include "services/recorder/rocksdb_status.h"
+#include "services/recorder/run_spec_merge.h"
 #include "services/recorder/uint64_add_operator.h"
 
 namespace monoroute::recorder {
@@ -80,9 +81,12 @@ struct WriterState {
 
 // In-memory state of one run.
 struct RunState {
-  RunLayout layout;
+  RunLayout layout;  // immutable; layout.spec.labels is empty (the labels are `labels` below)
   uint32_t run_num = 0;
   absl::Mutex mu;  // guards the fields below up to `writers`; taken before any WriterState::mu
+  // The run's labels: changed (CreateRun adding keys) holding delete_mu exclusively AND mu, so
+  // read under either of them.
+  std::map<std::string, std::string> labels;
   std::vector<std::string> split_names;                 // id -> name
   absl::flat_hash_map<std::string, uint8_t> split_ids;  // name -> id
   std::map<std::string, std::shared_ptr<WriterState>> writers;
@@ -111,6 +115,20 @@ std::string PrefixEnd(std::string prefix) {
   return prefix;
 }
 
+// Sets `run`'s layout and labels from a normalised spec.
+void SetSpec(RunState* run, RunSpecData spec) {
+  run->labels = std::move(spec.labels);
+  spec.labels.clear();
+  run->layout = RunLayout::From(spec);
+}
+
+// `run`'s spec, labels included; the caller holds run.mu or run.delete_mu.
+RunSpecData SpecOf(const RunState& run) {
+  RunSpecData spec = run.layout.spec;
+  spec.labels = run.labels;
+  return spec;
+}
+
 }  // namespace
 
 class RecorderStore::Impl {
@@ -136,6 +154,11 @@ class RecorderStore::Impl {
 
  private:
   absl::Status Load();
+  // Stores a new run (its record and the next run number, synced); the caller holds runs_mu_.
+  absl::Status InsertRun(const RunSpecData& norm);
+  // CreateRun of the existing `run`: checks the layout, adds the labels it lacks (rewriting its
+  // record, synced). Sets `*deleted` (and does nothing) when DeleteRun removed `run` meanwhile.
+  absl::Status RedeclareRun(RunState& run, const RunSpecData& norm, bool* deleted);
   absl::StatusOr<std::shared_ptr<RunState>> FindRun(const std::string& run_id,
                                                     const std::string& context);
   RunSummaryData Summarize(RunState& run);
@@ -230,12 +253,13 @@ absl::Status RecorderStore::Impl::Load() {
     } else if (k[0] == kMetaRun) {
       ASSIGN_OR_RETURN(RunRecord rec, DecodeRunRecord(it->value().ToStringView()));
       auto run = std::make_shared<RunState>();
-      run->layout = RunLayout::From(rec.spec);
+      const std::string run_id = rec.spec.run_id;
+      SetSpec(run.get(), std::move(rec.spec));
       run->run_num = rec.run_num;
       run->finished = rec.finished;
       run->finished_unix_ms = rec.finished_unix_ms;
       by_num[rec.run_num] = run;
-      runs_[rec.spec.run_id] = run;
+      runs_[run_id] = run;
       next_run_ = std::max(next_run_, rec.run_num + 1);
     } else if (k[0] == kMetaSplit && k.size() > 5) {
       splits.emplace_back(k.ToString(), it->value().ToString());
@@ -286,17 +310,24 @@ absl::StatusOr<bool> RecorderStore::Impl::CreateRun(const RunSpecData& spec) {
   MR_CHECK_OPEN();
   RunSpecData norm;
   RETURN_IF_ERROR(ValidateRunSpec(spec, &norm));
-  absl::MutexLock l(&runs_mu_);
-  auto it = runs_.find(norm.run_id);
-  if (it != runs_.end()) {
-    const RunSpecData& old = it->second->layout.spec;
-    if (old == norm) return false;
-    return absl::AlreadyExistsError(
-        absl::StrCat("run ", norm.run_id, " already exists with a different spec (num_pathways ",
-                     old.num_pathways, ", top_k ", old.top_k, ", vocab_size ", old.vocab_size, ", ",
-                     old.routed_layers.size(), " routed layers, store_raw_events ",
-                     old.store_raw_events, ", step_bucket ", old.step_bucket, ")"));
+  for (;;) {  // again when DeleteRun removed the run found (it is then gone from runs_)
+    std::shared_ptr<RunState> run;
+    {
+      absl::MutexLock l(&runs_mu_);
+      auto it = runs_.find(norm.run_id);
+      if (it == runs_.end()) {
+        RETURN_IF_ERROR(InsertRun(norm));
+        return true;
+      }
+      run = it->second;
+    }
+    bool deleted = false;
+    RETURN_IF_ERROR(RedeclareRun(*run, norm, &deleted));
+    if (!deleted) return false;
   }
+}
+
+absl::Status RecorderStore::Impl::InsertRun(const RunSpecData& norm) {
   RunRecord rec{next_run_, norm};
   rocksdb::WriteBatch wb;
   std::string next;
@@ -308,11 +339,40 @@ absl::StatusOr<bool> RecorderStore::Impl::CreateRun(const RunSpecData& spec) {
   rocksdb::Status s = db_->Write(wo, &wb);
   if (!s.ok()) return disk_->WriteFailed(s, absl::StrCat("create run ", norm.run_id));
   auto run = std::make_shared<RunState>();
-  run->layout = RunLayout::From(norm);
+  SetSpec(run.get(), norm);
   run->run_num = rec.run_num;
   runs_[norm.run_id] = run;
   ++next_run_;
-  return true;
+  return absl::OkStatus();
+}
+
+absl::Status RecorderStore::Impl::RedeclareRun(RunState& run, const RunSpecData& norm,
+                                               bool* deleted) {
+  std::map<std::string, std::string> merged;
+  size_t added = 0;
+  {
+    absl::MutexLock l(&run.mu);
+    RETURN_IF_ERROR(MergeRunLabels(SpecOf(run), norm, &merged, &added));
+  }
+  if (added == 0) return absl::OkStatus();  // identical re-declaration
+  // Exclusive: no batch is applied and no FinishRun/DeleteRun/CreateRun rewrites the record
+  // meanwhile, so the record written below keeps the finished flag and every label.
+  std::unique_lock<std::shared_mutex> dl(run.delete_mu);
+  if (run.deleted) {
+    *deleted = true;
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(MergeRunLabels(SpecOf(run), norm, &merged, &added));  // labels may have grown
+  if (added == 0) return absl::OkStatus();
+  RunRecord rec{run.run_num, run.layout.spec, run.finished, run.finished_unix_ms};
+  rec.spec.labels = merged;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Put(wo, cf_.meta, RunKey(norm.run_id), EncodeRunRecord(rec));
+  if (!s.ok()) return disk_->WriteFailed(s, absl::StrCat("add labels to run ", norm.run_id));
+  absl::MutexLock l(&run.mu);
+  run.labels = std::move(merged);
+  return absl::OkStatus();
 }
 
 absl::Status RecorderStore::Impl::Attach(RunState& run, const events::RoutingEventHeader& b,
@@ -436,11 +496,11 @@ absl::StatusOr<WriteResult> RecorderStore::Impl::Write(const events::RoutingEven
 
 RunSummaryData RecorderStore::Impl::Summarize(RunState& run) {
   RunSummaryData out;
-  out.spec = run.layout.spec;
   out.watermark = run.watermark.load();
   uint64_t layers = 0, splits = 0;
   bool any = false;
   absl::MutexLock l(&run.mu);
+  out.spec = SpecOf(run);
   out.finished = run.finished;
   out.finished_unix_ms = run.finished_unix_ms;
   for (auto& [name, ws] : run.writers) {
@@ -742,7 +802,7 @@ absl::StatusOr<RunSummaryData> RecorderStore::Impl::FinishRun(const std::string&
   std::unique_lock<std::shared_mutex> dl(run->delete_mu);  // waits for batches being applied
   if (run->deleted) return absl::NotFoundError(absl::StrCat("unknown run '", run_id, "'"));
   if (!run->finished) {
-    RunRecord rec{run->run_num, run->layout.spec, true, NowMs()};
+    RunRecord rec{run->run_num, SpecOf(*run), true, NowMs()};  // labels stable: delete_mu held
     rocksdb::WriteOptions wo;
     wo.sync = true;
     rocksdb::Status s = db_->Put(wo, cf_.meta, RunKey(run_id), EncodeRunRecord(rec));

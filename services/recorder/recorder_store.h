@@ -61,8 +61,11 @@ class RecorderStore {
   RecorderStore(const RecorderStore&) = delete;
   RecorderStore& operator=(const RecorderStore&) = delete;
 
-  // Declares a run. Returns true if created, false if an identical spec existed (idempotent);
-  // ALREADY_EXISTS if a different spec exists; INVALID_ARGUMENT for a bad spec.
+  // Declares a run. Returns true if created, false if the run existed: its layout (every field
+  // but labels) must equal the spec's, else ALREADY_EXISTS naming each differing field with both
+  // values; labels are metadata: keys the run lacks are added (its record rewritten, synced),
+  // a key with another value is ALREADY_EXISTS naming it, and the merged labels must stay within
+  // the label bounds (as at creation). INVALID_ARGUMENT / RESOURCE_EXHAUSTED for a bad spec.
   absl::StatusOr<bool> CreateRun(const RunSpecData& spec);
 
   // Validates and writes one batch, read from the view's columns (nothing is written unless the

@@ -62,7 +62,13 @@ TEST(RecorderWriterTest, AppendsAreAckedAndCounted) {
   ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());  // idempotent
   RunSpecLite other = Spec("r1");
   other.set_top_k(2);
-  EXPECT_EQ(w->CreateRun(other).code(), absl::StatusCode::kAlreadyExists);
+  absl::Status conflict = w->CreateRun(other);
+  EXPECT_EQ(conflict.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(conflict.message(), HasSubstr("top_k: stored 4, requested 2"));
+  RunSpecLite more = Spec("r1");  // an extra label is merged into the run
+  (*more.mutable_labels())["checkpoint"] = "/ckpt";
+  ASSERT_TRUE(w->CreateRun(more).ok());
+  EXPECT_EQ(server.store()->GetRun("r1")->spec.labels.at("checkpoint"), "/ckpt");
   BruteCounts ref;
   for (uint64_t s = 0; s < 30; ++s) {
     events::RoutingEventBatch b = MakeBatch(TestSpec("r1"), "trainer-1", s, 100, s, s);

@@ -235,6 +235,72 @@ TEST_F(RecorderStoreTest, CreateRunIsIdempotentAndDetectsConflicts) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(RecorderStoreTest, ReDeclaringARunAddsLabelsThatSurviveARestart) {
+  ASSERT_TRUE(*store_->CreateRun(TestSpec("r1")));
+  Write(MakeBatch(TestSpec("r1"), "w", 0, 20, 1, 1));
+  RunSpecData resumed = TestSpec("r1");  // what a newer trainer sends when resuming
+  resumed.labels["checkpoint"] = "/ckpt/step-100";
+  auto created = store_->CreateRun(resumed);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_FALSE(*created);
+  EXPECT_FALSE(*store_->CreateRun(resumed));         // identical now
+  EXPECT_FALSE(*store_->CreateRun(TestSpec("r1")));  // a subset of the labels too
+  EXPECT_EQ(store_->GetRun("r1")->spec.labels, resumed.labels);
+  ASSERT_TRUE(store_->FinishRun("r1").ok());
+  resumed.labels["note"] = "after finish";  // a finished run takes labels and stays finished
+  ASSERT_TRUE(store_->CreateRun(resumed).ok());
+  Reopen();
+  auto run = store_->GetRun("r1");
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->spec.labels, resumed.labels);
+  EXPECT_TRUE(run->finished);
+  EXPECT_EQ(run->events, 20u);
+  auto listed = store_->ListRuns();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->runs.size(), 1u);
+  EXPECT_EQ(listed->runs[0].spec.labels, resumed.labels);
+  ExpectCountsMatch("r1");
+}
+
+TEST_F(RecorderStoreTest, ReDeclaringARunWithAChangedLabelOrLayoutNamesTheDifference) {
+  ASSERT_TRUE(*store_->CreateRun(TestSpec("r1")));
+  RunSpecData changed = TestSpec("r1");
+  changed.labels["model"] = "other";
+  changed.labels["checkpoint"] = "c";
+  auto s = store_->CreateRun(changed);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(s.status().message(), HasSubstr("labels['model']: stored 'test', requested 'other'"));
+  RunSpecData layout = TestSpec("r1");
+  layout.top_k = 2;
+  s = store_->CreateRun(layout);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(s.status().message(), HasSubstr("top_k: stored 4, requested 2"));
+  EXPECT_EQ(store_->GetRun("r1")->spec.labels, TestSpec("r1").labels);  // nothing was added
+}
+
+TEST_F(RecorderStoreTest, ReDeclaredLabelsStayWithinTheLabelBounds) {
+  RunSpecData full = TestSpec("r1");
+  for (size_t i = 0; full.labels.size() < kMaxLabels; ++i)
+    full.labels["k" + std::to_string(i)] = "";
+  ASSERT_TRUE(*store_->CreateRun(full));
+  RunSpecData more = TestSpec("r1");
+  more.labels["one-more"] = "x";
+  auto s = store_->CreateRun(more);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(s.status().message(), HasSubstr("labels has"));
+  RunSpecData big = TestSpec("r2");
+  big.labels["a"] = std::string(kMaxLabelValueBytes, 'a');
+  big.labels["b"] = std::string(kMaxLabelValueBytes, 'b');
+  big.labels["c"] = std::string(kMaxLabelValueBytes, 'c');
+  ASSERT_TRUE(*store_->CreateRun(big));
+  RunSpecData bigger = TestSpec("r2");
+  bigger.labels["d"] = std::string(kMaxLabelValueBytes, 'd');
+  s = store_->CreateRun(bigger);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(s.status().message(), HasSubstr("labels hold"));
+  EXPECT_EQ(store_->GetRun("r2")->spec.labels, big.labels);
+}
+
 TEST_F(RecorderStoreTest, BadBatchesWriteNothing) {
   ASSERT_TRUE(store_->CreateRun(TestSpec("r1")).ok());
   Write(MakeBatch(TestSpec("r1"), "w", 0, 20, 1, 1));

@@ -3,7 +3,8 @@
 // estimate, thread caps, the model's positions and layers), real runs in worker processes (the
 // built monoroute-trainer --worker) with progress and balance stats, stop (SIGTERM) + resume from
 // the checkpoint, a crashing worker's reason, and (with an in-process recorder) event upload with
-// FinishRun only after the attempt that completes, and a run-id conflict failing the job; a
+// FinishRun only after the attempt that completes, a resume into a run created without the
+// checkpoint label, and a run-id conflict failing the job; a
 // distributed job (2 rank workers) records every event once across its ranks and a resume.
 #include "services/trainer/engine_backend.h"
 
@@ -319,6 +320,53 @@ TEST_F(EngineBackendTest, RecordsEventsAndFinishesTheRunOnlyWhenTheJobCompletes)
   ASSERT_NE(label, s2->spec.labels.end());
   EXPECT_EQ(fs::path(label->second), fs::absolute(r2->checkpoint_dir).lexically_normal());
   EXPECT_TRUE(fs::is_directory(label->second)) << label->second;
+}
+
+// A job resumed by this trainer into a run that an older trainer created without the checkpoint
+// label (same layout, one label fewer): the recorder adds the label and the job records.
+TEST_F(EngineBackendTest, ResumedJobRecordsIntoARunCreatedWithoutTheCheckpointLabel) {
+  recorder::testing::TempDir rdir;
+  recorder::testing::InProcessRecorder first_rec(rdir.Sub("db1"));
+  ASSERT_TRUE(first_rec.Start());
+  EngineBackendOptions o = Options();
+  o.recorder_address = first_rec.address();
+  auto backend = EngineBackend::Create(o);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  auto p = (*backend)->Prepare(Spec(), {"record.sample_rate=1"}, dir_ + "/out", "cpu");
+  ASSERT_TRUE(p.ok()) << p.status();
+  JobRecord job;
+  job.id = "job-000004";
+  job.spec_yaml = p->spec_yaml;
+  job.output_dir = p->output_dir;
+  job.recorder_run_id = job.id;
+  RecordingContext first;
+  first.stop_after = 3;
+  auto r1 = (*backend)->Run(job, &first);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  ASSERT_TRUE(r1->stopped_early);
+  // The older trainer's run: the same layout and labels but no checkpoint label.
+  auto old = first_rec.store()->GetRun(job.id);
+  ASSERT_TRUE(old.ok()) << old.status();
+  recorder::RunSpecData old_spec = old->spec;
+  ASSERT_EQ(old_spec.labels.erase("checkpoint"), 1u);
+  recorder::testing::InProcessRecorder rec(rdir.Sub("db2"));
+  ASSERT_TRUE(rec.Start());
+  ASSERT_TRUE(*rec.store()->CreateRun(old_spec));
+  o.recorder_address = rec.address();
+  backend = EngineBackend::Create(o);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  RecordingContext second;
+  job.resumes = 1;
+  auto r2 = (*backend)->Run(job, &second);
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  ASSERT_FALSE(r2->stopped_early);
+  EXPECT_GE(second.starts.at(0), 3);  // resumed, not restarted
+  auto s2 = rec.store()->GetRun(job.id);
+  ASSERT_TRUE(s2.ok()) << s2.status();
+  EXPECT_GT(s2->events, 0u);  // recorded, not dropped
+  EXPECT_TRUE(s2->finished);
+  EXPECT_EQ(s2->spec.labels.count("checkpoint"), 1u);
+  EXPECT_EQ(s2->spec.labels.at("job"), old_spec.labels.at("job"));
 }
 
 // distributed.nproc_per_node 2: two rank workers (Gloo on 127.0.0.1), each uploading its share;
