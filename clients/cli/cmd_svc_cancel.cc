@@ -4,6 +4,7 @@
 
 #include "clients/cli/command.h"
 #include "clients/cli/trainer_cli_util.h"
+#include "common/base/status_macros.h"
 
 namespace monoroute::cli {
 namespace {
@@ -14,18 +15,12 @@ struct CancelOpts {
 };
 
 absl::Status Cancel(const CancelOpts& o) {
-  auto token = LoadToken(o.flags);
-  if (!token.ok()) return token.status();
-  auto stub = ConnectTrainer(o.flags.address, o.flags.tls);
-  if (!stub.ok()) return stub.status();
+  absl::StatusOr<TrainerSession> session = OpenTrainer(o.flags);
+  if (!session.ok()) return session.status();
   trainer::v1::CancelJobRequest req;
   req.set_id(o.id);
   trainer::v1::CancelJobResponse resp;
-  grpc::ClientContext ctx;
-  SetToken(&ctx, *token);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  grpc::Status s = (*stub)->CancelJob(&ctx, req, &resp);
-  if (!s.ok()) return RpcError(s, o.flags.address, o.flags.tls);
+  RETURN_IF_ERROR(session->Call(&trainer::v1::Trainer::Stub::CancelJob, req, &resp, 30));
   if (JsonOutput()) {
     PrintJsonLine(ToJsonLine(resp.job()));
   } else if (resp.job().state() == trainer::v1::CANCELLED) {

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "clients/cli/command.h"
 #include "clients/cli/trainer_cli_util.h"
+#include "common/base/status_macros.h"
 
 namespace monoroute::cli {
 namespace {
@@ -27,16 +28,10 @@ absl::Status Jobs(const JobsOpts& o) {
     }
     req.set_state(st);
   }
-  auto token = LoadToken(o.flags);
-  if (!token.ok()) return token.status();
-  auto stub = ConnectTrainer(o.flags.address, o.flags.tls);
-  if (!stub.ok()) return stub.status();
+  absl::StatusOr<TrainerSession> session = OpenTrainer(o.flags);
+  if (!session.ok()) return session.status();
   trainer::v1::ListJobsResponse resp;
-  grpc::ClientContext ctx;
-  SetToken(&ctx, *token);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  grpc::Status s = (*stub)->ListJobs(&ctx, req, &resp);
-  if (!s.ok()) return RpcError(s, o.flags.address, o.flags.tls);
+  RETURN_IF_ERROR(session->Call(&trainer::v1::Trainer::Stub::ListJobs, req, &resp, 30));
   if (JsonOutput()) {
     PrintJsonLine(ToJsonLine(resp));
     return absl::OkStatus();

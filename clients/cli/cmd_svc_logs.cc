@@ -21,17 +21,15 @@ struct LogsOpts {
 
 absl::Status Logs(const LogsOpts& o) {
   if (o.tail < 0) return UsageError("--tail: must be >= 0 (bytes)");
-  auto token = LoadToken(o.flags);
-  if (!token.ok()) return token.status();
-  auto stub = ConnectTrainer(o.flags.address, o.flags.tls);
-  if (!stub.ok()) return stub.status();
+  absl::StatusOr<TrainerSession> session = OpenTrainer(o.flags);
+  if (!session.ok()) return session.status();
   grpc::ClientContext ctx;
-  SetToken(&ctx, *token);
+  session->Authorize(&ctx);
   trainer::v1::StreamJobLogsRequest req;
   req.set_id(o.id);
   req.set_follow(o.follow);
   req.set_offset(-o.tail);
-  auto reader = (*stub)->StreamJobLogs(&ctx, req);
+  auto reader = session->stub->StreamJobLogs(&ctx, req);
   trainer::v1::LogChunk chunk;
   while (reader->Read(&chunk)) {
     if (JsonOutput()) {

@@ -6,6 +6,7 @@
 
 #include "clients/cli/command.h"
 #include "clients/cli/trainer_cli_util.h"
+#include "common/base/status_macros.h"
 
 namespace monoroute::cli {
 namespace {
@@ -28,20 +29,14 @@ absl::Status Submit(const SubmitOpts& o) {
   auto spec = ReadFile(spec_file);
   if (!spec.ok())
     return absl::InvalidArgumentError("job spec: " + std::string(spec.status().message()));
-  auto token = LoadToken(o.flags);
-  if (!token.ok()) return token.status();
-  auto stub = ConnectTrainer(o.flags.address, o.flags.tls);
-  if (!stub.ok()) return stub.status();
+  absl::StatusOr<TrainerSession> session = OpenTrainer(o.flags);
+  if (!session.ok()) return session.status();
   trainer::v1::SubmitJobRequest req;
   req.set_spec_yaml(*spec);
   for (const auto& s : o.sets) req.add_overrides(s);
   req.set_name(o.name);
   trainer::v1::SubmitJobResponse resp;
-  grpc::ClientContext ctx;
-  SetToken(&ctx, *token);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  grpc::Status s = (*stub)->SubmitJob(&ctx, req, &resp);
-  if (!s.ok()) return RpcError(s, o.flags.address, o.flags.tls);
+  RETURN_IF_ERROR(session->Call(&trainer::v1::Trainer::Stub::SubmitJob, req, &resp, 60));
   if (JsonOutput()) {
     PrintJsonLine(ToJsonLine(resp.job()));
   } else {

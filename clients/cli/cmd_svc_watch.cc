@@ -18,12 +18,10 @@ struct WatchOpts {
 };
 
 absl::Status Watch(const WatchOpts& o) {
-  auto token = LoadToken(o.flags);
-  if (!token.ok()) return token.status();
-  auto stub = ConnectTrainer(o.flags.address, o.flags.tls);
-  if (!stub.ok()) return stub.status();
-  auto job = WatchUntilDone(stub->get(), o.flags.address, o.id, JsonOutput() ? "json" : "text", "",
-                            o.every_s, *token);
+  absl::StatusOr<TrainerSession> session = OpenTrainer(o.flags);
+  if (!session.ok()) return session.status();
+  auto job = WatchUntilDone(session->stub.get(), o.flags.address, o.id,
+                            JsonOutput() ? "json" : "text", "", o.every_s, session->token);
   if (!job.ok()) return job.status();
   const bool completed = job->state() == trainer::v1::SUCCEEDED ||
                          job->state() == trainer::v1::SUCCEEDED_WITH_WARNINGS;

@@ -16,6 +16,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -89,6 +90,41 @@ inline absl::Status RpcError(const grpc::Status& s, const std::string& address,
 
 inline void SetToken(grpc::ClientContext* ctx, const std::string& token) {
   if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+}
+
+// A connection to the trainer with the bearer token its flags name.
+struct TrainerSession {
+  std::unique_ptr<trainer::v1::Trainer::Stub> stub;
+  std::string token;  // empty: none is sent
+  std::string address;
+  TlsFlags tls;
+
+  // Sets the token (when any) on `ctx`.
+  void Authorize(grpc::ClientContext* ctx) const { SetToken(ctx, token); }
+
+  // Calls the unary RPC `rpc` with the token and a deadline `timeout_s` from now; a failed call
+  // becomes RpcError's status.
+  template <class Req, class Resp>
+  absl::Status Call(grpc::Status (trainer::v1::Trainer::Stub::*rpc)(grpc::ClientContext*,
+                                                                    const Req&, Resp*),
+                    const Req& req, Resp* resp, int timeout_s) const {
+    grpc::ClientContext ctx;
+    Authorize(&ctx);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_s));
+    grpc::Status s = (stub.get()->*rpc)(&ctx, req, resp);
+    if (!s.ok()) return RpcError(s, address, tls);
+    return absl::OkStatus();
+  }
+};
+
+// Loads the token of `f` (LoadToken) and connects (ConnectTrainer, its errors).
+inline absl::StatusOr<TrainerSession> OpenTrainer(const TrainerFlags& f) {
+  absl::StatusOr<std::string> token = LoadToken(f);
+  if (!token.ok()) return token.status();
+  absl::StatusOr<std::unique_ptr<trainer::v1::Trainer::Stub>> stub =
+      ConnectTrainer(f.address, f.tls);
+  if (!stub.ok()) return stub.status();
+  return TrainerSession{std::move(*stub), std::move(*token), f.address, f.tls};
 }
 
 // One-line JSON of a message (for --output json; print it with PrintJsonLine).

@@ -172,13 +172,7 @@ TokenCategories Lexicon::MapTokens(const Gpt2Tokenizer& tokenizer) const {
         vv.clear();
         rank[id] = r;
       }
-      auto it =
-          std::find_if(vv.begin(), vv.end(), [label](const auto& p) { return p.first == label; });
-      if (it == vv.end()) {
-        vv.emplace_back(label, 1);
-      } else {
-        ++it->second;
-      }
+      TallyLabel(&vv, label);
     }
   }
   TokenCategories tc = TokenCategories::Empty(labels_, v);

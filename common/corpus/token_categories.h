@@ -3,8 +3,10 @@
 #ifndef MONOROUTE_COMMON_CORPUS_TOKEN_CATEGORIES_H_
 #define MONOROUTE_COMMON_CORPUS_TOKEN_CATEGORIES_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -15,6 +17,19 @@
 namespace monoroute {
 
 class Gpt2Tokenizer;
+
+// Adds one occurrence of `label` to a token's tally of (label, count) pairs (a token rarely has
+// more than a few labels, so a short vector beats a map).
+template <class Count>
+void TallyLabel(std::vector<std::pair<int32_t, Count>>* tally, int32_t label) {
+  auto it = std::find_if(tally->begin(), tally->end(),
+                         [label](const std::pair<int32_t, Count>& p) { return p.first == label; });
+  if (it == tally->end()) {
+    tally->emplace_back(label, 1);
+  } else {
+    ++it->second;
+  }
+}
 
 // Token id -> category (an index into `labels`, or kLabelNone / kLabelMixed). A plain value type;
 // thread-compatible.

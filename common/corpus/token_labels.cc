@@ -60,14 +60,7 @@ TokenCategories MajorityCategories(const LabeledTokens& labeled, int32_t vocab_s
     const int32_t label = labeled.token_labels[i];
     const int32_t id = labeled.ids[i];
     if (!labeled.labels.Contains(label) || id < 0 || id >= vocab_size) continue;
-    auto& cc = counts[id];
-    auto it =
-        std::find_if(cc.begin(), cc.end(), [label](const auto& p) { return p.first == label; });
-    if (it == cc.end()) {
-      cc.emplace_back(label, 1);
-    } else {
-      ++it->second;
-    }
+    TallyLabel(&counts[id], label);
   }
   TokenCategories tc = TokenCategories::Empty(labeled.labels, vocab_size);
   for (const auto& [id, cc] : counts) {

@@ -56,34 +56,36 @@ absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& 
   return std::move(*text);
 }
 
+// Reads the PEM file `path` and parses its first object with `parse` (a PEM_read_bio_*
+// function, never prompting for a pass phrase); INVALID_ARGUMENT naming the flag and file,
+// followed by `missing`, when it holds none. Returns the text and the object.
+template <class Ptr, class Parse>
+absl::StatusOr<std::pair<std::string, Ptr>> ReadPemObject(const std::string& flag,
+                                                          const std::string& path, Parse parse,
+                                                          const char* missing) {
+  ASSIGN_OR_RETURN(std::string pem, ReadPem(flag, path));
+  BioPtr bio = MemBio(pem);
+  Ptr first(parse(bio.get(), nullptr, NoPassword, nullptr));
+  ERR_clear_error();
+  if (first == nullptr) return absl::InvalidArgumentError(absl::StrCat(Where(flag, path), missing));
+  return std::make_pair(std::move(pem), std::move(first));
+}
+
 // Reads a file that must hold at least one PEM certificate; returns the text and the first one.
 absl::StatusOr<std::pair<std::string, X509Ptr>> ReadCertificates(const std::string& flag,
                                                                  const std::string& path) {
-  ASSIGN_OR_RETURN(std::string pem, ReadPem(flag, path));
-  BioPtr bio = MemBio(pem);
-  X509Ptr first(PEM_read_bio_X509(bio.get(), nullptr, NoPassword, nullptr));
-  ERR_clear_error();
-  if (first == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Where(flag, path), "no PEM certificate (expected a -----BEGIN CERTIFICATE----- block)"));
-  }
-  return std::make_pair(std::move(pem), std::move(first));
+  return ReadPemObject<X509Ptr>(
+      flag, path, PEM_read_bio_X509,
+      "no PEM certificate (expected a -----BEGIN CERTIFICATE----- block)");
 }
 
 // Reads an unencrypted PEM private key.
 absl::StatusOr<std::pair<std::string, PkeyPtr>> ReadKey(const std::string& flag,
                                                         const std::string& path) {
-  ASSIGN_OR_RETURN(std::string pem, ReadPem(flag, path));
-  BioPtr bio = MemBio(pem);
-  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassword, nullptr));
-  ERR_clear_error();
-  if (key == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Where(flag, path),
-                     "no unencrypted PEM private key (expected a -----BEGIN PRIVATE KEY----- "
-                     "block; decrypt it with `openssl pkey -in KEY -out KEY.plain`)"));
-  }
-  return std::make_pair(std::move(pem), std::move(key));
+  return ReadPemObject<PkeyPtr>(
+      flag, path, PEM_read_bio_PrivateKey,
+      "no unencrypted PEM private key (expected a -----BEGIN PRIVATE KEY----- block; decrypt it "
+      "with `openssl pkey -in KEY -out KEY.plain`)");
 }
 
 // Reads and checks a certificate/key pair; both paths must be set.

@@ -76,6 +76,20 @@ def flags(command):
     return out
 
 
+def secret_flags(svc):
+    """{flag: secret file name} a service's TLS and token flags must point at (compose and k8s)."""
+    files = {"--tls-cert": f"{svc}.crt", "--tls-key": f"{svc}.key",
+             "--auth-token-file": f"{svc}.token"}
+    if svc == "recorder":
+        files["--tls-client-ca"] = "ca.crt"
+    else:
+        files.update({"--recorder-tls-ca": "ca.crt", "--recorder-tls-cert": "client.crt",
+                      "--recorder-tls-key": "client.key"})
+    if svc == "trainer":
+        files["--recorder-token-file"] = "recorder.token"
+    return files
+
+
 def read(path):
     with open(path, encoding="utf-8") as f:
         return f.read()
@@ -442,17 +456,8 @@ class Tls(unittest.TestCase):
                     self.assertIn(name, mounted, f"{flag}: secret {name} not mounted")
                     return os.path.basename(secrets[name]["file"])
 
-                self.assertEqual(file_of("--tls-cert"), f"{svc}.crt")
-                self.assertEqual(file_of("--tls-key"), f"{svc}.key")
-                self.assertEqual(file_of("--auth-token-file"), f"{svc}.token")
-                if svc == "recorder":
-                    self.assertEqual(file_of("--tls-client-ca"), "ca.crt")
-                else:
-                    self.assertEqual(file_of("--recorder-tls-ca"), "ca.crt")
-                    self.assertEqual(file_of("--recorder-tls-cert"), "client.crt")
-                    self.assertEqual(file_of("--recorder-tls-key"), "client.key")
-                if svc == "trainer":
-                    self.assertEqual(file_of("--recorder-token-file"), "recorder.token")
+                for flag, want in secret_flags(svc).items():
+                    self.assertEqual(file_of(flag), want, flag)
 
     def test_kubernetes_flags_point_into_mounted_secret_items(self):
         workloads = {d["metadata"]["name"]: d for d in self.k8s
@@ -478,17 +483,8 @@ class Tls(unittest.TestCase):
                     self.assertIn(items[base], self.files - {"ca.key"})
                     return items[base]
 
-                self.assertEqual(key_of("--tls-cert"), f"{svc}.crt")
-                self.assertEqual(key_of("--tls-key"), f"{svc}.key")
-                self.assertEqual(key_of("--auth-token-file"), f"{svc}.token")
-                if svc == "recorder":
-                    self.assertEqual(key_of("--tls-client-ca"), "ca.crt")
-                else:
-                    self.assertEqual(key_of("--recorder-tls-ca"), "ca.crt")
-                    self.assertEqual(key_of("--recorder-tls-cert"), "client.crt")
-                    self.assertEqual(key_of("--recorder-tls-key"), "client.key")
-                if svc == "trainer":
-                    self.assertEqual(key_of("--recorder-token-file"), "recorder.token")
+                for flag, want in secret_flags(svc).items():
+                    self.assertEqual(key_of(flag), want, flag)
 
     def test_kubernetes_addresses_are_in_the_certificates(self):
         cm = [d for d in self.k8s if d["kind"] == "ConfigMap"][0]["data"]

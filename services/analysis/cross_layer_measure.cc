@@ -45,18 +45,10 @@ Paired Pair(const RoutingTable& A, const RoutingTable& B, uint64_t max_tokens) {
   for (uint64_t key : SharedSequenceKeys(A, {&B}, max_tokens)) {
     const auto fa = in_a.find(key), fb = in_b.find(key);
     if (fa == in_a.end() || fb == in_b.end()) continue;
-    uint32_t x = A.block_begin[fa->second], y = B.block_begin[fb->second];
-    const uint32_t xe = A.block_begin[fa->second + 1], ye = B.block_begin[fb->second + 1];
-    while (x < xe && y < ye) {
-      if (A.position[x] < B.position[y]) {
-        ++x;
-      } else if (B.position[y] < A.position[x]) {
-        ++y;
-      } else {
-        AppendSet(A.mask_words, A.mask_row(x++), &p.a);
-        AppendSet(B.mask_words, B.mask_row(y++), &p.b);
-      }
-    }
+    ForEachSamePosition(A, fa->second, B, fb->second, [&](uint32_t x, uint32_t y) {
+      AppendSet(A.mask_words, A.mask_row(x), &p.a);
+      AppendSet(B.mask_words, B.mask_row(y), &p.b);
+    });
     if (p.tokens() > p.block_begin.back()) {
       p.block_begin.push_back(static_cast<uint32_t>(p.tokens()));
       p.block_key.push_back(key);

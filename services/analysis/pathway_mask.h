@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
 namespace monoroute::analysis {
 
 // Words of the widest mask: 4 x 64 = 256 pathways, the most training allows.
@@ -16,6 +19,21 @@ inline constexpr uint32_t kMaxMaskWords = 4;
 
 // Largest number of pathways the analysis handles.
 inline constexpr uint32_t kMaxAnalysisPathways = 64 * kMaxMaskWords;
+
+// OK when a layer of `num_pathways` pathways that routes each event to `top_k` of them fits the
+// analysis (num_pathways in [1, kMaxAnalysisPathways], top_k in [1, num_pathways]); else
+// INVALID_ARGUMENT naming the field.
+inline absl::Status CheckLayerShape(uint32_t num_pathways, uint32_t top_k) {
+  if (num_pathways == 0 || num_pathways > kMaxAnalysisPathways) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("num_pathways: ", num_pathways, " not in [1, ", kMaxAnalysisPathways, "]"));
+  }
+  if (top_k == 0 || top_k > num_pathways) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("top_k: ", top_k, " not in [1, num_pathways = ", num_pathways, "]"));
+  }
+  return absl::OkStatus();
+}
 
 // Words per mask for a layer of `num_pathways` pathways: 1 (P <= 64), 2 (P <= 128) or 4.
 inline constexpr uint32_t MaskWords(uint32_t num_pathways) {

@@ -33,23 +33,12 @@ std::vector<BlockAgreement> MatchBlocks(const RoutingTable& at, const RoutingTab
     auto it = ref_block.find(at.block_key[b]);
     if (it == ref_block.end()) continue;
     BlockAgreement a{at.block_key[b], 0, 0};
-    // Events of a block are ordered by position in both tables: a merge on position.
-    uint32_t i = at.block_begin[b], j = reference.block_begin[it->second];
-    const uint32_t i_end = at.block_begin[b + 1], j_end = reference.block_begin[it->second + 1];
-    while (i < i_end && j < j_end) {
-      if (at.position[i] < reference.position[j]) {
-        ++i;
-      } else if (reference.position[j] < at.position[i]) {
-        ++j;
-      } else {
-        ++a.matched;
-        if (std::equal(at.mask_row(i), at.mask_row(i) + at.mask_words, reference.mask_row(j))) {
-          ++a.equal;
-        }
-        ++i;
-        ++j;
+    ForEachSamePosition(at, b, reference, it->second, [&](uint32_t i, uint32_t j) {
+      ++a.matched;
+      if (std::equal(at.mask_row(i), at.mask_row(i) + at.mask_words, reference.mask_row(j))) {
+        ++a.equal;
       }
-    }
+    });
     if (a.matched > 0) out.push_back(a);
   }
   return out;

@@ -178,14 +178,7 @@ bool SubsampleBySequence(const RoutingTable& t, uint64_t max_events, RoutingTabl
 
 absl::StatusOr<RoutingTableBuilder> RoutingTableBuilder::Create(uint32_t num_pathways,
                                                                 uint32_t top_k) {
-  if (num_pathways == 0 || num_pathways > kMaxAnalysisPathways) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("num_pathways ", num_pathways, " not in [1, ", kMaxAnalysisPathways, "]"));
-  }
-  if (top_k == 0 || top_k > num_pathways) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("top_k ", top_k, " not in [1, num_pathways ", num_pathways, "]"));
-  }
+  if (absl::Status s = CheckLayerShape(num_pathways, top_k); !s.ok()) return s;
   return RoutingTableBuilder(num_pathways, top_k);
 }
 

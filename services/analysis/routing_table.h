@@ -74,6 +74,25 @@ struct RoutingTable {
   size_t columns() const { return column_token.size(); }
 };
 
+// Calls f(i, j) for each pair of an event i of block `a_block` of `a` and an event j of block
+// `b_block` of `b` at the same position, in position order (a merge: events of a block are
+// ordered by position in every table).
+template <class F>
+void ForEachSamePosition(const RoutingTable& a, uint32_t a_block, const RoutingTable& b,
+                         uint32_t b_block, const F& f) {
+  uint32_t i = a.block_begin[a_block], j = b.block_begin[b_block];
+  const uint32_t i_end = a.block_begin[a_block + 1], j_end = b.block_begin[b_block + 1];
+  while (i < i_end && j < j_end) {
+    if (a.position[i] < b.position[j]) {
+      ++i;
+    } else if (b.position[j] < a.position[i]) {
+      ++j;
+    } else {
+      f(i++, j++);
+    }
+  }
+}
+
 // Key of the block (sequence) an event belongs to.
 uint64_t BlockKey(uint64_t sequence_id);
 
