@@ -20,10 +20,10 @@ struct CommandResult {
   std::string err;  // stderr (RunCommandSplit only)
 };
 
-// Runs `cmd` with /bin/sh, stdout and stderr together in `out`.
-inline CommandResult RunCommand(const std::string& cmd) {
+// Runs `shell_cmd` with /bin/sh: its stdout in r.out, its exit code in r.code.
+inline CommandResult RunPiped(const std::string& shell_cmd) {
   CommandResult r;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  FILE* p = ::popen(shell_cmd.c_str(), "r");
   if (p == nullptr) return r;
   std::array<char, 4096> buf;
   size_t n;
@@ -33,18 +33,14 @@ inline CommandResult RunCommand(const std::string& cmd) {
   return r;
 }
 
+// Runs `cmd` with /bin/sh, stdout and stderr together in `out`.
+inline CommandResult RunCommand(const std::string& cmd) { return RunPiped(cmd + " 2>&1"); }
+
 // Runs `cmd` with /bin/sh, stdout in `out` and stderr in `err` (stderr through a temp file).
 inline CommandResult RunCommandSplit(const std::string& cmd) {
   TempDir dir("monoroute_cmd");
   const std::string err_path = dir.Sub("stderr");
-  CommandResult r;
-  FILE* p = ::popen((cmd + " 2>'" + err_path + "'").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  CommandResult r = RunPiped(cmd + " 2>'" + err_path + "'");
   r.err = ReadText(err_path);
   return r;
 }

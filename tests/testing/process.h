@@ -121,8 +121,8 @@ class ServiceProcess {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    return absl::DeadlineExceededError(absl::StrCat(name_, " never printed /", pattern, "/; log ",
-                                                    log_, ": ", Tail(log_)));
+    return absl::DeadlineExceededError(
+        absl::StrCat(name_, " never printed /", pattern, "/; log ", log_, ": ", Tail(log_)));
   }
 
   // True while the child runs (reaps it when it has exited).
@@ -158,16 +158,25 @@ class ServiceProcess {
     pid_ = -1;
   }
 
+  // How it ended once reaped: its exit status, or 128 + the signal; -1 before.
+  int exit_code() const { return exit_code_; }
   pid_t pid() const { return pid_; }
   const std::string& name() const { return name_; }
   const std::string& log() const { return log_; }
 
  private:
   void Describe(int status) {
-    if (WIFEXITED(status)) exit_desc_ = absl::StrCat("exit ", WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) exit_desc_ = absl::StrCat("signal ", WTERMSIG(status));
+    if (WIFEXITED(status)) {
+      exit_code_ = WEXITSTATUS(status);
+      exit_desc_ = absl::StrCat("exit ", exit_code_);
+    }
+    if (WIFSIGNALED(status)) {
+      exit_code_ = 128 + WTERMSIG(status);
+      exit_desc_ = absl::StrCat("signal ", WTERMSIG(status));
+    }
   }
   std::string name_, log_, exit_desc_ = "not started";
+  int exit_code_ = -1;
   pid_t pid_ = -1;
 };
 

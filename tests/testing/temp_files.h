@@ -22,16 +22,19 @@ class TempDir {
   }
   ~TempDir() {
     std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+    if (!path_.empty() && !keep_) std::filesystem::remove_all(path_, ec);
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }
   // path()/name.
   std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+  // Leaves the directory in place on destruction (e.g. for a failed test's logs).
+  void Keep() { keep_ = true; }
 
  private:
   std::string path_;
+  bool keep_ = false;
 };
 
 // The whole file ("" when unreadable).

@@ -2,36 +2,22 @@
 // as 2 local ranks (--nproc-per-node 2) records exactly the events of the same job run by one
 // process, under one run, which ends finished; a refused run fails the command naming it.
 #include <gtest/gtest.h>
-#include <stdio.h>
-#include <sys/wait.h>
 
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "tests/services/recorder/recorder_grpc_test_util.h"
+#include "tests/testing/command.h"
+#include "tests/testing/stories.h"
 
 namespace monoroute::recorder {
 namespace {
 
-int RunShell(const std::string& cmd, std::string* out) {
-  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (f == nullptr) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = ::fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
-  const int st = ::pclose(f);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 class TrainRecordingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::ofstream train(dir_.Sub("train.txt"));
-    const char* stories[] = {"Tom had a red ball. He liked to play with it in the park.",
-                             "Lily saw a big dog. The dog was happy and ran to her.",
-                             "The sun was warm. Ben and Sue went to the sea to swim."};
-    for (int i = 0; i < 60; ++i) train << stories[i % 3] << "\n<|endoftext|>\n";
+    ::monoroute::testing::WriteText(dir_.Sub("train.txt"), ::monoroute::testing::Stories(60));
     std::ofstream spec(dir_.Sub("job.yaml"));
     spec << "kind: pretrain\n"
             "model: {hidden_size: 16, num_layers: 2, num_heads: 2, max_position_embeddings: 64}\n"
@@ -46,12 +32,12 @@ class TrainRecordingTest : public ::testing::Test {
   }
   std::string Train(const std::string& out, const std::string& run, const std::string& extra,
                     int* code) {
-    std::string output;
-    *code = RunShell(std::string(MONOROUTE_BIN_DIR) + "/monoroute train --quiet --config " +
-                    dir_.Sub("job.yaml") + " --set output_dir=" + dir_.Sub(out) + " --recorder " +
-                    rec_.address() + " --run-id " + run + " " + extra,
-                &output);
-    return output;
+    const auto r = ::monoroute::testing::RunCommand(
+        std::string(MONOROUTE_BIN_DIR) + "/monoroute train --quiet --config " +
+        dir_.Sub("job.yaml") + " --set output_dir=" + dir_.Sub(out) + " --recorder " +
+        rec_.address() + " --run-id " + run + " " + extra);
+    *code = r.code;
+    return r.out;
   }
   testing::TempDir dir_;
   testing::InProcessRecorder rec_{dir_.Sub("db")};

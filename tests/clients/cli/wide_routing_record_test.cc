@@ -3,8 +3,6 @@
 // in-process recorder; the analysis' own reader reads the events back (two-word masks, pathways
 // beyond 64 selected) and AnalyzeLayer measures all 128 pathways.
 #include <gtest/gtest.h>
-#include <stdio.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <fstream>
@@ -14,31 +12,22 @@
 #include "services/analysis/layer_analysis.h"
 #include "services/analysis/recorder_reader.h"
 #include "tests/services/recorder/recorder_grpc_test_util.h"
+#include "tests/testing/command.h"
+#include "tests/testing/stories.h"
 
 namespace monoroute::analysis {
 namespace {
-
-int RunShell(const std::string& cmd, std::string* out) {
-  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (f == nullptr) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = ::fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
-  const int st = ::pclose(f);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 // Runs `monoroute train` on `spec_yaml` (written beside the data) and returns the checkpoint it
 // reports ("" on failure, with the output in a test failure).
 std::string Train(const recorder::testing::TempDir& dir, const std::string& name,
                   const std::string& spec_yaml, const std::string& extra) {
   std::ofstream(dir.Sub(name + ".yaml")) << spec_yaml;
-  std::string out;
-  const int code =
-      RunShell(std::string(MONOROUTE_BIN_DIR) + "/monoroute train --quiet --config " +
-                   dir.Sub(name + ".yaml") + " --set output_dir=" + dir.Sub(name) + " " + extra,
-               &out);
-  EXPECT_EQ(code, 0) << out;
+  const auto r = ::monoroute::testing::RunCommand(
+      std::string(MONOROUTE_BIN_DIR) + "/monoroute train --quiet --config " +
+      dir.Sub(name + ".yaml") + " --set output_dir=" + dir.Sub(name) + " " + extra);
+  const std::string& out = r.out;
+  EXPECT_EQ(r.code, 0) << out;
   std::smatch m;
   if (!std::regex_search(out, m,
                          std::regex("done: step [0-9]+, val_loss \\S+, checkpoint (\\S+)"))) {
@@ -52,12 +41,7 @@ TEST(WideRoutingRecordTest, FinetuneWith128PathwaysRecordsEventsTheAnalysisReads
   recorder::testing::TempDir dir;
   recorder::testing::InProcessRecorder rec(dir.Sub("db"));
   ASSERT_TRUE(rec.Start());
-  std::ofstream train(dir.Sub("train.txt"));
-  const char* stories[] = {"Tom had a red ball. He liked to play with it in the park.",
-                           "Lily saw a big dog. The dog was happy and ran to her.",
-                           "The sun was warm. Ben and Sue went to the sea to swim."};
-  for (int i = 0; i < 60; ++i) train << stories[i % 3] << "\n<|endoftext|>\n";
-  train.close();
+  ::monoroute::testing::WriteText(dir.Sub("train.txt"), ::monoroute::testing::Stories(60));
   const std::string data =
       std::string("data: {train_path: ") + dir.Sub("train.txt") +
       ", seq_len: 16, valid_fraction: 0.2, tokenizer_dir: " + MONOROUTE_TOKENIZER_DIR + "}\n";

@@ -33,10 +33,7 @@ class EventsByStep : public TrainingObserver {
 
 TEST(CheckpointEval, OneSplitPerCheckpoint) {
   TempDir dir;
-  testing::WriteText(dir.Sub("train.txt"), testing::StoryCorpus(120));
-  JobSpec s = testing::TinyJob(dir.Sub("train.txt"), dir.Sub("job"));
-  s.routing.enabled = true;
-  s.optim.max_steps = 6;
+  JobSpec s = testing::TinyRoutedJob(dir, 6);
   s.checkpoint_every = 2;
   s.eval_every = 0;
   s.record.eval_at_checkpoints = true;
@@ -66,10 +63,7 @@ TEST(CheckpointEval, OneSplitPerCheckpoint) {
 
 TEST(CheckpointEval, OffByDefault) {
   TempDir dir;
-  testing::WriteText(dir.Sub("train.txt"), testing::StoryCorpus(120));
-  JobSpec s = testing::TinyJob(dir.Sub("train.txt"), dir.Sub("job"));
-  s.routing.enabled = true;
-  s.optim.max_steps = 4;
+  JobSpec s = testing::TinyRoutedJob(dir, 4);
   s.checkpoint_every = 2;
   s.record.controls = false;
   EventsByStep obs;

@@ -5,8 +5,6 @@
 #define MONOROUTE_TESTS_COMMON_ENGINE_DISTRIBUTED_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
-#include <stdio.h>
-#include <sys/wait.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -26,6 +24,7 @@
 #include "common/model/checkpoint.h"
 #include "nlohmann/json.hpp"
 #include "tests/common/engine/test_util.h"
+#include "tests/testing/command.h"
 
 namespace monoroute::engine {
 
@@ -62,14 +61,9 @@ class ScopedEnv {
 inline int RunCommand(const std::vector<std::string>& argv, std::string* output) {
   std::string cmd;
   for (const std::string& a : argv) cmd += "'" + a + "' ";
-  cmd += "2>&1";
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = ::fread(buf, 1, sizeof(buf), f)) > 0) output->append(buf, n);
-  int status = ::pclose(f);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const ::monoroute::testing::CommandResult r = ::monoroute::testing::RunCommand(cmd);
+  output->append(r.out);
+  return r.code;
 }
 
 inline std::vector<nlohmann::json> ReadJsonLines(const std::string& path) {

@@ -18,17 +18,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class EvaluateTest : public ::testing::Test {
+class EvaluateTest : public testing::TinyCheckpointTest {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    model_dir_ = new std::string(testing::TrainTinyRoutedCheckpoint(*dir_));
-    ASSERT_FALSE(model_dir_->empty()) << "training the tiny routed checkpoint failed";
+    TinyCheckpointTest::SetUpTestSuite();
     testing::WriteText(dir_->Sub("eval.txt"), testing::StoryCorpus(20, /*seed=*/5));
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    delete model_dir_;
   }
   static EvaluateOptions Options() {
     EvaluateOptions o;
@@ -39,11 +33,7 @@ class EvaluateTest : public ::testing::Test {
     o.threads = 2;
     return o;
   }
-  static testing::TempDir* dir_;
-  static std::string* model_dir_;
 };
-testing::TempDir* EvaluateTest::dir_ = nullptr;
-std::string* EvaluateTest::model_dir_ = nullptr;
 
 TEST_F(EvaluateTest, EqualsTheAblationsIndependentIntactLoss) {
   absl::StatusOr<EvaluateResult> r = EvaluateModel(Options());

@@ -71,17 +71,8 @@ TEST(GenerateParseTest, PathwayRefsAndScales) {
   EXPECT_FALSE(ParsePathwayScale("2:6=nan", "--scale").ok());
 }
 
-class GenerateTest : public ::testing::Test {
+class GenerateTest : public testing::TinyCheckpointTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    model_dir_ = new std::string(testing::TrainTinyRoutedCheckpoint(*dir_));
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    delete model_dir_;
-  }
-  void SetUp() override { ASSERT_FALSE(model_dir_->empty()) << "training the tiny model failed"; }
   static GenerateOptions Options() {
     GenerateOptions o;
     o.model_dir = *model_dir_;
@@ -89,11 +80,7 @@ class GenerateTest : public ::testing::Test {
     o.max_new_tokens = 8;
     return o;
   }
-  static testing::TempDir* dir_;
-  static std::string* model_dir_;
 };
-testing::TempDir* GenerateTest::dir_ = nullptr;
-std::string* GenerateTest::model_dir_ = nullptr;
 
 TEST_F(GenerateTest, CheckpointCarriesModelCardAndConfigs) {
   namespace fs = std::filesystem;
@@ -189,23 +176,41 @@ std::pair<int, int64_t> LatestFirstUse(const model::RoutingInfo& info, int64_t t
   return best;
 }
 
+// The tiny model, kLength random ids drawn with `seed`, and the model's intact forward on them
+// (made under the caller's NoGradGuard).
+struct Probe {
+  static constexpr int64_t kLength = 48;
+  static absl::StatusOr<Probe> Make(const std::string& model_dir, uint64_t seed) {
+    auto m = model::LoadGPTNeo(model_dir);
+    if (!m.ok()) return m.status();
+    Probe p{*m};
+    torch::manual_seed(seed);
+    p.ids = torch::randint(0, 50257, {1, kLength}, torch::kLong);
+    p.intact = p.model->forward(p.ids);
+    return p;
+  }
+  model::CausalLM model;
+  torch::Tensor ids;
+  model::ForwardOutput intact;
+};
+
 TEST_F(GenerateTest, AblationEqualsTheOfflineMaskAndActsOnlyThroughThePathway) {
-  auto m = model::LoadGPTNeo(*model_dir_);
-  ASSERT_TRUE(m.ok()) << m.status();
   torch::NoGradGuard no_grad;
-  const int64_t t = 48;
-  torch::manual_seed(3);
-  torch::Tensor ids = torch::randint(0, 50257, {1, t}, torch::kLong);
-  model::ForwardOutput intact = (*m)->forward(ids);
+  auto probe = Probe::Make(*model_dir_, 3);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  model::CausalLM& m = probe->model;
+  const torch::Tensor& ids = probe->ids;
+  const model::ForwardOutput& intact = probe->intact;
+  const int64_t t = Probe::kLength;
   auto [p, first] = LatestFirstUse(intact.routing[0], t);
   ASSERT_GT(first, 0) << "every pathway is used at position 0";
-  auto steering = MakeSteering(**m, {{0, p}}, {});
+  auto steering = MakeSteering(*m, {{0, p}}, {});
   ASSERT_TRUE(steering.ok()) << steering.status();
-  ASSERT_TRUE(ApplyPathwayMasks(**m, *steering).ok());
-  model::ForwardOutput steered = SteeredForward(**m, ids, *steering);
+  ASSERT_TRUE(ApplyPathwayMasks(*m, *steering).ok());
+  model::ForwardOutput steered = SteeredForward(*m, ids, *steering);
   // The offline ablation (ablation.cc) disables the pathway with SetPathwayMask: same logits.
-  ASSERT_TRUE((*m)->SetPathwayMask(0, steering->enabled.at(0)).ok());
-  model::ForwardOutput offline = (*m)->forward(ids);
+  ASSERT_TRUE(m->SetPathwayMask(0, steering->enabled.at(0)).ok());
+  model::ForwardOutput offline = m->forward(ids);
   EXPECT_TRUE(torch::equal(steered.logits, offline.logits));
   // Only through the pathway: before its first use nothing changes (up to the rounding of the
   // masked softmax, whose renormalised top-k weights are the same ratios), from there on the
@@ -221,27 +226,27 @@ TEST_F(GenerateTest, AblationEqualsTheOfflineMaskAndActsOnlyThroughThePathway) {
   EXPECT_LT(before, 1e-5);
   EXPECT_GT(at, 1e-3);
   EXPECT_FALSE((steered.routing[0].topk_indices == p).any().item<bool>());
-  ASSERT_TRUE(ApplyPathwayMasks(**m, Steering{}).ok());
-  EXPECT_TRUE(torch::equal((*m)->forward(ids).logits, intact.logits));
+  ASSERT_TRUE(ApplyPathwayMasks(*m, Steering{}).ok());
+  EXPECT_TRUE(torch::equal(m->forward(ids).logits, intact.logits));
 }
 
 TEST_F(GenerateTest, ScalingActsOnlyThroughThePathway) {
-  auto m = model::LoadGPTNeo(*model_dir_);
-  ASSERT_TRUE(m.ok()) << m.status();
   torch::NoGradGuard no_grad;
-  const int64_t t = 48;
-  torch::manual_seed(4);
-  torch::Tensor ids = torch::randint(0, 50257, {1, t}, torch::kLong);
-  model::ForwardOutput intact = (*m)->forward(ids);
+  auto probe = Probe::Make(*model_dir_, 4);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  model::CausalLM& m = probe->model;
+  const torch::Tensor& ids = probe->ids;
+  const model::ForwardOutput& intact = probe->intact;
+  const int64_t t = Probe::kLength;
   // Factor 1 on every pathway: the hand-written block loop equals GPTNeoImpl::forward.
-  auto ones = MakeSteering(**m, {}, {{0, 0, 1.0}});
+  auto ones = MakeSteering(*m, {}, {{0, 0, 1.0}});
   ASSERT_TRUE(ones.ok());
-  EXPECT_TRUE(torch::allclose(SteeredForward(**m, ids, *ones).logits, intact.logits, 0, 1e-6));
+  EXPECT_TRUE(torch::allclose(SteeredForward(*m, ids, *ones).logits, intact.logits, 0, 1e-6));
   auto [p, first] = LatestFirstUse(intact.routing[0], t);
   ASSERT_GT(first, 0);
-  auto boost = MakeSteering(**m, {}, {{0, p, 3.0}});
+  auto boost = MakeSteering(*m, {}, {{0, p, 3.0}});
   ASSERT_TRUE(boost.ok());
-  model::ForwardOutput steered = SteeredForward(**m, ids, *boost);
+  model::ForwardOutput steered = SteeredForward(*m, ids, *boost);
   EXPECT_TRUE(torch::allclose(steered.logits.narrow(1, 0, first), intact.logits.narrow(1, 0, first),
                               0, 1e-6));
   EXPECT_FALSE(torch::allclose(steered.logits.narrow(1, first, 1),

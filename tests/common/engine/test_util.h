@@ -1,8 +1,9 @@
 // Shared helpers of the engine tests: temporary directories, a small deterministic story corpus,
-// and a tiny (fast) job spec.
+// a tiny (fast) job spec, and a fixture sharing a tiny trained routed checkpoint.
 #ifndef MONOROUTE_TESTS_COMMON_ENGINE_TEST_UTIL_H_
 #define MONOROUTE_TESTS_COMMON_ENGINE_TEST_UTIL_H_
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -74,16 +75,44 @@ inline JobSpec TinyJob(const std::string& train_path, const std::string& output_
   return s;
 }
 
-// Writes StoryCorpus(120) to dir/train.txt, trains TinyJob routed for 6 steps into dir/job and
-// returns the final checkpoint directory ("" if training failed: check it).
-inline std::string TrainTinyRoutedCheckpoint(const TempDir& dir) {
+// Writes StoryCorpus(120) to dir/train.txt and returns TinyJob on it, routed, for `max_steps`
+// steps, into dir/job.
+inline JobSpec TinyRoutedJob(const TempDir& dir, int64_t max_steps) {
   WriteText(dir.Sub("train.txt"), StoryCorpus(120));
   JobSpec s = TinyJob(dir.Sub("train.txt"), dir.Sub("job"));
   s.routing.enabled = true;
-  s.optim.max_steps = 6;
-  auto r = RunTrainingJob(s, nullptr);
+  s.optim.max_steps = max_steps;
+  return s;
+}
+
+// Trains TinyRoutedJob(dir, 6) and returns the final checkpoint directory ("" if training
+// failed: check it).
+inline std::string TrainTinyRoutedCheckpoint(const TempDir& dir) {
+  auto r = RunTrainingJob(TinyRoutedJob(dir, 6), nullptr);
   return r.ok() ? r->checkpoint_dir : "";
 }
+
+// Fixture base of the suites that share one TrainTinyRoutedCheckpoint, trained once per suite in
+// dir_ (model_dir_ "" when training failed, which fails every test). A suite that adds files
+// hides SetUpTestSuite, calling this one first.
+class TinyCheckpointTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    model_dir_ = new std::string(TrainTinyRoutedCheckpoint(*dir_));
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    delete model_dir_;
+    dir_ = nullptr;
+    model_dir_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_FALSE(model_dir_->empty()) << "training the tiny routed checkpoint failed";
+  }
+  static inline TempDir* dir_ = nullptr;
+  static inline std::string* model_dir_ = nullptr;
+};
 
 }  // namespace monoroute::engine::testing
 

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/engine/data_file.h"
+#include "tests/testing/temp_files.h"
 
 namespace monoroute::engine {
 namespace {
@@ -36,7 +37,8 @@ TEST(TextDocumentsTest, SplitsAtBlankLinesWithoutEndOfText) {
 }
 
 TEST(TextDocumentsTest, ReadDocumentsTellsStoriesFromParagraphs) {
-  const std::string dir = ::testing::TempDir();
+  ::monoroute::testing::TempDir tmp("text_documents");
+  const std::string dir = tmp.path();
   const std::string stories = dir + "/stories.txt", running = dir + "/running.txt";
   {
     std::ofstream(stories) << "A.\n\nB.\n<|endoftext|>\nC.\n";
@@ -88,8 +90,8 @@ TEST(TextDocumentsTest, ReadDocumentsMissingFile) {
 // Issue 23: a FIFO or a directory names what it is (it read as "file not found"); the FIFO is
 // checked, never opened (opening it would block until a writer came).
 TEST(TextDocumentsTest, FifoOrDirectoryNamesWhatItIs) {
-  const std::string dir = ::testing::TempDir() + "/text_documents_kinds";
-  std::filesystem::remove_all(dir);
+  ::monoroute::testing::TempDir tmp("text_documents_kinds");
+  const std::string dir = tmp.path();
   std::filesystem::create_directories(dir + "/sub");
   ASSERT_EQ(::mkfifo((dir + "/fifo").c_str(), 0600), 0);
   absl::Status fifo = CheckDataFile("data.train_path", dir + "/fifo").status();
@@ -102,7 +104,6 @@ TEST(TextDocumentsTest, FifoOrDirectoryNamesWhatItIs) {
   EXPECT_THAT(sub.message(), HasSubstr("is a directory"));
   EXPECT_EQ(CheckDataFile("data.train_path", dir + "/missing").status().code(),
             absl::StatusCode::kNotFound);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

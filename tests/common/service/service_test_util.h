@@ -1,17 +1,13 @@
-// Helpers of the TLS/auth tests of every service (temp dirs and commands come from tests/testing):
-// a test PKI made with openssl
-// (deploy/tls/make-certs.sh in a temp dir: CA, per-service server certificates for
-// localhost/127.0.0.1, a client certificate, tokens), service binaries as child processes on
-// free 127.0.0.1 ports, a health-check call over any channel, and running the CLI.
+// Helpers of the TLS/auth tests of every service (temp dirs, commands and child processes come
+// from tests/testing): a test PKI made with openssl (deploy/tls/make-certs.sh in a temp dir: CA,
+// per-service server certificates for localhost/127.0.0.1, a client certificate, tokens),
+// service binaries as child processes on free 127.0.0.1 ports, a health-check call over any
+// channel, and running the CLI.
 #ifndef MONOROUTE_TESTS_COMMON_SERVICE_SERVICE_TEST_UTIL_H_
 #define MONOROUTE_TESTS_COMMON_SERVICE_SERVICE_TEST_UTIL_H_
 
-#include <fcntl.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -123,67 +119,39 @@ inline grpc::Status HealthCheck(const std::shared_ptr<grpc::Channel>& channel) {
   return grpc::Status::OK;
 }
 
-// A service binary as a child process listening on a free 127.0.0.1 port (it is started with
-// --listen 127.0.0.1:0 and the port is read from its "listening on" line); SIGKILL on destruction.
+// A service binary as a child process (ServiceProcess) listening on a free 127.0.0.1 port (it is
+// started with --listen 127.0.0.1:0 and the port is read from its "listening on" line); SIGKILL
+// on destruction.
 class ChildService {
  public:
   ChildService() = default;
   ChildService(const ChildService&) = delete;
   ChildService& operator=(const ChildService&) = delete;
-  ~ChildService() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int st;
-      ::waitpid(pid_, &st, 0);
-    }
-  }
+  ~ChildService() { process_.Kill(); }
 
   // Starts `binary` with `args` (plus --listen 127.0.0.1:0 --metrics-listen "") and waits up to
-  // 60 s for its listening line. False when it exits first or never listens (see log()).
+  // 60 s for its listening line. False when it exits first or never listens (see Log()).
   bool Start(const std::string& binary, std::vector<std::string> args, const std::string& log) {
     log_ = log;
+    std::error_code ec;
+    std::filesystem::remove(log, ec);  // a fresh log: Log() is this start's output only
     args.insert(args.begin(), {binary, "--listen", "127.0.0.1:0", "--metrics-listen", ""});
-    pid_ = ::fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(binary.c_str(), argv.data());
-      ::_exit(127);
-    }
-    const std::regex re("listening on (?:[0-9.]+:|port )([0-9]+)");
-    for (int i = 0; i < 600; ++i) {
-      std::smatch m;
-      const std::string text = Log();
-      if (std::regex_search(text, m, re)) {
-        port_ = std::stoi(m[1].str());
-        return true;
-      }
-      if (Exited()) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
+    if (!process_.Start(binary, args, log).ok()) return false;
+    absl::StatusOr<int> port = process_.WaitForLogPort("listening on (?:[0-9.]+:|port )([0-9]+)",
+                                                       std::chrono::seconds(60));
+    if (!port.ok()) return false;
+    port_ = *port;
+    return true;
   }
 
   // True (and the exit code in exit_code()) once the child has exited.
-  bool Exited() {
-    if (pid_ <= 0) return true;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) != pid_) return false;
-    exit_code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    pid_ = -1;
-    return true;
-  }
+  bool Exited() { return !process_.Running(); }
 
   // Waits up to `timeout` for the child to exit by itself; its exit code, or -1.
   int WaitExit(std::chrono::seconds timeout) {
     const auto end = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < end) {
-      if (Exited()) return exit_code_;
+      if (Exited()) return exit_code();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return -1;
@@ -191,13 +159,12 @@ class ChildService {
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
-  int exit_code() const { return exit_code_; }
+  int exit_code() const { return process_.exit_code(); }
   std::string Log() const { return ReadText(log_); }
 
  private:
-  pid_t pid_ = -1;
+  ServiceProcess process_;
   int port_ = 0;
-  int exit_code_ = -1;
   std::string log_;
 };
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/base/file_util.h"
+#include "tests/testing/temp_files.h"
 
 namespace monoroute {
 namespace {
@@ -32,11 +33,7 @@ const Gpt2Tokenizer& Tok() {
   return *tok;
 }
 
-fs::path TempDir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / (name + "." + std::to_string(::getpid()));
-  fs::create_directories(p);
-  return p;
-}
+using ::monoroute::testing::TempDir;
 
 TEST(Gpt2TokenizerTest, VocabBasics) {
   const Gpt2Tokenizer& tok = Tok();
@@ -72,7 +69,8 @@ TEST(Gpt2TokenizerTest, ReferenceCasesExact) {
 }
 
 TEST(Gpt2TokenizerTest, MergesWithAndWithoutVersionHeader) {
-  fs::path dir = TempDir("tok_merges");
+  TempDir tmp("tok_merges");
+  const fs::path dir = tmp.path();
   auto merges = ReadFile(MONOROUTE_TOKENIZER_DIR "/merges.txt");
   ASSERT_TRUE(merges.ok());
   ASSERT_EQ(merges->rfind("#version", 0), 0u) << "installed merges.txt should have the header";
@@ -86,7 +84,6 @@ TEST(Gpt2TokenizerTest, MergesWithAndWithoutVersionHeader) {
   const std::string s = "Once upon a time, there was a little girl named Lily. I'm 42!";
   EXPECT_EQ((*tok)->Encode(s), Tok().Encode(s));
   EXPECT_EQ((*tok)->Encode(s).size(), 17u);
-  fs::remove_all(dir);
 }
 
 TEST(Gpt2TokenizerTest, MissingVocabIsNotFoundNamingIt) {
@@ -100,7 +97,8 @@ TEST(Gpt2TokenizerTest, MissingVocabIsNotFoundNamingIt) {
 }
 
 TEST(Gpt2TokenizerTest, MalformedMergesLineNamesFileAndLine) {
-  fs::path dir = TempDir("tok_bad_merges");
+  TempDir tmp("tok_bad_merges");
+  const fs::path dir = tmp.path();
   ASSERT_TRUE(WriteFileAtomic((dir / "merges.txt").string(), "#version: 0.2\nĠ t\nbroken\n").ok());
   Gpt2TokenizerOptions opts;
   opts.vocab_path = MONOROUTE_TOKENIZER_DIR "/vocab.json";
@@ -115,13 +113,13 @@ TEST(Gpt2TokenizerTest, MalformedMergesLineNamesFileAndLine) {
   tok = Gpt2Tokenizer::Create(opts);
   ASSERT_FALSE(tok.ok());
   EXPECT_THAT(std::string(tok.status().message()), ::testing::HasSubstr("vocab.json"));
-  fs::remove_all(dir);
 }
 
 TEST(Gpt2TokenizerTest, EmptyMergesIsRejectedNamingTheFile) {
   // An empty merges.txt (or one with only the #version header) used to load and encode every
   // text as single bytes.
-  fs::path dir = TempDir("tok_empty_merges");
+  TempDir tmp("tok_empty_merges");
+  const fs::path dir = tmp.path();
   const std::string path = (dir / "merges.txt").string();
   Gpt2TokenizerOptions opts;
   opts.vocab_path = MONOROUTE_TOKENIZER_DIR "/vocab.json";
@@ -133,7 +131,6 @@ TEST(Gpt2TokenizerTest, EmptyMergesIsRejectedNamingTheFile) {
     EXPECT_EQ(tok.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(tok.status().message(), path + ": no merge rules (empty merges file?)");
   }
-  fs::remove_all(dir);
 }
 
 TEST(Gpt2TokenizerTest, CreateFromTextMatchesFiles) {

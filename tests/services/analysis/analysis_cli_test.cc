@@ -2,30 +2,19 @@
 // the CLI's registry and these two command files).
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/testing/command.h"
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;
-};
+using Result = ::monoroute::testing::CommandResult;
 
+// Runs the driver with `args`: exit code and output (stdout and stderr).
 Result RunCli(const std::string& args) {
-  Result r;
-  const std::string cmd = std::string(ANALYSIS_CLI_DRIVER) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return ::monoroute::testing::RunCommand(std::string(ANALYSIS_CLI_DRIVER) + " " + args);
 }
 
 TEST(BenchAnalysisCliTest, PrintsSecondsAndEventsAsOneJsonLine) {
@@ -58,7 +47,8 @@ TEST(BenchAnalysisCliTest, BadUsageExitsTwo) {
 
 TEST(ReportCliTest, ServiceDownIsAClearError) {
   // Port 1 on loopback: nothing listens there.
-  Result r = RunCli("report some-run --out /tmp --analysis 127.0.0.1:1");
+  ::monoroute::testing::TempDir out("report_cli");
+  Result r = RunCli("report some-run --out " + out.path() + " --analysis 127.0.0.1:1");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("analysis service at 127.0.0.1:1 is not reachable"), std::string::npos)
       << r.out;
@@ -66,7 +56,9 @@ TEST(ReportCliTest, ServiceDownIsAClearError) {
 
 TEST(ReportCliTest, MissingArgumentsAreUsageErrors) {
   EXPECT_EQ(RunCli("report").code, 2);
-  EXPECT_EQ(RunCli("report r --out /tmp --output xml --analysis 127.0.0.1:1").code, 2);
+  ::monoroute::testing::TempDir out("report_cli");
+  EXPECT_EQ(RunCli("report r --out " + out.path() + " --output xml --analysis 127.0.0.1:1").code,
+            2);
 }
 
 }  // namespace

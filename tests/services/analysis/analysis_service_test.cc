@@ -1,4 +1,4 @@
-// Integration test: a real monoroute-recorder (child process, free loopback port, temp dir) and
+// Integration test: a real monoroute-recorder (tests/testing child process, port 0, temp dir) and
 // the Analysis service on loopback. Synthetic events with planted specialisation (pathway 3 only
 // ever sees "animal" tokens) must be found (token and category tests, and against a token-blind
 // control split recorded on the same sequences); a run with random routing must show none; the
@@ -6,22 +6,16 @@
 // error codes.
 #include "services/analysis/analysis_service.h"
 
-#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <regex>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
 #include "prometheus/registry.h"
@@ -29,6 +23,8 @@
 #include "services/analysis/synthetic_routing.h"
 #include "services/analysis/vocab_resources.h"
 #include "services/recorder/recorder_client.h"
+#include "tests/services/analysis/analysis_test_util.h"
+#include "tests/testing/services.h"
 
 namespace monoroute::analysis {
 namespace {
@@ -36,67 +32,63 @@ namespace {
 namespace fs = std::filesystem;
 using v1::Analysis;
 
-// A monoroute-recorder child on 127.0.0.1 with a fresh data directory.
-class RecorderProcess {
- public:
-  bool Start(const std::string& data_dir) {
-    const std::string bin = std::string(MONOROUTE_BIN_DIR) + "/monoroute-recorder";
-    if (!fs::exists(bin)) return false;
-    log_ = data_dir + ".log";  // beside the data dir; kept on failure for the message
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      const std::string data_flag = "--data-dir=" + data_dir;
-      execl(bin.c_str(), bin.c_str(), "--listen=127.0.0.1:0", data_flag.c_str(), "--metrics-listen",
-            "", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    const std::regex re("listening on [0-9.]+:([0-9]+)");
-    for (int i = 0; i < 300; ++i) {  // up to 30 s
-      std::ifstream in(log_);
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      std::smatch m;
-      if (std::regex_search(text, m, re)) {
-        address_ = "127.0.0.1:" + m[1].str();
-        return true;
-      }
-      int st;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
-  ~RecorderProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int st;
-      waitpid(pid_, &st, 0);
-    }
-  }
-  const std::string& address() const { return address_; }
-  const std::string& log() const { return log_; }
+// A run spec of `layers` routed layers, `pathways` pathways, top-`top_k`, raw events stored.
+recorder::RunSpecLite Spec(const std::string& run, const std::vector<uint32_t>& layers,
+                           uint32_t pathways, uint32_t top_k) {
+  recorder::RunSpecLite spec;
+  spec.set_run_id(run);
+  for (uint32_t l : layers) spec.add_routed_layers(l);
+  spec.set_num_pathways(pathways);
+  spec.set_top_k(top_k);
+  spec.set_vocab_size(50257);
+  spec.set_step_bucket(10);
+  spec.set_store_raw_events(true);
+  return spec;
+}
 
- private:
-  pid_t pid_ = -1;
-  std::string address_, log_;
-};
+// Appends synthetic events `e` (top-`top_k`, equal weights) to `run` as batches of 10,000 events
+// of layer 0, split "valid", step 100.
+void AppendSynthetic(recorder::RecorderWriter* writer, const std::string& run,
+                     const SyntheticEvents& e, uint32_t top_k) {
+  const size_t n = e.token_id.size(), kBatch = 10000;
+  for (size_t lo = 0; lo < n; lo += kBatch) {
+    events::RoutingEventBatch b;
+    b.header.run_id = run;
+    b.header.batch_id = lo / kBatch;
+    b.header.split = "valid";
+    b.header.step = 100;
+    b.header.layer = 0;
+    b.header.top_k = top_k;
+    for (size_t i = lo; i < std::min(n, lo + kBatch); ++i) {
+      b.sequence_id.push_back(e.sequence_id[i]);
+      b.position.push_back(e.position[i]);
+      b.token_id.push_back(e.token_id[i]);
+      b.next_token_id.push_back(i + 1 < n ? e.token_id[i + 1] : 0);
+      for (uint32_t j = 0; j < top_k; ++j) {
+        b.pathways.push_back(e.pathways[i * top_k + j]);
+        b.weights.push_back(1.0f / top_k);
+      }
+    }
+    writer->Append(b.view());
+  }
+}
 
 class AnalysisServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(
-        (fs::temp_directory_path() / ("monoroute_analysis_test_" + std::to_string(getpid())))
-            .string());
-    fs::create_directories(*dir_);
-    recorder_ = new RecorderProcess();
-    if (!recorder_->Start(*dir_ + "/db")) return;
+    dir_ = new testing::TempDir("monoroute_analysis_test");
+    recorder_ = new testing::ServiceProcess();
+    auto ports =
+        testing::StartService(recorder_, std::string(MONOROUTE_BIN_DIR) + "/monoroute-recorder",
+                              {"--data-dir", dir_->Sub("db")}, dir_->Sub("recorder.log"),
+                              /*health=*/false);
+    if (!ports.ok()) {
+      create_error_ = new std::string("recorder did not start: " + ports.status().ToString());
+      return;
+    }
+    recorder_address_ = new std::string(ports->address());
     AnalysisServiceOptions opts;
-    opts.recorder.address = recorder_->address();
+    opts.recorder.address = *recorder_address_;
     opts.lexicon_path = std::string(MONOROUTE_SOURCE_DIR) + "/data/lexicon";
     opts.threads = 2;
     registry_ = new std::shared_ptr<prometheus::Registry>(std::make_shared<prometheus::Registry>());
@@ -121,16 +113,12 @@ class AnalysisServiceTest : public ::testing::Test {
     delete server_;
     delete service_;
     delete recorder_;
-    std::error_code ec;
-    fs::remove_all(*dir_, ec);
-    fs::remove(*dir_ + ".log", ec);
+    delete dir_;
   }
   void SetUp() override {
     if (!fs::exists(std::string(MONOROUTE_BIN_DIR) + "/monoroute-recorder")) {
       GTEST_SKIP() << "needs the monoroute-recorder binary in " << MONOROUTE_BIN_DIR;
     }
-    ASSERT_FALSE(recorder_->address().empty())
-        << "recorder did not start; see " << recorder_->log();
     ASSERT_EQ(create_error_, nullptr) << *create_error_;
   }
 
@@ -157,7 +145,7 @@ class AnalysisServiceTest : public ::testing::Test {
       return;
     }
     recorder::RecorderWriterOptions wo;
-    wo.address = recorder_->address();
+    wo.address = *recorder_address_;
     wo.writer_id = "analysis-test";
     auto writer = recorder::RecorderWriter::Create(wo);
     if (!writer.ok()) {
@@ -166,16 +154,7 @@ class AnalysisServiceTest : public ::testing::Test {
     }
     std::mt19937_64 rng(17);
     for (const std::string run : {"planted", "random", "empty"}) {
-      recorder::RunSpecLite spec;
-      spec.set_run_id(run);
-      spec.add_routed_layers(0);
-      spec.add_routed_layers(2);
-      spec.set_num_pathways(16);
-      spec.set_top_k(4);
-      spec.set_vocab_size(50257);
-      spec.set_step_bucket(10);
-      spec.set_store_raw_events(true);
-      absl::Status s = (*writer)->CreateRun(spec);
+      absl::Status s = (*writer)->CreateRun(Spec(run, {0, 2}, 16, 4));
       if (!s.ok()) {
         create_error_ = new std::string(s.ToString());
         return;
@@ -239,53 +218,9 @@ class AnalysisServiceTest : public ::testing::Test {
 
   // "prevtoken": bigram text routed by the previous token (known truth), split "valid".
   static void WritePreviousTokenRun(recorder::RecorderWriter* writer) {
-    recorder::RunSpecLite spec;
-    spec.set_run_id("prevtoken");
-    spec.add_routed_layers(0);
-    spec.set_num_pathways(16);
-    spec.set_top_k(4);
-    spec.set_vocab_size(50257);
-    spec.set_step_bucket(10);
-    spec.set_store_raw_events(true);
-    if (absl::Status s = writer->CreateRun(spec); !s.ok()) {
-      create_error_ = new std::string(s.ToString());
-      return;
-    }
-    SyntheticRoutingOptions so;
-    so.events = 100000;
-    so.seq_len = 64;
-    so.vocab = 30;
-    so.zipf = 1.0;
-    so.tokens = SyntheticTokens::kBigram;
-    so.bigram_branching = 2;
+    SyntheticRoutingOptions so = BigramText();
     so.route_by = SyntheticRouteBy::kPreviousToken;
-    so.token_preference = 0.7;
-    absl::StatusOr<SyntheticEvents> e = GenerateSyntheticEvents(so);
-    if (!e.ok()) {
-      create_error_ = new std::string(e.status().ToString());
-      return;
-    }
-    const size_t n = e->token_id.size(), kBatch = 10000;
-    for (size_t lo = 0; lo < n; lo += kBatch) {
-      events::RoutingEventBatch b;
-      b.header.run_id = "prevtoken";
-      b.header.batch_id = lo / kBatch;
-      b.header.split = "valid";
-      b.header.step = 100;
-      b.header.layer = 0;
-      b.header.top_k = 4;
-      for (size_t i = lo; i < std::min(n, lo + kBatch); ++i) {
-        b.sequence_id.push_back(e->sequence_id[i]);
-        b.position.push_back(e->position[i]);
-        b.token_id.push_back(e->token_id[i]);
-        b.next_token_id.push_back(i + 1 < n ? e->token_id[i + 1] : 0);
-        for (uint32_t j = 0; j < 4; ++j) {
-          b.pathways.push_back(e->pathways[i * 4 + j]);
-          b.weights.push_back(0.25f);
-        }
-      }
-      writer->Append(b.view());
-    }
+    WriteSyntheticRun(writer, Spec("prevtoken", {0}, 16, 4), so);
   }
 
   // The options of a wide run: 256 pathways, top-8, routed by the current token with probability
@@ -305,44 +240,23 @@ class AnalysisServiceTest : public ::testing::Test {
   // A run of one routed layer, split "valid", from WideOptions(token_preference).
   static void WriteWideRun(recorder::RecorderWriter* writer, const std::string& run,
                            double token_preference) {
-    recorder::RunSpecLite spec;
-    spec.set_run_id(run);
-    spec.add_routed_layers(0);
-    spec.set_num_pathways(kWidePathways);
-    spec.set_top_k(kWideTopK);
-    spec.set_vocab_size(50257);
-    spec.set_step_bucket(10);
-    spec.set_store_raw_events(true);
+    WriteSyntheticRun(writer, Spec(run, {0}, kWidePathways, kWideTopK),
+                      WideOptions(token_preference));
+  }
+
+  // Creates run `spec` and appends the synthetic events of `so` to it (errors in create_error_).
+  static void WriteSyntheticRun(recorder::RecorderWriter* writer, const recorder::RunSpecLite& spec,
+                                const SyntheticRoutingOptions& so) {
     if (absl::Status s = writer->CreateRun(spec); !s.ok()) {
       create_error_ = new std::string(s.ToString());
       return;
     }
-    absl::StatusOr<SyntheticEvents> e = GenerateSyntheticEvents(WideOptions(token_preference));
+    absl::StatusOr<SyntheticEvents> e = GenerateSyntheticEvents(so);
     if (!e.ok()) {
       create_error_ = new std::string(e.status().ToString());
       return;
     }
-    const size_t n = e->token_id.size(), kBatch = 10000;
-    for (size_t lo = 0; lo < n; lo += kBatch) {
-      events::RoutingEventBatch b;
-      b.header.run_id = run;
-      b.header.batch_id = lo / kBatch;
-      b.header.split = "valid";
-      b.header.step = 100;
-      b.header.layer = 0;
-      b.header.top_k = kWideTopK;
-      for (size_t i = lo; i < std::min(n, lo + kBatch); ++i) {
-        b.sequence_id.push_back(e->sequence_id[i]);
-        b.position.push_back(e->position[i]);
-        b.token_id.push_back(e->token_id[i]);
-        b.next_token_id.push_back(i + 1 < n ? e->token_id[i + 1] : 0);
-        for (uint32_t j = 0; j < kWideTopK; ++j) {
-          b.pathways.push_back(e->pathways[i * kWideTopK + j]);
-          b.weights.push_back(1.0f / kWideTopK);
-        }
-      }
-      writer->Append(b.view());
-    }
+    AppendSynthetic(writer, spec.run_id(), *e, spec.top_k());
   }
 
   // "structured" (routed layers 0 and 2, 16 pathways, top-4, split "valid"): in layer 0 a token
@@ -350,16 +264,7 @@ class AnalysisServiceTest : public ::testing::Test {
   // only ever selected together (co-activation); layer 2 routes each token to its layer-0 set
   // shifted by 3 (cross-layer copying).
   static void WriteStructuredRun(recorder::RecorderWriter* writer) {
-    recorder::RunSpecLite spec;
-    spec.set_run_id("structured");
-    spec.add_routed_layers(0);
-    spec.add_routed_layers(2);
-    spec.set_num_pathways(16);
-    spec.set_top_k(4);
-    spec.set_vocab_size(50257);
-    spec.set_step_bucket(10);
-    spec.set_store_raw_events(true);
-    if (absl::Status s = writer->CreateRun(spec); !s.ok()) {
+    if (absl::Status s = writer->CreateRun(Spec("structured", {0, 2}, 16, 4)); !s.ok()) {
       create_error_ = new std::string(s.ToString());
       return;
     }
@@ -418,8 +323,9 @@ class AnalysisServiceTest : public ::testing::Test {
     return stub->ComputeReport(&ctx, req, resp);
   }
 
-  static std::string* dir_;
-  static RecorderProcess* recorder_;
+  static testing::TempDir* dir_;
+  static testing::ServiceProcess* recorder_;
+  static std::string* recorder_address_;
   static std::shared_ptr<prometheus::Registry>* registry_;
   static AnalysisServiceImpl* service_;
   static grpc::Server* server_;
@@ -427,8 +333,9 @@ class AnalysisServiceTest : public ::testing::Test {
   static std::string* create_error_;
 };
 
-std::string* AnalysisServiceTest::dir_ = nullptr;
-RecorderProcess* AnalysisServiceTest::recorder_ = nullptr;
+testing::TempDir* AnalysisServiceTest::dir_ = nullptr;
+testing::ServiceProcess* AnalysisServiceTest::recorder_ = nullptr;
+std::string* AnalysisServiceTest::recorder_address_ = nullptr;
 std::shared_ptr<prometheus::Registry>* AnalysisServiceTest::registry_ = nullptr;
 AnalysisServiceImpl* AnalysisServiceTest::service_ = nullptr;
 grpc::Server* AnalysisServiceTest::server_ = nullptr;
@@ -726,8 +633,8 @@ TEST_F(AnalysisServiceTest, BadInputGetsPreciseCodes) {
 }
 
 TEST(VocabResourcesTest, MalformedLexiconNamesFileAndLine) {
-  const std::string path =
-      (fs::temp_directory_path() / ("bad_lexicon_" + std::to_string(getpid()) + ".tsv")).string();
+  testing::TempDir dir("bad_lexicon");
+  const std::string path = dir.Sub("lexicon.tsv");
   std::ofstream(path) << "dog\tanimal\ncat animal\n";
   auto r = LoadVocabResources("", path);
   ASSERT_FALSE(r.ok());

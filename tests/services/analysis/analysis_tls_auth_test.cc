@@ -18,6 +18,8 @@
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
 #include "services/recorder/recorder_client.h"
 #include "tests/common/service/service_test_util.h"
+#include "tests/testing/grpc_call.h"
+#include "tests/testing/shared_suite.h"
 
 namespace monoroute::analysis {
 namespace {
@@ -29,109 +31,101 @@ const char kRecorder[] = MONOROUTE_BIN_DIR "/monoroute-recorder";
 const char kAnalysis[] = MONOROUTE_BIN_DIR "/monoroute-analysis";
 constexpr char kRun[] = "tls-run";
 
-class AnalysisTlsAuthTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    s_ = new Suite();
-    s_->error = s_->SetUp();
+struct AnalysisTlsSuite {
+  mt::TempDir dir;
+  mt::TestPki pki;
+  mt::ChildService recorder;  // mutual TLS, token, --auth-reads
+  mt::ChildService analysis;  // TLS, token on Ablate, --allowed-root, mTLS + token to recorder
+  mt::ChildService strict;    // mutual TLS, --auth-reads, no --allowed-root
+  std::string allowed, outside;
+
+  std::string SetUp() {
+    std::string error;
+    if (!mt::MakeTestPki(dir.Sub("pki"), &pki, &error)) return error;
+    if (!recorder.Start(kRecorder, pki.StrictRecorderFlags(dir.Sub("db")),
+                        dir.Sub("recorder.log"))) {
+      return "recorder did not start: " + recorder.Log();
+    }
+    if (std::string e = WriteRun(); !e.empty()) return e;
+    allowed = dir.Sub("allowed");
+    outside = dir.Sub("outside");
+    fs::create_directories(allowed);
+    fs::create_directories(outside);
+    mt::WriteText(outside + "/present.txt", "Once upon a time there was a cat.\n");
+    const std::vector<std::string> to_recorder = pki.ToRecorderFlags(recorder.address());
+    std::vector<std::string> a = {"--tls-cert",        pki.Cert("analysis"),
+                                  "--tls-key",         pki.Key("analysis"),
+                                  "--auth-token-file", pki.TokenFile("analysis"),
+                                  "--allowed-root",    allowed,
+                                  "--threads",         "2"};
+    a.insert(a.end(), to_recorder.begin(), to_recorder.end());
+    if (!analysis.Start(kAnalysis, a, dir.Sub("analysis.log"))) {
+      return "analysis did not start: " + analysis.Log();
+    }
+    std::vector<std::string> b = {"--tls-cert",
+                                  pki.Cert("analysis"),
+                                  "--tls-key",
+                                  pki.Key("analysis"),
+                                  "--tls-client-ca",
+                                  pki.ca,
+                                  "--auth-token-file",
+                                  pki.TokenFile("analysis"),
+                                  "--auth-reads",
+                                  "--threads",
+                                  "2"};
+    b.insert(b.end(), to_recorder.begin(), to_recorder.end());
+    if (!strict.Start(kAnalysis, b, dir.Sub("strict.log"))) {
+      return "strict analysis did not start: " + strict.Log();
+    }
+    return "";
   }
-  static void TearDownTestSuite() { delete s_; }
-  void SetUp() override { ASSERT_EQ(s_->error, "") << s_->error; }
 
-  struct Suite {
-    mt::TempDir dir;
-    mt::TestPki pki;
-    mt::ChildService recorder;  // mutual TLS, token, --auth-reads
-    mt::ChildService analysis;  // TLS, token on Ablate, --allowed-root, mTLS + token to recorder
-    mt::ChildService strict;    // mutual TLS, --auth-reads, no --allowed-root
-    std::string allowed, outside;
-    std::string error;  // set up failure ("" when ready)
-
-    std::string SetUp() {
-      std::string error;
-      if (!mt::MakeTestPki(dir.Sub("pki"), &pki, &error)) return error;
-      if (!recorder.Start(kRecorder, pki.StrictRecorderFlags(dir.Sub("db")),
-                          dir.Sub("recorder.log"))) {
-        return "recorder did not start: " + recorder.Log();
+  // One routed layer (0), 8 pathways, top-2: 4 batches of 1,500 events in split "train".
+  std::string WriteRun() {
+    recorder::RecorderWriterOptions wo;
+    wo.address = recorder.address();
+    wo.writer_id = "analysis-tls-test";
+    wo.bearer_token = pki.Token("recorder");
+    wo.tls = mt::ClientTls(pki, true);
+    auto writer = recorder::RecorderWriter::Create(wo);
+    if (!writer.ok()) return writer.status().ToString();
+    recorder::RunSpecLite spec;
+    spec.set_run_id(kRun);
+    spec.add_routed_layers(0);
+    spec.set_num_pathways(8);
+    spec.set_top_k(2);
+    spec.set_vocab_size(50257);
+    spec.set_store_raw_events(true);
+    if (absl::Status s = (*writer)->CreateRun(spec); !s.ok()) return s.ToString();
+    std::mt19937 rng(5);
+    for (uint64_t batch = 0; batch < 4; ++batch) {
+      events::RoutingEventBatch b;
+      b.header.run_id = kRun;
+      b.header.batch_id = batch;
+      b.header.step = batch * 10;
+      b.header.layer = 0;
+      b.header.top_k = 2;
+      for (int e = 0; e < 1500; ++e) {
+        b.sequence_id.push_back(batch * 100 + static_cast<uint64_t>(e / 50));
+        b.position.push_back(static_cast<uint32_t>(e % 50));
+        const uint32_t tok = 100 + rng() % 400;
+        b.token_id.push_back(tok);
+        b.next_token_id.push_back(tok);
+        const uint32_t p = rng() % 8;
+        b.pathways.push_back(p);
+        b.pathways.push_back((p + 1 + rng() % 7) % 8);
+        b.weights.push_back(0.6f);
+        b.weights.push_back(0.4f);
       }
-      if (std::string e = WriteRun(); !e.empty()) return e;
-      allowed = dir.Sub("allowed");
-      outside = dir.Sub("outside");
-      fs::create_directories(allowed);
-      fs::create_directories(outside);
-      mt::WriteText(outside + "/present.txt", "Once upon a time there was a cat.\n");
-      const std::vector<std::string> to_recorder = pki.ToRecorderFlags(recorder.address());
-      std::vector<std::string> a = {"--tls-cert",        pki.Cert("analysis"),
-                                    "--tls-key",         pki.Key("analysis"),
-                                    "--auth-token-file", pki.TokenFile("analysis"),
-                                    "--allowed-root",    allowed,
-                                    "--threads",         "2"};
-      a.insert(a.end(), to_recorder.begin(), to_recorder.end());
-      if (!analysis.Start(kAnalysis, a, dir.Sub("analysis.log"))) {
-        return "analysis did not start: " + analysis.Log();
-      }
-      std::vector<std::string> b = {"--tls-cert",
-                                    pki.Cert("analysis"),
-                                    "--tls-key",
-                                    pki.Key("analysis"),
-                                    "--tls-client-ca",
-                                    pki.ca,
-                                    "--auth-token-file",
-                                    pki.TokenFile("analysis"),
-                                    "--auth-reads",
-                                    "--threads",
-                                    "2"};
-      b.insert(b.end(), to_recorder.begin(), to_recorder.end());
-      if (!strict.Start(kAnalysis, b, dir.Sub("strict.log"))) {
-        return "strict analysis did not start: " + strict.Log();
-      }
-      return "";
+      (*writer)->Append(b.view());
     }
+    if (absl::Status s = (*writer)->Flush(std::chrono::seconds(60)); !s.ok()) return s.ToString();
+    return "";
+  }
+};
 
-    // One routed layer (0), 8 pathways, top-2: 4 batches of 1,500 events in split "train".
-    std::string WriteRun() {
-      recorder::RecorderWriterOptions wo;
-      wo.address = recorder.address();
-      wo.writer_id = "analysis-tls-test";
-      wo.bearer_token = pki.Token("recorder");
-      wo.tls = mt::ClientTls(pki, true);
-      auto writer = recorder::RecorderWriter::Create(wo);
-      if (!writer.ok()) return writer.status().ToString();
-      recorder::RunSpecLite spec;
-      spec.set_run_id(kRun);
-      spec.add_routed_layers(0);
-      spec.set_num_pathways(8);
-      spec.set_top_k(2);
-      spec.set_vocab_size(50257);
-      spec.set_store_raw_events(true);
-      if (absl::Status s = (*writer)->CreateRun(spec); !s.ok()) return s.ToString();
-      std::mt19937 rng(5);
-      for (uint64_t batch = 0; batch < 4; ++batch) {
-        events::RoutingEventBatch b;
-        b.header.run_id = kRun;
-        b.header.batch_id = batch;
-        b.header.step = batch * 10;
-        b.header.layer = 0;
-        b.header.top_k = 2;
-        for (int e = 0; e < 1500; ++e) {
-          b.sequence_id.push_back(batch * 100 + static_cast<uint64_t>(e / 50));
-          b.position.push_back(static_cast<uint32_t>(e % 50));
-          const uint32_t tok = 100 + rng() % 400;
-          b.token_id.push_back(tok);
-          b.next_token_id.push_back(tok);
-          const uint32_t p = rng() % 8;
-          b.pathways.push_back(p);
-          b.pathways.push_back((p + 1 + rng() % 7) % 8);
-          b.weights.push_back(0.6f);
-          b.weights.push_back(0.4f);
-        }
-        (*writer)->Append(b.view());
-      }
-      if (absl::Status s = (*writer)->Flush(std::chrono::seconds(60)); !s.ok()) return s.ToString();
-      return "";
-    }
-  };
-
+class AnalysisTlsAuthTest : public mt::SharedSuiteTest<AnalysisTlsSuite> {
+ protected:
   static std::unique_ptr<v1::Analysis::Stub> Stub(const mt::ChildService& svc,
                                                   const ChannelTlsOptions& tls) {
     return v1::Analysis::NewStub(mt::MakeChannel(svc.address(), tls));
@@ -171,11 +165,7 @@ class AnalysisTlsAuthTest : public ::testing::Test {
     v1::AblateResponse resp;
     return stub->Ablate(&ctx, req, &resp);
   }
-
-  static Suite* s_;
 };
-
-AnalysisTlsAuthTest::Suite* AnalysisTlsAuthTest::s_ = nullptr;
 
 TEST_F(AnalysisTlsAuthTest, ReportOverTlsFromAMutualTlsRecorderAndPlaintextRefused) {
   EXPECT_NE(s_->analysis.Log().find("over TLS, TLS, auth on writes"), std::string::npos)
@@ -203,31 +193,22 @@ TEST_F(AnalysisTlsAuthTest, MutualTlsAndAuthReadsOnEveryRead) {
        [&](const std::string& h) { return Report(with_cert.get(), SmallReport(kRun), h); }},
       {"GetLayer",
        [&](const std::string& h) {
-         grpc::ClientContext ctx;
-         if (!h.empty()) ctx.AddMetadata("authorization", h);
          v1::LayerRequest req;
          req.set_run_id(kRun);
-         v1::LayerResponse resp;
-         return with_cert->GetLayer(&ctx, req, &resp);
+         return mt::CallWithAuth(with_cert.get(), &v1::Analysis::Stub::GetLayer, h, req);
        }},
       {"GetPathway",
        [&](const std::string& h) {
-         grpc::ClientContext ctx;
-         if (!h.empty()) ctx.AddMetadata("authorization", h);
          v1::PathwayRequest req;
          req.set_run_id(kRun);
-         v1::PathwayResponse resp;
-         return with_cert->GetPathway(&ctx, req, &resp);
+         return mt::CallWithAuth(with_cert.get(), &v1::Analysis::Stub::GetPathway, h, req);
        }},
       {"CompareRuns",
        [&](const std::string& h) {
-         grpc::ClientContext ctx;
-         if (!h.empty()) ctx.AddMetadata("authorization", h);
          v1::CompareRunsRequest req;
          req.set_run_id(kRun);
          req.set_baseline_run_id(kRun);
-         v1::CompareRunsResponse resp;
-         return with_cert->CompareRuns(&ctx, req, &resp);
+         return mt::CallWithAuth(with_cert.get(), &v1::Analysis::Stub::CompareRuns, h, req);
        }},
   };
   for (const auto& [name, call] : reads) {

@@ -93,12 +93,18 @@ SyntheticRoutingOptions Wide(double token_preference, uint64_t seed) {
   return so;
 }
 
-TEST(PathwayMaskTest, PlantedTokenRoutingIsFoundAt256Pathways) {
-  const absl::StatusOr<RoutingTable> t = SyntheticRoutingTable(Wide(0.6, 1));
-  ASSERT_TRUE(t.ok()) << t.status();
+// Wide(token_preference, seed) analysed with 50 bootstrap resamples.
+LayerResult AnalyzeWide(double token_preference, uint64_t seed) {
+  const absl::StatusOr<RoutingTable> t = SyntheticRoutingTable(Wide(token_preference, seed));
+  EXPECT_TRUE(t.ok()) << t.status();
+  if (!t.ok()) return LayerResult{};
   AnalysisOptions o;
   o.bootstrap = 50;
-  const LayerResult L = Analyze(*t, o);
+  return Analyze(*t, o);
+}
+
+TEST(PathwayMaskTest, PlantedTokenRoutingIsFoundAt256Pathways) {
+  const LayerResult L = AnalyzeWide(0.6, 1);
   EXPECT_EQ(L.num_pathways, 256u);
   EXPECT_EQ(L.routing_source, "current_token");
   EXPECT_GT(L.mi.ci.low, 0.1);
@@ -111,11 +117,7 @@ TEST(PathwayMaskTest, PlantedTokenRoutingIsFoundAt256Pathways) {
 }
 
 TEST(PathwayMaskTest, RoutingThatIgnoresTokensFlagsNothingAt256Pathways) {
-  const absl::StatusOr<RoutingTable> t = SyntheticRoutingTable(Wide(0.0, 2));
-  ASSERT_TRUE(t.ok()) << t.status();
-  AnalysisOptions o;
-  o.bootstrap = 50;
-  const LayerResult L = Analyze(*t, o);
+  const LayerResult L = AnalyzeWide(0.0, 2);
   EXPECT_EQ(L.specialised_vs_null_pathways, 0u);
   EXPECT_EQ(L.routing_source, "none");
   EXPECT_LE(L.mi.ci.low, 0.0);

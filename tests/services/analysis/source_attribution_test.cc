@@ -12,6 +12,7 @@
 
 #include "services/analysis/layer_analysis.h"
 #include "services/analysis/synthetic_routing.h"
+#include "tests/services/analysis/analysis_test_util.h"
 
 namespace monoroute::analysis {
 namespace {
@@ -52,19 +53,6 @@ LayerResult Analyze(const SyntheticRoutingOptions& so, int bootstrap = 100) {
   absl::StatusOr<LayerResult> r = AnalyzeLayer(*t, ctx, o);
   EXPECT_TRUE(r.ok()) << r.status();
   return *std::move(r);
-}
-
-SyntheticRoutingOptions BigramText() {
-  SyntheticRoutingOptions so;
-  so.events = 100000;
-  so.seq_len = 64;
-  so.vocab = 30;
-  so.zipf = 1.0;
-  so.tokens = SyntheticTokens::kBigram;
-  so.bigram_branching = 2;
-  so.bigram_noise = 0.1;
-  so.token_preference = 0.7;
-  return so;
 }
 
 const Effect& SourceMiOf(const LayerResult& L, const std::string& source) {

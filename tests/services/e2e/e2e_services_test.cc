@@ -20,6 +20,8 @@
 #include "monoroute/trainer/v1/trainer.grpc.pb.h"
 #include "tests/testing/http.h"
 #include "tests/testing/process.h"
+#include "tests/testing/stories.h"
+#include "tests/testing/work_dir_test.h"
 
 namespace monoroute {
 namespace {
@@ -33,29 +35,16 @@ constexpr int kSteps = 30, kBatch = 4, kSeqLen = 32, kLayers = 2;  // routed lay
 
 std::string Addr(int port) { return "127.0.0.1:" + std::to_string(port); }
 
-class E2ETest : public ::testing::Test {
+class E2ETest : public ::monoroute::testing::WorkDirTest {
  protected:
+  E2ETest() : WorkDirTest("monoroute_e2e") {}
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "monoroute_e2e_XXXXXX").string();
-    work_ = mkdtemp(tmpl.data());
-    fs::create_directories(work_ + "/logs");
+    WorkDirTest::SetUp();
     bin_ = MONOROUTE_BIN_DIR;
     ports_ = *::monoroute::testing::PickFreePorts(7);
     // Text with a small vocabulary, so a few steps learn something.
-    std::ofstream out(work_ + "/train.txt");
-    const char* s[] = {"Tom had a red ball. He liked to play with the ball in the park.",
-                       "Lily saw a big dog. The dog was happy and ran to Lily.",
-                       "The sun was warm. Ben and Sue went to the sea to swim and play.",
-                       "Mia found a little cat. The cat was sad, so Mia gave it milk."};
-    for (int i = 0; i < 400; ++i) out << s[i % 4] << "\n<|endoftext|>\n";
+    ::monoroute::testing::WriteText(work_ + "/train.txt", ::monoroute::testing::Stories(400, 4));
   }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(work_);
-    else
-      std::cerr << "e2e work dir kept: " << work_ << "\n";
-  }
-
   void StartTrainer(ServiceProcess* p) {
     ASSERT_TRUE(p->Start("trainer",
                          {bin_ + "/monoroute-trainer", "--listen", Addr(ports_[2]), "--data-dir",
@@ -81,7 +70,7 @@ class E2ETest : public ::testing::Test {
            "record: {sample_rate: 1.0, eval_split_events: true}\n";
   }
 
-  std::string work_, bin_;
+  std::string bin_;
   std::vector<int> ports_;
 };
 

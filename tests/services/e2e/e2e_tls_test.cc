@@ -16,6 +16,7 @@
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "monoroute/trainer/v1/trainer.grpc.pb.h"
 #include "tests/common/service/service_test_util.h"
+#include "tests/testing/stories.h"
 
 namespace monoroute {
 namespace {
@@ -29,12 +30,7 @@ TEST(E2ETlsTest, RoutedJobOverTlsIsRecordedReportedAndAblated) {
   mt::TestPki pki;
   std::string error;
   ASSERT_TRUE(mt::MakeTestPki(dir.Sub("pki"), &pki, &error)) << error;
-  std::string text;
-  const char* s[] = {"Tom had a red ball. He liked to play with the ball in the park.",
-                     "Lily saw a big dog. The dog was happy and ran to Lily.",
-                     "The sun was warm. Ben and Sue went to the sea to swim and play.",
-                     "Mia found a little cat. The cat was sad, so Mia gave it milk."};
-  for (int i = 0; i < 400; ++i) text += std::string(s[i % 4]) + "\n<|endoftext|>\n";
+  const std::string text = mt::Stories(400, 4);
   mt::WriteText(dir.Sub("train.txt"), text);
 
   mt::ChildService recorder, trainer, analysis;

@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/services/recorder/recorder_grpc_test_util.h"
+#include "tests/testing/stories.h"
 #include "tests/testing/temp_files.h"
 
 namespace monoroute::trainer {
@@ -29,35 +30,22 @@ namespace fs = std::filesystem;
 
 class RecordingContext : public JobContext {
  public:
-  void OnStart(int64_t start_step, int64_t total_steps) override {
+  // Appends `x` to `v` under mu (the worker's callbacks come from another thread).
+  template <typename T>
+  void Add(std::vector<T>& v, const T& x) {
     std::lock_guard<std::mutex> l(mu);
-    starts.push_back(start_step);
+    v.push_back(x);
   }
-  void OnProgress(const engine::StepReport& p) override {
-    std::lock_guard<std::mutex> l(mu);
-    progress.push_back(p);
-  }
-  void OnEval(const engine::EvalReport& e) override {
-    std::lock_guard<std::mutex> l(mu);
-    evals.push_back(e);
-  }
+  void OnStart(int64_t start_step, int64_t total_steps) override { Add(starts, start_step); }
+  void OnProgress(const engine::StepReport& p) override { Add(progress, p); }
+  void OnEval(const engine::EvalReport& e) override { Add(evals, e); }
   void OnCheckpoint(int64_t step, const std::string& dir, double seconds) override {
-    std::lock_guard<std::mutex> l(mu);
-    checkpoints.push_back(step);
+    Add(checkpoints, step);
   }
   void OnEventStats(const JobEventStats& s) override {}
-  void OnPhase(const engine::PhaseReport& p) override {
-    std::lock_guard<std::mutex> l(mu);
-    phases.push_back(p);
-  }
-  void OnWarning(const std::string& w) override {
-    std::lock_guard<std::mutex> l(mu);
-    warnings.push_back(w);
-  }
-  void OnWorker(int pid) override {
-    std::lock_guard<std::mutex> l(mu);
-    pids.push_back(pid);
-  }
+  void OnPhase(const engine::PhaseReport& p) override { Add(phases, p); }
+  void OnWarning(const std::string& w) override { Add(warnings, w); }
+  void OnWorker(int pid) override { Add(pids, pid); }
   bool ShouldStop() override {
     std::lock_guard<std::mutex> l(mu);
     return stop_after > 0 && !progress.empty() && progress.back().step >= stop_after;
@@ -72,14 +60,20 @@ class RecordingContext : public JobContext {
   int64_t stop_after = 0;
 };
 
+// The job record of prepared spec `p` under `id` (recording into run `run_id` when not "").
+JobRecord Job(const PreparedSpec& p, const std::string& id, const std::string& run_id = "") {
+  JobRecord job;
+  job.id = id;
+  job.spec_yaml = p.spec_yaml;
+  job.output_dir = p.output_dir;
+  job.recorder_run_id = run_id;
+  return job;
+}
+
 class EngineBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::ofstream out(dir_ + "/train.txt");
-    const char* stories[] = {"Tom had a red ball. He liked to play with it in the park.",
-                             "Lily saw a big dog. The dog was happy and ran to her.",
-                             "The sun was warm. Ben and Sue went to the sea to swim."};
-    for (int i = 0; i < 60; ++i) out << stories[i % 3] << "\n<|endoftext|>\n";
+    testing::WriteText(dir_ + "/train.txt", testing::Stories(60));
     auto b = EngineBackend::Create(Options());
     ASSERT_TRUE(b.ok());
     backend_ = std::move(*b);
@@ -106,7 +100,20 @@ class EngineBackendTest : public ::testing::Test {
            "eval_every: 0\neval_batches: 2\ncheckpoint_every: 2\nlog_every: 1\nthreads: 1\n";
   }
 
+  // Starts an in-process recorder (in its own temp dir) and returns a backend recording into it.
+  std::unique_ptr<EngineBackend> RecordingBackend() {
+    rec_ = std::make_unique<recorder::testing::InProcessRecorder>(rdir_.Sub("db"));
+    if (!rec_->Start()) return nullptr;
+    EngineBackendOptions o = Options();
+    o.recorder_address = rec_->address();
+    auto backend = EngineBackend::Create(o);
+    EXPECT_TRUE(backend.ok()) << backend.status();
+    return backend.ok() ? std::move(*backend) : nullptr;
+  }
+
   ::monoroute::testing::TempDir tmp_{"trainer_engine"};
+  ::monoroute::testing::TempDir rdir_{"trainer_engine_rec"};
+  std::unique_ptr<recorder::testing::InProcessRecorder> rec_;
   std::string dir_ = tmp_.path();
   std::unique_ptr<EngineBackend> backend_;
 };
@@ -182,10 +189,7 @@ TEST_F(EngineBackendTest, RunsStopsAndResumesFromCheckpoint) {
   auto p = backend_->Prepare(Spec(), {}, dir_ + "/out", "cpu");
   ASSERT_TRUE(p.ok()) << p.status();
   ASSERT_TRUE(backend_->CheckFiles(*p).ok());
-  JobRecord job;
-  job.id = "job-000001";
-  job.spec_yaml = p->spec_yaml;
-  job.output_dir = p->output_dir;
+  JobRecord job = Job(*p, "job-000001");
 
   RecordingContext first;
   first.stop_after = 3;
@@ -264,10 +268,7 @@ TEST_F(EngineBackendTest, FinalEvaluationCoversAtMostMaxSequences) {
   auto p = backend_->Prepare(Spec(), {"eval.max_sequences=3", "optim.max_steps=2"}, dir_ + "/out",
                              "cpu");
   ASSERT_TRUE(p.ok()) << p.status();
-  JobRecord job;
-  job.id = "job-000003";
-  job.spec_yaml = p->spec_yaml;
-  job.output_dir = p->output_dir;
+  JobRecord job = Job(*p, "job-000003");
   RecordingContext ctx;
   auto r = backend_->Run(job, &ctx);
   ASSERT_TRUE(r.ok()) << r.status();
@@ -279,38 +280,29 @@ TEST_F(EngineBackendTest, FinalEvaluationCoversAtMostMaxSequences) {
 }
 
 TEST_F(EngineBackendTest, RecordsEventsAndFinishesTheRunOnlyWhenTheJobCompletes) {
-  recorder::testing::TempDir rdir;
-  recorder::testing::InProcessRecorder rec(rdir.Sub("db"));
-  ASSERT_TRUE(rec.Start());
-  EngineBackendOptions o = Options();
-  o.recorder_address = rec.address();
-  auto backend = EngineBackend::Create(o);
-  ASSERT_TRUE(backend.ok()) << backend.status();
-  auto p = (*backend)->Prepare(Spec(), {"record.sample_rate=1"}, dir_ + "/out", "cpu");
+  auto backend = RecordingBackend();
+  ASSERT_NE(backend, nullptr);
+  auto p = backend->Prepare(Spec(), {"record.sample_rate=1"}, dir_ + "/out", "cpu");
   ASSERT_TRUE(p.ok()) << p.status();
   ASSERT_TRUE(p->records_events);
-  JobRecord job;
-  job.id = "job-000002";
-  job.spec_yaml = p->spec_yaml;
-  job.output_dir = p->output_dir;
-  job.recorder_run_id = job.id;
+  JobRecord job = Job(*p, "job-000002", "job-000002");
 
   RecordingContext first;
   first.stop_after = 3;
-  auto r1 = (*backend)->Run(job, &first);
+  auto r1 = backend->Run(job, &first);
   ASSERT_TRUE(r1.ok()) << r1.status();
   ASSERT_TRUE(r1->stopped_early);
-  auto s1 = rec.store()->GetRun(job.id);
+  auto s1 = rec_->store()->GetRun(job.id);
   ASSERT_TRUE(s1.ok()) << s1.status();
   EXPECT_GT(s1->events, 0u);
   EXPECT_FALSE(s1->finished);  // stopped early: the resumed attempt will add events
 
   RecordingContext second;
   job.resumes = 1;
-  auto r2 = (*backend)->Run(job, &second);
+  auto r2 = backend->Run(job, &second);
   ASSERT_TRUE(r2.ok()) << r2.status();
   ASSERT_FALSE(r2->stopped_early);
-  auto s2 = rec.store()->GetRun(job.id);
+  auto s2 = rec_->store()->GetRun(job.id);
   ASSERT_TRUE(s2.ok()) << s2.status();
   EXPECT_GT(s2->events, s1->events);
   EXPECT_TRUE(s2->finished);
@@ -372,30 +364,21 @@ TEST_F(EngineBackendTest, ResumedJobRecordsIntoARunCreatedWithoutTheCheckpointLa
 // distributed.nproc_per_node 2: two rank workers (Gloo on 127.0.0.1), each uploading its share;
 // stopped and resumed, the recorder holds exactly the events of the same job run by one worker.
 TEST_F(EngineBackendTest, DistributedJobRecordsEveryEventOnceAcrossRanksAndResume) {
-  recorder::testing::TempDir rdir;
-  recorder::testing::InProcessRecorder rec(rdir.Sub("db"));
-  ASSERT_TRUE(rec.Start());
-  EngineBackendOptions o = Options();
-  o.recorder_address = rec.address();
-  auto backend = EngineBackend::Create(o);
-  ASSERT_TRUE(backend.ok()) << backend.status();
+  auto backend = RecordingBackend();
+  ASSERT_NE(backend, nullptr);
   auto run = [&](const std::string& id, int nproc, int64_t stop_after, RunOutcome* out,
                  int resumes = 0) {
-    auto p = (*backend)->Prepare(
+    auto p = backend->Prepare(
         Spec(),
         {"record.sample_rate=1", absl::StrCat("distributed.nproc_per_node=", nproc),
          "distributed.timeout_s=60", "optim.batch_size=4"},
         dir_ + "/out-" + id, "cpu");
     ASSERT_TRUE(p.ok()) << p.status();
-    JobRecord job;
-    job.id = id;
-    job.spec_yaml = p->spec_yaml;
-    job.output_dir = p->output_dir;
-    job.recorder_run_id = id;
+    JobRecord job = Job(*p, id, id);
     job.resumes = resumes;
     RecordingContext ctx;
     ctx.stop_after = stop_after;
-    auto r = (*backend)->Run(job, &ctx);
+    auto r = backend->Run(job, &ctx);
     ASSERT_TRUE(r.ok()) << r.status();
     *out = *r;
   };
@@ -409,8 +392,8 @@ TEST_F(EngineBackendTest, DistributedJobRecordsEveryEventOnceAcrossRanksAndResum
   ASSERT_FALSE(second.stopped_early);
   EXPECT_EQ(second.final_step, 6);
   EXPECT_NEAR(second.final_val_loss, one.final_val_loss, 1e-4);
-  auto a = rec.store()->GetRun("job-000010");
-  auto b = rec.store()->GetRun("job-000011");
+  auto a = rec_->store()->GetRun("job-000010");
+  auto b = rec_->store()->GetRun("job-000011");
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_GT(a->events, 0u);
@@ -519,10 +502,7 @@ TEST_F(EngineBackendTest, CrashingWorkerFailsWithSignalAndLastOutput) {
   ASSERT_TRUE(backend.ok());
   auto p = (*backend)->Prepare(Spec(), {}, dir_ + "/out", "cpu");
   ASSERT_TRUE(p.ok()) << p.status();
-  JobRecord job;
-  job.id = "job-000009";
-  job.spec_yaml = p->spec_yaml;
-  job.output_dir = p->output_dir;
+  JobRecord job = Job(*p, "job-000009");
   RecordingContext ctx;
   auto r = (*backend)->Run(job, &ctx);
   ASSERT_FALSE(r.ok());
@@ -531,29 +511,20 @@ TEST_F(EngineBackendTest, CrashingWorkerFailsWithSignalAndLastOutput) {
 }
 
 TEST_F(EngineBackendTest, RunIdTakenByAnotherSpecFailsTheJobAtStart) {
-  recorder::testing::TempDir rdir;
-  recorder::testing::InProcessRecorder rec(rdir.Sub("db"));
-  ASSERT_TRUE(rec.Start());
+  auto backend = RecordingBackend();
+  ASSERT_NE(backend, nullptr);
   recorder::RunSpecData other;
   other.run_id = "abcdef0123456789-job-000003";
   other.routed_layers = {0};
   other.num_pathways = 3;
   other.top_k = 1;
   other.vocab_size = 7;
-  ASSERT_TRUE(rec.store()->CreateRun(other).ok());
-  EngineBackendOptions o = Options();
-  o.recorder_address = rec.address();
-  auto backend = EngineBackend::Create(o);
-  ASSERT_TRUE(backend.ok());
-  auto p = (*backend)->Prepare(Spec(), {"record.sample_rate=1"}, dir_ + "/out", "cpu");
+  ASSERT_TRUE(rec_->store()->CreateRun(other).ok());
+  auto p = backend->Prepare(Spec(), {"record.sample_rate=1"}, dir_ + "/out", "cpu");
   ASSERT_TRUE(p.ok()) << p.status();
-  JobRecord job;
-  job.id = "job-000003";
-  job.spec_yaml = p->spec_yaml;
-  job.output_dir = p->output_dir;
-  job.recorder_run_id = other.run_id;
+  JobRecord job = Job(*p, "job-000003", other.run_id);
   RecordingContext ctx;
-  auto r = (*backend)->Run(job, &ctx);
+  auto r = backend->Run(job, &ctx);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
   EXPECT_NE(r.status().message().find("recorder refused run 'abcdef0123456789-job-000003'"),

@@ -41,6 +41,13 @@ class JobManagerTest : public ::testing::Test {
     return m.ok() ? std::move(*m) : nullptr;
   }
 
+  // Waits up to 2 s for the backend to start running a job.
+  void WaitForFirstRun() {
+    for (int i = 0; i < 400 && backend_->run_order.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
   size_t StoredRecords() {
     size_t n = 0;
     if (!fs::exists(dir_ + "/data/store")) return 0;
@@ -153,9 +160,7 @@ TEST_F(JobManagerTest, RunningJobResumesFirstAfterRestart) {
     ASSERT_TRUE(j.ok());
     running_id = j->id;
     ASSERT_TRUE(m->Submit({"steps=1", {}, "later"}).ok());
-    for (int i = 0; i < 400 && backend_->run_order.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    WaitForFirstRun();
     m->Shutdown();  // the blocked job stops (as on SIGTERM) and stays RUNNING on disk
     EXPECT_EQ(m->Get(running_id)->state, JobState::kRunning);
   }
@@ -189,9 +194,7 @@ TEST_F(JobManagerTest, CancelQueuedRunningAndFinished) {
   auto q = m->Cancel(queued->id);
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->state, JobState::kCancelled);
-  for (int i = 0; i < 400 && backend_->run_order.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitForFirstRun();
   auto r = m->Cancel(running->id);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->cancel_requested);
@@ -297,9 +300,7 @@ TEST_F(JobManagerTest, CleanShutdownIsNotATrainerCrash) {
     auto j = m->Submit({"block=1", {}, ""});
     ASSERT_TRUE(j.ok());
     id = j->id;
-    for (int i = 0; i < 400 && backend_->run_order.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    WaitForFirstRun();
     m->Shutdown();
   }
   auto o = Options(false);

@@ -12,6 +12,7 @@
 
 #include "services/trainer/trainer_service.h"
 #include "tests/services/trainer/trainer_service_fixture.h"
+#include "tests/testing/grpc_call.h"
 
 namespace monoroute::trainer {
 namespace {
@@ -28,36 +29,28 @@ class TrainerAuthTest : public testing::TrainerServiceFixture {
     if (!header.empty()) ctx->AddMetadata("authorization", header);
   }
   grpc::Status Submit(const std::string& header, std::string* id = nullptr) {
-    grpc::ClientContext ctx;
-    Authorize(&ctx, header);
     v1::SubmitJobRequest req;
     req.set_spec_yaml("steps=1\nblock=1");
     v1::SubmitJobResponse resp;
-    grpc::Status s = stub_->SubmitJob(&ctx, req, &resp);
+    grpc::Status s = ::monoroute::testing::CallWithAuth(stub_.get(), &v1::Trainer::Stub::SubmitJob,
+                                                        header, req, &resp);
     if (id != nullptr) *id = resp.job().id();
     return s;
   }
   grpc::Status Cancel(const std::string& id, const std::string& header) {
-    grpc::ClientContext ctx;
-    Authorize(&ctx, header);
     v1::CancelJobRequest req;
     req.set_id(id);
-    v1::CancelJobResponse resp;
-    return stub_->CancelJob(&ctx, req, &resp);
+    return ::monoroute::testing::CallWithAuth(stub_.get(), &v1::Trainer::Stub::CancelJob, header,
+                                              req);
   }
   grpc::Status Get(const std::string& id, const std::string& header) {
-    grpc::ClientContext ctx;
-    Authorize(&ctx, header);
     v1::GetJobRequest req;
     req.set_id(id);
-    v1::Job resp;
-    return stub_->GetJob(&ctx, req, &resp);
+    return ::monoroute::testing::CallWithAuth(stub_.get(), &v1::Trainer::Stub::GetJob, header, req);
   }
   grpc::Status List(const std::string& header) {
-    grpc::ClientContext ctx;
-    Authorize(&ctx, header);
-    v1::ListJobsResponse resp;
-    return stub_->ListJobs(&ctx, v1::ListJobsRequest(), &resp);
+    return ::monoroute::testing::CallWithAuth(stub_.get(), &v1::Trainer::Stub::ListJobs, header,
+                                              v1::ListJobsRequest());
   }
   grpc::Status Watch(const std::string& id, const std::string& header) {
     grpc::ClientContext ctx;

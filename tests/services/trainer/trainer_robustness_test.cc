@@ -24,6 +24,8 @@
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "monoroute/trainer/v1/trainer.grpc.pb.h"
 #include "tests/testing/process.h"
+#include "tests/testing/stories.h"
+#include "tests/testing/work_dir_test.h"
 
 namespace monoroute {
 namespace {
@@ -102,28 +104,15 @@ class ListJobsProbe {
   std::vector<std::string> failures_;
 };
 
-class TrainerRobustnessTest : public ::testing::Test {
+class TrainerRobustnessTest : public ::monoroute::testing::WorkDirTest {
  protected:
+  TrainerRobustnessTest() : WorkDirTest("trainer_robust") {}
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "trainer_robust_XXXXXX").string();
-    work_ = mkdtemp(tmpl.data());
-    fs::create_directories(work_ + "/logs");
+    WorkDirTest::SetUp();
     bin_ = MONOROUTE_BIN_DIR;
     ports_ = *::monoroute::testing::PickFreePorts(4);
-    std::ofstream out(work_ + "/train.txt");
-    const char* s[] = {"Tom had a red ball. He liked to play with the ball in the park.",
-                       "Lily saw a big dog. The dog was happy and ran to Lily.",
-                       "The sun was warm. Ben and Sue went to the sea to swim and play."};
-    for (int i = 0; i < 90; ++i) out << s[i % 3] << "\n<|endoftext|>\n";
+    ::monoroute::testing::WriteText(work_ + "/train.txt", ::monoroute::testing::Stories(90));
   }
-  void TearDown() override {
-    if (!HasFailure()) {
-      fs::remove_all(work_);
-    } else {
-      std::cerr << "work dir kept: " << work_ << "\n";
-    }
-  }
-
   void StartRecorder(ServiceProcess* p) {
     ASSERT_TRUE(p->Start("recorder",
                          {bin_ + "/monoroute-recorder", "--listen", Addr(ports_[0]), "--data-dir",
@@ -230,7 +219,7 @@ class TrainerRobustnessTest : public ::testing::Test {
     };
   }
 
-  std::string work_, bin_;
+  std::string bin_;
   std::vector<int> ports_;
 };
 

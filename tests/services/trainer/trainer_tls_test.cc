@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "tests/common/service/service_test_util.h"
+#include "tests/testing/shared_suite.h"
+#include "tests/testing/stories.h"
 
 namespace monoroute::trainer {
 namespace {
@@ -19,53 +21,37 @@ namespace mt = ::monoroute::testing;
 const char kTrainer[] = MONOROUTE_BIN_DIR "/monoroute-trainer";
 const char kDriver[] = TRAINER_CLI_DRIVER;
 
-class TrainerTlsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    s_ = new Suite();
-    s_->error = s_->SetUp();
+struct TrainerTlsSuite {
+  mt::TempDir dir;
+  mt::TestPki pki;
+  mt::ChildService tls;     // TLS, token on SubmitJob/CancelJob
+  mt::ChildService mutual;  // mutual TLS, --auth-reads
+
+  std::string SetUp() {
+    std::string e;
+    if (!mt::MakeTestPki(dir.Sub("pki"), &pki, &e)) return e;
+    mt::WriteText(dir.Sub("train.txt"), mt::Stories(200, 1));
+    const std::vector<std::string> cert = {
+        "--tls-cert",        pki.Cert("trainer"),      "--tls-key",      pki.Key("trainer"),
+        "--auth-token-file", pki.TokenFile("trainer"), "--allowed-root", dir.path()};
+    std::vector<std::string> a = cert;
+    a.insert(a.end(), {"--data-dir", dir.Sub("trainer-a")});
+    if (!tls.Start(kTrainer, a, dir.Sub("a.log"))) return "trainer a: " + tls.Log();
+    std::vector<std::string> b = cert;
+    b.insert(b.end(),
+             {"--data-dir", dir.Sub("trainer-b"), "--tls-client-ca", pki.ca, "--auth-reads"});
+    if (!mutual.Start(kTrainer, b, dir.Sub("b.log"))) return "trainer b: " + mutual.Log();
+    return "";
   }
-  static void TearDownTestSuite() { delete s_; }
-  void SetUp() override { ASSERT_EQ(s_->error, "") << s_->error; }
+};
 
-  struct Suite {
-    mt::TempDir dir;
-    mt::TestPki pki;
-    mt::ChildService tls;     // TLS, token on SubmitJob/CancelJob
-    mt::ChildService mutual;  // mutual TLS, --auth-reads
-    std::string error;
-
-    std::string SetUp() {
-      std::string e;
-      if (!mt::MakeTestPki(dir.Sub("pki"), &pki, &e)) return e;
-      std::string text;
-      for (int i = 0; i < 200; ++i) {
-        text += "Tom had a red ball. He liked to play with the ball in the park.\n<|endoftext|>\n";
-      }
-      mt::WriteText(dir.Sub("train.txt"), text);
-      const std::vector<std::string> cert = {
-          "--tls-cert",        pki.Cert("trainer"),      "--tls-key",      pki.Key("trainer"),
-          "--auth-token-file", pki.TokenFile("trainer"), "--allowed-root", dir.path()};
-      std::vector<std::string> a = cert;
-      a.insert(a.end(), {"--data-dir", dir.Sub("trainer-a")});
-      if (!tls.Start(kTrainer, a, dir.Sub("a.log"))) return "trainer a: " + tls.Log();
-      std::vector<std::string> b = cert;
-      b.insert(b.end(),
-               {"--data-dir", dir.Sub("trainer-b"), "--tls-client-ca", pki.ca, "--auth-reads"});
-      if (!mutual.Start(kTrainer, b, dir.Sub("b.log"))) return "trainer b: " + mutual.Log();
-      return "";
-    }
-  };
-
+class TrainerTlsTest : public mt::SharedSuiteTest<TrainerTlsSuite> {
+ protected:
   static mt::CommandResult Cli(const std::string& env, const std::string& args) {
     return mt::RunCommand(env + (env.empty() ? "" : " ") + kDriver + " " + args);
   }
   static std::string Ca() { return " --tls-ca " + s_->pki.ca; }
-
-  static Suite* s_;
 };
-
-TrainerTlsTest::Suite* TrainerTlsTest::s_ = nullptr;
 
 TEST_F(TrainerTlsTest, SubmitWatchAndListOverTls) {
   EXPECT_NE(s_->tls.Log().find(", TLS, auth on writes"), std::string::npos) << s_->tls.Log();

@@ -26,6 +26,7 @@
 #include "services/trainer/engine_backend.h"
 #include "services/trainer/job_manager.h"
 #include "tests/services/recorder/recorder_grpc_test_util.h"
+#include "tests/testing/stories.h"
 #include "tests/testing/temp_files.h"
 
 namespace monoroute::trainer {
@@ -37,12 +38,7 @@ class WorkerFaultsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(tmp_.path().empty());
-    std::ofstream out(tmp_.Sub("train.txt"));
-    const char* stories[] = {"Tom had a red ball. He liked to play with it in the park.",
-                             "Lily saw a big dog. The dog was happy and ran to her.",
-                             "The sun was warm. Ben and Sue went to the sea to swim."};
-    for (int i = 0; i < 90; ++i) out << stories[i % 3] << "\n<|endoftext|>\n";
-    out.close();
+    testing::WriteText(tmp_.Sub("train.txt"), testing::Stories(90));
     recorder_ = std::make_unique<recorder::testing::InProcessRecorder>(tmp_.Sub("recorder"));
     ASSERT_TRUE(recorder_->Start());
   }

@@ -1,0 +1,26 @@
+// Test support: one unary gRPC call with an optional `authorization` header, for the tests of the
+// services' bearer-token checks. Header-only.
+#ifndef MONOROUTE_TESTS_TESTING_GRPC_CALL_H_
+#define MONOROUTE_TESTS_TESTING_GRPC_CALL_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+
+namespace monoroute::testing {
+
+// Calls unary `rpc` of `stub` (e.g. &v1::Trainer::Stub::GetJob) with `req`, sending `header` as
+// the authorization metadata ("": none); the reply in `resp` when given.
+template <typename Stub, typename Req, typename Resp>
+grpc::Status CallWithAuth(Stub* stub,
+                          grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Req&, Resp*),
+                          const std::string& header, const Req& req, Resp* resp = nullptr) {
+  grpc::ClientContext ctx;
+  if (!header.empty()) ctx.AddMetadata("authorization", header);
+  Resp ignored;
+  return (stub->*rpc)(&ctx, req, resp != nullptr ? resp : &ignored);
+}
+
+}  // namespace monoroute::testing
+
+#endif  // MONOROUTE_TESTS_TESTING_GRPC_CALL_H_
