@@ -57,8 +57,7 @@ TEST(RoutedMlpCostTest, OnceMaskWinsALargerKKeepsMask) {
     for (int64_t p : {16, 32, 64, 128, 256}) {
       bool mask_seen = false;
       for (int64_t k = 1; k <= p; ++k) {
-        const bool mask =
-            ChooseRoutedCompute(Shape(2048, h, p, k), true) == RoutedCompute::kMask;
+        const bool mask = ChooseRoutedCompute(Shape(2048, h, p, k), true) == RoutedCompute::kMask;
         if (mask_seen) EXPECT_TRUE(mask) << "H=" << h << " P=" << p << " k=" << k;
         mask_seen = mask_seen || mask;
       }

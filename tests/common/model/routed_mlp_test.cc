@@ -113,8 +113,8 @@ TEST(RoutedMLPTest, AutoTakesTheCostModelsPathAndBothAgreeWhereItSwitches) {
     PathRun e = RunPath(m, expect, x, idx, w);
     PathRun mask = RunPath(m, RoutedCompute::kMask, x, idx, w);
     PathRun gather = RunPath(m, RoutedCompute::kGather, x, idx, w);
-    EXPECT_TRUE(torch::equal(a.y, e.y) && torch::equal(a.gx, e.gx) &&
-                torch::equal(a.gfc, e.gfc) && torch::equal(a.gproj, e.gproj))
+    EXPECT_TRUE(torch::equal(a.y, e.y) && torch::equal(a.gx, e.gx) && torch::equal(a.gfc, e.gfc) &&
+                torch::equal(a.gproj, e.gproj))
         << "k=" << k;
     EXPECT_LT(MaxAbsDiff(mask.y, gather.y), 1e-4) << "k=" << k;
     EXPECT_LT(MaxAbsDiff(mask.gx, gather.gx), 1e-3) << "k=" << k;
