@@ -1,6 +1,7 @@
 // `monoroute bench routed-mlp`: the routed MLP alone (forward + backward on random routing), the
-// mask path against the gather path, alternated in one process: the measurement behind
-// RoutedCompute::kAuto (= mask; docs/model.md).
+// mask path against the gather path, alternated in one process, beside the path
+// RoutedCompute::kAuto picks and the cost model's estimates (the measurement the model's
+// constants were fitted to; docs/model.md). Threads as training sets them (ConfigureCpuThreads).
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -8,7 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "clients/cli/command.h"
+#include "common/model/cpu_threads.h"
 #include "common/model/routed_mlp.h"
+#include "common/model/routed_mlp_cost.h"
 
 namespace monoroute::cli {
 namespace {
@@ -55,7 +58,7 @@ absl::Status Run(const RoutedMlpBenchFlags& f) {
         absl::StrCat("--pathways must be in [1, 256] and divide ", o.mlp.intermediate_size));
   }
   if (f.top_k < 1 || f.top_k > f.pathways) return UsageError("--top-k must be in [1, --pathways]");
-  if (f.threads > 0) at::set_num_threads(f.threads);
+  model::ConfigureCpuThreads(f.threads);  // ATen pool, BLAS single-threaded: as in training
   torch::manual_seed(0);
   model::RoutedMLP mlp(o);
   torch::Tensor x = torch::randn({f.tokens, f.hidden}, torch::requires_grad());
@@ -66,6 +69,15 @@ absl::Status Run(const RoutedMlpBenchFlags& f) {
     mask += TimePath(mlp, model::RoutedCompute::kMask, x, idx, w, f.reps) / 2;
     gather += TimePath(mlp, model::RoutedCompute::kGather, x, idx, w, f.reps) / 2;
   }
+  model::RoutedMlpShape shape;
+  shape.tokens = f.tokens;
+  shape.hidden = f.hidden;
+  shape.intermediate = o.mlp.intermediate_size;
+  shape.pathways = f.pathways;
+  shape.top_k = f.top_k;
+  const model::RoutedMlpCost est = model::EstimateRoutedMlpCost(shape);
+  const char* pick = model::RoutedComputeName(model::ChooseRoutedCompute(shape, /*on_cpu=*/true));
+  const char* faster = gather < mask ? "gather" : "mask";
   if (JsonOutput()) {
     PrintJson({{"hidden", f.hidden},
                {"tokens", f.tokens},
@@ -73,14 +85,20 @@ absl::Status Run(const RoutedMlpBenchFlags& f) {
                {"top_k", f.top_k},
                {"threads", at::get_num_threads()},
                {"mask_ms", mask},
-               {"gather_ms", gather}});
+               {"gather_ms", gather},
+               {"faster", faster},
+               {"auto", pick},
+               {"model_mask_ms", est.mask_ms},
+               {"model_gather_ms", est.gather_ms}});
   } else {
     std::printf(
         "routed MLP H=%ld I=%ld P=%ld k=%ld, %ld tokens, cpu x%d: mask %.2f ms, gather %.2f ms "
-        "(gather/mask %.2f)\n",
+        "(gather/mask %.2f, faster: %s); auto picks %s (model: mask %.2f ms, gather %.2f ms, "
+        "gather/mask %.2f)\n",
         static_cast<long>(f.hidden), static_cast<long>(4 * f.hidden), static_cast<long>(f.pathways),
         static_cast<long>(f.top_k), static_cast<long>(f.tokens), at::get_num_threads(), mask,
-        gather, gather / mask);
+        gather, gather / mask, faster, pick, est.mask_ms, est.gather_ms,
+        est.gather_ms / est.mask_ms);
   }
   return absl::OkStatus();
 }

@@ -54,13 +54,23 @@ std::pair<torch::Tensor, RoutingInfo> RoutedMLPImpl::forward(const torch::Tensor
 torch::Tensor RoutedMLPImpl::ApplyRouting(const torch::Tensor& x, const torch::Tensor& idx,
                                           const torch::Tensor& w) {
   torch::Tensor x2d = x.reshape({-1, x.size(-1)});
-  RoutedCompute mode = options_.compute;
-  if (mode == RoutedCompute::kAuto) mode = RoutedCompute::kMask;  // measured: docs/model.md
+  const RoutedCompute mode = PathFor(x2d, idx.size(1));
   torch::Tensor y =
       mode == RoutedCompute::kGather ? GatherPath(x2d, idx, w) : MaskPath(x2d, idx, w);
   auto shape = x.sizes().vec();
   shape.back() = y.size(-1);
   return y.view(shape);
+}
+
+RoutedCompute RoutedMLPImpl::PathFor(const torch::Tensor& x2d, int64_t k) const {
+  if (options_.compute != RoutedCompute::kAuto) return options_.compute;
+  RoutedMlpShape shape;
+  shape.tokens = x2d.size(0);
+  shape.hidden = options_.mlp.hidden_size;
+  shape.intermediate = options_.mlp.intermediate_size;
+  shape.pathways = options_.router.num_pathways;
+  shape.top_k = k;
+  return ChooseRoutedCompute(shape, x2d.device().is_cpu());
 }
 
 torch::Tensor RoutedMLPImpl::MaskPath(const torch::Tensor& x2d, const torch::Tensor& idx,

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/model/pathway_router.h"
+#include "common/model/routed_mlp_cost.h"
 
 namespace monoroute::model {
 
@@ -51,18 +52,11 @@ class DenseMLPImpl : public torch::nn::Module {
 };
 TORCH_MODULE(DenseMLP);
 
-// How RoutedMLP computes the selected pathways.
-enum class RoutedCompute {
-  kAuto,    // the faster one for the device (see docs/model.md: mask on CPU and CUDA at 1M size)
-  kMask,    // dense c_fc/gelu, multiply by the per-neuron gate, dense c_proj (refmodel.py)
-  kGather,  // only the selected pathways: tokens grouped by pathway, per-pathway matmuls
-};
-
 // Options of a RoutedMLP.
 struct RoutedMLPOptions {
   MLPOptions mlp;                                // dense sizes, activation, names
   PathwayRouterOptions router;                   // router sizes / top-k
-  RoutedCompute compute = RoutedCompute::kAuto;  // compute path
+  RoutedCompute compute = RoutedCompute::kAuto;  // compute path (kAuto: ChooseRoutedCompute)
 };
 
 // Pathway-routed MLP over any family's MLP: intermediate neurons split into P contiguous slices
@@ -87,6 +81,10 @@ class RoutedMLPImpl : public torch::nn::Module {
 
   // Copies c_fc / c_proj from a dense MLP (same shapes).
   void CopyDenseWeights(const DenseMLPImpl& dense);
+
+  // The path a call on `x2d` ([N, H] on its device) with top-k `k` takes: options().compute, or
+  // for kAuto ChooseRoutedCompute of the call's shapes (never kAuto).
+  RoutedCompute PathFor(const torch::Tensor& x2d, int64_t k) const;
 
   void set_compute(RoutedCompute c) { options_.compute = c; }
   const RoutedMLPOptions& options() const { return options_; }

@@ -13,6 +13,7 @@
 #include "common/base/file_util.h"
 #include "common/engine/checkpoint_dir.h"
 #include "common/model/checkpoint.h"
+#include "common/model/routed_mlp_cost.h"
 #include "tests/common/engine/test_util.h"
 
 namespace monoroute::engine {
@@ -98,6 +99,9 @@ struct ResumeCase {
   bool routed;
   const char* method;
   int grad_accum;
+  int64_t hidden = 0;    // model width (intermediate 4x); 0: TinyJob's
+  int64_t pathways = 0;  // P; 0: TinyJob's
+  int64_t top_k = 0;     // k; 0: TinyJob's
 };
 
 class ResumeTest : public TrainTest, public ::testing::WithParamInterface<ResumeCase> {};
@@ -113,8 +117,23 @@ TEST_P(ResumeTest, ResumedRunEqualsUninterruptedBitForBit) {
     s.optim.grad_accum = c.grad_accum;
     s.checkpoint_every = 2;
     s.keep_checkpoints = 2;
+    if (c.hidden > 0) {
+      s.model.hidden_size = c.hidden;
+      s.model.intermediate_size = 4 * c.hidden;
+      s.routing.num_pathways = c.pathways;
+      s.routing.top_k = c.top_k;
+    }
     return s;
   };
+  if (c.hidden > 0) {  // the case exists to run RoutedCompute::kAuto's gather path
+    model::RoutedMlpShape shape;
+    shape.tokens = Tiny("probe").optim.batch_size * Tiny("probe").data.seq_len;
+    shape.hidden = c.hidden;
+    shape.intermediate = 4 * c.hidden;
+    shape.pathways = c.pathways;
+    shape.top_k = c.top_k;
+    ASSERT_EQ(model::ChooseRoutedCompute(shape, /*on_cpu=*/true), model::RoutedCompute::kGather);
+  }
   RecordingObserver full_obs;
   auto full = RunTrainingJob(spec_for("full"), &full_obs);
   ASSERT_TRUE(full.ok()) << full.status();
@@ -157,7 +176,8 @@ TEST_P(ResumeTest, ResumedRunEqualsUninterruptedBitForBit) {
 INSTANTIATE_TEST_SUITE_P(Methods, ResumeTest,
                          ::testing::Values(ResumeCase{"glbl_accum2", true, "glbl", 2},
                                            ResumeCase{"aux_free", true, "aux_free", 1},
-                                           ResumeCase{"dense", false, "glbl", 1}),
+                                           ResumeCase{"dense", false, "glbl", 1},
+                                           ResumeCase{"auto_gather", true, "glbl", 1, 128, 64, 1}),
                          [](const ::testing::TestParamInfo<ResumeCase>& i) {
                            return std::string(i.param.name);
                          });

@@ -1,5 +1,6 @@
-// RoutedMLP / PathwayRouter: refmodel.py's formula, mask == gather (values and gradients),
-// pathway ablation, selection bias, top-k weights renormalised.
+// RoutedMLP / PathwayRouter: refmodel.py's formula, mask == gather (values and gradients, also on
+// both sides of where kAuto switches path), kAuto = the cost model's path, pathway ablation,
+// selection bias, top-k weights renormalised.
 #include "common/model/routed_mlp.h"
 
 #include <gtest/gtest.h>
@@ -61,6 +62,79 @@ TEST(RoutedMLPTest, GatherPathEqualsMaskPathWithGradients) {
   EXPECT_LT(MaxAbsDiff(gx[0], gx[1]), 1e-4);
   EXPECT_LT(MaxAbsDiff(gw[0], gw[2]), 1e-4);
   EXPECT_LT(MaxAbsDiff(gw[1], gw[3]), 1e-4);
+}
+
+// Output and gradients (x, c_fc, c_proj) of one forward + backward with given routing.
+struct PathRun {
+  torch::Tensor y, gx, gfc, gproj;
+};
+PathRun RunPath(RoutedMLP& m, RoutedCompute mode, const torch::Tensor& x_in,
+                const torch::Tensor& idx, const torch::Tensor& w) {
+  m->set_compute(mode);
+  m->zero_grad();
+  torch::Tensor x = x_in.detach().clone().requires_grad_(true);
+  torch::Tensor y = m->ApplyRouting(x, idx, w);
+  (y * y).sum().backward();
+  return {y.detach(), x.grad(), m->c_fc->weight.grad().clone(), m->c_proj->weight.grad().clone()};
+}
+
+TEST(RoutedMLPTest, AutoTakesTheCostModelsPathAndBothAgreeWhereItSwitches) {
+  // H 128, I 512, P 64, 512 tokens: the cost model picks gather for small k and mask from some k
+  // on (routed_mlp_cost_test); on both sides of the switch kAuto must be bit-identical to the
+  // path it names and the two paths equal within fp32 rounding.
+  RoutedMLPOptions o = Opts(64, 1);
+  o.mlp.hidden_size = o.router.hidden_size = 128;
+  o.mlp.intermediate_size = 512;
+  const int64_t n = 512;
+  RoutedMlpShape shape;
+  shape.tokens = n;
+  shape.hidden = 128;
+  shape.intermediate = 512;
+  shape.pathways = 64;
+  int64_t last_gather = 0, first_mask = 0;
+  for (int64_t k = 1; k <= 32 && first_mask == 0; ++k) {
+    shape.top_k = k;
+    if (ChooseRoutedCompute(shape, true) == RoutedCompute::kGather) last_gather = k;
+    if (ChooseRoutedCompute(shape, true) == RoutedCompute::kMask) first_mask = k;
+  }
+  ASSERT_GT(last_gather, 0) << "the cost model never picks gather at this shape";
+  ASSERT_EQ(first_mask, last_gather + 1) << "expected one switch along k";
+  torch::manual_seed(8);
+  RoutedMLP m(o);
+  torch::Tensor x = torch::randn({n, 128});
+  for (int64_t k : {last_gather, first_mask}) {
+    shape.top_k = k;
+    const RoutedCompute expect = ChooseRoutedCompute(shape, true);
+    torch::Tensor idx = std::get<1>(torch::rand({n, 64}).topk(k, 1));
+    torch::Tensor w = torch::softmax(torch::randn({n, k}), 1);
+    m->set_compute(RoutedCompute::kAuto);
+    EXPECT_EQ(m->PathFor(x, k), expect) << "k=" << k;
+    PathRun a = RunPath(m, RoutedCompute::kAuto, x, idx, w);
+    PathRun e = RunPath(m, expect, x, idx, w);
+    PathRun mask = RunPath(m, RoutedCompute::kMask, x, idx, w);
+    PathRun gather = RunPath(m, RoutedCompute::kGather, x, idx, w);
+    EXPECT_TRUE(torch::equal(a.y, e.y) && torch::equal(a.gx, e.gx) && torch::equal(a.gfc, e.gfc) &&
+                torch::equal(a.gproj, e.gproj))
+        << "k=" << k;
+    EXPECT_LT(MaxAbsDiff(mask.y, gather.y), 1e-4) << "k=" << k;
+    EXPECT_LT(MaxAbsDiff(mask.gx, gather.gx), 1e-3) << "k=" << k;
+    EXPECT_LT(MaxAbsDiff(mask.gfc, gather.gfc), 1e-2) << "k=" << k;
+    EXPECT_LT(MaxAbsDiff(mask.gproj, gather.gproj), 1e-2) << "k=" << k;
+  }
+}
+
+TEST(RoutedMLPTest, AutoIsMaskOffTheCpuAndForExplicitPaths) {
+  RoutedMLP m(Opts());
+  torch::Tensor x = torch::randn({4, 32});
+  m->set_compute(RoutedCompute::kGather);
+  EXPECT_EQ(m->PathFor(x, 4), RoutedCompute::kGather);
+  m->set_compute(RoutedCompute::kMask);
+  EXPECT_EQ(m->PathFor(x, 4), RoutedCompute::kMask);
+  m->set_compute(RoutedCompute::kAuto);
+  EXPECT_NE(m->PathFor(x, 4), RoutedCompute::kAuto);
+  if (torch::cuda::is_available()) {
+    EXPECT_EQ(m->PathFor(x.to(torch::kCUDA), 1), RoutedCompute::kMask);
+  }
 }
 
 TEST(RoutedMLPTest, DisabledPathwayIsNeverSelected) {

@@ -1,0 +1,88 @@
+// The routed MLP cost model: its decisions at clear points, monotonicity in k and P, the device
+// rule, and that it is a pure function of the shapes.
+#include "common/model/routed_mlp_cost.h"
+
+#include <gtest/gtest.h>
+
+namespace monoroute::model {
+namespace {
+
+RoutedMlpShape Shape(int64_t tokens, int64_t hidden, int64_t pathways, int64_t top_k) {
+  RoutedMlpShape s;
+  s.tokens = tokens;
+  s.hidden = hidden;
+  s.intermediate = 4 * hidden;
+  s.pathways = pathways;
+  s.top_k = top_k;
+  return s;
+}
+
+TEST(RoutedMlpCostTest, DefaultTinyModelTakesTheMaskPath) {
+  // TinyStories-1M's MLP (H 64, I 256) at the default routing and a training batch of 16 x 128.
+  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 64, 16, 4), true), RoutedCompute::kMask);
+  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 64, 16, 8), true), RoutedCompute::kMask);
+}
+
+TEST(RoutedMlpCostTest, ManyPathwaysFewSelectedAtWidth512TakesTheGatherPath) {
+  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 512, 256, 2), true), RoutedCompute::kGather);
+  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 512, 64, 1), true), RoutedCompute::kGather);
+}
+
+TEST(RoutedMlpCostTest, HalfThePathwaysTakesTheMaskPath) {
+  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 512, 256, 128), true), RoutedCompute::kMask);
+  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 512, 16, 8), true), RoutedCompute::kMask);
+}
+
+TEST(RoutedMlpCostTest, OffTheCpuAlwaysMask) {
+  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 512, 256, 2), false), RoutedCompute::kMask);
+  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 64, 16, 4), false), RoutedCompute::kMask);
+}
+
+TEST(RoutedMlpCostTest, GatherCostGrowsWithKMaskCostDoesNot) {
+  for (int64_t p : {16, 64, 256}) {
+    double prev = 0;
+    const double mask = EstimateRoutedMlpCost(Shape(2048, 512, p, 1)).mask_ms;
+    for (int64_t k = 1; k <= p / 2; k *= 2) {
+      const RoutedMlpCost c = EstimateRoutedMlpCost(Shape(2048, 512, p, k));
+      EXPECT_GT(c.gather_ms, prev) << "P=" << p << " k=" << k;
+      EXPECT_DOUBLE_EQ(c.mask_ms, mask);
+      prev = c.gather_ms;
+    }
+  }
+}
+
+TEST(RoutedMlpCostTest, OnceMaskWinsALargerKKeepsMask) {
+  // The choice switches at most once along k: gather for small k, mask from the crossover on.
+  for (int64_t h : {64, 128, 512, 1024}) {
+    for (int64_t p : {16, 32, 64, 128, 256}) {
+      bool mask_seen = false;
+      for (int64_t k = 1; k <= p; ++k) {
+        const bool mask = ChooseRoutedCompute(Shape(2048, h, p, k), true) == RoutedCompute::kMask;
+        if (mask_seen) EXPECT_TRUE(mask) << "H=" << h << " P=" << p << " k=" << k;
+        mask_seen = mask_seen || mask;
+      }
+    }
+  }
+}
+
+TEST(RoutedMlpCostTest, PureFunctionOfTheShapesAndRobustToDegenerateSizes) {
+  const RoutedMlpShape s = Shape(512, 256, 64, 2);
+  const RoutedMlpCost a = EstimateRoutedMlpCost(s), b = EstimateRoutedMlpCost(s);
+  EXPECT_EQ(a.mask_ms, b.mask_ms);
+  EXPECT_EQ(a.gather_ms, b.gather_ms);
+  const RoutedMlpCost z = EstimateRoutedMlpCost(Shape(0, 0, 0, 0));
+  EXPECT_GT(z.mask_ms, 0);
+  EXPECT_GT(z.gather_ms, 0);
+  // One token (generation) never pays per-pathway calls for pathways it does not use.
+  EXPECT_EQ(ChooseRoutedCompute(Shape(1, 64, 256, 1), true),
+            ChooseRoutedCompute(Shape(1, 64, 256, 1), true));
+}
+
+TEST(RoutedMlpCostTest, Names) {
+  EXPECT_STREQ(RoutedComputeName(RoutedCompute::kMask), "mask");
+  EXPECT_STREQ(RoutedComputeName(RoutedCompute::kGather), "gather");
+  EXPECT_STREQ(RoutedComputeName(RoutedCompute::kAuto), "auto");
+}
+
+}  // namespace
+}  // namespace monoroute::model
