@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -527,71 +526,6 @@ absl::StatusOr<AblationResult> RunPathwayAblation(const AblationOptions& options
   ASSIGN_OR_RETURN(std::vector<AblationResult> r,
                    RunPathwayAblations(options, {{options.layer, options.pathway}}));
   return r.front();
-}
-
-std::string AblationResultToJson(const AblationResult& r) {
-  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
-  auto ci = [&](const BootstrapDifference& d) {
-    return nlohmann::json::array({num(d.low), num(d.high)});
-  };
-  nlohmann::json controls = nlohmann::json::array();
-  for (const AblationControl& c : r.controls) {
-    controls.push_back({{"pathway", c.pathway}, {"load", c.load}, {"effect", num(c.effect)}});
-  }
-  nlohmann::json categories = nlohmann::json::array();
-  for (const AblationCategoryEffect& c : r.categories) {
-    categories.push_back({{"category", c.category},
-                          {"status", c.status},
-                          {"tokens", c.tokens},
-                          {"control_tokens", c.control_tokens},
-                          {"controls_used", c.controls_used},
-                          {"target_increase", num(c.target_increase)},
-                          {"control_increase", num(c.control_increase)},
-                          {"difference", num(c.difference.estimate)},
-                          {"difference_ci", ci(c.difference)},
-                          {"difference_se", num(c.difference.se)},
-                          {"difference_replicates", c.difference.replicates},
-                          {"null",
-                           "load-matched control pathways, ablated alone, on their "
-                           "tokens of this category"},
-                          {"chance_level", 0.0}});
-  }
-  nlohmann::json j = {{"version", kAblationJsonVersion},
-                      {"layer", r.layer},
-                      {"pathway", r.pathway},
-                      {"tokens", r.tokens},
-                      {"sequences", r.sequences},
-                      {"selected_tokens", r.selected_tokens},
-                      {"base_loss", num(r.base_loss)},
-                      {"ablated_loss", num(r.ablated_loss)},
-                      {"target_effect", num(r.target_effect)},
-                      {"controls", controls},
-                      {"control_effect", num(r.control_effect)},
-                      {"effect_difference", num(r.effect_difference.estimate)},
-                      {"effect_difference_ci", ci(r.effect_difference)},
-                      {"effect_difference_se", num(r.effect_difference.se)},
-                      {"effect_difference_replicates", r.effect_difference.replicates},
-                      {"top_token_ids", r.top_token_ids},
-                      {"top_token_count", r.top_token_count},
-                      {"rest_token_count", r.rest_token_count},
-                      {"top_increase", num(r.top_increase)},
-                      {"rest_increase", num(r.rest_increase)},
-                      {"top_vs_rest_difference", num(r.top_vs_rest.estimate)},
-                      {"top_vs_rest_ci", ci(r.top_vs_rest)},
-                      {"top_vs_rest_se", num(r.top_vs_rest.se)},
-                      {"top_vs_rest_replicates", r.top_vs_rest.replicates},
-                      {"selected_increase", num(r.selected_increase)},
-                      {"other_increase", num(r.other_increase)},
-                      {"bootstrap", r.bootstrap},
-                      {"interval", "percentile"},
-                      {"seed", r.seed}};
-  if (!r.category_source.empty()) {
-    j["category_source"] = r.category_source;
-    j["category_of"] = "current token";
-    j["min_category_tokens"] = r.min_category_tokens;
-    j["categories"] = categories;
-  }
-  return j.dump();
 }
 
 }  // namespace monoroute::engine

@@ -12,36 +12,23 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/engine/eval_data.h"
 
 namespace monoroute::engine {
 
-// What to ablate, on which data, and how to compare.
-struct AblationOptions {
-  // Routed HF checkpoint directory (config.json with a `routing` section + model.safetensors).
-  std::string model_dir;
-  // Evaluation text (same formats as the training data).
-  std::string data_path;
-  // "auto", "text" or "jsonl".
-  std::string format = "auto";
+// What to ablate, on which data, and how to compare. The checkpoint (a routed one: config.json
+// with a `routing` section) and the evaluation text are EvalInput's; each evaluated sequence is
+// one bootstrap block.
+struct AblationOptions : EvalInput {
+  // seq_len defaults to 0: min(128, the checkpoint's max_position_embeddings).
+  AblationOptions() { seq_len = 0; }
   // Transformer block index of the routed layer (e.g. 0, 2, 4, 6).
   int layer = 0;
   // Pathway index within that layer, in [0, num_pathways).
   int pathway = 0;
-  // Tokens per evaluated sequence (one bootstrap block); 0: min(128, the checkpoint's
-  // max_position_embeddings).
-  int seq_len = 0;
-  // Sequences per forward pass.
-  int batch_size = 16;
-  // Evaluate at most this many batches (0: the whole file, unless max_tokens is set).
-  int64_t max_batches = 0;
   // Evaluate about this many tokens: at most ceil(max_tokens / (seq_len * batch_size)) batches,
   // and only as much of the file is read as they need (0: max_batches decides).
   int64_t max_tokens = 0;
-  // Tokenizer directory (tokenizer.json, else vocab.json + merges.txt); empty: model_dir if it
-  // holds a tokenizer, else the build default (GPT-2).
-  std::string tokenizer_dir;
-  // Where the packed token cache goes; empty: a temporary directory removed afterwards.
-  std::string cache_dir;
   // "cpu" or "cuda[:N]".
   std::string device = "cpu";
   // Intra-op CPU threads; 0: every CPU this process may run on.
@@ -177,7 +164,15 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
     const AblationOptions& options, const std::vector<std::pair<int, int>>& targets);
 
 // One JSON object with every field of `r` (NaN as null; an interval as "<name>_ci": [low, high]).
+// Written and read (AblationResultFromJson) from one field list, ablation_json.cc.
 std::string AblationResultToJson(const AblationResult& r);
+
+// Reads AblationResultToJson's document, of any version (1: no "version" key, no categories):
+// a missing key or a value of another type keeps the field's default, null reads as NaN. Sets
+// `*version` (when not null) to the document's version. INVALID_ARGUMENT when `json` is not a
+// JSON object.
+absl::StatusOr<AblationResult> AblationResultFromJson(const std::string& json,
+                                                      int* version = nullptr);
 
 // --- The statistics, exposed for tests ---
 

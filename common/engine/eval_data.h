@@ -16,8 +16,11 @@
 
 namespace monoroute::engine {
 
-// Where the evaluation text is and how to cut it.
-struct EvalDataOptions {
+// The checkpoint and its evaluation text, and how the text is cut into batches: what EvalData,
+// EvaluateModel (EvaluateOptions) and pathway ablation (AblationOptions) share.
+struct EvalInput {
+  // The checkpoint being evaluated (config.json + model.safetensors; also the tokenizer default).
+  std::string model_dir;
   // Text (stories separated by `<|endoftext|>` lines) or JSONL with a `text` field.
   std::string data_path;
   // "auto" (by extension), "text" or "jsonl".
@@ -25,17 +28,20 @@ struct EvalDataOptions {
   // Tokenizer directory (tokenizer.json, else vocab.json + merges.txt); empty: model_dir if it
   // holds a tokenizer, else the build default (GPT-2).
   std::string tokenizer_dir;
-  // The checkpoint being evaluated (for the tokenizer default).
-  std::string model_dir;
   // Where the packed token cache goes (whole-file reads only); empty: a temporary directory
-  // removed with the EvalData.
+  // removed afterwards.
   std::string cache_dir;
-  // Tokens per evaluated sequence (> 0).
+  // Tokens per evaluated sequence (> 0 when the data is loaded; EvaluateOptions and
+  // AblationOptions have their own defaults).
   int seq_len = 128;
   // Sequences per batch (> 0).
   int batch_size = 16;
   // At most this many batches (0: the whole file).
   int64_t max_batches = 0;
+};
+
+// Where the evaluation text is, how to cut it, and the bounds of the load.
+struct EvalDataOptions : EvalInput {
   // Token ids must be below this (the model's vocab size); 0 skips the check.
   int64_t vocab_size = 0;
   // max_batches = 0: a larger file is refused (RESOURCE_EXHAUSTED) before anything is read.
@@ -45,19 +51,11 @@ struct EvalDataOptions {
   int64_t max_read_bytes = int64_t{16} << 20;
 };
 
-// EvalDataOptions from an options struct with the same field names (AblationOptions,
-// EvaluateOptions), checking token ids against `vocab_size`.
-template <typename Options>
-EvalDataOptions EvalDataOptionsFrom(const Options& o, int64_t vocab_size) {
+// EvalDataOptions for `input` (an EvaluateOptions or AblationOptions), checking token ids against
+// `vocab_size`; the load bounds keep their defaults.
+inline EvalDataOptions EvalDataOptionsFrom(const EvalInput& input, int64_t vocab_size) {
   EvalDataOptions e;
-  e.data_path = o.data_path;
-  e.format = o.format;
-  e.tokenizer_dir = o.tokenizer_dir;
-  e.model_dir = o.model_dir;
-  e.cache_dir = o.cache_dir;
-  e.seq_len = o.seq_len;
-  e.batch_size = o.batch_size;
-  e.max_batches = o.max_batches;
+  static_cast<EvalInput&>(e) = input;
   e.vocab_size = vocab_size;
   return e;
 }

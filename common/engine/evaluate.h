@@ -7,31 +7,18 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/engine/eval_data.h"
 
 namespace monoroute::engine {
 
-// What to evaluate and on which data.
-struct EvaluateOptions {
-  // HF checkpoint directory (dense or routed).
-  std::string model_dir;
-  // Evaluation text (text or JSONL, as training data).
-  std::string data_path;
-  // "auto", "text" or "jsonl".
-  std::string format = "auto";
-  // Tokens per evaluated window (windows at stride seq_len; every token of a window is predicted
-  // from the ones before it in the same window).
-  int seq_len = 256;
-  // Windows per forward pass.
-  int batch_size = 16;
-  // At most this many batches (0: the whole file).
-  int64_t max_batches = 0;
+// What to evaluate and on which data: the checkpoint (dense or routed) and the text (EvalInput;
+// windows of seq_len tokens at stride seq_len, every token of a window predicted from the ones
+// before it in the same window), and how to run the model.
+struct EvaluateOptions : EvalInput {
+  // seq_len defaults to 256.
+  EvaluateOptions() { seq_len = 256; }
   // Evaluate only the dense part of a routed checkpoint.
   bool dense_only = false;
-  // Tokenizer directory (tokenizer.json, else vocab.json + merges.txt); empty: model_dir if it
-  // holds a tokenizer, else the build default (GPT-2).
-  std::string tokenizer_dir;
-  // Packed token cache directory; empty: a temporary one removed afterwards.
-  std::string cache_dir;
   // "cpu" or "cuda[:N]".
   std::string device = "cpu";
   // "auto" (bf16 matmuls on CUDA), "fp32" or "bf16".

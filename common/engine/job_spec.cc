@@ -27,8 +27,8 @@
 #include "common/base/status_macros.h"
 #include "common/base/utf8.h"
 #include "common/engine/data_file.h"
+#include "common/engine/job_spec_fields.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
-#include "common/model/config_fields.h"
 
 namespace monoroute::engine {
 namespace {
@@ -321,13 +321,14 @@ class MapReader {
   std::set<std::string> seen_;
 };
 
-// Reads the fields a model/config_fields.h list visits from one YAML map (through MapReader:
-// types checked, errors name the key path); nested sections become sub-maps.
+// Reads the fields a field list (job_spec_fields.h, model/config_fields.h) visits from one YAML
+// map (through MapReader: types checked, errors name the key path); sections become sub-maps.
 class YamlFieldReader {
  public:
   explicit YamlFieldReader(MapReader* r) : r_(r) {}
 
-  void operator()(const char* key, int64_t& out) {
+  template <typename T>
+  std::enable_if_t<std::is_integral_v<T>> operator()(const char* key, T& out) {
     Do([&] { return r_->Int(key, &out); });
   }
   void operator()(const char* key, double& out) {
@@ -336,7 +337,17 @@ class YamlFieldReader {
   void operator()(const char* key, bool& out) {
     Do([&] { return r_->Bool(key, &out); });
   }
-  void operator()(const char* key, std::string& out) {
+  void operator()(const char* key, std::optional<bool>& out) {
+    Do([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(const Tree* v, r_->Scalar(key));
+      if (v == nullptr) return absl::OkStatus();
+      bool b = false;
+      RETURN_IF_ERROR(r_->Bool(key, &b));
+      out = b;
+      return absl::OkStatus();
+    });
+  }
+  void operator()(const char* key, std::string& out, JobString = JobString::kWord) {
     Do([&] { return r_->Str(key, &out); });
   }
   void operator()(const char* key, std::vector<int64_t>& out) {
@@ -372,6 +383,21 @@ class YamlFieldReader {
         key, "'gpt_neo', 'gpt_neox' or 'gpt2'",
         [&](const std::string& w) { return model::ParseModelFamily(w); }, &out);
   }
+  // A list of exactly two numbers, e.g. `betas: [beta1, beta2]` (the names are for messages).
+  void Pair(const char* key, const char* first_name, double& first, const char* second_name,
+            double& second) {
+    Do([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(auto items, r_->List(key));
+      if (items.empty()) return absl::OkStatus();
+      const std::string where = Join(r_->path(), key);
+      if (items.size() != 2) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": expected [", first_name, ", ", second_name, "]"));
+      }
+      RETURN_IF_ERROR(MapReader::ParseDouble(items[0]->scalar, where + "[0]", &first));
+      return MapReader::ParseDouble(items[1]->scalar, where + "[1]", &second);
+    });
+  }
   template <typename T, typename F>
   void Section(const char* key, T& sub, F fn) {
     Do([&]() -> absl::Status {
@@ -394,18 +420,12 @@ class YamlFieldReader {
   template <typename T, typename P>
   void Word(const char* key, const char* accepted, P parse, T* out) {
     Do([&]() -> absl::Status {
-      std::string w;
-      bool present = false;
-      {
-        ASSIGN_OR_RETURN(const Tree* v, r_->Scalar(key));
-        present = v != nullptr;
-        if (present) w = v->scalar;
-      }
-      if (!present) return absl::OkStatus();
-      absl::StatusOr<T> parsed = parse(w);
+      ASSIGN_OR_RETURN(const Tree* v, r_->Scalar(key));
+      if (v == nullptr) return absl::OkStatus();
+      absl::StatusOr<T> parsed = parse(v->scalar);
       if (!parsed.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(Join(r_->path(), key), ": must be ", accepted, ", got '", Cut(w), "'"));
+        return absl::InvalidArgumentError(absl::StrCat(Join(r_->path(), key), ": must be ",
+                                                       accepted, ", got '", Cut(v->scalar), "'"));
       }
       *out = *parsed;
       return absl::OkStatus();
@@ -415,123 +435,13 @@ class YamlFieldReader {
   absl::Status status_;
 };
 
-absl::Status ReadModel(MapReader r, ModelSection* m) {
-  RETURN_IF_ERROR(r.CheckIsMap());
-  RETURN_IF_ERROR(r.Str("config_path", &m->config_path));
-  YamlFieldReader fields(&r);
-  model::VisitModelFields(static_cast<model::ModelConfig&>(*m), fields);
-  RETURN_IF_ERROR(fields.status());
-  RETURN_IF_ERROR(r.Double("initializer_range", &m->initializer_range));
-  return r.Finish();
-}
-
-absl::Status ReadRouting(MapReader r, RoutingSection* s) {
-  RETURN_IF_ERROR(r.CheckIsMap());
-  {
-    ASSIGN_OR_RETURN(const Tree* v, r.Scalar("enabled"));
-    if (v != nullptr) {
-      bool b = false;
-      std::string low = absl::AsciiStrToLower(v->scalar);
-      if (low == "true" || low == "yes" || low == "on") {
-        b = true;
-      } else if (low != "false" && low != "no" && low != "off") {
-        return absl::InvalidArgumentError(absl::StrCat(
-            Join(r.path(), "enabled"), ": expected true or false, got '", Cut(v->scalar), "'"));
-      }
-      s->enabled = b;
-    }
-  }
-  YamlFieldReader fields(&r);
-  model::VisitRoutingFields(static_cast<model::RoutingConfig&>(*s), fields);
-  RETURN_IF_ERROR(fields.status());
-  return r.Finish();
-}
-
-absl::Status ReadData(MapReader r, DataSpec* d) {
-  RETURN_IF_ERROR(r.CheckIsMap());
-  RETURN_IF_ERROR(r.Str("train_path", &d->train_path));
-  RETURN_IF_ERROR(r.Str("valid_path", &d->valid_path));
-  RETURN_IF_ERROR(r.Double("valid_fraction", &d->valid_fraction));
-  RETURN_IF_ERROR(r.Str("format", &d->format));
-  RETURN_IF_ERROR(r.Int("seq_len", &d->seq_len));
-  RETURN_IF_ERROR(r.Int("seed", &d->seed));
-  RETURN_IF_ERROR(r.Str("tokenizer_dir", &d->tokenizer_dir));
-  RETURN_IF_ERROR(r.Str("cache_dir", &d->cache_dir));
-  RETURN_IF_ERROR(r.Int("tokenize_threads", &d->tokenize_threads));
-  return r.Finish();
-}
-
-absl::Status ReadOptim(MapReader r, OptimSpec* o) {
-  RETURN_IF_ERROR(r.CheckIsMap());
-  RETURN_IF_ERROR(r.Double("lr", &o->lr));
-  RETURN_IF_ERROR(r.Double("weight_decay", &o->weight_decay));
-  ASSIGN_OR_RETURN(auto betas, r.List("betas"));
-  if (!betas.empty()) {
-    std::string where = Join(r.path(), "betas");
-    if (betas.size() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": expected [beta1, beta2]"));
-    }
-    RETURN_IF_ERROR(MapReader::ParseDouble(betas[0]->scalar, where + "[0]", &o->beta1));
-    RETURN_IF_ERROR(MapReader::ParseDouble(betas[1]->scalar, where + "[1]", &o->beta2));
-  }
-  RETURN_IF_ERROR(r.Double("eps", &o->eps));
-  RETURN_IF_ERROR(r.Int("warmup_steps", &o->warmup_steps));
-  RETURN_IF_ERROR(r.Int("max_steps", &o->max_steps));
-  RETURN_IF_ERROR(r.Double("min_lr_ratio", &o->min_lr_ratio));
-  RETURN_IF_ERROR(r.Double("grad_clip", &o->grad_clip));
-  RETURN_IF_ERROR(r.Int("batch_size", &o->batch_size));
-  RETURN_IF_ERROR(r.Int("grad_accum", &o->grad_accum));
-  return r.Finish();
-}
-
-absl::Status ReadRecord(MapReader r, RecordSpec* rec) {
-  RETURN_IF_ERROR(r.CheckIsMap());
-  RETURN_IF_ERROR(r.Double("sample_rate", &rec->sample_rate));
-  RETURN_IF_ERROR(r.Bool("eval_split_events", &rec->eval_split_events));
-  RETURN_IF_ERROR(r.Bool("controls", &rec->controls));
-  RETURN_IF_ERROR(r.Bool("eval_at_checkpoints", &rec->eval_at_checkpoints));
-  return r.Finish();
-}
-
-absl::Status ReadDistributed(MapReader r, DistributedSpec* d) {
-  RETURN_IF_ERROR(r.CheckIsMap());
-  RETURN_IF_ERROR(r.Int("nproc_per_node", &d->nproc_per_node));
-  RETURN_IF_ERROR(r.Int("timeout_s", &d->timeout_s));
-  return r.Finish();
-}
-
-absl::Status ReadEval(MapReader r, EvalSpec* e) {
-  RETURN_IF_ERROR(r.CheckIsMap());
-  RETURN_IF_ERROR(r.Int("max_sequences", &e->max_sequences));
-  return r.Finish();
-}
-
+// Reads the whole spec (VisitJobFields), rejecting unknown keys at every level.
 absl::Status ReadJob(const Tree& root, JobSpec* s) {
   MapReader r(&root, "");
   RETURN_IF_ERROR(r.CheckIsMap());
-  RETURN_IF_ERROR(r.Str("name", &s->name));
-  RETURN_IF_ERROR(r.Str("kind", &s->kind));
-  RETURN_IF_ERROR(r.Str("model_dir", &s->model_dir));
-  RETURN_IF_ERROR(ReadModel(r.Sub("model"), &s->model));
-  RETURN_IF_ERROR(ReadRouting(r.Sub("routing"), &s->routing));
-  RETURN_IF_ERROR(ReadData(r.Sub("data"), &s->data));
-  RETURN_IF_ERROR(ReadOptim(r.Sub("optim"), &s->optim));
-  RETURN_IF_ERROR(r.Int("eval_every", &s->eval_every));
-  RETURN_IF_ERROR(r.Int("eval_batches", &s->eval_batches));
-  RETURN_IF_ERROR(r.Int("checkpoint_every", &s->checkpoint_every));
-  RETURN_IF_ERROR(r.Int("keep_checkpoints", &s->keep_checkpoints));
-  RETURN_IF_ERROR(r.Str("output_dir", &s->output_dir));
-  RETURN_IF_ERROR(r.Str("device", &s->device));
-  RETURN_IF_ERROR(r.Str("precision", &s->precision));
-  RETURN_IF_ERROR(r.Bool("freeze_base", &s->freeze_base));
-  RETURN_IF_ERROR(r.Int("threads", &s->threads));
-  RETURN_IF_ERROR(r.Int("memory_limit_mb", &s->memory_limit_mb));
-  RETURN_IF_ERROR(r.Int("log_every", &s->log_every));
-  RETURN_IF_ERROR(r.Int("seed", &s->seed));
-  RETURN_IF_ERROR(ReadRecord(r.Sub("record"), &s->record));
-  RETURN_IF_ERROR(ReadDistributed(r.Sub("distributed"), &s->distributed));
-  RETURN_IF_ERROR(r.Str("resume", &s->resume));
-  RETURN_IF_ERROR(ReadEval(r.Sub("eval"), &s->eval));
+  YamlFieldReader fields(&r);
+  VisitJobFields(*s, fields);
+  RETURN_IF_ERROR(fields.status());
   return r.Finish();
 }
 
@@ -560,40 +470,58 @@ absl::Status CheckLength(const std::string& key, const std::string& value, size_
   return absl::OkStatus();
 }
 
+// Bounds every string of the spec by its JobString class (plain strings: words), and every list
+// by kMaxJobLayers entries (a list of strings: each entry a word), walking VisitJobFields.
+class StringBounds {
+ public:
+  explicit StringBounds(std::string path) : path_(std::move(path)) {}
+
+  void operator()(const char* key, const std::string& value, JobString bound = JobString::kWord) {
+    const size_t max = bound == JobString::kName   ? kMaxJobNameBytes
+                       : bound == JobString::kPath ? kMaxJobPathBytes
+                                                   : kMaxJobWordBytes;
+    Do([&] { return CheckLength(Join(path_, key), value, max); });
+  }
+  template <typename T>
+  void operator()(const char* key, const std::vector<T>& list) {
+    Do([&]() -> absl::Status {
+      const std::string where = Join(path_, key);
+      if (list.size() > static_cast<size_t>(kMaxJobLayers)) {
+        return Bad(where, absl::StrCat("more than ", kMaxJobLayers, " entries"));
+      }
+      if constexpr (std::is_same_v<T, std::string>) {
+        for (size_t i = 0; i < list.size(); ++i) {
+          RETURN_IF_ERROR(CheckLength(absl::StrCat(where, "[", i, "]"), list[i], kMaxJobWordBytes));
+        }
+      }
+      return absl::OkStatus();
+    });
+  }
+  // Numbers, booleans and enums are not strings.
+  template <typename T>
+  void operator()(const char*, const T&) {}
+  void Pair(const char*, const char*, double, const char*, double) {}
+  template <typename T, typename F>
+  void Section(const char* key, const T& sub, F fn) {
+    StringBounds sb(Join(path_, key));
+    fn(sub, sb);
+    Do([&] { return sb.status_; });
+  }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  template <typename F>
+  void Do(F f) {
+    if (status_.ok()) status_ = f();
+  }
+  std::string path_;
+  absl::Status status_;
+};
+
 absl::Status CheckStringBounds(const JobSpec& s) {
-  RETURN_IF_ERROR(CheckLength("name", s.name, kMaxJobNameBytes));
-  const std::pair<const char*, const std::string*> paths[] = {
-      {"model_dir", &s.model_dir},
-      {"model.config_path", &s.model.config_path},
-      {"data.train_path", &s.data.train_path},
-      {"data.valid_path", &s.data.valid_path},
-      {"data.tokenizer_dir", &s.data.tokenizer_dir},
-      {"data.cache_dir", &s.data.cache_dir},
-      {"output_dir", &s.output_dir}};
-  for (const auto& [key, value] : paths) {
-    RETURN_IF_ERROR(CheckLength(key, *value, kMaxJobPathBytes));
-  }
-  const std::pair<const char*, const std::string*> words[] = {
-      {"kind", &s.kind},
-      {"device", &s.device},
-      {"precision", &s.precision},
-      {"data.format", &s.data.format},
-      {"model.activation_function", &s.model.activation_function},
-      {"routing.router_activation", &s.routing.router_activation}};
-  for (const auto& [key, value] : words) {
-    RETURN_IF_ERROR(CheckLength(key, *value, kMaxJobWordBytes));
-  }
-  if (s.model.attention_layers.size() > static_cast<size_t>(kMaxJobLayers)) {
-    return Bad("model.attention_layers", absl::StrCat("more than ", kMaxJobLayers, " entries"));
-  }
-  for (size_t i = 0; i < s.model.attention_layers.size(); ++i) {
-    RETURN_IF_ERROR(CheckLength(absl::StrCat("model.attention_layers[", i, "]"),
-                                s.model.attention_layers[i], kMaxJobWordBytes));
-  }
-  if (s.routing.layers.size() > static_cast<size_t>(kMaxJobLayers)) {
-    return Bad("routing.layers", absl::StrCat("more than ", kMaxJobLayers, " entries"));
-  }
-  return absl::OkStatus();
+  StringBounds bounds("");
+  VisitJobFields(s, bounds);
+  return bounds.status();
 }
 
 absl::Status ValidateValues(const JobSpec& s) {
@@ -764,16 +692,26 @@ void EmitStr(YAML::Emitter& e, const char* key, const std::string& v) {
   e << v;
 }
 
-// Writes the fields a model/config_fields.h list visits as YAML (values read back identically:
-// shortest round-trip numbers, ambiguous strings quoted, empty lists omitted).
+// Writes the fields a field list (job_spec_fields.h, model/config_fields.h) visits as YAML, values
+// read back identically: shortest round-trip numbers, ambiguous strings quoted, empty lists and an
+// unset optional omitted.
 struct YamlFieldWriter {
   YAML::Emitter& e;
-  void operator()(const char* key, int64_t v) { e << YAML::Key << key << YAML::Value << v; }
+  template <typename T>
+  std::enable_if_t<std::is_integral_v<T>> operator()(const char* key, T v) {
+    e << YAML::Key << key << YAML::Value << v;
+  }
   void operator()(const char* key, double v) { e << YAML::Key << key << YAML::Value << Num(v); }
   void operator()(const char* key, bool v) {
     e << YAML::Key << key << YAML::Value << (v ? "true" : "false");
   }
-  void operator()(const char* key, const std::string& v) { EmitStr(e, key, v); }
+  // Unset: no key.
+  void operator()(const char* key, const std::optional<bool>& v) {
+    if (v.has_value()) (*this)(key, *v);
+  }
+  void operator()(const char* key, const std::string& v, JobString = JobString::kWord) {
+    EmitStr(e, key, v);
+  }
   template <typename T>
   void operator()(const char* key, const std::vector<T>& v) {
     if (!v.empty()) e << YAML::Key << key << YAML::Value << YAML::Flow << v;
@@ -783,6 +721,10 @@ struct YamlFieldWriter {
   }
   void operator()(const char* key, model::ModelFamily f) {
     EmitStr(e, key, model::ModelFamilyName(f));
+  }
+  void Pair(const char* key, const char*, double first, const char*, double second) {
+    e << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq << Num(first)
+      << Num(second) << YAML::EndSeq;
   }
   template <typename T, typename F>
   void Section(const char* key, const T& sub, F fn) {
@@ -890,77 +832,8 @@ absl::StatusOr<JobSpec> LoadJobSpecFile(const std::string& path,
 std::string JobSpecToYaml(const JobSpec& s) {
   YAML::Emitter e;
   e << YAML::BeginMap;
-  EmitStr(e, "name", s.name);
-  EmitStr(e, "kind", s.kind);
-  EmitStr(e, "model_dir", s.model_dir);
-  e << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
-  EmitStr(e, "config_path", s.model.config_path);
   YamlFieldWriter fields{e};
-  model::VisitModelFields(static_cast<const model::ModelConfig&>(s.model), fields);
-  e << YAML::Key << "initializer_range" << YAML::Value << Num(s.model.initializer_range);
-  e << YAML::EndMap;
-
-  e << YAML::Key << "routing" << YAML::Value << YAML::BeginMap;
-  if (s.routing.enabled.has_value()) {
-    e << YAML::Key << "enabled" << YAML::Value << (*s.routing.enabled ? "true" : "false");
-  }
-  model::VisitRoutingFields(static_cast<const model::RoutingConfig&>(s.routing), fields);
-  e << YAML::EndMap;
-
-  e << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
-  EmitStr(e, "train_path", s.data.train_path);
-  EmitStr(e, "valid_path", s.data.valid_path);
-  e << YAML::Key << "valid_fraction" << YAML::Value << Num(s.data.valid_fraction);
-  EmitStr(e, "format", s.data.format);
-  e << YAML::Key << "seq_len" << YAML::Value << s.data.seq_len;
-  e << YAML::Key << "seed" << YAML::Value << s.data.seed;
-  EmitStr(e, "tokenizer_dir", s.data.tokenizer_dir);
-  EmitStr(e, "cache_dir", s.data.cache_dir);
-  e << YAML::Key << "tokenize_threads" << YAML::Value << s.data.tokenize_threads;
-  e << YAML::EndMap;
-
-  e << YAML::Key << "optim" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "lr" << YAML::Value << Num(s.optim.lr);
-  e << YAML::Key << "weight_decay" << YAML::Value << Num(s.optim.weight_decay);
-  e << YAML::Key << "betas" << YAML::Value << YAML::Flow << YAML::BeginSeq << Num(s.optim.beta1)
-    << Num(s.optim.beta2) << YAML::EndSeq;
-  e << YAML::Key << "eps" << YAML::Value << Num(s.optim.eps);
-  e << YAML::Key << "warmup_steps" << YAML::Value << s.optim.warmup_steps;
-  e << YAML::Key << "max_steps" << YAML::Value << s.optim.max_steps;
-  e << YAML::Key << "min_lr_ratio" << YAML::Value << Num(s.optim.min_lr_ratio);
-  e << YAML::Key << "grad_clip" << YAML::Value << Num(s.optim.grad_clip);
-  e << YAML::Key << "batch_size" << YAML::Value << s.optim.batch_size;
-  e << YAML::Key << "grad_accum" << YAML::Value << s.optim.grad_accum;
-  e << YAML::EndMap;
-
-  e << YAML::Key << "eval_every" << YAML::Value << s.eval_every;
-  e << YAML::Key << "eval_batches" << YAML::Value << s.eval_batches;
-  e << YAML::Key << "checkpoint_every" << YAML::Value << s.checkpoint_every;
-  e << YAML::Key << "keep_checkpoints" << YAML::Value << s.keep_checkpoints;
-  EmitStr(e, "output_dir", s.output_dir);
-  EmitStr(e, "device", s.device);
-  EmitStr(e, "precision", s.precision);
-  e << YAML::Key << "freeze_base" << YAML::Value << (s.freeze_base ? "true" : "false");
-  e << YAML::Key << "threads" << YAML::Value << s.threads;
-  e << YAML::Key << "memory_limit_mb" << YAML::Value << s.memory_limit_mb;
-  e << YAML::Key << "log_every" << YAML::Value << s.log_every;
-  e << YAML::Key << "seed" << YAML::Value << s.seed;
-  e << YAML::Key << "record" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "sample_rate" << YAML::Value << Num(s.record.sample_rate);
-  e << YAML::Key << "eval_split_events" << YAML::Value
-    << (s.record.eval_split_events ? "true" : "false");
-  e << YAML::Key << "controls" << YAML::Value << (s.record.controls ? "true" : "false");
-  e << YAML::Key << "eval_at_checkpoints" << YAML::Value
-    << (s.record.eval_at_checkpoints ? "true" : "false");
-  e << YAML::EndMap;
-  EmitStr(e, "resume", s.resume);
-  e << YAML::Key << "eval" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "max_sequences" << YAML::Value << s.eval.max_sequences;
-  e << YAML::EndMap;
-  e << YAML::Key << "distributed" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "nproc_per_node" << YAML::Value << s.distributed.nproc_per_node;
-  e << YAML::Key << "timeout_s" << YAML::Value << s.distributed.timeout_s;
-  e << YAML::EndMap;
+  VisitJobFields(s, fields);
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

@@ -11,6 +11,7 @@ namespace monoroute::engine {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kMinimal[] = R"(
 kind: finetune
@@ -166,6 +167,112 @@ TEST(JobSpecTest, RoundTripsThroughYaml) {
   EXPECT_EQ(t->precision, "bf16");
   EXPECT_EQ(t->distributed.nproc_per_node, 4);
   EXPECT_EQ(t->distributed.timeout_s, 45);
+}
+
+// The text is hashed into the ranks' job fingerprint (train.cc) and stored as job.yaml: its layout
+// (key order, number and string forms, omitted empty lists and unset routing.enabled) is fixed.
+TEST(JobSpecTest, YamlLayoutIsStable) {
+  absl::StatusOr<JobSpec> s = ParseJobSpecYaml(R"(
+name: "gold en"
+kind: pretrain
+output_dir: /tmp/job
+data:
+  train_path: /data/train.txt
+  seed: 18446744073709551615
+  valid_fraction: 0.1
+optim:
+  betas: [0.8, 0.95]
+  lr: 0.0012345678901234567
+routing:
+  enabled: true
+  layers: [0, 1]
+record:
+  sample_rate: 0.25
+)");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(JobSpecToYaml(*s), R"(name: gold en
+kind: pretrain
+model_dir: ""
+model:
+  config_path: ""
+  model_type: gpt_neo
+  vocab_size: 50257
+  hidden_size: 64
+  num_layers: 8
+  num_heads: 16
+  intermediate_size: 0
+  max_position_embeddings: 2048
+  window_size: 256
+  layer_norm_epsilon: 1e-05
+  activation_function: ""
+  rotary_pct: 0.25
+  rotary_emb_base: 10000.0
+  use_parallel_residual: true
+  initializer_range: 0.02
+routing:
+  enabled: true
+  num_pathways: 16
+  top_k: 4
+  router_hidden: 128
+  route_every_n_layers: 2
+  layers: [0, 1]
+  router_activation: relu
+  temperature: 1.0
+  balancing:
+    method: glbl
+    alpha: 0.1
+    ema_momentum: 0.5
+    bias_update_rate: 0.001
+data:
+  train_path: /data/train.txt
+  valid_path: ""
+  valid_fraction: 0.1
+  format: auto
+  seq_len: 128
+  seed: 18446744073709551615
+  tokenizer_dir: ""
+  cache_dir: ""
+  tokenize_threads: 0
+optim:
+  lr: 0.0012345678901234567
+  weight_decay: 0.01
+  betas: [0.8, 0.95]
+  eps: 1e-08
+  warmup_steps: 100
+  max_steps: 1000
+  min_lr_ratio: 0.1
+  grad_clip: 1.0
+  batch_size: 16
+  grad_accum: 1
+eval_every: 100
+eval_batches: 20
+checkpoint_every: 100
+keep_checkpoints: 3
+output_dir: /tmp/job
+device: cpu
+precision: auto
+freeze_base: false
+threads: 0
+memory_limit_mb: 0
+log_every: 10
+seed: 0
+record:
+  sample_rate: 0.25
+  eval_split_events: true
+  controls: true
+  eval_at_checkpoints: false
+resume: auto
+eval:
+  max_sequences: 0
+distributed:
+  nproc_per_node: 1
+  timeout_s: 300
+)");
+  s->routing.enabled.reset();
+  s->routing.layers.clear();
+  const std::string yaml = JobSpecToYaml(*s);
+  EXPECT_THAT(yaml, HasSubstr("routing:\n  num_pathways: 16\n"));
+  EXPECT_THAT(yaml, Not(HasSubstr("\n  layers:")));
 }
 
 TEST(JobSpecTest, ValidatePathsNamesMissingFiles) {
