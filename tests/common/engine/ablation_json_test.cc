@@ -1,5 +1,6 @@
-// Tests of AblationResult's JSON document: AblationResultToJson's keys, and AblationResultFromJson
-// reading it back (every field, NaN as null), documents of version 1 and malformed values.
+// Tests of AblationResult's JSON document: AblationResultFromJson reads every key of a version-2
+// document and AblationResultToJson writes the same document back (NaN as null, the categories
+// only with a category source); documents of version 1 and malformed values.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,138 +12,68 @@
 namespace monoroute::engine {
 namespace {
 
-BootstrapDifference Diff(double estimate, double low, double high, double se, int64_t n) {
-  BootstrapDifference d;
-  d.estimate = estimate;
-  d.low = low;
-  d.high = high;
-  d.se = se;
-  d.replicates = n;
-  return d;
-}
+// Every key AblationResultToJson writes, none at its default; nulls where a value is NaN.
+constexpr char kDocument[] = R"({
+  "version": 2, "layer": 2, "pathway": 5, "tokens": 4096, "sequences": 32,
+  "selected_tokens": 700, "base_loss": 3.25, "ablated_loss": 3.5, "target_effect": 0.75,
+  "controls": [{"pathway": 1, "load": 690, "effect": 0.125},
+               {"pathway": 7, "load": 710, "effect": null}],
+  "control_effect": 0.125,
+  "effect_difference": 0.625, "effect_difference_ci": [0.5, 0.75],
+  "effect_difference_se": 0.0625, "effect_difference_replicates": 999,
+  "top_token_ids": [11, 13, 262], "top_token_count": 300, "rest_token_count": 400,
+  "top_increase": 1.5, "rest_increase": 0.25,
+  "top_vs_rest_difference": 1.25, "top_vs_rest_ci": [null, null], "top_vs_rest_se": null,
+  "top_vs_rest_replicates": 0,
+  "selected_increase": 0.75, "other_increase": 0.03125, "bootstrap": 1000,
+  "interval": "percentile", "seed": 18446744073709551615,
+  "category_source": "data/lexicon", "category_of": "current token", "min_category_tokens": 40,
+  "categories": [
+    {"category": "animal", "status": "ok", "tokens": 120, "control_tokens": 480,
+     "controls_used": [1, 7], "target_increase": 0.875, "control_increase": 0.25,
+     "difference": 0.625, "difference_ci": [0.375, 0.875], "difference_se": 0.125,
+     "difference_replicates": 1000, "chance_level": 0.0,
+     "null": "load-matched control pathways, ablated alone, on their tokens of this category"},
+    {"category": "none", "status": "too few tokens", "tokens": 3, "control_tokens": 0,
+     "controls_used": [], "target_increase": null, "control_increase": null,
+     "difference": null, "difference_ci": [null, null], "difference_se": null,
+     "difference_replicates": 0, "chance_level": 0.0,
+     "null": "load-matched control pathways, ablated alone, on their tokens of this category"}]
+})";
 
-// A result with every field set (none at its default), one interval without replicates (NaN).
-AblationResult Sample() {
-  AblationResult r;
-  r.layer = 2;
-  r.pathway = 5;
-  r.tokens = 4096;
-  r.sequences = 32;
-  r.selected_tokens = 700;
-  r.base_loss = 3.25;
-  r.ablated_loss = 3.5;
-  r.target_effect = 0.75;
-  r.controls = {{1, 690, 0.125}, {7, 710, BootstrapDifference::kNaN}};
-  r.control_effect = 0.125;
-  r.effect_difference = Diff(0.625, 0.5, 0.75, 0.0625, 999);
-  r.top_token_ids = {11, 13, 262};
-  r.top_token_count = 300;
-  r.rest_token_count = 400;
-  r.top_increase = 1.5;
-  r.rest_increase = 0.25;
-  r.top_vs_rest = Diff(1.25, BootstrapDifference::kNaN, BootstrapDifference::kNaN,
-                       BootstrapDifference::kNaN, 0);
-  r.selected_increase = 0.75;
-  r.other_increase = 0.03125;
-  r.bootstrap = 1000;
-  r.seed = 18446744073709551615ULL;
-  r.category_source = "data/lexicon";
-  r.min_category_tokens = 40;
-  AblationCategoryEffect c;
-  c.category = "animal";
-  c.status = "ok";
-  c.tokens = 120;
-  c.control_tokens = 480;
-  c.controls_used = {1, 7};
-  c.target_increase = 0.875;
-  c.control_increase = 0.25;
-  c.difference = Diff(0.625, 0.375, 0.875, 0.125, 1000);
-  r.categories = {c};
-  c.category = "none";
-  c.status = "too few tokens";
-  c.tokens = 3;
-  c.controls_used.clear();
-  c.target_increase = c.control_increase = BootstrapDifference::kNaN;
-  c.difference = BootstrapDifference();
-  r.categories.push_back(c);
-  return r;
-}
-
-// Equal, NaN equal to NaN.
-void ExpectSame(double a, double b, const char* what) {
-  if (std::isnan(a)) {
-    EXPECT_TRUE(std::isnan(b)) << what;
-  } else {
-    EXPECT_EQ(a, b) << what;
-  }
-}
-
-void ExpectSame(const BootstrapDifference& a, const BootstrapDifference& b, const char* what) {
-  ExpectSame(a.estimate, b.estimate, what);
-  ExpectSame(a.low, b.low, what);
-  ExpectSame(a.high, b.high, what);
-  ExpectSame(a.se, b.se, what);
-  EXPECT_EQ(a.replicates, b.replicates) << what;
-}
-
-TEST(AblationJsonTest, WritesTheDocumentedKeys) {
-  const nlohmann::json j = nlohmann::json::parse(AblationResultToJson(Sample()));
-  EXPECT_EQ(j["version"], kAblationJsonVersion);
-  EXPECT_EQ(j["effect_difference_ci"], nlohmann::json::array({0.5, 0.75}));
-  EXPECT_EQ(j["effect_difference_replicates"], 999);
-  EXPECT_EQ(j["top_vs_rest_difference"], 1.25);
-  EXPECT_TRUE(j["top_vs_rest_ci"][0].is_null());
-  EXPECT_TRUE(j["top_vs_rest_se"].is_null());
-  EXPECT_TRUE(j["controls"][1]["effect"].is_null());
-  EXPECT_EQ(j["interval"], "percentile");
-  EXPECT_EQ(j["category_of"], "current token");
-  EXPECT_EQ(j["categories"][0]["difference_ci"], nlohmann::json::array({0.375, 0.875}));
-  EXPECT_EQ(j["categories"][0]["chance_level"], 0.0);
-  EXPECT_TRUE(j["categories"][0]["null"].is_string());
-
-  AblationResult plain = Sample();
-  plain.category_source.clear();
-  const nlohmann::json k = nlohmann::json::parse(AblationResultToJson(plain));
-  EXPECT_FALSE(k.contains("categories"));
-  EXPECT_FALSE(k.contains("category_of"));
-  EXPECT_FALSE(k.contains("min_category_tokens"));
-}
-
-TEST(AblationJsonTest, ReadsBackEveryField) {
-  const AblationResult r = Sample();
-  const std::string json = AblationResultToJson(r);
+TEST(AblationJsonTest, ReadsAndWritesEveryKey) {
   int version = 0;
-  absl::StatusOr<AblationResult> t = AblationResultFromJson(json, &version);
-  ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(version, kAblationJsonVersion);
-  EXPECT_EQ(AblationResultToJson(*t), json);
-  EXPECT_EQ(t->layer, 2);
-  EXPECT_EQ(t->pathway, 5);
-  EXPECT_EQ(t->tokens, 4096);
-  EXPECT_EQ(t->sequences, 32);
-  EXPECT_EQ(t->selected_tokens, 700);
-  EXPECT_EQ(t->base_loss, 3.25);
-  EXPECT_EQ(t->ablated_loss, 3.5);
-  ASSERT_EQ(t->controls.size(), 2u);
-  EXPECT_EQ(t->controls[1].pathway, 7);
-  EXPECT_EQ(t->controls[1].load, 710);
-  EXPECT_TRUE(std::isnan(t->controls[1].effect));
-  ExpectSame(t->effect_difference, r.effect_difference, "effect_difference");
-  ExpectSame(t->top_vs_rest, r.top_vs_rest, "top_vs_rest");
-  EXPECT_EQ(t->top_token_ids, r.top_token_ids);
-  EXPECT_EQ(t->top_token_count, 300);
-  EXPECT_EQ(t->rest_token_count, 400);
-  EXPECT_EQ(t->other_increase, 0.03125);
-  EXPECT_EQ(t->bootstrap, 1000);
-  EXPECT_EQ(t->seed, r.seed);
-  EXPECT_EQ(t->category_source, "data/lexicon");
-  EXPECT_EQ(t->min_category_tokens, 40);
-  ASSERT_EQ(t->categories.size(), 2u);
-  EXPECT_EQ(t->categories[0].category, "animal");
-  EXPECT_EQ(t->categories[0].controls_used, (std::vector<int>{1, 7}));
-  ExpectSame(t->categories[0].difference, r.categories[0].difference, "categories[0]");
-  EXPECT_EQ(t->categories[1].status, "too few tokens");
-  EXPECT_TRUE(std::isnan(t->categories[1].target_increase));
+  absl::StatusOr<AblationResult> r = AblationResultFromJson(kDocument, &version);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(version, 2);
+  EXPECT_EQ(nlohmann::json::parse(AblationResultToJson(*r)), nlohmann::json::parse(kDocument));
+  EXPECT_EQ(r->layer, 2);
+  EXPECT_EQ(r->base_loss, 3.25);
+  ASSERT_EQ(r->controls.size(), 2u);
+  EXPECT_EQ(r->controls[1].load, 710);
+  EXPECT_TRUE(std::isnan(r->controls[1].effect));
+  EXPECT_EQ(r->effect_difference.replicates, 999);
+  EXPECT_EQ(r->effect_difference.high, 0.75);
+  EXPECT_TRUE(std::isnan(r->top_vs_rest.low));
+  EXPECT_EQ(r->top_vs_rest.estimate, 1.25);
+  EXPECT_EQ(r->top_token_ids, (std::vector<int32_t>{11, 13, 262}));
+  EXPECT_EQ(r->seed, 18446744073709551615ULL);
+  ASSERT_EQ(r->categories.size(), 2u);
+  EXPECT_EQ(r->categories[0].controls_used, (std::vector<int>{1, 7}));
+  EXPECT_EQ(r->categories[0].difference.low, 0.375);
+  EXPECT_EQ(r->categories[1].status, "too few tokens");
+  EXPECT_TRUE(std::isnan(r->categories[1].target_increase));
+}
+
+TEST(AblationJsonTest, CategoriesOnlyWithASource) {
+  absl::StatusOr<AblationResult> r = AblationResultFromJson(kDocument);
+  ASSERT_TRUE(r.ok()) << r.status();
+  r->category_source.clear();
+  const nlohmann::json j = nlohmann::json::parse(AblationResultToJson(*r));
+  EXPECT_FALSE(j.contains("categories"));
+  EXPECT_FALSE(j.contains("category_of"));
+  EXPECT_FALSE(j.contains("min_category_tokens"));
+  EXPECT_EQ(j["version"], kAblationJsonVersion);
 }
 
 TEST(AblationJsonTest, ReadsVersionOneAndSkipsMalformedValues) {

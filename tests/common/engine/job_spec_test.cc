@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/engine/sha256.h"
 #include "tests/common/engine/test_util.h"
 
 namespace monoroute::engine {
@@ -190,89 +191,22 @@ record:
   sample_rate: 0.25
 )");
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_EQ(JobSpecToYaml(*s), R"(name: gold en
-kind: pretrain
-model_dir: ""
-model:
-  config_path: ""
-  model_type: gpt_neo
-  vocab_size: 50257
-  hidden_size: 64
-  num_layers: 8
-  num_heads: 16
-  intermediate_size: 0
-  max_position_embeddings: 2048
-  window_size: 256
-  layer_norm_epsilon: 1e-05
-  activation_function: ""
-  rotary_pct: 0.25
-  rotary_emb_base: 10000.0
-  use_parallel_residual: true
-  initializer_range: 0.02
-routing:
-  enabled: true
-  num_pathways: 16
-  top_k: 4
-  router_hidden: 128
-  route_every_n_layers: 2
-  layers: [0, 1]
-  router_activation: relu
-  temperature: 1.0
-  balancing:
-    method: glbl
-    alpha: 0.1
-    ema_momentum: 0.5
-    bias_update_rate: 0.001
-data:
-  train_path: /data/train.txt
-  valid_path: ""
-  valid_fraction: 0.1
-  format: auto
-  seq_len: 128
-  seed: 18446744073709551615
-  tokenizer_dir: ""
-  cache_dir: ""
-  tokenize_threads: 0
-optim:
-  lr: 0.0012345678901234567
-  weight_decay: 0.01
-  betas: [0.8, 0.95]
-  eps: 1e-08
-  warmup_steps: 100
-  max_steps: 1000
-  min_lr_ratio: 0.1
-  grad_clip: 1.0
-  batch_size: 16
-  grad_accum: 1
-eval_every: 100
-eval_batches: 20
-checkpoint_every: 100
-keep_checkpoints: 3
-output_dir: /tmp/job
-device: cpu
-precision: auto
-freeze_base: false
-threads: 0
-memory_limit_mb: 0
-log_every: 10
-seed: 0
-record:
-  sample_rate: 0.25
-  eval_split_events: true
-  controls: true
-  eval_at_checkpoints: false
-resume: auto
-eval:
-  max_sequences: 0
-distributed:
-  nproc_per_node: 1
-  timeout_s: 300
-)");
+  // Sha256Hex of the text as it was before the field list (job_spec_fields.h) wrote it.
+  const std::string yaml = JobSpecToYaml(*s);
+  EXPECT_EQ(Sha256Hex(yaml), "bc8583b3eb9ea272b678683491dfe153a87acd4beaa2589530e095e950821d4c")
+      << yaml;
+  EXPECT_THAT(yaml,
+              HasSubstr("\nmodel_dir: \"\"\nmodel:\n  config_path: \"\"\n  model_type: gpt_neo\n"));
+  EXPECT_THAT(yaml, HasSubstr("\nrouting:\n  enabled: true\n  num_pathways: 16\n"));
+  EXPECT_THAT(yaml, HasSubstr("\n  seed: 18446744073709551615\n"));
+  EXPECT_THAT(yaml, HasSubstr("\n  betas: [0.8, 0.95]\n  eps: 1e-08\n"));
+  EXPECT_THAT(yaml, HasSubstr("\nseed: 0\nrecord:\n  sample_rate: 0.25\n"));
+  EXPECT_THAT(yaml, HasSubstr("\nresume: auto\neval:\n  max_sequences: 0\ndistributed:\n"));
   s->routing.enabled.reset();
   s->routing.layers.clear();
-  const std::string yaml = JobSpecToYaml(*s);
-  EXPECT_THAT(yaml, HasSubstr("routing:\n  num_pathways: 16\n"));
-  EXPECT_THAT(yaml, Not(HasSubstr("\n  layers:")));
+  const std::string plain = JobSpecToYaml(*s);
+  EXPECT_THAT(plain, HasSubstr("\nrouting:\n  num_pathways: 16\n"));
+  EXPECT_THAT(plain, Not(HasSubstr("\n  layers:")));
 }
 
 TEST(JobSpecTest, ValidatePathsNamesMissingFiles) {
