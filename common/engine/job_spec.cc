@@ -524,6 +524,27 @@ absl::Status CheckStringBounds(const JobSpec& s) {
   return bounds.status();
 }
 
+// The `optim` section's values (ValidateValues).
+absl::Status ValidateOptim(const OptimSpec& o) {
+  if (!(o.lr > 0)) return Bad("optim.lr", "must be > 0");
+  if (o.weight_decay < 0) return Bad("optim.weight_decay", "must be >= 0");
+  if (o.beta1 < 0 || o.beta1 >= 1) return Bad("optim.betas[0]", "must be in [0, 1)");
+  if (o.beta2 < 0 || o.beta2 >= 1) return Bad("optim.betas[1]", "must be in [0, 1)");
+  if (!(o.eps > 0)) return Bad("optim.eps", "must be > 0");
+  if (o.warmup_steps < 0) return Bad("optim.warmup_steps", "must be >= 0");
+  if (o.max_steps <= 0) return Bad("optim.max_steps", "must be > 0");
+  if (o.max_steps > kMaxJobSteps) {
+    return Bad("optim.max_steps",
+               absl::StrCat(o.max_steps, " is more than the limit of ", kMaxJobSteps, " steps"));
+  }
+  if (o.min_lr_ratio < 0 || o.min_lr_ratio > 1)
+    return Bad("optim.min_lr_ratio", "must be in [0, 1]");
+  if (o.grad_clip < 0) return Bad("optim.grad_clip", "must be >= 0");
+  if (o.batch_size <= 0) return Bad("optim.batch_size", "must be > 0");
+  if (o.grad_accum <= 0) return Bad("optim.grad_accum", "must be > 0");
+  return absl::OkStatus();
+}
+
 absl::Status ValidateValues(const JobSpec& s) {
   RETURN_IF_ERROR(CheckStringBounds(s));
   if (s.kind != "pretrain" && s.kind != "finetune") {
@@ -574,23 +595,7 @@ absl::Status ValidateValues(const JobSpec& s) {
     return Bad("data.tokenize_threads", absl::StrCat("must be <= ", kMaxJobThreads));
   }
 
-  const OptimSpec& o = s.optim;
-  if (!(o.lr > 0)) return Bad("optim.lr", "must be > 0");
-  if (o.weight_decay < 0) return Bad("optim.weight_decay", "must be >= 0");
-  if (o.beta1 < 0 || o.beta1 >= 1) return Bad("optim.betas[0]", "must be in [0, 1)");
-  if (o.beta2 < 0 || o.beta2 >= 1) return Bad("optim.betas[1]", "must be in [0, 1)");
-  if (!(o.eps > 0)) return Bad("optim.eps", "must be > 0");
-  if (o.warmup_steps < 0) return Bad("optim.warmup_steps", "must be >= 0");
-  if (o.max_steps <= 0) return Bad("optim.max_steps", "must be > 0");
-  if (o.max_steps > kMaxJobSteps) {
-    return Bad("optim.max_steps",
-               absl::StrCat(o.max_steps, " is more than the limit of ", kMaxJobSteps, " steps"));
-  }
-  if (o.min_lr_ratio < 0 || o.min_lr_ratio > 1)
-    return Bad("optim.min_lr_ratio", "must be in [0, 1]");
-  if (o.grad_clip < 0) return Bad("optim.grad_clip", "must be >= 0");
-  if (o.batch_size <= 0) return Bad("optim.batch_size", "must be > 0");
-  if (o.grad_accum <= 0) return Bad("optim.grad_accum", "must be > 0");
+  RETURN_IF_ERROR(ValidateOptim(s.optim));
 
   if (s.eval_every < 0) return Bad("eval_every", "must be >= 0");
   if (s.eval_batches < 0) return Bad("eval_batches", "must be >= 0");

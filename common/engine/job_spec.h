@@ -1,6 +1,6 @@
-// Training job specification: the YAML schema of `monoroute train --config job.yaml` and of the
-// trainer service's jobs, its parser (unknown keys and bad values rejected with the key path),
-// its serialiser, and the file-system checks run before any training starts. Torch-free.
+// Training job specification: the YAML schema of `monoroute train --config job.yaml` and the
+// trainer's jobs (fields listed once, job_spec_fields.h), its strict parser (bad keys and values
+// named by key path), its serialiser, and the file-system checks run before training. Torch-free.
 #ifndef MONOROUTE_COMMON_ENGINE_JOB_SPEC_H_
 #define MONOROUTE_COMMON_ENGINE_JOB_SPEC_H_
 
