@@ -27,6 +27,7 @@ constexpr char kCategoryNull[] =
 // fn)` for a list of objects; `v.IfSet(key, string, fn)` for the string and the keys fn visits,
 // all present only when the string is not empty.
 
+// AblationControl (an entry of "controls").
 template <typename C, typename V>
 void VisitControlFields(C& c, V& v) {
   v("pathway", c.pathway);
@@ -34,6 +35,7 @@ void VisitControlFields(C& c, V& v) {
   v("effect", c.effect);
 }
 
+// AblationCategoryEffect (an entry of "categories").
 template <typename C, typename V>
 void VisitCategoryFields(C& c, V& v) {
   v("category", c.category);
@@ -48,6 +50,7 @@ void VisitCategoryFields(C& c, V& v) {
   v.Constant("chance_level", 0.0);
 }
 
+// AblationResult: the document's top level.
 template <typename R, typename V>
 void VisitResultFields(R& r, V& v) {
   v.Constant("version", kAblationJsonVersion);
