@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "clients/cli/bench_timing.h"
 #include "clients/cli/study_endpoint.h"
 #include "clients/cli/study_observer.h"
 #include "clients/cli/study_ranks.h"
@@ -409,19 +410,18 @@ absl::StatusOr<json> RunOne(const BalancingStudyOptions& o, const analysis::Voca
   RETURN_IF_ERROR(WriteFileAtomic((dir / "llm_monosemanticity.png").string(), png));
   const bool saturated = obs.stopped();
   const double reached = obs.checks().empty() ? std::nan("") : obs.checks().back().min_agreement;
-  json result = {
-      {"name", name},
-      {"method", method},
-      {"seed", seed},
-      {"steps", tr.final_step},
-      {"step_cap", o.steps},
-      {"stop", saturated ? "saturation" : "step cap"},
-      {"saturation_reached", std::isfinite(reached) ? json(reached) : json(nullptr)},
-      {"saturation", saturation},
-      {"world_size", o.nproc_per_node},
-      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
-      {"metrics", RunMetrics(run.layers, val_loss, obs.last(), tr.final_step)},
-      {"primary", PrimaryByLayer(run.layers)}};
+  json result = {{"name", name},
+                 {"method", method},
+                 {"seed", seed},
+                 {"steps", tr.final_step},
+                 {"step_cap", o.steps},
+                 {"stop", saturated ? "saturation" : "step cap"},
+                 {"saturation_reached", std::isfinite(reached) ? json(reached) : json(nullptr)},
+                 {"saturation", saturation},
+                 {"world_size", o.nproc_per_node},
+                 {"seconds", SecondsSince(t0)},
+                 {"metrics", RunMetrics(run.layers, val_loss, obs.last(), tr.final_step)},
+                 {"primary", PrimaryByLayer(run.layers)}};
   RETURN_IF_ERROR(WriteFileAtomic((dir / "result.json").string(), result.dump(2)));
   return result;
 }
@@ -642,9 +642,7 @@ absl::Status RunBalancingStudy(const BalancingStudyOptions& o) {
   for (const std::string& method : o.methods) {
     for (const Metric& m : kMetrics) agg[method][m.key] = AcrossSeeds(per_method[method][m.key]);
   }
-  return WriteStudy(
-      o, runs, agg, PrimaryEndpoint(o, runs),
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_study).count());
+  return WriteStudy(o, runs, agg, PrimaryEndpoint(o, runs), SecondsSince(t_study));
 }
 
 }  // namespace monoroute::cli

@@ -80,10 +80,21 @@ std::string FormatText(const engine::AblationResult& r) {
   return s + FormatCategories(r);
 }
 
-MONOROUTE_REGISTER_COMMAND(ablate, [](CLI::App& app) {
-  CLI::App* sub = app.add_subcommand(
-      "ablate", "Disable one pathway and compare its loss effect with load-matched controls");
-  auto o = std::make_shared<AblateOpts>();
+absl::Status RunAblate(const AblateOpts& o) {
+  absl::StatusOr<engine::AblationResult> r = engine::RunPathwayAblation(o.a);
+  if (!r.ok()) return r.status();
+  if (o.save) {
+    const std::string path = analysis::explorer::AblationResultPath(
+        o.a.model_dir, static_cast<uint32_t>(r->layer), static_cast<uint32_t>(r->pathway));
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    RETURN_IF_ERROR(WriteFileAtomic(path, engine::AblationResultToJson(*r)));
+    std::cerr << "saved " << path << "\n";
+  }
+  return PrintResult(nlohmann::json::parse(engine::AblationResultToJson(*r)), FormatText(*r));
+}
+
+void AddFlags(CLI::App* sub, AblateOpts* o) {
   sub->add_option("--model", o->a.model_dir, "Routed checkpoint directory")->required();
   sub->add_option("--data", o->a.data_path, "Evaluation text (text or JSONL)")->required();
   sub->add_option("--layer", o->a.layer, "Routed layer (block index)")->required();
@@ -116,25 +127,13 @@ MONOROUTE_REGISTER_COMMAND(ablate, [](CLI::App& app) {
   sub->add_flag("--save", o->save,
                 "Also write the JSON result to MODEL/ablations/layerL_pathwayP.json (shown on the "
                 "explorer's pathway page)");
-  SetAction(sub, [o]() -> absl::Status {
-    absl::StatusOr<engine::AblationResult> r = engine::RunPathwayAblation(o->a);
-    if (!r.ok()) return r.status();
-    if (o->save) {
-      const std::string path = analysis::explorer::AblationResultPath(
-          o->a.model_dir, static_cast<uint32_t>(r->layer), static_cast<uint32_t>(r->pathway));
-      std::error_code ec;
-      std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-      RETURN_IF_ERROR(WriteFileAtomic(path, engine::AblationResultToJson(*r)));
-      std::cerr << "saved " << path << "\n";
-    }
-    if (JsonOutput()) {
-      PrintJson(nlohmann::json::parse(engine::AblationResultToJson(*r)));
-    } else {
-      std::cout << FormatText(*r);
-    }
-    return absl::OkStatus();
-  });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    ablate,
+    Command<AblateOpts>(
+        "ablate", "Disable one pathway and compare its loss effect with load-matched controls",
+        AddFlags, RunAblate));
 
 }  // namespace
 }  // namespace monoroute::cli

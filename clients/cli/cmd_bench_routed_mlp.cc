@@ -103,19 +103,20 @@ absl::Status Run(const RoutedMlpBenchFlags& f) {
   return absl::OkStatus();
 }
 
-MONOROUTE_REGISTER_COMMAND(bench_routed_mlp, [](CLI::App& app) {
-  CLI::App* bench = GetOrAddGroup(app, "bench", "Benchmarks");
-  CLI::App* sub = bench->add_subcommand(
-      "routed-mlp", "Routed MLP forward + backward: mask path vs gather path (CPU)");
-  auto f = std::make_shared<RoutedMlpBenchFlags>();
+void AddFlags(CLI::App* sub, RoutedMlpBenchFlags* f) {
   sub->add_option("--hidden", f->hidden, "Residual width (intermediate 4x)")->capture_default_str();
   sub->add_option("--tokens", f->tokens, "Tokens per call")->capture_default_str();
   sub->add_option("--pathways", f->pathways, "Pathways P (1-256)")->capture_default_str();
   sub->add_option("--top-k", f->top_k, "Pathways per token k")->capture_default_str();
   sub->add_option("--reps", f->reps, "Timed calls per path and round")->capture_default_str();
   sub->add_option("--threads", f->threads, "CPU threads (0: every CPU available)");
-  SetAction(sub, [f]() { return Run(*f); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    bench_routed_mlp,
+    Command<RoutedMlpBenchFlags>("bench routed-mlp",
+                                 "Routed MLP forward + backward: mask path vs gather path (CPU)",
+                                 AddFlags, Run));
 
 }  // namespace
 }  // namespace monoroute::cli

@@ -479,12 +479,7 @@ absl::Status RunBenchTrain(const BenchTrainFlags& f) {
   return absl::OkStatus();
 }
 
-MONOROUTE_REGISTER_COMMAND(bench_train, [](CLI::App& app) {
-  CLI::App* bench = GetOrAddGroup(app, "bench", "Benchmarks");
-  CLI::App* sub = bench->add_subcommand(
-      "train",
-      "Training-step throughput (random tokens) on TinyStories-1M, Pythia-70M or GPT-2 shapes");
-  auto f = std::make_shared<BenchTrainFlags>();
+void AddFlags(CLI::App* sub, BenchTrainFlags* f) {
   sub->add_option("--batch", f->batch, "Sequences per step")->capture_default_str();
   sub->add_option("--seq", f->seq, "Tokens per sequence")->capture_default_str();
   sub->add_option("--steps", f->steps, "Timed steps")->capture_default_str();
@@ -526,15 +521,17 @@ MONOROUTE_REGISTER_COMMAND(bench_train, [](CLI::App& app) {
   CLI::Option* arch = sub->add_option(
       "--arch", f->arch,
       "gpt-neo (TinyStories-1M), gpt-neox (Pythia-70M) or gpt2 (GPT-2 small); implies --profile");
-  arch->capture_default_str();
+  arch->capture_default_str()->each([f](const std::string&) { f->arch_given = true; });
   sub->add_option("--layers", f->layers, "Blocks (0: the architecture's own count)")
       ->capture_default_str();
+}
 
-  SetAction(sub, [f, arch]() {
-    f->arch_given = arch->count() > 0;
-    return RunBenchTrain(*f);
-  });
-});
+MONOROUTE_REGISTER_COMMAND(
+    bench_train,
+    Command<BenchTrainFlags>(
+        "bench train",
+        "Training-step throughput (random tokens) on TinyStories-1M, Pythia-70M or GPT-2 shapes",
+        AddFlags, RunBenchTrain));
 
 }  // namespace
 }  // namespace monoroute::cli

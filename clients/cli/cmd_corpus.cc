@@ -89,12 +89,7 @@ absl::Status RunGenerate(const CorpusFlags& flags) {
   return absl::OkStatus();
 }
 
-MONOROUTE_REGISTER_COMMAND(corpus, [](CLI::App& app) {
-  CLI::App* group =
-      GetOrAddGroup(app, "corpus", "Generated story corpus with ground-truth categories");
-  CLI::App* gen = group->add_subcommand(
-      "generate", "Write TinyStories-style stories (<|endoftext|> layout) from the story grammar");
-  auto flags = std::make_shared<CorpusFlags>();
+void AddFlags(CLI::App* gen, CorpusFlags* flags) {
   gen->add_option("--stories", flags->writer.num_stories, "Number of stories")
       ->capture_default_str();
   gen->add_option("--seed", flags->writer.seed, "PRNG seed (same seed, same text)")
@@ -109,8 +104,13 @@ MONOROUTE_REGISTER_COMMAND(corpus, [](CLI::App& app) {
   gen->add_option("--threads", flags->writer.threads, "Tokenizer threads (0 = all cores)")
       ->capture_default_str();
   gen->add_flag("--quiet", flags->quiet, "Print no summary");
-  SetAction(gen, [flags]() { return RunGenerate(*flags); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    corpus, Command<CorpusFlags>(
+                "corpus generate",
+                "Write TinyStories-style stories (<|endoftext|> layout) from the story grammar",
+                AddFlags, RunGenerate));
 
 }  // namespace
 }  // namespace monoroute::cli

@@ -15,9 +15,17 @@ struct EvalOpts {
   engine::EvaluateOptions e;
 };
 
-MONOROUTE_REGISTER_COMMAND(eval, [](CLI::App& app) {
-  CLI::App* sub = app.add_subcommand("eval", "Validation loss of a checkpoint on a text file");
-  auto o = std::make_shared<EvalOpts>();
+absl::Status RunEval(const EvalOpts& o) {
+  absl::StatusOr<engine::EvaluateResult> r = engine::EvaluateModel(o.e);
+  if (!r.ok()) return r.status();
+  return PrintResult(
+      nlohmann::json::parse(engine::EvaluateResultToJson(o.e, *r)),
+      absl::StrFormat("%s model: loss %.4f nats/token, perplexity %.2f over %d "
+                      "tokens\n",
+                      r->routed ? "routed" : "dense", r->loss, r->perplexity, r->tokens));
+}
+
+void AddFlags(CLI::App* sub, EvalOpts* o) {
   sub->add_option("--model", o->e.model_dir, "Checkpoint directory (dense or routed)")->required();
   sub->add_option("--data", o->e.data_path, "Evaluation text (text or JSONL)")->required();
   sub->add_option("--format", o->e.format, "auto | text | jsonl")->capture_default_str();
@@ -30,19 +38,11 @@ MONOROUTE_REGISTER_COMMAND(eval, [](CLI::App& app) {
   sub->add_option("--device", o->e.device, "cpu | cuda[:N]")->capture_default_str();
   sub->add_option("--precision", o->e.precision, "auto | fp32 | bf16")->capture_default_str();
   sub->add_option("--threads", o->e.threads, "CPU threads (0: every CPU available)");
-  SetAction(sub, [o]() -> absl::Status {
-    absl::StatusOr<engine::EvaluateResult> r = engine::EvaluateModel(o->e);
-    if (!r.ok()) return r.status();
-    if (JsonOutput()) {
-      PrintJson(nlohmann::json::parse(engine::EvaluateResultToJson(o->e, *r)));
-    } else {
-      std::cout << absl::StrFormat(
-          "%s model: loss %.4f nats/token, perplexity %.2f over %d tokens\n",
-          r->routed ? "routed" : "dense", r->loss, r->perplexity, r->tokens);
-    }
-    return absl::OkStatus();
-  });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(eval, Command<EvalOpts>("eval",
+                                                   "Validation loss of a checkpoint on a text file",
+                                                   AddFlags, RunEval));
 
 }  // namespace
 }  // namespace monoroute::cli

@@ -103,21 +103,14 @@ absl::Status RunForward(const ForwardFlags& f) {
   }));
   RETURN_IF_ERROR(WriteSafetensors(f.out, out, {{"format", "pt"}}));
   const float loss = out["loss"].item<float>();
-  if (JsonOutput()) {
-    PrintJson({{"out", f.out},
-               {"logits_shape", out["logits"].sizes().vec()},
-               {"loss", std::isnan(loss) ? nlohmann::json(nullptr) : nlohmann::json(loss)}});
-    return absl::OkStatus();
-  }
-  std::cout << "wrote " << f.out << ": logits " << ShapeString(out["logits"].sizes()) << ", loss "
-            << loss << "\n";
-  return absl::OkStatus();
+  return PrintResult({{"out", f.out},
+                      {"logits_shape", out["logits"].sizes().vec()},
+                      {"loss", std::isnan(loss) ? nlohmann::json(nullptr) : nlohmann::json(loss)}},
+                     absl::StrCat("wrote ", f.out, ": logits ", ShapeString(out["logits"].sizes()),
+                                  ", loss ", loss, "\n"));
 }
 
-MONOROUTE_REGISTER_COMMAND(forward, [](CLI::App& app) {
-  CLI::App* sub = app.add_subcommand(
-      "forward", "Run a GPT-Neo model on input_ids and write logits, loss and final_norm");
-  auto flags = std::make_shared<ForwardFlags>();
+void AddFlags(CLI::App* sub, ForwardFlags* flags) {
   sub->add_option("--model", flags->model_dir, "Hugging Face GPT-Neo model directory")->required();
   sub->add_option("--input", flags->input, "safetensors file with input_ids int64 [B, T]")
       ->required();
@@ -126,8 +119,13 @@ MONOROUTE_REGISTER_COMMAND(forward, [](CLI::App& app) {
   sub->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str();
   sub->add_option("--ablate", flags->ablate,
                   "Disable pathway LAYER:PATHWAY as the offline ablation does (repeatable)");
-  SetAction(sub, [flags]() { return RunForward(*flags); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    forward,
+    Command<ForwardFlags>("forward",
+                          "Run a GPT-Neo model on input_ids and write logits, loss and final_norm",
+                          AddFlags, RunForward));
 
 }  // namespace
 }  // namespace monoroute::cli

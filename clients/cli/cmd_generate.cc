@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "clients/cli/command.h"
 #include "common/base/status_macros.h"
 #include "common/engine/generate.h"
@@ -32,18 +33,11 @@ absl::Status RunGenerate(GenerateFlags& f) {
     f.g.scale.push_back(sc);
   }
   ASSIGN_OR_RETURN(engine::GenerateResult r, engine::Generate(f.g));
-  if (JsonOutput()) {
-    PrintJson(nlohmann::json::parse(engine::GenerateResultToJson(r)));
-  } else {
-    std::cout << f.g.prompt << r.text << "\n";
-  }
-  return absl::OkStatus();
+  return PrintResult(nlohmann::json::parse(engine::GenerateResultToJson(r)),
+                     absl::StrCat(f.g.prompt, r.text, "\n"));
 }
 
-MONOROUTE_REGISTER_COMMAND(generate, [](CLI::App& app) {
-  CLI::App* sub = app.add_subcommand(
-      "generate", "Continue a prompt with a checkpoint, optionally with pathways off or scaled");
-  auto f = std::make_shared<GenerateFlags>();
+void AddFlags(CLI::App* sub, GenerateFlags* f) {
   sub->add_option("--model", f->g.model_dir, "Checkpoint directory")->required();
   sub->add_option("--prompt", f->g.prompt, "Prompt text")->required();
   sub->add_option("--max-new-tokens", f->g.max_new_tokens, "Tokens to generate")
@@ -61,8 +55,13 @@ MONOROUTE_REGISTER_COMMAND(generate, [](CLI::App& app) {
   sub->add_option("--device", f->g.device, "cpu | cuda[:N]")->capture_default_str();
   sub->add_option("--threads", f->g.threads, "CPU threads (0: every CPU available)")
       ->capture_default_str();
-  SetAction(sub, [f]() -> absl::Status { return RunGenerate(*f); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    generate,
+    Command<GenerateFlags>(
+        "generate", "Continue a prompt with a checkpoint, optionally with pathways off or scaled",
+        AddFlags, RunGenerate));
 
 }  // namespace
 }  // namespace monoroute::cli

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "clients/cli/bench_timing.h"
 #include "clients/cli/command.h"
 #include "common/base/status_macros.h"
 #include "services/analysis/report_json.h"
@@ -58,15 +59,6 @@ struct BenchFigures {
   double baseline_s = std::nan("");
   double distinct_per_layer = 0;
 };
-
-double Seconds(std::chrono::steady_clock::time_point a) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 nlohmann::json FiniteOrNull(double x) {
   return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json();
@@ -113,11 +105,11 @@ class ReportRunner {
     run.info.events = o_.events;
     for (uint32_t l = 0; l < o_.layers; ++l) run.info.routed_layers.push_back(2 * l);
     ASSIGN_OR_RETURN(run.layers, AnalyzeLayers(layers_, rc_, ao, &run.empty_layers, nullptr));
-    *measures_s = Seconds(t0);
+    *measures_s = SecondsSince(t0);
     const auto t1 = std::chrono::steady_clock::now();
     const std::string json = ReportToJson(run, nullptr, ao, 0);
     ASSIGN_OR_RETURN(std::string png, RenderReportPng(run, nullptr, &ao));
-    *render_s = Seconds(t1);
+    *render_s = SecondsSince(t1);
     return absl::OkStatus();
   }
 
@@ -147,7 +139,7 @@ absl::Status TimeReports(const BenchOpts& o, const analysis::AnalysisOptions& op
     double m = 0, r = 0;
     RETURN_IF_ERROR(runner->Run(opts, &m, &r));
     if (rep == 0) continue;
-    f->total_s.push_back(Seconds(t0));
+    f->total_s.push_back(SecondsSince(t0));
     f->cpu_s.push_back(static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC);
     f->measures_s.push_back(m);
     f->render_s.push_back(r);
@@ -169,7 +161,7 @@ absl::Status TimeReports(const BenchOpts& o, const analysis::AnalysisOptions& op
     const auto t0 = std::chrono::steady_clock::now();
     double m = 0, r = 0;
     RETURN_IF_ERROR(runner->Run(bo, &m, &r));
-    f->boot_s = Seconds(t0);
+    f->boot_s = SecondsSince(t0);
   }
   return absl::OkStatus();
 }
@@ -183,7 +175,7 @@ double BaselineSeconds(const std::vector<analysis::LayerInput>& layers) {
     analysis::CountRoutings(in.table, nullptr, &counts);
     check += counts.total;
   }
-  const double s = Seconds(t0);
+  const double s = SecondsSince(t0);
   if (check == 42424242) std::cerr << "";  // keep the loop observable
   return s;
 }
@@ -268,11 +260,7 @@ absl::Status RunBench(const BenchOpts& o) {
   return absl::OkStatus();
 }
 
-MONOROUTE_REGISTER_COMMAND(bench_analysis, [](CLI::App& app) {
-  CLI::App* bench = GetOrAddGroup(app, "bench", "Benchmarks");
-  CLI::App* sub =
-      bench->add_subcommand("analysis", "Time a full analysis report on synthetic routing events");
-  auto o = std::make_shared<BenchOpts>();
+void AddFlags(CLI::App* sub, BenchOpts* o) {
   sub->add_option("--events", o->events, "events in total (split evenly over layers)");
   sub->add_option("--layers", o->layers, "routed layers");
   sub->add_option("--pathways", o->pathways, "pathways per layer");
@@ -286,8 +274,12 @@ MONOROUTE_REGISTER_COMMAND(bench_analysis, [](CLI::App& app) {
   sub->add_flag("!--no-baseline", o->baseline, "skip the counting-pass baseline");
   sub->add_flag("!--no-phases", o->phases,
                 "skip the phase timings (counts / sources / synthetic controls)");
-  SetAction(sub, [o]() { return RunBench(*o); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    bench_analysis,
+    Command<BenchOpts>("bench analysis", "Time a full analysis report on synthetic routing events",
+                       AddFlags, RunBench));
 
 }  // namespace
 }  // namespace monoroute::cli

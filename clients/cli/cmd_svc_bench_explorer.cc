@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "clients/cli/bench_timing.h"
 #include "clients/cli/command.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
@@ -35,10 +36,6 @@ struct ExplorerBenchOpts {
   int repeats = 5;
   std::string out;
 };
-
-double Since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 absl::StatusOr<ex::RunEvents> SyntheticRun(const ExplorerBenchOpts& o) {
   ex::RunEvents run;
@@ -111,7 +108,7 @@ absl::Status RunExplorerBench(const ExplorerBenchOpts& o) {
   ASSIGN_OR_RETURN(analysis::VocabResources vocab, analysis::LoadVocabResources("", ""));
   auto t = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(ex::RunEvents built, SyntheticRun(o));
-  const double build_s = Since(t);
+  const double build_s = SecondsSince(t);
   auto run = std::make_shared<const ex::RunEvents>(std::move(built));
   t = std::chrono::steady_clock::now();
   uint64_t sink = 0;  // baseline: one pass over every event's top-k
@@ -119,25 +116,23 @@ absl::Status RunExplorerBench(const ExplorerBenchOpts& o) {
     for (size_t i = 0; i < l.pathways.size(); ++i)
       sink += l.pathways[i] == 3 ? l.token_id[i / o.top_k] : 0;
   }
-  const double pass_s = Since(t);
+  const double pass_s = SecondsSince(t);
   MemoryData data(run);
   ex::ExplorerSite site(&data, vocab.decode, ex::ExplorerOptions{});
   const std::string page = "/runs/bench/layers/0/pathways/3";
   t = std::chrono::steady_clock::now();
   ex::SiteResponse cold = site.Handle(page, {});
-  const double cold_s = Since(t);
+  const double cold_s = SecondsSince(t);
   if (cold.status != 200) return absl::InternalError("pathway page: " + cold.body.substr(0, 200));
   std::vector<double> warm, overview;
   for (int r = 0; r < o.repeats; ++r) {
     t = std::chrono::steady_clock::now();
     site.Handle(page, {});
-    warm.push_back(Since(t));
+    warm.push_back(SecondsSince(t));
     t = std::chrono::steady_clock::now();
     site.Handle("/runs/bench", {});
-    overview.push_back(Since(t));
+    overview.push_back(SecondsSince(t));
   }
-  std::sort(warm.begin(), warm.end());
-  std::sort(overview.begin(), overview.end());
   // The export: every pathway page of every layer into a fresh site (cold cache).
   const std::string out = o.out.empty() ? (std::filesystem::temp_directory_path() /
                                            absl::StrCat("monoroute_bench_explore_", getpid()))
@@ -155,9 +150,9 @@ absl::Status RunExplorerBench(const ExplorerBenchOpts& o) {
       ++pages;
     }
   }
-  const double export_s = Since(t);
+  const double export_s = SecondsSince(t);
   if (o.out.empty()) std::filesystem::remove_all(out);
-  const double warm_med = warm[warm.size() / 2], over_med = overview[overview.size() / 2];
+  const double warm_med = Median(warm), over_med = Median(overview);
   std::cout << absl::StrFormat(
       "explorer bench: %llu events (%u layers x %u pathways, top-%u); events built in %.2f s\n"
       "  pathway page: cold %.1f ms, warm median %.2f ms; overview warm median %.1f ms\n"
@@ -179,11 +174,7 @@ absl::Status RunExplorerBench(const ExplorerBenchOpts& o) {
   return absl::OkStatus();
 }
 
-MONOROUTE_REGISTER_COMMAND(bench_explorer, [](CLI::App& app) {
-  CLI::App* bench = GetOrAddGroup(app, "bench", "Benchmarks");
-  CLI::App* sub = bench->add_subcommand(
-      "explorer", "Time the pathway explorer's pages and static export on synthetic events");
-  auto o = std::make_shared<ExplorerBenchOpts>();
+void AddFlags(CLI::App* sub, ExplorerBenchOpts* o) {
   sub->add_option("--events", o->events, "events in total (split evenly over layers)")
       ->capture_default_str();
   sub->add_option("--layers", o->layers, "routed layers")->capture_default_str();
@@ -191,8 +182,13 @@ MONOROUTE_REGISTER_COMMAND(bench_explorer, [](CLI::App& app) {
   sub->add_option("--top-k", o->top_k, "pathways per event")->capture_default_str();
   sub->add_option("--repeats", o->repeats, "warm repeats")->capture_default_str();
   sub->add_option("--out", o->out, "keep the exported pages here (default: a temp dir, removed)");
-  SetAction(sub, [o]() { return RunExplorerBench(*o); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    bench_explorer,
+    Command<ExplorerBenchOpts>(
+        "bench explorer", "Time the pathway explorer's pages and static export on synthetic events",
+        AddFlags, RunExplorerBench));
 
 }  // namespace
 }  // namespace monoroute::cli

@@ -62,9 +62,8 @@ absl::Status RunRecorderBench(const std::vector<std::string>& args) {
 }
 
 MONOROUTE_REGISTER_COMMAND(bench_recorder, [](CLI::App& app) {
-  CLI::App* bench = GetOrAddGroup(app, "bench", "Benchmarks next to their baselines");
-  CLI::App* sub = bench->add_subcommand(
-      "recorder",
+  CLI::App* sub = AddCommand(
+      app, "bench recorder",
       "Recorder ingest events/s with acks vs a raw RocksDB WriteBatch loop, or ack latency under "
       "concurrent streams (runs monoroute-recorder-bench; its flags, see its --help)");
   sub->allow_extras();

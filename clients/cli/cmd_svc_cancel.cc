@@ -21,23 +21,20 @@ absl::Status Cancel(const CancelOpts& o) {
   req.set_id(o.id);
   trainer::v1::CancelJobResponse resp;
   RETURN_IF_ERROR(session->Call(&trainer::v1::Trainer::Stub::CancelJob, req, &resp, 30));
-  if (JsonOutput()) {
-    PrintJsonLine(ToJsonLine(resp.job()));
-  } else if (resp.job().state() == trainer::v1::CANCELLED) {
-    std::cout << o.id << " CANCELLED\n";
-  } else {
-    std::cout << o.id << " cancel requested (stops at its next step)\n";
-  }
-  return absl::OkStatus();
+  return PrintResultLine(ToJsonLine(resp.job()),
+                         o.id + (resp.job().state() == trainer::v1::CANCELLED
+                                     ? " CANCELLED\n"
+                                     : " cancel requested (stops at its next step)\n"));
 }
 
-MONOROUTE_REGISTER_COMMAND(cancel, [](CLI::App& app) {
-  auto o = std::make_shared<CancelOpts>();
-  CLI::App* sub = app.add_subcommand("cancel", "Cancel a queued or running training job");
+void AddFlags(CLI::App* sub, CancelOpts* o) {
   sub->add_option("id", o->id, "Job id")->required();
   AddTrainerFlags(sub, &o->flags);
-  SetAction(sub, [o]() { return Cancel(*o); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(cancel,
+                           Command<CancelOpts>("cancel", "Cancel a queued or running training job",
+                                               AddFlags, Cancel));
 
 }  // namespace
 }  // namespace monoroute::cli

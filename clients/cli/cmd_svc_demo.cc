@@ -30,6 +30,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "clients/cli/bench_timing.h"
 #include "clients/cli/command.h"
 #include "clients/cli/report_summary.h"
 #include "clients/cli/trainer_cli_util.h"
@@ -464,8 +465,7 @@ absl::Status Demo(const DemoOpts& o) {
   // Summarise; with --explore the recorder and analysis stay up until SIGINT / SIGTERM.
   const std::string how_t = sv.trainer.Stop(std::chrono::seconds(20));
   const std::string run_url = ExplorerRunUrl(sv.explorer_url, run_id, ft.checkpoint_dir());
-  const double total_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double total_s = SecondsSince(t0);
   if (!JsonOutput()) {
     std::cout << "\nmonoroute demo summary (" << FormatDuration(total_s) << ")\n";
     if (jobs.pretrain_val > 0) {
@@ -505,10 +505,7 @@ absl::Status Demo(const DemoOpts& o) {
   return absl::OkStatus();
 }
 
-MONOROUTE_REGISTER_COMMAND(demo, [](CLI::App& app) {
-  auto o = std::make_shared<DemoOpts>();
-  CLI::App* sub = app.add_subcommand(
-      "demo", "Start the services, pretrain + GLBL fine-tune, write the monosemanticity report");
+void AddFlags(CLI::App* sub, DemoOpts* o) {
   sub->add_option("--out", o->out_dir, "Where llm_routing_results.json/.png go")
       ->capture_default_str();
   sub->add_option("--work-dir", o->work_dir, "Services' data, checkpoints, logs (default: temp)");
@@ -532,8 +529,13 @@ MONOROUTE_REGISTER_COMMAND(demo, [](CLI::App& app) {
   sub->add_flag("--explore", o->explore,
                 "After the summary keep recorder + analysis (the pathway explorer) up until "
                 "Ctrl-C");
-  SetAction(sub, [o]() { return Demo(*o); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    demo,
+    Command<DemoOpts>(
+        "demo", "Start the services, pretrain + GLBL fine-tune, write the monosemanticity report",
+        AddFlags, Demo));
 
 }  // namespace
 }  // namespace monoroute::cli

@@ -16,6 +16,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "clients/cli/analysis_cli_util.h"
+#include "clients/cli/bench_timing.h"
 #include "clients/cli/command.h"
 #include "clients/cli/service_channel.h"
 #include "common/base/file_util.h"
@@ -36,34 +38,24 @@ struct ExploreOpts {
   std::string run_id;
   std::string out_dir;
   std::string recorder;
-  std::string analysis;
+  AnalysisFlags analysis;  // --analysis, --token-file, --timeout, --tls-* (also the recorder's)
   std::string split;
   std::string format = "html";
   std::string tokenizer;
   bool no_report = false;
-  int timeout_s = 600;
-  TlsFlags tls;
-  std::string token_file;
   std::string checkpoint;  // routed checkpoint for the logit tables ("" = the run's label, if any)
 };
 
 // The report document from the analysis service (ComputeReport without the PNG).
 absl::StatusOr<std::string> FetchReport(const ExploreOpts& o, const std::string& token,
                                         const std::string& split) {
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      ConnectService(o.analysis, o.tls, 256 << 20, 3.0);
-  if (!channel.ok()) return channel.status();
-  auto stub = analysis::v1::Analysis::NewStub(*channel);
+  ASSIGN_OR_RETURN(std::unique_ptr<analysis::v1::Analysis::Stub> stub, ConnectAnalysis(o.analysis));
   analysis::v1::ReportRequest req;
   req.set_run_id(o.run_id);
   req.mutable_selection()->set_split(split);
   req.mutable_options()->set_skip_png(true);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(o.timeout_s));
-  if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-  analysis::v1::ReportResponse resp;
-  grpc::Status gs = stub->ComputeReport(&ctx, req, &resp);
-  if (!gs.ok()) return FromGrpcStatus(gs);
+  ASSIGN_OR_RETURN(analysis::v1::ReportResponse resp,
+                   ComputeReport(stub.get(), o.analysis, token, req));
   return resp.json();
 }
 
@@ -110,11 +102,11 @@ absl::Status RunExplore(const ExploreOpts& o) {
   std::filesystem::create_directories(o.out_dir, ec);
   if (ec)
     return absl::InternalError(absl::StrCat("cannot create --out ", o.out_dir, ": ", ec.message()));
-  ASSIGN_OR_RETURN(std::string token, LoadCliToken(o.token_file, "MONOROUTE_ANALYSIS_TOKEN"));
+  ASSIGN_OR_RETURN(std::string token, LoadToken(o.analysis));
   ASSIGN_OR_RETURN(analysis::VocabResources vocab, analysis::LoadVocabResources(o.tokenizer, ""));
   ex::RecorderExplorerDataOptions d;
   d.recorder.address = o.recorder;
-  d.recorder.tls = o.tls;
+  d.recorder.tls = o.analysis.tls;
   d.recorder.bearer_token = token;
   if (!o.checkpoint.empty()) {  // the one directory the export reads
     d.logits = ex::ComputePathwayLogits;
@@ -132,62 +124,52 @@ absl::Status RunExplore(const ExploreOpts& o) {
   if (!o.no_report) {
     absl::StatusOr<std::string> r = FetchReport(o, token, (*run)->split);
     if (!r.ok()) {
-      return absl::Status(r.status().code(),
-                          absl::StrCat("report of run ", o.run_id, " (analysis at ", o.analysis,
-                                       "): ", r.status().message(), " (--no-report to skip it)"));
+      return absl::Status(
+          r.status().code(),
+          absl::StrCat("report of run ", o.run_id, " (analysis at ", AnalysisAddress(o.analysis),
+                       "): ", r.status().message(), " (--no-report to skip it)"));
     }
     report = *std::move(r);
   }
   ex::ExplorerSite site(data.get(), vocab.decode, ex::ExplorerOptions{});
   size_t files = 0;
   RETURN_IF_ERROR(WritePages(o, site, **run, report, &files));
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (JsonOutput()) {
-    PrintJson({{"run_id", o.run_id},
-               {"split", (*run)->split},
-               {"out", o.out_dir},
-               {"format", o.format},
-               {"files", files},
-               {"events", (*run)->TotalEvents()},
-               {"seconds", secs}});
-  } else {
-    std::cout << "wrote " << files << " " << (o.format == "html" ? "pages" : "batch files")
-              << " of run " << o.run_id << " (split " << (*run)->split << ") to " << o.out_dir
-              << " in " << secs << " s" << (o.format == "html" ? "; open index.html" : "") << "\n";
-  }
-  return absl::OkStatus();
+  const double secs = SecondsSince(start);
+  return PrintResult(
+      {{"run_id", o.run_id},
+       {"split", (*run)->split},
+       {"out", o.out_dir},
+       {"format", o.format},
+       {"files", files},
+       {"events", (*run)->TotalEvents()},
+       {"seconds", secs}},
+      absl::StrCat("wrote ", files, " ", o.format == "html" ? "pages" : "batch files", " of run ",
+                   o.run_id, " (split ", (*run)->split, ") to ", o.out_dir, " in ", secs, " s",
+                   o.format == "html" ? "; open index.html" : "", "\n"));
 }
 
-MONOROUTE_REGISTER_COMMAND(explore, [](CLI::App& app) {
-  CLI::App* sub = app.add_subcommand(
-      "explore", "Write a run's pathway explorer pages as a static site (or Neuronpedia JSON)");
-  auto o = std::make_shared<ExploreOpts>();
+void AddFlags(CLI::App* sub, ExploreOpts* o) {
   sub->add_option("run", o->run_id, "run id")->required();
   sub->add_option("--out", o->out_dir, "output directory")->required();
   o->recorder = EnvOr("MONOROUTE_RECORDER_ADDR", "127.0.0.1:7101");
   sub->add_option("--recorder", o->recorder,
                   "recorder address (default: $MONOROUTE_RECORDER_ADDR or 127.0.0.1:7101)");
-  o->analysis = EnvOr("MONOROUTE_ANALYSIS_ADDR", "127.0.0.1:7102");
-  sub->add_option("--analysis", o->analysis,
-                  "analysis service address for the report (default: $MONOROUTE_ANALYSIS_ADDR "
-                  "or 127.0.0.1:7102)");
   sub->add_option("--split", o->split, "split to explore (default: valid, else the first)");
   sub->add_option("--format", o->format, "html (pages) or neuronpedia (batch JSON per layer)")
       ->capture_default_str();
   sub->add_option("--tokenizer", o->tokenizer, "GPT-2 tokenizer directory (default: the build's)");
   sub->add_flag("--no-report", o->no_report, "do not ask the analysis service for the report");
-  sub->add_option("--timeout", o->timeout_s, "seconds to wait for the report");
-  o->token_file = EnvOr("MONOROUTE_ANALYSIS_TOKEN_FILE", "");
-  sub->add_option("--token-file", o->token_file,
-                  "bearer token file, sent to the recorder and the analysis service (env "
-                  "MONOROUTE_ANALYSIS_TOKEN_FILE or MONOROUTE_ANALYSIS_TOKEN)");
   sub->add_option("--checkpoint", o->checkpoint,
                   "the run's routed checkpoint: adds the logit tables (tokens each pathway "
                   "raises / lowers) to the pages and the Neuronpedia JSON");
-  AddTlsFlags(sub, &o->tls);
-  SetAction(sub, [o]() { return RunExplore(*o); });
-});
+  AddAnalysisFlags(sub, &o->analysis, "sent to the recorder and the analysis service");
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    explore,
+    Command<ExploreOpts>(
+        "explore", "Write a run's pathway explorer pages as a static site (or Neuronpedia JSON)",
+        AddFlags, RunExplore));
 
 }  // namespace
 }  // namespace monoroute::cli

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "clients/cli/command.h"
 #include "clients/cli/service_channel.h"
+#include "common/base/status_macros.h"
 #include "common/service/health_check.h"
 
 namespace monoroute::cli {
@@ -27,8 +28,7 @@ struct HealthOpts {
 absl::Status RunHealth(const HealthOpts& o) {
   if (o.address.empty()) return UsageError("--address HOST:PORT is required");
   if (!(o.timeout_s > 0)) return UsageError("--timeout must be > 0");
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      CreateServiceChannel(o.address, o.tls);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = CreateServiceChannel(o.address, o.tls);
   if (!channel.ok()) return channel.status();
   absl::StatusOr<ServingStatus> status = CheckHealth(
       *channel, o.service, std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000)));
@@ -38,23 +38,17 @@ absl::Status RunHealth(const HealthOpts& o) {
                                      o.service.empty() ? "" : absl::StrCat(" (", o.service, ")"),
                                      ": ", status.status().message()));
   }
-  if (JsonOutput()) {
-    PrintJson(
-        {{"address", o.address}, {"service", o.service}, {"status", ServingStatusName(*status)}});
-  } else {
-    std::cout << o.address << (o.service.empty() ? "" : " " + o.service) << " "
-              << ServingStatusName(*status) << "\n";
-  }
+  RETURN_IF_ERROR(PrintResult(
+      {{"address", o.address}, {"service", o.service}, {"status", ServingStatusName(*status)}},
+      absl::StrCat(o.address, o.service.empty() ? "" : " " + o.service, " ",
+                   ServingStatusName(*status), "\n")));
   if (*status != ServingStatus::kServing) {
     return absl::UnavailableError(absl::StrCat(o.address, " is ", ServingStatusName(*status)));
   }
   return absl::OkStatus();
 }
 
-MONOROUTE_REGISTER_COMMAND(health, [](CLI::App& app) {
-  auto o = std::make_shared<HealthOpts>();
-  CLI::App* sub = app.add_subcommand(
-      "health", "Ask a service's grpc.health.v1 endpoint whether it is SERVING (exit 0) or not");
+void AddFlags(CLI::App* sub, HealthOpts* o) {
   sub->add_option("--address", o->address, "host:port of the service (or its --health-listen)");
   sub->add_option("--service", o->service,
                   "Service name to ask for (default: the server as a whole; \"liveness\": the "
@@ -62,8 +56,13 @@ MONOROUTE_REGISTER_COMMAND(health, [](CLI::App& app) {
   sub->add_option("--timeout", o->timeout_s, "Seconds to wait for the answer")
       ->capture_default_str();
   AddTlsFlags(sub, &o->tls);
-  SetAction(sub, [o]() { return RunHealth(*o); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    health,
+    Command<HealthOpts>(
+        "health", "Ask a service's grpc.health.v1 endpoint whether it is SERVING (exit 0) or not",
+        AddFlags, RunHealth));
 
 }  // namespace
 }  // namespace monoroute::cli

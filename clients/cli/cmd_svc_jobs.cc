@@ -45,13 +45,13 @@ absl::Status Jobs(const JobsOpts& o) {
   return absl::OkStatus();
 }
 
-MONOROUTE_REGISTER_COMMAND(jobs, [](CLI::App& app) {
-  auto o = std::make_shared<JobsOpts>();
-  CLI::App* sub = app.add_subcommand("jobs", "List the trainer service's jobs");
+void AddFlags(CLI::App* sub, JobsOpts* o) {
   sub->add_option("--state", o->state, "Only jobs in this state");
   AddTrainerFlags(sub, &o->flags);
-  SetAction(sub, [o]() { return Jobs(*o); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(jobs, Command<JobsOpts>("jobs", "List the trainer service's jobs",
+                                                   AddFlags, Jobs));
 
 }  // namespace
 }  // namespace monoroute::cli

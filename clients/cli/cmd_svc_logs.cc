@@ -33,8 +33,7 @@ absl::Status Logs(const LogsOpts& o) {
   trainer::v1::LogChunk chunk;
   while (reader->Read(&chunk)) {
     if (JsonOutput()) {
-      nlohmann::json j = {{"offset", chunk.offset()}, {"text", chunk.data()}};
-      PrintJsonLine(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      PrintJson({{"offset", chunk.offset()}, {"text", chunk.data()}});
     } else {
       std::cout << chunk.data() << std::flush;
     }
@@ -44,15 +43,17 @@ absl::Status Logs(const LogsOpts& o) {
   return absl::OkStatus();
 }
 
-MONOROUTE_REGISTER_COMMAND(logs, [](CLI::App& app) {
-  auto o = std::make_shared<LogsOpts>();
-  CLI::App* sub = app.add_subcommand("logs", "Print a training job's log (its worker's output)");
+void AddFlags(CLI::App* sub, LogsOpts* o) {
   sub->add_option("id", o->id, "Job id")->required();
   sub->add_flag("--follow,-f", o->follow, "Keep printing new output until the job ends");
   sub->add_option("--tail", o->tail, "Start this many bytes before the end (0: the whole log)");
   AddTrainerFlags(sub, &o->flags);
-  SetAction(sub, [o]() { return Logs(*o); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(logs,
+                           Command<LogsOpts>("logs",
+                                             "Print a training job's log (its worker's output)",
+                                             AddFlags, Logs));
 
 }  // namespace
 }  // namespace monoroute::cli

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "clients/cli/analysis_cli_util.h"
 #include "clients/cli/command.h"
 #include "clients/cli/report_summary.h"
 #include "clients/cli/service_channel.h"
@@ -28,7 +29,7 @@ namespace {
 struct ReportOpts {
   std::string run_id;
   std::string out_dir;
-  std::string address;
+  AnalysisFlags analysis;  // --analysis, --token-file, --timeout, --tls-*
   std::string baseline;
   std::string split;
   uint64_t min_step = 0;
@@ -44,10 +45,7 @@ struct ReportOpts {
   bool no_png = false;
   int64_t estimand_events = -1;
   bool no_sources = false;
-  int timeout_s = 600;
   std::string model_card;  // checkpoint dir whose README.md gets the report's answer
-  TlsFlags tls;
-  std::string token_file;
 };
 
 // Puts the answer of `report_json` into `dir`/README.md's "## Report" section (atomically).
@@ -66,29 +64,21 @@ absl::Status UpdateModelCard(const std::string& dir, const std::string& report_j
 }
 
 absl::Status RunReport(const ReportOpts& o) {
-  std::string address = o.address;
-  if (address.empty()) {
-    const char* env = std::getenv("MONOROUTE_ANALYSIS_ADDR");
-    address = env != nullptr && *env != '\0' ? env : "127.0.0.1:7102";
-  }
+  const std::string address = AnalysisAddress(o.analysis);
   std::error_code ec;
   std::filesystem::create_directories(o.out_dir, ec);
   if (ec)
     return absl::InternalError(absl::StrCat("cannot create --out ", o.out_dir, ": ", ec.message()));
-  absl::StatusOr<std::string> token = LoadCliToken(o.token_file, "MONOROUTE_ANALYSIS_TOKEN");
-  if (!token.ok()) return token.status();
-  const std::string down =
-      absl::StrCat("analysis service at ", address,
-                   " is not reachable; start monoroute-analysis or pass --analysis / set "
-                   "MONOROUTE_ANALYSIS_ADDR",
-                   TlsHint(o.tls));
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      ConnectService(address, o.tls, 256 << 20, 3.0);
-  if (channel.status().code() == absl::StatusCode::kUnavailable) {
-    return absl::UnavailableError(down);
+  ASSIGN_OR_RETURN(const std::string token, LoadToken(o.analysis));
+  absl::StatusOr<std::unique_ptr<analysis::v1::Analysis::Stub>> stub = ConnectAnalysis(o.analysis);
+  if (stub.status().code() == absl::StatusCode::kUnavailable) {
+    return absl::UnavailableError(
+        absl::StrCat("analysis service at ", address,
+                     " is not reachable; start monoroute-analysis or pass --analysis / set "
+                     "MONOROUTE_ANALYSIS_ADDR",
+                     TlsHint(o.analysis.tls)));
   }
-  if (!channel.ok()) return channel.status();
-  auto stub = analysis::v1::Analysis::NewStub(*channel);
+  if (!stub.ok()) return stub.status();
   analysis::v1::ReportRequest req;
   req.set_run_id(o.run_id);
   req.set_baseline_run_id(o.baseline);
@@ -108,53 +98,43 @@ absl::Status RunReport(const ReportOpts& o) {
   if (o.estimand_events >= 0) req.mutable_options()->set_estimand_events(o.estimand_events);
   if (o.no_sources) req.mutable_options()->set_sources(false);
   req.mutable_options()->set_seed(o.seed);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(o.timeout_s));
-  if (!token->empty()) ctx.AddMetadata("authorization", "Bearer " + *token);
-  analysis::v1::ReportResponse resp;
-  grpc::Status gs = stub->ComputeReport(&ctx, req, &resp);
-  if (!gs.ok()) {
-    absl::Status s = FromGrpcStatus(gs);
-    return absl::Status(s.code(), absl::StrCat("report for run ", o.run_id, " (analysis at ",
-                                               address, "): ", s.message()));
+  absl::StatusOr<analysis::v1::ReportResponse> report =
+      ComputeReport(stub->get(), o.analysis, token, req);
+  if (!report.ok()) {
+    return absl::Status(report.status().code(),
+                        absl::StrCat("report for run ", o.run_id, " (analysis at ", address,
+                                     "): ", report.status().message()));
   }
+  const analysis::v1::ReportResponse& resp = *report;
   const std::string json_path = (std::filesystem::path(o.out_dir) / "llm_routing_results.json");
   const std::string png_path = (std::filesystem::path(o.out_dir) / "llm_monosemanticity.png");
   RETURN_IF_ERROR(WriteFileAtomic(json_path, resp.json()));
   if (!resp.png().empty()) RETURN_IF_ERROR(WriteFileAtomic(png_path, resp.png()));
   if (!o.model_card.empty()) RETURN_IF_ERROR(UpdateModelCard(o.model_card, resp.json()));
   const auto& f = resp.freshness();
-  if (JsonOutput()) {
-    nlohmann::json out = {{"run_id", o.run_id},
-                          {"json", json_path},
-                          {"png", resp.png().empty() ? "" : png_path},
-                          {"watermark", f.watermark()},
-                          {"events", f.events()},
-                          {"finished", f.finished()},
-                          {"still_writing", f.still_writing()},
-                          {"cached", f.cached()},
-                          {"compute_seconds", resp.compute_seconds()}};
-    PrintJson(out);
-  } else {
-    std::cout << "wrote " << json_path;
-    if (!resp.png().empty()) std::cout << " and " << png_path;
-    std::cout << (f.cached() ? " (cached)" : "") << "\n" << SummariseReport(resp.json());
-    if (f.still_writing()) {
-      std::cout << "note: the run is still being written (last write at unix ms "
-                << f.last_write_unix_ms() << "); rerun for fresher results\n";
-    }
+  std::string text =
+      absl::StrCat("wrote ", json_path, resp.png().empty() ? "" : absl::StrCat(" and ", png_path),
+                   f.cached() ? " (cached)" : "", "\n");
+  if (!JsonOutput()) absl::StrAppend(&text, SummariseReport(resp.json()));
+  if (f.still_writing()) {
+    absl::StrAppend(&text, "note: the run is still being written (last write at unix ms ",
+                    f.last_write_unix_ms(), "); rerun for fresher results\n");
   }
-  return absl::OkStatus();
+  return PrintResult({{"run_id", o.run_id},
+                      {"json", json_path},
+                      {"png", resp.png().empty() ? "" : png_path},
+                      {"watermark", f.watermark()},
+                      {"events", f.events()},
+                      {"finished", f.finished()},
+                      {"still_writing", f.still_writing()},
+                      {"cached", f.cached()},
+                      {"compute_seconds", resp.compute_seconds()}},
+                     text);
 }
 
-MONOROUTE_REGISTER_COMMAND(report, [](CLI::App& app) {
-  CLI::App* sub = app.add_subcommand(
-      "report", "Write a run's llm_routing_results.json and llm_monosemanticity.png");
-  auto o = std::make_shared<ReportOpts>();
+void AddFlags(CLI::App* sub, ReportOpts* o) {
   sub->add_option("run", o->run_id, "run id")->required();
   sub->add_option("--out", o->out_dir, "output directory")->required();
-  sub->add_option("--analysis", o->address,
-                  "analysis service address (default: $MONOROUTE_ANALYSIS_ADDR or 127.0.0.1:7102)");
   sub->add_option("--baseline", o->baseline, "baseline run id (e.g. the dense model's run)");
   sub->add_option("--split", o->split,
                   "only this split, e.g. valid (its controls valid/fresh_routers and "
@@ -178,14 +158,14 @@ MONOROUTE_REGISTER_COMMAND(report, [](CLI::App& app) {
   sub->add_flag("--no-png", o->no_png, "skip the figure");
   sub->add_option("--model-card", o->model_card,
                   "checkpoint dir: put the report's answer into its README.md");
-  sub->add_option("--timeout", o->timeout_s, "seconds to wait for the report");
-  o->token_file = EnvOr("MONOROUTE_ANALYSIS_TOKEN_FILE", "");
-  sub->add_option("--token-file", o->token_file,
-                  "bearer token file, for an analysis service with --auth-reads (env "
-                  "MONOROUTE_ANALYSIS_TOKEN_FILE or MONOROUTE_ANALYSIS_TOKEN)");
-  AddTlsFlags(sub, &o->tls);
-  SetAction(sub, [o]() { return RunReport(*o); });
-});
+  AddAnalysisFlags(sub, &o->analysis, "for an analysis service with --auth-reads");
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    report,
+    Command<ReportOpts>("report",
+                        "Write a run's llm_routing_results.json and llm_monosemanticity.png",
+                        AddFlags, RunReport));
 
 }  // namespace
 }  // namespace monoroute::cli

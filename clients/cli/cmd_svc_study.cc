@@ -16,11 +16,22 @@
 namespace monoroute::cli {
 namespace {
 
-MONOROUTE_REGISTER_COMMAND(study_balancing, [](CLI::App& app) {
-  CLI::App* study = GetOrAddGroup(app, "study", "Experiments that answer a question end to end");
-  CLI::App* sub = study->add_subcommand(
-      "balancing", "GLBL vs Switch LBL vs aux-loss-free vs none: loss, balance, specialisation");
-  auto o = std::make_shared<BalancingStudyOptions>();
+// Runs the study; with --output json prints study.json with the paths written.
+absl::Status RunStudy(BalancingStudyOptions& o) {
+  if (o.tokenizer_dir.empty()) o.tokenizer_dir = o.model_dir;
+  RETURN_IF_ERROR(RunBalancingStudy(o));
+  if (JsonOutput()) {
+    const std::string json_path = o.out_dir + "/study.json";
+    ASSIGN_OR_RETURN(std::string text, ReadFile(json_path));
+    PrintJson({{"study_json", json_path},
+               {"study_md", o.out_dir + "/study.md"},
+               {"study_png", o.out_dir + "/study.png"},
+               {"study", nlohmann::json::parse(text)}});
+  }
+  return absl::OkStatus();
+}
+
+void AddFlags(CLI::App* sub, BalancingStudyOptions* o) {
   sub->add_option("--model", o->model_dir, "dense HF checkpoint to fine-tune")->required();
   sub->add_option("--data", o->train_path, "training text")->required();
   sub->add_option("--valid", o->valid_path, "validation text (default: a held-out share)");
@@ -61,20 +72,14 @@ MONOROUTE_REGISTER_COMMAND(study_balancing, [](CLI::App& app) {
   sub->add_option("--category-permutations", o->analysis.category_permutations,
                   "label permutations of each run's category test")
       ->capture_default_str();
-  SetAction(sub, [o]() {
-    if (o->tokenizer_dir.empty()) o->tokenizer_dir = o->model_dir;
-    RETURN_IF_ERROR(RunBalancingStudy(*o));
-    if (JsonOutput()) {
-      const std::string json_path = o->out_dir + "/study.json";
-      ASSIGN_OR_RETURN(std::string text, ReadFile(json_path));
-      PrintJson({{"study_json", json_path},
-                 {"study_md", o->out_dir + "/study.md"},
-                 {"study_png", o->out_dir + "/study.png"},
-                 {"study", nlohmann::json::parse(text)}});
-    }
-    return absl::OkStatus();
-  });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    study_balancing,
+    Command<BalancingStudyOptions>(
+        "study balancing",
+        "GLBL vs Switch LBL vs aux-loss-free vs none: loss, balance, specialisation", AddFlags,
+        RunStudy));
 
 }  // namespace
 }  // namespace monoroute::cli

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "clients/cli/command.h"
 #include "clients/cli/trainer_cli_util.h"
 #include "common/base/status_macros.h"
@@ -37,27 +38,25 @@ absl::Status Submit(const SubmitOpts& o) {
   req.set_name(o.name);
   trainer::v1::SubmitJobResponse resp;
   RETURN_IF_ERROR(session->Call(&trainer::v1::Trainer::Stub::SubmitJob, req, &resp, 60));
-  if (JsonOutput()) {
-    PrintJsonLine(ToJsonLine(resp.job()));
-  } else {
-    const trainer::v1::Job& j = resp.job();
-    std::cout << j.id() << " " << StateName(j.state()) << " (" << j.kind()
-              << (j.name().empty() ? "" : ", name " + j.name()) << ", output " << j.output_dir()
-              << ")\n";
-  }
-  return absl::OkStatus();
+  const trainer::v1::Job& j = resp.job();
+  return PrintResultLine(ToJsonLine(j),
+                         absl::StrCat(j.id(), " ", StateName(j.state()), " (", j.kind(),
+                                      j.name().empty() ? "" : ", name " + j.name(), ", output ",
+                                      j.output_dir(), ")\n"));
 }
 
-MONOROUTE_REGISTER_COMMAND(submit, [](CLI::App& app) {
-  auto o = std::make_shared<SubmitOpts>();
-  CLI::App* sub = app.add_subcommand("submit", "Submit a training job to the trainer service");
+void AddFlags(CLI::App* sub, SubmitOpts* o) {
   sub->add_option("--config", o->config, "Job spec YAML (as for `monoroute train`)");
   sub->add_option("spec", o->legacy_spec, "Deprecated: the job spec YAML (use --config)");
   sub->add_option("--set", o->sets, "Override a spec key: a.b=v (repeatable)");
   sub->add_option("--name", o->name, "Display name of the job");
   AddTrainerFlags(sub, &o->flags);
-  SetAction(sub, [o]() { return Submit(*o); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(submit,
+                           Command<SubmitOpts>("submit",
+                                               "Submit a training job to the trainer service",
+                                               AddFlags, Submit));
 
 }  // namespace
 }  // namespace monoroute::cli

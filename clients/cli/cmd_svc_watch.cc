@@ -44,15 +44,17 @@ absl::Status Watch(const WatchOpts& o) {
                                          job->failure_reason()));
 }
 
-MONOROUTE_REGISTER_COMMAND(watch, [](CLI::App& app) {
-  auto o = std::make_shared<WatchOpts>();
-  CLI::App* sub = app.add_subcommand("watch", "Follow a training job's progress until it ends");
+void AddFlags(CLI::App* sub, WatchOpts* o) {
   sub->add_option("id", o->id, "Job id")->required();
   sub->add_option("--every", o->every_s, "Seconds between plain progress lines (not a TTY)")
       ->capture_default_str();
   AddTrainerFlags(sub, &o->flags);
-  SetAction(sub, [o]() { return Watch(*o); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(watch,
+                           Command<WatchOpts>("watch",
+                                              "Follow a training job's progress until it ends",
+                                              AddFlags, Watch));
 
 }  // namespace
 }  // namespace monoroute::cli

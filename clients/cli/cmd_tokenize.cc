@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "clients/cli/command.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
 
@@ -33,18 +34,7 @@ absl::Status RunTokenize(const TokenizeFlags& flags) {
   if (!flags.decode) {
     std::vector<int32_t> ids =
         flags.threads == 1 ? (*tok)->Encode(input) : (*tok)->EncodeParallel(input, flags.threads);
-    if (JsonOutput()) {
-      PrintJson({{"ids", ids}});
-      return absl::OkStatus();
-    }
-    std::string out = "[";
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (i > 0) out += ", ";
-      absl::StrAppend(&out, ids[i]);
-    }
-    out += "]\n";
-    std::cout << out;
-    return absl::OkStatus();
+    return PrintResult({{"ids", ids}}, absl::StrCat("[", absl::StrJoin(ids, ", "), "]\n"));
   }
   nlohmann::json arr = nlohmann::json::parse(input, nullptr, /*allow_exceptions=*/false);
   if (arr.is_discarded() || !arr.is_array()) {
@@ -67,21 +57,10 @@ absl::Status RunTokenize(const TokenizeFlags& flags) {
   }
   absl::StatusOr<std::string> text = (*tok)->Decode(ids);
   if (!text.ok()) return text.status();
-  if (JsonOutput()) {
-    PrintJson({{"text", *text}});
-    return absl::OkStatus();
-  }
-  std::cout << *text;
-  std::cout.flush();
-  return absl::OkStatus();
+  return PrintResult({{"text", *text}}, *text);
 }
 
-MONOROUTE_REGISTER_COMMAND(tokenize, [](CLI::App& app) {
-  CLI::App* sub = app.add_subcommand(
-      "tokenize",
-      "Byte-level BPE (the model's tokenizer): UTF-8 text on stdin -> JSON array of ids "
-      "(--decode: the reverse)");
-  auto flags = std::make_shared<TokenizeFlags>();
+void AddFlags(CLI::App* sub, TokenizeFlags* flags) {
   CLI::Option* model = sub->add_option(
       "--model", flags->tokenizer_dir,
       "Model directory: its tokenizer.json, else vocab.json + merges.txt (default: GPT-2)");
@@ -92,8 +71,13 @@ MONOROUTE_REGISTER_COMMAND(tokenize, [](CLI::App& app) {
   sub->add_option("--threads", flags->threads,
                   "Encoding threads (0 = all cores); the ids do not depend on it")
       ->capture_default_str();
-  SetAction(sub, [flags]() { return RunTokenize(*flags); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    tokenize, Command<TokenizeFlags>("tokenize",
+                                     "Byte-level BPE (the model's tokenizer): UTF-8 text on stdin "
+                                     "-> JSON array of ids (--decode: the reverse)",
+                                     AddFlags, RunTokenize));
 
 }  // namespace
 }  // namespace monoroute::cli

@@ -226,10 +226,7 @@ absl::Status RunTrain(const TrainOpts& o) {
   return RunInProcess(o, *spec);
 }
 
-MONOROUTE_REGISTER_COMMAND(train, [](CLI::App& app) {
-  CLI::App* sub = app.add_subcommand(
-      "train", "Run a training job (pretrain or finetune) in-process; resumes from output_dir");
-  auto o = std::make_shared<TrainOpts>();
+void AddFlags(CLI::App* sub, TrainOpts* o) {
   sub->add_option("--config", o->config, "Job spec YAML")->required();
   sub->add_option("--set", o->sets, "Override a spec key: key.path=value (repeatable)");
   sub->add_flag("--quiet", o->quiet, "Only evaluations and the result");
@@ -238,8 +235,13 @@ MONOROUTE_REGISTER_COMMAND(train, [](CLI::App& app) {
                   "Run the job as N local data-parallel ranks (default: the spec's "
                   "distributed.nproc_per_node); with WORLD_SIZE/RANK set, this process is a rank");
   AddTrainRecordingFlags(sub, &o->recording);
-  SetAction(sub, [o]() { return RunTrain(*o); });
-});
+}
+
+MONOROUTE_REGISTER_COMMAND(
+    train,
+    Command<TrainOpts>(
+        "train", "Run a training job (pretrain or finetune) in-process; resumes from output_dir",
+        AddFlags, RunTrain));
 
 }  // namespace
 }  // namespace monoroute::cli

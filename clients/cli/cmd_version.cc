@@ -25,7 +25,6 @@
 #include <rocksdb/version.h>
 #endif
 
-
 namespace monoroute::cli {
 namespace {
 
@@ -139,12 +138,7 @@ MONOROUTE_REGISTER_COMMAND(version, [](CLI::App& app) {
   CLI::App* sub = app.add_subcommand("version", "Print the version and build configuration");
   SetAction(sub, []() {
     const nlohmann::json j = BuildConfiguration();
-    if (JsonOutput()) {
-      PrintJson(j);
-    } else {
-      std::cout << FormatText(j);
-    }
-    return absl::OkStatus();
+    return PrintResult(j, FormatText(j));
   });
 });
 

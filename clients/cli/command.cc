@@ -25,6 +25,26 @@ namespace {
 
 constexpr char kUsagePayload[] = "monoroute.dev/usage";
 
+// The command groups (the first word of a command path) and their descriptions.
+constexpr std::pair<const char*, const char*> kGroups[] = {
+    {"bench", "Benchmarks"},
+    {"corpus", "Generated story corpus with ground-truth categories"},
+    {"study", "Experiments that answer a question end to end"},
+};
+
+// The description of group `name` ("" for a group not in kGroups).
+std::string GroupDescription(const std::string& name) {
+  for (const auto& [group, description] : kGroups) {
+    if (name == group) return description;
+  }
+  return "";
+}
+
+// `doc` as one line of JSON (invalid UTF-8 replaced).
+std::string JsonLine(const nlohmann::json& doc) {
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // The shared flags of one action subcommand.
 struct OutputFlags {
   std::string output = "text";         // --output
@@ -103,7 +123,7 @@ void PrintError(const absl::Status& status, const std::string& command, bool jso
                            {{"code", absl::StatusCodeToString(status.code())},
                             {"message", std::string(status.message())},
                             {"command", command}}}};
-    std::cerr << err.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    std::cerr << JsonLine(err) << std::endl;
     return;
   }
   std::string msg(status.message());
@@ -158,13 +178,19 @@ CommandRegistration::CommandRegistration(const char* name, Registrar registrar) 
 
 void SetAction(CLI::App* sub, Action action) { Actions()[sub] = std::move(action); }
 
-CLI::App* GetOrAddGroup(CLI::App& parent, const std::string& name, const std::string& description) {
-  for (CLI::App* sub : parent.get_subcommands({})) {
-    if (sub->get_name() == name) return sub;
+CLI::App* AddCommand(CLI::App& app, const std::string& path, const std::string& description) {
+  const size_t space = path.find(' ');
+  if (space == std::string::npos) return app.add_subcommand(path, description);
+  const std::string group = path.substr(0, space);
+  CLI::App* parent = nullptr;
+  for (CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == group) parent = sub;
   }
-  CLI::App* sub = parent.add_subcommand(name, description);
-  sub->require_subcommand(1);
-  return sub;
+  if (parent == nullptr) {
+    parent = app.add_subcommand(group, GroupDescription(group));
+    parent->require_subcommand(1);
+  }
+  return parent->add_subcommand(path.substr(space + 1), description);
 }
 
 absl::Status UsageError(const std::string& message) {
@@ -184,8 +210,19 @@ void PrintJsonLine(const std::string& json_line) {
   }
 }
 
-void PrintJson(const nlohmann::json& doc) {
-  PrintJsonLine(doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+void PrintJson(const nlohmann::json& doc) { PrintJsonLine(JsonLine(doc)); }
+
+absl::Status PrintResult(const nlohmann::json& doc, const std::string& text) {
+  return PrintResultLine(JsonOutput() ? JsonLine(doc) : "", text);
+}
+
+absl::Status PrintResultLine(const std::string& json_line, const std::string& text) {
+  if (JsonOutput()) {
+    PrintJsonLine(json_line);
+  } else {
+    std::cout << text;
+  }
+  return absl::OkStatus();
 }
 
 void AcceptLegacyOutputPath(CLI::App* sub, std::string* path) { FlagsOf(sub).legacy_path = path; }

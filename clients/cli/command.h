@@ -1,12 +1,13 @@
 // Subcommand registry of the `monoroute` tool and the grammar every command shares. Each cmd_*.cc
-// file registers one command tree:
+// file registers its command with its options struct, a function adding its flags and its action:
 //
-//   MONOROUTE_REGISTER_COMMAND(tokenize, [](CLI::App& app) {
-//     auto* sub = app.add_subcommand("tokenize", "...");
-//     auto opts = std::make_shared<Opts>();
-//     sub->add_option(...);
-//     SetAction(sub, [opts]() -> absl::Status { ... });
-//   });
+//   void AddFlags(CLI::App* sub, TokenizeFlags* f) { sub->add_option(...); }
+//   absl::Status RunTokenize(const TokenizeFlags& f) { ...; return PrintResult(doc, text); }
+//   MONOROUTE_REGISTER_COMMAND(tokenize, Command<TokenizeFlags>("tokenize", "...", AddFlags,
+//                                                               RunTokenize));
+//
+// A command of a group (`bench`, `corpus`, `study`) is named by its path ("bench train").
+// Commands with no options register a plain Registrar (a function of the root CLI::App).
 //
 // Shared grammar (added by RunMain to every subcommand that has an action):
 // - `--output text|json`: the result format. In JSON mode the result is printed with PrintJson
@@ -27,6 +28,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -45,9 +47,23 @@ struct CommandRegistration {
 // Attaches the action run when `sub` is the deepest subcommand given on the command line.
 void SetAction(CLI::App* sub, Action action);
 
-// Returns the subcommand `name` of `parent`, creating it (with `description`) if needed; lets
-// several files add children to one group such as `bench` or `corpus`.
-CLI::App* GetOrAddGroup(CLI::App& parent, const std::string& name, const std::string& description);
+// Adds the subcommand at `path` to the tool's root `app`: "name" for a top-level command, "group
+// name" for a child of one of the groups `bench`, `corpus` or `study` (made on first use, with the
+// group's description from command.cc's table).
+CLI::App* AddCommand(CLI::App& app, const std::string& path, const std::string& description);
+
+// The registrar of a command at `path` (see AddCommand) whose flags fill an `Opts` (default
+// constructed, living as long as the tool): `add_flags(sub, &opts)` declares the flags, and the
+// action returns `run(opts)`.
+template <typename Opts, typename AddFlags, typename Run>
+Registrar Command(std::string path, std::string description, AddFlags add_flags, Run run) {
+  return [path, description, add_flags, run](CLI::App& app) {
+    CLI::App* sub = AddCommand(app, path, description);
+    auto opts = std::make_shared<Opts>();
+    add_flags(sub, opts.get());
+    SetAction(sub, [opts, run]() -> absl::Status { return run(*opts); });
+  };
+}
 
 // A status that makes the tool exit with code 2 (bad usage) instead of 1.
 absl::Status UsageError(const std::string& message);
@@ -59,6 +75,12 @@ bool JsonOutput();
 void PrintJson(const nlohmann::json& doc);
 // Prints `json_line` (already one line of JSON, e.g. a protobuf's JSON) the same way.
 void PrintJsonLine(const std::string& json_line);
+
+// Prints a command's result: `doc` with PrintJson in JSON mode, else `text` as given on stdout.
+// Returns OK (so that an action can end with `return PrintResult(...)`).
+absl::Status PrintResult(const nlohmann::json& doc, const std::string& text);
+// The same for a result that is already one line of JSON (e.g. a protobuf's JSON).
+absl::Status PrintResultLine(const std::string& json_line, const std::string& text);
 
 // For commands whose file output was once spelled `--output PATH` (forward, convert): a value of
 // the shared `--output` other than text/json is stored into `*path` with a deprecation note

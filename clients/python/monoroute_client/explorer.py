@@ -70,6 +70,12 @@ def context_rows(contexts: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return rows
 
 
+def _rows_property(key: str, doc: str) -> property:
+    """A read-only property of a ``PathwayPage``: the list ``data[key]`` (none: empty) as a
+    DataFrame, one row per entry."""
+    return property(lambda page: page._frame(page.data.get(key, [])), doc=doc)
+
+
 @dataclass
 class PathwayPage:
     """The pathway page's data (``data``: the API document, fields in docs/explorer.md) with
@@ -105,21 +111,19 @@ class PathwayPage:
                              "group_events": g.get("events"), **r})
         return self._frame(rows)
 
-    @property
-    def tokens_by_lift(self) -> "pandas.DataFrame":
-        return self._frame(self.data.get("tokens_by_lift", []))
-
-    @property
-    def next_tokens_by_lift(self) -> "pandas.DataFrame":
-        return self._frame(self.data.get("next_tokens_by_lift", []))
-
-    @property
-    def same_layer_partners(self) -> "pandas.DataFrame":
-        return self._frame(self.data.get("same_layer_partners", []))
-
-    @property
-    def next_layer_partners(self) -> "pandas.DataFrame":
-        return self._frame(self.data.get("next_layer_partners", []))
+    # The API's row lists, one DataFrame row per entry (columns as in docs/explorer.md).
+    tokens_by_lift = _rows_property(
+        "tokens_by_lift", "Routed tokens by lift: token_id, token, count_in_pathway, "
+        "count_in_layer, share_in_pathway, share_in_layer, lift.")
+    next_tokens_by_lift = _rows_property(
+        "next_tokens_by_lift", "The tokens after the routed ones by lift (columns as "
+        "tokens_by_lift).")
+    same_layer_partners = _rows_property(
+        "same_layer_partners", "Pathways of the same layer selected together with this one: "
+        "layer, pathway, together, expected, lift.")
+    next_layer_partners = _rows_property(
+        "next_layer_partners", "Pathways of the next layer its tokens select (columns as "
+        "same_layer_partners).")
 
     @property
     def gate_histogram(self) -> "pandas.DataFrame":
@@ -131,10 +135,9 @@ class PathwayPage:
                              "bin_high": lo + (hi - lo) * (b + 1) / n, "count": c}
                             for b, c in enumerate(counts)])
 
-    @property
-    def load_over_training(self) -> "pandas.DataFrame":
-        """One row per step bucket: step_low, step_high, events, selecting, load_vs_uniform."""
-        return self._frame(self.data.get("load_over_training", []))
+    load_over_training = _rows_property(
+        "load_over_training",
+        "One row per step bucket: step_low, step_high, events, selecting, load_vs_uniform.")
 
     @property
     def logits(self) -> "pandas.DataFrame":
