@@ -7,7 +7,7 @@
 // A visitor V provides `v(name, value)` for uint32_t, uint64_t, int, double, bool, std::string,
 // Interval, Effect and std::vector<uint64_t>, and `v.List(name, std::vector<S>)` for nested
 // results. An Effect is one JSON object {"observed", "null_mean", "excess", "ci": [lo, hi]} and
-// one `Effect` proto message.
+// one `Effect` proto message, both written from its VisitFields below.
 #ifndef MONOROUTE_SERVICES_ANALYSIS_REPORT_FIELDS_H_
 #define MONOROUTE_SERVICES_ANALYSIS_REPORT_FIELDS_H_
 
@@ -15,6 +15,15 @@
 #include "services/analysis/router_saturation.h"
 
 namespace monoroute::analysis {
+
+// An effect with its null and interval (effect.h): one JSON object, one `Effect` proto message.
+template <typename V>
+void VisitFields(const Effect& e, V& v) {
+  v("observed", e.observed);
+  v("null_mean", e.null_mean);
+  v("excess", e.excess);
+  v("ci", e.ci);
+}
 
 template <typename V>
 void VisitFields(const TokenCountResult& t, V& v) {

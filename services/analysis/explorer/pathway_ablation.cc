@@ -140,29 +140,31 @@ std::string AblationResultPath(const std::string& checkpoint, uint32_t layer, ui
       .string();
 }
 
-absl::StatusOr<AblationResult> AblationResultFromJson(const std::string& text) {
+absl::StatusOr<AblationResult> AblationResultFromJson(const std::string& text, int* version) {
   absl::StatusOr<json> j = ParseObject(text);
   if (!j.ok()) return j.status();
+  if (version != nullptr) {
+    *version = 1;
+    if (j->contains("version")) {
+      *version = 0;
+      Read(*j, "version", version);
+    }
+  }
   return ResultFromObject(*j);
 }
 
 absl::StatusOr<PathwayAblation> ParseAblationJson(const std::string& text, uint32_t layer,
                                                   uint32_t pathway) {
-  absl::StatusOr<json> j = ParseObject(text);
-  if (!j.ok()) return j.status();
   PathwayAblation a;
-  a.result = ResultFromObject(*j);
-  const AblationResult& r = a.result;
-  if (r.layer != static_cast<int64_t>(layer) || r.pathway != static_cast<int64_t>(pathway)) {
-    return absl::InvalidArgumentError(absl::StrCat("ablation result: layer ", r.layer, " pathway ",
-                                                   r.pathway, ", not layer ", layer, " pathway ",
+  absl::StatusOr<AblationResult> r = AblationResultFromJson(text, &a.version);
+  if (!r.ok()) return r.status();
+  if (r->layer != static_cast<int64_t>(layer) || r->pathway != static_cast<int64_t>(pathway)) {
+    return absl::InvalidArgumentError(absl::StrCat("ablation result: layer ", r->layer, " pathway ",
+                                                   r->pathway, ", not layer ", layer, " pathway ",
                                                    pathway));
   }
   a.found = true;
-  if (j->contains("version")) {
-    a.version = 0;
-    Read(*j, "version", &a.version);
-  }
+  a.result = *std::move(r);
   return a;
 }
 
