@@ -209,7 +209,7 @@ std::string Header(const PathwayProfile& p, const PathwaySummaryView* row) {
   if (row != nullptr) {
     absl::StrAppend(&out, "<p class=\"answer\">", Tip("KL excess", MeasureTip("kl_excess_nats")),
                     " ", Fmt(row->kl_excess, 3), " nats ",
-                    FmtInterval(row->kl_ci_low, row->kl_ci_high, 3), "; ",
+                    FmtInterval(row->kl_ci.low, row->kl_ci.high, 3), "; ",
                     row->specialised ? "<strong>specialised</strong>" : "not flagged specialised",
                     row->category_specialised ? "; category-enriched" : "");
     if (!row->responds_to.empty()) absl::StrAppend(&out, "; responds to ", Esc(row->responds_to));
