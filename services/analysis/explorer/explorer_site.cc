@@ -2,6 +2,7 @@
 #include "services/analysis/explorer/explorer_site.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -164,8 +165,9 @@ PathwayLogits ExplorerSite::LogitsOf(const RunEvents& run, const PathwayProfile&
 
 std::vector<LayerGrid> ExplorerSite::Grids(const RunEvents& run) {
   const std::string key = absl::StrCat("grids|", run.run_id, "|", run.split, "|", run.watermark);
-  if (auto hit = cache_.Get(key))
+  if (auto hit = cache_.Get(key)) {
     return *std::static_pointer_cast<const std::vector<LayerGrid>>(hit);
+  }
   auto grids = std::make_shared<std::vector<LayerGrid>>();
   for (const LayerEvents& l : run.layers) {
     grids->push_back(BuildLayerGrid(l, decode_, 3, options_.min_token_count));
