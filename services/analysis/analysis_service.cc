@@ -60,7 +60,8 @@ AnalysisServiceImpl::AnalysisServiceImpl(const AnalysisServiceOptions& options,
       auth_(options.auth),
       recorder_(std::move(rec)),
       vocab_(std::move(vocab)),
-      registry_(std::move(registry)) {
+      registry_(std::move(registry)),
+      cache_(options.cache_entries) {
   reports_total_ = &AddCounter(*registry_, "monoroute_analysis_reports_total",
                                "Analyses computed (cache misses)");
   cache_hits_total_ = &AddCounter(*registry_, "monoroute_analysis_cache_hits_total",
@@ -79,25 +80,6 @@ absl::StatusOr<std::unique_ptr<AnalysisServiceImpl>> AnalysisServiceImpl::Create
                    LoadVocabResources(options.tokenizer_dir, options.lexicon_path));
   return std::unique_ptr<AnalysisServiceImpl>(
       new AnalysisServiceImpl(options, std::move(rec), std::move(vocab), std::move(registry)));
-}
-
-std::shared_ptr<const AnalysisServiceImpl::Entry> AnalysisServiceImpl::CacheGet(
-    const std::string& key) {
-  absl::MutexLock lock(&mu_);
-  for (auto it = lru_.begin(); it != lru_.end(); ++it) {
-    if (it->first == key) {
-      lru_.splice(lru_.begin(), lru_, it);
-      return lru_.front().second;
-    }
-  }
-  return nullptr;
-}
-
-void AnalysisServiceImpl::CachePut(const std::string& key, std::shared_ptr<const Entry> value) {
-  absl::MutexLock lock(&mu_);
-  lru_.remove_if([&](const auto& e) { return e.first == key; });
-  lru_.emplace_front(key, std::move(value));
-  while (lru_.size() > std::max<size_t>(1, options_.cache_entries)) lru_.pop_back();
 }
 
 v1::Freshness AnalysisServiceImpl::MakeFreshness(const RunInfo& info, bool cached) const {
@@ -294,7 +276,7 @@ absl::StatusOr<AnalysisServiceImpl::Loaded> AnalysisServiceImpl::LoadRun(
   const std::string key =
       absl::StrCat("run|", run_id, "|", summary.watermark(), "|", summary.finished(), "|",
                    SelectionKey(sel), "|", opts_key, "|", over_training);
-  if (auto hit = CacheGet(key)) {
+  if (auto hit = cache_.Get(key)) {
     cache_hits_total_->Increment();
     return Loaded{hit, true};
   }
@@ -305,7 +287,7 @@ absl::StatusOr<AnalysisServiceImpl::Loaded> AnalysisServiceImpl::LoadRun(
   auto entry = std::make_shared<Entry>();
   entry->run = std::move(run);
   std::shared_ptr<const Entry> value = entry;
-  CachePut(key, value);
+  cache_.Put(key, value);
   return Loaded{value, false};
 }
 
@@ -325,7 +307,7 @@ absl::StatusOr<v1::ReportResponse> AnalysisServiceImpl::Report(const v1::ReportR
       "doc|", req.run_id(), "|", run.entry->run.info.watermark, "|", run.entry->run.info.finished,
       "|", req.baseline_run_id(), "|", base.entry ? base.entry->run.info.watermark : 0, "|",
       SelectionKey(req.selection()), "|", opts_key, "|", req.options().skip_png());
-  std::shared_ptr<const Entry> doc = CacheGet(doc_key);
+  std::shared_ptr<const Entry> doc = cache_.Get(doc_key);
   bool cached = doc != nullptr && run.cached;
   if (doc == nullptr) {
     auto e = std::make_shared<Entry>();
@@ -336,7 +318,7 @@ absl::StatusOr<v1::ReportResponse> AnalysisServiceImpl::Report(const v1::ReportR
       ASSIGN_OR_RETURN(e->png, RenderReportPng(e->run, b, &opts));
     }
     doc = e;
-    CachePut(doc_key, doc);
+    cache_.Put(doc_key, doc);
   } else if (!run.cached) {
     cache_hits_total_->Increment();
   }

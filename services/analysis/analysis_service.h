@@ -6,19 +6,18 @@
 
 #include <chrono>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/service/auth.h"
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "services/analysis/lru_cache.h"
 #include "services/analysis/recorder_reader.h"
 #include "services/analysis/run_analysis.h"
 #include "services/analysis/vocab_resources.h"
@@ -110,8 +109,6 @@ class AnalysisServiceImpl final : public v1::Analysis::Service {
   absl::StatusOr<RunAnalysis> ComputeRun(const recorder::v1::RunSummary& summary,
                                          const v1::Selection& sel, const AnalysisOptions& opts,
                                          bool over_training);
-  std::shared_ptr<const Entry> CacheGet(const std::string& key);
-  void CachePut(const std::string& key, std::shared_ptr<const Entry> value);
   v1::Freshness MakeFreshness(const RunInfo& info, bool cached) const;
 
   AnalysisServiceOptions options_;
@@ -123,8 +120,8 @@ class AnalysisServiceImpl final : public v1::Analysis::Service {
   prometheus::Counter* cache_hits_total_;
   prometheus::Histogram* compute_seconds_;
 
-  absl::Mutex mu_;
-  std::list<std::pair<std::string, std::shared_ptr<const Entry>>> lru_ ABSL_GUARDED_BY(mu_);
+  // Computed reports by request key (options_.cache_entries of them).
+  LruCache<Entry> cache_;
 };
 
 // Checks Ablate's checkpoint and text_file against `allowed_roots` (common/base/path_policy.h):

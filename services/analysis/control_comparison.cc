@@ -90,16 +90,7 @@ void CompareWithControl(const std::string& name, const std::string& split,
   ControlComparison c;
   c.control = name;
   c.split = split;
-  c.events = control.events;
-  c.events_used = control.events_used;
-  c.mi = control.mi;
-  c.mean_kl = control.mean_kl;
-  c.token_specialisation = control.token_specialisation;
-  c.category_ami = control.category_ami;
-  c.max_violation = control.max_violation;
-  c.routing_source = control.routing_source;
-  c.specialised_vs_null_pathways = control.specialised_vs_null_pathways;
-  c.category_specialised_pathways = control.category_specialised_pathways;
+  static_cast<LayerEffects&>(c) = control;  // the control's own effects
   const LayerResult& t = *trained;
   c.mi_delta = Delta(t.mi, control.mi, tr, cr, kMi, 1, 1, z);
   c.mean_kl_delta = Delta(t.mean_kl, control.mean_kl, tr, cr, kMeanKl, 1, 1, z);

@@ -108,26 +108,40 @@ struct PathwayResult {
   std::vector<TokenCountResult> top_tokens;
 };
 
+// The layer-level numbers every routing of a layer reports, measured the same way: the trained
+// layer's (LayerResult) and each control's own (ControlComparison).
+struct LayerEffects {
+  // Events read, and the events every excess was computed on (the fixed-N estimand).
+  uint64_t events = 0;
+  uint64_t events_used = 0;
+  // I(pathway; token) over routings against the null.
+  Effect mi;
+  // Mean KL over pathways with load.
+  Effect mean_kl;
+  // Token specialisation against its chance (the same estimator under the routing null, at the
+  // observed per-token counts).
+  Effect token_specialisation;
+  // Category AMI = excess / (ceiling - null mean) as an Effect (null level 0; NaN without a
+  // label set).
+  Effect category_ami;
+  // Load balance: max load / mean load - 1.
+  double max_violation = kNaN;
+  // What the routing responds to (docs/analysis.md, "Sources").
+  std::string routing_source = "none";
+  // Pathways flagged against the null (token-specialised, category-specialised).
+  uint32_t specialised_vs_null_pathways = 0;
+  uint32_t category_specialised_pathways = 0;
+};
+
 // A layer measured against one control on the same sequences (recorded: fresh routers at step 0,
 // the dense model's neuron slices; synthetic: routing by a hash of the current or of the previous
-// token): the control's own effects and trained - control deltas with paired intervals (a delta
-// is an Effect: observed = trained excess, null_mean = control excess, excess = difference).
-struct ControlComparison {
+// token): the control's own effects (the LayerEffects base) and trained - control deltas with
+// paired intervals (a delta is an Effect: observed = trained excess, null_mean = control excess,
+// excess = difference).
+struct ControlComparison : LayerEffects {
   std::string control;
   // Recorder split the control was read from ("" for a synthetic control).
   std::string split;
-  uint64_t events = 0;
-  uint64_t events_used = 0;
-  // The control's own effects.
-  Effect mi;
-  Effect mean_kl;
-  Effect token_specialisation;
-  Effect category_ami;
-  double max_violation = kNaN;
-  std::string routing_source;
-  // The control's own pathways flagged against the null (token-specialised, category-specialised).
-  uint32_t specialised_vs_null_pathways = 0;
-  uint32_t category_specialised_pathways = 0;
   // Trained minus control.
   Effect mi_delta;
   Effect mean_kl_delta;
@@ -136,56 +150,43 @@ struct ControlComparison {
   Effect category_ami_delta;
 };
 
-// Statistics of one layer and its pathways.
-struct LayerResult {
+// Statistics of one layer and its pathways (the layer-level effects in the LayerEffects base).
+struct LayerResult : LayerEffects {
   uint32_t layer = 0;
   uint32_t num_pathways = 0;
   uint32_t top_k = 0;
-  // Events read, and the events every excess was computed on (the fixed-N estimand).
-  uint64_t events = 0;
-  uint64_t events_used = 0;
   uint64_t routings = 0;  // events_used * top_k
   uint64_t blocks = 0;    // sequences used (bootstrap units)
   uint64_t distinct_tokens = 0;
   // ln(vocab size): the fixed purity normaliser.
   double purity_normaliser_nats = kNaN;
-  // I(pathway; token) over routings against the null, the ceiling ln(P/k) and the excess as a
-  // share of the ceiling.
-  Effect mi;
+  // The ceiling ln(P/k) of `mi` and its excess as a share of the ceiling.
   double mi_ceiling_nats = kNaN;
   double mi_excess_normalised = kNaN;
-  // Means over pathways with load.
+  // Mean purity over pathways with load.
   Effect mean_purity;
-  Effect mean_kl;
-  // Token specialisation against its chance (the same estimator under the routing null, at the
-  // observed per-token counts); event-weighted variant.
+  // Tokens eligible for token specialisation; its event-weighted variant.
   uint64_t eligible_tokens = 0;
-  Effect token_specialisation;
   double token_specialisation_weighted = kNaN;
-  // What the routing responds to: I(pathway; source) per source, the conditionals
-  // I(P; t_i | t_{i-1}) and I(P; t_{i-1} | t_i), and the verdict (docs/analysis.md, "Sources").
+  // What the routing responds to: I(pathway; source) per source and the conditionals
+  // I(P; t_i | t_{i-1}) and I(P; t_{i-1} | t_i) (the verdict is `routing_source`).
   std::vector<SourceMi> sources;
   Effect current_given_previous;
   Effect previous_given_current;
-  std::string routing_source = "none";
   // Load balance.
   double utilisation = kNaN;
   std::vector<uint64_t> load;
-  double max_violation = kNaN;
   double load_entropy_normalised = kNaN;
   // Categories (NaN without a label set): I(pathway; category) against the label null, its
-  // ceiling, AMI = excess / (ceiling - null mean) as an Effect (null level 0), NMI.
+  // ceiling, NMI (AMI is `category_ami`).
   uint64_t category_tokens = 0;
   uint64_t category_routings = 0;
   Effect category_mi;
   double category_mi_ceiling_nats = kNaN;
-  Effect category_ami;
   double category_nmi = kNaN;
   double category_nmi_ceiling = kNaN;
   // Flag counts: `specialised_pathways` counts only flags against the fresh-router control.
   uint32_t specialised_pathways = 0;
-  uint32_t specialised_vs_null_pathways = 0;
-  uint32_t category_specialised_pathways = 0;
   // "fresh_routers" when a fresh-router control judged the flags, else "none"; "gated" when the
   // layer's MI was not shown above the control's (nothing flagged).
   std::string specialised_reference = "none";

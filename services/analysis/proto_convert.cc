@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
+#include "common/service/proto_fields.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "services/analysis/report_fields.h"
@@ -22,64 +23,24 @@ class ProtoVisitor {
   ProtoVisitor(Message* msg, std::vector<std::string>* missing)
       : msg_(msg), refl_(msg->GetReflection()), missing_(missing) {}
 
+  // Numbers and strings: common/service/proto_fields.h converts to the field's type.
   template <typename T>
-  std::enable_if_t<std::is_integral_v<T>> operator()(const char* name, T v) {
-    const FieldDescriptor* f = Field(name);
-    if (f == nullptr) return;
-    switch (f->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_BOOL:
-        refl_->SetBool(msg_, f, v != 0);
-        break;
-      case FieldDescriptor::CPPTYPE_UINT32:
-        refl_->SetUInt32(msg_, f, static_cast<uint32_t>(v));
-        break;
-      case FieldDescriptor::CPPTYPE_UINT64:
-        refl_->SetUInt64(msg_, f, static_cast<uint64_t>(v));
-        break;
-      case FieldDescriptor::CPPTYPE_INT32:
-        refl_->SetInt32(msg_, f, static_cast<int32_t>(v));
-        break;
-      case FieldDescriptor::CPPTYPE_INT64:
-        refl_->SetInt64(msg_, f, static_cast<int64_t>(v));
-        break;
-      default:
-        Mismatch(name);
-    }
+  std::enable_if_t<std::is_arithmetic_v<T>> operator()(const char* name, T v) {
+    Scalar(name, v);
   }
-  void operator()(const char* name, double v) {
-    const FieldDescriptor* f = Field(name);
-    if (f == nullptr) return;
-    if (f->cpp_type() != FieldDescriptor::CPPTYPE_DOUBLE) return Mismatch(name);
-    refl_->SetDouble(msg_, f, v);
-  }
-  void operator()(const char* name, const std::string& v) {
-    const FieldDescriptor* f = Field(name);
-    if (f == nullptr) return;
-    if (f->cpp_type() != FieldDescriptor::CPPTYPE_STRING) return Mismatch(name);
-    refl_->SetString(msg_, f, v);
-  }
+  void operator()(const char* name, const std::string& v) { Scalar(name, v); }
   void operator()(const char* name, const Interval& v) {
-    const FieldDescriptor* f = Field(name);
-    if (f == nullptr) return;
-    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) {
-      return Mismatch(name);
+    if (Message* sub = Sub(name)) {
+      ProtoVisitor inner(sub, missing_);
+      inner("low", v.low);
+      inner("high", v.high);
     }
-    Message* sub = refl_->MutableMessage(msg_, f);
-    ProtoVisitor inner(sub, missing_);
-    inner("low", v.low);
-    inner("high", v.high);
   }
   void operator()(const char* name, const Effect& v) {
-    const FieldDescriptor* f = Field(name);
-    if (f == nullptr) return;
-    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) {
-      return Mismatch(name);
+    if (Message* sub = Sub(name)) {
+      ProtoVisitor inner(sub, missing_);
+      VisitFields(v, inner);
     }
-    ProtoVisitor inner(refl_->MutableMessage(msg_, f), missing_);
-    inner("observed", v.observed);
-    inner("null_mean", v.null_mean);
-    inner("excess", v.excess);
-    inner("ci", v.ci);
   }
   void operator()(const char* name, const std::vector<uint64_t>& v) {
     const FieldDescriptor* f = Field(name);
@@ -105,6 +66,22 @@ class ProtoVisitor {
   }
 
  private:
+  template <typename T>
+  void Scalar(const char* name, const T& v) {
+    const FieldDescriptor* f = Field(name);
+    if (f != nullptr && !SetScalarField(msg_, f, v)) Mismatch(name);
+  }
+  // The singular message field `name` (created when unset), or null: absent or of another type
+  // (recorded).
+  Message* Sub(const char* name) {
+    const FieldDescriptor* f = Field(name);
+    if (f == nullptr) return nullptr;
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) {
+      Mismatch(name);
+      return nullptr;
+    }
+    return refl_->MutableMessage(msg_, f);
+  }
   const FieldDescriptor* Field(const char* name) {
     const FieldDescriptor* f = msg_->GetDescriptor()->FindFieldByName(name);
     if (f == nullptr && missing_ != nullptr) {

@@ -7,7 +7,7 @@
 // A visitor V provides `v(name, value)` for uint32_t, uint64_t, int, double, bool, std::string,
 // Interval, Effect and std::vector<uint64_t>, and `v.List(name, std::vector<S>)` for nested
 // results. An Effect is one JSON object {"observed", "null_mean", "excess", "ci": [lo, hi]} and
-// one `Effect` proto message.
+// one `Effect` proto message, both written from its VisitFields below.
 #ifndef MONOROUTE_SERVICES_ANALYSIS_REPORT_FIELDS_H_
 #define MONOROUTE_SERVICES_ANALYSIS_REPORT_FIELDS_H_
 
@@ -15,6 +15,15 @@
 #include "services/analysis/router_saturation.h"
 
 namespace monoroute::analysis {
+
+// An effect with its null and interval (effect.h): one JSON object, one `Effect` proto message.
+template <typename V>
+void VisitFields(const Effect& e, V& v) {
+  v("observed", e.observed);
+  v("null_mean", e.null_mean);
+  v("excess", e.excess);
+  v("ci", e.ci);
+}
 
 template <typename V>
 void VisitFields(const TokenCountResult& t, V& v) {
@@ -91,20 +100,26 @@ void VisitFields(const PathwayResult& r, V& v) {
   v.List("top_tokens", r.top_tokens);
 }
 
+// The layer-level effects a layer and each of its controls report (layer_analysis.h).
+template <typename V>
+void VisitFields(const LayerEffects& e, V& v) {
+  v("events", e.events);
+  v("events_used", e.events_used);
+  v("mi", e.mi);
+  v("mean_kl", e.mean_kl);
+  v("token_specialisation", e.token_specialisation);
+  v("category_ami", e.category_ami);
+  v("max_violation", e.max_violation);
+  v("routing_source", e.routing_source);
+  v("specialised_vs_null_pathways", e.specialised_vs_null_pathways);
+  v("category_specialised_pathways", e.category_specialised_pathways);
+}
+
 template <typename V>
 void VisitFields(const ControlComparison& c, V& v) {
+  VisitFields(static_cast<const LayerEffects&>(c), v);
   v("control", c.control);
   v("split", c.split);
-  v("events", c.events);
-  v("events_used", c.events_used);
-  v("mi", c.mi);
-  v("mean_kl", c.mean_kl);
-  v("token_specialisation", c.token_specialisation);
-  v("category_ami", c.category_ami);
-  v("max_violation", c.max_violation);
-  v("routing_source", c.routing_source);
-  v("specialised_vs_null_pathways", c.specialised_vs_null_pathways);
-  v("category_specialised_pathways", c.category_specialised_pathways);
   v("mi_delta", c.mi_delta);
   v("mean_kl_delta", c.mean_kl_delta);
   v("mean_purity_delta", c.mean_purity_delta);
@@ -115,41 +130,32 @@ void VisitFields(const ControlComparison& c, V& v) {
 // A layer without its pathways (summaries, over-training ranges, baselines).
 template <typename V>
 void VisitSummaryFields(const LayerResult& L, V& v) {
+  VisitFields(static_cast<const LayerEffects&>(L), v);
   v("layer", L.layer);
   v("num_pathways", L.num_pathways);
   v("top_k", L.top_k);
-  v("events", L.events);
-  v("events_used", L.events_used);
   v("routings", L.routings);
   v("blocks", L.blocks);
   v("distinct_tokens", L.distinct_tokens);
   v("purity_normaliser_nats", L.purity_normaliser_nats);
-  v("mi", L.mi);
   v("mi_ceiling_nats", L.mi_ceiling_nats);
   v("mi_excess_normalised", L.mi_excess_normalised);
   v("mean_purity", L.mean_purity);
-  v("mean_kl", L.mean_kl);
   v("eligible_tokens", L.eligible_tokens);
-  v("token_specialisation", L.token_specialisation);
   v("token_specialisation_weighted", L.token_specialisation_weighted);
   v.List("sources", L.sources);
   v("current_given_previous", L.current_given_previous);
   v("previous_given_current", L.previous_given_current);
-  v("routing_source", L.routing_source);
   v("utilisation", L.utilisation);
   v("load", L.load);
-  v("max_violation", L.max_violation);
   v("load_entropy_normalised", L.load_entropy_normalised);
   v("category_tokens", L.category_tokens);
   v("category_routings", L.category_routings);
   v("category_mi", L.category_mi);
   v("category_mi_ceiling_nats", L.category_mi_ceiling_nats);
-  v("category_ami", L.category_ami);
   v("category_nmi", L.category_nmi);
   v("category_nmi_ceiling", L.category_nmi_ceiling);
   v("specialised_pathways", L.specialised_pathways);
-  v("specialised_vs_null_pathways", L.specialised_vs_null_pathways);
-  v("category_specialised_pathways", L.category_specialised_pathways);
   v("specialised_reference", L.specialised_reference);
   v("null_method", L.null_method);
   v("null_replicates", L.null_replicates);

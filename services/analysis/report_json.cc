@@ -19,12 +19,7 @@ json Num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 // [lo, hi], each null when not computed.
 json Ci(const Interval& i) { return json::array({Num(i.low), Num(i.high)}); }
 
-json EffectJson(const Effect& e) {
-  return {{"observed", Num(e.observed)},
-          {"null_mean", Num(e.null_mean)},
-          {"excess", Num(e.excess)},
-          {"ci", Ci(e.ci)}};
-}
+json EffectJson(const Effect& e);
 
 // Writes each visited field into a JSON object.
 struct JsonVisitor {
@@ -41,15 +36,21 @@ struct JsonVisitor {
   template <typename S>
   void List(const char* name, const std::vector<S>& items) {
     json a = json::array();
-    for (const S& s : items) {
-      json o = json::object();
-      JsonVisitor sub{o};
-      VisitFields(s, sub);
-      a.push_back(std::move(o));
-    }
+    for (const S& s : items) a.push_back(Object(s));
     out[name] = std::move(a);
   }
+  // One visited struct as a JSON object.
+  template <typename S>
+  static json Object(const S& s) {
+    json o = json::object();
+    JsonVisitor sub{o};
+    VisitFields(s, sub);
+    return o;
+  }
 };
+
+// {"observed", "null_mean", "excess", "ci": [lo, hi]} (report_fields.h).
+json EffectJson(const Effect& e) { return JsonVisitor::Object(e); }
 
 json LayerJson(const LayerResult& L, bool with_pathways) {
   json j = json::object();

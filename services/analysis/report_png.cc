@@ -45,6 +45,17 @@ Interval Scale(const Interval& i, double s) { return {i.low * s, i.high * s}; }
 
 constexpr int kTrained = 0x1f77b4, kFresh = 0xff7f0e, kDense = 0x2ca02c, kFlag = 0xd62728;
 
+// A panel's y axis over `vals` (labelled `ylabel`) and its width per layer of the run.
+struct LayerAxes {
+  YScale Y;
+  double slot;
+};
+LayerAxes AxesPerLayer(cairo_t* cr, const Box& a, const RunAnalysis& run,
+                       const std::vector<double>& vals, const std::string& ylabel) {
+  const auto [lo, hi] = Range(vals);
+  return {SignedAxes(cr, a, lo, hi, ylabel), a.w / std::max<size_t>(run.layers.size(), 1)};
+}
+
 // Panel A: I(pathway; token) excess over the null as a share of its ceiling ln(P/k), for the
 // trained routing and each control.
 void ExcessPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
@@ -57,10 +68,8 @@ void ExcessPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
     for (const auto& c : L.controls) vals.push_back(c.mi.ci.high * s);
     for (const auto& c : L.controls) vals.push_back(c.mi.excess * s);
   }
-  const auto [lo, hi] = Range(vals);
-  const YScale Y = SignedAxes(cr, a, lo, hi, "excess MI / ln(P/k)");
+  const auto [Y, slot] = AxesPerLayer(cr, a, run, vals, "excess MI / ln(P/k)");
   const size_t n = run.layers.size();
-  const double slot = a.w / std::max<size_t>(n, 1);
   const double bw = std::min(40.0, slot / 4.5);
   for (size_t i = 0; i < n; ++i) {
     const LayerResult& L = run.layers[i];
@@ -106,10 +115,8 @@ void DeltaPerLayer(cairo_t* cr, const Box& b, const RunAnalysis& run) {
          a.y + a.h / 2 + 24, 14);
     return;
   }
-  const auto [lo, hi] = Range(vals);
-  const YScale Y = SignedAxes(cr, a, lo, hi, "difference");
+  const auto [Y, slot] = AxesPerLayer(cr, a, run, vals, "difference");
   const size_t n = run.layers.size();
-  const double slot = a.w / std::max<size_t>(n, 1);
   const double bw = std::min(30.0, slot / 6);
   for (size_t i = 0; i < n; ++i) {
     const LayerResult& L = run.layers[i];
@@ -153,10 +160,8 @@ void PathwayExcess(cairo_t* cr, const Box& b, const RunAnalysis& run,
       vals.push_back(c->mean_kl.excess);
     }
   }
-  const auto [lo, hi] = Range(vals);
-  const YScale Y = SignedAxes(cr, a, lo, hi, "KL excess (nats)");
+  const auto [Y, slot] = AxesPerLayer(cr, a, run, vals, "KL excess (nats)");
   const size_t n = run.layers.size();
-  const double slot = a.w / std::max<size_t>(n, 1);
   for (size_t i = 0; i < n; ++i) {
     const LayerResult& L = run.layers[i];
     const double x0 = a.x + slot * i + slot * 0.1, span = slot * 0.8;

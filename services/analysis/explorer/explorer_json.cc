@@ -13,13 +13,19 @@ using nlohmann::json;
 
 json Num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
+// A JSON array with one element `row(x)` per x in `rows`.
+template <typename T, typename F>
+json ArrayOf(const std::vector<T>& rows, F row) {
+  json out = json::array();
+  for (const T& x : rows) out.push_back(row(x));
+  return out;
+}
+
+// Projections of a row onto one column of parallel arrays.
+const std::string& TextOf(const ContextToken& t) { return t.text; }
+double GateOf(const ContextToken& t) { return t.gate; }
+
 json ContextJson(const Context& c) {
-  json toks = json::array(), gates = json::array(), ids = json::array();
-  for (const ContextToken& t : c.tokens) {
-    toks.push_back(t.text);
-    gates.push_back(t.gate);
-    ids.push_back(t.token_id);
-  }
   return {{"sequence_id", c.sequence_id},
           {"position", c.position},
           {"gate", c.gate},
@@ -27,44 +33,38 @@ json ContextJson(const Context& c) {
           {"co_selected", c.co_selected},
           {"next_token_id", c.next_token_id},
           {"next_token", c.next_text},
-          {"tokens", toks},
-          {"token_ids", ids},
-          {"token_gates", gates},
+          {"tokens", ArrayOf(c.tokens, TextOf)},
+          {"token_ids", ArrayOf(c.tokens, [](const ContextToken& t) { return t.token_id; })},
+          {"token_gates", ArrayOf(c.tokens, GateOf)},
           {"routed_index", c.routed_index}};
 }
 
 json LiftsJson(const std::vector<TokenLift>& rows) {
-  json out = json::array();
-  for (const TokenLift& t : rows) {
-    out.push_back({{"token_id", t.token_id},
-                   {"token", t.text},
-                   {"count_in_pathway", t.count_in_pathway},
-                   {"count_in_layer", t.count_in_layer},
-                   {"share_in_pathway", Num(t.share_in_pathway)},
-                   {"share_in_layer", Num(t.share_in_layer)},
-                   {"lift", Num(t.lift)}});
-  }
-  return out;
+  return ArrayOf(rows, [](const TokenLift& t) -> json {
+    return {{"token_id", t.token_id},
+            {"token", t.text},
+            {"count_in_pathway", t.count_in_pathway},
+            {"count_in_layer", t.count_in_layer},
+            {"share_in_pathway", Num(t.share_in_pathway)},
+            {"share_in_layer", Num(t.share_in_layer)},
+            {"lift", Num(t.lift)}};
+  });
 }
 
 json PartnersJson(const std::vector<Partner>& rows) {
-  json out = json::array();
-  for (const Partner& p : rows) {
-    out.push_back({{"layer", p.layer},
-                   {"pathway", p.pathway},
-                   {"together", p.together},
-                   {"expected", Num(p.expected)},
-                   {"lift", Num(p.lift)}});
-  }
-  return out;
+  return ArrayOf(rows, [](const Partner& p) -> json {
+    return {{"layer", p.layer},
+            {"pathway", p.pathway},
+            {"together", p.together},
+            {"expected", Num(p.expected)},
+            {"lift", Num(p.lift)}};
+  });
 }
 
 json LogitRowsJson(const std::vector<LogitEntry>& rows) {
-  json out = json::array();
-  for (const LogitEntry& e : rows) {
-    out.push_back({{"token_id", e.token_id}, {"token", e.text}, {"value", Num(e.value)}});
-  }
-  return out;
+  return ArrayOf(rows, [](const LogitEntry& e) -> json {
+    return {{"token_id", e.token_id}, {"token", e.text}, {"value", Num(e.value)}};
+  });
 }
 
 json LogitsJson(const PathwayLogits& l) {
@@ -76,95 +76,129 @@ json LogitsJson(const PathwayLogits& l) {
           {"lowered", LogitRowsJson(l.lowered)}};
 }
 
-json DifferenceJson(const AblationDifference& d) {
+json DifferenceJson(const engine::BootstrapDifference& d) {
   return {{"estimate", Num(d.estimate)}, {"ci", json::array({Num(d.low), Num(d.high)})}};
 }
 
 // The stored per-category rows, each with its null and chance level (docs/explorer.md).
-json AblationCategoriesJson(const std::vector<AblationCategoryRow>& rows) {
-  json out = json::array();
-  for (const AblationCategoryRow& r : rows) {
-    out.push_back({{"category", r.category},
-                   {"status", r.status},
-                   {"tokens", r.tokens},
-                   {"control_tokens", r.control_tokens},
-                   {"controls_used", r.controls_used},
-                   {"target_increase", Num(r.target_increase)},
-                   {"control_increase", Num(r.control_increase)},
-                   {"difference", DifferenceJson(r.difference)},
-                   {"null", "load-matched control pathways on their tokens of the category"},
-                   {"chance_level", 0.0}});
-  }
-  return out;
+json AblationCategoriesJson(const std::vector<engine::AblationCategoryEffect>& rows) {
+  return ArrayOf(rows, [](const engine::AblationCategoryEffect& r) -> json {
+    return {{"category", r.category},
+            {"status", r.status},
+            {"tokens", r.tokens},
+            {"control_tokens", r.control_tokens},
+            {"controls_used", r.controls_used},
+            {"target_increase", Num(r.target_increase)},
+            {"control_increase", Num(r.control_increase)},
+            {"difference", DifferenceJson(r.difference)},
+            {"null", "load-matched control pathways on their tokens of the category"},
+            {"chance_level", 0.0}};
+  });
 }
 
 // The stored ablation result (docs/explorer.md), or why there is none.
 json AblationJson(const PathwayAblation& a) {
   json j = {{"found", a.found}, {"note", a.note}, {"path", a.path}};
   if (!a.found) return j;
-  j.update({{"tokens", a.tokens},
-            {"sequences", a.sequences},
-            {"selected_tokens", a.selected_tokens},
-            {"target_effect", Num(a.target_effect)},
-            {"control_effect", Num(a.control_effect)},
-            {"control_pathways", a.control_pathways},
-            {"effect_difference", DifferenceJson(a.effect_difference)},
-            {"top_token_count", a.top_token_count},
-            {"rest_token_count", a.rest_token_count},
-            {"top_increase", Num(a.top_increase)},
-            {"rest_increase", Num(a.rest_increase)},
-            {"top_vs_rest", DifferenceJson(a.top_vs_rest)},
-            {"bootstrap", a.bootstrap},
+  const engine::AblationResult& r = a.result;
+  j.update({{"tokens", r.tokens},
+            {"sequences", r.sequences},
+            {"selected_tokens", r.selected_tokens},
+            {"target_effect", Num(r.target_effect)},
+            {"control_effect", Num(r.control_effect)},
+            {"control_pathways",
+             ArrayOf(r.controls, [](const engine::AblationControl& c) { return c.pathway; })},
+            {"effect_difference", DifferenceJson(r.effect_difference)},
+            {"top_token_count", r.top_token_count},
+            {"rest_token_count", r.rest_token_count},
+            {"top_increase", Num(r.top_increase)},
+            {"rest_increase", Num(r.rest_increase)},
+            {"top_vs_rest", DifferenceJson(r.top_vs_rest)},
+            {"bootstrap", r.bootstrap},
             {"version", a.version},
-            {"category_source", a.category_source},
-            {"min_category_tokens", a.min_category_tokens},
-            {"categories", AblationCategoriesJson(a.categories)}});
+            {"category_source", r.category_source},
+            {"min_category_tokens", r.min_category_tokens},
+            {"categories", AblationCategoriesJson(r.categories)}});
   return j;
 }
 
 json LoadJson(const std::vector<LoadBucket>& rows) {
-  json out = json::array();
-  for (const LoadBucket& b : rows) {
-    out.push_back({{"step_low", b.step_low},
-                   {"step_high", b.step_high},
-                   {"events", b.events},
-                   {"selecting", b.selecting},
-                   {"load_vs_uniform", Num(b.load_vs_uniform)}});
-  }
-  return out;
+  return ArrayOf(rows, [](const LoadBucket& b) -> json {
+    return {{"step_low", b.step_low},
+            {"step_high", b.step_high},
+            {"events", b.events},
+            {"selecting", b.selecting},
+            {"load_vs_uniform", Num(b.load_vs_uniform)}};
+  });
 }
 
 json GridJson(const LayerGrid& g) {
-  json cells = json::array();
-  for (const GridCell& c : g.cells) {
-    cells.push_back({{"pathway", c.pathway},
-                     {"load", c.load},
-                     {"load_vs_uniform", Num(c.load_vs_uniform)},
-                     {"mean_gate", Num(c.mean_gate)},
-                     {"top_tokens_by_lift", LiftsJson(c.top_tokens)}});
-  }
+  json cells = ArrayOf(g.cells, [](const GridCell& c) -> json {
+    return {{"pathway", c.pathway},
+            {"load", c.load},
+            {"load_vs_uniform", Num(c.load_vs_uniform)},
+            {"mean_gate", Num(c.mean_gate)},
+            {"top_tokens_by_lift", LiftsJson(c.top_tokens)}};
+  });
   return {{"layer", g.layer},
           {"events", g.events},
           {"max_violation", Num(g.max_violation)},
           {"pathways", cells}};
 }
 
+// One pathway as a Neuronpedia feature: its top contexts, gate histogram, logit tables and
+// partners as parallel arrays; tokens by lift under monoroute_ keys.
+json NeuronpediaFeature(const PathwayProfile& p) {
+  json acts = ArrayOf(p.top_contexts, [](const Context& c) -> json {
+    return {{"bin_min", -1},
+            {"bin_max", -1},
+            {"bin_contains", -1},
+            {"tokens", ArrayOf(c.tokens, TextOf)},
+            {"values", ArrayOf(c.tokens, GateOf)},
+            {"qualifying_token_index", c.routed_index}};
+  });
+  json values = json::array();  // parallel to the heights: one value (bin centre) per height
+  const auto& h = p.gate_histogram;
+  for (size_t b = 0; b < h.counts.size(); ++b) {
+    values.push_back(h.low + (h.high - h.low) * (static_cast<double>(b) + 0.5) /
+                                 static_cast<double>(h.counts.size()));
+  }
+  auto text = [](const auto& row) { return row.text; };
+  auto value = [](const LogitEntry& e) { return Num(e.value); };
+  auto lift = [](const auto& row) { return Num(row.lift); };
+  // Logit tables are empty when not computed.
+  return {{"feature_index", p.pathway},
+          {"activations", acts},
+          {"frac_nonzero", Num(p.density)},
+          {"freq_hist_data_bar_heights", h.counts},
+          {"freq_hist_data_bar_values", values},
+          {"logits_hist_data_bar_heights", json::array()},
+          {"logits_hist_data_bar_values", json::array()},
+          {"pos_str", ArrayOf(p.logits.raised, text)},
+          {"pos_values", ArrayOf(p.logits.raised, value)},
+          {"neg_str", ArrayOf(p.logits.lowered, text)},
+          {"neg_values", ArrayOf(p.logits.lowered, value)},
+          {"monoroute_tokens_by_lift_str", ArrayOf(p.tokens_by_lift, text)},
+          {"monoroute_tokens_by_lift_values", ArrayOf(p.tokens_by_lift, lift)},
+          // Partners ranked by co-activation lift (not a Pearson correlation: the lifts are
+          // under their own key).
+          {"correlated_features_indices",
+           ArrayOf(p.same_layer_partners, [](const Partner& q) { return q.pathway; })},
+          {"monoroute_partner_lift", ArrayOf(p.same_layer_partners, lift)},
+          {"n_prompts_total", p.layer_events}};
+}
+
 }  // namespace
 
 std::string ProfileToJson(const PathwayProfile& p) {
-  json groups = json::array();
-  for (const QuantileGroup& g : p.quantile_groups) {
-    json ex = json::array();
-    for (const Context& c : g.examples) ex.push_back(ContextJson(c));
-    groups.push_back({{"quantile_low", g.quantile_low},
-                      {"quantile_high", g.quantile_high},
-                      {"gate_low", g.gate_low},
-                      {"gate_high", g.gate_high},
-                      {"events", g.events},
-                      {"examples", ex}});
-  }
-  json top = json::array();
-  for (const Context& c : p.top_contexts) top.push_back(ContextJson(c));
+  json groups = ArrayOf(p.quantile_groups, [](const QuantileGroup& g) -> json {
+    return {{"quantile_low", g.quantile_low},
+            {"quantile_high", g.quantile_high},
+            {"gate_low", g.gate_low},
+            {"gate_high", g.gate_high},
+            {"events", g.events},
+            {"examples", ArrayOf(g.examples, ContextJson)}};
+  });
   json j = {{"api_version", kExplorerApiVersion},
             {"run_id", p.run_id},
             {"split", p.split},
@@ -177,7 +211,7 @@ std::string ProfileToJson(const PathwayProfile& p) {
             {"load_vs_uniform", Num(p.load_vs_uniform)},
             {"density", Num(p.density)},
             {"mean_gate", Num(p.mean_gate)},
-            {"top_contexts", top},
+            {"top_contexts", ArrayOf(p.top_contexts, ContextJson)},
             {"quantile_groups", groups},
             {"gate_histogram",
              {{"low", p.gate_histogram.low},
@@ -197,23 +231,21 @@ std::string ProfileToJson(const PathwayProfile& p) {
 }
 
 std::string RunsToJson(const std::vector<RunListing>& runs) {
-  json out = json::array();
-  for (const RunListing& r : runs) {
-    out.push_back({{"run_id", r.run_id},
-                   {"labels", r.labels},
-                   {"events", r.events},
-                   {"splits", r.splits},
-                   {"finished", r.finished},
-                   {"still_writing", r.still_writing},
-                   {"last_write_unix_ms", r.last_write_unix_ms},
-                   {"headline", r.headline}});
-  }
+  json out = ArrayOf(runs, [](const RunListing& r) -> json {
+    return {{"run_id", r.run_id},
+            {"labels", r.labels},
+            {"events", r.events},
+            {"splits", r.splits},
+            {"finished", r.finished},
+            {"still_writing", r.still_writing},
+            {"last_write_unix_ms", r.last_write_unix_ms},
+            {"headline", r.headline}};
+  });
   return json({{"api_version", kExplorerApiVersion}, {"runs", out}}).dump();
 }
 
 std::string OverviewToJson(const OverviewInput& in, const std::string& report_json) {
-  json grids = json::array();
-  for (const LayerGrid& g : in.grids) grids.push_back(GridJson(g));
+  json grids = ArrayOf(in.grids, GridJson);
   json report = json::parse(report_json, nullptr, false);
   if (report.is_discarded() || report_json.empty()) report = nullptr;
   return json({{"api_version", kExplorerApiVersion},
@@ -229,14 +261,12 @@ std::string OverviewToJson(const OverviewInput& in, const std::string& report_js
 }
 
 std::string TryToJson(const TryResult& r) {
-  json toks = json::array();
-  for (const TryToken& t : r.tokens) {
-    json routing = json::array();
-    for (const TryRouting& x : t.routing) {
-      routing.push_back({{"layer", x.layer}, {"pathways", x.pathways}, {"gates", x.gates}});
-    }
-    toks.push_back({{"token_id", t.token_id}, {"token", t.text}, {"routing", routing}});
-  }
+  json toks = ArrayOf(r.tokens, [](const TryToken& t) -> json {
+    json routing = ArrayOf(t.routing, [](const TryRouting& x) -> json {
+      return {{"layer", x.layer}, {"pathways", x.pathways}, {"gates", x.gates}};
+    });
+    return {{"token_id", t.token_id}, {"token", t.text}, {"routing", routing}};
+  });
   return json({{"api_version", kExplorerApiVersion},
                {"checkpoint", r.checkpoint},
                {"num_pathways", r.num_pathways},
@@ -252,73 +282,10 @@ std::string ErrorJson(int http_code, const std::string& message) {
 
 std::string NeuronpediaBatchJson(const std::string& model_id, const std::string& sae_set,
                                  uint32_t layer, const std::vector<PathwayProfile>& pathways) {
-  json features = json::array();
-  for (const PathwayProfile& p : pathways) {
-    json acts = json::array();
-    for (const Context& c : p.top_contexts) {
-      json toks = json::array(), vals = json::array();
-      for (const ContextToken& t : c.tokens) {
-        toks.push_back(t.text);
-        vals.push_back(t.gate);
-      }
-      acts.push_back({{"bin_min", -1},
-                      {"bin_max", -1},
-                      {"bin_contains", -1},
-                      {"tokens", toks},
-                      {"values", vals},
-                      {"qualifying_token_index", c.routed_index}});
-    }
-    json heights = json::array(), values = json::array();
-    const auto& h = p.gate_histogram;
-    for (size_t b = 0; b < h.counts.size(); ++b) {
-      heights.push_back(h.counts[b]);  // parallel arrays: one value (bin centre) per height
-      values.push_back(h.low + (h.high - h.low) * (static_cast<double>(b) + 0.5) /
-                                   static_cast<double>(h.counts.size()));
-    }
-    // Logit tables (empty when not computed); tokens by lift under monoroute_ keys.
-    json pos_str = json::array(), pos_values = json::array();
-    json neg_str = json::array(), neg_values = json::array();
-    for (const LogitEntry& e : p.logits.raised) {
-      pos_str.push_back(e.text);
-      pos_values.push_back(Num(e.value));
-    }
-    for (const LogitEntry& e : p.logits.lowered) {
-      neg_str.push_back(e.text);
-      neg_values.push_back(Num(e.value));
-    }
-    json lift_str = json::array(), lift_values = json::array();
-    for (const TokenLift& t : p.tokens_by_lift) {
-      lift_str.push_back(t.text);
-      lift_values.push_back(Num(t.lift));
-    }
-    json corr_idx = json::array(), corr_val = json::array();
-    for (const Partner& q : p.same_layer_partners) {
-      corr_idx.push_back(q.pathway);
-      corr_val.push_back(Num(q.lift));
-    }
-    features.push_back({{"feature_index", p.pathway},
-                        {"activations", acts},
-                        {"frac_nonzero", Num(p.density)},
-                        {"freq_hist_data_bar_heights", heights},
-                        {"freq_hist_data_bar_values", values},
-                        {"logits_hist_data_bar_heights", json::array()},
-                        {"logits_hist_data_bar_values", json::array()},
-                        {"pos_str", pos_str},
-                        {"pos_values", pos_values},
-                        {"neg_str", neg_str},
-                        {"neg_values", neg_values},
-                        {"monoroute_tokens_by_lift_str", lift_str},
-                        {"monoroute_tokens_by_lift_values", lift_values},
-                        // Partners ranked by co-activation lift (not a Pearson correlation:
-                        // the lifts are under their own key).
-                        {"correlated_features_indices", corr_idx},
-                        {"monoroute_partner_lift", corr_val},
-                        {"n_prompts_total", p.layer_events}});
-  }
   return json({{"model_id", model_id},
                {"layer", layer},
                {"sae_set", sae_set},
-               {"features", features}})
+               {"features", ArrayOf(pathways, NeuronpediaFeature)}})
       .dump();
 }
 

@@ -2,6 +2,7 @@
 #include "services/analysis/explorer/explorer_site.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -53,57 +54,30 @@ absl::StatusOr<uint32_t> ParseIndex(const std::string& field, const std::string&
 }  // namespace
 
 int HttpStatusOf(const absl::Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kOk:
-      return 200;
-    case absl::StatusCode::kInvalidArgument:
-      return 400;
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kOutOfRange:
-      return 404;
-    case absl::StatusCode::kPermissionDenied:
-      return 403;
-    case absl::StatusCode::kUnauthenticated:
-      return 401;
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAlreadyExists:
-      return 409;
-    case absl::StatusCode::kResourceExhausted:
-      return 413;
-    case absl::StatusCode::kUnimplemented:
-      return 501;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      return 503;
-    default:
-      return 500;
+  // The status codes with an HTTP status of their own; any other code is 500.
+  static constexpr std::pair<absl::StatusCode, int> kHttp[] = {
+      {absl::StatusCode::kOk, 200},
+      {absl::StatusCode::kInvalidArgument, 400},
+      {absl::StatusCode::kNotFound, 404},
+      {absl::StatusCode::kOutOfRange, 404},
+      {absl::StatusCode::kPermissionDenied, 403},
+      {absl::StatusCode::kUnauthenticated, 401},
+      {absl::StatusCode::kFailedPrecondition, 409},
+      {absl::StatusCode::kAlreadyExists, 409},
+      {absl::StatusCode::kResourceExhausted, 413},
+      {absl::StatusCode::kUnimplemented, 501},
+      {absl::StatusCode::kUnavailable, 503},
+      {absl::StatusCode::kDeadlineExceeded, 503},
+  };
+  for (const auto& [code, http] : kHttp) {
+    if (s.code() == code) return http;
   }
+  return 500;
 }
 
 ExplorerSite::ExplorerSite(ExplorerData* data, Decoder decode, ExplorerOptions options,
                            size_t cache_entries)
-    : data_(data),
-      decode_(std::move(decode)),
-      options_(options),
-      cache_entries_(std::max<size_t>(1, cache_entries)) {}
-
-std::shared_ptr<const void> ExplorerSite::CacheGet(const std::string& key) {
-  absl::MutexLock lock(&mu_);
-  for (auto it = cache_.begin(); it != cache_.end(); ++it) {
-    if (it->first == key) {
-      cache_.splice(cache_.begin(), cache_, it);
-      return cache_.front().second;
-    }
-  }
-  return nullptr;
-}
-
-void ExplorerSite::CachePut(const std::string& key, std::shared_ptr<const void> value) {
-  absl::MutexLock lock(&mu_);
-  cache_.remove_if([&](const auto& e) { return e.first == key; });
-  cache_.emplace_front(key, std::move(value));
-  while (cache_.size() > cache_entries_) cache_.pop_back();
-}
+    : data_(data), decode_(std::move(decode)), options_(options), cache_(cache_entries) {}
 
 absl::StatusOr<std::shared_ptr<const PathwayProfile>> ExplorerSite::Profile(
     const RunEvents& run, uint32_t layer, uint32_t pathway, const std::string& checkpoint,
@@ -113,13 +87,13 @@ absl::StatusOr<std::shared_ptr<const PathwayProfile>> ExplorerSite::Profile(
   const std::string key = absl::StrCat("profile|", run.run_id, "|", run.split, "|", run.watermark,
                                        "|", layer, "|", pathway, "|", opts.top_contexts);
   std::shared_ptr<const PathwayProfile> base;
-  if (auto hit = CacheGet(key)) {
+  if (auto hit = cache_.Get(key)) {
     base = std::static_pointer_cast<const PathwayProfile>(hit);
   } else {
     absl::StatusOr<PathwayProfile> p = BuildPathwayProfile(run, layer, pathway, decode_, opts);
     if (!p.ok()) return p.status();
     base = std::make_shared<const PathwayProfile>(*std::move(p));
-    CachePut(key, base);
+    cache_.Put(key, base);
   }
   auto label = run.labels.find("checkpoint");
   const std::string ckpt =
@@ -127,12 +101,12 @@ absl::StatusOr<std::shared_ptr<const PathwayProfile>> ExplorerSite::Profile(
   if (ckpt.empty() || base->load == 0) return base;
   const std::string lkey = absl::StrCat(key, "|logits|", ckpt);
   std::shared_ptr<const PathwayProfile> with_logits;
-  if (auto hit = CacheGet(lkey)) {
+  if (auto hit = cache_.Get(lkey)) {
     with_logits = std::static_pointer_cast<const PathwayProfile>(hit);
   } else {
     auto with = std::make_shared<PathwayProfile>(*base);
     with->logits = LogitsOf(run, *base, ckpt);
-    if (with->logits.computed) CachePut(lkey, with);
+    if (with->logits.computed) cache_.Put(lkey, with);
     with_logits = std::move(with);
   }
   // The ablation result is read on every request: one may be stored at any time.
@@ -191,12 +165,14 @@ PathwayLogits ExplorerSite::LogitsOf(const RunEvents& run, const PathwayProfile&
 
 std::vector<LayerGrid> ExplorerSite::Grids(const RunEvents& run) {
   const std::string key = absl::StrCat("grids|", run.run_id, "|", run.split, "|", run.watermark);
-  if (auto hit = CacheGet(key)) return *std::static_pointer_cast<const std::vector<LayerGrid>>(hit);
+  if (auto hit = cache_.Get(key)) {
+    return *std::static_pointer_cast<const std::vector<LayerGrid>>(hit);
+  }
   auto grids = std::make_shared<std::vector<LayerGrid>>();
   for (const LayerEvents& l : run.layers) {
     grids->push_back(BuildLayerGrid(l, decode_, 3, options_.min_token_count));
   }
-  CachePut(key, grids);
+  cache_.Put(key, grids);
   return *grids;
 }
 

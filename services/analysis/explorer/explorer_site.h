@@ -6,7 +6,6 @@
 #define MONOROUTE_SERVICES_ANALYSIS_EXPLORER_EXPLORER_SITE_H_
 
 #include <cstdint>
-#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,13 +13,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "services/analysis/explorer/layer_grid.h"
 #include "services/analysis/explorer/pages.h"
 #include "services/analysis/explorer/pathway_logits.h"
 #include "services/analysis/explorer/pathway_profile.h"
 #include "services/analysis/explorer/run_events.h"
 #include "services/analysis/explorer/try_routing.h"
+#include "services/analysis/lru_cache.h"
 
 namespace monoroute::analysis::explorer {
 
@@ -123,12 +122,8 @@ class ExplorerSite {
   ExplorerData* data_;
   Decoder decode_;
   ExplorerOptions options_;
-  size_t cache_entries_;
-  absl::Mutex mu_;
-  // LRU of computed profiles and grids (type-erased), most recent first.
-  std::list<std::pair<std::string, std::shared_ptr<const void>>> cache_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<const void> CacheGet(const std::string& key);
-  void CachePut(const std::string& key, std::shared_ptr<const void> value);
+  // Computed profiles and grids (type-erased), least recently used evicted.
+  LruCache<void> cache_;
 };
 
 }  // namespace monoroute::analysis::explorer

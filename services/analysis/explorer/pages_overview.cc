@@ -20,7 +20,7 @@ std::string EffectsTable(const LayerView& L) {
     absl::StrAppend(&out, "<tr><td>", Tip(Esc(e.measure), MeasureTip(e.measure)), "</td><td>",
                     Esc(e.against), "</td><td class=\"n\">", Fmt(e.observed, 4),
                     "</td><td class=\"n\">", Fmt(e.null_mean, 4), "</td><td class=\"n\">",
-                    Fmt(e.excess, 4), "</td><td class=\"n\">", FmtInterval(e.ci_low, e.ci_high, 4),
+                    Fmt(e.excess, 4), "</td><td class=\"n\">", FmtInterval(e.ci.low, e.ci.high, 4),
                     "</td></tr>");
   }
   return out + "</tbody></table>";
@@ -41,7 +41,7 @@ std::string StructureHtml(const LayerView& L, const SiteLinks& links) {
     absl::StrAppend(&out, "<tr><td>", Tip(Esc(name), MeasureTip(e.measure)), "</td><td>",
                     Esc(e.against), "</td><td class=\"n\">", Fmt(e.observed, 4),
                     "</td><td class=\"n\">", Fmt(e.null_mean, 4), "</td><td class=\"n\">",
-                    Fmt(e.excess, 4), "</td><td class=\"n\">", FmtInterval(e.ci_low, e.ci_high, 4),
+                    Fmt(e.excess, 4), "</td><td class=\"n\">", FmtInterval(e.ci.low, e.ci.high, 4),
                     "</td></tr>");
   }
   out += "</tbody></table>";
@@ -79,7 +79,7 @@ std::string GridHtml(const LayerGrid& g, const LayerView* L, const SiteLinks& li
         "&times; uniform, gate ", Fmt(c.mean_gate, 2), "</span>");
     if (row != nullptr) {
       absl::StrAppend(&out, "<br><span class=\"mute\">KL excess ", Fmt(row->kl_excess, 3), " ",
-                      FmtInterval(row->kl_ci_low, row->kl_ci_high, 3), "</span>");
+                      FmtInterval(row->kl_ci.low, row->kl_ci.high, 3), "</span>");
       if (!row->responds_to.empty()) {
         absl::StrAppend(&out, "<br>responds to: ", Esc(row->responds_to));
       }

@@ -127,7 +127,7 @@ std::string LogitsSection(const PathwayLogits& l) {
 }
 
 // The stored per-category breakdown (monoroute ablate --lexicon), or how to compute one.
-std::string AblationCategoryTable(const PathwayAblation& a) {
+std::string AblationCategoryTable(const engine::AblationResult& a) {
   if (a.categories.empty()) {
     return "<p class=\"mute\">Per category: not computed (run <code>monoroute ablate</code> with "
            "<code>--lexicon DIR</code> to split the effect by the category of the current "
@@ -147,7 +147,7 @@ std::string AblationCategoryTable(const PathwayAblation& a) {
       Tip("controls' increase", MeasureTip("ablation_category_control")), "</th><th>",
       Tip("difference [95% CI]", MeasureTip("ablation_category_difference")),
       "</th></tr></thead><tbody>");
-  for (const AblationCategoryRow& r : a.categories) {
+  for (const engine::AblationCategoryEffect& r : a.categories) {
     const std::string effect =
         r.status == "ok" ? absl::StrCat(Fmt(r.difference.estimate, 4), " ",
                                         FmtInterval(r.difference.low, r.difference.high, 4))
@@ -175,25 +175,26 @@ std::string AblationSection(const PathwayProfile& p) {
                                        : absl::StrCat(": ", Esc(a.note)),
                         ". ", how, "</p>");
   }
+  const engine::AblationResult& r = a.result;
   std::vector<std::string> controls;
-  for (uint32_t c : a.control_pathways) controls.push_back(absl::StrCat(c));
+  for (const engine::AblationControl& c : r.controls) controls.push_back(absl::StrCat(c.pathway));
   absl::StrAppend(
       &out, "<p class=\"answer\">", Tip("Controlled effect", MeasureTip("ablation_effect")), " ",
-      Fmt(a.effect_difference.estimate, 4), " nats ",
-      FmtInterval(a.effect_difference.low, a.effect_difference.high, 4),
-      ": disabling the pathway raises the loss on its ", a.selected_tokens, " routed tokens by ",
-      Fmt(a.target_effect, 4), ", its load-matched controls (pathways ",
-      Esc(absl::StrJoin(controls, ", ")), ") raise theirs by ", Fmt(a.control_effect, 4),
+      Fmt(r.effect_difference.estimate, 4), " nats ",
+      FmtInterval(r.effect_difference.low, r.effect_difference.high, 4),
+      ": disabling the pathway raises the loss on its ", r.selected_tokens, " routed tokens by ",
+      Fmt(r.target_effect, 4), ", its load-matched controls (pathways ",
+      Esc(absl::StrJoin(controls, ", ")), ") raise theirs by ", Fmt(r.control_effect, 4),
       ".</p><table><thead><tr><th>its routed tokens</th><th>tokens</th><th>loss increase</th>"
       "</tr></thead><tbody><tr><td>its most frequent token ids</td><td class=\"n\">",
-      a.top_token_count, "</td><td class=\"n\">", Fmt(a.top_increase, 4),
-      "</td></tr><tr><td>the rest</td><td class=\"n\">", a.rest_token_count,
-      "</td><td class=\"n\">", Fmt(a.rest_increase, 4),
-      "</td></tr><tr><td>difference</td><td></td><td class=\"n\">", Fmt(a.top_vs_rest.estimate, 4),
-      " ", FmtInterval(a.top_vs_rest.low, a.top_vs_rest.high, 4),
+      r.top_token_count, "</td><td class=\"n\">", Fmt(r.top_increase, 4),
+      "</td></tr><tr><td>the rest</td><td class=\"n\">", r.rest_token_count,
+      "</td><td class=\"n\">", Fmt(r.rest_increase, 4),
+      "</td></tr><tr><td>difference</td><td></td><td class=\"n\">", Fmt(r.top_vs_rest.estimate, 4),
+      " ", FmtInterval(r.top_vs_rest.low, r.top_vs_rest.high, 4),
       "</td></tr></tbody></table><p class=\"mute\">95% percentile intervals, block bootstrap over ",
-      a.sequences, " evaluation sequences (", a.bootstrap, " replicates). Read from <code>",
-      Esc(a.path), "</code>.</p>", AblationCategoryTable(a));
+      r.sequences, " evaluation sequences (", r.bootstrap, " replicates). Read from <code>",
+      Esc(a.path), "</code>.</p>", AblationCategoryTable(r));
   return out;
 }
 
@@ -208,7 +209,7 @@ std::string Header(const PathwayProfile& p, const PathwaySummaryView* row) {
   if (row != nullptr) {
     absl::StrAppend(&out, "<p class=\"answer\">", Tip("KL excess", MeasureTip("kl_excess_nats")),
                     " ", Fmt(row->kl_excess, 3), " nats ",
-                    FmtInterval(row->kl_ci_low, row->kl_ci_high, 3), "; ",
+                    FmtInterval(row->kl_ci.low, row->kl_ci.high, 3), "; ",
                     row->specialised ? "<strong>specialised</strong>" : "not flagged specialised",
                     row->category_specialised ? "; category-enriched" : "");
     if (!row->responds_to.empty()) absl::StrAppend(&out, "; responds to ", Esc(row->responds_to));

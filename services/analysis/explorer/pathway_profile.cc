@@ -13,26 +13,25 @@ namespace monoroute::analysis::explorer {
 namespace {
 
 absl::Status CheckOptions(const ExplorerOptions& o) {
-  if (o.context_tokens < 0 || o.context_tokens > 256) {
-    return absl::InvalidArgumentError("context_tokens: must be in [0, 256]");
-  }
-  if (o.top_contexts < 0 || o.top_contexts > 1000) {
-    return absl::InvalidArgumentError("top_contexts: must be in [0, 1000]");
-  }
-  if (o.quantile_groups < 1 || o.quantile_groups > 100) {
-    return absl::InvalidArgumentError("quantile_groups: must be in [1, 100]");
-  }
-  if (o.examples_per_group < 0 || o.examples_per_group > 100) {
-    return absl::InvalidArgumentError("examples_per_group: must be in [0, 100]");
-  }
-  if (o.histogram_bins < 1 || o.histogram_bins > 1000) {
-    return absl::InvalidArgumentError("histogram_bins: must be in [1, 1000]");
-  }
-  if (o.top_tokens < 0 || o.top_tokens > 10000) {
-    return absl::InvalidArgumentError("top_tokens: must be in [0, 10000]");
-  }
-  if (o.null_replicates < 1 || o.null_replicates > 1000) {
-    return absl::InvalidArgumentError("null_replicates: must be in [1, 1000]");
+  // Each bounded knob with its closed range.
+  struct Bound {
+    const char* field;
+    int value;
+    int low;
+    int high;
+  };
+  const Bound bounds[] = {{"context_tokens", o.context_tokens, 0, 256},
+                          {"top_contexts", o.top_contexts, 0, 1000},
+                          {"quantile_groups", o.quantile_groups, 1, 100},
+                          {"examples_per_group", o.examples_per_group, 0, 100},
+                          {"histogram_bins", o.histogram_bins, 1, 1000},
+                          {"top_tokens", o.top_tokens, 0, 10000},
+                          {"null_replicates", o.null_replicates, 1, 1000}};
+  for (const Bound& b : bounds) {
+    if (b.value < b.low || b.value > b.high) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(b.field, ": must be in [", b.low, ", ", b.high, "]"));
+    }
   }
   return absl::OkStatus();
 }

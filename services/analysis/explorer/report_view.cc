@@ -14,7 +14,6 @@ namespace monoroute::analysis::explorer {
 namespace {
 
 using nlohmann::json;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // A number at j[key]: a JSON number, or an effect object's "excess"; NaN otherwise.
 double Num(const json& j, const char* key) {
@@ -45,18 +44,19 @@ bool Bool(const json& j, const char* key) {
 }
 
 // An interval [lo, hi] (array, or object {"low","high"}) at j[key]; NaNs when absent.
-void Interval(const json& j, const char* key, double* lo, double* hi) {
-  *lo = *hi = kNaN;
-  if (!j.is_object()) return;
+Interval IntervalAt(const json& j, const char* key) {
+  Interval ci;
+  if (!j.is_object()) return ci;
   auto it = j.find(key);
-  if (it == j.end()) return;
+  if (it == j.end()) return ci;
   if (it->is_array() && it->size() == 2) {
-    if ((*it)[0].is_number()) *lo = (*it)[0].get<double>();
-    if ((*it)[1].is_number()) *hi = (*it)[1].get<double>();
+    if ((*it)[0].is_number()) ci.low = (*it)[0].get<double>();
+    if ((*it)[1].is_number()) ci.high = (*it)[1].get<double>();
   } else if (it->is_object()) {
-    *lo = Num(*it, "low");
-    *hi = Num(*it, "high");
+    ci.low = Num(*it, "low");
+    ci.high = Num(*it, "high");
   }
+  return ci;
 }
 
 // A schema 3 effect object {"observed", "null_mean", "excess", "ci"}.
@@ -70,7 +70,7 @@ EffectView FromEffectObject(const std::string& measure, const std::string& again
   v.null_mean = Num(e, "null_mean");
   if (std::isnan(v.null_mean)) v.null_mean = Num(e, "control");
   v.excess = Num(e, "excess");
-  Interval(e, "ci", &v.ci_low, &v.ci_high);
+  v.ci = IntervalAt(e, "ci");
   return v;
 }
 
@@ -82,7 +82,7 @@ void AddFlatEffect(const json& L, const char* measure, const char* observed, con
   v.observed = Num(L, observed);
   v.null_mean = null_key ? Num(L, null_key) : 0.0;
   v.excess = Num(L, excess);
-  Interval(L, ci, &v.ci_low, &v.ci_high);
+  v.ci = IntervalAt(L, ci);
   if (!std::isnan(v.observed) || !std::isnan(v.excess)) out->push_back(v);
 }
 
@@ -104,7 +104,7 @@ void AddControlEffects(const json& c, std::vector<EffectView>* out) {
     v.null_mean = Num(c, m[1]);
     v.excess = Num(c, delta.c_str());
     v.observed = v.null_mean + v.excess;
-    Interval(c, absl::StrCat(delta, "_ci").c_str(), &v.ci_low, &v.ci_high);
+    v.ci = IntervalAt(c, absl::StrCat(delta, "_ci").c_str());
     out->push_back(v);
   }
 }
@@ -158,7 +158,7 @@ std::string ComposeAnswer(const LayerView& v, const json& L) {
     return absl::StrFormat(
         "I(pathway; token) exceeds its routing null by %.4f nats (95%% CI %.4f to %.4f); %d "
         "pathway(s) specialised.",
-        e.excess, e.ci_low, e.ci_high, std::isnan(flagged) ? 0 : static_cast<int>(flagged));
+        e.excess, e.ci.low, e.ci.high, std::isnan(flagged) ? 0 : static_cast<int>(flagged));
   }
   return "";
 }
@@ -168,9 +168,9 @@ PathwaySummaryView ParsePathway(const json& p) {
   v.pathway = Index(p, "pathway");
   v.load_share = Num(p, "load_share");
   v.kl_excess = Num(p, "kl_excess_nats");
-  Interval(p, "kl_excess_ci", &v.kl_ci_low, &v.kl_ci_high);
+  v.kl_ci = IntervalAt(p, "kl_excess_ci");
   if (auto it = p.find("kl_excess_nats"); it != p.end() && IsEffectObject(*it)) {
-    Interval(*it, "ci", &v.kl_ci_low, &v.kl_ci_high);
+    v.kl_ci = IntervalAt(*it, "ci");
   }
   v.specialised = Bool(p, "specialised");
   v.category_specialised = Bool(p, "category_specialised");
@@ -210,9 +210,9 @@ void ParseStructure(const json& L, LayerView* v) {
     r.expected = Num(p, "expected");
     if (auto lift = p.find("lift"); lift != p.end() && IsEffectObject(*lift)) {
       r.lift = Num(*lift, "observed");
-      Interval(*lift, "ci", &r.excess_ci_low, &r.excess_ci_high);
+      r.excess_ci = IntervalAt(*lift, "ci");
     }
-    if (r.excess_ci_low > 0) v->top_pairs.push_back(r);
+    if (r.excess_ci.low > 0) v->top_pairs.push_back(r);
   }
   std::sort(v->top_pairs.begin(), v->top_pairs.end(), [](const PairView& a, const PairView& b) {
     if (a.lift != b.lift) return a.lift > b.lift;

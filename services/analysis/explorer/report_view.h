@@ -12,20 +12,17 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/analysis/effect.h"
 
 namespace monoroute::analysis::explorer {
 
-// One measured effect: observed value, its null or control level, the excess and its interval.
-struct EffectView {
+// One measured effect, the report's own type (effect.h: observed value, its null or control level,
+// the excess and its interval), with the measure it is and what it is measured against.
+struct EffectView : Effect {
   // Measure name as the report spells it (e.g. "mi_nats", "token_specialisation").
   std::string measure;
   // What the excess is measured against: "null", "fresh_routers", "dense_slices", ...
   std::string against = "null";
-  double observed = 0.0;
-  double null_mean = 0.0;
-  double excess = 0.0;
-  double ci_low = 0.0;
-  double ci_high = 0.0;
 };
 
 // One pathway's row in the overview grid.
@@ -34,8 +31,7 @@ struct PathwaySummaryView {
   double load_share = 0.0;
   // Token specialisation: KL excess over the null and its interval.
   double kl_excess = 0.0;
-  double kl_ci_low = 0.0;
-  double kl_ci_high = 0.0;
+  Interval kl_ci;
   bool specialised = false;
   bool category_specialised = false;
   // What it responds to (schema 3 answer, else the enriched category, else "").
@@ -52,8 +48,7 @@ struct PairView {
   double expected = 0.0;
   // together / expected (1 = as the loads predict) and the interval of its excess over the null.
   double lift = 0.0;
-  double excess_ci_low = 0.0;
-  double excess_ci_high = 0.0;
+  Interval excess_ci;
 };
 
 // One routed layer.

@@ -60,22 +60,47 @@ TEST(ExplorerAblationTest, ParsesThePerCategoryTable) {
   absl::StatusOr<PathwayAblation> a = ParseAblationJson(kWithCategories, 0, 3);
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->version, 2);
-  EXPECT_EQ(a->category_source, "/data/lexicon");
-  EXPECT_EQ(a->min_category_tokens, 30);
-  ASSERT_EQ(a->categories.size(), 3u);
-  const AblationCategoryRow& thing = a->categories[0];
+  EXPECT_EQ(a->result.category_source, "/data/lexicon");
+  EXPECT_EQ(a->result.min_category_tokens, 30);
+  ASSERT_EQ(a->result.categories.size(), 3u);
+  const engine::AblationCategoryEffect& thing = a->result.categories[0];
   EXPECT_EQ(thing.category, "thing");
   EXPECT_EQ(thing.status, "ok");
   EXPECT_EQ(thing.tokens, 72);
   EXPECT_EQ(thing.control_tokens, 40);
-  EXPECT_EQ(thing.controls_used, (std::vector<uint32_t>{1, 6}));
+  EXPECT_EQ(thing.controls_used, (std::vector<int>{1, 6}));
   EXPECT_DOUBLE_EQ(thing.difference.low, 140.5);
   EXPECT_DOUBLE_EQ(thing.difference.high, 160.75);
-  EXPECT_TRUE(std::isnan(a->categories[2].difference.estimate));
+  EXPECT_TRUE(std::isnan(a->result.categories[2].difference.estimate));
   absl::StatusOr<PathwayAblation> old = ParseAblationJson(kWithout, 0, 3);
   ASSERT_TRUE(old.ok());
   EXPECT_EQ(old->version, 1);
-  EXPECT_TRUE(old->categories.empty());
+  EXPECT_TRUE(old->result.categories.empty());
+}
+
+// The reader fills the engine's own type with every stored field, the ones the page does not show
+// included (controls' loads, standard errors, replicates, the seed).
+TEST(ExplorerAblationTest, ReadsTheEnginesResultType) {
+  absl::StatusOr<engine::AblationResult> r = AblationResultFromJson(kWithCategories);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->layer, 0);
+  EXPECT_EQ(r->pathway, 3);
+  ASSERT_EQ(r->controls.size(), 2u);
+  EXPECT_EQ(r->controls[1].pathway, 6);
+  EXPECT_EQ(r->controls[1].load, 480);
+  EXPECT_DOUBLE_EQ(r->effect_difference.estimate, 5.0);
+  EXPECT_DOUBLE_EQ(r->effect_difference.low, 4.5);
+  EXPECT_EQ(r->seed, 11u);
+  EXPECT_EQ(r->bootstrap, 400);
+  EXPECT_DOUBLE_EQ(r->categories[0].difference.se, 5.0);
+  EXPECT_EQ(r->categories[0].difference.replicates, 400);
+  EXPECT_TRUE(std::isnan(r->categories[2].difference.se));
+  // Absent keys keep the type's defaults (NaN for the means).
+  absl::StatusOr<engine::AblationResult> old = AblationResultFromJson(kWithout);
+  ASSERT_TRUE(old.ok());
+  EXPECT_TRUE(std::isnan(old->top_increase));
+  EXPECT_TRUE(old->top_token_ids.empty());
+  EXPECT_EQ(AblationResultFromJson("[1]").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ExplorerAblationTest, PageShowsTheTableWithKeyboardTooltips) {

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
 #include <cmath>
 
 #include "services/analysis/explorer/report_view.h"
@@ -49,12 +48,11 @@ TEST(ExplorerReportViewTest, Schema2FromReportToJson) {
   EXPECT_EQ(L.pathways.size(), 16u);
   EXPECT_FALSE(L.answer.empty());
   ASSERT_FALSE(L.effects.empty());
-  auto mi = std::find_if(L.effects.begin(), L.effects.end(), [](const auto& e) {
-    return e.measure == "mi" && e.against == "null";
-  });
+  auto mi = std::find_if(L.effects.begin(), L.effects.end(),
+                         [](const auto& e) { return e.measure == "mi" && e.against == "null"; });
   ASSERT_NE(mi, L.effects.end());
   EXPECT_NEAR(mi->excess, run.layers[0].mi.excess, 1e-9);
-  EXPECT_FALSE(std::isnan(mi->ci_low));
+  EXPECT_FALSE(std::isnan(mi->ci.low));
   EXPECT_NEAR(L.max_violation, run.layers[0].max_violation, 1e-9);
   EXPECT_FALSE(v->headline.empty());
 }
@@ -85,13 +83,13 @@ TEST(ExplorerReportViewTest, Schema3EffectObjects) {
   EXPECT_EQ(L.routing_source, "trained_router");
   ASSERT_EQ(L.effects.size(), 2u);
   EXPECT_EQ(L.effects[0].against, "null");
-  EXPECT_DOUBLE_EQ(L.effects[0].ci_high, 0.25);
+  EXPECT_DOUBLE_EQ(L.effects[0].ci.high, 0.25);
   EXPECT_EQ(L.effects[1].against, "fresh_routers");
   EXPECT_DOUBLE_EQ(L.effects[1].excess, 0.25);
   const PathwaySummaryView& p = L.pathways.at(0);
   EXPECT_EQ(p.pathway, 5u);
   EXPECT_DOUBLE_EQ(p.kl_excess, 1.5);
-  EXPECT_DOUBLE_EQ(p.kl_ci_low, 1.2);
+  EXPECT_DOUBLE_EQ(p.kl_ci.low, 1.2);
   EXPECT_EQ(p.responds_to, "dragons");
   EXPECT_EQ(p.top_tokens, std::vector<std::string>({" dragon"}));
 }
@@ -125,7 +123,7 @@ TEST(ExplorerReportViewTest, RoutingStructureApartFromTheTokenEffects) {
   ASSERT_EQ(L.structure.size(), 3u);
   EXPECT_EQ(L.structure[0].measure, "coactivation");
   EXPECT_EQ(L.structure[1].measure, "locality");
-  EXPECT_DOUBLE_EQ(L.structure[1].ci_low, 0.04);
+  EXPECT_DOUBLE_EQ(L.structure[1].ci.low, 0.04);
   EXPECT_EQ(L.structure[2].measure, "cross_layer_mi");
   EXPECT_TRUE(L.has_next_layer);
   EXPECT_EQ(L.next_routed_layer, 2u);
