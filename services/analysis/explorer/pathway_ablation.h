@@ -30,17 +30,8 @@ struct PathwayAblation {
   engine::AblationResult result;
 };
 
-// Reads engine::AblationResultToJson's document back into the engine's type (the inverse of that
-// writer, torch-free: the explorer links no engine library): every key optional (a missing key or
-// an integer / string of another type keeps the field's default), a null or non-numeric number
-// NaN, an interval "<name>_ci": [low, high]; entries of "controls" / "categories" that are not
-// objects are skipped. Sets `*version` (when not null) to the document's "version" (1 without
-// one). INVALID_ARGUMENT when `json` is not a JSON object.
-absl::StatusOr<engine::AblationResult> AblationResultFromJson(const std::string& json,
-                                                              int* version = nullptr);
-
-// Parses engine::AblationResultToJson's document (AblationResultFromJson). INVALID_ARGUMENT when
-// it is not a JSON object or is for another (layer, pathway).
+// Parses engine::AblationResultToJson's document (engine::AblationResultFromJson, any version).
+// INVALID_ARGUMENT when it is not a JSON object or is for another (layer, pathway).
 absl::StatusOr<PathwayAblation> ParseAblationJson(const std::string& json, uint32_t layer,
                                                   uint32_t pathway);
 

@@ -81,7 +81,7 @@ TEST(ExplorerAblationTest, ParsesThePerCategoryTable) {
 // The reader fills the engine's own type with every stored field, the ones the page does not show
 // included (controls' loads, standard errors, replicates, the seed).
 TEST(ExplorerAblationTest, ReadsTheEnginesResultType) {
-  absl::StatusOr<engine::AblationResult> r = AblationResultFromJson(kWithCategories);
+  absl::StatusOr<engine::AblationResult> r = engine::AblationResultFromJson(kWithCategories);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->layer, 0);
   EXPECT_EQ(r->pathway, 3);
@@ -96,11 +96,12 @@ TEST(ExplorerAblationTest, ReadsTheEnginesResultType) {
   EXPECT_EQ(r->categories[0].difference.replicates, 400);
   EXPECT_TRUE(std::isnan(r->categories[2].difference.se));
   // Absent keys keep the type's defaults (NaN for the means).
-  absl::StatusOr<engine::AblationResult> old = AblationResultFromJson(kWithout);
+  absl::StatusOr<engine::AblationResult> old = engine::AblationResultFromJson(kWithout);
   ASSERT_TRUE(old.ok());
   EXPECT_TRUE(std::isnan(old->top_increase));
   EXPECT_TRUE(old->top_token_ids.empty());
-  EXPECT_EQ(AblationResultFromJson("[1]").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine::AblationResultFromJson("[1]").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ExplorerAblationTest, PageShowsTheTableWithKeyboardTooltips) {
