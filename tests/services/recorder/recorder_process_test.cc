@@ -2,23 +2,21 @@
 // (every acked batch survives exactly once and the client's retries complete the run without
 // duplicates), and clean SIGTERM shutdown (exit code 0, database reopens with everything) also
 // while a client holds a stalled QueryEvents stream.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <map>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/service/health_check.h"
 #include "services/recorder/recorder_client.h"
 #include "services/recorder/recorder_service.h"
 #include "tests/services/recorder/recorder_grpc_test_util.h"
+#include "tests/testing/process.h"
 
 namespace monoroute::recorder {
 namespace {
@@ -29,85 +27,44 @@ using testing::TestSpec;
 
 const char kBinary[] = MONOROUTE_BIN_DIR "/monoroute-recorder";
 
-// A monoroute-recorder child process.
+// A monoroute-recorder child process (tests/testing's ServiceProcess) on a fixed port, so that a
+// restart is reached at the same address by the clients already connected.
 class ChildRecorder {
  public:
   ChildRecorder(std::string data_dir, int port, std::string log, std::vector<std::string> extra)
       : data_dir_(std::move(data_dir)),
-        port_(port),
+        address_("127.0.0.1:" + std::to_string(port)),
         log_(std::move(log)),
         extra_(std::move(extra)) {}
-  ~ChildRecorder() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      Wait();
-    }
-  }
 
+  // Starts (or restarts) the binary, output appended to the log, and waits until it answers.
   void Start() {
-    std::vector<std::string> args = {kBinary,
-                                     "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--data-dir",
-                                     data_dir_,
-                                     "--metrics-listen",
-                                     "",
-                                     "--shutdown-grace-ms",
+    std::vector<std::string> args = {kBinary,   "--listen",         address_, "--data-dir",
+                                     data_dir_, "--metrics-listen", "",       "--shutdown-grace-ms",
                                      "500"};
     args.insert(args.end(), extra_.begin(), extra_.end());
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(kBinary, argv.data());
-      ::_exit(127);
-    }
-    // Ready when this start printed its "listening on" line (the log is appended to).
-    for (int i = 0; i < 1000; ++i) {
-      std::string log = Log();
-      size_t n = 0;
-      for (size_t p = log.find("listening on"); p != std::string::npos;
-           p = log.find("listening on", p + 1)) {
-        ++n;
-      }
-      if (n > starts_) {
-        starts_ = n;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "monoroute-recorder did not become ready; log:\n" << Log();
+    const absl::Status started = process_.Start("monoroute-recorder", args, log_);
+    ASSERT_TRUE(started.ok()) << started;
+    const absl::Status ready = process_.WaitReady(address_, std::chrono::seconds(10));
+    ASSERT_TRUE(ready.ok()) << ready;
   }
 
-  void Signal(int sig) { ::kill(pid_, sig); }
-
-  // Waits for exit; returns the raw wait status.
-  int Wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
+  // SIGKILL, then reap; true when the signal ended it.
+  bool Kill() {
+    process_.Kill();
+    return process_.exit_code() == 128 + SIGKILL;
   }
 
-  std::string Log() const {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  // SIGTERM, then reap (SIGKILL after a minute); how it ended, "exit 0" for a clean shutdown.
+  std::string Stop() { return process_.Stop(std::chrono::seconds(60)); }
+
+  // Everything the starts so far printed.
+  std::string Log() const { return ::monoroute::testing::ReadText(log_); }
 
  private:
-  std::string data_dir_;
-  int port_;
-  std::string log_;
+  std::string data_dir_, address_, log_;
   std::vector<std::string> extra_;
-  pid_t pid_ = -1;
-  size_t starts_ = 0;
+  ::monoroute::testing::ServiceProcess process_;
 };
 
 class RecorderProcessTest : public ::testing::TestWithParam<bool /*sync*/> {
@@ -150,10 +107,8 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
   });
   while ((*w)->stats().batches_acked < 20)
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-  child.Signal(SIGKILL);
+  EXPECT_TRUE(child.Kill());
   const uint64_t acked_at_kill = (*w)->stats().batches_acked;
-  int status = child.Wait();
-  EXPECT_TRUE(WIFSIGNALED(status));
   EXPECT_LT(acked_at_kill, kBatches) << "the kill must land in the middle of the stream";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // client sees failures, retries
   ASSERT_NO_FATAL_FAILURE(child.Start());
@@ -239,10 +194,8 @@ TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
   auto stalled = slow->QueryEvents(&qctx, q);
   v1::EventBatch m;
   ASSERT_TRUE(stalled->Read(&m));
-  child.Signal(SIGTERM);  // the writer's stream and the stalled query are still open
-  int status = child.Wait();
-  ASSERT_TRUE(WIFEXITED(status)) << child.Log();
-  EXPECT_EQ(WEXITSTATUS(status), 0) << child.Log();
+  // SIGTERM while the writer's stream and the stalled query are still open.
+  ASSERT_EQ(child.Stop(), "exit 0") << child.Log();
   EXPECT_NE(child.Log().find("stopped cleanly"), std::string::npos) << child.Log();
   while (stalled->Read(&m)) {
   }
@@ -260,9 +213,7 @@ TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
   v1::RunSummary sum;
   ASSERT_TRUE(stub->GetRun(&ctx, gr, &sum).ok());
   EXPECT_EQ(sum.events(), 10u * 1000);
-  child.Signal(SIGTERM);
-  status = child.Wait();
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << child.Log();
+  EXPECT_EQ(child.Stop(), "exit 0") << child.Log();
 }
 
 // Issue 23: a full volume is a state, not a crash loop. The recorder binary on a 40 MiB tmpfs
@@ -354,9 +305,7 @@ TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
   }
   EXPECT_EQ(health(kWriteHealthName), ServingStatus::kServing);
   stub.reset();
-  child.Signal(SIGTERM);
-  const int status = child.Wait();
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << child.Log();
+  EXPECT_EQ(child.Stop(), "exit 0") << child.Log();
 }
 
 INSTANTIATE_TEST_SUITE_P(GroupCommitAndSync, RecorderProcessTest, ::testing::Values(false, true),
