@@ -96,6 +96,30 @@ class StreamReactorTest : public ::testing::Test {
     return reader->Finish();
   }
 
+  // Calls server-streaming `rpc` with `req`, reads `n` messages (each expected), cancels the call
+  // and returns its final status.
+  template <typename Req, typename Item>
+  grpc::Status ReadThenCancel(std::unique_ptr<grpc::ClientReader<Item>> (v1::Recorder::Stub::*rpc)(
+                                  grpc::ClientContext*, const Req&),
+                              const Req& req, int n) {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<Item>> reader = (stub_.get()->*rpc)(&ctx, req);
+    Item item;
+    for (int i = 0; i < n; ++i) EXPECT_TRUE(reader->Read(&item)) << "message " << i;
+    ctx.TryCancel();
+    while (reader->Read(&item)) {
+    }
+    return reader->Finish();
+  }
+
+  // GetRun of run "big" through stub_; the summary in `sum`.
+  grpc::Status GetBigRun(v1::RunSummary* sum) {
+    grpc::ClientContext ctx;
+    v1::GetRunRequest req;
+    req.set_run_id("big");
+    return stub_->GetRun(&ctx, req, sum);
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<InProcessRecorder> server_;
   std::unique_ptr<v1::Recorder::Stub> stub_;
@@ -157,39 +181,23 @@ TEST_F(StreamReactorTest, ClientCancelMidStreamLeavesServerHealthy) {
   so.stream_threads = 1;  // a producer that never stopped would block every later stream
   ASSERT_NO_FATAL_FAILURE(StartServer(so));
   ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  v1::EventQuery q;
+  q.set_run_id("big");
+  q.set_limit(expected_.size());
   for (int round = 0; round < 5; ++round) {
-    grpc::ClientContext ctx;
-    v1::EventQuery q;
-    q.set_run_id("big");
-    q.set_limit(expected_.size());
-    auto reader = stub_->QueryEvents(&ctx, q);
-    v1::EventBatch m;
-    for (int i = 0; i <= round; ++i) ASSERT_TRUE(reader->Read(&m));
-    ctx.TryCancel();
-    while (reader->Read(&m)) {
-    }
-    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+    EXPECT_EQ(ReadThenCancel(&v1::Recorder::Stub::QueryEvents, q, round + 1).error_code(),
+              grpc::StatusCode::CANCELLED)
+        << "round " << round;
   }
   // GetCounts cancelled after its first chunk, too.
-  {
-    grpc::ClientContext ctx;
-    v1::CountsRequest cr;
-    cr.set_run_id("big");
-    cr.set_layer(2);
-    auto reader = stub_->GetCounts(&ctx, cr);
-    v1::CountsChunk ch;
-    ASSERT_TRUE(reader->Read(&ch));
-    ctx.TryCancel();
-    while (reader->Read(&ch)) {
-    }
-    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
-  }
+  v1::CountsRequest cr;
+  cr.set_run_id("big");
+  cr.set_layer(2);
+  EXPECT_EQ(ReadThenCancel(&v1::Recorder::Stub::GetCounts, cr, 1).error_code(),
+            grpc::StatusCode::CANCELLED);
   // The following RPCs succeed, including a full stream on the single stream thread.
-  grpc::ClientContext gctx;
-  v1::GetRunRequest gr;
-  gr.set_run_id("big");
   v1::RunSummary sum;
-  ASSERT_TRUE(stub_->GetRun(&gctx, gr, &sum).ok());
+  ASSERT_TRUE(GetBigRun(&sum).ok());
   EXPECT_EQ(sum.events(), expected_.size());
   std::vector<Event> got;
   grpc::Status s = Query(expected_.size(), &got);
@@ -218,11 +226,8 @@ TEST_F(StreamReactorTest, ShutdownCompletesWhileAClientStallsAStream) {
   v1::EventBatch m;
   ASSERT_TRUE(reader->Read(&m));
   // Unary calls do not wait for the blocked stream thread.
-  grpc::ClientContext gctx;
-  v1::GetRunRequest gr;
-  gr.set_run_id("big");
   v1::RunSummary sum;
-  ASSERT_TRUE(stub_->GetRun(&gctx, gr, &sum).ok());
+  ASSERT_TRUE(GetBigRun(&sum).ok());
   // Shutdown (2 s grace, then the server cancels open calls) must complete: the cancel wakes the
   // blocked producer, the reactor finishes, the store closes.
   server_->Stop();
