@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,6 +59,9 @@ class ChildRecorder {
   // SIGTERM, then reap (SIGKILL after a minute); how it ended, "exit 0" for a clean shutdown.
   std::string Stop() { return process_.Stop(std::chrono::seconds(60)); }
 
+  // "127.0.0.1:<port>".
+  const std::string& address() const { return address_; }
+
   // Everything the starts so far printed.
   std::string Log() const { return ::monoroute::testing::ReadText(log_); }
 
@@ -67,30 +71,46 @@ class ChildRecorder {
   ::monoroute::testing::ServiceProcess process_;
 };
 
+// A RecorderWriter with `o` (address and writer id set) that created run `run_id` (TestSpec);
+// null, with a failed expectation, when either fails.
+std::unique_ptr<RecorderWriter> WriterWithRun(const RecorderWriterOptions& o,
+                                              const std::string& run_id) {
+  absl::StatusOr<std::unique_ptr<RecorderWriter>> w = RecorderWriter::Create(o);
+  EXPECT_TRUE(w.ok()) << w.status();
+  if (!w.ok()) return nullptr;
+  RunSpecLite spec;
+  ToProto(TestSpec(run_id), &spec);
+  const absl::Status created = (*w)->CreateRun(spec);
+  EXPECT_TRUE(created.ok()) << created;
+  return created.ok() ? std::move(*w) : nullptr;
+}
+
 class RecorderProcessTest : public ::testing::TestWithParam<bool /*sync*/> {
  protected:
   void SetUp() override {
     ASSERT_TRUE(std::filesystem::exists(kBinary)) << kBinary << " not built";
   }
+  // Starts child_ on a free port (with --sync when the parameter says so).
+  void StartChild() {
+    std::vector<std::string> extra;
+    if (GetParam()) extra.push_back("--sync");
+    child_ = std::make_unique<ChildRecorder>(dir_.Sub("db"), testing::FreePort(), dir_.Sub("log"),
+                                             extra);
+    ASSERT_NO_FATAL_FAILURE(child_->Start());
+  }
   testing::TempDir dir_;
+  std::unique_ptr<ChildRecorder> child_;
 };
 
 TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
-  const int port = testing::FreePort();
-  std::vector<std::string> extra;
-  if (GetParam()) extra.push_back("--sync");
-  ChildRecorder child(dir_.Sub("db"), port, dir_.Sub("log"), extra);
-  ASSERT_NO_FATAL_FAILURE(child.Start());
-
+  ASSERT_NO_FATAL_FAILURE(StartChild());
+  ChildRecorder& child = *child_;
   RecorderWriterOptions o;
-  o.address = "127.0.0.1:" + std::to_string(port);
+  o.address = child.address();
   o.writer_id = "job-1";
   o.retry_backoff = std::chrono::milliseconds(50);
-  auto w = RecorderWriter::Create(o);
-  ASSERT_TRUE(w.ok());
-  RunSpecLite spec;
-  ToProto(TestSpec("crash"), &spec);
-  ASSERT_TRUE((*w)->CreateRun(spec).ok());
+  std::unique_ptr<RecorderWriter> w = WriterWithRun(o, "crash");
+  ASSERT_NE(w, nullptr);
 
   constexpr uint64_t kBatches = 150;
   BruteCounts ref;
@@ -101,20 +121,19 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
   }
   std::thread producer([&] {
     for (const auto& b : batches) {
-      EXPECT_TRUE((*w)->Append(b.view()));
+      EXPECT_TRUE(w->Append(b.view()));
       std::this_thread::sleep_for(std::chrono::milliseconds(3));
     }
   });
-  while ((*w)->stats().batches_acked < 20)
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  while (w->stats().batches_acked < 20) std::this_thread::sleep_for(std::chrono::microseconds(200));
   EXPECT_TRUE(child.Kill());
-  const uint64_t acked_at_kill = (*w)->stats().batches_acked;
+  const uint64_t acked_at_kill = w->stats().batches_acked;
   EXPECT_LT(acked_at_kill, kBatches) << "the kill must land in the middle of the stream";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // client sees failures, retries
   ASSERT_NO_FATAL_FAILURE(child.Start());
   producer.join();
-  ASSERT_TRUE((*w)->Flush(std::chrono::seconds(60)).ok());
-  RecorderWriterStats st = (*w)->stats();
+  ASSERT_TRUE(w->Flush(std::chrono::seconds(60)).ok());
+  RecorderWriterStats st = w->stats();
   EXPECT_EQ(st.events_dropped, 0u);
   EXPECT_GT(st.retries, 0u);
   EXPECT_EQ(st.batches_acked, kBatches);  // a re-sent batch gets one (duplicate) ack
@@ -161,25 +180,19 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
 }
 
 TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
-  const int port = testing::FreePort();
-  std::vector<std::string> extra;
-  if (GetParam()) extra.push_back("--sync");
-  ChildRecorder child(dir_.Sub("db"), port, dir_.Sub("log"), extra);
-  ASSERT_NO_FATAL_FAILURE(child.Start());
+  ASSERT_NO_FATAL_FAILURE(StartChild());
+  ChildRecorder& child = *child_;
   RecorderWriterOptions o;
-  o.address = "127.0.0.1:" + std::to_string(port);
+  o.address = child.address();
   o.writer_id = "job";
-  auto w = RecorderWriter::Create(o);
-  ASSERT_TRUE(w.ok());
-  RunSpecLite spec;
-  ToProto(TestSpec("term"), &spec);
-  ASSERT_TRUE((*w)->CreateRun(spec).ok());
+  std::unique_ptr<RecorderWriter> w = WriterWithRun(o, "term");
+  ASSERT_NE(w, nullptr);
   std::vector<events::RoutingEventBatch> batches;
   for (uint64_t s = 0; s < 10; ++s) {
     batches.push_back(MakeBatch(TestSpec("term"), "job", s, 1000, s, s));
-    ASSERT_TRUE((*w)->Append(batches.back().view()));
+    ASSERT_TRUE(w->Append(batches.back().view()));
   }
-  ASSERT_TRUE((*w)->Flush(std::chrono::seconds(30)).ok());
+  ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
   // A query client with a small fixed HTTP/2 window that reads one message and stops reading:
   // the recorder's producer blocks on its full queue until the shutdown cancels the stream.
   grpc::ChannelArguments args;
@@ -202,9 +215,9 @@ TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
   EXPECT_FALSE(stalled->Finish().ok());
 
   ASSERT_NO_FATAL_FAILURE(child.Start());
-  ASSERT_TRUE((*w)->Append(batches[3].view()));  // re-sent: recognised
-  ASSERT_TRUE((*w)->Flush(std::chrono::seconds(30)).ok());
-  EXPECT_EQ((*w)->stats().duplicate_acks, 1u);
+  ASSERT_TRUE(w->Append(batches[3].view()));  // re-sent: recognised
+  ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
+  EXPECT_EQ(w->stats().duplicate_acks, 1u);
   auto stub =
       v1::Recorder::NewStub(grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
@@ -229,19 +242,16 @@ TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
     GTEST_SKIP() << "needs `mount -t tmpfs` (root with CAP_SYS_ADMIN): " << fs.error();
   }
   ASSERT_TRUE(testing::WriteBallast(dir.Sub("tmpfs/ballast"), 12 << 20));
-  const int port = testing::FreePort();
-  ChildRecorder child(dir.Sub("tmpfs/db"), port, dir.Sub("log"), {"--write-buffer-mb", "4"});
+  ChildRecorder child(dir.Sub("tmpfs/db"), testing::FreePort(), dir.Sub("log"),
+                      {"--write-buffer-mb", "4"});
   ASSERT_NO_FATAL_FAILURE(child.Start());
   RecorderWriterOptions o;
-  o.address = "127.0.0.1:" + std::to_string(port);
+  o.address = child.address();
   o.writer_id = "job-full";
   o.retry_backoff = std::chrono::milliseconds(20);
   o.max_block = std::chrono::minutes(2);
-  auto w = RecorderWriter::Create(o);
-  ASSERT_TRUE(w.ok());
-  RunSpecLite spec;
-  ToProto(TestSpec("full"), &spec);
-  ASSERT_TRUE((*w)->CreateRun(spec).ok());
+  std::unique_ptr<RecorderWriter> w = WriterWithRun(o, "full");
+  ASSERT_NE(w, nullptr);
   auto channel = grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials());
   auto health = [&](const std::string& name) {
     absl::StatusOr<ServingStatus> s = CheckHealth(channel, name, std::chrono::seconds(5));
@@ -255,14 +265,14 @@ TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
   while (after_full < 10) {
     ASSERT_LT(std::chrono::steady_clock::now() - t0, std::chrono::minutes(3)) << child.Log();
     // At most ~20 batches ahead of the acks, so what is queued fits once space returns.
-    const RecorderWriterStats ws = (*w)->stats();
+    const RecorderWriterStats ws = w->stats();
     if (after_full == 0 && ws.events_enqueued - ws.events_acked > 20 * 4096) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       if (health(kWriteHealthName) == ServingStatus::kNotServing) ++after_full;
       continue;
     }
     events::RoutingEventBatch b = MakeBatch(TestSpec("full"), "job-full", seq, 4096, seq, seq);
-    ASSERT_TRUE((*w)->Append(b.view()));
+    ASSERT_TRUE(w->Append(b.view()));
     events += b.num_events();
     ++seq;
     if (after_full > 0 ||
@@ -284,8 +294,8 @@ TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
   EXPECT_THAT(child.Log(), ::testing::HasSubstr("recorder storage full"));
 
   std::filesystem::remove(dir.Sub("tmpfs/ballast"));  // space returns
-  ASSERT_TRUE((*w)->Flush(std::chrono::minutes(2)).ok()) << child.Log();
-  RecorderWriterStats st = (*w)->stats();
+  ASSERT_TRUE(w->Flush(std::chrono::minutes(2)).ok()) << child.Log();
+  RecorderWriterStats st = w->stats();
   EXPECT_EQ(st.events_dropped, 0u);
   EXPECT_GT(st.retries, 0u);
   EXPECT_EQ(st.batches_acked, seq);
