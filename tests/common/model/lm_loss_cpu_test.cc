@@ -12,18 +12,16 @@
 
 #include "common/model/cpu_threads.h"
 #include "common/model/lm_loss.h"
+#include "tests/common/model/lm_loss_test_util.h"
 #include "tests/common/model/test_util.h"
 
 namespace monoroute::model {
 namespace {
 
+using testing::Grads;
 using testing::MaxAbsDiff;
 using testing::RunnableCpuIsas;
 using testing::ScopedCpuIsa;
-
-struct Grads {
-  torch::Tensor loss, gh, gw;
-};
 
 // Options choosing the fused CPU kernel.
 LmLossOptions Fused() {
@@ -36,16 +34,7 @@ LmLossOptions Fused() {
 // else the ATen reference (mm + cross_entropy).
 Grads RunLoss(bool fused, const torch::Tensor& h0, const torch::Tensor& w0, const torch::Tensor& y,
               double upstream = 3.0) {
-  torch::Tensor h = h0.clone().requires_grad_(true);
-  torch::Tensor w = w0.clone().requires_grad_(true);
-  const LmLossOptions o = Fused();
-  torch::Tensor loss =
-      fused ? FusedLmLoss(h, w, y, o)
-            : torch::nn::functional::cross_entropy(
-                  h.mm(w.t()), y,
-                  torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
-  (loss * upstream).backward();
-  return {loss.detach(), h.grad(), w.grad()};
+  return testing::LossAndGrads(fused, h0, w0, y, Fused(), upstream);
 }
 
 // The ISA paths with fused kernels on this CPU (AVX-512 and/or AVX2 on x86-64).
