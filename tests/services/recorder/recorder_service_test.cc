@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/services/recorder/recorder_grpc_test_util.h"
+#include "tests/testing/grpc_call.h"
 
 namespace monoroute::recorder {
 namespace {
@@ -40,12 +41,16 @@ class RecorderServiceTest : public ::testing::Test {
   }
   void SetUp() override { StartServer(); }
 
+  // The authorization header for bearer `token` ("" when none).
+  static std::string Bearer(const std::string& token) {
+    return token.empty() ? "" : "Bearer " + token;
+  }
+
   grpc::Status CreateRun(const std::string& run, const std::string& token = "",
                          bool* created = nullptr) {
-    grpc::ClientContext ctx;
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
     v1::CreateRunResponse resp;
-    grpc::Status s = stub_->CreateRun(&ctx, SpecProto(run), &resp);
+    grpc::Status s = ::monoroute::testing::CallWithAuth(stub_.get(), &v1::Recorder::Stub::CreateRun,
+                                                        Bearer(token), SpecProto(run), &resp);
     if (created != nullptr) *created = resp.created();
     return s;
   }
@@ -74,22 +79,18 @@ class RecorderServiceTest : public ::testing::Test {
 
   grpc::Status FinishRun(const std::string& run, v1::RunSummary* out = nullptr,
                          const std::string& token = "") {
-    grpc::ClientContext ctx;
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
     v1::FinishRunRequest req;
     req.set_run_id(run);
-    v1::RunSummary s;
-    grpc::Status st = stub_->FinishRun(&ctx, req, &s);
-    if (out != nullptr) *out = s;
-    return st;
+    return ::monoroute::testing::CallWithAuth(stub_.get(), &v1::Recorder::Stub::FinishRun,
+                                              Bearer(token), req, out);
   }
 
   v1::RunSummary GetRun(const std::string& run, grpc::Status* status = nullptr) {
-    grpc::ClientContext ctx;
     v1::GetRunRequest req;
     req.set_run_id(run);
     v1::RunSummary s;
-    grpc::Status st = stub_->GetRun(&ctx, req, &s);
+    grpc::Status st =
+        ::monoroute::testing::CallWithAuth(stub_.get(), &v1::Recorder::Stub::GetRun, "", req, &s);
     if (status != nullptr) *status = st;
     return s;
   }
