@@ -85,6 +85,26 @@ std::unique_ptr<RecorderWriter> WriterWithRun(const RecorderWriterOptions& o,
   return created.ok() ? std::move(*w) : nullptr;
 }
 
+// Every batch of run `run_id` (raw events through QueryEvents) is of `writer` and present exactly
+// once: `batches` distinct batch ids of `events` events each.
+void ExpectEachBatchOnce(v1::Recorder::Stub* stub, const std::string& run_id,
+                         const std::string& writer, uint64_t batches, uint64_t events) {
+  grpc::ClientContext ctx;
+  v1::EventQuery q;
+  q.set_run_id(run_id);
+  q.set_limit(100'000'000);
+  auto reader = stub->QueryEvents(&ctx, q);
+  std::map<uint64_t, uint64_t> per_batch;
+  v1::EventBatch m;
+  while (reader->Read(&m)) {
+    EXPECT_EQ(m.writer_id(), writer);
+    per_batch[m.batch_seq()] += m.token_id_size();
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(per_batch.size(), batches);
+  for (const auto& [seq, n] : per_batch) EXPECT_EQ(n, events) << "batch " << seq;
+}
+
 class RecorderProcessTest : public ::testing::TestWithParam<bool /*sync*/> {
  protected:
   void SetUp() override {
@@ -141,20 +161,7 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
   // Every batch present exactly once: per-(writer, batch) event counts from the raw events.
   auto stub =
       v1::Recorder::NewStub(grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  v1::EventQuery q;
-  q.set_run_id("crash");
-  q.set_limit(10'000'000);
-  auto reader = stub->QueryEvents(&ctx, q);
-  std::map<uint64_t, uint64_t> per_batch;
-  v1::EventBatch m;
-  while (reader->Read(&m)) {
-    EXPECT_EQ(m.writer_id(), "job-1");
-    per_batch[m.batch_seq()] += m.token_id_size();
-  }
-  ASSERT_TRUE(reader->Finish().ok());
-  ASSERT_EQ(per_batch.size(), kBatches);
-  for (const auto& [seq, n] : per_batch) EXPECT_EQ(n, 1000u) << "batch " << seq;
+  ASSERT_NO_FATAL_FAILURE(ExpectEachBatchOnce(stub.get(), "crash", "job-1", kBatches, 1000));
 
   grpc::ClientContext rctx;
   v1::GetRunRequest gr;
@@ -299,17 +306,7 @@ TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
   EXPECT_EQ(st.events_dropped, 0u);
   EXPECT_GT(st.retries, 0u);
   EXPECT_EQ(st.batches_acked, seq);
-  grpc::ClientContext ctx;
-  v1::EventQuery q;
-  q.set_run_id("full");
-  q.set_limit(100'000'000);
-  auto reader = stub->QueryEvents(&ctx, q);
-  std::map<uint64_t, uint64_t> per_batch;
-  v1::EventBatch m;
-  while (reader->Read(&m)) per_batch[m.batch_seq()] += m.token_id_size();
-  ASSERT_TRUE(reader->Finish().ok());
-  ASSERT_EQ(per_batch.size(), seq);
-  for (const auto& [s, n] : per_batch) EXPECT_EQ(n, 4096u) << "batch " << s;
+  ASSERT_NO_FATAL_FAILURE(ExpectEachBatchOnce(stub.get(), "full", "job-full", seq, 4096));
   for (int i = 0; i < 50 && health(kWriteHealthName) != ServingStatus::kServing; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the probe runs every second
   }

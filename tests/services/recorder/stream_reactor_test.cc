@@ -96,6 +96,15 @@ class StreamReactorTest : public ::testing::Test {
     return reader->Finish();
   }
 
+  // Query(limit) succeeds with exactly the first `n` events of expected_.
+  void ExpectFirstEvents(uint64_t limit, size_t n) {
+    std::vector<Event> got;
+    const grpc::Status s = Query(limit, &got);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(got.size(), n);
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), expected_.begin()));
+  }
+
   // Calls server-streaming `rpc` with `req`, reads `n` messages (each expected), cancels the call
   // and returns its final status.
   template <typename Req, typename Item>
@@ -138,15 +147,9 @@ TEST_F(StreamReactorTest, LargeQueryArrivesCompleteOnceAndInOrder) {
   EXPECT_TRUE(got == expected_);  // every event once, in (layer, step, batch) order
 
   // limit 0 is the default, 100000 events: the first 100000 of the same order.
-  got.clear();
-  ASSERT_TRUE(Query(0, &got).ok());
-  ASSERT_EQ(got.size(), kDefaultEventLimit);
-  EXPECT_TRUE(std::equal(got.begin(), got.end(), expected_.begin()));
+  ExpectFirstEvents(0, kDefaultEventLimit);
   // A limit inside a block cuts the block.
-  got.clear();
-  ASSERT_TRUE(Query(12345, &got).ok());
-  ASSERT_EQ(got.size(), 12345u);
-  EXPECT_TRUE(std::equal(got.begin(), got.end(), expected_.begin()));
+  ExpectFirstEvents(12345, 12345);
 }
 
 TEST_F(StreamReactorTest, LimitAboveTheServerMaximumIsInvalidArgument) {
@@ -170,10 +173,7 @@ TEST_F(StreamReactorTest, LimitAboveTheServerMaximumIsInvalidArgument) {
   server_.reset();
   so.max_query_events = 1000;
   ASSERT_NO_FATAL_FAILURE(StartServer(so));
-  got.clear();
-  ASSERT_TRUE(Query(0, &got).ok());
-  EXPECT_EQ(got.size(), 1000u);
-  EXPECT_TRUE(std::equal(got.begin(), got.end(), expected_.begin()));
+  ExpectFirstEvents(0, 1000);
 }
 
 TEST_F(StreamReactorTest, ClientCancelMidStreamLeavesServerHealthy) {
