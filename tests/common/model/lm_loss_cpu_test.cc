@@ -66,6 +66,17 @@ void MakeData(const Case& c, int64_t seed, torch::Tensor& h, torch::Tensor& w, t
   }
 }
 
+// Runs `check(isa, h, w, y)` once per fused path, under that ISA, on MakeData(c, seed).
+template <typename Check>
+void ForEachFusedPath(const Case& c, int64_t seed, const Check& check) {
+  for (CpuIsa isa : FusedPaths()) {
+    ScopedCpuIsa scoped(isa);
+    torch::Tensor h, w, y;
+    MakeData(c, seed, h, w, y);
+    check(isa, h, w, y);
+  }
+}
+
 TEST(LmLossCpuTest, EveryPathEqualsCrossEntropyValuesAndGradients) {
   ConfigureCpuThreads(2);
   const std::vector<CpuIsa> paths = FusedPaths();
@@ -115,10 +126,7 @@ TEST(LmLossCpuTest, EveryPathEqualsCrossEntropyValuesAndGradients) {
 
 TEST(LmLossCpuTest, LossWithoutGradientsAndFrozenWeight) {
   ConfigureCpuThreads(2);
-  for (CpuIsa isa : FusedPaths()) {
-    ScopedCpuIsa scoped(isa);
-    torch::Tensor h, w, y;
-    MakeData({50, 64, 333}, 7, h, w, y);
+  const auto check = [](CpuIsa isa, torch::Tensor h, torch::Tensor w, torch::Tensor y) {
     const LmLossOptions o = Fused();
     const torch::Tensor ref = torch::nn::functional::cross_entropy(h.mm(w.t()), y);
     {
@@ -131,16 +139,14 @@ TEST(LmLossCpuTest, LossWithoutGradientsAndFrozenWeight) {
     torch::Tensor hr = h.clone().requires_grad_(true);
     torch::nn::functional::cross_entropy(hr.mm(w.t()), y).backward();
     EXPECT_LT(MaxAbsDiff(hg.grad(), hr.grad()), 1e-5) << CpuIsaName(isa);
-  }
+  };
+  ForEachFusedPath({50, 64, 333}, 7, check);
 }
 
 TEST(LmLossCpuTest, SameBitsForAnyThreadCount) {
   // Parts of the vocabulary are taken dynamically by threads but each writes its own outputs,
   // reduced in a fixed order: the result must not depend on threads or timing (bit-exact resume).
-  for (CpuIsa isa : FusedPaths()) {
-    ScopedCpuIsa scoped(isa);
-    torch::Tensor h, w, y;
-    MakeData({517, 64, 5000}, 11, h, w, y);
+  const auto check = [](CpuIsa isa, torch::Tensor h, torch::Tensor w, torch::Tensor y) {
     ConfigureCpuThreads(1);
     const Grads one = RunLoss(true, h, w, y);
     ConfigureCpuThreads(2);
@@ -150,15 +156,13 @@ TEST(LmLossCpuTest, SameBitsForAnyThreadCount) {
     EXPECT_TRUE(torch::equal(one.gh, two.gh)) << CpuIsaName(isa);
     EXPECT_TRUE(torch::equal(one.gw, two.gw)) << CpuIsaName(isa);
     EXPECT_TRUE(torch::equal(two.gw, again.gw)) << CpuIsaName(isa);
-  }
+  };
+  ForEachFusedPath({517, 64, 5000}, 11, check);
 }
 
 TEST(LmLossCpuTest, NanPropagatesLikeTorch) {
   ConfigureCpuThreads(2);
-  for (CpuIsa isa : FusedPaths()) {
-    ScopedCpuIsa scoped(isa);
-    torch::Tensor h, w, y;
-    MakeData({20, 64, 100}, 3, h, w, y);
+  const auto check = [](CpuIsa isa, torch::Tensor h, torch::Tensor w, torch::Tensor y) {
     const LmLossOptions o = Fused();
     torch::Tensor hn = h.clone();
     hn[2][5] = std::numeric_limits<float>::quiet_NaN();
@@ -167,7 +171,8 @@ TEST(LmLossCpuTest, NanPropagatesLikeTorch) {
     wn[60][1] = std::numeric_limits<float>::quiet_NaN();  // not a target: only via the softmax
     y.masked_fill_(y == 60, 61);
     EXPECT_TRUE(std::isnan(FusedLmLoss(h, wn, y, o).item<float>())) << CpuIsaName(isa);
-  }
+  };
+  ForEachFusedPath({20, 64, 100}, 3, check);
 }
 
 TEST(LmLossCpuTest, AllLabelsIgnoredIsNanLikeTorch) {
