@@ -118,6 +118,13 @@ class RecorderProcessTest : public ::testing::TestWithParam<bool /*sync*/> {
                                              extra);
     ASSERT_NO_FATAL_FAILURE(child_->Start());
   }
+  // Options of a RecorderWriter `writer_id` to child_.
+  RecorderWriterOptions WriterOptions(const std::string& writer_id) const {
+    RecorderWriterOptions o;
+    o.address = child_->address();
+    o.writer_id = writer_id;
+    return o;
+  }
   testing::TempDir dir_;
   std::unique_ptr<ChildRecorder> child_;
 };
@@ -125,9 +132,7 @@ class RecorderProcessTest : public ::testing::TestWithParam<bool /*sync*/> {
 TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
   ASSERT_NO_FATAL_FAILURE(StartChild());
   ChildRecorder& child = *child_;
-  RecorderWriterOptions o;
-  o.address = child.address();
-  o.writer_id = "job-1";
+  RecorderWriterOptions o = WriterOptions("job-1");
   o.retry_backoff = std::chrono::milliseconds(50);
   std::unique_ptr<RecorderWriter> w = WriterWithRun(o, "crash");
   ASSERT_NE(w, nullptr);
@@ -189,9 +194,7 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
 TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
   ASSERT_NO_FATAL_FAILURE(StartChild());
   ChildRecorder& child = *child_;
-  RecorderWriterOptions o;
-  o.address = child.address();
-  o.writer_id = "job";
+  RecorderWriterOptions o = WriterOptions("job");
   std::unique_ptr<RecorderWriter> w = WriterWithRun(o, "term");
   ASSERT_NE(w, nullptr);
   std::vector<events::RoutingEventBatch> batches;
