@@ -29,6 +29,17 @@ v1::RunSpec SpecProto(const std::string& run, bool raw = true) {
   return p;
 }
 
+// `n` batches of `tokens` tokens of writer "w" to run "r1" (batch s at step s), each added to
+// `ref`.
+std::vector<events::RoutingEventBatch> R1Batches(uint64_t n, size_t tokens, BruteCounts* ref) {
+  std::vector<events::RoutingEventBatch> batches;
+  for (uint64_t s = 0; s < n; ++s) {
+    batches.push_back(MakeBatch(TestSpec("r1"), "w", s, tokens, s, s));
+    ref->Add(batches.back(), 4);
+  }
+  return batches;
+}
+
 class RecorderServiceTest : public ::testing::Test {
  protected:
   void StartServer(RecorderServiceOptions so = {}, RecorderStoreOptions st = {},
@@ -403,12 +414,8 @@ TEST_F(RecorderServiceTest, BearerTokenRequiredOnWrites) {
 TEST_F(RecorderServiceTest, FinishRunRefusesNewBatchesButAcksResends) {
   EXPECT_EQ(FinishRun("ghost").error_code(), grpc::StatusCode::NOT_FOUND);
   ASSERT_TRUE(CreateRun("r1").ok());
-  std::vector<events::RoutingEventBatch> batches;
   BruteCounts ref;
-  for (uint64_t s = 0; s < 3; ++s) {
-    batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 50, s, s));
-    ref.Add(batches.back(), 4);
-  }
+  const std::vector<events::RoutingEventBatch> batches = R1Batches(3, 50, &ref);
   ASSERT_TRUE(SendBatches(stub_.get(), batches).status.ok());
   v1::RunSummary fin;
   ASSERT_TRUE(FinishRun("r1", &fin).ok());
@@ -453,12 +460,8 @@ TEST_F(RecorderServiceTest, FinishRunRefusesNewBatchesButAcksResends) {
 
 TEST_F(RecorderServiceTest, RestartKeepsEverythingAcked) {
   ASSERT_TRUE(CreateRun("r1").ok());
-  std::vector<events::RoutingEventBatch> batches;
   BruteCounts ref;
-  for (uint64_t s = 0; s < 5; ++s) {
-    batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 200, s, s));
-    ref.Add(batches.back(), 4);
-  }
+  const std::vector<events::RoutingEventBatch> batches = R1Batches(5, 200, &ref);
   auto r = SendBatches(stub_.get(), batches);
   ASSERT_EQ(r.acks.size(), 5u);
   server_->Stop();
