@@ -1,10 +1,11 @@
-// Test support: one unary gRPC call with an optional `authorization` header, for the tests of the
-// services' bearer-token checks. Header-only.
+// Test support: one unary or server-streaming gRPC call with an optional `authorization` header,
+// for the tests of the services' bearer-token checks. Header-only.
 #ifndef MONOROUTE_TESTS_TESTING_GRPC_CALL_H_
 #define MONOROUTE_TESTS_TESTING_GRPC_CALL_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <memory>
 #include <string>
 
 namespace monoroute::testing {
@@ -19,6 +20,22 @@ grpc::Status CallWithAuth(Stub* stub,
   if (!header.empty()) ctx.AddMetadata("authorization", header);
   Resp ignored;
   return (stub->*rpc)(&ctx, req, resp != nullptr ? resp : &ignored);
+}
+
+// Calls server-streaming `rpc` of `stub` (e.g. &v1::Recorder::Stub::GetCounts) with `req` and
+// `header` as CallWithAuth does, reads (and drops) every message and returns the final status.
+template <typename Stub, typename Req, typename Item>
+grpc::Status DrainWithAuth(
+    Stub* stub,
+    std::unique_ptr<grpc::ClientReader<Item>> (Stub::*rpc)(grpc::ClientContext*, const Req&),
+    const std::string& header, const Req& req) {
+  grpc::ClientContext ctx;
+  if (!header.empty()) ctx.AddMetadata("authorization", header);
+  std::unique_ptr<grpc::ClientReader<Item>> reader = (stub->*rpc)(&ctx, req);
+  Item item;
+  while (reader->Read(&item)) {
+  }
+  return reader->Finish();
 }
 
 }  // namespace monoroute::testing

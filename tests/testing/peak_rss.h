@@ -5,6 +5,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -20,13 +21,13 @@ inline bool ResetPeakRss() {
   return f.good();
 }
 
-// VmHWM of this process in bytes (since the last ResetPeakRss()); getrusage's ru_maxrss when
-// /proc is unavailable.
-inline int64_t PeakRssBytes() {
+// The value of `key` (e.g. "VmHWM:") in /proc/self/status, in bytes (the file gives kB); -1 when
+// absent or unreadable.
+inline int64_t ProcStatusBytes(const std::string& key) {
   std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmHWM:") {
+  std::string k;
+  while (in >> k) {
+    if (k == key) {
       int64_t kb = 0;
       in >> kb;
       return kb * 1024;
@@ -34,26 +35,21 @@ inline int64_t PeakRssBytes() {
     std::string rest;
     std::getline(in, rest);
   }
+  return -1;
+}
+
+// VmHWM of this process in bytes (since the last ResetPeakRss()); getrusage's ru_maxrss when
+// /proc is unavailable.
+inline int64_t PeakRssBytes() {
+  const int64_t hwm = ProcStatusBytes("VmHWM:");
+  if (hwm >= 0) return hwm;
   struct rusage ru {};
   ::getrusage(RUSAGE_SELF, &ru);
   return static_cast<int64_t>(ru.ru_maxrss) * 1024;
 }
 
 // Current RSS (VmRSS) in bytes; 0 when unavailable.
-inline int64_t CurrentRssBytes() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      int64_t kb = 0;
-      in >> kb;
-      return kb * 1024;
-    }
-    std::string rest;
-    std::getline(in, rest);
-  }
-  return 0;
-}
+inline int64_t CurrentRssBytes() { return std::max<int64_t>(ProcStatusBytes("VmRSS:"), 0); }
 
 }  // namespace monoroute::testing
 

@@ -1,18 +1,14 @@
-// Test support shared by every suite for child processes (commands: tests/testing/command.h): a
-// service binary as a child process with its
-// output in a log file (waiting until its gRPC port answers, SIGTERM/SIGKILL shutdown), and free
-// 127.0.0.1 ports for programs that cannot bind port 0 themselves (e.g. a Prometheus config;
-// monoroute's own services take --listen 127.0.0.1:0 and print the port). Header-only. Not
-// thread-safe per object.
+// Test support shared by every suite for child processes (commands: tests/testing/command.h, free
+// ports: tests/testing/ports.h, included here): a service binary as a child process with its
+// output in a log file (waiting until its gRPC port answers or its log names its port,
+// SIGTERM/SIGKILL shutdown). Header-only. Not thread-safe per object.
 #ifndef MONOROUTE_TESTS_TESTING_PROCESS_H_
 #define MONOROUTE_TESTS_TESTING_PROCESS_H_
 
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,32 +24,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "tests/testing/command.h"
+#include "tests/testing/ports.h"
 #include "tests/testing/temp_files.h"
 
 extern char** environ;
 
 namespace monoroute::testing {
-
-// `n` distinct free TCP ports on 127.0.0.1 (all bound to port 0 at once, then released: another
-// process may take one before it is used; prefer port 0 where the program supports it).
-inline absl::StatusOr<std::vector<int>> PickFreePorts(int n) {
-  std::vector<int> fds, ports;
-  bool ok = true;
-  for (int i = 0; i < n && ok; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
-         ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
-    if (ok) ports.push_back(ntohs(a.sin_port));
-    if (fd >= 0) fds.push_back(fd);
-  }
-  for (int fd : fds) ::close(fd);
-  if (!ok) return absl::InternalError("cannot bind a free port on 127.0.0.1");
-  return ports;
-}
 
 // One child process with stdout+stderr appended to a log file. Stop()s (SIGTERM, then SIGKILL)
 // on destruction if still running.

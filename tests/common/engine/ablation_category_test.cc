@@ -94,11 +94,13 @@ void Plant(model::GPTNeoImpl& m, const std::vector<int32_t>& flagged) {
   mlp.c_proj->weight.select(1, 3 * n).copy_(-kK * u / (gate * act));
 }
 
-class AblationCategoryTest : public ::testing::Test {
+// The tiny checkpoint of TinyCheckpointTest with a planted "thing" pathway (model_dir_ then names
+// the planted copy), evaluation text and a word lexicon in dir_.
+class AblationCategoryTest : public testing::TinyCheckpointTest {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    const std::string trained = testing::TrainTinyRoutedCheckpoint(*dir_);
+    TinyCheckpointTest::SetUpTestSuite();
+    const std::string trained = *model_dir_;
     ASSERT_FALSE(trained.empty()) << "training the tiny routed checkpoint failed";
     testing::WriteText(dir_->Sub("eval.txt"), testing::StoryCorpus(24, /*seed=*/3));
     // A word lexicon in the data/lexicon layout: one file per category.
@@ -133,13 +135,9 @@ class AblationCategoryTest : public ::testing::Test {
       torch::NoGradGuard no_grad;
       Plant(**m, things);
     }
-    model_dir_ = new std::string(dir_->Sub("planted"));
-    absl::Status saved = model::SaveGPTNeo(**m, *model_dir_);
+    absl::Status saved = model::SaveGPTNeo(**m, dir_->Sub("planted"));
     ASSERT_TRUE(saved.ok()) << saved;
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    delete model_dir_;
+    *model_dir_ = dir_->Sub("planted");
   }
   static AblationOptions Options() {
     AblationOptions o;
@@ -158,11 +156,7 @@ class AblationCategoryTest : public ::testing::Test {
     o.min_category_tokens = 30;
     return o;
   }
-  static testing::TempDir* dir_;
-  static std::string* model_dir_;
 };
-testing::TempDir* AblationCategoryTest::dir_ = nullptr;
-std::string* AblationCategoryTest::model_dir_ = nullptr;
 
 TEST_F(AblationCategoryTest, OnlyThePlantedCategoryShowsAnEffect) {
   absl::StatusOr<AblationResult> r = RunPathwayAblation(Options());

@@ -29,17 +29,11 @@ using ::testing::HasSubstr;
 
 constexpr int kP = 8;  // pathways of the tiny model (TinyJob), top_k 2, layer 0 routed
 
-class AblationTest : public ::testing::Test {
+class AblationTest : public testing::TinyCheckpointTest {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    model_dir_ = new std::string(testing::TrainTinyRoutedCheckpoint(*dir_));
-    ASSERT_FALSE(model_dir_->empty()) << "training the tiny routed checkpoint failed";
+    TinyCheckpointTest::SetUpTestSuite();
     testing::WriteText(dir_->Sub("eval.txt"), testing::StoryCorpus(24, /*seed=*/3));
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    delete model_dir_;
   }
   static AblationOptions Options() {
     AblationOptions o;
@@ -91,11 +85,7 @@ class AblationTest : public ::testing::Test {
     }
     return loads;
   }
-  static testing::TempDir* dir_;
-  static std::string* model_dir_;
 };
-testing::TempDir* AblationTest::dir_ = nullptr;
-std::string* AblationTest::model_dir_ = nullptr;
 
 TEST_F(AblationTest, ReportsTargetControlsTopTokensAndTheOldNumbers) {
   absl::StatusOr<AblationResult> r = RunPathwayAblation(Options());

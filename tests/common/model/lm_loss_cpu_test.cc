@@ -12,18 +12,16 @@
 
 #include "common/model/cpu_threads.h"
 #include "common/model/lm_loss.h"
+#include "tests/common/model/lm_loss_test_util.h"
 #include "tests/common/model/test_util.h"
 
 namespace monoroute::model {
 namespace {
 
+using testing::Grads;
 using testing::MaxAbsDiff;
 using testing::RunnableCpuIsas;
 using testing::ScopedCpuIsa;
-
-struct Grads {
-  torch::Tensor loss, gh, gw;
-};
 
 // Options choosing the fused CPU kernel.
 LmLossOptions Fused() {
@@ -36,16 +34,7 @@ LmLossOptions Fused() {
 // else the ATen reference (mm + cross_entropy).
 Grads RunLoss(bool fused, const torch::Tensor& h0, const torch::Tensor& w0, const torch::Tensor& y,
               double upstream = 3.0) {
-  torch::Tensor h = h0.clone().requires_grad_(true);
-  torch::Tensor w = w0.clone().requires_grad_(true);
-  const LmLossOptions o = Fused();
-  torch::Tensor loss =
-      fused ? FusedLmLoss(h, w, y, o)
-            : torch::nn::functional::cross_entropy(
-                  h.mm(w.t()), y,
-                  torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
-  (loss * upstream).backward();
-  return {loss.detach(), h.grad(), w.grad()};
+  return testing::LossAndGrads(fused, h0, w0, y, Fused(), upstream);
 }
 
 // The ISA paths with fused kernels on this CPU (AVX-512 and/or AVX2 on x86-64).
@@ -74,6 +63,17 @@ void MakeData(const Case& c, int64_t seed, torch::Tensor& h, torch::Tensor& w, t
     // 8's included, underflows fp32 (gap > 87).
     h[3] = w[7] * (150.0 / w[7].dot(w[7]).item<double>());
     y[3] = 8;
+  }
+}
+
+// Runs `check(isa, h, w, y)` once per fused path, under that ISA, on MakeData(c, seed).
+template <typename Check>
+void ForEachFusedPath(const Case& c, int64_t seed, const Check& check) {
+  for (CpuIsa isa : FusedPaths()) {
+    ScopedCpuIsa scoped(isa);
+    torch::Tensor h, w, y;
+    MakeData(c, seed, h, w, y);
+    check(isa, h, w, y);
   }
 }
 
@@ -126,10 +126,7 @@ TEST(LmLossCpuTest, EveryPathEqualsCrossEntropyValuesAndGradients) {
 
 TEST(LmLossCpuTest, LossWithoutGradientsAndFrozenWeight) {
   ConfigureCpuThreads(2);
-  for (CpuIsa isa : FusedPaths()) {
-    ScopedCpuIsa scoped(isa);
-    torch::Tensor h, w, y;
-    MakeData({50, 64, 333}, 7, h, w, y);
+  const auto check = [](CpuIsa isa, torch::Tensor h, torch::Tensor w, torch::Tensor y) {
     const LmLossOptions o = Fused();
     const torch::Tensor ref = torch::nn::functional::cross_entropy(h.mm(w.t()), y);
     {
@@ -142,16 +139,14 @@ TEST(LmLossCpuTest, LossWithoutGradientsAndFrozenWeight) {
     torch::Tensor hr = h.clone().requires_grad_(true);
     torch::nn::functional::cross_entropy(hr.mm(w.t()), y).backward();
     EXPECT_LT(MaxAbsDiff(hg.grad(), hr.grad()), 1e-5) << CpuIsaName(isa);
-  }
+  };
+  ForEachFusedPath({50, 64, 333}, 7, check);
 }
 
 TEST(LmLossCpuTest, SameBitsForAnyThreadCount) {
   // Parts of the vocabulary are taken dynamically by threads but each writes its own outputs,
   // reduced in a fixed order: the result must not depend on threads or timing (bit-exact resume).
-  for (CpuIsa isa : FusedPaths()) {
-    ScopedCpuIsa scoped(isa);
-    torch::Tensor h, w, y;
-    MakeData({517, 64, 5000}, 11, h, w, y);
+  const auto check = [](CpuIsa isa, torch::Tensor h, torch::Tensor w, torch::Tensor y) {
     ConfigureCpuThreads(1);
     const Grads one = RunLoss(true, h, w, y);
     ConfigureCpuThreads(2);
@@ -161,15 +156,13 @@ TEST(LmLossCpuTest, SameBitsForAnyThreadCount) {
     EXPECT_TRUE(torch::equal(one.gh, two.gh)) << CpuIsaName(isa);
     EXPECT_TRUE(torch::equal(one.gw, two.gw)) << CpuIsaName(isa);
     EXPECT_TRUE(torch::equal(two.gw, again.gw)) << CpuIsaName(isa);
-  }
+  };
+  ForEachFusedPath({517, 64, 5000}, 11, check);
 }
 
 TEST(LmLossCpuTest, NanPropagatesLikeTorch) {
   ConfigureCpuThreads(2);
-  for (CpuIsa isa : FusedPaths()) {
-    ScopedCpuIsa scoped(isa);
-    torch::Tensor h, w, y;
-    MakeData({20, 64, 100}, 3, h, w, y);
+  const auto check = [](CpuIsa isa, torch::Tensor h, torch::Tensor w, torch::Tensor y) {
     const LmLossOptions o = Fused();
     torch::Tensor hn = h.clone();
     hn[2][5] = std::numeric_limits<float>::quiet_NaN();
@@ -178,7 +171,8 @@ TEST(LmLossCpuTest, NanPropagatesLikeTorch) {
     wn[60][1] = std::numeric_limits<float>::quiet_NaN();  // not a target: only via the softmax
     y.masked_fill_(y == 60, 61);
     EXPECT_TRUE(std::isnan(FusedLmLoss(h, wn, y, o).item<float>())) << CpuIsaName(isa);
-  }
+  };
+  ForEachFusedPath({20, 64, 100}, 3, check);
 }
 
 TEST(LmLossCpuTest, AllLabelsIgnoredIsNanLikeTorch) {

@@ -6,31 +6,23 @@
 #include <gtest/gtest.h>
 
 #include "common/model/cpu_threads.h"
+#include "tests/common/model/lm_loss_test_util.h"
 #include "tests/common/model/test_util.h"
 
 namespace monoroute::model {
 namespace {
 
+using testing::Grads;
 using testing::MaxAbsDiff;
 
-struct Grads {
-  torch::Tensor loss, gh, gw;
-};
-
+// The fused loss with `chunk` tokens per chunk and `kernel` (or the reference when !fused) times
+// `scale`, backpropagated.
 Grads RunLoss(bool fused, const torch::Tensor& h0, const torch::Tensor& w0, const torch::Tensor& y,
               int64_t chunk, double scale = 1.0, CpuLmKernel kernel = CpuLmKernel::kBlas) {
-  torch::Tensor h = h0.clone().requires_grad_(true);
-  torch::Tensor w = w0.clone().requires_grad_(true);
   LmLossOptions o;
   o.chunk_tokens = chunk;
   o.cpu_kernel = kernel;
-  torch::Tensor loss =
-      fused ? FusedLmLoss(h, w, y, o)
-            : torch::nn::functional::cross_entropy(
-                  h.mm(w.t()), y,
-                  torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
-  (loss * scale).backward();
-  return {loss.detach(), h.grad(), w.grad()};
+  return testing::LossAndGrads(fused, h0, w0, y, o, scale);
 }
 
 TEST(LmLossTest, EqualsCrossEntropyValuesAndGradients) {

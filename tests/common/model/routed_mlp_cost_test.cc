@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <string>
+#include <vector>
+
 namespace monoroute::model {
 namespace {
 
@@ -17,26 +21,46 @@ RoutedMlpShape Shape(int64_t tokens, int64_t hidden, int64_t pathways, int64_t t
   return s;
 }
 
-TEST(RoutedMlpCostTest, DefaultTinyModelTakesTheMaskPath) {
-  // TinyStories-1M's MLP (H 64, I 256) at the default routing and a training batch of 16 x 128.
-  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 64, 16, 4), true), RoutedCompute::kMask);
-  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 64, 16, 8), true), RoutedCompute::kMask);
+// ChooseRoutedCompute at clear points: each shape (tokens, hidden, pathways, top_k) with the
+// device takes the expected path.
+struct Decision {
+  const char* name;
+  std::vector<std::array<int64_t, 4>> shapes;
+  bool on_cpu;
+  RoutedCompute expected;
+};
+
+const Decision kDecisions[] = {
+    // TinyStories-1M's MLP (H 64, I 256) at the default routing and a training batch of 16 x 128.
+    {"DefaultTinyModelTakesTheMaskPath",
+     {{2048, 64, 16, 4}, {2048, 64, 16, 8}},
+     true,
+     RoutedCompute::kMask},
+    {"ManyPathwaysFewSelectedAtWidth512TakesTheGatherPath",
+     {{2048, 512, 256, 2}, {2048, 512, 64, 1}},
+     true,
+     RoutedCompute::kGather},
+    {"HalfThePathwaysTakesTheMaskPath",
+     {{2048, 512, 256, 128}, {2048, 512, 16, 8}},
+     true,
+     RoutedCompute::kMask},
+    {"OffTheCpuAlwaysMask", {{2048, 512, 256, 2}, {2048, 64, 16, 4}}, false, RoutedCompute::kMask},
+};
+
+class RoutedMlpDecisionTest : public ::testing::TestWithParam<Decision> {};
+
+TEST_P(RoutedMlpDecisionTest, TakesTheExpectedPath) {
+  const Decision& d = GetParam();
+  for (const auto& [tokens, hidden, pathways, top_k] : d.shapes) {
+    EXPECT_EQ(ChooseRoutedCompute(Shape(tokens, hidden, pathways, top_k), d.on_cpu), d.expected)
+        << "H=" << hidden << " P=" << pathways << " k=" << top_k;
+  }
 }
 
-TEST(RoutedMlpCostTest, ManyPathwaysFewSelectedAtWidth512TakesTheGatherPath) {
-  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 512, 256, 2), true), RoutedCompute::kGather);
-  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 512, 64, 1), true), RoutedCompute::kGather);
-}
-
-TEST(RoutedMlpCostTest, HalfThePathwaysTakesTheMaskPath) {
-  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 512, 256, 128), true), RoutedCompute::kMask);
-  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 512, 16, 8), true), RoutedCompute::kMask);
-}
-
-TEST(RoutedMlpCostTest, OffTheCpuAlwaysMask) {
-  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 512, 256, 2), false), RoutedCompute::kMask);
-  EXPECT_EQ(ChooseRoutedCompute(Shape(2048, 64, 16, 4), false), RoutedCompute::kMask);
-}
+INSTANTIATE_TEST_SUITE_P(RoutedMlpCostTest, RoutedMlpDecisionTest, ::testing::ValuesIn(kDecisions),
+                         [](const ::testing::TestParamInfo<Decision>& i) {
+                           return std::string(i.param.name);
+                         });
 
 TEST(RoutedMlpCostTest, GatherCostGrowsWithKMaskCostDoesNot) {
   for (int64_t p : {16, 64, 256}) {

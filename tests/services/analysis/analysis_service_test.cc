@@ -323,6 +323,15 @@ class AnalysisServiceTest : public ::testing::Test {
     return stub->ComputeReport(&ctx, req, resp);
   }
 
+  // Report() of `run` on `split` ("": all but the control split) that must succeed: the response
+  // in `resp`, its JSON document in `j`.
+  static void ReportJson(const std::string& run, const std::string& split, v1::ReportResponse* resp,
+                         nlohmann::json* j) {
+    grpc::Status s = Report(run, resp, "", split);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    *j = nlohmann::json::parse(resp->json());
+  }
+
   static testing::TempDir* dir_;
   static testing::ServiceProcess* recorder_;
   static std::string* recorder_address_;
@@ -344,11 +353,10 @@ std::string* AnalysisServiceTest::create_error_ = nullptr;
 
 TEST_F(AnalysisServiceTest, FindsPlantedAnimalPathway) {
   v1::ReportResponse resp;
-  grpc::Status s = Report("planted", &resp);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  nlohmann::json j;
+  ASSERT_NO_FATAL_FAILURE(ReportJson("planted", "", &resp, &j));
   EXPECT_EQ(resp.png().substr(0, 4), "\x89PNG");
   EXPECT_EQ(resp.freshness().events(), 96000u);
-  auto j = nlohmann::json::parse(resp.json());
   // All splits except the control split.
   EXPECT_EQ(j["run"]["splits_read"], nlohmann::json::array({"train", "valid"}));
   ASSERT_EQ(j["layers"].size(), 2u);
@@ -375,9 +383,8 @@ TEST_F(AnalysisServiceTest, FindsPlantedAnimalPathway) {
 
 TEST_F(AnalysisServiceTest, ComparesWithTheControlOnTheSameSequences) {
   v1::ReportResponse resp;
-  grpc::Status s = Report("planted", &resp, "", "valid");
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  auto j = nlohmann::json::parse(resp.json());
+  nlohmann::json j;
+  ASSERT_NO_FATAL_FAILURE(ReportJson("planted", "valid", &resp, &j));
   for (const auto& L : j["layers"]) {
     EXPECT_EQ(L["events"], 8000u);
     ASSERT_EQ(L["controls"].size(), 3u);  // recorded, then the two synthetic controls
@@ -400,9 +407,8 @@ TEST_F(AnalysisServiceTest, ComparesWithTheControlOnTheSameSequences) {
 
 TEST_F(AnalysisServiceTest, RandomRoutingShowsNothing) {
   v1::ReportResponse resp;
-  grpc::Status s = Report("random", &resp);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  auto j = nlohmann::json::parse(resp.json());
+  nlohmann::json j;
+  ASSERT_NO_FATAL_FAILURE(ReportJson("random", "", &resp, &j));
   EXPECT_EQ(j["summary"]["specialised_pathways"], 0);
   EXPECT_EQ(j["summary"]["category_specialised_pathways"], 0);
   for (const auto& L : j["layers"]) {
@@ -420,9 +426,8 @@ TEST_F(AnalysisServiceTest, RandomRoutingShowsNothing) {
 
 TEST_F(AnalysisServiceTest, PreviousTokenRoutingIsAttributedThroughTheService) {
   v1::ReportResponse resp;
-  grpc::Status s = Report("prevtoken", &resp, "", "valid");
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  auto j = nlohmann::json::parse(resp.json());
+  nlohmann::json j;
+  ASSERT_NO_FATAL_FAILURE(ReportJson("prevtoken", "valid", &resp, &j));
   ASSERT_EQ(j["layers"].size(), 1u);
   const auto& L = j["layers"][0];
   EXPECT_EQ(L["routing_source"], "previous_token");
@@ -443,9 +448,8 @@ TEST_F(AnalysisServiceTest, PreviousTokenRoutingIsAttributedThroughTheService) {
 
 TEST_F(AnalysisServiceTest, PlantedRoutingAt256PathwaysIsFoundAndNamed) {
   v1::ReportResponse resp;
-  grpc::Status s = Report("wide", &resp, "", "valid");
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  auto j = nlohmann::json::parse(resp.json());
+  nlohmann::json j;
+  ASSERT_NO_FATAL_FAILURE(ReportJson("wide", "valid", &resp, &j));
   ASSERT_EQ(j["layers"].size(), 1u);
   const auto& L = j["layers"][0];
   EXPECT_EQ(L["num_pathways"], kWidePathways);
@@ -470,9 +474,8 @@ TEST_F(AnalysisServiceTest, PlantedRoutingAt256PathwaysIsFoundAndNamed) {
   EXPECT_GE(named, 75);
   // The null run: nothing.
   v1::ReportResponse null_resp;
-  s = Report("wide_random", &null_resp, "", "valid");
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  auto nj = nlohmann::json::parse(null_resp.json());
+  nlohmann::json nj;
+  ASSERT_NO_FATAL_FAILURE(ReportJson("wide_random", "valid", &null_resp, &nj));
   const auto& N = nj["layers"][0];
   EXPECT_EQ(N["routing_source"], "none");
   EXPECT_EQ(N["specialised_vs_null_pathways"], 0);
@@ -486,9 +489,8 @@ TEST_F(AnalysisServiceTest, RoutingStructureIsFoundWherePlantedOnly) {
     return e["ci"][0].get<double>() <= 0.0 && e["ci"][1].get<double>() >= 0.0;
   };
   v1::ReportResponse resp;
-  grpc::Status s = Report("structured", &resp, "", "valid");
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  auto j = nlohmann::json::parse(resp.json());
+  nlohmann::json j;
+  ASSERT_NO_FATAL_FAILURE(ReportJson("structured", "valid", &resp, &j));
   ASSERT_EQ(j["layers"].size(), 2u);
   const auto& L0 = j["layers"][0];
   EXPECT_GT(L0["coactivation"]["ci"][0].get<double>(), 0.0) << L0["coactivation"];
@@ -511,9 +513,8 @@ TEST_F(AnalysisServiceTest, RoutingStructureIsFoundWherePlantedOnly) {
             static_cast<int>(L0["coactivation_pairs"].size()));
 
   v1::ReportResponse random;
-  s = Report("random", &random);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  auto r = nlohmann::json::parse(random.json());
+  nlohmann::json r;
+  ASSERT_NO_FATAL_FAILURE(ReportJson("random", "", &random, &r));
   for (const auto& L : r["layers"]) {
     EXPECT_TRUE(covers0(L["coactivation"])) << L["layer"] << L["coactivation"];
     EXPECT_TRUE(covers0(L["locality"])) << L["layer"] << L["locality"];

@@ -7,12 +7,8 @@
 // shows the routing structure and the pathway page the controlled ablation `monoroute ablate
 // --save` stored beside the run's checkpoint. The same on the static export (`monoroute
 // explore`) opened from disk. Skips without chromium.
-#include <arpa/inet.h>
 #include <cairo.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -26,6 +22,7 @@
 #include "common/tokenizer/gpt2_tokenizer.h"
 #include "services/recorder/recorder_client.h"
 #include "tests/testing/command.h"
+#include "tests/testing/http.h"
 #include "tests/testing/process.h"
 #include "tests/testing/services.h"
 #include "tests/testing/temp_files.h"
@@ -34,6 +31,8 @@ namespace monoroute {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::HttpRequest;
+using testing::HttpResponse;
 using testing::RunCommandSplit;
 using testing::ServiceProcess;
 using testing::TempDir;
@@ -45,40 +44,6 @@ const char* const kSentences[] = {
     "Tom said the dragon could breathe fire, but it only sneezed.",
 };
 constexpr const char* kChromium = "/usr/bin/chromium";
-
-struct HttpResponse {
-  int status = 0;
-  std::string headers, body;
-};
-
-// One HTTP/1.0 request to 127.0.0.1:port.
-HttpResponse Http(int port, const std::string& method, const std::string& path,
-                  const std::string& headers = "", const std::string& body = "") {
-  HttpResponse r;
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    ::close(fd);
-    return r;
-  }
-  const std::string req = absl::StrCat(method, " ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n",
-                                       headers, "Content-Length: ", body.size(), "\r\n\r\n", body);
-  (void)!::write(fd, req.data(), req.size());
-  std::string resp;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0) resp.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  const size_t end = resp.find("\r\n\r\n");
-  if (resp.size() < 12 || end == std::string::npos) return r;
-  r.status = std::stoi(resp.substr(9, 3));
-  r.headers = resp.substr(0, end);
-  r.body = resp.substr(end + 4);
-  return r;
-}
 
 // Distinct colours in a PNG (0 when it cannot be read): a blank page has 1.
 size_t DistinctColours(const std::string& png) {
@@ -283,14 +248,14 @@ TEST_F(ExplorerBrowserTest, PagesLiveAndExported) {
   for (const char* path :
        {"/", "/runs/planted", "/runs/planted/layers/0/pathways/5", "/runs/planted/try", "/api/runs",
         "/api/runs/planted/layers/0/pathways/5"}) {
-    HttpResponse r = Http(*lport, "GET", path);
+    HttpResponse r = HttpRequest(*lport, "GET", path);
     EXPECT_EQ(r.status, 401) << path;
     EXPECT_EQ(r.body.find("dragon"), std::string::npos) << path;
   }
-  EXPECT_EQ(Http(*lport, "GET", "/", "Authorization: Bearer wrong\r\n").status, 401);
-  EXPECT_EQ(Http(*lport, "POST", "/login", "", "token=wrong&next=%2F").status, 401);
+  EXPECT_EQ(HttpRequest(*lport, "GET", "/", "Authorization: Bearer wrong\r\n").status, 401);
+  EXPECT_EQ(HttpRequest(*lport, "POST", "/login", "", "token=wrong&next=%2F").status, 401);
   HttpResponse login =
-      Http(*lport, "POST", "/login", "", "token=s3cret-token&next=%2Fruns%2Fplanted");
+      HttpRequest(*lport, "POST", "/login", "", "token=s3cret-token&next=%2Fruns%2Fplanted");
   ASSERT_EQ(login.status, 303) << login.body;
   EXPECT_NE(login.headers.find("Location: /runs/planted"), std::string::npos);
   const size_t c = login.headers.find("Set-Cookie: ");
@@ -298,11 +263,14 @@ TEST_F(ExplorerBrowserTest, PagesLiveAndExported) {
   const std::string cookie = login.headers.substr(c + 12, login.headers.find(';', c) - c - 12);
   EXPECT_EQ(cookie.find("s3cret"), std::string::npos);  // the cookie is not the token
   EXPECT_EQ(
-      Http(*lport, "GET", "/runs/planted/layers/0/pathways/5", "Cookie: " + cookie + "\r\n").status,
+      HttpRequest(*lport, "GET", "/runs/planted/layers/0/pathways/5", "Cookie: " + cookie + "\r\n")
+          .status,
       200);
-  EXPECT_EQ(Http(*lport, "GET", "/api/runs", "Authorization: Bearer s3cret-token\r\n").status, 200);
+  EXPECT_EQ(
+      HttpRequest(*lport, "GET", "/api/runs", "Authorization: Bearer s3cret-token\r\n").status,
+      200);
   HttpResponse evil =
-      Http(*lport, "POST", "/login", "", "token=s3cret-token&next=%2F%2Fevil.example");
+      HttpRequest(*lport, "POST", "/login", "", "token=s3cret-token&next=%2F%2Fevil.example");
   EXPECT_NE(evil.headers.find("Location: /\r\n"), std::string::npos) << "open redirect";
 
   // Without a token, in the browser.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 
 #include "tests/testing/command.h"
@@ -17,6 +18,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 const std::string kScript = std::string(MONOROUTE_SOURCE_DIR) + "/scripts/demo.sh";
+const std::string kCli = std::string(MONOROUTE_BIN_DIR) + "/monoroute";
+
+// `monoroute <args>` of the build tree, stdout and stderr together; nullopt when it is not built.
+std::optional<testing::CommandResult> RunCli(const std::string& args) {
+  if (::access(kCli.c_str(), X_OK) != 0) return std::nullopt;
+  return testing::RunCommand("'" + kCli + "' " + args);
+}
 
 TEST(DemoScriptTest, HelpPrintsUsageAndBuildsNothing) {
   testing::CommandResult r = testing::RunCommand("'" + kScript + "' --help");
@@ -49,24 +57,22 @@ TEST(DemoScriptTest, DryRunWithoutArgumentsRunsThePlainDemo) {
 }
 
 TEST(DemoScriptTest, MonorouteDemoOffersExplore) {
-  const std::string bin = std::string(MONOROUTE_BIN_DIR) + "/monoroute";
-  if (::access(bin.c_str(), X_OK) != 0) GTEST_SKIP() << "needs " << bin << " (build monoroute)";
-  testing::CommandResult r = testing::RunCommand("'" + bin + "' demo --help");
-  ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("--explore"));
-  EXPECT_THAT(r.out, HasSubstr("--arch"));
+  std::optional<testing::CommandResult> r = RunCli("demo --help");
+  if (!r) GTEST_SKIP() << "needs " << kCli << " (build monoroute)";
+  ASSERT_EQ(r->code, 0) << r->out;
+  EXPECT_THAT(r->out, HasSubstr("--explore"));
+  EXPECT_THAT(r->out, HasSubstr("--arch"));
 }
 
 TEST(DemoScriptTest, MonorouteDemoArchIsCheckedBeforeAnythingStarts) {
-  const std::string bin = std::string(MONOROUTE_BIN_DIR) + "/monoroute";
-  if (::access(bin.c_str(), X_OK) != 0) GTEST_SKIP() << "needs " << bin << " (build monoroute)";
-  testing::CommandResult r = testing::RunCommand("'" + bin + "' demo --arch pythia");
-  EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("--arch: 'pythia' is not gpt-neo, gpt-neox or gpt2"));
-  EXPECT_THAT(r.out, Not(HasSubstr("work dir")));
-  r = testing::RunCommand("'" + bin + "' demo --arch gpt2 --model /m --data /d");
-  EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("--model brings its own architecture"));
+  std::optional<testing::CommandResult> r = RunCli("demo --arch pythia");
+  if (!r) GTEST_SKIP() << "needs " << kCli << " (build monoroute)";
+  EXPECT_EQ(r->code, 2) << r->out;
+  EXPECT_THAT(r->out, HasSubstr("--arch: 'pythia' is not gpt-neo, gpt-neox or gpt2"));
+  EXPECT_THAT(r->out, Not(HasSubstr("work dir")));
+  r = RunCli("demo --arch gpt2 --model /m --data /d");
+  EXPECT_EQ(r->code, 2) << r->out;
+  EXPECT_THAT(r->out, HasSubstr("--model brings its own architecture"));
 }
 
 }  // namespace

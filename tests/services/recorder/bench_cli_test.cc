@@ -5,45 +5,38 @@
 // quantiles, Little's-law floor and the slowest stream's share, closed loop and open loop
 // (--rate), with a single-stream baseline (--baseline).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
 #include "nlohmann/json.hpp"
+#include "tests/testing/command.h"
 
 namespace {
 
-// Runs `bin args` (stderr to `err_to`: "&1" merges it); returns its exit status, all output and
-// the last non-empty line.
-int RunTool(const std::string& bin, const std::string& args, std::string* out, std::string* last,
-            const std::string& err_to = "&1") {
-  EXPECT_TRUE(std::filesystem::exists(bin)) << bin;
-  FILE* p = ::popen((bin + " " + args + " 2>" + err_to).c_str(), "r");
-  if (p == nullptr) return -1;
-  std::array<char, 4096> buf;
-  while (std::fgets(buf.data(), buf.size(), p) != nullptr) {
-    *out += buf.data();
-    std::string line = buf.data();
-    if (!line.empty() && line != "\n") *last = line;
-  }
-  const int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+using monoroute::testing::CommandResult;
+
+// Runs monoroute-recorder-bench with `args` (tests/testing/command.h), stdout and stderr together.
+CommandResult RunBench(const std::string& args) {
+  EXPECT_TRUE(std::filesystem::exists(MONOROUTE_RECORDER_BENCH)) << MONOROUTE_RECORDER_BENCH;
+  return monoroute::testing::RunCommand(std::string(MONOROUTE_RECORDER_BENCH) + " " + args);
 }
 
-int RunBench(const std::string& args, std::string* out, std::string* last) {
-  return RunTool(MONOROUTE_RECORDER_BENCH, args, out, last);
+// The last non-empty line of `out` (the tools end with their JSON result) parsed as JSON;
+// is_discarded() when it is not JSON.
+nlohmann::json LastJson(const std::string& out) {
+  size_t end = out.find_last_not_of('\n');
+  if (end == std::string::npos) return nlohmann::json::parse("", nullptr, false);
+  const size_t begin = out.rfind('\n', end);
+  const size_t from = begin == std::string::npos ? 0 : begin + 1;
+  return nlohmann::json::parse(out.substr(from, end + 1 - from), nullptr, false);
 }
 
 TEST(RecorderBenchTest, SmallRunPrintsJsonWithAllRates) {
-  std::string out, last;
-  ASSERT_EQ(RunBench("--events 40000 --writers 2 --batch-tokens 1000 --query --json", &out, &last),
-            0)
-      << out;
-  auto j = nlohmann::json::parse(last, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << out;
+  const CommandResult r = RunBench("--events 40000 --writers 2 --batch-tokens 1000 --query --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const nlohmann::json j = LastJson(r.out);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["events"].get<uint64_t>(), 40000u);
   EXPECT_GT(j["events_per_s"].get<double>(), 0);
   EXPECT_GT(j["raw_events_per_s"].get<double>(), 0);
@@ -55,11 +48,10 @@ TEST(RecorderBenchTest, SmallRunPrintsJsonWithAllRates) {
 TEST(RecorderBenchTest, LoadModeReportsLatencyFloorFairnessAndBaseline) {
   // 3 streams for 1 s at the default 1,024-event batches; the tool fails unless the recorder
   // holds exactly the acked events and every ack came in order.
-  std::string out, last;
-  ASSERT_EQ(RunBench("--streams 3 --duration 1 --baseline 0.5 --output json", &out, &last), 0)
-      << out;
-  auto j = nlohmann::json::parse(last, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << out;
+  const CommandResult r = RunBench("--streams 3 --duration 1 --baseline 0.5 --output json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const nlohmann::json j = LastJson(r.out);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["mode"], "load");
   EXPECT_EQ(j["streams"].get<int>(), 3);
   EXPECT_EQ(j["batch_events"].get<uint64_t>(), 1024u);
@@ -77,16 +69,16 @@ TEST(RecorderBenchTest, LoadModeReportsLatencyFloorFairnessAndBaseline) {
   EXPECT_GT(j["stream_throughput_min_ratio"].get<double>(), 0);
   EXPECT_LE(j["stream_throughput_min_ratio"].get<double>(), 1.0);
   EXPECT_GT(j["baseline"]["events_per_s"].get<double>(), 0);
-  EXPECT_NE(out.find("ack latency per batch"), std::string::npos) << out;
+  EXPECT_NE(r.out.find("ack latency per batch"), std::string::npos) << r.out;
 }
 
 TEST(RecorderBenchTest, OpenLoopSendsAtTheRate) {
   // 2 streams sharing 20,480 events/s = 10 batches/s each for 1 s: about 20 batches, never more
   // than the schedule allows (+1 per stream for the batch due at the start).
-  std::string out, last;
-  ASSERT_EQ(RunBench("--streams 2 --duration 1 --rate 20480 --json", &out, &last), 0) << out;
-  auto j = nlohmann::json::parse(last, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << out;
+  const CommandResult r = RunBench("--streams 2 --duration 1 --rate 20480 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const nlohmann::json j = LastJson(r.out);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["rate"].get<double>(), 20480.0);
   EXPECT_GT(j["batches"].get<uint64_t>(), 0u);
   EXPECT_LE(j["batches"].get<uint64_t>(), 22u);
@@ -97,23 +89,22 @@ TEST(RecorderBenchTest, BadSettingsAreUsageErrors) {
   // Exit 2, before any recorder starts.
   for (const char* bad : {"--streams 2 --duration 0", "--streams 2 --window 0",
                           "--streams 2 --duration 1 --query", "--streams 2 --rate -1"}) {
-    std::string out, last;
-    EXPECT_EQ(RunBench(bad, &out, &last), 2) << bad << ": " << out;
+    const CommandResult r = RunBench(bad);
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
   }
 }
 
 TEST(RecorderBenchTest, MonorouteBenchRecorderRunsTheTool) {
   // The user CLI forwards the flags; with --output json only the JSON result is on stdout.
-  std::string out, last;
-  ASSERT_EQ(RunTool(MONOROUTE_CLI, "bench recorder --streams 2 --duration 0.5 --output json", &out,
-                    &last, "/dev/null"),
-            0)
-      << out;
-  auto j = nlohmann::json::parse(last, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << out;
+  ASSERT_TRUE(std::filesystem::exists(MONOROUTE_CLI)) << MONOROUTE_CLI;
+  const CommandResult r = monoroute::testing::RunCommandSplit(
+      std::string(MONOROUTE_CLI) + " bench recorder --streams 2 --duration 0.5 --output json");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const nlohmann::json j = LastJson(r.out);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["mode"], "load");
   EXPECT_EQ(j["streams"].get<int>(), 2);
-  EXPECT_EQ(out.find("ack latency per batch"), std::string::npos) << out;
+  EXPECT_EQ(r.out.find("ack latency per batch"), std::string::npos) << r.out;
 }
 
 }  // namespace

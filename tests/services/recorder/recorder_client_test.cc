@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "tests/services/recorder/recorder_grpc_test_util.h"
@@ -46,18 +48,30 @@ std::map<std::pair<uint32_t, uint32_t>, uint64_t> Counts(RecorderStore* store,
   return testing::ToMap(*store->GetCounts(q));
 }
 
-TEST(RecorderWriterTest, CreateValidatesOptions) {
+// An in-process recorder per test (started by the tests that need one) in a temp dir.
+class RecorderWriterTest : public ::testing::Test {
+ protected:
+  // Starts server_, requiring bearer `token` on writes when not empty.
+  void StartServer(const std::string& token = "") {
+    RecorderServiceOptions so;
+    so.bearer_token = token;
+    server_ = std::make_unique<InProcessRecorder>(dir_.Sub("db"), so);
+    ASSERT_TRUE(server_->Start());
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<InProcessRecorder> server_;
+};
+
+TEST_F(RecorderWriterTest, CreateValidatesOptions) {
   EXPECT_EQ(RecorderWriter::Create({}).status().code(), absl::StatusCode::kInvalidArgument);
   RecorderWriterOptions o;
   o.address = "127.0.0.1:1";
   EXPECT_EQ(RecorderWriter::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(RecorderWriterTest, AppendsAreAckedAndCounted) {
-  testing::TempDir dir;
-  InProcessRecorder server(dir.Sub("db"));
-  ASSERT_TRUE(server.Start());
-  auto w = NewWriter(server.address(), "trainer-1");
+TEST_F(RecorderWriterTest, AppendsAreAckedAndCounted) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  auto w = NewWriter(server_->address(), "trainer-1");
   ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
   ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());  // idempotent
   RunSpecLite other = Spec("r1");
@@ -68,7 +82,7 @@ TEST(RecorderWriterTest, AppendsAreAckedAndCounted) {
   RunSpecLite more = Spec("r1");  // an extra label is merged into the run
   (*more.mutable_labels())["checkpoint"] = "/ckpt";
   ASSERT_TRUE(w->CreateRun(more).ok());
-  EXPECT_EQ(server.store()->GetRun("r1")->spec.labels.at("checkpoint"), "/ckpt");
+  EXPECT_EQ(server_->store()->GetRun("r1")->spec.labels.at("checkpoint"), "/ckpt");
   BruteCounts ref;
   for (uint64_t s = 0; s < 30; ++s) {
     events::RoutingEventBatch b = MakeBatch(TestSpec("r1"), "trainer-1", s, 100, s, s);
@@ -83,19 +97,17 @@ TEST(RecorderWriterTest, AppendsAreAckedAndCounted) {
   EXPECT_EQ(st.events_dropped, 0u);
   EXPECT_EQ(st.duplicate_acks, 0u);
   for (uint32_t layer : {0u, 2u, 4u, 6u}) {
-    EXPECT_EQ(Counts(server.store(), "r1", layer), ref.Layer(layer));
+    EXPECT_EQ(Counts(server_->store(), "r1", layer), ref.Layer(layer));
   }
 }
 
 // Batches of very different sizes on one stream, many more than the in-flight window: the
 // writer's recycled wire buffers and the recorder's recycled read messages must carry exactly
 // the batch at hand (nothing left over from a larger one before it).
-TEST(RecorderWriterTest, RecycledBuffersCarryEachBatchExactly) {
-  testing::TempDir dir;
-  InProcessRecorder server(dir.Sub("db"));
-  ASSERT_TRUE(server.Start());
+TEST_F(RecorderWriterTest, RecycledBuffersCarryEachBatchExactly) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   RecorderWriterOptions o;
-  o.address = server.address();
+  o.address = server_->address();
   o.writer_id = "w";
   o.max_in_flight_batches = 2;
   o.max_queue_events = 1200;  // Append waits for acks: buffers are reused
@@ -115,7 +127,7 @@ TEST(RecorderWriterTest, RecycledBuffersCarryEachBatchExactly) {
   q.run_id = "r1";
   q.limit = 1000000;
   size_t seen = 0;
-  absl::Status st = server.store()->QueryEvents(q, [&](events::RoutingEventBatch&& got) {
+  absl::Status st = server_->store()->QueryEvents(q, [&](events::RoutingEventBatch&& got) {
     auto it = sent.find(got.header.batch_id);
     EXPECT_NE(it, sent.end()) << got.header.batch_id;
     if (it == sent.end()) return false;
@@ -136,11 +148,9 @@ TEST(RecorderWriterTest, RecycledBuffersCarryEachBatchExactly) {
   EXPECT_EQ((*w)->stats().events_acked, (*w)->stats().events_enqueued);
 }
 
-TEST(RecorderWriterTest, RejectedBlockIsDroppedAndReported) {
-  testing::TempDir dir;
-  InProcessRecorder server(dir.Sub("db"));
-  ASSERT_TRUE(server.Start());
-  auto w = NewWriter(server.address(), "w");
+TEST_F(RecorderWriterTest, RejectedBlockIsDroppedAndReported) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  auto w = NewWriter(server_->address(), "w");
   ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
   events::RoutingEventBatch good0 = MakeBatch(TestSpec("r1"), "w", 0, 10, 1, 1);
   events::RoutingEventBatch bad = MakeBatch(TestSpec("r1"), "w", 1, 10, 1, 2);
@@ -160,16 +170,14 @@ TEST(RecorderWriterTest, RejectedBlockIsDroppedAndReported) {
   ref.Add(good0, 4);
   ref.Add(good2, 4);
   for (uint32_t layer : {0u, 2u, 4u, 6u}) {  // good0 is of layer 0, bad of 2, good2 of 4
-    EXPECT_EQ(Counts(server.store(), "r1", layer), ref.Layer(layer)) << layer;
+    EXPECT_EQ(Counts(server_->store(), "r1", layer), ref.Layer(layer)) << layer;
   }
 }
 
-TEST(RecorderWriterTest, ReconnectsAndResendsAfterServerRestart) {
-  testing::TempDir dir;
-  auto server = std::make_unique<InProcessRecorder>(dir.Sub("db"));
-  ASSERT_TRUE(server->Start());
-  const int port = server->port();
-  auto w = NewWriter(server->address(), "w");
+TEST_F(RecorderWriterTest, ReconnectsAndResendsAfterServerRestart) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const int port = server_->port();
+  auto w = NewWriter(server_->address(), "w");
   ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
   BruteCounts ref;
   uint64_t seq = 0;
@@ -179,47 +187,45 @@ TEST(RecorderWriterTest, ReconnectsAndResendsAfterServerRestart) {
     ASSERT_TRUE(w->Append(b.view()));
   }
   ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
-  server->Stop();
+  server_->Stop();
   for (; seq < 20; ++seq) {  // queued while the server is down
     events::RoutingEventBatch b = MakeBatch(TestSpec("r1"), "w", seq, 50, seq, seq);
     ref.Add(b, 4);
     ASSERT_TRUE(w->Append(b.view()));
   }
   EXPECT_EQ(w->Flush(std::chrono::milliseconds(300)).code(), absl::StatusCode::kDeadlineExceeded);
-  ASSERT_TRUE(server->Start(port));
+  ASSERT_TRUE(server_->Start(port));
   ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
   RecorderWriterStats st = w->stats();
   EXPECT_EQ(st.events_acked, 20u * 50);
   EXPECT_GT(st.retries, 0u);
-  EXPECT_EQ(Counts(server->store(), "r1", 6), ref.Layer(6));
-  EXPECT_EQ(server->store()->GetRun("r1")->events, 20u * 50);
+  EXPECT_EQ(Counts(server_->store(), "r1", 6), ref.Layer(6));
+  EXPECT_EQ(server_->store()->GetRun("r1")->events, 20u * 50);
 }
 
-TEST(RecorderWriterTest, CreateRunWaitsForReadyThroughAFailedConnect) {
-  testing::TempDir dir;
-  auto server = std::make_unique<InProcessRecorder>(dir.Sub("db"));
-  ASSERT_TRUE(server->Start());
-  const int port = server->port();
-  server->Stop();  // the port is known and nothing listens: connects are refused
+TEST_F(RecorderWriterTest, CreateRunWaitsForReadyThroughAFailedConnect) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const int port = server_->port();
+  server_->Stop();  // the port is known and nothing listens: connects are refused
   auto w = NewWriter("127.0.0.1:" + std::to_string(port), "w");
   // Without waiting, a refused connect fails the declaration at once.
   EXPECT_EQ(w->CreateRun(Spec("r1")).code(), absl::StatusCode::kUnavailable);
   // Waiting, the declaration succeeds once the recorder listens (here 1.5 s later).
   std::thread restart([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    ASSERT_TRUE(server->Start(port));
+    ASSERT_TRUE(server_->Start(port));
   });
   absl::Status s = w->CreateRun(Spec("r1"), std::chrono::seconds(30));
   restart.join();
   ASSERT_TRUE(s.ok()) << s;
-  EXPECT_TRUE(server->store()->GetRun("r1").ok());
+  EXPECT_TRUE(server_->store()->GetRun("r1").ok());
   // A recorder that never comes back costs at most the wait: DEADLINE_EXCEEDED, not a hang.
-  server->Stop();
+  server_->Stop();
   EXPECT_EQ(w->CreateRun(Spec("r2"), std::chrono::milliseconds(300)).code(),
             absl::StatusCode::kDeadlineExceeded);
 }
 
-TEST(RecorderWriterTest, FullQueueDropsAfterMaxBlock) {
+TEST_F(RecorderWriterTest, FullQueueDropsAfterMaxBlock) {
   RecorderWriterOptions o;
   o.address = "127.0.0.1:" + std::to_string(testing::FreePort());  // nobody listens
   o.writer_id = "w";
@@ -238,13 +244,9 @@ TEST(RecorderWriterTest, FullQueueDropsAfterMaxBlock) {
             absl::StatusCode::kDeadlineExceeded);
 }
 
-TEST(RecorderWriterTest, FinishRunThenResendIsDuplicateAndNewBlockIsRefused) {
-  testing::TempDir dir;
-  RecorderServiceOptions so;
-  so.bearer_token = "tok";
-  InProcessRecorder server(dir.Sub("db"), so);
-  ASSERT_TRUE(server.Start());
-  auto w = NewWriter(server.address(), "w", "tok");
+TEST_F(RecorderWriterTest, FinishRunThenResendIsDuplicateAndNewBlockIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartServer("tok"));
+  auto w = NewWriter(server_->address(), "w", "tok");
   ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
   EXPECT_EQ(w->FinishRun("ghost", std::chrono::seconds(10)).code(), absl::StatusCode::kNotFound);
   events::RoutingEventBatch b0 = MakeBatch(TestSpec("r1"), "w", 0, 10, 1, 1);
@@ -252,7 +254,7 @@ TEST(RecorderWriterTest, FinishRunThenResendIsDuplicateAndNewBlockIsRefused) {
   ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
   ASSERT_TRUE(w->FinishRun("r1", std::chrono::seconds(10)).ok());
   ASSERT_TRUE(w->FinishRun("r1", std::chrono::seconds(10)).ok());  // idempotent
-  EXPECT_TRUE(server.store()->GetRun("r1")->finished);
+  EXPECT_TRUE(server_->store()->GetRun("r1")->finished);
   ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());  // identical spec: still fine
   ASSERT_TRUE(w->Append(b0.view()));           // re-send: a duplicate ack
   ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
@@ -262,26 +264,22 @@ TEST(RecorderWriterTest, FinishRunThenResendIsDuplicateAndNewBlockIsRefused) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("run r1 is finished"));
   EXPECT_EQ(w->stats().events_dropped, 10u);
-  EXPECT_EQ(server.store()->GetRun("r1")->events, 10u);
-  auto no_token = NewWriter(server.address(), "w3");
+  EXPECT_EQ(server_->store()->GetRun("r1")->events, 10u);
+  auto no_token = NewWriter(server_->address(), "w3");
   EXPECT_EQ(no_token->FinishRun("r1", std::chrono::seconds(10)).code(),
             absl::StatusCode::kUnauthenticated);
 }
 
-TEST(RecorderWriterTest, WrongTokenIsReported) {
-  testing::TempDir dir;
-  RecorderServiceOptions so;
-  so.bearer_token = "tok";
-  InProcessRecorder server(dir.Sub("db"), so);
-  ASSERT_TRUE(server.Start());
-  auto good = NewWriter(server.address(), "w", "tok");
+TEST_F(RecorderWriterTest, WrongTokenIsReported) {
+  ASSERT_NO_FATAL_FAILURE(StartServer("tok"));
+  auto good = NewWriter(server_->address(), "w", "tok");
   ASSERT_TRUE(good->CreateRun(Spec("r1")).ok());
-  auto bad = NewWriter(server.address(), "w2", "nope");
+  auto bad = NewWriter(server_->address(), "w2", "nope");
   EXPECT_EQ(bad->CreateRun(Spec("r1")).code(), absl::StatusCode::kUnauthenticated);
   ASSERT_TRUE(bad->Append(MakeBatch(TestSpec("r1"), "w2", 0, 10, 1, 1).view()));
   EXPECT_EQ(bad->Flush(std::chrono::seconds(10)).code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(bad->stats().events_dropped, 10u);
-  EXPECT_EQ(server.store()->GetRun("r1")->events, 0u);
+  EXPECT_EQ(server_->store()->GetRun("r1")->events, 0u);
 }
 
 }  // namespace

@@ -2,23 +2,22 @@
 // (every acked batch survives exactly once and the client's retries complete the run without
 // duplicates), and clean SIGTERM shutdown (exit code 0, database reopens with everything) also
 // while a client holds a stalled QueryEvents stream.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <map>
+#include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/service/health_check.h"
 #include "services/recorder/recorder_client.h"
 #include "services/recorder/recorder_service.h"
 #include "tests/services/recorder/recorder_grpc_test_util.h"
+#include "tests/testing/process.h"
 
 namespace monoroute::recorder {
 namespace {
@@ -29,111 +28,114 @@ using testing::TestSpec;
 
 const char kBinary[] = MONOROUTE_BIN_DIR "/monoroute-recorder";
 
-// A monoroute-recorder child process.
+// A monoroute-recorder child process (tests/testing's ServiceProcess) on a fixed port, so that a
+// restart is reached at the same address by the clients already connected.
 class ChildRecorder {
  public:
   ChildRecorder(std::string data_dir, int port, std::string log, std::vector<std::string> extra)
       : data_dir_(std::move(data_dir)),
-        port_(port),
+        address_("127.0.0.1:" + std::to_string(port)),
         log_(std::move(log)),
         extra_(std::move(extra)) {}
-  ~ChildRecorder() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      Wait();
-    }
-  }
 
+  // Starts (or restarts) the binary, output appended to the log, and waits until it answers.
   void Start() {
-    std::vector<std::string> args = {kBinary,
-                                     "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--data-dir",
-                                     data_dir_,
-                                     "--metrics-listen",
-                                     "",
-                                     "--shutdown-grace-ms",
+    std::vector<std::string> args = {kBinary,   "--listen",         address_, "--data-dir",
+                                     data_dir_, "--metrics-listen", "",       "--shutdown-grace-ms",
                                      "500"};
     args.insert(args.end(), extra_.begin(), extra_.end());
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(kBinary, argv.data());
-      ::_exit(127);
-    }
-    // Ready when this start printed its "listening on" line (the log is appended to).
-    for (int i = 0; i < 1000; ++i) {
-      std::string log = Log();
-      size_t n = 0;
-      for (size_t p = log.find("listening on"); p != std::string::npos;
-           p = log.find("listening on", p + 1)) {
-        ++n;
-      }
-      if (n > starts_) {
-        starts_ = n;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "monoroute-recorder did not become ready; log:\n" << Log();
+    const absl::Status started = process_.Start("monoroute-recorder", args, log_);
+    ASSERT_TRUE(started.ok()) << started;
+    const absl::Status ready = process_.WaitReady(address_, std::chrono::seconds(10));
+    ASSERT_TRUE(ready.ok()) << ready;
   }
 
-  void Signal(int sig) { ::kill(pid_, sig); }
-
-  // Waits for exit; returns the raw wait status.
-  int Wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
+  // SIGKILL, then reap; true when the signal ended it.
+  bool Kill() {
+    process_.Kill();
+    return process_.exit_code() == 128 + SIGKILL;
   }
 
-  std::string Log() const {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  // SIGTERM, then reap (SIGKILL after a minute); how it ended, "exit 0" for a clean shutdown.
+  std::string Stop() { return process_.Stop(std::chrono::seconds(60)); }
+
+  // "127.0.0.1:<port>".
+  const std::string& address() const { return address_; }
+
+  // Everything the starts so far printed.
+  std::string Log() const { return ::monoroute::testing::ReadText(log_); }
 
  private:
-  std::string data_dir_;
-  int port_;
-  std::string log_;
+  std::string data_dir_, address_, log_;
   std::vector<std::string> extra_;
-  pid_t pid_ = -1;
-  size_t starts_ = 0;
+  ::monoroute::testing::ServiceProcess process_;
 };
+
+// A RecorderWriter with `o` (address and writer id set) that created run `run_id` (TestSpec);
+// null, with a failed expectation, when either fails.
+std::unique_ptr<RecorderWriter> WriterWithRun(const RecorderWriterOptions& o,
+                                              const std::string& run_id) {
+  absl::StatusOr<std::unique_ptr<RecorderWriter>> w = RecorderWriter::Create(o);
+  EXPECT_TRUE(w.ok()) << w.status();
+  if (!w.ok()) return nullptr;
+  RunSpecLite spec;
+  ToProto(TestSpec(run_id), &spec);
+  const absl::Status created = (*w)->CreateRun(spec);
+  EXPECT_TRUE(created.ok()) << created;
+  return created.ok() ? std::move(*w) : nullptr;
+}
+
+// Every batch of run `run_id` (raw events through QueryEvents) is of `writer` and present exactly
+// once: `batches` distinct batch ids of `events` events each.
+void ExpectEachBatchOnce(v1::Recorder::Stub* stub, const std::string& run_id,
+                         const std::string& writer, uint64_t batches, uint64_t events) {
+  grpc::ClientContext ctx;
+  v1::EventQuery q;
+  q.set_run_id(run_id);
+  q.set_limit(100'000'000);
+  auto reader = stub->QueryEvents(&ctx, q);
+  std::map<uint64_t, uint64_t> per_batch;
+  v1::EventBatch m;
+  while (reader->Read(&m)) {
+    EXPECT_EQ(m.writer_id(), writer);
+    per_batch[m.batch_seq()] += m.token_id_size();
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(per_batch.size(), batches);
+  for (const auto& [seq, n] : per_batch) EXPECT_EQ(n, events) << "batch " << seq;
+}
 
 class RecorderProcessTest : public ::testing::TestWithParam<bool /*sync*/> {
  protected:
   void SetUp() override {
     ASSERT_TRUE(std::filesystem::exists(kBinary)) << kBinary << " not built";
   }
+  // Starts child_ on a free port (with --sync when the parameter says so).
+  void StartChild() {
+    std::vector<std::string> extra;
+    if (GetParam()) extra.push_back("--sync");
+    child_ = std::make_unique<ChildRecorder>(dir_.Sub("db"), testing::FreePort(), dir_.Sub("log"),
+                                             extra);
+    ASSERT_NO_FATAL_FAILURE(child_->Start());
+  }
+  // Options of a RecorderWriter `writer_id` to child_.
+  RecorderWriterOptions WriterOptions(const std::string& writer_id) const {
+    RecorderWriterOptions o;
+    o.address = child_->address();
+    o.writer_id = writer_id;
+    return o;
+  }
   testing::TempDir dir_;
+  std::unique_ptr<ChildRecorder> child_;
 };
 
 TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
-  const int port = testing::FreePort();
-  std::vector<std::string> extra;
-  if (GetParam()) extra.push_back("--sync");
-  ChildRecorder child(dir_.Sub("db"), port, dir_.Sub("log"), extra);
-  ASSERT_NO_FATAL_FAILURE(child.Start());
-
-  RecorderWriterOptions o;
-  o.address = "127.0.0.1:" + std::to_string(port);
-  o.writer_id = "job-1";
+  ASSERT_NO_FATAL_FAILURE(StartChild());
+  ChildRecorder& child = *child_;
+  RecorderWriterOptions o = WriterOptions("job-1");
   o.retry_backoff = std::chrono::milliseconds(50);
-  auto w = RecorderWriter::Create(o);
-  ASSERT_TRUE(w.ok());
-  RunSpecLite spec;
-  ToProto(TestSpec("crash"), &spec);
-  ASSERT_TRUE((*w)->CreateRun(spec).ok());
+  std::unique_ptr<RecorderWriter> w = WriterWithRun(o, "crash");
+  ASSERT_NE(w, nullptr);
 
   constexpr uint64_t kBatches = 150;
   BruteCounts ref;
@@ -144,22 +146,19 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
   }
   std::thread producer([&] {
     for (const auto& b : batches) {
-      EXPECT_TRUE((*w)->Append(b.view()));
+      EXPECT_TRUE(w->Append(b.view()));
       std::this_thread::sleep_for(std::chrono::milliseconds(3));
     }
   });
-  while ((*w)->stats().batches_acked < 20)
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  child.Signal(SIGKILL);
-  const uint64_t acked_at_kill = (*w)->stats().batches_acked;
-  int status = child.Wait();
-  EXPECT_TRUE(WIFSIGNALED(status));
+  while (w->stats().batches_acked < 20) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  EXPECT_TRUE(child.Kill());
+  const uint64_t acked_at_kill = w->stats().batches_acked;
   EXPECT_LT(acked_at_kill, kBatches) << "the kill must land in the middle of the stream";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // client sees failures, retries
   ASSERT_NO_FATAL_FAILURE(child.Start());
   producer.join();
-  ASSERT_TRUE((*w)->Flush(std::chrono::seconds(60)).ok());
-  RecorderWriterStats st = (*w)->stats();
+  ASSERT_TRUE(w->Flush(std::chrono::seconds(60)).ok());
+  RecorderWriterStats st = w->stats();
   EXPECT_EQ(st.events_dropped, 0u);
   EXPECT_GT(st.retries, 0u);
   EXPECT_EQ(st.batches_acked, kBatches);  // a re-sent batch gets one (duplicate) ack
@@ -167,20 +166,7 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
   // Every batch present exactly once: per-(writer, batch) event counts from the raw events.
   auto stub =
       v1::Recorder::NewStub(grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  v1::EventQuery q;
-  q.set_run_id("crash");
-  q.set_limit(10'000'000);
-  auto reader = stub->QueryEvents(&ctx, q);
-  std::map<uint64_t, uint64_t> per_batch;
-  v1::EventBatch m;
-  while (reader->Read(&m)) {
-    EXPECT_EQ(m.writer_id(), "job-1");
-    per_batch[m.batch_seq()] += m.token_id_size();
-  }
-  ASSERT_TRUE(reader->Finish().ok());
-  ASSERT_EQ(per_batch.size(), kBatches);
-  for (const auto& [seq, n] : per_batch) EXPECT_EQ(n, 1000u) << "batch " << seq;
+  ASSERT_NO_FATAL_FAILURE(ExpectEachBatchOnce(stub.get(), "crash", "job-1", kBatches, 1000));
 
   grpc::ClientContext rctx;
   v1::GetRunRequest gr;
@@ -206,25 +192,17 @@ TEST_P(RecorderProcessTest, SigkillMidStreamKeepsAckedBatchesExactlyOnce) {
 }
 
 TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
-  const int port = testing::FreePort();
-  std::vector<std::string> extra;
-  if (GetParam()) extra.push_back("--sync");
-  ChildRecorder child(dir_.Sub("db"), port, dir_.Sub("log"), extra);
-  ASSERT_NO_FATAL_FAILURE(child.Start());
-  RecorderWriterOptions o;
-  o.address = "127.0.0.1:" + std::to_string(port);
-  o.writer_id = "job";
-  auto w = RecorderWriter::Create(o);
-  ASSERT_TRUE(w.ok());
-  RunSpecLite spec;
-  ToProto(TestSpec("term"), &spec);
-  ASSERT_TRUE((*w)->CreateRun(spec).ok());
+  ASSERT_NO_FATAL_FAILURE(StartChild());
+  ChildRecorder& child = *child_;
+  RecorderWriterOptions o = WriterOptions("job");
+  std::unique_ptr<RecorderWriter> w = WriterWithRun(o, "term");
+  ASSERT_NE(w, nullptr);
   std::vector<events::RoutingEventBatch> batches;
   for (uint64_t s = 0; s < 10; ++s) {
     batches.push_back(MakeBatch(TestSpec("term"), "job", s, 1000, s, s));
-    ASSERT_TRUE((*w)->Append(batches.back().view()));
+    ASSERT_TRUE(w->Append(batches.back().view()));
   }
-  ASSERT_TRUE((*w)->Flush(std::chrono::seconds(30)).ok());
+  ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
   // A query client with a small fixed HTTP/2 window that reads one message and stops reading:
   // the recorder's producer blocks on its full queue until the shutdown cancels the stream.
   grpc::ChannelArguments args;
@@ -239,19 +217,17 @@ TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
   auto stalled = slow->QueryEvents(&qctx, q);
   v1::EventBatch m;
   ASSERT_TRUE(stalled->Read(&m));
-  child.Signal(SIGTERM);  // the writer's stream and the stalled query are still open
-  int status = child.Wait();
-  ASSERT_TRUE(WIFEXITED(status)) << child.Log();
-  EXPECT_EQ(WEXITSTATUS(status), 0) << child.Log();
+  // SIGTERM while the writer's stream and the stalled query are still open.
+  ASSERT_EQ(child.Stop(), "exit 0") << child.Log();
   EXPECT_NE(child.Log().find("stopped cleanly"), std::string::npos) << child.Log();
   while (stalled->Read(&m)) {
   }
   EXPECT_FALSE(stalled->Finish().ok());
 
   ASSERT_NO_FATAL_FAILURE(child.Start());
-  ASSERT_TRUE((*w)->Append(batches[3].view()));  // re-sent: recognised
-  ASSERT_TRUE((*w)->Flush(std::chrono::seconds(30)).ok());
-  EXPECT_EQ((*w)->stats().duplicate_acks, 1u);
+  ASSERT_TRUE(w->Append(batches[3].view()));  // re-sent: recognised
+  ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
+  EXPECT_EQ(w->stats().duplicate_acks, 1u);
   auto stub =
       v1::Recorder::NewStub(grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
@@ -260,9 +236,7 @@ TEST_P(RecorderProcessTest, SigtermShutsDownCleanly) {
   v1::RunSummary sum;
   ASSERT_TRUE(stub->GetRun(&ctx, gr, &sum).ok());
   EXPECT_EQ(sum.events(), 10u * 1000);
-  child.Signal(SIGTERM);
-  status = child.Wait();
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << child.Log();
+  EXPECT_EQ(child.Stop(), "exit 0") << child.Log();
 }
 
 // Issue 23: a full volume is a state, not a crash loop. The recorder binary on a 40 MiB tmpfs
@@ -278,19 +252,16 @@ TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
     GTEST_SKIP() << "needs `mount -t tmpfs` (root with CAP_SYS_ADMIN): " << fs.error();
   }
   ASSERT_TRUE(testing::WriteBallast(dir.Sub("tmpfs/ballast"), 12 << 20));
-  const int port = testing::FreePort();
-  ChildRecorder child(dir.Sub("tmpfs/db"), port, dir.Sub("log"), {"--write-buffer-mb", "4"});
+  ChildRecorder child(dir.Sub("tmpfs/db"), testing::FreePort(), dir.Sub("log"),
+                      {"--write-buffer-mb", "4"});
   ASSERT_NO_FATAL_FAILURE(child.Start());
   RecorderWriterOptions o;
-  o.address = "127.0.0.1:" + std::to_string(port);
+  o.address = child.address();
   o.writer_id = "job-full";
   o.retry_backoff = std::chrono::milliseconds(20);
   o.max_block = std::chrono::minutes(2);
-  auto w = RecorderWriter::Create(o);
-  ASSERT_TRUE(w.ok());
-  RunSpecLite spec;
-  ToProto(TestSpec("full"), &spec);
-  ASSERT_TRUE((*w)->CreateRun(spec).ok());
+  std::unique_ptr<RecorderWriter> w = WriterWithRun(o, "full");
+  ASSERT_NE(w, nullptr);
   auto channel = grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials());
   auto health = [&](const std::string& name) {
     absl::StatusOr<ServingStatus> s = CheckHealth(channel, name, std::chrono::seconds(5));
@@ -304,14 +275,14 @@ TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
   while (after_full < 10) {
     ASSERT_LT(std::chrono::steady_clock::now() - t0, std::chrono::minutes(3)) << child.Log();
     // At most ~20 batches ahead of the acks, so what is queued fits once space returns.
-    const RecorderWriterStats ws = (*w)->stats();
+    const RecorderWriterStats ws = w->stats();
     if (after_full == 0 && ws.events_enqueued - ws.events_acked > 20 * 4096) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       if (health(kWriteHealthName) == ServingStatus::kNotServing) ++after_full;
       continue;
     }
     events::RoutingEventBatch b = MakeBatch(TestSpec("full"), "job-full", seq, 4096, seq, seq);
-    ASSERT_TRUE((*w)->Append(b.view()));
+    ASSERT_TRUE(w->Append(b.view()));
     events += b.num_events();
     ++seq;
     if (after_full > 0 ||
@@ -333,30 +304,18 @@ TEST(RecorderDiskFullTest, FullVolumeIsAStateAndWritingResumesWithoutLoss) {
   EXPECT_THAT(child.Log(), ::testing::HasSubstr("recorder storage full"));
 
   std::filesystem::remove(dir.Sub("tmpfs/ballast"));  // space returns
-  ASSERT_TRUE((*w)->Flush(std::chrono::minutes(2)).ok()) << child.Log();
-  RecorderWriterStats st = (*w)->stats();
+  ASSERT_TRUE(w->Flush(std::chrono::minutes(2)).ok()) << child.Log();
+  RecorderWriterStats st = w->stats();
   EXPECT_EQ(st.events_dropped, 0u);
   EXPECT_GT(st.retries, 0u);
   EXPECT_EQ(st.batches_acked, seq);
-  grpc::ClientContext ctx;
-  v1::EventQuery q;
-  q.set_run_id("full");
-  q.set_limit(100'000'000);
-  auto reader = stub->QueryEvents(&ctx, q);
-  std::map<uint64_t, uint64_t> per_batch;
-  v1::EventBatch m;
-  while (reader->Read(&m)) per_batch[m.batch_seq()] += m.token_id_size();
-  ASSERT_TRUE(reader->Finish().ok());
-  ASSERT_EQ(per_batch.size(), seq);
-  for (const auto& [s, n] : per_batch) EXPECT_EQ(n, 4096u) << "batch " << s;
+  ASSERT_NO_FATAL_FAILURE(ExpectEachBatchOnce(stub.get(), "full", "job-full", seq, 4096));
   for (int i = 0; i < 50 && health(kWriteHealthName) != ServingStatus::kServing; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the probe runs every second
   }
   EXPECT_EQ(health(kWriteHealthName), ServingStatus::kServing);
   stub.reset();
-  child.Signal(SIGTERM);
-  const int status = child.Wait();
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << child.Log();
+  EXPECT_EQ(child.Stop(), "exit 0") << child.Log();
 }
 
 INSTANTIATE_TEST_SUITE_P(GroupCommitAndSync, RecorderProcessTest, ::testing::Values(false, true),

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/services/recorder/recorder_grpc_test_util.h"
+#include "tests/testing/grpc_call.h"
 
 namespace monoroute::recorder {
 namespace {
@@ -28,6 +29,17 @@ v1::RunSpec SpecProto(const std::string& run, bool raw = true) {
   return p;
 }
 
+// `n` batches of `tokens` tokens of writer "w" to run "r1" (batch s at step s), each added to
+// `ref`.
+std::vector<events::RoutingEventBatch> R1Batches(uint64_t n, size_t tokens, BruteCounts* ref) {
+  std::vector<events::RoutingEventBatch> batches;
+  for (uint64_t s = 0; s < n; ++s) {
+    batches.push_back(MakeBatch(TestSpec("r1"), "w", s, tokens, s, s));
+    ref->Add(batches.back(), 4);
+  }
+  return batches;
+}
+
 class RecorderServiceTest : public ::testing::Test {
  protected:
   void StartServer(RecorderServiceOptions so = {}, RecorderStoreOptions st = {},
@@ -40,12 +52,16 @@ class RecorderServiceTest : public ::testing::Test {
   }
   void SetUp() override { StartServer(); }
 
+  // The authorization header for bearer `token` ("" when none).
+  static std::string Bearer(const std::string& token) {
+    return token.empty() ? "" : "Bearer " + token;
+  }
+
   grpc::Status CreateRun(const std::string& run, const std::string& token = "",
                          bool* created = nullptr) {
-    grpc::ClientContext ctx;
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
     v1::CreateRunResponse resp;
-    grpc::Status s = stub_->CreateRun(&ctx, SpecProto(run), &resp);
+    grpc::Status s = ::monoroute::testing::CallWithAuth(stub_.get(), &v1::Recorder::Stub::CreateRun,
+                                                        Bearer(token), SpecProto(run), &resp);
     if (created != nullptr) *created = resp.created();
     return s;
   }
@@ -74,22 +90,18 @@ class RecorderServiceTest : public ::testing::Test {
 
   grpc::Status FinishRun(const std::string& run, v1::RunSummary* out = nullptr,
                          const std::string& token = "") {
-    grpc::ClientContext ctx;
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
     v1::FinishRunRequest req;
     req.set_run_id(run);
-    v1::RunSummary s;
-    grpc::Status st = stub_->FinishRun(&ctx, req, &s);
-    if (out != nullptr) *out = s;
-    return st;
+    return ::monoroute::testing::CallWithAuth(stub_.get(), &v1::Recorder::Stub::FinishRun,
+                                              Bearer(token), req, out);
   }
 
   v1::RunSummary GetRun(const std::string& run, grpc::Status* status = nullptr) {
-    grpc::ClientContext ctx;
     v1::GetRunRequest req;
     req.set_run_id(run);
     v1::RunSummary s;
-    grpc::Status st = stub_->GetRun(&ctx, req, &s);
+    grpc::Status st =
+        ::monoroute::testing::CallWithAuth(stub_.get(), &v1::Recorder::Stub::GetRun, "", req, &s);
     if (status != nullptr) *status = st;
     return s;
   }
@@ -402,12 +414,8 @@ TEST_F(RecorderServiceTest, BearerTokenRequiredOnWrites) {
 TEST_F(RecorderServiceTest, FinishRunRefusesNewBatchesButAcksResends) {
   EXPECT_EQ(FinishRun("ghost").error_code(), grpc::StatusCode::NOT_FOUND);
   ASSERT_TRUE(CreateRun("r1").ok());
-  std::vector<events::RoutingEventBatch> batches;
   BruteCounts ref;
-  for (uint64_t s = 0; s < 3; ++s) {
-    batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 50, s, s));
-    ref.Add(batches.back(), 4);
-  }
+  const std::vector<events::RoutingEventBatch> batches = R1Batches(3, 50, &ref);
   ASSERT_TRUE(SendBatches(stub_.get(), batches).status.ok());
   v1::RunSummary fin;
   ASSERT_TRUE(FinishRun("r1", &fin).ok());
@@ -452,12 +460,8 @@ TEST_F(RecorderServiceTest, FinishRunRefusesNewBatchesButAcksResends) {
 
 TEST_F(RecorderServiceTest, RestartKeepsEverythingAcked) {
   ASSERT_TRUE(CreateRun("r1").ok());
-  std::vector<events::RoutingEventBatch> batches;
   BruteCounts ref;
-  for (uint64_t s = 0; s < 5; ++s) {
-    batches.push_back(MakeBatch(TestSpec("r1"), "w", s, 200, s, s));
-    ref.Add(batches.back(), 4);
-  }
+  const std::vector<events::RoutingEventBatch> batches = R1Batches(5, 200, &ref);
   auto r = SendBatches(stub_.get(), batches);
   ASSERT_EQ(r.acks.size(), 5u);
   server_->Stop();

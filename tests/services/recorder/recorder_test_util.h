@@ -3,10 +3,7 @@
 #ifndef MONOROUTE_TESTS_SERVICES_RECORDER_RECORDER_TEST_UTIL_H_
 #define MONOROUTE_TESTS_SERVICES_RECORDER_RECORDER_TEST_UTIL_H_
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +21,7 @@
 
 #include "common/events/routing_event_batch.h"
 #include "services/recorder/recorder_types.h"
+#include "tests/testing/ports.h"
 #include "tests/testing/temp_files.h"
 
 namespace monoroute::recorder::testing {
@@ -66,19 +64,10 @@ inline bool WriteBallast(const std::string& path, size_t bytes) {
   return static_cast<bool>(out);
 }
 
-// A currently free TCP port on 127.0.0.1.
+// A currently free TCP port on 127.0.0.1 (tests/testing/ports.h); 0 when none could be bound.
 inline int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
+  absl::StatusOr<std::vector<int>> ports = ::monoroute::testing::PickFreePorts(1);
+  return ports.ok() ? (*ports)[0] : 0;
 }
 
 // Layers {0,2,4,6}, 16 pathways, top-4, vocab 1000, step bucket 10.

@@ -15,6 +15,7 @@
 #include "services/recorder/recorder_client.h"
 #include "tests/common/service/service_test_util.h"
 #include "tests/services/recorder/recorder_grpc_test_util.h"
+#include "tests/testing/grpc_call.h"
 
 namespace monoroute::recorder {
 namespace {
@@ -81,24 +82,25 @@ std::vector<Presented> BadHeaders(const std::string& token) {
           {"wrong token", "Bearer not-the-token"}};
 }
 
-void Authorize(grpc::ClientContext* ctx, const std::string& header) {
-  if (!header.empty()) ctx->AddMetadata("authorization", header);
+// A request of type Req naming `run_id` (every run-scoped request has a run_id field).
+template <typename Req>
+Req ForRun(const std::string& run_id) {
+  Req req;
+  req.set_run_id(run_id);
+  return req;
 }
 
 grpc::Status CreateRun(v1::Recorder::Stub* stub, const std::string& run_id,
                        const std::string& header) {
-  grpc::ClientContext ctx;
-  Authorize(&ctx, header);
   v1::RunSpec spec;
   ToProto(TestSpec(run_id), &spec);
-  v1::CreateRunResponse resp;
-  return stub->CreateRun(&ctx, spec, &resp);
+  return mt::CallWithAuth(stub, &v1::Recorder::Stub::CreateRun, header, spec);
 }
 
 grpc::Status Record(v1::Recorder::Stub* stub, const events::RoutingEventBatch& batch,
                     const std::string& header) {
   grpc::ClientContext ctx;
-  Authorize(&ctx, header);
+  if (!header.empty()) ctx.AddMetadata("authorization", header);
   auto stream = stub->Record(&ctx);
   v1::EventBatch m;
   ToProto(batch.view(), &m);
@@ -112,77 +114,42 @@ grpc::Status Record(v1::Recorder::Stub* stub, const events::RoutingEventBatch& b
 
 grpc::Status DeleteRun(v1::Recorder::Stub* stub, const std::string& run_id,
                        const std::string& header) {
-  grpc::ClientContext ctx;
-  Authorize(&ctx, header);
-  v1::DeleteRunRequest req;
-  req.set_run_id(run_id);
-  v1::DeleteRunResponse resp;
-  return stub->DeleteRun(&ctx, req, &resp);
+  return mt::CallWithAuth(stub, &v1::Recorder::Stub::DeleteRun, header,
+                          ForRun<v1::DeleteRunRequest>(run_id));
 }
 
 grpc::Status FinishRun(v1::Recorder::Stub* stub, const std::string& run_id,
                        const std::string& header) {
-  grpc::ClientContext ctx;
-  Authorize(&ctx, header);
-  v1::FinishRunRequest req;
-  req.set_run_id(run_id);
-  v1::RunSummary resp;
-  return stub->FinishRun(&ctx, req, &resp);
+  return mt::CallWithAuth(stub, &v1::Recorder::Stub::FinishRun, header,
+                          ForRun<v1::FinishRunRequest>(run_id));
 }
 
 grpc::Status GetRun(v1::Recorder::Stub* stub, const std::string& run_id, const std::string& header,
                     v1::RunSummary* out = nullptr) {
-  grpc::ClientContext ctx;
-  Authorize(&ctx, header);
-  v1::GetRunRequest req;
-  req.set_run_id(run_id);
-  v1::RunSummary resp;
-  grpc::Status s = stub->GetRun(&ctx, req, &resp);
-  if (out != nullptr) *out = resp;
-  return s;
+  return mt::CallWithAuth(stub, &v1::Recorder::Stub::GetRun, header,
+                          ForRun<v1::GetRunRequest>(run_id), out);
 }
 
 grpc::Status ListRuns(v1::Recorder::Stub* stub, const std::string& header) {
-  grpc::ClientContext ctx;
-  Authorize(&ctx, header);
-  v1::ListRunsResponse resp;
-  return stub->ListRuns(&ctx, v1::ListRunsRequest(), &resp);
+  return mt::CallWithAuth(stub, &v1::Recorder::Stub::ListRuns, header, v1::ListRunsRequest());
 }
 
 grpc::Status GetTotals(v1::Recorder::Stub* stub, const std::string& run_id,
                        const std::string& header) {
-  grpc::ClientContext ctx;
-  Authorize(&ctx, header);
-  v1::TotalsRequest req;
-  req.set_run_id(run_id);
-  v1::TotalsResponse resp;
-  return stub->GetTotals(&ctx, req, &resp);
+  return mt::CallWithAuth(stub, &v1::Recorder::Stub::GetTotals, header,
+                          ForRun<v1::TotalsRequest>(run_id));
 }
 
 grpc::Status GetCounts(v1::Recorder::Stub* stub, const std::string& run_id,
                        const std::string& header) {
-  grpc::ClientContext ctx;
-  Authorize(&ctx, header);
-  v1::CountsRequest req;
-  req.set_run_id(run_id);
-  auto reader = stub->GetCounts(&ctx, req);
-  v1::CountsChunk c;
-  while (reader->Read(&c)) {
-  }
-  return reader->Finish();
+  return mt::DrainWithAuth(stub, &v1::Recorder::Stub::GetCounts, header,
+                           ForRun<v1::CountsRequest>(run_id));
 }
 
 grpc::Status QueryEvents(v1::Recorder::Stub* stub, const std::string& run_id,
                          const std::string& header) {
-  grpc::ClientContext ctx;
-  Authorize(&ctx, header);
-  v1::EventQuery req;
-  req.set_run_id(run_id);
-  auto reader = stub->QueryEvents(&ctx, req);
-  v1::EventBatch b;
-  while (reader->Read(&b)) {
-  }
-  return reader->Finish();
+  return mt::DrainWithAuth(stub, &v1::Recorder::Stub::QueryEvents, header,
+                           ForRun<v1::EventQuery>(run_id));
 }
 
 TEST_F(RecorderTlsAuthTest, TlsRoundTripAndPlaintextRefused) {

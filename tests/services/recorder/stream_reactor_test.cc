@@ -96,6 +96,39 @@ class StreamReactorTest : public ::testing::Test {
     return reader->Finish();
   }
 
+  // Query(limit) succeeds with exactly the first `n` events of expected_.
+  void ExpectFirstEvents(uint64_t limit, size_t n) {
+    std::vector<Event> got;
+    const grpc::Status s = Query(limit, &got);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(got.size(), n);
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), expected_.begin()));
+  }
+
+  // Calls server-streaming `rpc` with `req`, reads `n` messages (each expected), cancels the call
+  // and returns its final status.
+  template <typename Req, typename Item>
+  grpc::Status ReadThenCancel(std::unique_ptr<grpc::ClientReader<Item>> (v1::Recorder::Stub::*rpc)(
+                                  grpc::ClientContext*, const Req&),
+                              const Req& req, int n) {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<Item>> reader = (stub_.get()->*rpc)(&ctx, req);
+    Item item;
+    for (int i = 0; i < n; ++i) EXPECT_TRUE(reader->Read(&item)) << "message " << i;
+    ctx.TryCancel();
+    while (reader->Read(&item)) {
+    }
+    return reader->Finish();
+  }
+
+  // GetRun of run "big" through stub_; the summary in `sum`.
+  grpc::Status GetBigRun(v1::RunSummary* sum) {
+    grpc::ClientContext ctx;
+    v1::GetRunRequest req;
+    req.set_run_id("big");
+    return stub_->GetRun(&ctx, req, sum);
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<InProcessRecorder> server_;
   std::unique_ptr<v1::Recorder::Stub> stub_;
@@ -114,15 +147,9 @@ TEST_F(StreamReactorTest, LargeQueryArrivesCompleteOnceAndInOrder) {
   EXPECT_TRUE(got == expected_);  // every event once, in (layer, step, batch) order
 
   // limit 0 is the default, 100000 events: the first 100000 of the same order.
-  got.clear();
-  ASSERT_TRUE(Query(0, &got).ok());
-  ASSERT_EQ(got.size(), kDefaultEventLimit);
-  EXPECT_TRUE(std::equal(got.begin(), got.end(), expected_.begin()));
+  ExpectFirstEvents(0, kDefaultEventLimit);
   // A limit inside a block cuts the block.
-  got.clear();
-  ASSERT_TRUE(Query(12345, &got).ok());
-  ASSERT_EQ(got.size(), 12345u);
-  EXPECT_TRUE(std::equal(got.begin(), got.end(), expected_.begin()));
+  ExpectFirstEvents(12345, 12345);
 }
 
 TEST_F(StreamReactorTest, LimitAboveTheServerMaximumIsInvalidArgument) {
@@ -146,10 +173,7 @@ TEST_F(StreamReactorTest, LimitAboveTheServerMaximumIsInvalidArgument) {
   server_.reset();
   so.max_query_events = 1000;
   ASSERT_NO_FATAL_FAILURE(StartServer(so));
-  got.clear();
-  ASSERT_TRUE(Query(0, &got).ok());
-  EXPECT_EQ(got.size(), 1000u);
-  EXPECT_TRUE(std::equal(got.begin(), got.end(), expected_.begin()));
+  ExpectFirstEvents(0, 1000);
 }
 
 TEST_F(StreamReactorTest, ClientCancelMidStreamLeavesServerHealthy) {
@@ -157,44 +181,25 @@ TEST_F(StreamReactorTest, ClientCancelMidStreamLeavesServerHealthy) {
   so.stream_threads = 1;  // a producer that never stopped would block every later stream
   ASSERT_NO_FATAL_FAILURE(StartServer(so));
   ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  v1::EventQuery q;
+  q.set_run_id("big");
+  q.set_limit(expected_.size());
   for (int round = 0; round < 5; ++round) {
-    grpc::ClientContext ctx;
-    v1::EventQuery q;
-    q.set_run_id("big");
-    q.set_limit(expected_.size());
-    auto reader = stub_->QueryEvents(&ctx, q);
-    v1::EventBatch m;
-    for (int i = 0; i <= round; ++i) ASSERT_TRUE(reader->Read(&m));
-    ctx.TryCancel();
-    while (reader->Read(&m)) {
-    }
-    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+    EXPECT_EQ(ReadThenCancel(&v1::Recorder::Stub::QueryEvents, q, round + 1).error_code(),
+              grpc::StatusCode::CANCELLED)
+        << "round " << round;
   }
   // GetCounts cancelled after its first chunk, too.
-  {
-    grpc::ClientContext ctx;
-    v1::CountsRequest cr;
-    cr.set_run_id("big");
-    cr.set_layer(2);
-    auto reader = stub_->GetCounts(&ctx, cr);
-    v1::CountsChunk ch;
-    ASSERT_TRUE(reader->Read(&ch));
-    ctx.TryCancel();
-    while (reader->Read(&ch)) {
-    }
-    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
-  }
+  v1::CountsRequest cr;
+  cr.set_run_id("big");
+  cr.set_layer(2);
+  EXPECT_EQ(ReadThenCancel(&v1::Recorder::Stub::GetCounts, cr, 1).error_code(),
+            grpc::StatusCode::CANCELLED);
   // The following RPCs succeed, including a full stream on the single stream thread.
-  grpc::ClientContext gctx;
-  v1::GetRunRequest gr;
-  gr.set_run_id("big");
   v1::RunSummary sum;
-  ASSERT_TRUE(stub_->GetRun(&gctx, gr, &sum).ok());
+  ASSERT_TRUE(GetBigRun(&sum).ok());
   EXPECT_EQ(sum.events(), expected_.size());
-  std::vector<Event> got;
-  grpc::Status s = Query(expected_.size(), &got);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_TRUE(got == expected_);
+  ExpectFirstEvents(expected_.size(), expected_.size());
 }
 
 TEST_F(StreamReactorTest, ShutdownCompletesWhileAClientStallsAStream) {
@@ -218,11 +223,8 @@ TEST_F(StreamReactorTest, ShutdownCompletesWhileAClientStallsAStream) {
   v1::EventBatch m;
   ASSERT_TRUE(reader->Read(&m));
   // Unary calls do not wait for the blocked stream thread.
-  grpc::ClientContext gctx;
-  v1::GetRunRequest gr;
-  gr.set_run_id("big");
   v1::RunSummary sum;
-  ASSERT_TRUE(stub_->GetRun(&gctx, gr, &sum).ok());
+  ASSERT_TRUE(GetBigRun(&sum).ok());
   // Shutdown (2 s grace, then the server cancels open calls) must complete: the cancel wakes the
   // blocked producer, the reactor finishes, the store closes.
   server_->Stop();
@@ -234,9 +236,7 @@ TEST_F(StreamReactorTest, ShutdownCompletesWhileAClientStallsAStream) {
   // Everything is still there after a restart.
   ASSERT_TRUE(server_->Start());
   stub_ = server_->NewStub();
-  std::vector<Event> got;
-  ASSERT_TRUE(Query(expected_.size(), &got).ok());
-  EXPECT_TRUE(got == expected_);
+  ExpectFirstEvents(expected_.size(), expected_.size());
 }
 
 TEST_F(StreamReactorTest, CountsStreamInChunksWithWatermark) {
