@@ -33,21 +33,43 @@ inline const char* ReadVarint(const char* p, const char* end, uint64_t* v) {
   return nullptr;
 }
 
+// Decodes one varint of 1 to 3 bytes at `q` (at least 3 readable bytes) into *v; nullptr for a
+// longer one. The common case of every column: ids below 2^21.
+inline const uint8_t* ReadShortVarint(const uint8_t* q, uint64_t* v) {
+  uint64_t r = q[0];
+  if (r < 0x80) {
+    *v = r;
+    return q + 1;
+  }
+  r = (r & 0x7f) | (uint64_t{q[1]} << 7);
+  if (q[1] < 0x80) {
+    *v = r;
+    return q + 2;
+  }
+  r = (r & 0x3fff) | (uint64_t{q[2]} << 14);
+  if (q[2] < 0x80) {
+    *v = r;
+    return q + 3;
+  }
+  return nullptr;
+}
+
 // Appends the packed varints of [p, end) to `col` (cast to T like the generated parser).
 template <typename T>
 bool ReadPacked(const char* p, const char* end, WireColumn<T>* col) {
   T* out = col->Reserve(static_cast<size_t>(end - p));  // at most one value per byte
-  while (p != end) {
-    const uint8_t b = static_cast<uint8_t>(*p);
-    if (b < 0x80) {  // the common one-byte value
-      *out++ = b;
-      ++p;
-      continue;
+  const uint8_t* q = reinterpret_cast<const uint8_t*>(p);
+  const uint8_t* const e = reinterpret_cast<const uint8_t*>(end);
+  uint64_t v;
+  while (q != e) {
+    const uint8_t* next = e - q >= 3 ? ReadShortVarint(q, &v) : nullptr;
+    if (next == nullptr) {  // a long varint, or the last bytes: the bounds-checked decoder
+      const char* c = ReadVarint(reinterpret_cast<const char*>(q), end, &v);
+      if (c == nullptr) return false;
+      next = reinterpret_cast<const uint8_t*>(c);
     }
-    uint64_t v;
-    p = ReadVarint(p, end, &v);
-    if (p == nullptr) return false;
     *out++ = static_cast<T>(v);
+    q = next;
   }
   col->Commit(out);
   return true;
