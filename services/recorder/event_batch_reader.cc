@@ -109,6 +109,7 @@ bool EventBatchReader::ParseLengthDelimited(uint32_t field, const char* p, size_
       return ReadPacked(p, end, &pathways_);
     case kWeights: {
       if (len % sizeof(float) != 0) return false;
+      if (len == 0) return true;  // an empty packed run adds nothing
       float* out = weights_.Reserve(len / sizeof(float));
       std::memcpy(out, p, len);  // fixed32, little-endian like the host
       weights_.Commit(out + len / sizeof(float));

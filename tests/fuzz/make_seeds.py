@@ -347,6 +347,8 @@ def event_batch_reader_seeds():
     write(t, "unpacked_token_id.bin", event_batch(extra=pb_field(14, 0, 7) + pb_field(14, 0, 8)))
     write(t, "utf8_split.bin", event_batch(split="valid/é".encode("utf-8")))
     write(t, "ten_byte_step.bin", pb_field(5, 0, (1 << 64) - 1))
+    # Found by the fuzzer: an empty packed weights run made the reader memcpy from a null column.
+    write(t, "regression_empty_weights.bin", event_batch(events=1, top_k=1) + pb_field(17, 2, b""))
 
 
 if __name__ == "__main__":

@@ -115,6 +115,9 @@ TEST(EventBatchReaderTest, UnusualEncodingsGiveWhatTheGeneratedParserGives) {
                         "11-byte varint");
   ExpectSameAsGenerated(std::string("\x30\xff\xff\xff\xff\x7f", 6), "layer over 32 bits");
   ExpectSameAsGenerated(std::string("\x00\x01", 2), "field 0");
+  // Empty packed runs (the fuzzer found a null memcpy for empty weights).
+  ExpectSameAsGenerated(std::string("\x8a\x01\x00\x72\x00", 5), "empty packed runs");
+  ExpectSameAsGenerated(base + std::string("\x8a\x01\x00", 3), "empty weights run appended");
   ExpectSameAsGenerated(std::string("\x0b\x0c", 2), "group");
 }
 
