@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/service/server_runner.h"
 #include "common/service/service_flags.h"
-#include "services/recorder/memory_retention.h"
 #include "services/recorder/recorder_service.h"
 #include "services/recorder/recorder_store.h"
 
@@ -25,7 +24,6 @@ struct StoreFlags {
   int64_t max_batch_events = 1 << 20;
   uint64_t max_disk_bytes = 0;
   int write_buffer_mb = 64;
-  int retain_free_mb = 256;
 };
 
 void AddStoreFlags(CLI::App* app, StoreFlags* f) {
@@ -48,11 +46,6 @@ void AddStoreFlags(CLI::App* app, StoreFlags* f) {
                   "resume after the disk was full)")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
-  app->add_option("--retain-free-mb", f->retain_free_mb,
-                  "freed heap memory the process keeps for reuse instead of returning it to "
-                  "the kernel (fewer page faults per batch); 0: the allocator's defaults")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 2047));
 }
 
 mr::RecorderStoreOptions ToStoreOptions(const StoreFlags& f) {
@@ -101,9 +94,6 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
-  if (absl::Status m = mr::RetainFreedMemory(size_t(store_flags.retain_free_mb) << 20); !m.ok()) {
-    std::cerr << "monoroute-recorder: " << m.message() << " (--retain-free-mb 0 skips it)\n";
-  }
 
   absl::StatusOr<monoroute::AuthOptions> auth = monoroute::LoadAuthOptions(server);
   if (!auth.ok()) {
