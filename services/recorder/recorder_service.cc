@@ -382,6 +382,17 @@ grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* ctx, RecorderMetri
 
 }  // namespace
 
+grpc::Status RecorderService::CheckReadQuery(const grpc::CallbackServerContext* ctx,
+                                             const std::string& run_id,
+                                             const std::string& split) const {
+  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
+  if (!auth.ok()) return auth;
+  absl::Status args = CheckQueryArgs(run_id, split);
+  if (args.ok()) return grpc::Status::OK;
+  metrics_->Reject(args.code());
+  return ToGrpcStatus(args);
+}
+
 grpc::ServerUnaryReactor* RecorderService::CreateRun(grpc::CallbackServerContext* ctx,
                                                      const v1::RunSpec* req,
                                                      v1::CreateRunResponse* resp) {
@@ -455,11 +466,8 @@ grpc::ServerUnaryReactor* RecorderService::ListRuns(grpc::CallbackServerContext*
 
 grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
     grpc::CallbackServerContext* ctx, const v1::CountsRequest* req) {
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
-  if (!auth.ok()) return BoundedWriteReactor<v1::CountsChunk>::Failed(auth);
-  if (absl::Status id = CheckQueryArgs(req->run_id(), req->split()); !id.ok()) {
-    metrics_->Reject(id.code());
-    return BoundedWriteReactor<v1::CountsChunk>::Failed(ToGrpcStatus(id));
+  if (grpc::Status s = CheckReadQuery(ctx, req->run_id(), req->split()); !s.ok()) {
+    return BoundedWriteReactor<v1::CountsChunk>::Failed(s);
   }
   CountsQueryData q;
   q.run_id = req->run_id();
@@ -496,10 +504,8 @@ grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
 grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext* ctx,
                                                      const v1::TotalsRequest* req,
                                                      v1::TotalsResponse* resp) {
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
-  if (!auth.ok()) return FinishNow(ctx, auth);
-  if (absl::Status id = CheckQueryArgs(req->run_id(), req->split()); !id.ok()) {
-    return Reject(ctx, metrics_.get(), id);
+  if (grpc::Status s = CheckReadQuery(ctx, req->run_id(), req->split()); !s.ok()) {
+    return FinishNow(ctx, s);
   }
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
   query_pool_->Submit([this, r, req, resp] {
@@ -519,11 +525,8 @@ grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext
 grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
     grpc::CallbackServerContext* ctx, const v1::EventQuery* req) {
   using Reactor = BoundedWriteReactor<v1::EventBatch>;
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
-  if (!auth.ok()) return Reactor::Failed(auth);
-  if (absl::Status id = CheckQueryArgs(req->run_id(), req->split()); !id.ok()) {
-    metrics_->Reject(id.code());
-    return Reactor::Failed(ToGrpcStatus(id));
+  if (grpc::Status s = CheckReadQuery(ctx, req->run_id(), req->split()); !s.ok()) {
+    return Reactor::Failed(s);
   }
   if (req->limit() > options_.max_query_events) {
     metrics_->Reject(absl::StatusCode::kInvalidArgument);

@@ -113,6 +113,10 @@ class RecorderService final : public RecorderCallbackBase {
   RecorderService(const RecorderServiceOptions& options, RecorderStore* store,
                   std::shared_ptr<prometheus::Registry> registry);
   void GaugeLoop();
+  // The read access and the `run_id` / `split` arguments of a query (GetCounts, GetTotals,
+  // QueryEvents): OK, or the status to end the call with (counted as a rejected call).
+  grpc::Status CheckReadQuery(const grpc::CallbackServerContext* ctx, const std::string& run_id,
+                              const std::string& split) const;
   // A unary RPC on one run: `access` and the `run_id` argument checked, then `work` on the query
   // pool; the call finishes with work's status.
   grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, RpcAccess access,

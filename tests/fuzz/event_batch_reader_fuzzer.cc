@@ -24,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::Status s = fresh.Parse(bytes);
   monoroute::recorder::v1::EventBatch m;
   const bool ok = m.ParseFromArray(data, static_cast<int>(size));
-  FUZZ_CHECK(s.ok() == ok, "reader says %s, generated parser says %s",
-             s.ToString().c_str(), ok ? "ok" : "malformed");
+  FUZZ_CHECK(s.ok() == ok, "reader says %s, generated parser says %s", s.ToString().c_str(),
+             ok ? "ok" : "malformed");
   if (!ok) {
     FUZZ_CHECK(s.code() == absl::StatusCode::kInvalidArgument, "status %s", s.ToString().c_str());
     return 0;

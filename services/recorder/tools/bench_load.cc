@@ -1,5 +1,5 @@
-// Load mode of monoroute-recorder-bench.
-#include "services/recorder/tools/bench_load.h"
+// Load mode of monoroute-recorder-bench (see bench_modes.h).
+#include "services/recorder/tools/bench_modes.h"
 
 #include <grpcpp/grpcpp.h>
 

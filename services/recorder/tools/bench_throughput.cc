@@ -1,5 +1,5 @@
-// Throughput mode of monoroute-recorder-bench.
-#include "services/recorder/tools/bench_throughput.h"
+// Throughput mode of monoroute-recorder-bench (see bench_modes.h).
+#include "services/recorder/tools/bench_modes.h"
 
 #include <grpcpp/grpcpp.h>
 
