@@ -13,7 +13,7 @@
 #include "services/recorder/event_batch_reader.h"
 #include "services/recorder/proto_convert.h"
 #include "tests/fuzz/fuzz_check.h"
-#include "tests/services/recorder/event_batch_compare.h"
+#include "tests/services/recorder/event_batch_test_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using monoroute::recorder::EventBatchReader;

@@ -7,41 +7,18 @@
 #include <google/protobuf/stubs/logging.h>
 #include <gtest/gtest.h>
 
-#include <limits>
 #include <random>
 #include <string>
 
 #include "services/recorder/event_batch_wire.h"
 #include "services/recorder/proto_convert.h"
-#include "tests/services/recorder/event_batch_compare.h"
+#include "tests/services/recorder/event_batch_test_util.h"
 
 namespace monoroute::recorder {
 namespace {
 
 using testing::DiffViews;
-
-// `n` events with top_k 3 whose values cover 1- to 10-byte varints and signed zero weights.
-events::RoutingEventBatch WideBatch(size_t n) {
-  events::RoutingEventBatch b;
-  b.header.run_id = "run-1";
-  b.header.writer_id = "writer-7";
-  b.header.split = "valid/fresh_routers";
-  b.header.step = uint64_t{1} << 40;
-  b.header.layer = 6;
-  b.header.top_k = 3;
-  b.header.batch_id = 123456789;
-  for (size_t i = 0; i < n; ++i) {
-    b.sequence_id.push_back(i % 3 == 0 ? std::numeric_limits<uint64_t>::max() - i : i << (i % 60));
-    b.position.push_back(static_cast<uint32_t>(i));
-    b.token_id.push_back(static_cast<uint32_t>((uint64_t{i} * 2654435761u) >> (i % 32)));
-    b.next_token_id.push_back(i % 2 == 0 ? 0u : std::numeric_limits<uint32_t>::max());
-    for (uint32_t k = 0; k < 3; ++k) {
-      b.pathways.push_back((static_cast<uint32_t>(i) + k) % 256);
-      b.weights.push_back(k == 0 ? -0.0f : static_cast<float>(i) * 0.37f - 5.0f);
-    }
-  }
-  return b;
-}
+using testing::WideBatch;
 
 std::string Encode(const events::RoutingEventView& v) {
   EventBatchWire w;
