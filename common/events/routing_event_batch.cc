@@ -114,6 +114,18 @@ RoutingEventView RoutingEventBatch::view() const {
   return v;
 }
 
+RoutingEventBatch RoutingEventBatch::CopyOf(const RoutingEventView& v) {
+  RoutingEventBatch b;
+  b.header = v.header;
+  b.sequence_id.assign(v.sequence_id.begin(), v.sequence_id.end());
+  b.position.assign(v.position.begin(), v.position.end());
+  b.token_id.assign(v.token_id.begin(), v.token_id.end());
+  b.next_token_id.assign(v.next_token_id.begin(), v.next_token_id.end());
+  b.pathways.assign(v.pathways.begin(), v.pathways.end());
+  b.weights.assign(v.weights.begin(), v.weights.end());
+  return b;
+}
+
 absl::Status RoutingEventBatch::Validate(const RoutingEventLimits& limits) const {
   return view().Validate(limits);
 }

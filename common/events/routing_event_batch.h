@@ -110,6 +110,8 @@ struct RoutingEventBatch {
   size_t num_events() const { return token_id.size(); }
   // A read-only view of this batch (valid while the batch is alive and unchanged).
   RoutingEventView view() const;
+  // An owning copy of the header and columns of `v`.
+  static RoutingEventBatch CopyOf(const RoutingEventView& v);
   // view().Validate(limits).
   absl::Status Validate(const RoutingEventLimits& limits = {}) const;
 };

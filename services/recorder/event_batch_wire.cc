@@ -7,34 +7,15 @@
 #include <cstring>
 #include <string>
 
+#include "services/recorder/event_batch_fields.h"
+
 namespace monoroute::recorder {
 namespace {
 
-// recorder.v1.EventBatch field numbers.
-enum Field : uint32_t {
-  kRunId = 1,
-  kWriterId = 2,
-  kBatchSeq = 3,
-  kSplit = 4,
-  kStep = 5,
-  kLayer = 6,
-  kTopK = 7,
-  kSequenceId = 12,
-  kPosition = 13,
-  kTokenId = 14,
-  kNextTokenId = 15,
-  kPathways = 16,
-  kWeights = 17,
-};
+using namespace event_batch_fields;  // NOLINT(build/namespaces): the field list
 
-constexpr uint32_t kVarint = 0;
-constexpr uint32_t kLengthDelimited = 2;
 // Most bytes of a length prefix (lengths < 2^35).
 constexpr size_t kMaxLengthBytes = 5;
-
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "event_batch_wire.cc copies floats as little-endian fixed32"
-#endif
 
 char* PutVarint(char* p, uint64_t v) {
   while (v >= 0x80) {

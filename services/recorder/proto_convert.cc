@@ -4,13 +4,21 @@
 namespace monoroute::recorder {
 namespace {
 
+// A copy of the values of `f`.
 template <typename T>
 std::vector<T> ToVec(const google::protobuf::RepeatedField<T>& f) {
   return std::vector<T>(f.begin(), f.end());
 }
 
+// The values of `f`, not copied.
 template <typename T>
-void FromVec(const std::vector<T>& v, google::protobuf::RepeatedField<T>* f) {
+absl::Span<const T> SpanOf(const google::protobuf::RepeatedField<T>& f) {
+  return absl::MakeConstSpan(f.data(), static_cast<size_t>(f.size()));
+}
+
+// Replaces `f` with the values of `v`.
+template <typename T>
+void FromSpan(absl::Span<const T> v, google::protobuf::RepeatedField<T>* f) {
   f->Clear();
   f->Reserve(static_cast<int>(v.size()));
   f->Add(v.begin(), v.end());
@@ -34,7 +42,7 @@ RunSpecData FromProto(const v1::RunSpec& p) {
 
 void ToProto(const RunSpecData& s, v1::RunSpec* p) {
   p->set_run_id(s.run_id);
-  FromVec(s.routed_layers, p->mutable_routed_layers());
+  FromSpan(absl::MakeConstSpan(s.routed_layers), p->mutable_routed_layers());
   p->set_num_pathways(s.num_pathways);
   p->set_top_k(s.top_k);
   p->set_vocab_size(s.vocab_size);
@@ -45,18 +53,6 @@ void ToProto(const RunSpecData& s, v1::RunSpec* p) {
 }
 
 namespace {
-
-template <typename T>
-absl::Span<const T> SpanOf(const google::protobuf::RepeatedField<T>& f) {
-  return absl::MakeConstSpan(f.data(), static_cast<size_t>(f.size()));
-}
-
-template <typename T>
-void FromSpan(absl::Span<const T> v, google::protobuf::RepeatedField<T>* f) {
-  f->Clear();
-  f->Reserve(static_cast<int>(v.size()));
-  f->Add(v.begin(), v.end());
-}
 
 events::RoutingEventHeader HeaderOf(const v1::EventBatch& p) {
   events::RoutingEventHeader h;
@@ -85,15 +81,7 @@ events::RoutingEventView ViewOf(const v1::EventBatch& p) {
 }
 
 events::RoutingEventBatch FromProto(const v1::EventBatch& p) {
-  events::RoutingEventBatch b;
-  b.header = HeaderOf(p);
-  b.sequence_id = ToVec(p.sequence_id());
-  b.position = ToVec(p.position());
-  b.token_id = ToVec(p.token_id());
-  b.next_token_id = ToVec(p.next_token_id());
-  b.pathways = ToVec(p.pathways());
-  b.weights = ToVec(p.weights());
-  return b;
+  return events::RoutingEventBatch::CopyOf(ViewOf(p));
 }
 
 void ToProto(const events::RoutingEventView& b, v1::EventBatch* p) {
@@ -119,7 +107,7 @@ void ToProto(const RunSummaryData& s, v1::RunSummary* p) {
   p->set_batches(s.batches);
   p->set_min_step(s.min_step);
   p->set_max_step(s.max_step);
-  FromVec(s.layers_seen, p->mutable_layers_seen());
+  FromSpan(absl::MakeConstSpan(s.layers_seen), p->mutable_layers_seen());
   for (const std::string& sp : s.splits) p->add_splits(sp);
   p->set_first_write_unix_ms(s.first_write_unix_ms);
   p->set_last_write_unix_ms(s.last_write_unix_ms);

@@ -3,6 +3,7 @@
 #include "services/recorder/recorder_service.h"
 
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "prometheus/histogram.h"
 #include "services/recorder/batch_validator.h"
 #include "services/recorder/disk_guard.h"
+#include "services/recorder/event_batch_reader.h"
 #include "services/recorder/proto_convert.h"
 #include "services/recorder/recorder_store.h"
 #include "services/recorder/stream_reactor.h"
@@ -85,10 +87,11 @@ inline constexpr char kRetryLaterTrailer[] = "monoroute-retry-later";
 
 namespace {
 
-// Bidi Record stream: reads batches ahead (bounded), applies them one at a time on the ingest
-// pool, writes acks in order. The first failing batch ends the stream with its status after the
-// acks of the batches before it. Deletes itself in OnDone.
-class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAck> {
+// Bidi Record stream (a raw method): reads batches' wire bytes ahead (bounded), parses and
+// applies them one at a time on the ingest pool, writes acks in order. The first failing batch
+// ends the stream with its status after the acks of the batches before it. Deletes itself in
+// OnDone.
+class RecordReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   RecordReactor(RecorderService* svc, grpc::CallbackServerContext* ctx) : svc_(svc), ctx_(ctx) {
     grpc::Status auth = svc->CheckAuth(ctx, RpcAccess::kWrite);
@@ -98,13 +101,11 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
       return;
     }
     reading_ = true;
-    in_ = std::make_unique<v1::EventBatch>();
-    StartRead(in_.get());
+    StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
-    bool submit = false, finish = false;
-    v1::EventBatch* read_target = nullptr;
+    bool submit = false, finish = false, read = false;
     grpc::Status st;
     {
       absl::MutexLock l(&mu_);
@@ -112,23 +113,19 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
       if (!ok || failed_) {
         reads_done_ = true;
       } else {
-        pending_.push_back(std::move(in_));
-        in_ = TakeMessage();
+        pending_.emplace_back().Swap(&in_);  // in_ is empty again: the next read target
         if (!processing_) processing_ = submit = true;
-        if (pending_.size() < MaxPending()) {
-          reading_ = true;
-          read_target = in_.get();
-        }
+        if (pending_.size() < MaxPending()) reading_ = read = true;
       }
       finish = ReadyToFinish(&st);
     }
     if (submit) svc_->ingest_pool()->Submit([this] { Process(); });
-    if (read_target != nullptr) StartRead(read_target);
+    if (read) StartRead(&in_);
     if (finish) Finish(st);
   }
 
   void OnWriteDone(bool ok) override {
-    const v1::BatchAck* next = nullptr;
+    const grpc::ByteBuffer* next = nullptr;
     bool finish = false;
     grpc::Status st;
     {
@@ -156,15 +153,6 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
     return static_cast<size_t>(std::max(1, svc_->options().max_pending_batches_per_stream));
   }
 
-  // The next read target: a recycled message (its columns keep their capacity, so parsing the
-  // next batch neither regrows them nor touches fresh pages) or a new one.
-  std::unique_ptr<v1::EventBatch> TakeMessage() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (free_.empty()) return std::make_unique<v1::EventBatch>();
-    std::unique_ptr<v1::EventBatch> m = std::move(free_.back());
-    free_.pop_back();
-    return m;
-  }
-
   void Fail(grpc::Status st) {
     if (!failed_) status_ = std::move(st);
     failed_ = true;
@@ -183,11 +171,11 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
   // Runs on the ingest pool: applies ONE pending batch, then queues itself again behind the
   // other streams' tasks while batches remain (round-robin: a stream whose client refills its
   // queue cannot keep a pool thread while others wait). Batches of a stream stay in order: at
-  // most one task per stream is queued or running (processing_).
+  // most one task per stream is queued or running (processing_), which also makes reader_ and
+  // contiguous_ this task's alone.
   void Process() {
-    std::unique_ptr<v1::EventBatch> msg;
-    v1::EventBatch* read_target = nullptr;
-    bool finish = false;
+    grpc::ByteBuffer bytes;
+    bool have = false, read = false, finish = false;
     grpc::Status st;
     {
       absl::MutexLock l(&mu_);
@@ -195,25 +183,21 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
         processing_ = false;
         finish = ReadyToFinish(&st);
       } else {
-        msg = std::move(pending_.front());
+        bytes.Swap(&pending_.front());
         pending_.pop_front();
-        if (!reading_ && !reads_done_ && pending_.size() < MaxPending()) {
-          reading_ = true;
-          read_target = in_.get();
-        }
+        have = true;
+        if (!reading_ && !reads_done_ && pending_.size() < MaxPending()) reading_ = read = true;
       }
     }
-    if (msg == nullptr) {
+    if (!have) {
       if (finish) Finish(st);  // last action: `this` may be deleted right after
       return;
     }
-    if (read_target != nullptr) StartRead(read_target);
-    Apply(*msg);
-    msg->Clear();  // keeps the columns' capacity
+    if (read) StartRead(&in_);
+    Apply(bytes);
     bool again = false;
     {
       absl::MutexLock l(&mu_);
-      if (free_.size() <= MaxPending()) free_.push_back(std::move(msg));
       if (!pending_.empty() && !failed_) {
         again = true;
       } else {
@@ -228,13 +212,36 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
     }
   }
 
-  // Writes one batch to the store and queues its ack (or fails the stream).
-  void Apply(const v1::EventBatch& msg) {
+  // The message's bytes in one piece: its only slice, or the slices copied into contiguous_
+  // (reused, so a stream touches no fresh pages per batch).
+  absl::string_view Contiguous(const grpc::ByteBuffer& bytes) {
+    slices_.clear();
+    if (!bytes.Dump(&slices_).ok() || slices_.empty()) return absl::string_view();
+    if (slices_.size() == 1) {
+      return absl::string_view(reinterpret_cast<const char*>(slices_[0].begin()),
+                               slices_[0].size());
+    }
+    size_t total = 0;  // of the slices: Length() would be the compressed size
+    for (const grpc::Slice& s : slices_) total += s.size();
+    char* out = contiguous_.Reserve(total);
+    char* p = out;
+    for (const grpc::Slice& s : slices_) {
+      std::memcpy(p, s.begin(), s.size());
+      p += s.size();
+    }
+    return absl::string_view(out, static_cast<size_t>(p - out));
+  }
+
+  // Parses and writes one batch to the store and queues its ack (or fails the stream).
+  void Apply(const grpc::ByteBuffer& bytes) {
     auto t0 = std::chrono::steady_clock::now();
-    absl::StatusOr<WriteResult> r = svc_->store()->Write(ViewOf(msg));  // reads msg's columns
+    contiguous_.Clear();
+    absl::Status parsed = reader_.Parse(Contiguous(bytes));
+    absl::StatusOr<WriteResult> r =
+        parsed.ok() ? svc_->store()->Write(reader_.view()) : absl::StatusOr<WriteResult>(parsed);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     RecorderMetrics* m = svc_->metrics();
-    const v1::BatchAck* to_write = nullptr;
+    const grpc::ByteBuffer* to_write = nullptr;
     {
       absl::MutexLock l(&mu_);
       if (r.ok()) {
@@ -246,14 +253,17 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
           m->batches.Increment();
           m->bytes.Increment(static_cast<double>(r->bytes));
         }
-        v1::BatchAck& ack = acks_.emplace_back();
-        ack.set_writer_id(msg.writer_id());
-        ack.set_batch_seq(msg.batch_seq());
+        v1::BatchAck ack;
+        ack.set_writer_id(reader_.view().header.writer_id);
+        ack.set_batch_seq(reader_.view().header.batch_id);
         ack.set_duplicate(r->duplicate);
         ack.set_events(r->events);
+        grpc::ByteBuffer& out = acks_.emplace_back();
+        bool own = false;
+        grpc::SerializationTraits<v1::BatchAck>::Serialize(ack, &out, &own);
         if (!writing_) {
           writing_ = true;
-          to_write = &ack;
+          to_write = &out;
         }
       } else {
         m->Reject(r.status().code());
@@ -268,13 +278,14 @@ class RecordReactor : public grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAc
 
   RecorderService* svc_;
   grpc::CallbackServerContext* ctx_;
-  std::unique_ptr<v1::EventBatch> in_;  // target of the one outstanding read
+  grpc::ByteBuffer in_;  // target of the one outstanding read
+  // Used by the one running Process task only (see Process).
+  EventBatchReader reader_;
+  WireColumn<char> contiguous_;
+  std::vector<grpc::Slice> slices_;
   absl::Mutex mu_;
-  std::deque<std::unique_ptr<v1::EventBatch>> pending_;  // read, not yet applied
-  // Applied messages, cleared, for reuse as read targets (TakeMessage); at most the read-ahead
-  // bound + 1, so the stream holds no more messages than its read-ahead at its peak.
-  std::vector<std::unique_ptr<v1::EventBatch>> free_;
-  std::deque<v1::BatchAck> acks_;  // front is being written
+  std::deque<grpc::ByteBuffer> pending_;  // read, not yet applied
+  std::deque<grpc::ByteBuffer> acks_;     // serialized BatchAcks; front is being written
   bool reading_ = false, reads_done_ = false, processing_ = false, writing_ = false;
   bool failed_ = false, finished_ = false;
   grpc::Status status_;
@@ -371,6 +382,17 @@ grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* ctx, RecorderMetri
 
 }  // namespace
 
+grpc::Status RecorderService::CheckReadQuery(const grpc::CallbackServerContext* ctx,
+                                             const std::string& run_id,
+                                             const std::string& split) const {
+  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
+  if (!auth.ok()) return auth;
+  absl::Status args = CheckQueryArgs(run_id, split);
+  if (args.ok()) return grpc::Status::OK;
+  metrics_->Reject(args.code());
+  return ToGrpcStatus(args);
+}
+
 grpc::ServerUnaryReactor* RecorderService::CreateRun(grpc::CallbackServerContext* ctx,
                                                      const v1::RunSpec* req,
                                                      v1::CreateRunResponse* resp) {
@@ -385,7 +407,7 @@ grpc::ServerUnaryReactor* RecorderService::CreateRun(grpc::CallbackServerContext
   return r;
 }
 
-grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAck>* RecorderService::Record(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RecorderService::Record(
     grpc::CallbackServerContext* ctx) {
   return new RecordReactor(this, ctx);
 }
@@ -444,11 +466,8 @@ grpc::ServerUnaryReactor* RecorderService::ListRuns(grpc::CallbackServerContext*
 
 grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
     grpc::CallbackServerContext* ctx, const v1::CountsRequest* req) {
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
-  if (!auth.ok()) return BoundedWriteReactor<v1::CountsChunk>::Failed(auth);
-  if (absl::Status id = CheckQueryArgs(req->run_id(), req->split()); !id.ok()) {
-    metrics_->Reject(id.code());
-    return BoundedWriteReactor<v1::CountsChunk>::Failed(ToGrpcStatus(id));
+  if (grpc::Status s = CheckReadQuery(ctx, req->run_id(), req->split()); !s.ok()) {
+    return BoundedWriteReactor<v1::CountsChunk>::Failed(s);
   }
   CountsQueryData q;
   q.run_id = req->run_id();
@@ -485,10 +504,8 @@ grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
 grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext* ctx,
                                                      const v1::TotalsRequest* req,
                                                      v1::TotalsResponse* resp) {
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
-  if (!auth.ok()) return FinishNow(ctx, auth);
-  if (absl::Status id = CheckQueryArgs(req->run_id(), req->split()); !id.ok()) {
-    return Reject(ctx, metrics_.get(), id);
+  if (grpc::Status s = CheckReadQuery(ctx, req->run_id(), req->split()); !s.ok()) {
+    return FinishNow(ctx, s);
   }
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
   query_pool_->Submit([this, r, req, resp] {
@@ -508,11 +525,8 @@ grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext
 grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
     grpc::CallbackServerContext* ctx, const v1::EventQuery* req) {
   using Reactor = BoundedWriteReactor<v1::EventBatch>;
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
-  if (!auth.ok()) return Reactor::Failed(auth);
-  if (absl::Status id = CheckQueryArgs(req->run_id(), req->split()); !id.ok()) {
-    metrics_->Reject(id.code());
-    return Reactor::Failed(ToGrpcStatus(id));
+  if (grpc::Status s = CheckReadQuery(ctx, req->run_id(), req->split()); !s.ok()) {
+    return Reactor::Failed(s);
   }
   if (req->limit() > options_.max_query_events) {
     metrics_->Reject(absl::StatusCode::kInvalidArgument);

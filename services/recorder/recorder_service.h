@@ -58,9 +58,18 @@ struct RecorderServiceOptions {
   std::chrono::milliseconds gauge_interval{1000};
 };
 
+// v1::Recorder::CallbackService with Record as a raw method: the stream's batches arrive as wire
+// bytes that the recorder parses itself (EventBatchReader), not as generated messages.
+using RecorderCallbackBase = v1::Recorder::WithCallbackMethod_CreateRun<
+    v1::Recorder::WithRawCallbackMethod_Record<v1::Recorder::WithCallbackMethod_GetRun<
+        v1::Recorder::WithCallbackMethod_ListRuns<v1::Recorder::WithCallbackMethod_GetCounts<
+            v1::Recorder::WithCallbackMethod_GetTotals<v1::Recorder::WithCallbackMethod_QueryEvents<
+                v1::Recorder::WithCallbackMethod_DeleteRun<
+                    v1::Recorder::WithCallbackMethod_FinishRun<v1::Recorder::Service>>>>>>>>>;
+
 // Thread-safe (gRPC calls it from many threads). `store` is not owned and must outlive the
 // service; metrics are registered in `registry`.
-class RecorderService final : public v1::Recorder::CallbackService {
+class RecorderService final : public RecorderCallbackBase {
  public:
   static absl::StatusOr<std::unique_ptr<RecorderService>> Create(
       const RecorderServiceOptions& options, RecorderStore* store,
@@ -69,7 +78,8 @@ class RecorderService final : public v1::Recorder::CallbackService {
 
   grpc::ServerUnaryReactor* CreateRun(grpc::CallbackServerContext* ctx, const v1::RunSpec* req,
                                       v1::CreateRunResponse* resp) override;
-  grpc::ServerBidiReactor<v1::EventBatch, v1::BatchAck>* Record(
+  // Reads EventBatch wire bytes, writes BatchAck wire bytes (a raw method, see above).
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Record(
       grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* GetRun(grpc::CallbackServerContext* ctx, const v1::GetRunRequest* req,
                                    v1::RunSummary* resp) override;
@@ -103,6 +113,10 @@ class RecorderService final : public v1::Recorder::CallbackService {
   RecorderService(const RecorderServiceOptions& options, RecorderStore* store,
                   std::shared_ptr<prometheus::Registry> registry);
   void GaugeLoop();
+  // The read access and the `run_id` / `split` arguments of a query (GetCounts, GetTotals,
+  // QueryEvents): OK, or the status to end the call with (counted as a rejected call).
+  grpc::Status CheckReadQuery(const grpc::CallbackServerContext* ctx, const std::string& run_id,
+                              const std::string& split) const;
   // A unary RPC on one run: `access` and the `run_id` argument checked, then `work` on the query
   // pool; the call finishes with work's status.
   grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, RpcAccess access,

@@ -171,6 +171,18 @@ class RecorderStore::Impl {
   // controls, else exactly that split (0 when the run never saw it). Sorted names to `names`.
   uint64_t SelectSplits(RunState& run, const std::string& selector,
                         std::vector<std::string>* names);
+  // A scan of the counts column family: keys in [lo, hi) of key_size bytes whose split byte (at
+  // split_off) is in the `splits` mask.
+  struct CountsScan {
+    std::string lo, hi;
+    size_t split_off = 0;
+    size_t key_size = 0;
+    uint64_t splits = 0;
+  };
+  // Calls `fn` with the key and value of each entry `scan` selects. A false from `fn` (a
+  // malformed value) is DATA_LOSS "run R: malformed <what> value".
+  absl::Status ScanCounts(const CountsScan& scan, const std::string& run_id, const char* what,
+                          const std::function<bool(rocksdb::Slice key, rocksdb::Slice value)>& fn);
   void MaintenanceLoop();
   // Syncs the WAL: DB::SyncWAL when safe, else a synced log-only write (which fails cleanly
   // while RocksDB's writes are stopped instead of touching a WAL file that failed).
@@ -587,6 +599,26 @@ uint64_t RecorderStore::Impl::SelectSplits(RunState& run, const std::string& sel
   return mask;
 }
 
+absl::Status RecorderStore::Impl::ScanCounts(
+    const CountsScan& scan, const std::string& run_id, const char* what,
+    const std::function<bool(rocksdb::Slice key, rocksdb::Slice value)>& fn) {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(scan.hi);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.counts));
+  for (it->Seek(scan.lo); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (k.size() != scan.key_size) continue;
+    const uint8_t sid = static_cast<uint8_t>(k[scan.split_off]);
+    if (sid >= 64 || ((scan.splits >> sid) & 1) == 0) continue;
+    if (!fn(k, it->value())) {
+      return absl::DataLossError(absl::StrCat("run ", run_id, ": malformed ", what, " value"));
+    }
+  }
+  if (!it->status().ok()) return FromRocksStatus(it->status(), absl::StrCat("scan ", what));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<CountsResultData> RecorderStore::Impl::GetCounts(const CountsQueryData& q) {
   MR_CHECK_OPEN();
   ASSIGN_OR_RETURN(std::shared_ptr<RunState> run, FindRun(q.run_id, ""));
@@ -626,21 +658,11 @@ absl::StatusOr<CountsResultData> RecorderStore::Impl::GetCounts(const CountsQuer
     }
   }
   std::map<uint32_t, std::vector<uint64_t>> acc;  // token -> counts per pathway
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice upper(hi);
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.counts));
   std::vector<uint64_t> dense;
-  for (it->Seek(lo); it->Valid(); it->Next()) {
-    rocksdb::Slice k = it->key();
-    if (k.size() != split_off + 5) continue;
-    const uint8_t sid = static_cast<uint8_t>(k[split_off]);
-    if (sid >= 64 || ((splits >> sid) & 1) == 0) continue;
+  auto add_block = [&](rocksdb::Slice k, rocksdb::Slice value) {
     const uint64_t block = GetFixed32BE(k.data() + split_off + 1);
     dense.clear();
-    if (!AddSparse(it->value(), &dense)) {
-      return absl::DataLossError(absl::StrCat("run ", q.run_id, ": malformed counts value"));
-    }
+    if (!AddSparse(value, &dense)) return false;
     for (size_t i = 0; i < dense.size(); ++i) {
       if (dense[i] == 0) continue;
       const uint64_t token = block * kTokensPerBlock + i / P;
@@ -648,8 +670,10 @@ absl::StatusOr<CountsResultData> RecorderStore::Impl::GetCounts(const CountsQuer
       v.resize(P, 0);
       v[i % P] += dense[i];
     }
-  }
-  if (!it->status().ok()) return FromRocksStatus(it->status(), "scan counts");
+    return true;
+  };
+  RETURN_IF_ERROR(
+      ScanCounts({lo, hi, split_off, split_off + 5, splits}, q.run_id, "counts", add_block));
   for (const auto& [token, v] : acc) {
     for (size_t p = 0; p < v.size() && p < P; ++p) {
       if (v[p] == 0) continue;
@@ -674,22 +698,10 @@ absl::StatusOr<TotalsData> RecorderStore::Impl::GetTotals(const std::string& run
   const uint64_t splits = SelectSplits(*run, split_name, &out.splits);
   if (splits == 0) return out;
   std::string prefix = CountsLayerPrefix(run->run_num, kCountsTotals, layer);
-  std::string hi = PrefixEnd(prefix);
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice upper(hi);
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.counts));
   std::vector<uint64_t> sum;
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    rocksdb::Slice k = it->key();
-    if (k.size() != prefix.size() + 1) continue;
-    const uint8_t sid = static_cast<uint8_t>(k[prefix.size()]);
-    if (sid >= 64 || ((splits >> sid) & 1) == 0) continue;
-    if (!AddSparse(it->value(), &sum)) {
-      return absl::DataLossError(absl::StrCat("run ", run_id, ": malformed totals value"));
-    }
-  }
-  if (!it->status().ok()) return FromRocksStatus(it->status(), "scan totals");
+  RETURN_IF_ERROR(ScanCounts(
+      {prefix, PrefixEnd(prefix), prefix.size(), prefix.size() + 1, splits}, run_id, "totals",
+      [&sum](rocksdb::Slice, rocksdb::Slice v) { return AddSparse(v, &sum); }));
   sum.resize(1 + 2 * P, 0);
   out.tokens = sum[0];
   for (uint32_t p = 0; p < P; ++p) {

@@ -304,6 +304,53 @@ def batch_seeds():
     write("batch_validator", "short_column.bin", batch(damage=4, events=ok[:3]))
 
 
+# ---- event_batch_reader: recorder.v1.EventBatch wire bytes ---------------------------------
+
+def pb_varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def pb_field(number, wire_type, payload):
+    """One field: tag, then a varint value (wire type 0) or a length-prefixed payload (2)."""
+    tag = pb_varint((number << 3) | wire_type)
+    if wire_type == 0:
+        return tag + pb_varint(payload)
+    return tag + pb_varint(len(payload)) + payload
+
+
+def event_batch(events=4, top_k=2, split=b"train", extra=b""):
+    """An EventBatch as EventBatchWire writes it (packed columns), plus `extra` bytes."""
+    packed = lambda values: b"".join(pb_varint(v) for v in values)
+    out = pb_field(1, 2, b"run-1") + pb_field(2, 2, b"writer-0") + pb_field(3, 0, 7)
+    out += pb_field(4, 2, split) + pb_field(5, 0, 300) + pb_field(6, 0, 2) + pb_field(7, 0, top_k)
+    out += pb_field(12, 2, packed([1000 + i // 2 for i in range(events)]))
+    out += pb_field(13, 2, packed(range(events)))
+    out += pb_field(14, 2, packed([50000 - 97 * i for i in range(events)]))
+    out += pb_field(15, 2, packed([17 * i for i in range(events)]))
+    out += pb_field(16, 2, packed([(i + k) % 16 for i in range(events) for k in range(top_k)]))
+    out += pb_field(17, 2, struct.pack("<%df" % (events * top_k),
+                                       *[0.5 - 0.1 * k for i in range(events) for k in range(top_k)]))
+    return out + extra
+
+
+def event_batch_reader_seeds():
+    t = "event_batch_reader"
+    write(t, "canonical_4_events.bin", event_batch())
+    write(t, "canonical_300_events.bin", event_batch(events=300, top_k=4))
+    write(t, "empty.bin", b"")
+    write(t, "unknown_field.bin", event_batch(extra=pb_field(99, 0, 5)))
+    write(t, "unpacked_token_id.bin", event_batch(extra=pb_field(14, 0, 7) + pb_field(14, 0, 8)))
+    write(t, "utf8_split.bin", event_batch(split="valid/é".encode("utf-8")))
+    write(t, "ten_byte_step.bin", pb_field(5, 0, (1 << 64) - 1))
+    # Found by the fuzzer: an empty packed weights run made the reader memcpy from a null column.
+    write(t, "regression_empty_weights.bin", event_batch(events=1, top_k=1) + pb_field(17, 2, b""))
+
+
 if __name__ == "__main__":
     safetensors_seeds()
     torch_seeds()
@@ -312,6 +359,7 @@ if __name__ == "__main__":
     tokenizer_seeds()
     tsv_seeds()
     batch_seeds()
+    event_batch_reader_seeds()
     regression_seeds()
     for t in sorted(os.listdir(OUT)):
         files = os.listdir(os.path.join(OUT, t))

@@ -1,6 +1,4 @@
-// Load mode of monoroute-recorder-bench.
-#include "services/recorder/tools/bench_load.h"
-
+// Load mode of monoroute-recorder-bench (see bench_modes.h).
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -17,6 +15,7 @@
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "services/recorder/tools/bench_child.h"
 #include "services/recorder/tools/bench_data.h"
+#include "services/recorder/tools/bench_modes.h"
 
 namespace monoroute::recorder::bench {
 namespace {

@@ -9,9 +9,8 @@
 #include <cstdio>
 #include <string>
 
-#include "services/recorder/tools/bench_load.h"
+#include "services/recorder/tools/bench_modes.h"
 #include "services/recorder/tools/bench_options.h"
-#include "services/recorder/tools/bench_throughput.h"
 
 namespace bench = monoroute::recorder::bench;
 

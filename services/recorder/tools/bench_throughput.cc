@@ -1,6 +1,4 @@
-// Throughput mode of monoroute-recorder-bench.
-#include "services/recorder/tools/bench_throughput.h"
-
+// Throughput mode of monoroute-recorder-bench (see bench_modes.h).
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -21,6 +19,7 @@
 #include "services/recorder/rocksdb_status.h"
 #include "services/recorder/tools/bench_child.h"
 #include "services/recorder/tools/bench_data.h"
+#include "services/recorder/tools/bench_modes.h"
 
 namespace monoroute::recorder::bench {
 namespace {

@@ -44,6 +44,20 @@ TEST(RoutingEventBatchTest, ViewSharesColumnsAndCopiesHeader) {
   EXPECT_TRUE(b.Validate().ok()) << b.Validate();
 }
 
+TEST(RoutingEventBatchTest, CopyOfAViewOwnsEqualColumns) {
+  RoutingEventBatch b = Good();
+  RoutingEventBatch c = RoutingEventBatch::CopyOf(b.view());
+  EXPECT_NE(c.token_id.data(), b.token_id.data());
+  EXPECT_EQ(c.header.run_id, b.header.run_id);
+  EXPECT_EQ(c.header.batch_id, b.header.batch_id);
+  EXPECT_EQ(c.sequence_id, b.sequence_id);
+  EXPECT_EQ(c.position, b.position);
+  EXPECT_EQ(c.token_id, b.token_id);
+  EXPECT_EQ(c.next_token_id, b.next_token_id);
+  EXPECT_EQ(c.pathways, b.pathways);
+  EXPECT_EQ(c.weights, b.weights);
+}
+
 TEST(RoutingEventBatchTest, EmptyAndOversize) {
   RoutingEventBatch b = Good();
   absl::Status s = b.Validate(RoutingEventLimits{2});
