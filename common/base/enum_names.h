@@ -2,10 +2,11 @@
 // name of a value (NameOf) and the parse of a name (ParseEnum), whose error names the field and
 // lists the accepted names, so no enum needs a hand-written switch plus a parse loop.
 //
-//   inline constexpr EnumNames<Color, 2> kColorNames = {{{Color::kRed, "red"}, {Color::kBlue,
-//   "blue"}}}; NameOf(kColorNames, Color::kRed)                // "red" ParseEnum(kColorNames,
-//   "green", "color")       // INVALID_ARGUMENT:
-//       // color 'green' is not supported (expected 'red' or 'blue')
+//   constexpr EnumNames<Color, 2> kColorNames = {
+//       {{Color::kRed, "red"}, {Color::kBlue, "blue"}}};
+//   NameOf(kColorNames, Color::kRed);          // "red"
+//   ParseEnum(kColorNames, "green", "color");  // INVALID_ARGUMENT "color 'green' is not
+//                                              // supported (expected 'red' or 'blue')"
 #ifndef MONOROUTE_COMMON_BASE_ENUM_NAMES_H_
 #define MONOROUTE_COMMON_BASE_ENUM_NAMES_H_
 

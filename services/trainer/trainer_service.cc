@@ -14,6 +14,7 @@
 #include "common/base/bounded_text.h"
 #include "common/engine/progress_fields.h"
 #include "common/service/grpc_status.h"
+#include "common/service/proto_fields.h"
 #include "services/trainer/log_stream.h"
 
 namespace monoroute::trainer {
@@ -163,23 +164,7 @@ class ProtoWriter {
     } else if constexpr (std::is_floating_point_v<T>) {
       if (f->cpp_type() == FD::CPPTYPE_DOUBLE && !f->is_repeated()) r->SetDouble(m_, f, value);
     } else {
-      if (f->is_repeated()) return;
-      switch (f->cpp_type()) {
-        case FD::CPPTYPE_INT64:
-          r->SetInt64(m_, f, static_cast<int64_t>(value));
-          break;
-        case FD::CPPTYPE_INT32:
-          r->SetInt32(m_, f, static_cast<int32_t>(value));
-          break;
-        case FD::CPPTYPE_UINT32:
-          r->SetUInt32(m_, f, static_cast<uint32_t>(value));
-          break;
-        case FD::CPPTYPE_UINT64:
-          r->SetUInt64(m_, f, static_cast<uint64_t>(value));
-          break;
-        default:
-          break;
-      }
+      SetIntegerField(m_, f, static_cast<int64_t>(value));
     }
   }
   template <typename S>
