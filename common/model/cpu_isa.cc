@@ -14,11 +14,11 @@
 namespace monoroute::model {
 namespace {
 
-constexpr int kUnset = -1;
-
 // Names of the paths, best first (the order errors list them).
 constexpr EnumNames<CpuIsa, 3> kCpuIsaNames = {
     {{CpuIsa::kAvx512, "avx512"}, {CpuIsa::kAvx2, "avx2"}, {CpuIsa::kGeneric, "generic"}}};
+
+constexpr int kUnset = -1;
 std::atomic<int> g_active{kUnset};
 
 CpuIsa Detect() {

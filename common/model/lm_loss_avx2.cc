@@ -62,10 +62,4 @@ struct V {
 #define MONOROUTE_LM_KERNELS_NAME "avx2"
 #include "common/model/lm_loss_isa_end.inc"
 
-#else  // not x86-64
-
-namespace monoroute::model::lm_kernels {
-const Kernels* Avx2Kernels() { return nullptr; }
-}  // namespace monoroute::model::lm_kernels
-
-#endif
+#endif  // x86-64 (elsewhere lm_loss_cpu.cc defines the getter, returning nullptr)
