@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/base/enum_names.h"
 #include "common/base/hash.h"
 #include "common/corpus/story_templates.h"
 #include "common/corpus/story_vocabulary.h"
@@ -22,6 +24,7 @@ using story::GetVocabulary;
 using story::Noun;
 using story::Section;
 using story::Verb;
+using story::Vocabulary;
 
 // The corpus stream is the shared xoshiro256** (common/base/hash.h); its seed is offset by one
 // golden-ratio step so that state word i is SplitMix64(seed + i * golden): the stream the corpus
@@ -70,26 +73,95 @@ enum class Slot : uint8_t {
   kOrdinal,
 };
 
-constexpr std::pair<const char*, Slot> kSlotNames[] = {
-    {"name", Slot::kName},         {"friend", Slot::kFriend},
-    {"He", Slot::kHeCap},          {"he", Slot::kHe},
-    {"His", Slot::kHisCap},        {"his", Slot::kHis},
-    {"him", Slot::kHim},           {"kind", Slot::kKind},
-    {"family", Slot::kFamily},     {"object", Slot::kObject},
-    {"place", Slot::kPlace},       {"food", Slot::kFood},
-    {"animal", Slot::kAnimal},     {"colour", Slot::kColour},
-    {"adj", Slot::kAdj},           {"time", Slot::kTime},
-    {"num", Slot::kNum},           {"ranimals", Slot::kRAnimals},
-    {"robjects", Slot::kRObjects}, {"rfoods", Slot::kRFoods},
-    {"ranimal", Slot::kRAnimal},   {"robject", Slot::kRObject},
-    {"rplace", Slot::kRPlace},     {"rfood", Slot::kRFood},
-    {"rcolour", Slot::kRColour},   {"good", Slot::kGood},
-    {"bad", Slot::kBad},           {"fnoun", Slot::kFNoun},
-    {"move", Slot::kMove},         {"moved", Slot::kMoved},
-    {"act", Slot::kAct},           {"acted", Slot::kActed},
-    {"manner", Slot::kManner},     {"person", Slot::kPerson},
-    {"ordinal", Slot::kOrdinal},
+// The slots by their template name ("{name}").
+constexpr EnumNames<Slot, 35> kSlotNames = {{
+    {Slot::kName, "name"},         {Slot::kFriend, "friend"},
+    {Slot::kHeCap, "He"},          {Slot::kHe, "he"},
+    {Slot::kHisCap, "His"},        {Slot::kHis, "his"},
+    {Slot::kHim, "him"},           {Slot::kKind, "kind"},
+    {Slot::kFamily, "family"},     {Slot::kObject, "object"},
+    {Slot::kPlace, "place"},       {Slot::kFood, "food"},
+    {Slot::kAnimal, "animal"},     {Slot::kColour, "colour"},
+    {Slot::kAdj, "adj"},           {Slot::kTime, "time"},
+    {Slot::kNum, "num"},           {Slot::kRAnimals, "ranimals"},
+    {Slot::kRObjects, "robjects"}, {Slot::kRFoods, "rfoods"},
+    {Slot::kRAnimal, "ranimal"},   {Slot::kRObject, "robject"},
+    {Slot::kRPlace, "rplace"},     {Slot::kRFood, "rfood"},
+    {Slot::kRColour, "rcolour"},   {Slot::kGood, "good"},
+    {Slot::kBad, "bad"},           {Slot::kFNoun, "fnoun"},
+    {Slot::kMove, "move"},         {Slot::kMoved, "moved"},
+    {Slot::kAct, "act"},           {Slot::kActed, "acted"},
+    {Slot::kManner, "manner"},     {Slot::kPerson, "person"},
+    {Slot::kOrdinal, "ordinal"},
+}};
+
+// A list of plain words of the vocabulary and its category.
+struct WordList {
+  std::vector<const char*> Vocabulary::*list;
+  Category category;
 };
+
+// A list of nouns or verbs of the vocabulary and its category.
+template <typename T>
+struct FormList {
+  std::vector<T> Vocabulary::*list;
+  Category category;
+};
+
+// Every list, in the order literal words look their category up (the first list wins).
+constexpr FormList<Noun> kNounLists[] = {
+    {&Vocabulary::animals, Category::kAnimal}, {&Vocabulary::foods, Category::kFood},
+    {&Vocabulary::places, Category::kPlace},   {&Vocabulary::family, Category::kFamily},
+    {&Vocabulary::people, Category::kPerson},  {&Vocabulary::objects, Category::kObject}};
+constexpr WordList kWordLists[] = {{&Vocabulary::colours, Category::kColour},
+                                   {&Vocabulary::good_feelings, Category::kFeeling},
+                                   {&Vocabulary::bad_feelings, Category::kFeeling},
+                                   {&Vocabulary::feeling_nouns, Category::kFeeling},
+                                   {&Vocabulary::numbers, Category::kNumber},
+                                   {&Vocabulary::ordinals, Category::kNumber},
+                                   {&Vocabulary::adjectives, Category::kAdjective},
+                                   {&Vocabulary::adverbs, Category::kAdverb},
+                                   {&Vocabulary::times, Category::kTime}};
+constexpr FormList<Verb> kVerbLists[] = {{&Vocabulary::moves, Category::kVerb},
+                                         {&Vocabulary::actions, Category::kVerb}};
+
+// A slot filled afresh at each use by a word of a plain list.
+struct WordDraw {
+  Slot slot;
+  WordList from;
+};
+
+// A slot filled afresh at each use by one form of a noun or verb.
+template <typename T>
+struct FormDraw {
+  Slot slot;
+  FormList<T> from;
+  const char* T::*form;
+};
+
+constexpr WordDraw kWordDraws[] = {{Slot::kAdj, {&Vocabulary::adjectives, Category::kAdjective}},
+                                   {Slot::kTime, {&Vocabulary::times, Category::kTime}},
+                                   {Slot::kNum, {&Vocabulary::numbers, Category::kNumber}},
+                                   {Slot::kRColour, {&Vocabulary::colours, Category::kColour}},
+                                   {Slot::kGood, {&Vocabulary::good_feelings, Category::kFeeling}},
+                                   {Slot::kBad, {&Vocabulary::bad_feelings, Category::kFeeling}},
+                                   {Slot::kFNoun, {&Vocabulary::feeling_nouns, Category::kFeeling}},
+                                   {Slot::kManner, {&Vocabulary::adverbs, Category::kAdverb}},
+                                   {Slot::kOrdinal, {&Vocabulary::ordinals, Category::kNumber}}};
+constexpr FormDraw<Noun> kNounDraws[] = {
+    {Slot::kRAnimals, {&Vocabulary::animals, Category::kAnimal}, &Noun::plural},
+    {Slot::kRObjects, {&Vocabulary::objects, Category::kObject}, &Noun::plural},
+    {Slot::kRFoods, {&Vocabulary::foods, Category::kFood}, &Noun::plural},
+    {Slot::kRAnimal, {&Vocabulary::animals, Category::kAnimal}, &Noun::singular},
+    {Slot::kRObject, {&Vocabulary::objects, Category::kObject}, &Noun::singular},
+    {Slot::kRPlace, {&Vocabulary::places, Category::kPlace}, &Noun::singular},
+    {Slot::kRFood, {&Vocabulary::foods, Category::kFood}, &Noun::singular},
+    {Slot::kPerson, {&Vocabulary::people, Category::kPerson}, &Noun::singular}};
+constexpr FormDraw<Verb> kVerbDraws[] = {
+    {Slot::kMove, {&Vocabulary::moves, Category::kVerb}, &Verb::base},
+    {Slot::kMoved, {&Vocabulary::moves, Category::kVerb}, &Verb::past},
+    {Slot::kAct, {&Vocabulary::actions, Category::kVerb}, &Verb::base},
+    {Slot::kActed, {&Vocabulary::actions, Category::kVerb}, &Verb::past}};
 
 enum class PartKind : uint8_t { kWord, kSlot, kArticle, kOpenQuote, kCloseQuote };
 
@@ -119,45 +191,26 @@ absl::flat_hash_map<std::string, Category> LiteralCategories() {
   };
   for (const auto& [w, c] : v.literals) add(w, c);
   for (const auto& n : v.names) add(n.name, Category::kName);
-  auto nouns = [&](const std::vector<Noun>& t, Category c) {
-    for (const Noun& n : t) {
-      add(n.singular, c);
-      add(n.plural, c);
+  for (const FormList<Noun>& l : kNounLists) {
+    for (const Noun& n : v.*l.list) {
+      add(n.singular, l.category);
+      add(n.plural, l.category);
     }
-  };
-  auto words = [&](const std::vector<const char*>& t, Category c) {
-    for (const char* w : t) add(w, c);
-  };
-  auto verbs = [&](const std::vector<Verb>& t) {
-    for (const Verb& x : t) {
-      add(x.base, Category::kVerb);
-      add(x.past, Category::kVerb);
+  }
+  for (const WordList& l : kWordLists) {
+    for (const char* w : v.*l.list) add(w, l.category);
+  }
+  for (const FormList<Verb>& l : kVerbLists) {
+    for (const Verb& x : v.*l.list) {
+      add(x.base, l.category);
+      add(x.past, l.category);
     }
-  };
-  nouns(v.animals, Category::kAnimal);
-  nouns(v.foods, Category::kFood);
-  nouns(v.places, Category::kPlace);
-  nouns(v.family, Category::kFamily);
-  nouns(v.people, Category::kPerson);
-  nouns(v.objects, Category::kObject);
-  words(v.colours, Category::kColour);
-  words(v.good_feelings, Category::kFeeling);
-  words(v.bad_feelings, Category::kFeeling);
-  words(v.feeling_nouns, Category::kFeeling);
-  words(v.numbers, Category::kNumber);
-  words(v.ordinals, Category::kNumber);
-  words(v.adjectives, Category::kAdjective);
-  words(v.adverbs, Category::kAdverb);
-  words(v.times, Category::kTime);
-  verbs(v.moves);
-  verbs(v.actions);
+  }
   return m;
 }
 
 absl::StatusOr<std::vector<ParsedTemplate>> ParseTemplates() {
   const auto literals = LiteralCategories();
-  absl::flat_hash_map<std::string, Slot> slots;
-  for (const auto& [n, s] : kSlotNames) slots.emplace(n, s);
   std::vector<ParsedTemplate> out;
   const auto& templates = story::Templates();
   for (size_t id = 0; id < templates.size(); ++id) {
@@ -178,12 +231,12 @@ absl::StatusOr<std::vector<ParsedTemplate>> ParseTemplates() {
         p.kind = PartKind::kArticle;
         p.category = Category::kFunction;
       } else if (tok.size() > 2 && tok.front() == '{' && tok.back() == '}') {
-        auto it = slots.find(tok.substr(1, tok.size() - 2));
-        if (it == slots.end()) {
+        std::optional<Slot> slot = FindEnum(kSlotNames, tok.substr(1, tok.size() - 2));
+        if (!slot) {
           return absl::InternalError(absl::StrCat("story template ", id, ": unknown slot ", tok));
         }
         p.kind = PartKind::kSlot;
-        p.slot = it->second;
+        p.slot = *slot;
       } else {
         auto it = literals.find(tok);
         if (it == literals.end()) {
@@ -235,7 +288,6 @@ struct StoryGenerator::State {
   }
 
   Word Resolve(Slot s) {
-    const story::Vocabulary& v = GetVocabulary();
     const bool f = hero->female;
     switch (s) {
       case Slot::kName:
@@ -266,48 +318,22 @@ struct StoryGenerator::State {
         return animal;
       case Slot::kColour:
         return colour;
-      case Slot::kAdj:
-        return {Pick(v.adjectives), Category::kAdjective};
-      case Slot::kTime:
-        return {Pick(v.times), Category::kTime};
-      case Slot::kNum:
-        return {Pick(v.numbers), Category::kNumber};
-      case Slot::kRAnimals:
-        return {Pick(v.animals).plural, Category::kAnimal};
-      case Slot::kRObjects:
-        return {Pick(v.objects).plural, Category::kObject};
-      case Slot::kRFoods:
-        return {Pick(v.foods).plural, Category::kFood};
-      case Slot::kRAnimal:
-        return {Pick(v.animals).singular, Category::kAnimal};
-      case Slot::kRObject:
-        return {Pick(v.objects).singular, Category::kObject};
-      case Slot::kRPlace:
-        return {Pick(v.places).singular, Category::kPlace};
-      case Slot::kRFood:
-        return {Pick(v.foods).singular, Category::kFood};
-      case Slot::kRColour:
-        return {Pick(v.colours), Category::kColour};
-      case Slot::kGood:
-        return {Pick(v.good_feelings), Category::kFeeling};
-      case Slot::kBad:
-        return {Pick(v.bad_feelings), Category::kFeeling};
-      case Slot::kFNoun:
-        return {Pick(v.feeling_nouns), Category::kFeeling};
-      case Slot::kMove:
-        return {Pick(v.moves).base, Category::kVerb};
-      case Slot::kMoved:
-        return {Pick(v.moves).past, Category::kVerb};
-      case Slot::kAct:
-        return {Pick(v.actions).base, Category::kVerb};
-      case Slot::kActed:
-        return {Pick(v.actions).past, Category::kVerb};
-      case Slot::kManner:
-        return {Pick(v.adverbs), Category::kAdverb};
-      case Slot::kPerson:
-        return {Pick(v.people).singular, Category::kPerson};
-      case Slot::kOrdinal:
-        return {Pick(v.ordinals), Category::kNumber};
+      default:
+        return Draw(s);
+    }
+  }
+
+  // A word for a slot filled afresh at each use (one draw from its list).
+  Word Draw(Slot s) {
+    const story::Vocabulary& v = GetVocabulary();
+    for (const WordDraw& d : kWordDraws) {
+      if (d.slot == s) return {Pick(v.*d.from.list), d.from.category};
+    }
+    for (const FormDraw<Noun>& d : kNounDraws) {
+      if (d.slot == s) return {Pick(v.*d.from.list).*d.form, d.from.category};
+    }
+    for (const FormDraw<Verb>& d : kVerbDraws) {
+      if (d.slot == s) return {Pick(v.*d.from.list).*d.form, d.from.category};
     }
     return {"", Category::kNone};
   }

@@ -7,10 +7,12 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/enum_names.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "common/engine/data_file.h"
@@ -19,6 +21,10 @@ namespace monoroute::engine {
 namespace {
 
 constexpr absl::string_view kEot = "<|endoftext|>";
+
+// The layouts by their `format` name ("auto" is resolved by ResolveTextFormat).
+constexpr EnumNames<TextFormat, 2> kTextFormatNames = {
+    {{TextFormat::kText, "text"}, {TextFormat::kJsonl, "jsonl"}}};
 
 // Calls fn(line) for each line (without '\n') of `text`, with its start offset.
 template <typename Fn>
@@ -34,11 +40,10 @@ void ForEachLine(absl::string_view text, Fn fn) {
 
 }  // namespace
 
-const char* TextFormatName(TextFormat f) { return f == TextFormat::kJsonl ? "jsonl" : "text"; }
+const char* TextFormatName(TextFormat f) { return NameOf(kTextFormatNames, f, "text"); }
 
 absl::StatusOr<TextFormat> ResolveTextFormat(const std::string& format, const std::string& path) {
-  if (format == "text") return TextFormat::kText;
-  if (format == "jsonl") return TextFormat::kJsonl;
+  if (std::optional<TextFormat> f = FindEnum(kTextFormatNames, format)) return *f;
   if (format == "auto" || format.empty()) {
     std::string lower = absl::AsciiStrToLower(path);
     if (absl::EndsWith(lower, ".jsonl") || absl::EndsWith(lower, ".json")) {
@@ -46,8 +51,7 @@ absl::StatusOr<TextFormat> ResolveTextFormat(const std::string& format, const st
     }
     return TextFormat::kText;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("format: must be 'auto', 'text' or 'jsonl', got '", format, "'"));
+  return UnsupportedNameError("format", format, AcceptedNames(kTextFormatNames, {"auto"}));
 }
 
 bool HasEndOfTextLines(absl::string_view text) {

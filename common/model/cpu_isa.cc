@@ -5,12 +5,18 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/enum_names.h"
 
 namespace monoroute::model {
 namespace {
+
+// Names of the paths, best first (the order errors list them).
+constexpr EnumNames<CpuIsa, 3> kCpuIsaNames = {
+    {{CpuIsa::kAvx512, "avx512"}, {CpuIsa::kAvx2, "avx2"}, {CpuIsa::kGeneric, "generic"}}};
 
 constexpr int kUnset = -1;
 std::atomic<int> g_active{kUnset};
@@ -51,25 +57,12 @@ CpuIsa FromEnvironment() {
 
 }  // namespace
 
-const char* CpuIsaName(CpuIsa isa) {
-  switch (isa) {
-    case CpuIsa::kAvx512:
-      return "avx512";
-    case CpuIsa::kAvx2:
-      return "avx2";
-    case CpuIsa::kGeneric:
-      break;
-  }
-  return "generic";
-}
+const char* CpuIsaName(CpuIsa isa) { return NameOf(kCpuIsaNames, isa, "generic"); }
 
 absl::StatusOr<CpuIsa> ParseCpuIsa(absl::string_view name, absl::string_view field) {
   if (name.empty() || name == "auto") return SupportedCpuIsa();
-  if (name == "avx512") return CpuIsa::kAvx512;
-  if (name == "avx2") return CpuIsa::kAvx2;
-  if (name == "generic") return CpuIsa::kGeneric;
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": '", name, "' is not a CPU path (auto, avx512, avx2 or generic)"));
+  if (std::optional<CpuIsa> isa = FindEnum(kCpuIsaNames, name)) return *isa;
+  return UnsupportedNameError(field, name, AcceptedNames(kCpuIsaNames, {"auto"}));
 }
 
 CpuIsa SupportedCpuIsa() {

@@ -4,22 +4,8 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
-#include <immintrin.h>
-
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <limits>
-
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,bmi,bmi2")
-#endif
-
-namespace monoroute::model::lm_kernels {
-namespace {
+#define MONOROUTE_LM_KERNELS_TARGET "avx2,fma,bmi,bmi2"
+#include "common/model/lm_loss_isa_begin.inc"
 
 // 8-lane vectors; 16 registers: a 6 x 16 logit tile (12 accumulators), 3 x 32 and 4 x 32 grad
 // tiles (12 accumulators each).
@@ -34,15 +20,9 @@ struct V {
   static constexpr int kHVC = 4;
   static constexpr int kMt = 96;
 
-  static inline R Zero() { return _mm256_setzero_ps(); }
-  static inline R Load(const float* p) { return _mm256_loadu_ps(p); }
-  static inline void Store(float* p, R x) { _mm256_storeu_ps(p, x); }
-  static inline R Set1(float x) { return _mm256_set1_ps(x); }
-  static inline R Fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
-  static inline R Add(R a, R b) { return _mm256_add_ps(a, b); }
-  static inline R Sub(R a, R b) { return _mm256_sub_ps(a, b); }
-  static inline R Mul(R a, R b) { return _mm256_mul_ps(a, b); }
-  static inline R Max(R a, R b) { return _mm256_max_ps(a, b); }
+#define MONOROUTE_LM_PS(op) _mm256_##op##_ps
+#include "common/model/lm_loss_vec_ops.inc"
+#undef MONOROUTE_LM_PS
   static inline float HSum(R x) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -82,10 +62,4 @@ struct V {
 #define MONOROUTE_LM_KERNELS_NAME "avx2"
 #include "common/model/lm_loss_isa_end.inc"
 
-#else  // not x86-64
-
-namespace monoroute::model::lm_kernels {
-const Kernels* Avx2Kernels() { return nullptr; }
-}  // namespace monoroute::model::lm_kernels
-
-#endif
+#endif  // x86-64 (elsewhere lm_loss_cpu.cc defines the getter, returning nullptr)

@@ -5,24 +5,8 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
-#include <immintrin.h>
-
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <limits>
-
-#if defined(__clang__)
-#pragma clang attribute push(                                                                 \
-    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi,bmi2"))), \
-    apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi,bmi2")
-#endif
-
-namespace monoroute::model::lm_kernels {
-namespace {
+#define MONOROUTE_LM_KERNELS_TARGET "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi,bmi2"
+#include "common/model/lm_loss_isa_begin.inc"
 
 // 16-lane vectors; 32 registers: a 12 x 32 logit tile (24 accumulators), 6 x 64 and 4 x 64
 // grad tiles (24 and 16 accumulators).
@@ -37,15 +21,9 @@ struct V {
   static constexpr int kHVC = 4;
   static constexpr int kMt = 96;
 
-  static inline R Zero() { return _mm512_setzero_ps(); }
-  static inline R Load(const float* p) { return _mm512_loadu_ps(p); }
-  static inline void Store(float* p, R x) { _mm512_storeu_ps(p, x); }
-  static inline R Set1(float x) { return _mm512_set1_ps(x); }
-  static inline R Fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
-  static inline R Add(R a, R b) { return _mm512_add_ps(a, b); }
-  static inline R Sub(R a, R b) { return _mm512_sub_ps(a, b); }
-  static inline R Mul(R a, R b) { return _mm512_mul_ps(a, b); }
-  static inline R Max(R a, R b) { return _mm512_max_ps(a, b); }
+#define MONOROUTE_LM_PS(op) _mm512_##op##_ps
+#include "common/model/lm_loss_vec_ops.inc"
+#undef MONOROUTE_LM_PS
   static inline float HSum(R x) { return _mm512_reduce_add_ps(x); }
   static inline float HMax(R x) { return _mm512_reduce_max_ps(x); }
   static inline bool AnyGreater(R a, R b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) != 0; }
@@ -67,10 +45,4 @@ struct V {
 #define MONOROUTE_LM_KERNELS_NAME "avx512"
 #include "common/model/lm_loss_isa_end.inc"
 
-#else  // not x86-64
-
-namespace monoroute::model::lm_kernels {
-const Kernels* Avx512Kernels() { return nullptr; }
-}  // namespace monoroute::model::lm_kernels
-
-#endif
+#endif  // x86-64 (elsewhere lm_loss_cpu.cc defines the getter, returning nullptr)

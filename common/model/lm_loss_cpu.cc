@@ -12,6 +12,14 @@
 #include <memory>
 #include <vector>
 
+#if !(defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)))
+namespace monoroute::model::lm_kernels {
+// Not x86-64: the ISA kernel files (lm_loss_avx512.cc, lm_loss_avx2.cc) compile to nothing.
+const Kernels* Avx512Kernels() { return nullptr; }
+const Kernels* Avx2Kernels() { return nullptr; }
+}  // namespace monoroute::model::lm_kernels
+#endif
+
 namespace monoroute::model {
 namespace {
 

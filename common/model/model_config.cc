@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/base/enum_names.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 
@@ -14,6 +15,11 @@ namespace monoroute::model {
 namespace {
 
 using nlohmann::json;
+
+// The families by their config.json `model_type`.
+constexpr EnumNames<ModelFamily, 3> kModelFamilyNames = {{{ModelFamily::kGPTNeo, "gpt_neo"},
+                                                          {ModelFamily::kGPTNeoX, "gpt_neox"},
+                                                          {ModelFamily::kGPT2, "gpt2"}}};
 
 absl::Status Bad(const std::string& source, const std::string& msg) {
   return absl::InvalidArgumentError(absl::StrCat(source, ": ", msg));
@@ -217,25 +223,10 @@ absl::Status ReadGpt2(const json& j, const std::string& source) {
 
 }  // namespace
 
-const char* ModelFamilyName(ModelFamily f) {
-  switch (f) {
-    case ModelFamily::kGPTNeoX:
-      return "gpt_neox";
-    case ModelFamily::kGPT2:
-      return "gpt2";
-    case ModelFamily::kGPTNeo:
-      break;
-  }
-  return "gpt_neo";
-}
+const char* ModelFamilyName(ModelFamily f) { return NameOf(kModelFamilyNames, f, "gpt_neo"); }
 
 absl::StatusOr<ModelFamily> ParseModelFamily(const std::string& model_type) {
-  for (ModelFamily f : {ModelFamily::kGPTNeo, ModelFamily::kGPTNeoX, ModelFamily::kGPT2}) {
-    if (model_type == ModelFamilyName(f)) return f;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("model_type '", model_type.substr(0, 64),
-                   "' is not supported (expected 'gpt_neo', 'gpt_neox' or 'gpt2')"));
+  return ParseEnum(kModelFamilyNames, model_type, "model_type");
 }
 
 ModelConfig ModelConfig::TinyStories1M() {

@@ -3,8 +3,15 @@
 
 #include <algorithm>
 
+#include "common/base/enum_names.h"
+
 namespace monoroute::model {
 namespace {
+
+// The compute paths by name.
+constexpr EnumNames<RoutedCompute, 3> kRoutedComputeNames = {{{RoutedCompute::kAuto, "auto"},
+                                                              {RoutedCompute::kMask, "mask"},
+                                                              {RoutedCompute::kGather, "gather"}}};
 
 // Constants in milliseconds per unit, fitted (least squares on relative error) to
 // `monoroute bench routed-mlp` over a 36-point grid (H 64 / 512, N 512 / 2048, P 16 / 64 / 256,
@@ -56,15 +63,7 @@ RoutedCompute ChooseRoutedCompute(const RoutedMlpShape& shape, bool on_cpu) {
 }
 
 const char* RoutedComputeName(RoutedCompute compute) {
-  switch (compute) {
-    case RoutedCompute::kMask:
-      return "mask";
-    case RoutedCompute::kGather:
-      return "gather";
-    case RoutedCompute::kAuto:
-      break;
-  }
-  return "auto";
+  return NameOf(kRoutedComputeNames, compute, "auto");
 }
 
 }  // namespace monoroute::model

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/enum_names.h"
 #include "common/base/status_macros.h"
 #include "common/model/config_fields.h"
 
@@ -16,33 +17,23 @@ namespace {
 
 using nlohmann::json;
 
+// The balancing methods by their config.json / job-spec name.
+constexpr EnumNames<BalancingMethod, 4> kBalancingMethodNames = {
+    {{BalancingMethod::kGlbl, "glbl"},
+     {BalancingMethod::kSwitch, "switch"},
+     {BalancingMethod::kAuxFree, "aux_free"},
+     {BalancingMethod::kNone, "none"}}};
+
 absl::Status Bad(const std::string& source, const std::string& msg) {
   return absl::InvalidArgumentError(absl::StrCat(source, ": ", msg));
 }
 
 }  // namespace
 
-const char* BalancingMethodName(BalancingMethod m) {
-  switch (m) {
-    case BalancingMethod::kGlbl:
-      return "glbl";
-    case BalancingMethod::kSwitch:
-      return "switch";
-    case BalancingMethod::kAuxFree:
-      return "aux_free";
-    case BalancingMethod::kNone:
-      return "none";
-  }
-  return "?";
-}
+const char* BalancingMethodName(BalancingMethod m) { return NameOf(kBalancingMethodNames, m); }
 
 absl::StatusOr<BalancingMethod> ParseBalancingMethod(const std::string& name) {
-  for (BalancingMethod m : {BalancingMethod::kGlbl, BalancingMethod::kSwitch,
-                            BalancingMethod::kAuxFree, BalancingMethod::kNone}) {
-    if (name == BalancingMethodName(m)) return m;
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "balancing method '", name, "' is not supported (glbl, switch, aux_free, none)"));
+  return ParseEnum(kBalancingMethodNames, name, "balancing method");
 }
 
 std::vector<int64_t> RoutingConfig::RoutedLayers(int64_t num_layers) const {

@@ -25,6 +25,7 @@ enum class BalancingMethod {
 
 // "glbl" | "switch" | "aux_free" | "none".
 const char* BalancingMethodName(BalancingMethod m);
+// Inverse of BalancingMethodName; INVALID_ARGUMENT naming the supported ones otherwise.
 absl::StatusOr<BalancingMethod> ParseBalancingMethod(const std::string& name);
 
 // Balancing hyper-parameters. Plain value type.

@@ -8,10 +8,18 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/enum_names.h"
 #include "common/service/grpc_status.h"
 
 namespace monoroute {
 namespace {
+
+// The statuses by their grpc.health.v1 names.
+constexpr EnumNames<ServingStatus, 4> kServingStatusNames = {
+    {{ServingStatus::kUnknown, "UNKNOWN"},
+     {ServingStatus::kServing, "SERVING"},
+     {ServingStatus::kNotServing, "NOT_SERVING"},
+     {ServingStatus::kServiceUnknown, "SERVICE_UNKNOWN"}}};
 
 // HealthCheckRequest{service}: field 1, length-delimited.
 std::string EncodeRequest(const std::string& service) {
@@ -63,17 +71,7 @@ absl::StatusOr<ServingStatus> DecodeResponse(const std::string& b) {
 }  // namespace
 
 const char* ServingStatusName(ServingStatus status) {
-  switch (status) {
-    case ServingStatus::kUnknown:
-      return "UNKNOWN";
-    case ServingStatus::kServing:
-      return "SERVING";
-    case ServingStatus::kNotServing:
-      return "NOT_SERVING";
-    case ServingStatus::kServiceUnknown:
-      return "SERVICE_UNKNOWN";
-  }
-  return "UNKNOWN";
+  return NameOf(kServingStatusNames, status, "UNKNOWN");
 }
 
 absl::StatusOr<ServingStatus> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/base/enum_names.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "common/tensor_io/torch_status.h"
@@ -36,31 +37,19 @@ struct Value {
   at::Tensor tensor;                                // kTensor; kStorage: 1-D storage tensor
 };
 
-const char* KindName(Value::Kind k) {
-  switch (k) {
-    case Value::Kind::kNone:
-      return "None";
-    case Value::Kind::kBool:
-      return "bool";
-    case Value::Kind::kInt:
-      return "int";
-    case Value::Kind::kStr:
-      return "str";
-    case Value::Kind::kTuple:
-      return "tuple";
-    case Value::Kind::kList:
-      return "list";
-    case Value::Kind::kDict:
-      return "dict";
-    case Value::Kind::kGlobal:
-      return "global";
-    case Value::Kind::kTensor:
-      return "tensor";
-    case Value::Kind::kStorage:
-      return "storage";
-  }
-  return "?";
-}
+// The kinds by their Python type name, for error messages.
+constexpr EnumNames<Value::Kind, 10> kKindNames = {{{Value::Kind::kNone, "None"},
+                                                    {Value::Kind::kBool, "bool"},
+                                                    {Value::Kind::kInt, "int"},
+                                                    {Value::Kind::kStr, "str"},
+                                                    {Value::Kind::kTuple, "tuple"},
+                                                    {Value::Kind::kList, "list"},
+                                                    {Value::Kind::kDict, "dict"},
+                                                    {Value::Kind::kGlobal, "global"},
+                                                    {Value::Kind::kTensor, "tensor"},
+                                                    {Value::Kind::kStorage, "storage"}}};
+
+const char* KindName(Value::Kind k) { return NameOf(kKindNames, k); }
 
 ValuePtr Make(Value::Kind k) {
   auto v = std::make_shared<Value>();

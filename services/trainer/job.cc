@@ -4,8 +4,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/enum_names.h"
 #include "common/engine/progress_fields.h"
 
 namespace monoroute::trainer {
@@ -24,34 +24,10 @@ double Dbl(const json& j, const char* key) {
 
 }  // namespace
 
-const char* JobStateName(JobState s) {
-  switch (s) {
-    case JobState::kQueued:
-      return "QUEUED";
-    case JobState::kRunning:
-      return "RUNNING";
-    case JobState::kSucceeded:
-      return "SUCCEEDED";
-    case JobState::kFailed:
-      return "FAILED";
-    case JobState::kCancelled:
-      return "CANCELLED";
-    case JobState::kSucceededWithWarnings:
-      return "SUCCEEDED_WITH_WARNINGS";
-  }
-  return "UNKNOWN";
-}
+const char* JobStateName(JobState s) { return NameOf(kJobStateNames, s, "UNKNOWN"); }
 
 absl::StatusOr<JobState> ParseJobState(const std::string& name) {
-  std::string up = absl::AsciiStrToUpper(name);
-  for (JobState s : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded, JobState::kFailed,
-                     JobState::kCancelled, JobState::kSucceededWithWarnings}) {
-    if (up == JobStateName(s)) return s;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("job state '", name.substr(0, 64),
-                   "': expected one of QUEUED, RUNNING, SUCCEEDED, SUCCEEDED_WITH_WARNINGS, "
-                   "FAILED, CANCELLED"));
+  return ParseEnum(kJobStateNames, name, "job state", EnumCase::kIgnore);
 }
 
 bool IsTerminal(JobState s) {

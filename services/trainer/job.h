@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/base/enum_names.h"
 #include "common/engine/training_observer.h"
 
 namespace monoroute::trainer {
@@ -24,6 +25,15 @@ enum class JobState {
   kCancelled = 5,
   kSucceededWithWarnings = 6,
 };
+
+// Every state by its wire and job-store name, in the order listings and metrics use.
+inline constexpr EnumNames<JobState, 6> kJobStateNames = {
+    {{JobState::kQueued, "QUEUED"},
+     {JobState::kRunning, "RUNNING"},
+     {JobState::kSucceeded, "SUCCEEDED"},
+     {JobState::kSucceededWithWarnings, "SUCCEEDED_WITH_WARNINGS"},
+     {JobState::kFailed, "FAILED"},
+     {JobState::kCancelled, "CANCELLED"}}};
 
 // "QUEUED", "RUNNING", ...
 const char* JobStateName(JobState s);

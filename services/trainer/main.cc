@@ -46,52 +46,44 @@ struct TrainerFlags {
 };
 
 void AddFlags(CLI::App& app, TrainerFlags* f) {
+  // Every flag's help shows its default (the in-class value of its options field).
+  app.option_defaults()->always_capture_default();
   f->server.max_receive_mb = 4;  // job specs (the spec itself is limited further by the manager)
   f->server.max_send_mb = 64;    // ListJobs carries every job with its spec
   auto& bo = f->backend;
   auto& mo = f->manager;
-  app.add_option("--listen", f->listen, "gRPC address host:port")->capture_default_str();
+  app.add_option("--listen", f->listen, "gRPC address host:port");
   app.add_option("--data-dir", mo.data_dir, "Job store and default job outputs")->required();
   app.add_option("--recorder", bo.recorder_address,
                  "Recorder address (empty: events are not recorded)");
-  app.add_option("--metrics-listen", f->metrics_listen, "Prometheus /metrics address (empty: off)")
-      ->capture_default_str();
-  app.add_option("--device", mo.default_device, "Device of jobs whose spec names none")
-      ->capture_default_str();
+  app.add_option("--metrics-listen", f->metrics_listen, "Prometheus /metrics address (empty: off)");
+  app.add_option("--device", mo.default_device, "Device of jobs whose spec names none");
   app.add_option("--allowed-root", mo.allowed_roots,
-                 "Spec paths must lie under one of these (repeatable; default: --data-dir)");
+                 "Spec paths must lie under one of these (repeatable; default: --data-dir)")
+      ->default_str("");  // an empty list stands for --data-dir, said in the text
   monoroute::AddServerFlags(&app, "SubmitJob/CancelJob", &f->server);
   app.add_option("--recorder-token-file", f->recorder_token_file, "Bearer token for the recorder");
   monoroute::AddChannelTlsFlags(&app, "recorder", &bo.recorder_tls);
-  app.add_option("--max-queue-events", bo.max_queue_events, "Recorder upload queue bound (events)")
-      ->capture_default_str();
+  app.add_option("--max-queue-events", bo.max_queue_events, "Recorder upload queue bound (events)");
   app.add_option("--max-block-ms", bo.max_block_ms,
-                 "Longest a step waits for upload queue space before dropping (counted)")
-      ->capture_default_str();
+                 "Longest a step waits for upload queue space before dropping (counted)");
   app.add_option("--job-memory-limit-mb", bo.job_memory_limit_mb,
                  "Memory limit of each job's worker (RLIMIT_DATA on CPU jobs, and the bound of the "
-                 "estimate checked at SubmitJob); 0: 3/4 of the machine's memory")
-      ->capture_default_str();
+                 "estimate checked at SubmitJob); 0: 3/4 of the machine's memory");
   app.add_option("--max-job-threads", bo.max_job_threads,
                  "Cap on a job's threads and data.tokenize_threads (a spec's 0 resolves to it); "
-                 "0: the CPUs available")
-      ->capture_default_str();
+                 "0: the CPUs available");
   app.add_option("--max-job-retries", mo.max_job_retries,
-                 "Restarts of a job that was RUNNING when the trainer died; then it is FAILED")
-      ->capture_default_str();
+                 "Restarts of a job that was RUNNING when the trainer died; then it is FAILED");
   app.add_option("--max-worker-retries", mo.max_worker_retries,
                  "Retries (from the last checkpoint) of a job whose worker process died; then it "
-                 "is FAILED")
-      ->capture_default_str();
+                 "is FAILED");
   app.add_option("--worker-retry-backoff-ms", mo.worker_retry_backoff_ms,
-                 "Wait before the first retry of a dead worker (doubles per retry, <= 60 s)")
-      ->capture_default_str();
+                 "Wait before the first retry of a dead worker (doubles per retry, <= 60 s)");
   app.add_option("--job-stop-grace-s", f->job_stop_grace_s,
-                 "Seconds a cancelled or stopped job's worker gets to checkpoint before SIGKILL")
-      ->capture_default_str();
+                 "Seconds a cancelled or stopped job's worker gets to checkpoint before SIGKILL");
   app.add_option("--metrics-job-linger-s", f->metrics_job_linger_s,
-                 "Seconds an ended job's job_id metric series stay before they are removed")
-      ->capture_default_str();
+                 "Seconds an ended job's job_id metric series stay before they are removed");
 }
 
 // Checks the flags' files and paths and fills what derives from them.

@@ -32,10 +32,9 @@ TrainerMetrics::TrainerMetrics(prometheus::Registry& r)
 
 void TrainerMetrics::SetJobsByState(const std::map<JobState, int>& counts) {
   std::lock_guard<std::mutex> l(mu_);
-  for (JobState s : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded,
-                     JobState::kSucceededWithWarnings, JobState::kFailed, JobState::kCancelled}) {
-    auto it = counts.find(s);
-    jobs_.Add({{"state", JobStateName(s)}}).Set(it == counts.end() ? 0 : it->second);
+  for (const EnumName<JobState>& s : kJobStateNames) {
+    auto it = counts.find(s.value);
+    jobs_.Add({{"state", s.name}}).Set(it == counts.end() ? 0 : it->second);
   }
 }
 

@@ -14,6 +14,7 @@
 #include "common/base/bounded_text.h"
 #include "common/engine/progress_fields.h"
 #include "common/service/grpc_status.h"
+#include "common/service/proto_fields.h"
 #include "services/trainer/log_stream.h"
 
 namespace monoroute::trainer {
@@ -153,33 +154,13 @@ class ProtoWriter {
   void operator()(const char* name, const T& value) {
     const google::protobuf::FieldDescriptor* f = m_->GetDescriptor()->FindFieldByName(name);
     if (f == nullptr) return;
-    const google::protobuf::Reflection* r = m_->GetReflection();
-    using FD = google::protobuf::FieldDescriptor;
     if constexpr (std::is_same_v<T, std::vector<double>>) {
-      if (f->cpp_type() != FD::CPPTYPE_DOUBLE || !f->is_repeated()) return;
-      for (double x : value) r->AddDouble(m_, f, x);
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      if (f->cpp_type() == FD::CPPTYPE_STRING && !f->is_repeated()) r->SetString(m_, f, value);
-    } else if constexpr (std::is_floating_point_v<T>) {
-      if (f->cpp_type() == FD::CPPTYPE_DOUBLE && !f->is_repeated()) r->SetDouble(m_, f, value);
-    } else {
-      if (f->is_repeated()) return;
-      switch (f->cpp_type()) {
-        case FD::CPPTYPE_INT64:
-          r->SetInt64(m_, f, static_cast<int64_t>(value));
-          break;
-        case FD::CPPTYPE_INT32:
-          r->SetInt32(m_, f, static_cast<int32_t>(value));
-          break;
-        case FD::CPPTYPE_UINT32:
-          r->SetUInt32(m_, f, static_cast<uint32_t>(value));
-          break;
-        case FD::CPPTYPE_UINT64:
-          r->SetUInt64(m_, f, static_cast<uint64_t>(value));
-          break;
-        default:
-          break;
+      if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE || !f->is_repeated()) {
+        return;
       }
+      for (double x : value) m_->GetReflection()->AddDouble(m_, f, x);
+    } else {
+      SetScalarField(m_, f, value);
     }
   }
   template <typename S>
