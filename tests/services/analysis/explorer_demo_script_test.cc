@@ -58,7 +58,7 @@ TEST(DemoScriptTest, DryRunWithoutArgumentsRunsThePlainDemo) {
 
 TEST(DemoScriptTest, MonorouteDemoOffersExplore) {
   std::optional<testing::CommandResult> r = RunCli("demo --help");
-  if (!r) GTEST_SKIP() << "needs " << kCli << " (build monoroute)";
+  ASSERT_TRUE(r) << "needs " << kCli << " (build monoroute: the test target depends on it)";
   ASSERT_EQ(r->code, 0) << r->out;
   EXPECT_THAT(r->out, HasSubstr("--explore"));
   EXPECT_THAT(r->out, HasSubstr("--arch"));
@@ -66,7 +66,7 @@ TEST(DemoScriptTest, MonorouteDemoOffersExplore) {
 
 TEST(DemoScriptTest, MonorouteDemoArchIsCheckedBeforeAnythingStarts) {
   std::optional<testing::CommandResult> r = RunCli("demo --arch pythia");
-  if (!r) GTEST_SKIP() << "needs " << kCli << " (build monoroute)";
+  ASSERT_TRUE(r) << "needs " << kCli << " (build monoroute: the test target depends on it)";
   EXPECT_EQ(r->code, 2) << r->out;
   EXPECT_THAT(r->out, HasSubstr("--arch: 'pythia' is not gpt-neo, gpt-neox or gpt2"));
   EXPECT_THAT(r->out, Not(HasSubstr("work dir")));
