@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/enum_names.h"
 #include "common/engine/progress_fields.h"
+#include "services/trainer/json_object.h"
 
 namespace monoroute::trainer {
 
@@ -30,6 +31,24 @@ absl::StatusOr<JobState> ParseJobState(const std::string& name) {
   return ParseEnum(kJobStateNames, name, "job state", EnumCase::kIgnore);
 }
 
+nlohmann::json EventStatsToJson(const JobEventStats& s) {
+  return {{"events_enqueued", s.events_enqueued},
+          {"events_acked", s.events_acked},
+          {"events_dropped", s.events_dropped},
+          {"batches_acked", s.batches_acked},
+          {"duplicate_acks", s.duplicate_acks}};
+}
+
+JobEventStats EventStatsFromJson(const nlohmann::json& j) {
+  JobEventStats s;
+  s.events_enqueued = j.value("events_enqueued", uint64_t{0});
+  s.events_acked = j.value("events_acked", uint64_t{0});
+  s.events_dropped = j.value("events_dropped", uint64_t{0});
+  s.batches_acked = j.value("batches_acked", uint64_t{0});
+  s.duplicate_acks = j.value("duplicate_acks", uint64_t{0});
+  return s;
+}
+
 bool IsTerminal(JobState s) {
   return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kCancelled ||
          s == JobState::kSucceededWithWarnings;
@@ -38,7 +57,6 @@ bool IsTerminal(JobState s) {
 std::string JobToJson(const JobRecord& j) {
   json evals = json::array();
   for (const auto& e : j.evals) evals.push_back(engine::ProgressToJson(e));
-  const JobEventStats& ev = j.events;
   json out = {
       {"id", j.id},
       {"seq", j.seq},
@@ -56,12 +74,7 @@ std::string JobToJson(const JobRecord& j) {
       {"evals", evals},
       {"phase", engine::ProgressToJson(j.phase)},
       {"resumed_from_step", j.resumed_from_step},
-      {"events",
-       {{"events_enqueued", ev.events_enqueued},
-        {"events_acked", ev.events_acked},
-        {"events_dropped", ev.events_dropped},
-        {"batches_acked", ev.batches_acked},
-        {"duplicate_acks", ev.duplicate_acks}}},
+      {"events", EventStatsToJson(j.events)},
       {"recorder_run_id", j.recorder_run_id},
       {"resumes", j.resumes},
       {"trainer_crashes", j.trainer_crashes},
@@ -77,61 +90,57 @@ std::string JobToJson(const JobRecord& j) {
   return out.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
+namespace {
+
+// The fields of a job file's object (JobToJson's); throws json::exception on a wrong type.
+absl::StatusOr<JobRecord> ReadJob(const json& in, const std::string& source) {
+  JobRecord j;
+  j.id = in.at("id").get<std::string>();
+  j.seq = in.at("seq").get<uint64_t>();
+  j.name = in.value("name", "");
+  auto state = ParseJobState(in.at("state").get<std::string>());
+  if (!state.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", state.status().message()));
+  }
+  j.state = *state;
+  j.failure_reason = in.value("failure_reason", "");
+  j.spec_yaml = in.at("spec_yaml").get<std::string>();
+  j.kind = in.value("kind", "");
+  j.output_dir = in.at("output_dir").get<std::string>();
+  j.device = in.value("device", "cpu");
+  j.created_unix_ms = in.value("created_unix_ms", int64_t{0});
+  j.started_unix_ms = in.value("started_unix_ms", int64_t{0});
+  j.finished_unix_ms = in.value("finished_unix_ms", int64_t{0});
+  if (in.contains("progress")) engine::ProgressFromJson(in["progress"], &j.progress);
+  if (in.contains("evals") && in["evals"].is_array()) {
+    for (const json& e : in["evals"]) {
+      engine::EvalReport r;
+      engine::ProgressFromJson(e, &r);
+      j.evals.push_back(std::move(r));
+    }
+  }
+  if (in.contains("phase")) engine::ProgressFromJson(in["phase"], &j.phase);
+  j.resumed_from_step = in.value("resumed_from_step", int64_t{0});
+  if (in.contains("events")) j.events = EventStatsFromJson(in["events"]);
+  j.recorder_run_id = in.value("recorder_run_id", "");
+  j.resumes = in.value("resumes", 0);
+  j.trainer_crashes = in.value("trainer_crashes", 0);
+  j.stopped_by_shutdown = in.value("stopped_by_shutdown", false);
+  j.warnings = in.value("warnings", std::vector<std::string>{});
+  j.worker_pid = in.value("worker_pid", 0);
+  j.worker_retries = in.value("worker_retries", 0);
+  j.attempt_failures = in.value("attempt_failures", std::vector<std::string>{});
+  j.final_val_loss = Dbl(in, "final_val_loss");
+  j.checkpoint_dir = in.value("checkpoint_dir", "");
+  j.cancel_requested = in.value("cancel_requested", false);
+  return j;
+}
+
+}  // namespace
+
 absl::StatusOr<JobRecord> JobFromJson(const std::string& text, const std::string& source) {
-  json in = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (in.is_discarded() || !in.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": not a JSON object"));
-  }
-  try {
-    JobRecord j;
-    j.id = in.at("id").get<std::string>();
-    j.seq = in.at("seq").get<uint64_t>();
-    j.name = in.value("name", "");
-    auto state = ParseJobState(in.at("state").get<std::string>());
-    if (!state.ok())
-      return absl::InvalidArgumentError(absl::StrCat(source, ": ", state.status().message()));
-    j.state = *state;
-    j.failure_reason = in.value("failure_reason", "");
-    j.spec_yaml = in.at("spec_yaml").get<std::string>();
-    j.kind = in.value("kind", "");
-    j.output_dir = in.at("output_dir").get<std::string>();
-    j.device = in.value("device", "cpu");
-    j.created_unix_ms = in.value("created_unix_ms", int64_t{0});
-    j.started_unix_ms = in.value("started_unix_ms", int64_t{0});
-    j.finished_unix_ms = in.value("finished_unix_ms", int64_t{0});
-    if (in.contains("progress")) engine::ProgressFromJson(in["progress"], &j.progress);
-    if (in.contains("evals") && in["evals"].is_array()) {
-      for (const json& e : in["evals"]) {
-        engine::EvalReport r;
-        engine::ProgressFromJson(e, &r);
-        j.evals.push_back(std::move(r));
-      }
-    }
-    if (in.contains("phase")) engine::ProgressFromJson(in["phase"], &j.phase);
-    j.resumed_from_step = in.value("resumed_from_step", int64_t{0});
-    if (in.contains("events")) {
-      const json& e = in["events"];
-      j.events.events_enqueued = e.value("events_enqueued", uint64_t{0});
-      j.events.events_acked = e.value("events_acked", uint64_t{0});
-      j.events.events_dropped = e.value("events_dropped", uint64_t{0});
-      j.events.batches_acked = e.value("batches_acked", uint64_t{0});
-      j.events.duplicate_acks = e.value("duplicate_acks", uint64_t{0});
-    }
-    j.recorder_run_id = in.value("recorder_run_id", "");
-    j.resumes = in.value("resumes", 0);
-    j.trainer_crashes = in.value("trainer_crashes", 0);
-    j.stopped_by_shutdown = in.value("stopped_by_shutdown", false);
-    j.warnings = in.value("warnings", std::vector<std::string>{});
-    j.worker_pid = in.value("worker_pid", 0);
-    j.worker_retries = in.value("worker_retries", 0);
-    j.attempt_failures = in.value("attempt_failures", std::vector<std::string>{});
-    j.final_val_loss = Dbl(in, "final_val_loss");
-    j.checkpoint_dir = in.value("checkpoint_dir", "");
-    j.cancel_requested = in.value("cancel_requested", false);
-    return j;
-  } catch (const json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": ", e.what()));
-  }
+  return ReadJsonObject<JobRecord>(text, source,
+                                   [&](const json& in) { return ReadJob(in, source); });
 }
 
 }  // namespace monoroute::trainer

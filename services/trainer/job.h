@@ -5,6 +5,7 @@
 #define MONOROUTE_SERVICES_TRAINER_JOB_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,11 @@ struct JobEventStats {
   uint64_t batches_acked = 0;    // batches acknowledged
   uint64_t duplicate_acks = 0;   // batches the recorder already had (resume re-sends)
 };
+
+// A JobEventStats as its JSON object: the job store's "events" and the worker's "events" line.
+nlohmann::json EventStatsToJson(const JobEventStats& s);
+// Reads what EventStatsToJson wrote; a missing field reads as 0.
+JobEventStats EventStatsFromJson(const nlohmann::json& j);
 
 // Everything the trainer knows about one job. Copyable value type.
 struct JobRecord {

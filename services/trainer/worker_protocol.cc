@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/engine/progress_fields.h"
+#include "services/trainer/json_object.h"
 
 namespace monoroute::trainer {
 namespace {
@@ -15,24 +16,6 @@ using nlohmann::json;
 
 // Never throws on invalid UTF-8 (engine messages may quote file names byte for byte).
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-json Events(const JobEventStats& s) {
-  return {{"events_enqueued", s.events_enqueued},
-          {"events_acked", s.events_acked},
-          {"events_dropped", s.events_dropped},
-          {"batches_acked", s.batches_acked},
-          {"duplicate_acks", s.duplicate_acks}};
-}
-
-JobEventStats EventsFrom(const json& e) {
-  JobEventStats s;
-  s.events_enqueued = e.value("events_enqueued", uint64_t{0});
-  s.events_acked = e.value("events_acked", uint64_t{0});
-  s.events_dropped = e.value("events_dropped", uint64_t{0});
-  s.batches_acked = e.value("batches_acked", uint64_t{0});
-  s.duplicate_acks = e.value("duplicate_acks", uint64_t{0});
-  return s;
-}
 
 // A number, or NaN for null (JSON has no NaN).
 double Num(const json& j, const char* key) {
@@ -64,45 +47,47 @@ std::string WorkerRequestToJson(const WorkerRequest& r) {
               {"stop_flush_timeout_ms", r.stop_flush_timeout_ms},
               {"threads", r.threads},
               {"tokenize_threads", r.tokenize_threads},
-              {"prior_events", Events(r.prior_events)},
+              {"prior_events", EventStatsToJson(r.prior_events)},
               {"lock_path", r.lock_path}}
       .dump(2, ' ', false, json::error_handler_t::replace);
 }
 
+namespace {
+
+// The fields of a request file's object (WorkerRequestToJson's); throws json::exception on a
+// missing required key or a wrong type.
+WorkerRequest ReadRequest(const json& j) {
+  WorkerRequest r;
+  r.job_id = j.at("job_id").get<std::string>();
+  r.job_name = j.value("job_name", "");
+  r.spec_yaml = j.at("spec_yaml").get<std::string>();
+  r.run_id = j.value("run_id", "");
+  r.recorder_address = j.value("recorder_address", "");
+  if (j.contains("recorder_tls")) {
+    const json& t = j["recorder_tls"];
+    r.recorder_tls.ca_file = t.value("ca_file", "");
+    r.recorder_tls.cert_file = t.value("cert_file", "");
+    r.recorder_tls.key_file = t.value("key_file", "");
+    r.recorder_tls.server_name = t.value("server_name", "");
+    r.recorder_tls.use_tls = t.value("use_tls", false);
+    r.recorder_tls.flag_prefix = t.value("flag_prefix", r.recorder_tls.flag_prefix);
+  }
+  r.max_queue_events = j.value("max_queue_events", r.max_queue_events);
+  r.max_block_ms = j.value("max_block_ms", r.max_block_ms);
+  r.flush_timeout_ms = j.value("flush_timeout_ms", r.flush_timeout_ms);
+  r.stop_flush_timeout_ms = j.value("stop_flush_timeout_ms", r.stop_flush_timeout_ms);
+  r.threads = j.value("threads", 1);
+  r.tokenize_threads = j.value("tokenize_threads", 1);
+  if (j.contains("prior_events")) r.prior_events = EventStatsFromJson(j["prior_events"]);
+  r.lock_path = j.value("lock_path", "");
+  return r;
+}
+
+}  // namespace
+
 absl::StatusOr<WorkerRequest> WorkerRequestFromJson(const std::string& text,
                                                     const std::string& source) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": not a JSON object"));
-  }
-  try {
-    WorkerRequest r;
-    r.job_id = j.at("job_id").get<std::string>();
-    r.job_name = j.value("job_name", "");
-    r.spec_yaml = j.at("spec_yaml").get<std::string>();
-    r.run_id = j.value("run_id", "");
-    r.recorder_address = j.value("recorder_address", "");
-    if (j.contains("recorder_tls")) {
-      const json& t = j["recorder_tls"];
-      r.recorder_tls.ca_file = t.value("ca_file", "");
-      r.recorder_tls.cert_file = t.value("cert_file", "");
-      r.recorder_tls.key_file = t.value("key_file", "");
-      r.recorder_tls.server_name = t.value("server_name", "");
-      r.recorder_tls.use_tls = t.value("use_tls", false);
-      r.recorder_tls.flag_prefix = t.value("flag_prefix", r.recorder_tls.flag_prefix);
-    }
-    r.max_queue_events = j.value("max_queue_events", r.max_queue_events);
-    r.max_block_ms = j.value("max_block_ms", r.max_block_ms);
-    r.flush_timeout_ms = j.value("flush_timeout_ms", r.flush_timeout_ms);
-    r.stop_flush_timeout_ms = j.value("stop_flush_timeout_ms", r.stop_flush_timeout_ms);
-    r.threads = j.value("threads", 1);
-    r.tokenize_threads = j.value("tokenize_threads", 1);
-    if (j.contains("prior_events")) r.prior_events = EventsFrom(j["prior_events"]);
-    r.lock_path = j.value("lock_path", "");
-    return r;
-  } catch (const json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": ", e.what()));
-  }
+  return ReadJsonObject<WorkerRequest>(text, source, ReadRequest);
 }
 
 std::string StartLine(int64_t start_step, int64_t total_steps) {
@@ -128,7 +113,7 @@ std::string CheckpointLine(int64_t step, const std::string& dir, double seconds)
 }
 
 std::string EventStatsLine(const JobEventStats& s) {
-  json j = Events(s);
+  json j = EventStatsToJson(s);
   j["type"] = "events";
   return Dump(j);
 }
@@ -176,7 +161,7 @@ absl::Status HandleReportLine(const std::string& line, JobContext* ctx, WorkerRe
     } else if (type == "checkpoint") {
       ctx->OnCheckpoint(j.value("step", int64_t{0}), j.value("dir", ""), Num(j, "seconds"));
     } else if (type == "events") {
-      ctx->OnEventStats(EventsFrom(j));
+      ctx->OnEventStats(EventStatsFromJson(j));
     } else if (type == "warning") {
       ctx->OnWarning(j.value("message", ""));
     } else if (type == "result") {
