@@ -3,6 +3,8 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -36,14 +38,18 @@ const json* Control(const json& layer, const std::string& name) {
   return nullptr;
 }
 
-// The excess and interval of an Effect object ({"observed","null_mean","excess","ci"}).
-const json& Ex(const json& e) {
+// `key` of an Effect object ({"observed","null_mean","excess","ci"}); null when it has none.
+const json& Member(const json& e, const char* key) {
   static const json kNull;
-  return e.is_object() && e.contains("excess") ? e["excess"] : kNull;
+  return e.is_object() && e.contains(key) ? e[key] : kNull;
 }
-const json& Ci(const json& e) {
-  static const json kNull;
-  return e.is_object() && e.contains("ci") ? e["ci"] : kNull;
+// The excess and interval of an Effect object.
+const json& Ex(const json& e) { return Member(e, "excess"); }
+const json& Ci(const json& e) { return Member(e, "ci"); }
+
+// An Effect's excess with its interval, e.g. "+0.012 [+0.003, +0.020]" ("n/a" without one).
+std::string EffectText(const json& e, const char* fmt = "%+.3f") {
+  return WithCi(Ex(e), Ci(e), fmt);
 }
 
 // Does the interval lie entirely above / below 0?
@@ -54,40 +60,53 @@ std::string Verdict(const json& ci) {
   return " (no difference shown)";
 }
 
+// Appends one row of a fixed-width table: two spaces, then each cell left-aligned in its column's
+// width (0: as is), one space apart.
+void AppendRow(std::string* out, const std::vector<int>& widths,
+               const std::vector<std::string>& cells) {
+  absl::StrAppend(out, " ");
+  for (size_t i = 0; i < cells.size(); ++i) {
+    absl::StrAppend(out, " ", absl::StrFormat("%-*s", widths[i], cells[i]));
+  }
+  absl::StrAppend(out, "\n");
+}
+
+// Appends a table's title line and its header row.
+void AppendHead(std::string* out, const char* title, const std::vector<int>& widths,
+                const std::vector<std::string>& header) {
+  absl::StrAppend(out, title, "\n");
+  AppendRow(out, widths, header);
+}
+
 // What each layer responds to: I(pathway; source) per source and the conditional.
-void SourcesTable(const json& doc, std::string* out_ptr) {
-  std::string& out = *out_ptr;
-  absl::StrAppend(&out,
-                  "What the routing responds to: I(pathway; source) excess over the null (nats), "
-                  "95% CI:\n");
-  absl::StrAppend(&out, absl::StrFormat("  %-6s %-16s %-24s %-24s %-24s %-24s\n", "layer",
-                                        "verdict", "current token", "previous token", "next token",
-                                        "token | previous token"));
+void SourcesTable(const json& doc, std::string* out) {
+  const std::vector<int> widths = {6, 16, 24, 24, 24, 24};
+  AppendHead(out,
+             "What the routing responds to: I(pathway; source) excess over the null (nats), "
+             "95% CI:",
+             widths,
+             {"layer", "verdict", "current token", "previous token", "next token",
+              "token | previous token"});
   for (const json& L : doc["layers"]) {
     std::map<std::string, std::string> src;
     if (L.contains("sources")) {
-      for (const json& s : L["sources"]) {
-        src[s.value("source", "")] = WithCi(Ex(s["mi"]), Ci(s["mi"]));
-      }
+      for (const json& s : L["sources"]) src[s.value("source", "")] = EffectText(s["mi"]);
     }
     auto get = [&](const char* k) { return src.count(k) ? src[k] : std::string("n/a"); };
-    absl::StrAppend(
-        &out,
-        absl::StrFormat("  %-6d %-16s %-24s %-24s %-24s %-24s\n", L.value("layer", 0),
-                        L.value("routing_source", ""), get("current_token"), get("previous_token"),
-                        get("next_token"),
-                        WithCi(Ex(L["current_given_previous"]), Ci(L["current_given_previous"]))));
+    AppendRow(
+        out, widths,
+        {std::to_string(L.value("layer", 0)), L.value("routing_source", ""), get("current_token"),
+         get("previous_token"), get("next_token"), EffectText(L["current_given_previous"])});
   }
 }
 
 // Token MI over the null and each recorded control, as a share of ln(P/k).
-void MiTable(const json& doc, std::string* out_ptr) {
-  std::string& out = *out_ptr;
-  absl::StrAppend(&out,
-                  "Token information in the routing, I(pathway; token) excess over the null as a "
-                  "share of its ceiling ln(P/k), 95% CI:\n");
-  absl::StrAppend(&out, absl::StrFormat("  %-6s %-26s %-32s %-32s\n", "layer", "trained",
-                                        "minus fresh routers (step 0)", "minus dense slices"));
+void MiTable(const json& doc, std::string* out) {
+  const std::vector<int> widths = {6, 26, 32, 32};
+  AppendHead(out,
+             "Token information in the routing, I(pathway; token) excess over the null as a "
+             "share of its ceiling ln(P/k), 95% CI:",
+             widths, {"layer", "trained", "minus fresh routers (step 0)", "minus dense slices"});
   for (const json& L : doc["layers"]) {
     const double ceil = Finite(L["mi_ceiling_nats"]) ? L["mi_ceiling_nats"].get<double>() : 1.0;
     auto scaled = [&](const json& v) { return Finite(v) ? json(v.get<double>() / ceil) : json(); };
@@ -95,49 +114,40 @@ void MiTable(const json& doc, std::string* out_ptr) {
       if (!ci.is_array() || ci.size() != 2) return json();
       return json::array({scaled(ci[0]), scaled(ci[1])});
     };
-    std::string cols[2];
-    const char* names[2] = {"fresh_routers", "dense_slices"};
-    for (int i = 0; i < 2; ++i) {
-      const json* c = Control(L, names[i]);
-      cols[i] = c ? WithCi(scaled(Ex((*c)["mi_delta"])), scaled_ci(Ci((*c)["mi_delta"]))) +
-                        Verdict(Ci((*c)["mi_delta"]))
-                  : "not recorded";
+    auto share = [&](const json& e) { return WithCi(scaled(Ex(e)), scaled_ci(Ci(e))); };
+    std::vector<std::string> row = {std::to_string(L.value("layer", 0)), share(L["mi"])};
+    for (const char* name : {"fresh_routers", "dense_slices"}) {
+      const json* c = Control(L, name);
+      row.push_back(c ? share((*c)["mi_delta"]) + Verdict(Ci((*c)["mi_delta"])) : "not recorded");
     }
-    absl::StrAppend(&out, absl::StrFormat("  %-6d %-26s %-32s %-32s\n", L.value("layer", 0),
-                                          WithCi(scaled(Ex(L["mi"])), scaled_ci(Ci(L["mi"]))),
-                                          cols[0], cols[1]));
+    AppendRow(out, widths, row);
   }
 }
 
 // Token specialisation against its chance, category AMI, MaxVio.
-void TokenSpecialisationTable(const json& doc, std::string* out_ptr) {
-  std::string& out = *out_ptr;
-  absl::StrAppend(&out,
-                  "Token specialisation (share of a token's occurrences in its top pathway) "
-                  "against its chance, and category structure:\n");
-  absl::StrAppend(&out, absl::StrFormat("  %-6s %-10s %-8s %-26s %-30s %-24s %s\n", "layer",
-                                        "tok.spec", "chance", "excess [95% CI]",
-                                        "minus fresh routers", "category AMI [95% CI]", "MaxVio"));
+void TokenSpecialisationTable(const json& doc, std::string* out) {
+  const std::vector<int> widths = {6, 10, 8, 26, 30, 24, 0};
+  AppendHead(out,
+             "Token specialisation (share of a token's occurrences in its top pathway) "
+             "against its chance, and category structure:",
+             widths,
+             {"layer", "tok.spec", "chance", "excess [95% CI]", "minus fresh routers",
+              "category AMI [95% CI]", "MaxVio"});
   for (const json& L : doc["layers"]) {
     const json* c = Control(L, "fresh_routers");
     const json& ts = L["token_specialisation"];
     const json& ami = L["category_ami"];
-    absl::StrAppend(
-        &out,
-        absl::StrFormat("  %-6d %-10s %-8s %-26s %-30s %-24s %s\n", L.value("layer", 0),
-                        Value(ts.value("observed", json())), Value(ts.value("null_mean", json())),
-                        WithCi(Ex(ts), Ci(ts)),
-                        c ? WithCi(Ex((*c)["token_specialisation_delta"]),
-                                   Ci((*c)["token_specialisation_delta"]))
-                          : "not recorded",
-                        Finite(Ex(ami)) ? WithCi(Ex(ami), Ci(ami), "%.3f") : "n/a (no labels)",
-                        Value(L["max_violation"], "%.2f")));
+    AppendRow(out, widths,
+              {std::to_string(L.value("layer", 0)), Value(ts.value("observed", json())),
+               Value(ts.value("null_mean", json())), EffectText(ts),
+               c ? EffectText((*c)["token_specialisation_delta"]) : "not recorded",
+               Finite(Ex(ami)) ? EffectText(ami, "%.3f") : "n/a (no labels)",
+               Value(L["max_violation"], "%.2f")});
   }
 }
 
 // The specialised pathways, with what each responds to.
-void SpecialisedPathways(const json& doc, std::string* out_ptr) {
-  std::string& out = *out_ptr;
+void SpecialisedPathways(const json& doc, std::string* out) {
   // Specialised pathways.
   std::vector<const json*> flagged;
   std::string reference = "null";
@@ -152,7 +162,7 @@ void SpecialisedPathways(const json& doc, std::string* out_ptr) {
       if (p.value("specialised", false)) flagged.push_back(&p);
     }
   }
-  absl::StrAppend(&out,
+  absl::StrAppend(out,
                   "Specialised pathways (KL excess share of its ceiling above the control's "
                   "by the minimum effect, FDR 5%; judged against: ",
                   reference, "): ", flagged.size(), "\n");
@@ -164,23 +174,21 @@ void SpecialisedPathways(const json& doc, std::string* out_ptr) {
       absl::StrAppend(&toks, toks.empty() ? "" : " ", "'", t.value("token", ""), "'");
     }
     absl::StrAppend(
-        &out,
+        out,
         absl::StrFormat("  layer %d pathway %-2d responds to %s, KL excess %s, share over "
                         "control %s  %s%s\n",
                         p.value("layer", 0), p.value("pathway", 0), p.value("routing_source", ""),
-                        WithCi(Ex(p["kl"]), Ci(p["kl"]), "%.2f"),
-                        WithCi(Ex(p["kl_vs_control"]), Ci(p["kl_vs_control"]), "%.2f"),
+                        EffectText(p["kl"], "%.2f"), EffectText(p["kl_vs_control"], "%.2f"),
                         p.value("category_specialised", false)
                             ? absl::StrCat("[", p.value("category", ""), "] ")
                             : "",
                         toks));
   }
-  if (flagged.size() > 10) absl::StrAppend(&out, "  ... ", flagged.size() - 10, " more\n");
+  if (flagged.size() > 10) absl::StrAppend(out, "  ... ", flagged.size() - 10, " more\n");
 }
 
 // The flag counts of the trained routing and of every control.
-void FlagCounts(const json& doc, std::string* out_ptr) {
-  std::string& out = *out_ptr;
+void FlagCounts(const json& doc, std::string* out) {
   // The same counts for the controls: what untrained routing or the dense slices already show.
   uint64_t cat_flagged = 0, token_flagged_null = 0;
   std::map<std::string, std::pair<uint64_t, uint64_t>> ctl;  // control -> (vs null, category)
@@ -198,7 +206,7 @@ void FlagCounts(const json& doc, std::string* out_ptr) {
   for (const auto& [name, counts] : ctl) {
     absl::StrAppend(&ctl_text, "; ", name, ": ", counts.first, " and ", counts.second);
   }
-  absl::StrAppend(&out,
+  absl::StrAppend(out,
                   "Pathways token-specialised vs the null / category-specialised (label "
                   "permutation, FDR 5%): trained ",
                   token_flagged_null, " and ", cat_flagged, ctl_text, "\n");

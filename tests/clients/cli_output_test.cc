@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tests/clients/cli_test_util.h"
 #include "tests/testing/process.h"
 #include "tests/testing/services.h"
 #include "tests/testing/temp_files.h"
@@ -23,8 +24,11 @@ namespace monoroute {
 namespace {
 
 namespace fs = std::filesystem;
+using ::monoroute::testing::CliCommand;
 using ::monoroute::testing::CommandResult;
+using ::monoroute::testing::JsonLines;
 using ::monoroute::testing::ReadText;
+using ::monoroute::testing::RunCli;
 using ::monoroute::testing::RunCommandSplit;
 using ::monoroute::testing::ServicePorts;
 using ::monoroute::testing::ServiceProcess;
@@ -32,27 +36,12 @@ using ::monoroute::testing::TempDir;
 using ::monoroute::testing::WriteText;
 using json = nlohmann::json;
 
-const std::string kCli = MONOROUTE_CLI;
 const std::string kBin = MONOROUTE_BIN_DIR;
 const std::string kFixtures = std::string(MONOROUTE_SOURCE_DIR) + "/tests/fixtures";
 
-// Runs `monoroute <args>`; stdout and stderr apart.
-CommandResult Cli(const std::string& args) { return RunCommandSplit(kCli + " " + args); }
-
-// Every non-empty stdout line of `r` parsed as JSON (a failed expectation for a line that is not).
-std::vector<json> JsonLines(const CommandResult& r) {
-  std::vector<json> docs;
-  for (absl::string_view line : absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {
-    json j = json::parse(line, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << "stdout line is not JSON: " << line << "\nstderr: " << r.err;
-    docs.push_back(j);
-  }
-  return docs;
-}
-
 // Runs `args --output json`, expects exit 0 and exactly one JSON document on stdout.
 json JsonResult(const std::string& args) {
-  CommandResult r = Cli(args + " --output json");
+  CommandResult r = RunCli(args + " --output json");
   EXPECT_EQ(r.code, 0) << args << "\nstdout: " << r.out << "\nstderr: " << r.err;
   std::vector<json> docs = JsonLines(r);
   EXPECT_EQ(docs.size(), 1u) << args << "\nstdout: " << r.out;
@@ -80,7 +69,8 @@ void WriteInputIds(const std::string& path, const std::vector<int64_t>& ids) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
   out += header;
   for (int64_t v : ids) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
+    for (int i = 0; i < 8; ++i)
+      out.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
   }
   WriteText(path, out);
 }
@@ -173,7 +163,7 @@ TEST_F(CliOutputTest, VersionPrintsTheBuildConfiguration) {
   for (const char* res : {"gpt2", "lexicon", "lexicon_pos", "examples"}) {
     EXPECT_TRUE(fs::is_directory(v["data_dirs"][res]["path"].get<std::string>())) << res;
   }
-  CommandResult text = Cli("version");
+  CommandResult text = RunCli("version");
   EXPECT_EQ(text.code, 0);
   for (const char* word : {"LibTorch", "CUDA", "gRPC", "Protobuf", "RocksDB", "CPU kernels"}) {
     EXPECT_NE(text.out.find(word), std::string::npos) << word << " in " << text.out;
@@ -194,8 +184,9 @@ TEST_F(CliOutputTest, CorpusAndTrainPrintJson) {
 
 TEST_F(CliOutputTest, ModelCommandsPrintJson) {
   const std::string d = D();
-  json e = JsonResult(absl::StrCat("eval --model ", Ckpt(), " --data ", d,
-                                   "/train.txt --seq-len 16 --batch 2 --max-batches 1 --threads 1"));
+  json e =
+      JsonResult(absl::StrCat("eval --model ", Ckpt(), " --data ", d,
+                              "/train.txt --seq-len 16 --batch 2 --max-batches 1 --threads 1"));
   EXPECT_TRUE(e["loss"].is_number()) << e.dump();
   json a = JsonResult(absl::StrCat("ablate --model ", Ckpt(), " --data ", d,
                                    "/train.txt --layer 0 --pathway 0 --controls 1 --bootstrap 10 "
@@ -208,18 +199,19 @@ TEST_F(CliOutputTest, ModelCommandsPrintJson) {
   EXPECT_TRUE(fs::exists(d + "/fwd.safetensors"));
   fs::create_directories(d + "/conv");
   fs::copy(kFixtures + "/gptneo_tiny_bin", d + "/conv", fs::copy_options::recursive);
-  json c = JsonResult(absl::StrCat("convert --model ", d, "/conv --out ", d, "/conv/x.safetensors"));
+  json c =
+      JsonResult(absl::StrCat("convert --model ", d, "/conv --out ", d, "/conv/x.safetensors"));
   EXPECT_EQ(c["out"], d + "/conv/x.safetensors");
   EXPECT_GT(c["tensors_written"].get<int>(), 0);
   json t = JsonResult("tokenize < /dev/null");
   EXPECT_TRUE(t["ids"].is_array());
   CommandResult enc =
-      RunCommandSplit("printf 'Once upon a time' | " + kCli + " tokenize --output json");
+      RunCommandSplit("printf 'Once upon a time' | " + CliCommand("tokenize --output json"));
   ASSERT_EQ(enc.code, 0) << enc.err;
   json ids = JsonLines(enc).at(0)["ids"];
   EXPECT_FALSE(ids.empty());
-  CommandResult dec =
-      RunCommandSplit("printf '" + ids.dump() + "' | " + kCli + " tokenize --decode --output json");
+  CommandResult dec = RunCommandSplit("printf '" + ids.dump() + "' | " +
+                                      CliCommand("tokenize --decode --output json"));
   ASSERT_EQ(dec.code, 0) << dec.err;
   EXPECT_EQ(JsonLines(dec).at(0)["text"], "Once upon a time");
 }
@@ -238,9 +230,10 @@ TEST_F(CliOutputTest, BenchesPrintJson) {
 TEST_F(CliOutputTest, HealthPrintsJson) {
   json h = JsonResult("health --address " + rec_.address());
   EXPECT_EQ(h["status"], "SERVING");
-  json l = JsonResult(absl::StrCat("health --address 127.0.0.1:", ana_.health, " --service liveness"));
+  json l =
+      JsonResult(absl::StrCat("health --address 127.0.0.1:", ana_.health, " --service liveness"));
   EXPECT_EQ(l["status"], "SERVING");
-  CommandResult down = Cli("health --address 127.0.0.1:1 --timeout 0.5 --output json");
+  CommandResult down = RunCli("health --address 127.0.0.1:1 --timeout 0.5 --output json");
   EXPECT_EQ(down.code, 1);
   EXPECT_EQ(down.out, "");
   EXPECT_EQ(JsonError(down)["code"], "UNAVAILABLE");
@@ -253,7 +246,7 @@ TEST_F(CliOutputTest, TrainerAndAnalysisCommandsPrintJson) {
   json job = JsonResult("submit --config " + d + "/job.yaml --name tiny" + trainer);
   const std::string id = job["id"].get<std::string>();
   ASSERT_FALSE(id.empty()) << job.dump();
-  CommandResult w = Cli("watch " + id + trainer + " --output json");
+  CommandResult w = RunCli("watch " + id + trainer + " --output json");
   ASSERT_EQ(w.code, 0) << w.err;
   std::vector<json> updates = JsonLines(w);
   ASSERT_FALSE(updates.empty());
@@ -269,10 +262,11 @@ TEST_F(CliOutputTest, TrainerAndAnalysisCommandsPrintJson) {
   EXPECT_EQ(cancelled["id"], long_job["id"]);
 
   const std::string run = updates.back()["job"].value("recorder_run_id", id);
-  json rep = JsonResult(absl::StrCat("report ", run, " --out ", d,
-                                     "/report --split valid --bootstrap 0 --category-permutations 0 "
-                                     "--null-replicates 2 --no-png --analysis ",
-                                     ana_.address()));
+  json rep =
+      JsonResult(absl::StrCat("report ", run, " --out ", d,
+                              "/report --split valid --bootstrap 0 --category-permutations 0 "
+                              "--null-replicates 2 --no-png --analysis ",
+                              ana_.address()));
   EXPECT_TRUE(fs::exists(rep["json"].get<std::string>())) << rep.dump();
 }
 
@@ -288,54 +282,55 @@ TEST_F(CliOutputTest, StudyPrintsJson) {
 TEST_F(CliOutputTest, ErrorsAreOneJsonObjectWithTheCodeAndTheTextModeExitCode) {
   // A run-time error: exit 1 (or 2 for bad usage), nothing on stdout.
   CommandResult missing =
-      Cli("eval --model " + D() + "/nope --data " + D() + "/train.txt --output json");
+      RunCli("eval --model " + D() + "/nope --data " + D() + "/train.txt --output json");
   EXPECT_NE(missing.code, 0);
   EXPECT_EQ(missing.out, "");
   json err = JsonError(missing);
   EXPECT_FALSE(err["code"].get<std::string>().empty());
   EXPECT_NE(err["message"].get<std::string>().find("nope"), std::string::npos) << err.dump();
   EXPECT_EQ(err["command"], "monoroute eval");
-  CommandResult text = Cli("eval --model " + D() + "/nope --data " + D() + "/train.txt");
+  CommandResult text = RunCli("eval --model " + D() + "/nope --data " + D() + "/train.txt");
   EXPECT_EQ(text.code, missing.code);
   EXPECT_EQ(text.err.rfind("monoroute eval: ", 0), 0u) << text.err;
 
   // A parse error: exit 2, INVALID_ARGUMENT.
-  CommandResult bad = Cli("version --no-such-flag --output json");
+  CommandResult bad = RunCli("version --no-such-flag --output json");
   EXPECT_EQ(bad.code, 2);
   EXPECT_EQ(JsonError(bad)["code"], "INVALID_ARGUMENT");
-  CommandResult format = Cli("version --output yaml");
+  CommandResult format = RunCli("version --output yaml");
   EXPECT_EQ(format.code, 2);
   EXPECT_NE(format.err.find("--output"), std::string::npos);
 
   // A service that is down: UNAVAILABLE, exit 1.
-  CommandResult down = Cli("jobs --trainer 127.0.0.1:1 --output json");
+  CommandResult down = RunCli("jobs --trainer 127.0.0.1:1 --output json");
   EXPECT_EQ(down.code, 1);
   EXPECT_EQ(JsonError(down)["code"], "UNAVAILABLE");
-  EXPECT_EQ(JsonError(Cli("report r1 --out " + D() + "/x --analysis " + ana_.address() +
-                          " --output json"))["code"],
+  EXPECT_EQ(JsonError(RunCli("report r1 --out " + D() + "/x --analysis " + ana_.address() +
+                             " --output json"))["code"],
             "NOT_FOUND");
 }
 
 TEST_F(CliOutputTest, DeprecatedSpellingsStillWorkWithANote) {
   const std::string d = D();
   WriteInputIds(d + "/in2.safetensors", {5, 6});
-  CommandResult fwd = Cli(absl::StrCat("forward --model ", kFixtures, "/gptneo_tiny --input ", d,
-                                       "/in2.safetensors --output ", d, "/old.safetensors"));
+  CommandResult fwd = RunCli(absl::StrCat("forward --model ", kFixtures, "/gptneo_tiny --input ", d,
+                                          "/in2.safetensors --output ", d, "/old.safetensors"));
   EXPECT_EQ(fwd.code, 0) << fwd.err;
   EXPECT_TRUE(fs::exists(d + "/old.safetensors"));
   EXPECT_NE(fwd.err.find("--output PATH is deprecated"), std::string::npos) << fwd.err;
 
-  CommandResult json_flag = Cli("version --json");
+  CommandResult json_flag = RunCli("version --json");
   EXPECT_EQ(json_flag.code, 0);
   EXPECT_EQ(JsonLines(json_flag).size(), 1u);
   EXPECT_NE(json_flag.err.find("--json is deprecated"), std::string::npos);
 
   WriteText(d + "/pos.yaml", TinySpec(d + "/train.txt", d + "/positional", false, 1));
-  CommandResult pos = Cli("submit " + d + "/pos.yaml --trainer " + tra_.address() + " --output json");
+  CommandResult pos =
+      RunCli("submit " + d + "/pos.yaml --trainer " + tra_.address() + " --output json");
   EXPECT_EQ(pos.code, 0) << pos.err;
   EXPECT_EQ(JsonLines(pos).size(), 1u);
   EXPECT_NE(pos.err.find("deprecated"), std::string::npos) << pos.err;
-  CommandResult none = Cli("submit --trainer " + tra_.address());
+  CommandResult none = RunCli("submit --trainer " + tra_.address());
   EXPECT_EQ(none.code, 2);
   EXPECT_NE(none.err.find("--config"), std::string::npos) << none.err;
 }

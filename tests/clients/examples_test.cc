@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "tests/testing/command.h"
+#include "tests/clients/cli_test_util.h"
 #include "tests/testing/temp_files.h"
 
 namespace monoroute {
@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::monoroute::testing::CommandResult;
 using ::monoroute::testing::ReadText;
-using ::monoroute::testing::RunCommandSplit;
+using ::monoroute::testing::RunCli;
 using ::monoroute::testing::TempDir;
 using ::monoroute::testing::WriteText;
 
@@ -83,15 +83,13 @@ TEST(ExamplesTest, EverySpecPrintsWithItsPlaceholdersFilledIn) {
     const std::string filled = tmp.Sub("spec.yaml");
     WriteText(filled, absl::StrReplaceAll(text, {{"/data/", root + "/"}}));
 
-    CommandResult r = RunCommandSplit(std::string(MONOROUTE_CLI) + " train --config " + filled +
-                                      " --print-spec");
+    CommandResult r = RunCli("train --config " + filled + " --print-spec");
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("# estimated peak memory: "), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("unavailable"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(root + "/"), std::string::npos) << r.out;
 
-    CommandResult j = RunCommandSplit(std::string(MONOROUTE_CLI) + " train --config " + filled +
-                                      " --print-spec --output json");
+    CommandResult j = RunCli("train --config " + filled + " --print-spec --output json");
     ASSERT_EQ(j.code, 0) << j.err;
     nlohmann::json doc = nlohmann::json::parse(j.out, nullptr, false);
     ASSERT_FALSE(doc.is_discarded()) << j.out;

@@ -22,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tests/clients/cli_test_util.h"
 #include "tests/testing/http.h"
 #include "tests/testing/process.h"
 #include "tests/testing/services.h"
@@ -33,7 +34,7 @@ namespace {
 using ::monoroute::testing::CommandResult;
 using ::monoroute::testing::HttpGet;
 using ::monoroute::testing::ReadText;
-using ::monoroute::testing::RunCommandSplit;
+using ::monoroute::testing::RunCli;
 using ::monoroute::testing::ServicePorts;
 using ::monoroute::testing::ServiceProcess;
 using ::monoroute::testing::StartService;
@@ -62,9 +63,9 @@ std::map<std::string, bool> DashboardMetrics() {
 
 // `monoroute health --address 127.0.0.1:<port> [--service S]`: the status it printed.
 std::string Health(int port, const std::string& service = "") {
-  CommandResult r = RunCommandSplit(absl::StrCat(
-      MONOROUTE_CLI, " health --timeout 2 --output json --address 127.0.0.1:", port,
-      service.empty() ? "" : " --service " + service));
+  CommandResult r =
+      RunCli(absl::StrCat("health --timeout 2 --output json --address 127.0.0.1:", port,
+                          service.empty() ? "" : " --service " + service));
   nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
   if (j.is_discarded()) return "no answer: " + r.err;
   return j["status"].get<std::string>();
@@ -137,9 +138,9 @@ TEST_F(ServiceConventionsTest, ProcessBuildInfoAndRpcMetrics) {
                         what.second + "\"} 0"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find("monoroute_" + svc + "_rpc_seconds_count{method=\"" + what.second +
-                        "\"} 0"),
-              std::string::npos);
+    EXPECT_NE(
+        text.find("monoroute_" + svc + "_rpc_seconds_count{method=\"" + what.second + "\"} 0"),
+        std::string::npos);
   }
   // One health check over the main port is counted.
   ASSERT_EQ(Health(rec_.grpc), "SERVING");

@@ -6,15 +6,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "tests/testing/command.h"
+#include "tests/clients/cli_test_util.h"
 #include "tests/testing/temp_files.h"
 
 namespace monoroute {
 namespace {
 
-using ::monoroute::testing::RunCommandSplit;
+using ::monoroute::testing::RunCli;
 
-const std::string kCli = MONOROUTE_CLI;
 const std::string kHf = MONOROUTE_SOURCE_DIR "/tests/fixtures/tokenizer/hf";
 
 TEST(CmdTokenizeTest, ModelDirTokenizerJsonMatchesHf) {
@@ -22,16 +21,15 @@ TEST(CmdTokenizeTest, ModelDirTokenizerJsonMatchesHf) {
   const nlohmann::json& c = cases["tokenizers"]["neox"]["cases"][0];
   testing::TempDir dir("cmd_tokenize");
   testing::WriteText(dir.Sub("text.txt"), c["text"].get<std::string>());
-  auto r = RunCommandSplit(kCli + " tokenize --model " + kHf + "/neox --output json < " +
-                           dir.Sub("text.txt"));
+  auto r = RunCli("tokenize --model " + kHf + "/neox --output json < " + dir.Sub("text.txt"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["ids"], c["ids"]);
   // The same text with the default GPT-2 files differs (ids shifted by 2 in the NeoX layout).
-  auto gpt2 = RunCommandSplit(kCli + " tokenize --output json < " + dir.Sub("text.txt"));
+  auto gpt2 = RunCli("tokenize --output json < " + dir.Sub("text.txt"));
   ASSERT_EQ(gpt2.code, 0) << gpt2.err;
   EXPECT_NE(nlohmann::json::parse(gpt2.out)["ids"], c["ids"]);
   // A directory without a tokenizer fails naming it.
-  auto none = RunCommandSplit(kCli + " tokenize --model " + dir.path() + " < /dev/null");
+  auto none = RunCli("tokenize --model " + dir.path() + " < /dev/null");
   EXPECT_EQ(none.code, 1);
   EXPECT_THAT(none.err, ::testing::HasSubstr(dir.path()));
 }

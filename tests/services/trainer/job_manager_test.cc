@@ -41,11 +41,37 @@ class JobManagerTest : public ::testing::Test {
     return m.ok() ? std::move(*m) : nullptr;
   }
 
-  // Waits up to 2 s for the backend to start running a job.
-  void WaitForFirstRun() {
-    for (int i = 0; i < 400 && backend_->run_order.empty(); ++i) {
+  // Waits up to 2 s for `backend` (default: the fixture's) to start running a job.
+  void WaitForFirstRun(const FakeBackend* backend = nullptr) {
+    const FakeBackend& b = backend ? *backend : *backend_;
+    for (int i = 0; i < 400 && b.run_order.empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+  }
+
+  // What a SIGTERM leaves behind: a manager runs a blocking job (and queues `queued`, named jobs
+  // of one step, behind it) and shuts down under it; the job stays RUNNING on disk. Its id.
+  std::string StopWhileRunning(const std::vector<std::string>& queued = {}) {
+    auto m = Make(Options());
+    auto j = m->Submit({"block=1", {}, ""});
+    EXPECT_TRUE(j.ok()) << j.status();
+    if (!j.ok()) return "";
+    for (const std::string& name : queued) EXPECT_TRUE(m->Submit({"steps=1", {}, name}).ok());
+    WaitForFirstRun();
+    m->Shutdown();
+    EXPECT_EQ(m->Get(j->id)->state, JobState::kRunning);
+    return j->id;
+  }
+
+  // Submits `spec` to `m` and waits up to 10 s for the job to end: its final record (a failed
+  // expectation and an empty record when either step fails).
+  JobRecord RunToEnd(JobManager* m, const std::string& spec) {
+    auto j = m->Submit({spec, {}, ""});
+    EXPECT_TRUE(j.ok()) << j.status();
+    if (!j.ok()) return {};
+    auto done = m->WaitForTerminal(j->id, 10000);
+    EXPECT_TRUE(done.ok()) << done.status();
+    return done.ok() ? *done : JobRecord{};
   }
 
   size_t StoredRecords() {
@@ -153,17 +179,8 @@ TEST_F(JobManagerTest, QueuedJobsSurviveRestartAndIdsContinue) {
 }
 
 TEST_F(JobManagerTest, RunningJobResumesFirstAfterRestart) {
-  std::string running_id;
-  {
-    auto m = Make(Options());
-    auto j = m->Submit({"block=1", {}, ""});
-    ASSERT_TRUE(j.ok());
-    running_id = j->id;
-    ASSERT_TRUE(m->Submit({"steps=1", {}, "later"}).ok());
-    WaitForFirstRun();
-    m->Shutdown();  // the blocked job stops (as on SIGTERM) and stays RUNNING on disk
-    EXPECT_EQ(m->Get(running_id)->state, JobState::kRunning);
-  }
+  const std::string running_id = StopWhileRunning({"later"});
+  ASSERT_FALSE(running_id.empty());
   auto fresh = std::make_shared<FakeBackend>();
   auto o = Options(false);
   o.backend = fresh;
@@ -175,9 +192,7 @@ TEST_F(JobManagerTest, RunningJobResumesFirstAfterRestart) {
   EXPECT_EQ(j->checkpoint_dir, j->output_dir + "/ckpt-1");
   m->StartRunner();
   // The resumed job blocks again ("block=1" is in its spec): it must run before "later".
-  for (int i = 0; i < 400 && fresh->run_order.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitForFirstRun(fresh.get());
   ASSERT_FALSE(fresh->run_order.empty());
   EXPECT_EQ(fresh->run_order[0], running_id);
   ASSERT_TRUE(m->Cancel(running_id).ok());
@@ -206,11 +221,10 @@ TEST_F(JobManagerTest, CancelQueuedRunningAndFinished) {
 
 TEST_F(JobManagerTest, FailedRunRecordsReason) {
   auto m = Make(Options());
-  auto j = m->Submit({"fail=data.train_path: no tokens", {}, ""});
-  ASSERT_TRUE(j.ok());
-  auto done = m->WaitForTerminal(j->id, 5000);
-  EXPECT_EQ(done->state, JobState::kFailed);
-  EXPECT_EQ(done->failure_reason, "data.train_path: no tokens");
+  const JobRecord done = RunToEnd(m.get(), "fail=data.train_path: no tokens");
+  ASSERT_FALSE(done.id.empty());
+  EXPECT_EQ(done.state, JobState::kFailed);
+  EXPECT_EQ(done.failure_reason, "data.train_path: no tokens");
 }
 
 TEST_F(JobManagerTest, WatcherSeesStateStepsAndTerminal) {
@@ -294,15 +308,8 @@ TEST_F(JobManagerTest, EndedJobsSeriesAreRemovedAfterTheLinger) {
 }
 
 TEST_F(JobManagerTest, CleanShutdownIsNotATrainerCrash) {
-  std::string id;
-  {
-    auto m = Make(Options());
-    auto j = m->Submit({"block=1", {}, ""});
-    ASSERT_TRUE(j.ok());
-    id = j->id;
-    WaitForFirstRun();
-    m->Shutdown();
-  }
+  const std::string id = StopWhileRunning();
+  ASSERT_FALSE(id.empty());
   auto o = Options(false);
   o.max_job_retries = 0;
   auto m = Make(o);
@@ -416,21 +423,19 @@ TEST_F(JobManagerTest, DeadWorkerIsRetriedAndTheRunFinished) {
   JobManagerOptions o = Options();
   o.worker_retry_backoff_ms = 1;
   auto m = Make(o);
-  auto j = m->Submit({"steps=4\ndie=2\nevents=1\nrecorded=37", {}, ""});
-  ASSERT_TRUE(j.ok()) << j.status();
-  auto done = m->WaitForTerminal(j->id, 10000);
-  ASSERT_TRUE(done.ok());
-  EXPECT_EQ(done->state, JobState::kSucceeded) << done->failure_reason;
-  EXPECT_EQ(done->worker_retries, 2);
-  EXPECT_EQ(done->resumes, 2);
-  ASSERT_EQ(done->attempt_failures.size(), 2u);
-  EXPECT_NE(done->attempt_failures[0].find("attempt 1 (step 1)"), std::string::npos)
-      << done->attempt_failures[0];
-  EXPECT_NE(done->attempt_failures[1].find("killed by SIGKILL"), std::string::npos);
-  EXPECT_EQ(done->events.events_acked, 37u);  // the recorder's count, not the attempts' sum
+  const JobRecord done = RunToEnd(m.get(), "steps=4\ndie=2\nevents=1\nrecorded=37");
+  ASSERT_FALSE(done.id.empty());
+  EXPECT_EQ(done.state, JobState::kSucceeded) << done.failure_reason;
+  EXPECT_EQ(done.worker_retries, 2);
+  EXPECT_EQ(done.resumes, 2);
+  ASSERT_EQ(done.attempt_failures.size(), 2u);
+  EXPECT_NE(done.attempt_failures[0].find("attempt 1 (step 1)"), std::string::npos)
+      << done.attempt_failures[0];
+  EXPECT_NE(done.attempt_failures[1].find("killed by SIGKILL"), std::string::npos);
+  EXPECT_EQ(done.events.events_acked, 37u);  // the recorder's count, not the attempts' sum
   std::lock_guard<std::mutex> l(backend_->mu);
   EXPECT_EQ(backend_->run_order.size(), 3u);
-  EXPECT_EQ(backend_->finished_runs, std::vector<std::string>{j->id});
+  EXPECT_EQ(backend_->finished_runs, std::vector<std::string>{done.id});
   // Kept across a restart.
   auto stored = JobStore::Create({dir_ + "/data/store"});
   ASSERT_TRUE(stored.ok());
@@ -446,17 +451,15 @@ TEST_F(JobManagerTest, DeadWorkerBeyondRetriesFailsWithEveryReason) {
   o.worker_retry_backoff_ms = 1;
   o.max_worker_retries = 1;
   auto m = Make(o);
-  auto j = m->Submit({"steps=4\ndie=9\nevents=1\nrecorded=5", {}, ""});
-  ASSERT_TRUE(j.ok()) << j.status();
-  auto done = m->WaitForTerminal(j->id, 10000);
-  ASSERT_TRUE(done.ok());
-  EXPECT_EQ(done->state, JobState::kFailed);
-  EXPECT_NE(done->failure_reason.find("killed by SIGKILL"), std::string::npos)
-      << done->failure_reason;
-  EXPECT_NE(done->failure_reason.find("retried 1 time(s)"), std::string::npos)
-      << done->failure_reason;
-  EXPECT_EQ(done->attempt_failures.size(), 2u);
-  EXPECT_EQ(done->events.events_acked, 5u);
+  const JobRecord done = RunToEnd(m.get(), "steps=4\ndie=9\nevents=1\nrecorded=5");
+  ASSERT_FALSE(done.id.empty());
+  EXPECT_EQ(done.state, JobState::kFailed);
+  EXPECT_NE(done.failure_reason.find("killed by SIGKILL"), std::string::npos)
+      << done.failure_reason;
+  EXPECT_NE(done.failure_reason.find("retried 1 time(s)"), std::string::npos)
+      << done.failure_reason;
+  EXPECT_EQ(done.attempt_failures.size(), 2u);
+  EXPECT_EQ(done.events.events_acked, 5u);
   std::lock_guard<std::mutex> l(backend_->mu);
   EXPECT_EQ(backend_->run_order.size(), 2u);
   EXPECT_EQ(backend_->finished_runs.size(), 1u);  // a failed job's run is finished too
@@ -464,13 +467,11 @@ TEST_F(JobManagerTest, DeadWorkerBeyondRetriesFailsWithEveryReason) {
 
 TEST_F(JobManagerTest, ErrorReportedByTheWorkerIsNotRetried) {
   auto m = Make(Options());
-  auto j = m->Submit({"fail=checkpoint: No space left on device\nevents=1", {}, ""});
-  ASSERT_TRUE(j.ok()) << j.status();
-  auto done = m->WaitForTerminal(j->id, 10000);
-  ASSERT_TRUE(done.ok());
-  EXPECT_EQ(done->state, JobState::kFailed);
-  EXPECT_EQ(done->worker_retries, 0);
-  EXPECT_TRUE(done->attempt_failures.empty());
+  const JobRecord done = RunToEnd(m.get(), "fail=checkpoint: No space left on device\nevents=1");
+  ASSERT_FALSE(done.id.empty());
+  EXPECT_EQ(done.state, JobState::kFailed);
+  EXPECT_EQ(done.worker_retries, 0);
+  EXPECT_TRUE(done.attempt_failures.empty());
   std::lock_guard<std::mutex> l(backend_->mu);
   EXPECT_EQ(backend_->run_order.size(), 1u);
   EXPECT_EQ(backend_->finished_runs.size(), 1u);
@@ -498,13 +499,11 @@ TEST_F(JobManagerTest, CancelDuringRetryBackoffCancels) {
 
 TEST_F(JobManagerTest, UnreachableRecorderAtTheEndIsAWarning) {
   auto m = Make(Options());
-  auto j = m->Submit({"events=1\nfinish_fail=1", {}, ""});
-  ASSERT_TRUE(j.ok()) << j.status();
-  auto done = m->WaitForTerminal(j->id, 10000);
-  ASSERT_TRUE(done.ok());
-  EXPECT_EQ(done->state, JobState::kSucceededWithWarnings);
-  ASSERT_FALSE(done->warnings.empty());
-  EXPECT_NE(done->warnings.back().find("FinishRun failed"), std::string::npos);
+  const JobRecord done = RunToEnd(m.get(), "events=1\nfinish_fail=1");
+  ASSERT_FALSE(done.id.empty());
+  EXPECT_EQ(done.state, JobState::kSucceededWithWarnings);
+  ASSERT_FALSE(done.warnings.empty());
+  EXPECT_NE(done.warnings.back().find("FinishRun failed"), std::string::npos);
 }
 
 }  // namespace
