@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "clients/cli/bench_timing.h"
 #include "clients/cli/command.h"
+#include "clients/cli/synthetic_bench.h"
 #include "common/base/status_macros.h"
 #include "services/analysis/report_json.h"
 #include "services/analysis/report_png.h"
@@ -29,12 +30,8 @@ namespace {
 analysis::AnalysisOptions AnalysisOptionsDefaults() { return {}; }
 
 struct BenchOpts {
-  uint64_t events = 10000000;
-  uint32_t layers = 8;
-  uint32_t pathways = 16;
-  uint32_t top_k = 4;
+  SyntheticBenchShape shape = {10000000, 8, 16, 4, 5};  // --events, --layers, ... --repeats
   uint32_t vocab = 50257;
-  int repeats = 5;
   int threads = 0;
   int null_replicates = AnalysisOptionsDefaults().null_replicates;
   int bootstrap = 200;
@@ -67,13 +64,9 @@ nlohmann::json FiniteOrNull(double x) {
 // The synthetic layers: Zipf tokens, token preference rising with the layer, skewed loads.
 absl::StatusOr<std::vector<analysis::LayerInput>> MakeLayers(const BenchOpts& o) {
   using namespace monoroute::analysis;
-  const uint64_t per_layer = std::max<uint64_t>(1, o.events / o.layers);
   std::vector<LayerInput> layers;
-  for (uint32_t l = 0; l < o.layers; ++l) {
-    SyntheticRoutingOptions so;
-    so.events = per_layer;
-    so.num_pathways = o.pathways;
-    so.top_k = o.top_k;
+  for (uint32_t l = 0; l < o.shape.layers; ++l) {
+    SyntheticRoutingOptions so = o.shape.LayerOptions();
     so.vocab = o.vocab;
     so.token_preference = std::min(0.9, 0.2 + 0.1 * l);
     so.pathway_skew = 1.0;
@@ -100,10 +93,10 @@ class ReportRunner {
     const auto t0 = std::chrono::steady_clock::now();
     RunAnalysis run;
     run.info.run_id = "bench";
-    run.info.num_pathways = o_.pathways;
-    run.info.top_k = o_.top_k;
-    run.info.events = o_.events;
-    for (uint32_t l = 0; l < o_.layers; ++l) run.info.routed_layers.push_back(2 * l);
+    run.info.num_pathways = o_.shape.pathways;
+    run.info.top_k = o_.shape.top_k;
+    run.info.events = o_.shape.events;
+    for (uint32_t l = 0; l < o_.shape.layers; ++l) run.info.routed_layers.push_back(2 * l);
     ASSIGN_OR_RETURN(run.layers, AnalyzeLayers(layers_, rc_, ao, &run.empty_layers, nullptr));
     *measures_s = SecondsSince(t0);
     const auto t1 = std::chrono::steady_clock::now();
@@ -133,7 +126,7 @@ class ReportRunner {
 // The timed reports (after one warm-up), the phases and the bootstrap run.
 absl::Status TimeReports(const BenchOpts& o, const analysis::AnalysisOptions& opts,
                          ReportRunner* runner, BenchFigures* f) {
-  for (int rep = 0; rep <= o.repeats; ++rep) {  // rep 0 warms up
+  for (int rep = 0; rep <= o.shape.repeats; ++rep) {  // rep 0 warms up
     const auto t0 = std::chrono::steady_clock::now();
     const std::clock_t c0 = std::clock();
     double m = 0, r = 0;
@@ -149,7 +142,7 @@ absl::Status TimeReports(const BenchOpts& o, const analysis::AnalysisOptions& op
     counts_only.sources = false;
     counts_only.synthetic_controls = false;
     with_sources.synthetic_controls = false;
-    const int runs = std::min(o.repeats, 3);
+    const int runs = std::min(o.shape.repeats, 3);
     ASSIGN_OR_RETURN(const double a, runner->MedianMeasures(counts_only, runs));
     ASSIGN_OR_RETURN(const double b, runner->MedianMeasures(with_sources, runs));
     f->phases = {a, b - a, Median(f->measures_s) - b};
@@ -181,17 +174,18 @@ double BaselineSeconds(const std::vector<analysis::LayerInput>& layers) {
 }
 
 void PrintText(const BenchOpts& o, int threads, const BenchFigures& f) {
-  const uint64_t per_layer = std::max<uint64_t>(1, o.events / o.layers);
+  const uint64_t per_layer = o.shape.events_per_layer();
   std::cout << absl::StrFormat(
       "analysis bench: %u layers x %u pathways, top-%u, %llu events (%llu per layer), vocab %u "
       "(%.0f distinct tokens per layer), %d threads\n",
-      o.layers, o.pathways, o.top_k, static_cast<unsigned long long>(o.events),
-      static_cast<unsigned long long>(per_layer), o.vocab, f.distinct_per_layer, threads);
+      o.shape.layers, o.shape.pathways, o.shape.top_k,
+      static_cast<unsigned long long>(o.shape.events), static_cast<unsigned long long>(per_layer),
+      o.vocab, f.distinct_per_layer, threads);
   std::cout << absl::StrFormat(
       "  report without the bootstrap (events -> measures + %d null replicates -> JSON + PNG), "
       "warm: median %.3f s, best %.3f s over %d runs (measures %.3f s, JSON+PNG %.3f s)\n",
       o.null_replicates, Median(f.total_s), *std::min_element(f.total_s.begin(), f.total_s.end()),
-      o.repeats, Median(f.measures_s), Median(f.render_s));
+      o.shape.repeats, Median(f.measures_s), Median(f.render_s));
   std::cout << absl::StrFormat("  CPU time per report (all threads): median %.3f s\n",
                                Median(f.cpu_s));
   if (o.phases) {
@@ -208,15 +202,15 @@ void PrintText(const BenchOpts& o, int threads, const BenchFigures& f) {
   if (o.baseline) {
     std::cout << absl::StrFormat(
         "  baseline, one counting pass over the %llu events (no measures, 1 thread): %.3f s\n",
-        static_cast<unsigned long long>(per_layer * o.layers), f.baseline_s);
+        static_cast<unsigned long long>(per_layer * o.shape.layers), f.baseline_s);
   }
 }
 
 void PrintJsonFigures(const BenchOpts& o, int threads, const BenchFigures& f) {
   nlohmann::json j = {{"bench", "analysis"},
-                      {"events", o.events},
-                      {"layers", o.layers},
-                      {"pathways", o.pathways},
+                      {"events", o.shape.events},
+                      {"layers", o.shape.layers},
+                      {"pathways", o.shape.pathways},
                       {"threads", threads},
                       {"null_replicates", o.null_replicates},
                       {"seconds", Median(f.total_s)},
@@ -237,8 +231,7 @@ void PrintJsonFigures(const BenchOpts& o, int threads, const BenchFigures& f) {
 }
 
 absl::Status RunBench(const BenchOpts& o) {
-  if (o.layers == 0 || o.pathways == 0 || o.top_k == 0 || o.top_k > o.pathways || o.events == 0 ||
-      o.repeats < 1) {
+  if (!o.shape.Valid()) {
     return UsageError(
         "--layers, --pathways, --events, --repeats must be > 0 and --top-k in [1, pathways]");
   }
@@ -252,7 +245,7 @@ absl::Status RunBench(const BenchOpts& o) {
   RETURN_IF_ERROR(TimeReports(o, opts, &runner, &f));
   if (o.baseline) f.baseline_s = BaselineSeconds(layers);
   for (const auto& in : layers) f.distinct_per_layer += in.table.columns();
-  f.distinct_per_layer /= o.layers;
+  f.distinct_per_layer /= o.shape.layers;
   const int threads =
       o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
   PrintText(o, threads, f);
@@ -261,12 +254,8 @@ absl::Status RunBench(const BenchOpts& o) {
 }
 
 void AddFlags(CLI::App* sub, BenchOpts* o) {
-  sub->add_option("--events", o->events, "events in total (split evenly over layers)");
-  sub->add_option("--layers", o->layers, "routed layers");
-  sub->add_option("--pathways", o->pathways, "pathways per layer");
-  sub->add_option("--top-k", o->top_k, "pathways per event");
+  AddSyntheticShapeFlags(sub, &o->shape, "timed runs after one warm-up");
   sub->add_option("--vocab", o->vocab, "vocabulary size (Zipf 1.1 over token ids)");
-  sub->add_option("--repeats", o->repeats, "timed runs after one warm-up");
   sub->add_option("--threads", o->threads, "analysis threads (0: all cores)");
   sub->add_option("--null-replicates", o->null_replicates, "routing-null replicates");
   sub->add_option("--bootstrap", o->bootstrap,

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "clients/cli/bench_timing.h"
 #include "clients/cli/command.h"
+#include "clients/cli/synthetic_bench.h"
 #include "common/base/file_util.h"
 #include "common/base/status_macros.h"
 #include "services/analysis/explorer/explorer_site.h"
@@ -29,12 +30,8 @@ namespace {
 namespace ex = analysis::explorer;
 
 struct ExplorerBenchOpts {
-  uint64_t events = 1000000;
-  uint32_t layers = 4;
-  uint32_t pathways = 16;
-  uint32_t top_k = 4;
-  int repeats = 5;
-  std::string out;
+  SyntheticBenchShape shape;  // --events, --layers, --pathways, --top-k, --repeats
+  std::string out;            // --out
 };
 
 absl::StatusOr<ex::RunEvents> SyntheticRun(const ExplorerBenchOpts& o) {
@@ -42,15 +39,12 @@ absl::StatusOr<ex::RunEvents> SyntheticRun(const ExplorerBenchOpts& o) {
   run.run_id = "bench";
   run.split = "valid";
   run.splits = {"valid"};
-  run.num_pathways = o.pathways;
-  run.top_k = o.top_k;
+  run.num_pathways = o.shape.pathways;
+  run.top_k = o.shape.top_k;
   run.vocab_size = 50257;
   std::mt19937_64 rng(7);
-  for (uint32_t l = 0; l < o.layers; ++l) {
-    analysis::SyntheticRoutingOptions so;
-    so.events = std::max<uint64_t>(1, o.events / o.layers);
-    so.num_pathways = o.pathways;
-    so.top_k = o.top_k;
+  for (uint32_t l = 0; l < o.shape.layers; ++l) {
+    analysis::SyntheticRoutingOptions so = o.shape.LayerOptions();
     so.token_preference = 0.5;
     so.seed = 11;  // the same tokens in every layer
     so.model_seed = 100 + l;
@@ -58,17 +52,17 @@ absl::StatusOr<ex::RunEvents> SyntheticRun(const ExplorerBenchOpts& o) {
     const size_t n = e.token_id.size();
     std::vector<uint64_t> step(n, 1);
     std::vector<uint32_t> pos(n), next(n);
-    std::vector<float> gates(n * o.top_k);
+    std::vector<float> gates(n * o.shape.top_k);
     for (size_t i = 0; i < n; ++i) {
       pos[i] = static_cast<uint32_t>(i % so.seq_len);
       next[i] = i + 1 < n ? e.token_id[i + 1] : 0;
       float sum = 0;
-      for (uint32_t j = 0; j < o.top_k; ++j)
-        sum += gates[i * o.top_k + j] = 0.05f + (rng() % 1000) / 1000.0f;
-      for (uint32_t j = 0; j < o.top_k; ++j) gates[i * o.top_k + j] /= sum;
+      for (uint32_t j = 0; j < o.shape.top_k; ++j)
+        sum += gates[i * o.shape.top_k + j] = 0.05f + (rng() % 1000) / 1000.0f;
+      for (uint32_t j = 0; j < o.shape.top_k; ++j) gates[i * o.shape.top_k + j] /= sum;
     }
     ASSIGN_OR_RETURN(ex::LayerEventsBuilder b,
-                     ex::LayerEventsBuilder::Create(2 * l, o.pathways, o.top_k));
+                     ex::LayerEventsBuilder::Create(2 * l, o.shape.pathways, o.shape.top_k));
     RETURN_IF_ERROR(b.Add(n, step.data(), e.sequence_id.data(), pos.data(), e.token_id.data(),
                           next.data(), e.pathways.data(), gates.data()));
     run.layers.push_back(b.Build());
@@ -100,8 +94,7 @@ class MemoryData : public ex::ExplorerData {
 };
 
 absl::Status RunExplorerBench(const ExplorerBenchOpts& o) {
-  if (o.layers == 0 || o.pathways == 0 || o.pathways > 64 || o.top_k == 0 || o.top_k > o.pathways ||
-      o.events == 0 || o.repeats < 1) {
+  if (!o.shape.Valid(/*max_pathways=*/64)) {
     return UsageError(
         "--layers, --events, --repeats > 0, --pathways in [1, 64], --top-k in [1, P]");
   }
@@ -114,7 +107,7 @@ absl::Status RunExplorerBench(const ExplorerBenchOpts& o) {
   uint64_t sink = 0;  // baseline: one pass over every event's top-k
   for (const ex::LayerEvents& l : run->layers) {
     for (size_t i = 0; i < l.pathways.size(); ++i)
-      sink += l.pathways[i] == 3 ? l.token_id[i / o.top_k] : 0;
+      sink += l.pathways[i] == 3 ? l.token_id[i / o.shape.top_k] : 0;
   }
   const double pass_s = SecondsSince(t);
   MemoryData data(run);
@@ -125,7 +118,7 @@ absl::Status RunExplorerBench(const ExplorerBenchOpts& o) {
   const double cold_s = SecondsSince(t);
   if (cold.status != 200) return absl::InternalError("pathway page: " + cold.body.substr(0, 200));
   std::vector<double> warm, overview;
-  for (int r = 0; r < o.repeats; ++r) {
+  for (int r = 0; r < o.shape.repeats; ++r) {
     t = std::chrono::steady_clock::now();
     site.Handle(page, {});
     warm.push_back(SecondsSince(t));
@@ -144,7 +137,7 @@ absl::Status RunExplorerBench(const ExplorerBenchOpts& o) {
   t = std::chrono::steady_clock::now();
   size_t pages = 0;
   for (const ex::LayerEvents& l : run->layers) {
-    for (uint32_t p = 0; p < o.pathways; ++p) {
+    for (uint32_t p = 0; p < o.shape.pathways; ++p) {
       ASSIGN_OR_RETURN(std::string html, fresh.PathwayPage(*run, "", l.layer, p, links));
       RETURN_IF_ERROR(WriteFileAtomic(out + "/" + ex::SiteLinks::PathwayFile(l.layer, p), html));
       ++pages;
@@ -158,9 +151,9 @@ absl::Status RunExplorerBench(const ExplorerBenchOpts& o) {
       "  pathway page: cold %.1f ms, warm median %.2f ms; overview warm median %.1f ms\n"
       "  export: %zu pathway pages in %.2f s (%.1f ms per page)\n"
       "  baseline, one pass over the events: %.1f ms (%llu)\n",
-      static_cast<unsigned long long>(run->TotalEvents()), o.layers, o.pathways, o.top_k, build_s,
-      1000 * cold_s, 1000 * warm_med, 1000 * over_med, pages, export_s, 1000 * export_s / pages,
-      1000 * pass_s, static_cast<unsigned long long>(sink % 10));
+      static_cast<unsigned long long>(run->TotalEvents()), o.shape.layers, o.shape.pathways,
+      o.shape.top_k, build_s, 1000 * cold_s, 1000 * warm_med, 1000 * over_med, pages, export_s,
+      1000 * export_s / pages, 1000 * pass_s, static_cast<unsigned long long>(sink % 10));
   if (JsonOutput()) {
     PrintJson({{"bench", "explorer"},
                {"events", run->TotalEvents()},
@@ -175,12 +168,7 @@ absl::Status RunExplorerBench(const ExplorerBenchOpts& o) {
 }
 
 void AddFlags(CLI::App* sub, ExplorerBenchOpts* o) {
-  sub->add_option("--events", o->events, "events in total (split evenly over layers)")
-      ->capture_default_str();
-  sub->add_option("--layers", o->layers, "routed layers")->capture_default_str();
-  sub->add_option("--pathways", o->pathways, "pathways per layer")->capture_default_str();
-  sub->add_option("--top-k", o->top_k, "pathways per event")->capture_default_str();
-  sub->add_option("--repeats", o->repeats, "warm repeats")->capture_default_str();
+  AddSyntheticShapeFlags(sub, &o->shape, "warm repeats");
   sub->add_option("--out", o->out, "keep the exported pages here (default: a temp dir, removed)");
 }
 
