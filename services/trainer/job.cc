@@ -1,8 +1,10 @@
-// JobRecord <-> JSON, job state names.
+// JobRecord <-> JSON from one field list (VisitJobFields), job state names.
 #include "services/trainer/job.h"
 
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/enum_names.h"
@@ -12,18 +14,6 @@
 namespace monoroute::trainer {
 
 using nlohmann::json;
-
-namespace {
-
-// A floating-point field; null (how a NaN loss of a diverged job is stored) reads as NaN.
-double Dbl(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return 0.0;
-  if (!it->is_number()) return std::numeric_limits<double>::quiet_NaN();
-  return it->get<double>();
-}
-
-}  // namespace
 
 const char* JobStateName(JobState s) { return NameOf(kJobStateNames, s, "UNKNOWN"); }
 
@@ -54,89 +44,137 @@ bool IsTerminal(JobState s) {
          s == JobState::kSucceededWithWarnings;
 }
 
-std::string JobToJson(const JobRecord& j) {
-  json evals = json::array();
-  for (const auto& e : j.evals) evals.push_back(engine::ProgressToJson(e));
-  json out = {
-      {"id", j.id},
-      {"seq", j.seq},
-      {"name", j.name},
-      {"state", JobStateName(j.state)},
-      {"failure_reason", j.failure_reason},
-      {"spec_yaml", j.spec_yaml},
-      {"kind", j.kind},
-      {"output_dir", j.output_dir},
-      {"device", j.device},
-      {"created_unix_ms", j.created_unix_ms},
-      {"started_unix_ms", j.started_unix_ms},
-      {"finished_unix_ms", j.finished_unix_ms},
-      {"progress", engine::ProgressToJson(j.progress)},
-      {"evals", evals},
-      {"phase", engine::ProgressToJson(j.phase)},
-      {"resumed_from_step", j.resumed_from_step},
-      {"events", EventStatsToJson(j.events)},
-      {"recorder_run_id", j.recorder_run_id},
-      {"resumes", j.resumes},
-      {"trainer_crashes", j.trainer_crashes},
-      {"stopped_by_shutdown", j.stopped_by_shutdown},
-      {"warnings", j.warnings},
-      {"worker_pid", j.worker_pid},
-      {"worker_retries", j.worker_retries},
-      {"attempt_failures", j.attempt_failures},
-      {"final_val_loss", j.final_val_loss},
-      {"checkpoint_dir", j.checkpoint_dir},
-      {"cancel_requested", j.cancel_requested},
-  };
-  return out.dump(2, ' ', false, json::error_handler_t::replace);
-}
-
 namespace {
 
-// The fields of a job file's object (JobToJson's); throws json::exception on a wrong type.
-absl::StatusOr<JobRecord> ReadJob(const json& in, const std::string& source) {
-  JobRecord j;
-  j.id = in.at("id").get<std::string>();
-  j.seq = in.at("seq").get<uint64_t>();
-  j.name = in.value("name", "");
-  auto state = ParseJobState(in.at("state").get<std::string>());
-  if (!state.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": ", state.status().message()));
+// Every field of a JobRecord with its JSON key, listed once for the writer and the reader:
+// `v(key, field)` for a key a job file may lack (the field keeps its value), `v.Required(key,
+// field)` for one it must have.
+template <typename Record, typename V>
+void VisitJobFields(Record& j, V& v) {
+  v.Required("id", j.id);
+  v.Required("seq", j.seq);
+  v("name", j.name);
+  v.Required("state", j.state);
+  v("failure_reason", j.failure_reason);
+  v.Required("spec_yaml", j.spec_yaml);
+  v("kind", j.kind);
+  v.Required("output_dir", j.output_dir);
+  v("device", j.device);
+  v("created_unix_ms", j.created_unix_ms);
+  v("started_unix_ms", j.started_unix_ms);
+  v("finished_unix_ms", j.finished_unix_ms);
+  v("progress", j.progress);
+  v("evals", j.evals);
+  v("phase", j.phase);
+  v("resumed_from_step", j.resumed_from_step);
+  v("events", j.events);
+  v("recorder_run_id", j.recorder_run_id);
+  v("resumes", j.resumes);
+  v("trainer_crashes", j.trainer_crashes);
+  v("stopped_by_shutdown", j.stopped_by_shutdown);
+  v("warnings", j.warnings);
+  v("worker_pid", j.worker_pid);
+  v("worker_retries", j.worker_retries);
+  v("attempt_failures", j.attempt_failures);
+  v("final_val_loss", j.final_val_loss);
+  v("checkpoint_dir", j.checkpoint_dir);
+  v("cancel_requested", j.cancel_requested);
+}
+
+// The JSON value of a field: plain values as they are (a NaN as null), the state by its name,
+// the progress types by their field list (common/engine/progress_fields.h).
+template <typename T>
+json ToJson(const T& value) {
+  return value;
+}
+json ToJson(JobState s) { return JobStateName(s); }
+json ToJson(const JobEventStats& s) { return EventStatsToJson(s); }
+json ToJson(const engine::StepReport& p) { return engine::ProgressToJson(p); }
+json ToJson(const engine::PhaseReport& p) { return engine::ProgressToJson(p); }
+json ToJson(const std::vector<engine::EvalReport>& evals) {
+  json out = json::array();
+  for (const auto& e : evals) out.push_back(engine::ProgressToJson(e));
+  return out;
+}
+
+// Writes every field into a JSON object.
+struct JobWriter {
+  json* out;
+  template <typename T>
+  void operator()(const char* key, const T& field) {
+    (*out)[key] = ToJson(field);
   }
-  j.state = *state;
-  j.failure_reason = in.value("failure_reason", "");
-  j.spec_yaml = in.at("spec_yaml").get<std::string>();
-  j.kind = in.value("kind", "");
-  j.output_dir = in.at("output_dir").get<std::string>();
-  j.device = in.value("device", "cpu");
-  j.created_unix_ms = in.value("created_unix_ms", int64_t{0});
-  j.started_unix_ms = in.value("started_unix_ms", int64_t{0});
-  j.finished_unix_ms = in.value("finished_unix_ms", int64_t{0});
-  if (in.contains("progress")) engine::ProgressFromJson(in["progress"], &j.progress);
-  if (in.contains("evals") && in["evals"].is_array()) {
-    for (const json& e : in["evals"]) {
-      engine::EvalReport r;
-      engine::ProgressFromJson(e, &r);
-      j.evals.push_back(std::move(r));
+  template <typename T>
+  void Required(const char* key, const T& field) {
+    (*this)(key, field);
+  }
+};
+
+// Reads the fields from a JSON object. A missing required key or a value of the wrong type throws
+// json::exception; an unknown state name is kept in `status`.
+struct JobReader {
+  const json* in;
+  absl::Status status;
+
+  template <typename T>
+  void operator()(const char* key, T& field) {
+    auto it = in->find(key);
+    if (it != in->end()) Read(*it, &field);
+  }
+  template <typename T>
+  void Required(const char* key, T& field) {
+    Read(in->at(key), &field);
+  }
+
+  template <typename T>
+  void Read(const json& j, T* field) {
+    *field = j.get<T>();
+  }
+  void Read(const json& j, JobState* s) {
+    absl::StatusOr<JobState> state = ParseJobState(j.get<std::string>());
+    if (state.ok()) {
+      *s = *state;
+    } else if (status.ok()) {
+      status = state.status();
     }
   }
-  if (in.contains("phase")) engine::ProgressFromJson(in["phase"], &j.phase);
-  j.resumed_from_step = in.value("resumed_from_step", int64_t{0});
-  if (in.contains("events")) j.events = EventStatsFromJson(in["events"]);
-  j.recorder_run_id = in.value("recorder_run_id", "");
-  j.resumes = in.value("resumes", 0);
-  j.trainer_crashes = in.value("trainer_crashes", 0);
-  j.stopped_by_shutdown = in.value("stopped_by_shutdown", false);
-  j.warnings = in.value("warnings", std::vector<std::string>{});
-  j.worker_pid = in.value("worker_pid", 0);
-  j.worker_retries = in.value("worker_retries", 0);
-  j.attempt_failures = in.value("attempt_failures", std::vector<std::string>{});
-  j.final_val_loss = Dbl(in, "final_val_loss");
-  j.checkpoint_dir = in.value("checkpoint_dir", "");
-  j.cancel_requested = in.value("cancel_requested", false);
+  // Null (how a NaN loss of a diverged job is stored) reads as NaN.
+  void Read(const json& j, double* d) {
+    *d = j.is_number() ? j.get<double>() : std::numeric_limits<double>::quiet_NaN();
+  }
+  void Read(const json& j, JobEventStats* s) { *s = EventStatsFromJson(j); }
+  void Read(const json& j, engine::StepReport* p) { engine::ProgressFromJson(j, p); }
+  void Read(const json& j, engine::PhaseReport* p) { engine::ProgressFromJson(j, p); }
+  void Read(const json& j, std::vector<engine::EvalReport>* evals) {
+    if (!j.is_array()) return;
+    for (const json& e : j) {
+      engine::EvalReport r;
+      engine::ProgressFromJson(e, &r);
+      evals->push_back(std::move(r));
+    }
+  }
+};
+
+// A job file's object as a record; throws json::exception on a missing key or a wrong type.
+absl::StatusOr<JobRecord> ReadJob(const json& in, const std::string& source) {
+  JobRecord j;
+  j.device = "cpu";  // a job file without a device ran on the CPU
+  JobReader r{&in, absl::OkStatus()};
+  VisitJobFields(j, r);
+  if (!r.status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", r.status.message()));
+  }
   return j;
 }
 
 }  // namespace
+
+std::string JobToJson(const JobRecord& j) {
+  json out = json::object();
+  JobWriter w{&out};
+  VisitJobFields(j, w);
+  return out.dump(2, ' ', false, json::error_handler_t::replace);
+}
 
 absl::StatusOr<JobRecord> JobFromJson(const std::string& text, const std::string& source) {
   return ReadJsonObject<JobRecord>(text, source,
