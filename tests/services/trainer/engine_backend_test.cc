@@ -70,6 +70,18 @@ JobRecord Job(const PreparedSpec& p, const std::string& id, const std::string& r
   return job;
 }
 
+// Runs attempt `resumes` of `job` on `backend` (0: the first), stopped as by SIGTERM once a step
+// >= `stop_after` was reported (0: to the end): its outcome (a failed expectation and a default
+// outcome when the run fails), what the worker reported in `ctx`.
+RunOutcome Attempt(EngineBackend& backend, JobRecord job, int resumes, int64_t stop_after,
+                   RecordingContext* ctx) {
+  job.resumes = resumes;
+  ctx->stop_after = stop_after;
+  absl::StatusOr<RunOutcome> r = backend.Run(job, ctx);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : RunOutcome{};
+}
+
 class EngineBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -192,10 +204,8 @@ TEST_F(EngineBackendTest, RunsStopsAndResumesFromCheckpoint) {
   JobRecord job = Job(*p, "job-000001");
 
   RecordingContext first;
-  first.stop_after = 3;
-  auto r1 = backend_->Run(job, &first);
-  ASSERT_TRUE(r1.ok()) << r1.status();
-  EXPECT_TRUE(r1->stopped_early);  // SIGTERM to the worker: it checkpointed and exited
+  const RunOutcome r1 = Attempt(*backend_, job, 0, 3, &first);
+  EXPECT_TRUE(r1.stopped_early);  // SIGTERM to the worker: it checkpointed and exited
   ASSERT_EQ(first.pids.size(), 2u);
   EXPECT_GT(first.pids[0], 0);
   EXPECT_EQ(first.pids[1], 0);
@@ -204,16 +214,15 @@ TEST_F(EngineBackendTest, RunsStopsAndResumesFromCheckpoint) {
   EXPECT_FALSE(first.checkpoints.empty());
 
   RecordingContext second;
-  job.resumes = 1;  // a later attempt of the same job (the first refuses a used output_dir)
-  auto r2 = backend_->Run(job, &second);
-  ASSERT_TRUE(r2.ok()) << r2.status();
-  EXPECT_FALSE(r2->stopped_early);
-  EXPECT_EQ(r2->final_step, 6);
+  // A later attempt of the same job (the first refuses a used output_dir).
+  const RunOutcome r2 = Attempt(*backend_, job, 1, 0, &second);
+  EXPECT_FALSE(r2.stopped_early);
+  EXPECT_EQ(r2.final_step, 6);
   ASSERT_FALSE(second.starts.empty());
   EXPECT_GE(second.starts[0], 3);  // resumed, not restarted
-  EXPECT_GT(r2->final_val_loss, 0);
+  EXPECT_GT(r2.final_val_loss, 0);
   EXPECT_FALSE(second.evals.empty());
-  EXPECT_TRUE(fs::exists(r2->checkpoint_dir)) << r2->checkpoint_dir;
+  EXPECT_TRUE(fs::exists(r2.checkpoint_dir)) << r2.checkpoint_dir;
   // Issue 22: the phases, in order, with the final evaluation's own progress.
   std::vector<std::string> order;
   for (const engine::PhaseReport& ph : second.phases) {
@@ -240,7 +249,6 @@ TEST_F(EngineBackendTest, RunsStopsAndResumesFromCheckpoint) {
   absl::Status used = backend_->CheckFiles(*p);
   EXPECT_EQ(used.code(), absl::StatusCode::kFailedPrecondition) << used;
   EXPECT_NE(used.message().find("resume: must"), std::string::npos) << used;
-  job.resumes = 0;
   EXPECT_EQ(backend_->Run(job, &second).status().code(), absl::StatusCode::kFailedPrecondition);
   auto must = backend_->Prepare(Spec(), {"resume=must"}, dir_ + "/out", "cpu");
   ASSERT_TRUE(must.ok()) << must.status();
@@ -288,20 +296,15 @@ TEST_F(EngineBackendTest, RecordsEventsAndFinishesTheRunOnlyWhenTheJobCompletes)
   JobRecord job = Job(*p, "job-000002", "job-000002");
 
   RecordingContext first;
-  first.stop_after = 3;
-  auto r1 = backend->Run(job, &first);
-  ASSERT_TRUE(r1.ok()) << r1.status();
-  ASSERT_TRUE(r1->stopped_early);
+  ASSERT_TRUE(Attempt(*backend, job, 0, 3, &first).stopped_early);
   auto s1 = rec_->store()->GetRun(job.id);
   ASSERT_TRUE(s1.ok()) << s1.status();
   EXPECT_GT(s1->events, 0u);
   EXPECT_FALSE(s1->finished);  // stopped early: the resumed attempt will add events
 
   RecordingContext second;
-  job.resumes = 1;
-  auto r2 = backend->Run(job, &second);
-  ASSERT_TRUE(r2.ok()) << r2.status();
-  ASSERT_FALSE(r2->stopped_early);
+  const RunOutcome r2 = Attempt(*backend, job, 1, 0, &second);
+  ASSERT_FALSE(r2.stopped_early);
   auto s2 = rec_->store()->GetRun(job.id);
   ASSERT_TRUE(s2.ok()) << s2.status();
   EXPECT_GT(s2->events, s1->events);
@@ -310,7 +313,7 @@ TEST_F(EngineBackendTest, RecordsEventsAndFinishesTheRunOnlyWhenTheJobCompletes)
   // The run names its final checkpoint (the explorer loads it without ?checkpoint=).
   auto label = s2->spec.labels.find("checkpoint");
   ASSERT_NE(label, s2->spec.labels.end());
-  EXPECT_EQ(fs::path(label->second), fs::absolute(r2->checkpoint_dir).lexically_normal());
+  EXPECT_EQ(fs::path(label->second), fs::absolute(r2.checkpoint_dir).lexically_normal());
   EXPECT_TRUE(fs::is_directory(label->second)) << label->second;
 }
 
@@ -326,16 +329,9 @@ TEST_F(EngineBackendTest, ResumedJobRecordsIntoARunCreatedWithoutTheCheckpointLa
   ASSERT_TRUE(backend.ok()) << backend.status();
   auto p = (*backend)->Prepare(Spec(), {"record.sample_rate=1"}, dir_ + "/out", "cpu");
   ASSERT_TRUE(p.ok()) << p.status();
-  JobRecord job;
-  job.id = "job-000004";
-  job.spec_yaml = p->spec_yaml;
-  job.output_dir = p->output_dir;
-  job.recorder_run_id = job.id;
+  const JobRecord job = Job(*p, "job-000004", "job-000004");
   RecordingContext first;
-  first.stop_after = 3;
-  auto r1 = (*backend)->Run(job, &first);
-  ASSERT_TRUE(r1.ok()) << r1.status();
-  ASSERT_TRUE(r1->stopped_early);
+  ASSERT_TRUE(Attempt(**backend, job, 0, 3, &first).stopped_early);
   // The older trainer's run: the same layout and labels but no checkpoint label.
   auto old = first_rec.store()->GetRun(job.id);
   ASSERT_TRUE(old.ok()) << old.status();
@@ -348,10 +344,7 @@ TEST_F(EngineBackendTest, ResumedJobRecordsIntoARunCreatedWithoutTheCheckpointLa
   backend = EngineBackend::Create(o);
   ASSERT_TRUE(backend.ok()) << backend.status();
   RecordingContext second;
-  job.resumes = 1;
-  auto r2 = (*backend)->Run(job, &second);
-  ASSERT_TRUE(r2.ok()) << r2.status();
-  ASSERT_FALSE(r2->stopped_early);
+  ASSERT_FALSE(Attempt(**backend, job, 1, 0, &second).stopped_early);
   EXPECT_GE(second.starts.at(0), 3);  // resumed, not restarted
   auto s2 = rec.store()->GetRun(job.id);
   ASSERT_TRUE(s2.ok()) << s2.status();
@@ -374,13 +367,8 @@ TEST_F(EngineBackendTest, DistributedJobRecordsEveryEventOnceAcrossRanksAndResum
          "distributed.timeout_s=60", "optim.batch_size=4"},
         dir_ + "/out-" + id, "cpu");
     ASSERT_TRUE(p.ok()) << p.status();
-    JobRecord job = Job(*p, id, id);
-    job.resumes = resumes;
     RecordingContext ctx;
-    ctx.stop_after = stop_after;
-    auto r = backend->Run(job, &ctx);
-    ASSERT_TRUE(r.ok()) << r.status();
-    *out = *r;
+    *out = Attempt(*backend, Job(*p, id, id), resumes, stop_after, &ctx);
   };
   RunOutcome one, first, second;
   run("job-000010", 1, 0, &one);
