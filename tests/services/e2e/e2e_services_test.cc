@@ -37,11 +37,9 @@ std::string Addr(int port) { return "127.0.0.1:" + std::to_string(port); }
 
 class E2ETest : public ::monoroute::testing::WorkDirTest {
  protected:
-  E2ETest() : WorkDirTest("monoroute_e2e") {}
+  E2ETest() : WorkDirTest("monoroute_e2e", /*ports=*/7) {}
   void SetUp() override {
-    WorkDirTest::SetUp();
-    bin_ = MONOROUTE_BIN_DIR;
-    ports_ = *::monoroute::testing::PickFreePorts(7);
+    ASSERT_NO_FATAL_FAILURE(WorkDirTest::SetUp());
     // Text with a small vocabulary, so a few steps learn something.
     ::monoroute::testing::WriteText(work_ + "/train.txt", ::monoroute::testing::Stories(400, 4));
   }
@@ -70,8 +68,7 @@ class E2ETest : public ::monoroute::testing::WorkDirTest {
            "record: {sample_rate: 1.0, eval_split_events: true}\n";
   }
 
-  std::string bin_;
-  std::vector<int> ports_;
+  const std::string bin_ = MONOROUTE_BIN_DIR;
 };
 
 TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {

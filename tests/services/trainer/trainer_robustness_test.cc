@@ -106,11 +106,9 @@ class ListJobsProbe {
 
 class TrainerRobustnessTest : public ::monoroute::testing::WorkDirTest {
  protected:
-  TrainerRobustnessTest() : WorkDirTest("trainer_robust") {}
+  TrainerRobustnessTest() : WorkDirTest("trainer_robust", /*ports=*/4) {}
   void SetUp() override {
-    WorkDirTest::SetUp();
-    bin_ = MONOROUTE_BIN_DIR;
-    ports_ = *::monoroute::testing::PickFreePorts(4);
+    ASSERT_NO_FATAL_FAILURE(WorkDirTest::SetUp());
     ::monoroute::testing::WriteText(work_ + "/train.txt", ::monoroute::testing::Stories(90));
   }
   void StartRecorder(ServiceProcess* p) {
@@ -219,8 +217,7 @@ class TrainerRobustnessTest : public ::monoroute::testing::WorkDirTest {
     };
   }
 
-  std::string bin_;
-  std::vector<int> ports_;
+  const std::string bin_ = MONOROUTE_BIN_DIR;
 };
 
 TEST_F(TrainerRobustnessTest, HostileSpecsAreRefusedAtSubmitJob) {
