@@ -176,7 +176,8 @@ absl::Status CheckNewJobOutputDir(const engine::JobSpec& spec) {
 absl::StatusOr<std::unique_ptr<EngineBackend>> EngineBackend::Create(
     const EngineBackendOptions& options) {
   EngineBackendOptions o = options;
-  if (o.max_queue_events == 0) return absl::InvalidArgumentError("max_queue_events: must be > 0");
+  if (o.upload.max_queue_events == 0)
+    return absl::InvalidArgumentError("max_queue_events: must be > 0");
   if (o.job_memory_limit_mb < 0) {
     return absl::InvalidArgumentError("--job-memory-limit-mb: must be >= 0 (0: 3/4 of memory)");
   }
@@ -255,10 +256,10 @@ absl::StatusOr<PreparedSpec> EngineBackend::Prepare(const std::string& spec_yaml
   // Routed jobs record their routing (sampled steps, checkpoint and final evaluations, controls);
   // dense jobs
   // record their neuron slices at the final evaluation.
-  p.records_events =
-      !options_.recorder_address.empty() &&
-      (spec.record.eval_split_events ||
-       (engine::IsRouted(spec) && (spec.record.sample_rate > 0 || spec.record.eval_at_checkpoints)));
+  p.records_events = !options_.upload.recorder_address.empty() &&
+                     (spec.record.eval_split_events ||
+                      (engine::IsRouted(spec) &&
+                       (spec.record.sample_rate > 0 || spec.record.eval_at_checkpoints)));
   return p;
 }
 
@@ -274,7 +275,7 @@ absl::Status EngineBackend::CheckFiles(const PreparedSpec& prepared) {
       engine::ResolveJobThreads(spec.data.tokenize_threads, options_.max_job_threads);
   ro.data_bytes = engine::JobDataBytes(spec);
   ro.event_queue_events =
-      prepared.records_events ? static_cast<int64_t>(options_.max_queue_events) : 0;
+      prepared.records_events ? static_cast<int64_t>(options_.upload.max_queue_events) : 0;
   const engine::JobResourceEstimate estimate = engine::EstimateJobResources(spec, shape, ro);
   const auto [limit, limit_name] = MemoryLimit(spec, options_.job_memory_limit_mb);
   return engine::CheckJobMemory(estimate, limit, limit_name);
@@ -292,12 +293,7 @@ absl::StatusOr<std::pair<std::string, std::string>> WriteWorkerRequest(
   req.job_name = job.name;
   req.spec_yaml = spec_yaml;
   req.run_id = job.recorder_run_id;
-  req.recorder_address = o.recorder_address;
-  req.recorder_tls = o.recorder_tls;
-  req.max_queue_events = o.max_queue_events;
-  req.max_block_ms = o.max_block_ms;
-  req.flush_timeout_ms = o.flush_timeout_ms;
-  req.stop_flush_timeout_ms = o.stop_flush_timeout_ms;
+  req.upload = o.upload;
   req.threads = engine::ResolveJobThreads(spec.threads, o.max_job_threads);
   // A spec's 0 (every allowed CPU) is shared by the job's ranks.
   if (spec.threads == 0) req.threads = std::max(1, req.threads / spec.distributed.nproc_per_node);
@@ -511,13 +507,13 @@ std::string EngineBackend::LogPath(const JobRecord& job) const {
 }
 
 absl::StatusOr<std::optional<uint64_t>> EngineBackend::FinishRecording(const JobRecord& job) {
-  if (job.recorder_run_id.empty() || options_.recorder_address.empty()) {
+  if (job.recorder_run_id.empty() || options_.upload.recorder_address.empty()) {
     return std::optional<uint64_t>();
   }
   RecorderRunOptions ro;
-  ro.address = options_.recorder_address;
+  ro.address = options_.upload.recorder_address;
   ro.bearer_token = options_.recorder_token;
-  ro.tls = options_.recorder_tls;
+  ro.tls = options_.upload.recorder_tls;
   absl::StatusOr<uint64_t> events = FinishRecorderRun(ro, job.recorder_run_id);
   // No run was ever declared (the recorder never answered, or the job failed before): nothing to
   // finish and nothing recorded.

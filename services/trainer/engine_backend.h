@@ -17,24 +17,16 @@
 
 #include "common/service/tls_credentials.h"
 #include "services/trainer/job_backend.h"
+#include "services/trainer/recorder_upload.h"
 
 namespace monoroute::trainer {
 
 struct EngineBackendOptions {
-  // Recorder address (host:port); empty: routing events are not recorded.
-  std::string recorder_address;
+  // Where and how the workers upload routing events (recorder address, TLS, queue and flush
+  // bounds); handed to each worker in its request.
+  RecorderUploadOptions upload;
   // Bearer token sent to the recorder (empty: none); passed to workers in their environment.
   std::string recorder_token;
-  // TLS of the workers' recorder channel (file paths; each worker builds its own channel).
-  ChannelTlsOptions recorder_tls;
-  // Bound on events queued for the recorder and not yet acked (per worker).
-  size_t max_queue_events = size_t{1} << 21;
-  // Longest a training step may wait for queue space before a block is dropped (and counted).
-  int64_t max_block_ms = 200;
-  // How long a finished job waits for the recorder to ack its remaining events.
-  int64_t flush_timeout_ms = 120000;
-  // Same, for a job that stops early (cancel / shutdown).
-  int64_t stop_flush_timeout_ms = 5000;
   // The worker executable (a monoroute-trainer binary); empty: this process's own binary
   // (/proc/self/exe, so a replaced binary file does not change the workers' version).
   std::string worker_binary;

@@ -211,7 +211,7 @@ class WorkerObserver : public engine::TrainingObserver {
   void SetDistributed(const WorkerRequest* req) { distributed_ = req; }
   absl::Status FlushEvents() override {
     if (distributed_ == nullptr || writer_ == nullptr) return absl::OkStatus();
-    flushed_ = writer_->Flush(std::chrono::milliseconds(distributed_->flush_timeout_ms));
+    flushed_ = writer_->Flush(std::chrono::milliseconds(distributed_->upload.flush_timeout_ms));
     flush_done_ = true;
     return absl::OkStatus();  // a failed flush is a warning (below), not the job's failure
   }
@@ -326,13 +326,13 @@ absl::StatusOr<recorder::RunSpecLite> RecorderRunSpec(const WorkerRequest& req,
 absl::StatusOr<std::unique_ptr<recorder::RecorderWriter>> MakeRecorderWriter(
     const WorkerRequest& req, int rank) {
   recorder::RecorderWriterOptions wo;
-  wo.address = req.recorder_address;
+  wo.address = req.upload.recorder_address;
   wo.writer_id = rank == 0 ? req.job_id : absl::StrCat(req.job_id, "-rank", rank);
   const char* token = std::getenv(kWorkerTokenEnv);
   wo.bearer_token = token != nullptr ? token : "";
-  wo.tls = req.recorder_tls;
-  wo.max_queue_events = std::max<size_t>(1, req.max_queue_events);
-  wo.max_block = std::chrono::milliseconds(req.max_block_ms);
+  wo.tls = req.upload.recorder_tls;
+  wo.max_queue_events = std::max<size_t>(1, req.upload.max_queue_events);
+  wo.max_block = std::chrono::milliseconds(req.upload.max_block_ms);
   wo.rpc_timeout = std::chrono::milliseconds(3000);
   return recorder::RecorderWriter::Create(wo);
 }
@@ -356,7 +356,7 @@ absl::StatusOr<RunOutcome> RunJob(const WorkerRequest& req, JobContext* ctx) {
 
   std::unique_ptr<recorder::RecorderWriter> writer;
   recorder::RunSpecLite run_spec;
-  if (!req.run_id.empty() && !req.recorder_address.empty()) {
+  if (!req.run_id.empty() && !req.upload.recorder_address.empty()) {
     ASSIGN_OR_RETURN(run_spec, RecorderRunSpec(req, spec));
     ASSIGN_OR_RETURN(writer, MakeRecorderWriter(req, rank));
   }
@@ -379,10 +379,11 @@ absl::StatusOr<RunOutcome> RunJob(const WorkerRequest& req, JobContext* ctx) {
     const bool complete = result.ok() && !result->stopped_early;
     // A rank of a data-parallel job flushed inside the engine already (and rank 0 finished the
     // run there); what is left after a failure or a stop is flushed here.
-    absl::Status flushed = observer.flush_done()
-                               ? observer.flushed()
-                               : writer->Flush(std::chrono::milliseconds(
-                                     complete ? req.flush_timeout_ms : req.stop_flush_timeout_ms));
+    absl::Status flushed =
+        observer.flush_done()
+            ? observer.flushed()
+            : writer->Flush(std::chrono::milliseconds(complete ? req.upload.flush_timeout_ms
+                                                               : req.upload.stop_flush_timeout_ms));
     uint64_t unflushed = 0;
     if (!flushed.ok()) {
       fprintf(stderr, "monoroute-trainer worker: %s: recorder flush: %s\n", req.job_id.c_str(),

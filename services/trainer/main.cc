@@ -54,7 +54,7 @@ void AddFlags(CLI::App& app, TrainerFlags* f) {
   auto& mo = f->manager;
   app.add_option("--listen", f->listen, "gRPC address host:port");
   app.add_option("--data-dir", mo.data_dir, "Job store and default job outputs")->required();
-  app.add_option("--recorder", bo.recorder_address,
+  app.add_option("--recorder", bo.upload.recorder_address,
                  "Recorder address (empty: events are not recorded)");
   app.add_option("--metrics-listen", f->metrics_listen, "Prometheus /metrics address (empty: off)");
   app.add_option("--device", mo.default_device, "Device of jobs whose spec names none");
@@ -63,9 +63,10 @@ void AddFlags(CLI::App& app, TrainerFlags* f) {
       ->default_str("");  // an empty list stands for --data-dir, said in the text
   monoroute::AddServerFlags(&app, "SubmitJob/CancelJob", &f->server);
   app.add_option("--recorder-token-file", f->recorder_token_file, "Bearer token for the recorder");
-  monoroute::AddChannelTlsFlags(&app, "recorder", &bo.recorder_tls);
-  app.add_option("--max-queue-events", bo.max_queue_events, "Recorder upload queue bound (events)");
-  app.add_option("--max-block-ms", bo.max_block_ms,
+  monoroute::AddChannelTlsFlags(&app, "recorder", &bo.upload.recorder_tls);
+  app.add_option("--max-queue-events", bo.upload.max_queue_events,
+                 "Recorder upload queue bound (events)");
+  app.add_option("--max-block-ms", bo.upload.max_block_ms,
                  "Longest a step waits for upload queue space before dropping (counted)");
   app.add_option("--job-memory-limit-mb", bo.job_memory_limit_mb,
                  "Memory limit of each job's worker (RLIMIT_DATA on CPU jobs, and the bound of the "
@@ -91,8 +92,8 @@ absl::Status Resolve(TrainerFlags* f) {
   auto& bo = f->backend;
   auto& mo = f->manager;
   ASSIGN_OR_RETURN(bo.recorder_token, ReadToken("--recorder-token-file", f->recorder_token_file));
-  if (bo.recorder_tls.enabled()) {  // the job workers build the channel: check the files now
-    RETURN_IF_ERROR(monoroute::ChannelCredentialsFromOptions(bo.recorder_tls).status());
+  if (bo.upload.recorder_tls.enabled()) {  // the job workers build the channel: check the files now
+    RETURN_IF_ERROR(monoroute::ChannelCredentialsFromOptions(bo.upload.recorder_tls).status());
   }
   if (f->job_stop_grace_s < 0)
     return absl::InvalidArgumentError("--job-stop-grace-s: must be >= 0");
@@ -134,11 +135,11 @@ absl::Status RunTrainer(TrainerFlags& f) {
   so.service_name = "monoroute.trainer.v1.Trainer";
   so.metrics_prefix = "monoroute_trainer";
   monoroute::ApplyServerFlags(f.server, &so);
-  const std::string& recorder = f.backend.recorder_address;
+  const std::string& recorder = f.backend.upload.recorder_address;
   so.on_started = [&](int port) {
     std::cout << "monoroute-trainer: listening on port " << port << " (data " << mo.data_dir
               << ", recorder " << (recorder.empty() ? "none" : recorder)
-              << (f.backend.recorder_tls.enabled() ? " over TLS" : "") << ", "
+              << (f.backend.upload.recorder_tls.enabled() ? " over TLS" : "") << ", "
               << monoroute::DescribeTls(so.tls) << ", " << monoroute::BearerAuth(auth).Describe()
               << ")" << std::endl;
     manager->StartRunner();

@@ -33,18 +33,18 @@ std::string WorkerRequestToJson(const WorkerRequest& r) {
               {"job_name", r.job_name},
               {"spec_yaml", r.spec_yaml},
               {"run_id", r.run_id},
-              {"recorder_address", r.recorder_address},
+              {"recorder_address", r.upload.recorder_address},
               {"recorder_tls",
-               {{"ca_file", r.recorder_tls.ca_file},
-                {"cert_file", r.recorder_tls.cert_file},
-                {"key_file", r.recorder_tls.key_file},
-                {"server_name", r.recorder_tls.server_name},
-                {"use_tls", r.recorder_tls.use_tls},
-                {"flag_prefix", r.recorder_tls.flag_prefix}}},
-              {"max_queue_events", r.max_queue_events},
-              {"max_block_ms", r.max_block_ms},
-              {"flush_timeout_ms", r.flush_timeout_ms},
-              {"stop_flush_timeout_ms", r.stop_flush_timeout_ms},
+               {{"ca_file", r.upload.recorder_tls.ca_file},
+                {"cert_file", r.upload.recorder_tls.cert_file},
+                {"key_file", r.upload.recorder_tls.key_file},
+                {"server_name", r.upload.recorder_tls.server_name},
+                {"use_tls", r.upload.recorder_tls.use_tls},
+                {"flag_prefix", r.upload.recorder_tls.flag_prefix}}},
+              {"max_queue_events", r.upload.max_queue_events},
+              {"max_block_ms", r.upload.max_block_ms},
+              {"flush_timeout_ms", r.upload.flush_timeout_ms},
+              {"stop_flush_timeout_ms", r.upload.stop_flush_timeout_ms},
               {"threads", r.threads},
               {"tokenize_threads", r.tokenize_threads},
               {"prior_events", EventStatsToJson(r.prior_events)},
@@ -62,20 +62,20 @@ WorkerRequest ReadRequest(const json& j) {
   r.job_name = j.value("job_name", "");
   r.spec_yaml = j.at("spec_yaml").get<std::string>();
   r.run_id = j.value("run_id", "");
-  r.recorder_address = j.value("recorder_address", "");
+  r.upload.recorder_address = j.value("recorder_address", "");
   if (j.contains("recorder_tls")) {
     const json& t = j["recorder_tls"];
-    r.recorder_tls.ca_file = t.value("ca_file", "");
-    r.recorder_tls.cert_file = t.value("cert_file", "");
-    r.recorder_tls.key_file = t.value("key_file", "");
-    r.recorder_tls.server_name = t.value("server_name", "");
-    r.recorder_tls.use_tls = t.value("use_tls", false);
-    r.recorder_tls.flag_prefix = t.value("flag_prefix", r.recorder_tls.flag_prefix);
+    r.upload.recorder_tls.ca_file = t.value("ca_file", "");
+    r.upload.recorder_tls.cert_file = t.value("cert_file", "");
+    r.upload.recorder_tls.key_file = t.value("key_file", "");
+    r.upload.recorder_tls.server_name = t.value("server_name", "");
+    r.upload.recorder_tls.use_tls = t.value("use_tls", false);
+    r.upload.recorder_tls.flag_prefix = t.value("flag_prefix", r.upload.recorder_tls.flag_prefix);
   }
-  r.max_queue_events = j.value("max_queue_events", r.max_queue_events);
-  r.max_block_ms = j.value("max_block_ms", r.max_block_ms);
-  r.flush_timeout_ms = j.value("flush_timeout_ms", r.flush_timeout_ms);
-  r.stop_flush_timeout_ms = j.value("stop_flush_timeout_ms", r.stop_flush_timeout_ms);
+  r.upload.max_queue_events = j.value("max_queue_events", r.upload.max_queue_events);
+  r.upload.max_block_ms = j.value("max_block_ms", r.upload.max_block_ms);
+  r.upload.flush_timeout_ms = j.value("flush_timeout_ms", r.upload.flush_timeout_ms);
+  r.upload.stop_flush_timeout_ms = j.value("stop_flush_timeout_ms", r.upload.stop_flush_timeout_ms);
   r.threads = j.value("threads", 1);
   r.tokenize_threads = j.value("tokenize_threads", 1);
   if (j.contains("prior_events")) r.prior_events = EventStatsFromJson(j["prior_events"]);

@@ -25,6 +25,7 @@
 #include "common/service/tls_credentials.h"
 #include "services/trainer/job.h"
 #include "services/trainer/job_backend.h"
+#include "services/trainer/recorder_upload.h"
 
 namespace monoroute::trainer {
 
@@ -36,18 +37,13 @@ struct WorkerRequest {
   std::string job_id;     // "job-000001" (recorder writer id, labels)
   std::string job_name;   // display name (label)
   std::string spec_yaml;  // the normalised spec
-  // Recorder run id ("" or no recorder_address: nothing is recorded).
+  // Recorder run id ("" or no upload.recorder_address: nothing is recorded).
   std::string run_id;
-  std::string recorder_address;
-  ChannelTlsOptions recorder_tls;             // TLS of the recorder channel (file paths)
-  size_t max_queue_events = size_t{1} << 21;  // RecorderWriter queue bound
-  int64_t max_block_ms = 200;                 // longest a step waits for queue space
-  int64_t flush_timeout_ms = 120000;          // final flush of a completed job
-  int64_t stop_flush_timeout_ms = 5000;       // flush of a job that stops early
-  int threads = 1;             // resolved intra-op threads (the spec's 0 resolved by the trainer)
-  int tokenize_threads = 1;    // resolved tokenisation threads
-  JobEventStats prior_events;  // earlier attempts' event totals (FinishRun needs none dropped)
-  std::string lock_path;       // held (flock) while the worker runs: one worker per job
+  RecorderUploadOptions upload;  // the trainer's upload settings, as they are
+  int threads = 1;               // resolved intra-op threads (the spec's 0 resolved by the trainer)
+  int tokenize_threads = 1;      // resolved tokenisation threads
+  JobEventStats prior_events;    // earlier attempts' event totals (FinishRun needs none dropped)
+  std::string lock_path;         // held (flock) while the worker runs: one worker per job
 };
 
 std::string WorkerRequestToJson(const WorkerRequest& r);

@@ -117,7 +117,7 @@ class EngineBackendTest : public ::testing::Test {
     rec_ = std::make_unique<recorder::testing::InProcessRecorder>(rdir_.Sub("db"));
     if (!rec_->Start()) return nullptr;
     EngineBackendOptions o = Options();
-    o.recorder_address = rec_->address();
+    o.upload.recorder_address = rec_->address();
     auto backend = EngineBackend::Create(o);
     EXPECT_TRUE(backend.ok()) << backend.status();
     return backend.ok() ? std::move(*backend) : nullptr;
@@ -324,7 +324,7 @@ TEST_F(EngineBackendTest, ResumedJobRecordsIntoARunCreatedWithoutTheCheckpointLa
   recorder::testing::InProcessRecorder first_rec(rdir.Sub("db1"));
   ASSERT_TRUE(first_rec.Start());
   EngineBackendOptions o = Options();
-  o.recorder_address = first_rec.address();
+  o.upload.recorder_address = first_rec.address();
   auto backend = EngineBackend::Create(o);
   ASSERT_TRUE(backend.ok()) << backend.status();
   auto p = (*backend)->Prepare(Spec(), {"record.sample_rate=1"}, dir_ + "/out", "cpu");
@@ -340,7 +340,7 @@ TEST_F(EngineBackendTest, ResumedJobRecordsIntoARunCreatedWithoutTheCheckpointLa
   recorder::testing::InProcessRecorder rec(rdir.Sub("db2"));
   ASSERT_TRUE(rec.Start());
   ASSERT_TRUE(*rec.store()->CreateRun(old_spec));
-  o.recorder_address = rec.address();
+  o.upload.recorder_address = rec.address();
   backend = EngineBackend::Create(o);
   ASSERT_TRUE(backend.ok()) << backend.status();
   RecordingContext second;

@@ -50,7 +50,7 @@ class WorkerFaultsTest : public ::testing::Test {
     bo.job_memory_limit_mb = 4096;
     bo.max_job_threads = 1;
     bo.stop_grace_ms = 20000;
-    bo.recorder_address = recorder_->address();
+    bo.upload.recorder_address = recorder_->address();
     auto backend = EngineBackend::Create(bo);
     EXPECT_TRUE(backend.ok()) << backend.status();
     if (!backend.ok()) return nullptr;

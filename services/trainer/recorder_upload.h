@@ -1,0 +1,34 @@
+// How a job's worker uploads its routing events to the recorder: where, over what channel, and
+// the bounds of its queue and flushes. One type for the trainer's options (EngineBackendOptions,
+// set by monoroute-trainer's flags) and the worker's request (WorkerRequest), which carries it
+// unchanged. Plain data (the bearer token travels apart, in the worker's environment).
+#ifndef MONOROUTE_SERVICES_TRAINER_RECORDER_UPLOAD_H_
+#define MONOROUTE_SERVICES_TRAINER_RECORDER_UPLOAD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/service/tls_credentials.h"
+
+namespace monoroute::trainer {
+
+// The recorder upload settings of every job of a trainer.
+struct RecorderUploadOptions {
+  // Recorder address (host:port); empty: routing events are not recorded.
+  std::string recorder_address;
+  // TLS of the workers' recorder channel (file paths; each worker builds its own channel).
+  ChannelTlsOptions recorder_tls;
+  // Bound on events queued for the recorder and not yet acked (per worker).
+  size_t max_queue_events = size_t{1} << 21;
+  // Longest a training step may wait for queue space before a block is dropped (and counted).
+  int64_t max_block_ms = 200;
+  // How long a finished job waits for the recorder to ack its remaining events.
+  int64_t flush_timeout_ms = 120000;
+  // Same, for a job that stops early (cancel / shutdown).
+  int64_t stop_flush_timeout_ms = 5000;
+};
+
+}  // namespace monoroute::trainer
+
+#endif  // MONOROUTE_SERVICES_TRAINER_RECORDER_UPLOAD_H_
