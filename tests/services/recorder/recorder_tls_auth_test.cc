@@ -132,6 +132,15 @@ grpc::Status OnRun(RecorderStub* stub,
   return mt::DrainWithAuth(stub, rpc, header, ForRun<Req>(run_id));
 }
 
+// One RPC called with a given authorization header ("": none).
+using Call = std::function<grpc::Status(const std::string& header)>;
+
+// A Call of the run-scoped `rpc` (unary or streaming, as OnRun takes it) on `run_id`.
+template <typename Rpc>
+Call OnRunCall(RecorderStub* stub, Rpc rpc, const std::string& run_id) {
+  return [=](const std::string& header) { return OnRun(stub, rpc, run_id, header); };
+}
+
 grpc::Status ListRuns(v1::Recorder::Stub* stub, const std::string& header) {
   return mt::CallWithAuth(stub, &v1::Recorder::Stub::ListRuns, header, v1::ListRunsRequest());
 }
@@ -200,21 +209,14 @@ TEST_F(RecorderTlsAuthTest, EveryWriteRpcNeedsTheExactBearerToken) {
   const std::string token = pki_->Token("recorder");
   const std::string right = "Bearer " + token;
   auto stub = Stub();
-  using Call = std::function<grpc::Status(const std::string&)>;
   const std::vector<std::pair<const char*, Call>> calls = {
       {"CreateRun", [&](const std::string& h) { return CreateRun(stub.get(), "run-a", h); }},
       {"Record",
        [&](const std::string& h) {
          return Record(stub.get(), MakeBatch(TestSpec("run-a"), "w", 1, 8, 1, 5), h);
        }},
-      {"FinishRun",
-       [&](const std::string& h) {
-         return OnRun(stub.get(), &RecorderStub::FinishRun, "run-a", h);
-       }},
-      {"DeleteRun",
-       [&](const std::string& h) {
-         return OnRun(stub.get(), &RecorderStub::DeleteRun, "run-a", h);
-       }},
+      {"FinishRun", OnRunCall(stub.get(), &RecorderStub::FinishRun, "run-a")},
+      {"DeleteRun", OnRunCall(stub.get(), &RecorderStub::DeleteRun, "run-a")},
   };
   for (const auto& [name, call] : calls) {
     for (const Presented& p : BadHeaders(token)) {
@@ -237,23 +239,12 @@ TEST_F(RecorderTlsAuthTest, AuthReadsCoversEveryRead) {
   auto stub = Stub();
   ASSERT_TRUE(CreateRun(stub.get(), "run-r", right).ok());
   ASSERT_TRUE(Record(stub.get(), MakeBatch(TestSpec("run-r"), "w", 1, 8, 1, 5), right).ok());
-  using Call = std::function<grpc::Status(const std::string&)>;
   const std::vector<std::pair<const char*, Call>> reads = {
-      {"GetRun",
-       [&](const std::string& h) { return OnRun(stub.get(), &RecorderStub::GetRun, "run-r", h); }},
+      {"GetRun", OnRunCall(stub.get(), &RecorderStub::GetRun, "run-r")},
       {"ListRuns", [&](const std::string& h) { return ListRuns(stub.get(), h); }},
-      {"GetTotals",
-       [&](const std::string& h) {
-         return OnRun(stub.get(), &RecorderStub::GetTotals, "run-r", h);
-       }},
-      {"GetCounts",
-       [&](const std::string& h) {
-         return OnRun(stub.get(), &RecorderStub::GetCounts, "run-r", h);
-       }},
-      {"QueryEvents",
-       [&](const std::string& h) {
-         return OnRun(stub.get(), &RecorderStub::QueryEvents, "run-r", h);
-       }},
+      {"GetTotals", OnRunCall(stub.get(), &RecorderStub::GetTotals, "run-r")},
+      {"GetCounts", OnRunCall(stub.get(), &RecorderStub::GetCounts, "run-r")},
+      {"QueryEvents", OnRunCall(stub.get(), &RecorderStub::QueryEvents, "run-r")},
   };
   for (const auto& [name, call] : reads) {
     EXPECT_EQ(call("").error_code(), grpc::StatusCode::UNAUTHENTICATED) << name;
