@@ -102,7 +102,6 @@ class AblationCategoryTest : public testing::TinyCheckpointTest {
     TinyCheckpointTest::SetUpTestSuite();
     const std::string trained = *model_dir_;
     ASSERT_FALSE(trained.empty()) << "training the tiny routed checkpoint failed";
-    WriteEvalText(24, /*seed=*/3);
     // A word lexicon in the data/lexicon layout: one file per category.
     std::filesystem::create_directories(dir_->Sub("lexicon"));
     testing::WriteText(dir_->Sub("lexicon/thing.tsv"),

@@ -31,10 +31,6 @@ constexpr int kP = 8;  // pathways of the tiny model (TinyJob), top_k 2, layer 0
 
 class AblationTest : public testing::TinyCheckpointTest {
  protected:
-  static void SetUpTestSuite() {
-    TinyCheckpointTest::SetUpTestSuite();
-    WriteEvalText(24, /*seed=*/3);
-  }
   static AblationOptions Options() {
     AblationOptions o = EvalOn<AblationOptions>(8);
     o.layer = 0;

@@ -20,10 +20,6 @@ using ::testing::HasSubstr;
 
 class EvaluateTest : public testing::TinyCheckpointTest {
  protected:
-  static void SetUpTestSuite() {
-    TinyCheckpointTest::SetUpTestSuite();
-    WriteEvalText(20, /*seed=*/5);
-  }
   static EvaluateOptions Options() {
     EvaluateOptions o = EvalOn<EvaluateOptions>(4);
     o.threads = 2;

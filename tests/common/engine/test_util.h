@@ -93,14 +93,15 @@ inline std::string TrainTinyRoutedCheckpoint(const TempDir& dir) {
 }
 
 // Fixture base of the suites that share one TrainTinyRoutedCheckpoint, trained once per suite in
-// dir_ (model_dir_ "" when training failed, which fails every test), and evaluate it on a story
-// text (WriteEvalText, EvalOn). A suite that adds files hides SetUpTestSuite, calling this one
-// first.
+// dir_ (model_dir_ "" when training failed, which fails every test), with an evaluation text
+// dir_/eval.txt (24 stories, seed 3, unseen in training) and EvalOn to evaluate on it. A suite that
+// adds files hides SetUpTestSuite, calling this one first.
 class TinyCheckpointTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     model_dir_ = new std::string(TrainTinyRoutedCheckpoint(*dir_));
+    WriteText(dir_->Sub("eval.txt"), StoryCorpus(24, /*seed=*/3));
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -110,10 +111,6 @@ class TinyCheckpointTest : public ::testing::Test {
   }
   void SetUp() override {
     ASSERT_FALSE(model_dir_->empty()) << "training the tiny routed checkpoint failed";
-  }
-  // Writes StoryCorpus(stories, seed) to dir_/eval.txt, the text EvalOn evaluates on.
-  static void WriteEvalText(int stories, int seed) {
-    WriteText(dir_->Sub("eval.txt"), StoryCorpus(stories, seed));
   }
   // `Input` (an EvalInput: EvaluateOptions, AblationOptions) evaluating model_dir_ on
   // dir_/eval.txt in batches of `batch_size` sequences of 32 tokens; its other fields default.
