@@ -94,8 +94,8 @@ inline std::string TrainTinyRoutedCheckpoint(const TempDir& dir) {
 
 // Fixture base of the suites that share one TrainTinyRoutedCheckpoint, trained once per suite in
 // dir_ (model_dir_ "" when training failed, which fails every test), with an evaluation text
-// dir_/eval.txt (24 stories, seed 3, unseen in training) and EvalOn to evaluate on it. A suite that
-// adds files hides SetUpTestSuite, calling this one first.
+// dir_/eval.txt (StoryCorpus(24, seed 3); training read seed 0's) and EvalOn to evaluate on it.
+// A suite that adds files hides SetUpTestSuite, calling this one first.
 class TinyCheckpointTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
