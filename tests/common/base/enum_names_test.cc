@@ -5,10 +5,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace monoroute {
 namespace {
 
+using ::monoroute::testing::StatusIs;
 using ::testing::HasSubstr;
 
 enum class Color { kRed, kGreen, kBlue, kUnnamed };
@@ -41,11 +43,9 @@ TEST(EnumNamesTest, MatchesCaseOnlyWhenAsked) {
 }
 
 TEST(EnumNamesTest, ErrorNamesTheFieldAndListsTheAcceptedNames) {
-  absl::StatusOr<Color> v = ParseEnum(kColorNames, "mauve", "paint.color");
-  ASSERT_FALSE(v.ok());
-  EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(v.status().message(),
-            "paint.color 'mauve' is not supported (expected 'red', 'green' or 'blue')");
+  EXPECT_THAT(ParseEnum(kColorNames, "mauve", "paint.color"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "paint.color 'mauve' is not supported (expected 'red', 'green' or 'blue')"));
 }
 
 TEST(EnumNamesTest, ErrorListsCallerNamesFirstAndBoundsTheText) {

@@ -102,7 +102,6 @@ class AblationCategoryTest : public testing::TinyCheckpointTest {
     TinyCheckpointTest::SetUpTestSuite();
     const std::string trained = *model_dir_;
     ASSERT_FALSE(trained.empty()) << "training the tiny routed checkpoint failed";
-    testing::WriteText(dir_->Sub("eval.txt"), testing::StoryCorpus(24, /*seed=*/3));
     // A word lexicon in the data/lexicon layout: one file per category.
     std::filesystem::create_directories(dir_->Sub("lexicon"));
     testing::WriteText(dir_->Sub("lexicon/thing.tsv"),
@@ -140,12 +139,8 @@ class AblationCategoryTest : public testing::TinyCheckpointTest {
     *model_dir_ = dir_->Sub("planted");
   }
   static AblationOptions Options() {
-    AblationOptions o;
-    o.model_dir = *model_dir_;
-    o.data_path = dir_->Sub("eval.txt");
+    AblationOptions o = EvalOn<AblationOptions>(8);
     o.tokenizer_dir = MONOROUTE_TOKENIZER_DIR;
-    o.seq_len = 32;
-    o.batch_size = 8;
     o.layer = 0;
     o.pathway = 3;
     o.num_controls = 3;

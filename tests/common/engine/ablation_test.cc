@@ -31,16 +31,8 @@ constexpr int kP = 8;  // pathways of the tiny model (TinyJob), top_k 2, layer 0
 
 class AblationTest : public testing::TinyCheckpointTest {
  protected:
-  static void SetUpTestSuite() {
-    TinyCheckpointTest::SetUpTestSuite();
-    testing::WriteText(dir_->Sub("eval.txt"), testing::StoryCorpus(24, /*seed=*/3));
-  }
   static AblationOptions Options() {
-    AblationOptions o;
-    o.model_dir = *model_dir_;
-    o.data_path = dir_->Sub("eval.txt");
-    o.seq_len = 32;
-    o.batch_size = 8;
+    AblationOptions o = EvalOn<AblationOptions>(8);
     o.layer = 0;
     o.pathway = 3;
     o.bootstrap = 400;
@@ -67,12 +59,7 @@ class AblationTest : public testing::TinyCheckpointTest {
     std::vector<int64_t> loads(kP, 0);
     absl::StatusOr<model::GPTNeo> m = model::LoadGPTNeo(o.model_dir);
     EXPECT_TRUE(m.ok()) << m.status();
-    EvalDataOptions e;
-    e.data_path = o.data_path;
-    e.model_dir = o.model_dir;
-    e.seq_len = o.seq_len;
-    e.batch_size = o.batch_size;
-    absl::StatusOr<std::unique_ptr<EvalData>> data = EvalData::Load(e);
+    absl::StatusOr<std::unique_ptr<EvalData>> data = EvalData::Load(EvalDataOptionsFrom(o, 0));
     EXPECT_TRUE(data.ok()) << data.status();
     if (!m.ok() || !data.ok()) return loads;
     torch::NoGradGuard no_grad;

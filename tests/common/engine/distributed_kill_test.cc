@@ -14,52 +14,34 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST_F(DistributedJobTest, KilledRankEndsTheJobNamingItAndTheJobResumes) {
-  const std::string out = dir().Sub("killed");
-  const std::string spec = WriteSpec(GlblSpec(out), "killed.yaml");
-  std::ostringstream log;
+  KilledJob job;
   // Rank 1 SIGKILLs itself after 5 steps; the last checkpoint is step 4's.
-  LocalRanksResult r = RunWorkers(spec, dir().Sub("killed-1.jsonl"), 2, "kill:1:5", &log);
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.failed_rank, 1);
-  EXPECT_THAT(r.failure, HasSubstr("killed by SIGKILL"));
-  ASSERT_EQ(r.exits.size(), 2u);
-  EXPECT_EQ(r.exits[0], "exit code 1") << log.str();
-  EXPECT_THAT(log.str(), HasSubstr("[rank 0] error:"));
-  EXPECT_THAT(log.str(), HasSubstr("rank 1 of WORLD_SIZE 2 is gone"));
-  auto latest = LatestCheckpoint(out);
-  ASSERT_TRUE(latest.has_value());
-  EXPECT_EQ(latest->first, 4);
+  ASSERT_NO_FATAL_FAILURE(KillOneRank("killed", 1, 5, &job));
+  EXPECT_THAT(job.result.failure, HasSubstr("killed by SIGKILL"));
+  EXPECT_THAT(job.log, HasSubstr("rank 1 of WORLD_SIZE 2 is gone"));
 
-  std::ostringstream log2;
-  r = RunWorkers(spec, dir().Sub("killed-2.jsonl"), 2, "", &log2);
-  ASSERT_TRUE(r.ok) << r.failure << "\n" << log2.str();
-  EXPECT_THAT(log2.str(), HasSubstr("[rank 0] done: step 12"));
-  ExpectCloseTo(Reference().final_weights, FinalModel(out), 1e-5);
+  std::ostringstream log;
+  LocalRanksResult r = RunWorkers(job.spec, dir().Sub("killed-2.jsonl"), 2, "", &log);
+  ASSERT_TRUE(r.ok) << r.failure << "\n" << log.str();
+  EXPECT_THAT(log.str(), HasSubstr("[rank 0] done: step 12"));
+  ExpectCloseTo(Reference().final_weights, FinalModel(job.out), 1e-5);
 }
 
 TEST_F(DistributedJobTest, KilledMasterIsNamedAndOneRankResumesTheJob) {
-  const std::string out = dir().Sub("master");
-  const std::string spec = WriteSpec(GlblSpec(out), "master.yaml");
-  std::ostringstream log;
+  KilledJob job;
   // Rank 0 (the store's host) SIGKILLs itself after 6 steps; the last checkpoint is step 4's.
-  LocalRanksResult r = RunWorkers(spec, dir().Sub("master-1.jsonl"), 2, "kill:0:6", &log);
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.failed_rank, 0);
-  ASSERT_EQ(r.exits.size(), 2u);
-  EXPECT_EQ(r.exits[1], "exit code 1") << log.str();
-  EXPECT_THAT(log.str(), HasSubstr("[rank 1] error:"));
-  EXPECT_THAT(log.str(), HasSubstr("rank 0 (the rendezvous master at 127.0.0.1:"));
-  ASSERT_EQ(LatestCheckpoint(out)->first, 4);
+  ASSERT_NO_FATAL_FAILURE(KillOneRank("master", 0, 6, &job));
+  EXPECT_THAT(job.log, HasSubstr("rank 0 (the rendezvous master at 127.0.0.1:"));
 
   // The same job on one rank (in-process, no environment) resumes at step 4.
   ScopedEnv no_ranks({{"WORLD_SIZE", nullptr}, {"RANK", nullptr}});
   StepRecorder rec;
-  auto done = RunTrainingJob(GlblSpec(out), &rec);
+  auto done = RunTrainingJob(GlblSpec(job.out), &rec);
   ASSERT_TRUE(done.ok()) << done.status();
   ASSERT_FALSE(rec.steps.empty());
   EXPECT_EQ(rec.steps.front().step, 5);
   EXPECT_EQ(rec.steps.front().world_size, 1);
-  ExpectCloseTo(Reference().final_weights, FinalModel(out), 1e-5);
+  ExpectCloseTo(Reference().final_weights, FinalModel(job.out), 1e-5);
 }
 
 }  // namespace

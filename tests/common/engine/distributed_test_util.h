@@ -13,6 +13,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -161,6 +162,38 @@ class DistributedJobTest : public ::testing::Test {
     const std::string path = dir_->Sub(name);
     testing::WriteText(path, JobSpecToYaml(s));
     return path;
+  }
+
+  // A job that KillOneRank ran: its output dir and spec file, the launcher's result and the
+  // ranks' output.
+  struct KilledJob {
+    std::string out;
+    std::string spec;
+    LocalRanksResult result;
+    std::string log;
+  };
+
+  // Runs the GlblSpec job into dir()/name on 2 ranks, rank `killed` SIGKILLing itself after
+  // `steps` steps, into `job`, and checks what any such kill leaves: the job failed naming that
+  // rank, the other rank exited with an error, the last checkpoint is step 4's.
+  static void KillOneRank(const std::string& name, int killed, int steps, KilledJob* job) {
+    job->out = dir_->Sub(name);
+    job->spec = WriteSpec(GlblSpec(job->out), name + ".yaml");
+    const std::string kill = "kill:" + std::to_string(killed) + ":" + std::to_string(steps);
+    std::ostringstream log;
+    job->result = RunWorkers(job->spec, dir_->Sub(name + "-1.jsonl"), 2, kill, &log);
+    job->log = log.str();
+    const LocalRanksResult& r = job->result;
+    const int other = 1 - killed;
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.failed_rank, killed);
+    ASSERT_EQ(r.exits.size(), 2u);
+    EXPECT_EQ(r.exits[other], "exit code 1") << job->log;
+    EXPECT_NE(job->log.find("[rank " + std::to_string(other) + "] error:"), std::string::npos)
+        << job->log;
+    auto latest = LatestCheckpoint(job->out);
+    ASSERT_TRUE(latest.has_value());
+    EXPECT_EQ(latest->first, 4);
   }
 
   // `nproc` ranks of the test worker on `spec`; rank 0 appends its step reports to `report`.

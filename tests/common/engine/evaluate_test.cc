@@ -20,16 +20,8 @@ using ::testing::HasSubstr;
 
 class EvaluateTest : public testing::TinyCheckpointTest {
  protected:
-  static void SetUpTestSuite() {
-    TinyCheckpointTest::SetUpTestSuite();
-    testing::WriteText(dir_->Sub("eval.txt"), testing::StoryCorpus(20, /*seed=*/5));
-  }
   static EvaluateOptions Options() {
-    EvaluateOptions o;
-    o.model_dir = *model_dir_;
-    o.data_path = dir_->Sub("eval.txt");
-    o.seq_len = 32;
-    o.batch_size = 4;
+    EvaluateOptions o = EvalOn<EvaluateOptions>(4);
     o.threads = 2;
     return o;
   }
@@ -41,11 +33,7 @@ TEST_F(EvaluateTest, EqualsTheAblationsIndependentIntactLoss) {
   EXPECT_TRUE(r->routed);
   EXPECT_GT(r->tokens, 0);
   EXPECT_NEAR(r->perplexity, std::exp(r->loss), 1e-9);
-  AblationOptions a;
-  a.model_dir = *model_dir_;
-  a.data_path = dir_->Sub("eval.txt");
-  a.seq_len = 32;
-  a.batch_size = 4;
+  AblationOptions a = EvalOn<AblationOptions>(4);  // the same windows
   a.layer = 0;
   a.pathway = 1;
   absl::StatusOr<AblationResult> ab = RunPathwayAblation(a);

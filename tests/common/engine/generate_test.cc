@@ -162,20 +162,6 @@ TEST_F(GenerateTest, BadArgumentsNameTheField) {
   EXPECT_EQ(Generate(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// The pathway of layer 0 used last for the first time along `ids` (intact routing), and that
-// position.
-std::pair<int, int64_t> LatestFirstUse(const model::RoutingInfo& info, int64_t t) {
-  torch::Tensor idx = info.topk_indices.view({t, -1});
-  std::pair<int, int64_t> best{-1, -1};
-  for (int p = 0; p < idx.max().item<int>() + 1; ++p) {
-    torch::Tensor hits = (idx == p).any(1).nonzero();
-    if (hits.numel() == 0) continue;
-    const int64_t first = hits[0][0].item<int64_t>();
-    if (first > best.second) best = {p, first};
-  }
-  return best;
-}
-
 // The tiny model, kLength random ids drawn with `seed`, and the model's intact forward on them
 // (made under the caller's NoGradGuard).
 struct Probe {
@@ -189,6 +175,19 @@ struct Probe {
     p.intact = p.model->forward(p.ids);
     return p;
   }
+  // The pathway of layer 0 used last for the first time along `ids` (intact routing), and that
+  // position.
+  std::pair<int, int64_t> LatestFirstUse() const {
+    torch::Tensor idx = intact.routing[0].topk_indices.view({kLength, -1});
+    std::pair<int, int64_t> best{-1, -1};
+    for (int p = 0; p < idx.max().item<int>() + 1; ++p) {
+      torch::Tensor hits = (idx == p).any(1).nonzero();
+      if (hits.numel() == 0) continue;
+      const int64_t first = hits[0][0].item<int64_t>();
+      if (first > best.second) best = {p, first};
+    }
+    return best;
+  }
   model::CausalLM model;
   torch::Tensor ids;
   model::ForwardOutput intact;
@@ -198,11 +197,8 @@ TEST_F(GenerateTest, AblationEqualsTheOfflineMaskAndActsOnlyThroughThePathway) {
   torch::NoGradGuard no_grad;
   auto probe = Probe::Make(*model_dir_, 3);
   ASSERT_TRUE(probe.ok()) << probe.status();
-  model::CausalLM& m = probe->model;
-  const torch::Tensor& ids = probe->ids;
-  const model::ForwardOutput& intact = probe->intact;
-  const int64_t t = Probe::kLength;
-  auto [p, first] = LatestFirstUse(intact.routing[0], t);
+  auto& [m, ids, intact] = *probe;
+  auto [p, first] = probe->LatestFirstUse();
   ASSERT_GT(first, 0) << "every pathway is used at position 0";
   auto steering = MakeSteering(*m, {{0, p}}, {});
   ASSERT_TRUE(steering.ok()) << steering.status();
@@ -234,15 +230,12 @@ TEST_F(GenerateTest, ScalingActsOnlyThroughThePathway) {
   torch::NoGradGuard no_grad;
   auto probe = Probe::Make(*model_dir_, 4);
   ASSERT_TRUE(probe.ok()) << probe.status();
-  model::CausalLM& m = probe->model;
-  const torch::Tensor& ids = probe->ids;
-  const model::ForwardOutput& intact = probe->intact;
-  const int64_t t = Probe::kLength;
+  auto& [m, ids, intact] = *probe;
   // Factor 1 on every pathway: the hand-written block loop equals GPTNeoImpl::forward.
   auto ones = MakeSteering(*m, {}, {{0, 0, 1.0}});
   ASSERT_TRUE(ones.ok());
   EXPECT_TRUE(torch::allclose(SteeredForward(*m, ids, *ones).logits, intact.logits, 0, 1e-6));
-  auto [p, first] = LatestFirstUse(intact.routing[0], t);
+  auto [p, first] = probe->LatestFirstUse();
   ASSERT_GT(first, 0);
   auto boost = MakeSteering(*m, {}, {{0, p, 3.0}});
   ASSERT_TRUE(boost.ok());

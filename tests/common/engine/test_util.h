@@ -93,13 +93,15 @@ inline std::string TrainTinyRoutedCheckpoint(const TempDir& dir) {
 }
 
 // Fixture base of the suites that share one TrainTinyRoutedCheckpoint, trained once per suite in
-// dir_ (model_dir_ "" when training failed, which fails every test). A suite that adds files
-// hides SetUpTestSuite, calling this one first.
+// dir_ (model_dir_ "" when training failed, which fails every test), with an evaluation text
+// dir_/eval.txt (StoryCorpus(24, seed 3); training read seed 0's) and EvalOn to evaluate on it.
+// A suite that adds files hides SetUpTestSuite, calling this one first.
 class TinyCheckpointTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     model_dir_ = new std::string(TrainTinyRoutedCheckpoint(*dir_));
+    WriteText(dir_->Sub("eval.txt"), StoryCorpus(24, /*seed=*/3));
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -109,6 +111,17 @@ class TinyCheckpointTest : public ::testing::Test {
   }
   void SetUp() override {
     ASSERT_FALSE(model_dir_->empty()) << "training the tiny routed checkpoint failed";
+  }
+  // `Input` (an EvalInput: EvaluateOptions, AblationOptions) evaluating model_dir_ on
+  // dir_/eval.txt in batches of `batch_size` sequences of 32 tokens; its other fields default.
+  template <typename Input>
+  static Input EvalOn(int batch_size) {
+    Input in;
+    in.model_dir = *model_dir_;
+    in.data_path = dir_->Sub("eval.txt");
+    in.seq_len = 32;
+    in.batch_size = batch_size;
+    return in;
   }
   static inline TempDir* dir_ = nullptr;
   static inline std::string* model_dir_ = nullptr;

@@ -9,11 +9,13 @@
 #include <fstream>
 
 #include "common/engine/data_file.h"
+#include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_files.h"
 
 namespace monoroute::engine {
 namespace {
 
+using ::monoroute::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -81,10 +83,8 @@ TEST(TextDocumentsTest, ResolvesFormat) {
 }
 
 TEST(TextDocumentsTest, ReadDocumentsMissingFile) {
-  absl::StatusOr<DocumentSet> d = ReadDocuments("/nonexistent/x.txt", TextFormat::kText);
-  ASSERT_FALSE(d.ok());
-  EXPECT_EQ(d.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(d.status().message(), HasSubstr("/nonexistent/x.txt"));
+  EXPECT_THAT(ReadDocuments("/nonexistent/x.txt", TextFormat::kText),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/x.txt")));
 }
 
 // Issue 23: a FIFO or a directory names what it is (it read as "file not found"); the FIFO is

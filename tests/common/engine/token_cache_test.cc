@@ -12,10 +12,12 @@
 #include "common/base/file_util.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
 #include "tests/common/engine/test_util.h"
+#include "tests/testing/status_matchers.h"
 
 namespace monoroute::engine {
 namespace {
 
+using ::monoroute::testing::StatusIs;
 using testing::TempDir;
 using testing::WriteText;
 
@@ -130,10 +132,8 @@ TEST_F(TokenCacheTest, ReusedWhenUnchangedRebuiltWhenChanged) {
 }
 
 TEST_F(TokenCacheTest, MissingSourceIsNotFound) {
-  auto c = TokenCache::Open(Options(dir_.Sub("nope.txt")));
-  ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(c.status().message(), ::testing::HasSubstr("nope.txt"));
+  EXPECT_THAT(TokenCache::Open(Options(dir_.Sub("nope.txt"))),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::HasSubstr("nope.txt")));
 }
 
 TEST_F(TokenCacheTest, JsonlSource) {

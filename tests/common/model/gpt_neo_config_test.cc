@@ -8,10 +8,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/common/model/test_util.h"
+#include "tests/testing/status_matchers.h"
 
 namespace monoroute::model {
 namespace {
 
+using ::monoroute::testing::StatusIs;
 using ::testing::HasSubstr;
 
 nlohmann::json TinyJson() {
@@ -45,11 +47,9 @@ TEST(GPTNeoConfigTest, ParsesFixtureFile) {
 TEST(GPTNeoConfigTest, RejectsUnsupportedActivationByName) {
   auto j = TinyJson();
   j["activation_function"] = "relu";
-  auto c = GPTNeoConfig::FromJson(j);
-  ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(c.status().message(),
-              HasSubstr("config.json: activation_function 'relu' is not supported"));
+  EXPECT_THAT(GPTNeoConfig::FromJson(j),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("config.json: activation_function 'relu' is not supported")));
 }
 
 TEST(GPTNeoConfigTest, RejectsBadValues) {
@@ -70,10 +70,9 @@ TEST(GPTNeoConfigTest, RejectsBadValues) {
                           "attention_layers has 3 entries"}}) {
     auto j = TinyJson();
     j[c.key] = c.value;
-    auto r = GPTNeoConfig::FromJson(j);
-    ASSERT_FALSE(r.ok()) << c.key;
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.key;
-    EXPECT_THAT(r.status().message(), HasSubstr(c.expect)) << c.key;
+    EXPECT_THAT(GPTNeoConfig::FromJson(j),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.expect)))
+        << c.key;
   }
 }
 
@@ -88,11 +87,10 @@ TEST(GPTNeoConfigTest, MissingRequiredKeyIsNamed) {
       } else {
         j.erase(key);
       }
-      auto r = GPTNeoConfig::FromJson(j);
-      ASSERT_FALSE(r.ok()) << key;
-      EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << key;
-      EXPECT_EQ(r.status().message(),
-                absl::StrCat("config.json: required key '", key, "' is missing or null"));
+      EXPECT_THAT(GPTNeoConfig::FromJson(j), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                      absl::StrCat("config.json: required key '",
+                                                                   key, "' is missing or null")))
+          << key;
     }
   }
   auto j = TinyJson();

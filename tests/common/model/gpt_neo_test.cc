@@ -2,6 +2,7 @@
 // from model.safetensors and from pytorch_model.bin; routed == dense at top_k = P.
 #include "common/model/gpt_neo.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/model/checkpoint.h"
@@ -112,11 +113,12 @@ TEST(GPTNeoTest, EnableRoutingKeepsDenseWeightsAndNamesParameters) {
   EXPECT_TRUE(torch::equal(m->blocks[2]->routed_mlp->c_fc->weight, before));
   EXPECT_EQ(m->routed_layers(), (std::vector<int64_t>{0, 2, 4, 6}));
   EXPECT_EQ(m->EnableRouting(RoutingConfig{}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(
+      testing::MissingParameters(
+          m, {"transformer.h.0.attn.attention.q_proj.weight", "transformer.h.2.mlp.c_fc.weight",
+              "transformer.h.2.mlp.router.0.weight", "transformer.h.2.mlp.router.2.bias"}),
+      ::testing::IsEmpty());
   auto params = m->named_parameters();
-  EXPECT_TRUE(params.contains("transformer.h.0.attn.attention.q_proj.weight"));
-  EXPECT_TRUE(params.contains("transformer.h.2.mlp.c_fc.weight"));
-  EXPECT_TRUE(params.contains("transformer.h.2.mlp.router.0.weight"));
-  EXPECT_TRUE(params.contains("transformer.h.2.mlp.router.2.bias"));
   EXPECT_FALSE(params.contains("transformer.h.1.mlp.router.0.weight"));
   EXPECT_EQ(m->router_parameters().size(), 16u);
   EXPECT_EQ(m->base_parameters().size() + 16u, params.size());

@@ -2,6 +2,7 @@
 // scripts/fixtures/gen_model_fixtures.py from a line-by-line transcription of HF's modeling
 // files): embeddings, every block, final norm, logits and loss; routed with top_k = P equals
 // dense on each family; save / load round trips in each family's HF layout.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -132,20 +133,20 @@ ModelConfig Shrunk(ModelConfig c) {
 
 TEST(ModelFamiliesTest, ParameterNamesAreTheHuggingFaceKeys) {
   CausalLM m(Shrunk(ModelConfig::Pythia70M()));
-  auto p = m->named_parameters();
-  EXPECT_TRUE(p.contains("gpt_neox.embed_in.weight"));
-  EXPECT_TRUE(p.contains("gpt_neox.layers.5.attention.query_key_value.weight"));
-  EXPECT_TRUE(p.contains("gpt_neox.layers.5.post_attention_layernorm.bias"));
-  EXPECT_TRUE(p.contains("gpt_neox.final_layer_norm.weight"));
-  EXPECT_TRUE(p.contains("embed_out.weight"));
-  EXPECT_FALSE(p.contains("embed_out.bias"));
+  EXPECT_THAT(
+      testing::MissingParameters(
+          m, {"gpt_neox.embed_in.weight", "gpt_neox.layers.5.attention.query_key_value.weight",
+              "gpt_neox.layers.5.post_attention_layernorm.bias", "gpt_neox.final_layer_norm.weight",
+              "embed_out.weight"}),
+      ::testing::IsEmpty());
+  EXPECT_FALSE(m->named_parameters().contains("embed_out.bias"));
   EXPECT_TRUE(m->named_buffers().is_empty());  // rotary tables are not buffers
   CausalLM g(Shrunk(ModelConfig::Gpt2Small()));
-  auto q = g->named_parameters();
-  EXPECT_TRUE(q.contains("transformer.h.11.attn.c_attn.bias"));
-  EXPECT_TRUE(q.contains("transformer.h.11.mlp.c_proj.weight"));
-  EXPECT_TRUE(q.contains("transformer.wpe.weight"));
-  EXPECT_FALSE(q.contains("lm_head.weight"));
+  EXPECT_THAT(testing::MissingParameters(
+                  g, {"transformer.h.11.attn.c_attn.bias", "transformer.h.11.mlp.c_proj.weight",
+                      "transformer.wpe.weight"}),
+              ::testing::IsEmpty());
+  EXPECT_FALSE(g->named_parameters().contains("lm_head.weight"));
   EXPECT_TRUE(torch::equal(g->lm_head_weight(), g->wte->weight));
 }
 

@@ -35,6 +35,19 @@ inline double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
       .item<double>();
 }
 
+// Of `names`, those that are not parameters of `model` (a GPTNeo, CausalLM...), in order: empty
+// when every name is a parameter (its Hugging Face key).
+template <typename Model>
+std::vector<std::string> MissingParameters(const Model& model,
+                                           const std::vector<std::string>& names) {
+  const auto params = model->named_parameters();
+  std::vector<std::string> missing;
+  for (const std::string& name : names) {
+    if (!params.contains(name)) missing.push_back(name);
+  }
+  return missing;
+}
+
 // The one temp-dir and command helpers (tests/testing).
 using ::monoroute::testing::CommandResult;
 using ::monoroute::testing::RunCommand;

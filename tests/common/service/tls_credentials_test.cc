@@ -48,6 +48,12 @@ class TlsTest : public ::testing::Test {
     if (mutual) o.client_ca_file = pki_->ca;
     return o;
   }
+  // RunServer options with ServerTls(mutual).
+  static ServerRunnerOptions WithTls(bool mutual) {
+    ServerRunnerOptions o;
+    o.tls = ServerTls(mutual);
+    return o;
+  }
 
   static testing::TempDir* dir_;
   static TestPki* pki_;
@@ -79,6 +85,10 @@ class RunningServer {
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
+  // A health check of this server from a client with `tls`, dialling `host` (on its port).
+  grpc::Status Health(const ChannelTlsOptions& tls, const std::string& host = "127.0.0.1") const {
+    return HealthCheck(MakeChannel(host + ":" + std::to_string(port_), tls));
+  }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
@@ -143,8 +153,7 @@ TEST_F(TlsTest, UnusableFilesAreErrorsNamingFlagAndFile) {
 }
 
 TEST_F(TlsTest, RunServerRefusesBadFilesBeforeListening) {
-  ServerRunnerOptions o;
-  o.tls = ServerTls(false);
+  ServerRunnerOptions o = WithTls(false);
   o.tls.cert_file = dir_->Sub("absent.crt");
   absl::Status s = RunServer(o, {}, std::make_shared<prometheus::Registry>());
   ExpectError(s, "--tls-cert", o.tls.cert_file);
@@ -153,56 +162,49 @@ TEST_F(TlsTest, RunServerRefusesBadFilesBeforeListening) {
 TEST_F(TlsTest, PlaintextRoundTrip) {
   RunningServer server(ServerRunnerOptions{});
   ASSERT_NE(server.port(), 0);
-  EXPECT_TRUE(HealthCheck(MakeChannel(server.address(), {})).ok());
+  EXPECT_TRUE(server.Health({}).ok());
 }
 
 TEST_F(TlsTest, TlsRoundTripAndPlaintextRefused) {
-  ServerRunnerOptions o;
-  o.tls = ServerTls(false);
-  RunningServer server(o);
+  RunningServer server(WithTls(false));
   ASSERT_NE(server.port(), 0);
-  grpc::Status ok = HealthCheck(MakeChannel(server.address(), ClientTls(*pki_, false)));
+  grpc::Status ok = server.Health(ClientTls(*pki_, false));
   EXPECT_TRUE(ok.ok()) << ok.error_message();
   // "localhost" is in the certificate too.
-  ok = HealthCheck(
-      MakeChannel("localhost:" + std::to_string(server.port()), ClientTls(*pki_, false)));
+  ok = server.Health(ClientTls(*pki_, false), "localhost");
   EXPECT_TRUE(ok.ok()) << ok.error_message();
 
-  grpc::Status plain = HealthCheck(MakeChannel(server.address(), {}));
+  grpc::Status plain = server.Health({});
   EXPECT_EQ(plain.error_code(), grpc::StatusCode::UNAVAILABLE) << plain.error_message();
 
   // A client trusting another CA does not accept the server.
-  grpc::Status other = HealthCheck(MakeChannel(server.address(), ClientTls(*other_, false)));
+  grpc::Status other = server.Health(ClientTls(*other_, false));
   EXPECT_EQ(other.error_code(), grpc::StatusCode::UNAVAILABLE) << other.error_message();
 
   // The name checked is the override when given: the certificate names "recorder", not "trainer".
   ChannelTlsOptions named = ClientTls(*pki_, false);
   named.server_name = "recorder";
-  EXPECT_TRUE(HealthCheck(MakeChannel(server.address(), named)).ok());
+  EXPECT_TRUE(server.Health(named).ok());
   named.server_name = "trainer";
-  EXPECT_EQ(HealthCheck(MakeChannel(server.address(), named)).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(server.Health(named).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(TlsTest, MutualTlsNeedsAClientCertificateFromTheCa) {
-  ServerRunnerOptions o;
-  o.tls = ServerTls(true);
-  RunningServer server(o);
+  RunningServer server(WithTls(true));
   ASSERT_NE(server.port(), 0);
-  grpc::Status ok = HealthCheck(MakeChannel(server.address(), ClientTls(*pki_, true)));
+  grpc::Status ok = server.Health(ClientTls(*pki_, true));
   EXPECT_TRUE(ok.ok()) << ok.error_message();
 
-  grpc::Status no_cert = HealthCheck(MakeChannel(server.address(), ClientTls(*pki_, false)));
+  grpc::Status no_cert = server.Health(ClientTls(*pki_, false));
   EXPECT_EQ(no_cert.error_code(), grpc::StatusCode::UNAVAILABLE) << no_cert.error_message();
 
   ChannelTlsOptions foreign = ClientTls(*pki_, false);  // trusts the server, cert of another CA
   foreign.cert_file = other_->client_cert;
   foreign.key_file = other_->client_key;
-  grpc::Status bad = HealthCheck(MakeChannel(server.address(), foreign));
+  grpc::Status bad = server.Health(foreign);
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::UNAVAILABLE) << bad.error_message();
 
-  EXPECT_EQ(HealthCheck(MakeChannel(server.address(), {})).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(server.Health({}).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(TlsTest, ReceiveLimitIsApplied) {

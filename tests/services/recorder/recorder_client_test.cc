@@ -21,12 +21,7 @@ using ::testing::HasSubstr;
 using testing::InProcessRecorder;
 using testing::MakeBatch;
 using testing::TestSpec;
-
-RunSpecLite Spec(const std::string& run) {
-  RunSpecLite p;
-  ToProto(TestSpec(run), &p);
-  return p;
-}
+using testing::TestSpecProto;
 
 std::unique_ptr<RecorderWriter> NewWriter(const std::string& address, const std::string& id,
                                           const std::string& token = "") {
@@ -72,14 +67,14 @@ TEST_F(RecorderWriterTest, CreateValidatesOptions) {
 TEST_F(RecorderWriterTest, AppendsAreAckedAndCounted) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   auto w = NewWriter(server_->address(), "trainer-1");
-  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
-  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());  // idempotent
-  RunSpecLite other = Spec("r1");
+  ASSERT_TRUE(w->CreateRun(TestSpecProto("r1")).ok());
+  ASSERT_TRUE(w->CreateRun(TestSpecProto("r1")).ok());  // idempotent
+  RunSpecLite other = TestSpecProto("r1");
   other.set_top_k(2);
   absl::Status conflict = w->CreateRun(other);
   EXPECT_EQ(conflict.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(conflict.message(), HasSubstr("top_k: stored 4, requested 2"));
-  RunSpecLite more = Spec("r1");  // an extra label is merged into the run
+  RunSpecLite more = TestSpecProto("r1");  // an extra label is merged into the run
   (*more.mutable_labels())["checkpoint"] = "/ckpt";
   ASSERT_TRUE(w->CreateRun(more).ok());
   EXPECT_EQ(server_->store()->GetRun("r1")->spec.labels.at("checkpoint"), "/ckpt");
@@ -114,7 +109,7 @@ TEST_F(RecorderWriterTest, RecycledBuffersCarryEachBatchExactly) {
   o.max_block = std::chrono::milliseconds(30000);
   auto w = RecorderWriter::Create(o);
   ASSERT_TRUE(w.ok()) << w.status();
-  ASSERT_TRUE((*w)->CreateRun(Spec("r1")).ok());
+  ASSERT_TRUE((*w)->CreateRun(TestSpecProto("r1")).ok());
   std::map<uint64_t, events::RoutingEventBatch> sent;  // by batch id
   const size_t sizes[] = {900, 3, 250, 1, 600};
   for (uint64_t s = 0; s < 40; ++s) {
@@ -151,7 +146,7 @@ TEST_F(RecorderWriterTest, RecycledBuffersCarryEachBatchExactly) {
 TEST_F(RecorderWriterTest, RejectedBlockIsDroppedAndReported) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   auto w = NewWriter(server_->address(), "w");
-  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
+  ASSERT_TRUE(w->CreateRun(TestSpecProto("r1")).ok());
   events::RoutingEventBatch good0 = MakeBatch(TestSpec("r1"), "w", 0, 10, 1, 1);
   events::RoutingEventBatch bad = MakeBatch(TestSpec("r1"), "w", 1, 10, 1, 2);
   bad.token_id[3] = 999999;
@@ -178,7 +173,7 @@ TEST_F(RecorderWriterTest, ReconnectsAndResendsAfterServerRestart) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   const int port = server_->port();
   auto w = NewWriter(server_->address(), "w");
-  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
+  ASSERT_TRUE(w->CreateRun(TestSpecProto("r1")).ok());
   BruteCounts ref;
   uint64_t seq = 0;
   for (; seq < 10; ++seq) {
@@ -209,19 +204,19 @@ TEST_F(RecorderWriterTest, CreateRunWaitsForReadyThroughAFailedConnect) {
   server_->Stop();  // the port is known and nothing listens: connects are refused
   auto w = NewWriter("127.0.0.1:" + std::to_string(port), "w");
   // Without waiting, a refused connect fails the declaration at once.
-  EXPECT_EQ(w->CreateRun(Spec("r1")).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(w->CreateRun(TestSpecProto("r1")).code(), absl::StatusCode::kUnavailable);
   // Waiting, the declaration succeeds once the recorder listens (here 1.5 s later).
   std::thread restart([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     ASSERT_TRUE(server_->Start(port));
   });
-  absl::Status s = w->CreateRun(Spec("r1"), std::chrono::seconds(30));
+  absl::Status s = w->CreateRun(TestSpecProto("r1"), std::chrono::seconds(30));
   restart.join();
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_TRUE(server_->store()->GetRun("r1").ok());
   // A recorder that never comes back costs at most the wait: DEADLINE_EXCEEDED, not a hang.
   server_->Stop();
-  EXPECT_EQ(w->CreateRun(Spec("r2"), std::chrono::milliseconds(300)).code(),
+  EXPECT_EQ(w->CreateRun(TestSpecProto("r2"), std::chrono::milliseconds(300)).code(),
             absl::StatusCode::kDeadlineExceeded);
 }
 
@@ -247,7 +242,7 @@ TEST_F(RecorderWriterTest, FullQueueDropsAfterMaxBlock) {
 TEST_F(RecorderWriterTest, FinishRunThenResendIsDuplicateAndNewBlockIsRefused) {
   ASSERT_NO_FATAL_FAILURE(StartServer("tok"));
   auto w = NewWriter(server_->address(), "w", "tok");
-  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());
+  ASSERT_TRUE(w->CreateRun(TestSpecProto("r1")).ok());
   EXPECT_EQ(w->FinishRun("ghost", std::chrono::seconds(10)).code(), absl::StatusCode::kNotFound);
   events::RoutingEventBatch b0 = MakeBatch(TestSpec("r1"), "w", 0, 10, 1, 1);
   ASSERT_TRUE(w->Append(b0.view()));
@@ -255,8 +250,8 @@ TEST_F(RecorderWriterTest, FinishRunThenResendIsDuplicateAndNewBlockIsRefused) {
   ASSERT_TRUE(w->FinishRun("r1", std::chrono::seconds(10)).ok());
   ASSERT_TRUE(w->FinishRun("r1", std::chrono::seconds(10)).ok());  // idempotent
   EXPECT_TRUE(server_->store()->GetRun("r1")->finished);
-  ASSERT_TRUE(w->CreateRun(Spec("r1")).ok());  // identical spec: still fine
-  ASSERT_TRUE(w->Append(b0.view()));           // re-send: a duplicate ack
+  ASSERT_TRUE(w->CreateRun(TestSpecProto("r1")).ok());  // identical spec: still fine
+  ASSERT_TRUE(w->Append(b0.view()));                    // re-send: a duplicate ack
   ASSERT_TRUE(w->Flush(std::chrono::seconds(30)).ok());
   EXPECT_EQ(w->stats().duplicate_acks, 1u);
   ASSERT_TRUE(w->Append(MakeBatch(TestSpec("r1"), "w", 1, 10, 2, 2).view()));
@@ -273,9 +268,9 @@ TEST_F(RecorderWriterTest, FinishRunThenResendIsDuplicateAndNewBlockIsRefused) {
 TEST_F(RecorderWriterTest, WrongTokenIsReported) {
   ASSERT_NO_FATAL_FAILURE(StartServer("tok"));
   auto good = NewWriter(server_->address(), "w", "tok");
-  ASSERT_TRUE(good->CreateRun(Spec("r1")).ok());
+  ASSERT_TRUE(good->CreateRun(TestSpecProto("r1")).ok());
   auto bad = NewWriter(server_->address(), "w2", "nope");
-  EXPECT_EQ(bad->CreateRun(Spec("r1")).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(bad->CreateRun(TestSpecProto("r1")).code(), absl::StatusCode::kUnauthenticated);
   ASSERT_TRUE(bad->Append(MakeBatch(TestSpec("r1"), "w2", 0, 10, 1, 1).view()));
   EXPECT_EQ(bad->Flush(std::chrono::seconds(10)).code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(bad->stats().events_dropped, 10u);

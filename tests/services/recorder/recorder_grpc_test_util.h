@@ -17,6 +17,14 @@
 
 namespace monoroute::recorder::testing {
 
+// TestSpec(run_id, store_raw) as the wire's RunSpec (what CreateRun takes).
+inline v1::RunSpec TestSpecProto(const std::string& run_id, bool store_raw = true) {
+  v1::RunSpec p;
+  ToProto(TestSpec(run_id, store_raw), &p);
+  return p;
+}
+
+// A recorder store + service + gRPC server on 127.0.0.1, in this process.
 class InProcessRecorder {
  public:
   InProcessRecorder(std::string data_dir, RecorderServiceOptions svc_opts = {},

@@ -78,9 +78,7 @@ std::unique_ptr<RecorderWriter> WriterWithRun(const RecorderWriterOptions& o,
   absl::StatusOr<std::unique_ptr<RecorderWriter>> w = RecorderWriter::Create(o);
   EXPECT_TRUE(w.ok()) << w.status();
   if (!w.ok()) return nullptr;
-  RunSpecLite spec;
-  ToProto(TestSpec(run_id), &spec);
-  const absl::Status created = (*w)->CreateRun(spec);
+  const absl::Status created = (*w)->CreateRun(testing::TestSpecProto(run_id));
   EXPECT_TRUE(created.ok()) << created;
   return created.ok() ? std::move(*w) : nullptr;
 }

@@ -22,12 +22,7 @@ using testing::InProcessRecorder;
 using testing::MakeBatch;
 using testing::SendBatches;
 using testing::TestSpec;
-
-v1::RunSpec SpecProto(const std::string& run, bool raw = true) {
-  v1::RunSpec p;
-  ToProto(TestSpec(run, raw), &p);
-  return p;
-}
+using testing::TestSpecProto;
 
 // `n` batches of `tokens` tokens of writer "w" to run "r1" (batch s at step s), each added to
 // `ref`.
@@ -61,7 +56,7 @@ class RecorderServiceTest : public ::testing::Test {
                          bool* created = nullptr) {
     v1::CreateRunResponse resp;
     grpc::Status s = ::monoroute::testing::CallWithAuth(stub_.get(), &v1::Recorder::Stub::CreateRun,
-                                                        Bearer(token), SpecProto(run), &resp);
+                                                        Bearer(token), TestSpecProto(run), &resp);
     if (created != nullptr) *created = resp.created();
     return s;
   }
@@ -179,7 +174,7 @@ TEST_F(RecorderServiceTest, ListRunsPagesBoundedLabelsAndSplitsOfResults) {
   server_.reset();
   StartServer(so);
   for (int i = 0; i < 7; ++i) {
-    v1::RunSpec spec = SpecProto("run-" + std::to_string(i));
+    v1::RunSpec spec = TestSpecProto("run-" + std::to_string(i));
     for (int l = 0; l < 3; ++l)
       (*spec.mutable_labels())["l" + std::to_string(l)] = std::string(4000, 'v');
     grpc::ClientContext ctx;
@@ -211,7 +206,7 @@ TEST_F(RecorderServiceTest, ListRunsPagesBoundedLabelsAndSplitsOfResults) {
     EXPECT_THAT(st.error_message(), HasSubstr("page_size"));
   }
   {
-    v1::RunSpec spec = SpecProto("fat");
+    v1::RunSpec spec = TestSpecProto("fat");
     (*spec.mutable_labels())["note"] = std::string(10 << 20, 'x');
     grpc::ClientContext ctx;
     v1::CreateRunResponse resp;

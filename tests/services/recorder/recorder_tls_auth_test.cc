@@ -24,6 +24,8 @@ namespace mt = ::monoroute::testing;
 using testing::MakeBatch;
 using testing::TestSpec;
 
+using RecorderStub = v1::Recorder::Stub;
+
 const char kBinary[] = MONOROUTE_BIN_DIR "/monoroute-recorder";
 
 class RecorderTlsAuthTest : public ::testing::Test {
@@ -92,9 +94,8 @@ Req ForRun(const std::string& run_id) {
 
 grpc::Status CreateRun(v1::Recorder::Stub* stub, const std::string& run_id,
                        const std::string& header) {
-  v1::RunSpec spec;
-  ToProto(TestSpec(run_id), &spec);
-  return mt::CallWithAuth(stub, &v1::Recorder::Stub::CreateRun, header, spec);
+  return mt::CallWithAuth(stub, &v1::Recorder::Stub::CreateRun, header,
+                          testing::TestSpecProto(run_id));
 }
 
 grpc::Status Record(v1::Recorder::Stub* stub, const events::RoutingEventBatch& batch,
@@ -112,44 +113,36 @@ grpc::Status Record(v1::Recorder::Stub* stub, const events::RoutingEventBatch& b
   return stream->Finish();
 }
 
-grpc::Status DeleteRun(v1::Recorder::Stub* stub, const std::string& run_id,
-                       const std::string& header) {
-  return mt::CallWithAuth(stub, &v1::Recorder::Stub::DeleteRun, header,
-                          ForRun<v1::DeleteRunRequest>(run_id));
+// Calls the run-scoped unary `rpc` (e.g. &RecorderStub::GetRun) with a request naming `run_id`,
+// `header` as the authorization metadata; the reply in `out` when given.
+template <typename Req, typename Resp>
+grpc::Status OnRun(RecorderStub* stub,
+                   grpc::Status (RecorderStub::*rpc)(grpc::ClientContext*, const Req&, Resp*),
+                   const std::string& run_id, const std::string& header, Resp* out = nullptr) {
+  return mt::CallWithAuth(stub, rpc, header, ForRun<Req>(run_id), out);
 }
 
-grpc::Status FinishRun(v1::Recorder::Stub* stub, const std::string& run_id,
-                       const std::string& header) {
-  return mt::CallWithAuth(stub, &v1::Recorder::Stub::FinishRun, header,
-                          ForRun<v1::FinishRunRequest>(run_id));
+// Calls the run-scoped server-streaming `rpc` (e.g. &RecorderStub::GetCounts) as OnRun does,
+// draining its messages.
+template <typename Req, typename Item>
+grpc::Status OnRun(RecorderStub* stub,
+                   std::unique_ptr<grpc::ClientReader<Item>> (RecorderStub::*rpc)(
+                       grpc::ClientContext*, const Req&),
+                   const std::string& run_id, const std::string& header) {
+  return mt::DrainWithAuth(stub, rpc, header, ForRun<Req>(run_id));
 }
 
-grpc::Status GetRun(v1::Recorder::Stub* stub, const std::string& run_id, const std::string& header,
-                    v1::RunSummary* out = nullptr) {
-  return mt::CallWithAuth(stub, &v1::Recorder::Stub::GetRun, header,
-                          ForRun<v1::GetRunRequest>(run_id), out);
+// One RPC called with a given authorization header ("": none).
+using Call = std::function<grpc::Status(const std::string& header)>;
+
+// A Call of the run-scoped `rpc` (unary or streaming, as OnRun takes it) on `run_id`.
+template <typename Rpc>
+Call OnRunCall(RecorderStub* stub, Rpc rpc, const std::string& run_id) {
+  return [=](const std::string& header) { return OnRun(stub, rpc, run_id, header); };
 }
 
 grpc::Status ListRuns(v1::Recorder::Stub* stub, const std::string& header) {
   return mt::CallWithAuth(stub, &v1::Recorder::Stub::ListRuns, header, v1::ListRunsRequest());
-}
-
-grpc::Status GetTotals(v1::Recorder::Stub* stub, const std::string& run_id,
-                       const std::string& header) {
-  return mt::CallWithAuth(stub, &v1::Recorder::Stub::GetTotals, header,
-                          ForRun<v1::TotalsRequest>(run_id));
-}
-
-grpc::Status GetCounts(v1::Recorder::Stub* stub, const std::string& run_id,
-                       const std::string& header) {
-  return mt::DrainWithAuth(stub, &v1::Recorder::Stub::GetCounts, header,
-                           ForRun<v1::CountsRequest>(run_id));
-}
-
-grpc::Status QueryEvents(v1::Recorder::Stub* stub, const std::string& run_id,
-                         const std::string& header) {
-  return mt::DrainWithAuth(stub, &v1::Recorder::Stub::QueryEvents, header,
-                           ForRun<v1::EventQuery>(run_id));
 }
 
 TEST_F(RecorderTlsAuthTest, TlsRoundTripAndPlaintextRefused) {
@@ -160,7 +153,7 @@ TEST_F(RecorderTlsAuthTest, TlsRoundTripAndPlaintextRefused) {
   grpc::Status rec = Record(stub.get(), MakeBatch(TestSpec("tls-run"), "w", 1, 128, 1, 7), "");
   ASSERT_TRUE(rec.ok()) << rec.error_message();
   v1::RunSummary sum;
-  ASSERT_TRUE(GetRun(stub.get(), "tls-run", "", &sum).ok());
+  ASSERT_TRUE(OnRun(stub.get(), &RecorderStub::GetRun, "tls-run", "", &sum).ok());
   EXPECT_EQ(sum.events(), 128u);
 
   grpc::Status plain = ListRuns(Stub().get(), "");
@@ -182,8 +175,7 @@ TEST_F(RecorderTlsAuthTest, MutualTlsWithTheWriterAndNoCertificateRefused) {
   wo.rpc_timeout = std::chrono::milliseconds(5000);
   auto writer = RecorderWriter::Create(wo);
   ASSERT_TRUE(writer.ok()) << writer.status();
-  RunSpecLite spec;
-  ToProto(TestSpec("mtls-run"), &spec);
+  const RunSpecLite spec = testing::TestSpecProto("mtls-run");
   ASSERT_TRUE((*writer)->CreateRun(spec).ok());
   for (uint64_t seq = 0; seq < 3; ++seq) {
     events::RoutingEventBatch b = MakeBatch(TestSpec("mtls-run"), "tls-writer", seq, 64, seq, 3);
@@ -205,7 +197,9 @@ TEST_F(RecorderTlsAuthTest, MutualTlsWithTheWriterAndNoCertificateRefused) {
   EXPECT_FALSE((*w2)->CreateRun(spec).ok());
   // With the certificate: reads need no token (no --auth-reads).
   v1::RunSummary sum;
-  ASSERT_TRUE(GetRun(Stub(mt::ClientTls(*pki_, true)).get(), "mtls-run", "", &sum).ok());
+  ASSERT_TRUE(
+      OnRun(Stub(mt::ClientTls(*pki_, true)).get(), &RecorderStub::GetRun, "mtls-run", "", &sum)
+          .ok());
   EXPECT_EQ(sum.events(), 3u * 64);
   EXPECT_TRUE(sum.finished());
 }
@@ -215,15 +209,14 @@ TEST_F(RecorderTlsAuthTest, EveryWriteRpcNeedsTheExactBearerToken) {
   const std::string token = pki_->Token("recorder");
   const std::string right = "Bearer " + token;
   auto stub = Stub();
-  using Call = std::function<grpc::Status(const std::string&)>;
   const std::vector<std::pair<const char*, Call>> calls = {
       {"CreateRun", [&](const std::string& h) { return CreateRun(stub.get(), "run-a", h); }},
       {"Record",
        [&](const std::string& h) {
          return Record(stub.get(), MakeBatch(TestSpec("run-a"), "w", 1, 8, 1, 5), h);
        }},
-      {"FinishRun", [&](const std::string& h) { return FinishRun(stub.get(), "run-a", h); }},
-      {"DeleteRun", [&](const std::string& h) { return DeleteRun(stub.get(), "run-a", h); }},
+      {"FinishRun", OnRunCall(stub.get(), &RecorderStub::FinishRun, "run-a")},
+      {"DeleteRun", OnRunCall(stub.get(), &RecorderStub::DeleteRun, "run-a")},
   };
   for (const auto& [name, call] : calls) {
     for (const Presented& p : BadHeaders(token)) {
@@ -246,13 +239,12 @@ TEST_F(RecorderTlsAuthTest, AuthReadsCoversEveryRead) {
   auto stub = Stub();
   ASSERT_TRUE(CreateRun(stub.get(), "run-r", right).ok());
   ASSERT_TRUE(Record(stub.get(), MakeBatch(TestSpec("run-r"), "w", 1, 8, 1, 5), right).ok());
-  using Call = std::function<grpc::Status(const std::string&)>;
   const std::vector<std::pair<const char*, Call>> reads = {
-      {"GetRun", [&](const std::string& h) { return GetRun(stub.get(), "run-r", h); }},
+      {"GetRun", OnRunCall(stub.get(), &RecorderStub::GetRun, "run-r")},
       {"ListRuns", [&](const std::string& h) { return ListRuns(stub.get(), h); }},
-      {"GetTotals", [&](const std::string& h) { return GetTotals(stub.get(), "run-r", h); }},
-      {"GetCounts", [&](const std::string& h) { return GetCounts(stub.get(), "run-r", h); }},
-      {"QueryEvents", [&](const std::string& h) { return QueryEvents(stub.get(), "run-r", h); }},
+      {"GetTotals", OnRunCall(stub.get(), &RecorderStub::GetTotals, "run-r")},
+      {"GetCounts", OnRunCall(stub.get(), &RecorderStub::GetCounts, "run-r")},
+      {"QueryEvents", OnRunCall(stub.get(), &RecorderStub::QueryEvents, "run-r")},
   };
   for (const auto& [name, call] : reads) {
     EXPECT_EQ(call("").error_code(), grpc::StatusCode::UNAUTHENTICATED) << name;
@@ -277,12 +269,12 @@ TEST_F(RecorderTlsAuthTest, HugeRunIdIsAShortInvalidArgument) {
   events::RoutingEventBatch b = MakeBatch(TestSpec("x"), "w", 1, 4, 1, 1);
   b.header.run_id = huge;
   expect_short(Record(stub.get(), b, ""), "Record");
-  expect_short(GetRun(stub.get(), huge, ""), "GetRun");
-  expect_short(GetTotals(stub.get(), huge, ""), "GetTotals");
-  expect_short(GetCounts(stub.get(), huge, ""), "GetCounts");
-  expect_short(QueryEvents(stub.get(), huge, ""), "QueryEvents");
-  expect_short(FinishRun(stub.get(), huge, ""), "FinishRun");
-  expect_short(DeleteRun(stub.get(), huge, ""), "DeleteRun");
+  expect_short(OnRun(stub.get(), &RecorderStub::GetRun, huge, ""), "GetRun");
+  expect_short(OnRun(stub.get(), &RecorderStub::GetTotals, huge, ""), "GetTotals");
+  expect_short(OnRun(stub.get(), &RecorderStub::GetCounts, huge, ""), "GetCounts");
+  expect_short(OnRun(stub.get(), &RecorderStub::QueryEvents, huge, ""), "QueryEvents");
+  expect_short(OnRun(stub.get(), &RecorderStub::FinishRun, huge, ""), "FinishRun");
+  expect_short(OnRun(stub.get(), &RecorderStub::DeleteRun, huge, ""), "DeleteRun");
 }
 
 TEST_F(RecorderTlsAuthTest, ReceiveLimitRefusesBiggerMessages) {

@@ -37,14 +37,26 @@ class StreamReactorTest : public ::testing::Test {
     stub_ = server_->NewStub();
   }
 
+  // StartServer(so), then WriteBigRun().
+  void ServeBigRun(RecorderServiceOptions so = {}) {
+    ASSERT_NO_FATAL_FAILURE(StartServer(so));
+    ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  }
+
+  // A QueryEvents request for run "big" with `limit`.
+  static v1::EventQuery BigQuery(uint64_t limit) {
+    v1::EventQuery q;
+    q.set_run_id("big");
+    q.set_limit(limit);
+    return q;
+  }
+
   // Writes kBatches batches (batch s at step s) to run "big"; fills expected_ in the order
   // QueryEvents must return them: layer, step, then the batch's order.
   void WriteBigRun() {
     grpc::ClientContext ctx;
-    v1::RunSpec spec;
-    ToProto(TestSpec("big"), &spec);
     v1::CreateRunResponse resp;
-    ASSERT_TRUE(stub_->CreateRun(&ctx, spec, &resp).ok());
+    ASSERT_TRUE(stub_->CreateRun(&ctx, testing::TestSpecProto("big"), &resp).ok());
     std::vector<events::RoutingEventBatch> batches;
     for (uint64_t s = 0; s < kBatches; ++s) {
       // kTokens x 4 events of one layer (the layers in turn): the volume of kTokens tokens
@@ -75,10 +87,7 @@ class StreamReactorTest : public ::testing::Test {
                      v1::Recorder::Stub* stub = nullptr) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));  // no hang
-    v1::EventQuery q;
-    q.set_run_id("big");
-    q.set_limit(limit);
-    auto reader = (stub != nullptr ? stub : stub_.get())->QueryEvents(&ctx, q);
+    auto reader = (stub != nullptr ? stub : stub_.get())->QueryEvents(&ctx, BigQuery(limit));
     v1::EventBatch m;
     int n = 0;
     while (reader->Read(&m)) {
@@ -136,8 +145,7 @@ class StreamReactorTest : public ::testing::Test {
 };
 
 TEST_F(StreamReactorTest, LargeQueryArrivesCompleteOnceAndInOrder) {
-  ASSERT_NO_FATAL_FAILURE(StartServer());
-  ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  ASSERT_NO_FATAL_FAILURE(ServeBigRun());
   std::vector<Event> got;
   int messages = 0;
   grpc::Status s = Query(expected_.size(), &got, &messages);
@@ -155,8 +163,7 @@ TEST_F(StreamReactorTest, LargeQueryArrivesCompleteOnceAndInOrder) {
 TEST_F(StreamReactorTest, LimitAboveTheServerMaximumIsInvalidArgument) {
   RecorderServiceOptions so;
   so.max_query_events = 150000;
-  ASSERT_NO_FATAL_FAILURE(StartServer(so));
-  ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  ASSERT_NO_FATAL_FAILURE(ServeBigRun(so));
   std::vector<Event> got;
   grpc::Status s = Query(150001, &got);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -179,11 +186,8 @@ TEST_F(StreamReactorTest, LimitAboveTheServerMaximumIsInvalidArgument) {
 TEST_F(StreamReactorTest, ClientCancelMidStreamLeavesServerHealthy) {
   RecorderServiceOptions so;
   so.stream_threads = 1;  // a producer that never stopped would block every later stream
-  ASSERT_NO_FATAL_FAILURE(StartServer(so));
-  ASSERT_NO_FATAL_FAILURE(WriteBigRun());
-  v1::EventQuery q;
-  q.set_run_id("big");
-  q.set_limit(expected_.size());
+  ASSERT_NO_FATAL_FAILURE(ServeBigRun(so));
+  const v1::EventQuery q = BigQuery(expected_.size());
   for (int round = 0; round < 5; ++round) {
     EXPECT_EQ(ReadThenCancel(&v1::Recorder::Stub::QueryEvents, q, round + 1).error_code(),
               grpc::StatusCode::CANCELLED)
@@ -205,8 +209,7 @@ TEST_F(StreamReactorTest, ClientCancelMidStreamLeavesServerHealthy) {
 TEST_F(StreamReactorTest, ShutdownCompletesWhileAClientStallsAStream) {
   RecorderServiceOptions so;
   so.stream_threads = 1;
-  ASSERT_NO_FATAL_FAILURE(StartServer(so));
-  ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  ASSERT_NO_FATAL_FAILURE(ServeBigRun(so));
   // A client with a small, fixed HTTP/2 window that reads one message and then stops reading:
   // the server's writes stall and its producer blocks on the full queue.
   grpc::ChannelArguments args;
@@ -216,10 +219,7 @@ TEST_F(StreamReactorTest, ShutdownCompletesWhileAClientStallsAStream) {
   auto slow = v1::Recorder::NewStub(
       grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args));
   grpc::ClientContext ctx;
-  v1::EventQuery q;
-  q.set_run_id("big");
-  q.set_limit(expected_.size());
-  auto reader = slow->QueryEvents(&ctx, q);
+  auto reader = slow->QueryEvents(&ctx, BigQuery(expected_.size()));
   v1::EventBatch m;
   ASSERT_TRUE(reader->Read(&m));
   // Unary calls do not wait for the blocked stream thread.
@@ -242,8 +242,7 @@ TEST_F(StreamReactorTest, ShutdownCompletesWhileAClientStallsAStream) {
 TEST_F(StreamReactorTest, CountsStreamInChunksWithWatermark) {
   RecorderServiceOptions so;
   so.counts_chunk_entries = 1000;
-  ASSERT_NO_FATAL_FAILURE(StartServer(so));
-  ASSERT_NO_FATAL_FAILURE(WriteBigRun());
+  ASSERT_NO_FATAL_FAILURE(ServeBigRun(so));
   std::map<std::pair<uint32_t, uint32_t>, uint64_t> want;
   for (const Event& e : expected_) {
     if (std::get<0>(e) == 4) ++want[{std::get<6>(e), std::get<5>(e)}];  // first pathway only
