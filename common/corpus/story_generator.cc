@@ -163,6 +163,19 @@ constexpr FormDraw<Verb> kVerbDraws[] = {
     {Slot::kAct, {&Vocabulary::actions, Category::kVerb}, &Verb::base},
     {Slot::kActed, {&Vocabulary::actions, Category::kVerb}, &Verb::past}};
 
+// A pronoun slot: the hero's pronoun for it, by the hero's gender (category kFunction).
+struct PronounSlot {
+  Slot slot;
+  const char* male;
+  const char* female;
+};
+
+constexpr PronounSlot kPronounSlots[] = {{Slot::kHeCap, "He", "She"},
+                                         {Slot::kHe, "he", "she"},
+                                         {Slot::kHisCap, "His", "Her"},
+                                         {Slot::kHis, "his", "her"},
+                                         {Slot::kHim, "him", "her"}};
+
 enum class PartKind : uint8_t { kWord, kSlot, kArticle, kOpenQuote, kCloseQuote };
 
 struct Part {
@@ -288,39 +301,21 @@ struct StoryGenerator::State {
   }
 
   Word Resolve(Slot s) {
-    const bool f = hero->female;
-    switch (s) {
-      case Slot::kName:
-        return {hero->name, Category::kName};
-      case Slot::kFriend:
-        return {friend_name->name, Category::kName};
-      case Slot::kHeCap:
-        return {f ? "She" : "He", Category::kFunction};
-      case Slot::kHe:
-        return {f ? "she" : "he", Category::kFunction};
-      case Slot::kHisCap:
-        return {f ? "Her" : "His", Category::kFunction};
-      case Slot::kHis:
-        return {f ? "her" : "his", Category::kFunction};
-      case Slot::kHim:
-        return {f ? "her" : "him", Category::kFunction};
-      case Slot::kKind:
-        return kind;
-      case Slot::kFamily:
-        return family;
-      case Slot::kObject:
-        return object;
-      case Slot::kPlace:
-        return place;
-      case Slot::kFood:
-        return food;
-      case Slot::kAnimal:
-        return animal;
-      case Slot::kColour:
-        return colour;
-      default:
-        return Draw(s);
+    if (s == Slot::kName) return {hero->name, Category::kName};
+    if (s == Slot::kFriend) return {friend_name->name, Category::kName};
+    for (const PronounSlot& p : kPronounSlots) {
+      if (p.slot == s) return {hero->female ? p.female : p.male, Category::kFunction};
     }
+    // The props fixed per story, by slot.
+    static constexpr std::pair<Slot, Word State::*> kProps[] = {
+        {Slot::kKind, &State::kind},     {Slot::kFamily, &State::family},
+        {Slot::kObject, &State::object}, {Slot::kPlace, &State::place},
+        {Slot::kFood, &State::food},     {Slot::kAnimal, &State::animal},
+        {Slot::kColour, &State::colour}};
+    for (const auto& [slot, prop] : kProps) {
+      if (slot == s) return this->*prop;
+    }
+    return Draw(s);
   }
 
   // A word for a slot filled afresh at each use (one draw from its list).
