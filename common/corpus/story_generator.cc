@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <utility>
@@ -195,19 +196,23 @@ struct ParsedTemplate {
 constexpr std::array<std::pair<int, int>, static_cast<int>(Section::kNumSections)> kSectionCount = {
     {{1, 1}, {2, 3}, {1, 1}, {1, 2}, {1, 1}, {1, 1}, {1, 1}, {2, 2}, {1, 1}, {1, 1}}};
 
-// Literal word -> category: the vocabulary's literal list first, then the tables in order.
-absl::flat_hash_map<std::string, Category> LiteralCategories() {
-  const story::Vocabulary& v = GetVocabulary();
-  absl::flat_hash_map<std::string, Category> m;
-  auto add = [&m](absl::string_view w, Category c) {
-    for (absl::string_view part : absl::StrSplit(w, ' ')) m.emplace(std::string(part), c);
-  };
-  for (const auto& [w, c] : v.literals) add(w, c);
-  for (const auto& n : v.names) add(n.name, Category::kName);
+// True when a story draws plurals from noun list `list` (kNounDraws).
+bool DrawsPlurals(std::vector<Noun> Vocabulary::*list) {
+  return std::any_of(std::begin(kNounDraws), std::end(kNounDraws), [list](const auto& d) {
+    return d.from.list == list && d.form == &Noun::plural;
+  });
+}
+
+// Calls add(word, category) for each word of the vocabulary's lists in table order (nouns,
+// plain words, verbs): every form, or with `only_drawn` only the forms a story can emit (a
+// noun's plural only where DrawsPlurals).
+template <typename Add>
+void AddListWords(const Vocabulary& v, bool only_drawn, const Add& add) {
   for (const FormList<Noun>& l : kNounLists) {
+    const bool plural = !only_drawn || DrawsPlurals(l.list);
     for (const Noun& n : v.*l.list) {
       add(n.singular, l.category);
-      add(n.plural, l.category);
+      if (plural) add(n.plural, l.category);
     }
   }
   for (const WordList& l : kWordLists) {
@@ -219,6 +224,18 @@ absl::flat_hash_map<std::string, Category> LiteralCategories() {
       add(x.past, l.category);
     }
   }
+}
+
+// Literal word -> category: the vocabulary's literal list first, then the tables in order.
+absl::flat_hash_map<std::string, Category> LiteralCategories() {
+  const story::Vocabulary& v = GetVocabulary();
+  absl::flat_hash_map<std::string, Category> m;
+  auto add = [&m](absl::string_view w, Category c) {
+    for (absl::string_view part : absl::StrSplit(w, ' ')) m.emplace(std::string(part), c);
+  };
+  for (const auto& [w, c] : v.literals) add(w, c);
+  for (const auto& n : v.names) add(n.name, Category::kName);
+  AddListWords(v, /*only_drawn=*/false, add);
   return m;
 }
 
@@ -512,44 +529,14 @@ std::vector<LexiconEntry> StoryGenerator::Vocabulary() {
   }
   add("a", Category::kFunction);
   add("an", Category::kFunction);
-  for (const char* w : {"He", "he", "His", "his", "him", "She", "she", "Her", "her"}) {
-    add(w, Category::kFunction);
+  for (const PronounSlot& p : kPronounSlots) {
+    add(p.male, Category::kFunction);
+    add(p.female, Category::kFunction);
   }
   for (const auto& n : v.names) add(n.name, Category::kName);
   add("girl", Category::kPerson);
   add("boy", Category::kPerson);
-  for (const auto& n : v.animals) {
-    add(n.singular, Category::kAnimal);
-    add(n.plural, Category::kAnimal);
-  }
-  for (const auto& n : v.objects) {
-    add(n.singular, Category::kObject);
-    add(n.plural, Category::kObject);
-  }
-  for (const auto& n : v.foods) {
-    add(n.singular, Category::kFood);
-    add(n.plural, Category::kFood);
-  }
-  for (const auto& n : v.places) add(n.singular, Category::kPlace);
-  for (const auto& n : v.family) add(n.singular, Category::kFamily);
-  for (const auto& n : v.people) add(n.singular, Category::kPerson);
-  for (const char* w : v.colours) add(w, Category::kColour);
-  for (const char* w : v.good_feelings) add(w, Category::kFeeling);
-  for (const char* w : v.bad_feelings) add(w, Category::kFeeling);
-  for (const char* w : v.feeling_nouns) add(w, Category::kFeeling);
-  for (const char* w : v.numbers) add(w, Category::kNumber);
-  for (const char* w : v.ordinals) add(w, Category::kNumber);
-  for (const char* w : v.adjectives) add(w, Category::kAdjective);
-  for (const char* w : v.adverbs) add(w, Category::kAdverb);
-  for (const char* w : v.times) add(w, Category::kTime);
-  for (const auto& x : v.moves) {
-    add(x.base, Category::kVerb);
-    add(x.past, Category::kVerb);
-  }
-  for (const auto& x : v.actions) {
-    add(x.base, Category::kVerb);
-    add(x.past, Category::kVerb);
-  }
+  AddListWords(v, /*only_drawn=*/true, add);
   std::vector<LexiconEntry> out;
   out.reserve(all.size());
   for (const auto& [w, c] : all) out.push_back({w, std::string(CategoryName(c))});
