@@ -394,6 +394,17 @@ grpc::ServerUnaryReactor* RecorderService::RunUnary(grpc::CallbackServerContext*
   return r;
 }
 
+grpc::ServerUnaryReactor* RecorderService::RunSummaryCall(
+    grpc::CallbackServerContext* ctx, RpcAccess access, const std::string& run_id,
+    absl::StatusOr<RunSummaryData> (RecorderStore::*fn)(const std::string&), v1::RunSummary* resp) {
+  const grpc::Status check = CheckCall(ctx, access, CheckRunIdArg(run_id));
+  return RunUnary(ctx, check, [this, &run_id, fn, resp]() -> absl::Status {
+    ASSIGN_OR_RETURN(RunSummaryData s, (store_->*fn)(run_id));
+    ToProto(s, resp);
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* RecorderService::CreateRun(grpc::CallbackServerContext* ctx,
                                                      const v1::RunSpec* req,
                                                      v1::CreateRunResponse* resp) {
@@ -412,12 +423,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RecorderService::Re
 grpc::ServerUnaryReactor* RecorderService::GetRun(grpc::CallbackServerContext* ctx,
                                                   const v1::GetRunRequest* req,
                                                   v1::RunSummary* resp) {
-  const grpc::Status check = CheckCall(ctx, RpcAccess::kRead, CheckRunIdArg(req->run_id()));
-  return RunUnary(ctx, check, [this, req, resp]() -> absl::Status {
-    ASSIGN_OR_RETURN(RunSummaryData s, store_->GetRun(req->run_id()));
-    ToProto(s, resp);
-    return absl::OkStatus();
-  });
+  return RunSummaryCall(ctx, RpcAccess::kRead, req->run_id(), &RecorderStore::GetRun, resp);
 }
 
 grpc::ServerUnaryReactor* RecorderService::ListRuns(grpc::CallbackServerContext* ctx,
@@ -547,12 +553,7 @@ grpc::ServerUnaryReactor* RecorderService::DeleteRun(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* RecorderService::FinishRun(grpc::CallbackServerContext* ctx,
                                                      const v1::FinishRunRequest* req,
                                                      v1::RunSummary* resp) {
-  const grpc::Status check = CheckCall(ctx, RpcAccess::kWrite, CheckRunIdArg(req->run_id()));
-  return RunUnary(ctx, check, [this, req, resp]() -> absl::Status {
-    ASSIGN_OR_RETURN(RunSummaryData s, store_->FinishRun(req->run_id()));
-    ToProto(s, resp);
-    return absl::OkStatus();
-  });
+  return RunSummaryCall(ctx, RpcAccess::kWrite, req->run_id(), &RecorderStore::FinishRun, resp);
 }
 
 }  // namespace monoroute::recorder

@@ -21,6 +21,7 @@
 namespace monoroute::recorder {
 
 class RecorderStore;
+struct RunSummaryData;
 class WorkerPool;
 struct RecorderMetrics;
 
@@ -125,6 +126,12 @@ class RecorderService final : public RecorderCallbackBase {
   // query pool and finishes with work's status.
   grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, const grpc::Status& check,
                                      std::function<absl::Status()> work);
+  // GetRun / FinishRun: `access` and the `run_id` argument checked, then the store's `fn` on the
+  // query pool, its summary into `resp`.
+  grpc::ServerUnaryReactor* RunSummaryCall(
+      grpc::CallbackServerContext* ctx, RpcAccess access, const std::string& run_id,
+      absl::StatusOr<RunSummaryData> (RecorderStore::*fn)(const std::string&),
+      v1::RunSummary* resp);
 
   const RecorderServiceOptions options_;
   const BearerAuth auth_;
