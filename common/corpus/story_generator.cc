@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <utility>
@@ -163,6 +164,19 @@ constexpr FormDraw<Verb> kVerbDraws[] = {
     {Slot::kAct, {&Vocabulary::actions, Category::kVerb}, &Verb::base},
     {Slot::kActed, {&Vocabulary::actions, Category::kVerb}, &Verb::past}};
 
+// A pronoun slot: the hero's pronoun for it, by the hero's gender (category kFunction).
+struct PronounSlot {
+  Slot slot;
+  const char* male;
+  const char* female;
+};
+
+constexpr PronounSlot kPronounSlots[] = {{Slot::kHeCap, "He", "She"},
+                                         {Slot::kHe, "he", "she"},
+                                         {Slot::kHisCap, "His", "Her"},
+                                         {Slot::kHis, "his", "her"},
+                                         {Slot::kHim, "him", "her"}};
+
 enum class PartKind : uint8_t { kWord, kSlot, kArticle, kOpenQuote, kCloseQuote };
 
 struct Part {
@@ -182,19 +196,23 @@ struct ParsedTemplate {
 constexpr std::array<std::pair<int, int>, static_cast<int>(Section::kNumSections)> kSectionCount = {
     {{1, 1}, {2, 3}, {1, 1}, {1, 2}, {1, 1}, {1, 1}, {1, 1}, {2, 2}, {1, 1}, {1, 1}}};
 
-// Literal word -> category: the vocabulary's literal list first, then the tables in order.
-absl::flat_hash_map<std::string, Category> LiteralCategories() {
-  const story::Vocabulary& v = GetVocabulary();
-  absl::flat_hash_map<std::string, Category> m;
-  auto add = [&m](absl::string_view w, Category c) {
-    for (absl::string_view part : absl::StrSplit(w, ' ')) m.emplace(std::string(part), c);
-  };
-  for (const auto& [w, c] : v.literals) add(w, c);
-  for (const auto& n : v.names) add(n.name, Category::kName);
+// True when a story draws plurals from noun list `list` (kNounDraws).
+bool DrawsPlurals(std::vector<Noun> Vocabulary::*list) {
+  return std::any_of(std::begin(kNounDraws), std::end(kNounDraws), [list](const auto& d) {
+    return d.from.list == list && d.form == &Noun::plural;
+  });
+}
+
+// Calls add(word, category) for each word of the vocabulary's lists in table order (nouns,
+// plain words, verbs): every form, or with `only_drawn` only the forms a story can emit (a
+// noun's plural only where DrawsPlurals).
+template <typename Add>
+void AddListWords(const Vocabulary& v, bool only_drawn, const Add& add) {
   for (const FormList<Noun>& l : kNounLists) {
+    const bool plural = !only_drawn || DrawsPlurals(l.list);
     for (const Noun& n : v.*l.list) {
       add(n.singular, l.category);
-      add(n.plural, l.category);
+      if (plural) add(n.plural, l.category);
     }
   }
   for (const WordList& l : kWordLists) {
@@ -206,6 +224,18 @@ absl::flat_hash_map<std::string, Category> LiteralCategories() {
       add(x.past, l.category);
     }
   }
+}
+
+// Literal word -> category: the vocabulary's literal list first, then the tables in order.
+absl::flat_hash_map<std::string, Category> LiteralCategories() {
+  const story::Vocabulary& v = GetVocabulary();
+  absl::flat_hash_map<std::string, Category> m;
+  auto add = [&m](absl::string_view w, Category c) {
+    for (absl::string_view part : absl::StrSplit(w, ' ')) m.emplace(std::string(part), c);
+  };
+  for (const auto& [w, c] : v.literals) add(w, c);
+  for (const auto& n : v.names) add(n.name, Category::kName);
+  AddListWords(v, /*only_drawn=*/false, add);
   return m;
 }
 
@@ -288,39 +318,21 @@ struct StoryGenerator::State {
   }
 
   Word Resolve(Slot s) {
-    const bool f = hero->female;
-    switch (s) {
-      case Slot::kName:
-        return {hero->name, Category::kName};
-      case Slot::kFriend:
-        return {friend_name->name, Category::kName};
-      case Slot::kHeCap:
-        return {f ? "She" : "He", Category::kFunction};
-      case Slot::kHe:
-        return {f ? "she" : "he", Category::kFunction};
-      case Slot::kHisCap:
-        return {f ? "Her" : "His", Category::kFunction};
-      case Slot::kHis:
-        return {f ? "her" : "his", Category::kFunction};
-      case Slot::kHim:
-        return {f ? "her" : "him", Category::kFunction};
-      case Slot::kKind:
-        return kind;
-      case Slot::kFamily:
-        return family;
-      case Slot::kObject:
-        return object;
-      case Slot::kPlace:
-        return place;
-      case Slot::kFood:
-        return food;
-      case Slot::kAnimal:
-        return animal;
-      case Slot::kColour:
-        return colour;
-      default:
-        return Draw(s);
+    if (s == Slot::kName) return {hero->name, Category::kName};
+    if (s == Slot::kFriend) return {friend_name->name, Category::kName};
+    for (const PronounSlot& p : kPronounSlots) {
+      if (p.slot == s) return {hero->female ? p.female : p.male, Category::kFunction};
     }
+    // The props fixed per story, by slot.
+    static constexpr std::pair<Slot, Word State::*> kProps[] = {
+        {Slot::kKind, &State::kind},     {Slot::kFamily, &State::family},
+        {Slot::kObject, &State::object}, {Slot::kPlace, &State::place},
+        {Slot::kFood, &State::food},     {Slot::kAnimal, &State::animal},
+        {Slot::kColour, &State::colour}};
+    for (const auto& [slot, prop] : kProps) {
+      if (slot == s) return this->*prop;
+    }
+    return Draw(s);
   }
 
   // A word for a slot filled afresh at each use (one draw from its list).
@@ -517,44 +529,14 @@ std::vector<LexiconEntry> StoryGenerator::Vocabulary() {
   }
   add("a", Category::kFunction);
   add("an", Category::kFunction);
-  for (const char* w : {"He", "he", "His", "his", "him", "She", "she", "Her", "her"}) {
-    add(w, Category::kFunction);
+  for (const PronounSlot& p : kPronounSlots) {
+    add(p.male, Category::kFunction);
+    add(p.female, Category::kFunction);
   }
   for (const auto& n : v.names) add(n.name, Category::kName);
   add("girl", Category::kPerson);
   add("boy", Category::kPerson);
-  for (const auto& n : v.animals) {
-    add(n.singular, Category::kAnimal);
-    add(n.plural, Category::kAnimal);
-  }
-  for (const auto& n : v.objects) {
-    add(n.singular, Category::kObject);
-    add(n.plural, Category::kObject);
-  }
-  for (const auto& n : v.foods) {
-    add(n.singular, Category::kFood);
-    add(n.plural, Category::kFood);
-  }
-  for (const auto& n : v.places) add(n.singular, Category::kPlace);
-  for (const auto& n : v.family) add(n.singular, Category::kFamily);
-  for (const auto& n : v.people) add(n.singular, Category::kPerson);
-  for (const char* w : v.colours) add(w, Category::kColour);
-  for (const char* w : v.good_feelings) add(w, Category::kFeeling);
-  for (const char* w : v.bad_feelings) add(w, Category::kFeeling);
-  for (const char* w : v.feeling_nouns) add(w, Category::kFeeling);
-  for (const char* w : v.numbers) add(w, Category::kNumber);
-  for (const char* w : v.ordinals) add(w, Category::kNumber);
-  for (const char* w : v.adjectives) add(w, Category::kAdjective);
-  for (const char* w : v.adverbs) add(w, Category::kAdverb);
-  for (const char* w : v.times) add(w, Category::kTime);
-  for (const auto& x : v.moves) {
-    add(x.base, Category::kVerb);
-    add(x.past, Category::kVerb);
-  }
-  for (const auto& x : v.actions) {
-    add(x.base, Category::kVerb);
-    add(x.past, Category::kVerb);
-  }
+  AddListWords(v, /*only_drawn=*/true, add);
   std::vector<LexiconEntry> out;
   out.reserve(all.size());
   for (const auto& [w, c] : all) out.push_back({w, std::string(CategoryName(c))});

@@ -303,6 +303,215 @@ AblationOptions ResolveSizes(const AblationOptions& requested, int64_t max_posit
   return o;
 }
 
+// What the intact pass measured: per batch the CE [B, T] and, per target layer, the top-k
+// [B*T, k] (CPU); per target layer the pathway loads; the totals.
+struct IntactPass {
+  std::vector<torch::Tensor> ce0;
+  std::map<int, std::vector<torch::Tensor>> topk;
+  std::map<int, std::vector<int64_t>> loads;
+  double base_sum = 0;
+  int64_t tokens = 0;
+  int64_t sequences = 0;
+};
+
+// The forward pass over every batch with every pathway enabled, routing of `layers` recorded.
+absl::StatusOr<IntactPass> RunIntactPass(model::GPTNeo& m,
+                                         const std::vector<SequenceBatch>& batches,
+                                         const std::vector<int>& layers, int num_pathways,
+                                         const torch::Device& device) {
+  IntactPass ip;
+  ip.ce0.resize(batches.size());
+  m->eval();
+  RETURN_IF_ERROR(TorchCall("ablation (intact pass)", [&]() -> absl::Status {
+    torch::NoGradGuard no_grad;
+    model::ForwardOptions fo;
+    fo.return_logits = false;
+    for (size_t bi = 0; bi < batches.size(); ++bi) {
+      auto [x, y] = BatchTensors(batches[bi], device);
+      model::ForwardOutput out = m->forward(x, fo);
+      torch::Tensor h = out.final_norm.reshape({-1, out.final_norm.size(-1)});
+      ip.ce0[bi] = PerTokenCe(h, m->lm_head_weight(), y).cpu().reshape(x.sizes());
+      ip.base_sum += ip.ce0[bi].sum().item<double>();
+      ip.tokens += y.numel();
+      ip.sequences += x.size(0);
+      for (int layer : layers) {
+        for (const model::RoutingInfo& r : out.routing) {
+          if (r.layer == layer) ip.topk[layer].push_back(r.topk_indices.to(torch::kInt32).cpu());
+        }
+        if (ip.topk[layer].size() != bi + 1) {
+          return absl::InternalError(absl::StrCat("no routing info for layer ", layer));
+        }
+      }
+    }
+    for (int layer : layers) {
+      torch::Tensor counts = torch::zeros({num_pathways}, torch::kInt64);
+      for (const torch::Tensor& t : ip.topk[layer]) {
+        counts += torch::bincount(t.reshape({-1}).to(torch::kInt64), {}, num_pathways);
+      }
+      ip.loads[layer] = std::vector<int64_t>(counts.data_ptr<int64_t>(),
+                                             counts.data_ptr<int64_t>() + num_pathways);
+    }
+    return absl::OkStatus();
+  }));
+  return ip;
+}
+
+// Per target its plan (controls, top tokens); `passes` gets one entry per distinct disabled
+// pathway.
+std::vector<TargetPlan> PlanTargets(const AblationOptions& options,
+                                    const std::vector<std::pair<int, int>>& targets,
+                                    const IntactPass& ip, const std::vector<SequenceBatch>& batches,
+                                    int64_t vocab, std::vector<AblatedPass>* passes) {
+  auto pass_of = [passes](int layer, int pathway) {
+    for (size_t i = 0; i < passes->size(); ++i) {
+      if ((*passes)[i].layer == layer && (*passes)[i].pathway == pathway) {
+        return static_cast<int>(i);
+      }
+    }
+    AblatedPass p;
+    p.layer = layer;
+    p.pathway = pathway;
+    passes->push_back(p);
+    return static_cast<int>(passes->size() - 1);
+  };
+  std::vector<TargetPlan> plans(targets.size());
+  for (size_t ti = 0; ti < targets.size(); ++ti) {
+    auto [layer, pathway] = targets[ti];
+    TargetPlan& plan = plans[ti];
+    plan.pass = pass_of(layer, pathway);
+    plan.controls = ChooseControls(ip.loads.at(layer), pathway, options.num_controls,
+                                   MixSeed(options.seed, layer, pathway));
+    for (int q : plan.controls) plan.control_passes.push_back(pass_of(layer, q));
+    std::vector<int64_t> counts(static_cast<size_t>(vocab), 0);
+    for (size_t bi = 0; bi < batches.size(); ++bi) {
+      const SequenceBatch& b = batches[bi];
+      torch::Tensor sel = (ip.topk.at(layer)[bi] == pathway).any(1).reshape({b.batch, b.seq_len});
+      const bool* sp = sel.data_ptr<bool>();
+      for (int64_t r = 0; r < b.batch; ++r) {
+        for (int64_t t = 0; t < b.seq_len; ++t) {
+          if (sp[r * b.seq_len + t]) ++counts[b.tokens[r * (b.seq_len + 1) + t]];
+        }
+      }
+    }
+    plan.top_ids = TopIds(counts, options.top_tokens);
+    plan.top_lut = torch::zeros({vocab}, torch::kBool);
+    for (int32_t id : plan.top_ids) plan.top_lut[id] = true;
+  }
+  return plans;
+}
+
+// The accumulation slots: one per pass, two per target (top, rest), then the categories'.
+SequenceSums AssignSlots(int64_t sequences, std::vector<AblatedPass>& passes,
+                         std::vector<TargetPlan>& plans, AblationCategories& categories) {
+  SequenceSums sums;
+  sums.sequences = sequences;
+  sums.slots = static_cast<int>(passes.size() + 2 * plans.size());
+  for (size_t i = 0; i < passes.size(); ++i) passes[i].slot = static_cast<int>(i);
+  for (size_t ti = 0; ti < plans.size(); ++ti) {
+    plans[ti].top_slot = static_cast<int>(passes.size() + 2 * ti);
+    plans[ti].rest_slot = plans[ti].top_slot + 1;
+  }
+  std::vector<std::vector<int>> control_passes;
+  for (const TargetPlan& plan : plans) control_passes.push_back(plan.control_passes);
+  sums.slots = categories.AssignSlots(sums.slots, static_cast<int>(passes.size()), control_passes);
+  sums.sum.assign(static_cast<size_t>(sequences) * sums.slots, 0.0);
+  sums.count.assign(static_cast<size_t>(sequences) * sums.slots, 0);
+  return sums;
+}
+
+// One forward pass per batch and disabled pathway, the CE increases accumulated into `sums`.
+absl::Status RunAblatedPasses(model::GPTNeo& m, const std::vector<SequenceBatch>& batches,
+                              int num_pathways, const torch::Device& device, const IntactPass& ip,
+                              const std::vector<TargetPlan>& plans, AblationCategories& categories,
+                              std::vector<AblatedPass>& passes, SequenceSums& sums) {
+  return TorchCall("ablation (ablated passes)", [&]() -> absl::Status {
+    torch::NoGradGuard no_grad;
+    model::ForwardOptions fo;
+    fo.return_logits = false;
+    int64_t row0 = 0;
+    for (size_t bi = 0; bi < batches.size(); ++bi) {
+      const SequenceBatch& b = batches[bi];
+      auto [x, y] = BatchTensors(b, device);
+      torch::Tensor x_cpu = x.cpu();
+      for (AblatedPass& pass : passes) {
+        torch::Tensor enabled = torch::ones({num_pathways}, torch::kBool);
+        enabled[pass.pathway] = false;
+        RETURN_IF_ERROR(m->SetPathwayMask(pass.layer, enabled.to(device)));
+        model::ForwardOutput out = m->forward(x, fo);
+        RETURN_IF_ERROR(m->SetPathwayMask(pass.layer, torch::Tensor()));
+        for (const model::RoutingInfo& r : out.routing) {
+          if (r.layer == pass.layer && (r.topk_indices == pass.pathway).any().item<bool>()) {
+            return absl::InternalError(absl::StrCat("layer ", pass.layer, ": disabled pathway ",
+                                                    pass.pathway, " was selected"));
+          }
+        }
+        torch::Tensor h = out.final_norm.reshape({-1, out.final_norm.size(-1)});
+        torch::Tensor ce1 = PerTokenCe(h, m->lm_head_weight(), y).cpu().reshape(x.sizes());
+        torch::Tensor inc = (ce1.to(torch::kDouble) - ip.ce0[bi].to(torch::kDouble));
+        torch::Tensor sel =
+            (ip.topk.at(pass.layer)[bi] == pass.pathway).any(1).reshape({b.batch, b.seq_len});
+        pass.ablated_sum += ce1.sum().item<double>();
+        pass.other_sum += inc.masked_select(sel.logical_not()).sum().item<double>();
+        pass.other_n += sel.logical_not().sum().item<int64_t>();
+        AddRows(sums, row0, pass.slot, inc, sel);
+        categories.Add(sums, row0, static_cast<int>(&pass - passes.data()), x_cpu, inc, sel);
+        for (const TargetPlan& plan : plans) {
+          if (&passes[plan.pass] != &pass) continue;
+          torch::Tensor top = plan.top_lut.index({x_cpu});
+          AddRows(sums, row0, plan.top_slot, inc, sel.logical_and(top));
+          AddRows(sums, row0, plan.rest_slot, inc, sel.logical_and(top.logical_not()));
+        }
+      }
+      row0 += b.batch;
+    }
+    return absl::OkStatus();
+  });
+}
+
+// Target `ti`'s result but for its categories; `boot` holds its effect difference at 2 * ti and
+// its top-vs-rest difference at 2 * ti + 1.
+AblationResult TargetResult(const AblationOptions& options, std::pair<int, int> target, size_t ti,
+                            const TargetPlan& plan, const IntactPass& ip,
+                            const std::vector<AblatedPass>& passes, const SequenceSums& sums,
+                            const std::vector<BootstrapDifference>& boot) {
+  const AblatedPass& own = passes[plan.pass];
+  AblationResult r;
+  r.layer = target.first;
+  r.pathway = target.second;
+  r.tokens = ip.tokens;
+  r.sequences = ip.sequences;
+  const std::vector<int64_t>& loads = ip.loads.at(r.layer);
+  r.selected_tokens = loads[r.pathway];
+  r.base_loss = MeanOf(ip.base_sum, ip.tokens);
+  r.ablated_loss = MeanOf(own.ablated_sum, ip.tokens);
+  r.target_effect = SlotMean(sums, own.slot);
+  double control_sum = 0;
+  for (size_t c = 0; c < plan.controls.size(); ++c) {
+    AblationControl ac;
+    ac.pathway = plan.controls[c];
+    ac.load = loads[ac.pathway];
+    ac.effect = SlotMean(sums, passes[plan.control_passes[c]].slot);
+    control_sum += ac.effect;
+    r.controls.push_back(ac);
+  }
+  r.control_effect =
+      r.controls.empty() ? kNaN : control_sum / static_cast<double>(r.controls.size());
+  r.effect_difference = boot[2 * ti];
+  r.top_token_ids = plan.top_ids;
+  for (int64_t s = 0; s < ip.sequences; ++s) {
+    r.top_token_count += sums.count[s * sums.slots + plan.top_slot];
+    r.rest_token_count += sums.count[s * sums.slots + plan.rest_slot];
+  }
+  r.top_increase = SlotMean(sums, plan.top_slot);
+  r.rest_increase = SlotMean(sums, plan.rest_slot);
+  r.top_vs_rest = boot[2 * ti + 1];
+  r.selected_increase = r.target_effect;
+  r.other_increase = MeanOf(own.other_sum, own.other_n);
+  r.bootstrap = options.bootstrap;
+  r.seed = options.seed;
+  return r;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
@@ -327,138 +536,12 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
       layers.push_back(t.first);
     }
   }
-
-  // Intact pass: per batch the CE [B, T] and, per target layer, the top-k [B*T, k] (CPU).
-  std::vector<torch::Tensor> ce0(batches.size());
-  std::map<int, std::vector<torch::Tensor>> topk;
-  std::map<int, std::vector<int64_t>> loads;
-  double base_sum = 0;
-  int64_t tokens = 0, sequences = 0;
-  m->eval();
-  RETURN_IF_ERROR(TorchCall("ablation (intact pass)", [&]() -> absl::Status {
-    torch::NoGradGuard no_grad;
-    model::ForwardOptions fo;
-    fo.return_logits = false;
-    for (size_t bi = 0; bi < batches.size(); ++bi) {
-      auto [x, y] = BatchTensors(batches[bi], device);
-      model::ForwardOutput out = m->forward(x, fo);
-      torch::Tensor h = out.final_norm.reshape({-1, out.final_norm.size(-1)});
-      ce0[bi] = PerTokenCe(h, m->lm_head_weight(), y).cpu().reshape(x.sizes());
-      base_sum += ce0[bi].sum().item<double>();
-      tokens += y.numel();
-      sequences += x.size(0);
-      for (int layer : layers) {
-        for (const model::RoutingInfo& r : out.routing) {
-          if (r.layer == layer) topk[layer].push_back(r.topk_indices.to(torch::kInt32).cpu());
-        }
-        if (topk[layer].size() != bi + 1) {
-          return absl::InternalError(absl::StrCat("no routing info for layer ", layer));
-        }
-      }
-    }
-    for (int layer : layers) {
-      torch::Tensor counts = torch::zeros({num_pathways}, torch::kInt64);
-      for (const torch::Tensor& t : topk[layer]) {
-        counts += torch::bincount(t.reshape({-1}).to(torch::kInt64), {}, num_pathways);
-      }
-      loads[layer] = std::vector<int64_t>(counts.data_ptr<int64_t>(),
-                                          counts.data_ptr<int64_t>() + num_pathways);
-    }
-    return absl::OkStatus();
-  }));
-
-  // Passes per distinct disabled pathway; per target its controls and top tokens.
+  ASSIGN_OR_RETURN(IntactPass ip, RunIntactPass(m, batches, layers, num_pathways, device));
   std::vector<AblatedPass> passes;
-  auto pass_of = [&](int layer, int pathway) {
-    for (size_t i = 0; i < passes.size(); ++i) {
-      if (passes[i].layer == layer && passes[i].pathway == pathway) return static_cast<int>(i);
-    }
-    AblatedPass p;
-    p.layer = layer;
-    p.pathway = pathway;
-    passes.push_back(p);
-    return static_cast<int>(passes.size() - 1);
-  };
-  std::vector<TargetPlan> plans(targets.size());
-  for (size_t ti = 0; ti < targets.size(); ++ti) {
-    auto [layer, pathway] = targets[ti];
-    TargetPlan& plan = plans[ti];
-    plan.pass = pass_of(layer, pathway);
-    plan.controls = ChooseControls(loads[layer], pathway, options.num_controls,
-                                   MixSeed(options.seed, layer, pathway));
-    for (int q : plan.controls) plan.control_passes.push_back(pass_of(layer, q));
-    std::vector<int64_t> counts(static_cast<size_t>(vocab), 0);
-    for (size_t bi = 0; bi < batches.size(); ++bi) {
-      const SequenceBatch& b = batches[bi];
-      torch::Tensor sel = (topk[layer][bi] == pathway).any(1).reshape({b.batch, b.seq_len});
-      const bool* sp = sel.data_ptr<bool>();
-      for (int64_t r = 0; r < b.batch; ++r) {
-        for (int64_t t = 0; t < b.seq_len; ++t) {
-          if (sp[r * b.seq_len + t]) ++counts[b.tokens[r * (b.seq_len + 1) + t]];
-        }
-      }
-    }
-    plan.top_ids = TopIds(counts, options.top_tokens);
-    plan.top_lut = torch::zeros({vocab}, torch::kBool);
-    for (int32_t id : plan.top_ids) plan.top_lut[id] = true;
-  }
-  SequenceSums sums;
-  sums.sequences = sequences;
-  sums.slots = static_cast<int>(passes.size() + 2 * targets.size());
-  for (size_t i = 0; i < passes.size(); ++i) passes[i].slot = static_cast<int>(i);
-  for (size_t ti = 0; ti < targets.size(); ++ti) {
-    plans[ti].top_slot = static_cast<int>(passes.size() + 2 * ti);
-    plans[ti].rest_slot = plans[ti].top_slot + 1;
-  }
-  std::vector<std::vector<int>> control_passes;
-  for (const TargetPlan& plan : plans) control_passes.push_back(plan.control_passes);
-  sums.slots = categories.AssignSlots(sums.slots, static_cast<int>(passes.size()), control_passes);
-  sums.sum.assign(static_cast<size_t>(sequences) * sums.slots, 0.0);
-  sums.count.assign(static_cast<size_t>(sequences) * sums.slots, 0);
-
-  // Ablated passes.
-  RETURN_IF_ERROR(TorchCall("ablation (ablated passes)", [&]() -> absl::Status {
-    torch::NoGradGuard no_grad;
-    model::ForwardOptions fo;
-    fo.return_logits = false;
-    int64_t row0 = 0;
-    for (size_t bi = 0; bi < batches.size(); ++bi) {
-      const SequenceBatch& b = batches[bi];
-      auto [x, y] = BatchTensors(b, device);
-      torch::Tensor x_cpu = x.cpu();
-      for (AblatedPass& pass : passes) {
-        torch::Tensor enabled = torch::ones({num_pathways}, torch::kBool);
-        enabled[pass.pathway] = false;
-        RETURN_IF_ERROR(m->SetPathwayMask(pass.layer, enabled.to(device)));
-        model::ForwardOutput out = m->forward(x, fo);
-        RETURN_IF_ERROR(m->SetPathwayMask(pass.layer, torch::Tensor()));
-        for (const model::RoutingInfo& r : out.routing) {
-          if (r.layer == pass.layer && (r.topk_indices == pass.pathway).any().item<bool>()) {
-            return absl::InternalError(absl::StrCat("layer ", pass.layer, ": disabled pathway ",
-                                                    pass.pathway, " was selected"));
-          }
-        }
-        torch::Tensor h = out.final_norm.reshape({-1, out.final_norm.size(-1)});
-        torch::Tensor ce1 = PerTokenCe(h, m->lm_head_weight(), y).cpu().reshape(x.sizes());
-        torch::Tensor inc = (ce1.to(torch::kDouble) - ce0[bi].to(torch::kDouble));
-        torch::Tensor sel =
-            (topk[pass.layer][bi] == pass.pathway).any(1).reshape({b.batch, b.seq_len});
-        pass.ablated_sum += ce1.sum().item<double>();
-        pass.other_sum += inc.masked_select(sel.logical_not()).sum().item<double>();
-        pass.other_n += sel.logical_not().sum().item<int64_t>();
-        AddRows(sums, row0, pass.slot, inc, sel);
-        categories.Add(sums, row0, static_cast<int>(&pass - passes.data()), x_cpu, inc, sel);
-        for (size_t ti = 0; ti < targets.size(); ++ti) {
-          if (&passes[plans[ti].pass] != &pass) continue;
-          torch::Tensor top = plans[ti].top_lut.index({x_cpu});
-          AddRows(sums, row0, plans[ti].top_slot, inc, sel.logical_and(top));
-          AddRows(sums, row0, plans[ti].rest_slot, inc, sel.logical_and(top.logical_not()));
-        }
-      }
-      row0 += b.batch;
-    }
-    return absl::OkStatus();
-  }));
+  std::vector<TargetPlan> plans = PlanTargets(options, targets, ip, batches, vocab, &passes);
+  SequenceSums sums = AssignSlots(ip.sequences, passes, plans, categories);
+  RETURN_IF_ERROR(
+      RunAblatedPasses(m, batches, num_pathways, device, ip, plans, categories, passes, sums));
 
   // Differences and their intervals: per target (effect, top vs rest).
   std::vector<SlotDifference> diffs;
@@ -481,41 +564,7 @@ absl::StatusOr<std::vector<AblationResult>> RunPathwayAblations(
 
   std::vector<AblationResult> results;
   for (size_t ti = 0; ti < targets.size(); ++ti) {
-    const TargetPlan& plan = plans[ti];
-    const AblatedPass& own = passes[plan.pass];
-    AblationResult r;
-    r.layer = targets[ti].first;
-    r.pathway = targets[ti].second;
-    r.tokens = tokens;
-    r.sequences = sequences;
-    r.selected_tokens = loads[r.layer][r.pathway];
-    r.base_loss = MeanOf(base_sum, tokens);
-    r.ablated_loss = MeanOf(own.ablated_sum, tokens);
-    r.target_effect = SlotMean(sums, own.slot);
-    double control_sum = 0;
-    for (size_t c = 0; c < plan.controls.size(); ++c) {
-      AblationControl ac;
-      ac.pathway = plan.controls[c];
-      ac.load = loads[r.layer][ac.pathway];
-      ac.effect = SlotMean(sums, passes[plan.control_passes[c]].slot);
-      control_sum += ac.effect;
-      r.controls.push_back(ac);
-    }
-    r.control_effect =
-        r.controls.empty() ? kNaN : control_sum / static_cast<double>(r.controls.size());
-    r.effect_difference = boot[2 * ti];
-    r.top_token_ids = plan.top_ids;
-    for (int64_t s = 0; s < sequences; ++s) {
-      r.top_token_count += sums.count[s * sums.slots + plan.top_slot];
-      r.rest_token_count += sums.count[s * sums.slots + plan.rest_slot];
-    }
-    r.top_increase = SlotMean(sums, plan.top_slot);
-    r.rest_increase = SlotMean(sums, plan.rest_slot);
-    r.top_vs_rest = boot[2 * ti + 1];
-    r.selected_increase = r.target_effect;
-    r.other_increase = MeanOf(own.other_sum, own.other_n);
-    r.bootstrap = options.bootstrap;
-    r.seed = options.seed;
+    AblationResult r = TargetResult(options, targets[ti], ti, plans[ti], ip, passes, sums, boot);
     categories.Finish(std::move(category_plans[ti]), boot, r);
     results.push_back(std::move(r));
   }

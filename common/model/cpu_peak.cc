@@ -24,35 +24,32 @@ std::atomic<float> g_sink{0.0f};
 
 // Each returns the flops done by `iters` iterations (and a value so the loop is not removed).
 #if MONOROUTE_X86_KERNELS
-__attribute__((target("avx512f"))) double Avx512Loop(int64_t iters, float* sink) {
-  __m512 acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(static_cast<float>(c));
-  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
-  for (int64_t i = 0; i < iters; ++i) {
-#pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(acc[c], a, b);
+// Defines `double NAME(int64_t iters, float* sink)`: the kChains FMA chains over vectors of
+// type R (kLanes floats), with the intrinsics of prefix P (_mm512, _mm256), compiled for target
+// T. One body for every ISA: a macro, because a target attribute cannot depend on a template
+// parameter (and the intrinsics inline only into a function of their target).
+#define MONOROUTE_FMA_CHAINS_LOOP(NAME, T, P, R)                                   \
+  __attribute__((target(T))) double NAME(int64_t iters, float* sink) {             \
+    constexpr int kLanes = sizeof(R) / sizeof(float);                              \
+    R acc[kChains];                                                                \
+    for (int c = 0; c < kChains; ++c) acc[c] = P##_set1_ps(static_cast<float>(c)); \
+    const R a = P##_set1_ps(0.999999f), b = P##_set1_ps(1e-7f);                    \
+    for (int64_t i = 0; i < iters; ++i) {                                          \
+      _Pragma("GCC unroll 12") for (int c = 0; c < kChains; ++c) {                 \
+        acc[c] = P##_fmadd_ps(acc[c], a, b);                                       \
+      }                                                                            \
+    }                                                                              \
+    R s = acc[0];                                                                  \
+    for (int c = 1; c < kChains; ++c) s = P##_add_ps(s, acc[c]);                   \
+    float out[kLanes];                                                             \
+    P##_storeu_ps(out, s);                                                         \
+    *sink = out[0];                                                                \
+    return 2.0 * kLanes * kChains * static_cast<double>(iters);                    \
   }
-  __m512 s = acc[0];
-  for (int c = 1; c < kChains; ++c) s = _mm512_add_ps(s, acc[c]);
-  *sink = _mm512_reduce_add_ps(s);
-  return 2.0 * 16 * kChains * static_cast<double>(iters);
-}
 
-__attribute__((target("avx2,fma"))) double Avx2Loop(int64_t iters, float* sink) {
-  __m256 acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_ps(static_cast<float>(c));
-  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-  for (int64_t i = 0; i < iters; ++i) {
-#pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_ps(acc[c], a, b);
-  }
-  __m256 s = acc[0];
-  for (int c = 1; c < kChains; ++c) s = _mm256_add_ps(s, acc[c]);
-  float out[8];
-  _mm256_storeu_ps(out, s);
-  *sink = out[0];
-  return 2.0 * 8 * kChains * static_cast<double>(iters);
-}
+MONOROUTE_FMA_CHAINS_LOOP(Avx512Loop, "avx512f", _mm512, __m512)
+MONOROUTE_FMA_CHAINS_LOOP(Avx2Loop, "avx2,fma", _mm256, __m256)
+#undef MONOROUTE_FMA_CHAINS_LOOP
 #endif
 
 double GenericLoop(int64_t iters, float* sink) {

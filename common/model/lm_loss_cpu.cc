@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <vector>
 
 #if !(defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)))
@@ -99,6 +100,97 @@ const lm_kernels::Kernels* FusedLmKernelsFor(CpuIsa isa) {
   return nullptr;
 }
 
+namespace {
+
+// `t` [rows0, cols0] fp32 zero-padded to [rows, cols]; `t` itself when no padding is needed.
+torch::Tensor ZeroPadded(const torch::Tensor& t, int64_t rows, int64_t cols) {
+  if (t.size(0) == rows && t.size(1) == cols) return t;
+  torch::Tensor padded = torch::zeros({rows, cols}, t.options().dtype(torch::kFloat));
+  padded.narrow(0, 0, t.size(0)).narrow(1, 0, t.size(1)).copy_(t);
+  return padded;
+}
+
+// One row's negative log-likelihood from pass 1's per-part maxima m_parts[q * stride] and
+// exp-sums s_parts[q * stride] (q < parts, combined in part order by log-sum-exp) and the target
+// logit (double dot product of the fp32 rows hi and wy of length h). Sets *m_out to the row's
+// max and *log_sum_out to log(sum of exp(logit - max)) (NaN for NaN logits).
+double CombineRow(const float* m_parts, const float* s_parts, int64_t parts, int64_t stride,
+                  const float* hi, const float* wy, int64_t h, float* m_out, double* log_sum_out) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t q = 0; q < parts; ++q) m = std::max(m, m_parts[q * stride]);
+  double sum = 0.0;
+  for (int64_t q = 0; q < parts; ++q) {
+    sum += static_cast<double>(s_parts[q * stride]) *
+           std::exp(static_cast<double>(m_parts[q * stride]) - m);
+  }
+  if (!(m > -std::numeric_limits<float>::infinity())) sum = std::nan("");  // NaN logits
+  const double log_sum = std::log(sum);
+  const double lse = static_cast<double>(m) + log_sum;
+  double ly = 0.0;
+  for (int64_t j = 0; j < h; ++j) ly += static_cast<double>(hi[j]) * wy[j];
+  *m_out = m;
+  *log_sum_out = log_sum;
+  return lse - ly;
+}
+
+// out[0, h) = the sum, in part order, of `parts` rows of partials, part q's at first + q * stride.
+void SumPartials(const float* first, int64_t parts, int64_t stride, int64_t h, float* out) {
+  std::copy(first, first + h, out);
+  for (int64_t q = 1; q < parts; ++q) {
+    const float* src = first + q * stride;
+    for (int64_t j = 0; j < h; ++j) out[j] += src[j];
+  }
+}
+
+// Grad W in the kernels' layout: `rows` [v, ld] (*grad_weight itself when ld == h) and, when
+// v % nr != 0, `tail` [nr, ld] for the last tile; both undefined without a grad_weight. Finish
+// copies them into *grad_weight.
+struct GradWeightRows {
+  GradWeightRows(torch::Tensor* grad_weight, int64_t v, int64_t h, int64_t ld, int64_t nr)
+      : h(h), tail_row0(v / nr * nr) {
+    if (grad_weight == nullptr) return;
+    const auto f32 = grad_weight->options().dtype(torch::kFloat);
+    rows = ld == h ? *grad_weight : torch::empty({v, ld}, f32);
+    if (v % nr != 0) tail = torch::empty({nr, ld}, f32);
+  }
+  void Finish(torch::Tensor* grad_weight) {
+    if (!rows.defined()) return;
+    const int64_t v = rows.size(0);
+    if (tail.defined()) {
+      rows.narrow(0, tail_row0, v - tail_row0).copy_(tail.narrow(0, 0, v - tail_row0));
+    }
+    if (rows.size(1) != h) grad_weight->copy_(rows.narrow(1, 0, h));
+  }
+  const int64_t h;          // hidden size (columns of grad W)
+  const int64_t tail_row0;  // first row of the last tile when v % nr != 0
+  torch::Tensor rows, tail;
+};
+
+// The kernels' operands: packed hidden `hp` [n_pad, ld], W panels `wt` and rows `wr` [v, ld],
+// pass 2's row offsets, the padded labels and grad W's buffers.
+lm_kernels::Tiles MakeTiles(const torch::Tensor& hp, const float* wt, const torch::Tensor& wr,
+                            const std::vector<float>& row_m, const std::vector<float>& row_d,
+                            const std::vector<int64_t>& y, GradWeightRows& gw, float scale,
+                            bool need_h) {
+  lm_kernels::Tiles p;
+  p.hp = hp.data_ptr<float>();
+  p.wt = wt;
+  p.wr = wr.data_ptr<float>();
+  p.m = row_m.data();
+  p.d = row_d.data();
+  p.y = y.data();
+  p.gw = gw.rows.defined() ? gw.rows.data_ptr<float>() : nullptr;
+  p.gw_tail = gw.tail.defined() ? gw.tail.data_ptr<float>() : nullptr;
+  p.ld = hp.size(1);
+  p.v = wr.size(0);
+  p.scale = scale;
+  p.need_h = need_h;
+  p.need_w = gw.rows.defined();
+  return p;
+}
+
+}  // namespace
+
 double FusedCpuLmLoss(const lm_kernels::Kernels& k, const torch::Tensor& hidden,
                       const torch::Tensor& weight, const torch::Tensor& labels,
                       torch::Tensor* grad_hidden, torch::Tensor* grad_weight) {
@@ -108,51 +200,23 @@ double FusedCpuLmLoss(const lm_kernels::Kernels& k, const torch::Tensor& hidden,
   const bool need_h = grad_hidden != nullptr && grad_hidden->defined();
   const bool need_w = grad_weight != nullptr && grad_weight->defined();
   const float scale = 1.0f / static_cast<float>(n);
-  const auto f32 = hidden.options().dtype(torch::kFloat);
 
   // Packed operands: hidden and W padded to `ld` columns (and hidden to n_pad rows) only when
   // needed; W's k-major panels always (once per call).
-  torch::Tensor hp = hidden;
-  if (ld != h || n_pad != n) {
-    hp = torch::zeros({n_pad, ld}, f32);
-    hp.narrow(0, 0, n).narrow(1, 0, h).copy_(hidden);
-  }
-  torch::Tensor wr = weight;
-  if (ld != h) {
-    wr = torch::zeros({v, ld}, f32);
-    wr.narrow(1, 0, h).copy_(weight);
-  }
+  const torch::Tensor hp = ZeroPadded(hidden, n_pad, ld);
+  const torch::Tensor wr = ZeroPadded(weight, v, ld);
   thread_local Scratch wt_scratch, gh_scratch;
   float* wt = wt_scratch.Get(tiles * ld * nr);
   TORCH_CHECK(wt != nullptr, "FusedCpuLmLoss: out of memory packing W");
   PackPanels(weight.data_ptr<float>(), v, h, ld, nr, wt);
-  std::vector<int64_t> y(static_cast<size_t>(n_pad), -1);
-  const int64_t* lab = labels.data_ptr<int64_t>();
-  std::copy(lab, lab + n, y.begin());
+  std::vector<int64_t> y(static_cast<size_t>(n_pad), -1);  // padding rows: -1
+  std::copy(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + n, y.begin());
   // Pass 2's per-row offsets (rows >= n: G = exp(-inf) = 0).
   std::vector<float> row_m(static_cast<size_t>(n_pad), std::numeric_limits<float>::infinity());
   std::vector<float> row_d(static_cast<size_t>(n_pad), 0.0f);
 
-  torch::Tensor gw, gw_tail;
-  if (need_w) {
-    gw = ld == h ? *grad_weight : torch::empty({v, ld}, f32);
-    if (v % nr != 0) gw_tail = torch::empty({nr, ld}, f32);
-  }
-
-  lm_kernels::Tiles p;
-  p.hp = hp.data_ptr<float>();
-  p.wt = wt;
-  p.wr = wr.data_ptr<float>();
-  p.m = row_m.data();
-  p.d = row_d.data();
-  p.y = y.data();
-  p.gw = need_w ? gw.data_ptr<float>() : nullptr;
-  p.gw_tail = gw_tail.defined() ? gw_tail.data_ptr<float>() : nullptr;
-  p.ld = ld;
-  p.v = v;
-  p.scale = scale;
-  p.need_h = need_h;
-  p.need_w = need_w;
+  GradWeightRows gw(need_w ? grad_weight : nullptr, v, h, ld, nr);
+  const lm_kernels::Tiles p = MakeTiles(hp, wt, wr, row_m, row_d, y, gw, scale, need_h);
 
   const int64_t parts = std::min(kMaxParts, tiles);
   auto part_tiles = [&](int64_t part) {
@@ -190,23 +254,9 @@ double FusedCpuLmLoss(const lm_kernels::Kernels& k, const torch::Tensor& hidden,
     const int64_t rows_end = std::min(sb1, n);
     at::parallel_for(sb0, rows_end, 256, [&](int64_t r0, int64_t r1) {
       for (int64_t i = r0; i < r1; ++i) {
-        float m = -std::numeric_limits<float>::infinity();
-        for (int64_t q = 0; q < parts; ++q) m = std::max(m, m_parts[q * n_pad + i]);
-        double sum = 0.0;
-        for (int64_t q = 0; q < parts; ++q) {
-          sum += static_cast<double>(s_parts[q * n_pad + i]) *
-                 std::exp(static_cast<double>(m_parts[q * n_pad + i]) - m);
-        }
-        if (!(m > -std::numeric_limits<float>::infinity())) sum = std::nan("");  // NaN logits
-        const double log_sum = std::log(sum);
-        const double lse = static_cast<double>(m) + log_sum;
-        // The target's logit (double dot product of the fp32 operands).
-        const float* hi = hidden_p + i * h;
-        const float* wy = weight_p + y[i] * h;
-        double ly = 0.0;
-        for (int64_t j = 0; j < h; ++j) ly += static_cast<double>(hi[j]) * wy[j];
-        nll[i] = lse - ly;
-        row_m[i] = m;
+        double log_sum = 0.0;
+        nll[i] = CombineRow(m_parts.data() + i, s_parts.data() + i, parts, n_pad, hidden_p + i * h,
+                            weight_p + y[i] * h, h, &row_m[i], &log_sum);
         row_d[i] = static_cast<float>(log_sum - log_scale);
       }
     });
@@ -221,31 +271,16 @@ double FusedCpuLmLoss(const lm_kernels::Kernels& k, const torch::Tensor& hidden,
     });
     if (need_h) {
       // grad hidden = sum of the parts' partials, in part order.
-      const float* ghp = gh_parts;
       float* out = grad_hidden->data_ptr<float>();
       at::parallel_for(sb0, rows_end, 64, [&](int64_t r0, int64_t r1) {
         for (int64_t i = r0; i < r1; ++i) {
-          float* o = out + i * h;
-          const float* first = ghp + (i - sb0) * ld;
-          std::copy(first, first + h, o);
-          for (int64_t q = 1; q < parts; ++q) {
-            const float* src = ghp + (q * rows_per_sb + i - sb0) * ld;
-            for (int64_t j = 0; j < h; ++j) o[j] += src[j];
-          }
+          SumPartials(gh_parts + (i - sb0) * ld, parts, rows_per_sb * ld, h, out + i * h);
         }
       });
     }
   }
-  if (need_w) {
-    if (gw_tail.defined()) {
-      const int64_t j0 = (tiles - 1) * nr;
-      gw.narrow(0, j0, v - j0).copy_(gw_tail.narrow(0, 0, v - j0));
-    }
-    if (ld != h) grad_weight->copy_(gw.narrow(1, 0, h));
-  }
-  double total = 0.0;
-  for (int64_t i = 0; i < n; ++i) total += nll[i];
-  return total;
+  gw.Finish(grad_weight);
+  return std::accumulate(nll.begin(), nll.end(), 0.0);  // in row order
 }
 
 }  // namespace monoroute::model

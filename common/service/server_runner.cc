@@ -120,6 +120,65 @@ class HealthState {
   bool serving_ = true;
 };
 
+// Runs the health probes of `options` once, recording their results in `health`.
+void ProbeHealth(const ServerRunnerOptions& options, HealthState* health) {
+  if (options.health_probe) health->Set(options.health_probe());
+  for (const auto& [name, probe] : options.named_health_probes) health->SetNamed(name, probe());
+}
+
+// Runs ProbeHealth every health_probe_interval on a thread of its own (none when `options` has
+// no probe) until Stop or destruction. `options` and `health` outlive it.
+class HealthProber {
+ public:
+  HealthProber(const ServerRunnerOptions& options, HealthState* health) {
+    if (!options.health_probe && options.named_health_probes.empty()) return;
+    thread_ = std::thread([this, &options, health] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!cv_.wait_for(lock, options.health_probe_interval, [this] { return stopping_; })) {
+        lock.unlock();
+        ProbeHealth(options, health);
+        lock.lock();
+      }
+    });
+  }
+  ~HealthProber() { Stop(); }
+
+  // Ends the probing thread (waits for a probe under way).
+  void Stop() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// The metrics exposer on `listen` serving `registry` and `process` (either may be null); null when
+// `listen` is empty, UNAVAILABLE when it cannot bind.
+absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartExposer(
+    const std::string& listen, const std::shared_ptr<prometheus::Registry>& registry,
+    const std::shared_ptr<ProcessCollector>& process) {
+  if (listen.empty()) return nullptr;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(listen);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("--metrics-listen ", listen, ": cannot bind: ", e.what()));
+  }
+  if (registry != nullptr) exposer->RegisterCollectable(registry);
+  if (process != nullptr) exposer->RegisterCollectable(process);
+  return exposer;
+}
+
 }  // namespace
 
 absl::Status RunServer(const ServerRunnerOptions& options,
@@ -142,17 +201,9 @@ absl::Status RunServer(const ServerRunnerOptions& options,
     process_metrics = std::make_shared<ProcessCollector>();
   }
 
-  std::unique_ptr<prometheus::Exposer> exposer;
-  if (!options.metrics_listen.empty()) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(options.metrics_listen);
-    } catch (const std::exception& e) {
-      return absl::UnavailableError(
-          absl::StrCat("--metrics-listen ", options.metrics_listen, ": cannot bind: ", e.what()));
-    }
-    if (registry != nullptr) exposer->RegisterCollectable(registry);
-    if (process_metrics != nullptr) exposer->RegisterCollectable(process_metrics);
-  }
+  absl::StatusOr<std::unique_ptr<prometheus::Exposer>> exposer =
+      StartExposer(options.metrics_listen, registry, process_metrics);
+  if (!exposer.ok()) return exposer.status();
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -188,27 +239,11 @@ absl::Status RunServer(const ServerRunnerOptions& options,
     }
   }
   HealthState health(healths, options.service_name);
-  health.Set(options.health_probe ? options.health_probe() : absl::OkStatus());
-  for (const auto& [name, probe] : options.named_health_probes) health.SetNamed(name, probe());
-  std::mutex probe_mu;
-  std::condition_variable probe_cv;
-  bool stopping = false;
-  std::thread prober;
-  if (options.health_probe || !options.named_health_probes.empty()) {
-    prober = std::thread([&]() {
-      std::unique_lock<std::mutex> lock(probe_mu);
-      while (!probe_cv.wait_for(lock, options.health_probe_interval, [&] { return stopping; })) {
-        lock.unlock();
-        if (options.health_probe) health.Set(options.health_probe());
-        for (const auto& [name, probe] : options.named_health_probes) {
-          health.SetNamed(name, probe());
-        }
-        lock.lock();
-      }
-    });
-  }
-  if (exposer != nullptr) {
-    const std::vector<int> ports = exposer->GetListeningPorts();
+  if (!options.health_probe) health.Set(absl::OkStatus());
+  ProbeHealth(options, &health);
+  HealthProber prober(options, &health);
+  if (*exposer != nullptr) {
+    const std::vector<int> ports = (*exposer)->GetListeningPorts();
     std::printf("metrics on %s:%d\n", HostOf(options.metrics_listen).c_str(),
                 ports.empty() ? 0 : ports[0]);
   }
@@ -220,14 +255,7 @@ absl::Status RunServer(const ServerRunnerOptions& options,
   if (options.on_started) options.on_started(port);
 
   WaitForShutdownSignal();
-  if (prober.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(probe_mu);
-      stopping = true;
-    }
-    probe_cv.notify_all();
-    prober.join();
-  }
+  prober.Stop();
   for (auto* h : healths) h->Shutdown();
   const auto deadline = std::chrono::system_clock::now() + options.shutdown_grace;
   server->Shutdown(deadline);

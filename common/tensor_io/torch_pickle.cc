@@ -112,195 +112,205 @@ class Unpickler {
       if (pos_ >= data_.size()) return Err("pickle ends without STOP");
       op_pos_ = pos_;
       const uint8_t op = static_cast<uint8_t>(data_[pos_++]);
-      switch (op) {
-        case 0x80: {  // PROTO
-          ASSIGN_OR_RETURN(uint64_t p, ReadUInt(1));
-          if (p < 2 || p > 5) return Err(absl::StrCat("unsupported pickle protocol ", p));
-          break;
-        }
-        case 0x95: {  // FRAME (length is advisory)
-          ASSIGN_OR_RETURN(uint64_t unused, ReadUInt(8));
-          (void)unused;
-          break;
-        }
-        case '.': {  // STOP
-          if (stack_.size() != 1 || !marks_.empty()) {
-            return Err("STOP with a malformed stack");
-          }
-          return stack_.back();
-        }
-        case '(':
-          marks_.push_back(stack_.size());
-          break;  // MARK
-        case '}':
-          Push(Make(Value::Kind::kDict));
-          break;  // EMPTY_DICT
-        case ']':
-          Push(Make(Value::Kind::kList));
-          break;  // EMPTY_LIST
-        case ')':
-          Push(Make(Value::Kind::kTuple));
-          break;  // EMPTY_TUPLE
-        case 'N':
-          Push(Make(Value::Kind::kNone));
-          break;      // NONE
-        case 0x88:    // NEWTRUE
-        case 0x89: {  // NEWFALSE
-          auto v = Make(Value::Kind::kBool);
-          v->b = op == 0x88;
-          Push(v);
-          break;
-        }
-        case 'K':
-        case 'M': {  // BININT1, BININT2
-          ASSIGN_OR_RETURN(uint64_t n, ReadUInt(op == 'K' ? 1 : 2));
-          PushInt(static_cast<int64_t>(n));
-          break;
-        }
-        case 'J': {  // BININT (signed 32-bit)
-          ASSIGN_OR_RETURN(uint64_t n, ReadUInt(4));
-          PushInt(static_cast<int32_t>(static_cast<uint32_t>(n)));
-          break;
-        }
-        case 0x8a: {  // LONG1: n-byte little-endian two's complement
-          ASSIGN_OR_RETURN(uint64_t n, ReadUInt(1));
-          if (n > 8) return Err("LONG1 integer wider than 64 bits");
-          ASSIGN_OR_RETURN(uint64_t raw, ReadUInt(n));
-          int64_t value = static_cast<int64_t>(raw);
-          if (n > 0 && n < 8 && (raw >> (8 * n - 1)) & 1) value -= int64_t{1} << (8 * n);
-          PushInt(value);
-          break;
-        }
-        case 'X':
-        case 0x8c:
-        case 0x8d: {  // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
-          ASSIGN_OR_RETURN(uint64_t n, ReadUInt(op == 'X' ? 4 : op == 0x8c ? 1 : 8));
-          ASSIGN_OR_RETURN(absl::string_view s, ReadBytes(n));
-          auto v = Make(Value::Kind::kStr);
-          v->s = std::string(s);
-          Push(v);
-          break;
-        }
-        case 't': {  // TUPLE
-          ASSIGN_OR_RETURN(std::vector<ValuePtr> items, PopMark());
-          auto v = Make(Value::Kind::kTuple);
-          for (const ValuePtr& item : items) RETURN_IF_ERROR(Contain(*v, item));
-          v->items = std::move(items);
-          Push(v);
-          break;
-        }
-        case 0x85:
-        case 0x86:
-        case 0x87: {  // TUPLE1..3
-          const size_t n = op - 0x84;
-          if (Available() < n) return Err("TUPLE with too few stack items");
-          auto v = Make(Value::Kind::kTuple);
-          v->items.assign(stack_.end() - n, stack_.end());
-          stack_.resize(stack_.size() - n);
-          for (const ValuePtr& item : v->items) RETURN_IF_ERROR(Contain(*v, item));
-          Push(v);
-          break;
-        }
-        case 'q':
-        case 'r': {  // BINPUT, LONG_BINPUT
-          ASSIGN_OR_RETURN(uint64_t idx, ReadUInt(op == 'q' ? 1 : 4));
-          if (stack_.empty()) return Err("PUT on an empty stack");
-          memo_[idx] = stack_.back();
-          break;
-        }
-        case 0x94: {  // MEMOIZE
-          if (stack_.empty()) return Err("MEMOIZE on an empty stack");
-          memo_[memo_.size()] = stack_.back();
-          break;
-        }
-        case 'h':
-        case 'j': {  // BINGET, LONG_BINGET
-          ASSIGN_OR_RETURN(uint64_t idx, ReadUInt(op == 'h' ? 1 : 4));
-          auto it = memo_.find(idx);
-          if (it == memo_.end()) return Err(absl::StrCat("GET of unknown memo key ", idx));
-          Push(it->second);
-          break;
-        }
-        case 'c': {  // GLOBAL "module\nname\n"
-          ASSIGN_OR_RETURN(std::string module, ReadLine());
-          ASSIGN_OR_RETURN(std::string gname, ReadLine());
-          RETURN_IF_ERROR(PushGlobal(absl::StrCat(module, ".", gname)));
-          break;
-        }
-        case 0x93: {  // STACK_GLOBAL
-          ASSIGN_OR_RETURN(ValuePtr gname, Pop(Value::Kind::kStr, "STACK_GLOBAL name"));
-          ASSIGN_OR_RETURN(ValuePtr module, Pop(Value::Kind::kStr, "STACK_GLOBAL module"));
-          RETURN_IF_ERROR(PushGlobal(absl::StrCat(module->s, ".", gname->s)));
-          break;
-        }
-        case 'Q': {  // BINPERSID
-          ASSIGN_OR_RETURN(ValuePtr pid, Pop(Value::Kind::kTuple, "persistent id"));
-          ASSIGN_OR_RETURN(ValuePtr storage, LoadStorage(*pid));
-          Push(storage);
-          break;
-        }
-        case 'R': {  // REDUCE
-          ASSIGN_OR_RETURN(ValuePtr args, Pop(Value::Kind::kTuple, "REDUCE arguments"));
-          ASSIGN_OR_RETURN(ValuePtr fn, Pop(Value::Kind::kGlobal, "REDUCE callable"));
-          ASSIGN_OR_RETURN(ValuePtr result, Call(fn->s, args->items));
-          Push(result);
-          break;
-        }
-        case 'b': {  // BUILD: state of a dict (e.g. _metadata) or parameter is ignored
-          if (Available() < 2) return Err("BUILD with too few stack items");
-          stack_.pop_back();
-          const Value::Kind k = stack_.back()->kind;
-          if (k != Value::Kind::kDict && k != Value::Kind::kTensor) {
-            return Err(absl::StrCat("BUILD on a ", KindName(k)));
-          }
-          break;
-        }
-        case 's': {  // SETITEM
-          if (Available() < 3) return Err("SETITEM with too few stack items");
-          ValuePtr value = stack_.back();
-          stack_.pop_back();
-          ValuePtr key = stack_.back();
-          stack_.pop_back();
-          RETURN_IF_ERROR(ExpectTop(Value::Kind::kDict, "SETITEM target"));
-          RETURN_IF_ERROR(Contain(*stack_.back(), key));
-          RETURN_IF_ERROR(Contain(*stack_.back(), value));
-          stack_.back()->dict.emplace_back(key, value);
-          break;
-        }
-        case 'u': {  // SETITEMS
-          ASSIGN_OR_RETURN(std::vector<ValuePtr> items, PopMark());
-          if (items.size() % 2 != 0) return Err("SETITEMS with an odd number of items");
-          RETURN_IF_ERROR(ExpectTop(Value::Kind::kDict, "SETITEMS target"));
-          for (const ValuePtr& item : items) RETURN_IF_ERROR(Contain(*stack_.back(), item));
-          for (size_t k = 0; k < items.size(); k += 2) {
-            stack_.back()->dict.emplace_back(items[k], items[k + 1]);
-          }
-          break;
-        }
-        case 'a': {  // APPEND
-          if (Available() < 2) return Err("APPEND with too few stack items");
-          ValuePtr v = stack_.back();
-          stack_.pop_back();
-          RETURN_IF_ERROR(ExpectTop(Value::Kind::kList, "APPEND target"));
-          RETURN_IF_ERROR(Contain(*stack_.back(), v));
-          stack_.back()->items.push_back(v);
-          break;
-        }
-        case 'e': {  // APPENDS
-          ASSIGN_OR_RETURN(std::vector<ValuePtr> items, PopMark());
-          RETURN_IF_ERROR(ExpectTop(Value::Kind::kList, "APPENDS target"));
-          for (const ValuePtr& item : items) RETURN_IF_ERROR(Contain(*stack_.back(), item));
-          auto& dst = stack_.back()->items;
-          dst.insert(dst.end(), items.begin(), items.end());
-          break;
-        }
-        default:
-          return Err(absl::StrFormat("unsupported pickle opcode 0x%02x", op));
+      if (op == '.') {  // STOP
+        if (stack_.size() != 1 || !marks_.empty()) return Err("STOP with a malformed stack");
+        return stack_.back();
       }
+      RETURN_IF_ERROR(ValueOp(op));
     }
   }
 
  private:
+  // Runs `op` when it is a framing, mark, scalar or memo opcode; else ContainerOp(op).
+  absl::Status ValueOp(uint8_t op) {
+    switch (op) {
+      case 0x80: {  // PROTO
+        ASSIGN_OR_RETURN(uint64_t p, ReadUInt(1));
+        if (p < 2 || p > 5) return Err(absl::StrCat("unsupported pickle protocol ", p));
+        break;
+      }
+      case 0x95: {  // FRAME (length is advisory)
+        ASSIGN_OR_RETURN(uint64_t unused, ReadUInt(8));
+        (void)unused;
+        break;
+      }
+      case '(':  // MARK
+        marks_.push_back(stack_.size());
+        break;
+      case '}':  // EMPTY_DICT
+      case ']':  // EMPTY_LIST
+      case ')':  // EMPTY_TUPLE
+      case 'N':  // NONE
+        Push(Make(op == '}'   ? Value::Kind::kDict
+                  : op == ']' ? Value::Kind::kList
+                  : op == ')' ? Value::Kind::kTuple
+                              : Value::Kind::kNone));
+        break;
+      case 0x88:    // NEWTRUE
+      case 0x89: {  // NEWFALSE
+        auto v = Make(Value::Kind::kBool);
+        v->b = op == 0x88;
+        Push(v);
+        break;
+      }
+      case 'K':
+      case 'M': {  // BININT1, BININT2
+        ASSIGN_OR_RETURN(uint64_t n, ReadUInt(op == 'K' ? 1 : 2));
+        PushInt(static_cast<int64_t>(n));
+        break;
+      }
+      case 'J': {  // BININT (signed 32-bit)
+        ASSIGN_OR_RETURN(uint64_t n, ReadUInt(4));
+        PushInt(static_cast<int32_t>(static_cast<uint32_t>(n)));
+        break;
+      }
+      case 0x8a: {  // LONG1: n-byte little-endian two's complement
+        ASSIGN_OR_RETURN(uint64_t n, ReadUInt(1));
+        if (n > 8) return Err("LONG1 integer wider than 64 bits");
+        ASSIGN_OR_RETURN(uint64_t raw, ReadUInt(n));
+        int64_t value = static_cast<int64_t>(raw);
+        if (n > 0 && n < 8 && (raw >> (8 * n - 1)) & 1) value -= int64_t{1} << (8 * n);
+        PushInt(value);
+        break;
+      }
+      case 'X':
+      case 0x8c:
+      case 0x8d: {  // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
+        ASSIGN_OR_RETURN(uint64_t n, ReadUInt(op == 'X' ? 4 : op == 0x8c ? 1 : 8));
+        ASSIGN_OR_RETURN(absl::string_view s, ReadBytes(n));
+        auto v = Make(Value::Kind::kStr);
+        v->s = std::string(s);
+        Push(v);
+        break;
+      }
+      case 'q':
+      case 'r': {  // BINPUT, LONG_BINPUT
+        ASSIGN_OR_RETURN(uint64_t idx, ReadUInt(op == 'q' ? 1 : 4));
+        if (stack_.empty()) return Err("PUT on an empty stack");
+        memo_[idx] = stack_.back();
+        break;
+      }
+      case 0x94: {  // MEMOIZE
+        if (stack_.empty()) return Err("MEMOIZE on an empty stack");
+        memo_[memo_.size()] = stack_.back();
+        break;
+      }
+      case 'h':
+      case 'j': {  // BINGET, LONG_BINGET
+        ASSIGN_OR_RETURN(uint64_t idx, ReadUInt(op == 'h' ? 1 : 4));
+        auto it = memo_.find(idx);
+        if (it == memo_.end()) return Err(absl::StrCat("GET of unknown memo key ", idx));
+        Push(it->second);
+        break;
+      }
+      default:
+        return ContainerOp(op);
+    }
+    return absl::OkStatus();
+  }
+
+  // Runs `op` when it builds or fills a container, a global or a call's result; else an error.
+  absl::Status ContainerOp(uint8_t op) {
+    switch (op) {
+      case 't': {  // TUPLE
+        ASSIGN_OR_RETURN(std::vector<ValuePtr> items, PopMark());
+        auto v = Make(Value::Kind::kTuple);
+        for (const ValuePtr& item : items) RETURN_IF_ERROR(Contain(*v, item));
+        v->items = std::move(items);
+        Push(v);
+        break;
+      }
+      case 0x85:
+      case 0x86:
+      case 0x87: {  // TUPLE1..3
+        const size_t n = op - 0x84;
+        if (Available() < n) return Err("TUPLE with too few stack items");
+        auto v = Make(Value::Kind::kTuple);
+        v->items.assign(stack_.end() - n, stack_.end());
+        stack_.resize(stack_.size() - n);
+        for (const ValuePtr& item : v->items) RETURN_IF_ERROR(Contain(*v, item));
+        Push(v);
+        break;
+      }
+      case 'c': {  // GLOBAL "module\nname\n"
+        ASSIGN_OR_RETURN(std::string module, ReadLine());
+        ASSIGN_OR_RETURN(std::string gname, ReadLine());
+        RETURN_IF_ERROR(PushGlobal(absl::StrCat(module, ".", gname)));
+        break;
+      }
+      case 0x93: {  // STACK_GLOBAL
+        ASSIGN_OR_RETURN(ValuePtr gname, Pop(Value::Kind::kStr, "STACK_GLOBAL name"));
+        ASSIGN_OR_RETURN(ValuePtr module, Pop(Value::Kind::kStr, "STACK_GLOBAL module"));
+        RETURN_IF_ERROR(PushGlobal(absl::StrCat(module->s, ".", gname->s)));
+        break;
+      }
+      case 'Q': {  // BINPERSID
+        ASSIGN_OR_RETURN(ValuePtr pid, Pop(Value::Kind::kTuple, "persistent id"));
+        ASSIGN_OR_RETURN(ValuePtr storage, LoadStorage(*pid));
+        Push(storage);
+        break;
+      }
+      case 'R': {  // REDUCE
+        ASSIGN_OR_RETURN(ValuePtr args, Pop(Value::Kind::kTuple, "REDUCE arguments"));
+        ASSIGN_OR_RETURN(ValuePtr fn, Pop(Value::Kind::kGlobal, "REDUCE callable"));
+        ASSIGN_OR_RETURN(ValuePtr result, Call(fn->s, args->items));
+        Push(result);
+        break;
+      }
+      case 'b': {  // BUILD: state of a dict (e.g. _metadata) or parameter is ignored
+        if (Available() < 2) return Err("BUILD with too few stack items");
+        stack_.pop_back();
+        const Value::Kind k = stack_.back()->kind;
+        if (k != Value::Kind::kDict && k != Value::Kind::kTensor) {
+          return Err(absl::StrCat("BUILD on a ", KindName(k)));
+        }
+        break;
+      }
+      case 's': {  // SETITEM
+        if (Available() < 3) return Err("SETITEM with too few stack items");
+        ValuePtr value = stack_.back();
+        stack_.pop_back();
+        ValuePtr key = stack_.back();
+        stack_.pop_back();
+        RETURN_IF_ERROR(ExpectTop(Value::Kind::kDict, "SETITEM target"));
+        RETURN_IF_ERROR(Contain(*stack_.back(), key));
+        RETURN_IF_ERROR(Contain(*stack_.back(), value));
+        stack_.back()->dict.emplace_back(key, value);
+        break;
+      }
+      case 'u': {  // SETITEMS
+        ASSIGN_OR_RETURN(std::vector<ValuePtr> items, PopMark());
+        if (items.size() % 2 != 0) return Err("SETITEMS with an odd number of items");
+        RETURN_IF_ERROR(ExpectTop(Value::Kind::kDict, "SETITEMS target"));
+        for (const ValuePtr& item : items) RETURN_IF_ERROR(Contain(*stack_.back(), item));
+        for (size_t k = 0; k < items.size(); k += 2) {
+          stack_.back()->dict.emplace_back(items[k], items[k + 1]);
+        }
+        break;
+      }
+      case 'a': {  // APPEND
+        if (Available() < 2) return Err("APPEND with too few stack items");
+        ValuePtr v = stack_.back();
+        stack_.pop_back();
+        RETURN_IF_ERROR(ExpectTop(Value::Kind::kList, "APPEND target"));
+        RETURN_IF_ERROR(Contain(*stack_.back(), v));
+        stack_.back()->items.push_back(v);
+        break;
+      }
+      case 'e': {  // APPENDS
+        ASSIGN_OR_RETURN(std::vector<ValuePtr> items, PopMark());
+        RETURN_IF_ERROR(ExpectTop(Value::Kind::kList, "APPENDS target"));
+        for (const ValuePtr& item : items) RETURN_IF_ERROR(Contain(*stack_.back(), item));
+        auto& dst = stack_.back()->items;
+        dst.insert(dst.end(), items.begin(), items.end());
+        break;
+      }
+      default:
+        return Err(absl::StrFormat("unsupported pickle opcode 0x%02x", op));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Err(absl::string_view what) const {
     return absl::InvalidArgumentError(absl::StrCat(name_, ": ", what, " at byte ", op_pos_));
   }
@@ -337,16 +347,6 @@ class Unpickler {
     return s;
   }
 
-  absl::StatusOr<ValuePtr> Pop(Value::Kind kind, absl::string_view what) {
-    if (Available() < 1) return Err(absl::StrCat("stack underflow reading ", what));
-    ValuePtr v = stack_.back();
-    if (v->kind != kind) {
-      return Err(absl::StrCat(what, " is a ", KindName(v->kind), ", expected ", KindName(kind)));
-    }
-    stack_.pop_back();
-    return v;
-  }
-
   absl::Status ExpectTop(Value::Kind kind, absl::string_view what) {
     if (Available() < 1) return Err(absl::StrCat("stack underflow reading ", what));
     if (stack_.back()->kind != kind) {
@@ -354,6 +354,13 @@ class Unpickler {
                               KindName(kind)));
     }
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<ValuePtr> Pop(Value::Kind kind, absl::string_view what) {
+    RETURN_IF_ERROR(ExpectTop(kind, what));
+    ValuePtr v = stack_.back();
+    stack_.pop_back();
+    return v;
   }
 
   // Records that `child` goes into container `parent`: the parent must still be mutable (not

@@ -366,45 +366,53 @@ absl::Status CheckQueryArgs(const std::string& run_id, const std::string& split)
   return events::ValidateSplitName(split, "");
 }
 
-// Finishes a unary call with `s` now and returns its reactor.
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const grpc::Status& s) {
-  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  r->Finish(s);
-  return r;
-}
-
-// Same for an absl status, counted as a rejected call.
-grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* ctx, RecorderMetrics* m,
-                                 const absl::Status& s) {
-  m->Reject(s.code());
-  return FinishNow(ctx, ToGrpcStatus(s));
-}
-
 }  // namespace
+
+grpc::Status RecorderService::CheckCall(const grpc::CallbackServerContext* ctx, RpcAccess access,
+                                        const absl::Status& args) const {
+  grpc::Status auth = CheckAuth(ctx, access);
+  if (!auth.ok() || args.ok()) return auth;
+  metrics_->Reject(args.code());
+  return ToGrpcStatus(args);
+}
 
 grpc::Status RecorderService::CheckReadQuery(const grpc::CallbackServerContext* ctx,
                                              const std::string& run_id,
                                              const std::string& split) const {
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
-  if (!auth.ok()) return auth;
-  absl::Status args = CheckQueryArgs(run_id, split);
-  if (args.ok()) return grpc::Status::OK;
-  metrics_->Reject(args.code());
-  return ToGrpcStatus(args);
+  return CheckCall(ctx, RpcAccess::kRead, CheckQueryArgs(run_id, split));
+}
+
+grpc::ServerUnaryReactor* RecorderService::RunUnary(grpc::CallbackServerContext* ctx,
+                                                    const grpc::Status& check,
+                                                    std::function<absl::Status()> work) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  if (!check.ok()) {
+    r->Finish(check);
+    return r;
+  }
+  query_pool_->Submit([r, work = std::move(work)] { r->Finish(ToGrpcStatus(work())); });
+  return r;
+}
+
+grpc::ServerUnaryReactor* RecorderService::RunSummaryCall(
+    grpc::CallbackServerContext* ctx, RpcAccess access, const std::string& run_id,
+    absl::StatusOr<RunSummaryData> (RecorderStore::*fn)(const std::string&), v1::RunSummary* resp) {
+  const grpc::Status check = CheckCall(ctx, access, CheckRunIdArg(run_id));
+  return RunUnary(ctx, check, [this, &run_id, fn, resp]() -> absl::Status {
+    ASSIGN_OR_RETURN(RunSummaryData s, (store_->*fn)(run_id));
+    ToProto(s, resp);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* RecorderService::CreateRun(grpc::CallbackServerContext* ctx,
                                                      const v1::RunSpec* req,
                                                      v1::CreateRunResponse* resp) {
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kWrite);
-  if (!auth.ok()) return FinishNow(ctx, auth);
-  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  query_pool_->Submit([this, r, req, resp] {
-    absl::StatusOr<bool> created = store_->CreateRun(FromProto(*req));
-    if (created.ok()) resp->set_created(*created);
-    r->Finish(ToGrpcStatus(created.status()));
+  return RunUnary(ctx, CheckAuth(ctx, RpcAccess::kWrite), [this, req, resp]() -> absl::Status {
+    ASSIGN_OR_RETURN(bool created, store_->CreateRun(FromProto(*req)));
+    resp->set_created(created);
+    return absl::OkStatus();
   });
-  return r;
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RecorderService::Record(
@@ -412,42 +420,23 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RecorderService::Re
   return new RecordReactor(this, ctx);
 }
 
-grpc::ServerUnaryReactor* RecorderService::RunUnary(grpc::CallbackServerContext* ctx,
-                                                    RpcAccess access, const std::string& run_id,
-                                                    std::function<absl::Status()> work) {
-  grpc::Status auth = CheckAuth(ctx, access);
-  if (!auth.ok()) return FinishNow(ctx, auth);
-  if (absl::Status id = CheckRunIdArg(run_id); !id.ok()) return Reject(ctx, metrics_.get(), id);
-  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  query_pool_->Submit([r, work = std::move(work)] { r->Finish(ToGrpcStatus(work())); });
-  return r;
-}
-
 grpc::ServerUnaryReactor* RecorderService::GetRun(grpc::CallbackServerContext* ctx,
                                                   const v1::GetRunRequest* req,
                                                   v1::RunSummary* resp) {
-  return RunUnary(ctx, RpcAccess::kRead, req->run_id(), [this, req, resp]() -> absl::Status {
-    ASSIGN_OR_RETURN(RunSummaryData s, store_->GetRun(req->run_id()));
-    ToProto(s, resp);
-    return absl::OkStatus();
-  });
+  return RunSummaryCall(ctx, RpcAccess::kRead, req->run_id(), &RecorderStore::GetRun, resp);
 }
 
 grpc::ServerUnaryReactor* RecorderService::ListRuns(grpc::CallbackServerContext* ctx,
                                                     const v1::ListRunsRequest* req,
                                                     v1::ListRunsResponse* resp) {
-  grpc::Status auth = CheckAuth(ctx, RpcAccess::kRead);
-  if (!auth.ok()) return FinishNow(ctx, auth);
-  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  query_pool_->Submit([this, r, req, resp] {
+  return RunUnary(ctx, CheckAuth(ctx, RpcAccess::kRead), [this, req, resp]() -> absl::Status {
     ListRunsQueryData q;
     q.page_size = req->page_size();
     q.page_token = req->page_token();
     absl::StatusOr<RunPageData> page = store_->ListRuns(q);
     if (!page.ok()) {
       metrics_->Reject(page.status().code());
-      r->Finish(ToGrpcStatus(page.status()));
-      return;
+      return page.status();
     }
     // A page also ends before its response would exceed list_runs_max_bytes (at least one run).
     for (const RunSummaryData& s : page->runs) {
@@ -459,9 +448,8 @@ grpc::ServerUnaryReactor* RecorderService::ListRuns(grpc::CallbackServerContext*
       ToProto(s, resp->add_runs());
     }
     if (resp->next_page_token().empty()) resp->set_next_page_token(page->next_page_token);
-    r->Finish(grpc::Status::OK);
+    return absl::OkStatus();
   });
-  return r;
 }
 
 grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
@@ -504,22 +492,16 @@ grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
 grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext* ctx,
                                                      const v1::TotalsRequest* req,
                                                      v1::TotalsResponse* resp) {
-  if (grpc::Status s = CheckReadQuery(ctx, req->run_id(), req->split()); !s.ok()) {
-    return FinishNow(ctx, s);
-  }
-  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  query_pool_->Submit([this, r, req, resp] {
-    absl::StatusOr<TotalsData> t = store_->GetTotals(req->run_id(), req->layer(), req->split());
-    if (t.ok()) {
-      resp->mutable_pathway_count()->Add(t->pathway_count.begin(), t->pathway_count.end());
-      resp->mutable_pathway_weight()->Add(t->pathway_weight.begin(), t->pathway_weight.end());
-      resp->set_tokens(t->tokens);
-      resp->set_watermark(t->watermark);
-      for (const std::string& sp : t->splits) resp->add_splits(sp);
-    }
-    r->Finish(ToGrpcStatus(t.status()));
+  const grpc::Status check = CheckReadQuery(ctx, req->run_id(), req->split());
+  return RunUnary(ctx, check, [this, req, resp]() -> absl::Status {
+    ASSIGN_OR_RETURN(TotalsData t, store_->GetTotals(req->run_id(), req->layer(), req->split()));
+    resp->mutable_pathway_count()->Add(t.pathway_count.begin(), t.pathway_count.end());
+    resp->mutable_pathway_weight()->Add(t.pathway_weight.begin(), t.pathway_weight.end());
+    resp->set_tokens(t.tokens);
+    resp->set_watermark(t.watermark);
+    for (const std::string& sp : t.splits) resp->add_splits(sp);
+    return absl::OkStatus();
   });
-  return r;
 }
 
 grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
@@ -560,7 +542,8 @@ grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
 grpc::ServerUnaryReactor* RecorderService::DeleteRun(grpc::CallbackServerContext* ctx,
                                                      const v1::DeleteRunRequest* req,
                                                      v1::DeleteRunResponse* resp) {
-  return RunUnary(ctx, RpcAccess::kWrite, req->run_id(), [this, req, resp]() -> absl::Status {
+  const grpc::Status check = CheckCall(ctx, RpcAccess::kWrite, CheckRunIdArg(req->run_id()));
+  return RunUnary(ctx, check, [this, req, resp]() -> absl::Status {
     ASSIGN_OR_RETURN(uint64_t n, store_->DeleteRun(req->run_id()));
     resp->set_events_deleted(n);
     return absl::OkStatus();
@@ -570,11 +553,7 @@ grpc::ServerUnaryReactor* RecorderService::DeleteRun(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* RecorderService::FinishRun(grpc::CallbackServerContext* ctx,
                                                      const v1::FinishRunRequest* req,
                                                      v1::RunSummary* resp) {
-  return RunUnary(ctx, RpcAccess::kWrite, req->run_id(), [this, req, resp]() -> absl::Status {
-    ASSIGN_OR_RETURN(RunSummaryData s, store_->FinishRun(req->run_id()));
-    ToProto(s, resp);
-    return absl::OkStatus();
-  });
+  return RunSummaryCall(ctx, RpcAccess::kWrite, req->run_id(), &RecorderStore::FinishRun, resp);
 }
 
 }  // namespace monoroute::recorder

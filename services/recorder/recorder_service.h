@@ -21,6 +21,7 @@
 namespace monoroute::recorder {
 
 class RecorderStore;
+struct RunSummaryData;
 class WorkerPool;
 struct RecorderMetrics;
 
@@ -113,14 +114,24 @@ class RecorderService final : public RecorderCallbackBase {
   RecorderService(const RecorderServiceOptions& options, RecorderStore* store,
                   std::shared_ptr<prometheus::Registry> registry);
   void GaugeLoop();
-  // The read access and the `run_id` / `split` arguments of a query (GetCounts, GetTotals,
-  // QueryEvents): OK, or the status to end the call with (counted as a rejected call).
+  // OK when `ctx` may make a call of `access` and `args` (the check of the call's arguments) is
+  // OK; else the status to end the call with (counted as a rejected call).
+  grpc::Status CheckCall(const grpc::CallbackServerContext* ctx, RpcAccess access,
+                         const absl::Status& args) const;
+  // CheckCall for a query (GetCounts, GetTotals, QueryEvents): read access and the bounds of its
+  // `run_id` and `split` arguments.
   grpc::Status CheckReadQuery(const grpc::CallbackServerContext* ctx, const std::string& run_id,
                               const std::string& split) const;
-  // A unary RPC on one run: `access` and the `run_id` argument checked, then `work` on the query
-  // pool; the call finishes with work's status.
-  grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, RpcAccess access,
-                                     const std::string& run_id, std::function<absl::Status()> work);
+  // A unary RPC: ends with `check` when that failed (see CheckCall), else runs `work` on the
+  // query pool and finishes with work's status.
+  grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, const grpc::Status& check,
+                                     std::function<absl::Status()> work);
+  // GetRun / FinishRun: `access` and the `run_id` argument checked, then the store's `fn` on the
+  // query pool, its summary into `resp`.
+  grpc::ServerUnaryReactor* RunSummaryCall(
+      grpc::CallbackServerContext* ctx, RpcAccess access, const std::string& run_id,
+      absl::StatusOr<RunSummaryData> (RecorderStore::*fn)(const std::string&),
+      v1::RunSummary* resp);
 
   const RecorderServiceOptions options_;
   const BearerAuth auth_;
