@@ -69,8 +69,7 @@ absl::StatusOr<ex::RunEvents> SyntheticRun(const ExplorerBenchOpts& o) {
     }
     ASSIGN_OR_RETURN(ex::LayerEventsBuilder b,
                      ex::LayerEventsBuilder::Create(2 * l, o.pathways, o.top_k));
-    RETURN_IF_ERROR(b.Add(n, step.data(), e.sequence_id.data(), pos.data(), e.token_id.data(),
-                          next.data(), e.pathways.data(), gates.data()));
+    RETURN_IF_ERROR(b.Add({e.sequence_id, pos, e.token_id, next, e.pathways, gates}, step));
     run.layers.push_back(b.Build());
   }
   return run;
