@@ -48,47 +48,13 @@ std::string TokenizerDir(const GenerateOptions& o) {
   return "";
 }
 
-// The routing of each row of one routed layer's top-k ([R, k] indices and weights).
-std::vector<TokenRouting> RowRouting(int64_t layer, const torch::Tensor& indices,
-                                     const torch::Tensor& weights) {
-  torch::Tensor idx = indices.to(torch::kCPU, torch::kLong).contiguous();
-  torch::Tensor w = weights.to(torch::kCPU, torch::kDouble).contiguous();
-  const int64_t rows = idx.size(0), k = idx.size(1);
-  std::vector<TokenRouting> out(static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) {
-    TokenRouting& tr = out[static_cast<size_t>(r)];
-    tr.layer = static_cast<int>(layer);
-    const int64_t* ip = idx.data_ptr<int64_t>() + r * k;
-    const double* wp = w.data_ptr<double>() + r * k;
-    for (int64_t j = 0; j < k; ++j) tr.pathways.push_back(static_cast<int>(ip[j]));
-    tr.weights.assign(wp, wp + k);
-  }
-  return out;
-}
-
 // Routing of the last position of a [1, T] forward, one entry per routed layer.
 std::vector<TokenRouting> LastRouting(const model::ForwardOutput& out) {
-  std::vector<TokenRouting> r;
-  for (const model::RoutingInfo& info : out.routing) {
-    const int64_t last = info.topk_indices.size(0) - 1;
-    r.push_back(std::move(RowRouting(info.layer, info.topk_indices.narrow(0, last, 1),
-                                     info.topk_weights.narrow(0, last, 1))
-                              .front()));
-  }
-  return r;
+  std::vector<std::vector<TokenRouting>> positions = PositionRouting(out);
+  return positions.empty() ? std::vector<TokenRouting>() : std::move(positions.back());
 }
 
 }  // namespace
-
-std::vector<std::vector<TokenRouting>> PositionRouting(const model::ForwardOutput& out) {
-  std::vector<std::vector<TokenRouting>> positions;
-  for (const model::RoutingInfo& info : out.routing) {
-    std::vector<TokenRouting> rows = RowRouting(info.layer, info.topk_indices, info.topk_weights);
-    positions.resize(std::max(positions.size(), rows.size()));
-    for (size_t t = 0; t < rows.size(); ++t) positions[t].push_back(std::move(rows[t]));
-  }
-  return positions;
-}
 
 uint64_t SplitMix64(uint64_t x) {
   uint64_t z = x + 0x9E3779B97F4A7C15ULL;

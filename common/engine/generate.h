@@ -13,10 +13,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace monoroute::model {
-struct ForwardOutput;  // common/model/causal_lm.h
-}  // namespace monoroute::model
-
 namespace monoroute::engine {
 
 // One pathway whose output is multiplied by `factor` whenever it is selected.
@@ -66,10 +62,6 @@ struct TokenRouting {
   // Their renormalised weights (before any steering scale).
   std::vector<double> weights;
 };
-
-// The routing of every position of a [1, T] forward (`out`): T entries, each with one
-// TokenRouting per routed layer in the forward's layer order. Needs LibTorch (generate.cc).
-std::vector<std::vector<TokenRouting>> PositionRouting(const model::ForwardOutput& out);
 
 // One generated token with the routing of the position that predicted it (the last position of
 // the context it was sampled from).

@@ -1,12 +1,13 @@
 // RouteText with the engine: GPT-2 tokenizer, LoadGPTNeo (the checkpoint's own routing), one
-// forward pass on the CPU, and per token the engine's routing of its position (PositionRouting).
+// forward pass on the CPU, and per token the engine's routing of its position
+// (engine::PositionRouting).
 #include "services/analysis/explorer/try_routing.h"
 
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
-#include "common/engine/generate.h"
+#include "common/engine/generate_forward.h"
 #include "common/model/checkpoint.h"
 #include "common/tensor_io/torch_status.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
