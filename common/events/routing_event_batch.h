@@ -2,7 +2,8 @@
 // step of one split, as a header and columns. The engine produces it (TrainingObserver), the
 // uploaders send it (RecorderWriter; the recorder's proto_convert is the one conversion to and
 // from recorder.v1.EventBatch), and the recorder core validates and encodes a read-only view of
-// the received columns (RoutingEventView) without copying them. Value types, thread-compatible.
+// the received columns (RoutingEventView) without copying them. The columns are
+// events::EventColumns (event_columns.h). Value types, thread-compatible.
 #ifndef MONOROUTE_COMMON_EVENTS_ROUTING_EVENT_BATCH_H_
 #define MONOROUTE_COMMON_EVENTS_ROUTING_EVENT_BATCH_H_
 
