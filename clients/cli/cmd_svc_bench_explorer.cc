@@ -49,22 +49,17 @@ absl::StatusOr<ex::RunEvents> SyntheticRun(const ExplorerBenchOpts& o) {
     so.seed = 11;  // the same tokens in every layer
     so.model_seed = 100 + l;
     ASSIGN_OR_RETURN(analysis::SyntheticEvents e, analysis::GenerateSyntheticEvents(so));
+    // Random gates instead of the synthetic events' equal weights.
     const size_t n = e.token_id.size();
-    std::vector<uint64_t> step(n, 1);
-    std::vector<uint32_t> pos(n), next(n);
-    std::vector<float> gates(n * o.shape.top_k);
     for (size_t i = 0; i < n; ++i) {
-      pos[i] = static_cast<uint32_t>(i % so.seq_len);
-      next[i] = i + 1 < n ? e.token_id[i + 1] : 0;
       float sum = 0;
       for (uint32_t j = 0; j < o.shape.top_k; ++j)
-        sum += gates[i * o.shape.top_k + j] = 0.05f + (rng() % 1000) / 1000.0f;
-      for (uint32_t j = 0; j < o.shape.top_k; ++j) gates[i * o.shape.top_k + j] /= sum;
+        sum += e.weights[i * o.shape.top_k + j] = 0.05f + (rng() % 1000) / 1000.0f;
+      for (uint32_t j = 0; j < o.shape.top_k; ++j) e.weights[i * o.shape.top_k + j] /= sum;
     }
     ASSIGN_OR_RETURN(ex::LayerEventsBuilder b,
                      ex::LayerEventsBuilder::Create(2 * l, o.shape.pathways, o.shape.top_k));
-    RETURN_IF_ERROR(b.Add(n, step.data(), e.sequence_id.data(), pos.data(), e.token_id.data(),
-                          next.data(), e.pathways.data(), gates.data()));
+    RETURN_IF_ERROR(b.Add(events::ViewOf(e), std::vector<uint64_t>(n, 1)));
     run.layers.push_back(b.Build());
   }
   return run;

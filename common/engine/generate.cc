@@ -50,19 +50,8 @@ std::string TokenizerDir(const GenerateOptions& o) {
 
 // Routing of the last position of a [1, T] forward, one entry per routed layer.
 std::vector<TokenRouting> LastRouting(const model::ForwardOutput& out) {
-  std::vector<TokenRouting> r;
-  for (const model::RoutingInfo& info : out.routing) {
-    TokenRouting tr;
-    tr.layer = static_cast<int>(info.layer);
-    torch::Tensor idx = info.topk_indices[-1].to(torch::kCPU, torch::kLong).contiguous();
-    torch::Tensor w = info.topk_weights[-1].to(torch::kCPU, torch::kDouble).contiguous();
-    for (int64_t j = 0; j < idx.numel(); ++j) {
-      tr.pathways.push_back(static_cast<int>(idx.data_ptr<int64_t>()[j]));
-      tr.weights.push_back(w.data_ptr<double>()[j]);
-    }
-    r.push_back(std::move(tr));
-  }
-  return r;
+  std::vector<std::vector<TokenRouting>> positions = PositionRouting(out);
+  return positions.empty() ? std::vector<TokenRouting>() : std::move(positions.back());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // ApplyRouting on rescaled weights (see generate_forward.h).
 #include "common/engine/generate_forward.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -24,6 +25,24 @@ absl::Status CheckRef(const model::GPTNeoImpl& model, int layer, int pathway,
                                                    layer, " is outside [0, ", p, ")"));
   }
   return absl::OkStatus();
+}
+
+// The routing of each row of one routed layer's top-k ([R, k] indices and weights).
+std::vector<TokenRouting> RowRouting(int64_t layer, const torch::Tensor& indices,
+                                     const torch::Tensor& weights) {
+  torch::Tensor idx = indices.to(torch::kCPU, torch::kLong).contiguous();
+  torch::Tensor w = weights.to(torch::kCPU, torch::kDouble).contiguous();
+  const int64_t rows = idx.size(0), k = idx.size(1);
+  std::vector<TokenRouting> out(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    TokenRouting& tr = out[static_cast<size_t>(r)];
+    tr.layer = static_cast<int>(layer);
+    const int64_t* ip = idx.data_ptr<int64_t>() + r * k;
+    const double* wp = w.data_ptr<double>() + r * k;
+    for (int64_t j = 0; j < k; ++j) tr.pathways.push_back(static_cast<int>(ip[j]));
+    tr.weights.assign(wp, wp + k);
+  }
+  return out;
 }
 
 }  // namespace
@@ -102,6 +121,16 @@ model::ForwardOutput SteeredForward(model::GPTNeoImpl& model, const torch::Tenso
   out.final_norm = model.ln_f(x);
   out.logits = torch::matmul(out.final_norm, model.lm_head_weight().t());
   return out;
+}
+
+std::vector<std::vector<TokenRouting>> PositionRouting(const model::ForwardOutput& out) {
+  std::vector<std::vector<TokenRouting>> positions;
+  for (const model::RoutingInfo& info : out.routing) {
+    std::vector<TokenRouting> rows = RowRouting(info.layer, info.topk_indices, info.topk_weights);
+    positions.resize(std::max(positions.size(), rows.size()));
+    for (size_t t = 0; t < rows.size(); ++t) positions[t].push_back(std::move(rows[t]));
+  }
+  return positions;
 }
 
 }  // namespace monoroute::engine

@@ -41,6 +41,11 @@ absl::Status ApplyPathwayMasks(model::GPTNeoImpl& model, const Steering& steerin
 model::ForwardOutput SteeredForward(model::GPTNeoImpl& model, const torch::Tensor& input_ids,
                                     const Steering& steering);
 
+// The routing of every position of a [1, T] forward (`out`): T entries, each with one
+// TokenRouting per routed layer in the forward's layer order (what Generate reports for the last
+// position, and the explorer's "try" for every token).
+std::vector<std::vector<TokenRouting>> PositionRouting(const model::ForwardOutput& out);
+
 }  // namespace monoroute::engine
 
 #endif  // MONOROUTE_COMMON_ENGINE_GENERATE_FORWARD_H_

@@ -30,30 +30,14 @@ absl::Status CheckIds(const RoutingEventHeader& h, const std::string& where) {
   return ValidateSplitName(h.split, where);
 }
 
-// Column lengths: N per-event entries, N * top_k top-k entries.
+// top_k in range, then the column lengths.
 absl::Status CheckShape(const RoutingEventView& b, const std::string& where) {
-  const size_t n = b.num_events();
-  struct Col {
-    const char* name;
-    size_t size;
-  };
-  for (Col c : {Col{"sequence_id", b.sequence_id.size()}, Col{"position", b.position.size()},
-                Col{"next_token_id", b.next_token_id.size()}}) {
-    if (c.size != n) {
-      return Bad(where, absl::StrCat("array lengths differ: token_id has ", n, " entries, ", c.name,
-                                     " has ", c.size));
-    }
-  }
   const uint32_t k = b.header.top_k;
   if (k == 0 || k > kMaxPathways) {
     return Bad(where, absl::StrCat("top_k ", k, " must be in 1..", kMaxPathways));
   }
-  for (Col c : {Col{"pathways", b.pathways.size()}, Col{"weights", b.weights.size()}}) {
-    if (c.size != n * k) {
-      return Bad(where, absl::StrCat(c.name, " has ", c.size, " entries, expected ", n * k, " (", n,
-                                     " events x top_k ", k, ")"));
-    }
-  }
+  if (absl::Status s = CheckColumnLengths(b, k); !s.ok())
+    return Bad(where, std::string(s.message()));
   return absl::OkStatus();
 }
 
@@ -104,25 +88,15 @@ absl::Status RoutingEventView::Validate(const RoutingEventLimits& limits) const 
 
 RoutingEventView RoutingEventBatch::view() const {
   RoutingEventView v;
+  static_cast<EventColumnsView&>(v) = ViewOf(*this);
   v.header = header;
-  v.sequence_id = sequence_id;
-  v.position = position;
-  v.token_id = token_id;
-  v.next_token_id = next_token_id;
-  v.pathways = pathways;
-  v.weights = weights;
   return v;
 }
 
 RoutingEventBatch RoutingEventBatch::CopyOf(const RoutingEventView& v) {
   RoutingEventBatch b;
+  static_cast<EventColumns&>(b) = events::CopyOf(v);
   b.header = v.header;
-  b.sequence_id.assign(v.sequence_id.begin(), v.sequence_id.end());
-  b.position.assign(v.position.begin(), v.position.end());
-  b.token_id.assign(v.token_id.begin(), v.token_id.end());
-  b.next_token_id.assign(v.next_token_id.begin(), v.next_token_id.end());
-  b.pathways.assign(v.pathways.begin(), v.pathways.end());
-  b.weights.assign(v.weights.begin(), v.weights.end());
   return b;
 }
 

@@ -2,7 +2,8 @@
 // step of one split, as a header and columns. The engine produces it (TrainingObserver), the
 // uploaders send it (RecorderWriter; the recorder's proto_convert is the one conversion to and
 // from recorder.v1.EventBatch), and the recorder core validates and encodes a read-only view of
-// the received columns (RoutingEventView) without copying them. Value types, thread-compatible.
+// the received columns (RoutingEventView) without copying them. The columns are
+// events::EventColumns (event_columns.h). Value types, thread-compatible.
 #ifndef MONOROUTE_COMMON_EVENTS_ROUTING_EVENT_BATCH_H_
 #define MONOROUTE_COMMON_EVENTS_ROUTING_EVENT_BATCH_H_
 
@@ -13,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "common/events/event_columns.h"
 
 namespace monoroute::events {
 
@@ -59,27 +61,11 @@ struct RoutingEventLimits {
 };
 
 // A read-only view of a batch: the header (copied: a few short strings) and the columns of the
-// batch it was made from (not owned; they must outlive the view). Row i is the token at
-// position[i] of sequence sequence_id[i]; its top_k pathways and weights are
-// pathways[i*top_k .. (i+1)*top_k) and weights[...] (descending weight in the engine).
-struct RoutingEventView {
+// batch it was made from (EventColumnsView: not owned; they must outlive the view).
+struct RoutingEventView : EventColumnsView {
   // Run, writer, split, step, layer, top_k and batch id.
   RoutingEventHeader header;
-  // Stable id of each event's sequence (its window index in the split's token stream).
-  absl::Span<const uint64_t> sequence_id;
-  // Each event's token position in its sequence.
-  absl::Span<const uint32_t> position;
-  // Each event's input token id.
-  absl::Span<const uint32_t> token_id;
-  // Each event's next token id (the token the model predicts there).
-  absl::Span<const uint32_t> next_token_id;
-  // N * top_k pathway ids, row-major (event i owns [i*top_k, (i+1)*top_k)).
-  absl::Span<const uint32_t> pathways;
-  // N * top_k routing weights, row-major like pathways.
-  absl::Span<const float> weights;
 
-  // Events in the batch (the token_id column's length).
-  size_t num_events() const { return token_id.size(); }
   // Checks what needs no run: at least one and at most limits.max_events events
   // (RESOURCE_EXHAUSTED), run_id / writer_id / split bounds, writer_id not empty, top_k in
   // 1..kMaxPathways, columns of N entries, pathways / weights of N * top_k, each event's top-k
@@ -90,24 +76,10 @@ struct RoutingEventView {
 };
 
 // A batch that owns its columns (what the engine produces and QueryEvents returns).
-struct RoutingEventBatch {
+struct RoutingEventBatch : EventColumns {
   // Run, writer, split, step, layer, top_k and batch id.
   RoutingEventHeader header;
-  // Stable id of each event's sequence (its window index in the split's token stream).
-  std::vector<uint64_t> sequence_id;
-  // Each event's token position in its sequence.
-  std::vector<uint32_t> position;
-  // Each event's input token id.
-  std::vector<uint32_t> token_id;
-  // Each event's next token id.
-  std::vector<uint32_t> next_token_id;
-  // N * top_k pathway ids, row-major (event i owns [i*top_k, (i+1)*top_k)).
-  std::vector<uint32_t> pathways;
-  // N * top_k routing weights, row-major like pathways.
-  std::vector<float> weights;
 
-  // Events in the batch.
-  size_t num_events() const { return token_id.size(); }
   // A read-only view of this batch (valid while the batch is alive and unchanged).
   RoutingEventView view() const;
   // An owning copy of the header and columns of `v`.

@@ -194,6 +194,11 @@ absl::StatusOr<SyntheticEvents> GenerateSyntheticEvents(const SyntheticRoutingOp
       WeightedSet(w, k, rng, set);
     }
   }
+  e.next_token_id.resize(o.events);
+  for (uint64_t i = 0; i < o.events; ++i) {
+    e.next_token_id[i] = i + 1 < o.events ? e.token_id[i + 1] : 0;
+  }
+  e.weights.assign(o.events * k, 1.0f / static_cast<float>(k));
   return e;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/events/event_columns.h"
 #include "services/analysis/category_stats.h"
 #include "services/analysis/routing_table.h"
 
@@ -72,13 +73,9 @@ struct SyntheticRoutingOptions {
   double quote_shift = 0.5;
 };
 
-// Events as the recorder would stream them for one layer.
-struct SyntheticEvents {
-  std::vector<uint64_t> sequence_id;
-  std::vector<uint32_t> position;
-  std::vector<uint32_t> token_id;
-  std::vector<uint32_t> pathways;  // events * top_k
-};
+// Events as the recorder would stream them for one layer: next_token_id is the stream's next
+// token (0 after the last event), every weight 1 / top_k.
+using SyntheticEvents = events::EventColumns;
 
 // Token `token`'s preferred k-set under `model_seed` (what token_preference routes to).
 std::vector<uint32_t> SyntheticPreferredSet(uint64_t model_seed, uint32_t token,

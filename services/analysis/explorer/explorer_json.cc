@@ -262,8 +262,8 @@ std::string OverviewToJson(const OverviewInput& in, const std::string& report_js
 
 std::string TryToJson(const TryResult& r) {
   json toks = ArrayOf(r.tokens, [](const TryToken& t) -> json {
-    json routing = ArrayOf(t.routing, [](const TryRouting& x) -> json {
-      return {{"layer", x.layer}, {"pathways", x.pathways}, {"gates", x.gates}};
+    json routing = ArrayOf(t.routing, [](const engine::TokenRouting& x) -> json {
+      return {{"layer", x.layer}, {"pathways", x.pathways}, {"gates", x.weights}};
     });
     return {{"token_id", t.token_id}, {"token", t.text}, {"routing", routing}};
   });

@@ -35,7 +35,7 @@ LayerGrid BuildLayerGrid(const LayerEvents& events, const Decoder& decode, int t
     for (uint32_t j = 0; j < k; ++j) {
       const uint32_t p = events.pathways[i * k + j];
       ++load[p];
-      gate_sum[p] += events.gates[i * k + j];
+      gate_sum[p] += events.weights[i * k + j];
       ++token_pathway[(uint64_t{t} << kPathwayBits) | p];
     }
   }

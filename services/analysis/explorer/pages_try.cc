@@ -32,14 +32,14 @@ std::string RenderTryPage(const std::string& run_id, const std::string& text,
     const TryToken& t = result->tokens[i];
     absl::StrAppend(&body, "<tr><td class=\"n\">", i, "</td><td><code>", TokenHtml(t.text),
                     "</code></td>");
-    for (const TryRouting& r : t.routing) {
+    for (const engine::TokenRouting& r : t.routing) {
       body += "<td>";
       for (size_t j = 0; j < r.pathways.size(); ++j) {
-        absl::StrAppend(&body, "<a class=\"route\" style=\"background:", GateColour(r.gates[j]),
+        absl::StrAppend(&body, "<a class=\"route\" style=\"background:", GateColour(r.weights[j]),
                         "\" href=\"", Esc(links.Pathway(r.layer, r.pathways[j])),
                         "\" title=\"layer ", r.layer, " pathway ", r.pathways[j], ", gate ",
-                        Fmt(r.gates[j], 3), "\">", r.pathways[j], " <small>", Fmt(r.gates[j], 2),
-                        "</small></a>");
+                        Fmt(r.weights[j], 3), "\">", r.pathways[j], " <small>",
+                        Fmt(r.weights[j], 2), "</small></a>");
       }
       body += "</td>";
     }

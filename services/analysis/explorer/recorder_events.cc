@@ -76,9 +76,7 @@ absl::Status RecorderEvents::ReadLayer(const std::string& run_id, const std::str
   std::vector<uint64_t> steps;  // the builder takes a step per event
   return reader_->ForEachBatch(req, builder->top_k(), [&](const events::RoutingEventView& b) {
     steps.assign(b.num_events(), b.header.step);
-    return builder->Add(b.num_events(), steps.data(), b.sequence_id.data(), b.position.data(),
-                        b.token_id.data(), b.next_token_id.data(), b.pathways.data(),
-                        b.weights.data());
+    return builder->Add(b, steps);
   });
 }
 

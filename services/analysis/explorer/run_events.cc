@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/status_macros.h"
 #include "services/analysis/pathway_mask.h"
 
 namespace monoroute::analysis::explorer {
@@ -20,10 +21,10 @@ int LayerEvents::RankOf(size_t i, uint32_t pathway) const {
   if (slot < 0) return 0;
   // By gate, not by slot: a writer need not store the top-k in descending order. Ties keep the
   // recorded order.
-  const float g = gates[i * top_k + slot];
+  const float g = weights[i * top_k + slot];
   int rank = 1;
   for (uint32_t j = 0; j < top_k; ++j) {
-    const float o = gates[i * top_k + j];
+    const float o = weights[i * top_k + j];
     if (o > g || (o == g && static_cast<int>(j) < slot)) ++rank;
   }
   return rank;
@@ -31,7 +32,7 @@ int LayerEvents::RankOf(size_t i, uint32_t pathway) const {
 
 float LayerEvents::GateOf(size_t i, uint32_t pathway) const {
   for (uint32_t j = 0; j < top_k; ++j) {
-    if (pathways[i * top_k + j] == pathway) return gates[i * top_k + j];
+    if (pathways[i * top_k + j] == pathway) return weights[i * top_k + j];
   }
   return 0.0f;
 }
@@ -91,19 +92,23 @@ absl::StatusOr<LayerEventsBuilder> LayerEventsBuilder::Create(uint32_t layer, ui
   return LayerEventsBuilder(layer, num_pathways, top_k);
 }
 
-absl::Status LayerEventsBuilder::Add(size_t n, const uint64_t* step, const uint64_t* sequence_id,
-                                     const uint32_t* position, const uint32_t* token_id,
-                                     const uint32_t* next_token_id, const uint32_t* pathways,
-                                     const float* gates) {
+absl::Status LayerEventsBuilder::Add(const events::EventColumnsView& c,
+                                     absl::Span<const uint64_t> step) {
+  const size_t n = c.num_events();
+  const uint32_t k = raw_.top_k;
   if (events() + n > max_events_) {
     return absl::ResourceExhaustedError(
         absl::StrCat("layer ", raw_.layer, ": more than ", max_events_, " events (max_events)"));
   }
-  const uint32_t k = raw_.top_k;
+  if (step.size() != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("step has ", step.size(), " entries, token_id has ", n));
+  }
+  RETURN_IF_ERROR(events::CheckColumnLengths(c, k));
   for (size_t i = 0; i < n; ++i) {
     uint64_t seen[kMaxMaskWords] = {0, 0, 0, 0};
     for (uint32_t j = 0; j < k; ++j) {
-      const uint32_t p = pathways[i * k + j];
+      const uint32_t p = c.pathways[i * k + j];
       if (p >= raw_.num_pathways) {
         return absl::InvalidArgumentError(absl::StrCat("event ", events() + i, ": pathways[", j,
                                                        "] = ", p, " >= num_pathways ",
@@ -114,19 +119,14 @@ absl::Status LayerEventsBuilder::Add(size_t n, const uint64_t* step, const uint6
             absl::StrCat("event ", events() + i, ": pathway ", p, " repeated in its top-k"));
       }
       MaskSet(seen, p);
-      if (!std::isfinite(gates[i * k + j])) {
+      if (!std::isfinite(c.weights[i * k + j])) {
         return absl::InvalidArgumentError(
             absl::StrCat("event ", events() + i, ": weights[", j, "] is not finite"));
       }
     }
   }
-  step_.insert(step_.end(), step, step + n);
-  raw_.sequence_id.insert(raw_.sequence_id.end(), sequence_id, sequence_id + n);
-  raw_.position.insert(raw_.position.end(), position, position + n);
-  raw_.token_id.insert(raw_.token_id.end(), token_id, token_id + n);
-  raw_.next_token_id.insert(raw_.next_token_id.end(), next_token_id, next_token_id + n);
-  raw_.pathways.insert(raw_.pathways.end(), pathways, pathways + n * k);
-  raw_.gates.insert(raw_.gates.end(), gates, gates + n * k);
+  step_.insert(step_.end(), step.begin(), step.end());
+  events::AppendEvents(c, 0, n, k, &raw_);
   return absl::OkStatus();
 }
 
@@ -181,19 +181,14 @@ LayerEvents LayerEventsBuilder::Build() {
   out.num_pathways = raw_.num_pathways;
   out.step_loads = CountStepLoads();
   const uint32_t k = raw_.top_k;
+  const events::EventColumnsView raw = events::ViewOf(raw_);
   for (size_t r = 0; r < n; ++r) {
     const uint32_t i = order[r];
     if (!out.sequence_id.empty() && out.sequence_id.back() == raw_.sequence_id[i] &&
         out.position.back() == raw_.position[i]) {
       continue;  // an older copy of the same (sequence, position)
     }
-    out.sequence_id.push_back(raw_.sequence_id[i]);
-    out.position.push_back(raw_.position[i]);
-    out.token_id.push_back(raw_.token_id[i]);
-    out.next_token_id.push_back(raw_.next_token_id[i]);
-    out.pathways.insert(out.pathways.end(), raw_.pathways.begin() + i * k,
-                        raw_.pathways.begin() + (i + 1) * k);
-    out.gates.insert(out.gates.end(), raw_.gates.begin() + i * k, raw_.gates.begin() + (i + 1) * k);
+    events::AppendEvents(raw, i, i + 1, k, &out);
   }
   LayerEventsBuilder fresh(raw_.layer, raw_.num_pathways, raw_.top_k);
   fresh.max_events_ = max_events_;

@@ -12,6 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "common/events/event_columns.h"
 
 namespace monoroute::analysis::explorer {
 
@@ -30,23 +32,22 @@ struct StepLoads {
   size_t buckets() const { return events.size(); }
 };
 
-// One routed layer's events, sorted by (sequence_id, position), one event per (sequence,
-// position). Event i owns pathways/gates [i*top_k, (i+1)*top_k), in the order recorded (the
-// router's descending gate order). Immutable after LayerEventsBuilder::Build; thread-compatible.
-struct LayerEvents {
+// One routed layer's events (the columns of events::EventColumns, the gates in `weights`),
+// sorted by (sequence_id, position), one event per (sequence, position). Event i owns
+// pathways/weights [i*top_k, (i+1)*top_k), in the order recorded (the router's descending gate
+// order). Immutable after LayerEventsBuilder::Build; thread-compatible.
+struct LayerEvents : events::EventColumns {
+  // Transformer block index of the routed layer.
   uint32_t layer = 0;
+  // Pathways selected per event.
   uint32_t top_k = 0;
+  // Pathways of the layer.
   uint32_t num_pathways = 0;
-  std::vector<uint64_t> sequence_id;
-  std::vector<uint32_t> position;
-  std::vector<uint32_t> token_id;
-  std::vector<uint32_t> next_token_id;
-  std::vector<uint32_t> pathways;
-  std::vector<float> gates;
   // Every recorded event (duplicates included) per step bucket: the load over training.
   StepLoads step_loads;
 
-  size_t size() const { return token_id.size(); }
+  // Events held.
+  size_t size() const { return num_events(); }
   // Rank (1 = highest gate) of `pathway` in event i's top-k, 0 when not selected.
   int RankOf(size_t i, uint32_t pathway) const;
   // Gate of `pathway` in event i, 0 when not selected.
@@ -92,16 +93,17 @@ class LayerEventsBuilder {
   static absl::StatusOr<LayerEventsBuilder> Create(uint32_t layer, uint32_t num_pathways,
                                                    uint32_t top_k);
 
-  // Adds n events (columnar; pathways and gates n * top_k, row-major). INVALID_ARGUMENT naming
+  // Adds the events of `columns` (pathways and weights top_k per event), event i recorded at
+  // step[i]. INVALID_ARGUMENT naming the field for columns or steps of other lengths, and naming
   // the event and field for a pathway >= num_pathways, a pathway repeated within an event or a
-  // gate that is not finite; RESOURCE_EXHAUSTED past `max_events`.
-  absl::Status Add(size_t n, const uint64_t* step, const uint64_t* sequence_id,
-                   const uint32_t* position, const uint32_t* token_id,
-                   const uint32_t* next_token_id, const uint32_t* pathways, const float* gates);
+  // weight that is not finite; RESOURCE_EXHAUSTED past `max_events`.
+  absl::Status Add(const events::EventColumnsView& columns, absl::Span<const uint64_t> step);
 
   // Largest number of events accepted (default: no practical bound).
   void set_max_events(uint64_t max_events) { max_events_ = max_events; }
-  size_t events() const { return raw_.token_id.size(); }
+  // Events added since the last Build.
+  size_t events() const { return raw_.num_events(); }
+  // The layer and its top_k.
   uint32_t layer() const { return raw_.layer; }
   uint32_t top_k() const { return raw_.top_k; }
 

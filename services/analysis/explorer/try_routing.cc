@@ -1,11 +1,13 @@
 // RouteText with the engine: GPT-2 tokenizer, LoadGPTNeo (the checkpoint's own routing), one
-// forward pass on the CPU, and per routed layer the top-k pathways and gates of every token.
+// forward pass on the CPU, and per token the engine's routing of its position
+// (engine::PositionRouting).
 #include "services/analysis/explorer/try_routing.h"
 
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
+#include "common/engine/generate_forward.h"
 #include "common/model/checkpoint.h"
 #include "common/tensor_io/torch_status.h"
 #include "common/tokenizer/gpt2_tokenizer.h"
@@ -67,20 +69,11 @@ absl::StatusOr<TryResult> RouteText(const TryOptions& o) {
     fo.return_logits = false;
     model::ForwardOutput out = m->forward(x, fo);
     for (const model::RoutingInfo& info : out.routing) {
-      const uint32_t layer = static_cast<uint32_t>(info.layer);
-      r.routed_layers.push_back(layer);
-      torch::Tensor idx = info.topk_indices.to(torch::kInt64).cpu().contiguous();
-      torch::Tensor w = info.topk_weights.to(torch::kFloat).cpu().contiguous();
-      const int64_t k = idx.size(1);
-      for (size_t i = 0; i < r.tokens.size(); ++i) {
-        TryRouting tr;
-        tr.layer = layer;
-        for (int64_t j = 0; j < k; ++j) {
-          tr.pathways.push_back(static_cast<uint32_t>(idx[i][j].item<int64_t>()));
-          tr.gates.push_back(w[i][j].item<float>());
-        }
-        r.tokens[i].routing.push_back(std::move(tr));
-      }
+      r.routed_layers.push_back(static_cast<uint32_t>(info.layer));
+    }
+    std::vector<std::vector<engine::TokenRouting>> positions = engine::PositionRouting(out);
+    for (size_t i = 0; i < r.tokens.size() && i < positions.size(); ++i) {
+      r.tokens[i].routing = std::move(positions[i]);
     }
     return absl::OkStatus();
   }));

@@ -1,5 +1,6 @@
 // "Try": route typed text through a run's checkpoint and show, per token and routed layer, the
-// chosen pathways and their gates. The types are plain (no LibTorch); RouteText is implemented by
+// chosen pathways and their gates (engine::TokenRouting, what `monoroute generate` reports per
+// generated token). The types are plain (no LibTorch); RouteText is implemented by
 // try_routing.cc with the engine, or by try_unavailable.cc (UNIMPLEMENTED) in builds without it.
 #ifndef MONOROUTE_SERVICES_ANALYSIS_EXPLORER_TRY_ROUTING_H_
 #define MONOROUTE_SERVICES_ANALYSIS_EXPLORER_TRY_ROUTING_H_
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/engine/generate.h"
 
 namespace monoroute::analysis::explorer {
 
@@ -24,19 +26,13 @@ struct TryOptions {
   int max_tokens = 256;
 };
 
-// One token's routing in one routed layer.
-struct TryRouting {
-  uint32_t layer = 0;
-  // Selected pathways in descending gate order, and their gates.
-  std::vector<uint32_t> pathways;
-  std::vector<float> gates;
-};
-
 // One token of the text.
 struct TryToken {
   uint32_t token_id = 0;
   std::string text;
-  std::vector<TryRouting> routing;  // one per routed layer, ascending
+  // One per routed layer, ascending: the engine's routing of the position (the top-k pathways
+  // in descending gate order and their gates, the renormalised weights).
+  std::vector<engine::TokenRouting> routing;
 };
 
 // The routed text.

@@ -57,6 +57,27 @@ TEST(GenerateSamplerTest, SamplesFollowTheSoftmax) {
   EXPECT_EQ(SampleNext(logits, 3, 1.0, 0, 5, 17), SampleNext(logits, 3, 1.0, 0, 5, 17));
 }
 
+TEST(GenerateRoutingTest, PositionRoutingHasEveryPositionAndRoutedLayer) {
+  // Two routed layers (1 and 3) of a [1, 2] forward, top-2.
+  model::ForwardOutput out;
+  for (int64_t layer : {1, 3}) {
+    model::RoutingInfo info;
+    info.layer = layer;
+    info.topk_indices = torch::tensor({{4, 0}, {2, 1}}, torch::kInt64) + layer;
+    info.topk_weights = torch::tensor({{0.75f, 0.25f}, {0.5f, 0.5f}});
+    out.routing.push_back(info);
+  }
+  const std::vector<std::vector<TokenRouting>> p = PositionRouting(out);
+  ASSERT_EQ(p.size(), 2u);
+  ASSERT_EQ(p[1].size(), 2u);
+  EXPECT_EQ(p[0][0].layer, 1);
+  EXPECT_EQ(p[0][0].pathways, (std::vector<int>{5, 1}));
+  EXPECT_EQ(p[0][0].weights, (std::vector<double>{0.75, 0.25}));
+  EXPECT_EQ(p[1][1].layer, 3);
+  EXPECT_EQ(p[1][1].pathways, (std::vector<int>{5, 4}));
+  EXPECT_EQ(p[1][1].weights, (std::vector<double>{0.5, 0.5}));
+}
+
 TEST(GenerateParseTest, PathwayRefsAndScales) {
   auto ref = ParsePathwayRef("2:6", "--ablate");
   ASSERT_TRUE(ref.ok()) << ref.status();

@@ -46,7 +46,7 @@ recorder::RunSpecLite Spec(const std::string& run, const std::vector<uint32_t>& 
   return spec;
 }
 
-// Appends synthetic events `e` (top-`top_k`, equal weights) to `run` as batches of 10,000 events
+// Appends synthetic events `e` (top-`top_k`) to `run` as batches of 10,000 events
 // of layer 0, split "valid", step 100.
 void AppendSynthetic(recorder::RecorderWriter* writer, const std::string& run,
                      const SyntheticEvents& e, uint32_t top_k) {
@@ -59,16 +59,7 @@ void AppendSynthetic(recorder::RecorderWriter* writer, const std::string& run,
     b.header.step = 100;
     b.header.layer = 0;
     b.header.top_k = top_k;
-    for (size_t i = lo; i < std::min(n, lo + kBatch); ++i) {
-      b.sequence_id.push_back(e.sequence_id[i]);
-      b.position.push_back(e.position[i]);
-      b.token_id.push_back(e.token_id[i]);
-      b.next_token_id.push_back(i + 1 < n ? e.token_id[i + 1] : 0);
-      for (uint32_t j = 0; j < top_k; ++j) {
-        b.pathways.push_back(e.pathways[i * top_k + j]);
-        b.weights.push_back(1.0f / top_k);
-      }
-    }
+    events::AppendEvents(events::ViewOf(e), lo, std::min(n, lo + kBatch), top_k, &b);
     writer->Append(b.view());
   }
 }
@@ -325,11 +316,13 @@ class AnalysisServiceTest : public ::testing::Test {
 
   // Report() of `run` on `split` ("": all but the control split) that must succeed: the response
   // in `resp`, its JSON document in `j`.
+  // When `layers` is not 0, asserts that the report has that many layers.
   static void ReportJson(const std::string& run, const std::string& split, v1::ReportResponse* resp,
-                         nlohmann::json* j) {
+                         nlohmann::json* j, size_t layers = 0) {
     grpc::Status s = Report(run, resp, "", split);
     ASSERT_TRUE(s.ok()) << s.error_message();
     *j = nlohmann::json::parse(resp->json());
+    if (layers != 0) ASSERT_EQ((*j)["layers"].size(), layers);
   }
 
   static testing::TempDir* dir_;
@@ -427,8 +420,7 @@ TEST_F(AnalysisServiceTest, RandomRoutingShowsNothing) {
 TEST_F(AnalysisServiceTest, PreviousTokenRoutingIsAttributedThroughTheService) {
   v1::ReportResponse resp;
   nlohmann::json j;
-  ASSERT_NO_FATAL_FAILURE(ReportJson("prevtoken", "valid", &resp, &j));
-  ASSERT_EQ(j["layers"].size(), 1u);
+  ASSERT_NO_FATAL_FAILURE(ReportJson("prevtoken", "valid", &resp, &j, 1));
   const auto& L = j["layers"][0];
   EXPECT_EQ(L["routing_source"], "previous_token");
   const auto& cgp = L["current_given_previous"]["ci"];
@@ -449,8 +441,7 @@ TEST_F(AnalysisServiceTest, PreviousTokenRoutingIsAttributedThroughTheService) {
 TEST_F(AnalysisServiceTest, PlantedRoutingAt256PathwaysIsFoundAndNamed) {
   v1::ReportResponse resp;
   nlohmann::json j;
-  ASSERT_NO_FATAL_FAILURE(ReportJson("wide", "valid", &resp, &j));
-  ASSERT_EQ(j["layers"].size(), 1u);
+  ASSERT_NO_FATAL_FAILURE(ReportJson("wide", "valid", &resp, &j, 1));
   const auto& L = j["layers"][0];
   EXPECT_EQ(L["num_pathways"], kWidePathways);
   EXPECT_EQ(L["top_k"], kWideTopK);
@@ -490,8 +481,7 @@ TEST_F(AnalysisServiceTest, RoutingStructureIsFoundWherePlantedOnly) {
   };
   v1::ReportResponse resp;
   nlohmann::json j;
-  ASSERT_NO_FATAL_FAILURE(ReportJson("structured", "valid", &resp, &j));
-  ASSERT_EQ(j["layers"].size(), 2u);
+  ASSERT_NO_FATAL_FAILURE(ReportJson("structured", "valid", &resp, &j, 2));
   const auto& L0 = j["layers"][0];
   EXPECT_GT(L0["coactivation"]["ci"][0].get<double>(), 0.0) << L0["coactivation"];
   EXPECT_GT(L0["locality"]["ci"][0].get<double>(), 0.2) << L0["locality"];

@@ -20,10 +20,9 @@ inline constexpr uint32_t kDragon = 100;
 inline constexpr uint32_t kDragonPosition = 5;
 
 // Columnar events of one layer (what a recorder batch holds).
-struct PlantedColumns {
-  std::vector<uint64_t> step, sequence_id;
-  std::vector<uint32_t> position, token_id, next_token_id, pathways;
-  std::vector<float> gates;
+struct PlantedColumns : events::EventColumns {
+  // The step of each event.
+  std::vector<uint64_t> step;
 };
 
 // Pathway q (0..7) of the planted run spread over `num_pathways` (>= 8) pathways.
@@ -56,15 +55,15 @@ inline PlantedColumns PlantedLayer(uint32_t layer, int sequences, uint64_t seed,
       };
       if (dragon && layer == 0) {
         c.pathways.insert(c.pathways.end(), {5, 1});
-        c.gates.insert(c.gates.end(), {0.9f, 0.1f});
+        c.weights.insert(c.weights.end(), {0.9f, 0.1f});
       } else if (dragon) {
         c.pathways.insert(c.pathways.end(), {3, random_other(3)});
-        c.gates.insert(c.gates.end(), {0.6f, 0.4f});
+        c.weights.insert(c.weights.end(), {0.6f, 0.4f});
       } else {
         const uint32_t a = random_other(special);
         const uint32_t b = random_other(a);
         c.pathways.insert(c.pathways.end(), {a, b});
-        c.gates.insert(c.gates.end(), {0.5f, 0.5f});
+        c.weights.insert(c.weights.end(), {0.5f, 0.5f});
       }
     }
   }
@@ -84,8 +83,7 @@ inline RunEvents PlantedRun(int sequences = 40, uint32_t num_pathways = 8) {
   for (uint32_t layer : {0u, 2u}) {
     auto b = LayerEventsBuilder::Create(layer, num_pathways, 2);
     const PlantedColumns c = PlantedLayer(layer, sequences, 11 + layer, num_pathways);
-    (void)b->Add(c.token_id.size(), c.step.data(), c.sequence_id.data(), c.position.data(),
-                 c.token_id.data(), c.next_token_id.data(), c.pathways.data(), c.gates.data());
+    (void)b->Add(events::ViewOf(c), c.step);
     run.layers.push_back(b->Build());
   }
   return run;

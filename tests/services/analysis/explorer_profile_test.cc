@@ -193,12 +193,16 @@ TEST(ExplorerProfileTest, LogitContextsArePrefixesEndingAtTheRoutedToken) {
 LayerEvents SteppedLayer(uint64_t steps, uint64_t from) {
   auto b = LayerEventsBuilder::Create(0, 4, 1);
   for (uint64_t s = 0; s < steps; ++s) {
+    events::EventColumns c;
     for (uint32_t t = 0; t < 10; ++t) {
-      const uint64_t seq = t / 5;
-      const uint32_t pos = t % 5, tok = t, next = 0, pw = s >= from ? 0 : 1 + t % 3;
-      const float gate = 1.0f;
-      EXPECT_TRUE(b->Add(1, &s, &seq, &pos, &tok, &next, &pw, &gate).ok());
+      c.sequence_id.push_back(t / 5);
+      c.position.push_back(t % 5);
+      c.token_id.push_back(t);
+      c.next_token_id.push_back(0);
+      c.pathways.push_back(s >= from ? 0 : 1 + t % 3);
+      c.weights.push_back(1.0f);
     }
+    EXPECT_TRUE(b->Add(events::ViewOf(c), std::vector<uint64_t>(10, s)).ok());
   }
   return b->Build();
 }
@@ -261,7 +265,7 @@ TEST(ExplorerEventsTest, BuilderValidatesAndDeduplicates) {
   const uint32_t next[] = {0, 0, 0};
   const uint32_t pw[] = {0, 1, 2, 3, 1, 0};
   const float gates[] = {0.6f, 0.4f, 0.3f, 0.7f, 0.5f, 0.5f};
-  ASSERT_TRUE(b->Add(3, step, seq, pos, tok, next, pw, gates).ok());
+  ASSERT_TRUE(b->Add({seq, pos, tok, next, pw, gates}, step).ok());
   const LayerEvents e = b->Build();
   ASSERT_EQ(e.size(), 2u);  // (2, 0) twice: the step-9 copy is kept
   EXPECT_EQ(e.sequence_id[0], 1u);
@@ -271,19 +275,33 @@ TEST(ExplorerEventsTest, BuilderValidatesAndDeduplicates) {
   EXPECT_EQ(e.RankOf(1, 0), 0);
   EXPECT_EQ(e.Find(2, 0), 1u);
   EXPECT_EQ(e.Find(2, 1), e.size());
+  // The first event, with these pathways and gates.
+  auto first = [&](absl::Span<const uint32_t> p, absl::Span<const float> g) {
+    return events::EventColumnsView{absl::MakeConstSpan(seq, 1),
+                                    absl::MakeConstSpan(pos, 1),
+                                    absl::MakeConstSpan(tok, 1),
+                                    absl::MakeConstSpan(next, 1),
+                                    p.first(2),
+                                    g.first(2)};
+  };
+  const absl::Span<const uint64_t> one_step(step, 1);
   const uint32_t bad[] = {0, 0};
-  auto s = b->Add(1, step, seq, pos, tok, next, bad, gates);
+  auto s = b->Add(first(bad, gates), one_step);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("repeated"), std::string::npos);
   const uint32_t big[] = {0, 4};
-  EXPECT_EQ(b->Add(1, step, seq, pos, tok, next, big, gates).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(b->Add(first(big, gates), one_step).code(), absl::StatusCode::kInvalidArgument);
   const float nan_gate[] = {std::nanf(""), 0.5f};
-  EXPECT_EQ(b->Add(1, step, seq, pos, tok, next, pw, nan_gate).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(b->Add(first(pw, nan_gate), one_step).code(), absl::StatusCode::kInvalidArgument);
+  s = b->Add(first(pw, gates), absl::MakeConstSpan(step, 2));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "step has 2 entries, token_id has 1");
+  s = b->Add({absl::MakeConstSpan(seq, 1), absl::MakeConstSpan(pos, 1), absl::MakeConstSpan(tok, 1),
+              absl::MakeConstSpan(next, 1), pw, absl::MakeConstSpan(gates, 2)},
+             one_step);
+  EXPECT_EQ(s.message(), "pathways has 6 entries, expected 2 (1 events x top_k 2)");
   b->set_max_events(0);
-  EXPECT_EQ(b->Add(1, step, seq, pos, tok, next, pw, gates).code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(b->Add(first(pw, gates), one_step).code(), absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace

@@ -320,7 +320,7 @@ TEST_F(RecorderServiceTest, BadBatchEndsStreamWithCodeAndWritesNothing) {
     std::string msg;
   };
   std::vector<Case> cases = {
-      {[](events::RoutingEventBatch& b) { b = events::RoutingEventBatch{b.header}; },
+      {[](events::RoutingEventBatch& b) { b = events::RoutingEventBatch{{}, b.header}; },
        grpc::StatusCode::INVALID_ARGUMENT, "batch 9: empty batch"},
       {[](events::RoutingEventBatch& b) { b.next_token_id.pop_back(); },
        grpc::StatusCode::INVALID_ARGUMENT, "next_token_id has"},

@@ -311,7 +311,7 @@ TEST_F(RecorderStoreTest, BadBatchesWriteNothing) {
     std::string msg;
   };
   std::vector<Case> cases = {
-      {[](events::RoutingEventBatch& b) { b = events::RoutingEventBatch{b.header}; },
+      {[](events::RoutingEventBatch& b) { b = events::RoutingEventBatch{{}, b.header}; },
        absl::StatusCode::kInvalidArgument, "empty batch"},
       {[](events::RoutingEventBatch& b) { b.token_id.pop_back(); },
        absl::StatusCode::kInvalidArgument, "token_id has"},
