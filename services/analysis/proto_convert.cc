@@ -1,126 +1,35 @@
-// ProtoVisitor: sets each visited field of a message by name through protobuf reflection.
+// analysis.v1 messages from the report's field list (report_fields.h) by protobuf reflection
+// (common/service/proto_fields.h's ProtoFieldWriter), and request options to core options.
 #include "services/analysis/proto_convert.h"
 
-#include <cmath>
-#include <type_traits>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
 #include "common/service/proto_fields.h"
-#include "google/protobuf/descriptor.h"
-#include "google/protobuf/message.h"
 #include "services/analysis/report_fields.h"
 
 namespace monoroute::analysis {
-namespace {
-
-using google::protobuf::FieldDescriptor;
-using google::protobuf::Message;
-using google::protobuf::Reflection;
-
-class ProtoVisitor {
- public:
-  ProtoVisitor(Message* msg, std::vector<std::string>* missing)
-      : msg_(msg), refl_(msg->GetReflection()), missing_(missing) {}
-
-  // Numbers and strings: common/service/proto_fields.h converts to the field's type.
-  template <typename T>
-  std::enable_if_t<std::is_arithmetic_v<T>> operator()(const char* name, T v) {
-    Scalar(name, v);
-  }
-  void operator()(const char* name, const std::string& v) { Scalar(name, v); }
-  void operator()(const char* name, const Interval& v) {
-    if (Message* sub = Sub(name)) {
-      ProtoVisitor inner(sub, missing_);
-      inner("low", v.low);
-      inner("high", v.high);
-    }
-  }
-  void operator()(const char* name, const Effect& v) {
-    if (Message* sub = Sub(name)) {
-      ProtoVisitor inner(sub, missing_);
-      VisitFields(v, inner);
-    }
-  }
-  void operator()(const char* name, const std::vector<uint64_t>& v) {
-    const FieldDescriptor* f = Field(name);
-    if (f == nullptr) return;
-    if (!f->is_repeated() || f->cpp_type() != FieldDescriptor::CPPTYPE_UINT64) {
-      return Mismatch(name);
-    }
-    refl_->ClearField(msg_, f);
-    for (uint64_t x : v) refl_->AddUInt64(msg_, f, x);
-  }
-  template <typename S>
-  void List(const char* name, const std::vector<S>& items) {
-    const FieldDescriptor* f = Field(name);
-    if (f == nullptr) return;
-    if (!f->is_repeated() || f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
-      return Mismatch(name);
-    }
-    refl_->ClearField(msg_, f);
-    for (const S& s : items) {
-      ProtoVisitor inner(refl_->AddMessage(msg_, f), missing_);
-      VisitFields(s, inner);
-    }
-  }
-
- private:
-  template <typename T>
-  void Scalar(const char* name, const T& v) {
-    const FieldDescriptor* f = Field(name);
-    if (f != nullptr && !SetScalarField(msg_, f, v)) Mismatch(name);
-  }
-  // The singular message field `name` (created when unset), or null: absent or of another type
-  // (recorded).
-  Message* Sub(const char* name) {
-    const FieldDescriptor* f = Field(name);
-    if (f == nullptr) return nullptr;
-    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) {
-      Mismatch(name);
-      return nullptr;
-    }
-    return refl_->MutableMessage(msg_, f);
-  }
-  const FieldDescriptor* Field(const char* name) {
-    const FieldDescriptor* f = msg_->GetDescriptor()->FindFieldByName(name);
-    if (f == nullptr && missing_ != nullptr) {
-      missing_->push_back(absl::StrCat(msg_->GetDescriptor()->name(), ".", name));
-    }
-    return f;
-  }
-  void Mismatch(const char* name) {
-    if (missing_ != nullptr) {
-      missing_->push_back(absl::StrCat(msg_->GetDescriptor()->name(), ".", name, " (type)"));
-    }
-  }
-
-  Message* msg_;
-  const Reflection* refl_;
-  std::vector<std::string>* missing_;
-};
-
-}  // namespace
 
 void ToProto(const PathwayResult& in, v1::PathwaySummary* out, std::vector<std::string>* missing) {
-  ProtoVisitor v(out, missing);
+  ProtoFieldWriter v(out, missing);
   VisitFields(in, v);
 }
 
 void ToProto(const LayerResult& in, v1::LayerSummary* out, std::vector<std::string>* missing) {
-  ProtoVisitor v(out, missing);
+  ProtoFieldWriter v(out, missing);
   VisitSummaryFields(in, v);
 }
 
 void ToProto(const ControlComparison& in, v1::ControlComparison* out,
              std::vector<std::string>* missing) {
-  ProtoVisitor v(out, missing);
+  ProtoFieldWriter v(out, missing);
   VisitFields(in, v);
 }
 
 void ToProto(const std::vector<SaturationPoint>& in, v1::ReportResponse* out,
              std::vector<std::string>* missing) {
-  ProtoVisitor v(out, missing);
+  ProtoFieldWriter v(out, missing);
   v.List("router_saturation", in);
 }
 

@@ -16,6 +16,13 @@
 
 namespace monoroute::analysis {
 
+// An interval: a JSON array [low, high] (report_json.cc), an `Interval` proto message {low, high}.
+template <typename V>
+void VisitFields(const Interval& i, V& v) {
+  v("low", i.low);
+  v("high", i.high);
+}
+
 // An effect with its null and interval (effect.h): one JSON object, one `Effect` proto message.
 template <typename V>
 void VisitFields(const Effect& e, V& v) {

@@ -1,14 +1,10 @@
 // recorder.v1 <-> core type conversions (run specs, routing-event batches, summaries).
 #include "services/recorder/proto_convert.h"
 
+#include "common/service/proto_fields.h"
+
 namespace monoroute::recorder {
 namespace {
-
-// A copy of the values of `f`.
-template <typename T>
-std::vector<T> ToVec(const google::protobuf::RepeatedField<T>& f) {
-  return std::vector<T>(f.begin(), f.end());
-}
 
 // The values of `f`, not copied.
 template <typename T>
@@ -28,28 +24,14 @@ void FromSpan(absl::Span<const T> v, google::protobuf::RepeatedField<T>* f) {
 
 RunSpecData FromProto(const v1::RunSpec& p) {
   RunSpecData s;
-  s.run_id = p.run_id();
-  s.routed_layers = ToVec(p.routed_layers());
-  s.num_pathways = p.num_pathways();
-  s.top_k = p.top_k();
-  s.vocab_size = p.vocab_size();
-  s.store_raw_events = p.store_raw_events();
-  s.step_bucket = p.step_bucket();
-  s.raw_retention_steps = p.raw_retention_steps();
-  for (const auto& [k, v] : p.labels()) s.labels[k] = v;
+  ProtoFieldReader r(p);
+  VisitFields(s, r);
   return s;
 }
 
 void ToProto(const RunSpecData& s, v1::RunSpec* p) {
-  p->set_run_id(s.run_id);
-  FromSpan(absl::MakeConstSpan(s.routed_layers), p->mutable_routed_layers());
-  p->set_num_pathways(s.num_pathways);
-  p->set_top_k(s.top_k);
-  p->set_vocab_size(s.vocab_size);
-  p->set_store_raw_events(s.store_raw_events);
-  p->set_step_bucket(s.step_bucket);
-  p->set_raw_retention_steps(s.raw_retention_steps);
-  for (const auto& [k, v] : s.labels) (*p->mutable_labels())[k] = v;
+  ProtoFieldWriter w(p);
+  VisitFields(s, w);
 }
 
 namespace {
@@ -102,18 +84,19 @@ void ToProto(const events::RoutingEventView& b, v1::EventBatch* p) {
 }
 
 void ToProto(const RunSummaryData& s, v1::RunSummary* p) {
-  ToProto(s.spec, p->mutable_spec());
-  p->set_events(s.events);
-  p->set_batches(s.batches);
-  p->set_min_step(s.min_step);
-  p->set_max_step(s.max_step);
-  FromSpan(absl::MakeConstSpan(s.layers_seen), p->mutable_layers_seen());
-  for (const std::string& sp : s.splits) p->add_splits(sp);
-  p->set_first_write_unix_ms(s.first_write_unix_ms);
-  p->set_last_write_unix_ms(s.last_write_unix_ms);
-  p->set_watermark(s.watermark);
-  p->set_finished(s.finished);
-  p->set_finished_unix_ms(s.finished_unix_ms);
+  ProtoFieldWriter w(p);
+  VisitFields(s, w);
+}
+
+std::vector<std::string> FieldsMissingFromProto() {
+  std::vector<std::string> missing;
+  RunSummaryData s;
+  v1::RunSummary p;
+  ProtoFieldWriter w(&p, &missing);
+  VisitFields(s, w);
+  ProtoFieldReader r(p, &missing);
+  VisitFields(s, r);
+  return missing;
 }
 
 }  // namespace monoroute::recorder

@@ -16,6 +16,7 @@
 #include "common/events/routing_event_batch.h"
 #include "common/service/tls_credentials.h"
 #include "monoroute/recorder/v1/recorder.pb.h"
+#include "services/recorder/upload_counters.h"
 
 namespace monoroute::recorder {
 
@@ -44,14 +45,10 @@ struct RecorderWriterOptions {
   std::chrono::milliseconds rpc_timeout{10000};
 };
 
-// Counters of a RecorderWriter (monotonic).
-struct RecorderWriterStats {
-  uint64_t events_enqueued = 0;  // events accepted by Append
-  uint64_t events_acked = 0;     // events of acked batches (duplicates included)
-  uint64_t events_dropped = 0;   // events of batches dropped (queue full) or rejected by the server
-  uint64_t batches_acked = 0;
-  uint64_t duplicate_acks = 0;  // acks saying "already applied" (a re-send after a lost ack)
-  uint64_t retries = 0;         // stream reconnects
+// Counters of a RecorderWriter (monotonic): the upload counters (events enqueued by Append,
+// acked, dropped when the queue is full or the server rejects them, ...) and the reconnects.
+struct RecorderWriterStats : UploadCounters {
+  uint64_t retries = 0;  // stream reconnects
 };
 
 // Streams routing-event batches to a recorder. Thread-safe: any thread may call Append/Flush/stats;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/events/routing_event_batch.h"
@@ -68,6 +69,37 @@ struct RunSummaryData {
   bool finished = false;         // FinishRun succeeded: no new batches are accepted
   int64_t finished_unix_ms = 0;  // when it first succeeded (0 while not finished)
 };
+
+// The one list of a run spec's and a run summary's fields, by their recorder.v1 names (RunSpec,
+// RunSummary): proto_convert reads and writes the messages from it by reflection. `S` is the
+// type, const or not (readers visit non-const references).
+template <typename S, typename V>
+std::enable_if_t<std::is_same_v<std::remove_const_t<S>, RunSpecData>> VisitFields(S& s, V& v) {
+  v("run_id", s.run_id);
+  v("routed_layers", s.routed_layers);
+  v("num_pathways", s.num_pathways);
+  v("top_k", s.top_k);
+  v("vocab_size", s.vocab_size);
+  v("store_raw_events", s.store_raw_events);
+  v("step_bucket", s.step_bucket);
+  v("raw_retention_steps", s.raw_retention_steps);
+  v("labels", s.labels);
+}
+template <typename S, typename V>
+std::enable_if_t<std::is_same_v<std::remove_const_t<S>, RunSummaryData>> VisitFields(S& s, V& v) {
+  v("spec", s.spec);
+  v("events", s.events);
+  v("batches", s.batches);
+  v("min_step", s.min_step);
+  v("max_step", s.max_step);
+  v("layers_seen", s.layers_seen);
+  v("splits", s.splits);
+  v("first_write_unix_ms", s.first_write_unix_ms);
+  v("last_write_unix_ms", s.last_write_unix_ms);
+  v("watermark", s.watermark);
+  v("finished", s.finished);
+  v("finished_unix_ms", s.finished_unix_ms);
+}
 
 // One page of ListRuns (runs in run id order).
 struct ListRunsQueryData {

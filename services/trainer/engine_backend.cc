@@ -111,12 +111,7 @@ void RankContext::OnEventStats(const JobEventStats& s) {
   stats = s;
   JobEventStats sum;
   for (const RankWorker& w : *ranks_) {
-    if (w.ctx == nullptr) continue;
-    sum.events_enqueued += w.ctx->stats.events_enqueued;
-    sum.events_acked += w.ctx->stats.events_acked;
-    sum.events_dropped += w.ctx->stats.events_dropped;
-    sum.batches_acked += w.ctx->stats.batches_acked;
-    sum.duplicate_acks += w.ctx->stats.duplicate_acks;
+    if (w.ctx != nullptr) sum += w.ctx->stats;
   }
   job_->OnEventStats(sum);
 }

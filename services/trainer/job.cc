@@ -22,20 +22,17 @@ absl::StatusOr<JobState> ParseJobState(const std::string& name) {
 }
 
 nlohmann::json EventStatsToJson(const JobEventStats& s) {
-  return {{"events_enqueued", s.events_enqueued},
-          {"events_acked", s.events_acked},
-          {"events_dropped", s.events_dropped},
-          {"batches_acked", s.batches_acked},
-          {"duplicate_acks", s.duplicate_acks}};
+  nlohmann::json j = nlohmann::json::object();
+  for (const recorder::UploadCounterField& f : recorder::kUploadCounterFields)
+    j[f.name] = s.*f.member;
+  return j;
 }
 
 JobEventStats EventStatsFromJson(const nlohmann::json& j) {
   JobEventStats s;
-  s.events_enqueued = j.value("events_enqueued", uint64_t{0});
-  s.events_acked = j.value("events_acked", uint64_t{0});
-  s.events_dropped = j.value("events_dropped", uint64_t{0});
-  s.batches_acked = j.value("batches_acked", uint64_t{0});
-  s.duplicate_acks = j.value("duplicate_acks", uint64_t{0});
+  for (const recorder::UploadCounterField& f : recorder::kUploadCounterFields) {
+    s.*f.member = j.value(f.name, uint64_t{0});
+  }
   return s;
 }
 
@@ -45,41 +42,6 @@ bool IsTerminal(JobState s) {
 }
 
 namespace {
-
-// Every field of a JobRecord with its JSON key, listed once for the writer and the reader:
-// `v(key, field)` for a key a job file may lack (the field keeps its value), `v.Required(key,
-// field)` for one it must have.
-template <typename Record, typename V>
-void VisitJobFields(Record& j, V& v) {
-  v.Required("id", j.id);
-  v.Required("seq", j.seq);
-  v("name", j.name);
-  v.Required("state", j.state);
-  v("failure_reason", j.failure_reason);
-  v.Required("spec_yaml", j.spec_yaml);
-  v("kind", j.kind);
-  v.Required("output_dir", j.output_dir);
-  v("device", j.device);
-  v("created_unix_ms", j.created_unix_ms);
-  v("started_unix_ms", j.started_unix_ms);
-  v("finished_unix_ms", j.finished_unix_ms);
-  v("progress", j.progress);
-  v("evals", j.evals);
-  v("phase", j.phase);
-  v("resumed_from_step", j.resumed_from_step);
-  v("events", j.events);
-  v("recorder_run_id", j.recorder_run_id);
-  v("resumes", j.resumes);
-  v("trainer_crashes", j.trainer_crashes);
-  v("stopped_by_shutdown", j.stopped_by_shutdown);
-  v("warnings", j.warnings);
-  v("worker_pid", j.worker_pid);
-  v("worker_retries", j.worker_retries);
-  v("attempt_failures", j.attempt_failures);
-  v("final_val_loss", j.final_val_loss);
-  v("checkpoint_dir", j.checkpoint_dir);
-  v("cancel_requested", j.cancel_requested);
-}
 
 // The JSON value of a field: plain values as they are (a NaN as null), the state by its name,
 // the progress types by their field list (common/engine/progress_fields.h).

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "common/base/enum_names.h"
 #include "common/engine/training_observer.h"
+#include "services/recorder/upload_counters.h"
 
 namespace monoroute::trainer {
 
@@ -43,14 +44,9 @@ absl::StatusOr<JobState> ParseJobState(const std::string& name);
 // True for SUCCEEDED, SUCCEEDED_WITH_WARNINGS, FAILED, CANCELLED.
 bool IsTerminal(JobState s);
 
-// Routing events sent to the recorder (totals over all attempts of the job).
-struct JobEventStats {
-  uint64_t events_enqueued = 0;  // accepted into the recorder writer's queue
-  uint64_t events_acked = 0;     // durable in the recorder
-  uint64_t events_dropped = 0;   // dropped: queue full or recorder unavailable
-  uint64_t batches_acked = 0;    // batches acknowledged
-  uint64_t duplicate_acks = 0;   // batches the recorder already had (resume re-sends)
-};
+// Routing events sent to the recorder: the recorder writer's upload counters, summed over the
+// job's attempts and ranks (events_dropped also counts the worker's own drops).
+using JobEventStats = recorder::UploadCounters;
 
 // A JobEventStats as its JSON object: the job store's "events" and the worker's "events" line.
 nlohmann::json EventStatsToJson(const JobEventStats& s);
@@ -105,6 +101,42 @@ struct JobRecord {
   std::string checkpoint_dir;  // final checkpoint
   bool cancel_requested = false;
 };
+
+// Every field of a JobRecord with its name (the JSON key and the trainer.v1.Job field's name),
+// listed once for the JSON writer and reader (job.cc) and the proto (trainer_service.cc):
+// `v(key, field)` for a key a job file may lack (the field keeps its value), `v.Required(key,
+// field)` for one it must have. `Record` is JobRecord, const or not.
+template <typename Record, typename V>
+void VisitJobFields(Record& j, V& v) {
+  v.Required("id", j.id);
+  v.Required("seq", j.seq);
+  v("name", j.name);
+  v.Required("state", j.state);
+  v("failure_reason", j.failure_reason);
+  v.Required("spec_yaml", j.spec_yaml);
+  v("kind", j.kind);
+  v.Required("output_dir", j.output_dir);
+  v("device", j.device);
+  v("created_unix_ms", j.created_unix_ms);
+  v("started_unix_ms", j.started_unix_ms);
+  v("finished_unix_ms", j.finished_unix_ms);
+  v("progress", j.progress);
+  v("evals", j.evals);
+  v("phase", j.phase);
+  v("resumed_from_step", j.resumed_from_step);
+  v("events", j.events);
+  v("recorder_run_id", j.recorder_run_id);
+  v("resumes", j.resumes);
+  v("trainer_crashes", j.trainer_crashes);
+  v("stopped_by_shutdown", j.stopped_by_shutdown);
+  v("warnings", j.warnings);
+  v("worker_pid", j.worker_pid);
+  v("worker_retries", j.worker_retries);
+  v("attempt_failures", j.attempt_failures);
+  v("final_val_loss", j.final_val_loss);
+  v("checkpoint_dir", j.checkpoint_dir);
+  v("cancel_requested", j.cancel_requested);
+}
 
 // Most entries kept in JobRecord::attempt_failures.
 inline constexpr size_t kMaxAttemptFailures = 16;

@@ -128,12 +128,8 @@ class JobManager::Context : public JobContext {
   }
 
   void OnEventStats(const JobEventStats& s) override {
-    JobEventStats total;
-    total.events_enqueued = base_.events_enqueued + s.events_enqueued;
-    total.events_acked = base_.events_acked + s.events_acked;
-    total.events_dropped = base_.events_dropped + s.events_dropped;
-    total.batches_acked = base_.batches_acked + s.batches_acked;
-    total.duplicate_acks = base_.duplicate_acks + s.duplicate_acks;
+    JobEventStats total = base_;
+    total += s;
     {
       std::lock_guard<std::mutex> l(m_->mu_);
       m_->jobs_[id_].events = total;

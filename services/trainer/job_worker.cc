@@ -168,14 +168,8 @@ class WorkerObserver : public engine::TrainingObserver {
   // final flush timed out.
   void PublishStats(uint64_t unflushed_dropped = 0) {
     JobEventStats s;
-    if (writer_ != nullptr) {
-      recorder::RecorderWriterStats w = writer_->stats();
-      s.events_enqueued = w.events_enqueued;
-      s.events_acked = w.events_acked;
-      s.events_dropped = w.events_dropped;
-      s.batches_acked = w.batches_acked;
-      s.duplicate_acks = w.duplicate_acks;
-    }
+    // The writer's upload counters (its reconnect count is not a job figure).
+    if (writer_ != nullptr) s = writer_->stats();
     s.events_dropped += dropped_locally_ + unflushed_dropped;
     ctx_->OnEventStats(s);
   }

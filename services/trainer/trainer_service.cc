@@ -144,79 +144,20 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::JobUpdate> {
   std::optional<uint64_t> handle_;
 };
 
-// Sets the proto fields named as the visited fields (common/engine/progress_fields.h), by
-// reflection: the field list is written once. A name the message lacks is skipped (the service
-// test checks that every name is in the proto).
-class ProtoWriter {
- public:
-  explicit ProtoWriter(google::protobuf::Message* m) : m_(m) {}
-  template <typename T>
-  void operator()(const char* name, const T& value) {
-    const google::protobuf::FieldDescriptor* f = m_->GetDescriptor()->FindFieldByName(name);
-    if (f == nullptr) return;
-    if constexpr (std::is_same_v<T, std::vector<double>>) {
-      if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE || !f->is_repeated()) {
-        return;
-      }
-      for (double x : value) m_->GetReflection()->AddDouble(m_, f, x);
-    } else {
-      SetScalarField(m_, f, value);
-    }
-  }
-  template <typename S>
-  void List(const char* name, const std::vector<S>& items) {
-    const google::protobuf::FieldDescriptor* f = m_->GetDescriptor()->FindFieldByName(name);
-    if (f == nullptr || !f->is_repeated() ||
-        f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-      return;
-    }
-    for (const S& s : items) SetFields(s, m_->GetReflection()->AddMessage(m_, f));
-  }
-
- private:
-  google::protobuf::Message* m_;
-};
-
 }  // namespace
 
+// Sets the proto fields named as the visited fields of `value` (common/engine/progress_fields.h,
+// services/recorder/upload_counters.h), by reflection: the field list is written once. A name
+// the message lacks is skipped (the service test checks that every name is in the proto).
 template <typename T>
 void SetFields(const T& value, google::protobuf::Message* out) {
-  ProtoWriter w(out);
-  engine::VisitFields(value, w);
+  ProtoFieldWriter w(out);
+  VisitFields(value, w);
 }
 
 void JobToProto(const JobRecord& j, v1::Job* out) {
-  out->set_id(j.id);
-  out->set_name(j.name);
-  out->set_state(static_cast<v1::JobState>(j.state));
-  out->set_failure_reason(j.failure_reason);
-  out->set_spec_yaml(j.spec_yaml);
-  out->set_kind(j.kind);
-  out->set_output_dir(j.output_dir);
-  out->set_device(j.device);
-  out->set_created_unix_ms(j.created_unix_ms);
-  out->set_started_unix_ms(j.started_unix_ms);
-  out->set_finished_unix_ms(j.finished_unix_ms);
-  SetFields(j.progress, out->mutable_progress());
-  for (const auto& e : j.evals) SetFields(e, out->add_evals());
-  SetFields(j.phase, out->mutable_phase());
-  out->set_resumed_from_step(j.resumed_from_step);
-  v1::EventStats* ev = out->mutable_events();
-  ev->set_events_enqueued(j.events.events_enqueued);
-  ev->set_events_acked(j.events.events_acked);
-  ev->set_events_dropped(j.events.events_dropped);
-  ev->set_batches_acked(j.events.batches_acked);
-  ev->set_duplicate_acks(j.events.duplicate_acks);
-  out->set_recorder_run_id(j.recorder_run_id);
-  out->set_resumes(j.resumes);
-  out->set_final_val_loss(j.final_val_loss);
-  out->set_checkpoint_dir(j.checkpoint_dir);
-  out->set_cancel_requested(j.cancel_requested);
-  for (const std::string& w : j.warnings) out->add_warnings(w);
-  out->set_trainer_crashes(j.trainer_crashes);
-  out->set_worker_pid(j.worker_pid);
-  out->set_worker_retries(j.worker_retries);
-  for (const std::string& f : j.attempt_failures) out->add_attempt_failures(f);
+  ProtoFieldWriter w(out);
+  VisitJobFields(j, w);  // `seq` and `stopped_by_shutdown` are the store's, not in the proto
 }
 
 grpc::ServerUnaryReactor* TrainerServiceImpl::SubmitJob(grpc::CallbackServerContext* ctx,

@@ -3,12 +3,15 @@
 #include "services/trainer/trainer_service.h"
 
 #include <grpcpp/grpcpp.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 
 #include "common/engine/progress_fields.h"
+#include "common/service/proto_fields.h"
 #include "tests/services/trainer/trainer_service_fixture.h"
 
 namespace monoroute::trainer {
@@ -244,6 +247,58 @@ TEST_F(TrainerServiceTest, ProtoHasEveryProgressField) {
   EXPECT_EQ(out.evals(0).sequences(), 64);
   EXPECT_EQ(out.phase().phase(), "final_eval");
   EXPECT_EQ(out.phase().total(), 9);
+}
+
+// Every upload counter exists in the proto's EventStats under its name and carries its value.
+TEST_F(TrainerServiceTest, ProtoHasEveryUploadCounter) {
+  JobRecord j;
+  uint64_t value = 11;
+  for (const recorder::UploadCounterField& f : recorder::kUploadCounterFields) {
+    j.events.*f.member = value++;
+  }
+  v1::Job out;
+  JobToProto(j, &out);
+  const google::protobuf::Reflection* r = out.events().GetReflection();
+  value = 11;
+  for (const recorder::UploadCounterField& f : recorder::kUploadCounterFields) {
+    const google::protobuf::FieldDescriptor* fd =
+        v1::EventStats::descriptor()->FindFieldByName(f.name);
+    ASSERT_NE(fd, nullptr) << f.name;
+    EXPECT_EQ(r->GetUInt64(out.events(), fd), value++) << f.name;
+  }
+  EXPECT_EQ(v1::EventStats::descriptor()->field_count(), std::size(recorder::kUploadCounterFields));
+}
+
+// JobToProto writes the job's one field list (VisitJobFields): every field but the store's own
+// `seq` and `stopped_by_shutdown` is in the proto, with its value.
+TEST_F(TrainerServiceTest, JobToProtoWritesTheJobFieldList) {
+  JobRecord j;
+  j.id = "job-000007";
+  j.seq = 7;
+  j.state = JobState::kSucceededWithWarnings;
+  j.resumes = 2;
+  j.final_val_loss = 1.5;
+  j.evals.push_back({7, 2.0, 7.39, "valid", 64, {}});
+  j.warnings = {"events dropped"};
+  j.attempt_failures = {"worker killed"};
+  j.events.events_acked = 99;
+  v1::Job out;
+  std::vector<std::string> missing;
+  ProtoFieldWriter w(&out, &missing);
+  VisitJobFields(j, w);
+  EXPECT_THAT(missing, ::testing::ElementsAre("Job.seq", "Job.stopped_by_shutdown"));
+  v1::Job converted;
+  JobToProto(j, &converted);
+  EXPECT_EQ(converted.SerializeAsString(), out.SerializeAsString());
+  EXPECT_EQ(out.id(), "job-000007");
+  EXPECT_EQ(out.state(), v1::SUCCEEDED_WITH_WARNINGS);
+  EXPECT_EQ(out.resumes(), 2);
+  EXPECT_EQ(out.final_val_loss(), 1.5);
+  ASSERT_EQ(out.evals_size(), 1);
+  EXPECT_EQ(out.evals(0).sequences(), 64);
+  EXPECT_THAT(out.warnings(), ::testing::ElementsAre("events dropped"));
+  EXPECT_THAT(out.attempt_failures(), ::testing::ElementsAre("worker killed"));
+  EXPECT_EQ(out.events().events_acked(), 99u);
 }
 
 TEST_F(TrainerServiceTest, WatchUnknownJobIsNotFound) {
