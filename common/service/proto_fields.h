@@ -163,8 +163,8 @@ inline const google::protobuf::FieldDescriptor* FindProtoField(const google::pro
 // scalar field of the name, an enum into the enum field (same numbers), vectors of those into the
 // repeated field (replaced), a string map into the map field, any other type into the singular
 // message field through its own VisitFields, and a vector of such types (or List(name, items))
-// into a repeated message field. A name the message lacks or
-// whose type does not match is recorded in `*missing` (may be null) and skipped.
+// into a repeated message field. A name the message lacks or whose type does not match is
+// recorded in `*missing` (may be null) and skipped.
 class ProtoFieldWriter {
  public:
   // Writes into `m` (not owned; must outlive the writer).
