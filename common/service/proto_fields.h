@@ -198,7 +198,7 @@ class ProtoFieldWriter {
         r->ClearField(m_, f);
         for (size_t i = 0; ok && i < value.size(); ++i) ok = AddScalarField(m_, f, value[i]);
       } else {
-        return List(name, value);
+        ok = Messages(f, value);
       }
     } else {
       ok = f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE && !f->is_repeated();
@@ -219,10 +219,15 @@ class ProtoFieldWriter {
   // A repeated message field from `items`, each through its VisitFields (replaced).
   template <typename S>
   void List(const char* name, const std::vector<S>& items) {
-    const google::protobuf::FieldDescriptor* f = FindProtoField(*m_, name, missing_);
-    if (f == nullptr) return;
+    (*this)(name, items);
+  }
+
+ private:
+  // Replaces the repeated message field `f` with `items`; false when `f` is not one.
+  template <typename S>
+  bool Messages(const google::protobuf::FieldDescriptor* f, const std::vector<S>& items) {
     if (!f->is_repeated() || f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-      return Mismatch(name);
+      return false;
     }
     const google::protobuf::Reflection* r = m_->GetReflection();
     r->ClearField(m_, f);
@@ -230,9 +235,9 @@ class ProtoFieldWriter {
       ProtoFieldWriter inner(r->AddMessage(m_, f), missing_);
       VisitFields(s, inner);
     }
+    return true;
   }
 
- private:
   void Mismatch(const char* name) {
     if (missing_ != nullptr) {
       missing_->push_back(absl::StrCat(m_->GetDescriptor()->name(), ".", name, " (type)"));

@@ -23,8 +23,9 @@ absl::StatusOr<JobState> ParseJobState(const std::string& name) {
 
 nlohmann::json EventStatsToJson(const JobEventStats& s) {
   nlohmann::json j = nlohmann::json::object();
-  for (const recorder::UploadCounterField& f : recorder::kUploadCounterFields)
+  for (const recorder::UploadCounterField& f : recorder::kUploadCounterFields) {
     j[f.name] = s.*f.member;
+  }
   return j;
 }
 
