@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <deque>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -71,6 +72,41 @@ const char* RecordMethod() {
 
 // Recycled wire buffers kept per writer beyond those in flight.
 constexpr size_t kMaxFreeWireBuffers = 4;
+
+// The wire buffers of one writer. A buffer comes back here when its last holder lets go (the
+// writer's queue on the ack, or gRPC's slice when the transport is done with it, whichever is
+// later), so batches are encoded into memory already touched instead of fresh pages that are
+// mapped, faulted in and unmapped again per batch. Thread-safe.
+class WireBufferPool : public std::enable_shared_from_this<WireBufferPool> {
+ public:
+  // A recycled buffer, or a new one; it returns to the pool (while the pool lives) when its
+  // last shared_ptr is released.
+  std::shared_ptr<EventBatchWire> Take() {
+    std::unique_ptr<EventBatchWire> w;
+    {
+      absl::MutexLock l(&mu_);
+      if (!free_.empty()) {
+        w = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (w == nullptr) w = std::make_unique<EventBatchWire>();
+    std::weak_ptr<WireBufferPool> pool = weak_from_this();
+    return std::shared_ptr<EventBatchWire>(w.release(), [pool](EventBatchWire* p) {
+      std::unique_ptr<EventBatchWire> owned(p);
+      if (auto live = pool.lock()) live->Return(std::move(owned));
+    });
+  }
+
+ private:
+  void Return(std::unique_ptr<EventBatchWire> w) {
+    absl::MutexLock l(&mu_);
+    if (free_.size() < kMaxFreeWireBuffers) free_.push_back(std::move(w));
+  }
+
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<EventBatchWire>> free_ ABSL_GUARDED_BY(mu_);
+};
 
 // Statuses after which re-sending the same batch cannot succeed.
 bool IsRejection(grpc::StatusCode c) {
@@ -189,22 +225,7 @@ class RecorderWriter::Impl {
   };
 
   // A wire buffer to encode into: a recycled one (its memory already touched) or a new one.
-  std::shared_ptr<EventBatchWire> TakeWireBuffer() {
-    absl::MutexLock l(&free_mu_);
-    if (free_.empty()) return std::make_shared<EventBatchWire>();
-    std::shared_ptr<EventBatchWire> w = std::move(free_.back());
-    free_.pop_back();
-    return w;
-  }
-
-  // Keeps the buffer of an acked batch for reuse when nothing else (gRPC) still holds it.
-  void RecycleWireBuffer(std::shared_ptr<const EventBatchWire> wire) {
-    if (wire.use_count() != 1) return;  // gRPC still has it: it frees it when done
-    absl::MutexLock l(&free_mu_);
-    if (free_.size() < kMaxFreeWireBuffers) {
-      free_.push_back(std::const_pointer_cast<EventBatchWire>(std::move(wire)));
-    }
-  }
+  std::shared_ptr<EventBatchWire> TakeWireBuffer() { return wire_pool_->Take(); }
 
   void AddAuth(grpc::ClientContext* ctx) {
     if (!opts_.bearer_token.empty()) {
@@ -295,7 +316,6 @@ class RecorderWriter::Impl {
         stats_.batches_acked += 1;
         if (ack.duplicate()) stats_.duplicate_acks += 1;
         queued_events_ -= it.events;
-        RecycleWireBuffer(std::move(it.wire));
         unacked_.pop_front();
       }
       absl::MutexLock l(&mu_);
@@ -352,8 +372,8 @@ class RecorderWriter::Impl {
   std::shared_ptr<grpc::Channel> channel_;
   const grpc::internal::RpcMethod record_method_;  // Record, sending PreEncodedEventBatch
   std::unique_ptr<v1::Recorder::Stub> stub_;
-  absl::Mutex free_mu_;
-  std::vector<std::shared_ptr<EventBatchWire>> free_ ABSL_GUARDED_BY(free_mu_);  // for reuse
+  // Shared with the deleters of the buffers gRPC may still hold after the writer is gone.
+  std::shared_ptr<WireBufferPool> wire_pool_ = std::make_shared<WireBufferPool>();
   absl::Mutex mu_;
   std::deque<Item> pending_ ABSL_GUARDED_BY(mu_);  // not sent on the current stream
   std::deque<Item> unacked_ ABSL_GUARDED_BY(mu_);  // sent, waiting for their ack (in order)
