@@ -2,6 +2,9 @@
 #include "services/recorder/key_codec.h"
 
 #include <cstring>
+#include <map>
+#include <string>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 
@@ -126,7 +129,86 @@ struct Reader {
     p += n;
     return q;
   }
+  // One field of a stored record (the reverse of FieldWriter).
+  template <typename T>
+  void operator()(T& x) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      x = String();
+    } else if constexpr (std::is_same_v<T, std::map<std::string, std::string>>) {
+      const uint64_t n = Varint();
+      for (uint64_t i = 0; ok && i < n; ++i) {
+        std::string k = String();
+        x[k] = String();
+      }
+    } else if constexpr (std::is_integral_v<T>) {
+      x = static_cast<T>(Varint());
+    } else {
+      const uint64_t n = Varint();
+      for (uint64_t i = 0; ok && i < n; ++i) {
+        x.push_back(static_cast<typename T::value_type>(Varint()));
+      }
+    }
+  }
 };
+
+// Appends the fields of a stored record: an integer or bool as a varint, a string as its length
+// and bytes, a vector of integers or a string map as its size and then its elements.
+struct FieldWriter {
+  std::string* out;
+  template <typename T>
+  void operator()(const T& x) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      PutString(out, x);
+    } else if constexpr (std::is_same_v<T, std::map<std::string, std::string>>) {
+      PutVarint64(out, x.size());
+      for (const auto& [k, v] : x) {
+        PutString(out, k);
+        PutString(out, v);
+      }
+    } else if constexpr (std::is_integral_v<T>) {
+      PutVarint64(out, static_cast<uint64_t>(x));
+    } else {
+      PutVarint64(out, x.size());
+      for (auto e : x) PutVarint64(out, static_cast<uint64_t>(e));
+    }
+  }
+};
+
+// The stored fields of a run record after its version byte, in their order; version 2 appends
+// VisitFinishedFields. `R` is RunRecord, const or not; `v` is a FieldWriter or a Reader.
+template <typename R, typename V>
+void VisitRunRecordFields(R& r, V& v) {
+  v(r.run_num);
+  v(r.spec.run_id);
+  v(r.spec.routed_layers);
+  v(r.spec.num_pathways);
+  v(r.spec.top_k);
+  v(r.spec.vocab_size);
+  v(r.spec.store_raw_events);
+  v(r.spec.step_bucket);
+  v(r.spec.raw_retention_steps);
+  v(r.spec.labels);
+}
+
+// What version 2 of a run record adds: the finished flag (always 1 when written) and its time.
+template <typename R, typename V>
+void VisitFinishedFields(R& r, V& v) {
+  v(r.finished);
+  v(r.finished_unix_ms);
+}
+
+// The stored fields of a writer's statistics, in their order.
+template <typename W, typename V>
+void VisitWriterStatsFields(W& w, V& v) {
+  v(w.events);
+  v(w.batches);
+  v(w.min_step);
+  v(w.max_step);
+  v(w.layers_mask);
+  v(w.splits_mask);
+  v(w.first_ms);
+  v(w.last_ms);
+}
 
 }  // namespace
 
@@ -140,26 +222,9 @@ bool RunSpecData::operator==(const RunSpecData& o) const {
 std::string EncodeRunRecord(const RunRecord& r) {
   std::string v;
   v.push_back(r.finished ? 2 : 1);  // version (1 = written before FinishRun existed)
-  PutVarint64(&v, r.run_num);
-  const RunSpecData& s = r.spec;
-  PutString(&v, s.run_id);
-  PutVarint64(&v, s.routed_layers.size());
-  for (uint32_t l : s.routed_layers) PutVarint64(&v, l);
-  PutVarint64(&v, s.num_pathways);
-  PutVarint64(&v, s.top_k);
-  PutVarint64(&v, s.vocab_size);
-  PutVarint64(&v, s.store_raw_events ? 1 : 0);
-  PutVarint64(&v, s.step_bucket);
-  PutVarint64(&v, s.raw_retention_steps);
-  PutVarint64(&v, s.labels.size());
-  for (const auto& [k, val] : s.labels) {
-    PutString(&v, k);
-    PutString(&v, val);
-  }
-  if (r.finished) {
-    PutVarint64(&v, 1);
-    PutVarint64(&v, static_cast<uint64_t>(r.finished_unix_ms));
-  }
+  FieldWriter w{&v};
+  VisitRunRecordFields(r, w);
+  if (r.finished) VisitFinishedFields(r, w);
   return v;
 }
 
@@ -169,50 +234,23 @@ absl::StatusOr<RunRecord> DecodeRunRecord(std::string_view v) {
   }
   Reader r{v.data() + 1, v.data() + v.size()};
   RunRecord rec;
-  rec.run_num = static_cast<uint32_t>(r.Varint());
-  RunSpecData& s = rec.spec;
-  s.run_id = r.String();
-  uint64_t nl = r.Varint();
-  for (uint64_t i = 0; r.ok && i < nl; ++i) s.routed_layers.push_back(r.Varint());
-  s.num_pathways = r.Varint();
-  s.top_k = r.Varint();
-  s.vocab_size = r.Varint();
-  s.store_raw_events = r.Varint() != 0;
-  s.step_bucket = r.Varint();
-  s.raw_retention_steps = r.Varint();
-  uint64_t nlab = r.Varint();
-  for (uint64_t i = 0; r.ok && i < nlab; ++i) {
-    std::string k = r.String();
-    s.labels[k] = r.String();
-  }
-  if (v[0] == 2) {
-    rec.finished = r.Varint() != 0;
-    rec.finished_unix_ms = static_cast<int64_t>(r.Varint());
-  }
+  VisitRunRecordFields(rec, r);
+  if (v[0] == 2) VisitFinishedFields(rec, r);
   if (!r.ok || r.p != r.end) return absl::DataLossError("run record: malformed");
   return rec;
 }
 
 std::string EncodeWriterStats(const WriterStats& w) {
   std::string v;
-  for (uint64_t x : {w.events, w.batches, w.min_step, w.max_step, w.layers_mask, w.splits_mask,
-                     static_cast<uint64_t>(w.first_ms), static_cast<uint64_t>(w.last_ms)}) {
-    PutVarint64(&v, x);
-  }
+  FieldWriter out{&v};
+  VisitWriterStatsFields(w, out);
   return v;
 }
 
 absl::StatusOr<WriterStats> DecodeWriterStats(std::string_view v) {
   Reader r{v.data(), v.data() + v.size()};
   WriterStats w;
-  w.events = r.Varint();
-  w.batches = r.Varint();
-  w.min_step = r.Varint();
-  w.max_step = r.Varint();
-  w.layers_mask = r.Varint();
-  w.splits_mask = r.Varint();
-  w.first_ms = static_cast<int64_t>(r.Varint());
-  w.last_ms = static_cast<int64_t>(r.Varint());
+  VisitWriterStatsFields(w, r);
   if (!r.ok || r.p != r.end) return absl::DataLossError("writer stats: malformed");
   return w;
 }

@@ -1,4 +1,5 @@
-// recorder.v1 <-> core type conversions (run specs, routing-event batches, summaries).
+// recorder.v1 <-> core type conversions (run specs, routing-event batches, summaries, queries,
+// totals).
 #include "services/recorder/proto_convert.h"
 
 #include "common/service/proto_fields.h"
@@ -20,19 +21,38 @@ void FromSpan(absl::Span<const T> v, google::protobuf::RepeatedField<T>* f) {
   f->Add(v.begin(), v.end());
 }
 
+// A core value read from message `p` through its field list (recorder_types.h).
+template <typename T>
+T ReadFields(const google::protobuf::Message& p) {
+  T t;
+  ProtoFieldReader r(p);
+  VisitFields(t, r);
+  return t;
+}
+
+// Sets message `p`'s fields from `t`'s field list.
+template <typename T>
+void WriteFields(const T& t, google::protobuf::Message* p) {
+  ProtoFieldWriter w(p);
+  VisitFields(t, w);
+}
+
+// Appends to `*missing` the fields of T's list that message M lacks or types otherwise.
+template <typename T, typename M>
+void CheckFields(std::vector<std::string>* missing) {
+  T t;
+  M p;
+  ProtoFieldWriter w(&p, missing);
+  VisitFields(t, w);
+  ProtoFieldReader r(p, missing);
+  VisitFields(t, r);
+}
+
 }  // namespace
 
-RunSpecData FromProto(const v1::RunSpec& p) {
-  RunSpecData s;
-  ProtoFieldReader r(p);
-  VisitFields(s, r);
-  return s;
-}
+RunSpecData FromProto(const v1::RunSpec& p) { return ReadFields<RunSpecData>(p); }
 
-void ToProto(const RunSpecData& s, v1::RunSpec* p) {
-  ProtoFieldWriter w(p);
-  VisitFields(s, w);
-}
+void ToProto(const RunSpecData& s, v1::RunSpec* p) { WriteFields(s, p); }
 
 namespace {
 
@@ -83,19 +103,20 @@ void ToProto(const events::RoutingEventView& b, v1::EventBatch* p) {
   FromSpan(b.weights, p->mutable_weights());
 }
 
-void ToProto(const RunSummaryData& s, v1::RunSummary* p) {
-  ProtoFieldWriter w(p);
-  VisitFields(s, w);
-}
+void ToProto(const RunSummaryData& s, v1::RunSummary* p) { WriteFields(s, p); }
+
+CountsQueryData FromProto(const v1::CountsRequest& p) { return ReadFields<CountsQueryData>(p); }
+
+EventQueryData FromProto(const v1::EventQuery& p) { return ReadFields<EventQueryData>(p); }
+
+void ToProto(const TotalsData& t, v1::TotalsResponse* p) { WriteFields(t, p); }
 
 std::vector<std::string> FieldsMissingFromProto() {
   std::vector<std::string> missing;
-  RunSummaryData s;
-  v1::RunSummary p;
-  ProtoFieldWriter w(&p, &missing);
-  VisitFields(s, w);
-  ProtoFieldReader r(p, &missing);
-  VisitFields(s, r);
+  CheckFields<RunSummaryData, v1::RunSummary>(&missing);  // with its spec (RunSpec)
+  CheckFields<CountsQueryData, v1::CountsRequest>(&missing);
+  CheckFields<EventQueryData, v1::EventQuery>(&missing);
+  CheckFields<TotalsData, v1::TotalsResponse>(&missing);
   return missing;
 }
 

@@ -22,7 +22,13 @@ events::RoutingEventBatch FromProto(const v1::EventBatch& p);
 // Replaces `p`'s fields with the batch's header and columns.
 void ToProto(const events::RoutingEventView& b, v1::EventBatch* p);
 void ToProto(const RunSummaryData& s, v1::RunSummary* p);
-// The fields of recorder_types.h's field lists that RunSpec / RunSummary lack or type otherwise
+// A counts or events query as the store takes it (every field of the request, unchanged: the
+// service applies its defaults and bounds).
+CountsQueryData FromProto(const v1::CountsRequest& p);
+EventQueryData FromProto(const v1::EventQuery& p);
+void ToProto(const TotalsData& t, v1::TotalsResponse* p);
+// The fields of recorder_types.h's field lists that their messages (RunSpec, RunSummary,
+// CountsRequest, EventQuery, TotalsResponse) lack or type otherwise
 // ("Message.name", "Message.name (type)"), written and read once each: empty (a test checks).
 std::vector<std::string> FieldsMissingFromProto();
 

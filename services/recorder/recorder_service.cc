@@ -457,12 +457,7 @@ grpc::ServerWriteReactor<v1::CountsChunk>* RecorderService::GetCounts(
   if (grpc::Status s = CheckReadQuery(ctx, req->run_id(), req->split()); !s.ok()) {
     return BoundedWriteReactor<v1::CountsChunk>::Failed(s);
   }
-  CountsQueryData q;
-  q.run_id = req->run_id();
-  q.layer = req->layer();
-  q.split = req->split();
-  q.min_step = req->min_step();
-  q.max_step = req->max_step();
+  CountsQueryData q = FromProto(*req);
   using Reactor = BoundedWriteReactor<v1::CountsChunk>;
   return Reactor::Start(
       stream_pool_.get(), static_cast<size_t>(options_.stream_queue_messages),
@@ -495,11 +490,7 @@ grpc::ServerUnaryReactor* RecorderService::GetTotals(grpc::CallbackServerContext
   const grpc::Status check = CheckReadQuery(ctx, req->run_id(), req->split());
   return RunUnary(ctx, check, [this, req, resp]() -> absl::Status {
     ASSIGN_OR_RETURN(TotalsData t, store_->GetTotals(req->run_id(), req->layer(), req->split()));
-    resp->mutable_pathway_count()->Add(t.pathway_count.begin(), t.pathway_count.end());
-    resp->mutable_pathway_weight()->Add(t.pathway_weight.begin(), t.pathway_weight.end());
-    resp->set_tokens(t.tokens);
-    resp->set_watermark(t.watermark);
-    for (const std::string& sp : t.splits) resp->add_splits(sp);
+    ToProto(t, resp);
     return absl::OkStatus();
   });
 }
@@ -517,18 +508,9 @@ grpc::ServerWriteReactor<v1::EventBatch>* RecorderService::QueryEvents(
         absl::StrCat("limit ", req->limit(), " exceeds the server's maximum of ",
                      options_.max_query_events, " events per query (--max-query-events)")));
   }
-  EventQueryData q;
-  q.run_id = req->run_id();
-  q.has_layer = req->has_layer();
-  q.layer = req->layer();
-  q.min_step = req->min_step();
-  q.max_step = req->max_step();
-  q.has_pathway = req->has_pathway();
-  q.pathway = req->pathway();
-  q.split = req->split();
+  EventQueryData q = FromProto(*req);
   // 0: the default, within the server's bound.
-  q.limit = req->limit() != 0 ? req->limit()
-                              : std::min<uint64_t>(kDefaultEventLimit, options_.max_query_events);
+  if (q.limit == 0) q.limit = std::min<uint64_t>(kDefaultEventLimit, options_.max_query_events);
   return Reactor::Start(stream_pool_.get(), static_cast<size_t>(options_.stream_queue_messages),
                         [this, q = std::move(q)](const Reactor::Push& push) {
                           return store_->QueryEvents(q, [&push](events::RoutingEventBatch&& b) {

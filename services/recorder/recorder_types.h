@@ -122,6 +122,17 @@ struct CountsQueryData {
   uint64_t max_step = 0;  // inclusive; 0 = no bound
 };
 
+// The fields of a counts query by their recorder.v1.CountsRequest names (proto_convert reads the
+// request from this list by reflection).
+template <typename S, typename V>
+std::enable_if_t<std::is_same_v<std::remove_const_t<S>, CountsQueryData>> VisitFields(S& s, V& v) {
+  v("run_id", s.run_id);
+  v("layer", s.layer);
+  v("split", s.split);
+  v("min_step", s.min_step);
+  v("max_step", s.max_step);
+}
+
 // Sparse counts, sorted by (token_id, pathway).
 struct CountsResultData {
   std::vector<uint32_t> pathway, token_id;
@@ -139,6 +150,16 @@ struct TotalsData {
   std::vector<std::string> splits;  // the splits counted (sorted; those the run has seen)
 };
 
+// The fields of a layer's totals by their recorder.v1.TotalsResponse names.
+template <typename S, typename V>
+std::enable_if_t<std::is_same_v<std::remove_const_t<S>, TotalsData>> VisitFields(S& s, V& v) {
+  v("pathway_count", s.pathway_count);
+  v("pathway_weight", s.pathway_weight);
+  v("tokens", s.tokens);
+  v("watermark", s.watermark);
+  v("splits", s.splits);
+}
+
 // Raw events filter; mirrors recorder.v1.EventQuery.
 struct EventQueryData {
   std::string run_id;
@@ -151,6 +172,20 @@ struct EventQueryData {
   std::string split;   // empty: every split except controls; else that one
   uint64_t limit = 0;  // 0 = kDefaultEventLimit (callers bound large values, see the service)
 };
+
+// The fields of an event query by their recorder.v1.EventQuery names.
+template <typename S, typename V>
+std::enable_if_t<std::is_same_v<std::remove_const_t<S>, EventQueryData>> VisitFields(S& s, V& v) {
+  v("run_id", s.run_id);
+  v("has_layer", s.has_layer);
+  v("layer", s.layer);
+  v("min_step", s.min_step);
+  v("max_step", s.max_step);
+  v("has_pathway", s.has_pathway);
+  v("pathway", s.pathway);
+  v("split", s.split);
+  v("limit", s.limit);
+}
 
 // Events returned by QueryEvents when EventQueryData::limit is 0.
 inline constexpr uint64_t kDefaultEventLimit = 100000;

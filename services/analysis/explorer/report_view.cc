@@ -15,13 +15,33 @@ namespace {
 
 using nlohmann::json;
 
+// The member `key` of j, or null when j is not an object or has no such member.
+const json* Member(const json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+// The object at j[key], or an empty object when there is none.
+const json& ObjectAt(const json& j, const char* key) {
+  static const json* const kEmpty = new json(json::object());
+  const json* m = Member(j, key);
+  return m != nullptr && m->is_object() ? *m : *kEmpty;
+}
+
+// The array at j[key], or an empty array when there is none.
+const json& ArrayAt(const json& j, const char* key) {
+  static const json* const kEmpty = new json(json::array());
+  const json* m = Member(j, key);
+  return m != nullptr && m->is_array() ? *m : *kEmpty;
+}
+
 // A number at j[key]: a JSON number, or an effect object's "excess"; NaN otherwise.
 double Num(const json& j, const char* key) {
-  if (!j.is_object()) return kNaN;
-  auto it = j.find(key);
-  if (it == j.end()) return kNaN;
-  if (it->is_number()) return it->get<double>();
-  if (it->is_object()) return Num(*it, "excess");
+  const json* m = Member(j, key);
+  if (m == nullptr) return kNaN;
+  if (m->is_number()) return m->get<double>();
+  if (m->is_object()) return Num(*m, "excess");
   return kNaN;
 }
 
@@ -31,36 +51,41 @@ uint32_t Index(const json& j, const char* key) {
   return v > 0 ? static_cast<uint32_t>(std::min(v, 2147483648.0)) : 0;
 }
 
+// The string at j[key] ("" when absent or not a string).
 std::string Str(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+  const json* m = Member(j, key);
+  return m != nullptr && m->is_string() ? m->get<std::string>() : "";
 }
 
+// The bool at j[key] (false when absent or not a bool).
 bool Bool(const json& j, const char* key) {
-  if (!j.is_object()) return false;
-  auto it = j.find(key);
-  return it != j.end() && it->is_boolean() && it->get<bool>();
+  const json* m = Member(j, key);
+  return m != nullptr && m->is_boolean() && m->get<bool>();
 }
 
 // An interval [lo, hi] (array, or object {"low","high"}) at j[key]; NaNs when absent.
 Interval IntervalAt(const json& j, const char* key) {
   Interval ci;
-  if (!j.is_object()) return ci;
-  auto it = j.find(key);
-  if (it == j.end()) return ci;
-  if (it->is_array() && it->size() == 2) {
-    if ((*it)[0].is_number()) ci.low = (*it)[0].get<double>();
-    if ((*it)[1].is_number()) ci.high = (*it)[1].get<double>();
-  } else if (it->is_object()) {
-    ci.low = Num(*it, "low");
-    ci.high = Num(*it, "high");
+  const json* m = Member(j, key);
+  if (m == nullptr) return ci;
+  if (m->is_array() && m->size() == 2) {
+    if ((*m)[0].is_number()) ci.low = (*m)[0].get<double>();
+    if ((*m)[1].is_number()) ci.high = (*m)[1].get<double>();
+  } else if (m->is_object()) {
+    ci.low = Num(*m, "low");
+    ci.high = Num(*m, "high");
   }
   return ci;
 }
 
 // A schema 3 effect object {"observed", "null_mean", "excess", "ci"}.
 bool IsEffectObject(const json& j) { return j.is_object() && j.contains("excess"); }
+
+// The effect object at j[key], or null when there is none.
+const json* EffectAt(const json& j, const char* key) {
+  const json* m = Member(j, key);
+  return m != nullptr && IsEffectObject(*m) ? m : nullptr;
+}
 
 EffectView FromEffectObject(const std::string& measure, const std::string& against, const json& e) {
   EffectView v;
@@ -121,10 +146,8 @@ std::vector<EffectView> LayerEffects(const json& L) {
       out.push_back(FromEffectObject(key, "null", value));
     }
   }
-  if (auto it = L.find("effects"); it != L.end() && it->is_object()) {
-    for (const auto& [key, value] : it->items()) {
-      if (IsEffectObject(value)) out.push_back(FromEffectObject(key, "null", value));
-    }
+  for (const auto& [key, value] : ObjectAt(L, "effects").items()) {
+    if (IsEffectObject(value)) out.push_back(FromEffectObject(key, "null", value));
   }
   if (out.empty()) {  // schema 2
     AddFlatEffect(L, "mi_nats", "mi_nats", "mi_null_mean", "mi_excess_nats", "mi_excess_ci", &out);
@@ -135,18 +158,16 @@ std::vector<EffectView> LayerEffects(const json& L) {
     AddFlatEffect(L, "category_ami", "category_ami", nullptr, "category_ami", "category_ami_ci",
                   &out);
   }
-  if (auto it = L.find("controls"); it != L.end() && it->is_array()) {
-    for (const json& c : *it) {
-      if (!c.is_object()) continue;
-      bool schema3 = false;
-      for (const auto& [key, value] : c.items()) {
-        if (IsEffectObject(value)) {
-          out.push_back(FromEffectObject(key, Str(c, "control"), value));
-          schema3 = true;
-        }
+  for (const json& c : ArrayAt(L, "controls")) {
+    if (!c.is_object()) continue;
+    bool schema3 = false;
+    for (const auto& [key, value] : c.items()) {
+      if (IsEffectObject(value)) {
+        out.push_back(FromEffectObject(key, Str(c, "control"), value));
+        schema3 = true;
       }
-      if (!schema3) AddControlEffects(c, &out);
     }
+    if (!schema3) AddControlEffects(c, &out);
   }
   return out;
 }
@@ -169,18 +190,16 @@ PathwaySummaryView ParsePathway(const json& p) {
   v.load_share = Num(p, "load_share");
   v.kl_excess = Num(p, "kl_excess_nats");
   v.kl_ci = IntervalAt(p, "kl_excess_ci");
-  if (auto it = p.find("kl_excess_nats"); it != p.end() && IsEffectObject(*it)) {
-    v.kl_ci = IntervalAt(*it, "ci");
-  }
+  if (const json* e = EffectAt(p, "kl_excess_nats")) v.kl_ci = IntervalAt(*e, "ci");
   v.specialised = Bool(p, "specialised");
   v.category_specialised = Bool(p, "category_specialised");
   v.responds_to = Str(p, "answer");
   if (v.responds_to.empty()) v.responds_to = Str(p, "responds_to");
   if (v.responds_to.empty() && v.category_specialised) v.responds_to = Str(p, "enriched_category");
   for (const char* key : {"top_tokens_by_lift", "top_tokens"}) {
-    auto it = p.find(key);
-    if (it == p.end() || !it->is_array()) continue;
-    for (const json& t : *it) v.top_tokens.push_back(Str(t, "token"));
+    const json* tokens = Member(p, key);
+    if (tokens == nullptr || !tokens->is_array()) continue;
+    for (const json& t : *tokens) v.top_tokens.push_back(Str(t, "token"));
     break;
   }
   return v;
@@ -189,9 +208,9 @@ PathwaySummaryView ParsePathway(const json& p) {
 // The structure effects, the next routed layer and the most co-activated pairs.
 void ParseStructure(const json& L, LayerView* v) {
   for (const char* key : {"coactivation", "locality", "cross_layer_mi"}) {
-    auto it = L.find(key);
-    if (it == L.end() || !IsEffectObject(*it)) continue;
-    EffectView e = FromEffectObject(key, "null", *it);
+    const json* effect = EffectAt(L, key);
+    if (effect == nullptr) continue;
+    EffectView e = FromEffectObject(key, "null", *effect);
     if (std::isnan(e.observed)) continue;
     if (std::string(key) == "cross_layer_mi") {
       v->has_next_layer = true;
@@ -200,15 +219,13 @@ void ParseStructure(const json& L, LayerView* v) {
     }
     v->structure.push_back(e);
   }
-  auto pairs = L.find("coactivation_pairs");
-  if (pairs == L.end() || !pairs->is_array()) return;
-  for (const json& p : *pairs) {
+  for (const json& p : ArrayAt(L, "coactivation_pairs")) {
     PairView r;
     r.pathway_a = Index(p, "pathway_a");
     r.pathway_b = Index(p, "pathway_b");
     r.together = Index(p, "together");
     r.expected = Num(p, "expected");
-    if (auto lift = p.find("lift"); lift != p.end() && IsEffectObject(*lift)) {
+    if (const json* lift = EffectAt(p, "lift")) {
       r.lift = Num(*lift, "observed");
       r.excess_ci = IntervalAt(*lift, "ci");
     }
@@ -230,14 +247,12 @@ LayerView ParseLayer(const json& L) {
   v.routing_source = Str(L, "routing_source");
   v.effects = LayerEffects(L);
   ParseStructure(L, &v);
-  if (auto it = L.find("answer"); it != L.end()) {
-    v.answer = it->is_string() ? it->get<std::string>() : Str(*it, "sentence");
+  if (const json* a = Member(L, "answer")) {
+    v.answer = a->is_string() ? a->get<std::string>() : Str(*a, "sentence");
   }
   if (v.answer.empty()) v.answer = ComposeAnswer(v, L);
-  if (auto it = L.find("pathways"); it != L.end() && it->is_array()) {
-    for (const json& p : *it) {
-      if (p.is_object()) v.pathways.push_back(ParsePathway(p));
-    }
+  for (const json& p : ArrayAt(L, "pathways")) {
+    if (p.is_object()) v.pathways.push_back(ParsePathway(p));
   }
   return v;
 }
@@ -257,33 +272,26 @@ absl::StatusOr<ReportView> ParseReportView(const std::string& report_json) {
   ReportView v;
   v.schema_version =
       static_cast<int>(std::isnan(Num(j, "schema_version")) ? 0 : Num(j, "schema_version"));
-  const json run = j.contains("run") && j["run"].is_object() ? j["run"] : json::object();
+  const json& run = ObjectAt(j, "run");
   v.run_id = Str(run, "run_id");
-  if (auto it = run.find("labels"); it != run.end() && it->is_object()) {
-    for (const auto& [k, val] : it->items()) {
-      if (val.is_string()) v.labels[k] = val.get<std::string>();
-    }
+  for (const auto& [k, val] : ObjectAt(run, "labels").items()) {
+    if (val.is_string()) v.labels[k] = val.get<std::string>();
   }
   v.num_pathways = Index(run, "num_pathways");
   v.top_k = Index(run, "top_k");
-  const json fresh =
-      run.contains("freshness") && run["freshness"].is_object() ? run["freshness"] : json::object();
+  const json& fresh = ObjectAt(run, "freshness");
   v.finished = Bool(fresh, "finished");
   v.still_writing = Bool(fresh, "still_writing");
   const double events = Num(fresh, "events");
   v.events = events > 0 ? static_cast<uint64_t>(std::min(events, 1e18)) : 0;
-  if (auto it = j.find("layers"); it != j.end() && it->is_array()) {
-    for (const json& L : *it) {
-      if (L.is_object()) v.layers.push_back(ParseLayer(L));
-    }
+  for (const json& L : ArrayAt(j, "layers")) {
+    if (L.is_object()) v.layers.push_back(ParseLayer(L));
   }
-  const json summary =
-      j.contains("summary") && j["summary"].is_object() ? j["summary"] : json::object();
+  const json& summary = ObjectAt(j, "summary");
   // Schema 3: summary.answers holds each layer's answer sentence, in layer order.
-  if (auto it = summary.find("answers");
-      it != summary.end() && it->is_array() && it->size() == v.layers.size()) {
+  if (const json& answers = ArrayAt(summary, "answers"); answers.size() == v.layers.size()) {
     for (size_t i = 0; i < v.layers.size(); ++i) {
-      if ((*it)[i].is_string()) v.layers[i].answer = (*it)[i].get<std::string>();
+      if (answers[i].is_string()) v.layers[i].answer = answers[i].get<std::string>();
     }
   }
   v.headline = Str(summary, "answer");
