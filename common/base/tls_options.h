@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace monoroute {
@@ -54,6 +55,20 @@ struct ChannelTlsOptions {
   }
 };
 
+// The field list of ChannelTlsOptions (v(name, field) per field; see
+// common/engine/progress_fields.h for the visitors): how a trainer hands a channel's TLS to its
+// workers.
+template <typename T, typename V>
+std::enable_if_t<std::is_same_v<std::remove_const_t<T>, ChannelTlsOptions>> VisitFields(T& t,
+                                                                                        V& v) {
+  v("ca_file", t.ca_file);
+  v("cert_file", t.cert_file);
+  v("key_file", t.key_file);
+  v("server_name", t.server_name);
+  v("use_tls", t.use_tls);
+  v("flag_prefix", t.flag_prefix);
+}
+
 // Adds --<peer>-tls-ca, --<peer>-tls-cert, --<peer>-tls-key and --<peer>-tls-server-name for a
 // channel to `peer` (peer "" adds --tls-ca, ...), bound to `tls`, and sets its flag_prefix. With
 // `env_prefix` (e.g. "MONOROUTE_TLS"), each value defaults to <env_prefix>_CA / _CERT / _KEY /
@@ -72,7 +87,8 @@ inline void AddChannelTlsFlags(CLI::App* app, const std::string& peer, ChannelTl
     }
     app->add_option(tls->flag_prefix + "-" + suffix, *value, text);
   };
-  add("ca", &tls->ca_file, "PEM CA bundle that signs the " + who + "'s certificate: connect with TLS");
+  add("ca", &tls->ca_file,
+      "PEM CA bundle that signs the " + who + "'s certificate: connect with TLS");
   add("cert", &tls->cert_file, "PEM client certificate for the " + who + " (mutual TLS)");
   add("key", &tls->key_file, "PEM private key of " + tls->flag_prefix + "-cert");
   add("server-name", &tls->server_name,

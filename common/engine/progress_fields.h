@@ -6,8 +6,10 @@
 // field means one line here (plus the proto field of the same name and the docs; the trainer's
 // tests check the proto has every name). Header-only (nlohmann::json), torch-free.
 //
-// A visitor V provides `v(name, value)` for int, int64_t, double, std::string and
-// std::vector<double>, and `v.List(name, std::vector<S>)` for nested lists of visited types.
+// A visitor V provides `v(name, value)` for bool, integers, double, std::string and
+// std::vector<double>, `v.List(name, std::vector<S>)` for nested lists of visited types and
+// `v.Object(name, s)` for one nested visited type. The JSON writer and reader below serve every
+// field-listed type of the trainer too (its worker request, upload settings and event counters).
 #ifndef MONOROUTE_COMMON_ENGINE_PROGRESS_FIELDS_H_
 #define MONOROUTE_COMMON_ENGINE_PROGRESS_FIELDS_H_
 
@@ -91,6 +93,13 @@ struct Writer {
     }
     (*out)[name] = std::move(list);
   }
+  template <typename S>
+  void Object(const char* name, const S& value) {
+    nlohmann::json o = nlohmann::json::object();
+    Writer w{&o};
+    VisitFields(value, w);
+    (*out)[name] = std::move(o);
+  }
 };
 
 // Reads fields from a JSON object: a missing field keeps its default, null reads as NaN for a
@@ -107,6 +116,8 @@ struct Reader {
       } else if (it->is_null()) {
         value = std::numeric_limits<T>::quiet_NaN();
       }
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (it->is_boolean()) value = it->template get<bool>();
     } else if constexpr (std::is_integral_v<T>) {
       if (it->is_number_integer()) value = it->template get<T>();
     } else if constexpr (std::is_same_v<T, std::string>) {
@@ -131,6 +142,13 @@ struct Reader {
       VisitFields(s, r);
       items.push_back(std::move(s));
     }
+  }
+  template <typename S>
+  void Object(const char* name, S& value) {
+    auto it = in->find(name);
+    if (it == in->end() || !it->is_object()) return;
+    Reader r{&*it};
+    VisitFields(value, r);
   }
 };
 

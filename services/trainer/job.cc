@@ -21,19 +21,11 @@ absl::StatusOr<JobState> ParseJobState(const std::string& name) {
   return ParseEnum(kJobStateNames, name, "job state", EnumCase::kIgnore);
 }
 
-nlohmann::json EventStatsToJson(const JobEventStats& s) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const recorder::UploadCounterField& f : recorder::kUploadCounterFields) {
-    j[f.name] = s.*f.member;
-  }
-  return j;
-}
+nlohmann::json EventStatsToJson(const JobEventStats& s) { return engine::ProgressToJson(s); }
 
 JobEventStats EventStatsFromJson(const nlohmann::json& j) {
   JobEventStats s;
-  for (const recorder::UploadCounterField& f : recorder::kUploadCounterFields) {
-    s.*f.member = j.value(f.name, uint64_t{0});
-  }
+  engine::ProgressFromJson(j, &s);
   return s;
 }
 

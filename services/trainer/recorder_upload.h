@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "common/service/tls_credentials.h"
 
@@ -28,6 +29,19 @@ struct RecorderUploadOptions {
   // Same, for a job that stops early (cancel / shutdown).
   int64_t stop_flush_timeout_ms = 5000;
 };
+
+// The field list of RecorderUploadOptions (see common/engine/progress_fields.h): the worker
+// request carries these fields at its top level, the TLS settings as the object "recorder_tls".
+template <typename T, typename V>
+std::enable_if_t<std::is_same_v<std::remove_const_t<T>, RecorderUploadOptions>> VisitFields(T& u,
+                                                                                            V& v) {
+  v("recorder_address", u.recorder_address);
+  v.Object("recorder_tls", u.recorder_tls);
+  v("max_queue_events", u.max_queue_events);
+  v("max_block_ms", u.max_block_ms);
+  v("flush_timeout_ms", u.flush_timeout_ms);
+  v("stop_flush_timeout_ms", u.stop_flush_timeout_ms);
+}
 
 }  // namespace monoroute::trainer
 

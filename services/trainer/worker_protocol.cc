@@ -29,57 +29,18 @@ json NumOrNull(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 }  // namespace
 
 std::string WorkerRequestToJson(const WorkerRequest& r) {
-  return json{{"job_id", r.job_id},
-              {"job_name", r.job_name},
-              {"spec_yaml", r.spec_yaml},
-              {"run_id", r.run_id},
-              {"recorder_address", r.upload.recorder_address},
-              {"recorder_tls",
-               {{"ca_file", r.upload.recorder_tls.ca_file},
-                {"cert_file", r.upload.recorder_tls.cert_file},
-                {"key_file", r.upload.recorder_tls.key_file},
-                {"server_name", r.upload.recorder_tls.server_name},
-                {"use_tls", r.upload.recorder_tls.use_tls},
-                {"flag_prefix", r.upload.recorder_tls.flag_prefix}}},
-              {"max_queue_events", r.upload.max_queue_events},
-              {"max_block_ms", r.upload.max_block_ms},
-              {"flush_timeout_ms", r.upload.flush_timeout_ms},
-              {"stop_flush_timeout_ms", r.upload.stop_flush_timeout_ms},
-              {"threads", r.threads},
-              {"tokenize_threads", r.tokenize_threads},
-              {"prior_events", EventStatsToJson(r.prior_events)},
-              {"lock_path", r.lock_path}}
-      .dump(2, ' ', false, json::error_handler_t::replace);
+  return engine::ProgressToJson(r).dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {
 
 // The fields of a request file's object (WorkerRequestToJson's); throws json::exception on a
-// missing required key or a wrong type.
+// missing or non-string job_id or spec_yaml. Other fields keep their defaults when absent.
 WorkerRequest ReadRequest(const json& j) {
+  (void)j.at("job_id").get<std::string>();
+  (void)j.at("spec_yaml").get<std::string>();
   WorkerRequest r;
-  r.job_id = j.at("job_id").get<std::string>();
-  r.job_name = j.value("job_name", "");
-  r.spec_yaml = j.at("spec_yaml").get<std::string>();
-  r.run_id = j.value("run_id", "");
-  r.upload.recorder_address = j.value("recorder_address", "");
-  if (j.contains("recorder_tls")) {
-    const json& t = j["recorder_tls"];
-    r.upload.recorder_tls.ca_file = t.value("ca_file", "");
-    r.upload.recorder_tls.cert_file = t.value("cert_file", "");
-    r.upload.recorder_tls.key_file = t.value("key_file", "");
-    r.upload.recorder_tls.server_name = t.value("server_name", "");
-    r.upload.recorder_tls.use_tls = t.value("use_tls", false);
-    r.upload.recorder_tls.flag_prefix = t.value("flag_prefix", r.upload.recorder_tls.flag_prefix);
-  }
-  r.upload.max_queue_events = j.value("max_queue_events", r.upload.max_queue_events);
-  r.upload.max_block_ms = j.value("max_block_ms", r.upload.max_block_ms);
-  r.upload.flush_timeout_ms = j.value("flush_timeout_ms", r.upload.flush_timeout_ms);
-  r.upload.stop_flush_timeout_ms = j.value("stop_flush_timeout_ms", r.upload.stop_flush_timeout_ms);
-  r.threads = j.value("threads", 1);
-  r.tokenize_threads = j.value("tokenize_threads", 1);
-  if (j.contains("prior_events")) r.prior_events = EventStatsFromJson(j["prior_events"]);
-  r.lock_path = j.value("lock_path", "");
+  engine::ProgressFromJson(j, &r);
   return r;
 }
 

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -45,6 +46,22 @@ struct WorkerRequest {
   JobEventStats prior_events;    // earlier attempts' event totals (FinishRun needs none dropped)
   std::string lock_path;         // held (flock) while the worker runs: one worker per job
 };
+
+// The one field list of WorkerRequest (the request file's JSON object, written and read by the
+// visitors of common/engine/progress_fields.h): the upload settings at the top level, their TLS
+// as "recorder_tls", the earlier attempts' counters as "prior_events".
+template <typename T, typename V>
+std::enable_if_t<std::is_same_v<std::remove_const_t<T>, WorkerRequest>> VisitFields(T& r, V& v) {
+  v("job_id", r.job_id);
+  v("job_name", r.job_name);
+  v("spec_yaml", r.spec_yaml);
+  v("run_id", r.run_id);
+  VisitFields(r.upload, v);
+  v("threads", r.threads);
+  v("tokenize_threads", r.tokenize_threads);
+  v.Object("prior_events", r.prior_events);
+  v("lock_path", r.lock_path);
+}
 
 std::string WorkerRequestToJson(const WorkerRequest& r);
 // INVALID_ARGUMENT naming `source` when malformed.
