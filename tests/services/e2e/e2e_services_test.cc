@@ -29,8 +29,6 @@ namespace monoroute {
 namespace {
 
 namespace fs = std::filesystem;
-using ::monoroute::testing::Call;
-using ::monoroute::testing::GrpcStatusIs;
 using ::monoroute::testing::HttpGet;
 using ::monoroute::testing::ServiceProcess;
 namespace tv1 = trainer::v1;
@@ -123,15 +121,17 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
     tv1::SubmitJobRequest bad;
     bad.set_spec_yaml(JobYaml());
     bad.add_overrides("data.train_path=/etc/hostname");
-    EXPECT_THAT(Call(stub.get(), &tv1::Trainer::Stub::SubmitJob, bad),
-                GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED, ::testing::_));
+    EXPECT_THAT(testing::Call(stub.get(), &tv1::Trainer::Stub::SubmitJob, bad),
+                testing::GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED, ::testing::_));
     bad.set_overrides(0, "optim.lr=-1");
-    EXPECT_THAT(Call(stub.get(), &tv1::Trainer::Stub::SubmitJob, bad),
-                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, ::testing::HasSubstr("optim.lr")));
+    EXPECT_THAT(testing::Call(stub.get(), &tv1::Trainer::Stub::SubmitJob, bad),
+                testing::GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                      ::testing::HasSubstr("optim.lr")));
     // The rejected submissions queued nothing (their ids are not reused: ids may have gaps).
     tv1::ListJobsResponse listed;
     ASSERT_TRUE(
-        Call(stub.get(), &tv1::Trainer::Stub::ListJobs, tv1::ListJobsRequest(), &listed).ok());
+        testing::Call(stub.get(), &tv1::Trainer::Stub::ListJobs, tv1::ListJobsRequest(), &listed)
+            .ok());
     EXPECT_EQ(listed.jobs_size(), 0);
   }
 
@@ -139,8 +139,8 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
   req.set_spec_yaml(JobYaml());
   req.set_name("e2e");
   tv1::SubmitJobResponse sub;
-  ASSERT_THAT(Call(stub.get(), &tv1::Trainer::Stub::SubmitJob, req, &sub),
-              GrpcStatusIs(grpc::StatusCode::OK, ::testing::_));
+  ASSERT_THAT(testing::Call(stub.get(), &tv1::Trainer::Stub::SubmitJob, req, &sub),
+              testing::GrpcStatusIs(grpc::StatusCode::OK, ::testing::_));
   const std::string id = sub.job().id();
 
   // Watch until a checkpoint past step 10 exists, then SIGKILL the trainer.
@@ -216,10 +216,10 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
     t.set_layer(layer);
     t.set_split("train");
     recorder::v1::TotalsResponse tr;
-    ASSERT_TRUE(Call(rstub.get(), &recorder::v1::Recorder::Stub::GetTotals, t, &tr).ok());
+    ASSERT_TRUE(testing::Call(rstub.get(), &recorder::v1::Recorder::Stub::GetTotals, t, &tr).ok());
     EXPECT_EQ(tr.tokens(), static_cast<uint64_t>(kSteps) * kBatch * kSeqLen) << "layer " << layer;
     t.set_split("valid");
-    ASSERT_TRUE(Call(rstub.get(), &recorder::v1::Recorder::Stub::GetTotals, t, &tr).ok());
+    ASSERT_TRUE(testing::Call(rstub.get(), &recorder::v1::Recorder::Stub::GetTotals, t, &tr).ok());
     EXPECT_GT(tr.tokens(), 0u);
     if (valid_tokens == 0) valid_tokens = tr.tokens();
     EXPECT_EQ(tr.tokens(), valid_tokens);
@@ -227,7 +227,7 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
   recorder::v1::GetRunRequest gr;
   gr.set_run_id(run_id);
   recorder::v1::RunSummary summary;
-  ASSERT_TRUE(Call(rstub.get(), &recorder::v1::Recorder::Stub::GetRun, gr, &summary).ok());
+  ASSERT_TRUE(testing::Call(rstub.get(), &recorder::v1::Recorder::Stub::GetRun, gr, &summary).ok());
   // Train steps, the final validation pass, the fresh-router control and the same routers on the
   // trained trunk, on the same validation sequences (a routed pretrain records no dense slices).
   EXPECT_EQ(summary.events(),
@@ -244,8 +244,8 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
   rr.set_run_id(run_id);
   rr.mutable_selection()->set_split("valid");
   analysis::v1::ReportResponse report;
-  ASSERT_THAT(Call(astub.get(), &analysis::v1::Analysis::Stub::ComputeReport, rr, &report),
-              GrpcStatusIs(grpc::StatusCode::OK, ::testing::_));
+  ASSERT_THAT(testing::Call(astub.get(), &analysis::v1::Analysis::Stub::ComputeReport, rr, &report),
+              testing::GrpcStatusIs(grpc::StatusCode::OK, ::testing::_));
   ASSERT_GT(report.png().size(), 8u);
   EXPECT_EQ(report.png().substr(1, 3), "PNG");
   nlohmann::json j = nlohmann::json::parse(report.json(), nullptr, false);
