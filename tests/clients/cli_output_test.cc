@@ -30,13 +30,11 @@ using ::monoroute::testing::JsonLines;
 using ::monoroute::testing::ReadText;
 using ::monoroute::testing::RunCli;
 using ::monoroute::testing::RunCommandSplit;
-using ::monoroute::testing::ServicePorts;
-using ::monoroute::testing::ServiceProcess;
+using ::monoroute::testing::ServiceStack;
 using ::monoroute::testing::TempDir;
 using ::monoroute::testing::WriteText;
 using json = nlohmann::json;
 
-const std::string kBin = MONOROUTE_BIN_DIR;
 const std::string kFixtures = std::string(MONOROUTE_SOURCE_DIR) + "/tests/fixtures";
 
 // Runs `args --output json`, expects exit 0 and exactly one JSON document on stdout.
@@ -108,29 +106,13 @@ class CliOutputTest : public ::testing::Test {
     trained_ = JsonResult(absl::StrCat("train --config ", d, "/routed.yaml --quiet"));
     dense_ = JsonResult(absl::StrCat("train --config ", d, "/dense.yaml --quiet"));
 
-    recorder_ = new ServiceProcess();
-    trainer_ = new ServiceProcess();
-    analysis_ = new ServiceProcess();
-    auto rec = testing::StartService(recorder_, kBin + "/monoroute-recorder",
-                                     {"--data-dir", d + "/rec"}, d + "/recorder.log");
-    ASSERT_TRUE(rec.ok()) << rec.status();
-    rec_ = *rec;
-    auto tra = testing::StartService(
-        trainer_, kBin + "/monoroute-trainer",
-        {"--data-dir", d + "/trainer", "--recorder", rec_.address(), "--allowed-root", d},
-        d + "/trainer.log");
-    ASSERT_TRUE(tra.ok()) << tra.status();
-    tra_ = *tra;
-    auto ana = testing::StartService(
-        analysis_, kBin + "/monoroute-analysis",
-        {"--recorder", rec_.address(), "--lexicon", d + "/categories.tsv"}, d + "/analysis.log");
-    ASSERT_TRUE(ana.ok()) << ana.status();
-    ana_ = *ana;
+    stack_ = new ServiceStack();
+    absl::Status s = testing::StartServiceStack(stack_, d, {"--allowed-root", d},
+                                                {"--lexicon", d + "/categories.tsv"});
+    ASSERT_TRUE(s.ok()) << s;
   }
   static void TearDownTestSuite() {
-    delete analysis_;
-    delete trainer_;
-    delete recorder_;
+    delete stack_;
     delete dir_;
   }
 
@@ -139,15 +121,12 @@ class CliOutputTest : public ::testing::Test {
 
   static TempDir* dir_;
   static json corpus_, trained_, dense_;
-  static ServiceProcess *recorder_, *trainer_, *analysis_;
-  static ServicePorts rec_, tra_, ana_;
+  static ServiceStack* stack_;
 };
 
 TempDir* CliOutputTest::dir_ = nullptr;
 json CliOutputTest::corpus_, CliOutputTest::trained_, CliOutputTest::dense_;
-ServiceProcess *CliOutputTest::recorder_ = nullptr, *CliOutputTest::trainer_ = nullptr,
-               *CliOutputTest::analysis_ = nullptr;
-ServicePorts CliOutputTest::rec_, CliOutputTest::tra_, CliOutputTest::ana_;
+ServiceStack* CliOutputTest::stack_ = nullptr;
 
 TEST_F(CliOutputTest, VersionPrintsTheBuildConfiguration) {
   json v = JsonResult("version");
@@ -228,10 +207,10 @@ TEST_F(CliOutputTest, BenchesPrintJson) {
 }
 
 TEST_F(CliOutputTest, HealthPrintsJson) {
-  json h = JsonResult("health --address " + rec_.address());
+  json h = JsonResult("health --address " + stack_->rec.address());
   EXPECT_EQ(h["status"], "SERVING");
-  json l =
-      JsonResult(absl::StrCat("health --address 127.0.0.1:", ana_.health, " --service liveness"));
+  json l = JsonResult(
+      absl::StrCat("health --address 127.0.0.1:", stack_->ana.health, " --service liveness"));
   EXPECT_EQ(l["status"], "SERVING");
   CommandResult down = RunCli("health --address 127.0.0.1:1 --timeout 0.5 --output json");
   EXPECT_EQ(down.code, 1);
@@ -241,7 +220,7 @@ TEST_F(CliOutputTest, HealthPrintsJson) {
 
 TEST_F(CliOutputTest, TrainerAndAnalysisCommandsPrintJson) {
   const std::string d = D();
-  const std::string trainer = " --trainer " + tra_.address();
+  const std::string trainer = " --trainer " + stack_->tra.address();
   WriteText(d + "/job.yaml", TinySpec(d + "/train.txt", d + "/submitted", true, 3));
   json job = JsonResult("submit --config " + d + "/job.yaml --name tiny" + trainer);
   const std::string id = job["id"].get<std::string>();
@@ -266,7 +245,7 @@ TEST_F(CliOutputTest, TrainerAndAnalysisCommandsPrintJson) {
       JsonResult(absl::StrCat("report ", run, " --out ", d,
                               "/report --split valid --bootstrap 0 --category-permutations 0 "
                               "--null-replicates 2 --no-png --analysis ",
-                              ana_.address()));
+                              stack_->ana.address()));
   EXPECT_TRUE(fs::exists(rep["json"].get<std::string>())) << rep.dump();
 }
 
@@ -305,7 +284,7 @@ TEST_F(CliOutputTest, ErrorsAreOneJsonObjectWithTheCodeAndTheTextModeExitCode) {
   CommandResult down = RunCli("jobs --trainer 127.0.0.1:1 --output json");
   EXPECT_EQ(down.code, 1);
   EXPECT_EQ(JsonError(down)["code"], "UNAVAILABLE");
-  EXPECT_EQ(JsonError(RunCli("report r1 --out " + D() + "/x --analysis " + ana_.address() +
+  EXPECT_EQ(JsonError(RunCli("report r1 --out " + D() + "/x --analysis " + stack_->ana.address() +
                              " --output json"))["code"],
             "NOT_FOUND");
 }
@@ -326,11 +305,11 @@ TEST_F(CliOutputTest, DeprecatedSpellingsStillWorkWithANote) {
 
   WriteText(d + "/pos.yaml", TinySpec(d + "/train.txt", d + "/positional", false, 1));
   CommandResult pos =
-      RunCli("submit " + d + "/pos.yaml --trainer " + tra_.address() + " --output json");
+      RunCli("submit " + d + "/pos.yaml --trainer " + stack_->tra.address() + " --output json");
   EXPECT_EQ(pos.code, 0) << pos.err;
   EXPECT_EQ(JsonLines(pos).size(), 1u);
   EXPECT_NE(pos.err.find("deprecated"), std::string::npos) << pos.err;
-  CommandResult none = RunCli("submit --trainer " + tra_.address());
+  CommandResult none = RunCli("submit --trainer " + stack_->tra.address());
   EXPECT_EQ(none.code, 2);
   EXPECT_NE(none.err.find("--config"), std::string::npos) << none.err;
 }

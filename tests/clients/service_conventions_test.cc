@@ -37,7 +37,8 @@ using ::monoroute::testing::ReadText;
 using ::monoroute::testing::RunCli;
 using ::monoroute::testing::ServicePorts;
 using ::monoroute::testing::ServiceProcess;
-using ::monoroute::testing::StartService;
+using ::monoroute::testing::ServiceStack;
+using ::monoroute::testing::StartServiceStack;
 using ::monoroute::testing::TempDir;
 
 const std::string kBin = MONOROUTE_BIN_DIR;
@@ -83,29 +84,18 @@ bool HealthBecomes(int port, const std::string& want, int tries = 120) {
 class ServiceConventionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto r = StartService(&recorder_, kBin + "/monoroute-recorder", {"--data-dir", dir_.Sub("rec")},
-                          dir_.Sub("recorder.log"));
-    ASSERT_TRUE(r.ok()) << r.status();
-    rec_ = *r;
-    auto t = StartService(&trainer_, kBin + "/monoroute-trainer",
-                          {"--data-dir", dir_.Sub("trainer"), "--recorder", rec_.address()},
-                          dir_.Sub("trainer.log"));
-    ASSERT_TRUE(t.ok()) << t.status();
-    tra_ = *t;
-    auto a = StartService(&analysis_, kBin + "/monoroute-analysis", {"--recorder", rec_.address()},
-                          dir_.Sub("analysis.log"));
-    ASSERT_TRUE(a.ok()) << a.status();
-    ana_ = *a;
+    absl::Status s = StartServiceStack(&stack_, dir_.path());
+    ASSERT_TRUE(s.ok()) << s;
   }
 
   TempDir dir_{"monoroute_conventions"};
-  ServiceProcess recorder_, trainer_, analysis_;
-  ServicePorts rec_, tra_, ana_;
+  ServiceStack stack_;
 };
 
 TEST_F(ServiceConventionsTest, DashboardMetricsExistOnFreshServices) {
-  const std::string all = HttpGet(rec_.metrics, "/metrics") + HttpGet(ana_.metrics, "/metrics") +
-                          HttpGet(tra_.metrics, "/metrics");
+  const std::string all = HttpGet(stack_.rec.metrics, "/metrics") +
+                          HttpGet(stack_.ana.metrics, "/metrics") +
+                          HttpGet(stack_.tra.metrics, "/metrics");
   ASSERT_FALSE(all.empty());
   const std::map<std::string, bool> names = DashboardMetrics();
   ASSERT_GE(names.size(), 20u);
@@ -121,9 +111,9 @@ TEST_F(ServiceConventionsTest, DashboardMetricsExistOnFreshServices) {
 
 TEST_F(ServiceConventionsTest, ProcessBuildInfoAndRpcMetrics) {
   const std::map<std::string, std::pair<int, std::string>> services = {
-      {"recorder", {rec_.metrics, "Recorder/GetRun"}},
-      {"analysis", {ana_.metrics, "Analysis/ComputeReport"}},
-      {"trainer", {tra_.metrics, "Trainer/SubmitJob"}}};
+      {"recorder", {stack_.rec.metrics, "Recorder/GetRun"}},
+      {"analysis", {stack_.ana.metrics, "Analysis/ComputeReport"}},
+      {"trainer", {stack_.tra.metrics, "Trainer/SubmitJob"}}};
   for (const auto& [svc, what] : services) {
     SCOPED_TRACE(svc);
     const std::string text = HttpGet(what.first, "/metrics");
@@ -143,42 +133,43 @@ TEST_F(ServiceConventionsTest, ProcessBuildInfoAndRpcMetrics) {
         std::string::npos);
   }
   // One health check over the main port is counted.
-  ASSERT_EQ(Health(rec_.grpc), "SERVING");
-  const std::string after = HttpGet(rec_.metrics, "/metrics");
+  ASSERT_EQ(Health(stack_.rec.grpc), "SERVING");
+  const std::string after = HttpGet(stack_.rec.metrics, "/metrics");
   EXPECT_TRUE(std::regex_search(
       after, std::regex("monoroute_recorder_rpc_requests_total\\{code=\"OK\",method=\"Health/"
                         "Check\"\\} [1-9]")))
       << after;
   // Labels and zero series of the services' own metrics.
-  const std::string tr = HttpGet(tra_.metrics, "/metrics");
+  const std::string tr = HttpGet(stack_.tra.metrics, "/metrics");
   EXPECT_NE(tr.find("monoroute_trainer_jobs{state=\"QUEUED\"} 0"), std::string::npos) << tr;
   EXPECT_EQ(tr.find("{job=\""), std::string::npos) << tr;  // job_id, not Prometheus' own label
-  const std::string rec = HttpGet(rec_.metrics, "/metrics");
+  const std::string rec = HttpGet(stack_.rec.metrics, "/metrics");
   EXPECT_NE(rec.find("monoroute_recorder_rejected_batches_total{reason=\"invalid_argument\"} 0"),
             std::string::npos)
       << rec;
 }
 
 TEST_F(ServiceConventionsTest, HealthPortsAndAnalysisFollowsItsRecorder) {
-  for (const ServicePorts* p : {&rec_, &ana_, &tra_}) {
+  for (const ServicePorts* p : {&stack_.rec, &stack_.ana, &stack_.tra}) {
     EXPECT_EQ(Health(p->health), "SERVING");
     EXPECT_EQ(Health(p->health, "liveness"), "SERVING");
   }
   // The recorder goes away: the analysis is not ready, but alive.
-  recorder_.Stop(std::chrono::seconds(10));
-  EXPECT_TRUE(HealthBecomes(ana_.health, "NOT_SERVING")) << ReadText(dir_.Sub("analysis.log"));
-  EXPECT_EQ(Health(ana_.health, "liveness"), "SERVING");
+  stack_.recorder.Stop(std::chrono::seconds(10));
+  EXPECT_TRUE(HealthBecomes(stack_.ana.health, "NOT_SERVING"))
+      << ReadText(dir_.Sub("analysis.log"));
+  EXPECT_EQ(Health(stack_.ana.health, "liveness"), "SERVING");
   EXPECT_NE(ReadText(dir_.Sub("analysis.log")).find("health: NOT_SERVING"), std::string::npos);
   // It comes back on the same port: ready again.
   ServiceProcess again;
   ASSERT_TRUE(again
                   .Start("monoroute-recorder",
-                         {kBin + "/monoroute-recorder", "--listen", rec_.address(), "--data-dir",
-                          dir_.Sub("rec"), "--metrics-listen", ""},
+                         {kBin + "/monoroute-recorder", "--listen", stack_.rec.address(),
+                          "--data-dir", dir_.Sub("rec"), "--metrics-listen", ""},
                          dir_.Sub("recorder2.log"))
                   .ok());
-  ASSERT_TRUE(again.WaitReady(rec_.address(), std::chrono::seconds(60)).ok());
-  EXPECT_TRUE(HealthBecomes(ana_.health, "SERVING")) << ReadText(dir_.Sub("analysis.log"));
+  ASSERT_TRUE(again.WaitReady(stack_.rec.address(), std::chrono::seconds(60)).ok());
+  EXPECT_TRUE(HealthBecomes(stack_.ana.health, "SERVING")) << ReadText(dir_.Sub("analysis.log"));
 }
 
 }  // namespace

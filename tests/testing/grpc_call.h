@@ -1,8 +1,10 @@
-// Test support: one unary or server-streaming gRPC call with an optional `authorization` header,
-// for the tests of the services' bearer-token checks. Header-only.
+// Test support: one unary or server-streaming gRPC call with an optional `authorization` header
+// (for the tests of the services' bearer-token checks) or none, and a gMock matcher of the
+// grpc::Status it returns. Header-only.
 #ifndef MONOROUTE_TESTS_TESTING_GRPC_CALL_H_
 #define MONOROUTE_TESTS_TESTING_GRPC_CALL_H_
 
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -20,6 +22,22 @@ grpc::Status CallWithAuth(Stub* stub,
   if (!header.empty()) ctx.AddMetadata("authorization", header);
   Resp ignored;
   return (stub->*rpc)(&ctx, req, resp != nullptr ? resp : &ignored);
+}
+
+// Calls unary `rpc` of `stub` with `req` as CallWithAuth does, without authorization metadata.
+template <typename Stub, typename Req, typename Resp>
+grpc::Status Call(Stub* stub, grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Req&, Resp*),
+                  const Req& req, Resp* resp = nullptr) {
+  return CallWithAuth(stub, rpc, "", req, resp);
+}
+
+// Matches a grpc::Status whose code is `code` and whose message matches `message` (a string or a
+// string matcher), e.g. EXPECT_THAT(s, GrpcStatusIs(grpc::StatusCode::NOT_FOUND,
+// HasSubstr("run"))).
+MATCHER_P2(GrpcStatusIs, code, message, "") {
+  *result_listener << "whose status is " << arg.error_code() << ": " << arg.error_message();
+  return arg.error_code() == code &&
+         ::testing::ExplainMatchResult(message, arg.error_message(), result_listener);
 }
 
 // Calls server-streaming `rpc` of `stub` (e.g. &v1::Recorder::Stub::GetCounts) with `req` and

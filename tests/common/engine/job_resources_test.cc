@@ -10,8 +10,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/substitute.h"
 #include "tests/common/engine/test_util.h"
 
 namespace monoroute::engine {
@@ -116,25 +118,23 @@ TEST(JobResourcesTest, EstimateGrowsWithBatchAndAccumWithoutOverflow) {
   EXPECT_TRUE(CheckJobMemory(EstimateJobResources(Spec(), shape, {}), int64_t{16} << 30, "l").ok());
 }
 
-// HF's config.json of Pythia-70M, Pythia-160M (EleutherAI/pythia-*, padded vocabulary 50304,
-// untied embed_out, parallel residual, rotary_pct 0.25) and GPT-2 small (openai-community/gpt2:
-// tied wte, learned positions, n_inner null = 4 x n_embd), as published.
-constexpr char kPythia70m[] =
-    R"({"architectures": ["GPTNeoXForCausalLM"], "bos_token_id": 0, "eos_token_id": 0,
-        "hidden_act": "gelu", "hidden_size": 512, "initializer_range": 0.02,
-        "intermediate_size": 2048, "layer_norm_eps": 1e-05, "max_position_embeddings": 2048,
-        "model_type": "gpt_neox", "num_attention_heads": 8, "num_hidden_layers": 6,
+// HF's config.json of a Pythia model (EleutherAI/pythia-*, padded vocabulary 50304, untied
+// embed_out, parallel residual, rotary_pct 0.25, intermediate 4 x hidden) as published; the sizes
+// are the only fields that differ between Pythia-70M and Pythia-160M.
+std::string PythiaConfig(int hidden, int heads, int layers) {
+  return absl::Substitute(
+      R"({"architectures": ["GPTNeoXForCausalLM"], "bos_token_id": 0, "eos_token_id": 0,
+        "hidden_act": "gelu", "hidden_size": $0, "initializer_range": 0.02,
+        "intermediate_size": $1, "layer_norm_eps": 1e-05, "max_position_embeddings": 2048,
+        "model_type": "gpt_neox", "num_attention_heads": $2, "num_hidden_layers": $3,
         "rotary_emb_base": 10000, "rotary_pct": 0.25, "tie_word_embeddings": false,
         "torch_dtype": "float16", "use_cache": true, "use_parallel_residual": true,
-        "vocab_size": 50304})";
-constexpr char kPythia160m[] =
-    R"({"architectures": ["GPTNeoXForCausalLM"], "bos_token_id": 0, "eos_token_id": 0,
-        "hidden_act": "gelu", "hidden_size": 768, "initializer_range": 0.02,
-        "intermediate_size": 3072, "layer_norm_eps": 1e-05, "max_position_embeddings": 2048,
-        "model_type": "gpt_neox", "num_attention_heads": 12, "num_hidden_layers": 12,
-        "rotary_emb_base": 10000, "rotary_pct": 0.25, "tie_word_embeddings": false,
-        "torch_dtype": "float16", "use_cache": true, "use_parallel_residual": true,
-        "vocab_size": 50304})";
+        "vocab_size": 50304})",
+      hidden, 4 * hidden, heads, layers);
+}
+
+// GPT-2 small's config.json (openai-community/gpt2: tied wte, learned positions, n_inner null =
+// 4 x n_embd), as published.
 constexpr char kGpt2Small[] =
     R"({"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"],
         "attn_pdrop": 0.1, "bos_token_id": 50256, "embd_pdrop": 0.1, "eos_token_id": 50256,
@@ -149,7 +149,7 @@ constexpr char kGpt2Small[] =
 // 2026-12-07 on the shared 2-vCPU machine: 2.53, 5.53 and 4.41 GiB).
 struct Published {
   const char* name;
-  const char* config;
+  std::string config;
   int64_t parameters;
   double measured_peak_mib;
 };
@@ -161,8 +161,8 @@ struct Published {
 // GPT-2 small: wte 50257 x 768 = 38,597,376 (tied), wpe 1024 x 768 = 786,432; the same
 // 7,087,872 per layer x 12 (c_attn, c_proj, c_fc, c_proj with biases); ln_f 1,536.
 const Published kPublished[] = {
-    {"pythia-70m", kPythia70m, 70426624, 2587.0},
-    {"pythia-160m", kPythia160m, 162322944, 5663.0},
+    {"pythia-70m", PythiaConfig(512, 8, 6), 70426624, 2587.0},
+    {"pythia-160m", PythiaConfig(768, 12, 12), 162322944, 5663.0},
     {"gpt2", kGpt2Small, 124439808, 4517.0},
 };
 

@@ -6,6 +6,7 @@
 // error codes.
 #include "services/analysis/analysis_service.h"
 
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -24,13 +25,34 @@
 #include "services/analysis/vocab_resources.h"
 #include "services/recorder/recorder_client.h"
 #include "tests/services/analysis/analysis_test_util.h"
+#include "tests/testing/grpc_call.h"
 #include "tests/testing/services.h"
 
 namespace monoroute::analysis {
 namespace {
 
 namespace fs = std::filesystem;
+using ::monoroute::testing::Call;
+using ::monoroute::testing::GrpcStatusIs;
+using ::testing::HasSubstr;
 using v1::Analysis;
+
+// A LayerRequest of layer `layer` of `run`.
+v1::LayerRequest LayerOf(const std::string& run, uint32_t layer) {
+  v1::LayerRequest req;
+  req.set_run_id(run);
+  req.set_layer(layer);
+  return req;
+}
+
+// A PathwayRequest of pathway `pathway` of layer `layer` of `run`.
+v1::PathwayRequest PathwayOf(const std::string& run, uint32_t layer, uint32_t pathway) {
+  v1::PathwayRequest req;
+  req.set_run_id(run);
+  req.set_layer(layer);
+  req.set_pathway(pathway);
+  return req;
+}
 
 // A run spec of `layers` routed layers, `pathways` pathways, top-`top_k`, raw events stored.
 recorder::RunSpecLite Spec(const std::string& run, const std::vector<uint32_t>& layers,
@@ -303,15 +325,13 @@ class AnalysisServiceTest : public ::testing::Test {
 
   static grpc::Status Report(const std::string& run, v1::ReportResponse* resp,
                              const std::string& baseline = "", const std::string& split = "") {
-    auto stub = Analysis::NewStub(*channel_);
-    grpc::ClientContext ctx;
     v1::ReportRequest req;
     req.set_run_id(run);
     req.set_baseline_run_id(baseline);
     req.mutable_selection()->set_split(split);
     req.mutable_options()->set_bootstrap(50);
     req.mutable_options()->set_category_permutations(199);
-    return stub->ComputeReport(&ctx, req, resp);
+    return Call(Analysis::NewStub(*channel_).get(), &Analysis::Stub::ComputeReport, req, resp);
   }
 
   // Report() of `run` on `split` ("": all but the control split) that must succeed: the response
@@ -513,16 +533,12 @@ TEST_F(AnalysisServiceTest, RoutingStructureIsFoundWherePlantedOnly) {
 }
 
 TEST_F(AnalysisServiceTest, TooMuchWorkIsRefusedBeforeReading) {
-  auto stub = Analysis::NewStub(*channel_);
-  grpc::ClientContext ctx;
   v1::ReportRequest req;
   req.set_run_id("planted");
   req.mutable_options()->set_max_report_events(1000);
-  v1::ReportResponse resp;
-  grpc::Status s = stub->ComputeReport(&ctx, req, &resp);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_NE(s.error_message().find("80000 events"), std::string::npos) << s.error_message();
-  EXPECT_NE(s.error_message().find("--split"), std::string::npos) << s.error_message();
+  EXPECT_THAT(Call(Analysis::NewStub(*channel_).get(), &Analysis::Stub::ComputeReport, req),
+              GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                           ::testing::AllOf(HasSubstr("80000 events"), HasSubstr("--split"))));
 }
 
 TEST_F(AnalysisServiceTest, CachesPerWatermarkAndCountsMetrics) {
@@ -549,12 +565,11 @@ TEST_F(AnalysisServiceTest, CachesPerWatermarkAndCountsMetrics) {
 TEST_F(AnalysisServiceTest, CompareRunsAndLayerAndPathway) {
   auto stub = Analysis::NewStub(*channel_);
   {
-    grpc::ClientContext ctx;
     v1::CompareRunsRequest req;
     req.set_run_id("planted");
     req.set_baseline_run_id("random");
     v1::CompareRunsResponse resp;
-    ASSERT_TRUE(stub->CompareRuns(&ctx, req, &resp).ok());
+    ASSERT_TRUE(Call(stub.get(), &Analysis::Stub::CompareRuns, req, &resp).ok());
     ASSERT_EQ(resp.layers_size(), 2);
     EXPECT_GT(resp.layers(0).run().category_nmi(), resp.layers(0).baseline().category_nmi());
     EXPECT_EQ(resp.layers(0).comparison().control(), "baseline");
@@ -562,25 +577,18 @@ TEST_F(AnalysisServiceTest, CompareRunsAndLayerAndPathway) {
     EXPECT_FALSE(resp.json().empty());
   }
   {
-    grpc::ClientContext ctx;
-    v1::PathwayRequest req;
-    req.set_run_id("planted");
-    req.set_layer(2);
-    req.set_pathway(3);
     v1::PathwayResponse resp;
-    ASSERT_TRUE(stub->GetPathway(&ctx, req, &resp).ok());
+    ASSERT_TRUE(
+        Call(stub.get(), &Analysis::Stub::GetPathway, PathwayOf("planted", 2, 3), &resp).ok());
     EXPECT_EQ(resp.pathway().layer(), 2u);
     ASSERT_GT(resp.pathway().categories_size(), 0);
     EXPECT_DOUBLE_EQ(resp.pathway().categories(0).share(), 1.0);
   }
   {
-    grpc::ClientContext ctx;
-    v1::LayerRequest req;
-    req.set_run_id("planted");
-    req.set_layer(0);
+    v1::LayerRequest req = LayerOf("planted", 0);
     req.mutable_selection()->set_max_step(40);  // a step range: fewer events
     v1::LayerResponse resp;
-    ASSERT_TRUE(stub->GetLayer(&ctx, req, &resp).ok());
+    ASSERT_TRUE(Call(stub.get(), &Analysis::Stub::GetLayer, req, &resp).ok());
     EXPECT_EQ(resp.pathways_size(), 16);
     EXPECT_LT(resp.summary().events(), 40000u);  // steps 0..40: train batches 0..8
     EXPECT_GT(resp.summary().events(), 0u);
@@ -593,34 +601,15 @@ TEST_F(AnalysisServiceTest, BadInputGetsPreciseCodes) {
   EXPECT_EQ(Report("no-such-run", &r).error_code(), grpc::StatusCode::NOT_FOUND);
   grpc::Status empty = Report("empty", &r);
   EXPECT_EQ(empty.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << empty.error_message();
-  {
-    grpc::ClientContext ctx;
-    v1::LayerRequest req;
-    req.set_run_id("planted");
-    req.set_layer(1);
-    v1::LayerResponse resp;
-    grpc::Status s = stub->GetLayer(&ctx, req, &resp);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE);
-    EXPECT_NE(s.error_message().find("routed layers: 0,2"), std::string::npos) << s.error_message();
-  }
-  {
-    grpc::ClientContext ctx;
-    v1::PathwayRequest req;
-    req.set_run_id("planted");
-    req.set_layer(0);
-    req.set_pathway(16);
-    v1::PathwayResponse resp;
-    EXPECT_EQ(stub->GetPathway(&ctx, req, &resp).error_code(), grpc::StatusCode::OUT_OF_RANGE);
-  }
-  {
-    grpc::ClientContext ctx;
-    v1::ReportRequest req;
-    req.set_run_id("planted");
-    req.mutable_options()->set_top_tokens(5000);
-    v1::ReportResponse resp;
-    EXPECT_EQ(stub->ComputeReport(&ctx, req, &resp).error_code(),
-              grpc::StatusCode::INVALID_ARGUMENT);
-  }
+  EXPECT_THAT(Call(stub.get(), &Analysis::Stub::GetLayer, LayerOf("planted", 1)),
+              GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE, HasSubstr("routed layers: 0,2")));
+  EXPECT_THAT(Call(stub.get(), &Analysis::Stub::GetPathway, PathwayOf("planted", 0, 16)),
+              GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE, ::testing::_));
+  v1::ReportRequest req;
+  req.set_run_id("planted");
+  req.mutable_options()->set_top_tokens(5000);
+  EXPECT_THAT(Call(stub.get(), &Analysis::Stub::ComputeReport, req),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, ::testing::_));
 }
 
 TEST(VocabResourcesTest, MalformedLexiconNamesFileAndLine) {

@@ -4,6 +4,7 @@
 // step's events exactly once; the analysis report (JSON + PNG) is fetched and sane; a real
 // Prometheus server scrapes the three services and its HTTP API returns the trainer's step counter.
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include "monoroute/analysis/v1/analysis.grpc.pb.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "monoroute/trainer/v1/trainer.grpc.pb.h"
+#include "tests/testing/grpc_call.h"
 #include "tests/testing/http.h"
 #include "tests/testing/process.h"
 #include "tests/testing/stories.h"
@@ -119,18 +121,17 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
     tv1::SubmitJobRequest bad;
     bad.set_spec_yaml(JobYaml());
     bad.add_overrides("data.train_path=/etc/hostname");
-    tv1::SubmitJobResponse r;
-    grpc::ClientContext c;
-    EXPECT_EQ(stub->SubmitJob(&c, bad, &r).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(testing::Call(stub.get(), &tv1::Trainer::Stub::SubmitJob, bad),
+                testing::GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED, ::testing::_));
     bad.set_overrides(0, "optim.lr=-1");
-    grpc::ClientContext c2;
-    grpc::Status s = stub->SubmitJob(&c2, bad, &r);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(s.error_message().find("optim.lr"), std::string::npos) << s.error_message();
+    EXPECT_THAT(testing::Call(stub.get(), &tv1::Trainer::Stub::SubmitJob, bad),
+                testing::GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                      ::testing::HasSubstr("optim.lr")));
     // The rejected submissions queued nothing (their ids are not reused: ids may have gaps).
     tv1::ListJobsResponse listed;
-    grpc::ClientContext c3;
-    ASSERT_TRUE(stub->ListJobs(&c3, tv1::ListJobsRequest(), &listed).ok());
+    ASSERT_TRUE(
+        testing::Call(stub.get(), &tv1::Trainer::Stub::ListJobs, tv1::ListJobsRequest(), &listed)
+            .ok());
     EXPECT_EQ(listed.jobs_size(), 0);
   }
 
@@ -138,11 +139,8 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
   req.set_spec_yaml(JobYaml());
   req.set_name("e2e");
   tv1::SubmitJobResponse sub;
-  {
-    grpc::ClientContext c;
-    grpc::Status s = stub->SubmitJob(&c, req, &sub);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+  ASSERT_THAT(testing::Call(stub.get(), &tv1::Trainer::Stub::SubmitJob, req, &sub),
+              testing::GrpcStatusIs(grpc::StatusCode::OK, ::testing::_));
   const std::string id = sub.job().id();
 
   // Watch until a checkpoint past step 10 exists, then SIGKILL the trainer.
@@ -218,12 +216,10 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
     t.set_layer(layer);
     t.set_split("train");
     recorder::v1::TotalsResponse tr;
-    grpc::ClientContext c;
-    ASSERT_TRUE(rstub->GetTotals(&c, t, &tr).ok());
+    ASSERT_TRUE(testing::Call(rstub.get(), &recorder::v1::Recorder::Stub::GetTotals, t, &tr).ok());
     EXPECT_EQ(tr.tokens(), static_cast<uint64_t>(kSteps) * kBatch * kSeqLen) << "layer " << layer;
     t.set_split("valid");
-    grpc::ClientContext c2;
-    ASSERT_TRUE(rstub->GetTotals(&c2, t, &tr).ok());
+    ASSERT_TRUE(testing::Call(rstub.get(), &recorder::v1::Recorder::Stub::GetTotals, t, &tr).ok());
     EXPECT_GT(tr.tokens(), 0u);
     if (valid_tokens == 0) valid_tokens = tr.tokens();
     EXPECT_EQ(tr.tokens(), valid_tokens);
@@ -231,10 +227,7 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
   recorder::v1::GetRunRequest gr;
   gr.set_run_id(run_id);
   recorder::v1::RunSummary summary;
-  {
-    grpc::ClientContext c;
-    ASSERT_TRUE(rstub->GetRun(&c, gr, &summary).ok());
-  }
+  ASSERT_TRUE(testing::Call(rstub.get(), &recorder::v1::Recorder::Stub::GetRun, gr, &summary).ok());
   // Train steps, the final validation pass, the fresh-router control and the same routers on the
   // trained trunk, on the same validation sequences (a routed pretrain records no dense slices).
   EXPECT_EQ(summary.events(),
@@ -251,11 +244,8 @@ TEST_F(E2ETest, SubmitKillResumeReportAndPrometheus) {
   rr.set_run_id(run_id);
   rr.mutable_selection()->set_split("valid");
   analysis::v1::ReportResponse report;
-  {
-    grpc::ClientContext c;
-    grpc::Status s = astub->ComputeReport(&c, rr, &report);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+  ASSERT_THAT(testing::Call(astub.get(), &analysis::v1::Analysis::Stub::ComputeReport, rr, &report),
+              testing::GrpcStatusIs(grpc::StatusCode::OK, ::testing::_));
   ASSERT_GT(report.png().size(), 8u);
   EXPECT_EQ(report.png().substr(1, 3), "PNG");
   nlohmann::json j = nlohmann::json::parse(report.json(), nullptr, false);

@@ -5,6 +5,7 @@
 // is SIGKILLed is retried, then FAILED as "crashed the trainer"; two trainers sharing a recorder
 // get distinct run ids and both keep their events; an unreachable recorder ends the job
 // SUCCEEDED_WITH_WARNINGS. Throughout, ListJobs is answered within a second (a probe thread).
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "monoroute/recorder/v1/recorder.grpc.pb.h"
 #include "monoroute/trainer/v1/trainer.grpc.pb.h"
+#include "tests/testing/grpc_call.h"
 #include "tests/testing/process.h"
 #include "tests/testing/stories.h"
 #include "tests/testing/work_dir_test.h"
@@ -32,7 +34,10 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace tv1 = trainer::v1;
+using ::monoroute::testing::Call;
 using ::monoroute::testing::ServiceProcess;
+using ::testing::_;
+using ::testing::HasSubstr;
 
 std::string Addr(int port) { return "127.0.0.1:" + std::to_string(port); }
 
@@ -49,6 +54,14 @@ bool ProcessGone(int pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string content((std::istreambuf_iterator<char>(stat)), {});
   return content.empty() || content.find(") Z ") != std::string::npos;
+}
+
+// Matches a tv1::Job in `state` whose failure_reason matches `reason` (a string or a matcher).
+MATCHER_P2(JobIs, state, reason, "") {
+  *result_listener << "whose state is " << tv1::JobState_Name(arg.state()) << " ("
+                   << arg.failure_reason() << ")";
+  return arg.state() == state &&
+         ::testing::ExplainMatchResult(reason, arg.failure_reason(), result_listener);
 }
 
 // Calls ListJobs every 100 ms with a 1 s deadline on its own channel and counts the calls that
@@ -330,13 +343,12 @@ TEST_F(TrainerRobustnessTest, HostileSpecsAreRefusedAtSubmitJob) {
 
   // Nothing was queued, and the trainer still runs a good job.
   tv1::ListJobsResponse listed;
-  grpc::ClientContext c;
-  ASSERT_TRUE(stub->ListJobs(&c, tv1::ListJobsRequest(), &listed).ok());
+  ASSERT_TRUE(
+      Call(stub.get(), &tv1::Trainer::Stub::ListJobs, tv1::ListJobsRequest(), &listed).ok());
   EXPECT_EQ(listed.jobs_size(), 0);
   absl::StatusOr<tv1::Job> good = Submit(stub.get(), spec);
   ASSERT_TRUE(good.ok()) << good.status();
-  tv1::Job done = WaitFor(stub.get(), good->id(), Terminal);
-  EXPECT_EQ(done.state(), tv1::SUCCEEDED) << done.failure_reason();
+  EXPECT_THAT(WaitFor(stub.get(), good->id(), Terminal), JobIs(tv1::SUCCEEDED, _));
   EXPECT_GT(probe.calls(), 0);
   EXPECT_TRUE(probe.failures().empty()) << probe.failures().front();
 }
@@ -356,12 +368,9 @@ TEST_F(TrainerRobustnessTest, KilledWorkerFailsOnlyItsJobAndCancelKillsTheWorker
   ASSERT_GT(pid, 0);
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   tv1::Job failed = WaitFor(stub.get(), victim->id(), Terminal);
-  EXPECT_EQ(failed.state(), tv1::FAILED);
-  EXPECT_NE(failed.failure_reason().find("killed by SIGKILL"), std::string::npos)
-      << failed.failure_reason();
+  EXPECT_THAT(failed, JobIs(tv1::FAILED, HasSubstr("killed by SIGKILL")));
   EXPECT_EQ(failed.worker_pid(), 0);
-  tv1::Job ok = WaitFor(stub.get(), next->id(), Terminal);
-  EXPECT_EQ(ok.state(), tv1::SUCCEEDED) << ok.failure_reason();
+  EXPECT_THAT(WaitFor(stub.get(), next->id(), Terminal), JobIs(tv1::SUCCEEDED, _));
 
   // Cancel: SIGTERM to the worker, which checkpoints and exits.
   auto cancelled = Submit(stub.get(), Spec(100000));
@@ -370,9 +379,7 @@ TEST_F(TrainerRobustnessTest, KilledWorkerFailsOnlyItsJobAndCancelKillsTheWorker
   const int pid2 = running.worker_pid();
   tv1::CancelJobRequest creq;
   creq.set_id(cancelled->id());
-  tv1::CancelJobResponse cresp;
-  grpc::ClientContext cctx;
-  ASSERT_TRUE(stub->CancelJob(&cctx, creq, &cresp).ok());
+  ASSERT_TRUE(Call(stub.get(), &tv1::Trainer::Stub::CancelJob, creq).ok());
   tv1::Job after = WaitFor(stub.get(), cancelled->id(), Terminal);
   EXPECT_EQ(after.state(), tv1::CANCELLED);
   EXPECT_TRUE(ProcessGone(pid2));
@@ -425,12 +432,9 @@ TEST_F(TrainerRobustnessTest, TrainerDeathRetriesTheJobThenFailsIt) {
   ASSERT_NO_FATAL_FAILURE(StartTrainer(trainer.get(), 1, "trainer", retries));
   ListJobsProbe probe(ports_[1]);
   tv1::Job failed = Get(stub.get(), id);
-  EXPECT_EQ(failed.state(), tv1::FAILED);
-  EXPECT_NE(failed.failure_reason().find("crashed the trainer"), std::string::npos)
-      << failed.failure_reason();
+  EXPECT_THAT(failed, JobIs(tv1::FAILED, HasSubstr("crashed the trainer")));
   EXPECT_EQ(failed.trainer_crashes(), 2);
-  tv1::Job next = WaitFor(stub.get(), queued->id(), Terminal);
-  EXPECT_EQ(next.state(), tv1::SUCCEEDED) << next.failure_reason();
+  EXPECT_THAT(WaitFor(stub.get(), queued->id(), Terminal), JobIs(tv1::SUCCEEDED, _));
   EXPECT_TRUE(probe.failures().empty()) << probe.failures().front();
 }
 
@@ -454,15 +458,15 @@ TEST_F(TrainerRobustnessTest, TwoTrainersSharingARecorderNeverCollide) {
   auto rstub = recorder::v1::Recorder::NewStub(
       grpc::CreateChannel(Addr(ports_[0]), grpc::InsecureChannelCredentials()));
   for (const tv1::Job* d : {&d1, &d2}) {
-    EXPECT_EQ(d->state(), tv1::SUCCEEDED) << d->failure_reason();
+    EXPECT_THAT(*d, JobIs(tv1::SUCCEEDED, _));
     EXPECT_EQ(d->warnings_size(), 0);
     EXPECT_EQ(d->events().events_dropped(), 0u);
     EXPECT_GT(d->events().events_acked(), 0u);
     recorder::v1::GetRunRequest gr;
     gr.set_run_id(d->recorder_run_id());
     recorder::v1::RunSummary summary;
-    grpc::ClientContext c;
-    ASSERT_TRUE(rstub->GetRun(&c, gr, &summary).ok()) << d->recorder_run_id();
+    ASSERT_TRUE(Call(rstub.get(), &recorder::v1::Recorder::Stub::GetRun, gr, &summary).ok())
+        << d->recorder_run_id();
     EXPECT_EQ(summary.events(), d->events().events_acked()) << d->recorder_run_id();
     EXPECT_TRUE(summary.finished());
   }
@@ -479,16 +483,12 @@ TEST_F(TrainerRobustnessTest, TwoTrainersSharingARecorderNeverCollide) {
   rs.set_num_pathways(3);
   rs.set_top_k(1);
   rs.set_vocab_size(7);
-  recorder::v1::CreateRunResponse crr;
-  grpc::ClientContext cc;
-  ASSERT_TRUE(rstub->CreateRun(&cc, rs, &crr).ok());
+  ASSERT_TRUE(Call(rstub.get(), &recorder::v1::Recorder::Stub::CreateRun, rs).ok());
   auto j3 = Submit(s1.get(), Spec(4));
   ASSERT_TRUE(j3.ok());
   EXPECT_EQ(j3->recorder_run_id(), instance + "-job-000002");
-  tv1::Job d3 = WaitFor(s1.get(), j3->id(), Terminal);
-  EXPECT_EQ(d3.state(), tv1::FAILED);
-  EXPECT_NE(d3.failure_reason().find("recorder refused run"), std::string::npos)
-      << d3.failure_reason();
+  EXPECT_THAT(WaitFor(s1.get(), j3->id(), Terminal),
+              JobIs(tv1::FAILED, HasSubstr("recorder refused run")));
 }
 
 TEST_F(TrainerRobustnessTest, UnreachableRecorderEndsSucceededWithWarnings) {
@@ -499,7 +499,7 @@ TEST_F(TrainerRobustnessTest, UnreachableRecorderEndsSucceededWithWarnings) {
   auto job = Submit(stub.get(), Spec(4));
   ASSERT_TRUE(job.ok()) << job.status();
   tv1::Job done = WaitFor(stub.get(), job->id(), Terminal);
-  EXPECT_EQ(done.state(), tv1::SUCCEEDED_WITH_WARNINGS) << done.failure_reason();
+  EXPECT_THAT(done, JobIs(tv1::SUCCEEDED_WITH_WARNINGS, _));
   EXPECT_GT(done.events().events_dropped(), 0u);
   ASSERT_GT(done.warnings_size(), 0);
   bool names_drop = false;
@@ -511,8 +511,7 @@ TEST_F(TrainerRobustnessTest, UnreachableRecorderEndsSucceededWithWarnings) {
   tv1::ListJobsRequest lr;
   lr.set_state(tv1::SUCCEEDED_WITH_WARNINGS);
   tv1::ListJobsResponse listed;
-  grpc::ClientContext c;
-  ASSERT_TRUE(stub->ListJobs(&c, lr, &listed).ok());
+  ASSERT_TRUE(Call(stub.get(), &tv1::Trainer::Stub::ListJobs, lr, &listed).ok());
   EXPECT_EQ(listed.jobs_size(), 1);
 }
 
