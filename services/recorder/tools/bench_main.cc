@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-raw-events", o.raw_events, "counts-only run (no raw event rows)");
   app.add_flag("--query", o.query,
                "also time a QueryEvents scan of every written event vs a raw RocksDB scan");
+  app.add_option("--queue-batches", o.queue_batches,
+                 "throughput mode: each writer's queue bound in batches (0: the writer's default "
+                 "bound, the whole run queued up front)")
+      ->capture_default_str();
   app.add_option("--streams", o.streams,
                  "load test: N concurrent Record streams (events/s, ack latency p50/p99)");
   app.add_option("--duration", o.duration_s, "load test: seconds of sending")

@@ -18,11 +18,16 @@ struct BenchOptions {
   bool sync = false;              // start the recorder (and the raw loop) with per-batch fsync
   bool raw_events = true;         // store raw events (false: counts-only run)
   bool query = false;             // throughput mode: also time a QueryEvents scan
-  int streams = 0;                // load mode: concurrent Record streams (0: throughput mode)
-  double duration_s = 60;         // load mode: seconds of sending
-  int window = 8;                 // load mode: batches in flight per stream (RecorderWriter's)
-  double rate = 0;                // load mode: open loop at this many events/s in all (0: closed)
-  double baseline_s = 0;          // load mode: then 1 stream, window 1, for this many seconds
+  // Throughput mode: each writer's queue bound, in batches (RecorderWriterOptions::
+  // max_queue_events = this x batch events), so a writer streams and reuses its wire buffers
+  // like a long-running trainer; 0: the writer's default bound (the whole run may be queued up
+  // front, each batch encoded into fresh memory).
+  int queue_batches = 16;
+  int streams = 0;         // load mode: concurrent Record streams (0: throughput mode)
+  double duration_s = 60;  // load mode: seconds of sending
+  int window = 8;          // load mode: batches in flight per stream (RecorderWriter's)
+  double rate = 0;         // load mode: open loop at this many events/s in all (0: closed)
+  double baseline_s = 0;   // load mode: then 1 stream, window 1, for this many seconds
 };
 
 // Where human-readable lines go: stdout, or stderr when stdout carries only JSON.

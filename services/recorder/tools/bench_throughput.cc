@@ -34,13 +34,17 @@ struct Rates {
 
 // Streams the batches through W RecorderWriters; returns acked events/s.
 absl::StatusOr<double> RunService(const BenchOptions& o, const std::string& address,
-                                  const RunSpecData& spec, const Pool& pool, uint64_t per_writer) {
+                                  const RunSpecData& spec, const Pool& pool, uint64_t per_writer,
+                                  uint64_t batch_events) {
   std::vector<std::unique_ptr<RecorderWriter>> writers;
   for (int w = 0; w < o.writers; ++w) {
     RecorderWriterOptions wo;
     wo.address = address;
     wo.writer_id = absl::StrCat("bench-writer-", w);
     wo.max_block = std::chrono::milliseconds(60000);  // a benchmark never drops
+    if (o.queue_batches > 0) {
+      wo.max_queue_events = static_cast<size_t>(o.queue_batches) * batch_events;
+    }
     ASSIGN_OR_RETURN(auto writer, RecorderWriter::Create(wo));
     writers.push_back(std::move(writer));
   }
@@ -203,11 +207,14 @@ void Report(const BenchOptions& o, const ThroughputResult& r) {
   FILE* out = TextOut(o);
   const char* mode = o.sync ? "sync (fsync per batch)" : "group commit";
   std::fprintf(out,
-               "recorder %s: %llu events (%d writers x %llu batches x %llu events, %s, raw %s)\n",
+               "recorder %s: %llu events (%d writers x %llu batches x %llu events, %s, raw %s, "
+               "writer queue %s)\n",
                o.recorder.empty() ? "(own child)" : o.recorder.c_str(),
                static_cast<unsigned long long>(r.total), o.writers,
                static_cast<unsigned long long>(r.per_writer),
-               static_cast<unsigned long long>(r.batch_events), mode, o.raw_events ? "on" : "off");
+               static_cast<unsigned long long>(r.batch_events), mode, o.raw_events ? "on" : "off",
+               o.queue_batches > 0 ? absl::StrCat(o.queue_batches, " batches").c_str()
+                                   : "the writer's default");
   std::fprintf(out, "  with acks over gRPC:           %12.0f events/s\n", r.events_per_s);
   std::fprintf(out, "  raw RocksDB WriteBatch loop:   %12.0f events/s (same data and schema)\n",
                r.raw.ingest_per_s);
@@ -228,6 +235,7 @@ void Report(const BenchOptions& o, const ThroughputResult& r) {
   if (!o.json) return;
   nlohmann::json j = {{"events", r.total},
                       {"writers", o.writers},
+                      {"queue_batches", o.queue_batches},
                       {"batch_events", r.batch_events},
                       {"sync", o.sync},
                       {"raw_events_stored", o.raw_events},
@@ -248,6 +256,9 @@ void Report(const BenchOptions& o, const ThroughputResult& r) {
 absl::Status RunThroughput(const BenchOptions& o) {
   if (o.writers < 1) return absl::InvalidArgumentError("--writers must be >= 1");
   if (o.batch_tokens < 1) return absl::InvalidArgumentError("--batch-tokens must be >= 1");
+  if (o.queue_batches < 0 || o.queue_batches > (1 << 20)) {
+    return absl::InvalidArgumentError("--queue-batches must be in [0, 1048576]");
+  }
   if (o.query && !o.raw_events) {
     return absl::InvalidArgumentError("--query needs raw events (not --no-raw-events)");
   }
@@ -273,7 +284,8 @@ absl::Status RunThroughput(const BenchOptions& o) {
   // load, CPU seconds per event much less.
   const double server_cpu0 = o.recorder.empty() ? ProcCpuSeconds(child.pid()) : 0;
   const double client_cpu0 = SelfCpuSeconds();
-  ASSIGN_OR_RETURN(r.events_per_s, RunService(o, address, spec, pool, r.per_writer));
+  ASSIGN_OR_RETURN(r.events_per_s,
+                   RunService(o, address, spec, pool, r.per_writer, r.batch_events));
   r.client_cpu = SelfCpuSeconds() - client_cpu0;
   r.server_cpu = o.recorder.empty() ? ProcCpuSeconds(child.pid()) - server_cpu0 : 0;
   r.total = r.per_writer * r.batch_events * o.writers;

@@ -43,6 +43,21 @@ TEST(RecorderBenchTest, SmallRunPrintsJsonWithAllRates) {
   // The scans check that they read exactly the 40000 events written (else the tool fails).
   EXPECT_GT(j["query_events_per_s"].get<double>(), 0);
   EXPECT_GT(j["raw_scan_events_per_s"].get<double>(), 0);
+  EXPECT_EQ(j["queue_batches"].get<int>(), 16);  // the default writer queue bound
+}
+
+TEST(RecorderBenchTest, WriterQueueBoundDoesNotChangeWhatIsStored) {
+  // A queue of 1 batch (each Append waits for the previous ack) and the writer's default bound
+  // (the whole run queued up front): either way the tool checks the recorder holds every event.
+  for (const char* q : {"1", "0"}) {
+    const CommandResult r = RunBench(
+        std::string("--events 30000 --writers 2 --batch-tokens 1000 --json --queue-batches ") + q);
+    ASSERT_EQ(r.code, 0) << q << ": " << r.out;
+    const nlohmann::json j = LastJson(r.out);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    EXPECT_EQ(j["queue_batches"].get<int>(), std::stoi(q));
+    EXPECT_EQ(j["events"].get<uint64_t>(), 32000u);  // whole batches: 2 writers x 4 x 4,000
+  }
 }
 
 TEST(RecorderBenchTest, LoadModeReportsLatencyFloorFairnessAndBaseline) {
@@ -87,8 +102,9 @@ TEST(RecorderBenchTest, OpenLoopSendsAtTheRate) {
 
 TEST(RecorderBenchTest, BadSettingsAreUsageErrors) {
   // Exit 2, before any recorder starts.
-  for (const char* bad : {"--streams 2 --duration 0", "--streams 2 --window 0",
-                          "--streams 2 --duration 1 --query", "--streams 2 --rate -1"}) {
+  for (const char* bad :
+       {"--streams 2 --duration 0", "--streams 2 --window 0", "--streams 2 --duration 1 --query",
+        "--streams 2 --rate -1", "--queue-batches -1"}) {
     const CommandResult r = RunBench(bad);
     EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
   }
