@@ -188,14 +188,23 @@ PathwaySummaryView ParsePathway(const json& p) {
   PathwaySummaryView v;
   v.pathway = Index(p, "pathway");
   v.load_share = Num(p, "load_share");
-  v.kl_excess = Num(p, "kl_excess_nats");
-  v.kl_ci = IntervalAt(p, "kl_excess_ci");
-  if (const json* e = EffectAt(p, "kl_excess_nats")) v.kl_ci = IntervalAt(*e, "ci");
+  // Schema 3: the effect object "kl" (report_fields.h); schema 2: kl_excess_nats + _ci.
+  if (const json* e = EffectAt(p, "kl")) {
+    v.kl_excess = Num(*e, "excess");
+    v.kl_ci = IntervalAt(*e, "ci");
+  } else {
+    v.kl_excess = Num(p, "kl_excess_nats");
+    v.kl_ci = IntervalAt(p, "kl_excess_ci");
+    if (const json* k = EffectAt(p, "kl_excess_nats")) v.kl_ci = IntervalAt(*k, "ci");
+  }
   v.specialised = Bool(p, "specialised");
   v.category_specialised = Bool(p, "category_specialised");
   v.responds_to = Str(p, "answer");
   if (v.responds_to.empty()) v.responds_to = Str(p, "responds_to");
-  if (v.responds_to.empty() && v.category_specialised) v.responds_to = Str(p, "enriched_category");
+  if (v.responds_to.empty() && v.category_specialised) {
+    v.responds_to = Str(p, "category");  // schema 3; schema 2 called it enriched_category
+    if (v.responds_to.empty()) v.responds_to = Str(p, "enriched_category");
+  }
   for (const char* key : {"top_tokens_by_lift", "top_tokens"}) {
     const json* tokens = Member(p, key);
     if (tokens == nullptr || !tokens->is_array()) continue;

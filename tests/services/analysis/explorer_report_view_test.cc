@@ -55,6 +55,14 @@ TEST(ExplorerReportViewTest, Schema2FromReportToJson) {
   EXPECT_FALSE(std::isnan(mi->ci.low));
   EXPECT_NEAR(L.max_violation, run.layers[0].max_violation, 1e-9);
   EXPECT_FALSE(v->headline.empty());
+  // Every pathway's KL excess and interval as the report wrote them (its effect object "kl").
+  for (size_t i = 0; i < L.pathways.size(); ++i) {
+    const PathwayResult& want = run.layers[0].pathways[i];
+    EXPECT_EQ(L.pathways[i].pathway, want.pathway);
+    EXPECT_NEAR(L.pathways[i].kl_excess, want.kl.excess, 1e-9) << i;
+    EXPECT_NEAR(L.pathways[i].kl_ci.low, want.kl.ci.low, 1e-9) << i;
+    EXPECT_FALSE(std::isnan(L.pathways[i].kl_excess)) << i;
+  }
 }
 
 TEST(ExplorerReportViewTest, Schema3EffectObjects) {
@@ -69,9 +77,12 @@ TEST(ExplorerReportViewTest, Schema3EffectObjects) {
       "controls": [{"control": "fresh_routers",
                     "mi_nats": {"observed": 0.3, "null_mean": 0.05, "excess": 0.25,
                                 "ci": [0.2, 0.3]}}],
-      "pathways": [{"pathway": 5, "kl_excess_nats": {"excess": 1.5, "ci": [1.2, 1.8]},
+      "pathways": [{"pathway": 5, "kl": {"observed": 1.6, "null_mean": 0.1, "excess": 1.5,
+                                         "ci": [1.2, 1.8]},
                     "specialised": true, "answer": "dragons",
-                    "top_tokens_by_lift": [{"token": " dragon"}]}]
+                    "top_tokens_by_lift": [{"token": " dragon"}]},
+                   {"pathway": 6, "kl": {"excess": 0.2, "ci": {"low": 0.1, "high": 0.3}},
+                    "category_specialised": true, "category": "animal"}]
     }]})";
   auto v = ParseReportView(doc);
   ASSERT_TRUE(v.ok()) << v.status();
@@ -92,6 +103,11 @@ TEST(ExplorerReportViewTest, Schema3EffectObjects) {
   EXPECT_DOUBLE_EQ(p.kl_ci.low, 1.2);
   EXPECT_EQ(p.responds_to, "dragons");
   EXPECT_EQ(p.top_tokens, std::vector<std::string>({" dragon"}));
+  // The report's own form (report_fields.h): interval as {low, high}, the category by its key.
+  const PathwaySummaryView& q = L.pathways.at(1);
+  EXPECT_DOUBLE_EQ(q.kl_excess, 0.2);
+  EXPECT_DOUBLE_EQ(q.kl_ci.high, 0.3);
+  EXPECT_EQ(q.responds_to, "animal");
 }
 
 TEST(ExplorerReportViewTest, RoutingStructureApartFromTheTokenEffects) {

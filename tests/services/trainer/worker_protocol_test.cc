@@ -43,7 +43,7 @@ WorkerRequest Full() {
   r.prior_events.events_dropped = 4;
   r.prior_events.batches_acked = 6;
   r.prior_events.duplicate_acks = 1;
-  r.lock_path = "/work/job-000003/lock";
+  r.lock_path = "/var/lib/monoroute/jobs/job-000003/lock";
   return r;
 }
 
@@ -96,9 +96,9 @@ TEST(WorkerProtocolTest, AbsentOptionalFieldsKeepTheirDefaults) {
 TEST(WorkerProtocolTest, RefusesARequestWithoutItsRequiredFieldsNamingTheFile) {
   for (const char* text : {R"({"spec_yaml": "kind: pretrain\n"})", R"({"job_id": "job-1"})",
                            R"({"job_id": 7, "spec_yaml": "x"})", "[1, 2]", "not json"}) {
-    EXPECT_THAT(WorkerRequestFromJson(text, "/work/job-1/request.json"),
+    EXPECT_THAT(WorkerRequestFromJson(text, "/var/lib/monoroute/jobs/job-1/request.json"),
                 testing::StatusIs(absl::StatusCode::kInvalidArgument,
-                                  ::testing::HasSubstr("/work/job-1/request.json")))
+                                  ::testing::HasSubstr("/var/lib/monoroute/jobs/job-1/request.json")))
         << text;
   }
 }
