@@ -5,8 +5,6 @@
 #include <malloc.h>
 #endif
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 
 namespace monoroute {
@@ -18,9 +16,9 @@ absl::Status KeepFreedMemory(size_t keep_bytes) {
   }
   if (keep_bytes == 0) return absl::OkStatus();
 #if defined(__GLIBC__)
-  constexpr int kMmapThreshold = 32 << 20;  // glibc's largest (HEAP_MAX_SIZE / 2 on 64-bit)
-  constexpr int kTopPad = 16 << 20;         // heap growth step beyond a request
-  const int trim = static_cast<int>(std::min<size_t>(keep_bytes, (size_t{1} << 31) - 1));
+  constexpr int kMmapThreshold = 32 << 20;        // glibc's largest (HEAP_MAX_SIZE / 2 on 64-bit)
+  constexpr int kTopPad = 16 << 20;               // heap growth step beyond a request
+  const int trim = static_cast<int>(keep_bytes);  // <= kMaxKeepFreedBytes, an int
   if (mallopt(M_MMAP_THRESHOLD, kMmapThreshold) != 1 || mallopt(M_TRIM_THRESHOLD, trim) != 1 ||
       mallopt(M_TOP_PAD, kTopPad) != 1) {
     return absl::InternalError("mallopt refused a setting");

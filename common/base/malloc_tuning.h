@@ -13,8 +13,8 @@
 
 namespace monoroute {
 
-// Largest keep_bytes accepted (64 GiB).
-inline constexpr size_t kMaxKeepFreedBytes = size_t{64} << 30;
+// Largest keep_bytes accepted: what the allocator's setting (an int) can hold, 2 GiB - 1.
+inline constexpr size_t kMaxKeepFreedBytes = (size_t{1} << 31) - 1;
 
 // Keeps up to `keep_bytes` of freed memory for reuse (0: leaves the allocator's defaults).
 // INVALID_ARGUMENT above kMaxKeepFreedBytes; UNIMPLEMENTED without glibc; INTERNAL when the

@@ -6,10 +6,11 @@
 // field means one line here (plus the proto field of the same name and the docs; the trainer's
 // tests check the proto has every name). Header-only (nlohmann::json), torch-free.
 //
-// A visitor V provides `v(name, value)` for bool, integers, double, std::string and
-// std::vector<double>, `v.List(name, std::vector<S>)` for nested lists of visited types and
-// `v.Object(name, s)` for one nested visited type. The JSON writer and reader below serve every
-// field-listed type of the trainer too (its worker request, upload settings and event counters).
+// A visitor V provides `v(name, value)` for bool, integers, double, std::string,
+// std::vector<double> and a nested visited type (an object, as ProtoFieldWriter of
+// common/service/proto_fields.h takes it too), and `v.List(name, std::vector<S>)` for nested
+// lists of visited types. The JSON writer and reader below serve every field-listed type of the
+// trainer too (its worker request, upload settings and event counters).
 #ifndef MONOROUTE_COMMON_ENGINE_PROGRESS_FIELDS_H_
 #define MONOROUTE_COMMON_ENGINE_PROGRESS_FIELDS_H_
 
@@ -71,6 +72,12 @@ std::enable_if_t<kIsVisited<T, PhaseReport>> VisitFields(T& p, V& v) {
 
 namespace progress_json {
 
+// True for a nested field-listed type (a struct with VisitFields): a JSON object.
+template <typename T>
+inline constexpr bool kIsObject = std::is_class_v<T> && !std::is_same_v<T, std::string>;
+template <typename E>
+inline constexpr bool kIsObject<std::vector<E>> = false;
+
 // Writes fields into a JSON object; NaN and infinities as null (JSON has none).
 struct Writer {
   nlohmann::json* out;
@@ -78,6 +85,11 @@ struct Writer {
   void operator()(const char* name, const T& value) {
     if constexpr (std::is_floating_point_v<T>) {
       (*out)[name] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+    } else if constexpr (kIsObject<T>) {
+      nlohmann::json o = nlohmann::json::object();
+      Writer w{&o};
+      VisitFields(value, w);
+      (*out)[name] = std::move(o);
     } else {
       (*out)[name] = value;
     }
@@ -92,13 +104,6 @@ struct Writer {
       list.push_back(std::move(o));
     }
     (*out)[name] = std::move(list);
-  }
-  template <typename S>
-  void Object(const char* name, const S& value) {
-    nlohmann::json o = nlohmann::json::object();
-    Writer w{&o};
-    VisitFields(value, w);
-    (*out)[name] = std::move(o);
   }
 };
 
@@ -122,6 +127,10 @@ struct Reader {
       if (it->is_number_integer()) value = it->template get<T>();
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (it->is_string()) value = it->template get<std::string>();
+    } else if constexpr (kIsObject<T>) {
+      if (!it->is_object()) return;
+      Reader r{&*it};
+      VisitFields(value, r);
     } else {  // std::vector<double>
       if (!it->is_array()) return;
       value.clear();
@@ -142,13 +151,6 @@ struct Reader {
       VisitFields(s, r);
       items.push_back(std::move(s));
     }
-  }
-  template <typename S>
-  void Object(const char* name, S& value) {
-    auto it = in->find(name);
-    if (it == in->end() || !it->is_object()) return;
-    Reader r{&*it};
-    VisitFields(value, r);
   }
 };
 

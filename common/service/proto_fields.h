@@ -159,6 +159,15 @@ inline const google::protobuf::FieldDescriptor* FindProtoField(const google::pro
   return f;
 }
 
+// Records that field `name` of `m` has a type the visited value cannot take ("Message.name
+// (type)" in `*missing`, when not null).
+inline void RecordProtoTypeMismatch(const google::protobuf::Message& m, const char* name,
+                                    std::vector<std::string>* missing) {
+  if (missing != nullptr) {
+    missing->push_back(absl::StrCat(m.GetDescriptor()->name(), ".", name, " (type)"));
+  }
+}
+
 // Sets each visited field of a message to the visited value: numbers, bools and strings into the
 // scalar field of the name, an enum into the enum field (same numbers), vectors of those into the
 // repeated field (replaced), a string map into the map field, any other type into the singular
@@ -207,7 +216,7 @@ class ProtoFieldWriter {
         VisitFields(value, inner);
       }
     }
-    if (!ok) Mismatch(name);
+    if (!ok) RecordProtoTypeMismatch(*m_, name, missing_);
   }
 
   // The same for a field a record must have (the JSON reader's distinction; none here).
@@ -236,12 +245,6 @@ class ProtoFieldWriter {
       VisitFields(s, inner);
     }
     return true;
-  }
-
-  void Mismatch(const char* name) {
-    if (missing_ != nullptr) {
-      missing_->push_back(absl::StrCat(m_->GetDescriptor()->name(), ".", name, " (type)"));
-    }
   }
 
   google::protobuf::Message* m_;
@@ -291,9 +294,7 @@ class ProtoFieldReader {
         VisitFields(value, inner);
       }
     }
-    if (!ok && missing_ != nullptr) {
-      missing_->push_back(absl::StrCat(m_.GetDescriptor()->name(), ".", name, " (type)"));
-    }
+    if (!ok) RecordProtoTypeMismatch(m_, name, missing_);
   }
 
  private:

@@ -53,7 +53,7 @@ void AddStoreFlags(CLI::App* app, StoreFlags* f) {
                   "receive buffers and memtable blocks are reused instead of faulted in anew; "
                   "0: the C library's defaults")
       ->capture_default_str()
-      ->check(CLI::Range(0, 65536));
+      ->check(CLI::Range(0, 2047));
 }
 
 mr::RecorderStoreOptions ToStoreOptions(const StoreFlags& f) {

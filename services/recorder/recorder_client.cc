@@ -174,7 +174,7 @@ class RecorderWriter::Impl {
   }
 
   bool Append(const events::RoutingEventView& batch) {
-    std::shared_ptr<EventBatchWire> wire = TakeWireBuffer();
+    std::shared_ptr<EventBatchWire> wire = wire_pool_->Take();  // memory already touched
     events::RoutingEventView v = batch;
     v.header.writer_id = opts_.writer_id;
     wire->Encode(v);
@@ -223,9 +223,6 @@ class RecorderWriter::Impl {
     uint64_t batch_seq = 0;
     uint64_t events = 0;
   };
-
-  // A wire buffer to encode into: a recycled one (its memory already touched) or a new one.
-  std::shared_ptr<EventBatchWire> TakeWireBuffer() { return wire_pool_->Take(); }
 
   void AddAuth(grpc::ClientContext* ctx) {
     if (!opts_.bearer_token.empty()) {

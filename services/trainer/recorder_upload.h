@@ -36,7 +36,7 @@ template <typename T, typename V>
 std::enable_if_t<std::is_same_v<std::remove_const_t<T>, RecorderUploadOptions>> VisitFields(T& u,
                                                                                             V& v) {
   v("recorder_address", u.recorder_address);
-  v.Object("recorder_tls", u.recorder_tls);
+  v("recorder_tls", u.recorder_tls);
   v("max_queue_events", u.max_queue_events);
   v("max_block_ms", u.max_block_ms);
   v("flush_timeout_ms", u.flush_timeout_ms);

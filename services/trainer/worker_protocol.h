@@ -59,7 +59,7 @@ std::enable_if_t<std::is_same_v<std::remove_const_t<T>, WorkerRequest>> VisitFie
   VisitFields(r.upload, v);
   v("threads", r.threads);
   v("tokenize_threads", r.tokenize_threads);
-  v.Object("prior_events", r.prior_events);
+  v("prior_events", r.prior_events);
   v("lock_path", r.lock_path);
 }
 
